@@ -1,0 +1,350 @@
+//! Sealed records: the versioned binary envelope (specified in `docs/envelope.md`).
+//!
+//! AES-256-GCM under a per-record key from HKDF-SHA256 over a master key. The
+//! HKDF salt is the template id and the info binds the patient pseudonym and the
+//! TI id, so every record has its own key; the whole header is the AEAD's
+//! associated data; a 16-byte key commitment in the header tells a wrong key
+//! apart from a tampered ciphertext.
+
+use std::fmt;
+
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
+use alloy_primitives::B256;
+use hkdf::Hkdf;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::keys::{KeyId, KeyStore, KeyStoreError, MasterKey};
+
+/// The four bytes every envelope starts with: `EHRE`.
+pub const MAGIC: [u8; 4] = *b"EHRE";
+/// The envelope format version this library writes.
+pub const VERSION: u8 = 1;
+/// Cipher suite 1: HKDF-SHA256 key derivation, AES-256-GCM, 16-byte commitment.
+pub const SUITE_HKDF_SHA256_AES256GCM: u8 = 1;
+/// Length of the AES-GCM nonce in bytes.
+pub const NONCE_LEN: usize = 12;
+/// Length of the AES-GCM tag in bytes.
+pub const TAG_LEN: usize = 16;
+/// Length of the key commitment in bytes.
+pub const COMMITMENT_LEN: usize = 16;
+
+/// HKDF info prefix of suite 1.
+const HKDF_INFO_LABEL: &[u8] = b"ehrchain/v1/record";
+/// Header bytes before the key id: magic, version, suite, key id length.
+const PREFIX_LEN: usize = 7;
+/// Header bytes after the key id: pseudonym, template id, TI id, nonce,
+/// commitment, ciphertext length.
+const FIXED_TAIL_LEN: usize = 32 * 3 + NONCE_LEN + COMMITMENT_LEN + 4;
+
+/// What an envelope is bound to; all of it is in the clear header and
+/// authenticated as associated data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvelopeBinding {
+    /// The master key the record key was derived from.
+    pub key_id: KeyId,
+    /// The patient's pseudonym (zero when the template has no patient subject).
+    pub patient: B256,
+    /// The template the record was made from.
+    pub template_id: B256,
+    /// The TI the record belongs to.
+    pub ti_id: B256,
+}
+
+/// Why an envelope could not be read or opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// Fewer bytes than the header or its length field announce.
+    #[error(
+        "the envelope is truncated: {needed} bytes needed, {got} present; fetch the complete record again"
+    )]
+    Truncated {
+        /// Bytes the envelope needs.
+        needed: usize,
+        /// Bytes that were given.
+        got: usize,
+    },
+    /// Bytes follow the ciphertext.
+    #[error(
+        "the envelope has {0} unexpected bytes after its ciphertext; it was altered or two records were joined"
+    )]
+    TrailingBytes(usize),
+    /// The bytes do not start with `EHRE`.
+    #[error("these bytes are not an ehrchain envelope (no EHRE magic)")]
+    NotAnEnvelope,
+    /// A format version this library does not know.
+    #[error(
+        "envelope format version {0} is not supported by this ehrchain version; upgrade ehrchain"
+    )]
+    UnsupportedVersion(u8),
+    /// A cipher suite this library does not know.
+    #[error(
+        "envelope cipher suite {0} is not supported by this ehrchain version; upgrade ehrchain"
+    )]
+    UnsupportedSuite(u8),
+    /// The key id in the header is malformed.
+    #[error("the envelope header carries a malformed key id; the envelope is corrupt")]
+    MalformedKeyId,
+    /// The ciphertext is shorter than the authentication tag.
+    #[error(
+        "the envelope's ciphertext length {0} is shorter than its 16-byte tag; the envelope is corrupt"
+    )]
+    CiphertextTooShort(u32),
+    /// The key commitment does not match: wrong master key, or header altered.
+    #[error(
+        "the key does not fit this envelope: master key {key_id:?} is not the one it was sealed with, or its header (patient, template, TI) was altered"
+    )]
+    WrongKey {
+        /// The key id named in the header.
+        key_id: KeyId,
+    },
+    /// The key fits but the ciphertext does not authenticate.
+    #[error(
+        "the envelope was tampered with: its ciphertext or nonce does not authenticate; keep it for audit and restore the record from a trusted copy"
+    )]
+    Tampered,
+    /// The plaintext is too large for the 32-bit length field.
+    #[error("the record is {0} bytes; the envelope holds at most 4 GiB")]
+    TooLarge(usize),
+    /// The key store could not hand out the key.
+    #[error(transparent)]
+    KeyStore(#[from] KeyStoreError),
+}
+
+/// A sealed record in its binary form, whose header has been checked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Envelope {
+    bytes: Vec<u8>,
+    binding: EnvelopeBinding,
+}
+
+impl Envelope {
+    /// Seals `plaintext` under a record key derived from `master` for `binding`,
+    /// with the caller's fresh random `nonce`.
+    ///
+    /// # Errors
+    /// [`EnvelopeError::TooLarge`] for plaintexts of 4 GiB or more.
+    pub fn seal(
+        binding: &EnvelopeBinding,
+        master: &MasterKey,
+        nonce: [u8; NONCE_LEN],
+        plaintext: &[u8],
+    ) -> Result<Self, EnvelopeError> {
+        let ct_len = u32::try_from(plaintext.len() + TAG_LEN)
+            .map_err(|_| EnvelopeError::TooLarge(plaintext.len()))?;
+        let key_id = binding.key_id.as_str().as_bytes();
+        let header_len = PREFIX_LEN + key_id.len() + FIXED_TAIL_LEN;
+        let (cipher, commitment) = derive(master, binding);
+
+        let mut bytes = Vec::with_capacity(header_len + ct_len as usize);
+        bytes.extend_from_slice(&MAGIC);
+        bytes.push(VERSION);
+        bytes.push(SUITE_HKDF_SHA256_AES256GCM);
+        // KeyId guarantees 1..=64 bytes.
+        bytes.push(u8::try_from(key_id.len()).unwrap_or(u8::MAX));
+        bytes.extend_from_slice(key_id);
+        bytes.extend_from_slice(binding.patient.as_slice());
+        bytes.extend_from_slice(binding.template_id.as_slice());
+        bytes.extend_from_slice(binding.ti_id.as_slice());
+        bytes.extend_from_slice(&nonce);
+        bytes.extend_from_slice(&commitment);
+        bytes.extend_from_slice(&ct_len.to_be_bytes());
+        bytes.extend_from_slice(plaintext);
+
+        let (header, body) = bytes.split_at_mut(header_len);
+        let tag = cipher
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), header, body)
+            .map_err(|_| EnvelopeError::TooLarge(plaintext.len()))?;
+        bytes.extend_from_slice(&tag);
+        Ok(Self {
+            bytes,
+            binding: binding.clone(),
+        })
+    }
+
+    /// Checks the structure of an envelope read from storage or the network:
+    /// magic, version, suite, key id, lengths. Does not decrypt.
+    ///
+    /// # Errors
+    /// Every structural defect has its own [`EnvelopeError`].
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, EnvelopeError> {
+        let got = bytes.len();
+        let prefix = bytes.get(..PREFIX_LEN).ok_or(EnvelopeError::Truncated {
+            needed: PREFIX_LEN,
+            got,
+        })?;
+        if prefix.get(..4) != Some(MAGIC.as_slice()) {
+            return Err(EnvelopeError::NotAnEnvelope);
+        }
+        let [_, _, _, _, version, suite, key_id_len] = *prefix else {
+            return Err(EnvelopeError::NotAnEnvelope);
+        };
+        if version != VERSION {
+            return Err(EnvelopeError::UnsupportedVersion(version));
+        }
+        if suite != SUITE_HKDF_SHA256_AES256GCM {
+            return Err(EnvelopeError::UnsupportedSuite(suite));
+        }
+        let key_id_len = usize::from(key_id_len);
+        let header_len = PREFIX_LEN + key_id_len + FIXED_TAIL_LEN;
+        let header = bytes.get(..header_len).ok_or(EnvelopeError::Truncated {
+            needed: header_len,
+            got,
+        })?;
+        let key_id = header
+            .get(PREFIX_LEN..PREFIX_LEN + key_id_len)
+            .and_then(|raw| std::str::from_utf8(raw).ok())
+            .and_then(|s| KeyId::new(s).ok())
+            .ok_or(EnvelopeError::MalformedKeyId)?;
+        let at = PREFIX_LEN + key_id_len;
+        let binding = EnvelopeBinding {
+            key_id,
+            patient: B256::from(array_at::<32>(header, at)),
+            template_id: B256::from(array_at::<32>(header, at + 32)),
+            ti_id: B256::from(array_at::<32>(header, at + 64)),
+        };
+        let ct_len = u32::from_be_bytes(array_at(header, header_len - 4));
+        if (ct_len as usize) < TAG_LEN {
+            return Err(EnvelopeError::CiphertextTooShort(ct_len));
+        }
+        let needed = header_len + ct_len as usize;
+        match got.cmp(&needed) {
+            std::cmp::Ordering::Less => Err(EnvelopeError::Truncated { needed, got }),
+            std::cmp::Ordering::Greater => Err(EnvelopeError::TrailingBytes(got - needed)),
+            std::cmp::Ordering::Equal => Ok(Self { bytes, binding }),
+        }
+    }
+
+    /// What the envelope is bound to, read from its header.
+    #[must_use]
+    pub fn binding(&self) -> &EnvelopeBinding {
+        &self.binding
+    }
+
+    /// Opens the envelope with the master key its header names, fetched from
+    /// `keys`.
+    ///
+    /// # Errors
+    /// [`EnvelopeError::KeyStore`] when the key is unavailable, then as
+    /// [`Envelope::open_with`].
+    pub fn open(&self, keys: &dyn KeyStore) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        let master = keys.master_key(&self.binding.key_id)?;
+        self.open_with(&master)
+    }
+
+    /// Opens the envelope with `master`.
+    ///
+    /// # Errors
+    /// [`EnvelopeError::WrongKey`] when the key commitment does not match,
+    /// [`EnvelopeError::Tampered`] when the ciphertext does not authenticate.
+    pub fn open_with(&self, master: &MasterKey) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        let binding = &self.binding;
+        let header_len = self.header_len();
+        let at = header_len - FIXED_TAIL_LEN + 96;
+        let nonce = array_at::<NONCE_LEN>(&self.bytes, at);
+        let stored_commitment = array_at::<COMMITMENT_LEN>(&self.bytes, at + NONCE_LEN);
+        let (cipher, commitment) = derive(master, binding);
+        if !bool::from(commitment.ct_eq(&stored_commitment)) {
+            return Err(EnvelopeError::WrongKey {
+                key_id: binding.key_id.clone(),
+            });
+        }
+        let (header, rest) = self.bytes.split_at(header_len.min(self.bytes.len()));
+        let (ciphertext, tag) = rest.split_at(rest.len().saturating_sub(TAG_LEN));
+        let mut plaintext = Zeroizing::new(ciphertext.to_vec());
+        cipher
+            .decrypt_in_place_detached(
+                Nonce::from_slice(&nonce),
+                header,
+                &mut plaintext,
+                Tag::from_slice(tag),
+            )
+            .map_err(|_| EnvelopeError::Tampered)?;
+        Ok(plaintext)
+    }
+
+    /// The record hash anchored on chain: SHA-256 of the whole envelope.
+    #[must_use]
+    pub fn record_hash(&self) -> B256 {
+        B256::from(<[u8; 32]>::from(Sha256::digest(&self.bytes)))
+    }
+
+    /// The envelope's IPFS CIDv1 (raw codec, sha2-256 multihash, base32 lower
+    /// multibase), whose digest is the record hash.
+    #[must_use]
+    pub fn cid(&self) -> String {
+        cid_of_record_hash(&self.record_hash())
+    }
+
+    /// The envelope's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The envelope's bytes, by value.
+    #[must_use]
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    fn header_len(&self) -> usize {
+        PREFIX_LEN + self.binding.key_id.as_str().len() + FIXED_TAIL_LEN
+    }
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Envelope")
+            .field("binding", &self.binding)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// The CIDv1 (raw codec `0x55`, sha2-256 multihash) of an envelope whose SHA-256
+/// is `record_hash`, in base32 lower-case multibase (`b...`).
+#[must_use]
+pub fn cid_of_record_hash(record_hash: &B256) -> String {
+    let mut raw = [0u8; 36];
+    raw[..4].copy_from_slice(&[0x01, 0x55, 0x12, 0x20]);
+    raw[4..].copy_from_slice(record_hash.as_slice());
+    let mut cid = String::with_capacity(59);
+    cid.push('b');
+    cid.push_str(
+        &data_encoding::BASE32_NOPAD
+            .encode(&raw)
+            .to_ascii_lowercase(),
+    );
+    cid
+}
+
+/// Derives the AES key and key commitment of one record.
+fn derive(master: &MasterKey, binding: &EnvelopeBinding) -> (Aes256Gcm, [u8; COMMITMENT_LEN]) {
+    let hk = Hkdf::<Sha256>::new(Some(binding.template_id.as_slice()), master.expose());
+    let mut okm = Zeroizing::new([0u8; 32 + COMMITMENT_LEN]);
+    let info: [&[u8]; 3] = [
+        HKDF_INFO_LABEL,
+        binding.patient.as_slice(),
+        binding.ti_id.as_slice(),
+    ];
+    // 48 bytes is far below HKDF's 255 * 32 limit.
+    hk.expand_multi_info(&info, okm.as_mut_slice())
+        .unwrap_or_else(|_| unreachable!("48-byte HKDF output is always valid"));
+    let (key, commitment) = okm.split_at(32);
+    let cipher = Aes256Gcm::new_from_slice(key).unwrap_or_else(|_| unreachable!("32-byte key"));
+    let mut out = [0u8; COMMITMENT_LEN];
+    out.copy_from_slice(commitment);
+    (cipher, out)
+}
+
+/// Copies `N` bytes at `at`; callers only pass offsets inside a checked header.
+fn array_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    if let Some(src) = bytes.get(at..at + N) {
+        out.copy_from_slice(src);
+    }
+    out
+}

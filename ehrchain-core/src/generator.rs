@@ -1,0 +1,332 @@
+//! The Transaction Generator (TG): TI + template → Ethereum transaction (TC).
+
+use std::collections::BTreeMap;
+
+use alloy_dyn_abi::DynSolValue;
+use alloy_primitives::{Address, B256, Bytes};
+use rand_core::CryptoRngCore;
+use serde::Serialize;
+
+use crate::envelope::{Envelope, EnvelopeBinding, EnvelopeError, NONCE_LEN};
+use crate::keys::{KeyId, KeyStore, KeyStoreError, Pseudonymizer};
+use crate::template::{CheckedValue, Placement, Subject, SystemSource, Template, TemplateRegistry};
+use crate::ti::{InitialTransaction, MAX_IDENTIFIER_LEN};
+use crate::violation::{Violation, ViolationKind, Violations};
+
+/// The `format` value of sealed record plaintexts.
+pub const RECORD_FORMAT: &str = "ehrchain.record/1";
+
+/// How a [`TransactionGenerator`] builds transactions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratorConfig {
+    /// The chain id the TCs are for (EIP-155).
+    pub chain_id: u64,
+    /// The `EhrRegistry` contract the TCs call.
+    pub registry: Address,
+    /// The master key records are sealed under.
+    pub sealing_key: KeyId,
+    /// The master key patient pseudonyms are derived from. Keep it stable.
+    pub pseudonym_key: KeyId,
+    /// How many seconds a TI's timestamp may lie ahead of `now` (clock skew
+    /// between the host's devices).
+    pub max_clock_skew: u64,
+}
+
+/// A blockchain transaction (TC) ready for the transport, with the sealed
+/// record it anchors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainTransaction {
+    /// The contract called.
+    pub to: Address,
+    /// The chain the transaction is for.
+    pub chain_id: u64,
+    /// ABI-encoded call: selector and arguments.
+    pub calldata: Bytes,
+    /// The TI this transaction anchors.
+    pub ti_id: B256,
+    /// The template the TI follows.
+    pub template_id: B256,
+    /// The patient pseudonym (zero for templates without a patient subject).
+    pub patient: B256,
+    /// SHA-256 of the sealed envelope, the value anchored on chain.
+    pub record_hash: B256,
+    /// The sealed record, for the host's database or blob store.
+    pub envelope: Envelope,
+}
+
+impl ChainTransaction {
+    /// The sealed envelope's IPFS CIDv1 (raw codec), whose digest is the record hash.
+    #[must_use]
+    pub fn cid(&self) -> String {
+        crate::envelope::cid_of_record_hash(&self.record_hash)
+    }
+}
+
+/// Why the generator made no transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenerateError {
+    /// The TI breaks its template; every violation is listed.
+    #[error(transparent)]
+    Rejected(#[from] Violations),
+    /// The key store could not hand out a key.
+    #[error(transparent)]
+    KeyStore(#[from] KeyStoreError),
+    /// The record could not be sealed.
+    #[error(transparent)]
+    Seal(#[from] EnvelopeError),
+}
+
+/// The sealed record's plaintext: the full entry as JSON (`docs/envelope.md`).
+#[derive(Serialize)]
+struct RecordContent<'a> {
+    format: &'static str,
+    template_id: B256,
+    template: &'a str,
+    template_version: u32,
+    ti_id: B256,
+    author_id: &'a str,
+    author_role: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patient_id: Option<&'a str>,
+    timestamp: u64,
+    fields: BTreeMap<&'a str, serde_json::Value>,
+}
+
+/// Turns TIs into TCs: validates against the template, seals the record,
+/// hashes it and encodes the contract call. Deterministic given the same
+/// inputs, keys and RNG output.
+#[derive(Debug)]
+pub struct TransactionGenerator<K> {
+    config: GeneratorConfig,
+    keys: K,
+    pseudonymizer: Pseudonymizer,
+}
+
+impl<K: KeyStore> TransactionGenerator<K> {
+    /// Prepares a generator; derives the pseudonym key once.
+    ///
+    /// # Errors
+    /// [`GenerateError::KeyStore`] when the pseudonym key is unavailable.
+    pub fn new(config: GeneratorConfig, keys: K) -> Result<Self, GenerateError> {
+        let pseudonymizer = Pseudonymizer::new(&keys.master_key(&config.pseudonym_key)?);
+        Ok(Self {
+            config,
+            keys,
+            pseudonymizer,
+        })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &GeneratorConfig {
+        &self.config
+    }
+
+    /// The key store (to open envelopes with the same keys).
+    #[must_use]
+    pub fn key_store(&self) -> &K {
+        &self.keys
+    }
+
+    /// The on-chain pseudonym of a patient identifier.
+    #[must_use]
+    pub fn pseudonym(&self, patient_id: &str) -> B256 {
+        self.pseudonymizer.pseudonym(patient_id)
+    }
+
+    /// Validates `ti` against its template in `templates` and builds its TC.
+    /// `now` is the host's clock in Unix seconds; `rng` supplies the nonce.
+    ///
+    /// # Errors
+    /// [`GenerateError::Rejected`] with every violation of the TI;
+    /// [`GenerateError::KeyStore`] or [`GenerateError::Seal`] when sealing fails.
+    pub fn generate<R: CryptoRngCore + ?Sized>(
+        &self,
+        templates: &TemplateRegistry,
+        ti: &InitialTransaction,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<ChainTransaction, GenerateError> {
+        let template = templates.get(&ti.template_id).ok_or_else(|| {
+            Violations(vec![Violation {
+                field: None,
+                kind: ViolationKind::UnknownTemplate {
+                    template_id: ti.template_id,
+                },
+            }])
+        })?;
+        let mut violations = Vec::new();
+        if !templates.is_active(&ti.template_id) {
+            violations.push(general(ViolationKind::TemplateInactive {
+                name: template.name().to_owned(),
+                version: template.version(),
+            }));
+        }
+        self.check_envelope_data(template, ti, now, &mut violations);
+        let values = template.check_values(&ti.fields, &mut violations);
+        if !violations.is_empty() {
+            return Err(Violations(violations).into());
+        }
+
+        let patient = ti
+            .patient_id
+            .as_deref()
+            .map_or(B256::ZERO, |p| self.pseudonym(p));
+        let plaintext = record_plaintext(template, ti, &values);
+        let binding = EnvelopeBinding {
+            key_id: self.config.sealing_key.clone(),
+            patient,
+            template_id: template.id(),
+            ti_id: ti.ti_id,
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        let master = self.keys.master_key(&self.config.sealing_key)?;
+        let envelope = Envelope::seal(&binding, &master, nonce, &plaintext)?;
+        let record_hash = envelope.record_hash();
+        let system = SystemValues {
+            ti,
+            patient,
+            record_hash,
+            template_id: template.id(),
+        };
+        Ok(ChainTransaction {
+            to: self.config.registry,
+            chain_id: self.config.chain_id,
+            calldata: encode_call(template, &values, &system),
+            ti_id: ti.ti_id,
+            template_id: template.id(),
+            patient,
+            record_hash,
+            envelope,
+        })
+    }
+
+    /// Checks what the TI says outside its fields: role, identifiers, time.
+    fn check_envelope_data(
+        &self,
+        template: &Template,
+        ti: &InitialTransaction,
+        now: u64,
+        violations: &mut Vec<Violation>,
+    ) {
+        if !template.allows(&ti.author_role) {
+            violations.push(general(ViolationKind::RoleNotAllowed {
+                role: ti.author_role.to_string(),
+                allowed: template.roles().iter().map(ToString::to_string).collect(),
+            }));
+        }
+        if !valid_identifier(&ti.author_id) {
+            violations.push(general(ViolationKind::BadIdentifier { what: "author_id" }));
+        }
+        match (template.subject(), ti.patient_id.as_deref()) {
+            (Subject::Patient, None) => violations.push(general(ViolationKind::MissingPatient)),
+            (Subject::None, Some(_)) => violations.push(general(ViolationKind::UnexpectedPatient)),
+            (_, Some(p)) if !valid_identifier(p) => {
+                violations.push(general(ViolationKind::BadIdentifier { what: "patient_id" }));
+            }
+            _ => {}
+        }
+        let ahead = ti.timestamp.saturating_sub(now);
+        if ahead > self.config.max_clock_skew {
+            violations.push(general(ViolationKind::TimestampInFuture {
+                timestamp: ti.timestamp,
+                ahead,
+                tolerance: self.config.max_clock_skew,
+            }));
+        }
+    }
+}
+
+fn general(kind: ViolationKind) -> Violation {
+    Violation { field: None, kind }
+}
+
+fn valid_identifier(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_IDENTIFIER_LEN && !id.chars().any(char::is_control)
+}
+
+fn record_plaintext(
+    template: &Template,
+    ti: &InitialTransaction,
+    values: &[Option<CheckedValue>],
+) -> Vec<u8> {
+    let fields = template
+        .fields()
+        .iter()
+        .zip(values)
+        .filter_map(|(field, value)| {
+            Some((
+                field.name.as_str(),
+                value.as_ref()?.to_record_json(&field.kind),
+            ))
+        })
+        .collect();
+    let content = RecordContent {
+        format: RECORD_FORMAT,
+        template_id: template.id(),
+        template: template.name(),
+        template_version: template.version(),
+        ti_id: ti.ti_id,
+        author_id: &ti.author_id,
+        author_role: ti.author_role.name(),
+        patient_id: ti.patient_id.as_deref(),
+        timestamp: ti.timestamp,
+        fields,
+    };
+    // Strings, integers and JSON values always serialise.
+    serde_json::to_vec(&content).unwrap_or_default()
+}
+
+/// The values the handshaker supplies to `system` fields.
+struct SystemValues<'a> {
+    ti: &'a InitialTransaction,
+    patient: B256,
+    record_hash: B256,
+    template_id: B256,
+}
+
+impl SystemValues<'_> {
+    fn get(&self, source: SystemSource) -> CheckedValue {
+        match source {
+            SystemSource::PatientPseudonym => CheckedValue::Bytes32(self.patient),
+            SystemSource::TemplateId => CheckedValue::Bytes32(self.template_id),
+            SystemSource::TiId => CheckedValue::Bytes32(self.ti.ti_id),
+            SystemSource::RecordHash => CheckedValue::Bytes32(self.record_hash),
+            SystemSource::AuthorRole => CheckedValue::Bytes32(self.ti.author_role.id()),
+            SystemSource::Timestamp => {
+                CheckedValue::Time(i64::try_from(self.ti.timestamp).unwrap_or(i64::MAX))
+            }
+        }
+    }
+}
+
+fn encode_call(
+    template: &Template,
+    values: &[Option<CheckedValue>],
+    system: &SystemValues<'_>,
+) -> Bytes {
+    let call = template.call();
+    let args = call
+        .arguments
+        .iter()
+        .zip(&call.types)
+        .map(|(&index, ty)| {
+            let field = template.fields().get(index);
+            let value = match field.map(|f| f.placement) {
+                Some(Placement::System(source)) => Some(system.get(source)),
+                _ => values.get(index).cloned().flatten(),
+            };
+            // Chain fields are required (checked at load), so a value is present.
+            value.map_or_else(
+                || DynSolValue::Uint(Default::default(), 256),
+                |v| v.to_abi(ty),
+            )
+        })
+        .collect();
+    let encoded = DynSolValue::Tuple(args).abi_encode_params();
+    let mut calldata = Vec::with_capacity(4 + encoded.len());
+    calldata.extend_from_slice(call.selector.as_slice());
+    calldata.extend_from_slice(&encoded);
+    calldata.into()
+}

@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod envelope;
+mod generator;
+pub mod keys;
+mod role;
+pub mod template;
+mod ti;
+mod violation;
+
+pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError};
+pub use generator::{
+    ChainTransaction, GenerateError, GeneratorConfig, RECORD_FORMAT, TransactionGenerator,
+};
+pub use keys::{InMemoryKeyStore, KeyId, KeyStore, KeyStoreError, MasterKey};
+pub use role::{InvalidRoleName, MAX_ROLE_NAME_LEN, Role};
+pub use template::{Form, RegistryError, Template, TemplateError, TemplateRegistry};
+pub use ti::{InitialTransaction, MAX_IDENTIFIER_LEN, MAX_TI_JSON_LEN, TiFormatError};
+pub use violation::{Violation, ViolationKind, Violations};
+
+/// Re-exported primitive types used in the public API.
+pub use alloy_primitives::{Address, B256, Bytes};

@@ -1,0 +1,287 @@
+//! Checking a TI's field values against a template's fields.
+
+use std::collections::BTreeMap;
+
+use alloy_dyn_abi::{DynSolType, DynSolValue};
+use alloy_primitives::{Address, B256, I256, U256};
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::decimal::{Decimal, DecimalError};
+use super::{Field, FieldKind, Placement, Template};
+use crate::violation::{Violation, ViolationKind};
+
+/// A field value that passed its checks, in its typed form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum CheckedValue {
+    /// `integer`, or `decimal` in units of `10^-scale`.
+    Int(i128),
+    /// `bool`.
+    Bool(bool),
+    /// `text` or `code`.
+    Text(String),
+    /// `enum`, as the index of the value.
+    Enum(usize),
+    /// `date-time`, in Unix seconds.
+    Time(i64),
+    /// `bytes32`.
+    Bytes32(B256),
+    /// `address`.
+    Address(Address),
+}
+
+impl Template {
+    /// Checks every field of `values`, appending a violation for each problem.
+    /// Returns one slot per template field (`None` for absent or invalid values
+    /// and for system fields).
+    pub(crate) fn check_values(
+        &self,
+        values: &BTreeMap<String, Value>,
+        violations: &mut Vec<Violation>,
+    ) -> Vec<Option<CheckedValue>> {
+        for name in values.keys() {
+            if !self.fields.iter().any(|f| f.name == *name) {
+                violations.push(field_violation(name, ViolationKind::UnknownField));
+            }
+        }
+        self.fields
+            .iter()
+            .map(|field| {
+                let value = values.get(&field.name).filter(|v| !v.is_null());
+                match (value, field.placement) {
+                    (Some(_), Placement::System(_)) => {
+                        violations.push(field_violation(&field.name, ViolationKind::SystemField));
+                        None
+                    }
+                    (None, Placement::System(_)) => None,
+                    (None, _) => {
+                        if field.required {
+                            violations
+                                .push(field_violation(&field.name, ViolationKind::MissingField));
+                        }
+                        None
+                    }
+                    (Some(value), _) => match check_value(field, value) {
+                        Ok(checked) => Some(checked),
+                        Err(kind) => {
+                            violations.push(field_violation(&field.name, kind));
+                            None
+                        }
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+fn field_violation(field: &str, kind: ViolationKind) -> Violation {
+    Violation {
+        field: Some(field.to_owned()),
+        kind,
+    }
+}
+
+fn wrong_type(expected: impl Into<String>) -> ViolationKind {
+    ViolationKind::WrongType {
+        expected: expected.into(),
+    }
+}
+
+fn check_value(field: &Field, value: &Value) -> Result<CheckedValue, ViolationKind> {
+    match &field.kind {
+        FieldKind::Integer { min, max } => {
+            let v = value.as_i64().ok_or_else(|| wrong_type("a whole number"))?;
+            in_range(i128::from(v), i128::from(*min), i128::from(*max), |x| {
+                x.to_string()
+            })
+        }
+        FieldKind::Decimal { scale, min, max } => {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return Err(wrong_type("a decimal number")),
+            };
+            let d = Decimal::parse(&text, *scale).map_err(|e| match e {
+                DecimalError::TooPrecise(scale) => ViolationKind::TooPrecise { scale },
+                DecimalError::Syntax | DecimalError::Overflow => {
+                    wrong_type("a decimal number such as \"36.5\"")
+                }
+            })?;
+            let show = |x: i128| Decimal::from_scaled(x, *scale).to_string();
+            in_range(d.scaled(), *min, *max, show)
+        }
+        FieldKind::Bool => value
+            .as_bool()
+            .map(CheckedValue::Bool)
+            .ok_or_else(|| wrong_type("true or false")),
+        FieldKind::Text { max_length } => {
+            let s = value.as_str().ok_or_else(|| wrong_type("text"))?;
+            check_length(s, *max_length)?;
+            Ok(CheckedValue::Text(s.to_owned()))
+        }
+        FieldKind::Enum { values } => {
+            let s = value
+                .as_str()
+                .ok_or_else(|| wrong_type("one of the listed values, as text"))?;
+            values
+                .iter()
+                .position(|v| v == s)
+                .map(CheckedValue::Enum)
+                .ok_or_else(|| ViolationKind::UnknownEnumValue {
+                    value: s.to_owned(),
+                    allowed: values.clone(),
+                })
+        }
+        FieldKind::DateTime => {
+            let secs = match value {
+                Value::String(s) => OffsetDateTime::parse(s, &Rfc3339)
+                    .map(OffsetDateTime::unix_timestamp)
+                    .map_err(|_| {
+                        wrong_type("an RFC 3339 date-time such as \"2026-11-30T09:15:00Z\"")
+                    })?,
+                Value::Number(n) => n.as_i64().ok_or_else(|| wrong_type("Unix seconds"))?,
+                _ => return Err(wrong_type("an RFC 3339 date-time or Unix seconds")),
+            };
+            if field.placement == Placement::Chain && secs < 0 {
+                return Err(ViolationKind::OutOfRange {
+                    value: secs.to_string(),
+                    min: "0 (1970-01-01T00:00:00Z)".into(),
+                    max: u64::MAX.to_string(),
+                });
+            }
+            Ok(CheckedValue::Time(secs))
+        }
+        FieldKind::Code { max_length, .. } => {
+            let s = value
+                .as_str()
+                .ok_or_else(|| wrong_type("a code, as text"))?;
+            if s.is_empty() || !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+                return Err(wrong_type(
+                    "a code of printable ASCII characters without spaces",
+                ));
+            }
+            check_length(s, *max_length)?;
+            Ok(CheckedValue::Text(s.to_owned()))
+        }
+        FieldKind::Bytes32 => value
+            .as_str()
+            .and_then(|s| s.strip_prefix("0x"))
+            .filter(|h| h.len() == 64)
+            .and_then(|h| h.parse::<B256>().ok())
+            .map(CheckedValue::Bytes32)
+            .ok_or_else(|| wrong_type("32 bytes as \"0x\" and 64 hex digits")),
+        FieldKind::Address => value
+            .as_str()
+            .and_then(|s| {
+                Address::parse_checksummed(s, None)
+                    .ok()
+                    .or_else(|| lower_or_upper(s))
+            })
+            .map(CheckedValue::Address)
+            .ok_or_else(|| {
+                wrong_type(
+                    "an Ethereum address (\"0x\" and 40 hex digits, EIP-55 checksum if mixed case)",
+                )
+            }),
+    }
+}
+
+/// An all-lower or all-upper case address (no checksum to verify).
+fn lower_or_upper(s: &str) -> Option<Address> {
+    let hex = s.strip_prefix("0x")?;
+    let uniform = hex == hex.to_ascii_lowercase() || hex == hex.to_ascii_uppercase();
+    (uniform && hex.len() == 40)
+        .then(|| hex.parse().ok())
+        .flatten()
+}
+
+fn in_range(
+    v: i128,
+    min: i128,
+    max: i128,
+    show: impl Fn(i128) -> String,
+) -> Result<CheckedValue, ViolationKind> {
+    if (min..=max).contains(&v) {
+        Ok(CheckedValue::Int(v))
+    } else {
+        Err(ViolationKind::OutOfRange {
+            value: show(v),
+            min: show(min),
+            max: show(max),
+        })
+    }
+}
+
+fn check_length(s: &str, max: u32) -> Result<(), ViolationKind> {
+    // Byte length bounds the character count, so short strings skip counting.
+    if s.len() <= max as usize {
+        return Ok(());
+    }
+    let length = s.chars().count();
+    if length > max as usize {
+        Err(ViolationKind::TooLong { length, max })
+    } else {
+        Ok(())
+    }
+}
+
+impl CheckedValue {
+    /// The value as it is stored in the sealed record.
+    pub(crate) fn to_record_json(&self, kind: &FieldKind) -> Value {
+        match (self, kind) {
+            (Self::Int(v), FieldKind::Decimal { scale, .. }) => {
+                Value::String(Decimal::from_scaled(*v, *scale).to_string())
+            }
+            (Self::Int(v), _) => i64::try_from(*v).map_or(Value::Null, Value::from),
+            (Self::Bool(b), _) => Value::Bool(*b),
+            (Self::Text(s), _) => Value::String(s.clone()),
+            (Self::Enum(i), FieldKind::Enum { values }) => values
+                .get(*i)
+                .map_or(Value::Null, |v| Value::String(v.clone())),
+            (Self::Enum(_), _) => Value::Null,
+            (Self::Time(t), _) => OffsetDateTime::from_unix_timestamp(*t)
+                .ok()
+                .and_then(|dt| dt.format(&Rfc3339).ok())
+                .map_or_else(|| Value::from(*t), Value::String),
+            (Self::Bytes32(b), _) => Value::String(b.to_string()),
+            (Self::Address(a), _) => Value::String(a.to_checksum(None)),
+        }
+    }
+
+    /// The value as the call argument of ABI type `ty`. The template loader
+    /// has checked that the field's kind fits `ty`, and the value checks that
+    /// the value is within the kind's bounds, so every pairing here is valid.
+    pub(crate) fn to_abi(&self, ty: &DynSolType) -> DynSolValue {
+        let int = |v: i128| match *ty {
+            DynSolType::Int(bits) => {
+                DynSolValue::Int(I256::try_from(v).unwrap_or(I256::ZERO), bits)
+            }
+            DynSolType::Uint(bits) => {
+                DynSolValue::Uint(U256::try_from(v).unwrap_or(U256::ZERO), bits)
+            }
+            _ => DynSolValue::Uint(U256::ZERO, 256),
+        };
+        match self {
+            Self::Int(v) => int(*v),
+            Self::Enum(i) => int(i128::try_from(*i).unwrap_or(0)),
+            Self::Time(t) => int(i128::from(*t)),
+            Self::Bool(b) => DynSolValue::Bool(*b),
+            Self::Text(s) if *ty == DynSolType::String => DynSolValue::String(s.clone()),
+            Self::Text(s) => DynSolValue::FixedBytes(left_aligned(s.as_bytes()), 32),
+            Self::Bytes32(b) => DynSolValue::FixedBytes(*b, 32),
+            Self::Address(a) => DynSolValue::Address(*a),
+        }
+    }
+}
+
+/// ASCII text left-aligned in a zero-padded `bytes32`, like Solidity's
+/// `bytes32("8480-6")`.
+pub(crate) fn left_aligned(bytes: &[u8]) -> B256 {
+    let mut out = B256::ZERO;
+    let n = bytes.len().min(32);
+    if let (Some(dst), Some(src)) = (out.get_mut(..n), bytes.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    out
+}

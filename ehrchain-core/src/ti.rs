@@ -1,0 +1,106 @@
+//! Initial transactions (TI): what the user application hands the handshaker.
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::B256;
+use serde::{Deserialize, Serialize};
+
+use crate::Role;
+
+/// Largest TI JSON document accepted, in bytes.
+pub const MAX_TI_JSON_LEN: usize = 4 << 20;
+/// Longest author or patient identifier, in bytes.
+pub const MAX_IDENTIFIER_LEN: usize = 128;
+
+/// An initial transaction: a user's entry plus the system data around it.
+///
+/// JSON form (see `docs/templates.md`):
+/// `{"ti_id": "0x…", "template_id": "0x…", "author_id": "dr-4711",
+///   "author_role": "doctor", "patient_id": "MRN-000123",
+///   "timestamp": 1764495000, "fields": {"systolic": 120}}`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitialTransaction {
+    /// The host's idempotency key for this entry (32 bytes, for example a
+    /// random value or a UUID left-aligned). Goes on chain; must not encode
+    /// clinical or identifying data.
+    pub ti_id: B256,
+    /// The template the entry follows.
+    pub template_id: B256,
+    /// The host's identifier of the author (kept in the sealed record only).
+    pub author_id: String,
+    /// The role the author acts in.
+    pub author_role: Role,
+    /// The hospital's patient identifier; on chain only as a keyed pseudonym.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_id: Option<String>,
+    /// When the entry was made, in Unix seconds, from the host's clock.
+    pub timestamp: u64,
+    /// The field values by field name.
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// Why a TI JSON document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TiFormatError {
+    /// The document exceeds [`MAX_TI_JSON_LEN`].
+    #[error("the TI is {0} bytes; at most 4 MiB are accepted")]
+    TooLarge(usize),
+    /// The document is not a well-formed TI.
+    #[error("the TI JSON is malformed: {0}")]
+    Json(String),
+}
+
+impl InitialTransaction {
+    /// Parses a TI from JSON.
+    ///
+    /// # Errors
+    /// [`TiFormatError`] for oversized or malformed documents. Values are
+    /// checked against their template by the
+    /// [`TransactionGenerator`](crate::TransactionGenerator).
+    pub fn from_json(json: &str) -> Result<Self, TiFormatError> {
+        if json.len() > MAX_TI_JSON_LEN {
+            return Err(TiFormatError::TooLarge(json.len()));
+        }
+        serde_json::from_str(json).map_err(|e| TiFormatError::Json(e.to_string()))
+    }
+
+    /// The TI as JSON.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        // A map of JSON values and plain fields always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip() {
+        let json = r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101","template_id":"0x0202020202020202020202020202020202020202020202020202020202020202","author_id":"dr-4711","author_role":"doctor","patient_id":"MRN-000123","timestamp":1764495000,"fields":{"systolic":120}}"#;
+        let ti = InitialTransaction::from_json(json).unwrap();
+        assert_eq!(ti.author_role.name(), "doctor");
+        assert_eq!(ti.to_json(), json);
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            "",
+            "{}",
+            r#"{"ti_id":"0x01","template_id":"0x02","author_id":"a","author_role":"doctor","timestamp":1,"fields":{}}"#,
+            r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101","template_id":"0x0202020202020202020202020202020202020202020202020202020202020202","author_id":"a","author_role":"Doctor","timestamp":1,"fields":{}}"#,
+            r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101","template_id":"0x0202020202020202020202020202020202020202020202020202020202020202","author_id":"a","author_role":"doctor","timestamp":-1,"fields":{}}"#,
+            r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101","template_id":"0x0202020202020202020202020202020202020202020202020202020202020202","author_id":"a","author_role":"doctor","timestamp":1,"fields":{},"extra":1}"#,
+        ] {
+            assert!(InitialTransaction::from_json(bad).is_err(), "{bad}");
+        }
+        let huge = " ".repeat(MAX_TI_JSON_LEN + 1);
+        assert_eq!(
+            InitialTransaction::from_json(&huge),
+            Err(TiFormatError::TooLarge(MAX_TI_JSON_LEN + 1))
+        );
+    }
+}
