@@ -1,5 +1,10 @@
 //! End-to-end tests of the generator half: built-in templates, TIs, TCs.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use alloy_dyn_abi::{DynSolType, DynSolValue};
 use ehrchain_core::{
@@ -150,4 +155,201 @@ fn every_violation_is_reported() {
         ),
         "{kinds:#?}"
     );
+}
+
+fn generate_err(registry: &TemplateRegistry, ti: &InitialTransaction) -> Vec<ViolationKind> {
+    match generator().generate(registry, ti, NOW, &mut ChaCha20Rng::seed_from_u64(1)) {
+        Err(GenerateError::Rejected(v)) => v.0.into_iter().map(|v| v.kind).collect(),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_and_inactive_templates_are_rejected() {
+    let mut registry = TemplateRegistry::with_built_ins(None).unwrap();
+    let mut ti = bp_ti(
+        &registry,
+        "nurse",
+        json!({"systolic": 120, "diastolic": 80}),
+    );
+    let real = ti.template_id;
+    ti.template_id = B256::repeat_byte(0x99);
+    assert_eq!(
+        generate_err(&registry, &ti),
+        [ViolationKind::UnknownTemplate {
+            template_id: ti.template_id
+        }]
+    );
+    ti.template_id = real;
+    registry.deactivate(&real).unwrap();
+    assert!(matches!(
+        generate_err(&registry, &ti)[..],
+        [ViolationKind::TemplateInactive { version: 1, .. }]
+    ));
+}
+
+#[test]
+fn patient_rules_follow_the_template_subject() {
+    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+    let mut ti = bp_ti(
+        &registry,
+        "nurse",
+        json!({"systolic": 120, "diastolic": 80}),
+    );
+    ti.patient_id = None;
+    assert_eq!(
+        generate_err(&registry, &ti),
+        [ViolationKind::MissingPatient]
+    );
+    ti.patient_id = Some(String::new());
+    ti.author_id = "a".repeat(129);
+    assert_eq!(
+        generate_err(&registry, &ti),
+        [
+            ViolationKind::BadIdentifier { what: "author_id" },
+            ViolationKind::BadIdentifier { what: "patient_id" }
+        ]
+    );
+
+    let mut custody = custody_ti(&registry);
+    custody.patient_id = Some("MRN-1".into());
+    assert_eq!(
+        generate_err(&registry, &custody),
+        [ViolationKind::UnexpectedPatient]
+    );
+}
+
+fn custody_ti(registry: &TemplateRegistry) -> InitialTransaction {
+    InitialTransaction {
+        ti_id: B256::repeat_byte(0x05),
+        template_id: registry.latest("drug-shipment-custody").unwrap().id(),
+        author_id: "wholesale-7".into(),
+        author_role: Role::new("distributor").unwrap(),
+        patient_id: None,
+        timestamp: NOW,
+        fields: serde_json::from_value(json!({
+            "lot": "B2026-117", "gtin": "04012345678901", "event": "shipped", "quantity": 240
+        }))
+        .unwrap(),
+    }
+}
+
+#[test]
+fn chain_field_is_encoded_left_aligned() {
+    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+    let ti = custody_ti(&registry);
+    let tc = generator()
+        .generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(3))
+        .unwrap();
+    assert_eq!(tc.patient, B256::ZERO);
+    let mut lot = [0u8; 32];
+    lot[..9].copy_from_slice(b"B2026-117");
+    assert_eq!(tc.calldata[4..36], lot);
+    assert_eq!(tc.envelope.binding().patient, B256::ZERO);
+}
+
+#[test]
+fn custom_template_encodes_every_chain_type() {
+    let template = r#"{
+      "format": "ehrchain.template/1", "name": "typed-call", "version": 1, "title": "Typed call",
+      "roles": ["device"], "subject": "none",
+      "call": {"function": "record(int16 delta, uint32 reading, uint8 level, uint64 at, bool flag, string code, address who, bytes32 tag, bytes32 role, bytes32 hash)",
+               "arguments": ["delta", "reading", "level", "at", "flag", "code", "who", "tag", "role", "hash"]},
+      "fields": [
+        {"name": "delta", "placement": "chain", "type": "integer", "min": -100, "max": 100, "required": true},
+        {"name": "reading", "placement": "chain", "type": "decimal", "scale": 2, "min": "0", "max": "1000", "required": true},
+        {"name": "level", "placement": "chain", "type": "enum", "values": ["low", "mid", "high"], "required": true},
+        {"name": "at", "placement": "chain", "type": "date-time", "required": true},
+        {"name": "flag", "placement": "chain", "type": "bool", "required": true},
+        {"name": "code", "placement": "chain", "type": "code", "max_length": 64, "required": true},
+        {"name": "who", "placement": "chain", "type": "address", "required": true},
+        {"name": "tag", "placement": "chain", "type": "bytes32", "required": true},
+        {"name": "role", "placement": "system", "source": "author_role"},
+        {"name": "hash", "placement": "system", "source": "record_hash"}
+      ]}"#;
+    let mut registry = TemplateRegistry::new();
+    let id = registry.add_json(template).unwrap();
+    let ti = InitialTransaction {
+        ti_id: B256::repeat_byte(0x07),
+        template_id: id,
+        author_id: "pump-1".into(),
+        author_role: Role::new("device").unwrap(),
+        patient_id: None,
+        timestamp: NOW,
+        fields: serde_json::from_value(json!({
+            "delta": -7, "reading": 12.5, "level": "high", "at": "2026-11-30T09:00:00+01:00",
+            "flag": true, "code": "LA6576-8", "who": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "tag": format!("{}", B256::repeat_byte(0xab))
+        }))
+        .unwrap(),
+    };
+    let tc = generator()
+        .generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(4))
+        .unwrap();
+    let ty: DynSolType = "(int16,uint32,uint8,uint64,bool,string,address,bytes32,bytes32,bytes32)"
+        .parse()
+        .unwrap();
+    let DynSolValue::Tuple(args) = ty.abi_decode_params(&tc.calldata[4..]).unwrap() else {
+        panic!("not a tuple")
+    };
+    use alloy_primitives::{I256, U256};
+    assert_eq!(args[0], DynSolValue::Int(I256::try_from(-7).unwrap(), 16));
+    assert_eq!(args[1], DynSolValue::Uint(U256::from(1250), 32));
+    assert_eq!(args[2], DynSolValue::Uint(U256::from(2), 8));
+    assert_eq!(args[3], DynSolValue::Uint(U256::from(1_796_025_600u64), 64));
+    assert_eq!(args[4], DynSolValue::Bool(true));
+    assert_eq!(args[5], DynSolValue::String("LA6576-8".into()));
+    assert_eq!(
+        args[6],
+        DynSolValue::Address(
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+                .parse()
+                .unwrap()
+        )
+    );
+    assert_eq!(
+        args[7],
+        DynSolValue::FixedBytes(B256::repeat_byte(0xab), 32)
+    );
+    assert_eq!(
+        args[8],
+        DynSolValue::FixedBytes(Role::new("device").unwrap().id(), 32)
+    );
+    assert_eq!(args[9], DynSolValue::FixedBytes(tc.record_hash, 32));
+
+    let record: serde_json::Value =
+        serde_json::from_slice(&tc.envelope.open(generator().key_store()).unwrap()).unwrap();
+    assert_eq!(record["fields"]["reading"], "12.50");
+    assert_eq!(record["fields"]["at"], "2026-11-30T08:00:00Z");
+    assert_eq!(record["fields"]["level"], "high");
+}
+
+#[test]
+fn missing_keys_are_reported() {
+    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+    let config = GeneratorConfig {
+        chain_id: 1,
+        registry: Address::ZERO,
+        sealing_key: KeyId::new("absent").unwrap(),
+        pseudonym_key: KeyId::new("pseudonyms").unwrap(),
+        max_clock_skew: 0,
+    };
+    let missing = TransactionGenerator::new(config.clone(), InMemoryKeyStore::new());
+    assert!(matches!(missing, Err(GenerateError::KeyStore(_))));
+    let mut keys = InMemoryKeyStore::new();
+    keys.insert(KeyId::new("pseudonyms").unwrap(), MasterKey::new([1; 32]));
+    let tg = TransactionGenerator::new(config, keys).unwrap();
+    let ti = bp_ti(
+        &registry,
+        "nurse",
+        json!({"systolic": 120, "diastolic": 80}),
+    );
+    let err = tg
+        .generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(1))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        GenerateError::KeyStore(ehrchain_core::KeyStoreError::UnknownKey(_))
+    ));
+    assert!(err.to_string().contains("\"absent\""), "{err}");
 }

