@@ -102,11 +102,11 @@ pub enum EnvelopeError {
     },
     /// The key fits but the ciphertext does not authenticate.
     #[error(
-        "the envelope was tampered with: its ciphertext or nonce does not authenticate; keep it for audit and restore the record from a trusted copy"
+        "the envelope was tampered with: its ciphertext, tag, nonce or key id does not authenticate; keep it for audit and restore the record from a trusted copy"
     )]
     Tampered,
     /// The plaintext is too large for the 32-bit length field.
-    #[error("the record is {0} bytes; the envelope holds at most 4 GiB")]
+    #[error("the record is {0} bytes; an envelope holds at most 4 GiB minus 17 bytes")]
     TooLarge(usize),
     /// The key store could not hand out the key.
     #[error(transparent)]
@@ -209,7 +209,13 @@ impl Envelope {
         if (ct_len as usize) < TAG_LEN {
             return Err(EnvelopeError::CiphertextTooShort(ct_len));
         }
-        let needed = header_len + ct_len as usize;
+        // Checked: on 32-bit targets a huge length field would overflow.
+        let needed = header_len
+            .checked_add(ct_len as usize)
+            .ok_or(EnvelopeError::Truncated {
+                needed: usize::MAX,
+                got,
+            })?;
         match got.cmp(&needed) {
             std::cmp::Ordering::Less => Err(EnvelopeError::Truncated { needed, got }),
             std::cmp::Ordering::Greater => Err(EnvelopeError::TrailingBytes(got - needed)),

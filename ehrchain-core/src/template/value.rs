@@ -12,6 +12,11 @@ use super::decimal::{Decimal, DecimalError};
 use super::{Field, FieldKind, Placement, Template};
 use crate::violation::{Violation, ViolationKind};
 
+/// 0000-01-01T00:00:00Z in Unix seconds: the earliest RFC 3339 date-time.
+const MIN_RFC3339_SECS: i64 = -62_167_219_200;
+/// 9999-12-31T23:59:59Z in Unix seconds: the latest RFC 3339 date-time.
+const MAX_RFC3339_SECS: i64 = 253_402_300_799;
+
 /// A field value that passed its checks, in its typed form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum CheckedValue {
@@ -91,15 +96,20 @@ fn wrong_type(expected: impl Into<String>) -> ViolationKind {
 fn check_value(field: &Field, value: &Value) -> Result<CheckedValue, ViolationKind> {
     match &field.kind {
         FieldKind::Integer { min, max } => {
-            let v = value.as_i64().ok_or_else(|| wrong_type("a whole number"))?;
-            in_range(i128::from(v), i128::from(*min), i128::from(*max), |x| {
-                x.to_string()
-            })
+            let v = match value {
+                Value::Number(n) => n
+                    .as_i64()
+                    .map(i128::from)
+                    .or_else(|| n.as_u64().map(i128::from)),
+                _ => None,
+            };
+            let v = v.ok_or_else(|| wrong_type("a whole number"))?;
+            in_range(v, i128::from(*min), i128::from(*max), |x| x.to_string())
         }
         FieldKind::Decimal { scale, min, max } => {
             let text = match value {
                 Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
+                Value::Number(n) => exact_number_text(n)?,
                 _ => return Err(wrong_type("a decimal number")),
             };
             let d = Decimal::parse(&text, *scale).map_err(|e| match e {
@@ -143,11 +153,17 @@ fn check_value(field: &Field, value: &Value) -> Result<CheckedValue, ViolationKi
                 Value::Number(n) => n.as_i64().ok_or_else(|| wrong_type("Unix seconds"))?,
                 _ => return Err(wrong_type("an RFC 3339 date-time or Unix seconds")),
             };
-            if field.placement == Placement::Chain && secs < 0 {
+            // On chain: Unix seconds in a uint; in the record: RFC 3339, years 0000-9999.
+            let min = if field.placement == Placement::Chain {
+                0
+            } else {
+                MIN_RFC3339_SECS
+            };
+            if !(min..=MAX_RFC3339_SECS).contains(&secs) {
                 return Err(ViolationKind::OutOfRange {
                     value: secs.to_string(),
-                    min: "0 (1970-01-01T00:00:00Z)".into(),
-                    max: u64::MAX.to_string(),
+                    min: min.to_string(),
+                    max: MAX_RFC3339_SECS.to_string(),
                 });
             }
             Ok(CheckedValue::Time(secs))
@@ -185,6 +201,27 @@ fn check_value(field: &Field, value: &Value) -> Result<CheckedValue, ViolationKi
                 )
             }),
     }
+}
+
+/// Significant digits an IEEE double keeps for sure.
+const DOUBLE_EXACT_DIGITS: usize = 15;
+
+/// The text of a JSON number given for a decimal field. JSON numbers arrive
+/// as IEEE doubles; one whose shortest form has more than 15 significant
+/// digits may already have lost digits, so it is refused rather than altered.
+fn exact_number_text(n: &serde_json::Number) -> Result<String, ViolationKind> {
+    let text = n.to_string();
+    let significant = text
+        .trim_start_matches(['-', '0', '.'])
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count();
+    if n.is_f64() && significant > DOUBLE_EXACT_DIGITS {
+        return Err(wrong_type(
+            "a decimal with more than 15 significant digits, given as a string",
+        ));
+    }
+    Ok(text)
 }
 
 /// An all-lower or all-upper case address (no checksum to verify).
