@@ -10,6 +10,8 @@ use crate::{Role, Violation, ViolationKind};
 
 const ANCHOR: &str = "anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp)";
 const ANCHOR_TYPES: &str = "anchorRecord(bytes32,bytes32,bytes32,bytes32,uint64)";
+/// The built-in templates also pass the author's role, for the contract's check.
+const BUILT_IN_ANCHOR_TYPES: &str = "anchorRecord(bytes32,bytes32,bytes32,bytes32,uint64,bytes32)";
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -1002,7 +1004,7 @@ fn call_resolves_arguments_types_and_selector() {
         .collect();
     assert_eq!(
         names,
-        ["lot", "template", "ti", "record_hash", "recorded_at"]
+        ["lot", "template", "ti", "record_hash", "recorded_at", "role"]
     );
     assert_eq!(
         call.types,
@@ -1012,9 +1014,10 @@ fn call_resolves_arguments_types_and_selector() {
             DynSolType::FixedBytes(32),
             DynSolType::FixedBytes(32),
             DynSolType::Uint(64),
+            DynSolType::FixedBytes(32),
         ]
     );
-    assert_eq!(call.function.signature(), ANCHOR_TYPES);
+    assert_eq!(call.function.signature(), BUILT_IN_ANCHOR_TYPES);
     assert_eq!(call.selector, call.function.selector());
 }
 
@@ -1285,7 +1288,7 @@ fn built_in_templates_load_with_expected_roles() {
         let names: Vec<&str> = t.roles().iter().map(Role::name).collect();
         assert_eq!(names, roles, "{name}");
         assert_eq!(t.subject(), subject, "{name}");
-        assert_eq!(t.call().function.signature(), ANCHOR_TYPES, "{name}");
+        assert_eq!(t.call().function.signature(), BUILT_IN_ANCHOR_TYPES, "{name}");
         // No clinical value ever goes on chain in the built-ins except the lot.
         for f in t.fields() {
             if f.placement == Placement::Chain {
@@ -1366,6 +1369,12 @@ fn blood_pressure_template_matches_its_specification() {
                 "recorded_at",
                 &FieldKind::DateTime,
                 Placement::System(SystemSource::Timestamp),
+                true
+            ),
+            (
+                "role",
+                &FieldKind::Bytes32,
+                Placement::System(SystemSource::AuthorRole),
                 true
             ),
         ]
@@ -1607,6 +1616,10 @@ const CONTRACT_ABI: &str = r#"[
    "inputs": [{"name": "subject", "type": "bytes32"}, {"name": "templateId", "type": "bytes32"},
               {"name": "tiId", "type": "bytes32"}, {"name": "recordHash", "type": "bytes32"},
               {"name": "timestamp", "type": "uint64"}]},
+  {"type": "function", "name": "anchorRecord", "stateMutability": "nonpayable", "outputs": [],
+   "inputs": [{"name": "subject", "type": "bytes32"}, {"name": "templateId", "type": "bytes32"},
+              {"name": "tiId", "type": "bytes32"}, {"name": "recordHash", "type": "bytes32"},
+              {"name": "timestamp", "type": "uint64"}, {"name": "role", "type": "bytes32"}]},
   {"type": "function", "name": "anchorBatch", "stateMutability": "nonpayable", "outputs": [],
    "inputs": [{"name": "root", "type": "bytes32"}, {"name": "count", "type": "uint32"}]}
 ]"#;
@@ -2247,7 +2260,7 @@ fn violation_json_shape() {
 fn documented_blood_pressure_ti_is_valid() {
     // The nurse's TI of docs/templates.md, "Complete example: blood pressure".
     let json = r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101",
- "template_id":"0x3f0305f1b88949c602e38f055833ba54cb0ee01331b49d12f70faea601c46c9b",
+ "template_id":"0x72dcc3694c0abff20338fd00198c17e6ca7ec72de424f2ffe654de3c86285c27",
  "author_id":"rn-0815","author_role":"nurse","patient_id":"MRN-000123",
  "timestamp":1764495000,
  "fields":{"systolic":120,"diastolic":80,"position":"sitting","measured_at":"2025-11-30T09:28:00Z"}}"#;
