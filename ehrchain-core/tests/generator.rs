@@ -69,7 +69,9 @@ fn blood_pressure_becomes_anchor_record_call() {
     let selector =
         alloy_primitives::keccak256("anchorRecord(bytes32,bytes32,bytes32,bytes32,uint64,bytes32)");
     assert_eq!(tc.calldata[..4], selector[..4]);
-    let ty: DynSolType = "(bytes32,bytes32,bytes32,bytes32,uint64,bytes32)".parse().unwrap();
+    let ty: DynSolType = "(bytes32,bytes32,bytes32,bytes32,uint64,bytes32)"
+        .parse()
+        .unwrap();
     let decoded = ty.abi_decode_params(&tc.calldata[4..]).unwrap();
     let expected = DynSolValue::Tuple(vec![
         DynSolValue::FixedBytes(tc.patient, 32),

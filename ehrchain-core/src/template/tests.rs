@@ -1004,7 +1004,14 @@ fn call_resolves_arguments_types_and_selector() {
         .collect();
     assert_eq!(
         names,
-        ["lot", "template", "ti", "record_hash", "recorded_at", "role"]
+        [
+            "lot",
+            "template",
+            "ti",
+            "record_hash",
+            "recorded_at",
+            "role"
+        ]
     );
     assert_eq!(
         call.types,
@@ -1288,7 +1295,11 @@ fn built_in_templates_load_with_expected_roles() {
         let names: Vec<&str> = t.roles().iter().map(Role::name).collect();
         assert_eq!(names, roles, "{name}");
         assert_eq!(t.subject(), subject, "{name}");
-        assert_eq!(t.call().function.signature(), BUILT_IN_ANCHOR_TYPES, "{name}");
+        assert_eq!(
+            t.call().function.signature(),
+            BUILT_IN_ANCHOR_TYPES,
+            "{name}"
+        );
         // No clinical value ever goes on chain in the built-ins except the lot.
         for f in t.fields() {
             if f.placement == Placement::Chain {
