@@ -14,7 +14,7 @@ use alloy_primitives::B256;
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::keys::{KeyId, KeyStore, KeyStoreError, MasterKey};
 
@@ -113,6 +113,53 @@ pub enum EnvelopeError {
     KeyStore(#[from] KeyStoreError),
 }
 
+/// Append-only access to the plaintext of an envelope being sealed by
+/// [`Envelope::seal_with`]. The bytes written stay in the envelope's buffer and
+/// are encrypted in place; when the buffer has to grow, the old one is zeroized.
+pub struct PlaintextBuf<'a> {
+    bytes: &'a mut Vec<u8>,
+}
+
+impl PlaintextBuf<'_> {
+    /// Appends `data` to the plaintext.
+    #[inline]
+    pub fn extend_from_slice(&mut self, data: &[u8]) {
+        self.reserve(data.len());
+        self.bytes.extend_from_slice(data);
+    }
+
+    /// Appends one byte to the plaintext.
+    #[inline]
+    pub fn push(&mut self, byte: u8) {
+        self.reserve(1);
+        self.bytes.push(byte);
+    }
+
+    /// Makes room for at least `additional` more bytes. Growing moves the
+    /// plaintext written so far to a larger buffer and zeroizes the old one.
+    #[inline]
+    pub fn reserve(&mut self, additional: usize) {
+        if self.bytes.capacity() - self.bytes.len() < additional {
+            self.grow(additional);
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self, additional: usize) {
+        let needed = self.bytes.len().saturating_add(additional);
+        let mut grown = Vec::with_capacity(needed.max(self.bytes.capacity().saturating_mul(2)));
+        grown.extend_from_slice(self.bytes);
+        self.bytes.zeroize();
+        *self.bytes = grown;
+    }
+}
+
+impl fmt::Debug for PlaintextBuf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PlaintextBuf(<redacted>)")
+    }
+}
+
 /// A sealed record in its binary form, whose header has been checked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Envelope {
@@ -132,13 +179,34 @@ impl Envelope {
         nonce: [u8; NONCE_LEN],
         plaintext: &[u8],
     ) -> Result<Self, EnvelopeError> {
-        let ct_len = u32::try_from(plaintext.len() + TAG_LEN)
-            .map_err(|_| EnvelopeError::TooLarge(plaintext.len()))?;
+        Self::seal_with(binding.clone(), master, nonce, plaintext.len(), |buf| {
+            buf.extend_from_slice(plaintext);
+        })
+    }
+
+    /// Seals the plaintext that `write_plaintext` appends to the buffer it is
+    /// handed, like [`Envelope::seal`] but without a separate plaintext buffer:
+    /// the plaintext is written in place, after the header, and encrypted there.
+    /// `plaintext_len_hint` is the expected plaintext length; the buffer grows
+    /// if more is written (and zeroizes what it leaves behind).
+    ///
+    /// # Errors
+    /// [`EnvelopeError::TooLarge`] for plaintexts of 4 GiB or more.
+    pub fn seal_with(
+        binding: EnvelopeBinding,
+        master: &MasterKey,
+        nonce: [u8; NONCE_LEN],
+        plaintext_len_hint: usize,
+        write_plaintext: impl FnOnce(&mut PlaintextBuf<'_>),
+    ) -> Result<Self, EnvelopeError> {
         let key_id = binding.key_id.as_str().as_bytes();
         let header_len = PREFIX_LEN + key_id.len() + FIXED_TAIL_LEN;
-        let (cipher, commitment) = derive(master, binding);
+        let (cipher, commitment) = derive(master, &binding);
 
-        let mut bytes = Vec::with_capacity(header_len + ct_len as usize);
+        let capacity = header_len
+            .saturating_add(plaintext_len_hint)
+            .saturating_add(TAG_LEN);
+        let mut bytes = Vec::with_capacity(capacity);
         bytes.extend_from_slice(&MAGIC);
         bytes.push(VERSION);
         bytes.push(SUITE_HKDF_SHA256_AES256GCM);
@@ -150,18 +218,24 @@ impl Envelope {
         bytes.extend_from_slice(binding.ti_id.as_slice());
         bytes.extend_from_slice(&nonce);
         bytes.extend_from_slice(&commitment);
-        bytes.extend_from_slice(&ct_len.to_be_bytes());
-        bytes.extend_from_slice(plaintext);
+        // The ciphertext length, filled in once the plaintext is written.
+        bytes.extend_from_slice(&[0; 4]);
+        write_plaintext(&mut PlaintextBuf { bytes: &mut bytes });
 
+        let plaintext_len = bytes.len() - header_len;
+        let Ok(ct_len) = u32::try_from(plaintext_len + TAG_LEN) else {
+            bytes.zeroize();
+            return Err(EnvelopeError::TooLarge(plaintext_len));
+        };
         let (header, body) = bytes.split_at_mut(header_len);
+        if let Some(len_field) = header.last_chunk_mut::<4>() {
+            *len_field = ct_len.to_be_bytes();
+        }
         let tag = cipher
             .encrypt_in_place_detached(Nonce::from_slice(&nonce), header, body)
-            .map_err(|_| EnvelopeError::TooLarge(plaintext.len()))?;
+            .map_err(|_| EnvelopeError::TooLarge(plaintext_len))?;
         bytes.extend_from_slice(&tag);
-        Ok(Self {
-            bytes,
-            binding: binding.clone(),
-        })
+        Ok(Self { bytes, binding })
     }
 
     /// Checks the structure of an envelope read from storage or the network:

@@ -1,14 +1,12 @@
 //! The Transaction Generator (TG): TI + template → Ethereum transaction (TC).
 
-use std::collections::BTreeMap;
-
 use alloy_dyn_abi::DynSolValue;
 use alloy_primitives::{Address, B256, Bytes};
 use rand_core::CryptoRngCore;
-use serde::Serialize;
 
 use crate::envelope::{Envelope, EnvelopeBinding, EnvelopeError, NONCE_LEN};
 use crate::keys::{KeyId, KeyStore, KeyStoreError, Pseudonymizer};
+use crate::record;
 use crate::template::{CheckedValue, Placement, Subject, SystemSource, Template, TemplateRegistry};
 use crate::ti::{InitialTransaction, MAX_IDENTIFIER_LEN};
 use crate::violation::{Violation, ViolationKind, Violations};
@@ -74,22 +72,6 @@ pub enum GenerateError {
     /// The record could not be sealed.
     #[error(transparent)]
     Seal(#[from] EnvelopeError),
-}
-
-/// The sealed record's plaintext: the full entry as JSON (`docs/envelope.md`).
-#[derive(Serialize)]
-struct RecordContent<'a> {
-    format: &'static str,
-    template_id: B256,
-    template: &'a str,
-    template_version: u32,
-    ti_id: B256,
-    author_id: &'a str,
-    author_role: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    patient_id: Option<&'a str>,
-    timestamp: u64,
-    fields: BTreeMap<&'a str, serde_json::Value>,
 }
 
 /// Turns TIs into TCs: validates against the template, seals the record,
@@ -172,7 +154,6 @@ impl<K: KeyStore> TransactionGenerator<K> {
             .patient_id
             .as_deref()
             .map_or(B256::ZERO, |p| self.pseudonym(p));
-        let plaintext = record_plaintext(template, ti, &values);
         let binding = EnvelopeBinding {
             key_id: self.config.sealing_key.clone(),
             patient,
@@ -182,7 +163,10 @@ impl<K: KeyStore> TransactionGenerator<K> {
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
         let master = self.keys.master_key(&self.config.sealing_key)?;
-        let envelope = Envelope::seal(&binding, &master, nonce, &plaintext)?;
+        let len_hint = record::record_len_hint(ti, &values);
+        let envelope = Envelope::seal_with(binding, &master, nonce, len_hint, |out| {
+            record::write_record(out, template, ti, &values);
+        })?;
         let record_hash = envelope.record_hash();
         let system = SystemValues {
             ti,
@@ -244,38 +228,6 @@ fn general(kind: ViolationKind) -> Violation {
 
 fn valid_identifier(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_IDENTIFIER_LEN && !id.chars().any(char::is_control)
-}
-
-fn record_plaintext(
-    template: &Template,
-    ti: &InitialTransaction,
-    values: &[Option<CheckedValue>],
-) -> Vec<u8> {
-    let fields = template
-        .fields()
-        .iter()
-        .zip(values)
-        .filter_map(|(field, value)| {
-            Some((
-                field.name.as_str(),
-                value.as_ref()?.to_record_json(&field.kind),
-            ))
-        })
-        .collect();
-    let content = RecordContent {
-        format: RECORD_FORMAT,
-        template_id: template.id(),
-        template: template.name(),
-        template_version: template.version(),
-        ti_id: ti.ti_id,
-        author_id: &ti.author_id,
-        author_role: ti.author_role.name(),
-        patient_id: ti.patient_id.as_deref(),
-        timestamp: ti.timestamp,
-        fields,
-    };
-    // Strings, integers and JSON values always serialise.
-    serde_json::to_vec(&content).unwrap_or_default()
 }
 
 /// The values the handshaker supplies to `system` fields.

@@ -4,12 +4,13 @@
 pub mod envelope;
 mod generator;
 pub mod keys;
+mod record;
 mod role;
 pub mod template;
 mod ti;
 mod violation;
 
-pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError};
+pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError, PlaintextBuf};
 pub use generator::{
     ChainTransaction, GenerateError, GeneratorConfig, RECORD_FORMAT, TransactionGenerator,
 };

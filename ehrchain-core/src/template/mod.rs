@@ -229,6 +229,9 @@ pub struct Template {
     roles: Vec<crate::Role>,
     subject: Subject,
     fields: Vec<Field>,
+    /// Indices of the fields the sealed record holds (all but `system`
+    /// fields), sorted by name: the order of the record's `fields` members.
+    record_order: Vec<usize>,
     call: Call,
 }
 
@@ -299,12 +302,14 @@ impl Template {
                 computed: id,
             });
         }
+        let record_order = record_order(&fields);
         Ok(Self {
             id,
             doc,
             roles,
             subject,
             fields,
+            record_order,
             call,
         })
     }
@@ -358,6 +363,12 @@ impl Template {
         &self.fields
     }
 
+    /// Indices into [`Template::fields`] of the fields the sealed record
+    /// holds, in the order of its `fields` object (by name).
+    pub(crate) fn record_order(&self) -> &[usize] {
+        &self.record_order
+    }
+
     /// The resolved contract call.
     #[must_use]
     pub fn call(&self) -> &Call {
@@ -384,6 +395,20 @@ impl Template {
         doc.id = Some(self.id.to_string());
         canonical_json(&doc)
     }
+}
+
+/// The indices of the non-`system` fields, sorted by field name (byte order,
+/// as a `BTreeMap` of the names would hold them).
+fn record_order(fields: &[Field]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..fields.len())
+        .filter(|&i| {
+            fields
+                .get(i)
+                .is_some_and(|f| !matches!(f.placement, Placement::System(_)))
+        })
+        .collect();
+    order.sort_by_key(|&i| fields.get(i).map(|f| f.name.as_str()));
+    order
 }
 
 fn canonical_json(doc: &TemplateDoc) -> String {

@@ -10,6 +10,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::decimal::{Decimal, DecimalError};
 use super::{Field, FieldKind, Placement, Template};
+use crate::envelope::PlaintextBuf;
+use crate::record::{write_b256, write_int, write_str};
 use crate::violation::{Violation, ViolationKind};
 
 /// 0000-01-01T00:00:00Z in Unix seconds: the earliest RFC 3339 date-time.
@@ -264,7 +266,44 @@ fn check_length(s: &str, max: u32) -> Result<(), ViolationKind> {
 }
 
 impl CheckedValue {
-    /// The value as it is stored in the sealed record.
+    /// Writes the value as it is stored in the sealed record
+    /// (`docs/envelope.md`), as JSON.
+    pub(crate) fn write_record_json(&self, kind: &FieldKind, out: &mut PlaintextBuf<'_>) {
+        match (self, kind) {
+            (Self::Int(v), FieldKind::Decimal { scale, .. }) => {
+                write_str(out, &Decimal::from_scaled(*v, *scale).to_string());
+            }
+            (Self::Int(v), _) => match i64::try_from(*v) {
+                Ok(v) => write_int(out, v),
+                Err(_) => out.extend_from_slice(b"null"),
+            },
+            (Self::Bool(b), _) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            (Self::Text(s), _) => write_str(out, s),
+            (Self::Enum(i), FieldKind::Enum { values }) => match values.get(*i) {
+                Some(v) => write_str(out, v),
+                None => out.extend_from_slice(b"null"),
+            },
+            (Self::Enum(_), _) => out.extend_from_slice(b"null"),
+            (Self::Time(t), _) => match rfc3339(*t) {
+                Some(text) => write_str(out, &text),
+                None => write_int(out, *t),
+            },
+            (Self::Bytes32(b), _) => write_b256(out, b),
+            (Self::Address(a), _) => write_str(out, a.to_checksum_buffer(None).as_str()),
+        }
+    }
+
+    /// The text of a `text` or `code` value.
+    pub(crate) fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value as `serde_json` stored it in the sealed record before
+    /// [`CheckedValue::write_record_json`]; the tests' reference.
+    #[cfg(test)]
     pub(crate) fn to_record_json(&self, kind: &FieldKind) -> Value {
         match (self, kind) {
             (Self::Int(v), FieldKind::Decimal { scale, .. }) => {
@@ -277,10 +316,7 @@ impl CheckedValue {
                 .get(*i)
                 .map_or(Value::Null, |v| Value::String(v.clone())),
             (Self::Enum(_), _) => Value::Null,
-            (Self::Time(t), _) => OffsetDateTime::from_unix_timestamp(*t)
-                .ok()
-                .and_then(|dt| dt.format(&Rfc3339).ok())
-                .map_or_else(|| Value::from(*t), Value::String),
+            (Self::Time(t), _) => rfc3339(*t).map_or_else(|| Value::from(*t), Value::String),
             (Self::Bytes32(b), _) => Value::String(b.to_string()),
             (Self::Address(a), _) => Value::String(a.to_checksum(None)),
         }
@@ -310,6 +346,13 @@ impl CheckedValue {
             Self::Address(a) => DynSolValue::Address(*a),
         }
     }
+}
+
+/// Unix seconds as RFC 3339 in UTC with whole seconds, if the year is 0000-9999.
+fn rfc3339(secs: i64) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|dt| dt.format(&Rfc3339).ok())
 }
 
 /// ASCII text left-aligned in a zero-padded `bytes32`, like Solidity's
