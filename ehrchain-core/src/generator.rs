@@ -1,13 +1,15 @@
 //! The Transaction Generator (TG): TI + template → Ethereum transaction (TC).
 
-use alloy_dyn_abi::DynSolValue;
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_dyn_abi::{DynSolType, DynSolValue};
+use alloy_primitives::{Address, B256, Bytes, Selector, U256};
 use rand_core::CryptoRngCore;
 
 use crate::envelope::{Envelope, EnvelopeBinding, EnvelopeError, NONCE_LEN};
 use crate::keys::{KeyId, KeyStore, KeyStoreError, Pseudonymizer};
 use crate::record;
-use crate::template::{CheckedValue, Placement, Subject, SystemSource, Template, TemplateRegistry};
+use crate::template::{
+    CheckedValue, Field, Placement, Subject, SystemSource, Template, TemplateRegistry,
+};
 use crate::ti::{InitialTransaction, MAX_IDENTIFIER_LEN};
 use crate::violation::{Violation, ViolationKind, Violations};
 
@@ -173,6 +175,7 @@ impl<K: KeyStore> TransactionGenerator<K> {
             patient,
             record_hash,
             template_id: template.id(),
+            role_id: template.role_id(&ti.author_role),
         };
         Ok(ChainTransaction {
             to: self.config.registry,
@@ -236,6 +239,7 @@ struct SystemValues<'a> {
     patient: B256,
     record_hash: B256,
     template_id: B256,
+    role_id: B256,
 }
 
 impl SystemValues<'_> {
@@ -245,7 +249,7 @@ impl SystemValues<'_> {
             SystemSource::TemplateId => CheckedValue::Bytes32(self.template_id),
             SystemSource::TiId => CheckedValue::Bytes32(self.ti.ti_id),
             SystemSource::RecordHash => CheckedValue::Bytes32(self.record_hash),
-            SystemSource::AuthorRole => CheckedValue::Bytes32(self.ti.author_role.id()),
+            SystemSource::AuthorRole => CheckedValue::Bytes32(self.role_id),
             SystemSource::Timestamp => {
                 CheckedValue::Time(i64::try_from(self.ti.timestamp).unwrap_or(i64::MAX))
             }
@@ -253,32 +257,82 @@ impl SystemValues<'_> {
     }
 }
 
+/// The calldata of the template's call: its selector, then the ABI-encoded
+/// arguments. Calls whose parameters are all static 32-byte words (those of
+/// every built-in template) are written word by word; others go through
+/// dyn-abi's tuple encoding.
 fn encode_call(
     template: &Template,
     values: &[Option<CheckedValue>],
     system: &SystemValues<'_>,
 ) -> Bytes {
     let call = template.call();
-    let args = call
-        .arguments
+    let args = call_arguments(template, values, system);
+    if call.types.iter().all(is_word) {
+        encode_words(call.selector, call.types.len(), args)
+    } else {
+        encode_dyn(call.selector, args)
+    }
+}
+
+/// The call's arguments as ABI values, in parameter order.
+fn call_arguments<'a>(
+    template: &'a Template,
+    values: &'a [Option<CheckedValue>],
+    system: &'a SystemValues<'_>,
+) -> impl Iterator<Item = DynSolValue> + 'a {
+    let call = template.call();
+    call.arguments
         .iter()
         .zip(&call.types)
-        .map(|(&index, ty)| {
-            let field = template.fields().get(index);
-            let value = match field.map(|f| f.placement) {
-                Some(Placement::System(source)) => Some(system.get(source)),
-                _ => values.get(index).cloned().flatten(),
-            };
+        .map(move |(&index, ty)| match template.fields().get(index) {
+            Some(Field {
+                placement: Placement::System(source),
+                ..
+            }) => system.get(*source).to_abi(ty),
             // Chain fields are required (checked at load), so a value is present.
-            value.map_or_else(
-                || DynSolValue::Uint(Default::default(), 256),
-                |v| v.to_abi(ty),
-            )
+            _ => values
+                .get(index)
+                .and_then(Option::as_ref)
+                .map_or(DynSolValue::Uint(U256::ZERO, 256), |v| v.to_abi(ty)),
         })
-        .collect();
-    let encoded = DynSolValue::Tuple(args).abi_encode_params();
+}
+
+/// Whether values of `ty` are encoded as one static 32-byte word.
+fn is_word(ty: &DynSolType) -> bool {
+    matches!(
+        ty,
+        DynSolType::Bool
+            | DynSolType::Int(_)
+            | DynSolType::Uint(_)
+            | DynSolType::Address
+            | DynSolType::FixedBytes(_)
+    )
+}
+
+/// Selector and one word per argument: the ABI encoding of a call whose
+/// parameters are all [`is_word`] types.
+fn encode_words(
+    selector: Selector,
+    count: usize,
+    args: impl Iterator<Item = DynSolValue>,
+) -> Bytes {
+    let mut calldata = Vec::with_capacity(4 + 32 * count);
+    calldata.extend_from_slice(selector.as_slice());
+    for arg in args {
+        calldata.extend_from_slice(arg.as_word().unwrap_or_default().as_slice());
+    }
+    calldata.into()
+}
+
+/// Selector and dyn-abi's encoding of the arguments as a tuple: any call.
+fn encode_dyn(selector: Selector, args: impl Iterator<Item = DynSolValue>) -> Bytes {
+    let encoded = DynSolValue::Tuple(args.collect()).abi_encode_params();
     let mut calldata = Vec::with_capacity(4 + encoded.len());
-    calldata.extend_from_slice(call.selector.as_slice());
+    calldata.extend_from_slice(selector.as_slice());
     calldata.extend_from_slice(&encoded);
     calldata.into()
 }
+
+#[cfg(test)]
+mod tests;

@@ -227,6 +227,8 @@ pub struct Template {
     id: B256,
     doc: TemplateDoc,
     roles: Vec<crate::Role>,
+    /// The on-chain id of each of `roles`, computed once.
+    role_ids: Vec<B256>,
     subject: Subject,
     fields: Vec<Field>,
     /// Indices of the fields the sealed record holds (all but `system`
@@ -303,10 +305,12 @@ impl Template {
             });
         }
         let record_order = record_order(&fields);
+        let role_ids = roles.iter().map(crate::Role::id).collect();
         Ok(Self {
             id,
             doc,
             roles,
+            role_ids,
             subject,
             fields,
             record_order,
@@ -349,6 +353,16 @@ impl Template {
     #[must_use]
     pub fn allows(&self, role: &crate::Role) -> bool {
         self.roles.contains(role)
+    }
+
+    /// The on-chain id of `role` ([`Role::id`](crate::Role::id)), looked up
+    /// among the template's roles, where it was computed once.
+    pub(crate) fn role_id(&self, role: &crate::Role) -> B256 {
+        self.roles
+            .iter()
+            .position(|r| r == role)
+            .and_then(|i| self.role_ids.get(i).copied())
+            .unwrap_or_else(|| role.id())
     }
 
     /// Whether TIs name a patient.
