@@ -243,7 +243,7 @@ struct SystemValues<'a> {
 }
 
 impl SystemValues<'_> {
-    fn get(&self, source: SystemSource) -> CheckedValue {
+    fn get(&self, source: SystemSource) -> CheckedValue<'static> {
         match source {
             SystemSource::PatientPseudonym => CheckedValue::Bytes32(self.patient),
             SystemSource::TemplateId => CheckedValue::Bytes32(self.template_id),
@@ -263,7 +263,7 @@ impl SystemValues<'_> {
 /// dyn-abi's tuple encoding.
 fn encode_call(
     template: &Template,
-    values: &[Option<CheckedValue>],
+    values: &[Option<CheckedValue<'_>>],
     system: &SystemValues<'_>,
 ) -> Bytes {
     let call = template.call();
@@ -278,7 +278,7 @@ fn encode_call(
 /// The call's arguments as ABI values, in parameter order.
 fn call_arguments<'a>(
     template: &'a Template,
-    values: &'a [Option<CheckedValue>],
+    values: &'a [Option<CheckedValue<'_>>],
     system: &'a SystemValues<'_>,
 ) -> impl Iterator<Item = DynSolValue> + 'a {
     let call = template.call();

@@ -24,7 +24,7 @@ pub(crate) fn write_record(
     out: &mut PlaintextBuf<'_>,
     template: &Template,
     ti: &InitialTransaction,
-    values: &[Option<CheckedValue>],
+    values: &[Option<CheckedValue<'_>>],
 ) {
     out.extend_from_slice(b"{\"format\":");
     write_str(out, RECORD_FORMAT);
@@ -51,10 +51,15 @@ pub(crate) fn write_record(
     out.extend_from_slice(b"}}");
 }
 
-/// The `fields` members: every field with a value, sorted by name.
-fn write_fields(out: &mut PlaintextBuf<'_>, template: &Template, values: &[Option<CheckedValue>]) {
+/// The `fields` members: every field with a value, sorted by name (`system`
+/// fields never have one).
+fn write_fields(
+    out: &mut PlaintextBuf<'_>,
+    template: &Template,
+    values: &[Option<CheckedValue<'_>>],
+) {
     let mut separator: &[u8] = b"";
-    for &index in template.record_order() {
+    for &index in template.fields_by_name() {
         let (Some(field), Some(Some(value))) = (template.fields().get(index), values.get(index))
         else {
             continue;
@@ -69,7 +74,10 @@ fn write_fields(out: &mut PlaintextBuf<'_>, template: &Template, values: &[Optio
 
 /// About how many bytes [`write_record`] writes, so that the envelope's
 /// buffer is allocated once.
-pub(crate) fn record_len_hint(ti: &InitialTransaction, values: &[Option<CheckedValue>]) -> usize {
+pub(crate) fn record_len_hint(
+    ti: &InitialTransaction,
+    values: &[Option<CheckedValue<'_>>],
+) -> usize {
     let ids = ti.author_id.len() + ti.patient_id.as_ref().map_or(0, String::len);
     values
         .iter()

@@ -9,20 +9,23 @@ use super::*;
 use crate::Role;
 use crate::template::{BUILT_IN_TEMPLATES, FieldKind};
 
+/// A code that fills a `bytes32`.
+const LONGEST_CODE: &str = "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
+
 /// A value of `kind` at the low or the high end of what it allows.
-fn sample(kind: &FieldKind, high: bool) -> CheckedValue {
+fn sample(kind: &FieldKind, high: bool) -> CheckedValue<'static> {
     match kind {
         FieldKind::Integer { min, max } => {
             CheckedValue::Int(i128::from(if high { *max } else { *min }))
         }
         FieldKind::Decimal { min, max, .. } => CheckedValue::Int(if high { *max } else { *min }),
         FieldKind::Bool => CheckedValue::Bool(high),
-        FieldKind::Text { .. } => CheckedValue::Text("never on chain".into()),
+        FieldKind::Text { .. } => CheckedValue::Text("never on chain"),
         FieldKind::Enum { values } => CheckedValue::Enum(if high { values.len() - 1 } else { 0 }),
         FieldKind::DateTime => CheckedValue::Time(if high { 253_402_300_799 } else { 0 }),
         FieldKind::Code { max_length, .. } => {
             let len = if high { (*max_length).min(32) } else { 1 };
-            CheckedValue::Text("C".repeat(len as usize))
+            CheckedValue::Text(&LONGEST_CODE[..len as usize])
         }
         FieldKind::Bytes32 => CheckedValue::Bytes32(B256::repeat_byte(if high { 0xff } else { 0 })),
         FieldKind::Address => {
@@ -46,7 +49,7 @@ fn ti(high: bool) -> InitialTransaction {
 /// The calldata of `template`'s call by [`encode_call`], by [`encode_words`]
 /// (only for calls of words) and by [`encode_dyn`], with sample values.
 fn encodings(template: &Template, high: bool) -> (Bytes, Option<Bytes>, Bytes) {
-    let values: Vec<Option<CheckedValue>> = template
+    let values: Vec<Option<CheckedValue<'_>>> = template
         .fields()
         .iter()
         .map(|f| (f.placement == Placement::Chain).then(|| sample(&f.kind, high)))

@@ -33,7 +33,7 @@ struct RecordContent<'a> {
 fn reference_record(
     template: &Template,
     ti: &InitialTransaction,
-    values: &[Option<CheckedValue>],
+    values: &[Option<CheckedValue<'_>>],
 ) -> Vec<u8> {
     let fields = template
         .fields()

@@ -231,9 +231,9 @@ pub struct Template {
     role_ids: Vec<B256>,
     subject: Subject,
     fields: Vec<Field>,
-    /// Indices of the fields the sealed record holds (all but `system`
-    /// fields), sorted by name: the order of the record's `fields` members.
-    record_order: Vec<usize>,
+    /// Indices of the fields sorted by name (byte order): the order of TI
+    /// field maps and of the sealed record's `fields` members.
+    fields_by_name: Vec<usize>,
     call: Call,
 }
 
@@ -304,7 +304,7 @@ impl Template {
                 computed: id,
             });
         }
-        let record_order = record_order(&fields);
+        let fields_by_name = sorted_by_name(&fields);
         let role_ids = roles.iter().map(crate::Role::id).collect();
         Ok(Self {
             id,
@@ -313,7 +313,7 @@ impl Template {
             role_ids,
             subject,
             fields,
-            record_order,
+            fields_by_name,
             call,
         })
     }
@@ -377,10 +377,10 @@ impl Template {
         &self.fields
     }
 
-    /// Indices into [`Template::fields`] of the fields the sealed record
-    /// holds, in the order of its `fields` object (by name).
-    pub(crate) fn record_order(&self) -> &[usize] {
-        &self.record_order
+    /// Indices into [`Template::fields`], sorted by field name (byte order,
+    /// the order of a `BTreeMap` of the names).
+    pub(crate) fn fields_by_name(&self) -> &[usize] {
+        &self.fields_by_name
     }
 
     /// The resolved contract call.
@@ -411,16 +411,9 @@ impl Template {
     }
 }
 
-/// The indices of the non-`system` fields, sorted by field name (byte order,
-/// as a `BTreeMap` of the names would hold them).
-fn record_order(fields: &[Field]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..fields.len())
-        .filter(|&i| {
-            fields
-                .get(i)
-                .is_some_and(|f| !matches!(f.placement, Placement::System(_)))
-        })
-        .collect();
+/// The indices of `fields`, sorted by field name (byte order).
+fn sorted_by_name(fields: &[Field]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..fields.len()).collect();
     order.sort_by_key(|&i| fields.get(i).map(|f| f.name.as_str()));
     order
 }

@@ -1718,7 +1718,9 @@ fn values_template() -> Template {
 }
 
 /// Checks `values` plus valid `req` and `when` (unless `values` sets them).
-fn check(values: Value) -> (Vec<Option<CheckedValue>>, Vec<Violation>) {
+/// (The map is leaked so that the checked values, which borrow from it, can be
+/// returned.)
+fn check(values: Value) -> (Vec<Option<CheckedValue<'static>>>, Vec<Violation>) {
     let t = values_template();
     let mut map: BTreeMap<String, Value> = BTreeMap::from([
         ("req".to_owned(), json!(1)),
@@ -1727,8 +1729,9 @@ fn check(values: Value) -> (Vec<Option<CheckedValue>>, Vec<Violation>) {
     for (k, v) in values.as_object().unwrap() {
         map.insert(k.clone(), v.clone());
     }
+    let map: &'static BTreeMap<String, Value> = Box::leak(Box::new(map));
     let mut violations = Vec::new();
-    let slots = t.check_values(&map, &mut violations);
+    let slots = t.check_values(map, &mut violations);
     assert_eq!(slots.len(), t.fields().len());
     (slots, violations)
 }
@@ -1742,7 +1745,7 @@ fn slot(name: &str) -> usize {
 }
 
 /// The checked value of field `name` set to `value`, which must pass.
-fn accepted(name: &str, value: Value) -> CheckedValue {
+fn accepted(name: &str, value: Value) -> CheckedValue<'static> {
     let (slots, violations) = check(json!({ name: value.clone() }));
     assert!(violations.is_empty(), "{name} = {value}: {violations:?}");
     slots[slot(name)].clone().unwrap()
@@ -1887,9 +1890,10 @@ fn decimal_values() {
 #[test]
 fn decimal_json_numbers_are_exact_or_refused() {
     let check_raw = |json: &str| {
-        let raw: BTreeMap<String, Value> = serde_json::from_str(json).unwrap();
+        let raw: &'static BTreeMap<String, Value> =
+            Box::leak(Box::new(serde_json::from_str(json).unwrap()));
         let mut violations = Vec::new();
-        let slots = values_template().check_values(&raw, &mut violations);
+        let slots = values_template().check_values(raw, &mut violations);
         (slots[slot("fine")].clone(), violations)
     };
     // 15 significant digits survive the trip through a double.
@@ -1933,21 +1937,18 @@ fn bool_values() {
 fn text_values() {
     assert_eq!(
         accepted("note", json!("hello")),
-        CheckedValue::Text("hello".into())
+        CheckedValue::Text("hello")
     );
     // Length counts characters, not bytes.
     assert_eq!(
         accepted("note", json!("héllö")),
-        CheckedValue::Text("héllö".into())
+        CheckedValue::Text("héllö")
     );
-    assert_eq!(
-        accepted("note", json!("")),
-        CheckedValue::Text(String::new())
-    );
+    assert_eq!(accepted("note", json!("")), CheckedValue::Text(""));
     // Unicode scalar values: each emoji counts once (JavaScript's length says 2).
     assert_eq!(
         accepted("note", json!("🩺🩺🩺🩺🩺")),
-        CheckedValue::Text("🩺🩺🩺🩺🩺".into())
+        CheckedValue::Text("🩺🩺🩺🩺🩺")
     );
     assert_eq!(
         rejected("note", json!("hello!")),
@@ -2059,17 +2060,14 @@ fn date_time_values() {
 
 #[test]
 fn code_values() {
-    assert_eq!(
-        accepted("code", json!("I10")),
-        CheckedValue::Text("I10".into())
-    );
+    assert_eq!(accepted("code", json!("I10")), CheckedValue::Text("I10"));
     assert_eq!(
         accepted("code", json!("8480-6")),
-        CheckedValue::Text("8480-6".into())
+        CheckedValue::Text("8480-6")
     );
     assert_eq!(
         accepted("code", json!("12345678")),
-        CheckedValue::Text("12345678".into())
+        CheckedValue::Text("12345678")
     );
     for bad in ["I 10", "", "Ä10", "I10\n", "\t"] {
         assert_eq!(
@@ -2197,6 +2195,28 @@ fn unknown_field_is_refused() {
             kind: ViolationKind::UnknownField,
         }]
     );
+}
+
+#[test]
+fn names_sorting_next_to_field_names_are_unknown() {
+    let (slots, violations) = check(json!({
+        "": 0, "Int": 0, "a": 0, "in": 0, "int": 7, "int\u{0}": 0, "int_": 0, "inu": 0,
+        "note": "hi", "notes": 0, "~": 0,
+    }));
+    let unknown: Vec<&str> = violations
+        .iter()
+        .inspect(|v| assert_eq!(v.kind, ViolationKind::UnknownField))
+        .filter_map(|v| v.field.as_deref())
+        .collect();
+    assert_eq!(
+        unknown,
+        [
+            "", "Int", "a", "in", "int\u{0}", "int_", "inu", "notes", "~"
+        ]
+    );
+    assert_eq!(slots[slot("int")], Some(CheckedValue::Int(7)));
+    assert_eq!(slots[slot("note")], Some(CheckedValue::Text("hi")));
+    assert_eq!(slots[slot("req")], Some(CheckedValue::Int(1)));
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Checking a TI's field values against a template's fields.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use alloy_dyn_abi::{DynSolType, DynSolValue};
@@ -19,15 +20,16 @@ const MIN_RFC3339_SECS: i64 = -62_167_219_200;
 /// 9999-12-31T23:59:59Z in Unix seconds: the latest RFC 3339 date-time.
 const MAX_RFC3339_SECS: i64 = 253_402_300_799;
 
-/// A field value that passed its checks, in its typed form.
+/// A field value that passed its checks, in its typed form; text is borrowed
+/// from the TI.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum CheckedValue {
+pub(crate) enum CheckedValue<'a> {
     /// `integer`, or `decimal` in units of `10^-scale`.
     Int(i128),
     /// `bool`.
     Bool(bool),
     /// `text` or `code`.
-    Text(String),
+    Text(&'a str),
     /// `enum`, as the index of the value.
     Enum(usize),
     /// `date-time`, in Unix seconds.
@@ -42,43 +44,67 @@ impl Template {
     /// Checks every field of `values`, appending a violation for each problem.
     /// Returns one slot per template field (`None` for absent or invalid values
     /// and for system fields).
-    pub(crate) fn check_values(
+    pub(crate) fn check_values<'v>(
         &self,
-        values: &BTreeMap<String, Value>,
+        values: &'v BTreeMap<String, Value>,
         violations: &mut Vec<Violation>,
-    ) -> Vec<Option<CheckedValue>> {
-        for name in values.keys() {
-            if !self.fields.iter().any(|f| f.name == *name) {
-                violations.push(field_violation(name, ViolationKind::UnknownField));
-            }
-        }
+    ) -> Vec<Option<CheckedValue<'v>>> {
+        let given = self.given_values(values, violations);
         self.fields
             .iter()
-            .map(|field| {
-                let value = values.get(&field.name).filter(|v| !v.is_null());
-                match (value, field.placement) {
-                    (Some(_), Placement::System(_)) => {
-                        violations.push(field_violation(&field.name, ViolationKind::SystemField));
-                        None
-                    }
-                    (None, Placement::System(_)) => None,
-                    (None, _) => {
-                        if field.required {
-                            violations
-                                .push(field_violation(&field.name, ViolationKind::MissingField));
-                        }
-                        None
-                    }
-                    (Some(value), _) => match check_value(field, value) {
-                        Ok(checked) => Some(checked),
-                        Err(kind) => {
-                            violations.push(field_violation(&field.name, kind));
-                            None
-                        }
-                    },
+            .zip(given)
+            .map(|(field, value)| match (value, field.placement) {
+                (Some(_), Placement::System(_)) => {
+                    violations.push(field_violation(&field.name, ViolationKind::SystemField));
+                    None
                 }
+                (None, Placement::System(_)) => None,
+                (None, _) => {
+                    if field.required {
+                        violations.push(field_violation(&field.name, ViolationKind::MissingField));
+                    }
+                    None
+                }
+                (Some(value), _) => match check_value(field, value) {
+                    Ok(checked) => Some(checked),
+                    Err(kind) => {
+                        violations.push(field_violation(&field.name, kind));
+                        None
+                    }
+                },
             })
             .collect()
+    }
+
+    /// The non-null value `values` gives each field, by field index. Walks the
+    /// TI's names and the template's field names side by side (both sorted)
+    /// and reports the names no field has, in name order.
+    fn given_values<'v>(
+        &self,
+        values: &'v BTreeMap<String, Value>,
+        violations: &mut Vec<Violation>,
+    ) -> Vec<Option<&'v Value>> {
+        let mut given = vec![None; self.fields.len()];
+        let mut fields = self
+            .fields_by_name()
+            .iter()
+            .filter_map(|&i| Some((i, self.fields.get(i)?.name.as_str())))
+            .peekable();
+        for (name, value) in values {
+            while fields
+                .next_if(|&(_, field)| field < name.as_str())
+                .is_some()
+            {}
+            match fields.next_if(|&(_, field)| field == name) {
+                Some((i, _)) => {
+                    if let Some(slot) = given.get_mut(i) {
+                        *slot = Some(value).filter(|v| !v.is_null());
+                    }
+                }
+                None => violations.push(field_violation(name, ViolationKind::UnknownField)),
+            }
+        }
+        given
     }
 }
 
@@ -95,7 +121,7 @@ fn wrong_type(expected: impl Into<String>) -> ViolationKind {
     }
 }
 
-fn check_value(field: &Field, value: &Value) -> Result<CheckedValue, ViolationKind> {
+fn check_value<'v>(field: &Field, value: &'v Value) -> Result<CheckedValue<'v>, ViolationKind> {
     match &field.kind {
         FieldKind::Integer { min, max } => {
             let v = match value {
@@ -110,8 +136,8 @@ fn check_value(field: &Field, value: &Value) -> Result<CheckedValue, ViolationKi
         }
         FieldKind::Decimal { scale, min, max } => {
             let text = match value {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => exact_number_text(n)?,
+                Value::String(s) => Cow::Borrowed(s.as_str()),
+                Value::Number(n) => Cow::Owned(exact_number_text(n)?),
                 _ => return Err(wrong_type("a decimal number")),
             };
             let d = Decimal::parse(&text, *scale).map_err(|e| match e {
@@ -130,7 +156,7 @@ fn check_value(field: &Field, value: &Value) -> Result<CheckedValue, ViolationKi
         FieldKind::Text { max_length } => {
             let s = value.as_str().ok_or_else(|| wrong_type("text"))?;
             check_length(s, *max_length)?;
-            Ok(CheckedValue::Text(s.to_owned()))
+            Ok(CheckedValue::Text(s))
         }
         FieldKind::Enum { values } => {
             let s = value
@@ -180,7 +206,7 @@ fn check_value(field: &Field, value: &Value) -> Result<CheckedValue, ViolationKi
                 ));
             }
             check_length(s, *max_length)?;
-            Ok(CheckedValue::Text(s.to_owned()))
+            Ok(CheckedValue::Text(s))
         }
         FieldKind::Bytes32 => value
             .as_str()
@@ -240,7 +266,7 @@ fn in_range(
     min: i128,
     max: i128,
     show: impl Fn(i128) -> String,
-) -> Result<CheckedValue, ViolationKind> {
+) -> Result<CheckedValue<'static>, ViolationKind> {
     if (min..=max).contains(&v) {
         Ok(CheckedValue::Int(v))
     } else {
@@ -265,7 +291,7 @@ fn check_length(s: &str, max: u32) -> Result<(), ViolationKind> {
     }
 }
 
-impl CheckedValue {
+impl CheckedValue<'_> {
     /// Writes the value as it is stored in the sealed record
     /// (`docs/envelope.md`), as JSON.
     pub(crate) fn write_record_json(&self, kind: &FieldKind, out: &mut PlaintextBuf<'_>) {
@@ -311,7 +337,7 @@ impl CheckedValue {
             }
             (Self::Int(v), _) => i64::try_from(*v).map_or(Value::Null, Value::from),
             (Self::Bool(b), _) => Value::Bool(*b),
-            (Self::Text(s), _) => Value::String(s.clone()),
+            (Self::Text(s), _) => Value::String((*s).to_owned()),
             (Self::Enum(i), FieldKind::Enum { values }) => values
                 .get(*i)
                 .map_or(Value::Null, |v| Value::String(v.clone())),
@@ -340,7 +366,7 @@ impl CheckedValue {
             Self::Enum(i) => int(i128::try_from(*i).unwrap_or(0)),
             Self::Time(t) => int(i128::from(*t)),
             Self::Bool(b) => DynSolValue::Bool(*b),
-            Self::Text(s) if *ty == DynSolType::String => DynSolValue::String(s.clone()),
+            Self::Text(s) if *ty == DynSolType::String => DynSolValue::String((*s).to_owned()),
             Self::Text(s) => DynSolValue::FixedBytes(left_aligned(s.as_bytes()), 32),
             Self::Bytes32(b) => DynSolValue::FixedBytes(*b, 32),
             Self::Address(a) => DynSolValue::Address(*a),
