@@ -8,8 +8,10 @@
 
 use std::fmt;
 
+use aes::Aes256Enc;
 use aes_gcm::aead::AeadInPlace;
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
+use aes_gcm::aead::consts::U12;
+use aes_gcm::{AesGcm, Key, KeyInit, Nonce, Tag};
 use alloy_primitives::B256;
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
@@ -31,6 +33,8 @@ pub const TAG_LEN: usize = 16;
 /// Length of the key commitment in bytes.
 pub const COMMITMENT_LEN: usize = 16;
 
+/// Length of the HKDF output of suite 1: the record key, then the commitment.
+const OKM_LEN: usize = 32 + COMMITMENT_LEN;
 /// HKDF info prefix of suite 1.
 const HKDF_INFO_LABEL: &[u8] = b"ehrchain/v1/record";
 /// Header bytes before the key id: magic, version, suite, key id length.
@@ -201,7 +205,10 @@ impl Envelope {
     ) -> Result<Self, EnvelopeError> {
         let key_id = binding.key_id.as_str().as_bytes();
         let header_len = PREFIX_LEN + key_id.len() + FIXED_TAIL_LEN;
-        let (cipher, commitment) = derive(master, &binding);
+        let mut okm = Zeroizing::new([0u8; OKM_LEN]);
+        derive(master, &binding, &mut okm);
+        let (key, commitment) = okm.split_at(32);
+        let cipher = RecordCipher::new(Key::<RecordCipher>::from_slice(key));
 
         let capacity = header_len
             .saturating_add(plaintext_len_hint)
@@ -217,7 +224,7 @@ impl Envelope {
         bytes.extend_from_slice(binding.template_id.as_slice());
         bytes.extend_from_slice(binding.ti_id.as_slice());
         bytes.extend_from_slice(&nonce);
-        bytes.extend_from_slice(&commitment);
+        bytes.extend_from_slice(commitment);
         // The ciphertext length, filled in once the plaintext is written.
         bytes.extend_from_slice(&[0; 4]);
         write_plaintext(&mut PlaintextBuf { bytes: &mut bytes });
@@ -325,12 +332,15 @@ impl Envelope {
         let at = header_len - FIXED_TAIL_LEN + 96;
         let nonce = array_at::<NONCE_LEN>(&self.bytes, at);
         let stored_commitment = array_at::<COMMITMENT_LEN>(&self.bytes, at + NONCE_LEN);
-        let (cipher, commitment) = derive(master, binding);
+        let mut okm = Zeroizing::new([0u8; OKM_LEN]);
+        derive(master, binding, &mut okm);
+        let (key, commitment) = okm.split_at(32);
         if !bool::from(commitment.ct_eq(&stored_commitment)) {
             return Err(EnvelopeError::WrongKey {
                 key_id: binding.key_id.clone(),
             });
         }
+        let cipher = RecordCipher::new(Key::<RecordCipher>::from_slice(key));
         let (header, rest) = self.bytes.split_at(header_len.min(self.bytes.len()));
         let (ciphertext, tag) = rest.split_at(rest.len().saturating_sub(TAG_LEN));
         let mut plaintext = Zeroizing::new(ciphertext.to_vec());
@@ -401,23 +411,25 @@ pub fn cid_of_record_hash(record_hash: &B256) -> String {
     cid
 }
 
-/// Derives the AES key and key commitment of one record.
-fn derive(master: &MasterKey, binding: &EnvelopeBinding) -> (Aes256Gcm, [u8; COMMITMENT_LEN]) {
+/// AES-256-GCM over the encrypt-only AES-256 key schedule: GCM only ever
+/// encrypts blocks (the CTR keystream and the GHASH key), also when opening,
+/// so the decryption round keys that `Aes256Gcm` expands as well would never
+/// be used. Same output; the round keys are zeroized on drop all the same.
+type RecordCipher = AesGcm<Aes256Enc, U12>;
+
+/// Derives one record's HKDF output into `okm`: the AES-256 record key in
+/// bytes 0..32, the key commitment in 32..48 (`docs/envelope.md`). The caller
+/// keeps it in a zeroizing buffer.
+fn derive(master: &MasterKey, binding: &EnvelopeBinding, okm: &mut [u8; OKM_LEN]) {
     let hk = Hkdf::<Sha256>::new(Some(binding.template_id.as_slice()), master.expose());
-    let mut okm = Zeroizing::new([0u8; 32 + COMMITMENT_LEN]);
     let info: [&[u8]; 3] = [
         HKDF_INFO_LABEL,
         binding.patient.as_slice(),
         binding.ti_id.as_slice(),
     ];
     // 48 bytes is far below HKDF's 255 * 32 limit.
-    hk.expand_multi_info(&info, okm.as_mut_slice())
+    hk.expand_multi_info(&info, okm)
         .unwrap_or_else(|_| unreachable!("48-byte HKDF output is always valid"));
-    let (key, commitment) = okm.split_at(32);
-    let cipher = Aes256Gcm::new_from_slice(key).unwrap_or_else(|_| unreachable!("32-byte key"));
-    let mut out = [0u8; COMMITMENT_LEN];
-    out.copy_from_slice(commitment);
-    (cipher, out)
 }
 
 /// Copies `N` bytes at `at`; callers only pass offsets inside a checked header.
