@@ -1,7 +1,7 @@
 //! The Transaction Generator (TG): TI + template → Ethereum transaction (TC).
 
 use alloy_dyn_abi::{DynSolType, DynSolValue};
-use alloy_primitives::{Address, B256, Bytes, Selector, U256};
+use alloy_primitives::{Address, B256, Bytes, Selector};
 use rand_core::CryptoRngCore;
 
 use crate::envelope::{Envelope, EnvelopeBinding, EnvelopeError, NONCE_LEN};
@@ -275,12 +275,12 @@ fn encode_call(
     }
 }
 
-/// The call's arguments as ABI values, in parameter order.
+/// The call's arguments with their parameter types, in parameter order.
 fn call_arguments<'a>(
     template: &'a Template,
-    values: &'a [Option<CheckedValue<'_>>],
+    values: &'a [Option<CheckedValue<'a>>],
     system: &'a SystemValues<'_>,
-) -> impl Iterator<Item = DynSolValue> + 'a {
+) -> impl Iterator<Item = (CheckedValue<'a>, &'a DynSolType)> + 'a {
     let call = template.call();
     call.arguments
         .iter()
@@ -289,12 +289,17 @@ fn call_arguments<'a>(
             Some(Field {
                 placement: Placement::System(source),
                 ..
-            }) => system.get(*source).to_abi(ty),
-            // Chain fields are required (checked at load), so a value is present.
-            _ => values
-                .get(index)
-                .and_then(Option::as_ref)
-                .map_or(DynSolValue::Uint(U256::ZERO, 256), |v| v.to_abi(ty)),
+            }) => (system.get(*source), ty),
+            // Chain fields are required (checked at load), so a value is
+            // present; were it not, zero is encoded.
+            _ => (
+                values
+                    .get(index)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or(CheckedValue::Int(0)),
+                ty,
+            ),
         })
 }
 
@@ -312,22 +317,26 @@ fn is_word(ty: &DynSolType) -> bool {
 
 /// Selector and one word per argument: the ABI encoding of a call whose
 /// parameters are all [`is_word`] types.
-fn encode_words(
+fn encode_words<'a>(
     selector: Selector,
     count: usize,
-    args: impl Iterator<Item = DynSolValue>,
+    args: impl Iterator<Item = (CheckedValue<'a>, &'a DynSolType)>,
 ) -> Bytes {
     let mut calldata = Vec::with_capacity(4 + 32 * count);
     calldata.extend_from_slice(selector.as_slice());
-    for arg in args {
-        calldata.extend_from_slice(arg.as_word().unwrap_or_default().as_slice());
+    for (value, _) in args {
+        calldata.extend_from_slice(value.to_abi_word().as_slice());
     }
     calldata.into()
 }
 
 /// Selector and dyn-abi's encoding of the arguments as a tuple: any call.
-fn encode_dyn(selector: Selector, args: impl Iterator<Item = DynSolValue>) -> Bytes {
-    let encoded = DynSolValue::Tuple(args.collect()).abi_encode_params();
+fn encode_dyn<'a>(
+    selector: Selector,
+    args: impl Iterator<Item = (CheckedValue<'a>, &'a DynSolType)>,
+) -> Bytes {
+    let args = args.map(|(value, ty)| value.to_abi(ty)).collect();
+    let encoded = DynSolValue::Tuple(args).abi_encode_params();
     let mut calldata = Vec::with_capacity(4 + encoded.len());
     calldata.extend_from_slice(selector.as_slice());
     calldata.extend_from_slice(&encoded);

@@ -146,3 +146,17 @@ fn calls_with_dynamic_parameters_use_dyn_abi() {
         assert_eq!(args[5], DynSolValue::String(code));
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn integer_words_match_dyn_abi(v in proptest::prelude::any::<i128>()) {
+        let value = CheckedValue::Int(v);
+        let mut types = vec![DynSolType::Int(128), DynSolType::Int(256)];
+        if v >= 0 {
+            types.extend([DynSolType::Uint(128), DynSolType::Uint(256)]);
+        }
+        for ty in types {
+            proptest::prop_assert_eq!(Some(value.to_abi_word()), value.to_abi(&ty).as_word());
+        }
+    }
+}

@@ -372,6 +372,23 @@ impl CheckedValue<'_> {
             Self::Address(a) => DynSolValue::Address(*a),
         }
     }
+
+    /// The value as one ABI word, for a parameter of a static 32-byte type
+    /// (`intN`, `uintN`, `bool`, `address`, `bytes32`): what
+    /// [`CheckedValue::to_abi`] encodes to for the parameter's type, since the
+    /// loader has checked that kind and type fit (integers in range, codes as
+    /// `bytes32`).
+    pub(crate) fn to_abi_word(&self) -> B256 {
+        match self {
+            Self::Int(v) => int_word(*v),
+            Self::Enum(i) => int_word(i128::try_from(*i).unwrap_or(0)),
+            Self::Time(t) => int_word(i128::from(*t)),
+            Self::Bool(b) => B256::with_last_byte(u8::from(*b)),
+            Self::Text(s) => left_aligned(s.as_bytes()),
+            Self::Bytes32(b) => *b,
+            Self::Address(a) => a.into_word(),
+        }
+    }
 }
 
 /// Unix seconds as RFC 3339 in UTC with whole seconds, if the year is 0000-9999.
@@ -379,6 +396,20 @@ fn rfc3339(secs: i64) -> Option<String> {
     OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|dt| dt.format(&Rfc3339).ok())
+}
+
+/// `v` as a 256-bit two's complement big-endian word: the ABI encoding of
+/// every `intN` and `uintN` value in range.
+fn int_word(v: i128) -> B256 {
+    let mut word = if v < 0 {
+        B256::repeat_byte(0xff)
+    } else {
+        B256::ZERO
+    };
+    if let Some(low) = word.last_chunk_mut::<16>() {
+        *low = v.to_be_bytes();
+    }
+    word
 }
 
 /// ASCII text left-aligned in a zero-padded `bytes32`, like Solidity's
