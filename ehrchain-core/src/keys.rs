@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use alloy_primitives::B256;
 use hmac::{Hmac, Mac};
@@ -18,10 +19,11 @@ const PSEUDONYM_LABEL: &[u8] = b"ehrchain/v1/pseudonym";
 
 /// The name of a master key in the host's key store, such as `"ward-7/2026"`.
 ///
-/// 1 to [`MAX_KEY_ID_LEN`] bytes of printable ASCII (`0x21..=0x7e`).
+/// 1 to [`MAX_KEY_ID_LEN`] bytes of printable ASCII (`0x21..=0x7e`). Shared
+/// when cloned (every envelope carries its key id), so clones do not allocate.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct KeyId(String);
+pub struct KeyId(Arc<str>);
 
 /// A key id that breaks the rule of [`KeyId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,7 +41,7 @@ impl KeyId {
             && id.len() <= MAX_KEY_ID_LEN
             && id.bytes().all(|b| (0x21..=0x7e).contains(&b));
         if ok {
-            Ok(Self(id))
+            Ok(Self(id.into()))
         } else {
             Err(InvalidKeyId(id))
         }
@@ -61,7 +63,7 @@ impl TryFrom<String> for KeyId {
 
 impl From<KeyId> for String {
     fn from(id: KeyId) -> Self {
-        id.0
+        id.0.as_ref().to_owned()
     }
 }
 

@@ -84,7 +84,12 @@ impl Template {
         values: &'v BTreeMap<String, Value>,
         violations: &mut Vec<Violation>,
     ) -> Vec<Option<&'v Value>> {
-        let mut given = vec![None; self.fields.len()];
+        // Not `vec![None; n]`: that asks for zeroed memory (calloc), which
+        // glibc (2.36) serves bypassing its per-thread cache, so freeing such
+        // buffers overflows the cache into fastbins and the next large
+        // allocation (the envelope) pays a consolidation, once per TI.
+        let mut given = Vec::with_capacity(self.fields.len());
+        given.resize(self.fields.len(), None);
         let mut fields = self
             .fields_by_name()
             .iter()
