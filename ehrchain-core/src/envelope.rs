@@ -192,7 +192,8 @@ impl Envelope {
     /// handed, like [`Envelope::seal`] but without a separate plaintext buffer:
     /// the plaintext is written in place, after the header, and encrypted there.
     /// `plaintext_len_hint` is the expected plaintext length; the buffer grows
-    /// if more is written (and zeroizes what it leaves behind).
+    /// if more is written (and zeroizes what it leaves behind). The envelope
+    /// keeps `binding`.
     ///
     /// # Errors
     /// [`EnvelopeError::TooLarge`] for plaintexts of 4 GiB or more.
@@ -203,30 +204,17 @@ impl Envelope {
         plaintext_len_hint: usize,
         write_plaintext: impl FnOnce(&mut PlaintextBuf<'_>),
     ) -> Result<Self, EnvelopeError> {
-        let key_id = binding.key_id.as_str().as_bytes();
-        let header_len = PREFIX_LEN + key_id.len() + FIXED_TAIL_LEN;
         let mut okm = Zeroizing::new([0u8; OKM_LEN]);
         derive(master, &binding, &mut okm);
         let (key, commitment) = okm.split_at(32);
         let cipher = RecordCipher::new(Key::<RecordCipher>::from_slice(key));
 
+        let header_len = PREFIX_LEN + binding.key_id.as_str().len() + FIXED_TAIL_LEN;
         let capacity = header_len
             .saturating_add(plaintext_len_hint)
             .saturating_add(TAG_LEN);
         let mut bytes = Vec::with_capacity(capacity);
-        bytes.extend_from_slice(&MAGIC);
-        bytes.push(VERSION);
-        bytes.push(SUITE_HKDF_SHA256_AES256GCM);
-        // KeyId guarantees 1..=64 bytes.
-        bytes.push(u8::try_from(key_id.len()).unwrap_or(u8::MAX));
-        bytes.extend_from_slice(key_id);
-        bytes.extend_from_slice(binding.patient.as_slice());
-        bytes.extend_from_slice(binding.template_id.as_slice());
-        bytes.extend_from_slice(binding.ti_id.as_slice());
-        bytes.extend_from_slice(&nonce);
-        bytes.extend_from_slice(commitment);
-        // The ciphertext length, filled in once the plaintext is written.
-        bytes.extend_from_slice(&[0; 4]);
+        write_header(&mut bytes, &binding, &nonce, commitment);
         write_plaintext(&mut PlaintextBuf { bytes: &mut bytes });
 
         let plaintext_len = bytes.len() - header_len;
@@ -409,6 +397,29 @@ pub fn cid_of_record_hash(record_hash: &B256) -> String {
             .to_ascii_lowercase(),
     );
     cid
+}
+
+/// Appends the envelope header (`docs/envelope.md`) with a zero ciphertext
+/// length, which [`Envelope::seal_with`] fills in once the plaintext is written.
+fn write_header(
+    bytes: &mut Vec<u8>,
+    binding: &EnvelopeBinding,
+    nonce: &[u8; NONCE_LEN],
+    commitment: &[u8],
+) {
+    let key_id = binding.key_id.as_str().as_bytes();
+    bytes.extend_from_slice(&MAGIC);
+    bytes.push(VERSION);
+    bytes.push(SUITE_HKDF_SHA256_AES256GCM);
+    // KeyId guarantees 1..=64 bytes.
+    bytes.push(u8::try_from(key_id.len()).unwrap_or(u8::MAX));
+    bytes.extend_from_slice(key_id);
+    bytes.extend_from_slice(binding.patient.as_slice());
+    bytes.extend_from_slice(binding.template_id.as_slice());
+    bytes.extend_from_slice(binding.ti_id.as_slice());
+    bytes.extend_from_slice(nonce);
+    bytes.extend_from_slice(commitment);
+    bytes.extend_from_slice(&[0; 4]);
 }
 
 /// AES-256-GCM over the encrypt-only AES-256 key schedule: GCM only ever

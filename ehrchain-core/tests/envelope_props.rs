@@ -215,3 +215,37 @@ proptest! {
         prop_assert!(opened.is_err());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `seal_with`, writing the plaintext in pieces and bytes into a buffer
+    /// sized by any hint (so it may have to grow), seals what `seal` seals.
+    #[test]
+    fn seal_with_seals_what_seal_seals(
+        key in any::<[u8; 32]>(),
+        binding in binding(),
+        nonce in any::<[u8; 12]>(),
+        plaintext in prop::collection::vec(any::<u8>(), 0..4096),
+        hint in 0usize..8192,
+        cuts in prop::collection::vec(any::<Index>(), 0..8),
+    ) {
+        let master = MasterKey::new(key);
+        let sealed = Envelope::seal(&binding, &master, nonce, &plaintext).unwrap();
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(plaintext.len() + 1)).collect();
+        cuts.sort_unstable();
+        let written = Envelope::seal_with(binding.clone(), &master, nonce, hint, |buf| {
+            let mut from = 0;
+            for &cut in &cuts {
+                buf.extend_from_slice(&plaintext[from..cut]);
+                from = cut;
+            }
+            for &byte in &plaintext[from..] {
+                buf.push(byte);
+            }
+        })
+        .unwrap();
+        prop_assert_eq!(written.as_bytes(), sealed.as_bytes());
+        prop_assert_eq!(written.binding(), &binding);
+    }
+}
