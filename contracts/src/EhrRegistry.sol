@@ -123,7 +123,7 @@ contract EhrRegistry is AccessControl {
 
     /// @notice Activates a registered template again. Activating an active
     /// template changes nothing and emits nothing.
-    /// Requirements:
+    /// @dev Requirements:
     /// - the caller holds `ADMIN_ROLE`;
     /// - the template is registered (`EhrRegistryUnknownTemplate`).
     /// Emits `TemplateActivated` when the template was inactive.
@@ -139,7 +139,7 @@ contract EhrRegistry is AccessControl {
     /// @notice Deactivates a template: no new record may follow it. Records
     /// anchored before stay. Deactivating an inactive template changes nothing
     /// and emits nothing.
-    /// Requirements:
+    /// @dev Requirements:
     /// - the caller holds `ADMIN_ROLE`;
     /// - the template is registered (`EhrRegistryUnknownTemplate`).
     /// Emits `TemplateDeactivated` when the template was active.
@@ -153,7 +153,7 @@ contract EhrRegistry is AccessControl {
     }
 
     /// @notice Anchors one record: stores `tiId → recordHash` and emits the rest.
-    /// Requirements:
+    /// @dev Requirements:
     /// - `recordHash` is not zero (`EhrRegistryZeroHash`);
     /// - the template is registered (`EhrRegistryUnknownTemplate`) and active
     ///   (`EhrRegistryTemplateInactive`);
@@ -192,7 +192,7 @@ contract EhrRegistry is AccessControl {
     /// @notice Anchors the Merkle root of a batch of records. Whatever the batch
     /// size, this writes one storage slot: `root → (leafCount, anchoredAt,
     /// submitter)`. The batch id does not fit that slot and is only in the event.
-    /// Requirements:
+    /// @dev Requirements:
     /// - the caller holds `HANDSHAKER_ROLE`;
     /// - `root` is not zero (`EhrRegistryZeroHash`) and not anchored yet
     ///   (`EhrRegistryRootAlreadyAnchored`);
@@ -228,7 +228,7 @@ contract EhrRegistry is AccessControl {
     }
 
     /// @notice The record hash anchored under a TI id (zero if none).
-    /// Requirements: none.
+    /// @dev Requirements: none.
     /// @param tiId The TI's id.
     /// @return The anchored record hash, or zero.
     function recordHashOf(bytes32 tiId) external view returns (bytes32) {
@@ -236,7 +236,7 @@ contract EhrRegistry is AccessControl {
     }
 
     /// @notice An anchored batch (all zero if `root` is not anchored).
-    /// Requirements: none.
+    /// @dev Requirements: none.
     /// @param root The batch's Merkle root.
     /// @return leafCount How many records the batch holds.
     /// @return anchoredAt The block time of anchoring (Unix seconds).
@@ -247,7 +247,7 @@ contract EhrRegistry is AccessControl {
     }
 
     /// @notice Whether a template is registered, and whether it is active.
-    /// Requirements: none.
+    /// @dev Requirements: none.
     /// @param templateId The template's content id.
     /// @return registered Whether the id is registered.
     /// @return active Whether records may follow it now.
@@ -258,7 +258,7 @@ contract EhrRegistry is AccessControl {
 
     /// @notice Whether a template allows records by a role (whether or not the
     /// template is active).
-    /// Requirements: none.
+    /// @dev Requirements: none.
     /// @param templateId The template's content id.
     /// @param role The role id.
     /// @return True when holders of `role` may anchor records of the template.
