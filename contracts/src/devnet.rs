@@ -199,8 +199,8 @@ fn failure_text(receipt: &Receipt) -> String {
 ///   the next one [`DevnetConfig::block_time`] seconds later and
 ///   [`Devnet::set_time`] moves the current block's time forward. There is no
 ///   other clock.
-/// - **Rules**: Shanghai, with mainnet gas parameters, so gas figures are those
-///   of Ganache 7.9 (`--hardfork shanghai`) and mainnet at that fork.
+/// - **Rules**: Shanghai, with mainnet gas parameters: the gas schedule Ganache
+///   7.9 applies with `--hardfork shanghai`.
 pub struct Devnet {
     evm: Evm,
     config: DevnetConfig,
@@ -220,13 +220,14 @@ impl fmt::Debug for Devnet {
     }
 }
 
-/// The named accounts funded at genesis, with the role each one gets.
-const NAMED_ROLES: [(&str, &str); 5] = [
-    ("handshaker", "handshaker"),
-    ("doctor", Role::DOCTOR),
-    ("nurse", Role::NURSE),
-    ("pathologist", Role::PATHOLOGIST),
-    ("device", Role::DEVICE),
+/// The named accounts funded at genesis besides the admin; each one gets the
+/// role of its name.
+const NAMED: [&str; 5] = [
+    "handshaker",
+    Role::DOCTOR,
+    Role::NURSE,
+    Role::PATHOLOGIST,
+    Role::DEVICE,
 ];
 
 /// 10,000 ether in wei.
@@ -250,7 +251,7 @@ impl Devnet {
     /// the named accounts' roles fails.
     pub fn with_config(config: DevnetConfig) -> Result<Self, DevnetError> {
         let mut db = Db::new(EmptyDB::new());
-        for name in std::iter::once("admin").chain(NAMED_ROLES.iter().map(|(n, _)| *n)) {
+        for name in std::iter::once("admin").chain(NAMED) {
             db.insert_account_info(
                 Self::account(name),
                 AccountInfo {
@@ -285,8 +286,8 @@ impl Devnet {
             (None, Some(address)) => address,
             _ => return Err(failed("deploying EhrRegistry", deploy)),
         };
-        for (name, role) in NAMED_ROLES {
-            devnet.grant_role(role, Self::account(name))?;
+        for name in NAMED {
+            devnet.grant_role(name, Self::account(name))?;
         }
         Ok(devnet)
     }

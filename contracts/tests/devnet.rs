@@ -11,7 +11,7 @@ mod common;
 
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::SolCall;
-use common::{devnet_with_built_ins, h, role, template};
+use common::{anchor, devnet_with_built_ins, h, role, template};
 use ehrchain_contracts::{Devnet, DevnetConfig, DevnetError, EhrRegistry, Failure};
 
 #[test]
@@ -52,14 +52,7 @@ fn receipts_are_deterministic() {
     let run = || {
         let (mut net, templates) = devnet_with_built_ins();
         let id = template(&templates, "blood-pressure").id();
-        let call = EhrRegistry::anchorRecordCall {
-            subject: h(1),
-            templateId: id,
-            tiId: h(2),
-            recordHash: h(3),
-            timestamp: 1,
-            role: role("doctor"),
-        };
+        let call = anchor(h(1), id, h(2), h(3), role("doctor"));
         let first = net.send(Devnet::doctor(), &call).unwrap();
         let second = net.send(Devnet::doctor(), &call).unwrap();
         (net.registry(), first, second)
@@ -77,14 +70,7 @@ fn receipts_are_deterministic() {
 fn calls_commit_nothing_and_transactions_use_nonces() {
     let (mut net, templates) = devnet_with_built_ins();
     let id = template(&templates, "blood-pressure").id();
-    let call = EhrRegistry::anchorRecordCall {
-        subject: h(1),
-        templateId: id,
-        tiId: h(2),
-        recordHash: h(3),
-        timestamp: 1,
-        role: role("doctor"),
-    };
+    let call = anchor(h(1), id, h(2), h(3), role("doctor"));
     let nonce = net.nonce(Devnet::doctor());
     let simulated = net
         .call(Devnet::doctor(), net.registry(), call.abi_encode().into())

@@ -11,7 +11,7 @@ mod common;
 
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::SolCall;
-use common::{devnet_with_built_ins, h, layers, proof, role, root, template};
+use common::{anchor, devnet_with_built_ins, h, layers, proof, role, root, template};
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors as E};
 use ehrchain_contracts::{Devnet, DevnetError, Failure, Receipt};
 
@@ -31,23 +31,6 @@ fn unauthorized(account: Address, needed_role: B256) -> E {
         account,
         neededRole: needed_role,
     })
-}
-
-fn anchor(
-    subject: B256,
-    template_id: B256,
-    ti: B256,
-    record_hash: B256,
-    role: B256,
-) -> EhrRegistry::anchorRecordCall {
-    EhrRegistry::anchorRecordCall {
-        subject,
-        templateId: template_id,
-        tiId: ti,
-        recordHash: record_hash,
-        timestamp: 1_767_225_000,
-        role,
-    }
 }
 
 fn blood_pressure(devnet_templates: &ehrchain_core::TemplateRegistry) -> B256 {

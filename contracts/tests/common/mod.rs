@@ -9,7 +9,7 @@
 )]
 
 use alloy_primitives::{B256, keccak256};
-use ehrchain_contracts::Devnet;
+use ehrchain_contracts::{Devnet, EhrRegistry};
 use ehrchain_core::{Role, Template, TemplateRegistry};
 
 /// The role id of a role name.
@@ -35,6 +35,24 @@ pub fn devnet_with_built_ins() -> (Devnet, TemplateRegistry) {
         devnet.register_template(template).unwrap();
     }
     (devnet, templates)
+}
+
+/// An `anchorRecord` call with a fixed timestamp.
+pub fn anchor(
+    subject: B256,
+    template_id: B256,
+    ti: B256,
+    record_hash: B256,
+    role: B256,
+) -> EhrRegistry::anchorRecordCall {
+    EhrRegistry::anchorRecordCall {
+        subject,
+        templateId: template_id,
+        tiId: ti,
+        recordHash: record_hash,
+        timestamp: 1_767_225_000,
+        role,
+    }
 }
 
 /// A distinct non-zero test hash.
