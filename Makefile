@@ -9,7 +9,7 @@ export CARGO_TERM_COLOR ?= never
 
 ## Every test: formatting, lints, unit/integration/doc tests, the wasm build of
 ## the core, the interop tests and a short fuzz run of every target.
-test: setup fmt-check clippy unit wasm-core interop
+test: setup fmt-check clippy unit wasm-core interop fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.

@@ -124,7 +124,9 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Every violation of one TI, in template field order; never empty.
+/// Every violation of one TI; never empty. Violations of the TI as a whole
+/// come first, then unknown fields (by name), then the template's fields in
+/// template order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(transparent)]
 pub struct Violations(pub Vec<Violation>);

@@ -67,9 +67,11 @@ fn blood_pressure_becomes_anchor_record_call() {
     assert_eq!(tc.record_hash, tc.envelope.record_hash());
     assert_eq!(tc.patient, tg.pseudonym("MRN-000123"));
     let selector =
-        alloy_primitives::keccak256("anchorRecord(bytes32,bytes32,bytes32,bytes32,uint64)");
+        alloy_primitives::keccak256("anchorRecord(bytes32,bytes32,bytes32,bytes32,uint64,bytes32)");
     assert_eq!(tc.calldata[..4], selector[..4]);
-    let ty: DynSolType = "(bytes32,bytes32,bytes32,bytes32,uint64)".parse().unwrap();
+    let ty: DynSolType = "(bytes32,bytes32,bytes32,bytes32,uint64,bytes32)"
+        .parse()
+        .unwrap();
     let decoded = ty.abi_decode_params(&tc.calldata[4..]).unwrap();
     let expected = DynSolValue::Tuple(vec![
         DynSolValue::FixedBytes(tc.patient, 32),
@@ -77,6 +79,7 @@ fn blood_pressure_becomes_anchor_record_call() {
         DynSolValue::FixedBytes(ti.ti_id, 32),
         DynSolValue::FixedBytes(tc.record_hash, 32),
         DynSolValue::Uint(alloy_primitives::U256::from(ti.timestamp), 64),
+        DynSolValue::FixedBytes(Role::new("nurse").unwrap().id(), 32),
     ]);
     assert_eq!(decoded, expected);
 

@@ -59,7 +59,7 @@ pub struct ConceptDoc {
 #[serde(deny_unknown_fields)]
 pub struct CallDoc {
     /// Solidity signature, such as
-    /// `anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp)`.
+    /// `anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp, bytes32 role)`.
     pub function: String,
     /// For each function parameter in order, the name of the `chain` or `system`
     /// field that supplies it.

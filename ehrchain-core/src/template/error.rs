@@ -8,6 +8,9 @@ use crate::role::InvalidRoleName;
 /// offending part so that the administrator can fix the JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
+    /// The document exceeds [`MAX_TEMPLATE_JSON_LEN`](super::MAX_TEMPLATE_JSON_LEN).
+    #[error("the template is {0} bytes; at most 1 MiB is accepted")]
+    TooLarge(usize),
     /// The text is not valid template JSON (syntax, a missing or unknown key).
     #[error("template JSON is malformed: {0}")]
     Json(String),

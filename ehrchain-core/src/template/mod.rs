@@ -25,6 +25,8 @@ pub(crate) use value::CheckedValue;
 
 use decimal::Decimal;
 
+/// Largest template JSON document accepted, in bytes.
+pub const MAX_TEMPLATE_JSON_LEN: usize = 1 << 20;
 /// Longest template name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
 /// Longest `text` field a template may declare, in characters.
@@ -236,6 +238,9 @@ impl Template {
     /// # Errors
     /// [`TemplateError`] naming the first problem found.
     pub fn from_json(json: &str) -> Result<Self, TemplateError> {
+        if json.len() > MAX_TEMPLATE_JSON_LEN {
+            return Err(TemplateError::TooLarge(json.len()));
+        }
         let doc: TemplateDoc =
             serde_json::from_str(json).map_err(|e| TemplateError::Json(e.to_string()))?;
         Self::from_doc(doc)
