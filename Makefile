@@ -32,9 +32,12 @@ wasm-core:
 	$(CARGO) build -p ehrchain-core --target wasm32-unknown-unknown --locked
 
 ## Other implementations agree with ours: node:crypto opens our envelopes
-## following only docs/envelope.md.
+## following only docs/envelope.md, and OpenZeppelin's merkle-tree (pinned in
+## ehrchain-core/tests/interop/package.json) verifies every proof vector.
 interop:
 	node ehrchain-core/tests/interop/open_envelopes.mjs
+	npm ci --prefix ehrchain-core/tests/interop --no-audit --no-fund
+	node ehrchain-core/tests/interop/verify_proofs.mjs
 
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh
@@ -45,4 +48,4 @@ bench:
 
 ## Rewrite the test vectors in docs/vectors/ from the code (review the diff!).
 vectors:
-	EHRCHAIN_REGENERATE_VECTORS=1 $(CARGO) test -p ehrchain-core --test envelope_vectors --test template_vectors
+	EHRCHAIN_REGENERATE_VECTORS=1 $(CARGO) test -p ehrchain-core --test envelope_vectors --test template_vectors --test proof_vectors

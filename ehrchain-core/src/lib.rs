@@ -11,8 +11,8 @@ mod ti;
 mod violation;
 
 pub use batch::{
-    AnchoredBatch, Batch, BatchBuilder, BatchError, BatchTransaction, InclusionProof, MultiProof,
-    ProofError,
+    AnchoredBatch, Batch, BatchBuilder, BatchError, BatchReader, BatchTransaction, ChainCheckError,
+    InclusionProof, MultiProof, ProofError,
 };
 pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError};
 pub use generator::{

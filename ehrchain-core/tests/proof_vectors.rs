@@ -214,7 +214,7 @@ fn check_batch(v: &BatchVector) {
     let anchored = AnchoredBatch {
         root: batch.root(),
         leaf_count: n,
-        batch_id: batch.batch_id(),
+        batch_id: Some(batch.batch_id()),
     };
 
     for (i, pv) in v.proofs.iter().enumerate() {
@@ -685,7 +685,7 @@ fn invalid_vectors() -> Vec<Invalid> {
     let anchored13 = AnchoredBatch {
         root: batch13.root(),
         leaf_count: 13,
-        batch_id: batch13.batch_id(),
+        batch_id: Some(batch13.batch_id()),
     };
     let fields = serde_json::to_value(&p).unwrap();
     let with = |key: &str, value: Value| {

@@ -13,11 +13,13 @@ mod proof;
 
 use alloy_primitives::{Address, B256, Bytes, keccak256};
 use alloy_sol_types::{SolCall, sol};
-use rs_merkle::{Hasher, MerkleTree};
+use rs_merkle::utils::indices::proof_indices_by_layers;
+use rs_merkle::{Hasher, PartialTree};
 
 pub use error::{BatchError, ProofError};
 pub use proof::{
-    AnchoredBatch, InclusionProof, MultiProof, PROOF_MAGIC, PROOF_TEXT_PREFIX, PROOF_VERSION,
+    AnchoredBatch, BatchReader, ChainCheckError, InclusionProof, MultiProof, PROOF_MAGIC,
+    PROOF_TEXT_PREFIX, PROOF_VERSION,
 };
 
 sol! {
@@ -66,6 +68,31 @@ pub fn hash_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
 #[must_use]
 pub fn leaf_of(record_hash: &B256) -> B256 {
     keccak256(keccak256(record_hash))
+}
+
+/// The leaves of `record_hashes`, hashed on every core the host has when the
+/// `parallel` feature is on (never on `wasm32`, which has no threads).
+fn leaves_of(record_hashes: &[B256]) -> Vec<[u8; 32]> {
+    #[cfg(all(feature = "parallel", not(target_family = "wasm")))]
+    {
+        const MIN_PER_THREAD: usize = 4 * 1024;
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        if threads > 1 && record_hashes.len() >= 2 * MIN_PER_THREAD {
+            let mut leaves = vec![[0u8; 32]; record_hashes.len()];
+            let chunk = record_hashes.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                for (out, input) in leaves.chunks_mut(chunk).zip(record_hashes.chunks(chunk)) {
+                    scope.spawn(move || {
+                        for (leaf, hash) in out.iter_mut().zip(input) {
+                            *leaf = leaf_of(hash).0;
+                        }
+                    });
+                }
+            });
+            return leaves;
+        }
+    }
+    record_hashes.iter().map(|h| leaf_of(h).0).collect()
 }
 
 /// Collects record hashes (from [`ChainTransaction`](crate::ChainTransaction)s)
@@ -129,10 +156,16 @@ impl BatchBuilder {
         if leaf_count == 0 {
             return Err(BatchError::Empty);
         }
-        let leaves: Vec<[u8; 32]> = self.record_hashes.iter().map(|h| leaf_of(h).0).collect();
-        let tree = MerkleTree::<SortedPairKeccak>::from_leaves(&leaves);
+        let leaves = leaves_of(&self.record_hashes);
+        // A full set of leaves always builds; an error would mean no leaves.
+        let tree =
+            PartialTree::<SortedPairKeccak>::from_leaves(&leaves).map_err(|_| BatchError::Empty)?;
         drop(leaves);
-        let root = tree.root().map(B256::from).ok_or(BatchError::Empty)?;
+        let root = tree
+            .root()
+            .copied()
+            .map(B256::from)
+            .ok_or(BatchError::Empty)?;
         Ok(Batch {
             batch_id,
             root,
@@ -148,7 +181,9 @@ pub struct Batch {
     batch_id: B256,
     root: B256,
     leaf_count: u32,
-    tree: MerkleTree<SortedPairKeccak>,
+    /// rs_merkle's layers, leaves first; `PartialTree` rather than
+    /// `MerkleTree`, which would keep a second copy as commit history.
+    tree: PartialTree<SortedPairKeccak>,
     record_hashes: Vec<B256>,
 }
 
@@ -209,13 +244,14 @@ impl Batch {
     #[must_use]
     pub fn proof(&self, index: u32) -> Option<InclusionProof> {
         let record_hash = *self.record_hashes.get(index as usize)?;
-        let siblings = self
-            .tree
-            .proof(&[index as usize])
-            .proof_hashes()
-            .iter()
-            .map(|h| B256::from(*h))
-            .collect();
+        let mut position = index as usize;
+        let mut siblings = Vec::new();
+        for layer in self.tree.layers() {
+            if let Some((_, sibling)) = layer.get(position ^ 1) {
+                siblings.push(B256::from(*sibling));
+            }
+            position /= 2;
+        }
         Some(InclusionProof {
             record_hash,
             batch_id: self.batch_id,
@@ -234,12 +270,11 @@ impl Batch {
     pub fn multi_proof(&self, indices: &[u32]) -> Result<MultiProof, ProofError> {
         let sorted = proof::check_indices(indices, self.leaf_count)?;
         let positions: Vec<usize> = sorted.iter().map(|&i| i as usize).collect();
-        let hashes = self
-            .tree
-            .proof(&positions)
-            .proof_hashes()
+        let hashes = proof_indices_by_layers(&positions, self.leaf_count as usize)
             .iter()
-            .map(|h| B256::from(*h))
+            .zip(self.tree.layers())
+            .flat_map(|(wanted, layer)| wanted.iter().filter_map(|&i| layer.get(i)))
+            .map(|(_, hash)| B256::from(*hash))
             .collect();
         Ok(MultiProof {
             root: self.root,

@@ -19,14 +19,44 @@ const FIXED_LEN: usize = 4 + 1 + 32 * 3 + 4 + 4 + 1;
 const MAX_SIBLINGS: usize = 32;
 
 /// A batch as anchored on chain, as the host read it through its transport.
+///
+/// The registry stores the leaf count beside the root; the batch id is only in
+/// the `BatchAnchored` event, so a reader that does not look at logs leaves it
+/// `None` and the batch id is then not checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnchoredBatch {
     /// The anchored root.
     pub root: B256,
     /// The leaf count anchored beside the root.
     pub leaf_count: u32,
-    /// The batch id anchored beside the root.
-    pub batch_id: B256,
+    /// The batch id of the `BatchAnchored` event, when the reader has it.
+    pub batch_id: Option<B256>,
+}
+
+/// Read access to the batches anchored on chain: the part of a transport that
+/// checking a proof needs. Hosts with a blocking transport implement it (the
+/// devnet does); async hosts read the batch themselves and call
+/// [`InclusionProof::verify_anchored`].
+pub trait BatchReader {
+    /// Why the chain could not be read (a transport failure).
+    type Error: std::error::Error;
+
+    /// The batch anchored under `root`, or `None` when there is none.
+    ///
+    /// # Errors
+    /// When the chain cannot be read.
+    fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, Self::Error>;
+}
+
+/// Why a proof did not check out against the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainCheckError<E: std::error::Error> {
+    /// The proof is malformed, not anchored, or does not match the anchored batch.
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    /// The chain could not be read; the proof is neither confirmed nor refuted.
+    #[error("could not read the chain to check the proof: {0}")]
+    Chain(E),
 }
 
 /// The proof that one record is in an anchored batch: what a patient, an
@@ -185,13 +215,36 @@ impl InclusionProof {
                 claimed: self.leaf_count,
             });
         }
-        if anchored.batch_id != self.batch_id {
+        if let Some(anchored_id) = anchored.batch_id
+            && anchored_id != self.batch_id
+        {
             return Err(ProofError::BatchIdMismatch {
-                anchored: anchored.batch_id,
+                anchored: anchored_id,
                 claimed: self.batch_id,
             });
         }
         Ok(())
+    }
+
+    /// Verifies the proof, then reads the batch anchored under its root through
+    /// `chain` and checks leaf count (and batch id, when the reader knows it).
+    /// Returns the anchored batch.
+    ///
+    /// # Errors
+    /// [`ChainCheckError::Proof`] with [`ProofError::NotAnchored`] when no batch
+    /// has the root, or another check's error; [`ChainCheckError::Chain`] when
+    /// the chain cannot be read.
+    pub fn verify_on_chain<R: BatchReader + ?Sized>(
+        &self,
+        chain: &mut R,
+    ) -> Result<AnchoredBatch, ChainCheckError<R::Error>> {
+        self.verify()?;
+        let anchored = chain
+            .anchored_batch(&self.root)
+            .map_err(ChainCheckError::Chain)?
+            .ok_or(ProofError::NotAnchored(self.root))?;
+        self.verify_anchored(&anchored)?;
+        Ok(anchored)
     }
 
     /// The compact binary form (`docs/proofs.md`).

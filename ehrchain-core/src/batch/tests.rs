@@ -65,7 +65,7 @@ fn every_proof_of_every_small_batch_verifies() {
             let anchored = AnchoredBatch {
                 root: batch.root(),
                 leaf_count: n,
-                batch_id: batch.batch_id(),
+                batch_id: Some(batch.batch_id()),
             };
             proof.verify_anchored(&anchored).unwrap();
         }
@@ -145,10 +145,10 @@ fn altered_proofs_fail() {
     let anchored = AnchoredBatch {
         root: batch.root(),
         leaf_count: 13,
-        batch_id: batch.batch_id(),
+        batch_id: Some(batch.batch_id()),
     };
     let mut other_batch = anchored;
-    other_batch.batch_id = B256::ZERO;
+    other_batch.batch_id = Some(B256::ZERO);
     assert!(matches!(
         good.verify_anchored(&other_batch),
         Err(ProofError::BatchIdMismatch { .. })
@@ -192,7 +192,7 @@ fn duplicate_index_attack_is_rejected() {
     let anchored = AnchoredBatch {
         root: batch.root(),
         leaf_count: 8,
-        batch_id: batch.batch_id(),
+        batch_id: Some(batch.batch_id()),
     };
     assert_eq!(
         forged.verify(&anchored, &[record(3), fake]),
@@ -218,7 +218,7 @@ fn out_of_range_index_is_rejected() {
     let anchored = AnchoredBatch {
         root: batch.root(),
         leaf_count: 8,
-        batch_id: batch.batch_id(),
+        batch_id: Some(batch.batch_id()),
     };
     assert_eq!(
         forged.verify(&anchored, &[record(2)]),
@@ -236,7 +236,7 @@ fn trailing_hash_attack_is_rejected() {
     let anchored = AnchoredBatch {
         root: batch.root(),
         leaf_count: 8,
-        batch_id: batch.batch_id(),
+        batch_id: Some(batch.batch_id()),
     };
     let mut padded = batch.multi_proof(&[1, 6]).unwrap();
     padded.verify(&anchored, &[record(1), record(6)]).unwrap();
@@ -281,7 +281,7 @@ fn leaf_count_attack_is_rejected() {
     let anchored = AnchoredBatch {
         root: batch.root(),
         leaf_count: 8,
-        batch_id: batch.batch_id(),
+        batch_id: Some(batch.batch_id()),
     };
     let claims_seven = MultiProof {
         leaf_count: 7,
@@ -312,7 +312,7 @@ fn multi_proofs_verify_for_many_shapes() {
         let anchored = AnchoredBatch {
             root: batch.root(),
             leaf_count: n,
-            batch_id: batch.batch_id(),
+            batch_id: Some(batch.batch_id()),
         };
         let indices: Vec<u32> = (0..n).filter(|i| i % 3 != 1).collect();
         let proof = batch.multi_proof(&indices).unwrap();
@@ -342,7 +342,7 @@ fn proof_with_altered_root_field_names_its_own_root() {
     let anchored = AnchoredBatch {
         root: batch.root(),
         leaf_count: 5,
-        batch_id: batch.batch_id(),
+        batch_id: Some(batch.batch_id()),
     };
     let mut proof = batch.proof(2).unwrap();
     proof.root = B256::repeat_byte(9);
@@ -447,4 +447,82 @@ fn malformed_encodings_are_rejected() {
         InclusionProof::from_json(&json),
         Err(ProofError::UnsupportedVersion(9))
     );
+}
+
+#[test]
+fn large_batch_matches_reference() {
+    // Large enough for the `parallel` feature to split the leaf hashing.
+    let n = 9_000;
+    let batch = batch_of(n);
+    assert_eq!(batch.root(), reference_root(batch.record_hashes()));
+    for i in [0, 1, n / 2, n - 2, n - 1] {
+        batch.proof(i).unwrap().verify().unwrap();
+    }
+}
+
+/// A chain that knows some anchored batches, or fails to answer.
+struct FakeChain {
+    batches: Vec<AnchoredBatch>,
+    down: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("node unreachable")]
+struct Unreachable;
+
+impl BatchReader for FakeChain {
+    type Error = Unreachable;
+    fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, Unreachable> {
+        if self.down {
+            return Err(Unreachable);
+        }
+        Ok(self.batches.iter().find(|b| b.root == *root).copied())
+    }
+}
+
+#[test]
+fn proofs_verify_against_the_chain() {
+    let batch = batch_of(9);
+    let proof = batch.proof(4).unwrap();
+    let anchored = AnchoredBatch {
+        root: batch.root(),
+        leaf_count: 9,
+        batch_id: None,
+    };
+    let mut chain = FakeChain {
+        batches: vec![anchored],
+        down: false,
+    };
+    assert_eq!(proof.verify_on_chain(&mut chain).unwrap(), anchored);
+
+    let mut empty = FakeChain {
+        batches: vec![],
+        down: false,
+    };
+    assert!(matches!(
+        proof.verify_on_chain(&mut empty),
+        Err(ChainCheckError::Proof(ProofError::NotAnchored(root))) if root == batch.root()
+    ));
+    let mut other_count = FakeChain {
+        batches: vec![AnchoredBatch {
+            leaf_count: 10,
+            ..anchored
+        }],
+        down: false,
+    };
+    assert!(matches!(
+        proof.verify_on_chain(&mut other_count),
+        Err(ChainCheckError::Proof(ProofError::LeafCountMismatch {
+            anchored: 10,
+            claimed: 9
+        }))
+    ));
+    let mut down = FakeChain {
+        batches: vec![anchored],
+        down: true,
+    };
+    assert!(matches!(
+        proof.verify_on_chain(&mut down),
+        Err(ChainCheckError::Chain(Unreachable))
+    ));
 }
