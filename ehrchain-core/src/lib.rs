@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod envelope;
 mod generator;
 pub mod keys;
@@ -9,6 +10,10 @@ pub mod template;
 mod ti;
 mod violation;
 
+pub use batch::{
+    AnchoredBatch, Batch, BatchBuilder, BatchError, BatchReader, BatchTransaction, ChainCheckError,
+    InclusionProof, MultiProof, ProofError,
+};
 pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError};
 pub use generator::{
     ChainTransaction, GenerateError, GeneratorConfig, RECORD_FORMAT, TransactionGenerator,

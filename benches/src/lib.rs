@@ -1,0 +1,180 @@
+//! Shared fixtures of the ehrchain benchmarks: a registry loaded from the
+//! built-in blood-pressure template's JSON, a generator over an in-memory key
+//! store, and a TI whose sealed record is a chosen number of bytes.
+//!
+//! The benches themselves live in `benches/`; see `README.md`.
+
+use std::error::Error;
+
+use ehrchain_core::template::BUILT_IN_TEMPLATES;
+use ehrchain_core::{
+    Address, B256, EnvelopeBinding, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
+    MasterKey, Role, TemplateRegistry, TransactionGenerator,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde_json::json;
+
+/// Errors of fixture setup.
+pub type SetupError = Box<dyn Error + Send + Sync>;
+
+/// The host clock TIs are generated against (Unix seconds).
+pub const NOW: u64 = 1_764_495_000;
+/// The name of the template the TC benchmark uses.
+pub const TEMPLATE: &str = "blood-pressure";
+/// The sealed record size the TC benchmark aims at: 1 KiB.
+pub const RECORD_BYTES: usize = 1024;
+/// The key id records are sealed under.
+pub const SEALING_KEY_ID: &str = "records-2026";
+/// The sealing master key's bytes.
+pub const SEALING_KEY: [u8; 32] = [0x11; 32];
+/// The key id patient pseudonyms are derived from.
+const PSEUDONYM_KEY_ID: &str = "pseudonyms";
+
+/// Everything `TransactionGenerator::generate` needs, built once.
+#[derive(Debug)]
+pub struct Fixture {
+    /// A registry holding only the blood-pressure template, loaded from JSON.
+    pub registry: TemplateRegistry,
+    /// A generator over an in-memory key store.
+    pub generator: TransactionGenerator<InMemoryKeyStore>,
+}
+
+impl Fixture {
+    /// Loads the blood-pressure template from its JSON and builds the generator.
+    ///
+    /// # Errors
+    /// If the built-in template is missing or invalid, or the keys do not load.
+    pub fn new() -> Result<Self, SetupError> {
+        let json = BUILT_IN_TEMPLATES
+            .iter()
+            .find(|(name, _)| *name == TEMPLATE)
+            .map(|(_, json)| *json)
+            .ok_or("the blood-pressure template is not built in")?;
+        let mut registry = TemplateRegistry::new();
+        registry.add_json(json)?;
+
+        let mut keys = InMemoryKeyStore::new();
+        keys.insert(KeyId::new(SEALING_KEY_ID)?, sealing_key());
+        keys.insert(KeyId::new(PSEUDONYM_KEY_ID)?, MasterKey::new([0x22; 32]));
+        let config = GeneratorConfig {
+            chain_id: 1337,
+            registry: Address::repeat_byte(0xee),
+            sealing_key: KeyId::new(SEALING_KEY_ID)?,
+            pseudonym_key: KeyId::new(PSEUDONYM_KEY_ID)?,
+            max_clock_skew: 300,
+        };
+        Ok(Self {
+            registry,
+            generator: TransactionGenerator::new(config, keys)?,
+        })
+    }
+
+    /// A blood-pressure TI (systolic, diastolic, position and a free-text
+    /// `note`) whose sealed record plaintext is exactly `record_bytes` long; the
+    /// note is sized to fit.
+    ///
+    /// # Errors
+    /// If the template is not loaded, a TI does not generate, or
+    /// `record_bytes` is too small or too large for the template's note.
+    pub fn ti_with_record_size(
+        &self,
+        record_bytes: usize,
+    ) -> Result<InitialTransaction, SetupError> {
+        let empty = self.ti_with_note(String::new())?;
+        let base = self.record_len(&empty)?;
+        let note_len = record_bytes
+            .checked_sub(base)
+            .ok_or_else(|| format!("a record without note is already {base} bytes"))?;
+        let ti = self.ti_with_note(note_text(note_len))?;
+        let got = self.record_len(&ti)?;
+        if got != record_bytes {
+            return Err(format!("sized the record to {got} bytes, not {record_bytes}").into());
+        }
+        Ok(ti)
+    }
+
+    /// A blood-pressure TI with the given note.
+    ///
+    /// # Errors
+    /// If the blood-pressure template is not loaded.
+    pub fn ti_with_note(&self, note: String) -> Result<InitialTransaction, SetupError> {
+        let template = self
+            .registry
+            .latest(TEMPLATE)
+            .ok_or("the blood-pressure template is not loaded")?;
+        let fields = json!({
+            "systolic": 128,
+            "diastolic": 84,
+            "position": "sitting",
+            "note": note,
+        });
+        Ok(InitialTransaction {
+            ti_id: B256::repeat_byte(0x01),
+            template_id: template.id(),
+            author_id: "dr-4711".into(),
+            author_role: Role::new(Role::NURSE)?,
+            patient_id: Some("MRN-000123".into()),
+            timestamp: NOW - 60,
+            fields: serde_json::from_value(fields)?,
+        })
+    }
+
+    /// The plaintext length of the record `ti` seals to.
+    ///
+    /// # Errors
+    /// If `ti` does not generate or its envelope does not open.
+    pub fn record_len(&self, ti: &InitialTransaction) -> Result<usize, SetupError> {
+        let tc = self
+            .generator
+            .generate(&self.registry, ti, NOW, &mut rng())?;
+        Ok(tc.envelope.open(self.generator.key_store())?.len())
+    }
+}
+
+/// Clinical-looking ASCII prose of exactly `len` bytes (no JSON escapes).
+#[must_use]
+pub fn note_text(len: usize) -> String {
+    const PROSE: &str = "Patient seated five minutes before the reading, left arm, \
+        adult cuff; reports mild headache since morning, no chest pain, no dyspnoea. ";
+    PROSE.chars().cycle().take(len).collect()
+}
+
+/// The sealing master key.
+#[must_use]
+pub fn sealing_key() -> MasterKey {
+    MasterKey::new(SEALING_KEY)
+}
+
+/// A seeded RNG for envelope nonces.
+#[must_use]
+pub fn rng() -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(7)
+}
+
+/// An envelope binding like the generator's for a blood-pressure TI.
+///
+/// # Errors
+/// Never for the fixed key id; typed for the constructor's sake.
+pub fn binding() -> Result<EnvelopeBinding, SetupError> {
+    Ok(EnvelopeBinding {
+        key_id: KeyId::new(SEALING_KEY_ID)?,
+        patient: B256::repeat_byte(0x0a),
+        template_id: B256::repeat_byte(0x0b),
+        ti_id: B256::repeat_byte(0x0c),
+    })
+}
+
+/// A built batch of `n` distinct, deterministic record hashes.
+///
+/// # Errors
+/// [`ehrchain_core::BatchError::Empty`] for `n == 0`.
+pub fn batch_of(n: u32) -> Result<ehrchain_core::Batch, ehrchain_core::BatchError> {
+    let mut builder = ehrchain_core::BatchBuilder::with_capacity(n as usize);
+    for i in 0..n {
+        let mut hash = [0x5a; 32];
+        hash[..4].copy_from_slice(&i.to_be_bytes());
+        builder.push(B256::from(hash))?;
+    }
+    builder.build(B256::repeat_byte(0xba))
+}

@@ -1,0 +1,156 @@
+//! Rewrites the committed seed corpora in `fuzz/seeds/` from the current core:
+//! every built-in template's JSON, a valid TI for each built-in template (plus
+//! one with violations), and the envelope each valid TI seals to under the fuzz
+//! targets' fixed key.
+//!
+//! Run it after a change to the built-in templates or the envelope format:
+//! `cargo run --manifest-path fuzz/Cargo.toml --example write_seeds`
+
+use std::error::Error;
+use std::fs;
+use std::path::Path;
+
+use ehrchain_core::template::BUILT_IN_TEMPLATES;
+use ehrchain_core::{B256, BatchBuilder, InitialTransaction, Role};
+use ehrchain_fuzz::{NOW, fixture, rng};
+use serde_json::{Value, json};
+
+/// A valid set of field values and the author role for each built-in template.
+fn sample(name: &str) -> Option<(&'static str, Option<&'static str>, Value)> {
+    Some(match name {
+        "blood-pressure" => (
+            "nurse",
+            Some("MRN-000123"),
+            json!({"systolic": 120, "diastolic": 80, "position": "sitting",
+                   "measured_at": "2025-11-30T09:15:00Z", "note": "after rest"}),
+        ),
+        "lab-result" => (
+            "pathologist",
+            Some("MRN-000123"),
+            json!({"test_code": "2345-7", "test_name": "Glucose", "value": "5.4",
+                   "unit": "mmol/L", "interpretation": "normal", "specimen": "serum",
+                   "collected_at": 1_764_490_000}),
+        ),
+        "medication-administration" => (
+            "nurse",
+            Some("MRN-000123"),
+            json!({"medication_code": "197361", "medication_name": "Amlodipine 5 mg",
+                   "dose": "5", "dose_unit": "mg", "route": "oral",
+                   "administered_at": "2025-11-30T08:00:00+01:00"}),
+        ),
+        "diagnosis" => (
+            "doctor",
+            Some("MRN-000123"),
+            json!({"condition_code": "I10", "description": "Essential hypertension",
+                   "clinical_status": "active", "verification": "confirmed",
+                   "onset": "2024-03-01T00:00:00Z"}),
+        ),
+        "device-vital-sign" => (
+            "device",
+            Some("MRN-000123"),
+            json!({"device_serial": "MON-0042", "heart_rate": 72, "spo2": 98,
+                   "respiratory_rate": 14, "temperature": "36.8",
+                   "measured_at": 1_764_494_900}),
+        ),
+        "drug-shipment-custody" => (
+            "distributor",
+            None,
+            json!({"lot": "LOT-2025-11-A", "gtin": "09506000134352", "event": "shipped",
+                   "quantity": 240,
+                   "counterparty": "0x52908400098527886E0F7030069857D2E4169EE7",
+                   "expires_on": "2027-06-30T00:00:00Z"}),
+        ),
+        _ => return None,
+    })
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let fx = fixture();
+    for (i, (name, json)) in BUILT_IN_TEMPLATES.iter().enumerate() {
+        fs::write(
+            seeds.join("template_json").join(format!("{name}.json")),
+            json,
+        )?;
+
+        let template = fx
+            .registry
+            .latest(name)
+            .ok_or_else(|| format!("built-in template {name} is not loaded"))?;
+        let (role, patient, fields) =
+            sample(name).ok_or_else(|| format!("no sample TI for built-in template {name}"))?;
+        let ti = InitialTransaction {
+            ti_id: B256::repeat_byte(u8::try_from(i + 1)?),
+            template_id: template.id(),
+            author_id: "dr-4711".into(),
+            author_role: Role::new(role)?,
+            patient_id: patient.map(Into::into),
+            timestamp: NOW - 60,
+            fields: serde_json::from_value(fields)?,
+        };
+        let tc = fx.generator.generate(&fx.registry, &ti, NOW, &mut rng())?;
+        fs::write(
+            seeds.join("ti_json").join(format!("{name}.json")),
+            ti.to_json(),
+        )?;
+        fs::write(
+            seeds.join("envelope_open").join(format!("{name}.bin")),
+            tc.envelope.as_bytes(),
+        )?;
+    }
+
+    // A TI with a violation of every kind, so the fuzzer starts on the
+    // rejection paths too.
+    let bp = fx
+        .registry
+        .latest("blood-pressure")
+        .ok_or("blood-pressure is not loaded")?;
+    let bad = InitialTransaction {
+        ti_id: B256::repeat_byte(0xbb),
+        template_id: bp.id(),
+        author_id: "dr-4711".into(),
+        author_role: Role::new("pathologist")?,
+        patient_id: Some("MRN-000123".into()),
+        timestamp: NOW + 3600,
+        fields: serde_json::from_value(json!({
+            "systolic": 400, "diastolic": "eighty", "position": "upside-down",
+            "measured_at": "yesterday", "pulse": 70, "subject": "0x00"
+        }))?,
+    };
+    if fx
+        .generator
+        .generate(&fx.registry, &bad, NOW, &mut rng())
+        .is_ok()
+    {
+        return Err("the rejected TI seed was accepted".into());
+    }
+    fs::write(
+        seeds.join("ti_json").join("blood-pressure-rejected.json"),
+        bad.to_json(),
+    )?;
+    write_proof_seeds(&seeds)?;
+    println!("seeds written to {}", seeds.display());
+    Ok(())
+}
+
+/// Proofs of a 13-record batch in their three forms, and raw forgery inputs.
+fn write_proof_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
+    let mut builder = BatchBuilder::new();
+    for i in 0..13u8 {
+        builder.push(B256::repeat_byte(i + 1))?;
+    }
+    let batch = builder.build(B256::repeat_byte(0xb1))?;
+    for i in [0u32, 6, 12] {
+        let proof = batch.proof(i).ok_or("leaf out of range")?;
+        let dir = seeds.join("proof_decode");
+        fs::write(dir.join(format!("leaf-{i}.bin")), proof.to_bytes())?;
+        fs::write(dir.join(format!("leaf-{i}.txt")), proof.to_text())?;
+        fs::write(dir.join(format!("leaf-{i}.json")), proof.to_json())?;
+        // proof_verify reads structured input; any bytes do as a start.
+        fs::write(
+            seeds.join("proof_verify").join(format!("leaf-{i}.bin")),
+            proof.to_bytes(),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! Envelope bytes from storage or the network (untrusted), then `open_with`.
+//!
+//! `Envelope::from_bytes` and `open_with` (with a fixed master key) must never
+//! panic. An envelope that parses keeps exactly the bytes it was given; one that
+//! opens re-seals, from its binding, nonce and plaintext, to the same bytes.
+#![no_main]
+
+use ehrchain_core::Envelope;
+use ehrchain_fuzz::{key_store, nonce_of, sealing_key};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let envelope = match Envelope::from_bytes(data.to_vec()) {
+        Ok(envelope) => envelope,
+        Err(e) => {
+            let _ = e.to_string();
+            return;
+        }
+    };
+    assert_eq!(envelope.as_bytes(), data, "from_bytes changed the bytes");
+    let _ = envelope.record_hash();
+    let _ = envelope.cid();
+    // Through the key store too: the header's key id may name no key.
+    if let Err(e) = envelope.open(&key_store()) {
+        let _ = e.to_string();
+    }
+
+    let key = sealing_key();
+    let plaintext = match envelope.open_with(&key) {
+        Ok(plaintext) => plaintext,
+        Err(e) => {
+            let _ = e.to_string();
+            return;
+        }
+    };
+    match Envelope::seal(envelope.binding(), &key, nonce_of(&envelope), &plaintext) {
+        Ok(resealed) => assert_eq!(
+            resealed.as_bytes(),
+            data,
+            "an opened envelope does not re-seal to the same bytes"
+        ),
+        Err(e) => panic!("an opened plaintext does not re-seal: {e}"),
+    }
+});

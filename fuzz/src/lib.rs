@@ -1,0 +1,117 @@
+//! Fixed inputs shared by the fuzz targets and the seed writer: one key store,
+//! one clock, one generator configuration, one RNG seed, and the built-in
+//! templates. Everything is deterministic so that a crash reproduces from its
+//! input file alone.
+
+use std::sync::OnceLock;
+
+use ehrchain_core::envelope::NONCE_LEN;
+use ehrchain_core::{
+    Address, Envelope, GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, TemplateRegistry,
+    TransactionGenerator,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+/// The host clock every TI is generated against (Unix seconds).
+pub const NOW: u64 = 1_764_495_000;
+/// The key id records are sealed under.
+pub const SEALING_KEY_ID: &str = "records-2026";
+/// The key id patient pseudonyms are derived from.
+pub const PSEUDONYM_KEY_ID: &str = "pseudonyms";
+/// The sealing master key's bytes.
+pub const SEALING_KEY: [u8; 32] = [0x11; 32];
+/// The pseudonym master key's bytes.
+pub const PSEUDONYM_KEY: [u8; 32] = [0x22; 32];
+/// The seed of the RNG that supplies envelope nonces.
+pub const RNG_SEED: u64 = 7;
+
+/// Header bytes before the key id: magic, version, suite, key id length.
+const PREFIX_LEN: usize = 7;
+/// Header bytes between the key id and the nonce: pseudonym, template id, TI id.
+const BINDING_LEN: usize = 3 * 32;
+
+/// The generator and registry every fuzz input is run against.
+#[derive(Debug)]
+pub struct Fixture {
+    /// The built-in templates, loaded from their JSON.
+    pub registry: TemplateRegistry,
+    /// A generator over [`key_store`].
+    pub generator: TransactionGenerator<InMemoryKeyStore>,
+}
+
+/// The shared fixture, built on first use.
+///
+/// # Panics
+/// If the built-in templates or the fixed keys do not load: then every fuzz
+/// input would fail, and the first one reports it.
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let registry = match TemplateRegistry::with_built_ins(None) {
+            Ok(registry) => registry,
+            Err(e) => panic!("the built-in templates do not load: {e}"),
+        };
+        let generator = match TransactionGenerator::new(config(), key_store()) {
+            Ok(generator) => generator,
+            Err(e) => panic!("the fixed generator does not build: {e}"),
+        };
+        Fixture {
+            registry,
+            generator,
+        }
+    })
+}
+
+/// A key id from a constant that is known to be valid.
+fn key_id(id: &str) -> KeyId {
+    match KeyId::new(id) {
+        Ok(id) => id,
+        Err(e) => panic!("fixed key id rejected: {e}"),
+    }
+}
+
+/// The generator configuration: chain 1337, registry `0xeeee…ee`, 300 s skew.
+#[must_use]
+pub fn config() -> GeneratorConfig {
+    GeneratorConfig {
+        chain_id: 1337,
+        registry: Address::repeat_byte(0xee),
+        sealing_key: key_id(SEALING_KEY_ID),
+        pseudonym_key: key_id(PSEUDONYM_KEY_ID),
+        max_clock_skew: 300,
+    }
+}
+
+/// The key store holding [`SEALING_KEY`] and [`PSEUDONYM_KEY`].
+#[must_use]
+pub fn key_store() -> InMemoryKeyStore {
+    let mut keys = InMemoryKeyStore::new();
+    keys.insert(key_id(SEALING_KEY_ID), MasterKey::new(SEALING_KEY));
+    keys.insert(key_id(PSEUDONYM_KEY_ID), MasterKey::new(PSEUDONYM_KEY));
+    keys
+}
+
+/// The master key envelopes are opened with.
+#[must_use]
+pub fn sealing_key() -> MasterKey {
+    MasterKey::new(SEALING_KEY)
+}
+
+/// A fresh RNG with the fixed seed.
+#[must_use]
+pub fn rng() -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(RNG_SEED)
+}
+
+/// The nonce stored in an envelope's header (layout in `docs/envelope.md`:
+/// prefix, key id, pseudonym, template id, TI id, then the nonce).
+#[must_use]
+pub fn nonce_of(envelope: &Envelope) -> [u8; NONCE_LEN] {
+    let at = PREFIX_LEN + envelope.binding().key_id.as_str().len() + BINDING_LEN;
+    let mut nonce = [0u8; NONCE_LEN];
+    if let Some(src) = envelope.as_bytes().get(at..at + NONCE_LEN) {
+        nonce.copy_from_slice(src);
+    }
+    nonce
+}
