@@ -5,7 +5,9 @@ use std::fmt;
 
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
 use alloy_sol_types::{ContractError, SolCall, SolEvent, SolInterface};
-use ehrchain_core::{ChainTransaction, InvalidRoleName, Role, Template};
+use ehrchain_core::{
+    AnchoredBatch, BatchReader, ChainTransaction, InvalidRoleName, Role, Template,
+};
 use revm::context::{BlockEnv, TxEnv};
 use revm::context_interface::cfg::gas::calculate_initial_tx_gas_for_tx;
 use revm::context_interface::result::{ExecutionResult, Output};
@@ -185,6 +187,23 @@ fn failure_text(receipt: &Receipt) -> String {
         .failure
         .as_ref()
         .map_or_else(|| "no failure".to_owned(), ToString::to_string)
+}
+
+/// Reads anchored batches with the registry's `batchOf` view, so that
+/// `InclusionProof::verify_on_chain` can check proofs against the devnet. The
+/// batch id lives only in the `BatchAnchored` event and is not read.
+impl BatchReader for Devnet {
+    type Error = DevnetError;
+
+    fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, DevnetError> {
+        let batch = self.view(&EhrRegistry::batchOfCall { root: *root })?;
+        // The registry refuses a zero leaf count, so zero means "not anchored".
+        Ok((batch.leafCount > 0).then_some(AnchoredBatch {
+            root: *root,
+            leaf_count: batch.leafCount,
+            batch_id: None,
+        }))
+    }
 }
 
 /// An in-process Ethereum chain with `EhrRegistry` deployed.

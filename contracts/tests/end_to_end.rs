@@ -1,7 +1,8 @@
 //! The whole flow on the devnet: ehrchain-core's `TransactionGenerator` turns
 //! TIs for the built-in templates into TCs, the devnet executes them, and the
-//! registry enforces its rules; then the record hashes go into a batch whose
-//! proofs the registry verifies.
+//! registry enforces its rules; then the record hashes go into a core
+//! `BatchBuilder` batch whose proofs Rust checks against the anchored leaf count
+//! and OpenZeppelin's `MerkleProof` verifies in the EVM.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,12 +14,13 @@ mod common;
 
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::SolCall;
-use common::{devnet_with_built_ins, layers, proof, role, root};
+use common::{devnet_with_built_ins, role};
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors as E};
 use ehrchain_contracts::{Devnet, DevnetError};
 use ehrchain_core::{
-    ChainTransaction, GenerateError, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
-    MasterKey, Role, TemplateRegistry, TransactionGenerator, ViolationKind,
+    BatchBuilder, ChainCheckError, ChainTransaction, GenerateError, GeneratorConfig,
+    InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, ProofError, Role, TemplateRegistry,
+    TransactionGenerator, ViolationKind,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -242,27 +244,51 @@ fn a_tc_for_another_chain_is_not_executed() {
 #[test]
 fn generated_records_batch_and_verify_on_chain() {
     let mut flow = Flow::new();
-    let records: Vec<B256> = (0..7)
-        .map(|i| {
-            let fields = json!({"systolic": 110 + i, "diastolic": 70 + i});
-            let ti = flow.ti("blood-pressure", "nurse", Some("MRN-000789"), fields);
-            flow.generate(&ti).unwrap().record_hash
-        })
-        .collect();
-    let tree = layers(&records);
-    let call = EhrRegistry::anchorBatchCall {
-        root: root(&tree),
-        leafCount: 7,
-        batchId: B256::repeat_byte(0xba),
-    };
-    let receipt = flow.net.send(Devnet::handshaker(), &call).unwrap();
+    let mut builder = BatchBuilder::new();
+    for i in 0..7 {
+        let fields = json!({"systolic": 110 + i, "diastolic": 70 + i});
+        let ti = flow.ti("blood-pressure", "nurse", Some("MRN-000789"), fields);
+        builder
+            .push(flow.generate(&ti).unwrap().record_hash)
+            .unwrap();
+    }
+    let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
+
+    // Not anchored yet: the proof is well-formed but the chain does not know it.
+    let proof = batch.proof(3).unwrap();
+    assert!(matches!(
+        proof.verify_on_chain(&mut flow.net),
+        Err(ChainCheckError::Proof(ProofError::NotAnchored(_)))
+    ));
+
+    let tx = batch.anchor_transaction(flow.net.registry(), flow.net.chain_id());
+    let receipt = flow
+        .net
+        .execute(Devnet::handshaker(), tx.to, tx.calldata)
+        .unwrap();
     assert!(receipt.status(), "{:?}", receipt.failure);
-    for (i, record) in records.iter().enumerate() {
+
+    for i in 0..batch.leaf_count() {
+        let proof = batch.proof(i).unwrap();
+        // Rust, against the leaf count the registry stored beside the root...
+        let anchored = proof.verify_on_chain(&mut flow.net).unwrap();
+        assert_eq!((anchored.root, anchored.leaf_count), (batch.root(), 7));
+        // ...and OpenZeppelin's MerkleProof in the EVM, deriving the leaf itself.
         let verify = EhrRegistry::verifyRecordCall {
-            root: root(&tree),
-            recordHash: *record,
-            proof: proof(&tree, i),
+            root: batch.root(),
+            recordHash: proof.record_hash,
+            proof: proof.siblings.clone(),
         };
         assert!(flow.net.view(&verify).unwrap(), "record {i}");
     }
+    // A proof claiming another batch size fails against the stored leaf count.
+    let mut wrong_count = batch.proof(2).unwrap();
+    wrong_count.leaf_count = 8;
+    assert!(matches!(
+        wrong_count.verify_on_chain(&mut flow.net),
+        Err(ChainCheckError::Proof(ProofError::LeafCountMismatch {
+            anchored: 7,
+            claimed: 8
+        }))
+    ));
 }

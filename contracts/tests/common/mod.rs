@@ -73,6 +73,9 @@ pub fn hash_pair(a: B256, b: B256) -> B256 {
 
 /// The layers of a Merkle tree over the leaves of `record_hashes`, leaves
 /// first, root last; a lone node at the end of a layer is promoted unchanged.
+/// Deliberately independent of ehrchain-core's batch code: the registry tests
+/// check the contract against this plain reference, and the end-to-end test
+/// checks core's batches against the contract.
 pub fn layers(record_hashes: &[B256]) -> Vec<Vec<B256>> {
     let mut layers = vec![record_hashes.iter().copied().map(leaf).collect::<Vec<_>>()];
     while layers.last().unwrap().len() > 1 {
