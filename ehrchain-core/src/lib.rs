@@ -34,7 +34,7 @@ pub use transport::{
 };
 pub use validator::{
     Ack, AckStatus, Anchor, AuditEntry, AuditEvent, InvalidReason, TransactionValidator, Transmit,
-    ValidatorConfig, ValidatorError, ViolationNote,
+    ValidatorConfig, ValidatorError, ValidatorState, ViolationNote,
 };
 pub use violation::{Violation, ViolationKind, Violations};
 

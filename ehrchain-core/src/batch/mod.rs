@@ -12,7 +12,7 @@ mod error;
 mod proof;
 
 use alloy_primitives::{Address, B256, Bytes, keccak256};
-use alloy_sol_types::{SolCall, sol};
+use alloy_sol_types::SolCall;
 use rs_merkle::utils::indices::proof_indices_by_layers;
 use rs_merkle::{Hasher, PartialTree};
 
@@ -22,10 +22,9 @@ pub use proof::{
     PROOF_TEXT_PREFIX, PROOF_VERSION,
 };
 
-sol! {
-    /// `EhrRegistry.anchorBatch`: anchors a batch root with its leaf count.
-    function anchorBatch(bytes32 root, uint32 leafCount, bytes32 batchId);
-}
+// `EhrRegistry.anchorBatch`, from the registry interface the contracts
+// crate pins to the compiled ABI.
+use crate::registry_abi::IEhrRegistry::anchorBatchCall;
 
 /// The most records one batch may hold (the leaf count is a `uint32`).
 pub const MAX_BATCH_LEN: usize = u32::MAX as usize;

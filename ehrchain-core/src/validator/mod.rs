@@ -95,6 +95,35 @@ pub enum Transmit {
     ReadHead,
 }
 
+/// Where a validator stands, for hosts that show progress or persist it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ValidatorState {
+    /// The transaction is to be sent (first time, or again after a drop).
+    Generated,
+    /// Sent; not in a block yet.
+    Submitted {
+        /// The transaction.
+        tx_hash: TxHash,
+    },
+    /// In a block, waiting for confirmations.
+    Included {
+        /// The transaction.
+        tx_hash: TxHash,
+        /// Its block.
+        block_number: u64,
+    },
+    /// Enough confirmations; a last poll checks it is still in that block.
+    Confirmed {
+        /// The transaction.
+        tx_hash: TxHash,
+        /// Its block.
+        block_number: u64,
+    },
+    /// The ACKs are out (or waiting in `poll_ack`).
+    Finished,
+}
+
 /// One template violation, as stored with an invalid ACK.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ViolationNote {
@@ -559,6 +588,24 @@ impl TransactionValidator {
         self.records.iter().map(|r| r.ti_id)
     }
 
+    /// Where the validator stands.
+    #[must_use]
+    pub fn state(&self) -> ValidatorState {
+        match &self.phase {
+            Phase::Submit => ValidatorState::Generated,
+            Phase::Pending { tx_hash, .. } => ValidatorState::Submitted { tx_hash: *tx_hash },
+            Phase::Included(r) => ValidatorState::Included {
+                tx_hash: r.tx_hash,
+                block_number: r.block_number,
+            },
+            Phase::Verify(r) => ValidatorState::Confirmed {
+                tx_hash: r.tx_hash,
+                block_number: r.block_number,
+            },
+            Phase::Done => ValidatorState::Finished,
+        }
+    }
+
     /// Whether the verdict is reached (the ACKs may still wait in
     /// [`TransactionValidator::poll_ack`]).
     #[must_use]
@@ -973,3 +1020,6 @@ fn included(r: &TxReceipt) -> AuditEvent {
         block_hash: r.block_hash,
     }
 }
+
+#[cfg(test)]
+mod tests;
