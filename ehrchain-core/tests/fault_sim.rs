@@ -461,6 +461,9 @@ struct Totals {
     replays: u64,
     invalid_revert: u64,
     invalid_inconclusive: u64,
+    /// Inconclusive invalid ACKs whose record the chain does hold (anchored
+    /// by a transaction sent before the validator gave up).
+    inconclusive_but_anchored: u64,
     rejected_by_template: u64,
     reorgs: u64,
     reorged_receipts: u64,
@@ -664,6 +667,7 @@ fn check_ack(w: &World, ack: &Ack, expect: Expect, seed: u64, totals: &mut Total
                 // Possibly anchored by an earlier transaction, never with another hash.
                 if let Some(stored) = w.records.get(&ack.ti_id) {
                     assert_eq!(Some(*stored), ack.record_hash, "seed {seed}");
+                    totals.inconclusive_but_anchored += 1;
                 }
             }
             InvalidReason::ContractRevert { revert } => {
