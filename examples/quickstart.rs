@@ -1,31 +1,46 @@
 //! The handshaker end to end on the in-process devnet (no server needed):
-//! built-in templates, a nurse's forms, TIs from several roles turned into
-//! Ethereum transactions (TCs) and anchored by the `EhrRegistry` contract, a
-//! replayed TI refused by the chain, a batch of device readings anchored under
-//! one Merkle root with a QR-ready proof checked in Rust and in the EVM, and
-//! every violation of a deliberately bad TI.
+//! TI → TC → chain → ACK. Built-in templates registered on chain, a nurse's
+//! forms, TIs from several roles turned into Ethereum transactions (TCs),
+//! anchored by the `EhrRegistry` contract and answered with ACKs by the
+//! Transaction Validator: valid (store the record) or invalid (keep it for
+//! audit) — a role the chain refuses, a replayed TC anchored only once, a
+//! batch of device readings under one Merkle root with a QR-ready proof checked
+//! in Rust and in the EVM, and every violation of a deliberately bad TI.
 //!
-//! Run with `cargo run --example quickstart`. The Transaction Validator, which
-//! will turn these receipts into ACKs for the host's database, is not built yet.
+//! Run with `cargo run --example quickstart`.
 #![allow(clippy::print_stdout)]
 
 use std::error::Error;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ehrchain_contracts::{Devnet, EhrRegistry, Receipt, abi};
+use ehrchain_contracts::{Devnet, DevnetTransport, EhrRegistry, abi};
 use ehrchain_core::{
-    B256, BatchBuilder, ChainTransaction, GenerateError, GeneratorConfig, InMemoryKeyStore,
+    Ack, AckStatus, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
     InclusionProof, InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry,
-    TransactionGenerator,
+    TransactionGenerator, TransactionValidator, ValidatorConfig, run_blocking,
 };
 use rand_core::{OsRng, RngCore};
 use serde_json::{Value, json};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
+/// The host's clock in Unix milliseconds. The devnet mines at once, so waiting
+/// for the validator's next poll just moves this clock forward.
+struct DemoClock(u64);
+
+impl Clock for DemoClock {
+    fn now(&mut self) -> u64 {
+        self.0
+    }
+    fn wait_until(&mut self, deadline: u64) {
+        self.0 = self.0.max(deadline);
+    }
+}
+
 fn main() -> Result<()> {
     // The host owns time, randomness and keys; the core does no I/O.
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let mut clock = DemoClock(now * 1000);
     let mut rng = OsRng;
 
     // The chain: an in-process EVM with EhrRegistry deployed; templates are
@@ -49,8 +64,15 @@ fn main() -> Result<()> {
             roles.join(", ")
         );
     }
-    let distributor = Devnet::account("wholesale-7");
+    // A distributor holds its role on chain; the pharmacy was never granted one.
+    let (distributor, pharmacy) = (
+        Devnet::account("wholesale-7"),
+        Devnet::account("pharmacy-3"),
+    );
     net.grant_role("distributor", distributor)?;
+    let mut transport = DevnetTransport::new(net);
+    transport.set_sender(&Role::new("distributor")?, distributor);
+    transport.set_sender(&Role::new("pharmacist")?, pharmacy);
 
     let nurse = Role::new(Role::NURSE)?;
     println!("\nForms a nurse may fill in:");
@@ -61,121 +83,137 @@ fn main() -> Result<()> {
 
     let tg = TransactionGenerator::new(
         GeneratorConfig {
-            chain_id: net.chain_id(),
-            registry: net.registry(),
+            chain_id: transport.devnet().chain_id(),
+            registry: transport.devnet().registry(),
             sealing_key: KeyId::new("records-2026")?,
             pseudonym_key: KeyId::new("pseudonyms")?,
             max_clock_skew: 300,
         },
         demo_key_store(&mut rng)?,
     )?;
+    let config = ValidatorConfig {
+        confirmations: 2,
+        ..ValidatorConfig::default()
+    };
+    let hs = Handshaker::new(registry, tg, config);
+
     let entries = [
         (
             "blood-pressure",
             Role::DOCTOR,
-            Devnet::doctor(),
             Some("MRN-000123"),
             json!({"systolic": 128, "diastolic": 84, "position": "sitting"}),
         ),
         (
             "blood-pressure",
             Role::NURSE,
-            Devnet::nurse(),
             Some("MRN-000123"),
             json!({"systolic": 131, "diastolic": 86}),
         ),
         (
             "lab-result",
             Role::PATHOLOGIST,
-            Devnet::pathologist(),
             Some("MRN-000456"),
             json!({"test_code": "2345-7", "test_name": "Glucose", "value": "5.4", "unit": "mmol/L", "interpretation": "normal", "specimen": "serum", "collected_at": "2026-11-30T07:45:00Z"}),
         ),
         (
             "drug-shipment-custody",
             "distributor",
-            distributor,
             None,
             json!({"lot": "B2026-117", "gtin": "04012345678901", "event": "shipped", "quantity": 240}),
         ),
+        (
+            "drug-shipment-custody",
+            "pharmacist",
+            None,
+            json!({"lot": "B2026-117", "gtin": "04012345678901", "event": "received", "quantity": 240}),
+        ),
+        (
+            "blood-pressure",
+            Role::PATHOLOGIST,
+            Some("MRN-000123"),
+            json!({"systolic": 420, "diastolic": "80", "position": "upside down", "pulse": 70}),
+        ),
     ];
-
-    println!("\nTIs turned into TCs and anchored one by one:");
+    println!("\nTIs through the handshaker, one ACK each:");
     let mut first = None;
-    for (name, role, sender, patient, fields) in entries {
-        let ti = initial_transaction(&registry, name, role, patient, fields, now, &mut rng)?;
-        let tc = tg.generate(&registry, &ti, now, &mut rng)?;
-        let receipt = net.execute_tc(&tc, sender)?;
-        net.mine();
-        print_anchored(name, role, &tc, &receipt);
-        first.get_or_insert((ti, tc, sender));
-    }
-
-    if let Some((ti, tc, sender)) = first {
-        let record = tc.envelope.open(tg.key_store())?;
-        println!("\nThe first sealed record (stays off chain), opened with the key store:");
-        println!("  {}", String::from_utf8_lossy(&record));
-        println!("\nThe same TI sent again:");
-        let replay = tg.generate(&registry, &ti, now, &mut rng)?;
-        let receipt = net.execute_tc(&replay, sender)?;
-        match receipt.registry_error() {
-            Some(EhrRegistry::EhrRegistryErrors::EhrRegistryTiAlreadyUsed(e)) => println!(
-                "  refused by the chain: TI {} already anchored with record hash {} ({})",
-                short(&e.tiId),
-                short(&e.storedRecordHash),
-                if e.storedRecordHash == tc.record_hash {
-                    "the first TC's"
-                } else {
-                    "another record's"
-                }
-            ),
-            other => {
-                return Err(format!("the replay was not refused as expected: {other:?}").into());
-            }
+    for (name, role, patient, fields) in entries {
+        let ti = initial_transaction(hs.templates(), name, role, patient, fields, now, &mut rng)?;
+        let ack = hs.submit(&ti, &mut transport, &mut clock, &mut rng);
+        print_ack(&format!("{name} by a {role}"), &ack);
+        if ack.is_valid() {
+            first.get_or_insert(ack);
         }
     }
 
-    batch_of_device_readings(&registry, &tg, &mut net, now, &mut rng)?;
+    if let Some(ack) = first {
+        let envelope =
+            ehrchain_core::Envelope::from_bytes(ack.envelope.clone().unwrap_or_default().to_vec())?;
+        let record = envelope.open(hs.generator().key_store())?;
+        println!(
+            "\nWhat the EHR database stores for the first valid ACK (the record stays off chain):"
+        );
+        println!(
+            "  ACK    {}",
+            serde_json::to_string(&Ack {
+                envelope: None,
+                ..ack
+            })?
+        );
+        println!("  record {}", String::from_utf8_lossy(&record));
+    }
 
-    println!("\nA deliberately bad TI (a pathologist's blood pressure, out of range, misspelt):");
-    let bad = initial_transaction(
-        &registry,
-        "blood-pressure",
-        Role::PATHOLOGIST,
+    replayed_tc(&hs, &mut transport, &mut clock, now, &mut rng)?;
+    batch_of_device_readings(&hs, &mut transport, &mut clock, now, &mut rng)?;
+    Ok(())
+}
+
+/// The same TC submitted twice (a host retry after a crash, say): the chain
+/// holds it once and the second ACK says so.
+fn replayed_tc(
+    hs: &Handshaker<InMemoryKeyStore>,
+    transport: &mut DevnetTransport,
+    clock: &mut DemoClock,
+    now: u64,
+    rng: &mut OsRng,
+) -> Result<()> {
+    let fields =
+        json!({"condition_code": "I10", "clinical_status": "active", "verification": "confirmed"});
+    let ti = initial_transaction(
+        hs.templates(),
+        "diagnosis",
+        Role::DOCTOR,
         Some("MRN-000123"),
-        json!({"systolic": 420, "diastolic": "80", "position": "upside down", "pulse": 70}),
-        now + 3_600,
-        &mut rng,
+        fields,
+        now,
+        rng,
     )?;
-    match tg.generate(&registry, &bad, now, &mut rng) {
-        Err(GenerateError::Rejected(violations)) => {
-            for violation in &violations.0 {
-                println!("  - {violation}");
-            }
+    let tc = hs.generator().generate(hs.templates(), &ti, now, rng)?;
+    println!("\nOne diagnosis TC submitted twice:");
+    for attempt in ["first", "again"] {
+        let mut validator = TransactionValidator::new(&tc, *hs.validator_config());
+        for ack in run_blocking(&mut validator, transport, clock) {
+            print_ack(attempt, &ack);
         }
-        Ok(_) => return Err("the bad TI was accepted".into()),
-        Err(other) => return Err(other.into()),
     }
-    println!(
-        "\nNext: the Transaction Validator turns receipts into ACKs for the EHR database (not built yet)."
-    );
     Ok(())
 }
 
 /// Twelve device readings go into one batch, anchored with one transaction;
 /// one record's proof travels as QR text and is checked against the chain.
 fn batch_of_device_readings(
-    registry: &TemplateRegistry,
-    tg: &TransactionGenerator<InMemoryKeyStore>,
-    net: &mut Devnet,
+    hs: &Handshaker<InMemoryKeyStore>,
+    transport: &mut DevnetTransport,
+    clock: &mut DemoClock,
     now: u64,
     rng: &mut OsRng,
 ) -> Result<()> {
     let mut builder = BatchBuilder::new();
+    let mut tcs = Vec::new();
     for minute in 0..12u64 {
         let fields = json!({"device_serial": "PM-88213", "heart_rate": 70 + minute, "spo2": 97, "measured_at": now - 60 * (12 - minute)});
         let ti = initial_transaction(
-            registry,
+            hs.templates(),
             "device-vital-sign",
             Role::DEVICE,
             Some("MRN-000123"),
@@ -183,27 +221,44 @@ fn batch_of_device_readings(
             now,
             rng,
         )?;
-        builder.push(tg.generate(registry, &ti, now, rng)?.record_hash)?;
+        let tc = hs.generator().generate(hs.templates(), &ti, now, rng)?;
+        builder.push(tc.record_hash)?;
+        tcs.push(tc);
     }
     let mut batch_id = B256::ZERO;
     rng.fill_bytes(batch_id.as_mut_slice());
     let batch = builder.build(batch_id)?;
-    let tx = batch.anchor_transaction(net.registry(), net.chain_id());
-    let receipt = net.execute(Devnet::handshaker(), tx.to, tx.calldata)?;
-    net.mine();
+    let net = transport.devnet();
+    let mut validator = TransactionValidator::for_batch(
+        &batch,
+        &tcs,
+        net.registry(),
+        net.chain_id(),
+        *hs.validator_config(),
+    )?;
+    let acks = run_blocking(&mut validator, transport, clock);
+    let valid = acks.iter().filter(|a| a.is_valid()).count();
     println!(
-        "\nA batch of {} device readings, anchored with one transaction:",
+        "\nA batch of {} device readings, anchored with one transaction: {valid} valid ACKs",
         batch.leaf_count()
     );
-    println!("  root {}  {}", short(&batch.root()), outcome(&receipt));
+    if let Some(ack) = acks.first() {
+        print_ack("reading 1", ack);
+    }
 
-    let qr_text = batch.proof(5).ok_or("no such leaf")?.to_text();
+    let qr_text = acks
+        .get(5)
+        .and_then(Ack::anchor)
+        .and_then(|anchor| anchor.batch.as_ref())
+        .ok_or("the sixth reading has no batch proof")?
+        .to_text();
     println!(
         "  proof of reading 6 as QR text ({} characters): {}…",
         qr_text.len(),
         &qr_text[..48.min(qr_text.len())]
     );
     let proof = InclusionProof::from_text(&qr_text)?;
+    let net = transport.devnet_mut();
     let anchored = proof.verify_on_chain(net)?;
     let in_evm = net.view(&EhrRegistry::verifyRecordCall {
         root: proof.root,
@@ -251,26 +306,23 @@ fn initial_transaction(
     })
 }
 
-fn print_anchored(template: &str, role: &str, tc: &ChainTransaction, receipt: &Receipt) {
-    println!("  {template} by a {role}: {}", outcome(receipt));
-    println!("    record hash {}  CID {}", tc.record_hash, tc.cid());
-    println!(
-        "    calldata    {} bytes to {} (selector {})",
-        tc.calldata.len(),
-        tc.to,
-        &tc.calldata.to_string()[..10]
-    );
-}
-
-fn outcome(receipt: &Receipt) -> String {
-    match &receipt.failure {
-        None => format!(
-            "anchored in block {} (tx {}, {} gas)",
-            receipt.block_number,
-            short(&receipt.tx_hash),
-            receipt.gas_used
+fn print_ack(what: &str, ack: &Ack) {
+    match &ack.status {
+        AckStatus::Valid(anchor) => println!(
+            "  {what}: VALID{} in block {} (tx {}, {} gas), record hash {}",
+            if anchor.replay {
+                " (already anchored: kept once)"
+            } else {
+                ""
+            },
+            anchor.block_number,
+            short(&anchor.tx_hash.0),
+            anchor.gas_used,
+            ack.record_hash.map(|h| short(&h)).unwrap_or_default(),
         ),
-        Some(failure) => format!("refused by the chain: {failure}"),
+        AckStatus::Invalid { reason, .. } => {
+            println!("  {what}: INVALID, kept for audit: {reason}")
+        }
     }
 }
 
