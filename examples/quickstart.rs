@@ -154,7 +154,7 @@ fn main() -> Result<()> {
             "\nWhat the EHR database stores for the first valid ACK (the record stays off chain):"
         );
         println!(
-            "  ACK    {}",
+            "  ACK (envelope bytes left out) {}",
             serde_json::to_string(&Ack {
                 envelope: None,
                 ..ack
