@@ -2,6 +2,7 @@
 //! `DevnetTransport`: valid ACKs for a doctor and a nurse, an invalid ACK with
 //! the decoded revert when the chain refuses a role, a replayed TI that comes
 //! back as a valid replay, batches, template violations and a wrong chain.
+//! The bodies live in `common/suite.rs`, shared with `rpc_end_to_end.rs`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,122 +12,47 @@
 
 mod common;
 
-use alloy_primitives::B256;
+use alloy_primitives::Address;
+use common::suite::{self, Chain, Flow};
 use common::{devnet_with_built_ins, role};
 use ehrchain_contracts::{Devnet, DevnetTransport, EhrRegistry};
-use ehrchain_core::{
-    Ack, BatchBuilder, ChainTransaction, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
-    InitialTransaction, InvalidReason, KeyId, MasterKey, Role, TransactionGenerator,
-    TransactionValidator, Transport, TransportError, ValidatorConfig, run_blocking,
-};
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
-use serde_json::json;
 
-/// A virtual clock: waiting moves it forward at once.
-struct VirtualClock(u64);
-
-impl Clock for VirtualClock {
+impl Chain for DevnetTransport {
+    fn chain_id(&self) -> u64 {
+        self.devnet().chain_id()
+    }
+    fn registry(&self) -> Address {
+        self.devnet().registry()
+    }
     fn now(&mut self) -> u64 {
-        self.0
+        self.devnet().block_timestamp()
     }
-    fn wait_until(&mut self, deadline: u64) {
-        self.0 = self.0.max(deadline);
+    fn latest_block(&mut self) -> u64 {
+        // The devnet's current block is still open; the head is the last closed one.
+        self.devnet().block_number() - 1
     }
-}
-
-struct Flow {
-    hs: Handshaker<InMemoryKeyStore>,
-    transport: DevnetTransport,
-    clock: VirtualClock,
-    rng: ChaCha20Rng,
-    next_ti: u8,
-}
-
-impl Flow {
-    fn new() -> Self {
-        let (net, templates) = devnet_with_built_ins();
-        let mut keys = InMemoryKeyStore::new();
-        keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
-        keys.insert(
-            KeyId::new("pseudonyms").unwrap(),
-            MasterKey::new([0x22; 32]),
-        );
-        let config = GeneratorConfig {
-            chain_id: net.chain_id(),
-            registry: net.registry(),
-            sealing_key: KeyId::new("records").unwrap(),
-            pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-            max_clock_skew: 300,
+    fn revoke(&mut self, name: &str) {
+        let revoke = EhrRegistry::revokeRoleCall {
+            role: role(name),
+            account: Devnet::account(name),
         };
-        let validator = ValidatorConfig {
-            confirmations: 2,
-            ..ValidatorConfig::default()
-        };
-        let clock = VirtualClock(net.block_timestamp() * 1000);
-        Self {
-            hs: Handshaker::new(
-                templates,
-                TransactionGenerator::new(config, keys).unwrap(),
-                validator,
-            ),
-            transport: DevnetTransport::new(net),
-            clock,
-            rng: ChaCha20Rng::seed_from_u64(5),
-            next_ti: 0,
-        }
-    }
-
-    fn ti(&mut self, template: &str, role: &str, fields: serde_json::Value) -> InitialTransaction {
-        self.next_ti += 1;
-        InitialTransaction {
-            ti_id: B256::repeat_byte(self.next_ti),
-            template_id: self.hs.templates().latest(template).unwrap().id(),
-            author_id: format!("{role}-1"),
-            author_role: Role::new(role).unwrap(),
-            patient_id: Some("MRN-000123".into()),
-            timestamp: self.clock.0 / 1000 - 30,
-            fields: serde_json::from_value(fields).unwrap(),
-        }
-    }
-
-    fn submit(&mut self, ti: &InitialTransaction) -> Ack {
-        self.hs
-            .submit(ti, &mut self.transport, &mut self.clock, &mut self.rng)
-    }
-
-    fn generate(&mut self, ti: &InitialTransaction) -> ChainTransaction {
-        self.hs
-            .generator()
-            .generate(self.hs.templates(), ti, self.clock.0 / 1000, &mut self.rng)
-            .unwrap()
-    }
-
-    fn run(&mut self, mut validator: TransactionValidator) -> Vec<Ack> {
-        run_blocking(&mut validator, &mut self.transport, &mut self.clock)
+        let receipt = self.devnet_mut().send(Devnet::admin(), &revoke).unwrap();
+        assert!(receipt.status());
     }
 }
 
-fn bp() -> serde_json::Value {
-    json!({"systolic": 128, "diastolic": 84, "position": "sitting"})
+fn flow() -> Flow<DevnetTransport> {
+    let (net, templates) = devnet_with_built_ins();
+    Flow::new(DevnetTransport::new(net), templates)
 }
 
 #[test]
 fn doctor_and_nurse_readings_get_valid_acks_matching_the_chain() {
-    let mut flow = Flow::new();
-    for role_name in ["doctor", "nurse"] {
-        let ti = flow.ti("blood-pressure", role_name, bp());
-        let ack = flow.submit(&ti);
-        let anchor = ack.anchor().unwrap_or_else(|| panic!("{ack:?}")).clone();
-        assert!(!anchor.replay);
+    let mut flow = flow();
+    for (ti, ack) in suite::doctor_and_nurse_readings_get_valid_acks(&mut flow) {
+        let anchor = ack.anchor().unwrap();
+        // One transaction per block: the event is the block's first log.
         assert_eq!(anchor.log_index, Some(0));
-        assert!(anchor.batch.is_none());
-        assert!(ack.envelope.is_some());
-        let hash = ack.record_hash.unwrap();
-        assert_eq!(
-            flow.transport.record_hash_of(&ti.ti_id).unwrap(),
-            Some(hash)
-        );
         // The receipt the ACK names emitted RecordAnchored for this record.
         let receipt = flow.transport.devnet_receipt(&anchor.tx_hash).unwrap();
         assert_eq!(receipt.block_number, anchor.block_number);
@@ -134,138 +60,27 @@ fn doctor_and_nurse_readings_get_valid_acks_matching_the_chain() {
         assert_eq!(events.len(), 1);
         assert_eq!(
             (events[0].tiId, events[0].recordHash, events[0].role),
-            (ti.ti_id, hash, role(role_name))
+            (ti.ti_id, ack.record_hash.unwrap(), ti.author_role.id())
         );
-        // Confirmed: the head is at least one block past the record's block.
-        assert!(flow.transport.devnet().block_number() - 1 > anchor.block_number);
-        // ACKs are plain data: JSON round trip.
-        let json = serde_json::to_string(&ack).unwrap();
-        assert_eq!(serde_json::from_str::<Ack>(&json).unwrap(), ack);
     }
 }
 
 #[test]
 fn a_role_the_chain_refuses_gets_an_invalid_ack_with_the_decoded_revert() {
-    let mut flow = Flow::new();
-    // The template allows nurses, but this chain revoked the nurse's role.
-    let revoke = EhrRegistry::revokeRoleCall {
-        role: role("nurse"),
-        account: Devnet::nurse(),
-    };
-    let receipt = flow
-        .transport
-        .devnet_mut()
-        .send(Devnet::admin(), &revoke)
-        .unwrap();
-    assert!(receipt.status());
-    let ti = flow.ti("blood-pressure", "nurse", bp());
-    let ack = flow.submit(&ti);
-    match ack.reason() {
-        Some(InvalidReason::ContractRevert { revert }) => {
-            assert_eq!(
-                revert.error.as_deref(),
-                Some("AccessControlUnauthorizedAccount")
-            );
-            assert!(revert.detail.contains("AccessControlUnauthorizedAccount"));
-        }
-        other => panic!("expected a decoded revert, got {other:?}"),
-    }
-    // The record is kept for audit, and nothing is anchored.
-    assert!(ack.envelope.is_some() && ack.record_hash.is_some());
-    assert_eq!(flow.transport.record_hash_of(&ti.ti_id).unwrap(), None);
+    suite::a_role_the_chain_refuses_gets_an_invalid_ack(&mut flow());
 }
 
 #[test]
 fn a_replayed_ti_is_a_valid_replay_and_is_anchored_once() {
-    let mut flow = Flow::new();
-    let ti = flow.ti("blood-pressure", "doctor", bp());
-    let tc = flow.generate(&ti);
-    let config = *flow.hs.validator_config();
-    let first = flow.run(TransactionValidator::new(&tc, config));
-    let anchor = first[0].anchor().unwrap();
-    assert!(!anchor.replay);
-    // The host crashed before storing the ACK and runs the same TC again.
-    let again = flow.run(TransactionValidator::new(&tc, config));
-    assert_eq!(again.len(), 1);
-    let replay = again[0].anchor().unwrap();
-    assert!(replay.replay);
-    assert_eq!(replay.log_index, None);
-    assert_ne!(replay.tx_hash, anchor.tx_hash);
-    assert_eq!(again[0].record_hash, Some(tc.record_hash));
-    assert_eq!(
-        flow.transport.record_hash_of(&ti.ti_id).unwrap(),
-        Some(tc.record_hash)
-    );
-    // The same TI sealed anew has another record hash: the chain holds the
-    // first one, so this one is invalid.
-    let resealed = flow.generate(&ti);
-    let acks = flow.run(TransactionValidator::new(&resealed, config));
-    assert_eq!(
-        acks[0].reason(),
-        Some(&InvalidReason::AnchoredWithOtherHash {
-            stored_record_hash: tc.record_hash
-        })
-    );
+    suite::a_replayed_ti_is_a_valid_replay_anchored_once(&mut flow());
 }
 
 #[test]
 fn a_batch_gets_one_ack_per_record_with_its_proof() {
-    let mut flow = Flow::new();
-    let mut tcs = Vec::new();
-    let mut builder = BatchBuilder::new();
-    for i in 0..5 {
-        let ti = flow.ti(
-            "blood-pressure",
-            "nurse",
-            json!({"systolic": 110 + i, "diastolic": 70}),
-        );
-        let tc = flow.generate(&ti);
-        builder.push(tc.record_hash).unwrap();
-        tcs.push(tc);
-    }
-    let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
-    let (registry, chain_id) = (
-        flow.transport.devnet().registry(),
-        flow.transport.devnet().chain_id(),
-    );
-    let config = *flow.hs.validator_config();
-    let validator =
-        TransactionValidator::for_batch(&batch, &tcs, registry, chain_id, config).unwrap();
-    let acks = flow.run(validator);
-    assert_eq!(acks.len(), 5);
-    for (ack, tc) in acks.iter().zip(&tcs) {
-        assert_eq!(ack.ti_id, tc.ti_id);
-        let anchor = ack.anchor().unwrap();
-        let proof = anchor.batch.as_ref().unwrap();
-        assert_eq!(proof.root, batch.root());
-        assert_eq!(proof.record_hash, tc.record_hash);
-        proof.verify_on_chain(&mut flow.transport).unwrap();
-    }
+    suite::a_batch_gets_one_ack_per_record_with_its_proof(&mut flow());
 }
 
 #[test]
 fn template_violations_and_wrong_chains_get_invalid_acks() {
-    let mut flow = Flow::new();
-    let ti = flow.ti("blood-pressure", "pathologist", bp());
-    let ack = flow.submit(&ti);
-    assert!(matches!(
-        ack.reason(),
-        Some(InvalidReason::TemplateViolations { .. })
-    ));
-    assert!(ack.envelope.is_none());
-
-    let ti = flow.ti("blood-pressure", "doctor", bp());
-    let mut tc = flow.generate(&ti);
-    tc.chain_id = 1;
-    let acks = flow.run(TransactionValidator::new(&tc, *flow.hs.validator_config()));
-    assert_eq!(
-        acks[0].reason(),
-        Some(&InvalidReason::TransportRejected {
-            error: TransportError::WrongChain {
-                expected: 1,
-                actual: 1337
-            }
-        })
-    );
-    assert!(acks[0].envelope.is_some());
+    suite::template_violations_and_wrong_chains_get_invalid_acks(&mut flow());
 }

@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod suite;
+
 use alloy_primitives::{B256, keccak256};
 use ehrchain_contracts::{Devnet, EhrRegistry};
 use ehrchain_core::{Role, Template, TemplateRegistry};
