@@ -780,3 +780,76 @@ fn ensure_success(what: &str, receipt: &TxReceipt) -> Result<(), TransportError>
         receipt.tx_hash, revert.detail
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    /// A JSON-RPC error response as the node would send it.
+    fn error_resp(json: &str) -> NodeError {
+        RpcError::ErrorResp(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn ganache_send_errors_name_the_mined_hash_and_the_revert_data() {
+        // eth_sendTransaction with --chain.vmErrorsOnRPCResponse: the hash
+        // sorts before the result, so a "first hex string" search would
+        // mistake it for the revert data.
+        let e = error_resp(
+            r#"{"code":-32000,"message":"VM Exception while processing transaction: revert",
+            "data":{"hash":"0x1111111111111111111111111111111111111111111111111111111111111111",
+            "programCounter":42,"result":"0xe2517d3f","reason":null,"message":"revert"}}"#,
+        );
+        let revert = revert_of(&e).unwrap();
+        assert_eq!(revert.hash, Some(B256::repeat_byte(0x11)));
+        assert_eq!(revert.data, Bytes::from_static(&[0xe2, 0x51, 0x7d, 0x3f]));
+    }
+
+    #[test]
+    fn estimate_and_call_reverts_are_read_in_both_shapes() {
+        // Ganache's estimateGas: an object without a hash.
+        let e = error_resp(
+            r#"{"code":-32000,"message":"VM Exception while processing transaction: revert",
+            "data":{"result":"0x01","message":"revert"}}"#,
+        );
+        let revert = revert_of(&e).unwrap();
+        assert_eq!((revert.hash, revert.data.as_ref()), (None, &[1u8][..]));
+        // Geth-style: the data is the hex string.
+        let e = error_resp(r#"{"code":3,"message":"execution reverted","data":"0x0102"}"#);
+        assert_eq!(revert_of(&e).unwrap().data.as_ref(), &[1u8, 2]);
+        // A revert without data.
+        let e = error_resp(r#"{"code":-32000,"message":"execution reverted"}"#);
+        assert!(revert_of(&e).unwrap().data.is_empty());
+        // Not a revert.
+        let e = error_resp(r#"{"code":-32000,"message":"insufficient funds for gas"}"#);
+        assert!(revert_of(&e).is_none());
+    }
+
+    #[test]
+    fn network_errors_are_retryable_and_node_refusals_permanent() {
+        let refused = node_error(&error_resp(
+            r#"{"code":-32000,"message":"insufficient funds for gas"}"#,
+        ));
+        assert!(matches!(refused, TransportError::Rejected(_)));
+        let limited = node_error(&error_resp(r#"{"code":-32005,"message":"limit exceeded"}"#));
+        assert!(matches!(limited, TransportError::RateLimited(_)));
+        let http = |status| {
+            node_error(&RpcError::Transport(TransportErrorKind::HttpError(
+                alloy_provider::transport::HttpError {
+                    status,
+                    body: String::new(),
+                },
+            )))
+        };
+        assert!(matches!(http(429), TransportError::RateLimited(_)));
+        assert!(http(502).is_retryable());
+        assert!(!http(401).is_retryable());
+        assert!(node_error(&RpcError::Transport(TransportErrorKind::BackendGone)).is_retryable());
+        assert!(matches!(
+            node_error(&RpcError::NullResp),
+            TransportError::Malformed(_)
+        ));
+    }
+}
