@@ -308,18 +308,28 @@ fn initial_transaction(
 
 fn print_ack(what: &str, ack: &Ack) {
     match &ack.status {
-        AckStatus::Valid(anchor) => println!(
-            "  {what}: VALID{} in block {} (tx {}, {} gas), record hash {}",
-            if anchor.replay {
-                " (already anchored: kept once)"
-            } else {
-                ""
-            },
-            anchor.block_number,
-            short(&anchor.tx_hash.0),
-            anchor.gas_used,
-            ack.record_hash.map(|h| short(&h)).unwrap_or_default(),
-        ),
+        AckStatus::Valid(anchor) => {
+            match (&anchor.recovered, anchor.tx_hash, anchor.block_number) {
+                (None, Some(tx_hash), Some(block)) => println!(
+                    "  {what}: VALID{} in block {block} (tx {}, {} gas), record hash {}",
+                    if anchor.replay {
+                        " (already anchored: kept once)"
+                    } else {
+                        ""
+                    },
+                    short(&tx_hash.0),
+                    anchor.gas_used.unwrap_or_default(),
+                    ack.record_hash.map(|h| short(&h)).unwrap_or_default(),
+                ),
+                (recovered, _, _) => println!(
+                    "  {what}: VALID, recovered from the registry: {}",
+                    recovered
+                        .as_ref()
+                        .map(|r| r.note.as_str())
+                        .unwrap_or_default()
+                ),
+            }
+        }
         AckStatus::Invalid { reason, .. } => {
             println!("  {what}: INVALID, kept for audit: {reason}")
         }
