@@ -5,11 +5,11 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit wasm-core interop fuzz-smoke bench vectors contracts contracts-check gas
+.PHONY: test setup fmt-check clippy unit wasm-core interop fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e
 
 ## Every test: formatting, lints, unit/integration/doc tests, the wasm build of
 ## the core, the interop tests and a short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit wasm-core interop fuzz-smoke
+test: setup fmt-check clippy contracts-check unit ganache-e2e wasm-core interop fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.
@@ -41,6 +41,12 @@ interop:
 
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh
+
+## The end-to-end suite through RpcTransport against Ganache 7.9.2 (npm,
+## pinned in scripts/ganache/), started on a free 127.0.0.1 port and stopped
+## by its PID whatever happens.
+ganache-e2e:
+	bash scripts/ganache-e2e.sh
 
 ## Rebuild contracts/artifacts/EhrRegistry.json with the pinned solc-js.
 contracts:

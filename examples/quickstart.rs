@@ -6,11 +6,14 @@
 //! audit) — a role the chain refuses, a replayed TC anchored only once, a
 //! batch of device readings under one Merkle root with a QR-ready proof checked
 //! in Rust and in the EVM, and every violation of a deliberately bad TI.
+//! The host's EHR database is an embedded SQLite file: valid ACKs go to its
+//! `records` table with their sealed envelopes, invalid ones to `audit`.
 //!
 //! Run with `cargo run --example quickstart`.
 #![allow(clippy::print_stdout)]
 
 use std::error::Error;
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ehrchain_contracts::{Devnet, DevnetTransport, EhrRegistry, abi};
@@ -20,6 +23,7 @@ use ehrchain_core::{
     TransactionGenerator, TransactionValidator, ValidatorConfig, run_blocking,
 };
 use rand_core::{OsRng, RngCore};
+use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -96,6 +100,7 @@ fn main() -> Result<()> {
         ..ValidatorConfig::default()
     };
     let hs = Handshaker::new(registry, tg, config);
+    let db = Database::create()?;
 
     let entries = [
         (
@@ -141,6 +146,7 @@ fn main() -> Result<()> {
         let ti = initial_transaction(hs.templates(), name, role, patient, fields, now, &mut rng)?;
         let ack = hs.submit(&ti, &mut transport, &mut clock, &mut rng);
         print_ack(&format!("{name} by a {role}"), &ack);
+        db.store(&ack)?;
         if ack.is_valid() {
             first.get_or_insert(ack);
         }
@@ -163,8 +169,14 @@ fn main() -> Result<()> {
         println!("  record {}", String::from_utf8_lossy(&record));
     }
 
-    replayed_tc(&hs, &mut transport, &mut clock, now, &mut rng)?;
-    batch_of_device_readings(&hs, &mut transport, &mut clock, now, &mut rng)?;
+    replayed_tc(&hs, &mut transport, &mut clock, &db, now, &mut rng)?;
+    batch_of_device_readings(&hs, &mut transport, &mut clock, &db, now, &mut rng)?;
+    println!(
+        "\nThe EHR database {} holds {} records and {} audit entries.",
+        db.path.display(),
+        db.count("records")?,
+        db.count("audit")?
+    );
     Ok(())
 }
 
@@ -174,6 +186,7 @@ fn replayed_tc(
     hs: &Handshaker<InMemoryKeyStore>,
     transport: &mut DevnetTransport,
     clock: &mut DemoClock,
+    db: &Database,
     now: u64,
     rng: &mut OsRng,
 ) -> Result<()> {
@@ -194,6 +207,7 @@ fn replayed_tc(
         let mut validator = TransactionValidator::new(&tc, *hs.validator_config());
         for ack in run_blocking(&mut validator, transport, clock) {
             print_ack(attempt, &ack);
+            db.store(&ack)?;
         }
     }
     Ok(())
@@ -205,6 +219,7 @@ fn batch_of_device_readings(
     hs: &Handshaker<InMemoryKeyStore>,
     transport: &mut DevnetTransport,
     clock: &mut DemoClock,
+    db: &Database,
     now: u64,
     rng: &mut OsRng,
 ) -> Result<()> {
@@ -237,6 +252,9 @@ fn batch_of_device_readings(
         *hs.validator_config(),
     )?;
     let acks = run_blocking(&mut validator, transport, clock);
+    for ack in &acks {
+        db.store(ack)?;
+    }
     let valid = acks.iter().filter(|a| a.is_valid()).count();
     println!(
         "\nA batch of {} device readings, anchored with one transaction: {valid} valid ACKs",
@@ -270,6 +288,69 @@ fn batch_of_device_readings(
         anchored.leaf_count
     );
     Ok(())
+}
+
+/// The host's EHR database: a fresh SQLite file in the system's temp folder.
+struct Database {
+    path: PathBuf,
+    conn: Connection,
+}
+
+impl Database {
+    fn create() -> Result<Self> {
+        let path = std::env::temp_dir().join("ehrchain-quickstart.sqlite");
+        if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
+        let conn = Connection::open(&path)?;
+        conn.execute_batch(
+            "CREATE TABLE records (ti_id TEXT PRIMARY KEY, template_id TEXT NOT NULL,
+                 record_hash TEXT NOT NULL, envelope BLOB NOT NULL, ack TEXT NOT NULL);
+             CREATE TABLE audit (ti_id TEXT NOT NULL, template_id TEXT NOT NULL,
+                 record_hash TEXT, envelope BLOB, reason TEXT NOT NULL, ack TEXT NOT NULL);",
+        )?;
+        Ok(Self { path, conn })
+    }
+
+    /// Stores a valid ACK's record, or keeps an invalid one for audit: the
+    /// paper's "ACK to the EHR database".
+    fn store(&self, ack: &Ack) -> Result<()> {
+        let json = serde_json::to_string(ack)?;
+        let hash = ack.record_hash.map(|h| h.to_string());
+        let envelope = ack.envelope.as_ref().map(|e| e.to_vec());
+        match &ack.status {
+            AckStatus::Valid(_) => self.conn.execute(
+                "INSERT OR IGNORE INTO records VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    ack.ti_id.to_string(),
+                    ack.template_id.to_string(),
+                    hash,
+                    envelope,
+                    json
+                ],
+            )?,
+            AckStatus::Invalid { reason, .. } => self.conn.execute(
+                "INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    ack.ti_id.to_string(),
+                    ack.template_id.to_string(),
+                    hash,
+                    envelope,
+                    reason.to_string(),
+                    json
+                ],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn count(&self, table: &str) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })?)
+    }
 }
 
 /// A key store with fresh random keys: one to seal records, one for pseudonyms.
@@ -308,18 +389,28 @@ fn initial_transaction(
 
 fn print_ack(what: &str, ack: &Ack) {
     match &ack.status {
-        AckStatus::Valid(anchor) => println!(
-            "  {what}: VALID{} in block {} (tx {}, {} gas), record hash {}",
-            if anchor.replay {
-                " (already anchored: kept once)"
-            } else {
-                ""
-            },
-            anchor.block_number,
-            short(&anchor.tx_hash.0),
-            anchor.gas_used,
-            ack.record_hash.map(|h| short(&h)).unwrap_or_default(),
-        ),
+        AckStatus::Valid(anchor) => {
+            match (&anchor.recovered, anchor.tx_hash, anchor.block_number) {
+                (None, Some(tx_hash), Some(block)) => println!(
+                    "  {what}: VALID{} in block {block} (tx {}, {} gas), record hash {}",
+                    if anchor.replay {
+                        " (already anchored: kept once)"
+                    } else {
+                        ""
+                    },
+                    short(&tx_hash.0),
+                    anchor.gas_used.unwrap_or_default(),
+                    ack.record_hash.map(|h| short(&h)).unwrap_or_default(),
+                ),
+                (recovered, _, _) => println!(
+                    "  {what}: VALID, recovered from the registry: {}",
+                    recovered
+                        .as_ref()
+                        .map(|r| r.note.as_str())
+                        .unwrap_or_default()
+                ),
+            }
+        }
         AckStatus::Invalid { reason, .. } => {
             println!("  {what}: INVALID, kept for audit: {reason}")
         }

@@ -60,5 +60,11 @@ pub fn step<T: Transport + ?Sized>(
             submission,
         } => validator.handle_receipt(now, transport.poll(&tx_hash, &submission)),
         Transmit::ReadHead => validator.handle_head(now, transport.head()),
+        Transmit::ReadRecord { ti_id } => {
+            validator.handle_record(now, transport.record_hash_of(&ti_id))
+        }
+        Transmit::ReadBatch { root } => {
+            validator.handle_batch(now, transport.anchored_batch(&root))
+        }
     };
 }

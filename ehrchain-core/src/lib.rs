@@ -33,8 +33,8 @@ pub use transport::{
     Anchoring, Submission, SubmissionStatus, Transport, TransportError, TxHash, TxReceipt,
 };
 pub use validator::{
-    Ack, AckStatus, Anchor, AuditEntry, AuditEvent, InvalidReason, TransactionValidator, Transmit,
-    ValidatorConfig, ValidatorError, ValidatorState, ViolationNote,
+    Ack, AckStatus, Anchor, AuditEntry, AuditEvent, ChainHolds, InvalidReason, Recovered,
+    TransactionValidator, Transmit, ValidatorConfig, ValidatorError, ValidatorState, ViolationNote,
 };
 pub use violation::{Violation, ViolationKind, Violations};
 

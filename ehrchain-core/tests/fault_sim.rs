@@ -3,9 +3,11 @@
 //! reverts and reorgs transactions and fails transport calls, while validators
 //! for single records, a batch and duplicated submissions run against it.
 //! Invariants, for every seed: every TI gets exactly one final ACK; no record
-//! or root is anchored twice; every valid ACK matches the chain; every invalid
-//! one carries its sealed envelope for audit and, unless inconclusive, names a
-//! record the chain does not hold.
+//! or root is anchored twice; every valid ACK matches the chain (a recovered
+//! one, settled by reading the registry, too); every invalid one carries its
+//! sealed envelope for audit; and no invalid ACK names a record (or root) the
+//! canonical chain holds at the end, unless the ACK is inconclusive because
+//! the chain could not be read when the validator settled.
 //!
 //! `EHRCHAIN_SIM_SEEDS` sets the number of seeds (default 2,000).
 #![allow(
@@ -26,11 +28,11 @@ use alloy_primitives::{Address, B256, Bytes, LogData, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::{
-    Ack, AckStatus, AnchoredBatch, AuditEvent, BatchBuilder, BatchReader, ChainTransaction, Clock,
-    Envelope, GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason,
-    KeyId, MasterKey, Role, Submission, SubmissionStatus, TemplateRegistry, TransactionGenerator,
-    TransactionValidator, Transport, TransportError, TxHash, TxReceipt, ValidatorConfig,
-    run_blocking, step,
+    Ack, AckStatus, AnchoredBatch, Anchoring, AuditEvent, BatchBuilder, BatchReader,
+    ChainTransaction, Clock, Envelope, GeneratorConfig, Handshaker, InMemoryKeyStore,
+    InitialTransaction, InvalidReason, KeyId, MasterKey, Role, Submission, SubmissionStatus,
+    TemplateRegistry, TransactionGenerator, TransactionValidator, Transport, TransportError,
+    TxHash, TxReceipt, ValidatorConfig, run_blocking, step,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -55,19 +57,30 @@ struct Faults {
     drop: u32,
     delay: u32,
     reorg: u32,
+    /// A node outage: every transport call fails in `[start, end)` (ms).
+    outage: Option<(u64, u64)>,
 }
 
 impl Faults {
     fn draw(rng: &mut ChaCha8Rng) -> Self {
         let mut r = |max: u32| rng.next_u32() % (max + 1);
+        let (transport_error, ambiguous_submit, permanent_error) = (r(250), r(100), r(8));
+        let (duplicate, drop, delay, reorg) = (r(200), r(150), r(400), r(150));
+        // One seed in ten: the node is down for 5 to 60 s, starting in the
+        // first minute.
+        let outage = (r(9) == 0).then(|| {
+            let start = START_MS + u64::from(r(60_000));
+            (start, start + 5_000 + u64::from(r(55_000)))
+        });
         Self {
-            transport_error: r(250),
-            ambiguous_submit: r(100),
-            permanent_error: r(8),
-            duplicate: r(200),
-            drop: r(150),
-            delay: r(400),
-            reorg: r(150),
+            transport_error,
+            ambiguous_submit,
+            permanent_error,
+            duplicate,
+            drop,
+            delay,
+            reorg,
+            outage,
         }
     }
 }
@@ -101,6 +114,10 @@ struct World {
     records: HashMap<B256, B256>,
     batches: HashMap<B256, u32>,
     reorgs: u64,
+    /// The validator whose actions the transport is carrying out.
+    sender: usize,
+    /// tx hash → the validator that sent it.
+    sent_by: HashMap<B256, usize>,
 }
 
 impl World {
@@ -123,6 +140,8 @@ impl World {
             records: HashMap::new(),
             batches: HashMap::new(),
             reorgs: 0,
+            sender: 0,
+            sent_by: HashMap::new(),
         }
     }
 
@@ -279,6 +298,11 @@ impl World {
     }
 
     fn transport_fault(&mut self) -> Option<TransportError> {
+        if let Some((start, end)) = self.faults.outage
+            && (start..end).contains(&self.now)
+        {
+            return Some(TransportError::Unavailable("simulated outage".into()));
+        }
         self.chance(self.faults.transport_error)
             .then(|| TransportError::Unavailable("simulated timeout".into()))
     }
@@ -287,7 +311,24 @@ impl World {
         self.next_tx += 1;
         let hash = keccak256(self.next_tx.to_be_bytes());
         self.mempool.push((hash, submission.clone()));
+        self.sent_by.insert(hash, self.sender);
         hash
+    }
+
+    /// The validator whose transaction anchored `ti_id` (or `root`) on the
+    /// canonical chain.
+    fn anchored_by(&self, key: B256) -> Option<usize> {
+        self.blocks
+            .iter()
+            .flat_map(|b| &b.txs)
+            .filter(|tx| tx.status)
+            .find(|tx| {
+                let log = tx.log.as_ref().unwrap();
+                IEhrRegistry::RecordAnchored::decode_log_data(log).is_ok_and(|e| e.tiId == key)
+                    || IEhrRegistry::BatchAnchored::decode_log_data(log)
+                        .is_ok_and(|e| e.root == key)
+            })
+            .map(|tx| self.sent_by[&tx.hash])
     }
 
     fn receipt(&self, hash: &B256, submission: &Submission) -> Option<TxReceipt> {
@@ -324,7 +365,11 @@ struct Sim(Rc<RefCell<World>>);
 impl BatchReader for Sim {
     type Error = TransportError;
     fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, TransportError> {
-        let w = self.0.borrow();
+        let mut w = self.0.borrow_mut();
+        w.advance();
+        if let Some(e) = w.transport_fault() {
+            return Err(e);
+        }
         Ok(w.batches.get(root).map(|&leaf_count| AnchoredBatch {
             root: *root,
             leaf_count,
@@ -462,8 +507,19 @@ struct Totals {
     invalid_revert: u64,
     invalid_inconclusive: u64,
     /// Inconclusive invalid ACKs whose record the chain does hold (anchored
-    /// by a transaction sent before the validator gave up).
+    /// by a transaction sent before the validator gave up). Allowed only when
+    /// the chain could not be read while settling.
     inconclusive_but_anchored: u64,
+    /// Validators that settled (read the registry) at least once.
+    settled: u64,
+    /// Registry reads made while settling.
+    chain_reads: u64,
+    /// Valid ACKs recovered by reading the registry (no receipt).
+    recovered_valid: u64,
+    /// Invalid ACKs settled as not anchored (the chain held nothing).
+    not_anchored: u64,
+    /// Of those, records another run of the same TC anchored afterwards.
+    not_anchored_then_rerun: u64,
     rejected_by_template: u64,
     reorgs: u64,
     reorged_receipts: u64,
@@ -532,6 +588,7 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
     let mut acks: Vec<Vec<Ack>> = vec![Vec::new(); validators.len()];
     if seed % 2 == 1 {
         for (i, (v, _)) in validators.iter_mut().enumerate() {
+            world.borrow_mut().sender = i;
             let mut clock = sim.clone();
             acks[i] = run_blocking(v, &mut sim, &mut clock);
         }
@@ -541,6 +598,7 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
             let now = world.borrow().now;
             for (i, (v, _)) in validators.iter_mut().enumerate() {
                 v.handle_timeout(now);
+                world.borrow_mut().sender = i;
                 while let Some(t) = v.poll_transmit(now) {
                     step(v, &mut sim, now, t);
                 }
@@ -563,7 +621,7 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
     let w = world.borrow();
     totals.reorgs += w.reorgs;
     check_chain(&w, seed);
-    for ((v, expect), acks) in validators.iter_mut().zip(&acks) {
+    for (i, ((v, expect), acks)) in validators.iter_mut().zip(&acks).enumerate() {
         // Exactly one final ACK per TI, and nothing after it.
         let tis: Vec<B256> = v.ti_ids().collect();
         assert_eq!(acks.len(), tis.len(), "seed {seed}");
@@ -572,16 +630,36 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
         }
         assert!(v.poll_ack().is_none(), "seed {seed}");
         assert!(v.poll_transmit(u64::MAX).is_none(), "seed {seed}");
+        let mut reads = 0;
         for entry in v.history() {
             match entry.event {
                 AuditEvent::Reorged { .. } => totals.reorged_receipts += 1,
                 AuditEvent::Dropped { .. } => totals.drops += 1,
                 AuditEvent::TransportError { .. } => totals.transport_errors += 1,
+                AuditEvent::ChainRead { .. } => reads += 1,
                 _ => {}
             }
         }
+        totals.chain_reads += reads;
+        totals.settled += u64::from(reads > 0);
+        // An inconclusive ACK only when the last read of the chain failed.
+        if acks
+            .iter()
+            .any(|a| a.reason().is_some_and(InvalidReason::is_inconclusive))
+        {
+            let before_finish = v.history().iter().rev().nth(1).map(|e| &e.event);
+            assert!(
+                matches!(before_finish, Some(AuditEvent::TransportError { .. })),
+                "seed {seed}: inconclusive although the chain was readable: {:?}",
+                v.history()
+            );
+        }
+        let root = match v.submission().map(|s| s.anchoring) {
+            Some(Anchoring::Batch { root, .. }) => Some(root),
+            _ => None,
+        };
         for ack in acks {
-            check_ack(&w, ack, *expect, seed, totals);
+            check_ack(&w, ack, *expect, (i, root), seed, totals);
         }
     }
 }
@@ -612,7 +690,14 @@ fn check_chain(w: &World, seed: u64) {
     }
 }
 
-fn check_ack(w: &World, ack: &Ack, expect: Expect, seed: u64, totals: &mut Totals) {
+fn check_ack(
+    w: &World,
+    ack: &Ack,
+    expect: Expect,
+    (validator, root): (usize, Option<B256>),
+    seed: u64,
+    totals: &mut Totals,
+) {
     totals.acks += 1;
     // Every sealed record travels with its ACK, and it is the record hashed.
     if let (Some(envelope), Some(hash)) = (&ack.envelope, ack.record_hash) {
@@ -620,17 +705,49 @@ fn check_ack(w: &World, ack: &Ack, expect: Expect, seed: u64, totals: &mut Total
         assert_eq!(envelope.record_hash(), hash, "seed {seed}");
     }
     match &ack.status {
+        AckStatus::Valid(anchor) if anchor.is_recovered() => {
+            totals.valid += 1;
+            totals.recovered_valid += 1;
+            assert_eq!(expect, Expect::Anchored, "seed {seed}: {ack:?}");
+            let hash = ack.record_hash.unwrap();
+            assert!(ack.envelope.is_some(), "seed {seed}");
+            assert_eq!(
+                (anchor.tx_hash, anchor.block_number, anchor.log_index),
+                (None, None, None)
+            );
+            let recovered = anchor.recovered.as_ref().unwrap();
+            assert_eq!(recovered.registry, REGISTRY);
+            assert!(
+                recovered.confirmed_at_head + 1 >= recovered.seen_at_head + CONFIRMATIONS,
+                "seed {seed}: not confirmed"
+            );
+            match &anchor.batch {
+                Some(proof) => {
+                    totals.batched_valid += 1;
+                    assert_eq!(recovered.key, proof.root, "seed {seed}");
+                    assert!(w.batches.contains_key(&proof.root), "seed {seed}");
+                }
+                None => {
+                    assert_eq!(recovered.key, ack.ti_id, "seed {seed}");
+                    assert_eq!(w.records.get(&ack.ti_id), Some(&hash), "seed {seed}");
+                }
+            }
+        }
         AckStatus::Valid(anchor) => {
             totals.valid += 1;
             assert_eq!(expect, Expect::Anchored, "seed {seed}: {ack:?}");
             let hash = ack.record_hash.unwrap();
             assert!(ack.envelope.is_some(), "seed {seed}");
-            let block = &w.blocks[anchor.block_number as usize];
-            assert_eq!(block.hash, anchor.block_hash, "seed {seed}: stale block");
+            let block = &w.blocks[anchor.block_number.unwrap() as usize];
+            assert_eq!(
+                Some(block.hash),
+                anchor.block_hash,
+                "seed {seed}: stale block"
+            );
             let tx = block
                 .txs
                 .iter()
-                .find(|tx| tx.hash == anchor.tx_hash.0)
+                .find(|tx| Some(TxHash(tx.hash)) == anchor.tx_hash)
                 .unwrap_or_else(|| panic!("seed {seed}: tx not in its block"));
             if anchor.replay {
                 totals.replays += 1;
@@ -670,6 +787,31 @@ fn check_ack(w: &World, ack: &Ack, expect: Expect, seed: u64, totals: &mut Total
                     totals.inconclusive_but_anchored += 1;
                 }
             }
+            InvalidReason::NotAnchored { cause, .. } => {
+                totals.not_anchored += 1;
+                assert!(cause.is_inconclusive(), "seed {seed}: {cause:?}");
+                assert!(reason.may_rerun());
+                assert!(ack.envelope.is_some(), "seed {seed}: no envelope to audit");
+                // Nothing this validator sent anchors it. Another run of the
+                // same TC may have, later (the idempotent re-run the ACK
+                // allows): then that run's own ACK is valid.
+                let key = root.unwrap_or(ack.ti_id);
+                match w.anchored_by(key) {
+                    None => {}
+                    Some(by) => {
+                        assert_ne!(
+                            by, validator,
+                            "seed {seed}: not anchored, but the chain holds it: {ack:?}"
+                        );
+                        assert_eq!(
+                            w.records.get(&ack.ti_id),
+                            ack.record_hash.as_ref(),
+                            "seed {seed}"
+                        );
+                        totals.not_anchored_then_rerun += 1;
+                    }
+                }
+            }
             InvalidReason::ContractRevert { revert } => {
                 totals.invalid_revert += 1;
                 assert_eq!(expect, Expect::Refused, "seed {seed}: {ack:?}");
@@ -704,6 +846,7 @@ fn thousands_of_seeds_keep_the_invariants() {
     if seeds >= 100 {
         assert!(totals.reorgs > 0 && totals.reorged_receipts > 0);
         assert!(totals.drops > 0 && totals.transport_errors > 0);
+        assert!(totals.settled > 0 && totals.recovered_valid > 0 && totals.not_anchored > 0);
         assert!(totals.invalid_inconclusive > 0);
     }
 }

@@ -141,7 +141,7 @@ pub fn doctor_and_nurse_readings_get_valid_acks<T: Chain>(
             Some(hash)
         );
         // Confirmed: the head is at least one block past the record's block.
-        assert!(flow.transport.latest_block() > anchor.block_number);
+        assert!(flow.transport.latest_block() > anchor.block_number.unwrap());
         // ACKs are plain data: JSON round trip.
         let json = serde_json::to_string(&ack).unwrap();
         assert_eq!(serde_json::from_str::<Ack>(&json).unwrap(), ack);

@@ -5,14 +5,22 @@
 //! ```text
 //! Generated ─submit─▶ Submitted(tx) ─receipt─▶ Included(block) ─head─▶ Confirmed(n blocks) ─▶ Ack
 //!     ▲                   │  dropped / timed out        │ reorged out
-//!     └───────────────────┴─────────────────────────────┘ (resubmit, up to a limit)
+//!     │                   ▼                             ▼
+//!     └──── nothing ── Settling ◀── giving up (transport failures after retries,
+//!            (budget left)  │       permanent transport error, drops, timeouts
+//!                           │       or reorgs past the limit)
+//!                           ├─ ours, confirmed ──────▶ Ack::Valid (recovered)
+//!                           ├─ another hash / batch ─▶ Ack::Invalid (AnchoredWithOtherHash, RootAnchoredWithOtherBatch)
+//!                           ├─ nothing, giving up ───▶ Ack::Invalid (NotAnchored)
+//!                           └─ chain unreadable ─────▶ resubmit, or Ack::Invalid (inconclusive)
 //! ```
 //!
 //! The caller owns I/O and time: `now` is Unix milliseconds from the host's
 //! clock. [`TransactionValidator::poll_transmit`] hands out the next
-//! [`Transmit`] (submit, poll, read the head); its result goes back through the
-//! matching `handle_*` method; [`TransactionValidator::poll_timeout`] says when
-//! to call again; [`TransactionValidator::poll_ack`] hands out the ACKs.
+//! [`Transmit`] (submit, poll, read the head, read the registry); its result
+//! goes back through the matching `handle_*` method;
+//! [`TransactionValidator::poll_timeout`] says when to call again;
+//! [`TransactionValidator::poll_ack`] hands out the ACKs.
 //!
 //! **Sticky end.** Once the verdict is reached (valid, or invalid for any
 //! reason, including a fatal transport error), the machine is finished: it
@@ -23,15 +31,54 @@
 //! chain more than once; the registry refuses a used TI id (or root) and the
 //! validator turns that refusal into a valid ACK marked `replay` when the hash
 //! stored on chain is the one it submitted, and into an invalid ACK otherwise.
+//!
+//! **Settling: nothing lost.** Whenever the fate of what was sent is unknown,
+//! the validator asks the chain what it holds before acting: before sending
+//! again after a drop or timeout, and before giving up for any reason but a
+//! node on another chain (whose state says nothing about this one). It hands
+//! out [`Transmit::ReadRecord`] (the registry's `recordHashOf(tiId)`) or, for
+//! a batch, [`Transmit::ReadBatch`] (the root's anchored leaf count), answered
+//! through [`TransactionValidator::handle_record`] /
+//! [`TransactionValidator::handle_batch`], and settles:
+//!
+//! - **Something stored** is confirmed like a receipt: the validator reads the
+//!   head right after the read (`h`), waits until the head reaches
+//!   `h + confirmations - 1`, and reads the registry again. Reads carry no
+//!   block number, so the record is taken to be in a block at or below `h`;
+//!   the second read checks a reorg shallower than the confirmations did not
+//!   take it away. The same value twice is final: this record's hash (or this
+//!   batch) gives a valid ACK without a receipt, marked
+//!   [`Anchor::recovered`]: its transaction is unknown, and [`Recovered`] says
+//!   how to find it (the `RecordAnchored` event by `tiId`, or `BatchAnchored`
+//!   by `root`, via `eth_getLogs`). Another hash gives
+//!   [`InvalidReason::AnchoredWithOtherHash`], another batch under the root
+//!   [`InvalidReason::RootAnchoredWithOtherBatch`]. A value that changed
+//!   between the reads is confirmed again from the new read.
+//! - **Nothing stored**: with resubmissions left (a drop or timeout), the
+//!   transaction is sent again. When giving up, the validator first waits
+//!   until [`ValidatorConfig::inclusion_timeout_ms`] has passed since the last
+//!   submission (a transaction whose submission answer was lost may still be
+//!   pending; like a pending one, it counts as dropped after that time), reads
+//!   again, and if still nothing is stored ends with
+//!   [`InvalidReason::NotAnchored`] (the cause inside). That verdict is true
+//!   at that moment; [`InvalidReason::may_rerun`] tells the host it may run the
+//!   same TC again later, which is idempotent.
+//! - **The chain cannot be read** (reads fail past
+//!   [`ValidatorConfig::max_retries`], with the same backoff, or fail
+//!   permanently): a resubmission goes ahead (the registry refuses a second
+//!   anchoring), and giving up ends with the original reason, which
+//!   [`InvalidReason::is_inconclusive`] flags. Only then, or for a node on the
+//!   wrong chain, is an ACK inconclusive.
 
 use std::collections::VecDeque;
 
-use alloy_primitives::{B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes};
+use alloy_sol_types::SolEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{Batch, InclusionProof};
+use crate::batch::{AnchoredBatch, Batch, InclusionProof};
 use crate::generator::ChainTransaction;
-use crate::registry_abi::{DecodedRevert, RegistryErrors};
+use crate::registry_abi::{DecodedRevert, IEhrRegistry, RegistryErrors};
 use crate::ti::InitialTransaction;
 use crate::transport::{
     Anchoring, Submission, SubmissionStatus, TransportError, TxHash, TxReceipt,
@@ -93,6 +140,22 @@ pub enum Transmit {
     /// Read the chain head's block number; report with
     /// [`TransactionValidator::handle_head`].
     ReadHead,
+    /// Read the record hash the registry holds under this TI id
+    /// (`recordHashOf`, [`Transport::record_hash_of`](crate::Transport::record_hash_of));
+    /// report with [`TransactionValidator::handle_record`]. Asked while
+    /// settling a single-record submission whose fate is unknown.
+    ReadRecord {
+        /// The TI id.
+        ti_id: B256,
+    },
+    /// Read the batch the registry holds under this root
+    /// ([`BatchReader::anchored_batch`](crate::BatchReader::anchored_batch));
+    /// report with [`TransactionValidator::handle_batch`]. Asked while
+    /// settling a batch submission whose fate is unknown.
+    ReadBatch {
+        /// The Merkle root.
+        root: B256,
+    },
 }
 
 /// Where a validator stands, for hosts that show progress or persist it.
@@ -119,6 +182,15 @@ pub enum ValidatorState {
         tx_hash: TxHash,
         /// Its block.
         block_number: u64,
+    },
+    /// The fate of the submission is unknown (the validator is about to give
+    /// up or to send again): it reads what the registry holds under the TI id
+    /// (or root) and, when something is there, reads again once the head has
+    /// advanced by the confirmations.
+    Settling {
+        /// The head when something was first read under the TI id (root);
+        /// `None` while nothing has been read yet.
+        seen_at_head: Option<u64>,
     },
     /// The ACKs are out (or waiting in `poll_ack`).
     Finished,
@@ -187,6 +259,27 @@ pub enum InvalidReason {
         /// Times it was sent again or re-included.
         resubmissions: u32,
     },
+    /// The root is anchored, but with another leaf count or batch id than
+    /// this batch's (read while settling).
+    RootAnchoredWithOtherBatch {
+        /// The leaf count stored beside the root.
+        stored_leaf_count: u32,
+        /// The batch id of the anchoring event, when the transport reads it.
+        stored_batch_id: Option<B256>,
+    },
+    /// The validator gave up for `cause`, then read the chain: nothing was
+    /// anchored under the TI id (or root) at that moment. The record is not
+    /// anchored; a transaction sent earlier that some node still holds could
+    /// in principle land later, so the host may run the same TC again later:
+    /// that is idempotent (a record anchored meanwhile comes back as a valid
+    /// replay, never as a second anchoring). See
+    /// [`InvalidReason::may_rerun`].
+    NotAnchored {
+        /// Why the validator gave up.
+        cause: Box<InvalidReason>,
+        /// The chain head around the read that found nothing.
+        read_at_head: Option<u64>,
+    },
 }
 
 impl InvalidReason {
@@ -195,6 +288,13 @@ impl InvalidReason {
     /// one submission). The host should keep such a record for audit and may
     /// submit the same TI again later: a matching anchored hash then comes back
     /// as a valid replay.
+    ///
+    /// Since the validator settles before giving up (it reads the chain, see
+    /// the [module docs](self)), an ACK carries one of these reasons only when
+    /// the chain could not be read either (or the node is on another chain,
+    /// whose state says nothing about this one). A validator that could read
+    /// the chain ends valid, [`InvalidReason::AnchoredWithOtherHash`] or
+    /// [`InvalidReason::NotAnchored`] instead.
     #[must_use]
     pub fn is_inconclusive(&self) -> bool {
         matches!(
@@ -204,6 +304,16 @@ impl InvalidReason {
                 | Self::Dropped { .. }
                 | Self::ReorgedOut { .. }
         )
+    }
+
+    /// Whether the host may run the same TC again later (same TI id, same
+    /// record): the ACK is inconclusive, or the chain held nothing when the
+    /// validator gave up ([`InvalidReason::NotAnchored`]). Running it again is
+    /// idempotent: the registry refuses a second anchoring and the validator
+    /// turns a matching stored hash into a valid ACK.
+    #[must_use]
+    pub fn may_rerun(&self) -> bool {
+        self.is_inconclusive() || matches!(self, Self::NotAnchored { .. })
     }
 }
 
@@ -249,31 +359,99 @@ impl std::fmt::Display for InvalidReason {
                 f,
                 "the transaction was reorged out of the chain {resubmissions} times; raise the confirmations or check the node"
             ),
+            Self::RootAnchoredWithOtherBatch {
+                stored_leaf_count,
+                stored_batch_id,
+            } => {
+                write!(
+                    f,
+                    "the root is already anchored for another batch ({stored_leaf_count} records"
+                )?;
+                if let Some(id) = stored_batch_id {
+                    write!(f, ", batch id {id}")?;
+                }
+                f.write_str(")")
+            }
+            Self::NotAnchored { cause, .. } => write!(
+                f,
+                "not anchored: the chain holds nothing under this TI id after the validator gave up ({cause}); the same TC may be run again later"
+            ),
         }
     }
 }
 
 /// Where and how a record was anchored.
+///
+/// Most anchors come from a confirmed receipt: `tx_hash`, `block_number`,
+/// `block_hash` and `gas_used` are set and `recovered` is `None`. An anchor
+/// the validator *recovered* by reading the registry while settling (see the
+/// [module docs](self)) has no receipt: those four are `None`, and
+/// [`Anchor::recovered`] says what was read and how the host finds the
+/// anchoring transaction (the `RecordAnchored` event by TI id, or
+/// `BatchAnchored` by root).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Anchor {
     /// The transaction whose receipt gave the verdict. For a replay, this is
     /// the transaction the registry refused as a duplicate, not the earlier
-    /// one that anchored the record.
-    pub tx_hash: TxHash,
-    /// Its block.
-    pub block_number: u64,
-    /// That block's hash.
-    pub block_hash: B256,
+    /// one that anchored the record. `None` when recovered: the anchoring
+    /// transaction is unknown.
+    pub tx_hash: Option<TxHash>,
+    /// Its block (`None` when recovered).
+    pub block_number: Option<u64>,
+    /// That block's hash (`None` when recovered).
+    pub block_hash: Option<B256>,
     /// The block-wide log index of the `RecordAnchored` or `BatchAnchored`
-    /// event (`None` for a replay).
+    /// event (`None` for a replay or when recovered).
     pub log_index: Option<u64>,
-    /// Gas used by the transaction.
-    pub gas_used: u64,
+    /// Gas used by the transaction (`None` when recovered).
+    pub gas_used: Option<u64>,
     /// `true` when the registry already held this record (a retried or
     /// duplicated submission): the record is anchored exactly once.
     pub replay: bool,
+    /// Set when the verdict comes from reading the registry, not from a
+    /// receipt: the record is anchored, by a transaction the validator did not
+    /// see mined.
+    pub recovered: Option<Box<Recovered>>,
     /// For a batched record: the batch root and the record's inclusion proof.
     pub batch: Option<InclusionProof>,
+}
+
+impl Anchor {
+    /// Whether the anchor was recovered by reading the registry (no receipt).
+    #[must_use]
+    pub fn is_recovered(&self) -> bool {
+        self.recovered.is_some()
+    }
+}
+
+/// How a valid verdict was reached without a receipt: the registry held this
+/// record's hash (or this batch) at two reads, the second once the head had
+/// advanced by at least the configured confirmations minus one.
+///
+/// The anchoring transaction is unknown to the validator. To find it, ask the
+/// node for the registry's logs (`eth_getLogs`) with `address` =
+/// [`Recovered::registry`], `topics` = `[`[`Recovered::event_topic`]`,
+/// `[`Recovered::key`]`]` (the `RecordAnchored` event by its indexed `tiId`,
+/// or `BatchAnchored` by its indexed `root`) and `toBlock` =
+/// [`Recovered::confirmed_at_head`]; the log's transaction hash and block are
+/// the anchor's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovered {
+    /// The chain head just after the first read that found the record.
+    pub seen_at_head: u64,
+    /// The chain head before the confirming read.
+    pub confirmed_at_head: u64,
+    /// The registry that emitted the anchoring event.
+    pub registry: Address,
+    /// The anchoring event's signature, `RecordAnchored(...)` or
+    /// `BatchAnchored(...)`.
+    pub event: String,
+    /// Its topic 0 (keccak256 of the signature).
+    pub event_topic: B256,
+    /// Its topic 1: the TI id, or the batch root.
+    pub key: B256,
+    /// For people: the same, in one sentence.
+    pub note: String,
 }
 
 /// The verdict on one TI.
@@ -376,11 +554,38 @@ pub enum AuditEvent {
         /// The block.
         block_number: u64,
     },
+    /// The registry was read while settling.
+    ChainRead {
+        /// What it held under the TI id (or root).
+        held: ChainHolds,
+    },
     /// The verdict.
     Finished {
         /// Whether the records are anchored.
         valid: bool,
     },
+}
+
+/// What a read of the registry found, compared with this submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "holds", rename_all = "snake_case")]
+pub enum ChainHolds {
+    /// This record's hash (or this batch).
+    Ours,
+    /// Another record hash under the TI id.
+    OtherHash {
+        /// The stored record hash.
+        record_hash: B256,
+    },
+    /// The root, for another batch.
+    OtherBatch {
+        /// The stored leaf count.
+        leaf_count: u32,
+        /// The batch id, when the transport reads it.
+        batch_id: Option<B256>,
+    },
+    /// Nothing.
+    Nothing,
 }
 
 /// One audit log line: when (host clock, Unix ms) and what.
@@ -453,8 +658,44 @@ enum Phase {
     Included(TxReceipt),
     /// Confirmed by the head; one more poll checks it is still in that block.
     Verify(TxReceipt),
+    /// Reading the registry to settle a submission whose fate is unknown.
+    Settle(Box<Settle>),
     /// The ACKs are out.
     Done,
+}
+
+/// A settlement in progress.
+#[derive(Clone, Debug)]
+struct Settle {
+    /// What to do when the registry holds nothing, or cannot be read.
+    fallback: Fallback,
+    stage: SettleStage,
+}
+
+#[derive(Clone, Debug)]
+enum Fallback {
+    /// Send again (the resubmission is already counted).
+    Resubmit,
+    /// Give up: with this reason when the chain cannot be read, with
+    /// [`InvalidReason::NotAnchored`] around it when it holds nothing.
+    GiveUp(InvalidReason),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum SettleStage {
+    /// First read of the registry.
+    Read,
+    /// Something was read; the head is read to know when to read again.
+    Wait {
+        held: ChainHolds,
+        seen_at_head: Option<u64>,
+    },
+    /// The head has advanced: the confirming read.
+    Reread {
+        held: ChainHolds,
+        seen_at_head: u64,
+        head: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -462,6 +703,7 @@ enum Asked {
     Submit,
     Poll,
     Head,
+    Read,
 }
 
 /// The Transaction Validator for one submission: a TC, or a batch
@@ -476,6 +718,8 @@ pub struct TransactionValidator {
     next_at: u64,
     failures: u32,
     resubmissions: u32,
+    /// When the last submission was handed out (sent or not, answered or not).
+    last_submit_at: Option<u64>,
     tx_hashes: Vec<TxHash>,
     acks: VecDeque<Ack>,
     history: Vec<AuditEntry>,
@@ -497,7 +741,7 @@ impl TransactionValidator {
     pub fn for_batch(
         batch: &Batch,
         tcs: &[ChainTransaction],
-        registry: alloy_primitives::Address,
+        registry: Address,
         chain_id: u64,
         config: ValidatorConfig,
     ) -> Result<Self, ValidatorError> {
@@ -571,6 +815,7 @@ impl TransactionValidator {
             next_at: 0,
             failures: 0,
             resubmissions: 0,
+            last_submit_at: None,
             tx_hashes: Vec::new(),
             acks: VecDeque::new(),
             history: Vec::new(),
@@ -601,6 +846,13 @@ impl TransactionValidator {
             Phase::Verify(r) => ValidatorState::Confirmed {
                 tx_hash: r.tx_hash,
                 block_number: r.block_number,
+            },
+            Phase::Settle(settle) => ValidatorState::Settling {
+                seen_at_head: match settle.stage {
+                    SettleStage::Read => None,
+                    SettleStage::Wait { seen_at_head, .. } => seen_at_head,
+                    SettleStage::Reread { seen_at_head, .. } => Some(seen_at_head),
+                },
             },
             Phase::Done => ValidatorState::Finished,
         }
@@ -634,7 +886,10 @@ impl TransactionValidator {
         }
         let submission = self.submission.as_ref()?;
         let (asked, transmit) = match &self.phase {
-            Phase::Submit => (Asked::Submit, Transmit::Submit(submission.clone())),
+            Phase::Submit => {
+                self.last_submit_at = Some(now);
+                (Asked::Submit, Transmit::Submit(submission.clone()))
+            }
             Phase::Pending { tx_hash, .. } => (
                 Asked::Poll,
                 Transmit::Poll {
@@ -650,6 +905,16 @@ impl TransactionValidator {
                 },
             ),
             Phase::Included(_) => (Asked::Head, Transmit::ReadHead),
+            Phase::Settle(settle) => match settle.stage {
+                SettleStage::Wait { .. } => (Asked::Head, Transmit::ReadHead),
+                SettleStage::Read | SettleStage::Reread { .. } => (
+                    Asked::Read,
+                    match submission.anchoring {
+                        Anchoring::Record { ti_id, .. } => Transmit::ReadRecord { ti_id },
+                        Anchoring::Batch { root, .. } => Transmit::ReadBatch { root },
+                    },
+                ),
+            },
             Phase::Done => return None,
         };
         self.asked = Some(asked);
@@ -823,13 +1088,113 @@ impl TransactionValidator {
             }
         };
         self.failures = 0;
-        if let Phase::Included(r) = &self.phase {
-            let confirmations = head.saturating_add(1).saturating_sub(r.block_number);
-            if confirmations >= self.config.confirmations.max(1) {
-                self.phase = Phase::Verify(r.clone());
-                self.next_at = now;
-            } else {
-                self.next_at = now.saturating_add(self.config.poll_interval_ms);
+        let depth = self.config.confirmations.max(1);
+        match &mut self.phase {
+            Phase::Included(r) => {
+                let confirmations = head.saturating_add(1).saturating_sub(r.block_number);
+                if confirmations >= depth {
+                    self.phase = Phase::Verify(r.clone());
+                    self.next_at = now;
+                } else {
+                    self.next_at = now.saturating_add(self.config.poll_interval_ms);
+                }
+            }
+            Phase::Settle(settle) => {
+                if let SettleStage::Wait { held, seen_at_head } = settle.stage {
+                    // The read found `held` in a block at or below the first
+                    // head read after it; read again once `depth` blocks hold
+                    // that head.
+                    let seen_at_head = seen_at_head.unwrap_or(head);
+                    if head >= seen_at_head.saturating_add(depth - 1) {
+                        settle.stage = SettleStage::Reread {
+                            held,
+                            seen_at_head,
+                            head,
+                        };
+                        self.next_at = now;
+                    } else {
+                        settle.stage = SettleStage::Wait {
+                            held,
+                            seen_at_head: Some(seen_at_head),
+                        };
+                        self.next_at = now.saturating_add(self.config.poll_interval_ms);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The result of a [`Transmit::ReadRecord`]: the record hash the registry
+    /// holds under the TI id, or `None`.
+    ///
+    /// # Errors
+    /// [`ValidatorError::Finished`] after the verdict;
+    /// [`ValidatorError::Unexpected`] when no record read was asked for.
+    pub fn handle_record(
+        &mut self,
+        now: u64,
+        result: Result<Option<B256>, TransportError>,
+    ) -> Result<(), ValidatorError> {
+        let ours = match self.submission.as_ref().map(|s| s.anchoring) {
+            Some(Anchoring::Record { record_hash, .. }) => record_hash,
+            _ => return Err(self.refusal("a record read")),
+        };
+        self.take_asked(Asked::Read, "a record read")?;
+        match result {
+            Err(error) => self.transport_failed(now, error),
+            Ok(stored) => {
+                let held = match stored {
+                    None => ChainHolds::Nothing,
+                    Some(hash) if hash == ours => ChainHolds::Ours,
+                    Some(record_hash) => ChainHolds::OtherHash { record_hash },
+                };
+                self.settle_read(now, held);
+            }
+        }
+        Ok(())
+    }
+
+    /// The result of a [`Transmit::ReadBatch`]: the batch the registry holds
+    /// under the root, or `None`. A batch id of `None` (a reader that does not
+    /// look at logs) is not compared.
+    ///
+    /// # Errors
+    /// [`ValidatorError::Finished`] after the verdict;
+    /// [`ValidatorError::Unexpected`] when no batch read was asked for.
+    pub fn handle_batch(
+        &mut self,
+        now: u64,
+        result: Result<Option<AnchoredBatch>, TransportError>,
+    ) -> Result<(), ValidatorError> {
+        let (batch_id, root, leaf_count) = match self.submission.as_ref().map(|s| s.anchoring) {
+            Some(Anchoring::Batch {
+                batch_id,
+                root,
+                leaf_count,
+            }) => (batch_id, root, leaf_count),
+            _ => return Err(self.refusal("a batch read")),
+        };
+        self.take_asked(Asked::Read, "a batch read")?;
+        match result {
+            Err(error) => self.transport_failed(now, error),
+            Ok(stored) => {
+                let held = match stored {
+                    None => ChainHolds::Nothing,
+                    Some(b)
+                        if b.root == root
+                            && b.leaf_count == leaf_count
+                            && b.batch_id.is_none_or(|id| id == batch_id) =>
+                    {
+                        ChainHolds::Ours
+                    }
+                    Some(b) => ChainHolds::OtherBatch {
+                        leaf_count: b.leaf_count,
+                        batch_id: b.batch_id,
+                    },
+                };
+                self.settle_read(now, held);
             }
         }
         Ok(())
@@ -878,17 +1243,26 @@ impl TransactionValidator {
                 attempt: self.failures,
             },
         );
+        let settling = matches!(self.phase, Phase::Settle(_));
         if !error.is_retryable() {
-            self.finish_invalid(now, InvalidReason::TransportRejected { error });
+            if settling {
+                self.settle_unreadable(now);
+            } else {
+                self.give_up(now, InvalidReason::TransportRejected { error });
+            }
         } else if self.failures > self.config.max_retries {
-            let attempts = self.failures;
-            self.finish_invalid(
-                now,
-                InvalidReason::TransportFailed {
-                    attempts,
-                    last_error: error,
-                },
-            );
+            if settling {
+                self.settle_unreadable(now);
+            } else {
+                let attempts = self.failures;
+                self.give_up(
+                    now,
+                    InvalidReason::TransportFailed {
+                        attempts,
+                        last_error: error,
+                    },
+                );
+            }
         } else {
             self.next_at = now.saturating_add(self.backoff());
         }
@@ -903,10 +1277,11 @@ impl TransactionValidator {
             } else {
                 InvalidReason::Dropped { resubmissions }
             };
-            self.finish_invalid(now, reason);
+            self.give_up(now, reason);
         } else {
-            self.phase = Phase::Submit;
-            self.next_at = now;
+            // The fate of what was sent is unknown: read the registry before
+            // paying for another transaction.
+            self.start_settle(now, Fallback::Resubmit);
         }
     }
 
@@ -914,10 +1289,157 @@ impl TransactionValidator {
         self.resubmissions = self.resubmissions.saturating_add(1);
         if self.resubmissions > self.config.max_resubmissions {
             let resubmissions = self.resubmissions - 1;
-            self.finish_invalid(now, InvalidReason::ReorgedOut { resubmissions });
+            self.give_up(now, InvalidReason::ReorgedOut { resubmissions });
         } else {
             self.phase = next;
             self.next_at = now;
+        }
+    }
+
+    /// The validator would give up for `reason`: it settles first (reads the
+    /// registry), except when the node is on another chain (its state says
+    /// nothing about this one).
+    fn give_up(&mut self, now: u64, reason: InvalidReason) {
+        let wrong_chain = matches!(
+            reason,
+            InvalidReason::TransportRejected {
+                error: TransportError::WrongChain { .. }
+            }
+        );
+        if wrong_chain || self.submission.is_none() {
+            self.finish_invalid(now, reason);
+        } else {
+            self.start_settle(now, Fallback::GiveUp(reason));
+        }
+    }
+
+    fn start_settle(&mut self, now: u64, fallback: Fallback) {
+        self.failures = 0;
+        self.phase = Phase::Settle(Box::new(Settle {
+            fallback,
+            stage: SettleStage::Read,
+        }));
+        self.next_at = now;
+    }
+
+    /// A read of the registry while settling found `held`.
+    fn settle_read(&mut self, now: u64, held: ChainHolds) {
+        self.failures = 0;
+        self.audit(now, AuditEvent::ChainRead { held });
+        let Phase::Settle(settle) = &mut self.phase else {
+            return;
+        };
+        match (settle.stage, held) {
+            (SettleStage::Reread { head, .. }, ChainHolds::Nothing) => {
+                self.settle_nothing(now, Some(head));
+            }
+            (_, ChainHolds::Nothing) => self.settle_nothing(now, None),
+            (
+                SettleStage::Reread {
+                    held: before,
+                    seen_at_head,
+                    head,
+                },
+                _,
+            ) if before == held => self.settle_final(now, held, seen_at_head, head),
+            // Something new (first read, or it changed since): wait for the
+            // confirmations, then read again.
+            _ => {
+                settle.stage = SettleStage::Wait {
+                    held,
+                    seen_at_head: None,
+                };
+                self.next_at = now;
+            }
+        }
+    }
+
+    /// The registry holds nothing: send again, or give up as not anchored
+    /// once nothing sent can still be pending.
+    fn settle_nothing(&mut self, now: u64, read_at_head: Option<u64>) {
+        // A transaction sent (or whose submission answer was lost) may still
+        // be pending; like a pending transaction, it counts as dropped once
+        // `inclusion_timeout_ms` has passed. Until then, read again then.
+        let quiet = self
+            .last_submit_at
+            .map(|at| at.saturating_add(self.config.inclusion_timeout_ms));
+        if let (Phase::Settle(settle), Some(quiet)) = (&mut self.phase, quiet)
+            && matches!(settle.fallback, Fallback::GiveUp(_))
+            && now < quiet
+        {
+            settle.stage = SettleStage::Read;
+            self.next_at = quiet;
+            return;
+        }
+        let Phase::Settle(settle) = std::mem::replace(&mut self.phase, Phase::Submit) else {
+            return;
+        };
+        match settle.fallback {
+            Fallback::Resubmit => self.next_at = now,
+            Fallback::GiveUp(cause) => self.finish_invalid(
+                now,
+                InvalidReason::NotAnchored {
+                    cause: Box::new(cause),
+                    read_at_head,
+                },
+            ),
+        }
+    }
+
+    /// The registry cannot be read: send again anyway (the registry refuses
+    /// a second anchoring), or give up inconclusive.
+    fn settle_unreadable(&mut self, now: u64) {
+        let Phase::Settle(settle) = std::mem::replace(&mut self.phase, Phase::Submit) else {
+            return;
+        };
+        match settle.fallback {
+            Fallback::Resubmit => {
+                self.failures = 0;
+                self.next_at = now;
+            }
+            Fallback::GiveUp(reason) => self.finish_invalid(now, reason),
+        }
+    }
+
+    /// Two reads, `depth - 1` blocks apart, found the same thing.
+    fn settle_final(&mut self, now: u64, held: ChainHolds, seen_at_head: u64, head: u64) {
+        let Some(submission) = &self.submission else {
+            return;
+        };
+        match held {
+            ChainHolds::Ours => {
+                let recovered = Recovered::of(submission, seen_at_head, head);
+                self.finish_valid(
+                    now,
+                    &Anchor {
+                        tx_hash: None,
+                        block_number: None,
+                        block_hash: None,
+                        log_index: None,
+                        gas_used: None,
+                        replay: false,
+                        recovered: Some(Box::new(recovered)),
+                        batch: None,
+                    },
+                );
+            }
+            ChainHolds::OtherHash { record_hash } => self.finish_invalid(
+                now,
+                InvalidReason::AnchoredWithOtherHash {
+                    stored_record_hash: record_hash,
+                },
+            ),
+            ChainHolds::OtherBatch {
+                leaf_count,
+                batch_id,
+            } => self.finish_invalid(
+                now,
+                InvalidReason::RootAnchoredWithOtherBatch {
+                    stored_leaf_count: leaf_count,
+                    stored_batch_id: batch_id,
+                },
+            ),
+            ChainHolds::Nothing => self.settle_nothing(now, Some(head)),
         }
     }
 
@@ -927,12 +1449,13 @@ impl TransactionValidator {
             return;
         };
         let anchor = |log_index, replay| Anchor {
-            tx_hash: receipt.tx_hash,
-            block_number: receipt.block_number,
-            block_hash: receipt.block_hash,
+            tx_hash: Some(receipt.tx_hash),
+            block_number: Some(receipt.block_number),
+            block_hash: Some(receipt.block_hash),
             log_index,
-            gas_used: receipt.gas_used,
+            gas_used: Some(receipt.gas_used),
             replay,
+            recovered: None,
             batch: None,
         };
         if receipt.status {
@@ -1003,6 +1526,38 @@ impl TransactionValidator {
         self.audit(now, AuditEvent::Finished { valid: false });
         self.phase = Phase::Done;
         self.asked = None;
+    }
+}
+
+impl Recovered {
+    fn of(submission: &Submission, seen_at_head: u64, confirmed_at_head: u64) -> Self {
+        let (event, event_topic, key, by) = match submission.anchoring {
+            Anchoring::Record { ti_id, .. } => (
+                IEhrRegistry::RecordAnchored::SIGNATURE,
+                IEhrRegistry::RecordAnchored::SIGNATURE_HASH,
+                ti_id,
+                "tiId",
+            ),
+            Anchoring::Batch { root, .. } => (
+                IEhrRegistry::BatchAnchored::SIGNATURE,
+                IEhrRegistry::BatchAnchored::SIGNATURE_HASH,
+                root,
+                "root",
+            ),
+        };
+        let name = event.split('(').next().unwrap_or(event);
+        let registry = submission.to;
+        Self {
+            seen_at_head,
+            confirmed_at_head,
+            registry,
+            event: event.to_owned(),
+            event_topic,
+            key,
+            note: format!(
+                "anchored by a transaction the validator did not see mined (tx unknown): find the {name} event by {by} with eth_getLogs (address {registry}, topics [{event_topic}, {key}], toBlock {confirmed_at_head})"
+            ),
+        }
     }
 }
 

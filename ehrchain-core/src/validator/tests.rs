@@ -1,5 +1,5 @@
 use alloy_primitives::{Address, B256, Bytes};
-use alloy_sol_types::SolError;
+use alloy_sol_types::{SolError, SolEvent};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -13,6 +13,10 @@ use crate::{
 const NOW_S: u64 = 1_764_495_000;
 
 fn tc() -> ChainTransaction {
+    tc_for(1)
+}
+
+fn tc_for(ti: u8) -> ChainTransaction {
     let mut keys = InMemoryKeyStore::new();
     keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
     keys.insert(
@@ -32,7 +36,7 @@ fn tc() -> ChainTransaction {
     .unwrap();
     let templates = TemplateRegistry::with_built_ins(None).unwrap();
     let ti = InitialTransaction {
-        ti_id: B256::repeat_byte(1),
+        ti_id: B256::repeat_byte(ti),
         template_id: templates.latest("blood-pressure").unwrap().id(),
         author_id: "dr-1".into(),
         author_role: Role::new(Role::DOCTOR).unwrap(),
@@ -88,6 +92,13 @@ fn poll(v: &mut TransactionValidator, now: u64, status: SubmissionStatus) {
 fn head(v: &mut TransactionValidator, now: u64, head: u64) {
     assert_eq!(v.poll_transmit(now), Some(Transmit::ReadHead));
     v.handle_head(now, Ok(head)).unwrap();
+}
+
+/// Reads the registry (a single record) at `now` and answers with `stored`.
+fn read(v: &mut TransactionValidator, now: u64, stored: Option<B256>) {
+    let ti_id = v.ti_ids().next().unwrap();
+    assert_eq!(v.poll_transmit(now), Some(Transmit::ReadRecord { ti_id }));
+    v.handle_record(now, Ok(stored)).unwrap();
 }
 
 /// Takes a receipt through confirmation to the verdict.
@@ -150,7 +161,7 @@ fn generated_submitted_included_confirmed_valid() {
             anchor.log_index,
             anchor.replay
         ),
-        (tx(1), 10, Some(3), false)
+        (Some(tx(1)), Some(10), Some(3), false)
     );
     assert_eq!(v.poll_ack(), None);
     assert_eq!(v.poll_timeout(), None);
@@ -168,6 +179,20 @@ fn retryable_failures_back_off_exponentially_then_give_up() {
     assert_eq!(v.poll_timeout(), Some(300));
     assert!(v.poll_transmit(300).is_some());
     v.handle_submitted(300, down()).unwrap();
+    // Before giving up, it settles: the first submission may have reached
+    // the node. The reads get their own retries, backing off the same way.
+    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
+    assert!(v.poll_ack().is_none());
+    let ti_id = tc().ti_id;
+    for at in [300, 400, 600] {
+        assert_eq!(v.poll_transmit(at), Some(Transmit::ReadRecord { ti_id }));
+        v.handle_record(
+            at,
+            Err(TransportError::Unavailable("connection refused".into())),
+        )
+        .unwrap();
+    }
+    // The chain cannot be read either: inconclusive, with the original reason.
     let ack = v.poll_ack().unwrap();
     assert_eq!(
         ack.reason(),
@@ -177,6 +202,198 @@ fn retryable_failures_back_off_exponentially_then_give_up() {
         })
     );
     assert!(ack.reason().unwrap().is_inconclusive());
+    assert!(ack.reason().unwrap().may_rerun());
+}
+
+#[test]
+fn giving_up_settles_to_valid_when_the_registry_holds_the_record() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    let down = || Err(TransportError::Unavailable("answer lost".into()));
+    for at in [0, 100, 300] {
+        assert!(v.poll_transmit(at).is_some());
+        v.handle_submitted(at, down()).unwrap();
+    }
+    // Read: ours. Then the head, to know when to read again.
+    read(&mut v, 300, Some(tc.record_hash));
+    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
+    head(&mut v, 300, 20);
+    // 2 confirmations: the head must reach 21 before the confirming read.
+    assert_eq!(
+        v.state(),
+        ValidatorState::Settling {
+            seen_at_head: Some(20)
+        }
+    );
+    assert_eq!(v.poll_transmit(1_299), None);
+    assert_eq!(v.poll_timeout(), Some(1_300));
+    head(&mut v, 1_300, 21);
+    read(&mut v, 1_300, Some(tc.record_hash));
+    assert!(v.is_finished());
+    let ack = v.poll_ack().unwrap();
+    let anchor = ack.anchor().unwrap();
+    assert!(anchor.is_recovered() && !anchor.replay);
+    assert_eq!(
+        (
+            anchor.tx_hash,
+            anchor.block_number,
+            anchor.block_hash,
+            anchor.log_index,
+            anchor.gas_used
+        ),
+        (None, None, None, None, None)
+    );
+    let recovered = anchor.recovered.as_deref().unwrap();
+    assert_eq!(
+        (recovered.seen_at_head, recovered.confirmed_at_head),
+        (20, 21)
+    );
+    assert_eq!(recovered.registry, tc.to);
+    assert_eq!(recovered.key, tc.ti_id);
+    assert_eq!(
+        recovered.event_topic,
+        IEhrRegistry::RecordAnchored::SIGNATURE_HASH
+    );
+    assert!(recovered.event.starts_with("RecordAnchored("));
+    assert!(recovered.note.contains("tx unknown"));
+    assert!(recovered.note.contains(&tc.ti_id.to_string()));
+    let reads: Vec<_> = v
+        .history()
+        .iter()
+        .filter_map(|e| match e.event {
+            AuditEvent::ChainRead { held } => Some(held),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reads, [ChainHolds::Ours, ChainHolds::Ours]);
+    // Plain data: JSON round trip.
+    let json = serde_json::to_string(&ack).unwrap();
+    assert_eq!(serde_json::from_str::<Ack>(&json).unwrap(), ack);
+}
+
+#[test]
+fn giving_up_settles_to_another_hash_or_to_not_anchored() {
+    let tc = tc();
+    let other = B256::repeat_byte(0x77);
+    let give_up = |v: &mut TransactionValidator| {
+        assert!(v.poll_transmit(0).is_some());
+        v.handle_submitted(0, Err(TransportError::Rejected("no funds".into())))
+            .unwrap();
+    };
+    // Another hash at both reads: invalid, not inconclusive.
+    let mut v = TransactionValidator::new(&tc, config());
+    give_up(&mut v);
+    read(&mut v, 0, Some(other));
+    head(&mut v, 0, 5);
+    head(&mut v, 1_000, 6);
+    read(&mut v, 1_000, Some(other));
+    let reason = v.poll_ack().unwrap().reason().cloned().unwrap();
+    assert_eq!(
+        reason,
+        InvalidReason::AnchoredWithOtherHash {
+            stored_record_hash: other
+        }
+    );
+    assert!(!reason.may_rerun());
+
+    // Nothing, once nothing sent can still be pending (the inclusion timeout
+    // after the last submission): not anchored.
+    let mut v = TransactionValidator::new(&tc, config());
+    give_up(&mut v);
+    read(&mut v, 0, None);
+    assert!(!v.is_finished());
+    assert_eq!(v.poll_transmit(9_999), None);
+    assert_eq!(v.poll_timeout(), Some(10_000));
+    read(&mut v, 10_000, None);
+    let reason = v.poll_ack().unwrap().reason().cloned().unwrap();
+    assert_eq!(
+        reason,
+        InvalidReason::NotAnchored {
+            cause: Box::new(InvalidReason::TransportRejected {
+                error: TransportError::Rejected("no funds".into())
+            }),
+            read_at_head: None,
+        }
+    );
+    assert!(!reason.is_inconclusive() && reason.may_rerun());
+    assert!(reason.to_string().starts_with("not anchored"));
+
+    // Ours at the first read, gone at the confirming one (reorged out), and
+    // still nothing after the quiet time: not anchored, with the head known.
+    let mut v = TransactionValidator::new(&tc, config());
+    give_up(&mut v);
+    read(&mut v, 0, Some(tc.record_hash));
+    head(&mut v, 0, 7);
+    head(&mut v, 1_000, 8);
+    read(&mut v, 1_000, None);
+    read(&mut v, 10_000, None);
+    assert!(matches!(
+        v.poll_ack().unwrap().reason(),
+        Some(InvalidReason::NotAnchored {
+            read_at_head: None,
+            ..
+        })
+    ));
+    let mut v = TransactionValidator::new(&tc, config());
+    give_up(&mut v);
+    read(&mut v, 10_000, Some(tc.record_hash));
+    head(&mut v, 10_000, 7);
+    head(&mut v, 11_000, 8);
+    read(&mut v, 11_000, None);
+    assert!(matches!(
+        v.poll_ack().unwrap().reason(),
+        Some(InvalidReason::NotAnchored {
+            read_at_head: Some(8),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_read_that_changes_is_confirmed_again() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    assert!(v.poll_transmit(0).is_some());
+    v.handle_submitted(0, Err(TransportError::Rejected("no funds".into())))
+        .unwrap();
+    read(&mut v, 0, Some(B256::repeat_byte(0x77)));
+    head(&mut v, 0, 5);
+    head(&mut v, 1_000, 6);
+    // Another hash at the first read, ours at the second (a reorg): wait for
+    // the confirmations again from here.
+    read(&mut v, 1_000, Some(tc.record_hash));
+    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
+    head(&mut v, 1_000, 6);
+    head(&mut v, 2_000, 7);
+    read(&mut v, 2_000, Some(tc.record_hash));
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(
+        ack.anchor()
+            .unwrap()
+            .recovered
+            .as_ref()
+            .unwrap()
+            .seen_at_head,
+        6
+    );
+}
+
+#[test]
+fn an_unreadable_chain_while_settling_keeps_the_verdict_inconclusive() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    let rejected = TransportError::Rejected("no funds".into());
+    assert!(v.poll_transmit(0).is_some());
+    v.handle_submitted(0, Err(rejected.clone())).unwrap();
+    assert!(matches!(
+        v.poll_transmit(0),
+        Some(Transmit::ReadRecord { .. })
+    ));
+    // A permanent error on the read: no retries.
+    v.handle_record(0, Err(TransportError::Malformed("garbage".into())))
+        .unwrap();
+    let reason = v.poll_ack().unwrap().reason().cloned().unwrap();
+    assert_eq!(reason, InvalidReason::TransportRejected { error: rejected });
+    assert!(reason.is_inconclusive());
 }
 
 #[test]
@@ -238,6 +455,14 @@ fn inputs_nobody_asked_for_are_refused() {
         v.handle_head(0, Ok(1)),
         Err(ValidatorError::Unexpected("the chain head"))
     );
+    assert_eq!(
+        v.handle_record(0, Ok(None)),
+        Err(ValidatorError::Unexpected("a record read"))
+    );
+    assert_eq!(
+        v.handle_batch(0, Ok(None)),
+        Err(ValidatorError::Unexpected("a batch read"))
+    );
     submit(&mut v, 0, tx(1));
     assert_eq!(
         v.handle_submitted(0, Ok(tx(2))),
@@ -268,13 +493,23 @@ fn a_transaction_pending_too_long_is_sent_again_then_given_up() {
     v.handle_timeout(9_999);
     assert!(matches!(v.state(), ValidatorState::Submitted { .. }));
     v.handle_timeout(10_000);
+    // Its fate is unknown: read the registry before paying for another one.
+    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
+    read(&mut v, 10_000, None);
     assert_eq!(v.state(), ValidatorState::Generated);
     submit(&mut v, 10_000, tx(2));
     poll(&mut v, 11_000, SubmissionStatus::Dropped);
+    // Past the limit: settle, and wait until nothing sent can be pending.
+    read(&mut v, 11_000, None);
+    assert!(v.poll_ack().is_none());
+    read(&mut v, 20_000, None);
     let ack = v.poll_ack().unwrap();
     assert_eq!(
         ack.reason(),
-        Some(&InvalidReason::Dropped { resubmissions: 1 })
+        Some(&InvalidReason::NotAnchored {
+            cause: Box::new(InvalidReason::Dropped { resubmissions: 1 }),
+            read_at_head: None,
+        })
     );
     match &ack.status {
         AckStatus::Invalid { tx_hashes, .. } => assert_eq!(tx_hashes, &[tx(1), tx(2)]),
@@ -308,12 +543,16 @@ fn a_reorg_after_confirmation_is_noticed_before_the_ack() {
     );
     assert!(v.poll_ack().is_none());
     head(&mut v, 1_000, 13);
-    // ...and a second reorg, past the limit of 1, makes it invalid.
+    // ...and a second reorg, past the limit of 1, makes it settle: the
+    // registry holds the record (mined again meanwhile) at two reads, so it
+    // is valid, recovered.
     poll(&mut v, 1_000, SubmissionStatus::Pending);
-    assert_eq!(
-        v.poll_ack().unwrap().reason(),
-        Some(&InvalidReason::ReorgedOut { resubmissions: 1 })
-    );
+    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
+    read(&mut v, 1_000, Some(tc().record_hash));
+    head(&mut v, 1_000, 14);
+    head(&mut v, 2_000, 15);
+    read(&mut v, 2_000, Some(tc().record_hash));
+    assert!(v.poll_ack().unwrap().anchor().unwrap().is_recovered());
     let reorgs = v
         .history()
         .iter()
@@ -410,4 +649,120 @@ fn a_ti_the_template_refuses_is_invalid_at_once() {
     let json = serde_json::to_string(&ack).unwrap();
     assert!(json.contains("\"reason\":\"template_violations\""));
     assert_eq!(serde_json::from_str::<Ack>(&json).unwrap(), ack);
+}
+
+fn batch_validator() -> (TransactionValidator, crate::Batch, Vec<ChainTransaction>) {
+    let tcs = vec![tc_for(1), tc_for(2), tc_for(3)];
+    let mut builder = crate::BatchBuilder::new();
+    for tc in &tcs {
+        builder.push(tc.record_hash).unwrap();
+    }
+    let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
+    let v =
+        TransactionValidator::for_batch(&batch, &tcs, Address::repeat_byte(0xee), 1337, config())
+            .unwrap();
+    (v, batch, tcs)
+}
+
+#[test]
+fn a_batch_settles_by_reading_its_root() {
+    let (mut v, batch, tcs) = batch_validator();
+    let root = batch.root();
+    let ours = AnchoredBatch {
+        root,
+        leaf_count: 3,
+        batch_id: Some(B256::repeat_byte(0xba)),
+    };
+    submit(&mut v, 0, tx(1));
+    v.handle_timeout(10_000);
+    assert_eq!(v.poll_transmit(10_000), Some(Transmit::ReadBatch { root }));
+    // A record read does not answer a batch read.
+    assert_eq!(
+        v.handle_record(10_000, Ok(None)),
+        Err(ValidatorError::Unexpected("a record read"))
+    );
+    v.handle_batch(10_000, Ok(Some(ours))).unwrap();
+    head(&mut v, 10_000, 3);
+    head(&mut v, 11_000, 4);
+    assert_eq!(v.poll_transmit(11_000), Some(Transmit::ReadBatch { root }));
+    // A reader without logs gives no batch id: not compared.
+    v.handle_batch(
+        11_000,
+        Ok(Some(AnchoredBatch {
+            batch_id: None,
+            ..ours
+        })),
+    )
+    .unwrap();
+    let acks: Vec<Ack> = std::iter::from_fn(|| v.poll_ack()).collect();
+    assert_eq!(acks.len(), 3);
+    for (ack, tc) in acks.iter().zip(&tcs) {
+        let anchor = ack.anchor().unwrap();
+        let recovered = anchor.recovered.as_deref().unwrap();
+        assert_eq!(recovered.key, root);
+        assert!(recovered.event.starts_with("BatchAnchored("));
+        let proof = anchor.batch.as_ref().unwrap();
+        assert_eq!(proof.record_hash, tc.record_hash);
+        proof.verify_anchored(&ours).unwrap();
+    }
+}
+
+#[test]
+fn a_root_anchored_for_another_batch_is_invalid() {
+    let (mut v, batch, _) = batch_validator();
+    let theirs = AnchoredBatch {
+        root: batch.root(),
+        leaf_count: 4,
+        batch_id: None,
+    };
+    submit(&mut v, 0, tx(1));
+    poll(&mut v, 1_000, SubmissionStatus::Dropped);
+    assert!(v.poll_transmit(1_000).is_some());
+    v.handle_batch(1_000, Ok(Some(theirs))).unwrap();
+    head(&mut v, 1_000, 3);
+    head(&mut v, 2_000, 4);
+    assert!(v.poll_transmit(2_000).is_some());
+    v.handle_batch(2_000, Ok(Some(theirs))).unwrap();
+    let acks: Vec<Ack> = std::iter::from_fn(|| v.poll_ack()).collect();
+    assert_eq!(acks.len(), 3);
+    for ack in &acks {
+        assert_eq!(
+            ack.reason(),
+            Some(&InvalidReason::RootAnchoredWithOtherBatch {
+                stored_leaf_count: 4,
+                stored_batch_id: None
+            })
+        );
+    }
+}
+
+#[test]
+fn a_resubmission_goes_ahead_when_the_chain_cannot_be_read() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    submit(&mut v, 0, tx(1));
+    poll(&mut v, 1_000, SubmissionStatus::Dropped);
+    assert!(v.poll_transmit(1_000).is_some());
+    v.handle_record(1_000, Err(TransportError::Malformed("x".into())))
+        .unwrap();
+    // The registry refuses a second anchoring, so sending again is safe.
+    assert_eq!(v.state(), ValidatorState::Generated);
+    submit(&mut v, 1_000, tx(2));
+    assert_eq!(v.tx_hashes(), &[tx(1), tx(2)]);
+}
+
+#[test]
+fn the_wrong_chain_is_not_read() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    submit(&mut v, 0, tx(1));
+    assert!(v.poll_transmit(1_000).is_some());
+    let error = TransportError::WrongChain {
+        expected: 1337,
+        actual: 1,
+    };
+    v.handle_receipt(1_000, Err(error.clone())).unwrap();
+    assert!(v.is_finished());
+    assert_eq!(
+        v.poll_ack().unwrap().reason(),
+        Some(&InvalidReason::TransportRejected { error })
+    );
 }
