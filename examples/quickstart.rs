@@ -9,18 +9,25 @@
 //! The host's EHR database is an embedded SQLite file: valid ACKs go to its
 //! `records` table with their sealed envelopes, invalid ones to `audit`.
 //!
-//! Run with `cargo run --example quickstart`.
+//! Run with `cargo run --example quickstart`; add `-- --rpc-url
+//! http://127.0.0.1:8545` to run the same flow against a node such as Ganache
+//! (started with `--chain.hardfork shanghai --chain.chainId 1337
+//! --wallet.deterministic`): the registry is deployed there from the committed
+//! artifact, and its first eight unlocked accounts play admin, handshaker,
+//! doctor, nurse, pathologist, device, distributor and pharmacy.
 #![allow(clippy::print_stdout)]
 
 use std::error::Error;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ehrchain_contracts::{Devnet, DevnetTransport, EhrRegistry, abi};
+use ehrchain_contracts::{
+    Deployment, Devnet, DevnetTransport, EhrRegistry, RpcConfig, RpcTransport, abi, deploy_registry,
+};
 use ehrchain_core::{
-    Ack, AckStatus, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
-    InclusionProof, InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry,
-    TransactionGenerator, TransactionValidator, ValidatorConfig, run_blocking,
+    Ack, AckStatus, Address, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker,
+    InMemoryKeyStore, InclusionProof, InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry,
+    TransactionGenerator, TransactionValidator, Transport, ValidatorConfig, run_blocking,
 };
 use rand_core::{OsRng, RngCore};
 use rusqlite::{Connection, params};
@@ -41,34 +48,54 @@ impl Clock for DemoClock {
     }
 }
 
-fn main() -> Result<()> {
-    // The host owns time, randomness and keys; the core does no I/O.
-    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    let mut clock = DemoClock(now * 1000);
-    let mut rng = OsRng;
+/// What the example needs from a chain beyond the validator's `Transport`.
+trait Chain: Transport {
+    fn chain_id(&self) -> u64;
+    fn registry(&self) -> Address;
+    /// `verifyRecord` in the EVM: OpenZeppelin's MerkleProof over the proof.
+    fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool>;
+}
 
-    // The chain: an in-process EVM with EhrRegistry deployed; templates are
-    // checked against its ABI, then registered on chain with their roles.
+fn verify_call(proof: &InclusionProof) -> EhrRegistry::verifyRecordCall {
+    EhrRegistry::verifyRecordCall {
+        root: proof.root,
+        recordHash: proof.record_hash,
+        proof: proof.siblings.clone(),
+    }
+}
+
+impl Chain for DevnetTransport {
+    fn chain_id(&self) -> u64 {
+        self.devnet().chain_id()
+    }
+    fn registry(&self) -> Address {
+        self.devnet().registry()
+    }
+    fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool> {
+        Ok(self.devnet_mut().view(&verify_call(proof))?)
+    }
+}
+
+impl Chain for RpcTransport {
+    fn chain_id(&self) -> u64 {
+        RpcTransport::chain_id(self)
+    }
+    fn registry(&self) -> Address {
+        RpcTransport::registry(self)
+    }
+    fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool> {
+        Ok(self.view(&verify_call(proof))?)
+    }
+}
+
+/// The in-process devnet with the registry deployed and the templates
+/// registered; a distributor holds its role on chain, a pharmacy does not.
+fn devnet(templates: &TemplateRegistry, now: u64) -> Result<DevnetTransport> {
     let mut net = Devnet::new()?;
     net.set_time(now)?;
-    let registry = TemplateRegistry::with_built_ins(Some(abi()))?;
-    println!(
-        "Built-in templates, registered on chain {}:",
-        net.chain_id()
-    );
-    let mut templates: Vec<_> = registry.iter().collect();
-    templates.sort_by_key(|t| t.name().to_owned());
-    for template in templates {
+    for template in templates.iter() {
         net.register_template(template)?;
-        let roles: Vec<_> = template.roles().iter().map(Role::name).collect();
-        println!(
-            "  {:<26} {}  roles: {}",
-            template.name(),
-            short(&template.id()),
-            roles.join(", ")
-        );
     }
-    // A distributor holds its role on chain; the pharmacy was never granted one.
     let (distributor, pharmacy) = (
         Devnet::account("wholesale-7"),
         Devnet::account("pharmacy-3"),
@@ -77,6 +104,92 @@ fn main() -> Result<()> {
     let mut transport = DevnetTransport::new(net);
     transport.set_sender(&Role::new("distributor")?, distributor);
     transport.set_sender(&Role::new("pharmacist")?, pharmacy);
+    Ok(transport)
+}
+
+/// A node at `url` (chain 1337) with unlocked accounts: deploys the registry,
+/// grants the roles and registers the templates.
+fn node(url: &str, templates: &TemplateRegistry) -> Result<RpcTransport> {
+    let mut transport = RpcTransport::connect(url, RpcConfig::new(1337))?;
+    let accounts = transport.accounts()?;
+    let [
+        admin,
+        handshaker,
+        doctor,
+        nurse,
+        pathologist,
+        device,
+        distributor,
+        pharmacy,
+        ..,
+    ] = accounts[..]
+    else {
+        return Err(format!("the node at {url} has fewer than 8 unlocked accounts").into());
+    };
+    let granted = [
+        ("handshaker", handshaker),
+        (Role::DOCTOR, doctor),
+        (Role::NURSE, nurse),
+        (Role::PATHOLOGIST, pathologist),
+        (Role::DEVICE, device),
+        ("distributor", distributor),
+    ];
+    let deployment = Deployment {
+        admin,
+        grants: granted
+            .iter()
+            .map(|(role, account)| ((*role).to_owned(), *account))
+            .collect(),
+    };
+    deploy_registry(&mut transport, &deployment, templates)?;
+    for (role, account) in granted.into_iter().chain([("pharmacist", pharmacy)]) {
+        transport.set_sender(&Role::new(role)?, account);
+    }
+    transport.set_default_sender(handshaker);
+    // Development nodes mine only when a transaction arrives; mine on each
+    // head read so that confirmations grow while the validator waits.
+    transport.set_mine_on_head(true);
+    Ok(transport)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    match args
+        .iter()
+        .position(|a| a == "--rpc-url")
+        .map(|i| args.get(i + 1))
+    {
+        None => run(|templates, now| devnet(templates, now)),
+        Some(Some(url)) => run(|templates, _| node(url, templates)),
+        Some(None) => Err("--rpc-url needs a URL, such as http://127.0.0.1:8545".into()),
+    }
+}
+
+fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> Result<()> {
+    // The host owns time, randomness and keys; the core does no I/O.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let mut clock = DemoClock(now * 1000);
+    let mut rng = OsRng;
+
+    // Templates are checked against the registry's ABI, then registered on
+    // chain with their roles.
+    let registry = TemplateRegistry::with_built_ins(Some(abi()))?;
+    let mut transport = connect(&registry, now)?;
+    println!(
+        "Built-in templates, registered on chain {}:",
+        transport.chain_id()
+    );
+    let mut templates: Vec<_> = registry.iter().collect();
+    templates.sort_by_key(|t| t.name().to_owned());
+    for template in templates {
+        let roles: Vec<_> = template.roles().iter().map(Role::name).collect();
+        println!(
+            "  {:<26} {}  roles: {}",
+            template.name(),
+            short(&template.id()),
+            roles.join(", ")
+        );
+    }
 
     let nurse = Role::new(Role::NURSE)?;
     println!("\nForms a nurse may fill in:");
@@ -87,8 +200,8 @@ fn main() -> Result<()> {
 
     let tg = TransactionGenerator::new(
         GeneratorConfig {
-            chain_id: transport.devnet().chain_id(),
-            registry: transport.devnet().registry(),
+            chain_id: transport.chain_id(),
+            registry: transport.registry(),
             sealing_key: KeyId::new("records-2026")?,
             pseudonym_key: KeyId::new("pseudonyms")?,
             max_clock_skew: 300,
@@ -182,9 +295,9 @@ fn main() -> Result<()> {
 
 /// The same TC submitted twice (a host retry after a crash, say): the chain
 /// holds it once and the second ACK says so.
-fn replayed_tc(
+fn replayed_tc<C: Chain>(
     hs: &Handshaker<InMemoryKeyStore>,
-    transport: &mut DevnetTransport,
+    transport: &mut C,
     clock: &mut DemoClock,
     db: &Database,
     now: u64,
@@ -215,9 +328,9 @@ fn replayed_tc(
 
 /// Twelve device readings go into one batch, anchored with one transaction;
 /// one record's proof travels as QR text and is checked against the chain.
-fn batch_of_device_readings(
+fn batch_of_device_readings<C: Chain>(
     hs: &Handshaker<InMemoryKeyStore>,
-    transport: &mut DevnetTransport,
+    transport: &mut C,
     clock: &mut DemoClock,
     db: &Database,
     now: u64,
@@ -243,12 +356,11 @@ fn batch_of_device_readings(
     let mut batch_id = B256::ZERO;
     rng.fill_bytes(batch_id.as_mut_slice());
     let batch = builder.build(batch_id)?;
-    let net = transport.devnet();
     let mut validator = TransactionValidator::for_batch(
         &batch,
         &tcs,
-        net.registry(),
-        net.chain_id(),
+        transport.registry(),
+        transport.chain_id(),
         *hs.validator_config(),
     )?;
     let acks = run_blocking(&mut validator, transport, clock);
@@ -276,13 +388,8 @@ fn batch_of_device_readings(
         &qr_text[..48.min(qr_text.len())]
     );
     let proof = InclusionProof::from_text(&qr_text)?;
-    let net = transport.devnet_mut();
-    let anchored = proof.verify_on_chain(net)?;
-    let in_evm = net.view(&EhrRegistry::verifyRecordCall {
-        root: proof.root,
-        recordHash: proof.record_hash,
-        proof: proof.siblings.clone(),
-    })?;
+    let anchored = proof.verify_on_chain(transport)?;
+    let in_evm = transport.verify_in_evm(&proof)?;
     println!(
         "  verified in Rust against the anchored leaf count ({}) and by OpenZeppelin's MerkleProof in the EVM: {in_evm}",
         anchored.leaf_count
