@@ -159,7 +159,7 @@ fn main() -> Result<()> {
         .position(|a| a == "--rpc-url")
         .map(|i| args.get(i + 1))
     {
-        None => run(|templates, now| devnet(templates, now)),
+        None => run(devnet),
         Some(Some(url)) => run(|templates, _| node(url, templates)),
         Some(None) => Err("--rpc-url needs a URL, such as http://127.0.0.1:8545".into()),
     }
