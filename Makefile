@@ -5,11 +5,11 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit wasm-core interop fuzz-smoke bench vectors
+.PHONY: test setup fmt-check clippy unit wasm-core interop fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e
 
 ## Every test: formatting, lints, unit/integration/doc tests, the wasm build of
 ## the core, the interop tests and a short fuzz run of every target.
-test: setup fmt-check clippy unit wasm-core interop fuzz-smoke
+test: setup fmt-check clippy contracts-check unit ganache-e2e wasm-core interop fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.
@@ -32,12 +32,34 @@ wasm-core:
 	$(CARGO) build -p ehrchain-core --target wasm32-unknown-unknown --locked
 
 ## Other implementations agree with ours: node:crypto opens our envelopes
-## following only docs/envelope.md.
+## following only docs/envelope.md, and OpenZeppelin's merkle-tree (pinned in
+## ehrchain-core/tests/interop/package.json) verifies every proof vector.
 interop:
 	node ehrchain-core/tests/interop/open_envelopes.mjs
+	npm ci --prefix ehrchain-core/tests/interop --no-audit --no-fund
+	node ehrchain-core/tests/interop/verify_proofs.mjs
 
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh
+
+## The end-to-end suite through RpcTransport against Ganache 7.9.2 (npm,
+## pinned in scripts/ganache/), started on a free 127.0.0.1 port and stopped
+## by its PID whatever happens.
+ganache-e2e:
+	bash scripts/ganache-e2e.sh
+
+## Rebuild contracts/artifacts/EhrRegistry.json with the pinned solc-js.
+contracts:
+	bash scripts/contracts.sh build
+
+## Fail if the committed contract artifact differs from a fresh build.
+contracts-check:
+	bash scripts/contracts.sh check
+
+## Rewrite contracts/GAS.md from the devnet (review the diff!). A stale GAS.md
+## fails `cargo test`.
+gas:
+	bash scripts/contracts.sh gas
 
 ## Criterion benches (not part of `make test`: these machines are noisy).
 bench:
@@ -45,4 +67,4 @@ bench:
 
 ## Rewrite the test vectors in docs/vectors/ from the code (review the diff!).
 vectors:
-	EHRCHAIN_REGENERATE_VECTORS=1 $(CARGO) test -p ehrchain-core --test envelope_vectors --test template_vectors
+	EHRCHAIN_REGENERATE_VECTORS=1 $(CARGO) test -p ehrchain-core --test envelope_vectors --test template_vectors --test proof_vectors

@@ -1,37 +1,192 @@
-//! The generator half of the handshaker, end to end: load the built-in
-//! templates, draw a role's form, turn TIs from several roles into Ethereum
-//! transactions (TCs), open a sealed record again, and show every violation of
-//! a deliberately bad TI.
+//! The handshaker end to end on the in-process devnet (no server needed):
+//! TI → TC → chain → ACK. Built-in templates registered on chain, a nurse's
+//! forms, TIs from several roles turned into Ethereum transactions (TCs),
+//! anchored by the `EhrRegistry` contract and answered with ACKs by the
+//! Transaction Validator: valid (store the record) or invalid (keep it for
+//! audit) — a role the chain refuses, a replayed TC anchored only once, a
+//! batch of device readings under one Merkle root with a QR-ready proof checked
+//! in Rust and in the EVM, and every violation of a deliberately bad TI.
+//! The host's EHR database is an embedded SQLite file: valid ACKs go to its
+//! `records` table with their sealed envelopes, invalid ones to `audit`.
 //!
-//! Run with `cargo run --example quickstart`. Sending the TCs to a chain and
-//! turning the results into ACKs is the validator's job (not built yet).
+//! Run with `cargo run --example quickstart`; add `-- --rpc-url
+//! http://127.0.0.1:8545` to run the same flow against a node such as Ganache
+//! (started with `--chain.hardfork shanghai --chain.chainId 1337
+//! --wallet.deterministic`): the registry is deployed there from the committed
+//! artifact, and its first eight unlocked accounts play admin, handshaker,
+//! doctor, nurse, pathologist, device, distributor and pharmacy.
 #![allow(clippy::print_stdout)]
 
 use std::error::Error;
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ehrchain_contracts::{
+    Deployment, Devnet, DevnetTransport, EhrRegistry, RpcConfig, RpcTransport, abi, deploy_registry,
+};
 use ehrchain_core::{
-    Address, B256, ChainTransaction, GenerateError, GeneratorConfig, InMemoryKeyStore,
-    InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry, TransactionGenerator,
+    Ack, AckStatus, Address, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker,
+    InMemoryKeyStore, InclusionProof, InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry,
+    TransactionGenerator, TransactionValidator, Transport, ValidatorConfig, run_blocking,
 };
 use rand_core::{OsRng, RngCore};
-use serde_json::json;
+use rusqlite::{Connection, params};
+use serde_json::{Value, json};
 
-fn main() -> Result<(), Box<dyn Error>> {
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+/// The host's clock in Unix milliseconds. The devnet mines at once, so waiting
+/// for the validator's next poll just moves this clock forward.
+struct DemoClock(u64);
+
+impl Clock for DemoClock {
+    fn now(&mut self) -> u64 {
+        self.0
+    }
+    fn wait_until(&mut self, deadline: u64) {
+        self.0 = self.0.max(deadline);
+    }
+}
+
+/// What the example needs from a chain beyond the validator's `Transport`.
+trait Chain: Transport {
+    fn chain_id(&self) -> u64;
+    fn registry(&self) -> Address;
+    /// `verifyRecord` in the EVM: OpenZeppelin's MerkleProof over the proof.
+    fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool>;
+}
+
+fn verify_call(proof: &InclusionProof) -> EhrRegistry::verifyRecordCall {
+    EhrRegistry::verifyRecordCall {
+        root: proof.root,
+        recordHash: proof.record_hash,
+        proof: proof.siblings.clone(),
+    }
+}
+
+impl Chain for DevnetTransport {
+    fn chain_id(&self) -> u64 {
+        self.devnet().chain_id()
+    }
+    fn registry(&self) -> Address {
+        self.devnet().registry()
+    }
+    fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool> {
+        Ok(self.devnet_mut().view(&verify_call(proof))?)
+    }
+}
+
+impl Chain for RpcTransport {
+    fn chain_id(&self) -> u64 {
+        RpcTransport::chain_id(self)
+    }
+    fn registry(&self) -> Address {
+        RpcTransport::registry(self)
+    }
+    fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool> {
+        Ok(self.view(&verify_call(proof))?)
+    }
+}
+
+/// The in-process devnet with the registry deployed and the templates
+/// registered; a distributor holds its role on chain, a pharmacy does not.
+fn devnet(templates: &TemplateRegistry, now: u64) -> Result<DevnetTransport> {
+    let mut net = Devnet::new()?;
+    net.set_time(now)?;
+    for template in templates.iter() {
+        net.register_template(template)?;
+    }
+    let (distributor, pharmacy) = (
+        Devnet::account("wholesale-7"),
+        Devnet::account("pharmacy-3"),
+    );
+    net.grant_role("distributor", distributor)?;
+    let mut transport = DevnetTransport::new(net);
+    transport.set_sender(&Role::new("distributor")?, distributor);
+    transport.set_sender(&Role::new("pharmacist")?, pharmacy);
+    Ok(transport)
+}
+
+/// A node at `url` (chain 1337) with unlocked accounts: deploys the registry,
+/// grants the roles and registers the templates.
+fn node(url: &str, templates: &TemplateRegistry) -> Result<RpcTransport> {
+    let mut transport = RpcTransport::connect(url, RpcConfig::new(1337))?;
+    let accounts = transport.accounts()?;
+    let [
+        admin,
+        handshaker,
+        doctor,
+        nurse,
+        pathologist,
+        device,
+        distributor,
+        pharmacy,
+        ..,
+    ] = accounts[..]
+    else {
+        return Err(format!("the node at {url} has fewer than 8 unlocked accounts").into());
+    };
+    let granted = [
+        ("handshaker", handshaker),
+        (Role::DOCTOR, doctor),
+        (Role::NURSE, nurse),
+        (Role::PATHOLOGIST, pathologist),
+        (Role::DEVICE, device),
+        ("distributor", distributor),
+    ];
+    let deployment = Deployment {
+        admin,
+        grants: granted
+            .iter()
+            .map(|(role, account)| ((*role).to_owned(), *account))
+            .collect(),
+    };
+    deploy_registry(&mut transport, &deployment, templates)?;
+    for (role, account) in granted.into_iter().chain([("pharmacist", pharmacy)]) {
+        transport.set_sender(&Role::new(role)?, account);
+    }
+    transport.set_default_sender(handshaker);
+    // Development nodes mine only when a transaction arrives; mine on each
+    // head read so that confirmations grow while the validator waits.
+    transport.set_mine_on_head(true);
+    Ok(transport)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    match args
+        .iter()
+        .position(|a| a == "--rpc-url")
+        .map(|i| args.get(i + 1))
+    {
+        None => run(devnet),
+        Some(Some(url)) => run(|templates, _| node(url, templates)),
+        Some(None) => Err("--rpc-url needs a URL, such as http://127.0.0.1:8545".into()),
+    }
+}
+
+fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> Result<()> {
     // The host owns time, randomness and keys; the core does no I/O.
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let mut clock = DemoClock(now * 1000);
     let mut rng = OsRng;
-    let keys = demo_key_store(&mut rng)?;
 
-    let registry = TemplateRegistry::with_built_ins(None)?;
-    println!("Built-in templates:");
-    for template in registry.iter() {
+    // Templates are checked against the registry's ABI, then registered on
+    // chain with their roles.
+    let registry = TemplateRegistry::with_built_ins(Some(abi()))?;
+    let mut transport = connect(&registry, now)?;
+    println!(
+        "Built-in templates, registered on chain {}:",
+        transport.chain_id()
+    );
+    let mut templates: Vec<_> = registry.iter().collect();
+    templates.sort_by_key(|t| t.name().to_owned());
+    for template in templates {
         let roles: Vec<_> = template.roles().iter().map(Role::name).collect();
         println!(
-            "  {:<28} v{}  {}  roles: {}",
+            "  {:<26} {}  roles: {}",
             template.name(),
-            template.version(),
-            template.id(),
+            short(&template.id()),
             roles.join(", ")
         );
     }
@@ -43,95 +198,270 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("  {} ({}): {}", form.title, form.name, fields.join(", "));
     }
 
-    let config = GeneratorConfig {
-        chain_id: 1337,
-        registry: Address::repeat_byte(0xee),
-        sealing_key: KeyId::new("records-2026")?,
-        pseudonym_key: KeyId::new("pseudonyms")?,
-        max_clock_skew: 300,
+    let tg = TransactionGenerator::new(
+        GeneratorConfig {
+            chain_id: transport.chain_id(),
+            registry: transport.registry(),
+            sealing_key: KeyId::new("records-2026")?,
+            pseudonym_key: KeyId::new("pseudonyms")?,
+            max_clock_skew: 300,
+        },
+        demo_key_store(&mut rng)?,
+    )?;
+    let config = ValidatorConfig {
+        confirmations: 2,
+        ..ValidatorConfig::default()
     };
-    let tg = TransactionGenerator::new(config, keys)?;
+    let hs = Handshaker::new(registry, tg, config);
+    let db = Database::create()?;
+
     let entries = [
         (
             "blood-pressure",
-            "dr-4711",
             Role::DOCTOR,
             Some("MRN-000123"),
             json!({"systolic": 128, "diastolic": 84, "position": "sitting"}),
         ),
         (
             "blood-pressure",
-            "rn-0815",
             Role::NURSE,
             Some("MRN-000123"),
             json!({"systolic": 131, "diastolic": 86}),
         ),
         (
             "lab-result",
-            "path-12",
             Role::PATHOLOGIST,
             Some("MRN-000456"),
             json!({"test_code": "2345-7", "test_name": "Glucose", "value": "5.4", "unit": "mmol/L", "interpretation": "normal", "specimen": "serum", "collected_at": "2026-11-30T07:45:00Z"}),
         ),
         (
-            "device-vital-sign",
-            "monitor-3b",
-            Role::DEVICE,
-            Some("MRN-000123"),
-            json!({"device_serial": "PM-88213", "heart_rate": 72, "spo2": 97, "temperature": "36.8", "measured_at": now}),
-        ),
-        (
             "drug-shipment-custody",
-            "wholesale-7",
             "distributor",
             None,
             json!({"lot": "B2026-117", "gtin": "04012345678901", "event": "shipped", "quantity": 240}),
         ),
+        (
+            "drug-shipment-custody",
+            "pharmacist",
+            None,
+            json!({"lot": "B2026-117", "gtin": "04012345678901", "event": "received", "quantity": 240}),
+        ),
+        (
+            "blood-pressure",
+            Role::PATHOLOGIST,
+            Some("MRN-000123"),
+            json!({"systolic": 420, "diastolic": "80", "position": "upside down", "pulse": 70}),
+        ),
     ];
-
-    println!("\nTIs turned into TCs:");
+    println!("\nTIs through the handshaker, one ACK each:");
     let mut first = None;
-    for (name, author, role, patient, fields) in entries {
-        let ti = initial_transaction(
-            &registry, name, author, role, patient, fields, now, &mut rng,
-        )?;
-        let tc = tg.generate(&registry, &ti, now, &mut rng)?;
-        print_tc(name, role, &tc);
-        first.get_or_insert(tc);
-    }
-
-    if let Some(tc) = first {
-        let record = tc.envelope.open(tg.key_store())?;
-        println!("\nThe first sealed record, opened again with the key store:");
-        println!("  {}", String::from_utf8_lossy(&record));
-    }
-
-    println!("\nA deliberately bad TI (a pathologist's blood pressure, out of range, misspelt):");
-    let bad = initial_transaction(
-        &registry,
-        "blood-pressure",
-        "path-12",
-        Role::PATHOLOGIST,
-        Some("MRN-000123"),
-        json!({"systolic": 420, "diastolic": "80", "position": "upside down", "pulse": 70}),
-        now + 3_600,
-        &mut rng,
-    )?;
-    match tg.generate(&registry, &bad, now, &mut rng) {
-        Err(GenerateError::Rejected(violations)) => {
-            for violation in &violations.0 {
-                println!("  - {violation}");
-            }
+    for (name, role, patient, fields) in entries {
+        let ti = initial_transaction(hs.templates(), name, role, patient, fields, now, &mut rng)?;
+        let ack = hs.submit(&ti, &mut transport, &mut clock, &mut rng);
+        print_ack(&format!("{name} by a {role}"), &ack);
+        db.store(&ack)?;
+        if ack.is_valid() {
+            first.get_or_insert(ack);
         }
-        Ok(_) => return Err("the bad TI was accepted".into()),
-        Err(other) => return Err(other.into()),
     }
-    println!("\nNext: the validator sends TCs to the chain and answers with ACKs (not built yet).");
+
+    if let Some(ack) = first {
+        let envelope =
+            ehrchain_core::Envelope::from_bytes(ack.envelope.clone().unwrap_or_default().to_vec())?;
+        let record = envelope.open(hs.generator().key_store())?;
+        println!(
+            "\nWhat the EHR database stores for the first valid ACK (the record stays off chain):"
+        );
+        println!(
+            "  ACK (envelope bytes left out) {}",
+            serde_json::to_string(&Ack {
+                envelope: None,
+                ..ack
+            })?
+        );
+        println!("  record {}", String::from_utf8_lossy(&record));
+    }
+
+    replayed_tc(&hs, &mut transport, &mut clock, &db, now, &mut rng)?;
+    batch_of_device_readings(&hs, &mut transport, &mut clock, &db, now, &mut rng)?;
+    println!(
+        "\nThe EHR database {} holds {} records and {} audit entries.",
+        db.path.display(),
+        db.count("records")?,
+        db.count("audit")?
+    );
     Ok(())
 }
 
+/// The same TC submitted twice (a host retry after a crash, say): the chain
+/// holds it once and the second ACK says so.
+fn replayed_tc<C: Chain>(
+    hs: &Handshaker<InMemoryKeyStore>,
+    transport: &mut C,
+    clock: &mut DemoClock,
+    db: &Database,
+    now: u64,
+    rng: &mut OsRng,
+) -> Result<()> {
+    let fields =
+        json!({"condition_code": "I10", "clinical_status": "active", "verification": "confirmed"});
+    let ti = initial_transaction(
+        hs.templates(),
+        "diagnosis",
+        Role::DOCTOR,
+        Some("MRN-000123"),
+        fields,
+        now,
+        rng,
+    )?;
+    let tc = hs.generator().generate(hs.templates(), &ti, now, rng)?;
+    println!("\nOne diagnosis TC submitted twice:");
+    for attempt in ["first", "again"] {
+        let mut validator = TransactionValidator::new(&tc, *hs.validator_config());
+        for ack in run_blocking(&mut validator, transport, clock) {
+            print_ack(attempt, &ack);
+            db.store(&ack)?;
+        }
+    }
+    Ok(())
+}
+
+/// Twelve device readings go into one batch, anchored with one transaction;
+/// one record's proof travels as QR text and is checked against the chain.
+fn batch_of_device_readings<C: Chain>(
+    hs: &Handshaker<InMemoryKeyStore>,
+    transport: &mut C,
+    clock: &mut DemoClock,
+    db: &Database,
+    now: u64,
+    rng: &mut OsRng,
+) -> Result<()> {
+    let mut builder = BatchBuilder::new();
+    let mut tcs = Vec::new();
+    for minute in 0..12u64 {
+        let fields = json!({"device_serial": "PM-88213", "heart_rate": 70 + minute, "spo2": 97, "measured_at": now - 60 * (12 - minute)});
+        let ti = initial_transaction(
+            hs.templates(),
+            "device-vital-sign",
+            Role::DEVICE,
+            Some("MRN-000123"),
+            fields,
+            now,
+            rng,
+        )?;
+        let tc = hs.generator().generate(hs.templates(), &ti, now, rng)?;
+        builder.push(tc.record_hash)?;
+        tcs.push(tc);
+    }
+    let mut batch_id = B256::ZERO;
+    rng.fill_bytes(batch_id.as_mut_slice());
+    let batch = builder.build(batch_id)?;
+    let mut validator = TransactionValidator::for_batch(
+        &batch,
+        &tcs,
+        transport.registry(),
+        transport.chain_id(),
+        *hs.validator_config(),
+    )?;
+    let acks = run_blocking(&mut validator, transport, clock);
+    for ack in &acks {
+        db.store(ack)?;
+    }
+    let valid = acks.iter().filter(|a| a.is_valid()).count();
+    println!(
+        "\nA batch of {} device readings, anchored with one transaction: {valid} valid ACKs",
+        batch.leaf_count()
+    );
+    if let Some(ack) = acks.first() {
+        print_ack("reading 1", ack);
+    }
+
+    let qr_text = acks
+        .get(5)
+        .and_then(Ack::anchor)
+        .and_then(|anchor| anchor.batch.as_ref())
+        .ok_or("the sixth reading has no batch proof")?
+        .to_text();
+    println!(
+        "  proof of reading 6 as QR text ({} characters): {}…",
+        qr_text.len(),
+        &qr_text[..48.min(qr_text.len())]
+    );
+    let proof = InclusionProof::from_text(&qr_text)?;
+    let anchored = proof.verify_on_chain(transport)?;
+    let in_evm = transport.verify_in_evm(&proof)?;
+    println!(
+        "  verified in Rust against the anchored leaf count ({}) and by OpenZeppelin's MerkleProof in the EVM: {in_evm}",
+        anchored.leaf_count
+    );
+    Ok(())
+}
+
+/// The host's EHR database: a fresh SQLite file in the system's temp folder.
+struct Database {
+    path: PathBuf,
+    conn: Connection,
+}
+
+impl Database {
+    fn create() -> Result<Self> {
+        let path = std::env::temp_dir().join("ehrchain-quickstart.sqlite");
+        if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
+        let conn = Connection::open(&path)?;
+        conn.execute_batch(
+            "CREATE TABLE records (ti_id TEXT PRIMARY KEY, template_id TEXT NOT NULL,
+                 record_hash TEXT NOT NULL, envelope BLOB NOT NULL, ack TEXT NOT NULL);
+             CREATE TABLE audit (ti_id TEXT NOT NULL, template_id TEXT NOT NULL,
+                 record_hash TEXT, envelope BLOB, reason TEXT NOT NULL, ack TEXT NOT NULL);",
+        )?;
+        Ok(Self { path, conn })
+    }
+
+    /// Stores a valid ACK's record, or keeps an invalid one for audit: the
+    /// paper's "ACK to the EHR database".
+    fn store(&self, ack: &Ack) -> Result<()> {
+        let json = serde_json::to_string(ack)?;
+        let hash = ack.record_hash.map(|h| h.to_string());
+        let envelope = ack.envelope.as_ref().map(|e| e.to_vec());
+        match &ack.status {
+            AckStatus::Valid(_) => self.conn.execute(
+                "INSERT OR IGNORE INTO records VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    ack.ti_id.to_string(),
+                    ack.template_id.to_string(),
+                    hash,
+                    envelope,
+                    json
+                ],
+            )?,
+            AckStatus::Invalid { reason, .. } => self.conn.execute(
+                "INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    ack.ti_id.to_string(),
+                    ack.template_id.to_string(),
+                    hash,
+                    envelope,
+                    reason.to_string(),
+                    json
+                ],
+            )?,
+        };
+        Ok(())
+    }
+
+    fn count(&self, table: &str) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })?)
+    }
+}
+
 /// A key store with fresh random keys: one to seal records, one for pseudonyms.
-fn demo_key_store(rng: &mut OsRng) -> Result<InMemoryKeyStore, Box<dyn Error>> {
+fn demo_key_store(rng: &mut OsRng) -> Result<InMemoryKeyStore> {
     let mut keys = InMemoryKeyStore::new();
     for id in ["records-2026", "pseudonyms"] {
         let mut key = [0u8; 32];
@@ -141,24 +471,22 @@ fn demo_key_store(rng: &mut OsRng) -> Result<InMemoryKeyStore, Box<dyn Error>> {
     Ok(keys)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn initial_transaction(
     registry: &TemplateRegistry,
     template: &str,
-    author: &str,
     role: &str,
     patient: Option<&str>,
-    fields: serde_json::Value,
+    fields: Value,
     timestamp: u64,
     rng: &mut OsRng,
-) -> Result<InitialTransaction, Box<dyn Error>> {
+) -> Result<InitialTransaction> {
     let template = registry.latest(template).ok_or("template not loaded")?;
     let mut ti_id = B256::ZERO;
     rng.fill_bytes(ti_id.as_mut_slice());
     Ok(InitialTransaction {
         ti_id,
         template_id: template.id(),
-        author_id: author.into(),
+        author_id: format!("{role}-0815"),
         author_role: Role::new(role)?,
         patient_id: patient.map(Into::into),
         timestamp,
@@ -166,15 +494,37 @@ fn initial_transaction(
     })
 }
 
-fn print_tc(template: &str, role: &str, tc: &ChainTransaction) {
-    println!("  {template} by a {role}:");
-    println!("    to {} on chain {}", tc.to, tc.chain_id);
-    println!("    calldata    {}", tc.calldata);
-    println!("    record hash {}", tc.record_hash);
-    println!("    CID         {}", tc.cid());
-    println!(
-        "    envelope    {} bytes, sealed under {}",
-        tc.envelope.as_bytes().len(),
-        tc.envelope.binding().key_id
-    );
+fn print_ack(what: &str, ack: &Ack) {
+    match &ack.status {
+        AckStatus::Valid(anchor) => {
+            match (&anchor.recovered, anchor.tx_hash, anchor.block_number) {
+                (None, Some(tx_hash), Some(block)) => println!(
+                    "  {what}: VALID{} in block {block} (tx {}, {} gas), record hash {}",
+                    if anchor.replay {
+                        " (already anchored: kept once)"
+                    } else {
+                        ""
+                    },
+                    short(&tx_hash.0),
+                    anchor.gas_used.unwrap_or_default(),
+                    ack.record_hash.map(|h| short(&h)).unwrap_or_default(),
+                ),
+                (recovered, _, _) => println!(
+                    "  {what}: VALID, recovered from the registry: {}",
+                    recovered
+                        .as_ref()
+                        .map(|r| r.note.as_str())
+                        .unwrap_or_default()
+                ),
+            }
+        }
+        AckStatus::Invalid { reason, .. } => {
+            println!("  {what}: INVALID, kept for audit: {reason}")
+        }
+    }
+}
+
+fn short(hash: &B256) -> String {
+    let hex = hash.to_string();
+    format!("{}…{}", &hex[..10], &hex[hex.len() - 4..])
 }

@@ -164,3 +164,17 @@ pub fn binding() -> Result<EnvelopeBinding, SetupError> {
         ti_id: B256::repeat_byte(0x0c),
     })
 }
+
+/// A built batch of `n` distinct, deterministic record hashes.
+///
+/// # Errors
+/// [`ehrchain_core::BatchError::Empty`] for `n == 0`.
+pub fn batch_of(n: u32) -> Result<ehrchain_core::Batch, ehrchain_core::BatchError> {
+    let mut builder = ehrchain_core::BatchBuilder::with_capacity(n as usize);
+    for i in 0..n {
+        let mut hash = [0x5a; 32];
+        hash[..4].copy_from_slice(&i.to_be_bytes());
+        builder.push(B256::from(hash))?;
+    }
+    builder.build(B256::repeat_byte(0xba))
+}

@@ -1,23 +1,42 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod batch;
+mod driver;
 pub mod envelope;
 mod generator;
+mod handshaker;
 pub mod keys;
 mod record;
+pub mod registry_abi;
 mod role;
 pub mod template;
 mod ti;
+pub mod transport;
+pub mod validator;
 mod violation;
 
+pub use batch::{
+    AnchoredBatch, Batch, BatchBuilder, BatchError, BatchReader, BatchTransaction, ChainCheckError,
+    InclusionProof, MultiProof, ProofError,
+};
+pub use driver::{Clock, run_blocking, step};
 pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError, PlaintextBuf};
 pub use generator::{
     ChainTransaction, GenerateError, GeneratorConfig, RECORD_FORMAT, TransactionGenerator,
 };
+pub use handshaker::Handshaker;
 pub use keys::{InMemoryKeyStore, KeyId, KeyStore, KeyStoreError, MasterKey};
 pub use role::{InvalidRoleName, MAX_ROLE_NAME_LEN, Role};
 pub use template::{Form, RegistryError, Template, TemplateError, TemplateRegistry};
 pub use ti::{InitialTransaction, MAX_IDENTIFIER_LEN, MAX_TI_JSON_LEN, TiFormatError};
+pub use transport::{
+    Anchoring, Submission, SubmissionStatus, Transport, TransportError, TxHash, TxReceipt,
+};
+pub use validator::{
+    Ack, AckStatus, Anchor, AuditEntry, AuditEvent, ChainHolds, InvalidReason, Recovered,
+    TransactionValidator, Transmit, ValidatorConfig, ValidatorError, ValidatorState, ViolationNote,
+};
 pub use violation::{Violation, ViolationKind, Violations};
 
 /// Re-exported primitive types used in the public API.

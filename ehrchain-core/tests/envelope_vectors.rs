@@ -12,6 +12,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use alloy_primitives::hex;
@@ -88,15 +90,7 @@ struct PseudonymVector {
 
 #[test]
 fn envelope_vectors() {
-    if std::env::var("EHRCHAIN_REGENERATE_VECTORS").as_deref() == Ok("1") {
-        let file = build();
-        let mut text = serde_json::to_string_pretty(&file).unwrap();
-        text.push('\n');
-        std::fs::write(PATH, text).unwrap();
-    }
-    let text = std::fs::read_to_string(PATH).unwrap_or_else(|e| {
-        panic!("{PATH}: {e}; run with EHRCHAIN_REGENERATE_VECTORS=1 to create it")
-    });
+    let text = common::checked_vector_file(PATH, build);
     let file: VectorFile = serde_json::from_str(&text).unwrap();
     check(&file);
 }

@@ -11,6 +11,8 @@
 // `EHRCHAIN_REGENERATE_VECTORS=1 cargo test -p ehrchain-core --test template_vectors`
 // and review the diff: every changed id is a template id that changes on chain.
 
+mod common;
+
 use alloy_primitives::keccak256;
 use ehrchain_core::template::{BUILT_IN_TEMPLATES, Template};
 use serde::Serialize;
@@ -210,45 +212,17 @@ fn vectors() -> VectorFile {
     }
 }
 
-fn regenerating() -> bool {
-    std::env::var("EHRCHAIN_REGENERATE_VECTORS").as_deref() == Ok("1")
-}
-
-fn render() -> String {
-    let mut text = serde_json::to_string_pretty(&vectors()).unwrap();
-    text.push('\n');
-    text
-}
-
 #[test]
 fn template_vectors_match_docs() {
-    let expected = render();
-    if regenerating() {
-        std::fs::write(VECTORS, &expected).unwrap();
-        return;
-    }
-    let on_disk = std::fs::read_to_string(VECTORS).unwrap_or_else(|e| {
-        panic!("cannot read {VECTORS}: {e}; regenerate with EHRCHAIN_REGENERATE_VECTORS=1")
-    });
-    assert!(
-        on_disk == expected,
-        "{VECTORS} differs from what the code computes; if the canonical form changed on purpose, \
-         regenerate with EHRCHAIN_REGENERATE_VECTORS=1 and review the diff"
-    );
+    common::checked_vector_file(VECTORS, vectors);
 }
 
 /// Reads the file as another implementation would: every input yields its
 /// canonical form and id, and every id is the keccak256 of its canonical form.
 #[test]
 fn template_vectors_are_self_consistent() {
-    let text = if regenerating() {
-        // The other test is rewriting the file right now.
-        render()
-    } else {
-        std::fs::read_to_string(VECTORS).unwrap_or_else(|e| {
-            panic!("cannot read {VECTORS}: {e}; regenerate with EHRCHAIN_REGENERATE_VECTORS=1")
-        })
-    };
+    // What the file holds (or, while regenerating, what it is being rewritten to).
+    let text = common::render(&vectors());
     let file: Value = serde_json::from_str(&text).unwrap();
     let vectors = file["vectors"].as_array().unwrap();
     assert_eq!(vectors.len(), BUILT_IN_TEMPLATES.len() + 4);

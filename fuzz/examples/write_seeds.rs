@@ -11,7 +11,7 @@ use std::fs;
 use std::path::Path;
 
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
-use ehrchain_core::{B256, InitialTransaction, Role};
+use ehrchain_core::{B256, BatchBuilder, InitialTransaction, Role};
 use ehrchain_fuzz::{NOW, fixture, rng};
 use serde_json::{Value, json};
 
@@ -128,6 +128,29 @@ fn main() -> Result<(), Box<dyn Error>> {
         seeds.join("ti_json").join("blood-pressure-rejected.json"),
         bad.to_json(),
     )?;
+    write_proof_seeds(&seeds)?;
     println!("seeds written to {}", seeds.display());
+    Ok(())
+}
+
+/// Proofs of a 13-record batch in their three forms, and raw forgery inputs.
+fn write_proof_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
+    let mut builder = BatchBuilder::new();
+    for i in 0..13u8 {
+        builder.push(B256::repeat_byte(i + 1))?;
+    }
+    let batch = builder.build(B256::repeat_byte(0xb1))?;
+    for i in [0u32, 6, 12] {
+        let proof = batch.proof(i).ok_or("leaf out of range")?;
+        let dir = seeds.join("proof_decode");
+        fs::write(dir.join(format!("leaf-{i}.bin")), proof.to_bytes())?;
+        fs::write(dir.join(format!("leaf-{i}.txt")), proof.to_text())?;
+        fs::write(dir.join(format!("leaf-{i}.json")), proof.to_json())?;
+        // proof_verify reads structured input; any bytes do as a start.
+        fs::write(
+            seeds.join("proof_verify").join(format!("leaf-{i}.bin")),
+            proof.to_bytes(),
+        )?;
+    }
     Ok(())
 }

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+/// @title EhrRegistry: the on-chain half of the ehrchain blockchain handshaker
+/// @notice Anchors sealed electronic health records (one record hash per initial
+/// transaction, TI) and Merkle roots of record batches, and enforces the rules of
+/// the administrator's templates: the template is registered and active, the
+/// author's role is one the template allows and the author holds it, a TI id is
+/// used once, and no hash is zero. Nothing clinical is stored: only hashes, ids,
+/// role ids, times and patient pseudonyms (in events).
+/// @dev Role ids follow the OpenZeppelin convention `keccak256(upper(name) + "_ROLE")`
+/// (`DOCTOR_ROLE`, `NURSE_ROLE`, ...), the ids `ehrchain_core::Role::id` computes.
+/// Roles are extensible by name: any role id can be granted with `grantRole`.
+/// Each anchoring call writes exactly one new storage slot; everything that only
+/// needs to be provable goes into its event.
+contract EhrRegistry is AccessControl {
+    /// @notice Role that registers, activates and deactivates templates.
+    bytes32 public constant ADMIN_ROLE = keccak256("ADMIN_ROLE");
+    /// @notice Role that anchors batch roots (a batch mixes templates and authors,
+    /// so the per-record role checks are the handshaker's job there).
+    bytes32 public constant HANDSHAKER_ROLE = keccak256("HANDSHAKER_ROLE");
+
+    /// @dev A registered template; `registered` tells a known id from an unknown one.
+    struct TemplateState {
+        bool registered;
+        bool active;
+    }
+
+    /// @dev An anchored batch, packed into one storage slot (4 + 8 + 20 bytes).
+    /// The batch id is not stored: it does not fit the slot, and it is in the
+    /// `BatchAnchored` event.
+    struct Batch {
+        uint32 leafCount;
+        uint64 anchoredAt;
+        address submitter;
+    }
+
+    mapping(bytes32 templateId => TemplateState) private _templates;
+    mapping(bytes32 templateId => mapping(bytes32 role => bool)) private _allowedRoles;
+    mapping(bytes32 tiId => bytes32 recordHash) private _records;
+    mapping(bytes32 root => Batch) private _batches;
+
+    /// @notice The template id is not registered.
+    error EhrRegistryUnknownTemplate(bytes32 templateId);
+    /// @notice The template is registered but deactivated.
+    error EhrRegistryTemplateInactive(bytes32 templateId);
+    /// @notice The template does not allow records by this role.
+    error EhrRegistryRoleNotAllowed(bytes32 templateId, bytes32 role);
+    /// @notice The TI id already anchored a record; `storedRecordHash` is the hash
+    /// anchored then (a replay with the same hash means "already anchored").
+    error EhrRegistryTiAlreadyUsed(bytes32 tiId, bytes32 storedRecordHash);
+    /// @notice A hash or id that must not be zero is zero.
+    error EhrRegistryZeroHash();
+    /// @notice The Merkle root is already anchored.
+    error EhrRegistryRootAlreadyAnchored(bytes32 root);
+    /// @notice The Merkle root is not anchored.
+    error EhrRegistryRootNotAnchored(bytes32 root);
+    /// @notice A batch must contain at least one record.
+    error EhrRegistryZeroLeafCount();
+    /// @notice The template id is already registered.
+    error EhrRegistryTemplateExists(bytes32 templateId);
+    /// @notice A template must allow at least one role.
+    error EhrRegistryNoRoles(bytes32 templateId);
+
+    /// @notice A template was registered, active, allowing `roles`.
+    event TemplateRegistered(bytes32 indexed templateId, bytes32[] roles);
+    /// @notice A deactivated template was activated again.
+    event TemplateActivated(bytes32 indexed templateId);
+    /// @notice An active template was deactivated.
+    event TemplateDeactivated(bytes32 indexed templateId);
+    /// @notice A record was anchored: `recordHash` (SHA-256 of the sealed envelope)
+    /// under TI `tiId`, following `templateId`, about `subject` (a patient
+    /// pseudonym, or another public subject such as a lot number), written by
+    /// `author` acting as `role` at `timestamp` (the TI's time, Unix seconds).
+    event RecordAnchored(
+        bytes32 indexed tiId,
+        bytes32 indexed templateId,
+        bytes32 indexed subject,
+        bytes32 recordHash,
+        bytes32 role,
+        address author,
+        uint64 timestamp
+    );
+    /// @notice A batch of `leafCount` records with Merkle root `root` was anchored;
+    /// `batchId` is the handshaker's id of the batch.
+    /// @dev The submitter is the transaction's sender and is stored (`batchOf`), so
+    /// it is not repeated here: `anchorBatch` has a budget of 50,000 gas.
+    event BatchAnchored(bytes32 indexed root, bytes32 indexed batchId, uint32 leafCount);
+
+    /// @notice Deploys the registry; the deployer becomes the default admin (grants
+    /// and revokes roles) and holds `ADMIN_ROLE` (manages templates).
+    constructor() {
+        _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
+        _grantRole(ADMIN_ROLE, msg.sender);
+    }
+
+    /// @notice Registers a template, active at once, that records may follow when
+    /// their author acts in one of `roles`.
+    /// @dev A template id is a content hash (`ehrchain_core::Template::id`): a new
+    /// version is a new id, so a registration is never changed afterwards.
+    /// Requirements:
+    /// - the caller holds `ADMIN_ROLE`;
+    /// - `templateId` is not zero (`EhrRegistryZeroHash`) and not registered yet
+    ///   (`EhrRegistryTemplateExists`);
+    /// - `roles` is not empty (`EhrRegistryNoRoles`).
+    /// Emits `TemplateRegistered`.
+    /// @param templateId The template's content id.
+    /// @param roles The role ids whose holders may anchor records of this template.
+    function registerTemplate(bytes32 templateId, bytes32[] calldata roles) external onlyRole(ADMIN_ROLE) {
+        if (templateId == bytes32(0)) revert EhrRegistryZeroHash();
+        if (_templates[templateId].registered) revert EhrRegistryTemplateExists(templateId);
+        if (roles.length == 0) revert EhrRegistryNoRoles(templateId);
+        _templates[templateId] = TemplateState({registered: true, active: true});
+        mapping(bytes32 role => bool) storage allowed = _allowedRoles[templateId];
+        for (uint256 i = 0; i < roles.length; ++i) {
+            allowed[roles[i]] = true;
+        }
+        emit TemplateRegistered(templateId, roles);
+    }
+
+    /// @notice Activates a registered template again. Activating an active
+    /// template changes nothing and emits nothing.
+    /// @dev Requirements:
+    /// - the caller holds `ADMIN_ROLE`;
+    /// - the template is registered (`EhrRegistryUnknownTemplate`).
+    /// Emits `TemplateActivated` when the template was inactive.
+    /// @param templateId The template's content id.
+    function activateTemplate(bytes32 templateId) external onlyRole(ADMIN_ROLE) {
+        TemplateState storage t = _registered(templateId);
+        if (!t.active) {
+            t.active = true;
+            emit TemplateActivated(templateId);
+        }
+    }
+
+    /// @notice Deactivates a template: no new record may follow it. Records
+    /// anchored before stay. Deactivating an inactive template changes nothing
+    /// and emits nothing.
+    /// @dev Requirements:
+    /// - the caller holds `ADMIN_ROLE`;
+    /// - the template is registered (`EhrRegistryUnknownTemplate`).
+    /// Emits `TemplateDeactivated` when the template was active.
+    /// @param templateId The template's content id.
+    function deactivateTemplate(bytes32 templateId) external onlyRole(ADMIN_ROLE) {
+        TemplateState storage t = _registered(templateId);
+        if (t.active) {
+            t.active = false;
+            emit TemplateDeactivated(templateId);
+        }
+    }
+
+    /// @notice Anchors one record: stores `tiId → recordHash` and emits the rest.
+    /// @dev Requirements:
+    /// - `recordHash` is not zero (`EhrRegistryZeroHash`);
+    /// - the template is registered (`EhrRegistryUnknownTemplate`) and active
+    ///   (`EhrRegistryTemplateInactive`);
+    /// - the template allows `role` (`EhrRegistryRoleNotAllowed`);
+    /// - the caller holds `role` (`AccessControlUnauthorizedAccount`);
+    /// - `tiId` has anchored no record yet (`EhrRegistryTiAlreadyUsed`, with the
+    ///   hash anchored then).
+    /// Emits `RecordAnchored`.
+    /// @param subject The patient pseudonym (or another public subject, such as a
+    /// medicine lot number), as the template maps it.
+    /// @param templateId The template the record follows.
+    /// @param tiId The TI's id (idempotency key).
+    /// @param recordHash SHA-256 of the sealed record envelope.
+    /// @param timestamp When the author made the entry (Unix seconds, host clock).
+    /// @param role The role id the author acts in.
+    function anchorRecord(
+        bytes32 subject,
+        bytes32 templateId,
+        bytes32 tiId,
+        bytes32 recordHash,
+        uint64 timestamp,
+        bytes32 role
+    ) external {
+        if (recordHash == bytes32(0)) revert EhrRegistryZeroHash();
+        TemplateState memory t = _templates[templateId];
+        if (!t.registered) revert EhrRegistryUnknownTemplate(templateId);
+        if (!t.active) revert EhrRegistryTemplateInactive(templateId);
+        if (!_allowedRoles[templateId][role]) revert EhrRegistryRoleNotAllowed(templateId, role);
+        _checkRole(role);
+        bytes32 stored = _records[tiId];
+        if (stored != bytes32(0)) revert EhrRegistryTiAlreadyUsed(tiId, stored);
+        _records[tiId] = recordHash;
+        emit RecordAnchored(tiId, templateId, subject, recordHash, role, msg.sender, timestamp);
+    }
+
+    /// @notice Anchors the Merkle root of a batch of records. Whatever the batch
+    /// size, this writes one storage slot: `root → (leafCount, anchoredAt,
+    /// submitter)`. The batch id does not fit that slot and is only in the event.
+    /// @dev Requirements:
+    /// - the caller holds `HANDSHAKER_ROLE`;
+    /// - `root` is not zero (`EhrRegistryZeroHash`) and not anchored yet
+    ///   (`EhrRegistryRootAlreadyAnchored`);
+    /// - `leafCount` is not zero (`EhrRegistryZeroLeafCount`).
+    /// Emits `BatchAnchored`.
+    /// @param root The batch's Merkle root (OpenZeppelin `MerkleProof` hashing).
+    /// @param leafCount How many records the batch holds.
+    /// @param batchId The handshaker's id of the batch.
+    function anchorBatch(bytes32 root, uint32 leafCount, bytes32 batchId) external onlyRole(HANDSHAKER_ROLE) {
+        if (root == bytes32(0)) revert EhrRegistryZeroHash();
+        if (leafCount == 0) revert EhrRegistryZeroLeafCount();
+        Batch storage batch = _batches[root];
+        if (batch.leafCount != 0) revert EhrRegistryRootAlreadyAnchored(root);
+        _batches[root] = Batch({leafCount: leafCount, anchoredAt: uint64(block.timestamp), submitter: msg.sender});
+        emit BatchAnchored(root, batchId, leafCount);
+    }
+
+    /// @notice Whether `recordHash` is a record of the anchored batch `root`,
+    /// given its inclusion `proof` (sibling hashes, leaf to root, folded with
+    /// OpenZeppelin's sorted-pair keccak256).
+    /// @dev The leaf is derived here, never supplied:
+    /// `keccak256(bytes.concat(keccak256(abi.encode(recordHash))))`.
+    /// Requirements:
+    /// - `root` is anchored (`EhrRegistryRootNotAnchored`).
+    /// @param root An anchored batch root.
+    /// @param recordHash The record hash to look for.
+    /// @param proof The inclusion proof.
+    /// @return True when the proof leads from the record's leaf to `root`.
+    function verifyRecord(bytes32 root, bytes32 recordHash, bytes32[] calldata proof) external view returns (bool) {
+        if (_batches[root].leafCount == 0) revert EhrRegistryRootNotAnchored(root);
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(recordHash))));
+        return MerkleProof.verifyCalldata(proof, root, leaf);
+    }
+
+    /// @notice The record hash anchored under a TI id (zero if none).
+    /// @dev Requirements: none.
+    /// @param tiId The TI's id.
+    /// @return The anchored record hash, or zero.
+    function recordHashOf(bytes32 tiId) external view returns (bytes32) {
+        return _records[tiId];
+    }
+
+    /// @notice An anchored batch (all zero if `root` is not anchored).
+    /// @dev Requirements: none.
+    /// @param root The batch's Merkle root.
+    /// @return leafCount How many records the batch holds.
+    /// @return anchoredAt The block time of anchoring (Unix seconds).
+    /// @return submitter The account that anchored it.
+    function batchOf(bytes32 root) external view returns (uint32 leafCount, uint64 anchoredAt, address submitter) {
+        Batch memory batch = _batches[root];
+        return (batch.leafCount, batch.anchoredAt, batch.submitter);
+    }
+
+    /// @notice Whether a template is registered, and whether it is active.
+    /// @dev Requirements: none.
+    /// @param templateId The template's content id.
+    /// @return registered Whether the id is registered.
+    /// @return active Whether records may follow it now.
+    function templateOf(bytes32 templateId) external view returns (bool registered, bool active) {
+        TemplateState memory t = _templates[templateId];
+        return (t.registered, t.active);
+    }
+
+    /// @notice Whether a template allows records by a role (whether or not the
+    /// template is active).
+    /// @dev Requirements: none.
+    /// @param templateId The template's content id.
+    /// @param role The role id.
+    /// @return True when holders of `role` may anchor records of the template.
+    function isRoleAllowed(bytes32 templateId, bytes32 role) external view returns (bool) {
+        return _allowedRoles[templateId][role];
+    }
+
+    /// @dev The state of a registered template; reverts for an unknown one.
+    function _registered(bytes32 templateId) private view returns (TemplateState storage t) {
+        t = _templates[templateId];
+        if (!t.registered) revert EhrRegistryUnknownTemplate(templateId);
+    }
+}

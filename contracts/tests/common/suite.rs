@@ -1,0 +1,261 @@
+//! The TI → TG → Transaction Validator → chain → ACK suite, generic over the
+//! chain: the devnet (`validator_end_to_end.rs`) and any JSON-RPC node
+//! (`rpc_end_to_end.rs`) run the same bodies.
+
+use alloy_primitives::{Address, B256};
+use ehrchain_core::{
+    Ack, BatchBuilder, ChainTransaction, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
+    InitialTransaction, InvalidReason, KeyId, MasterKey, Role, TemplateRegistry,
+    TransactionGenerator, TransactionValidator, Transport, TransportError, ValidatorConfig,
+    run_blocking,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde_json::json;
+
+/// What the suite needs from a chain beyond the `Transport`.
+pub trait Chain: Transport {
+    /// The chain id.
+    fn chain_id(&self) -> u64;
+    /// The registry the transport anchors on.
+    fn registry(&self) -> Address;
+    /// The latest block's timestamp, Unix seconds.
+    fn now(&mut self) -> u64;
+    /// The number of the latest block, without mining one.
+    fn latest_block(&mut self) -> u64;
+    /// Revokes `role` on chain from the account that sends that role's calls.
+    fn revoke(&mut self, role: &str);
+}
+
+/// A virtual clock: waiting moves it forward at once.
+pub struct VirtualClock(pub u64);
+
+impl Clock for VirtualClock {
+    fn now(&mut self) -> u64 {
+        self.0
+    }
+    fn wait_until(&mut self, deadline: u64) {
+        self.0 = self.0.max(deadline);
+    }
+}
+
+/// A handshaker over a chain, with a virtual clock and a seeded RNG.
+pub struct Flow<T> {
+    pub hs: Handshaker<InMemoryKeyStore>,
+    pub transport: T,
+    pub clock: VirtualClock,
+    pub rng: ChaCha20Rng,
+    next_ti: u8,
+}
+
+impl<T: Chain> Flow<T> {
+    /// A flow over `transport`, whose registry has `templates` registered.
+    pub fn new(mut transport: T, templates: TemplateRegistry) -> Self {
+        let mut keys = InMemoryKeyStore::new();
+        keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
+        keys.insert(
+            KeyId::new("pseudonyms").unwrap(),
+            MasterKey::new([0x22; 32]),
+        );
+        let config = GeneratorConfig {
+            chain_id: transport.chain_id(),
+            registry: transport.registry(),
+            sealing_key: KeyId::new("records").unwrap(),
+            pseudonym_key: KeyId::new("pseudonyms").unwrap(),
+            max_clock_skew: 300,
+        };
+        let validator = ValidatorConfig {
+            confirmations: 2,
+            ..ValidatorConfig::default()
+        };
+        let clock = VirtualClock(transport.now() * 1000);
+        Self {
+            hs: Handshaker::new(
+                templates,
+                TransactionGenerator::new(config, keys).unwrap(),
+                validator,
+            ),
+            transport,
+            clock,
+            rng: ChaCha20Rng::seed_from_u64(5),
+            next_ti: 0,
+        }
+    }
+
+    pub fn ti(
+        &mut self,
+        template: &str,
+        role: &str,
+        fields: serde_json::Value,
+    ) -> InitialTransaction {
+        self.next_ti += 1;
+        InitialTransaction {
+            ti_id: B256::repeat_byte(self.next_ti),
+            template_id: self.hs.templates().latest(template).unwrap().id(),
+            author_id: format!("{role}-1"),
+            author_role: Role::new(role).unwrap(),
+            patient_id: Some("MRN-000123".into()),
+            timestamp: self.clock.0 / 1000 - 30,
+            fields: serde_json::from_value(fields).unwrap(),
+        }
+    }
+
+    pub fn submit(&mut self, ti: &InitialTransaction) -> Ack {
+        self.hs
+            .submit(ti, &mut self.transport, &mut self.clock, &mut self.rng)
+    }
+
+    pub fn generate(&mut self, ti: &InitialTransaction) -> ChainTransaction {
+        self.hs
+            .generator()
+            .generate(self.hs.templates(), ti, self.clock.0 / 1000, &mut self.rng)
+            .unwrap()
+    }
+
+    pub fn run(&mut self, mut validator: TransactionValidator) -> Vec<Ack> {
+        run_blocking(&mut validator, &mut self.transport, &mut self.clock)
+    }
+}
+
+pub fn bp() -> serde_json::Value {
+    json!({"systolic": 128, "diastolic": 84, "position": "sitting"})
+}
+
+/// A doctor's and a nurse's readings get valid ACKs that match the chain;
+/// returns the TIs and their ACKs for chain-specific checks.
+pub fn doctor_and_nurse_readings_get_valid_acks<T: Chain>(
+    flow: &mut Flow<T>,
+) -> Vec<(InitialTransaction, Ack)> {
+    let mut out = Vec::new();
+    for role_name in ["doctor", "nurse"] {
+        let ti = flow.ti("blood-pressure", role_name, bp());
+        let ack = flow.submit(&ti);
+        let anchor = ack.anchor().unwrap_or_else(|| panic!("{ack:?}")).clone();
+        assert!(!anchor.replay);
+        assert!(anchor.log_index.is_some());
+        assert!(anchor.batch.is_none());
+        assert!(ack.envelope.is_some());
+        let hash = ack.record_hash.unwrap();
+        assert_eq!(
+            flow.transport.record_hash_of(&ti.ti_id).unwrap(),
+            Some(hash)
+        );
+        // Confirmed: the head is at least one block past the record's block.
+        assert!(flow.transport.latest_block() > anchor.block_number.unwrap());
+        // ACKs are plain data: JSON round trip.
+        let json = serde_json::to_string(&ack).unwrap();
+        assert_eq!(serde_json::from_str::<Ack>(&json).unwrap(), ack);
+        out.push((ti, ack));
+    }
+    out
+}
+
+/// The template allows nurses, but the chain revoked the nurse's role: an
+/// invalid ACK with the decoded revert, the record kept for audit.
+pub fn a_role_the_chain_refuses_gets_an_invalid_ack<T: Chain>(flow: &mut Flow<T>) {
+    flow.transport.revoke("nurse");
+    let ti = flow.ti("blood-pressure", "nurse", bp());
+    let ack = flow.submit(&ti);
+    match ack.reason() {
+        Some(InvalidReason::ContractRevert { revert }) => {
+            assert_eq!(
+                revert.error.as_deref(),
+                Some("AccessControlUnauthorizedAccount")
+            );
+            assert!(revert.detail.contains("AccessControlUnauthorizedAccount"));
+        }
+        other => panic!("expected a decoded revert, got {other:?}"),
+    }
+    assert!(ack.envelope.is_some() && ack.record_hash.is_some());
+    assert_eq!(flow.transport.record_hash_of(&ti.ti_id).unwrap(), None);
+}
+
+/// A replayed TC is a valid replay and is anchored once; the same TI sealed
+/// anew (another record hash) is invalid.
+pub fn a_replayed_ti_is_a_valid_replay_anchored_once<T: Chain>(flow: &mut Flow<T>) {
+    let ti = flow.ti("blood-pressure", "doctor", bp());
+    let tc = flow.generate(&ti);
+    let config = *flow.hs.validator_config();
+    let first = flow.run(TransactionValidator::new(&tc, config));
+    let anchor = first[0].anchor().unwrap_or_else(|| panic!("{first:?}"));
+    assert!(!anchor.replay);
+    // The host crashed before storing the ACK and runs the same TC again.
+    let again = flow.run(TransactionValidator::new(&tc, config));
+    assert_eq!(again.len(), 1);
+    let replay = again[0].anchor().unwrap_or_else(|| panic!("{again:?}"));
+    assert!(replay.replay);
+    assert_eq!(replay.log_index, None);
+    assert_ne!(replay.tx_hash, anchor.tx_hash);
+    assert_eq!(again[0].record_hash, Some(tc.record_hash));
+    assert_eq!(
+        flow.transport.record_hash_of(&ti.ti_id).unwrap(),
+        Some(tc.record_hash)
+    );
+    let resealed = flow.generate(&ti);
+    let acks = flow.run(TransactionValidator::new(&resealed, config));
+    assert_eq!(
+        acks[0].reason(),
+        Some(&InvalidReason::AnchoredWithOtherHash {
+            stored_record_hash: tc.record_hash
+        })
+    );
+}
+
+/// A batch of five gets one valid ACK per record, each with a proof that
+/// verifies against the chain through the transport.
+pub fn a_batch_gets_one_ack_per_record_with_its_proof<T: Chain>(flow: &mut Flow<T>) {
+    let mut tcs = Vec::new();
+    let mut builder = BatchBuilder::new();
+    for i in 0..5 {
+        let ti = flow.ti(
+            "blood-pressure",
+            "nurse",
+            json!({"systolic": 110 + i, "diastolic": 70}),
+        );
+        let tc = flow.generate(&ti);
+        builder.push(tc.record_hash).unwrap();
+        tcs.push(tc);
+    }
+    let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
+    let (registry, chain_id) = (flow.transport.registry(), flow.transport.chain_id());
+    let config = *flow.hs.validator_config();
+    let validator =
+        TransactionValidator::for_batch(&batch, &tcs, registry, chain_id, config).unwrap();
+    let acks = flow.run(validator);
+    assert_eq!(acks.len(), 5);
+    for (ack, tc) in acks.iter().zip(&tcs) {
+        assert_eq!(ack.ti_id, tc.ti_id);
+        let anchor = ack.anchor().unwrap_or_else(|| panic!("{ack:?}"));
+        let proof = anchor.batch.as_ref().unwrap();
+        assert_eq!(proof.root, batch.root());
+        assert_eq!(proof.record_hash, tc.record_hash);
+        proof.verify_on_chain(&mut flow.transport).unwrap();
+    }
+}
+
+/// A TI the template forbids never reaches the chain; a TC for another chain
+/// is refused by the transport with `WrongChain`.
+pub fn template_violations_and_wrong_chains_get_invalid_acks<T: Chain>(flow: &mut Flow<T>) {
+    let ti = flow.ti("blood-pressure", "pathologist", bp());
+    let ack = flow.submit(&ti);
+    assert!(matches!(
+        ack.reason(),
+        Some(InvalidReason::TemplateViolations { .. })
+    ));
+    assert!(ack.envelope.is_none());
+
+    let ti = flow.ti("blood-pressure", "doctor", bp());
+    let mut tc = flow.generate(&ti);
+    tc.chain_id = 1;
+    let acks = flow.run(TransactionValidator::new(&tc, *flow.hs.validator_config()));
+    assert_eq!(
+        acks[0].reason(),
+        Some(&InvalidReason::TransportRejected {
+            error: TransportError::WrongChain {
+                expected: 1,
+                actual: flow.transport.chain_id(),
+            }
+        })
+    );
+    assert!(acks[0].envelope.is_some());
+}

@@ -1,0 +1,114 @@
+//! ehrchain-core's minimal `IEhrRegistry` interface (what the validator
+//! decodes) matches the compiled registry: every selector, topic and error
+//! selector is pinned to the bindings generated from the committed artifact.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use alloy_primitives::{B256, LogData};
+use alloy_sol_types::{SolCall, SolError, SolEvent};
+use ehrchain_contracts::EhrRegistry;
+use ehrchain_core::registry_abi::{DecodedRevert, IEhrRegistry as Core, RegistryErrors};
+
+#[test]
+fn calls_match_the_compiled_abi() {
+    assert_eq!(
+        Core::anchorRecordCall::SIGNATURE,
+        EhrRegistry::anchorRecordCall::SIGNATURE
+    );
+    assert_eq!(
+        Core::anchorRecordCall::SELECTOR,
+        EhrRegistry::anchorRecordCall::SELECTOR
+    );
+    assert_eq!(
+        Core::anchorBatchCall::SIGNATURE,
+        EhrRegistry::anchorBatchCall::SIGNATURE
+    );
+    assert_eq!(
+        Core::anchorBatchCall::SELECTOR,
+        EhrRegistry::anchorBatchCall::SELECTOR
+    );
+}
+
+#[test]
+fn events_match_the_compiled_abi() {
+    assert_eq!(
+        Core::RecordAnchored::SIGNATURE,
+        EhrRegistry::RecordAnchored::SIGNATURE
+    );
+    assert_eq!(
+        Core::RecordAnchored::SIGNATURE_HASH,
+        EhrRegistry::RecordAnchored::SIGNATURE_HASH
+    );
+    assert_eq!(
+        Core::BatchAnchored::SIGNATURE,
+        EhrRegistry::BatchAnchored::SIGNATURE
+    );
+    assert_eq!(
+        Core::BatchAnchored::SIGNATURE_HASH,
+        EhrRegistry::BatchAnchored::SIGNATURE_HASH
+    );
+}
+
+macro_rules! pin_errors {
+    ($($name:ident),* $(,)?) => {{
+        let mut pinned = Vec::new();
+        $(
+            assert_eq!(Core::$name::SIGNATURE, EhrRegistry::$name::SIGNATURE);
+            assert_eq!(Core::$name::SELECTOR, EhrRegistry::$name::SELECTOR);
+            pinned.push(Core::$name::SELECTOR);
+        )*
+        pinned
+    }};
+}
+
+#[test]
+fn errors_match_the_compiled_abi() {
+    let pinned = pin_errors!(
+        EhrRegistryUnknownTemplate,
+        EhrRegistryTemplateInactive,
+        EhrRegistryRoleNotAllowed,
+        EhrRegistryTiAlreadyUsed,
+        EhrRegistryZeroHash,
+        EhrRegistryRootAlreadyAnchored,
+        EhrRegistryZeroLeafCount,
+        AccessControlUnauthorizedAccount,
+    );
+    // Every error core knows is pinned, and every error the compiled registry
+    // can raise from anchorRecord or anchorBatch is known to core.
+    assert_eq!(pinned.len(), RegistryErrors::SELECTORS.len());
+    let compiled = EhrRegistry::EhrRegistryErrors::SELECTORS;
+    for selector in RegistryErrors::SELECTORS {
+        assert!(compiled.contains(selector));
+    }
+}
+
+#[test]
+fn core_decodes_what_the_registry_reverts_with() {
+    let error = EhrRegistry::EhrRegistryTiAlreadyUsed {
+        tiId: B256::repeat_byte(1),
+        storedRecordHash: B256::repeat_byte(2),
+    };
+    let revert = DecodedRevert::from_data(&error.abi_encode().into());
+    assert_eq!(revert.error.as_deref(), Some("EhrRegistryTiAlreadyUsed"));
+    assert_eq!(
+        revert.registry_error(),
+        Some(RegistryErrors::EhrRegistryTiAlreadyUsed(
+            Core::EhrRegistryTiAlreadyUsed {
+                tiId: B256::repeat_byte(1),
+                storedRecordHash: B256::repeat_byte(2),
+            }
+        ))
+    );
+    let event = EhrRegistry::BatchAnchored {
+        root: B256::repeat_byte(3),
+        batchId: B256::repeat_byte(4),
+        leafCount: 7,
+    };
+    let data: LogData = event.encode_log_data();
+    let decoded = Core::BatchAnchored::decode_log_data(&data).unwrap();
+    assert_eq!((decoded.root, decoded.leafCount), (event.root, 7));
+}

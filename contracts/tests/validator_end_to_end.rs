@@ -1,0 +1,174 @@
+//! The TI → TG → Transaction Validator → devnet → ACK flow through
+//! `DevnetTransport`: valid ACKs for a doctor and a nurse, an invalid ACK with
+//! the decoded revert when the chain refuses a role, a replayed TI that comes
+//! back as a valid replay, batches, template violations and a wrong chain (the
+//! bodies live in `common/suite.rs`, shared with `rpc_end_to_end.rs`), and
+//! settling: a validator that loses every submission answer reads the registry
+//! and ends valid (recovered), or not anchored when nothing was sent.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use alloy_primitives::{Address, B256};
+use common::suite::{self, Chain, Flow};
+use common::{devnet_with_built_ins, role};
+use ehrchain_contracts::{Devnet, DevnetTransport, EhrRegistry};
+use ehrchain_core::{
+    AnchoredBatch, BatchReader, InvalidReason, Submission, SubmissionStatus, TransactionValidator,
+    Transport, TransportError, TxHash, run_blocking,
+};
+
+impl Chain for DevnetTransport {
+    fn chain_id(&self) -> u64 {
+        self.devnet().chain_id()
+    }
+    fn registry(&self) -> Address {
+        self.devnet().registry()
+    }
+    fn now(&mut self) -> u64 {
+        self.devnet().block_timestamp()
+    }
+    fn latest_block(&mut self) -> u64 {
+        // The devnet's current block is still open; the head is the last closed one.
+        self.devnet().block_number() - 1
+    }
+    fn revoke(&mut self, name: &str) {
+        let revoke = EhrRegistry::revokeRoleCall {
+            role: role(name),
+            account: Devnet::account(name),
+        };
+        let receipt = self.devnet_mut().send(Devnet::admin(), &revoke).unwrap();
+        assert!(receipt.status());
+    }
+}
+
+fn flow() -> Flow<DevnetTransport> {
+    let (net, templates) = devnet_with_built_ins();
+    Flow::new(DevnetTransport::new(net), templates)
+}
+
+#[test]
+fn doctor_and_nurse_readings_get_valid_acks_matching_the_chain() {
+    let mut flow = flow();
+    for (ti, ack) in suite::doctor_and_nurse_readings_get_valid_acks(&mut flow) {
+        let anchor = ack.anchor().unwrap();
+        // One transaction per block: the event is the block's first log.
+        assert_eq!(anchor.log_index, Some(0));
+        // The receipt the ACK names emitted RecordAnchored for this record.
+        assert!(anchor.recovered.is_none());
+        let receipt = flow
+            .transport
+            .devnet_receipt(&anchor.tx_hash.unwrap())
+            .unwrap();
+        assert_eq!(Some(receipt.block_number), anchor.block_number);
+        let events = receipt.events::<EhrRegistry::RecordAnchored>();
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            (events[0].tiId, events[0].recordHash, events[0].role),
+            (ti.ti_id, ack.record_hash.unwrap(), ti.author_role.id())
+        );
+    }
+}
+
+#[test]
+fn a_role_the_chain_refuses_gets_an_invalid_ack_with_the_decoded_revert() {
+    suite::a_role_the_chain_refuses_gets_an_invalid_ack(&mut flow());
+}
+
+#[test]
+fn a_replayed_ti_is_a_valid_replay_and_is_anchored_once() {
+    suite::a_replayed_ti_is_a_valid_replay_anchored_once(&mut flow());
+}
+
+#[test]
+fn a_batch_gets_one_ack_per_record_with_its_proof() {
+    suite::a_batch_gets_one_ack_per_record_with_its_proof(&mut flow());
+}
+
+#[test]
+fn template_violations_and_wrong_chains_get_invalid_acks() {
+    suite::template_violations_and_wrong_chains_get_invalid_acks(&mut flow());
+}
+
+/// The devnet, but every submission's answer is lost: sent (and mined) when
+/// `send` is set, never sent otherwise.
+struct LostAnswers<'a> {
+    inner: &'a mut DevnetTransport,
+    send: bool,
+}
+
+impl BatchReader for LostAnswers<'_> {
+    type Error = TransportError;
+    fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, TransportError> {
+        self.inner.anchored_batch(root)
+    }
+}
+
+impl Transport for LostAnswers<'_> {
+    fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
+        if self.send {
+            self.inner.submit(submission)?;
+        }
+        Err(TransportError::Unavailable("simulated: answer lost".into()))
+    }
+    fn poll(
+        &mut self,
+        tx_hash: &TxHash,
+        submission: &Submission,
+    ) -> Result<SubmissionStatus, TransportError> {
+        self.inner.poll(tx_hash, submission)
+    }
+    fn head(&mut self) -> Result<u64, TransportError> {
+        self.inner.head()
+    }
+    fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
+        self.inner.record_hash_of(ti_id)
+    }
+}
+
+#[test]
+fn a_validator_that_loses_every_answer_settles_by_reading_the_registry() {
+    let mut flow = flow();
+    let config = *flow.hs.validator_config();
+    // Sent and anchored, but the validator never learns a tx hash: it reads
+    // the registry, confirms after 2 blocks, and ends valid, recovered.
+    let ti = flow.ti("blood-pressure", "doctor", suite::bp());
+    let tc = flow.generate(&ti);
+    let mut v = TransactionValidator::new(&tc, config);
+    let mut lossy = LostAnswers {
+        inner: &mut flow.transport,
+        send: true,
+    };
+    let acks = run_blocking(&mut v, &mut lossy, &mut flow.clock);
+    let anchor = acks[0].anchor().unwrap();
+    assert_eq!(anchor.tx_hash, None);
+    let recovered = anchor.recovered.as_deref().unwrap();
+    assert_eq!(recovered.key, ti.ti_id);
+    assert_eq!(recovered.registry, flow.transport.devnet().registry());
+    assert!(recovered.confirmed_at_head > recovered.seen_at_head);
+    assert_eq!(
+        flow.transport.record_hash_of(&ti.ti_id).unwrap(),
+        Some(tc.record_hash)
+    );
+
+    // Never sent: the registry holds nothing, the ACK says not anchored and
+    // the same TC may run again, which anchors it.
+    let ti = flow.ti("blood-pressure", "nurse", suite::bp());
+    let tc = flow.generate(&ti);
+    let mut v = TransactionValidator::new(&tc, config);
+    let mut down = LostAnswers {
+        inner: &mut flow.transport,
+        send: false,
+    };
+    let acks = run_blocking(&mut v, &mut down, &mut flow.clock);
+    let reason = acks[0].reason().unwrap();
+    assert!(matches!(reason, InvalidReason::NotAnchored { .. }));
+    assert!(!reason.is_inconclusive() && reason.may_rerun());
+    let again = flow.run(TransactionValidator::new(&tc, config));
+    assert!(again[0].is_valid());
+}

@@ -1,0 +1,306 @@
+//! Merkle batches: many record hashes anchored under one root, with an
+//! inclusion proof per record that OpenZeppelin's `MerkleProof.verify`, Rust,
+//! C and JavaScript all accept (`docs/proofs.md`).
+//!
+//! The tree is an rs_merkle tree whose hasher folds *sorted pairs* with
+//! keccak256 and promotes a lone node unchanged, so that proofs verify with
+//! OpenZeppelin's commutative hashing. The leaf of a record is derived, never
+//! supplied: `keccak256(keccak256(abi.encode(recordHash)))`, which the contract
+//! computes itself.
+
+mod error;
+mod proof;
+
+use alloy_primitives::{Address, B256, Bytes, keccak256};
+use alloy_sol_types::SolCall;
+use rs_merkle::utils::indices::proof_indices_by_layers;
+use rs_merkle::{Hasher, PartialTree};
+
+pub use error::{BatchError, ProofError};
+pub use proof::{
+    AnchoredBatch, BatchReader, ChainCheckError, InclusionProof, MultiProof, PROOF_MAGIC,
+    PROOF_TEXT_PREFIX, PROOF_VERSION,
+};
+
+// `EhrRegistry.anchorBatch`, from the registry interface the contracts
+// crate pins to the compiled ABI.
+use crate::registry_abi::IEhrRegistry::anchorBatchCall;
+
+/// The most records one batch may hold (the leaf count is a `uint32`).
+pub const MAX_BATCH_LEN: usize = u32::MAX as usize;
+
+/// rs_merkle hasher compatible with OpenZeppelin's `MerkleProof`: keccak256
+/// over the *sorted* pair of children; a node without a sibling is promoted
+/// unchanged.
+#[derive(Clone, Copy, Debug)]
+pub struct SortedPairKeccak;
+
+impl Hasher for SortedPairKeccak {
+    type Hash = [u8; 32];
+
+    fn hash(data: &[u8]) -> Self::Hash {
+        keccak256(data).0
+    }
+
+    fn concat_and_hash(left: &Self::Hash, right: Option<&Self::Hash>) -> Self::Hash {
+        match right {
+            Some(right) => hash_pair(left, right),
+            None => *left,
+        }
+    }
+}
+
+/// keccak256 of the two nodes in ascending order (OpenZeppelin's
+/// `Hashes.commutativeKeccak256`).
+#[must_use]
+pub fn hash_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    let mut buf = [0u8; 64];
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    buf[..32].copy_from_slice(lo);
+    buf[32..].copy_from_slice(hi);
+    keccak256(buf).0
+}
+
+/// The Merkle leaf of a record: `keccak256(keccak256(abi.encode(recordHash)))`
+/// (OpenZeppelin's standard double-hashed leaf; `abi.encode` of a `bytes32` is
+/// the 32 bytes themselves).
+#[must_use]
+pub fn leaf_of(record_hash: &B256) -> B256 {
+    keccak256(keccak256(record_hash))
+}
+
+/// The leaves of `record_hashes`, hashed on every core the host has when the
+/// `parallel` feature is on (never on `wasm32`, which has no threads).
+fn leaves_of(record_hashes: &[B256]) -> Vec<[u8; 32]> {
+    #[cfg(all(feature = "parallel", not(target_family = "wasm")))]
+    {
+        const MIN_PER_THREAD: usize = 4 * 1024;
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        if threads > 1 && record_hashes.len() >= 2 * MIN_PER_THREAD {
+            let mut leaves = vec![[0u8; 32]; record_hashes.len()];
+            let chunk = record_hashes.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                for (out, input) in leaves.chunks_mut(chunk).zip(record_hashes.chunks(chunk)) {
+                    scope.spawn(move || {
+                        for (leaf, hash) in out.iter_mut().zip(input) {
+                            *leaf = leaf_of(hash).0;
+                        }
+                    });
+                }
+            });
+            return leaves;
+        }
+    }
+    record_hashes.iter().map(|h| leaf_of(h).0).collect()
+}
+
+/// Collects record hashes (from [`ChainTransaction`](crate::ChainTransaction)s)
+/// for one batch.
+#[derive(Clone, Debug, Default)]
+pub struct BatchBuilder {
+    record_hashes: Vec<B256>,
+}
+
+impl BatchBuilder {
+    /// An empty builder.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty builder with room for `n` records.
+    #[must_use]
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            record_hashes: Vec::with_capacity(n),
+        }
+    }
+
+    /// Adds a record hash; returns its index (leaf position) in the batch.
+    ///
+    /// # Errors
+    /// [`BatchError::ZeroRecordHash`] for an all-zero hash,
+    /// [`BatchError::Full`] beyond [`MAX_BATCH_LEN`] records.
+    pub fn push(&mut self, record_hash: B256) -> Result<u32, BatchError> {
+        if record_hash.is_zero() {
+            return Err(BatchError::ZeroRecordHash);
+        }
+        let index = u32::try_from(self.record_hashes.len()).map_err(|_| BatchError::Full)?;
+        if index == u32::MAX {
+            return Err(BatchError::Full);
+        }
+        self.record_hashes.push(record_hash);
+        Ok(index)
+    }
+
+    /// How many records the batch holds so far.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.record_hashes.len()
+    }
+
+    /// Whether no record was added.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.record_hashes.is_empty()
+    }
+
+    /// Builds the tree. `batch_id` is the host's idempotency key for the batch
+    /// (it goes on chain beside the root).
+    ///
+    /// # Errors
+    /// [`BatchError::Empty`] when no record was added.
+    pub fn build(self, batch_id: B256) -> Result<Batch, BatchError> {
+        let leaf_count = u32::try_from(self.record_hashes.len()).map_err(|_| BatchError::Full)?;
+        if leaf_count == 0 {
+            return Err(BatchError::Empty);
+        }
+        let leaves = leaves_of(&self.record_hashes);
+        // A full set of leaves always builds; an error would mean no leaves.
+        let tree =
+            PartialTree::<SortedPairKeccak>::from_leaves(&leaves).map_err(|_| BatchError::Empty)?;
+        drop(leaves);
+        let root = tree
+            .root()
+            .copied()
+            .map(B256::from)
+            .ok_or(BatchError::Empty)?;
+        Ok(Batch {
+            batch_id,
+            root,
+            leaf_count,
+            tree,
+            record_hashes: self.record_hashes,
+        })
+    }
+}
+
+/// A built batch: its root, its records and their proofs.
+pub struct Batch {
+    batch_id: B256,
+    root: B256,
+    leaf_count: u32,
+    /// rs_merkle's layers, leaves first; `PartialTree` rather than
+    /// `MerkleTree`, which would keep a second copy as commit history.
+    tree: PartialTree<SortedPairKeccak>,
+    record_hashes: Vec<B256>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("batch_id", &self.batch_id)
+            .field("root", &self.root)
+            .field("leaf_count", &self.leaf_count)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The transaction that anchors a batch root (`anchorBatch(root, leafCount,
+/// batchId)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchTransaction {
+    /// The `EhrRegistry` contract called.
+    pub to: Address,
+    /// The chain the transaction is for.
+    pub chain_id: u64,
+    /// ABI-encoded `anchorBatch` call.
+    pub calldata: Bytes,
+    /// The batch id.
+    pub batch_id: B256,
+    /// The root anchored.
+    pub root: B256,
+    /// The number of leaves anchored with the root.
+    pub leaf_count: u32,
+}
+
+impl Batch {
+    /// The batch id given to [`BatchBuilder::build`].
+    #[must_use]
+    pub fn batch_id(&self) -> B256 {
+        self.batch_id
+    }
+
+    /// The Merkle root.
+    #[must_use]
+    pub fn root(&self) -> B256 {
+        self.root
+    }
+
+    /// The number of records (leaves).
+    #[must_use]
+    pub fn leaf_count(&self) -> u32 {
+        self.leaf_count
+    }
+
+    /// The record hashes, in leaf order.
+    #[must_use]
+    pub fn record_hashes(&self) -> &[B256] {
+        &self.record_hashes
+    }
+
+    /// The inclusion proof of the record at `index`, or `None` past the end.
+    #[must_use]
+    pub fn proof(&self, index: u32) -> Option<InclusionProof> {
+        let record_hash = *self.record_hashes.get(index as usize)?;
+        let mut position = index as usize;
+        let mut siblings = Vec::new();
+        for layer in self.tree.layers() {
+            if let Some((_, sibling)) = layer.get(position ^ 1) {
+                siblings.push(B256::from(*sibling));
+            }
+            position /= 2;
+        }
+        Some(InclusionProof {
+            record_hash,
+            batch_id: self.batch_id,
+            root: self.root,
+            leaf_count: self.leaf_count,
+            index,
+            siblings,
+        })
+    }
+
+    /// One proof covering several records at once (Rust-side only; OpenZeppelin
+    /// multi-proofs use another format).
+    ///
+    /// # Errors
+    /// [`ProofError::DuplicateIndex`] or [`ProofError::IndexOutOfRange`].
+    pub fn multi_proof(&self, indices: &[u32]) -> Result<MultiProof, ProofError> {
+        let sorted = proof::check_indices(indices, self.leaf_count)?;
+        let positions: Vec<usize> = sorted.iter().map(|&i| i as usize).collect();
+        let hashes = proof_indices_by_layers(&positions, self.leaf_count as usize)
+            .iter()
+            .zip(self.tree.layers())
+            .flat_map(|(wanted, layer)| wanted.iter().filter_map(|&i| layer.get(i)))
+            .map(|(_, hash)| B256::from(*hash))
+            .collect();
+        Ok(MultiProof {
+            root: self.root,
+            leaf_count: self.leaf_count,
+            indices: sorted,
+            hashes,
+        })
+    }
+
+    /// The transaction anchoring this batch on `registry`.
+    #[must_use]
+    pub fn anchor_transaction(&self, registry: Address, chain_id: u64) -> BatchTransaction {
+        let call = anchorBatchCall {
+            root: self.root,
+            leafCount: self.leaf_count,
+            batchId: self.batch_id,
+        };
+        BatchTransaction {
+            to: registry,
+            chain_id,
+            calldata: call.abi_encode().into(),
+            batch_id: self.batch_id,
+            root: self.root,
+            leaf_count: self.leaf_count,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

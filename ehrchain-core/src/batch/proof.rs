@@ -1,0 +1,490 @@
+//! Inclusion proofs: verification and the binary, text (QR) and JSON forms.
+
+use alloy_primitives::B256;
+use rs_merkle::MerkleProof;
+use rs_merkle::utils::indices::proof_indices_by_layers;
+use serde::{Deserialize, Serialize};
+
+use super::{ProofError, SortedPairKeccak, hash_pair, leaf_of};
+
+/// The four bytes every binary proof starts with: `EHRP`.
+pub const PROOF_MAGIC: [u8; 4] = *b"EHRP";
+/// The proof format version this library writes.
+pub const PROOF_VERSION: u8 = 1;
+/// The prefix of the text form: `EHRP:` then base45 (RFC 9285) of the binary form.
+pub const PROOF_TEXT_PREFIX: &str = "EHRP:";
+/// Bytes before the siblings in the binary form.
+const FIXED_LEN: usize = 4 + 1 + 32 * 3 + 4 + 4 + 1;
+/// Most siblings a proof can have (a batch holds fewer than 2^32 leaves).
+const MAX_SIBLINGS: usize = 32;
+
+/// A batch as anchored on chain, as the host read it through its transport.
+///
+/// The registry stores the leaf count beside the root; the batch id is only in
+/// the `BatchAnchored` event, so a reader that does not look at logs leaves it
+/// `None` and the batch id is then not checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnchoredBatch {
+    /// The anchored root.
+    pub root: B256,
+    /// The leaf count anchored beside the root.
+    pub leaf_count: u32,
+    /// The batch id of the `BatchAnchored` event, when the reader has it.
+    pub batch_id: Option<B256>,
+}
+
+/// Read access to the batches anchored on chain: the part of a transport that
+/// checking a proof needs. Hosts with a blocking transport implement it (the
+/// devnet does); async hosts read the batch themselves and call
+/// [`InclusionProof::verify_anchored`].
+pub trait BatchReader {
+    /// Why the chain could not be read (a transport failure).
+    type Error: std::error::Error;
+
+    /// The batch anchored under `root`, or `None` when there is none.
+    ///
+    /// # Errors
+    /// When the chain cannot be read.
+    fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, Self::Error>;
+}
+
+/// Why a proof did not check out against the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainCheckError<E: std::error::Error> {
+    /// The proof is malformed, not anchored, or does not match the anchored batch.
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    /// The chain could not be read; the proof is neither confirmed nor refuted.
+    #[error("could not read the chain to check the proof: {0}")]
+    Chain(E),
+}
+
+/// The proof that one record is in an anchored batch: what a patient, an
+/// auditor or a pharmacist scanning a pack holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ProofJson", into = "ProofJson")]
+pub struct InclusionProof {
+    /// The record hash (SHA-256 of the sealed envelope).
+    pub record_hash: B256,
+    /// The batch id.
+    pub batch_id: B256,
+    /// The batch root.
+    pub root: B256,
+    /// The number of records in the batch.
+    pub leaf_count: u32,
+    /// The record's leaf position. Sorted-pair hashing carries no position, so
+    /// the index only locates the leaf (and fixes how many siblings the proof
+    /// must have); it is not proven by the hashes.
+    pub index: u32,
+    /// Sibling hashes from the leaf up to the root.
+    pub siblings: Vec<B256>,
+}
+
+/// The JSON form, with an explicit version.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProofJson {
+    version: u8,
+    record_hash: B256,
+    batch_id: B256,
+    root: B256,
+    leaf_count: u32,
+    index: u32,
+    siblings: Vec<B256>,
+}
+
+impl From<InclusionProof> for ProofJson {
+    fn from(p: InclusionProof) -> Self {
+        Self {
+            version: PROOF_VERSION,
+            record_hash: p.record_hash,
+            batch_id: p.batch_id,
+            root: p.root,
+            leaf_count: p.leaf_count,
+            index: p.index,
+            siblings: p.siblings,
+        }
+    }
+}
+
+impl TryFrom<ProofJson> for InclusionProof {
+    type Error = ProofError;
+    fn try_from(j: ProofJson) -> Result<Self, ProofError> {
+        if j.version != PROOF_VERSION {
+            return Err(ProofError::UnsupportedVersion(j.version));
+        }
+        let proof = Self {
+            record_hash: j.record_hash,
+            batch_id: j.batch_id,
+            root: j.root,
+            leaf_count: j.leaf_count,
+            index: j.index,
+            siblings: j.siblings,
+        };
+        proof.check_shape()?;
+        Ok(proof)
+    }
+}
+
+/// The number of siblings a proof of leaf `index` has in a tree of
+/// `leaf_count` leaves where a lone node is promoted without a sibling.
+fn expected_siblings(index: u32, leaf_count: u32) -> usize {
+    let (mut i, mut n, mut count) = (u64::from(index), u64::from(leaf_count), 0);
+    while n > 1 {
+        if (i ^ 1) < n {
+            count += 1;
+        }
+        i /= 2;
+        n = n.div_ceil(2);
+    }
+    count
+}
+
+impl InclusionProof {
+    /// The Merkle leaf of the record.
+    #[must_use]
+    pub fn leaf(&self) -> B256 {
+        leaf_of(&self.record_hash)
+    }
+
+    /// The root the siblings lead to (OpenZeppelin's `processProof`).
+    #[must_use]
+    pub fn computed_root(&self) -> B256 {
+        let mut node = self.leaf().0;
+        for sibling in &self.siblings {
+            node = hash_pair(&node, &sibling.0);
+        }
+        B256::from(node)
+    }
+
+    /// Checks that index, leaf count and sibling count fit together.
+    fn check_shape(&self) -> Result<(), ProofError> {
+        if self.leaf_count == 0 {
+            return Err(ProofError::ZeroLeafCount);
+        }
+        if self.index >= self.leaf_count {
+            return Err(ProofError::IndexOutOfRange {
+                index: self.index,
+                leaf_count: self.leaf_count,
+            });
+        }
+        let expected = expected_siblings(self.index, self.leaf_count);
+        if self.siblings.len() != expected {
+            return Err(ProofError::WrongHashCount {
+                expected,
+                got: self.siblings.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Verifies the proof against its own root: the shape fits the claimed
+    /// position and batch size, and the siblings lead to `root`.
+    ///
+    /// # Errors
+    /// The first failed check.
+    pub fn verify(&self) -> Result<(), ProofError> {
+        self.check_shape()?;
+        let computed = self.computed_root();
+        if computed != self.root {
+            return Err(ProofError::RootMismatch {
+                expected: self.root,
+                computed,
+            });
+        }
+        Ok(())
+    }
+
+    /// Verifies the proof against a batch as anchored on chain: first as
+    /// [`InclusionProof::verify`], then root, leaf count and batch id must all
+    /// match the anchored ones.
+    ///
+    /// # Errors
+    /// The first failed check.
+    pub fn verify_anchored(&self, anchored: &AnchoredBatch) -> Result<(), ProofError> {
+        self.verify()?;
+        if anchored.root != self.root {
+            return Err(ProofError::RootMismatch {
+                expected: anchored.root,
+                computed: self.root,
+            });
+        }
+        if anchored.leaf_count != self.leaf_count {
+            return Err(ProofError::LeafCountMismatch {
+                anchored: anchored.leaf_count,
+                claimed: self.leaf_count,
+            });
+        }
+        if let Some(anchored_id) = anchored.batch_id
+            && anchored_id != self.batch_id
+        {
+            return Err(ProofError::BatchIdMismatch {
+                anchored: anchored_id,
+                claimed: self.batch_id,
+            });
+        }
+        Ok(())
+    }
+
+    /// Verifies the proof, then reads the batch anchored under its root through
+    /// `chain` and checks leaf count (and batch id, when the reader knows it).
+    /// Returns the anchored batch.
+    ///
+    /// # Errors
+    /// [`ChainCheckError::Proof`] with [`ProofError::NotAnchored`] when no batch
+    /// has the root, or another check's error; [`ChainCheckError::Chain`] when
+    /// the chain cannot be read.
+    pub fn verify_on_chain<R: BatchReader + ?Sized>(
+        &self,
+        chain: &mut R,
+    ) -> Result<AnchoredBatch, ChainCheckError<R::Error>> {
+        self.verify()?;
+        let anchored = chain
+            .anchored_batch(&self.root)
+            .map_err(ChainCheckError::Chain)?
+            .ok_or(ProofError::NotAnchored(self.root))?;
+        self.verify_anchored(&anchored)?;
+        Ok(anchored)
+    }
+
+    /// The compact binary form (`docs/proofs.md`).
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(FIXED_LEN + 32 * self.siblings.len());
+        out.extend_from_slice(&PROOF_MAGIC);
+        out.push(PROOF_VERSION);
+        out.extend_from_slice(self.record_hash.as_slice());
+        out.extend_from_slice(self.batch_id.as_slice());
+        out.extend_from_slice(self.root.as_slice());
+        out.extend_from_slice(&self.leaf_count.to_be_bytes());
+        out.extend_from_slice(&self.index.to_be_bytes());
+        // A proof has at most 32 siblings (checked on decoding, built by Batch).
+        out.push(u8::try_from(self.siblings.len()).unwrap_or(u8::MAX));
+        for sibling in &self.siblings {
+            out.extend_from_slice(sibling.as_slice());
+        }
+        out
+    }
+
+    /// Decodes the binary form and checks its shape (not the root: call
+    /// [`InclusionProof::verify`]).
+    ///
+    /// # Errors
+    /// A distinct [`ProofError`] for each defect.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProofError> {
+        let got = bytes.len();
+        match bytes.get(..4) {
+            Some(magic) if magic == PROOF_MAGIC => {}
+            Some(_) => return Err(ProofError::NotAProof),
+            None if PROOF_MAGIC.starts_with(bytes) => {
+                return Err(ProofError::Truncated {
+                    needed: FIXED_LEN,
+                    got,
+                });
+            }
+            None => return Err(ProofError::NotAProof),
+        }
+        let fixed = bytes.get(..FIXED_LEN).ok_or(ProofError::Truncated {
+            needed: FIXED_LEN,
+            got,
+        })?;
+        let mut reader = Reader(fixed.get(4..).unwrap_or_default());
+        let version = reader.u8();
+        if version != PROOF_VERSION {
+            return Err(ProofError::UnsupportedVersion(version));
+        }
+        let record_hash = reader.b256();
+        let batch_id = reader.b256();
+        let root = reader.b256();
+        let leaf_count = reader.u32();
+        let index = reader.u32();
+        let sibling_count = usize::from(reader.u8());
+        if sibling_count > MAX_SIBLINGS {
+            return Err(ProofError::TooManySiblings(sibling_count));
+        }
+        let needed = FIXED_LEN + 32 * sibling_count;
+        if got < needed {
+            return Err(ProofError::Truncated { needed, got });
+        }
+        if got > needed {
+            return Err(ProofError::TrailingBytes(got - needed));
+        }
+        let siblings = bytes
+            .get(FIXED_LEN..)
+            .unwrap_or_default()
+            .chunks_exact(32)
+            .map(B256::from_slice)
+            .collect();
+        let proof = Self {
+            record_hash,
+            batch_id,
+            root,
+            leaf_count,
+            index,
+            siblings,
+        };
+        proof.check_shape()?;
+        Ok(proof)
+    }
+
+    /// The text form for QR codes: `EHRP:` + base45 (RFC 9285) of the binary
+    /// form. Every character is in the QR alphanumeric set, which packs 2
+    /// characters into 11 bits, the densest text mode a QR code offers.
+    #[must_use]
+    pub fn to_text(&self) -> String {
+        let mut text = String::from(PROOF_TEXT_PREFIX);
+        text.push_str(&base45::encode(self.to_bytes()));
+        text
+    }
+
+    /// Decodes the text form (surrounding whitespace is ignored).
+    ///
+    /// # Errors
+    /// [`ProofError::NotAProof`], [`ProofError::BadText`], then as
+    /// [`InclusionProof::from_bytes`].
+    pub fn from_text(text: &str) -> Result<Self, ProofError> {
+        let body = text
+            .trim()
+            .strip_prefix(PROOF_TEXT_PREFIX)
+            .ok_or(ProofError::NotAProof)?;
+        let bytes = base45::decode(body).map_err(|_| ProofError::BadText)?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// The JSON form for humans.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        // Hex strings and integers always serialise.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Decodes the JSON form and checks its shape.
+    ///
+    /// # Errors
+    /// [`ProofError::Json`] for malformed JSON, or a shape error.
+    pub fn from_json(json: &str) -> Result<Self, ProofError> {
+        serde_json::from_str::<ProofJson>(json)
+            .map_err(|e| ProofError::Json(e.to_string()))
+            .and_then(Self::try_from)
+    }
+}
+
+/// Reads fixed-size fields from a slice whose length was checked.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        if let Some((head, rest)) = self.0.split_at_checked(N) {
+            out.copy_from_slice(head);
+            self.0 = rest;
+        }
+        out
+    }
+    fn u8(&mut self) -> u8 {
+        self.take::<1>()[0]
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_be_bytes(self.take())
+    }
+    fn b256(&mut self) -> B256 {
+        B256::from(self.take::<32>())
+    }
+}
+
+/// A proof that several records are in a batch (Rust-side; see
+/// [`Batch::multi_proof`](super::Batch::multi_proof)). Verification rejects the
+/// inputs rs_merkle 1.5 would wrongly accept: duplicate or out-of-range
+/// indices, extra or missing hashes, and a leaf count other than the anchored one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MultiProof {
+    /// The batch root.
+    pub root: B256,
+    /// The number of records in the batch.
+    pub leaf_count: u32,
+    /// The proven leaf positions, ascending.
+    pub indices: Vec<u32>,
+    /// The helper hashes, layer by layer (rs_merkle order).
+    pub hashes: Vec<B256>,
+}
+
+/// Sorts indices and checks that each is unique and below `leaf_count`.
+pub(super) fn check_indices(indices: &[u32], leaf_count: u32) -> Result<Vec<u32>, ProofError> {
+    if leaf_count == 0 {
+        return Err(ProofError::ZeroLeafCount);
+    }
+    if indices.is_empty() {
+        return Err(ProofError::NoIndices);
+    }
+    let mut sorted = indices.to_vec();
+    sorted.sort_unstable();
+    if let Some(&index) = sorted.iter().find(|&&i| i >= leaf_count) {
+        return Err(ProofError::IndexOutOfRange { index, leaf_count });
+    }
+    if let Some(pair) = sorted.windows(2).find(|w| w.first() == w.get(1)) {
+        return Err(ProofError::DuplicateIndex(
+            pair.first().copied().unwrap_or_default(),
+        ));
+    }
+    Ok(sorted)
+}
+
+impl MultiProof {
+    /// Verifies that `record_hashes` (one per index, in ascending index order)
+    /// are in the batch with `anchored` root and leaf count.
+    ///
+    /// # Errors
+    /// The first failed check.
+    pub fn verify(
+        &self,
+        anchored: &AnchoredBatch,
+        record_hashes: &[B256],
+    ) -> Result<(), ProofError> {
+        if anchored.leaf_count != self.leaf_count {
+            return Err(ProofError::LeafCountMismatch {
+                anchored: anchored.leaf_count,
+                claimed: self.leaf_count,
+            });
+        }
+        let sorted = check_indices(&self.indices, self.leaf_count)?;
+        if sorted != self.indices {
+            return Err(ProofError::Json(
+                "multi-proof indices must be given in ascending order".into(),
+            ));
+        }
+        if record_hashes.len() != sorted.len() {
+            return Err(ProofError::RecordCountMismatch {
+                records: record_hashes.len(),
+                indices: sorted.len(),
+            });
+        }
+        let positions: Vec<usize> = sorted.iter().map(|&i| i as usize).collect();
+        let expected: usize = proof_indices_by_layers(&positions, self.leaf_count as usize)
+            .iter()
+            .map(Vec::len)
+            .sum();
+        if self.hashes.len() != expected {
+            return Err(ProofError::WrongHashCount {
+                expected,
+                got: self.hashes.len(),
+            });
+        }
+        let leaves: Vec<[u8; 32]> = record_hashes.iter().map(|h| leaf_of(h).0).collect();
+        let proof = MerkleProof::<SortedPairKeccak>::new(self.hashes.iter().map(|h| h.0).collect());
+        // The checks above leave rs_merkle no way to fail; map it anyway.
+        let computed = proof
+            .root(&positions, &leaves, self.leaf_count as usize)
+            .map(B256::from)
+            .map_err(|_| ProofError::WrongHashCount {
+                expected,
+                got: self.hashes.len(),
+            })?;
+        if computed != anchored.root {
+            return Err(ProofError::RootMismatch {
+                expected: anchored.root,
+                computed,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,528 @@
+use alloy_primitives::{Address, B256, keccak256};
+use alloy_sol_types::SolCall;
+use rs_merkle::MerkleProof;
+
+use super::*;
+
+fn record(i: u32) -> B256 {
+    keccak256(format!("record-{i}"))
+}
+
+fn batch_of(n: u32) -> Batch {
+    let mut builder = BatchBuilder::with_capacity(n as usize);
+    for i in 0..n {
+        assert_eq!(builder.push(record(i)).unwrap(), i);
+    }
+    builder.build(B256::repeat_byte(0xba)).unwrap()
+}
+
+/// Reference root: pair left to right, sorted-pair keccak, lone node promoted.
+fn reference_root(leaves: &[B256]) -> B256 {
+    let mut level: Vec<[u8; 32]> = leaves.iter().map(|h| leaf_of(h).0).collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => hash_pair(a, b),
+                [a] => *a,
+                _ => unreachable!(),
+            })
+            .collect();
+    }
+    B256::from(level[0])
+}
+
+#[test]
+fn leaf_is_openzeppelin_standard_leaf() {
+    // StandardMerkleTree leaf: keccak256(bytes.concat(keccak256(abi.encode(v)))).
+    let v = B256::repeat_byte(0x42);
+    assert_eq!(leaf_of(&v), keccak256(keccak256(v.as_slice())));
+    assert_ne!(leaf_of(&v), keccak256(v));
+}
+
+#[test]
+fn hash_pair_is_commutative() {
+    let (a, b) = ([1u8; 32], [2u8; 32]);
+    assert_eq!(hash_pair(&a, &b), hash_pair(&b, &a));
+    let mut ab = [0u8; 64];
+    ab[..32].copy_from_slice(&a);
+    ab[32..].copy_from_slice(&b);
+    assert_eq!(hash_pair(&b, &a), keccak256(ab).0);
+}
+
+#[test]
+fn every_proof_of_every_small_batch_verifies() {
+    for n in 1..=40 {
+        let batch = batch_of(n);
+        assert_eq!(batch.root(), reference_root(batch.record_hashes()), "n={n}");
+        assert_eq!(batch.leaf_count(), n);
+        for i in 0..n {
+            let proof = batch.proof(i).unwrap();
+            assert_eq!(proof.record_hash, record(i));
+            proof
+                .verify()
+                .unwrap_or_else(|e| panic!("n={n} i={i}: {e}"));
+            let anchored = AnchoredBatch {
+                root: batch.root(),
+                leaf_count: n,
+                batch_id: Some(batch.batch_id()),
+            };
+            proof.verify_anchored(&anchored).unwrap();
+        }
+        assert!(batch.proof(n).is_none());
+    }
+}
+
+#[test]
+fn single_record_batch_root_is_its_leaf() {
+    let batch = batch_of(1);
+    assert_eq!(batch.root(), leaf_of(&record(0)));
+    let proof = batch.proof(0).unwrap();
+    assert!(proof.siblings.is_empty());
+    proof.verify().unwrap();
+}
+
+#[test]
+fn builder_rejects_empty_batches_and_zero_hashes() {
+    assert_eq!(
+        BatchBuilder::new().build(B256::ZERO).unwrap_err(),
+        BatchError::Empty
+    );
+    assert_eq!(
+        BatchBuilder::new().push(B256::ZERO).unwrap_err(),
+        BatchError::ZeroRecordHash
+    );
+}
+
+#[test]
+fn anchor_transaction_encodes_anchor_batch() {
+    let batch = batch_of(5);
+    let tx = batch.anchor_transaction(Address::repeat_byte(0xee), 1337);
+    assert_eq!(
+        &tx.calldata[..4],
+        &keccak256("anchorBatch(bytes32,uint32,bytes32)")[..4]
+    );
+    let call = anchorBatchCall::abi_decode(&tx.calldata).unwrap();
+    assert_eq!(
+        (call.root, call.leafCount, call.batchId),
+        (batch.root(), 5, batch.batch_id())
+    );
+    assert_eq!(
+        (tx.root, tx.leaf_count, tx.to, tx.chain_id),
+        (batch.root(), 5, Address::repeat_byte(0xee), 1337)
+    );
+}
+
+#[test]
+fn altered_proofs_fail() {
+    let batch = batch_of(13);
+    let good = batch.proof(6).unwrap();
+
+    let mut other_record = good.clone();
+    other_record.record_hash = record(99);
+    assert!(matches!(
+        other_record.verify(),
+        Err(ProofError::RootMismatch { .. })
+    ));
+
+    let mut flipped = good.clone();
+    flipped.siblings[1].0[0] ^= 1;
+    assert!(matches!(
+        flipped.verify(),
+        Err(ProofError::RootMismatch { .. })
+    ));
+
+    let mut moved = good.clone();
+    moved.index = 13;
+    assert_eq!(
+        moved.verify(),
+        Err(ProofError::IndexOutOfRange {
+            index: 13,
+            leaf_count: 13
+        })
+    );
+
+    let anchored = AnchoredBatch {
+        root: batch.root(),
+        leaf_count: 13,
+        batch_id: Some(batch.batch_id()),
+    };
+    let mut other_batch = anchored;
+    other_batch.batch_id = Some(B256::ZERO);
+    assert!(matches!(
+        good.verify_anchored(&other_batch),
+        Err(ProofError::BatchIdMismatch { .. })
+    ));
+    let mut other_root = anchored;
+    other_root.root = B256::repeat_byte(1);
+    assert!(matches!(
+        good.verify_anchored(&other_root),
+        Err(ProofError::RootMismatch { .. })
+    ));
+}
+
+// rs_merkle 1.5 weakness 1: duplicate indices in a multi-proof let a fake leaf verify.
+#[test]
+fn duplicate_index_attack_is_rejected() {
+    let batch = batch_of(8);
+    let real = batch.multi_proof(&[3]).unwrap();
+    let fake = record(1000);
+    // With indices [3, 3] rs_merkle asks for two layer-0 helpers at index 2 and
+    // hashes the first two nodes sorted by index: the helpers. Supplying leaf 2
+    // and the real leaf 3 there rebuilds the real parent and ignores both
+    // "proven" leaves.
+    let mut forged_hashes = vec![leaf_of(&record(2)).0, leaf_of(&record(3)).0];
+    forged_hashes.extend(real.hashes[1..].iter().map(|h| h.0));
+    let raw = MerkleProof::<SortedPairKeccak>::new(forged_hashes.clone());
+    let fakes = [leaf_of(&fake).0, leaf_of(&fake).0];
+    // The attack works against rs_merkle itself...
+    assert!(
+        raw.verify(batch.root().0, &[3, 3], &fakes, 8),
+        "rs_merkle no longer accepts duplicates"
+    );
+    // ...and fails against ours, whichever way it is dressed.
+    assert_eq!(
+        batch.multi_proof(&[3, 3]).unwrap_err(),
+        ProofError::DuplicateIndex(3)
+    );
+    let forged = MultiProof {
+        indices: vec![3, 3],
+        ..real
+    };
+    let anchored = AnchoredBatch {
+        root: batch.root(),
+        leaf_count: 8,
+        batch_id: Some(batch.batch_id()),
+    };
+    assert_eq!(
+        forged.verify(&anchored, &[record(3), fake]),
+        Err(ProofError::DuplicateIndex(3))
+    );
+}
+
+#[test]
+fn out_of_range_index_is_rejected() {
+    let batch = batch_of(8);
+    assert_eq!(
+        batch.multi_proof(&[2, 8]).unwrap_err(),
+        ProofError::IndexOutOfRange {
+            index: 8,
+            leaf_count: 8
+        }
+    );
+    let real = batch.multi_proof(&[2]).unwrap();
+    let forged = MultiProof {
+        indices: vec![9],
+        ..real
+    };
+    let anchored = AnchoredBatch {
+        root: batch.root(),
+        leaf_count: 8,
+        batch_id: Some(batch.batch_id()),
+    };
+    assert_eq!(
+        forged.verify(&anchored, &[record(2)]),
+        Err(ProofError::IndexOutOfRange {
+            index: 9,
+            leaf_count: 8
+        })
+    );
+}
+
+// rs_merkle 1.5 weakness 2: extra trailing hashes are ignored.
+#[test]
+fn trailing_hash_attack_is_rejected() {
+    let batch = batch_of(8);
+    let anchored = AnchoredBatch {
+        root: batch.root(),
+        leaf_count: 8,
+        batch_id: Some(batch.batch_id()),
+    };
+    let mut padded = batch.multi_proof(&[1, 6]).unwrap();
+    padded.verify(&anchored, &[record(1), record(6)]).unwrap();
+    padded.hashes.push(B256::repeat_byte(0xff));
+    let raw = MerkleProof::<SortedPairKeccak>::new(padded.hashes.iter().map(|h| h.0).collect());
+    let leaves = [leaf_of(&record(1)).0, leaf_of(&record(6)).0];
+    assert!(
+        raw.verify(batch.root().0, &[1, 6], &leaves, 8),
+        "rs_merkle no longer ignores extra hashes"
+    );
+    assert_eq!(
+        padded.verify(&anchored, &[record(1), record(6)]),
+        Err(ProofError::WrongHashCount {
+            expected: 4,
+            got: 5
+        })
+    );
+
+    let mut single = batch.proof(1).unwrap();
+    single.siblings.push(B256::repeat_byte(0xff));
+    assert_eq!(
+        single.verify(),
+        Err(ProofError::WrongHashCount {
+            expected: 3,
+            got: 4
+        })
+    );
+}
+
+// rs_merkle 1.5 weakness 3: the leaf count is not bound to the root.
+#[test]
+fn leaf_count_attack_is_rejected() {
+    let batch = batch_of(8);
+    let proof = batch.multi_proof(&[0]).unwrap();
+    let raw = MerkleProof::<SortedPairKeccak>::new(proof.hashes.iter().map(|h| h.0).collect());
+    let leaf = [leaf_of(&record(0)).0];
+    assert!(
+        raw.verify(batch.root().0, &[0], &leaf, 7),
+        "rs_merkle now binds the leaf count"
+    );
+    // The leaf count is anchored beside the root; a proof claiming another fails.
+    let anchored = AnchoredBatch {
+        root: batch.root(),
+        leaf_count: 8,
+        batch_id: Some(batch.batch_id()),
+    };
+    let claims_seven = MultiProof {
+        leaf_count: 7,
+        ..proof
+    };
+    assert_eq!(
+        claims_seven.verify(&anchored, &[record(0)]),
+        Err(ProofError::LeafCountMismatch {
+            anchored: 8,
+            claimed: 7
+        })
+    );
+    let mut single = batch.proof(0).unwrap();
+    single.leaf_count = 7;
+    assert_eq!(
+        single.verify_anchored(&anchored),
+        Err(ProofError::LeafCountMismatch {
+            anchored: 8,
+            claimed: 7
+        })
+    );
+}
+
+#[test]
+fn multi_proofs_verify_for_many_shapes() {
+    for n in [1u32, 2, 3, 7, 8, 9, 33] {
+        let batch = batch_of(n);
+        let anchored = AnchoredBatch {
+            root: batch.root(),
+            leaf_count: n,
+            batch_id: Some(batch.batch_id()),
+        };
+        let indices: Vec<u32> = (0..n).filter(|i| i % 3 != 1).collect();
+        let proof = batch.multi_proof(&indices).unwrap();
+        let records: Vec<B256> = indices.iter().map(|&i| record(i)).collect();
+        proof
+            .verify(&anchored, &records)
+            .unwrap_or_else(|e| panic!("n={n}: {e}"));
+        if records.len() > 1 {
+            let mut swapped = records.clone();
+            swapped.swap(0, 1);
+            assert!(proof.verify(&anchored, &swapped).is_err(), "n={n}");
+        }
+    }
+}
+
+#[test]
+fn empty_multi_proof_is_rejected() {
+    assert_eq!(
+        batch_of(3).multi_proof(&[]).unwrap_err(),
+        ProofError::NoIndices
+    );
+}
+
+#[test]
+fn proof_with_altered_root_field_names_its_own_root() {
+    let batch = batch_of(5);
+    let anchored = AnchoredBatch {
+        root: batch.root(),
+        leaf_count: 5,
+        batch_id: Some(batch.batch_id()),
+    };
+    let mut proof = batch.proof(2).unwrap();
+    proof.root = B256::repeat_byte(9);
+    assert_eq!(
+        proof.verify_anchored(&anchored),
+        Err(ProofError::RootMismatch {
+            expected: B256::repeat_byte(9),
+            computed: batch.root()
+        })
+    );
+}
+
+#[test]
+fn encodings_round_trip() {
+    let batch = batch_of(13);
+    for i in 0..13 {
+        let proof = batch.proof(i).unwrap();
+        let bytes = proof.to_bytes();
+        assert_eq!(bytes.len(), 110 + 32 * proof.siblings.len());
+        assert_eq!(InclusionProof::from_bytes(&bytes).unwrap(), proof);
+        let text = proof.to_text();
+        assert!(text.starts_with("EHRP:"));
+        assert!(
+            text.bytes()
+                .all(|b| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&b))
+        );
+        assert_eq!(
+            InclusionProof::from_text(&format!("  {text}\n")).unwrap(),
+            proof
+        );
+        assert_eq!(InclusionProof::from_json(&proof.to_json()).unwrap(), proof);
+    }
+}
+
+#[test]
+fn malformed_encodings_are_rejected() {
+    let proof = batch_of(5).proof(2).unwrap();
+    let bytes = proof.to_bytes();
+    assert_eq!(
+        InclusionProof::from_bytes(&[]),
+        Err(ProofError::Truncated {
+            needed: 110,
+            got: 0
+        })
+    );
+    assert_eq!(
+        InclusionProof::from_bytes(b"EHR"),
+        Err(ProofError::Truncated {
+            needed: 110,
+            got: 3
+        })
+    );
+    assert_eq!(
+        InclusionProof::from_bytes(b"XHRP"),
+        Err(ProofError::NotAProof)
+    );
+    let mut v2 = bytes.clone();
+    v2[4] = 2;
+    assert_eq!(
+        InclusionProof::from_bytes(&v2),
+        Err(ProofError::UnsupportedVersion(2))
+    );
+    assert_eq!(
+        InclusionProof::from_bytes(&bytes[..bytes.len() - 1]),
+        Err(ProofError::Truncated {
+            needed: bytes.len(),
+            got: bytes.len() - 1
+        })
+    );
+    let mut long = bytes.clone();
+    long.push(0);
+    assert_eq!(
+        InclusionProof::from_bytes(&long),
+        Err(ProofError::TrailingBytes(1))
+    );
+    let mut zero = bytes.clone();
+    zero[101..105].copy_from_slice(&0u32.to_be_bytes());
+    assert_eq!(
+        InclusionProof::from_bytes(&zero),
+        Err(ProofError::ZeroLeafCount)
+    );
+    let mut many = bytes.clone();
+    many[109] = 33;
+    assert_eq!(
+        InclusionProof::from_bytes(&many),
+        Err(ProofError::TooManySiblings(33))
+    );
+    assert_eq!(
+        InclusionProof::from_text("HC1:ABC"),
+        Err(ProofError::NotAProof)
+    );
+    assert_eq!(
+        InclusionProof::from_text("EHRP:a"),
+        Err(ProofError::BadText)
+    );
+    assert!(matches!(
+        InclusionProof::from_json("{}"),
+        Err(ProofError::Json(_))
+    ));
+    let json = proof.to_json().replace("\"version\": 1", "\"version\": 9");
+    assert_eq!(
+        InclusionProof::from_json(&json),
+        Err(ProofError::UnsupportedVersion(9))
+    );
+}
+
+#[test]
+fn large_batch_matches_reference() {
+    // Large enough for the `parallel` feature to split the leaf hashing.
+    let n = 9_000;
+    let batch = batch_of(n);
+    assert_eq!(batch.root(), reference_root(batch.record_hashes()));
+    for i in [0, 1, n / 2, n - 2, n - 1] {
+        batch.proof(i).unwrap().verify().unwrap();
+    }
+}
+
+/// A chain that knows some anchored batches, or fails to answer.
+struct FakeChain {
+    batches: Vec<AnchoredBatch>,
+    down: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("node unreachable")]
+struct Unreachable;
+
+impl BatchReader for FakeChain {
+    type Error = Unreachable;
+    fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, Unreachable> {
+        if self.down {
+            return Err(Unreachable);
+        }
+        Ok(self.batches.iter().find(|b| b.root == *root).copied())
+    }
+}
+
+#[test]
+fn proofs_verify_against_the_chain() {
+    let batch = batch_of(9);
+    let proof = batch.proof(4).unwrap();
+    let anchored = AnchoredBatch {
+        root: batch.root(),
+        leaf_count: 9,
+        batch_id: None,
+    };
+    let mut chain = FakeChain {
+        batches: vec![anchored],
+        down: false,
+    };
+    assert_eq!(proof.verify_on_chain(&mut chain).unwrap(), anchored);
+
+    let mut empty = FakeChain {
+        batches: vec![],
+        down: false,
+    };
+    assert!(matches!(
+        proof.verify_on_chain(&mut empty),
+        Err(ChainCheckError::Proof(ProofError::NotAnchored(root))) if root == batch.root()
+    ));
+    let mut other_count = FakeChain {
+        batches: vec![AnchoredBatch {
+            leaf_count: 10,
+            ..anchored
+        }],
+        down: false,
+    };
+    assert!(matches!(
+        proof.verify_on_chain(&mut other_count),
+        Err(ChainCheckError::Proof(ProofError::LeafCountMismatch {
+            anchored: 10,
+            claimed: 9
+        }))
+    ));
+    let mut down = FakeChain {
+        batches: vec![anchored],
+        down: true,
+    };
+    assert!(matches!(
+        proof.verify_on_chain(&mut down),
+        Err(ChainCheckError::Chain(Unreachable))
+    ));
+}

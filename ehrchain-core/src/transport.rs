@@ -1,0 +1,230 @@
+//! The `Transport` trait: how a host with a blocking connection to the chain
+//! lets the [`TransactionValidator`](crate::TransactionValidator) reach it, and
+//! the plain data that crosses it. Async hosts do not implement it: they feed
+//! the same data into the validator's `handle_*` methods themselves.
+
+use alloy_primitives::{Address, B256, Bytes, LogData};
+use alloy_sol_types::SolEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::batch::{BatchReader, BatchTransaction};
+use crate::generator::ChainTransaction;
+use crate::registry_abi::IEhrRegistry;
+
+/// A transaction hash as the chain (or the transport) names a submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TxHash(pub B256);
+
+impl std::fmt::Display for TxHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What a submission anchors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Anchoring {
+    /// One record (`anchorRecord`).
+    Record {
+        /// The TI id.
+        ti_id: B256,
+        /// The record hash.
+        record_hash: B256,
+    },
+    /// A batch root (`anchorBatch`).
+    Batch {
+        /// The batch id.
+        batch_id: B256,
+        /// The Merkle root.
+        root: B256,
+        /// The number of records under the root.
+        leaf_count: u32,
+    },
+}
+
+/// A transaction for the transport to send: a TC or a batch transaction,
+/// without the sealed record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    /// The `EhrRegistry` contract called.
+    pub to: Address,
+    /// The chain the transaction is for; a transport on another chain must
+    /// refuse it with [`TransportError::WrongChain`].
+    pub chain_id: u64,
+    /// ABI-encoded call.
+    pub calldata: Bytes,
+    /// What it anchors.
+    pub anchoring: Anchoring,
+}
+
+impl From<&ChainTransaction> for Submission {
+    fn from(tc: &ChainTransaction) -> Self {
+        Self {
+            to: tc.to,
+            chain_id: tc.chain_id,
+            calldata: tc.calldata.clone(),
+            anchoring: Anchoring::Record {
+                ti_id: tc.ti_id,
+                record_hash: tc.record_hash,
+            },
+        }
+    }
+}
+
+impl From<&BatchTransaction> for Submission {
+    fn from(tx: &BatchTransaction) -> Self {
+        Self {
+            to: tx.to,
+            chain_id: tx.chain_id,
+            calldata: tx.calldata.clone(),
+            anchoring: Anchoring::Batch {
+                batch_id: tx.batch_id,
+                root: tx.root,
+                leaf_count: tx.leaf_count,
+            },
+        }
+    }
+}
+
+impl Submission {
+    /// Whether a log emitted by `emitter` is the event this submission's
+    /// success emits (`RecordAnchored` for its TI id and record hash, or
+    /// `BatchAnchored` for its root). Transports use it to fill
+    /// [`TxReceipt::anchor_log_index`].
+    #[must_use]
+    pub fn is_anchoring_event(&self, emitter: Address, log: &LogData) -> bool {
+        if emitter != self.to {
+            return false;
+        }
+        match self.anchoring {
+            Anchoring::Record { ti_id, record_hash } => {
+                IEhrRegistry::RecordAnchored::decode_log_data(log)
+                    .is_ok_and(|e| e.tiId == ti_id && e.recordHash == record_hash)
+            }
+            Anchoring::Batch {
+                root, leaf_count, ..
+            } => IEhrRegistry::BatchAnchored::decode_log_data(log)
+                .is_ok_and(|e| e.root == root && e.leafCount == leaf_count),
+        }
+    }
+}
+
+/// A receipt: what a mined transaction did, reduced to what the validator and
+/// the host's database need.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxReceipt {
+    /// The transaction.
+    pub tx_hash: TxHash,
+    /// `true` for receipt status 1 (success), `false` for 0 (reverted or halted).
+    pub status: bool,
+    /// The block that holds the transaction.
+    pub block_number: u64,
+    /// That block's hash (a different hash at the same height means a reorg).
+    pub block_hash: B256,
+    /// The block-wide log index of the anchoring event
+    /// ([`Submission::is_anchoring_event`]), when the transaction emitted it.
+    pub anchor_log_index: Option<u64>,
+    /// Gas used by the transaction.
+    pub gas_used: u64,
+    /// The revert data of a failed transaction (empty when the node gives none).
+    pub revert_data: Option<Bytes>,
+}
+
+/// Where a submitted transaction stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SubmissionStatus {
+    /// Known to the node, not in a block yet.
+    Pending,
+    /// In a block of the canonical chain.
+    Included(TxReceipt),
+    /// The node no longer knows it (evicted, replaced, or reorged out and not
+    /// re-added): it will not be mined unless sent again.
+    Dropped,
+}
+
+/// Why a transport call failed. [`TransportError::is_retryable`] tells the
+/// validator whether to try again (with backoff) or give up at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum TransportError {
+    /// The node could not be reached or did not answer in time. Retryable.
+    #[error(
+        "the Ethereum node is unreachable or timed out ({0}); check the node URL, that the node is running and the network between them"
+    )]
+    Unavailable(String),
+    /// The node asked the client to slow down. Retryable.
+    #[error(
+        "the Ethereum node is rate-limiting requests ({0}); lower the request rate or raise the node's limit"
+    )]
+    RateLimited(String),
+    /// The node refused the transaction for a reason that sending it again
+    /// will not fix (no funds for gas, a gas limit below the need, a locked
+    /// account, malformed data). Permanent.
+    #[error(
+        "the Ethereum node refused the transaction: {0}; fix the sending account or node configuration"
+    )]
+    Rejected(String),
+    /// The node is on another chain than the transaction. Permanent.
+    #[error(
+        "the transaction is for chain {expected} but the node is on chain {actual}; point the handshaker at the right node"
+    )]
+    WrongChain {
+        /// The chain id of the transaction.
+        expected: u64,
+        /// The node's chain id.
+        actual: u64,
+    },
+    /// The node answered with something the transport could not read. Permanent.
+    #[error("the Ethereum node answered with data ehrchain cannot read: {0}")]
+    Malformed(String),
+}
+
+impl TransportError {
+    /// Whether the same call may succeed when tried again later.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::RateLimited(_))
+    }
+}
+
+/// A blocking connection to the chain, as [`run_blocking`](crate::run_blocking)
+/// uses it. It extends [`BatchReader`] (the read side proofs need).
+///
+/// Implementations must be honest about ambiguity: when a submission may or
+/// may not have reached the node, return a retryable error; the validator
+/// sends again and the registry refuses a second anchoring of the same TI id
+/// or root, which the validator recognises as "already anchored".
+pub trait Transport: BatchReader<Error = TransportError> {
+    /// Sends a transaction; returns its hash.
+    ///
+    /// # Errors
+    /// [`TransportError`]: retryable when the node could not be reached,
+    /// permanent when it refused the transaction.
+    fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError>;
+
+    /// Where a submitted transaction stands. `submission` is what was sent
+    /// (to find the anchoring event in the receipt's logs).
+    ///
+    /// # Errors
+    /// [`TransportError`] when the node could not be asked.
+    fn poll(
+        &mut self,
+        tx_hash: &TxHash,
+        submission: &Submission,
+    ) -> Result<SubmissionStatus, TransportError>;
+
+    /// The number of the chain's latest block.
+    ///
+    /// # Errors
+    /// [`TransportError`] when the node could not be asked.
+    fn head(&mut self) -> Result<u64, TransportError>;
+
+    /// The record hash anchored under a TI id (`recordHashOf`), or `None`.
+    ///
+    /// # Errors
+    /// [`TransportError`] when the node could not be asked.
+    fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError>;
+}

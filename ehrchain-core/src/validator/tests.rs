@@ -1,0 +1,768 @@
+use alloy_primitives::{Address, B256, Bytes};
+use alloy_sol_types::{SolError, SolEvent};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use super::*;
+use crate::registry_abi::IEhrRegistry;
+use crate::{
+    GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, Role, TemplateRegistry,
+    TransactionGenerator,
+};
+
+const NOW_S: u64 = 1_764_495_000;
+
+fn tc() -> ChainTransaction {
+    tc_for(1)
+}
+
+fn tc_for(ti: u8) -> ChainTransaction {
+    let mut keys = InMemoryKeyStore::new();
+    keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
+    keys.insert(
+        KeyId::new("pseudonyms").unwrap(),
+        MasterKey::new([0x22; 32]),
+    );
+    let tg = TransactionGenerator::new(
+        GeneratorConfig {
+            chain_id: 1337,
+            registry: Address::repeat_byte(0xee),
+            sealing_key: KeyId::new("records").unwrap(),
+            pseudonym_key: KeyId::new("pseudonyms").unwrap(),
+            max_clock_skew: 300,
+        },
+        keys,
+    )
+    .unwrap();
+    let templates = TemplateRegistry::with_built_ins(None).unwrap();
+    let ti = InitialTransaction {
+        ti_id: B256::repeat_byte(ti),
+        template_id: templates.latest("blood-pressure").unwrap().id(),
+        author_id: "dr-1".into(),
+        author_role: Role::new(Role::DOCTOR).unwrap(),
+        patient_id: Some("MRN-1".into()),
+        timestamp: NOW_S - 10,
+        fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
+    };
+    tg.generate(&templates, &ti, NOW_S, &mut ChaCha20Rng::seed_from_u64(1))
+        .unwrap()
+}
+
+fn config() -> ValidatorConfig {
+    ValidatorConfig {
+        confirmations: 2,
+        max_retries: 2,
+        backoff_initial_ms: 100,
+        backoff_max_ms: 300,
+        poll_interval_ms: 1_000,
+        inclusion_timeout_ms: 10_000,
+        max_resubmissions: 1,
+    }
+}
+
+fn tx(n: u8) -> TxHash {
+    TxHash(B256::repeat_byte(n))
+}
+
+fn receipt(tx_hash: TxHash, block: u64, status: bool, revert: Option<Bytes>) -> TxReceipt {
+    TxReceipt {
+        tx_hash,
+        status,
+        block_number: block,
+        block_hash: B256::with_last_byte(u8::try_from(block).unwrap()),
+        anchor_log_index: status.then_some(3),
+        gas_used: 60_000,
+        revert_data: revert,
+    }
+}
+
+/// Submits at `now` and answers with `tx_hash`.
+fn submit(v: &mut TransactionValidator, now: u64, tx_hash: TxHash) {
+    assert!(matches!(v.poll_transmit(now), Some(Transmit::Submit(_))));
+    v.handle_submitted(now, Ok(tx_hash)).unwrap();
+}
+
+/// Polls at `now` and answers with `status`.
+fn poll(v: &mut TransactionValidator, now: u64, status: SubmissionStatus) {
+    assert!(matches!(v.poll_transmit(now), Some(Transmit::Poll { .. })));
+    v.handle_receipt(now, Ok(status)).unwrap();
+}
+
+/// Reads the head at `now` and answers with `head`.
+fn head(v: &mut TransactionValidator, now: u64, head: u64) {
+    assert_eq!(v.poll_transmit(now), Some(Transmit::ReadHead));
+    v.handle_head(now, Ok(head)).unwrap();
+}
+
+/// Reads the registry (a single record) at `now` and answers with `stored`.
+fn read(v: &mut TransactionValidator, now: u64, stored: Option<B256>) {
+    let ti_id = v.ti_ids().next().unwrap();
+    assert_eq!(v.poll_transmit(now), Some(Transmit::ReadRecord { ti_id }));
+    v.handle_record(now, Ok(stored)).unwrap();
+}
+
+/// Takes a receipt through confirmation to the verdict.
+fn conclude(v: &mut TransactionValidator, r: &TxReceipt) -> Ack {
+    submit(v, 0, r.tx_hash);
+    poll(v, 1_000, SubmissionStatus::Included(r.clone()));
+    head(v, 1_000, r.block_number + 1);
+    poll(v, 1_000, SubmissionStatus::Included(r.clone()));
+    let ack = v.poll_ack().unwrap();
+    assert!(v.poll_ack().is_none());
+    ack
+}
+
+#[test]
+fn generated_submitted_included_confirmed_valid() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    assert_eq!(v.state(), ValidatorState::Generated);
+    assert_eq!(v.poll_timeout(), Some(0));
+    submit(&mut v, 0, tx(1));
+    assert_eq!(v.state(), ValidatorState::Submitted { tx_hash: tx(1) });
+    // Nothing before the poll interval.
+    assert_eq!(v.poll_transmit(999), None);
+    assert_eq!(v.poll_timeout(), Some(1_000));
+    poll(&mut v, 1_000, SubmissionStatus::Pending);
+    let r = receipt(tx(1), 10, true, None);
+    poll(&mut v, 2_000, SubmissionStatus::Included(r.clone()));
+    assert_eq!(
+        v.state(),
+        ValidatorState::Included {
+            tx_hash: tx(1),
+            block_number: 10
+        }
+    );
+    // One confirmation is not enough.
+    head(&mut v, 2_000, 10);
+    assert_eq!(v.poll_timeout(), Some(3_000));
+    head(&mut v, 3_000, 11);
+    assert_eq!(
+        v.state(),
+        ValidatorState::Confirmed {
+            tx_hash: tx(1),
+            block_number: 10
+        }
+    );
+    poll(&mut v, 3_000, SubmissionStatus::Included(r));
+    assert!(v.is_finished());
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(ack.ti_id, tc.ti_id);
+    assert_eq!(ack.record_hash, Some(tc.record_hash));
+    assert_eq!(
+        ack.envelope.as_ref().map(|e| e.to_vec()),
+        Some(tc.envelope.as_bytes().to_vec())
+    );
+    let anchor = ack.anchor().unwrap();
+    assert_eq!(
+        (
+            anchor.tx_hash,
+            anchor.block_number,
+            anchor.log_index,
+            anchor.replay
+        ),
+        (Some(tx(1)), Some(10), Some(3), false)
+    );
+    assert_eq!(v.poll_ack(), None);
+    assert_eq!(v.poll_timeout(), None);
+}
+
+#[test]
+fn retryable_failures_back_off_exponentially_then_give_up() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    let down = || Err(TransportError::Unavailable("connection refused".into()));
+    assert!(v.poll_transmit(0).is_some());
+    v.handle_submitted(0, down()).unwrap();
+    assert_eq!(v.poll_timeout(), Some(100));
+    assert!(v.poll_transmit(100).is_some());
+    v.handle_submitted(100, down()).unwrap();
+    assert_eq!(v.poll_timeout(), Some(300));
+    assert!(v.poll_transmit(300).is_some());
+    v.handle_submitted(300, down()).unwrap();
+    // Before giving up, it settles: the first submission may have reached
+    // the node. The reads get their own retries, backing off the same way.
+    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
+    assert!(v.poll_ack().is_none());
+    let ti_id = tc().ti_id;
+    for at in [300, 400, 600] {
+        assert_eq!(v.poll_transmit(at), Some(Transmit::ReadRecord { ti_id }));
+        v.handle_record(
+            at,
+            Err(TransportError::Unavailable("connection refused".into())),
+        )
+        .unwrap();
+    }
+    // The chain cannot be read either: inconclusive, with the original reason.
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(
+        ack.reason(),
+        Some(&InvalidReason::TransportFailed {
+            attempts: 3,
+            last_error: TransportError::Unavailable("connection refused".into()),
+        })
+    );
+    assert!(ack.reason().unwrap().is_inconclusive());
+    assert!(ack.reason().unwrap().may_rerun());
+}
+
+#[test]
+fn giving_up_settles_to_valid_when_the_registry_holds_the_record() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    let down = || Err(TransportError::Unavailable("answer lost".into()));
+    for at in [0, 100, 300] {
+        assert!(v.poll_transmit(at).is_some());
+        v.handle_submitted(at, down()).unwrap();
+    }
+    // Read: ours. Then the head, to know when to read again.
+    read(&mut v, 300, Some(tc.record_hash));
+    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
+    head(&mut v, 300, 20);
+    // 2 confirmations: the head must reach 21 before the confirming read.
+    assert_eq!(
+        v.state(),
+        ValidatorState::Settling {
+            seen_at_head: Some(20)
+        }
+    );
+    assert_eq!(v.poll_transmit(1_299), None);
+    assert_eq!(v.poll_timeout(), Some(1_300));
+    head(&mut v, 1_300, 21);
+    read(&mut v, 1_300, Some(tc.record_hash));
+    assert!(v.is_finished());
+    let ack = v.poll_ack().unwrap();
+    let anchor = ack.anchor().unwrap();
+    assert!(anchor.is_recovered() && !anchor.replay);
+    assert_eq!(
+        (
+            anchor.tx_hash,
+            anchor.block_number,
+            anchor.block_hash,
+            anchor.log_index,
+            anchor.gas_used
+        ),
+        (None, None, None, None, None)
+    );
+    let recovered = anchor.recovered.as_deref().unwrap();
+    assert_eq!(
+        (recovered.seen_at_head, recovered.confirmed_at_head),
+        (20, 21)
+    );
+    assert_eq!(recovered.registry, tc.to);
+    assert_eq!(recovered.key, tc.ti_id);
+    assert_eq!(
+        recovered.event_topic,
+        IEhrRegistry::RecordAnchored::SIGNATURE_HASH
+    );
+    assert!(recovered.event.starts_with("RecordAnchored("));
+    assert!(recovered.note.contains("tx unknown"));
+    assert!(recovered.note.contains(&tc.ti_id.to_string()));
+    let reads: Vec<_> = v
+        .history()
+        .iter()
+        .filter_map(|e| match e.event {
+            AuditEvent::ChainRead { held } => Some(held),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reads, [ChainHolds::Ours, ChainHolds::Ours]);
+    // Plain data: JSON round trip.
+    let json = serde_json::to_string(&ack).unwrap();
+    assert_eq!(serde_json::from_str::<Ack>(&json).unwrap(), ack);
+}
+
+#[test]
+fn giving_up_settles_to_another_hash_or_to_not_anchored() {
+    let tc = tc();
+    let other = B256::repeat_byte(0x77);
+    let give_up = |v: &mut TransactionValidator| {
+        assert!(v.poll_transmit(0).is_some());
+        v.handle_submitted(0, Err(TransportError::Rejected("no funds".into())))
+            .unwrap();
+    };
+    // Another hash at both reads: invalid, not inconclusive.
+    let mut v = TransactionValidator::new(&tc, config());
+    give_up(&mut v);
+    read(&mut v, 0, Some(other));
+    head(&mut v, 0, 5);
+    head(&mut v, 1_000, 6);
+    read(&mut v, 1_000, Some(other));
+    let reason = v.poll_ack().unwrap().reason().cloned().unwrap();
+    assert_eq!(
+        reason,
+        InvalidReason::AnchoredWithOtherHash {
+            stored_record_hash: other
+        }
+    );
+    assert!(!reason.may_rerun());
+
+    // Nothing, once nothing sent can still be pending (the inclusion timeout
+    // after the last submission): not anchored.
+    let mut v = TransactionValidator::new(&tc, config());
+    give_up(&mut v);
+    read(&mut v, 0, None);
+    assert!(!v.is_finished());
+    assert_eq!(v.poll_transmit(9_999), None);
+    assert_eq!(v.poll_timeout(), Some(10_000));
+    read(&mut v, 10_000, None);
+    let reason = v.poll_ack().unwrap().reason().cloned().unwrap();
+    assert_eq!(
+        reason,
+        InvalidReason::NotAnchored {
+            cause: Box::new(InvalidReason::TransportRejected {
+                error: TransportError::Rejected("no funds".into())
+            }),
+            read_at_head: None,
+        }
+    );
+    assert!(!reason.is_inconclusive() && reason.may_rerun());
+    assert!(reason.to_string().starts_with("not anchored"));
+
+    // Ours at the first read, gone at the confirming one (reorged out), and
+    // still nothing after the quiet time: not anchored, with the head known.
+    let mut v = TransactionValidator::new(&tc, config());
+    give_up(&mut v);
+    read(&mut v, 0, Some(tc.record_hash));
+    head(&mut v, 0, 7);
+    head(&mut v, 1_000, 8);
+    read(&mut v, 1_000, None);
+    read(&mut v, 10_000, None);
+    assert!(matches!(
+        v.poll_ack().unwrap().reason(),
+        Some(InvalidReason::NotAnchored {
+            read_at_head: None,
+            ..
+        })
+    ));
+    let mut v = TransactionValidator::new(&tc, config());
+    give_up(&mut v);
+    read(&mut v, 10_000, Some(tc.record_hash));
+    head(&mut v, 10_000, 7);
+    head(&mut v, 11_000, 8);
+    read(&mut v, 11_000, None);
+    assert!(matches!(
+        v.poll_ack().unwrap().reason(),
+        Some(InvalidReason::NotAnchored {
+            read_at_head: Some(8),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_read_that_changes_is_confirmed_again() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    assert!(v.poll_transmit(0).is_some());
+    v.handle_submitted(0, Err(TransportError::Rejected("no funds".into())))
+        .unwrap();
+    read(&mut v, 0, Some(B256::repeat_byte(0x77)));
+    head(&mut v, 0, 5);
+    head(&mut v, 1_000, 6);
+    // Another hash at the first read, ours at the second (a reorg): wait for
+    // the confirmations again from here.
+    read(&mut v, 1_000, Some(tc.record_hash));
+    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
+    head(&mut v, 1_000, 6);
+    head(&mut v, 2_000, 7);
+    read(&mut v, 2_000, Some(tc.record_hash));
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(
+        ack.anchor()
+            .unwrap()
+            .recovered
+            .as_ref()
+            .unwrap()
+            .seen_at_head,
+        6
+    );
+}
+
+#[test]
+fn an_unreadable_chain_while_settling_keeps_the_verdict_inconclusive() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    let rejected = TransportError::Rejected("no funds".into());
+    assert!(v.poll_transmit(0).is_some());
+    v.handle_submitted(0, Err(rejected.clone())).unwrap();
+    assert!(matches!(
+        v.poll_transmit(0),
+        Some(Transmit::ReadRecord { .. })
+    ));
+    // A permanent error on the read: no retries.
+    v.handle_record(0, Err(TransportError::Malformed("garbage".into())))
+        .unwrap();
+    let reason = v.poll_ack().unwrap().reason().cloned().unwrap();
+    assert_eq!(reason, InvalidReason::TransportRejected { error: rejected });
+    assert!(reason.is_inconclusive());
+}
+
+#[test]
+fn backoff_is_capped_and_reset_by_a_success() {
+    let mut v = TransactionValidator::new(
+        &tc(),
+        ValidatorConfig {
+            max_retries: 10,
+            ..config()
+        },
+    );
+    let mut now = 0;
+    for expected in [100, 200, 300, 300] {
+        assert!(v.poll_transmit(now).is_some());
+        v.handle_submitted(now, Err(TransportError::RateLimited("429".into())))
+            .unwrap();
+        assert_eq!(v.poll_timeout(), Some(now + expected));
+        now += expected;
+    }
+    submit(&mut v, now, tx(1));
+    assert!(v.poll_transmit(now + 1_000).is_some());
+    v.handle_receipt(now + 1_000, Err(TransportError::Unavailable("x".into())))
+        .unwrap();
+    assert_eq!(v.poll_timeout(), Some(now + 1_100));
+}
+
+#[test]
+fn a_permanent_error_is_fatal_and_sticky() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    assert!(v.poll_transmit(0).is_some());
+    let error = TransportError::WrongChain {
+        expected: 1337,
+        actual: 1,
+    };
+    v.handle_submitted(0, Err(error.clone())).unwrap();
+    assert!(v.is_finished());
+    assert_eq!(v.state(), ValidatorState::Finished);
+    // Nothing moves it any more.
+    assert_eq!(v.poll_transmit(u64::MAX), None);
+    assert_eq!(v.poll_timeout(), None);
+    assert_eq!(
+        v.handle_submitted(1, Ok(tx(1))),
+        Err(ValidatorError::Finished)
+    );
+    assert_eq!(v.handle_head(1, Ok(5)), Err(ValidatorError::Finished));
+    v.handle_timeout(u64::MAX);
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(
+        ack.reason(),
+        Some(&InvalidReason::TransportRejected { error })
+    );
+    assert_eq!(v.poll_ack(), None);
+}
+
+#[test]
+fn inputs_nobody_asked_for_are_refused() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    assert_eq!(
+        v.handle_head(0, Ok(1)),
+        Err(ValidatorError::Unexpected("the chain head"))
+    );
+    assert_eq!(
+        v.handle_record(0, Ok(None)),
+        Err(ValidatorError::Unexpected("a record read"))
+    );
+    assert_eq!(
+        v.handle_batch(0, Ok(None)),
+        Err(ValidatorError::Unexpected("a batch read"))
+    );
+    submit(&mut v, 0, tx(1));
+    assert_eq!(
+        v.handle_submitted(0, Ok(tx(2))),
+        Err(ValidatorError::Unexpected("a submission result"))
+    );
+    assert!(v.poll_transmit(1_000).is_some());
+    // A receipt of another transaction does not answer the poll...
+    let other = receipt(tx(9), 4, true, None);
+    assert_eq!(
+        v.handle_receipt(1_000, Ok(SubmissionStatus::Included(other))),
+        Err(ValidatorError::WrongReceipt {
+            expected: tx(1),
+            got: tx(9)
+        })
+    );
+    // ...which stays open for the right one.
+    let r = receipt(tx(1), 4, true, None);
+    v.handle_receipt(1_000, Ok(SubmissionStatus::Included(r)))
+        .unwrap();
+    assert!(matches!(v.state(), ValidatorState::Included { .. }));
+}
+
+#[test]
+fn a_transaction_pending_too_long_is_sent_again_then_given_up() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    submit(&mut v, 0, tx(1));
+    poll(&mut v, 1_000, SubmissionStatus::Pending);
+    v.handle_timeout(9_999);
+    assert!(matches!(v.state(), ValidatorState::Submitted { .. }));
+    v.handle_timeout(10_000);
+    // Its fate is unknown: read the registry before paying for another one.
+    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
+    read(&mut v, 10_000, None);
+    assert_eq!(v.state(), ValidatorState::Generated);
+    submit(&mut v, 10_000, tx(2));
+    poll(&mut v, 11_000, SubmissionStatus::Dropped);
+    // Past the limit: settle, and wait until nothing sent can be pending.
+    read(&mut v, 11_000, None);
+    assert!(v.poll_ack().is_none());
+    read(&mut v, 20_000, None);
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(
+        ack.reason(),
+        Some(&InvalidReason::NotAnchored {
+            cause: Box::new(InvalidReason::Dropped { resubmissions: 1 }),
+            read_at_head: None,
+        })
+    );
+    match &ack.status {
+        AckStatus::Invalid { tx_hashes, .. } => assert_eq!(tx_hashes, &[tx(1), tx(2)]),
+        AckStatus::Valid(_) => panic!("dropped twice but valid"),
+    }
+    assert!(ack.envelope.is_some());
+}
+
+#[test]
+fn a_reorg_after_confirmation_is_noticed_before_the_ack() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    submit(&mut v, 0, tx(1));
+    poll(
+        &mut v,
+        1_000,
+        SubmissionStatus::Included(receipt(tx(1), 10, true, None)),
+    );
+    head(&mut v, 1_000, 11);
+    // The final check finds it in another block: it waits again...
+    poll(
+        &mut v,
+        1_000,
+        SubmissionStatus::Included(receipt(tx(1), 12, true, None)),
+    );
+    assert_eq!(
+        v.state(),
+        ValidatorState::Included {
+            tx_hash: tx(1),
+            block_number: 12
+        }
+    );
+    assert!(v.poll_ack().is_none());
+    head(&mut v, 1_000, 13);
+    // ...and a second reorg, past the limit of 1, makes it settle: the
+    // registry holds the record (mined again meanwhile) at two reads, so it
+    // is valid, recovered.
+    poll(&mut v, 1_000, SubmissionStatus::Pending);
+    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
+    read(&mut v, 1_000, Some(tc().record_hash));
+    head(&mut v, 1_000, 14);
+    head(&mut v, 2_000, 15);
+    read(&mut v, 2_000, Some(tc().record_hash));
+    assert!(v.poll_ack().unwrap().anchor().unwrap().is_recovered());
+    let reorgs = v
+        .history()
+        .iter()
+        .filter(|e| matches!(e.event, AuditEvent::Reorged { .. }))
+        .count();
+    assert_eq!(reorgs, 2);
+}
+
+#[test]
+fn the_registry_refusing_a_used_ti_is_a_replay_when_the_hash_matches() {
+    let tc = tc();
+    let used = |stored| {
+        Some(Bytes::from(
+            IEhrRegistry::EhrRegistryTiAlreadyUsed {
+                tiId: tc.ti_id,
+                storedRecordHash: stored,
+            }
+            .abi_encode(),
+        ))
+    };
+    let mut v = TransactionValidator::new(&tc, config());
+    let ack = conclude(&mut v, &receipt(tx(1), 5, false, used(tc.record_hash)));
+    let anchor = ack.anchor().unwrap();
+    assert!(anchor.replay);
+    assert_eq!(anchor.log_index, None);
+
+    let other = B256::repeat_byte(0x77);
+    let mut v = TransactionValidator::new(&tc, config());
+    let ack = conclude(&mut v, &receipt(tx(1), 5, false, used(other)));
+    assert_eq!(
+        ack.reason(),
+        Some(&InvalidReason::AnchoredWithOtherHash {
+            stored_record_hash: other
+        })
+    );
+    assert!(!ack.reason().unwrap().is_inconclusive());
+}
+
+#[test]
+fn reverts_and_failures_are_decoded() {
+    let tc = tc();
+    let role_refused = IEhrRegistry::EhrRegistryRoleNotAllowed {
+        templateId: tc.template_id,
+        role: B256::repeat_byte(3),
+    }
+    .abi_encode();
+    let mut v = TransactionValidator::new(&tc, config());
+    let ack = conclude(&mut v, &receipt(tx(1), 5, false, Some(role_refused.into())));
+    match ack.reason() {
+        Some(InvalidReason::ContractRevert { revert }) => {
+            assert_eq!(revert.error.as_deref(), Some("EhrRegistryRoleNotAllowed"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut v = TransactionValidator::new(&tc, config());
+    let ack = conclude(&mut v, &receipt(tx(1), 5, false, Some(Bytes::new())));
+    assert!(matches!(
+        ack.reason(),
+        Some(InvalidReason::StatusZero { revert }) if revert.error.is_none()
+    ));
+    let mut v = TransactionValidator::new(&tc, config());
+    let mut no_event = receipt(tx(1), 5, true, None);
+    no_event.anchor_log_index = None;
+    let ack = conclude(&mut v, &no_event);
+    assert_eq!(ack.reason(), Some(&InvalidReason::MissingAnchorEvent));
+}
+
+#[test]
+fn a_ti_the_template_refuses_is_invalid_at_once() {
+    let templates = TemplateRegistry::with_built_ins(None).unwrap();
+    let ti = InitialTransaction {
+        ti_id: B256::repeat_byte(2),
+        template_id: templates.latest("blood-pressure").unwrap().id(),
+        author_id: "p-1".into(),
+        author_role: Role::new(Role::PATHOLOGIST).unwrap(),
+        patient_id: Some("MRN-1".into()),
+        timestamp: NOW_S,
+        fields: Default::default(),
+    };
+    let violations = crate::Violations(vec![crate::Violation {
+        field: None,
+        kind: crate::ViolationKind::MissingPatient,
+    }]);
+    let mut v = TransactionValidator::rejected(&ti, &violations);
+    assert!(v.is_finished());
+    assert_eq!(v.poll_transmit(0), None);
+    let ack = v.poll_ack().unwrap();
+    assert!(matches!(
+        ack.reason(),
+        Some(InvalidReason::TemplateViolations { violations }) if violations.len() == 1
+    ));
+    assert_eq!((ack.record_hash, ack.envelope.clone()), (None, None));
+    // Plain data: JSON round trip.
+    let json = serde_json::to_string(&ack).unwrap();
+    assert!(json.contains("\"reason\":\"template_violations\""));
+    assert_eq!(serde_json::from_str::<Ack>(&json).unwrap(), ack);
+}
+
+fn batch_validator() -> (TransactionValidator, crate::Batch, Vec<ChainTransaction>) {
+    let tcs = vec![tc_for(1), tc_for(2), tc_for(3)];
+    let mut builder = crate::BatchBuilder::new();
+    for tc in &tcs {
+        builder.push(tc.record_hash).unwrap();
+    }
+    let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
+    let v =
+        TransactionValidator::for_batch(&batch, &tcs, Address::repeat_byte(0xee), 1337, config())
+            .unwrap();
+    (v, batch, tcs)
+}
+
+#[test]
+fn a_batch_settles_by_reading_its_root() {
+    let (mut v, batch, tcs) = batch_validator();
+    let root = batch.root();
+    let ours = AnchoredBatch {
+        root,
+        leaf_count: 3,
+        batch_id: Some(B256::repeat_byte(0xba)),
+    };
+    submit(&mut v, 0, tx(1));
+    v.handle_timeout(10_000);
+    assert_eq!(v.poll_transmit(10_000), Some(Transmit::ReadBatch { root }));
+    // A record read does not answer a batch read.
+    assert_eq!(
+        v.handle_record(10_000, Ok(None)),
+        Err(ValidatorError::Unexpected("a record read"))
+    );
+    v.handle_batch(10_000, Ok(Some(ours))).unwrap();
+    head(&mut v, 10_000, 3);
+    head(&mut v, 11_000, 4);
+    assert_eq!(v.poll_transmit(11_000), Some(Transmit::ReadBatch { root }));
+    // A reader without logs gives no batch id: not compared.
+    v.handle_batch(
+        11_000,
+        Ok(Some(AnchoredBatch {
+            batch_id: None,
+            ..ours
+        })),
+    )
+    .unwrap();
+    let acks: Vec<Ack> = std::iter::from_fn(|| v.poll_ack()).collect();
+    assert_eq!(acks.len(), 3);
+    for (ack, tc) in acks.iter().zip(&tcs) {
+        let anchor = ack.anchor().unwrap();
+        let recovered = anchor.recovered.as_deref().unwrap();
+        assert_eq!(recovered.key, root);
+        assert!(recovered.event.starts_with("BatchAnchored("));
+        let proof = anchor.batch.as_ref().unwrap();
+        assert_eq!(proof.record_hash, tc.record_hash);
+        proof.verify_anchored(&ours).unwrap();
+    }
+}
+
+#[test]
+fn a_root_anchored_for_another_batch_is_invalid() {
+    let (mut v, batch, _) = batch_validator();
+    let theirs = AnchoredBatch {
+        root: batch.root(),
+        leaf_count: 4,
+        batch_id: None,
+    };
+    submit(&mut v, 0, tx(1));
+    poll(&mut v, 1_000, SubmissionStatus::Dropped);
+    assert!(v.poll_transmit(1_000).is_some());
+    v.handle_batch(1_000, Ok(Some(theirs))).unwrap();
+    head(&mut v, 1_000, 3);
+    head(&mut v, 2_000, 4);
+    assert!(v.poll_transmit(2_000).is_some());
+    v.handle_batch(2_000, Ok(Some(theirs))).unwrap();
+    let acks: Vec<Ack> = std::iter::from_fn(|| v.poll_ack()).collect();
+    assert_eq!(acks.len(), 3);
+    for ack in &acks {
+        assert_eq!(
+            ack.reason(),
+            Some(&InvalidReason::RootAnchoredWithOtherBatch {
+                stored_leaf_count: 4,
+                stored_batch_id: None
+            })
+        );
+    }
+}
+
+#[test]
+fn a_resubmission_goes_ahead_when_the_chain_cannot_be_read() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    submit(&mut v, 0, tx(1));
+    poll(&mut v, 1_000, SubmissionStatus::Dropped);
+    assert!(v.poll_transmit(1_000).is_some());
+    v.handle_record(1_000, Err(TransportError::Malformed("x".into())))
+        .unwrap();
+    // The registry refuses a second anchoring, so sending again is safe.
+    assert_eq!(v.state(), ValidatorState::Generated);
+    submit(&mut v, 1_000, tx(2));
+    assert_eq!(v.tx_hashes(), &[tx(1), tx(2)]);
+}
+
+#[test]
+fn the_wrong_chain_is_not_read() {
+    let mut v = TransactionValidator::new(&tc(), config());
+    submit(&mut v, 0, tx(1));
+    assert!(v.poll_transmit(1_000).is_some());
+    let error = TransportError::WrongChain {
+        expected: 1337,
+        actual: 1,
+    };
+    v.handle_receipt(1_000, Err(error.clone())).unwrap();
+    assert!(v.is_finished());
+    assert_eq!(
+        v.poll_ack().unwrap().reason(),
+        Some(&InvalidReason::TransportRejected { error })
+    );
+}

@@ -1,0 +1,36 @@
+//! Shared by the test-vector tests: the JSON files in `docs/vectors/` are
+//! rewritten from the code with `EHRCHAIN_REGENERATE_VECTORS=1` (`make vectors`)
+//! and otherwise must be exactly what the code writes today.
+#![allow(clippy::unwrap_used, clippy::panic, dead_code)]
+
+use serde::Serialize;
+
+/// Whether this run rewrites the vector files.
+pub(crate) fn regenerating() -> bool {
+    std::env::var("EHRCHAIN_REGENERATE_VECTORS").as_deref() == Ok("1")
+}
+
+/// `value` as the vector files are written: pretty JSON and a final newline.
+pub(crate) fn render<T: Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap();
+    text.push('\n');
+    text
+}
+
+/// The vector file at `path`, rewritten first from `build()` when
+/// regenerating, and checked to be byte for byte what `build()` renders now.
+pub(crate) fn checked_vector_file<T: Serialize>(path: &str, build: impl Fn() -> T) -> String {
+    let expected = render(&build());
+    if regenerating() {
+        std::fs::write(path, &expected).unwrap();
+    }
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!("{path}: {e}; run with EHRCHAIN_REGENERATE_VECTORS=1 to create it")
+    });
+    assert!(
+        text == expected,
+        "{path} differs from what the library writes; if that is on purpose, regenerate with \
+         EHRCHAIN_REGENERATE_VECTORS=1 (make vectors) and review the diff"
+    );
+    text
+}

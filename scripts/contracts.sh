@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The EhrRegistry build, driven from the repository root (see contracts/README.md).
+#
+#   scripts/contracts.sh build   install the pinned compiler (npm ci) and rewrite
+#                                contracts/artifacts/EhrRegistry.json
+#   scripts/contracts.sh check   rebuild into a temporary folder and fail if the
+#                                result differs from the committed artifact
+#   scripts/contracts.sh gas     measure every operation on the in-process devnet
+#                                and rewrite contracts/GAS.md
+set -euo pipefail
+cd "$(dirname "$0")/../contracts"
+
+CARGO=${CARGO:-cargo}
+
+install() {
+  command -v node >/dev/null || { echo "node (>= 20) and npm are required to build the contracts" >&2; exit 1; }
+  npm ci --no-audit --no-fund --loglevel=error
+}
+
+case "${1:-}" in
+  build)
+    install
+    node scripts/build.mjs
+    ;;
+  check)
+    install
+    out=$(mktemp -d)
+    trap 'rm -rf "$out"' EXIT
+    node scripts/build.mjs "$out"
+    if ! cmp -s "$out/EhrRegistry.json" artifacts/EhrRegistry.json; then
+      diff -u artifacts/EhrRegistry.json "$out/EhrRegistry.json" | head -40 >&2 || true
+      echo "contracts/artifacts/EhrRegistry.json is stale: run 'scripts/contracts.sh build' and commit it" >&2
+      exit 1
+    fi
+    echo "contracts/artifacts/EhrRegistry.json matches a fresh build"
+    ;;
+  gas)
+    EHRCHAIN_REGENERATE_GAS=1 "$CARGO" test -p ehrchain-contracts --test gas --locked
+    echo "wrote contracts/GAS.md"
+    ;;
+  *)
+    echo "usage: $0 build|check|gas" >&2
+    exit 2
+    ;;
+esac
