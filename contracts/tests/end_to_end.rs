@@ -14,13 +14,12 @@ mod common;
 
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::SolCall;
-use common::{devnet_with_built_ins, role};
+use common::{devnet_with_built_ins, generator, role};
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors as E};
 use ehrchain_contracts::{Devnet, DevnetError};
 use ehrchain_core::{
-    BatchBuilder, ChainCheckError, ChainTransaction, GenerateError, GeneratorConfig,
-    InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, ProofError, Role, TemplateRegistry,
-    TransactionGenerator, ViolationKind,
+    BatchBuilder, ChainCheckError, ChainTransaction, GenerateError, InMemoryKeyStore,
+    InitialTransaction, ProofError, Role, TemplateRegistry, TransactionGenerator, ViolationKind,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -37,23 +36,10 @@ struct Flow {
 impl Flow {
     fn new() -> Self {
         let (net, templates) = devnet_with_built_ins();
-        let mut keys = InMemoryKeyStore::new();
-        keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
-        keys.insert(
-            KeyId::new("pseudonyms").unwrap(),
-            MasterKey::new([0x22; 32]),
-        );
-        let config = GeneratorConfig {
-            chain_id: net.chain_id(),
-            registry: net.registry(),
-            sealing_key: KeyId::new("records").unwrap(),
-            pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-            max_clock_skew: 300,
-        };
         Self {
+            tg: generator(net.chain_id(), net.registry()),
             net,
             templates,
-            tg: TransactionGenerator::new(config, keys).unwrap(),
             rng: ChaCha20Rng::seed_from_u64(4),
             next_ti: 0,
         }

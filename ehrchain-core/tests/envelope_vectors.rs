@@ -108,13 +108,7 @@ fn check(file: &VectorFile) {
     for v in &file.valid {
         check_valid(v);
     }
-    let names: Vec<&str> = file.invalid.iter().map(|v| v.error.as_str()).collect();
-    for expected in ERROR_NAMES {
-        assert!(
-            names.contains(&expected),
-            "no invalid vector for error {expected}"
-        );
-    }
+    common::assert_every_error_named(file.invalid.iter().map(|v| v.error.as_str()), &ERROR_NAMES);
     for v in &file.invalid {
         check_invalid(v);
     }

@@ -153,13 +153,7 @@ fn check(file: &VectorFile) {
     for b in &file.batches {
         check_batch(b);
     }
-    let names: Vec<&str> = file.invalid.iter().map(|v| v.error.as_str()).collect();
-    for expected in ERROR_NAMES {
-        assert!(
-            names.contains(&expected),
-            "no invalid vector for error {expected}"
-        );
-    }
+    common::assert_every_error_named(file.invalid.iter().map(|v| v.error.as_str()), &ERROR_NAMES);
     for v in &file.invalid {
         check_invalid(v);
     }

@@ -10,13 +10,35 @@
 
 pub mod suite;
 
-use alloy_primitives::{B256, keccak256};
+use alloy_primitives::{Address, B256, keccak256};
 use ehrchain_contracts::{Devnet, EhrRegistry};
-use ehrchain_core::{Role, Template, TemplateRegistry};
+use ehrchain_core::{
+    GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, Role, Template, TemplateRegistry,
+    TransactionGenerator,
+};
 
 /// The role id of a role name.
 pub fn role(name: &str) -> B256 {
     Role::new(name).unwrap().id()
+}
+
+/// A generator over the test keys ("records", "pseudonyms") making TCs for
+/// `registry` on `chain_id`.
+pub fn generator(chain_id: u64, registry: Address) -> TransactionGenerator<InMemoryKeyStore> {
+    let mut keys = InMemoryKeyStore::new();
+    keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
+    keys.insert(
+        KeyId::new("pseudonyms").unwrap(),
+        MasterKey::new([0x22; 32]),
+    );
+    let config = GeneratorConfig {
+        chain_id,
+        registry,
+        sealing_key: KeyId::new("records").unwrap(),
+        pseudonym_key: KeyId::new("pseudonyms").unwrap(),
+        max_clock_skew: 300,
+    };
+    TransactionGenerator::new(config, keys).unwrap()
 }
 
 /// The built-in templates, checked against the registry's ABI.

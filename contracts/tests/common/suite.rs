@@ -4,10 +4,9 @@
 
 use alloy_primitives::{Address, B256};
 use ehrchain_core::{
-    Ack, BatchBuilder, ChainTransaction, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
-    InitialTransaction, InvalidReason, KeyId, MasterKey, Role, TemplateRegistry,
-    TransactionGenerator, TransactionValidator, Transport, TransportError, ValidatorConfig,
-    run_blocking,
+    Ack, BatchBuilder, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction,
+    InvalidReason, Role, TemplateRegistry, TransactionValidator, Transport, TransportError,
+    ValidatorConfig, run_blocking,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -51,19 +50,6 @@ pub struct Flow<T> {
 impl<T: Chain> Flow<T> {
     /// A flow over `transport`, whose registry has `templates` registered.
     pub fn new(mut transport: T, templates: TemplateRegistry) -> Self {
-        let mut keys = InMemoryKeyStore::new();
-        keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
-        keys.insert(
-            KeyId::new("pseudonyms").unwrap(),
-            MasterKey::new([0x22; 32]),
-        );
-        let config = GeneratorConfig {
-            chain_id: transport.chain_id(),
-            registry: transport.registry(),
-            sealing_key: KeyId::new("records").unwrap(),
-            pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-            max_clock_skew: 300,
-        };
         let validator = ValidatorConfig {
             confirmations: 2,
             ..ValidatorConfig::default()
@@ -72,7 +58,7 @@ impl<T: Chain> Flow<T> {
         Self {
             hs: Handshaker::new(
                 templates,
-                TransactionGenerator::new(config, keys).unwrap(),
+                super::generator(transport.chain_id(), transport.registry()),
                 validator,
             ),
             transport,

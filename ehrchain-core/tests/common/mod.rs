@@ -34,3 +34,14 @@ pub(crate) fn checked_vector_file<T: Serialize>(path: &str, build: impl Fn() -> 
     );
     text
 }
+
+/// Every name of `expected` is the error of at least one negative vector.
+pub(crate) fn assert_every_error_named<'a>(
+    errors: impl IntoIterator<Item = &'a str>,
+    expected: &[&str],
+) {
+    let named: Vec<&str> = errors.into_iter().collect();
+    for name in expected {
+        assert!(named.contains(name), "no invalid vector for error {name}");
+    }
+}
