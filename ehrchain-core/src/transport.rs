@@ -147,8 +147,12 @@ pub enum SubmissionStatus {
 
 /// Why a transport call failed. [`TransportError::is_retryable`] tells the
 /// validator whether to try again (with backoff) or give up at once.
+///
+/// JSON form (in ACKs and audit entries): the kind under `error`, its data
+/// under `detail`: `{"error": "unavailable", "detail": "connection refused"}`,
+/// `{"error": "wrong_chain", "detail": {"expected": 1337, "actual": 1}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "error", rename_all = "snake_case")]
+#[serde(tag = "error", content = "detail", rename_all = "snake_case")]
 pub enum TransportError {
     /// The node could not be reached or did not answer in time. Retryable.
     #[error(
@@ -227,4 +231,45 @@ pub trait Transport: BatchReader<Error = TransportError> {
     /// # Errors
     /// [`TransportError`] when the node could not be asked.
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError>;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn transport_errors_round_trip_through_json() {
+        // Every variant serialises (an internally tagged enum cannot hold the
+        // string variants), so ACKs and audit entries that carry one do too.
+        for (error, json) in [
+            (
+                TransportError::Unavailable("connection refused".into()),
+                r#"{"error":"unavailable","detail":"connection refused"}"#,
+            ),
+            (
+                TransportError::RateLimited("429".into()),
+                r#"{"error":"rate_limited","detail":"429"}"#,
+            ),
+            (
+                TransportError::Rejected("user rejected".into()),
+                r#"{"error":"rejected","detail":"user rejected"}"#,
+            ),
+            (
+                TransportError::WrongChain {
+                    expected: 1337,
+                    actual: 1,
+                },
+                r#"{"error":"wrong_chain","detail":{"expected":1337,"actual":1}}"#,
+            ),
+            (
+                TransportError::Malformed("bad hex".into()),
+                r#"{"error":"malformed","detail":"bad hex"}"#,
+            ),
+        ] {
+            assert_eq!(serde_json::to_string(&error).unwrap(), json);
+            assert_eq!(serde_json::from_str::<TransportError>(json).unwrap(), error);
+        }
+    }
 }
