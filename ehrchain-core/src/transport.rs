@@ -133,8 +133,12 @@ pub struct TxReceipt {
 }
 
 /// Where a submitted transaction stands.
+///
+/// JSON form: `{"status": "pending"}`, `{"status": "dropped"}`, or
+/// `{"status": "included", "receipt": {…}}` (the receipt has a `status` of its
+/// own, so it cannot share the object).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(tag = "status", content = "receipt", rename_all = "snake_case")]
 pub enum SubmissionStatus {
     /// Known to the node, not in a block yet.
     Pending,
@@ -270,6 +274,42 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_string(&error).unwrap(), json);
             assert_eq!(serde_json::from_str::<TransportError>(json).unwrap(), error);
+        }
+    }
+
+    #[test]
+    fn submission_statuses_round_trip_through_json() {
+        let receipt = TxReceipt {
+            tx_hash: TxHash(B256::repeat_byte(1)),
+            status: false,
+            block_number: 7,
+            block_hash: B256::repeat_byte(2),
+            anchor_log_index: None,
+            gas_used: 21_000,
+            revert_data: Some(Bytes::from_static(&[0xe2, 0x51])),
+        };
+        for (status, json) in [
+            (
+                SubmissionStatus::Pending,
+                r#"{"status":"pending"}"#.to_owned(),
+            ),
+            (
+                SubmissionStatus::Dropped,
+                r#"{"status":"dropped"}"#.to_owned(),
+            ),
+            (
+                SubmissionStatus::Included(receipt.clone()),
+                format!(
+                    r#"{{"status":"included","receipt":{}}}"#,
+                    serde_json::to_string(&receipt).unwrap()
+                ),
+            ),
+        ] {
+            assert_eq!(serde_json::to_string(&status).unwrap(), json);
+            assert_eq!(
+                serde_json::from_str::<SubmissionStatus>(&json).unwrap(),
+                status
+            );
         }
     }
 }
