@@ -5,11 +5,11 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit wasm-core interop fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e
+.PHONY: test setup fmt-check clippy unit wasm-core wasm interop fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e
 
 ## Every test: formatting, lints, unit/integration/doc tests, the wasm build of
 ## the core, the interop tests and a short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit ganache-e2e wasm-core interop fuzz-smoke
+test: setup fmt-check clippy contracts-check unit ganache-e2e wasm-core wasm interop fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.
@@ -30,6 +30,15 @@ unit:
 ## The core must build for wasm32-unknown-unknown, so it can never grow I/O.
 wasm-core:
 	$(CARGO) build -p ehrchain-core --target wasm32-unknown-unknown --locked
+
+## The npm package: builds ehrchain-wasm/pkg/ (scripts/wasm-pack.sh: the
+## pinned wasm-bindgen-cli, ESM for Node and browsers, .d.ts) and runs the
+## Node tests against that built package on Ganache's in-process provider
+## (pinned in ehrchain-wasm/tests/package.json).
+wasm:
+	bash scripts/wasm-pack.sh
+	npm ci --prefix ehrchain-wasm/tests --no-audit --no-fund --ignore-scripts
+	cd ehrchain-wasm/tests && node --test *.test.mjs
 
 ## Other implementations agree with ours: node:crypto opens our envelopes
 ## following only docs/envelope.md, and OpenZeppelin's merkle-tree (pinned in

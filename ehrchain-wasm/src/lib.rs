@@ -1,4 +1,268 @@
-//! WebAssembly and JavaScript bindings of the ehrchain handshaker.
-//!
-//! **Not implemented yet.** This crate is a placeholder in the fixed workspace
-//! layout; it exports nothing. The wasm-bindgen package and the EIP-1193 transport are the subject of the WASM issue.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod batch;
+mod convert;
+mod error;
+mod handshaker;
+mod registry;
+mod templates;
+mod validator;
+
+pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof};
+pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
+pub use registry::{
+    anchor_log_index, anchor_role_of, batch_of_call, decode_batch_of, decode_bool,
+    decode_record_hash_of, decode_revert, grant_role_call, record_hash_of_call,
+    register_template_call, registry_bytecode, role_id, verify_record_call,
+};
+pub use templates::Templates;
+pub use validator::Validator;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// The package version (the workspace version).
+#[wasm_bindgen]
+#[must_use]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** `0x` and lower-case hex digits (bytes32, address, calldata, revert data). */
+export type Hex = `0x${string}`;
+
+/** The stable `code` of every error ehrchain throws (see the README). */
+export type ErrorCode =
+  | "EHR_BAD_INPUT" | "EHR_BAD_HEX" | "EHR_ROLE_INVALID" | "EHR_TEMPLATE_INVALID"
+  | "EHR_TI_MALFORMED" | "EHR_TI_REJECTED" | "EHR_KEY" | "EHR_ENVELOPE_INVALID"
+  | "EHR_BATCH_INVALID" | "EHR_PROOF_INVALID" | "EHR_VALIDATOR" | "EHR_INTERNAL"
+  | "EHR_TRANSPORT" | "EHR_WRONG_CHAIN";
+
+/** A template violation of a TI the generator refused. */
+export interface Violation { field?: string; violation: string; [detail: string]: unknown }
+
+/** Every error thrown by ehrchain: a real `Error` with a stable `code`. */
+export interface EhrchainError extends Error {
+  code: ErrorCode;
+  /** The core error variant, snake_case (`truncated`, `wrong_key`, `root_mismatch`, …). */
+  kind?: string;
+  /** `EHR_TI_REJECTED`: everything wrong with the TI. */
+  violations?: Violation[];
+  /** `EHR_TRANSPORT` / `EHR_WRONG_CHAIN`: the validator's view of the failure. */
+  transportError?: TransportError;
+}
+
+export interface ConceptDoc { system: string; code: string; display?: string }
+
+/** One field of a template (docs/templates.md). */
+export interface FieldDoc {
+  name: string;
+  placement: "chain" | "sealed" | "system";
+  type?: "integer" | "decimal" | "bool" | "text" | "enum" | "date-time" | "code" | "bytes32" | "address";
+  source?: string;
+  label?: string;
+  hint?: string;
+  required?: boolean;
+  identifying?: boolean;
+  unit?: string;
+  concept?: ConceptDoc;
+  min?: number | string;
+  max?: number | string;
+  scale?: number;
+  max_length?: number;
+  values?: string[];
+  code_system?: string;
+}
+
+/** A template document (docs/templates.md). */
+export interface TemplateDoc {
+  format: "ehrchain.template/1";
+  id?: Hex;
+  name: string;
+  version: number;
+  title: string;
+  description?: string;
+  concept?: ConceptDoc;
+  roles: string[];
+  subject?: "patient" | "none";
+  call: { function: string; arguments: string[] };
+  fields: FieldDoc[];
+}
+
+export interface TemplateSummary {
+  id: Hex; name: string; version: number; title: string; roles: string[]; active: boolean;
+}
+
+/** What a user application needs to draw a role-tailored form. */
+export interface Form {
+  template_id: Hex;
+  name: string;
+  version: number;
+  title: string;
+  description?: string;
+  /** Whether the form asks for a patient. */
+  patient: boolean;
+  /** The fields a user fills in, in display order. */
+  fields: FieldDoc[];
+}
+
+export interface RegisterTemplateCall {
+  template_id: Hex; name: string; version: number; roles: string[]; calldata: Hex;
+}
+
+/** An initial transaction (TI): a user's entry plus the system data around it. */
+export interface InitialTransaction {
+  ti_id: Hex;
+  template_id: Hex;
+  author_id: string;
+  author_role: string;
+  patient_id?: string;
+  /** Unix seconds. */
+  timestamp: number;
+  fields: Record<string, string | number | boolean | null>;
+}
+
+export interface HandshakerOptions {
+  chainId: number;
+  registry: Hex;
+  sealingKeyId: string;
+  pseudonymKeyId: string;
+  /** Seconds a TI's timestamp may lie ahead of the clock (default 300). */
+  maxClockSkew?: number;
+  validator?: Partial<ValidatorConfig>;
+}
+
+/** Validator settings; times in milliseconds. */
+export interface ValidatorConfig {
+  confirmations: number;
+  max_retries: number;
+  backoff_initial_ms: number;
+  backoff_max_ms: number;
+  poll_interval_ms: number;
+  inclusion_timeout_ms: number;
+  max_resubmissions: number;
+}
+
+export interface ChainTransactionJson {
+  to: Hex; chain_id: number; calldata: Hex; ti_id: Hex; template_id: Hex; patient: Hex;
+  record_hash: Hex; cid: string; envelope: Hex;
+}
+
+export type Anchoring =
+  | { kind: "record"; ti_id: Hex; record_hash: Hex }
+  | { kind: "batch"; batch_id: Hex; root: Hex; leaf_count: number };
+
+/** A transaction for the transport to send. */
+export interface Submission { to: Hex; chain_id: number; calldata: Hex; anchoring: Anchoring }
+
+/** The validator's next action. */
+export type Transmit =
+  | { kind: "submit"; submission: Submission }
+  | { kind: "poll"; tx_hash: Hex; submission: Submission }
+  | { kind: "read_head" }
+  | { kind: "read_record"; ti_id: Hex }
+  | { kind: "read_batch"; root: Hex };
+
+export interface TxReceipt {
+  tx_hash: Hex;
+  status: boolean;
+  block_number: number;
+  block_hash: Hex;
+  anchor_log_index: number | null;
+  gas_used: number;
+  revert_data: Hex | null;
+}
+
+export type SubmissionStatus =
+  | { status: "pending" }
+  | { status: "dropped" }
+  | { status: "included"; receipt: TxReceipt };
+
+/** A transport failure, as the validator takes it. `unavailable` and `rate_limited` are retried. */
+export type TransportError =
+  | { error: "unavailable" | "rate_limited" | "rejected" | "malformed"; detail: string }
+  | { error: "wrong_chain"; detail: { expected: number; actual: number } };
+
+/** A batch as anchored on chain. */
+export interface AnchoredBatch { root: Hex; leaf_count: number; batch_id?: Hex | null }
+
+/** A contract revert, decoded into the registry's custom error when it is one. */
+export interface DecodedRevert { error: string | null; detail: string; data: Hex }
+
+export interface ViolationNote { field: string | null; message: string }
+
+export type InvalidReason =
+  | { reason: "template_violations"; violations: ViolationNote[] }
+  | { reason: "generation"; message: string }
+  | { reason: "contract_revert"; revert: DecodedRevert }
+  | { reason: "anchored_with_other_hash"; stored_record_hash: Hex }
+  | { reason: "status_zero"; revert: DecodedRevert }
+  | { reason: "missing_anchor_event" }
+  | { reason: "transport_failed"; attempts: number; last_error: TransportError }
+  | { reason: "transport_rejected"; error: TransportError }
+  | { reason: "dropped"; resubmissions: number }
+  | { reason: "reorged_out"; resubmissions: number }
+  | { reason: "root_anchored_with_other_batch"; stored_leaf_count: number; stored_batch_id: Hex | null }
+  | { reason: "not_anchored"; cause: InvalidReason; read_at_head: number | null };
+
+export interface Recovered {
+  seen_at_head: number; confirmed_at_head: number; registry: Hex; event: string;
+  event_topic: Hex; key: Hex; note: string;
+}
+
+export interface Anchor {
+  tx_hash: Hex | null;
+  block_number: number | null;
+  block_hash: Hex | null;
+  log_index: number | null;
+  gas_used: number | null;
+  /** The registry already held this record: anchored exactly once. */
+  replay: boolean;
+  recovered: Recovered | null;
+  /** For a batched record: its inclusion proof. */
+  batch: ProofJson | null;
+}
+
+export type AckStatus =
+  | ({ status: "valid" } & Anchor)
+  | { status: "invalid"; reason: InvalidReason; tx_hashes: Hex[] };
+
+/** The acknowledgement of one TI: valid (store the record) or invalid (keep it for audit). */
+export interface Ack {
+  ti_id: Hex;
+  template_id: Hex;
+  record_hash: Hex | null;
+  envelope: Hex | null;
+  status: AckStatus;
+}
+
+export type ValidatorState =
+  | { state: "generated" }
+  | { state: "submitted"; tx_hash: Hex }
+  | { state: "included"; tx_hash: Hex; block_number: number }
+  | { state: "confirmed"; tx_hash: Hex; block_number: number }
+  | { state: "settling"; seen_at_head: number | null }
+  | { state: "finished" };
+
+export interface AuditEntry { at: number; event: { event: string; [detail: string]: unknown } }
+
+/** The JSON form of an inclusion proof (docs/proofs.md). */
+export interface ProofJson {
+  version: 1; record_hash: Hex; batch_id: Hex; root: Hex; leaf_count: number; index: number;
+  siblings: Hex[];
+}
+
+/** A proof in any form: binary, `EHRP:` QR text, JSON text, or the JSON object. */
+export type ProofInput = Uint8Array | string | ProofJson;
+
+export interface EnvelopeBinding { key_id: string; patient: Hex; template_id: Hex; ti_id: Hex }
+export interface EnvelopeInfo extends EnvelopeBinding { record_hash: Hex; cid: string }
+
+/** The plaintext of a record sealed by `Handshaker.generate`. */
+export interface SealedRecord { format: "ehrchain.record/1"; [member: string]: unknown }
+
+/** A log as `eth_getTransactionReceipt` returns it. */
+export interface RpcLog { address: Hex; topics: Hex[]; data: Hex; logIndex?: Hex | null }
+"#;

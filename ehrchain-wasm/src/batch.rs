@@ -1,0 +1,387 @@
+//! Merkle batches and inclusion proofs for JavaScript: build a batch, anchor
+//! its root, hand out proofs in their binary, QR text (`EHRP:`) and JSON
+//! forms, and verify them.
+
+use ehrchain_core::{
+    AnchoredBatch, Batch as CoreBatch, BatchBuilder as CoreBuilder, ChainTransaction as CoreTc,
+    InclusionProof as CoreProof,
+};
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{self, hex};
+use crate::error::Failure;
+use crate::handshaker::ChainTransaction;
+use crate::validator::{Validator, validator_config};
+
+/// Collects record hashes (or whole TCs) for one batch.
+#[wasm_bindgen]
+#[derive(Debug, Default)]
+pub struct BatchBuilder {
+    inner: CoreBuilder,
+    /// The TCs added with `add`, in order (all of them, or none).
+    tcs: Vec<CoreTc>,
+}
+
+#[wasm_bindgen]
+impl BatchBuilder {
+    /// An empty builder.
+    #[wasm_bindgen(constructor)]
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a record hash; returns its leaf index.
+    ///
+    /// # Errors
+    /// `EHR_BAD_HEX`; `EHR_BATCH_INVALID` for a zero hash or a full batch.
+    pub fn push(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Hex")] record_hash: JsValue,
+    ) -> Result<u32, JsValue> {
+        let hash = convert::b256(&record_hash, "recordHash")?;
+        Ok(self.inner.push(hash).map_err(Failure::from)?)
+    }
+
+    /// Adds a TC's record; returns its leaf index. A batch built only from
+    /// TCs can be anchored by a validator (`Batch.validator`) whose ACKs carry
+    /// each record's proof.
+    ///
+    /// # Errors
+    /// `EHR_BATCH_INVALID` for a full batch.
+    pub fn add(&mut self, tc: &ChainTransaction) -> Result<u32, JsValue> {
+        let index = self
+            .inner
+            .push(tc.inner.record_hash)
+            .map_err(Failure::from)?;
+        self.tcs.push(tc.inner.clone());
+        Ok(index)
+    }
+
+    /// The number of records added.
+    #[wasm_bindgen(getter)]
+    #[must_use]
+    pub fn length(&self) -> u32 {
+        u32::try_from(self.inner.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Builds the tree under `batchId`; the builder is used up.
+    ///
+    /// # Errors
+    /// `EHR_BAD_HEX`; `EHR_BATCH_INVALID` (kind `empty`) without records.
+    pub fn build(
+        self,
+        #[wasm_bindgen(unchecked_param_type = "Hex")] batch_id: JsValue,
+    ) -> Result<Batch, JsValue> {
+        let id = convert::b256(&batch_id, "batchId")?;
+        let tcs = if self.tcs.len() == self.inner.len() {
+            self.tcs
+        } else {
+            Vec::new()
+        };
+        Ok(Batch {
+            inner: self.inner.build(id).map_err(Failure::from)?,
+            tcs,
+        })
+    }
+}
+
+/// A built batch: its root, leaf count and proofs.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Batch {
+    inner: CoreBatch,
+    tcs: Vec<CoreTc>,
+}
+
+#[wasm_bindgen]
+impl Batch {
+    /// The Merkle root.
+    #[wasm_bindgen(getter, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn root(&self) -> String {
+        hex(self.inner.root().as_slice())
+    }
+
+    /// The batch id.
+    #[wasm_bindgen(getter, js_name = batchId, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn batch_id(&self) -> String {
+        hex(self.inner.batch_id().as_slice())
+    }
+
+    /// The number of records.
+    #[wasm_bindgen(getter, js_name = leafCount)]
+    #[must_use]
+    pub fn leaf_count(&self) -> u32 {
+        self.inner.leaf_count()
+    }
+
+    /// The inclusion proof of the record at `index`.
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` for an index that is not a number;
+    /// `EHR_PROOF_INVALID` (kind `index_out_of_range`) past the last record.
+    pub fn proof(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] index: JsValue,
+    ) -> Result<InclusionProof, JsValue> {
+        let index = convert::uint32(&index, "index")?;
+        let proof = self.inner.proof(index).ok_or_else(|| {
+            Failure::from(ehrchain_core::ProofError::IndexOutOfRange {
+                index,
+                leaf_count: self.inner.leaf_count(),
+            })
+        })?;
+        Ok(InclusionProof { inner: proof })
+    }
+
+    /// The `anchorBatch(root, leafCount, batchId)` transaction for
+    /// `registry` on `chainId` (sent by an account holding `HANDSHAKER_ROLE`).
+    ///
+    /// # Errors
+    /// `EHR_BAD_HEX` / `EHR_BAD_INPUT`.
+    #[wasm_bindgen(js_name = anchorTransaction, unchecked_return_type = "Submission")]
+    pub fn anchor_transaction(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Hex")] registry: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] chain_id: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let registry = convert::address(&registry, "registry")?;
+        let chain_id = convert::uint(&chain_id, "chainId")?;
+        let tx = self.inner.anchor_transaction(registry, chain_id);
+        Ok(convert::to_js(&ehrchain_core::Submission::from(&tx))?)
+    }
+
+    /// A validator anchoring this batch with one `anchorBatch` transaction;
+    /// each record's ACK carries its proof. Only for batches built from TCs
+    /// (`BatchBuilder.add`).
+    ///
+    /// # Errors
+    /// `EHR_VALIDATOR` (kind `batch_mismatch`) for a batch built from bare
+    /// hashes; `EHR_BAD_HEX` / `EHR_BAD_INPUT` for malformed arguments.
+    pub fn validator(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Hex")] registry: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] chain_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Partial<ValidatorConfig>")] config: JsValue,
+    ) -> Result<Validator, JsValue> {
+        let registry = convert::address(&registry, "registry")?;
+        let chain_id = convert::uint(&chain_id, "chainId")?;
+        let config = if config.is_undefined() || config.is_null() {
+            validator_config(None)?
+        } else {
+            validator_config(Some(&convert::document(&config, "config")?))?
+        };
+        let v = ehrchain_core::TransactionValidator::for_batch(
+            &self.inner,
+            &self.tcs,
+            registry,
+            chain_id,
+            config,
+        )
+        .map_err(Failure::from)?;
+        Ok(Validator::from(v))
+    }
+}
+
+/// The proof that one record is in an anchored batch.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct InclusionProof {
+    inner: CoreProof,
+}
+
+/// Reads a proof in any of its forms: `Uint8Array` (binary), a string
+/// starting `EHRP:` (QR text), another string (JSON text) or an object (JSON
+/// form).
+pub(crate) fn proof_of(value: &JsValue) -> Result<CoreProof, Failure> {
+    if let Some(array) = value.dyn_ref::<js_sys::Uint8Array>() {
+        return Ok(CoreProof::from_bytes(&array.to_vec())?);
+    }
+    if let Some(text) = value.as_string() {
+        let trimmed = text.trim();
+        if trimmed.starts_with('{') {
+            return Ok(CoreProof::from_json(trimmed)?);
+        }
+        return Ok(CoreProof::from_text(trimmed)?);
+    }
+    if value.is_object() {
+        let json = convert::json_text(value, "proof")?;
+        return Ok(CoreProof::from_json(&json)?);
+    }
+    Err(Failure::bad_input(
+        "a proof must be a Uint8Array (binary), an \"EHRP:\" string (QR text) or its JSON form",
+    ))
+}
+
+#[wasm_bindgen]
+impl InclusionProof {
+    /// Reads a proof in any form (see `verifyProof`).
+    ///
+    /// # Errors
+    /// `EHR_PROOF_INVALID` with `kind` (`truncated`, `not_a_proof`,
+    /// `bad_text`, `json`, `wrong_hash_count`, …); `EHR_BAD_INPUT` for other
+    /// types.
+    pub fn parse(
+        #[wasm_bindgen(unchecked_param_type = "ProofInput")] proof: JsValue,
+    ) -> Result<InclusionProof, JsValue> {
+        Ok(Self {
+            inner: proof_of(&proof)?,
+        })
+    }
+
+    /// Reads the binary form.
+    ///
+    /// # Errors
+    /// `EHR_PROOF_INVALID` with `kind`; `EHR_BAD_INPUT` / `EHR_BAD_HEX` for a
+    /// value that is neither a `Uint8Array` nor hex.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] bytes: JsValue,
+    ) -> Result<InclusionProof, JsValue> {
+        let bytes = convert::bytes(&bytes, "proof")?;
+        Ok(Self {
+            inner: CoreProof::from_bytes(&bytes).map_err(Failure::from)?,
+        })
+    }
+
+    /// Reads the QR text form (`EHRP:` and base45).
+    ///
+    /// # Errors
+    /// `EHR_PROOF_INVALID` with `kind`; `EHR_BAD_INPUT` for a non-string.
+    #[wasm_bindgen(js_name = fromText)]
+    pub fn from_text(
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<InclusionProof, JsValue> {
+        let text = convert::string(&text, "proof text")?;
+        Ok(Self {
+            inner: CoreProof::from_text(text.trim()).map_err(Failure::from)?,
+        })
+    }
+
+    /// Reads the JSON form (an object or its JSON text).
+    ///
+    /// # Errors
+    /// `EHR_PROOF_INVALID` (kind `json` for malformed JSON); `EHR_BAD_INPUT`
+    /// for other types.
+    #[wasm_bindgen(js_name = fromJson)]
+    pub fn from_json(
+        #[wasm_bindgen(unchecked_param_type = "ProofJson | string")] json: JsValue,
+    ) -> Result<InclusionProof, JsValue> {
+        let json = convert::json_text(&json, "proof JSON")?;
+        Ok(Self {
+            inner: CoreProof::from_json(&json).map_err(Failure::from)?,
+        })
+    }
+
+    /// Checks that the proof leads from its record to its root (not that the
+    /// root is anchored: see `verifyAnchored`).
+    ///
+    /// # Errors
+    /// `EHR_PROOF_INVALID` (kind `root_mismatch`, …).
+    pub fn verify(&self) -> Result<(), JsValue> {
+        Ok(self.inner.verify().map_err(Failure::from)?)
+    }
+
+    /// Checks the proof against the batch the chain holds under its root
+    /// (root, leaf count and, when given, batch id), as read with `batchOf`.
+    ///
+    /// # Errors
+    /// `EHR_PROOF_INVALID` (kinds `root_mismatch`, `leaf_count_mismatch`,
+    /// `batch_id_mismatch`, `not_anchored` for `null`, …).
+    #[wasm_bindgen(js_name = verifyAnchored)]
+    pub fn verify_anchored(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | null")] anchored: JsValue,
+    ) -> Result<(), JsValue> {
+        if anchored.is_null() || anchored.is_undefined() {
+            return Err(
+                Failure::from(ehrchain_core::ProofError::NotAnchored(self.inner.root)).into(),
+            );
+        }
+        let anchored: AnchoredBatch = convert::document(&anchored, "anchored batch")?;
+        Ok(self
+            .inner
+            .verify_anchored(&anchored)
+            .map_err(Failure::from)?)
+    }
+
+    /// The binary form.
+    #[wasm_bindgen(js_name = toBytes)]
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.inner.to_bytes()
+    }
+
+    /// The QR text form: `EHRP:` and base45 of the binary form.
+    #[wasm_bindgen(js_name = toText)]
+    #[must_use]
+    pub fn to_text(&self) -> String {
+        self.inner.to_text()
+    }
+
+    /// The JSON form.
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "ProofJson")]
+    pub fn to_json(&self) -> Result<JsValue, JsValue> {
+        Ok(convert::to_js(&self.inner)?)
+    }
+
+    /// The record hash.
+    #[wasm_bindgen(getter, js_name = recordHash, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn record_hash(&self) -> String {
+        hex(self.inner.record_hash.as_slice())
+    }
+
+    /// The batch root.
+    #[wasm_bindgen(getter, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn root(&self) -> String {
+        hex(self.inner.root.as_slice())
+    }
+
+    /// The batch id.
+    #[wasm_bindgen(getter, js_name = batchId, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn batch_id(&self) -> String {
+        hex(self.inner.batch_id.as_slice())
+    }
+
+    /// The number of records in the batch.
+    #[wasm_bindgen(getter, js_name = leafCount)]
+    #[must_use]
+    pub fn leaf_count(&self) -> u32 {
+        self.inner.leaf_count
+    }
+
+    /// The record's leaf index.
+    #[wasm_bindgen(getter)]
+    #[must_use]
+    pub fn index(&self) -> u32 {
+        self.inner.index
+    }
+}
+
+/// Verifies a proof given in any form (binary `Uint8Array`, `EHRP:` QR text,
+/// JSON text or object), and when `anchored` is given, against the batch the
+/// chain holds. Returns the proof's JSON form.
+///
+/// # Errors
+/// `EHR_PROOF_INVALID` with `kind`; `EHR_BAD_INPUT` for other types.
+#[wasm_bindgen(js_name = verifyProof, unchecked_return_type = "ProofJson")]
+pub fn verify_proof(
+    #[wasm_bindgen(unchecked_param_type = "ProofInput")] proof: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | undefined")] anchored: JsValue,
+) -> Result<JsValue, JsValue> {
+    let proof = InclusionProof::parse(proof)?;
+    if anchored.is_undefined() {
+        proof.verify()?;
+    } else {
+        proof.verify_anchored(anchored)?;
+    }
+    proof.to_json()
+}

@@ -1,0 +1,227 @@
+//! Checked conversions between JavaScript values and Rust: every malformed
+//! input becomes an [`Failure`] with a code, never a panic.
+
+use alloy_primitives::{Address, B256};
+use js_sys::{JSON, Uint8Array};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::{Failure, codes};
+
+/// The largest integer a JavaScript number holds exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A JSON document argument: a JavaScript object (or array), or its JSON text.
+pub(crate) fn document<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, Failure> {
+    let text = json_text(value, what)?;
+    serde_json::from_str(&text).map_err(|e| Failure::bad_input(format!("{what}: {e}")))
+}
+
+/// The JSON text of a document argument: the string itself, or an object
+/// (or array) stringified.
+pub(crate) fn json_text(value: &JsValue, what: &str) -> Result<String, Failure> {
+    match value.as_string() {
+        Some(text) => Ok(text),
+        None if value.is_object() => stringify(value, what),
+        None => Err(missing_or_wrong(value, what, "an object or its JSON text")),
+    }
+}
+
+/// A JSON value argument of any JavaScript type (strings are values, not JSON
+/// text).
+pub(crate) fn value<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, Failure> {
+    if value.is_undefined() {
+        return Err(Failure::bad_input(format!("{what} is missing")));
+    }
+    let text = stringify(value, what)?;
+    serde_json::from_str(&text).map_err(|e| Failure::bad_input(format!("{what}: {e}")))
+}
+
+fn stringify(value: &JsValue, what: &str) -> Result<String, Failure> {
+    JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| {
+            Failure::bad_input(format!(
+                "{what} cannot be read as JSON (a BigInt, a function or a cyclic object?)"
+            ))
+        })
+}
+
+fn missing_or_wrong(value: &JsValue, what: &str, expected: &str) -> Failure {
+    if value.is_undefined() || value.is_null() {
+        Failure::bad_input(format!("{what} is missing; pass {expected}"))
+    } else {
+        Failure::bad_input(format!(
+            "{what} must be {expected}, not a {}",
+            js_type(value)
+        ))
+    }
+}
+
+fn js_type(value: &JsValue) -> String {
+    value.js_typeof().as_string().unwrap_or_default()
+}
+
+/// A Rust value as a plain JavaScript value (through its JSON form).
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, Failure> {
+    let json = serde_json::to_string(value)
+        .map_err(|e| Failure::new(codes::INTERNAL, format!("cannot serialise a result: {e}")))?;
+    JSON::parse(&json).map_err(|_| Failure::new(codes::INTERNAL, "cannot parse a result as JSON"))
+}
+
+/// A string argument.
+pub(crate) fn string(value: &JsValue, what: &str) -> Result<String, Failure> {
+    value
+        .as_string()
+        .ok_or_else(|| missing_or_wrong(value, what, "a string"))
+}
+
+/// A whole, non-negative number argument no larger than 2^53 - 1.
+pub(crate) fn uint(value: &JsValue, what: &str) -> Result<u64, Failure> {
+    let number = value
+        .as_f64()
+        .ok_or_else(|| missing_or_wrong(value, what, "a number"))?;
+    to_u64(number).ok_or_else(|| {
+        Failure::bad_input(format!(
+            "{what} must be a whole number from 0 to 2^53 - 1, not {number}"
+        ))
+    })
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn to_u64(number: f64) -> Option<u64> {
+    // Checked above: finite, whole, 0 ≤ n ≤ 2^53 - 1, so the cast is exact.
+    ((0.0..=MAX_SAFE_INTEGER).contains(&number) && number.fract() == 0.0).then_some(number as u64)
+}
+
+/// A `u32` number argument.
+pub(crate) fn uint32(value: &JsValue, what: &str) -> Result<u32, Failure> {
+    let n = uint(value, what)?;
+    u32::try_from(n).map_err(|_| Failure::bad_input(format!("{what} must be below 2^32, not {n}")))
+}
+
+/// An optional `u64` number (`undefined` or `null` for none).
+pub(crate) fn opt_uint(value: &JsValue, what: &str) -> Result<Option<u64>, Failure> {
+    if value.is_undefined() || value.is_null() {
+        Ok(None)
+    } else {
+        uint(value, what).map(Some)
+    }
+}
+
+/// A `0x`-prefixed hex string of exactly `N` bytes.
+pub(crate) fn hex_fixed<const N: usize>(text: &str, what: &str) -> Result<[u8; N], Failure> {
+    let bytes = hex_bytes(text, what)?;
+    <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| {
+        Failure::new(
+            codes::BAD_HEX,
+            format!(
+                "{what} must be 0x and {} hex digits ({N} bytes), not {} bytes",
+                N * 2,
+                bytes.len()
+            ),
+        )
+    })
+}
+
+/// A `0x`-prefixed hex string of any even length.
+pub(crate) fn hex_bytes(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
+    let digits = text.strip_prefix("0x").ok_or_else(|| {
+        Failure::new(
+            codes::BAD_HEX,
+            format!("{what} must start with 0x: {}", clip(text)),
+        )
+    })?;
+    alloy_primitives::hex::decode(digits).map_err(|e| {
+        Failure::new(
+            codes::BAD_HEX,
+            format!("{what} is not valid hex ({e}): {}", clip(text)),
+        )
+    })
+}
+
+/// At most 80 characters of `text`, for messages.
+fn clip(text: &str) -> String {
+    let mut clipped: String = text.chars().take(80).collect();
+    if clipped.len() < text.len() {
+        clipped.push('…');
+    }
+    format!("{clipped:?}")
+}
+
+/// A `bytes32` argument: `0x` and 64 hex digits.
+pub(crate) fn b256(value: &JsValue, what: &str) -> Result<B256, Failure> {
+    let text = string(value, what)?;
+    hex_fixed::<32>(&text, what).map(B256::from)
+}
+
+/// An address argument: `0x` and 40 hex digits.
+pub(crate) fn address(value: &JsValue, what: &str) -> Result<Address, Failure> {
+    let text = string(value, what)?;
+    hex_fixed::<20>(&text, what).map(Address::from)
+}
+
+/// A byte-string argument: a `Uint8Array`, or a `0x` hex string.
+pub(crate) fn bytes(value: &JsValue, what: &str) -> Result<Vec<u8>, Failure> {
+    if let Some(array) = value.dyn_ref::<Uint8Array>() {
+        return Ok(array.to_vec());
+    }
+    match value.as_string() {
+        Some(text) => hex_bytes(&text, what),
+        None => Err(missing_or_wrong(
+            value,
+            what,
+            "a Uint8Array or a 0x hex string",
+        )),
+    }
+}
+
+/// `0x` and lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    alloy_primitives::hex::encode_prefixed(bytes)
+}
+
+/// Reads property `key` of an object argument (`undefined` when absent or when
+/// `value` is not an object).
+pub(crate) fn get(value: &JsValue, key: &str) -> JsValue {
+    if value.is_object() {
+        js_sys::Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// A JavaScript number from a `u64` that fits (block numbers, times, gas).
+#[allow(clippy::cast_precision_loss)]
+pub(crate) fn number(n: u64) -> JsValue {
+    // Values handed out are chain data below 2^53 in practice; larger ones
+    // lose precision rather than fail.
+    JsValue::from_f64(n as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn hex_is_checked() {
+        assert!(hex_fixed::<2>("0x0a0B", "x").is_ok());
+        for bad in ["0a0b", "0x0a0", "0x0a0g", "0x0a", "0x0a0b0c", "", "0X0a0b"] {
+            let err = hex_fixed::<2>(bad, "x").unwrap_err();
+            assert_eq!(err.code(), codes::BAD_HEX, "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers_must_be_safe_whole_numbers() {
+        assert_eq!(to_u64(0.0), Some(0));
+        assert_eq!(to_u64(MAX_SAFE_INTEGER), Some(9_007_199_254_740_991));
+        for bad in [-1.0, 0.5, f64::NAN, f64::INFINITY, MAX_SAFE_INTEGER + 2.0] {
+            assert_eq!(to_u64(bad), None, "{bad}");
+        }
+    }
+}

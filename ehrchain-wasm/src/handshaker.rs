@@ -1,0 +1,458 @@
+//! The handshaker for JavaScript: keys, the Transaction Generator (TI → TC),
+//! sealed envelopes, and validators for TIs.
+
+use ehrchain_core::envelope::NONCE_LEN;
+use ehrchain_core::{
+    Address, ChainTransaction as CoreTc, Envelope, EnvelopeBinding, GeneratorConfig,
+    InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, Submission, TransactionGenerator,
+    TransactionValidator,
+};
+use rand_core::{OsRng, RngCore};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{self, hex};
+use crate::error::{Failure, codes};
+use crate::templates::Templates;
+use crate::validator::{Validator, validator_config};
+
+/// The options of [`Handshaker::new`] (camelCase, as JavaScript writes them).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Options {
+    chain_id: u64,
+    registry: String,
+    sealing_key_id: String,
+    pseudonym_key_id: String,
+    #[serde(default = "default_skew")]
+    max_clock_skew: u64,
+    #[serde(default)]
+    validator: Option<serde_json::Value>,
+}
+
+const fn default_skew() -> u64 {
+    300
+}
+
+/// The blockchain handshaker: templates (TTM), the Transaction Generator (TG)
+/// with its key store, and the validator settings (TV).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Handshaker {
+    inner: ehrchain_core::Handshaker<InMemoryKeyStore>,
+}
+
+/// Reads `{keyId: Uint8Array(32) | Hex}` into a key store.
+fn key_store(keys: &JsValue) -> Result<InMemoryKeyStore, Failure> {
+    if !keys.is_object() {
+        return Err(Failure::bad_input(
+            "keys must be an object mapping key ids to 32-byte master keys",
+        ));
+    }
+    let mut store = InMemoryKeyStore::new();
+    for entry in js_sys::Object::entries(&js_sys::Object::from(keys.clone())).iter() {
+        let pair = js_sys::Array::from(&entry);
+        let id = convert::string(&pair.get(0), "key id")?;
+        let key = master_key(&pair.get(1), &format!("master key {id:?}"))?;
+        let id = KeyId::new(id).map_err(|e| Failure::new(codes::KEY, e.0))?;
+        store.insert(id, key);
+    }
+    Ok(store)
+}
+
+fn master_key(value: &JsValue, what: &str) -> Result<MasterKey, Failure> {
+    let bytes = convert::bytes(value, what)?;
+    let key = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+        Failure::new(
+            codes::KEY,
+            format!("{what} must be 32 bytes, not {}", bytes.len()),
+        )
+        .kind("bad_key_length")
+    })?;
+    Ok(MasterKey::new(key))
+}
+
+#[wasm_bindgen]
+impl Handshaker {
+    /// A handshaker with `options` (`chainId`, `registry`, `sealingKeyId`,
+    /// `pseudonymKeyId`, optional `maxClockSkew` in seconds (300) and
+    /// `validator` settings), the host's master `keys` by key id, and
+    /// `templates` (copied: later changes to `templates` do not reach the
+    /// handshaker).
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` for malformed options; `EHR_BAD_HEX` for a bad
+    /// registry address or key; `EHR_KEY` when a named key is missing.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "HandshakerOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, Uint8Array | Hex>")] keys: JsValue,
+        templates: &Templates,
+    ) -> Result<Handshaker, JsValue> {
+        let options: Options = convert::document(&options, "options")?;
+        let registry: Address =
+            convert::hex_fixed::<20>(&options.registry, "options.registry")?.into();
+        let config = GeneratorConfig {
+            chain_id: options.chain_id,
+            registry,
+            sealing_key: KeyId::new(options.sealing_key_id)
+                .map_err(|e| Failure::new(codes::KEY, e.0))?,
+            pseudonym_key: KeyId::new(options.pseudonym_key_id)
+                .map_err(|e| Failure::new(codes::KEY, e.0))?,
+            max_clock_skew: options.max_clock_skew,
+        };
+        let keys = key_store(&keys)?;
+        // The sealing key must be there too, not only the pseudonym key.
+        {
+            use ehrchain_core::KeyStore;
+            keys.master_key(&config.sealing_key)
+                .map_err(Failure::from)?;
+        }
+        let generator = TransactionGenerator::new(config, keys).map_err(Failure::from)?;
+        let templates = templates.inner.clone();
+        let config = validator_config(options.validator.as_ref())?;
+        Ok(Self {
+            inner: ehrchain_core::Handshaker::new(templates, generator, config),
+        })
+    }
+
+    /// A copy of the handshaker's templates.
+    #[must_use]
+    pub fn templates(&self) -> Templates {
+        Templates {
+            inner: self.inner.templates().clone(),
+        }
+    }
+
+    /// The forms a role may fill in (see `Templates.formsFor`).
+    ///
+    /// # Errors
+    /// `EHR_ROLE_INVALID`.
+    #[wasm_bindgen(js_name = formsFor, unchecked_return_type = "Form[]")]
+    pub fn forms_for(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] role: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let role =
+            ehrchain_core::Role::new(convert::string(&role, "role")?).map_err(Failure::from)?;
+        Ok(convert::to_js(&self.inner.templates().forms_for(&role))?)
+    }
+
+    /// Turns a TI into its TC: checks it against its template, seals the
+    /// record (fresh nonce from `crypto.getRandomValues`) and encodes the
+    /// call. `nowSeconds` is the host's clock (default `Date.now() / 1000`).
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` / `EHR_TI_MALFORMED` for a value that is not a TI;
+    /// `EHR_TI_REJECTED` with a `violations` array listing everything wrong;
+    /// `EHR_KEY` / `EHR_ENVELOPE_INVALID` when sealing fails.
+    pub fn generate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_seconds: JsValue,
+    ) -> Result<ChainTransaction, JsValue> {
+        let ti = initial_transaction(&ti)?;
+        let now = convert::opt_uint(&now_seconds, "nowSeconds")?.unwrap_or_else(now_s);
+        let tc = self
+            .inner
+            .generator()
+            .generate(self.inner.templates(), &ti, now, &mut OsRng)
+            .map_err(Failure::from)?;
+        Ok(ChainTransaction { inner: tc })
+    }
+
+    /// A validator for a TI (the handshaker's whole flow, for async hosts):
+    /// for a TI the generator refuses, a finished validator whose one ACK is
+    /// invalid with the reason (template violations listed). `nowMs` is Unix
+    /// milliseconds (default `Date.now()`). Drive it with `runValidator`.
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` / `EHR_TI_MALFORMED` for a value that is not a TI at
+    /// all (no TI id to acknowledge).
+    #[wasm_bindgen(js_name = validatorFor)]
+    pub fn validator_for(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+    ) -> Result<Validator, JsValue> {
+        let ti = initial_transaction(&ti)?;
+        let now = convert::opt_uint(&now_ms, "nowMs")?.unwrap_or_else(now_millis);
+        Ok(Validator::from(
+            self.inner.validator_for(&ti, now, &mut OsRng),
+        ))
+    }
+
+    /// The on-chain pseudonym of a patient identifier (HMAC-SHA256 under the
+    /// pseudonym key).
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` for a value that is not a string.
+    #[wasm_bindgen(unchecked_return_type = "Hex")]
+    pub fn pseudonym(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] patient_id: JsValue,
+    ) -> Result<String, JsValue> {
+        let id = convert::string(&patient_id, "patientId")?;
+        Ok(hex(self.inner.generator().pseudonym(&id).as_slice()))
+    }
+
+    /// Opens a sealed envelope with the handshaker's key store; returns the
+    /// plaintext bytes (a record made by `generate` is UTF-8 JSON).
+    ///
+    /// # Errors
+    /// `EHR_ENVELOPE_INVALID` (with `kind`: `truncated`, `wrong_key`,
+    /// `tampered`, …); `EHR_KEY` when the key is not in the store.
+    pub fn open(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
+    ) -> Result<Vec<u8>, JsValue> {
+        let envelope =
+            Envelope::from_bytes(convert::bytes(&envelope, "envelope")?).map_err(Failure::from)?;
+        let plaintext = envelope
+            .open(self.inner.generator().key_store())
+            .map_err(Failure::from)?;
+        Ok(plaintext.to_vec())
+    }
+
+    /// Opens a record made by `generate` and parses its JSON.
+    ///
+    /// # Errors
+    /// As [`Handshaker::open`]; `EHR_BAD_INPUT` when the plaintext is not JSON.
+    #[wasm_bindgen(js_name = openRecord, unchecked_return_type = "SealedRecord")]
+    pub fn open_record(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let plaintext = self.open(envelope)?;
+        let text = std::str::from_utf8(&plaintext)
+            .map_err(|_| Failure::bad_input("the record is not UTF-8 JSON"))?;
+        Ok(js_sys::JSON::parse(text)
+            .map_err(|_| Failure::bad_input("the record is not UTF-8 JSON"))?)
+    }
+}
+
+fn initial_transaction(value: &JsValue) -> Result<InitialTransaction, Failure> {
+    let json = convert::json_text(value, "TI")?;
+    Ok(InitialTransaction::from_json(&json)?)
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn now_millis() -> u64 {
+    // Date.now() is a whole, positive number of milliseconds.
+    js_sys::Date::now().max(0.0) as u64
+}
+
+fn now_s() -> u64 {
+    now_millis() / 1000
+}
+
+/// A blockchain transaction (TC) with the sealed record it anchors.
+#[wasm_bindgen]
+#[derive(Debug, Clone)]
+pub struct ChainTransaction {
+    pub(crate) inner: CoreTc,
+}
+
+#[wasm_bindgen]
+impl ChainTransaction {
+    /// The `EhrRegistry` contract called.
+    #[wasm_bindgen(getter, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn to(&self) -> String {
+        hex(self.inner.to.as_slice())
+    }
+
+    /// The chain id the transaction is for.
+    #[wasm_bindgen(getter, js_name = chainId, unchecked_return_type = "number")]
+    #[must_use]
+    pub fn chain_id(&self) -> JsValue {
+        convert::number(self.inner.chain_id)
+    }
+
+    /// ABI-encoded `anchorRecord` call.
+    #[wasm_bindgen(getter, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn calldata(&self) -> String {
+        hex(&self.inner.calldata)
+    }
+
+    /// The TI id.
+    #[wasm_bindgen(getter, js_name = tiId, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn ti_id(&self) -> String {
+        hex(self.inner.ti_id.as_slice())
+    }
+
+    /// The template id.
+    #[wasm_bindgen(getter, js_name = templateId, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn template_id(&self) -> String {
+        hex(self.inner.template_id.as_slice())
+    }
+
+    /// The patient pseudonym (zero for templates without a patient).
+    #[wasm_bindgen(getter, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn patient(&self) -> String {
+        hex(self.inner.patient.as_slice())
+    }
+
+    /// SHA-256 of the sealed envelope: the value anchored on chain.
+    #[wasm_bindgen(getter, js_name = recordHash, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn record_hash(&self) -> String {
+        hex(self.inner.record_hash.as_slice())
+    }
+
+    /// The envelope's IPFS CIDv1 (raw codec).
+    #[wasm_bindgen(getter)]
+    #[must_use]
+    pub fn cid(&self) -> String {
+        self.inner.cid()
+    }
+
+    /// The sealed envelope bytes, for the host's database or blob store.
+    #[wasm_bindgen(getter)]
+    #[must_use]
+    pub fn envelope(&self) -> Vec<u8> {
+        self.inner.envelope.as_bytes().to_vec()
+    }
+
+    /// What the transport sends (without the envelope).
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(unchecked_return_type = "Submission")]
+    pub fn submission(&self) -> Result<JsValue, JsValue> {
+        Ok(convert::to_js(&Submission::from(&self.inner))?)
+    }
+
+    /// A validator anchoring this TC; `config` overrides validator settings
+    /// (snake_case keys of `ValidatorConfig`).
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` for unknown or malformed settings.
+    pub fn validator(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Partial<ValidatorConfig>")] config: JsValue,
+    ) -> Result<Validator, JsValue> {
+        let config = if config.is_undefined() || config.is_null() {
+            validator_config(None)?
+        } else {
+            validator_config(Some(&convert::document(&config, "config")?))?
+        };
+        Ok(Validator::from(TransactionValidator::new(
+            &self.inner,
+            config,
+        )))
+    }
+
+    /// The TC as plain JSON data (hex strings; the envelope as hex).
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "ChainTransactionJson")]
+    pub fn to_json(&self) -> Result<JsValue, JsValue> {
+        let tc = &self.inner;
+        Ok(convert::to_js(&serde_json::json!({
+            "to": tc.to,
+            "chain_id": tc.chain_id,
+            "calldata": tc.calldata,
+            "ti_id": tc.ti_id,
+            "template_id": tc.template_id,
+            "patient": tc.patient,
+            "record_hash": tc.record_hash,
+            "cid": tc.cid(),
+            "envelope": hex(tc.envelope.as_bytes()),
+        }))?)
+    }
+}
+
+/// Where an envelope belongs, as JavaScript passes it to [`seal_envelope`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BindingJs {
+    key_id: String,
+    patient: ehrchain_core::B256,
+    template_id: ehrchain_core::B256,
+    ti_id: ehrchain_core::B256,
+}
+
+/// Seals `plaintext` into an envelope (`docs/envelope.md`) under a record key
+/// derived from the 32-byte master `key` for `binding`. `nonce` (12 bytes) is
+/// for test vectors only; by default a fresh one comes from
+/// `crypto.getRandomValues`. Never reuse a nonce.
+///
+/// # Errors
+/// `EHR_BAD_INPUT` / `EHR_BAD_HEX` for malformed arguments; `EHR_KEY` for a
+/// key that is not 32 bytes or a malformed key id.
+#[wasm_bindgen(js_name = sealEnvelope)]
+pub fn seal_envelope(
+    #[wasm_bindgen(unchecked_param_type = "EnvelopeBinding")] binding: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] plaintext: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex | undefined")] nonce: JsValue,
+) -> Result<Vec<u8>, JsValue> {
+    let b: BindingJs = convert::document(&binding, "binding")?;
+    let binding = EnvelopeBinding {
+        key_id: KeyId::new(b.key_id).map_err(|e| Failure::new(codes::KEY, e.0))?,
+        patient: b.patient,
+        template_id: b.template_id,
+        ti_id: b.ti_id,
+    };
+    let master = master_key(&key, "key")?;
+    let plaintext = convert::bytes(&plaintext, "plaintext")?;
+    let nonce = if nonce.is_undefined() || nonce.is_null() {
+        let mut fresh = [0u8; NONCE_LEN];
+        OsRng
+            .try_fill_bytes(&mut fresh)
+            .map_err(|e| Failure::new(codes::INTERNAL, format!("no randomness: {e}")))?;
+        fresh
+    } else {
+        let bytes = convert::bytes(&nonce, "nonce")?;
+        <[u8; NONCE_LEN]>::try_from(bytes.as_slice())
+            .map_err(|_| Failure::bad_input("nonce must be 12 bytes"))?
+    };
+    let envelope = Envelope::seal(&binding, &master, nonce, &plaintext).map_err(Failure::from)?;
+    Ok(envelope.into_bytes())
+}
+
+/// Opens an envelope with the 32-byte master `key`; returns the plaintext.
+///
+/// # Errors
+/// `EHR_ENVELOPE_INVALID` with `kind` (`truncated`, `trailing_bytes`,
+/// `not_an_envelope`, `unsupported_version`, `unsupported_suite`,
+/// `malformed_key_id`, `ciphertext_too_short`, `wrong_key`, `tampered`);
+/// `EHR_KEY` for a key that is not 32 bytes.
+#[wasm_bindgen(js_name = openEnvelope)]
+pub fn open_envelope(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] key: JsValue,
+) -> Result<Vec<u8>, JsValue> {
+    let envelope =
+        Envelope::from_bytes(convert::bytes(&envelope, "envelope")?).map_err(Failure::from)?;
+    let master = master_key(&key, "key")?;
+    Ok(envelope.open_with(&master).map_err(Failure::from)?.to_vec())
+}
+
+/// The clear header of an envelope (key id, patient pseudonym, template id,
+/// TI id), its record hash and CID, without opening it.
+///
+/// # Errors
+/// `EHR_ENVELOPE_INVALID` for a malformed envelope.
+#[wasm_bindgen(js_name = envelopeInfo, unchecked_return_type = "EnvelopeInfo")]
+pub fn envelope_info(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
+) -> Result<JsValue, JsValue> {
+    let envelope =
+        Envelope::from_bytes(convert::bytes(&envelope, "envelope")?).map_err(Failure::from)?;
+    let b = envelope.binding();
+    Ok(convert::to_js(&serde_json::json!({
+        "key_id": b.key_id.as_str(),
+        "patient": b.patient,
+        "template_id": b.template_id,
+        "ti_id": b.ti_id,
+        "record_hash": envelope.record_hash(),
+        "cid": envelope.cid(),
+    }))?)
+}

@@ -1,0 +1,270 @@
+//! Calls to the `EhrRegistry` contract for hosts that talk to the chain
+//! themselves (the EIP-1193 transport, administration scripts): calldata
+//! encoders, return-data decoders, revert decoding and role ids.
+
+use alloy_primitives::{B256, Bytes, LogData};
+use alloy_sol_types::SolCall;
+use ehrchain_core::registry_abi::{DecodedRevert, IEhrRegistry};
+use ehrchain_core::{AnchoredBatch, Role, Submission};
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{self, hex};
+use crate::error::Failure;
+
+mod bindings {
+    #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
+    alloy_sol_types::sol!(EhrRegistry, "../contracts/artifacts/EhrRegistry.json");
+}
+
+use bindings::EhrRegistry;
+
+fn role(name: &JsValue) -> Result<Role, Failure> {
+    Ok(Role::new(convert::string(name, "role")?)?)
+}
+
+/// The registry's `bytes32` id of a role name: `keccak256(upper(name) + "_ROLE")`.
+///
+/// # Errors
+/// `EHR_ROLE_INVALID` for a name that breaks the role naming rule.
+#[wasm_bindgen(js_name = roleId, unchecked_return_type = "Hex")]
+pub fn role_id(
+    #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+) -> Result<String, JsValue> {
+    Ok(hex(role(&name)?.id().as_slice()))
+}
+
+/// Calldata of `grantRole(roleId(role), account)` (an administrator's call).
+///
+/// # Errors
+/// `EHR_ROLE_INVALID`, `EHR_BAD_HEX`.
+#[wasm_bindgen(js_name = grantRoleCall, unchecked_return_type = "Hex")]
+pub fn grant_role_call(
+    #[wasm_bindgen(unchecked_param_type = "string")] role_name: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Hex")] account: JsValue,
+) -> Result<String, JsValue> {
+    let call = EhrRegistry::grantRoleCall {
+        role: role(&role_name)?.id(),
+        account: convert::address(&account, "account")?,
+    };
+    Ok(hex(&call.abi_encode()))
+}
+
+/// Calldata of `registerTemplate(templateId, roleIds)` (an administrator's call).
+///
+/// # Errors
+/// `EHR_BAD_HEX`, `EHR_ROLE_INVALID`, `EHR_BAD_INPUT`.
+#[wasm_bindgen(js_name = registerTemplateCall, unchecked_return_type = "Hex")]
+pub fn register_template_call(
+    #[wasm_bindgen(unchecked_param_type = "Hex")] template_id: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string[]")] roles: JsValue,
+) -> Result<String, JsValue> {
+    let names: Vec<String> = convert::value(&roles, "roles")?;
+    let roles = names
+        .into_iter()
+        .map(|n| Role::new(n).map(|r| r.id()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::from)?;
+    Ok(encode_register(
+        convert::b256(&template_id, "templateId")?,
+        roles,
+    ))
+}
+
+pub(crate) fn encode_register(template_id: B256, roles: Vec<B256>) -> String {
+    let call = EhrRegistry::registerTemplateCall {
+        templateId: template_id,
+        roles,
+    };
+    hex(&call.abi_encode())
+}
+
+/// The registry's creation bytecode (from the committed build artifact), to
+/// deploy it with `eth_sendTransaction({from, data})`.
+#[wasm_bindgen(js_name = registryBytecode, unchecked_return_type = "Hex")]
+#[must_use]
+pub fn registry_bytecode() -> String {
+    hex(&EhrRegistry::BYTECODE)
+}
+
+/// Calldata of the view `recordHashOf(tiId)`.
+///
+/// # Errors
+/// `EHR_BAD_HEX`.
+#[wasm_bindgen(js_name = recordHashOfCall, unchecked_return_type = "Hex")]
+pub fn record_hash_of_call(
+    #[wasm_bindgen(unchecked_param_type = "Hex")] ti_id: JsValue,
+) -> Result<String, JsValue> {
+    let call = EhrRegistry::recordHashOfCall {
+        tiId: convert::b256(&ti_id, "tiId")?,
+    };
+    Ok(hex(&call.abi_encode()))
+}
+
+/// Decodes what `recordHashOf` returned: the record hash, or `null` when none
+/// is anchored.
+///
+/// # Errors
+/// `EHR_BAD_HEX`; `EHR_BAD_INPUT` for data that does not decode.
+#[wasm_bindgen(js_name = decodeRecordHashOf, unchecked_return_type = "Hex | null")]
+pub fn decode_record_hash_of(
+    #[wasm_bindgen(unchecked_param_type = "Hex")] data: JsValue,
+) -> Result<JsValue, JsValue> {
+    let data = convert::bytes(&data, "data")?;
+    let stored = EhrRegistry::recordHashOfCall::abi_decode_returns(&data)
+        .map_err(|e| Failure::bad_input(format!("recordHashOf returned undecodable data: {e}")))?;
+    Ok(if stored.is_zero() {
+        JsValue::NULL
+    } else {
+        JsValue::from_str(&hex(stored.as_slice()))
+    })
+}
+
+/// Calldata of the view `batchOf(root)`.
+///
+/// # Errors
+/// `EHR_BAD_HEX`.
+#[wasm_bindgen(js_name = batchOfCall, unchecked_return_type = "Hex")]
+pub fn batch_of_call(
+    #[wasm_bindgen(unchecked_param_type = "Hex")] root: JsValue,
+) -> Result<String, JsValue> {
+    let call = EhrRegistry::batchOfCall {
+        root: convert::b256(&root, "root")?,
+    };
+    Ok(hex(&call.abi_encode()))
+}
+
+/// Decodes what `batchOf(root)` returned: the anchored batch (without its
+/// batch id, which only the event holds), or `null` when none is anchored.
+///
+/// # Errors
+/// `EHR_BAD_HEX`; `EHR_BAD_INPUT` for data that does not decode.
+#[wasm_bindgen(js_name = decodeBatchOf, unchecked_return_type = "AnchoredBatch | null")]
+pub fn decode_batch_of(
+    #[wasm_bindgen(unchecked_param_type = "Hex")] root: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Hex")] data: JsValue,
+) -> Result<JsValue, JsValue> {
+    let root = convert::b256(&root, "root")?;
+    let data = convert::bytes(&data, "data")?;
+    let batch = EhrRegistry::batchOfCall::abi_decode_returns(&data)
+        .map_err(|e| Failure::bad_input(format!("batchOf returned undecodable data: {e}")))?;
+    if batch.leafCount == 0 {
+        return Ok(JsValue::NULL);
+    }
+    Ok(convert::to_js(&AnchoredBatch {
+        root,
+        leaf_count: batch.leafCount,
+        batch_id: None,
+    })?)
+}
+
+/// Calldata of the view `verifyRecord(root, recordHash, proof)`: OpenZeppelin's
+/// `MerkleProof.verify` in the EVM over an inclusion proof.
+///
+/// # Errors
+/// As [`crate::InclusionProof::parse`].
+#[wasm_bindgen(js_name = verifyRecordCall, unchecked_return_type = "Hex")]
+pub fn verify_record_call(
+    #[wasm_bindgen(unchecked_param_type = "ProofInput")] proof: JsValue,
+) -> Result<String, JsValue> {
+    let proof = crate::batch::proof_of(&proof)?;
+    let call = EhrRegistry::verifyRecordCall {
+        root: proof.root,
+        recordHash: proof.record_hash,
+        proof: proof.siblings,
+    };
+    Ok(hex(&call.abi_encode()))
+}
+
+/// Decodes a `bool` returned by a view (such as `verifyRecord`).
+///
+/// # Errors
+/// `EHR_BAD_HEX`; `EHR_BAD_INPUT` for data that does not decode.
+#[wasm_bindgen(js_name = decodeBool)]
+pub fn decode_bool(
+    #[wasm_bindgen(unchecked_param_type = "Hex")] data: JsValue,
+) -> Result<bool, JsValue> {
+    let data = convert::bytes(&data, "data")?;
+    Ok(EhrRegistry::verifyRecordCall::abi_decode_returns(&data)
+        .map_err(|e| Failure::bad_input(format!("not an ABI-encoded bool: {e}")))?)
+}
+
+/// Decodes revert data into the registry's custom error when it is one.
+///
+/// # Errors
+/// `EHR_BAD_HEX`.
+#[wasm_bindgen(js_name = decodeRevert, unchecked_return_type = "DecodedRevert")]
+pub fn decode_revert(
+    #[wasm_bindgen(unchecked_param_type = "Hex | Uint8Array")] data: JsValue,
+) -> Result<JsValue, JsValue> {
+    let data = Bytes::from(convert::bytes(&data, "data")?);
+    Ok(convert::to_js(&DecodedRevert::from_data(&data))?)
+}
+
+/// The role id an `anchorRecord` call is made for (the sender must hold that
+/// role on chain), or `undefined` for other calls.
+#[wasm_bindgen(js_name = anchorRoleOf, unchecked_return_type = "Hex | undefined")]
+#[must_use]
+pub fn anchor_role_of(#[wasm_bindgen(unchecked_param_type = "Hex")] calldata: JsValue) -> JsValue {
+    convert::bytes(&calldata, "calldata")
+        .ok()
+        .and_then(|data| IEhrRegistry::anchorRecordCall::abi_decode(&data).ok())
+        .map_or(JsValue::UNDEFINED, |call| {
+            JsValue::from_str(&hex(call.role.as_slice()))
+        })
+}
+
+/// The block-wide log index of the event that `submission`'s success emits
+/// (`RecordAnchored` / `BatchAnchored`) among a receipt's `logs` (as
+/// `eth_getTransactionReceipt` returns them), or `undefined`.
+///
+/// # Errors
+/// `EHR_BAD_INPUT` / `EHR_BAD_HEX` for a malformed submission or log.
+#[wasm_bindgen(js_name = anchorLogIndex, unchecked_return_type = "number | undefined")]
+pub fn anchor_log_index(
+    #[wasm_bindgen(unchecked_param_type = "Submission")] submission: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "RpcLog[]")] logs: JsValue,
+) -> Result<JsValue, JsValue> {
+    let submission: Submission = convert::value(&submission, "submission")?;
+    let logs: Vec<RpcLog> = convert::value(&logs, "logs")?;
+    for log in logs {
+        let topics = log
+            .topics
+            .iter()
+            .map(|t| convert::hex_fixed::<32>(t, "log topic").map(B256::from))
+            .collect::<Result<Vec<_>, _>>()?;
+        let data = Bytes::from(convert::hex_bytes(&log.data, "log data")?);
+        let address = convert::hex_fixed::<20>(&log.address, "log address")?.into();
+        let Some(data) = LogData::new(topics, data) else {
+            continue;
+        };
+        if submission.is_anchoring_event(address, &data) {
+            return Ok(match log.log_index {
+                Some(index) => convert::number(quantity(&index)?),
+                None => JsValue::UNDEFINED,
+            });
+        }
+    }
+    Ok(JsValue::UNDEFINED)
+}
+
+/// A log as JSON-RPC nodes return it.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcLog {
+    address: String,
+    topics: Vec<String>,
+    data: String,
+    log_index: Option<String>,
+}
+
+/// A JSON-RPC quantity (`0x`-prefixed hex number).
+fn quantity(text: &str) -> Result<u64, Failure> {
+    text.strip_prefix("0x")
+        .and_then(|digits| u64::from_str_radix(digits, 16).ok())
+        .ok_or_else(|| {
+            Failure::new(
+                crate::error::codes::BAD_HEX,
+                format!("not a JSON-RPC quantity: {text:?}"),
+            )
+        })
+}

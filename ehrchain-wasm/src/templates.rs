@@ -1,0 +1,190 @@
+//! The Transaction Template Manager for JavaScript: templates, role-tailored
+//! forms, and the administrator's on-chain registration calls.
+
+use ehrchain_core::{B256, Role, TemplateRegistry};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{self, hex};
+use crate::error::Failure;
+
+/// A set of checked templates (the core's `TemplateRegistry`).
+#[wasm_bindgen]
+#[derive(Debug, Default)]
+pub struct Templates {
+    pub(crate) inner: TemplateRegistry,
+}
+
+/// One line of [`Templates::list`].
+#[derive(Serialize)]
+struct Summary<'a> {
+    id: B256,
+    name: &'a str,
+    version: u32,
+    title: &'a str,
+    roles: Vec<&'a str>,
+    active: bool,
+}
+
+/// One administrator call of [`Templates::register_calls`].
+#[derive(Serialize)]
+struct RegisterCall<'a> {
+    template_id: B256,
+    name: &'a str,
+    version: u32,
+    roles: Vec<&'a str>,
+    calldata: String,
+}
+
+#[wasm_bindgen]
+impl Templates {
+    /// An empty set.
+    #[wasm_bindgen(constructor)]
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The built-in templates (blood pressure, lab result, diagnosis, …).
+    ///
+    /// # Errors
+    /// `EHR_TEMPLATE_INVALID` (not expected: they are tested).
+    #[wasm_bindgen(js_name = builtIn)]
+    pub fn built_in() -> Result<Templates, JsValue> {
+        Ok(Self {
+            inner: TemplateRegistry::with_built_ins(None).map_err(Failure::from)?,
+        })
+    }
+
+    /// Loads a template document (an object or its JSON text, see
+    /// `docs/templates.md`); returns its content-derived id.
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` for a value that is not a JSON document;
+    /// `EHR_TEMPLATE_INVALID` for a template the core refuses.
+    #[wasm_bindgen(unchecked_return_type = "Hex")]
+    pub fn add(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "TemplateDoc | string")] template: JsValue,
+    ) -> Result<String, JsValue> {
+        let json = convert::json_text(&template, "template")?;
+        let id = self.inner.add_json(&json).map_err(Failure::from)?;
+        Ok(hex(id.as_slice()))
+    }
+
+    /// Every template: id, name, version, title, roles and whether it is active.
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(unchecked_return_type = "TemplateSummary[]")]
+    pub fn list(&self) -> Result<JsValue, JsValue> {
+        let list: Vec<_> = self
+            .inner
+            .iter()
+            .map(|t| Summary {
+                id: t.id(),
+                name: t.name(),
+                version: t.version(),
+                title: t.title(),
+                roles: t.roles().iter().map(Role::name).collect(),
+                active: self.inner.is_active(&t.id()),
+            })
+            .collect();
+        Ok(convert::to_js(&list)?)
+    }
+
+    /// The template document with this id, or `undefined`.
+    ///
+    /// # Errors
+    /// `EHR_BAD_HEX`.
+    #[wasm_bindgen(unchecked_return_type = "TemplateDoc | undefined")]
+    pub fn get(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Hex")] id: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let id = convert::b256(&id, "template id")?;
+        match self.inner.get(&id) {
+            Some(t) => Ok(convert::to_js(t.doc())?),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// The latest version of the template called `name`, or `undefined`.
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` for a name that is not a string.
+    #[wasm_bindgen(unchecked_return_type = "TemplateDoc | undefined")]
+    pub fn latest(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let name = convert::string(&name, "name")?;
+        match self.inner.latest(&name) {
+            Some(t) => Ok(convert::to_js(t.doc())?),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// The forms a role may fill in: the active templates allowing it, with
+    /// their user-facing fields, to draw a role-tailored form.
+    ///
+    /// # Errors
+    /// `EHR_ROLE_INVALID` for a malformed role name.
+    #[wasm_bindgen(js_name = formsFor, unchecked_return_type = "Form[]")]
+    pub fn forms_for(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] role: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let role = Role::new(convert::string(&role, "role")?).map_err(Failure::from)?;
+        Ok(convert::to_js(&self.inner.forms_for(&role))?)
+    }
+
+    /// Deactivates a template: TIs naming it are refused from now on.
+    ///
+    /// # Errors
+    /// `EHR_BAD_HEX`; `EHR_TEMPLATE_INVALID` for an unknown id.
+    pub fn deactivate(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Hex")] id: JsValue,
+    ) -> Result<(), JsValue> {
+        let id = convert::b256(&id, "template id")?;
+        Ok(self.inner.deactivate(&id).map_err(Failure::from)?)
+    }
+
+    /// Activates a deactivated template again.
+    ///
+    /// # Errors
+    /// `EHR_BAD_HEX`; `EHR_TEMPLATE_INVALID` for an unknown id.
+    pub fn activate(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Hex")] id: JsValue,
+    ) -> Result<(), JsValue> {
+        let id = convert::b256(&id, "template id")?;
+        Ok(self.inner.activate(&id).map_err(Failure::from)?)
+    }
+
+    /// The administrator's `registerTemplate(templateId, roleIds)` calldata
+    /// for every template, to register them on chain (the account sending
+    /// them must hold the registry's `ADMIN_ROLE`).
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(js_name = registerCalls, unchecked_return_type = "RegisterTemplateCall[]")]
+    pub fn register_calls(&self) -> Result<JsValue, JsValue> {
+        let calls: Vec<_> = self
+            .inner
+            .iter()
+            .map(|t| RegisterCall {
+                template_id: t.id(),
+                name: t.name(),
+                version: t.version(),
+                roles: t.roles().iter().map(Role::name).collect(),
+                calldata: crate::registry::encode_register(
+                    t.id(),
+                    t.roles().iter().map(Role::id).collect(),
+                ),
+            })
+            .collect();
+        Ok(convert::to_js(&calls)?)
+    }
+}

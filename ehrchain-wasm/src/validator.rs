@@ -1,0 +1,319 @@
+//! The Transaction Validator for JavaScript: the core's sans-I/O state
+//! machine, with JSON in and out. The package's `runValidator` drives it over
+//! an EIP-1193 provider; hosts with another transport drive it themselves.
+
+use ehrchain_core::{
+    AnchoredBatch, B256, Submission, SubmissionStatus, TransactionValidator, Transmit,
+    TransportError, TxHash, ValidatorConfig,
+};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::convert;
+use crate::error::Failure;
+
+/// The validator settings: the defaults with `overrides` (snake_case keys of
+/// `ValidatorConfig`) applied; unknown keys are refused.
+pub(crate) fn validator_config(
+    overrides: Option<&serde_json::Value>,
+) -> Result<ValidatorConfig, Failure> {
+    let mut config = serde_json::to_value(ValidatorConfig::default())
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    let Some(overrides) = overrides else {
+        return Ok(ValidatorConfig::default());
+    };
+    let (Some(fields), Some(base)) = (overrides.as_object(), config.as_object_mut()) else {
+        return Err(Failure::bad_input("validator settings must be an object"));
+    };
+    for (key, value) in fields {
+        match base.get_mut(key) {
+            Some(slot) => *slot = value.clone(),
+            None => {
+                return Err(Failure::bad_input(format!(
+                    "unknown validator setting {key:?}; known: {}",
+                    base.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+    }
+    serde_json::from_value(config)
+        .map_err(|e| Failure::bad_input(format!("validator settings: {e}")))
+}
+
+/// What [`Validator::poll_transmit`] hands out.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum TransmitJs {
+    Submit {
+        submission: Submission,
+    },
+    Poll {
+        tx_hash: TxHash,
+        submission: Submission,
+    },
+    ReadHead,
+    ReadRecord {
+        ti_id: B256,
+    },
+    ReadBatch {
+        root: B256,
+    },
+}
+
+impl From<Transmit> for TransmitJs {
+    fn from(t: Transmit) -> Self {
+        match t {
+            Transmit::Submit(submission) => Self::Submit { submission },
+            Transmit::Poll {
+                tx_hash,
+                submission,
+            } => Self::Poll {
+                tx_hash,
+                submission,
+            },
+            Transmit::ReadHead => Self::ReadHead,
+            Transmit::ReadRecord { ti_id } => Self::ReadRecord { ti_id },
+            Transmit::ReadBatch { root } => Self::ReadBatch { root },
+        }
+    }
+}
+
+/// The Transaction Validator for one submission (a TC, or a batch): hands out
+/// actions (`pollTransmit`), takes their results (`handle*`), and ends with
+/// exactly one ACK per TI (`pollAck`). Times are Unix milliseconds.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Validator {
+    inner: TransactionValidator,
+}
+
+impl From<TransactionValidator> for Validator {
+    fn from(inner: TransactionValidator) -> Self {
+        Self { inner }
+    }
+}
+
+/// A transport failure passed in place of a result: an object with an
+/// `error` key (`TransportError`'s JSON form).
+fn transport_error(value: &JsValue) -> Result<Option<TransportError>, Failure> {
+    if value.is_object() && !convert::get(value, "error").is_undefined() {
+        return convert::value(value, "transport error").map(Some);
+    }
+    Ok(None)
+}
+
+fn now(value: &JsValue) -> Result<u64, Failure> {
+    convert::uint(value, "now")
+}
+
+#[wasm_bindgen]
+impl Validator {
+    /// The next action at `now`, or `undefined` when there is nothing to do
+    /// yet (see `pollTimeout`), an action awaits its result, or the verdict
+    /// is reached.
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` for a bad `now`.
+    #[wasm_bindgen(js_name = pollTransmit, unchecked_return_type = "Transmit | undefined")]
+    pub fn poll_transmit(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let now = now(&now_ms)?;
+        match self.inner.poll_transmit(now) {
+            Some(t) => Ok(convert::to_js(&TransmitJs::from(t))?),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// When to call `handleTimeout` and `pollTransmit` next (Unix ms), or
+    /// `undefined` while an action awaits its result or when finished.
+    #[wasm_bindgen(js_name = pollTimeout, unchecked_return_type = "number | undefined")]
+    #[must_use]
+    pub fn poll_timeout(&self) -> JsValue {
+        self.inner
+            .poll_timeout()
+            .map_or(JsValue::UNDEFINED, convert::number)
+    }
+
+    /// Advances the timers to `now`.
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` for a bad `now`.
+    #[wasm_bindgen(js_name = handleTimeout)]
+    pub fn handle_timeout(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+    ) -> Result<(), JsValue> {
+        self.inner.handle_timeout(now(&now_ms)?);
+        Ok(())
+    }
+
+    /// The result of a `submit` action: the transaction hash, or a
+    /// `TransportError`.
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` / `EHR_BAD_HEX` for malformed results; `EHR_VALIDATOR`
+    /// when no submission was asked for.
+    #[wasm_bindgen(js_name = handleSubmitted)]
+    pub fn handle_submitted(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Hex | TransportError")] result: JsValue,
+    ) -> Result<(), JsValue> {
+        let now = now(&now_ms)?;
+        let result = match transport_error(&result)? {
+            Some(e) => Err(e),
+            None => Ok(TxHash(convert::b256(&result, "transaction hash")?)),
+        };
+        Ok(self
+            .inner
+            .handle_submitted(now, result)
+            .map_err(Failure::from)?)
+    }
+
+    /// The result of a `poll` action: a `SubmissionStatus`
+    /// (`{status: "pending"}`, `{status: "dropped"}`,
+    /// `{status: "included", receipt}`), or a `TransportError`.
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT` for malformed results; `EHR_VALIDATOR` when no poll was
+    /// asked for or the receipt is another transaction's.
+    #[wasm_bindgen(js_name = handleReceipt)]
+    pub fn handle_receipt(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SubmissionStatus | TransportError")] result: JsValue,
+    ) -> Result<(), JsValue> {
+        let now = now(&now_ms)?;
+        let result = match transport_error(&result)? {
+            Some(e) => Err(e),
+            None => Ok(convert::value::<SubmissionStatus>(
+                &result,
+                "submission status",
+            )?),
+        };
+        Ok(self
+            .inner
+            .handle_receipt(now, result)
+            .map_err(Failure::from)?)
+    }
+
+    /// The result of a `read_head` action: the head's block number, or a
+    /// `TransportError`.
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT`; `EHR_VALIDATOR` when no head was asked for.
+    #[wasm_bindgen(js_name = handleHead)]
+    pub fn handle_head(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number | TransportError")] result: JsValue,
+    ) -> Result<(), JsValue> {
+        let now = now(&now_ms)?;
+        let result = match transport_error(&result)? {
+            Some(e) => Err(e),
+            None => Ok(convert::uint(&result, "head")?),
+        };
+        Ok(self.inner.handle_head(now, result).map_err(Failure::from)?)
+    }
+
+    /// The result of a `read_record` action: the record hash the registry
+    /// holds under the TI id (`null` for none), or a `TransportError`.
+    ///
+    /// # Errors
+    /// `EHR_BAD_HEX`; `EHR_VALIDATOR` when no read was asked for.
+    #[wasm_bindgen(js_name = handleRecord)]
+    pub fn handle_record(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Hex | null | TransportError")] result: JsValue,
+    ) -> Result<(), JsValue> {
+        let now = now(&now_ms)?;
+        let result = match transport_error(&result)? {
+            Some(e) => Err(e),
+            None if result.is_null() => Ok(None),
+            None => Ok(Some(convert::b256(&result, "record hash")?)),
+        };
+        Ok(self
+            .inner
+            .handle_record(now, result)
+            .map_err(Failure::from)?)
+    }
+
+    /// The result of a `read_batch` action: the batch the registry holds
+    /// under the root (`null` for none), or a `TransportError`.
+    ///
+    /// # Errors
+    /// `EHR_BAD_INPUT`; `EHR_VALIDATOR` when no read was asked for.
+    #[wasm_bindgen(js_name = handleBatch)]
+    pub fn handle_batch(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | null | TransportError")]
+        result: JsValue,
+    ) -> Result<(), JsValue> {
+        let now = now(&now_ms)?;
+        let result = match transport_error(&result)? {
+            Some(e) => Err(e),
+            None if result.is_null() => Ok(None),
+            None => Ok(Some(convert::document::<AnchoredBatch>(
+                &result,
+                "anchored batch",
+            )?)),
+        };
+        Ok(self
+            .inner
+            .handle_batch(now, result)
+            .map_err(Failure::from)?)
+    }
+
+    /// The next ACK, or `undefined`.
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(js_name = pollAck, unchecked_return_type = "Ack | undefined")]
+    pub fn poll_ack(&mut self) -> Result<JsValue, JsValue> {
+        match self.inner.poll_ack() {
+            Some(ack) => Ok(convert::to_js(&ack)?),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// Whether the verdict is reached.
+    #[wasm_bindgen(getter, js_name = isFinished)]
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    /// Where the validator stands (`{state: "submitted", tx_hash}`, …).
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(getter, unchecked_return_type = "ValidatorState")]
+    pub fn state(&self) -> Result<JsValue, JsValue> {
+        Ok(convert::to_js(&self.inner.state())?)
+    }
+
+    /// What happened so far, for the host's audit log.
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(getter, unchecked_return_type = "AuditEntry[]")]
+    pub fn history(&self) -> Result<JsValue, JsValue> {
+        Ok(convert::to_js(self.inner.history())?)
+    }
+
+    /// The submission this validator anchors (`undefined` for a refused TI).
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(getter, unchecked_return_type = "Submission | undefined")]
+    pub fn submission(&self) -> Result<JsValue, JsValue> {
+        match self.inner.submission() {
+            Some(s) => Ok(convert::to_js(s)?),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+}

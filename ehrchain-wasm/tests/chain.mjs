@@ -1,0 +1,88 @@
+// The test chain: Ganache's in-process EIP-1193 provider (npm `ganache`,
+// pinned in package.json) with the registry deployed from the package's
+// committed bytecode, roles granted and the built-in templates registered, as
+// the Rust suites set it up (contracts/src/rpc.rs `deploy_registry`).
+import ganache from "ganache";
+import * as ehr from "../pkg/index.js";
+
+export const CHAIN_ID = 1337;
+
+/** Validator settings for an instamining node: quick polls, 2 confirmations. */
+export const FAST = {
+  confirmations: 2,
+  poll_interval_ms: 10,
+  backoff_initial_ms: 10,
+  backoff_max_ms: 50,
+  inclusion_timeout_ms: 5_000,
+};
+
+export const KEYS = {
+  "records-2026": new Uint8Array(32).fill(0x11),
+  pseudonyms: new Uint8Array(32).fill(0x22),
+};
+
+export function provider() {
+  return ganache.provider({
+    chain: { chainId: CHAIN_ID, hardfork: "shanghai" },
+    wallet: { deterministic: true },
+    miner: { blockGasLimit: 30_000_000, defaultTransactionGasLimit: 5_000_000 },
+    logging: { quiet: true },
+  });
+}
+
+/**
+ * A fresh chain with the registry: accounts 0..7 are admin, handshaker,
+ * doctor, nurse, pathologist, device, distributor and a pharmacy that holds
+ * no role on chain.
+ */
+export async function setup() {
+  const p = provider();
+  const accounts = await p.request({ method: "eth_accounts", params: [] });
+  const [admin, handshaker, doctor, nurse, pathologist, device, distributor, pharmacy] = accounts;
+  const templates = ehr.Templates.builtIn();
+  const roles = { handshaker, doctor, nurse, pathologist, device, distributor };
+  const registry = await ehr.deployRegistry(p, {
+    chainId: CHAIN_ID,
+    admin,
+    grants: Object.entries(roles),
+    templates,
+  });
+  const transport = new ehr.Eip1193Transport(p, {
+    chainId: CHAIN_ID,
+    registry,
+    from: handshaker,
+    senders: { ...roles, pharmacist: pharmacy },
+    mineOnHead: true,
+  });
+  const hs = new ehr.Handshaker(
+    { chainId: CHAIN_ID, registry, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms", validator: FAST },
+    KEYS,
+    templates,
+  );
+  return { provider: p, accounts, admin, registry, templates, transport, hs, roles };
+}
+
+let counter = 0;
+
+/** A fresh TI id. */
+export function tiId() {
+  counter += 1;
+  const bytes = new Uint8Array(32);
+  crypto.getRandomValues(bytes);
+  bytes[0] = counter & 0xff;
+  return `0x${Buffer.from(bytes).toString("hex")}`;
+}
+
+/** A TI of the latest version of template `name`. */
+export function ti(templates, name, role, fields, extra = {}) {
+  const template = templates.list().find((t) => t.name === name);
+  return {
+    ti_id: tiId(),
+    template_id: template.id,
+    author_id: `${role}-1`,
+    author_role: role,
+    timestamp: Math.floor(Date.now() / 1000),
+    fields,
+    ...extra,
+  };
+}

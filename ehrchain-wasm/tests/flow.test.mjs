@@ -1,0 +1,163 @@
+// The whole flow on Ganache's in-process provider, through the built package:
+// TI → TC → EIP-1193 transport → ACK, forbidden roles, template violations,
+// replays, batches with proofs checked in WebAssembly and in the EVM.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as ehr from "../pkg/index.js";
+import { CHAIN_ID, FAST, KEYS, setup, ti } from "./chain.mjs";
+
+const chain = await setup();
+const { hs, templates, transport, registry } = chain;
+
+test("a doctor's blood-pressure reading is anchored: valid ACK", async () => {
+  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 128, diastolic: 84, position: "sitting" }, {
+    patient_id: "MRN-000123",
+  });
+  const states = [];
+  const ack = await ehr.submitTi(hs, entry, transport, { onState: (s) => states.push(s.state) });
+  assert.equal(ack.status.status, "valid", JSON.stringify(ack));
+  assert.equal(ack.ti_id, entry.ti_id);
+  assert.equal(ack.status.replay, false);
+  assert.ok(ack.status.tx_hash.startsWith("0x"));
+  assert.equal(typeof ack.status.log_index, "number");
+  assert.ok(states.includes("submitted") && states.includes("included"), states.join());
+  // The chain holds the record hash; the envelope opens to the reading.
+  assert.equal(await transport.recordHashOf(entry.ti_id), ack.record_hash);
+  const record = hs.openRecord(ack.envelope);
+  assert.equal(record.format, "ehrchain.record/1");
+  assert.deepEqual(record.fields, { diastolic: 84, position: "sitting", systolic: 128 });
+  assert.equal(record.patient_id, "MRN-000123");
+  // Nothing clinical in the calldata: the patient is a pseudonym.
+  const calldata = (await chain.provider.request({ method: "eth_getTransactionByHash", params: [ack.status.tx_hash] })).input;
+  assert.ok(calldata.includes(hs.pseudonym("MRN-000123").slice(2)));
+  assert.ok(!calldata.includes(Buffer.from("MRN-000123").toString("hex")));
+});
+
+test("a role the chain refuses: invalid ACK with the decoded custom error", async () => {
+  // The template allows pharmacists, but the pharmacy's account holds no role on chain.
+  const entry = ti(templates, "drug-shipment-custody", "pharmacist", {
+    lot: "B2026-117", gtin: "04012345678901", event: "received", quantity: 240,
+  });
+  const ack = await ehr.submitTi(hs, entry, transport);
+  assert.equal(ack.status.status, "invalid");
+  const reason = ack.status.reason;
+  assert.equal(reason.reason, "contract_revert", JSON.stringify(reason));
+  assert.equal(reason.revert.error, "AccessControlUnauthorizedAccount");
+  assert.match(reason.revert.detail, /AccessControlUnauthorizedAccount/);
+  assert.equal(ack.status.tx_hashes.length, 1);
+  assert.equal(await transport.recordHashOf(entry.ti_id), null);
+});
+
+test("a role its template refuses: invalid ACK, nothing sent", async () => {
+  const entry = ti(templates, "blood-pressure", "admin", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-1" });
+  const ack = await ehr.submitTi(hs, entry, transport);
+  assert.equal(ack.status.status, "invalid");
+  assert.equal(ack.status.reason.reason, "template_violations");
+  assert.match(ack.status.reason.violations[0].message, /role "admin" may not submit/);
+  assert.deepEqual(ack.status.tx_hashes, []);
+  assert.equal(ack.record_hash, null);
+});
+
+test("a TI that breaks its template: invalid ACK listing every violation", async () => {
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 999, pulse: 1 }, { patient_id: "MRN-1" });
+  const ack = await ehr.submitTi(hs, entry, transport);
+  assert.equal(ack.status.reason.reason, "template_violations");
+  const fields = ack.status.reason.violations.map((v) => v.field).sort();
+  assert.deepEqual(fields, ["diastolic", "pulse", "systolic"]);
+  // generate() throws the same as an Error with the violations.
+  assert.throws(() => hs.generate(entry), (e) => e instanceof Error && e.code === "EHR_TI_REJECTED"
+    && e.violations.length === 3 && e.violations.some((v) => v.violation === "out_of_range"));
+});
+
+test("a replayed TC is anchored once: the second ACK is a valid replay", async () => {
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 131, diastolic: 86 }, { patient_id: "MRN-2" });
+  const tc = hs.generate(entry);
+  const [first] = await ehr.runValidator(tc.validator(FAST), transport);
+  const [second] = await ehr.runValidator(tc.validator(FAST), transport);
+  assert.equal(first.status.status, "valid");
+  assert.equal(first.status.replay, false);
+  assert.equal(second.status.status, "valid", JSON.stringify(second));
+  assert.equal(second.status.replay, true);
+  const topic = (await chain.provider.request({ method: "eth_getTransactionReceipt", params: [first.status.tx_hash] })).logs[0].topics[0];
+  const logs = await chain.provider.request({
+    method: "eth_getLogs",
+    params: [{ address: registry, fromBlock: "0x0", toBlock: "latest", topics: [topic, entry.ti_id] }],
+  });
+  assert.equal(logs.length, 1, "RecordAnchored is emitted once");
+});
+
+test("a batch of device readings under one root: proofs verify in WASM and in the EVM", async () => {
+  const builder = new ehr.BatchBuilder();
+  const entries = [];
+  for (let i = 0; i < 5; i += 1) {
+    const entry = ti(templates, "device-vital-sign", "device", { device_serial: "BSM-7", heart_rate: 70 + i, measured_at: "2026-11-30T07:45:00Z" },
+      { patient_id: `MRN-${i}` });
+    entries.push(entry);
+    assert.equal(builder.add(hs.generate(entry)), i);
+  }
+  const batch = builder.build(`0x${"ba".repeat(32)}`);
+  assert.equal(batch.leafCount, 5);
+  const acks = await ehr.runValidator(batch.validator(registry, CHAIN_ID, FAST), transport);
+  assert.equal(acks.length, 5);
+  const anchored = await transport.anchoredBatch(batch.root);
+  assert.deepEqual(anchored, { root: batch.root, leaf_count: 5, batch_id: null });
+  for (const [i, ack] of acks.entries()) {
+    assert.equal(ack.status.status, "valid", JSON.stringify(ack));
+    assert.equal(ack.ti_id, entries[i].ti_id);
+    const proof = ehr.InclusionProof.parse(ack.status.batch);
+    assert.equal(proof.index, i);
+    const text = proof.toText();
+    assert.ok(text.startsWith("EHRP:"));
+    // The QR text and the binary form verify, alone and against the chain.
+    for (const form of [text, proof.toBytes(), JSON.stringify(proof.toJSON())]) {
+      assert.equal(ehr.verifyProof(form).record_hash, ack.record_hash);
+      ehr.verifyProof(form, anchored);
+    }
+    assert.equal(await transport.verifyOnChain(text), true);
+  }
+  // A tampered proof fails everywhere.
+  const bytes = batch.proof(1).toBytes();
+  bytes[bytes.length - 1] ^= 1;
+  assert.throws(() => ehr.verifyProof(bytes), { code: "EHR_PROOF_INVALID", kind: "root_mismatch" });
+  assert.equal(await transport.verifyOnChain(bytes), false);
+  // A proof of a root the chain does not hold.
+  assert.throws(() => ehr.InclusionProof.parse(bytes).verifyAnchored(null), { code: "EHR_PROOF_INVALID", kind: "not_anchored" });
+});
+
+test("a provider on another chain: EHR_WRONG_CHAIN, and an inconclusive invalid ACK", async () => {
+  await assert.rejects(transport.checkChain(1), { code: "EHR_WRONG_CHAIN", name: "EhrchainError" });
+  const other = new ehr.Handshaker(
+    { chainId: 5, registry, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms", validator: FAST }, KEYS, templates,
+  );
+  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-3" });
+  const ack = await ehr.submitTi(other, entry, transport);
+  assert.equal(ack.status.reason.reason, "transport_rejected", JSON.stringify(ack.status));
+  assert.deepEqual(ack.status.reason.error, { error: "wrong_chain", detail: { expected: 5, actual: 1337 } });
+});
+
+test("a user who rejects the wallet prompt (EIP-1193 4001): invalid ACK, not anchored", async () => {
+  const rejecting = {
+    request: (args) => args.method === "eth_sendTransaction"
+      ? Promise.reject(Object.assign(new Error("User rejected the request."), { code: 4001 }))
+      : chain.provider.request(args),
+  };
+  const t = new ehr.Eip1193Transport(rejecting, { chainId: CHAIN_ID, registry, senders: chain.roles, mineOnHead: true });
+  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-4" });
+  const ack = await ehr.submitTi(hs, entry, t);
+  assert.equal(ack.status.status, "invalid");
+  const reason = ack.status.reason.reason === "not_anchored" ? ack.status.reason.cause : ack.status.reason;
+  assert.equal(reason.reason, "transport_rejected", JSON.stringify(ack.status.reason));
+  assert.equal(reason.error.error, "rejected");
+  assert.match(reason.error.detail, /user rejected/);
+  await assert.rejects(t.send({ from: chain.roles.doctor, to: registry, data: "0x" }), { code: "EHR_TRANSPORT", kind: "rejected" });
+});
+
+test("an unreachable provider is retried, then the ACK is inconclusive", async () => {
+  const down = { request: () => Promise.reject(new TypeError("fetch failed")) };
+  const t = new ehr.Eip1193Transport(down, { chainId: CHAIN_ID, registry });
+  const tc = hs.generate(ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-5" }));
+  const [ack] = await ehr.runValidator(tc.validator({ ...FAST, max_retries: 2 }), t);
+  assert.equal(ack.status.reason.reason, "transport_failed", JSON.stringify(ack.status.reason));
+  assert.equal(ack.status.reason.last_error.error, "unavailable");
+});
+
