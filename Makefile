@@ -5,11 +5,11 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit wasm-core wasm interop fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e
+.PHONY: test setup fmt-check clippy unit wasm-core wasm web interop fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e
 
 ## Every test: formatting, lints, unit/integration/doc tests, the wasm build of
 ## the core, the interop tests and a short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit ganache-e2e wasm-core wasm interop fuzz-smoke
+test: setup fmt-check clippy contracts-check unit ganache-e2e wasm-core wasm web interop fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.
@@ -39,6 +39,12 @@ wasm:
 	bash scripts/wasm-pack.sh
 	npm ci --prefix ehrchain-wasm/tests --no-audit --no-fund --ignore-scripts
 	cd ehrchain-wasm/tests && node --test *.test.mjs
+
+## The web portal (examples/web/) in headless Chromium (Debian's chromium,
+## installed if missing) with playwright-core and an EIP-1193 provider backed
+## by Ganache's browser build; saves target/web-portal.png. Needs `make wasm`.
+web:
+	bash scripts/web-portal-test.sh
 
 ## Other implementations agree with ours: node:crypto opens our envelopes
 ## following only docs/envelope.md, and OpenZeppelin's merkle-tree (pinned in

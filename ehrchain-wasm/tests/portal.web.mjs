@@ -1,0 +1,173 @@
+// The web portal (examples/web/) in headless Chromium: serves the page and the
+// built package on 127.0.0.1, injects an EIP-1193 provider backed by Ganache's
+// browser build as window.ethereum (exposing one account, as MetaMask does),
+// deploys the registry from the page, then clicks through a doctor's
+// blood-pressure reading (valid ACK), a role the chain refuses for this
+// wallet (invalid ACK with the decoded custom error), the admin role (no
+// forms), and a proof's QR text (valid, then tampered). Saves a screenshot.
+//
+// Run by scripts/web-portal-test.sh (which installs Debian's chromium).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const GANACHE_WEB = fileURLToPath(new URL("./node_modules/ganache/dist/web/ganache.min.js", import.meta.url));
+const SCREENSHOT = process.env.EHRCHAIN_SCREENSHOT ?? join(ROOT, "target", "web-portal.png");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const SERVED = ["examples/web/", "ehrchain-wasm/pkg/"];
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json" };
+
+function serve() {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^\/+/, "");
+    if (!SERVED.some((dir) => path.startsWith(dir)) || path.includes("..")) {
+      res.writeHead(404).end();
+      return;
+    }
+    try {
+      const body = readFileSync(join(ROOT, path));
+      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream", "cache-control": "no-store" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+/** window.ethereum over Ganache's browser build; the wallet's account is Ganache's account 2. */
+function injectProvider() {
+  const ganache = window.Ganache.provider({
+    chain: { chainId: 1337, hardfork: "shanghai" },
+    wallet: { deterministic: true },
+    miner: { blockGasLimit: 30_000_000, defaultTransactionGasLimit: 5_000_000 },
+    logging: { quiet: true },
+  });
+  window.__ganache = ganache;
+  window.ethereum = {
+    async request({ method, params }) {
+      if (method === "eth_accounts" || method === "eth_requestAccounts") {
+        const all = await ganache.request({ method: "eth_accounts", params: [] });
+        return [all[2]];
+      }
+      return ganache.request({ method, params: params ?? [] });
+    },
+    on() {},
+    removeListener() {},
+  };
+}
+
+test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
+  const server = await serve();
+  const profile = mkdtempSync(join(tmpdir(), "ehrchain-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1100, height: 1400 },
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+  t.after(async () => {
+    await context.close();
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  const page = context.pages()[0] ?? await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await context.addInitScript({ path: GANACHE_WEB });
+  await context.addInitScript(injectProvider);
+
+  const base = `http://127.0.0.1:${server.address().port}`;
+  await page.goto(`${base}/examples/web/index.html?confirmations=1`);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 60_000 });
+
+  // The administrator's set-up, from the page: deploy, grant the wallet the
+  // doctor and nurse roles (not pathologist), register the templates.
+  const registry = await page.evaluate(async () => {
+    const ehr = await import("/ehrchain-wasm/pkg/web.js");
+    const accounts = await window.__ganache.request({ method: "eth_accounts", params: [] });
+    return ehr.deployRegistry(window.__ganache, {
+      chainId: 1337,
+      admin: accounts[0],
+      grants: [["doctor", accounts[2]], ["nurse", accounts[2]], ["handshaker", accounts[1]]],
+      templates: ehr.Templates.builtIn(),
+    });
+  });
+  await page.fill("#registry", registry);
+  await page.click("#connect");
+  await page.waitForSelector("#wallet[data-connected=true]");
+
+  // A doctor's blood-pressure reading: valid.
+  await page.click("#roles [data-role=doctor]");
+  await page.click(".forms-tabs [data-form=blood-pressure]");
+  const bp = "form[data-template=blood-pressure]";
+  await page.fill(`${bp} [name=__patient]`, "MRN-000123");
+  await page.fill(`${bp} [name=systolic]`, "128");
+  await page.fill(`${bp} [name=diastolic]`, "84");
+  await page.selectOption(`${bp} [name=position]`, "sitting");
+  await page.click(`${bp} button[type=submit]`);
+  const doctorAck = page.locator("#acks li[data-template=blood-pressure][data-status]");
+  await doctorAck.waitFor({ timeout: 60_000 });
+  assert.equal(await doctorAck.getAttribute("data-status"), "valid", await doctorAck.innerText());
+  assert.match(await doctorAck.locator(".badge").innerText(), /valid/);
+
+  // The pathologist role: the wallet's account does not hold it on chain.
+  await page.click("#roles [data-role=pathologist]");
+  const lab = "form[data-template=lab-result]";
+  await page.fill(`${lab} [name=__patient]`, "MRN-000456");
+  await page.fill(`${lab} [name=test_code]`, "2345-7");
+  await page.fill(`${lab} [name=value]`, "5.4");
+  await page.fill(`${lab} [name=unit]`, "mmol/L");
+  await page.selectOption(`${lab} [name=specimen]`, "serum");
+  await page.fill(`${lab} [name=collected_at]`, "2026-11-30T07:45:00");
+  await page.click(`${lab} button[type=submit]`);
+  const labAck = page.locator("#acks li[data-template=lab-result][data-status]");
+  await labAck.waitFor({ timeout: 60_000 });
+  assert.equal(await labAck.getAttribute("data-status"), "invalid");
+  assert.match(await labAck.locator(".reason").innerText(), /AccessControlUnauthorizedAccount/);
+
+  // The admin role has no forms.
+  await page.click("#roles [data-role=admin]");
+  assert.match(await page.locator("#forms").innerText(), /no forms for the admin role/);
+
+  // A batch anchored by the handshaker account; its proof's QR text verifies.
+  const qr = await page.evaluate(async (registryAddress) => {
+    const ehr = await import("/ehrchain-wasm/pkg/web.js");
+    const accounts = await window.__ganache.request({ method: "eth_accounts", params: [] });
+    const builder = new ehr.BatchBuilder();
+    for (let i = 1; i <= 5; i += 1) builder.push(`0x${String(i).padStart(2, "0").repeat(32)}`);
+    const batch = builder.build(`0x${"ba".repeat(32)}`);
+    const transport = new ehr.Eip1193Transport(window.__ganache, { chainId: 1337, registry: registryAddress });
+    const tx = batch.anchorTransaction(registryAddress, 1337);
+    const receipt = await transport.waitForReceipt(await transport.send({ from: accounts[1], to: tx.to, data: tx.calldata }));
+    if (!receipt.status) throw new Error("anchorBatch reverted");
+    return batch.proof(3).toText();
+  }, registry);
+  await page.fill("#proof-text", qr);
+  await page.click("#verify");
+  const result = page.locator("#proof-result p");
+  await result.waitFor();
+  assert.equal(await result.getAttribute("data-result"), "valid", await result.innerText());
+  assert.match(await result.innerText(), /record 4 of 5 .*verifyRecord says true/);
+
+  // Back to the doctor's form for the screenshot, with the valid proof shown.
+  await page.click("#roles [data-role=doctor]");
+  mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+  // A tampered QR text is refused.
+  await page.fill("#proof-text", `${qr.slice(0, -3)}AAA`);
+  await page.click("#verify");
+  await page.waitForSelector("#proof-result p[data-result=invalid]");
+  assert.match(await page.locator("#proof-result").innerText(), /Invalid proof: .*EHR_PROOF_INVALID/);
+
+  assert.deepEqual(errors, []);
+  console.log(`portal test: screenshot in ${SCREENSHOT}`);
+});
