@@ -5,7 +5,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit wasm-core wasm web interop fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e
+.PHONY: test setup fmt-check clippy unit wasm-core wasm web interop fuzz-smoke bench bench-js vectors contracts contracts-check gas ganache-e2e
 
 ## Every test: formatting, lints, unit/integration/doc tests, the wasm build of
 ## the core, the interop tests and a short fuzz run of every target.
@@ -79,6 +79,14 @@ gas:
 ## Criterion benches (not part of `make test`: these machines are noisy).
 bench:
 	$(CARGO) bench -p ehrchain-benches
+
+## The npm package against the same pipeline in viem + node:crypto (pinned in
+## benches/js/package.json): TI -> TC/s and proof verifications/s as ratios,
+## and the gzipped .wasm size; writes target/bench-js.json. Not in `make test`.
+bench-js:
+	bash scripts/wasm-pack.sh
+	npm ci --prefix benches/js --no-audit --no-fund --ignore-scripts
+	node benches/js/bench.mjs
 
 ## Rewrite the test vectors in docs/vectors/ from the code (review the diff!).
 vectors:

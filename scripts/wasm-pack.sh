@@ -113,4 +113,4 @@ JSON
 raw=$(wc -c <"$PKG/ehrchain_wasm_bg.wasm")
 gz=$(gzip -9 -c "$PKG/ehrchain_wasm_bg.wasm" | wc -c)
 echo "wasm-pack.sh: built $PKG (wasm-bindgen $WB_VERSION)"
-echo "wasm-pack.sh: ehrchain_wasm_bg.wasm is $raw bytes, $gz bytes gzipped ($((gz / 1024)) KiB; target < 300 KiB)"
+echo "wasm-pack.sh: ehrchain_wasm_bg.wasm is $raw bytes, $gz bytes gzipped ($(awk -v b="$gz" 'BEGIN { printf "%.1f", b / 1024 }') KiB; target < 300 KiB)"
