@@ -37,7 +37,7 @@ impl BatchBuilder {
     /// `EHR_BAD_HEX`; `EHR_BATCH_INVALID` for a zero hash or a full batch.
     pub fn push(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Hex")] record_hash: JsValue,
+        #[wasm_bindgen(js_name = recordHash, unchecked_param_type = "Hex")] record_hash: JsValue,
     ) -> Result<u32, JsValue> {
         let hash = convert::b256(&record_hash, "recordHash")?;
         Ok(self.inner.push(hash).map_err(Failure::from)?)
@@ -71,7 +71,7 @@ impl BatchBuilder {
     /// `EHR_BAD_HEX`; `EHR_BATCH_INVALID` (kind `empty`) without records.
     pub fn build(
         self,
-        #[wasm_bindgen(unchecked_param_type = "Hex")] batch_id: JsValue,
+        #[wasm_bindgen(js_name = batchId, unchecked_param_type = "Hex")] batch_id: JsValue,
     ) -> Result<Batch, JsValue> {
         let id = convert::b256(&batch_id, "batchId")?;
         let tcs = if self.tcs.len() == self.inner.len() {
@@ -145,7 +145,7 @@ impl Batch {
     pub fn anchor_transaction(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Hex")] registry: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number")] chain_id: JsValue,
+        #[wasm_bindgen(js_name = chainId, unchecked_param_type = "number")] chain_id: JsValue,
     ) -> Result<JsValue, JsValue> {
         let registry = convert::address(&registry, "registry")?;
         let chain_id = convert::uint(&chain_id, "chainId")?;
@@ -163,15 +163,16 @@ impl Batch {
     pub fn validator(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Hex")] registry: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number")] chain_id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Partial<ValidatorConfig>")] config: JsValue,
+        #[wasm_bindgen(js_name = chainId, unchecked_param_type = "number")] chain_id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Partial<ValidatorConfig>")] config: Option<
+            JsValue,
+        >,
     ) -> Result<Validator, JsValue> {
         let registry = convert::address(&registry, "registry")?;
         let chain_id = convert::uint(&chain_id, "chainId")?;
-        let config = if config.is_undefined() || config.is_null() {
-            validator_config(None)?
-        } else {
-            validator_config(Some(&convert::document(&config, "config")?))?
+        let config = match config {
+            None => validator_config(None)?,
+            Some(config) => validator_config(Some(&convert::document(&config, "config")?))?,
         };
         let v = ehrchain_core::TransactionValidator::for_batch(
             &self.inner,
@@ -367,21 +368,34 @@ impl InclusionProof {
 }
 
 /// Verifies a proof given in any form (binary `Uint8Array`, `EHRP:` QR text,
-/// JSON text or object), and when `anchored` is given, against the batch the
-/// chain holds. Returns the proof's JSON form.
+/// JSON text or object): that it leads from its record to its root. Returns
+/// the proof's JSON form.
 ///
 /// # Errors
 /// `EHR_PROOF_INVALID` with `kind`; `EHR_BAD_INPUT` for other types.
 #[wasm_bindgen(js_name = verifyProof, unchecked_return_type = "ProofJson")]
 pub fn verify_proof(
     #[wasm_bindgen(unchecked_param_type = "ProofInput")] proof: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | undefined")] anchored: JsValue,
 ) -> Result<JsValue, JsValue> {
     let proof = InclusionProof::parse(proof)?;
-    if anchored.is_undefined() {
-        proof.verify()?;
-    } else {
-        proof.verify_anchored(anchored)?;
-    }
+    proof.verify()?;
+    proof.to_json()
+}
+
+/// Verifies a proof given in any form against the batch the chain holds
+/// under its root (as `batchOf` / `Eip1193Transport.anchoredBatch` read it;
+/// `null` when nothing is anchored there). Returns the proof's JSON form.
+///
+/// # Errors
+/// `EHR_PROOF_INVALID` with `kind` (`not_anchored` for `null`,
+/// `root_mismatch`, `leaf_count_mismatch`, `batch_id_mismatch`, …);
+/// `EHR_BAD_INPUT` for other types.
+#[wasm_bindgen(js_name = verifyProofAnchored, unchecked_return_type = "ProofJson")]
+pub fn verify_proof_anchored(
+    #[wasm_bindgen(unchecked_param_type = "ProofInput")] proof: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | null")] anchored: JsValue,
+) -> Result<JsValue, JsValue> {
+    let proof = InclusionProof::parse(proof)?;
+    proof.verify_anchored(anchored)?;
     proof.to_json()
 }

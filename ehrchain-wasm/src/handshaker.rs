@@ -149,10 +149,13 @@ impl Handshaker {
     pub fn generate(
         &self,
         #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number")] now_seconds: JsValue,
+        #[wasm_bindgen(js_name = nowSeconds, unchecked_optional_param_type = "number")] now_seconds: Option<
+            JsValue,
+        >,
     ) -> Result<ChainTransaction, JsValue> {
         let ti = initial_transaction(&ti)?;
-        let now = convert::opt_uint(&now_seconds, "nowSeconds")?.unwrap_or_else(now_s);
+        let now = convert::opt_uint(&now_seconds.unwrap_or(JsValue::UNDEFINED), "nowSeconds")?
+            .unwrap_or_else(now_s);
         let tc = self
             .inner
             .generator()
@@ -173,10 +176,13 @@ impl Handshaker {
     pub fn validator_for(
         &self,
         #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_optional_param_type = "number")] now_ms: Option<
+            JsValue,
+        >,
     ) -> Result<Validator, JsValue> {
         let ti = initial_transaction(&ti)?;
-        let now = convert::opt_uint(&now_ms, "nowMs")?.unwrap_or_else(now_millis);
+        let now = convert::opt_uint(&now_ms.unwrap_or(JsValue::UNDEFINED), "nowMs")?
+            .unwrap_or_else(now_millis);
         Ok(Validator::from(
             self.inner.validator_for(&ti, now, &mut OsRng),
         ))
@@ -190,7 +196,7 @@ impl Handshaker {
     #[wasm_bindgen(unchecked_return_type = "Hex")]
     pub fn pseudonym(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] patient_id: JsValue,
+        #[wasm_bindgen(js_name = patientId, unchecked_param_type = "string")] patient_id: JsValue,
     ) -> Result<String, JsValue> {
         let id = convert::string(&patient_id, "patientId")?;
         Ok(hex(self.inner.generator().pseudonym(&id).as_slice()))
@@ -334,12 +340,13 @@ impl ChainTransaction {
     /// `EHR_BAD_INPUT` for unknown or malformed settings.
     pub fn validator(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Partial<ValidatorConfig>")] config: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Partial<ValidatorConfig>")] config: Option<
+            JsValue,
+        >,
     ) -> Result<Validator, JsValue> {
-        let config = if config.is_undefined() || config.is_null() {
-            validator_config(None)?
-        } else {
-            validator_config(Some(&convert::document(&config, "config")?))?
+        let config = match config {
+            None => validator_config(None)?,
+            Some(config) => validator_config(Some(&convert::document(&config, "config")?))?,
         };
         Ok(Validator::from(TransactionValidator::new(
             &self.inner,
@@ -391,7 +398,7 @@ pub fn seal_envelope(
     #[wasm_bindgen(unchecked_param_type = "EnvelopeBinding")] binding: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] key: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] plaintext: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex | undefined")] nonce: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "Uint8Array | Hex")] nonce: Option<JsValue>,
 ) -> Result<Vec<u8>, JsValue> {
     let b: BindingJs = convert::document(&binding, "binding")?;
     let binding = EnvelopeBinding {
@@ -402,16 +409,16 @@ pub fn seal_envelope(
     };
     let master = master_key(&key, "key")?;
     let plaintext = convert::bytes(&plaintext, "plaintext")?;
-    let nonce = if nonce.is_undefined() || nonce.is_null() {
+    let nonce = if let Some(nonce) = nonce {
+        let bytes = convert::bytes(&nonce, "nonce")?;
+        <[u8; NONCE_LEN]>::try_from(bytes.as_slice())
+            .map_err(|_| Failure::bad_input("nonce must be 12 bytes"))?
+    } else {
         let mut fresh = [0u8; NONCE_LEN];
         OsRng
             .try_fill_bytes(&mut fresh)
             .map_err(|e| Failure::new(codes::INTERNAL, format!("no randomness: {e}")))?;
         fresh
-    } else {
-        let bytes = convert::bytes(&nonce, "nonce")?;
-        <[u8; NONCE_LEN]>::try_from(bytes.as_slice())
-            .map_err(|_| Failure::bad_input("nonce must be 12 bytes"))?
     };
     let envelope = Envelope::seal(&binding, &master, nonce, &plaintext).map_err(Failure::from)?;
     Ok(envelope.into_bytes())

@@ -9,7 +9,7 @@ mod registry;
 mod templates;
 mod validator;
 
-pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof};
+pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
 pub use registry::{
     anchor_log_index, anchor_role_of, batch_of_call, decode_batch_of, decode_bool,

@@ -39,7 +39,7 @@ pub fn role_id(
 /// `EHR_ROLE_INVALID`, `EHR_BAD_HEX`.
 #[wasm_bindgen(js_name = grantRoleCall, unchecked_return_type = "Hex")]
 pub fn grant_role_call(
-    #[wasm_bindgen(unchecked_param_type = "string")] role_name: JsValue,
+    #[wasm_bindgen(js_name = roleName, unchecked_param_type = "string")] role_name: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Hex")] account: JsValue,
 ) -> Result<String, JsValue> {
     let call = EhrRegistry::grantRoleCall {
@@ -55,7 +55,7 @@ pub fn grant_role_call(
 /// `EHR_BAD_HEX`, `EHR_ROLE_INVALID`, `EHR_BAD_INPUT`.
 #[wasm_bindgen(js_name = registerTemplateCall, unchecked_return_type = "Hex")]
 pub fn register_template_call(
-    #[wasm_bindgen(unchecked_param_type = "Hex")] template_id: JsValue,
+    #[wasm_bindgen(js_name = templateId, unchecked_param_type = "Hex")] template_id: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string[]")] roles: JsValue,
 ) -> Result<String, JsValue> {
     let names: Vec<String> = convert::value(&roles, "roles")?;
@@ -92,7 +92,7 @@ pub fn registry_bytecode() -> String {
 /// `EHR_BAD_HEX`.
 #[wasm_bindgen(js_name = recordHashOfCall, unchecked_return_type = "Hex")]
 pub fn record_hash_of_call(
-    #[wasm_bindgen(unchecked_param_type = "Hex")] ti_id: JsValue,
+    #[wasm_bindgen(js_name = tiId, unchecked_param_type = "Hex")] ti_id: JsValue,
 ) -> Result<String, JsValue> {
     let call = EhrRegistry::recordHashOfCall {
         tiId: convert::b256(&ti_id, "tiId")?,

@@ -117,7 +117,7 @@ impl Validator {
     #[wasm_bindgen(js_name = pollTransmit, unchecked_return_type = "Transmit | undefined")]
     pub fn poll_transmit(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> Result<JsValue, JsValue> {
         let now = now(&now_ms)?;
         match self.inner.poll_transmit(now) {
@@ -143,7 +143,7 @@ impl Validator {
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
     ) -> Result<(), JsValue> {
         self.inner.handle_timeout(now(&now_ms)?);
         Ok(())
@@ -158,7 +158,7 @@ impl Validator {
     #[wasm_bindgen(js_name = handleSubmitted)]
     pub fn handle_submitted(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Hex | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
@@ -182,7 +182,7 @@ impl Validator {
     #[wasm_bindgen(js_name = handleReceipt)]
     pub fn handle_receipt(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "SubmissionStatus | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
@@ -207,7 +207,7 @@ impl Validator {
     #[wasm_bindgen(js_name = handleHead)]
     pub fn handle_head(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
@@ -226,7 +226,7 @@ impl Validator {
     #[wasm_bindgen(js_name = handleRecord)]
     pub fn handle_record(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Hex | null | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
@@ -249,7 +249,7 @@ impl Validator {
     #[wasm_bindgen(js_name = handleBatch)]
     pub fn handle_batch(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | null | TransportError")]
         result: JsValue,
     ) -> Result<(), JsValue> {

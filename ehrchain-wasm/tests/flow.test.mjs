@@ -111,7 +111,7 @@ test("a batch of device readings under one root: proofs verify in WASM and in th
     // The QR text and the binary form verify, alone and against the chain.
     for (const form of [text, proof.toBytes(), JSON.stringify(proof.toJSON())]) {
       assert.equal(ehr.verifyProof(form).record_hash, ack.record_hash);
-      ehr.verifyProof(form, anchored);
+      ehr.verifyProofAnchored(form, anchored);
     }
     assert.equal(await transport.verifyOnChain(text), true);
   }

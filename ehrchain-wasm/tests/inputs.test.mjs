@@ -111,7 +111,7 @@ test("truncated or tampered envelopes and proofs", () => {
   fails(() => ehr.verifyProof("EHRP:!!"), "EHR_PROOF_INVALID", "bad_text");
   fails(() => ehr.verifyProof("hello"), "EHR_PROOF_INVALID", "not_a_proof");
   fails(() => ehr.verifyProof({ ...proof.toJSON(), index: 9 }), "EHR_PROOF_INVALID", "index_out_of_range");
-  fails(() => ehr.verifyProof(proof.toText(), { root: proof.root, leaf_count: 4 }), "EHR_PROOF_INVALID", "leaf_count_mismatch");
+  fails(() => ehr.verifyProofAnchored(proof.toText(), { root: proof.root, leaf_count: 4 }), "EHR_PROOF_INVALID", "leaf_count_mismatch");
 });
 
 test("the validator refuses results nobody asked for", () => {

@@ -27,7 +27,8 @@ test("types: precise interfaces, not any", () => {
     assert.ok(dts.includes(decl), decl);
   }
   for (const sig of ["formsFor(role: string): Form[]", "pollAck(): Ack | undefined", "generate(ti: InitialTransaction | string",
-    "verifyProof(proof: ProofInput, anchored: AnchoredBatch | undefined): ProofJson"]) {
+    "verifyProof(proof: ProofInput): ProofJson", "verifyProofAnchored(proof: ProofInput, anchored: AnchoredBatch | null): ProofJson",
+    "generate(ti: InitialTransaction | string, nowSeconds?: number", "validatorFor(ti: InitialTransaction | string, nowMs?: number"]) {
     assert.ok(dts.includes(sig), sig);
   }
   // Every exported function and method is typed: no `any` in a signature.

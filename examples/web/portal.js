@@ -243,7 +243,7 @@ async function verifyProof() {
     let message = `Valid proof: record ${short(proof.record_hash)} is record ${proof.index + 1} of ${proof.leaf_count} under root ${short(proof.root)}.`;
     if (session) {
       const anchored = await session.transport.anchoredBatch(proof.root);
-      ehr.verifyProof(text, anchored);
+      ehr.verifyProofAnchored(text, anchored);
       const evm = await session.transport.verifyOnChain(text);
       message += ` Anchored on chain ${session.chainId} (${anchored.leaf_count} records); the registry's verifyRecord says ${evm}.`;
       if (!evm) throw Object.assign(new Error("the registry's verifyRecord refuses the proof"), { code: "EHR_PROOF_INVALID" });
