@@ -61,7 +61,8 @@ fn key_store(keys: &JsValue) -> Result<InMemoryKeyStore, Failure> {
 }
 
 fn master_key(value: &JsValue, what: &str) -> Result<MasterKey, Failure> {
-    let bytes = convert::bytes(value, what)?;
+    // The copy of the key in WebAssembly memory is cleared once wrapped.
+    let bytes = zeroize::Zeroizing::new(convert::bytes(value, what)?);
     let key = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
         Failure::new(
             codes::KEY,
@@ -229,7 +230,7 @@ impl Handshaker {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let plaintext = self.open(envelope)?;
+        let plaintext = zeroize::Zeroizing::new(self.open(envelope)?);
         let text = std::str::from_utf8(&plaintext)
             .map_err(|_| Failure::bad_input("the record is not UTF-8 JSON"))?;
         Ok(js_sys::JSON::parse(text)
