@@ -86,6 +86,21 @@ test("a replayed TC is anchored once: the second ACK is a valid replay", async (
   assert.equal(logs.length, 1, "RecordAnchored is emitted once");
 });
 
+test("a TC stored as JSON and validated later: valid ACK; a tampered one is refused", async () => {
+  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 118, diastolic: 76 }, { patient_id: "MRN-9" });
+  const stored = JSON.stringify(hs.generate(entry).toJSON());
+  const tc = ehr.ChainTransaction.fromJSON(stored);
+  assert.deepEqual(tc.toJSON(), JSON.parse(stored));
+  const [ack] = await ehr.runValidator(tc.validator(FAST), transport);
+  assert.equal(ack.status.status, "valid", JSON.stringify(ack.status));
+  const doc = JSON.parse(stored);
+  const flipped = `${doc.envelope.slice(0, -2)}${doc.envelope.endsWith("00") ? "01" : "00"}`;
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: flipped }), { code: "EHR_BAD_INPUT" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: "0x4548" }), { code: "EHR_ENVELOPE_INVALID" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, ti_id: `0x${"07".repeat(32)}` }), { code: "EHR_BAD_INPUT" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, extra: 1 }), { code: "EHR_BAD_INPUT" });
+});
+
 test("a batch of device readings under one root: proofs verify in WASM and in the EVM", async () => {
   const builder = new ehr.BatchBuilder();
   const entries = [];

@@ -83,6 +83,7 @@ const TARGETS = {
   "batch.anchorTransaction": (a, b) => batch.anchorTransaction(a, b),
   "batch.validator": (a, b, c) => batch.validator(a, b, c).free(),
   "tc.validator": (a) => tc.validator(a).free(),
+  "ChainTransaction.fromJSON": (a) => ehr.ChainTransaction.fromJSON(a).free(),
   "validator.*": (a, b, c) => {
     const v = tc.validator({ poll_interval_ms: 1 });
     v.pollTransmit(a);
