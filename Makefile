@@ -5,11 +5,11 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit wasm-core interop fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e
+.PHONY: test setup fmt-check clippy unit wasm-core interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e
 
 ## Every test: formatting, lints, unit/integration/doc tests, the wasm build of
 ## the core, the interop tests and a short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit ganache-e2e wasm-core interop fuzz-smoke
+test: setup fmt-check clippy contracts-check unit ganache-e2e wasm-core interop peers-check fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.
@@ -39,6 +39,17 @@ interop:
 	npm ci --prefix ehrchain-core/tests/interop --no-audit --no-fund
 	node ehrchain-core/tests/interop/verify_proofs.mjs
 
+## The benchmark's peers (viem, ethers v6, node:crypto, WebCrypto,
+## OpenZeppelin's merkle-tree; pinned in benches/peers/) reproduce ehrchain's
+## TCs, a batch root and a proof byte for byte: the same work `make bench`
+## times, and one more interop test.
+peers-check:
+	$(CARGO) build --locked -p ehrchain-benches --example peer_fixture
+	mkdir -p target/bench
+	target/debug/examples/peer_fixture > target/bench/fixture-check.json
+	npm ci --prefix benches/peers --no-audit --no-fund
+	node benches/peers/bench.mjs target/bench/fixture-check.json --check
+
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh
 
@@ -61,9 +72,11 @@ contracts-check:
 gas:
 	bash scripts/contracts.sh gas
 
-## Criterion benches (not part of `make test`: these machines are noisy).
+## Every benchmark, ehrchain's and its peers', and one table with the ratios
+## (scripts/bench.sh; benches/README.md). Not part of `make test`: these
+## machines are noisy. QUICK=1 for a fast smoke run of the pipeline.
 bench:
-	$(CARGO) bench -p ehrchain-benches
+	bash scripts/bench.sh
 
 ## Rewrite the test vectors in docs/vectors/ from the code (review the diff!).
 vectors:
