@@ -44,6 +44,7 @@ VALGRIND := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indir
 ffi:
 	$(CARGO) build -p ehrchain-ffi --locked
 	$(CARGO) test -p ehrchain-ffi --locked --test header
+	$(CARGO) test -p ehrchain-ffi --locked --no-default-features
 	$(CC) $(FFI_CFLAGS) -fsyntax-only -x c ehrchain-ffi/include/ehrchain.h
 	$(CXX) -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ ehrchain-ffi/include/ehrchain.h
 	mkdir -p target/ffi

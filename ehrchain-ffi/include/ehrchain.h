@@ -69,6 +69,11 @@ enum ehr_result
      */
     EHR_NOT_PRESENT = 106,
     /**
+     * The function needs a feature this build of the library left out
+     * (`devnet` or `rpc`).
+     */
+    EHR_FEATURE_DISABLED = 107,
+    /**
      * A template document is invalid (its JSON, a field, its call).
      */
     EHR_TEMPLATE_INVALID = 200,

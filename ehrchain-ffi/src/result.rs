@@ -5,7 +5,6 @@ use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use ehrchain_contracts::DevnetError;
 use ehrchain_core::template::TemplateError;
 use ehrchain_core::{
     BatchError, EnvelopeError, GenerateError, KeyStoreError, ProofError, RegistryError,
@@ -45,6 +44,9 @@ pub enum ehr_result {
     /// The value asked for is absent (an invalid ACK's anchor, a record
     /// without envelope).
     EHR_NOT_PRESENT = 106,
+    /// The function needs a feature this build of the library left out
+    /// (`devnet` or `rpc`).
+    EHR_FEATURE_DISABLED = 107,
     /// A template document is invalid (its JSON, a field, its call).
     EHR_TEMPLATE_INVALID = 200,
     /// The same template is already loaded.
@@ -116,7 +118,7 @@ pub enum ehr_result {
 }
 
 /// Every code, in numeric order (not in the C header).
-const ALL_CODES: [ehr_result; 41] = [
+const ALL_CODES: [ehr_result; 42] = [
     ehr_result::EHR_OK,
     ehr_result::EHR_NULL_ARGUMENT,
     ehr_result::EHR_INVALID_UTF8,
@@ -125,6 +127,7 @@ const ALL_CODES: [ehr_result; 41] = [
     ehr_result::EHR_ZERO_LENGTH,
     ehr_result::EHR_INVALID_ARGUMENT,
     ehr_result::EHR_NOT_PRESENT,
+    ehr_result::EHR_FEATURE_DISABLED,
     ehr_result::EHR_TEMPLATE_INVALID,
     ehr_result::EHR_TEMPLATE_ALREADY_LOADED,
     ehr_result::EHR_TEMPLATE_VERSION_NOT_NEWER,
@@ -183,6 +186,9 @@ impl ehr_result {
                 "EHR_INVALID_ARGUMENT: an argument is out of range or malformed"
             }
             Self::EHR_NOT_PRESENT => "EHR_NOT_PRESENT: the value asked for is absent",
+            Self::EHR_FEATURE_DISABLED => {
+                "EHR_FEATURE_DISABLED: this build of ehrchain leaves out the feature the function needs"
+            }
             Self::EHR_TEMPLATE_INVALID => "EHR_TEMPLATE_INVALID: the template document is invalid",
             Self::EHR_TEMPLATE_ALREADY_LOADED => {
                 "EHR_TEMPLATE_ALREADY_LOADED: the template is already loaded"
@@ -405,8 +411,9 @@ impl From<TransportError> for Error {
     }
 }
 
-impl From<DevnetError> for Error {
-    fn from(e: DevnetError) -> Self {
+#[cfg(feature = "devnet")]
+impl From<ehrchain_contracts::DevnetError> for Error {
+    fn from(e: ehrchain_contracts::DevnetError) -> Self {
         Self::new(ehr_result::EHR_DEVNET, e.to_string())
     }
 }

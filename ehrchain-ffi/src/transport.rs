@@ -2,17 +2,18 @@
 //! devnet, a JSON-RPC node, or the host's own C callbacks.
 
 use std::ffi::{c_char, c_void};
-use std::time::Duration;
 
 use alloy_primitives::{Address, B256, Bytes, LogData};
-use ehrchain_contracts::{Devnet, DevnetTransport, RpcConfig, RpcTransport};
+#[cfg(feature = "devnet")]
+use ehrchain_contracts::{Devnet, DevnetTransport};
+#[cfg(feature = "rpc")]
+use ehrchain_contracts::{RpcConfig, RpcTransport};
 use ehrchain_core::{
-    AnchoredBatch, Anchoring, BatchReader, Clock, Submission, SubmissionStatus, Transport,
-    TransportError, TxHash, TxReceipt,
+    AnchoredBatch, Anchoring, BatchReader, Submission, SubmissionStatus, Transport, TransportError,
+    TxHash, TxReceipt,
 };
 
 use crate::callbacks;
-use crate::handshaker::SystemClock;
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::templates::ehr_templates;
@@ -332,7 +333,9 @@ impl Transport for CallbackTransport {
 /// The transport behind a handle.
 #[derive(Debug)]
 pub(crate) enum FfiTransport {
+    #[cfg(feature = "devnet")]
     Devnet(Box<DevnetTransport>),
+    #[cfg(feature = "rpc")]
     Rpc(Box<RpcTransport>),
     Callbacks(CallbackTransport),
 }
@@ -342,7 +345,9 @@ impl BatchReader for FfiTransport {
 
     fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, TransportError> {
         match self {
+            #[cfg(feature = "devnet")]
             Self::Devnet(t) => t.anchored_batch(root),
+            #[cfg(feature = "rpc")]
             Self::Rpc(t) => t.anchored_batch(root),
             Self::Callbacks(t) => t.anchored_batch(root),
         }
@@ -352,7 +357,9 @@ impl BatchReader for FfiTransport {
 impl Transport for FfiTransport {
     fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
         match self {
+            #[cfg(feature = "devnet")]
             Self::Devnet(t) => t.submit(submission),
+            #[cfg(feature = "rpc")]
             Self::Rpc(t) => t.submit(submission),
             Self::Callbacks(t) => t.submit(submission),
         }
@@ -364,7 +371,9 @@ impl Transport for FfiTransport {
         submission: &Submission,
     ) -> Result<SubmissionStatus, TransportError> {
         match self {
+            #[cfg(feature = "devnet")]
             Self::Devnet(t) => t.poll(tx_hash, submission),
+            #[cfg(feature = "rpc")]
             Self::Rpc(t) => t.poll(tx_hash, submission),
             Self::Callbacks(t) => t.poll(tx_hash, submission),
         }
@@ -372,7 +381,9 @@ impl Transport for FfiTransport {
 
     fn head(&mut self) -> Result<u64, TransportError> {
         match self {
+            #[cfg(feature = "devnet")]
             Self::Devnet(t) => t.head(),
+            #[cfg(feature = "rpc")]
             Self::Rpc(t) => t.head(),
             Self::Callbacks(t) => t.head(),
         }
@@ -380,7 +391,9 @@ impl Transport for FfiTransport {
 
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
         match self {
+            #[cfg(feature = "devnet")]
             Self::Devnet(t) => t.record_hash_of(ti_id),
+            #[cfg(feature = "rpc")]
             Self::Rpc(t) => t.record_hash_of(ti_id),
             Self::Callbacks(t) => t.record_hash_of(ti_id),
         }
@@ -414,19 +427,30 @@ pub unsafe extern "C" fn ehr_transport_devnet_new(
             Some(ptr::handle(templates)?)
         };
         let out = Out::new(transport_out)?;
-        let mut net = Devnet::new()?;
-        let now = SystemClock.now() / 1000;
-        if now > net.block_timestamp() {
-            net.set_time(now)?;
-        }
-        for template in templates.iter().flat_map(|t| t.registry.iter()) {
-            net.register_template(template)?;
-        }
         out.give(ehr_transport {
-            inner: FfiTransport::Devnet(Box::new(DevnetTransport::new(net))),
+            inner: devnet_transport(templates)?,
         });
         Ok(())
     })
+}
+
+#[cfg(feature = "devnet")]
+fn devnet_transport(templates: Option<&ehr_templates>) -> crate::result::Result<FfiTransport> {
+    use ehrchain_core::Clock;
+    let mut net = Devnet::new()?;
+    let now = crate::handshaker::SystemClock.now() / 1000;
+    if now > net.block_timestamp() {
+        net.set_time(now)?;
+    }
+    for template in templates.iter().flat_map(|t| t.registry.iter()) {
+        net.register_template(template)?;
+    }
+    Ok(FfiTransport::Devnet(Box::new(DevnetTransport::new(net))))
+}
+
+#[cfg(not(feature = "devnet"))]
+fn devnet_transport(_: Option<&ehr_templates>) -> crate::result::Result<FfiTransport> {
+    Err(crate::disabled("devnet"))
 }
 
 /// Writes the 20-byte address of the devnet account named `name` (`admin`,
@@ -440,11 +464,21 @@ pub unsafe extern "C" fn ehr_devnet_account(
 ) -> ehr_result {
     guard(|| {
         let name = ptr::text(name, name_len)?;
-        OutArray::<20>::new(address_out)?.set(&Devnet::account(name).0.0);
-        Ok(())
+        let out = OutArray::<20>::new(address_out)?;
+        #[cfg(feature = "devnet")]
+        {
+            out.set(&Devnet::account(name).0.0);
+            Ok(())
+        }
+        #[cfg(not(feature = "devnet"))]
+        {
+            let _ = (name, out);
+            Err(crate::disabled("devnet"))
+        }
     })
 }
 
+#[cfg(feature = "devnet")]
 fn devnet(t: &mut ehr_transport) -> crate::result::Result<&mut DevnetTransport> {
     match &mut t.inner {
         FfiTransport::Devnet(d) => Ok(d),
@@ -468,8 +502,16 @@ pub unsafe extern "C" fn ehr_transport_devnet_grant_role(
         let t = ptr::handle_mut(transport)?;
         let role = ptr::text(role, role_len)?;
         let account = Address::from(ptr::array::<20>(account)?);
-        devnet(t)?.devnet_mut().grant_role(role, account)?;
-        Ok(())
+        #[cfg(feature = "devnet")]
+        {
+            devnet(t)?.devnet_mut().grant_role(role, account)?;
+            Ok(())
+        }
+        #[cfg(not(feature = "devnet"))]
+        {
+            let _ = (t, role, account);
+            Err(crate::disabled("devnet"))
+        }
     })
 }
 
@@ -488,17 +530,23 @@ pub unsafe extern "C" fn ehr_transport_set_sender(
         let t = ptr::handle_mut(transport)?;
         let role = crate::role(ptr::text(role, role_len)?)?;
         let account = Address::from(ptr::array::<20>(account)?);
+        let _ = (&role, account);
         match &mut t.inner {
-            FfiTransport::Devnet(d) => d.set_sender(&role, account),
-            FfiTransport::Rpc(r) => r.set_sender(&role, account),
-            FfiTransport::Callbacks(_) => {
-                return Err(Error::new(
-                    ehr_result::EHR_INVALID_ARGUMENT,
-                    "a callback transport picks its senders itself",
-                ));
+            #[cfg(feature = "devnet")]
+            FfiTransport::Devnet(d) => {
+                d.set_sender(&role, account);
+                Ok(())
             }
+            #[cfg(feature = "rpc")]
+            FfiTransport::Rpc(r) => {
+                r.set_sender(&role, account);
+                Ok(())
+            }
+            FfiTransport::Callbacks(_) => Err(Error::new(
+                ehr_result::EHR_INVALID_ARGUMENT,
+                "a callback transport picks its senders itself",
+            )),
         }
-        Ok(())
     })
 }
 
@@ -516,7 +564,9 @@ pub unsafe extern "C" fn ehr_transport_chain(
         let chain_id = Out::new(chain_id_out)?;
         let registry = OutArray::<20>::new(registry_out)?;
         let (id, address) = match &t.inner {
+            #[cfg(feature = "devnet")]
             FfiTransport::Devnet(d) => (d.devnet().chain_id(), d.devnet().registry()),
+            #[cfg(feature = "rpc")]
             FfiTransport::Rpc(r) => (r.chain_id(), r.registry()),
             FfiTransport::Callbacks(c) => (c.chain_id, c.registry),
         };
@@ -547,19 +597,28 @@ pub unsafe extern "C" fn ehr_transport_rpc_new(
         let url = ptr::text(url, url_len)?;
         let registry = Address::from(ptr::array::<20>(registry)?);
         let out = Out::new(transport_out)?;
-        let mut config = RpcConfig::new(chain_id);
-        config.registry = registry;
-        if timeout_ms > 0 {
-            config.timeout = Duration::from_millis(timeout_ms);
+        #[cfg(feature = "rpc")]
+        {
+            let mut config = RpcConfig::new(chain_id);
+            config.registry = registry;
+            if timeout_ms > 0 {
+                config.timeout = std::time::Duration::from_millis(timeout_ms);
+            }
+            let transport = RpcTransport::connect(url, config)?;
+            out.give(ehr_transport {
+                inner: FfiTransport::Rpc(Box::new(transport)),
+            });
+            Ok(())
         }
-        let transport = RpcTransport::connect(url, config)?;
-        out.give(ehr_transport {
-            inner: FfiTransport::Rpc(Box::new(transport)),
-        });
-        Ok(())
+        #[cfg(not(feature = "rpc"))]
+        {
+            let _ = (url, chain_id, registry, timeout_ms, out);
+            Err(crate::disabled("rpc"))
+        }
     })
 }
 
+#[cfg(feature = "rpc")]
 fn rpc(t: &mut ehr_transport) -> crate::result::Result<&mut RpcTransport> {
     match &mut t.inner {
         FfiTransport::Rpc(r) => Ok(r),
@@ -580,8 +639,16 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_default_sender(
     guard(|| {
         let t = ptr::handle_mut(transport)?;
         let account = Address::from(ptr::array::<20>(account)?);
-        rpc(t)?.set_default_sender(account);
-        Ok(())
+        #[cfg(feature = "rpc")]
+        {
+            rpc(t)?.set_default_sender(account);
+            Ok(())
+        }
+        #[cfg(not(feature = "rpc"))]
+        {
+            let _ = (t, account);
+            Err(crate::disabled("rpc"))
+        }
     })
 }
 
@@ -595,8 +662,16 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
 ) -> ehr_result {
     guard(|| {
         let t = ptr::handle_mut(transport)?;
-        rpc(t)?.set_mine_on_head(mine != 0);
-        Ok(())
+        #[cfg(feature = "rpc")]
+        {
+            rpc(t)?.set_mine_on_head(mine != 0);
+            Ok(())
+        }
+        #[cfg(not(feature = "rpc"))]
+        {
+            let _ = (t, mine);
+            Err(crate::disabled("rpc"))
+        }
     })
 }
 

@@ -50,6 +50,7 @@ fn result_codes_never_change() {
         (EHR_ZERO_LENGTH, 104),
         (EHR_INVALID_ARGUMENT, 105),
         (EHR_NOT_PRESENT, 106),
+        (EHR_FEATURE_DISABLED, 107),
         (EHR_TEMPLATE_INVALID, 200),
         (EHR_TEMPLATE_ALREADY_LOADED, 201),
         (EHR_TEMPLATE_VERSION_NOT_NEWER, 202),
@@ -171,7 +172,7 @@ fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
 
 /// Core's generator for the blood-pressure template, as the benches set it up.
 fn core_generator() -> (TemplateRegistry, TransactionGenerator<InMemoryKeyStore>) {
-    let registry = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi())).unwrap();
+    let registry = TemplateRegistry::with_built_ins(None).unwrap();
     let mut keys = InMemoryKeyStore::new();
     keys.insert(
         KeyId::new("records-2026").unwrap(),
@@ -318,6 +319,7 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
     assert_eq!(v[0]["field"], "systolic");
 }
 
+#[cfg(feature = "devnet")]
 #[test]
 fn the_devnet_flow_through_c_gives_a_valid_ack() {
     let (templates, keys, _) = ffi_handshaker();
@@ -397,6 +399,7 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
     assert_eq!(summary.ti_id.len(), 32);
 }
 
+#[cfg(feature = "rpc")]
 #[test]
 fn an_unreachable_json_rpc_node_is_a_clean_transport_error() {
     let mut transport = null_mut();
@@ -448,4 +451,14 @@ fn built_in_templates_are_the_cores() {
         }
         ehr_templates_free(templates);
     }
+}
+
+#[cfg(not(feature = "devnet"))]
+#[test]
+fn left_out_features_are_a_code() {
+    let mut transport = null_mut();
+    // SAFETY: a valid out pointer; NULL templates are allowed.
+    let rc = unsafe { ehr_transport_devnet_new(null(), &raw mut transport) };
+    assert_eq!(rc, ehr_result::EHR_FEATURE_DISABLED);
+    assert!(transport.is_null());
 }
