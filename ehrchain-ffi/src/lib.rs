@@ -1,24 +1,12 @@
-//! C ABI of the ehrchain handshaker: opaque handles with `_new`/`_free`
-//! pairs, stable `ehr_result` codes, caller-owned output buffers, and one
-//! panic boundary around every function body. The C header
-//! `include/ehrchain.h` is generated from this crate by cbindgen; the
-//! crate's README is the C developer's guide (building, linking, ownership,
-//! thread safety, result codes).
-//!
-//! # Safety
-//!
-//! Every exported function is `unsafe`: its pointer arguments come from C.
-//! NULL pointers, zero lengths, invalid UTF-8 and short buffers are detected
-//! and reported as result codes; what cannot be detected is the caller's
-//! contract (README, "Pointer rules"): a non-NULL pointer points to at least
-//! the stated number of valid bytes or to a live handle of the stated type,
-//! and a handle is not used by two threads at once unless its documentation
-//! says so.
+#![doc = include_str!("../README.md")]
+// The crate docs are the C developer's guide. Every exported function is
+// `unsafe`: its pointer arguments come from C, under the contract in the
+// README's "Pointer rules" (that section is the "Safety" section of every
+// function; hence `missing_safety_doc` is allowed below).
 // Exported functions are `unsafe extern "C"` with `#[unsafe(no_mangle)]`,
 // which the workspace's `unsafe_code` lint denies. The `unsafe` blocks live
 // in two small modules: `ptr` (pointers and buffers) and `callbacks`.
 #![allow(unsafe_code)]
-// The crate-level "Safety" section above covers every exported function.
 #![allow(clippy::missing_safety_doc)]
 // C names: `ehr_handshaker`, `EHR_OK`.
 #![allow(non_camel_case_types)]
