@@ -3,6 +3,8 @@
 # cargo-fuzz, cargo-fuzz at a pinned version).
 
 CARGO ?= cargo
+CC ?= cc
+CXX ?= c++
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: test setup fmt-check clippy unit wasm-core interop fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e ffi
@@ -18,6 +20,8 @@ setup:
 	rustup component add rustfmt clippy
 	rustup target add wasm32-unknown-unknown
 	@command -v node >/dev/null || { echo "node (>= 20) is required for the interop tests"; exit 1; }
+	@command -v $(CC) >/dev/null && command -v $(CXX) >/dev/null || { echo "a C and a C++ compiler ($(CC), $(CXX)) are required for make ffi"; exit 1; }
+	@command -v valgrind >/dev/null || { echo "valgrind is required for make ffi"; exit 1; }
 
 fmt-check:
 	$(CARGO) fmt --all --check
@@ -32,8 +36,6 @@ unit:
 ## compiles as C11 and C++17; the C tests and the C example, built with the
 ## system compiler against the static library, pass, and pass again under
 ## valgrind (definite or indirect leaks and memory errors fail).
-CC ?= cc
-CXX ?= c++
 FFI_LIB := target/debug/libehrchain_ffi.a
 FFI_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iehrchain-ffi/include
 # keccak-asm's object lacks a .note.GNU-stack section; then what Rust's std needs.

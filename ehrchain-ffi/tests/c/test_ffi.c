@@ -516,6 +516,104 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_templates_free(t);
 }
 
+/* ------------------------------------------- devnet roles, TC accessors */
+
+static void test_devnet_roles_and_tc_accessors(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    ehr_transport *chain = NULL;
+    OK(ehr_transport_devnet_new(t, &chain));
+    ehr_key_store *keys = memory_keys();
+    ehr_handshaker *hs = handshaker(t, keys, chain);
+
+    /* A distributor granted its role on chain records a custody step. */
+    uint8_t distributor[20];
+    OK(ehr_devnet_account(LIT("wholesale-7"), distributor));
+    OK(ehr_transport_devnet_grant_role(chain, LIT("distributor"), distributor));
+    OK(ehr_transport_set_sender(chain, LIT("distributor"), distributor));
+    EXPECT_RC(ehr_transport_rpc_set_mine_on_head(chain, 1), EHR_INVALID_ARGUMENT);
+    uint8_t template_id[32];
+    uint8_t ti_id[32];
+    OK(ehr_templates_latest(t, LIT("drug-shipment-custody"), template_id));
+    OK(ehr_random_id(ti_id));
+    ehr_ti *ti = NULL;
+    OK(ehr_ti_new(ti_id, template_id, LIT("wholesale-7"), LIT("distributor"), NULL, 0,
+                  (uint64_t)time(NULL), &ti));
+    OK(ehr_ti_set_field(ti, LIT("lot"), LIT("\"B2026-117\"")));
+    OK(ehr_ti_set_field(ti, LIT("gtin"), LIT("\"04012345678901\"")));
+    OK(ehr_ti_set_field(ti, LIT("event"), LIT("\"shipped\"")));
+    OK(ehr_ti_set_field(ti, LIT("quantity"), LIT("240")));
+    ehr_ack *ack = NULL;
+    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    ehr_ack_summary s;
+    OK(ehr_ack_get_summary(ack, &s));
+    EXPECT(s.valid);
+    ehr_ack_free(ack);
+    ehr_ti_free(ti);
+
+    /* TC accessors: destination, calldata, patient pseudonym. */
+    ti = bp_ti(t, "128");
+    ehr_tc *tc = NULL;
+    OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
+    uint8_t to[20];
+    uint8_t registry[20];
+    uint64_t chain_id = 0;
+    uint64_t tc_chain_id = 0;
+    OK(ehr_transport_chain(chain, &chain_id, registry));
+    OK(ehr_tc_destination(tc, to, &tc_chain_id));
+    EXPECT(memcmp(to, registry, 20) == 0 && chain_id == tc_chain_id);
+    uint8_t calldata[512];
+    size_t n = 0;
+    OK(ehr_tc_calldata(tc, calldata, sizeof calldata, &n));
+    EXPECT(n == 4 + 6 * 32); /* anchorRecord: selector and six words */
+    uint8_t patient[32];
+    uint8_t pseudonym[32];
+    OK(ehr_tc_patient(tc, patient));
+    OK(ehr_handshaker_pseudonym(hs, LIT("MRN-000123"), pseudonym));
+    EXPECT(memcmp(patient, pseudonym, 32) == 0);
+    uint8_t tc_ti_id[32];
+    uint8_t ti_ti_id[32];
+    OK(ehr_tc_ti_id(tc, tc_ti_id));
+    OK(ehr_ti_id(ti, ti_ti_id));
+    EXPECT(memcmp(tc_ti_id, ti_ti_id, 32) == 0);
+    ehr_tc_free(tc);
+
+    /* A deactivated template rejects TIs (in a handshaker made after). */
+    OK(ehr_templates_latest(t, LIT("blood-pressure"), template_id));
+    OK(ehr_templates_deactivate(t, template_id));
+    ehr_handshaker *later = handshaker(t, keys, chain);
+    tc = NULL;
+    EXPECT_RC(ehr_handshaker_generate(later, ti, (uint64_t)time(NULL), &tc), EHR_TI_REJECTED);
+    char violations[1024];
+    OK(ehr_last_violations(violations, sizeof violations, &n));
+    EXPECT(strstr(violations, "template_inactive") != NULL);
+    ehr_handshaker_free(later);
+
+    /* The anchoring-event helper refuses logs that are not it. */
+    ehr_submission sub;
+    memset(&sub, 0, sizeof sub);
+    memcpy(sub.to, registry, 20);
+    sub.kind = EHR_ANCHOR_RECORD;
+    uint8_t topics[64];
+    memset(topics, 1, sizeof topics);
+    uint8_t is_anchoring = 7;
+    OK(ehr_submission_is_anchoring_event(&sub, registry, topics, 64, NULL, 0, &is_anchoring));
+    EXPECT(is_anchoring == 0);
+    EXPECT_RC(ehr_submission_is_anchoring_event(&sub, registry, topics, 33, NULL, 0,
+                                                &is_anchoring),
+              EHR_INVALID_ARGUMENT);
+    sub.kind = 9;
+    EXPECT_RC(ehr_submission_is_anchoring_event(&sub, registry, topics, 64, NULL, 0,
+                                                &is_anchoring),
+              EHR_INVALID_ARGUMENT);
+
+    ehr_ti_free(ti);
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+    ehr_transport_free(chain);
+    ehr_templates_free(t);
+}
+
 /* --------------------------------------------- a transport in C callbacks */
 
 /* A one-record chain: remembers the last anchored record, mines at once. */
@@ -645,6 +743,7 @@ int main(void) {
     test_key_store_callbacks_and_envelopes();
     test_tis_and_violations();
     test_devnet_flow_batches_and_proofs();
+    test_devnet_roles_and_tc_accessors();
     test_callback_transport();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
