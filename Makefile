@@ -35,7 +35,8 @@ unit:
 ## The C ABI from C: the committed header matches a fresh cbindgen run and
 ## compiles as C11 and C++17; the C tests and the C example, built with the
 ## system compiler against the static library, pass, and pass again under
-## valgrind (definite or indirect leaks and memory errors fail).
+## valgrind (definite or indirect leaks and memory errors fail); the C tests
+## pass against the shared library too.
 FFI_LIB := target/debug/libehrchain_ffi.a
 FFI_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iehrchain-ffi/include
 # keccak-asm's object lacks a .note.GNU-stack section; then what Rust's std needs.
@@ -53,6 +54,9 @@ ffi:
 	$(CC) $(FFI_CFLAGS) -o target/ffi/test_ffi ehrchain-ffi/tests/c/test_ffi.c $(FFI_LDLIBS)
 	target/ffi/test_ffi
 	$(VALGRIND) target/ffi/test_ffi
+	$(CC) $(FFI_CFLAGS) -o target/ffi/test_ffi_shared ehrchain-ffi/tests/c/test_ffi.c \
+		-Ltarget/debug -lehrchain_ffi -Wl,-rpath,$(CURDIR)/target/debug
+	target/ffi/test_ffi_shared
 	$(MAKE) -C examples/c run CC="$(CC)"
 	$(VALGRIND) examples/c/blood_pressure >/dev/null
 	@echo "make ffi: header, C tests and C example passed (also under valgrind)"
