@@ -132,7 +132,7 @@ for (const leaves of BATCH_LEAVES) {
 }
 
 for (const id of ['ffi_overhead']) {
-  const direct = criterion(`${id}/rust/1KiB`);
+  const direct = criterion(`${id}/direct/1KiB`);
   const viaC = criterion(`${id}/c_abi/1KiB`);
   if (direct && viaC) {
     rows.push({ workload: 'C ABI overhead on TC generation, 1 KiB', unit: '%', ehrchain: (viaC / direct - 1) * 100,
