@@ -3,13 +3,17 @@
 # cargo-fuzz, cargo-fuzz at a pinned version).
 
 CARGO ?= cargo
+CC ?= cc
+CXX ?= c++
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit wasm-core wasm web interop fuzz-smoke bench bench-js vectors contracts contracts-check gas ganache-e2e
+.PHONY: test setup fmt-check clippy unit wasm-core wasm web interop peers-check fuzz-smoke bench bench-js vectors contracts contracts-check gas ganache-e2e ffi
 
-## Every test: formatting, lints, unit/integration/doc tests, the wasm build of
-## the core, the interop tests and a short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit ganache-e2e wasm-core wasm web interop fuzz-smoke
+## Every test: formatting, lints, unit/integration/doc tests, the C ABI's C
+## tests (also under valgrind), the wasm build of the core, the npm package's
+## Node tests and the web portal in headless Chromium, the interop tests and a
+## short fuzz run of every target.
+test: setup fmt-check clippy contracts-check unit ffi ganache-e2e wasm-core wasm web interop peers-check fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.
@@ -17,6 +21,8 @@ setup:
 	rustup component add rustfmt clippy
 	rustup target add wasm32-unknown-unknown
 	@command -v node >/dev/null || { echo "node (>= 20) is required for the interop tests"; exit 1; }
+	@command -v $(CC) >/dev/null && command -v $(CXX) >/dev/null || { echo "a C and a C++ compiler ($(CC), $(CXX)) are required for make ffi"; exit 1; }
+	@command -v valgrind >/dev/null || { echo "valgrind is required for make ffi"; exit 1; }
 
 fmt-check:
 	$(CARGO) fmt --all --check
@@ -26,6 +32,35 @@ clippy:
 
 unit:
 	$(CARGO) test --workspace --locked
+
+## The C ABI from C: the committed header matches a fresh cbindgen run and
+## compiles as C11 and C++17; the C tests and the C example, built with the
+## system compiler against the static library, pass, and pass again under
+## valgrind (definite or indirect leaks and memory errors fail); the C tests
+## pass against the shared library too.
+FFI_LIB := target/debug/libehrchain_ffi.a
+FFI_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iehrchain-ffi/include
+# keccak-asm's object lacks a .note.GNU-stack section; then what Rust's std needs.
+FFI_LDLIBS := -Wl,-z,noexecstack $(FFI_LIB) -lpthread -ldl -lm -lrt -lutil -lgcc_s
+VALGRIND := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	--show-leak-kinds=definite,indirect --error-exitcode=1
+
+ffi:
+	$(CARGO) build -p ehrchain-ffi --locked
+	$(CARGO) test -p ehrchain-ffi --locked --test header
+	$(CARGO) test -p ehrchain-ffi --locked --no-default-features
+	$(CC) $(FFI_CFLAGS) -fsyntax-only -x c ehrchain-ffi/include/ehrchain.h
+	$(CXX) -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ ehrchain-ffi/include/ehrchain.h
+	mkdir -p target/ffi
+	$(CC) $(FFI_CFLAGS) -o target/ffi/test_ffi ehrchain-ffi/tests/c/test_ffi.c $(FFI_LDLIBS)
+	target/ffi/test_ffi
+	$(VALGRIND) target/ffi/test_ffi
+	$(CC) $(FFI_CFLAGS) -o target/ffi/test_ffi_shared ehrchain-ffi/tests/c/test_ffi.c \
+		-Ltarget/debug -lehrchain_ffi -Wl,-rpath,$(CURDIR)/target/debug
+	target/ffi/test_ffi_shared
+	$(MAKE) -C examples/c run CC="$(CC)"
+	$(VALGRIND) examples/c/blood_pressure >/dev/null
+	@echo "make ffi: header, C tests and C example passed (also under valgrind)"
 
 ## The core must build for wasm32-unknown-unknown, so it can never grow I/O.
 wasm-core:
@@ -54,6 +89,17 @@ interop:
 	npm ci --prefix ehrchain-core/tests/interop --no-audit --no-fund
 	node ehrchain-core/tests/interop/verify_proofs.mjs
 
+## The benchmark's peers (viem, ethers v6, node:crypto, WebCrypto,
+## OpenZeppelin's merkle-tree; pinned in benches/peers/) reproduce ehrchain's
+## TCs, a batch root and a proof byte for byte: the same work `make bench`
+## times, and one more interop test.
+peers-check:
+	$(CARGO) build --locked -p ehrchain-benches --example peer_fixture
+	mkdir -p target/bench
+	target/debug/examples/peer_fixture > target/bench/fixture-check.json
+	npm ci --prefix benches/peers --no-audit --no-fund
+	node benches/peers/bench.mjs target/bench/fixture-check.json --check
+
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh
 
@@ -76,9 +122,11 @@ contracts-check:
 gas:
 	bash scripts/contracts.sh gas
 
-## Criterion benches (not part of `make test`: these machines are noisy).
+## Every benchmark, ehrchain's and its peers', and one table with the ratios
+## (scripts/bench.sh; benches/README.md). Not part of `make test`: these
+## machines are noisy. QUICK=1 for a fast smoke run of the pipeline.
 bench:
-	$(CARGO) bench -p ehrchain-benches
+	bash scripts/bench.sh
 
 ## The npm package against the same pipeline in viem + node:crypto (pinned in
 ## benches/js/package.json): TI -> TC/s and proof verifications/s as ratios,

@@ -3,8 +3,9 @@
 # scripts/ganache/package.json (npm ci, lockfile committed), starts it on
 # 127.0.0.1 on a free port (Shanghai, deterministic wallet, chain id 1337,
 # raised gas limits: Ganache's default per-transaction limit is 90,000), waits
-# until it answers, runs contracts/tests/rpc_end_to_end.rs against it with
-# EHRCHAIN_RPC_URL set, and stops it by its PID whatever happens.
+# until it answers, runs contracts/tests/rpc_end_to_end.rs (then
+# ehrchain-ffi/tests/rpc_ganache.rs, the C ABI's JSON-RPC transport) against it
+# with EHRCHAIN_RPC_URL set, and stops it by its PID whatever happens.
 #
 # Environment:
 #   CARGO                  cargo to use (default cargo)
@@ -26,6 +27,7 @@ npm ci --prefix "$GANACHE_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 
 # Build the suite first, so the node is not kept waiting on the compiler.
 "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked --no-run
+"$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked --no-run
 
 # A free port: the kernel picks one, node frees it for Ganache.
 PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
@@ -72,4 +74,8 @@ echo "ganache-e2e: Ganache 7.9.2 (pid $GANACHE_PID) answers on $URL"
 start=$(date +%s)
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
   "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked -- --include-ignored
+# The same node through the C ABI (ehr_transport_rpc_new), after the suite so
+# that the two never send from the same unlocked account at once.
+EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
+  "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked -- --include-ignored
 echo "ganache-e2e: suite passed in $(( $(date +%s) - start ))s"

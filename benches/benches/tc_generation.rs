@@ -5,27 +5,30 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ehrchain_benches::{Fixture, NOW, RECORD_BYTES, binding, rng, sealing_key};
+use ehrchain_benches::{Fixture, NOW, RECORD_SIZES, binding, rng, sealing_key};
 use ehrchain_core::Envelope;
 use ehrchain_core::envelope::NONCE_LEN;
 
 /// One TI per iteration: validate against the template, build the record JSON,
 /// derive the record key (HKDF), seal (AES-256-GCM), hash (SHA-256) and encode
-/// the contract call (ABI), with a 1 KiB sealed record.
+/// the contract call (ABI), with a 1 KiB, 16 KiB and 256 KiB sealed record.
 fn tc_generation(c: &mut Criterion) {
     let fx = Fixture::new().expect("fixture");
-    let ti = fx.ti_with_record_size(RECORD_BYTES).expect("1 KiB TI");
     let mut rng = rng();
 
     let mut group = c.benchmark_group("tc_generation");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("generate/1KiB", |b| {
-        b.iter(|| {
-            fx.generator
-                .generate(&fx.registry, black_box(&ti), NOW, &mut rng)
-                .expect("valid TI")
+    for size in RECORD_SIZES {
+        let ti = fx.ti_with_record_size(size).expect("sized TI");
+        let label = format!("{}KiB", size >> 10);
+        group.bench_with_input(BenchmarkId::new("generate", &label), &ti, |b, ti| {
+            b.iter(|| {
+                fx.generator
+                    .generate(&fx.registry, black_box(ti), NOW, &mut rng)
+                    .expect("valid TI")
+            });
         });
-    });
+    }
     group.finish();
 }
 
@@ -37,7 +40,7 @@ fn seal(c: &mut Criterion) {
     let nonce = [0x42; NONCE_LEN];
 
     let mut group = c.benchmark_group("seal");
-    for size in [1usize << 10, 16 << 10, 256 << 10] {
+    for size in RECORD_SIZES {
         let plaintext = vec![0x5a; size];
         let label = format!("{}KiB", size >> 10);
         group.throughput(Throughput::Bytes(size as u64));

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use aes::Aes256Enc;
-use aes_gcm::aead::AeadInPlace;
+use aes_gcm::aead::AeadInOut;
 use aes_gcm::aead::consts::U12;
 use aes_gcm::{AesGcm, Key, KeyInit, Nonce, Tag};
 use alloy_primitives::B256;
@@ -206,8 +206,8 @@ impl Envelope {
     ) -> Result<Self, EnvelopeError> {
         let mut okm = Zeroizing::new([0u8; OKM_LEN]);
         derive(master, &binding, &mut okm);
-        let (key, commitment) = okm.split_at(32);
-        let cipher = RecordCipher::new(Key::<RecordCipher>::from_slice(key));
+        let (key, commitment) = split_okm(&okm);
+        let cipher = RecordCipher::new(key);
 
         let header_len = PREFIX_LEN + binding.key_id.as_str().len() + FIXED_TAIL_LEN;
         let capacity = header_len
@@ -227,7 +227,7 @@ impl Envelope {
             *len_field = ct_len.to_be_bytes();
         }
         let tag = cipher
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), header, body)
+            .encrypt_inout_detached(&Nonce::from(nonce), header, body.into())
             .map_err(|_| EnvelopeError::TooLarge(plaintext_len))?;
         bytes.extend_from_slice(&tag);
         Ok(Self { bytes, binding })
@@ -322,22 +322,23 @@ impl Envelope {
         let stored_commitment = array_at::<COMMITMENT_LEN>(&self.bytes, at + NONCE_LEN);
         let mut okm = Zeroizing::new([0u8; OKM_LEN]);
         derive(master, binding, &mut okm);
-        let (key, commitment) = okm.split_at(32);
+        let (key, commitment) = split_okm(&okm);
         if !bool::from(commitment.ct_eq(&stored_commitment)) {
             return Err(EnvelopeError::WrongKey {
                 key_id: binding.key_id.clone(),
             });
         }
-        let cipher = RecordCipher::new(Key::<RecordCipher>::from_slice(key));
+        let cipher = RecordCipher::new(key);
         let (header, rest) = self.bytes.split_at(header_len.min(self.bytes.len()));
         let (ciphertext, tag) = rest.split_at(rest.len().saturating_sub(TAG_LEN));
+        let tag = <&Tag>::try_from(tag).map_err(|_| EnvelopeError::Tampered)?;
         let mut plaintext = Zeroizing::new(ciphertext.to_vec());
         cipher
-            .decrypt_in_place_detached(
-                Nonce::from_slice(&nonce),
+            .decrypt_inout_detached(
+                &Nonce::from(nonce),
                 header,
-                &mut plaintext,
-                Tag::from_slice(tag),
+                plaintext.as_mut_slice().into(),
+                tag,
             )
             .map_err(|_| EnvelopeError::Tampered)?;
         Ok(plaintext)
@@ -441,6 +442,17 @@ fn derive(master: &MasterKey, binding: &EnvelopeBinding, okm: &mut [u8; OKM_LEN]
     // 48 bytes is far below HKDF's 255 * 32 limit.
     hk.expand_multi_info(&info, okm)
         .unwrap_or_else(|_| unreachable!("48-byte HKDF output is always valid"));
+}
+
+/// Splits one record's HKDF output into the AES-256 record key and the key
+/// commitment.
+fn split_okm(okm: &[u8; OKM_LEN]) -> (&Key<RecordCipher>, &[u8; COMMITMENT_LEN]) {
+    let (key, commitment) = okm.split_at(32);
+    // OKM_LEN is 32 + COMMITMENT_LEN: both conversions always succeed.
+    let key = <&[u8; 32]>::try_from(key).unwrap_or_else(|_| unreachable!("OKM_LEN = 32 + 16"));
+    let commitment = <&[u8; COMMITMENT_LEN]>::try_from(commitment)
+        .unwrap_or_else(|_| unreachable!("OKM_LEN = 32 + 16"));
+    (key.into(), commitment)
 }
 
 /// Copies `N` bytes at `at`; callers only pass offsets inside a checked header.

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use alloy_primitives::B256;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -201,7 +201,7 @@ impl fmt::Debug for Pseudonymizer {
 
 fn new_hmac(key: &[u8]) -> Hmac<Sha256> {
     // HMAC accepts keys of any length; the error branch cannot be taken.
-    <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
 }
 
 #[cfg(test)]

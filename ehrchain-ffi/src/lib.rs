@@ -1,4 +1,117 @@
-//! C ABI of the ehrchain handshaker.
-//!
-//! **Not implemented yet.** This crate is a placeholder in the fixed workspace
-//! layout; it exports nothing. The C ABI (cdylib, staticlib, cbindgen header, C tests) is the subject of the C ABI issue.
+#![doc = include_str!("../README.md")]
+// The crate docs are the C developer's guide. Every exported function is
+// `unsafe`: its pointer arguments come from C, under the contract in the
+// README's "Pointer rules" (that section is the "Safety" section of every
+// function; hence `missing_safety_doc` is allowed below).
+// Exported functions are `unsafe extern "C"` with `#[unsafe(no_mangle)]`,
+// which the workspace's `unsafe_code` lint denies. The `unsafe` blocks live
+// in two small modules: `ptr` (pointers and buffers) and `callbacks`.
+#![allow(unsafe_code)]
+#![allow(clippy::missing_safety_doc)]
+// C names: `ehr_handshaker`, `EHR_OK`.
+#![allow(non_camel_case_types)]
+
+mod batch;
+mod callbacks;
+mod handshaker;
+mod keys;
+mod ptr;
+mod result;
+mod templates;
+mod ti;
+mod transport;
+
+use std::ffi::c_char;
+
+pub use batch::*;
+pub use handshaker::*;
+pub use keys::*;
+pub use result::{ehr_last_error, ehr_last_violations, ehr_result, ehr_result_message};
+pub use templates::*;
+pub use ti::*;
+pub use transport::*;
+
+use ehrchain_core::{KeyId, Role};
+
+use crate::result::{Error, guard};
+
+/// The committed build artifact of `EhrRegistry` (ABI and bytecode).
+const REGISTRY_ARTIFACT: &str = include_str!("../../contracts/artifacts/EhrRegistry.json");
+
+/// The `EhrRegistry` ABI templates are checked against, read from the
+/// committed artifact (the contracts crate's own bindings come from the same
+/// file; a test checks they agree).
+pub(crate) fn registry_abi() -> result::Result<alloy_json_abi::JsonAbi> {
+    static ABI: std::sync::OnceLock<Option<alloy_json_abi::JsonAbi>> = std::sync::OnceLock::new();
+    ABI.get_or_init(|| {
+        let artifact: serde_json::Value = serde_json::from_str(REGISTRY_ARTIFACT).ok()?;
+        serde_json::from_value(artifact.get("abi")?.clone()).ok()
+    })
+    .clone()
+    .ok_or_else(|| {
+        Error::new(
+            ehr_result::EHR_INTERNAL,
+            "the embedded EhrRegistry ABI does not parse",
+        )
+    })
+}
+
+/// The error of a function whose feature this build leaves out.
+#[allow(dead_code)]
+pub(crate) fn disabled(feature: &str) -> Error {
+    Error::new(
+        ehr_result::EHR_FEATURE_DISABLED,
+        format!(
+            "this build of ehrchain-ffi leaves out the `{feature}` feature; rebuild it with `--features {feature}`"
+        ),
+    )
+}
+
+/// A role from its name, or `EHR_INVALID_ARGUMENT`.
+pub(crate) fn role(name: &str) -> result::Result<Role> {
+    Role::new(name).map_err(|e| Error::new(ehr_result::EHR_INVALID_ARGUMENT, e.to_string()))
+}
+
+/// A key id, or `EHR_KEY_ID_INVALID`.
+pub(crate) fn key_id(id: &str) -> result::Result<KeyId> {
+    KeyId::new(id).map_err(|e| Error::new(ehr_result::EHR_KEY_ID_INVALID, e.to_string()))
+}
+
+/// A result code's name and number, for messages.
+pub(crate) fn code_name(code: u32) -> String {
+    match ehr_result::from_u32(code) {
+        Some(c) => format!("{c:?} ({code})"),
+        None => format!("the unknown code {code}"),
+    }
+}
+
+/// Writes the library version (such as `0.1.0`) as NUL-terminated text into
+/// `buf` (text-output rules: `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_version(
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| ptr::write_text(buf, len, out_len, env!("CARGO_PKG_VERSION")))
+}
+
+#[cfg(all(test, feature = "devnet"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn the_embedded_abi_has_the_contracts_crates_functions() {
+        let signatures = |abi: &alloy_json_abi::JsonAbi| {
+            let mut s: Vec<String> = abi.functions().map(|f| f.signature()).collect();
+            s.sort();
+            s
+        };
+        let embedded = super::registry_abi().unwrap();
+        assert!(!signatures(&embedded).is_empty());
+        assert_eq!(
+            signatures(&embedded),
+            signatures(&ehrchain_contracts::abi())
+        );
+    }
+}

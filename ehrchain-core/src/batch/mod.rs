@@ -10,11 +10,13 @@
 
 mod error;
 mod proof;
+mod tree;
 
 use alloy_primitives::{Address, B256, Bytes, keccak256};
 use alloy_sol_types::SolCall;
+use rs_merkle::Hasher;
 use rs_merkle::utils::indices::proof_indices_by_layers;
-use rs_merkle::{Hasher, PartialTree};
+use tree::Tree;
 
 pub use error::{BatchError, ProofError};
 pub use proof::{
@@ -156,15 +158,10 @@ impl BatchBuilder {
             return Err(BatchError::Empty);
         }
         let leaves = leaves_of(&self.record_hashes);
-        // A full set of leaves always builds; an error would mean no leaves.
-        let tree =
-            PartialTree::<SortedPairKeccak>::from_leaves(&leaves).map_err(|_| BatchError::Empty)?;
+        // A full set of leaves always builds; `None` would mean no leaves.
+        let tree = Tree::build(&leaves).ok_or(BatchError::Empty)?;
         drop(leaves);
-        let root = tree
-            .root()
-            .copied()
-            .map(B256::from)
-            .ok_or(BatchError::Empty)?;
+        let root = B256::from(tree.root());
         Ok(Batch {
             batch_id,
             root,
@@ -180,9 +177,9 @@ pub struct Batch {
     batch_id: B256,
     root: B256,
     leaf_count: u32,
-    /// rs_merkle's layers, leaves first; `PartialTree` rather than
-    /// `MerkleTree`, which would keep a second copy as commit history.
-    tree: PartialTree<SortedPairKeccak>,
+    /// rs_merkle's layers, leaves first (`PartialTree` rather than
+    /// `MerkleTree`, which would keep a second copy as commit history).
+    tree: Tree,
     record_hashes: Vec<B256>,
 }
 
@@ -245,9 +242,9 @@ impl Batch {
         let record_hash = *self.record_hashes.get(index as usize)?;
         let mut position = index as usize;
         let mut siblings = Vec::new();
-        for layer in self.tree.layers() {
-            if let Some((_, sibling)) = layer.get(position ^ 1) {
-                siblings.push(B256::from(*sibling));
+        for level in 0..self.tree.levels() {
+            if let Some(sibling) = self.tree.node(level, position ^ 1) {
+                siblings.push(B256::from(sibling));
             }
             position /= 2;
         }
@@ -271,9 +268,11 @@ impl Batch {
         let positions: Vec<usize> = sorted.iter().map(|&i| i as usize).collect();
         let hashes = proof_indices_by_layers(&positions, self.leaf_count as usize)
             .iter()
-            .zip(self.tree.layers())
-            .flat_map(|(wanted, layer)| wanted.iter().filter_map(|&i| layer.get(i)))
-            .map(|(_, hash)| B256::from(*hash))
+            .enumerate()
+            .flat_map(|(level, wanted)| {
+                wanted.iter().filter_map(move |&i| self.tree.node(level, i))
+            })
+            .map(B256::from)
             .collect();
         Ok(MultiProof {
             root: self.root,

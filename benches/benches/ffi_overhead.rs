@@ -1,0 +1,129 @@
+//! `ffi_overhead`: TC generation through the C ABI (`ehr_handshaker_generate`
+//! then `ehr_tc_free`) against `TransactionGenerator::generate` called
+//! directly, on the same 1 KiB blood-pressure TI, keys, template, clock and
+//! nonce stream. See `README.md`; the target is under 5 % overhead.
+#![allow(missing_docs, unsafe_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::ptr::null_mut;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ehrchain_benches::{Fixture, NOW, RECORD_BYTES, SEALING_KEY, SEALING_KEY_ID, TEMPLATE, rng};
+use ehrchain_core::template::BUILT_IN_TEMPLATES;
+use ehrchain_ffi::{
+    ehr_handshaker, ehr_handshaker_config, ehr_handshaker_config_default, ehr_handshaker_free,
+    ehr_handshaker_generate, ehr_handshaker_new, ehr_handshaker_set_seed, ehr_key_store_free,
+    ehr_key_store_insert, ehr_key_store_new, ehr_result, ehr_tc_free, ehr_templates_add_json,
+    ehr_templates_free, ehr_templates_new, ehr_ti, ehr_ti_free, ehr_ti_from_json,
+};
+
+/// The fixture's generator, built again through the C ABI.
+struct Ffi {
+    hs: *mut ehr_handshaker,
+    ti: *mut ehr_ti,
+}
+
+impl Ffi {
+    fn new(fx: &Fixture, ti_json: &str) -> Self {
+        let json = BUILT_IN_TEMPLATES
+            .iter()
+            .find(|(name, _)| *name == TEMPLATE)
+            .map(|(_, json)| *json)
+            .expect("built-in template");
+        let (mut templates, mut keys, mut hs, mut ti) =
+            (null_mut(), null_mut(), null_mut(), null_mut());
+        let mut id = [0u8; 32];
+        // SAFETY: every pointer is valid for its stated length; the handles
+        // are freed in `Drop` (the templates and keys right here: the
+        // handshaker holds copies).
+        unsafe {
+            assert_eq!(ehr_templates_new(&raw mut templates), ehr_result::EHR_OK);
+            let rc = ehr_templates_add_json(
+                templates,
+                json.as_ptr().cast(),
+                json.len(),
+                id.as_mut_ptr(),
+            );
+            assert_eq!(rc, ehr_result::EHR_OK);
+            assert_eq!(ehr_key_store_new(&raw mut keys), ehr_result::EHR_OK);
+            for (key_id, key) in [(SEALING_KEY_ID, SEALING_KEY), ("pseudonyms", [0x22; 32])] {
+                let rc =
+                    ehr_key_store_insert(keys, key_id.as_ptr().cast(), key_id.len(), key.as_ptr());
+                assert_eq!(rc, ehr_result::EHR_OK);
+            }
+            let mut config = std::mem::zeroed::<ehr_handshaker_config>();
+            assert_eq!(
+                ehr_handshaker_config_default(&raw mut config),
+                ehr_result::EHR_OK
+            );
+            let generator = fx.generator.config();
+            config.chain_id = generator.chain_id;
+            config.registry = generator.registry.0.0;
+            config.sealing_key_id = SEALING_KEY_ID.as_ptr().cast();
+            config.sealing_key_id_len = SEALING_KEY_ID.len();
+            config.pseudonym_key_id = "pseudonyms".as_ptr().cast();
+            config.pseudonym_key_id_len = "pseudonyms".len();
+            config.max_clock_skew = generator.max_clock_skew;
+            assert_eq!(
+                ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
+                ehr_result::EHR_OK
+            );
+            // The same nonce stream as the direct bench's `rng()`.
+            let seed = rng().get_seed();
+            assert_eq!(
+                ehr_handshaker_set_seed(hs, seed.as_ptr()),
+                ehr_result::EHR_OK
+            );
+            let rc = ehr_ti_from_json(ti_json.as_ptr().cast(), ti_json.len(), &raw mut ti);
+            assert_eq!(rc, ehr_result::EHR_OK);
+            ehr_key_store_free(keys);
+            ehr_templates_free(templates);
+        }
+        Self { hs, ti }
+    }
+
+    fn generate(&self) {
+        let mut tc = null_mut();
+        // SAFETY: `hs` and `ti` are live handles; `tc` is a valid out slot,
+        // freed at once.
+        unsafe {
+            let rc = ehr_handshaker_generate(self.hs, black_box(self.ti), NOW, &raw mut tc);
+            assert_eq!(rc, ehr_result::EHR_OK);
+            ehr_tc_free(black_box(tc));
+        }
+    }
+}
+
+impl Drop for Ffi {
+    fn drop(&mut self) {
+        // SAFETY: handles made in `new`, freed once.
+        unsafe {
+            ehr_ti_free(self.ti);
+            ehr_handshaker_free(self.hs);
+        }
+    }
+}
+
+fn ffi_overhead(c: &mut Criterion) {
+    let fx = Fixture::new().expect("fixture");
+    let ti = fx.ti_with_record_size(RECORD_BYTES).expect("1 KiB TI");
+    let ffi = Ffi::new(&fx, &ti.to_json());
+    let mut direct_rng = rng();
+
+    let mut group = c.benchmark_group("ffi_overhead");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("direct/1KiB", |b| {
+        b.iter(|| {
+            let tc = fx
+                .generator
+                .generate(&fx.registry, black_box(&ti), NOW, &mut direct_rng)
+                .expect("valid TI");
+            drop(black_box(tc));
+        });
+    });
+    group.bench_function("c_abi/1KiB", |b| b.iter(|| ffi.generate()));
+    group.finish();
+}
+
+criterion_group!(benches, ffi_overhead);
+criterion_main!(benches);

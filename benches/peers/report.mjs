@@ -1,0 +1,174 @@
+// The table of `make bench` (scripts/bench.sh): ehrchain's criterion figures
+// beside the Node peers' and the primitive floor from `openssl speed`, each
+// with its ratio and the issue's target. Usage: node report.mjs DIR, where DIR
+// holds fixture.json, peers.json, openssl.txt and batch_build.time; criterion's
+// estimates are read from target/criterion/. Prints a Markdown table and writes
+// DIR/report.json.
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+
+const dir = process.argv[2] ?? 'target/bench';
+const criterionDir = join(dir, '..', 'criterion');
+const EAS_GAS_PER_ATTEST = 254_425;
+const RECORD_SIZES = [1, 16, 256];
+const ENVELOPE_OVERHEAD = 163; // header (135 + 12-byte key id) + 16-byte tag
+const BATCH_LEAVES = [1_000, 100_000, 1_000_000];
+
+const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
+
+/// Criterion's mean time per iteration in seconds, or undefined.
+function criterion(id) {
+  const path = join(criterionDir, id, 'new', 'estimates.json');
+  return existsSync(path) ? readJson(path).mean.point_estimate / 1e9 : undefined;
+}
+
+/// `openssl speed -mr` results: seconds per operation by "alg:bytes".
+function opensslTimes() {
+  const times = new Map();
+  for (const line of readFileSync(join(dir, 'openssl.txt'), 'utf8').split('\n')) {
+    const m = line.match(/^(\d+):\+R:(\d+):([^:]+):([\d.]+)$/);
+    if (m) times.set(`${m[3].toLowerCase()}:${m[1]}`, Number(m[4]) / Number(m[2]));
+  }
+  return times;
+}
+
+function peerRate(peers, name) {
+  return peers.results.find((r) => r.name === name)?.per_second;
+}
+
+function gasFigures() {
+  const gas = readFileSync(new URL('../../contracts/GAS.md', import.meta.url), 'utf8');
+  const figure = (label) => {
+    const row = gas.split('\n').find((l) => l.startsWith(`| ${label}`));
+    return row ? Number(row.split('|')[2].replace(/[^\d]/g, '')) : undefined;
+  };
+  return {
+    anchorRecord: figure('`anchorRecord` (a doctor'),
+    anchorBatch: figure('`anchorBatch`, 1,048,576 records'),
+  };
+}
+
+function peakRssMiB() {
+  const path = join(dir, 'batch_build.time');
+  if (!existsSync(path)) return undefined;
+  const m = readFileSync(path, 'utf8').match(/Maximum resident set size \(kbytes\): (\d+)/);
+  return m ? Number(m[1]) / 1024 : undefined;
+}
+
+const peers = readJson(join(dir, 'peers.json'));
+const ssl = opensslTimes();
+const t = (alg, bytes) => ssl.get(`${alg}:${bytes}`);
+const rows = [];
+
+function row(workload, unit, ours, peer, floor, target, met) {
+  rows.push({
+    workload, unit, ehrchain: ours, peer_name: peer?.name, peer: peer?.rate,
+    ratio_to_peer: ours && peer?.rate ? ours / peer.rate : undefined,
+    floor, ratio_to_floor: ours && floor ? floor / ours : undefined,
+    target, met,
+  });
+}
+
+for (const kib of RECORD_SIZES) {
+  const perTi = criterion(`tc_generation/generate/${kib}KiB`);
+  const ours = perTi && 1 / perTi;
+  const peerName = `viem+node:crypto`;
+  const peer = { name: peerName, rate: peerRate(peers, `tc_generation/${peerName}/${kib}KiB`) };
+  const bytes = kib * 1024;
+  // Per TI: AES-256-GCM of the record, SHA-256 of the envelope, and 14 SHA-256
+  // compressions (HKDF with 48 output bytes: 12; the keyed pseudonym: 2), that
+  // is 7 hashes of a 64-byte message (2 compressions each).
+  const floorTime = t('aes-256-gcm', bytes) + t('sha256', bytes + ENVELOPE_OVERHEAD) + 7 * t('sha256', 64);
+  const floor = floorTime ? 1 / floorTime : undefined;
+  const met = ours && peer.rate && floor ? ours >= 10 * peer.rate && ours >= floor / 2 : undefined;
+  row(`TC generation, ${kib} KiB record (native, one core)`, 'TIs/s', ours, peer, floor,
+    '>= 10x peer, >= floor/2', met);
+}
+
+for (const kib of RECORD_SIZES) {
+  const wasm = peerRate(peers, `tc_generation/ehrchain-wasm/${kib}KiB`);
+  const peerName = 'viem+webcrypto';
+  const peer = { name: peerName, rate: peerRate(peers, `tc_generation/${peerName}/${kib}KiB`) };
+  if (wasm === undefined) {
+    row(`TC generation, ${kib} KiB record (WASM package in Node)`, 'TIs/s', undefined, peer, undefined,
+      '> peer', undefined);
+  } else {
+    row(`TC generation, ${kib} KiB record (WASM package in Node)`, 'TIs/s', wasm, peer, undefined,
+      '> peer', wasm > peer.rate);
+  }
+}
+
+for (const kib of RECORD_SIZES) {
+  for (const op of ['seal', 'open']) {
+    const perOp = criterion(`seal/${op}/${kib}KiB`);
+    const bytes = kib * 1024;
+    const floorTime = t('aes-256-gcm', bytes) + 6 * t('sha256', 64);
+    row(`Envelope ${op}, ${kib} KiB (HKDF + AES-256-GCM)`, 'MB/s', perOp && bytes / perOp / 1e6, undefined,
+      floorTime && bytes / floorTime / 1e6, '', undefined);
+  }
+}
+
+const keccak = t('sha3-256', 64);
+for (const leaves of BATCH_LEAVES) {
+  const perBatch = criterion(`batch_build/${leaves}`);
+  const ours = perBatch && leaves / perBatch;
+  const peer = { name: '@openzeppelin/merkle-tree', rate: peerRate(peers, `batch_build/openzeppelin-merkle-tree/${leaves}`) };
+  // 2 keccak-256 per leaf and 1 per inner node, spread over the cores.
+  const floor = keccak && leaves / ((3 * leaves * keccak) / os.cpus().length);
+  const met = ours && peer.rate ? ours >= 20 * peer.rate && (leaves < 1_000_000 || perBatch < 1) : undefined;
+  row(`Batch build, ${leaves.toLocaleString('en')} records (all cores)`, 'records/s', ours, peer, floor,
+    leaves === 1_000_000 ? '>= 20x peer, < 1 s' : '>= 20x peer', met);
+}
+
+{
+  const perProof = criterion('proof_verify/depth20');
+  const ours = perProof && 1 / perProof;
+  const peer = { name: '@openzeppelin/merkle-tree', rate: peerRate(peers, 'proof_verify/openzeppelin-merkle-tree/depth20') };
+  row('Proof verification, depth 20 (one core)', 'proofs/s', ours, peer, keccak && 1 / (22 * keccak),
+    '>= 150,000/s', ours ? ours >= 150_000 : undefined);
+}
+
+for (const id of ['ffi_overhead']) {
+  const direct = criterion(`${id}/direct/1KiB`);
+  const viaC = criterion(`${id}/c_abi/1KiB`);
+  if (direct && viaC) {
+    rows.push({ workload: 'C ABI overhead on TC generation, 1 KiB', unit: '%', ehrchain: (viaC / direct - 1) * 100,
+      target: '< 5%', met: viaC / direct - 1 < 0.05 });
+  }
+}
+
+const gas = gasFigures();
+const batchPerRecord = gas.anchorBatch / 65_536;
+rows.push({ workload: 'Gas per record, anchorRecord (one per tx)', unit: 'gas', ehrchain: gas.anchorRecord,
+  peer_name: 'EAS attest', peer: EAS_GAS_PER_ATTEST, ratio_to_peer: EAS_GAS_PER_ATTEST / gas.anchorRecord,
+  target: '', met: undefined });
+rows.push({ workload: 'Gas per record, anchorBatch of 65,536', unit: 'gas', ehrchain: batchPerRecord,
+  peer_name: 'EAS attest', peer: EAS_GAS_PER_ATTEST, ratio_to_peer: EAS_GAS_PER_ATTEST / batchPerRecord,
+  target: '', met: undefined });
+
+const rss = peakRssMiB();
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  node: process.versions.node,
+  openssl: execFileSync('openssl', ['version']).toString().trim(),
+  rustc: execFileSync('rustc', ['--version']).toString().trim(),
+  batch_1m_peak_rss_mib: rss,
+};
+writeFileSync(join(dir, 'report.json'), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+
+const fmt = (x) => (x === undefined || Number.isNaN(x) ? '–' : x >= 100 ? Math.round(x).toLocaleString('en') : x.toFixed(x >= 10 ? 1 : 2));
+const ratio = (x) => (x === undefined ? '–' : `${fmt(x)}×`);
+const verdict = (m) => (m === undefined ? '' : m ? 'met' : '**not met**');
+console.log(`Machine: ${machine.cpu}, ${machine.cores} cores; ${machine.rustc}; Node ${machine.node}; ${machine.openssl}`);
+if (rss) console.log(`Peak RSS of a 1,000,000-record batch build: ${fmt(rss)} MiB (target < 320 MiB)`);
+console.log('');
+console.log('| workload | unit | ehrchain | peer | peer figure | ehrchain / peer | floor | floor / ehrchain | target | |');
+console.log('|---|---|---:|---|---:|---:|---:|---:|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.workload} | ${r.unit} | ${fmt(r.ehrchain)} | ${r.peer_name ?? ''} | ${fmt(r.peer)} | ${ratio(r.ratio_to_peer)} | ${fmt(r.floor)} | ${ratio(r.ratio_to_floor)} | ${r.target ?? ''} | ${verdict(r.met)} |`);
+}
+console.log(`\n(written to ${join(dir, 'report.json')})`);

@@ -1,0 +1,361 @@
+//! `ehr_batch_builder`, `ehr_batch`: many records under one Merkle root;
+//! `ehr_proof`: a record's inclusion proof in its binary, QR text and JSON
+//! forms.
+
+use std::ffi::c_char;
+
+use ehrchain_core::{
+    B256, Batch, BatchBuilder, ChainCheckError, InclusionProof, TransactionValidator, run_blocking,
+};
+
+use crate::handshaker::{SystemClock, ehr_ack, ehr_tc, ehr_validator_config, validator_config};
+use crate::ptr::{self, Out, OutArray, OutHandles};
+use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::transport::ehr_transport;
+
+/// Collects record hashes for one batch.
+///
+/// Thread safety: may be used from any thread, not from two at once.
+pub struct ehr_batch_builder {
+    builder: BatchBuilder,
+}
+
+/// Makes an empty batch builder. Free it with `ehr_batch_builder_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_batch_builder_new(
+    builder_out: *mut *mut ehr_batch_builder,
+) -> ehr_result {
+    guard(|| {
+        Out::new(builder_out)?.give(ehr_batch_builder {
+            builder: BatchBuilder::new(),
+        });
+        Ok(())
+    })
+}
+
+/// Adds a 32-byte record hash (`ehr_tc_record_hash`) and writes its leaf
+/// index to `index_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_batch_builder_push(
+    builder: *mut ehr_batch_builder,
+    record_hash: *const u8,
+    index_out: *mut u32,
+) -> ehr_result {
+    guard(|| {
+        let builder = ptr::handle_mut(builder)?;
+        let hash = B256::from(ptr::array::<32>(record_hash)?);
+        let out = Out::new(index_out)?;
+        out.set(builder.builder.push(hash)?);
+        Ok(())
+    })
+}
+
+/// Builds the Merkle tree of the hashes added so far under the 32-byte
+/// `batch_id` (the host's idempotency key for the batch). The builder is
+/// unchanged and may be built again or freed. Free the batch with
+/// `ehr_batch_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_batch_builder_build(
+    builder: *const ehr_batch_builder,
+    batch_id: *const u8,
+    batch_out: *mut *mut ehr_batch,
+) -> ehr_result {
+    guard(|| {
+        let builder = ptr::handle(builder)?;
+        let batch_id = B256::from(ptr::array::<32>(batch_id)?);
+        let out = Out::new(batch_out)?;
+        let batch = builder.builder.clone().build(batch_id)?;
+        out.give(ehr_batch { batch });
+        Ok(())
+    })
+}
+
+/// Frees a batch builder; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_batch_builder_free(builder: *mut ehr_batch_builder) {
+    guard_void(|| drop(ptr::take(builder)));
+}
+
+/// A built batch: its root, its records and their proofs.
+///
+/// Thread safety: immutable; may be used from several threads at once.
+pub struct ehr_batch {
+    batch: Batch,
+}
+
+/// Writes the batch's 32-byte Merkle root to `root_out` and its number of
+/// records to `leaf_count_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_batch_root(
+    batch: *const ehr_batch,
+    root_out: *mut u8,
+    leaf_count_out: *mut u32,
+) -> ehr_result {
+    guard(|| {
+        let batch = ptr::handle(batch)?;
+        let root = OutArray::<32>::new(root_out)?;
+        let count = Out::new(leaf_count_out)?;
+        root.set(&batch.batch.root().0);
+        count.set(batch.batch.leaf_count());
+        Ok(())
+    })
+}
+
+/// Writes the inclusion proof of the record at leaf `index` to `proof_out`
+/// (free it with `ehr_proof_free`); `EHR_INVALID_ARGUMENT` past the end.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_batch_proof(
+    batch: *const ehr_batch,
+    index: u32,
+    proof_out: *mut *mut ehr_proof,
+) -> ehr_result {
+    guard(|| {
+        let batch = ptr::handle(batch)?;
+        let out = Out::new(proof_out)?;
+        let proof = batch.batch.proof(index).ok_or_else(|| {
+            Error::new(
+                ehr_result::EHR_INVALID_ARGUMENT,
+                format!(
+                    "leaf index {index} is outside a batch of {} records",
+                    batch.batch.leaf_count()
+                ),
+            )
+        })?;
+        out.give(ehr_proof { proof });
+        Ok(())
+    })
+}
+
+/// Anchors the batch with one transaction through `transport` and blocks
+/// until the verdict. `tcs` are the `tcs_len` TCs whose record hashes were
+/// pushed, in the same order (the registry and chain are those of the
+/// first). Writes one new ACK per TC into `acks_out` (an array of `acks_len`
+/// = `tcs_len` slots; free each with `ehr_ack_free`); each valid ACK carries
+/// its record's inclusion proof (`ehr_ack_proof`). `config` may be NULL for
+/// the defaults.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_batch_submit(
+    batch: *const ehr_batch,
+    tcs: *const *const ehr_tc,
+    tcs_len: usize,
+    config: *const ehr_validator_config,
+    transport: *mut ehr_transport,
+    acks_out: *mut *mut ehr_ack,
+    acks_len: usize,
+) -> ehr_result {
+    guard(|| {
+        let batch = ptr::handle(batch)?;
+        let tcs = ptr::handles(tcs, tcs_len)?;
+        let config = validator_config(config)?;
+        let transport = ptr::handle_mut(transport)?;
+        let out = OutHandles::new(acks_out, acks_len)?;
+        if out.len() != tcs.len() {
+            return Err(Error::new(
+                ehr_result::EHR_INVALID_ARGUMENT,
+                format!(
+                    "{} ACK slots were given for {} TCs; give one slot per TC",
+                    out.len(),
+                    tcs.len()
+                ),
+            ));
+        }
+        let first = tcs
+            .first()
+            .ok_or_else(|| Error::code(ehr_result::EHR_ZERO_LENGTH))?;
+        let (registry, chain_id) = (first.tc.to, first.tc.chain_id);
+        let tcs: Vec<_> = tcs.iter().map(|t| t.tc.clone()).collect();
+        let mut validator =
+            TransactionValidator::for_batch(&batch.batch, &tcs, registry, chain_id, config)?;
+        let acks = run_blocking(&mut validator, &mut transport.inner, &mut SystemClock);
+        out.give_all(acks.into_iter().map(|ack| ehr_ack { ack }).collect())
+    })
+}
+
+/// Frees a batch; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_batch_free(batch: *mut ehr_batch) {
+    guard_void(|| drop(ptr::take(batch)));
+}
+
+/// The proof that one record is in an anchored batch: what a patient, an
+/// auditor or a pharmacist scanning a pack holds.
+///
+/// Thread safety: immutable; may be used from several threads at once
+/// (except `ehr_proof_verify_on_chain`, whose transport is not).
+pub struct ehr_proof {
+    pub(crate) proof: InclusionProof,
+}
+
+/// What an inclusion proof claims.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ehr_proof_info {
+    /// The record hash (SHA-256 of the sealed envelope).
+    pub record_hash: [u8; 32],
+    /// The batch id.
+    pub batch_id: [u8; 32],
+    /// The batch root.
+    pub root: [u8; 32],
+    /// The number of records in the batch.
+    pub leaf_count: u32,
+    /// The record's leaf position.
+    pub index: u32,
+}
+
+/// Reads a proof from its compact binary form (starts with `EHRP`). The
+/// proof is not verified yet: call `ehr_proof_verify`. Free it with
+/// `ehr_proof_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_from_bytes(
+    bytes: *const u8,
+    bytes_len: usize,
+    proof_out: *mut *mut ehr_proof,
+) -> ehr_result {
+    guard(|| {
+        let bytes = ptr::bytes(bytes, bytes_len)?;
+        let out = Out::new(proof_out)?;
+        out.give(ehr_proof {
+            proof: InclusionProof::from_bytes(bytes)?,
+        });
+        Ok(())
+    })
+}
+
+/// Reads a proof from its QR text form (`EHRP:` then base45). The proof is
+/// not verified yet. Free it with `ehr_proof_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_from_text(
+    text: *const c_char,
+    text_len: usize,
+    proof_out: *mut *mut ehr_proof,
+) -> ehr_result {
+    guard(|| {
+        let text = ptr::text(text, text_len)?;
+        let out = Out::new(proof_out)?;
+        out.give(ehr_proof {
+            proof: InclusionProof::from_text(text)?,
+        });
+        Ok(())
+    })
+}
+
+/// Reads a proof from its JSON form. The proof is not verified yet. Free it
+/// with `ehr_proof_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_from_json(
+    json: *const c_char,
+    json_len: usize,
+    proof_out: *mut *mut ehr_proof,
+) -> ehr_result {
+    guard(|| {
+        let json = ptr::text(json, json_len)?;
+        let out = Out::new(proof_out)?;
+        out.give(ehr_proof {
+            proof: InclusionProof::from_json(json)?,
+        });
+        Ok(())
+    })
+}
+
+/// Writes the proof's compact binary form into `buf` (byte-output rules:
+/// `ehr_envelope_open`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_to_bytes(
+    proof: *const ehr_proof,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let proof = ptr::handle(proof)?;
+        ptr::write_bytes(buf, len, out_len, &proof.proof.to_bytes())
+    })
+}
+
+/// Writes the proof's QR text form (`EHRP:` then base45) as NUL-terminated
+/// text into `buf` (text-output rules: `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_to_text(
+    proof: *const ehr_proof,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let proof = ptr::handle(proof)?;
+        ptr::write_text(buf, len, out_len, &proof.proof.to_text())
+    })
+}
+
+/// Writes the proof's JSON form as NUL-terminated text into `buf`
+/// (text-output rules: `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_to_json(
+    proof: *const ehr_proof,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let proof = ptr::handle(proof)?;
+        ptr::write_text(buf, len, out_len, &proof.proof.to_json())
+    })
+}
+
+/// Writes what the proof claims to `info_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_get_info(
+    proof: *const ehr_proof,
+    info_out: *mut ehr_proof_info,
+) -> ehr_result {
+    guard(|| {
+        let p = &ptr::handle(proof)?.proof;
+        Out::new(info_out)?.set(ehr_proof_info {
+            record_hash: p.record_hash.0,
+            batch_id: p.batch_id.0,
+            root: p.root.0,
+            leaf_count: p.leaf_count,
+            index: p.index,
+        });
+        Ok(())
+    })
+}
+
+/// Verifies the proof against its own root (shape, then the siblings lead to
+/// the root): `EHR_OK` or `EHR_PROOF_INVALID`. Says nothing about the chain:
+/// see `ehr_proof_verify_on_chain`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_verify(proof: *const ehr_proof) -> ehr_result {
+    guard(|| {
+        ptr::handle(proof)?.proof.verify()?;
+        Ok(())
+    })
+}
+
+/// Verifies the proof, then reads the batch anchored under its root through
+/// `transport` and checks its leaf count (and batch id when the transport
+/// reads it). `EHR_OK` when the record is in an anchored batch;
+/// `EHR_PROOF_NOT_ANCHORED`, `EHR_PROOF_ANCHOR_MISMATCH` or
+/// `EHR_PROOF_INVALID` when it is not; a transport code when the chain
+/// cannot be read.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_verify_on_chain(
+    proof: *const ehr_proof,
+    transport: *mut ehr_transport,
+) -> ehr_result {
+    guard(|| {
+        let proof = &ptr::handle(proof)?.proof;
+        let transport = ptr::handle_mut(transport)?;
+        match proof.verify_on_chain(&mut transport.inner) {
+            Ok(_) => Ok(()),
+            Err(ChainCheckError::Proof(e)) => Err(e.into()),
+            Err(ChainCheckError::Chain(e)) => Err(e.into()),
+        }
+    })
+}
+
+/// Frees a proof; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_free(proof: *mut ehr_proof) {
+    guard_void(|| drop(ptr::take(proof)));
+}

@@ -1,0 +1,646 @@
+//! `ehr_handshaker`: the Transaction Generator (TG) and Validator (TV) behind
+//! one handle; `ehr_tc` (a generated transaction) and `ehr_ack` (a verdict).
+
+use std::ffi::c_char;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ehrchain_core::{
+    Ack, AckStatus, Address, ChainTransaction, Clock, GeneratorConfig, Handshaker,
+    TransactionGenerator, TransactionValidator, ValidatorConfig, run_blocking,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
+
+use crate::batch::ehr_proof;
+use crate::keys::{FfiKeyStore, ehr_key_store};
+use crate::ptr::{self, Out, OutArray};
+use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::templates::ehr_templates;
+use crate::ti::ehr_ti;
+use crate::transport::ehr_transport;
+
+/// How patient the Transaction Validator is. Times are in milliseconds. Fill
+/// it with `ehr_validator_config_default`, then change what you need.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ehr_validator_config {
+    /// Blocks that must hold the transaction (its own included) before the
+    /// verdict is final; 0 counts as 1.
+    pub confirmations: u64,
+    /// Retryable transport failures in a row tolerated before giving up.
+    pub max_retries: u32,
+    /// Wait after the first transport failure; doubled after each further one.
+    pub backoff_initial_ms: u64,
+    /// Longest wait between retries.
+    pub backoff_max_ms: u64,
+    /// Wait between two polls of a pending transaction or of the chain head.
+    pub poll_interval_ms: u64,
+    /// How long a submitted transaction may stay pending before it is treated
+    /// as dropped and sent again.
+    pub inclusion_timeout_ms: u64,
+    /// How many times a dropped, timed-out or reorged-out transaction is sent
+    /// again before the TI is given up as invalid.
+    pub max_resubmissions: u32,
+}
+
+impl From<ehr_validator_config> for ValidatorConfig {
+    fn from(c: ehr_validator_config) -> Self {
+        Self {
+            confirmations: c.confirmations,
+            max_retries: c.max_retries,
+            backoff_initial_ms: c.backoff_initial_ms,
+            backoff_max_ms: c.backoff_max_ms,
+            poll_interval_ms: c.poll_interval_ms,
+            inclusion_timeout_ms: c.inclusion_timeout_ms,
+            max_resubmissions: c.max_resubmissions,
+        }
+    }
+}
+
+impl From<ValidatorConfig> for ehr_validator_config {
+    fn from(c: ValidatorConfig) -> Self {
+        Self {
+            confirmations: c.confirmations,
+            max_retries: c.max_retries,
+            backoff_initial_ms: c.backoff_initial_ms,
+            backoff_max_ms: c.backoff_max_ms,
+            poll_interval_ms: c.poll_interval_ms,
+            inclusion_timeout_ms: c.inclusion_timeout_ms,
+            max_resubmissions: c.max_resubmissions,
+        }
+    }
+}
+
+/// How a handshaker builds and validates transactions. Fill it with
+/// `ehr_handshaker_config_default`, then set at least the two key ids.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ehr_handshaker_config {
+    /// The chain id the TCs are for (EIP-155); `ehr_transport_chain_id` tells
+    /// a transport's.
+    pub chain_id: u64,
+    /// The `EhrRegistry` contract the TCs call; `ehr_transport_registry`
+    /// tells a transport's.
+    pub registry: [u8; 20],
+    /// The master key records are sealed under (UTF-8, not NUL-terminated).
+    pub sealing_key_id: *const c_char,
+    /// Length of `sealing_key_id` in bytes.
+    pub sealing_key_id_len: usize,
+    /// The master key patient pseudonyms are derived from. Keep it stable.
+    pub pseudonym_key_id: *const c_char,
+    /// Length of `pseudonym_key_id` in bytes.
+    pub pseudonym_key_id_len: usize,
+    /// How many seconds a TI's timestamp may lie ahead of the clock.
+    pub max_clock_skew: u64,
+    /// The validator's patience.
+    pub validator: ehr_validator_config,
+}
+
+/// Writes the default validator configuration to `config_out`: 3
+/// confirmations, 5 retries backing off from 0.5 s to 30 s, a poll every
+/// second, 2 minutes to be mined, 3 resubmissions.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_config_default(
+    config_out: *mut ehr_validator_config,
+) -> ehr_result {
+    guard(|| {
+        Out::new(config_out)?.set(ValidatorConfig::default().into());
+        Ok(())
+    })
+}
+
+/// Writes the default handshaker configuration to `config_out`: chain 1337,
+/// a zero registry address, no key ids (set both), 300 s clock skew and the
+/// default validator configuration.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_config_default(
+    config_out: *mut ehr_handshaker_config,
+) -> ehr_result {
+    guard(|| {
+        Out::new(config_out)?.set(ehr_handshaker_config {
+            chain_id: 1337,
+            registry: [0; 20],
+            sealing_key_id: std::ptr::null(),
+            sealing_key_id_len: 0,
+            pseudonym_key_id: std::ptr::null(),
+            pseudonym_key_id_len: 0,
+            max_clock_skew: 300,
+            validator: ValidatorConfig::default().into(),
+        });
+        Ok(())
+    })
+}
+
+/// The randomness of envelope nonces.
+#[derive(Debug)]
+pub(crate) enum Rng {
+    Os(OsRng),
+    Seeded(Box<ChaCha20Rng>),
+}
+
+impl RngCore for Rng {
+    fn next_u32(&mut self) -> u32 {
+        match self {
+            Self::Os(r) => r.next_u32(),
+            Self::Seeded(r) => r.next_u32(),
+        }
+    }
+    fn next_u64(&mut self) -> u64 {
+        match self {
+            Self::Os(r) => r.next_u64(),
+            Self::Seeded(r) => r.next_u64(),
+        }
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        match self {
+            Self::Os(r) => r.fill_bytes(dest),
+            Self::Seeded(r) => r.fill_bytes(dest),
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        match self {
+            Self::Os(r) => r.try_fill_bytes(dest),
+            Self::Seeded(r) => r.try_fill_bytes(dest),
+        }
+    }
+}
+
+impl CryptoRng for Rng {}
+
+/// The host's clock: the system clock, and sleeping to wait.
+pub(crate) struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&mut self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+    fn wait_until(&mut self, deadline: u64) {
+        let now = self.now();
+        if deadline > now {
+            std::thread::sleep(Duration::from_millis(deadline - now));
+        }
+    }
+}
+
+/// The blockchain handshaker: checks TIs against their templates, seals
+/// their records, builds their transactions (TCs) and runs them through a
+/// transport to their ACKs.
+///
+/// Thread safety: a handle may be moved to another thread, but not used from
+/// two threads at once (it holds a random generator); use one per thread or
+/// lock around it. The key store callbacks run on the calling thread.
+pub struct ehr_handshaker {
+    pub(crate) hs: Handshaker<FfiKeyStore>,
+    pub(crate) rng: Rng,
+}
+
+/// Makes a handshaker over copies of `templates` and `keys` with `config`.
+/// Fails with `EHR_KEY_UNKNOWN` when the pseudonym key is not in `keys`.
+/// Envelope nonces come from the operating system's generator (see
+/// `ehr_handshaker_set_seed`). Free it with `ehr_handshaker_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_new(
+    templates: *const ehr_templates,
+    keys: *const ehr_key_store,
+    config: *const ehr_handshaker_config,
+    handshaker_out: *mut *mut ehr_handshaker,
+) -> ehr_result {
+    guard(|| {
+        let templates = ptr::handle(templates)?;
+        let keys = ptr::handle(keys)?;
+        let config = ptr::handle(config)?;
+        let out = Out::new(handshaker_out)?;
+        let generator = GeneratorConfig {
+            chain_id: config.chain_id,
+            registry: Address::from(config.registry),
+            sealing_key: crate::key_id(ptr::text(
+                config.sealing_key_id,
+                config.sealing_key_id_len,
+            )?)?,
+            pseudonym_key: crate::key_id(ptr::text(
+                config.pseudonym_key_id,
+                config.pseudonym_key_id_len,
+            )?)?,
+            max_clock_skew: config.max_clock_skew,
+        };
+        let tg = TransactionGenerator::new(generator, keys.keys.clone())?;
+        out.give(ehr_handshaker {
+            hs: Handshaker::new(templates.registry.clone(), tg, config.validator.into()),
+            rng: Rng::Os(OsRng),
+        });
+        Ok(())
+    })
+}
+
+/// Draws envelope nonces from a ChaCha20 generator seeded with the 32 bytes
+/// at `seed` from now on: for reproducible tests and benchmarks only (a
+/// repeated nonce under the same key breaks AES-GCM).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_set_seed(
+    handshaker: *mut ehr_handshaker,
+    seed: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let hs = ptr::handle_mut(handshaker)?;
+        let seed = ptr::array::<32>(seed)?;
+        hs.rng = Rng::Seeded(Box::new(ChaCha20Rng::from_seed(seed)));
+        Ok(())
+    })
+}
+
+/// The Transaction Generator: checks `ti` against its template, seals its
+/// record and builds its transaction (TC). `now` is the host's clock in Unix
+/// seconds. `EHR_TI_REJECTED` when the TI breaks its template
+/// (`ehr_last_violations` lists every violation). Free the TC with
+/// `ehr_tc_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_generate(
+    handshaker: *mut ehr_handshaker,
+    ti: *const ehr_ti,
+    now: u64,
+    tc_out: *mut *mut ehr_tc,
+) -> ehr_result {
+    guard(|| {
+        let hs = ptr::handle_mut(handshaker)?;
+        let ti = ptr::handle(ti)?;
+        let out = Out::new(tc_out)?;
+        let tc = hs
+            .hs
+            .generator()
+            .generate(hs.hs.templates(), &ti.ti, now, &mut hs.rng)?;
+        out.give(ehr_tc { tc });
+        Ok(())
+    })
+}
+
+/// Submits `ti` and blocks until its ACK: generates the TC, sends it through
+/// `transport`, waits for the configured confirmations (sleeping on the
+/// system clock between polls) and writes the ACK to `ack_out`. Succeeds
+/// whenever an ACK was made, valid (store the record) or invalid (keep it for
+/// audit: a TI that breaks its template, a revert, a transport failure).
+/// Free the ACK with `ehr_ack_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_submit(
+    handshaker: *mut ehr_handshaker,
+    ti: *const ehr_ti,
+    transport: *mut ehr_transport,
+    ack_out: *mut *mut ehr_ack,
+) -> ehr_result {
+    guard(|| {
+        let hs = ptr::handle_mut(handshaker)?;
+        let ti = ptr::handle(ti)?;
+        let transport = ptr::handle_mut(transport)?;
+        let out = Out::new(ack_out)?;
+        let ack = hs
+            .hs
+            .submit(&ti.ti, &mut transport.inner, &mut SystemClock, &mut hs.rng);
+        out.give(ehr_ack { ack });
+        Ok(())
+    })
+}
+
+/// Writes the 32-byte on-chain pseudonym of the hospital's patient
+/// identifier `patient_id` to `pseudonym_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_pseudonym(
+    handshaker: *const ehr_handshaker,
+    patient_id: *const c_char,
+    patient_id_len: usize,
+    pseudonym_out: *mut u8,
+) -> ehr_result {
+    guard(|| {
+        let hs = ptr::handle(handshaker)?;
+        let patient_id = ptr::text(patient_id, patient_id_len)?;
+        let out = OutArray::<32>::new(pseudonym_out)?;
+        out.set(&hs.hs.generator().pseudonym(patient_id).0);
+        Ok(())
+    })
+}
+
+/// Frees a handshaker; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_free(handshaker: *mut ehr_handshaker) {
+    guard_void(|| drop(ptr::take(handshaker)));
+}
+
+/// Runs the Transaction Validator for one TC through `transport` until its
+/// ACK (as `ehr_handshaker_submit` does after generating), with `config`
+/// (NULL for the defaults). Running the same TC again is idempotent: the
+/// record is anchored once and the second ACK is a valid replay.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_run(
+    tc: *const ehr_tc,
+    config: *const ehr_validator_config,
+    transport: *mut ehr_transport,
+    ack_out: *mut *mut ehr_ack,
+) -> ehr_result {
+    guard(|| {
+        let tc = ptr::handle(tc)?;
+        let config = validator_config(config)?;
+        let transport = ptr::handle_mut(transport)?;
+        let out = Out::new(ack_out)?;
+        let mut validator = TransactionValidator::new(&tc.tc, config);
+        let ack = run_blocking(&mut validator, &mut transport.inner, &mut SystemClock)
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::new(ehr_result::EHR_INTERNAL, "the validator made no ACK"))?;
+        out.give(ehr_ack { ack });
+        Ok(())
+    })
+}
+
+/// The validator configuration at `config`, or the default for NULL.
+pub(crate) fn validator_config(
+    config: *const ehr_validator_config,
+) -> crate::result::Result<ValidatorConfig> {
+    if config.is_null() {
+        return Ok(ValidatorConfig::default());
+    }
+    Ok((*ptr::handle(config)?).into())
+}
+
+/// A blockchain transaction (TC) ready for a transport, with the sealed
+/// record it anchors.
+///
+/// Thread safety: immutable; may be used from several threads at once.
+pub struct ehr_tc {
+    pub(crate) tc: ChainTransaction,
+}
+
+/// Writes the TC's 32-byte TI id to `out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_tc_ti_id(tc: *const ehr_tc, out: *mut u8) -> ehr_result {
+    guard(|| {
+        let tc = ptr::handle(tc)?;
+        OutArray::<32>::new(out)?.set(&tc.tc.ti_id.0);
+        Ok(())
+    })
+}
+
+/// Writes the TC's 32-byte record hash (SHA-256 of the sealed envelope, the
+/// value anchored on chain) to `out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_tc_record_hash(tc: *const ehr_tc, out: *mut u8) -> ehr_result {
+    guard(|| {
+        let tc = ptr::handle(tc)?;
+        OutArray::<32>::new(out)?.set(&tc.tc.record_hash.0);
+        Ok(())
+    })
+}
+
+/// Writes the 32-byte patient pseudonym the TC carries (zeros for templates
+/// without a patient) to `out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_tc_patient(tc: *const ehr_tc, out: *mut u8) -> ehr_result {
+    guard(|| {
+        let tc = ptr::handle(tc)?;
+        OutArray::<32>::new(out)?.set(&tc.tc.patient.0);
+        Ok(())
+    })
+}
+
+/// Writes the 20-byte address of the contract the TC calls to `out` and its
+/// chain id to `chain_id_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_tc_destination(
+    tc: *const ehr_tc,
+    out: *mut u8,
+    chain_id_out: *mut u64,
+) -> ehr_result {
+    guard(|| {
+        let tc = ptr::handle(tc)?;
+        let to = OutArray::<20>::new(out)?;
+        let chain_id = Out::new(chain_id_out)?;
+        to.set(&tc.tc.to.0.0);
+        chain_id.set(tc.tc.chain_id);
+        Ok(())
+    })
+}
+
+/// Writes the TC's ABI-encoded calldata into `buf` (byte-output rules:
+/// `ehr_envelope_open`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_tc_calldata(
+    tc: *const ehr_tc,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let tc = ptr::handle(tc)?;
+        ptr::write_bytes(buf, len, out_len, &tc.tc.calldata)
+    })
+}
+
+/// Writes the TC's sealed record envelope into `buf` (byte-output rules:
+/// `ehr_envelope_open`): what the host's database or blob store keeps.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_tc_envelope(
+    tc: *const ehr_tc,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let tc = ptr::handle(tc)?;
+        ptr::write_bytes(buf, len, out_len, tc.tc.envelope.as_bytes())
+    })
+}
+
+/// Frees a TC; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_tc_free(tc: *mut ehr_tc) {
+    guard_void(|| drop(ptr::take(tc)));
+}
+
+/// The acknowledgement of one TI: what the host's database stores.
+///
+/// Thread safety: immutable; may be used from several threads at once.
+pub struct ehr_ack {
+    pub(crate) ack: Ack,
+}
+
+/// An ACK's main facts as a plain struct (`ehr_ack_get_summary`; `ehr_ack_to_json` has all of them).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ehr_ack_summary {
+    /// Anchored and confirmed: store the record. Otherwise keep it for audit.
+    pub valid: bool,
+    /// Valid because the registry already held this record (a retried or
+    /// duplicated submission): anchored exactly once.
+    pub replay: bool,
+    /// Valid from reading the registry rather than from a receipt.
+    pub recovered: bool,
+    /// Invalid, and the host may run the same TC again later (idempotent).
+    pub may_rerun: bool,
+    /// The TI id.
+    pub ti_id: [u8; 32],
+    /// The template the TI follows.
+    pub template_id: [u8; 32],
+    /// Whether `record_hash` is set (a record was sealed).
+    pub has_record_hash: bool,
+    /// The record hash.
+    pub record_hash: [u8; 32],
+    /// Whether `tx_hash` and `block_number` are set (a valid ACK from a
+    /// receipt).
+    pub has_tx_hash: bool,
+    /// The transaction whose receipt gave the verdict.
+    pub tx_hash: [u8; 32],
+    /// Its block.
+    pub block_number: u64,
+    /// Whether the record was anchored in a batch (`ehr_ack_proof` gives its
+    /// inclusion proof).
+    pub has_proof: bool,
+}
+
+/// Writes the ACK's main facts to `summary_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ack_get_summary(
+    ack: *const ehr_ack,
+    summary_out: *mut ehr_ack_summary,
+) -> ehr_result {
+    guard(|| {
+        let ack = &ptr::handle(ack)?.ack;
+        let out = Out::new(summary_out)?;
+        let mut s = ehr_ack_summary {
+            valid: ack.is_valid(),
+            ti_id: ack.ti_id.0,
+            template_id: ack.template_id.0,
+            has_record_hash: ack.record_hash.is_some(),
+            record_hash: ack.record_hash.unwrap_or_default().0,
+            ..ehr_ack_summary::default()
+        };
+        match &ack.status {
+            AckStatus::Valid(anchor) => {
+                s.replay = anchor.replay;
+                s.recovered = anchor.is_recovered();
+                s.has_proof = anchor.batch.is_some();
+                if let (Some(tx), Some(block)) = (anchor.tx_hash, anchor.block_number) {
+                    s.has_tx_hash = true;
+                    s.tx_hash = tx.0.0;
+                    s.block_number = block;
+                }
+            }
+            AckStatus::Invalid { reason, .. } => s.may_rerun = reason.may_rerun(),
+        }
+        out.set(s);
+        Ok(())
+    })
+}
+
+/// Writes the ACK as NUL-terminated JSON (the form to store; read it back
+/// with `ehr_ack_from_json`) into `buf` (text-output rules:
+/// `ehr_result_message`). The JSON includes the sealed envelope as hex.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ack_to_json(
+    ack: *const ehr_ack,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let ack = ptr::handle(ack)?;
+        let json = serde_json::to_string(&ack.ack)
+            .map_err(|e| Error::new(ehr_result::EHR_INTERNAL, e.to_string()))?;
+        ptr::write_text(buf, len, out_len, &json)
+    })
+}
+
+/// Reads an ACK stored as JSON by `ehr_ack_to_json`. Free it with
+/// `ehr_ack_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ack_from_json(
+    json: *const c_char,
+    json_len: usize,
+    ack_out: *mut *mut ehr_ack,
+) -> ehr_result {
+    guard(|| {
+        let json = ptr::text(json, json_len)?;
+        let out = Out::new(ack_out)?;
+        let ack: Ack = serde_json::from_str(json).map_err(|e| {
+            Error::new(
+                ehr_result::EHR_INVALID_JSON,
+                format!("the ACK JSON is malformed: {e}"),
+            )
+        })?;
+        out.give(ehr_ack { ack });
+        Ok(())
+    })
+}
+
+/// Writes why an invalid ACK's TI was not anchored, for people, as
+/// NUL-terminated text into `buf` (text-output rules: `ehr_result_message`);
+/// `EHR_NOT_PRESENT` for a valid ACK.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ack_reason(
+    ack: *const ehr_ack,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let ack = ptr::handle(ack)?;
+        let reason = ack.ack.reason().ok_or_else(|| {
+            Error::new(
+                ehr_result::EHR_NOT_PRESENT,
+                "the ACK is valid: it has no reason",
+            )
+        })?;
+        ptr::write_text(buf, len, out_len, &reason.to_string())
+    })
+}
+
+/// Writes the ACK's sealed record envelope into `buf` (byte-output rules:
+/// `ehr_envelope_open`); `EHR_NOT_PRESENT` when no record was sealed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ack_envelope(
+    ack: *const ehr_ack,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let ack = ptr::handle(ack)?;
+        let envelope = ack.ack.envelope.as_ref().ok_or_else(|| {
+            Error::new(
+                ehr_result::EHR_NOT_PRESENT,
+                "no record was sealed for this ACK's TI",
+            )
+        })?;
+        ptr::write_bytes(buf, len, out_len, envelope)
+    })
+}
+
+/// Writes the inclusion proof of a batched record's valid ACK to `proof_out`
+/// (free it with `ehr_proof_free`); `EHR_NOT_PRESENT` when the ACK is invalid
+/// or its record was anchored alone.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ack_proof(
+    ack: *const ehr_ack,
+    proof_out: *mut *mut ehr_proof,
+) -> ehr_result {
+    guard(|| {
+        let ack = ptr::handle(ack)?;
+        let out = Out::new(proof_out)?;
+        let proof = ack
+            .ack
+            .anchor()
+            .and_then(|a| a.batch.clone())
+            .ok_or_else(|| {
+                Error::new(
+                    ehr_result::EHR_NOT_PRESENT,
+                    "the ACK carries no inclusion proof (invalid, or anchored alone)",
+                )
+            })?;
+        out.give(ehr_proof { proof });
+        Ok(())
+    })
+}
+
+/// Frees an ACK; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ack_free(ack: *mut ehr_ack) {
+    guard_void(|| drop(ptr::take(ack)));
+}

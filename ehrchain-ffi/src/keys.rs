@@ -1,0 +1,237 @@
+//! `ehr_key_store`: master keys held in memory or behind the host's callbacks,
+//! and sealing and opening record envelopes with them.
+
+use std::ffi::{c_char, c_void};
+
+use ehrchain_core::envelope::NONCE_LEN;
+use ehrchain_core::{
+    B256, Envelope, EnvelopeBinding, InMemoryKeyStore, KeyId, KeyStore, KeyStoreError, MasterKey,
+};
+use rand_core::{OsRng, RngCore};
+use zeroize::Zeroize;
+
+use crate::callbacks;
+use crate::ptr::{self, Out, OutArray};
+use crate::result::{Error, ehr_result, guard, guard_void};
+
+/// The host's key store as C callbacks. `userdata` is passed back unchanged
+/// as the first argument of every callback; it must stay valid as long as any
+/// key store or handshaker made from these callbacks lives.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ehr_key_store_callbacks {
+    /// Passed to every callback.
+    pub userdata: *mut c_void,
+    /// Writes the 32-byte master key named `key_id` (`key_id_len` bytes of
+    /// printable ASCII, not NUL-terminated) to `key_out` and returns `EHR_OK`;
+    /// returns `EHR_KEY_UNKNOWN` when there is no such key, or any other code
+    /// (such as `EHR_KEY_STORE_UNAVAILABLE`) when the store cannot answer.
+    /// Called from the thread that called into ehrchain. Required.
+    pub master_key: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            key_id: *const c_char,
+            key_id_len: usize,
+            key_out: *mut u8,
+        ) -> u32,
+    >,
+}
+
+/// Master keys by key id: in memory (`ehr_key_store_new`) or the host's own
+/// (`ehr_key_store_new_callbacks`).
+///
+/// Thread safety: a handle may be used from any thread, but not from two
+/// threads at once when one of them changes it (`ehr_key_store_insert`). A
+/// callback key store calls its callbacks on the calling thread. Handshakers
+/// copy the key store they are given (a callback store's copy shares the
+/// same callbacks and userdata).
+pub struct ehr_key_store {
+    pub(crate) keys: FfiKeyStore,
+}
+
+/// The key store behind a handle.
+#[derive(Clone, Debug)]
+pub(crate) enum FfiKeyStore {
+    Memory(InMemoryKeyStore),
+    Callbacks(ehr_key_store_callbacks),
+}
+
+impl KeyStore for FfiKeyStore {
+    fn master_key(&self, id: &KeyId) -> Result<MasterKey, KeyStoreError> {
+        match self {
+            Self::Memory(keys) => keys.master_key(id),
+            Self::Callbacks(cb) => {
+                let mut key = [0u8; 32];
+                let code = callbacks::master_key(cb, id.as_str(), &mut key);
+                let result = match code {
+                    0 => Ok(MasterKey::new(key)),
+                    c if c == ehr_result::EHR_KEY_UNKNOWN as u32 => {
+                        Err(KeyStoreError::UnknownKey(id.clone()))
+                    }
+                    c => Err(KeyStoreError::Unavailable(format!(
+                        "the host's master_key callback returned {} for key {:?}",
+                        crate::code_name(c),
+                        id.as_str()
+                    ))),
+                };
+                key.zeroize();
+                result
+            }
+        }
+    }
+}
+
+/// Makes an empty in-memory key store (fill it with `ehr_key_store_insert`).
+/// Free it with `ehr_key_store_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_key_store_new(keys_out: *mut *mut ehr_key_store) -> ehr_result {
+    guard(|| {
+        Out::new(keys_out)?.give(ehr_key_store {
+            keys: FfiKeyStore::Memory(InMemoryKeyStore::new()),
+        });
+        Ok(())
+    })
+}
+
+/// Makes a key store over the host's callbacks (copied; `callbacks` itself
+/// need not outlive the call). Free it with `ehr_key_store_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_key_store_new_callbacks(
+    callbacks: *const ehr_key_store_callbacks,
+    keys_out: *mut *mut ehr_key_store,
+) -> ehr_result {
+    guard(|| {
+        let cb = *ptr::handle(callbacks)?;
+        if cb.master_key.is_none() {
+            return Err(Error::new(
+                ehr_result::EHR_NULL_ARGUMENT,
+                "the master_key callback is NULL",
+            ));
+        }
+        Out::new(keys_out)?.give(ehr_key_store {
+            keys: FfiKeyStore::Callbacks(cb),
+        });
+        Ok(())
+    })
+}
+
+/// Stores the 32-byte master `key` under `key_id` (1 to 64 printable ASCII
+/// characters) in an in-memory key store, replacing any key there. The bytes
+/// are copied; ehrchain zeroizes its copy when the store is freed.
+/// `EHR_INVALID_ARGUMENT` for a callback key store.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_key_store_insert(
+    keys: *mut ehr_key_store,
+    key_id: *const c_char,
+    key_id_len: usize,
+    key: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let keys = ptr::handle_mut(keys)?;
+        let id = crate::key_id(ptr::text(key_id, key_id_len)?)?;
+        let mut bytes = ptr::array::<32>(key)?;
+        let master = MasterKey::new(bytes);
+        bytes.zeroize();
+        match &mut keys.keys {
+            FfiKeyStore::Memory(store) => {
+                store.insert(id, master);
+                Ok(())
+            }
+            FfiKeyStore::Callbacks(_) => Err(Error::new(
+                ehr_result::EHR_INVALID_ARGUMENT,
+                "keys cannot be inserted into a callback key store; the host's store holds them",
+            )),
+        }
+    })
+}
+
+/// Frees a key store (zeroizing in-memory keys); NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_key_store_free(keys: *mut ehr_key_store) {
+    guard_void(|| drop(ptr::take(keys)));
+}
+
+/// Opens a sealed record envelope (`envelope`, `envelope_len` bytes) with the
+/// master key its header names, fetched from `keys`, and writes the
+/// plaintext record (UTF-8 JSON) into `buf` (byte-output rules: on success
+/// `*out_len` is the length written; if `len` is too small nothing is written
+/// to `buf`, `*out_len` is the length needed and the result is
+/// `EHR_BUFFER_TOO_SMALL`). The plaintext is clinical data: clear it when done.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_envelope_open(
+    keys: *const ehr_key_store,
+    envelope: *const u8,
+    envelope_len: usize,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let keys = ptr::handle(keys)?;
+        let bytes = ptr::bytes(envelope, envelope_len)?;
+        let envelope = Envelope::from_bytes(bytes.to_vec())?;
+        let plaintext = envelope.open(&keys.keys)?;
+        ptr::write_bytes(buf, len, out_len, &plaintext)
+    })
+}
+
+/// Seals `plaintext` into a new envelope under a record key derived from the
+/// master key `key_id` of `keys`, bound to the 32-byte `patient` pseudonym
+/// (zeros for none), `template_id` and `ti_id`, with a fresh random nonce, and
+/// writes the envelope into `buf` (byte-output rules: `ehr_envelope_open`).
+/// `ehr_handshaker_generate` seals records itself; this is for hosts that
+/// seal other documents the same way.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_envelope_seal(
+    keys: *const ehr_key_store,
+    key_id: *const c_char,
+    key_id_len: usize,
+    patient: *const u8,
+    template_id: *const u8,
+    ti_id: *const u8,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let keys = ptr::handle(keys)?;
+        let key_id = crate::key_id(ptr::text(key_id, key_id_len)?)?;
+        let binding = EnvelopeBinding {
+            key_id: key_id.clone(),
+            patient: B256::from(ptr::array::<32>(patient)?),
+            template_id: B256::from(ptr::array::<32>(template_id)?),
+            ti_id: B256::from(ptr::array::<32>(ti_id)?),
+        };
+        let plaintext = ptr::bytes_or_empty(plaintext, plaintext_len)?;
+        let master = keys.keys.master_key(&key_id)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.try_fill_bytes(&mut nonce).map_err(|e| {
+            Error::new(
+                ehr_result::EHR_INTERNAL,
+                format!("the operating system's random generator failed: {e}"),
+            )
+        })?;
+        let envelope = Envelope::seal(&binding, &master, nonce, plaintext)?;
+        ptr::write_bytes(buf, len, out_len, envelope.as_bytes())
+    })
+}
+
+/// Writes the record hash of an envelope (SHA-256 of its bytes, the value
+/// anchored on chain) to `record_hash_out` (32 bytes), after checking that
+/// the bytes are a well-formed envelope.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_envelope_record_hash(
+    envelope: *const u8,
+    envelope_len: usize,
+    record_hash_out: *mut u8,
+) -> ehr_result {
+    guard(|| {
+        let bytes = ptr::bytes(envelope, envelope_len)?;
+        let out = OutArray::<32>::new(record_hash_out)?;
+        let envelope = Envelope::from_bytes(bytes.to_vec())?;
+        out.set(&envelope.record_hash().0);
+        Ok(())
+    })
+}

@@ -1,0 +1,259 @@
+//! The only module with `unsafe` code: turning the C caller's pointers and
+//! lengths into references and slices, and writing outputs through them.
+//!
+//! Every helper checks for NULL (and, where it matters, for a zero length)
+//! before touching memory. What cannot be checked is the C caller's side of
+//! the contract (README, "Pointer rules"): a non-NULL pointer points to at
+//! least the stated number of valid bytes (or to a live handle of the stated
+//! type, made by this library and not yet freed), and the memory is not
+//! changed by another thread during the call.
+#![allow(unsafe_code)]
+
+use std::ffi::c_char;
+
+use crate::result::{Error, Result, ehr_result};
+
+fn null() -> Error {
+    Error::code(ehr_result::EHR_NULL_ARGUMENT)
+}
+
+/// A non-empty byte input.
+pub(crate) fn bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u8]> {
+    if p.is_null() {
+        return Err(null());
+    }
+    if len == 0 {
+        return Err(Error::code(ehr_result::EHR_ZERO_LENGTH));
+    }
+    // SAFETY: `p` is non-NULL and, by the caller's contract, points to `len`
+    // readable bytes that stay unchanged during the call.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// A byte input that may be empty (then `p` may be NULL).
+pub(crate) fn bytes_or_empty<'a>(p: *const u8, len: usize) -> Result<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    bytes(p, len)
+}
+
+/// A non-empty UTF-8 text input (not NUL-terminated: `len` bytes).
+pub(crate) fn text<'a>(p: *const c_char, len: usize) -> Result<&'a str> {
+    let raw = bytes(p.cast(), len)?;
+    std::str::from_utf8(raw).map_err(|e| {
+        Error::new(
+            ehr_result::EHR_INVALID_UTF8,
+            format!("a text argument is not valid UTF-8: {e}"),
+        )
+    })
+}
+
+/// An optional text input: NULL means absent.
+pub(crate) fn opt_text<'a>(p: *const c_char, len: usize) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    text(p, len).map(Some)
+}
+
+/// A fixed-size input (a hash, an id, an address): `N` bytes at `p`.
+pub(crate) fn array<const N: usize>(p: *const u8) -> Result<[u8; N]> {
+    if p.is_null() {
+        return Err(null());
+    }
+    let mut out = [0u8; N];
+    // SAFETY: `p` is non-NULL and, by the caller's contract, points to N
+    // readable bytes; `out` is N bytes of our own.
+    unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), N) };
+    Ok(out)
+}
+
+/// A live handle made by this library.
+pub(crate) fn handle<'a, T>(p: *const T) -> Result<&'a T> {
+    // SAFETY: by the caller's contract a non-NULL handle pointer points to a
+    // live `T` that this library boxed and has not freed.
+    unsafe { p.as_ref() }.ok_or_else(null)
+}
+
+/// A live handle made by this library, to change.
+pub(crate) fn handle_mut<'a, T>(p: *mut T) -> Result<&'a mut T> {
+    // SAFETY: as `handle`; the caller's contract also says no other call uses
+    // the handle at the same time.
+    unsafe { p.as_mut() }.ok_or_else(null)
+}
+
+/// An array of `n` live handles.
+pub(crate) fn handles<'a, T>(p: *const *const T, n: usize) -> Result<Vec<&'a T>> {
+    if p.is_null() {
+        return Err(null());
+    }
+    if n == 0 {
+        return Err(Error::code(ehr_result::EHR_ZERO_LENGTH));
+    }
+    // SAFETY: `p` is non-NULL and, by the caller's contract, points to `n`
+    // readable handle pointers.
+    let ptrs = unsafe { std::slice::from_raw_parts(p, n) };
+    ptrs.iter().map(|&h| handle(h)).collect()
+}
+
+/// Takes back ownership of a handle given out with [`Out::give`]; NULL is
+/// nothing.
+pub(crate) fn take<T>(p: *mut T) -> Option<Box<T>> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: by the caller's contract a non-NULL pointer passed to a `_free`
+    // function is a handle this library boxed and that is freed only once.
+    Some(unsafe { Box::from_raw(p) })
+}
+
+/// An output slot, checked for NULL before any work is done and written only
+/// on success.
+pub(crate) struct Out<T>(*mut T);
+
+impl<T> Out<T> {
+    /// Checks the slot.
+    pub(crate) fn new(p: *mut T) -> Result<Self> {
+        if p.is_null() {
+            return Err(null());
+        }
+        Ok(Self(p))
+    }
+
+    /// Writes the value (the previous contents are not read or dropped).
+    pub(crate) fn set(self, value: T) {
+        // SAFETY: `self.0` is non-NULL and, by the caller's contract, points
+        // to writable, suitably aligned memory for a `T`. `write` does not
+        // read or drop what was there (it may be uninitialised).
+        unsafe { self.0.write(value) }
+    }
+}
+
+impl<T> Out<*mut T> {
+    /// Hands a new handle to the caller, who owns it from now on.
+    pub(crate) fn give(self, value: T) {
+        self.set(Box::into_raw(Box::new(value)));
+    }
+}
+
+/// A fixed-size output (a hash, an id, an address): `N` bytes at `p`.
+pub(crate) struct OutArray<const N: usize>(*mut u8);
+
+impl<const N: usize> OutArray<N> {
+    /// Checks the slot.
+    pub(crate) fn new(p: *mut u8) -> Result<Self> {
+        if p.is_null() {
+            return Err(null());
+        }
+        Ok(Self(p))
+    }
+
+    /// Writes the N bytes.
+    pub(crate) fn set(self, value: &[u8; N]) {
+        // SAFETY: `self.0` is non-NULL and, by the caller's contract, points
+        // to N writable bytes that do not overlap `value` (ours).
+        unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), self.0, N) }
+    }
+}
+
+/// An array of `n` output slots for handles.
+pub(crate) struct OutHandles<T>(*mut *mut T, usize);
+
+impl<T> OutHandles<T> {
+    /// Checks the array.
+    pub(crate) fn new(p: *mut *mut T, n: usize) -> Result<Self> {
+        if p.is_null() {
+            return Err(null());
+        }
+        Ok(Self(p, n))
+    }
+
+    /// The number of slots.
+    pub(crate) fn len(&self) -> usize {
+        self.1
+    }
+
+    /// Hands one new handle per value to the caller; `values` must have
+    /// exactly [`OutHandles::len`] elements.
+    pub(crate) fn give_all(self, values: Vec<T>) -> Result<()> {
+        if values.len() != self.1 {
+            return Err(Error::new(
+                ehr_result::EHR_INTERNAL,
+                "internal error: output count differs from the slots",
+            ));
+        }
+        for (i, value) in values.into_iter().enumerate() {
+            let raw = Box::into_raw(Box::new(value));
+            // SAFETY: `self.0` is non-NULL and, by the caller's contract,
+            // points to `self.1` writable handle slots; `i < self.1`.
+            unsafe { self.0.add(i).write(raw) }
+        }
+        Ok(())
+    }
+}
+
+/// Writes `data` into the caller's buffer `buf` of `len` bytes and its length
+/// into `*out_len`. When `len` is too small, writes only the length needed
+/// into `*out_len` and fails with `EHR_BUFFER_TOO_SMALL`.
+pub(crate) fn write_bytes(
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+    data: &[u8],
+) -> Result<()> {
+    let out_len = Out::new(out_len)?;
+    if data.len() > len {
+        out_len.set(data.len());
+        return Err(too_small(data.len(), len));
+    }
+    if !data.is_empty() {
+        if buf.is_null() {
+            return Err(null());
+        }
+        // SAFETY: `buf` is non-NULL and, by the caller's contract, points to
+        // `len >= data.len()` writable bytes not overlapping `data` (ours).
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf, data.len()) };
+    }
+    out_len.set(data.len());
+    Ok(())
+}
+
+/// Writes `text` and a terminating NUL into the caller's buffer `buf` of `len`
+/// bytes; `*out_len` gets the text length without the NUL. When `len` is too
+/// small, writes only the buffer size needed (NUL included) into `*out_len`
+/// and fails with `EHR_BUFFER_TOO_SMALL`.
+pub(crate) fn write_text(
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+    text: &str,
+) -> Result<()> {
+    let out_len = Out::new(out_len)?;
+    let needed = text.len() + 1;
+    if needed > len {
+        out_len.set(needed);
+        return Err(too_small(needed, len));
+    }
+    if buf.is_null() {
+        return Err(null());
+    }
+    let buf = buf.cast::<u8>();
+    // SAFETY: `buf` is non-NULL and, by the caller's contract, points to
+    // `len >= text.len() + 1` writable bytes not overlapping `text` (ours).
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf, text.len());
+        buf.add(text.len()).write(0);
+    }
+    out_len.set(text.len());
+    Ok(())
+}
+
+fn too_small(needed: usize, given: usize) -> Error {
+    Error::new(
+        ehr_result::EHR_BUFFER_TOO_SMALL,
+        format!(
+            "the output buffer holds {given} bytes but {needed} are needed; call again with a buffer of at least {needed} bytes"
+        ),
+    )
+}

@@ -1,0 +1,161 @@
+//! `ehr_templates`: the Transaction Template Manager (TTM).
+
+use std::ffi::c_char;
+
+use ehrchain_core::{B256, TemplateRegistry};
+
+use crate::ptr::{self, Out, OutArray};
+use crate::result::{Error, ehr_result, guard, guard_void};
+
+/// A set of templates (the Transaction Template Manager): built-in ones and
+/// those loaded from JSON, each checked against the `EhrRegistry` contract's
+/// ABI when loaded.
+///
+/// Thread safety: a handle may be used from any thread, but not from two
+/// threads at once when one of them changes it (`ehr_templates_add_json`,
+/// `ehr_templates_deactivate`). Handshakers and devnets copy the templates
+/// they are given; later changes do not reach them.
+pub struct ehr_templates {
+    pub(crate) registry: TemplateRegistry,
+}
+
+/// Makes an empty template set that checks every template's call against the
+/// `EhrRegistry` ABI. Free it with `ehr_templates_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_new(templates_out: *mut *mut ehr_templates) -> ehr_result {
+    guard(|| {
+        let out = Out::new(templates_out)?;
+        out.give(ehr_templates {
+            registry: TemplateRegistry::with_contract_abi(crate::registry_abi()?),
+        });
+        Ok(())
+    })
+}
+
+/// Makes a template set holding the built-in templates (blood pressure, lab
+/// result, medication administration, diagnosis, device vital sign, drug
+/// shipment custody), checked against the `EhrRegistry` ABI. Free it with
+/// `ehr_templates_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_new_builtin(
+    templates_out: *mut *mut ehr_templates,
+) -> ehr_result {
+    guard(|| {
+        let out = Out::new(templates_out)?;
+        let registry = TemplateRegistry::with_built_ins(Some(crate::registry_abi()?))?;
+        out.give(ehr_templates { registry });
+        Ok(())
+    })
+}
+
+/// Loads a template from its JSON document (`json`, `json_len` bytes of
+/// UTF-8, `docs/templates.md`) and writes its 32-byte id to `id_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_add_json(
+    templates: *mut ehr_templates,
+    json: *const c_char,
+    json_len: usize,
+    id_out: *mut u8,
+) -> ehr_result {
+    guard(|| {
+        let templates = ptr::handle_mut(templates)?;
+        let json = ptr::text(json, json_len)?;
+        let out = OutArray::<32>::new(id_out)?;
+        let id = templates.registry.add_json(json)?;
+        out.set(&id.0);
+        Ok(())
+    })
+}
+
+/// Writes the 32-byte id of the newest version of the template named `name`
+/// (such as `blood-pressure`) to `id_out`; `EHR_TEMPLATE_UNKNOWN` when no
+/// template has that name.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_latest(
+    templates: *const ehr_templates,
+    name: *const c_char,
+    name_len: usize,
+    id_out: *mut u8,
+) -> ehr_result {
+    guard(|| {
+        let templates = ptr::handle(templates)?;
+        let name = ptr::text(name, name_len)?;
+        let out = OutArray::<32>::new(id_out)?;
+        let template = templates.registry.latest(name).ok_or_else(|| {
+            Error::new(
+                ehr_result::EHR_TEMPLATE_UNKNOWN,
+                format!("no template named {name:?} is loaded"),
+            )
+        })?;
+        out.set(&template.id().0);
+        Ok(())
+    })
+}
+
+/// Writes the canonical JSON document of the template with the 32-byte id
+/// `id` as NUL-terminated text into `buf` (text-output rules:
+/// `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_get_json(
+    templates: *const ehr_templates,
+    id: *const u8,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let templates = ptr::handle(templates)?;
+        let id = B256::from(ptr::array::<32>(id)?);
+        let template = templates.registry.get(&id).ok_or_else(|| {
+            Error::new(
+                ehr_result::EHR_TEMPLATE_UNKNOWN,
+                format!("template {id} is not loaded"),
+            )
+        })?;
+        ptr::write_text(buf, len, out_len, &template.to_json())
+    })
+}
+
+/// Deactivates the template with the 32-byte id `id`: TIs naming it are
+/// rejected from now on.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_deactivate(
+    templates: *mut ehr_templates,
+    id: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let templates = ptr::handle_mut(templates)?;
+        let id = B256::from(ptr::array::<32>(id)?);
+        templates.registry.deactivate(&id)?;
+        Ok(())
+    })
+}
+
+/// Writes the forms the role `role` (such as `nurse`) may fill in, as a
+/// NUL-terminated JSON array (template id, name, version, title, whether a
+/// patient is asked for, and the fields with type, unit, bounds and label),
+/// into `buf` (text-output rules: `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_forms_for(
+    templates: *const ehr_templates,
+    role: *const c_char,
+    role_len: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let templates = ptr::handle(templates)?;
+        let role = crate::role(ptr::text(role, role_len)?)?;
+        let forms = templates.registry.forms_for(&role);
+        let json = serde_json::to_string(&forms)
+            .map_err(|e| Error::new(ehr_result::EHR_INTERNAL, e.to_string()))?;
+        ptr::write_text(buf, len, out_len, &json)
+    })
+}
+
+/// Frees a template set; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_free(templates: *mut ehr_templates) {
+    guard_void(|| drop(ptr::take(templates)));
+}

@@ -1,0 +1,152 @@
+//! `ehr_ti`: initial transactions (TIs), built field by field or read from JSON.
+
+use std::collections::BTreeMap;
+use std::ffi::c_char;
+
+use ehrchain_core::{B256, InitialTransaction};
+use rand_core::{OsRng, RngCore};
+
+use crate::ptr::{self, Out, OutArray};
+use crate::result::{Error, ehr_result, guard, guard_void};
+
+/// An initial transaction (TI): a user's entry plus the system data around it.
+///
+/// Thread safety: a handle may be used from any thread, but not from two
+/// threads at once when one of them changes it (`ehr_ti_set_field`).
+pub struct ehr_ti {
+    pub(crate) ti: InitialTransaction,
+}
+
+/// Reads a TI from its JSON form (`docs/templates.md`: `ti_id`,
+/// `template_id`, `author_id`, `author_role`, `patient_id`, `timestamp`,
+/// `fields`). Free it with `ehr_ti_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ti_from_json(
+    json: *const c_char,
+    json_len: usize,
+    ti_out: *mut *mut ehr_ti,
+) -> ehr_result {
+    guard(|| {
+        let json = ptr::text(json, json_len)?;
+        let out = Out::new(ti_out)?;
+        out.give(ehr_ti {
+            ti: InitialTransaction::from_json(json)?,
+        });
+        Ok(())
+    })
+}
+
+/// Makes a TI without field values (add them with `ehr_ti_set_field`).
+/// `ti_id` and `template_id` point to 32 bytes each; `author_id` and
+/// `author_role` are UTF-8 text; `patient_id` may be NULL for templates
+/// without a patient; `timestamp` is when the entry was made, in Unix
+/// seconds. Free it with `ehr_ti_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ti_new(
+    ti_id: *const u8,
+    template_id: *const u8,
+    author_id: *const c_char,
+    author_id_len: usize,
+    author_role: *const c_char,
+    author_role_len: usize,
+    patient_id: *const c_char,
+    patient_id_len: usize,
+    timestamp: u64,
+    ti_out: *mut *mut ehr_ti,
+) -> ehr_result {
+    guard(|| {
+        let ti_id = B256::from(ptr::array::<32>(ti_id)?);
+        let template_id = B256::from(ptr::array::<32>(template_id)?);
+        let author_id = ptr::text(author_id, author_id_len)?;
+        let role = crate::role(ptr::text(author_role, author_role_len)?)?;
+        let patient_id = ptr::opt_text(patient_id, patient_id_len)?;
+        let out = Out::new(ti_out)?;
+        out.give(ehr_ti {
+            ti: InitialTransaction {
+                ti_id,
+                template_id,
+                author_id: author_id.to_owned(),
+                author_role: role,
+                patient_id: patient_id.map(ToOwned::to_owned),
+                timestamp,
+                fields: BTreeMap::new(),
+            },
+        });
+        Ok(())
+    })
+}
+
+/// Sets the field `name` to the JSON value `value_json` (such as `128`,
+/// `"sitting"` or `"5.4"`), replacing any value it had. Values are checked
+/// against the template when the TC is generated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ti_set_field(
+    ti: *mut ehr_ti,
+    name: *const c_char,
+    name_len: usize,
+    value_json: *const c_char,
+    value_json_len: usize,
+) -> ehr_result {
+    guard(|| {
+        let ti = ptr::handle_mut(ti)?;
+        let name = ptr::text(name, name_len)?;
+        let value_json = ptr::text(value_json, value_json_len)?;
+        let value: serde_json::Value = serde_json::from_str(value_json).map_err(|e| {
+            Error::new(
+                ehr_result::EHR_INVALID_JSON,
+                format!("the value of field {name:?} is not valid JSON: {e}"),
+            )
+        })?;
+        ti.ti.fields.insert(name.to_owned(), value);
+        Ok(())
+    })
+}
+
+/// Writes the TI's JSON form as NUL-terminated text into `buf` (text-output
+/// rules: `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ti_to_json(
+    ti: *const ehr_ti,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let ti = ptr::handle(ti)?;
+        ptr::write_text(buf, len, out_len, &ti.ti.to_json())
+    })
+}
+
+/// Writes the TI's 32-byte id to `ti_id_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ti_id(ti: *const ehr_ti, ti_id_out: *mut u8) -> ehr_result {
+    guard(|| {
+        let ti = ptr::handle(ti)?;
+        OutArray::<32>::new(ti_id_out)?.set(&ti.ti.ti_id.0);
+        Ok(())
+    })
+}
+
+/// Frees a TI; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_ti_free(ti: *mut ehr_ti) {
+    guard_void(|| drop(ptr::take(ti)));
+}
+
+/// Writes 32 random bytes from the operating system's generator to `id_out`:
+/// a fresh TI id or batch id.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_random_id(id_out: *mut u8) -> ehr_result {
+    guard(|| {
+        let out = OutArray::<32>::new(id_out)?;
+        let mut id = [0u8; 32];
+        OsRng.try_fill_bytes(&mut id).map_err(|e| {
+            Error::new(
+                ehr_result::EHR_INTERNAL,
+                format!("the operating system's random generator failed: {e}"),
+            )
+        })?;
+        out.set(&id);
+        Ok(())
+    })
+}

@@ -1,0 +1,464 @@
+//! The `extern "C"` functions called directly from Rust: stable codes,
+//! argument checks, the same TC as the core for the same inputs, the devnet
+//! flow, and clean errors from an unreachable JSON-RPC node.
+#![allow(
+    missing_docs,
+    unsafe_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::ffi::c_char;
+use std::ptr::{null, null_mut};
+
+use ehrchain_core::template::BUILT_IN_TEMPLATES;
+use ehrchain_core::{
+    Address, B256, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, Role,
+    TemplateRegistry, TransactionGenerator,
+};
+use ehrchain_ffi::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+const NOW: u64 = 1_764_495_000;
+
+fn text(s: &str) -> (*const c_char, usize) {
+    (s.as_ptr().cast(), s.len())
+}
+
+/// The detailed last error of this thread.
+fn last_error() -> String {
+    let mut buf = vec![0u8; 4096];
+    let mut n = 0;
+    // SAFETY: buf holds 4096 writable bytes, n is a valid usize.
+    let rc = unsafe { ehr_last_error(buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
+    assert_eq!(rc, ehr_result::EHR_OK);
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+#[test]
+fn result_codes_never_change() {
+    use ehr_result::*;
+    let table = [
+        (EHR_OK, 0),
+        (EHR_NULL_ARGUMENT, 100),
+        (EHR_INVALID_UTF8, 101),
+        (EHR_BUFFER_TOO_SMALL, 102),
+        (EHR_INVALID_JSON, 103),
+        (EHR_ZERO_LENGTH, 104),
+        (EHR_INVALID_ARGUMENT, 105),
+        (EHR_NOT_PRESENT, 106),
+        (EHR_FEATURE_DISABLED, 107),
+        (EHR_TEMPLATE_INVALID, 200),
+        (EHR_TEMPLATE_ALREADY_LOADED, 201),
+        (EHR_TEMPLATE_VERSION_NOT_NEWER, 202),
+        (EHR_TEMPLATE_UNKNOWN, 203),
+        (EHR_TEMPLATE_NOT_IN_CONTRACT, 204),
+        (EHR_TI_MALFORMED, 300),
+        (EHR_TI_REJECTED, 301),
+        (EHR_KEY_UNKNOWN, 400),
+        (EHR_KEY_STORE_UNAVAILABLE, 401),
+        (EHR_KEY_ID_INVALID, 402),
+        (EHR_ENVELOPE_MALFORMED, 403),
+        (EHR_ENVELOPE_UNSUPPORTED, 404),
+        (EHR_ENVELOPE_WRONG_KEY, 405),
+        (EHR_ENVELOPE_TAMPERED, 406),
+        (EHR_ENVELOPE_TOO_LARGE, 407),
+        (EHR_BATCH_EMPTY, 500),
+        (EHR_BATCH_FULL, 501),
+        (EHR_BATCH_ZERO_RECORD_HASH, 502),
+        (EHR_BATCH_MISMATCH, 503),
+        (EHR_PROOF_MALFORMED, 504),
+        (EHR_PROOF_UNSUPPORTED, 505),
+        (EHR_PROOF_INVALID, 506),
+        (EHR_PROOF_NOT_ANCHORED, 507),
+        (EHR_PROOF_ANCHOR_MISMATCH, 508),
+        (EHR_TRANSPORT_UNAVAILABLE, 600),
+        (EHR_TRANSPORT_RATE_LIMITED, 601),
+        (EHR_TRANSPORT_REJECTED, 602),
+        (EHR_TRANSPORT_WRONG_CHAIN, 603),
+        (EHR_TRANSPORT_MALFORMED, 604),
+        (EHR_DEVNET, 605),
+        (EHR_VALIDATOR, 606),
+        (EHR_PANIC, 900),
+        (EHR_INTERNAL, 901),
+    ];
+    for (code, number) in table {
+        assert_eq!(code as u32, number, "{code:?}");
+        assert_eq!(ehr_result::from_u32(number), Some(code));
+    }
+    // No code outside the table.
+    let known = (0..1000).filter_map(ehr_result::from_u32).count();
+    assert_eq!(known, table.len());
+}
+
+#[test]
+fn messages_follow_the_buffer_rules() {
+    let mut buf = [0xAAu8; 8];
+    let mut n = 0usize;
+    // SAFETY: buf holds 8 writable bytes.
+    let rc = unsafe { ehr_result_message(102, buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
+    assert_eq!(rc, ehr_result::EHR_BUFFER_TOO_SMALL);
+    assert_eq!(n, ehr_result::EHR_BUFFER_TOO_SMALL.message().len() + 1);
+    assert_eq!(buf, [0xAA; 8], "a too-small buffer is left untouched");
+    let mut big = vec![0u8; n];
+    // SAFETY: big holds n writable bytes.
+    let rc = unsafe { ehr_result_message(102, big.as_mut_ptr().cast(), big.len(), &raw mut n) };
+    assert_eq!(rc, ehr_result::EHR_OK);
+    assert_eq!(
+        &big[..n],
+        ehr_result::EHR_BUFFER_TOO_SMALL.message().as_bytes()
+    );
+    assert_eq!(big[n], 0, "NUL-terminated");
+    // SAFETY: NULL out_len is detected.
+    let rc = unsafe { ehr_result_message(0, big.as_mut_ptr().cast(), big.len(), null_mut()) };
+    assert_eq!(rc, ehr_result::EHR_NULL_ARGUMENT);
+}
+
+#[test]
+fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
+    let mut templates = null_mut();
+    // SAFETY: a valid out pointer.
+    assert_eq!(
+        unsafe { ehr_templates_new_builtin(&raw mut templates) },
+        ehr_result::EHR_OK
+    );
+    let mut id = [0u8; 32];
+    let (name, len) = text("blood-pressure");
+    // SAFETY (all calls below): NULL pointers and bad lengths are what is
+    // tested; every non-NULL pointer is valid for its length.
+    unsafe {
+        assert_eq!(
+            ehr_templates_latest(null(), name, len, id.as_mut_ptr()),
+            ehr_result::EHR_NULL_ARGUMENT
+        );
+        assert_eq!(
+            ehr_templates_latest(templates, null(), len, id.as_mut_ptr()),
+            ehr_result::EHR_NULL_ARGUMENT
+        );
+        assert_eq!(
+            ehr_templates_latest(templates, name, 0, id.as_mut_ptr()),
+            ehr_result::EHR_ZERO_LENGTH
+        );
+        assert_eq!(
+            ehr_templates_latest(templates, name, len, null_mut()),
+            ehr_result::EHR_NULL_ARGUMENT
+        );
+        let bad = [0x62u8, 0xff, 0xfe];
+        assert_eq!(
+            ehr_templates_latest(templates, bad.as_ptr().cast(), 3, id.as_mut_ptr()),
+            ehr_result::EHR_INVALID_UTF8
+        );
+        assert!(last_error().contains("UTF-8"));
+        assert_eq!(id, [0; 32], "outputs are written only on success");
+        assert_eq!(
+            ehr_templates_latest(templates, name, len, id.as_mut_ptr()),
+            ehr_result::EHR_OK
+        );
+        assert_ne!(id, [0; 32]);
+        let mut ti = null_mut();
+        let (json, json_len) = text("{\"ti_id\":");
+        assert_eq!(
+            ehr_ti_from_json(json, json_len, &raw mut ti),
+            ehr_result::EHR_TI_MALFORMED
+        );
+        assert!(ti.is_null());
+        assert!(last_error().contains("TI JSON is malformed"));
+        ehr_templates_free(templates);
+    }
+}
+
+/// Core's generator for the blood-pressure template, as the benches set it up.
+fn core_generator() -> (TemplateRegistry, TransactionGenerator<InMemoryKeyStore>) {
+    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+    let mut keys = InMemoryKeyStore::new();
+    keys.insert(
+        KeyId::new("records-2026").unwrap(),
+        MasterKey::new([0x11; 32]),
+    );
+    keys.insert(
+        KeyId::new("pseudonyms").unwrap(),
+        MasterKey::new([0x22; 32]),
+    );
+    let config = GeneratorConfig {
+        chain_id: 1337,
+        registry: Address::repeat_byte(0xee),
+        sealing_key: KeyId::new("records-2026").unwrap(),
+        pseudonym_key: KeyId::new("pseudonyms").unwrap(),
+        max_clock_skew: 300,
+    };
+    (registry, TransactionGenerator::new(config, keys).unwrap())
+}
+
+/// The same configuration through the C ABI.
+fn ffi_handshaker() -> (*mut ehr_templates, *mut ehr_key_store, *mut ehr_handshaker) {
+    let (mut templates, mut keys, mut hs) = (null_mut(), null_mut(), null_mut());
+    // SAFETY: every pointer is valid for its stated length.
+    unsafe {
+        assert_eq!(
+            ehr_templates_new_builtin(&raw mut templates),
+            ehr_result::EHR_OK
+        );
+        assert_eq!(ehr_key_store_new(&raw mut keys), ehr_result::EHR_OK);
+        for (id, byte) in [("records-2026", 0x11u8), ("pseudonyms", 0x22)] {
+            let (p, n) = text(id);
+            assert_eq!(
+                ehr_key_store_insert(keys, p, n, [byte; 32].as_ptr()),
+                ehr_result::EHR_OK
+            );
+        }
+        let mut config = std::mem::zeroed::<ehr_handshaker_config>();
+        assert_eq!(
+            ehr_handshaker_config_default(&raw mut config),
+            ehr_result::EHR_OK
+        );
+        config.registry = [0xee; 20];
+        (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
+        (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
+        assert_eq!(
+            ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
+            ehr_result::EHR_OK,
+            "{}",
+            last_error()
+        );
+    }
+    (templates, keys, hs)
+}
+
+fn bp_ti(registry: &TemplateRegistry, systolic: i64) -> InitialTransaction {
+    let template = registry.latest("blood-pressure").unwrap();
+    InitialTransaction {
+        ti_id: B256::repeat_byte(0x01),
+        template_id: template.id(),
+        author_id: "nurse-0815".into(),
+        author_role: Role::new(Role::NURSE).unwrap(),
+        patient_id: Some("MRN-000123".into()),
+        timestamp: NOW - 60,
+        fields: serde_json::from_value(serde_json::json!({
+            "systolic": systolic, "diastolic": 84, "position": "sitting",
+            "note": "x".repeat(700),
+        }))
+        .unwrap(),
+    }
+}
+
+#[test]
+fn generate_through_c_equals_the_core_for_the_same_inputs() {
+    let (registry, generator) = core_generator();
+    let ti = bp_ti(&registry, 128);
+    let seed = [7u8; 32];
+    let direct = generator
+        .generate(&registry, &ti, NOW, &mut ChaCha20Rng::from_seed(seed))
+        .unwrap();
+
+    let (templates, keys, hs) = ffi_handshaker();
+    let ti_json = ti.to_json();
+    let (json, json_len) = text(&ti_json);
+    let (mut c_ti, mut tc) = (null_mut(), null_mut());
+    let mut envelope = vec![0u8; 4096];
+    let mut n = 0;
+    let mut record_hash = [0u8; 32];
+    // SAFETY: every pointer is valid for its stated length.
+    unsafe {
+        assert_eq!(
+            ehr_handshaker_set_seed(hs, seed.as_ptr()),
+            ehr_result::EHR_OK
+        );
+        assert_eq!(
+            ehr_ti_from_json(json, json_len, &raw mut c_ti),
+            ehr_result::EHR_OK
+        );
+        assert_eq!(
+            ehr_handshaker_generate(hs, c_ti, NOW, &raw mut tc),
+            ehr_result::EHR_OK
+        );
+        assert_eq!(
+            ehr_tc_envelope(tc, envelope.as_mut_ptr(), envelope.len(), &raw mut n),
+            ehr_result::EHR_OK
+        );
+        assert_eq!(
+            ehr_tc_record_hash(tc, record_hash.as_mut_ptr()),
+            ehr_result::EHR_OK
+        );
+        ehr_tc_free(tc);
+    }
+    assert_eq!(&envelope[..n], direct.envelope.as_bytes());
+    assert_eq!(record_hash, direct.record_hash.0);
+
+    // A TI breaking its template: the code, the violations as JSON.
+    let bad = bp_ti(&registry, 999);
+    let bad_json = bad.to_json();
+    let (bad_json, bad_len) = text(&bad_json);
+    let mut bad_ti = null_mut();
+    let mut violations = vec![0u8; 4096];
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(
+            ehr_ti_from_json(bad_json, bad_len, &raw mut bad_ti),
+            ehr_result::EHR_OK
+        );
+        let mut out = null_mut();
+        assert_eq!(
+            ehr_handshaker_generate(hs, bad_ti, NOW, &raw mut out),
+            ehr_result::EHR_TI_REJECTED
+        );
+        assert!(out.is_null());
+        assert_eq!(
+            ehr_last_violations(violations.as_mut_ptr().cast(), violations.len(), &raw mut n),
+            ehr_result::EHR_OK
+        );
+        ehr_ti_free(bad_ti);
+        ehr_ti_free(c_ti);
+        ehr_handshaker_free(hs);
+        ehr_key_store_free(keys);
+        ehr_templates_free(templates);
+    }
+    let v: serde_json::Value = serde_json::from_slice(&violations[..n]).unwrap();
+    assert_eq!(v[0]["field"], "systolic");
+}
+
+#[cfg(feature = "devnet")]
+#[test]
+fn the_devnet_flow_through_c_gives_a_valid_ack() {
+    let (templates, keys, _) = ffi_handshaker();
+    let (mut chain, mut hs, mut ti, mut ack) = (null_mut(), null_mut(), null_mut(), null_mut());
+    let mut summary = ehr_ack_summary::default();
+    // SAFETY: every pointer is valid for its stated length.
+    unsafe {
+        assert_eq!(
+            ehr_transport_devnet_new(templates, &raw mut chain),
+            ehr_result::EHR_OK
+        );
+        let mut config = std::mem::zeroed::<ehr_handshaker_config>();
+        ehr_handshaker_config_default(&raw mut config);
+        assert_eq!(
+            ehr_transport_chain(
+                chain,
+                &raw mut config.chain_id,
+                config.registry.as_mut_ptr()
+            ),
+            ehr_result::EHR_OK
+        );
+        (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
+        (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
+        config.validator.poll_interval_ms = 1;
+        assert_eq!(
+            ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
+            ehr_result::EHR_OK
+        );
+        let mut template_id = [0u8; 32];
+        let (name, len) = text("blood-pressure");
+        ehr_templates_latest(templates, name, len, template_id.as_mut_ptr());
+        let mut ti_id = [0u8; 32];
+        assert_eq!(ehr_random_id(ti_id.as_mut_ptr()), ehr_result::EHR_OK);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let (author, author_len) = text("dr-4711");
+        let (role, role_len) = text("doctor");
+        let (patient, patient_len) = text("MRN-000123");
+        assert_eq!(
+            ehr_ti_new(
+                ti_id.as_ptr(),
+                template_id.as_ptr(),
+                author,
+                author_len,
+                role,
+                role_len,
+                patient,
+                patient_len,
+                now,
+                &raw mut ti
+            ),
+            ehr_result::EHR_OK
+        );
+        for (field, value) in [("systolic", "128"), ("diastolic", "84")] {
+            let (f, fl) = text(field);
+            let (v, vl) = text(value);
+            assert_eq!(ehr_ti_set_field(ti, f, fl, v, vl), ehr_result::EHR_OK);
+        }
+        assert_eq!(
+            ehr_handshaker_submit(hs, ti, chain, &raw mut ack),
+            ehr_result::EHR_OK
+        );
+        assert_eq!(
+            ehr_ack_get_summary(ack, &raw mut summary),
+            ehr_result::EHR_OK
+        );
+        ehr_ack_free(ack);
+        ehr_ti_free(ti);
+        ehr_handshaker_free(hs);
+        ehr_transport_free(chain);
+        ehr_key_store_free(keys);
+        ehr_templates_free(templates);
+    }
+    assert!(summary.valid && summary.has_tx_hash && !summary.replay);
+    assert_eq!(summary.ti_id.len(), 32);
+}
+
+#[cfg(feature = "rpc")]
+#[test]
+fn an_unreachable_json_rpc_node_is_a_clean_transport_error() {
+    let mut transport = null_mut();
+    let (url, len) = text("http://127.0.0.1:1");
+    // SAFETY: every pointer is valid for its stated length.
+    let rc = unsafe {
+        ehr_transport_rpc_new(
+            url,
+            len,
+            1337,
+            [0u8; 20].as_ptr(),
+            2_000,
+            &raw mut transport,
+        )
+    };
+    assert_eq!(rc, ehr_result::EHR_TRANSPORT_UNAVAILABLE);
+    assert!(transport.is_null());
+    assert!(last_error().contains("unreachable"), "{}", last_error());
+
+    let (url, len) = text("not a url");
+    // SAFETY: as above.
+    let rc = unsafe {
+        ehr_transport_rpc_new(
+            url,
+            len,
+            1337,
+            [0u8; 20].as_ptr(),
+            2_000,
+            &raw mut transport,
+        )
+    };
+    assert_eq!(rc, ehr_result::EHR_TRANSPORT_REJECTED, "{}", last_error());
+    assert!(transport.is_null());
+}
+
+#[test]
+fn built_in_templates_are_the_cores() {
+    let mut templates = null_mut();
+    let mut id = [0u8; 32];
+    // SAFETY: every pointer is valid for its stated length.
+    unsafe {
+        ehr_templates_new_builtin(&raw mut templates);
+        for (name, _) in BUILT_IN_TEMPLATES {
+            let (p, n) = text(name);
+            assert_eq!(
+                ehr_templates_latest(templates, p, n, id.as_mut_ptr()),
+                ehr_result::EHR_OK
+            );
+        }
+        ehr_templates_free(templates);
+    }
+}
+
+#[cfg(not(feature = "devnet"))]
+#[test]
+fn left_out_features_are_a_code() {
+    let mut transport = null_mut();
+    // SAFETY: a valid out pointer; NULL templates are allowed.
+    let rc = unsafe { ehr_transport_devnet_new(null(), &raw mut transport) };
+    assert_eq!(rc, ehr_result::EHR_FEATURE_DISABLED);
+    assert!(transport.is_null());
+}

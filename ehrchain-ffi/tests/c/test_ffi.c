@@ -1,0 +1,754 @@
+/*
+ * C tests of the ehrchain C ABI: argument checks (NULL, zero lengths,
+ * invalid UTF-8, short buffers), stable result codes, templates, TIs, key
+ * stores (in memory and as callbacks), envelopes, the devnet flow, batches and
+ * proofs, and a transport implemented as C callbacks. Plain C11, no harness
+ * beyond the CHECK macros below; run by `make ffi` and again under valgrind.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ehrchain.h"
+
+static int failures = 0;
+static int checks = 0;
+
+#define EXPECT(cond)                                                                               \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);                    \
+        }                                                                                          \
+    } while (0)
+
+/* Expects `call` to return `code`; prints the last error otherwise. */
+#define EXPECT_RC(call, code)                                                                      \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        ehr_result rc_ = (call);                                                                   \
+        if (rc_ != (ehr_result)(code)) {                                                           \
+            char detail_[1024] = "";                                                               \
+            size_t n_ = 0;                                                                         \
+            (void)ehr_last_error(detail_, sizeof detail_, &n_);                                    \
+            failures++;                                                                            \
+            fprintf(stderr, "%s:%d: %s returned %u, expected %s (%u): %s\n", __FILE__, __LINE__,   \
+                    #call, (unsigned)rc_, #code, (unsigned)(code), detail_);                       \
+        }                                                                                          \
+    } while (0)
+
+#define OK(call) EXPECT_RC(call, EHR_OK)
+#define LIT(s) s, (sizeof(s) - 1)
+
+static const char *SEALING = "records-2026";
+static const char *PSEUDONYMS = "pseudonyms";
+static const uint8_t SEALING_KEY[32] = {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                        0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                        0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                        0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11};
+static const uint8_t PSEUDONYM_KEY[32] = {0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+                                          0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+                                          0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+                                          0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22};
+
+/* ---------------------------------------------------------------- codes */
+
+static void test_result_codes_are_stable(void) {
+    /* The numbers are part of the ABI: they never change. */
+    EXPECT(EHR_OK == 0);
+    EXPECT(EHR_NULL_ARGUMENT == 100);
+    EXPECT(EHR_INVALID_UTF8 == 101);
+    EXPECT(EHR_BUFFER_TOO_SMALL == 102);
+    EXPECT(EHR_INVALID_JSON == 103);
+    EXPECT(EHR_ZERO_LENGTH == 104);
+    EXPECT(EHR_INVALID_ARGUMENT == 105);
+    EXPECT(EHR_NOT_PRESENT == 106);
+    EXPECT(EHR_FEATURE_DISABLED == 107);
+    EXPECT(EHR_TEMPLATE_INVALID == 200);
+    EXPECT(EHR_TEMPLATE_UNKNOWN == 203);
+    EXPECT(EHR_TI_MALFORMED == 300);
+    EXPECT(EHR_TI_REJECTED == 301);
+    EXPECT(EHR_KEY_UNKNOWN == 400);
+    EXPECT(EHR_ENVELOPE_TAMPERED == 406);
+    EXPECT(EHR_BATCH_EMPTY == 500);
+    EXPECT(EHR_PROOF_MALFORMED == 504);
+    EXPECT(EHR_TRANSPORT_UNAVAILABLE == 600);
+    EXPECT(EHR_PANIC == 900);
+    EXPECT(sizeof(ehr_result) == 4);
+}
+
+static void test_messages_and_buffers(void) {
+    char buf[256];
+    size_t n = 12345;
+    OK(ehr_result_message(EHR_TI_REJECTED, buf, sizeof buf, &n));
+    EXPECT(n == strlen(buf));
+    EXPECT(strncmp(buf, "EHR_TI_REJECTED: ", 17) == 0);
+    OK(ehr_result_message(4242, buf, sizeof buf, &n));
+    EXPECT(strstr(buf, "unknown") != NULL);
+
+    /* Too small: nothing written to the buffer, the size needed reported. */
+    char small[8];
+    memset(small, 'x', sizeof small);
+    n = 0;
+    EXPECT_RC(ehr_result_message(EHR_OK, small, sizeof small, &n), EHR_BUFFER_TOO_SMALL);
+    EXPECT(n == strlen("EHR_OK: success") + 1);
+    EXPECT(small[0] == 'x' && small[7] == 'x');
+    EXPECT_RC(ehr_result_message(EHR_OK, NULL, 0, &n), EHR_BUFFER_TOO_SMALL);
+    char exact[sizeof "EHR_OK: success"];
+    OK(ehr_result_message(EHR_OK, exact, sizeof exact, &n));
+    EXPECT(strcmp(exact, "EHR_OK: success") == 0);
+    EXPECT_RC(ehr_result_message(EHR_OK, buf, sizeof buf, NULL), EHR_NULL_ARGUMENT);
+    EXPECT_RC(ehr_result_message(EHR_OK, NULL, sizeof buf, &n), EHR_NULL_ARGUMENT);
+
+    OK(ehr_version(buf, sizeof buf, &n));
+    EXPECT(n > 0);
+}
+
+static void test_bad_arguments(void) {
+    ehr_templates *t = NULL;
+    uint8_t id[32] = {0};
+    char buf[64];
+    size_t n = 0;
+    EXPECT_RC(ehr_templates_new_builtin(NULL), EHR_NULL_ARGUMENT);
+    OK(ehr_templates_new_builtin(&t));
+    EXPECT_RC(ehr_templates_latest(NULL, LIT("blood-pressure"), id), EHR_NULL_ARGUMENT);
+    EXPECT_RC(ehr_templates_latest(t, NULL, 3, id), EHR_NULL_ARGUMENT);
+    EXPECT_RC(ehr_templates_latest(t, "blood-pressure", 0, id), EHR_ZERO_LENGTH);
+    EXPECT_RC(ehr_templates_latest(t, LIT("blood-pressure"), NULL), EHR_NULL_ARGUMENT);
+    EXPECT_RC(ehr_templates_latest(t, LIT("bl\xff\xfe"), id), EHR_INVALID_UTF8);
+    EXPECT_RC(ehr_templates_latest(t, LIT("no-such-template"), id), EHR_TEMPLATE_UNKNOWN);
+    /* Outputs are written only on success. */
+    memset(id, 0xAB, sizeof id);
+    EXPECT_RC(ehr_templates_latest(t, LIT("nope"), id), EHR_TEMPLATE_UNKNOWN);
+    EXPECT(id[0] == 0xAB && id[31] == 0xAB);
+    EXPECT_RC(ehr_templates_forms_for(t, LIT("Nurse!"), buf, sizeof buf, &n),
+              EHR_INVALID_ARGUMENT);
+    EXPECT_RC(ehr_templates_forms_for(t, LIT("nurse"), buf, sizeof buf, &n), EHR_BUFFER_TOO_SMALL);
+    EXPECT(n > sizeof buf);
+    char *forms = malloc(n);
+    size_t needed = n;
+    OK(ehr_templates_forms_for(t, LIT("nurse"), forms, needed, &n));
+    EXPECT(n + 1 == needed);
+    EXPECT(strstr(forms, "\"blood-pressure\"") != NULL);
+    free(forms);
+
+    /* The last error carries the core's detailed message. */
+    EXPECT_RC(ehr_templates_add_json(t, LIT("{\"format\": 1}"), id), EHR_TEMPLATE_INVALID);
+    char detail[512];
+    OK(ehr_last_error(detail, sizeof detail, &n));
+    EXPECT(strstr(detail, "template") != NULL);
+
+    /* Loading a template twice is refused. */
+    uint8_t bp[32];
+    OK(ehr_templates_latest(t, LIT("blood-pressure"), bp));
+    char *json = malloc(64 * 1024);
+    OK(ehr_templates_get_json(t, bp, json, 64 * 1024, &n));
+    EXPECT_RC(ehr_templates_add_json(t, json, n, id), EHR_TEMPLATE_ALREADY_LOADED);
+    ehr_templates *empty = NULL;
+    OK(ehr_templates_new(&empty));
+    OK(ehr_templates_add_json(empty, json, n, id));
+    EXPECT(memcmp(id, bp, 32) == 0);
+    free(json);
+    ehr_templates_free(empty);
+
+    /* Freeing NULL is harmless. */
+    ehr_templates_free(NULL);
+    ehr_ti_free(NULL);
+    ehr_ack_free(NULL);
+    ehr_tc_free(NULL);
+    ehr_proof_free(NULL);
+    ehr_batch_free(NULL);
+    ehr_batch_builder_free(NULL);
+    ehr_key_store_free(NULL);
+    ehr_handshaker_free(NULL);
+    ehr_transport_free(NULL);
+    ehr_templates_free(t);
+}
+
+/* ------------------------------------------------------------ key stores */
+
+struct host_keys {
+    int calls;
+    int fail;
+};
+
+static uint32_t host_master_key(void *userdata, const char *key_id, size_t key_id_len,
+                                uint8_t *key_out) {
+    struct host_keys *keys = userdata;
+    keys->calls++;
+    if (keys->fail) {
+        return EHR_KEY_STORE_UNAVAILABLE;
+    }
+    if (key_id_len == strlen(SEALING) && memcmp(key_id, SEALING, key_id_len) == 0) {
+        memcpy(key_out, SEALING_KEY, 32);
+        return EHR_OK;
+    }
+    if (key_id_len == strlen(PSEUDONYMS) && memcmp(key_id, PSEUDONYMS, key_id_len) == 0) {
+        memcpy(key_out, PSEUDONYM_KEY, 32);
+        return EHR_OK;
+    }
+    return EHR_KEY_UNKNOWN;
+}
+
+static ehr_key_store *memory_keys(void) {
+    ehr_key_store *keys = NULL;
+    OK(ehr_key_store_new(&keys));
+    OK(ehr_key_store_insert(keys, SEALING, strlen(SEALING), SEALING_KEY));
+    OK(ehr_key_store_insert(keys, PSEUDONYMS, strlen(PSEUDONYMS), PSEUDONYM_KEY));
+    return keys;
+}
+
+static ehr_handshaker *handshaker(const ehr_templates *t, const ehr_key_store *keys,
+                                  const ehr_transport *chain) {
+    ehr_handshaker_config config;
+    OK(ehr_handshaker_config_default(&config));
+    if (chain != NULL) {
+        OK(ehr_transport_chain(chain, &config.chain_id, config.registry));
+    }
+    config.sealing_key_id = SEALING;
+    config.sealing_key_id_len = strlen(SEALING);
+    config.pseudonym_key_id = PSEUDONYMS;
+    config.pseudonym_key_id_len = strlen(PSEUDONYMS);
+    config.validator.confirmations = 2;
+    config.validator.poll_interval_ms = 1;
+    config.validator.backoff_initial_ms = 1;
+    config.validator.backoff_max_ms = 2;
+    config.validator.max_retries = 2;
+    ehr_handshaker *hs = NULL;
+    OK(ehr_handshaker_new(t, keys, &config, &hs));
+    return hs;
+}
+
+static ehr_ti *bp_ti(const ehr_templates *t, const char *systolic) {
+    uint8_t template_id[32];
+    uint8_t ti_id[32];
+    OK(ehr_templates_latest(t, LIT("blood-pressure"), template_id));
+    OK(ehr_random_id(ti_id));
+    ehr_ti *ti = NULL;
+    OK(ehr_ti_new(ti_id, template_id, LIT("nurse-0815"), LIT("nurse"), LIT("MRN-000123"),
+                  (uint64_t)time(NULL), &ti));
+    OK(ehr_ti_set_field(ti, "systolic", 8, systolic, strlen(systolic)));
+    OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("84")));
+    return ti;
+}
+
+static void test_key_store_callbacks_and_envelopes(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    struct host_keys host = {0, 0};
+    ehr_key_store_callbacks cb = {&host, host_master_key};
+    ehr_key_store *keys = NULL;
+    ehr_key_store_callbacks no_cb = {&host, NULL};
+    EXPECT_RC(ehr_key_store_new_callbacks(&no_cb, &keys), EHR_NULL_ARGUMENT);
+    OK(ehr_key_store_new_callbacks(&cb, &keys));
+    EXPECT_RC(ehr_key_store_insert(keys, LIT("k"), SEALING_KEY), EHR_INVALID_ARGUMENT);
+    ehr_handshaker *hs = handshaker(t, keys, NULL);
+    EXPECT(host.calls == 1); /* the pseudonym key, once */
+
+    ehr_ti *ti = bp_ti(t, "128");
+    ehr_tc *tc = NULL;
+    OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
+    size_t len = 0;
+    EXPECT_RC(ehr_tc_envelope(tc, NULL, 0, &len), EHR_BUFFER_TOO_SMALL);
+    uint8_t *envelope = malloc(len);
+    OK(ehr_tc_envelope(tc, envelope, len, &len));
+    uint8_t record_hash[32];
+    uint8_t computed[32];
+    OK(ehr_tc_record_hash(tc, record_hash));
+    OK(ehr_envelope_record_hash(envelope, len, computed));
+    EXPECT(memcmp(record_hash, computed, 32) == 0);
+
+    /* Both key stores open it. */
+    char record[4096];
+    size_t n = 0;
+    OK(ehr_envelope_open(keys, envelope, len, (uint8_t *)record, sizeof record - 1, &n));
+    record[n] = '\0';
+    EXPECT(strstr(record, "\"systolic\":128") != NULL);
+    ehr_key_store *mem = memory_keys();
+    OK(ehr_envelope_open(mem, envelope, len, (uint8_t *)record, sizeof record, &n));
+
+    /* A tampered ciphertext, a wrong key, an unavailable store, garbage. */
+    envelope[len - 1] ^= 1;
+    EXPECT_RC(ehr_envelope_open(mem, envelope, len, (uint8_t *)record, sizeof record, &n),
+              EHR_ENVELOPE_TAMPERED);
+    envelope[len - 1] ^= 1;
+    ehr_key_store *wrong = NULL;
+    OK(ehr_key_store_new(&wrong));
+    OK(ehr_key_store_insert(wrong, SEALING, strlen(SEALING), PSEUDONYM_KEY));
+    EXPECT_RC(ehr_envelope_open(wrong, envelope, len, (uint8_t *)record, sizeof record, &n),
+              EHR_ENVELOPE_WRONG_KEY);
+    ehr_key_store_free(wrong);
+    host.fail = 1;
+    EXPECT_RC(ehr_envelope_open(keys, envelope, len, (uint8_t *)record, sizeof record, &n),
+              EHR_KEY_STORE_UNAVAILABLE);
+    host.fail = 0;
+    EXPECT_RC(ehr_envelope_open(mem, (const uint8_t *)"EHRX", 4, (uint8_t *)record,
+                                sizeof record, &n),
+              EHR_ENVELOPE_MALFORMED);
+    EXPECT_RC(ehr_envelope_open(mem, envelope, 0, (uint8_t *)record, sizeof record, &n),
+              EHR_ZERO_LENGTH);
+
+    /* ehr_envelope_seal and open round-trip. */
+    uint8_t zero[32] = {0};
+    uint8_t sealed[512];
+    size_t sealed_len = 0;
+    OK(ehr_envelope_seal(mem, SEALING, strlen(SEALING), zero, zero, zero,
+                         (const uint8_t *)"hello", 5, sealed, sizeof sealed, &sealed_len));
+    OK(ehr_envelope_open(keys, sealed, sealed_len, (uint8_t *)record, sizeof record, &n));
+    EXPECT(n == 5 && memcmp(record, "hello", 5) == 0);
+    EXPECT_RC(ehr_envelope_seal(mem, LIT("no-such-key"), zero, zero, zero,
+                                (const uint8_t *)"x", 1, sealed, sizeof sealed, &sealed_len),
+              EHR_KEY_UNKNOWN);
+    EXPECT_RC(ehr_envelope_seal(mem, LIT("bad key id"), zero, zero, zero, (const uint8_t *)"x", 1,
+                                sealed, sizeof sealed, &sealed_len),
+              EHR_KEY_ID_INVALID);
+
+    free(envelope);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(mem);
+    ehr_key_store_free(keys);
+    ehr_templates_free(t);
+}
+
+/* ----------------------------------------------------- TIs and violations */
+
+static void test_tis_and_violations(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    ehr_key_store *keys = memory_keys();
+    ehr_handshaker *hs = handshaker(t, keys, NULL);
+    ehr_ti *ti = NULL;
+    EXPECT_RC(ehr_ti_from_json(LIT("{\"ti_id\": 1}"), &ti), EHR_TI_MALFORMED);
+    EXPECT(ti == NULL);
+
+    ti = bp_ti(t, "420");
+    EXPECT_RC(ehr_ti_set_field(ti, LIT("position"), LIT("sitting")), EHR_INVALID_JSON);
+    OK(ehr_ti_set_field(ti, LIT("position"), LIT("\"upside down\"")));
+    ehr_tc *tc = NULL;
+    EXPECT_RC(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc), EHR_TI_REJECTED);
+    EXPECT(tc == NULL);
+    char violations[4096];
+    size_t n = 0;
+    OK(ehr_last_violations(violations, sizeof violations, &n));
+    EXPECT(strstr(violations, "\"systolic\"") != NULL);
+    EXPECT(strstr(violations, "\"position\"") != NULL);
+
+    /* JSON round trip of a TI. */
+    char json[4096];
+    OK(ehr_ti_to_json(ti, json, sizeof json, &n));
+    ehr_ti *again = NULL;
+    OK(ehr_ti_from_json(json, n, &again));
+    char json2[4096];
+    OK(ehr_ti_to_json(again, json2, sizeof json2, &n));
+    EXPECT(strcmp(json, json2) == 0);
+
+    ehr_ti_free(again);
+    ehr_ti_free(ti);
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+    ehr_templates_free(t);
+}
+
+/* ------------------------------------------------------------ the devnet */
+
+static void test_devnet_flow_batches_and_proofs(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    ehr_transport *chain = NULL;
+    OK(ehr_transport_devnet_new(t, &chain));
+    ehr_key_store *keys = memory_keys();
+    ehr_handshaker *hs = handshaker(t, keys, chain);
+
+    /* One TI, one ACK; its JSON round-trips. */
+    ehr_ti *ti = bp_ti(t, "128");
+    ehr_ack *ack = NULL;
+    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    ehr_ack_summary s;
+    OK(ehr_ack_get_summary(ack, &s));
+    EXPECT(s.valid && s.has_tx_hash && s.has_record_hash && !s.replay && !s.has_proof);
+    char reason[256];
+    size_t n = 0;
+    EXPECT_RC(ehr_ack_reason(ack, reason, sizeof reason, &n), EHR_NOT_PRESENT);
+    ehr_proof *none = NULL;
+    EXPECT_RC(ehr_ack_proof(ack, &none), EHR_NOT_PRESENT);
+    size_t json_len = 0;
+    EXPECT_RC(ehr_ack_to_json(ack, NULL, 0, &json_len), EHR_BUFFER_TOO_SMALL);
+    char *json = malloc(json_len);
+    OK(ehr_ack_to_json(ack, json, json_len, &n));
+    ehr_ack *stored = NULL;
+    OK(ehr_ack_from_json(json, n, &stored));
+    ehr_ack_summary s2;
+    OK(ehr_ack_get_summary(stored, &s2));
+    EXPECT(memcmp(&s.tx_hash, &s2.tx_hash, 32) == 0 && s2.valid);
+    free(json);
+    ehr_ack_free(stored);
+    ehr_ack_free(ack);
+    ehr_ti_free(ti);
+
+    /* A TI the chain refuses: a pathologist may not record blood pressure. */
+    uint8_t template_id[32];
+    uint8_t ti_id[32];
+    OK(ehr_templates_latest(t, LIT("blood-pressure"), template_id));
+    OK(ehr_random_id(ti_id));
+    OK(ehr_ti_new(ti_id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"),
+                  (uint64_t)time(NULL), &ti));
+    OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
+    OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
+    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    OK(ehr_ack_get_summary(ack, &s));
+    EXPECT(!s.valid);
+    OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
+    EXPECT(strstr(reason, "role") != NULL);
+    ehr_ack_free(ack);
+    ehr_ti_free(ti);
+
+    /* The same TC twice: anchored once, the second ACK is a replay. */
+    ti = bp_ti(t, "130");
+    ehr_tc *tc = NULL;
+    OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
+    ehr_validator_config vc;
+    OK(ehr_validator_config_default(&vc));
+    vc.confirmations = 1;
+    vc.poll_interval_ms = 1;
+    OK(ehr_validator_run(tc, &vc, chain, &ack));
+    OK(ehr_ack_get_summary(ack, &s));
+    EXPECT(s.valid && !s.replay);
+    ehr_ack_free(ack);
+    OK(ehr_validator_run(tc, &vc, chain, &ack));
+    OK(ehr_ack_get_summary(ack, &s));
+    EXPECT(s.valid && s.replay);
+    ehr_ack_free(ack);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+
+    /* A batch of four, anchored in one transaction; proofs in every form. */
+    ehr_batch_builder *builder = NULL;
+    OK(ehr_batch_builder_new(&builder));
+    ehr_batch *batch = NULL;
+    uint8_t batch_id[32];
+    OK(ehr_random_id(batch_id));
+    EXPECT_RC(ehr_batch_builder_build(builder, batch_id, &batch), EHR_BATCH_EMPTY);
+    uint8_t zero[32] = {0};
+    uint32_t index = 0;
+    EXPECT_RC(ehr_batch_builder_push(builder, zero, &index), EHR_BATCH_ZERO_RECORD_HASH);
+    ehr_tc *tcs[4];
+    for (int i = 0; i < 4; i++) {
+        ti = bp_ti(t, i % 2 ? "121" : "119");
+        OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tcs[i]));
+        uint8_t hash[32];
+        OK(ehr_tc_record_hash(tcs[i], hash));
+        OK(ehr_batch_builder_push(builder, hash, &index));
+        EXPECT(index == (uint32_t)i);
+        ehr_ti_free(ti);
+    }
+    OK(ehr_batch_builder_build(builder, batch_id, &batch));
+    uint8_t root[32];
+    uint32_t leaves = 0;
+    OK(ehr_batch_root(batch, root, &leaves));
+    EXPECT(leaves == 4);
+    ehr_ack *acks[4] = {NULL, NULL, NULL, NULL};
+    EXPECT_RC(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, &vc, chain, acks, 3),
+              EHR_INVALID_ARGUMENT);
+    OK(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, &vc, chain, acks, 4));
+    for (int i = 0; i < 4; i++) {
+        OK(ehr_ack_get_summary(acks[i], &s));
+        EXPECT(s.valid && s.has_proof);
+    }
+
+    ehr_proof *proof = NULL;
+    OK(ehr_ack_proof(acks[2], &proof));
+    ehr_proof_info info;
+    OK(ehr_proof_get_info(proof, &info));
+    EXPECT(info.index == 2 && info.leaf_count == 4 && memcmp(info.root, root, 32) == 0);
+    char text[1024];
+    OK(ehr_proof_to_text(proof, text, sizeof text, &n));
+    EXPECT(strncmp(text, "EHRP:", 5) == 0);
+    ehr_proof *scanned = NULL;
+    OK(ehr_proof_from_text(text, n, &scanned));
+    OK(ehr_proof_verify(scanned));
+    OK(ehr_proof_verify_on_chain(scanned, chain));
+    uint8_t bytes[1024];
+    size_t bytes_len = 0;
+    OK(ehr_proof_to_bytes(scanned, bytes, sizeof bytes, &bytes_len));
+    ehr_proof *decoded = NULL;
+    OK(ehr_proof_from_bytes(bytes, bytes_len, &decoded));
+    OK(ehr_proof_verify(decoded));
+    OK(ehr_proof_to_json(decoded, text, sizeof text, &n));
+    ehr_proof *from_json = NULL;
+    OK(ehr_proof_from_json(text, n, &from_json));
+    OK(ehr_proof_verify(from_json));
+
+    /* Altered and foreign proofs. */
+    ehr_proof *bad = NULL;
+    bytes[bytes_len - 1] ^= 1; /* a sibling */
+    OK(ehr_proof_from_bytes(bytes, bytes_len, &bad));
+    EXPECT_RC(ehr_proof_verify(bad), EHR_PROOF_INVALID);
+    EXPECT_RC(ehr_proof_verify_on_chain(bad, chain), EHR_PROOF_INVALID);
+    ehr_proof_free(bad);
+    bad = NULL;
+    EXPECT_RC(ehr_proof_from_bytes((const uint8_t *)"garbage", 7, &bad), EHR_PROOF_MALFORMED);
+    EXPECT_RC(ehr_proof_from_text(LIT("EHRP:%%%"), &bad), EHR_PROOF_MALFORMED);
+    EXPECT_RC(ehr_proof_from_json(LIT("{}"), &bad), EHR_PROOF_MALFORMED);
+    EXPECT(bad == NULL);
+    ehr_proof *other = NULL;
+    OK(ehr_batch_proof(batch, 3, &other));
+    OK(ehr_proof_verify(other));
+    EXPECT_RC(ehr_batch_proof(batch, 4, &other), EHR_INVALID_ARGUMENT);
+
+    ehr_proof_free(other);
+    ehr_proof_free(from_json);
+    ehr_proof_free(decoded);
+    ehr_proof_free(scanned);
+    ehr_proof_free(proof);
+    for (int i = 0; i < 4; i++) {
+        ehr_ack_free(acks[i]);
+        ehr_tc_free(tcs[i]);
+    }
+    ehr_batch_free(batch);
+    ehr_batch_builder_free(builder);
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+    ehr_transport_free(chain);
+    ehr_templates_free(t);
+}
+
+/* ------------------------------------------- devnet roles, TC accessors */
+
+static void test_devnet_roles_and_tc_accessors(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    ehr_transport *chain = NULL;
+    OK(ehr_transport_devnet_new(t, &chain));
+    ehr_key_store *keys = memory_keys();
+    ehr_handshaker *hs = handshaker(t, keys, chain);
+
+    /* A distributor granted its role on chain records a custody step. */
+    uint8_t distributor[20];
+    OK(ehr_devnet_account(LIT("wholesale-7"), distributor));
+    OK(ehr_transport_devnet_grant_role(chain, LIT("distributor"), distributor));
+    OK(ehr_transport_set_sender(chain, LIT("distributor"), distributor));
+    EXPECT_RC(ehr_transport_rpc_set_mine_on_head(chain, 1), EHR_INVALID_ARGUMENT);
+    uint8_t template_id[32];
+    uint8_t ti_id[32];
+    OK(ehr_templates_latest(t, LIT("drug-shipment-custody"), template_id));
+    OK(ehr_random_id(ti_id));
+    ehr_ti *ti = NULL;
+    OK(ehr_ti_new(ti_id, template_id, LIT("wholesale-7"), LIT("distributor"), NULL, 0,
+                  (uint64_t)time(NULL), &ti));
+    OK(ehr_ti_set_field(ti, LIT("lot"), LIT("\"B2026-117\"")));
+    OK(ehr_ti_set_field(ti, LIT("gtin"), LIT("\"04012345678901\"")));
+    OK(ehr_ti_set_field(ti, LIT("event"), LIT("\"shipped\"")));
+    OK(ehr_ti_set_field(ti, LIT("quantity"), LIT("240")));
+    ehr_ack *ack = NULL;
+    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    ehr_ack_summary s;
+    OK(ehr_ack_get_summary(ack, &s));
+    EXPECT(s.valid);
+    ehr_ack_free(ack);
+    ehr_ti_free(ti);
+
+    /* TC accessors: destination, calldata, patient pseudonym. */
+    ti = bp_ti(t, "128");
+    ehr_tc *tc = NULL;
+    OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
+    uint8_t to[20];
+    uint8_t registry[20];
+    uint64_t chain_id = 0;
+    uint64_t tc_chain_id = 0;
+    OK(ehr_transport_chain(chain, &chain_id, registry));
+    OK(ehr_tc_destination(tc, to, &tc_chain_id));
+    EXPECT(memcmp(to, registry, 20) == 0 && chain_id == tc_chain_id);
+    uint8_t calldata[512];
+    size_t n = 0;
+    OK(ehr_tc_calldata(tc, calldata, sizeof calldata, &n));
+    EXPECT(n == 4 + 6 * 32); /* anchorRecord: selector and six words */
+    uint8_t patient[32];
+    uint8_t pseudonym[32];
+    OK(ehr_tc_patient(tc, patient));
+    OK(ehr_handshaker_pseudonym(hs, LIT("MRN-000123"), pseudonym));
+    EXPECT(memcmp(patient, pseudonym, 32) == 0);
+    uint8_t tc_ti_id[32];
+    uint8_t ti_ti_id[32];
+    OK(ehr_tc_ti_id(tc, tc_ti_id));
+    OK(ehr_ti_id(ti, ti_ti_id));
+    EXPECT(memcmp(tc_ti_id, ti_ti_id, 32) == 0);
+    ehr_tc_free(tc);
+
+    /* A deactivated template rejects TIs (in a handshaker made after). */
+    OK(ehr_templates_latest(t, LIT("blood-pressure"), template_id));
+    OK(ehr_templates_deactivate(t, template_id));
+    ehr_handshaker *later = handshaker(t, keys, chain);
+    tc = NULL;
+    EXPECT_RC(ehr_handshaker_generate(later, ti, (uint64_t)time(NULL), &tc), EHR_TI_REJECTED);
+    char violations[1024];
+    OK(ehr_last_violations(violations, sizeof violations, &n));
+    EXPECT(strstr(violations, "template_inactive") != NULL);
+    ehr_handshaker_free(later);
+
+    /* The anchoring-event helper refuses logs that are not it. */
+    ehr_submission sub;
+    memset(&sub, 0, sizeof sub);
+    memcpy(sub.to, registry, 20);
+    sub.kind = EHR_ANCHOR_RECORD;
+    uint8_t topics[64];
+    memset(topics, 1, sizeof topics);
+    uint8_t is_anchoring = 7;
+    OK(ehr_submission_is_anchoring_event(&sub, registry, topics, 64, NULL, 0, &is_anchoring));
+    EXPECT(is_anchoring == 0);
+    EXPECT_RC(ehr_submission_is_anchoring_event(&sub, registry, topics, 33, NULL, 0,
+                                                &is_anchoring),
+              EHR_INVALID_ARGUMENT);
+    sub.kind = 9;
+    EXPECT_RC(ehr_submission_is_anchoring_event(&sub, registry, topics, 64, NULL, 0,
+                                                &is_anchoring),
+              EHR_INVALID_ARGUMENT);
+
+    ehr_ti_free(ti);
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+    ehr_transport_free(chain);
+    ehr_templates_free(t);
+}
+
+/* --------------------------------------------- a transport in C callbacks */
+
+/* A one-record chain: remembers the last anchored record, mines at once. */
+struct fake_chain {
+    uint64_t head;
+    uint64_t mined_in;
+    int unavailable;
+    int submits;
+    int anchored;
+    uint8_t ti_id[32];
+    uint8_t record_hash[32];
+    uint8_t tx_hash[32];
+};
+
+static uint32_t fake_submit(void *userdata, const ehr_submission *submission,
+                            uint8_t *tx_hash_out) {
+    struct fake_chain *c = userdata;
+    c->submits++;
+    if (c->unavailable) {
+        return EHR_TRANSPORT_UNAVAILABLE;
+    }
+    if (submission->kind != EHR_ANCHOR_RECORD || submission->calldata_len < 4) {
+        return EHR_TRANSPORT_REJECTED;
+    }
+    memcpy(c->ti_id, submission->id, 32);
+    memcpy(c->record_hash, submission->hash, 32);
+    memset(c->tx_hash, 0, 32);
+    c->tx_hash[0] = (uint8_t)c->submits;
+    c->anchored = 1;
+    c->mined_in = ++c->head;
+    memcpy(tx_hash_out, c->tx_hash, 32);
+    return EHR_OK;
+}
+
+static uint32_t fake_poll(void *userdata, const uint8_t *tx_hash, const ehr_submission *submission,
+                          uint32_t *status_out, ehr_receipt *receipt_out) {
+    struct fake_chain *c = userdata;
+    (void)submission;
+    if (memcmp(tx_hash, c->tx_hash, 32) != 0) {
+        *status_out = EHR_POLL_DROPPED;
+        return EHR_OK;
+    }
+    *status_out = EHR_POLL_INCLUDED;
+    memcpy(receipt_out->tx_hash, c->tx_hash, 32);
+    receipt_out->success = 1;
+    receipt_out->block_number = c->mined_in;
+    memset(receipt_out->block_hash, 0x5A, 32);
+    receipt_out->has_anchor_log_index = 1;
+    receipt_out->anchor_log_index = 0;
+    receipt_out->gas_used = 50000;
+    return EHR_OK;
+}
+
+static uint32_t fake_head(void *userdata, uint64_t *block_number_out) {
+    struct fake_chain *c = userdata;
+    if (c->unavailable) {
+        return EHR_TRANSPORT_UNAVAILABLE;
+    }
+    *block_number_out = ++c->head;
+    return EHR_OK;
+}
+
+static uint32_t fake_record_hash_of(void *userdata, const uint8_t *ti_id, uint8_t *found_out,
+                                    uint8_t *record_hash_out) {
+    struct fake_chain *c = userdata;
+    if (c->unavailable) {
+        return EHR_TRANSPORT_UNAVAILABLE;
+    }
+    *found_out = c->anchored && memcmp(ti_id, c->ti_id, 32) == 0;
+    if (*found_out) {
+        memcpy(record_hash_out, c->record_hash, 32);
+    }
+    return EHR_OK;
+}
+
+static void test_callback_transport(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    struct fake_chain fake;
+    memset(&fake, 0, sizeof fake);
+    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
+                                  NULL};
+    uint8_t registry[20];
+    memset(registry, 0xEE, sizeof registry);
+    ehr_transport *chain = NULL;
+    ehr_transport_callbacks missing = cb;
+    missing.poll = NULL;
+    EXPECT_RC(ehr_transport_callbacks_new(&missing, 1337, registry, &chain), EHR_NULL_ARGUMENT);
+    OK(ehr_transport_callbacks_new(&cb, 1337, registry, &chain));
+    EXPECT_RC(ehr_transport_set_sender(chain, LIT("nurse"), registry), EHR_INVALID_ARGUMENT);
+    ehr_key_store *keys = memory_keys();
+    ehr_handshaker *hs = handshaker(t, keys, chain);
+
+    ehr_ti *ti = bp_ti(t, "128");
+    ehr_ack *ack = NULL;
+    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    ehr_ack_summary s;
+    OK(ehr_ack_get_summary(ack, &s));
+    EXPECT(s.valid && s.has_tx_hash && s.tx_hash[0] == 1);
+    EXPECT(fake.submits == 1);
+    ehr_ack_free(ack);
+    ehr_ti_free(ti);
+
+    /* A node that cannot be reached: an invalid ACK to keep, not a crash. */
+    fake.unavailable = 1;
+    ti = bp_ti(t, "129");
+    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    OK(ehr_ack_get_summary(ack, &s));
+    EXPECT(!s.valid && s.may_rerun);
+    char reason[1024];
+    size_t n = 0;
+    OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
+    EXPECT(strstr(reason, "EHR_TRANSPORT_UNAVAILABLE") != NULL);
+    ehr_ack_free(ack);
+    ehr_ti_free(ti);
+
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+    ehr_transport_free(chain);
+    ehr_templates_free(t);
+}
+
+int main(void) {
+    test_result_codes_are_stable();
+    test_messages_and_buffers();
+    test_bad_arguments();
+    test_key_store_callbacks_and_envelopes();
+    test_tis_and_violations();
+    test_devnet_flow_batches_and_proofs();
+    test_devnet_roles_and_tc_accessors();
+    test_callback_transport();
+    if (failures > 0) {
+        fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
+        return 1;
+    }
+    printf("test_ffi: all %d checks passed\n", checks);
+    return 0;
+}

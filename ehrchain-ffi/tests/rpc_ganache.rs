@@ -1,0 +1,169 @@
+//! The C ABI over a JSON-RPC node: `ehr_transport_rpc_new` and a nurse's
+//! blood-pressure TI to a valid ACK whose record hash the registry holds.
+//! Needs a node (Ganache 7.9.2, chain 1337, ten unlocked accounts) in
+//! `EHRCHAIN_RPC_URL`; `scripts/ganache-e2e.sh` runs it after the contracts
+//! suite. The registry is deployed from Rust first: the C ABI does not deploy.
+#![cfg(feature = "rpc")]
+#![allow(
+    missing_docs,
+    unsafe_code,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::ffi::c_char;
+use std::ptr::null_mut;
+
+use ehrchain_contracts::{Deployment, EhrRegistry, RpcConfig, RpcTransport, deploy_registry};
+use ehrchain_core::{B256, TemplateRegistry};
+use ehrchain_ffi::*;
+
+fn text(s: &str) -> (*const c_char, usize) {
+    (s.as_ptr().cast(), s.len())
+}
+
+fn check(rc: ehr_result) {
+    if rc != ehr_result::EHR_OK {
+        let mut buf = vec![0u8; 4096];
+        let mut n = 0;
+        // SAFETY: buf holds 4096 writable bytes.
+        unsafe { ehr_last_error(buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
+        panic!("{rc:?}: {}", String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
+#[test]
+#[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
+fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
+    let url = std::env::var("EHRCHAIN_RPC_URL").unwrap();
+    let chain_id = std::env::var("EHRCHAIN_RPC_CHAIN_ID").map_or(1337, |id| id.parse().unwrap());
+
+    // Deploy a registry of our own from Rust, with the node's unlocked
+    // accounts 4 and 5 as nurse and handshaker.
+    let mut rpc = RpcTransport::connect(&url, RpcConfig::new(chain_id)).unwrap();
+    let accounts = rpc.accounts().unwrap();
+    assert!(accounts.len() >= 6, "the node needs 6 unlocked accounts");
+    let (admin, nurse, handshaker) = (accounts[0], accounts[4], accounts[5]);
+    let templates = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi())).unwrap();
+    let deployment = Deployment {
+        admin,
+        grants: vec![("nurse".into(), nurse), ("handshaker".into(), handshaker)],
+    };
+    let registry = deploy_registry(&mut rpc, &deployment, &templates).unwrap();
+
+    let (mut t, mut c_templates, mut keys, mut hs, mut ti, mut ack) = (
+        null_mut(),
+        null_mut(),
+        null_mut(),
+        null_mut(),
+        null_mut(),
+        null_mut(),
+    );
+    let mut summary = ehr_ack_summary::default();
+    // SAFETY: every pointer is valid for its stated length; every handle is
+    // freed once at the end.
+    unsafe {
+        let (u, ul) = text(&url);
+        check(ehr_transport_rpc_new(
+            u,
+            ul,
+            chain_id,
+            registry.0.0.as_ptr(),
+            30_000,
+            &raw mut t,
+        ));
+        let (role, role_len) = text("nurse");
+        check(ehr_transport_set_sender(
+            t,
+            role,
+            role_len,
+            nurse.0.0.as_ptr(),
+        ));
+        check(ehr_transport_rpc_set_default_sender(
+            t,
+            handshaker.0.0.as_ptr(),
+        ));
+        check(ehr_transport_rpc_set_mine_on_head(t, 1));
+
+        check(ehr_templates_new_builtin(&raw mut c_templates));
+        check(ehr_key_store_new(&raw mut keys));
+        for (id, byte) in [("records-2026", 0x11u8), ("pseudonyms", 0x22)] {
+            let (p, n) = text(id);
+            check(ehr_key_store_insert(keys, p, n, [byte; 32].as_ptr()));
+        }
+        let mut config = std::mem::zeroed::<ehr_handshaker_config>();
+        check(ehr_handshaker_config_default(&raw mut config));
+        check(ehr_transport_chain(
+            t,
+            &raw mut config.chain_id,
+            config.registry.as_mut_ptr(),
+        ));
+        assert_eq!(config.registry, registry.0.0);
+        (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
+        (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
+        config.validator.confirmations = 2;
+        config.validator.poll_interval_ms = 50;
+        check(ehr_handshaker_new(
+            c_templates,
+            keys,
+            &raw const config,
+            &raw mut hs,
+        ));
+
+        let mut template_id = [0u8; 32];
+        let (name, name_len) = text("blood-pressure");
+        check(ehr_templates_latest(
+            c_templates,
+            name,
+            name_len,
+            template_id.as_mut_ptr(),
+        ));
+        let mut ti_id = [0u8; 32];
+        check(ehr_random_id(ti_id.as_mut_ptr()));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let (author, author_len) = text("nurse-0815");
+        let (patient, patient_len) = text("MRN-000123");
+        check(ehr_ti_new(
+            ti_id.as_ptr(),
+            template_id.as_ptr(),
+            author,
+            author_len,
+            role,
+            role_len,
+            patient,
+            patient_len,
+            now,
+            &raw mut ti,
+        ));
+        for (field, value) in [("systolic", "126"), ("diastolic", "82")] {
+            let (f, fl) = text(field);
+            let (v, vl) = text(value);
+            check(ehr_ti_set_field(ti, f, fl, v, vl));
+        }
+        check(ehr_handshaker_submit(hs, ti, t, &raw mut ack));
+        check(ehr_ack_get_summary(ack, &raw mut summary));
+        if !summary.valid {
+            let mut buf = vec![0u8; 4096];
+            let mut n = 0;
+            ehr_ack_reason(ack, buf.as_mut_ptr().cast(), buf.len(), &raw mut n);
+            panic!("invalid ACK: {}", String::from_utf8_lossy(&buf[..n]));
+        }
+        ehr_ack_free(ack);
+        ehr_ti_free(ti);
+        ehr_handshaker_free(hs);
+        ehr_key_store_free(keys);
+        ehr_templates_free(c_templates);
+        ehr_transport_free(t);
+    }
+    assert!(summary.has_tx_hash && !summary.replay);
+    let stored = rpc
+        .view(&EhrRegistry::recordHashOfCall {
+            tiId: B256::from(summary.ti_id),
+        })
+        .unwrap();
+    assert_eq!(stored, B256::from(summary.record_hash));
+}

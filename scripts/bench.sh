@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of ehrchain and of its peers, in one process
+# tree on this machine, then one table (benches/README.md, docs/performance.md).
+#   1. the fixture the peers must reproduce byte for byte (peer_fixture);
+#   2. the criterion benches (tc_generation, batch, ffi overhead when built);
+#   3. peak memory of a 1M-record batch build (/usr/bin/time -v);
+#   4. the Node peers: viem, ethers v6, node:crypto, WebCrypto,
+#      @openzeppelin/merkle-tree (benches/peers/, pinned with its lockfile),
+#      and the WASM package when it is built;
+#   5. the primitive floor: `openssl speed` for AES-256-GCM, SHA-256, SHA3-256;
+#   6. benches/peers/report.mjs: the table on stdout, target/bench/report.json.
+# QUICK=1 shortens every run (a smoke test of the pipeline, not figures).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=target/bench
+mkdir -p "$out"
+quick=${QUICK:-}
+cargo_bench_args=()
+node_args=()
+openssl_seconds=2
+if [[ -n "$quick" ]]; then
+    cargo_bench_args=(-- --warm-up-time 0.2 --measurement-time 0.5)
+    node_args=(--quick)
+    openssl_seconds=1
+fi
+
+echo "== fixture" >&2
+cargo build --release --locked -p ehrchain-benches --examples
+target/release/examples/peer_fixture > "$out/fixture.json"
+
+echo "== criterion" >&2
+cargo bench --locked -p ehrchain-benches --benches "${cargo_bench_args[@]}"
+
+echo "== peak memory of a 1,000,000-record batch" >&2
+/usr/bin/time -v target/release/examples/batch_build 1000000 2> "$out/batch_build.time" > "$out/batch_build.out"
+
+echo "== Node peers" >&2
+npm ci --prefix benches/peers --no-audit --no-fund >&2
+node benches/peers/bench.mjs "$out/fixture.json" "${node_args[@]}" > "$out/peers.json"
+
+echo "== primitive floor (openssl speed)" >&2
+: > "$out/openssl.txt"
+for spec in aes-256-gcm:1024 aes-256-gcm:16384 aes-256-gcm:262144 \
+            sha256:64 sha256:1187 sha256:16547 sha256:262307 sha3-256:64; do
+    openssl speed -mr -elapsed -seconds "$openssl_seconds" -bytes "${spec#*:}" -evp "${spec%%:*}" \
+        2>&1 | grep '^+R:' | sed "s/^/${spec#*:}:/" >> "$out/openssl.txt"
+done
+
+node benches/peers/report.mjs "$out"
