@@ -8,8 +8,10 @@ use std::hint::black_box;
 use std::ptr::null_mut;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ehrchain_benches::{Fixture, NOW, RECORD_BYTES, SEALING_KEY, SEALING_KEY_ID, TEMPLATE, rng};
-use ehrchain_core::template::BUILT_IN_TEMPLATES;
+use ehrchain_benches::{
+    Fixture, NOW, PSEUDONYM_KEY, PSEUDONYM_KEY_ID, RECORD_BYTES, SEALING_KEY, SEALING_KEY_ID, rng,
+    template_json,
+};
 use ehrchain_ffi::{
     ehr_handshaker, ehr_handshaker_config, ehr_handshaker_config_default, ehr_handshaker_free,
     ehr_handshaker_generate, ehr_handshaker_new, ehr_handshaker_set_seed, ehr_key_store_free,
@@ -25,11 +27,7 @@ struct Ffi {
 
 impl Ffi {
     fn new(fx: &Fixture, ti_json: &str) -> Self {
-        let json = BUILT_IN_TEMPLATES
-            .iter()
-            .find(|(name, _)| *name == TEMPLATE)
-            .map(|(_, json)| *json)
-            .expect("built-in template");
+        let json = template_json().expect("the benchmark template");
         let (mut templates, mut keys, mut hs, mut ti) =
             (null_mut(), null_mut(), null_mut(), null_mut());
         let mut id = [0u8; 32];
@@ -46,7 +44,10 @@ impl Ffi {
             );
             assert_eq!(rc, ehr_result::EHR_OK);
             assert_eq!(ehr_key_store_new(&raw mut keys), ehr_result::EHR_OK);
-            for (key_id, key) in [(SEALING_KEY_ID, SEALING_KEY), ("pseudonyms", [0x22; 32])] {
+            for (key_id, key) in [
+                (SEALING_KEY_ID, SEALING_KEY),
+                (PSEUDONYM_KEY_ID, PSEUDONYM_KEY),
+            ] {
                 let rc =
                     ehr_key_store_insert(keys, key_id.as_ptr().cast(), key_id.len(), key.as_ptr());
                 assert_eq!(rc, ehr_result::EHR_OK);
