@@ -7,7 +7,7 @@ CC ?= cc
 CXX ?= c++
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit wasm-core wasm web interop peers-check fuzz-smoke bench bench-js vectors contracts contracts-check gas ganache-e2e ffi
+.PHONY: test setup fmt-check clippy unit wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e ffi
 
 ## Every test: formatting, lints, unit/integration/doc tests, the C ABI's C
 ## tests (also under valgrind), the wasm build of the core, the npm package's
@@ -127,14 +127,6 @@ gas:
 ## machines are noisy. QUICK=1 for a fast smoke run of the pipeline.
 bench:
 	bash scripts/bench.sh
-
-## The npm package against the same pipeline in viem + node:crypto (pinned in
-## benches/js/package.json): TI -> TC/s and proof verifications/s as ratios,
-## and the gzipped .wasm size; writes target/bench-js.json. Not in `make test`.
-bench-js:
-	bash scripts/wasm-pack.sh
-	npm ci --prefix benches/js --no-audit --no-fund --ignore-scripts
-	node benches/js/bench.mjs
 
 ## Rewrite the test vectors in docs/vectors/ from the code (review the diff!).
 vectors:

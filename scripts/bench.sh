@@ -6,7 +6,7 @@
 #   3. peak memory of a 1M-record batch build (/usr/bin/time -v);
 #   4. the Node peers: viem, ethers v6, node:crypto, WebCrypto,
 #      @openzeppelin/merkle-tree (benches/peers/, pinned with its lockfile),
-#      and the WASM package when it is built;
+#      and the WASM package (built here by scripts/wasm-pack.sh);
 #   5. the primitive floor: `openssl speed` for AES-256-GCM, SHA-256, SHA3-256;
 #   6. benches/peers/report.mjs: the table on stdout, target/bench/report.json.
 # QUICK=1 shortens every run (a smoke test of the pipeline, not figures).
@@ -33,6 +33,9 @@ cargo bench --locked -p ehrchain-benches --benches "${cargo_bench_args[@]}"
 
 echo "== peak memory of a 1,000,000-record batch" >&2
 /usr/bin/time -v target/release/examples/batch_build 1000000 2> "$out/batch_build.time" > "$out/batch_build.out"
+
+echo "== the npm package" >&2
+bash scripts/wasm-pack.sh >&2
 
 echo "== Node peers" >&2
 npm ci --prefix benches/peers --no-audit --no-fund >&2

@@ -8,7 +8,8 @@
 // (TCs, the 1024-leaf root, the depth-20 proof) and times nothing: `make
 // test` runs it as an interop test.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { randomFillSync } from 'node:crypto';
 import os from 'node:os';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
@@ -73,6 +74,46 @@ async function tcGeneration() {
   }
 }
 
+const wasmPackage = new URL('../../ehrchain-wasm/pkg/index.js', import.meta.url);
+
+/// The npm package (WebAssembly), when built (scripts/wasm-pack.sh): the same
+/// TIs through `Handshaker.generate`, and the depth-20 proof through
+/// `verifyProof`. Its nonces come from crypto.getRandomValues, so the check
+/// is that its record opens to ehrchain's native plaintext byte for byte and
+/// its calldata differs from the fixture's only in the record hash word.
+async function wasmWorkloads() {
+  if (!existsSync(wasmPackage)) {
+    console.error('ehrchain-wasm/pkg is not built (bash scripts/wasm-pack.sh): no WASM rows');
+    return;
+  }
+  const ehr = await import(wasmPackage);
+  const templates = new ehr.Templates();
+  templates.add(JSON.stringify(fixture.template));
+  const keys = { [fixture.sealing_key_id]: fixture.sealing_key, [fixture.pseudonym_key_id]: fixture.pseudonym_key };
+  const hs = new ehr.Handshaker({
+    chainId: fixture.chain_id, registry: fixture.registry,
+    sealingKeyId: fixture.sealing_key_id, pseudonymKeyId: fixture.pseudonym_key_id,
+  }, keys, templates);
+  for (const expected of fixture.tis) {
+    const tc = hs.generate(expected.ti, fixture.now);
+    const ours = Buffer.from(ehr.openEnvelope(tc.envelope, fixture.sealing_key));
+    const native = Buffer.from(ehr.openEnvelope(expected.envelope, fixture.sealing_key));
+    const recordWord = (calldata) => calldata.slice(0, 10 + 64 * 3) + calldata.slice(10 + 64 * 4);
+    if (!ours.equals(native) || recordWord(tc.calldata) !== recordWord(expected.calldata)) {
+      throw new Error(`the WASM package does not reproduce ehrchain's TC for the ${expected.record_bytes}-byte record`);
+    }
+    tc.free();
+    record(`tc_generation/ehrchain-wasm/${expected.record_bytes >> 10}KiB`, 'TIs',
+      await time(() => hs.generate(expected.ti, fixture.now).free()));
+  }
+  const proof = JSON.stringify(fixture.proof);
+  ehr.verifyProof(proof);
+  const binary = ehr.InclusionProof.parse(proof).toBytes();
+  record('proof_verify/ehrchain-wasm/depth20', 'proofs', await time(() => ehr.verifyProof(binary)));
+  const wasm = readFileSync(new URL('../../ehrchain-wasm/pkg/ehrchain_wasm_bg.wasm', import.meta.url));
+  results.push({ name: 'size/ehrchain-wasm', unit: 'bytes', bytes: wasm.length, gzip_bytes: gzipSync(wasm, { level: 9 }).length });
+}
+
 /// Record hash i of the benchmark batches (benches/src/lib.rs `batch_of`).
 function recordHashes(n) {
   const out = new Array(n);
@@ -125,10 +166,11 @@ async function proofVerify() {
 }
 
 await tcGeneration();
+await wasmWorkloads();
 await proofVerify();
 await batchBuild();
 if (checkOnly) {
-  console.error(`peers reproduce ehrchain: ${fixture.tis.length} TCs x 3 pipelines, the ${fixture.check_batch.leaves}-leaf root, the depth-20 proof`);
+  console.error(`peers reproduce ehrchain: ${fixture.tis.length} TCs x 3 pipelines${existsSync(wasmPackage) ? ' and the WASM package' : ''}, the ${fixture.check_batch.leaves}-leaf root, the depth-20 proof`);
   process.exit(0);
 }
 process.stdout.write(`${JSON.stringify({
