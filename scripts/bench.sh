@@ -31,6 +31,16 @@ target/release/examples/peer_fixture > "$out/fixture.json"
 echo "== criterion" >&2
 cargo bench --locked -p ehrchain-benches --benches "${cargo_bench_args[@]}"
 
+# keccak-asm picks its Keccak assembly when it is compiled: the AVX-512VL
+# variant only in a build for a CPU that has it. The keccak-bound benches run
+# again in such a build (its own target directory), reported beside the
+# portable build's figures (docs/performance.md).
+if grep -qw avx512vl /proc/cpuinfo; then
+    echo "== criterion, keccak-bound benches, -C target-cpu=native" >&2
+    RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native \
+        cargo bench --locked -p ehrchain-benches --bench batch "${cargo_bench_args[@]}"
+fi
+
 echo "== peak memory of a 1,000,000-record batch" >&2
 /usr/bin/time -v target/release/examples/batch_build 1000000 2> "$out/batch_build.time" > "$out/batch_build.out"
 

@@ -12,6 +12,8 @@ import { execFileSync } from 'node:child_process';
 
 const dir = process.argv[2] ?? 'target/bench';
 const criterionDir = join(dir, '..', 'criterion');
+// The keccak-bound benches built with -C target-cpu=native (scripts/bench.sh).
+const nativeCriterionDir = join(dir, '..', 'native', 'criterion');
 const EAS_GAS_PER_ATTEST = 254_425;
 const RECORD_SIZES = [1, 16, 256];
 const ENVELOPE_OVERHEAD = 163; // header (135 + 12-byte key id) + 16-byte tag
@@ -20,8 +22,8 @@ const BATCH_LEAVES = [1_000, 100_000, 1_000_000];
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 
 /// Criterion's mean time per iteration in seconds, or undefined.
-function criterion(id) {
-  const path = join(criterionDir, id, 'new', 'estimates.json');
+function criterion(id, root = criterionDir) {
+  const path = join(root, id, 'new', 'estimates.json');
   return existsSync(path) ? readJson(path).mean.point_estimate / 1e9 : undefined;
 }
 
@@ -112,22 +114,30 @@ for (const kib of RECORD_SIZES) {
 }
 
 const keccak = t('sha3-256', 64);
-for (const leaves of BATCH_LEAVES) {
-  const perBatch = criterion(`batch_build/${leaves}`);
-  const ours = perBatch && leaves / perBatch;
-  const peer = { name: '@openzeppelin/merkle-tree', rate: peerRate(peers, `batch_build/openzeppelin-merkle-tree/${leaves}`) };
-  // 2 keccak-256 per leaf and 1 per inner node, spread over the cores.
-  const floor = keccak && leaves / ((3 * leaves * keccak) / os.cpus().length);
-  const met = ours && peer.rate ? ours >= 20 * peer.rate && (leaves < 1_000_000 || perBatch < 1) : undefined;
-  row(`Batch build, ${leaves.toLocaleString('en')} records (all cores)`, 'records/s', ours, peer, floor,
-    leaves === 1_000_000 ? '>= 20x peer, < 1 s' : '>= 20x peer', met);
-}
-
-{
-  const perProof = criterion('proof_verify/depth20');
+const builds = [['', criterionDir], [', target-cpu=native', nativeCriterionDir]];
+for (const [build, root] of builds) {
+  for (const leaves of BATCH_LEAVES) {
+    const perBatch = criterion(`batch_build/${leaves}`, root);
+    if (build && !perBatch) continue;
+    const ours = perBatch && leaves / perBatch;
+    const peer = { name: '@openzeppelin/merkle-tree', rate: peerRate(peers, `batch_build/openzeppelin-merkle-tree/${leaves}`) };
+    // 2 keccak-256 per leaf and 1 per inner node, spread over the cores.
+    const floor = keccak && leaves / ((3 * leaves * keccak) / os.cpus().length);
+    const met = ours && peer.rate ? ours >= 20 * peer.rate && (leaves < 1_000_000 || perBatch < 1) : undefined;
+    row(`Batch build, ${leaves.toLocaleString('en')} records (all cores${build})`, 'records/s', ours, peer, floor,
+      leaves === 1_000_000 ? '>= 20x peer, < 1 s' : '>= 20x peer', met);
+  }
+  const perProof = criterion('proof_verify/depth20', root);
+  if (build && !perProof) continue;
+  if (!build) {
+    const wasm = peerRate(peers, 'proof_verify/ehrchain-wasm/depth20');
+    const peer = { name: 'viem keccak loop', rate: peerRate(peers, 'proof_verify/viem-keccak-loop/depth20') };
+    row('Proof verification, depth 20 (WASM package in Node)', 'proofs/s', wasm, peer, undefined, '> peer',
+      wasm && peer.rate ? wasm > peer.rate : undefined);
+  }
   const ours = perProof && 1 / perProof;
   const peer = { name: '@openzeppelin/merkle-tree', rate: peerRate(peers, 'proof_verify/openzeppelin-merkle-tree/depth20') };
-  row('Proof verification, depth 20 (one core)', 'proofs/s', ours, peer, keccak && 1 / (22 * keccak),
+  row(`Proof verification, depth 20 (one core${build})`, 'proofs/s', ours, peer, keccak && 1 / (22 * keccak),
     '>= 150,000/s', ours ? ours >= 150_000 : undefined);
 }
 
@@ -148,6 +158,12 @@ rows.push({ workload: 'Gas per record, anchorRecord (one per tx)', unit: 'gas', 
 rows.push({ workload: 'Gas per record, anchorBatch of 65,536', unit: 'gas', ehrchain: batchPerRecord,
   peer_name: 'EAS attest', peer: EAS_GAS_PER_ATTEST, ratio_to_peer: EAS_GAS_PER_ATTEST / batchPerRecord,
   target: '', met: undefined });
+
+const size = peers.results.find((r) => r.name === 'size/ehrchain-wasm');
+if (size) {
+  rows.push({ workload: '.wasm size, gzip -9', unit: 'KiB', ehrchain: size.gzip_bytes / 1024,
+    target: '< 300 KiB', met: size.gzip_bytes < 300 * 1024 });
+}
 
 const rss = peakRssMiB();
 const machine = {
