@@ -37,7 +37,7 @@ cargo bench --locked -p ehrchain-benches --benches "${cargo_bench_args[@]}"
 # portable build's figures (docs/performance.md).
 if grep -qw avx512vl /proc/cpuinfo; then
     echo "== criterion, keccak-bound benches, -C target-cpu=native" >&2
-    RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR=target/native \
+    RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR="$PWD/target/native" \
         cargo bench --locked -p ehrchain-benches --bench batch "${cargo_bench_args[@]}"
 fi
 
