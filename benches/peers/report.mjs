@@ -142,8 +142,8 @@ for (const [build, root] of builds) {
 }
 
 for (const id of ['ffi_overhead']) {
-  const direct = criterion(`${id}/direct/1KiB`);
-  const viaC = criterion(`${id}/c_abi/1KiB`);
+  const direct = criterion(`${id}/direct_1KiB`);
+  const viaC = criterion(`${id}/c_abi_1KiB`);
   if (direct && viaC) {
     rows.push({ workload: 'C ABI overhead on TC generation, 1 KiB', unit: '%', ehrchain: (viaC / direct - 1) * 100,
       target: '< 5%', met: viaC / direct - 1 < 0.05 });
