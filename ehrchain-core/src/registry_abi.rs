@@ -4,9 +4,11 @@
 //! contracts crate pins these selectors and topics to the compiled ABI
 //! (`contracts/tests/core_interface.rs`), so they cannot drift.
 
-use alloy_primitives::Bytes;
+use alloy_primitives::{B256, Bytes};
 use alloy_sol_types::{SolInterface, sol};
 use serde::{Deserialize, Serialize};
+
+use crate::role::Role;
 
 sol! {
     /// The part of `EhrRegistry` the validator talks to.
@@ -65,8 +67,9 @@ pub struct DecodedRevert {
     /// The custom error's name (`EhrRegistryRoleNotAllowed`), or `None` when
     /// the revert data is not one of the registry's errors.
     pub error: Option<String>,
-    /// The error with its arguments, for people (`EhrRegistryRoleNotAllowed {
-    /// templateId: 0x…, role: 0x… }`), or a description of undecodable data.
+    /// The error named and explained for people, with its arguments
+    /// (`EhrRegistryRoleNotAllowed: template 0x… does not allow role 0x…
+    /// (NURSE_ROLE) on chain; …`), or a description of undecodable data.
     pub detail: String,
     /// The raw revert data.
     pub data: Bytes,
@@ -79,7 +82,7 @@ impl DecodedRevert {
         match RegistryErrors::abi_decode(data) {
             Ok(error) => Self {
                 error: Some(registry_error_name(&error).to_owned()),
-                detail: format!("{error:?}"),
+                detail: describe(&error),
                 data: data.clone(),
             },
             Err(_) if data.is_empty() => Self {
@@ -103,6 +106,56 @@ impl DecodedRevert {
     }
 }
 
+/// A registry error explained for the people who must act on it: its
+/// Solidity name, its arguments, and what to do.
+fn describe(error: &RegistryErrors) -> String {
+    let name = registry_error_name(error);
+    let what = match error {
+        RegistryErrors::EhrRegistryUnknownTemplate(e) => format!(
+            "template {} is not registered on chain; an administrator must register it (registerTemplate)",
+            e.templateId
+        ),
+        RegistryErrors::EhrRegistryTemplateInactive(e) => format!(
+            "template {} is deactivated on chain; use its current version or ask an administrator to activate it",
+            e.templateId
+        ),
+        RegistryErrors::EhrRegistryRoleNotAllowed(e) => format!(
+            "template {} does not allow role {} on chain; register the template with that role or use another one",
+            e.templateId,
+            role_label(&e.role)
+        ),
+        RegistryErrors::EhrRegistryTiAlreadyUsed(e) => format!(
+            "TI id {} is already anchored, with record hash {}",
+            e.tiId, e.storedRecordHash
+        ),
+        RegistryErrors::EhrRegistryZeroHash(_) => "the record hash is zero".to_owned(),
+        RegistryErrors::EhrRegistryRootAlreadyAnchored(e) => {
+            format!("batch root {} is already anchored", e.root)
+        }
+        RegistryErrors::EhrRegistryZeroLeafCount(_) => {
+            "a batch must hold at least one record".to_owned()
+        }
+        RegistryErrors::AccessControlUnauthorizedAccount(e) => format!(
+            "account {} does not hold role {} on chain; an administrator must grant it (grantRole)",
+            e.account,
+            role_label(&e.neededRole)
+        ),
+    };
+    format!("{name}: {what}")
+}
+
+/// A role id, with its `NAME_ROLE` label when it is a built-in role's.
+fn role_label(id: &B256) -> String {
+    Role::BUILT_IN
+        .iter()
+        .filter_map(|name| Role::new(*name).ok())
+        .find(|role| role.id() == *id)
+        .map_or_else(
+            || id.to_string(),
+            |role| format!("{id} ({}_ROLE)", role.name().to_uppercase()),
+        )
+}
+
 /// The Solidity name of a registry error.
 #[must_use]
 pub fn registry_error_name(error: &RegistryErrors) -> &'static str {
@@ -115,5 +168,53 @@ pub fn registry_error_name(error: &RegistryErrors) -> &'static str {
         RegistryErrors::EhrRegistryRootAlreadyAnchored(_) => "EhrRegistryRootAlreadyAnchored",
         RegistryErrors::EhrRegistryZeroLeafCount(_) => "EhrRegistryZeroLeafCount",
         RegistryErrors::AccessControlUnauthorizedAccount(_) => "AccessControlUnauthorizedAccount",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy_primitives::Address;
+    use alloy_sol_types::SolError;
+
+    use super::*;
+
+    #[test]
+    fn a_missing_role_is_explained_with_the_role_name() {
+        let nurse = Role::new(Role::NURSE).unwrap().id();
+        let data = IEhrRegistry::AccessControlUnauthorizedAccount {
+            account: Address::repeat_byte(0x22),
+            neededRole: nurse,
+        }
+        .abi_encode();
+        let revert = DecodedRevert::from_data(&data.into());
+        assert_eq!(
+            revert.error.as_deref(),
+            Some("AccessControlUnauthorizedAccount")
+        );
+        assert_eq!(
+            revert.detail,
+            format!(
+                "AccessControlUnauthorizedAccount: account {} does not hold role {nurse} (NURSE_ROLE) on chain; an administrator must grant it (grantRole)",
+                Address::repeat_byte(0x22)
+            )
+        );
+    }
+
+    #[test]
+    fn an_unknown_role_id_is_shown_as_is() {
+        let role = B256::repeat_byte(0x77);
+        let template = B256::repeat_byte(0x01);
+        let data = IEhrRegistry::EhrRegistryRoleNotAllowed {
+            templateId: template,
+            role,
+        }
+        .abi_encode();
+        let detail = DecodedRevert::from_data(&data.into()).detail;
+        assert_eq!(
+            detail,
+            format!(
+                "EhrRegistryRoleNotAllowed: template {template} does not allow role {role} on chain; register the template with that role or use another one"
+            )
+        );
     }
 }
