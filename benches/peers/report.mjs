@@ -141,12 +141,13 @@ for (const [build, root] of builds) {
     '>= 150,000/s', ours ? ours >= 150_000 : undefined);
 }
 
-for (const id of ['ffi_overhead']) {
-  const direct = criterion(`${id}/direct_1KiB`);
-  const viaC = criterion(`${id}/c_abi_1KiB`);
+{
+  const direct = criterion('ffi_overhead/direct_1KiB');
+  const viaC = criterion('ffi_overhead/c_abi_1KiB');
   if (direct && viaC) {
-    rows.push({ workload: 'C ABI overhead on TC generation, 1 KiB', unit: '%', ehrchain: (viaC / direct - 1) * 100,
-      target: '< 5%', met: viaC / direct - 1 < 0.05 });
+    const overhead = viaC / direct - 1;
+    rows.push({ workload: 'C ABI overhead on TC generation, 1 KiB', unit: '%', ehrchain: overhead * 100,
+      target: '< 5%', met: overhead < 0.05 });
   }
 }
 

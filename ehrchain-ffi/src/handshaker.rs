@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ehrchain_core::{
-    Ack, AckStatus, Address, ChainTransaction, Clock, GeneratorConfig, Handshaker,
+    Ack, AckStatus, Address, B256, ChainTransaction, Clock, GeneratorConfig, Handshaker,
     TransactionGenerator, TransactionValidator, ValidatorConfig, run_blocking,
 };
 use rand_chacha::ChaCha20Rng;
@@ -372,31 +372,32 @@ pub struct ehr_tc {
 /// Writes the TC's 32-byte TI id to `out`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_tc_ti_id(tc: *const ehr_tc, out: *mut u8) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc)?;
-        OutArray::<32>::new(out)?.set(&tc.tc.ti_id.0);
-        Ok(())
-    })
+    tc_word(tc, out, |tc| &tc.ti_id)
 }
 
 /// Writes the TC's 32-byte record hash (SHA-256 of the sealed envelope, the
 /// value anchored on chain) to `out`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_tc_record_hash(tc: *const ehr_tc, out: *mut u8) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc)?;
-        OutArray::<32>::new(out)?.set(&tc.tc.record_hash.0);
-        Ok(())
-    })
+    tc_word(tc, out, |tc| &tc.record_hash)
 }
 
 /// Writes the 32-byte patient pseudonym the TC carries (zeros for templates
 /// without a patient) to `out`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_tc_patient(tc: *const ehr_tc, out: *mut u8) -> ehr_result {
+    tc_word(tc, out, |tc| &tc.patient)
+}
+
+/// Writes one 32-byte value of the TC, picked by `pick`, to `out`.
+fn tc_word(
+    tc: *const ehr_tc,
+    out: *mut u8,
+    pick: impl FnOnce(&ChainTransaction) -> &B256,
+) -> ehr_result {
     guard(|| {
         let tc = ptr::handle(tc)?;
-        OutArray::<32>::new(out)?.set(&tc.tc.patient.0);
+        OutArray::<32>::new(out)?.set(&pick(&tc.tc).0);
         Ok(())
     })
 }
