@@ -11,7 +11,7 @@ use std::fmt;
 use aes::Aes256Enc;
 use aes_gcm::aead::AeadInOut;
 use aes_gcm::aead::consts::U12;
-use aes_gcm::{AesGcm, Key, KeyInit, Nonce, Tag};
+use aes_gcm::{AesGcm, KeyInit, Nonce, Tag};
 use alloy_primitives::B256;
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
@@ -109,12 +109,44 @@ pub enum EnvelopeError {
         "the envelope was tampered with: its ciphertext, tag, nonce or key id does not authenticate; keep it for audit and restore the record from a trusted copy"
     )]
     Tampered,
+    /// The output of an external AES-256-GCM has the wrong length.
+    #[error(
+        "the AES-256-GCM output is {got} bytes where {expected} (the record plus its 16-byte tag) were expected; the cipher did not seal this record"
+    )]
+    SealedLength {
+        /// Plaintext length plus the tag.
+        expected: usize,
+        /// Bytes that were given.
+        got: usize,
+    },
     /// The plaintext is too large for the 32-bit length field.
     #[error("the record is {0} bytes; an envelope holds at most 4 GiB minus 17 bytes")]
     TooLarge(usize),
     /// The key store could not hand out the key.
     #[error(transparent)]
     KeyStore(#[from] KeyStoreError),
+}
+
+impl EnvelopeError {
+    /// The error's name in `docs/envelope.md` and the test vectors
+    /// (`truncated`, `wrong_key`, …), as C and JavaScript report it too.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Truncated { .. } => "truncated",
+            Self::TrailingBytes(_) => "trailing_bytes",
+            Self::NotAnEnvelope => "not_an_envelope",
+            Self::UnsupportedVersion(_) => "unsupported_version",
+            Self::UnsupportedSuite(_) => "unsupported_suite",
+            Self::MalformedKeyId => "malformed_key_id",
+            Self::CiphertextTooShort(_) => "ciphertext_too_short",
+            Self::WrongKey { .. } => "wrong_key",
+            Self::Tampered => "tampered",
+            Self::TooLarge(_) => "too_large",
+            Self::SealedLength { .. } => "sealed_length",
+            Self::KeyStore(_) => "key_store",
+        }
+    }
 }
 
 /// Append-only access to the plaintext of an envelope being sealed by
@@ -164,6 +196,161 @@ impl fmt::Debug for PlaintextBuf<'_> {
     }
 }
 
+/// An envelope whose header and plaintext are written but not yet encrypted:
+/// the record key is derived and the header (the AEAD's associated data) is
+/// final. [`UnsealedEnvelope::seal`] encrypts it with this crate's AES-256-GCM;
+/// [`UnsealedEnvelope::into_sealed`] takes the output of another AES-256-GCM
+/// implementation instead (WebCrypto in the browser, which has AES
+/// instructions that WebAssembly lacks). The plaintext and the key are
+/// zeroized when the value is dropped.
+pub struct UnsealedEnvelope {
+    /// The header, then the plaintext.
+    bytes: Vec<u8>,
+    header_len: usize,
+    binding: EnvelopeBinding,
+    nonce: [u8; NONCE_LEN],
+    okm: Zeroizing<[u8; OKM_LEN]>,
+}
+
+impl UnsealedEnvelope {
+    /// Derives the record key from `master` for `binding`, writes the header
+    /// with the caller's fresh random `nonce`, then the plaintext that
+    /// `write_plaintext` appends (see [`Envelope::seal_with`]).
+    ///
+    /// # Errors
+    /// [`EnvelopeError::TooLarge`] for plaintexts of 4 GiB or more.
+    pub fn new(
+        binding: EnvelopeBinding,
+        master: &MasterKey,
+        nonce: [u8; NONCE_LEN],
+        plaintext_len_hint: usize,
+        write_plaintext: impl FnOnce(&mut PlaintextBuf<'_>),
+    ) -> Result<Self, EnvelopeError> {
+        let mut okm = Zeroizing::new([0u8; OKM_LEN]);
+        derive(master, &binding, &mut okm);
+        let header_len = PREFIX_LEN + binding.key_id.as_str().len() + FIXED_TAIL_LEN;
+        let capacity = header_len
+            .saturating_add(plaintext_len_hint)
+            .saturating_add(TAG_LEN);
+        let mut bytes = Vec::with_capacity(capacity);
+        write_header(&mut bytes, &binding, &nonce, split_okm(&okm).1);
+        write_plaintext(&mut PlaintextBuf { bytes: &mut bytes });
+        let plaintext_len = bytes.len() - header_len;
+        let Ok(ct_len) = u32::try_from(plaintext_len + TAG_LEN) else {
+            bytes.zeroize();
+            return Err(EnvelopeError::TooLarge(plaintext_len));
+        };
+        if let Some(len_field) = bytes.get_mut(..header_len).and_then(<[u8]>::last_chunk_mut) {
+            *len_field = ct_len.to_be_bytes();
+        }
+        Ok(Self {
+            bytes,
+            header_len,
+            binding,
+            nonce,
+            okm,
+        })
+    }
+
+    /// The envelope header, complete: the associated data of AES-256-GCM.
+    #[must_use]
+    pub fn header(&self) -> &[u8] {
+        self.bytes.get(..self.header_len).unwrap_or_default()
+    }
+
+    /// The plaintext to encrypt.
+    #[must_use]
+    pub fn plaintext(&self) -> &[u8] {
+        self.bytes.get(self.header_len..).unwrap_or_default()
+    }
+
+    /// The AES-256-GCM nonce (also in the header).
+    #[must_use]
+    pub fn nonce(&self) -> &[u8; NONCE_LEN] {
+        &self.nonce
+    }
+
+    /// The AES-256-GCM record key. Secret: hand it only to the cipher, and
+    /// zeroize every copy.
+    #[must_use]
+    pub fn record_key(&self) -> &[u8; 32] {
+        split_okm(&self.okm).0
+    }
+
+    /// What the envelope is bound to.
+    #[must_use]
+    pub fn binding(&self) -> &EnvelopeBinding {
+        &self.binding
+    }
+
+    /// Encrypts the plaintext in place with this crate's AES-256-GCM.
+    ///
+    /// # Errors
+    /// [`EnvelopeError::TooLarge`] should the cipher refuse the length (it
+    /// accepts everything [`UnsealedEnvelope::new`] does).
+    pub fn seal(mut self) -> Result<Envelope, EnvelopeError> {
+        let cipher = RecordCipher::new(split_okm(&self.okm).0.into());
+        let plaintext_len = self.bytes.len() - self.header_len;
+        let (header, body) = self.bytes.split_at_mut(self.header_len);
+        let tag = cipher
+            .encrypt_inout_detached(&Nonce::from(self.nonce), header, body.into())
+            .map_err(|_| EnvelopeError::TooLarge(plaintext_len))?;
+        self.bytes.extend_from_slice(&tag);
+        Ok(self.into_envelope())
+    }
+
+    /// Completes the envelope with the output of another AES-256-GCM
+    /// implementation: `ciphertext_and_tag` must be the encryption of
+    /// [`UnsealedEnvelope::plaintext`] under [`UnsealedEnvelope::record_key`]
+    /// and [`UnsealedEnvelope::nonce`], with [`UnsealedEnvelope::header`] as
+    /// associated data and a 16-byte tag appended (WebCrypto's `encrypt`
+    /// output). Only its length can be checked here; opening the envelope
+    /// checks the rest.
+    ///
+    /// # Errors
+    /// [`EnvelopeError::SealedLength`] when it is not exactly the plaintext
+    /// length plus 16 bytes.
+    pub fn into_sealed(mut self, ciphertext_and_tag: &[u8]) -> Result<Envelope, EnvelopeError> {
+        let expected = self.bytes.len() - self.header_len + TAG_LEN;
+        if ciphertext_and_tag.len() != expected {
+            return Err(EnvelopeError::SealedLength {
+                expected,
+                got: ciphertext_and_tag.len(),
+            });
+        }
+        // The ciphertext overwrites the plaintext byte for byte.
+        let (ciphertext, tag) = ciphertext_and_tag.split_at(expected - TAG_LEN);
+        if let Some(plaintext) = self.bytes.get_mut(self.header_len..) {
+            plaintext.copy_from_slice(ciphertext);
+        }
+        self.bytes.extend_from_slice(tag);
+        Ok(self.into_envelope())
+    }
+
+    /// The sealed bytes as an [`Envelope`]; leaves nothing to zeroize behind.
+    fn into_envelope(mut self) -> Envelope {
+        Envelope {
+            bytes: std::mem::take(&mut self.bytes),
+            binding: self.binding.clone(),
+        }
+    }
+}
+
+impl Drop for UnsealedEnvelope {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
+impl fmt::Debug for UnsealedEnvelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnsealedEnvelope")
+            .field("binding", &self.binding)
+            .field("plaintext", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
 /// A sealed record in its binary form, whose header has been checked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Envelope {
@@ -193,7 +380,8 @@ impl Envelope {
     /// the plaintext is written in place, after the header, and encrypted there.
     /// `plaintext_len_hint` is the expected plaintext length; the buffer grows
     /// if more is written (and zeroizes what it leaves behind). The envelope
-    /// keeps `binding`.
+    /// keeps `binding`. Same as [`UnsealedEnvelope::new`], then
+    /// [`UnsealedEnvelope::seal`].
     ///
     /// # Errors
     /// [`EnvelopeError::TooLarge`] for plaintexts of 4 GiB or more.
@@ -204,33 +392,7 @@ impl Envelope {
         plaintext_len_hint: usize,
         write_plaintext: impl FnOnce(&mut PlaintextBuf<'_>),
     ) -> Result<Self, EnvelopeError> {
-        let mut okm = Zeroizing::new([0u8; OKM_LEN]);
-        derive(master, &binding, &mut okm);
-        let (key, commitment) = split_okm(&okm);
-        let cipher = RecordCipher::new(key);
-
-        let header_len = PREFIX_LEN + binding.key_id.as_str().len() + FIXED_TAIL_LEN;
-        let capacity = header_len
-            .saturating_add(plaintext_len_hint)
-            .saturating_add(TAG_LEN);
-        let mut bytes = Vec::with_capacity(capacity);
-        write_header(&mut bytes, &binding, &nonce, commitment);
-        write_plaintext(&mut PlaintextBuf { bytes: &mut bytes });
-
-        let plaintext_len = bytes.len() - header_len;
-        let Ok(ct_len) = u32::try_from(plaintext_len + TAG_LEN) else {
-            bytes.zeroize();
-            return Err(EnvelopeError::TooLarge(plaintext_len));
-        };
-        let (header, body) = bytes.split_at_mut(header_len);
-        if let Some(len_field) = header.last_chunk_mut::<4>() {
-            *len_field = ct_len.to_be_bytes();
-        }
-        let tag = cipher
-            .encrypt_inout_detached(&Nonce::from(nonce), header, body.into())
-            .map_err(|_| EnvelopeError::TooLarge(plaintext_len))?;
-        bytes.extend_from_slice(&tag);
-        Ok(Self { bytes, binding })
+        UnsealedEnvelope::new(binding, master, nonce, plaintext_len_hint, write_plaintext)?.seal()
     }
 
     /// Checks the structure of an envelope read from storage or the network:
@@ -328,7 +490,7 @@ impl Envelope {
                 key_id: binding.key_id.clone(),
             });
         }
-        let cipher = RecordCipher::new(key);
+        let cipher = RecordCipher::new(key.into());
         let (header, rest) = self.bytes.split_at(header_len.min(self.bytes.len()));
         let (ciphertext, tag) = rest.split_at(rest.len().saturating_sub(TAG_LEN));
         let tag = <&Tag>::try_from(tag).map_err(|_| EnvelopeError::Tampered)?;
@@ -446,13 +608,13 @@ fn derive(master: &MasterKey, binding: &EnvelopeBinding, okm: &mut [u8; OKM_LEN]
 
 /// Splits one record's HKDF output into the AES-256 record key and the key
 /// commitment.
-fn split_okm(okm: &[u8; OKM_LEN]) -> (&Key<RecordCipher>, &[u8; COMMITMENT_LEN]) {
+fn split_okm(okm: &[u8; OKM_LEN]) -> (&[u8; 32], &[u8; COMMITMENT_LEN]) {
     let (key, commitment) = okm.split_at(32);
     // OKM_LEN is 32 + COMMITMENT_LEN: both conversions always succeed.
     let key = <&[u8; 32]>::try_from(key).unwrap_or_else(|_| unreachable!("OKM_LEN = 32 + 16"));
     let commitment = <&[u8; COMMITMENT_LEN]>::try_from(commitment)
         .unwrap_or_else(|_| unreachable!("OKM_LEN = 32 + 16"));
-    (key.into(), commitment)
+    (key, commitment)
 }
 
 /// Copies `N` bytes at `at`; callers only pass offsets inside a checked header.

@@ -4,7 +4,7 @@ use alloy_dyn_abi::{DynSolType, DynSolValue};
 use alloy_primitives::{Address, B256, Bytes, Selector};
 use rand_core::CryptoRngCore;
 
-use crate::envelope::{Envelope, EnvelopeBinding, EnvelopeError, NONCE_LEN};
+use crate::envelope::{Envelope, EnvelopeBinding, EnvelopeError, NONCE_LEN, UnsealedEnvelope};
 use crate::keys::{KeyId, KeyStore, KeyStoreError, Pseudonymizer};
 use crate::record;
 use crate::template::{
@@ -60,6 +60,96 @@ impl ChainTransaction {
     pub fn cid(&self) -> String {
         crate::envelope::cid_of_record_hash(&self.record_hash)
     }
+}
+
+/// A TI validated, its record written and its call encoded, waiting to be
+/// encrypted and hashed: what [`TransactionGenerator::prepare`] returns.
+/// [`PreparedTransaction::seal`] finishes it with this crate's AES-256-GCM and
+/// SHA-256; [`PreparedTransaction::into_sealed`] with another implementation's
+/// output (the npm package hands WebAssembly's slow software AES to WebCrypto
+/// this way). Either way the TC is byte for byte the one
+/// [`TransactionGenerator::generate`] makes. Record key and plaintext are
+/// zeroized when it is dropped.
+#[derive(Debug)]
+pub struct PreparedTransaction {
+    to: Address,
+    chain_id: u64,
+    ti_id: B256,
+    template_id: B256,
+    patient: B256,
+    /// The calldata with a zero word where the record hash goes.
+    calldata: Vec<u8>,
+    /// The byte offsets of those words.
+    record_hash_at: Vec<usize>,
+    envelope: UnsealedEnvelope,
+}
+
+impl PreparedTransaction {
+    /// The envelope to encrypt: header (the associated data), plaintext,
+    /// nonce and record key.
+    #[must_use]
+    pub fn envelope(&self) -> &UnsealedEnvelope {
+        &self.envelope
+    }
+
+    /// Encrypts the record with this crate's AES-256-GCM, hashes the envelope
+    /// and completes the call.
+    ///
+    /// # Errors
+    /// [`GenerateError::Seal`] should the cipher refuse the record.
+    pub fn seal(self) -> Result<ChainTransaction, GenerateError> {
+        self.complete(|unsealed| {
+            let envelope = unsealed.seal()?;
+            let record_hash = envelope.record_hash();
+            Ok((envelope, record_hash))
+        })
+    }
+
+    /// Completes the TC with another implementation's AES-256-GCM output (see
+    /// [`UnsealedEnvelope::into_sealed`]) and `record_hash`, which must be the
+    /// SHA-256 of the envelope: the header followed by `ciphertext_and_tag`.
+    /// The hash is taken as given (computing it here would cost what the
+    /// caller saved); the tests of every caller check it.
+    ///
+    /// # Errors
+    /// [`GenerateError::Seal`] with [`EnvelopeError::SealedLength`] when
+    /// `ciphertext_and_tag` is not the plaintext length plus 16 bytes.
+    pub fn into_sealed(
+        self,
+        ciphertext_and_tag: &[u8],
+        record_hash: B256,
+    ) -> Result<ChainTransaction, GenerateError> {
+        self.complete(|unsealed| Ok((unsealed.into_sealed(ciphertext_and_tag)?, record_hash)))
+    }
+
+    /// The TC, once `seal` has turned the envelope into its sealed form and
+    /// record hash.
+    fn complete(
+        self,
+        seal: impl FnOnce(UnsealedEnvelope) -> Result<(Envelope, B256), EnvelopeError>,
+    ) -> Result<ChainTransaction, GenerateError> {
+        let (envelope, record_hash) = seal(self.envelope)?;
+        Ok(ChainTransaction {
+            calldata: with_record_hash(self.calldata, &self.record_hash_at, record_hash),
+            to: self.to,
+            chain_id: self.chain_id,
+            ti_id: self.ti_id,
+            template_id: self.template_id,
+            patient: self.patient,
+            record_hash,
+            envelope,
+        })
+    }
+}
+
+/// `calldata` with `record_hash` written at each of `offsets`.
+fn with_record_hash(mut calldata: Vec<u8>, offsets: &[usize], record_hash: B256) -> Bytes {
+    for &at in offsets {
+        if let Some(word) = calldata.get_mut(at..at + 32) {
+            word.copy_from_slice(record_hash.as_slice());
+        }
+    }
+    calldata.into()
 }
 
 /// Why the generator made no transaction.
@@ -120,6 +210,8 @@ impl<K: KeyStore> TransactionGenerator<K> {
 
     /// Validates `ti` against its template in `templates` and builds its TC.
     /// `now` is the host's clock in Unix seconds; `rng` supplies the nonce.
+    /// Same as [`TransactionGenerator::prepare`], then
+    /// [`PreparedTransaction::seal`].
     ///
     /// # Errors
     /// [`GenerateError::Rejected`] with every violation of the TI;
@@ -131,6 +223,25 @@ impl<K: KeyStore> TransactionGenerator<K> {
         now: u64,
         rng: &mut R,
     ) -> Result<ChainTransaction, GenerateError> {
+        self.prepare(templates, ti, now, rng)?.seal()
+    }
+
+    /// The first half of [`TransactionGenerator::generate`]: validates `ti`,
+    /// derives the record key, writes the envelope header and the record, and
+    /// encodes the call, all but the encryption and the record hash. For hosts
+    /// that encrypt and hash with another implementation
+    /// ([`PreparedTransaction::into_sealed`]); others call
+    /// [`PreparedTransaction::seal`].
+    ///
+    /// # Errors
+    /// As [`TransactionGenerator::generate`].
+    pub fn prepare<R: CryptoRngCore + ?Sized>(
+        &self,
+        templates: &TemplateRegistry,
+        ti: &InitialTransaction,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<PreparedTransaction, GenerateError> {
         let template = templates.get(&ti.template_id).ok_or_else(|| {
             Violations(vec![Violation {
                 field: None,
@@ -166,25 +277,23 @@ impl<K: KeyStore> TransactionGenerator<K> {
         rng.fill_bytes(&mut nonce);
         let master = self.keys.master_key(&self.config.sealing_key)?;
         let len_hint = record::record_len_hint(ti, &values);
-        let envelope = Envelope::seal_with(binding, &master, nonce, len_hint, |out| {
+        let envelope = UnsealedEnvelope::new(binding, &master, nonce, len_hint, |out| {
             record::write_record(out, template, ti, &values);
         })?;
-        let record_hash = envelope.record_hash();
         let system = SystemValues {
             ti,
             patient,
-            record_hash,
             template_id: template.id(),
             role_id: template.role_id(&ti.author_role),
         };
-        Ok(ChainTransaction {
+        Ok(PreparedTransaction {
             to: self.config.registry,
             chain_id: self.config.chain_id,
             calldata: encode_call(template, &values, &system),
+            record_hash_at: record_hash_offsets(template),
             ti_id: ti.ti_id,
             template_id: template.id(),
             patient,
-            record_hash,
             envelope,
         })
     }
@@ -237,7 +346,6 @@ fn valid_identifier(id: &str) -> bool {
 struct SystemValues<'a> {
     ti: &'a InitialTransaction,
     patient: B256,
-    record_hash: B256,
     template_id: B256,
     role_id: B256,
 }
@@ -248,13 +356,41 @@ impl SystemValues<'_> {
             SystemSource::PatientPseudonym => CheckedValue::Bytes32(self.patient),
             SystemSource::TemplateId => CheckedValue::Bytes32(self.template_id),
             SystemSource::TiId => CheckedValue::Bytes32(self.ti.ti_id),
-            SystemSource::RecordHash => CheckedValue::Bytes32(self.record_hash),
+            // Not known before sealing: [`PreparedTransaction`] writes it
+            // over this zero word (`record_hash_offsets`).
+            SystemSource::RecordHash => CheckedValue::Bytes32(B256::ZERO),
             SystemSource::AuthorRole => CheckedValue::Bytes32(self.role_id),
             SystemSource::Timestamp => {
                 CheckedValue::Time(i64::try_from(self.ti.timestamp).unwrap_or(i64::MAX))
             }
         }
     }
+}
+
+/// Where the record hash goes in the calldata of `template`'s call: the byte
+/// offset of each argument filled from [`SystemSource::RecordHash`] (a
+/// one-word `bytes32` in the head of the arguments).
+fn record_hash_offsets(template: &Template) -> Vec<usize> {
+    let call = template.call();
+    let mut offsets = Vec::new();
+    let mut at = Selector::len_bytes();
+    for (&index, ty) in call.arguments.iter().zip(&call.types) {
+        if let Some(Field {
+            placement: Placement::System(SystemSource::RecordHash),
+            ..
+        }) = template.fields().get(index)
+        {
+            offsets.push(at);
+        }
+        // A dynamic argument's head is the one word of its offset.
+        let head_words = if ty.is_dynamic() {
+            1
+        } else {
+            ty.minimum_words()
+        };
+        at += 32 * head_words;
+    }
+    offsets
 }
 
 /// The calldata of the template's call: its selector, then the ABI-encoded
@@ -265,7 +401,7 @@ fn encode_call(
     template: &Template,
     values: &[Option<CheckedValue<'_>>],
     system: &SystemValues<'_>,
-) -> Bytes {
+) -> Vec<u8> {
     let call = template.call();
     let args = call_arguments(template, values, system);
     if call.types.iter().all(is_word) {
@@ -321,26 +457,26 @@ fn encode_words<'a>(
     selector: Selector,
     count: usize,
     args: impl Iterator<Item = (CheckedValue<'a>, &'a DynSolType)>,
-) -> Bytes {
+) -> Vec<u8> {
     let mut calldata = Vec::with_capacity(4 + 32 * count);
     calldata.extend_from_slice(selector.as_slice());
     for (value, _) in args {
         calldata.extend_from_slice(value.to_abi_word().as_slice());
     }
-    calldata.into()
+    calldata
 }
 
 /// Selector and dyn-abi's encoding of the arguments as a tuple: any call.
 fn encode_dyn<'a>(
     selector: Selector,
     args: impl Iterator<Item = (CheckedValue<'a>, &'a DynSolType)>,
-) -> Bytes {
+) -> Vec<u8> {
     let args = args.map(|(value, ty)| value.to_abi(ty)).collect();
     let encoded = DynSolValue::Tuple(args).abi_encode_params();
     let mut calldata = Vec::with_capacity(4 + encoded.len());
     calldata.extend_from_slice(selector.as_slice());
     calldata.extend_from_slice(&encoded);
-    calldata.into()
+    calldata
 }
 
 #[cfg(test)]

@@ -21,9 +21,10 @@ pub use batch::{
     InclusionProof, MultiProof, ProofError,
 };
 pub use driver::{Clock, run_blocking, step};
-pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError, PlaintextBuf};
+pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError, PlaintextBuf, UnsealedEnvelope};
 pub use generator::{
-    ChainTransaction, GenerateError, GeneratorConfig, RECORD_FORMAT, TransactionGenerator,
+    ChainTransaction, GenerateError, GeneratorConfig, PreparedTransaction, RECORD_FORMAT,
+    TransactionGenerator,
 };
 pub use handshaker::Handshaker;
 pub use keys::{InMemoryKeyStore, KeyId, KeyStore, KeyStoreError, MasterKey};

@@ -102,22 +102,6 @@ fn expected_for_region(case: &Case, at: usize) -> Option<&'static str> {
     })
 }
 
-fn name(e: &EnvelopeError) -> &'static str {
-    match e {
-        EnvelopeError::Truncated { .. } => "truncated",
-        EnvelopeError::TrailingBytes(_) => "trailing_bytes",
-        EnvelopeError::NotAnEnvelope => "not_an_envelope",
-        EnvelopeError::UnsupportedVersion(_) => "unsupported_version",
-        EnvelopeError::UnsupportedSuite(_) => "unsupported_suite",
-        EnvelopeError::MalformedKeyId => "malformed_key_id",
-        EnvelopeError::CiphertextTooShort(_) => "ciphertext_too_short",
-        EnvelopeError::WrongKey { .. } => "wrong_key",
-        EnvelopeError::Tampered => "tampered",
-        EnvelopeError::TooLarge(_) => "too_large",
-        EnvelopeError::KeyStore(_) => "key_store",
-    }
-}
-
 proptest! {
     // More cases here: this property guards every byte of the format.
     #![proptest_config(ProptestConfig::with_cases(2048))]
@@ -131,7 +115,7 @@ proptest! {
             Ok(p) => prop_assert!(false, "bit {} of byte {} flipped, opened to {} bytes", bit, at, p.len()),
             Err(e) => {
                 if let Some(expected) = expected_for_region(&case, at) {
-                    prop_assert_eq!(name(&e), expected, "byte {}: {}", at, e);
+                    prop_assert_eq!(e.name(), expected, "byte {}: {}", at, e);
                 }
             }
         }

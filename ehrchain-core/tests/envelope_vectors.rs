@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use alloy_primitives::hex;
 use ehrchain_core::keys::Pseudonymizer;
 use ehrchain_core::{
-    Address, B256, Envelope, EnvelopeBinding, EnvelopeError, GeneratorConfig, InMemoryKeyStore,
+    Address, B256, Envelope, EnvelopeBinding, GeneratorConfig, InMemoryKeyStore,
     InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry, TransactionGenerator,
 };
 use hkdf::Hkdf;
@@ -268,22 +268,6 @@ const ERROR_NAMES: [&str; 9] = [
     "tampered",
 ];
 
-fn error_name(e: &EnvelopeError) -> &'static str {
-    match e {
-        EnvelopeError::Truncated { .. } => "truncated",
-        EnvelopeError::TrailingBytes(_) => "trailing_bytes",
-        EnvelopeError::NotAnEnvelope => "not_an_envelope",
-        EnvelopeError::UnsupportedVersion(_) => "unsupported_version",
-        EnvelopeError::UnsupportedSuite(_) => "unsupported_suite",
-        EnvelopeError::MalformedKeyId => "malformed_key_id",
-        EnvelopeError::CiphertextTooShort(_) => "ciphertext_too_short",
-        EnvelopeError::WrongKey { .. } => "wrong_key",
-        EnvelopeError::Tampered => "tampered",
-        EnvelopeError::TooLarge(_) => "too_large",
-        EnvelopeError::KeyStore(_) => "key_store",
-    }
-}
-
 fn check_invalid(v: &Invalid) {
     assert!(
         ERROR_NAMES.contains(&v.error.as_str()),
@@ -296,7 +280,7 @@ fn check_invalid(v: &Invalid) {
     let result = Envelope::from_bytes(bytes).and_then(|e| e.open_with(&key));
     match result {
         Ok(_) => panic!("{}: opened, expected {}", v.name, v.error),
-        Err(e) => assert_eq!(error_name(&e), v.error, "{}: {e}", v.name),
+        Err(e) => assert_eq!(e.name(), v.error, "{}: {e}", v.name),
     }
 }
 

@@ -115,6 +115,84 @@ fn same_inputs_same_transaction() {
     assert_ne!(a.record_hash, c.record_hash);
 }
 
+/// What a host with its own AES-256-GCM and SHA-256 does with a prepared TC
+/// (the npm package does it with WebCrypto).
+fn seal_elsewhere(prepared: &ehrchain_core::UnsealedEnvelope) -> (Vec<u8>, B256) {
+    use aes_gcm::aead::AeadInOut;
+    use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+    use sha2::{Digest, Sha256};
+    let cipher = Aes256Gcm::new(prepared.record_key().into());
+    let mut sealed = prepared.plaintext().to_vec();
+    let tag = cipher
+        .encrypt_inout_detached(
+            &Nonce::from(*prepared.nonce()),
+            prepared.header(),
+            sealed.as_mut_slice().into(),
+        )
+        .unwrap();
+    sealed.extend_from_slice(&tag);
+    let hash = Sha256::new()
+        .chain_update(prepared.header())
+        .chain_update(&sealed)
+        .finalize();
+    (sealed, B256::from(<[u8; 32]>::from(hash)))
+}
+
+#[test]
+fn prepared_transactions_sealed_elsewhere_are_the_generated_ones() {
+    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+    let tg = generator();
+    let note = "x".repeat(2000);
+    let ti = bp_ti(
+        &registry,
+        "doctor",
+        json!({"systolic": 120, "diastolic": 80, "note": note}),
+    );
+    let generated = tg
+        .generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(9))
+        .unwrap();
+    let prepared = tg
+        .prepare(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(9))
+        .unwrap();
+    let header = prepared.envelope().header();
+    assert_eq!(header, &generated.envelope.as_bytes()[..header.len()]);
+    let (sealed, hash) = seal_elsewhere(prepared.envelope());
+    assert_eq!(prepared.into_sealed(&sealed, hash).unwrap(), generated);
+
+    let prepared = tg
+        .prepare(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(9))
+        .unwrap();
+    assert_eq!(prepared.seal().unwrap(), generated);
+}
+
+#[test]
+fn a_sealed_record_of_the_wrong_length_is_refused() {
+    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+    let tg = generator();
+    let ti = bp_ti(
+        &registry,
+        "doctor",
+        json!({"systolic": 120, "diastolic": 80}),
+    );
+    let prepare = || {
+        tg.prepare(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(3))
+            .unwrap()
+    };
+    let (sealed, hash) = seal_elsewhere(prepare().envelope());
+    for len in [0, sealed.len() - 16, sealed.len() - 1, sealed.len() + 1] {
+        let mut wrong = sealed.clone();
+        wrong.resize(len, 0);
+        let err = prepare().into_sealed(&wrong, hash).unwrap_err();
+        assert_eq!(
+            err,
+            GenerateError::Seal(ehrchain_core::EnvelopeError::SealedLength {
+                expected: sealed.len(),
+                got: len
+            })
+        );
+    }
+}
+
 #[test]
 fn every_violation_is_reported() {
     let registry = TemplateRegistry::with_built_ins(None).unwrap();

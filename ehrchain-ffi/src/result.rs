@@ -334,7 +334,8 @@ impl From<EnvelopeError> for Error {
             | EnvelopeError::TrailingBytes(_)
             | EnvelopeError::NotAnEnvelope
             | EnvelopeError::MalformedKeyId
-            | EnvelopeError::CiphertextTooShort(_) => ehr_result::EHR_ENVELOPE_MALFORMED,
+            | EnvelopeError::CiphertextTooShort(_)
+            | EnvelopeError::SealedLength { .. } => ehr_result::EHR_ENVELOPE_MALFORMED,
             EnvelopeError::UnsupportedVersion(_) | EnvelopeError::UnsupportedSuite(_) => {
                 ehr_result::EHR_ENVELOPE_UNSUPPORTED
             }

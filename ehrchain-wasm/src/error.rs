@@ -121,19 +121,10 @@ impl From<KeyStoreError> for Failure {
 
 impl From<EnvelopeError> for Failure {
     fn from(e: EnvelopeError) -> Self {
-        let kind = match &e {
-            EnvelopeError::Truncated { .. } => "truncated",
-            EnvelopeError::TrailingBytes(_) => "trailing_bytes",
-            EnvelopeError::NotAnEnvelope => "not_an_envelope",
-            EnvelopeError::UnsupportedVersion(_) => "unsupported_version",
-            EnvelopeError::UnsupportedSuite(_) => "unsupported_suite",
-            EnvelopeError::MalformedKeyId => "malformed_key_id",
-            EnvelopeError::CiphertextTooShort(_) => "ciphertext_too_short",
-            EnvelopeError::WrongKey { .. } => "wrong_key",
-            EnvelopeError::Tampered => "tampered",
-            EnvelopeError::TooLarge(_) => "too_large",
-            EnvelopeError::KeyStore(e) => return e.clone().into(),
-        };
+        if let EnvelopeError::KeyStore(e) = &e {
+            return e.clone().into();
+        }
+        let kind = e.name();
         Self::new(codes::ENVELOPE_INVALID, e).kind(kind)
     }
 }

@@ -48,7 +48,7 @@ fn ti(high: bool) -> InitialTransaction {
 
 /// The calldata of `template`'s call by [`encode_call`], by [`encode_words`]
 /// (only for calls of words) and by [`encode_dyn`], with sample values.
-fn encodings(template: &Template, high: bool) -> (Bytes, Option<Bytes>, Bytes) {
+fn encodings(template: &Template, high: bool) -> (Vec<u8>, Option<Vec<u8>>, Vec<u8>) {
     let values: Vec<Option<CheckedValue<'_>>> = template
         .fields()
         .iter()
@@ -59,7 +59,6 @@ fn encodings(template: &Template, high: bool) -> (Bytes, Option<Bytes>, Bytes) {
     let system = SystemValues {
         ti: &ti,
         patient: B256::repeat_byte(byte),
-        record_hash: B256::repeat_byte(byte ^ 0x11),
         template_id: template.id(),
         role_id: Role::new("doctor").unwrap().id(),
     };
@@ -144,6 +143,26 @@ fn calls_with_dynamic_parameters_use_dyn_abi() {
         };
         let code = if high { "C".repeat(32) } else { "C".into() };
         assert_eq!(args[5], DynSolValue::String(code));
+    }
+}
+
+#[test]
+fn record_hash_words_are_found_behind_dynamic_arguments() {
+    let hash = B256::repeat_byte(0x5e);
+    for template in [typed_call("bytes32 code"), typed_call("string code")] {
+        let (call, _, _) = encodings(&template, true);
+        let offsets = record_hash_offsets(&template);
+        assert_eq!(offsets.len(), 1);
+        assert_eq!(call[offsets[0]..offsets[0] + 32], [0; 32]);
+        let patched = with_record_hash(call, &offsets, hash);
+        let decoded = DynSolType::Tuple(template.call().types.clone())
+            .abi_decode_params(&patched[4..])
+            .unwrap();
+        let DynSolValue::Tuple(args) = decoded else {
+            panic!("not a tuple")
+        };
+        // `hash` is the 11th of the 12 arguments.
+        assert_eq!(args[10], DynSolValue::FixedBytes(hash, 32));
     }
 }
 
