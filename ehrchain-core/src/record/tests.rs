@@ -238,3 +238,24 @@ proptest! {
         prop_assert_eq!(direct, reference);
     }
 }
+
+#[test]
+fn the_word_test_finds_every_byte_that_needs_escaping() {
+    for b in 0..=u8::MAX {
+        for len in [1, 8, 33, 40] {
+            for at in 0..len {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = b;
+                assert_eq!(
+                    is_plain(&bytes),
+                    !needs_escape(b),
+                    "byte {b:#04x} at {at} of {len}"
+                );
+            }
+        }
+    }
+    // Bytes next to the ones that need escaping, in every lane at once.
+    for b in [0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xff] {
+        assert_eq!(is_plain(&[b; 64]), !needs_escape(b), "{b:#04x}");
+    }
+}
