@@ -97,6 +97,7 @@ cat >"$PKG/package.json" <<JSON
   "files": [
     "*.js",
     "*.d.ts",
+    "snippets/",
     "ehrchain_wasm_bg.wasm",
     "README.md"
   ],

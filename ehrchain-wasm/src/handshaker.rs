@@ -41,7 +41,7 @@ const fn default_skew() -> u64 {
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Handshaker {
-    inner: ehrchain_core::Handshaker<InMemoryKeyStore>,
+    pub(crate) inner: ehrchain_core::Handshaker<InMemoryKeyStore>,
 }
 
 /// Reads `{keyId: Uint8Array(32) | Hex}` into a key store.
@@ -156,14 +156,8 @@ impl Handshaker {
             JsValue,
         >,
     ) -> Result<ChainTransaction, JsValue> {
-        let ti = initial_transaction(&ti)?;
-        let now = convert::opt_uint(&now_seconds.unwrap_or(JsValue::UNDEFINED), "nowSeconds")?
-            .unwrap_or_else(now_s);
-        let tc = self
-            .inner
-            .generator()
-            .generate(self.inner.templates(), &ti, now, &mut OsRng)
-            .map_err(Failure::from)?;
+        let prepared = self.prepare(ti, now_seconds)?;
+        let tc = prepared.inner.seal().map_err(Failure::from)?;
         Ok(ChainTransaction { inner: tc })
     }
 
@@ -240,7 +234,7 @@ impl Handshaker {
     }
 }
 
-fn initial_transaction(value: &JsValue) -> Result<InitialTransaction, Failure> {
+pub(crate) fn initial_transaction(value: &JsValue) -> Result<InitialTransaction, Failure> {
     let json = convert::json_text(value, "TI")?;
     Ok(InitialTransaction::from_json(&json)?)
 }
@@ -251,7 +245,7 @@ fn now_millis() -> u64 {
     js_sys::Date::now().max(0.0) as u64
 }
 
-fn now_s() -> u64 {
+pub(crate) fn now_s() -> u64 {
     now_millis() / 1000
 }
 

@@ -5,12 +5,14 @@ mod batch;
 mod convert;
 mod error;
 mod handshaker;
+mod prepared;
 mod registry;
 mod templates;
 mod validator;
 
 pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
+pub use prepared::PreparedTransaction;
 pub use registry::{
     anchor_log_index, anchor_role_of, batch_of_call, decode_batch_of, decode_bool,
     decode_record_hash_of, decode_revert, grant_role_call, record_hash_of_call,
@@ -38,7 +40,7 @@ export type ErrorCode =
   | "EHR_BAD_INPUT" | "EHR_BAD_HEX" | "EHR_ROLE_INVALID" | "EHR_TEMPLATE_INVALID"
   | "EHR_TI_MALFORMED" | "EHR_TI_REJECTED" | "EHR_KEY" | "EHR_ENVELOPE_INVALID"
   | "EHR_BATCH_INVALID" | "EHR_PROOF_INVALID" | "EHR_VALIDATOR" | "EHR_INTERNAL"
-  | "EHR_TRANSPORT" | "EHR_WRONG_CHAIN";
+  | "EHR_TRANSPORT" | "EHR_WRONG_CHAIN" | "EHR_WEBCRYPTO";
 
 /** A template violation of a TI the generator refused. */
 export interface Violation { field?: string; violation: string; [detail: string]: unknown }

@@ -3,7 +3,8 @@
 // the portal do. A type that drifts from the runtime shapes fails here.
 import {
   Eip1193Transport, Handshaker, InclusionProof, Templates, runValidator, submitTi, verifyProofAnchored,
-  type Ack, type EhrchainError, type Form, type Hex, type InitialTransaction, type ProofJson, type Transmit,
+  type Ack, type ChainTransaction, type EhrchainError, type Form, type Hex, type InitialTransaction, type ProofJson,
+  type Transmit,
 } from "../pkg/index.js";
 
 declare const provider: { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
@@ -19,6 +20,8 @@ export async function example(registry: Hex): Promise<string> {
     ti_id: "0x01", template_id: form.template_id, author_id: "dr", author_role: "doctor", timestamp: 1, fields: { systolic: 120 },
   };
   const tc = hs.generate(ti);
+  const viaWebCrypto: ChainTransaction = await hs.generateAsync(ti, 1);
+  const sealedHere: Uint8Array = hs.prepare(ti).header();
   const calldata: Hex = tc.calldata;
   const bytes: Uint8Array = tc.envelope;
   const transport = new Eip1193Transport(provider, { chainId: 1337, registry, senders: { doctor: "0x02" } });
@@ -45,5 +48,5 @@ export async function example(registry: Hex): Promise<string> {
     const error = e as EhrchainError;
     summary += error.code + (error.violations?.length ?? 0);
   }
-  return `${summary} ${calldata} ${bytes.length} ${fieldNames} ${first.ti_id} ${text}`;
+  return `${summary} ${calldata} ${bytes.length} ${fieldNames} ${first.ti_id} ${text} ${viaWebCrypto.recordHash} ${sealedHere.length}`;
 }

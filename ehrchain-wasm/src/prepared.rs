@@ -1,0 +1,146 @@
+//! `Handshaker.generateAsync`: the core's two-phase generation
+//! (`TransactionGenerator::prepare`, then `PreparedTransaction::into_sealed`)
+//! with AES-256-GCM and SHA-256 from WebCrypto in between
+//! (`src/webcrypto.js`).
+
+use ehrchain_core::{B256, PreparedTransaction as CorePrepared};
+use js_sys::{Promise, Uint8Array};
+use rand_core::OsRng;
+use wasm_bindgen::prelude::*;
+
+use crate::convert;
+use crate::error::Failure;
+use crate::handshaker::{ChainTransaction, Handshaker, initial_transaction, now_s};
+
+/// Records from this size on are sealed by WebCrypto in `generateAsync`;
+/// smaller ones in WebAssembly, where they are sealed before WebCrypto's
+/// asynchronous calls (about 100 µs each in Node) would even return. The
+/// crossover was near 12 KiB on the machine of `docs/performance.md`.
+const WEBCRYPTO_FROM: usize = 12 * 1024;
+
+#[wasm_bindgen(module = "/src/webcrypto.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = sealWithWebCrypto)]
+    fn seal_with_webcrypto(prepared: PreparedTransaction) -> Promise;
+}
+
+#[wasm_bindgen]
+impl Handshaker {
+    /// As `generate`, but a record of 12 KiB or more is encrypted
+    /// (AES-256-GCM) and its envelope hashed (SHA-256) by WebCrypto, which
+    /// uses the CPU's AES and SHA instructions that WebAssembly lacks: several
+    /// times faster than `generate` for large records (smaller ones are sealed
+    /// in WebAssembly, which is faster for them). Resolves to the TC
+    /// `generate` would make with the same nonce. Large records need
+    /// `crypto.subtle` (Node 20, or a browser page in a secure context).
+    ///
+    /// # Errors
+    /// Rejects as `generate` throws, and with `EHR_WEBCRYPTO` when WebCrypto
+    /// is missing or fails.
+    #[wasm_bindgen(js_name = generateAsync, unchecked_return_type = "Promise<ChainTransaction>")]
+    pub fn generate_async(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
+        #[wasm_bindgen(js_name = nowSeconds, unchecked_optional_param_type = "number")] now_seconds: Option<
+            JsValue,
+        >,
+    ) -> Promise {
+        match self.prepare(ti, now_seconds) {
+            Ok(prepared) if prepared.inner.envelope().plaintext().len() >= WEBCRYPTO_FROM => {
+                seal_with_webcrypto(prepared)
+            }
+            Ok(prepared) => match prepared.inner.seal() {
+                Ok(tc) => Promise::resolve(&JsValue::from(ChainTransaction { inner: tc })),
+                Err(error) => Promise::reject(&JsValue::from(Failure::from(error))),
+            },
+            Err(error) => Promise::reject(&error),
+        }
+    }
+
+    /// The first half of `generate`: checks the TI, writes its record and
+    /// encodes the call, leaving encryption and hashing to the caller. Most
+    /// callers want `generateAsync`, which does the rest with WebCrypto.
+    ///
+    /// # Errors
+    /// As `generate`.
+    pub fn prepare(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
+        #[wasm_bindgen(js_name = nowSeconds, unchecked_optional_param_type = "number")] now_seconds: Option<
+            JsValue,
+        >,
+    ) -> Result<PreparedTransaction, JsValue> {
+        let ti = initial_transaction(&ti)?;
+        let now = convert::opt_uint(&now_seconds.unwrap_or(JsValue::UNDEFINED), "nowSeconds")?
+            .unwrap_or_else(now_s);
+        let inner = self
+            .inner
+            .generator()
+            .prepare(self.inner.templates(), &ti, now, &mut OsRng)
+            .map_err(Failure::from)?;
+        Ok(PreparedTransaction { inner })
+    }
+}
+
+/// A TI checked, its record written and its call encoded, waiting for
+/// AES-256-GCM and SHA-256 (`Handshaker.prepare`). Each accessor returns a
+/// fresh copy; zero the copies of `recordKey()` and `plaintext()` once used.
+/// `intoSealed` consumes it; call `free()` to drop it otherwise (its own
+/// key and plaintext are zeroed then).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct PreparedTransaction {
+    pub(crate) inner: CorePrepared,
+}
+
+#[wasm_bindgen]
+impl PreparedTransaction {
+    /// The envelope header: the associated data of AES-256-GCM.
+    #[must_use]
+    pub fn header(&self) -> Uint8Array {
+        Uint8Array::from(self.inner.envelope().header())
+    }
+
+    /// The record to encrypt (UTF-8 JSON). Secret.
+    #[must_use]
+    pub fn plaintext(&self) -> Uint8Array {
+        Uint8Array::from(self.inner.envelope().plaintext())
+    }
+
+    /// The 12-byte AES-GCM nonce.
+    #[must_use]
+    pub fn nonce(&self) -> Uint8Array {
+        Uint8Array::from(self.inner.envelope().nonce().as_slice())
+    }
+
+    /// The 32-byte AES-256-GCM record key. Secret.
+    #[wasm_bindgen(js_name = recordKey)]
+    #[must_use]
+    pub fn record_key(&self) -> Uint8Array {
+        Uint8Array::from(self.inner.envelope().record_key().as_slice())
+    }
+
+    /// The TC, from WebCrypto's `encrypt` output (ciphertext and 16-byte
+    /// tag) and the SHA-256 of the envelope (`header()` then `sealed`).
+    ///
+    /// # Errors
+    /// `EHR_ENVELOPE_INVALID` (`kind` `sealed_length`) when `sealed` is not
+    /// the plaintext length plus 16 bytes; `EHR_BAD_INPUT` / `EHR_BAD_HEX`
+    /// for arguments of the wrong type or length.
+    #[wasm_bindgen(js_name = intoSealed)]
+    pub fn into_sealed(
+        self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] sealed: JsValue,
+        #[wasm_bindgen(js_name = recordHash, unchecked_param_type = "Uint8Array | Hex")]
+        record_hash: JsValue,
+    ) -> Result<ChainTransaction, JsValue> {
+        let sealed = convert::bytes(&sealed, "sealed")?;
+        let record_hash = <[u8; 32]>::try_from(convert::bytes(&record_hash, "recordHash")?)
+            .map_err(|_| Failure::bad_input("recordHash must be 32 bytes"))?;
+        let inner = self
+            .inner
+            .into_sealed(&sealed, B256::from(record_hash))
+            .map_err(Failure::from)?;
+        Ok(ChainTransaction { inner })
+    }
+}

@@ -1,0 +1,118 @@
+// Handshaker.generateAsync: records of 12 KiB and more encrypted and hashed
+// by WebCrypto instead of WebAssembly. Its TCs must be what `generate` makes: same header,
+// a record that opens (also with node:crypto, from docs/envelope.md alone),
+// SHA-256 of the envelope as record hash, in the calldata where `generate`
+// puts it. Failures reject with coded Errors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createDecipheriv, createHash, hkdfSync } from "node:crypto";
+import * as ehr from "../pkg/index.js";
+import { KEYS } from "./chain.mjs";
+
+// The blood-pressure template with room for a scanned report in its note.
+const builtIn = ehr.Templates.builtIn();
+const doc = builtIn.get(builtIn.list().find((t) => t.name === "blood-pressure").id);
+doc.name = "blood-pressure-with-report";
+doc.fields.find((f) => f.name === "note").max_length = 1 << 20;
+const templates = new ehr.Templates();
+const bp = templates.add(doc);
+const OPTIONS = { chainId: 1337, registry: `0x${"ee".repeat(20)}`, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms" };
+const hs = new ehr.Handshaker(OPTIONS, KEYS, templates);
+const NOW = 1_764_495_000;
+/** Note lengths below and above the 12 KiB from which WebCrypto seals. */
+const SMALL = 1000;
+const LARGE = 300_000;
+
+function bpTi(note) {
+  return {
+    ti_id: `0x${"5a".repeat(32)}`, template_id: bp, author_id: "dr-1", author_role: "doctor", patient_id: "MRN-1",
+    timestamp: NOW - 60, fields: { systolic: 120, diastolic: 80, ...(note === undefined ? {} : { note }) },
+  };
+}
+
+/** Opens an envelope with node:crypto, following docs/envelope.md only. */
+function openWithNode(envelope, masterKey) {
+  const bytes = Buffer.from(envelope);
+  const keyIdLen = bytes[6];
+  const headerLen = 135 + keyIdLen;
+  const at = 7 + keyIdLen;
+  const [patient, templateId, tiId] = [0, 32, 64].map((o) => bytes.subarray(at + o, at + o + 32));
+  const nonce = bytes.subarray(at + 96, at + 108);
+  const info = Buffer.concat([Buffer.from("ehrchain/v1/record"), patient, tiId]);
+  const okm = Buffer.from(hkdfSync("sha256", masterKey, templateId, info, 48));
+  assert.deepEqual(okm.subarray(32), bytes.subarray(at + 108, at + 124), "key commitment");
+  const decipher = createDecipheriv("aes-256-gcm", okm.subarray(0, 32), nonce);
+  decipher.setAAD(bytes.subarray(0, headerLen));
+  decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+  return Buffer.concat([decipher.update(bytes.subarray(headerLen, bytes.length - 16)), decipher.final()]);
+}
+
+for (const size of [0, SMALL, 12 * 1024, LARGE]) {
+  test(`generateAsync makes the TC generate makes (note of ${size} characters)`, async () => {
+    const entry = bpTi(size === 0 ? undefined : "n".repeat(size));
+    const ours = await hs.generateAsync(entry, NOW);
+    const reference = hs.generate(entry, NOW);
+    assert.ok(ours instanceof ehr.ChainTransaction);
+    const envelope = Buffer.from(ours.envelope);
+    assert.equal(ours.recordHash, `0x${createHash("sha256").update(envelope).digest("hex")}`);
+    assert.ok(ours.calldata.includes(ours.recordHash.slice(2)), "record hash in the calldata");
+    // Same call but for the record hash (fresh nonces), same header but for the nonce and commitment.
+    assert.equal(ours.calldata.replace(ours.recordHash.slice(2), ""), reference.calldata.replace(reference.recordHash.slice(2), ""));
+    assert.equal(envelope.length, reference.envelope.length);
+    assert.deepEqual(envelope.subarray(0, 115), Buffer.from(reference.envelope).subarray(0, 115));
+    assert.deepEqual(Buffer.from(hs.open(ours.envelope)), Buffer.from(hs.open(reference.envelope)));
+    assert.deepEqual(openWithNode(envelope, Buffer.from(KEYS["records-2026"])), Buffer.from(hs.open(ours.envelope)));
+    assert.equal(ours.cid, ehr.envelopeInfo(ours.envelope).cid);
+  });
+}
+
+test("prepare + intoSealed by hand is what generateAsync does", async () => {
+  const prepared = hs.prepare(bpTi("by hand"), NOW);
+  const key = await crypto.subtle.importKey("raw", prepared.recordKey(), "AES-GCM", false, ["encrypt"]);
+  const header = prepared.header();
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: prepared.nonce(), additionalData: header }, key, prepared.plaintext()));
+  const hash = createHash("sha256").update(header).update(sealed).digest();
+  const tc = prepared.intoSealed(sealed, hash);
+  assert.equal(tc.recordHash, `0x${hash.toString("hex")}`);
+  assert.equal(JSON.parse(Buffer.from(hs.open(tc.envelope))).fields.note, "by hand");
+  assert.throws(() => prepared.header(), (e) => e.code === "EHR_BAD_INPUT", "consumed by intoSealed");
+});
+
+test("a sealed record of the wrong length is refused with a code", () => {
+  const prepared = hs.prepare(bpTi(), NOW);
+  assert.throws(() => prepared.intoSealed(new Uint8Array(3), new Uint8Array(32)), (e) => {
+    assert.equal(e.code, "EHR_ENVELOPE_INVALID");
+    assert.equal(e.kind, "sealed_length");
+    return true;
+  });
+  const again = hs.prepare(bpTi(), NOW);
+  assert.throws(() => again.intoSealed(new Uint8Array(again.plaintext().length + 16), new Uint8Array(31)), (e) => e.code === "EHR_BAD_INPUT");
+});
+
+test("a rejected TI rejects the promise (it does not throw)", async () => {
+  let promise;
+  assert.doesNotThrow(() => { promise = hs.generateAsync({ ...bpTi(), author_role: "admin" }, NOW); });
+  await assert.rejects(promise, (e) => {
+    assert.equal(e.code, "EHR_TI_REJECTED");
+    assert.equal(e.violations.length, 1);
+    assert.match(e.message, /admin/);
+    return true;
+  });
+  await assert.rejects(hs.generateAsync(42), (e) => e.code === "EHR_BAD_INPUT");
+});
+
+test("without WebCrypto a large record rejects with EHR_WEBCRYPTO, a small one is sealed in WebAssembly", async () => {
+  const saved = Object.getOwnPropertyDescriptor(globalThis, "crypto");
+  Object.defineProperty(globalThis, "crypto", { value: {}, configurable: true });
+  try {
+    await assert.rejects(hs.generateAsync(bpTi("n".repeat(LARGE)), NOW), (e) => {
+      assert.equal(e.code, "EHR_WEBCRYPTO");
+      assert.match(e.message, /secure contexts/);
+      return true;
+    });
+    const small = await hs.generateAsync(bpTi("n".repeat(SMALL)), NOW);
+    assert.equal(JSON.parse(Buffer.from(hs.open(small.envelope))).fields.note.length, SMALL);
+  } finally {
+    Object.defineProperty(globalThis, "crypto", saved);
+  }
+});
