@@ -205,7 +205,7 @@ impl fmt::Debug for PlaintextBuf<'_> {
 /// zeroized when the value is dropped.
 pub struct UnsealedEnvelope {
     /// The header, then the plaintext.
-    bytes: Vec<u8>,
+    bytes: Zeroizing<Vec<u8>>,
     header_len: usize,
     binding: EnvelopeBinding,
     nonce: [u8; NONCE_LEN],
@@ -244,7 +244,7 @@ impl UnsealedEnvelope {
             *len_field = ct_len.to_be_bytes();
         }
         Ok(Self {
-            bytes,
+            bytes: Zeroizing::new(bytes),
             header_len,
             binding,
             nonce,
@@ -327,18 +327,16 @@ impl UnsealedEnvelope {
         Ok(self.into_envelope())
     }
 
-    /// The sealed bytes as an [`Envelope`]; leaves nothing to zeroize behind.
-    fn into_envelope(mut self) -> Envelope {
+    /// The sealed bytes as an [`Envelope`] (the plaintext is gone: it was
+    /// encrypted in place or overwritten with the ciphertext).
+    fn into_envelope(self) -> Envelope {
+        let Self {
+            mut bytes, binding, ..
+        } = self;
         Envelope {
-            bytes: std::mem::take(&mut self.bytes),
-            binding: self.binding.clone(),
+            bytes: std::mem::take(&mut *bytes),
+            binding,
         }
-    }
-}
-
-impl Drop for UnsealedEnvelope {
-    fn drop(&mut self) {
-        self.bytes.zeroize();
     }
 }
 

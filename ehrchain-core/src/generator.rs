@@ -1,5 +1,7 @@
 //! The Transaction Generator (TG): TI + template → Ethereum transaction (TC).
 
+use std::sync::Arc;
+
 use alloy_dyn_abi::{DynSolType, DynSolValue};
 use alloy_primitives::{Address, B256, Bytes, Selector};
 use rand_core::CryptoRngCore;
@@ -80,7 +82,7 @@ pub struct PreparedTransaction {
     /// The calldata with a zero word where the record hash goes.
     calldata: Vec<u8>,
     /// The byte offsets of those words.
-    record_hash_at: Vec<usize>,
+    record_hash_at: Arc<[usize]>,
     envelope: UnsealedEnvelope,
 }
 
@@ -290,7 +292,7 @@ impl<K: KeyStore> TransactionGenerator<K> {
             to: self.config.registry,
             chain_id: self.config.chain_id,
             calldata: encode_call(template, &values, &system),
-            record_hash_at: record_hash_offsets(template),
+            record_hash_at: Arc::clone(&template.call().record_hash_at),
             ti_id: ti.ti_id,
             template_id: template.id(),
             patient,
@@ -357,7 +359,7 @@ impl SystemValues<'_> {
             SystemSource::TemplateId => CheckedValue::Bytes32(self.template_id),
             SystemSource::TiId => CheckedValue::Bytes32(self.ti.ti_id),
             // Not known before sealing: [`PreparedTransaction`] writes it
-            // over this zero word (`record_hash_offsets`).
+            // over this zero word (`Call::record_hash_at`).
             SystemSource::RecordHash => CheckedValue::Bytes32(B256::ZERO),
             SystemSource::AuthorRole => CheckedValue::Bytes32(self.role_id),
             SystemSource::Timestamp => {
@@ -365,32 +367,6 @@ impl SystemValues<'_> {
             }
         }
     }
-}
-
-/// Where the record hash goes in the calldata of `template`'s call: the byte
-/// offset of each argument filled from [`SystemSource::RecordHash`] (a
-/// one-word `bytes32` in the head of the arguments).
-fn record_hash_offsets(template: &Template) -> Vec<usize> {
-    let call = template.call();
-    let mut offsets = Vec::new();
-    let mut at = Selector::len_bytes();
-    for (&index, ty) in call.arguments.iter().zip(&call.types) {
-        if let Some(Field {
-            placement: Placement::System(SystemSource::RecordHash),
-            ..
-        }) = template.fields().get(index)
-        {
-            offsets.push(at);
-        }
-        // A dynamic argument's head is the one word of its offset.
-        let head_words = if ty.is_dynamic() {
-            1
-        } else {
-            ty.minimum_words()
-        };
-        at += 32 * head_words;
-    }
-    offsets
 }
 
 /// The calldata of the template's call: its selector, then the ABI-encoded

@@ -151,7 +151,7 @@ fn record_hash_words_are_found_behind_dynamic_arguments() {
     let hash = B256::repeat_byte(0x5e);
     for template in [typed_call("bytes32 code"), typed_call("string code")] {
         let (call, _, _) = encodings(&template, true);
-        let offsets = record_hash_offsets(&template);
+        let offsets = template.call().record_hash_at.clone();
         assert_eq!(offsets.len(), 1);
         assert_eq!(call[offsets[0]..offsets[0] + 32], [0; 32]);
         let patched = with_record_hash(call, &offsets, hash);

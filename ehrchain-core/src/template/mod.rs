@@ -13,6 +13,8 @@ mod error;
 mod registry;
 mod value;
 
+use std::sync::Arc;
+
 use alloy_dyn_abi::{DynSolType, Specifier};
 use alloy_json_abi::Function;
 use alloy_primitives::{B256, Selector, keccak256};
@@ -219,6 +221,10 @@ pub struct Call {
     pub arguments: Vec<usize>,
     /// Each parameter's resolved ABI type (parsed once, at load time).
     pub types: Vec<DynSolType>,
+    /// The byte offset in the calldata of each argument filled from
+    /// [`SystemSource::RecordHash`]: a one-word `bytes32` in the head of the
+    /// arguments, written once the record is sealed.
+    pub record_hash_at: Arc<[usize]>,
 }
 
 /// A checked template with its content-derived id.
@@ -735,12 +741,41 @@ fn resolve_call(doc: &mut CallDoc, fields: &[Field]) -> Result<Call, TemplateErr
     }
     doc.function = function.full_signature();
     let selector = function.selector();
+    let record_hash_at = record_hash_offsets(fields, &arguments, &types);
     Ok(Call {
         function,
         selector,
         arguments,
         types,
+        record_hash_at,
     })
+}
+
+/// Where the record hash goes in the calldata: the byte offset of each
+/// argument filled from [`SystemSource::RecordHash`], after the selector and
+/// the head words of the arguments before it (one for a dynamic type, its
+/// static size otherwise).
+fn record_hash_offsets(
+    fields: &[Field],
+    arguments: &[usize],
+    types: &[DynSolType],
+) -> Arc<[usize]> {
+    let mut offsets = Vec::new();
+    let mut at = Selector::len_bytes();
+    for (&index, ty) in arguments.iter().zip(types) {
+        if fields.get(index).map(|f| f.placement)
+            == Some(Placement::System(SystemSource::RecordHash))
+        {
+            offsets.push(at);
+        }
+        let head_words = if ty.is_dynamic() {
+            1
+        } else {
+            ty.minimum_words()
+        };
+        at += 32 * head_words;
+    }
+    offsets.into()
 }
 
 #[cfg(test)]
