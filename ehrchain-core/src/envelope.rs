@@ -475,33 +475,61 @@ impl Envelope {
     /// [`EnvelopeError::WrongKey`] when the key commitment does not match,
     /// [`EnvelopeError::Tampered`] when the ciphertext does not authenticate.
     pub fn open_with(&self, master: &MasterKey) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
-        let binding = &self.binding;
-        let header_len = self.header_len();
-        let at = header_len - FIXED_TAIL_LEN + 96;
-        let nonce = array_at::<NONCE_LEN>(&self.bytes, at);
-        let stored_commitment = array_at::<COMMITMENT_LEN>(&self.bytes, at + NONCE_LEN);
-        let mut okm = Zeroizing::new([0u8; OKM_LEN]);
-        derive(master, binding, &mut okm);
-        let (key, commitment) = split_okm(&okm);
-        if !bool::from(commitment.ct_eq(&stored_commitment)) {
-            return Err(EnvelopeError::WrongKey {
-                key_id: binding.key_id.clone(),
-            });
-        }
-        let cipher = RecordCipher::new(key.into());
-        let (header, rest) = self.bytes.split_at(header_len.min(self.bytes.len()));
-        let (ciphertext, tag) = rest.split_at(rest.len().saturating_sub(TAG_LEN));
+        let key = self.record_key(master)?;
+        let cipher = RecordCipher::new((&*key).into());
+        let sealed = self.ciphertext_and_tag();
+        let (ciphertext, tag) = sealed.split_at(sealed.len().saturating_sub(TAG_LEN));
         let tag = <&Tag>::try_from(tag).map_err(|_| EnvelopeError::Tampered)?;
         let mut plaintext = Zeroizing::new(ciphertext.to_vec());
         cipher
             .decrypt_inout_detached(
-                &Nonce::from(nonce),
-                header,
+                &Nonce::from(self.nonce()),
+                self.header(),
                 plaintext.as_mut_slice().into(),
                 tag,
             )
             .map_err(|_| EnvelopeError::Tampered)?;
         Ok(plaintext)
+    }
+
+    /// Step 10 of opening (`docs/envelope.md`): derives the record key from
+    /// `master` and checks it against the key commitment, for a host that
+    /// decrypts with another AES-256-GCM implementation (WebCrypto's
+    /// `decrypt` over [`Envelope::ciphertext_and_tag`], with
+    /// [`Envelope::nonce`] and [`Envelope::header`] as associated data).
+    ///
+    /// # Errors
+    /// [`EnvelopeError::WrongKey`] when the key commitment does not match.
+    pub fn record_key(&self, master: &MasterKey) -> Result<Zeroizing<[u8; 32]>, EnvelopeError> {
+        let at = self.header_len() - FIXED_TAIL_LEN + 96 + NONCE_LEN;
+        let stored_commitment = array_at::<COMMITMENT_LEN>(&self.bytes, at);
+        let mut okm = Zeroizing::new([0u8; OKM_LEN]);
+        derive(master, &self.binding, &mut okm);
+        let (key, commitment) = split_okm(&okm);
+        if !bool::from(commitment.ct_eq(&stored_commitment)) {
+            return Err(EnvelopeError::WrongKey {
+                key_id: self.binding.key_id.clone(),
+            });
+        }
+        Ok(Zeroizing::new(*key))
+    }
+
+    /// The header: AES-256-GCM's associated data.
+    #[must_use]
+    pub fn header(&self) -> &[u8] {
+        self.bytes.get(..self.header_len()).unwrap_or_default()
+    }
+
+    /// The AES-GCM nonce from the header.
+    #[must_use]
+    pub fn nonce(&self) -> [u8; NONCE_LEN] {
+        array_at(&self.bytes, self.header_len() - FIXED_TAIL_LEN + 96)
+    }
+
+    /// The ciphertext followed by its 16-byte tag.
+    #[must_use]
+    pub fn ciphertext_and_tag(&self) -> &[u8] {
+        self.bytes.get(self.header_len()..).unwrap_or_default()
     }
 
     /// The record hash anchored on chain: SHA-256 of the whole envelope.

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use alloy_primitives::hex;
 use ehrchain_core::keys::Pseudonymizer;
 use ehrchain_core::{
-    Address, B256, Envelope, EnvelopeBinding, GeneratorConfig, InMemoryKeyStore,
+    Address, B256, Envelope, EnvelopeBinding, EnvelopeError, GeneratorConfig, InMemoryKeyStore,
     InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry, TransactionGenerator,
 };
 use hkdf::Hkdf;
@@ -202,6 +202,27 @@ fn check_valid(v: &Valid) {
     assert_eq!(
         parsed.open(&store).unwrap().as_slice(),
         plaintext.as_slice()
+    );
+    // The parts another AES-256-GCM opens it from (WebCrypto in the npm package).
+    assert_eq!(
+        hex::encode(*parsed.record_key(&key).unwrap()),
+        v.record_key,
+        "{name}: record_key()"
+    );
+    assert_eq!(parsed.nonce(), nonce, "{name}: nonce()");
+    assert_eq!(parsed.header().len(), v.header_len, "{name}: header()");
+    assert_eq!(
+        [parsed.header(), parsed.ciphertext_and_tag()].concat(),
+        parsed.as_bytes(),
+        "{name}: header() and ciphertext_and_tag()"
+    );
+    let other = MasterKey::new([0x5a; 32]);
+    assert!(
+        matches!(
+            parsed.record_key(&other),
+            Err(EnvelopeError::WrongKey { .. })
+        ),
+        "{name}: record_key() with another key"
     );
 
     // Records from the generator follow `ehrchain.record/1` (docs/envelope.md).

@@ -5,14 +5,13 @@ mod batch;
 mod convert;
 mod error;
 mod handshaker;
-mod prepared;
 mod registry;
 mod templates;
 mod validator;
+mod webcrypto;
 
 pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
-pub use prepared::PreparedTransaction;
 pub use registry::{
     anchor_log_index, anchor_role_of, batch_of_call, decode_batch_of, decode_bool,
     decode_record_hash_of, decode_revert, grant_role_call, record_hash_of_call,
@@ -20,6 +19,7 @@ pub use registry::{
 };
 pub use templates::Templates;
 pub use validator::Validator;
+pub use webcrypto::PreparedTransaction;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

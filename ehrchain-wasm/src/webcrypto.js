@@ -1,7 +1,8 @@
-// The WebCrypto half of Handshaker.generateAsync (ehrchain-wasm/src/prepared.rs):
-// WebAssembly has no AES instructions, the platform's WebCrypto has, so large
-// records are encrypted and hashed there. Everything else (checks, record,
-// key derivation, call) stays in the WebAssembly core.
+// The WebCrypto half of Handshaker.generateAsync and Handshaker.openAsync
+// (ehrchain-wasm/src/webcrypto.rs): WebAssembly has no AES or SHA
+// instructions, the platform's WebCrypto has, so large records are encrypted,
+// hashed and decrypted there. Everything else (checks, record, key
+// derivation and commitment, call) stays in the WebAssembly core.
 
 /** An `Error` with `code` EHR_WEBCRYPTO. */
 function webCryptoError(message, cause) {
@@ -11,44 +12,72 @@ function webCryptoError(message, cause) {
   return error;
 }
 
+/** `crypto.subtle`, or EHR_WEBCRYPTO. */
+function subtle() {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) {
+    throw webCryptoError(
+      "WebCrypto (crypto.subtle) is not available: browsers offer it only to secure contexts (https:// or http://localhost); serve the page over https or use the synchronous call instead",
+    );
+  }
+  return subtle;
+}
+
+/** Imports a raw AES-256-GCM record key (non-extractable) and zeroes `rawKey`. */
+async function recordKey(rawKey, usage) {
+  try {
+    return await subtle().importKey("raw", rawKey, "AES-GCM", false, [usage]);
+  } finally {
+    rawKey.fill(0);
+  }
+}
+
+/** A WebCrypto failure as EHR_WEBCRYPTO (our own coded errors pass through). */
+function asCoded(error) {
+  return error?.code ? error : webCryptoError(`WebCrypto failed: ${error?.message ?? error}`, error);
+}
+
 /**
  * Encrypts `prepared` (a PreparedTransaction, which this consumes) with
- * AES-256-GCM and hashes its envelope with SHA-256, both from WebCrypto;
- * resolves to its ChainTransaction. Copies of the record key and the
- * plaintext are zeroed once used.
+ * AES-256-GCM and hashes its envelope with SHA-256; resolves to its
+ * ChainTransaction. The copy of the plaintext is zeroed once encrypted.
  */
 export async function sealWithWebCrypto(prepared) {
   let sealed;
   let recordHash;
   try {
-    const subtle = globalThis.crypto?.subtle;
-    if (!subtle) {
-      throw webCryptoError(
-        "WebCrypto (crypto.subtle) is not available: browsers offer it only to secure contexts (https:// or http://localhost); serve the page over https or call generate() instead",
-      );
-    }
-    const rawKey = prepared.recordKey();
-    let key;
-    try {
-      key = await subtle.importKey("raw", rawKey, "AES-GCM", false, ["encrypt"]);
-    } finally {
-      rawKey.fill(0);
-    }
+    const key = await recordKey(prepared.recordKey(), "encrypt");
     const header = prepared.header();
     const plaintext = prepared.plaintext();
     try {
       const params = { name: "AES-GCM", iv: prepared.nonce(), additionalData: header, tagLength: 128 };
-      sealed = new Uint8Array(await subtle.encrypt(params, key, plaintext));
+      sealed = new Uint8Array(await subtle().encrypt(params, key, plaintext));
     } finally {
       plaintext.fill(0);
     }
     const envelope = new Uint8Array(header.length + sealed.length);
     envelope.set(header);
     envelope.set(sealed, header.length);
-    recordHash = new Uint8Array(await subtle.digest("SHA-256", envelope));
+    recordHash = new Uint8Array(await subtle().digest("SHA-256", envelope));
   } catch (error) {
     prepared.free();
-    throw error?.code === "EHR_WEBCRYPTO" ? error : webCryptoError(`WebCrypto failed: ${error?.message ?? error}`, error);
+    throw asCoded(error);
   }
   return prepared.intoSealed(sealed, recordHash);
+}
+
+/**
+ * Decrypts an envelope's `sealed` bytes (ciphertext and tag) under `rawKey`
+ * (the record key, checked against the envelope's key commitment by the
+ * core; zeroed here), with `nonce` and `header` as associated data. Rejects
+ * with `tampered` (the core's error) when the tag does not verify.
+ */
+export async function openWithWebCrypto(rawKey, nonce, header, sealed, tampered) {
+  try {
+    const key = await recordKey(rawKey, "decrypt");
+    const params = { name: "AES-GCM", iv: nonce, additionalData: header, tagLength: 128 };
+    return new Uint8Array(await subtle().decrypt(params, key, sealed));
+  } catch (error) {
+    throw error?.name === "OperationError" ? tampered : asCoded(error);
+  }
 }

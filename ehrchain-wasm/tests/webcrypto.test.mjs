@@ -1,5 +1,6 @@
-// Handshaker.generateAsync: records of 12 KiB and more encrypted and hashed
-// by WebCrypto instead of WebAssembly. Its TCs must be what `generate` makes: same header,
+// Handshaker.generateAsync and openAsync: records of 12 KiB and more
+// encrypted, hashed and decrypted by WebCrypto instead of WebAssembly.
+// generateAsync's TCs must be what `generate` makes: same header,
 // a record that opens (also with node:crypto, from docs/envelope.md alone),
 // SHA-256 of the envelope as record hash, in the calldata where `generate`
 // puts it. Failures reject with coded Errors.
@@ -78,6 +79,41 @@ test("prepare + intoSealed by hand is what generateAsync does", async () => {
   assert.throws(() => prepared.header(), (e) => e.code === "EHR_BAD_INPUT", "consumed by intoSealed");
 });
 
+test("openAsync opens what open opens, small and large", async () => {
+  for (const size of [SMALL, LARGE]) {
+    const tc = hs.generate(bpTi("o".repeat(size)), NOW);
+    assert.deepEqual(await hs.openAsync(tc.envelope), hs.open(tc.envelope));
+    assert.deepEqual(await hs.openAsync(`0x${Buffer.from(tc.envelope).toString("hex")}`), hs.open(tc.envelope));
+  }
+});
+
+test("openAsync refuses tampered and wrongly keyed envelopes like open", async () => {
+  const other = new ehr.Handshaker(OPTIONS, { ...KEYS, "records-2026": new Uint8Array(32).fill(0x33) }, templates);
+  for (const size of [SMALL, LARGE]) {
+    const envelope = hs.generate(bpTi("t".repeat(size)), NOW).envelope;
+    const headerLen = 135 + envelope[6];
+    const cases = [
+      ["ciphertext", headerLen + 5, "tampered"],
+      ["tag", envelope.length - 1, "tampered"],
+      ["nonce", headerLen - 32 + 1, "tampered"],
+      ["patient", headerLen - 128 + 3, "wrong_key"],
+    ];
+    for (const [what, at, kind] of cases) {
+      const bad = Uint8Array.from(envelope);
+      bad[at] ^= 1;
+      await assert.rejects(hs.openAsync(bad), (e) => {
+        assert.equal(e.code, "EHR_ENVELOPE_INVALID", `${what}, ${size}: ${e.message}`);
+        assert.equal(e.kind, kind, `${what}, ${size}`);
+        return true;
+      });
+      assert.throws(() => hs.open(bad), (e) => e.kind === kind, `open agrees: ${what}`);
+    }
+    await assert.rejects(other.openAsync(envelope), (e) => e.kind === "wrong_key");
+  }
+  await assert.rejects(hs.openAsync(new Uint8Array(3)), (e) => e.kind === "truncated");
+  await assert.rejects(hs.openAsync(42), (e) => e.code === "EHR_BAD_INPUT");
+});
+
 test("a sealed record of the wrong length is refused with a code", () => {
   const prepared = hs.prepare(bpTi(), NOW);
   assert.throws(() => prepared.intoSealed(new Uint8Array(3), new Uint8Array(32)), (e) => {
@@ -101,7 +137,7 @@ test("a rejected TI rejects the promise (it does not throw)", async () => {
   await assert.rejects(hs.generateAsync(42), (e) => e.code === "EHR_BAD_INPUT");
 });
 
-test("without WebCrypto a large record rejects with EHR_WEBCRYPTO, a small one is sealed in WebAssembly", async () => {
+test("without WebCrypto large records reject with EHR_WEBCRYPTO, small ones are sealed and opened in WebAssembly", async () => {
   const saved = Object.getOwnPropertyDescriptor(globalThis, "crypto");
   Object.defineProperty(globalThis, "crypto", { value: {}, configurable: true });
   try {
@@ -112,6 +148,9 @@ test("without WebCrypto a large record rejects with EHR_WEBCRYPTO, a small one i
     });
     const small = await hs.generateAsync(bpTi("n".repeat(SMALL)), NOW);
     assert.equal(JSON.parse(Buffer.from(hs.open(small.envelope))).fields.note.length, SMALL);
+    const large = hs.generate(bpTi("n".repeat(LARGE)), NOW);
+    await assert.rejects(hs.openAsync(large.envelope), (e) => e.code === "EHR_WEBCRYPTO");
+    assert.deepEqual(await hs.openAsync(small.envelope), hs.open(small.envelope));
   } finally {
     Object.defineProperty(globalThis, "crypto", saved);
   }

@@ -1,9 +1,9 @@
-//! `Handshaker.generateAsync`: the core's two-phase generation
-//! (`TransactionGenerator::prepare`, then `PreparedTransaction::into_sealed`)
-//! with AES-256-GCM and SHA-256 from WebCrypto in between
-//! (`src/webcrypto.js`).
+//! `Handshaker.generateAsync` and `Handshaker.openAsync`: large records
+//! sealed, hashed and opened by WebCrypto (`src/webcrypto.js`), around the
+//! core's two-phase generation (`TransactionGenerator::prepare`, then
+//! `PreparedTransaction::into_sealed`) and its `Envelope::record_key`.
 
-use ehrchain_core::{B256, PreparedTransaction as CorePrepared};
+use ehrchain_core::{B256, Envelope, EnvelopeError, KeyStore, PreparedTransaction as CorePrepared};
 use js_sys::{Promise, Uint8Array};
 use rand_core::OsRng;
 use wasm_bindgen::prelude::*;
@@ -12,8 +12,8 @@ use crate::convert;
 use crate::error::Failure;
 use crate::handshaker::{ChainTransaction, Handshaker, initial_transaction, now_s};
 
-/// Records from this size on are sealed by WebCrypto in `generateAsync`;
-/// smaller ones in WebAssembly, where they are sealed before WebCrypto's
+/// Records from this size on are sealed (and opened) by WebCrypto; smaller
+/// ones in WebAssembly, where they are sealed before WebCrypto's
 /// asynchronous calls (about 100 µs each in Node) would even return. The
 /// crossover was near 12 KiB on the machine of `docs/performance.md`.
 const WEBCRYPTO_FROM: usize = 12 * 1024;
@@ -22,6 +22,15 @@ const WEBCRYPTO_FROM: usize = 12 * 1024;
 extern "C" {
     #[wasm_bindgen(js_name = sealWithWebCrypto)]
     fn seal_with_webcrypto(prepared: PreparedTransaction) -> Promise;
+
+    #[wasm_bindgen(js_name = openWithWebCrypto)]
+    fn open_with_webcrypto(
+        key: Uint8Array,
+        nonce: Uint8Array,
+        header: Uint8Array,
+        sealed: Uint8Array,
+        tampered: JsValue,
+    ) -> Promise;
 }
 
 #[wasm_bindgen]
@@ -57,6 +66,23 @@ impl Handshaker {
         }
     }
 
+    /// As `open`, but a record of 12 KiB or more is decrypted by WebCrypto
+    /// (the key commitment is checked in WebAssembly first). Resolves to the
+    /// plaintext bytes.
+    ///
+    /// # Errors
+    /// Rejects as `open` throws (`EHR_ENVELOPE_INVALID` with `kind`
+    /// `wrong_key`, `tampered`, …; `EHR_KEY`), and with `EHR_WEBCRYPTO` when
+    /// WebCrypto is missing or fails.
+    #[wasm_bindgen(js_name = openAsync, unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn open_async(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
+    ) -> Promise {
+        self.open_with_either(&envelope)
+            .unwrap_or_else(|error| Promise::reject(&JsValue::from(error)))
+    }
+
     /// The first half of `generate`: checks the TI, writes its record and
     /// encodes the call, leaving encryption and hashing to the caller. Most
     /// callers want `generateAsync`, which does the rest with WebCrypto.
@@ -79,6 +105,27 @@ impl Handshaker {
             .prepare(self.inner.templates(), &ti, now, &mut OsRng)
             .map_err(Failure::from)?;
         Ok(PreparedTransaction { inner })
+    }
+}
+
+impl Handshaker {
+    /// `openAsync`: WebCrypto for large records, WebAssembly for small ones.
+    fn open_with_either(&self, envelope: &JsValue) -> Result<Promise, Failure> {
+        let envelope = Envelope::from_bytes(convert::bytes(envelope, "envelope")?)?;
+        let keys = self.inner.generator().key_store();
+        if envelope.ciphertext_and_tag().len() < WEBCRYPTO_FROM {
+            let plaintext = envelope.open(keys)?;
+            let plaintext = JsValue::from(Uint8Array::from(plaintext.as_slice()));
+            return Ok(Promise::resolve(&plaintext));
+        }
+        let key = envelope.record_key(&keys.master_key(&envelope.binding().key_id)?)?;
+        Ok(open_with_webcrypto(
+            Uint8Array::from(key.as_slice()),
+            Uint8Array::from(envelope.nonce().as_slice()),
+            Uint8Array::from(envelope.header()),
+            Uint8Array::from(envelope.ciphertext_and_tag()),
+            Failure::from(EnvelopeError::Tampered).into(),
+        ))
     }
 }
 
