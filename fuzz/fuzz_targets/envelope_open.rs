@@ -1,12 +1,14 @@
 //! Envelope bytes from storage or the network (untrusted), then `open_with`.
 //!
 //! `Envelope::from_bytes` and `open_with` (with a fixed master key) must never
-//! panic. An envelope that parses keeps exactly the bytes it was given; one that
-//! opens re-seals, from its binding, nonce and plaintext, to the same bytes.
+//! panic. An envelope that parses keeps exactly the bytes it was given, which
+//! its header and ciphertext-and-tag parts add up to; `record_key` fails
+//! exactly when opening reports a wrong key; one that opens re-seals, from its
+//! binding, nonce and plaintext, to the same bytes.
 #![no_main]
 
-use ehrchain_core::Envelope;
-use ehrchain_fuzz::{key_store, nonce_of, sealing_key};
+use ehrchain_core::{Envelope, EnvelopeError};
+use ehrchain_fuzz::{key_store, sealing_key};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,6 +20,11 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert_eq!(envelope.as_bytes(), data, "from_bytes changed the bytes");
+    assert_eq!(
+        [envelope.header(), envelope.ciphertext_and_tag()].concat(),
+        data,
+        "header and ciphertext_and_tag do not add up to the envelope"
+    );
     let _ = envelope.record_hash();
     let _ = envelope.cid();
     // Through the key store too: the header's key id may name no key.
@@ -26,14 +33,20 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let key = sealing_key();
-    let plaintext = match envelope.open_with(&key) {
+    let opened = envelope.open_with(&key);
+    assert_eq!(
+        envelope.record_key(&key).is_err(),
+        matches!(opened, Err(EnvelopeError::WrongKey { .. })),
+        "record_key and open_with disagree about the key"
+    );
+    let plaintext = match opened {
         Ok(plaintext) => plaintext,
         Err(e) => {
             let _ = e.to_string();
             return;
         }
     };
-    match Envelope::seal(envelope.binding(), &key, nonce_of(&envelope), &plaintext) {
+    match Envelope::seal(envelope.binding(), &key, envelope.nonce(), &plaintext) {
         Ok(resealed) => assert_eq!(
             resealed.as_bytes(),
             data,

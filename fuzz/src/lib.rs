@@ -5,9 +5,8 @@
 
 use std::sync::OnceLock;
 
-use ehrchain_core::envelope::NONCE_LEN;
 use ehrchain_core::{
-    Address, Envelope, GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, TemplateRegistry,
+    Address, GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, TemplateRegistry,
     TransactionGenerator,
 };
 use rand_chacha::ChaCha20Rng;
@@ -25,11 +24,6 @@ pub const SEALING_KEY: [u8; 32] = [0x11; 32];
 pub const PSEUDONYM_KEY: [u8; 32] = [0x22; 32];
 /// The seed of the RNG that supplies envelope nonces.
 pub const RNG_SEED: u64 = 7;
-
-/// Header bytes before the key id: magic, version, suite, key id length.
-const PREFIX_LEN: usize = 7;
-/// Header bytes between the key id and the nonce: pseudonym, template id, TI id.
-const BINDING_LEN: usize = 3 * 32;
 
 /// The generator and registry every fuzz input is run against.
 #[derive(Debug)]
@@ -102,16 +96,4 @@ pub fn sealing_key() -> MasterKey {
 #[must_use]
 pub fn rng() -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(RNG_SEED)
-}
-
-/// The nonce stored in an envelope's header (layout in `docs/envelope.md`:
-/// prefix, key id, pseudonym, template id, TI id, then the nonce).
-#[must_use]
-pub fn nonce_of(envelope: &Envelope) -> [u8; NONCE_LEN] {
-    let at = PREFIX_LEN + envelope.binding().key_id.as_str().len() + BINDING_LEN;
-    let mut nonce = [0u8; NONCE_LEN];
-    if let Some(src) = envelope.as_bytes().get(at..at + NONCE_LEN) {
-        nonce.copy_from_slice(src);
-    }
-    nonce
 }
