@@ -150,7 +150,7 @@ impl EnvelopeError {
 }
 
 /// Append-only access to the plaintext of an envelope being sealed by
-/// [`Envelope::seal_with`]. The bytes written stay in the envelope's buffer and
+/// [`UnsealedEnvelope::new`]. The bytes written stay in the envelope's buffer and
 /// are encrypted in place; when the buffer has to grow, the old one is zeroized.
 pub struct PlaintextBuf<'a> {
     bytes: &'a mut Vec<u8>,
@@ -215,7 +215,11 @@ pub struct UnsealedEnvelope {
 impl UnsealedEnvelope {
     /// Derives the record key from `master` for `binding`, writes the header
     /// with the caller's fresh random `nonce`, then the plaintext that
-    /// `write_plaintext` appends (see [`Envelope::seal_with`]).
+    /// `write_plaintext` appends to the buffer it is handed: in place, after
+    /// the header, where [`UnsealedEnvelope::seal`] encrypts it, so no
+    /// separate plaintext buffer is needed. `plaintext_len_hint` is the
+    /// expected plaintext length; the buffer grows if more is written (and
+    /// zeroizes what it leaves behind).
     ///
     /// # Errors
     /// [`EnvelopeError::TooLarge`] for plaintexts of 4 GiB or more.
@@ -368,29 +372,10 @@ impl Envelope {
         nonce: [u8; NONCE_LEN],
         plaintext: &[u8],
     ) -> Result<Self, EnvelopeError> {
-        Self::seal_with(binding.clone(), master, nonce, plaintext.len(), |buf| {
+        UnsealedEnvelope::new(binding.clone(), master, nonce, plaintext.len(), |buf| {
             buf.extend_from_slice(plaintext);
-        })
-    }
-
-    /// Seals the plaintext that `write_plaintext` appends to the buffer it is
-    /// handed, like [`Envelope::seal`] but without a separate plaintext buffer:
-    /// the plaintext is written in place, after the header, and encrypted there.
-    /// `plaintext_len_hint` is the expected plaintext length; the buffer grows
-    /// if more is written (and zeroizes what it leaves behind). The envelope
-    /// keeps `binding`. Same as [`UnsealedEnvelope::new`], then
-    /// [`UnsealedEnvelope::seal`].
-    ///
-    /// # Errors
-    /// [`EnvelopeError::TooLarge`] for plaintexts of 4 GiB or more.
-    pub fn seal_with(
-        binding: EnvelopeBinding,
-        master: &MasterKey,
-        nonce: [u8; NONCE_LEN],
-        plaintext_len_hint: usize,
-        write_plaintext: impl FnOnce(&mut PlaintextBuf<'_>),
-    ) -> Result<Self, EnvelopeError> {
-        UnsealedEnvelope::new(binding, master, nonce, plaintext_len_hint, write_plaintext)?.seal()
+        })?
+        .seal()
     }
 
     /// Checks the structure of an envelope read from storage or the network:
@@ -589,7 +574,7 @@ pub fn cid_of_record_hash(record_hash: &B256) -> String {
 }
 
 /// Appends the envelope header (`docs/envelope.md`) with a zero ciphertext
-/// length, which [`Envelope::seal_with`] fills in once the plaintext is written.
+/// length, which [`UnsealedEnvelope::new`] fills in once the plaintext is written.
 fn write_header(
     bytes: &mut Vec<u8>,
     binding: &EnvelopeBinding,

@@ -7,7 +7,9 @@
     clippy::indexing_slicing
 )]
 
-use ehrchain_core::{B256, Envelope, EnvelopeBinding, EnvelopeError, KeyId, MasterKey};
+use ehrchain_core::{
+    B256, Envelope, EnvelopeBinding, EnvelopeError, KeyId, MasterKey, UnsealedEnvelope,
+};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use sha2::{Digest, Sha256};
@@ -203,10 +205,11 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// `seal_with`, writing the plaintext in pieces and bytes into a buffer
-    /// sized by any hint (so it may have to grow), seals what `seal` seals.
+    /// `UnsealedEnvelope::new`, writing the plaintext in pieces and bytes
+    /// into a buffer sized by any hint (so it may have to grow), seals what
+    /// `seal` seals.
     #[test]
-    fn seal_with_seals_what_seal_seals(
+    fn plaintext_written_in_pieces_seals_what_seal_seals(
         key in any::<[u8; 32]>(),
         binding in binding(),
         nonce in any::<[u8; 12]>(),
@@ -218,7 +221,7 @@ proptest! {
         let sealed = Envelope::seal(&binding, &master, nonce, &plaintext).unwrap();
         let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(plaintext.len() + 1)).collect();
         cuts.sort_unstable();
-        let written = Envelope::seal_with(binding.clone(), &master, nonce, hint, |buf| {
+        let written = UnsealedEnvelope::new(binding.clone(), &master, nonce, hint, |buf| {
             let mut from = 0;
             for &cut in &cuts {
                 buf.extend_from_slice(&plaintext[from..cut]);
@@ -228,6 +231,8 @@ proptest! {
                 buf.push(byte);
             }
         })
+        .unwrap()
+        .seal()
         .unwrap();
         prop_assert_eq!(written.as_bytes(), sealed.as_bytes());
         prop_assert_eq!(written.binding(), &binding);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::envelope::{Envelope, EnvelopeBinding};
+use crate::envelope::{EnvelopeBinding, UnsealedEnvelope};
 use crate::keys::{KeyId, MasterKey};
 use crate::{B256, Role};
 
@@ -71,7 +71,10 @@ fn written(write: impl FnOnce(&mut PlaintextBuf<'_>)) -> Vec<u8> {
         template_id: B256::repeat_byte(2),
         ti_id: B256::repeat_byte(3),
     };
-    let envelope = Envelope::seal_with(binding, &key, [9; 12], 0, write).unwrap();
+    let envelope = UnsealedEnvelope::new(binding, &key, [9; 12], 0, write)
+        .unwrap()
+        .seal()
+        .unwrap();
     envelope.open_with(&key).unwrap().to_vec()
 }
 
