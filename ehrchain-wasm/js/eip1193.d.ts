@@ -70,7 +70,10 @@ export interface RunOptions {
 /** Runs a validator to its verdict; resolves to its ACKs (one per TI). */
 export declare function runValidator(validator: Validator, transport: ValidatorTransport, options?: RunOptions): Promise<Ack[]>;
 
-/** A TI through the whole handshake: TI → TC → chain → its one ACK. */
+/**
+ * A TI through the whole handshake: TI → TC (`generateAsync`, falling back to
+ * `validatorFor`) → chain → its one ACK.
+ */
 export declare function submitTi(
   handshaker: Handshaker, ti: InitialTransaction | string, transport: ValidatorTransport, options?: RunOptions,
 ): Promise<Ack>;

@@ -185,6 +185,18 @@ impl Handshaker {
         ))
     }
 
+    /// A validator for a TC this handshaker made (with `generateAsync`),
+    /// with the handshaker's validator settings: what `validatorFor` does
+    /// after generating.
+    #[wasm_bindgen(js_name = validatorForTransaction)]
+    #[must_use]
+    pub fn validator_for_transaction(&self, tc: &ChainTransaction) -> Validator {
+        Validator::from(TransactionValidator::new(
+            &tc.inner,
+            *self.inner.validator_config(),
+        ))
+    }
+
     /// The on-chain pseudonym of a patient identifier (HMAC-SHA256 under the
     /// pseudonym key).
     ///

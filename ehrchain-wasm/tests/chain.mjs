@@ -86,3 +86,19 @@ export function ti(templates, name, role, fields, extra = {}) {
     ...extra,
   };
 }
+
+/**
+ * Runs `f` as on a page outside a secure context: `crypto.getRandomValues`
+ * is there, `crypto.subtle` is not.
+ */
+export async function withoutSubtle(f) {
+  const saved = Object.getOwnPropertyDescriptor(globalThis, "crypto");
+  const original = globalThis.crypto;
+  const insecure = { getRandomValues: (array) => original.getRandomValues(array) };
+  Object.defineProperty(globalThis, "crypto", { value: insecure, configurable: true });
+  try {
+    return await f();
+  } finally {
+    Object.defineProperty(globalThis, "crypto", saved);
+  }
+}

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ehr from "../pkg/index.js";
-import { CHAIN_ID, FAST, KEYS, setup, ti } from "./chain.mjs";
+import { CHAIN_ID, FAST, KEYS, setup, ti, withoutSubtle } from "./chain.mjs";
 
 const chain = await setup();
 const { hs, templates, transport, registry } = chain;
@@ -67,6 +67,35 @@ test("a TI that breaks its template: invalid ACK listing every violation", async
   // generate() throws the same as an Error with the violations.
   assert.throws(() => hs.generate(entry), (e) => e instanceof Error && e.code === "EHR_TI_REJECTED"
     && e.violations.length === 3 && e.violations.some((v) => v.violation === "out_of_range"));
+});
+
+test("a record of 300 kB goes through WebCrypto and is anchored; without WebCrypto too", async () => {
+  // The blood-pressure template with room for a scanned report, registered on chain.
+  const doc = templates.get(templates.list().find((t) => t.name === "blood-pressure").id);
+  doc.name = "blood-pressure-with-report";
+  doc.fields.find((f) => f.name === "note").max_length = 1 << 20;
+  const large = new ehr.Templates();
+  const id = large.add(doc);
+  const receipt = await transport.waitForReceipt(await transport.send({
+    from: chain.admin, to: registry, data: ehr.registerTemplateCall(id, ["doctor"]),
+  }));
+  assert.equal(receipt.status, true);
+  const handshaker = new ehr.Handshaker(
+    { chainId: CHAIN_ID, registry, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms", validator: FAST },
+    KEYS, large,
+  );
+  const report = "r".repeat(300_000);
+  const entry = () => ti(large, "blood-pressure-with-report", "doctor", { systolic: 120, diastolic: 80, note: report }, {
+    patient_id: "MRN-000123",
+  });
+  const viaWebCrypto = await ehr.submitTi(handshaker, entry(), transport);
+  assert.equal(viaWebCrypto.status.status, "valid", JSON.stringify(viaWebCrypto.status));
+  assert.equal(handshaker.openRecord(viaWebCrypto.envelope).fields.note, report);
+
+  const fallback = await withoutSubtle(() => ehr.submitTi(handshaker, entry(), transport));
+  assert.equal(fallback.status.status, "valid", JSON.stringify(fallback.status));
+  assert.equal(await transport.recordHashOf(fallback.ti_id), fallback.record_hash);
+  handshaker.free();
 });
 
 test("a replayed TC is anchored once: the second ACK is a valid replay", async () => {

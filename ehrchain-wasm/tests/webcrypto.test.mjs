@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createDecipheriv, createHash, hkdfSync } from "node:crypto";
 import * as ehr from "../pkg/index.js";
-import { KEYS } from "./chain.mjs";
+import { KEYS, withoutSubtle } from "./chain.mjs";
 
 // The blood-pressure template with room for a scanned report in its note.
 const builtIn = ehr.Templates.builtIn();
@@ -138,9 +138,7 @@ test("a rejected TI rejects the promise (it does not throw)", async () => {
 });
 
 test("without WebCrypto large records reject with EHR_WEBCRYPTO, small ones are sealed and opened in WebAssembly", async () => {
-  const saved = Object.getOwnPropertyDescriptor(globalThis, "crypto");
-  Object.defineProperty(globalThis, "crypto", { value: {}, configurable: true });
-  try {
+  await withoutSubtle(async () => {
     await assert.rejects(hs.generateAsync(bpTi("n".repeat(LARGE)), NOW), (e) => {
       assert.equal(e.code, "EHR_WEBCRYPTO");
       assert.match(e.message, /secure contexts/);
@@ -151,7 +149,5 @@ test("without WebCrypto large records reject with EHR_WEBCRYPTO, small ones are 
     const large = hs.generate(bpTi("n".repeat(LARGE)), NOW);
     await assert.rejects(hs.openAsync(large.envelope), (e) => e.code === "EHR_WEBCRYPTO");
     assert.deepEqual(await hs.openAsync(small.envelope), hs.open(small.envelope));
-  } finally {
-    Object.defineProperty(globalThis, "crypto", saved);
-  }
+  });
 });
