@@ -42,6 +42,9 @@ const PREFIX_LEN: usize = 7;
 /// Header bytes after the key id: pseudonym, template id, TI id, nonce,
 /// commitment, ciphertext length.
 const FIXED_TAIL_LEN: usize = 32 * 3 + NONCE_LEN + COMMITMENT_LEN + 4;
+/// Where the nonce starts, counted back from the end of the header: before it
+/// only the commitment and the ciphertext length follow.
+const NONCE_FROM_HEADER_END: usize = NONCE_LEN + COMMITMENT_LEN + 4;
 
 /// What an envelope is bound to; all of it is in the clear header and
 /// authenticated as associated data.
@@ -128,8 +131,11 @@ pub enum EnvelopeError {
 }
 
 impl EnvelopeError {
-    /// The error's name in `docs/envelope.md` and the test vectors
-    /// (`truncated`, `wrong_key`, …), as C and JavaScript report it too.
+    /// The error's name: for what opening reports, the name in
+    /// `docs/envelope.md` and the test vectors (`truncated`, `wrong_key`, …);
+    /// for the errors of sealing and of the key store (`too_large`,
+    /// `sealed_length`, `key_store`), a name in the same style. JavaScript
+    /// reports it as the error's `kind`.
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
@@ -486,7 +492,7 @@ impl Envelope {
     /// # Errors
     /// [`EnvelopeError::WrongKey`] when the key commitment does not match.
     pub fn record_key(&self, master: &MasterKey) -> Result<Zeroizing<[u8; 32]>, EnvelopeError> {
-        let at = self.header_len() - FIXED_TAIL_LEN + 96 + NONCE_LEN;
+        let at = self.nonce_at() + NONCE_LEN;
         let stored_commitment = array_at::<COMMITMENT_LEN>(&self.bytes, at);
         let mut okm = Zeroizing::new([0u8; OKM_LEN]);
         derive(master, &self.binding, &mut okm);
@@ -496,7 +502,10 @@ impl Envelope {
                 key_id: self.binding.key_id.clone(),
             });
         }
-        Ok(Zeroizing::new(*key))
+        // Copied into its zeroizing home directly, not through a temporary.
+        let mut record_key = Zeroizing::new([0u8; 32]);
+        record_key.copy_from_slice(key);
+        Ok(record_key)
     }
 
     /// The header: AES-256-GCM's associated data.
@@ -508,7 +517,7 @@ impl Envelope {
     /// The AES-GCM nonce from the header.
     #[must_use]
     pub fn nonce(&self) -> [u8; NONCE_LEN] {
-        array_at(&self.bytes, self.header_len() - FIXED_TAIL_LEN + 96)
+        array_at(&self.bytes, self.nonce_at())
     }
 
     /// The ciphertext followed by its 16-byte tag.
@@ -544,6 +553,10 @@ impl Envelope {
 
     fn header_len(&self) -> usize {
         PREFIX_LEN + self.binding.key_id.as_str().len() + FIXED_TAIL_LEN
+    }
+
+    fn nonce_at(&self) -> usize {
+        self.header_len() - NONCE_FROM_HEADER_END
     }
 }
 

@@ -69,8 +69,8 @@ impl ChainTransaction {
 /// [`PreparedTransaction::seal`] finishes it with this crate's AES-256-GCM and
 /// SHA-256; [`PreparedTransaction::into_sealed`] with another implementation's
 /// output (the npm package hands WebAssembly's slow software AES to WebCrypto
-/// this way). Either way the TC is byte for byte the one
-/// [`TransactionGenerator::generate`] makes. Record key and plaintext are
+/// this way). Either way, given a correct cipher output and hash, the TC is
+/// byte for byte the one [`TransactionGenerator::generate`] makes. Record key and plaintext are
 /// zeroized when it is dropped.
 #[derive(Debug)]
 pub struct PreparedTransaction {
@@ -111,7 +111,10 @@ impl PreparedTransaction {
     /// [`UnsealedEnvelope::into_sealed`]) and `record_hash`, which must be the
     /// SHA-256 of the envelope: the header followed by `ciphertext_and_tag`.
     /// The hash is taken as given (computing it here would cost what the
-    /// caller saved); the tests of every caller check it.
+    /// caller saved); a wrong one makes a TC that anchors a hash its envelope
+    /// does not have, which `ChainTransaction` checks elsewhere (the npm
+    /// package's `fromJSON`, opening against the chain) then refuse. The
+    /// tests of every caller check it.
     ///
     /// # Errors
     /// [`GenerateError::Seal`] with [`EnvelopeError::SealedLength`] when
@@ -147,7 +150,12 @@ impl PreparedTransaction {
 /// `calldata` with `record_hash` written at each of `offsets`.
 fn with_record_hash(mut calldata: Vec<u8>, offsets: &[usize], record_hash: B256) -> Bytes {
     for &at in offsets {
-        if let Some(word) = calldata.get_mut(at..at + 32) {
+        let word = calldata.get_mut(at..at + 32);
+        debug_assert!(
+            word.as_deref().is_some_and(|w| w == [0; 32]),
+            "record hash offset {at} is not a zero word of the calldata"
+        );
+        if let Some(word) = word {
             word.copy_from_slice(record_hash.as_slice());
         }
     }

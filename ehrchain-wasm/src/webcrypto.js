@@ -32,9 +32,9 @@ async function recordKey(rawKey, usage) {
   }
 }
 
-/** A WebCrypto failure as EHR_WEBCRYPTO (our own coded errors pass through). */
+/** A WebCrypto failure as EHR_WEBCRYPTO; ehrchain's own errors pass through. */
 function asCoded(error) {
-  return error?.code ? error : webCryptoError(`WebCrypto failed: ${error?.message ?? error}`, error);
+  return error?.name === "EhrchainError" ? error : webCryptoError(`WebCrypto failed: ${error?.message ?? error}`, error);
 }
 
 /**

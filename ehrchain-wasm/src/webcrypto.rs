@@ -3,6 +3,7 @@
 //! core's two-phase generation (`TransactionGenerator::prepare`, then
 //! `PreparedTransaction::into_sealed`) and its `Envelope::record_key`.
 
+use ehrchain_core::envelope::TAG_LEN;
 use ehrchain_core::{B256, Envelope, EnvelopeError, KeyStore, PreparedTransaction as CorePrepared};
 use js_sys::{Promise, Uint8Array};
 use rand_core::OsRng;
@@ -113,7 +114,7 @@ impl Handshaker {
     fn open_with_either(&self, envelope: &JsValue) -> Result<Promise, Failure> {
         let envelope = Envelope::from_bytes(convert::bytes(envelope, "envelope")?)?;
         let keys = self.inner.generator().key_store();
-        if envelope.ciphertext_and_tag().len() < WEBCRYPTO_FROM {
+        if envelope.ciphertext_and_tag().len().saturating_sub(TAG_LEN) < WEBCRYPTO_FROM {
             let plaintext = envelope.open(keys)?;
             let plaintext = JsValue::from(Uint8Array::from(plaintext.as_slice()));
             return Ok(Promise::resolve(&plaintext));
@@ -169,6 +170,7 @@ impl PreparedTransaction {
 
     /// The TC, from WebCrypto's `encrypt` output (ciphertext and 16-byte
     /// tag) and the SHA-256 of the envelope (`header()` then `sealed`).
+    /// Consumes the prepared transaction, also when it throws.
     ///
     /// # Errors
     /// `EHR_ENVELOPE_INVALID` (`kind` `sealed_length`) when `sealed` is not

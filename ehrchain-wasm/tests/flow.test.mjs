@@ -88,7 +88,21 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
   const entry = () => ti(large, "blood-pressure-with-report", "doctor", { systolic: 120, diastolic: 80, note: report }, {
     patient_id: "MRN-000123",
   });
-  const viaWebCrypto = await ehr.submitTi(handshaker, entry(), transport);
+  // Count WebCrypto's encryptions: the record must go through it, not the fallback.
+  const subtle = globalThis.crypto.subtle;
+  const encrypt = subtle.encrypt;
+  let encryptions = 0;
+  subtle.encrypt = function (...args) {
+    encryptions += 1;
+    return encrypt.apply(this, args);
+  };
+  let viaWebCrypto;
+  try {
+    viaWebCrypto = await ehr.submitTi(handshaker, entry(), transport);
+  } finally {
+    subtle.encrypt = encrypt;
+  }
+  assert.equal(encryptions, 1);
   assert.equal(viaWebCrypto.status.status, "valid", JSON.stringify(viaWebCrypto.status));
   assert.equal(handshaker.openRecord(viaWebCrypto.envelope).fields.note, report);
 
