@@ -276,8 +276,8 @@ impl UnsealedEnvelope {
 
     /// The AES-256-GCM nonce (also in the header).
     #[must_use]
-    pub fn nonce(&self) -> &[u8; NONCE_LEN] {
-        &self.nonce
+    pub fn nonce(&self) -> [u8; NONCE_LEN] {
+        self.nonce
     }
 
     /// The AES-256-GCM record key. Secret: hand it only to the cipher, and

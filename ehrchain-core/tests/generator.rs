@@ -125,7 +125,7 @@ fn seal_elsewhere(prepared: &ehrchain_core::UnsealedEnvelope) -> (Vec<u8>, B256)
     let mut sealed = prepared.plaintext().to_vec();
     let tag = cipher
         .encrypt_inout_detached(
-            &Nonce::from(*prepared.nonce()),
+            &Nonce::from(prepared.nonce()),
             prepared.header(),
             sealed.as_mut_slice().into(),
         )

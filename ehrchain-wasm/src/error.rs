@@ -131,25 +131,7 @@ impl From<EnvelopeError> for Failure {
 
 impl From<ProofError> for Failure {
     fn from(e: ProofError) -> Self {
-        let kind = match &e {
-            ProofError::Truncated { .. } => "truncated",
-            ProofError::TrailingBytes(_) => "trailing_bytes",
-            ProofError::NotAProof => "not_a_proof",
-            ProofError::UnsupportedVersion(_) => "unsupported_version",
-            ProofError::BadText => "bad_text",
-            ProofError::Json(_) => "json",
-            ProofError::ZeroLeafCount => "zero_leaf_count",
-            ProofError::IndexOutOfRange { .. } => "index_out_of_range",
-            ProofError::TooManySiblings(_) => "too_many_siblings",
-            ProofError::NoIndices => "no_indices",
-            ProofError::DuplicateIndex(_) => "duplicate_index",
-            ProofError::WrongHashCount { .. } => "wrong_hash_count",
-            ProofError::RecordCountMismatch { .. } => "record_count_mismatch",
-            ProofError::RootMismatch { .. } => "root_mismatch",
-            ProofError::NotAnchored(_) => "not_anchored",
-            ProofError::LeafCountMismatch { .. } => "leaf_count_mismatch",
-            ProofError::BatchIdMismatch { .. } => "batch_id_mismatch",
-        };
+        let kind = e.name();
         Self::new(codes::PROOF_INVALID, e).kind(kind)
     }
 }

@@ -113,3 +113,31 @@ pub enum ProofError {
         claimed: B256,
     },
 }
+
+impl ProofError {
+    /// The error's name in the test vectors of `docs/vectors/proofs.json`
+    /// (`truncated`, `wrong_hash_count`, …); JavaScript reports it as the
+    /// error's `kind`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Truncated { .. } => "truncated",
+            Self::TrailingBytes(_) => "trailing_bytes",
+            Self::NotAProof => "not_a_proof",
+            Self::UnsupportedVersion(_) => "unsupported_version",
+            Self::BadText => "bad_text",
+            Self::Json(_) => "json",
+            Self::ZeroLeafCount => "zero_leaf_count",
+            Self::IndexOutOfRange { .. } => "index_out_of_range",
+            Self::TooManySiblings(_) => "too_many_siblings",
+            Self::NoIndices => "no_indices",
+            Self::DuplicateIndex(_) => "duplicate_index",
+            Self::WrongHashCount { .. } => "wrong_hash_count",
+            Self::RecordCountMismatch { .. } => "record_count_mismatch",
+            Self::RootMismatch { .. } => "root_mismatch",
+            Self::NotAnchored(_) => "not_anchored",
+            Self::LeafCountMismatch { .. } => "leaf_count_mismatch",
+            Self::BatchIdMismatch { .. } => "batch_id_mismatch",
+        }
+    }
+}
