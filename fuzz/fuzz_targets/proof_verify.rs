@@ -2,8 +2,10 @@
 //!
 //! A fixed batch of 37 records is built once. The fuzzer picks a leaf, then
 //! alters the proof (record hash, index, leaf count, siblings) or forges a
-//! multi-proof (indices, hashes, claimed leaf count). Nothing may panic, and a
-//! proof that verifies against the anchored batch must be one of its records.
+//! multi-proof (indices, hashes, claimed leaf count). Nothing may panic, a
+//! proof that verifies against the anchored batch must be one of its records,
+//! and `verify_many` must give the altered proof, among untouched ones, the
+//! result `verify` gives it.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -36,6 +38,8 @@ fn batch() -> &'static Batch {
 #[derive(Arbitrary, Debug)]
 struct Forgery {
     leaf: u32,
+    /// How many untouched proofs go with the altered one to `verify_many`.
+    company: u8,
     record_hash: Option<[u8; 32]>,
     index: Option<u32>,
     leaf_count: Option<u32>,
@@ -67,6 +71,21 @@ fuzz_target!(|f: Forgery| {
     if let Some(s) = f.siblings {
         proof.siblings = s.into_iter().map(B256::from).collect();
     }
+    let mut many: Vec<InclusionProof> = (0..f.company % 16)
+        .filter_map(|i| batch.proof(u32::from(i) * 5 % RECORDS))
+        .collect();
+    let at = usize::from(f.company) % (many.len() + 1);
+    many.insert(at, proof.clone());
+    let results = InclusionProof::verify_many(&many);
+    assert_eq!(
+        results.get(at),
+        Some(&proof.verify()),
+        "verify_many differs"
+    );
+    assert_eq!(
+        results.iter().filter(|r| r.is_err()).count(),
+        usize::from(proof.verify().is_err())
+    );
     if proof.verify_anchored(&anchored).is_ok() {
         assert!(
             batch.record_hashes().contains(&proof.record_hash),

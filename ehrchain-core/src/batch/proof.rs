@@ -5,7 +5,9 @@ use rs_merkle::MerkleProof;
 use rs_merkle::utils::indices::proof_indices_by_layers;
 use serde::{Deserialize, Serialize};
 
-use super::{ProofError, SortedPairKeccak, hash_pair, leaf_of};
+use super::{
+    ProofError, SortedPairKeccak, hash_pair, keccak256_many, leaf_of, leaves_into, sorted_pair,
+};
 
 /// The four bytes every binary proof starts with: `EHRP`.
 pub const PROOF_MAGIC: [u8; 4] = *b"EHRP";
@@ -17,6 +19,9 @@ pub const PROOF_TEXT_PREFIX: &str = "EHRP:";
 const FIXED_LEN: usize = 4 + 1 + 32 * 3 + 4 + 4 + 1;
 /// Most siblings a proof can have (a batch holds fewer than 2^32 leaves).
 const MAX_SIBLINGS: usize = 32;
+/// How many proofs [`InclusionProof::verify_many`] folds level by level
+/// together (a 16 KiB buffer of pairs).
+pub(super) const VERIFY_BLOCK: usize = 256;
 
 /// A batch as anchored on chain, as the host read it through its transport.
 ///
@@ -195,6 +200,25 @@ impl InclusionProof {
         Ok(())
     }
 
+    /// Verifies many proofs, with the same checks and the same result for each
+    /// as [`InclusionProof::verify`], in the same order.
+    ///
+    /// One proof is a chain of hashes, each needing the one before; many
+    /// proofs have independent chains, hashed here side by side: with
+    /// AVX-512 eight Keccak-256 cost about what one does, so an auditor or a
+    /// pharmacy back office checking proofs in bulk verifies several times
+    /// more per second than with `verify` in a loop. On CPUs without such
+    /// SIMD and on wasm it is as fast as that loop.
+    #[must_use]
+    pub fn verify_many(proofs: &[Self]) -> Vec<Result<(), ProofError>> {
+        let mut results = Vec::with_capacity(proofs.len());
+        let mut folds = Folds::default();
+        for block in proofs.chunks(VERIFY_BLOCK) {
+            folds.verify(block, &mut results);
+        }
+        results
+    }
+
     /// Verifies the proof against a batch as anchored on chain: first as
     /// [`InclusionProof::verify`], then root, leaf count and batch id must all
     /// match the anchored ones.
@@ -370,6 +394,80 @@ impl InclusionProof {
 }
 
 /// Reads fixed-size fields from a slice whose length was checked.
+/// The working buffers of [`InclusionProof::verify_many`], reused from one
+/// block of proofs to the next.
+#[derive(Default)]
+struct Folds {
+    /// The record hashes of the block.
+    records: Vec<B256>,
+    /// The node each proof of the block has reached.
+    nodes: Vec<[u8; 32]>,
+    /// The sorted pairs hashed at the current level ...
+    pairs: Vec<[u8; 64]>,
+    /// ... the proof each pair belongs to ...
+    owners: Vec<usize>,
+    /// ... and their hashes.
+    digests: Vec<[u8; 32]>,
+}
+
+impl Folds {
+    /// Verifies one block of proofs, appending one result per proof to
+    /// `results`.
+    fn verify(&mut self, proofs: &[InclusionProof], results: &mut Vec<Result<(), ProofError>>) {
+        let start = results.len();
+        results.extend(proofs.iter().map(InclusionProof::check_shape));
+        // The siblings to fold: none for a proof already refused.
+        let chains: Vec<&[B256]> = proofs
+            .iter()
+            .zip(results.iter().skip(start))
+            .map(|(proof, shape)| match shape {
+                Ok(()) => proof.siblings.as_slice(),
+                Err(_) => &[],
+            })
+            .collect();
+        self.records.clear();
+        self.records.extend(proofs.iter().map(|p| p.record_hash));
+        self.nodes.clear();
+        self.nodes.resize(proofs.len(), [0; 32]);
+        leaves_into(&self.records, &mut self.nodes);
+        // Well-shaped proofs have at most MAX_SIBLINGS siblings.
+        for level in 0..MAX_SIBLINGS {
+            self.pairs.clear();
+            self.owners.clear();
+            for (i, (chain, node)) in chains.iter().zip(&self.nodes).enumerate() {
+                if let Some(sibling) = chain.get(level) {
+                    self.pairs.push(sorted_pair(node, &sibling.0));
+                    self.owners.push(i);
+                }
+            }
+            if self.pairs.is_empty() {
+                break;
+            }
+            self.digests.clear();
+            self.digests.resize(self.pairs.len(), [0; 32]);
+            keccak256_many(&self.pairs, &mut self.digests);
+            for (&i, digest) in self.owners.iter().zip(&self.digests) {
+                if let Some(node) = self.nodes.get_mut(i) {
+                    *node = *digest;
+                }
+            }
+        }
+        let outcomes = proofs
+            .iter()
+            .zip(&self.nodes)
+            .zip(results.iter_mut().skip(start));
+        for ((proof, node), result) in outcomes.filter(|(_, result)| result.is_ok()) {
+            let computed = B256::from(*node);
+            if computed != proof.root {
+                *result = Err(ProofError::RootMismatch {
+                    expected: proof.root,
+                    computed,
+                });
+            }
+        }
+    }
+}
+
 struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {

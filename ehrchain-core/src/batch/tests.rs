@@ -2,6 +2,7 @@ use alloy_primitives::{Address, B256, keccak256};
 use alloy_sol_types::SolCall;
 use rs_merkle::MerkleProof;
 
+use super::proof::VERIFY_BLOCK;
 use super::*;
 
 fn record(i: u32) -> B256 {
@@ -71,6 +72,78 @@ fn every_proof_of_every_small_batch_verifies() {
         }
         assert!(batch.proof(n).is_none());
     }
+}
+
+#[test]
+fn leaves_in_simd_lanes_are_the_leaves_one_by_one() {
+    // Every lane count of AVX-512 (8), AVX2 (4) and SSE2 (2), and both sides
+    // of a LEAF_BLOCK.
+    let hashes: Vec<B256> = (0..2 * 256 + 9).map(record).collect();
+    assert_eq!(LEAF_BLOCK, 256);
+    for n in (0..=17).chain([LEAF_BLOCK - 1, LEAF_BLOCK, LEAF_BLOCK + 1, hashes.len()]) {
+        let mut leaves = vec![[0u8; 32]; n];
+        leaves_into(&hashes[..n], &mut leaves);
+        for (i, leaf) in leaves.iter().enumerate() {
+            assert_eq!(*leaf, leaf_of(&hashes[i]).0, "{n} leaves, leaf {i}");
+        }
+    }
+}
+
+/// Proofs from batches of several sizes, and each of them spoilt in every way
+/// `verify` tells apart.
+fn good_and_spoilt_proofs() -> Vec<InclusionProof> {
+    let mut proofs = Vec::new();
+    for n in [1, 2, 3, 7, 8, 13, 100, 1000] {
+        let batch = batch_of(n);
+        for i in [0, 1, n / 2, n.saturating_sub(2), n - 1] {
+            let Some(good) = batch.proof(i) else { continue };
+            let mut spoilt = vec![good.clone(); 7];
+            spoilt[0].record_hash = record(9999);
+            spoilt[1].root.0[31] ^= 1;
+            spoilt[2].index = n;
+            spoilt[3].leaf_count = 0;
+            spoilt[4].siblings.push(B256::repeat_byte(7));
+            spoilt[5].siblings = vec![B256::repeat_byte(7); 40];
+            if let Some(sibling) = spoilt[6].siblings.last_mut() {
+                sibling.0[0] ^= 0x80;
+            }
+            proofs.push(good);
+            proofs.extend(spoilt);
+        }
+    }
+    proofs
+}
+
+#[test]
+fn verify_many_gives_each_proof_the_result_of_verify() {
+    let proofs = good_and_spoilt_proofs();
+    assert!(proofs.len() > VERIFY_BLOCK, "crosses a block boundary");
+    let one_by_one: Vec<_> = proofs.iter().map(InclusionProof::verify).collect();
+    assert_eq!(InclusionProof::verify_many(&proofs), one_by_one);
+    assert!(one_by_one.iter().any(Result::is_ok));
+    for kind in [
+        "RootMismatch",
+        "IndexOutOfRange",
+        "ZeroLeafCount",
+        "WrongHashCount",
+    ] {
+        assert!(
+            one_by_one.iter().any(|r| format!("{r:?}").contains(kind)),
+            "{kind} covered"
+        );
+    }
+    assert!(InclusionProof::verify_many(&[]).is_empty());
+}
+
+#[test]
+fn verify_many_accepts_every_proof_of_a_batch() {
+    let batch = batch_of(1000);
+    let proofs: Vec<_> = (0..1000).map(|i| batch.proof(i).unwrap()).collect();
+    assert!(
+        InclusionProof::verify_many(&proofs)
+            .iter()
+            .all(Result::is_ok)
+    );
 }
 
 #[test]
