@@ -821,6 +821,23 @@ ehr_result ehr_proof_get_info(const struct ehr_proof *proof, struct ehr_proof_in
 ehr_result ehr_proof_verify(const struct ehr_proof *proof);
 
 /**
+ * Verifies `count` proofs against their own roots, each exactly as
+ * `ehr_proof_verify` would, but with the Keccak-256 of several proofs side
+ * by side in SIMD lanes: on CPUs with AVX-512 or AVX2 several times more
+ * proofs per second than one call each (for bulk checks by an auditor or a
+ * pharmacy back office).
+ *
+ * Writes each proof's code to `results[i]` (`EHR_OK` or
+ * `EHR_PROOF_INVALID`; `results` has room for `count` codes). Returns
+ * `EHR_OK` when every proof verifies, `EHR_PROOF_INVALID` when at least one
+ * does not (`ehr_last_error` names the first), or an argument code, in which
+ * case nothing is written.
+ */
+ehr_result ehr_proof_verify_many(const struct ehr_proof *const *proofs,
+                                 size_t count,
+                                 ehr_result *results);
+
+/**
  * Verifies the proof, then reads the batch anchored under its root through
  * `transport` and checks its leaf count (and batch id when the transport
  * reads it). `EHR_OK` when the record is in an anchored batch;

@@ -9,7 +9,7 @@ use ehrchain_core::{
 };
 
 use crate::handshaker::{SystemClock, ehr_ack, ehr_tc, ehr_validator_config, validator_config};
-use crate::ptr::{self, Out, OutArray, OutHandles};
+use crate::ptr::{self, Out, OutArray, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::transport::ehr_transport;
 
@@ -148,7 +148,7 @@ pub unsafe extern "C" fn ehr_batch_submit(
         let tcs = ptr::handles(tcs, tcs_len)?;
         let config = validator_config(config)?;
         let transport = ptr::handle_mut(transport)?;
-        let out = OutHandles::new(acks_out, acks_len)?;
+        let out = OutSlots::new(acks_out, acks_len)?;
         if out.len() != tcs.len() {
             return Err(Error::new(
                 ehr_result::EHR_INVALID_ARGUMENT,
@@ -329,6 +329,49 @@ pub unsafe extern "C" fn ehr_proof_verify(proof: *const ehr_proof) -> ehr_result
     guard(|| {
         ptr::handle(proof)?.proof.verify()?;
         Ok(())
+    })
+}
+
+/// Verifies `count` proofs against their own roots, each exactly as
+/// `ehr_proof_verify` would, but with the Keccak-256 of several proofs side
+/// by side in SIMD lanes: on CPUs with AVX-512 or AVX2 several times more
+/// proofs per second than one call each (for bulk checks by an auditor or a
+/// pharmacy back office).
+///
+/// Writes each proof's code to `results[i]` (`EHR_OK` or
+/// `EHR_PROOF_INVALID`; `results` has room for `count` codes). Returns
+/// `EHR_OK` when every proof verifies, `EHR_PROOF_INVALID` when at least one
+/// does not (`ehr_last_error` names the first), or an argument code, in which
+/// case nothing is written.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_verify_many(
+    proofs: *const *const ehr_proof,
+    count: usize,
+    results: *mut ehr_result,
+) -> ehr_result {
+    guard(|| {
+        let proofs = ptr::handles(proofs, count)?;
+        let out = OutSlots::new(results, count)?;
+        let proofs: Vec<&InclusionProof> = proofs.iter().map(|p| &p.proof).collect();
+        let mut first_failure = None;
+        let mut codes = Vec::with_capacity(count);
+        for (i, outcome) in InclusionProof::verify_many(&proofs).into_iter().enumerate() {
+            let Err(e) = outcome else {
+                codes.push(ehr_result::EHR_OK);
+                continue;
+            };
+            let e = Error::from(e);
+            codes.push(e.code);
+            first_failure.get_or_insert((i, e));
+        }
+        out.set_all(codes)?;
+        match first_failure {
+            None => Ok(()),
+            Some((i, e)) => Err(Error::new(
+                e.code,
+                format!("proof {i} of {count} failed: {}", e.message),
+            )),
+        }
     })
 }
 

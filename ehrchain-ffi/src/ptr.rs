@@ -157,12 +157,12 @@ impl<const N: usize> OutArray<N> {
     }
 }
 
-/// An array of `n` output slots for handles.
-pub(crate) struct OutHandles<T>(*mut *mut T, usize);
+/// An array of `n` output slots.
+pub(crate) struct OutSlots<T>(*mut T, usize);
 
-impl<T> OutHandles<T> {
+impl<T> OutSlots<T> {
     /// Checks the array.
-    pub(crate) fn new(p: *mut *mut T, n: usize) -> Result<Self> {
+    pub(crate) fn new(p: *mut T, n: usize) -> Result<Self> {
         if p.is_null() {
             return Err(null());
         }
@@ -174,22 +174,38 @@ impl<T> OutHandles<T> {
         self.1
     }
 
-    /// Hands one new handle per value to the caller; `values` must have
-    /// exactly [`OutHandles::len`] elements.
-    pub(crate) fn give_all(self, values: Vec<T>) -> Result<()> {
-        if values.len() != self.1 {
-            return Err(Error::new(
-                ehr_result::EHR_INTERNAL,
-                "internal error: output count differs from the slots",
-            ));
+    /// Fails unless there is one value per slot.
+    fn check_count(&self, values: usize) -> Result<()> {
+        if values == self.1 {
+            return Ok(());
         }
+        Err(Error::new(
+            ehr_result::EHR_INTERNAL,
+            "internal error: output count differs from the slots",
+        ))
+    }
+
+    /// Writes one value per slot; `values` must have exactly
+    /// [`OutSlots::len`] elements.
+    pub(crate) fn set_all(self, values: Vec<T>) -> Result<()> {
+        self.check_count(values.len())?;
         for (i, value) in values.into_iter().enumerate() {
-            let raw = Box::into_raw(Box::new(value));
             // SAFETY: `self.0` is non-NULL and, by the caller's contract,
-            // points to `self.1` writable handle slots; `i < self.1`.
-            unsafe { self.0.add(i).write(raw) }
+            // points to `self.1` writable, aligned slots; `i < self.1`.
+            // `write` does not read or drop what was there.
+            unsafe { self.0.add(i).write(value) }
         }
         Ok(())
+    }
+}
+
+impl<T> OutSlots<*mut T> {
+    /// Hands one new handle per value to the caller; `values` must have
+    /// exactly [`OutSlots::len`] elements.
+    pub(crate) fn give_all(self, values: Vec<T>) -> Result<()> {
+        self.check_count(values.len())?;
+        let handles = values.into_iter().map(|v| Box::into_raw(Box::new(v)));
+        self.set_all(handles.collect())
     }
 }
 

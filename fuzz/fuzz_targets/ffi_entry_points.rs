@@ -167,7 +167,12 @@ fuzz_target!(|data: &[u8]| {
                         assert!(proof.is_null());
                         return;
                     }
-                    no_panic(ehr_proof_verify(proof));
+                    let single = ehr_proof_verify(proof);
+                    no_panic(single);
+                    let pair = [proof.cast_const(), proof.cast_const()];
+                    let mut codes = [ehr_result::EHR_INTERNAL; 2];
+                    let rc = ehr_proof_verify_many(pair.as_ptr(), 2, codes.as_mut_ptr());
+                    assert_eq!((rc, codes), (single, [single; 2]), "verify_many differs");
                     let rc =
                         ehr_proof_to_text(proof, buf.as_mut_ptr().cast(), buf.len(), &raw mut n);
                     check_text(rc, &buf, n);

@@ -1,5 +1,7 @@
 //! Inclusion proofs: verification and the binary, text (QR) and JSON forms.
 
+use std::borrow::Borrow;
+
 use alloy_primitives::B256;
 use rs_merkle::MerkleProof;
 use rs_merkle::utils::indices::proof_indices_by_layers;
@@ -209,8 +211,11 @@ impl InclusionProof {
     /// pharmacy back office checking proofs in bulk verifies several times
     /// more per second than with `verify` in a loop. On CPUs without such
     /// SIMD and on wasm it is as fast as that loop.
+    ///
+    /// Takes proofs or references to them (`&[InclusionProof]`,
+    /// `&[&InclusionProof]`), so proofs held apart need not be copied.
     #[must_use]
-    pub fn verify_many(proofs: &[Self]) -> Vec<Result<(), ProofError>> {
+    pub fn verify_many<P: Borrow<Self>>(proofs: &[P]) -> Vec<Result<(), ProofError>> {
         let mut results = Vec::with_capacity(proofs.len());
         let mut folds = Folds::default();
         for block in proofs.chunks(VERIFY_BLOCK) {
@@ -413,12 +418,16 @@ struct Folds {
 impl Folds {
     /// Verifies one block of proofs, appending one result per proof to
     /// `results`.
-    fn verify(&mut self, proofs: &[InclusionProof], results: &mut Vec<Result<(), ProofError>>) {
+    fn verify<P: Borrow<InclusionProof>>(
+        &mut self,
+        proofs: &[P],
+        results: &mut Vec<Result<(), ProofError>>,
+    ) {
+        let proofs = || proofs.iter().map(Borrow::borrow);
         let start = results.len();
-        results.extend(proofs.iter().map(InclusionProof::check_shape));
+        results.extend(proofs().map(InclusionProof::check_shape));
         // The siblings to fold: none for a proof already refused.
-        let chains: Vec<&[B256]> = proofs
-            .iter()
+        let chains: Vec<&[B256]> = proofs()
             .zip(results.iter().skip(start))
             .map(|(proof, shape)| match shape {
                 Ok(()) => proof.siblings.as_slice(),
@@ -426,9 +435,9 @@ impl Folds {
             })
             .collect();
         self.records.clear();
-        self.records.extend(proofs.iter().map(|p| p.record_hash));
+        self.records.extend(proofs().map(|p| p.record_hash));
         self.nodes.clear();
-        self.nodes.resize(proofs.len(), [0; 32]);
+        self.nodes.resize(self.records.len(), [0; 32]);
         leaves_into(&self.records, &mut self.nodes);
         // Well-shaped proofs have at most MAX_SIBLINGS siblings.
         for level in 0..MAX_SIBLINGS {
@@ -452,8 +461,7 @@ impl Folds {
                 }
             }
         }
-        let outcomes = proofs
-            .iter()
+        let outcomes = proofs()
             .zip(&self.nodes)
             .zip(results.iter_mut().skip(start));
         for ((proof, node), result) in outcomes.filter(|(_, result)| result.is_ok()) {

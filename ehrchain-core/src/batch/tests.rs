@@ -120,6 +120,8 @@ fn verify_many_gives_each_proof_the_result_of_verify() {
     assert!(proofs.len() > VERIFY_BLOCK, "crosses a block boundary");
     let one_by_one: Vec<_> = proofs.iter().map(InclusionProof::verify).collect();
     assert_eq!(InclusionProof::verify_many(&proofs), one_by_one);
+    let borrowed: Vec<&InclusionProof> = proofs.iter().collect();
+    assert_eq!(InclusionProof::verify_many(&borrowed), one_by_one);
     assert!(one_by_one.iter().any(Result::is_ok));
     for kind in [
         "RootMismatch",
@@ -132,7 +134,7 @@ fn verify_many_gives_each_proof_the_result_of_verify() {
             "{kind} covered"
         );
     }
-    assert!(InclusionProof::verify_many(&[]).is_empty());
+    assert!(InclusionProof::verify_many::<InclusionProof>(&[]).is_empty());
 }
 
 #[test]

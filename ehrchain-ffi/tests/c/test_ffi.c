@@ -488,6 +488,20 @@ static void test_devnet_flow_batches_and_proofs(void) {
     OK(ehr_proof_from_bytes(bytes, bytes_len, &bad));
     EXPECT_RC(ehr_proof_verify(bad), EHR_PROOF_INVALID);
     EXPECT_RC(ehr_proof_verify_on_chain(bad, chain), EHR_PROOF_INVALID);
+
+    /* Many at once: one code per proof, the first failure in the last error. */
+    const ehr_proof *many[3] = {scanned, bad, decoded};
+    ehr_result codes[3] = {EHR_INTERNAL, EHR_INTERNAL, EHR_INTERNAL};
+    EXPECT_RC(ehr_proof_verify_many(many, 3, codes), EHR_PROOF_INVALID);
+    EXPECT(codes[0] == EHR_OK && codes[1] == EHR_PROOF_INVALID && codes[2] == EHR_OK);
+    char detail[512];
+    OK(ehr_last_error(detail, sizeof detail, &n));
+    EXPECT(strstr(detail, "proof 1 of 3 failed") != NULL);
+    many[1] = from_json;
+    OK(ehr_proof_verify_many(many, 3, codes));
+    EXPECT(codes[0] == EHR_OK && codes[1] == EHR_OK && codes[2] == EHR_OK);
+    EXPECT_RC(ehr_proof_verify_many(many, 0, codes), EHR_ZERO_LENGTH);
+    EXPECT_RC(ehr_proof_verify_many(many, 3, NULL), EHR_NULL_ARGUMENT);
     ehr_proof_free(bad);
     bad = NULL;
     EXPECT_RC(ehr_proof_from_bytes((const uint8_t *)"garbage", 7, &bad), EHR_PROOF_MALFORMED);
