@@ -51,6 +51,12 @@ pub enum TiFormatError {
     Json(String),
 }
 
+impl From<serde_json::Error> for TiFormatError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Json(e.to_string())
+    }
+}
+
 impl InitialTransaction {
     /// Parses a TI from JSON.
     ///
@@ -62,7 +68,19 @@ impl InitialTransaction {
         if json.len() > MAX_TI_JSON_LEN {
             return Err(TiFormatError::TooLarge(json.len()));
         }
-        serde_json::from_str(json).map_err(|e| TiFormatError::Json(e.to_string()))
+        serde_json::from_str(json).map_err(TiFormatError::from)
+    }
+
+    /// Reads a TI from a JSON document already parsed, with the rules of
+    /// [`InitialTransaction::from_json`]; the caller bounds its size (the
+    /// npm package parses the short part of a TI and adds its long texts,
+    /// which JavaScript copies several times faster than it writes them as
+    /// JSON).
+    ///
+    /// # Errors
+    /// [`TiFormatError::Json`] for a document that is not a well-formed TI.
+    pub fn from_json_value(document: serde_json::Value) -> Result<Self, TiFormatError> {
+        serde_json::from_value(document).map_err(TiFormatError::from)
     }
 
     /// The TI as JSON.
@@ -83,6 +101,8 @@ mod tests {
         let ti = InitialTransaction::from_json(json).unwrap();
         assert_eq!(ti.author_role.name(), "doctor");
         assert_eq!(ti.to_json(), json);
+        let document = serde_json::from_str(json).unwrap();
+        assert_eq!(InitialTransaction::from_json_value(document).unwrap(), ti);
     }
 
     #[test]
@@ -96,6 +116,10 @@ mod tests {
             r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101","template_id":"0x0202020202020202020202020202020202020202020202020202020202020202","author_id":"a","author_role":"doctor","timestamp":1,"fields":{},"extra":1}"#,
         ] {
             assert!(InitialTransaction::from_json(bad).is_err(), "{bad}");
+            if let Ok(document) = serde_json::from_str(bad) {
+                let parsed = InitialTransaction::from_json_value(document);
+                assert!(matches!(parsed, Err(TiFormatError::Json(_))), "{bad}");
+            }
         }
         let huge = " ".repeat(MAX_TI_JSON_LEN + 1);
         assert_eq!(

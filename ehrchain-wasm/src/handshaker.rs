@@ -6,8 +6,7 @@ use ehrchain_core::envelope::NONCE_LEN;
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::{
     Address, ChainTransaction as CoreTc, Envelope, EnvelopeBinding, GeneratorConfig,
-    InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, Submission, TransactionGenerator,
-    TransactionValidator,
+    InMemoryKeyStore, KeyId, MasterKey, Submission, TransactionGenerator, TransactionValidator,
 };
 use rand_core::{OsRng, RngCore};
 use serde::Deserialize;
@@ -16,6 +15,7 @@ use wasm_bindgen::prelude::*;
 use crate::convert::{self, hex};
 use crate::error::{Failure, codes};
 use crate::templates::Templates;
+use crate::ti::initial_transaction;
 use crate::validator::{Validator, validator_config};
 
 /// The options of [`Handshaker::new`] (camelCase, as JavaScript writes them).
@@ -244,11 +244,6 @@ impl Handshaker {
         Ok(js_sys::JSON::parse(text)
             .map_err(|_| Failure::bad_input("the record is not UTF-8 JSON"))?)
     }
-}
-
-pub(crate) fn initial_transaction(value: &JsValue) -> Result<InitialTransaction, Failure> {
-    let json = convert::json_text(value, "TI")?;
-    Ok(InitialTransaction::from_json(&json)?)
 }
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

@@ -7,6 +7,7 @@ mod error;
 mod handshaker;
 mod registry;
 mod templates;
+mod ti;
 mod validator;
 mod webcrypto;
 

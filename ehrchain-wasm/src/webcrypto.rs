@@ -11,7 +11,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::convert;
 use crate::error::Failure;
-use crate::handshaker::{ChainTransaction, Handshaker, initial_transaction, now_s};
+use crate::handshaker::{ChainTransaction, Handshaker, now_s};
+use crate::ti::initial_transaction;
 
 /// Records from this size on are sealed (and opened) by WebCrypto; smaller
 /// ones in WebAssembly, where they are sealed before WebCrypto's

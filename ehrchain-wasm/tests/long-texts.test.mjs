@@ -1,0 +1,104 @@
+// A TI object crosses into WebAssembly as JSON text, except long texts in
+// its fields, which cross as strings (src/ti.js). Whatever the path, the
+// result must be what the TI's own JSON text gives: the same record, the
+// same header, the same refusals.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as ehr from "../pkg/index.js";
+import { KEYS } from "./chain.mjs";
+
+const builtIn = ehr.Templates.builtIn();
+const doc = builtIn.get(builtIn.list().find((t) => t.name === "blood-pressure").id);
+doc.name = "blood-pressure-with-report";
+doc.fields.find((f) => f.name === "note").max_length = 1 << 20;
+const templates = new ehr.Templates();
+const bp = templates.add(doc);
+const OPTIONS = { chainId: 1337, registry: `0x${"ee".repeat(20)}`, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms" };
+const hs = new ehr.Handshaker(OPTIONS, KEYS, templates);
+const NOW = 1_764_495_000;
+
+function bpTi(fields) {
+  return {
+    ti_id: `0x${"5a".repeat(32)}`, template_id: bp, author_id: "dr-1", author_role: "doctor", patient_id: "MRN-1",
+    timestamp: NOW - 60, fields: { systolic: 120, diastolic: 80, ...fields },
+  };
+}
+
+/** The record and the header (nonce blanked) `prepare` makes of a TI. */
+function prepared(ti) {
+  const p = hs.prepare(ti, NOW);
+  try {
+    const header = Buffer.from(p.header());
+    const at = 7 + header[6] + 96; // the nonce (docs/envelope.md)
+    header.fill(0, at, at + 12);
+    return { record: Buffer.from(p.plaintext()).toString("utf8"), header: header.toString("hex") };
+  } finally {
+    p.free();
+  }
+}
+
+/** What a call throws, as code and message. */
+function thrown(f) {
+  try {
+    f();
+  } catch (e) {
+    return { code: e.code, kind: e.kind, violations: e.violations };
+  }
+  assert.fail("did not throw");
+}
+
+const NOTES = {
+  "ASCII, just below the threshold": "a".repeat(4095),
+  "ASCII, at the threshold": "a".repeat(4096),
+  "ASCII, 300 kB": "Patient seated, left arm. ".repeat(12_000),
+  "accents, CJK and emoji": "é中😀 ".repeat(2000),
+  "quotes, backslashes, control characters, U+2028": `"\\\n\t\u0001</script>\u2028`.repeat(600),
+};
+
+for (const [what, note] of Object.entries(NOTES)) {
+  test(`a long note (${what}) gives the record its JSON text gives`, () => {
+    const ti = bpTi({ note, position: "sitting" });
+    const viaObject = prepared(ti);
+    assert.deepEqual(viaObject, prepared(JSON.stringify(ti)));
+    assert.equal(JSON.parse(viaObject.record).fields.note, note);
+  });
+}
+
+test("a plain object without prototype, a getter and several long texts", () => {
+  let reads = 0;
+  const fields = Object.create(null);
+  Object.assign(fields, { systolic: 120, diastolic: 80, position: "sitting" });
+  Object.defineProperty(fields, "note", { enumerable: true, get: () => { reads += 1; return "g".repeat(5000); } });
+  const ti = { ...bpTi({}), fields };
+  const viaObject = prepared(ti);
+  assert.equal(reads, 1, "the getter is read once, as JSON.stringify reads it");
+  assert.deepEqual(viaObject, prepared(JSON.stringify(ti)));
+});
+
+test("objects JSON.stringify treats specially are stringified whole", () => {
+  const note = "w".repeat(5000);
+  const withToJson = bpTi({});
+  withToJson.fields = { toJSON: () => ({ systolic: 120, diastolic: 80, note }) };
+  assert.equal(JSON.parse(prepared(withToJson).record).fields.note, note);
+  class Entry { constructor() { Object.assign(this, bpTi({ note })); } }
+  assert.deepEqual(prepared(new Entry()), prepared(JSON.stringify(new Entry())));
+  // JSON.stringify leaves out undefined properties (the TI allows no other keys).
+  const undefinedProp = { ...bpTi({ note }), comment: undefined };
+  assert.deepEqual(prepared(undefinedProp), prepared(JSON.stringify(undefinedProp)));
+});
+
+test("long texts are refused exactly as in the JSON text", () => {
+  // A long text where a number belongs: the same violation either way.
+  const wrongType = bpTi({ systolic: "1".repeat(5000) });
+  const viaObject = thrown(() => hs.prepare(wrongType, NOW));
+  assert.equal(viaObject.code, "EHR_TI_REJECTED");
+  assert.deepEqual(viaObject, thrown(() => hs.prepare(JSON.stringify(wrongType), NOW)));
+  // A lone surrogate: malformed JSON text, so a malformed TI either way.
+  const lone = bpTi({ note: `${"x".repeat(5000)}\ud800` });
+  assert.equal(thrown(() => hs.prepare(lone, NOW)).code, "EHR_TI_MALFORMED");
+  assert.deepEqual(thrown(() => hs.prepare(lone, NOW)), thrown(() => hs.prepare(JSON.stringify(lone), NOW)));
+  // Over 4 MiB: too large either way.
+  const huge = bpTi({ note: "h".repeat(4 << 20) });
+  assert.equal(thrown(() => hs.prepare(huge, NOW)).code, "EHR_TI_MALFORMED");
+  assert.equal(thrown(() => hs.prepare(JSON.stringify(huge), NOW)).code, "EHR_TI_MALFORMED");
+});
