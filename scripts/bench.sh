@@ -29,7 +29,9 @@ cargo build --release --locked -p ehrchain-benches --examples
 target/release/examples/peer_fixture > "$out/fixture.json"
 
 echo "== criterion" >&2
-cargo bench --locked -p ehrchain-benches --benches "${cargo_bench_args[@]}"
+# benches/ffi_overhead.rs writes the C ABI's overhead to $out/ffi_overhead.json.
+rm -f "$out/ffi_overhead.json"
+EHRCHAIN_BENCH_OUT="$PWD/$out" cargo bench --locked -p ehrchain-benches --benches "${cargo_bench_args[@]}"
 
 # keccak-asm picks its Keccak assembly when it is compiled: the AVX-512VL
 # variant only in a build for a CPU that has it. The keccak-bound benches run

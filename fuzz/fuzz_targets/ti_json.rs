@@ -5,7 +5,9 @@
 //! must be self-consistent: its envelope parses back, opens with the key store
 //! to a JSON record of the same TI, hashes to its record hash, and its calldata
 //! is the template's selector followed by arguments that decode as the
-//! template's ABI types.
+//! template's ABI types. A TI read from the parsed document
+//! (`from_json_value`, the npm package's path for TI objects) must be the TI
+//! read from the text.
 #![no_main]
 
 use alloy_dyn_abi::DynSolType;
@@ -24,6 +26,12 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
+    // (Not the converse: a text with a duplicate key is refused by
+    // `from_json`, while a parsed document has kept the last value.)
+    match serde_json::from_str(json).map(InitialTransaction::from_json_value) {
+        Ok(Ok(same)) => assert_eq!(same, ti, "from_json_value differs from from_json"),
+        other => panic!("from_json accepts what from_json_value refuses: {other:?}"),
+    }
     let fx = fixture();
     let tc = match fx.generator.generate(&fx.registry, &ti, NOW, &mut rng()) {
         Ok(tc) => tc,
