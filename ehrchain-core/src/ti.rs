@@ -72,10 +72,12 @@ impl InitialTransaction {
     }
 
     /// Reads a TI from a JSON document already parsed, with the rules of
-    /// [`InitialTransaction::from_json`]; the caller bounds its size (the
-    /// npm package parses the short part of a TI and adds its long texts,
-    /// which JavaScript copies several times faster than it writes them as
-    /// JSON).
+    /// [`InitialTransaction::from_json`] but two: the caller bounds its size
+    /// (there is no text to measure), and a key repeated in the text is no
+    /// longer seen (the parsed document kept the last value, where
+    /// `from_json` refuses the text). The npm package parses the short part
+    /// of a TI object and adds its long texts, which JavaScript copies
+    /// several times faster than it writes them as JSON.
     ///
     /// # Errors
     /// [`TiFormatError::Json`] for a document that is not a well-formed TI.

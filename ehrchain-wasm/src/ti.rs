@@ -12,9 +12,10 @@ use crate::error::Failure;
 
 #[wasm_bindgen(module = "/src/ti.js")]
 extern "C" {
-    /// A TI object without its long texts, or `undefined`.
-    #[wasm_bindgen(js_name = splitLongTexts)]
-    fn split_long_texts(ti: &JsValue) -> Option<SplitTi>;
+    /// A plain TI object split from its long texts, `undefined` for other
+    /// values; throws what `JSON.stringify` throws.
+    #[wasm_bindgen(catch, js_name = splitLongTexts)]
+    fn split_long_texts(ti: &JsValue) -> Result<Option<SplitTi>, JsValue>;
 
     /// `{ json, names, texts }` from `splitLongTexts`.
     type SplitTi;
@@ -30,34 +31,70 @@ extern "C" {
 }
 
 /// The TI an argument holds, or why it holds none. Accepts and refuses
-/// exactly what `InitialTransaction::from_json(JSON.stringify(ti))` would.
+/// exactly what `InitialTransaction::from_json(JSON.stringify(ti))` would,
+/// with the same error codes (the message of a malformed TI may lack the
+/// position in the JSON text).
 pub(crate) fn initial_transaction(value: &JsValue) -> Result<InitialTransaction, Failure> {
-    let Some(split) = split_long_texts(value) else {
+    let split = split_long_texts(value).map_err(|_| convert::not_json("TI"))?;
+    let Some(split) = split else {
         let json = convert::json_text(value, "TI")?;
         return Ok(InitialTransaction::from_json(&json)?);
     };
     let json = convert::string(&split.json(), "TI")?;
-    // Every UTF-16 unit is at least one UTF-8 byte: `size` never exceeds
-    // the length of the TI's whole JSON text.
-    let mut size = json.len();
-    let too_large = |size| size > MAX_TI_JSON_LEN;
-    if too_large(size) {
-        return Err(TiFormatError::TooLarge(size).into());
-    }
+    let texts = split
+        .names()
+        .iter()
+        .zip(split.texts().iter())
+        .map(|(name, text)| {
+            let name = convert::string(&name, "a TI field name")?;
+            Ok((name, convert::string(&text, "a TI field")?))
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    check_size(&json, &texts)?;
     let mut document: serde_json::Value =
         serde_json::from_str(&json).map_err(TiFormatError::from)?;
     if let Some(fields) = document
         .get_mut("fields")
         .and_then(serde_json::Value::as_object_mut)
     {
-        for (name, text) in split.names().iter().zip(split.texts().iter()) {
-            size = size.saturating_add(text.unchecked_ref::<JsString>().length() as usize);
-            if too_large(size) {
-                return Err(TiFormatError::TooLarge(size).into());
-            }
-            let text = convert::string(&text, "a TI field")?;
-            fields.insert(convert::string(&name, "a TI field name")?, text.into());
+        for (name, text) in texts {
+            fields.insert(name, text.into());
         }
     }
     Ok(InitialTransaction::from_json_value(document)?)
+}
+
+/// Refuses, as `from_json` would, a TI whose whole JSON text (`json` with
+/// each text written back in) exceeds [`MAX_TI_JSON_LEN`].
+fn check_size(json: &str, texts: &[(String, String)]) -> Result<(), TiFormatError> {
+    // JSON.stringify writes a byte as at most six (`\u00XX`): below this
+    // bound, no need to count escapes.
+    let bound = texts.iter().fold(json.len(), |size, (_, text)| {
+        size.saturating_add(text.len().saturating_mul(6))
+    });
+    if bound <= MAX_TI_JSON_LEN {
+        return Ok(());
+    }
+    let size = texts.iter().fold(json.len(), |size, (_, text)| {
+        size.saturating_add(stringified_len(text))
+    });
+    if size > MAX_TI_JSON_LEN {
+        return Err(TiFormatError::TooLarge(size));
+    }
+    Ok(())
+}
+
+/// The UTF-8 length of a well-formed string as JSON.stringify writes it,
+/// quotes aside: `"`, `\\` and `\b \f \n \r \t` take two bytes, other
+/// control characters six, everything else its own UTF-8.
+fn stringified_len(text: &str) -> usize {
+    let escapes: usize = text
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
+            0..=0x1f => 5,
+            _ => 0,
+        })
+        .sum();
+    text.len() + escapes
 }

@@ -102,3 +102,36 @@ test("long texts are refused exactly as in the JSON text", () => {
   assert.equal(thrown(() => hs.prepare(huge, NOW)).code, "EHR_TI_MALFORMED");
   assert.equal(thrown(() => hs.prepare(JSON.stringify(huge), NOW)).code, "EHR_TI_MALFORMED");
 });
+
+test("what JSON.stringify cannot write is refused with a code, long texts or not", () => {
+  const withBigInt = bpTi({ note: "b".repeat(5000), systolic: 120n });
+  assert.equal(thrown(() => hs.prepare(withBigInt, NOW)).code, "EHR_BAD_INPUT");
+  const throwing = bpTi({ note: "t".repeat(5000) });
+  Object.defineProperty(throwing.fields, "position", { enumerable: true, get: () => { throw new Error("no"); } });
+  assert.equal(thrown(() => hs.prepare(throwing, NOW)).code, "EHR_BAD_INPUT");
+  // The handshaker is still usable afterwards.
+  assert.ok(prepared(bpTi({ note: "ok".repeat(3000) })).record.includes("okok"));
+});
+
+test("the 4 MiB limit counts the long texts as JSON.stringify writes them", () => {
+  // 700,000 control characters: 0.7 MB as a string, 4.2 MB as JSON.
+  const escaped = bpTi({ note: "\u0001".repeat(700_000) });
+  const viaObject = (() => { try { hs.prepare(escaped, NOW); } catch (e) { return e; } })();
+  const viaText = (() => { try { hs.prepare(JSON.stringify(escaped), NOW); } catch (e) { return e; } })();
+  assert.equal(viaObject?.code, "EHR_TI_MALFORMED");
+  assert.equal(viaObject.message, viaText.message, "the same size reported");
+  // Just under the limit by the same count: accepted either way.
+  const fits = bpTi({ note: "\u0001".repeat(690_000) });
+  assert.deepEqual(prepared(fits), prepared(JSON.stringify(fits)));
+});
+
+test("getters are read once, with or without long texts", () => {
+  for (const length of [10, 5000]) {
+    let reads = 0;
+    const ti = bpTi({});
+    Object.defineProperty(ti, "author_id", { enumerable: true, get: () => { reads += 1; return "dr-1"; } });
+    ti.fields.note = "r".repeat(length);
+    prepared(ti);
+    assert.equal(reads, 1, `note of ${length}`);
+  }
+});

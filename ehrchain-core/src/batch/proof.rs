@@ -398,7 +398,6 @@ impl InclusionProof {
     }
 }
 
-/// Reads fixed-size fields from a slice whose length was checked.
 /// The working buffers of [`InclusionProof::verify_many`], reused from one
 /// block of proofs to the next.
 #[derive(Default)]
@@ -476,6 +475,7 @@ impl Folds {
     }
 }
 
+/// Reads fixed-size fields from a slice whose length was checked.
 struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
