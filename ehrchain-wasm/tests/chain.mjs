@@ -21,6 +21,22 @@ export const KEYS = {
   pseudonyms: new Uint8Array(32).fill(0x22),
 };
 
+/**
+ * A handshaker (no chain) whose blood-pressure template has room for a
+ * scanned report in its note (1 MiB): `{ hs, bp (the template's id),
+ * templates, options }`.
+ */
+export function reportHandshaker() {
+  const builtIn = ehr.Templates.builtIn();
+  const doc = builtIn.get(builtIn.list().find((t) => t.name === "blood-pressure").id);
+  doc.name = "blood-pressure-with-report";
+  doc.fields.find((f) => f.name === "note").max_length = 1 << 20;
+  const templates = new ehr.Templates();
+  const bp = templates.add(doc);
+  const options = { chainId: CHAIN_ID, registry: `0x${"ee".repeat(20)}`, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms" };
+  return { hs: new ehr.Handshaker(options, KEYS, templates), bp, templates, options };
+}
+
 export function provider() {
   return ganache.provider({
     chain: { chainId: CHAIN_ID, hardfork: "shanghai" },

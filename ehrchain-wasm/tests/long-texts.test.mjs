@@ -4,17 +4,9 @@
 // same header, the same refusals.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as ehr from "../pkg/index.js";
-import { KEYS } from "./chain.mjs";
+import { reportHandshaker } from "./chain.mjs";
 
-const builtIn = ehr.Templates.builtIn();
-const doc = builtIn.get(builtIn.list().find((t) => t.name === "blood-pressure").id);
-doc.name = "blood-pressure-with-report";
-doc.fields.find((f) => f.name === "note").max_length = 1 << 20;
-const templates = new ehr.Templates();
-const bp = templates.add(doc);
-const OPTIONS = { chainId: 1337, registry: `0x${"ee".repeat(20)}`, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms" };
-const hs = new ehr.Handshaker(OPTIONS, KEYS, templates);
+const { hs, bp } = reportHandshaker();
 const NOW = 1_764_495_000;
 
 function bpTi(fields) {

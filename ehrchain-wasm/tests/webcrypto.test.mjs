@@ -8,17 +8,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createDecipheriv, createHash, hkdfSync } from "node:crypto";
 import * as ehr from "../pkg/index.js";
-import { KEYS, withoutSubtle } from "./chain.mjs";
+import { KEYS, reportHandshaker, withoutSubtle } from "./chain.mjs";
 
-// The blood-pressure template with room for a scanned report in its note.
-const builtIn = ehr.Templates.builtIn();
-const doc = builtIn.get(builtIn.list().find((t) => t.name === "blood-pressure").id);
-doc.name = "blood-pressure-with-report";
-doc.fields.find((f) => f.name === "note").max_length = 1 << 20;
-const templates = new ehr.Templates();
-const bp = templates.add(doc);
-const OPTIONS = { chainId: 1337, registry: `0x${"ee".repeat(20)}`, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms" };
-const hs = new ehr.Handshaker(OPTIONS, KEYS, templates);
+const { hs, bp, templates, options: OPTIONS } = reportHandshaker();
 const NOW = 1_764_495_000;
 /** Note lengths below and above the 12 KiB from which WebCrypto seals. */
 const SMALL = 1000;
