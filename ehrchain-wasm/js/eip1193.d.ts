@@ -70,12 +70,20 @@ export interface RunOptions {
 /** Runs a validator to its verdict; resolves to its ACKs (one per TI). */
 export declare function runValidator(validator: Validator, transport: ValidatorTransport, options?: RunOptions): Promise<Ack[]>;
 
+export interface SubmitTiOptions extends RunOptions {
+  /**
+   * Called with the EHR_WEBCRYPTO error when WebCrypto failed or is missing
+   * and the record is sealed in WebAssembly instead (slower for large records).
+   */
+  onWebCryptoFallback?: (error: EhrchainError) => void;
+}
+
 /**
  * A TI through the whole handshake: TI → TC (`generateAsync`, falling back to
  * `validatorFor`) → chain → its one ACK.
  */
 export declare function submitTi(
-  handshaker: Handshaker, ti: InitialTransaction | string, transport: ValidatorTransport, options?: RunOptions,
+  handshaker: Handshaker, ti: InitialTransaction | string, transport: ValidatorTransport, options?: SubmitTiOptions,
 ): Promise<Ack>;
 
 /** Deploys EhrRegistry from `admin`, grants roles and registers templates; resolves to its address. */

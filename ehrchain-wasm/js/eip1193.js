@@ -407,10 +407,12 @@ export async function runValidator(validator, transport, options = {}) {
  * made with `generateAsync` (WebCrypto seals records from 12 KiB on); if that
  * fails, `validatorFor` takes over, whose validator ends in the invalid ACK
  * of a TI its template refuses, or seals in WebAssembly when WebCrypto was
- * what failed. Either way the TI gets its ACK.
+ * what failed (then `options.onWebCryptoFallback` gets the EHR_WEBCRYPTO
+ * error: large records are several times slower that way). Either way the
+ * TI gets its ACK.
  */
 export async function submitTi(handshaker, ti, transport, options = {}) {
-  const validator = await validatorForTi(handshaker, ti, (options.now ?? Date.now)());
+  const validator = await validatorForTi(handshaker, ti, (options.now ?? Date.now)(), options.onWebCryptoFallback);
   try {
     const [ack] = await runValidator(validator, transport, options);
     return ack;
@@ -420,11 +422,12 @@ export async function submitTi(handshaker, ti, transport, options = {}) {
 }
 
 /** The validator of `submitTi` (see there). */
-async function validatorForTi(handshaker, ti, nowMs) {
+async function validatorForTi(handshaker, ti, nowMs, onWebCryptoFallback) {
   let tc;
   try {
     tc = await handshaker.generateAsync(ti, Math.floor(nowMs / 1000));
-  } catch {
+  } catch (error) {
+    if (error?.code === "EHR_WEBCRYPTO") onWebCryptoFallback?.(error);
     return handshaker.validatorFor(ti, nowMs);
   }
   try {

@@ -98,7 +98,9 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
   };
   let viaWebCrypto;
   try {
-    viaWebCrypto = await ehr.submitTi(handshaker, entry(), transport);
+    viaWebCrypto = await ehr.submitTi(handshaker, entry(), transport, {
+      onWebCryptoFallback: () => assert.fail("WebCrypto is there"),
+    });
   } finally {
     subtle.encrypt = encrypt;
   }
@@ -106,8 +108,12 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
   assert.equal(viaWebCrypto.status.status, "valid", JSON.stringify(viaWebCrypto.status));
   assert.equal(handshaker.openRecord(viaWebCrypto.envelope).fields.note, report);
 
-  const fallback = await withoutSubtle(() => ehr.submitTi(handshaker, entry(), transport));
+  const fallbacks = [];
+  const fallback = await withoutSubtle(() => ehr.submitTi(handshaker, entry(), transport, {
+    onWebCryptoFallback: (error) => fallbacks.push(error.code),
+  }));
   assert.equal(fallback.status.status, "valid", JSON.stringify(fallback.status));
+  assert.deepEqual(fallbacks, ["EHR_WEBCRYPTO"], "the host is told");
   assert.equal(await transport.recordHashOf(fallback.ti_id), fallback.record_hash);
   handshaker.free();
 });

@@ -25,7 +25,7 @@ export async function example(registry: Hex): Promise<string> {
   const calldata: Hex = tc.calldata;
   const bytes: Uint8Array = tc.envelope;
   const transport = new Eip1193Transport(provider, { chainId: 1337, registry, senders: { doctor: "0x02" } });
-  const ack: Ack = await submitTi(hs, ti, transport);
+  const ack: Ack = await submitTi(hs, ti, transport, { onWebCryptoFallback: (e) => console.warn(e.code, e.message) });
   let summary: string;
   if (ack.status.status === "valid") {
     summary = `${ack.status.tx_hash ?? "recovered"} ${ack.status.replay}`;
