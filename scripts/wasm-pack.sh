@@ -50,16 +50,17 @@ mkdir -p "$PKG"
   "$TARGET_DIR/wasm32-unknown-unknown/wasm-release/ehrchain_wasm.wasm"
 # Errors wasm-bindgen's glue throws itself (a value that is not an instance
 # of the expected class, an object used after free()) get the package's error
-# shape too: a code, EHR_BAD_INPUT. Fails if the glue changed shape.
+# shape too: EHR_INVALID_ARGUMENT (tests/errors.test.mjs checks it against
+# the core's table). Fails if the glue changed shape.
 node - "$PKG/ehrchain_wasm.js" <<'NODE'
 const fs = require("node:fs");
 const file = process.argv[2];
 let js = fs.readFileSync(file, "utf8");
 const patches = [
   ["throw new Error(`expected instance of ${klass.name}`);",
-   "throw Object.assign(new Error(`expected an instance of ${klass.name}`), { name: \"EhrchainError\", code: \"EHR_BAD_INPUT\" });"],
+   "throw Object.assign(new Error(`expected an instance of ${klass.name}`), { name: \"EhrchainError\", code: \"EHR_INVALID_ARGUMENT\", kind: \"argument\", retryable: false });"],
   ["throw new Error(getStringFromWasm0(arg0, arg1));",
-   "throw Object.assign(new Error(getStringFromWasm0(arg0, arg1)), { name: \"EhrchainError\", code: \"EHR_BAD_INPUT\" });"],
+   "throw Object.assign(new Error(getStringFromWasm0(arg0, arg1)), { name: \"EhrchainError\", code: \"EHR_INVALID_ARGUMENT\", kind: \"argument\", retryable: false });"],
 ];
 for (const [from, to] of patches) {
   if (!js.includes(from)) {

@@ -38,27 +38,27 @@ impl Ffi {
         // are freed in `Drop` (the templates and keys right here: the
         // handshaker holds copies).
         unsafe {
-            assert_eq!(ehr_templates_new(&raw mut templates), ehr_result::EHR_OK);
+            assert_eq!(ehr_templates_new(&raw mut templates), ehr_result::OK);
             let rc = ehr_templates_add_json(
                 templates,
                 json.as_ptr().cast(),
                 json.len(),
                 id.as_mut_ptr(),
             );
-            assert_eq!(rc, ehr_result::EHR_OK);
-            assert_eq!(ehr_key_store_new(&raw mut keys), ehr_result::EHR_OK);
+            assert_eq!(rc, ehr_result::OK);
+            assert_eq!(ehr_key_store_new(&raw mut keys), ehr_result::OK);
             for (key_id, key) in [
                 (SEALING_KEY_ID, SEALING_KEY),
                 (PSEUDONYM_KEY_ID, PSEUDONYM_KEY),
             ] {
                 let rc =
                     ehr_key_store_insert(keys, key_id.as_ptr().cast(), key_id.len(), key.as_ptr());
-                assert_eq!(rc, ehr_result::EHR_OK);
+                assert_eq!(rc, ehr_result::OK);
             }
             let mut config = std::mem::zeroed::<ehr_handshaker_config>();
             assert_eq!(
                 ehr_handshaker_config_default(&raw mut config),
-                ehr_result::EHR_OK
+                ehr_result::OK
             );
             let generator = fx.generator.config();
             config.chain_id = generator.chain_id;
@@ -70,16 +70,13 @@ impl Ffi {
             config.max_clock_skew = generator.max_clock_skew;
             assert_eq!(
                 ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
-                ehr_result::EHR_OK
+                ehr_result::OK
             );
             // The same nonce stream as the direct bench's `rng()`.
             let seed = rng().get_seed();
-            assert_eq!(
-                ehr_handshaker_set_seed(hs, seed.as_ptr()),
-                ehr_result::EHR_OK
-            );
+            assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);
             let rc = ehr_ti_from_json(ti_json.as_ptr().cast(), ti_json.len(), &raw mut ti);
-            assert_eq!(rc, ehr_result::EHR_OK);
+            assert_eq!(rc, ehr_result::OK);
             ehr_key_store_free(keys);
             ehr_templates_free(templates);
         }
@@ -92,7 +89,7 @@ impl Ffi {
         // freed at once.
         unsafe {
             let rc = ehr_handshaker_generate(self.hs, black_box(self.ti), NOW, &raw mut tc);
-            assert_eq!(rc, ehr_result::EHR_OK);
+            assert_eq!(rc, ehr_result::OK);
             ehr_tc_free(black_box(tc));
         }
     }

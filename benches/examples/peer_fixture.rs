@@ -51,9 +51,7 @@ fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
         .iter()
         .map(|&n| Ok(json!({ "leaves": n, "root": batch_of(n)?.root() })))
         .collect::<Result<Vec<_>, Box<dyn Error + Send + Sync>>>()?;
-    let proof = batch_of(PROOF_BATCH)?
-        .proof(PROOF_INDEX)
-        .ok_or("the proof index is outside the batch")?;
+    let proof = batch_of(PROOF_BATCH)?.proof(PROOF_INDEX)?;
     let fixture = json!({
         "now": NOW,
         "chain_id": CHAIN_ID,

@@ -144,6 +144,12 @@ impl fmt::Display for Failure {
     }
 }
 
+impl From<DevnetError> for ehrchain_core::Error {
+    fn from(e: DevnetError) -> Self {
+        Self::Devnet(e.to_string())
+    }
+}
+
 /// Why the devnet did not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DevnetError {

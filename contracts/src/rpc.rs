@@ -172,7 +172,7 @@ impl RpcTransport {
         if actual != transport.config.chain_id {
             return Err(TransportError::WrongChain {
                 expected: transport.config.chain_id,
-                actual,
+                actual: Some(actual),
             });
         }
         Ok(transport)
@@ -670,7 +670,7 @@ impl Transport for RpcTransport {
         if submission.chain_id != self.config.chain_id {
             return Err(TransportError::WrongChain {
                 expected: submission.chain_id,
-                actual: self.config.chain_id,
+                actual: Some(self.config.chain_id),
             });
         }
         let from = self.sender_of(submission)?;

@@ -122,7 +122,7 @@ impl Transport for DevnetTransport {
         if submission.chain_id != self.devnet.chain_id() {
             return Err(TransportError::WrongChain {
                 expected: submission.chain_id,
-                actual: self.devnet.chain_id(),
+                actual: Some(self.devnet.chain_id()),
             });
         }
         let from = self.sender_of(submission);

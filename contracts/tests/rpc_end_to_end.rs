@@ -218,7 +218,7 @@ fn a_node_on_another_chain_is_refused_at_construction() {
         err,
         TransportError::WrongChain {
             expected: chain_id() + 1,
-            actual: chain_id()
+            actual: Some(chain_id())
         }
     );
     assert!(!err.is_retryable());

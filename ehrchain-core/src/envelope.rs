@@ -62,6 +62,7 @@ pub struct EnvelopeBinding {
 
 /// Why an envelope could not be read or opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EnvelopeError {
     /// Fewer bytes than the header or its length field announce.
     #[error(
@@ -101,7 +102,7 @@ pub enum EnvelopeError {
     CiphertextTooShort(u32),
     /// The key commitment does not match: wrong master key, or header altered.
     #[error(
-        "the key does not fit this envelope: master key {key_id:?} is not the one it was sealed with, or its header (patient, template, TI) was altered"
+        "the key does not fit this envelope: master key \"{key_id}\" is not the one it was sealed with, or its header (patient, template, TI) was altered"
     )]
     WrongKey {
         /// The key id named in the header.

@@ -164,6 +164,7 @@ fn with_record_hash(mut calldata: Vec<u8>, offsets: &[usize], record_hash: B256)
 
 /// Why the generator made no transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GenerateError {
     /// The TI breaks its template; every violation is listed.
     #[error(transparent)]

@@ -99,10 +99,11 @@ impl fmt::Debug for MasterKey {
 
 /// Why the key store could not hand out a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyStoreError {
     /// The store has no key under this id.
     #[error(
-        "the key store has no master key {0:?}: check the key id configured for sealing and that the key store holds it"
+        "the key store has no master key \"{0}\": check the key id configured for sealing and that the key store holds it"
     )]
     UnknownKey(KeyId),
     /// The host's key store failed (HSM offline, permission denied, ...).

@@ -4,6 +4,7 @@
 pub mod batch;
 mod driver;
 pub mod envelope;
+mod error;
 mod generator;
 mod handshaker;
 pub mod keys;
@@ -22,6 +23,7 @@ pub use batch::{
 };
 pub use driver::{Clock, run_blocking, step};
 pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError, PlaintextBuf, UnsealedEnvelope};
+pub use error::{Error, ErrorCode, ErrorKind};
 pub use generator::{
     ChainTransaction, GenerateError, GeneratorConfig, PreparedTransaction, RECORD_FORMAT,
     TransactionGenerator,

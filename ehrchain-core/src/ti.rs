@@ -42,6 +42,7 @@ pub struct InitialTransaction {
 
 /// Why a TI JSON document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TiFormatError {
     /// The document exceeds [`MAX_TI_JSON_LEN`].
     #[error("the TI is {0} bytes; at most 4 MiB are accepted")]

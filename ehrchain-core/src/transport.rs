@@ -8,6 +8,7 @@ use alloy_sol_types::SolEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{BatchReader, BatchTransaction};
+use crate::error::ErrorCode;
 use crate::generator::ChainTransaction;
 use crate::registry_abi::IEhrRegistry;
 
@@ -157,6 +158,7 @@ pub enum SubmissionStatus {
 /// `{"error": "wrong_chain", "detail": {"expected": 1337, "actual": 1}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "error", content = "detail", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TransportError {
     /// The node could not be reached or did not answer in time. Retryable.
     #[error(
@@ -177,13 +179,15 @@ pub enum TransportError {
     Rejected(String),
     /// The node is on another chain than the transaction. Permanent.
     #[error(
-        "the transaction is for chain {expected} but the node is on chain {actual}; point the handshaker at the right node"
+        "the transaction is for chain {expected} but the node is on {}; point the handshaker at the right node",
+        actual.map_or_else(|| "another chain".to_owned(), |a| format!("chain {a}"))
     )]
     WrongChain {
         /// The chain id of the transaction.
         expected: u64,
-        /// The node's chain id.
-        actual: u64,
+        /// The node's chain id, when the transport read it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actual: Option<u64>,
     },
     /// The node answered with something the transport could not read. Permanent.
     #[error("the Ethereum node answered with data ehrchain cannot read: {0}")]
@@ -191,10 +195,42 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// The error a host reports with a code of its own (a C callback's
+    /// `ehr_result`, say): the transport codes keep their meaning, anything
+    /// else is an answer ehrchain cannot read. `expected_chain` is the chain
+    /// the transport is for (a host's `EHR_TRANSPORT_WRONG_CHAIN` names no
+    /// other chain).
+    #[must_use]
+    pub fn from_code(code: Option<ErrorCode>, expected_chain: u64, detail: String) -> Self {
+        match code {
+            Some(ErrorCode::TransportUnavailable) => Self::Unavailable(detail),
+            Some(ErrorCode::TransportRateLimited) => Self::RateLimited(detail),
+            Some(ErrorCode::TransportRejected) => Self::Rejected(detail),
+            Some(ErrorCode::TransportWrongChain) => Self::WrongChain {
+                expected: expected_chain,
+                actual: None,
+            },
+            _ => Self::Malformed(detail),
+        }
+    }
+
     /// Whether the same call may succeed when tried again later.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Unavailable(_) | Self::RateLimited(_))
+    }
+
+    /// The variant's name, as in the JSON form's `error` (`unavailable`,
+    /// `wrong_chain`, …).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "unavailable",
+            Self::RateLimited(_) => "rate_limited",
+            Self::Rejected(_) => "rejected",
+            Self::WrongChain { .. } => "wrong_chain",
+            Self::Malformed(_) => "malformed",
+        }
     }
 }
 
@@ -263,7 +299,7 @@ mod tests {
             (
                 TransportError::WrongChain {
                     expected: 1337,
-                    actual: 1,
+                    actual: Some(1),
                 },
                 r#"{"error":"wrong_chain","detail":{"expected":1337,"actual":1}}"#,
             ),

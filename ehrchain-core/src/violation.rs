@@ -19,6 +19,7 @@ pub struct Violation {
 /// What is wrong with a TI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "violation", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ViolationKind {
     /// The TI names a template the registry does not hold.
     #[error("template {template_id} is not loaded; load it or pick one from forms_for(role)")]

@@ -14,207 +14,109 @@
 #include <stdint.h>
 
 /**
+ * The values of `ehr_result`: `EHR_OK` and every error code of ehrchain-core's
+ * `ErrorCode` table (docs/errors.md), the same numbers and names JavaScript uses.
+ */
+enum ehr_result_code {
+    /** Success. */
+    EHR_OK = 0,
+    /** a required pointer argument was NULL (argument). */
+    EHR_NULL_ARGUMENT = 100,
+    /** a text argument is not valid UTF-8 (argument). */
+    EHR_INVALID_UTF8 = 101,
+    /** the output buffer is too small; the length needed was written to out_len (argument). */
+    EHR_BUFFER_TOO_SMALL = 102,
+    /** a JSON argument is not valid JSON or not of the expected shape (argument). */
+    EHR_INVALID_JSON = 103,
+    /** an input that must not be empty is empty (argument). */
+    EHR_ZERO_LENGTH = 104,
+    /** an argument is of the wrong type, out of range or malformed (argument). */
+    EHR_INVALID_ARGUMENT = 105,
+    /** the value asked for is absent (argument). */
+    EHR_NOT_PRESENT = 106,
+    /** this build of ehrchain leaves out the feature the call needs (argument). */
+    EHR_FEATURE_DISABLED = 107,
+    /** a role name breaks the naming rule (argument). */
+    EHR_ROLE_INVALID = 108,
+    /** the template document is invalid (template). */
+    EHR_TEMPLATE_INVALID = 200,
+    /** the template is already loaded (template). */
+    EHR_TEMPLATE_ALREADY_LOADED = 201,
+    /** the template version is not newer than the loaded one (template). */
+    EHR_TEMPLATE_VERSION_NOT_NEWER = 202,
+    /** no such template is loaded (template). */
+    EHR_TEMPLATE_UNKNOWN = 203,
+    /** the template's call is not a function of the registry contract (template). */
+    EHR_TEMPLATE_NOT_IN_CONTRACT = 204,
+    /** the TI is malformed or too large (ti). */
+    EHR_TI_MALFORMED = 300,
+    /** the TI breaks its template (every violation is listed) (ti). */
+    EHR_TI_REJECTED = 301,
+    /** the key store has no such master key (envelope). */
+    EHR_KEY_UNKNOWN = 400,
+    /** the key store could not answer (envelope). */
+    EHR_KEY_STORE_UNAVAILABLE = 401,
+    /** a key id must be 1 to 64 printable ASCII characters (envelope). */
+    EHR_KEY_ID_INVALID = 402,
+    /** the bytes are not a well-formed envelope (envelope). */
+    EHR_ENVELOPE_MALFORMED = 403,
+    /** the envelope's version or cipher suite is not supported (envelope). */
+    EHR_ENVELOPE_UNSUPPORTED = 404,
+    /** the master key does not fit the envelope (envelope). */
+    EHR_ENVELOPE_WRONG_KEY = 405,
+    /** the envelope's ciphertext does not authenticate (envelope). */
+    EHR_ENVELOPE_TAMPERED = 406,
+    /** the record is too large for an envelope (envelope). */
+    EHR_ENVELOPE_TOO_LARGE = 407,
+    /** a master key must be 32 bytes (envelope). */
+    EHR_KEY_INVALID = 408,
+    /** the external AES-256-GCM (WebCrypto) is missing or failed (envelope). */
+    EHR_EXTERNAL_CIPHER = 409,
+    /** the batch has no record (batch). */
+    EHR_BATCH_EMPTY = 500,
+    /** the batch is full (batch). */
+    EHR_BATCH_FULL = 501,
+    /** a record hash is zero (batch). */
+    EHR_BATCH_ZERO_RECORD_HASH = 502,
+    /** the TCs do not match the batch's records (batch). */
+    EHR_BATCH_MISMATCH = 503,
+    /** not a well-formed ehrchain inclusion proof (batch). */
+    EHR_PROOF_MALFORMED = 504,
+    /** the proof format version is not supported (batch). */
+    EHR_PROOF_UNSUPPORTED = 505,
+    /** the proof does not check out (batch). */
+    EHR_PROOF_INVALID = 506,
+    /** no batch with the proof's root is anchored (batch). */
+    EHR_PROOF_NOT_ANCHORED = 507,
+    /** the anchored batch differs from the proof's (batch). */
+    EHR_PROOF_ANCHOR_MISMATCH = 508,
+    /** the batch has no record at this index (batch). */
+    EHR_BATCH_NO_SUCH_RECORD = 509,
+    /** the Ethereum node is unreachable or timed out (chain). */
+    EHR_TRANSPORT_UNAVAILABLE = 600,
+    /** the Ethereum node is rate-limiting requests (chain). */
+    EHR_TRANSPORT_RATE_LIMITED = 601,
+    /** the Ethereum node refused the request (chain). */
+    EHR_TRANSPORT_REJECTED = 602,
+    /** the Ethereum node is on another chain (chain). */
+    EHR_TRANSPORT_WRONG_CHAIN = 603,
+    /** the Ethereum node's answer is unreadable (chain). */
+    EHR_TRANSPORT_MALFORMED = 604,
+    /** the in-process devnet refused the operation (chain). */
+    EHR_DEVNET = 605,
+    /** the validator refused the input (chain). */
+    EHR_VALIDATOR = 606,
+    /** a panic was caught at the boundary (a bug in ehrchain) (internal). */
+    EHR_PANIC = 900,
+    /** an internal error (a bug in ehrchain) (internal). */
+    EHR_INTERNAL = 901,
+};
+
+
+/**
  * The most revert data bytes a callback transport reports in a receipt.
  */
 #define EHR_MAX_REVERT_DATA 1024
-
-/**
- * The result of every fallible ehrchain function.
- *
- * Codes are stable: a code keeps its number and meaning in every release and a
- * retired code is never reused. They are grouped by hundreds: 0 success, 1xx
- * arguments, 2xx templates, 3xx initial transactions, 4xx keys and envelopes,
- * 5xx batches and proofs, 6xx transports and the validator, 9xx internal.
- * `ehr_result_message` names a code; `ehr_last_error` gives the detailed
- * message of the last failure on the calling thread.
- */
-enum ehr_result
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-    /**
-     * Success.
-     */
-    EHR_OK = 0,
-    /**
-     * A required pointer argument was NULL.
-     */
-    EHR_NULL_ARGUMENT = 100,
-    /**
-     * A text argument is not valid UTF-8.
-     */
-    EHR_INVALID_UTF8 = 101,
-    /**
-     * The output buffer is too small; the length needed was written to the
-     * `out_len` argument and nothing else was written.
-     */
-    EHR_BUFFER_TOO_SMALL = 102,
-    /**
-     * A JSON argument is not valid JSON.
-     */
-    EHR_INVALID_JSON = 103,
-    /**
-     * An input that must not be empty has length zero.
-     */
-    EHR_ZERO_LENGTH = 104,
-    /**
-     * An argument is out of range or malformed (a role name, a key id, an
-     * index, a flag).
-     */
-    EHR_INVALID_ARGUMENT = 105,
-    /**
-     * The value asked for is absent (an invalid ACK's anchor, a record
-     * without envelope).
-     */
-    EHR_NOT_PRESENT = 106,
-    /**
-     * The function needs a feature this build of the library left out
-     * (`devnet` or `rpc`).
-     */
-    EHR_FEATURE_DISABLED = 107,
-    /**
-     * A template document is invalid (its JSON, a field, its call).
-     */
-    EHR_TEMPLATE_INVALID = 200,
-    /**
-     * The same template is already loaded.
-     */
-    EHR_TEMPLATE_ALREADY_LOADED = 201,
-    /**
-     * A new template version is not newer than the loaded ones.
-     */
-    EHR_TEMPLATE_VERSION_NOT_NEWER = 202,
-    /**
-     * No template has this id or name.
-     */
-    EHR_TEMPLATE_UNKNOWN = 203,
-    /**
-     * The template's call is not a function of the registry contract.
-     */
-    EHR_TEMPLATE_NOT_IN_CONTRACT = 204,
-    /**
-     * A TI JSON document is malformed or too large.
-     */
-    EHR_TI_MALFORMED = 300,
-    /**
-     * The TI breaks its template; `ehr_last_violations` lists every violation.
-     */
-    EHR_TI_REJECTED = 301,
-    /**
-     * The key store has no key under the id asked for.
-     */
-    EHR_KEY_UNKNOWN = 400,
-    /**
-     * The key store could not answer.
-     */
-    EHR_KEY_STORE_UNAVAILABLE = 401,
-    /**
-     * A key id is not 1 to 64 printable ASCII characters.
-     */
-    EHR_KEY_ID_INVALID = 402,
-    /**
-     * The bytes are not a well-formed envelope (truncated, trailing bytes,
-     * no magic, corrupt header).
-     */
-    EHR_ENVELOPE_MALFORMED = 403,
-    /**
-     * The envelope's version or cipher suite is not supported.
-     */
-    EHR_ENVELOPE_UNSUPPORTED = 404,
-    /**
-     * The master key does not fit the envelope (or its header was altered).
-     */
-    EHR_ENVELOPE_WRONG_KEY = 405,
-    /**
-     * The envelope's ciphertext does not authenticate.
-     */
-    EHR_ENVELOPE_TAMPERED = 406,
-    /**
-     * The record is too large for an envelope.
-     */
-    EHR_ENVELOPE_TOO_LARGE = 407,
-    /**
-     * The batch has no record.
-     */
-    EHR_BATCH_EMPTY = 500,
-    /**
-     * The batch holds the maximum number of records.
-     */
-    EHR_BATCH_FULL = 501,
-    /**
-     * A record hash is all zeros.
-     */
-    EHR_BATCH_ZERO_RECORD_HASH = 502,
-    /**
-     * The TCs given do not match the batch's records.
-     */
-    EHR_BATCH_MISMATCH = 503,
-    /**
-     * The bytes, text or JSON are not a well-formed inclusion proof.
-     */
-    EHR_PROOF_MALFORMED = 504,
-    /**
-     * The proof's format version is not supported.
-     */
-    EHR_PROOF_UNSUPPORTED = 505,
-    /**
-     * The proof does not check out (shape, or it does not lead to its root).
-     */
-    EHR_PROOF_INVALID = 506,
-    /**
-     * No batch with the proof's root is anchored on chain.
-     */
-    EHR_PROOF_NOT_ANCHORED = 507,
-    /**
-     * The anchored batch differs from the proof's (leaf count, batch id).
-     */
-    EHR_PROOF_ANCHOR_MISMATCH = 508,
-    /**
-     * The Ethereum node is unreachable or timed out (retryable).
-     */
-    EHR_TRANSPORT_UNAVAILABLE = 600,
-    /**
-     * The Ethereum node is rate-limiting requests (retryable).
-     */
-    EHR_TRANSPORT_RATE_LIMITED = 601,
-    /**
-     * The Ethereum node refused the transaction, or the node URL cannot be used.
-     */
-    EHR_TRANSPORT_REJECTED = 602,
-    /**
-     * The Ethereum node is on another chain.
-     */
-    EHR_TRANSPORT_WRONG_CHAIN = 603,
-    /**
-     * The Ethereum node answered with data ehrchain cannot read.
-     */
-    EHR_TRANSPORT_MALFORMED = 604,
-    /**
-     * The in-process devnet refused an operation.
-     */
-    EHR_DEVNET = 605,
-    /**
-     * The validator refused an input.
-     */
-    EHR_VALIDATOR = 606,
-    /**
-     * A Rust panic was caught at the C boundary (a bug in ehrchain; please
-     * report it with the message of `ehr_last_error`).
-     */
-    EHR_PANIC = 900,
-    /**
-     * An internal error (a bug in ehrchain).
-     */
-    EHR_INTERNAL = 901,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum ehr_result ehr_result;
-#else
-typedef uint32_t ehr_result;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
 
 /**
  * Where a submitted transaction stands, as a `poll` callback reports it in
@@ -360,6 +262,20 @@ typedef struct ehr_ti ehr_ti;
  * calling thread.
  */
 typedef struct ehr_transport ehr_transport;
+
+/**
+ * The result of every fallible ehrchain function: `EHR_OK` (0) or the number
+ * of an [`ErrorCode`] of the core.
+ *
+ * The header names every code (`EHR_TEMPLATE_UNKNOWN`, …): the constants are
+ * generated from [`ErrorCode::ALL`], the one table of codes that JavaScript
+ * uses too (`docs/errors.md`). Codes are stable: a code keeps its number and
+ * meaning in every release and a retired code is never reused. Callbacks
+ * return an `ehr_result` as well. `ehr_result_message` names a code;
+ * `ehr_last_error` gives the detailed message of the last failure on the
+ * calling thread.
+ */
+typedef uint32_t ehr_result;
 
 /**
  * How patient the Transaction Validator is. Times are in milliseconds. Fill
@@ -540,7 +456,7 @@ typedef struct ehr_key_store_callbacks {
      * (such as `EHR_KEY_STORE_UNAVAILABLE`) when the store cannot answer.
      * Called from the thread that called into ehrchain. Required.
      */
-    uint32_t (*master_key)(void *userdata, const char *key_id, size_t key_id_len, uint8_t *key_out);
+    ehr_result (*master_key)(void *userdata, const char *key_id, size_t key_id_len, uint8_t *key_out);
 } ehr_key_store_callbacks;
 
 /**
@@ -650,31 +566,33 @@ typedef struct ehr_transport_callbacks {
      * Sends the transaction; writes its 32-byte hash to `tx_hash_out`.
      * Required.
      */
-    uint32_t (*submit)(void *userdata, const struct ehr_submission *submission, uint8_t *tx_hash_out);
+    ehr_result (*submit)(void *userdata,
+                         const struct ehr_submission *submission,
+                         uint8_t *tx_hash_out);
     /**
      * Where the transaction `tx_hash` (32 bytes) sent for `submission`
      * stands: writes an `ehr_poll_status` to `status_out` and, for
      * `EHR_POLL_INCLUDED`, fills in `receipt_out`. Required.
      */
-    uint32_t (*poll)(void *userdata,
-                     const uint8_t *tx_hash,
-                     const struct ehr_submission *submission,
-                     uint32_t *status_out,
-                     struct ehr_receipt *receipt_out);
+    ehr_result (*poll)(void *userdata,
+                       const uint8_t *tx_hash,
+                       const struct ehr_submission *submission,
+                       uint32_t *status_out,
+                       struct ehr_receipt *receipt_out);
     /**
      * Writes the number of the chain's latest block to `block_number_out`.
      * Required.
      */
-    uint32_t (*head)(void *userdata, uint64_t *block_number_out);
+    ehr_result (*head)(void *userdata, uint64_t *block_number_out);
     /**
      * Reads the registry's `recordHashOf(tiId)` for the 32-byte `ti_id`:
      * writes 1 to `found_out` and the hash to `record_hash_out` when it is
      * not zero, else 0 to `found_out`. Required.
      */
-    uint32_t (*record_hash_of)(void *userdata,
-                               const uint8_t *ti_id,
-                               uint8_t *found_out,
-                               uint8_t *record_hash_out);
+    ehr_result (*record_hash_of)(void *userdata,
+                                 const uint8_t *ti_id,
+                                 uint8_t *found_out,
+                                 uint8_t *record_hash_out);
     /**
      * Reads the batch anchored under the 32-byte `root`: writes 1 to
      * `found_out` and its leaf count to `leaf_count_out` (and 1 to
@@ -682,12 +600,12 @@ typedef struct ehr_transport_callbacks {
      * reads the `BatchAnchored` event), else 0 to `found_out`. Optional
      * (NULL): needed for batches and on-chain proof checks only.
      */
-    uint32_t (*anchored_batch)(void *userdata,
-                               const uint8_t *root,
-                               uint8_t *found_out,
-                               uint32_t *leaf_count_out,
-                               uint8_t *has_batch_id_out,
-                               uint8_t *batch_id_out);
+    ehr_result (*anchored_batch)(void *userdata,
+                                 const uint8_t *root,
+                                 uint8_t *found_out,
+                                 uint32_t *leaf_count_out,
+                                 uint8_t *has_batch_id_out,
+                                 uint8_t *batch_id_out);
 } ehr_transport_callbacks;
 
 #ifdef __cplusplus

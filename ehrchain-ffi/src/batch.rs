@@ -5,7 +5,8 @@
 use std::ffi::c_char;
 
 use ehrchain_core::{
-    B256, Batch, BatchBuilder, ChainCheckError, InclusionProof, TransactionValidator, run_blocking,
+    B256, Batch, BatchBuilder, ChainCheckError, ErrorCode, InclusionProof, TransactionValidator,
+    run_blocking,
 };
 
 use crate::handshaker::{SystemClock, ehr_ack, ehr_tc, ehr_validator_config, validator_config};
@@ -112,15 +113,7 @@ pub unsafe extern "C" fn ehr_batch_proof(
     guard(|| {
         let batch = ptr::handle(batch)?;
         let out = Out::new(proof_out)?;
-        let proof = batch.batch.proof(index).ok_or_else(|| {
-            Error::new(
-                ehr_result::EHR_INVALID_ARGUMENT,
-                format!(
-                    "leaf index {index} is outside a batch of {} records",
-                    batch.batch.leaf_count()
-                ),
-            )
-        })?;
+        let proof = batch.batch.proof(index)?;
         out.give(ehr_proof { proof });
         Ok(())
     })
@@ -151,7 +144,7 @@ pub unsafe extern "C" fn ehr_batch_submit(
         let out = OutSlots::new(acks_out, acks_len)?;
         if out.len() != tcs.len() {
             return Err(Error::new(
-                ehr_result::EHR_INVALID_ARGUMENT,
+                ErrorCode::InvalidArgument,
                 format!(
                     "{} ACK slots were given for {} TCs; give one slot per TC",
                     out.len(),
@@ -161,7 +154,7 @@ pub unsafe extern "C" fn ehr_batch_submit(
         }
         let first = tcs
             .first()
-            .ok_or_else(|| Error::code(ehr_result::EHR_ZERO_LENGTH))?;
+            .ok_or_else(|| Error::code(ErrorCode::ZeroLength))?;
         let (registry, chain_id) = (first.tc.to, first.tc.chain_id);
         let tcs: Vec<_> = tcs.iter().map(|t| t.tc.clone()).collect();
         let mut validator =
@@ -357,11 +350,11 @@ pub unsafe extern "C" fn ehr_proof_verify_many(
         let mut codes = Vec::with_capacity(count);
         for (i, outcome) in InclusionProof::verify_many(&proofs).into_iter().enumerate() {
             let Err(e) = outcome else {
-                codes.push(ehr_result::EHR_OK);
+                codes.push(ehr_result::OK);
                 continue;
             };
             let e = Error::from(e);
-            codes.push(e.code);
+            codes.push(ehr_result::from(e.code));
             first_failure.get_or_insert((i, e));
         }
         out.set_all(codes)?;

@@ -3,6 +3,7 @@
 //! the duration of the call.
 #![allow(unsafe_code)]
 
+use ehrchain_core::ErrorCode;
 use std::ffi::c_void;
 
 use crate::keys::ehr_key_store_callbacks;
@@ -10,10 +11,14 @@ use crate::result::ehr_result;
 use crate::transport::{ehr_receipt, ehr_submission, ehr_transport_callbacks};
 
 /// The code returned for a callback that is NULL.
-const MISSING: u32 = ehr_result::EHR_NULL_ARGUMENT as u32;
+const MISSING: ehr_result = ehr_result(ErrorCode::NullArgument.number());
 
 /// `master_key(userdata, key_id, key_id_len, key_out)`.
-pub(crate) fn master_key(cb: &ehr_key_store_callbacks, key_id: &str, key: &mut [u8; 32]) -> u32 {
+pub(crate) fn master_key(
+    cb: &ehr_key_store_callbacks,
+    key_id: &str,
+    key: &mut [u8; 32],
+) -> ehr_result {
     let Some(f) = cb.master_key else {
         return MISSING;
     };
@@ -39,7 +44,7 @@ pub(crate) fn submit(
     cb: &ehr_transport_callbacks,
     submission: &ehr_submission,
     tx_hash: &mut [u8; 32],
-) -> u32 {
+) -> ehr_result {
     let Some(f) = cb.submit else {
         return MISSING;
     };
@@ -56,7 +61,7 @@ pub(crate) fn poll(
     submission: &ehr_submission,
     status: &mut u32,
     receipt: &mut ehr_receipt,
-) -> u32 {
+) -> ehr_result {
     let Some(f) = cb.poll else {
         return MISSING;
     };
@@ -65,7 +70,7 @@ pub(crate) fn poll(
 }
 
 /// `head(userdata, block_number_out)`.
-pub(crate) fn head(cb: &ehr_transport_callbacks, block: &mut u64) -> u32 {
+pub(crate) fn head(cb: &ehr_transport_callbacks, block: &mut u64) -> ehr_result {
     let Some(f) = cb.head else {
         return MISSING;
     };
@@ -79,7 +84,7 @@ pub(crate) fn record_hash_of(
     ti_id: &[u8; 32],
     found: &mut u8,
     record_hash: &mut [u8; 32],
-) -> u32 {
+) -> ehr_result {
     let Some(f) = cb.record_hash_of else {
         return MISSING;
     };
@@ -104,7 +109,7 @@ pub(crate) fn anchored_batch(
     leaf_count: &mut u32,
     has_batch_id: &mut u8,
     batch_id: &mut [u8; 32],
-) -> u32 {
+) -> ehr_result {
     let Some(f) = cb.anchored_batch else {
         return MISSING;
     };

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ehrchain_core::{
-    Ack, AckStatus, Address, B256, ChainTransaction, Clock, GeneratorConfig, Handshaker,
+    Ack, AckStatus, Address, B256, ChainTransaction, Clock, ErrorCode, GeneratorConfig, Handshaker,
     TransactionGenerator, TransactionValidator, ValidatorConfig, run_blocking,
 };
 use rand_chacha::ChaCha20Rng;
@@ -345,7 +345,7 @@ pub unsafe extern "C" fn ehr_validator_run(
         let ack = run_blocking(&mut validator, &mut transport.inner, &mut SystemClock)
             .into_iter()
             .next()
-            .ok_or_else(|| Error::new(ehr_result::EHR_INTERNAL, "the validator made no ACK"))?;
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "the validator made no ACK"))?;
         out.give(ehr_ack { ack });
         Ok(())
     })
@@ -544,7 +544,7 @@ pub unsafe extern "C" fn ehr_ack_to_json(
     guard(|| {
         let ack = ptr::handle(ack)?;
         let json = serde_json::to_string(&ack.ack)
-            .map_err(|e| Error::new(ehr_result::EHR_INTERNAL, e.to_string()))?;
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
         ptr::write_text(buf, len, out_len, &json)
     })
 }
@@ -562,7 +562,7 @@ pub unsafe extern "C" fn ehr_ack_from_json(
         let out = Out::new(ack_out)?;
         let ack: Ack = serde_json::from_str(json).map_err(|e| {
             Error::new(
-                ehr_result::EHR_INVALID_JSON,
+                ErrorCode::InvalidJson,
                 format!("the ACK JSON is malformed: {e}"),
             )
         })?;
@@ -584,10 +584,7 @@ pub unsafe extern "C" fn ehr_ack_reason(
     guard(|| {
         let ack = ptr::handle(ack)?;
         let reason = ack.ack.reason().ok_or_else(|| {
-            Error::new(
-                ehr_result::EHR_NOT_PRESENT,
-                "the ACK is valid: it has no reason",
-            )
+            Error::new(ErrorCode::NotPresent, "the ACK is valid: it has no reason")
         })?;
         ptr::write_text(buf, len, out_len, &reason.to_string())
     })
@@ -606,7 +603,7 @@ pub unsafe extern "C" fn ehr_ack_envelope(
         let ack = ptr::handle(ack)?;
         let envelope = ack.ack.envelope.as_ref().ok_or_else(|| {
             Error::new(
-                ehr_result::EHR_NOT_PRESENT,
+                ErrorCode::NotPresent,
                 "no record was sealed for this ACK's TI",
             )
         })?;
@@ -631,7 +628,7 @@ pub unsafe extern "C" fn ehr_ack_proof(
             .and_then(|a| a.batch.clone())
             .ok_or_else(|| {
                 Error::new(
-                    ehr_result::EHR_NOT_PRESENT,
+                    ErrorCode::NotPresent,
                     "the ACK carries no inclusion proof (invalid, or anchored alone)",
                 )
             })?;

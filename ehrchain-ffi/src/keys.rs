@@ -5,7 +5,8 @@ use std::ffi::{c_char, c_void};
 
 use ehrchain_core::envelope::NONCE_LEN;
 use ehrchain_core::{
-    B256, Envelope, EnvelopeBinding, InMemoryKeyStore, KeyId, KeyStore, KeyStoreError, MasterKey,
+    B256, Envelope, EnvelopeBinding, ErrorCode, InMemoryKeyStore, KeyId, KeyStore, KeyStoreError,
+    MasterKey,
 };
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroize;
@@ -33,7 +34,7 @@ pub struct ehr_key_store_callbacks {
             key_id: *const c_char,
             key_id_len: usize,
             key_out: *mut u8,
-        ) -> u32,
+        ) -> ehr_result,
     >,
 }
 
@@ -64,14 +65,11 @@ impl KeyStore for FfiKeyStore {
                 let mut key = [0u8; 32];
                 let code = callbacks::master_key(cb, id.as_str(), &mut key);
                 let result = match code {
-                    0 => Ok(MasterKey::new(key)),
-                    c if c == ehr_result::EHR_KEY_UNKNOWN as u32 => {
-                        Err(KeyStoreError::UnknownKey(id.clone()))
-                    }
+                    ehr_result::OK => Ok(MasterKey::new(key)),
+                    c if c == ErrorCode::KeyUnknown => Err(KeyStoreError::UnknownKey(id.clone())),
                     c => Err(KeyStoreError::Unavailable(format!(
-                        "the host's master_key callback returned {} for key {:?}",
-                        crate::code_name(c),
-                        id.as_str()
+                        "the host's master_key callback returned {} for key \"{id}\"",
+                        c.name()
                     ))),
                 };
                 key.zeroize();
@@ -104,7 +102,7 @@ pub unsafe extern "C" fn ehr_key_store_new_callbacks(
         let cb = *ptr::handle(callbacks)?;
         if cb.master_key.is_none() {
             return Err(Error::new(
-                ehr_result::EHR_NULL_ARGUMENT,
+                ErrorCode::NullArgument,
                 "the master_key callback is NULL",
             ));
         }
@@ -138,7 +136,7 @@ pub unsafe extern "C" fn ehr_key_store_insert(
                 Ok(())
             }
             FfiKeyStore::Callbacks(_) => Err(Error::new(
-                ehr_result::EHR_INVALID_ARGUMENT,
+                ErrorCode::InvalidArgument,
                 "keys cannot be inserted into a callback key store; the host's store holds them",
             )),
         }
@@ -209,7 +207,7 @@ pub unsafe extern "C" fn ehr_envelope_seal(
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.try_fill_bytes(&mut nonce).map_err(|e| {
             Error::new(
-                ehr_result::EHR_INTERNAL,
+                ErrorCode::Internal,
                 format!("the operating system's random generator failed: {e}"),
             )
         })?;

@@ -31,7 +31,7 @@ pub use templates::*;
 pub use ti::*;
 pub use transport::*;
 
-use ehrchain_core::{KeyId, Role};
+use ehrchain_core::{ErrorCode, KeyId, Role};
 
 use crate::result::{Error, guard};
 
@@ -50,7 +50,7 @@ pub(crate) fn registry_abi() -> result::Result<alloy_json_abi::JsonAbi> {
     .clone()
     .ok_or_else(|| {
         Error::new(
-            ehr_result::EHR_INTERNAL,
+            ErrorCode::Internal,
             "the embedded EhrRegistry ABI does not parse",
         )
     })
@@ -60,29 +60,21 @@ pub(crate) fn registry_abi() -> result::Result<alloy_json_abi::JsonAbi> {
 #[allow(dead_code)]
 pub(crate) fn disabled(feature: &str) -> Error {
     Error::new(
-        ehr_result::EHR_FEATURE_DISABLED,
+        ErrorCode::FeatureDisabled,
         format!(
             "this build of ehrchain-ffi leaves out the `{feature}` feature; rebuild it with `--features {feature}`"
         ),
     )
 }
 
-/// A role from its name, or `EHR_INVALID_ARGUMENT`.
+/// A role from its name, or `EHR_ROLE_INVALID`.
 pub(crate) fn role(name: &str) -> result::Result<Role> {
-    Role::new(name).map_err(|e| Error::new(ehr_result::EHR_INVALID_ARGUMENT, e.to_string()))
+    Ok(Role::new(name)?)
 }
 
 /// A key id, or `EHR_KEY_ID_INVALID`.
 pub(crate) fn key_id(id: &str) -> result::Result<KeyId> {
-    KeyId::new(id).map_err(|e| Error::new(ehr_result::EHR_KEY_ID_INVALID, e.to_string()))
-}
-
-/// A result code's name and number, for messages.
-pub(crate) fn code_name(code: u32) -> String {
-    match ehr_result::from_u32(code) {
-        Some(c) => format!("{c:?} ({code})"),
-        None => format!("the unknown code {code}"),
-    }
+    Ok(KeyId::new(id)?)
 }
 
 /// Writes the library version (such as `0.1.0`) as NUL-terminated text into

@@ -9,12 +9,13 @@
 //! changed by another thread during the call.
 #![allow(unsafe_code)]
 
+use ehrchain_core::ErrorCode;
 use std::ffi::c_char;
 
-use crate::result::{Error, Result, ehr_result};
+use crate::result::{Error, Result};
 
 fn null() -> Error {
-    Error::code(ehr_result::EHR_NULL_ARGUMENT)
+    Error::code(ErrorCode::NullArgument)
 }
 
 /// A non-empty byte input.
@@ -23,7 +24,7 @@ pub(crate) fn bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u8]> {
         return Err(null());
     }
     if len == 0 {
-        return Err(Error::code(ehr_result::EHR_ZERO_LENGTH));
+        return Err(Error::code(ErrorCode::ZeroLength));
     }
     // SAFETY: `p` is non-NULL and, by the caller's contract, points to `len`
     // readable bytes that stay unchanged during the call.
@@ -43,7 +44,7 @@ pub(crate) fn text<'a>(p: *const c_char, len: usize) -> Result<&'a str> {
     let raw = bytes(p.cast(), len)?;
     std::str::from_utf8(raw).map_err(|e| {
         Error::new(
-            ehr_result::EHR_INVALID_UTF8,
+            ErrorCode::InvalidUtf8,
             format!("a text argument is not valid UTF-8: {e}"),
         )
     })
@@ -89,7 +90,7 @@ pub(crate) fn handles<'a, T>(p: *const *const T, n: usize) -> Result<Vec<&'a T>>
         return Err(null());
     }
     if n == 0 {
-        return Err(Error::code(ehr_result::EHR_ZERO_LENGTH));
+        return Err(Error::code(ErrorCode::ZeroLength));
     }
     // SAFETY: `p` is non-NULL and, by the caller's contract, points to `n`
     // readable handle pointers.
@@ -180,7 +181,7 @@ impl<T> OutSlots<T> {
             return Ok(());
         }
         Err(Error::new(
-            ehr_result::EHR_INTERNAL,
+            ErrorCode::Internal,
             "internal error: output count differs from the slots",
         ))
     }
@@ -267,7 +268,7 @@ pub(crate) fn write_text(
 
 fn too_small(needed: usize, given: usize) -> Error {
     Error::new(
-        ehr_result::EHR_BUFFER_TOO_SMALL,
+        ErrorCode::BufferTooSmall,
         format!(
             "the output buffer holds {given} bytes but {needed} are needed; call again with a buffer of at least {needed} bytes"
         ),

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use ehrchain_core::{B256, TemplateRegistry};
+use ehrchain_core::{B256, ErrorCode, RegistryError, TemplateRegistry};
 
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
@@ -81,12 +81,8 @@ pub unsafe extern "C" fn ehr_templates_latest(
         let templates = ptr::handle(templates)?;
         let name = ptr::text(name, name_len)?;
         let out = OutArray::<32>::new(id_out)?;
-        let template = templates.registry.latest(name).ok_or_else(|| {
-            Error::new(
-                ehr_result::EHR_TEMPLATE_UNKNOWN,
-                format!("no template named {name:?} is loaded"),
-            )
-        })?;
+        let template = (templates.registry.latest(name))
+            .ok_or_else(|| RegistryError::UnknownName(name.to_owned()))?;
         out.set(&template.id().0);
         Ok(())
     })
@@ -106,12 +102,7 @@ pub unsafe extern "C" fn ehr_templates_get_json(
     guard(|| {
         let templates = ptr::handle(templates)?;
         let id = B256::from(ptr::array::<32>(id)?);
-        let template = templates.registry.get(&id).ok_or_else(|| {
-            Error::new(
-                ehr_result::EHR_TEMPLATE_UNKNOWN,
-                format!("template {id} is not loaded"),
-            )
-        })?;
+        let template = (templates.registry.get(&id)).ok_or(RegistryError::UnknownTemplate(id))?;
         ptr::write_text(buf, len, out_len, &template.to_json())
     })
 }
@@ -149,7 +140,7 @@ pub unsafe extern "C" fn ehr_templates_forms_for(
         let role = crate::role(ptr::text(role, role_len)?)?;
         let forms = templates.registry.forms_for(&role);
         let json = serde_json::to_string(&forms)
-            .map_err(|e| Error::new(ehr_result::EHR_INTERNAL, e.to_string()))?;
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
         ptr::write_text(buf, len, out_len, &json)
     })
 }

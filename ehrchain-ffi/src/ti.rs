@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::ffi::c_char;
 
-use ehrchain_core::{B256, InitialTransaction};
+use ehrchain_core::{B256, ErrorCode, InitialTransaction};
 use rand_core::{OsRng, RngCore};
 
 use crate::ptr::{self, Out, OutArray};
@@ -93,7 +93,7 @@ pub unsafe extern "C" fn ehr_ti_set_field(
         let value_json = ptr::text(value_json, value_json_len)?;
         let value: serde_json::Value = serde_json::from_str(value_json).map_err(|e| {
             Error::new(
-                ehr_result::EHR_INVALID_JSON,
+                ErrorCode::InvalidJson,
                 format!("the value of field {name:?} is not valid JSON: {e}"),
             )
         })?;
@@ -142,7 +142,7 @@ pub unsafe extern "C" fn ehr_random_id(id_out: *mut u8) -> ehr_result {
         let mut id = [0u8; 32];
         OsRng.try_fill_bytes(&mut id).map_err(|e| {
             Error::new(
-                ehr_result::EHR_INTERNAL,
+                ErrorCode::Internal,
                 format!("the operating system's random generator failed: {e}"),
             )
         })?;

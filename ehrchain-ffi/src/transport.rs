@@ -9,8 +9,8 @@ use ehrchain_contracts::{Devnet, DevnetTransport};
 #[cfg(feature = "rpc")]
 use ehrchain_contracts::{RpcConfig, RpcTransport};
 use ehrchain_core::{
-    AnchoredBatch, Anchoring, BatchReader, Submission, SubmissionStatus, Transport, TransportError,
-    TxHash, TxReceipt,
+    AnchoredBatch, Anchoring, BatchReader, ErrorCode, Submission, SubmissionStatus, Transport,
+    TransportError, TxHash, TxReceipt,
 };
 
 use crate::callbacks;
@@ -151,7 +151,7 @@ pub struct ehr_transport_callbacks {
             userdata: *mut c_void,
             submission: *const ehr_submission,
             tx_hash_out: *mut u8,
-        ) -> u32,
+        ) -> ehr_result,
     >,
     /// Where the transaction `tx_hash` (32 bytes) sent for `submission`
     /// stands: writes an `ehr_poll_status` to `status_out` and, for
@@ -163,12 +163,13 @@ pub struct ehr_transport_callbacks {
             submission: *const ehr_submission,
             status_out: *mut u32,
             receipt_out: *mut ehr_receipt,
-        ) -> u32,
+        ) -> ehr_result,
     >,
     /// Writes the number of the chain's latest block to `block_number_out`.
     /// Required.
-    pub head:
-        Option<unsafe extern "C" fn(userdata: *mut c_void, block_number_out: *mut u64) -> u32>,
+    pub head: Option<
+        unsafe extern "C" fn(userdata: *mut c_void, block_number_out: *mut u64) -> ehr_result,
+    >,
     /// Reads the registry's `recordHashOf(tiId)` for the 32-byte `ti_id`:
     /// writes 1 to `found_out` and the hash to `record_hash_out` when it is
     /// not zero, else 0 to `found_out`. Required.
@@ -178,7 +179,7 @@ pub struct ehr_transport_callbacks {
             ti_id: *const u8,
             found_out: *mut u8,
             record_hash_out: *mut u8,
-        ) -> u32,
+        ) -> ehr_result,
     >,
     /// Reads the batch anchored under the 32-byte `root`: writes 1 to
     /// `found_out` and its leaf count to `leaf_count_out` (and 1 to
@@ -193,7 +194,7 @@ pub struct ehr_transport_callbacks {
             leaf_count_out: *mut u32,
             has_batch_id_out: *mut u8,
             batch_id_out: *mut u8,
-        ) -> u32,
+        ) -> ehr_result,
     >,
 }
 
@@ -206,26 +207,18 @@ pub(crate) struct CallbackTransport {
 }
 
 /// The transport error for a callback's code.
-fn callback_error(code: u32, callback: &str) -> TransportError {
-    let text = format!(
-        "the host's {callback} callback returned {}",
-        crate::code_name(code)
-    );
-    match ehr_result::from_u32(code) {
-        Some(ehr_result::EHR_TRANSPORT_UNAVAILABLE) => TransportError::Unavailable(text),
-        Some(ehr_result::EHR_TRANSPORT_RATE_LIMITED) => TransportError::RateLimited(text),
-        Some(ehr_result::EHR_TRANSPORT_REJECTED | ehr_result::EHR_TRANSPORT_WRONG_CHAIN) => {
-            TransportError::Rejected(text)
+impl CallbackTransport {
+    /// A callback's code as the transport's result (the rule is core's).
+    fn check(&self, code: ehr_result, callback: &str) -> Result<(), TransportError> {
+        if code == ehr_result::OK {
+            return Ok(());
         }
-        _ => TransportError::Malformed(text),
-    }
-}
-
-fn check(code: u32, callback: &str) -> Result<(), TransportError> {
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(callback_error(code, callback))
+        let detail = format!("the host's {callback} callback returned {}", code.name());
+        Err(TransportError::from_code(
+            code.error_code(),
+            self.chain_id,
+            detail,
+        ))
     }
 }
 
@@ -239,7 +232,7 @@ impl BatchReader for CallbackTransport {
             ));
         }
         let (mut found, mut leaf_count, mut has_id, mut id) = (0u8, 0u32, 0u8, [0u8; 32]);
-        check(
+        self.check(
             callbacks::anchored_batch(
                 &self.cb,
                 &root.0,
@@ -262,7 +255,7 @@ impl Transport for CallbackTransport {
     fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
         let mut hash = [0u8; 32];
         let sub = ehr_submission::of(submission);
-        check(callbacks::submit(&self.cb, &sub, &mut hash), "submit")?;
+        self.check(callbacks::submit(&self.cb, &sub, &mut hash), "submit")?;
         Ok(TxHash(B256::from(hash)))
     }
 
@@ -284,7 +277,7 @@ impl Transport for CallbackTransport {
             revert_data_len: 0,
             revert_data: [0; EHR_MAX_REVERT_DATA],
         };
-        check(
+        self.check(
             callbacks::poll(&self.cb, &tx_hash.0.0, &sub, &mut status, &mut r),
             "poll",
         )?;
@@ -316,13 +309,13 @@ impl Transport for CallbackTransport {
 
     fn head(&mut self) -> Result<u64, TransportError> {
         let mut block = 0u64;
-        check(callbacks::head(&self.cb, &mut block), "head")?;
+        self.check(callbacks::head(&self.cb, &mut block), "head")?;
         Ok(block)
     }
 
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
         let (mut found, mut hash) = (0u8, [0u8; 32]);
-        check(
+        self.check(
             callbacks::record_hash_of(&self.cb, &ti_id.0, &mut found, &mut hash),
             "record_hash_of",
         )?;
@@ -483,7 +476,7 @@ fn devnet(t: &mut ehr_transport) -> crate::result::Result<&mut DevnetTransport> 
     match &mut t.inner {
         FfiTransport::Devnet(d) => Ok(d),
         _ => Err(Error::new(
-            ehr_result::EHR_INVALID_ARGUMENT,
+            ErrorCode::InvalidArgument,
             "this function needs a devnet transport (ehr_transport_devnet_new)",
         )),
     }
@@ -543,7 +536,7 @@ pub unsafe extern "C" fn ehr_transport_set_sender(
                 Ok(())
             }
             FfiTransport::Callbacks(_) => Err(Error::new(
-                ehr_result::EHR_INVALID_ARGUMENT,
+                ErrorCode::InvalidArgument,
                 "a callback transport picks its senders itself",
             )),
         }
@@ -623,7 +616,7 @@ fn rpc(t: &mut ehr_transport) -> crate::result::Result<&mut RpcTransport> {
     match &mut t.inner {
         FfiTransport::Rpc(r) => Ok(r),
         _ => Err(Error::new(
-            ehr_result::EHR_INVALID_ARGUMENT,
+            ErrorCode::InvalidArgument,
             "this function needs a JSON-RPC transport (ehr_transport_rpc_new)",
         )),
     }
@@ -698,7 +691,7 @@ pub unsafe extern "C" fn ehr_transport_callbacks_new(
         ] {
             if missing {
                 return Err(Error::new(
-                    ehr_result::EHR_NULL_ARGUMENT,
+                    ErrorCode::NullArgument,
                     format!("the {name} callback is NULL; it is required"),
                 ));
             }
@@ -737,7 +730,7 @@ pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
         let out = Out::new(is_anchoring_out)?;
         if topics.len() % 32 != 0 {
             return Err(Error::new(
-                ehr_result::EHR_INVALID_ARGUMENT,
+                ErrorCode::InvalidArgument,
                 "topics_len must be a multiple of 32",
             ));
         }
@@ -755,7 +748,7 @@ pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
             },
             other => {
                 return Err(Error::new(
-                    ehr_result::EHR_INVALID_ARGUMENT,
+                    ErrorCode::InvalidArgument,
                     format!("submission kind {other} is not an ehr_anchoring_kind"),
                 ));
             }

@@ -15,8 +15,8 @@ use std::ptr::{null, null_mut};
 
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
-    Address, B256, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, Role,
-    TemplateRegistry, TransactionGenerator,
+    Address, B256, ErrorCode, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
+    MasterKey, Role, TemplateRegistry, TransactionGenerator,
 };
 use ehrchain_ffi::*;
 use rand_chacha::ChaCha20Rng;
@@ -34,64 +34,8 @@ fn last_error() -> String {
     let mut n = 0;
     // SAFETY: buf holds 4096 writable bytes, n is a valid usize.
     let rc = unsafe { ehr_last_error(buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
-    assert_eq!(rc, ehr_result::EHR_OK);
+    assert_eq!(rc, ehr_result::OK);
     String::from_utf8(buf[..n].to_vec()).unwrap()
-}
-
-#[test]
-fn result_codes_never_change() {
-    use ehr_result::*;
-    let table = [
-        (EHR_OK, 0),
-        (EHR_NULL_ARGUMENT, 100),
-        (EHR_INVALID_UTF8, 101),
-        (EHR_BUFFER_TOO_SMALL, 102),
-        (EHR_INVALID_JSON, 103),
-        (EHR_ZERO_LENGTH, 104),
-        (EHR_INVALID_ARGUMENT, 105),
-        (EHR_NOT_PRESENT, 106),
-        (EHR_FEATURE_DISABLED, 107),
-        (EHR_TEMPLATE_INVALID, 200),
-        (EHR_TEMPLATE_ALREADY_LOADED, 201),
-        (EHR_TEMPLATE_VERSION_NOT_NEWER, 202),
-        (EHR_TEMPLATE_UNKNOWN, 203),
-        (EHR_TEMPLATE_NOT_IN_CONTRACT, 204),
-        (EHR_TI_MALFORMED, 300),
-        (EHR_TI_REJECTED, 301),
-        (EHR_KEY_UNKNOWN, 400),
-        (EHR_KEY_STORE_UNAVAILABLE, 401),
-        (EHR_KEY_ID_INVALID, 402),
-        (EHR_ENVELOPE_MALFORMED, 403),
-        (EHR_ENVELOPE_UNSUPPORTED, 404),
-        (EHR_ENVELOPE_WRONG_KEY, 405),
-        (EHR_ENVELOPE_TAMPERED, 406),
-        (EHR_ENVELOPE_TOO_LARGE, 407),
-        (EHR_BATCH_EMPTY, 500),
-        (EHR_BATCH_FULL, 501),
-        (EHR_BATCH_ZERO_RECORD_HASH, 502),
-        (EHR_BATCH_MISMATCH, 503),
-        (EHR_PROOF_MALFORMED, 504),
-        (EHR_PROOF_UNSUPPORTED, 505),
-        (EHR_PROOF_INVALID, 506),
-        (EHR_PROOF_NOT_ANCHORED, 507),
-        (EHR_PROOF_ANCHOR_MISMATCH, 508),
-        (EHR_TRANSPORT_UNAVAILABLE, 600),
-        (EHR_TRANSPORT_RATE_LIMITED, 601),
-        (EHR_TRANSPORT_REJECTED, 602),
-        (EHR_TRANSPORT_WRONG_CHAIN, 603),
-        (EHR_TRANSPORT_MALFORMED, 604),
-        (EHR_DEVNET, 605),
-        (EHR_VALIDATOR, 606),
-        (EHR_PANIC, 900),
-        (EHR_INTERNAL, 901),
-    ];
-    for (code, number) in table {
-        assert_eq!(code as u32, number, "{code:?}");
-        assert_eq!(ehr_result::from_u32(number), Some(code));
-    }
-    // No code outside the table.
-    let known = (0..1000).filter_map(ehr_result::from_u32).count();
-    assert_eq!(known, table.len());
 }
 
 #[test]
@@ -100,21 +44,26 @@ fn messages_follow_the_buffer_rules() {
     let mut n = 0usize;
     // SAFETY: buf holds 8 writable bytes.
     let rc = unsafe { ehr_result_message(102, buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
-    assert_eq!(rc, ehr_result::EHR_BUFFER_TOO_SMALL);
-    assert_eq!(n, ehr_result::EHR_BUFFER_TOO_SMALL.message().len() + 1);
+    assert_eq!(rc, ErrorCode::BufferTooSmall);
+    assert_eq!(
+        n,
+        ehr_result::from(ErrorCode::BufferTooSmall).message().len() + 1
+    );
     assert_eq!(buf, [0xAA; 8], "a too-small buffer is left untouched");
     let mut big = vec![0u8; n];
     // SAFETY: big holds n writable bytes.
     let rc = unsafe { ehr_result_message(102, big.as_mut_ptr().cast(), big.len(), &raw mut n) };
-    assert_eq!(rc, ehr_result::EHR_OK);
+    assert_eq!(rc, ehr_result::OK);
     assert_eq!(
         &big[..n],
-        ehr_result::EHR_BUFFER_TOO_SMALL.message().as_bytes()
+        ehr_result::from(ErrorCode::BufferTooSmall)
+            .message()
+            .as_bytes()
     );
     assert_eq!(big[n], 0, "NUL-terminated");
     // SAFETY: NULL out_len is detected.
     let rc = unsafe { ehr_result_message(0, big.as_mut_ptr().cast(), big.len(), null_mut()) };
-    assert_eq!(rc, ehr_result::EHR_NULL_ARGUMENT);
+    assert_eq!(rc, ErrorCode::NullArgument);
 }
 
 #[test]
@@ -123,7 +72,7 @@ fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
     // SAFETY: a valid out pointer.
     assert_eq!(
         unsafe { ehr_templates_new_builtin(&raw mut templates) },
-        ehr_result::EHR_OK
+        ehr_result::OK
     );
     let mut id = [0u8; 32];
     let (name, len) = text("blood-pressure");
@@ -132,37 +81,37 @@ fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
     unsafe {
         assert_eq!(
             ehr_templates_latest(null(), name, len, id.as_mut_ptr()),
-            ehr_result::EHR_NULL_ARGUMENT
+            ErrorCode::NullArgument
         );
         assert_eq!(
             ehr_templates_latest(templates, null(), len, id.as_mut_ptr()),
-            ehr_result::EHR_NULL_ARGUMENT
+            ErrorCode::NullArgument
         );
         assert_eq!(
             ehr_templates_latest(templates, name, 0, id.as_mut_ptr()),
-            ehr_result::EHR_ZERO_LENGTH
+            ErrorCode::ZeroLength
         );
         assert_eq!(
             ehr_templates_latest(templates, name, len, null_mut()),
-            ehr_result::EHR_NULL_ARGUMENT
+            ErrorCode::NullArgument
         );
         let bad = [0x62u8, 0xff, 0xfe];
         assert_eq!(
             ehr_templates_latest(templates, bad.as_ptr().cast(), 3, id.as_mut_ptr()),
-            ehr_result::EHR_INVALID_UTF8
+            ErrorCode::InvalidUtf8
         );
         assert!(last_error().contains("UTF-8"));
         assert_eq!(id, [0; 32], "outputs are written only on success");
         assert_eq!(
             ehr_templates_latest(templates, name, len, id.as_mut_ptr()),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         assert_ne!(id, [0; 32]);
         let mut ti = null_mut();
         let (json, json_len) = text("{\"ti_id\":");
         assert_eq!(
             ehr_ti_from_json(json, json_len, &raw mut ti),
-            ehr_result::EHR_TI_MALFORMED
+            ErrorCode::TiMalformed
         );
         assert!(ti.is_null());
         assert!(last_error().contains("TI JSON is malformed"));
@@ -199,27 +148,27 @@ fn ffi_handshaker() -> (*mut ehr_templates, *mut ehr_key_store, *mut ehr_handsha
     unsafe {
         assert_eq!(
             ehr_templates_new_builtin(&raw mut templates),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
-        assert_eq!(ehr_key_store_new(&raw mut keys), ehr_result::EHR_OK);
+        assert_eq!(ehr_key_store_new(&raw mut keys), ehr_result::OK);
         for (id, byte) in [("records-2026", 0x11u8), ("pseudonyms", 0x22)] {
             let (p, n) = text(id);
             assert_eq!(
                 ehr_key_store_insert(keys, p, n, [byte; 32].as_ptr()),
-                ehr_result::EHR_OK
+                ehr_result::OK
             );
         }
         let mut config = std::mem::zeroed::<ehr_handshaker_config>();
         assert_eq!(
             ehr_handshaker_config_default(&raw mut config),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         config.registry = [0xee; 20];
         (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
         (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
         assert_eq!(
             ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
-            ehr_result::EHR_OK,
+            ehr_result::OK,
             "{}",
             last_error()
         );
@@ -262,25 +211,22 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
     let mut record_hash = [0u8; 32];
     // SAFETY: every pointer is valid for its stated length.
     unsafe {
-        assert_eq!(
-            ehr_handshaker_set_seed(hs, seed.as_ptr()),
-            ehr_result::EHR_OK
-        );
+        assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);
         assert_eq!(
             ehr_ti_from_json(json, json_len, &raw mut c_ti),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         assert_eq!(
             ehr_handshaker_generate(hs, c_ti, NOW, &raw mut tc),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         assert_eq!(
             ehr_tc_envelope(tc, envelope.as_mut_ptr(), envelope.len(), &raw mut n),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         assert_eq!(
             ehr_tc_record_hash(tc, record_hash.as_mut_ptr()),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         ehr_tc_free(tc);
     }
@@ -297,17 +243,17 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
     unsafe {
         assert_eq!(
             ehr_ti_from_json(bad_json, bad_len, &raw mut bad_ti),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         let mut out = null_mut();
         assert_eq!(
             ehr_handshaker_generate(hs, bad_ti, NOW, &raw mut out),
-            ehr_result::EHR_TI_REJECTED
+            ErrorCode::TiRejected
         );
         assert!(out.is_null());
         assert_eq!(
             ehr_last_violations(violations.as_mut_ptr().cast(), violations.len(), &raw mut n),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         ehr_ti_free(bad_ti);
         ehr_ti_free(c_ti);
@@ -329,7 +275,7 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
     unsafe {
         assert_eq!(
             ehr_transport_devnet_new(templates, &raw mut chain),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         let mut config = std::mem::zeroed::<ehr_handshaker_config>();
         ehr_handshaker_config_default(&raw mut config);
@@ -339,20 +285,20 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
                 &raw mut config.chain_id,
                 config.registry.as_mut_ptr()
             ),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
         (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
         config.validator.poll_interval_ms = 1;
         assert_eq!(
             ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         let mut template_id = [0u8; 32];
         let (name, len) = text("blood-pressure");
         ehr_templates_latest(templates, name, len, template_id.as_mut_ptr());
         let mut ti_id = [0u8; 32];
-        assert_eq!(ehr_random_id(ti_id.as_mut_ptr()), ehr_result::EHR_OK);
+        assert_eq!(ehr_random_id(ti_id.as_mut_ptr()), ehr_result::OK);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -373,21 +319,18 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
                 now,
                 &raw mut ti
             ),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
         for (field, value) in [("systolic", "128"), ("diastolic", "84")] {
             let (f, fl) = text(field);
             let (v, vl) = text(value);
-            assert_eq!(ehr_ti_set_field(ti, f, fl, v, vl), ehr_result::EHR_OK);
+            assert_eq!(ehr_ti_set_field(ti, f, fl, v, vl), ehr_result::OK);
         }
         assert_eq!(
             ehr_handshaker_submit(hs, ti, chain, &raw mut ack),
-            ehr_result::EHR_OK
+            ehr_result::OK
         );
-        assert_eq!(
-            ehr_ack_get_summary(ack, &raw mut summary),
-            ehr_result::EHR_OK
-        );
+        assert_eq!(ehr_ack_get_summary(ack, &raw mut summary), ehr_result::OK);
         ehr_ack_free(ack);
         ehr_ti_free(ti);
         ehr_handshaker_free(hs);
@@ -415,7 +358,7 @@ fn an_unreachable_json_rpc_node_is_a_clean_transport_error() {
             &raw mut transport,
         )
     };
-    assert_eq!(rc, ehr_result::EHR_TRANSPORT_UNAVAILABLE);
+    assert_eq!(rc, ErrorCode::TransportUnavailable);
     assert!(transport.is_null());
     assert!(last_error().contains("unreachable"), "{}", last_error());
 
@@ -431,7 +374,7 @@ fn an_unreachable_json_rpc_node_is_a_clean_transport_error() {
             &raw mut transport,
         )
     };
-    assert_eq!(rc, ehr_result::EHR_TRANSPORT_REJECTED, "{}", last_error());
+    assert_eq!(rc, ErrorCode::TransportRejected, "{}", last_error());
     assert!(transport.is_null());
 }
 
@@ -446,7 +389,7 @@ fn built_in_templates_are_the_cores() {
             let (p, n) = text(name);
             assert_eq!(
                 ehr_templates_latest(templates, p, n, id.as_mut_ptr()),
-                ehr_result::EHR_OK
+                ehr_result::OK
             );
         }
         ehr_templates_free(templates);
@@ -459,6 +402,6 @@ fn left_out_features_are_a_code() {
     let mut transport = null_mut();
     // SAFETY: a valid out pointer; NULL templates are allowed.
     let rc = unsafe { ehr_transport_devnet_new(null(), &raw mut transport) };
-    assert_eq!(rc, ehr_result::EHR_FEATURE_DISABLED);
+    assert_eq!(rc, ErrorCode::FeatureDisabled);
     assert!(transport.is_null());
 }

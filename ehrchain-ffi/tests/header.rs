@@ -3,7 +3,32 @@
 //! (then review the diff).
 #![allow(missing_docs, clippy::expect_used, clippy::panic)]
 
+use std::fmt::Write as _;
 use std::path::Path;
+
+use ehrchain_core::ErrorCode;
+
+/// The names of `ehr_result`'s values, generated from the core's one table
+/// of error codes.
+fn result_codes() -> String {
+    let mut c = String::from(
+        "\n/**\n * The values of `ehr_result`: `EHR_OK` and every error code of ehrchain-core's\n \
+         * `ErrorCode` table (docs/errors.md), the same numbers and names JavaScript uses.\n \
+         */\nenum ehr_result_code {\n    /** Success. */\n    EHR_OK = 0,\n",
+    );
+    for code in ErrorCode::ALL {
+        let _ = write!(
+            c,
+            "    /** {} ({}). */\n    {} = {},\n",
+            code.summary(),
+            code.kind(),
+            code.name(),
+            code.number()
+        );
+    }
+    c.push_str("};\n");
+    c
+}
 
 #[test]
 fn committed_header_matches_a_fresh_generation() {
@@ -13,6 +38,7 @@ fn committed_header_matches_a_fresh_generation() {
     let bindings = cbindgen::Builder::new()
         .with_crate(crate_dir)
         .with_config(config)
+        .with_after_include(result_codes())
         .generate()
         .expect("cbindgen generates the header");
     let mut fresh = Vec::new();

@@ -24,7 +24,7 @@ fn text(s: &str) -> (*const c_char, usize) {
 }
 
 fn check(rc: ehr_result) {
-    if rc != ehr_result::EHR_OK {
+    if rc != ehr_result::OK {
         let mut buf = vec![0u8; 4096];
         let mut n = 0;
         // SAFETY: buf holds 4096 writable bytes.

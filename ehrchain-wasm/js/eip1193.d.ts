@@ -9,7 +9,7 @@ export interface Eip1193Provider {
 }
 
 export interface Eip1193TransportOptions {
-  /** The chain the registry is on; submissions for another chain are refused (EHR_WRONG_CHAIN). */
+  /** The chain the registry is on; submissions for another chain are refused (EHR_TRANSPORT_WRONG_CHAIN). */
   chainId: number;
   /** The EhrRegistry contract. */
   registry: Hex;
@@ -72,7 +72,7 @@ export declare function runValidator(validator: Validator, transport: ValidatorT
 
 export interface SubmitTiOptions extends RunOptions {
   /**
-   * Called with the EHR_WEBCRYPTO error when WebCrypto failed or is missing
+   * Called with the EHR_EXTERNAL_CIPHER error when WebCrypto failed or is missing
    * and the record is sealed in WebAssembly instead (slower for large records).
    */
   onWebCryptoFallback?: (error: EhrchainError) => void;
@@ -91,7 +91,7 @@ export declare function deployRegistry(provider: Eip1193Provider, setup: {
   chainId: number; admin: Hex; grants?: Array<[role: string, account: Hex]>; templates?: Templates;
 }): Promise<Hex>;
 
-/** An EHR_TRANSPORT / EHR_WRONG_CHAIN error carrying the validator's view of the failure. */
+/** An EHR_TRANSPORT_… error carrying the validator's view of the failure. */
 export declare function transportFailure(transportError: TransportError, message: string, cause?: unknown): EhrchainError;
 /** Maps a provider error onto the validator's retryable / permanent split. */
 export declare function classify(error: unknown): TransportError;

@@ -7,8 +7,8 @@
 // (`provider.request({method, params})`): MetaMask's `window.ethereum`,
 // Ganache's provider, or any wallet. Failures reach the validator as its
 // `TransportError` (retryable: `unavailable`, `rate_limited`; permanent:
-// `rejected`, `wrong_chain`, `malformed`) and reach callers as `Error`s with a
-// stable `code` (`EHR_TRANSPORT`, `EHR_WRONG_CHAIN`).
+// `rejected`, `wrong_chain`, `malformed`) and reach callers as `Error`s with
+// the core's stable `code` (`EHR_TRANSPORT_UNAVAILABLE`, …; docs/errors.md).
 
 import {
   anchorLogIndex,
@@ -19,31 +19,27 @@ import {
   registryBytecode,
   decodeBool,
   decodeRecordHashOf,
+  ehrchainError,
   recordHashOfCall,
   roleId,
   verifyRecordCall,
 } from "./ehrchain_wasm.js";
 
-/** An `Error` with `code` EHR_TRANSPORT (or EHR_WRONG_CHAIN) and the validator's `transportError`. */
+/** The core's error for the validator's `transportError` (`EHR_TRANSPORT_…`), with it and the provider's error as `cause`. */
 export function transportFailure(transportError, message, cause) {
-  const error = new Error(message, cause === undefined ? undefined : { cause });
-  error.name = "EhrchainError";
-  error.code = transportError.error === "wrong_chain" ? "EHR_WRONG_CHAIN" : "EHR_TRANSPORT";
-  error.kind = transportError.error;
+  const error = ehrchainError(undefined, message, transportError);
+  if (cause !== undefined) error.cause = cause;
   error.transportError = transportError;
   return error;
 }
 
 function badInput(message) {
-  const error = new Error(message);
-  error.name = "EhrchainError";
-  error.code = "EHR_BAD_INPUT";
-  return error;
+  return ehrchainError("EHR_INVALID_ARGUMENT", message, undefined);
 }
 
 const HEX = /^0x[0-9a-fA-F]*$/;
 
-/** A JSON-RPC quantity as a number; throws EHR_TRANSPORT (malformed) otherwise. */
+/** A JSON-RPC quantity as a number; throws EHR_TRANSPORT_MALFORMED otherwise. */
 function quantity(value, what) {
   if (typeof value === "string" && HEX.test(value) && value.length > 2) {
     const n = Number.parseInt(value, 16);
@@ -154,7 +150,7 @@ export class Eip1193Transport {
     this.knownReverts = new Map();
   }
 
-  /** One request; provider errors become EHR_TRANSPORT errors (the raw error is `cause`). */
+  /** One request; provider errors become EHR_TRANSPORT_… errors (the raw error is `cause`). */
   async request(method, params = []) {
     let timer;
     const timeout = new Promise((_, reject) => {
@@ -175,7 +171,7 @@ export class Eip1193Transport {
     }
   }
 
-  /** Throws EHR_WRONG_CHAIN unless the provider is on `chainId`. */
+  /** Throws EHR_TRANSPORT_WRONG_CHAIN unless the provider is on `chainId`. */
   async checkChain(expected = this.chainId) {
     const actual = quantity(await this.request("eth_chainId"), "eth_chainId");
     if (actual !== expected) {
@@ -407,7 +403,7 @@ export async function runValidator(validator, transport, options = {}) {
  * made with `generateAsync` (WebCrypto seals records from 12 KiB on); if that
  * fails, `validatorFor` takes over, whose validator ends in the invalid ACK
  * of a TI its template refuses, or seals in WebAssembly when WebCrypto was
- * what failed (then `options.onWebCryptoFallback` gets the EHR_WEBCRYPTO
+ * what failed (then `options.onWebCryptoFallback` gets the EHR_EXTERNAL_CIPHER
  * error: large records are several times slower that way). Either way the
  * TI gets its ACK.
  */
@@ -427,7 +423,7 @@ async function validatorForTi(handshaker, ti, nowMs, onWebCryptoFallback) {
   try {
     tc = await handshaker.generateAsync(ti, Math.floor(nowMs / 1000));
   } catch (error) {
-    if (error?.code === "EHR_WEBCRYPTO") onWebCryptoFallback?.(error);
+    if (error?.code === "EHR_EXTERNAL_CIPHER") onWebCryptoFallback?.(error);
     return handshaker.validatorFor(ti, nowMs);
   }
   try {

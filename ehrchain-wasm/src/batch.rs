@@ -34,7 +34,7 @@ impl BatchBuilder {
     /// Adds a record hash; returns its leaf index.
     ///
     /// # Errors
-    /// `EHR_BAD_HEX`; `EHR_BATCH_INVALID` for a zero hash or a full batch.
+    /// `EHR_INVALID_ARGUMENT`; `EHR_BATCH_ZERO_RECORD_HASH` for a zero hash, `EHR_BATCH_FULL` for a full batch.
     pub fn push(
         &mut self,
         #[wasm_bindgen(js_name = recordHash, unchecked_param_type = "Hex")] record_hash: JsValue,
@@ -48,7 +48,7 @@ impl BatchBuilder {
     /// each record's proof.
     ///
     /// # Errors
-    /// `EHR_BATCH_INVALID` for a full batch.
+    /// `EHR_BATCH_FULL` for a full batch.
     pub fn add(&mut self, tc: &ChainTransaction) -> Result<u32, JsValue> {
         let index = self
             .inner
@@ -68,7 +68,7 @@ impl BatchBuilder {
     /// Builds the tree under `batchId`; the builder is used up.
     ///
     /// # Errors
-    /// `EHR_BAD_HEX`; `EHR_BATCH_INVALID` (kind `empty`) without records.
+    /// `EHR_INVALID_ARGUMENT`; `EHR_BATCH_EMPTY` without records.
     pub fn build(
         self,
         #[wasm_bindgen(js_name = batchId, unchecked_param_type = "Hex")] batch_id: JsValue,
@@ -120,19 +120,14 @@ impl Batch {
     /// The inclusion proof of the record at `index`.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` for an index that is not a number;
-    /// `EHR_PROOF_INVALID` (kind `index_out_of_range`) past the last record.
+    /// `EHR_INVALID_ARGUMENT` for an index that is not a number;
+    /// `EHR_BATCH_NO_SUCH_RECORD` past the last record.
     pub fn proof(
         &self,
         #[wasm_bindgen(unchecked_param_type = "number")] index: JsValue,
     ) -> Result<InclusionProof, JsValue> {
         let index = convert::uint32(&index, "index")?;
-        let proof = self.inner.proof(index).ok_or_else(|| {
-            Failure::from(ehrchain_core::ProofError::IndexOutOfRange {
-                index,
-                leaf_count: self.inner.leaf_count(),
-            })
-        })?;
+        let proof = self.inner.proof(index).map_err(Failure::from)?;
         Ok(InclusionProof { inner: proof })
     }
 
@@ -140,7 +135,7 @@ impl Batch {
     /// `registry` on `chainId` (sent by an account holding `HANDSHAKER_ROLE`).
     ///
     /// # Errors
-    /// `EHR_BAD_HEX` / `EHR_BAD_INPUT`.
+    /// `EHR_INVALID_ARGUMENT`.
     #[wasm_bindgen(js_name = anchorTransaction, unchecked_return_type = "Submission")]
     pub fn anchor_transaction(
         &self,
@@ -158,8 +153,8 @@ impl Batch {
     /// (`BatchBuilder.add`).
     ///
     /// # Errors
-    /// `EHR_VALIDATOR` (kind `batch_mismatch`) for a batch built from bare
-    /// hashes; `EHR_BAD_HEX` / `EHR_BAD_INPUT` for malformed arguments.
+    /// `EHR_BATCH_MISMATCH` for a batch built from bare
+    /// hashes; `EHR_INVALID_ARGUMENT` for malformed arguments.
     pub fn validator(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Hex")] registry: JsValue,
@@ -221,8 +216,8 @@ impl InclusionProof {
     /// Reads a proof in any form (see `verifyProof`).
     ///
     /// # Errors
-    /// `EHR_PROOF_INVALID` with `kind` (`truncated`, `not_a_proof`,
-    /// `bad_text`, `json`, `wrong_hash_count`, …); `EHR_BAD_INPUT` for other
+    /// `EHR_PROOF_MALFORMED` or `EHR_PROOF_UNSUPPORTED` with `reason` (`truncated`, `not_a_proof`,
+    /// `bad_text`, `json`, …), `EHR_PROOF_INVALID` (`wrong_hash_count`, …); `EHR_INVALID_ARGUMENT` for other
     /// types.
     pub fn parse(
         #[wasm_bindgen(unchecked_param_type = "ProofInput")] proof: JsValue,
@@ -235,7 +230,7 @@ impl InclusionProof {
     /// Reads the binary form.
     ///
     /// # Errors
-    /// `EHR_PROOF_INVALID` with `kind`; `EHR_BAD_INPUT` / `EHR_BAD_HEX` for a
+    /// `EHR_PROOF_MALFORMED` or `EHR_PROOF_INVALID` with `reason`; `EHR_INVALID_ARGUMENT` for a
     /// value that is neither a `Uint8Array` nor hex.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(
@@ -250,7 +245,7 @@ impl InclusionProof {
     /// Reads the QR text form (`EHRP:` and base45).
     ///
     /// # Errors
-    /// `EHR_PROOF_INVALID` with `kind`; `EHR_BAD_INPUT` for a non-string.
+    /// `EHR_PROOF_MALFORMED` or `EHR_PROOF_INVALID` with `reason`; `EHR_INVALID_ARGUMENT` for a non-string.
     #[wasm_bindgen(js_name = fromText)]
     pub fn from_text(
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
@@ -264,7 +259,7 @@ impl InclusionProof {
     /// Reads the JSON form (an object or its JSON text).
     ///
     /// # Errors
-    /// `EHR_PROOF_INVALID` (kind `json` for malformed JSON); `EHR_BAD_INPUT`
+    /// `EHR_PROOF_MALFORMED` (`reason` `json` for malformed JSON); `EHR_INVALID_ARGUMENT`
     /// for other types.
     #[wasm_bindgen(js_name = fromJson)]
     pub fn from_json(
@@ -280,7 +275,7 @@ impl InclusionProof {
     /// root is anchored: see `verifyAnchored`).
     ///
     /// # Errors
-    /// `EHR_PROOF_INVALID` (kind `root_mismatch`, …).
+    /// `EHR_PROOF_INVALID` (`reason` `root_mismatch`, …).
     pub fn verify(&self) -> Result<(), JsValue> {
         Ok(self.inner.verify().map_err(Failure::from)?)
     }
@@ -289,7 +284,7 @@ impl InclusionProof {
     /// (root, leaf count and, when given, batch id), as read with `batchOf`.
     ///
     /// # Errors
-    /// `EHR_PROOF_INVALID` (kinds `root_mismatch`, `leaf_count_mismatch`,
+    /// `EHR_PROOF_INVALID`, `EHR_PROOF_NOT_ANCHORED` or `EHR_PROOF_ANCHOR_MISMATCH` (reasons `root_mismatch`, `leaf_count_mismatch`,
     /// `batch_id_mismatch`, `not_anchored` for `null`, …).
     #[wasm_bindgen(js_name = verifyAnchored)]
     pub fn verify_anchored(
@@ -372,7 +367,7 @@ impl InclusionProof {
 /// the proof's JSON form.
 ///
 /// # Errors
-/// `EHR_PROOF_INVALID` with `kind`; `EHR_BAD_INPUT` for other types.
+/// `EHR_PROOF_MALFORMED` or `EHR_PROOF_INVALID` with `reason`; `EHR_INVALID_ARGUMENT` for other types.
 #[wasm_bindgen(js_name = verifyProof, unchecked_return_type = "ProofJson")]
 pub fn verify_proof(
     #[wasm_bindgen(unchecked_param_type = "ProofInput")] proof: JsValue,
@@ -387,9 +382,9 @@ pub fn verify_proof(
 /// `null` when nothing is anchored there). Returns the proof's JSON form.
 ///
 /// # Errors
-/// `EHR_PROOF_INVALID` with `kind` (`not_anchored` for `null`,
+/// `EHR_PROOF_NOT_ANCHORED` for `null`, else as `verifyProof` (with `reason`:
 /// `root_mismatch`, `leaf_count_mismatch`, `batch_id_mismatch`, …);
-/// `EHR_BAD_INPUT` for other types.
+/// `EHR_INVALID_ARGUMENT` for other types.
 #[wasm_bindgen(js_name = verifyProofAnchored, unchecked_return_type = "ProofJson")]
 pub fn verify_proof_anchored(
     #[wasm_bindgen(unchecked_param_type = "ProofInput")] proof: JsValue,

@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::error::{Failure, codes};
+use crate::error::Failure;
+use ehrchain_core::ErrorCode;
 
 /// The largest integer a JavaScript number holds exactly (2^53 - 1).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -72,10 +73,12 @@ fn encode_into(string: &JsString, capacity: usize) -> (Vec<u8>, bool) {
     (bytes, read == string.length() as usize)
 }
 
-/// A JSON document argument: a JavaScript object (or array), or its JSON text.
+/// A JSON document argument: a JavaScript object (or array), or its JSON text;
+/// `EHR_INVALID_JSON` when it is not JSON or not of the expected shape.
 pub(crate) fn document<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, Failure> {
     let text = json_text(value, what)?;
-    serde_json::from_str(&text).map_err(|e| Failure::bad_input(format!("{what}: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::new(ErrorCode::InvalidJson, format!("{what}: {e}")))
 }
 
 /// The JSON text of a document argument: the string itself, or an object
@@ -129,9 +132,14 @@ fn js_type(value: &JsValue) -> String {
 
 /// A Rust value as a plain JavaScript value (through its JSON form).
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, Failure> {
-    let json = serde_json::to_string(value)
-        .map_err(|e| Failure::new(codes::INTERNAL, format!("cannot serialise a result: {e}")))?;
-    JSON::parse(&json).map_err(|_| Failure::new(codes::INTERNAL, "cannot parse a result as JSON"))
+    let json = serde_json::to_string(value).map_err(|e| {
+        Failure::new(
+            ErrorCode::Internal,
+            format!("cannot serialise a result: {e}"),
+        )
+    })?;
+    JSON::parse(&json)
+        .map_err(|_| Failure::new(ErrorCode::Internal, "cannot parse a result as JSON"))
 }
 
 /// A string argument.
@@ -177,7 +185,7 @@ pub(crate) fn hex_fixed<const N: usize>(text: &str, what: &str) -> Result<[u8; N
     let bytes = hex_bytes(text, what)?;
     <[u8; N]>::try_from(bytes.as_slice()).map_err(|_| {
         Failure::new(
-            codes::BAD_HEX,
+            ErrorCode::InvalidArgument,
             format!(
                 "{what} must be 0x and {} hex digits ({N} bytes), not {} bytes",
                 N * 2,
@@ -191,13 +199,13 @@ pub(crate) fn hex_fixed<const N: usize>(text: &str, what: &str) -> Result<[u8; N
 pub(crate) fn hex_bytes(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
     let digits = text.strip_prefix("0x").ok_or_else(|| {
         Failure::new(
-            codes::BAD_HEX,
+            ErrorCode::InvalidArgument,
             format!("{what} must start with 0x: {}", clip(text)),
         )
     })?;
     alloy_primitives::hex::decode(digits).map_err(|e| {
         Failure::new(
-            codes::BAD_HEX,
+            ErrorCode::InvalidArgument,
             format!("{what} is not valid hex ({e}): {}", clip(text)),
         )
     })
@@ -273,7 +281,7 @@ mod tests {
         assert!(hex_fixed::<2>("0x0a0B", "x").is_ok());
         for bad in ["0a0b", "0x0a0", "0x0a0g", "0x0a", "0x0a0b0c", "", "0X0a0b"] {
             let err = hex_fixed::<2>(bad, "x").unwrap_err();
-            assert_eq!(err.code(), codes::BAD_HEX, "{bad}");
+            assert_eq!(err.code(), ErrorCode::InvalidArgument, "{bad}");
         }
     }
 

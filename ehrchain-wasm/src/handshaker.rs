@@ -13,10 +13,11 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{self, hex};
-use crate::error::{Failure, codes};
+use crate::error::Failure;
 use crate::templates::Templates;
 use crate::ti::initial_transaction;
 use crate::validator::{Validator, validator_config};
+use ehrchain_core::ErrorCode;
 
 /// The options of [`Handshaker::new`] (camelCase, as JavaScript writes them).
 #[derive(Deserialize)]
@@ -56,7 +57,7 @@ fn key_store(keys: &JsValue) -> Result<InMemoryKeyStore, Failure> {
         let pair = js_sys::Array::from(&entry);
         let id = convert::string(&pair.get(0), "key id")?;
         let key = master_key(&pair.get(1), &format!("master key {id:?}"))?;
-        let id = KeyId::new(id).map_err(|e| Failure::new(codes::KEY, e.0))?;
+        let id = KeyId::new(id).map_err(Failure::from)?;
         store.insert(id, key);
     }
     Ok(store)
@@ -67,10 +68,9 @@ fn master_key(value: &JsValue, what: &str) -> Result<MasterKey, Failure> {
     let bytes = zeroize::Zeroizing::new(convert::bytes(value, what)?);
     let key = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
         Failure::new(
-            codes::KEY,
+            ErrorCode::KeyInvalid,
             format!("{what} must be 32 bytes, not {}", bytes.len()),
         )
-        .kind("bad_key_length")
     })?;
     Ok(MasterKey::new(key))
 }
@@ -84,8 +84,8 @@ impl Handshaker {
     /// handshaker).
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` for malformed options; `EHR_BAD_HEX` for a bad
-    /// registry address or key; `EHR_KEY` when a named key is missing.
+    /// `EHR_INVALID_ARGUMENT` for malformed options; `EHR_INVALID_ARGUMENT` for a bad
+    /// registry address or key; `EHR_KEY_UNKNOWN` when a named key is missing, `EHR_KEY_INVALID` for a key that is not 32 bytes.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "HandshakerOptions")] options: JsValue,
@@ -98,10 +98,8 @@ impl Handshaker {
         let config = GeneratorConfig {
             chain_id: options.chain_id,
             registry,
-            sealing_key: KeyId::new(options.sealing_key_id)
-                .map_err(|e| Failure::new(codes::KEY, e.0))?,
-            pseudonym_key: KeyId::new(options.pseudonym_key_id)
-                .map_err(|e| Failure::new(codes::KEY, e.0))?,
+            sealing_key: KeyId::new(options.sealing_key_id).map_err(Failure::from)?,
+            pseudonym_key: KeyId::new(options.pseudonym_key_id).map_err(Failure::from)?,
             max_clock_skew: options.max_clock_skew,
         };
         let keys = key_store(&keys)?;
@@ -146,9 +144,9 @@ impl Handshaker {
     /// call. `nowSeconds` is the host's clock (default `Date.now() / 1000`).
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` / `EHR_TI_MALFORMED` for a value that is not a TI;
+    /// `EHR_INVALID_ARGUMENT` / `EHR_TI_MALFORMED` for a value that is not a TI;
     /// `EHR_TI_REJECTED` with a `violations` array listing everything wrong;
-    /// `EHR_KEY` / `EHR_ENVELOPE_INVALID` when sealing fails.
+    /// `EHR_KEY_UNKNOWN` / `EHR_ENVELOPE_TOO_LARGE` when sealing fails.
     pub fn generate(
         &self,
         #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
@@ -167,7 +165,7 @@ impl Handshaker {
     /// milliseconds (default `Date.now()`). Drive it with `runValidator`.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` / `EHR_TI_MALFORMED` for a value that is not a TI at
+    /// `EHR_INVALID_ARGUMENT` / `EHR_TI_MALFORMED` for a value that is not a TI at
     /// all (no TI id to acknowledge).
     #[wasm_bindgen(js_name = validatorFor)]
     pub fn validator_for(
@@ -201,7 +199,7 @@ impl Handshaker {
     /// pseudonym key).
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` for a value that is not a string.
+    /// `EHR_INVALID_ARGUMENT` for a value that is not a string.
     #[wasm_bindgen(unchecked_return_type = "Hex")]
     pub fn pseudonym(
         &self,
@@ -215,8 +213,8 @@ impl Handshaker {
     /// plaintext bytes (a record made by `generate` is UTF-8 JSON).
     ///
     /// # Errors
-    /// `EHR_ENVELOPE_INVALID` (with `kind`: `truncated`, `wrong_key`,
-    /// `tampered`, …); `EHR_KEY` when the key is not in the store.
+    /// `EHR_ENVELOPE_MALFORMED`, `EHR_ENVELOPE_WRONG_KEY`, `EHR_ENVELOPE_TAMPERED`, … (with `reason`: `truncated`, `wrong_key`,
+    /// `tampered`, …); `EHR_KEY_UNKNOWN` when the key is not in the store.
     pub fn open(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
@@ -232,7 +230,7 @@ impl Handshaker {
     /// Opens a record made by `generate` and parses its JSON.
     ///
     /// # Errors
-    /// As [`Handshaker::open`]; `EHR_BAD_INPUT` when the plaintext is not JSON.
+    /// As [`Handshaker::open`]; `EHR_INVALID_ARGUMENT` when the plaintext is not JSON.
     #[wasm_bindgen(js_name = openRecord, unchecked_return_type = "SealedRecord")]
     pub fn open_record(
         &self,
@@ -341,7 +339,7 @@ impl ChainTransaction {
     /// (snake_case keys of `ValidatorConfig`).
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` for unknown or malformed settings.
+    /// `EHR_INVALID_ARGUMENT` for unknown or malformed settings.
     pub fn validator(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "Partial<ValidatorConfig>")] config: Option<
@@ -365,8 +363,8 @@ impl ChainTransaction {
     /// must anchor that TI id and record hash.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` for a malformed document or one whose parts disagree;
-    /// `EHR_ENVELOPE_INVALID` for a malformed envelope.
+    /// `EHR_INVALID_ARGUMENT` for a malformed document or one whose parts disagree;
+    /// `EHR_ENVELOPE_MALFORMED` for a malformed envelope.
     #[wasm_bindgen(js_name = fromJSON)]
     pub fn from_json(
         #[wasm_bindgen(unchecked_param_type = "ChainTransactionJson | string")] json: JsValue,
@@ -457,8 +455,8 @@ struct BindingJs {
 /// `crypto.getRandomValues`. Never reuse a nonce.
 ///
 /// # Errors
-/// `EHR_BAD_INPUT` / `EHR_BAD_HEX` for malformed arguments; `EHR_KEY` for a
-/// key that is not 32 bytes or a malformed key id.
+/// `EHR_INVALID_ARGUMENT` for malformed arguments; `EHR_KEY_INVALID` for a
+/// key that is not 32 bytes, `EHR_KEY_ID_INVALID` for a malformed key id.
 #[wasm_bindgen(js_name = sealEnvelope)]
 pub fn seal_envelope(
     #[wasm_bindgen(unchecked_param_type = "EnvelopeBinding")] binding: JsValue,
@@ -468,7 +466,7 @@ pub fn seal_envelope(
 ) -> Result<Vec<u8>, JsValue> {
     let b: BindingJs = convert::document(&binding, "binding")?;
     let binding = EnvelopeBinding {
-        key_id: KeyId::new(b.key_id).map_err(|e| Failure::new(codes::KEY, e.0))?,
+        key_id: KeyId::new(b.key_id).map_err(Failure::from)?,
         patient: b.patient,
         template_id: b.template_id,
         ti_id: b.ti_id,
@@ -483,7 +481,7 @@ pub fn seal_envelope(
         let mut fresh = [0u8; NONCE_LEN];
         OsRng
             .try_fill_bytes(&mut fresh)
-            .map_err(|e| Failure::new(codes::INTERNAL, format!("no randomness: {e}")))?;
+            .map_err(|e| Failure::new(ErrorCode::Internal, format!("no randomness: {e}")))?;
         fresh
     };
     let envelope = Envelope::seal(&binding, &master, nonce, &plaintext).map_err(Failure::from)?;
@@ -493,10 +491,10 @@ pub fn seal_envelope(
 /// Opens an envelope with the 32-byte master `key`; returns the plaintext.
 ///
 /// # Errors
-/// `EHR_ENVELOPE_INVALID` with `kind` (`truncated`, `trailing_bytes`,
+/// `EHR_ENVELOPE_MALFORMED`, `EHR_ENVELOPE_WRONG_KEY`, `EHR_ENVELOPE_TAMPERED`, … with `reason` (`truncated`, `trailing_bytes`,
 /// `not_an_envelope`, `unsupported_version`, `unsupported_suite`,
 /// `malformed_key_id`, `ciphertext_too_short`, `wrong_key`, `tampered`);
-/// `EHR_KEY` for a key that is not 32 bytes.
+/// `EHR_KEY_INVALID` for a key that is not 32 bytes.
 #[wasm_bindgen(js_name = openEnvelope)]
 pub fn open_envelope(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
@@ -512,7 +510,7 @@ pub fn open_envelope(
 /// TI id), its record hash and CID, without opening it.
 ///
 /// # Errors
-/// `EHR_ENVELOPE_INVALID` for a malformed envelope.
+/// `EHR_ENVELOPE_MALFORMED` for a malformed envelope.
 #[wasm_bindgen(js_name = envelopeInfo, unchecked_return_type = "EnvelopeInfo")]
 pub fn envelope_info(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,

@@ -12,6 +12,7 @@ mod validator;
 mod webcrypto;
 
 pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
+pub use error::ehrchain_error;
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
 pub use registry::{
     anchor_log_index, anchor_role_of, batch_of_call, decode_batch_of, decode_bool,
@@ -31,29 +32,47 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = r#"
+/// The package's TypeScript types beside those wasm-bindgen writes (only the
+/// wasm32 build emits them; tests read them natively).
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
+const TS_TYPES_TEXT: &str = r#"
 /** `0x` and lower-case hex digits (bytes32, address, calldata, revert data). */
 export type Hex = `0x${string}`;
 
-/** The stable `code` of every error ehrchain throws (see the README). */
+/** The stable `code` of every error ehrchain throws: the core's table (docs/errors.md). */
 export type ErrorCode =
-  | "EHR_BAD_INPUT" | "EHR_BAD_HEX" | "EHR_ROLE_INVALID" | "EHR_TEMPLATE_INVALID"
-  | "EHR_TI_MALFORMED" | "EHR_TI_REJECTED" | "EHR_KEY" | "EHR_ENVELOPE_INVALID"
-  | "EHR_BATCH_INVALID" | "EHR_PROOF_INVALID" | "EHR_VALIDATOR" | "EHR_INTERNAL"
-  | "EHR_TRANSPORT" | "EHR_WRONG_CHAIN" | "EHR_WEBCRYPTO";
+  | "EHR_NULL_ARGUMENT" | "EHR_INVALID_UTF8" | "EHR_BUFFER_TOO_SMALL" | "EHR_INVALID_JSON"
+  | "EHR_ZERO_LENGTH" | "EHR_INVALID_ARGUMENT" | "EHR_NOT_PRESENT" | "EHR_FEATURE_DISABLED"
+  | "EHR_ROLE_INVALID" | "EHR_TEMPLATE_INVALID" | "EHR_TEMPLATE_ALREADY_LOADED"
+  | "EHR_TEMPLATE_VERSION_NOT_NEWER" | "EHR_TEMPLATE_UNKNOWN" | "EHR_TEMPLATE_NOT_IN_CONTRACT"
+  | "EHR_TI_MALFORMED" | "EHR_TI_REJECTED" | "EHR_KEY_UNKNOWN" | "EHR_KEY_STORE_UNAVAILABLE"
+  | "EHR_KEY_ID_INVALID" | "EHR_ENVELOPE_MALFORMED" | "EHR_ENVELOPE_UNSUPPORTED"
+  | "EHR_ENVELOPE_WRONG_KEY" | "EHR_ENVELOPE_TAMPERED" | "EHR_ENVELOPE_TOO_LARGE"
+  | "EHR_KEY_INVALID" | "EHR_EXTERNAL_CIPHER" | "EHR_BATCH_EMPTY" | "EHR_BATCH_FULL"
+  | "EHR_BATCH_ZERO_RECORD_HASH" | "EHR_BATCH_MISMATCH" | "EHR_PROOF_MALFORMED"
+  | "EHR_PROOF_UNSUPPORTED" | "EHR_PROOF_INVALID" | "EHR_PROOF_NOT_ANCHORED"
+  | "EHR_PROOF_ANCHOR_MISMATCH" | "EHR_BATCH_NO_SUCH_RECORD" | "EHR_TRANSPORT_UNAVAILABLE"
+  | "EHR_TRANSPORT_RATE_LIMITED" | "EHR_TRANSPORT_REJECTED" | "EHR_TRANSPORT_WRONG_CHAIN"
+  | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR" | "EHR_PANIC" | "EHR_INTERNAL";
+
+/** The area an error comes from (docs/errors.md). */
+export type ErrorKind = "argument" | "template" | "ti" | "envelope" | "batch" | "chain" | "internal";
 
 /** A template violation of a TI the generator refused. */
 export interface Violation { field?: string; violation: string; [detail: string]: unknown }
 
-/** Every error thrown by ehrchain: a real `Error` with a stable `code`. */
+/** Every error thrown by ehrchain: a real `Error` named `EhrchainError` with a stable `code`. */
 export interface EhrchainError extends Error {
+  name: "EhrchainError";
   code: ErrorCode;
-  /** The core error variant, snake_case (`truncated`, `wrong_key`, `root_mismatch`, …). */
-  kind?: string;
+  kind: ErrorKind;
+  /** Whether the same call may succeed when tried again later. */
+  retryable: boolean;
+  /** The finer cause where the formats' vectors name one, snake_case (`truncated`, `wrong_key`, `root_mismatch`, …). */
+  reason?: string;
   /** `EHR_TI_REJECTED`: everything wrong with the TI. */
   violations?: Violation[];
-  /** `EHR_TRANSPORT` / `EHR_WRONG_CHAIN`: the validator's view of the failure. */
+  /** `EHR_TRANSPORT_…` errors of the EIP-1193 transport: the validator's view of the failure. */
   transportError?: TransportError;
 }
 
@@ -186,7 +205,7 @@ export type SubmissionStatus =
 /** A transport failure, as the validator takes it. `unavailable` and `rate_limited` are retried. */
 export type TransportError =
   | { error: "unavailable" | "rate_limited" | "rejected" | "malformed"; detail: string }
-  | { error: "wrong_chain"; detail: { expected: number; actual: number } };
+  | { error: "wrong_chain"; detail: { expected: number; actual?: number } };
 
 /** A batch as anchored on chain. */
 export interface AnchoredBatch { root: Hex; leaf_count: number; batch_id?: Hex | null }
@@ -269,3 +288,33 @@ export interface SealedRecord { format: "ehrchain.record/1"; [member: string]: u
 /** A log as `eth_getTransactionReceipt` returns it. */
 export interface RpcLog { address: Hex; topics: Hex[]; data: Hex; logIndex?: Hex | null }
 "#;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = TS_TYPES_TEXT;
+
+#[cfg(test)]
+mod tests {
+    use ehrchain_core::{ErrorCode, ErrorKind};
+
+    /// The quoted names in the TypeScript type `name` of `TS_TYPES`.
+    fn union(name: &str) -> Vec<&'static str> {
+        let start = super::TS_TYPES_TEXT
+            .find(&format!("export type {name} ="))
+            .unwrap_or_default();
+        let body = super::TS_TYPES_TEXT[start..]
+            .split(';')
+            .next()
+            .unwrap_or_default();
+        body.split('"').skip(1).step_by(2).collect()
+    }
+
+    #[test]
+    fn the_typescript_error_types_list_the_cores_table() {
+        let names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(union("ErrorCode"), names);
+        let mut kinds: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.kind().name()).collect();
+        kinds.dedup();
+        assert_eq!(union("ErrorKind"), kinds);
+        assert_eq!(ErrorKind::Argument.name(), "argument");
+    }
+}

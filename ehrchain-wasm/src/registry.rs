@@ -36,7 +36,7 @@ pub fn role_id(
 /// Calldata of `grantRole(roleId(role), account)` (an administrator's call).
 ///
 /// # Errors
-/// `EHR_ROLE_INVALID`, `EHR_BAD_HEX`.
+/// `EHR_ROLE_INVALID`, `EHR_INVALID_ARGUMENT`.
 #[wasm_bindgen(js_name = grantRoleCall, unchecked_return_type = "Hex")]
 pub fn grant_role_call(
     #[wasm_bindgen(js_name = roleName, unchecked_param_type = "string")] role_name: JsValue,
@@ -52,7 +52,7 @@ pub fn grant_role_call(
 /// Calldata of `registerTemplate(templateId, roleIds)` (an administrator's call).
 ///
 /// # Errors
-/// `EHR_BAD_HEX`, `EHR_ROLE_INVALID`, `EHR_BAD_INPUT`.
+/// `EHR_INVALID_ARGUMENT`, `EHR_ROLE_INVALID`.
 #[wasm_bindgen(js_name = registerTemplateCall, unchecked_return_type = "Hex")]
 pub fn register_template_call(
     #[wasm_bindgen(js_name = templateId, unchecked_param_type = "Hex")] template_id: JsValue,
@@ -89,7 +89,7 @@ pub fn registry_bytecode() -> String {
 /// Calldata of the view `recordHashOf(tiId)`.
 ///
 /// # Errors
-/// `EHR_BAD_HEX`.
+/// `EHR_INVALID_ARGUMENT`.
 #[wasm_bindgen(js_name = recordHashOfCall, unchecked_return_type = "Hex")]
 pub fn record_hash_of_call(
     #[wasm_bindgen(js_name = tiId, unchecked_param_type = "Hex")] ti_id: JsValue,
@@ -104,7 +104,7 @@ pub fn record_hash_of_call(
 /// is anchored.
 ///
 /// # Errors
-/// `EHR_BAD_HEX`; `EHR_BAD_INPUT` for data that does not decode.
+/// `EHR_INVALID_ARGUMENT`, also for data that does not decode.
 #[wasm_bindgen(js_name = decodeRecordHashOf, unchecked_return_type = "Hex | null")]
 pub fn decode_record_hash_of(
     #[wasm_bindgen(unchecked_param_type = "Hex")] data: JsValue,
@@ -122,7 +122,7 @@ pub fn decode_record_hash_of(
 /// Calldata of the view `batchOf(root)`.
 ///
 /// # Errors
-/// `EHR_BAD_HEX`.
+/// `EHR_INVALID_ARGUMENT`.
 #[wasm_bindgen(js_name = batchOfCall, unchecked_return_type = "Hex")]
 pub fn batch_of_call(
     #[wasm_bindgen(unchecked_param_type = "Hex")] root: JsValue,
@@ -137,7 +137,7 @@ pub fn batch_of_call(
 /// batch id, which only the event holds), or `null` when none is anchored.
 ///
 /// # Errors
-/// `EHR_BAD_HEX`; `EHR_BAD_INPUT` for data that does not decode.
+/// `EHR_INVALID_ARGUMENT`, also for data that does not decode.
 #[wasm_bindgen(js_name = decodeBatchOf, unchecked_return_type = "AnchoredBatch | null")]
 pub fn decode_batch_of(
     #[wasm_bindgen(unchecked_param_type = "Hex")] root: JsValue,
@@ -178,7 +178,7 @@ pub fn verify_record_call(
 /// Decodes a `bool` returned by a view (such as `verifyRecord`).
 ///
 /// # Errors
-/// `EHR_BAD_HEX`; `EHR_BAD_INPUT` for data that does not decode.
+/// `EHR_INVALID_ARGUMENT`, also for data that does not decode.
 #[wasm_bindgen(js_name = decodeBool)]
 pub fn decode_bool(
     #[wasm_bindgen(unchecked_param_type = "Hex")] data: JsValue,
@@ -191,7 +191,7 @@ pub fn decode_bool(
 /// Decodes revert data into the registry's custom error when it is one.
 ///
 /// # Errors
-/// `EHR_BAD_HEX`.
+/// `EHR_INVALID_ARGUMENT`.
 #[wasm_bindgen(js_name = decodeRevert, unchecked_return_type = "DecodedRevert")]
 pub fn decode_revert(
     #[wasm_bindgen(unchecked_param_type = "Hex | Uint8Array")] data: JsValue,
@@ -218,7 +218,7 @@ pub fn anchor_role_of(#[wasm_bindgen(unchecked_param_type = "Hex")] calldata: Js
 /// `eth_getTransactionReceipt` returns them), or `undefined`.
 ///
 /// # Errors
-/// `EHR_BAD_INPUT` / `EHR_BAD_HEX` for a malformed submission or log.
+/// `EHR_INVALID_ARGUMENT` for a malformed submission or log.
 #[wasm_bindgen(js_name = anchorLogIndex, unchecked_return_type = "number | undefined")]
 pub fn anchor_log_index(
     #[wasm_bindgen(unchecked_param_type = "Submission")] submission: JsValue,
@@ -263,7 +263,7 @@ fn quantity(text: &str) -> Result<u64, Failure> {
         .and_then(|digits| u64::from_str_radix(digits, 16).ok())
         .ok_or_else(|| {
             Failure::new(
-                crate::error::codes::BAD_HEX,
+                ehrchain_core::ErrorCode::InvalidArgument,
                 format!("not a JSON-RPC quantity: {text:?}"),
             )
         })

@@ -60,7 +60,7 @@ impl Templates {
     /// `docs/templates.md`); returns its content-derived id.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` for a value that is not a JSON document;
+    /// `EHR_INVALID_ARGUMENT` for a value that is not a JSON document;
     /// `EHR_TEMPLATE_INVALID` for a template the core refuses.
     #[wasm_bindgen(unchecked_return_type = "Hex")]
     pub fn add(
@@ -96,7 +96,7 @@ impl Templates {
     /// The template document with this id, or `undefined`.
     ///
     /// # Errors
-    /// `EHR_BAD_HEX`.
+    /// `EHR_INVALID_ARGUMENT`.
     #[wasm_bindgen(unchecked_return_type = "TemplateDoc | undefined")]
     pub fn get(
         &self,
@@ -112,7 +112,7 @@ impl Templates {
     /// The latest version of the template called `name`, or `undefined`.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` for a name that is not a string.
+    /// `EHR_INVALID_ARGUMENT` for a name that is not a string.
     #[wasm_bindgen(unchecked_return_type = "TemplateDoc | undefined")]
     pub fn latest(
         &self,
@@ -142,7 +142,7 @@ impl Templates {
     /// Deactivates a template: TIs naming it are refused from now on.
     ///
     /// # Errors
-    /// `EHR_BAD_HEX`; `EHR_TEMPLATE_INVALID` for an unknown id.
+    /// `EHR_INVALID_ARGUMENT`; `EHR_TEMPLATE_UNKNOWN` for an unknown id.
     pub fn deactivate(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "Hex")] id: JsValue,
@@ -154,7 +154,7 @@ impl Templates {
     /// Activates a deactivated template again.
     ///
     /// # Errors
-    /// `EHR_BAD_HEX`; `EHR_TEMPLATE_INVALID` for an unknown id.
+    /// `EHR_INVALID_ARGUMENT`; `EHR_TEMPLATE_UNKNOWN` for an unknown id.
     pub fn activate(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "Hex")] id: JsValue,

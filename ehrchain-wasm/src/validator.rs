@@ -113,7 +113,7 @@ impl Validator {
     /// is reached.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` for a bad `now`.
+    /// `EHR_INVALID_ARGUMENT` for a bad `now`.
     #[wasm_bindgen(js_name = pollTransmit, unchecked_return_type = "Transmit | undefined")]
     pub fn poll_transmit(
         &mut self,
@@ -139,7 +139,7 @@ impl Validator {
     /// Advances the timers to `now`.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` for a bad `now`.
+    /// `EHR_INVALID_ARGUMENT` for a bad `now`.
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(
         &mut self,
@@ -153,7 +153,7 @@ impl Validator {
     /// `TransportError`.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` / `EHR_BAD_HEX` for malformed results; `EHR_VALIDATOR`
+    /// `EHR_INVALID_ARGUMENT` for malformed results; `EHR_VALIDATOR`
     /// when no submission was asked for.
     #[wasm_bindgen(js_name = handleSubmitted)]
     pub fn handle_submitted(
@@ -177,7 +177,7 @@ impl Validator {
     /// `{status: "included", receipt}`), or a `TransportError`.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT` for malformed results; `EHR_VALIDATOR` when no poll was
+    /// `EHR_INVALID_ARGUMENT` for malformed results; `EHR_VALIDATOR` when no poll was
     /// asked for or the receipt is another transaction's.
     #[wasm_bindgen(js_name = handleReceipt)]
     pub fn handle_receipt(
@@ -203,7 +203,7 @@ impl Validator {
     /// `TransportError`.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT`; `EHR_VALIDATOR` when no head was asked for.
+    /// `EHR_INVALID_ARGUMENT`; `EHR_VALIDATOR` when no head was asked for.
     #[wasm_bindgen(js_name = handleHead)]
     pub fn handle_head(
         &mut self,
@@ -222,7 +222,7 @@ impl Validator {
     /// holds under the TI id (`null` for none), or a `TransportError`.
     ///
     /// # Errors
-    /// `EHR_BAD_HEX`; `EHR_VALIDATOR` when no read was asked for.
+    /// `EHR_INVALID_ARGUMENT`; `EHR_VALIDATOR` when no read was asked for.
     #[wasm_bindgen(js_name = handleRecord)]
     pub fn handle_record(
         &mut self,
@@ -245,7 +245,7 @@ impl Validator {
     /// under the root (`null` for none), or a `TransportError`.
     ///
     /// # Errors
-    /// `EHR_BAD_INPUT`; `EHR_VALIDATOR` when no read was asked for.
+    /// `EHR_INVALID_ARGUMENT`; `EHR_VALIDATOR` when no read was asked for.
     #[wasm_bindgen(js_name = handleBatch)]
     pub fn handle_batch(
         &mut self,

@@ -4,21 +4,25 @@
 // hashed and decrypted there. Everything else (checks, record, key
 // derivation and commitment, call) stays in the WebAssembly core.
 
-/** An `Error` with `code` EHR_WEBCRYPTO. */
-function webCryptoError(message, cause) {
-  const error = new Error(message, cause === undefined ? undefined : { cause });
-  error.name = "EhrchainError";
-  error.code = "EHR_WEBCRYPTO";
-  return error;
+/**
+ * `failed` (the core's EHR_EXTERNAL_CIPHER error, made by the caller) saying
+ * what went wrong; ehrchain's own errors pass through.
+ */
+function cipherError(failed, error) {
+  if (error?.name === "EhrchainError") return error;
+  failed.message = error?.missing ?? `WebCrypto failed: ${error?.message ?? error}`;
+  if (error?.missing === undefined) failed.cause = error;
+  return failed;
 }
 
-/** `crypto.subtle`, or EHR_WEBCRYPTO. */
+/** `crypto.subtle`, or a failure that `cipherError` reports. */
 function subtle() {
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) {
-    throw webCryptoError(
-      "WebCrypto (crypto.subtle) is not available: browsers offer it only to secure contexts (https:// or http://localhost); serve the page over https or use the synchronous call instead",
-    );
+    throw {
+      missing:
+        "WebCrypto (crypto.subtle) is not available: browsers offer it only to secure contexts (https:// or http://localhost); serve the page over https or use the synchronous call instead",
+    };
   }
   return subtle;
 }
@@ -32,17 +36,12 @@ async function recordKey(rawKey, usage) {
   }
 }
 
-/** A WebCrypto failure as EHR_WEBCRYPTO; ehrchain's own errors pass through. */
-function asCoded(error) {
-  return error?.name === "EhrchainError" ? error : webCryptoError(`WebCrypto failed: ${error?.message ?? error}`, error);
-}
-
 /**
  * Encrypts `prepared` (a PreparedTransaction, which this consumes) with
  * AES-256-GCM and hashes its envelope with SHA-256; resolves to its
  * ChainTransaction. The copy of the plaintext is zeroed once encrypted.
  */
-export async function sealWithWebCrypto(prepared) {
+export async function sealWithWebCrypto(prepared, failed) {
   let sealed;
   let recordHash;
   try {
@@ -61,7 +60,7 @@ export async function sealWithWebCrypto(prepared) {
     recordHash = new Uint8Array(await subtle().digest("SHA-256", envelope));
   } catch (error) {
     prepared.free();
-    throw asCoded(error);
+    throw cipherError(failed, error);
   }
   return prepared.intoSealed(sealed, recordHash);
 }
@@ -70,14 +69,15 @@ export async function sealWithWebCrypto(prepared) {
  * Decrypts an envelope's `sealed` bytes (ciphertext and tag) under `rawKey`
  * (the record key, checked against the envelope's key commitment by the
  * core; zeroed here), with `nonce` and `header` as associated data. Rejects
- * with `tampered` (the core's error) when the tag does not verify.
+ * with `tampered` (the core's error) when the tag does not verify, with
+ * `failed` when WebCrypto is missing or fails.
  */
-export async function openWithWebCrypto(rawKey, nonce, header, sealed, tampered) {
+export async function openWithWebCrypto(rawKey, nonce, header, sealed, tampered, failed) {
   try {
     const key = await recordKey(rawKey, "decrypt");
     const params = { name: "AES-GCM", iv: nonce, additionalData: header, tagLength: 128 };
     return new Uint8Array(await subtle().decrypt(params, key, sealed));
   } catch (error) {
-    throw error?.name === "OperationError" ? tampered : asCoded(error);
+    throw error?.name === "OperationError" ? tampered : cipherError(failed, error);
   }
 }

@@ -4,7 +4,9 @@
 //! `PreparedTransaction::into_sealed`) and its `Envelope::record_key`.
 
 use ehrchain_core::envelope::TAG_LEN;
-use ehrchain_core::{B256, Envelope, EnvelopeError, KeyStore, PreparedTransaction as CorePrepared};
+use ehrchain_core::{
+    B256, Envelope, EnvelopeError, ErrorCode, KeyStore, PreparedTransaction as CorePrepared,
+};
 use js_sys::{Promise, Uint8Array};
 use rand_core::OsRng;
 use wasm_bindgen::prelude::*;
@@ -23,7 +25,7 @@ const WEBCRYPTO_FROM: usize = 12 * 1024;
 #[wasm_bindgen(module = "/src/webcrypto.js")]
 extern "C" {
     #[wasm_bindgen(js_name = sealWithWebCrypto)]
-    fn seal_with_webcrypto(prepared: PreparedTransaction) -> Promise;
+    fn seal_with_webcrypto(prepared: PreparedTransaction, failed: JsValue) -> Promise;
 
     #[wasm_bindgen(js_name = openWithWebCrypto)]
     fn open_with_webcrypto(
@@ -32,6 +34,7 @@ extern "C" {
         header: Uint8Array,
         sealed: Uint8Array,
         tampered: JsValue,
+        failed: JsValue,
     ) -> Promise;
 }
 
@@ -46,7 +49,7 @@ impl Handshaker {
     /// `crypto.subtle` (Node 20, or a browser page in a secure context).
     ///
     /// # Errors
-    /// Rejects as `generate` throws, and with `EHR_WEBCRYPTO` when WebCrypto
+    /// Rejects as `generate` throws, and with `EHR_EXTERNAL_CIPHER` when WebCrypto
     /// is missing or fails.
     #[wasm_bindgen(js_name = generateAsync, unchecked_return_type = "Promise<ChainTransaction>")]
     pub fn generate_async(
@@ -58,7 +61,7 @@ impl Handshaker {
     ) -> Promise {
         match self.prepare(ti, now_seconds) {
             Ok(prepared) if prepared.inner.envelope().plaintext().len() >= WEBCRYPTO_FROM => {
-                seal_with_webcrypto(prepared)
+                seal_with_webcrypto(prepared, cipher_failed())
             }
             Ok(prepared) => match prepared.inner.seal() {
                 Ok(tc) => Promise::resolve(&JsValue::from(ChainTransaction { inner: tc })),
@@ -73,8 +76,8 @@ impl Handshaker {
     /// plaintext bytes.
     ///
     /// # Errors
-    /// Rejects as `open` throws (`EHR_ENVELOPE_INVALID` with `kind`
-    /// `wrong_key`, `tampered`, …; `EHR_KEY`), and with `EHR_WEBCRYPTO` when
+    /// Rejects as `open` throws (`EHR_ENVELOPE_WRONG_KEY`,
+    /// `EHR_ENVELOPE_TAMPERED`, …; `EHR_KEY_UNKNOWN`), and with `EHR_EXTERNAL_CIPHER` when
     /// WebCrypto is missing or fails.
     #[wasm_bindgen(js_name = openAsync, unchecked_return_type = "Promise<Uint8Array>")]
     pub fn open_async(
@@ -110,6 +113,12 @@ impl Handshaker {
     }
 }
 
+/// The error WebCrypto's failures reject with (`webcrypto.js` says what
+/// failed in its message).
+fn cipher_failed() -> JsValue {
+    Failure::new(ErrorCode::ExternalCipher, "WebCrypto failed").into()
+}
+
 impl Handshaker {
     /// `openAsync`: WebCrypto for large records, WebAssembly for small ones.
     fn open_with_either(&self, envelope: &JsValue) -> Result<Promise, Failure> {
@@ -127,6 +136,7 @@ impl Handshaker {
             Uint8Array::from(envelope.header()),
             Uint8Array::from(envelope.ciphertext_and_tag()),
             Failure::from(EnvelopeError::Tampered).into(),
+            cipher_failed(),
         ))
     }
 }
@@ -174,8 +184,8 @@ impl PreparedTransaction {
     /// Consumes the prepared transaction, also when it throws.
     ///
     /// # Errors
-    /// `EHR_ENVELOPE_INVALID` (`kind` `sealed_length`) when `sealed` is not
-    /// the plaintext length plus 16 bytes; `EHR_BAD_INPUT` / `EHR_BAD_HEX`
+    /// `EHR_EXTERNAL_CIPHER` (`reason` `sealed_length`) when `sealed` is not
+    /// the plaintext length plus 16 bytes; `EHR_INVALID_ARGUMENT`
     /// for arguments of the wrong type or length.
     #[wasm_bindgen(js_name = intoSealed)]
     pub fn into_sealed(

@@ -113,7 +113,7 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
     onWebCryptoFallback: (error) => fallbacks.push(error.code),
   }));
   assert.equal(fallback.status.status, "valid", JSON.stringify(fallback.status));
-  assert.deepEqual(fallbacks, ["EHR_WEBCRYPTO"], "the host is told");
+  assert.deepEqual(fallbacks, ["EHR_EXTERNAL_CIPHER"], "the host is told");
   assert.equal(await transport.recordHashOf(fallback.ti_id), fallback.record_hash);
   handshaker.free();
 });
@@ -144,10 +144,10 @@ test("a TC stored as JSON and validated later: valid ACK; a tampered one is refu
   assert.equal(ack.status.status, "valid", JSON.stringify(ack.status));
   const doc = JSON.parse(stored);
   const flipped = `${doc.envelope.slice(0, -2)}${doc.envelope.endsWith("00") ? "01" : "00"}`;
-  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: flipped }), { code: "EHR_BAD_INPUT" });
-  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: "0x4548" }), { code: "EHR_ENVELOPE_INVALID" });
-  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, ti_id: `0x${"07".repeat(32)}` }), { code: "EHR_BAD_INPUT" });
-  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, extra: 1 }), { code: "EHR_BAD_INPUT" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: flipped }), { code: "EHR_INVALID_ARGUMENT" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: "0x4548" }), { code: "EHR_ENVELOPE_MALFORMED" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, ti_id: `0x${"07".repeat(32)}` }), { code: "EHR_INVALID_ARGUMENT" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, extra: 1 }), { code: "EHR_INVALID_JSON" });
 });
 
 test("a batch of device readings under one root: proofs verify in WASM and in the EVM", async () => {
@@ -182,14 +182,14 @@ test("a batch of device readings under one root: proofs verify in WASM and in th
   // A tampered proof fails everywhere.
   const bytes = batch.proof(1).toBytes();
   bytes[bytes.length - 1] ^= 1;
-  assert.throws(() => ehr.verifyProof(bytes), { code: "EHR_PROOF_INVALID", kind: "root_mismatch" });
+  assert.throws(() => ehr.verifyProof(bytes), { code: "EHR_PROOF_INVALID", kind: "batch", reason: "root_mismatch" });
   assert.equal(await transport.verifyOnChain(bytes), false);
   // A proof of a root the chain does not hold.
-  assert.throws(() => ehr.InclusionProof.parse(bytes).verifyAnchored(null), { code: "EHR_PROOF_INVALID", kind: "not_anchored" });
+  assert.throws(() => ehr.InclusionProof.parse(bytes).verifyAnchored(null), { code: "EHR_PROOF_NOT_ANCHORED", reason: "not_anchored" });
 });
 
-test("a provider on another chain: EHR_WRONG_CHAIN, and an inconclusive invalid ACK", async () => {
-  await assert.rejects(transport.checkChain(1), { code: "EHR_WRONG_CHAIN", name: "EhrchainError" });
+test("a provider on another chain: EHR_TRANSPORT_WRONG_CHAIN, and an inconclusive invalid ACK", async () => {
+  await assert.rejects(transport.checkChain(1), { code: "EHR_TRANSPORT_WRONG_CHAIN", kind: "chain", reason: "wrong_chain", name: "EhrchainError" });
   const other = new ehr.Handshaker(
     { chainId: 5, registry, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms", validator: FAST }, KEYS, templates,
   );
@@ -213,7 +213,7 @@ test("a user who rejects the wallet prompt (EIP-1193 4001): invalid ACK, not anc
   assert.equal(reason.reason, "transport_rejected", JSON.stringify(ack.status.reason));
   assert.equal(reason.error.error, "rejected");
   assert.match(reason.error.detail, /user rejected/);
-  await assert.rejects(t.send({ from: chain.roles.doctor, to: registry, data: "0x" }), { code: "EHR_TRANSPORT", kind: "rejected" });
+  await assert.rejects(t.send({ from: chain.roles.doctor, to: registry, data: "0x" }), { code: "EHR_TRANSPORT_REJECTED", reason: "rejected", retryable: false });
 });
 
 test("an unreachable provider is retried, then the ACK is inconclusive", async () => {

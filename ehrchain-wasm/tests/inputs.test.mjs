@@ -15,50 +15,52 @@ const goodTi = {
   timestamp: Math.floor(Date.now() / 1000), fields: { systolic: 120, diastolic: 80 },
 };
 
-/** Asserts `f` throws an Error with `code` (and `kind`). */
-function fails(f, code, kind) {
+/** Asserts `f` throws an Error with `code` (and `reason`). */
+function fails(f, code, reason) {
   assert.throws(f, (e) => {
     assert.ok(e instanceof Error, `not an Error: ${e}`);
     assert.equal(e.name, "EhrchainError");
     assert.equal(e.code, code, e.message);
-    if (kind) assert.equal(e.kind, kind, e.message);
+    if (reason) assert.equal(e.reason, reason, e.message);
+    assert.equal(typeof e.kind, "string");
+    assert.equal(typeof e.retryable, "boolean");
     assert.ok(e.message.length > 10);
     return true;
   });
 }
 
-test("wrong types are refused with EHR_BAD_INPUT", () => {
+test("wrong types are refused with EHR_INVALID_ARGUMENT", () => {
   for (const bad of [undefined, null, 5, true, 10n, () => 1]) {
-    fails(() => hs.generate(bad), "EHR_BAD_INPUT");
-    fails(() => templates.formsFor(bad), "EHR_BAD_INPUT");
-    fails(() => ehr.verifyProof(bad), "EHR_BAD_INPUT");
-    fails(() => ehr.roleId(bad), "EHR_BAD_INPUT");
+    fails(() => hs.generate(bad), "EHR_INVALID_ARGUMENT");
+    fails(() => templates.formsFor(bad), "EHR_INVALID_ARGUMENT");
+    fails(() => ehr.verifyProof(bad), "EHR_INVALID_ARGUMENT");
+    fails(() => ehr.roleId(bad), "EHR_INVALID_ARGUMENT");
   }
-  fails(() => hs.generate({ ...goodTi, timestamp: 10n }), "EHR_BAD_INPUT");
+  fails(() => hs.generate({ ...goodTi, timestamp: 10n }), "EHR_INVALID_ARGUMENT");
   const cyclic = { ...goodTi };
   cyclic.self = cyclic;
-  fails(() => hs.generate(cyclic), "EHR_BAD_INPUT");
-  fails(() => templates.add(42), "EHR_BAD_INPUT");
-  fails(() => new ehr.Handshaker(5, KEYS, templates), "EHR_BAD_INPUT");
-  fails(() => new ehr.Handshaker(OPTIONS, "keys", templates), "EHR_BAD_INPUT");
-  fails(() => hs.generate(goodTi, "now"), "EHR_BAD_INPUT");
-  fails(() => hs.generate(goodTi, -1), "EHR_BAD_INPUT");
-  fails(() => hs.generate(goodTi, 1.5), "EHR_BAD_INPUT");
-  fails(() => hs.validatorFor(goodTi, Number.NaN), "EHR_BAD_INPUT");
-  fails(() => new ehr.BatchBuilder().build(`0x${"00".repeat(32)}`), "EHR_BATCH_INVALID", "empty");
+  fails(() => hs.generate(cyclic), "EHR_INVALID_ARGUMENT");
+  fails(() => templates.add(42), "EHR_INVALID_ARGUMENT");
+  fails(() => new ehr.Handshaker(5, KEYS, templates), "EHR_INVALID_ARGUMENT");
+  fails(() => new ehr.Handshaker(OPTIONS, "keys", templates), "EHR_INVALID_ARGUMENT");
+  fails(() => hs.generate(goodTi, "now"), "EHR_INVALID_ARGUMENT");
+  fails(() => hs.generate(goodTi, -1), "EHR_INVALID_ARGUMENT");
+  fails(() => hs.generate(goodTi, 1.5), "EHR_INVALID_ARGUMENT");
+  fails(() => hs.validatorFor(goodTi, Number.NaN), "EHR_INVALID_ARGUMENT");
+  fails(() => new ehr.BatchBuilder().build(`0x${"00".repeat(32)}`), "EHR_BATCH_EMPTY");
 });
 
-test("class arguments of the wrong class are refused with EHR_BAD_INPUT", () => {
-  fails(() => new ehr.BatchBuilder().add({ recordHash: `0x${"01".repeat(32)}` }), "EHR_BAD_INPUT");
-  fails(() => new ehr.Handshaker(OPTIONS, KEYS, {}), "EHR_BAD_INPUT");
+test("class arguments of the wrong class are refused with EHR_INVALID_ARGUMENT", () => {
+  fails(() => new ehr.BatchBuilder().add({ recordHash: `0x${"01".repeat(32)}` }), "EHR_INVALID_ARGUMENT");
+  fails(() => new ehr.Handshaker(OPTIONS, KEYS, {}), "EHR_INVALID_ARGUMENT");
   // An object used after it was consumed (build() takes the builder).
   const builder = new ehr.BatchBuilder();
   builder.push(`0x${"01".repeat(32)}`);
   builder.build(`0x${"02".repeat(32)}`);
-  fails(() => builder.push(`0x${"03".repeat(32)}`), "EHR_BAD_INPUT");
+  fails(() => builder.push(`0x${"03".repeat(32)}`), "EHR_INVALID_ARGUMENT");
 });
 
-test("missing and unknown fields: EHR_TI_MALFORMED / EHR_BAD_INPUT", () => {
+test("missing and unknown fields: EHR_TI_MALFORMED / EHR_INVALID_JSON", () => {
   for (const key of ["ti_id", "template_id", "author_id", "author_role", "timestamp", "fields"]) {
     const ti = { ...goodTi };
     delete ti[key];
@@ -67,72 +69,72 @@ test("missing and unknown fields: EHR_TI_MALFORMED / EHR_BAD_INPUT", () => {
   fails(() => hs.generate({ ...goodTi, extra: 1 }), "EHR_TI_MALFORMED");
   fails(() => hs.generate("{not json"), "EHR_TI_MALFORMED");
   fails(() => hs.generate({ ...goodTi, author_role: "Doctor" }), "EHR_TI_MALFORMED");
-  fails(() => new ehr.Handshaker({ ...OPTIONS, chainId: undefined }, KEYS, templates), "EHR_BAD_INPUT");
-  fails(() => new ehr.Handshaker({ ...OPTIONS, colour: "red" }, KEYS, templates), "EHR_BAD_INPUT");
-  fails(() => new ehr.Handshaker({ ...OPTIONS, validator: { confirmation: 2 } }, KEYS, templates), "EHR_BAD_INPUT");
+  fails(() => new ehr.Handshaker({ ...OPTIONS, chainId: undefined }, KEYS, templates), "EHR_INVALID_JSON");
+  fails(() => new ehr.Handshaker({ ...OPTIONS, colour: "red" }, KEYS, templates), "EHR_INVALID_JSON");
+  fails(() => new ehr.Handshaker({ ...OPTIONS, validator: { confirmation: 2 } }, KEYS, templates), "EHR_INVALID_ARGUMENT");
   fails(() => templates.add({ format: "ehrchain.template/1", name: "x" }), "EHR_TEMPLATE_INVALID");
   fails(() => templates.add("{}"), "EHR_TEMPLATE_INVALID");
 });
 
-test("bad hex: EHR_BAD_HEX (or EHR_TI_MALFORMED inside a TI)", () => {
+test("bad hex: EHR_INVALID_ARGUMENT (or EHR_TI_MALFORMED inside a TI)", () => {
   for (const bad of ["", "0x", "01".repeat(32), `0x${"0".repeat(63)}`, `0x${"zz".repeat(32)}`, `0x${"01".repeat(33)}`]) {
-    fails(() => templates.get(bad), "EHR_BAD_HEX");
-    fails(() => new ehr.BatchBuilder().push(bad), "EHR_BAD_HEX");
-    fails(() => ehr.recordHashOfCall(bad), "EHR_BAD_HEX");
+    fails(() => templates.get(bad), "EHR_INVALID_ARGUMENT");
+    fails(() => new ehr.BatchBuilder().push(bad), "EHR_INVALID_ARGUMENT");
+    fails(() => ehr.recordHashOfCall(bad), "EHR_INVALID_ARGUMENT");
   }
-  fails(() => ehr.grantRoleCall("doctor", "0x1234"), "EHR_BAD_HEX");
-  fails(() => new ehr.Handshaker({ ...OPTIONS, registry: "0xabc" }, KEYS, templates), "EHR_BAD_HEX");
-  fails(() => new ehr.Handshaker(OPTIONS, { ...KEYS, pseudonyms: "0x12" }, templates), "EHR_KEY", "bad_key_length");
+  fails(() => ehr.grantRoleCall("doctor", "0x1234"), "EHR_INVALID_ARGUMENT");
+  fails(() => new ehr.Handshaker({ ...OPTIONS, registry: "0xabc" }, KEYS, templates), "EHR_INVALID_ARGUMENT");
+  fails(() => new ehr.Handshaker(OPTIONS, { ...KEYS, pseudonyms: "0x12" }, templates), "EHR_KEY_INVALID");
   fails(() => hs.generate({ ...goodTi, ti_id: "0x01" }), "EHR_TI_MALFORMED");
-  fails(() => ehr.decodeRevert("nothex"), "EHR_BAD_HEX");
+  fails(() => ehr.decodeRevert("nothex"), "EHR_INVALID_ARGUMENT");
 });
 
-test("keys: a missing key is EHR_KEY", () => {
-  fails(() => new ehr.Handshaker({ ...OPTIONS, sealingKeyId: "nope" }, KEYS, templates), "EHR_KEY", "unknown_key");
-  fails(() => new ehr.Handshaker({ ...OPTIONS, pseudonymKeyId: "nope" }, KEYS, templates), "EHR_KEY", "unknown_key");
+test("keys: a missing key is EHR_KEY_UNKNOWN", () => {
+  fails(() => new ehr.Handshaker({ ...OPTIONS, sealingKeyId: "nope" }, KEYS, templates), "EHR_KEY_UNKNOWN");
+  fails(() => new ehr.Handshaker({ ...OPTIONS, pseudonymKeyId: "nope" }, KEYS, templates), "EHR_KEY_UNKNOWN");
 });
 
 test("truncated or tampered envelopes and proofs", () => {
   const tc = hs.generate(goodTi);
   const envelope = tc.envelope;
-  fails(() => hs.open(envelope.slice(0, 40)), "EHR_ENVELOPE_INVALID", "truncated");
+  fails(() => hs.open(envelope.slice(0, 40)), "EHR_ENVELOPE_MALFORMED", "truncated");
   const tampered = envelope.slice();
   tampered[tampered.length - 1] ^= 1;
-  fails(() => hs.open(tampered), "EHR_ENVELOPE_INVALID", "tampered");
-  fails(() => ehr.openEnvelope(envelope, new Uint8Array(32)), "EHR_ENVELOPE_INVALID", "wrong_key");
+  fails(() => hs.open(tampered), "EHR_ENVELOPE_TAMPERED", "tampered");
+  fails(() => ehr.openEnvelope(envelope, new Uint8Array(32)), "EHR_ENVELOPE_WRONG_KEY", "wrong_key");
   assert.equal(hs.openRecord(envelope).fields.systolic, 120);
 
   const builder = new ehr.BatchBuilder();
   for (let i = 1; i <= 3; i += 1) builder.push(`0x${String(i).padStart(2, "0").repeat(32)}`);
   const proof = builder.build(`0x${"aa".repeat(32)}`).proof(1);
   const binary = proof.toBytes();
-  fails(() => ehr.verifyProof(binary.slice(0, binary.length - 1)), "EHR_PROOF_INVALID", "truncated");
-  fails(() => ehr.verifyProof(proof.toText().slice(0, 30)), "EHR_PROOF_INVALID");
-  fails(() => ehr.verifyProof("EHRP:!!"), "EHR_PROOF_INVALID", "bad_text");
-  fails(() => ehr.verifyProof("hello"), "EHR_PROOF_INVALID", "not_a_proof");
+  fails(() => ehr.verifyProof(binary.slice(0, binary.length - 1)), "EHR_PROOF_MALFORMED", "truncated");
+  fails(() => ehr.verifyProof(proof.toText().slice(0, 30)), "EHR_PROOF_MALFORMED");
+  fails(() => ehr.verifyProof("EHRP:!!"), "EHR_PROOF_MALFORMED", "bad_text");
+  fails(() => ehr.verifyProof("hello"), "EHR_PROOF_MALFORMED", "not_a_proof");
   fails(() => ehr.verifyProof({ ...proof.toJSON(), index: 9 }), "EHR_PROOF_INVALID", "index_out_of_range");
-  fails(() => ehr.verifyProofAnchored(proof.toText(), { root: proof.root, leaf_count: 4 }), "EHR_PROOF_INVALID", "leaf_count_mismatch");
+  fails(() => ehr.verifyProofAnchored(proof.toText(), { root: proof.root, leaf_count: 4 }), "EHR_PROOF_ANCHOR_MISMATCH", "leaf_count_mismatch");
 });
 
 test("the validator refuses results nobody asked for", () => {
   const v = hs.generate(goodTi).validator({ poll_interval_ms: 10 });
-  fails(() => v.handleHead(Date.now(), 5), "EHR_VALIDATOR", "unexpected");
+  fails(() => v.handleHead(Date.now(), 5), "EHR_VALIDATOR");
   const t = v.pollTransmit(Date.now());
   assert.equal(t.kind, "submit");
-  fails(() => v.handleSubmitted(Date.now(), "0x1234"), "EHR_BAD_HEX");
-  fails(() => v.handleSubmitted(Date.now(), { error: "broken" }), "EHR_BAD_INPUT");
+  fails(() => v.handleSubmitted(Date.now(), "0x1234"), "EHR_INVALID_ARGUMENT");
+  fails(() => v.handleSubmitted(Date.now(), { error: "broken" }), "EHR_INVALID_ARGUMENT");
   fails(() => v.handleReceipt(Date.now(), { status: "pending" }), "EHR_VALIDATOR");
   v.handleSubmitted(Date.now(), { error: "rejected", detail: "no funds" });
   // A rejected transaction is settled by reading the chain, never guessed.
   assert.equal(v.pollTransmit(Date.now()).kind, "read_record");
-  fails(() => v.handleRecord(Date.now(), "0xzz"), "EHR_BAD_HEX");
-  fails(() => ehr.anchorLogIndex(tcSubmission(), [{ address: "0x1", topics: [], data: "0x" }]), "EHR_BAD_HEX");
+  fails(() => v.handleRecord(Date.now(), "0xzz"), "EHR_INVALID_ARGUMENT");
+  fails(() => ehr.anchorLogIndex(tcSubmission(), [{ address: "0x1", topics: [], data: "0x" }]), "EHR_INVALID_ARGUMENT");
 });
 
 test("the EIP-1193 transport refuses bad providers and options", () => {
-  fails(() => new ehr.Eip1193Transport({}, { chainId: 1, registry: `0x${"ee".repeat(20)}` }), "EHR_BAD_INPUT");
-  fails(() => new ehr.Eip1193Transport({ request() {} }, { chainId: "1", registry: `0x${"ee".repeat(20)}` }), "EHR_BAD_INPUT");
-  fails(() => new ehr.Eip1193Transport({ request() {} }, { chainId: 1, registry: "0x12" }), "EHR_BAD_INPUT");
+  fails(() => new ehr.Eip1193Transport({}, { chainId: 1, registry: `0x${"ee".repeat(20)}` }), "EHR_INVALID_ARGUMENT");
+  fails(() => new ehr.Eip1193Transport({ request() {} }, { chainId: "1", registry: `0x${"ee".repeat(20)}` }), "EHR_INVALID_ARGUMENT");
+  fails(() => new ehr.Eip1193Transport({ request() {} }, { chainId: 1, registry: "0x12" }), "EHR_INVALID_ARGUMENT");
   assert.deepEqual(ehr.classify({ code: 4001, message: "User rejected" }).error, "rejected");
   assert.deepEqual(ehr.classify({ code: -32005, message: "limit" }).error, "rate_limited");
   assert.deepEqual(ehr.classify(new TypeError("fetch failed")).error, "unavailable");

@@ -34,7 +34,7 @@ function thrown(f) {
   try {
     f();
   } catch (e) {
-    return { code: e.code, kind: e.kind, violations: e.violations };
+    return { code: e.code, kind: e.kind, reason: e.reason, violations: e.violations };
   }
   assert.fail("did not throw");
 }
@@ -97,10 +97,10 @@ test("long texts are refused exactly as in the JSON text", () => {
 
 test("what JSON.stringify cannot write is refused with a code, long texts or not", () => {
   const withBigInt = bpTi({ note: "b".repeat(5000), systolic: 120n });
-  assert.equal(thrown(() => hs.prepare(withBigInt, NOW)).code, "EHR_BAD_INPUT");
+  assert.equal(thrown(() => hs.prepare(withBigInt, NOW)).code, "EHR_INVALID_ARGUMENT");
   const throwing = bpTi({ note: "t".repeat(5000) });
   Object.defineProperty(throwing.fields, "position", { enumerable: true, get: () => { throw new Error("no"); } });
-  assert.equal(thrown(() => hs.prepare(throwing, NOW)).code, "EHR_BAD_INPUT");
+  assert.equal(thrown(() => hs.prepare(throwing, NOW)).code, "EHR_INVALID_ARGUMENT");
   // The handshaker is still usable afterwards.
   assert.ok(prepared(bpTi({ note: "ok".repeat(3000) })).record.includes("okok"));
 });

@@ -30,8 +30,8 @@ test("envelope vectors: every invalid envelope fails with its error", () => {
   for (const v of invalid) {
     assert.throws(() => ehr.openEnvelope(bytes(v.envelope), bytes(v.key)), (e) => {
       assert.ok(e instanceof Error, v.name);
-      assert.equal(e.code, "EHR_ENVELOPE_INVALID", v.name);
-      assert.equal(e.kind, v.error, v.name);
+      assert.equal(e.kind, "envelope", v.name);
+      assert.equal(e.reason, v.error, v.name);
       return true;
     });
   }
@@ -95,8 +95,8 @@ test("proof vectors: every invalid proof fails with its error", () => {
     }
     assert.throws(run, (e) => {
       assert.ok(e instanceof Error, v.name);
-      assert.equal(e.code, "EHR_PROOF_INVALID", `${v.name}: ${e.message}`);
-      assert.equal(e.kind, v.error, `${v.name}: ${e.message}`);
+      assert.equal(e.kind, "batch", `${v.name}: ${e.message}`);
+      assert.equal(e.reason, v.error, `${v.name}: ${e.message}`);
       return true;
     }, v.name);
   }

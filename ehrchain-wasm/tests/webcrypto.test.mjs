@@ -71,7 +71,7 @@ test("prepare + intoSealed by hand is what generateAsync does", async () => {
   const tc = prepared.intoSealed(sealed, hash);
   assert.equal(tc.recordHash, `0x${hash.toString("hex")}`);
   assert.equal(JSON.parse(Buffer.from(hs.open(tc.envelope))).fields.note, "by hand");
-  assert.throws(() => prepared.header(), (e) => e.code === "EHR_BAD_INPUT", "consumed by intoSealed");
+  assert.throws(() => prepared.header(), (e) => e.code === "EHR_INVALID_ARGUMENT", "consumed by intoSealed");
 });
 
 test("openAsync opens what open opens, small and large", async () => {
@@ -97,27 +97,27 @@ test("openAsync refuses tampered and wrongly keyed envelopes like open", async (
       const bad = Uint8Array.from(envelope);
       bad[at] ^= 1;
       await assert.rejects(hs.openAsync(bad), (e) => {
-        assert.equal(e.code, "EHR_ENVELOPE_INVALID", `${what}, ${size}: ${e.message}`);
-        assert.equal(e.kind, kind, `${what}, ${size}`);
+        assert.equal(e.kind, "envelope", `${what}, ${size}: ${e.message}`);
+        assert.equal(e.reason, kind, `${what}, ${size}`);
         return true;
       });
-      assert.throws(() => hs.open(bad), (e) => e.kind === kind, `open agrees: ${what}`);
+      assert.throws(() => hs.open(bad), (e) => e.reason === kind, `open agrees: ${what}`);
     }
-    await assert.rejects(other.openAsync(envelope), (e) => e.kind === "wrong_key");
+    await assert.rejects(other.openAsync(envelope), (e) => e.code === "EHR_ENVELOPE_WRONG_KEY");
   }
-  await assert.rejects(hs.openAsync(new Uint8Array(3)), (e) => e.kind === "truncated");
-  await assert.rejects(hs.openAsync(42), (e) => e.code === "EHR_BAD_INPUT");
+  await assert.rejects(hs.openAsync(new Uint8Array(3)), (e) => e.code === "EHR_ENVELOPE_MALFORMED" && e.reason === "truncated");
+  await assert.rejects(hs.openAsync(42), (e) => e.code === "EHR_INVALID_ARGUMENT");
 });
 
 test("a sealed record of the wrong length is refused with a code", () => {
   const prepared = hs.prepare(bpTi(), NOW);
   assert.throws(() => prepared.intoSealed(new Uint8Array(3), new Uint8Array(32)), (e) => {
-    assert.equal(e.code, "EHR_ENVELOPE_INVALID");
-    assert.equal(e.kind, "sealed_length");
+    assert.equal(e.code, "EHR_EXTERNAL_CIPHER");
+    assert.equal(e.reason, "sealed_length");
     return true;
   });
   const again = hs.prepare(bpTi(), NOW);
-  assert.throws(() => again.intoSealed(new Uint8Array(again.plaintext().length + 16), new Uint8Array(31)), (e) => e.code === "EHR_BAD_INPUT");
+  assert.throws(() => again.intoSealed(new Uint8Array(again.plaintext().length + 16), new Uint8Array(31)), (e) => e.code === "EHR_INVALID_ARGUMENT");
 });
 
 test("a rejected TI rejects the promise (it does not throw)", async () => {
@@ -129,20 +129,20 @@ test("a rejected TI rejects the promise (it does not throw)", async () => {
     assert.match(e.message, /admin/);
     return true;
   });
-  await assert.rejects(hs.generateAsync(42), (e) => e.code === "EHR_BAD_INPUT");
+  await assert.rejects(hs.generateAsync(42), (e) => e.code === "EHR_INVALID_ARGUMENT");
 });
 
-test("without WebCrypto large records reject with EHR_WEBCRYPTO, small ones are sealed and opened in WebAssembly", async () => {
+test("without WebCrypto large records reject with EHR_EXTERNAL_CIPHER, small ones are sealed and opened in WebAssembly", async () => {
   await withoutSubtle(async () => {
     await assert.rejects(hs.generateAsync(bpTi("n".repeat(LARGE)), NOW), (e) => {
-      assert.equal(e.code, "EHR_WEBCRYPTO");
+      assert.equal(e.code, "EHR_EXTERNAL_CIPHER");
       assert.match(e.message, /secure contexts/);
       return true;
     });
     const small = await hs.generateAsync(bpTi("n".repeat(SMALL)), NOW);
     assert.equal(JSON.parse(Buffer.from(hs.open(small.envelope))).fields.note.length, SMALL);
     const large = hs.generate(bpTi("n".repeat(LARGE)), NOW);
-    await assert.rejects(hs.openAsync(large.envelope), (e) => e.code === "EHR_WEBCRYPTO");
+    await assert.rejects(hs.openAsync(large.envelope), (e) => e.code === "EHR_EXTERNAL_CIPHER");
     assert.deepEqual(await hs.openAsync(small.envelope), hs.open(small.envelope));
   });
 });

@@ -141,7 +141,7 @@ fn write_proof_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
     }
     let batch = builder.build(B256::repeat_byte(0xb1))?;
     for i in [0u32, 6, 12] {
-        let proof = batch.proof(i).ok_or("leaf out of range")?;
+        let proof = batch.proof(i)?;
         let dir = seeds.join("proof_decode");
         fs::write(dir.join(format!("leaf-{i}.bin")), proof.to_bytes())?;
         fs::write(dir.join(format!("leaf-{i}.txt")), proof.to_text())?;

@@ -13,6 +13,7 @@
 use std::ffi::c_char;
 use std::ptr::null_mut;
 
+use ehrchain_core::ErrorCode;
 use ehrchain_ffi::*;
 use ehrchain_fuzz::{NOW, PSEUDONYM_KEY, PSEUDONYM_KEY_ID, SEALING_KEY, SEALING_KEY_ID};
 use libfuzzer_sys::fuzz_target;
@@ -29,7 +30,7 @@ thread_local! {
 }
 
 fn ok(rc: ehr_result, what: &str) {
-    assert_eq!(rc, ehr_result::EHR_OK, "{what}");
+    assert_eq!(rc, ehr_result::OK, "{what}");
 }
 
 fn host() -> Host {
@@ -70,8 +71,8 @@ fn host() -> Host {
 /// Checks a call's result: never a panic; on success a text output is
 /// NUL-terminated at its length; on failure the buffer is untouched.
 fn check_text(rc: ehr_result, buf: &[u8], len: usize) {
-    assert_ne!(rc, ehr_result::EHR_PANIC, "a panic crossed the C boundary");
-    if rc == ehr_result::EHR_OK {
+    assert_ne!(rc, ErrorCode::Panic, "a panic crossed the C boundary");
+    if rc == ehr_result::OK {
         assert_eq!(buf.get(len), Some(&0), "text output not NUL-terminated");
     } else {
         assert!(
@@ -82,7 +83,7 @@ fn check_text(rc: ehr_result, buf: &[u8], len: usize) {
 }
 
 fn no_panic(rc: ehr_result) {
-    assert_ne!(rc, ehr_result::EHR_PANIC, "a panic crossed the C boundary");
+    assert_ne!(rc, ErrorCode::Panic, "a panic crossed the C boundary");
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -103,7 +104,7 @@ fuzz_target!(|data: &[u8]| {
                     let rc =
                         ehr_templates_add_json(host.templates, text, input.len(), id.as_mut_ptr());
                     no_panic(rc);
-                    if rc != ehr_result::EHR_OK {
+                    if rc != ehr_result::OK {
                         assert_eq!(id, [0xA5; 32], "a failing call wrote its output");
                     } else {
                         let rc = ehr_templates_get_json(
@@ -120,17 +121,17 @@ fuzz_target!(|data: &[u8]| {
                     let mut ti = null_mut();
                     let rc = ehr_ti_from_json(text, input.len(), &raw mut ti);
                     no_panic(rc);
-                    if rc != ehr_result::EHR_OK {
+                    if rc != ehr_result::OK {
                         assert!(ti.is_null());
                         return;
                     }
                     let mut tc = null_mut();
                     let rc = ehr_handshaker_generate(host.hs, ti, NOW, &raw mut tc);
                     no_panic(rc);
-                    if rc == ehr_result::EHR_OK {
+                    if rc == ehr_result::OK {
                         let rc = ehr_tc_envelope(tc, buf.as_mut_ptr(), buf.len(), &raw mut n);
                         no_panic(rc);
-                        if rc == ehr_result::EHR_OK {
+                        if rc == ehr_result::OK {
                             let mut plain = vec![0u8; 1 << 16];
                             let rc = ehr_envelope_open(
                                 host.keys,
@@ -142,7 +143,7 @@ fuzz_target!(|data: &[u8]| {
                             );
                             assert_eq!(
                                 rc,
-                                ehr_result::EHR_OK,
+                                ehr_result::OK,
                                 "a generated envelope does not open"
                             );
                         }
@@ -163,14 +164,14 @@ fuzz_target!(|data: &[u8]| {
                         _ => ehr_proof_from_json(text, input.len(), &raw mut proof),
                     };
                     no_panic(rc);
-                    if rc != ehr_result::EHR_OK {
+                    if rc != ehr_result::OK {
                         assert!(proof.is_null());
                         return;
                     }
                     let single = ehr_proof_verify(proof);
                     no_panic(single);
                     let pair = [proof.cast_const(), proof.cast_const()];
-                    let mut codes = [ehr_result::EHR_INTERNAL; 2];
+                    let mut codes = [ehr_result::from(ErrorCode::Internal); 2];
                     let rc = ehr_proof_verify_many(pair.as_ptr(), 2, codes.as_mut_ptr());
                     assert_eq!((rc, codes), (single, [single; 2]), "verify_many differs");
                     let rc =
@@ -208,7 +209,7 @@ fuzz_target!(|data: &[u8]| {
                     } else {
                         let mut ack = null_mut();
                         let rc = ehr_ack_from_json(text, input.len(), &raw mut ack);
-                        if rc == ehr_result::EHR_OK {
+                        if rc == ehr_result::OK {
                             let rc = ehr_ack_to_json(
                                 ack,
                                 buf.as_mut_ptr().cast(),

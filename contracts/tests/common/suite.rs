@@ -239,7 +239,7 @@ pub fn template_violations_and_wrong_chains_get_invalid_acks<T: Chain>(flow: &mu
         Some(&InvalidReason::TransportRejected {
             error: TransportError::WrongChain {
                 expected: 1,
-                actual: flow.transport.chain_id(),
+                actual: Some(flow.transport.chain_id()),
             }
         })
     );

@@ -4,6 +4,7 @@ use alloy_primitives::B256;
 
 /// Why a batch could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BatchError {
     /// No record was added.
     #[error("the batch is empty: add at least one record hash")]
@@ -14,11 +15,20 @@ pub enum BatchError {
     /// A record hash was all zeros (the contract refuses it).
     #[error("a record hash is zero; pass the record hash of a generated transaction")]
     ZeroRecordHash,
+    /// No record at the index asked for.
+    #[error("the batch has no record {index}: it holds {len} records, numbered from 0")]
+    NoSuchRecord {
+        /// The index asked for.
+        index: u32,
+        /// The number of records in the batch.
+        len: usize,
+    },
 }
 
 /// Why an inclusion proof was refused. Every malformed encoding and every
 /// failed check has its own variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProofError {
     /// Fewer bytes than the encoding announces.
     #[error("the proof is truncated: {needed} bytes needed, {got} present")]

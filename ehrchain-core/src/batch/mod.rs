@@ -281,10 +281,19 @@ impl Batch {
         &self.record_hashes
     }
 
-    /// The inclusion proof of the record at `index`, or `None` past the end.
-    #[must_use]
-    pub fn proof(&self, index: u32) -> Option<InclusionProof> {
-        let record_hash = *self.record_hashes.get(index as usize)?;
+    /// The inclusion proof of the record at `index`.
+    ///
+    /// # Errors
+    /// [`BatchError::NoSuchRecord`] past the end of the batch.
+    pub fn proof(&self, index: u32) -> Result<InclusionProof, BatchError> {
+        let record_hash =
+            *self
+                .record_hashes
+                .get(index as usize)
+                .ok_or(BatchError::NoSuchRecord {
+                    index,
+                    len: self.record_hashes.len(),
+                })?;
         let mut position = index as usize;
         let mut siblings = Vec::new();
         for level in 0..self.tree.levels() {
@@ -293,7 +302,7 @@ impl Batch {
             }
             position /= 2;
         }
-        Some(InclusionProof {
+        Ok(InclusionProof {
             record_hash,
             batch_id: self.batch_id,
             root: self.root,

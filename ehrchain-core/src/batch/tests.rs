@@ -70,7 +70,13 @@ fn every_proof_of_every_small_batch_verifies() {
             };
             proof.verify_anchored(&anchored).unwrap();
         }
-        assert!(batch.proof(n).is_none());
+        assert_eq!(
+            batch.proof(n),
+            Err(BatchError::NoSuchRecord {
+                index: n,
+                len: n as usize
+            })
+        );
     }
 }
 
@@ -97,7 +103,7 @@ fn good_and_spoilt_proofs() -> Vec<InclusionProof> {
     for n in [1, 2, 3, 7, 8, 13, 100, 1000] {
         let batch = batch_of(n);
         for i in [0, 1, n / 2, n.saturating_sub(2), n - 1] {
-            let Some(good) = batch.proof(i) else { continue };
+            let Ok(good) = batch.proof(i) else { continue };
             let mut spoilt = vec![good.clone(); 7];
             spoilt[0].record_hash = record(9999);
             spoilt[1].root.0[31] ^= 1;

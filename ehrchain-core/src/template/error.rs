@@ -7,6 +7,7 @@ use crate::role::InvalidRoleName;
 /// Why a template document was rejected when loaded. Each message names the
 /// offending part so that the administrator can fix the JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TemplateError {
     /// The document exceeds [`MAX_TEMPLATE_JSON_LEN`](super::MAX_TEMPLATE_JSON_LEN).
     #[error("the template is {0} bytes; at most 1 MiB is accepted")]

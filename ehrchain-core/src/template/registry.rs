@@ -13,6 +13,7 @@ use crate::Role;
 
 /// Why the registry refused a change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// The template itself is invalid.
     #[error(transparent)]
@@ -33,8 +34,11 @@ pub enum RegistryError {
         given: u32,
     },
     /// No template has this id.
-    #[error("template {0} is not loaded")]
+    #[error("template {0} is not loaded; load it, or pick one from forms_for(role)")]
     UnknownTemplate(B256),
+    /// No template has this name.
+    #[error("no template named \"{0}\" is loaded; load it, or pick one from forms_for(role)")]
+    UnknownName(String),
     /// The contract ABI has no function with the template's signature.
     #[error(
         "template {name}: the contract has no function {signature}; check \"call.function\" against the deployed contract's ABI"

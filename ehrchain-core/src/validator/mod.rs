@@ -599,6 +599,7 @@ pub struct AuditEntry {
 
 /// Why the validator refused an input or could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ValidatorError {
     /// The verdict is already reached; inputs are ignored.
     #[error("this TI already has its ACK; the input was ignored")]
@@ -753,7 +754,7 @@ impl TransactionValidator {
         }
         let mut records = Vec::with_capacity(tcs.len());
         for (index, (tc, hash)) in tcs.iter().zip(hashes).enumerate() {
-            let proof = u32::try_from(index).ok().and_then(|i| batch.proof(i));
+            let proof = u32::try_from(index).ok().and_then(|i| batch.proof(i).ok());
             if tc.record_hash != *hash || proof.is_none() {
                 return Err(ValidatorError::BatchMismatch { index });
             }

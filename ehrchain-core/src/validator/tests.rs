@@ -426,7 +426,7 @@ fn a_permanent_error_is_fatal_and_sticky() {
     assert!(v.poll_transmit(0).is_some());
     let error = TransportError::WrongChain {
         expected: 1337,
-        actual: 1,
+        actual: Some(1),
     };
     v.handle_submitted(0, Err(error.clone())).unwrap();
     assert!(v.is_finished());
@@ -757,7 +757,7 @@ fn the_wrong_chain_is_not_read() {
     assert!(v.poll_transmit(1_000).is_some());
     let error = TransportError::WrongChain {
         expected: 1337,
-        actual: 1,
+        actual: Some(1),
     };
     v.handle_receipt(1_000, Err(error.clone())).unwrap();
     assert!(v.is_finished());

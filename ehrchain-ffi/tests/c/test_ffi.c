@@ -66,6 +66,7 @@ static void test_result_codes_are_stable(void) {
     EXPECT(EHR_INVALID_ARGUMENT == 105);
     EXPECT(EHR_NOT_PRESENT == 106);
     EXPECT(EHR_FEATURE_DISABLED == 107);
+    EXPECT(EHR_ROLE_INVALID == 108);
     EXPECT(EHR_TEMPLATE_INVALID == 200);
     EXPECT(EHR_TEMPLATE_UNKNOWN == 203);
     EXPECT(EHR_TI_MALFORMED == 300);
@@ -74,6 +75,7 @@ static void test_result_codes_are_stable(void) {
     EXPECT(EHR_ENVELOPE_TAMPERED == 406);
     EXPECT(EHR_BATCH_EMPTY == 500);
     EXPECT(EHR_PROOF_MALFORMED == 504);
+    EXPECT(EHR_BATCH_NO_SUCH_RECORD == 509);
     EXPECT(EHR_TRANSPORT_UNAVAILABLE == 600);
     EXPECT(EHR_PANIC == 900);
     EXPECT(sizeof(ehr_result) == 4);
@@ -124,7 +126,7 @@ static void test_bad_arguments(void) {
     EXPECT_RC(ehr_templates_latest(t, LIT("nope"), id), EHR_TEMPLATE_UNKNOWN);
     EXPECT(id[0] == 0xAB && id[31] == 0xAB);
     EXPECT_RC(ehr_templates_forms_for(t, LIT("Nurse!"), buf, sizeof buf, &n),
-              EHR_INVALID_ARGUMENT);
+              EHR_ROLE_INVALID);
     EXPECT_RC(ehr_templates_forms_for(t, LIT("nurse"), buf, sizeof buf, &n), EHR_BUFFER_TOO_SMALL);
     EXPECT(n > sizeof buf);
     char *forms = malloc(n);
@@ -174,8 +176,8 @@ struct host_keys {
     int fail;
 };
 
-static uint32_t host_master_key(void *userdata, const char *key_id, size_t key_id_len,
-                                uint8_t *key_out) {
+static ehr_result host_master_key(void *userdata, const char *key_id, size_t key_id_len,
+                                  uint8_t *key_out) {
     struct host_keys *keys = userdata;
     keys->calls++;
     if (keys->fail) {
@@ -511,7 +513,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_proof *other = NULL;
     OK(ehr_batch_proof(batch, 3, &other));
     OK(ehr_proof_verify(other));
-    EXPECT_RC(ehr_batch_proof(batch, 4, &other), EHR_INVALID_ARGUMENT);
+    EXPECT_RC(ehr_batch_proof(batch, 4, &other), EHR_BATCH_NO_SUCH_RECORD);
 
     ehr_proof_free(other);
     ehr_proof_free(from_json);
@@ -635,6 +637,8 @@ struct fake_chain {
     uint64_t head;
     uint64_t mined_in;
     int unavailable;
+    int wrong_chain;
+    int reads;
     int submits;
     int anchored;
     uint8_t ti_id[32];
@@ -642,12 +646,15 @@ struct fake_chain {
     uint8_t tx_hash[32];
 };
 
-static uint32_t fake_submit(void *userdata, const ehr_submission *submission,
-                            uint8_t *tx_hash_out) {
+static ehr_result fake_submit(void *userdata, const ehr_submission *submission,
+                              uint8_t *tx_hash_out) {
     struct fake_chain *c = userdata;
     c->submits++;
     if (c->unavailable) {
         return EHR_TRANSPORT_UNAVAILABLE;
+    }
+    if (c->wrong_chain) {
+        return EHR_TRANSPORT_WRONG_CHAIN;
     }
     if (submission->kind != EHR_ANCHOR_RECORD || submission->calldata_len < 4) {
         return EHR_TRANSPORT_REJECTED;
@@ -662,8 +669,8 @@ static uint32_t fake_submit(void *userdata, const ehr_submission *submission,
     return EHR_OK;
 }
 
-static uint32_t fake_poll(void *userdata, const uint8_t *tx_hash, const ehr_submission *submission,
-                          uint32_t *status_out, ehr_receipt *receipt_out) {
+static ehr_result fake_poll(void *userdata, const uint8_t *tx_hash, const ehr_submission *submission,
+                            uint32_t *status_out, ehr_receipt *receipt_out) {
     struct fake_chain *c = userdata;
     (void)submission;
     if (memcmp(tx_hash, c->tx_hash, 32) != 0) {
@@ -681,7 +688,7 @@ static uint32_t fake_poll(void *userdata, const uint8_t *tx_hash, const ehr_subm
     return EHR_OK;
 }
 
-static uint32_t fake_head(void *userdata, uint64_t *block_number_out) {
+static ehr_result fake_head(void *userdata, uint64_t *block_number_out) {
     struct fake_chain *c = userdata;
     if (c->unavailable) {
         return EHR_TRANSPORT_UNAVAILABLE;
@@ -690,9 +697,10 @@ static uint32_t fake_head(void *userdata, uint64_t *block_number_out) {
     return EHR_OK;
 }
 
-static uint32_t fake_record_hash_of(void *userdata, const uint8_t *ti_id, uint8_t *found_out,
-                                    uint8_t *record_hash_out) {
+static ehr_result fake_record_hash_of(void *userdata, const uint8_t *ti_id, uint8_t *found_out,
+                                      uint8_t *record_hash_out) {
     struct fake_chain *c = userdata;
+    c->reads++;
     if (c->unavailable) {
         return EHR_TRANSPORT_UNAVAILABLE;
     }
@@ -741,6 +749,23 @@ static void test_callback_transport(void) {
     size_t n = 0;
     OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
     EXPECT(strstr(reason, "EHR_TRANSPORT_UNAVAILABLE") != NULL);
+    ehr_ack_free(ack);
+    ehr_ti_free(ti);
+
+    /* A node on another chain: an inconclusive invalid ACK (rerun the same TC
+     * against the right node) at once, without reading the registry (its
+     * state says nothing about this chain) or sending again. */
+    fake.unavailable = 0;
+    fake.wrong_chain = 1;
+    fake.submits = 0;
+    fake.reads = 0;
+    ti = bp_ti(t, "130");
+    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    OK(ehr_ack_get_summary(ack, &s));
+    EXPECT(!s.valid && s.may_rerun);
+    OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
+    EXPECT(strstr(reason, "for chain 1337 but the node is on another chain") != NULL);
+    EXPECT(fake.submits == 1 && fake.reads == 0);
     ehr_ack_free(ack);
     ehr_ti_free(ti);
 

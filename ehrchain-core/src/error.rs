@@ -1,0 +1,525 @@
+//! One error scheme for Rust, C and JavaScript.
+//!
+//! Every error of the core has an [`ErrorCode`]: a stable number (what the C
+//! ABI returns), a stable name (the `code` of a JavaScript `Error`) and an
+//! [`ErrorKind`] (the area it comes from). The codes are defined here once;
+//! the C header's `ehr_result` constants and the table in `docs/errors.md`
+//! are generated from [`ErrorCode::ALL`], and tests fail when either is stale.
+//!
+//! [`Error`] is the umbrella over every core error, for hosts that handle
+//! them in one place.
+
+use std::fmt;
+
+use crate::batch::{BatchError, ProofError};
+use crate::envelope::EnvelopeError;
+use crate::generator::GenerateError;
+use crate::keys::{InvalidKeyId, KeyStoreError};
+use crate::role::InvalidRoleName;
+use crate::template::{RegistryError, TemplateError};
+use crate::ti::TiFormatError;
+use crate::transport::TransportError;
+use crate::validator::ValidatorError;
+use crate::violation::Violations;
+
+/// The area an error comes from. Codes are numbered by area in hundreds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An argument of the call itself (1xx).
+    Argument,
+    /// A template or the template registry (2xx).
+    Template,
+    /// An initial transaction (3xx).
+    Ti,
+    /// Keys, the key store and sealed envelopes (4xx).
+    Envelope,
+    /// Merkle batches and inclusion proofs (5xx).
+    Batch,
+    /// The transport to the chain, the devnet and the validator (6xx).
+    Chain,
+    /// A bug in ehrchain (9xx).
+    Internal,
+}
+
+impl ErrorKind {
+    /// The kind's stable lower-case name (`argument`, `template`, …): the
+    /// `kind` of a JavaScript error.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Argument => "argument",
+            Self::Template => "template",
+            Self::Ti => "ti",
+            Self::Envelope => "envelope",
+            Self::Batch => "batch",
+            Self::Chain => "chain",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Defines [`ErrorCode`] and its table from one list.
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = $number:literal, $name:literal, $kind:ident, $summary:literal; )*) => {
+        /// What went wrong, as one stable number and name in every binding.
+        ///
+        /// A code keeps its number, name and meaning in every release; a
+        /// retired code is never reused. The C ABI returns the number (with
+        /// 0 for success), JavaScript throws an `Error` whose `code` is the
+        /// name. `docs/errors.md` lists them all.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u32)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant = $number, )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [ErrorCode] = &[ $( Self::$variant, )* ];
+
+            /// The stable name (`EHR_TEMPLATE_UNKNOWN`, …).
+            #[must_use]
+            pub const fn name(self) -> &'static str {
+                match self { $( Self::$variant => $name, )* }
+            }
+
+            /// The area the error comes from.
+            #[must_use]
+            pub const fn kind(self) -> ErrorKind {
+                match self { $( Self::$variant => ErrorKind::$kind, )* }
+            }
+
+            /// One line saying what the code means (the detailed message of
+            /// each failure says more).
+            #[must_use]
+            pub const fn summary(self) -> &'static str {
+                match self { $( Self::$variant => $summary, )* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// A required pointer argument was NULL (C).
+    NullArgument = 100, "EHR_NULL_ARGUMENT", Argument, "a required pointer argument was NULL";
+    /// A text argument is not valid UTF-8 (C).
+    InvalidUtf8 = 101, "EHR_INVALID_UTF8", Argument, "a text argument is not valid UTF-8";
+    /// The output buffer is too small; the length needed was reported (C).
+    BufferTooSmall = 102, "EHR_BUFFER_TOO_SMALL", Argument, "the output buffer is too small; the length needed was written to out_len";
+    /// A JSON argument is not valid JSON or not of the expected shape.
+    InvalidJson = 103, "EHR_INVALID_JSON", Argument, "a JSON argument is not valid JSON or not of the expected shape";
+    /// An input that must not be empty is empty.
+    ZeroLength = 104, "EHR_ZERO_LENGTH", Argument, "an input that must not be empty is empty";
+    /// An argument is of the wrong type, out of range or malformed.
+    InvalidArgument = 105, "EHR_INVALID_ARGUMENT", Argument, "an argument is of the wrong type, out of range or malformed";
+    /// The value asked for is absent (an invalid ACK's anchor, say).
+    NotPresent = 106, "EHR_NOT_PRESENT", Argument, "the value asked for is absent";
+    /// The call needs a feature this build of ehrchain leaves out.
+    FeatureDisabled = 107, "EHR_FEATURE_DISABLED", Argument, "this build of ehrchain leaves out the feature the call needs";
+    /// A role name breaks the naming rule.
+    RoleInvalid = 108, "EHR_ROLE_INVALID", Argument, "a role name breaks the naming rule";
+    /// A template document is invalid.
+    TemplateInvalid = 200, "EHR_TEMPLATE_INVALID", Template, "the template document is invalid";
+    /// The same template is already loaded.
+    TemplateAlreadyLoaded = 201, "EHR_TEMPLATE_ALREADY_LOADED", Template, "the template is already loaded";
+    /// A new version of a template is not newer than the loaded ones.
+    TemplateVersionNotNewer = 202, "EHR_TEMPLATE_VERSION_NOT_NEWER", Template, "the template version is not newer than the loaded one";
+    /// No template with this id is loaded.
+    TemplateUnknown = 203, "EHR_TEMPLATE_UNKNOWN", Template, "no such template is loaded";
+    /// The template's call is not a function of the registry contract.
+    TemplateNotInContract = 204, "EHR_TEMPLATE_NOT_IN_CONTRACT", Template, "the template's call is not a function of the registry contract";
+    /// A TI document is malformed or too large.
+    TiMalformed = 300, "EHR_TI_MALFORMED", Ti, "the TI is malformed or too large";
+    /// A TI breaks its template; the violations list every reason.
+    TiRejected = 301, "EHR_TI_REJECTED", Ti, "the TI breaks its template (every violation is listed)";
+    /// The key store has no key under the id asked for.
+    KeyUnknown = 400, "EHR_KEY_UNKNOWN", Envelope, "the key store has no such master key";
+    /// The key store could not answer (retryable).
+    KeyStoreUnavailable = 401, "EHR_KEY_STORE_UNAVAILABLE", Envelope, "the key store could not answer";
+    /// A key id breaks the key id rule.
+    KeyIdInvalid = 402, "EHR_KEY_ID_INVALID", Envelope, "a key id must be 1 to 64 printable ASCII characters";
+    /// The bytes are not a well-formed envelope.
+    EnvelopeMalformed = 403, "EHR_ENVELOPE_MALFORMED", Envelope, "the bytes are not a well-formed envelope";
+    /// The envelope's version or cipher suite is not supported.
+    EnvelopeUnsupported = 404, "EHR_ENVELOPE_UNSUPPORTED", Envelope, "the envelope's version or cipher suite is not supported";
+    /// The master key does not fit the envelope (or its header was altered).
+    EnvelopeWrongKey = 405, "EHR_ENVELOPE_WRONG_KEY", Envelope, "the master key does not fit the envelope";
+    /// The envelope's ciphertext does not authenticate.
+    EnvelopeTampered = 406, "EHR_ENVELOPE_TAMPERED", Envelope, "the envelope's ciphertext does not authenticate";
+    /// The record is too large for an envelope.
+    EnvelopeTooLarge = 407, "EHR_ENVELOPE_TOO_LARGE", Envelope, "the record is too large for an envelope";
+    /// A master key is not 32 bytes.
+    KeyInvalid = 408, "EHR_KEY_INVALID", Envelope, "a master key must be 32 bytes";
+    /// A cipher outside ehrchain (WebCrypto) is missing, failed, or gave output
+    /// of the wrong length.
+    ExternalCipher = 409, "EHR_EXTERNAL_CIPHER", Envelope, "the external AES-256-GCM (WebCrypto) is missing or failed";
+    /// The batch has no record.
+    BatchEmpty = 500, "EHR_BATCH_EMPTY", Batch, "the batch has no record";
+    /// The batch holds the maximum number of records.
+    BatchFull = 501, "EHR_BATCH_FULL", Batch, "the batch is full";
+    /// A record hash is all zeros.
+    BatchZeroRecordHash = 502, "EHR_BATCH_ZERO_RECORD_HASH", Batch, "a record hash is zero";
+    /// The TCs given do not match the batch's records.
+    BatchMismatch = 503, "EHR_BATCH_MISMATCH", Batch, "the TCs do not match the batch's records";
+    /// The bytes, text or JSON are not a well-formed inclusion proof.
+    ProofMalformed = 504, "EHR_PROOF_MALFORMED", Batch, "not a well-formed ehrchain inclusion proof";
+    /// The proof's format version is not supported.
+    ProofUnsupported = 505, "EHR_PROOF_UNSUPPORTED", Batch, "the proof format version is not supported";
+    /// The proof does not check out (its shape, or it does not lead to its root).
+    ProofInvalid = 506, "EHR_PROOF_INVALID", Batch, "the proof does not check out";
+    /// No batch with the proof's root is anchored on chain.
+    ProofNotAnchored = 507, "EHR_PROOF_NOT_ANCHORED", Batch, "no batch with the proof's root is anchored";
+    /// The anchored batch differs from the proof's (leaf count, batch id).
+    ProofAnchorMismatch = 508, "EHR_PROOF_ANCHOR_MISMATCH", Batch, "the anchored batch differs from the proof's";
+    /// The batch has no record at the index asked for.
+    BatchNoSuchRecord = 509, "EHR_BATCH_NO_SUCH_RECORD", Batch, "the batch has no record at this index";
+    /// The Ethereum node is unreachable or timed out (retryable).
+    TransportUnavailable = 600, "EHR_TRANSPORT_UNAVAILABLE", Chain, "the Ethereum node is unreachable or timed out";
+    /// The Ethereum node is rate-limiting requests (retryable).
+    TransportRateLimited = 601, "EHR_TRANSPORT_RATE_LIMITED", Chain, "the Ethereum node is rate-limiting requests";
+    /// The Ethereum node refused the request, or the node URL cannot be used.
+    TransportRejected = 602, "EHR_TRANSPORT_REJECTED", Chain, "the Ethereum node refused the request";
+    /// The Ethereum node is on another chain.
+    TransportWrongChain = 603, "EHR_TRANSPORT_WRONG_CHAIN", Chain, "the Ethereum node is on another chain";
+    /// The Ethereum node answered with data ehrchain cannot read.
+    TransportMalformed = 604, "EHR_TRANSPORT_MALFORMED", Chain, "the Ethereum node's answer is unreadable";
+    /// The in-process devnet refused an operation.
+    Devnet = 605, "EHR_DEVNET", Chain, "the in-process devnet refused the operation";
+    /// The validator refused an input (a result it did not ask for, or one
+    /// after its ACK).
+    Validator = 606, "EHR_VALIDATOR", Chain, "the validator refused the input";
+    /// A panic was caught at the C or JavaScript boundary (a bug in ehrchain).
+    Panic = 900, "EHR_PANIC", Internal, "a panic was caught at the boundary (a bug in ehrchain)";
+    /// An internal error (a bug in ehrchain).
+    Internal = 901, "EHR_INTERNAL", Internal, "an internal error (a bug in ehrchain)";
+}
+
+impl ErrorCode {
+    /// The stable number (what the C ABI returns).
+    #[must_use]
+    pub const fn number(self) -> u32 {
+        self as u32
+    }
+
+    /// The code with this number, if there is one.
+    #[must_use]
+    pub fn from_number(number: u32) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.number() == number)
+    }
+
+    /// The code with this name, if there is one.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.name() == name)
+    }
+
+    /// Whether the same call may succeed when tried again later.
+    #[must_use]
+    pub const fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::KeyStoreUnavailable | Self::TransportUnavailable | Self::TransportRateLimited
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Every error of the core, for hosts that handle them in one place. Each
+/// core error converts into it with `?`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A template document was refused.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// The template registry refused a change or a lookup.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A TI document could not be read.
+    #[error(transparent)]
+    TiFormat(#[from] TiFormatError),
+    /// A role name breaks the naming rule.
+    #[error(transparent)]
+    Role(#[from] InvalidRoleName),
+    /// A key id breaks the key id rule.
+    #[error(transparent)]
+    KeyId(#[from] InvalidKeyId),
+    /// The key store could not hand out a key.
+    #[error(transparent)]
+    KeyStore(#[from] KeyStoreError),
+    /// An envelope could not be sealed or opened.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// The generator made no TC.
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    /// A batch could not be built or read.
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    /// An inclusion proof was refused.
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    /// The transport could not reach or read the chain.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The validator refused an input.
+    #[error(transparent)]
+    Validator(#[from] ValidatorError),
+    /// The in-process devnet (the `ehrchain-contracts` crate) refused an
+    /// operation; its message.
+    #[error("{0}")]
+    Devnet(String),
+}
+
+impl Error {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Template(e) => e.code(),
+            Self::Registry(e) => e.code(),
+            Self::TiFormat(e) => e.code(),
+            Self::Role(_) => ErrorCode::RoleInvalid,
+            Self::KeyId(_) => ErrorCode::KeyIdInvalid,
+            Self::KeyStore(e) => e.code(),
+            Self::Envelope(e) => e.code(),
+            Self::Generate(e) => e.code(),
+            Self::Batch(e) => e.code(),
+            Self::Proof(e) => e.code(),
+            Self::Transport(e) => e.code(),
+            Self::Validator(e) => e.code(),
+            Self::Devnet(_) => ErrorCode::Devnet,
+        }
+    }
+
+    /// The stable snake_case name of the error's variant where the formats'
+    /// test vectors name it (`truncated`, `wrong_key`, `root_mismatch`, …);
+    /// finer than [`code`](Self::code).
+    #[must_use]
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Envelope(e) => Some(e.name()),
+            Self::Proof(e) => Some(e.name()),
+            Self::Generate(GenerateError::Seal(e)) => Some(e.name()),
+            Self::Transport(e) => Some(e.name()),
+            _ => None,
+        }
+    }
+
+    /// Every violation, when a TI was rejected by its template.
+    #[must_use]
+    pub fn violations(&self) -> Option<&Violations> {
+        match self {
+            Self::Generate(GenerateError::Rejected(v)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl TemplateError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::TemplateInvalid
+    }
+}
+
+impl RegistryError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Template(_) => ErrorCode::TemplateInvalid,
+            Self::AlreadyLoaded(_) => ErrorCode::TemplateAlreadyLoaded,
+            Self::VersionNotNewer { .. } => ErrorCode::TemplateVersionNotNewer,
+            Self::UnknownTemplate(_) | Self::UnknownName(_) => ErrorCode::TemplateUnknown,
+            Self::NotInContract { .. } => ErrorCode::TemplateNotInContract,
+        }
+    }
+}
+
+impl TiFormatError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::TiMalformed
+    }
+}
+
+impl KeyStoreError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::UnknownKey(_) => ErrorCode::KeyUnknown,
+            Self::Unavailable(_) => ErrorCode::KeyStoreUnavailable,
+        }
+    }
+}
+
+impl EnvelopeError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Truncated { .. }
+            | Self::TrailingBytes(_)
+            | Self::NotAnEnvelope
+            | Self::MalformedKeyId
+            | Self::CiphertextTooShort(_) => ErrorCode::EnvelopeMalformed,
+            Self::UnsupportedVersion(_) | Self::UnsupportedSuite(_) => {
+                ErrorCode::EnvelopeUnsupported
+            }
+            Self::WrongKey { .. } => ErrorCode::EnvelopeWrongKey,
+            Self::Tampered => ErrorCode::EnvelopeTampered,
+            Self::SealedLength { .. } => ErrorCode::ExternalCipher,
+            Self::TooLarge(_) => ErrorCode::EnvelopeTooLarge,
+            Self::KeyStore(k) => k.code(),
+        }
+    }
+}
+
+impl GenerateError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Rejected(_) => ErrorCode::TiRejected,
+            Self::KeyStore(k) => k.code(),
+            Self::Seal(s) => s.code(),
+        }
+    }
+}
+
+impl BatchError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Empty => ErrorCode::BatchEmpty,
+            Self::Full => ErrorCode::BatchFull,
+            Self::ZeroRecordHash => ErrorCode::BatchZeroRecordHash,
+            Self::NoSuchRecord { .. } => ErrorCode::BatchNoSuchRecord,
+        }
+    }
+}
+
+impl ProofError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Truncated { .. }
+            | Self::TrailingBytes(_)
+            | Self::NotAProof
+            | Self::BadText
+            | Self::Json(_)
+            | Self::TooManySiblings(_) => ErrorCode::ProofMalformed,
+            Self::UnsupportedVersion(_) => ErrorCode::ProofUnsupported,
+            Self::ZeroLeafCount
+            | Self::IndexOutOfRange { .. }
+            | Self::NoIndices
+            | Self::DuplicateIndex(_)
+            | Self::WrongHashCount { .. }
+            | Self::RecordCountMismatch { .. }
+            | Self::RootMismatch { .. } => ErrorCode::ProofInvalid,
+            Self::NotAnchored(_) => ErrorCode::ProofNotAnchored,
+            Self::LeafCountMismatch { .. } | Self::BatchIdMismatch { .. } => {
+                ErrorCode::ProofAnchorMismatch
+            }
+        }
+    }
+}
+
+impl TransportError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unavailable(_) => ErrorCode::TransportUnavailable,
+            Self::RateLimited(_) => ErrorCode::TransportRateLimited,
+            Self::Rejected(_) => ErrorCode::TransportRejected,
+            Self::WrongChain { .. } => ErrorCode::TransportWrongChain,
+            Self::Malformed(_) => ErrorCode::TransportMalformed,
+        }
+    }
+}
+
+impl ValidatorError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::BatchMismatch { .. } => ErrorCode::BatchMismatch,
+            Self::Finished | Self::Unexpected(_) | Self::WrongReceipt { .. } => {
+                ErrorCode::Validator
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_names_are_unique_and_grouped_by_kind() {
+        let mut numbers: Vec<u32> = ErrorCode::ALL.iter().map(|c| c.number()).collect();
+        numbers.dedup();
+        assert_eq!(
+            numbers.len(),
+            ErrorCode::ALL.len(),
+            "numbers ascend, no repeats"
+        );
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_number(code.number()), Some(*code));
+            assert_eq!(ErrorCode::from_name(code.name()), Some(*code));
+            assert!(code.name().starts_with("EHR_"), "{code:?}");
+            let hundreds = match code.kind() {
+                ErrorKind::Argument => 1,
+                ErrorKind::Template => 2,
+                ErrorKind::Ti => 3,
+                ErrorKind::Envelope => 4,
+                ErrorKind::Batch => 5,
+                ErrorKind::Chain => 6,
+                ErrorKind::Internal => 9,
+            };
+            assert_eq!(code.number() / 100, hundreds, "{code:?}");
+        }
+        assert_eq!(
+            ErrorCode::from_number(0),
+            None,
+            "0 is success, not an error"
+        );
+    }
+
+    #[test]
+    fn the_umbrella_keeps_the_code_and_message_of_what_it_wraps() {
+        let e = ProofError::NotAnchored(alloy_primitives::B256::ZERO);
+        let message = e.to_string();
+        let umbrella = Error::from(e);
+        assert_eq!(umbrella.code(), ErrorCode::ProofNotAnchored);
+        assert_eq!(umbrella.reason(), Some("not_anchored"));
+        assert_eq!(umbrella.to_string(), message);
+
+        let e = Error::from(GenerateError::KeyStore(KeyStoreError::Unavailable(
+            "HSM offline".into(),
+        )));
+        assert_eq!(e.code(), ErrorCode::KeyStoreUnavailable);
+        assert!(e.code().is_retryable());
+        assert_eq!(e.violations(), None);
+    }
+}
