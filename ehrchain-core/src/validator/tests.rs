@@ -6,7 +6,7 @@ use rand_core::SeedableRng;
 use super::*;
 use crate::registry_abi::IEhrRegistry;
 use crate::{
-    GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, Role, TemplateRegistry,
+    AnchoredBatch, GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, Role, TemplateRegistry,
     TransactionGenerator,
 };
 
