@@ -559,6 +559,19 @@ impl TransactionValidator {
                 None
             }
         };
+        self.apply_status(now, expected, status, verifying);
+        Ok(())
+    }
+
+    /// A poll of `expected` found `status`; `verifying` is the receipt checked
+    /// once more after its confirmations, if that is where the validator was.
+    fn apply_status(
+        &mut self,
+        now: u64,
+        expected: TxHash,
+        status: SubmissionStatus,
+        verifying: Option<TxReceipt>,
+    ) {
         match (status, verifying) {
             (SubmissionStatus::Pending, None) => {
                 self.next_at = now.saturating_add(self.config.poll_interval_ms);
@@ -587,24 +600,27 @@ impl TransactionValidator {
                 self.phase = Phase::Included(r);
                 self.next_at = now;
             }
-            (SubmissionStatus::Included(r), Some(old)) => {
-                if r.block_hash == old.block_hash && r.block_number == old.block_number {
-                    self.audit(
-                        now,
-                        AuditEvent::Confirmed {
-                            tx_hash: r.tx_hash,
-                            block_number: r.block_number,
-                        },
-                    );
-                    self.finish(now, &r);
-                } else {
-                    self.audit(now, reorged(&old));
-                    self.audit(now, included(&r));
-                    self.count_reorg(now, Phase::Included(r));
-                }
-            }
+            (SubmissionStatus::Included(r), Some(old)) => self.verify_receipt(now, r, &old),
         }
-        Ok(())
+    }
+
+    /// The last poll of a confirmed transaction found it as `r`: in the block
+    /// of `old`, the verdict; in another block, a reorg.
+    fn verify_receipt(&mut self, now: u64, r: TxReceipt, old: &TxReceipt) {
+        if r.block_hash == old.block_hash && r.block_number == old.block_number {
+            self.audit(
+                now,
+                AuditEvent::Confirmed {
+                    tx_hash: r.tx_hash,
+                    block_number: r.block_number,
+                },
+            );
+            self.finish(now, &r);
+        } else {
+            self.audit(now, reorged(old));
+            self.audit(now, included(&r));
+            self.count_reorg(now, Phase::Included(r));
+        }
     }
 
     /// The result of a [`Transmit::ReadHead`]: the chain head's block number.
@@ -637,28 +653,7 @@ impl TransactionValidator {
                     self.next_at = now.saturating_add(self.config.poll_interval_ms);
                 }
             }
-            Phase::Settle(settle) => {
-                if let SettleStage::Wait { held, seen_at_head } = settle.stage {
-                    // The read found `held` in a block at or below the first
-                    // head read after it; read again once `depth` blocks hold
-                    // that head.
-                    let seen_at_head = seen_at_head.unwrap_or(head);
-                    if head >= seen_at_head.saturating_add(depth - 1) {
-                        settle.stage = SettleStage::Reread {
-                            held,
-                            seen_at_head,
-                            head,
-                        };
-                        self.next_at = now;
-                    } else {
-                        settle.stage = SettleStage::Wait {
-                            held,
-                            seen_at_head: Some(seen_at_head),
-                        };
-                        self.next_at = now.saturating_add(self.config.poll_interval_ms);
-                    }
-                }
-            }
+            Phase::Settle(_) => self.settle_head(now, head, depth),
             _ => {}
         }
         Ok(())

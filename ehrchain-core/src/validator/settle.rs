@@ -122,6 +122,34 @@ impl TransactionValidator {
         Ok(())
     }
 
+    /// The head read while settling: once `depth` blocks hold the first head
+    /// read after something was read, read the registry again.
+    pub(super) fn settle_head(&mut self, now: u64, head: u64, depth: u64) {
+        let Phase::Settle(settle) = &mut self.phase else {
+            return;
+        };
+        if let SettleStage::Wait { held, seen_at_head } = settle.stage {
+            // The read found `held` in a block at or below the first
+            // head read after it; read again once `depth` blocks hold
+            // that head.
+            let seen_at_head = seen_at_head.unwrap_or(head);
+            if head >= seen_at_head.saturating_add(depth - 1) {
+                settle.stage = SettleStage::Reread {
+                    held,
+                    seen_at_head,
+                    head,
+                };
+                self.next_at = now;
+            } else {
+                settle.stage = SettleStage::Wait {
+                    held,
+                    seen_at_head: Some(seen_at_head),
+                };
+                self.next_at = now.saturating_add(self.config.poll_interval_ms);
+            }
+        }
+    }
+
     /// The validator would give up for `reason`: it settles first (reads the
     /// registry), except when the node is on another chain (its state says
     /// nothing about this one).
