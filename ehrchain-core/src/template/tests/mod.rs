@@ -12,7 +12,9 @@ mod violations;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use alloy_dyn_abi::DynSolType;
 use alloy_json_abi::JsonAbi;
+use alloy_primitives::Selector;
 use serde_json::{Value, json};
 
 use super::*;
