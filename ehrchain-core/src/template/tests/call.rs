@@ -5,19 +5,23 @@ use super::*;
 
 #[test]
 fn rejects_invalid_function() {
-    for bad in [
-        "anchorRecord(bytes32 subject",
-        "not a function",
-        "",
-        "f(bytes33 x)",
-        "event f(bytes32 x)",
+    // The reason is the ABI parser's: where it stopped and what it expected.
+    for (bad, expected) in [
+        ("anchorRecord(bytes32 subject", "expected `)`"),
+        ("not a function", "not a function\n    ^\nexpected `(`"),
+        ("", "parser error"),
+        ("f(bytes33 x)", "invalid size for type: bytes33"),
+        (
+            "event f(bytes32 x)",
+            "event f(bytes32 x)\n      ^\nexpected `(`",
+        ),
     ] {
         let mut doc = chain_doc("bytes32", json!({"type": "bytes32", "required": true}));
         doc["call"]["function"] = json!(bad);
         match reject(&doc) {
             TemplateError::InvalidFunction { signature, reason } => {
                 assert_eq!(signature, bad);
-                assert!(!reason.is_empty());
+                assert!(reason.contains(expected), "{bad}: {reason:?}");
             }
             other => panic!("{bad}: {other:?}"),
         }

@@ -111,6 +111,18 @@ fn reject(doc: &Value) -> TemplateError {
     }
 }
 
+/// The message of the JSON error `json` is rejected with, which must contain
+/// `expected`.
+fn json_error(json: &str, expected: &str) -> String {
+    match Template::from_json(json) {
+        Err(TemplateError::Json(message)) => {
+            assert!(message.contains(expected), "{message:?} for {json}");
+            message
+        }
+        other => panic!("{other:?} for {json}"),
+    }
+}
+
 /// `base()` with the first field (`systolic`) replaced by `field`.
 fn with_field(field: Value) -> Value {
     let mut doc = base();
