@@ -16,7 +16,7 @@ use std::ptr::{null, null_mut};
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
     Address, B256, ErrorCode, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
-    MasterKey, Role, TemplateRegistry, TransactionGenerator,
+    MasterKey, Role, Template, TemplateRegistry, TransactionGenerator,
 };
 use ehrchain_ffi::*;
 use rand_chacha::ChaCha20Rng;
@@ -106,7 +106,7 @@ fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
             ehr_templates_latest(templates, name, len, id.as_mut_ptr()),
             ehr_result::OK
         );
-        assert_ne!(id, [0; 32]);
+        assert_eq!(B256::from(id), core_template_id("blood-pressure"));
         let mut ti = null_mut();
         let (json, json_len) = text("{\"ti_id\":");
         assert_eq!(
@@ -119,9 +119,23 @@ fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
     }
 }
 
+/// The id of the newest built-in template `name`, from the core.
+fn core_template_id(name: &str) -> B256 {
+    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+    registry.latest(name).unwrap().id()
+}
+
 /// Core's generator for the blood-pressure template, as the benches set it up.
 fn core_generator() -> (TemplateRegistry, TransactionGenerator<InMemoryKeyStore>) {
-    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+    core_generator_on(1337, Address::repeat_byte(0xee))
+}
+
+/// [`core_generator`] for the registry `registry` on chain `chain_id`.
+fn core_generator_on(
+    chain_id: u64,
+    registry: Address,
+) -> (TemplateRegistry, TransactionGenerator<InMemoryKeyStore>) {
+    let templates = TemplateRegistry::with_built_ins(None).unwrap();
     let mut keys = InMemoryKeyStore::new();
     keys.insert(
         KeyId::new("records-2026").unwrap(),
@@ -132,13 +146,13 @@ fn core_generator() -> (TemplateRegistry, TransactionGenerator<InMemoryKeyStore>
         MasterKey::new([0x22; 32]),
     );
     let config = GeneratorConfig {
-        chain_id: 1337,
-        registry: Address::repeat_byte(0xee),
+        chain_id,
+        registry,
         sealing_key: KeyId::new("records-2026").unwrap(),
         pseudonym_key: KeyId::new("pseudonyms").unwrap(),
         max_clock_skew: 300,
     };
-    (registry, TransactionGenerator::new(config, keys).unwrap())
+    (templates, TransactionGenerator::new(config, keys).unwrap())
 }
 
 /// The same configuration through the C ABI.
@@ -209,6 +223,7 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
     let mut envelope = vec![0u8; 4096];
     let mut n = 0;
     let mut record_hash = [0u8; 32];
+    let mut tc_ti_id = [0u8; 32];
     // SAFETY: every pointer is valid for its stated length.
     unsafe {
         assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);
@@ -228,10 +243,12 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
             ehr_tc_record_hash(tc, record_hash.as_mut_ptr()),
             ehr_result::OK
         );
+        assert_eq!(ehr_tc_ti_id(tc, tc_ti_id.as_mut_ptr()), ehr_result::OK);
         ehr_tc_free(tc);
     }
     assert_eq!(&envelope[..n], direct.envelope.as_bytes());
     assert_eq!(record_hash, direct.record_hash.0);
+    assert_eq!(tc_ti_id, ti.ti_id.0);
 
     // A TI breaking its template: the code, the violations as JSON.
     let bad = bp_ti(&registry, 999);
@@ -271,6 +288,11 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
     let (templates, keys, _) = ffi_handshaker();
     let (mut chain, mut hs, mut ti, mut ack) = (null_mut(), null_mut(), null_mut(), null_mut());
     let mut summary = ehr_ack_summary::default();
+    let seed = [9u8; 32];
+    let (mut template_id, mut ti_id, mut c_ti_id) = ([0u8; 32], [0u8; 32], [0u8; 32]);
+    let (mut ti_json, mut envelope) = (vec![0u8; 4096], vec![0u8; 4096]);
+    let (mut ti_json_len, mut envelope_len) = (0, 0);
+    let (chain_id, registry_address): (u64, [u8; 20]);
     // SAFETY: every pointer is valid for its stated length.
     unsafe {
         assert_eq!(
@@ -290,14 +312,18 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
         (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
         (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
         config.validator.poll_interval_ms = 1;
+        chain_id = config.chain_id;
+        registry_address = config.registry;
         assert_eq!(
             ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
             ehr_result::OK
         );
-        let mut template_id = [0u8; 32];
+        assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);
         let (name, len) = text("blood-pressure");
-        ehr_templates_latest(templates, name, len, template_id.as_mut_ptr());
-        let mut ti_id = [0u8; 32];
+        assert_eq!(
+            ehr_templates_latest(templates, name, len, template_id.as_mut_ptr()),
+            ehr_result::OK
+        );
         assert_eq!(ehr_random_id(ti_id.as_mut_ptr()), ehr_result::OK);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -326,11 +352,30 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
             let (v, vl) = text(value);
             assert_eq!(ehr_ti_set_field(ti, f, fl, v, vl), ehr_result::OK);
         }
+        assert_eq!(ehr_ti_id(ti, c_ti_id.as_mut_ptr()), ehr_result::OK);
+        assert_eq!(
+            ehr_ti_to_json(
+                ti,
+                ti_json.as_mut_ptr().cast(),
+                ti_json.len(),
+                &raw mut ti_json_len
+            ),
+            ehr_result::OK
+        );
         assert_eq!(
             ehr_handshaker_submit(hs, ti, chain, &raw mut ack),
             ehr_result::OK
         );
         assert_eq!(ehr_ack_get_summary(ack, &raw mut summary), ehr_result::OK);
+        assert_eq!(
+            ehr_ack_envelope(
+                ack,
+                envelope.as_mut_ptr(),
+                envelope.len(),
+                &raw mut envelope_len
+            ),
+            ehr_result::OK
+        );
         ehr_ack_free(ack);
         ehr_ti_free(ti);
         ehr_handshaker_free(hs);
@@ -339,7 +384,29 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
         ehr_templates_free(templates);
     }
     assert!(summary.valid && summary.has_tx_hash && !summary.replay);
-    assert_eq!(summary.ti_id.len(), 32);
+    // The ACK is about this TI: its id, its template, and the record of the
+    // TC the core makes from it with the same keys, chain and nonces.
+    let core_ti =
+        InitialTransaction::from_json(std::str::from_utf8(&ti_json[..ti_json_len]).unwrap())
+            .unwrap();
+    assert_eq!(core_ti.ti_id.0, ti_id);
+    assert_eq!(c_ti_id, ti_id);
+    assert_eq!(summary.ti_id, ti_id);
+    assert_eq!(B256::from(template_id), core_template_id("blood-pressure"));
+    assert_eq!(summary.template_id, template_id);
+    let (registry, generator) = core_generator_on(chain_id, Address::from(registry_address));
+    let tc = generator
+        .generate(
+            &registry,
+            &core_ti,
+            core_ti.timestamp,
+            &mut ChaCha20Rng::from_seed(seed),
+        )
+        .unwrap();
+    assert_eq!(tc.ti_id.0, ti_id);
+    assert!(summary.has_record_hash);
+    assert_eq!(summary.record_hash, tc.record_hash.0);
+    assert_eq!(&envelope[..envelope_len], tc.envelope.as_bytes());
 }
 
 #[cfg(feature = "rpc")]
@@ -385,11 +452,16 @@ fn built_in_templates_are_the_cores() {
     // SAFETY: every pointer is valid for its stated length.
     unsafe {
         ehr_templates_new_builtin(&raw mut templates);
-        for (name, _) in BUILT_IN_TEMPLATES {
+        for (name, json) in BUILT_IN_TEMPLATES {
             let (p, n) = text(name);
             assert_eq!(
                 ehr_templates_latest(templates, p, n, id.as_mut_ptr()),
                 ehr_result::OK
+            );
+            assert_eq!(
+                B256::from(id),
+                Template::from_json(json).unwrap().id(),
+                "{name}"
             );
         }
         ehr_templates_free(templates);

@@ -1,6 +1,7 @@
 // The whole flow on Ganache's in-process provider, through the built package:
 // TI → TC → EIP-1193 transport → ACK, forbidden roles, template violations,
 // replays, batches with proofs checked in WebAssembly and in the EVM.
+import { createHash } from "node:crypto";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ehr from "../pkg/index.js";
@@ -8,6 +9,21 @@ import { CHAIN_ID, FAST, KEYS, setup, ti, withoutSubtle } from "./chain.mjs";
 
 const chain = await setup();
 const { hs, templates, transport, registry } = chain;
+
+/** 32 bytes as the package writes them: 0x and 64 lowercase hex digits. */
+const HASH = /^0x[0-9a-f]{64}$/;
+
+/** SHA-256 of the bytes `hex` (0x...), as 0x-hex: a record hash. */
+const sha256 = (hex) => `0x${createHash("sha256").update(Buffer.from(hex.slice(2), "hex")).digest("hex")}`;
+
+/** The registry's logs indexing `key` (a TI id or a root) as their first topic. */
+const logsOf = (key) => chain.provider.request({
+  method: "eth_getLogs",
+  params: [{ address: registry, fromBlock: "0x0", toBlock: "latest", topics: [null, key] }],
+});
+
+/** The receipt of transaction `hash`, from the node. */
+const receiptOf = (hash) => chain.provider.request({ method: "eth_getTransactionReceipt", params: [hash] });
 
 test("a doctor's blood-pressure reading is anchored: valid ACK", async () => {
   const entry = ti(templates, "blood-pressure", "doctor", { systolic: 128, diastolic: 84, position: "sitting" }, {
@@ -17,11 +33,22 @@ test("a doctor's blood-pressure reading is anchored: valid ACK", async () => {
   const ack = await ehr.submitTi(hs, entry, transport, { onState: (s) => states.push(s.state) });
   assert.equal(ack.status.status, "valid", JSON.stringify(ack));
   assert.equal(ack.ti_id, entry.ti_id);
+  assert.equal(ack.template_id, entry.template_id);
   assert.equal(ack.status.replay, false);
-  assert.ok(ack.status.tx_hash.startsWith("0x"));
-  assert.equal(typeof ack.status.log_index, "number");
+  // The anchor is the one RecordAnchored log under the TI id: its
+  // transaction, block and log index.
+  assert.match(ack.status.tx_hash, HASH);
+  const [log, ...more] = await logsOf(entry.ti_id);
+  assert.deepEqual(more, []);
+  assert.equal(log.transactionHash, ack.status.tx_hash);
+  assert.equal(log.blockHash, ack.status.block_hash);
+  assert.equal(Number(log.blockNumber), ack.status.block_number);
+  assert.equal(Number(log.logIndex), ack.status.log_index);
   assert.ok(states.includes("submitted") && states.includes("included"), states.join());
-  // The chain holds the record hash; the envelope opens to the reading.
+  // The record hash is SHA-256 of the envelope, and what the chain holds; the
+  // envelope opens to the reading.
+  assert.match(ack.record_hash, HASH);
+  assert.equal(ack.record_hash, sha256(ack.envelope));
   assert.equal(await transport.recordHashOf(entry.ti_id), ack.record_hash);
   const record = hs.openRecord(ack.envelope);
   assert.equal(record.format, "ehrchain.record/1");
@@ -44,7 +71,13 @@ test("a role the chain refuses: invalid ACK with the decoded custom error", asyn
   assert.equal(reason.reason, "contract_revert", JSON.stringify(reason));
   assert.equal(reason.revert.error, "AccessControlUnauthorizedAccount");
   assert.match(reason.revert.detail, /AccessControlUnauthorizedAccount/);
-  assert.equal(ack.status.tx_hashes.length, 1);
+  // The one transaction sent: to the registry, reverted.
+  const [sent, ...more] = ack.status.tx_hashes;
+  assert.deepEqual(more, []);
+  assert.match(sent, HASH);
+  const receipt = await receiptOf(sent);
+  assert.equal(receipt.status, "0x0");
+  assert.equal(receipt.to, registry.toLowerCase());
   assert.equal(await transport.recordHashOf(entry.ti_id), null);
 });
 
@@ -107,6 +140,8 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
   assert.equal(encryptions, 1);
   assert.equal(viaWebCrypto.status.status, "valid", JSON.stringify(viaWebCrypto.status));
   assert.equal(handshaker.openRecord(viaWebCrypto.envelope).fields.note, report);
+  assert.equal(viaWebCrypto.record_hash, sha256(viaWebCrypto.envelope));
+  assert.equal(await transport.recordHashOf(viaWebCrypto.ti_id), viaWebCrypto.record_hash);
 
   const fallbacks = [];
   const fallback = await withoutSubtle(() => ehr.submitTi(handshaker, entry(), transport, {
@@ -127,12 +162,22 @@ test("a replayed TC is anchored once: the second ACK is a valid replay", async (
   assert.equal(first.status.replay, false);
   assert.equal(second.status.status, "valid", JSON.stringify(second));
   assert.equal(second.status.replay, true);
-  const topic = (await chain.provider.request({ method: "eth_getTransactionReceipt", params: [first.status.tx_hash] })).logs[0].topics[0];
+  // Both ACKs are about this TC's record.
+  for (const ack of [first, second]) {
+    assert.deepEqual([ack.ti_id, ack.record_hash], [tc.tiId, tc.recordHash]);
+  }
+  assert.equal(tc.tiId, entry.ti_id);
+  // The replay's transaction is the second one, which the registry refused.
+  assert.match(second.status.tx_hash, HASH);
+  assert.notEqual(second.status.tx_hash, first.status.tx_hash);
+  assert.equal((await receiptOf(second.status.tx_hash)).status, "0x0");
+  const topic = (await receiptOf(first.status.tx_hash)).logs[0].topics[0];
   const logs = await chain.provider.request({
     method: "eth_getLogs",
     params: [{ address: registry, fromBlock: "0x0", toBlock: "latest", topics: [topic, entry.ti_id] }],
   });
   assert.equal(logs.length, 1, "RecordAnchored is emitted once");
+  assert.equal(logs[0].transactionHash, first.status.tx_hash);
 });
 
 test("a TC stored as JSON and validated later: valid ACK; a tampered one is refused", async () => {
@@ -143,6 +188,12 @@ test("a TC stored as JSON and validated later: valid ACK; a tampered one is refu
   const [ack] = await ehr.runValidator(tc.validator(FAST), transport);
   assert.equal(ack.status.status, "valid", JSON.stringify(ack.status));
   const doc = JSON.parse(stored);
+  // The ACK is the stored TC's: its TI, its record and envelope.
+  assert.equal(doc.ti_id, entry.ti_id);
+  assert.deepEqual(
+    [ack.ti_id, ack.template_id, ack.record_hash, ack.envelope],
+    [doc.ti_id, doc.template_id, doc.record_hash, doc.envelope],
+  );
   const flipped = `${doc.envelope.slice(0, -2)}${doc.envelope.endsWith("00") ? "01" : "00"}`;
   assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: flipped }), { code: "EHR_INVALID_ARGUMENT" });
   assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: "0x4548" }), { code: "EHR_ENVELOPE_MALFORMED" });
@@ -153,11 +204,13 @@ test("a TC stored as JSON and validated later: valid ACK; a tampered one is refu
 test("a batch of device readings under one root: proofs verify in WASM and in the EVM", async () => {
   const builder = new ehr.BatchBuilder();
   const entries = [];
+  const tcs = [];
   for (let i = 0; i < 5; i += 1) {
     const entry = ti(templates, "device-vital-sign", "device", { device_serial: "BSM-7", heart_rate: 70 + i, measured_at: "2026-11-30T07:45:00Z" },
       { patient_id: `MRN-${i}` });
     entries.push(entry);
-    assert.equal(builder.add(hs.generate(entry)), i);
+    tcs.push(hs.generate(entry));
+    assert.equal(builder.add(tcs[i]), i);
   }
   const batch = builder.build(`0x${"ba".repeat(32)}`);
   assert.equal(batch.leafCount, 5);
@@ -165,11 +218,17 @@ test("a batch of device readings under one root: proofs verify in WASM and in th
   assert.equal(acks.length, 5);
   const anchored = await transport.anchoredBatch(batch.root);
   assert.deepEqual(anchored, { root: batch.root, leaf_count: 5, batch_id: null });
+  // One anchorBatch transaction, whose BatchAnchored log is the one under the root.
+  const [log, ...more] = await logsOf(batch.root);
+  assert.deepEqual(more, []);
   for (const [i, ack] of acks.entries()) {
     assert.equal(ack.status.status, "valid", JSON.stringify(ack));
     assert.equal(ack.ti_id, entries[i].ti_id);
+    assert.equal(ack.record_hash, tcs[i].recordHash);
+    assert.equal(ack.status.tx_hash, log.transactionHash);
     const proof = ehr.InclusionProof.parse(ack.status.batch);
     assert.equal(proof.index, i);
+    assert.deepEqual([proof.root, proof.recordHash], [batch.root, tcs[i].recordHash]);
     const text = proof.toText();
     assert.ok(text.startsWith("EHRP:"));
     // The QR text and the binary form verify, alone and against the chain.

@@ -70,58 +70,31 @@
 //!   [`InvalidReason::is_inconclusive`] flags. Only then, or for a node on the
 //!   wrong chain, is an ACK inconclusive.
 
+mod ack;
+mod audit;
+mod config;
+mod settle;
+mod verdict;
+
 use std::collections::VecDeque;
 
 use alloy_primitives::{Address, B256, Bytes};
-use alloy_sol_types::SolEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{AnchoredBatch, Batch, InclusionProof};
+use crate::batch::{Batch, InclusionProof};
 use crate::generator::ChainTransaction;
-use crate::registry_abi::{DecodedRevert, IEhrRegistry, RegistryErrors};
 use crate::ti::InitialTransaction;
 use crate::transport::{
     Anchoring, Submission, SubmissionStatus, TransportError, TxHash, TxReceipt,
 };
 use crate::violation::Violations;
 
-/// How patient the validator is. Times are in milliseconds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ValidatorConfig {
-    /// Blocks that must hold the transaction (its own included) before the
-    /// verdict is final; 0 counts as 1.
-    pub confirmations: u64,
-    /// Retryable transport failures in a row tolerated before giving up.
-    pub max_retries: u32,
-    /// Wait after the first transport failure; doubled after each further one.
-    pub backoff_initial_ms: u64,
-    /// Longest wait between retries.
-    pub backoff_max_ms: u64,
-    /// Wait between two polls of a pending transaction or of the chain head.
-    pub poll_interval_ms: u64,
-    /// How long a submitted transaction may stay pending before it is treated
-    /// as dropped and sent again.
-    pub inclusion_timeout_ms: u64,
-    /// How many times the transaction is sent again after being dropped, timed
-    /// out or reorged out, before the TI is given up as invalid.
-    pub max_resubmissions: u32,
-}
+pub use ack::{Ack, AckStatus, Anchor, InvalidReason, Recovered, ViolationNote};
+pub use audit::{AuditEntry, AuditEvent, ChainHolds};
+pub use config::ValidatorConfig;
 
-impl Default for ValidatorConfig {
-    /// 3 confirmations, 5 retries backing off from 0.5 s to 30 s, a poll every
-    /// second, 2 minutes to be mined, 3 resubmissions.
-    fn default() -> Self {
-        Self {
-            confirmations: 3,
-            max_retries: 5,
-            backoff_initial_ms: 500,
-            backoff_max_ms: 30_000,
-            poll_interval_ms: 1_000,
-            inclusion_timeout_ms: 120_000,
-            max_resubmissions: 3,
-        }
-    }
-}
+use audit::{included, reorged};
+use settle::{Fallback, Settle, SettleStage};
 
 /// The next thing the host must do for the validator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,407 +169,6 @@ pub enum ValidatorState {
     Finished,
 }
 
-/// One template violation, as stored with an invalid ACK.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ViolationNote {
-    /// The field at fault, if any.
-    pub field: Option<String>,
-    /// What is wrong, for people.
-    pub message: String,
-}
-
-/// Why a TI was not anchored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "snake_case")]
-pub enum InvalidReason {
-    /// The Transaction Generator refused the TI: it breaks its template.
-    TemplateViolations {
-        /// Every violation.
-        violations: Vec<ViolationNote>,
-    },
-    /// The TC could not be made (key store or sealing failure).
-    Generation {
-        /// The generator's message.
-        message: String,
-    },
-    /// The registry refused the call with one of its custom errors.
-    ContractRevert {
-        /// The decoded error.
-        revert: DecodedRevert,
-    },
-    /// The TI id (or root) is already anchored, with another record hash.
-    AnchoredWithOtherHash {
-        /// The record hash stored on chain.
-        stored_record_hash: B256,
-    },
-    /// The transaction failed (receipt status 0) without a registry error.
-    StatusZero {
-        /// The revert data, decoded as far as possible.
-        revert: DecodedRevert,
-    },
-    /// The transaction succeeded but did not emit the anchoring event (it
-    /// called something else than the registry's anchor function).
-    MissingAnchorEvent,
-    /// The transport kept failing with retryable errors.
-    TransportFailed {
-        /// Attempts made for the last action.
-        attempts: u32,
-        /// The last error.
-        last_error: TransportError,
-    },
-    /// The transport failed with a permanent error.
-    TransportRejected {
-        /// The error.
-        error: TransportError,
-    },
-    /// The transaction kept being dropped or timing out.
-    Dropped {
-        /// Times it was sent again.
-        resubmissions: u32,
-    },
-    /// The transaction kept being reorged out of the chain.
-    ReorgedOut {
-        /// Times it was sent again or re-included.
-        resubmissions: u32,
-    },
-    /// The root is anchored, but with another leaf count or batch id than
-    /// this batch's (read while settling).
-    RootAnchoredWithOtherBatch {
-        /// The leaf count stored beside the root.
-        stored_leaf_count: u32,
-        /// The batch id of the anchoring event, when the transport reads it.
-        stored_batch_id: Option<B256>,
-    },
-    /// The validator gave up for `cause`, then read the chain: nothing was
-    /// anchored under the TI id (or root) at that moment. The record is not
-    /// anchored; a transaction sent earlier that some node still holds could
-    /// in principle land later, so the host may run the same TC again later:
-    /// that is idempotent (a record anchored meanwhile comes back as a valid
-    /// replay, never as a second anchoring). See
-    /// [`InvalidReason::may_rerun`].
-    NotAnchored {
-        /// Why the validator gave up.
-        cause: Box<InvalidReason>,
-        /// The chain head around the read that found nothing.
-        read_at_head: Option<u64>,
-    },
-}
-
-impl InvalidReason {
-    /// Whether the record might still be anchored by a transaction sent before
-    /// the validator gave up (transport failures, drops, reorgs after at least
-    /// one submission). The host should keep such a record for audit and may
-    /// submit the same TI again later: a matching anchored hash then comes back
-    /// as a valid replay.
-    ///
-    /// Since the validator settles before giving up (it reads the chain, see
-    /// the [module docs](self)), an ACK carries one of these reasons only when
-    /// the chain could not be read either (or the node is on another chain,
-    /// whose state says nothing about this one). A validator that could read
-    /// the chain ends valid, [`InvalidReason::AnchoredWithOtherHash`] or
-    /// [`InvalidReason::NotAnchored`] instead.
-    #[must_use]
-    pub fn is_inconclusive(&self) -> bool {
-        matches!(
-            self,
-            Self::TransportFailed { .. }
-                | Self::TransportRejected { .. }
-                | Self::Dropped { .. }
-                | Self::ReorgedOut { .. }
-        )
-    }
-
-    /// Whether the host may run the same TC again later (same TI id, same
-    /// record): the ACK is inconclusive, or the chain held nothing when the
-    /// validator gave up ([`InvalidReason::NotAnchored`]). Running it again is
-    /// idempotent: the registry refuses a second anchoring and the validator
-    /// turns a matching stored hash into a valid ACK.
-    #[must_use]
-    pub fn may_rerun(&self) -> bool {
-        self.is_inconclusive() || matches!(self, Self::NotAnchored { .. })
-    }
-}
-
-impl std::fmt::Display for InvalidReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::TemplateViolations { violations } => {
-                write!(f, "the TI breaks its template: ")?;
-                for (i, v) in violations.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str("; ")?;
-                    }
-                    f.write_str(&v.message)?;
-                }
-                Ok(())
-            }
-            Self::Generation { message } => {
-                write!(f, "the transaction could not be made: {message}")
-            }
-            Self::ContractRevert { revert } => {
-                write!(f, "the registry refused the record: {}", revert.detail)
-            }
-            Self::AnchoredWithOtherHash { stored_record_hash } => write!(
-                f,
-                "the TI id is already anchored with another record hash ({stored_record_hash}); use a fresh TI id for a new entry"
-            ),
-            Self::StatusZero { revert } => write!(f, "the transaction failed: {}", revert.detail),
-            Self::MissingAnchorEvent => f.write_str(
-                "the transaction succeeded but anchored nothing; check the registry address",
-            ),
-            Self::TransportFailed {
-                attempts,
-                last_error,
-            } => {
-                write!(f, "gave up after {attempts} attempts: {last_error}")
-            }
-            Self::TransportRejected { error } => write!(f, "{error}"),
-            Self::Dropped { resubmissions } => write!(
-                f,
-                "the transaction was dropped or not mined in time, {resubmissions} resubmissions did not help; check the node's mempool and gas price"
-            ),
-            Self::ReorgedOut { resubmissions } => write!(
-                f,
-                "the transaction was reorged out of the chain {resubmissions} times; raise the confirmations or check the node"
-            ),
-            Self::RootAnchoredWithOtherBatch {
-                stored_leaf_count,
-                stored_batch_id,
-            } => {
-                write!(
-                    f,
-                    "the root is already anchored for another batch ({stored_leaf_count} records"
-                )?;
-                if let Some(id) = stored_batch_id {
-                    write!(f, ", batch id {id}")?;
-                }
-                f.write_str(")")
-            }
-            Self::NotAnchored { cause, .. } => write!(
-                f,
-                "not anchored: the chain holds nothing under this TI id after the validator gave up ({cause}); the same TC may be run again later"
-            ),
-        }
-    }
-}
-
-/// Where and how a record was anchored.
-///
-/// Most anchors come from a confirmed receipt: `tx_hash`, `block_number`,
-/// `block_hash` and `gas_used` are set and `recovered` is `None`. An anchor
-/// the validator *recovered* by reading the registry while settling (see the
-/// [module docs](self)) has no receipt: those four are `None`, and
-/// [`Anchor::recovered`] says what was read and how the host finds the
-/// anchoring transaction (the `RecordAnchored` event by TI id, or
-/// `BatchAnchored` by root).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Anchor {
-    /// The transaction whose receipt gave the verdict. For a replay, this is
-    /// the transaction the registry refused as a duplicate, not the earlier
-    /// one that anchored the record. `None` when recovered: the anchoring
-    /// transaction is unknown.
-    pub tx_hash: Option<TxHash>,
-    /// Its block (`None` when recovered).
-    pub block_number: Option<u64>,
-    /// That block's hash (`None` when recovered).
-    pub block_hash: Option<B256>,
-    /// The block-wide log index of the `RecordAnchored` or `BatchAnchored`
-    /// event (`None` for a replay or when recovered).
-    pub log_index: Option<u64>,
-    /// Gas used by the transaction (`None` when recovered).
-    pub gas_used: Option<u64>,
-    /// `true` when the registry already held this record (a retried or
-    /// duplicated submission): the record is anchored exactly once.
-    pub replay: bool,
-    /// Set when the verdict comes from reading the registry, not from a
-    /// receipt: the record is anchored, by a transaction the validator did not
-    /// see mined.
-    pub recovered: Option<Box<Recovered>>,
-    /// For a batched record: the batch root and the record's inclusion proof.
-    pub batch: Option<InclusionProof>,
-}
-
-impl Anchor {
-    /// Whether the anchor was recovered by reading the registry (no receipt).
-    #[must_use]
-    pub fn is_recovered(&self) -> bool {
-        self.recovered.is_some()
-    }
-}
-
-/// How a valid verdict was reached without a receipt: the registry held this
-/// record's hash (or this batch) at two reads, the second once the head had
-/// advanced by at least the configured confirmations minus one.
-///
-/// The anchoring transaction is unknown to the validator. To find it, ask the
-/// node for the registry's logs (`eth_getLogs`) with `address` =
-/// [`Recovered::registry`], `topics` = `[`[`Recovered::event_topic`]`,
-/// `[`Recovered::key`]`]` (the `RecordAnchored` event by its indexed `tiId`,
-/// or `BatchAnchored` by its indexed `root`) and `toBlock` =
-/// [`Recovered::confirmed_at_head`]; the log's transaction hash and block are
-/// the anchor's.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Recovered {
-    /// The chain head just after the first read that found the record.
-    pub seen_at_head: u64,
-    /// The chain head before the confirming read.
-    pub confirmed_at_head: u64,
-    /// The registry that emitted the anchoring event.
-    pub registry: Address,
-    /// The anchoring event's signature, `RecordAnchored(...)` or
-    /// `BatchAnchored(...)`.
-    pub event: String,
-    /// Its topic 0 (keccak256 of the signature).
-    pub event_topic: B256,
-    /// Its topic 1: the TI id, or the batch root.
-    pub key: B256,
-    /// For people: the same, in one sentence.
-    pub note: String,
-}
-
-/// The verdict on one TI.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum AckStatus {
-    /// Anchored and confirmed: store the record.
-    Valid(Anchor),
-    /// Not anchored: keep the record for audit.
-    Invalid {
-        /// Why.
-        reason: InvalidReason,
-        /// Every transaction sent for it, oldest first.
-        tx_hashes: Vec<TxHash>,
-    },
-}
-
-/// The acknowledgement of one TI: what the host's database stores.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ack {
-    /// The TI id.
-    pub ti_id: B256,
-    /// The template the TI follows.
-    pub template_id: B256,
-    /// The record hash (`None` when no record was sealed).
-    pub record_hash: Option<B256>,
-    /// The sealed envelope bytes (`None` when no record was sealed).
-    pub envelope: Option<Bytes>,
-    /// The verdict.
-    pub status: AckStatus,
-}
-
-impl Ack {
-    /// Whether the record is anchored.
-    #[must_use]
-    pub fn is_valid(&self) -> bool {
-        matches!(self.status, AckStatus::Valid(_))
-    }
-
-    /// The anchor of a valid ACK.
-    #[must_use]
-    pub fn anchor(&self) -> Option<&Anchor> {
-        match &self.status {
-            AckStatus::Valid(anchor) => Some(anchor),
-            AckStatus::Invalid { .. } => None,
-        }
-    }
-
-    /// The reason of an invalid ACK.
-    #[must_use]
-    pub fn reason(&self) -> Option<&InvalidReason> {
-        match &self.status {
-            AckStatus::Valid(_) => None,
-            AckStatus::Invalid { reason, .. } => Some(reason),
-        }
-    }
-}
-
-/// Something that happened to a submission, for the host's audit log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum AuditEvent {
-    /// The transaction was sent.
-    Submitted {
-        /// Its hash.
-        tx_hash: TxHash,
-    },
-    /// A transport call failed.
-    TransportError {
-        /// The error.
-        error: TransportError,
-        /// Failures in a row so far.
-        attempt: u32,
-    },
-    /// The transaction is in a block.
-    Included {
-        /// Its hash.
-        tx_hash: TxHash,
-        /// The block.
-        block_number: u64,
-        /// The block's hash.
-        block_hash: B256,
-    },
-    /// The transaction left the block it was in (reorg).
-    Reorged {
-        /// Its hash.
-        tx_hash: TxHash,
-        /// The block it was in.
-        block_number: u64,
-    },
-    /// The node dropped the transaction, or it was not mined in time.
-    Dropped {
-        /// Its hash.
-        tx_hash: TxHash,
-    },
-    /// Enough blocks hold the transaction.
-    Confirmed {
-        /// Its hash.
-        tx_hash: TxHash,
-        /// The block.
-        block_number: u64,
-    },
-    /// The registry was read while settling.
-    ChainRead {
-        /// What it held under the TI id (or root).
-        held: ChainHolds,
-    },
-    /// The verdict.
-    Finished {
-        /// Whether the records are anchored.
-        valid: bool,
-    },
-}
-
-/// What a read of the registry found, compared with this submission.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "holds", rename_all = "snake_case")]
-pub enum ChainHolds {
-    /// This record's hash (or this batch).
-    Ours,
-    /// Another record hash under the TI id.
-    OtherHash {
-        /// The stored record hash.
-        record_hash: B256,
-    },
-    /// The root, for another batch.
-    OtherBatch {
-        /// The stored leaf count.
-        leaf_count: u32,
-        /// The batch id, when the transport reads it.
-        batch_id: Option<B256>,
-    },
-    /// Nothing.
-    Nothing,
-}
-
-/// One audit log line: when (host clock, Unix ms) and what.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// Host time, Unix milliseconds.
-    pub at: u64,
-    /// What happened.
-    pub event: AuditEvent,
-}
-
 /// Why the validator refused an input or could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -663,40 +235,6 @@ enum Phase {
     Settle(Box<Settle>),
     /// The ACKs are out.
     Done,
-}
-
-/// A settlement in progress.
-#[derive(Clone, Debug)]
-struct Settle {
-    /// What to do when the registry holds nothing, or cannot be read.
-    fallback: Fallback,
-    stage: SettleStage,
-}
-
-#[derive(Clone, Debug)]
-enum Fallback {
-    /// Send again (the resubmission is already counted).
-    Resubmit,
-    /// Give up: with this reason when the chain cannot be read, with
-    /// [`InvalidReason::NotAnchored`] around it when it holds nothing.
-    GiveUp(InvalidReason),
-}
-
-#[derive(Clone, Copy, Debug)]
-enum SettleStage {
-    /// First read of the registry.
-    Read,
-    /// Something was read; the head is read to know when to read again.
-    Wait {
-        held: ChainHolds,
-        seen_at_head: Option<u64>,
-    },
-    /// The head has advanced: the confirming read.
-    Reread {
-        held: ChainHolds,
-        seen_at_head: u64,
-        head: u64,
-    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1022,6 +560,19 @@ impl TransactionValidator {
                 None
             }
         };
+        self.apply_status(now, expected, status, verifying);
+        Ok(())
+    }
+
+    /// A poll of `expected` found `status`; `verifying` is the receipt checked
+    /// once more after its confirmations, if that is where the validator was.
+    fn apply_status(
+        &mut self,
+        now: u64,
+        expected: TxHash,
+        status: SubmissionStatus,
+        verifying: Option<TxReceipt>,
+    ) {
         match (status, verifying) {
             (SubmissionStatus::Pending, None) => {
                 self.next_at = now.saturating_add(self.config.poll_interval_ms);
@@ -1050,24 +601,27 @@ impl TransactionValidator {
                 self.phase = Phase::Included(r);
                 self.next_at = now;
             }
-            (SubmissionStatus::Included(r), Some(old)) => {
-                if r.block_hash == old.block_hash && r.block_number == old.block_number {
-                    self.audit(
-                        now,
-                        AuditEvent::Confirmed {
-                            tx_hash: r.tx_hash,
-                            block_number: r.block_number,
-                        },
-                    );
-                    self.finish(now, &r);
-                } else {
-                    self.audit(now, reorged(&old));
-                    self.audit(now, included(&r));
-                    self.count_reorg(now, Phase::Included(r));
-                }
-            }
+            (SubmissionStatus::Included(r), Some(old)) => self.verify_receipt(now, r, &old),
         }
-        Ok(())
+    }
+
+    /// The last poll of a confirmed transaction found it as `r`: in the block
+    /// of `old`, the verdict; in another block, a reorg.
+    fn verify_receipt(&mut self, now: u64, r: TxReceipt, old: &TxReceipt) {
+        if r.block_hash == old.block_hash && r.block_number == old.block_number {
+            self.audit(
+                now,
+                AuditEvent::Confirmed {
+                    tx_hash: r.tx_hash,
+                    block_number: r.block_number,
+                },
+            );
+            self.finish(now, &r);
+        } else {
+            self.audit(now, reorged(old));
+            self.audit(now, included(&r));
+            self.count_reorg(now, Phase::Included(r));
+        }
     }
 
     /// The result of a [`Transmit::ReadHead`]: the chain head's block number.
@@ -1100,103 +654,8 @@ impl TransactionValidator {
                     self.next_at = now.saturating_add(self.config.poll_interval_ms);
                 }
             }
-            Phase::Settle(settle) => {
-                if let SettleStage::Wait { held, seen_at_head } = settle.stage {
-                    // The read found `held` in a block at or below the first
-                    // head read after it; read again once `depth` blocks hold
-                    // that head.
-                    let seen_at_head = seen_at_head.unwrap_or(head);
-                    if head >= seen_at_head.saturating_add(depth - 1) {
-                        settle.stage = SettleStage::Reread {
-                            held,
-                            seen_at_head,
-                            head,
-                        };
-                        self.next_at = now;
-                    } else {
-                        settle.stage = SettleStage::Wait {
-                            held,
-                            seen_at_head: Some(seen_at_head),
-                        };
-                        self.next_at = now.saturating_add(self.config.poll_interval_ms);
-                    }
-                }
-            }
+            Phase::Settle(_) => self.settle_head(now, head, depth),
             _ => {}
-        }
-        Ok(())
-    }
-
-    /// The result of a [`Transmit::ReadRecord`]: the record hash the registry
-    /// holds under the TI id, or `None`.
-    ///
-    /// # Errors
-    /// [`ValidatorError::Finished`] after the verdict;
-    /// [`ValidatorError::Unexpected`] when no record read was asked for.
-    pub fn handle_record(
-        &mut self,
-        now: u64,
-        result: Result<Option<B256>, TransportError>,
-    ) -> Result<(), ValidatorError> {
-        let ours = match self.submission.as_ref().map(|s| s.anchoring) {
-            Some(Anchoring::Record { record_hash, .. }) => record_hash,
-            _ => return Err(self.refusal("a record read")),
-        };
-        self.take_asked(Asked::Read, "a record read")?;
-        match result {
-            Err(error) => self.transport_failed(now, error),
-            Ok(stored) => {
-                let held = match stored {
-                    None => ChainHolds::Nothing,
-                    Some(hash) if hash == ours => ChainHolds::Ours,
-                    Some(record_hash) => ChainHolds::OtherHash { record_hash },
-                };
-                self.settle_read(now, held);
-            }
-        }
-        Ok(())
-    }
-
-    /// The result of a [`Transmit::ReadBatch`]: the batch the registry holds
-    /// under the root, or `None`. A batch id of `None` (a reader that does not
-    /// look at logs) is not compared.
-    ///
-    /// # Errors
-    /// [`ValidatorError::Finished`] after the verdict;
-    /// [`ValidatorError::Unexpected`] when no batch read was asked for.
-    pub fn handle_batch(
-        &mut self,
-        now: u64,
-        result: Result<Option<AnchoredBatch>, TransportError>,
-    ) -> Result<(), ValidatorError> {
-        let (batch_id, root, leaf_count) = match self.submission.as_ref().map(|s| s.anchoring) {
-            Some(Anchoring::Batch {
-                batch_id,
-                root,
-                leaf_count,
-            }) => (batch_id, root, leaf_count),
-            _ => return Err(self.refusal("a batch read")),
-        };
-        self.take_asked(Asked::Read, "a batch read")?;
-        match result {
-            Err(error) => self.transport_failed(now, error),
-            Ok(stored) => {
-                let held = match stored {
-                    None => ChainHolds::Nothing,
-                    Some(b)
-                        if b.root == root
-                            && b.leaf_count == leaf_count
-                            && b.batch_id.is_none_or(|id| id == batch_id) =>
-                    {
-                        ChainHolds::Ours
-                    }
-                    Some(b) => ChainHolds::OtherBatch {
-                        leaf_count: b.leaf_count,
-                        batch_id: b.batch_id,
-                    },
-                };
-                self.settle_read(now, held);
-            }
         }
         Ok(())
     }
@@ -1295,285 +754,6 @@ impl TransactionValidator {
             self.phase = next;
             self.next_at = now;
         }
-    }
-
-    /// The validator would give up for `reason`: it settles first (reads the
-    /// registry), except when the node is on another chain (its state says
-    /// nothing about this one).
-    fn give_up(&mut self, now: u64, reason: InvalidReason) {
-        let wrong_chain = matches!(
-            reason,
-            InvalidReason::TransportRejected {
-                error: TransportError::WrongChain { .. }
-            }
-        );
-        if wrong_chain || self.submission.is_none() {
-            self.finish_invalid(now, reason);
-        } else {
-            self.start_settle(now, Fallback::GiveUp(reason));
-        }
-    }
-
-    fn start_settle(&mut self, now: u64, fallback: Fallback) {
-        self.failures = 0;
-        self.phase = Phase::Settle(Box::new(Settle {
-            fallback,
-            stage: SettleStage::Read,
-        }));
-        self.next_at = now;
-    }
-
-    /// A read of the registry while settling found `held`.
-    fn settle_read(&mut self, now: u64, held: ChainHolds) {
-        self.failures = 0;
-        self.audit(now, AuditEvent::ChainRead { held });
-        let Phase::Settle(settle) = &mut self.phase else {
-            return;
-        };
-        match (settle.stage, held) {
-            (SettleStage::Reread { head, .. }, ChainHolds::Nothing) => {
-                self.settle_nothing(now, Some(head));
-            }
-            (_, ChainHolds::Nothing) => self.settle_nothing(now, None),
-            (
-                SettleStage::Reread {
-                    held: before,
-                    seen_at_head,
-                    head,
-                },
-                _,
-            ) if before == held => self.settle_final(now, held, seen_at_head, head),
-            // Something new (first read, or it changed since): wait for the
-            // confirmations, then read again.
-            _ => {
-                settle.stage = SettleStage::Wait {
-                    held,
-                    seen_at_head: None,
-                };
-                self.next_at = now;
-            }
-        }
-    }
-
-    /// The registry holds nothing: send again, or give up as not anchored
-    /// once nothing sent can still be pending.
-    fn settle_nothing(&mut self, now: u64, read_at_head: Option<u64>) {
-        // A transaction sent (or whose submission answer was lost) may still
-        // be pending; like a pending transaction, it counts as dropped once
-        // `inclusion_timeout_ms` has passed. Until then, read again then.
-        let quiet = self
-            .last_submit_at
-            .map(|at| at.saturating_add(self.config.inclusion_timeout_ms));
-        if let (Phase::Settle(settle), Some(quiet)) = (&mut self.phase, quiet)
-            && matches!(settle.fallback, Fallback::GiveUp(_))
-            && now < quiet
-        {
-            settle.stage = SettleStage::Read;
-            self.next_at = quiet;
-            return;
-        }
-        let Phase::Settle(settle) = std::mem::replace(&mut self.phase, Phase::Submit) else {
-            return;
-        };
-        match settle.fallback {
-            Fallback::Resubmit => self.next_at = now,
-            Fallback::GiveUp(cause) => self.finish_invalid(
-                now,
-                InvalidReason::NotAnchored {
-                    cause: Box::new(cause),
-                    read_at_head,
-                },
-            ),
-        }
-    }
-
-    /// The registry cannot be read: send again anyway (the registry refuses
-    /// a second anchoring), or give up inconclusive.
-    fn settle_unreadable(&mut self, now: u64) {
-        let Phase::Settle(settle) = std::mem::replace(&mut self.phase, Phase::Submit) else {
-            return;
-        };
-        match settle.fallback {
-            Fallback::Resubmit => {
-                self.failures = 0;
-                self.next_at = now;
-            }
-            Fallback::GiveUp(reason) => self.finish_invalid(now, reason),
-        }
-    }
-
-    /// Two reads, `depth - 1` blocks apart, found the same thing.
-    fn settle_final(&mut self, now: u64, held: ChainHolds, seen_at_head: u64, head: u64) {
-        let Some(submission) = &self.submission else {
-            return;
-        };
-        match held {
-            ChainHolds::Ours => {
-                let recovered = Recovered::of(submission, seen_at_head, head);
-                self.finish_valid(
-                    now,
-                    &Anchor {
-                        tx_hash: None,
-                        block_number: None,
-                        block_hash: None,
-                        log_index: None,
-                        gas_used: None,
-                        replay: false,
-                        recovered: Some(Box::new(recovered)),
-                        batch: None,
-                    },
-                );
-            }
-            ChainHolds::OtherHash { record_hash } => self.finish_invalid(
-                now,
-                InvalidReason::AnchoredWithOtherHash {
-                    stored_record_hash: record_hash,
-                },
-            ),
-            ChainHolds::OtherBatch {
-                leaf_count,
-                batch_id,
-            } => self.finish_invalid(
-                now,
-                InvalidReason::RootAnchoredWithOtherBatch {
-                    stored_leaf_count: leaf_count,
-                    stored_batch_id: batch_id,
-                },
-            ),
-            ChainHolds::Nothing => self.settle_nothing(now, Some(head)),
-        }
-    }
-
-    /// The verdict from a confirmed receipt.
-    fn finish(&mut self, now: u64, receipt: &TxReceipt) {
-        let Some(submission) = &self.submission else {
-            return;
-        };
-        let anchor = |log_index, replay| Anchor {
-            tx_hash: Some(receipt.tx_hash),
-            block_number: Some(receipt.block_number),
-            block_hash: Some(receipt.block_hash),
-            log_index,
-            gas_used: Some(receipt.gas_used),
-            replay,
-            recovered: None,
-            batch: None,
-        };
-        if receipt.status {
-            match receipt.anchor_log_index {
-                Some(index) => self.finish_valid(now, &anchor(Some(index), false)),
-                None => self.finish_invalid(now, InvalidReason::MissingAnchorEvent),
-            }
-            return;
-        }
-        let data = receipt.revert_data.clone().unwrap_or_default();
-        let revert = DecodedRevert::from_data(&data);
-        match (revert.registry_error(), submission.anchoring) {
-            (
-                Some(RegistryErrors::EhrRegistryTiAlreadyUsed(e)),
-                Anchoring::Record { ti_id, record_hash },
-            ) if e.tiId == ti_id => {
-                if e.storedRecordHash == record_hash {
-                    self.finish_valid(now, &anchor(None, true));
-                } else {
-                    self.finish_invalid(
-                        now,
-                        InvalidReason::AnchoredWithOtherHash {
-                            stored_record_hash: e.storedRecordHash,
-                        },
-                    );
-                }
-            }
-            (
-                Some(RegistryErrors::EhrRegistryRootAlreadyAnchored(e)),
-                Anchoring::Batch { root, .. },
-            ) if e.root == root => self.finish_valid(now, &anchor(None, true)),
-            (Some(_), _) => self.finish_invalid(now, InvalidReason::ContractRevert { revert }),
-            (None, _) => self.finish_invalid(now, InvalidReason::StatusZero { revert }),
-        }
-    }
-
-    fn finish_valid(&mut self, now: u64, anchor: &Anchor) {
-        for record in &self.records {
-            self.acks.push_back(Ack {
-                ti_id: record.ti_id,
-                template_id: record.template_id,
-                record_hash: record.record_hash,
-                envelope: record.envelope.clone(),
-                status: AckStatus::Valid(Anchor {
-                    batch: record.proof.clone(),
-                    ..anchor.clone()
-                }),
-            });
-        }
-        self.audit(now, AuditEvent::Finished { valid: true });
-        self.phase = Phase::Done;
-        self.asked = None;
-    }
-
-    fn finish_invalid(&mut self, now: u64, reason: InvalidReason) {
-        for record in &self.records {
-            self.acks.push_back(Ack {
-                ti_id: record.ti_id,
-                template_id: record.template_id,
-                record_hash: record.record_hash,
-                envelope: record.envelope.clone(),
-                status: AckStatus::Invalid {
-                    reason: reason.clone(),
-                    tx_hashes: self.tx_hashes.clone(),
-                },
-            });
-        }
-        self.audit(now, AuditEvent::Finished { valid: false });
-        self.phase = Phase::Done;
-        self.asked = None;
-    }
-}
-
-impl Recovered {
-    fn of(submission: &Submission, seen_at_head: u64, confirmed_at_head: u64) -> Self {
-        let (event, event_topic, key, by) = match submission.anchoring {
-            Anchoring::Record { ti_id, .. } => (
-                IEhrRegistry::RecordAnchored::SIGNATURE,
-                IEhrRegistry::RecordAnchored::SIGNATURE_HASH,
-                ti_id,
-                "tiId",
-            ),
-            Anchoring::Batch { root, .. } => (
-                IEhrRegistry::BatchAnchored::SIGNATURE,
-                IEhrRegistry::BatchAnchored::SIGNATURE_HASH,
-                root,
-                "root",
-            ),
-        };
-        let name = event.split('(').next().unwrap_or(event);
-        let registry = submission.to;
-        Self {
-            seen_at_head,
-            confirmed_at_head,
-            registry,
-            event: event.to_owned(),
-            event_topic,
-            key,
-            note: format!(
-                "anchored by a transaction the validator did not see mined (tx unknown): find the {name} event by {by} with eth_getLogs (address {registry}, topics [{event_topic}, {key}], toBlock {confirmed_at_head})"
-            ),
-        }
-    }
-}
-
-fn reorged(r: &TxReceipt) -> AuditEvent {
-    AuditEvent::Reorged {
-        tx_hash: r.tx_hash,
-        block_number: r.block_number,
-    }
-}
-
-fn included(r: &TxReceipt) -> AuditEvent {
-    AuditEvent::Included {
-        tx_hash: r.tx_hash,
-        block_number: r.block_number,
-        block_hash: r.block_hash,
     }
 }
 

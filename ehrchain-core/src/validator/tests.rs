@@ -6,7 +6,7 @@ use rand_core::SeedableRng;
 use super::*;
 use crate::registry_abi::IEhrRegistry;
 use crate::{
-    GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, Role, TemplateRegistry,
+    AnchoredBatch, GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, Role, TemplateRegistry,
     TransactionGenerator,
 };
 
@@ -76,15 +76,35 @@ fn receipt(tx_hash: TxHash, block: u64, status: bool, revert: Option<Bytes>) -> 
     }
 }
 
+/// The action sending `tc`.
+fn send(tc: &ChainTransaction) -> Transmit {
+    Transmit::Submit(Submission::from(tc))
+}
+
+/// The action sending `v`'s submission (see
+/// `generated_submitted_included_confirmed_valid` and
+/// `a_batch_settles_by_reading_its_root` for what the submission holds).
+fn submission_of(v: &TransactionValidator) -> Transmit {
+    Transmit::Submit(v.submission().unwrap().clone())
+}
+
+/// The action polling `tx_hash`, sent for `v`'s submission.
+fn poll_of(v: &TransactionValidator, tx_hash: TxHash) -> Transmit {
+    Transmit::Poll {
+        tx_hash,
+        submission: v.submission().unwrap().clone(),
+    }
+}
+
 /// Submits at `now` and answers with `tx_hash`.
 fn submit(v: &mut TransactionValidator, now: u64, tx_hash: TxHash) {
-    assert!(matches!(v.poll_transmit(now), Some(Transmit::Submit(_))));
+    assert_eq!(v.poll_transmit(now), Some(submission_of(v)));
     v.handle_submitted(now, Ok(tx_hash)).unwrap();
 }
 
-/// Polls at `now` and answers with `status`.
-fn poll(v: &mut TransactionValidator, now: u64, status: SubmissionStatus) {
-    assert!(matches!(v.poll_transmit(now), Some(Transmit::Poll { .. })));
+/// Polls `tx_hash` at `now` and answers with `status`.
+fn poll(v: &mut TransactionValidator, now: u64, tx_hash: TxHash, status: SubmissionStatus) {
+    assert_eq!(v.poll_transmit(now), Some(poll_of(v, tx_hash)));
     v.handle_receipt(now, Ok(status)).unwrap();
 }
 
@@ -104,9 +124,9 @@ fn read(v: &mut TransactionValidator, now: u64, stored: Option<B256>) {
 /// Takes a receipt through confirmation to the verdict.
 fn conclude(v: &mut TransactionValidator, r: &TxReceipt) -> Ack {
     submit(v, 0, r.tx_hash);
-    poll(v, 1_000, SubmissionStatus::Included(r.clone()));
+    poll(v, 1_000, r.tx_hash, SubmissionStatus::Included(r.clone()));
     head(v, 1_000, r.block_number + 1);
-    poll(v, 1_000, SubmissionStatus::Included(r.clone()));
+    poll(v, 1_000, r.tx_hash, SubmissionStatus::Included(r.clone()));
     let ack = v.poll_ack().unwrap();
     assert!(v.poll_ack().is_none());
     ack
@@ -118,14 +138,26 @@ fn generated_submitted_included_confirmed_valid() {
     let mut v = TransactionValidator::new(&tc, config());
     assert_eq!(v.state(), ValidatorState::Generated);
     assert_eq!(v.poll_timeout(), Some(0));
+    // The TC's call, as it is, for the TC's TI id and record hash.
+    let submission = Submission {
+        to: Address::repeat_byte(0xee),
+        chain_id: 1337,
+        calldata: tc.calldata.clone(),
+        anchoring: Anchoring::Record {
+            ti_id: B256::repeat_byte(1),
+            record_hash: tc.record_hash,
+        },
+    };
+    assert_eq!(v.submission(), Some(&submission));
+    assert_eq!(send(&tc), Transmit::Submit(submission));
     submit(&mut v, 0, tx(1));
     assert_eq!(v.state(), ValidatorState::Submitted { tx_hash: tx(1) });
     // Nothing before the poll interval.
     assert_eq!(v.poll_transmit(999), None);
     assert_eq!(v.poll_timeout(), Some(1_000));
-    poll(&mut v, 1_000, SubmissionStatus::Pending);
+    poll(&mut v, 1_000, tx(1), SubmissionStatus::Pending);
     let r = receipt(tx(1), 10, true, None);
-    poll(&mut v, 2_000, SubmissionStatus::Included(r.clone()));
+    poll(&mut v, 2_000, tx(1), SubmissionStatus::Included(r.clone()));
     assert_eq!(
         v.state(),
         ValidatorState::Included {
@@ -144,7 +176,7 @@ fn generated_submitted_included_confirmed_valid() {
             block_number: 10
         }
     );
-    poll(&mut v, 3_000, SubmissionStatus::Included(r));
+    poll(&mut v, 3_000, tx(1), SubmissionStatus::Included(r));
     assert!(v.is_finished());
     let ack = v.poll_ack().unwrap();
     assert_eq!(ack.ti_id, tc.ti_id);
@@ -169,21 +201,22 @@ fn generated_submitted_included_confirmed_valid() {
 
 #[test]
 fn retryable_failures_back_off_exponentially_then_give_up() {
-    let mut v = TransactionValidator::new(&tc(), config());
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
     let down = || Err(TransportError::Unavailable("connection refused".into()));
-    assert!(v.poll_transmit(0).is_some());
+    assert_eq!(v.poll_transmit(0), Some(send(&tc)));
     v.handle_submitted(0, down()).unwrap();
     assert_eq!(v.poll_timeout(), Some(100));
-    assert!(v.poll_transmit(100).is_some());
+    assert_eq!(v.poll_transmit(100), Some(send(&tc)));
     v.handle_submitted(100, down()).unwrap();
     assert_eq!(v.poll_timeout(), Some(300));
-    assert!(v.poll_transmit(300).is_some());
+    assert_eq!(v.poll_transmit(300), Some(send(&tc)));
     v.handle_submitted(300, down()).unwrap();
     // Before giving up, it settles: the first submission may have reached
     // the node. The reads get their own retries, backing off the same way.
     assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
     assert!(v.poll_ack().is_none());
-    let ti_id = tc().ti_id;
+    let ti_id = tc.ti_id;
     for at in [300, 400, 600] {
         assert_eq!(v.poll_transmit(at), Some(Transmit::ReadRecord { ti_id }));
         v.handle_record(
@@ -211,7 +244,7 @@ fn giving_up_settles_to_valid_when_the_registry_holds_the_record() {
     let mut v = TransactionValidator::new(&tc, config());
     let down = || Err(TransportError::Unavailable("answer lost".into()));
     for at in [0, 100, 300] {
-        assert!(v.poll_transmit(at).is_some());
+        assert_eq!(v.poll_transmit(at), Some(send(&tc)));
         v.handle_submitted(at, down()).unwrap();
     }
     // Read: ours. Then the head, to know when to read again.
@@ -276,7 +309,7 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
     let tc = tc();
     let other = B256::repeat_byte(0x77);
     let give_up = |v: &mut TransactionValidator| {
-        assert!(v.poll_transmit(0).is_some());
+        assert_eq!(v.poll_transmit(0), Some(send(&tc)));
         v.handle_submitted(0, Err(TransportError::Rejected("no funds".into())))
             .unwrap();
     };
@@ -353,7 +386,7 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
 fn a_read_that_changes_is_confirmed_again() {
     let tc = tc();
     let mut v = TransactionValidator::new(&tc, config());
-    assert!(v.poll_transmit(0).is_some());
+    assert_eq!(v.poll_transmit(0), Some(send(&tc)));
     v.handle_submitted(0, Err(TransportError::Rejected("no funds".into())))
         .unwrap();
     read(&mut v, 0, Some(B256::repeat_byte(0x77)));
@@ -380,14 +413,15 @@ fn a_read_that_changes_is_confirmed_again() {
 
 #[test]
 fn an_unreadable_chain_while_settling_keeps_the_verdict_inconclusive() {
-    let mut v = TransactionValidator::new(&tc(), config());
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
     let rejected = TransportError::Rejected("no funds".into());
-    assert!(v.poll_transmit(0).is_some());
+    assert_eq!(v.poll_transmit(0), Some(send(&tc)));
     v.handle_submitted(0, Err(rejected.clone())).unwrap();
-    assert!(matches!(
+    assert_eq!(
         v.poll_transmit(0),
-        Some(Transmit::ReadRecord { .. })
-    ));
+        Some(Transmit::ReadRecord { ti_id: tc.ti_id })
+    );
     // A permanent error on the read: no retries.
     v.handle_record(0, Err(TransportError::Malformed("garbage".into())))
         .unwrap();
@@ -398,8 +432,9 @@ fn an_unreadable_chain_while_settling_keeps_the_verdict_inconclusive() {
 
 #[test]
 fn backoff_is_capped_and_reset_by_a_success() {
+    let tc = tc();
     let mut v = TransactionValidator::new(
-        &tc(),
+        &tc,
         ValidatorConfig {
             max_retries: 10,
             ..config()
@@ -407,14 +442,14 @@ fn backoff_is_capped_and_reset_by_a_success() {
     );
     let mut now = 0;
     for expected in [100, 200, 300, 300] {
-        assert!(v.poll_transmit(now).is_some());
+        assert_eq!(v.poll_transmit(now), Some(send(&tc)));
         v.handle_submitted(now, Err(TransportError::RateLimited("429".into())))
             .unwrap();
         assert_eq!(v.poll_timeout(), Some(now + expected));
         now += expected;
     }
     submit(&mut v, now, tx(1));
-    assert!(v.poll_transmit(now + 1_000).is_some());
+    assert_eq!(v.poll_transmit(now + 1_000), Some(poll_of(&v, tx(1))));
     v.handle_receipt(now + 1_000, Err(TransportError::Unavailable("x".into())))
         .unwrap();
     assert_eq!(v.poll_timeout(), Some(now + 1_100));
@@ -422,8 +457,9 @@ fn backoff_is_capped_and_reset_by_a_success() {
 
 #[test]
 fn a_permanent_error_is_fatal_and_sticky() {
-    let mut v = TransactionValidator::new(&tc(), config());
-    assert!(v.poll_transmit(0).is_some());
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    assert_eq!(v.poll_transmit(0), Some(send(&tc)));
     let error = TransportError::WrongChain {
         expected: 1337,
         actual: Some(1),
@@ -468,7 +504,7 @@ fn inputs_nobody_asked_for_are_refused() {
         v.handle_submitted(0, Ok(tx(2))),
         Err(ValidatorError::Unexpected("a submission result"))
     );
-    assert!(v.poll_transmit(1_000).is_some());
+    assert_eq!(v.poll_transmit(1_000), Some(poll_of(&v, tx(1))));
     // A receipt of another transaction does not answer the poll...
     let other = receipt(tx(9), 4, true, None);
     assert_eq!(
@@ -482,23 +518,30 @@ fn inputs_nobody_asked_for_are_refused() {
     let r = receipt(tx(1), 4, true, None);
     v.handle_receipt(1_000, Ok(SubmissionStatus::Included(r)))
         .unwrap();
-    assert!(matches!(v.state(), ValidatorState::Included { .. }));
+    assert_eq!(
+        v.state(),
+        ValidatorState::Included {
+            tx_hash: tx(1),
+            block_number: 4
+        }
+    );
 }
 
 #[test]
 fn a_transaction_pending_too_long_is_sent_again_then_given_up() {
-    let mut v = TransactionValidator::new(&tc(), config());
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
     submit(&mut v, 0, tx(1));
-    poll(&mut v, 1_000, SubmissionStatus::Pending);
+    poll(&mut v, 1_000, tx(1), SubmissionStatus::Pending);
     v.handle_timeout(9_999);
-    assert!(matches!(v.state(), ValidatorState::Submitted { .. }));
+    assert_eq!(v.state(), ValidatorState::Submitted { tx_hash: tx(1) });
     v.handle_timeout(10_000);
     // Its fate is unknown: read the registry before paying for another one.
     assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
     read(&mut v, 10_000, None);
     assert_eq!(v.state(), ValidatorState::Generated);
     submit(&mut v, 10_000, tx(2));
-    poll(&mut v, 11_000, SubmissionStatus::Dropped);
+    poll(&mut v, 11_000, tx(2), SubmissionStatus::Dropped);
     // Past the limit: settle, and wait until nothing sent can be pending.
     read(&mut v, 11_000, None);
     assert!(v.poll_ack().is_none());
@@ -515,7 +558,15 @@ fn a_transaction_pending_too_long_is_sent_again_then_given_up() {
         AckStatus::Invalid { tx_hashes, .. } => assert_eq!(tx_hashes, &[tx(1), tx(2)]),
         AckStatus::Valid(_) => panic!("dropped twice but valid"),
     }
-    assert!(ack.envelope.is_some());
+    // The record is kept for audit: the TC's sealed envelope and its hash.
+    assert_eq!(
+        (ack.ti_id, ack.template_id, ack.record_hash),
+        (tc.ti_id, tc.template_id, Some(tc.record_hash))
+    );
+    assert_eq!(
+        ack.envelope.as_ref().map(|e| e.to_vec()),
+        Some(tc.envelope.as_bytes().to_vec())
+    );
 }
 
 #[test]
@@ -525,6 +576,7 @@ fn a_reorg_after_confirmation_is_noticed_before_the_ack() {
     poll(
         &mut v,
         1_000,
+        tx(1),
         SubmissionStatus::Included(receipt(tx(1), 10, true, None)),
     );
     head(&mut v, 1_000, 11);
@@ -532,6 +584,7 @@ fn a_reorg_after_confirmation_is_noticed_before_the_ack() {
     poll(
         &mut v,
         1_000,
+        tx(1),
         SubmissionStatus::Included(receipt(tx(1), 12, true, None)),
     );
     assert_eq!(
@@ -546,19 +599,25 @@ fn a_reorg_after_confirmation_is_noticed_before_the_ack() {
     // ...and a second reorg, past the limit of 1, makes it settle: the
     // registry holds the record (mined again meanwhile) at two reads, so it
     // is valid, recovered.
-    poll(&mut v, 1_000, SubmissionStatus::Pending);
+    poll(&mut v, 1_000, tx(1), SubmissionStatus::Pending);
     assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
     read(&mut v, 1_000, Some(tc().record_hash));
     head(&mut v, 1_000, 14);
     head(&mut v, 2_000, 15);
     read(&mut v, 2_000, Some(tc().record_hash));
     assert!(v.poll_ack().unwrap().anchor().unwrap().is_recovered());
-    let reorgs = v
+    let reorgs: Vec<_> = v
         .history()
         .iter()
-        .filter(|e| matches!(e.event, AuditEvent::Reorged { .. }))
-        .count();
-    assert_eq!(reorgs, 2);
+        .filter_map(|e| match e.event {
+            AuditEvent::Reorged {
+                tx_hash,
+                block_number,
+            } => Some((tx_hash, block_number)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reorgs, [(tx(1), 10), (tx(1), 12)]);
 }
 
 #[test]
@@ -640,10 +699,16 @@ fn a_ti_the_template_refuses_is_invalid_at_once() {
     assert!(v.is_finished());
     assert_eq!(v.poll_transmit(0), None);
     let ack = v.poll_ack().unwrap();
-    assert!(matches!(
+    assert_eq!(
         ack.reason(),
-        Some(InvalidReason::TemplateViolations { violations }) if violations.len() == 1
-    ));
+        Some(&InvalidReason::TemplateViolations {
+            violations: vec![ViolationNote {
+                field: None,
+                message: crate::ViolationKind::MissingPatient.to_string(),
+            }]
+        })
+    );
+    assert_eq!((ack.ti_id, ack.template_id), (ti.ti_id, ti.template_id));
     assert_eq!((ack.record_hash, ack.envelope.clone()), (None, None));
     // Plain data: JSON round trip.
     let json = serde_json::to_string(&ack).unwrap();
@@ -673,6 +738,17 @@ fn a_batch_settles_by_reading_its_root() {
         leaf_count: 3,
         batch_id: Some(B256::repeat_byte(0xba)),
     };
+    // One anchorBatch call for the three records.
+    let tx_batch = batch.anchor_transaction(Address::repeat_byte(0xee), 1337);
+    assert_eq!(v.submission(), Some(&Submission::from(&tx_batch)));
+    assert_eq!(
+        v.submission().map(|s| s.anchoring),
+        Some(Anchoring::Batch {
+            batch_id: B256::repeat_byte(0xba),
+            root,
+            leaf_count: 3
+        })
+    );
     submit(&mut v, 0, tx(1));
     v.handle_timeout(10_000);
     assert_eq!(v.poll_transmit(10_000), Some(Transmit::ReadBatch { root }));
@@ -716,12 +792,13 @@ fn a_root_anchored_for_another_batch_is_invalid() {
         batch_id: None,
     };
     submit(&mut v, 0, tx(1));
-    poll(&mut v, 1_000, SubmissionStatus::Dropped);
-    assert!(v.poll_transmit(1_000).is_some());
+    poll(&mut v, 1_000, tx(1), SubmissionStatus::Dropped);
+    let read_root = Transmit::ReadBatch { root: batch.root() };
+    assert_eq!(v.poll_transmit(1_000), Some(read_root.clone()));
     v.handle_batch(1_000, Ok(Some(theirs))).unwrap();
     head(&mut v, 1_000, 3);
     head(&mut v, 2_000, 4);
-    assert!(v.poll_transmit(2_000).is_some());
+    assert_eq!(v.poll_transmit(2_000), Some(read_root));
     v.handle_batch(2_000, Ok(Some(theirs))).unwrap();
     let acks: Vec<Ack> = std::iter::from_fn(|| v.poll_ack()).collect();
     assert_eq!(acks.len(), 3);
@@ -738,15 +815,20 @@ fn a_root_anchored_for_another_batch_is_invalid() {
 
 #[test]
 fn a_resubmission_goes_ahead_when_the_chain_cannot_be_read() {
-    let mut v = TransactionValidator::new(&tc(), config());
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
     submit(&mut v, 0, tx(1));
-    poll(&mut v, 1_000, SubmissionStatus::Dropped);
-    assert!(v.poll_transmit(1_000).is_some());
+    poll(&mut v, 1_000, tx(1), SubmissionStatus::Dropped);
+    assert_eq!(
+        v.poll_transmit(1_000),
+        Some(Transmit::ReadRecord { ti_id: tc.ti_id })
+    );
     v.handle_record(1_000, Err(TransportError::Malformed("x".into())))
         .unwrap();
     // The registry refuses a second anchoring, so sending again is safe.
     assert_eq!(v.state(), ValidatorState::Generated);
-    submit(&mut v, 1_000, tx(2));
+    assert_eq!(v.poll_transmit(1_000), Some(send(&tc)));
+    v.handle_submitted(1_000, Ok(tx(2))).unwrap();
     assert_eq!(v.tx_hashes(), &[tx(1), tx(2)]);
 }
 
@@ -754,7 +836,7 @@ fn a_resubmission_goes_ahead_when_the_chain_cannot_be_read() {
 fn the_wrong_chain_is_not_read() {
     let mut v = TransactionValidator::new(&tc(), config());
     submit(&mut v, 0, tx(1));
-    assert!(v.poll_transmit(1_000).is_some());
+    assert_eq!(v.poll_transmit(1_000), Some(poll_of(&v, tx(1))));
     let error = TransportError::WrongChain {
         expected: 1337,
         actual: Some(1),

@@ -1,0 +1,41 @@
+//! How patient the validator is: [`ValidatorConfig`] and its defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// How patient the validator is. Times are in milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorConfig {
+    /// Blocks that must hold the transaction (its own included) before the
+    /// verdict is final; 0 counts as 1.
+    pub confirmations: u64,
+    /// Retryable transport failures in a row tolerated before giving up.
+    pub max_retries: u32,
+    /// Wait after the first transport failure; doubled after each further one.
+    pub backoff_initial_ms: u64,
+    /// Longest wait between retries.
+    pub backoff_max_ms: u64,
+    /// Wait between two polls of a pending transaction or of the chain head.
+    pub poll_interval_ms: u64,
+    /// How long a submitted transaction may stay pending before it is treated
+    /// as dropped and sent again.
+    pub inclusion_timeout_ms: u64,
+    /// How many times the transaction is sent again after being dropped, timed
+    /// out or reorged out, before the TI is given up as invalid.
+    pub max_resubmissions: u32,
+}
+
+impl Default for ValidatorConfig {
+    /// 3 confirmations, 5 retries backing off from 0.5 s to 30 s, a poll every
+    /// second, 2 minutes to be mined, 3 resubmissions.
+    fn default() -> Self {
+        Self {
+            confirmations: 3,
+            max_retries: 5,
+            backoff_initial_ms: 500,
+            backoff_max_ms: 30_000,
+            poll_interval_ms: 1_000,
+            inclusion_timeout_ms: 120_000,
+            max_resubmissions: 3,
+        }
+    }
+}
