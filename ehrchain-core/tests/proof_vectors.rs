@@ -100,6 +100,9 @@ struct Invalid {
     #[serde(skip_serializing_if = "Option::is_none")]
     anchored: Option<AnchoredBatch>,
     error: String,
+    /// The stable error code (docs/errors.md) every binding reports; empty
+    /// for `none`.
+    code: String,
 }
 
 #[test]
@@ -349,7 +352,10 @@ fn check_invalid(v: &Invalid) {
             assert!(v.anchored.is_none());
             proof.verify().unwrap();
         }
-        Err(e) => assert_eq!(e.name(), v.error, "{}: {e}", v.name),
+        Err(e) => {
+            assert_eq!(e.name(), v.error, "{}: {e}", v.name);
+            assert_eq!(e.code().name(), v.code, "{}: {e}", v.name);
+        }
     }
     // A proof refused only for its leaf count or batch id verifies on its own.
     if matches!(
@@ -364,6 +370,7 @@ fn check_invalid(v: &Invalid) {
             text: v.text.clone(),
             json: v.json.clone(),
             error: String::new(),
+            code: String::new(),
         };
         run_invalid(&own).unwrap();
     }
@@ -520,7 +527,7 @@ fn build() -> VectorFile {
             "All byte strings are lower-case hex with a 0x prefix.".into(),
             "batches: the batch of leaf_count records has record_hashes[i] = SHA-256 of the ASCII text 'record-<leaf_count>-<i>' and batch_id = SHA-256 of 'batch-<leaf_count>'; root is its Merkle root, anchor_calldata the ABI-encoded anchorBatch(root, leaf_count, batch_id) call.".into(),
             "proofs: one per record, in leaf order; leaf = keccak256(keccak256(abi.encode(record_hash))); fields is the proof's JSON form; binary its binary form; text its text form (EHRP: + base45 of binary). Each verifies with OpenZeppelin MerkleProof.verify(siblings, root, leaf).".into(),
-            "invalid: exactly one input (binary hex, text, or json text) that a decoder must refuse, or that must fail verification: against its own root, or against the batch in anchored when present. error is the expected failure (one of truncated, trailing_bytes, not_a_proof, unsupported_version, bad_text, json, zero_leaf_count, index_out_of_range, wrong_hash_count, too_many_siblings, root_mismatch, leaf_count_mismatch, batch_id_mismatch), or none for an input that is accepted although it looks wrong.".into(),
+            "invalid: exactly one input (binary hex, text, or json text) that a decoder must refuse, or that must fail verification: against its own root, or against the batch in anchored when present. error is the expected failure (one of truncated, trailing_bytes, not_a_proof, unsupported_version, bad_text, json, zero_leaf_count, index_out_of_range, wrong_hash_count, too_many_siblings, root_mismatch, leaf_count_mismatch, batch_id_mismatch), or none for an input that is accepted although it looks wrong; code is the stable error code of docs/errors.md that the Rust, C and JavaScript APIs report for it (empty for none).".into(),
         ],
         spec: "docs/proofs.md".into(),
         proof_version: PROOF_VERSION,
@@ -530,7 +537,15 @@ fn build() -> VectorFile {
             selector: hex::encode_prefixed(&keccak256(ANCHOR_SIGNATURE)[..4]),
         },
         batches,
-        invalid: invalid_vectors(),
+        invalid: invalid_vectors()
+            .into_iter()
+            .map(|v| Invalid {
+                code: run_invalid(&v)
+                    .err()
+                    .map_or_else(String::new, |e| e.code().name().to_owned()),
+                ..v
+            })
+            .collect(),
     }
 }
 
@@ -573,6 +588,7 @@ fn binary(name: &str, comment: &str, bytes: &[u8], error: &str) -> Invalid {
         json: None,
         anchored: None,
         error: error.into(),
+        code: String::new(),
     }
 }
 
@@ -585,6 +601,7 @@ fn text(name: &str, comment: &str, text: String, error: &str) -> Invalid {
         json: None,
         anchored: None,
         error: error.into(),
+        code: String::new(),
     }
 }
 
@@ -601,6 +618,7 @@ fn json_text(name: &str, comment: &str, json: String, error: &str) -> Invalid {
         json: Some(json),
         anchored: None,
         error: error.into(),
+        code: String::new(),
     }
 }
 

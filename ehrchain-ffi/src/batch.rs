@@ -205,7 +205,8 @@ pub unsafe extern "C" fn ehr_proof_from_bytes(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        let bytes = ptr::bytes(bytes, bytes_len)?;
+        // Empty input is a truncated proof, as in every binding.
+        let bytes = ptr::bytes_or_empty(bytes, bytes_len)?;
         let out = Out::new(proof_out)?;
         out.give(ehr_proof {
             proof: InclusionProof::from_bytes(bytes)?,
@@ -223,7 +224,11 @@ pub unsafe extern "C" fn ehr_proof_from_text(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        let text = ptr::text(text, text_len)?;
+        // Empty text is not a proof, as in every binding.
+        let text = match text_len {
+            0 => "",
+            _ => ptr::text(text, text_len)?,
+        };
         let out = Out::new(proof_out)?;
         out.give(ehr_proof {
             proof: InclusionProof::from_text(text)?,

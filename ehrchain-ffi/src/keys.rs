@@ -166,7 +166,8 @@ pub unsafe extern "C" fn ehr_envelope_open(
 ) -> ehr_result {
     guard(|| {
         let keys = ptr::handle(keys)?;
-        let bytes = ptr::bytes(envelope, envelope_len)?;
+        // Empty input is a truncated envelope, as in every binding.
+        let bytes = ptr::bytes_or_empty(envelope, envelope_len)?;
         let envelope = Envelope::from_bytes(bytes.to_vec())?;
         let plaintext = envelope.open(&keys.keys)?;
         ptr::write_bytes(buf, len, out_len, &plaintext)

@@ -30,6 +30,7 @@ test("envelope vectors: every invalid envelope fails with its error", () => {
   for (const v of invalid) {
     assert.throws(() => ehr.openEnvelope(bytes(v.envelope), bytes(v.key)), (e) => {
       assert.ok(e instanceof Error, v.name);
+      assert.equal(e.code, v.code, v.name);
       assert.equal(e.kind, "envelope", v.name);
       assert.equal(e.reason, v.error, v.name);
       return true;
@@ -95,6 +96,7 @@ test("proof vectors: every invalid proof fails with its error", () => {
     }
     assert.throws(run, (e) => {
       assert.ok(e instanceof Error, v.name);
+      assert.equal(e.code, v.code, `${v.name}: ${e.message}`);
       assert.equal(e.kind, "batch", `${v.name}: ${e.message}`);
       assert.equal(e.reason, v.error, `${v.name}: ${e.message}`);
       return true;

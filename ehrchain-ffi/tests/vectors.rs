@@ -1,0 +1,112 @@
+//! The C ABI reports the same error code as the Rust core (and the npm
+//! package) for every invalid vector of docs/vectors: each envelope opened
+//! through `ehr_envelope_open`, each proof read through `ehr_proof_from_*`
+//! and checked with `ehr_proof_verify`. The vectors' `code` is what the core
+//! gives (`ehrchain-core/tests/*_vectors.rs` check that).
+#![allow(
+    missing_docs,
+    unsafe_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::ffi::c_char;
+use std::ptr::null_mut;
+
+use ehrchain_core::Envelope;
+use ehrchain_ffi::*;
+use serde_json::Value;
+
+fn vectors(name: &str) -> Value {
+    let path = format!("{}/../docs/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    alloy_primitives::hex::decode(s).unwrap()
+}
+
+/// The name of a code the C ABI returned.
+fn name(rc: ehr_result) -> String {
+    rc.error_code()
+        .map_or_else(|| format!("{rc:?}"), |c| c.name().to_owned())
+}
+
+#[test]
+fn every_invalid_envelope_gives_the_cores_code_in_c() {
+    let file = vectors("envelope.json");
+    let invalid = file["invalid"].as_array().unwrap();
+    assert!(invalid.len() > 20);
+    for v in invalid {
+        let bytes = unhex(v["envelope"].as_str().unwrap());
+        let key = unhex(v["key"].as_str().unwrap());
+        let mut keys = null_mut();
+        // SAFETY: valid out-pointer; the key is 32 readable bytes; the key id
+        // is the envelope's own, when its header can be read at all.
+        unsafe {
+            assert_eq!(ehr_key_store_new(&raw mut keys), ehr_result::OK);
+            if let Ok(envelope) = Envelope::from_bytes(bytes.clone()) {
+                let id = envelope.binding().key_id.as_str().to_owned();
+                let rc = ehr_key_store_insert(keys, id.as_ptr().cast(), id.len(), key.as_ptr());
+                assert_eq!(rc, ehr_result::OK, "{}", v["name"]);
+            }
+        }
+        let mut buf = vec![0u8; bytes.len() + 1];
+        let mut n = 0usize;
+        // SAFETY: `bytes` and `buf` are ours, `keys` is a live store.
+        let rc = unsafe {
+            ehr_envelope_open(
+                keys,
+                bytes.as_ptr(),
+                bytes.len(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &raw mut n,
+            )
+        };
+        // SAFETY: `keys` is live and freed once.
+        unsafe { ehr_key_store_free(keys) };
+        assert_eq!(name(rc), v["code"].as_str().unwrap(), "{}", v["name"]);
+    }
+}
+
+#[test]
+fn every_invalid_proof_gives_the_cores_code_in_c() {
+    let file = vectors("proofs.json");
+    let mut checked = 0;
+    for v in file["invalid"].as_array().unwrap() {
+        if v.get("anchored").is_some() {
+            // Checked against a chain's batch: ehr_proof_verify_on_chain,
+            // which needs a transport (tests/c/test_ffi.c).
+            continue;
+        }
+        let mut proof = null_mut();
+        // SAFETY: each input is our own buffer with its length; `proof` is a
+        // valid out-pointer.
+        let mut rc = unsafe {
+            if let Some(binary) = v["binary"].as_str() {
+                let bytes = unhex(binary);
+                ehr_proof_from_bytes(bytes.as_ptr(), bytes.len(), &raw mut proof)
+            } else if let Some(text) = v["text"].as_str() {
+                ehr_proof_from_text(text.as_ptr().cast::<c_char>(), text.len(), &raw mut proof)
+            } else {
+                let json = v["json"].as_str().unwrap();
+                ehr_proof_from_json(json.as_ptr().cast::<c_char>(), json.len(), &raw mut proof)
+            }
+        };
+        if rc == ehr_result::OK {
+            // SAFETY: `proof` is live and freed once.
+            rc = unsafe { ehr_proof_verify(proof) };
+            unsafe { ehr_proof_free(proof) };
+        }
+        let expected = v["code"].as_str().unwrap();
+        if expected.is_empty() {
+            assert_eq!(rc, ehr_result::OK, "{}", v["name"]);
+        } else {
+            assert_eq!(name(rc), expected, "{}", v["name"]);
+        }
+        checked += 1;
+    }
+    assert!(checked > 40, "{checked} proof vectors checked");
+}
