@@ -16,6 +16,7 @@ use crate::envelope::EnvelopeError;
 use crate::generator::GenerateError;
 use crate::keys::{InvalidKeyId, KeyStoreError};
 use crate::role::InvalidRoleName;
+use crate::tc_json::TcError;
 use crate::template::{RegistryError, TemplateError};
 use crate::ti::TiFormatError;
 use crate::transport::TransportError;
@@ -140,6 +141,8 @@ error_codes! {
     TiMalformed = 300, "EHR_TI_MALFORMED", Ti, "the TI is malformed or too large";
     /// A TI breaks its template; the violations list every reason.
     TiRejected = 301, "EHR_TI_REJECTED", Ti, "the TI breaks its template (every violation is listed)";
+    /// A stored TC is malformed or its parts disagree.
+    TcInvalid = 302, "EHR_TC_INVALID", Ti, "the stored TC is malformed or its parts disagree";
     /// The key store has no key under the id asked for.
     KeyUnknown = 400, "EHR_KEY_UNKNOWN", Envelope, "the key store has no such master key";
     /// The key store could not answer (retryable).
@@ -278,6 +281,9 @@ pub enum Error {
     /// The validator refused an input.
     #[error(transparent)]
     Validator(#[from] ValidatorError),
+    /// A stored TC could not be read back.
+    #[error(transparent)]
+    Tc(#[from] TcError),
     /// The in-process devnet (the `ehrchain-contracts` crate) refused an
     /// operation; its message.
     #[error("{0}")]
@@ -301,6 +307,7 @@ impl Error {
             Self::Proof(e) => e.code(),
             Self::Transport(e) => e.code(),
             Self::Validator(e) => e.code(),
+            Self::Tc(e) => e.code(),
             Self::Devnet(_) => ErrorCode::Devnet,
         }
     }
@@ -315,6 +322,7 @@ impl Error {
             Self::Proof(e) => Some(e.name()),
             Self::Generate(GenerateError::Seal(e)) => Some(e.name()),
             Self::Transport(e) => Some(e.name()),
+            Self::Tc(TcError::Envelope(e)) => Some(e.name()),
             _ => None,
         }
     }
@@ -325,6 +333,17 @@ impl Error {
         match self {
             Self::Generate(GenerateError::Rejected(v)) => Some(v),
             _ => None,
+        }
+    }
+}
+
+impl TcError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Json(_) | Self::Inconsistent(_) => ErrorCode::TcInvalid,
+            Self::Envelope(e) => e.code(),
         }
     }
 }

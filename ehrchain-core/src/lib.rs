@@ -11,6 +11,7 @@ pub mod keys;
 mod record;
 pub mod registry_abi;
 mod role;
+mod tc_json;
 pub mod template;
 mod ti;
 pub mod transport;
@@ -31,6 +32,7 @@ pub use generator::{
 pub use handshaker::Handshaker;
 pub use keys::{InMemoryKeyStore, KeyId, KeyStore, KeyStoreError, MasterKey};
 pub use role::{InvalidRoleName, MAX_ROLE_NAME_LEN, Role};
+pub use tc_json::TcError;
 pub use template::{Form, RegistryError, Template, TemplateError, TemplateRegistry};
 pub use ti::{InitialTransaction, MAX_IDENTIFIER_LEN, MAX_TI_JSON_LEN, TiFormatError};
 pub use transport::{

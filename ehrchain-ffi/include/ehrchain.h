@@ -52,6 +52,8 @@ enum ehr_result_code {
     EHR_TI_MALFORMED = 300,
     /** the TI breaks its template (every violation is listed) (ti). */
     EHR_TI_REJECTED = 301,
+    /** the stored TC is malformed or its parts disagree (ti). */
+    EHR_TC_INVALID = 302,
     /** the key store has no such master key (envelope). */
     EHR_KEY_UNKNOWN = 400,
     /** the key store could not answer (envelope). */
@@ -1036,6 +1038,25 @@ ehr_result ehr_last_error(char *buf, size_t len, size_t *out_len);
  * `ehr_result_message`; `[]` when the last failure was not a rejected TI.
  */
 ehr_result ehr_last_violations(char *buf, size_t len, size_t *out_len);
+
+/**
+ * Writes the TC's JSON form (`to`, `chain_id`, `calldata`, `ti_id`,
+ * `template_id`, `patient`, `record_hash`, `cid`, `envelope`; hex strings)
+ * as NUL-terminated text into `buf` (text-output rules:
+ * `ehr_result_message`). It holds the sealed record: store it where the
+ * record may be stored.
+ */
+ehr_result ehr_tc_to_json(const struct ehr_tc *tc, char *buf, size_t len, size_t *out_len);
+
+/**
+ * Reads a TC back from its JSON form (`json`, `json_len` bytes of UTF-8) into
+ * a new TC, checking that its parts agree: the envelope is well formed,
+ * bound to the TC's TI, template and patient, hashes to its record hash, and
+ * an `anchorRecord` call anchors that TI id and record hash.
+ * `EHR_TC_INVALID` when they do not; `EHR_ENVELOPE_MALFORMED` for a
+ * malformed envelope. Free the TC with `ehr_tc_free`.
+ */
+ehr_result ehr_tc_from_json(const char *json, size_t json_len, struct ehr_tc **tc_out);
 
 /**
  * Makes an empty template set that checks every template's call against the

@@ -1,9 +1,7 @@
 //! The handshaker for JavaScript: keys, the Transaction Generator (TI → TC),
 //! sealed envelopes, and validators for TIs.
 
-use alloy_sol_types::SolCall;
 use ehrchain_core::envelope::NONCE_LEN;
-use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::{
     Address, ChainTransaction as CoreTc, Envelope, EnvelopeBinding, GeneratorConfig,
     InMemoryKeyStore, KeyId, MasterKey, Submission, TransactionGenerator, TransactionValidator,
@@ -363,42 +361,15 @@ impl ChainTransaction {
     /// must anchor that TI id and record hash.
     ///
     /// # Errors
-    /// `EHR_INVALID_ARGUMENT` for a malformed document or one whose parts disagree;
-    /// `EHR_ENVELOPE_MALFORMED` for a malformed envelope.
+    /// `EHR_TC_INVALID` for a malformed document or one whose parts disagree;
+    /// `EHR_ENVELOPE_MALFORMED` (and its `reason`) for a malformed envelope.
     #[wasm_bindgen(js_name = fromJSON)]
     pub fn from_json(
         #[wasm_bindgen(unchecked_param_type = "ChainTransactionJson | string")] json: JsValue,
     ) -> Result<ChainTransaction, JsValue> {
-        let doc: TcJson = convert::document(&json, "TC")?;
-        let envelope = Envelope::from_bytes(doc.envelope.to_vec()).map_err(Failure::from)?;
-        let binding = envelope.binding();
-        let disagree = |what: &str| Failure::bad_input(format!("the TC's {what}"));
-        if envelope.record_hash() != doc.record_hash {
-            return Err(disagree("record_hash is not the SHA-256 of its envelope").into());
-        }
-        if binding.ti_id != doc.ti_id
-            || binding.template_id != doc.template_id
-            || binding.patient != doc.patient
-        {
-            return Err(disagree("envelope is bound to another TI, template or patient").into());
-        }
-        if let Ok(call) = IEhrRegistry::anchorRecordCall::abi_decode(&doc.calldata)
-            && (call.tiId != doc.ti_id || call.recordHash != doc.record_hash)
-        {
-            return Err(disagree("calldata anchors another TI id or record hash").into());
-        }
-        Ok(ChainTransaction {
-            inner: CoreTc {
-                to: doc.to,
-                chain_id: doc.chain_id,
-                calldata: doc.calldata,
-                ti_id: doc.ti_id,
-                template_id: doc.template_id,
-                patient: doc.patient,
-                record_hash: doc.record_hash,
-                envelope,
-            },
-        })
+        let json = convert::json_text(&json, "TC")?;
+        let inner = CoreTc::from_json(&json).map_err(Failure::from)?;
+        Ok(ChainTransaction { inner })
     }
 
     /// The TC as plain JSON data (hex strings; the envelope as hex).
@@ -407,36 +378,8 @@ impl ChainTransaction {
     /// `EHR_INTERNAL` only.
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "ChainTransactionJson")]
     pub fn to_json(&self) -> Result<JsValue, JsValue> {
-        let tc = &self.inner;
-        Ok(convert::to_js(&serde_json::json!({
-            "to": tc.to,
-            "chain_id": tc.chain_id,
-            "calldata": tc.calldata,
-            "ti_id": tc.ti_id,
-            "template_id": tc.template_id,
-            "patient": tc.patient,
-            "record_hash": tc.record_hash,
-            "cid": tc.cid(),
-            "envelope": hex(tc.envelope.as_bytes()),
-        }))?)
+        Ok(convert::to_js(&self.inner)?)
     }
-}
-
-/// The JSON form of a TC, as `ChainTransaction.toJSON` writes it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TcJson {
-    to: Address,
-    chain_id: u64,
-    calldata: alloy_primitives::Bytes,
-    ti_id: ehrchain_core::B256,
-    template_id: ehrchain_core::B256,
-    patient: ehrchain_core::B256,
-    record_hash: ehrchain_core::B256,
-    #[serde(default)]
-    #[allow(dead_code)]
-    cid: Option<String>,
-    envelope: alloy_primitives::Bytes,
 }
 
 /// Where an envelope belongs, as JavaScript passes it to [`seal_envelope`].

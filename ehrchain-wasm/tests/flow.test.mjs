@@ -195,10 +195,10 @@ test("a TC stored as JSON and validated later: valid ACK; a tampered one is refu
     [doc.ti_id, doc.template_id, doc.record_hash, doc.envelope],
   );
   const flipped = `${doc.envelope.slice(0, -2)}${doc.envelope.endsWith("00") ? "01" : "00"}`;
-  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: flipped }), { code: "EHR_INVALID_ARGUMENT" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: flipped }), { code: "EHR_TC_INVALID" });
   assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: "0x4548" }), { code: "EHR_ENVELOPE_MALFORMED" });
-  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, ti_id: `0x${"07".repeat(32)}` }), { code: "EHR_INVALID_ARGUMENT" });
-  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, extra: 1 }), { code: "EHR_INVALID_JSON" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, ti_id: `0x${"07".repeat(32)}` }), { code: "EHR_TC_INVALID" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, extra: 1 }), { code: "EHR_TC_INVALID" });
 });
 
 test("a batch of device readings under one root: proofs verify in WASM and in the EVM", async () => {
