@@ -29,9 +29,14 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy -p ehrchain-core --all-targets --locked --features simd-keccak -- -D warnings
 
+## The workspace's tests, then the core's again with its opt-in batched
+## Keccak (`simd-keccak`, p3-keccak), which also checks it against the
+## default one-at-a-time Keccak.
 unit:
 	$(CARGO) test --workspace --locked
+	$(CARGO) test -p ehrchain-core --locked --features simd-keccak
 
 ## The C ABI from C: the committed header matches a fresh cbindgen run and
 ## compiles as C11 and C++17; the C tests and the C example, built with the

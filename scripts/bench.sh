@@ -2,7 +2,8 @@
 # `make bench`: every benchmark of ehrchain and of its peers, in one process
 # tree on this machine, then one table (benches/README.md, docs/performance.md).
 #   1. the fixture the peers must reproduce byte for byte (peer_fixture);
-#   2. the criterion benches (tc_generation, batch, ffi overhead when built);
+#   2. the criterion benches (tc_generation, batch, ffi overhead when built),
+#      then the batch bench again with core's opt-in `simd-keccak` feature;
 #   3. peak memory of a 1M-record batch build (/usr/bin/time -v);
 #   4. the Node peers: viem, ethers v6, node:crypto, WebCrypto,
 #      @openzeppelin/merkle-tree (benches/peers/, pinned with its lockfile),
@@ -33,10 +34,18 @@ echo "== criterion" >&2
 rm -f "$out/ffi_overhead.json"
 EHRCHAIN_BENCH_OUT="$PWD/$out" cargo bench --locked -p ehrchain-benches --benches "${cargo_bench_args[@]}"
 
+# The default build hashes one Keccak-256 at a time (keccak-asm); the batch
+# bench runs again with ehrchain-core's opt-in `simd-keccak` feature (batch
+# leaves and verify_many in p3-keccak's SIMD lanes), its figures kept apart
+# in target/criterion-simd-keccak/ and reported as their own rows.
+echo "== criterion, batch bench, --features ehrchain-core/simd-keccak" >&2
+CRITERION_HOME="$PWD/target/criterion-simd-keccak" \
+    cargo bench --locked -p ehrchain-benches --bench batch --features ehrchain-core/simd-keccak "${cargo_bench_args[@]}"
+
 # keccak-asm picks its Keccak assembly when it is compiled: the AVX-512VL
 # variant only in a build for a CPU that has it. The keccak-bound benches run
-# again in such a build (its own target directory), reported beside the
-# portable build's figures (docs/performance.md).
+# again in such a build (its own target directory; default features), reported
+# beside the portable build's figures (docs/performance.md).
 if grep -qw avx512vl /proc/cpuinfo; then
     echo "== criterion, keccak-bound benches, -C target-cpu=native" >&2
     RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR="$PWD/target/native" \

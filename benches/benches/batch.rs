@@ -28,7 +28,8 @@ fn batch_build(c: &mut Criterion) {
 
 /// Verifying depth-20 inclusion proofs (leaves of a 2^20-record batch)
 /// against their root, on one core: one at a time (`verify`), and 1,024
-/// different ones at once (`verify_many`, Keccak in SIMD lanes).
+/// different ones at once (`verify_many`; Keccak in SIMD lanes when built
+/// with `--features ehrchain-core/simd-keccak`).
 fn proof_verify(c: &mut Criterion) {
     const MANY: u32 = 1024;
     let batch = batch_of(1 << 20).expect("batch");

@@ -331,10 +331,11 @@ pub unsafe extern "C" fn ehr_proof_verify(proof: *const ehr_proof) -> ehr_result
 }
 
 /// Verifies `count` proofs against their own roots, each exactly as
-/// `ehr_proof_verify` would, but with the Keccak-256 of several proofs side
-/// by side in SIMD lanes: on CPUs with AVX-512 or AVX2 several times more
-/// proofs per second than one call each (for bulk checks by an auditor or a
-/// pharmacy back office).
+/// `ehr_proof_verify` would, level by level across the proofs. In a library
+/// built with the `simd-keccak` feature the Keccak-256 of several proofs run
+/// side by side in SIMD lanes: on CPUs with AVX-512 or AVX2 several times
+/// more proofs per second than one call each (for bulk checks by an auditor
+/// or a pharmacy back office); without it, about as fast as one call each.
 ///
 /// Writes each proof's code to `results[i]` (`EHR_OK` or
 /// `EHR_PROOF_INVALID`; `results` has room for `count` codes). Returns

@@ -9,11 +9,13 @@
 //! computes itself.
 
 mod error;
+mod keccak_many;
 mod proof;
 mod tree;
 
 use alloy_primitives::{Address, B256, Bytes, keccak256};
 use alloy_sol_types::SolCall;
+use keccak_many::keccak256_many;
 use rs_merkle::Hasher;
 use rs_merkle::utils::indices::proof_indices_by_layers;
 use tree::Tree;
@@ -68,32 +70,13 @@ fn sorted_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 64] {
     buf
 }
 
-/// keccak256 of each message into the digest beside it, several at once:
-/// on native targets p3-keccak runs eight messages per permutation in
-/// AVX-512 lanes (four with AVX2, two with SSE2), picked at run time; on
-/// wasm one at a time. Extra messages or digests on either side are left
-/// alone.
-fn keccak256_many<const N: usize>(messages: &[[u8; N]], digests: &mut [[u8; 32]]) {
-    let n = messages.len().min(digests.len());
-    let messages = messages.get(..n).unwrap_or_default();
-    let digests = digests.get_mut(..n).unwrap_or_default();
-    #[cfg(not(target_family = "wasm"))]
-    {
-        use p3_symmetric::CryptographicHasher;
-        p3_keccak::Keccak256Hash.hash_many(messages.as_flattened(), digests);
-    }
-    #[cfg(target_family = "wasm")]
-    for (digest, message) in digests.iter_mut().zip(messages) {
-        *digest = keccak256(message).0;
-    }
-}
-
 /// How many leaves [`leaves_into`] hashes per step (two 8 KiB buffers on
 /// the stack).
 const LEAF_BLOCK: usize = 256;
 
-/// The leaves of `record_hashes` into `leaves` (as many as both hold), in
-/// SIMD lanes: [`leaf_of`] for many records.
+/// The leaves of `record_hashes` into `leaves` (as many as both hold), a
+/// block at a time (in SIMD lanes with the `simd-keccak` feature): [`leaf_of`]
+/// for many records.
 fn leaves_into(record_hashes: &[B256], leaves: &mut [[u8; 32]]) {
     let mut encoded = [[0u8; 32]; LEAF_BLOCK];
     let mut inner = [[0u8; 32]; LEAF_BLOCK];

@@ -206,11 +206,12 @@ impl InclusionProof {
     /// as [`InclusionProof::verify`], in the same order.
     ///
     /// One proof is a chain of hashes, each needing the one before; many
-    /// proofs have independent chains, hashed here side by side: with
-    /// AVX-512 eight Keccak-256 cost about what one does, so an auditor or a
+    /// proofs have independent chains, hashed here level by level. With the
+    /// `simd-keccak` feature a level's Keccak-256 run side by side in SIMD
+    /// lanes: with AVX-512 eight cost about what one does, so an auditor or a
     /// pharmacy back office checking proofs in bulk verifies several times
-    /// more per second than with `verify` in a loop. On CPUs without such
-    /// SIMD and on wasm it is as fast as that loop.
+    /// more per second than with `verify` in a loop. Without the feature, on
+    /// CPUs without such SIMD and on wasm it is about as fast as that loop.
     ///
     /// Takes proofs or references to them (`&[InclusionProof]`,
     /// `&[&InclusionProof]`), so proofs held apart need not be copied.

@@ -81,10 +81,10 @@ fn every_proof_of_every_small_batch_verifies() {
 }
 
 #[test]
-fn leaves_in_simd_lanes_are_the_leaves_one_by_one() {
-    // Full and partial groups of lanes of whichever backend p3-keccak picks
-    // on this CPU (its own tests cover every backend), and both sides of a
-    // LEAF_BLOCK.
+fn leaves_into_gives_the_leaf_of_each_record() {
+    // Full and partial groups of SIMD lanes of whichever backend p3-keccak
+    // picks on this CPU (with `simd-keccak`; its own tests cover every
+    // backend), and both sides of a LEAF_BLOCK.
     let hashes: Vec<B256> = (0..2 * 256 + 9).map(record).collect();
     assert_eq!(LEAF_BLOCK, 256);
     for n in (0..=17).chain([LEAF_BLOCK - 1, LEAF_BLOCK, LEAF_BLOCK + 1, hashes.len()]) {
