@@ -52,7 +52,7 @@ pub fn step<T: Transport + ?Sized>(
     // Each result answers the action just handed out, so the validator
     // accepts it; an error here would be a bug in the validator.
     let _ = match transmit {
-        Transmit::Submit(submission) => {
+        Transmit::Submit { submission } => {
             validator.handle_submitted(now, transport.submit(&submission))
         }
         Transmit::Poll {

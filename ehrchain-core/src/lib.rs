@@ -46,3 +46,6 @@ pub use violation::{Violation, ViolationKind, Violations};
 
 /// Re-exported primitive types used in the public API.
 pub use alloy_primitives::{Address, B256, Bytes};
+/// The randomness traits of the public API (`CryptoRngCore` for nonces):
+/// use this re-export so the version always matches ehrchain's.
+pub use rand_core;

@@ -3,10 +3,8 @@
 //! an EIP-1193 provider; hosts with another transport drive it themselves.
 
 use ehrchain_core::{
-    AnchoredBatch, B256, Submission, SubmissionStatus, TransactionValidator, Transmit,
-    TransportError, TxHash, ValidatorConfig,
+    AnchoredBatch, SubmissionStatus, TransactionValidator, TransportError, TxHash, ValidatorConfig,
 };
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
@@ -38,44 +36,6 @@ pub(crate) fn validator_config(
     }
     serde_json::from_value(config)
         .map_err(|e| Failure::bad_input(format!("validator settings: {e}")))
-}
-
-/// What [`Validator::poll_transmit`] hands out.
-#[derive(Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum TransmitJs {
-    Submit {
-        submission: Submission,
-    },
-    Poll {
-        tx_hash: TxHash,
-        submission: Submission,
-    },
-    ReadHead,
-    ReadRecord {
-        ti_id: B256,
-    },
-    ReadBatch {
-        root: B256,
-    },
-}
-
-impl From<Transmit> for TransmitJs {
-    fn from(t: Transmit) -> Self {
-        match t {
-            Transmit::Submit(submission) => Self::Submit { submission },
-            Transmit::Poll {
-                tx_hash,
-                submission,
-            } => Self::Poll {
-                tx_hash,
-                submission,
-            },
-            Transmit::ReadHead => Self::ReadHead,
-            Transmit::ReadRecord { ti_id } => Self::ReadRecord { ti_id },
-            Transmit::ReadBatch { root } => Self::ReadBatch { root },
-        }
-    }
 }
 
 /// The Transaction Validator for one submission (a TC, or a batch): hands out
@@ -121,7 +81,7 @@ impl Validator {
     ) -> Result<JsValue, JsValue> {
         let now = now(&now_ms)?;
         match self.inner.poll_transmit(now) {
-            Some(t) => Ok(convert::to_js(&TransmitJs::from(t))?),
+            Some(t) => Ok(convert::to_js(&t)?),
             None => Ok(JsValue::UNDEFINED),
         }
     }

@@ -68,6 +68,32 @@ pub enum ChainCheckError<E: std::error::Error> {
 
 /// The proof that one record is in an anchored batch: what a patient, an
 /// auditor or a pharmacist scanning a pack holds.
+///
+/// ```
+/// use ehrchain_core::{AnchoredBatch, B256, BatchBuilder, ErrorCode, InclusionProof};
+///
+/// # fn main() -> Result<(), ehrchain_core::Error> {
+/// let mut builder = BatchBuilder::new();
+/// for i in 1..=3u8 {
+///     builder.push(B256::repeat_byte(i))?; // record hashes of three TCs
+/// }
+/// let batch = builder.build(B256::repeat_byte(0xba))?;
+///
+/// // The QR text printed on a report, read back and checked offline...
+/// let text = batch.proof(1)?.to_text();
+/// let proof = InclusionProof::from_text(&text)?;
+/// proof.verify()?;
+/// // ...and against what the chain holds for its root.
+/// let anchored = AnchoredBatch { root: batch.root(), leaf_count: 3, batch_id: None };
+/// proof.verify_anchored(&anchored)?;
+///
+/// // A proof for another record fails with a stable code.
+/// let mut forged = proof.clone();
+/// forged.record_hash = B256::repeat_byte(9);
+/// assert_eq!(forged.verify().unwrap_err().code(), ErrorCode::ProofInvalid);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "ProofJson", into = "ProofJson")]
 pub struct InclusionProof {

@@ -60,6 +60,26 @@ struct Entry {
 
 /// The Transaction Template Manager: holds templates by id, keeps versions of
 /// a name in order, and knows which are active.
+///
+/// ```
+/// use ehrchain_core::{ErrorCode, Role, TemplateRegistry};
+///
+/// # fn main() -> Result<(), ehrchain_core::Error> {
+/// let mut registry = TemplateRegistry::with_built_ins(None)?;
+/// // The forms a nurse may fill in, with their field specs, for the UI.
+/// let forms = registry.forms_for(&Role::new("nurse")?);
+/// assert!(forms.iter().any(|f| f.name == "blood-pressure"));
+///
+/// let id = registry.latest("blood-pressure").map(|t| t.id()).unwrap_or_default();
+/// registry.deactivate(&id)?; // TIs naming it are rejected from now on
+/// assert!(registry.forms_for(&Role::new("nurse")?).iter().all(|f| f.template_id != id));
+///
+/// // A broken document is refused with a message the administrator can act on.
+/// let error = registry.add_json("{\"format\": \"ehrchain.template/1\"}").unwrap_err();
+/// assert_eq!(error.code(), ErrorCode::TemplateInvalid);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct TemplateRegistry {
     by_id: BTreeMap<B256, Entry>,

@@ -97,11 +97,19 @@ use audit::{included, reorged};
 use settle::{Fallback, Settle, SettleStage};
 
 /// The next thing the host must do for the validator.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// JSON form (for hosts that hand actions to another process or language):
+/// the action under `kind`, its data beside it:
+/// `{"kind": "submit", "submission": {…}}`, `{"kind": "read_head"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Transmit {
     /// Send this transaction; report with
     /// [`TransactionValidator::handle_submitted`].
-    Submit(Submission),
+    Submit {
+        /// The transaction.
+        submission: Submission,
+    },
     /// Ask where this transaction stands; report with
     /// [`TransactionValidator::handle_receipt`].
     Poll {
@@ -427,7 +435,12 @@ impl TransactionValidator {
         let (asked, transmit) = match &self.phase {
             Phase::Submit => {
                 self.last_submit_at = Some(now);
-                (Asked::Submit, Transmit::Submit(submission.clone()))
+                (
+                    Asked::Submit,
+                    Transmit::Submit {
+                        submission: submission.clone(),
+                    },
+                )
             }
             Phase::Pending { tx_hash, .. } => (
                 Asked::Poll,

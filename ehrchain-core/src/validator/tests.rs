@@ -78,14 +78,18 @@ fn receipt(tx_hash: TxHash, block: u64, status: bool, revert: Option<Bytes>) -> 
 
 /// The action sending `tc`.
 fn send(tc: &ChainTransaction) -> Transmit {
-    Transmit::Submit(Submission::from(tc))
+    Transmit::Submit {
+        submission: Submission::from(tc),
+    }
 }
 
 /// The action sending `v`'s submission (see
 /// `generated_submitted_included_confirmed_valid` and
 /// `a_batch_settles_by_reading_its_root` for what the submission holds).
 fn submission_of(v: &TransactionValidator) -> Transmit {
-    Transmit::Submit(v.submission().unwrap().clone())
+    Transmit::Submit {
+        submission: v.submission().unwrap().clone(),
+    }
 }
 
 /// The action polling `tx_hash`, sent for `v`'s submission.
@@ -149,7 +153,7 @@ fn generated_submitted_included_confirmed_valid() {
         },
     };
     assert_eq!(v.submission(), Some(&submission));
-    assert_eq!(send(&tc), Transmit::Submit(submission));
+    assert_eq!(send(&tc), Transmit::Submit { submission });
     submit(&mut v, 0, tx(1));
     assert_eq!(v.state(), ValidatorState::Submitted { tx_hash: tx(1) });
     // Nothing before the poll interval.
@@ -846,5 +850,38 @@ fn the_wrong_chain_is_not_read() {
     assert_eq!(
         v.poll_ack().unwrap().reason(),
         Some(&InvalidReason::TransportRejected { error })
+    );
+}
+
+#[test]
+fn actions_have_a_json_form_that_reads_back() {
+    let submission = Submission::from(&tc());
+    let actions = [
+        Transmit::Submit {
+            submission: submission.clone(),
+        },
+        Transmit::Poll {
+            tx_hash: tx(1),
+            submission,
+        },
+        Transmit::ReadHead,
+        Transmit::ReadRecord {
+            ti_id: B256::repeat_byte(3),
+        },
+        Transmit::ReadBatch {
+            root: B256::repeat_byte(4),
+        },
+    ];
+    for action in actions {
+        let json = serde_json::to_value(&action).unwrap();
+        assert_eq!(
+            serde_json::from_value::<Transmit>(json.clone()).unwrap(),
+            action
+        );
+        assert!(json["kind"].is_string(), "{json}");
+    }
+    assert_eq!(
+        serde_json::to_value(Transmit::ReadHead).unwrap(),
+        serde_json::json!({"kind": "read_head"})
     );
 }
