@@ -3,39 +3,24 @@
 //! an EIP-1193 provider; hosts with another transport drive it themselves.
 
 use ehrchain_core::{
-    AnchoredBatch, SubmissionStatus, TransactionValidator, TransportError, TxHash, ValidatorConfig,
+    AnchoredBatch, ErrorCode, SubmissionStatus, TransactionValidator, TransportError, TxHash,
+    ValidatorConfig,
 };
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
 use crate::error::Failure;
 
 /// The validator settings: the defaults with `overrides` (snake_case keys of
-/// `ValidatorConfig`) applied; unknown keys are refused.
+/// `ValidatorConfig`, the core's JSON form) applied; unknown keys are refused.
 pub(crate) fn validator_config(
     overrides: Option<&serde_json::Value>,
 ) -> Result<ValidatorConfig, Failure> {
-    let mut config = serde_json::to_value(ValidatorConfig::default())
-        .map_err(|e| Failure::bad_input(e.to_string()))?;
-    let Some(overrides) = overrides else {
-        return Ok(ValidatorConfig::default());
-    };
-    let (Some(fields), Some(base)) = (overrides.as_object(), config.as_object_mut()) else {
-        return Err(Failure::bad_input("validator settings must be an object"));
-    };
-    for (key, value) in fields {
-        match base.get_mut(key) {
-            Some(slot) => *slot = value.clone(),
-            None => {
-                return Err(Failure::bad_input(format!(
-                    "unknown validator setting {key:?}; known: {}",
-                    base.keys().cloned().collect::<Vec<_>>().join(", ")
-                )));
-            }
-        }
-    }
-    serde_json::from_value(config)
-        .map_err(|e| Failure::bad_input(format!("validator settings: {e}")))
+    overrides.map_or(Ok(ValidatorConfig::default()), |o| {
+        ValidatorConfig::deserialize(o)
+            .map_err(|e| Failure::new(ErrorCode::InvalidJson, format!("validator settings: {e}")))
+    })
 }
 
 /// The Transaction Validator for one submission (a TC, or a batch): hands out

@@ -71,7 +71,7 @@ test("missing and unknown fields: EHR_TI_MALFORMED / EHR_INVALID_JSON", () => {
   fails(() => hs.generate({ ...goodTi, author_role: "Doctor" }), "EHR_TI_MALFORMED");
   fails(() => new ehr.Handshaker({ ...OPTIONS, chainId: undefined }, KEYS, templates), "EHR_INVALID_JSON");
   fails(() => new ehr.Handshaker({ ...OPTIONS, colour: "red" }, KEYS, templates), "EHR_INVALID_JSON");
-  fails(() => new ehr.Handshaker({ ...OPTIONS, validator: { confirmation: 2 } }, KEYS, templates), "EHR_INVALID_ARGUMENT");
+  fails(() => new ehr.Handshaker({ ...OPTIONS, validator: { confirmation: 2 } }, KEYS, templates), "EHR_INVALID_JSON");
   fails(() => templates.add({ format: "ehrchain.template/1", name: "x" }), "EHR_TEMPLATE_INVALID");
   fails(() => templates.add("{}"), "EHR_TEMPLATE_INVALID");
 });

@@ -3,7 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 /// How patient the validator is. Times are in milliseconds.
+///
+/// JSON form: the field names below; a missing field takes its default, an
+/// unknown one is refused (`{"confirmations": 1}` is the defaults with one
+/// confirmation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ValidatorConfig {
     /// Blocks that must hold the transaction (its own included) before the
     /// verdict is final; 0 counts as 1.

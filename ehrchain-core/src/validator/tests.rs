@@ -885,3 +885,20 @@ fn actions_have_a_json_form_that_reads_back() {
         serde_json::json!({"kind": "read_head"})
     );
 }
+
+#[test]
+fn settings_in_json_take_defaults_for_what_they_leave_out() {
+    let config: ValidatorConfig = serde_json::from_str(r#"{"confirmations": 1}"#).unwrap();
+    assert_eq!(
+        config,
+        ValidatorConfig {
+            confirmations: 1,
+            ..ValidatorConfig::default()
+        }
+    );
+    let unknown = serde_json::from_str::<ValidatorConfig>(r#"{"confirmation": 1}"#).unwrap_err();
+    assert!(
+        unknown.to_string().contains("unknown field `confirmation`"),
+        "{unknown}"
+    );
+}
