@@ -1,12 +1,16 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "devnet")]
 mod devnet;
 #[cfg(feature = "rpc")]
 mod rpc;
+#[cfg(feature = "devnet")]
 mod transport;
 
+#[cfg(feature = "devnet")]
 pub use devnet::{Devnet, DevnetConfig, DevnetError, Failure, Receipt, SPEC};
+#[cfg(feature = "devnet")]
 pub use transport::DevnetTransport;
 
 /// The local private-key signer [`RpcTransport::add_local_key`] takes

@@ -37,27 +37,6 @@ use ehrchain_core::{ErrorCode, KeyId, Role};
 
 use crate::result::{Error, guard};
 
-/// The committed build artifact of `EhrRegistry` (ABI and bytecode).
-const REGISTRY_ARTIFACT: &str = include_str!("../../contracts/artifacts/EhrRegistry.json");
-
-/// The `EhrRegistry` ABI templates are checked against, read from the
-/// committed artifact (the contracts crate's own bindings come from the same
-/// file; a test checks they agree).
-pub(crate) fn registry_abi() -> result::Result<alloy_json_abi::JsonAbi> {
-    static ABI: std::sync::OnceLock<Option<alloy_json_abi::JsonAbi>> = std::sync::OnceLock::new();
-    ABI.get_or_init(|| {
-        let artifact: serde_json::Value = serde_json::from_str(REGISTRY_ARTIFACT).ok()?;
-        serde_json::from_value(artifact.get("abi")?.clone()).ok()
-    })
-    .clone()
-    .ok_or_else(|| {
-        Error::new(
-            ErrorCode::Internal,
-            "the embedded EhrRegistry ABI does not parse",
-        )
-    })
-}
-
 /// The error of a function whose feature this build leaves out.
 #[allow(dead_code)]
 pub(crate) fn disabled(feature: &str) -> Error {
@@ -88,24 +67,4 @@ pub unsafe extern "C" fn ehr_version(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| ptr::write_text(buf, len, out_len, env!("CARGO_PKG_VERSION")))
-}
-
-#[cfg(all(test, feature = "devnet"))]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    #[test]
-    fn the_embedded_abi_has_the_contracts_crates_functions() {
-        let signatures = |abi: &alloy_json_abi::JsonAbi| {
-            let mut s: Vec<String> = abi.functions().map(|f| f.signature()).collect();
-            s.sort();
-            s
-        };
-        let embedded = super::registry_abi().unwrap();
-        assert!(!signatures(&embedded).is_empty());
-        assert_eq!(
-            signatures(&embedded),
-            signatures(&ehrchain_contracts::abi())
-        );
-    }
 }

@@ -26,7 +26,7 @@ pub unsafe extern "C" fn ehr_templates_new(templates_out: *mut *mut ehr_template
     guard(|| {
         let out = Out::new(templates_out)?;
         out.give(ehr_templates {
-            registry: TemplateRegistry::with_contract_abi(crate::registry_abi()?),
+            registry: TemplateRegistry::with_contract_abi(ehrchain_contracts::abi()),
         });
         Ok(())
     })
@@ -42,7 +42,7 @@ pub unsafe extern "C" fn ehr_templates_new_builtin(
 ) -> ehr_result {
     guard(|| {
         let out = Out::new(templates_out)?;
-        let registry = TemplateRegistry::with_built_ins(Some(crate::registry_abi()?))?;
+        let registry = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi()))?;
         out.give(ehr_templates { registry });
         Ok(())
     })

@@ -11,12 +11,7 @@ use wasm_bindgen::prelude::*;
 use crate::convert::{self, hex};
 use crate::error::Failure;
 
-mod bindings {
-    #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
-    alloy_sol_types::sol!(EhrRegistry, "../contracts/artifacts/EhrRegistry.json");
-}
-
-use bindings::EhrRegistry;
+use ehrchain_contracts::EhrRegistry;
 
 fn role(name: &JsValue) -> Result<Role, Failure> {
     Ok(Role::new(convert::string(name, "role")?)?)

@@ -8,9 +8,10 @@ use wasm_bindgen::prelude::*;
 use crate::convert::{self, hex};
 use crate::error::Failure;
 
-/// A set of checked templates (the core's `TemplateRegistry`).
+/// A set of checked templates (the core's `TemplateRegistry`), each checked
+/// against the `EhrRegistry` contract's ABI as well.
 #[wasm_bindgen]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Templates {
     pub(crate) inner: TemplateRegistry,
 }
@@ -36,6 +37,14 @@ struct RegisterCall<'a> {
     calldata: String,
 }
 
+impl Default for Templates {
+    fn default() -> Self {
+        Self {
+            inner: TemplateRegistry::with_contract_abi(ehrchain_contracts::abi()),
+        }
+    }
+}
+
 #[wasm_bindgen]
 impl Templates {
     /// An empty set.
@@ -52,7 +61,8 @@ impl Templates {
     #[wasm_bindgen(js_name = builtIn)]
     pub fn built_in() -> Result<Templates, JsValue> {
         Ok(Self {
-            inner: TemplateRegistry::with_built_ins(None).map_err(Failure::from)?,
+            inner: TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi()))
+                .map_err(Failure::from)?,
         })
     }
 
