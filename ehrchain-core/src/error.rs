@@ -450,10 +450,7 @@ impl ProofError {
             Self::UnsupportedVersion(_) => ErrorCode::ProofUnsupported,
             Self::ZeroLeafCount
             | Self::IndexOutOfRange { .. }
-            | Self::NoIndices
-            | Self::DuplicateIndex(_)
             | Self::WrongHashCount { .. }
-            | Self::RecordCountMismatch { .. }
             | Self::RootMismatch { .. } => ErrorCode::ProofInvalid,
             Self::NotAnchored(_) => ErrorCode::ProofNotAnchored,
             Self::LeafCountMismatch { .. } | Self::BatchIdMismatch { .. } => {

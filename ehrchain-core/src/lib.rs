@@ -20,7 +20,7 @@ mod violation;
 
 pub use batch::{
     AnchoredBatch, Batch, BatchBuilder, BatchError, BatchReader, BatchTransaction, ChainCheckError,
-    InclusionProof, MultiProof, ProofError,
+    InclusionProof, ProofError,
 };
 pub use driver::{Clock, run_blocking, step};
 pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError, PlaintextBuf, UnsealedEnvelope};

@@ -69,12 +69,6 @@ pub enum ProofError {
     /// The binary form announces more siblings than any batch can need.
     #[error("the proof announces {0} siblings; no batch needs more than 32")]
     TooManySiblings(usize),
-    /// A multi-proof proves no leaf.
-    #[error("the multi-proof names no leaf")]
-    NoIndices,
-    /// A multi-proof names the same leaf twice.
-    #[error("leaf index {0} appears twice in the multi-proof")]
-    DuplicateIndex(u32),
     /// The number of proof hashes does not fit the leaf positions.
     #[error(
         "the proof carries {got} hashes but leaf position and batch size call for exactly {expected}"
@@ -84,14 +78,6 @@ pub enum ProofError {
         expected: usize,
         /// Hashes present.
         got: usize,
-    },
-    /// A multi-proof got a different number of record hashes than indices.
-    #[error("{records} record hashes were given for {indices} proven indices")]
-    RecordCountMismatch {
-        /// Record hashes given.
-        records: usize,
-        /// Indices in the proof.
-        indices: usize,
     },
     /// The proof does not lead to the root.
     #[error(
@@ -140,10 +126,7 @@ impl ProofError {
             Self::ZeroLeafCount => "zero_leaf_count",
             Self::IndexOutOfRange { .. } => "index_out_of_range",
             Self::TooManySiblings(_) => "too_many_siblings",
-            Self::NoIndices => "no_indices",
-            Self::DuplicateIndex(_) => "duplicate_index",
             Self::WrongHashCount { .. } => "wrong_hash_count",
-            Self::RecordCountMismatch { .. } => "record_count_mismatch",
             Self::RootMismatch { .. } => "root_mismatch",
             Self::NotAnchored(_) => "not_anchored",
             Self::LeafCountMismatch { .. } => "leaf_count_mismatch",

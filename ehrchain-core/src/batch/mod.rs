@@ -17,13 +17,12 @@ use alloy_primitives::{Address, B256, Bytes, keccak256};
 use alloy_sol_types::SolCall;
 use keccak_many::keccak256_many;
 use rs_merkle::Hasher;
-use rs_merkle::utils::indices::proof_indices_by_layers;
 use tree::Tree;
 
 pub use error::{BatchError, ProofError};
 pub use proof::{
-    AnchoredBatch, BatchReader, ChainCheckError, InclusionProof, MultiProof, PROOF_MAGIC,
-    PROOF_TEXT_PREFIX, PROOF_VERSION,
+    AnchoredBatch, BatchReader, ChainCheckError, InclusionProof, PROOF_MAGIC, PROOF_TEXT_PREFIX,
+    PROOF_VERSION,
 };
 
 // `EhrRegistry.anchorBatch`, from the registry interface the contracts
@@ -292,30 +291,6 @@ impl Batch {
             leaf_count: self.leaf_count,
             index,
             siblings,
-        })
-    }
-
-    /// One proof covering several records at once (Rust-side only; OpenZeppelin
-    /// multi-proofs use another format).
-    ///
-    /// # Errors
-    /// [`ProofError::DuplicateIndex`] or [`ProofError::IndexOutOfRange`].
-    pub fn multi_proof(&self, indices: &[u32]) -> Result<MultiProof, ProofError> {
-        let sorted = proof::check_indices(indices, self.leaf_count)?;
-        let positions: Vec<usize> = sorted.iter().map(|&i| i as usize).collect();
-        let hashes = proof_indices_by_layers(&positions, self.leaf_count as usize)
-            .iter()
-            .enumerate()
-            .flat_map(|(level, wanted)| {
-                wanted.iter().filter_map(move |&i| self.tree.node(level, i))
-            })
-            .map(B256::from)
-            .collect();
-        Ok(MultiProof {
-            root: self.root,
-            leaf_count: self.leaf_count,
-            indices: sorted,
-            hashes,
         })
     }
 

@@ -3,13 +3,9 @@
 use std::borrow::Borrow;
 
 use alloy_primitives::B256;
-use rs_merkle::MerkleProof;
-use rs_merkle::utils::indices::proof_indices_by_layers;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    ProofError, SortedPairKeccak, hash_pair, keccak256_many, leaf_of, leaves_into, sorted_pair,
-};
+use super::{ProofError, hash_pair, keccak256_many, leaf_of, leaves_into, sorted_pair};
 
 /// The four bytes every binary proof starts with: `EHRP`.
 pub const PROOF_MAGIC: [u8; 4] = *b"EHRP";
@@ -522,102 +518,5 @@ impl Reader<'_> {
     }
     fn b256(&mut self) -> B256 {
         B256::from(self.take::<32>())
-    }
-}
-
-/// A proof that several records are in a batch (Rust-side; see
-/// [`Batch::multi_proof`](super::Batch::multi_proof)). Verification rejects the
-/// inputs rs_merkle 1.5 would wrongly accept: duplicate or out-of-range
-/// indices, extra or missing hashes, and a leaf count other than the anchored one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MultiProof {
-    /// The batch root.
-    pub root: B256,
-    /// The number of records in the batch.
-    pub leaf_count: u32,
-    /// The proven leaf positions, ascending.
-    pub indices: Vec<u32>,
-    /// The helper hashes, layer by layer (rs_merkle order).
-    pub hashes: Vec<B256>,
-}
-
-/// Sorts indices and checks that each is unique and below `leaf_count`.
-pub(super) fn check_indices(indices: &[u32], leaf_count: u32) -> Result<Vec<u32>, ProofError> {
-    if leaf_count == 0 {
-        return Err(ProofError::ZeroLeafCount);
-    }
-    if indices.is_empty() {
-        return Err(ProofError::NoIndices);
-    }
-    let mut sorted = indices.to_vec();
-    sorted.sort_unstable();
-    if let Some(&index) = sorted.iter().find(|&&i| i >= leaf_count) {
-        return Err(ProofError::IndexOutOfRange { index, leaf_count });
-    }
-    if let Some(pair) = sorted.windows(2).find(|w| w.first() == w.get(1)) {
-        return Err(ProofError::DuplicateIndex(
-            pair.first().copied().unwrap_or_default(),
-        ));
-    }
-    Ok(sorted)
-}
-
-impl MultiProof {
-    /// Verifies that `record_hashes` (one per index, in ascending index order)
-    /// are in the batch with `anchored` root and leaf count.
-    ///
-    /// # Errors
-    /// The first failed check.
-    pub fn verify(
-        &self,
-        anchored: &AnchoredBatch,
-        record_hashes: &[B256],
-    ) -> Result<(), ProofError> {
-        if anchored.leaf_count != self.leaf_count {
-            return Err(ProofError::LeafCountMismatch {
-                anchored: anchored.leaf_count,
-                claimed: self.leaf_count,
-            });
-        }
-        let sorted = check_indices(&self.indices, self.leaf_count)?;
-        if sorted != self.indices {
-            return Err(ProofError::Json(
-                "multi-proof indices must be given in ascending order".into(),
-            ));
-        }
-        if record_hashes.len() != sorted.len() {
-            return Err(ProofError::RecordCountMismatch {
-                records: record_hashes.len(),
-                indices: sorted.len(),
-            });
-        }
-        let positions: Vec<usize> = sorted.iter().map(|&i| i as usize).collect();
-        let expected: usize = proof_indices_by_layers(&positions, self.leaf_count as usize)
-            .iter()
-            .map(Vec::len)
-            .sum();
-        if self.hashes.len() != expected {
-            return Err(ProofError::WrongHashCount {
-                expected,
-                got: self.hashes.len(),
-            });
-        }
-        let leaves: Vec<[u8; 32]> = record_hashes.iter().map(|h| leaf_of(h).0).collect();
-        let proof = MerkleProof::<SortedPairKeccak>::new(self.hashes.iter().map(|h| h.0).collect());
-        // The checks above leave rs_merkle no way to fail; map it anyway.
-        let computed = proof
-            .root(&positions, &leaves, self.leaf_count as usize)
-            .map(B256::from)
-            .map_err(|_| ProofError::WrongHashCount {
-                expected,
-                got: self.hashes.len(),
-            })?;
-        if computed != anchored.root {
-            return Err(ProofError::RootMismatch {
-                expected: anchored.root,
-                computed,
-            });
-        }
-        Ok(())
     }
 }

@@ -243,102 +243,59 @@ fn altered_proofs_fail() {
     ));
 }
 
-// rs_merkle 1.5 weakness 1: duplicate indices in a multi-proof let a fake leaf verify.
-#[test]
-fn duplicate_index_attack_is_rejected() {
-    let batch = batch_of(8);
-    let real = batch.multi_proof(&[3]).unwrap();
-    let fake = record(1000);
-    // With indices [3, 3] rs_merkle asks for two layer-0 helpers at index 2 and
-    // hashes the first two nodes sorted by index: the helpers. Supplying leaf 2
-    // and the real leaf 3 there rebuilds the real parent and ignores both
-    // "proven" leaves.
-    let mut forged_hashes = vec![leaf_of(&record(2)).0, leaf_of(&record(3)).0];
-    forged_hashes.extend(real.hashes[1..].iter().map(|h| h.0));
-    let raw = MerkleProof::<SortedPairKeccak>::new(forged_hashes.clone());
-    let fakes = [leaf_of(&fake).0, leaf_of(&fake).0];
-    // The attack works against rs_merkle itself...
-    assert!(
-        raw.verify(batch.root().0, &[3, 3], &fakes, 8),
-        "rs_merkle no longer accepts duplicates"
-    );
-    // ...and fails against ours, whichever way it is dressed.
-    assert_eq!(
-        batch.multi_proof(&[3, 3]).unwrap_err(),
-        ProofError::DuplicateIndex(3)
-    );
-    let forged = MultiProof {
-        indices: vec![3, 3],
-        ..real
-    };
-    let anchored = AnchoredBatch {
-        root: batch.root(),
-        leaf_count: 8,
-        batch_id: Some(batch.batch_id()),
-    };
-    assert_eq!(
-        forged.verify(&anchored, &[record(3), fake]),
-        Err(ProofError::DuplicateIndex(3))
-    );
-}
-
+// rs_merkle 1.5's multi-proof `verify` accepts duplicate and out-of-range
+// indices. A single proof has one index, so it cannot repeat; it must be below
+// the leaf count, in every form the proof arrives in.
 #[test]
 fn out_of_range_index_is_rejected() {
     let batch = batch_of(8);
-    assert_eq!(
-        batch.multi_proof(&[2, 8]).unwrap_err(),
-        ProofError::IndexOutOfRange {
-            index: 8,
-            leaf_count: 8
-        }
-    );
-    let real = batch.multi_proof(&[2]).unwrap();
-    let forged = MultiProof {
-        indices: vec![9],
-        ..real
-    };
     let anchored = AnchoredBatch {
         root: batch.root(),
         leaf_count: 8,
         batch_id: Some(batch.batch_id()),
     };
+    for index in [8, 9, u32::MAX] {
+        let mut proof = batch.proof(2).unwrap();
+        proof.index = index;
+        let out_of_range = ProofError::IndexOutOfRange {
+            index,
+            leaf_count: 8,
+        };
+        assert_eq!(proof.verify(), Err(out_of_range.clone()));
+        assert_eq!(proof.verify_anchored(&anchored), Err(out_of_range.clone()));
+        assert_eq!(
+            InclusionProof::verify_many(&[&proof]),
+            [Err(out_of_range.clone())]
+        );
+        assert_eq!(
+            InclusionProof::from_bytes(&proof.to_bytes()),
+            Err(out_of_range.clone())
+        );
+        assert_eq!(
+            InclusionProof::from_json(&proof.to_json()),
+            Err(out_of_range)
+        );
+    }
     assert_eq!(
-        forged.verify(&anchored, &[record(2)]),
-        Err(ProofError::IndexOutOfRange {
-            index: 9,
-            leaf_count: 8
-        })
+        batch.proof(8).unwrap_err(),
+        BatchError::NoSuchRecord { index: 8, len: 8 }
     );
 }
 
-// rs_merkle 1.5 weakness 2: extra trailing hashes are ignored.
+// rs_merkle 1.5 weakness: extra trailing hashes are ignored.
 #[test]
 fn trailing_hash_attack_is_rejected() {
     let batch = batch_of(8);
-    let anchored = AnchoredBatch {
-        root: batch.root(),
-        leaf_count: 8,
-        batch_id: Some(batch.batch_id()),
-    };
-    let mut padded = batch.multi_proof(&[1, 6]).unwrap();
-    padded.verify(&anchored, &[record(1), record(6)]).unwrap();
-    padded.hashes.push(B256::repeat_byte(0xff));
-    let raw = MerkleProof::<SortedPairKeccak>::new(padded.hashes.iter().map(|h| h.0).collect());
-    let leaves = [leaf_of(&record(1)).0, leaf_of(&record(6)).0];
+    let mut single = batch.proof(1).unwrap();
+    single.verify().unwrap();
+    single.siblings.push(B256::repeat_byte(0xff));
+    // In a batch of 8 the siblings are rs_merkle's helper hashes for leaf 1.
+    let raw = MerkleProof::<SortedPairKeccak>::new(single.siblings.iter().map(|h| h.0).collect());
+    let leaf = [leaf_of(&record(1)).0];
     assert!(
-        raw.verify(batch.root().0, &[1, 6], &leaves, 8),
+        raw.verify(batch.root().0, &[1], &leaf, 8),
         "rs_merkle no longer ignores extra hashes"
     );
-    assert_eq!(
-        padded.verify(&anchored, &[record(1), record(6)]),
-        Err(ProofError::WrongHashCount {
-            expected: 4,
-            got: 5
-        })
-    );
-
-    let mut single = batch.proof(1).unwrap();
-    single.siblings.push(B256::repeat_byte(0xff));
     assert_eq!(
         single.verify(),
         Err(ProofError::WrongHashCount {
@@ -348,12 +305,12 @@ fn trailing_hash_attack_is_rejected() {
     );
 }
 
-// rs_merkle 1.5 weakness 3: the leaf count is not bound to the root.
+// rs_merkle 1.5 weakness: the leaf count is not bound to the root.
 #[test]
 fn leaf_count_attack_is_rejected() {
     let batch = batch_of(8);
-    let proof = batch.multi_proof(&[0]).unwrap();
-    let raw = MerkleProof::<SortedPairKeccak>::new(proof.hashes.iter().map(|h| h.0).collect());
+    let mut single = batch.proof(0).unwrap();
+    let raw = MerkleProof::<SortedPairKeccak>::new(single.siblings.iter().map(|h| h.0).collect());
     let leaf = [leaf_of(&record(0)).0];
     assert!(
         raw.verify(batch.root().0, &[0], &leaf, 7),
@@ -365,18 +322,6 @@ fn leaf_count_attack_is_rejected() {
         leaf_count: 8,
         batch_id: Some(batch.batch_id()),
     };
-    let claims_seven = MultiProof {
-        leaf_count: 7,
-        ..proof
-    };
-    assert_eq!(
-        claims_seven.verify(&anchored, &[record(0)]),
-        Err(ProofError::LeafCountMismatch {
-            anchored: 8,
-            claimed: 7
-        })
-    );
-    let mut single = batch.proof(0).unwrap();
     single.leaf_count = 7;
     assert_eq!(
         single.verify_anchored(&anchored),
@@ -384,37 +329,6 @@ fn leaf_count_attack_is_rejected() {
             anchored: 8,
             claimed: 7
         })
-    );
-}
-
-#[test]
-fn multi_proofs_verify_for_many_shapes() {
-    for n in [1u32, 2, 3, 7, 8, 9, 33] {
-        let batch = batch_of(n);
-        let anchored = AnchoredBatch {
-            root: batch.root(),
-            leaf_count: n,
-            batch_id: Some(batch.batch_id()),
-        };
-        let indices: Vec<u32> = (0..n).filter(|i| i % 3 != 1).collect();
-        let proof = batch.multi_proof(&indices).unwrap();
-        let records: Vec<B256> = indices.iter().map(|&i| record(i)).collect();
-        proof
-            .verify(&anchored, &records)
-            .unwrap_or_else(|e| panic!("n={n}: {e}"));
-        if records.len() > 1 {
-            let mut swapped = records.clone();
-            swapped.swap(0, 1);
-            assert!(proof.verify(&anchored, &swapped).is_err(), "n={n}");
-        }
-    }
-}
-
-#[test]
-fn empty_multi_proof_is_rejected() {
-    assert_eq!(
-        batch_of(3).multi_proof(&[]).unwrap_err(),
-        ProofError::NoIndices
     );
 }
 
