@@ -226,6 +226,7 @@ export type InvalidReason =
   | { reason: "transport_rejected"; error: TransportError }
   | { reason: "dropped"; resubmissions: number }
   | { reason: "reorged_out"; resubmissions: number }
+  | { reason: "unconfirmed"; tx_hash: Hex; block_number: number; head: number; confirmations: number }
   | { reason: "root_anchored_with_other_batch"; stored_leaf_count: number; stored_batch_id: Hex | null }
   | { reason: "not_anchored"; cause: InvalidReason; read_at_head: number | null };
 
