@@ -1,6 +1,6 @@
 //! The minimal interface of `EhrRegistry` that the core needs: the two anchor
-//! functions, their events and every custom error an anchoring call can revert
-//! with. Written here so the core does not depend on the contracts crate; the
+//! functions, their events, every custom error an anchoring call can revert
+//! with, and the one `verifyRecord` reverts with (a root not anchored). Written here so the core does not depend on the contracts crate; the
 //! contracts crate pins these selectors and topics to the compiled ABI
 //! (`contracts/tests/core_interface.rs`), so they cannot drift.
 
@@ -28,6 +28,8 @@ sol! {
         error EhrRegistryRootAlreadyAnchored(bytes32 root);
         /// A batch must contain at least one record.
         error EhrRegistryZeroLeafCount();
+        /// `verifyRecord`: no batch is anchored under the root.
+        error EhrRegistryRootNotAnchored(bytes32 root);
         /// OpenZeppelin `AccessControl`: the sender does not hold `neededRole`.
         error AccessControlUnauthorizedAccount(address account, bytes32 neededRole);
 
@@ -135,6 +137,10 @@ fn describe(error: &RegistryErrors) -> String {
         RegistryErrors::EhrRegistryZeroLeafCount(_) => {
             "a batch must hold at least one record".to_owned()
         }
+        RegistryErrors::EhrRegistryRootNotAnchored(e) => format!(
+            "no batch is anchored under root {}; anchor the batch first, or check the proof's root",
+            e.root
+        ),
         RegistryErrors::AccessControlUnauthorizedAccount(e) => format!(
             "account {} does not hold role {} on chain; an administrator must grant it (grantRole)",
             e.account,
@@ -167,6 +173,7 @@ pub fn registry_error_name(error: &RegistryErrors) -> &'static str {
         RegistryErrors::EhrRegistryZeroHash(_) => "EhrRegistryZeroHash",
         RegistryErrors::EhrRegistryRootAlreadyAnchored(_) => "EhrRegistryRootAlreadyAnchored",
         RegistryErrors::EhrRegistryZeroLeafCount(_) => "EhrRegistryZeroLeafCount",
+        RegistryErrors::EhrRegistryRootNotAnchored(_) => "EhrRegistryRootNotAnchored",
         RegistryErrors::AccessControlUnauthorizedAccount(_) => "AccessControlUnauthorizedAccount",
     }
 }
@@ -214,6 +221,20 @@ mod tests {
             detail,
             format!(
                 "EhrRegistryRoleNotAllowed: template {template} does not allow role {role} on chain; register the template with that role or use another one"
+            )
+        );
+    }
+
+    #[test]
+    fn verify_records_revert_is_decoded() {
+        let root = B256::repeat_byte(0x05);
+        let data = IEhrRegistry::EhrRegistryRootNotAnchored { root }.abi_encode();
+        let revert = DecodedRevert::from_data(&data.into());
+        assert_eq!(revert.error.as_deref(), Some("EhrRegistryRootNotAnchored"));
+        assert_eq!(
+            revert.detail,
+            format!(
+                "EhrRegistryRootNotAnchored: no batch is anchored under root {root}; anchor the batch first, or check the proof's root"
             )
         );
     }

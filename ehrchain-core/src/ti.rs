@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use alloy_primitives::B256;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::Role;
 
@@ -24,8 +24,10 @@ pub struct InitialTransaction {
     /// The host's idempotency key for this entry (32 bytes, for example a
     /// random value or a UUID left-aligned). Goes on chain; must not encode
     /// clinical or identifying data.
+    #[serde(deserialize_with = "bytes32")]
     pub ti_id: B256,
     /// The template the entry follows.
+    #[serde(deserialize_with = "bytes32")]
     pub template_id: B256,
     /// The host's identifier of the author (kept in the sealed record only).
     pub author_id: String,
@@ -56,6 +58,22 @@ impl From<serde_json::Error> for TiFormatError {
     fn from(e: serde_json::Error) -> Self {
         Self::Json(e.to_string())
     }
+}
+
+/// A TI's `bytes32` (`ti_id`, `template_id`): `0x` and 64 hex digits. Serde's
+/// own `B256` also takes the digits without `0x`, which the TI format does not.
+fn bytes32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<B256, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.strip_prefix("0x")
+        .filter(|digits| digits.len() == 64)
+        .and_then(|digits| digits.parse().ok())
+        .ok_or_else(|| {
+            let shown: String = text.chars().take(80).collect();
+            serde::de::Error::custom(format!(
+                "expected \"0x\" and 64 hex digits, not {shown:?}{}",
+                if shown.len() < text.len() { "…" } else { "" }
+            ))
+        })
 }
 
 impl InitialTransaction {
@@ -129,5 +147,41 @@ mod tests {
             InitialTransaction::from_json(&huge),
             Err(TiFormatError::TooLarge(MAX_TI_JSON_LEN + 1))
         );
+    }
+
+    #[test]
+    fn ids_need_0x_and_64_hex_digits() {
+        let ti = |ti_id: &str, template_id: &str| {
+            format!(
+                r#"{{"ti_id":"{ti_id}","template_id":"{template_id}","author_id":"a","author_role":"doctor","timestamp":1,"fields":{{}}}}"#
+            )
+        };
+        let (one, two) = ("01".repeat(32), "02".repeat(32));
+        let good =
+            InitialTransaction::from_json(&ti(&format!("0x{one}"), &format!("0x{two}"))).unwrap();
+        assert_eq!(good.ti_id, B256::repeat_byte(1));
+        assert_eq!(good.template_id, B256::repeat_byte(2));
+        for (ti_id, template_id) in [
+            (one.clone(), format!("0x{two}")),
+            (format!("0x{one}"), two.clone()),
+            (format!("0X{one}"), format!("0x{two}")),
+            (format!("0x0x{}", &one[4..]), format!("0x{two}")),
+            (format!("0x{one}00"), format!("0x{two}")),
+            (format!("0x{}zz", &one[2..]), format!("0x{two}")),
+        ] {
+            let json = ti(&ti_id, &template_id);
+            let Err(TiFormatError::Json(message)) = InitialTransaction::from_json(&json) else {
+                panic!("accepted {json}");
+            };
+            assert!(
+                message.contains("expected \"0x\" and 64 hex digits"),
+                "{message}"
+            );
+            let document = serde_json::from_str(&json).unwrap();
+            assert!(matches!(
+                InitialTransaction::from_json_value(document),
+                Err(TiFormatError::Json(_))
+            ));
+        }
     }
 }

@@ -1,6 +1,6 @@
 import type {
-  Ack, AnchoredBatch, EhrchainError, Handshaker, Hex, InitialTransaction, ProofInput, Submission,
-  SubmissionStatus, Templates, Transmit, TransportError, TxReceipt, Validator, ValidatorState,
+  Ack, AnchoredBatch, EhrchainError, Handshaker, Hex, InitialTransaction, OnChainVerification, ProofInput,
+  Submission, SubmissionStatus, Templates, Transmit, TxReceipt, Validator, ValidatorState,
 } from "./ehrchain_wasm.js";
 
 /** An EIP-1193 provider: MetaMask's `window.ethereum`, Ganache's provider, any wallet. */
@@ -11,17 +11,22 @@ export interface Eip1193Provider {
 export interface Eip1193TransportOptions {
   /** The chain the registry is on; submissions for another chain are refused (EHR_TRANSPORT_WRONG_CHAIN). */
   chainId: number;
-  /** The EhrRegistry contract. */
-  registry: Hex;
+  /** The EhrRegistry contract: `0x` and 40 hex digits (EHR_INVALID_ARGUMENT otherwise). */
+  registry: string;
   /** The default sender (else the provider's first account). */
-  from?: Hex;
+  from?: string;
   /** Senders of `anchorRecord` calls by role name (the account must hold the role on chain). */
-  senders?: Record<string, Hex>;
+  senders?: Record<string, string>;
   /** Gas for a transaction the estimate says reverts (default 500,000). */
   gasLimitOnRevert?: number;
   /** Percentage added to gas estimates (default 20). */
   gasMarginPercent?: number;
-  /** Mine a block (`evm_mine`) before each head read: for instamining development nodes. */
+  /**
+   * Mine a block (`evm_mine`) before each head read (default `false`). Development nodes such as
+   * Ganache and Hardhat mine a block only when a transaction arrives, so the head never reaches more
+   * than one confirmation by itself; set this there (or ask the validator for 1 confirmation). Never
+   * on a real chain, whose nodes refuse `evm_mine`.
+   */
   mineOnHead?: boolean;
   /** Longest a single request may take (default 30,000 ms). */
   timeoutMs?: number;
@@ -37,25 +42,33 @@ export declare class Eip1193Transport {
   readonly registry: Hex;
   request(method: string, params?: unknown[]): Promise<unknown>;
   checkChain(expected?: number): Promise<void>;
-  accounts(): Promise<Hex[]>;
-  send(tx: { from: Hex; to?: Hex; data: Hex; value?: Hex }): Promise<Hex>;
+  accounts(): Promise<string[]>;
+  send(tx: { from: string; to?: string; data: string; value?: string }): Promise<Hex>;
   submit(submission: Submission): Promise<Hex>;
-  receipt(txHash: Hex, submission?: Submission): Promise<Eip1193Receipt | null>;
-  poll(txHash: Hex, submission: Submission): Promise<SubmissionStatus>;
+  receipt(txHash: string, submission?: Submission): Promise<Eip1193Receipt | null>;
+  poll(txHash: string, submission: Submission): Promise<SubmissionStatus>;
   head(): Promise<number>;
-  call(data: Hex): Promise<Hex>;
-  recordHashOf(tiId: Hex): Promise<Hex | null>;
-  anchoredBatch(root: Hex): Promise<AnchoredBatch | null>;
+  call(data: string): Promise<Hex>;
+  recordHashOf(tiId: string): Promise<Hex | null>;
+  anchoredBatch(root: string): Promise<AnchoredBatch | null>;
+  /**
+   * The registry's `verifyRecord` (OpenZeppelin's MerkleProof in the EVM) on a proof: `verified`, or
+   * why not in `error` (EHR_PROOF_NOT_ANCHORED for a root the registry does not hold, EHR_PROOF_INVALID
+   * for a proof that does not lead to it) with the decoded revert. Throws only for a malformed proof
+   * (EHR_PROOF_…) and transport failures (EHR_TRANSPORT_…).
+   */
+  verifyOnChainDetailed(proof: ProofInput): Promise<OnChainVerification>;
+  /** `verifyOnChainDetailed(proof)`'s `verified`: `false` for a root not anchored or a proof that does not lead to it. */
   verifyOnChain(proof: ProofInput): Promise<boolean>;
-  waitForReceipt(txHash: Hex, options?: { timeoutMs?: number; intervalMs?: number }): Promise<Eip1193Receipt>;
+  waitForReceipt(txHash: string, options?: { timeoutMs?: number; intervalMs?: number }): Promise<Eip1193Receipt>;
 }
 
-/** What `runValidator` needs from a transport. */
+/** What `runValidator` needs from a transport (hex it answers with is checked). */
 export interface ValidatorTransport {
-  submit(submission: Submission): Promise<Hex>;
+  submit(submission: Submission): Promise<string>;
   poll(txHash: Hex, submission: Submission): Promise<SubmissionStatus>;
   head(): Promise<number>;
-  recordHashOf(tiId: Hex): Promise<Hex | null>;
+  recordHashOf(tiId: Hex): Promise<string | null>;
   anchoredBatch(root: Hex): Promise<AnchoredBatch | null>;
 }
 
@@ -88,12 +101,5 @@ export declare function submitTi(
 
 /** Deploys EhrRegistry from `admin`, grants roles and registers templates; resolves to its address. */
 export declare function deployRegistry(provider: Eip1193Provider, setup: {
-  chainId: number; admin: Hex; grants?: Array<[role: string, account: Hex]>; templates?: Templates;
+  chainId: number; admin: string; grants?: Array<[role: string, account: string]>; templates?: Templates;
 }): Promise<Hex>;
-
-/** An EHR_TRANSPORT_… error carrying the validator's view of the failure. */
-export declare function transportFailure(transportError: TransportError, message: string, cause?: unknown): EhrchainError;
-/** Maps a provider error onto the validator's retryable / permanent split. */
-export declare function classify(error: unknown): TransportError;
-/** The revert a provider error reports, if any. */
-export declare function revertOf(error: unknown): { hash?: Hex; data: Hex } | undefined;

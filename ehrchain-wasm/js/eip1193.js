@@ -17,12 +17,12 @@ import {
   decodeBatchOf,
   grantRoleCall,
   registryBytecode,
-  decodeBool,
   decodeRecordHashOf,
   ehrchainError,
   recordHashOfCall,
   roleId,
   verifyRecordCall,
+  verifyRecordOutcome,
 } from "./ehrchain_wasm.js";
 
 /** The core's error for the validator's `transportError` (`EHR_TRANSPORT_…`), with it and the provider's error as `cause`. */
@@ -254,7 +254,7 @@ export class Eip1193Transport {
       anchor_log_index: logIndex,
       gas_used: quantity(r.gasUsed, "receipt gasUsed"),
       revert_data: status ? null : await this.revertData(txHash, blockNumber),
-      contract_address: r.contractAddress ?? null,
+      contract_address: r.contractAddress ? hexData(r.contractAddress, "receipt contractAddress") : null,
     };
   }
 
@@ -311,10 +311,31 @@ export class Eip1193Transport {
     return this.decoded(() => decodeBatchOf(root, data));
   }
 
-  /** `verifyRecord` in the EVM (OpenZeppelin MerkleProof) for a proof in any form. */
+  /**
+   * `verifyRecord` in the EVM (OpenZeppelin MerkleProof) for a proof in any
+   * form: `{verified, error, revert}`. A root the registry does not hold
+   * (its `EhrRegistryRootNotAnchored` revert, decoded in `revert`) or a proof
+   * that does not lead to the root resolves `verified: false` with the reason
+   * in `error` (EHR_PROOF_NOT_ANCHORED, EHR_PROOF_INVALID); only a malformed
+   * proof (EHR_PROOF_…) and transport failures (EHR_TRANSPORT_…) throw.
+   */
+  async verifyOnChainDetailed(proof) {
+    const data = verifyRecordCall(proof);
+    let returned;
+    try {
+      returned = await this.call(data);
+    } catch (e) {
+      const revert = e?.transportError?.error === "rejected" ? revertOf(e.cause) : undefined;
+      const outcome = revert === undefined ? undefined : verifyRecordOutcome(proof, undefined, revert.data);
+      if (outcome !== undefined) return outcome;
+      throw e;
+    }
+    return this.decoded(() => verifyRecordOutcome(proof, returned, undefined));
+  }
+
+  /** Whether the registry's `verifyRecord` accepts the proof: `verifyOnChainDetailed(proof)`'s `verified`. */
   async verifyOnChain(proof) {
-    const data = await this.call(verifyRecordCall(proof));
-    return this.decoded(() => decodeBool(data));
+    return (await this.verifyOnChainDetailed(proof)).verified;
   }
 
   async decoded(f) {

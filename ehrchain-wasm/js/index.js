@@ -5,5 +5,4 @@ import { initSync } from "./ehrchain_wasm.js";
 
 initSync({ module: readFileSync(new URL("./ehrchain_wasm_bg.wasm", import.meta.url)) });
 
-export * from "./ehrchain_wasm.js";
-export * from "./eip1193.js";
+export * from "./api.js";

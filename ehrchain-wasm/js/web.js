@@ -5,5 +5,4 @@ import init from "./ehrchain_wasm.js";
 
 await init({ module_or_path: new URL("./ehrchain_wasm_bg.wasm", import.meta.url) });
 
-export * from "./ehrchain_wasm.js";
-export * from "./eip1193.js";
+export * from "./api.js";

@@ -37,7 +37,7 @@ impl BatchBuilder {
     /// `EHR_INVALID_ARGUMENT`; `EHR_BATCH_ZERO_RECORD_HASH` for a zero hash, `EHR_BATCH_FULL` for a full batch.
     pub fn push(
         &mut self,
-        #[wasm_bindgen(js_name = recordHash, unchecked_param_type = "Hex")] record_hash: JsValue,
+        #[wasm_bindgen(js_name = recordHash, unchecked_param_type = "string")] record_hash: JsValue,
     ) -> Result<u32, JsValue> {
         let hash = convert::b256(&record_hash, "recordHash")?;
         Ok(self.inner.push(hash).map_err(Failure::from)?)
@@ -71,7 +71,7 @@ impl BatchBuilder {
     /// `EHR_INVALID_ARGUMENT`; `EHR_BATCH_EMPTY` without records.
     pub fn build(
         self,
-        #[wasm_bindgen(js_name = batchId, unchecked_param_type = "Hex")] batch_id: JsValue,
+        #[wasm_bindgen(js_name = batchId, unchecked_param_type = "string")] batch_id: JsValue,
     ) -> Result<Batch, JsValue> {
         let id = convert::b256(&batch_id, "batchId")?;
         let tcs = if self.tcs.len() == self.inner.len() {
@@ -139,7 +139,7 @@ impl Batch {
     #[wasm_bindgen(js_name = anchorTransaction, unchecked_return_type = "Submission")]
     pub fn anchor_transaction(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Hex")] registry: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] registry: JsValue,
         #[wasm_bindgen(js_name = chainId, unchecked_param_type = "number")] chain_id: JsValue,
     ) -> Result<JsValue, JsValue> {
         let registry = convert::address(&registry, "registry")?;
@@ -157,7 +157,7 @@ impl Batch {
     /// hashes; `EHR_INVALID_ARGUMENT` for malformed arguments.
     pub fn validator(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Hex")] registry: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] registry: JsValue,
         #[wasm_bindgen(js_name = chainId, unchecked_param_type = "number")] chain_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "Partial<ValidatorConfig>")] config: Option<
             JsValue,
@@ -234,7 +234,7 @@ impl InclusionProof {
     /// value that is neither a `Uint8Array` nor hex.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] bytes: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] bytes: JsValue,
     ) -> Result<InclusionProof, JsValue> {
         let bytes = convert::bytes(&bytes, "proof")?;
         Ok(Self {

@@ -138,7 +138,12 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, Failure
             format!("cannot serialise a result: {e}"),
         )
     })?;
-    JSON::parse(&json)
+    parse(&json)
+}
+
+/// A result's JSON text (made by ehrchain) as a plain JavaScript value.
+pub(crate) fn parse(json: &str) -> Result<JsValue, Failure> {
+    JSON::parse(json)
         .map_err(|_| Failure::new(ErrorCode::Internal, "cannot parse a result as JSON"))
 }
 

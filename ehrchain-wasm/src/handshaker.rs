@@ -87,7 +87,7 @@ impl Handshaker {
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "HandshakerOptions")] options: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, Uint8Array | Hex>")] keys: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, Uint8Array | string>")] keys: JsValue,
         templates: &Templates,
     ) -> Result<Handshaker, JsValue> {
         let options: Options = convert::document(&options, "options")?;
@@ -215,7 +215,7 @@ impl Handshaker {
     /// `tampered`, …); `EHR_KEY_UNKNOWN` when the key is not in the store.
     pub fn open(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] envelope: JsValue,
     ) -> Result<Vec<u8>, JsValue> {
         let envelope =
             Envelope::from_bytes(convert::bytes(&envelope, "envelope")?).map_err(Failure::from)?;
@@ -232,7 +232,7 @@ impl Handshaker {
     #[wasm_bindgen(js_name = openRecord, unchecked_return_type = "SealedRecord")]
     pub fn open_record(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] envelope: JsValue,
     ) -> Result<JsValue, JsValue> {
         let plaintext = zeroize::Zeroizing::new(self.open(envelope)?);
         let text = std::str::from_utf8(&plaintext)
@@ -403,9 +403,9 @@ struct BindingJs {
 #[wasm_bindgen(js_name = sealEnvelope)]
 pub fn seal_envelope(
     #[wasm_bindgen(unchecked_param_type = "EnvelopeBinding")] binding: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] key: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] plaintext: JsValue,
-    #[wasm_bindgen(unchecked_optional_param_type = "Uint8Array | Hex")] nonce: Option<JsValue>,
+    #[wasm_bindgen(unchecked_optional_param_type = "Uint8Array | string")] nonce: Option<JsValue>,
 ) -> Result<Vec<u8>, JsValue> {
     let b: BindingJs = convert::document(&binding, "binding")?;
     let binding = EnvelopeBinding {
@@ -440,8 +440,8 @@ pub fn seal_envelope(
 /// `EHR_KEY_INVALID` for a key that is not 32 bytes.
 #[wasm_bindgen(js_name = openEnvelope)]
 pub fn open_envelope(
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] envelope: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] key: JsValue,
 ) -> Result<Vec<u8>, JsValue> {
     let envelope =
         Envelope::from_bytes(convert::bytes(&envelope, "envelope")?).map_err(Failure::from)?;
@@ -456,7 +456,7 @@ pub fn open_envelope(
 /// `EHR_ENVELOPE_MALFORMED` for a malformed envelope.
 #[wasm_bindgen(js_name = envelopeInfo, unchecked_return_type = "EnvelopeInfo")]
 pub fn envelope_info(
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] envelope: JsValue,
 ) -> Result<JsValue, JsValue> {
     let envelope =
         Envelope::from_bytes(convert::bytes(&envelope, "envelope")?).map_err(Failure::from)?;

@@ -15,9 +15,9 @@ pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_
 pub use error::ehrchain_error;
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
 pub use registry::{
-    anchor_log_index, anchor_role_of, batch_of_call, decode_batch_of, decode_bool,
-    decode_record_hash_of, decode_revert, grant_role_call, record_hash_of_call,
-    register_template_call, registry_bytecode, role_id, verify_record_call,
+    anchor_log_index, anchor_role_of, batch_of_call, decode_batch_of, decode_record_hash_of,
+    decode_revert, grant_role_call, record_hash_of_call, registry_bytecode, role_id,
+    verify_record_call, verify_record_outcome,
 };
 pub use templates::Templates;
 pub use validator::Validator;
@@ -32,11 +32,18 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
-/// The package's TypeScript types beside those wasm-bindgen writes (only the
-/// wasm32 build emits them; tests read them natively).
-#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
+/// The package's TypeScript types beside those wasm-bindgen writes.
+/// wasm-bindgen copies them into the `.d.ts` while compiling, so only the
+/// tests read the constant itself.
+#[cfg_attr(not(test), allow(dead_code))]
 const TS_TYPES_TEXT: &str = r#"
-/** `0x` and lower-case hex digits (bytes32, address, calldata, revert data). */
+/**
+ * `0x` and lower-case hex digits (bytes32, address, calldata, revert data), as
+ * ehrchain hands them out. Parameters and documents a host passes in take any
+ * `string` instead (an account from `eth_accounts`, an id from a database):
+ * ehrchain checks it at run time (`0x`, hex digits, the right length; else
+ * `EHR_INVALID_ARGUMENT`, or `EHR_TI_MALFORMED` inside a TI).
+ */
 export type Hex = `0x${string}`;
 
 /** The stable `code` of every error ehrchain throws: the core's table (docs/errors.md). */
@@ -101,7 +108,8 @@ export interface FieldDoc {
 /** A template document (docs/templates.md). */
 export interface TemplateDoc {
   format: "ehrchain.template/1";
-  id?: Hex;
+  /** The content-derived id: optional in a document passed to `add` (checked when present); always there in one from `get` or `latest`. */
+  id?: string;
   name: string;
   version: number;
   title: string;
@@ -136,8 +144,10 @@ export interface RegisterTemplateCall {
 
 /** An initial transaction (TI): a user's entry plus the system data around it. */
 export interface InitialTransaction {
-  ti_id: Hex;
-  template_id: Hex;
+  /** The host's idempotency key: `0x` and 64 hex digits. */
+  ti_id: string;
+  /** `0x` and 64 hex digits. */
+  template_id: string;
   author_id: string;
   author_role: string;
   patient_id?: string;
@@ -148,7 +158,8 @@ export interface InitialTransaction {
 
 export interface HandshakerOptions {
   chainId: number;
-  registry: Hex;
+  /** The EhrRegistry contract's address: `0x` and 40 hex digits. */
+  registry: string;
   sealingKeyId: string;
   pseudonymKeyId: string;
   /** Seconds a TI's timestamp may lie ahead of the clock (default 300). */
@@ -187,14 +198,15 @@ export type Transmit =
   | { kind: "read_record"; ti_id: Hex }
   | { kind: "read_batch"; root: Hex };
 
+/** A receipt as a transport hands it to the validator (hex fields are checked). */
 export interface TxReceipt {
-  tx_hash: Hex;
+  tx_hash: string;
   status: boolean;
   block_number: number;
-  block_hash: Hex;
+  block_hash: string;
   anchor_log_index: number | null;
   gas_used: number;
-  revert_data: Hex | null;
+  revert_data: string | null;
 }
 
 export type SubmissionStatus =
@@ -207,8 +219,8 @@ export type TransportError =
   | { error: "unavailable" | "rate_limited" | "rejected" | "malformed"; detail: string }
   | { error: "wrong_chain"; detail: { expected: number; actual?: number } };
 
-/** A batch as anchored on chain. */
-export interface AnchoredBatch { root: Hex; leaf_count: number; batch_id?: Hex | null }
+/** A batch as anchored on chain (hex fields are checked where it is passed in). */
+export interface AnchoredBatch { root: string; leaf_count: number; batch_id?: string | null }
 
 /** A contract revert, decoded into the registry's custom error when it is one. */
 export interface DecodedRevert { error: string | null; detail: string; data: Hex }
@@ -226,6 +238,7 @@ export type InvalidReason =
   | { reason: "transport_rejected"; error: TransportError }
   | { reason: "dropped"; resubmissions: number }
   | { reason: "reorged_out"; resubmissions: number }
+  | { reason: "unconfirmed"; tx_hash: Hex; block_number: number; head: number; confirmations: number }
   | { reason: "root_anchored_with_other_batch"; stored_leaf_count: number; stored_batch_id: Hex | null }
   | { reason: "not_anchored"; cause: InvalidReason; read_at_head: number | null };
 
@@ -276,14 +289,29 @@ export interface ProofJson {
   siblings: Hex[];
 }
 
-/** A proof in any form: binary, `EHRP:` QR text, JSON text, or the JSON object. */
-export type ProofInput = Uint8Array | string | ProofJson;
+/** A proof in any form: binary, `EHRP:` QR text, JSON text, the JSON object, or an `InclusionProof`. */
+export type ProofInput = Uint8Array | string | ProofJson | InclusionProof;
 
-export interface EnvelopeBinding { key_id: string; patient: Hex; template_id: Hex; ti_id: Hex }
-export interface EnvelopeInfo extends EnvelopeBinding { record_hash: Hex; cid: string }
+/** Where an envelope belongs (`sealEnvelope`): the key id and three `bytes32` (`0x` and 64 hex digits). */
+export interface EnvelopeBinding { key_id: string; patient: string; template_id: string; ti_id: string }
+/** The clear header of an envelope, its record hash and CID (`envelopeInfo`). */
+export interface EnvelopeInfo { key_id: string; patient: Hex; template_id: Hex; ti_id: Hex; record_hash: Hex; cid: string }
 
 /** The plaintext of a record sealed by `Handshaker.generate`. */
 export interface SealedRecord { format: "ehrchain.record/1"; [member: string]: unknown }
+
+/** What the registry's `verifyRecord` says of a proof (`Eip1193Transport.verifyOnChainDetailed`). */
+export interface OnChainVerification {
+  /** The proof's root is anchored and the proof leads from its record to it (OpenZeppelin's MerkleProof in the EVM). */
+  verified: boolean;
+  /**
+   * Why not, as the error ehrchain would throw, here returned: `EHR_PROOF_NOT_ANCHORED` (`reason`
+   * `not_anchored`) or `EHR_PROOF_INVALID` (`root_mismatch`, …); `null` when verified.
+   */
+  error: EhrchainError | null;
+  /** The registry's revert, decoded (`EhrRegistryRootNotAnchored`), when the call reverted; else `null`. */
+  revert: DecodedRevert | null;
+}
 
 /** A log as `eth_getTransactionReceipt` returns it. */
 export interface RpcLog { address: Hex; topics: Hex[]; data: Hex; logIndex?: Hex | null }

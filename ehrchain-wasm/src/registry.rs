@@ -4,8 +4,8 @@
 
 use alloy_primitives::{B256, Bytes, LogData};
 use alloy_sol_types::SolCall;
-use ehrchain_core::registry_abi::{DecodedRevert, IEhrRegistry};
-use ehrchain_core::{AnchoredBatch, Role, Submission};
+use ehrchain_core::registry_abi::{DecodedRevert, IEhrRegistry, RegistryErrors};
+use ehrchain_core::{AnchoredBatch, ProofError, Role, Submission};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{self, hex};
@@ -35,7 +35,7 @@ pub fn role_id(
 #[wasm_bindgen(js_name = grantRoleCall, unchecked_return_type = "Hex")]
 pub fn grant_role_call(
     #[wasm_bindgen(js_name = roleName, unchecked_param_type = "string")] role_name: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Hex")] account: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] account: JsValue,
 ) -> Result<String, JsValue> {
     let call = EhrRegistry::grantRoleCall {
         role: role(&role_name)?.id(),
@@ -44,27 +44,8 @@ pub fn grant_role_call(
     Ok(hex(&call.abi_encode()))
 }
 
-/// Calldata of `registerTemplate(templateId, roleIds)` (an administrator's call).
-///
-/// # Errors
-/// `EHR_INVALID_ARGUMENT`, `EHR_ROLE_INVALID`.
-#[wasm_bindgen(js_name = registerTemplateCall, unchecked_return_type = "Hex")]
-pub fn register_template_call(
-    #[wasm_bindgen(js_name = templateId, unchecked_param_type = "Hex")] template_id: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string[]")] roles: JsValue,
-) -> Result<String, JsValue> {
-    let names: Vec<String> = convert::value(&roles, "roles")?;
-    let roles = names
-        .into_iter()
-        .map(|n| Role::new(n).map(|r| r.id()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::from)?;
-    Ok(encode_register(
-        convert::b256(&template_id, "templateId")?,
-        roles,
-    ))
-}
-
+/// Calldata of `registerTemplate(templateId, roleIds)` (an administrator's
+/// call; `Templates.registerCalls` makes one per template).
 pub(crate) fn encode_register(template_id: B256, roles: Vec<B256>) -> String {
     let call = EhrRegistry::registerTemplateCall {
         templateId: template_id,
@@ -87,7 +68,7 @@ pub fn registry_bytecode() -> String {
 /// `EHR_INVALID_ARGUMENT`.
 #[wasm_bindgen(js_name = recordHashOfCall, unchecked_return_type = "Hex")]
 pub fn record_hash_of_call(
-    #[wasm_bindgen(js_name = tiId, unchecked_param_type = "Hex")] ti_id: JsValue,
+    #[wasm_bindgen(js_name = tiId, unchecked_param_type = "string")] ti_id: JsValue,
 ) -> Result<String, JsValue> {
     let call = EhrRegistry::recordHashOfCall {
         tiId: convert::b256(&ti_id, "tiId")?,
@@ -102,7 +83,7 @@ pub fn record_hash_of_call(
 /// `EHR_INVALID_ARGUMENT`, also for data that does not decode.
 #[wasm_bindgen(js_name = decodeRecordHashOf, unchecked_return_type = "Hex | null")]
 pub fn decode_record_hash_of(
-    #[wasm_bindgen(unchecked_param_type = "Hex")] data: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] data: JsValue,
 ) -> Result<JsValue, JsValue> {
     let data = convert::bytes(&data, "data")?;
     let stored = EhrRegistry::recordHashOfCall::abi_decode_returns(&data)
@@ -120,7 +101,7 @@ pub fn decode_record_hash_of(
 /// `EHR_INVALID_ARGUMENT`.
 #[wasm_bindgen(js_name = batchOfCall, unchecked_return_type = "Hex")]
 pub fn batch_of_call(
-    #[wasm_bindgen(unchecked_param_type = "Hex")] root: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] root: JsValue,
 ) -> Result<String, JsValue> {
     let call = EhrRegistry::batchOfCall {
         root: convert::b256(&root, "root")?,
@@ -135,8 +116,8 @@ pub fn batch_of_call(
 /// `EHR_INVALID_ARGUMENT`, also for data that does not decode.
 #[wasm_bindgen(js_name = decodeBatchOf, unchecked_return_type = "AnchoredBatch | null")]
 pub fn decode_batch_of(
-    #[wasm_bindgen(unchecked_param_type = "Hex")] root: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Hex")] data: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] root: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] data: JsValue,
 ) -> Result<JsValue, JsValue> {
     let root = convert::b256(&root, "root")?;
     let data = convert::bytes(&data, "data")?;
@@ -170,17 +151,61 @@ pub fn verify_record_call(
     Ok(hex(&call.abi_encode()))
 }
 
-/// Decodes a `bool` returned by a view (such as `verifyRecord`).
+/// What the registry's `verifyRecord` answered for `proof`, as
+/// `Eip1193Transport.verifyOnChainDetailed` resolves it: from `returned` (the
+/// call's return data) or `revert` (its revert data), `{verified, error,
+/// revert}`, where `error` is the error ehrchain would throw for the proof
+/// (`EHR_PROOF_NOT_ANCHORED`, `EHR_PROOF_INVALID`); `undefined` for a revert
+/// that says nothing about the proof (the caller reports the call's failure).
 ///
 /// # Errors
-/// `EHR_INVALID_ARGUMENT`, also for data that does not decode.
-#[wasm_bindgen(js_name = decodeBool)]
-pub fn decode_bool(
-    #[wasm_bindgen(unchecked_param_type = "Hex")] data: JsValue,
-) -> Result<bool, JsValue> {
-    let data = convert::bytes(&data, "data")?;
-    Ok(EhrRegistry::verifyRecordCall::abi_decode_returns(&data)
-        .map_err(|e| Failure::bad_input(format!("not an ABI-encoded bool: {e}")))?)
+/// As [`crate::InclusionProof::parse`]; `EHR_INVALID_ARGUMENT` for return
+/// data that is not an ABI-encoded `bool`.
+#[wasm_bindgen(js_name = verifyRecordOutcome, unchecked_return_type = "OnChainVerification | undefined")]
+pub fn verify_record_outcome(
+    #[wasm_bindgen(unchecked_param_type = "ProofInput")] proof: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | undefined")] returned: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | undefined")] revert: JsValue,
+) -> Result<JsValue, JsValue> {
+    let proof = crate::batch::proof_of(&proof)?;
+    let (error, revert) = if revert.is_undefined() {
+        let data = convert::bytes(&returned, "returned")?;
+        let verified = EhrRegistry::verifyRecordCall::abi_decode_returns(&data)
+            .map_err(|e| Failure::bad_input(format!("not an ABI-encoded bool: {e}")))?;
+        let error = (!verified).then(|| {
+            proof.verify().err().unwrap_or(ProofError::RootMismatch {
+                expected: proof.root,
+                computed: proof.computed_root(),
+            })
+        });
+        (error, None)
+    } else {
+        let decoded = DecodedRevert::from_data(&Bytes::from(convert::bytes(&revert, "revert")?));
+        match decoded.registry_error() {
+            Some(RegistryErrors::EhrRegistryRootNotAnchored(e)) => {
+                (Some(ProofError::NotAnchored(e.root)), Some(decoded))
+            }
+            _ => return Ok(JsValue::UNDEFINED),
+        }
+    };
+    let outcome = js_sys::Object::new();
+    let set = |key: &str, value: &JsValue| {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&outcome, &JsValue::from_str(key), value);
+    };
+    set("verified", &JsValue::from_bool(error.is_none()));
+    set(
+        "error",
+        &error.map_or(JsValue::NULL, |e| Failure::from(e).into()),
+    );
+    set(
+        "revert",
+        &match revert {
+            Some(revert) => convert::to_js(&revert)?,
+            None => JsValue::NULL,
+        },
+    );
+    Ok(outcome.into())
 }
 
 /// Decodes revert data into the registry's custom error when it is one.
@@ -189,7 +214,7 @@ pub fn decode_bool(
 /// `EHR_INVALID_ARGUMENT`.
 #[wasm_bindgen(js_name = decodeRevert, unchecked_return_type = "DecodedRevert")]
 pub fn decode_revert(
-    #[wasm_bindgen(unchecked_param_type = "Hex | Uint8Array")] data: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] data: JsValue,
 ) -> Result<JsValue, JsValue> {
     let data = Bytes::from(convert::bytes(&data, "data")?);
     Ok(convert::to_js(&DecodedRevert::from_data(&data))?)
@@ -199,7 +224,9 @@ pub fn decode_revert(
 /// role on chain), or `undefined` for other calls.
 #[wasm_bindgen(js_name = anchorRoleOf, unchecked_return_type = "Hex | undefined")]
 #[must_use]
-pub fn anchor_role_of(#[wasm_bindgen(unchecked_param_type = "Hex")] calldata: JsValue) -> JsValue {
+pub fn anchor_role_of(
+    #[wasm_bindgen(unchecked_param_type = "string")] calldata: JsValue,
+) -> JsValue {
     convert::bytes(&calldata, "calldata")
         .ok()
         .and_then(|data| IEhrRegistry::anchorRecordCall::abi_decode(&data).ok())

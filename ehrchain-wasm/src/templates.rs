@@ -1,7 +1,7 @@
 //! The Transaction Template Manager for JavaScript: templates, role-tailored
 //! forms, and the administrator's on-chain registration calls.
 
-use ehrchain_core::{B256, Role, TemplateRegistry};
+use ehrchain_core::{B256, Role, Template, TemplateRegistry};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -103,36 +103,33 @@ impl Templates {
         Ok(convert::to_js(&list)?)
     }
 
-    /// The template document with this id, or `undefined`.
+    /// The template document with this id (with its `id`), or `undefined`.
     ///
     /// # Errors
     /// `EHR_INVALID_ARGUMENT`.
-    #[wasm_bindgen(unchecked_return_type = "TemplateDoc | undefined")]
+    #[wasm_bindgen(unchecked_return_type = "(TemplateDoc & { id: Hex }) | undefined")]
     pub fn get(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Hex")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
     ) -> Result<JsValue, JsValue> {
         let id = convert::b256(&id, "template id")?;
-        match self.inner.get(&id) {
-            Some(t) => Ok(convert::to_js(t.doc())?),
-            None => Ok(JsValue::UNDEFINED),
-        }
+        Ok(document(self.inner.get(&id).map(std::ops::Deref::deref))?)
     }
 
-    /// The latest version of the template called `name`, or `undefined`.
+    /// The latest version of the template called `name` (with its `id`), or
+    /// `undefined`.
     ///
     /// # Errors
     /// `EHR_INVALID_ARGUMENT` for a name that is not a string.
-    #[wasm_bindgen(unchecked_return_type = "TemplateDoc | undefined")]
+    #[wasm_bindgen(unchecked_return_type = "(TemplateDoc & { id: Hex }) | undefined")]
     pub fn latest(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
     ) -> Result<JsValue, JsValue> {
         let name = convert::string(&name, "name")?;
-        match self.inner.latest(&name) {
-            Some(t) => Ok(convert::to_js(t.doc())?),
-            None => Ok(JsValue::UNDEFINED),
-        }
+        Ok(document(
+            self.inner.latest(&name).map(std::ops::Deref::deref),
+        )?)
     }
 
     /// The forms a role may fill in: the active templates allowing it, with
@@ -155,7 +152,7 @@ impl Templates {
     /// `EHR_INVALID_ARGUMENT`; `EHR_TEMPLATE_UNKNOWN` for an unknown id.
     pub fn deactivate(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Hex")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
     ) -> Result<(), JsValue> {
         let id = convert::b256(&id, "template id")?;
         Ok(self.inner.deactivate(&id).map_err(Failure::from)?)
@@ -167,7 +164,7 @@ impl Templates {
     /// `EHR_INVALID_ARGUMENT`; `EHR_TEMPLATE_UNKNOWN` for an unknown id.
     pub fn activate(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Hex")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
     ) -> Result<(), JsValue> {
         let id = convert::b256(&id, "template id")?;
         Ok(self.inner.activate(&id).map_err(Failure::from)?)
@@ -197,4 +194,10 @@ impl Templates {
             .collect();
         Ok(convert::to_js(&calls)?)
     }
+}
+
+/// A template's document with its `id` (the core's `Template::to_json`), or
+/// `undefined`.
+fn document(template: Option<&Template>) -> Result<JsValue, Failure> {
+    template.map_or(Ok(JsValue::UNDEFINED), |t| convert::parse(&t.to_json()))
 }

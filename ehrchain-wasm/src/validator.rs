@@ -104,7 +104,7 @@ impl Validator {
     pub fn handle_submitted(
         &mut self,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Hex | TransportError")] result: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
         let result = match transport_error(&result)? {
@@ -172,7 +172,7 @@ impl Validator {
     pub fn handle_record(
         &mut self,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Hex | null | TransportError")] result: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | null | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
         let result = match transport_error(&result)? {

@@ -82,7 +82,7 @@ impl Handshaker {
     #[wasm_bindgen(js_name = openAsync, unchecked_return_type = "Promise<Uint8Array>")]
     pub fn open_async(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | Hex")] envelope: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] envelope: JsValue,
     ) -> Promise {
         self.open_with_either(&envelope)
             .unwrap_or_else(|error| Promise::reject(&JsValue::from(error)))
@@ -191,7 +191,7 @@ impl PreparedTransaction {
     pub fn into_sealed(
         self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] sealed: JsValue,
-        #[wasm_bindgen(js_name = recordHash, unchecked_param_type = "Uint8Array | Hex")]
+        #[wasm_bindgen(js_name = recordHash, unchecked_param_type = "Uint8Array | string")]
         record_hash: JsValue,
     ) -> Result<ChainTransaction, JsValue> {
         let sealed = convert::bytes(&sealed, "sealed")?;

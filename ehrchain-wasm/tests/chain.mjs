@@ -29,6 +29,8 @@ export const KEYS = {
 export function reportHandshaker() {
   const builtIn = ehr.Templates.builtIn();
   const doc = builtIn.get(builtIn.list().find((t) => t.name === "blood-pressure").id);
+  // A new template: its id comes from its content.
+  delete doc.id;
   doc.name = "blood-pressure-with-report";
   doc.fields.find((f) => f.name === "note").max_length = 1 << 20;
   const templates = new ehr.Templates();

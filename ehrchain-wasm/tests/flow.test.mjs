@@ -105,12 +105,13 @@ test("a TI that breaks its template: invalid ACK listing every violation", async
 test("a record of 300 kB goes through WebCrypto and is anchored; without WebCrypto too", async () => {
   // The blood-pressure template with room for a scanned report, registered on chain.
   const doc = templates.get(templates.list().find((t) => t.name === "blood-pressure").id);
+  delete doc.id;
   doc.name = "blood-pressure-with-report";
   doc.fields.find((f) => f.name === "note").max_length = 1 << 20;
   const large = new ehr.Templates();
   const id = large.add(doc);
   const receipt = await transport.waitForReceipt(await transport.send({
-    from: chain.admin, to: registry, data: ehr.registerTemplateCall(id, ["doctor"]),
+    from: chain.admin, to: registry, data: large.registerCalls().find((c) => c.template_id === id).calldata,
   }));
   assert.equal(receipt.status, true);
   const handshaker = new ehr.Handshaker(
@@ -237,14 +238,92 @@ test("a batch of device readings under one root: proofs verify in WASM and in th
       ehr.verifyProofAnchored(form, anchored);
     }
     assert.equal(await transport.verifyOnChain(text), true);
+    // An InclusionProof itself is a proof input too.
+    assert.deepEqual(await transport.verifyOnChainDetailed(proof), { verified: true, error: null, revert: null });
   }
   // A tampered proof fails everywhere.
   const bytes = batch.proof(1).toBytes();
   bytes[bytes.length - 1] ^= 1;
   assert.throws(() => ehr.verifyProof(bytes), { code: "EHR_PROOF_INVALID", kind: "batch", reason: "root_mismatch" });
   assert.equal(await transport.verifyOnChain(bytes), false);
+  const tampered = await transport.verifyOnChainDetailed(bytes);
+  assert.equal(tampered.verified, false);
+  assert.equal(tampered.revert, null);
+  assert.ok(tampered.error instanceof Error);
+  assert.deepEqual([tampered.error.name, tampered.error.code, tampered.error.reason],
+    ["EhrchainError", "EHR_PROOF_INVALID", "root_mismatch"]);
   // A proof of a root the chain does not hold.
   assert.throws(() => ehr.InclusionProof.parse(bytes).verifyAnchored(null), { code: "EHR_PROOF_NOT_ANCHORED", reason: "not_anchored" });
+});
+
+test("verifyOnChain on a batch not anchored: false with the decoded reason; transport failures throw", async () => {
+  const builder = new ehr.BatchBuilder();
+  for (let i = 1; i <= 3; i += 1) builder.push(`0x${String(i).padStart(2, "0").repeat(32)}`);
+  const batch = builder.build(`0x${"bb".repeat(32)}`);
+  const proof = batch.proof(1);
+  assert.equal(await transport.anchoredBatch(batch.root), null);
+  for (const form of [proof, proof.toText(), proof.toBytes(), proof.toJSON()]) {
+    assert.equal(await transport.verifyOnChain(form), false);
+    const { verified, error, revert } = await transport.verifyOnChainDetailed(form);
+    assert.equal(verified, false);
+    // The error verifyAnchored throws for the same root, here returned.
+    assert.ok(error instanceof Error);
+    assert.deepEqual([error.name, error.code, error.kind, error.reason, error.retryable],
+      ["EhrchainError", "EHR_PROOF_NOT_ANCHORED", "batch", "not_anchored", false]);
+    assert.equal(error.message, `no batch with root ${batch.root} is anchored on chain`);
+    // The registry's revert: EhrRegistryRootNotAnchored(root), decoded.
+    assert.equal(revert.error, "EhrRegistryRootNotAnchored");
+    assert.equal(revert.data.slice(10), batch.root.slice(2));
+    assert.deepEqual(ehr.decodeRevert(revert.data), revert);
+    assert.match(revert.detail, new RegExp(`no batch is anchored under root ${batch.root}`));
+  }
+  // A malformed proof still throws, and so does a provider that is down.
+  await assert.rejects(transport.verifyOnChain("EHRP:"), { code: "EHR_PROOF_MALFORMED" });
+  const down = new ehr.Eip1193Transport({ request: () => Promise.reject(new TypeError("fetch failed")) }, { chainId: CHAIN_ID, registry });
+  await assert.rejects(down.verifyOnChain(proof), { code: "EHR_TRANSPORT_UNAVAILABLE", reason: "unavailable" });
+  const refusing = new ehr.Eip1193Transport({
+    request: () => Promise.reject(Object.assign(new Error("execution reverted"), { code: -32000, data: "0x" })),
+  }, { chainId: CHAIN_ID, registry });
+  await assert.rejects(refusing.verifyOnChain(proof), { code: "EHR_TRANSPORT_REJECTED" });
+});
+
+test("default validator settings on an instamining node: the wait ends, inconclusive (or valid with mineOnHead)", { timeout: 60_000 }, async () => {
+  // Ganache mines a block only when a transaction arrives: with the default
+  // 3 confirmations the head stays at the transaction's block. A virtual
+  // clock runs the validator's waits at once.
+  const defaults = new ehr.Handshaker(
+    { chainId: CHAIN_ID, registry, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms" }, KEYS, templates,
+  );
+  const virtualClock = () => {
+    let at = Date.now();
+    return { now: () => at, sleep: async (ms) => { at += ms; }, elapsed: (since) => at - since };
+  };
+  const plain = new ehr.Eip1193Transport(chain.provider, { chainId: CHAIN_ID, registry, senders: chain.roles });
+  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 121, diastolic: 79 }, { patient_id: "MRN-6" });
+  const clock = virtualClock();
+  const start = clock.now();
+  const ack = await ehr.submitTi(defaults, entry, plain, clock);
+  // The transaction is in its block (the one RecordAnchored log under the TI
+  // id), but the head never moved: unconfirmed, after inclusion_timeout_ms
+  // (2 minutes by default) of a still head.
+  const [log] = await logsOf(entry.ti_id);
+  const head = Number(await chain.provider.request({ method: "eth_blockNumber", params: [] }));
+  assert.equal(ack.status.status, "invalid");
+  assert.deepEqual(ack.status.reason, {
+    reason: "unconfirmed", tx_hash: log.transactionHash, block_number: Number(log.blockNumber), head, confirmations: 3,
+  });
+  assert.equal(head, Number(log.blockNumber));
+  assert.deepEqual(ack.status.tx_hashes, [log.transactionHash]);
+  const waited = clock.elapsed(start);
+  assert.ok(waited >= 120_000 && waited <= 125_000, `${waited} ms`);
+  // The record is on chain: running the same TC again once blocks come is a valid replay.
+  assert.equal(await transport.recordHashOf(entry.ti_id), ack.record_hash);
+
+  // The same defaults with a transport that mines on head reads: valid.
+  const again = ti(templates, "blood-pressure", "doctor", { systolic: 122, diastolic: 78 }, { patient_id: "MRN-6" });
+  const valid = await ehr.submitTi(defaults, again, transport, virtualClock());
+  assert.equal(valid.status.status, "valid", JSON.stringify(valid.status));
+  assert.equal(valid.status.tx_hash, (await logsOf(again.ti_id))[0].transactionHash);
 });
 
 test("a provider on another chain: EHR_TRANSPORT_WRONG_CHAIN, and an inconclusive invalid ACK", async () => {

@@ -4,6 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ehr from "../pkg/index.js";
+// The package's internals (not exported by its root), tested here directly.
+import * as wasm from "../pkg/ehrchain_wasm.js";
+import * as eip1193 from "../pkg/eip1193.js";
 import { KEYS } from "./chain.mjs";
 
 const templates = ehr.Templates.builtIn();
@@ -80,12 +83,22 @@ test("bad hex: EHR_INVALID_ARGUMENT (or EHR_TI_MALFORMED inside a TI)", () => {
   for (const bad of ["", "0x", "01".repeat(32), `0x${"0".repeat(63)}`, `0x${"zz".repeat(32)}`, `0x${"01".repeat(33)}`]) {
     fails(() => templates.get(bad), "EHR_INVALID_ARGUMENT");
     fails(() => new ehr.BatchBuilder().push(bad), "EHR_INVALID_ARGUMENT");
-    fails(() => ehr.recordHashOfCall(bad), "EHR_INVALID_ARGUMENT");
+    fails(() => wasm.recordHashOfCall(bad), "EHR_INVALID_ARGUMENT");
   }
-  fails(() => ehr.grantRoleCall("doctor", "0x1234"), "EHR_INVALID_ARGUMENT");
+  fails(() => wasm.grantRoleCall("doctor", "0x1234"), "EHR_INVALID_ARGUMENT");
   fails(() => new ehr.Handshaker({ ...OPTIONS, registry: "0xabc" }, KEYS, templates), "EHR_INVALID_ARGUMENT");
   fails(() => new ehr.Handshaker(OPTIONS, { ...KEYS, pseudonyms: "0x12" }, templates), "EHR_KEY_INVALID");
   fails(() => hs.generate({ ...goodTi, ti_id: "0x01" }), "EHR_TI_MALFORMED");
+  // A TI's ids are 0x and 64 hex digits, as in docs/templates.md: the digits
+  // alone are refused (the core's TI reader, the same in C and Rust).
+  for (const key of ["ti_id", "template_id"]) {
+    const bare = { ...goodTi, [key]: goodTi[key].slice(2) };
+    fails(() => hs.generate(bare), "EHR_TI_MALFORMED");
+    fails(() => hs.generate(JSON.stringify(bare)), "EHR_TI_MALFORMED");
+    fails(() => hs.validatorFor(bare), "EHR_TI_MALFORMED");
+    fails(() => hs.prepare(bare), "EHR_TI_MALFORMED");
+    fails(() => hs.generate({ ...goodTi, [key]: `0X${goodTi[key].slice(2)}` }), "EHR_TI_MALFORMED");
+  }
   fails(() => ehr.decodeRevert("nothex"), "EHR_INVALID_ARGUMENT");
 });
 
@@ -128,17 +141,17 @@ test("the validator refuses results nobody asked for", () => {
   // A rejected transaction is settled by reading the chain, never guessed.
   assert.equal(v.pollTransmit(Date.now()).kind, "read_record");
   fails(() => v.handleRecord(Date.now(), "0xzz"), "EHR_INVALID_ARGUMENT");
-  fails(() => ehr.anchorLogIndex(tcSubmission(), [{ address: "0x1", topics: [], data: "0x" }]), "EHR_INVALID_ARGUMENT");
+  fails(() => wasm.anchorLogIndex(tcSubmission(), [{ address: "0x1", topics: [], data: "0x" }]), "EHR_INVALID_ARGUMENT");
 });
 
 test("the EIP-1193 transport refuses bad providers and options", () => {
   fails(() => new ehr.Eip1193Transport({}, { chainId: 1, registry: `0x${"ee".repeat(20)}` }), "EHR_INVALID_ARGUMENT");
   fails(() => new ehr.Eip1193Transport({ request() {} }, { chainId: "1", registry: `0x${"ee".repeat(20)}` }), "EHR_INVALID_ARGUMENT");
   fails(() => new ehr.Eip1193Transport({ request() {} }, { chainId: 1, registry: "0x12" }), "EHR_INVALID_ARGUMENT");
-  assert.deepEqual(ehr.classify({ code: 4001, message: "User rejected" }).error, "rejected");
-  assert.deepEqual(ehr.classify({ code: -32005, message: "limit" }).error, "rate_limited");
-  assert.deepEqual(ehr.classify(new TypeError("fetch failed")).error, "unavailable");
-  assert.deepEqual(ehr.revertOf({ message: "execution reverted", data: "0x0102" }), { hash: undefined, data: "0x0102" });
+  assert.deepEqual(eip1193.classify({ code: 4001, message: "User rejected" }).error, "rejected");
+  assert.deepEqual(eip1193.classify({ code: -32005, message: "limit" }).error, "rate_limited");
+  assert.deepEqual(eip1193.classify(new TypeError("fetch failed")).error, "unavailable");
+  assert.deepEqual(eip1193.revertOf({ message: "execution reverted", data: "0x0102" }), { hash: undefined, data: "0x0102" });
 });
 
 function tcSubmission() {

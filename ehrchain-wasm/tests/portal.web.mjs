@@ -155,7 +155,7 @@ test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
   const result = page.locator("#proof-result p");
   await result.waitFor();
   assert.equal(await result.getAttribute("data-result"), "valid", await result.innerText());
-  assert.match(await result.innerText(), /record 4 of 5 .*verifyRecord says true/);
+  assert.match(await result.innerText(), /record 4 of 5 .*verifyRecord confirms it/);
 
   // Back to the doctor's form for the screenshot, with the valid proof shown.
   await page.click("#roles [data-role=doctor]");

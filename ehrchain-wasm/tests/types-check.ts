@@ -1,30 +1,46 @@
 // Type-checked (tsc --strict --noEmit, tests/types.test.mjs) against the
 // built package's .d.ts: a host program using the API the way the README and
-// the portal do. A type that drifts from the runtime shapes fails here.
+// the portal do. A type that drifts from the runtime shapes fails here. No
+// casts: values a host has as plain strings (accounts from its wallet, ids
+// from its database) go in as they are; ehrchain checks them at run time.
 import {
-  Eip1193Transport, Handshaker, InclusionProof, Templates, runValidator, submitTi, verifyProofAnchored,
-  type Ack, type ChainTransaction, type EhrchainError, type Form, type Hex, type InitialTransaction, type ProofJson,
-  type Transmit,
+  Eip1193Transport, Handshaker, InclusionProof, Templates, deployRegistry, envelopeInfo, runValidator, submitTi,
+  verifyProof, verifyProofAnchored,
+  type Ack, type ChainTransaction, type EhrchainError, type EnvelopeInfo, type Form, type Hex, type InitialTransaction,
+  type OnChainVerification, type ProofJson, type TemplateDoc, type Transmit,
 } from "../pkg/index.js";
 
 declare const provider: { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
+/** What a host reads from its configuration, its wallet and its database: plain strings. */
+declare const config: { registry: string; accounts: string[]; tiId: string; templateId: string; storedEnvelope: string };
 
-export async function example(registry: Hex): Promise<string> {
+function isEhrchainError(e: unknown): e is EhrchainError {
+  return e instanceof Error && e.name === "EhrchainError";
+}
+
+export async function example(registry: string): Promise<string> {
   const templates: Templates = Templates.builtIn();
   const forms: Form[] = templates.formsFor("doctor");
   const form = forms[0];
   const fieldNames: string[] = form.fields.map((f) => `${f.name}:${f.type ?? "system"}:${f.required ?? false}`);
+  // Documents from get() and latest() carry their id.
+  const doc: TemplateDoc & { id: Hex } | undefined = templates.get(config.templateId);
+  const bpId: Hex | undefined = templates.latest("blood-pressure")?.id;
   const hs = new Handshaker({ chainId: 1337, registry, sealingKeyId: "k", pseudonymKeyId: "p", validator: { confirmations: 1 } },
-    { k: new Uint8Array(32), p: "0x00" }, templates);
+    { k: new Uint8Array(32), p: config.storedEnvelope }, templates);
   const ti: InitialTransaction = {
-    ti_id: "0x01", template_id: form.template_id, author_id: "dr", author_role: "doctor", timestamp: 1, fields: { systolic: 120 },
+    ti_id: config.tiId, template_id: form.template_id, author_id: "dr", author_role: "doctor", timestamp: 1, fields: { systolic: 120 },
   };
   const tc = hs.generate(ti);
   const viaWebCrypto: ChainTransaction = await hs.generateAsync(ti, 1);
   const sealedHere: Uint8Array = hs.prepare(ti).header();
   const calldata: Hex = tc.calldata;
   const bytes: Uint8Array = tc.envelope;
-  const transport = new Eip1193Transport(provider, { chainId: 1337, registry, senders: { doctor: "0x02" } });
+  const info: EnvelopeInfo = envelopeInfo(config.storedEnvelope);
+  const opened: Uint8Array = hs.open(config.storedEnvelope);
+  const [admin, doctor] = config.accounts;
+  const deployed: Hex = await deployRegistry(provider, { chainId: 1337, admin, grants: [["doctor", doctor]], templates });
+  const transport = new Eip1193Transport(provider, { chainId: 1337, registry: deployed, from: admin, senders: { doctor } });
   const ack: Ack = await submitTi(hs, ti, transport, { onWebCryptoFallback: (e) => console.warn(e.code, e.message) });
   let summary: string;
   if (ack.status.status === "valid") {
@@ -35,18 +51,27 @@ export async function example(registry: Hex): Promise<string> {
     const reason = ack.status.reason;
     summary = reason.reason === "contract_revert" ? reason.revert.error ?? reason.revert.detail
       : reason.reason === "template_violations" ? reason.violations.map((v) => v.message).join()
+      : reason.reason === "unconfirmed" ? `${reason.tx_hash} in ${reason.block_number}, head ${reason.head}`
       : reason.reason;
   }
   const v = tc.validator({ poll_interval_ms: 10 });
   const next: Transmit | undefined = v.pollTransmit(Date.now());
   if (next?.kind === "poll") summary += next.tx_hash;
   const [first]: Ack[] = await runValidator(v, transport);
-  const text: string = InclusionProof.parse(new Uint8Array()).toText();
+  // An InclusionProof is a proof input like its binary, text and JSON forms.
+  const parsed = InclusionProof.parse(new Uint8Array());
+  const text: string = parsed.toText();
+  const checked: ProofJson = verifyProof(parsed);
+  verifyProofAnchored(parsed, await transport.anchoredBatch(parsed.root));
+  const onChain: boolean = await transport.verifyOnChain(parsed);
+  const detailed: OnChainVerification = await transport.verifyOnChainDetailed(text);
+  if (!detailed.verified) summary += `${detailed.error?.code} ${detailed.error?.reason} ${detailed.revert?.error}`;
+  const stored: Hex | null = await transport.recordHashOf(config.tiId);
   try {
     hs.generate("{}", 1);
   } catch (e) {
-    const error = e as EhrchainError;
-    summary += error.code + (error.violations?.length ?? 0);
+    if (isEhrchainError(e)) summary += e.code + (e.violations?.length ?? 0);
   }
-  return `${summary} ${calldata} ${bytes.length} ${fieldNames} ${first.ti_id} ${text} ${viaWebCrypto.recordHash} ${sealedHere.length}`;
+  return `${summary} ${calldata} ${bytes.length} ${fieldNames} ${first.ti_id} ${text} ${viaWebCrypto.recordHash} ${sealedHere.length}`
+    + ` ${doc?.id} ${bpId} ${info.record_hash} ${opened.length} ${checked.root} ${onChain} ${stored}`;
 }

@@ -244,9 +244,9 @@ async function verifyProof() {
     if (session) {
       const anchored = await session.transport.anchoredBatch(proof.root);
       ehr.verifyProofAnchored(text, anchored);
-      const evm = await session.transport.verifyOnChain(text);
-      message += ` Anchored on chain ${session.chainId} (${anchored.leaf_count} records); the registry's verifyRecord says ${evm}.`;
-      if (!evm) throw Object.assign(new Error("the registry's verifyRecord refuses the proof"), { code: "EHR_PROOF_INVALID" });
+      const evm = await session.transport.verifyOnChainDetailed(text);
+      if (!evm.verified) throw evm.error;
+      message += ` Anchored on chain ${session.chainId} (${anchored.leaf_count} records); the registry's verifyRecord confirms it.`;
     } else {
       message += " Connect to check it against the chain.";
     }

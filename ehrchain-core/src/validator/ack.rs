@@ -72,6 +72,24 @@ pub enum InvalidReason {
         /// Times it was sent again or re-included.
         resubmissions: u32,
     },
+    /// The transaction is in a block, but the chain head stood still short
+    /// of the confirmations for [`ValidatorConfig::inclusion_timeout_ms`]: a
+    /// development node that mines only when a
+    /// transaction arrives, or a halted chain. The record is on chain unless
+    /// that block is replaced; running the same TC again once the chain moves
+    /// is idempotent (a valid replay).
+    ///
+    /// [`ValidatorConfig::inclusion_timeout_ms`]: crate::ValidatorConfig::inclusion_timeout_ms
+    Unconfirmed {
+        /// The transaction.
+        tx_hash: TxHash,
+        /// Its block.
+        block_number: u64,
+        /// The chain head, which did not advance.
+        head: u64,
+        /// The confirmations asked for.
+        confirmations: u64,
+    },
     /// The root is anchored, but with another leaf count or batch id than
     /// this batch's (read while settling).
     RootAnchoredWithOtherBatch {
@@ -98,14 +116,15 @@ pub enum InvalidReason {
 impl InvalidReason {
     /// Whether the record might still be anchored by a transaction sent before
     /// the validator gave up (transport failures, drops, reorgs after at least
-    /// one submission). The host should keep such a record for audit and may
+    /// one submission, a chain that stopped short of the confirmations). The host should keep such a record for audit and may
     /// submit the same TI again later: a matching anchored hash then comes back
     /// as a valid replay.
     ///
     /// Since the validator settles before giving up (it reads the chain, see
     /// the [module docs](super)), an ACK carries one of these reasons only when
     /// the chain could not be read either (or the node is on another chain,
-    /// whose state says nothing about this one). A validator that could read
+    /// whose state says nothing about this one), or with
+    /// [`InvalidReason::Unconfirmed`] when the chain stopped making blocks. A validator that could read
     /// the chain ends valid, [`InvalidReason::AnchoredWithOtherHash`] or
     /// [`InvalidReason::NotAnchored`] instead.
     #[must_use]
@@ -116,6 +135,7 @@ impl InvalidReason {
                 | Self::TransportRejected { .. }
                 | Self::Dropped { .. }
                 | Self::ReorgedOut { .. }
+                | Self::Unconfirmed { .. }
         )
     }
 
@@ -171,6 +191,15 @@ impl std::fmt::Display for InvalidReason {
             Self::ReorgedOut { resubmissions } => write!(
                 f,
                 "the transaction was reorged out of the chain {resubmissions} times; raise the confirmations or check the node"
+            ),
+            Self::Unconfirmed {
+                tx_hash,
+                block_number,
+                head,
+                confirmations,
+            } => write!(
+                f,
+                "transaction {tx_hash} is in block {block_number}, but the chain head stayed at {head}, short of the {confirmations} confirmations asked for: the chain is not making blocks (a development node that mines only when a transaction arrives needs its transport to mine on head reads, or 1 confirmation); the same TC may be run again later"
             ),
             Self::RootAnchoredWithOtherBatch {
                 stored_leaf_count,

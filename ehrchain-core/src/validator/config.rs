@@ -22,7 +22,9 @@ pub struct ValidatorConfig {
     /// Wait between two polls of a pending transaction or of the chain head.
     pub poll_interval_ms: u64,
     /// How long a submitted transaction may stay pending before it is treated
-    /// as dropped and sent again.
+    /// as dropped and sent again; also how long the chain head may stand
+    /// still while the validator waits for confirmations, before it gives up
+    /// ([`InvalidReason::Unconfirmed`](crate::InvalidReason::Unconfirmed)).
     pub inclusion_timeout_ms: u64,
     /// How many times the transaction is sent again after being dropped, timed
     /// out or reorged out, before the TI is given up as invalid.

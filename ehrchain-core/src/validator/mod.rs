@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! Generated ─submit─▶ Submitted(tx) ─receipt─▶ Included(block) ─head─▶ Confirmed(n blocks) ─▶ Ack
-//!     ▲                   │  dropped / timed out        │ reorged out
-//!     │                   ▼                             ▼
+//!     ▲                   │  dropped / timed out        │ reorged out   │ head still (timeout)
+//!     │                   ▼                             ▼               └─▶ Ack::Invalid (Unconfirmed)
 //!     └──── nothing ── Settling ◀── giving up (transport failures after retries,
 //!            (budget left)  │       permanent transport error, drops, timeouts
 //!                           │       or reorgs past the limit)
@@ -67,8 +67,17 @@
 //!   [`ValidatorConfig::max_retries`], with the same backoff, or fail
 //!   permanently): a resubmission goes ahead (the registry refuses a second
 //!   anchoring), and giving up ends with the original reason, which
-//!   [`InvalidReason::is_inconclusive`] flags. Only then, or for a node on the
-//!   wrong chain, is an ACK inconclusive.
+//!   [`InvalidReason::is_inconclusive`] flags. Only then, for a node on the
+//!   wrong chain, or for a chain that stopped (below), is an ACK inconclusive.
+//!
+//! **No endless wait.** Every wait has a bound: a pending transaction
+//! [`ValidatorConfig::inclusion_timeout_ms`], transport failures
+//! [`ValidatorConfig::max_retries`], and confirmations a head that advances:
+//! when head reads in a row find it still for `inclusion_timeout_ms` (a
+//! development node that mines only when a transaction arrives, or a halted
+//! chain), an included transaction ends in [`InvalidReason::Unconfirmed`]
+//! (inconclusive), and a settling read that cannot be confirmed counts as a
+//! chain that cannot be read.
 
 mod ack;
 mod audit;
@@ -267,6 +276,9 @@ pub struct TransactionValidator {
     resubmissions: u32,
     /// When the last submission was handed out (sent or not, answered or not).
     last_submit_at: Option<u64>,
+    /// While waiting for confirmations: the highest head read in a row and
+    /// when it was first read (any other result clears it).
+    head_mark: Option<(u64, u64)>,
     tx_hashes: Vec<TxHash>,
     acks: VecDeque<Ack>,
     history: Vec<AuditEntry>,
@@ -363,6 +375,7 @@ impl TransactionValidator {
             failures: 0,
             resubmissions: 0,
             last_submit_at: None,
+            head_mark: None,
             tx_hashes: Vec::new(),
             acks: VecDeque::new(),
             history: Vec::new(),
@@ -657,20 +670,43 @@ impl TransactionValidator {
         };
         self.failures = 0;
         let depth = self.config.confirmations.max(1);
+        let stalled = self.head_stalled(now, head);
         match &mut self.phase {
             Phase::Included(r) => {
                 let confirmations = head.saturating_add(1).saturating_sub(r.block_number);
                 if confirmations >= depth {
                     self.phase = Phase::Verify(r.clone());
                     self.next_at = now;
+                } else if stalled {
+                    let reason = InvalidReason::Unconfirmed {
+                        tx_hash: r.tx_hash,
+                        block_number: r.block_number,
+                        head,
+                        confirmations: depth,
+                    };
+                    self.finish_invalid(now, reason);
                 } else {
                     self.next_at = now.saturating_add(self.config.poll_interval_ms);
                 }
             }
-            Phase::Settle(_) => self.settle_head(now, head, depth),
+            Phase::Settle(_) => self.settle_head(now, head, depth, stalled),
             _ => {}
         }
         Ok(())
+    }
+
+    /// Records the head read at `now`; whether the head has not advanced for
+    /// [`ValidatorConfig::inclusion_timeout_ms`] of head reads in a row.
+    fn head_stalled(&mut self, now: u64, head: u64) -> bool {
+        match self.head_mark {
+            Some((highest, since)) if head <= highest => {
+                now.saturating_sub(since) >= self.config.inclusion_timeout_ms
+            }
+            _ => {
+                self.head_mark = Some((head, now));
+                false
+            }
+        }
     }
 
     /// The next ACK, once the verdict is reached: one per TI, each exactly once.
@@ -689,6 +725,9 @@ impl TransactionValidator {
     fn take_asked(&mut self, asked: Asked, what: &'static str) -> Result<(), ValidatorError> {
         if self.asked == Some(asked) && !self.is_finished() {
             self.asked = None;
+            if asked != Asked::Head {
+                self.head_mark = None;
+            }
             Ok(())
         } else {
             Err(self.refusal(what))

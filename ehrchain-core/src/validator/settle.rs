@@ -123,8 +123,10 @@ impl TransactionValidator {
     }
 
     /// The head read while settling: once `depth` blocks hold the first head
-    /// read after something was read, read the registry again.
-    pub(super) fn settle_head(&mut self, now: u64, head: u64, depth: u64) {
+    /// read after something was read, read the registry again. A head that
+    /// stood still for `inclusion_timeout_ms` before that (`stalled`) cannot
+    /// confirm what was read: the chain is taken as unreadable.
+    pub(super) fn settle_head(&mut self, now: u64, head: u64, depth: u64, stalled: bool) {
         let Phase::Settle(settle) = &mut self.phase else {
             return;
         };
@@ -140,6 +142,8 @@ impl TransactionValidator {
                     head,
                 };
                 self.next_at = now;
+            } else if stalled {
+                self.settle_unreadable(now);
             } else {
                 settle.stage = SettleStage::Wait {
                     held,

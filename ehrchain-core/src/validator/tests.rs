@@ -902,3 +902,116 @@ fn settings_in_json_take_defaults_for_what_they_leave_out() {
         "{unknown}"
     );
 }
+
+#[test]
+fn a_head_that_stands_still_ends_the_wait_for_confirmations() {
+    // An instamining development node: the transaction's block is the head,
+    // and no further block comes.
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    let r = receipt(tx(7), 5, true, None);
+    submit(&mut v, 0, r.tx_hash);
+    poll(
+        &mut v,
+        1_000,
+        r.tx_hash,
+        SubmissionStatus::Included(r.clone()),
+    );
+    // Still at 5 (1 of 2 confirmations) until 10 s after the first read...
+    for at in (1_000..11_000).step_by(1_000) {
+        head(&mut v, at, 5);
+        assert_eq!(
+            v.state(),
+            ValidatorState::Included {
+                tx_hash: r.tx_hash,
+                block_number: 5
+            },
+            "{at}"
+        );
+    }
+    // ...then inclusion_timeout_ms of a still head: unconfirmed, inconclusive.
+    head(&mut v, 11_000, 5);
+    assert!(v.is_finished());
+    let ack = v.poll_ack().unwrap();
+    let reason = ack.reason().unwrap();
+    assert_eq!(
+        reason,
+        &InvalidReason::Unconfirmed {
+            tx_hash: r.tx_hash,
+            block_number: 5,
+            head: 5,
+            confirmations: 2,
+        }
+    );
+    assert!(reason.is_inconclusive() && reason.may_rerun());
+    assert!(reason.to_string().contains("stayed at 5"), "{reason}");
+    assert_eq!(
+        serde_json::to_value(reason).unwrap(),
+        serde_json::json!({
+            "reason": "unconfirmed",
+            "tx_hash": r.tx_hash,
+            "block_number": 5,
+            "head": 5,
+            "confirmations": 2,
+        })
+    );
+}
+
+#[test]
+fn a_head_that_moves_within_the_bound_is_waited_for() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    let r = receipt(tx(7), 5, true, None);
+    submit(&mut v, 0, r.tx_hash);
+    poll(
+        &mut v,
+        1_000,
+        r.tx_hash,
+        SubmissionStatus::Included(r.clone()),
+    );
+    for at in (1_000..10_000).step_by(1_000) {
+        head(&mut v, at, 5);
+    }
+    // A node behind (or a reorg to a shorter chain) is no progress: the head
+    // has stood at 5 or below since 1 s.
+    head(&mut v, 10_000, 4);
+    assert!(!v.is_finished());
+    // The next block comes at the bound: confirmed, valid.
+    head(&mut v, 11_000, 6);
+    poll(
+        &mut v,
+        11_000,
+        r.tx_hash,
+        SubmissionStatus::Included(r.clone()),
+    );
+    assert!(v.poll_ack().unwrap().is_valid());
+}
+
+#[test]
+fn settling_gives_up_when_the_head_stands_still() {
+    // The submission answers are lost; the registry holds the record, but the
+    // head never moves to confirm it: the original reason, inconclusive.
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    let down = || Err(TransportError::Unavailable("answer lost".into()));
+    for at in [0, 100, 300] {
+        assert_eq!(v.poll_transmit(at), Some(send(&tc)));
+        v.handle_submitted(at, down()).unwrap();
+    }
+    read(&mut v, 300, Some(tc.record_hash));
+    let mut at = 300;
+    while !v.is_finished() {
+        head(&mut v, at, 20);
+        at += 1_000;
+        assert!(at <= 11_300, "still waiting at {at}");
+    }
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(
+        ack.reason(),
+        Some(&InvalidReason::TransportFailed {
+            attempts: 3,
+            last_error: TransportError::Unavailable("answer lost".into()),
+        })
+    );
+    assert!(ack.reason().unwrap().is_inconclusive());
+}
