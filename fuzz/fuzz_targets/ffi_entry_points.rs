@@ -141,11 +141,7 @@ fuzz_target!(|data: &[u8]| {
                                 plain.len(),
                                 &raw mut n,
                             );
-                            assert_eq!(
-                                rc,
-                                ehr_result::OK,
-                                "a generated envelope does not open"
-                            );
+                            assert_eq!(rc, ehr_result::OK, "a generated envelope does not open");
                         }
                         ehr_tc_free(tc);
                     } else {
