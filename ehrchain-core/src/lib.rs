@@ -13,6 +13,7 @@ pub mod registry_abi;
 mod role;
 pub mod template;
 mod ti;
+mod time;
 pub mod transport;
 pub mod validator;
 mod violation;
@@ -21,7 +22,7 @@ pub use batch::{
     AnchoredBatch, Batch, BatchBuilder, BatchError, BatchReader, BatchTransaction, ChainCheckError,
     InclusionProof, MultiProof, ProofError,
 };
-pub use driver::{Clock, run_blocking, step};
+pub use driver::{run_blocking, step};
 pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError, PlaintextBuf, UnsealedEnvelope};
 pub use error::{Error, ErrorCode, ErrorKind};
 pub use generator::{
@@ -33,6 +34,9 @@ pub use keys::{InMemoryKeyStore, KeyId, KeyStore, KeyStoreError, MasterKey};
 pub use role::{InvalidRoleName, MAX_ROLE_NAME_LEN, Role};
 pub use template::{Form, RegistryError, Template, TemplateError, TemplateRegistry};
 pub use ti::{InitialTransaction, MAX_IDENTIFIER_LEN, MAX_TI_JSON_LEN, TiFormatError};
+#[cfg(feature = "std-clock")]
+pub use time::SystemClock;
+pub use time::{Clock, UnixMillis};
 pub use transport::{
     Anchoring, Submission, SubmissionStatus, Transport, TransportError, TxHash, TxReceipt,
 };

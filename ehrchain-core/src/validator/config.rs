@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How patient the validator is. Times are in milliseconds.
+/// How patient the validator is. The `*_ms` fields are durations in
+/// milliseconds (the instants they are added to are
+/// [`UnixMillis`](crate::UnixMillis)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorConfig {
     /// Blocks that must hold the transaction (its own included) before the

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::batch::AnchoredBatch;
 use crate::registry_abi::IEhrRegistry;
+use crate::time::UnixMillis;
 use crate::transport::{Anchoring, Submission, TransportError};
 
 /// A settlement in progress.
@@ -56,7 +57,7 @@ impl TransactionValidator {
     /// [`ValidatorError::Unexpected`] when no record read was asked for.
     pub fn handle_record(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         result: Result<Option<B256>, TransportError>,
     ) -> Result<(), ValidatorError> {
         let ours = match self.submission.as_ref().map(|s| s.anchoring) {
@@ -87,7 +88,7 @@ impl TransactionValidator {
     /// [`ValidatorError::Unexpected`] when no batch read was asked for.
     pub fn handle_batch(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         result: Result<Option<AnchoredBatch>, TransportError>,
     ) -> Result<(), ValidatorError> {
         let (batch_id, root, leaf_count) = match self.submission.as_ref().map(|s| s.anchoring) {
@@ -124,7 +125,7 @@ impl TransactionValidator {
 
     /// The head read while settling: once `depth` blocks hold the first head
     /// read after something was read, read the registry again.
-    pub(super) fn settle_head(&mut self, now: u64, head: u64, depth: u64) {
+    pub(super) fn settle_head(&mut self, now: UnixMillis, head: u64, depth: u64) {
         let Phase::Settle(settle) = &mut self.phase else {
             return;
         };
@@ -145,7 +146,7 @@ impl TransactionValidator {
                     held,
                     seen_at_head: Some(seen_at_head),
                 };
-                self.next_at = now.saturating_add(self.config.poll_interval_ms);
+                self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
             }
         }
     }
@@ -153,7 +154,7 @@ impl TransactionValidator {
     /// The validator would give up for `reason`: it settles first (reads the
     /// registry), except when the node is on another chain (its state says
     /// nothing about this one).
-    pub(super) fn give_up(&mut self, now: u64, reason: InvalidReason) {
+    pub(super) fn give_up(&mut self, now: UnixMillis, reason: InvalidReason) {
         let wrong_chain = matches!(
             reason,
             InvalidReason::TransportRejected {
@@ -167,7 +168,7 @@ impl TransactionValidator {
         }
     }
 
-    pub(super) fn start_settle(&mut self, now: u64, fallback: Fallback) {
+    pub(super) fn start_settle(&mut self, now: UnixMillis, fallback: Fallback) {
         self.failures = 0;
         self.phase = Phase::Settle(Box::new(Settle {
             fallback,
@@ -177,7 +178,7 @@ impl TransactionValidator {
     }
 
     /// A read of the registry while settling found `held`.
-    fn settle_read(&mut self, now: u64, held: ChainHolds) {
+    fn settle_read(&mut self, now: UnixMillis, held: ChainHolds) {
         self.failures = 0;
         self.audit(now, AuditEvent::ChainRead { held });
         let Phase::Settle(settle) = &mut self.phase else {
@@ -210,13 +211,13 @@ impl TransactionValidator {
 
     /// The registry holds nothing: send again, or give up as not anchored
     /// once nothing sent can still be pending.
-    fn settle_nothing(&mut self, now: u64, read_at_head: Option<u64>) {
+    fn settle_nothing(&mut self, now: UnixMillis, read_at_head: Option<u64>) {
         // A transaction sent (or whose submission answer was lost) may still
         // be pending; like a pending transaction, it counts as dropped once
         // `inclusion_timeout_ms` has passed. Until then, read again then.
         let quiet = self
             .last_submit_at
-            .map(|at| at.saturating_add(self.config.inclusion_timeout_ms));
+            .map(|at| at.saturating_add_ms(self.config.inclusion_timeout_ms));
         if let (Phase::Settle(settle), Some(quiet)) = (&mut self.phase, quiet)
             && matches!(settle.fallback, Fallback::GiveUp(_))
             && now < quiet
@@ -242,7 +243,7 @@ impl TransactionValidator {
 
     /// The registry cannot be read: send again anyway (the registry refuses
     /// a second anchoring), or give up inconclusive.
-    pub(super) fn settle_unreadable(&mut self, now: u64) {
+    pub(super) fn settle_unreadable(&mut self, now: UnixMillis) {
         let Phase::Settle(settle) = std::mem::replace(&mut self.phase, Phase::Submit) else {
             return;
         };
@@ -256,7 +257,7 @@ impl TransactionValidator {
     }
 
     /// Two reads, `depth - 1` blocks apart, found the same thing.
-    fn settle_final(&mut self, now: u64, held: ChainHolds, seen_at_head: u64, head: u64) {
+    fn settle_final(&mut self, now: UnixMillis, held: ChainHolds, seen_at_head: u64, head: u64) {
         let Some(submission) = &self.submission else {
             return;
         };
