@@ -85,7 +85,7 @@ test("times: nowMs is Unix milliseconds everywhere, a TI's timestamp Unix second
   fails(() => strict.generate(aSecondAhead, nowMs + 999), "EHR_TI_REJECTED");
   strict.generate(aSecondAhead, nowMs + 1000).free();
   strict.free();
-  fails(() => new ehr.Handshaker({ ...OPTIONS, maxClockSkew: 300 }, KEYS, templates), "EHR_INVALID_ARGUMENT");
+  fails(() => new ehr.Handshaker({ ...OPTIONS, maxClockSkew: 300 }, KEYS, templates), "EHR_INVALID_JSON");
 });
 
 test("class arguments of the wrong class are refused with EHR_INVALID_ARGUMENT", () => {
