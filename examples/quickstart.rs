@@ -19,34 +19,21 @@
 
 use std::error::Error;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ehrchain_contracts::{
     Deployment, Devnet, DevnetTransport, EhrRegistry, RpcConfig, RpcTransport, abi, deploy_registry,
 };
 use ehrchain_core::{
     Ack, AckStatus, Address, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker,
-    InMemoryKeyStore, InclusionProof, InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry,
-    TransactionGenerator, TransactionValidator, Transport, ValidatorConfig, run_blocking,
+    InMemoryKeyStore, InclusionProof, InitialTransaction, KeyId, MasterKey, Role, SystemClock,
+    TemplateRegistry, TransactionGenerator, TransactionValidator, Transport, UnixMillis,
+    ValidatorConfig, run_blocking,
 };
 use rand_core::{OsRng, RngCore};
 use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
-
-/// The host's clock in Unix milliseconds. The devnet mines at once, so waiting
-/// for the validator's next poll just moves this clock forward.
-struct DemoClock(u64);
-
-impl Clock for DemoClock {
-    fn now(&mut self) -> u64 {
-        self.0
-    }
-    fn wait_until(&mut self, deadline: u64) {
-        self.0 = self.0.max(deadline);
-    }
-}
 
 /// What the example needs from a chain beyond the validator's `Transport`.
 trait Chain: Transport {
@@ -166,15 +153,17 @@ fn main() -> Result<()> {
 }
 
 fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> Result<()> {
-    // The host owns time, randomness and keys; the core does no I/O.
-    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    let mut clock = DemoClock(now * 1000);
+    // The host owns time, randomness and keys; the core does no I/O. Every
+    // time in the API is Unix milliseconds; ehrchain-core's `std-clock`
+    // feature gives native hosts the system clock.
+    let mut clock = SystemClock;
     let mut rng = OsRng;
 
     // Templates are checked against the registry's ABI, then registered on
     // chain with their roles.
     let registry = TemplateRegistry::with_built_ins(Some(abi()))?;
-    let mut transport = connect(&registry, now)?;
+    // Block timestamps are Unix seconds (as the EVM keeps them).
+    let mut transport = connect(&registry, clock.now().as_secs())?;
     println!(
         "Built-in templates, registered on chain {}:",
         transport.chain_id()
@@ -204,12 +193,15 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
             registry: transport.registry(),
             sealing_key: KeyId::new("records-2026")?,
             pseudonym_key: KeyId::new("pseudonyms")?,
-            max_clock_skew: 300,
+            max_clock_skew_ms: 300_000,
         },
         demo_key_store(&mut rng)?,
     )?;
     let config = ValidatorConfig {
         confirmations: 2,
+        // The devnet (and Ganache) mine at once: poll often. A node with
+        // real block times wants the default second or more.
+        poll_interval_ms: 100,
         ..ValidatorConfig::default()
     };
     let hs = Handshaker::new(registry, tg, config);
@@ -256,7 +248,15 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
     println!("\nTIs through the handshaker, one ACK each:");
     let mut first = None;
     for (name, role, patient, fields) in entries {
-        let ti = initial_transaction(hs.templates(), name, role, patient, fields, now, &mut rng)?;
+        let ti = initial_transaction(
+            hs.templates(),
+            name,
+            role,
+            patient,
+            fields,
+            clock.now(),
+            &mut rng,
+        )?;
         let ack = hs.submit(&ti, &mut transport, &mut clock, &mut rng);
         print_ack(&format!("{name} by a {role}"), &ack);
         db.store(&ack)?;
@@ -282,8 +282,8 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         println!("  record {}", String::from_utf8_lossy(&record));
     }
 
-    replayed_tc(&hs, &mut transport, &mut clock, &db, now, &mut rng)?;
-    batch_of_device_readings(&hs, &mut transport, &mut clock, &db, now, &mut rng)?;
+    replayed_tc(&hs, &mut transport, &mut clock, &db, &mut rng)?;
+    batch_of_device_readings(&hs, &mut transport, &mut clock, &db, &mut rng)?;
     println!(
         "\nThe EHR database {} holds {} records and {} audit entries.",
         db.path.display(),
@@ -298,11 +298,11 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
 fn replayed_tc<C: Chain>(
     hs: &Handshaker<InMemoryKeyStore>,
     transport: &mut C,
-    clock: &mut DemoClock,
+    clock: &mut SystemClock,
     db: &Database,
-    now: u64,
     rng: &mut OsRng,
 ) -> Result<()> {
+    let now = clock.now();
     let fields =
         json!({"condition_code": "I10", "clinical_status": "active", "verification": "confirmed"});
     let ti = initial_transaction(
@@ -331,15 +331,15 @@ fn replayed_tc<C: Chain>(
 fn batch_of_device_readings<C: Chain>(
     hs: &Handshaker<InMemoryKeyStore>,
     transport: &mut C,
-    clock: &mut DemoClock,
+    clock: &mut SystemClock,
     db: &Database,
-    now: u64,
     rng: &mut OsRng,
 ) -> Result<()> {
+    let now = clock.now();
     let mut builder = BatchBuilder::new();
     let mut tcs = Vec::new();
     for minute in 0..12u64 {
-        let fields = json!({"device_serial": "PM-88213", "heart_rate": 70 + minute, "spo2": 97, "measured_at": now - 60 * (12 - minute)});
+        let fields = json!({"device_serial": "PM-88213", "heart_rate": 70 + minute, "spo2": 97, "measured_at": now.as_secs() - 60 * (12 - minute)});
         let ti = initial_transaction(
             hs.templates(),
             "device-vital-sign",
@@ -477,7 +477,7 @@ fn initial_transaction(
     role: &str,
     patient: Option<&str>,
     fields: Value,
-    timestamp: u64,
+    now: UnixMillis,
     rng: &mut OsRng,
 ) -> Result<InitialTransaction> {
     let template = registry.latest(template).ok_or("template not loaded")?;
@@ -489,7 +489,7 @@ fn initial_transaction(
         author_id: format!("{role}-0815"),
         author_role: Role::new(role)?,
         patient_id: patient.map(Into::into),
-        timestamp,
+        timestamp: now.as_secs(), // a TI's timestamp is in Unix seconds
         fields: serde_json::from_value(fields)?,
     })
 }

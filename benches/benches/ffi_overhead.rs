@@ -67,7 +67,7 @@ impl Ffi {
             config.sealing_key_id_len = SEALING_KEY_ID.len();
             config.pseudonym_key_id = "pseudonyms".as_ptr().cast();
             config.pseudonym_key_id_len = "pseudonyms".len();
-            config.max_clock_skew = generator.max_clock_skew;
+            config.max_clock_skew_ms = generator.max_clock_skew_ms;
             assert_eq!(
                 ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
                 ehr_result::OK
@@ -88,7 +88,8 @@ impl Ffi {
         // SAFETY: `hs` and `ti` are live handles; `tc` is a valid out slot,
         // freed at once.
         unsafe {
-            let rc = ehr_handshaker_generate(self.hs, black_box(self.ti), NOW, &raw mut tc);
+            let rc =
+                ehr_handshaker_generate(self.hs, black_box(self.ti), NOW.as_millis(), &raw mut tc);
             assert_eq!(rc, ehr_result::OK);
             ehr_tc_free(black_box(tc));
         }

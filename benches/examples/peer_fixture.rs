@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
         .collect::<Result<Vec<_>, Box<dyn Error + Send + Sync>>>()?;
     let proof = batch_of(PROOF_BATCH)?.proof(PROOF_INDEX)?;
     let fixture = json!({
-        "now": NOW,
+        "now_ms": NOW,
         "chain_id": CHAIN_ID,
         "registry": REGISTRY,
         "sealing_key_id": SEALING_KEY_ID,

@@ -66,9 +66,9 @@ async function tcGeneration() {
   for (const [label, pipeline] of variants) {
     for (const expected of fixture.tis) {
       const nonce = Buffer.from(expected.nonce.slice(2), 'hex');
-      sameBytes(await pipeline(expected.ti, fixture.now, nonce), expected, label);
+      sameBytes(await pipeline(expected.ti, fixture.now_ms, nonce), expected, label);
       const fresh = Buffer.alloc(12);
-      const perSecond = await time(() => pipeline(expected.ti, fixture.now, randomFillSync(fresh)));
+      const perSecond = await time(() => pipeline(expected.ti, fixture.now_ms, randomFillSync(fresh)));
       record(`tc_generation/${label}/${expected.record_bytes >> 10}KiB`, 'TIs', perSecond);
     }
   }
@@ -97,8 +97,8 @@ async function wasmWorkloads() {
   // `generate` seals in WebAssembly; `generateAsync` hands AES-256-GCM and
   // SHA-256 to WebCrypto.
   const variants = [
-    ['ehrchain-wasm', async (ti) => hs.generate(ti, fixture.now)],
-    ['ehrchain-wasm+webcrypto', (ti) => hs.generateAsync(ti, fixture.now)],
+    ['ehrchain-wasm', async (ti) => hs.generate(ti, fixture.now_ms)],
+    ['ehrchain-wasm+webcrypto', (ti) => hs.generateAsync(ti, fixture.now_ms)],
   ];
   const recordWord = (calldata) => calldata.slice(0, 10 + 64 * 3) + calldata.slice(10 + 64 * 4);
   for (const [label, generate] of variants) {

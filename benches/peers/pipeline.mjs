@@ -60,12 +60,13 @@ function validIdentifier(s) {
 }
 
 /// Every violation of `ti` against its template, as ehrchain reports them.
-function violations(ctx, template, ti, now) {
+function violations(ctx, template, ti, nowMs) {
   const out = [];
   if (!template.roles.includes(ti.author_role)) out.push({ kind: 'role_not_allowed' });
   if (!validIdentifier(ti.author_id)) out.push({ kind: 'bad_identifier', what: 'author_id' });
   if (ti.patient_id !== undefined && !validIdentifier(ti.patient_id)) out.push({ kind: 'bad_identifier', what: 'patient_id' });
-  if (ti.timestamp > now + 300) out.push({ kind: 'timestamp_in_future' });
+  // The TI's timestamp is in seconds, the clock in milliseconds (5 min skew).
+  if (ti.timestamp * 1000 - nowMs > 300_000) out.push({ kind: 'timestamp_in_future' });
   for (const [name, value] of Object.entries(ti.fields)) {
     const field = ctx.byName.get(name);
     if (!field) out.push({ field: name, kind: 'unknown_field' });
@@ -157,19 +158,19 @@ function encodeCall(ctx, ti, patient, recordHash) {
   return ctx.encode(ctx.argumentFields.map((f) => (f.placement === 'system' ? system[f.source] : ti.fields[f.name])));
 }
 
-function lookup(ctx, ti, now) {
+function lookup(ctx, ti, nowMs) {
   const template = ctx.templates.get(ti.template_id);
   if (!template) throw new Error(`unknown template ${ti.template_id}`);
-  const found = violations(ctx, template, ti, now);
+  const found = violations(ctx, template, ti, nowMs);
   if (found.length > 0) throw Object.assign(new Error('TI rejected'), { violations: found });
   return template;
 }
 
-/// node:crypto (synchronous, OpenSSL underneath): (ti, now, nonce) -> TC.
+/// node:crypto (synchronous, OpenSSL underneath): (ti, nowMs, nonce) -> TC.
 export function nodePipeline(fixture, templateId, encoder) {
   const ctx = setup(fixture, templateId, encoder);
-  return (ti, now, nonce) => {
-    const template = lookup(ctx, ti, now);
+  return (ti, nowMs, nonce) => {
+    const template = lookup(ctx, ti, nowMs);
     const patient = ti.patient_id === undefined ? ZERO32 : createHmac('sha256', ctx.pseudonymKey).update(ti.patient_id).digest();
     const templateIdBytes = hexBytes(ti.template_id);
     const tiId = hexBytes(ti.ti_id);
@@ -184,13 +185,13 @@ export function nodePipeline(fixture, templateId, encoder) {
   };
 }
 
-/// WebCrypto (asynchronous, as in a browser): (ti, now, nonce) -> Promise<TC>.
+/// WebCrypto (asynchronous, as in a browser): (ti, nowMs, nonce) -> Promise<TC>.
 export async function webPipeline(fixture, templateId, encoder) {
   const ctx = setup(fixture, templateId, encoder);
   const master = await subtle.importKey('raw', ctx.sealingKey, 'HKDF', false, ['deriveBits']);
   const pseudonymKey = await subtle.importKey('raw', ctx.pseudonymKey, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return async (ti, now, nonce) => {
-    const template = lookup(ctx, ti, now);
+  return async (ti, nowMs, nonce) => {
+    const template = lookup(ctx, ti, nowMs);
     const patient = ti.patient_id === undefined
       ? ZERO32
       : Buffer.from(await subtle.sign('HMAC', pseudonymKey, Buffer.from(ti.patient_id)));

@@ -10,7 +10,7 @@ use std::error::Error;
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
     Address, B256, EnvelopeBinding, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
-    MasterKey, Role, TemplateRegistry, TransactionGenerator,
+    MasterKey, Role, TemplateRegistry, TransactionGenerator, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -19,8 +19,9 @@ use serde_json::json;
 /// Errors of fixture setup.
 pub type SetupError = Box<dyn Error + Send + Sync>;
 
-/// The host clock TIs are generated against (Unix seconds).
-pub const NOW: u64 = 1_764_495_000;
+/// The host clock TIs are generated against (a TI's own timestamp is in
+/// seconds: `NOW.as_secs()`).
+pub const NOW: UnixMillis = UnixMillis::from_secs(1_764_495_000);
 /// The name of the template the TC benchmark uses.
 pub const TEMPLATE: &str = "blood-pressure";
 /// The sealed record size the TC benchmark aims at: 1 KiB.
@@ -67,7 +68,7 @@ impl Fixture {
             registry: REGISTRY,
             sealing_key: KeyId::new(SEALING_KEY_ID)?,
             pseudonym_key: KeyId::new(PSEUDONYM_KEY_ID)?,
-            max_clock_skew: 300,
+            max_clock_skew_ms: 300_000,
         };
         Ok(Self {
             registry,
@@ -120,7 +121,7 @@ impl Fixture {
             author_id: "dr-4711".into(),
             author_role: Role::new(Role::NURSE)?,
             patient_id: Some("MRN-000123".into()),
-            timestamp: NOW - 60,
+            timestamp: NOW.as_secs() - 60,
             fields: serde_json::from_value(fields)?,
         })
     }

@@ -19,7 +19,8 @@ use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors as E};
 use ehrchain_contracts::{Devnet, DevnetError};
 use ehrchain_core::{
     BatchBuilder, ChainCheckError, ChainTransaction, GenerateError, InMemoryKeyStore,
-    InitialTransaction, ProofError, Role, TemplateRegistry, TransactionGenerator, ViolationKind,
+    InitialTransaction, ProofError, Role, TemplateRegistry, TransactionGenerator, UnixMillis,
+    ViolationKind,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -65,7 +66,8 @@ impl Flow {
     }
 
     fn generate(&mut self, ti: &InitialTransaction) -> Result<ChainTransaction, GenerateError> {
-        let now = self.net.block_timestamp();
+        // Block timestamps are Unix seconds; the generator's clock milliseconds.
+        let now = UnixMillis::from_secs(self.net.block_timestamp());
         self.tg.generate(&self.templates, ti, now, &mut self.rng)
     }
 

@@ -1,19 +1,9 @@
 //! The blocking driver: runs a [`TransactionValidator`] to its verdict over a
 //! blocking [`Transport`]. Async hosts drive the validator themselves.
 
+use crate::time::{Clock, UnixMillis};
 use crate::transport::Transport;
 use crate::validator::{Ack, TransactionValidator, Transmit};
-
-/// The host's clock, in Unix milliseconds, and a way to wait. The core has no
-/// clock of its own: a host passes `std::time::SystemTime` and
-/// `std::thread::sleep` here; tests pass a virtual clock.
-pub trait Clock {
-    /// The current time, Unix milliseconds.
-    fn now(&mut self) -> u64;
-    /// Returns no earlier than `deadline` (Unix milliseconds), or at once when
-    /// it has passed.
-    fn wait_until(&mut self, deadline: u64);
-}
 
 /// Runs `validator` until its verdict: hands each action to `transport`,
 /// feeds the result back, waits on `clock` in between; returns the ACKs (one
@@ -46,7 +36,7 @@ pub fn run_blocking<T: Transport + ?Sized, C: Clock + ?Sized>(
 pub fn step<T: Transport + ?Sized>(
     validator: &mut TransactionValidator,
     transport: &mut T,
-    now: u64,
+    now: UnixMillis,
     transmit: Transmit,
 ) {
     // Each result answers the action just handed out, so the validator

@@ -13,6 +13,7 @@ use crate::template::{
     CheckedValue, Field, Placement, Subject, SystemSource, Template, TemplateRegistry,
 };
 use crate::ti::{InitialTransaction, MAX_IDENTIFIER_LEN};
+use crate::time::UnixMillis;
 use crate::violation::{Violation, ViolationKind, Violations};
 
 /// The `format` value of sealed record plaintexts.
@@ -29,9 +30,9 @@ pub struct GeneratorConfig {
     pub sealing_key: KeyId,
     /// The master key patient pseudonyms are derived from. Keep it stable.
     pub pseudonym_key: KeyId,
-    /// How many seconds a TI's timestamp may lie ahead of `now` (clock skew
-    /// between the host's devices).
-    pub max_clock_skew: u64,
+    /// How far a TI's timestamp may lie ahead of `now`, in milliseconds
+    /// (clock skew between the host's devices; 300 000 is five minutes).
+    pub max_clock_skew_ms: u64,
 }
 
 /// A blockchain transaction (TC) ready for the transport, with the sealed
@@ -220,7 +221,10 @@ impl<K: KeyStore> TransactionGenerator<K> {
     }
 
     /// Validates `ti` against its template in `templates` and builds its TC.
-    /// `now` is the host's clock in Unix seconds; `rng` supplies the nonce.
+    /// `now` is the host's clock (milliseconds, like every time in the API;
+    /// the TI's own `timestamp` is in seconds and may lie at most
+    /// [`GeneratorConfig::max_clock_skew_ms`] ahead of it); `rng` supplies the
+    /// nonce.
     /// Same as [`TransactionGenerator::prepare`], then
     /// [`PreparedTransaction::seal`].
     ///
@@ -231,7 +235,7 @@ impl<K: KeyStore> TransactionGenerator<K> {
         &self,
         templates: &TemplateRegistry,
         ti: &InitialTransaction,
-        now: u64,
+        now: UnixMillis,
         rng: &mut R,
     ) -> Result<ChainTransaction, GenerateError> {
         self.prepare(templates, ti, now, rng)?.seal()
@@ -250,7 +254,7 @@ impl<K: KeyStore> TransactionGenerator<K> {
         &self,
         templates: &TemplateRegistry,
         ti: &InitialTransaction,
-        now: u64,
+        now: UnixMillis,
         rng: &mut R,
     ) -> Result<PreparedTransaction, GenerateError> {
         let template = templates.get(&ti.template_id).ok_or_else(|| {
@@ -314,7 +318,7 @@ impl<K: KeyStore> TransactionGenerator<K> {
         &self,
         template: &Template,
         ti: &InitialTransaction,
-        now: u64,
+        now: UnixMillis,
         violations: &mut Vec<Violation>,
     ) {
         if !template.allows(&ti.author_role) {
@@ -334,12 +338,14 @@ impl<K: KeyStore> TransactionGenerator<K> {
             }
             _ => {}
         }
-        let ahead = ti.timestamp.saturating_sub(now);
-        if ahead > self.config.max_clock_skew {
+        // The TI's timestamp is in whole seconds (its data format), `now` in
+        // milliseconds: compare as milliseconds.
+        let ahead_ms = UnixMillis::from_secs(ti.timestamp).saturating_ms_since(now);
+        if ahead_ms > self.config.max_clock_skew_ms {
             violations.push(general(ViolationKind::TimestampInFuture {
                 timestamp: ti.timestamp,
-                ahead,
-                tolerance: self.config.max_clock_skew,
+                ahead_ms,
+                tolerance_ms: self.config.max_clock_skew_ms,
             }));
         }
     }

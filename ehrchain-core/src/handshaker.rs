@@ -3,11 +3,12 @@
 
 use rand_core::CryptoRngCore;
 
-use crate::driver::{Clock, run_blocking};
+use crate::driver::run_blocking;
 use crate::generator::{GenerateError, TransactionGenerator};
 use crate::keys::KeyStore;
 use crate::template::TemplateRegistry;
 use crate::ti::InitialTransaction;
+use crate::time::{Clock, UnixMillis};
 use crate::transport::Transport;
 use crate::validator::{Ack, InvalidReason, TransactionValidator, ValidatorConfig};
 
@@ -61,17 +62,15 @@ impl<K: KeyStore> Handshaker<K> {
 
     /// Turns a TI into a validator, for hosts that drive validators
     /// themselves. A TI the generator refuses gives a finished validator whose
-    /// ACK is invalid. `now` is Unix milliseconds.
+    /// ACK is invalid. `now` is the host's clock, as for
+    /// [`TransactionGenerator::generate`].
     pub fn validator_for<R: CryptoRngCore + ?Sized>(
         &self,
         ti: &InitialTransaction,
-        now: u64,
+        now: UnixMillis,
         rng: &mut R,
     ) -> TransactionValidator {
-        match self
-            .generator
-            .generate(&self.templates, ti, now / 1000, rng)
-        {
+        match self.generator.generate(&self.templates, ti, now, rng) {
             Ok(tc) => TransactionValidator::new(&tc, self.config),
             Err(GenerateError::Rejected(violations)) => {
                 TransactionValidator::rejected(ti, &violations)

@@ -14,6 +14,7 @@ mod role;
 mod tc_json;
 pub mod template;
 mod ti;
+mod time;
 pub mod transport;
 pub mod validator;
 mod violation;
@@ -22,7 +23,7 @@ pub use batch::{
     AnchoredBatch, Batch, BatchBuilder, BatchError, BatchReader, BatchTransaction, ChainCheckError,
     InclusionProof, ProofError,
 };
-pub use driver::{Clock, run_blocking, step};
+pub use driver::{run_blocking, step};
 pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError, PlaintextBuf, UnsealedEnvelope};
 pub use error::{Error, ErrorCode, ErrorKind};
 pub use generator::{
@@ -35,6 +36,9 @@ pub use role::{InvalidRoleName, MAX_ROLE_NAME_LEN, Role};
 pub use tc_json::TcError;
 pub use template::{Form, RegistryError, Template, TemplateError, TemplateRegistry};
 pub use ti::{InitialTransaction, MAX_IDENTIFIER_LEN, MAX_TI_JSON_LEN, TiFormatError};
+#[cfg(feature = "std-clock")]
+pub use time::SystemClock;
+pub use time::{Clock, UnixMillis};
 pub use transport::{
     Anchoring, Submission, SubmissionStatus, Transport, TransportError, TxHash, TxReceipt,
 };

@@ -36,7 +36,11 @@ pub struct InitialTransaction {
     /// The hospital's patient identifier; on chain only as a keyed pseudonym.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient_id: Option<String>,
-    /// When the entry was made, in Unix seconds, from the host's clock.
+    /// When the entry was made, in Unix *seconds*, from the host's clock.
+    /// This is the TI's data format (its JSON, the sealed record and the
+    /// on-chain `uint64 timestamp` argument all hold seconds); every time
+    /// *parameter* of the API is a [`UnixMillis`](crate::UnixMillis):
+    /// convert with [`UnixMillis::as_secs`](crate::UnixMillis::as_secs).
     pub timestamp: u64,
     /// The field values by field name.
     pub fields: BTreeMap<String, serde_json::Value>,

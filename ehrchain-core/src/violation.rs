@@ -57,15 +57,17 @@ pub enum ViolationKind {
     UnexpectedPatient,
     /// The TI's timestamp is later than the host's clock allows.
     #[error(
-        "timestamp {timestamp} is {ahead} s ahead of the clock (tolerance {tolerance} s); check the device clock"
+        "timestamp {timestamp} (Unix seconds) is {ahead_ms} ms ahead of the clock (tolerance {tolerance_ms} ms); check the device clock"
     )]
     TimestampInFuture {
-        /// The TI's timestamp.
+        /// The TI's timestamp, Unix seconds.
         timestamp: u64,
-        /// Seconds ahead of `now`.
-        ahead: u64,
-        /// The tolerance the host set.
-        tolerance: u64,
+        /// Milliseconds ahead of `now`.
+        ahead_ms: u64,
+        /// The tolerance the host set
+        /// ([`GeneratorConfig::max_clock_skew_ms`](crate::GeneratorConfig::max_clock_skew_ms)),
+        /// milliseconds.
+        tolerance_ms: u64,
     },
     /// A required field is absent (or null).
     #[error("required value is missing")]

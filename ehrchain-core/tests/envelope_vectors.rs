@@ -20,7 +20,7 @@ use alloy_primitives::hex;
 use ehrchain_core::keys::Pseudonymizer;
 use ehrchain_core::{
     Address, B256, Envelope, EnvelopeBinding, EnvelopeError, GeneratorConfig, InMemoryKeyStore,
-    InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry, TransactionGenerator,
+    InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry, TransactionGenerator, UnixMillis,
 };
 use hkdf::Hkdf;
 use rand_chacha::ChaCha20Rng;
@@ -528,7 +528,8 @@ fn pseudonym_vectors() -> Vec<PseudonymVector> {
 
 /// Real records made by the transaction generator from built-in templates.
 fn generator_records(rng: &mut ChaCha20Rng) -> Vec<Inputs> {
-    const NOW: u64 = 1_764_495_000;
+    /// The TIs' clock, Unix seconds (a TI's timestamp is in seconds).
+    const NOW_S: u64 = 1_764_495_000;
     let mut keys = InMemoryKeyStore::new();
     keys.insert(KeyId::new("lab/2026").unwrap(), MasterKey::new(SEALING_KEY));
     keys.insert(
@@ -541,7 +542,7 @@ fn generator_records(rng: &mut ChaCha20Rng) -> Vec<Inputs> {
             registry: Address::repeat_byte(0xee),
             sealing_key: KeyId::new("lab/2026").unwrap(),
             pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-            max_clock_skew: 300,
+            max_clock_skew_ms: 300_000,
         },
         keys,
     )
@@ -555,7 +556,7 @@ fn generator_records(rng: &mut ChaCha20Rng) -> Vec<Inputs> {
             author_id: "lab-tech-0815".into(),
             author_role: Role::new(role).unwrap(),
             patient_id: patient.map(Into::into),
-            timestamp: NOW - 90,
+            timestamp: NOW_S - 90,
             fields,
         }
     };
@@ -604,7 +605,7 @@ fn generator_records(rng: &mut ChaCha20Rng) -> Vec<Inputs> {
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
         let tc = tg
-            .generate(&registry, &ti, NOW, &mut ChaCha20Rng::from_seed(seed))
+            .generate(&registry, &ti, UnixMillis::from_secs(NOW_S), &mut ChaCha20Rng::from_seed(seed))
             .unwrap();
         let binding = tc.envelope.binding().clone();
         let at = FIXED_HEADER + binding.key_id.as_str().len() - 32;

@@ -32,7 +32,7 @@ use ehrchain_core::{
     ChainTransaction, Clock, Envelope, GeneratorConfig, Handshaker, InMemoryKeyStore,
     InitialTransaction, InvalidReason, KeyId, MasterKey, Role, Submission, SubmissionStatus,
     TemplateRegistry, TransactionGenerator, TransactionValidator, Transport, TransportError,
-    TxHash, TxReceipt, ValidatorConfig, run_blocking, step,
+    TxHash, TxReceipt, UnixMillis, ValidatorConfig, run_blocking, step,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -443,12 +443,12 @@ impl Transport for Sim {
 }
 
 impl Clock for Sim {
-    fn now(&mut self) -> u64 {
-        self.0.borrow().now
+    fn now(&mut self) -> UnixMillis {
+        UnixMillis(self.0.borrow().now)
     }
-    fn wait_until(&mut self, deadline: u64) {
+    fn wait_until(&mut self, deadline: UnixMillis) {
         let mut w = self.0.borrow_mut();
-        w.now = w.now.max(deadline);
+        w.now = w.now.max(deadline.as_millis());
     }
 }
 
@@ -464,7 +464,7 @@ fn handshaker() -> Handshaker<InMemoryKeyStore> {
         registry: REGISTRY,
         sealing_key: KeyId::new("records").unwrap(),
         pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-        max_clock_skew: 300,
+        max_clock_skew_ms: 300_000,
     };
     Handshaker::new(
         TemplateRegistry::with_built_ins(None).unwrap(),
@@ -548,17 +548,20 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
     for n in 0..4u8 {
         let role = if n % 2 == 0 { "doctor" } else { "nurse" };
         let ti = ti(hs, seed, n, role);
-        validators.push((hs.validator_for(&ti, START_MS, &mut rng), Expect::Anchored));
+        validators.push((
+            hs.validator_for(&ti, UnixMillis(START_MS), &mut rng),
+            Expect::Anchored,
+        ));
     }
     let refused = ti(hs, seed, 10, "nurse");
     world.borrow_mut().refused.insert(refused.ti_id);
     validators.push((
-        hs.validator_for(&refused, START_MS, &mut rng),
+        hs.validator_for(&refused, UnixMillis(START_MS), &mut rng),
         Expect::Refused,
     ));
     let wrong_role = ti(hs, seed, 11, "pathologist");
     validators.push((
-        hs.validator_for(&wrong_role, START_MS, &mut rng),
+        hs.validator_for(&wrong_role, UnixMillis(START_MS), &mut rng),
         Expect::TemplateViolation,
     ));
     // The same TC through two validators (a host that re-runs a TI after a
@@ -595,7 +598,7 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
     } else {
         let mut rounds = 0u32;
         loop {
-            let now = world.borrow().now;
+            let now = UnixMillis(world.borrow().now);
             for (i, (v, _)) in validators.iter_mut().enumerate() {
                 v.handle_timeout(now);
                 world.borrow_mut().sender = i;
@@ -612,7 +615,7 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
                 .filter_map(|(v, _)| v.poll_timeout())
                 .min()
                 .unwrap_or_else(|| panic!("seed {seed}: unfinished validator without a deadline"));
-            world.borrow_mut().now = next.max(now + 1);
+            world.borrow_mut().now = next.max(now.saturating_add_ms(1)).as_millis();
             rounds += 1;
             assert!(rounds < 100_000, "seed {seed}: no progress");
         }
@@ -629,7 +632,10 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
             assert_eq!(ack.ti_id, *ti, "seed {seed}");
         }
         assert!(v.poll_ack().is_none(), "seed {seed}");
-        assert!(v.poll_transmit(u64::MAX).is_none(), "seed {seed}");
+        assert!(
+            v.poll_transmit(UnixMillis(u64::MAX)).is_none(),
+            "seed {seed}"
+        );
         let mut reads = 0;
         for entry in v.history() {
             match entry.event {
@@ -670,7 +676,7 @@ fn generate(
     rng: &mut ChaCha8Rng,
 ) -> ChainTransaction {
     hs.generator()
-        .generate(hs.templates(), ti, START_MS / 1000, rng)
+        .generate(hs.templates(), ti, UnixMillis(START_MS), rng)
         .unwrap()
 }
 

@@ -9,13 +9,16 @@
 use alloy_dyn_abi::{DynSolType, DynSolValue};
 use ehrchain_core::{
     Address, B256, GenerateError, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
-    MasterKey, Role, TemplateRegistry, TransactionGenerator, ViolationKind,
+    MasterKey, Role, TemplateRegistry, TransactionGenerator, UnixMillis, ViolationKind,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::json;
 
-const NOW: u64 = 1_764_495_000;
+/// The TIs' timestamps are Unix seconds (their data format) ...
+const NOW_S: u64 = 1_764_495_000;
+/// ... and the generator's clock, like every time in the API, milliseconds.
+const NOW: UnixMillis = UnixMillis::from_secs(NOW_S);
 
 fn generator() -> TransactionGenerator<InMemoryKeyStore> {
     let mut keys = InMemoryKeyStore::new();
@@ -32,7 +35,7 @@ fn generator() -> TransactionGenerator<InMemoryKeyStore> {
         registry: Address::repeat_byte(0xee),
         sealing_key: KeyId::new("records-2026").unwrap(),
         pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-        max_clock_skew: 300,
+        max_clock_skew_ms: 300_000,
     };
     TransactionGenerator::new(config, keys).unwrap()
 }
@@ -44,7 +47,7 @@ fn bp_ti(registry: &TemplateRegistry, role: &str, fields: serde_json::Value) -> 
         author_id: "dr-4711".into(),
         author_role: Role::new(role).unwrap(),
         patient_id: Some("MRN-000123".into()),
-        timestamp: NOW - 60,
+        timestamp: NOW_S - 60,
         fields: serde_json::from_value(fields).unwrap(),
     }
 }
@@ -201,7 +204,7 @@ fn every_violation_is_reported() {
         "pathologist",
         json!({"systolic": 400, "diastolic": "eighty", "position": "upside-down", "note": "x".repeat(2001), "pulse": 70}),
     );
-    ti.timestamp = NOW + 3600;
+    ti.timestamp = NOW_S + 3600;
     let Err(GenerateError::Rejected(v)) =
         generator().generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(1))
     else {
@@ -216,8 +219,8 @@ fn every_violation_is_reported() {
                 (
                     None,
                     ViolationKind::TimestampInFuture {
-                        ahead: 3600,
-                        tolerance: 300,
+                        ahead_ms: 3_600_000,
+                        tolerance_ms: 300_000,
                         ..
                     }
                 ),
@@ -235,6 +238,47 @@ fn every_violation_is_reported() {
             ]
         ),
         "{kinds:#?}"
+    );
+}
+
+/// The skew check compares the TI's timestamp (seconds) with `now`
+/// (milliseconds) in one unit: with a tolerance of 300 s, a TI 299 s ahead
+/// passes and one 301 s ahead is refused, whatever the milliseconds of `now`.
+#[test]
+fn clock_skew_compares_timestamp_seconds_with_now_in_milliseconds() {
+    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+    let mut ti = bp_ti(
+        &registry,
+        "nurse",
+        json!({"systolic": 120, "diastolic": 80}),
+    );
+    let generate = |ti: &InitialTransaction, now: UnixMillis| {
+        generator().generate(&registry, ti, now, &mut ChaCha20Rng::seed_from_u64(1))
+    };
+    ti.timestamp = NOW_S + 299;
+    assert!(generate(&ti, NOW).is_ok());
+    ti.timestamp = NOW_S + 300; // exactly the tolerance
+    assert!(generate(&ti, NOW).is_ok());
+    // 300.5 s ahead of a clock half a second short of NOW_S.
+    assert!(generate(&ti, UnixMillis(NOW.as_millis() - 500)).is_err());
+    ti.timestamp = NOW_S + 301;
+    assert!(generate(&ti, NOW.saturating_add_ms(999)).is_err()); // 300.001 s ahead
+    assert!(generate(&ti, NOW.saturating_add_ms(1_000)).is_ok()); // 300 s ahead
+    let Err(GenerateError::Rejected(v)) = generate(&ti, NOW) else {
+        panic!("a TI 301 s ahead was accepted");
+    };
+    assert_eq!(
+        v.0.iter().map(|x| &x.kind).collect::<Vec<_>>(),
+        [&ViolationKind::TimestampInFuture {
+            timestamp: NOW_S + 301,
+            ahead_ms: 301_000,
+            tolerance_ms: 300_000,
+        }]
+    );
+    assert!(
+        v.to_string()
+            .contains("is 301000 ms ahead of the clock (tolerance 300000 ms)"),
+        "{v}"
     );
 }
 
@@ -307,7 +351,7 @@ fn custody_ti(registry: &TemplateRegistry) -> InitialTransaction {
         author_id: "wholesale-7".into(),
         author_role: Role::new("distributor").unwrap(),
         patient_id: None,
-        timestamp: NOW,
+        timestamp: NOW_S,
         fields: serde_json::from_value(json!({
             "lot": "B2026-117", "gtin": "04012345678901", "event": "shipped", "quantity": 240
         }))
@@ -356,7 +400,7 @@ fn custom_template_encodes_every_chain_type() {
         author_id: "pump-1".into(),
         author_role: Role::new("device").unwrap(),
         patient_id: None,
-        timestamp: NOW,
+        timestamp: NOW_S,
         fields: serde_json::from_value(json!({
             "delta": -7, "reading": 12.5, "level": "high", "at": "2026-11-30T09:00:00+01:00",
             "flag": true, "code": "LA6576-8", "who": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
@@ -413,7 +457,7 @@ fn missing_keys_are_reported() {
         registry: Address::ZERO,
         sealing_key: KeyId::new("absent").unwrap(),
         pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-        max_clock_skew: 0,
+        max_clock_skew_ms: 0,
     };
     let missing = TransactionGenerator::new(config.clone(), InMemoryKeyStore::new());
     assert!(matches!(missing, Err(GenerateError::KeyStore(_))));

@@ -280,8 +280,9 @@ typedef struct ehr_transport ehr_transport;
 typedef uint32_t ehr_result;
 
 /**
- * How patient the Transaction Validator is. Times are in milliseconds. Fill
- * it with `ehr_validator_config_default`, then change what you need.
+ * How patient the Transaction Validator is. Times are durations in
+ * milliseconds (like every time in this API). Fill it with
+ * `ehr_validator_config_default`, then change what you need.
  */
 typedef struct ehr_validator_config {
     /**
@@ -375,9 +376,9 @@ typedef struct ehr_handshaker_config {
      */
     size_t pseudonym_key_id_len;
     /**
-     * How many seconds a TI's timestamp may lie ahead of the clock.
+     * How far a TI's timestamp may lie ahead of the clock, in milliseconds.
      */
-    uint64_t max_clock_skew;
+    uint64_t max_clock_skew_ms;
     /**
      * The validator's patience.
      */
@@ -783,10 +784,17 @@ ehr_result ehr_validator_config_default(struct ehr_validator_config *config_out)
 
 /**
  * Writes the default handshaker configuration to `config_out`: chain 1337,
- * a zero registry address, no key ids (set both), 300 s clock skew and the
- * default validator configuration.
+ * a zero registry address, no key ids (set both), 300 000 ms (5 minutes) of
+ * clock skew and the default validator configuration.
  */
 ehr_result ehr_handshaker_config_default(struct ehr_handshaker_config *config_out);
+
+/**
+ * The system clock in Unix milliseconds, the unit of every `now_ms` this API
+ * takes (a TI's own `timestamp` is in Unix seconds: divide by 1000). 0 if
+ * the system clock is set before 1970.
+ */
+uint64_t ehr_clock_now_ms(void);
 
 /**
  * Makes a handshaker over copies of `templates` and `keys` with `config`.
@@ -808,14 +816,16 @@ ehr_result ehr_handshaker_set_seed(struct ehr_handshaker *handshaker, const uint
 
 /**
  * The Transaction Generator: checks `ti` against its template, seals its
- * record and builds its transaction (TC). `now` is the host's clock in Unix
- * seconds. `EHR_TI_REJECTED` when the TI breaks its template
+ * record and builds its transaction (TC). `now_ms` is the host's clock in
+ * Unix milliseconds (`ehr_clock_now_ms`); the TI's timestamp (Unix seconds)
+ * may lie at most the configured `max_clock_skew_ms` ahead of it.
+ * `EHR_TI_REJECTED` when the TI breaks its template
  * (`ehr_last_violations` lists every violation). Free the TC with
  * `ehr_tc_free`.
  */
 ehr_result ehr_handshaker_generate(struct ehr_handshaker *handshaker,
                                    const struct ehr_ti *ti,
-                                   uint64_t now,
+                                   uint64_t now_ms,
                                    struct ehr_tc **tc_out);
 
 /**
@@ -1139,7 +1149,8 @@ ehr_result ehr_ti_from_json(const char *json, size_t json_len, struct ehr_ti **t
  * `ti_id` and `template_id` point to 32 bytes each; `author_id` and
  * `author_role` are UTF-8 text; `patient_id` may be NULL for templates
  * without a patient; `timestamp` is when the entry was made, in Unix
- * seconds. Free it with `ehr_ti_free`.
+ * seconds (the TI's data format; `ehr_clock_now_ms() / 1000`, whereas every
+ * `now_ms` of this API is in milliseconds). Free it with `ehr_ti_free`.
  */
 ehr_result ehr_ti_new(const uint8_t *ti_id,
                       const uint8_t *template_id,

@@ -5,11 +5,11 @@
 use std::ffi::c_char;
 
 use ehrchain_core::{
-    B256, Batch, BatchBuilder, ChainCheckError, ErrorCode, InclusionProof, TransactionValidator,
-    run_blocking,
+    B256, Batch, BatchBuilder, ChainCheckError, ErrorCode, InclusionProof, SystemClock,
+    TransactionValidator, run_blocking,
 };
 
-use crate::handshaker::{SystemClock, ehr_ack, ehr_tc, ehr_validator_config, validator_config};
+use crate::handshaker::{ehr_ack, ehr_tc, ehr_validator_config, validator_config};
 use crate::ptr::{self, Out, OutArray, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::transport::ehr_transport;

@@ -2,11 +2,11 @@
 //! one handle; `ehr_tc` (a generated transaction) and `ehr_ack` (a verdict).
 
 use std::ffi::c_char;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ehrchain_core::{
     Ack, AckStatus, Address, B256, ChainTransaction, Clock, ErrorCode, GeneratorConfig, Handshaker,
-    TransactionGenerator, TransactionValidator, ValidatorConfig, run_blocking,
+    SystemClock, TransactionGenerator, TransactionValidator, UnixMillis, ValidatorConfig,
+    run_blocking,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
@@ -19,8 +19,9 @@ use crate::templates::ehr_templates;
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
 
-/// How patient the Transaction Validator is. Times are in milliseconds. Fill
-/// it with `ehr_validator_config_default`, then change what you need.
+/// How patient the Transaction Validator is. Times are durations in
+/// milliseconds (like every time in this API). Fill it with
+/// `ehr_validator_config_default`, then change what you need.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ehr_validator_config {
@@ -90,8 +91,8 @@ pub struct ehr_handshaker_config {
     pub pseudonym_key_id: *const c_char,
     /// Length of `pseudonym_key_id` in bytes.
     pub pseudonym_key_id_len: usize,
-    /// How many seconds a TI's timestamp may lie ahead of the clock.
-    pub max_clock_skew: u64,
+    /// How far a TI's timestamp may lie ahead of the clock, in milliseconds.
+    pub max_clock_skew_ms: u64,
     /// The validator's patience.
     pub validator: ehr_validator_config,
 }
@@ -110,8 +111,8 @@ pub unsafe extern "C" fn ehr_validator_config_default(
 }
 
 /// Writes the default handshaker configuration to `config_out`: chain 1337,
-/// a zero registry address, no key ids (set both), 300 s clock skew and the
-/// default validator configuration.
+/// a zero registry address, no key ids (set both), 300 000 ms (5 minutes) of
+/// clock skew and the default validator configuration.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_config_default(
     config_out: *mut ehr_handshaker_config,
@@ -124,7 +125,7 @@ pub unsafe extern "C" fn ehr_handshaker_config_default(
             sealing_key_id_len: 0,
             pseudonym_key_id: std::ptr::null(),
             pseudonym_key_id_len: 0,
-            max_clock_skew: 300,
+            max_clock_skew_ms: 300_000,
             validator: ValidatorConfig::default().into(),
         });
         Ok(())
@@ -167,21 +168,12 @@ impl RngCore for Rng {
 
 impl CryptoRng for Rng {}
 
-/// The host's clock: the system clock, and sleeping to wait.
-pub(crate) struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&mut self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-    fn wait_until(&mut self, deadline: u64) {
-        let now = self.now();
-        if deadline > now {
-            std::thread::sleep(Duration::from_millis(deadline - now));
-        }
-    }
+/// The system clock in Unix milliseconds, the unit of every `now_ms` this API
+/// takes (a TI's own `timestamp` is in Unix seconds: divide by 1000). 0 if
+/// the system clock is set before 1970.
+#[unsafe(no_mangle)]
+pub extern "C" fn ehr_clock_now_ms() -> u64 {
+    SystemClock.now().as_millis()
 }
 
 /// The blockchain handshaker: checks TIs against their templates, seals
@@ -223,7 +215,7 @@ pub unsafe extern "C" fn ehr_handshaker_new(
                 config.pseudonym_key_id,
                 config.pseudonym_key_id_len,
             )?)?,
-            max_clock_skew: config.max_clock_skew,
+            max_clock_skew_ms: config.max_clock_skew_ms,
         };
         let tg = TransactionGenerator::new(generator, keys.keys.clone())?;
         out.give(ehr_handshaker {
@@ -251,25 +243,29 @@ pub unsafe extern "C" fn ehr_handshaker_set_seed(
 }
 
 /// The Transaction Generator: checks `ti` against its template, seals its
-/// record and builds its transaction (TC). `now` is the host's clock in Unix
-/// seconds. `EHR_TI_REJECTED` when the TI breaks its template
+/// record and builds its transaction (TC). `now_ms` is the host's clock in
+/// Unix milliseconds (`ehr_clock_now_ms`); the TI's timestamp (Unix seconds)
+/// may lie at most the configured `max_clock_skew_ms` ahead of it.
+/// `EHR_TI_REJECTED` when the TI breaks its template
 /// (`ehr_last_violations` lists every violation). Free the TC with
 /// `ehr_tc_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_generate(
     handshaker: *mut ehr_handshaker,
     ti: *const ehr_ti,
-    now: u64,
+    now_ms: u64,
     tc_out: *mut *mut ehr_tc,
 ) -> ehr_result {
     guard(|| {
         let hs = ptr::handle_mut(handshaker)?;
         let ti = ptr::handle(ti)?;
         let out = Out::new(tc_out)?;
-        let tc = hs
-            .hs
-            .generator()
-            .generate(hs.hs.templates(), &ti.ti, now, &mut hs.rng)?;
+        let tc = hs.hs.generator().generate(
+            hs.hs.templates(),
+            &ti.ti,
+            UnixMillis(now_ms),
+            &mut hs.rng,
+        )?;
         out.give(ehr_tc { tc });
         Ok(())
     })

@@ -40,7 +40,8 @@ pub unsafe extern "C" fn ehr_ti_from_json(
 /// `ti_id` and `template_id` point to 32 bytes each; `author_id` and
 /// `author_role` are UTF-8 text; `patient_id` may be NULL for templates
 /// without a patient; `timestamp` is when the entry was made, in Unix
-/// seconds. Free it with `ehr_ti_free`.
+/// seconds (the TI's data format; `ehr_clock_now_ms() / 1000`, whereas every
+/// `now_ms` of this API is in milliseconds). Free it with `ehr_ti_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_ti_new(
     ti_id: *const u8,

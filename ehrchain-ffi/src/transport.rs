@@ -429,9 +429,10 @@ pub unsafe extern "C" fn ehr_transport_devnet_new(
 
 #[cfg(feature = "devnet")]
 fn devnet_transport(templates: Option<&ehr_templates>) -> crate::result::Result<FfiTransport> {
-    use ehrchain_core::Clock;
+    use ehrchain_core::{Clock, SystemClock};
     let mut net = Devnet::new()?;
-    let now = crate::handshaker::SystemClock.now() / 1000;
+    // Block timestamps are Unix seconds (EVM).
+    let now = SystemClock.now().as_secs();
     if now > net.block_timestamp() {
         net.set_time(now)?;
     }

@@ -16,13 +16,16 @@ use std::ptr::{null, null_mut};
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
     Address, B256, ErrorCode, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
-    MasterKey, Role, Template, TemplateRegistry, TransactionGenerator,
+    MasterKey, Role, Template, TemplateRegistry, TransactionGenerator, UnixMillis,
 };
 use ehrchain_ffi::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-const NOW: u64 = 1_764_495_000;
+/// The TIs' timestamps, Unix seconds (their data format).
+const NOW_S: u64 = 1_764_495_000;
+/// The clock, Unix milliseconds (every `now` of the API).
+const NOW: UnixMillis = UnixMillis::from_secs(NOW_S);
 
 fn text(s: &str) -> (*const c_char, usize) {
     (s.as_ptr().cast(), s.len())
@@ -150,7 +153,7 @@ fn core_generator_on(
         registry,
         sealing_key: KeyId::new("records-2026").unwrap(),
         pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-        max_clock_skew: 300,
+        max_clock_skew_ms: 300_000,
     };
     (templates, TransactionGenerator::new(config, keys).unwrap())
 }
@@ -198,7 +201,7 @@ fn bp_ti(registry: &TemplateRegistry, systolic: i64) -> InitialTransaction {
         author_id: "nurse-0815".into(),
         author_role: Role::new(Role::NURSE).unwrap(),
         patient_id: Some("MRN-000123".into()),
-        timestamp: NOW - 60,
+        timestamp: NOW_S - 60,
         fields: serde_json::from_value(serde_json::json!({
             "systolic": systolic, "diastolic": 84, "position": "sitting",
             "note": "x".repeat(700),
@@ -232,7 +235,7 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
             ehr_result::OK
         );
         assert_eq!(
-            ehr_handshaker_generate(hs, c_ti, NOW, &raw mut tc),
+            ehr_handshaker_generate(hs, c_ti, NOW.as_millis(), &raw mut tc),
             ehr_result::OK
         );
         assert_eq!(
@@ -264,7 +267,7 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
         );
         let mut out = null_mut();
         assert_eq!(
-            ehr_handshaker_generate(hs, bad_ti, NOW, &raw mut out),
+            ehr_handshaker_generate(hs, bad_ti, NOW.as_millis(), &raw mut out),
             ErrorCode::TiRejected
         );
         assert!(out.is_null());
@@ -325,10 +328,8 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
             ehr_result::OK
         );
         assert_eq!(ehr_random_id(ti_id.as_mut_ptr()), ehr_result::OK);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        // A TI's timestamp is in Unix seconds; the clock in milliseconds.
+        let timestamp = ehr_clock_now_ms() / 1000;
         let (author, author_len) = text("dr-4711");
         let (role, role_len) = text("doctor");
         let (patient, patient_len) = text("MRN-000123");
@@ -342,7 +343,7 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
                 role_len,
                 patient,
                 patient_len,
-                now,
+                timestamp,
                 &raw mut ti
             ),
             ehr_result::OK
@@ -399,7 +400,7 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
         .generate(
             &registry,
             &core_ti,
-            core_ti.timestamp,
+            UnixMillis::from_secs(core_ti.timestamp),
             &mut ChaCha20Rng::from_seed(seed),
         )
         .unwrap();

@@ -121,10 +121,8 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         ));
         let mut ti_id = [0u8; 32];
         check(ehr_random_id(ti_id.as_mut_ptr()));
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        // A TI's timestamp is in Unix seconds; the clock in milliseconds.
+        let timestamp = ehr_clock_now_ms() / 1000;
         let (author, author_len) = text("nurse-0815");
         let (patient, patient_len) = text("MRN-000123");
         check(ehr_ti_new(
@@ -136,7 +134,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             role_len,
             patient,
             patient_len,
-            now,
+            timestamp,
             &raw mut ti,
         ));
         for (field, value) in [("systolic", "126"), ("diastolic", "82")] {

@@ -442,7 +442,7 @@ export async function submitTi(handshaker, ti, transport, options = {}) {
 async function validatorForTi(handshaker, ti, nowMs, onWebCryptoFallback) {
   let tc;
   try {
-    tc = await handshaker.generateAsync(ti, Math.floor(nowMs / 1000));
+    tc = await handshaker.generateAsync(ti, nowMs);
   } catch (error) {
     if (error?.code === "EHR_EXTERNAL_CIPHER") onWebCryptoFallback?.(error);
     return handshaker.validatorFor(ti, nowMs);

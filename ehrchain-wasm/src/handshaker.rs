@@ -5,6 +5,7 @@ use ehrchain_core::envelope::NONCE_LEN;
 use ehrchain_core::{
     Address, ChainTransaction as CoreTc, Envelope, EnvelopeBinding, GeneratorConfig,
     InMemoryKeyStore, KeyId, MasterKey, Submission, TransactionGenerator, TransactionValidator,
+    UnixMillis,
 };
 use rand_core::{OsRng, RngCore};
 use serde::Deserialize;
@@ -25,14 +26,14 @@ struct Options {
     registry: String,
     sealing_key_id: String,
     pseudonym_key_id: String,
-    #[serde(default = "default_skew")]
-    max_clock_skew: u64,
+    #[serde(default = "default_skew_ms")]
+    max_clock_skew_ms: u64,
     #[serde(default)]
     validator: Option<serde_json::Value>,
 }
 
-const fn default_skew() -> u64 {
-    300
+const fn default_skew_ms() -> u64 {
+    300_000
 }
 
 /// The blockchain handshaker: templates (TTM), the Transaction Generator (TG)
@@ -76,7 +77,7 @@ fn master_key(value: &JsValue, what: &str) -> Result<MasterKey, Failure> {
 #[wasm_bindgen]
 impl Handshaker {
     /// A handshaker with `options` (`chainId`, `registry`, `sealingKeyId`,
-    /// `pseudonymKeyId`, optional `maxClockSkew` in seconds (300) and
+    /// `pseudonymKeyId`, optional `maxClockSkewMs` (milliseconds, 300 000) and
     /// `validator` settings), the host's master `keys` by key id, and
     /// `templates` (copied: later changes to `templates` do not reach the
     /// handshaker).
@@ -98,7 +99,7 @@ impl Handshaker {
             registry,
             sealing_key: KeyId::new(options.sealing_key_id).map_err(Failure::from)?,
             pseudonym_key: KeyId::new(options.pseudonym_key_id).map_err(Failure::from)?,
-            max_clock_skew: options.max_clock_skew,
+            max_clock_skew_ms: options.max_clock_skew_ms,
         };
         let keys = key_store(&keys)?;
         // The sealing key must be there too, not only the pseudonym key.
@@ -139,7 +140,9 @@ impl Handshaker {
 
     /// Turns a TI into its TC: checks it against its template, seals the
     /// record (fresh nonce from `crypto.getRandomValues`) and encodes the
-    /// call. `nowSeconds` is the host's clock (default `Date.now() / 1000`).
+    /// call. `nowMs` is the host's clock in Unix milliseconds, like every time
+    /// in this API (default `Date.now()`); the TI's own `timestamp` is in Unix
+    /// seconds and may lie at most `maxClockSkewMs` ahead of it.
     ///
     /// # Errors
     /// `EHR_INVALID_ARGUMENT` / `EHR_TI_MALFORMED` for a value that is not a TI;
@@ -148,11 +151,11 @@ impl Handshaker {
     pub fn generate(
         &self,
         #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
-        #[wasm_bindgen(js_name = nowSeconds, unchecked_optional_param_type = "number")] now_seconds: Option<
+        #[wasm_bindgen(js_name = nowMs, unchecked_optional_param_type = "number")] now_ms: Option<
             JsValue,
         >,
     ) -> Result<ChainTransaction, JsValue> {
-        let prepared = self.prepare(ti, now_seconds)?;
+        let prepared = self.prepare(ti, now_ms)?;
         let tc = prepared.inner.seal().map_err(Failure::from)?;
         Ok(ChainTransaction { inner: tc })
     }
@@ -174,11 +177,11 @@ impl Handshaker {
         >,
     ) -> Result<Validator, JsValue> {
         let ti = initial_transaction(&ti)?;
-        let now = convert::opt_uint(&now_ms.unwrap_or(JsValue::UNDEFINED), "nowMs")?
-            .unwrap_or_else(now_millis);
-        Ok(Validator::from(
-            self.inner.validator_for(&ti, now, &mut OsRng),
-        ))
+        Ok(Validator::from(self.inner.validator_for(
+            &ti,
+            now_or_date(now_ms)?,
+            &mut OsRng,
+        )))
     }
 
     /// A validator for a TC this handshaker made (with `generateAsync`),
@@ -242,14 +245,17 @@ impl Handshaker {
     }
 }
 
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn now_millis() -> u64 {
-    // Date.now() is a whole, positive number of milliseconds.
-    js_sys::Date::now().max(0.0) as u64
+/// The optional `nowMs` argument (Unix milliseconds), or `Date.now()`.
+pub(crate) fn now_or_date(now_ms: Option<JsValue>) -> Result<UnixMillis, Failure> {
+    Ok(UnixMillis(
+        convert::opt_uint(&now_ms.unwrap_or(JsValue::UNDEFINED), "nowMs")?.unwrap_or_else(date_now),
+    ))
 }
 
-pub(crate) fn now_s() -> u64 {
-    now_millis() / 1000
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn date_now() -> u64 {
+    // Date.now() is a whole, positive number of milliseconds.
+    js_sys::Date::now().max(0.0) as u64
 }
 
 /// A blockchain transaction (TC) with the sealed record it anchors.

@@ -151,7 +151,11 @@ export interface InitialTransaction {
   author_id: string;
   author_role: string;
   patient_id?: string;
-  /** Unix seconds. */
+  /**
+   * When the entry was made, Unix seconds: the TI's data format (its JSON, the
+   * sealed record and the chain hold seconds). Every time argument of the API
+   * (`nowMs`) is Unix milliseconds: `Math.floor(Date.now() / 1000)` here.
+   */
   timestamp: number;
   fields: Record<string, string | number | boolean | null>;
 }
@@ -162,12 +166,12 @@ export interface HandshakerOptions {
   registry: string;
   sealingKeyId: string;
   pseudonymKeyId: string;
-  /** Seconds a TI's timestamp may lie ahead of the clock (default 300). */
-  maxClockSkew?: number;
+  /** Milliseconds a TI's timestamp may lie ahead of the clock (default 300000, 5 minutes). */
+  maxClockSkewMs?: number;
   validator?: Partial<ValidatorConfig>;
 }
 
-/** Validator settings; times in milliseconds. */
+/** Validator settings; durations in milliseconds. */
 export interface ValidatorConfig {
   confirmations: number;
   max_retries: number;
@@ -281,7 +285,7 @@ export type ValidatorState =
   | { state: "settling"; seen_at_head: number | null }
   | { state: "finished" };
 
-export interface AuditEntry { at: number; event: { event: string; [detail: string]: unknown } }
+export interface AuditEntry { /** Unix milliseconds. */ at: number; event: { event: string; [detail: string]: unknown } }
 
 /** The JSON form of an inclusion proof (docs/proofs.md). */
 export interface ProofJson {

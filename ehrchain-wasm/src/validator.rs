@@ -4,7 +4,7 @@
 
 use ehrchain_core::{
     AnchoredBatch, ErrorCode, SubmissionStatus, TransactionValidator, TransportError, TxHash,
-    ValidatorConfig,
+    UnixMillis, ValidatorConfig,
 };
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -47,8 +47,9 @@ fn transport_error(value: &JsValue) -> Result<Option<TransportError>, Failure> {
     Ok(None)
 }
 
-fn now(value: &JsValue) -> Result<u64, Failure> {
-    convert::uint(value, "now")
+/// A required `nowMs` argument: Unix milliseconds.
+fn now(value: &JsValue) -> Result<UnixMillis, Failure> {
+    convert::uint(value, "nowMs").map(UnixMillis)
 }
 
 #[wasm_bindgen]
@@ -71,14 +72,14 @@ impl Validator {
         }
     }
 
-    /// When to call `handleTimeout` and `pollTransmit` next (Unix ms), or
+    /// When to call `handleTimeout` and `pollTransmit` next (Unix milliseconds), or
     /// `undefined` while an action awaits its result or when finished.
     #[wasm_bindgen(js_name = pollTimeout, unchecked_return_type = "number | undefined")]
     #[must_use]
     pub fn poll_timeout(&self) -> JsValue {
         self.inner
             .poll_timeout()
-            .map_or(JsValue::UNDEFINED, convert::number)
+            .map_or(JsValue::UNDEFINED, |at| convert::number(at.as_millis()))
     }
 
     /// Advances the timers to `now`.

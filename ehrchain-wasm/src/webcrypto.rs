@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::convert;
 use crate::error::Failure;
-use crate::handshaker::{ChainTransaction, Handshaker, now_s};
+use crate::handshaker::{ChainTransaction, Handshaker, now_or_date};
 use crate::ti::initial_transaction;
 
 /// Records from this size on are sealed (and opened) by WebCrypto; smaller
@@ -55,11 +55,11 @@ impl Handshaker {
     pub fn generate_async(
         &self,
         #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
-        #[wasm_bindgen(js_name = nowSeconds, unchecked_optional_param_type = "number")] now_seconds: Option<
+        #[wasm_bindgen(js_name = nowMs, unchecked_optional_param_type = "number")] now_ms: Option<
             JsValue,
         >,
     ) -> Promise {
-        match self.prepare(ti, now_seconds) {
+        match self.prepare(ti, now_ms) {
             Ok(prepared) if prepared.inner.envelope().plaintext().len() >= WEBCRYPTO_FROM => {
                 seal_with_webcrypto(prepared, cipher_failed())
             }
@@ -91,19 +91,19 @@ impl Handshaker {
     /// The first half of `generate`: checks the TI, writes its record and
     /// encodes the call, leaving encryption and hashing to the caller. Most
     /// callers want `generateAsync`, which does the rest with WebCrypto.
+    /// `nowMs` as for `generate`.
     ///
     /// # Errors
     /// As `generate`.
     pub fn prepare(
         &self,
         #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
-        #[wasm_bindgen(js_name = nowSeconds, unchecked_optional_param_type = "number")] now_seconds: Option<
+        #[wasm_bindgen(js_name = nowMs, unchecked_optional_param_type = "number")] now_ms: Option<
             JsValue,
         >,
     ) -> Result<PreparedTransaction, JsValue> {
         let ti = initial_transaction(&ti)?;
-        let now = convert::opt_uint(&now_seconds.unwrap_or(JsValue::UNDEFINED), "nowSeconds")?
-            .unwrap_or_else(now_s);
+        let now = now_or_date(now_ms)?;
         let inner = self
             .inner
             .generator()

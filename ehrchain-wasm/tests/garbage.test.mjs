@@ -25,7 +25,7 @@ const ti = {
   ti_id: `0x${"01".repeat(32)}`, template_id: bp, author_id: "dr-1", author_role: "doctor", patient_id: "MRN-1",
   timestamp: 1_700_000_000, fields: { systolic: 120, diastolic: 80 },
 };
-const tc = hs.generate(ti, 1_700_000_000);
+const tc = hs.generate(ti, 1_700_000_000_000); // nowMs
 const builder = new ehr.BatchBuilder();
 for (let i = 1; i <= 5; i += 1) builder.push(`0x${String(i).padStart(2, "0").repeat(32)}`);
 const batch = builder.build(`0x${"aa".repeat(32)}`);
@@ -124,6 +124,6 @@ test("arbitrary values never trap and always throw coded Errors", () => {
     }
   }
   // The module still works afterwards (no trap left it broken).
-  assert.equal(hs.generate(ti, 1_700_000_000).recordHash.length, 66);
+  assert.equal(hs.generate(ti, 1_700_000_000_000).recordHash.length, 66);
   assert.ok(thrown > calls / 2, `${thrown} of ${calls} calls threw`);
 });

@@ -53,6 +53,44 @@ test("wrong types are refused with EHR_INVALID_ARGUMENT", () => {
   fails(() => new ehr.BatchBuilder().build(`0x${"00".repeat(32)}`), "EHR_BATCH_EMPTY");
 });
 
+test("times: nowMs is Unix milliseconds everywhere, a TI's timestamp Unix seconds", async () => {
+  const nowMs = goodTi.timestamp * 1000;
+  /** The violations of generating `ti` at `now`, or [] when it generates. */
+  const violations = (ti, now) => {
+    try {
+      hs.generate(ti, now).free();
+      return [];
+    } catch (e) {
+      assert.equal(e.code, "EHR_TI_REJECTED", e.message);
+      return e.violations.map((v) => v.violation);
+    }
+  };
+  assert.deepEqual(violations(goodTi, nowMs), []);
+  // 299 s ahead passes, 301 s ahead is refused (tolerance 300 000 ms).
+  assert.deepEqual(violations({ ...goodTi, timestamp: goodTi.timestamp + 299 }, nowMs), []);
+  assert.deepEqual(violations({ ...goodTi, timestamp: goodTi.timestamp + 301 }, nowMs), ["timestamp_in_future"]);
+  // A clock in seconds by mistake puts the TI far in the future: refused.
+  assert.deepEqual(violations(goodTi, goodTi.timestamp), ["timestamp_in_future"]);
+  // prepare, generateAsync and validatorFor take the same nowMs.
+  hs.prepare(goodTi, nowMs).free();
+  assert.throws(() => hs.prepare(goodTi, goodTi.timestamp), (e) => e.code === "EHR_TI_REJECTED");
+  (await hs.generateAsync(goodTi, nowMs)).free();
+  const accepted = hs.validatorFor(goodTi, nowMs);
+  assert.equal(accepted.isFinished, false);
+  accepted.free();
+  assert.equal((await hs.generateAsync(goodTi, goodTi.timestamp).catch((e) => e)).code, "EHR_TI_REJECTED");
+  const refused = hs.validatorFor(goodTi, goodTi.timestamp);
+  assert.equal(refused.pollAck().status.reason.reason, "template_violations");
+  refused.free();
+  // The tolerance is set in milliseconds; the seconds-era option is refused.
+  const strict = new ehr.Handshaker({ ...OPTIONS, maxClockSkewMs: 0 }, KEYS, templates);
+  const aSecondAhead = { ...goodTi, timestamp: goodTi.timestamp + 1 };
+  fails(() => strict.generate(aSecondAhead, nowMs + 999), "EHR_TI_REJECTED");
+  strict.generate(aSecondAhead, nowMs + 1000).free();
+  strict.free();
+  fails(() => new ehr.Handshaker({ ...OPTIONS, maxClockSkew: 300 }, KEYS, templates), "EHR_INVALID_JSON");
+});
+
 test("class arguments of the wrong class are refused with EHR_INVALID_ARGUMENT", () => {
   fails(() => new ehr.BatchBuilder().add({ recordHash: `0x${"01".repeat(32)}` }), "EHR_INVALID_ARGUMENT");
   fails(() => new ehr.Handshaker(OPTIONS, KEYS, {}), "EHR_INVALID_ARGUMENT");

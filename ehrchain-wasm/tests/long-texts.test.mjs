@@ -7,18 +7,20 @@ import assert from "node:assert/strict";
 import { reportHandshaker } from "./chain.mjs";
 
 const { hs, bp } = reportHandshaker();
-const NOW = 1_764_495_000;
+/** The TIs' timestamp, Unix seconds; every `nowMs` of the API is milliseconds. */
+const NOW_S = 1_764_495_000;
+const NOW_MS = NOW_S * 1000;
 
 function bpTi(fields) {
   return {
     ti_id: `0x${"5a".repeat(32)}`, template_id: bp, author_id: "dr-1", author_role: "doctor", patient_id: "MRN-1",
-    timestamp: NOW - 60, fields: { systolic: 120, diastolic: 80, ...fields },
+    timestamp: NOW_S - 60, fields: { systolic: 120, diastolic: 80, ...fields },
   };
 }
 
 /** The record and the header (nonce blanked) `prepare` makes of a TI. */
 function prepared(ti) {
-  const p = hs.prepare(ti, NOW);
+  const p = hs.prepare(ti, NOW_MS);
   try {
     const header = Buffer.from(p.header());
     const at = 7 + header[6] + 96; // the nonce (docs/envelope.md)
@@ -82,25 +84,25 @@ test("objects JSON.stringify treats specially are stringified whole", () => {
 test("long texts are refused exactly as in the JSON text", () => {
   // A long text where a number belongs: the same violation either way.
   const wrongType = bpTi({ systolic: "1".repeat(5000) });
-  const viaObject = thrown(() => hs.prepare(wrongType, NOW));
+  const viaObject = thrown(() => hs.prepare(wrongType, NOW_MS));
   assert.equal(viaObject.code, "EHR_TI_REJECTED");
-  assert.deepEqual(viaObject, thrown(() => hs.prepare(JSON.stringify(wrongType), NOW)));
+  assert.deepEqual(viaObject, thrown(() => hs.prepare(JSON.stringify(wrongType), NOW_MS)));
   // A lone surrogate: malformed JSON text, so a malformed TI either way.
   const lone = bpTi({ note: `${"x".repeat(5000)}\ud800` });
-  assert.equal(thrown(() => hs.prepare(lone, NOW)).code, "EHR_TI_MALFORMED");
-  assert.deepEqual(thrown(() => hs.prepare(lone, NOW)), thrown(() => hs.prepare(JSON.stringify(lone), NOW)));
+  assert.equal(thrown(() => hs.prepare(lone, NOW_MS)).code, "EHR_TI_MALFORMED");
+  assert.deepEqual(thrown(() => hs.prepare(lone, NOW_MS)), thrown(() => hs.prepare(JSON.stringify(lone), NOW_MS)));
   // Over 4 MiB: too large either way.
   const huge = bpTi({ note: "h".repeat(4 << 20) });
-  assert.equal(thrown(() => hs.prepare(huge, NOW)).code, "EHR_TI_MALFORMED");
-  assert.equal(thrown(() => hs.prepare(JSON.stringify(huge), NOW)).code, "EHR_TI_MALFORMED");
+  assert.equal(thrown(() => hs.prepare(huge, NOW_MS)).code, "EHR_TI_MALFORMED");
+  assert.equal(thrown(() => hs.prepare(JSON.stringify(huge), NOW_MS)).code, "EHR_TI_MALFORMED");
 });
 
 test("what JSON.stringify cannot write is refused with a code, long texts or not", () => {
   const withBigInt = bpTi({ note: "b".repeat(5000), systolic: 120n });
-  assert.equal(thrown(() => hs.prepare(withBigInt, NOW)).code, "EHR_INVALID_ARGUMENT");
+  assert.equal(thrown(() => hs.prepare(withBigInt, NOW_MS)).code, "EHR_INVALID_ARGUMENT");
   const throwing = bpTi({ note: "t".repeat(5000) });
   Object.defineProperty(throwing.fields, "position", { enumerable: true, get: () => { throw new Error("no"); } });
-  assert.equal(thrown(() => hs.prepare(throwing, NOW)).code, "EHR_INVALID_ARGUMENT");
+  assert.equal(thrown(() => hs.prepare(throwing, NOW_MS)).code, "EHR_INVALID_ARGUMENT");
   // The handshaker is still usable afterwards.
   assert.ok(prepared(bpTi({ note: "ok".repeat(3000) })).record.includes("okok"));
 });
@@ -108,8 +110,8 @@ test("what JSON.stringify cannot write is refused with a code, long texts or not
 test("the 4 MiB limit counts the long texts as JSON.stringify writes them", () => {
   // 700,000 control characters: 0.7 MB as a string, 4.2 MB as JSON.
   const escaped = bpTi({ note: "\u0001".repeat(700_000) });
-  const viaObject = (() => { try { hs.prepare(escaped, NOW); } catch (e) { return e; } })();
-  const viaText = (() => { try { hs.prepare(JSON.stringify(escaped), NOW); } catch (e) { return e; } })();
+  const viaObject = (() => { try { hs.prepare(escaped, NOW_MS); } catch (e) { return e; } })();
+  const viaText = (() => { try { hs.prepare(JSON.stringify(escaped), NOW_MS); } catch (e) { return e; } })();
   assert.equal(viaObject?.code, "EHR_TI_MALFORMED");
   assert.equal(viaObject.message, viaText.message, "the same size reported");
   // Just under the limit by the same count: accepted either way.

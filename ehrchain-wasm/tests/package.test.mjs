@@ -28,7 +28,8 @@ test("types: precise interfaces, not any", () => {
   }
   for (const sig of ["formsFor(role: string): Form[]", "pollAck(): Ack | undefined", "generate(ti: InitialTransaction | string",
     "verifyProof(proof: ProofInput): ProofJson", "verifyProofAnchored(proof: ProofInput, anchored: AnchoredBatch | null): ProofJson",
-    "generate(ti: InitialTransaction | string, nowSeconds?: number", "validatorFor(ti: InitialTransaction | string, nowMs?: number"]) {
+    "generate(ti: InitialTransaction | string, nowMs?: number", "validatorFor(ti: InitialTransaction | string, nowMs?: number",
+    "prepare(ti: InitialTransaction | string, nowMs?: number", "generateAsync(ti: InitialTransaction | string, nowMs?: number"]) {
     assert.ok(dts.includes(sig), sig);
   }
   // Every exported function and method is typed: no `any` in a signature.

@@ -11,7 +11,9 @@ import * as ehr from "../pkg/index.js";
 import { KEYS, reportHandshaker, withoutSubtle } from "./chain.mjs";
 
 const { hs, bp, templates, options: OPTIONS } = reportHandshaker();
-const NOW = 1_764_495_000;
+/** The TIs' timestamp, Unix seconds; every `nowMs` of the API is milliseconds. */
+const NOW_S = 1_764_495_000;
+const NOW_MS = NOW_S * 1000;
 /** Note lengths below and above the 12 KiB from which WebCrypto seals. */
 const SMALL = 1000;
 const LARGE = 300_000;
@@ -19,7 +21,7 @@ const LARGE = 300_000;
 function bpTi(note) {
   return {
     ti_id: `0x${"5a".repeat(32)}`, template_id: bp, author_id: "dr-1", author_role: "doctor", patient_id: "MRN-1",
-    timestamp: NOW - 60, fields: { systolic: 120, diastolic: 80, ...(note === undefined ? {} : { note }) },
+    timestamp: NOW_S - 60, fields: { systolic: 120, diastolic: 80, ...(note === undefined ? {} : { note }) },
   };
 }
 
@@ -43,8 +45,8 @@ function openWithNode(envelope, masterKey) {
 for (const size of [0, SMALL, 12 * 1024, LARGE]) {
   test(`generateAsync makes the TC generate makes (note of ${size} characters)`, async () => {
     const entry = bpTi(size === 0 ? undefined : "n".repeat(size));
-    const ours = await hs.generateAsync(entry, NOW);
-    const reference = hs.generate(entry, NOW);
+    const ours = await hs.generateAsync(entry, NOW_MS);
+    const reference = hs.generate(entry, NOW_MS);
     assert.ok(ours instanceof ehr.ChainTransaction);
     const envelope = Buffer.from(ours.envelope);
     assert.equal(ours.recordHash, `0x${createHash("sha256").update(envelope).digest("hex")}`);
@@ -63,7 +65,7 @@ for (const size of [0, SMALL, 12 * 1024, LARGE]) {
 }
 
 test("prepare + intoSealed by hand is what generateAsync does", async () => {
-  const prepared = hs.prepare(bpTi("by hand"), NOW);
+  const prepared = hs.prepare(bpTi("by hand"), NOW_MS);
   const key = await crypto.subtle.importKey("raw", prepared.recordKey(), "AES-GCM", false, ["encrypt"]);
   const header = prepared.header();
   const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: prepared.nonce(), additionalData: header }, key, prepared.plaintext()));
@@ -76,7 +78,7 @@ test("prepare + intoSealed by hand is what generateAsync does", async () => {
 
 test("openAsync opens what open opens, small and large", async () => {
   for (const size of [SMALL, LARGE]) {
-    const tc = hs.generate(bpTi("o".repeat(size)), NOW);
+    const tc = hs.generate(bpTi("o".repeat(size)), NOW_MS);
     assert.deepEqual(await hs.openAsync(tc.envelope), hs.open(tc.envelope));
     assert.deepEqual(await hs.openAsync(`0x${Buffer.from(tc.envelope).toString("hex")}`), hs.open(tc.envelope));
   }
@@ -85,7 +87,7 @@ test("openAsync opens what open opens, small and large", async () => {
 test("openAsync refuses tampered and wrongly keyed envelopes like open", async () => {
   const other = new ehr.Handshaker(OPTIONS, { ...KEYS, "records-2026": new Uint8Array(32).fill(0x33) }, templates);
   for (const size of [SMALL, LARGE]) {
-    const envelope = hs.generate(bpTi("t".repeat(size)), NOW).envelope;
+    const envelope = hs.generate(bpTi("t".repeat(size)), NOW_MS).envelope;
     const headerLen = 135 + envelope[6];
     const cases = [
       ["ciphertext", headerLen + 5, "tampered"],
@@ -110,19 +112,19 @@ test("openAsync refuses tampered and wrongly keyed envelopes like open", async (
 });
 
 test("a sealed record of the wrong length is refused with a code", () => {
-  const prepared = hs.prepare(bpTi(), NOW);
+  const prepared = hs.prepare(bpTi(), NOW_MS);
   assert.throws(() => prepared.intoSealed(new Uint8Array(3), new Uint8Array(32)), (e) => {
     assert.equal(e.code, "EHR_EXTERNAL_CIPHER");
     assert.equal(e.reason, "sealed_length");
     return true;
   });
-  const again = hs.prepare(bpTi(), NOW);
+  const again = hs.prepare(bpTi(), NOW_MS);
   assert.throws(() => again.intoSealed(new Uint8Array(again.plaintext().length + 16), new Uint8Array(31)), (e) => e.code === "EHR_INVALID_ARGUMENT");
 });
 
 test("a rejected TI rejects the promise (it does not throw)", async () => {
   let promise;
-  assert.doesNotThrow(() => { promise = hs.generateAsync({ ...bpTi(), author_role: "admin" }, NOW); });
+  assert.doesNotThrow(() => { promise = hs.generateAsync({ ...bpTi(), author_role: "admin" }, NOW_MS); });
   await assert.rejects(promise, (e) => {
     assert.equal(e.code, "EHR_TI_REJECTED");
     assert.equal(e.violations.length, 1);
@@ -134,14 +136,14 @@ test("a rejected TI rejects the promise (it does not throw)", async () => {
 
 test("without WebCrypto large records reject with EHR_EXTERNAL_CIPHER, small ones are sealed and opened in WebAssembly", async () => {
   await withoutSubtle(async () => {
-    await assert.rejects(hs.generateAsync(bpTi("n".repeat(LARGE)), NOW), (e) => {
+    await assert.rejects(hs.generateAsync(bpTi("n".repeat(LARGE)), NOW_MS), (e) => {
       assert.equal(e.code, "EHR_EXTERNAL_CIPHER");
       assert.match(e.message, /secure contexts/);
       return true;
     });
-    const small = await hs.generateAsync(bpTi("n".repeat(SMALL)), NOW);
+    const small = await hs.generateAsync(bpTi("n".repeat(SMALL)), NOW_MS);
     assert.equal(JSON.parse(Buffer.from(hs.open(small.envelope))).fields.note.length, SMALL);
-    const large = hs.generate(bpTi("n".repeat(LARGE)), NOW);
+    const large = hs.generate(bpTi("n".repeat(LARGE)), NOW_MS);
     await assert.rejects(hs.openAsync(large.envelope), (e) => e.code === "EHR_EXTERNAL_CIPHER");
     assert.deepEqual(await hs.openAsync(small.envelope), hs.open(small.envelope));
   });

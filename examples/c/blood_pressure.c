@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ehrchain.h"
 
@@ -114,7 +113,7 @@ int main(void) {
     CHECK(ehr_random_id(ti_id));
     const char *patient = "MRN-000123";
     CHECK(ehr_ti_new(ti_id, template_id, "nurse-0815", strlen("nurse-0815"), "nurse",
-                     strlen("nurse"), patient, strlen(patient), (uint64_t)time(NULL), &ti));
+                     strlen("nurse"), patient, strlen(patient), ehr_clock_now_ms() / 1000, &ti));
     CHECK(ehr_ti_set_field(ti, "systolic", 8, "128", 3));
     CHECK(ehr_ti_set_field(ti, "diastolic", 9, "84", 2));
     CHECK(ehr_ti_set_field(ti, "position", 8, "\"sitting\"", 9));

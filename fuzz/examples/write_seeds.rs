@@ -85,7 +85,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             author_id: "dr-4711".into(),
             author_role: Role::new(role)?,
             patient_id: patient.map(Into::into),
-            timestamp: NOW - 60,
+            timestamp: NOW.as_secs() - 60,
             fields: serde_json::from_value(fields)?,
         };
         let tc = fx.generator.generate(&fx.registry, &ti, NOW, &mut rng())?;
@@ -111,7 +111,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         author_id: "dr-4711".into(),
         author_role: Role::new("pathologist")?,
         patient_id: Some("MRN-000123".into()),
-        timestamp: NOW + 3600,
+        timestamp: NOW.as_secs() + 3600,
         fields: serde_json::from_value(json!({
             "systolic": 400, "diastolic": "eighty", "position": "upside-down",
             "measured_at": "yesterday", "pulse": 70, "subject": "0x00"

@@ -126,7 +126,7 @@ fuzz_target!(|data: &[u8]| {
                         return;
                     }
                     let mut tc = null_mut();
-                    let rc = ehr_handshaker_generate(host.hs, ti, NOW, &raw mut tc);
+                    let rc = ehr_handshaker_generate(host.hs, ti, NOW.as_millis(), &raw mut tc);
                     no_panic(rc);
                     if rc == ehr_result::OK {
                         let rc = ehr_tc_envelope(tc, buf.as_mut_ptr(), buf.len(), &raw mut n);

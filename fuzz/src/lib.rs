@@ -7,13 +7,14 @@ use std::sync::OnceLock;
 
 use ehrchain_core::{
     Address, GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, TemplateRegistry,
-    TransactionGenerator,
+    TransactionGenerator, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-/// The host clock every TI is generated against (Unix seconds).
-pub const NOW: u64 = 1_764_495_000;
+/// The host clock every TI is generated against (a TI's own timestamp is
+/// `NOW.as_secs()`, in seconds).
+pub const NOW: UnixMillis = UnixMillis::from_secs(1_764_495_000);
 /// The key id records are sealed under.
 pub const SEALING_KEY_ID: &str = "records-2026";
 /// The key id patient pseudonyms are derived from.
@@ -73,7 +74,7 @@ pub fn config() -> GeneratorConfig {
         registry: Address::repeat_byte(0xee),
         sealing_key: key_id(SEALING_KEY_ID),
         pseudonym_key: key_id(PSEUDONYM_KEY_ID),
-        max_clock_skew: 300,
+        max_clock_skew_ms: 300_000,
     }
 }
 

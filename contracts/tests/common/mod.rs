@@ -36,7 +36,7 @@ pub fn generator(chain_id: u64, registry: Address) -> TransactionGenerator<InMem
         registry,
         sealing_key: KeyId::new("records").unwrap(),
         pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-        max_clock_skew: 300,
+        max_clock_skew_ms: 300_000,
     };
     TransactionGenerator::new(config, keys).unwrap()
 }

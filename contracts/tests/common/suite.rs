@@ -6,7 +6,7 @@ use alloy_primitives::{Address, B256};
 use ehrchain_core::{
     Ack, BatchBuilder, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction,
     InvalidReason, Role, TemplateRegistry, TransactionValidator, Transport, TransportError,
-    ValidatorConfig, run_blocking,
+    UnixMillis, ValidatorConfig, run_blocking,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -18,7 +18,7 @@ pub trait Chain: Transport {
     fn chain_id(&self) -> u64;
     /// The registry the transport anchors on.
     fn registry(&self) -> Address;
-    /// The latest block's timestamp, Unix seconds.
+    /// The latest block's timestamp, Unix seconds (as the EVM keeps it).
     fn now(&mut self) -> u64;
     /// The number of the latest block, without mining one.
     fn latest_block(&mut self) -> u64;
@@ -27,13 +27,13 @@ pub trait Chain: Transport {
 }
 
 /// A virtual clock: waiting moves it forward at once.
-pub struct VirtualClock(pub u64);
+pub struct VirtualClock(pub UnixMillis);
 
 impl Clock for VirtualClock {
-    fn now(&mut self) -> u64 {
+    fn now(&mut self) -> UnixMillis {
         self.0
     }
-    fn wait_until(&mut self, deadline: u64) {
+    fn wait_until(&mut self, deadline: UnixMillis) {
         self.0 = self.0.max(deadline);
     }
 }
@@ -54,7 +54,7 @@ impl<T: Chain> Flow<T> {
             confirmations: 2,
             ..ValidatorConfig::default()
         };
-        let clock = VirtualClock(transport.now() * 1000);
+        let clock = VirtualClock(UnixMillis::from_secs(transport.now()));
         Self {
             hs: Handshaker::new(
                 templates,
@@ -81,7 +81,7 @@ impl<T: Chain> Flow<T> {
             author_id: format!("{role}-1"),
             author_role: Role::new(role).unwrap(),
             patient_id: Some("MRN-000123".into()),
-            timestamp: self.clock.0 / 1000 - 30,
+            timestamp: self.clock.0.as_secs() - 30,
             fields: serde_json::from_value(fields).unwrap(),
         }
     }
@@ -94,7 +94,7 @@ impl<T: Chain> Flow<T> {
     pub fn generate(&mut self, ti: &InitialTransaction) -> ChainTransaction {
         self.hs
             .generator()
-            .generate(self.hs.templates(), ti, self.clock.0 / 1000, &mut self.rng)
+            .generate(self.hs.templates(), ti, self.clock.0, &mut self.rng)
             .unwrap()
     }
 

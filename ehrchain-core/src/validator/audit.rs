@@ -4,6 +4,7 @@
 use alloy_primitives::B256;
 use serde::{Deserialize, Serialize};
 
+use crate::time::UnixMillis;
 use crate::transport::{TransportError, TxHash, TxReceipt};
 
 /// Something that happened to a submission, for the host's audit log.
@@ -84,11 +85,12 @@ pub enum ChainHolds {
     Nothing,
 }
 
-/// One audit log line: when (host clock, Unix ms) and what.
+/// One audit log line: when (host clock) and what. Serialised as
+/// `{"at": <Unix milliseconds>, "event": …}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// Host time, Unix milliseconds.
-    pub at: u64,
+    /// Host time.
+    pub at: UnixMillis,
     /// What happened.
     pub event: AuditEvent,
 }

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How patient the validator is. Times are in milliseconds.
+/// How patient the validator is. The `*_ms` fields are durations in
+/// milliseconds (the instants they are added to are
+/// [`UnixMillis`](crate::UnixMillis)).
 ///
 /// JSON form: the field names below; a missing field takes its default, an
 /// unknown one is refused (`{"confirmations": 1}` is the defaults with one

@@ -15,8 +15,8 @@
 //!                           └─ chain unreadable ─────▶ resubmit, or Ack::Invalid (inconclusive)
 //! ```
 //!
-//! The caller owns I/O and time: `now` is Unix milliseconds from the host's
-//! clock. [`TransactionValidator::poll_transmit`] hands out the next
+//! The caller owns I/O and time: `now` is the host's clock as a
+//! [`UnixMillis`]. [`TransactionValidator::poll_transmit`] hands out the next
 //! [`Transmit`] (submit, poll, read the head, read the registry); its result
 //! goes back through the matching `handle_*` method;
 //! [`TransactionValidator::poll_timeout`] says when to call again;
@@ -93,6 +93,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch::{Batch, InclusionProof};
 use crate::generator::ChainTransaction;
 use crate::ti::InitialTransaction;
+use crate::time::UnixMillis;
 use crate::transport::{
     Anchoring, Submission, SubmissionStatus, TransportError, TxHash, TxReceipt,
 };
@@ -243,7 +244,7 @@ enum Phase {
     /// The transaction must be sent (again).
     Submit,
     /// Sent at `since`, not in a block yet.
-    Pending { tx_hash: TxHash, since: u64 },
+    Pending { tx_hash: TxHash, since: UnixMillis },
     /// In a block; waiting for confirmations.
     Included(TxReceipt),
     /// Confirmed by the head; one more poll checks it is still in that block.
@@ -271,14 +272,14 @@ pub struct TransactionValidator {
     records: Vec<RecordInfo>,
     phase: Phase,
     asked: Option<Asked>,
-    next_at: u64,
+    next_at: UnixMillis,
     failures: u32,
     resubmissions: u32,
     /// When the last submission was handed out (sent or not, answered or not).
-    last_submit_at: Option<u64>,
+    last_submit_at: Option<UnixMillis>,
     /// While waiting for confirmations: the highest head read in a row and
     /// when it was first read (any other result clears it).
-    head_mark: Option<(u64, u64)>,
+    head_mark: Option<(u64, UnixMillis)>,
     tx_hashes: Vec<TxHash>,
     acks: VecDeque<Ack>,
     history: Vec<AuditEntry>,
@@ -352,7 +353,7 @@ impl TransactionValidator {
             proof: None,
         };
         let mut v = Self::with_parts(None, vec![record], ValidatorConfig::default());
-        v.finish_invalid(0, reason);
+        v.finish_invalid(UnixMillis::EPOCH, reason);
         v
     }
 
@@ -371,7 +372,7 @@ impl TransactionValidator {
             records,
             phase: Phase::Submit,
             asked: None,
-            next_at: 0,
+            next_at: UnixMillis::EPOCH,
             failures: 0,
             resubmissions: 0,
             last_submit_at: None,
@@ -440,7 +441,7 @@ impl TransactionValidator {
     /// The next action for the host at `now`, or `None` when there is nothing
     /// to do yet (see [`TransactionValidator::poll_timeout`]), an action is
     /// awaiting its result, or the verdict is reached.
-    pub fn poll_transmit(&mut self, now: u64) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self, now: UnixMillis) -> Option<Transmit> {
         if self.asked.is_some() || now < self.next_at {
             return None;
         }
@@ -487,10 +488,10 @@ impl TransactionValidator {
     }
 
     /// When the validator next wants [`TransactionValidator::handle_timeout`]
-    /// and [`TransactionValidator::poll_transmit`] called (Unix ms), or `None`
+    /// and [`TransactionValidator::poll_transmit`] called, or `None`
     /// when it waits for an action's result or is finished.
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<UnixMillis> {
         if self.asked.is_some() {
             return None;
         }
@@ -498,7 +499,7 @@ impl TransactionValidator {
             Phase::Done => None,
             Phase::Pending { since, .. } => Some(
                 self.next_at
-                    .min(since.saturating_add(self.config.inclusion_timeout_ms)),
+                    .min(since.saturating_add_ms(self.config.inclusion_timeout_ms)),
             ),
             _ => Some(self.next_at),
         }
@@ -507,12 +508,12 @@ impl TransactionValidator {
     /// Advances the validator's timers: a transaction pending past
     /// [`ValidatorConfig::inclusion_timeout_ms`] is treated as dropped and sent
     /// again (the registry refuses a second anchoring if the first one lands).
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: UnixMillis) {
         if self.asked.is_some() {
             return;
         }
         if let Phase::Pending { tx_hash, since } = self.phase
-            && now >= since.saturating_add(self.config.inclusion_timeout_ms)
+            && now >= since.saturating_add_ms(self.config.inclusion_timeout_ms)
         {
             self.audit(now, AuditEvent::Dropped { tx_hash });
             self.resubmit(now, false);
@@ -526,7 +527,7 @@ impl TransactionValidator {
     /// [`ValidatorError::Unexpected`] when no submission was asked for.
     pub fn handle_submitted(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         result: Result<TxHash, TransportError>,
     ) -> Result<(), ValidatorError> {
         self.take_asked(Asked::Submit, "a submission result")?;
@@ -539,7 +540,7 @@ impl TransactionValidator {
                     tx_hash,
                     since: now,
                 };
-                self.next_at = now.saturating_add(self.config.poll_interval_ms);
+                self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
             }
             Err(error) => self.transport_failed(now, error),
         }
@@ -554,7 +555,7 @@ impl TransactionValidator {
     /// [`ValidatorError::WrongReceipt`] for another transaction's receipt.
     pub fn handle_receipt(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         result: Result<SubmissionStatus, TransportError>,
     ) -> Result<(), ValidatorError> {
         let expected = match &self.phase {
@@ -594,14 +595,14 @@ impl TransactionValidator {
     /// once more after its confirmations, if that is where the validator was.
     fn apply_status(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         expected: TxHash,
         status: SubmissionStatus,
         verifying: Option<TxReceipt>,
     ) {
         match (status, verifying) {
             (SubmissionStatus::Pending, None) => {
-                self.next_at = now.saturating_add(self.config.poll_interval_ms);
+                self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
             }
             (SubmissionStatus::Pending, Some(old)) => {
                 // Reorged out of its block but back in the mempool.
@@ -633,7 +634,7 @@ impl TransactionValidator {
 
     /// The last poll of a confirmed transaction found it as `r`: in the block
     /// of `old`, the verdict; in another block, a reorg.
-    fn verify_receipt(&mut self, now: u64, r: TxReceipt, old: &TxReceipt) {
+    fn verify_receipt(&mut self, now: UnixMillis, r: TxReceipt, old: &TxReceipt) {
         if r.block_hash == old.block_hash && r.block_number == old.block_number {
             self.audit(
                 now,
@@ -657,7 +658,7 @@ impl TransactionValidator {
     /// [`ValidatorError::Unexpected`] when no head was asked for.
     pub fn handle_head(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         result: Result<u64, TransportError>,
     ) -> Result<(), ValidatorError> {
         self.take_asked(Asked::Head, "the chain head")?;
@@ -686,7 +687,7 @@ impl TransactionValidator {
                     };
                     self.finish_invalid(now, reason);
                 } else {
-                    self.next_at = now.saturating_add(self.config.poll_interval_ms);
+                    self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
                 }
             }
             Phase::Settle(_) => self.settle_head(now, head, depth, stalled),
@@ -697,10 +698,10 @@ impl TransactionValidator {
 
     /// Records the head read at `now`; whether the head has not advanced for
     /// [`ValidatorConfig::inclusion_timeout_ms`] of head reads in a row.
-    fn head_stalled(&mut self, now: u64, head: u64) -> bool {
+    fn head_stalled(&mut self, now: UnixMillis, head: u64) -> bool {
         match self.head_mark {
             Some((highest, since)) if head <= highest => {
-                now.saturating_sub(since) >= self.config.inclusion_timeout_ms
+                now.saturating_ms_since(since) >= self.config.inclusion_timeout_ms
             }
             _ => {
                 self.head_mark = Some((head, now));
@@ -734,7 +735,7 @@ impl TransactionValidator {
         }
     }
 
-    fn audit(&mut self, at: u64, event: AuditEvent) {
+    fn audit(&mut self, at: UnixMillis, event: AuditEvent) {
         self.history.push(AuditEntry { at, event });
     }
 
@@ -746,7 +747,7 @@ impl TransactionValidator {
             .min(self.config.backoff_max_ms)
     }
 
-    fn transport_failed(&mut self, now: u64, error: TransportError) {
+    fn transport_failed(&mut self, now: UnixMillis, error: TransportError) {
         self.failures = self.failures.saturating_add(1);
         self.audit(
             now,
@@ -776,11 +777,11 @@ impl TransactionValidator {
                 );
             }
         } else {
-            self.next_at = now.saturating_add(self.backoff());
+            self.next_at = now.saturating_add_ms(self.backoff());
         }
     }
 
-    fn resubmit(&mut self, now: u64, reorg: bool) {
+    fn resubmit(&mut self, now: UnixMillis, reorg: bool) {
         self.resubmissions = self.resubmissions.saturating_add(1);
         if self.resubmissions > self.config.max_resubmissions {
             let resubmissions = self.resubmissions - 1;
@@ -797,7 +798,7 @@ impl TransactionValidator {
         }
     }
 
-    fn count_reorg(&mut self, now: u64, next: Phase) {
+    fn count_reorg(&mut self, now: UnixMillis, next: Phase) {
         self.resubmissions = self.resubmissions.saturating_add(1);
         if self.resubmissions > self.config.max_resubmissions {
             let resubmissions = self.resubmissions - 1;

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::batch::AnchoredBatch;
 use crate::registry_abi::IEhrRegistry;
+use crate::time::UnixMillis;
 use crate::transport::{Anchoring, Submission, TransportError};
 
 /// A settlement in progress.
@@ -56,7 +57,7 @@ impl TransactionValidator {
     /// [`ValidatorError::Unexpected`] when no record read was asked for.
     pub fn handle_record(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         result: Result<Option<B256>, TransportError>,
     ) -> Result<(), ValidatorError> {
         let ours = match self.submission.as_ref().map(|s| s.anchoring) {
@@ -87,7 +88,7 @@ impl TransactionValidator {
     /// [`ValidatorError::Unexpected`] when no batch read was asked for.
     pub fn handle_batch(
         &mut self,
-        now: u64,
+        now: UnixMillis,
         result: Result<Option<AnchoredBatch>, TransportError>,
     ) -> Result<(), ValidatorError> {
         let (batch_id, root, leaf_count) = match self.submission.as_ref().map(|s| s.anchoring) {
@@ -126,7 +127,7 @@ impl TransactionValidator {
     /// read after something was read, read the registry again. A head that
     /// stood still for `inclusion_timeout_ms` before that (`stalled`) cannot
     /// confirm what was read: the chain is taken as unreadable.
-    pub(super) fn settle_head(&mut self, now: u64, head: u64, depth: u64, stalled: bool) {
+    pub(super) fn settle_head(&mut self, now: UnixMillis, head: u64, depth: u64, stalled: bool) {
         let Phase::Settle(settle) = &mut self.phase else {
             return;
         };
@@ -149,7 +150,7 @@ impl TransactionValidator {
                     held,
                     seen_at_head: Some(seen_at_head),
                 };
-                self.next_at = now.saturating_add(self.config.poll_interval_ms);
+                self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
             }
         }
     }
@@ -157,7 +158,7 @@ impl TransactionValidator {
     /// The validator would give up for `reason`: it settles first (reads the
     /// registry), except when the node is on another chain (its state says
     /// nothing about this one).
-    pub(super) fn give_up(&mut self, now: u64, reason: InvalidReason) {
+    pub(super) fn give_up(&mut self, now: UnixMillis, reason: InvalidReason) {
         let wrong_chain = matches!(
             reason,
             InvalidReason::TransportRejected {
@@ -171,7 +172,7 @@ impl TransactionValidator {
         }
     }
 
-    pub(super) fn start_settle(&mut self, now: u64, fallback: Fallback) {
+    pub(super) fn start_settle(&mut self, now: UnixMillis, fallback: Fallback) {
         self.failures = 0;
         self.phase = Phase::Settle(Box::new(Settle {
             fallback,
@@ -181,7 +182,7 @@ impl TransactionValidator {
     }
 
     /// A read of the registry while settling found `held`.
-    fn settle_read(&mut self, now: u64, held: ChainHolds) {
+    fn settle_read(&mut self, now: UnixMillis, held: ChainHolds) {
         self.failures = 0;
         self.audit(now, AuditEvent::ChainRead { held });
         let Phase::Settle(settle) = &mut self.phase else {
@@ -214,13 +215,13 @@ impl TransactionValidator {
 
     /// The registry holds nothing: send again, or give up as not anchored
     /// once nothing sent can still be pending.
-    fn settle_nothing(&mut self, now: u64, read_at_head: Option<u64>) {
+    fn settle_nothing(&mut self, now: UnixMillis, read_at_head: Option<u64>) {
         // A transaction sent (or whose submission answer was lost) may still
         // be pending; like a pending transaction, it counts as dropped once
         // `inclusion_timeout_ms` has passed. Until then, read again then.
         let quiet = self
             .last_submit_at
-            .map(|at| at.saturating_add(self.config.inclusion_timeout_ms));
+            .map(|at| at.saturating_add_ms(self.config.inclusion_timeout_ms));
         if let (Phase::Settle(settle), Some(quiet)) = (&mut self.phase, quiet)
             && matches!(settle.fallback, Fallback::GiveUp(_))
             && now < quiet
@@ -246,7 +247,7 @@ impl TransactionValidator {
 
     /// The registry cannot be read: send again anyway (the registry refuses
     /// a second anchoring), or give up inconclusive.
-    pub(super) fn settle_unreadable(&mut self, now: u64) {
+    pub(super) fn settle_unreadable(&mut self, now: UnixMillis) {
         let Phase::Settle(settle) = std::mem::replace(&mut self.phase, Phase::Submit) else {
             return;
         };
@@ -260,7 +261,7 @@ impl TransactionValidator {
     }
 
     /// Two reads, `depth - 1` blocks apart, found the same thing.
-    fn settle_final(&mut self, now: u64, held: ChainHolds, seen_at_head: u64, head: u64) {
+    fn settle_final(&mut self, now: UnixMillis, held: ChainHolds, seen_at_head: u64, head: u64) {
         let Some(submission) = &self.submission else {
             return;
         };

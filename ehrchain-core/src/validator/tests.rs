@@ -29,7 +29,7 @@ fn tc_for(ti: u8) -> ChainTransaction {
             registry: Address::repeat_byte(0xee),
             sealing_key: KeyId::new("records").unwrap(),
             pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-            max_clock_skew: 300,
+            max_clock_skew_ms: 300_000,
         },
         keys,
     )
@@ -44,8 +44,13 @@ fn tc_for(ti: u8) -> ChainTransaction {
         timestamp: NOW_S - 10,
         fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
     };
-    tg.generate(&templates, &ti, NOW_S, &mut ChaCha20Rng::seed_from_u64(1))
-        .unwrap()
+    tg.generate(
+        &templates,
+        &ti,
+        UnixMillis::from_secs(NOW_S),
+        &mut ChaCha20Rng::seed_from_u64(1),
+    )
+    .unwrap()
 }
 
 fn config() -> ValidatorConfig {
@@ -102,27 +107,30 @@ fn poll_of(v: &TransactionValidator, tx_hash: TxHash) -> Transmit {
 
 /// Submits at `now` and answers with `tx_hash`.
 fn submit(v: &mut TransactionValidator, now: u64, tx_hash: TxHash) {
-    assert_eq!(v.poll_transmit(now), Some(submission_of(v)));
-    v.handle_submitted(now, Ok(tx_hash)).unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(now)), Some(submission_of(v)));
+    v.handle_submitted(UnixMillis(now), Ok(tx_hash)).unwrap();
 }
 
 /// Polls `tx_hash` at `now` and answers with `status`.
 fn poll(v: &mut TransactionValidator, now: u64, tx_hash: TxHash, status: SubmissionStatus) {
-    assert_eq!(v.poll_transmit(now), Some(poll_of(v, tx_hash)));
-    v.handle_receipt(now, Ok(status)).unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(now)), Some(poll_of(v, tx_hash)));
+    v.handle_receipt(UnixMillis(now), Ok(status)).unwrap();
 }
 
 /// Reads the head at `now` and answers with `head`.
 fn head(v: &mut TransactionValidator, now: u64, head: u64) {
-    assert_eq!(v.poll_transmit(now), Some(Transmit::ReadHead));
-    v.handle_head(now, Ok(head)).unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(now)), Some(Transmit::ReadHead));
+    v.handle_head(UnixMillis(now), Ok(head)).unwrap();
 }
 
 /// Reads the registry (a single record) at `now` and answers with `stored`.
 fn read(v: &mut TransactionValidator, now: u64, stored: Option<B256>) {
     let ti_id = v.ti_ids().next().unwrap();
-    assert_eq!(v.poll_transmit(now), Some(Transmit::ReadRecord { ti_id }));
-    v.handle_record(now, Ok(stored)).unwrap();
+    assert_eq!(
+        v.poll_transmit(UnixMillis(now)),
+        Some(Transmit::ReadRecord { ti_id })
+    );
+    v.handle_record(UnixMillis(now), Ok(stored)).unwrap();
 }
 
 /// Takes a receipt through confirmation to the verdict.
@@ -141,7 +149,7 @@ fn generated_submitted_included_confirmed_valid() {
     let tc = tc();
     let mut v = TransactionValidator::new(&tc, config());
     assert_eq!(v.state(), ValidatorState::Generated);
-    assert_eq!(v.poll_timeout(), Some(0));
+    assert_eq!(v.poll_timeout(), Some(UnixMillis(0)));
     // The TC's call, as it is, for the TC's TI id and record hash.
     let submission = Submission {
         to: Address::repeat_byte(0xee),
@@ -157,8 +165,8 @@ fn generated_submitted_included_confirmed_valid() {
     submit(&mut v, 0, tx(1));
     assert_eq!(v.state(), ValidatorState::Submitted { tx_hash: tx(1) });
     // Nothing before the poll interval.
-    assert_eq!(v.poll_transmit(999), None);
-    assert_eq!(v.poll_timeout(), Some(1_000));
+    assert_eq!(v.poll_transmit(UnixMillis(999)), None);
+    assert_eq!(v.poll_timeout(), Some(UnixMillis(1_000)));
     poll(&mut v, 1_000, tx(1), SubmissionStatus::Pending);
     let r = receipt(tx(1), 10, true, None);
     poll(&mut v, 2_000, tx(1), SubmissionStatus::Included(r.clone()));
@@ -171,7 +179,7 @@ fn generated_submitted_included_confirmed_valid() {
     );
     // One confirmation is not enough.
     head(&mut v, 2_000, 10);
-    assert_eq!(v.poll_timeout(), Some(3_000));
+    assert_eq!(v.poll_timeout(), Some(UnixMillis(3_000)));
     head(&mut v, 3_000, 11);
     assert_eq!(
         v.state(),
@@ -208,23 +216,26 @@ fn retryable_failures_back_off_exponentially_then_give_up() {
     let tc = tc();
     let mut v = TransactionValidator::new(&tc, config());
     let down = || Err(TransportError::Unavailable("connection refused".into()));
-    assert_eq!(v.poll_transmit(0), Some(send(&tc)));
-    v.handle_submitted(0, down()).unwrap();
-    assert_eq!(v.poll_timeout(), Some(100));
-    assert_eq!(v.poll_transmit(100), Some(send(&tc)));
-    v.handle_submitted(100, down()).unwrap();
-    assert_eq!(v.poll_timeout(), Some(300));
-    assert_eq!(v.poll_transmit(300), Some(send(&tc)));
-    v.handle_submitted(300, down()).unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    v.handle_submitted(UnixMillis(0), down()).unwrap();
+    assert_eq!(v.poll_timeout(), Some(UnixMillis(100)));
+    assert_eq!(v.poll_transmit(UnixMillis(100)), Some(send(&tc)));
+    v.handle_submitted(UnixMillis(100), down()).unwrap();
+    assert_eq!(v.poll_timeout(), Some(UnixMillis(300)));
+    assert_eq!(v.poll_transmit(UnixMillis(300)), Some(send(&tc)));
+    v.handle_submitted(UnixMillis(300), down()).unwrap();
     // Before giving up, it settles: the first submission may have reached
     // the node. The reads get their own retries, backing off the same way.
     assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
     assert!(v.poll_ack().is_none());
     let ti_id = tc.ti_id;
     for at in [300, 400, 600] {
-        assert_eq!(v.poll_transmit(at), Some(Transmit::ReadRecord { ti_id }));
+        assert_eq!(
+            v.poll_transmit(UnixMillis(at)),
+            Some(Transmit::ReadRecord { ti_id })
+        );
         v.handle_record(
-            at,
+            UnixMillis(at),
             Err(TransportError::Unavailable("connection refused".into())),
         )
         .unwrap();
@@ -248,8 +259,8 @@ fn giving_up_settles_to_valid_when_the_registry_holds_the_record() {
     let mut v = TransactionValidator::new(&tc, config());
     let down = || Err(TransportError::Unavailable("answer lost".into()));
     for at in [0, 100, 300] {
-        assert_eq!(v.poll_transmit(at), Some(send(&tc)));
-        v.handle_submitted(at, down()).unwrap();
+        assert_eq!(v.poll_transmit(UnixMillis(at)), Some(send(&tc)));
+        v.handle_submitted(UnixMillis(at), down()).unwrap();
     }
     // Read: ours. Then the head, to know when to read again.
     read(&mut v, 300, Some(tc.record_hash));
@@ -262,8 +273,8 @@ fn giving_up_settles_to_valid_when_the_registry_holds_the_record() {
             seen_at_head: Some(20)
         }
     );
-    assert_eq!(v.poll_transmit(1_299), None);
-    assert_eq!(v.poll_timeout(), Some(1_300));
+    assert_eq!(v.poll_transmit(UnixMillis(1_299)), None);
+    assert_eq!(v.poll_timeout(), Some(UnixMillis(1_300)));
     head(&mut v, 1_300, 21);
     read(&mut v, 1_300, Some(tc.record_hash));
     assert!(v.is_finished());
@@ -313,9 +324,12 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
     let tc = tc();
     let other = B256::repeat_byte(0x77);
     let give_up = |v: &mut TransactionValidator| {
-        assert_eq!(v.poll_transmit(0), Some(send(&tc)));
-        v.handle_submitted(0, Err(TransportError::Rejected("no funds".into())))
-            .unwrap();
+        assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+        v.handle_submitted(
+            UnixMillis(0),
+            Err(TransportError::Rejected("no funds".into())),
+        )
+        .unwrap();
     };
     // Another hash at both reads: invalid, not inconclusive.
     let mut v = TransactionValidator::new(&tc, config());
@@ -339,8 +353,8 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
     give_up(&mut v);
     read(&mut v, 0, None);
     assert!(!v.is_finished());
-    assert_eq!(v.poll_transmit(9_999), None);
-    assert_eq!(v.poll_timeout(), Some(10_000));
+    assert_eq!(v.poll_transmit(UnixMillis(9_999)), None);
+    assert_eq!(v.poll_timeout(), Some(UnixMillis(10_000)));
     read(&mut v, 10_000, None);
     let reason = v.poll_ack().unwrap().reason().cloned().unwrap();
     assert_eq!(
@@ -390,9 +404,12 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
 fn a_read_that_changes_is_confirmed_again() {
     let tc = tc();
     let mut v = TransactionValidator::new(&tc, config());
-    assert_eq!(v.poll_transmit(0), Some(send(&tc)));
-    v.handle_submitted(0, Err(TransportError::Rejected("no funds".into())))
-        .unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    v.handle_submitted(
+        UnixMillis(0),
+        Err(TransportError::Rejected("no funds".into())),
+    )
+    .unwrap();
     read(&mut v, 0, Some(B256::repeat_byte(0x77)));
     head(&mut v, 0, 5);
     head(&mut v, 1_000, 6);
@@ -420,15 +437,19 @@ fn an_unreadable_chain_while_settling_keeps_the_verdict_inconclusive() {
     let tc = tc();
     let mut v = TransactionValidator::new(&tc, config());
     let rejected = TransportError::Rejected("no funds".into());
-    assert_eq!(v.poll_transmit(0), Some(send(&tc)));
-    v.handle_submitted(0, Err(rejected.clone())).unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    v.handle_submitted(UnixMillis(0), Err(rejected.clone()))
+        .unwrap();
     assert_eq!(
-        v.poll_transmit(0),
+        v.poll_transmit(UnixMillis(0)),
         Some(Transmit::ReadRecord { ti_id: tc.ti_id })
     );
     // A permanent error on the read: no retries.
-    v.handle_record(0, Err(TransportError::Malformed("garbage".into())))
-        .unwrap();
+    v.handle_record(
+        UnixMillis(0),
+        Err(TransportError::Malformed("garbage".into())),
+    )
+    .unwrap();
     let reason = v.poll_ack().unwrap().reason().cloned().unwrap();
     assert_eq!(reason, InvalidReason::TransportRejected { error: rejected });
     assert!(reason.is_inconclusive());
@@ -446,40 +467,53 @@ fn backoff_is_capped_and_reset_by_a_success() {
     );
     let mut now = 0;
     for expected in [100, 200, 300, 300] {
-        assert_eq!(v.poll_transmit(now), Some(send(&tc)));
-        v.handle_submitted(now, Err(TransportError::RateLimited("429".into())))
-            .unwrap();
-        assert_eq!(v.poll_timeout(), Some(now + expected));
+        assert_eq!(v.poll_transmit(UnixMillis(now)), Some(send(&tc)));
+        v.handle_submitted(
+            UnixMillis(now),
+            Err(TransportError::RateLimited("429".into())),
+        )
+        .unwrap();
+        assert_eq!(v.poll_timeout(), Some(UnixMillis(now + expected)));
         now += expected;
     }
     submit(&mut v, now, tx(1));
-    assert_eq!(v.poll_transmit(now + 1_000), Some(poll_of(&v, tx(1))));
-    v.handle_receipt(now + 1_000, Err(TransportError::Unavailable("x".into())))
-        .unwrap();
-    assert_eq!(v.poll_timeout(), Some(now + 1_100));
+    assert_eq!(
+        v.poll_transmit(UnixMillis(now + 1_000)),
+        Some(poll_of(&v, tx(1)))
+    );
+    v.handle_receipt(
+        UnixMillis(now + 1_000),
+        Err(TransportError::Unavailable("x".into())),
+    )
+    .unwrap();
+    assert_eq!(v.poll_timeout(), Some(UnixMillis(now + 1_100)));
 }
 
 #[test]
 fn a_permanent_error_is_fatal_and_sticky() {
     let tc = tc();
     let mut v = TransactionValidator::new(&tc, config());
-    assert_eq!(v.poll_transmit(0), Some(send(&tc)));
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
     let error = TransportError::WrongChain {
         expected: 1337,
         actual: Some(1),
     };
-    v.handle_submitted(0, Err(error.clone())).unwrap();
+    v.handle_submitted(UnixMillis(0), Err(error.clone()))
+        .unwrap();
     assert!(v.is_finished());
     assert_eq!(v.state(), ValidatorState::Finished);
     // Nothing moves it any more.
-    assert_eq!(v.poll_transmit(u64::MAX), None);
+    assert_eq!(v.poll_transmit(UnixMillis(u64::MAX)), None);
     assert_eq!(v.poll_timeout(), None);
     assert_eq!(
-        v.handle_submitted(1, Ok(tx(1))),
+        v.handle_submitted(UnixMillis(1), Ok(tx(1))),
         Err(ValidatorError::Finished)
     );
-    assert_eq!(v.handle_head(1, Ok(5)), Err(ValidatorError::Finished));
-    v.handle_timeout(u64::MAX);
+    assert_eq!(
+        v.handle_head(UnixMillis(1), Ok(5)),
+        Err(ValidatorError::Finished)
+    );
+    v.handle_timeout(UnixMillis(u64::MAX));
     let ack = v.poll_ack().unwrap();
     assert_eq!(
         ack.reason(),
@@ -492,27 +526,27 @@ fn a_permanent_error_is_fatal_and_sticky() {
 fn inputs_nobody_asked_for_are_refused() {
     let mut v = TransactionValidator::new(&tc(), config());
     assert_eq!(
-        v.handle_head(0, Ok(1)),
+        v.handle_head(UnixMillis(0), Ok(1)),
         Err(ValidatorError::Unexpected("the chain head"))
     );
     assert_eq!(
-        v.handle_record(0, Ok(None)),
+        v.handle_record(UnixMillis(0), Ok(None)),
         Err(ValidatorError::Unexpected("a record read"))
     );
     assert_eq!(
-        v.handle_batch(0, Ok(None)),
+        v.handle_batch(UnixMillis(0), Ok(None)),
         Err(ValidatorError::Unexpected("a batch read"))
     );
     submit(&mut v, 0, tx(1));
     assert_eq!(
-        v.handle_submitted(0, Ok(tx(2))),
+        v.handle_submitted(UnixMillis(0), Ok(tx(2))),
         Err(ValidatorError::Unexpected("a submission result"))
     );
-    assert_eq!(v.poll_transmit(1_000), Some(poll_of(&v, tx(1))));
+    assert_eq!(v.poll_transmit(UnixMillis(1_000)), Some(poll_of(&v, tx(1))));
     // A receipt of another transaction does not answer the poll...
     let other = receipt(tx(9), 4, true, None);
     assert_eq!(
-        v.handle_receipt(1_000, Ok(SubmissionStatus::Included(other))),
+        v.handle_receipt(UnixMillis(1_000), Ok(SubmissionStatus::Included(other))),
         Err(ValidatorError::WrongReceipt {
             expected: tx(1),
             got: tx(9)
@@ -520,7 +554,7 @@ fn inputs_nobody_asked_for_are_refused() {
     );
     // ...which stays open for the right one.
     let r = receipt(tx(1), 4, true, None);
-    v.handle_receipt(1_000, Ok(SubmissionStatus::Included(r)))
+    v.handle_receipt(UnixMillis(1_000), Ok(SubmissionStatus::Included(r)))
         .unwrap();
     assert_eq!(
         v.state(),
@@ -537,9 +571,9 @@ fn a_transaction_pending_too_long_is_sent_again_then_given_up() {
     let mut v = TransactionValidator::new(&tc, config());
     submit(&mut v, 0, tx(1));
     poll(&mut v, 1_000, tx(1), SubmissionStatus::Pending);
-    v.handle_timeout(9_999);
+    v.handle_timeout(UnixMillis(9_999));
     assert_eq!(v.state(), ValidatorState::Submitted { tx_hash: tx(1) });
-    v.handle_timeout(10_000);
+    v.handle_timeout(UnixMillis(10_000));
     // Its fate is unknown: read the registry before paying for another one.
     assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
     read(&mut v, 10_000, None);
@@ -701,7 +735,7 @@ fn a_ti_the_template_refuses_is_invalid_at_once() {
     }]);
     let mut v = TransactionValidator::rejected(&ti, &violations);
     assert!(v.is_finished());
-    assert_eq!(v.poll_transmit(0), None);
+    assert_eq!(v.poll_transmit(UnixMillis(0)), None);
     let ack = v.poll_ack().unwrap();
     assert_eq!(
         ack.reason(),
@@ -754,20 +788,26 @@ fn a_batch_settles_by_reading_its_root() {
         })
     );
     submit(&mut v, 0, tx(1));
-    v.handle_timeout(10_000);
-    assert_eq!(v.poll_transmit(10_000), Some(Transmit::ReadBatch { root }));
+    v.handle_timeout(UnixMillis(10_000));
+    assert_eq!(
+        v.poll_transmit(UnixMillis(10_000)),
+        Some(Transmit::ReadBatch { root })
+    );
     // A record read does not answer a batch read.
     assert_eq!(
-        v.handle_record(10_000, Ok(None)),
+        v.handle_record(UnixMillis(10_000), Ok(None)),
         Err(ValidatorError::Unexpected("a record read"))
     );
-    v.handle_batch(10_000, Ok(Some(ours))).unwrap();
+    v.handle_batch(UnixMillis(10_000), Ok(Some(ours))).unwrap();
     head(&mut v, 10_000, 3);
     head(&mut v, 11_000, 4);
-    assert_eq!(v.poll_transmit(11_000), Some(Transmit::ReadBatch { root }));
+    assert_eq!(
+        v.poll_transmit(UnixMillis(11_000)),
+        Some(Transmit::ReadBatch { root })
+    );
     // A reader without logs gives no batch id: not compared.
     v.handle_batch(
-        11_000,
+        UnixMillis(11_000),
         Ok(Some(AnchoredBatch {
             batch_id: None,
             ..ours
@@ -798,12 +838,12 @@ fn a_root_anchored_for_another_batch_is_invalid() {
     submit(&mut v, 0, tx(1));
     poll(&mut v, 1_000, tx(1), SubmissionStatus::Dropped);
     let read_root = Transmit::ReadBatch { root: batch.root() };
-    assert_eq!(v.poll_transmit(1_000), Some(read_root.clone()));
-    v.handle_batch(1_000, Ok(Some(theirs))).unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(1_000)), Some(read_root.clone()));
+    v.handle_batch(UnixMillis(1_000), Ok(Some(theirs))).unwrap();
     head(&mut v, 1_000, 3);
     head(&mut v, 2_000, 4);
-    assert_eq!(v.poll_transmit(2_000), Some(read_root));
-    v.handle_batch(2_000, Ok(Some(theirs))).unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(2_000)), Some(read_root));
+    v.handle_batch(UnixMillis(2_000), Ok(Some(theirs))).unwrap();
     let acks: Vec<Ack> = std::iter::from_fn(|| v.poll_ack()).collect();
     assert_eq!(acks.len(), 3);
     for ack in &acks {
@@ -824,15 +864,18 @@ fn a_resubmission_goes_ahead_when_the_chain_cannot_be_read() {
     submit(&mut v, 0, tx(1));
     poll(&mut v, 1_000, tx(1), SubmissionStatus::Dropped);
     assert_eq!(
-        v.poll_transmit(1_000),
+        v.poll_transmit(UnixMillis(1_000)),
         Some(Transmit::ReadRecord { ti_id: tc.ti_id })
     );
-    v.handle_record(1_000, Err(TransportError::Malformed("x".into())))
-        .unwrap();
+    v.handle_record(
+        UnixMillis(1_000),
+        Err(TransportError::Malformed("x".into())),
+    )
+    .unwrap();
     // The registry refuses a second anchoring, so sending again is safe.
     assert_eq!(v.state(), ValidatorState::Generated);
-    assert_eq!(v.poll_transmit(1_000), Some(send(&tc)));
-    v.handle_submitted(1_000, Ok(tx(2))).unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(1_000)), Some(send(&tc)));
+    v.handle_submitted(UnixMillis(1_000), Ok(tx(2))).unwrap();
     assert_eq!(v.tx_hashes(), &[tx(1), tx(2)]);
 }
 
@@ -840,12 +883,13 @@ fn a_resubmission_goes_ahead_when_the_chain_cannot_be_read() {
 fn the_wrong_chain_is_not_read() {
     let mut v = TransactionValidator::new(&tc(), config());
     submit(&mut v, 0, tx(1));
-    assert_eq!(v.poll_transmit(1_000), Some(poll_of(&v, tx(1))));
+    assert_eq!(v.poll_transmit(UnixMillis(1_000)), Some(poll_of(&v, tx(1))));
     let error = TransportError::WrongChain {
         expected: 1337,
         actual: Some(1),
     };
-    v.handle_receipt(1_000, Err(error.clone())).unwrap();
+    v.handle_receipt(UnixMillis(1_000), Err(error.clone()))
+        .unwrap();
     assert!(v.is_finished());
     assert_eq!(
         v.poll_ack().unwrap().reason(),
@@ -995,8 +1039,8 @@ fn settling_gives_up_when_the_head_stands_still() {
     let mut v = TransactionValidator::new(&tc, config());
     let down = || Err(TransportError::Unavailable("answer lost".into()));
     for at in [0, 100, 300] {
-        assert_eq!(v.poll_transmit(at), Some(send(&tc)));
-        v.handle_submitted(at, down()).unwrap();
+        assert_eq!(v.poll_transmit(UnixMillis(at)), Some(send(&tc)));
+        v.handle_submitted(UnixMillis(at), down()).unwrap();
     }
     read(&mut v, 300, Some(tc.record_hash));
     let mut at = 300;

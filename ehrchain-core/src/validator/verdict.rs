@@ -3,11 +3,12 @@
 
 use super::{Ack, AckStatus, Anchor, AuditEvent, InvalidReason, Phase, TransactionValidator};
 use crate::registry_abi::{DecodedRevert, RegistryErrors};
+use crate::time::UnixMillis;
 use crate::transport::{Anchoring, TxReceipt};
 
 impl TransactionValidator {
     /// The verdict from a confirmed receipt.
-    pub(super) fn finish(&mut self, now: u64, receipt: &TxReceipt) {
+    pub(super) fn finish(&mut self, now: UnixMillis, receipt: &TxReceipt) {
         let Some(submission) = &self.submission else {
             return;
         };
@@ -55,7 +56,7 @@ impl TransactionValidator {
         }
     }
 
-    pub(super) fn finish_valid(&mut self, now: u64, anchor: &Anchor) {
+    pub(super) fn finish_valid(&mut self, now: UnixMillis, anchor: &Anchor) {
         for record in &self.records {
             self.acks.push_back(Ack {
                 ti_id: record.ti_id,
@@ -73,7 +74,7 @@ impl TransactionValidator {
         self.asked = None;
     }
 
-    pub(super) fn finish_invalid(&mut self, now: u64, reason: InvalidReason) {
+    pub(super) fn finish_invalid(&mut self, now: UnixMillis, reason: InvalidReason) {
         for record in &self.records {
             self.acks.push_back(Ack {
                 ti_id: record.ti_id,

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ehrchain.h"
 
@@ -230,7 +229,7 @@ static ehr_ti *bp_ti(const ehr_templates *t, const char *systolic) {
     OK(ehr_random_id(ti_id));
     ehr_ti *ti = NULL;
     OK(ehr_ti_new(ti_id, template_id, LIT("nurse-0815"), LIT("nurse"), LIT("MRN-000123"),
-                  (uint64_t)time(NULL), &ti));
+                  ehr_clock_now_ms() / 1000, &ti));
     OK(ehr_ti_set_field(ti, "systolic", 8, systolic, strlen(systolic)));
     OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("84")));
     return ti;
@@ -251,7 +250,7 @@ static void test_key_store_callbacks_and_envelopes(void) {
 
     ehr_ti *ti = bp_ti(t, "128");
     ehr_tc *tc = NULL;
-    OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
+    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
     size_t len = 0;
     EXPECT_RC(ehr_tc_envelope(tc, NULL, 0, &len), EHR_BUFFER_TOO_SMALL);
     uint8_t *envelope = malloc(len);
@@ -332,13 +331,27 @@ static void test_tis_and_violations(void) {
     EXPECT_RC(ehr_ti_set_field(ti, LIT("position"), LIT("sitting")), EHR_INVALID_JSON);
     OK(ehr_ti_set_field(ti, LIT("position"), LIT("\"upside down\"")));
     ehr_tc *tc = NULL;
-    EXPECT_RC(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc), EHR_TI_REJECTED);
+    EXPECT_RC(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc), EHR_TI_REJECTED);
     EXPECT(tc == NULL);
     char violations[4096];
     size_t n = 0;
     OK(ehr_last_violations(violations, sizeof violations, &n));
     EXPECT(strstr(violations, "\"systolic\"") != NULL);
     EXPECT(strstr(violations, "\"position\"") != NULL);
+
+    /* Time units: a TI's timestamp is in seconds, the clock in milliseconds.
+       A clock passed in seconds by mistake puts the TI far in the future. */
+    ehr_ti *fine = bp_ti(t, "128");
+    uint64_t now_ms = ehr_clock_now_ms();
+    EXPECT(now_ms > UINT64_C(1700000000000)); /* after November 2023, in ms */
+    EXPECT_RC(ehr_handshaker_generate(hs, fine, now_ms / 1000, &tc), EHR_TI_REJECTED);
+    EXPECT(tc == NULL);
+    OK(ehr_last_violations(violations, sizeof violations, &n));
+    EXPECT(strstr(violations, "\"timestamp_in_future\"") != NULL);
+    OK(ehr_handshaker_generate(hs, fine, now_ms, &tc));
+    ehr_tc_free(tc);
+    tc = NULL;
+    ehr_ti_free(fine);
 
     /* JSON round trip of a TI. */
     char json[4096];
@@ -398,7 +411,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     OK(ehr_templates_latest(t, LIT("blood-pressure"), template_id));
     OK(ehr_random_id(ti_id));
     OK(ehr_ti_new(ti_id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"),
-                  (uint64_t)time(NULL), &ti));
+                  ehr_clock_now_ms() / 1000, &ti));
     OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
     OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
@@ -412,7 +425,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     /* The same TC twice: anchored once, the second ACK is a replay. */
     ti = bp_ti(t, "130");
     ehr_tc *tc = NULL;
-    OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
+    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
     ehr_validator_config vc;
     OK(ehr_validator_config_default(&vc));
     vc.confirmations = 1;
@@ -441,7 +454,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_tc *tcs[4];
     for (int i = 0; i < 4; i++) {
         ti = bp_ti(t, i % 2 ? "121" : "119");
-        OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tcs[i]));
+        OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tcs[i]));
         uint8_t hash[32];
         OK(ehr_tc_record_hash(tcs[i], hash));
         OK(ehr_batch_builder_push(builder, hash, &index));
@@ -555,7 +568,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_random_id(ti_id));
     ehr_ti *ti = NULL;
     OK(ehr_ti_new(ti_id, template_id, LIT("wholesale-7"), LIT("distributor"), NULL, 0,
-                  (uint64_t)time(NULL), &ti));
+                  ehr_clock_now_ms() / 1000, &ti));
     OK(ehr_ti_set_field(ti, LIT("lot"), LIT("\"B2026-117\"")));
     OK(ehr_ti_set_field(ti, LIT("gtin"), LIT("\"04012345678901\"")));
     OK(ehr_ti_set_field(ti, LIT("event"), LIT("\"shipped\"")));
@@ -571,7 +584,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     /* TC accessors: destination, calldata, patient pseudonym. */
     ti = bp_ti(t, "128");
     ehr_tc *tc = NULL;
-    OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
+    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
     uint8_t to[20];
     uint8_t registry[20];
     uint64_t chain_id = 0;
@@ -626,7 +639,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_templates_deactivate(t, template_id));
     ehr_handshaker *later = handshaker(t, keys, chain);
     tc = NULL;
-    EXPECT_RC(ehr_handshaker_generate(later, ti, (uint64_t)time(NULL), &tc), EHR_TI_REJECTED);
+    EXPECT_RC(ehr_handshaker_generate(later, ti, ehr_clock_now_ms(), &tc), EHR_TI_REJECTED);
     char violations[1024];
     OK(ehr_last_violations(violations, sizeof violations, &n));
     EXPECT(strstr(violations, "template_inactive") != NULL);

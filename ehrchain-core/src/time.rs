@@ -1,0 +1,194 @@
+//! Time: the one time unit of the API, and the host's clock.
+//!
+//! Every point in time the API takes or returns (the generator's and the
+//! validator's `now`, [`TransactionValidator::poll_timeout`], [`Clock`],
+//! [`AuditEntry::at`]) is a [`UnixMillis`]: milliseconds since the Unix
+//! epoch, UTC. Durations (the `*_ms` fields of [`ValidatorConfig`] and
+//! [`GeneratorConfig::max_clock_skew_ms`]) are plain milliseconds.
+//!
+//! The one exception is data, not API: a TI's
+//! [`timestamp`](crate::InitialTransaction::timestamp) is Unix *seconds*,
+//! because that is what its JSON form, the sealed record and the on-chain
+//! `uint64 timestamp` argument hold (`docs/templates.md`,
+//! `docs/envelope.md`). Convert with [`UnixMillis::from_secs`] and
+//! [`UnixMillis::as_secs`].
+//!
+//! The core reads no clock itself. Hosts pass their own [`Clock`] to
+//! [`run_blocking`] and [`Handshaker::submit`]; native hosts can enable the
+//! `std-clock` feature for `SystemClock`, the system clock.
+//!
+//! [`TransactionValidator::poll_timeout`]: crate::TransactionValidator::poll_timeout
+//! [`AuditEntry::at`]: crate::AuditEntry::at
+//! [`ValidatorConfig`]: crate::ValidatorConfig
+//! [`GeneratorConfig::max_clock_skew_ms`]: crate::GeneratorConfig::max_clock_skew_ms
+//! [`run_blocking`]: crate::run_blocking
+//! [`Handshaker::submit`]: crate::Handshaker::submit
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A point in time: milliseconds since the Unix epoch (1970-01-01T00:00:00Z).
+///
+/// Serialises as the bare integer. Arithmetic saturates: a deadline past
+/// `u64::MAX` milliseconds is "never", not a wrap to 1970.
+///
+/// ```
+/// use ehrchain_core::UnixMillis;
+///
+/// let now = UnixMillis(1_764_495_000_250);
+/// assert_eq!(now.as_secs(), 1_764_495_000); // a TI timestamp is in seconds
+/// assert_eq!(UnixMillis::from_secs(1_764_495_000), UnixMillis(1_764_495_000_000));
+/// assert_eq!(now.saturating_add_ms(750), UnixMillis(1_764_495_001_000));
+/// assert_eq!(now.to_string(), "1764495000250 ms");
+/// ```
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct UnixMillis(pub u64);
+
+impl UnixMillis {
+    /// The Unix epoch.
+    pub const EPOCH: Self = Self(0);
+
+    /// The instant `secs` whole seconds after the epoch (saturating).
+    #[must_use]
+    pub const fn from_secs(secs: u64) -> Self {
+        Self(secs.saturating_mul(1000))
+    }
+
+    /// Whole seconds since the epoch, rounded down.
+    #[must_use]
+    pub const fn as_secs(self) -> u64 {
+        self.0 / 1000
+    }
+
+    /// Milliseconds since the epoch.
+    #[must_use]
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// The instant `ms` milliseconds later (saturating).
+    #[must_use]
+    pub const fn saturating_add_ms(self, ms: u64) -> Self {
+        Self(self.0.saturating_add(ms))
+    }
+
+    /// Milliseconds from `earlier` to `self`, or 0 when `earlier` is not
+    /// earlier.
+    #[must_use]
+    pub const fn saturating_ms_since(self, earlier: Self) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl fmt::Display for UnixMillis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ms", self.0)
+    }
+}
+
+/// The host's clock and a way to wait, for the blocking driver
+/// ([`run_blocking`](crate::run_blocking), [`Handshaker::submit`](crate::Handshaker::submit)).
+/// The core has no clock of its own: native hosts pass `SystemClock`
+/// (feature `std-clock`), tests a virtual clock.
+///
+/// ```
+/// use ehrchain_core::{Clock, UnixMillis};
+///
+/// /// A test clock: waiting jumps straight to the deadline.
+/// struct VirtualClock(UnixMillis);
+///
+/// impl Clock for VirtualClock {
+///     fn now(&mut self) -> UnixMillis {
+///         self.0
+///     }
+///     fn wait_until(&mut self, deadline: UnixMillis) {
+///         self.0 = self.0.max(deadline);
+///     }
+/// }
+///
+/// let mut clock = VirtualClock(UnixMillis(1_000));
+/// clock.wait_until(UnixMillis(1_500));
+/// assert_eq!(clock.now(), UnixMillis(1_500));
+/// clock.wait_until(UnixMillis(1_200)); // passed: returns at once
+/// assert_eq!(clock.now(), UnixMillis(1_500));
+/// ```
+pub trait Clock {
+    /// The current time.
+    fn now(&mut self) -> UnixMillis;
+    /// Returns no earlier than `deadline`, or at once when it has passed.
+    fn wait_until(&mut self, deadline: UnixMillis);
+}
+
+/// The system clock (`std::time::SystemTime`), waiting with
+/// `std::thread::sleep`: the [`Clock`] for native hosts. Behind the
+/// `std-clock` feature, off by default so the core stays free of I/O; not for
+/// `wasm32-unknown-unknown`, which has no system clock (JavaScript hosts pass
+/// `Date.now()`).
+///
+/// ```
+/// use ehrchain_core::{Clock, SystemClock, UnixMillis};
+///
+/// let mut clock = SystemClock;
+/// let start = clock.now();
+/// assert!(start > UnixMillis::from_secs(1_700_000_000)); // after November 2023
+/// clock.wait_until(start.saturating_add_ms(20));
+/// assert!(clock.now().saturating_ms_since(start) >= 20);
+/// ```
+#[cfg(feature = "std-clock")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+#[cfg(feature = "std-clock")]
+impl Clock for SystemClock {
+    /// The system's wall-clock time; [`UnixMillis::EPOCH`] if it is set before 1970.
+    fn now(&mut self) -> UnixMillis {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(UnixMillis::EPOCH, |d| {
+                UnixMillis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            })
+    }
+
+    /// Sleeps until the system clock reads `deadline` (again if woken early or
+    /// if the clock was set back meanwhile).
+    fn wait_until(&mut self, deadline: UnixMillis) {
+        loop {
+            let left = deadline.saturating_ms_since(self.now());
+            if left == 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(left));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UnixMillis;
+
+    #[test]
+    fn conversions_saturate_and_round_down() {
+        assert_eq!(UnixMillis::from_secs(u64::MAX), UnixMillis(u64::MAX));
+        assert_eq!(UnixMillis(1_999).as_secs(), 1);
+        assert_eq!(
+            UnixMillis(u64::MAX).saturating_add_ms(1),
+            UnixMillis(u64::MAX)
+        );
+        assert_eq!(UnixMillis(5).saturating_ms_since(UnixMillis(9)), 0);
+        assert_eq!(UnixMillis(9).saturating_ms_since(UnixMillis(5)), 4);
+    }
+
+    #[test]
+    fn serialises_as_the_bare_integer() -> Result<(), serde_json::Error> {
+        assert_eq!(
+            serde_json::to_string(&UnixMillis(1_764_495_000_000))?,
+            "1764495000000"
+        );
+        assert_eq!(serde_json::from_str::<UnixMillis>("42")?, UnixMillis(42));
+        Ok(())
+    }
+}
