@@ -101,40 +101,28 @@ impl PreparedTransaction {
     /// # Errors
     /// [`GenerateError::Seal`] should the cipher refuse the record.
     pub fn seal(self) -> Result<ChainTransaction, GenerateError> {
-        self.complete(|unsealed| {
-            let envelope = unsealed.seal()?;
-            let record_hash = envelope.record_hash();
-            Ok((envelope, record_hash))
-        })
+        self.complete(UnsealedEnvelope::seal)
     }
 
     /// Completes the TC with another implementation's AES-256-GCM output (see
-    /// [`UnsealedEnvelope::into_sealed`]) and `record_hash`, which must be the
-    /// SHA-256 of the envelope: the header followed by `ciphertext_and_tag`.
-    /// The hash is taken as given (computing it here would cost what the
-    /// caller saved); a wrong one makes a TC that anchors a hash its envelope
-    /// does not have, which `ChainTransaction` checks elsewhere (the npm
-    /// package's `fromJSON`, opening against the chain) then refuse. The
-    /// tests of every caller check it.
+    /// [`UnsealedEnvelope::into_sealed`]). The record hash is computed here,
+    /// from the envelope itself, never taken from the caller: a TC cannot
+    /// anchor a hash its envelope does not have.
     ///
     /// # Errors
     /// [`GenerateError::Seal`] with [`EnvelopeError::SealedLength`] when
     /// `ciphertext_and_tag` is not the plaintext length plus 16 bytes.
-    pub fn into_sealed(
-        self,
-        ciphertext_and_tag: &[u8],
-        record_hash: B256,
-    ) -> Result<ChainTransaction, GenerateError> {
-        self.complete(|unsealed| Ok((unsealed.into_sealed(ciphertext_and_tag)?, record_hash)))
+    pub fn into_sealed(self, ciphertext_and_tag: &[u8]) -> Result<ChainTransaction, GenerateError> {
+        self.complete(|unsealed| unsealed.into_sealed(ciphertext_and_tag))
     }
 
-    /// The TC, once `seal` has turned the envelope into its sealed form and
-    /// record hash.
+    /// The TC, once `seal` has turned the envelope into its sealed form.
     fn complete(
         self,
-        seal: impl FnOnce(UnsealedEnvelope) -> Result<(Envelope, B256), EnvelopeError>,
+        seal: impl FnOnce(UnsealedEnvelope) -> Result<Envelope, EnvelopeError>,
     ) -> Result<ChainTransaction, GenerateError> {
-        let (envelope, record_hash) = seal(self.envelope)?;
+        let envelope = seal(self.envelope)?;
+        let record_hash = envelope.record_hash();
         Ok(ChainTransaction {
             calldata: with_record_hash(self.calldata, &self.record_hash_at, record_hash),
             to: self.to,

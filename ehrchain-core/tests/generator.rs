@@ -160,7 +160,12 @@ fn prepared_transactions_sealed_elsewhere_are_the_generated_ones() {
     let header = prepared.envelope().header();
     assert_eq!(header, &generated.envelope.as_bytes()[..header.len()]);
     let (sealed, hash) = seal_elsewhere(prepared.envelope());
-    assert_eq!(prepared.into_sealed(&sealed, hash).unwrap(), generated);
+    let tc = prepared.into_sealed(&sealed).unwrap();
+    assert_eq!(
+        tc.record_hash, hash,
+        "the record hash is the envelope's own"
+    );
+    assert_eq!(tc, generated);
 
     let prepared = tg
         .prepare(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(9))
@@ -181,11 +186,11 @@ fn a_sealed_record_of_the_wrong_length_is_refused() {
         tg.prepare(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(3))
             .unwrap()
     };
-    let (sealed, hash) = seal_elsewhere(prepare().envelope());
+    let (sealed, _) = seal_elsewhere(prepare().envelope());
     for len in [0, sealed.len() - 16, sealed.len() - 1, sealed.len() + 1] {
         let mut wrong = sealed.clone();
         wrong.resize(len, 0);
-        let err = prepare().into_sealed(&wrong, hash).unwrap_err();
+        let err = prepare().into_sealed(&wrong).unwrap_err();
         assert_eq!(
             err,
             GenerateError::Seal(ehrchain_core::EnvelopeError::SealedLength {

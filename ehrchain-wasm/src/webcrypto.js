@@ -1,8 +1,8 @@
 // The WebCrypto half of Handshaker.generateAsync and Handshaker.openAsync
-// (ehrchain-wasm/src/webcrypto.rs): WebAssembly has no AES or SHA
-// instructions, the platform's WebCrypto has, so large records are encrypted,
-// hashed and decrypted there. Everything else (checks, record, key
-// derivation and commitment, call) stays in the WebAssembly core.
+// (ehrchain-wasm/src/webcrypto.rs): WebAssembly has no AES instructions, the
+// platform's WebCrypto has, so large records are encrypted and decrypted
+// there. Everything else (checks, record, key derivation and commitment,
+// the record hash, call) stays in the WebAssembly core.
 
 /**
  * `failed` (the core's EHR_EXTERNAL_CIPHER error, made by the caller) saying
@@ -38,12 +38,11 @@ async function recordKey(rawKey, usage) {
 
 /**
  * Encrypts `prepared` (a PreparedTransaction, which this consumes) with
- * AES-256-GCM and hashes its envelope with SHA-256; resolves to its
- * ChainTransaction. The copy of the plaintext is zeroed once encrypted.
+ * AES-256-GCM; resolves to its ChainTransaction (the core hashes the
+ * envelope). The copy of the plaintext is zeroed once encrypted.
  */
 export async function sealWithWebCrypto(prepared, failed) {
   let sealed;
-  let recordHash;
   try {
     const key = await recordKey(prepared.recordKey(), "encrypt");
     const header = prepared.header();
@@ -54,15 +53,12 @@ export async function sealWithWebCrypto(prepared, failed) {
     } finally {
       plaintext.fill(0);
     }
-    const envelope = new Uint8Array(header.length + sealed.length);
-    envelope.set(header);
-    envelope.set(sealed, header.length);
-    recordHash = new Uint8Array(await subtle().digest("SHA-256", envelope));
   } catch (error) {
     prepared.free();
     throw cipherError(failed, error);
   }
-  return prepared.intoSealed(sealed, recordHash);
+  // The core hashes the envelope itself: a TC never anchors a hash given to it.
+  return prepared.intoSealed(sealed);
 }
 
 /**

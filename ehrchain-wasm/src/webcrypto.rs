@@ -1,11 +1,11 @@
 //! `Handshaker.generateAsync` and `Handshaker.openAsync`: large records
-//! sealed, hashed and opened by WebCrypto (`src/webcrypto.js`), around the
+//! sealed and opened by WebCrypto (`src/webcrypto.js`), around the
 //! core's two-phase generation (`TransactionGenerator::prepare`, then
 //! `PreparedTransaction::into_sealed`) and its `Envelope::record_key`.
 
 use ehrchain_core::envelope::TAG_LEN;
 use ehrchain_core::{
-    B256, Envelope, EnvelopeError, ErrorCode, KeyStore, PreparedTransaction as CorePrepared,
+    Envelope, EnvelopeError, ErrorCode, KeyStore, PreparedTransaction as CorePrepared,
 };
 use js_sys::{Promise, Uint8Array};
 use rand_core::OsRng;
@@ -180,7 +180,7 @@ impl PreparedTransaction {
     }
 
     /// The TC, from WebCrypto's `encrypt` output (ciphertext and 16-byte
-    /// tag) and the SHA-256 of the envelope (`header()` then `sealed`).
+    /// tag); the record hash is the SHA-256 of the envelope, computed here.
     /// Consumes the prepared transaction, also when it throws.
     ///
     /// # Errors
@@ -191,16 +191,9 @@ impl PreparedTransaction {
     pub fn into_sealed(
         self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] sealed: JsValue,
-        #[wasm_bindgen(js_name = recordHash, unchecked_param_type = "Uint8Array | string")]
-        record_hash: JsValue,
     ) -> Result<ChainTransaction, JsValue> {
         let sealed = convert::bytes(&sealed, "sealed")?;
-        let record_hash = <[u8; 32]>::try_from(convert::bytes(&record_hash, "recordHash")?)
-            .map_err(|_| Failure::bad_input("recordHash must be 32 bytes"))?;
-        let inner = self
-            .inner
-            .into_sealed(&sealed, B256::from(record_hash))
-            .map_err(Failure::from)?;
+        let inner = self.inner.into_sealed(&sealed).map_err(Failure::from)?;
         Ok(ChainTransaction { inner })
     }
 }
