@@ -316,9 +316,9 @@ typedef struct ehr_validator_config {
 } ehr_validator_config;
 
 /**
- * What an inclusion proof claims.
+ * What an inclusion proof claims, as a plain struct (`ehr_proof_to_summary`).
  */
-typedef struct ehr_proof_info {
+typedef struct ehr_proof_summary {
     /**
      * The record hash (SHA-256 of the sealed envelope).
      */
@@ -339,7 +339,7 @@ typedef struct ehr_proof_info {
      * The record's leaf position.
      */
     uint32_t index;
-} ehr_proof_info;
+} ehr_proof_summary;
 
 /**
  * How a handshaker builds and validates transactions. Fill it with
@@ -383,7 +383,8 @@ typedef struct ehr_handshaker_config {
 } ehr_handshaker_config;
 
 /**
- * An ACK's main facts as a plain struct (`ehr_ack_get_summary`; `ehr_ack_to_json` has all of them).
+ * An ACK's main facts as a plain struct (`ehr_ack_to_summary`; `ehr_ack_to_json` has
+ * all of them).
  */
 typedef struct ehr_ack_summary {
     /**
@@ -727,9 +728,10 @@ ehr_result ehr_proof_to_text(const struct ehr_proof *proof, char *buf, size_t le
 ehr_result ehr_proof_to_json(const struct ehr_proof *proof, char *buf, size_t len, size_t *out_len);
 
 /**
- * Writes what the proof claims to `info_out`.
+ * Writes what the proof claims, as a plain struct, to `summary_out`.
  */
-ehr_result ehr_proof_get_info(const struct ehr_proof *proof, struct ehr_proof_info *info_out);
+ehr_result ehr_proof_to_summary(const struct ehr_proof *proof,
+                                struct ehr_proof_summary *summary_out);
 
 /**
  * Verifies the proof against its own root (shape, then the siblings lead to
@@ -894,9 +896,9 @@ ehr_result ehr_tc_envelope(const struct ehr_tc *tc, uint8_t *buf, size_t len, si
 void ehr_tc_free(struct ehr_tc *tc);
 
 /**
- * Writes the ACK's main facts to `summary_out`.
+ * Writes the ACK's main facts, as a plain struct, to `summary_out`.
  */
-ehr_result ehr_ack_get_summary(const struct ehr_ack *ack, struct ehr_ack_summary *summary_out);
+ehr_result ehr_ack_to_summary(const struct ehr_ack *ack, struct ehr_ack_summary *summary_out);
 
 /**
  * Writes the ACK as NUL-terminated JSON (the form to store; read it back
@@ -1075,11 +1077,11 @@ ehr_result ehr_templates_latest(const struct ehr_templates *templates,
  * `id` as NUL-terminated text into `buf` (text-output rules:
  * `ehr_result_message`).
  */
-ehr_result ehr_templates_get_json(const struct ehr_templates *templates,
-                                  const uint8_t *id,
-                                  char *buf,
-                                  size_t len,
-                                  size_t *out_len);
+ehr_result ehr_templates_json(const struct ehr_templates *templates,
+                              const uint8_t *id,
+                              char *buf,
+                              size_t len,
+                              size_t *out_len);
 
 /**
  * Deactivates the template with the 32-byte id `id`: TIs naming it are
@@ -1171,7 +1173,7 @@ ehr_result ehr_random_id(uint8_t *id_out);
  * chain. It mines at once and closes a block whenever the head is read.
  * Free it with `ehr_transport_free`.
  */
-ehr_result ehr_transport_devnet_new(const struct ehr_templates *templates,
+ehr_result ehr_transport_new_devnet(const struct ehr_templates *templates,
                                     struct ehr_transport **transport_out);
 
 /**
@@ -1220,7 +1222,7 @@ ehr_result ehr_transport_chain(const struct ehr_transport *transport,
  * `EHR_TRANSPORT_WRONG_CHAIN` or `EHR_TRANSPORT_REJECTED` for an unusable
  * URL. Free it with `ehr_transport_free`.
  */
-ehr_result ehr_transport_rpc_new(const char *url,
+ehr_result ehr_transport_new_rpc(const char *url,
                                  size_t url_len,
                                  uint64_t chain_id,
                                  const uint8_t *registry,
@@ -1247,7 +1249,7 @@ ehr_result ehr_transport_rpc_set_mine_on_head(struct ehr_transport *transport, u
  * the 20-byte `registry`. `EHR_NULL_ARGUMENT` when a required callback is
  * NULL. Free it with `ehr_transport_free`.
  */
-ehr_result ehr_transport_callbacks_new(const struct ehr_transport_callbacks *callbacks,
+ehr_result ehr_transport_new_callbacks(const struct ehr_transport_callbacks *callbacks,
                                        uint64_t chain_id,
                                        const uint8_t *registry,
                                        struct ehr_transport **transport_out);

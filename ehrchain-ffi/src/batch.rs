@@ -179,10 +179,10 @@ pub struct ehr_proof {
     pub(crate) proof: InclusionProof,
 }
 
-/// What an inclusion proof claims.
+/// What an inclusion proof claims, as a plain struct (`ehr_proof_to_summary`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ehr_proof_info {
+pub struct ehr_proof_summary {
     /// The record hash (SHA-256 of the sealed envelope).
     pub record_hash: [u8; 32],
     /// The batch id.
@@ -295,15 +295,15 @@ pub unsafe extern "C" fn ehr_proof_to_json(
     })
 }
 
-/// Writes what the proof claims to `info_out`.
+/// Writes what the proof claims, as a plain struct, to `summary_out`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_proof_get_info(
+pub unsafe extern "C" fn ehr_proof_to_summary(
     proof: *const ehr_proof,
-    info_out: *mut ehr_proof_info,
+    summary_out: *mut ehr_proof_summary,
 ) -> ehr_result {
     guard(|| {
         let p = &ptr::handle(proof)?.proof;
-        Out::new(info_out)?.set(ehr_proof_info {
+        Out::new(summary_out)?.set(ehr_proof_summary {
             record_hash: p.record_hash.0,
             batch_id: p.batch_id.0,
             root: p.root.0,

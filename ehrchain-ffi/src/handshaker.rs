@@ -463,7 +463,8 @@ pub struct ehr_ack {
     pub(crate) ack: Ack,
 }
 
-/// An ACK's main facts as a plain struct (`ehr_ack_get_summary`; `ehr_ack_to_json` has all of them).
+/// An ACK's main facts as a plain struct (`ehr_ack_to_summary`; `ehr_ack_to_json` has
+/// all of them).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ehr_ack_summary {
@@ -496,9 +497,9 @@ pub struct ehr_ack_summary {
     pub has_proof: bool,
 }
 
-/// Writes the ACK's main facts to `summary_out`.
+/// Writes the ACK's main facts, as a plain struct, to `summary_out`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_ack_get_summary(
+pub unsafe extern "C" fn ehr_ack_to_summary(
     ack: *const ehr_ack,
     summary_out: *mut ehr_ack_summary,
 ) -> ehr_result {

@@ -92,7 +92,7 @@ pub unsafe extern "C" fn ehr_templates_latest(
 /// `id` as NUL-terminated text into `buf` (text-output rules:
 /// `ehr_result_message`).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_templates_get_json(
+pub unsafe extern "C" fn ehr_templates_json(
     templates: *const ehr_templates,
     id: *const u8,
     buf: *mut c_char,

@@ -409,7 +409,7 @@ pub struct ehr_transport {
 /// chain. It mines at once and closes a block whenever the head is read.
 /// Free it with `ehr_transport_free`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_transport_devnet_new(
+pub unsafe extern "C" fn ehr_transport_new_devnet(
     templates: *const ehr_templates,
     transport_out: *mut *mut ehr_transport,
 ) -> ehr_result {
@@ -477,7 +477,7 @@ fn devnet(t: &mut ehr_transport) -> crate::result::Result<&mut DevnetTransport> 
         FfiTransport::Devnet(d) => Ok(d),
         _ => Err(Error::new(
             ErrorCode::InvalidArgument,
-            "this function needs a devnet transport (ehr_transport_devnet_new)",
+            "this function needs a devnet transport (ehr_transport_new_devnet)",
         )),
     }
 }
@@ -578,7 +578,7 @@ pub unsafe extern "C" fn ehr_transport_chain(
 /// `EHR_TRANSPORT_WRONG_CHAIN` or `EHR_TRANSPORT_REJECTED` for an unusable
 /// URL. Free it with `ehr_transport_free`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_transport_rpc_new(
+pub unsafe extern "C" fn ehr_transport_new_rpc(
     url: *const c_char,
     url_len: usize,
     chain_id: u64,
@@ -617,7 +617,7 @@ fn rpc(t: &mut ehr_transport) -> crate::result::Result<&mut RpcTransport> {
         FfiTransport::Rpc(r) => Ok(r),
         _ => Err(Error::new(
             ErrorCode::InvalidArgument,
-            "this function needs a JSON-RPC transport (ehr_transport_rpc_new)",
+            "this function needs a JSON-RPC transport (ehr_transport_new_rpc)",
         )),
     }
 }
@@ -673,7 +673,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
 /// the 20-byte `registry`. `EHR_NULL_ARGUMENT` when a required callback is
 /// NULL. Free it with `ehr_transport_free`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_transport_callbacks_new(
+pub unsafe extern "C" fn ehr_transport_new_callbacks(
     callbacks: *const ehr_transport_callbacks,
     chain_id: u64,
     registry: *const u8,

@@ -296,7 +296,7 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
     // SAFETY: every pointer is valid for its stated length.
     unsafe {
         assert_eq!(
-            ehr_transport_devnet_new(templates, &raw mut chain),
+            ehr_transport_new_devnet(templates, &raw mut chain),
             ehr_result::OK
         );
         let mut config = std::mem::zeroed::<ehr_handshaker_config>();
@@ -366,7 +366,7 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
             ehr_handshaker_submit(hs, ti, chain, &raw mut ack),
             ehr_result::OK
         );
-        assert_eq!(ehr_ack_get_summary(ack, &raw mut summary), ehr_result::OK);
+        assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
         assert_eq!(
             ehr_ack_envelope(
                 ack,
@@ -416,7 +416,7 @@ fn an_unreachable_json_rpc_node_is_a_clean_transport_error() {
     let (url, len) = text("http://127.0.0.1:1");
     // SAFETY: every pointer is valid for its stated length.
     let rc = unsafe {
-        ehr_transport_rpc_new(
+        ehr_transport_new_rpc(
             url,
             len,
             1337,
@@ -432,7 +432,7 @@ fn an_unreachable_json_rpc_node_is_a_clean_transport_error() {
     let (url, len) = text("not a url");
     // SAFETY: as above.
     let rc = unsafe {
-        ehr_transport_rpc_new(
+        ehr_transport_new_rpc(
             url,
             len,
             1337,
@@ -473,7 +473,7 @@ fn built_in_templates_are_the_cores() {
 fn left_out_features_are_a_code() {
     let mut transport = null_mut();
     // SAFETY: a valid out pointer; NULL templates are allowed.
-    let rc = unsafe { ehr_transport_devnet_new(null(), &raw mut transport) };
+    let rc = unsafe { ehr_transport_new_devnet(null(), &raw mut transport) };
     assert_eq!(rc, ErrorCode::FeatureDisabled);
     assert!(transport.is_null());
 }

@@ -1,4 +1,4 @@
-//! The C ABI over a JSON-RPC node: `ehr_transport_rpc_new` and a nurse's
+//! The C ABI over a JSON-RPC node: `ehr_transport_new_rpc` and a nurse's
 //! blood-pressure TI to a valid ACK whose record hash the registry holds.
 //! Needs a node (Ganache 7.9.2, chain 1337, ten unlocked accounts) in
 //! `EHRCHAIN_RPC_URL`; `scripts/ganache-e2e.sh` runs it after the contracts
@@ -65,7 +65,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
     // freed once at the end.
     unsafe {
         let (u, ul) = text(&url);
-        check(ehr_transport_rpc_new(
+        check(ehr_transport_new_rpc(
             u,
             ul,
             chain_id,
@@ -145,7 +145,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             check(ehr_ti_set_field(ti, f, fl, v, vl));
         }
         check(ehr_handshaker_submit(hs, ti, t, &raw mut ack));
-        check(ehr_ack_get_summary(ack, &raw mut summary));
+        check(ehr_ack_to_summary(ack, &raw mut summary));
         if !summary.valid {
             let mut buf = vec![0u8; 4096];
             let mut n = 0;

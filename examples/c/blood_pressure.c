@@ -78,7 +78,7 @@ int main(void) {
 
     /* Templates (TTM): the built-in ones, registered on a fresh devnet. */
     CHECK(ehr_templates_new_builtin(&templates));
-    CHECK(ehr_transport_devnet_new(templates, &chain));
+    CHECK(ehr_transport_new_devnet(templates, &chain));
 
     /* The host's key store: one key seals records, one derives pseudonyms. */
     CHECK(ehr_key_store_new(&keys));
@@ -122,7 +122,7 @@ int main(void) {
     /* TI -> TC -> chain -> ACK. */
     CHECK(ehr_handshaker_submit(hs, ti, chain, &ack));
     ehr_ack_summary summary;
-    CHECK(ehr_ack_get_summary(ack, &summary));
+    CHECK(ehr_ack_to_summary(ack, &summary));
     if (summary.valid) {
         char tx[65];
         char record_hash[65];

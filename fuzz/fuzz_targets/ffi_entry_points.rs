@@ -107,7 +107,7 @@ fuzz_target!(|data: &[u8]| {
                     if rc != ehr_result::OK {
                         assert_eq!(id, [0xA5; 32], "a failing call wrote its output");
                     } else {
-                        let rc = ehr_templates_get_json(
+                        let rc = ehr_templates_json(
                             host.templates,
                             id.as_ptr(),
                             buf.as_mut_ptr().cast(),
@@ -218,7 +218,7 @@ fuzz_target!(|data: &[u8]| {
                             );
                             check_text(rc, &buf, n);
                             let mut summary = ehr_ack_summary::default();
-                            ok(ehr_ack_get_summary(ack, &raw mut summary), "summary");
+                            ok(ehr_ack_to_summary(ack, &raw mut summary), "summary");
                             ehr_ack_free(ack);
                         }
                         rc

@@ -146,7 +146,7 @@ static void test_bad_arguments(void) {
     uint8_t bp[32];
     OK(ehr_templates_latest(t, LIT("blood-pressure"), bp));
     char *json = malloc(64 * 1024);
-    OK(ehr_templates_get_json(t, bp, json, 64 * 1024, &n));
+    OK(ehr_templates_json(t, bp, json, 64 * 1024, &n));
     EXPECT_RC(ehr_templates_add_json(t, json, n, id), EHR_TEMPLATE_ALREADY_LOADED);
     ehr_templates *empty = NULL;
     OK(ehr_templates_new(&empty));
@@ -361,7 +361,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_templates *t = NULL;
     OK(ehr_templates_new_builtin(&t));
     ehr_transport *chain = NULL;
-    OK(ehr_transport_devnet_new(t, &chain));
+    OK(ehr_transport_new_devnet(t, &chain));
     ehr_key_store *keys = memory_keys();
     ehr_handshaker *hs = handshaker(t, keys, chain);
 
@@ -370,7 +370,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
     ehr_ack_summary s;
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.has_tx_hash && s.has_record_hash && !s.replay && !s.has_proof);
     char reason[256];
     size_t n = 0;
@@ -384,7 +384,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_ack *stored = NULL;
     OK(ehr_ack_from_json(json, n, &stored));
     ehr_ack_summary s2;
-    OK(ehr_ack_get_summary(stored, &s2));
+    OK(ehr_ack_to_summary(stored, &s2));
     EXPECT(memcmp(&s.tx_hash, &s2.tx_hash, 32) == 0 && s2.valid);
     free(json);
     ehr_ack_free(stored);
@@ -401,7 +401,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
     OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(!s.valid);
     OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
     EXPECT(strstr(reason, "role") != NULL);
@@ -417,11 +417,11 @@ static void test_devnet_flow_batches_and_proofs(void) {
     vc.confirmations = 1;
     vc.poll_interval_ms = 1;
     OK(ehr_validator_run(tc, &vc, chain, &ack));
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && !s.replay);
     ehr_ack_free(ack);
     OK(ehr_validator_run(tc, &vc, chain, &ack));
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.replay);
     ehr_ack_free(ack);
     ehr_tc_free(tc);
@@ -457,15 +457,15 @@ static void test_devnet_flow_batches_and_proofs(void) {
               EHR_INVALID_ARGUMENT);
     OK(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, &vc, chain, acks, 4));
     for (int i = 0; i < 4; i++) {
-        OK(ehr_ack_get_summary(acks[i], &s));
+        OK(ehr_ack_to_summary(acks[i], &s));
         EXPECT(s.valid && s.has_proof);
     }
 
     ehr_proof *proof = NULL;
     OK(ehr_ack_proof(acks[2], &proof));
-    ehr_proof_info info;
-    OK(ehr_proof_get_info(proof, &info));
-    EXPECT(info.index == 2 && info.leaf_count == 4 && memcmp(info.root, root, 32) == 0);
+    ehr_proof_summary claims;
+    OK(ehr_proof_to_summary(proof, &claims));
+    EXPECT(claims.index == 2 && claims.leaf_count == 4 && memcmp(claims.root, root, 32) == 0);
     char text[1024];
     OK(ehr_proof_to_text(proof, text, sizeof text, &n));
     EXPECT(strncmp(text, "EHRP:", 5) == 0);
@@ -538,7 +538,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     ehr_templates *t = NULL;
     OK(ehr_templates_new_builtin(&t));
     ehr_transport *chain = NULL;
-    OK(ehr_transport_devnet_new(t, &chain));
+    OK(ehr_transport_new_devnet(t, &chain));
     ehr_key_store *keys = memory_keys();
     ehr_handshaker *hs = handshaker(t, keys, chain);
 
@@ -562,7 +562,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
     ehr_ack_summary s;
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid);
     ehr_ack_free(ack);
     ehr_ti_free(ti);
@@ -723,8 +723,8 @@ static void test_callback_transport(void) {
     ehr_transport *chain = NULL;
     ehr_transport_callbacks missing = cb;
     missing.poll = NULL;
-    EXPECT_RC(ehr_transport_callbacks_new(&missing, 1337, registry, &chain), EHR_NULL_ARGUMENT);
-    OK(ehr_transport_callbacks_new(&cb, 1337, registry, &chain));
+    EXPECT_RC(ehr_transport_new_callbacks(&missing, 1337, registry, &chain), EHR_NULL_ARGUMENT);
+    OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
     EXPECT_RC(ehr_transport_set_sender(chain, LIT("nurse"), registry), EHR_INVALID_ARGUMENT);
     ehr_key_store *keys = memory_keys();
     ehr_handshaker *hs = handshaker(t, keys, chain);
@@ -733,7 +733,7 @@ static void test_callback_transport(void) {
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
     ehr_ack_summary s;
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.has_tx_hash && s.tx_hash[0] == 1);
     EXPECT(fake.submits == 1);
     ehr_ack_free(ack);
@@ -743,7 +743,7 @@ static void test_callback_transport(void) {
     fake.unavailable = 1;
     ti = bp_ti(t, "129");
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(!s.valid && s.may_rerun);
     char reason[1024];
     size_t n = 0;
@@ -761,7 +761,7 @@ static void test_callback_transport(void) {
     fake.reads = 0;
     ti = bp_ti(t, "130");
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(!s.valid && s.may_rerun);
     OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
     EXPECT(strstr(reason, "for chain 1337 but the node is on another chain") != NULL);
