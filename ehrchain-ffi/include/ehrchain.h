@@ -502,7 +502,8 @@ typedef struct ehr_submission {
 
 /**
  * A mined transaction's receipt, as a `poll` callback fills it in (it comes
- * zeroed).
+ * zeroed). ehrchain reads its booleans as bytes: 0 is false, any other value
+ * true.
  */
 typedef struct ehr_receipt {
     /**
@@ -510,9 +511,9 @@ typedef struct ehr_receipt {
      */
     uint8_t tx_hash[32];
     /**
-     * 1 for receipt status 1 (success), 0 for a reverted transaction.
+     * True for receipt status 1 (success), false for a reverted transaction.
      */
-    uint8_t success;
+    bool success;
     /**
      * The block holding it.
      */
@@ -522,11 +523,11 @@ typedef struct ehr_receipt {
      */
     uint8_t block_hash[32];
     /**
-     * 1 when `anchor_log_index` is set: the transaction emitted the
+     * Whether `anchor_log_index` is set: the transaction emitted the
      * anchoring event (`ehr_submission_is_anchoring_event` tells which log
      * that is).
      */
-    uint8_t has_anchor_log_index;
+    bool has_anchor_log_index;
     /**
      * The block-wide log index of the anchoring event.
      */
@@ -587,25 +588,25 @@ typedef struct ehr_transport_callbacks {
     ehr_result (*head)(void *userdata, uint64_t *block_number_out);
     /**
      * Reads the registry's `recordHashOf(tiId)` for the 32-byte `ti_id`:
-     * writes 1 to `found_out` and the hash to `record_hash_out` when it is
-     * not zero, else 0 to `found_out`. Required.
+     * writes true to `found_out` and the hash to `record_hash_out` when it
+     * is not zero, else false to `found_out`. Required.
      */
     ehr_result (*record_hash_of)(void *userdata,
                                  const uint8_t *ti_id,
-                                 uint8_t *found_out,
+                                 bool *found_out,
                                  uint8_t *record_hash_out);
     /**
-     * Reads the batch anchored under the 32-byte `root`: writes 1 to
-     * `found_out` and its leaf count to `leaf_count_out` (and 1 to
+     * Reads the batch anchored under the 32-byte `root`: writes true to
+     * `found_out` and its leaf count to `leaf_count_out` (and true to
      * `has_batch_id_out` with the id in `batch_id_out` when the transport
-     * reads the `BatchAnchored` event), else 0 to `found_out`. Optional
+     * reads the `BatchAnchored` event), else false to `found_out`. Optional
      * (NULL): needed for batches and on-chain proof checks only.
      */
     ehr_result (*anchored_batch)(void *userdata,
                                  const uint8_t *root,
-                                 uint8_t *found_out,
+                                 bool *found_out,
                                  uint32_t *leaf_count_out,
-                                 uint8_t *has_batch_id_out,
+                                 bool *has_batch_id_out,
                                  uint8_t *batch_id_out);
 } ehr_transport_callbacks;
 
@@ -1239,9 +1240,9 @@ ehr_result ehr_transport_rpc_set_default_sender(struct ehr_transport *transport,
 /**
  * Whether reading the head first asks the node to mine a block (`evm_mine`,
  * development nodes such as Ganache only), so that confirmations grow on an
- * instamining node; `mine` is 0 or 1. JSON-RPC transports only.
+ * instamining node. JSON-RPC transports only.
  */
-ehr_result ehr_transport_rpc_set_mine_on_head(struct ehr_transport *transport, uint8_t mine);
+ehr_result ehr_transport_rpc_set_mine_on_head(struct ehr_transport *transport, bool mine);
 
 /**
  * Makes a transport over the host's callbacks (copied; `callbacks` itself
@@ -1258,7 +1259,7 @@ ehr_result ehr_transport_new_callbacks(const struct ehr_transport_callbacks *cal
  * Whether a log (emitted by the 20-byte `emitter`, with `topics_len` bytes
  * of 32-byte topics at `topics` and `data_len` bytes of data) is the event
  * the submission's success emits (`RecordAnchored` or `BatchAnchored`):
- * writes 1 or 0 to `is_anchoring_out`. For `poll` callbacks filling in
+ * writes true or false to `is_anchoring_out`. For `poll` callbacks filling in
  * `ehr_receipt.anchor_log_index`.
  */
 ehr_result ehr_submission_is_anchoring_event(const struct ehr_submission *submission,
@@ -1267,7 +1268,7 @@ ehr_result ehr_submission_is_anchoring_event(const struct ehr_submission *submis
                                              size_t topics_len,
                                              const uint8_t *data,
                                              size_t data_len,
-                                             uint8_t *is_anchoring_out);
+                                             bool *is_anchoring_out);
 
 /**
  * Frees a transport (a devnet and its chain with it); NULL is ignored.

@@ -13,6 +13,7 @@ use ehrchain_core::ErrorCode;
 use std::ffi::c_char;
 
 use crate::result::{Error, Result};
+use crate::transport::ehr_receipt;
 
 fn null() -> Error {
     Error::code(ErrorCode::NullArgument)
@@ -96,6 +97,38 @@ pub(crate) fn handles<'a, T>(p: *const *const T, n: usize) -> Result<Vec<&'a T>>
     // readable handle pointers.
     let ptrs = unsafe { std::slice::from_raw_parts(p, n) };
     ptrs.iter().map(|&h| handle(h)).collect()
+}
+
+/// A receipt the host wrote (a `poll` callback's, or one passed to
+/// `ehr_validator_handle_receipt`), copied field by field with its booleans
+/// read as bytes: 0 is false, any other value true. (Reading a C `bool`
+/// holding another value as a Rust `bool` would be undefined behaviour.)
+pub(crate) fn receipt(p: *const ehr_receipt) -> Result<ehr_receipt> {
+    if p.is_null() {
+        return Err(null());
+    }
+    let flag = |b: *const bool| {
+        // SAFETY: `b` points into the receipt at `p`, readable by the
+        // caller's contract; it is read as the byte it is.
+        unsafe { b.cast::<u8>().read() != 0 }
+    };
+    // SAFETY: `p` is non-NULL and, by the caller's contract, points to a
+    // readable `ehr_receipt`; every field but the booleans is plain data of
+    // any bit pattern, read through `addr_of!` without a reference to the
+    // whole struct.
+    unsafe {
+        Ok(ehr_receipt {
+            tx_hash: (&raw const (*p).tx_hash).read(),
+            success: flag(&raw const (*p).success),
+            block_number: (&raw const (*p).block_number).read(),
+            block_hash: (&raw const (*p).block_hash).read(),
+            has_anchor_log_index: flag(&raw const (*p).has_anchor_log_index),
+            anchor_log_index: (&raw const (*p).anchor_log_index).read(),
+            gas_used: (&raw const (*p).gas_used).read(),
+            revert_data_len: (&raw const (*p).revert_data_len).read(),
+            revert_data: (&raw const (*p).revert_data).read(),
+        })
+    }
 }
 
 /// Takes back ownership of a handle given out with [`Out::give`]; NULL is

@@ -102,22 +102,23 @@ impl ehr_submission {
 }
 
 /// A mined transaction's receipt, as a `poll` callback fills it in (it comes
-/// zeroed).
+/// zeroed). ehrchain reads its booleans as bytes: 0 is false, any other value
+/// true.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_receipt {
     /// The transaction.
     pub tx_hash: [u8; 32],
-    /// 1 for receipt status 1 (success), 0 for a reverted transaction.
-    pub success: u8,
+    /// True for receipt status 1 (success), false for a reverted transaction.
+    pub success: bool,
     /// The block holding it.
     pub block_number: u64,
     /// That block's hash.
     pub block_hash: [u8; 32],
-    /// 1 when `anchor_log_index` is set: the transaction emitted the
+    /// Whether `anchor_log_index` is set: the transaction emitted the
     /// anchoring event (`ehr_submission_is_anchoring_event` tells which log
     /// that is).
-    pub has_anchor_log_index: u8,
+    pub has_anchor_log_index: bool,
     /// The block-wide log index of the anchoring event.
     pub anchor_log_index: u64,
     /// Gas used.
@@ -171,28 +172,28 @@ pub struct ehr_transport_callbacks {
         unsafe extern "C" fn(userdata: *mut c_void, block_number_out: *mut u64) -> ehr_result,
     >,
     /// Reads the registry's `recordHashOf(tiId)` for the 32-byte `ti_id`:
-    /// writes 1 to `found_out` and the hash to `record_hash_out` when it is
-    /// not zero, else 0 to `found_out`. Required.
+    /// writes true to `found_out` and the hash to `record_hash_out` when it
+    /// is not zero, else false to `found_out`. Required.
     pub record_hash_of: Option<
         unsafe extern "C" fn(
             userdata: *mut c_void,
             ti_id: *const u8,
-            found_out: *mut u8,
+            found_out: *mut bool,
             record_hash_out: *mut u8,
         ) -> ehr_result,
     >,
-    /// Reads the batch anchored under the 32-byte `root`: writes 1 to
-    /// `found_out` and its leaf count to `leaf_count_out` (and 1 to
+    /// Reads the batch anchored under the 32-byte `root`: writes true to
+    /// `found_out` and its leaf count to `leaf_count_out` (and true to
     /// `has_batch_id_out` with the id in `batch_id_out` when the transport
-    /// reads the `BatchAnchored` event), else 0 to `found_out`. Optional
+    /// reads the `BatchAnchored` event), else false to `found_out`. Optional
     /// (NULL): needed for batches and on-chain proof checks only.
     pub anchored_batch: Option<
         unsafe extern "C" fn(
             userdata: *mut c_void,
             root: *const u8,
-            found_out: *mut u8,
+            found_out: *mut bool,
             leaf_count_out: *mut u32,
-            has_batch_id_out: *mut u8,
+            has_batch_id_out: *mut bool,
             batch_id_out: *mut u8,
         ) -> ehr_result,
     >,
@@ -222,6 +223,45 @@ impl CallbackTransport {
     }
 }
 
+/// Where a transaction stands, from the `status` (an `ehr_poll_status`) and,
+/// for `EHR_POLL_INCLUDED`, the receipt the host reported (`who` names the
+/// host's side in messages).
+pub(crate) fn submission_status(
+    status: u32,
+    receipt: Option<&ehr_receipt>,
+    who: &str,
+) -> Result<SubmissionStatus, TransportError> {
+    match status {
+        0 => Ok(SubmissionStatus::Pending),
+        2 => Ok(SubmissionStatus::Dropped),
+        1 => {
+            let r = receipt.ok_or_else(|| {
+                TransportError::Malformed(format!(
+                    "{who} reported EHR_POLL_INCLUDED without a receipt"
+                ))
+            })?;
+            let revert = r.revert_data.get(..r.revert_data_len).ok_or_else(|| {
+                TransportError::Malformed(format!(
+                    "{who} reported {} bytes of revert data; at most {EHR_MAX_REVERT_DATA} fit",
+                    r.revert_data_len
+                ))
+            })?;
+            Ok(SubmissionStatus::Included(TxReceipt {
+                tx_hash: TxHash(B256::from(r.tx_hash)),
+                status: r.success,
+                block_number: r.block_number,
+                block_hash: B256::from(r.block_hash),
+                anchor_log_index: r.has_anchor_log_index.then_some(r.anchor_log_index),
+                gas_used: r.gas_used,
+                revert_data: (!r.success).then(|| Bytes::copy_from_slice(revert)),
+            }))
+        }
+        other => Err(TransportError::Malformed(format!(
+            "{who} wrote status {other}; use EHR_POLL_PENDING, EHR_POLL_INCLUDED or EHR_POLL_DROPPED"
+        ))),
+    }
+}
+
 impl BatchReader for CallbackTransport {
     type Error = TransportError;
 
@@ -231,7 +271,7 @@ impl BatchReader for CallbackTransport {
                 "the host's transport has no anchored_batch callback; batches and on-chain proof checks need it".into(),
             ));
         }
-        let (mut found, mut leaf_count, mut has_id, mut id) = (0u8, 0u32, 0u8, [0u8; 32]);
+        let (mut found, mut leaf_count, mut has_id, mut id) = (false, 0u32, false, [0u8; 32]);
         self.check(
             callbacks::anchored_batch(
                 &self.cb,
@@ -243,10 +283,10 @@ impl BatchReader for CallbackTransport {
             ),
             "anchored_batch",
         )?;
-        Ok((found != 0).then(|| AnchoredBatch {
+        Ok(found.then(|| AnchoredBatch {
             root: *root,
             leaf_count,
-            batch_id: (has_id != 0).then_some(B256::from(id)),
+            batch_id: has_id.then_some(B256::from(id)),
         }))
     }
 }
@@ -266,45 +306,12 @@ impl Transport for CallbackTransport {
     ) -> Result<SubmissionStatus, TransportError> {
         let sub = ehr_submission::of(submission);
         let mut status = u32::MAX;
-        let mut r = ehr_receipt {
-            tx_hash: [0; 32],
-            success: 0,
-            block_number: 0,
-            block_hash: [0; 32],
-            has_anchor_log_index: 0,
-            anchor_log_index: 0,
-            gas_used: 0,
-            revert_data_len: 0,
-            revert_data: [0; EHR_MAX_REVERT_DATA],
-        };
+        let mut receipt = None;
         self.check(
-            callbacks::poll(&self.cb, &tx_hash.0.0, &sub, &mut status, &mut r),
+            callbacks::poll(&self.cb, &tx_hash.0.0, &sub, &mut status, &mut receipt),
             "poll",
         )?;
-        match status {
-            0 => Ok(SubmissionStatus::Pending),
-            2 => Ok(SubmissionStatus::Dropped),
-            1 => {
-                let revert = r.revert_data.get(..r.revert_data_len).ok_or_else(|| {
-                    TransportError::Malformed(format!(
-                        "the host's poll callback reported {} bytes of revert data; at most {EHR_MAX_REVERT_DATA} fit",
-                        r.revert_data_len
-                    ))
-                })?;
-                Ok(SubmissionStatus::Included(TxReceipt {
-                    tx_hash: TxHash(B256::from(r.tx_hash)),
-                    status: r.success != 0,
-                    block_number: r.block_number,
-                    block_hash: B256::from(r.block_hash),
-                    anchor_log_index: (r.has_anchor_log_index != 0).then_some(r.anchor_log_index),
-                    gas_used: r.gas_used,
-                    revert_data: (r.success == 0).then(|| Bytes::copy_from_slice(revert)),
-                }))
-            }
-            other => Err(TransportError::Malformed(format!(
-                "the host's poll callback wrote status {other}; use EHR_POLL_PENDING, EHR_POLL_INCLUDED or EHR_POLL_DROPPED"
-            ))),
-        }
+        submission_status(status, receipt.as_ref(), "the host's poll callback")
     }
 
     fn head(&mut self) -> Result<u64, TransportError> {
@@ -314,12 +321,12 @@ impl Transport for CallbackTransport {
     }
 
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
-        let (mut found, mut hash) = (0u8, [0u8; 32]);
+        let (mut found, mut hash) = (false, [0u8; 32]);
         self.check(
             callbacks::record_hash_of(&self.cb, &ti_id.0, &mut found, &mut hash),
             "record_hash_of",
         )?;
-        Ok((found != 0).then_some(B256::from(hash)))
+        Ok(found.then_some(B256::from(hash)))
     }
 }
 
@@ -647,17 +654,17 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_default_sender(
 
 /// Whether reading the head first asks the node to mine a block (`evm_mine`,
 /// development nodes such as Ganache only), so that confirmations grow on an
-/// instamining node; `mine` is 0 or 1. JSON-RPC transports only.
+/// instamining node. JSON-RPC transports only.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
     transport: *mut ehr_transport,
-    mine: u8,
+    mine: bool,
 ) -> ehr_result {
     guard(|| {
         let t = ptr::handle_mut(transport)?;
         #[cfg(feature = "rpc")]
         {
-            rpc(t)?.set_mine_on_head(mine != 0);
+            rpc(t)?.set_mine_on_head(mine);
             Ok(())
         }
         #[cfg(not(feature = "rpc"))]
@@ -710,7 +717,7 @@ pub unsafe extern "C" fn ehr_transport_new_callbacks(
 /// Whether a log (emitted by the 20-byte `emitter`, with `topics_len` bytes
 /// of 32-byte topics at `topics` and `data_len` bytes of data) is the event
 /// the submission's success emits (`RecordAnchored` or `BatchAnchored`):
-/// writes 1 or 0 to `is_anchoring_out`. For `poll` callbacks filling in
+/// writes true or false to `is_anchoring_out`. For `poll` callbacks filling in
 /// `ehr_receipt.anchor_log_index`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
@@ -720,7 +727,7 @@ pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
     topics_len: usize,
     data: *const u8,
     data_len: usize,
-    is_anchoring_out: *mut u8,
+    is_anchoring_out: *mut bool,
 ) -> ehr_result {
     guard(|| {
         let s = ptr::handle(submission)?;
@@ -761,7 +768,7 @@ pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
         };
         let topics = topics.chunks_exact(32).map(B256::from_slice).collect();
         let log = LogData::new_unchecked(topics, Bytes::copy_from_slice(data));
-        out.set(u8::from(submission.is_anchoring_event(emitter, &log)));
+        out.set(submission.is_anchoring_event(emitter, &log));
         Ok(())
     })
 }

@@ -477,3 +477,168 @@ fn left_out_features_are_a_code() {
     assert_eq!(rc, ErrorCode::FeatureDisabled);
     assert!(transport.is_null());
 }
+
+/// A chain in Rust callbacks that writes its booleans as bytes other than 0
+/// and 1, as a host without a C `bool` might: every non-zero byte is true.
+mod odd_bools {
+    use std::ffi::c_void;
+
+    use ehrchain_ffi::{ehr_receipt, ehr_result, ehr_submission};
+
+    pub(super) const TX: [u8; 32] = [0xAB; 32];
+
+    pub(super) unsafe extern "C" fn submit(
+        _: *mut c_void,
+        _: *const ehr_submission,
+        tx_hash_out: *mut u8,
+    ) -> ehr_result {
+        // SAFETY: ehrchain passes 32 writable bytes.
+        unsafe { tx_hash_out.copy_from_nonoverlapping(TX.as_ptr(), 32) };
+        ehr_result::OK
+    }
+
+    pub(super) unsafe extern "C" fn poll(
+        _: *mut c_void,
+        _: *const u8,
+        _: *const ehr_submission,
+        status_out: *mut u32,
+        receipt_out: *mut ehr_receipt,
+    ) -> ehr_result {
+        // SAFETY: ehrchain passes a writable status and a zeroed receipt;
+        // the booleans are written as the bytes 7 and 9.
+        unsafe {
+            status_out.write(1);
+            (&raw mut (*receipt_out).tx_hash).write(TX);
+            (&raw mut (*receipt_out).success).cast::<u8>().write(7);
+            (&raw mut (*receipt_out).block_number).write(1);
+            (&raw mut (*receipt_out).has_anchor_log_index)
+                .cast::<u8>()
+                .write(9);
+        }
+        ehr_result::OK
+    }
+
+    pub(super) unsafe extern "C" fn head(_: *mut c_void, block_number_out: *mut u64) -> ehr_result {
+        // SAFETY: ehrchain passes a writable u64.
+        unsafe { block_number_out.write(5) };
+        ehr_result::OK
+    }
+
+    pub(super) unsafe extern "C" fn record_hash_of(
+        _: *mut c_void,
+        _: *const u8,
+        found_out: *mut bool,
+        _: *mut u8,
+    ) -> ehr_result {
+        // SAFETY: ehrchain passes one writable byte.
+        unsafe { found_out.cast::<u8>().write(0) };
+        ehr_result::OK
+    }
+
+    /// The batch id `anchored_batch` reports.
+    pub(super) static BATCH_ID: [u8; 32] = [0x42; 32];
+
+    pub(super) unsafe extern "C" fn anchored_batch(
+        _: *mut c_void,
+        _: *const u8,
+        found_out: *mut bool,
+        leaf_count_out: *mut u32,
+        has_batch_id_out: *mut bool,
+        batch_id_out: *mut u8,
+    ) -> ehr_result {
+        // SAFETY: ehrchain passes writable outputs of these sizes.
+        unsafe {
+            found_out.cast::<u8>().write(2);
+            leaf_count_out.write(1);
+            has_batch_id_out.cast::<u8>().write(0xFF);
+            batch_id_out.copy_from_nonoverlapping(BATCH_ID.as_ptr(), 32);
+        }
+        ehr_result::OK
+    }
+}
+
+#[test]
+fn booleans_the_host_writes_are_read_as_bytes() {
+    let callbacks = ehr_transport_callbacks {
+        userdata: null_mut(),
+        submit: Some(odd_bools::submit),
+        poll: Some(odd_bools::poll),
+        head: Some(odd_bools::head),
+        record_hash_of: Some(odd_bools::record_hash_of),
+        anchored_batch: Some(odd_bools::anchored_batch),
+    };
+    let (templates, keys, hs) = ffi_handshaker();
+    let (registry, _) = core_generator();
+    let ti_json = bp_ti(&registry, 128).to_json();
+    let (json, json_len) = text(&ti_json);
+    let (mut chain, mut ti, mut tc, mut ack) = (null_mut(), null_mut(), null_mut(), null_mut());
+    let (mut builder, mut batch, mut proof) = (null_mut(), null_mut(), null_mut());
+    let mut summary = ehr_ack_summary::default();
+    let mut record_hash = [0u8; 32];
+    let mut index = 0u32;
+    // SAFETY: every pointer is valid for its stated length; every handle is
+    // freed once.
+    unsafe {
+        let rc = ehr_transport_new_callbacks(
+            &raw const callbacks,
+            1337,
+            [0xee; 20].as_ptr(),
+            &raw mut chain,
+        );
+        assert_eq!(rc, ehr_result::OK);
+        assert_eq!(
+            ehr_ti_from_json(json, json_len, &raw mut ti),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_handshaker_generate(hs, ti, NOW, &raw mut tc),
+            ehr_result::OK
+        );
+        // A receipt whose `success` byte is 7: a success.
+        let mut config = std::mem::zeroed::<ehr_validator_config>();
+        assert_eq!(
+            ehr_validator_config_default(&raw mut config),
+            ehr_result::OK
+        );
+        config.confirmations = 1;
+        config.poll_interval_ms = 1;
+        assert_eq!(
+            ehr_validator_run(tc, &raw const config, chain, &raw mut ack),
+            ehr_result::OK
+        );
+        assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
+        // A batch whose `found` and `has_batch_id` bytes are 2 and 0xFF.
+        assert_eq!(
+            ehr_tc_record_hash(tc, record_hash.as_mut_ptr()),
+            ehr_result::OK
+        );
+        assert_eq!(ehr_batch_builder_new(&raw mut builder), ehr_result::OK);
+        assert_eq!(
+            ehr_batch_builder_push(builder, record_hash.as_ptr(), &raw mut index),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_batch_builder_build(builder, odd_bools::BATCH_ID.as_ptr(), &raw mut batch),
+            ehr_result::OK
+        );
+        assert_eq!(ehr_batch_proof(batch, 0, &raw mut proof), ehr_result::OK);
+        assert_eq!(
+            ehr_proof_verify_on_chain(proof, chain),
+            ehr_result::OK,
+            "{}",
+            last_error()
+        );
+        ehr_proof_free(proof);
+        ehr_batch_free(batch);
+        ehr_batch_builder_free(builder);
+        ehr_ack_free(ack);
+        ehr_tc_free(tc);
+        ehr_ti_free(ti);
+        ehr_transport_free(chain);
+        ehr_handshaker_free(hs);
+        ehr_key_store_free(keys);
+        ehr_templates_free(templates);
+    }
+    assert!(summary.valid && summary.has_tx_hash);
+    assert_eq!(summary.tx_hash, odd_bools::TX);
+}

@@ -84,7 +84,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             t,
             handshaker.0.0.as_ptr(),
         ));
-        check(ehr_transport_rpc_set_mine_on_head(t, 1));
+        check(ehr_transport_rpc_set_mine_on_head(t, true));
 
         check(ehr_templates_new_builtin(&raw mut c_templates));
         check(ehr_key_store_new(&raw mut keys));

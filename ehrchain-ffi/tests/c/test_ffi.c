@@ -547,7 +547,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_devnet_account(LIT("wholesale-7"), distributor));
     OK(ehr_transport_devnet_grant_role(chain, LIT("distributor"), distributor));
     OK(ehr_transport_set_sender(chain, LIT("distributor"), distributor));
-    EXPECT_RC(ehr_transport_rpc_set_mine_on_head(chain, 1), EHR_INVALID_ARGUMENT);
+    EXPECT_RC(ehr_transport_rpc_set_mine_on_head(chain, true), EHR_INVALID_ARGUMENT);
     uint8_t template_id[32];
     uint8_t ti_id[32];
     OK(ehr_templates_latest(t, LIT("drug-shipment-custody"), template_id));
@@ -612,9 +612,9 @@ static void test_devnet_roles_and_tc_accessors(void) {
     sub.kind = EHR_ANCHOR_RECORD;
     uint8_t topics[64];
     memset(topics, 1, sizeof topics);
-    uint8_t is_anchoring = 7;
+    bool is_anchoring = true;
     OK(ehr_submission_is_anchoring_event(&sub, registry, topics, 64, NULL, 0, &is_anchoring));
-    EXPECT(is_anchoring == 0);
+    EXPECT(!is_anchoring);
     EXPECT_RC(ehr_submission_is_anchoring_event(&sub, registry, topics, 33, NULL, 0,
                                                 &is_anchoring),
               EHR_INVALID_ARGUMENT);
@@ -679,10 +679,10 @@ static ehr_result fake_poll(void *userdata, const uint8_t *tx_hash, const ehr_su
     }
     *status_out = EHR_POLL_INCLUDED;
     memcpy(receipt_out->tx_hash, c->tx_hash, 32);
-    receipt_out->success = 1;
+    receipt_out->success = true;
     receipt_out->block_number = c->mined_in;
     memset(receipt_out->block_hash, 0x5A, 32);
-    receipt_out->has_anchor_log_index = 1;
+    receipt_out->has_anchor_log_index = true;
     receipt_out->anchor_log_index = 0;
     receipt_out->gas_used = 50000;
     return EHR_OK;
@@ -697,7 +697,7 @@ static ehr_result fake_head(void *userdata, uint64_t *block_number_out) {
     return EHR_OK;
 }
 
-static ehr_result fake_record_hash_of(void *userdata, const uint8_t *ti_id, uint8_t *found_out,
+static ehr_result fake_record_hash_of(void *userdata, const uint8_t *ti_id, bool *found_out,
                                       uint8_t *record_hash_out) {
     struct fake_chain *c = userdata;
     c->reads++;
