@@ -347,13 +347,13 @@ typedef struct ehr_proof_summary {
  */
 typedef struct ehr_handshaker_config {
     /**
-     * The chain id the TCs are for (EIP-155); `ehr_transport_chain_id` tells
+     * The chain id the TCs are for (EIP-155); `ehr_transport_chain` tells
      * a transport's.
      */
     uint64_t chain_id;
     /**
-     * The `EhrRegistry` contract the TCs call; `ehr_transport_registry`
-     * tells a transport's.
+     * The `EhrRegistry` contract the TCs call; `ehr_transport_chain` tells
+     * a transport's.
      */
     uint8_t registry[20];
     /**

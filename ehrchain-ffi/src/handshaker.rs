@@ -76,11 +76,11 @@ impl From<ValidatorConfig> for ehr_validator_config {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_handshaker_config {
-    /// The chain id the TCs are for (EIP-155); `ehr_transport_chain_id` tells
+    /// The chain id the TCs are for (EIP-155); `ehr_transport_chain` tells
     /// a transport's.
     pub chain_id: u64,
-    /// The `EhrRegistry` contract the TCs call; `ehr_transport_registry`
-    /// tells a transport's.
+    /// The `EhrRegistry` contract the TCs call; `ehr_transport_chain` tells
+    /// a transport's.
     pub registry: [u8; 20],
     /// The master key records are sealed under (UTF-8, not NUL-terminated).
     pub sealing_key_id: *const c_char,
