@@ -206,6 +206,22 @@ typedef struct ehr_batch_builder ehr_batch_builder;
 typedef struct ehr_handshaker ehr_handshaker;
 
 /**
+ * How a handshaker builds and validates transactions: made by
+ * `ehr_handshaker_config_builder_build`.
+ *
+ * Thread safety: immutable; may be used from several threads at once (to
+ * make one handshaker per thread, for instance).
+ */
+typedef struct ehr_handshaker_config ehr_handshaker_config;
+
+/**
+ * Collects handshaker settings.
+ *
+ * Thread safety: may be used from any thread, not from two at once.
+ */
+typedef struct ehr_handshaker_config_builder ehr_handshaker_config_builder;
+
+/**
  * Master keys by key id: in memory (`ehr_key_store_new`) or the host's own
  * (`ehr_key_store_new_callbacks`).
  *
@@ -264,6 +280,23 @@ typedef struct ehr_ti ehr_ti;
 typedef struct ehr_transport ehr_transport;
 
 /**
+ * How patient the Transaction Validator is: made by
+ * `ehr_validator_config_builder_build`.
+ *
+ * Thread safety: immutable; may be used from several threads at once.
+ */
+typedef struct ehr_validator_config ehr_validator_config;
+
+/**
+ * Collects validator settings. Starts from the defaults: 3 confirmations,
+ * 5 retries backing off from 0.5 s to 30 s, a poll every second, 2 minutes
+ * to be mined, 3 resubmissions.
+ *
+ * Thread safety: may be used from any thread, not from two at once.
+ */
+typedef struct ehr_validator_config_builder ehr_validator_config_builder;
+
+/**
  * The result of every fallible ehrchain function: `EHR_OK` (0) or the number
  * of an [`ErrorCode`] of the core.
  *
@@ -276,44 +309,6 @@ typedef struct ehr_transport ehr_transport;
  * calling thread.
  */
 typedef uint32_t ehr_result;
-
-/**
- * How patient the Transaction Validator is. Times are in milliseconds. Fill
- * it with `ehr_validator_config_default`, then change what you need.
- */
-typedef struct ehr_validator_config {
-    /**
-     * Blocks that must hold the transaction (its own included) before the
-     * verdict is final; 0 counts as 1.
-     */
-    uint64_t confirmations;
-    /**
-     * Retryable transport failures in a row tolerated before giving up.
-     */
-    uint32_t max_retries;
-    /**
-     * Wait after the first transport failure; doubled after each further one.
-     */
-    uint64_t backoff_initial_ms;
-    /**
-     * Longest wait between retries.
-     */
-    uint64_t backoff_max_ms;
-    /**
-     * Wait between two polls of a pending transaction or of the chain head.
-     */
-    uint64_t poll_interval_ms;
-    /**
-     * How long a submitted transaction may stay pending before it is treated
-     * as dropped and sent again.
-     */
-    uint64_t inclusion_timeout_ms;
-    /**
-     * How many times a dropped, timed-out or reorged-out transaction is sent
-     * again before the TI is given up as invalid.
-     */
-    uint32_t max_resubmissions;
-} ehr_validator_config;
 
 /**
  * What an inclusion proof claims, as a plain struct (`ehr_proof_to_summary`).
@@ -340,47 +335,6 @@ typedef struct ehr_proof_summary {
      */
     uint32_t index;
 } ehr_proof_summary;
-
-/**
- * How a handshaker builds and validates transactions. Fill it with
- * `ehr_handshaker_config_default`, then set at least the two key ids.
- */
-typedef struct ehr_handshaker_config {
-    /**
-     * The chain id the TCs are for (EIP-155); `ehr_transport_chain` tells
-     * a transport's.
-     */
-    uint64_t chain_id;
-    /**
-     * The `EhrRegistry` contract the TCs call; `ehr_transport_chain` tells
-     * a transport's.
-     */
-    uint8_t registry[20];
-    /**
-     * The master key records are sealed under (UTF-8, not NUL-terminated).
-     */
-    const char *sealing_key_id;
-    /**
-     * Length of `sealing_key_id` in bytes.
-     */
-    size_t sealing_key_id_len;
-    /**
-     * The master key patient pseudonyms are derived from. Keep it stable.
-     */
-    const char *pseudonym_key_id;
-    /**
-     * Length of `pseudonym_key_id` in bytes.
-     */
-    size_t pseudonym_key_id_len;
-    /**
-     * How many seconds a TI's timestamp may lie ahead of the clock.
-     */
-    uint64_t max_clock_skew;
-    /**
-     * The validator's patience.
-     */
-    struct ehr_validator_config validator;
-} ehr_handshaker_config;
 
 /**
  * An ACK's main facts as a plain struct (`ehr_ack_to_summary`; `ehr_ack_to_json` has
@@ -775,24 +729,134 @@ ehr_result ehr_proof_verify_on_chain(const struct ehr_proof *proof,
 void ehr_proof_free(struct ehr_proof *proof);
 
 /**
- * Writes the default validator configuration to `config_out`: 3
- * confirmations, 5 retries backing off from 0.5 s to 30 s, a poll every
- * second, 2 minutes to be mined, 3 resubmissions.
+ * Makes a validator configuration builder holding the defaults. Free it
+ * with `ehr_validator_config_builder_free`.
  */
-ehr_result ehr_validator_config_default(struct ehr_validator_config *config_out);
+ehr_result ehr_validator_config_builder_new(struct ehr_validator_config_builder **builder_out);
 
 /**
- * Writes the default handshaker configuration to `config_out`: chain 1337,
- * a zero registry address, no key ids (set both), 300 s clock skew and the
- * default validator configuration.
+ * Sets how many blocks must hold the transaction (its own included) before
+ * the verdict is final; 0 counts as 1.
  */
-ehr_result ehr_handshaker_config_default(struct ehr_handshaker_config *config_out);
+ehr_result ehr_validator_config_builder_set_confirmations(struct ehr_validator_config_builder *builder,
+                                                          uint64_t confirmations);
 
 /**
- * Makes a handshaker over copies of `templates` and `keys` with `config`.
- * Fails with `EHR_KEY_UNKNOWN` when the pseudonym key is not in `keys`.
- * Envelope nonces come from the operating system's generator (see
- * `ehr_handshaker_set_seed`). Free it with `ehr_handshaker_free`.
+ * Sets how many retryable transport failures in a row are tolerated before
+ * giving up.
+ */
+ehr_result ehr_validator_config_builder_set_max_retries(struct ehr_validator_config_builder *builder,
+                                                        uint32_t max_retries);
+
+/**
+ * Sets the wait after the first transport failure (milliseconds); it
+ * doubles after each further one, up to the longest wait
+ * (`ehr_validator_config_builder_set_backoff_max_ms`).
+ */
+ehr_result ehr_validator_config_builder_set_backoff_initial_ms(struct ehr_validator_config_builder *builder,
+                                                               uint64_t backoff_initial_ms);
+
+/**
+ * Sets the longest wait between retries (milliseconds).
+ */
+ehr_result ehr_validator_config_builder_set_backoff_max_ms(struct ehr_validator_config_builder *builder,
+                                                           uint64_t backoff_max_ms);
+
+/**
+ * Sets the wait between two polls of a pending transaction or of the chain
+ * head (milliseconds).
+ */
+ehr_result ehr_validator_config_builder_set_poll_interval_ms(struct ehr_validator_config_builder *builder,
+                                                             uint64_t poll_interval_ms);
+
+/**
+ * Sets how long a submitted transaction may stay pending before it is
+ * treated as dropped and sent again (milliseconds).
+ */
+ehr_result ehr_validator_config_builder_set_inclusion_timeout_ms(struct ehr_validator_config_builder *builder,
+                                                                 uint64_t inclusion_timeout_ms);
+
+/**
+ * Sets how many times a dropped, timed-out or reorged-out transaction is
+ * sent again before the TI is given up as invalid.
+ */
+ehr_result ehr_validator_config_builder_set_max_resubmissions(struct ehr_validator_config_builder *builder,
+                                                              uint32_t max_resubmissions);
+
+/**
+ * Makes a validator configuration from the builder's settings. The builder
+ * is unchanged and may be built again or freed. Free the configuration with
+ * `ehr_validator_config_free`.
+ */
+ehr_result ehr_validator_config_builder_build(const struct ehr_validator_config_builder *builder,
+                                              struct ehr_validator_config **config_out);
+
+/**
+ * Frees a validator configuration builder; NULL is ignored.
+ */
+void ehr_validator_config_builder_free(struct ehr_validator_config_builder *builder);
+
+/**
+ * Frees a validator configuration; NULL is ignored.
+ */
+void ehr_validator_config_free(struct ehr_validator_config *config);
+
+/**
+ * Makes a handshaker configuration builder for the `EhrRegistry` at the
+ * 20-byte `registry` on chain `chain_id` (EIP-155; `ehr_transport_chain`
+ * tells a transport's), sealing records under the master key
+ * `sealing_key_id` and deriving patient pseudonyms from the master key
+ * `pseudonym_key_id` (keep that one stable). The other settings start at
+ * their defaults: a clock skew of 300 seconds and the validator defaults
+ * (see `ehr_validator_config_builder`). There is no default chain: chain id
+ * 0 gives `EHR_INVALID_ARGUMENT`; a malformed key id `EHR_KEY_ID_INVALID`.
+ * Free it with `ehr_handshaker_config_builder_free`.
+ */
+ehr_result ehr_handshaker_config_builder_new(uint64_t chain_id,
+                                             const uint8_t *registry,
+                                             const char *sealing_key_id,
+                                             size_t sealing_key_id_len,
+                                             const char *pseudonym_key_id,
+                                             size_t pseudonym_key_id_len,
+                                             struct ehr_handshaker_config_builder **builder_out);
+
+/**
+ * Sets how many seconds a TI's timestamp may lie ahead of the clock.
+ */
+ehr_result ehr_handshaker_config_builder_set_max_clock_skew(struct ehr_handshaker_config_builder *builder,
+                                                            uint64_t max_clock_skew);
+
+/**
+ * Sets the validator settings (copied from `validator`).
+ */
+ehr_result ehr_handshaker_config_builder_set_validator(struct ehr_handshaker_config_builder *builder,
+                                                       const struct ehr_validator_config *validator);
+
+/**
+ * Makes a handshaker configuration from the builder's settings. The builder
+ * is unchanged and may be built again or freed. Free the configuration with
+ * `ehr_handshaker_config_free`.
+ */
+ehr_result ehr_handshaker_config_builder_build(const struct ehr_handshaker_config_builder *builder,
+                                               struct ehr_handshaker_config **config_out);
+
+/**
+ * Frees a handshaker configuration builder; NULL is ignored.
+ */
+void ehr_handshaker_config_builder_free(struct ehr_handshaker_config_builder *builder);
+
+/**
+ * Frees a handshaker configuration; NULL is ignored.
+ */
+void ehr_handshaker_config_free(struct ehr_handshaker_config *config);
+
+/**
+ * Makes a handshaker over copies of `templates` and `keys` with `config`
+ * (`ehr_handshaker_config_builder`). Fails with `EHR_KEY_UNKNOWN` when the
+ * sealing or the pseudonym key is not in `keys` (a callback key store is
+ * asked for both now). Envelope nonces come from the operating system's
+ * generator (see `ehr_handshaker_set_seed`). Free it with
+ * `ehr_handshaker_free`.
  */
 ehr_result ehr_handshaker_new(const struct ehr_templates *templates,
                               const struct ehr_key_store *keys,

@@ -9,7 +9,8 @@ use ehrchain_core::{
     run_blocking,
 };
 
-use crate::handshaker::{SystemClock, ehr_ack, ehr_tc, ehr_validator_config, validator_config};
+use crate::config::{ehr_validator_config, validator_config};
+use crate::handshaker::{SystemClock, ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::transport::ehr_transport;

@@ -5,131 +5,20 @@ use std::ffi::c_char;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ehrchain_core::{
-    Ack, AckStatus, Address, B256, ChainTransaction, Clock, ErrorCode, GeneratorConfig, Handshaker,
-    TransactionGenerator, TransactionValidator, ValidatorConfig, run_blocking,
+    Ack, AckStatus, B256, ChainTransaction, Clock, ErrorCode, Handshaker, TransactionGenerator,
+    TransactionValidator, run_blocking,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 
 use crate::batch::ehr_proof;
+use crate::config::{ehr_handshaker_config, ehr_validator_config, validator_config};
 use crate::keys::{FfiKeyStore, ehr_key_store};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::templates::ehr_templates;
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
-
-/// How patient the Transaction Validator is. Times are in milliseconds. Fill
-/// it with `ehr_validator_config_default`, then change what you need.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ehr_validator_config {
-    /// Blocks that must hold the transaction (its own included) before the
-    /// verdict is final; 0 counts as 1.
-    pub confirmations: u64,
-    /// Retryable transport failures in a row tolerated before giving up.
-    pub max_retries: u32,
-    /// Wait after the first transport failure; doubled after each further one.
-    pub backoff_initial_ms: u64,
-    /// Longest wait between retries.
-    pub backoff_max_ms: u64,
-    /// Wait between two polls of a pending transaction or of the chain head.
-    pub poll_interval_ms: u64,
-    /// How long a submitted transaction may stay pending before it is treated
-    /// as dropped and sent again.
-    pub inclusion_timeout_ms: u64,
-    /// How many times a dropped, timed-out or reorged-out transaction is sent
-    /// again before the TI is given up as invalid.
-    pub max_resubmissions: u32,
-}
-
-impl From<ehr_validator_config> for ValidatorConfig {
-    fn from(c: ehr_validator_config) -> Self {
-        Self {
-            confirmations: c.confirmations,
-            max_retries: c.max_retries,
-            backoff_initial_ms: c.backoff_initial_ms,
-            backoff_max_ms: c.backoff_max_ms,
-            poll_interval_ms: c.poll_interval_ms,
-            inclusion_timeout_ms: c.inclusion_timeout_ms,
-            max_resubmissions: c.max_resubmissions,
-        }
-    }
-}
-
-impl From<ValidatorConfig> for ehr_validator_config {
-    fn from(c: ValidatorConfig) -> Self {
-        Self {
-            confirmations: c.confirmations,
-            max_retries: c.max_retries,
-            backoff_initial_ms: c.backoff_initial_ms,
-            backoff_max_ms: c.backoff_max_ms,
-            poll_interval_ms: c.poll_interval_ms,
-            inclusion_timeout_ms: c.inclusion_timeout_ms,
-            max_resubmissions: c.max_resubmissions,
-        }
-    }
-}
-
-/// How a handshaker builds and validates transactions. Fill it with
-/// `ehr_handshaker_config_default`, then set at least the two key ids.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct ehr_handshaker_config {
-    /// The chain id the TCs are for (EIP-155); `ehr_transport_chain` tells
-    /// a transport's.
-    pub chain_id: u64,
-    /// The `EhrRegistry` contract the TCs call; `ehr_transport_chain` tells
-    /// a transport's.
-    pub registry: [u8; 20],
-    /// The master key records are sealed under (UTF-8, not NUL-terminated).
-    pub sealing_key_id: *const c_char,
-    /// Length of `sealing_key_id` in bytes.
-    pub sealing_key_id_len: usize,
-    /// The master key patient pseudonyms are derived from. Keep it stable.
-    pub pseudonym_key_id: *const c_char,
-    /// Length of `pseudonym_key_id` in bytes.
-    pub pseudonym_key_id_len: usize,
-    /// How many seconds a TI's timestamp may lie ahead of the clock.
-    pub max_clock_skew: u64,
-    /// The validator's patience.
-    pub validator: ehr_validator_config,
-}
-
-/// Writes the default validator configuration to `config_out`: 3
-/// confirmations, 5 retries backing off from 0.5 s to 30 s, a poll every
-/// second, 2 minutes to be mined, 3 resubmissions.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_validator_config_default(
-    config_out: *mut ehr_validator_config,
-) -> ehr_result {
-    guard(|| {
-        Out::new(config_out)?.set(ValidatorConfig::default().into());
-        Ok(())
-    })
-}
-
-/// Writes the default handshaker configuration to `config_out`: chain 1337,
-/// a zero registry address, no key ids (set both), 300 s clock skew and the
-/// default validator configuration.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_handshaker_config_default(
-    config_out: *mut ehr_handshaker_config,
-) -> ehr_result {
-    guard(|| {
-        Out::new(config_out)?.set(ehr_handshaker_config {
-            chain_id: 1337,
-            registry: [0; 20],
-            sealing_key_id: std::ptr::null(),
-            sealing_key_id_len: 0,
-            pseudonym_key_id: std::ptr::null(),
-            pseudonym_key_id_len: 0,
-            max_clock_skew: 300,
-            validator: ValidatorConfig::default().into(),
-        });
-        Ok(())
-    })
-}
 
 /// The randomness of envelope nonces.
 #[derive(Debug)]
@@ -196,10 +85,12 @@ pub struct ehr_handshaker {
     pub(crate) rng: Rng,
 }
 
-/// Makes a handshaker over copies of `templates` and `keys` with `config`.
-/// Fails with `EHR_KEY_UNKNOWN` when the pseudonym key is not in `keys`.
-/// Envelope nonces come from the operating system's generator (see
-/// `ehr_handshaker_set_seed`). Free it with `ehr_handshaker_free`.
+/// Makes a handshaker over copies of `templates` and `keys` with `config`
+/// (`ehr_handshaker_config_builder`). Fails with `EHR_KEY_UNKNOWN` when the
+/// sealing or the pseudonym key is not in `keys` (a callback key store is
+/// asked for both now). Envelope nonces come from the operating system's
+/// generator (see `ehr_handshaker_set_seed`). Free it with
+/// `ehr_handshaker_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_new(
     templates: *const ehr_templates,
@@ -212,22 +103,9 @@ pub unsafe extern "C" fn ehr_handshaker_new(
         let keys = ptr::handle(keys)?;
         let config = ptr::handle(config)?;
         let out = Out::new(handshaker_out)?;
-        let generator = GeneratorConfig {
-            chain_id: config.chain_id,
-            registry: Address::from(config.registry),
-            sealing_key: crate::key_id(ptr::text(
-                config.sealing_key_id,
-                config.sealing_key_id_len,
-            )?)?,
-            pseudonym_key: crate::key_id(ptr::text(
-                config.pseudonym_key_id,
-                config.pseudonym_key_id_len,
-            )?)?,
-            max_clock_skew: config.max_clock_skew,
-        };
-        let tg = TransactionGenerator::new(generator, keys.keys.clone())?;
+        let tg = TransactionGenerator::new(config.generator.clone(), keys.keys.clone())?;
         out.give(ehr_handshaker {
-            hs: Handshaker::new(templates.registry.clone(), tg, config.validator.into()),
+            hs: Handshaker::new(templates.registry.clone(), tg, config.validator),
             rng: Rng::Os(OsRng),
         });
         Ok(())
@@ -349,16 +227,6 @@ pub unsafe extern "C" fn ehr_validator_run(
         out.give(ehr_ack { ack });
         Ok(())
     })
-}
-
-/// The validator configuration at `config`, or the default for NULL.
-pub(crate) fn validator_config(
-    config: *const ehr_validator_config,
-) -> crate::result::Result<ValidatorConfig> {
-    if config.is_null() {
-        return Ok(ValidatorConfig::default());
-    }
-    Ok((*ptr::handle(config)?).into())
 }
 
 /// A blockchain transaction (TC) ready for a transport, with the sealed

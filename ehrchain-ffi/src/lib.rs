@@ -13,6 +13,7 @@
 
 mod batch;
 mod callbacks;
+mod config;
 mod handshaker;
 mod keys;
 mod ptr;
@@ -24,6 +25,7 @@ mod transport;
 use std::ffi::c_char;
 
 pub use batch::*;
+pub use config::*;
 pub use handshaker::*;
 pub use keys::*;
 pub use result::{ehr_last_error, ehr_last_violations, ehr_result, ehr_result_message};

@@ -155,6 +155,76 @@ fn core_generator_on(
     (templates, TransactionGenerator::new(config, keys).unwrap())
 }
 
+/// A validator configuration through the builder: `confirmations`, a poll
+/// every millisecond.
+fn quick_validator(confirmations: u64) -> *mut ehr_validator_config {
+    let (mut builder, mut config) = (null_mut(), null_mut());
+    // SAFETY: valid out pointers; the builder is freed once.
+    unsafe {
+        assert_eq!(
+            ehr_validator_config_builder_new(&raw mut builder),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_config_builder_set_confirmations(builder, confirmations),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_config_builder_set_poll_interval_ms(builder, 1),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_config_builder_build(builder, &raw mut config),
+            ehr_result::OK
+        );
+        ehr_validator_config_builder_free(builder);
+    }
+    config
+}
+
+/// A handshaker configuration through the builder: the registry `registry`
+/// on chain `chain_id`, the key ids of [`core_generator`], and `validator`
+/// (NULL for the defaults).
+fn handshaker_config(
+    chain_id: u64,
+    registry: [u8; 20],
+    validator: *const ehr_validator_config,
+) -> *mut ehr_handshaker_config {
+    let (mut builder, mut config) = (null_mut(), null_mut());
+    let (sealing, sealing_len) = text("records-2026");
+    let (pseudonyms, pseudonyms_len) = text("pseudonyms");
+    // SAFETY: every pointer is valid for its stated length; the builder is
+    // freed once.
+    unsafe {
+        assert_eq!(
+            ehr_handshaker_config_builder_new(
+                chain_id,
+                registry.as_ptr(),
+                sealing,
+                sealing_len,
+                pseudonyms,
+                pseudonyms_len,
+                &raw mut builder
+            ),
+            ehr_result::OK,
+            "{}",
+            last_error()
+        );
+        if !validator.is_null() {
+            assert_eq!(
+                ehr_handshaker_config_builder_set_validator(builder, validator),
+                ehr_result::OK
+            );
+        }
+        assert_eq!(
+            ehr_handshaker_config_builder_build(builder, &raw mut config),
+            ehr_result::OK
+        );
+        ehr_handshaker_config_builder_free(builder);
+    }
+    config
+}
+
 /// The same configuration through the C ABI.
 fn ffi_handshaker() -> (*mut ehr_templates, *mut ehr_key_store, *mut ehr_handshaker) {
     let (mut templates, mut keys, mut hs) = (null_mut(), null_mut(), null_mut());
@@ -172,20 +242,14 @@ fn ffi_handshaker() -> (*mut ehr_templates, *mut ehr_key_store, *mut ehr_handsha
                 ehr_result::OK
             );
         }
-        let mut config = std::mem::zeroed::<ehr_handshaker_config>();
+        let config = handshaker_config(1337, [0xee; 20], null());
         assert_eq!(
-            ehr_handshaker_config_default(&raw mut config),
-            ehr_result::OK
-        );
-        config.registry = [0xee; 20];
-        (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
-        (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
-        assert_eq!(
-            ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
+            ehr_handshaker_new(templates, keys, config, &raw mut hs),
             ehr_result::OK,
             "{}",
             last_error()
         );
+        ehr_handshaker_config_free(config);
     }
     (templates, keys, hs)
 }
@@ -292,32 +356,25 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
     let (mut template_id, mut ti_id, mut c_ti_id) = ([0u8; 32], [0u8; 32], [0u8; 32]);
     let (mut ti_json, mut envelope) = (vec![0u8; 4096], vec![0u8; 4096]);
     let (mut ti_json_len, mut envelope_len) = (0, 0);
-    let (chain_id, registry_address): (u64, [u8; 20]);
+    let (mut chain_id, mut registry_address) = (0u64, [0u8; 20]);
     // SAFETY: every pointer is valid for its stated length.
     unsafe {
         assert_eq!(
             ehr_transport_new_devnet(templates, &raw mut chain),
             ehr_result::OK
         );
-        let mut config = std::mem::zeroed::<ehr_handshaker_config>();
-        ehr_handshaker_config_default(&raw mut config);
         assert_eq!(
-            ehr_transport_chain(
-                chain,
-                &raw mut config.chain_id,
-                config.registry.as_mut_ptr()
-            ),
+            ehr_transport_chain(chain, &raw mut chain_id, registry_address.as_mut_ptr()),
             ehr_result::OK
         );
-        (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
-        (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
-        config.validator.poll_interval_ms = 1;
-        chain_id = config.chain_id;
-        registry_address = config.registry;
+        let validator = quick_validator(3);
+        let config = handshaker_config(chain_id, registry_address, validator);
         assert_eq!(
-            ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
+            ehr_handshaker_new(templates, keys, config, &raw mut hs),
             ehr_result::OK
         );
+        ehr_handshaker_config_free(config);
+        ehr_validator_config_free(validator);
         assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);
         let (name, len) = text("blood-pressure");
         assert_eq!(
@@ -595,17 +652,12 @@ fn booleans_the_host_writes_are_read_as_bytes() {
             ehr_result::OK
         );
         // A receipt whose `success` byte is 7: a success.
-        let mut config = std::mem::zeroed::<ehr_validator_config>();
+        let config = quick_validator(1);
         assert_eq!(
-            ehr_validator_config_default(&raw mut config),
+            ehr_validator_run(tc, config, chain, &raw mut ack),
             ehr_result::OK
         );
-        config.confirmations = 1;
-        config.poll_interval_ms = 1;
-        assert_eq!(
-            ehr_validator_run(tc, &raw const config, chain, &raw mut ack),
-            ehr_result::OK
-        );
+        ehr_validator_config_free(config);
         assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
         // A batch whose `found` and `has_batch_id` bytes are 2 and 0xFF.
         assert_eq!(

@@ -92,24 +92,47 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             let (p, n) = text(id);
             check(ehr_key_store_insert(keys, p, n, [byte; 32].as_ptr()));
         }
-        let mut config = std::mem::zeroed::<ehr_handshaker_config>();
-        check(ehr_handshaker_config_default(&raw mut config));
-        check(ehr_transport_chain(
-            t,
-            &raw mut config.chain_id,
-            config.registry.as_mut_ptr(),
+        let (mut chain, mut address) = (0u64, [0u8; 20]);
+        check(ehr_transport_chain(t, &raw mut chain, address.as_mut_ptr()));
+        assert_eq!((chain, address), (chain_id, registry.0.0));
+        let (mut validator_builder, mut validator) = (null_mut(), null_mut());
+        check(ehr_validator_config_builder_new(&raw mut validator_builder));
+        check(ehr_validator_config_builder_set_confirmations(
+            validator_builder,
+            2,
         ));
-        assert_eq!(config.registry, registry.0.0);
-        (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
-        (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
-        config.validator.confirmations = 2;
-        config.validator.poll_interval_ms = 50;
-        check(ehr_handshaker_new(
-            c_templates,
-            keys,
-            &raw const config,
-            &raw mut hs,
+        check(ehr_validator_config_builder_set_poll_interval_ms(
+            validator_builder,
+            50,
         ));
+        check(ehr_validator_config_builder_build(
+            validator_builder,
+            &raw mut validator,
+        ));
+        let (mut builder, mut config) = (null_mut(), null_mut());
+        let (sealing, sealing_len) = text("records-2026");
+        let (pseudonyms, pseudonyms_len) = text("pseudonyms");
+        check(ehr_handshaker_config_builder_new(
+            chain,
+            address.as_ptr(),
+            sealing,
+            sealing_len,
+            pseudonyms,
+            pseudonyms_len,
+            &raw mut builder,
+        ));
+        check(ehr_handshaker_config_builder_set_validator(
+            builder, validator,
+        ));
+        check(ehr_handshaker_config_builder_build(
+            builder,
+            &raw mut config,
+        ));
+        check(ehr_handshaker_new(c_templates, keys, config, &raw mut hs));
+        ehr_handshaker_config_free(config);
+        ehr_handshaker_config_builder_free(builder);
+        ehr_validator_config_free(validator);
+        ehr_validator_config_builder_free(validator_builder);
 
         let mut template_id = [0u8; 32];
         let (name, name_len) = text("blood-pressure");

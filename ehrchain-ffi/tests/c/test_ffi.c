@@ -202,24 +202,43 @@ static ehr_key_store *memory_keys(void) {
     return keys;
 }
 
+/* A validator that does not wait long: `confirmations` blocks, polls every
+ * millisecond, two quick retries. */
+static ehr_validator_config *quick_validator(uint64_t confirmations) {
+    ehr_validator_config_builder *b = NULL;
+    ehr_validator_config *config = NULL;
+    OK(ehr_validator_config_builder_new(&b));
+    OK(ehr_validator_config_builder_set_confirmations(b, confirmations));
+    OK(ehr_validator_config_builder_set_poll_interval_ms(b, 1));
+    OK(ehr_validator_config_builder_set_backoff_initial_ms(b, 1));
+    OK(ehr_validator_config_builder_set_backoff_max_ms(b, 2));
+    OK(ehr_validator_config_builder_set_max_retries(b, 2));
+    OK(ehr_validator_config_builder_build(b, &config));
+    ehr_validator_config_builder_free(b);
+    return config;
+}
+
+/* A handshaker for `chain`'s chain and registry (chain 1337 and a zero
+ * registry without a chain). */
 static ehr_handshaker *handshaker(const ehr_templates *t, const ehr_key_store *keys,
                                   const ehr_transport *chain) {
-    ehr_handshaker_config config;
-    OK(ehr_handshaker_config_default(&config));
+    uint64_t chain_id = 1337;
+    uint8_t registry[20] = {0};
     if (chain != NULL) {
-        OK(ehr_transport_chain(chain, &config.chain_id, config.registry));
+        OK(ehr_transport_chain(chain, &chain_id, registry));
     }
-    config.sealing_key_id = SEALING;
-    config.sealing_key_id_len = strlen(SEALING);
-    config.pseudonym_key_id = PSEUDONYMS;
-    config.pseudonym_key_id_len = strlen(PSEUDONYMS);
-    config.validator.confirmations = 2;
-    config.validator.poll_interval_ms = 1;
-    config.validator.backoff_initial_ms = 1;
-    config.validator.backoff_max_ms = 2;
-    config.validator.max_retries = 2;
+    ehr_handshaker_config_builder *b = NULL;
+    OK(ehr_handshaker_config_builder_new(chain_id, registry, SEALING, strlen(SEALING), PSEUDONYMS,
+                                         strlen(PSEUDONYMS), &b));
+    ehr_validator_config *validator = quick_validator(2);
+    OK(ehr_handshaker_config_builder_set_validator(b, validator));
+    ehr_validator_config_free(validator);
+    ehr_handshaker_config *config = NULL;
+    OK(ehr_handshaker_config_builder_build(b, &config));
+    ehr_handshaker_config_builder_free(b);
     ehr_handshaker *hs = NULL;
-    OK(ehr_handshaker_new(t, keys, &config, &hs));
+    OK(ehr_handshaker_new(t, keys, config, &hs));
+    ehr_handshaker_config_free(config);
     return hs;
 }
 
@@ -247,7 +266,7 @@ static void test_key_store_callbacks_and_envelopes(void) {
     OK(ehr_key_store_new_callbacks(&cb, &keys));
     EXPECT_RC(ehr_key_store_insert(keys, LIT("k"), SEALING_KEY), EHR_INVALID_ARGUMENT);
     ehr_handshaker *hs = handshaker(t, keys, NULL);
-    EXPECT(host.calls == 1); /* the pseudonym key, once */
+    EXPECT(host.calls == 2); /* the sealing key is there; the pseudonym key, once */
 
     ehr_ti *ti = bp_ti(t, "128");
     ehr_tc *tc = NULL;
@@ -312,6 +331,70 @@ static void test_key_store_callbacks_and_envelopes(void) {
     ehr_ti_free(ti);
     ehr_handshaker_free(hs);
     ehr_key_store_free(mem);
+    ehr_key_store_free(keys);
+    ehr_templates_free(t);
+}
+
+/* ------------------------------------------------------ configurations */
+
+static void test_configurations(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    ehr_key_store *keys = memory_keys();
+    uint8_t registry[20] = {0};
+    ehr_handshaker_config_builder *b = NULL;
+    char detail[512];
+    size_t n = 0;
+
+    /* No default chain: chain id 0 is refused, with a message saying so. */
+    EXPECT_RC(ehr_handshaker_config_builder_new(0, registry, SEALING, strlen(SEALING), PSEUDONYMS,
+                                                strlen(PSEUDONYMS), &b),
+              EHR_INVALID_ARGUMENT);
+    EXPECT(b == NULL);
+    OK(ehr_last_error(detail, sizeof detail, &n));
+    EXPECT(strstr(detail, "no default chain") != NULL);
+    EXPECT_RC(ehr_handshaker_config_builder_new(1, registry, LIT("bad key id"), PSEUDONYMS,
+                                                strlen(PSEUDONYMS), &b),
+              EHR_KEY_ID_INVALID);
+
+    /* A sealing key the key store does not hold: refused when the
+     * handshaker is made, not on every TI later. */
+    OK(ehr_handshaker_config_builder_new(1, registry, LIT("records-1999"), PSEUDONYMS,
+                                         strlen(PSEUDONYMS), &b));
+    OK(ehr_handshaker_config_builder_set_max_clock_skew(b, 60));
+    EXPECT_RC(ehr_handshaker_config_builder_set_validator(b, NULL), EHR_NULL_ARGUMENT);
+    ehr_handshaker_config *config = NULL;
+    OK(ehr_handshaker_config_builder_build(b, &config));
+    ehr_handshaker *hs = NULL;
+    EXPECT_RC(ehr_handshaker_new(t, keys, config, &hs), EHR_KEY_UNKNOWN);
+    EXPECT(hs == NULL);
+    OK(ehr_last_error(detail, sizeof detail, &n));
+    EXPECT(strstr(detail, "records-1999") != NULL);
+
+    /* The builders' setters and frees accept what they should. */
+    ehr_validator_config_builder *vb = NULL;
+    OK(ehr_validator_config_builder_new(&vb));
+    OK(ehr_validator_config_builder_set_inclusion_timeout_ms(vb, 60000));
+    OK(ehr_validator_config_builder_set_max_resubmissions(vb, 1));
+    EXPECT_RC(ehr_validator_config_builder_set_confirmations(NULL, 1), EHR_NULL_ARGUMENT);
+    ehr_validator_config *vc = NULL;
+    OK(ehr_validator_config_builder_build(vb, &vc));
+    OK(ehr_handshaker_config_builder_set_validator(b, vc));
+    ehr_handshaker_config_free(config);
+    config = NULL;
+    OK(ehr_handshaker_config_builder_build(b, &config));
+    OK(ehr_key_store_insert(keys, LIT("records-1999"), SEALING_KEY));
+    OK(ehr_handshaker_new(t, keys, config, &hs));
+
+    ehr_handshaker_free(hs);
+    ehr_handshaker_config_free(config);
+    ehr_handshaker_config_builder_free(b);
+    ehr_validator_config_free(vc);
+    ehr_validator_config_builder_free(vb);
+    ehr_validator_config_free(NULL);
+    ehr_validator_config_builder_free(NULL);
+    ehr_handshaker_config_free(NULL);
+    ehr_handshaker_config_builder_free(NULL);
     ehr_key_store_free(keys);
     ehr_templates_free(t);
 }
@@ -412,15 +495,12 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ti = bp_ti(t, "130");
     ehr_tc *tc = NULL;
     OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
-    ehr_validator_config vc;
-    OK(ehr_validator_config_default(&vc));
-    vc.confirmations = 1;
-    vc.poll_interval_ms = 1;
-    OK(ehr_validator_run(tc, &vc, chain, &ack));
+    ehr_validator_config *vc = quick_validator(1);
+    OK(ehr_validator_run(tc, vc, chain, &ack));
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && !s.replay);
     ehr_ack_free(ack);
-    OK(ehr_validator_run(tc, &vc, chain, &ack));
+    OK(ehr_validator_run(tc, vc, chain, &ack));
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.replay);
     ehr_ack_free(ack);
@@ -453,9 +533,9 @@ static void test_devnet_flow_batches_and_proofs(void) {
     OK(ehr_batch_root(batch, root, &leaves));
     EXPECT(leaves == 4);
     ehr_ack *acks[4] = {NULL, NULL, NULL, NULL};
-    EXPECT_RC(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, &vc, chain, acks, 3),
+    EXPECT_RC(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, chain, acks, 3),
               EHR_INVALID_ARGUMENT);
-    OK(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, &vc, chain, acks, 4));
+    OK(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, chain, acks, 4));
     for (int i = 0; i < 4; i++) {
         OK(ehr_ack_to_summary(acks[i], &s));
         EXPECT(s.valid && s.has_proof);
@@ -526,6 +606,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     }
     ehr_batch_free(batch);
     ehr_batch_builder_free(builder);
+    ehr_validator_config_free(vc);
     ehr_handshaker_free(hs);
     ehr_key_store_free(keys);
     ehr_transport_free(chain);
@@ -780,6 +861,7 @@ int main(void) {
     test_messages_and_buffers();
     test_bad_arguments();
     test_key_store_callbacks_and_envelopes();
+    test_configurations();
     test_tis_and_violations();
     test_devnet_flow_batches_and_proofs();
     test_devnet_roles_and_tc_accessors();
