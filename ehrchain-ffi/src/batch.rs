@@ -28,7 +28,7 @@ pub unsafe extern "C" fn ehr_batch_builder_new(
     builder_out: *mut *mut ehr_batch_builder,
 ) -> ehr_result {
     guard(|| {
-        Out::new(builder_out)?.give(ehr_batch_builder {
+        Out::new(builder_out, "builder_out")?.give(ehr_batch_builder {
             builder: BatchBuilder::new(),
         });
         Ok(())
@@ -44,9 +44,9 @@ pub unsafe extern "C" fn ehr_batch_builder_push(
     index_out: *mut u32,
 ) -> ehr_result {
     guard(|| {
-        let builder = ptr::handle_mut(builder)?;
-        let hash = B256::from(ptr::array::<32>(record_hash)?);
-        let out = Out::new(index_out)?;
+        let builder = ptr::handle_mut(builder, "builder")?;
+        let hash = B256::from(ptr::array::<32>(record_hash, "record_hash")?);
+        let out = Out::new(index_out, "index_out")?;
         out.set(builder.builder.push(hash)?);
         Ok(())
     })
@@ -63,9 +63,9 @@ pub unsafe extern "C" fn ehr_batch_builder_build(
     batch_out: *mut *mut ehr_batch,
 ) -> ehr_result {
     guard(|| {
-        let builder = ptr::handle(builder)?;
-        let batch_id = B256::from(ptr::array::<32>(batch_id)?);
-        let out = Out::new(batch_out)?;
+        let builder = ptr::handle(builder, "builder")?;
+        let batch_id = B256::from(ptr::array::<32>(batch_id, "batch_id")?);
+        let out = Out::new(batch_out, "batch_out")?;
         let batch = builder.builder.clone().build(batch_id)?;
         out.give(ehr_batch { batch });
         Ok(())
@@ -94,9 +94,9 @@ pub unsafe extern "C" fn ehr_batch_root(
     leaf_count_out: *mut u32,
 ) -> ehr_result {
     guard(|| {
-        let batch = ptr::handle(batch)?;
-        let root = OutArray::<32>::new(root_out)?;
-        let count = Out::new(leaf_count_out)?;
+        let batch = ptr::handle(batch, "batch")?;
+        let root = OutArray::<32>::new(root_out, "root_out")?;
+        let count = Out::new(leaf_count_out, "leaf_count_out")?;
         root.set(&batch.batch.root().0);
         count.set(batch.batch.leaf_count());
         Ok(())
@@ -112,8 +112,8 @@ pub unsafe extern "C" fn ehr_batch_proof(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        let batch = ptr::handle(batch)?;
-        let out = Out::new(proof_out)?;
+        let batch = ptr::handle(batch, "batch")?;
+        let out = Out::new(proof_out, "proof_out")?;
         let proof = batch.batch.proof(index)?;
         out.give(ehr_proof { proof });
         Ok(())
@@ -138,11 +138,11 @@ pub unsafe extern "C" fn ehr_batch_submit(
     acks_len: usize,
 ) -> ehr_result {
     guard(|| {
-        let batch = ptr::handle(batch)?;
-        let tcs = ptr::handles(tcs, tcs_len)?;
+        let batch = ptr::handle(batch, "batch")?;
+        let tcs = ptr::handles(tcs, tcs_len, "tcs")?;
         let config = validator_config(config)?;
-        let transport = ptr::handle_mut(transport)?;
-        let out = OutSlots::new(acks_out, acks_len)?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let out = OutSlots::new(acks_out, acks_len, "acks_out")?;
         if out.len() != tcs.len() {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
@@ -206,8 +206,8 @@ pub unsafe extern "C" fn ehr_proof_from_bytes(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        let bytes = ptr::bytes(bytes, bytes_len)?;
-        let out = Out::new(proof_out)?;
+        let bytes = ptr::bytes(bytes, bytes_len, "bytes")?;
+        let out = Out::new(proof_out, "proof_out")?;
         out.give(ehr_proof {
             proof: InclusionProof::from_bytes(bytes)?,
         });
@@ -224,8 +224,8 @@ pub unsafe extern "C" fn ehr_proof_from_text(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        let text = ptr::text(text, text_len)?;
-        let out = Out::new(proof_out)?;
+        let text = ptr::text(text, text_len, "text")?;
+        let out = Out::new(proof_out, "proof_out")?;
         out.give(ehr_proof {
             proof: InclusionProof::from_text(text)?,
         });
@@ -242,8 +242,8 @@ pub unsafe extern "C" fn ehr_proof_from_json(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        let json = ptr::text(json, json_len)?;
-        let out = Out::new(proof_out)?;
+        let json = ptr::text(json, json_len, "json")?;
+        let out = Out::new(proof_out, "proof_out")?;
         out.give(ehr_proof {
             proof: InclusionProof::from_json(json)?,
         });
@@ -261,7 +261,7 @@ pub unsafe extern "C" fn ehr_proof_to_bytes(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let proof = ptr::handle(proof)?;
+        let proof = ptr::handle(proof, "proof")?;
         ptr::write_bytes(buf, len, out_len, &proof.proof.to_bytes())
     })
 }
@@ -276,7 +276,7 @@ pub unsafe extern "C" fn ehr_proof_to_text(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let proof = ptr::handle(proof)?;
+        let proof = ptr::handle(proof, "proof")?;
         ptr::write_text(buf, len, out_len, &proof.proof.to_text())
     })
 }
@@ -291,7 +291,7 @@ pub unsafe extern "C" fn ehr_proof_to_json(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let proof = ptr::handle(proof)?;
+        let proof = ptr::handle(proof, "proof")?;
         ptr::write_text(buf, len, out_len, &proof.proof.to_json())
     })
 }
@@ -303,8 +303,8 @@ pub unsafe extern "C" fn ehr_proof_to_summary(
     summary_out: *mut ehr_proof_summary,
 ) -> ehr_result {
     guard(|| {
-        let p = &ptr::handle(proof)?.proof;
-        Out::new(summary_out)?.set(ehr_proof_summary {
+        let p = &ptr::handle(proof, "proof")?.proof;
+        Out::new(summary_out, "summary_out")?.set(ehr_proof_summary {
             record_hash: p.record_hash.0,
             batch_id: p.batch_id.0,
             root: p.root.0,
@@ -321,7 +321,7 @@ pub unsafe extern "C" fn ehr_proof_to_summary(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_proof_verify(proof: *const ehr_proof) -> ehr_result {
     guard(|| {
-        ptr::handle(proof)?.proof.verify()?;
+        ptr::handle(proof, "proof")?.proof.verify()?;
         Ok(())
     })
 }
@@ -344,8 +344,8 @@ pub unsafe extern "C" fn ehr_proof_verify_many(
     results: *mut ehr_result,
 ) -> ehr_result {
     guard(|| {
-        let proofs = ptr::handles(proofs, count)?;
-        let out = OutSlots::new(results, count)?;
+        let proofs = ptr::handles(proofs, count, "proofs")?;
+        let out = OutSlots::new(results, count, "results")?;
         let proofs: Vec<&InclusionProof> = proofs.iter().map(|p| &p.proof).collect();
         let mut first_failure = None;
         let mut codes = Vec::with_capacity(count);
@@ -381,8 +381,8 @@ pub unsafe extern "C" fn ehr_proof_verify_on_chain(
     transport: *mut ehr_transport,
 ) -> ehr_result {
     guard(|| {
-        let proof = &ptr::handle(proof)?.proof;
-        let transport = ptr::handle_mut(transport)?;
+        let proof = &ptr::handle(proof, "proof")?.proof;
+        let transport = ptr::handle_mut(transport, "transport")?;
         match proof.verify_on_chain(&mut transport.inner) {
             Ok(_) => Ok(()),
             Err(ChainCheckError::Proof(e)) => Err(e.into()),

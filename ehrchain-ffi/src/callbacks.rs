@@ -86,7 +86,7 @@ pub(crate) fn poll(
             raw.as_mut_ptr(),
         )
     };
-    *receipt = ptr::receipt(raw.as_ptr()).ok();
+    *receipt = ptr::receipt(raw.as_ptr(), "receipt_out").ok();
     code
 }
 

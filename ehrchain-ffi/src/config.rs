@@ -34,7 +34,7 @@ pub unsafe extern "C" fn ehr_validator_config_builder_new(
     builder_out: *mut *mut ehr_validator_config_builder,
 ) -> ehr_result {
     guard(|| {
-        Out::new(builder_out)?.give(ehr_validator_config_builder {
+        Out::new(builder_out, "builder_out")?.give(ehr_validator_config_builder {
             config: ValidatorConfig::default(),
         });
         Ok(())
@@ -47,7 +47,7 @@ fn set_validator(
     change: impl FnOnce(&mut ValidatorConfig),
 ) -> ehr_result {
     guard(|| {
-        change(&mut ptr::handle_mut(builder)?.config);
+        change(&mut ptr::handle_mut(builder, "builder")?.config);
         Ok(())
     })
 }
@@ -131,8 +131,8 @@ pub unsafe extern "C" fn ehr_validator_config_builder_build(
     config_out: *mut *mut ehr_validator_config,
 ) -> ehr_result {
     guard(|| {
-        let builder = ptr::handle(builder)?;
-        Out::new(config_out)?.give(ehr_validator_config {
+        let builder = ptr::handle(builder, "builder")?;
+        Out::new(config_out, "config_out")?.give(ehr_validator_config {
             config: builder.config,
         });
         Ok(())
@@ -158,7 +158,7 @@ pub(crate) fn validator_config(config: *const ehr_validator_config) -> Result<Va
     if config.is_null() {
         return Ok(ValidatorConfig::default());
     }
-    Ok(ptr::handle(config)?.config)
+    Ok(ptr::handle(config, "config")?.config)
 }
 
 /// How a handshaker builds and validates transactions: made by
@@ -198,10 +198,18 @@ pub unsafe extern "C" fn ehr_handshaker_config_builder_new(
     builder_out: *mut *mut ehr_handshaker_config_builder,
 ) -> ehr_result {
     guard(|| {
-        let registry = Address::from(ptr::array::<20>(registry)?);
-        let sealing_key = crate::key_id(ptr::text(sealing_key_id, sealing_key_id_len)?)?;
-        let pseudonym_key = crate::key_id(ptr::text(pseudonym_key_id, pseudonym_key_id_len)?)?;
-        let out = Out::new(builder_out)?;
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let sealing_key = crate::key_id(ptr::text(
+            sealing_key_id,
+            sealing_key_id_len,
+            "sealing_key_id",
+        )?)?;
+        let pseudonym_key = crate::key_id(ptr::text(
+            pseudonym_key_id,
+            pseudonym_key_id_len,
+            "pseudonym_key_id",
+        )?)?;
+        let out = Out::new(builder_out, "builder_out")?;
         let generator = GeneratorConfig::new(chain_id, registry, sealing_key, pseudonym_key)?;
         out.give(ehr_handshaker_config_builder {
             config: ehr_handshaker_config {
@@ -220,7 +228,10 @@ pub unsafe extern "C" fn ehr_handshaker_config_builder_set_max_clock_skew(
     max_clock_skew: u64,
 ) -> ehr_result {
     guard(|| {
-        ptr::handle_mut(builder)?.config.generator.max_clock_skew = max_clock_skew;
+        ptr::handle_mut(builder, "builder")?
+            .config
+            .generator
+            .max_clock_skew = max_clock_skew;
         Ok(())
     })
 }
@@ -232,8 +243,8 @@ pub unsafe extern "C" fn ehr_handshaker_config_builder_set_validator(
     validator: *const ehr_validator_config,
 ) -> ehr_result {
     guard(|| {
-        let builder = ptr::handle_mut(builder)?;
-        builder.config.validator = ptr::handle(validator)?.config;
+        let builder = ptr::handle_mut(builder, "builder")?;
+        builder.config.validator = ptr::handle(validator, "validator")?.config;
         Ok(())
     })
 }
@@ -247,8 +258,8 @@ pub unsafe extern "C" fn ehr_handshaker_config_builder_build(
     config_out: *mut *mut ehr_handshaker_config,
 ) -> ehr_result {
     guard(|| {
-        let builder = ptr::handle(builder)?;
-        Out::new(config_out)?.give(ehr_handshaker_config {
+        let builder = ptr::handle(builder, "builder")?;
+        Out::new(config_out, "config_out")?.give(ehr_handshaker_config {
             generator: builder.config.generator.clone(),
             validator: builder.config.validator,
         });

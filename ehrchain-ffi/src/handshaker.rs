@@ -99,10 +99,10 @@ pub unsafe extern "C" fn ehr_handshaker_new(
     handshaker_out: *mut *mut ehr_handshaker,
 ) -> ehr_result {
     guard(|| {
-        let templates = ptr::handle(templates)?;
-        let keys = ptr::handle(keys)?;
-        let config = ptr::handle(config)?;
-        let out = Out::new(handshaker_out)?;
+        let templates = ptr::handle(templates, "templates")?;
+        let keys = ptr::handle(keys, "keys")?;
+        let config = ptr::handle(config, "config")?;
+        let out = Out::new(handshaker_out, "handshaker_out")?;
         let tg = TransactionGenerator::new(config.generator.clone(), keys.keys.clone())?;
         out.give(ehr_handshaker {
             hs: Handshaker::new(templates.registry.clone(), tg, config.validator),
@@ -121,8 +121,8 @@ pub unsafe extern "C" fn ehr_handshaker_set_seed(
     seed: *const u8,
 ) -> ehr_result {
     guard(|| {
-        let hs = ptr::handle_mut(handshaker)?;
-        let seed = ptr::array::<32>(seed)?;
+        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+        let seed = ptr::array::<32>(seed, "seed")?;
         hs.rng = Rng::Seeded(Box::new(ChaCha20Rng::from_seed(seed)));
         Ok(())
     })
@@ -141,9 +141,9 @@ pub unsafe extern "C" fn ehr_handshaker_generate(
     tc_out: *mut *mut ehr_tc,
 ) -> ehr_result {
     guard(|| {
-        let hs = ptr::handle_mut(handshaker)?;
-        let ti = ptr::handle(ti)?;
-        let out = Out::new(tc_out)?;
+        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+        let ti = ptr::handle(ti, "ti")?;
+        let out = Out::new(tc_out, "tc_out")?;
         let tc = hs
             .hs
             .generator()
@@ -167,10 +167,10 @@ pub unsafe extern "C" fn ehr_handshaker_submit(
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
     guard(|| {
-        let hs = ptr::handle_mut(handshaker)?;
-        let ti = ptr::handle(ti)?;
-        let transport = ptr::handle_mut(transport)?;
-        let out = Out::new(ack_out)?;
+        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+        let ti = ptr::handle(ti, "ti")?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let out = Out::new(ack_out, "ack_out")?;
         let ack = hs
             .hs
             .submit(&ti.ti, &mut transport.inner, &mut SystemClock, &mut hs.rng);
@@ -189,9 +189,9 @@ pub unsafe extern "C" fn ehr_handshaker_pseudonym(
     pseudonym_out: *mut u8,
 ) -> ehr_result {
     guard(|| {
-        let hs = ptr::handle(handshaker)?;
-        let patient_id = ptr::text(patient_id, patient_id_len)?;
-        let out = OutArray::<32>::new(pseudonym_out)?;
+        let hs = ptr::handle(handshaker, "handshaker")?;
+        let patient_id = ptr::text(patient_id, patient_id_len, "patient_id")?;
+        let out = OutArray::<32>::new(pseudonym_out, "pseudonym_out")?;
         out.set(&hs.hs.generator().pseudonym(patient_id).0);
         Ok(())
     })
@@ -215,10 +215,10 @@ pub unsafe extern "C" fn ehr_validator_run(
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
     guard(|| {
-        let tc = ptr::handle(tc)?;
+        let tc = ptr::handle(tc, "tc")?;
         let config = validator_config(config)?;
-        let transport = ptr::handle_mut(transport)?;
-        let out = Out::new(ack_out)?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let out = Out::new(ack_out, "ack_out")?;
         let mut validator = TransactionValidator::new(&tc.tc, config);
         let ack = run_blocking(&mut validator, &mut transport.inner, &mut SystemClock)
             .into_iter()
@@ -264,8 +264,8 @@ fn tc_word(
     pick: impl FnOnce(&ChainTransaction) -> &B256,
 ) -> ehr_result {
     guard(|| {
-        let tc = ptr::handle(tc)?;
-        OutArray::<32>::new(out)?.set(&pick(&tc.tc).0);
+        let tc = ptr::handle(tc, "tc")?;
+        OutArray::<32>::new(out, "out")?.set(&pick(&tc.tc).0);
         Ok(())
     })
 }
@@ -279,9 +279,9 @@ pub unsafe extern "C" fn ehr_tc_destination(
     chain_id_out: *mut u64,
 ) -> ehr_result {
     guard(|| {
-        let tc = ptr::handle(tc)?;
-        let to = OutArray::<20>::new(out)?;
-        let chain_id = Out::new(chain_id_out)?;
+        let tc = ptr::handle(tc, "tc")?;
+        let to = OutArray::<20>::new(out, "out")?;
+        let chain_id = Out::new(chain_id_out, "chain_id_out")?;
         to.set(&tc.tc.to.0.0);
         chain_id.set(tc.tc.chain_id);
         Ok(())
@@ -298,7 +298,7 @@ pub unsafe extern "C" fn ehr_tc_calldata(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let tc = ptr::handle(tc)?;
+        let tc = ptr::handle(tc, "tc")?;
         ptr::write_bytes(buf, len, out_len, &tc.tc.calldata)
     })
 }
@@ -313,7 +313,7 @@ pub unsafe extern "C" fn ehr_tc_envelope(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let tc = ptr::handle(tc)?;
+        let tc = ptr::handle(tc, "tc")?;
         ptr::write_bytes(buf, len, out_len, tc.tc.envelope.as_bytes())
     })
 }
@@ -372,8 +372,8 @@ pub unsafe extern "C" fn ehr_ack_to_summary(
     summary_out: *mut ehr_ack_summary,
 ) -> ehr_result {
     guard(|| {
-        let ack = &ptr::handle(ack)?.ack;
-        let out = Out::new(summary_out)?;
+        let ack = &ptr::handle(ack, "ack")?.ack;
+        let out = Out::new(summary_out, "summary_out")?;
         let mut s = ehr_ack_summary {
             valid: ack.is_valid(),
             ti_id: ack.ti_id.0,
@@ -411,7 +411,7 @@ pub unsafe extern "C" fn ehr_ack_to_json(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let ack = ptr::handle(ack)?;
+        let ack = ptr::handle(ack, "ack")?;
         let json = serde_json::to_string(&ack.ack)
             .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
         ptr::write_text(buf, len, out_len, &json)
@@ -427,8 +427,8 @@ pub unsafe extern "C" fn ehr_ack_from_json(
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
     guard(|| {
-        let json = ptr::text(json, json_len)?;
-        let out = Out::new(ack_out)?;
+        let json = ptr::text(json, json_len, "json")?;
+        let out = Out::new(ack_out, "ack_out")?;
         let ack: Ack = serde_json::from_str(json).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidJson,
@@ -451,7 +451,7 @@ pub unsafe extern "C" fn ehr_ack_reason(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let ack = ptr::handle(ack)?;
+        let ack = ptr::handle(ack, "ack")?;
         let reason = ack.ack.reason().ok_or_else(|| {
             Error::new(ErrorCode::NotPresent, "the ACK is valid: it has no reason")
         })?;
@@ -469,7 +469,7 @@ pub unsafe extern "C" fn ehr_ack_envelope(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let ack = ptr::handle(ack)?;
+        let ack = ptr::handle(ack, "ack")?;
         let envelope = ack.ack.envelope.as_ref().ok_or_else(|| {
             Error::new(
                 ErrorCode::NotPresent,
@@ -489,8 +489,8 @@ pub unsafe extern "C" fn ehr_ack_proof(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        let ack = ptr::handle(ack)?;
-        let out = Out::new(proof_out)?;
+        let ack = ptr::handle(ack, "ack")?;
+        let out = Out::new(proof_out, "proof_out")?;
         let proof = ack
             .ack
             .anchor()

@@ -424,9 +424,9 @@ pub unsafe extern "C" fn ehr_transport_new_devnet(
         let templates = if templates.is_null() {
             None
         } else {
-            Some(ptr::handle(templates)?)
+            Some(ptr::handle(templates, "templates")?)
         };
-        let out = Out::new(transport_out)?;
+        let out = Out::new(transport_out, "transport_out")?;
         out.give(ehr_transport {
             inner: devnet_transport(templates)?,
         });
@@ -463,8 +463,8 @@ pub unsafe extern "C" fn ehr_devnet_account(
     address_out: *mut u8,
 ) -> ehr_result {
     guard(|| {
-        let name = ptr::text(name, name_len)?;
-        let out = OutArray::<20>::new(address_out)?;
+        let name = ptr::text(name, name_len, "name")?;
+        let out = OutArray::<20>::new(address_out, "address_out")?;
         #[cfg(feature = "devnet")]
         {
             out.set(&Devnet::account(name).0.0);
@@ -499,9 +499,9 @@ pub unsafe extern "C" fn ehr_transport_devnet_grant_role(
     account: *const u8,
 ) -> ehr_result {
     guard(|| {
-        let t = ptr::handle_mut(transport)?;
-        let role = ptr::text(role, role_len)?;
-        let account = Address::from(ptr::array::<20>(account)?);
+        let t = ptr::handle_mut(transport, "transport")?;
+        let role = ptr::text(role, role_len, "role")?;
+        let account = Address::from(ptr::array::<20>(account, "account")?);
         #[cfg(feature = "devnet")]
         {
             devnet(t)?.devnet_mut().grant_role(role, account)?;
@@ -527,9 +527,9 @@ pub unsafe extern "C" fn ehr_transport_set_sender(
     account: *const u8,
 ) -> ehr_result {
     guard(|| {
-        let t = ptr::handle_mut(transport)?;
-        let role = crate::role(ptr::text(role, role_len)?)?;
-        let account = Address::from(ptr::array::<20>(account)?);
+        let t = ptr::handle_mut(transport, "transport")?;
+        let role = crate::role(ptr::text(role, role_len, "role")?)?;
+        let account = Address::from(ptr::array::<20>(account, "account")?);
         let _ = (&role, account);
         match &mut t.inner {
             #[cfg(feature = "devnet")]
@@ -560,9 +560,9 @@ pub unsafe extern "C" fn ehr_transport_chain(
     registry_out: *mut u8,
 ) -> ehr_result {
     guard(|| {
-        let t = ptr::handle(transport)?;
-        let chain_id = Out::new(chain_id_out)?;
-        let registry = OutArray::<20>::new(registry_out)?;
+        let t = ptr::handle(transport, "transport")?;
+        let chain_id = Out::new(chain_id_out, "chain_id_out")?;
+        let registry = OutArray::<20>::new(registry_out, "registry_out")?;
         let (id, address) = match &t.inner {
             #[cfg(feature = "devnet")]
             FfiTransport::Devnet(d) => (d.devnet().chain_id(), d.devnet().registry()),
@@ -594,9 +594,9 @@ pub unsafe extern "C" fn ehr_transport_new_rpc(
     transport_out: *mut *mut ehr_transport,
 ) -> ehr_result {
     guard(|| {
-        let url = ptr::text(url, url_len)?;
-        let registry = Address::from(ptr::array::<20>(registry)?);
-        let out = Out::new(transport_out)?;
+        let url = ptr::text(url, url_len, "url")?;
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let out = Out::new(transport_out, "transport_out")?;
         #[cfg(feature = "rpc")]
         {
             let mut config = RpcConfig::new(chain_id);
@@ -637,8 +637,8 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_default_sender(
     account: *const u8,
 ) -> ehr_result {
     guard(|| {
-        let t = ptr::handle_mut(transport)?;
-        let account = Address::from(ptr::array::<20>(account)?);
+        let t = ptr::handle_mut(transport, "transport")?;
+        let account = Address::from(ptr::array::<20>(account, "account")?);
         #[cfg(feature = "rpc")]
         {
             rpc(t)?.set_default_sender(account);
@@ -661,7 +661,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
     mine: bool,
 ) -> ehr_result {
     guard(|| {
-        let t = ptr::handle_mut(transport)?;
+        let t = ptr::handle_mut(transport, "transport")?;
         #[cfg(feature = "rpc")]
         {
             rpc(t)?.set_mine_on_head(mine);
@@ -687,9 +687,9 @@ pub unsafe extern "C" fn ehr_transport_new_callbacks(
     transport_out: *mut *mut ehr_transport,
 ) -> ehr_result {
     guard(|| {
-        let cb = *ptr::handle(callbacks)?;
-        let registry = Address::from(ptr::array::<20>(registry)?);
-        let out = Out::new(transport_out)?;
+        let cb = *ptr::handle(callbacks, "callbacks")?;
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let out = Out::new(transport_out, "transport_out")?;
         for (name, missing) in [
             ("submit", cb.submit.is_none()),
             ("poll", cb.poll.is_none()),
@@ -699,7 +699,7 @@ pub unsafe extern "C" fn ehr_transport_new_callbacks(
             if missing {
                 return Err(Error::new(
                     ErrorCode::NullArgument,
-                    format!("the {name} callback is NULL; it is required"),
+                    format!("the callback `callbacks->{name}` is NULL; it is required"),
                 ));
             }
         }
@@ -730,18 +730,18 @@ pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
     is_anchoring_out: *mut bool,
 ) -> ehr_result {
     guard(|| {
-        let s = ptr::handle(submission)?;
-        let emitter = Address::from(ptr::array::<20>(emitter)?);
-        let topics = ptr::bytes_or_empty(topics, topics_len)?;
-        let data = ptr::bytes_or_empty(data, data_len)?;
-        let out = Out::new(is_anchoring_out)?;
+        let s = ptr::handle(submission, "submission")?;
+        let emitter = Address::from(ptr::array::<20>(emitter, "emitter")?);
+        let topics = ptr::bytes_or_empty(topics, topics_len, "topics")?;
+        let data = ptr::bytes_or_empty(data, data_len, "data")?;
+        let out = Out::new(is_anchoring_out, "is_anchoring_out")?;
         if topics.len() % 32 != 0 {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
                 "topics_len must be a multiple of 32",
             ));
         }
-        let calldata = ptr::bytes_or_empty(s.calldata, s.calldata_len)?;
+        let calldata = ptr::bytes_or_empty(s.calldata, s.calldata_len, "submission->calldata")?;
         let (id, hash) = (B256::from(s.id), B256::from(s.hash));
         let anchoring = match s.kind {
             0 => Anchoring::Record {

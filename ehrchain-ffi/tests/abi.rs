@@ -84,23 +84,37 @@ fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
             ErrorCode::NullArgument
         );
         assert_eq!(
+            last_error(),
+            "the argument `templates` is NULL; it is required"
+        );
+        assert_eq!(
             ehr_templates_latest(templates, null(), len, id.as_mut_ptr()),
             ErrorCode::NullArgument
         );
+        assert!(last_error().contains("`name` is NULL"));
         assert_eq!(
             ehr_templates_latest(templates, name, 0, id.as_mut_ptr()),
             ErrorCode::ZeroLength
         );
+        assert!(last_error().contains("`name` has length 0"));
         assert_eq!(
             ehr_templates_latest(templates, name, len, null_mut()),
             ErrorCode::NullArgument
         );
+        assert!(last_error().contains("`id_out` is NULL"));
         let bad = [0x62u8, 0xff, 0xfe];
         assert_eq!(
             ehr_templates_latest(templates, bad.as_ptr().cast(), 3, id.as_mut_ptr()),
             ErrorCode::InvalidUtf8
         );
-        assert!(last_error().contains("UTF-8"));
+        assert!(last_error().contains("`name` is not valid UTF-8"));
+        let proofs = [null::<ehr_proof>(); 2];
+        let mut codes = [ehr_result::OK; 2];
+        assert_eq!(
+            ehr_proof_verify_many(proofs.as_ptr(), 2, codes.as_mut_ptr()),
+            ErrorCode::NullArgument
+        );
+        assert!(last_error().contains("`proofs[0]` is NULL"));
         assert_eq!(id, [0; 32], "outputs are written only on success");
         assert_eq!(
             ehr_templates_latest(templates, name, len, id.as_mut_ptr()),

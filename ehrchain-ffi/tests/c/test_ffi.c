@@ -40,6 +40,20 @@ static int checks = 0;
     } while (0)
 
 #define OK(call) EXPECT_RC(call, EHR_OK)
+
+/* Expects the calling thread's last error to contain `text`. */
+#define EXPECT_LAST_ERROR(text)                                                                    \
+    do {                                                                                           \
+        char last_[1024] = "";                                                                     \
+        size_t len_ = 0;                                                                           \
+        (void)ehr_last_error(last_, sizeof last_, &len_);                                          \
+        checks++;                                                                                  \
+        if (strstr(last_, (text)) == NULL) {                                                       \
+            failures++;                                                                            \
+            fprintf(stderr, "%s:%d: the last error \"%s\" does not contain \"%s\"\n", __FILE__,  \
+                    __LINE__, last_, (text));                                                      \
+        }                                                                                          \
+    } while (0)
 #define LIT(s) s, (sizeof(s) - 1)
 
 static const char *SEALING = "records-2026";
@@ -115,11 +129,22 @@ static void test_bad_arguments(void) {
     size_t n = 0;
     EXPECT_RC(ehr_templates_new_builtin(NULL), EHR_NULL_ARGUMENT);
     OK(ehr_templates_new_builtin(&t));
+    /* Each error names the argument. */
     EXPECT_RC(ehr_templates_latest(NULL, LIT("blood-pressure"), id), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`templates` is NULL");
     EXPECT_RC(ehr_templates_latest(t, NULL, 3, id), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`name` is NULL");
     EXPECT_RC(ehr_templates_latest(t, "blood-pressure", 0, id), EHR_ZERO_LENGTH);
+    EXPECT_LAST_ERROR("`name` has length 0");
     EXPECT_RC(ehr_templates_latest(t, LIT("blood-pressure"), NULL), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`id_out` is NULL");
     EXPECT_RC(ehr_templates_latest(t, LIT("bl\xff\xfe"), id), EHR_INVALID_UTF8);
+    EXPECT_LAST_ERROR("`name` is not valid UTF-8");
+    ehr_ack *no_ack = NULL;
+    EXPECT_RC(ehr_handshaker_submit(NULL, NULL, NULL, &no_ack), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`handshaker` is NULL");
+    EXPECT_RC(ehr_ti_new(id, id, LIT("nurse-1"), LIT("nurse"), NULL, 0, 0, NULL), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`ti_out` is NULL");
     EXPECT_RC(ehr_templates_latest(t, LIT("no-such-template"), id), EHR_TEMPLATE_UNKNOWN);
     /* Outputs are written only on success. */
     memset(id, 0xAB, sizeof id);
@@ -805,6 +830,7 @@ static void test_callback_transport(void) {
     ehr_transport_callbacks missing = cb;
     missing.poll = NULL;
     EXPECT_RC(ehr_transport_new_callbacks(&missing, 1337, registry, &chain), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`callbacks->poll` is NULL");
     OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
     EXPECT_RC(ehr_transport_set_sender(chain, LIT("nurse"), registry), EHR_INVALID_ARGUMENT);
     ehr_key_store *keys = memory_keys();
