@@ -1,7 +1,8 @@
 //! The committed C header is what the pinned cbindgen generates from the
 //! crate and `cbindgen.toml`. Set `EHRCHAIN_REGENERATE_HEADER=1` to rewrite it
 //! (then review the diff). Every `ehr_*` and `EHR_*` name the header's
-//! comments and the crate's README mention is declared in the header.
+//! comments and the crate's README mention is declared in the header, and
+//! every callback returns an `ehr_result`.
 #![allow(missing_docs, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
@@ -129,4 +130,19 @@ fn every_name_the_docs_mention_is_declared_in_the_header() {
         unknown.is_empty(),
         "names mentioned but not declared in include/ehrchain.h: {unknown:#?}"
     );
+}
+
+#[test]
+fn every_callback_returns_an_ehr_result() {
+    let header = fresh_header();
+    let (code, _) = code_and_comments(&header);
+    let callbacks: Vec<&str> = code.lines().filter(|l| l.contains("(*")).collect();
+    assert!(callbacks.len() >= 6, "{callbacks:#?}");
+    for line in callbacks {
+        let returns = line.split("(*").next().unwrap_or_default().trim();
+        assert_eq!(
+            returns, "ehr_result",
+            "a callback must return an ehr_result: {line}"
+        );
+    }
 }
