@@ -174,6 +174,53 @@ typedef uint32_t ehr_anchoring_kind;
 #endif // __cplusplus
 
 /**
+ * What an `ehr_transmit` asks the host to do.
+ */
+enum ehr_transmit_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Nothing now: call `ehr_validator_poll_transmit` again at the deadline
+     * of `ehr_validator_poll_timeout`, or after handing in the result of
+     * the action already handed out.
+     */
+    EHR_TRANSMIT_NONE = 0,
+    /**
+     * Send `submission`; hand the result to `ehr_validator_handle_submitted`.
+     */
+    EHR_TRANSMIT_SUBMIT = 1,
+    /**
+     * Ask where the transaction `tx_hash` (sent for `submission`) stands;
+     * hand the result to `ehr_validator_handle_receipt`.
+     */
+    EHR_TRANSMIT_POLL = 2,
+    /**
+     * Read the chain head's block number; hand it to
+     * `ehr_validator_handle_head`.
+     */
+    EHR_TRANSMIT_READ_HEAD = 3,
+    /**
+     * Read the registry's `recordHashOf(ti_id)`; hand it to
+     * `ehr_validator_handle_record`.
+     */
+    EHR_TRANSMIT_READ_RECORD = 4,
+    /**
+     * Read the batch the registry holds under `root`; hand it to
+     * `ehr_validator_handle_batch`.
+     */
+    EHR_TRANSMIT_READ_BATCH = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ehr_transmit_kind ehr_transmit_kind;
+#else
+typedef uint32_t ehr_transmit_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The acknowledgement of one TI: what the host's database stores.
  *
  * Thread safety: immutable; may be used from several threads at once.
@@ -278,6 +325,16 @@ typedef struct ehr_ti ehr_ti;
  * calling thread.
  */
 typedef struct ehr_transport ehr_transport;
+
+/**
+ * The Transaction Validator for one submission (a TC, or a batch
+ * transaction for many TCs): takes it from generated to a final verdict and
+ * ends with exactly one ACK per TI.
+ *
+ * Thread safety: a handle may be moved to another thread, but not used from
+ * two threads at once.
+ */
+typedef struct ehr_validator ehr_validator;
 
 /**
  * How patient the Transaction Validator is: made by
@@ -415,8 +472,9 @@ typedef struct ehr_key_store_callbacks {
 } ehr_key_store_callbacks;
 
 /**
- * A transaction for a callback transport to send. Valid only during the
- * callback it is passed to (copy what you keep).
+ * A transaction to send: passed to a callback transport's `submit` and
+ * `poll` (valid during the call) or handed out in an `ehr_transmit` (valid
+ * until its validator is freed). Copy what you keep.
  */
 typedef struct ehr_submission {
     /**
@@ -563,6 +621,35 @@ typedef struct ehr_transport_callbacks {
                                  bool *has_batch_id_out,
                                  uint8_t *batch_id_out);
 } ehr_transport_callbacks;
+
+/**
+ * The next thing the host must do for a validator
+ * (`ehr_validator_poll_transmit`). Only the fields its `kind` names are
+ * set; the others are zero.
+ */
+typedef struct ehr_transmit {
+    /**
+     * What to do: an `ehr_transmit_kind`.
+     */
+    uint32_t kind;
+    /**
+     * `EHR_TRANSMIT_SUBMIT` and `EHR_TRANSMIT_POLL`: the transaction. Its
+     * calldata stays valid until the validator is freed.
+     */
+    struct ehr_submission submission;
+    /**
+     * `EHR_TRANSMIT_POLL`: the transaction to ask about.
+     */
+    uint8_t tx_hash[32];
+    /**
+     * `EHR_TRANSMIT_READ_RECORD`: the TI id whose record hash to read.
+     */
+    uint8_t ti_id[32];
+    /**
+     * `EHR_TRANSMIT_READ_BATCH`: the Merkle root whose batch to read.
+     */
+    uint8_t root[32];
+} ehr_transmit;
 
 #ifdef __cplusplus
 extern "C" {
@@ -908,17 +995,6 @@ ehr_result ehr_handshaker_pseudonym(const struct ehr_handshaker *handshaker,
  * Frees a handshaker; NULL is ignored.
  */
 void ehr_handshaker_free(struct ehr_handshaker *handshaker);
-
-/**
- * Runs the Transaction Validator for one TC through `transport` until its
- * ACK (as `ehr_handshaker_submit` does after generating), with `config`
- * (NULL for the defaults). Running the same TC again is idempotent: the
- * record is anchored once and the second ACK is a valid replay.
- */
-ehr_result ehr_validator_run(const struct ehr_tc *tc,
-                             const struct ehr_validator_config *config,
-                             struct ehr_transport *transport,
-                             struct ehr_ack **ack_out);
 
 /**
  * Writes the TC's 32-byte TI id to `out`.
@@ -1338,6 +1414,150 @@ ehr_result ehr_submission_is_anchoring_event(const struct ehr_submission *submis
  * Frees a transport (a devnet and its chain with it); NULL is ignored.
  */
 void ehr_transport_free(struct ehr_transport *transport);
+
+/**
+ * Makes a validator anchoring one TC, with `config` (NULL for the
+ * defaults). Free it with `ehr_validator_free`.
+ */
+ehr_result ehr_validator_new(const struct ehr_tc *tc,
+                             const struct ehr_validator_config *config,
+                             struct ehr_validator **validator_out);
+
+/**
+ * Makes a validator anchoring `batch` with one transaction: `tcs` are the
+ * `tcs_len` TCs whose record hashes were pushed, in the same order (the
+ * registry and chain are those of the first); `config` may be NULL for the
+ * defaults. Each valid ACK carries its record's inclusion proof.
+ * `EHR_BATCH_MISMATCH` when the TCs are not the batch's records. Free it
+ * with `ehr_validator_free`.
+ */
+ehr_result ehr_validator_new_batch(const struct ehr_batch *batch,
+                                   const struct ehr_tc *const *tcs,
+                                   size_t tcs_len,
+                                   const struct ehr_validator_config *config,
+                                   struct ehr_validator **validator_out);
+
+/**
+ * Runs the validator through `transport` until its verdict, blocking:
+ * reads the system clock and sleeps between polls (the validator
+ * configuration sets how long). Then take the ACKs with
+ * `ehr_validator_poll_ack`. Running a new validator for the same TC again
+ * is idempotent: the record is anchored once and the second ACK is a valid
+ * replay.
+ */
+ehr_result ehr_validator_run(struct ehr_validator *validator, struct ehr_transport *transport);
+
+/**
+ * Writes the next action for the host at `now_ms` (Unix milliseconds) to
+ * `transmit_out`: `EHR_TRANSMIT_NONE` when there is nothing to do now (see
+ * `ehr_transmit_kind`), when the result of the last action is awaited, or
+ * once the verdict is reached. Hand each action's result to the matching
+ * `ehr_validator_handle_*` function before asking for the next.
+ */
+ehr_result ehr_validator_poll_transmit(struct ehr_validator *validator,
+                                       uint64_t now_ms,
+                                       struct ehr_transmit *transmit_out);
+
+/**
+ * Writes when the validator next wants `ehr_validator_handle_timeout` and
+ * `ehr_validator_poll_transmit` called (Unix milliseconds) to
+ * `deadline_ms_out` and true to `has_deadline_out`; false (and nothing to
+ * `deadline_ms_out`) while it awaits an action's result or once it is
+ * finished.
+ */
+ehr_result ehr_validator_poll_timeout(const struct ehr_validator *validator,
+                                      bool *has_deadline_out,
+                                      uint64_t *deadline_ms_out);
+
+/**
+ * Advances the validator's timers to `now_ms`: a transaction pending past
+ * the inclusion timeout is treated as dropped (and sent again after the
+ * registry is read). Call it at the deadline of `ehr_validator_poll_timeout`,
+ * before `ehr_validator_poll_transmit`.
+ */
+ehr_result ehr_validator_handle_timeout(struct ehr_validator *validator, uint64_t now_ms);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_SUBMIT` at `now_ms`: `result`
+ * `EHR_OK` with the 32-byte `tx_hash` of the sent transaction, or the
+ * transport code of why it could not be sent (then `tx_hash` is not read
+ * and may be NULL; the codes mean what they mean for a callback transport's
+ * `submit`). `EHR_VALIDATOR` when no submission was asked for.
+ */
+ehr_result ehr_validator_handle_submitted(struct ehr_validator *validator,
+                                          uint64_t now_ms,
+                                          ehr_result result,
+                                          const uint8_t *tx_hash);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_POLL` at `now_ms`: `result` `EHR_OK`
+ * with `status` (an `ehr_poll_status`) and, for `EHR_POLL_INCLUDED`, the
+ * transaction's `receipt` (else not read and may be NULL); or the transport
+ * code of why the node could not be asked. `EHR_VALIDATOR` when no poll was
+ * asked for or the receipt is another transaction's.
+ */
+ehr_result ehr_validator_handle_receipt(struct ehr_validator *validator,
+                                        uint64_t now_ms,
+                                        ehr_result result,
+                                        uint32_t status,
+                                        const struct ehr_receipt *receipt);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_READ_HEAD` at `now_ms`: `result`
+ * `EHR_OK` with the head's `block_number`, or the transport code of why it
+ * could not be read. `EHR_VALIDATOR` when no head was asked for.
+ */
+ehr_result ehr_validator_handle_head(struct ehr_validator *validator,
+                                     uint64_t now_ms,
+                                     ehr_result result,
+                                     uint64_t block_number);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_READ_RECORD` at `now_ms`: `result`
+ * `EHR_OK` with `found` and, when found, the 32-byte `record_hash` the
+ * registry holds (else not read and may be NULL); or the transport code of
+ * why the registry could not be read. `EHR_VALIDATOR` when no record read
+ * was asked for.
+ */
+ehr_result ehr_validator_handle_record(struct ehr_validator *validator,
+                                       uint64_t now_ms,
+                                       ehr_result result,
+                                       bool found,
+                                       const uint8_t *record_hash);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_READ_BATCH` at `now_ms`: `result`
+ * `EHR_OK` with `found` and, when found, the batch's `leaf_count` and, when
+ * the host reads the `BatchAnchored` event (`has_batch_id`), its 32-byte
+ * `batch_id` (else not read and may be NULL); or the transport code of why
+ * the registry could not be read. `EHR_VALIDATOR` when no batch read was
+ * asked for.
+ */
+ehr_result ehr_validator_handle_batch(struct ehr_validator *validator,
+                                      uint64_t now_ms,
+                                      ehr_result result,
+                                      bool found,
+                                      uint32_t leaf_count,
+                                      bool has_batch_id,
+                                      const uint8_t *batch_id);
+
+/**
+ * Writes the next ACK to `ack_out` (free it with `ehr_ack_free`), or NULL
+ * when none waits: once the verdict is reached there is one ACK per TI,
+ * each handed out once.
+ */
+ehr_result ehr_validator_poll_ack(struct ehr_validator *validator, struct ehr_ack **ack_out);
+
+/**
+ * Writes whether the verdict is reached to `finished_out` (its ACKs may
+ * still wait in `ehr_validator_poll_ack`).
+ */
+ehr_result ehr_validator_is_finished(const struct ehr_validator *validator, bool *finished_out);
+
+/**
+ * Frees a validator (and the ACKs it still holds); NULL is ignored.
+ */
+void ehr_validator_free(struct ehr_validator *validator);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -5,8 +5,7 @@
 use std::ffi::c_char;
 
 use ehrchain_core::{
-    B256, Batch, BatchBuilder, ChainCheckError, ErrorCode, InclusionProof, TransactionValidator,
-    run_blocking,
+    B256, Batch, BatchBuilder, ChainCheckError, ErrorCode, InclusionProof, run_blocking,
 };
 
 use crate::config::{ehr_validator_config, validator_config};
@@ -14,6 +13,7 @@ use crate::handshaker::{SystemClock, ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::transport::ehr_transport;
+use crate::validator::batch_validator;
 
 /// Collects record hashes for one batch.
 ///
@@ -82,7 +82,7 @@ pub unsafe extern "C" fn ehr_batch_builder_free(builder: *mut ehr_batch_builder)
 ///
 /// Thread safety: immutable; may be used from several threads at once.
 pub struct ehr_batch {
-    batch: Batch,
+    pub(crate) batch: Batch,
 }
 
 /// Writes the batch's 32-byte Merkle root to `root_out` and its number of
@@ -153,13 +153,7 @@ pub unsafe extern "C" fn ehr_batch_submit(
                 ),
             ));
         }
-        let first = tcs
-            .first()
-            .ok_or_else(|| Error::code(ErrorCode::ZeroLength))?;
-        let (registry, chain_id) = (first.tc.to, first.tc.chain_id);
-        let tcs: Vec<_> = tcs.iter().map(|t| t.tc.clone()).collect();
-        let mut validator =
-            TransactionValidator::for_batch(&batch.batch, &tcs, registry, chain_id, config)?;
+        let mut validator = batch_validator(batch, &tcs, config)?;
         let acks = run_blocking(&mut validator, &mut transport.inner, &mut SystemClock);
         out.give_all(acks.into_iter().map(|ack| ehr_ack { ack }).collect())
     })

@@ -6,13 +6,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ehrchain_core::{
     Ack, AckStatus, B256, ChainTransaction, Clock, ErrorCode, Handshaker, TransactionGenerator,
-    TransactionValidator, run_blocking,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 
 use crate::batch::ehr_proof;
-use crate::config::{ehr_handshaker_config, ehr_validator_config, validator_config};
+use crate::config::ehr_handshaker_config;
 use crate::keys::{FfiKeyStore, ehr_key_store};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
@@ -201,32 +200,6 @@ pub unsafe extern "C" fn ehr_handshaker_pseudonym(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_free(handshaker: *mut ehr_handshaker) {
     guard_void(|| drop(ptr::take(handshaker)));
-}
-
-/// Runs the Transaction Validator for one TC through `transport` until its
-/// ACK (as `ehr_handshaker_submit` does after generating), with `config`
-/// (NULL for the defaults). Running the same TC again is idempotent: the
-/// record is anchored once and the second ACK is a valid replay.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_validator_run(
-    tc: *const ehr_tc,
-    config: *const ehr_validator_config,
-    transport: *mut ehr_transport,
-    ack_out: *mut *mut ehr_ack,
-) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc, "tc")?;
-        let config = validator_config(config)?;
-        let transport = ptr::handle_mut(transport, "transport")?;
-        let out = Out::new(ack_out, "ack_out")?;
-        let mut validator = TransactionValidator::new(&tc.tc, config);
-        let ack = run_blocking(&mut validator, &mut transport.inner, &mut SystemClock)
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::new(ErrorCode::Internal, "the validator made no ACK"))?;
-        out.give(ehr_ack { ack });
-        Ok(())
-    })
 }
 
 /// A blockchain transaction (TC) ready for a transport, with the sealed

@@ -21,6 +21,7 @@ mod result;
 mod templates;
 mod ti;
 mod transport;
+mod validator;
 
 use std::ffi::c_char;
 
@@ -32,6 +33,7 @@ pub use result::{ehr_last_error, ehr_last_violations, ehr_result, ehr_result_mes
 pub use templates::*;
 pub use ti::*;
 pub use transport::*;
+pub use validator::*;
 
 use ehrchain_core::{ErrorCode, KeyId, Role};
 

@@ -44,8 +44,9 @@ pub enum ehr_poll_status {
     EHR_POLL_DROPPED = 2,
 }
 
-/// A transaction for a callback transport to send. Valid only during the
-/// callback it is passed to (copy what you keep).
+/// A transaction to send: passed to a callback transport's `submit` and
+/// `poll` (valid during the call) or handed out in an `ehr_transmit` (valid
+/// until its validator is freed). Copy what you keep.
 #[repr(C)]
 #[derive(Debug)]
 pub struct ehr_submission {
@@ -69,7 +70,20 @@ pub struct ehr_submission {
 }
 
 impl ehr_submission {
-    fn of(s: &Submission) -> Self {
+    /// No submission: zeros and a NULL calldata pointer.
+    pub(crate) const NONE: Self = Self {
+        to: [0; 20],
+        chain_id: 0,
+        calldata: std::ptr::null(),
+        calldata_len: 0,
+        kind: 0,
+        id: [0; 32],
+        hash: [0; 32],
+        leaf_count: 0,
+    };
+
+    /// The C view of `s`; its calldata pointer points into `s`.
+    pub(crate) fn of(s: &Submission) -> Self {
         let (kind, id, hash, leaf_count) = match s.anchoring {
             Anchoring::Record { ti_id, record_hash } => (
                 ehr_anchoring_kind::EHR_ANCHOR_RECORD as u32,
@@ -207,20 +221,36 @@ pub(crate) struct CallbackTransport {
     registry: Address,
 }
 
-/// The transport error for a callback's code.
 impl CallbackTransport {
-    /// A callback's code as the transport's result (the rule is core's).
+    /// A callback's code as the transport's result.
     fn check(&self, code: ehr_result, callback: &str) -> Result<(), TransportError> {
-        if code == ehr_result::OK {
-            return Ok(());
-        }
-        let detail = format!("the host's {callback} callback returned {}", code.name());
-        Err(TransportError::from_code(
-            code.error_code(),
+        host_result(
+            code,
             self.chain_id,
-            detail,
-        ))
+            &format!("the host's {callback} callback"),
+        )
     }
+}
+
+/// A code the host returned or reported for a transport operation (`who`
+/// says which, for the message), as the operation's result: `EHR_OK` is
+/// success, a transport code keeps its meaning, any other code is an answer
+/// ehrchain cannot read (the rule is core's `TransportError::from_code`).
+/// `chain_id` is the chain the transaction is for.
+pub(crate) fn host_result(
+    code: ehr_result,
+    chain_id: u64,
+    who: &str,
+) -> Result<(), TransportError> {
+    if code == ehr_result::OK {
+        return Ok(());
+    }
+    let detail = format!("{who} returned {}", code.name());
+    Err(TransportError::from_code(
+        code.error_code(),
+        chain_id,
+        detail,
+    ))
 }
 
 /// Where a transaction stands, from the `status` (an `ehr_poll_status`) and,

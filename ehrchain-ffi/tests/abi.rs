@@ -666,11 +666,17 @@ fn booleans_the_host_writes_are_read_as_bytes() {
             ehr_result::OK
         );
         // A receipt whose `success` byte is 7: a success.
-        let config = quick_validator(1);
+        let (config, mut validator) = (quick_validator(1), null_mut());
         assert_eq!(
-            ehr_validator_run(tc, config, chain, &raw mut ack),
+            ehr_validator_new(tc, config, &raw mut validator),
             ehr_result::OK
         );
+        assert_eq!(ehr_validator_run(validator, chain), ehr_result::OK);
+        assert_eq!(
+            ehr_validator_poll_ack(validator, &raw mut ack),
+            ehr_result::OK
+        );
+        ehr_validator_free(validator);
         ehr_validator_config_free(config);
         assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
         // A batch whose `found` and `has_batch_id` bytes are 2 and 0xFF.
@@ -707,4 +713,141 @@ fn booleans_the_host_writes_are_read_as_bytes() {
     }
     assert!(summary.valid && summary.has_tx_hash);
     assert_eq!(summary.tx_hash, odd_bools::TX);
+}
+
+#[test]
+fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
+    let (templates, keys, hs) = ffi_handshaker();
+    let (registry, _) = core_generator();
+    let batch_id = [0x5B; 32];
+    let config = quick_validator(2);
+    let (mut builder, mut batch, mut validator) = (null_mut(), null_mut(), null_mut());
+    let mut tcs = Vec::new();
+    let mut transmit = std::mem::MaybeUninit::<ehr_transmit>::zeroed();
+    let (mut actions, mut now_ms, mut acks) = (Vec::new(), NOW * 1000, Vec::new());
+    let mut head = 10u64;
+    // SAFETY: every pointer is valid for its stated length; every handle is
+    // freed once.
+    unsafe {
+        assert_eq!(ehr_batch_builder_new(&raw mut builder), ehr_result::OK);
+        for systolic in [120, 121] {
+            let mut ti = bp_ti(&registry, systolic);
+            ti.ti_id = B256::repeat_byte(u8::try_from(systolic).unwrap());
+            let json = ti.to_json();
+            let (j, jl) = text(&json);
+            let (mut c_ti, mut tc) = (null_mut(), null_mut());
+            assert_eq!(ehr_ti_from_json(j, jl, &raw mut c_ti), ehr_result::OK);
+            assert_eq!(
+                ehr_handshaker_generate(hs, c_ti, NOW, &raw mut tc),
+                ehr_result::OK
+            );
+            let (mut hash, mut index) = ([0u8; 32], 0u32);
+            assert_eq!(ehr_tc_record_hash(tc, hash.as_mut_ptr()), ehr_result::OK);
+            assert_eq!(
+                ehr_batch_builder_push(builder, hash.as_ptr(), &raw mut index),
+                ehr_result::OK
+            );
+            ehr_ti_free(c_ti);
+            tcs.push(tc.cast_const());
+        }
+        assert_eq!(
+            ehr_batch_builder_build(builder, batch_id.as_ptr(), &raw mut batch),
+            ehr_result::OK
+        );
+        let (mut root, mut leaves) = ([0u8; 32], 0u32);
+        assert_eq!(
+            ehr_batch_root(batch, root.as_mut_ptr(), &raw mut leaves),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_new_batch(batch, tcs.as_ptr(), 1, config, &raw mut validator),
+            ErrorCode::BatchMismatch
+        );
+        assert_eq!(
+            ehr_validator_new_batch(batch, tcs.as_ptr(), 2, config, &raw mut validator),
+            ehr_result::OK
+        );
+        // The host's loop: the node refuses the submission (as it would a
+        // second anchoring), the registry holds this very batch, and a block
+        // is mined between two reads of the head.
+        for _ in 0..100 {
+            let mut finished = false;
+            ehr_validator_is_finished(validator, &raw mut finished);
+            if finished {
+                break;
+            }
+            ehr_validator_handle_timeout(validator, now_ms);
+            assert_eq!(
+                ehr_validator_poll_transmit(validator, now_ms, transmit.as_mut_ptr()),
+                ehr_result::OK
+            );
+            let t = transmit.assume_init_ref();
+            let rc = match t.kind {
+                0 => {
+                    let (mut has, mut at) = (false, 0u64);
+                    ehr_validator_poll_timeout(validator, &raw mut has, &raw mut at);
+                    assert!(has);
+                    now_ms = at.max(now_ms + 1);
+                    continue;
+                }
+                1 => {
+                    assert_eq!(t.submission.kind, 1, "anchorBatch");
+                    assert_eq!(t.submission.hash, root);
+                    assert_eq!(t.submission.leaf_count, 2);
+                    let rejected = ehr_result::from(ErrorCode::TransportRejected);
+                    ehr_validator_handle_submitted(validator, now_ms, rejected, null())
+                }
+                3 => {
+                    head += 1;
+                    ehr_validator_handle_head(validator, now_ms, ehr_result::OK, head)
+                }
+                5 => {
+                    assert_eq!(t.root, root);
+                    ehr_validator_handle_batch(
+                        validator,
+                        now_ms,
+                        ehr_result::OK,
+                        true,
+                        2,
+                        true,
+                        batch_id.as_ptr(),
+                    )
+                }
+                other => panic!("unexpected action {other}"),
+            };
+            assert_eq!(rc, ehr_result::OK, "{}", last_error());
+            actions.push(t.kind);
+        }
+        loop {
+            let mut ack = null_mut();
+            assert_eq!(
+                ehr_validator_poll_ack(validator, &raw mut ack),
+                ehr_result::OK
+            );
+            if ack.is_null() {
+                break;
+            }
+            let mut summary = ehr_ack_summary::default();
+            assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
+            acks.push(summary);
+            ehr_ack_free(ack);
+        }
+        ehr_validator_free(validator);
+        ehr_validator_config_free(config);
+        for tc in tcs {
+            ehr_tc_free(tc.cast_mut());
+        }
+        ehr_batch_free(batch);
+        ehr_batch_builder_free(builder);
+        ehr_handshaker_free(hs);
+        ehr_key_store_free(keys);
+        ehr_templates_free(templates);
+    }
+    assert_eq!(actions.first(), Some(&1), "{actions:?}");
+    assert!(actions.contains(&5), "{actions:?}");
+    assert_eq!(acks.len(), 2, "{actions:?}");
+    assert!(
+        acks.iter().all(|a| a.valid && a.recovered && a.has_proof),
+        "{acks:?}"
+    );
 }

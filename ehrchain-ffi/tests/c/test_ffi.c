@@ -521,14 +521,18 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_tc *tc = NULL;
     OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
     ehr_validator_config *vc = quick_validator(1);
-    OK(ehr_validator_run(tc, vc, chain, &ack));
-    OK(ehr_ack_to_summary(ack, &s));
-    EXPECT(s.valid && !s.replay);
-    ehr_ack_free(ack);
-    OK(ehr_validator_run(tc, vc, chain, &ack));
-    OK(ehr_ack_to_summary(ack, &s));
-    EXPECT(s.valid && s.replay);
-    ehr_ack_free(ack);
+    for (int run = 0; run < 2; run++) {
+        ehr_validator *v = NULL;
+        OK(ehr_validator_new(tc, vc, &v));
+        OK(ehr_validator_run(v, chain));
+        OK(ehr_validator_poll_ack(v, &ack));
+        OK(ehr_ack_to_summary(ack, &s));
+        EXPECT(s.valid && s.replay == (run == 1));
+        ehr_ack_free(ack);
+        OK(ehr_validator_poll_ack(v, &ack));
+        EXPECT(ack == NULL); /* one ACK per TI */
+        ehr_validator_free(v);
+    }
     ehr_tc_free(tc);
     ehr_ti_free(ti);
 
@@ -882,6 +886,154 @@ static void test_callback_transport(void) {
     ehr_templates_free(t);
 }
 
+/* ------------------------------------- the validator in the host's loop */
+
+/* Drives `v` in the host's own event loop against the fake chain, on a
+ * virtual clock: actions out, results in, time advanced to each deadline.
+ * Returns the number of actions, or -1. */
+static int drive(ehr_validator *v, struct fake_chain *fake, uint64_t *now_ms) {
+    int actions = 0;
+    for (int step = 0; step < 10000; step++) {
+        bool finished = false;
+        OK(ehr_validator_is_finished(v, &finished));
+        if (finished) {
+            return actions;
+        }
+        OK(ehr_validator_handle_timeout(v, *now_ms));
+        ehr_transmit a;
+        memset(&a, 0xCD, sizeof a);
+        OK(ehr_validator_poll_transmit(v, *now_ms, &a));
+        if (a.kind != EHR_TRANSMIT_NONE) {
+            actions++;
+        }
+        switch (a.kind) {
+        case EHR_TRANSMIT_NONE: {
+            bool has_deadline = false;
+            uint64_t deadline = 0;
+            OK(ehr_validator_poll_timeout(v, &has_deadline, &deadline));
+            EXPECT(has_deadline);
+            *now_ms = deadline > *now_ms ? deadline : *now_ms + 1;
+            break;
+        }
+        case EHR_TRANSMIT_SUBMIT: {
+            EXPECT(a.submission.kind == EHR_ANCHOR_RECORD && a.submission.calldata_len > 4);
+            uint8_t tx_hash[32];
+            ehr_result rc = fake_submit(fake, &a.submission, tx_hash);
+            OK(ehr_validator_handle_submitted(v, *now_ms, rc, rc == EHR_OK ? tx_hash : NULL));
+            break;
+        }
+        case EHR_TRANSMIT_POLL: {
+            uint32_t status = 0;
+            ehr_receipt receipt;
+            memset(&receipt, 0, sizeof receipt);
+            ehr_result rc = fake_poll(fake, a.tx_hash, &a.submission, &status, &receipt);
+            OK(ehr_validator_handle_receipt(v, *now_ms, rc, status, &receipt));
+            break;
+        }
+        case EHR_TRANSMIT_READ_HEAD: {
+            uint64_t head = 0;
+            ehr_result rc = fake_head(fake, &head);
+            OK(ehr_validator_handle_head(v, *now_ms, rc, head));
+            break;
+        }
+        case EHR_TRANSMIT_READ_RECORD: {
+            bool found = false;
+            uint8_t record_hash[32];
+            ehr_result rc = fake_record_hash_of(fake, a.ti_id, &found, record_hash);
+            OK(ehr_validator_handle_record(v, *now_ms, rc, found, record_hash));
+            break;
+        }
+        default:
+            EXPECT(a.kind == EHR_TRANSMIT_NONE);
+            return -1;
+        }
+    }
+    return -1;
+}
+
+static void test_validator_in_an_event_loop(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    struct fake_chain fake;
+    memset(&fake, 0, sizeof fake);
+    uint8_t registry[20];
+    memset(registry, 0xEE, sizeof registry);
+    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
+                                  NULL};
+    ehr_transport *chain = NULL;
+    OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
+    ehr_key_store *keys = memory_keys();
+    ehr_handshaker *hs = handshaker(t, keys, chain);
+    ehr_validator_config *vc = quick_validator(2);
+    uint64_t now_ms = (uint64_t)time(NULL) * 1000;
+
+    /* A TC anchored and confirmed: one valid ACK, then nothing. */
+    ehr_ti *ti = bp_ti(t, "128");
+    ehr_tc *tc = NULL;
+    OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
+    ehr_validator *v = NULL;
+    OK(ehr_validator_new(tc, vc, &v));
+    ehr_transmit first;
+    OK(ehr_validator_poll_transmit(v, now_ms, &first));
+    EXPECT(first.kind == EHR_TRANSMIT_SUBMIT);
+    /* An answer for another action, or a success without its hash: refused,
+     * and the validator still waits for the submission's result. */
+    EXPECT_RC(ehr_validator_handle_head(v, now_ms, EHR_OK, 7), EHR_VALIDATOR);
+    EXPECT_RC(ehr_validator_handle_submitted(v, now_ms, EHR_OK, NULL), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`tx_hash` is NULL");
+    ehr_transmit again;
+    OK(ehr_validator_poll_transmit(v, now_ms, &again));
+    EXPECT(again.kind == EHR_TRANSMIT_NONE);
+    bool has_deadline = true;
+    uint64_t deadline = 0;
+    OK(ehr_validator_poll_timeout(v, &has_deadline, &deadline));
+    EXPECT(!has_deadline); /* awaiting the submission's result */
+    uint8_t tx_hash[32];
+    OK(fake_submit(&fake, &first.submission, tx_hash));
+    OK(ehr_validator_handle_submitted(v, now_ms, EHR_OK, tx_hash));
+    EXPECT(drive(v, &fake, &now_ms) >= 3); /* poll, head, poll */
+    ehr_ack *ack = NULL;
+    OK(ehr_validator_poll_ack(v, &ack));
+    ehr_ack_summary s;
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(s.valid && s.has_tx_hash && memcmp(s.tx_hash, tx_hash, 32) == 0);
+    uint8_t ti_id[32];
+    OK(ehr_tc_ti_id(tc, ti_id));
+    EXPECT(memcmp(s.ti_id, ti_id, 32) == 0);
+    ehr_ack_free(ack);
+    OK(ehr_validator_poll_ack(v, &ack));
+    EXPECT(ack == NULL);
+    EXPECT_RC(ehr_validator_handle_head(v, now_ms, EHR_OK, 99), EHR_VALIDATOR);
+    ehr_validator_free(v);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+
+    /* A node that cannot be reached: retries with backoff, then the registry
+     * is read before giving up: an invalid ACK the host may rerun. */
+    fake.unavailable = 1;
+    fake.submits = 0;
+    fake.reads = 0;
+    ti = bp_ti(t, "129");
+    OK(ehr_handshaker_generate(hs, ti, (uint64_t)time(NULL), &tc));
+    OK(ehr_validator_new(tc, vc, &v));
+    EXPECT(drive(v, &fake, &now_ms) > 0);
+    OK(ehr_validator_poll_ack(v, &ack));
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(!s.valid && s.may_rerun);
+    EXPECT(fake.submits == 3 && fake.reads > 0); /* max_retries 2: three tries */
+    ehr_ack_free(ack);
+    ehr_validator_free(v);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+
+    ehr_validator_free(NULL);
+    ehr_validator_config_free(vc);
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+    ehr_transport_free(chain);
+    ehr_templates_free(t);
+}
+
 int main(void) {
     test_result_codes_are_stable();
     test_messages_and_buffers();
@@ -892,6 +1044,7 @@ int main(void) {
     test_devnet_flow_batches_and_proofs();
     test_devnet_roles_and_tc_accessors();
     test_callback_transport();
+    test_validator_in_an_event_loop();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
         return 1;
