@@ -1356,7 +1356,8 @@ ehr_result ehr_transport_chain(const struct ehr_transport *transport,
 /**
  * Connects to the JSON-RPC node at `url` (`http://` or `https://`, UTF-8),
  * checks that it is on chain `chain_id`, and reads the `EhrRegistry` at the
- * 20-byte `registry`. `timeout_ms` bounds each JSON-RPC exchange (0 for 30
+ * 20-byte `registry` (all zeros when none is deployed yet:
+ * `ehr_transport_rpc_deploy_registry` deploys one). `timeout_ms` bounds each JSON-RPC exchange (0 for 30
  * s). Transactions are sent from the node's unlocked accounts
  * (`ehr_transport_set_sender`, `ehr_transport_rpc_set_default_sender`).
  * Fails with `EHR_TRANSPORT_UNAVAILABLE` when the node does not answer,
@@ -1383,6 +1384,53 @@ ehr_result ehr_transport_rpc_set_default_sender(struct ehr_transport *transport,
  * instamining node. JSON-RPC transports only.
  */
 ehr_result ehr_transport_rpc_set_mine_on_head(struct ehr_transport *transport, bool mine);
+
+/**
+ * Deploys a new `EhrRegistry` from the committed bytecode on the node of a
+ * JSON-RPC transport, sent from the 20-byte account `admin` (unlocked on the
+ * node), which then holds the registry's administrator roles; registers
+ * every template of `templates` (NULL for none) and points the transport at
+ * the new registry, whose 20-byte address it writes to `registry_out`. An
+ * administrator does this once per chain, then grants roles
+ * (`ehr_transport_rpc_grant_role`). Blocks until each transaction is mined
+ * (each within the transport's timeout). `EHR_TRANSPORT_REJECTED` when a
+ * transaction reverts (the message decodes why); `EHR_INVALID_ARGUMENT` for
+ * other transports.
+ */
+ehr_result ehr_transport_rpc_deploy_registry(struct ehr_transport *transport,
+                                             const uint8_t *admin,
+                                             const struct ehr_templates *templates,
+                                             uint8_t *registry_out);
+
+/**
+ * Grants the role `role` (such as `nurse`) to the 20-byte `account` on the
+ * registry of a JSON-RPC transport, with a transaction from the 20-byte
+ * `admin` (an account holding the registry's `ADMIN_ROLE`, such as its
+ * deployer), and blocks until it is mined. `EHR_ROLE_INVALID` for a
+ * malformed role name; `EHR_TRANSPORT_REJECTED` when the grant reverts;
+ * `EHR_INVALID_ARGUMENT` for other transports (a devnet:
+ * `ehr_transport_devnet_grant_role`).
+ */
+ehr_result ehr_transport_rpc_grant_role(struct ehr_transport *transport,
+                                        const uint8_t *admin,
+                                        const char *role,
+                                        size_t role_len,
+                                        const uint8_t *account);
+
+/**
+ * Registers the template of `templates` with the 32-byte id `template_id`
+ * (its id and the roles allowed to use it) on the registry of a JSON-RPC
+ * transport, with a transaction from the 20-byte `admin`, and blocks until
+ * it is mined: TIs of a template load on chain only once it is registered.
+ * `EHR_TEMPLATE_UNKNOWN` when `templates` has no such template;
+ * `EHR_TRANSPORT_REJECTED` when the registration reverts (a template
+ * registered already, an `admin` without `ADMIN_ROLE`);
+ * `EHR_INVALID_ARGUMENT` for other transports.
+ */
+ehr_result ehr_transport_rpc_register_template(struct ehr_transport *transport,
+                                               const uint8_t *admin,
+                                               const struct ehr_templates *templates,
+                                               const uint8_t *template_id);
 
 /**
  * Makes a transport over the host's callbacks (copied; `callbacks` itself

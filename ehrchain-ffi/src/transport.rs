@@ -608,7 +608,8 @@ pub unsafe extern "C" fn ehr_transport_chain(
 
 /// Connects to the JSON-RPC node at `url` (`http://` or `https://`, UTF-8),
 /// checks that it is on chain `chain_id`, and reads the `EhrRegistry` at the
-/// 20-byte `registry`. `timeout_ms` bounds each JSON-RPC exchange (0 for 30
+/// 20-byte `registry` (all zeros when none is deployed yet:
+/// `ehr_transport_rpc_deploy_registry` deploys one). `timeout_ms` bounds each JSON-RPC exchange (0 for 30
 /// s). Transactions are sent from the node's unlocked accounts
 /// (`ehr_transport_set_sender`, `ehr_transport_rpc_set_default_sender`).
 /// Fails with `EHR_TRANSPORT_UNAVAILABLE` when the node does not answer,
@@ -700,6 +701,120 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
         #[cfg(not(feature = "rpc"))]
         {
             let _ = (t, mine);
+            Err(crate::disabled("rpc"))
+        }
+    })
+}
+
+/// Deploys a new `EhrRegistry` from the committed bytecode on the node of a
+/// JSON-RPC transport, sent from the 20-byte account `admin` (unlocked on the
+/// node), which then holds the registry's administrator roles; registers
+/// every template of `templates` (NULL for none) and points the transport at
+/// the new registry, whose 20-byte address it writes to `registry_out`. An
+/// administrator does this once per chain, then grants roles
+/// (`ehr_transport_rpc_grant_role`). Blocks until each transaction is mined
+/// (each within the transport's timeout). `EHR_TRANSPORT_REJECTED` when a
+/// transaction reverts (the message decodes why); `EHR_INVALID_ARGUMENT` for
+/// other transports.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_deploy_registry(
+    transport: *mut ehr_transport,
+    admin: *const u8,
+    templates: *const ehr_templates,
+    registry_out: *mut u8,
+) -> ehr_result {
+    guard(|| {
+        let t = ptr::handle_mut(transport, "transport")?;
+        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let templates = if templates.is_null() {
+            None
+        } else {
+            Some(ptr::handle(templates, "templates")?)
+        };
+        let out = OutArray::<20>::new(registry_out, "registry_out")?;
+        #[cfg(feature = "rpc")]
+        {
+            let deployment = ehrchain_contracts::Deployment {
+                admin,
+                grants: Vec::new(),
+            };
+            let none = ehrchain_core::TemplateRegistry::new();
+            let templates = templates.map_or(&none, |t| &t.registry);
+            let registry = ehrchain_contracts::deploy_registry(rpc(t)?, &deployment, templates)?;
+            out.set(&registry.0.0);
+            Ok(())
+        }
+        #[cfg(not(feature = "rpc"))]
+        {
+            let _ = (t, admin, templates, out);
+            Err(crate::disabled("rpc"))
+        }
+    })
+}
+
+/// Grants the role `role` (such as `nurse`) to the 20-byte `account` on the
+/// registry of a JSON-RPC transport, with a transaction from the 20-byte
+/// `admin` (an account holding the registry's `ADMIN_ROLE`, such as its
+/// deployer), and blocks until it is mined. `EHR_ROLE_INVALID` for a
+/// malformed role name; `EHR_TRANSPORT_REJECTED` when the grant reverts;
+/// `EHR_INVALID_ARGUMENT` for other transports (a devnet:
+/// `ehr_transport_devnet_grant_role`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_grant_role(
+    transport: *mut ehr_transport,
+    admin: *const u8,
+    role: *const c_char,
+    role_len: usize,
+    account: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let t = ptr::handle_mut(transport, "transport")?;
+        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let role = crate::role(ptr::text(role, role_len, "role")?)?;
+        let account = Address::from(ptr::array::<20>(account, "account")?);
+        #[cfg(feature = "rpc")]
+        {
+            ehrchain_contracts::grant_role(rpc(t)?, admin, &role, account)?;
+            Ok(())
+        }
+        #[cfg(not(feature = "rpc"))]
+        {
+            let _ = (t, admin, role, account);
+            Err(crate::disabled("rpc"))
+        }
+    })
+}
+
+/// Registers the template of `templates` with the 32-byte id `template_id`
+/// (its id and the roles allowed to use it) on the registry of a JSON-RPC
+/// transport, with a transaction from the 20-byte `admin`, and blocks until
+/// it is mined: TIs of a template load on chain only once it is registered.
+/// `EHR_TEMPLATE_UNKNOWN` when `templates` has no such template;
+/// `EHR_TRANSPORT_REJECTED` when the registration reverts (a template
+/// registered already, an `admin` without `ADMIN_ROLE`);
+/// `EHR_INVALID_ARGUMENT` for other transports.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_register_template(
+    transport: *mut ehr_transport,
+    admin: *const u8,
+    templates: *const ehr_templates,
+    template_id: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let t = ptr::handle_mut(transport, "transport")?;
+        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let templates = ptr::handle(templates, "templates")?;
+        let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
+        let template = (templates.registry.get(&id))
+            .ok_or(ehrchain_core::RegistryError::UnknownTemplate(id))?;
+        #[cfg(feature = "rpc")]
+        {
+            ehrchain_contracts::register_template(rpc(t)?, admin, template)?;
+            Ok(())
+        }
+        #[cfg(not(feature = "rpc"))]
+        {
+            let _ = (t, admin, template);
             Err(crate::disabled("rpc"))
         }
     })

@@ -658,6 +658,15 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_transport_devnet_grant_role(chain, LIT("distributor"), distributor));
     OK(ehr_transport_set_sender(chain, LIT("distributor"), distributor));
     EXPECT_RC(ehr_transport_rpc_set_mine_on_head(chain, true), EHR_INVALID_ARGUMENT);
+    /* Setting a registry up is for JSON-RPC nodes: a devnet comes with one. */
+    uint8_t deployed[20];
+    EXPECT_RC(ehr_transport_rpc_deploy_registry(chain, distributor, t, deployed),
+              EHR_INVALID_ARGUMENT);
+    EXPECT_RC(ehr_transport_rpc_grant_role(chain, distributor, LIT("nurse"), distributor),
+              EHR_INVALID_ARGUMENT);
+    uint8_t unknown[32] = {0};
+    EXPECT_RC(ehr_transport_rpc_register_template(chain, distributor, t, unknown),
+              EHR_TEMPLATE_UNKNOWN);
     uint8_t template_id[32];
     uint8_t ti_id[32];
     OK(ehr_templates_latest(t, LIT("drug-shipment-custody"), template_id));
