@@ -1489,9 +1489,10 @@ ehr_result ehr_validator_new_batch(const struct ehr_batch *batch,
  * Runs the validator through `transport` until its verdict, blocking:
  * reads the system clock and sleeps between polls (the validator
  * configuration sets how long). Then take the ACKs with
- * `ehr_validator_poll_ack`. Running a new validator for the same TC again
- * is idempotent: the record is anchored once and the second ACK is a valid
- * replay.
+ * `ehr_validator_poll_ack`. `EHR_VALIDATOR` (and nothing done) while an
+ * action handed out by `ehr_validator_poll_transmit` awaits its result.
+ * Running a new validator for the same TC again is idempotent: the record
+ * is anchored once and the second ACK is a valid replay.
  */
 ehr_result ehr_validator_run(struct ehr_validator *validator, struct ehr_transport *transport);
 

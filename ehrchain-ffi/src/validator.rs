@@ -112,9 +112,10 @@ pub(crate) fn batch_validator(
 /// Runs the validator through `transport` until its verdict, blocking:
 /// reads the system clock and sleeps between polls (the validator
 /// configuration sets how long). Then take the ACKs with
-/// `ehr_validator_poll_ack`. Running a new validator for the same TC again
-/// is idempotent: the record is anchored once and the second ACK is a valid
-/// replay.
+/// `ehr_validator_poll_ack`. `EHR_VALIDATOR` (and nothing done) while an
+/// action handed out by `ehr_validator_poll_transmit` awaits its result.
+/// Running a new validator for the same TC again is idempotent: the record
+/// is anchored once and the second ACK is a valid replay.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_validator_run(
     validator: *mut ehr_validator,
@@ -125,6 +126,12 @@ pub unsafe extern "C" fn ehr_validator_run(
         let transport = ptr::handle_mut(transport, "transport")?;
         let acks = run_blocking(&mut validator.v, &mut transport.inner, &mut SystemClock);
         validator.acks.extend(acks);
+        if !validator.v.is_finished() {
+            return Err(Error::new(
+                ErrorCode::Validator,
+                "the validator awaits the result of an action ehr_validator_poll_transmit handed out; hand it in with ehr_validator_handle_* first",
+            ));
+        }
         Ok(())
     })
 }

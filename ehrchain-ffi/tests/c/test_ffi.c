@@ -988,6 +988,7 @@ static void test_validator_in_an_event_loop(void) {
     /* An answer for another action, or a success without its hash: refused,
      * and the validator still waits for the submission's result. */
     EXPECT_RC(ehr_validator_handle_head(v, now_ms, EHR_OK, 7), EHR_VALIDATOR);
+    EXPECT_RC(ehr_validator_run(v, chain), EHR_VALIDATOR);
     EXPECT_RC(ehr_validator_handle_submitted(v, now_ms, EHR_OK, NULL), EHR_NULL_ARGUMENT);
     EXPECT_LAST_ERROR("`tx_hash` is NULL");
     ehr_transmit again;
