@@ -74,7 +74,7 @@ echo "ganache-e2e: Ganache 7.9.2 (pid $GANACHE_PID) answers on $URL"
 start=$(date +%s)
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
   "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked -- --include-ignored
-# The same node through the C ABI (ehr_transport_rpc_new), after the suite so
+# The same node through the C ABI (ehr_transport_new_rpc), after the suite so
 # that the two never send from the same unlocked account at once.
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
   "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked -- --include-ignored

@@ -16,10 +16,12 @@ use ehrchain_benches::{
     template_json,
 };
 use ehrchain_ffi::{
-    ehr_handshaker, ehr_handshaker_config, ehr_handshaker_config_default, ehr_handshaker_free,
-    ehr_handshaker_generate, ehr_handshaker_new, ehr_handshaker_set_seed, ehr_key_store_free,
-    ehr_key_store_insert, ehr_key_store_new, ehr_result, ehr_tc_free, ehr_templates_add_json,
-    ehr_templates_free, ehr_templates_new, ehr_ti, ehr_ti_free, ehr_ti_from_json,
+    ehr_handshaker, ehr_handshaker_config_builder_build, ehr_handshaker_config_builder_free,
+    ehr_handshaker_config_builder_new, ehr_handshaker_config_builder_set_max_clock_skew_ms,
+    ehr_handshaker_config_free, ehr_handshaker_free, ehr_handshaker_generate, ehr_handshaker_new,
+    ehr_handshaker_set_seed, ehr_key_store_free, ehr_key_store_insert, ehr_key_store_new,
+    ehr_result, ehr_tc_free, ehr_templates_add_json, ehr_templates_free, ehr_templates_new, ehr_ti,
+    ehr_ti_free, ehr_ti_from_json,
 };
 
 /// The fixture's generator, built again through the C ABI.
@@ -33,6 +35,7 @@ impl Ffi {
         let json = template_json().expect("the benchmark template");
         let (mut templates, mut keys, mut hs, mut ti) =
             (null_mut(), null_mut(), null_mut(), null_mut());
+        let (mut builder, mut config) = (null_mut(), null_mut());
         let mut id = [0u8; 32];
         // SAFETY: every pointer is valid for its stated length; the handles
         // are freed in `Drop` (the templates and keys right here: the
@@ -55,23 +58,30 @@ impl Ffi {
                     ehr_key_store_insert(keys, key_id.as_ptr().cast(), key_id.len(), key.as_ptr());
                 assert_eq!(rc, ehr_result::OK);
             }
-            let mut config = std::mem::zeroed::<ehr_handshaker_config>();
-            assert_eq!(
-                ehr_handshaker_config_default(&raw mut config),
-                ehr_result::OK
-            );
             let generator = fx.generator.config();
-            config.chain_id = generator.chain_id;
-            config.registry = generator.registry.0.0;
-            config.sealing_key_id = SEALING_KEY_ID.as_ptr().cast();
-            config.sealing_key_id_len = SEALING_KEY_ID.len();
-            config.pseudonym_key_id = "pseudonyms".as_ptr().cast();
-            config.pseudonym_key_id_len = "pseudonyms".len();
-            config.max_clock_skew_ms = generator.max_clock_skew_ms;
+            let rc = ehr_handshaker_config_builder_new(
+                generator.chain_id,
+                generator.registry.0.0.as_ptr(),
+                SEALING_KEY_ID.as_ptr().cast(),
+                SEALING_KEY_ID.len(),
+                PSEUDONYM_KEY_ID.as_ptr().cast(),
+                PSEUDONYM_KEY_ID.len(),
+                &raw mut builder,
+            );
+            assert_eq!(rc, ehr_result::OK);
+            let rc = ehr_handshaker_config_builder_set_max_clock_skew_ms(
+                builder,
+                generator.max_clock_skew_ms,
+            );
+            assert_eq!(rc, ehr_result::OK);
+            let rc = ehr_handshaker_config_builder_build(builder, &raw mut config);
+            assert_eq!(rc, ehr_result::OK);
             assert_eq!(
-                ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
+                ehr_handshaker_new(templates, keys, config, &raw mut hs),
                 ehr_result::OK
             );
+            ehr_handshaker_config_free(config);
+            ehr_handshaker_config_builder_free(builder);
             // The same nonce stream as the direct bench's `rng()`.
             let seed = rng().get_seed();
             assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);

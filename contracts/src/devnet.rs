@@ -549,10 +549,7 @@ impl Devnet {
     /// [`DevnetError::Failed`] if the registration reverts (for example, the
     /// template is already registered).
     pub fn register_template(&mut self, template: &Template) -> Result<Receipt, DevnetError> {
-        let call = EhrRegistry::registerTemplateCall {
-            templateId: template.id(),
-            roles: template.roles().iter().map(Role::id).collect(),
-        };
+        let call = crate::register_template_call(template);
         let receipt = self.send(Self::admin(), &call)?;
         ensure_success("registerTemplate", receipt)
     }

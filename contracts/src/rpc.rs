@@ -1,6 +1,7 @@
 //! [`RpcTransport`]: ehrchain-core's `Transport` over a JSON-RPC node
 //! (Ganache, Hardhat, Anvil, Geth, Besu, any EVM chain) with alloy's provider,
-//! and [`deploy_registry`], which sets a registry up on such a node.
+//! and [`deploy_registry`], [`grant_role`] and [`register_template`], which
+//! set a registry up on such a node.
 //!
 //! The `Transport` trait is blocking; the transport owns a small
 //! current-thread tokio runtime and blocks on each call, with a timeout.
@@ -22,8 +23,8 @@ use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::{
-    AnchoredBatch, BatchReader, Role, Submission, SubmissionStatus, TemplateRegistry, Transport,
-    TransportError, TxHash, TxReceipt,
+    AnchoredBatch, BatchReader, Role, Submission, SubmissionStatus, Template, TemplateRegistry,
+    Transport, TransportError, TxHash, TxReceipt,
 };
 
 use crate::EhrRegistry;
@@ -747,25 +748,63 @@ pub fn deploy_registry(
     transport.set_registry(registry);
     for (name, account) in &deployment.grants {
         let role = Role::new(name).map_err(|e| TransportError::Rejected(e.to_string()))?;
-        let receipt = transport.send_call(
-            admin,
-            registry,
-            &EhrRegistry::grantRoleCall {
-                role: role.id(),
-                account: *account,
-            },
-        )?;
-        ensure_success("grantRole", &receipt)?;
+        grant_role(transport, admin, &role, *account)?;
     }
     for template in templates.iter() {
-        let call = EhrRegistry::registerTemplateCall {
-            templateId: template.id(),
-            roles: template.roles().iter().map(Role::id).collect(),
-        };
-        let receipt = transport.send_call(admin, registry, &call)?;
-        ensure_success("registerTemplate", &receipt)?;
+        register_template(transport, admin, template)?;
     }
     Ok(registry)
+}
+
+/// The transport's registry, or an error saying there is none yet.
+fn registry_of(transport: &RpcTransport) -> Result<Address, TransportError> {
+    let registry = transport.registry();
+    if registry.is_zero() {
+        return Err(TransportError::Rejected(
+            "the transport has no EhrRegistry: deploy one (deploy_registry) or connect with its address".to_owned(),
+        ));
+    }
+    Ok(registry)
+}
+
+/// Grants `role` to `account` on the transport's registry with a
+/// transaction from `admin` (an account holding the registry's `ADMIN_ROLE`,
+/// such as its deployer), and waits for its receipt.
+///
+/// # Errors
+/// [`TransportError`] when the transaction cannot be sent or does not
+/// succeed (as [`TransportError::Rejected`], with the decoded revert: an
+/// `admin` without `ADMIN_ROLE`, say), or when the transport has no registry.
+pub fn grant_role(
+    transport: &mut RpcTransport,
+    admin: Address,
+    role: &Role,
+    account: Address,
+) -> Result<(), TransportError> {
+    let registry = registry_of(transport)?;
+    let call = EhrRegistry::grantRoleCall {
+        role: role.id(),
+        account,
+    };
+    let receipt = transport.send_call(admin, registry, &call)?;
+    ensure_success("grantRole", &receipt)
+}
+
+/// Registers `template` (its id and the roles allowed to use it) on the
+/// transport's registry with a transaction from `admin`, and waits for its
+/// receipt.
+///
+/// # Errors
+/// As [`grant_role`]; a template registered already reverts.
+pub fn register_template(
+    transport: &mut RpcTransport,
+    admin: Address,
+    template: &Template,
+) -> Result<(), TransportError> {
+    let registry = registry_of(transport)?;
+    let call = crate::register_template_call(template);
+    let receipt = transport.send_call(admin, registry, &call)?;
+    ensure_success("registerTemplate", &receipt)
 }
 
 fn ensure_success(what: &str, receipt: &TxReceipt) -> Result<(), TransportError> {

@@ -419,6 +419,7 @@ impl GenerateError {
             Self::Rejected(_) => ErrorCode::TiRejected,
             Self::KeyStore(k) => k.code(),
             Self::Seal(s) => s.code(),
+            Self::NoChainId => ErrorCode::InvalidArgument,
         }
     }
 }

@@ -35,6 +35,39 @@ pub struct GeneratorConfig {
     pub max_clock_skew_ms: u64,
 }
 
+impl GeneratorConfig {
+    /// The configuration for the registry at `registry` on chain `chain_id`,
+    /// sealing records under `sealing_key` and deriving pseudonyms from
+    /// `pseudonym_key`, with a clock skew of 300 000 ms (five minutes).
+    ///
+    /// # Errors
+    /// [`GenerateError::NoChainId`] for chain id 0: there is no default chain.
+    pub fn new(
+        chain_id: u64,
+        registry: Address,
+        sealing_key: KeyId,
+        pseudonym_key: KeyId,
+    ) -> Result<Self, GenerateError> {
+        let config = Self {
+            chain_id,
+            registry,
+            sealing_key,
+            pseudonym_key,
+            max_clock_skew_ms: 300_000,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The rules every configuration follows: a chain id is given.
+    fn check(&self) -> Result<(), GenerateError> {
+        if self.chain_id == 0 {
+            return Err(GenerateError::NoChainId);
+        }
+        Ok(())
+    }
+}
+
 /// A blockchain transaction (TC) ready for the transport, with the sealed
 /// record it anchors.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,6 +197,11 @@ pub enum GenerateError {
     /// The record could not be sealed.
     #[error(transparent)]
     Seal(#[from] EnvelopeError),
+    /// The configuration names no chain (chain id 0).
+    #[error(
+        "no chain id: give the EIP-155 id of the chain the EhrRegistry is deployed on (ehrchain has no default chain; 0 is not a chain id)"
+    )]
+    NoChainId,
 }
 
 /// Turns TIs into TCs: validates against the template, seals the record,
@@ -177,11 +215,17 @@ pub struct TransactionGenerator<K> {
 }
 
 impl<K: KeyStore> TransactionGenerator<K> {
-    /// Prepares a generator; derives the pseudonym key once.
+    /// Prepares a generator; checks that the sealing key is in the key store
+    /// and derives the pseudonym key once. Every binding makes its generator
+    /// here, so a misnamed key fails now rather than on every TI.
     ///
     /// # Errors
-    /// [`GenerateError::KeyStore`] when the pseudonym key is unavailable.
+    /// [`GenerateError::NoChainId`] for chain id 0;
+    /// [`GenerateError::KeyStore`] when the sealing or the pseudonym key is
+    /// unknown or unavailable.
     pub fn new(config: GeneratorConfig, keys: K) -> Result<Self, GenerateError> {
+        config.check()?;
+        keys.master_key(&config.sealing_key)?;
         let pseudonymizer = Pseudonymizer::new(&keys.master_key(&config.pseudonym_key)?);
         Ok(Self {
             config,

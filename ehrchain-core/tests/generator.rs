@@ -455,8 +455,7 @@ fn custom_template_encodes_every_chain_type() {
 }
 
 #[test]
-fn missing_keys_are_reported() {
-    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+fn missing_keys_are_reported_when_the_generator_is_made() {
     let config = GeneratorConfig {
         chain_id: 1,
         registry: Address::ZERO,
@@ -466,20 +465,37 @@ fn missing_keys_are_reported() {
     };
     let missing = TransactionGenerator::new(config.clone(), InMemoryKeyStore::new());
     assert!(matches!(missing, Err(GenerateError::KeyStore(_))));
+    // Only the pseudonym key: the sealing key is checked too, at once,
+    // rather than failing every TI later.
     let mut keys = InMemoryKeyStore::new();
     keys.insert(KeyId::new("pseudonyms").unwrap(), MasterKey::new([1; 32]));
-    let tg = TransactionGenerator::new(config, keys).unwrap();
-    let ti = bp_ti(
-        &registry,
-        "nurse",
-        json!({"systolic": 120, "diastolic": 80}),
-    );
-    let err = tg
-        .generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(1))
-        .unwrap_err();
+    let err = TransactionGenerator::new(config, keys).unwrap_err();
     assert!(matches!(
         err,
         GenerateError::KeyStore(ehrchain_core::KeyStoreError::UnknownKey(_))
     ));
     assert!(err.to_string().contains("\"absent\""), "{err}");
+    assert_eq!(err.code(), ehrchain_core::ErrorCode::KeyUnknown);
+}
+
+#[test]
+fn there_is_no_default_chain() {
+    let key = |id: &str| KeyId::new(id).unwrap();
+    let err =
+        GeneratorConfig::new(0, Address::ZERO, key("records"), key("pseudonyms")).unwrap_err();
+    assert_eq!(err, GenerateError::NoChainId);
+    assert_eq!(err.code(), ehrchain_core::ErrorCode::InvalidArgument);
+    assert!(err.to_string().contains("no default chain"), "{err}");
+    let config = GeneratorConfig::new(1, Address::ZERO, key("records"), key("pseudonyms")).unwrap();
+    assert_eq!((config.chain_id, config.max_clock_skew_ms), (1, 300_000));
+    // A configuration written out in full is held to the same rule.
+    let mut keys = InMemoryKeyStore::new();
+    keys.insert(key("records"), MasterKey::new([1; 32]));
+    keys.insert(key("pseudonyms"), MasterKey::new([2; 32]));
+    let zero = GeneratorConfig {
+        chain_id: 0,
+        ..config
+    };
+    let err = TransactionGenerator::new(zero, keys).unwrap_err();
+    assert_eq!(err, GenerateError::NoChainId);
 }

@@ -176,6 +176,53 @@ typedef uint32_t ehr_anchoring_kind;
 #endif // __cplusplus
 
 /**
+ * What an `ehr_transmit` asks the host to do.
+ */
+enum ehr_transmit_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Nothing now: call `ehr_validator_poll_transmit` again at the deadline
+     * of `ehr_validator_poll_timeout`, or after handing in the result of
+     * the action already handed out.
+     */
+    EHR_TRANSMIT_NONE = 0,
+    /**
+     * Send `submission`; hand the result to `ehr_validator_handle_submitted`.
+     */
+    EHR_TRANSMIT_SUBMIT = 1,
+    /**
+     * Ask where the transaction `tx_hash` (sent for `submission`) stands;
+     * hand the result to `ehr_validator_handle_receipt`.
+     */
+    EHR_TRANSMIT_POLL = 2,
+    /**
+     * Read the chain head's block number; hand it to
+     * `ehr_validator_handle_head`.
+     */
+    EHR_TRANSMIT_READ_HEAD = 3,
+    /**
+     * Read the registry's `recordHashOf(ti_id)`; hand it to
+     * `ehr_validator_handle_record`.
+     */
+    EHR_TRANSMIT_READ_RECORD = 4,
+    /**
+     * Read the batch the registry holds under `root`; hand it to
+     * `ehr_validator_handle_batch`.
+     */
+    EHR_TRANSMIT_READ_BATCH = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ehr_transmit_kind ehr_transmit_kind;
+#else
+typedef uint32_t ehr_transmit_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The acknowledgement of one TI: what the host's database stores.
  *
  * Thread safety: immutable; may be used from several threads at once.
@@ -206,6 +253,22 @@ typedef struct ehr_batch_builder ehr_batch_builder;
  * lock around it. The key store callbacks run on the calling thread.
  */
 typedef struct ehr_handshaker ehr_handshaker;
+
+/**
+ * How a handshaker builds and validates transactions: made by
+ * `ehr_handshaker_config_builder_build`.
+ *
+ * Thread safety: immutable; may be used from several threads at once (to
+ * make one handshaker per thread, for instance).
+ */
+typedef struct ehr_handshaker_config ehr_handshaker_config;
+
+/**
+ * Collects handshaker settings.
+ *
+ * Thread safety: may be used from any thread, not from two at once.
+ */
+typedef struct ehr_handshaker_config_builder ehr_handshaker_config_builder;
 
 /**
  * Master keys by key id: in memory (`ehr_key_store_new`) or the host's own
@@ -266,6 +329,33 @@ typedef struct ehr_ti ehr_ti;
 typedef struct ehr_transport ehr_transport;
 
 /**
+ * The Transaction Validator for one submission (a TC, or a batch
+ * transaction for many TCs): takes it from generated to a final verdict and
+ * ends with exactly one ACK per TI.
+ *
+ * Thread safety: a handle may be moved to another thread, but not used from
+ * two threads at once.
+ */
+typedef struct ehr_validator ehr_validator;
+
+/**
+ * How patient the Transaction Validator is: made by
+ * `ehr_validator_config_builder_build`.
+ *
+ * Thread safety: immutable; may be used from several threads at once.
+ */
+typedef struct ehr_validator_config ehr_validator_config;
+
+/**
+ * Collects validator settings. Starts from the defaults: 3 confirmations,
+ * 5 retries backing off from 0.5 s to 30 s, a poll every second, 2 minutes
+ * to be mined, 3 resubmissions.
+ *
+ * Thread safety: may be used from any thread, not from two at once.
+ */
+typedef struct ehr_validator_config_builder ehr_validator_config_builder;
+
+/**
  * The result of every fallible ehrchain function: `EHR_OK` (0) or the number
  * of an [`ErrorCode`] of the core.
  *
@@ -280,48 +370,9 @@ typedef struct ehr_transport ehr_transport;
 typedef uint32_t ehr_result;
 
 /**
- * How patient the Transaction Validator is. Times are durations in
- * milliseconds (like every time in this API). Fill it with
- * `ehr_validator_config_default`, then change what you need.
+ * What an inclusion proof claims, as a plain struct (`ehr_proof_to_summary`).
  */
-typedef struct ehr_validator_config {
-    /**
-     * Blocks that must hold the transaction (its own included) before the
-     * verdict is final; 0 counts as 1.
-     */
-    uint64_t confirmations;
-    /**
-     * Retryable transport failures in a row tolerated before giving up.
-     */
-    uint32_t max_retries;
-    /**
-     * Wait after the first transport failure; doubled after each further one.
-     */
-    uint64_t backoff_initial_ms;
-    /**
-     * Longest wait between retries.
-     */
-    uint64_t backoff_max_ms;
-    /**
-     * Wait between two polls of a pending transaction or of the chain head.
-     */
-    uint64_t poll_interval_ms;
-    /**
-     * How long a submitted transaction may stay pending before it is treated
-     * as dropped and sent again.
-     */
-    uint64_t inclusion_timeout_ms;
-    /**
-     * How many times a dropped, timed-out or reorged-out transaction is sent
-     * again before the TI is given up as invalid.
-     */
-    uint32_t max_resubmissions;
-} ehr_validator_config;
-
-/**
- * What an inclusion proof claims.
- */
-typedef struct ehr_proof_info {
+typedef struct ehr_proof_summary {
     /**
      * The record hash (SHA-256 of the sealed envelope).
      */
@@ -342,51 +393,11 @@ typedef struct ehr_proof_info {
      * The record's leaf position.
      */
     uint32_t index;
-} ehr_proof_info;
+} ehr_proof_summary;
 
 /**
- * How a handshaker builds and validates transactions. Fill it with
- * `ehr_handshaker_config_default`, then set at least the two key ids.
- */
-typedef struct ehr_handshaker_config {
-    /**
-     * The chain id the TCs are for (EIP-155); `ehr_transport_chain_id` tells
-     * a transport's.
-     */
-    uint64_t chain_id;
-    /**
-     * The `EhrRegistry` contract the TCs call; `ehr_transport_registry`
-     * tells a transport's.
-     */
-    uint8_t registry[20];
-    /**
-     * The master key records are sealed under (UTF-8, not NUL-terminated).
-     */
-    const char *sealing_key_id;
-    /**
-     * Length of `sealing_key_id` in bytes.
-     */
-    size_t sealing_key_id_len;
-    /**
-     * The master key patient pseudonyms are derived from. Keep it stable.
-     */
-    const char *pseudonym_key_id;
-    /**
-     * Length of `pseudonym_key_id` in bytes.
-     */
-    size_t pseudonym_key_id_len;
-    /**
-     * How far a TI's timestamp may lie ahead of the clock, in milliseconds.
-     */
-    uint64_t max_clock_skew_ms;
-    /**
-     * The validator's patience.
-     */
-    struct ehr_validator_config validator;
-} ehr_handshaker_config;
-
-/**
- * An ACK's main facts as a plain struct (`ehr_ack_get_summary`; `ehr_ack_to_json` has all of them).
+ * An ACK's main facts as a plain struct (`ehr_ack_to_summary`; `ehr_ack_to_json` has
+ * all of them).
  */
 typedef struct ehr_ack_summary {
     /**
@@ -463,8 +474,9 @@ typedef struct ehr_key_store_callbacks {
 } ehr_key_store_callbacks;
 
 /**
- * A transaction for a callback transport to send. Valid only during the
- * callback it is passed to (copy what you keep).
+ * A transaction to send: passed to a callback transport's `submit` and
+ * `poll` (valid during the call) or handed out in an `ehr_transmit` (valid
+ * until its validator is freed). Copy what you keep.
  */
 typedef struct ehr_submission {
     /**
@@ -504,7 +516,8 @@ typedef struct ehr_submission {
 
 /**
  * A mined transaction's receipt, as a `poll` callback fills it in (it comes
- * zeroed).
+ * zeroed). ehrchain reads its booleans as bytes: 0 is false, any other value
+ * true.
  */
 typedef struct ehr_receipt {
     /**
@@ -512,9 +525,9 @@ typedef struct ehr_receipt {
      */
     uint8_t tx_hash[32];
     /**
-     * 1 for receipt status 1 (success), 0 for a reverted transaction.
+     * True for receipt status 1 (success), false for a reverted transaction.
      */
-    uint8_t success;
+    bool success;
     /**
      * The block holding it.
      */
@@ -524,11 +537,11 @@ typedef struct ehr_receipt {
      */
     uint8_t block_hash[32];
     /**
-     * 1 when `anchor_log_index` is set: the transaction emitted the
+     * Whether `anchor_log_index` is set: the transaction emitted the
      * anchoring event (`ehr_submission_is_anchoring_event` tells which log
      * that is).
      */
-    uint8_t has_anchor_log_index;
+    bool has_anchor_log_index;
     /**
      * The block-wide log index of the anchoring event.
      */
@@ -589,27 +602,56 @@ typedef struct ehr_transport_callbacks {
     ehr_result (*head)(void *userdata, uint64_t *block_number_out);
     /**
      * Reads the registry's `recordHashOf(tiId)` for the 32-byte `ti_id`:
-     * writes 1 to `found_out` and the hash to `record_hash_out` when it is
-     * not zero, else 0 to `found_out`. Required.
+     * writes true to `found_out` and the hash to `record_hash_out` when it
+     * is not zero, else false to `found_out`. Required.
      */
     ehr_result (*record_hash_of)(void *userdata,
                                  const uint8_t *ti_id,
-                                 uint8_t *found_out,
+                                 bool *found_out,
                                  uint8_t *record_hash_out);
     /**
-     * Reads the batch anchored under the 32-byte `root`: writes 1 to
-     * `found_out` and its leaf count to `leaf_count_out` (and 1 to
+     * Reads the batch anchored under the 32-byte `root`: writes true to
+     * `found_out` and its leaf count to `leaf_count_out` (and true to
      * `has_batch_id_out` with the id in `batch_id_out` when the transport
-     * reads the `BatchAnchored` event), else 0 to `found_out`. Optional
+     * reads the `BatchAnchored` event), else false to `found_out`. Optional
      * (NULL): needed for batches and on-chain proof checks only.
      */
     ehr_result (*anchored_batch)(void *userdata,
                                  const uint8_t *root,
-                                 uint8_t *found_out,
+                                 bool *found_out,
                                  uint32_t *leaf_count_out,
-                                 uint8_t *has_batch_id_out,
+                                 bool *has_batch_id_out,
                                  uint8_t *batch_id_out);
 } ehr_transport_callbacks;
+
+/**
+ * The next thing the host must do for a validator
+ * (`ehr_validator_poll_transmit`). Only the fields its `kind` names are
+ * set; the others are zero.
+ */
+typedef struct ehr_transmit {
+    /**
+     * What to do: an `ehr_transmit_kind`.
+     */
+    uint32_t kind;
+    /**
+     * `EHR_TRANSMIT_SUBMIT` and `EHR_TRANSMIT_POLL`: the transaction. Its
+     * calldata stays valid until the validator is freed.
+     */
+    struct ehr_submission submission;
+    /**
+     * `EHR_TRANSMIT_POLL`: the transaction to ask about.
+     */
+    uint8_t tx_hash[32];
+    /**
+     * `EHR_TRANSMIT_READ_RECORD`: the TI id whose record hash to read.
+     */
+    uint8_t ti_id[32];
+    /**
+     * `EHR_TRANSMIT_READ_BATCH`: the Merkle root whose batch to read.
+     */
+    uint8_t root[32];
+} ehr_transmit;
 
 #ifdef __cplusplus
 extern "C" {
@@ -730,9 +772,10 @@ ehr_result ehr_proof_to_text(const struct ehr_proof *proof, char *buf, size_t le
 ehr_result ehr_proof_to_json(const struct ehr_proof *proof, char *buf, size_t len, size_t *out_len);
 
 /**
- * Writes what the proof claims to `info_out`.
+ * Writes what the proof claims, as a plain struct, to `summary_out`.
  */
-ehr_result ehr_proof_get_info(const struct ehr_proof *proof, struct ehr_proof_info *info_out);
+ehr_result ehr_proof_to_summary(const struct ehr_proof *proof,
+                                struct ehr_proof_summary *summary_out);
 
 /**
  * Verifies the proof against its own root (shape, then the siblings lead to
@@ -776,18 +819,127 @@ ehr_result ehr_proof_verify_on_chain(const struct ehr_proof *proof,
 void ehr_proof_free(struct ehr_proof *proof);
 
 /**
- * Writes the default validator configuration to `config_out`: 3
- * confirmations, 5 retries backing off from 0.5 s to 30 s, a poll every
- * second, 2 minutes to be mined, 3 resubmissions.
+ * Makes a validator configuration builder holding the defaults. Free it
+ * with `ehr_validator_config_builder_free`.
  */
-ehr_result ehr_validator_config_default(struct ehr_validator_config *config_out);
+ehr_result ehr_validator_config_builder_new(struct ehr_validator_config_builder **builder_out);
 
 /**
- * Writes the default handshaker configuration to `config_out`: chain 1337,
- * a zero registry address, no key ids (set both), 300 000 ms (5 minutes) of
- * clock skew and the default validator configuration.
+ * Sets how many blocks must hold the transaction (its own included) before
+ * the verdict is final; 0 counts as 1.
  */
-ehr_result ehr_handshaker_config_default(struct ehr_handshaker_config *config_out);
+ehr_result ehr_validator_config_builder_set_confirmations(struct ehr_validator_config_builder *builder,
+                                                          uint64_t confirmations);
+
+/**
+ * Sets how many retryable transport failures in a row are tolerated before
+ * giving up.
+ */
+ehr_result ehr_validator_config_builder_set_max_retries(struct ehr_validator_config_builder *builder,
+                                                        uint32_t max_retries);
+
+/**
+ * Sets the wait after the first transport failure (milliseconds); it
+ * doubles after each further one, up to the longest wait
+ * (`ehr_validator_config_builder_set_backoff_max_ms`).
+ */
+ehr_result ehr_validator_config_builder_set_backoff_initial_ms(struct ehr_validator_config_builder *builder,
+                                                               uint64_t backoff_initial_ms);
+
+/**
+ * Sets the longest wait between retries (milliseconds).
+ */
+ehr_result ehr_validator_config_builder_set_backoff_max_ms(struct ehr_validator_config_builder *builder,
+                                                           uint64_t backoff_max_ms);
+
+/**
+ * Sets the wait between two polls of a pending transaction or of the chain
+ * head (milliseconds).
+ */
+ehr_result ehr_validator_config_builder_set_poll_interval_ms(struct ehr_validator_config_builder *builder,
+                                                             uint64_t poll_interval_ms);
+
+/**
+ * Sets how long a submitted transaction may stay pending before it is
+ * treated as dropped and sent again (milliseconds).
+ */
+ehr_result ehr_validator_config_builder_set_inclusion_timeout_ms(struct ehr_validator_config_builder *builder,
+                                                                 uint64_t inclusion_timeout_ms);
+
+/**
+ * Sets how many times a dropped, timed-out or reorged-out transaction is
+ * sent again before the TI is given up as invalid.
+ */
+ehr_result ehr_validator_config_builder_set_max_resubmissions(struct ehr_validator_config_builder *builder,
+                                                              uint32_t max_resubmissions);
+
+/**
+ * Makes a validator configuration from the builder's settings. The builder
+ * is unchanged and may be built again or freed. Free the configuration with
+ * `ehr_validator_config_free`.
+ */
+ehr_result ehr_validator_config_builder_build(const struct ehr_validator_config_builder *builder,
+                                              struct ehr_validator_config **config_out);
+
+/**
+ * Frees a validator configuration builder; NULL is ignored.
+ */
+void ehr_validator_config_builder_free(struct ehr_validator_config_builder *builder);
+
+/**
+ * Frees a validator configuration; NULL is ignored.
+ */
+void ehr_validator_config_free(struct ehr_validator_config *config);
+
+/**
+ * Makes a handshaker configuration builder for the `EhrRegistry` at the
+ * 20-byte `registry` on chain `chain_id` (EIP-155; `ehr_transport_chain`
+ * tells a transport's), sealing records under the master key
+ * `sealing_key_id` and deriving patient pseudonyms from the master key
+ * `pseudonym_key_id` (keep that one stable). The other settings start at
+ * their defaults: a clock skew of 300 seconds and the validator defaults
+ * (see `ehr_validator_config_builder`). There is no default chain: chain id
+ * 0 gives `EHR_INVALID_ARGUMENT`; a malformed key id `EHR_KEY_ID_INVALID`.
+ * Free it with `ehr_handshaker_config_builder_free`.
+ */
+ehr_result ehr_handshaker_config_builder_new(uint64_t chain_id,
+                                             const uint8_t *registry,
+                                             const char *sealing_key_id,
+                                             size_t sealing_key_id_len,
+                                             const char *pseudonym_key_id,
+                                             size_t pseudonym_key_id_len,
+                                             struct ehr_handshaker_config_builder **builder_out);
+
+/**
+ * Sets how far a TI's timestamp may lie ahead of the clock, in
+ * milliseconds (default 300 000: five minutes).
+ */
+ehr_result ehr_handshaker_config_builder_set_max_clock_skew_ms(struct ehr_handshaker_config_builder *builder,
+                                                               uint64_t max_clock_skew_ms);
+
+/**
+ * Sets the validator settings (copied from `validator`).
+ */
+ehr_result ehr_handshaker_config_builder_set_validator(struct ehr_handshaker_config_builder *builder,
+                                                       const struct ehr_validator_config *validator);
+
+/**
+ * Makes a handshaker configuration from the builder's settings. The builder
+ * is unchanged and may be built again or freed. Free the configuration with
+ * `ehr_handshaker_config_free`.
+ */
+ehr_result ehr_handshaker_config_builder_build(const struct ehr_handshaker_config_builder *builder,
+                                               struct ehr_handshaker_config **config_out);
+
+/**
+ * Frees a handshaker configuration builder; NULL is ignored.
+ */
+void ehr_handshaker_config_builder_free(struct ehr_handshaker_config_builder *builder);
+
+/**
+ * Frees a handshaker configuration; NULL is ignored.
+ */
+void ehr_handshaker_config_free(struct ehr_handshaker_config *config);
 
 /**
  * The system clock in Unix milliseconds, the unit of every `now_ms` this API
@@ -797,10 +949,12 @@ ehr_result ehr_handshaker_config_default(struct ehr_handshaker_config *config_ou
 uint64_t ehr_clock_now_ms(void);
 
 /**
- * Makes a handshaker over copies of `templates` and `keys` with `config`.
- * Fails with `EHR_KEY_UNKNOWN` when the pseudonym key is not in `keys`.
- * Envelope nonces come from the operating system's generator (see
- * `ehr_handshaker_set_seed`). Free it with `ehr_handshaker_free`.
+ * Makes a handshaker over copies of `templates` and `keys` with `config`
+ * (`ehr_handshaker_config_builder`). Fails with `EHR_KEY_UNKNOWN` when the
+ * sealing or the pseudonym key is not in `keys` (a callback key store is
+ * asked for both now). Envelope nonces come from the operating system's
+ * generator (see `ehr_handshaker_set_seed`). Free it with
+ * `ehr_handshaker_free`.
  */
 ehr_result ehr_handshaker_new(const struct ehr_templates *templates,
                               const struct ehr_key_store *keys,
@@ -856,17 +1010,6 @@ ehr_result ehr_handshaker_pseudonym(const struct ehr_handshaker *handshaker,
 void ehr_handshaker_free(struct ehr_handshaker *handshaker);
 
 /**
- * Runs the Transaction Validator for one TC through `transport` until its
- * ACK (as `ehr_handshaker_submit` does after generating), with `config`
- * (NULL for the defaults). Running the same TC again is idempotent: the
- * record is anchored once and the second ACK is a valid replay.
- */
-ehr_result ehr_validator_run(const struct ehr_tc *tc,
-                             const struct ehr_validator_config *config,
-                             struct ehr_transport *transport,
-                             struct ehr_ack **ack_out);
-
-/**
  * Writes the TC's 32-byte TI id to `out`.
  */
 ehr_result ehr_tc_ti_id(const struct ehr_tc *tc, uint8_t *out);
@@ -907,9 +1050,9 @@ ehr_result ehr_tc_envelope(const struct ehr_tc *tc, uint8_t *buf, size_t len, si
 void ehr_tc_free(struct ehr_tc *tc);
 
 /**
- * Writes the ACK's main facts to `summary_out`.
+ * Writes the ACK's main facts, as a plain struct, to `summary_out`.
  */
-ehr_result ehr_ack_get_summary(const struct ehr_ack *ack, struct ehr_ack_summary *summary_out);
+ehr_result ehr_ack_to_summary(const struct ehr_ack *ack, struct ehr_ack_summary *summary_out);
 
 /**
  * Writes the ACK as NUL-terminated JSON (the form to store; read it back
@@ -1107,11 +1250,11 @@ ehr_result ehr_templates_latest(const struct ehr_templates *templates,
  * `id` as NUL-terminated text into `buf` (text-output rules:
  * `ehr_result_message`).
  */
-ehr_result ehr_templates_get_json(const struct ehr_templates *templates,
-                                  const uint8_t *id,
-                                  char *buf,
-                                  size_t len,
-                                  size_t *out_len);
+ehr_result ehr_templates_json(const struct ehr_templates *templates,
+                              const uint8_t *id,
+                              char *buf,
+                              size_t len,
+                              size_t *out_len);
 
 /**
  * Deactivates the template with the 32-byte id `id`: TIs naming it are
@@ -1204,7 +1347,7 @@ ehr_result ehr_random_id(uint8_t *id_out);
  * chain. It mines at once and closes a block whenever the head is read.
  * Free it with `ehr_transport_free`.
  */
-ehr_result ehr_transport_devnet_new(const struct ehr_templates *templates,
+ehr_result ehr_transport_new_devnet(const struct ehr_templates *templates,
                                     struct ehr_transport **transport_out);
 
 /**
@@ -1246,14 +1389,15 @@ ehr_result ehr_transport_chain(const struct ehr_transport *transport,
 /**
  * Connects to the JSON-RPC node at `url` (`http://` or `https://`, UTF-8),
  * checks that it is on chain `chain_id`, and reads the `EhrRegistry` at the
- * 20-byte `registry`. `timeout_ms` bounds each JSON-RPC exchange (0 for 30
+ * 20-byte `registry` (all zeros when none is deployed yet:
+ * `ehr_transport_rpc_deploy_registry` deploys one). `timeout_ms` bounds each JSON-RPC exchange (0 for 30
  * s). Transactions are sent from the node's unlocked accounts
  * (`ehr_transport_set_sender`, `ehr_transport_rpc_set_default_sender`).
  * Fails with `EHR_TRANSPORT_UNAVAILABLE` when the node does not answer,
  * `EHR_TRANSPORT_WRONG_CHAIN` or `EHR_TRANSPORT_REJECTED` for an unusable
  * URL. Free it with `ehr_transport_free`.
  */
-ehr_result ehr_transport_rpc_new(const char *url,
+ehr_result ehr_transport_new_rpc(const char *url,
                                  size_t url_len,
                                  uint64_t chain_id,
                                  const uint8_t *registry,
@@ -1270,9 +1414,56 @@ ehr_result ehr_transport_rpc_set_default_sender(struct ehr_transport *transport,
 /**
  * Whether reading the head first asks the node to mine a block (`evm_mine`,
  * development nodes such as Ganache only), so that confirmations grow on an
- * instamining node; `mine` is 0 or 1. JSON-RPC transports only.
+ * instamining node. JSON-RPC transports only.
  */
-ehr_result ehr_transport_rpc_set_mine_on_head(struct ehr_transport *transport, uint8_t mine);
+ehr_result ehr_transport_rpc_set_mine_on_head(struct ehr_transport *transport, bool mine);
+
+/**
+ * Deploys a new `EhrRegistry` from the committed bytecode on the node of a
+ * JSON-RPC transport, sent from the 20-byte account `admin` (unlocked on the
+ * node), which then holds the registry's administrator roles; registers
+ * every template of `templates` (NULL for none) and points the transport at
+ * the new registry, whose 20-byte address it writes to `registry_out`. An
+ * administrator does this once per chain, then grants roles
+ * (`ehr_transport_rpc_grant_role`). Blocks until each transaction is mined
+ * (each within the transport's timeout). `EHR_TRANSPORT_REJECTED` when a
+ * transaction reverts (the message decodes why); `EHR_INVALID_ARGUMENT` for
+ * other transports.
+ */
+ehr_result ehr_transport_rpc_deploy_registry(struct ehr_transport *transport,
+                                             const uint8_t *admin,
+                                             const struct ehr_templates *templates,
+                                             uint8_t *registry_out);
+
+/**
+ * Grants the role `role` (such as `nurse`) to the 20-byte `account` on the
+ * registry of a JSON-RPC transport, with a transaction from the 20-byte
+ * `admin` (an account holding the registry's `ADMIN_ROLE`, such as its
+ * deployer), and blocks until it is mined. `EHR_ROLE_INVALID` for a
+ * malformed role name; `EHR_TRANSPORT_REJECTED` when the grant reverts;
+ * `EHR_INVALID_ARGUMENT` for other transports (a devnet:
+ * `ehr_transport_devnet_grant_role`).
+ */
+ehr_result ehr_transport_rpc_grant_role(struct ehr_transport *transport,
+                                        const uint8_t *admin,
+                                        const char *role,
+                                        size_t role_len,
+                                        const uint8_t *account);
+
+/**
+ * Registers the template of `templates` with the 32-byte id `template_id`
+ * (its id and the roles allowed to use it) on the registry of a JSON-RPC
+ * transport, with a transaction from the 20-byte `admin`, and blocks until
+ * it is mined: TIs of a template load on chain only once it is registered.
+ * `EHR_TEMPLATE_UNKNOWN` when `templates` has no such template;
+ * `EHR_TRANSPORT_REJECTED` when the registration reverts (a template
+ * registered already, an `admin` without `ADMIN_ROLE`);
+ * `EHR_INVALID_ARGUMENT` for other transports.
+ */
+ehr_result ehr_transport_rpc_register_template(struct ehr_transport *transport,
+                                               const uint8_t *admin,
+                                               const struct ehr_templates *templates,
+                                               const uint8_t *template_id);
 
 /**
  * Makes a transport over the host's callbacks (copied; `callbacks` itself
@@ -1280,7 +1471,7 @@ ehr_result ehr_transport_rpc_set_mine_on_head(struct ehr_transport *transport, u
  * the 20-byte `registry`. `EHR_NULL_ARGUMENT` when a required callback is
  * NULL. Free it with `ehr_transport_free`.
  */
-ehr_result ehr_transport_callbacks_new(const struct ehr_transport_callbacks *callbacks,
+ehr_result ehr_transport_new_callbacks(const struct ehr_transport_callbacks *callbacks,
                                        uint64_t chain_id,
                                        const uint8_t *registry,
                                        struct ehr_transport **transport_out);
@@ -1289,7 +1480,7 @@ ehr_result ehr_transport_callbacks_new(const struct ehr_transport_callbacks *cal
  * Whether a log (emitted by the 20-byte `emitter`, with `topics_len` bytes
  * of 32-byte topics at `topics` and `data_len` bytes of data) is the event
  * the submission's success emits (`RecordAnchored` or `BatchAnchored`):
- * writes 1 or 0 to `is_anchoring_out`. For `poll` callbacks filling in
+ * writes true or false to `is_anchoring_out`. For `poll` callbacks filling in
  * `ehr_receipt.anchor_log_index`.
  */
 ehr_result ehr_submission_is_anchoring_event(const struct ehr_submission *submission,
@@ -1298,12 +1489,157 @@ ehr_result ehr_submission_is_anchoring_event(const struct ehr_submission *submis
                                              size_t topics_len,
                                              const uint8_t *data,
                                              size_t data_len,
-                                             uint8_t *is_anchoring_out);
+                                             bool *is_anchoring_out);
 
 /**
  * Frees a transport (a devnet and its chain with it); NULL is ignored.
  */
 void ehr_transport_free(struct ehr_transport *transport);
+
+/**
+ * Makes a validator anchoring one TC, with `config` (NULL for the
+ * defaults). Free it with `ehr_validator_free`.
+ */
+ehr_result ehr_validator_new(const struct ehr_tc *tc,
+                             const struct ehr_validator_config *config,
+                             struct ehr_validator **validator_out);
+
+/**
+ * Makes a validator anchoring `batch` with one transaction: `tcs` are the
+ * `tcs_len` TCs whose record hashes were pushed, in the same order (the
+ * registry and chain are those of the first); `config` may be NULL for the
+ * defaults. Each valid ACK carries its record's inclusion proof.
+ * `EHR_BATCH_MISMATCH` when the TCs are not the batch's records. Free it
+ * with `ehr_validator_free`.
+ */
+ehr_result ehr_validator_new_batch(const struct ehr_batch *batch,
+                                   const struct ehr_tc *const *tcs,
+                                   size_t tcs_len,
+                                   const struct ehr_validator_config *config,
+                                   struct ehr_validator **validator_out);
+
+/**
+ * Runs the validator through `transport` until its verdict, blocking:
+ * reads the system clock and sleeps between polls (the validator
+ * configuration sets how long). Then take the ACKs with
+ * `ehr_validator_poll_ack`. `EHR_VALIDATOR` (and nothing done) while an
+ * action handed out by `ehr_validator_poll_transmit` awaits its result.
+ * Running a new validator for the same TC again is idempotent: the record
+ * is anchored once and the second ACK is a valid replay.
+ */
+ehr_result ehr_validator_run(struct ehr_validator *validator, struct ehr_transport *transport);
+
+/**
+ * Writes the next action for the host at `now_ms` (Unix milliseconds) to
+ * `transmit_out`: `EHR_TRANSMIT_NONE` when there is nothing to do now (see
+ * `ehr_transmit_kind`), when the result of the last action is awaited, or
+ * once the verdict is reached. Hand each action's result to the matching
+ * `ehr_validator_handle_*` function before asking for the next.
+ */
+ehr_result ehr_validator_poll_transmit(struct ehr_validator *validator,
+                                       uint64_t now_ms,
+                                       struct ehr_transmit *transmit_out);
+
+/**
+ * Writes when the validator next wants `ehr_validator_handle_timeout` and
+ * `ehr_validator_poll_transmit` called (Unix milliseconds) to
+ * `deadline_ms_out` and true to `has_deadline_out`; false (and nothing to
+ * `deadline_ms_out`) while it awaits an action's result or once it is
+ * finished.
+ */
+ehr_result ehr_validator_poll_timeout(const struct ehr_validator *validator,
+                                      bool *has_deadline_out,
+                                      uint64_t *deadline_ms_out);
+
+/**
+ * Advances the validator's timers to `now_ms`: a transaction pending past
+ * the inclusion timeout is treated as dropped (and sent again after the
+ * registry is read). Call it at the deadline of `ehr_validator_poll_timeout`,
+ * before `ehr_validator_poll_transmit`.
+ */
+ehr_result ehr_validator_handle_timeout(struct ehr_validator *validator, uint64_t now_ms);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_SUBMIT` at `now_ms`: `result`
+ * `EHR_OK` with the 32-byte `tx_hash` of the sent transaction, or the
+ * transport code of why it could not be sent (then `tx_hash` is not read
+ * and may be NULL; the codes mean what they mean for a callback transport's
+ * `submit`). `EHR_VALIDATOR` when no submission was asked for.
+ */
+ehr_result ehr_validator_handle_submitted(struct ehr_validator *validator,
+                                          uint64_t now_ms,
+                                          ehr_result result,
+                                          const uint8_t *tx_hash);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_POLL` at `now_ms`: `result` `EHR_OK`
+ * with `status` (an `ehr_poll_status`) and, for `EHR_POLL_INCLUDED`, the
+ * transaction's `receipt` (else not read and may be NULL); or the transport
+ * code of why the node could not be asked. `EHR_VALIDATOR` when no poll was
+ * asked for or the receipt is another transaction's.
+ */
+ehr_result ehr_validator_handle_receipt(struct ehr_validator *validator,
+                                        uint64_t now_ms,
+                                        ehr_result result,
+                                        uint32_t status,
+                                        const struct ehr_receipt *receipt);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_READ_HEAD` at `now_ms`: `result`
+ * `EHR_OK` with the head's `block_number`, or the transport code of why it
+ * could not be read. `EHR_VALIDATOR` when no head was asked for.
+ */
+ehr_result ehr_validator_handle_head(struct ehr_validator *validator,
+                                     uint64_t now_ms,
+                                     ehr_result result,
+                                     uint64_t block_number);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_READ_RECORD` at `now_ms`: `result`
+ * `EHR_OK` with `found` and, when found, the 32-byte `record_hash` the
+ * registry holds (else not read and may be NULL); or the transport code of
+ * why the registry could not be read. `EHR_VALIDATOR` when no record read
+ * was asked for.
+ */
+ehr_result ehr_validator_handle_record(struct ehr_validator *validator,
+                                       uint64_t now_ms,
+                                       ehr_result result,
+                                       bool found,
+                                       const uint8_t *record_hash);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_READ_BATCH` at `now_ms`: `result`
+ * `EHR_OK` with `found` and, when found, the batch's `leaf_count` and, when
+ * the host reads the `BatchAnchored` event (`has_batch_id`), its 32-byte
+ * `batch_id` (else not read and may be NULL); or the transport code of why
+ * the registry could not be read. `EHR_VALIDATOR` when no batch read was
+ * asked for.
+ */
+ehr_result ehr_validator_handle_batch(struct ehr_validator *validator,
+                                      uint64_t now_ms,
+                                      ehr_result result,
+                                      bool found,
+                                      uint32_t leaf_count,
+                                      bool has_batch_id,
+                                      const uint8_t *batch_id);
+
+/**
+ * Writes the next ACK to `ack_out` (free it with `ehr_ack_free`), or NULL
+ * when none waits: once the verdict is reached there is one ACK per TI,
+ * each handed out once.
+ */
+ehr_result ehr_validator_poll_ack(struct ehr_validator *validator, struct ehr_ack **ack_out);
+
+/**
+ * Writes whether the verdict is reached to `finished_out` (its ACKs may
+ * still wait in `ehr_validator_poll_ack`).
+ */
+ehr_result ehr_validator_is_finished(const struct ehr_validator *validator, bool *finished_out);
+
+/**
+ * Frees a validator (and the ACKs it still holds); NULL is ignored.
+ */
+void ehr_validator_free(struct ehr_validator *validator);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -6,13 +6,15 @@ use std::ffi::c_char;
 
 use ehrchain_core::{
     B256, Batch, BatchBuilder, ChainCheckError, ErrorCode, InclusionProof, SystemClock,
-    TransactionValidator, run_blocking,
+    run_blocking,
 };
 
-use crate::handshaker::{ehr_ack, ehr_tc, ehr_validator_config, validator_config};
+use crate::config::{ehr_validator_config, validator_config};
+use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::transport::ehr_transport;
+use crate::validator::batch_validator;
 
 /// Collects record hashes for one batch.
 ///
@@ -27,7 +29,7 @@ pub unsafe extern "C" fn ehr_batch_builder_new(
     builder_out: *mut *mut ehr_batch_builder,
 ) -> ehr_result {
     guard(|| {
-        Out::new(builder_out)?.give(ehr_batch_builder {
+        Out::new(builder_out, "builder_out")?.give(ehr_batch_builder {
             builder: BatchBuilder::new(),
         });
         Ok(())
@@ -43,9 +45,9 @@ pub unsafe extern "C" fn ehr_batch_builder_push(
     index_out: *mut u32,
 ) -> ehr_result {
     guard(|| {
-        let builder = ptr::handle_mut(builder)?;
-        let hash = B256::from(ptr::array::<32>(record_hash)?);
-        let out = Out::new(index_out)?;
+        let builder = ptr::handle_mut(builder, "builder")?;
+        let hash = B256::from(ptr::array::<32>(record_hash, "record_hash")?);
+        let out = Out::new(index_out, "index_out")?;
         out.set(builder.builder.push(hash)?);
         Ok(())
     })
@@ -62,9 +64,9 @@ pub unsafe extern "C" fn ehr_batch_builder_build(
     batch_out: *mut *mut ehr_batch,
 ) -> ehr_result {
     guard(|| {
-        let builder = ptr::handle(builder)?;
-        let batch_id = B256::from(ptr::array::<32>(batch_id)?);
-        let out = Out::new(batch_out)?;
+        let builder = ptr::handle(builder, "builder")?;
+        let batch_id = B256::from(ptr::array::<32>(batch_id, "batch_id")?);
+        let out = Out::new(batch_out, "batch_out")?;
         let batch = builder.builder.clone().build(batch_id)?;
         out.give(ehr_batch { batch });
         Ok(())
@@ -81,7 +83,7 @@ pub unsafe extern "C" fn ehr_batch_builder_free(builder: *mut ehr_batch_builder)
 ///
 /// Thread safety: immutable; may be used from several threads at once.
 pub struct ehr_batch {
-    batch: Batch,
+    pub(crate) batch: Batch,
 }
 
 /// Writes the batch's 32-byte Merkle root to `root_out` and its number of
@@ -93,9 +95,9 @@ pub unsafe extern "C" fn ehr_batch_root(
     leaf_count_out: *mut u32,
 ) -> ehr_result {
     guard(|| {
-        let batch = ptr::handle(batch)?;
-        let root = OutArray::<32>::new(root_out)?;
-        let count = Out::new(leaf_count_out)?;
+        let batch = ptr::handle(batch, "batch")?;
+        let root = OutArray::<32>::new(root_out, "root_out")?;
+        let count = Out::new(leaf_count_out, "leaf_count_out")?;
         root.set(&batch.batch.root().0);
         count.set(batch.batch.leaf_count());
         Ok(())
@@ -111,8 +113,8 @@ pub unsafe extern "C" fn ehr_batch_proof(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        let batch = ptr::handle(batch)?;
-        let out = Out::new(proof_out)?;
+        let batch = ptr::handle(batch, "batch")?;
+        let out = Out::new(proof_out, "proof_out")?;
         let proof = batch.batch.proof(index)?;
         out.give(ehr_proof { proof });
         Ok(())
@@ -137,11 +139,11 @@ pub unsafe extern "C" fn ehr_batch_submit(
     acks_len: usize,
 ) -> ehr_result {
     guard(|| {
-        let batch = ptr::handle(batch)?;
-        let tcs = ptr::handles(tcs, tcs_len)?;
+        let batch = ptr::handle(batch, "batch")?;
+        let tcs = ptr::handles(tcs, tcs_len, "tcs")?;
         let config = validator_config(config)?;
-        let transport = ptr::handle_mut(transport)?;
-        let out = OutSlots::new(acks_out, acks_len)?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let out = OutSlots::new(acks_out, acks_len, "acks_out")?;
         if out.len() != tcs.len() {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
@@ -152,13 +154,7 @@ pub unsafe extern "C" fn ehr_batch_submit(
                 ),
             ));
         }
-        let first = tcs
-            .first()
-            .ok_or_else(|| Error::code(ErrorCode::ZeroLength))?;
-        let (registry, chain_id) = (first.tc.to, first.tc.chain_id);
-        let tcs: Vec<_> = tcs.iter().map(|t| t.tc.clone()).collect();
-        let mut validator =
-            TransactionValidator::for_batch(&batch.batch, &tcs, registry, chain_id, config)?;
+        let mut validator = batch_validator(batch, &tcs, config)?;
         let acks = run_blocking(&mut validator, &mut transport.inner, &mut SystemClock);
         out.give_all(acks.into_iter().map(|ack| ehr_ack { ack }).collect())
     })
@@ -179,10 +175,10 @@ pub struct ehr_proof {
     pub(crate) proof: InclusionProof,
 }
 
-/// What an inclusion proof claims.
+/// What an inclusion proof claims, as a plain struct (`ehr_proof_to_summary`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ehr_proof_info {
+pub struct ehr_proof_summary {
     /// The record hash (SHA-256 of the sealed envelope).
     pub record_hash: [u8; 32],
     /// The batch id.
@@ -206,8 +202,8 @@ pub unsafe extern "C" fn ehr_proof_from_bytes(
 ) -> ehr_result {
     guard(|| {
         // Empty input is a truncated proof, as in every binding.
-        let bytes = ptr::bytes_or_empty(bytes, bytes_len)?;
-        let out = Out::new(proof_out)?;
+        let bytes = ptr::bytes_or_empty(bytes, bytes_len, "bytes")?;
+        let out = Out::new(proof_out, "proof_out")?;
         out.give(ehr_proof {
             proof: InclusionProof::from_bytes(bytes)?,
         });
@@ -227,9 +223,9 @@ pub unsafe extern "C" fn ehr_proof_from_text(
         // Empty text is not a proof, as in every binding.
         let text = match text_len {
             0 => "",
-            _ => ptr::text(text, text_len)?,
+            _ => ptr::text(text, text_len, "text")?,
         };
-        let out = Out::new(proof_out)?;
+        let out = Out::new(proof_out, "proof_out")?;
         out.give(ehr_proof {
             proof: InclusionProof::from_text(text)?,
         });
@@ -246,8 +242,8 @@ pub unsafe extern "C" fn ehr_proof_from_json(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        let json = ptr::text(json, json_len)?;
-        let out = Out::new(proof_out)?;
+        let json = ptr::text(json, json_len, "json")?;
+        let out = Out::new(proof_out, "proof_out")?;
         out.give(ehr_proof {
             proof: InclusionProof::from_json(json)?,
         });
@@ -265,7 +261,7 @@ pub unsafe extern "C" fn ehr_proof_to_bytes(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let proof = ptr::handle(proof)?;
+        let proof = ptr::handle(proof, "proof")?;
         ptr::write_bytes(buf, len, out_len, &proof.proof.to_bytes())
     })
 }
@@ -280,7 +276,7 @@ pub unsafe extern "C" fn ehr_proof_to_text(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let proof = ptr::handle(proof)?;
+        let proof = ptr::handle(proof, "proof")?;
         ptr::write_text(buf, len, out_len, &proof.proof.to_text())
     })
 }
@@ -295,20 +291,20 @@ pub unsafe extern "C" fn ehr_proof_to_json(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let proof = ptr::handle(proof)?;
+        let proof = ptr::handle(proof, "proof")?;
         ptr::write_text(buf, len, out_len, &proof.proof.to_json())
     })
 }
 
-/// Writes what the proof claims to `info_out`.
+/// Writes what the proof claims, as a plain struct, to `summary_out`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_proof_get_info(
+pub unsafe extern "C" fn ehr_proof_to_summary(
     proof: *const ehr_proof,
-    info_out: *mut ehr_proof_info,
+    summary_out: *mut ehr_proof_summary,
 ) -> ehr_result {
     guard(|| {
-        let p = &ptr::handle(proof)?.proof;
-        Out::new(info_out)?.set(ehr_proof_info {
+        let p = &ptr::handle(proof, "proof")?.proof;
+        Out::new(summary_out, "summary_out")?.set(ehr_proof_summary {
             record_hash: p.record_hash.0,
             batch_id: p.batch_id.0,
             root: p.root.0,
@@ -325,7 +321,7 @@ pub unsafe extern "C" fn ehr_proof_get_info(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_proof_verify(proof: *const ehr_proof) -> ehr_result {
     guard(|| {
-        ptr::handle(proof)?.proof.verify()?;
+        ptr::handle(proof, "proof")?.proof.verify()?;
         Ok(())
     })
 }
@@ -349,8 +345,8 @@ pub unsafe extern "C" fn ehr_proof_verify_many(
     results: *mut ehr_result,
 ) -> ehr_result {
     guard(|| {
-        let proofs = ptr::handles(proofs, count)?;
-        let out = OutSlots::new(results, count)?;
+        let proofs = ptr::handles(proofs, count, "proofs")?;
+        let out = OutSlots::new(results, count, "results")?;
         let proofs: Vec<&InclusionProof> = proofs.iter().map(|p| &p.proof).collect();
         let mut first_failure = None;
         let mut codes = Vec::with_capacity(count);
@@ -386,8 +382,8 @@ pub unsafe extern "C" fn ehr_proof_verify_on_chain(
     transport: *mut ehr_transport,
 ) -> ehr_result {
     guard(|| {
-        let proof = &ptr::handle(proof)?.proof;
-        let transport = ptr::handle_mut(transport)?;
+        let proof = &ptr::handle(proof, "proof")?.proof;
+        let transport = ptr::handle_mut(transport, "transport")?;
         match proof.verify_on_chain(&mut transport.inner) {
             Ok(_) => Ok(()),
             Err(ChainCheckError::Proof(e)) => Err(e.into()),

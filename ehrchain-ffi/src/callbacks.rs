@@ -1,12 +1,20 @@
 //! Calls into the host's C callbacks. Besides `ptr`, the only module with
 //! `unsafe` blocks: each call passes pointers to memory this crate owns for
 //! the duration of the call.
+//!
+//! Booleans the host writes are read as bytes (0 false, anything else true):
+//! a C `bool` holding another value would be undefined behaviour in Rust, so
+//! every `bool *` a callback receives points to a byte of ours, and the
+//! receipt a `poll` callback fills in is read field by field
+//! ([`ptr::receipt`]).
 #![allow(unsafe_code)]
 
 use ehrchain_core::ErrorCode;
 use std::ffi::c_void;
+use std::mem::MaybeUninit;
 
 use crate::keys::ehr_key_store_callbacks;
+use crate::ptr;
 use crate::result::ehr_result;
 use crate::transport::{ehr_receipt, ehr_submission, ehr_transport_callbacks};
 
@@ -54,19 +62,41 @@ pub(crate) fn submit(
     unsafe { f(userdata(cb), submission, tx_hash.as_mut_ptr()) }
 }
 
-/// `poll(userdata, tx_hash, submission, status_out, receipt_out)`.
+/// `poll(userdata, tx_hash, submission, status_out, receipt_out)`; the
+/// receipt (zeroed before the call) is read back into `receipt`.
 pub(crate) fn poll(
     cb: &ehr_transport_callbacks,
     tx_hash: &[u8; 32],
     submission: &ehr_submission,
     status: &mut u32,
-    receipt: &mut ehr_receipt,
+    receipt: &mut Option<ehr_receipt>,
 ) -> ehr_result {
     let Some(f) = cb.poll else {
         return MISSING;
     };
-    // SAFETY: as in `submit`; `status` and `receipt` are ours and writable.
-    unsafe { f(userdata(cb), tx_hash.as_ptr(), submission, status, receipt) }
+    // All zeros is a valid receipt (false, 0, empty).
+    let mut raw = MaybeUninit::<ehr_receipt>::zeroed();
+    // SAFETY: as in `submit`; `status` and `raw` are ours and writable.
+    let code = unsafe {
+        f(
+            userdata(cb),
+            tx_hash.as_ptr(),
+            submission,
+            status,
+            raw.as_mut_ptr(),
+        )
+    };
+    *receipt = ptr::receipt(raw.as_ptr(), "receipt_out").ok();
+    code
+}
+
+/// Calls `f` with a pointer to a byte of ours as a `bool *` and reads that
+/// byte back as a boolean.
+fn host_bool<R>(value: &mut bool, f: impl FnOnce(*mut bool) -> R) -> R {
+    let mut byte = u8::from(*value);
+    let r = f((&raw mut byte).cast::<bool>());
+    *value = byte != 0;
+    r
 }
 
 /// `head(userdata, block_number_out)`.
@@ -82,22 +112,24 @@ pub(crate) fn head(cb: &ehr_transport_callbacks, block: &mut u64) -> ehr_result 
 pub(crate) fn record_hash_of(
     cb: &ehr_transport_callbacks,
     ti_id: &[u8; 32],
-    found: &mut u8,
+    found: &mut bool,
     record_hash: &mut [u8; 32],
 ) -> ehr_result {
     let Some(f) = cb.record_hash_of else {
         return MISSING;
     };
-    // SAFETY: as in `master_key`: 32 readable bytes, one writable byte and
-    // 32 writable bytes, all ours.
-    unsafe {
-        f(
-            userdata(cb),
-            ti_id.as_ptr(),
-            found,
-            record_hash.as_mut_ptr(),
-        )
-    }
+    host_bool(found, |found| {
+        // SAFETY: as in `master_key`: 32 readable bytes, one writable byte
+        // and 32 writable bytes, all ours.
+        unsafe {
+            f(
+                userdata(cb),
+                ti_id.as_ptr(),
+                found,
+                record_hash.as_mut_ptr(),
+            )
+        }
+    })
 }
 
 /// `anchored_batch(userdata, root, found_out, leaf_count_out,
@@ -105,23 +137,27 @@ pub(crate) fn record_hash_of(
 pub(crate) fn anchored_batch(
     cb: &ehr_transport_callbacks,
     root: &[u8; 32],
-    found: &mut u8,
+    found: &mut bool,
     leaf_count: &mut u32,
-    has_batch_id: &mut u8,
+    has_batch_id: &mut bool,
     batch_id: &mut [u8; 32],
 ) -> ehr_result {
     let Some(f) = cb.anchored_batch else {
         return MISSING;
     };
-    // SAFETY: as in `record_hash_of`.
-    unsafe {
-        f(
-            userdata(cb),
-            root.as_ptr(),
-            found,
-            leaf_count,
-            has_batch_id,
-            batch_id.as_mut_ptr(),
-        )
-    }
+    host_bool(found, |found| {
+        host_bool(has_batch_id, |has_batch_id| {
+            // SAFETY: as in `record_hash_of`.
+            unsafe {
+                f(
+                    userdata(cb),
+                    root.as_ptr(),
+                    found,
+                    leaf_count,
+                    has_batch_id,
+                    batch_id.as_mut_ptr(),
+                )
+            }
+        })
+    })
 }

@@ -4,133 +4,20 @@
 use std::ffi::c_char;
 
 use ehrchain_core::{
-    Ack, AckStatus, Address, B256, ChainTransaction, Clock, ErrorCode, GeneratorConfig, Handshaker,
-    SystemClock, TransactionGenerator, TransactionValidator, UnixMillis, ValidatorConfig,
-    run_blocking,
+    Ack, AckStatus, B256, ChainTransaction, Clock, ErrorCode, Handshaker, SystemClock,
+    TransactionGenerator, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 
 use crate::batch::ehr_proof;
+use crate::config::ehr_handshaker_config;
 use crate::keys::{FfiKeyStore, ehr_key_store};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::templates::ehr_templates;
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
-
-/// How patient the Transaction Validator is. Times are durations in
-/// milliseconds (like every time in this API). Fill it with
-/// `ehr_validator_config_default`, then change what you need.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ehr_validator_config {
-    /// Blocks that must hold the transaction (its own included) before the
-    /// verdict is final; 0 counts as 1.
-    pub confirmations: u64,
-    /// Retryable transport failures in a row tolerated before giving up.
-    pub max_retries: u32,
-    /// Wait after the first transport failure; doubled after each further one.
-    pub backoff_initial_ms: u64,
-    /// Longest wait between retries.
-    pub backoff_max_ms: u64,
-    /// Wait between two polls of a pending transaction or of the chain head.
-    pub poll_interval_ms: u64,
-    /// How long a submitted transaction may stay pending before it is treated
-    /// as dropped and sent again.
-    pub inclusion_timeout_ms: u64,
-    /// How many times a dropped, timed-out or reorged-out transaction is sent
-    /// again before the TI is given up as invalid.
-    pub max_resubmissions: u32,
-}
-
-impl From<ehr_validator_config> for ValidatorConfig {
-    fn from(c: ehr_validator_config) -> Self {
-        Self {
-            confirmations: c.confirmations,
-            max_retries: c.max_retries,
-            backoff_initial_ms: c.backoff_initial_ms,
-            backoff_max_ms: c.backoff_max_ms,
-            poll_interval_ms: c.poll_interval_ms,
-            inclusion_timeout_ms: c.inclusion_timeout_ms,
-            max_resubmissions: c.max_resubmissions,
-        }
-    }
-}
-
-impl From<ValidatorConfig> for ehr_validator_config {
-    fn from(c: ValidatorConfig) -> Self {
-        Self {
-            confirmations: c.confirmations,
-            max_retries: c.max_retries,
-            backoff_initial_ms: c.backoff_initial_ms,
-            backoff_max_ms: c.backoff_max_ms,
-            poll_interval_ms: c.poll_interval_ms,
-            inclusion_timeout_ms: c.inclusion_timeout_ms,
-            max_resubmissions: c.max_resubmissions,
-        }
-    }
-}
-
-/// How a handshaker builds and validates transactions. Fill it with
-/// `ehr_handshaker_config_default`, then set at least the two key ids.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct ehr_handshaker_config {
-    /// The chain id the TCs are for (EIP-155); `ehr_transport_chain_id` tells
-    /// a transport's.
-    pub chain_id: u64,
-    /// The `EhrRegistry` contract the TCs call; `ehr_transport_registry`
-    /// tells a transport's.
-    pub registry: [u8; 20],
-    /// The master key records are sealed under (UTF-8, not NUL-terminated).
-    pub sealing_key_id: *const c_char,
-    /// Length of `sealing_key_id` in bytes.
-    pub sealing_key_id_len: usize,
-    /// The master key patient pseudonyms are derived from. Keep it stable.
-    pub pseudonym_key_id: *const c_char,
-    /// Length of `pseudonym_key_id` in bytes.
-    pub pseudonym_key_id_len: usize,
-    /// How far a TI's timestamp may lie ahead of the clock, in milliseconds.
-    pub max_clock_skew_ms: u64,
-    /// The validator's patience.
-    pub validator: ehr_validator_config,
-}
-
-/// Writes the default validator configuration to `config_out`: 3
-/// confirmations, 5 retries backing off from 0.5 s to 30 s, a poll every
-/// second, 2 minutes to be mined, 3 resubmissions.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_validator_config_default(
-    config_out: *mut ehr_validator_config,
-) -> ehr_result {
-    guard(|| {
-        Out::new(config_out)?.set(ValidatorConfig::default().into());
-        Ok(())
-    })
-}
-
-/// Writes the default handshaker configuration to `config_out`: chain 1337,
-/// a zero registry address, no key ids (set both), 300 000 ms (5 minutes) of
-/// clock skew and the default validator configuration.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_handshaker_config_default(
-    config_out: *mut ehr_handshaker_config,
-) -> ehr_result {
-    guard(|| {
-        Out::new(config_out)?.set(ehr_handshaker_config {
-            chain_id: 1337,
-            registry: [0; 20],
-            sealing_key_id: std::ptr::null(),
-            sealing_key_id_len: 0,
-            pseudonym_key_id: std::ptr::null(),
-            pseudonym_key_id_len: 0,
-            max_clock_skew_ms: 300_000,
-            validator: ValidatorConfig::default().into(),
-        });
-        Ok(())
-    })
-}
 
 /// The randomness of envelope nonces.
 #[derive(Debug)]
@@ -188,10 +75,12 @@ pub struct ehr_handshaker {
     pub(crate) rng: Rng,
 }
 
-/// Makes a handshaker over copies of `templates` and `keys` with `config`.
-/// Fails with `EHR_KEY_UNKNOWN` when the pseudonym key is not in `keys`.
-/// Envelope nonces come from the operating system's generator (see
-/// `ehr_handshaker_set_seed`). Free it with `ehr_handshaker_free`.
+/// Makes a handshaker over copies of `templates` and `keys` with `config`
+/// (`ehr_handshaker_config_builder`). Fails with `EHR_KEY_UNKNOWN` when the
+/// sealing or the pseudonym key is not in `keys` (a callback key store is
+/// asked for both now). Envelope nonces come from the operating system's
+/// generator (see `ehr_handshaker_set_seed`). Free it with
+/// `ehr_handshaker_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_new(
     templates: *const ehr_templates,
@@ -200,26 +89,13 @@ pub unsafe extern "C" fn ehr_handshaker_new(
     handshaker_out: *mut *mut ehr_handshaker,
 ) -> ehr_result {
     guard(|| {
-        let templates = ptr::handle(templates)?;
-        let keys = ptr::handle(keys)?;
-        let config = ptr::handle(config)?;
-        let out = Out::new(handshaker_out)?;
-        let generator = GeneratorConfig {
-            chain_id: config.chain_id,
-            registry: Address::from(config.registry),
-            sealing_key: crate::key_id(ptr::text(
-                config.sealing_key_id,
-                config.sealing_key_id_len,
-            )?)?,
-            pseudonym_key: crate::key_id(ptr::text(
-                config.pseudonym_key_id,
-                config.pseudonym_key_id_len,
-            )?)?,
-            max_clock_skew_ms: config.max_clock_skew_ms,
-        };
-        let tg = TransactionGenerator::new(generator, keys.keys.clone())?;
+        let templates = ptr::handle(templates, "templates")?;
+        let keys = ptr::handle(keys, "keys")?;
+        let config = ptr::handle(config, "config")?;
+        let out = Out::new(handshaker_out, "handshaker_out")?;
+        let tg = TransactionGenerator::new(config.generator.clone(), keys.keys.clone())?;
         out.give(ehr_handshaker {
-            hs: Handshaker::new(templates.registry.clone(), tg, config.validator.into()),
+            hs: Handshaker::new(templates.registry.clone(), tg, config.validator),
             rng: Rng::Os(OsRng),
         });
         Ok(())
@@ -235,8 +111,8 @@ pub unsafe extern "C" fn ehr_handshaker_set_seed(
     seed: *const u8,
 ) -> ehr_result {
     guard(|| {
-        let hs = ptr::handle_mut(handshaker)?;
-        let seed = ptr::array::<32>(seed)?;
+        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+        let seed = ptr::array::<32>(seed, "seed")?;
         hs.rng = Rng::Seeded(Box::new(ChaCha20Rng::from_seed(seed)));
         Ok(())
     })
@@ -257,9 +133,9 @@ pub unsafe extern "C" fn ehr_handshaker_generate(
     tc_out: *mut *mut ehr_tc,
 ) -> ehr_result {
     guard(|| {
-        let hs = ptr::handle_mut(handshaker)?;
-        let ti = ptr::handle(ti)?;
-        let out = Out::new(tc_out)?;
+        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+        let ti = ptr::handle(ti, "ti")?;
+        let out = Out::new(tc_out, "tc_out")?;
         let tc = hs.hs.generator().generate(
             hs.hs.templates(),
             &ti.ti,
@@ -285,10 +161,10 @@ pub unsafe extern "C" fn ehr_handshaker_submit(
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
     guard(|| {
-        let hs = ptr::handle_mut(handshaker)?;
-        let ti = ptr::handle(ti)?;
-        let transport = ptr::handle_mut(transport)?;
-        let out = Out::new(ack_out)?;
+        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+        let ti = ptr::handle(ti, "ti")?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let out = Out::new(ack_out, "ack_out")?;
         let ack = hs
             .hs
             .submit(&ti.ti, &mut transport.inner, &mut SystemClock, &mut hs.rng);
@@ -307,9 +183,9 @@ pub unsafe extern "C" fn ehr_handshaker_pseudonym(
     pseudonym_out: *mut u8,
 ) -> ehr_result {
     guard(|| {
-        let hs = ptr::handle(handshaker)?;
-        let patient_id = ptr::text(patient_id, patient_id_len)?;
-        let out = OutArray::<32>::new(pseudonym_out)?;
+        let hs = ptr::handle(handshaker, "handshaker")?;
+        let patient_id = ptr::text(patient_id, patient_id_len, "patient_id")?;
+        let out = OutArray::<32>::new(pseudonym_out, "pseudonym_out")?;
         out.set(&hs.hs.generator().pseudonym(patient_id).0);
         Ok(())
     })
@@ -319,42 +195,6 @@ pub unsafe extern "C" fn ehr_handshaker_pseudonym(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_free(handshaker: *mut ehr_handshaker) {
     guard_void(|| drop(ptr::take(handshaker)));
-}
-
-/// Runs the Transaction Validator for one TC through `transport` until its
-/// ACK (as `ehr_handshaker_submit` does after generating), with `config`
-/// (NULL for the defaults). Running the same TC again is idempotent: the
-/// record is anchored once and the second ACK is a valid replay.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_validator_run(
-    tc: *const ehr_tc,
-    config: *const ehr_validator_config,
-    transport: *mut ehr_transport,
-    ack_out: *mut *mut ehr_ack,
-) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc)?;
-        let config = validator_config(config)?;
-        let transport = ptr::handle_mut(transport)?;
-        let out = Out::new(ack_out)?;
-        let mut validator = TransactionValidator::new(&tc.tc, config);
-        let ack = run_blocking(&mut validator, &mut transport.inner, &mut SystemClock)
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::new(ErrorCode::Internal, "the validator made no ACK"))?;
-        out.give(ehr_ack { ack });
-        Ok(())
-    })
-}
-
-/// The validator configuration at `config`, or the default for NULL.
-pub(crate) fn validator_config(
-    config: *const ehr_validator_config,
-) -> crate::result::Result<ValidatorConfig> {
-    if config.is_null() {
-        return Ok(ValidatorConfig::default());
-    }
-    Ok((*ptr::handle(config)?).into())
 }
 
 /// A blockchain transaction (TC) ready for a transport, with the sealed
@@ -392,8 +232,8 @@ fn tc_word(
     pick: impl FnOnce(&ChainTransaction) -> &B256,
 ) -> ehr_result {
     guard(|| {
-        let tc = ptr::handle(tc)?;
-        OutArray::<32>::new(out)?.set(&pick(&tc.tc).0);
+        let tc = ptr::handle(tc, "tc")?;
+        OutArray::<32>::new(out, "out")?.set(&pick(&tc.tc).0);
         Ok(())
     })
 }
@@ -407,9 +247,9 @@ pub unsafe extern "C" fn ehr_tc_destination(
     chain_id_out: *mut u64,
 ) -> ehr_result {
     guard(|| {
-        let tc = ptr::handle(tc)?;
-        let to = OutArray::<20>::new(out)?;
-        let chain_id = Out::new(chain_id_out)?;
+        let tc = ptr::handle(tc, "tc")?;
+        let to = OutArray::<20>::new(out, "out")?;
+        let chain_id = Out::new(chain_id_out, "chain_id_out")?;
         to.set(&tc.tc.to.0.0);
         chain_id.set(tc.tc.chain_id);
         Ok(())
@@ -426,7 +266,7 @@ pub unsafe extern "C" fn ehr_tc_calldata(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let tc = ptr::handle(tc)?;
+        let tc = ptr::handle(tc, "tc")?;
         ptr::write_bytes(buf, len, out_len, &tc.tc.calldata)
     })
 }
@@ -441,7 +281,7 @@ pub unsafe extern "C" fn ehr_tc_envelope(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let tc = ptr::handle(tc)?;
+        let tc = ptr::handle(tc, "tc")?;
         ptr::write_bytes(buf, len, out_len, tc.tc.envelope.as_bytes())
     })
 }
@@ -459,7 +299,8 @@ pub struct ehr_ack {
     pub(crate) ack: Ack,
 }
 
-/// An ACK's main facts as a plain struct (`ehr_ack_get_summary`; `ehr_ack_to_json` has all of them).
+/// An ACK's main facts as a plain struct (`ehr_ack_to_summary`; `ehr_ack_to_json` has
+/// all of them).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ehr_ack_summary {
@@ -492,15 +333,15 @@ pub struct ehr_ack_summary {
     pub has_proof: bool,
 }
 
-/// Writes the ACK's main facts to `summary_out`.
+/// Writes the ACK's main facts, as a plain struct, to `summary_out`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_ack_get_summary(
+pub unsafe extern "C" fn ehr_ack_to_summary(
     ack: *const ehr_ack,
     summary_out: *mut ehr_ack_summary,
 ) -> ehr_result {
     guard(|| {
-        let ack = &ptr::handle(ack)?.ack;
-        let out = Out::new(summary_out)?;
+        let ack = &ptr::handle(ack, "ack")?.ack;
+        let out = Out::new(summary_out, "summary_out")?;
         let mut s = ehr_ack_summary {
             valid: ack.is_valid(),
             ti_id: ack.ti_id.0,
@@ -538,7 +379,7 @@ pub unsafe extern "C" fn ehr_ack_to_json(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let ack = ptr::handle(ack)?;
+        let ack = ptr::handle(ack, "ack")?;
         let json = serde_json::to_string(&ack.ack)
             .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
         ptr::write_text(buf, len, out_len, &json)
@@ -554,8 +395,8 @@ pub unsafe extern "C" fn ehr_ack_from_json(
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
     guard(|| {
-        let json = ptr::text(json, json_len)?;
-        let out = Out::new(ack_out)?;
+        let json = ptr::text(json, json_len, "json")?;
+        let out = Out::new(ack_out, "ack_out")?;
         let ack: Ack = serde_json::from_str(json).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidJson,
@@ -578,7 +419,7 @@ pub unsafe extern "C" fn ehr_ack_reason(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let ack = ptr::handle(ack)?;
+        let ack = ptr::handle(ack, "ack")?;
         let reason = ack.ack.reason().ok_or_else(|| {
             Error::new(ErrorCode::NotPresent, "the ACK is valid: it has no reason")
         })?;
@@ -596,7 +437,7 @@ pub unsafe extern "C" fn ehr_ack_envelope(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let ack = ptr::handle(ack)?;
+        let ack = ptr::handle(ack, "ack")?;
         let envelope = ack.ack.envelope.as_ref().ok_or_else(|| {
             Error::new(
                 ErrorCode::NotPresent,
@@ -616,8 +457,8 @@ pub unsafe extern "C" fn ehr_ack_proof(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        let ack = ptr::handle(ack)?;
-        let out = Out::new(proof_out)?;
+        let ack = ptr::handle(ack, "ack")?;
+        let out = Out::new(proof_out, "proof_out")?;
         let proof = ack
             .ack
             .anchor()

@@ -84,7 +84,7 @@ impl KeyStore for FfiKeyStore {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_key_store_new(keys_out: *mut *mut ehr_key_store) -> ehr_result {
     guard(|| {
-        Out::new(keys_out)?.give(ehr_key_store {
+        Out::new(keys_out, "keys_out")?.give(ehr_key_store {
             keys: FfiKeyStore::Memory(InMemoryKeyStore::new()),
         });
         Ok(())
@@ -99,14 +99,14 @@ pub unsafe extern "C" fn ehr_key_store_new_callbacks(
     keys_out: *mut *mut ehr_key_store,
 ) -> ehr_result {
     guard(|| {
-        let cb = *ptr::handle(callbacks)?;
+        let cb = *ptr::handle(callbacks, "callbacks")?;
         if cb.master_key.is_none() {
             return Err(Error::new(
                 ErrorCode::NullArgument,
-                "the master_key callback is NULL",
+                "the callback `callbacks->master_key` is NULL; it is required",
             ));
         }
-        Out::new(keys_out)?.give(ehr_key_store {
+        Out::new(keys_out, "keys_out")?.give(ehr_key_store {
             keys: FfiKeyStore::Callbacks(cb),
         });
         Ok(())
@@ -125,9 +125,9 @@ pub unsafe extern "C" fn ehr_key_store_insert(
     key: *const u8,
 ) -> ehr_result {
     guard(|| {
-        let keys = ptr::handle_mut(keys)?;
-        let id = crate::key_id(ptr::text(key_id, key_id_len)?)?;
-        let mut bytes = ptr::array::<32>(key)?;
+        let keys = ptr::handle_mut(keys, "keys")?;
+        let id = crate::key_id(ptr::text(key_id, key_id_len, "key_id")?)?;
+        let mut bytes = ptr::array::<32>(key, "key")?;
         let master = MasterKey::new(bytes);
         bytes.zeroize();
         match &mut keys.keys {
@@ -165,9 +165,9 @@ pub unsafe extern "C" fn ehr_envelope_open(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let keys = ptr::handle(keys)?;
+        let keys = ptr::handle(keys, "keys")?;
         // Empty input is a truncated envelope, as in every binding.
-        let bytes = ptr::bytes_or_empty(envelope, envelope_len)?;
+        let bytes = ptr::bytes_or_empty(envelope, envelope_len, "envelope")?;
         let envelope = Envelope::from_bytes(bytes.to_vec())?;
         let plaintext = envelope.open(&keys.keys)?;
         ptr::write_bytes(buf, len, out_len, &plaintext)
@@ -195,15 +195,15 @@ pub unsafe extern "C" fn ehr_envelope_seal(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let keys = ptr::handle(keys)?;
-        let key_id = crate::key_id(ptr::text(key_id, key_id_len)?)?;
+        let keys = ptr::handle(keys, "keys")?;
+        let key_id = crate::key_id(ptr::text(key_id, key_id_len, "key_id")?)?;
         let binding = EnvelopeBinding {
             key_id: key_id.clone(),
-            patient: B256::from(ptr::array::<32>(patient)?),
-            template_id: B256::from(ptr::array::<32>(template_id)?),
-            ti_id: B256::from(ptr::array::<32>(ti_id)?),
+            patient: B256::from(ptr::array::<32>(patient, "patient")?),
+            template_id: B256::from(ptr::array::<32>(template_id, "template_id")?),
+            ti_id: B256::from(ptr::array::<32>(ti_id, "ti_id")?),
         };
-        let plaintext = ptr::bytes_or_empty(plaintext, plaintext_len)?;
+        let plaintext = ptr::bytes_or_empty(plaintext, plaintext_len, "plaintext")?;
         let master = keys.keys.master_key(&key_id)?;
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.try_fill_bytes(&mut nonce).map_err(|e| {
@@ -227,8 +227,8 @@ pub unsafe extern "C" fn ehr_envelope_record_hash(
     record_hash_out: *mut u8,
 ) -> ehr_result {
     guard(|| {
-        let bytes = ptr::bytes(envelope, envelope_len)?;
-        let out = OutArray::<32>::new(record_hash_out)?;
+        let bytes = ptr::bytes(envelope, envelope_len, "envelope")?;
+        let out = OutArray::<32>::new(record_hash_out, "record_hash_out")?;
         let envelope = Envelope::from_bytes(bytes.to_vec())?;
         out.set(&envelope.record_hash().0);
         Ok(())

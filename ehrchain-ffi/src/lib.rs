@@ -13,6 +13,7 @@
 
 mod batch;
 mod callbacks;
+mod config;
 mod handshaker;
 mod keys;
 mod ptr;
@@ -21,10 +22,12 @@ mod tc;
 mod templates;
 mod ti;
 mod transport;
+mod validator;
 
 use std::ffi::c_char;
 
 pub use batch::*;
+pub use config::*;
 pub use handshaker::*;
 pub use keys::*;
 pub use result::{ehr_last_error, ehr_last_violations, ehr_result, ehr_result_message};
@@ -32,6 +35,7 @@ pub use tc::*;
 pub use templates::*;
 pub use ti::*;
 pub use transport::*;
+pub use validator::*;
 
 use ehrchain_core::{ErrorCode, KeyId, Role};
 

@@ -2,7 +2,8 @@
 //! lengths into references and slices, and writing outputs through them.
 //!
 //! Every helper checks for NULL (and, where it matters, for a zero length)
-//! before touching memory. What cannot be checked is the C caller's side of
+//! before touching memory, and names the C parameter (`name`) in the message
+//! of the error it returns. What cannot be checked is the C caller's side of
 //! the contract (README, "Pointer rules"): a non-NULL pointer points to at
 //! least the stated number of valid bytes (or to a live handle of the stated
 //! type, made by this library and not yet freed), and the memory is not
@@ -13,18 +14,31 @@ use ehrchain_core::ErrorCode;
 use std::ffi::c_char;
 
 use crate::result::{Error, Result};
+use crate::transport::ehr_receipt;
 
-fn null() -> Error {
-    Error::code(ErrorCode::NullArgument)
+/// `EHR_NULL_ARGUMENT` for the parameter `name`.
+fn null(name: &str) -> Error {
+    Error::new(
+        ErrorCode::NullArgument,
+        format!("the argument `{name}` is NULL; it is required"),
+    )
 }
 
-/// A non-empty byte input.
-pub(crate) fn bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u8]> {
+/// `EHR_ZERO_LENGTH` for the parameter `name`.
+fn empty(name: &str) -> Error {
+    Error::new(
+        ErrorCode::ZeroLength,
+        format!("the argument `{name}` has length 0; it must not be empty"),
+    )
+}
+
+/// A non-empty byte input: the parameter `name`, `len` bytes at `p`.
+pub(crate) fn bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
     if p.is_null() {
-        return Err(null());
+        return Err(null(name));
     }
     if len == 0 {
-        return Err(Error::code(ErrorCode::ZeroLength));
+        return Err(empty(name));
     }
     // SAFETY: `p` is non-NULL and, by the caller's contract, points to `len`
     // readable bytes that stay unchanged during the call.
@@ -32,36 +46,36 @@ pub(crate) fn bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u8]> {
 }
 
 /// A byte input that may be empty (then `p` may be NULL).
-pub(crate) fn bytes_or_empty<'a>(p: *const u8, len: usize) -> Result<&'a [u8]> {
+pub(crate) fn bytes_or_empty<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8]> {
     if len == 0 {
         return Ok(&[]);
     }
-    bytes(p, len)
+    bytes(p, len, name)
 }
 
 /// A non-empty UTF-8 text input (not NUL-terminated: `len` bytes).
-pub(crate) fn text<'a>(p: *const c_char, len: usize) -> Result<&'a str> {
-    let raw = bytes(p.cast(), len)?;
+pub(crate) fn text<'a>(p: *const c_char, len: usize, name: &str) -> Result<&'a str> {
+    let raw = bytes(p.cast(), len, name)?;
     std::str::from_utf8(raw).map_err(|e| {
         Error::new(
             ErrorCode::InvalidUtf8,
-            format!("a text argument is not valid UTF-8: {e}"),
+            format!("the argument `{name}` is not valid UTF-8: {e}"),
         )
     })
 }
 
 /// An optional text input: NULL means absent.
-pub(crate) fn opt_text<'a>(p: *const c_char, len: usize) -> Result<Option<&'a str>> {
+pub(crate) fn opt_text<'a>(p: *const c_char, len: usize, name: &str) -> Result<Option<&'a str>> {
     if p.is_null() {
         return Ok(None);
     }
-    text(p, len).map(Some)
+    text(p, len, name).map(Some)
 }
 
 /// A fixed-size input (a hash, an id, an address): `N` bytes at `p`.
-pub(crate) fn array<const N: usize>(p: *const u8) -> Result<[u8; N]> {
+pub(crate) fn array<const N: usize>(p: *const u8, name: &str) -> Result<[u8; N]> {
     if p.is_null() {
-        return Err(null());
+        return Err(null(name));
     }
     let mut out = [0u8; N];
     // SAFETY: `p` is non-NULL and, by the caller's contract, points to N
@@ -70,32 +84,68 @@ pub(crate) fn array<const N: usize>(p: *const u8) -> Result<[u8; N]> {
     Ok(out)
 }
 
-/// A live handle made by this library.
-pub(crate) fn handle<'a, T>(p: *const T) -> Result<&'a T> {
+/// A live handle made by this library (or, for the configuration structs of
+/// callbacks, a readable struct).
+pub(crate) fn handle<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     // SAFETY: by the caller's contract a non-NULL handle pointer points to a
     // live `T` that this library boxed and has not freed.
-    unsafe { p.as_ref() }.ok_or_else(null)
+    unsafe { p.as_ref() }.ok_or_else(|| null(name))
 }
 
 /// A live handle made by this library, to change.
-pub(crate) fn handle_mut<'a, T>(p: *mut T) -> Result<&'a mut T> {
+pub(crate) fn handle_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
     // SAFETY: as `handle`; the caller's contract also says no other call uses
     // the handle at the same time.
-    unsafe { p.as_mut() }.ok_or_else(null)
+    unsafe { p.as_mut() }.ok_or_else(|| null(name))
 }
 
 /// An array of `n` live handles.
-pub(crate) fn handles<'a, T>(p: *const *const T, n: usize) -> Result<Vec<&'a T>> {
+pub(crate) fn handles<'a, T>(p: *const *const T, n: usize, name: &str) -> Result<Vec<&'a T>> {
     if p.is_null() {
-        return Err(null());
+        return Err(null(name));
     }
     if n == 0 {
-        return Err(Error::code(ErrorCode::ZeroLength));
+        return Err(empty(name));
     }
     // SAFETY: `p` is non-NULL and, by the caller's contract, points to `n`
     // readable handle pointers.
     let ptrs = unsafe { std::slice::from_raw_parts(p, n) };
-    ptrs.iter().map(|&h| handle(h)).collect()
+    ptrs.iter()
+        .enumerate()
+        .map(|(i, &h)| handle(h, &format!("{name}[{i}]")))
+        .collect()
+}
+
+/// A receipt the host wrote (a `poll` callback's, or one passed to
+/// `ehr_validator_handle_receipt`), copied field by field with its booleans
+/// read as bytes: 0 is false, any other value true. (Reading a C `bool`
+/// holding another value as a Rust `bool` would be undefined behaviour.)
+pub(crate) fn receipt(p: *const ehr_receipt, name: &str) -> Result<ehr_receipt> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    let flag = |b: *const bool| {
+        // SAFETY: `b` points into the receipt at `p`, readable by the
+        // caller's contract; it is read as the byte it is.
+        unsafe { b.cast::<u8>().read() != 0 }
+    };
+    // SAFETY: `p` is non-NULL and, by the caller's contract, points to a
+    // readable `ehr_receipt`; every field but the booleans is plain data of
+    // any bit pattern, read through `addr_of!` without a reference to the
+    // whole struct.
+    unsafe {
+        Ok(ehr_receipt {
+            tx_hash: (&raw const (*p).tx_hash).read(),
+            success: flag(&raw const (*p).success),
+            block_number: (&raw const (*p).block_number).read(),
+            block_hash: (&raw const (*p).block_hash).read(),
+            has_anchor_log_index: flag(&raw const (*p).has_anchor_log_index),
+            anchor_log_index: (&raw const (*p).anchor_log_index).read(),
+            gas_used: (&raw const (*p).gas_used).read(),
+            revert_data_len: (&raw const (*p).revert_data_len).read(),
+            revert_data: (&raw const (*p).revert_data).read(),
+        })
+    }
 }
 
 /// Takes back ownership of a handle given out with [`Out::give`]; NULL is
@@ -114,10 +164,10 @@ pub(crate) fn take<T>(p: *mut T) -> Option<Box<T>> {
 pub(crate) struct Out<T>(*mut T);
 
 impl<T> Out<T> {
-    /// Checks the slot.
-    pub(crate) fn new(p: *mut T) -> Result<Self> {
+    /// Checks the slot, the parameter `name`.
+    pub(crate) fn new(p: *mut T, name: &str) -> Result<Self> {
         if p.is_null() {
-            return Err(null());
+            return Err(null(name));
         }
         Ok(Self(p))
     }
@@ -142,10 +192,10 @@ impl<T> Out<*mut T> {
 pub(crate) struct OutArray<const N: usize>(*mut u8);
 
 impl<const N: usize> OutArray<N> {
-    /// Checks the slot.
-    pub(crate) fn new(p: *mut u8) -> Result<Self> {
+    /// Checks the slot, the parameter `name`.
+    pub(crate) fn new(p: *mut u8, name: &str) -> Result<Self> {
         if p.is_null() {
-            return Err(null());
+            return Err(null(name));
         }
         Ok(Self(p))
     }
@@ -162,10 +212,10 @@ impl<const N: usize> OutArray<N> {
 pub(crate) struct OutSlots<T>(*mut T, usize);
 
 impl<T> OutSlots<T> {
-    /// Checks the array.
-    pub(crate) fn new(p: *mut T, n: usize) -> Result<Self> {
+    /// Checks the array, the parameter `name`.
+    pub(crate) fn new(p: *mut T, n: usize, name: &str) -> Result<Self> {
         if p.is_null() {
-            return Err(null());
+            return Err(null(name));
         }
         Ok(Self(p, n))
     }
@@ -219,14 +269,14 @@ pub(crate) fn write_bytes(
     out_len: *mut usize,
     data: &[u8],
 ) -> Result<()> {
-    let out_len = Out::new(out_len)?;
+    let out_len = Out::new(out_len, "out_len")?;
     if data.len() > len {
         out_len.set(data.len());
         return Err(too_small(data.len(), len));
     }
     if !data.is_empty() {
         if buf.is_null() {
-            return Err(null());
+            return Err(null("buf"));
         }
         // SAFETY: `buf` is non-NULL and, by the caller's contract, points to
         // `len >= data.len()` writable bytes not overlapping `data` (ours).
@@ -246,14 +296,14 @@ pub(crate) fn write_text(
     out_len: *mut usize,
     text: &str,
 ) -> Result<()> {
-    let out_len = Out::new(out_len)?;
+    let out_len = Out::new(out_len, "out_len")?;
     let needed = text.len() + 1;
     if needed > len {
         out_len.set(needed);
         return Err(too_small(needed, len));
     }
     if buf.is_null() {
-        return Err(null());
+        return Err(null("buf"));
     }
     let buf = buf.cast::<u8>();
     // SAFETY: `buf` is non-NULL and, by the caller's contract, points to

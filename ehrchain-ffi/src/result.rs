@@ -84,11 +84,6 @@ impl Error {
             violations: None,
         }
     }
-
-    /// An error whose message is the code's own summary.
-    pub(crate) fn code(code: ErrorCode) -> Self {
-        Self::new(code, code.summary())
-    }
 }
 
 pub(crate) type Result<T> = std::result::Result<T, Error>;

@@ -22,7 +22,7 @@ pub unsafe extern "C" fn ehr_tc_to_json(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let tc = ptr::handle(tc)?;
+        let tc = ptr::handle(tc, "tc")?;
         ptr::write_text(buf, len, out_len, &tc.tc.to_json())
     })
 }
@@ -40,8 +40,8 @@ pub unsafe extern "C" fn ehr_tc_from_json(
     tc_out: *mut *mut ehr_tc,
 ) -> ehr_result {
     guard(|| {
-        let json = ptr::text(json, json_len)?;
-        let out = Out::new(tc_out)?;
+        let json = ptr::text(json, json_len, "json")?;
+        let out = Out::new(tc_out, "tc_out")?;
         out.give(ehr_tc {
             tc: ChainTransaction::from_json(json)?,
         });

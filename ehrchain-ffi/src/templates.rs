@@ -24,7 +24,7 @@ pub struct ehr_templates {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_templates_new(templates_out: *mut *mut ehr_templates) -> ehr_result {
     guard(|| {
-        let out = Out::new(templates_out)?;
+        let out = Out::new(templates_out, "templates_out")?;
         out.give(ehr_templates {
             registry: TemplateRegistry::with_contract_abi(ehrchain_contracts::abi()),
         });
@@ -41,7 +41,7 @@ pub unsafe extern "C" fn ehr_templates_new_builtin(
     templates_out: *mut *mut ehr_templates,
 ) -> ehr_result {
     guard(|| {
-        let out = Out::new(templates_out)?;
+        let out = Out::new(templates_out, "templates_out")?;
         let registry = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi()))?;
         out.give(ehr_templates { registry });
         Ok(())
@@ -58,9 +58,9 @@ pub unsafe extern "C" fn ehr_templates_add_json(
     id_out: *mut u8,
 ) -> ehr_result {
     guard(|| {
-        let templates = ptr::handle_mut(templates)?;
-        let json = ptr::text(json, json_len)?;
-        let out = OutArray::<32>::new(id_out)?;
+        let templates = ptr::handle_mut(templates, "templates")?;
+        let json = ptr::text(json, json_len, "json")?;
+        let out = OutArray::<32>::new(id_out, "id_out")?;
         let id = templates.registry.add_json(json)?;
         out.set(&id.0);
         Ok(())
@@ -78,9 +78,9 @@ pub unsafe extern "C" fn ehr_templates_latest(
     id_out: *mut u8,
 ) -> ehr_result {
     guard(|| {
-        let templates = ptr::handle(templates)?;
-        let name = ptr::text(name, name_len)?;
-        let out = OutArray::<32>::new(id_out)?;
+        let templates = ptr::handle(templates, "templates")?;
+        let name = ptr::text(name, name_len, "name")?;
+        let out = OutArray::<32>::new(id_out, "id_out")?;
         let template = (templates.registry.latest(name))
             .ok_or_else(|| RegistryError::UnknownName(name.to_owned()))?;
         out.set(&template.id().0);
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn ehr_templates_latest(
 /// `id` as NUL-terminated text into `buf` (text-output rules:
 /// `ehr_result_message`).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_templates_get_json(
+pub unsafe extern "C" fn ehr_templates_json(
     templates: *const ehr_templates,
     id: *const u8,
     buf: *mut c_char,
@@ -100,8 +100,8 @@ pub unsafe extern "C" fn ehr_templates_get_json(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let templates = ptr::handle(templates)?;
-        let id = B256::from(ptr::array::<32>(id)?);
+        let templates = ptr::handle(templates, "templates")?;
+        let id = B256::from(ptr::array::<32>(id, "id")?);
         let template = (templates.registry.get(&id)).ok_or(RegistryError::UnknownTemplate(id))?;
         ptr::write_text(buf, len, out_len, &template.to_json())
     })
@@ -115,8 +115,8 @@ pub unsafe extern "C" fn ehr_templates_deactivate(
     id: *const u8,
 ) -> ehr_result {
     guard(|| {
-        let templates = ptr::handle_mut(templates)?;
-        let id = B256::from(ptr::array::<32>(id)?);
+        let templates = ptr::handle_mut(templates, "templates")?;
+        let id = B256::from(ptr::array::<32>(id, "id")?);
         templates.registry.deactivate(&id)?;
         Ok(())
     })
@@ -136,8 +136,8 @@ pub unsafe extern "C" fn ehr_templates_forms_for(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let templates = ptr::handle(templates)?;
-        let role = crate::role(ptr::text(role, role_len)?)?;
+        let templates = ptr::handle(templates, "templates")?;
+        let role = crate::role(ptr::text(role, role_len, "role")?)?;
         let forms = templates.registry.forms_for(&role);
         let json = serde_json::to_string(&forms)
             .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;

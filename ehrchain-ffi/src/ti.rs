@@ -27,8 +27,8 @@ pub unsafe extern "C" fn ehr_ti_from_json(
     ti_out: *mut *mut ehr_ti,
 ) -> ehr_result {
     guard(|| {
-        let json = ptr::text(json, json_len)?;
-        let out = Out::new(ti_out)?;
+        let json = ptr::text(json, json_len, "json")?;
+        let out = Out::new(ti_out, "ti_out")?;
         out.give(ehr_ti {
             ti: InitialTransaction::from_json(json)?,
         });
@@ -56,12 +56,12 @@ pub unsafe extern "C" fn ehr_ti_new(
     ti_out: *mut *mut ehr_ti,
 ) -> ehr_result {
     guard(|| {
-        let ti_id = B256::from(ptr::array::<32>(ti_id)?);
-        let template_id = B256::from(ptr::array::<32>(template_id)?);
-        let author_id = ptr::text(author_id, author_id_len)?;
-        let role = crate::role(ptr::text(author_role, author_role_len)?)?;
-        let patient_id = ptr::opt_text(patient_id, patient_id_len)?;
-        let out = Out::new(ti_out)?;
+        let ti_id = B256::from(ptr::array::<32>(ti_id, "ti_id")?);
+        let template_id = B256::from(ptr::array::<32>(template_id, "template_id")?);
+        let author_id = ptr::text(author_id, author_id_len, "author_id")?;
+        let role = crate::role(ptr::text(author_role, author_role_len, "author_role")?)?;
+        let patient_id = ptr::opt_text(patient_id, patient_id_len, "patient_id")?;
+        let out = Out::new(ti_out, "ti_out")?;
         out.give(ehr_ti {
             ti: InitialTransaction {
                 ti_id,
@@ -89,9 +89,9 @@ pub unsafe extern "C" fn ehr_ti_set_field(
     value_json_len: usize,
 ) -> ehr_result {
     guard(|| {
-        let ti = ptr::handle_mut(ti)?;
-        let name = ptr::text(name, name_len)?;
-        let value_json = ptr::text(value_json, value_json_len)?;
+        let ti = ptr::handle_mut(ti, "ti")?;
+        let name = ptr::text(name, name_len, "name")?;
+        let value_json = ptr::text(value_json, value_json_len, "value_json")?;
         let value: serde_json::Value = serde_json::from_str(value_json).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidJson,
@@ -113,7 +113,7 @@ pub unsafe extern "C" fn ehr_ti_to_json(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let ti = ptr::handle(ti)?;
+        let ti = ptr::handle(ti, "ti")?;
         ptr::write_text(buf, len, out_len, &ti.ti.to_json())
     })
 }
@@ -122,8 +122,8 @@ pub unsafe extern "C" fn ehr_ti_to_json(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_ti_id(ti: *const ehr_ti, ti_id_out: *mut u8) -> ehr_result {
     guard(|| {
-        let ti = ptr::handle(ti)?;
-        OutArray::<32>::new(ti_id_out)?.set(&ti.ti.ti_id.0);
+        let ti = ptr::handle(ti, "ti")?;
+        OutArray::<32>::new(ti_id_out, "ti_id_out")?.set(&ti.ti.ti_id.0);
         Ok(())
     })
 }
@@ -139,7 +139,7 @@ pub unsafe extern "C" fn ehr_ti_free(ti: *mut ehr_ti) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_random_id(id_out: *mut u8) -> ehr_result {
     guard(|| {
-        let out = OutArray::<32>::new(id_out)?;
+        let out = OutArray::<32>::new(id_out, "id_out")?;
         let mut id = [0u8; 32];
         OsRng.try_fill_bytes(&mut id).map_err(|e| {
             Error::new(

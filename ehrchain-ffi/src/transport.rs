@@ -44,8 +44,9 @@ pub enum ehr_poll_status {
     EHR_POLL_DROPPED = 2,
 }
 
-/// A transaction for a callback transport to send. Valid only during the
-/// callback it is passed to (copy what you keep).
+/// A transaction to send: passed to a callback transport's `submit` and
+/// `poll` (valid during the call) or handed out in an `ehr_transmit` (valid
+/// until its validator is freed). Copy what you keep.
 #[repr(C)]
 #[derive(Debug)]
 pub struct ehr_submission {
@@ -69,7 +70,20 @@ pub struct ehr_submission {
 }
 
 impl ehr_submission {
-    fn of(s: &Submission) -> Self {
+    /// No submission: zeros and a NULL calldata pointer.
+    pub(crate) const NONE: Self = Self {
+        to: [0; 20],
+        chain_id: 0,
+        calldata: std::ptr::null(),
+        calldata_len: 0,
+        kind: 0,
+        id: [0; 32],
+        hash: [0; 32],
+        leaf_count: 0,
+    };
+
+    /// The C view of `s`; its calldata pointer points into `s`.
+    pub(crate) fn of(s: &Submission) -> Self {
         let (kind, id, hash, leaf_count) = match s.anchoring {
             Anchoring::Record { ti_id, record_hash } => (
                 ehr_anchoring_kind::EHR_ANCHOR_RECORD as u32,
@@ -102,22 +116,23 @@ impl ehr_submission {
 }
 
 /// A mined transaction's receipt, as a `poll` callback fills it in (it comes
-/// zeroed).
+/// zeroed). ehrchain reads its booleans as bytes: 0 is false, any other value
+/// true.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_receipt {
     /// The transaction.
     pub tx_hash: [u8; 32],
-    /// 1 for receipt status 1 (success), 0 for a reverted transaction.
-    pub success: u8,
+    /// True for receipt status 1 (success), false for a reverted transaction.
+    pub success: bool,
     /// The block holding it.
     pub block_number: u64,
     /// That block's hash.
     pub block_hash: [u8; 32],
-    /// 1 when `anchor_log_index` is set: the transaction emitted the
+    /// Whether `anchor_log_index` is set: the transaction emitted the
     /// anchoring event (`ehr_submission_is_anchoring_event` tells which log
     /// that is).
-    pub has_anchor_log_index: u8,
+    pub has_anchor_log_index: bool,
     /// The block-wide log index of the anchoring event.
     pub anchor_log_index: u64,
     /// Gas used.
@@ -171,28 +186,28 @@ pub struct ehr_transport_callbacks {
         unsafe extern "C" fn(userdata: *mut c_void, block_number_out: *mut u64) -> ehr_result,
     >,
     /// Reads the registry's `recordHashOf(tiId)` for the 32-byte `ti_id`:
-    /// writes 1 to `found_out` and the hash to `record_hash_out` when it is
-    /// not zero, else 0 to `found_out`. Required.
+    /// writes true to `found_out` and the hash to `record_hash_out` when it
+    /// is not zero, else false to `found_out`. Required.
     pub record_hash_of: Option<
         unsafe extern "C" fn(
             userdata: *mut c_void,
             ti_id: *const u8,
-            found_out: *mut u8,
+            found_out: *mut bool,
             record_hash_out: *mut u8,
         ) -> ehr_result,
     >,
-    /// Reads the batch anchored under the 32-byte `root`: writes 1 to
-    /// `found_out` and its leaf count to `leaf_count_out` (and 1 to
+    /// Reads the batch anchored under the 32-byte `root`: writes true to
+    /// `found_out` and its leaf count to `leaf_count_out` (and true to
     /// `has_batch_id_out` with the id in `batch_id_out` when the transport
-    /// reads the `BatchAnchored` event), else 0 to `found_out`. Optional
+    /// reads the `BatchAnchored` event), else false to `found_out`. Optional
     /// (NULL): needed for batches and on-chain proof checks only.
     pub anchored_batch: Option<
         unsafe extern "C" fn(
             userdata: *mut c_void,
             root: *const u8,
-            found_out: *mut u8,
+            found_out: *mut bool,
             leaf_count_out: *mut u32,
-            has_batch_id_out: *mut u8,
+            has_batch_id_out: *mut bool,
             batch_id_out: *mut u8,
         ) -> ehr_result,
     >,
@@ -206,19 +221,74 @@ pub(crate) struct CallbackTransport {
     registry: Address,
 }
 
-/// The transport error for a callback's code.
 impl CallbackTransport {
-    /// A callback's code as the transport's result (the rule is core's).
+    /// A callback's code as the transport's result.
     fn check(&self, code: ehr_result, callback: &str) -> Result<(), TransportError> {
-        if code == ehr_result::OK {
-            return Ok(());
-        }
-        let detail = format!("the host's {callback} callback returned {}", code.name());
-        Err(TransportError::from_code(
-            code.error_code(),
+        host_result(
+            code,
             self.chain_id,
-            detail,
-        ))
+            &format!("the host's {callback} callback"),
+        )
+    }
+}
+
+/// A code the host returned or reported for a transport operation (`who`
+/// says which, for the message), as the operation's result: `EHR_OK` is
+/// success, a transport code keeps its meaning, any other code is an answer
+/// ehrchain cannot read (the rule is core's `TransportError::from_code`).
+/// `chain_id` is the chain the transaction is for.
+pub(crate) fn host_result(
+    code: ehr_result,
+    chain_id: u64,
+    who: &str,
+) -> Result<(), TransportError> {
+    if code == ehr_result::OK {
+        return Ok(());
+    }
+    let detail = format!("{who} returned {}", code.name());
+    Err(TransportError::from_code(
+        code.error_code(),
+        chain_id,
+        detail,
+    ))
+}
+
+/// Where a transaction stands, from the `status` (an `ehr_poll_status`) and,
+/// for `EHR_POLL_INCLUDED`, the receipt the host reported (`who` names the
+/// host's side in messages).
+pub(crate) fn submission_status(
+    status: u32,
+    receipt: Option<&ehr_receipt>,
+    who: &str,
+) -> Result<SubmissionStatus, TransportError> {
+    match status {
+        0 => Ok(SubmissionStatus::Pending),
+        2 => Ok(SubmissionStatus::Dropped),
+        1 => {
+            let r = receipt.ok_or_else(|| {
+                TransportError::Malformed(format!(
+                    "{who} reported EHR_POLL_INCLUDED without a receipt"
+                ))
+            })?;
+            let revert = r.revert_data.get(..r.revert_data_len).ok_or_else(|| {
+                TransportError::Malformed(format!(
+                    "{who} reported {} bytes of revert data; at most {EHR_MAX_REVERT_DATA} fit",
+                    r.revert_data_len
+                ))
+            })?;
+            Ok(SubmissionStatus::Included(TxReceipt {
+                tx_hash: TxHash(B256::from(r.tx_hash)),
+                status: r.success,
+                block_number: r.block_number,
+                block_hash: B256::from(r.block_hash),
+                anchor_log_index: r.has_anchor_log_index.then_some(r.anchor_log_index),
+                gas_used: r.gas_used,
+                revert_data: (!r.success).then(|| Bytes::copy_from_slice(revert)),
+            }))
+        }
+        other => Err(TransportError::Malformed(format!(
+            "{who} wrote status {other}; use EHR_POLL_PENDING, EHR_POLL_INCLUDED or EHR_POLL_DROPPED"
+        ))),
     }
 }
 
@@ -231,7 +301,7 @@ impl BatchReader for CallbackTransport {
                 "the host's transport has no anchored_batch callback; batches and on-chain proof checks need it".into(),
             ));
         }
-        let (mut found, mut leaf_count, mut has_id, mut id) = (0u8, 0u32, 0u8, [0u8; 32]);
+        let (mut found, mut leaf_count, mut has_id, mut id) = (false, 0u32, false, [0u8; 32]);
         self.check(
             callbacks::anchored_batch(
                 &self.cb,
@@ -243,10 +313,10 @@ impl BatchReader for CallbackTransport {
             ),
             "anchored_batch",
         )?;
-        Ok((found != 0).then(|| AnchoredBatch {
+        Ok(found.then(|| AnchoredBatch {
             root: *root,
             leaf_count,
-            batch_id: (has_id != 0).then_some(B256::from(id)),
+            batch_id: has_id.then_some(B256::from(id)),
         }))
     }
 }
@@ -266,45 +336,12 @@ impl Transport for CallbackTransport {
     ) -> Result<SubmissionStatus, TransportError> {
         let sub = ehr_submission::of(submission);
         let mut status = u32::MAX;
-        let mut r = ehr_receipt {
-            tx_hash: [0; 32],
-            success: 0,
-            block_number: 0,
-            block_hash: [0; 32],
-            has_anchor_log_index: 0,
-            anchor_log_index: 0,
-            gas_used: 0,
-            revert_data_len: 0,
-            revert_data: [0; EHR_MAX_REVERT_DATA],
-        };
+        let mut receipt = None;
         self.check(
-            callbacks::poll(&self.cb, &tx_hash.0.0, &sub, &mut status, &mut r),
+            callbacks::poll(&self.cb, &tx_hash.0.0, &sub, &mut status, &mut receipt),
             "poll",
         )?;
-        match status {
-            0 => Ok(SubmissionStatus::Pending),
-            2 => Ok(SubmissionStatus::Dropped),
-            1 => {
-                let revert = r.revert_data.get(..r.revert_data_len).ok_or_else(|| {
-                    TransportError::Malformed(format!(
-                        "the host's poll callback reported {} bytes of revert data; at most {EHR_MAX_REVERT_DATA} fit",
-                        r.revert_data_len
-                    ))
-                })?;
-                Ok(SubmissionStatus::Included(TxReceipt {
-                    tx_hash: TxHash(B256::from(r.tx_hash)),
-                    status: r.success != 0,
-                    block_number: r.block_number,
-                    block_hash: B256::from(r.block_hash),
-                    anchor_log_index: (r.has_anchor_log_index != 0).then_some(r.anchor_log_index),
-                    gas_used: r.gas_used,
-                    revert_data: (r.success == 0).then(|| Bytes::copy_from_slice(revert)),
-                }))
-            }
-            other => Err(TransportError::Malformed(format!(
-                "the host's poll callback wrote status {other}; use EHR_POLL_PENDING, EHR_POLL_INCLUDED or EHR_POLL_DROPPED"
-            ))),
-        }
+        submission_status(status, receipt.as_ref(), "the host's poll callback")
     }
 
     fn head(&mut self) -> Result<u64, TransportError> {
@@ -314,12 +351,12 @@ impl Transport for CallbackTransport {
     }
 
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
-        let (mut found, mut hash) = (0u8, [0u8; 32]);
+        let (mut found, mut hash) = (false, [0u8; 32]);
         self.check(
             callbacks::record_hash_of(&self.cb, &ti_id.0, &mut found, &mut hash),
             "record_hash_of",
         )?;
-        Ok((found != 0).then_some(B256::from(hash)))
+        Ok(found.then_some(B256::from(hash)))
     }
 }
 
@@ -409,7 +446,7 @@ pub struct ehr_transport {
 /// chain. It mines at once and closes a block whenever the head is read.
 /// Free it with `ehr_transport_free`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_transport_devnet_new(
+pub unsafe extern "C" fn ehr_transport_new_devnet(
     templates: *const ehr_templates,
     transport_out: *mut *mut ehr_transport,
 ) -> ehr_result {
@@ -417,9 +454,9 @@ pub unsafe extern "C" fn ehr_transport_devnet_new(
         let templates = if templates.is_null() {
             None
         } else {
-            Some(ptr::handle(templates)?)
+            Some(ptr::handle(templates, "templates")?)
         };
-        let out = Out::new(transport_out)?;
+        let out = Out::new(transport_out, "transport_out")?;
         out.give(ehr_transport {
             inner: devnet_transport(templates)?,
         });
@@ -457,8 +494,8 @@ pub unsafe extern "C" fn ehr_devnet_account(
     address_out: *mut u8,
 ) -> ehr_result {
     guard(|| {
-        let name = ptr::text(name, name_len)?;
-        let out = OutArray::<20>::new(address_out)?;
+        let name = ptr::text(name, name_len, "name")?;
+        let out = OutArray::<20>::new(address_out, "address_out")?;
         #[cfg(feature = "devnet")]
         {
             out.set(&Devnet::account(name).0.0);
@@ -478,7 +515,7 @@ fn devnet(t: &mut ehr_transport) -> crate::result::Result<&mut DevnetTransport> 
         FfiTransport::Devnet(d) => Ok(d),
         _ => Err(Error::new(
             ErrorCode::InvalidArgument,
-            "this function needs a devnet transport (ehr_transport_devnet_new)",
+            "this function needs a devnet transport (ehr_transport_new_devnet)",
         )),
     }
 }
@@ -493,9 +530,9 @@ pub unsafe extern "C" fn ehr_transport_devnet_grant_role(
     account: *const u8,
 ) -> ehr_result {
     guard(|| {
-        let t = ptr::handle_mut(transport)?;
-        let role = ptr::text(role, role_len)?;
-        let account = Address::from(ptr::array::<20>(account)?);
+        let t = ptr::handle_mut(transport, "transport")?;
+        let role = ptr::text(role, role_len, "role")?;
+        let account = Address::from(ptr::array::<20>(account, "account")?);
         #[cfg(feature = "devnet")]
         {
             devnet(t)?.devnet_mut().grant_role(role, account)?;
@@ -521,9 +558,9 @@ pub unsafe extern "C" fn ehr_transport_set_sender(
     account: *const u8,
 ) -> ehr_result {
     guard(|| {
-        let t = ptr::handle_mut(transport)?;
-        let role = crate::role(ptr::text(role, role_len)?)?;
-        let account = Address::from(ptr::array::<20>(account)?);
+        let t = ptr::handle_mut(transport, "transport")?;
+        let role = crate::role(ptr::text(role, role_len, "role")?)?;
+        let account = Address::from(ptr::array::<20>(account, "account")?);
         let _ = (&role, account);
         match &mut t.inner {
             #[cfg(feature = "devnet")]
@@ -554,9 +591,9 @@ pub unsafe extern "C" fn ehr_transport_chain(
     registry_out: *mut u8,
 ) -> ehr_result {
     guard(|| {
-        let t = ptr::handle(transport)?;
-        let chain_id = Out::new(chain_id_out)?;
-        let registry = OutArray::<20>::new(registry_out)?;
+        let t = ptr::handle(transport, "transport")?;
+        let chain_id = Out::new(chain_id_out, "chain_id_out")?;
+        let registry = OutArray::<20>::new(registry_out, "registry_out")?;
         let (id, address) = match &t.inner {
             #[cfg(feature = "devnet")]
             FfiTransport::Devnet(d) => (d.devnet().chain_id(), d.devnet().registry()),
@@ -572,14 +609,15 @@ pub unsafe extern "C" fn ehr_transport_chain(
 
 /// Connects to the JSON-RPC node at `url` (`http://` or `https://`, UTF-8),
 /// checks that it is on chain `chain_id`, and reads the `EhrRegistry` at the
-/// 20-byte `registry`. `timeout_ms` bounds each JSON-RPC exchange (0 for 30
+/// 20-byte `registry` (all zeros when none is deployed yet:
+/// `ehr_transport_rpc_deploy_registry` deploys one). `timeout_ms` bounds each JSON-RPC exchange (0 for 30
 /// s). Transactions are sent from the node's unlocked accounts
 /// (`ehr_transport_set_sender`, `ehr_transport_rpc_set_default_sender`).
 /// Fails with `EHR_TRANSPORT_UNAVAILABLE` when the node does not answer,
 /// `EHR_TRANSPORT_WRONG_CHAIN` or `EHR_TRANSPORT_REJECTED` for an unusable
 /// URL. Free it with `ehr_transport_free`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_transport_rpc_new(
+pub unsafe extern "C" fn ehr_transport_new_rpc(
     url: *const c_char,
     url_len: usize,
     chain_id: u64,
@@ -588,9 +626,9 @@ pub unsafe extern "C" fn ehr_transport_rpc_new(
     transport_out: *mut *mut ehr_transport,
 ) -> ehr_result {
     guard(|| {
-        let url = ptr::text(url, url_len)?;
-        let registry = Address::from(ptr::array::<20>(registry)?);
-        let out = Out::new(transport_out)?;
+        let url = ptr::text(url, url_len, "url")?;
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let out = Out::new(transport_out, "transport_out")?;
         #[cfg(feature = "rpc")]
         {
             let mut config = RpcConfig::new(chain_id);
@@ -618,7 +656,7 @@ fn rpc(t: &mut ehr_transport) -> crate::result::Result<&mut RpcTransport> {
         FfiTransport::Rpc(r) => Ok(r),
         _ => Err(Error::new(
             ErrorCode::InvalidArgument,
-            "this function needs a JSON-RPC transport (ehr_transport_rpc_new)",
+            "this function needs a JSON-RPC transport (ehr_transport_new_rpc)",
         )),
     }
 }
@@ -631,8 +669,8 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_default_sender(
     account: *const u8,
 ) -> ehr_result {
     guard(|| {
-        let t = ptr::handle_mut(transport)?;
-        let account = Address::from(ptr::array::<20>(account)?);
+        let t = ptr::handle_mut(transport, "transport")?;
+        let account = Address::from(ptr::array::<20>(account, "account")?);
         #[cfg(feature = "rpc")]
         {
             rpc(t)?.set_default_sender(account);
@@ -648,17 +686,17 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_default_sender(
 
 /// Whether reading the head first asks the node to mine a block (`evm_mine`,
 /// development nodes such as Ganache only), so that confirmations grow on an
-/// instamining node; `mine` is 0 or 1. JSON-RPC transports only.
+/// instamining node. JSON-RPC transports only.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
     transport: *mut ehr_transport,
-    mine: u8,
+    mine: bool,
 ) -> ehr_result {
     guard(|| {
-        let t = ptr::handle_mut(transport)?;
+        let t = ptr::handle_mut(transport, "transport")?;
         #[cfg(feature = "rpc")]
         {
-            rpc(t)?.set_mine_on_head(mine != 0);
+            rpc(t)?.set_mine_on_head(mine);
             Ok(())
         }
         #[cfg(not(feature = "rpc"))]
@@ -669,21 +707,135 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
     })
 }
 
+/// Deploys a new `EhrRegistry` from the committed bytecode on the node of a
+/// JSON-RPC transport, sent from the 20-byte account `admin` (unlocked on the
+/// node), which then holds the registry's administrator roles; registers
+/// every template of `templates` (NULL for none) and points the transport at
+/// the new registry, whose 20-byte address it writes to `registry_out`. An
+/// administrator does this once per chain, then grants roles
+/// (`ehr_transport_rpc_grant_role`). Blocks until each transaction is mined
+/// (each within the transport's timeout). `EHR_TRANSPORT_REJECTED` when a
+/// transaction reverts (the message decodes why); `EHR_INVALID_ARGUMENT` for
+/// other transports.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_deploy_registry(
+    transport: *mut ehr_transport,
+    admin: *const u8,
+    templates: *const ehr_templates,
+    registry_out: *mut u8,
+) -> ehr_result {
+    guard(|| {
+        let t = ptr::handle_mut(transport, "transport")?;
+        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let templates = if templates.is_null() {
+            None
+        } else {
+            Some(ptr::handle(templates, "templates")?)
+        };
+        let out = OutArray::<20>::new(registry_out, "registry_out")?;
+        #[cfg(feature = "rpc")]
+        {
+            let deployment = ehrchain_contracts::Deployment {
+                admin,
+                grants: Vec::new(),
+            };
+            let none = ehrchain_core::TemplateRegistry::new();
+            let templates = templates.map_or(&none, |t| &t.registry);
+            let registry = ehrchain_contracts::deploy_registry(rpc(t)?, &deployment, templates)?;
+            out.set(&registry.0.0);
+            Ok(())
+        }
+        #[cfg(not(feature = "rpc"))]
+        {
+            let _ = (t, admin, templates, out);
+            Err(crate::disabled("rpc"))
+        }
+    })
+}
+
+/// Grants the role `role` (such as `nurse`) to the 20-byte `account` on the
+/// registry of a JSON-RPC transport, with a transaction from the 20-byte
+/// `admin` (an account holding the registry's `ADMIN_ROLE`, such as its
+/// deployer), and blocks until it is mined. `EHR_ROLE_INVALID` for a
+/// malformed role name; `EHR_TRANSPORT_REJECTED` when the grant reverts;
+/// `EHR_INVALID_ARGUMENT` for other transports (a devnet:
+/// `ehr_transport_devnet_grant_role`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_grant_role(
+    transport: *mut ehr_transport,
+    admin: *const u8,
+    role: *const c_char,
+    role_len: usize,
+    account: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let t = ptr::handle_mut(transport, "transport")?;
+        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let role = crate::role(ptr::text(role, role_len, "role")?)?;
+        let account = Address::from(ptr::array::<20>(account, "account")?);
+        #[cfg(feature = "rpc")]
+        {
+            ehrchain_contracts::grant_role(rpc(t)?, admin, &role, account)?;
+            Ok(())
+        }
+        #[cfg(not(feature = "rpc"))]
+        {
+            let _ = (t, admin, role, account);
+            Err(crate::disabled("rpc"))
+        }
+    })
+}
+
+/// Registers the template of `templates` with the 32-byte id `template_id`
+/// (its id and the roles allowed to use it) on the registry of a JSON-RPC
+/// transport, with a transaction from the 20-byte `admin`, and blocks until
+/// it is mined: TIs of a template load on chain only once it is registered.
+/// `EHR_TEMPLATE_UNKNOWN` when `templates` has no such template;
+/// `EHR_TRANSPORT_REJECTED` when the registration reverts (a template
+/// registered already, an `admin` without `ADMIN_ROLE`);
+/// `EHR_INVALID_ARGUMENT` for other transports.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_register_template(
+    transport: *mut ehr_transport,
+    admin: *const u8,
+    templates: *const ehr_templates,
+    template_id: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let t = ptr::handle_mut(transport, "transport")?;
+        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let templates = ptr::handle(templates, "templates")?;
+        let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
+        let template = (templates.registry.get(&id))
+            .ok_or(ehrchain_core::RegistryError::UnknownTemplate(id))?;
+        #[cfg(feature = "rpc")]
+        {
+            ehrchain_contracts::register_template(rpc(t)?, admin, template)?;
+            Ok(())
+        }
+        #[cfg(not(feature = "rpc"))]
+        {
+            let _ = (t, admin, template);
+            Err(crate::disabled("rpc"))
+        }
+    })
+}
+
 /// Makes a transport over the host's callbacks (copied; `callbacks` itself
 /// need not outlive the call) for chain `chain_id` and the `EhrRegistry` at
 /// the 20-byte `registry`. `EHR_NULL_ARGUMENT` when a required callback is
 /// NULL. Free it with `ehr_transport_free`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_transport_callbacks_new(
+pub unsafe extern "C" fn ehr_transport_new_callbacks(
     callbacks: *const ehr_transport_callbacks,
     chain_id: u64,
     registry: *const u8,
     transport_out: *mut *mut ehr_transport,
 ) -> ehr_result {
     guard(|| {
-        let cb = *ptr::handle(callbacks)?;
-        let registry = Address::from(ptr::array::<20>(registry)?);
-        let out = Out::new(transport_out)?;
+        let cb = *ptr::handle(callbacks, "callbacks")?;
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let out = Out::new(transport_out, "transport_out")?;
         for (name, missing) in [
             ("submit", cb.submit.is_none()),
             ("poll", cb.poll.is_none()),
@@ -693,7 +845,7 @@ pub unsafe extern "C" fn ehr_transport_callbacks_new(
             if missing {
                 return Err(Error::new(
                     ErrorCode::NullArgument,
-                    format!("the {name} callback is NULL; it is required"),
+                    format!("the callback `callbacks->{name}` is NULL; it is required"),
                 ));
             }
         }
@@ -711,7 +863,7 @@ pub unsafe extern "C" fn ehr_transport_callbacks_new(
 /// Whether a log (emitted by the 20-byte `emitter`, with `topics_len` bytes
 /// of 32-byte topics at `topics` and `data_len` bytes of data) is the event
 /// the submission's success emits (`RecordAnchored` or `BatchAnchored`):
-/// writes 1 or 0 to `is_anchoring_out`. For `poll` callbacks filling in
+/// writes true or false to `is_anchoring_out`. For `poll` callbacks filling in
 /// `ehr_receipt.anchor_log_index`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
@@ -721,21 +873,21 @@ pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
     topics_len: usize,
     data: *const u8,
     data_len: usize,
-    is_anchoring_out: *mut u8,
+    is_anchoring_out: *mut bool,
 ) -> ehr_result {
     guard(|| {
-        let s = ptr::handle(submission)?;
-        let emitter = Address::from(ptr::array::<20>(emitter)?);
-        let topics = ptr::bytes_or_empty(topics, topics_len)?;
-        let data = ptr::bytes_or_empty(data, data_len)?;
-        let out = Out::new(is_anchoring_out)?;
+        let s = ptr::handle(submission, "submission")?;
+        let emitter = Address::from(ptr::array::<20>(emitter, "emitter")?);
+        let topics = ptr::bytes_or_empty(topics, topics_len, "topics")?;
+        let data = ptr::bytes_or_empty(data, data_len, "data")?;
+        let out = Out::new(is_anchoring_out, "is_anchoring_out")?;
         if topics.len() % 32 != 0 {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
                 "topics_len must be a multiple of 32",
             ));
         }
-        let calldata = ptr::bytes_or_empty(s.calldata, s.calldata_len)?;
+        let calldata = ptr::bytes_or_empty(s.calldata, s.calldata_len, "submission->calldata")?;
         let (id, hash) = (B256::from(s.id), B256::from(s.hash));
         let anchoring = match s.kind {
             0 => Anchoring::Record {
@@ -762,7 +914,7 @@ pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
         };
         let topics = topics.chunks_exact(32).map(B256::from_slice).collect();
         let log = LogData::new_unchecked(topics, Bytes::copy_from_slice(data));
-        out.set(u8::from(submission.is_anchoring_event(emitter, &log)));
+        out.set(submission.is_anchoring_event(emitter, &log));
         Ok(())
     })
 }

@@ -87,23 +87,37 @@ fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
             ErrorCode::NullArgument
         );
         assert_eq!(
+            last_error(),
+            "the argument `templates` is NULL; it is required"
+        );
+        assert_eq!(
             ehr_templates_latest(templates, null(), len, id.as_mut_ptr()),
             ErrorCode::NullArgument
         );
+        assert!(last_error().contains("`name` is NULL"));
         assert_eq!(
             ehr_templates_latest(templates, name, 0, id.as_mut_ptr()),
             ErrorCode::ZeroLength
         );
+        assert!(last_error().contains("`name` has length 0"));
         assert_eq!(
             ehr_templates_latest(templates, name, len, null_mut()),
             ErrorCode::NullArgument
         );
+        assert!(last_error().contains("`id_out` is NULL"));
         let bad = [0x62u8, 0xff, 0xfe];
         assert_eq!(
             ehr_templates_latest(templates, bad.as_ptr().cast(), 3, id.as_mut_ptr()),
             ErrorCode::InvalidUtf8
         );
-        assert!(last_error().contains("UTF-8"));
+        assert!(last_error().contains("`name` is not valid UTF-8"));
+        let proofs = [null::<ehr_proof>(); 2];
+        let mut codes = [ehr_result::OK; 2];
+        assert_eq!(
+            ehr_proof_verify_many(proofs.as_ptr(), 2, codes.as_mut_ptr()),
+            ErrorCode::NullArgument
+        );
+        assert!(last_error().contains("`proofs[0]` is NULL"));
         assert_eq!(id, [0; 32], "outputs are written only on success");
         assert_eq!(
             ehr_templates_latest(templates, name, len, id.as_mut_ptr()),
@@ -158,6 +172,76 @@ fn core_generator_on(
     (templates, TransactionGenerator::new(config, keys).unwrap())
 }
 
+/// A validator configuration through the builder: `confirmations`, a poll
+/// every millisecond.
+fn quick_validator(confirmations: u64) -> *mut ehr_validator_config {
+    let (mut builder, mut config) = (null_mut(), null_mut());
+    // SAFETY: valid out pointers; the builder is freed once.
+    unsafe {
+        assert_eq!(
+            ehr_validator_config_builder_new(&raw mut builder),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_config_builder_set_confirmations(builder, confirmations),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_config_builder_set_poll_interval_ms(builder, 1),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_config_builder_build(builder, &raw mut config),
+            ehr_result::OK
+        );
+        ehr_validator_config_builder_free(builder);
+    }
+    config
+}
+
+/// A handshaker configuration through the builder: the registry `registry`
+/// on chain `chain_id`, the key ids of [`core_generator`], and `validator`
+/// (NULL for the defaults).
+fn handshaker_config(
+    chain_id: u64,
+    registry: [u8; 20],
+    validator: *const ehr_validator_config,
+) -> *mut ehr_handshaker_config {
+    let (mut builder, mut config) = (null_mut(), null_mut());
+    let (sealing, sealing_len) = text("records-2026");
+    let (pseudonyms, pseudonyms_len) = text("pseudonyms");
+    // SAFETY: every pointer is valid for its stated length; the builder is
+    // freed once.
+    unsafe {
+        assert_eq!(
+            ehr_handshaker_config_builder_new(
+                chain_id,
+                registry.as_ptr(),
+                sealing,
+                sealing_len,
+                pseudonyms,
+                pseudonyms_len,
+                &raw mut builder
+            ),
+            ehr_result::OK,
+            "{}",
+            last_error()
+        );
+        if !validator.is_null() {
+            assert_eq!(
+                ehr_handshaker_config_builder_set_validator(builder, validator),
+                ehr_result::OK
+            );
+        }
+        assert_eq!(
+            ehr_handshaker_config_builder_build(builder, &raw mut config),
+            ehr_result::OK
+        );
+        ehr_handshaker_config_builder_free(builder);
+    }
+    config
+}
+
 /// The same configuration through the C ABI.
 fn ffi_handshaker() -> (*mut ehr_templates, *mut ehr_key_store, *mut ehr_handshaker) {
     let (mut templates, mut keys, mut hs) = (null_mut(), null_mut(), null_mut());
@@ -175,20 +259,14 @@ fn ffi_handshaker() -> (*mut ehr_templates, *mut ehr_key_store, *mut ehr_handsha
                 ehr_result::OK
             );
         }
-        let mut config = std::mem::zeroed::<ehr_handshaker_config>();
+        let config = handshaker_config(1337, [0xee; 20], null());
         assert_eq!(
-            ehr_handshaker_config_default(&raw mut config),
-            ehr_result::OK
-        );
-        config.registry = [0xee; 20];
-        (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
-        (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
-        assert_eq!(
-            ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
+            ehr_handshaker_new(templates, keys, config, &raw mut hs),
             ehr_result::OK,
             "{}",
             last_error()
         );
+        ehr_handshaker_config_free(config);
     }
     (templates, keys, hs)
 }
@@ -295,32 +373,25 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
     let (mut template_id, mut ti_id, mut c_ti_id) = ([0u8; 32], [0u8; 32], [0u8; 32]);
     let (mut ti_json, mut envelope) = (vec![0u8; 4096], vec![0u8; 4096]);
     let (mut ti_json_len, mut envelope_len) = (0, 0);
-    let (chain_id, registry_address): (u64, [u8; 20]);
+    let (mut chain_id, mut registry_address) = (0u64, [0u8; 20]);
     // SAFETY: every pointer is valid for its stated length.
     unsafe {
         assert_eq!(
-            ehr_transport_devnet_new(templates, &raw mut chain),
+            ehr_transport_new_devnet(templates, &raw mut chain),
             ehr_result::OK
         );
-        let mut config = std::mem::zeroed::<ehr_handshaker_config>();
-        ehr_handshaker_config_default(&raw mut config);
         assert_eq!(
-            ehr_transport_chain(
-                chain,
-                &raw mut config.chain_id,
-                config.registry.as_mut_ptr()
-            ),
+            ehr_transport_chain(chain, &raw mut chain_id, registry_address.as_mut_ptr()),
             ehr_result::OK
         );
-        (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
-        (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
-        config.validator.poll_interval_ms = 1;
-        chain_id = config.chain_id;
-        registry_address = config.registry;
+        let validator = quick_validator(3);
+        let config = handshaker_config(chain_id, registry_address, validator);
         assert_eq!(
-            ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
+            ehr_handshaker_new(templates, keys, config, &raw mut hs),
             ehr_result::OK
         );
+        ehr_handshaker_config_free(config);
+        ehr_validator_config_free(validator);
         assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);
         let (name, len) = text("blood-pressure");
         assert_eq!(
@@ -367,7 +438,7 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
             ehr_handshaker_submit(hs, ti, chain, &raw mut ack),
             ehr_result::OK
         );
-        assert_eq!(ehr_ack_get_summary(ack, &raw mut summary), ehr_result::OK);
+        assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
         assert_eq!(
             ehr_ack_envelope(
                 ack,
@@ -417,7 +488,7 @@ fn an_unreachable_json_rpc_node_is_a_clean_transport_error() {
     let (url, len) = text("http://127.0.0.1:1");
     // SAFETY: every pointer is valid for its stated length.
     let rc = unsafe {
-        ehr_transport_rpc_new(
+        ehr_transport_new_rpc(
             url,
             len,
             1337,
@@ -433,7 +504,7 @@ fn an_unreachable_json_rpc_node_is_a_clean_transport_error() {
     let (url, len) = text("not a url");
     // SAFETY: as above.
     let rc = unsafe {
-        ehr_transport_rpc_new(
+        ehr_transport_new_rpc(
             url,
             len,
             1337,
@@ -474,7 +545,310 @@ fn built_in_templates_are_the_cores() {
 fn left_out_features_are_a_code() {
     let mut transport = null_mut();
     // SAFETY: a valid out pointer; NULL templates are allowed.
-    let rc = unsafe { ehr_transport_devnet_new(null(), &raw mut transport) };
+    let rc = unsafe { ehr_transport_new_devnet(null(), &raw mut transport) };
     assert_eq!(rc, ErrorCode::FeatureDisabled);
     assert!(transport.is_null());
+}
+
+/// A chain in Rust callbacks that writes its booleans as bytes other than 0
+/// and 1, as a host without a C `bool` might: every non-zero byte is true.
+mod odd_bools {
+    use std::ffi::c_void;
+
+    use ehrchain_ffi::{ehr_receipt, ehr_result, ehr_submission};
+
+    pub(super) const TX: [u8; 32] = [0xAB; 32];
+
+    pub(super) unsafe extern "C" fn submit(
+        _: *mut c_void,
+        _: *const ehr_submission,
+        tx_hash_out: *mut u8,
+    ) -> ehr_result {
+        // SAFETY: ehrchain passes 32 writable bytes.
+        unsafe { tx_hash_out.copy_from_nonoverlapping(TX.as_ptr(), 32) };
+        ehr_result::OK
+    }
+
+    pub(super) unsafe extern "C" fn poll(
+        _: *mut c_void,
+        _: *const u8,
+        _: *const ehr_submission,
+        status_out: *mut u32,
+        receipt_out: *mut ehr_receipt,
+    ) -> ehr_result {
+        // SAFETY: ehrchain passes a writable status and a zeroed receipt;
+        // the booleans are written as the bytes 7 and 9.
+        unsafe {
+            status_out.write(1);
+            (&raw mut (*receipt_out).tx_hash).write(TX);
+            (&raw mut (*receipt_out).success).cast::<u8>().write(7);
+            (&raw mut (*receipt_out).block_number).write(1);
+            (&raw mut (*receipt_out).has_anchor_log_index)
+                .cast::<u8>()
+                .write(9);
+        }
+        ehr_result::OK
+    }
+
+    pub(super) unsafe extern "C" fn head(_: *mut c_void, block_number_out: *mut u64) -> ehr_result {
+        // SAFETY: ehrchain passes a writable u64.
+        unsafe { block_number_out.write(5) };
+        ehr_result::OK
+    }
+
+    pub(super) unsafe extern "C" fn record_hash_of(
+        _: *mut c_void,
+        _: *const u8,
+        found_out: *mut bool,
+        _: *mut u8,
+    ) -> ehr_result {
+        // SAFETY: ehrchain passes one writable byte.
+        unsafe { found_out.cast::<u8>().write(0) };
+        ehr_result::OK
+    }
+
+    /// The batch id `anchored_batch` reports.
+    pub(super) static BATCH_ID: [u8; 32] = [0x42; 32];
+
+    pub(super) unsafe extern "C" fn anchored_batch(
+        _: *mut c_void,
+        _: *const u8,
+        found_out: *mut bool,
+        leaf_count_out: *mut u32,
+        has_batch_id_out: *mut bool,
+        batch_id_out: *mut u8,
+    ) -> ehr_result {
+        // SAFETY: ehrchain passes writable outputs of these sizes.
+        unsafe {
+            found_out.cast::<u8>().write(2);
+            leaf_count_out.write(1);
+            has_batch_id_out.cast::<u8>().write(0xFF);
+            batch_id_out.copy_from_nonoverlapping(BATCH_ID.as_ptr(), 32);
+        }
+        ehr_result::OK
+    }
+}
+
+#[test]
+fn booleans_the_host_writes_are_read_as_bytes() {
+    let callbacks = ehr_transport_callbacks {
+        userdata: null_mut(),
+        submit: Some(odd_bools::submit),
+        poll: Some(odd_bools::poll),
+        head: Some(odd_bools::head),
+        record_hash_of: Some(odd_bools::record_hash_of),
+        anchored_batch: Some(odd_bools::anchored_batch),
+    };
+    let (templates, keys, hs) = ffi_handshaker();
+    let (registry, _) = core_generator();
+    let ti_json = bp_ti(&registry, 128).to_json();
+    let (json, json_len) = text(&ti_json);
+    let (mut chain, mut ti, mut tc, mut ack) = (null_mut(), null_mut(), null_mut(), null_mut());
+    let (mut builder, mut batch, mut proof) = (null_mut(), null_mut(), null_mut());
+    let mut summary = ehr_ack_summary::default();
+    let mut record_hash = [0u8; 32];
+    let mut index = 0u32;
+    // SAFETY: every pointer is valid for its stated length; every handle is
+    // freed once.
+    unsafe {
+        let rc = ehr_transport_new_callbacks(
+            &raw const callbacks,
+            1337,
+            [0xee; 20].as_ptr(),
+            &raw mut chain,
+        );
+        assert_eq!(rc, ehr_result::OK);
+        assert_eq!(
+            ehr_ti_from_json(json, json_len, &raw mut ti),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_handshaker_generate(hs, ti, NOW.as_millis(), &raw mut tc),
+            ehr_result::OK
+        );
+        // A receipt whose `success` byte is 7: a success.
+        let (config, mut validator) = (quick_validator(1), null_mut());
+        assert_eq!(
+            ehr_validator_new(tc, config, &raw mut validator),
+            ehr_result::OK
+        );
+        assert_eq!(ehr_validator_run(validator, chain), ehr_result::OK);
+        assert_eq!(
+            ehr_validator_poll_ack(validator, &raw mut ack),
+            ehr_result::OK
+        );
+        ehr_validator_free(validator);
+        ehr_validator_config_free(config);
+        assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
+        // A batch whose `found` and `has_batch_id` bytes are 2 and 0xFF.
+        assert_eq!(
+            ehr_tc_record_hash(tc, record_hash.as_mut_ptr()),
+            ehr_result::OK
+        );
+        assert_eq!(ehr_batch_builder_new(&raw mut builder), ehr_result::OK);
+        assert_eq!(
+            ehr_batch_builder_push(builder, record_hash.as_ptr(), &raw mut index),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_batch_builder_build(builder, odd_bools::BATCH_ID.as_ptr(), &raw mut batch),
+            ehr_result::OK
+        );
+        assert_eq!(ehr_batch_proof(batch, 0, &raw mut proof), ehr_result::OK);
+        assert_eq!(
+            ehr_proof_verify_on_chain(proof, chain),
+            ehr_result::OK,
+            "{}",
+            last_error()
+        );
+        ehr_proof_free(proof);
+        ehr_batch_free(batch);
+        ehr_batch_builder_free(builder);
+        ehr_ack_free(ack);
+        ehr_tc_free(tc);
+        ehr_ti_free(ti);
+        ehr_transport_free(chain);
+        ehr_handshaker_free(hs);
+        ehr_key_store_free(keys);
+        ehr_templates_free(templates);
+    }
+    assert!(summary.valid && summary.has_tx_hash);
+    assert_eq!(summary.tx_hash, odd_bools::TX);
+}
+
+#[test]
+fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
+    let (templates, keys, hs) = ffi_handshaker();
+    let (registry, _) = core_generator();
+    let batch_id = [0x5B; 32];
+    let config = quick_validator(2);
+    let (mut builder, mut batch, mut validator) = (null_mut(), null_mut(), null_mut());
+    let mut tcs = Vec::new();
+    let mut transmit = std::mem::MaybeUninit::<ehr_transmit>::zeroed();
+    let (mut actions, mut now_ms, mut acks) = (Vec::new(), NOW.as_millis(), Vec::new());
+    let mut head = 10u64;
+    // SAFETY: every pointer is valid for its stated length; every handle is
+    // freed once.
+    unsafe {
+        assert_eq!(ehr_batch_builder_new(&raw mut builder), ehr_result::OK);
+        for systolic in [120, 121] {
+            let mut ti = bp_ti(&registry, systolic);
+            ti.ti_id = B256::repeat_byte(u8::try_from(systolic).unwrap());
+            let json = ti.to_json();
+            let (j, jl) = text(&json);
+            let (mut c_ti, mut tc) = (null_mut(), null_mut());
+            assert_eq!(ehr_ti_from_json(j, jl, &raw mut c_ti), ehr_result::OK);
+            assert_eq!(
+                ehr_handshaker_generate(hs, c_ti, NOW.as_millis(), &raw mut tc),
+                ehr_result::OK
+            );
+            let (mut hash, mut index) = ([0u8; 32], 0u32);
+            assert_eq!(ehr_tc_record_hash(tc, hash.as_mut_ptr()), ehr_result::OK);
+            assert_eq!(
+                ehr_batch_builder_push(builder, hash.as_ptr(), &raw mut index),
+                ehr_result::OK
+            );
+            ehr_ti_free(c_ti);
+            tcs.push(tc.cast_const());
+        }
+        assert_eq!(
+            ehr_batch_builder_build(builder, batch_id.as_ptr(), &raw mut batch),
+            ehr_result::OK
+        );
+        let (mut root, mut leaves) = ([0u8; 32], 0u32);
+        assert_eq!(
+            ehr_batch_root(batch, root.as_mut_ptr(), &raw mut leaves),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_new_batch(batch, tcs.as_ptr(), 1, config, &raw mut validator),
+            ErrorCode::BatchMismatch
+        );
+        assert_eq!(
+            ehr_validator_new_batch(batch, tcs.as_ptr(), 2, config, &raw mut validator),
+            ehr_result::OK
+        );
+        // The host's loop: the node refuses the submission (as it would a
+        // second anchoring), the registry holds this very batch, and a block
+        // is mined between two reads of the head.
+        for _ in 0..100 {
+            let mut finished = false;
+            ehr_validator_is_finished(validator, &raw mut finished);
+            if finished {
+                break;
+            }
+            ehr_validator_handle_timeout(validator, now_ms);
+            assert_eq!(
+                ehr_validator_poll_transmit(validator, now_ms, transmit.as_mut_ptr()),
+                ehr_result::OK
+            );
+            let t = transmit.assume_init_ref();
+            let rc = match t.kind {
+                0 => {
+                    let (mut has, mut at) = (false, 0u64);
+                    ehr_validator_poll_timeout(validator, &raw mut has, &raw mut at);
+                    assert!(has);
+                    now_ms = at.max(now_ms + 1);
+                    continue;
+                }
+                1 => {
+                    assert_eq!(t.submission.kind, 1, "anchorBatch");
+                    assert_eq!(t.submission.hash, root);
+                    assert_eq!(t.submission.leaf_count, 2);
+                    let rejected = ehr_result::from(ErrorCode::TransportRejected);
+                    ehr_validator_handle_submitted(validator, now_ms, rejected, null())
+                }
+                3 => {
+                    head += 1;
+                    ehr_validator_handle_head(validator, now_ms, ehr_result::OK, head)
+                }
+                5 => {
+                    assert_eq!(t.root, root);
+                    ehr_validator_handle_batch(
+                        validator,
+                        now_ms,
+                        ehr_result::OK,
+                        true,
+                        2,
+                        true,
+                        batch_id.as_ptr(),
+                    )
+                }
+                other => panic!("unexpected action {other}"),
+            };
+            assert_eq!(rc, ehr_result::OK, "{}", last_error());
+            actions.push(t.kind);
+        }
+        loop {
+            let mut ack = null_mut();
+            assert_eq!(
+                ehr_validator_poll_ack(validator, &raw mut ack),
+                ehr_result::OK
+            );
+            if ack.is_null() {
+                break;
+            }
+            let mut summary = ehr_ack_summary::default();
+            assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
+            acks.push(summary);
+            ehr_ack_free(ack);
+        }
+        ehr_validator_free(validator);
+        ehr_validator_config_free(config);
+        for tc in tcs {
+            ehr_tc_free(tc.cast_mut());
+        }
+        ehr_batch_free(batch);
+        ehr_batch_builder_free(builder);
+        ehr_handshaker_free(hs);
+        ehr_key_store_free(keys);
+        ehr_templates_free(templates);
+    }
+    assert_eq!(actions.first(), Some(&1), "{actions:?}");
+    assert!(actions.contains(&5), "{actions:?}");
+    assert_eq!(acks.len(), 2, "{actions:?}");
+    assert!(
+        acks.iter().all(|a| a.valid && a.recovered && a.has_proof),
+        "{acks:?}"
+    );
 }

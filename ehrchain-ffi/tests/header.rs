@@ -1,8 +1,11 @@
 //! The committed C header is what the pinned cbindgen generates from the
 //! crate and `cbindgen.toml`. Set `EHRCHAIN_REGENERATE_HEADER=1` to rewrite it
-//! (then review the diff).
+//! (then review the diff). Every `ehr_*` and `EHR_*` name the header's
+//! comments and the crate's README mention is declared in the header, and
+//! every callback returns an `ehr_result`.
 #![allow(missing_docs, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -30,8 +33,8 @@ fn result_codes() -> String {
     c
 }
 
-#[test]
-fn committed_header_matches_a_fresh_generation() {
+/// The header the pinned cbindgen generates from the crate now.
+fn fresh_header() -> String {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml reads");
@@ -43,8 +46,13 @@ fn committed_header_matches_a_fresh_generation() {
         .expect("cbindgen generates the header");
     let mut fresh = Vec::new();
     bindings.write(&mut fresh);
-    let fresh = String::from_utf8(fresh).expect("the header is UTF-8");
+    String::from_utf8(fresh).expect("the header is UTF-8")
+}
 
+#[test]
+fn committed_header_matches_a_fresh_generation() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fresh = fresh_header();
     let path = crate_dir.join("include/ehrchain.h");
     if std::env::var_os("EHRCHAIN_REGENERATE_HEADER").is_some() {
         std::fs::write(&path, &fresh).expect("write include/ehrchain.h");
@@ -55,6 +63,86 @@ fn committed_header_matches_a_fresh_generation() {
         panic!(
             "include/ehrchain.h is stale: regenerate it with \
              `EHRCHAIN_REGENERATE_HEADER=1 cargo test -p ehrchain-ffi --test header` and commit it"
+        );
+    }
+}
+
+/// The `ehr_*` and `EHR_*` identifiers of `text` (maximal runs of letters,
+/// digits and `_`), without wildcards such as `ehr_*_new` or `EHR_TRANSPORT_*`
+/// (whose run ends in `_`).
+fn ehr_names(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| (w.starts_with("ehr_") || w.starts_with("EHR_")) && !w.ends_with('_'))
+}
+
+/// The header split into its code and its comments (`/* */` and `//`).
+fn code_and_comments(header: &str) -> (String, String) {
+    let (mut code, mut comments) = (String::new(), String::new());
+    let mut rest = header;
+    while !rest.is_empty() {
+        let block = rest.find("/*");
+        let line = rest.find("//");
+        let (start, end_marker) = match (block, line) {
+            (Some(b), Some(l)) if l < b => (l, "\n"),
+            (Some(b), _) => (b, "*/"),
+            (None, Some(l)) => (l, "\n"),
+            (None, None) => (rest.len(), ""),
+        };
+        code.push_str(&rest[..start]);
+        code.push('\n');
+        rest = &rest[start..];
+        if rest.is_empty() {
+            break;
+        }
+        let end = rest
+            .find(end_marker)
+            .map_or(rest.len(), |e| e + end_marker.len());
+        comments.push_str(&rest[..end]);
+        comments.push('\n');
+        rest = &rest[end..];
+    }
+    (code, comments)
+}
+
+#[test]
+fn every_name_the_docs_mention_is_declared_in_the_header() {
+    // The fresh header: the committed one is checked to equal it above.
+    let header = fresh_header();
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(crate_dir.join("README.md")).expect("README");
+    let (code, comments) = code_and_comments(&header);
+    // The header compiles (make ffi), so every name its code uses is
+    // declared in it: types, functions, enum values and constants.
+    let declared: BTreeSet<&str> = ehr_names(&code).collect();
+    assert!(declared.contains("ehr_handshaker_submit") && declared.contains("EHR_OK"));
+    let mut unknown = BTreeSet::new();
+    for (source, text) in [
+        ("the header's comments", comments.as_str()),
+        ("README.md", &readme),
+    ] {
+        for name in ehr_names(text) {
+            if !declared.contains(name) {
+                unknown.insert(format!("{name} (in {source})"));
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "names mentioned but not declared in include/ehrchain.h: {unknown:#?}"
+    );
+}
+
+#[test]
+fn every_callback_returns_an_ehr_result() {
+    let header = fresh_header();
+    let (code, _) = code_and_comments(&header);
+    let callbacks: Vec<&str> = code.lines().filter(|l| l.contains("(*")).collect();
+    assert!(callbacks.len() >= 6, "{callbacks:#?}");
+    for line in callbacks {
+        let returns = line.split("(*").next().unwrap_or_default().trim();
+        assert_eq!(
+            returns, "ehr_result",
+            "a callback must return an ehr_result: {line}"
         );
     }
 }

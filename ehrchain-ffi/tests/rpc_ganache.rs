@@ -1,8 +1,10 @@
-//! The C ABI over a JSON-RPC node: `ehr_transport_rpc_new` and a nurse's
-//! blood-pressure TI to a valid ACK whose record hash the registry holds.
-//! Needs a node (Ganache 7.9.2, chain 1337, ten unlocked accounts) in
-//! `EHRCHAIN_RPC_URL`; `scripts/ganache-e2e.sh` runs it after the contracts
-//! suite. The registry is deployed from Rust first: the C ABI does not deploy.
+//! The C ABI over a JSON-RPC node: an administrator deploys a registry,
+//! registers a template and grants roles (`ehr_transport_rpc_deploy_registry`,
+//! `ehr_transport_rpc_register_template`, `ehr_transport_rpc_grant_role`), then
+//! a nurse's blood-pressure TI goes through `ehr_transport_new_rpc` to a valid
+//! ACK whose record hash the registry holds. Needs a node (Ganache 7.9.2,
+//! chain 1337, ten unlocked accounts) in `EHRCHAIN_RPC_URL`;
+//! `scripts/ganache-e2e.sh` runs it after the contracts suite.
 #![cfg(feature = "rpc")]
 #![allow(
     missing_docs,
@@ -15,8 +17,8 @@
 use std::ffi::c_char;
 use std::ptr::null_mut;
 
-use ehrchain_contracts::{Deployment, EhrRegistry, RpcConfig, RpcTransport, deploy_registry};
-use ehrchain_core::{B256, TemplateRegistry};
+use ehrchain_contracts::{EhrRegistry, RpcConfig, RpcTransport};
+use ehrchain_core::{Address, B256, ErrorCode};
 use ehrchain_ffi::*;
 
 fn text(s: &str) -> (*const c_char, usize) {
@@ -39,18 +41,13 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
     let url = std::env::var("EHRCHAIN_RPC_URL").unwrap();
     let chain_id = std::env::var("EHRCHAIN_RPC_CHAIN_ID").map_or(1337, |id| id.parse().unwrap());
 
-    // Deploy a registry of our own from Rust, with the node's unlocked
-    // accounts 4 and 5 as nurse and handshaker.
+    // The node's unlocked accounts 0, 4 and 5 as administrator, nurse and
+    // handshaker (Rust only reads them, and the registry at the end).
     let mut rpc = RpcTransport::connect(&url, RpcConfig::new(chain_id)).unwrap();
     let accounts = rpc.accounts().unwrap();
     assert!(accounts.len() >= 6, "the node needs 6 unlocked accounts");
     let (admin, nurse, handshaker) = (accounts[0], accounts[4], accounts[5]);
-    let templates = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi())).unwrap();
-    let deployment = Deployment {
-        admin,
-        grants: vec![("nurse".into(), nurse), ("handshaker".into(), handshaker)],
-    };
-    let registry = deploy_registry(&mut rpc, &deployment, &templates).unwrap();
+    let mut registry = [0u8; 20];
 
     let (mut t, mut c_templates, mut keys, mut hs, mut ti, mut ack) = (
         null_mut(),
@@ -64,15 +61,59 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
     // SAFETY: every pointer is valid for its stated length; every handle is
     // freed once at the end.
     unsafe {
+        // The administrator's part, through the C ABI: no registry yet.
         let (u, ul) = text(&url);
-        check(ehr_transport_rpc_new(
+        check(ehr_transport_new_rpc(
             u,
             ul,
             chain_id,
-            registry.0.0.as_ptr(),
+            [0u8; 20].as_ptr(),
             30_000,
             &raw mut t,
         ));
+        check(ehr_templates_new_builtin(&raw mut c_templates));
+        check(ehr_transport_rpc_deploy_registry(
+            t,
+            admin.0.0.as_ptr(),
+            std::ptr::null(),
+            registry.as_mut_ptr(),
+        ));
+        let mut bp = [0u8; 32];
+        let (name, name_len) = text("blood-pressure");
+        check(ehr_templates_latest(
+            c_templates,
+            name,
+            name_len,
+            bp.as_mut_ptr(),
+        ));
+        check(ehr_transport_rpc_register_template(
+            t,
+            admin.0.0.as_ptr(),
+            c_templates,
+            bp.as_ptr(),
+        ));
+        // Twice is refused by the registry, with the decoded revert.
+        assert_eq!(
+            ehr_transport_rpc_register_template(t, admin.0.0.as_ptr(), c_templates, bp.as_ptr()),
+            ErrorCode::TransportRejected
+        );
+        for (role, account) in [("nurse", nurse), ("handshaker", handshaker)] {
+            let (r, rl) = text(role);
+            check(ehr_transport_rpc_grant_role(
+                t,
+                admin.0.0.as_ptr(),
+                r,
+                rl,
+                account.0.0.as_ptr(),
+            ));
+        }
+        // Only an administrator grants roles.
+        let (r, rl) = text("doctor");
+        assert_eq!(
+            ehr_transport_rpc_grant_role(t, nurse.0.0.as_ptr(), r, rl, nurse.0.0.as_ptr()),
+            ErrorCode::TransportRejected
+        );
+
         let (role, role_len) = text("nurse");
         check(ehr_transport_set_sender(
             t,
@@ -84,32 +125,54 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             t,
             handshaker.0.0.as_ptr(),
         ));
-        check(ehr_transport_rpc_set_mine_on_head(t, 1));
+        check(ehr_transport_rpc_set_mine_on_head(t, true));
 
-        check(ehr_templates_new_builtin(&raw mut c_templates));
         check(ehr_key_store_new(&raw mut keys));
         for (id, byte) in [("records-2026", 0x11u8), ("pseudonyms", 0x22)] {
             let (p, n) = text(id);
             check(ehr_key_store_insert(keys, p, n, [byte; 32].as_ptr()));
         }
-        let mut config = std::mem::zeroed::<ehr_handshaker_config>();
-        check(ehr_handshaker_config_default(&raw mut config));
-        check(ehr_transport_chain(
-            t,
-            &raw mut config.chain_id,
-            config.registry.as_mut_ptr(),
+        let (mut chain, mut address) = (0u64, [0u8; 20]);
+        check(ehr_transport_chain(t, &raw mut chain, address.as_mut_ptr()));
+        assert_eq!((chain, address), (chain_id, registry));
+        let (mut validator_builder, mut validator) = (null_mut(), null_mut());
+        check(ehr_validator_config_builder_new(&raw mut validator_builder));
+        check(ehr_validator_config_builder_set_confirmations(
+            validator_builder,
+            2,
         ));
-        assert_eq!(config.registry, registry.0.0);
-        (config.sealing_key_id, config.sealing_key_id_len) = text("records-2026");
-        (config.pseudonym_key_id, config.pseudonym_key_id_len) = text("pseudonyms");
-        config.validator.confirmations = 2;
-        config.validator.poll_interval_ms = 50;
-        check(ehr_handshaker_new(
-            c_templates,
-            keys,
-            &raw const config,
-            &raw mut hs,
+        check(ehr_validator_config_builder_set_poll_interval_ms(
+            validator_builder,
+            50,
         ));
+        check(ehr_validator_config_builder_build(
+            validator_builder,
+            &raw mut validator,
+        ));
+        let (mut builder, mut config) = (null_mut(), null_mut());
+        let (sealing, sealing_len) = text("records-2026");
+        let (pseudonyms, pseudonyms_len) = text("pseudonyms");
+        check(ehr_handshaker_config_builder_new(
+            chain,
+            address.as_ptr(),
+            sealing,
+            sealing_len,
+            pseudonyms,
+            pseudonyms_len,
+            &raw mut builder,
+        ));
+        check(ehr_handshaker_config_builder_set_validator(
+            builder, validator,
+        ));
+        check(ehr_handshaker_config_builder_build(
+            builder,
+            &raw mut config,
+        ));
+        check(ehr_handshaker_new(c_templates, keys, config, &raw mut hs));
+        ehr_handshaker_config_free(config);
+        ehr_handshaker_config_builder_free(builder);
+        ehr_validator_config_free(validator);
+        ehr_validator_config_builder_free(validator_builder);
 
         let mut template_id = [0u8; 32];
         let (name, name_len) = text("blood-pressure");
@@ -143,7 +206,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             check(ehr_ti_set_field(ti, f, fl, v, vl));
         }
         check(ehr_handshaker_submit(hs, ti, t, &raw mut ack));
-        check(ehr_ack_get_summary(ack, &raw mut summary));
+        check(ehr_ack_to_summary(ack, &raw mut summary));
         if !summary.valid {
             let mut buf = vec![0u8; 4096];
             let mut n = 0;
@@ -158,6 +221,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         ehr_transport_free(t);
     }
     assert!(summary.has_tx_hash && !summary.replay);
+    rpc.set_registry(Address::from(registry));
     let stored = rpc
         .view(&EhrRegistry::recordHashOfCall {
             tiId: B256::from(summary.ti_id),

@@ -26,14 +26,11 @@ struct Options {
     registry: String,
     sealing_key_id: String,
     pseudonym_key_id: String,
-    #[serde(default = "default_skew_ms")]
-    max_clock_skew_ms: u64,
+    /// `None`: the core's default.
+    #[serde(default)]
+    max_clock_skew_ms: Option<u64>,
     #[serde(default)]
     validator: Option<serde_json::Value>,
-}
-
-const fn default_skew_ms() -> u64 {
-    300_000
 }
 
 /// The blockchain handshaker: templates (TTM), the Transaction Generator (TG)
@@ -94,21 +91,19 @@ impl Handshaker {
         let options: Options = convert::document(&options, "options")?;
         let registry: Address =
             convert::hex_fixed::<20>(&options.registry, "options.registry")?.into();
-        let config = GeneratorConfig {
-            chain_id: options.chain_id,
+        let mut config = GeneratorConfig::new(
+            options.chain_id,
             registry,
-            sealing_key: KeyId::new(options.sealing_key_id).map_err(Failure::from)?,
-            pseudonym_key: KeyId::new(options.pseudonym_key_id).map_err(Failure::from)?,
-            max_clock_skew_ms: options.max_clock_skew_ms,
-        };
-        let keys = key_store(&keys)?;
-        // The sealing key must be there too, not only the pseudonym key.
-        {
-            use ehrchain_core::KeyStore;
-            keys.master_key(&config.sealing_key)
-                .map_err(Failure::from)?;
+            KeyId::new(options.sealing_key_id).map_err(Failure::from)?,
+            KeyId::new(options.pseudonym_key_id).map_err(Failure::from)?,
+        )
+        .map_err(Failure::from)?;
+        if let Some(skew) = options.max_clock_skew_ms {
+            config.max_clock_skew_ms = skew;
         }
-        let generator = TransactionGenerator::new(config, keys).map_err(Failure::from)?;
+        // The core checks that both keys are in the store.
+        let generator =
+            TransactionGenerator::new(config, key_store(&keys)?).map_err(Failure::from)?;
         let templates = templates.inner.clone();
         let config = validator_config(options.validator.as_ref())?;
         Ok(Self {

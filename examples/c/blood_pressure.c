@@ -67,6 +67,10 @@ int main(void) {
     ehr_templates *templates = NULL;
     ehr_transport *chain = NULL;
     ehr_key_store *keys = NULL;
+    ehr_validator_config_builder *validator_builder = NULL;
+    ehr_validator_config *validator = NULL;
+    ehr_handshaker_config_builder *config_builder = NULL;
+    ehr_handshaker_config *config = NULL;
     ehr_handshaker *hs = NULL;
     ehr_ti *ti = NULL;
     ehr_ack *ack = NULL;
@@ -77,7 +81,7 @@ int main(void) {
 
     /* Templates (TTM): the built-in ones, registered on a fresh devnet. */
     CHECK(ehr_templates_new_builtin(&templates));
-    CHECK(ehr_transport_devnet_new(templates, &chain));
+    CHECK(ehr_transport_new_devnet(templates, &chain));
 
     /* The host's key store: one key seals records, one derives pseudonyms. */
     CHECK(ehr_key_store_new(&keys));
@@ -90,16 +94,19 @@ int main(void) {
 
     /* The handshaker, for the devnet's chain and registry. The devnet mines
      * at once: poll every 10 ms rather than every second. */
-    ehr_handshaker_config config;
-    CHECK(ehr_handshaker_config_default(&config));
-    CHECK(ehr_transport_chain(chain, &config.chain_id, config.registry));
-    config.sealing_key_id = "records-2026";
-    config.sealing_key_id_len = strlen("records-2026");
-    config.pseudonym_key_id = "pseudonyms";
-    config.pseudonym_key_id_len = strlen("pseudonyms");
-    config.validator.confirmations = 2;
-    config.validator.poll_interval_ms = 10;
-    CHECK(ehr_handshaker_new(templates, keys, &config, &hs));
+    uint64_t chain_id = 0;
+    uint8_t registry[20];
+    CHECK(ehr_transport_chain(chain, &chain_id, registry));
+    CHECK(ehr_validator_config_builder_new(&validator_builder));
+    CHECK(ehr_validator_config_builder_set_confirmations(validator_builder, 2));
+    CHECK(ehr_validator_config_builder_set_poll_interval_ms(validator_builder, 10));
+    CHECK(ehr_validator_config_builder_build(validator_builder, &validator));
+    CHECK(ehr_handshaker_config_builder_new(chain_id, registry, "records-2026",
+                                            strlen("records-2026"), "pseudonyms",
+                                            strlen("pseudonyms"), &config_builder));
+    CHECK(ehr_handshaker_config_builder_set_validator(config_builder, validator));
+    CHECK(ehr_handshaker_config_builder_build(config_builder, &config));
+    CHECK(ehr_handshaker_new(templates, keys, config, &hs));
 
     size_t n = 0;
     CHECK(ehr_templates_forms_for(templates, "nurse", strlen("nurse"), forms, sizeof forms, &n));
@@ -121,7 +128,7 @@ int main(void) {
     /* TI -> TC -> chain -> ACK. */
     CHECK(ehr_handshaker_submit(hs, ti, chain, &ack));
     ehr_ack_summary summary;
-    CHECK(ehr_ack_get_summary(ack, &summary));
+    CHECK(ehr_ack_to_summary(ack, &summary));
     if (summary.valid) {
         char tx[65];
         char record_hash[65];
@@ -165,6 +172,10 @@ done:
     ehr_ack_free(ack);
     ehr_ti_free(ti);
     ehr_handshaker_free(hs);
+    ehr_handshaker_config_free(config);
+    ehr_handshaker_config_builder_free(config_builder);
+    ehr_validator_config_free(validator);
+    ehr_validator_config_builder_free(validator_builder);
     ehr_key_store_free(keys);
     ehr_transport_free(chain);
     ehr_templates_free(templates);

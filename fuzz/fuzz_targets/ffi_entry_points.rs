@@ -49,16 +49,29 @@ fn host() -> Host {
                 "key",
             );
         }
-        let mut config = std::mem::zeroed::<ehr_handshaker_config>();
-        ok(ehr_handshaker_config_default(&raw mut config), "config");
-        config.sealing_key_id = SEALING_KEY_ID.as_ptr().cast();
-        config.sealing_key_id_len = SEALING_KEY_ID.len();
-        config.pseudonym_key_id = PSEUDONYM_KEY_ID.as_ptr().cast();
-        config.pseudonym_key_id_len = PSEUDONYM_KEY_ID.len();
+        let (mut builder, mut config) = (null_mut(), null_mut());
         ok(
-            ehr_handshaker_new(templates, keys, &raw const config, &raw mut hs),
+            ehr_handshaker_config_builder_new(
+                1337,
+                [0u8; 20].as_ptr(),
+                SEALING_KEY_ID.as_ptr().cast(),
+                SEALING_KEY_ID.len(),
+                PSEUDONYM_KEY_ID.as_ptr().cast(),
+                PSEUDONYM_KEY_ID.len(),
+                &raw mut builder,
+            ),
+            "config builder",
+        );
+        ok(
+            ehr_handshaker_config_builder_build(builder, &raw mut config),
+            "config",
+        );
+        ok(
+            ehr_handshaker_new(templates, keys, config, &raw mut hs),
             "handshaker",
         );
+        ehr_handshaker_config_free(config);
+        ehr_handshaker_config_builder_free(builder);
         ok(ehr_handshaker_set_seed(hs, [7u8; 32].as_ptr()), "seed");
     }
     Host {
@@ -107,7 +120,7 @@ fuzz_target!(|data: &[u8]| {
                     if rc != ehr_result::OK {
                         assert_eq!(id, [0xA5; 32], "a failing call wrote its output");
                     } else {
-                        let rc = ehr_templates_get_json(
+                        let rc = ehr_templates_json(
                             host.templates,
                             id.as_ptr(),
                             buf.as_mut_ptr().cast(),
@@ -214,7 +227,7 @@ fuzz_target!(|data: &[u8]| {
                             );
                             check_text(rc, &buf, n);
                             let mut summary = ehr_ack_summary::default();
-                            ok(ehr_ack_get_summary(ack, &raw mut summary), "summary");
+                            ok(ehr_ack_to_summary(ack, &raw mut summary), "summary");
                             ehr_ack_free(ack);
                         }
                         rc

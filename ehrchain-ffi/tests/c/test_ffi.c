@@ -39,6 +39,20 @@ static int checks = 0;
     } while (0)
 
 #define OK(call) EXPECT_RC(call, EHR_OK)
+
+/* Expects the calling thread's last error to contain `text`. */
+#define EXPECT_LAST_ERROR(text)                                                                    \
+    do {                                                                                           \
+        char last_[1024] = "";                                                                     \
+        size_t len_ = 0;                                                                           \
+        (void)ehr_last_error(last_, sizeof last_, &len_);                                          \
+        checks++;                                                                                  \
+        if (strstr(last_, (text)) == NULL) {                                                       \
+            failures++;                                                                            \
+            fprintf(stderr, "%s:%d: the last error \"%s\" does not contain \"%s\"\n", __FILE__,  \
+                    __LINE__, last_, (text));                                                      \
+        }                                                                                          \
+    } while (0)
 #define LIT(s) s, (sizeof(s) - 1)
 
 static const char *SEALING = "records-2026";
@@ -114,11 +128,22 @@ static void test_bad_arguments(void) {
     size_t n = 0;
     EXPECT_RC(ehr_templates_new_builtin(NULL), EHR_NULL_ARGUMENT);
     OK(ehr_templates_new_builtin(&t));
+    /* Each error names the argument. */
     EXPECT_RC(ehr_templates_latest(NULL, LIT("blood-pressure"), id), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`templates` is NULL");
     EXPECT_RC(ehr_templates_latest(t, NULL, 3, id), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`name` is NULL");
     EXPECT_RC(ehr_templates_latest(t, "blood-pressure", 0, id), EHR_ZERO_LENGTH);
+    EXPECT_LAST_ERROR("`name` has length 0");
     EXPECT_RC(ehr_templates_latest(t, LIT("blood-pressure"), NULL), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`id_out` is NULL");
     EXPECT_RC(ehr_templates_latest(t, LIT("bl\xff\xfe"), id), EHR_INVALID_UTF8);
+    EXPECT_LAST_ERROR("`name` is not valid UTF-8");
+    ehr_ack *no_ack = NULL;
+    EXPECT_RC(ehr_handshaker_submit(NULL, NULL, NULL, &no_ack), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`handshaker` is NULL");
+    EXPECT_RC(ehr_ti_new(id, id, LIT("nurse-1"), LIT("nurse"), NULL, 0, 0, NULL), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`ti_out` is NULL");
     EXPECT_RC(ehr_templates_latest(t, LIT("no-such-template"), id), EHR_TEMPLATE_UNKNOWN);
     /* Outputs are written only on success. */
     memset(id, 0xAB, sizeof id);
@@ -145,7 +170,7 @@ static void test_bad_arguments(void) {
     uint8_t bp[32];
     OK(ehr_templates_latest(t, LIT("blood-pressure"), bp));
     char *json = malloc(64 * 1024);
-    OK(ehr_templates_get_json(t, bp, json, 64 * 1024, &n));
+    OK(ehr_templates_json(t, bp, json, 64 * 1024, &n));
     EXPECT_RC(ehr_templates_add_json(t, json, n, id), EHR_TEMPLATE_ALREADY_LOADED);
     ehr_templates *empty = NULL;
     OK(ehr_templates_new(&empty));
@@ -201,24 +226,43 @@ static ehr_key_store *memory_keys(void) {
     return keys;
 }
 
+/* A validator that does not wait long: `confirmations` blocks, polls every
+ * millisecond, two quick retries. */
+static ehr_validator_config *quick_validator(uint64_t confirmations) {
+    ehr_validator_config_builder *b = NULL;
+    ehr_validator_config *config = NULL;
+    OK(ehr_validator_config_builder_new(&b));
+    OK(ehr_validator_config_builder_set_confirmations(b, confirmations));
+    OK(ehr_validator_config_builder_set_poll_interval_ms(b, 1));
+    OK(ehr_validator_config_builder_set_backoff_initial_ms(b, 1));
+    OK(ehr_validator_config_builder_set_backoff_max_ms(b, 2));
+    OK(ehr_validator_config_builder_set_max_retries(b, 2));
+    OK(ehr_validator_config_builder_build(b, &config));
+    ehr_validator_config_builder_free(b);
+    return config;
+}
+
+/* A handshaker for `chain`'s chain and registry (chain 1337 and a zero
+ * registry without a chain). */
 static ehr_handshaker *handshaker(const ehr_templates *t, const ehr_key_store *keys,
                                   const ehr_transport *chain) {
-    ehr_handshaker_config config;
-    OK(ehr_handshaker_config_default(&config));
+    uint64_t chain_id = 1337;
+    uint8_t registry[20] = {0};
     if (chain != NULL) {
-        OK(ehr_transport_chain(chain, &config.chain_id, config.registry));
+        OK(ehr_transport_chain(chain, &chain_id, registry));
     }
-    config.sealing_key_id = SEALING;
-    config.sealing_key_id_len = strlen(SEALING);
-    config.pseudonym_key_id = PSEUDONYMS;
-    config.pseudonym_key_id_len = strlen(PSEUDONYMS);
-    config.validator.confirmations = 2;
-    config.validator.poll_interval_ms = 1;
-    config.validator.backoff_initial_ms = 1;
-    config.validator.backoff_max_ms = 2;
-    config.validator.max_retries = 2;
+    ehr_handshaker_config_builder *b = NULL;
+    OK(ehr_handshaker_config_builder_new(chain_id, registry, SEALING, strlen(SEALING), PSEUDONYMS,
+                                         strlen(PSEUDONYMS), &b));
+    ehr_validator_config *validator = quick_validator(2);
+    OK(ehr_handshaker_config_builder_set_validator(b, validator));
+    ehr_validator_config_free(validator);
+    ehr_handshaker_config *config = NULL;
+    OK(ehr_handshaker_config_builder_build(b, &config));
+    ehr_handshaker_config_builder_free(b);
     ehr_handshaker *hs = NULL;
-    OK(ehr_handshaker_new(t, keys, &config, &hs));
+    OK(ehr_handshaker_new(t, keys, config, &hs));
+    ehr_handshaker_config_free(config);
     return hs;
 }
 
@@ -246,7 +290,7 @@ static void test_key_store_callbacks_and_envelopes(void) {
     OK(ehr_key_store_new_callbacks(&cb, &keys));
     EXPECT_RC(ehr_key_store_insert(keys, LIT("k"), SEALING_KEY), EHR_INVALID_ARGUMENT);
     ehr_handshaker *hs = handshaker(t, keys, NULL);
-    EXPECT(host.calls == 1); /* the pseudonym key, once */
+    EXPECT(host.calls == 2); /* the sealing key is there; the pseudonym key, once */
 
     ehr_ti *ti = bp_ti(t, "128");
     ehr_tc *tc = NULL;
@@ -316,6 +360,70 @@ static void test_key_store_callbacks_and_envelopes(void) {
     ehr_templates_free(t);
 }
 
+/* ------------------------------------------------------ configurations */
+
+static void test_configurations(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    ehr_key_store *keys = memory_keys();
+    uint8_t registry[20] = {0};
+    ehr_handshaker_config_builder *b = NULL;
+    char detail[512];
+    size_t n = 0;
+
+    /* No default chain: chain id 0 is refused, with a message saying so. */
+    EXPECT_RC(ehr_handshaker_config_builder_new(0, registry, SEALING, strlen(SEALING), PSEUDONYMS,
+                                                strlen(PSEUDONYMS), &b),
+              EHR_INVALID_ARGUMENT);
+    EXPECT(b == NULL);
+    OK(ehr_last_error(detail, sizeof detail, &n));
+    EXPECT(strstr(detail, "no default chain") != NULL);
+    EXPECT_RC(ehr_handshaker_config_builder_new(1, registry, LIT("bad key id"), PSEUDONYMS,
+                                                strlen(PSEUDONYMS), &b),
+              EHR_KEY_ID_INVALID);
+
+    /* A sealing key the key store does not hold: refused when the
+     * handshaker is made, not on every TI later. */
+    OK(ehr_handshaker_config_builder_new(1, registry, LIT("records-1999"), PSEUDONYMS,
+                                         strlen(PSEUDONYMS), &b));
+    OK(ehr_handshaker_config_builder_set_max_clock_skew_ms(b, 60000));
+    EXPECT_RC(ehr_handshaker_config_builder_set_validator(b, NULL), EHR_NULL_ARGUMENT);
+    ehr_handshaker_config *config = NULL;
+    OK(ehr_handshaker_config_builder_build(b, &config));
+    ehr_handshaker *hs = NULL;
+    EXPECT_RC(ehr_handshaker_new(t, keys, config, &hs), EHR_KEY_UNKNOWN);
+    EXPECT(hs == NULL);
+    OK(ehr_last_error(detail, sizeof detail, &n));
+    EXPECT(strstr(detail, "records-1999") != NULL);
+
+    /* The builders' setters and frees accept what they should. */
+    ehr_validator_config_builder *vb = NULL;
+    OK(ehr_validator_config_builder_new(&vb));
+    OK(ehr_validator_config_builder_set_inclusion_timeout_ms(vb, 60000));
+    OK(ehr_validator_config_builder_set_max_resubmissions(vb, 1));
+    EXPECT_RC(ehr_validator_config_builder_set_confirmations(NULL, 1), EHR_NULL_ARGUMENT);
+    ehr_validator_config *vc = NULL;
+    OK(ehr_validator_config_builder_build(vb, &vc));
+    OK(ehr_handshaker_config_builder_set_validator(b, vc));
+    ehr_handshaker_config_free(config);
+    config = NULL;
+    OK(ehr_handshaker_config_builder_build(b, &config));
+    OK(ehr_key_store_insert(keys, LIT("records-1999"), SEALING_KEY));
+    OK(ehr_handshaker_new(t, keys, config, &hs));
+
+    ehr_handshaker_free(hs);
+    ehr_handshaker_config_free(config);
+    ehr_handshaker_config_builder_free(b);
+    ehr_validator_config_free(vc);
+    ehr_validator_config_builder_free(vb);
+    ehr_validator_config_free(NULL);
+    ehr_validator_config_builder_free(NULL);
+    ehr_handshaker_config_free(NULL);
+    ehr_handshaker_config_builder_free(NULL);
+    ehr_key_store_free(keys);
+    ehr_templates_free(t);
+}
+
 /* ----------------------------------------------------- TIs and violations */
 
 static void test_tis_and_violations(void) {
@@ -375,7 +483,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_templates *t = NULL;
     OK(ehr_templates_new_builtin(&t));
     ehr_transport *chain = NULL;
-    OK(ehr_transport_devnet_new(t, &chain));
+    OK(ehr_transport_new_devnet(t, &chain));
     ehr_key_store *keys = memory_keys();
     ehr_handshaker *hs = handshaker(t, keys, chain);
 
@@ -384,7 +492,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
     ehr_ack_summary s;
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.has_tx_hash && s.has_record_hash && !s.replay && !s.has_proof);
     char reason[256];
     size_t n = 0;
@@ -398,7 +506,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_ack *stored = NULL;
     OK(ehr_ack_from_json(json, n, &stored));
     ehr_ack_summary s2;
-    OK(ehr_ack_get_summary(stored, &s2));
+    OK(ehr_ack_to_summary(stored, &s2));
     EXPECT(memcmp(&s.tx_hash, &s2.tx_hash, 32) == 0 && s2.valid);
     free(json);
     ehr_ack_free(stored);
@@ -415,7 +523,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
     OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(!s.valid);
     OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
     EXPECT(strstr(reason, "role") != NULL);
@@ -426,18 +534,19 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ti = bp_ti(t, "130");
     ehr_tc *tc = NULL;
     OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
-    ehr_validator_config vc;
-    OK(ehr_validator_config_default(&vc));
-    vc.confirmations = 1;
-    vc.poll_interval_ms = 1;
-    OK(ehr_validator_run(tc, &vc, chain, &ack));
-    OK(ehr_ack_get_summary(ack, &s));
-    EXPECT(s.valid && !s.replay);
-    ehr_ack_free(ack);
-    OK(ehr_validator_run(tc, &vc, chain, &ack));
-    OK(ehr_ack_get_summary(ack, &s));
-    EXPECT(s.valid && s.replay);
-    ehr_ack_free(ack);
+    ehr_validator_config *vc = quick_validator(1);
+    for (int run = 0; run < 2; run++) {
+        ehr_validator *v = NULL;
+        OK(ehr_validator_new(tc, vc, &v));
+        OK(ehr_validator_run(v, chain));
+        OK(ehr_validator_poll_ack(v, &ack));
+        OK(ehr_ack_to_summary(ack, &s));
+        EXPECT(s.valid && s.replay == (run == 1));
+        ehr_ack_free(ack);
+        OK(ehr_validator_poll_ack(v, &ack));
+        EXPECT(ack == NULL); /* one ACK per TI */
+        ehr_validator_free(v);
+    }
     ehr_tc_free(tc);
     ehr_ti_free(ti);
 
@@ -467,19 +576,19 @@ static void test_devnet_flow_batches_and_proofs(void) {
     OK(ehr_batch_root(batch, root, &leaves));
     EXPECT(leaves == 4);
     ehr_ack *acks[4] = {NULL, NULL, NULL, NULL};
-    EXPECT_RC(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, &vc, chain, acks, 3),
+    EXPECT_RC(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, chain, acks, 3),
               EHR_INVALID_ARGUMENT);
-    OK(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, &vc, chain, acks, 4));
+    OK(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, chain, acks, 4));
     for (int i = 0; i < 4; i++) {
-        OK(ehr_ack_get_summary(acks[i], &s));
+        OK(ehr_ack_to_summary(acks[i], &s));
         EXPECT(s.valid && s.has_proof);
     }
 
     ehr_proof *proof = NULL;
     OK(ehr_ack_proof(acks[2], &proof));
-    ehr_proof_info info;
-    OK(ehr_proof_get_info(proof, &info));
-    EXPECT(info.index == 2 && info.leaf_count == 4 && memcmp(info.root, root, 32) == 0);
+    ehr_proof_summary claims;
+    OK(ehr_proof_to_summary(proof, &claims));
+    EXPECT(claims.index == 2 && claims.leaf_count == 4 && memcmp(claims.root, root, 32) == 0);
     char text[1024];
     OK(ehr_proof_to_text(proof, text, sizeof text, &n));
     EXPECT(strncmp(text, "EHRP:", 5) == 0);
@@ -540,6 +649,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     }
     ehr_batch_free(batch);
     ehr_batch_builder_free(builder);
+    ehr_validator_config_free(vc);
     ehr_handshaker_free(hs);
     ehr_key_store_free(keys);
     ehr_transport_free(chain);
@@ -552,7 +662,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     ehr_templates *t = NULL;
     OK(ehr_templates_new_builtin(&t));
     ehr_transport *chain = NULL;
-    OK(ehr_transport_devnet_new(t, &chain));
+    OK(ehr_transport_new_devnet(t, &chain));
     ehr_key_store *keys = memory_keys();
     ehr_handshaker *hs = handshaker(t, keys, chain);
 
@@ -561,7 +671,16 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_devnet_account(LIT("wholesale-7"), distributor));
     OK(ehr_transport_devnet_grant_role(chain, LIT("distributor"), distributor));
     OK(ehr_transport_set_sender(chain, LIT("distributor"), distributor));
-    EXPECT_RC(ehr_transport_rpc_set_mine_on_head(chain, 1), EHR_INVALID_ARGUMENT);
+    EXPECT_RC(ehr_transport_rpc_set_mine_on_head(chain, true), EHR_INVALID_ARGUMENT);
+    /* Setting a registry up is for JSON-RPC nodes: a devnet comes with one. */
+    uint8_t deployed[20];
+    EXPECT_RC(ehr_transport_rpc_deploy_registry(chain, distributor, t, deployed),
+              EHR_INVALID_ARGUMENT);
+    EXPECT_RC(ehr_transport_rpc_grant_role(chain, distributor, LIT("nurse"), distributor),
+              EHR_INVALID_ARGUMENT);
+    uint8_t unknown[32] = {0};
+    EXPECT_RC(ehr_transport_rpc_register_template(chain, distributor, t, unknown),
+              EHR_TEMPLATE_UNKNOWN);
     uint8_t template_id[32];
     uint8_t ti_id[32];
     OK(ehr_templates_latest(t, LIT("drug-shipment-custody"), template_id));
@@ -576,7 +695,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
     ehr_ack_summary s;
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid);
     ehr_ack_free(ack);
     ehr_ti_free(ti);
@@ -652,9 +771,9 @@ static void test_devnet_roles_and_tc_accessors(void) {
     sub.kind = EHR_ANCHOR_RECORD;
     uint8_t topics[64];
     memset(topics, 1, sizeof topics);
-    uint8_t is_anchoring = 7;
+    bool is_anchoring = true;
     OK(ehr_submission_is_anchoring_event(&sub, registry, topics, 64, NULL, 0, &is_anchoring));
-    EXPECT(is_anchoring == 0);
+    EXPECT(!is_anchoring);
     EXPECT_RC(ehr_submission_is_anchoring_event(&sub, registry, topics, 33, NULL, 0,
                                                 &is_anchoring),
               EHR_INVALID_ARGUMENT);
@@ -719,10 +838,10 @@ static ehr_result fake_poll(void *userdata, const uint8_t *tx_hash, const ehr_su
     }
     *status_out = EHR_POLL_INCLUDED;
     memcpy(receipt_out->tx_hash, c->tx_hash, 32);
-    receipt_out->success = 1;
+    receipt_out->success = true;
     receipt_out->block_number = c->mined_in;
     memset(receipt_out->block_hash, 0x5A, 32);
-    receipt_out->has_anchor_log_index = 1;
+    receipt_out->has_anchor_log_index = true;
     receipt_out->anchor_log_index = 0;
     receipt_out->gas_used = 50000;
     return EHR_OK;
@@ -737,7 +856,7 @@ static ehr_result fake_head(void *userdata, uint64_t *block_number_out) {
     return EHR_OK;
 }
 
-static ehr_result fake_record_hash_of(void *userdata, const uint8_t *ti_id, uint8_t *found_out,
+static ehr_result fake_record_hash_of(void *userdata, const uint8_t *ti_id, bool *found_out,
                                       uint8_t *record_hash_out) {
     struct fake_chain *c = userdata;
     c->reads++;
@@ -763,8 +882,9 @@ static void test_callback_transport(void) {
     ehr_transport *chain = NULL;
     ehr_transport_callbacks missing = cb;
     missing.poll = NULL;
-    EXPECT_RC(ehr_transport_callbacks_new(&missing, 1337, registry, &chain), EHR_NULL_ARGUMENT);
-    OK(ehr_transport_callbacks_new(&cb, 1337, registry, &chain));
+    EXPECT_RC(ehr_transport_new_callbacks(&missing, 1337, registry, &chain), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`callbacks->poll` is NULL");
+    OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
     EXPECT_RC(ehr_transport_set_sender(chain, LIT("nurse"), registry), EHR_INVALID_ARGUMENT);
     ehr_key_store *keys = memory_keys();
     ehr_handshaker *hs = handshaker(t, keys, chain);
@@ -773,7 +893,7 @@ static void test_callback_transport(void) {
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
     ehr_ack_summary s;
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.has_tx_hash && s.tx_hash[0] == 1);
     EXPECT(fake.submits == 1);
     ehr_ack_free(ack);
@@ -783,7 +903,7 @@ static void test_callback_transport(void) {
     fake.unavailable = 1;
     ti = bp_ti(t, "129");
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(!s.valid && s.may_rerun);
     char reason[1024];
     size_t n = 0;
@@ -801,7 +921,7 @@ static void test_callback_transport(void) {
     fake.reads = 0;
     ti = bp_ti(t, "130");
     OK(ehr_handshaker_submit(hs, ti, chain, &ack));
-    OK(ehr_ack_get_summary(ack, &s));
+    OK(ehr_ack_to_summary(ack, &s));
     EXPECT(!s.valid && s.may_rerun);
     OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
     EXPECT(strstr(reason, "for chain 1337 but the node is on another chain") != NULL);
@@ -815,15 +935,166 @@ static void test_callback_transport(void) {
     ehr_templates_free(t);
 }
 
+/* ------------------------------------- the validator in the host's loop */
+
+/* Drives `v` in the host's own event loop against the fake chain, on a
+ * virtual clock: actions out, results in, time advanced to each deadline.
+ * Returns the number of actions, or -1. */
+static int drive(ehr_validator *v, struct fake_chain *fake, uint64_t *now_ms) {
+    int actions = 0;
+    for (int step = 0; step < 10000; step++) {
+        bool finished = false;
+        OK(ehr_validator_is_finished(v, &finished));
+        if (finished) {
+            return actions;
+        }
+        OK(ehr_validator_handle_timeout(v, *now_ms));
+        ehr_transmit a;
+        memset(&a, 0xCD, sizeof a);
+        OK(ehr_validator_poll_transmit(v, *now_ms, &a));
+        if (a.kind != EHR_TRANSMIT_NONE) {
+            actions++;
+        }
+        switch (a.kind) {
+        case EHR_TRANSMIT_NONE: {
+            bool has_deadline = false;
+            uint64_t deadline = 0;
+            OK(ehr_validator_poll_timeout(v, &has_deadline, &deadline));
+            EXPECT(has_deadline);
+            *now_ms = deadline > *now_ms ? deadline : *now_ms + 1;
+            break;
+        }
+        case EHR_TRANSMIT_SUBMIT: {
+            EXPECT(a.submission.kind == EHR_ANCHOR_RECORD && a.submission.calldata_len > 4);
+            uint8_t tx_hash[32];
+            ehr_result rc = fake_submit(fake, &a.submission, tx_hash);
+            OK(ehr_validator_handle_submitted(v, *now_ms, rc, rc == EHR_OK ? tx_hash : NULL));
+            break;
+        }
+        case EHR_TRANSMIT_POLL: {
+            uint32_t status = 0;
+            ehr_receipt receipt;
+            memset(&receipt, 0, sizeof receipt);
+            ehr_result rc = fake_poll(fake, a.tx_hash, &a.submission, &status, &receipt);
+            OK(ehr_validator_handle_receipt(v, *now_ms, rc, status, &receipt));
+            break;
+        }
+        case EHR_TRANSMIT_READ_HEAD: {
+            uint64_t head = 0;
+            ehr_result rc = fake_head(fake, &head);
+            OK(ehr_validator_handle_head(v, *now_ms, rc, head));
+            break;
+        }
+        case EHR_TRANSMIT_READ_RECORD: {
+            bool found = false;
+            uint8_t record_hash[32];
+            ehr_result rc = fake_record_hash_of(fake, a.ti_id, &found, record_hash);
+            OK(ehr_validator_handle_record(v, *now_ms, rc, found, record_hash));
+            break;
+        }
+        default:
+            EXPECT(a.kind == EHR_TRANSMIT_NONE);
+            return -1;
+        }
+    }
+    return -1;
+}
+
+static void test_validator_in_an_event_loop(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    struct fake_chain fake;
+    memset(&fake, 0, sizeof fake);
+    uint8_t registry[20];
+    memset(registry, 0xEE, sizeof registry);
+    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
+                                  NULL};
+    ehr_transport *chain = NULL;
+    OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
+    ehr_key_store *keys = memory_keys();
+    ehr_handshaker *hs = handshaker(t, keys, chain);
+    ehr_validator_config *vc = quick_validator(2);
+    uint64_t now_ms = ehr_clock_now_ms();
+
+    /* A TC anchored and confirmed: one valid ACK, then nothing. */
+    ehr_ti *ti = bp_ti(t, "128");
+    ehr_tc *tc = NULL;
+    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    ehr_validator *v = NULL;
+    OK(ehr_validator_new(tc, vc, &v));
+    ehr_transmit first;
+    OK(ehr_validator_poll_transmit(v, now_ms, &first));
+    EXPECT(first.kind == EHR_TRANSMIT_SUBMIT);
+    /* An answer for another action, or a success without its hash: refused,
+     * and the validator still waits for the submission's result. */
+    EXPECT_RC(ehr_validator_handle_head(v, now_ms, EHR_OK, 7), EHR_VALIDATOR);
+    EXPECT_RC(ehr_validator_run(v, chain), EHR_VALIDATOR);
+    EXPECT_RC(ehr_validator_handle_submitted(v, now_ms, EHR_OK, NULL), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`tx_hash` is NULL");
+    ehr_transmit again;
+    OK(ehr_validator_poll_transmit(v, now_ms, &again));
+    EXPECT(again.kind == EHR_TRANSMIT_NONE);
+    bool has_deadline = true;
+    uint64_t deadline = 0;
+    OK(ehr_validator_poll_timeout(v, &has_deadline, &deadline));
+    EXPECT(!has_deadline); /* awaiting the submission's result */
+    uint8_t tx_hash[32];
+    OK(fake_submit(&fake, &first.submission, tx_hash));
+    OK(ehr_validator_handle_submitted(v, now_ms, EHR_OK, tx_hash));
+    EXPECT(drive(v, &fake, &now_ms) >= 3); /* poll, head, poll */
+    ehr_ack *ack = NULL;
+    OK(ehr_validator_poll_ack(v, &ack));
+    ehr_ack_summary s;
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(s.valid && s.has_tx_hash && memcmp(s.tx_hash, tx_hash, 32) == 0);
+    uint8_t ti_id[32];
+    OK(ehr_tc_ti_id(tc, ti_id));
+    EXPECT(memcmp(s.ti_id, ti_id, 32) == 0);
+    ehr_ack_free(ack);
+    OK(ehr_validator_poll_ack(v, &ack));
+    EXPECT(ack == NULL);
+    EXPECT_RC(ehr_validator_handle_head(v, now_ms, EHR_OK, 99), EHR_VALIDATOR);
+    ehr_validator_free(v);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+
+    /* A node that cannot be reached: retries with backoff, then the registry
+     * is read before giving up: an invalid ACK the host may rerun. */
+    fake.unavailable = 1;
+    fake.submits = 0;
+    fake.reads = 0;
+    ti = bp_ti(t, "129");
+    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    OK(ehr_validator_new(tc, vc, &v));
+    EXPECT(drive(v, &fake, &now_ms) > 0);
+    OK(ehr_validator_poll_ack(v, &ack));
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(!s.valid && s.may_rerun);
+    EXPECT(fake.submits == 3 && fake.reads > 0); /* max_retries 2: three tries */
+    ehr_ack_free(ack);
+    ehr_validator_free(v);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+
+    ehr_validator_free(NULL);
+    ehr_validator_config_free(vc);
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+    ehr_transport_free(chain);
+    ehr_templates_free(t);
+}
+
 int main(void) {
     test_result_codes_are_stable();
     test_messages_and_buffers();
     test_bad_arguments();
     test_key_store_callbacks_and_envelopes();
+    test_configurations();
     test_tis_and_violations();
     test_devnet_flow_batches_and_proofs();
     test_devnet_roles_and_tc_accessors();
     test_callback_transport();
+    test_validator_in_an_event_loop();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
         return 1;

@@ -1,0 +1,479 @@
+//! `ehr_validator`: the Transaction Validator (TV) as a handle, driven either
+//! by ehrchain through a transport (`ehr_validator_run`, blocking) or by the
+//! host's own event loop: actions out (`ehr_validator_poll_transmit`),
+//! results in (`ehr_validator_handle_*`), the time of the next step out
+//! (`ehr_validator_poll_timeout`), ACKs out (`ehr_validator_poll_ack`). The
+//! state machine is the core's `TransactionValidator`; this module only
+//! converts.
+
+use std::collections::VecDeque;
+
+use ehrchain_core::{
+    Ack, AnchoredBatch, B256, ErrorCode, Submission, SubmissionStatus, SystemClock,
+    TransactionValidator, Transmit, TransportError, TxHash, UnixMillis, run_blocking,
+};
+
+use crate::batch::ehr_batch;
+use crate::config::{ehr_validator_config, validator_config};
+use crate::handshaker::{ehr_ack, ehr_tc};
+use crate::ptr::{self, Out};
+use crate::result::{Error, Result, ehr_result, guard, guard_void};
+use crate::transport::{
+    ehr_poll_status, ehr_receipt, ehr_submission, ehr_transport, host_result, submission_status,
+};
+
+/// The Transaction Validator for one submission (a TC, or a batch
+/// transaction for many TCs): takes it from generated to a final verdict and
+/// ends with exactly one ACK per TI.
+///
+/// Thread safety: a handle may be moved to another thread, but not used from
+/// two threads at once.
+pub struct ehr_validator {
+    v: TransactionValidator,
+    /// ACKs `ehr_validator_run` took out of `v`, for `ehr_validator_poll_ack`.
+    acks: VecDeque<Ack>,
+}
+
+impl ehr_validator {
+    fn new(v: TransactionValidator) -> Self {
+        Self {
+            v,
+            acks: VecDeque::new(),
+        }
+    }
+}
+
+/// Makes a validator anchoring one TC, with `config` (NULL for the
+/// defaults). Free it with `ehr_validator_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_new(
+    tc: *const ehr_tc,
+    config: *const ehr_validator_config,
+    validator_out: *mut *mut ehr_validator,
+) -> ehr_result {
+    guard(|| {
+        let tc = ptr::handle(tc, "tc")?;
+        let config = validator_config(config)?;
+        let out = Out::new(validator_out, "validator_out")?;
+        out.give(ehr_validator::new(TransactionValidator::new(
+            &tc.tc, config,
+        )));
+        Ok(())
+    })
+}
+
+/// Makes a validator anchoring `batch` with one transaction: `tcs` are the
+/// `tcs_len` TCs whose record hashes were pushed, in the same order (the
+/// registry and chain are those of the first); `config` may be NULL for the
+/// defaults. Each valid ACK carries its record's inclusion proof.
+/// `EHR_BATCH_MISMATCH` when the TCs are not the batch's records. Free it
+/// with `ehr_validator_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_new_batch(
+    batch: *const ehr_batch,
+    tcs: *const *const ehr_tc,
+    tcs_len: usize,
+    config: *const ehr_validator_config,
+    validator_out: *mut *mut ehr_validator,
+) -> ehr_result {
+    guard(|| {
+        let batch = ptr::handle(batch, "batch")?;
+        let tcs = ptr::handles(tcs, tcs_len, "tcs")?;
+        let config = validator_config(config)?;
+        let out = Out::new(validator_out, "validator_out")?;
+        out.give(ehr_validator::new(batch_validator(batch, &tcs, config)?));
+        Ok(())
+    })
+}
+
+/// The validator of `batch` for `tcs` (at least one).
+pub(crate) fn batch_validator(
+    batch: &ehr_batch,
+    tcs: &[&ehr_tc],
+    config: ehrchain_core::ValidatorConfig,
+) -> Result<TransactionValidator> {
+    let first = tcs.first().ok_or_else(|| {
+        Error::new(
+            ErrorCode::ZeroLength,
+            "the argument `tcs` is empty; a batch anchors at least one TC",
+        )
+    })?;
+    let (registry, chain_id) = (first.tc.to, first.tc.chain_id);
+    let tcs: Vec<_> = tcs.iter().map(|t| t.tc.clone()).collect();
+    Ok(TransactionValidator::for_batch(
+        &batch.batch,
+        &tcs,
+        registry,
+        chain_id,
+        config,
+    )?)
+}
+
+/// Runs the validator through `transport` until its verdict, blocking:
+/// reads the system clock and sleeps between polls (the validator
+/// configuration sets how long). Then take the ACKs with
+/// `ehr_validator_poll_ack`. `EHR_VALIDATOR` (and nothing done) while an
+/// action handed out by `ehr_validator_poll_transmit` awaits its result.
+/// Running a new validator for the same TC again is idempotent: the record
+/// is anchored once and the second ACK is a valid replay.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_run(
+    validator: *mut ehr_validator,
+    transport: *mut ehr_transport,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let acks = run_blocking(&mut validator.v, &mut transport.inner, &mut SystemClock);
+        validator.acks.extend(acks);
+        if !validator.v.is_finished() {
+            return Err(Error::new(
+                ErrorCode::Validator,
+                "the validator awaits the result of an action ehr_validator_poll_transmit handed out; hand it in with ehr_validator_handle_* first",
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// What an `ehr_transmit` asks the host to do.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ehr_transmit_kind {
+    /// Nothing now: call `ehr_validator_poll_transmit` again at the deadline
+    /// of `ehr_validator_poll_timeout`, or after handing in the result of
+    /// the action already handed out.
+    EHR_TRANSMIT_NONE = 0,
+    /// Send `submission`; hand the result to `ehr_validator_handle_submitted`.
+    EHR_TRANSMIT_SUBMIT = 1,
+    /// Ask where the transaction `tx_hash` (sent for `submission`) stands;
+    /// hand the result to `ehr_validator_handle_receipt`.
+    EHR_TRANSMIT_POLL = 2,
+    /// Read the chain head's block number; hand it to
+    /// `ehr_validator_handle_head`.
+    EHR_TRANSMIT_READ_HEAD = 3,
+    /// Read the registry's `recordHashOf(ti_id)`; hand it to
+    /// `ehr_validator_handle_record`.
+    EHR_TRANSMIT_READ_RECORD = 4,
+    /// Read the batch the registry holds under `root`; hand it to
+    /// `ehr_validator_handle_batch`.
+    EHR_TRANSMIT_READ_BATCH = 5,
+}
+
+/// The next thing the host must do for a validator
+/// (`ehr_validator_poll_transmit`). Only the fields its `kind` names are
+/// set; the others are zero.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ehr_transmit {
+    /// What to do: an `ehr_transmit_kind`.
+    pub kind: u32,
+    /// `EHR_TRANSMIT_SUBMIT` and `EHR_TRANSMIT_POLL`: the transaction. Its
+    /// calldata stays valid until the validator is freed.
+    pub submission: ehr_submission,
+    /// `EHR_TRANSMIT_POLL`: the transaction to ask about.
+    pub tx_hash: [u8; 32],
+    /// `EHR_TRANSMIT_READ_RECORD`: the TI id whose record hash to read.
+    pub ti_id: [u8; 32],
+    /// `EHR_TRANSMIT_READ_BATCH`: the Merkle root whose batch to read.
+    pub root: [u8; 32],
+}
+
+impl ehr_transmit {
+    /// The C view of `transmit`; its submission's calldata points into
+    /// `submission`, the validator's own.
+    fn of(transmit: Option<Transmit>, submission: Option<&Submission>) -> Self {
+        let mut t = Self {
+            kind: ehr_transmit_kind::EHR_TRANSMIT_NONE as u32,
+            submission: ehr_submission::NONE,
+            tx_hash: [0; 32],
+            ti_id: [0; 32],
+            root: [0; 32],
+        };
+        let sub = || submission.map_or(ehr_submission::NONE, ehr_submission::of);
+        match transmit {
+            None => {}
+            Some(Transmit::Submit { .. }) => {
+                t.kind = ehr_transmit_kind::EHR_TRANSMIT_SUBMIT as u32;
+                t.submission = sub();
+            }
+            Some(Transmit::Poll { tx_hash, .. }) => {
+                t.kind = ehr_transmit_kind::EHR_TRANSMIT_POLL as u32;
+                t.submission = sub();
+                t.tx_hash = tx_hash.0.0;
+            }
+            Some(Transmit::ReadHead) => t.kind = ehr_transmit_kind::EHR_TRANSMIT_READ_HEAD as u32,
+            Some(Transmit::ReadRecord { ti_id }) => {
+                t.kind = ehr_transmit_kind::EHR_TRANSMIT_READ_RECORD as u32;
+                t.ti_id = ti_id.0;
+            }
+            Some(Transmit::ReadBatch { root }) => {
+                t.kind = ehr_transmit_kind::EHR_TRANSMIT_READ_BATCH as u32;
+                t.root = root.0;
+            }
+        }
+        t
+    }
+}
+
+/// Writes the next action for the host at `now_ms` (Unix milliseconds) to
+/// `transmit_out`: `EHR_TRANSMIT_NONE` when there is nothing to do now (see
+/// `ehr_transmit_kind`), when the result of the last action is awaited, or
+/// once the verdict is reached. Hand each action's result to the matching
+/// `ehr_validator_handle_*` function before asking for the next.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_poll_transmit(
+    validator: *mut ehr_validator,
+    now_ms: u64,
+    transmit_out: *mut ehr_transmit,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let out = Out::new(transmit_out, "transmit_out")?;
+        let transmit = validator.v.poll_transmit(UnixMillis(now_ms));
+        out.set(ehr_transmit::of(transmit, validator.v.submission()));
+        Ok(())
+    })
+}
+
+/// Writes when the validator next wants `ehr_validator_handle_timeout` and
+/// `ehr_validator_poll_transmit` called (Unix milliseconds) to
+/// `deadline_ms_out` and true to `has_deadline_out`; false (and nothing to
+/// `deadline_ms_out`) while it awaits an action's result or once it is
+/// finished.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_poll_timeout(
+    validator: *const ehr_validator,
+    has_deadline_out: *mut bool,
+    deadline_ms_out: *mut u64,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle(validator, "validator")?;
+        let has_deadline = Out::new(has_deadline_out, "has_deadline_out")?;
+        let deadline = Out::new(deadline_ms_out, "deadline_ms_out")?;
+        let next = validator.v.poll_timeout();
+        if let Some(at) = next {
+            deadline.set(at.as_millis());
+        }
+        has_deadline.set(next.is_some());
+        Ok(())
+    })
+}
+
+/// Advances the validator's timers to `now_ms`: a transaction pending past
+/// the inclusion timeout is treated as dropped (and sent again after the
+/// registry is read). Call it at the deadline of `ehr_validator_poll_timeout`,
+/// before `ehr_validator_poll_transmit`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_handle_timeout(
+    validator: *mut ehr_validator,
+    now_ms: u64,
+) -> ehr_result {
+    guard(|| {
+        ptr::handle_mut(validator, "validator")?
+            .v
+            .handle_timeout(UnixMillis(now_ms));
+        Ok(())
+    })
+}
+
+/// The chain the validator's transaction is for (0 for a refused TI's).
+fn chain_of(v: &TransactionValidator) -> u64 {
+    v.submission().map_or(0, |s| s.chain_id)
+}
+
+/// `result` as the result of the host's `operation`, or the value `ok`
+/// makes (only called for `EHR_OK`).
+fn reported<T>(
+    v: &TransactionValidator,
+    result: ehr_result,
+    operation: &str,
+    ok: impl FnOnce() -> Result<T>,
+) -> Result<std::result::Result<T, TransportError>> {
+    match host_result(result, chain_of(v), &format!("the host's {operation}")) {
+        Ok(()) => ok().map(Ok),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Hands in the result of `EHR_TRANSMIT_SUBMIT` at `now_ms`: `result`
+/// `EHR_OK` with the 32-byte `tx_hash` of the sent transaction, or the
+/// transport code of why it could not be sent (then `tx_hash` is not read
+/// and may be NULL; the codes mean what they mean for a callback transport's
+/// `submit`). `EHR_VALIDATOR` when no submission was asked for.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_handle_submitted(
+    validator: *mut ehr_validator,
+    now_ms: u64,
+    result: ehr_result,
+    tx_hash: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let result = reported(&validator.v, result, "submission", || {
+            Ok(TxHash(B256::from(ptr::array::<32>(tx_hash, "tx_hash")?)))
+        })?;
+        validator.v.handle_submitted(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_POLL` at `now_ms`: `result` `EHR_OK`
+/// with `status` (an `ehr_poll_status`) and, for `EHR_POLL_INCLUDED`, the
+/// transaction's `receipt` (else not read and may be NULL); or the transport
+/// code of why the node could not be asked. `EHR_VALIDATOR` when no poll was
+/// asked for or the receipt is another transaction's.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_handle_receipt(
+    validator: *mut ehr_validator,
+    now_ms: u64,
+    result: ehr_result,
+    status: u32,
+    receipt: *const ehr_receipt,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let result = reported(&validator.v, result, "poll", || {
+            let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
+                Some(ptr::receipt(receipt, "receipt")?)
+            } else {
+                None
+            };
+            Ok(submission_status(
+                status,
+                receipt.as_ref(),
+                "the host's poll",
+            ))
+        })?;
+        let result: std::result::Result<SubmissionStatus, TransportError> =
+            result.and_then(|status| status);
+        validator.v.handle_receipt(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_READ_HEAD` at `now_ms`: `result`
+/// `EHR_OK` with the head's `block_number`, or the transport code of why it
+/// could not be read. `EHR_VALIDATOR` when no head was asked for.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_handle_head(
+    validator: *mut ehr_validator,
+    now_ms: u64,
+    result: ehr_result,
+    block_number: u64,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let result = reported(&validator.v, result, "head read", || Ok(block_number))?;
+        validator.v.handle_head(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_READ_RECORD` at `now_ms`: `result`
+/// `EHR_OK` with `found` and, when found, the 32-byte `record_hash` the
+/// registry holds (else not read and may be NULL); or the transport code of
+/// why the registry could not be read. `EHR_VALIDATOR` when no record read
+/// was asked for.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_handle_record(
+    validator: *mut ehr_validator,
+    now_ms: u64,
+    result: ehr_result,
+    found: bool,
+    record_hash: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let result = reported(&validator.v, result, "record read", || {
+            found
+                .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
+                .transpose()
+        })?;
+        validator.v.handle_record(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_READ_BATCH` at `now_ms`: `result`
+/// `EHR_OK` with `found` and, when found, the batch's `leaf_count` and, when
+/// the host reads the `BatchAnchored` event (`has_batch_id`), its 32-byte
+/// `batch_id` (else not read and may be NULL); or the transport code of why
+/// the registry could not be read. `EHR_VALIDATOR` when no batch read was
+/// asked for.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_handle_batch(
+    validator: *mut ehr_validator,
+    now_ms: u64,
+    result: ehr_result,
+    found: bool,
+    leaf_count: u32,
+    has_batch_id: bool,
+    batch_id: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let root = match validator.v.submission().map(|s| s.anchoring) {
+            Some(ehrchain_core::Anchoring::Batch { root, .. }) => root,
+            _ => B256::ZERO,
+        };
+        let result = reported(&validator.v, result, "batch read", || {
+            if !found {
+                return Ok(None);
+            }
+            let batch_id = has_batch_id
+                .then(|| ptr::array::<32>(batch_id, "batch_id").map(B256::from))
+                .transpose()?;
+            Ok(Some(AnchoredBatch {
+                root,
+                leaf_count,
+                batch_id,
+            }))
+        })?;
+        validator.v.handle_batch(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Writes the next ACK to `ack_out` (free it with `ehr_ack_free`), or NULL
+/// when none waits: once the verdict is reached there is one ACK per TI,
+/// each handed out once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_poll_ack(
+    validator: *mut ehr_validator,
+    ack_out: *mut *mut ehr_ack,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let out = Out::new(ack_out, "ack_out")?;
+        match validator
+            .acks
+            .pop_front()
+            .or_else(|| validator.v.poll_ack())
+        {
+            Some(ack) => out.give(ehr_ack { ack }),
+            None => out.set(std::ptr::null_mut()),
+        }
+        Ok(())
+    })
+}
+
+/// Writes whether the verdict is reached to `finished_out` (its ACKs may
+/// still wait in `ehr_validator_poll_ack`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_is_finished(
+    validator: *const ehr_validator,
+    finished_out: *mut bool,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle(validator, "validator")?;
+        Out::new(finished_out, "finished_out")?.set(validator.v.is_finished());
+        Ok(())
+    })
+}
+
+/// Frees a validator (and the ACKs it still holds); NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_free(validator: *mut ehr_validator) {
+    guard_void(|| drop(ptr::take(validator)));
+}
