@@ -269,13 +269,12 @@ export type AckStatus =
   | { status: "invalid"; reason: InvalidReason; tx_hashes: Hex[] };
 
 /** The acknowledgement of one TI: valid (store the record) or invalid (keep it for audit). */
-export interface Ack {
+export type Ack = {
   ti_id: Hex;
   template_id: Hex;
   record_hash: Hex | null;
   envelope: Hex | null;
-  status: AckStatus;
-}
+} & AckStatus;
 
 export type ValidatorState =
   | { state: "generated" }

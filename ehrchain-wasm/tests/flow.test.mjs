@@ -31,19 +31,19 @@ test("a doctor's blood-pressure reading is anchored: valid ACK", async () => {
   });
   const states = [];
   const ack = await ehr.submitTi(hs, entry, transport, { onState: (s) => states.push(s.state) });
-  assert.equal(ack.status.status, "valid", JSON.stringify(ack));
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
   assert.equal(ack.ti_id, entry.ti_id);
   assert.equal(ack.template_id, entry.template_id);
-  assert.equal(ack.status.replay, false);
+  assert.equal(ack.replay, false);
   // The anchor is the one RecordAnchored log under the TI id: its
   // transaction, block and log index.
-  assert.match(ack.status.tx_hash, HASH);
+  assert.match(ack.tx_hash, HASH);
   const [log, ...more] = await logsOf(entry.ti_id);
   assert.deepEqual(more, []);
-  assert.equal(log.transactionHash, ack.status.tx_hash);
-  assert.equal(log.blockHash, ack.status.block_hash);
-  assert.equal(Number(log.blockNumber), ack.status.block_number);
-  assert.equal(Number(log.logIndex), ack.status.log_index);
+  assert.equal(log.transactionHash, ack.tx_hash);
+  assert.equal(log.blockHash, ack.block_hash);
+  assert.equal(Number(log.blockNumber), ack.block_number);
+  assert.equal(Number(log.logIndex), ack.log_index);
   assert.ok(states.includes("submitted") && states.includes("included"), states.join());
   // The record hash is SHA-256 of the envelope, and what the chain holds; the
   // envelope opens to the reading.
@@ -55,7 +55,7 @@ test("a doctor's blood-pressure reading is anchored: valid ACK", async () => {
   assert.deepEqual(record.fields, { diastolic: 84, position: "sitting", systolic: 128 });
   assert.equal(record.patient_id, "MRN-000123");
   // Nothing clinical in the calldata: the patient is a pseudonym.
-  const calldata = (await chain.provider.request({ method: "eth_getTransactionByHash", params: [ack.status.tx_hash] })).input;
+  const calldata = (await chain.provider.request({ method: "eth_getTransactionByHash", params: [ack.tx_hash] })).input;
   assert.ok(calldata.includes(hs.pseudonym("MRN-000123").slice(2)));
   assert.ok(!calldata.includes(Buffer.from("MRN-000123").toString("hex")));
 });
@@ -66,13 +66,13 @@ test("a role the chain refuses: invalid ACK with the decoded custom error", asyn
     lot: "B2026-117", gtin: "04012345678901", event: "received", quantity: 240,
   });
   const ack = await ehr.submitTi(hs, entry, transport);
-  assert.equal(ack.status.status, "invalid");
-  const reason = ack.status.reason;
+  assert.equal(ack.status, "invalid");
+  const reason = ack.reason;
   assert.equal(reason.reason, "contract_revert", JSON.stringify(reason));
   assert.equal(reason.revert.error, "AccessControlUnauthorizedAccount");
   assert.match(reason.revert.detail, /AccessControlUnauthorizedAccount/);
   // The one transaction sent: to the registry, reverted.
-  const [sent, ...more] = ack.status.tx_hashes;
+  const [sent, ...more] = ack.tx_hashes;
   assert.deepEqual(more, []);
   assert.match(sent, HASH);
   const receipt = await receiptOf(sent);
@@ -84,18 +84,18 @@ test("a role the chain refuses: invalid ACK with the decoded custom error", asyn
 test("a role its template refuses: invalid ACK, nothing sent", async () => {
   const entry = ti(templates, "blood-pressure", "admin", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-1" });
   const ack = await ehr.submitTi(hs, entry, transport);
-  assert.equal(ack.status.status, "invalid");
-  assert.equal(ack.status.reason.reason, "template_violations");
-  assert.match(ack.status.reason.violations[0].message, /role "admin" may not submit/);
-  assert.deepEqual(ack.status.tx_hashes, []);
+  assert.equal(ack.status, "invalid");
+  assert.equal(ack.reason.reason, "template_violations");
+  assert.match(ack.reason.violations[0].message, /role "admin" may not submit/);
+  assert.deepEqual(ack.tx_hashes, []);
   assert.equal(ack.record_hash, null);
 });
 
 test("a TI that breaks its template: invalid ACK listing every violation", async () => {
   const entry = ti(templates, "blood-pressure", "nurse", { systolic: 999, pulse: 1 }, { patient_id: "MRN-1" });
   const ack = await ehr.submitTi(hs, entry, transport);
-  assert.equal(ack.status.reason.reason, "template_violations");
-  const fields = ack.status.reason.violations.map((v) => v.field).sort();
+  assert.equal(ack.reason.reason, "template_violations");
+  const fields = ack.reason.violations.map((v) => v.field).sort();
   assert.deepEqual(fields, ["diastolic", "pulse", "systolic"]);
   // generate() throws the same as an Error with the violations.
   assert.throws(() => hs.generate(entry), (e) => e instanceof Error && e.code === "EHR_TI_REJECTED"
@@ -139,7 +139,7 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
     subtle.encrypt = encrypt;
   }
   assert.equal(encryptions, 1);
-  assert.equal(viaWebCrypto.status.status, "valid", JSON.stringify(viaWebCrypto.status));
+  assert.equal(viaWebCrypto.status, "valid", JSON.stringify(viaWebCrypto));
   assert.equal(handshaker.openRecord(viaWebCrypto.envelope).fields.note, report);
   assert.equal(viaWebCrypto.record_hash, sha256(viaWebCrypto.envelope));
   assert.equal(await transport.recordHashOf(viaWebCrypto.ti_id), viaWebCrypto.record_hash);
@@ -148,7 +148,7 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
   const fallback = await withoutSubtle(() => ehr.submitTi(handshaker, entry(), transport, {
     onWebCryptoFallback: (error) => fallbacks.push(error.code),
   }));
-  assert.equal(fallback.status.status, "valid", JSON.stringify(fallback.status));
+  assert.equal(fallback.status, "valid", JSON.stringify(fallback));
   assert.deepEqual(fallbacks, ["EHR_EXTERNAL_CIPHER"], "the host is told");
   assert.equal(await transport.recordHashOf(fallback.ti_id), fallback.record_hash);
   handshaker.free();
@@ -159,26 +159,26 @@ test("a replayed TC is anchored once: the second ACK is a valid replay", async (
   const tc = hs.generate(entry);
   const [first] = await ehr.runValidator(tc.validator(FAST), transport);
   const [second] = await ehr.runValidator(tc.validator(FAST), transport);
-  assert.equal(first.status.status, "valid");
-  assert.equal(first.status.replay, false);
-  assert.equal(second.status.status, "valid", JSON.stringify(second));
-  assert.equal(second.status.replay, true);
+  assert.equal(first.status, "valid");
+  assert.equal(first.replay, false);
+  assert.equal(second.status, "valid", JSON.stringify(second));
+  assert.equal(second.replay, true);
   // Both ACKs are about this TC's record.
   for (const ack of [first, second]) {
     assert.deepEqual([ack.ti_id, ack.record_hash], [tc.tiId, tc.recordHash]);
   }
   assert.equal(tc.tiId, entry.ti_id);
   // The replay's transaction is the second one, which the registry refused.
-  assert.match(second.status.tx_hash, HASH);
-  assert.notEqual(second.status.tx_hash, first.status.tx_hash);
-  assert.equal((await receiptOf(second.status.tx_hash)).status, "0x0");
-  const topic = (await receiptOf(first.status.tx_hash)).logs[0].topics[0];
+  assert.match(second.tx_hash, HASH);
+  assert.notEqual(second.tx_hash, first.tx_hash);
+  assert.equal((await receiptOf(second.tx_hash)).status, "0x0");
+  const topic = (await receiptOf(first.tx_hash)).logs[0].topics[0];
   const logs = await chain.provider.request({
     method: "eth_getLogs",
     params: [{ address: registry, fromBlock: "0x0", toBlock: "latest", topics: [topic, entry.ti_id] }],
   });
   assert.equal(logs.length, 1, "RecordAnchored is emitted once");
-  assert.equal(logs[0].transactionHash, first.status.tx_hash);
+  assert.equal(logs[0].transactionHash, first.tx_hash);
 });
 
 test("a TC stored as JSON and validated later: valid ACK; a tampered one is refused", async () => {
@@ -187,7 +187,7 @@ test("a TC stored as JSON and validated later: valid ACK; a tampered one is refu
   const tc = ehr.ChainTransaction.fromJSON(stored);
   assert.deepEqual(tc.toJSON(), JSON.parse(stored));
   const [ack] = await ehr.runValidator(tc.validator(FAST), transport);
-  assert.equal(ack.status.status, "valid", JSON.stringify(ack.status));
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
   const doc = JSON.parse(stored);
   // The ACK is the stored TC's: its TI, its record and envelope.
   assert.equal(doc.ti_id, entry.ti_id);
@@ -223,11 +223,11 @@ test("a batch of device readings under one root: proofs verify in WASM and in th
   const [log, ...more] = await logsOf(batch.root);
   assert.deepEqual(more, []);
   for (const [i, ack] of acks.entries()) {
-    assert.equal(ack.status.status, "valid", JSON.stringify(ack));
+    assert.equal(ack.status, "valid", JSON.stringify(ack));
     assert.equal(ack.ti_id, entries[i].ti_id);
     assert.equal(ack.record_hash, tcs[i].recordHash);
-    assert.equal(ack.status.tx_hash, log.transactionHash);
-    const proof = ehr.InclusionProof.parse(ack.status.batch);
+    assert.equal(ack.tx_hash, log.transactionHash);
+    const proof = ehr.InclusionProof.parse(ack.batch);
     assert.equal(proof.index, i);
     assert.deepEqual([proof.root, proof.recordHash], [batch.root, tcs[i].recordHash]);
     const text = proof.toText();
@@ -308,12 +308,12 @@ test("default validator settings on an instamining node: the wait ends, inconclu
   // (2 minutes by default) of a still head.
   const [log] = await logsOf(entry.ti_id);
   const head = Number(await chain.provider.request({ method: "eth_blockNumber", params: [] }));
-  assert.equal(ack.status.status, "invalid");
-  assert.deepEqual(ack.status.reason, {
+  assert.equal(ack.status, "invalid");
+  assert.deepEqual(ack.reason, {
     reason: "unconfirmed", tx_hash: log.transactionHash, block_number: Number(log.blockNumber), head, confirmations: 3,
   });
   assert.equal(head, Number(log.blockNumber));
-  assert.deepEqual(ack.status.tx_hashes, [log.transactionHash]);
+  assert.deepEqual(ack.tx_hashes, [log.transactionHash]);
   const waited = clock.elapsed(start);
   assert.ok(waited >= 120_000 && waited <= 125_000, `${waited} ms`);
   // The record is on chain: running the same TC again once blocks come is a valid replay.
@@ -322,8 +322,8 @@ test("default validator settings on an instamining node: the wait ends, inconclu
   // The same defaults with a transport that mines on head reads: valid.
   const again = ti(templates, "blood-pressure", "doctor", { systolic: 122, diastolic: 78 }, { patient_id: "MRN-6" });
   const valid = await ehr.submitTi(defaults, again, transport, virtualClock());
-  assert.equal(valid.status.status, "valid", JSON.stringify(valid.status));
-  assert.equal(valid.status.tx_hash, (await logsOf(again.ti_id))[0].transactionHash);
+  assert.equal(valid.status, "valid", JSON.stringify(valid));
+  assert.equal(valid.tx_hash, (await logsOf(again.ti_id))[0].transactionHash);
 });
 
 test("a provider on another chain: EHR_TRANSPORT_WRONG_CHAIN, and an inconclusive invalid ACK", async () => {
@@ -333,8 +333,8 @@ test("a provider on another chain: EHR_TRANSPORT_WRONG_CHAIN, and an inconclusiv
   );
   const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-3" });
   const ack = await ehr.submitTi(other, entry, transport);
-  assert.equal(ack.status.reason.reason, "transport_rejected", JSON.stringify(ack.status));
-  assert.deepEqual(ack.status.reason.error, { error: "wrong_chain", detail: { expected: 5, actual: 1337 } });
+  assert.equal(ack.reason.reason, "transport_rejected", JSON.stringify(ack));
+  assert.deepEqual(ack.reason.error, { error: "wrong_chain", detail: { expected: 5, actual: 1337 } });
 });
 
 test("a user who rejects the wallet prompt (EIP-1193 4001): invalid ACK, not anchored", async () => {
@@ -346,9 +346,9 @@ test("a user who rejects the wallet prompt (EIP-1193 4001): invalid ACK, not anc
   const t = new ehr.Eip1193Transport(rejecting, { chainId: CHAIN_ID, registry, senders: chain.roles, mineOnHead: true });
   const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-4" });
   const ack = await ehr.submitTi(hs, entry, t);
-  assert.equal(ack.status.status, "invalid");
-  const reason = ack.status.reason.reason === "not_anchored" ? ack.status.reason.cause : ack.status.reason;
-  assert.equal(reason.reason, "transport_rejected", JSON.stringify(ack.status.reason));
+  assert.equal(ack.status, "invalid");
+  const reason = ack.reason.reason === "not_anchored" ? ack.reason.cause : ack.reason;
+  assert.equal(reason.reason, "transport_rejected", JSON.stringify(ack.reason));
   assert.equal(reason.error.error, "rejected");
   assert.match(reason.error.detail, /user rejected/);
   await assert.rejects(t.send({ from: chain.roles.doctor, to: registry, data: "0x" }), { code: "EHR_TRANSPORT_REJECTED", reason: "rejected", retryable: false });
@@ -359,7 +359,7 @@ test("an unreachable provider is retried, then the ACK is inconclusive", async (
   const t = new ehr.Eip1193Transport(down, { chainId: CHAIN_ID, registry });
   const tc = hs.generate(ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-5" }));
   const [ack] = await ehr.runValidator(tc.validator({ ...FAST, max_retries: 2 }), t);
-  assert.equal(ack.status.reason.reason, "transport_failed", JSON.stringify(ack.status.reason));
-  assert.equal(ack.status.reason.last_error.error, "unavailable");
+  assert.equal(ack.reason.reason, "transport_failed", JSON.stringify(ack.reason));
+  assert.equal(ack.reason.last_error.error, "unavailable");
 });
 

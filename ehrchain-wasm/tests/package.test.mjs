@@ -22,7 +22,7 @@ test("package.json: ESM with an exports map for Node and browsers", async () => 
 
 test("types: precise interfaces, not any", () => {
   const dts = readFileSync(new URL("ehrchain_wasm.d.ts", pkgDir), "utf8");
-  for (const decl of ["export interface Ack", "export interface Form", "export interface InitialTransaction",
+  for (const decl of ["export type Ack", "export interface Form", "export interface InitialTransaction",
     "export type Transmit", "export interface ProofJson", "export interface EhrchainError", "export type ErrorCode"]) {
     assert.ok(dts.includes(decl), decl);
   }

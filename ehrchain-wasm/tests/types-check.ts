@@ -43,12 +43,12 @@ export async function example(registry: string): Promise<string> {
   const transport = new Eip1193Transport(provider, { chainId: 1337, registry: deployed, from: admin, senders: { doctor } });
   const ack: Ack = await submitTi(hs, ti, transport, { onWebCryptoFallback: (e) => console.warn(e.code, e.message) });
   let summary: string;
-  if (ack.status.status === "valid") {
-    summary = `${ack.status.tx_hash ?? "recovered"} ${ack.status.replay}`;
-    const proof: ProofJson | null = ack.status.batch;
+  if (ack.status === "valid") {
+    summary = `${ack.tx_hash ?? "recovered"} ${ack.replay}`;
+    const proof: ProofJson | null = ack.batch;
     if (proof) verifyProofAnchored(proof, { root: proof.root, leaf_count: proof.leaf_count });
   } else {
-    const reason = ack.status.reason;
+    const reason = ack.reason;
     summary = reason.reason === "contract_revert" ? reason.revert.error ?? reason.revert.detail
       : reason.reason === "template_violations" ? reason.violations.map((v) => v.message).join()
       : reason.reason === "unconfirmed" ? `${reason.tx_hash} in ${reason.block_number}, head ${reason.head}`

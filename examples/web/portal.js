@@ -222,16 +222,15 @@ async function submitEntry(form, f) {
 }
 
 function finish(item, badge, ack) {
-  const status = ack.status.status;
+  const status = ack.status;
   item.classList.add(status);
   item.dataset.status = status;
   badge.className = `badge ${status}`;
   badge.textContent = status;
   if (status === "valid") {
-    const a = ack.status;
-    item.append(element("div", { class: "hash", text: `record ${short(ack.record_hash)} · tx ${short(a.tx_hash)} · block ${a.block_number}${a.replay ? " · already anchored (replay)" : ""}` }));
+    item.append(element("div", { class: "hash", text: `record ${short(ack.record_hash)} · tx ${short(ack.tx_hash)} · block ${ack.block_number}${ack.replay ? " · already anchored (replay)" : ""}` }));
   } else {
-    item.append(element("div", { class: "reason", text: describe(ack.status.reason) }));
+    item.append(element("div", { class: "reason", text: describe(ack.reason) }));
   }
 }
 

@@ -312,6 +312,10 @@ pub enum AckStatus {
 }
 
 /// The acknowledgement of one TI: what the host's database stores.
+///
+/// JSON form: the TI's ids, record hash and envelope, and the verdict beside
+/// them: `{"ti_id": …, "status": "valid", "tx_hash": …, "block_number": …}`
+/// or `{"ti_id": …, "status": "invalid", "reason": {…}, "tx_hashes": […]}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ack {
     /// The TI id.
@@ -322,7 +326,8 @@ pub struct Ack {
     pub record_hash: Option<B256>,
     /// The sealed envelope bytes (`None` when no record was sealed).
     pub envelope: Option<Bytes>,
-    /// The verdict.
+    /// The verdict (its fields sit beside the others in the JSON form).
+    #[serde(flatten)]
     pub status: AckStatus,
 }
 

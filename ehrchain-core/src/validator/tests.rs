@@ -1059,3 +1059,36 @@ fn settling_gives_up_when_the_head_stands_still() {
     );
     assert!(ack.reason().unwrap().is_inconclusive());
 }
+
+#[test]
+fn an_ack_in_json_has_its_verdict_beside_its_ids() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    submit(&mut v, 0, tx(1));
+    let r = receipt(tx(1), 10, true, None);
+    poll(&mut v, 1_000, tx(1), SubmissionStatus::Included(r.clone()));
+    head(&mut v, 1_000, 11);
+    poll(&mut v, 2_000, tx(1), SubmissionStatus::Included(r));
+    let valid = v.poll_ack().unwrap();
+    let json = serde_json::to_value(&valid).unwrap();
+    assert_eq!(json["status"], "valid", "{json}");
+    assert_eq!(json["block_number"], 10, "{json}");
+    assert_eq!(json["ti_id"], serde_json::to_value(tc.ti_id).unwrap());
+    assert_eq!(serde_json::from_value::<Ack>(json).unwrap(), valid);
+
+    let mut v = TransactionValidator::new(&tc, config());
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let error = TransportError::WrongChain {
+        expected: 1337,
+        actual: Some(1),
+    };
+    v.handle_submitted(UnixMillis(0), Err(error)).unwrap();
+    let invalid = v.poll_ack().unwrap();
+    let json = serde_json::to_value(&invalid).unwrap();
+    assert_eq!(json["status"], "invalid", "{json}");
+    assert!(
+        json["reason"].is_object() && json["tx_hashes"].is_array(),
+        "{json}"
+    );
+    assert_eq!(serde_json::from_value::<Ack>(json).unwrap(), invalid);
+}
