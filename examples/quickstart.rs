@@ -24,10 +24,10 @@ use ehrchain_contracts::{
     Deployment, Devnet, DevnetTransport, EhrRegistry, RpcConfig, RpcTransport, abi, deploy_registry,
 };
 use ehrchain_core::{
-    Ack, AckStatus, Address, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker,
-    InMemoryKeyStore, InclusionProof, InitialTransaction, KeyId, MasterKey, Role, SystemClock,
-    TemplateRegistry, TransactionGenerator, TransactionValidator, Transport, UnixMillis,
-    ValidatorConfig, run_blocking,
+    Ack, AckStatus, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
+    InclusionProof, InitialTransaction, KeyId, MasterKey, Role, SystemClock, TemplateRegistry,
+    TransactionGenerator, TransactionValidator, Transport, UnixMillis, ValidatorConfig,
+    run_blocking,
 };
 use rand_core::{OsRng, RngCore};
 use rusqlite::{Connection, params};
@@ -37,8 +37,6 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 /// What the example needs from a chain beyond the validator's `Transport`.
 trait Chain: Transport {
-    fn chain_id(&self) -> u64;
-    fn registry(&self) -> Address;
     /// `verifyRecord` in the EVM: OpenZeppelin's MerkleProof over the proof.
     fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool>;
 }
@@ -52,24 +50,12 @@ fn verify_call(proof: &InclusionProof) -> EhrRegistry::verifyRecordCall {
 }
 
 impl Chain for DevnetTransport {
-    fn chain_id(&self) -> u64 {
-        self.devnet().chain_id()
-    }
-    fn registry(&self) -> Address {
-        self.devnet().registry()
-    }
     fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool> {
         Ok(self.devnet_mut().view(&verify_call(proof))?)
     }
 }
 
 impl Chain for RpcTransport {
-    fn chain_id(&self) -> u64 {
-        RpcTransport::chain_id(self)
-    }
-    fn registry(&self) -> Address {
-        RpcTransport::registry(self)
-    }
     fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool> {
         Ok(self.view(&verify_call(proof))?)
     }

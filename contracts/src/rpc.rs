@@ -667,6 +667,12 @@ impl BatchReader for RpcTransport {
 }
 
 impl Transport for RpcTransport {
+    fn chain_id(&self) -> u64 {
+        Self::chain_id(self)
+    }
+    fn registry(&self) -> Address {
+        Self::registry(self)
+    }
     fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
         if submission.chain_id != self.config.chain_id {
             return Err(TransportError::WrongChain {

@@ -118,6 +118,12 @@ impl BatchReader for DevnetTransport {
 }
 
 impl Transport for DevnetTransport {
+    fn chain_id(&self) -> u64 {
+        self.devnet.chain_id()
+    }
+    fn registry(&self) -> Address {
+        self.devnet.registry()
+    }
     fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
         if submission.chain_id != self.devnet.chain_id() {
             return Err(TransportError::WrongChain {

@@ -55,6 +55,12 @@ impl BatchReader for Node {
 }
 
 impl Transport for Node {
+    fn chain_id(&self) -> u64 {
+        Transport::chain_id(&self.rpc)
+    }
+    fn registry(&self) -> Address {
+        Transport::registry(&self.rpc)
+    }
     fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
         self.rpc.submit(submission)
     }
@@ -74,12 +80,6 @@ impl Transport for Node {
 }
 
 impl Chain for Node {
-    fn chain_id(&self) -> u64 {
-        self.rpc.chain_id()
-    }
-    fn registry(&self) -> Address {
-        self.rpc.registry()
-    }
     fn now(&mut self) -> u64 {
         self.rpc.latest_timestamp().unwrap()
     }

@@ -24,12 +24,6 @@ use ehrchain_core::{
 };
 
 impl Chain for DevnetTransport {
-    fn chain_id(&self) -> u64 {
-        self.devnet().chain_id()
-    }
-    fn registry(&self) -> Address {
-        self.devnet().registry()
-    }
     fn now(&mut self) -> u64 {
         self.devnet().block_timestamp()
     }
@@ -110,6 +104,12 @@ impl BatchReader for LostAnswers<'_> {
 }
 
 impl Transport for LostAnswers<'_> {
+    fn chain_id(&self) -> u64 {
+        self.inner.chain_id()
+    }
+    fn registry(&self) -> Address {
+        self.inner.registry()
+    }
     fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
         if self.send {
             self.inner.submit(submission)?;

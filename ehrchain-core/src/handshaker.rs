@@ -4,7 +4,7 @@
 use rand_core::CryptoRngCore;
 
 use crate::driver::run_blocking;
-use crate::generator::{GenerateError, TransactionGenerator};
+use crate::generator::{ChainTransaction, GenerateError, TransactionGenerator};
 use crate::keys::KeyStore;
 use crate::template::TemplateRegistry;
 use crate::ti::InitialTransaction;
@@ -14,6 +14,68 @@ use crate::validator::{Ack, InvalidReason, TransactionValidator, ValidatorConfig
 
 /// The blockchain handshaker: checks a TI against its template, seals and
 /// anchors it, and answers with its ACK.
+///
+/// ```
+/// use std::collections::BTreeMap;
+///
+/// use ehrchain_core::rand_core::SeedableRng;
+/// use ehrchain_core::{
+///     Address, B256, ErrorCode, GeneratorConfig, Handshaker, InMemoryKeyStore,
+///     InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry, TransactionGenerator,
+///     UnixMillis, ValidatorConfig,
+/// };
+///
+/// # fn main() -> Result<(), ehrchain_core::Error> {
+/// // The host's key store (an HSM or a KMS in production).
+/// let mut keys = InMemoryKeyStore::new();
+/// keys.insert(KeyId::new("records-2026")?, MasterKey::new([7; 32]));
+/// keys.insert(KeyId::new("pseudonyms")?, MasterKey::new([8; 32]));
+/// let config = GeneratorConfig::new(
+///     1337,                     // the chain id
+///     Address::repeat_byte(0xee), // the EhrRegistry contract
+///     KeyId::new("records-2026")?,
+///     KeyId::new("pseudonyms")?,
+/// )?;
+/// let templates = TemplateRegistry::with_built_ins(None)?;
+/// let bp = templates.latest("blood-pressure").map(|t| t.id()).unwrap_or_default();
+/// let hs = Handshaker::new(
+///     templates,
+///     TransactionGenerator::new(config, keys)?,
+///     ValidatorConfig::default(),
+/// );
+///
+/// // A nurse's reading: the TI.
+/// let now = UnixMillis::from_secs(1_764_495_000);
+/// let ti = InitialTransaction {
+///     ti_id: B256::repeat_byte(1),
+///     template_id: bp,
+///     author_id: "nurse-17".into(),
+///     author_role: Role::new("nurse")?,
+///     patient_id: Some("MRN-000123".into()),
+///     timestamp: now.as_secs(),
+///     fields: BTreeMap::from([("systolic".into(), 128.into()), ("diastolic".into(), 84.into())]),
+/// };
+/// // Nonces come from the host's CSPRNG (`rand_core::OsRng` natively; a
+/// // seeded one here, for a repeatable example).
+/// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(42);
+/// let tc = hs.generate(&ti, now, &mut rng)?;
+/// // The record is sealed: only its hash, ids and a pseudonym go on chain.
+/// let record = tc.envelope.open(hs.generator().key_store())?;
+/// assert!(std::str::from_utf8(&record).is_ok_and(|r| r.contains("128")));
+///
+/// // A reading out of range is refused with every violation listed.
+/// let mut wrong = ti.clone();
+/// wrong.fields.insert("systolic".into(), 900.into());
+/// let error = ehrchain_core::Error::from(hs.generate(&wrong, now, &mut rng).unwrap_err());
+/// assert_eq!(error.code(), ErrorCode::TiRejected);
+/// assert!(error.violations().is_some_and(|v| !v.0.is_empty()));
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Then `hs.submit(&ti, &mut transport, &mut clock, &mut rng)` sends it
+/// through a [`Transport`] and answers with its [`Ack`]; hosts that drive the
+/// validator themselves call [`Handshaker::validator_for`].
 #[derive(Debug)]
 pub struct Handshaker<K> {
     templates: TemplateRegistry,
@@ -60,6 +122,22 @@ impl<K: KeyStore> Handshaker<K> {
         &self.config
     }
 
+    /// Turns a TI into its TC ([`TransactionGenerator::generate`] with these
+    /// templates): checked against its template, its record sealed, its call
+    /// encoded. Store the TC (its JSON form) before sending it.
+    ///
+    /// # Errors
+    /// [`GenerateError`]: every violation of a TI that breaks its template,
+    /// or a key store or sealing failure.
+    pub fn generate<R: CryptoRngCore + ?Sized>(
+        &self,
+        ti: &InitialTransaction,
+        now: UnixMillis,
+        rng: &mut R,
+    ) -> Result<ChainTransaction, GenerateError> {
+        self.generator.generate(&self.templates, ti, now, rng)
+    }
+
     /// Turns a TI into a validator, for hosts that drive validators
     /// themselves. A TI the generator refuses gives a finished validator whose
     /// ACK is invalid. `now` is the host's clock, as for
@@ -70,7 +148,7 @@ impl<K: KeyStore> Handshaker<K> {
         now: UnixMillis,
         rng: &mut R,
     ) -> TransactionValidator {
-        match self.generator.generate(&self.templates, ti, now, rng) {
+        match self.generate(ti, now, rng) {
             Ok(tc) => TransactionValidator::new(&tc, self.config),
             Err(GenerateError::Rejected(violations)) => {
                 TransactionValidator::rejected(ti, &violations)

@@ -241,7 +241,61 @@ impl TransportError {
 /// may not have reached the node, return a retryable error; the validator
 /// sends again and the registry refuses a second anchoring of the same TI id
 /// or root, which the validator recognises as "already anchored".
+///
+/// A transport that wraps another one (to count, log or throttle what is
+/// sent) implements both traits by delegation:
+///
+/// ```
+/// use ehrchain_core::{
+///     Address, AnchoredBatch, B256, BatchReader, Submission, SubmissionStatus, Transport,
+///     TransportError, TxHash,
+/// };
+///
+/// /// Counts the transactions sent through `inner`.
+/// struct Counting<T> {
+///     inner: T,
+///     sent: u32,
+/// }
+///
+/// impl<T: Transport> BatchReader for Counting<T> {
+///     type Error = TransportError;
+///     fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, TransportError> {
+///         self.inner.anchored_batch(root)
+///     }
+/// }
+///
+/// impl<T: Transport> Transport for Counting<T> {
+///     fn chain_id(&self) -> u64 {
+///         self.inner.chain_id()
+///     }
+///     fn registry(&self) -> Address {
+///         self.inner.registry()
+///     }
+///     fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
+///         self.sent += 1;
+///         self.inner.submit(submission)
+///     }
+///     fn poll(&mut self, tx: &TxHash, s: &Submission) -> Result<SubmissionStatus, TransportError> {
+///         self.inner.poll(tx, s)
+///     }
+///     fn head(&mut self) -> Result<u64, TransportError> {
+///         self.inner.head()
+///     }
+///     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
+///         self.inner.record_hash_of(ti_id)
+///     }
+/// }
+/// ```
+///
+/// The contracts crate has the two real ones: the in-process devnet and a
+/// JSON-RPC transport for any EVM node.
 pub trait Transport: BatchReader<Error = TransportError> {
+    /// The chain this transport reaches (its EIP-155 chain id).
+    fn chain_id(&self) -> u64;
+
+    /// The `EhrRegistry` contract this transport reads and sends to.
+    fn registry(&self) -> Address;
+
     /// Sends a transaction; returns its hash.
     ///
     /// # Errors

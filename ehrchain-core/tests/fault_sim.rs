@@ -379,6 +379,12 @@ impl BatchReader for Sim {
 }
 
 impl Transport for Sim {
+    fn chain_id(&self) -> u64 {
+        CHAIN_ID
+    }
+    fn registry(&self) -> Address {
+        REGISTRY
+    }
     fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
         let mut w = self.0.borrow_mut();
         w.advance();

@@ -322,6 +322,12 @@ impl BatchReader for CallbackTransport {
 }
 
 impl Transport for CallbackTransport {
+    fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+    fn registry(&self) -> Address {
+        self.registry
+    }
     fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
         let mut hash = [0u8; 32];
         let sub = ehr_submission::of(submission);
@@ -385,6 +391,24 @@ impl BatchReader for FfiTransport {
 }
 
 impl Transport for FfiTransport {
+    fn chain_id(&self) -> u64 {
+        match self {
+            #[cfg(feature = "devnet")]
+            Self::Devnet(t) => t.chain_id(),
+            #[cfg(feature = "rpc")]
+            Self::Rpc(t) => t.chain_id(),
+            Self::Callbacks(t) => t.chain_id(),
+        }
+    }
+    fn registry(&self) -> Address {
+        match self {
+            #[cfg(feature = "devnet")]
+            Self::Devnet(t) => t.registry(),
+            #[cfg(feature = "rpc")]
+            Self::Rpc(t) => t.registry(),
+            Self::Callbacks(t) => t.registry(),
+        }
+    }
     fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
         match self {
             #[cfg(feature = "devnet")]
@@ -594,15 +618,8 @@ pub unsafe extern "C" fn ehr_transport_chain(
         let t = ptr::handle(transport, "transport")?;
         let chain_id = Out::new(chain_id_out, "chain_id_out")?;
         let registry = OutArray::<20>::new(registry_out, "registry_out")?;
-        let (id, address) = match &t.inner {
-            #[cfg(feature = "devnet")]
-            FfiTransport::Devnet(d) => (d.devnet().chain_id(), d.devnet().registry()),
-            #[cfg(feature = "rpc")]
-            FfiTransport::Rpc(r) => (r.chain_id(), r.registry()),
-            FfiTransport::Callbacks(c) => (c.chain_id, c.registry),
-        };
-        chain_id.set(id);
-        registry.set(&address.0.0);
+        chain_id.set(t.inner.chain_id());
+        registry.set(&t.inner.registry().0.0);
         Ok(())
     })
 }

@@ -2,7 +2,7 @@
 //! chain: the devnet (`validator_end_to_end.rs`) and any JSON-RPC node
 //! (`rpc_end_to_end.rs`) run the same bodies.
 
-use alloy_primitives::{Address, B256};
+use alloy_primitives::B256;
 use ehrchain_core::{
     Ack, BatchBuilder, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction,
     InvalidReason, Role, TemplateRegistry, TransactionValidator, Transport, TransportError,
@@ -14,10 +14,6 @@ use serde_json::json;
 
 /// What the suite needs from a chain beyond the `Transport`.
 pub trait Chain: Transport {
-    /// The chain id.
-    fn chain_id(&self) -> u64;
-    /// The registry the transport anchors on.
-    fn registry(&self) -> Address;
     /// The latest block's timestamp, Unix seconds (as the EVM keeps it).
     fn now(&mut self) -> u64;
     /// The number of the latest block, without mining one.
