@@ -117,6 +117,21 @@ fn poll(v: &mut TransactionValidator, now: u64, tx_hash: TxHash, status: Submiss
     v.handle_receipt(UnixMillis(now), Ok(status)).unwrap();
 }
 
+/// A validator whose transaction `tx(7)`, submitted at 0, was found
+/// included in block 5 at 1 s; and that receipt.
+fn included_in_block_5() -> (TransactionValidator, TxReceipt) {
+    let mut v = TransactionValidator::new(&tc(), config());
+    let r = receipt(tx(7), 5, true, None);
+    submit(&mut v, 0, r.tx_hash);
+    poll(
+        &mut v,
+        1_000,
+        r.tx_hash,
+        SubmissionStatus::Included(r.clone()),
+    );
+    (v, r)
+}
+
 /// Reads the head at `now` and answers with `head`.
 fn head(v: &mut TransactionValidator, now: u64, head: u64) {
     assert_eq!(v.poll_transmit(UnixMillis(now)), Some(Transmit::ReadHead));
@@ -951,16 +966,7 @@ fn settings_in_json_take_defaults_for_what_they_leave_out() {
 fn a_head_that_stands_still_ends_the_wait_for_confirmations() {
     // An instamining development node: the transaction's block is the head,
     // and no further block comes.
-    let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    let r = receipt(tx(7), 5, true, None);
-    submit(&mut v, 0, r.tx_hash);
-    poll(
-        &mut v,
-        1_000,
-        r.tx_hash,
-        SubmissionStatus::Included(r.clone()),
-    );
+    let (mut v, r) = included_in_block_5();
     // Still at 5 (1 of 2 confirmations) until 10 s after the first read...
     for at in (1_000..11_000).step_by(1_000) {
         head(&mut v, at, 5);
@@ -1003,16 +1009,7 @@ fn a_head_that_stands_still_ends_the_wait_for_confirmations() {
 
 #[test]
 fn a_head_that_moves_within_the_bound_is_waited_for() {
-    let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    let r = receipt(tx(7), 5, true, None);
-    submit(&mut v, 0, r.tx_hash);
-    poll(
-        &mut v,
-        1_000,
-        r.tx_hash,
-        SubmissionStatus::Included(r.clone()),
-    );
+    let (mut v, r) = included_in_block_5();
     for at in (1_000..10_000).step_by(1_000) {
         head(&mut v, at, 5);
     }
