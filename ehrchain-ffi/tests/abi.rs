@@ -484,35 +484,20 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
 #[cfg(feature = "rpc")]
 #[test]
 fn an_unreachable_json_rpc_node_is_a_clean_transport_error() {
+    /// Opens a transport to `url` (chain 1337, registry zero, 2 s timeout).
+    fn new_rpc(url: &str, transport: &mut *mut ehr_transport) -> ehr_result {
+        let (url, len) = text(url);
+        // SAFETY: every pointer is valid for its stated length.
+        unsafe { ehr_transport_new_rpc(url, len, 1337, [0u8; 20].as_ptr(), 2_000, transport) }
+    }
+
     let mut transport = null_mut();
-    let (url, len) = text("http://127.0.0.1:1");
-    // SAFETY: every pointer is valid for its stated length.
-    let rc = unsafe {
-        ehr_transport_new_rpc(
-            url,
-            len,
-            1337,
-            [0u8; 20].as_ptr(),
-            2_000,
-            &raw mut transport,
-        )
-    };
+    let rc = new_rpc("http://127.0.0.1:1", &mut transport);
     assert_eq!(rc, ErrorCode::TransportUnavailable);
     assert!(transport.is_null());
     assert!(last_error().contains("unreachable"), "{}", last_error());
 
-    let (url, len) = text("not a url");
-    // SAFETY: as above.
-    let rc = unsafe {
-        ehr_transport_new_rpc(
-            url,
-            len,
-            1337,
-            [0u8; 20].as_ptr(),
-            2_000,
-            &raw mut transport,
-        )
-    };
+    let rc = new_rpc("not a url", &mut transport);
     assert_eq!(rc, ErrorCode::TransportRejected, "{}", last_error());
     assert!(transport.is_null());
 }
