@@ -132,6 +132,18 @@ fn included_in_block_5() -> (TransactionValidator, TxReceipt) {
     (v, r)
 }
 
+/// A validator for `tc` whose three submissions (at 0, 100 and 300 ms) all
+/// lost their answers.
+fn all_answers_lost(tc: &ChainTransaction) -> TransactionValidator {
+    let mut v = TransactionValidator::new(tc, config());
+    for at in [0, 100, 300] {
+        assert_eq!(v.poll_transmit(UnixMillis(at)), Some(send(tc)));
+        let lost = TransportError::Unavailable("answer lost".into());
+        v.handle_submitted(UnixMillis(at), Err(lost)).unwrap();
+    }
+    v
+}
+
 /// Reads the head at `now` and answers with `head`.
 fn head(v: &mut TransactionValidator, now: u64, head: u64) {
     assert_eq!(v.poll_transmit(UnixMillis(now)), Some(Transmit::ReadHead));
@@ -271,12 +283,7 @@ fn retryable_failures_back_off_exponentially_then_give_up() {
 #[test]
 fn giving_up_settles_to_valid_when_the_registry_holds_the_record() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    let down = || Err(TransportError::Unavailable("answer lost".into()));
-    for at in [0, 100, 300] {
-        assert_eq!(v.poll_transmit(UnixMillis(at)), Some(send(&tc)));
-        v.handle_submitted(UnixMillis(at), down()).unwrap();
-    }
+    let mut v = all_answers_lost(&tc);
     // Read: ours. Then the head, to know when to read again.
     read(&mut v, 300, Some(tc.record_hash));
     assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
@@ -1033,12 +1040,7 @@ fn settling_gives_up_when_the_head_stands_still() {
     // The submission answers are lost; the registry holds the record, but the
     // head never moves to confirm it: the original reason, inconclusive.
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    let down = || Err(TransportError::Unavailable("answer lost".into()));
-    for at in [0, 100, 300] {
-        assert_eq!(v.poll_transmit(UnixMillis(at)), Some(send(&tc)));
-        v.handle_submitted(UnixMillis(at), down()).unwrap();
-    }
+    let mut v = all_answers_lost(&tc);
     read(&mut v, 300, Some(tc.record_hash));
     let mut at = 300;
     while !v.is_finished() {
