@@ -10,9 +10,11 @@
     clippy::indexing_slicing
 )]
 
-use std::ffi::c_char;
+mod common;
+
 use std::ptr::{null, null_mut};
 
+use common::text;
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
     Address, B256, ErrorCode, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
@@ -26,10 +28,6 @@ use rand_core::SeedableRng;
 const NOW_S: u64 = 1_764_495_000;
 /// The clock, Unix milliseconds (every `now` of the API).
 const NOW: UnixMillis = UnixMillis::from_secs(NOW_S);
-
-fn text(s: &str) -> (*const c_char, usize) {
-    (s.as_ptr().cast(), s.len())
-}
 
 /// The detailed last error of this thread.
 fn last_error() -> String {
@@ -401,24 +399,16 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
         assert_eq!(ehr_random_id(ti_id.as_mut_ptr()), ehr_result::OK);
         // A TI's timestamp is in Unix seconds; the clock in milliseconds.
         let timestamp = ehr_clock_now_ms() / 1000;
-        let (author, author_len) = text("dr-4711");
-        let (role, role_len) = text("doctor");
-        let (patient, patient_len) = text("MRN-000123");
-        assert_eq!(
-            ehr_ti_new(
-                ti_id.as_ptr(),
-                template_id.as_ptr(),
-                author,
-                author_len,
-                role,
-                role_len,
-                patient,
-                patient_len,
-                timestamp,
-                &raw mut ti
-            ),
-            ehr_result::OK
+        let rc = common::ti_new(
+            &ti_id,
+            &template_id,
+            "dr-4711",
+            "doctor",
+            "MRN-000123",
+            timestamp,
+            &mut ti,
         );
+        assert_eq!(rc, ehr_result::OK);
         for (field, value) in [("systolic", "128"), ("diastolic", "84")] {
             let (f, fl) = text(field);
             let (v, vl) = text(value);

@@ -14,16 +14,14 @@
     clippy::indexing_slicing
 )]
 
-use std::ffi::c_char;
+mod common;
+
 use std::ptr::null_mut;
 
+use common::{text, ti_new};
 use ehrchain_contracts::{EhrRegistry, RpcConfig, RpcTransport};
 use ehrchain_core::{Address, B256, ErrorCode};
 use ehrchain_ffi::*;
-
-fn text(s: &str) -> (*const c_char, usize) {
-    (s.as_ptr().cast(), s.len())
-}
 
 fn check(rc: ehr_result) {
     if rc != ehr_result::OK {
@@ -186,19 +184,14 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         check(ehr_random_id(ti_id.as_mut_ptr()));
         // A TI's timestamp is in Unix seconds; the clock in milliseconds.
         let timestamp = ehr_clock_now_ms() / 1000;
-        let (author, author_len) = text("nurse-0815");
-        let (patient, patient_len) = text("MRN-000123");
-        check(ehr_ti_new(
-            ti_id.as_ptr(),
-            template_id.as_ptr(),
-            author,
-            author_len,
-            role,
-            role_len,
-            patient,
-            patient_len,
+        check(ti_new(
+            &ti_id,
+            &template_id,
+            "nurse-0815",
+            "nurse",
+            "MRN-000123",
             timestamp,
-            &raw mut ti,
+            &mut ti,
         ));
         for (field, value) in [("systolic", "126"), ("diastolic", "82")] {
             let (f, fl) = text(field);
