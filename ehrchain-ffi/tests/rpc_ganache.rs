@@ -172,21 +172,13 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         ehr_validator_config_free(validator);
         ehr_validator_config_builder_free(validator_builder);
 
-        let mut template_id = [0u8; 32];
-        let (name, name_len) = text("blood-pressure");
-        check(ehr_templates_latest(
-            c_templates,
-            name,
-            name_len,
-            template_id.as_mut_ptr(),
-        ));
         let mut ti_id = [0u8; 32];
         check(ehr_random_id(ti_id.as_mut_ptr()));
         // A TI's timestamp is in Unix seconds; the clock in milliseconds.
         let timestamp = ehr_clock_now_ms() / 1000;
         check(ti_new(
             &ti_id,
-            &template_id,
+            &bp,
             "nurse-0815",
             "nurse",
             "MRN-000123",
