@@ -286,6 +286,28 @@ fn bp_ti(registry: &TemplateRegistry, systolic: i64) -> InitialTransaction {
     }
 }
 
+/// The C TI `ehr_ti_from_json` makes of `ti_json` and the TC `hs` generates
+/// for it at `NOW`; the caller frees both.
+///
+/// # Safety
+/// `hs` is a live handshaker.
+unsafe fn generate_from_json(hs: *mut ehr_handshaker, ti_json: &str) -> (*mut ehr_ti, *mut ehr_tc) {
+    let (json, json_len) = text(ti_json);
+    let (mut ti, mut tc) = (null_mut(), null_mut());
+    // SAFETY: the text is valid for its length; `hs` is live by the contract.
+    unsafe {
+        assert_eq!(
+            ehr_ti_from_json(json, json_len, &raw mut ti),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_handshaker_generate(hs, ti, NOW.as_millis(), &raw mut tc),
+            ehr_result::OK
+        );
+    }
+    (ti, tc)
+}
+
 #[test]
 fn generate_through_c_equals_the_core_for_the_same_inputs() {
     let (registry, generator) = core_generator();
@@ -296,24 +318,17 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
         .unwrap();
 
     let (templates, keys, hs) = ffi_handshaker();
-    let ti_json = ti.to_json();
-    let (json, json_len) = text(&ti_json);
-    let (mut c_ti, mut tc) = (null_mut(), null_mut());
     let mut envelope = vec![0u8; 4096];
     let mut n = 0;
     let mut record_hash = [0u8; 32];
     let mut tc_ti_id = [0u8; 32];
     // SAFETY: every pointer is valid for its stated length.
-    unsafe {
+    let (c_ti, tc) = unsafe {
         assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);
-        assert_eq!(
-            ehr_ti_from_json(json, json_len, &raw mut c_ti),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_handshaker_generate(hs, c_ti, NOW.as_millis(), &raw mut tc),
-            ehr_result::OK
-        );
+        generate_from_json(hs, &ti.to_json())
+    };
+    // SAFETY: as above.
+    unsafe {
         assert_eq!(
             ehr_tc_envelope(tc, envelope.as_mut_ptr(), envelope.len(), &raw mut n),
             ehr_result::OK
@@ -616,9 +631,7 @@ fn booleans_the_host_writes_are_read_as_bytes() {
     };
     let (templates, keys, hs) = ffi_handshaker();
     let (registry, _) = core_generator();
-    let ti_json = bp_ti(&registry, 128).to_json();
-    let (json, json_len) = text(&ti_json);
-    let (mut chain, mut ti, mut tc, mut ack) = (null_mut(), null_mut(), null_mut(), null_mut());
+    let (mut chain, mut ack) = (null_mut(), null_mut());
     let (mut builder, mut batch, mut proof) = (null_mut(), null_mut(), null_mut());
     let mut summary = ehr_ack_summary::default();
     let mut record_hash = [0u8; 32];
@@ -633,14 +646,7 @@ fn booleans_the_host_writes_are_read_as_bytes() {
             &raw mut chain,
         );
         assert_eq!(rc, ehr_result::OK);
-        assert_eq!(
-            ehr_ti_from_json(json, json_len, &raw mut ti),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_handshaker_generate(hs, ti, NOW.as_millis(), &raw mut tc),
-            ehr_result::OK
-        );
+        let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
         // A receipt whose `success` byte is 7: a success.
         let (config, mut validator) = (quick_validator(1), null_mut());
         assert_eq!(
