@@ -1,11 +1,5 @@
 //! The bindings match what the core encodes and the artifact holds: selectors,
 //! role ids and the built-in templates' calls.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use alloy_primitives::{hex, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};

@@ -1,12 +1,6 @@
 //! ehrchain-core's minimal `IEhrRegistry` interface (what the validator
 //! decodes) matches the compiled registry: every selector, topic and error
 //! selector is pinned to the bindings generated from the committed artifact.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use alloy_primitives::{B256, LogData};
 use alloy_sol_types::{SolCall, SolError, SolEvent};

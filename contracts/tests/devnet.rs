@@ -1,11 +1,5 @@
 //! The devnet itself: the caller's block clock, deterministic receipts, calls
 //! that commit nothing, and each kind of failure.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 mod common;
 

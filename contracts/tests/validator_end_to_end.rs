@@ -19,8 +19,9 @@ use common::suite::{self, Chain, Flow};
 use common::{devnet_with_built_ins, role};
 use ehrchain_contracts::{Devnet, DevnetTransport, EhrRegistry};
 use ehrchain_core::{
-    AnchoredBatch, BatchReader, InvalidReason, Submission, SubmissionStatus, TransactionValidator,
-    Transport, TransportError, TxHash, run_blocking,
+    Ack, AnchoredBatch, BatchReader, ChainTransaction, InitialTransaction, InvalidReason,
+    Submission, SubmissionStatus, TransactionValidator, Transport, TransportError, TxHash,
+    run_blocking,
 };
 
 impl Chain for DevnetTransport {
@@ -131,20 +132,31 @@ impl Transport for LostAnswers<'_> {
     }
 }
 
+/// A blood-pressure TI by `role` and its TC, run by a validator that loses
+/// every answer (`send`: as for [`LostAnswers`]), and the ACKs.
+fn run_losing_answers(
+    flow: &mut Flow<DevnetTransport>,
+    role: &str,
+    send: bool,
+) -> (InitialTransaction, ChainTransaction, Vec<Ack>) {
+    let ti = flow.ti("blood-pressure", role, suite::bp());
+    let tc = flow.generate(&ti);
+    let mut v = TransactionValidator::new(&tc, *flow.hs.validator_config());
+    let mut lossy = LostAnswers {
+        inner: &mut flow.transport,
+        send,
+    };
+    let acks = run_blocking(&mut v, &mut lossy, &mut flow.clock);
+    (ti, tc, acks)
+}
+
 #[test]
 fn a_validator_that_loses_every_answer_settles_by_reading_the_registry() {
     let mut flow = flow();
     let config = *flow.hs.validator_config();
     // Sent and anchored, but the validator never learns a tx hash: it reads
     // the registry, confirms after 2 blocks, and ends valid, recovered.
-    let ti = flow.ti("blood-pressure", "doctor", suite::bp());
-    let tc = flow.generate(&ti);
-    let mut v = TransactionValidator::new(&tc, config);
-    let mut lossy = LostAnswers {
-        inner: &mut flow.transport,
-        send: true,
-    };
-    let acks = run_blocking(&mut v, &mut lossy, &mut flow.clock);
+    let (ti, tc, acks) = run_losing_answers(&mut flow, "doctor", true);
     let anchor = acks[0].anchor().unwrap();
     assert_eq!(anchor.tx_hash, None);
     let recovered = anchor.recovered.as_deref().unwrap();
@@ -158,14 +170,7 @@ fn a_validator_that_loses_every_answer_settles_by_reading_the_registry() {
 
     // Never sent: the registry holds nothing, the ACK says not anchored and
     // the same TC may run again, which anchors it.
-    let ti = flow.ti("blood-pressure", "nurse", suite::bp());
-    let tc = flow.generate(&ti);
-    let mut v = TransactionValidator::new(&tc, config);
-    let mut down = LostAnswers {
-        inner: &mut flow.transport,
-        send: false,
-    };
-    let acks = run_blocking(&mut v, &mut down, &mut flow.clock);
+    let (_, tc, acks) = run_losing_answers(&mut flow, "nurse", false);
     let reason = acks[0].reason().unwrap();
     assert!(matches!(reason, InvalidReason::NotAnchored { .. }));
     assert!(!reason.is_inconclusive() && reason.may_rerun());

@@ -40,6 +40,11 @@ fn generator() -> TransactionGenerator<InMemoryKeyStore> {
     TransactionGenerator::new(config, keys).unwrap()
 }
 
+/// A blood-pressure TI of 120/80 written by `role`.
+fn bp_120_80(registry: &TemplateRegistry, role: &str) -> InitialTransaction {
+    bp_ti(registry, role, json!({"systolic": 120, "diastolic": 80}))
+}
+
 fn bp_ti(registry: &TemplateRegistry, role: &str, fields: serde_json::Value) -> InitialTransaction {
     InitialTransaction {
         ti_id: B256::repeat_byte(0x01),
@@ -100,22 +105,13 @@ fn blood_pressure_becomes_anchor_record_call() {
 fn same_inputs_same_transaction() {
     let registry = TemplateRegistry::with_built_ins(None).unwrap();
     let tg = generator();
-    let ti = bp_ti(
-        &registry,
-        "doctor",
-        json!({"systolic": 120, "diastolic": 80}),
-    );
-    let a = tg
-        .generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(1))
-        .unwrap();
-    let b = tg
-        .generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(1))
-        .unwrap();
-    let c = tg
-        .generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(2))
-        .unwrap();
-    assert_eq!(a, b);
-    assert_ne!(a.record_hash, c.record_hash);
+    let ti = bp_120_80(&registry, "doctor");
+    let generate = |seed| {
+        tg.generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(seed))
+            .unwrap()
+    };
+    assert_eq!(generate(1), generate(1));
+    assert_ne!(generate(1).record_hash, generate(2).record_hash);
 }
 
 /// What a host with its own AES-256-GCM and SHA-256 does with a prepared TC
@@ -177,11 +173,7 @@ fn prepared_transactions_sealed_elsewhere_are_the_generated_ones() {
 fn a_sealed_record_of_the_wrong_length_is_refused() {
     let registry = TemplateRegistry::with_built_ins(None).unwrap();
     let tg = generator();
-    let ti = bp_ti(
-        &registry,
-        "doctor",
-        json!({"systolic": 120, "diastolic": 80}),
-    );
+    let ti = bp_120_80(&registry, "doctor");
     let prepare = || {
         tg.prepare(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(3))
             .unwrap()
@@ -252,11 +244,7 @@ fn every_violation_is_reported() {
 #[test]
 fn clock_skew_compares_timestamp_seconds_with_now_in_milliseconds() {
     let registry = TemplateRegistry::with_built_ins(None).unwrap();
-    let mut ti = bp_ti(
-        &registry,
-        "nurse",
-        json!({"systolic": 120, "diastolic": 80}),
-    );
+    let mut ti = bp_120_80(&registry, "nurse");
     let generate = |ti: &InitialTransaction, now: UnixMillis| {
         generator().generate(&registry, ti, now, &mut ChaCha20Rng::seed_from_u64(1))
     };
@@ -297,11 +285,7 @@ fn generate_err(registry: &TemplateRegistry, ti: &InitialTransaction) -> Vec<Vio
 #[test]
 fn unknown_and_inactive_templates_are_rejected() {
     let mut registry = TemplateRegistry::with_built_ins(None).unwrap();
-    let mut ti = bp_ti(
-        &registry,
-        "nurse",
-        json!({"systolic": 120, "diastolic": 80}),
-    );
+    let mut ti = bp_120_80(&registry, "nurse");
     let real = ti.template_id;
     ti.template_id = B256::repeat_byte(0x99);
     assert_eq!(
@@ -321,11 +305,7 @@ fn unknown_and_inactive_templates_are_rejected() {
 #[test]
 fn patient_rules_follow_the_template_subject() {
     let registry = TemplateRegistry::with_built_ins(None).unwrap();
-    let mut ti = bp_ti(
-        &registry,
-        "nurse",
-        json!({"systolic": 120, "diastolic": 80}),
-    );
+    let mut ti = bp_120_80(&registry, "nurse");
     ti.patient_id = None;
     assert_eq!(
         generate_err(&registry, &ti),

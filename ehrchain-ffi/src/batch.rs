@@ -275,10 +275,7 @@ pub unsafe extern "C" fn ehr_proof_to_text(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let proof = ptr::handle(proof, "proof")?;
-        ptr::write_text(buf, len, out_len, &proof.proof.to_text())
-    })
+    proof_text(proof, buf, len, out_len, InclusionProof::to_text)
 }
 
 /// Writes the proof's JSON form as NUL-terminated text into `buf`
@@ -290,9 +287,21 @@ pub unsafe extern "C" fn ehr_proof_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
+    proof_text(proof, buf, len, out_len, InclusionProof::to_json)
+}
+
+/// Writes the text form `form` makes of the proof into `buf` (text-output
+/// rules: `ehr_result_message`).
+fn proof_text(
+    proof: *const ehr_proof,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+    form: fn(&InclusionProof) -> String,
+) -> ehr_result {
     guard(|| {
         let proof = ptr::handle(proof, "proof")?;
-        ptr::write_text(buf, len, out_len, &proof.proof.to_json())
+        ptr::write_text(buf, len, out_len, &form(&proof.proof))
     })
 }
 

@@ -265,10 +265,7 @@ pub unsafe extern "C" fn ehr_tc_calldata(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc, "tc")?;
-        ptr::write_bytes(buf, len, out_len, &tc.tc.calldata)
-    })
+    tc_bytes(tc, buf, len, out_len, |tc| &tc.calldata)
 }
 
 /// Writes the TC's sealed record envelope into `buf` (byte-output rules:
@@ -280,9 +277,21 @@ pub unsafe extern "C" fn ehr_tc_envelope(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
+    tc_bytes(tc, buf, len, out_len, |tc| tc.envelope.as_bytes())
+}
+
+/// Writes the bytes of the TC `pick` picks into `buf` (byte-output rules:
+/// `ehr_envelope_open`).
+fn tc_bytes(
+    tc: *const ehr_tc,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+    pick: impl FnOnce(&ChainTransaction) -> &[u8],
+) -> ehr_result {
     guard(|| {
         let tc = ptr::handle(tc, "tc")?;
-        ptr::write_bytes(buf, len, out_len, tc.tc.envelope.as_bytes())
+        ptr::write_bytes(buf, len, out_len, pick(&tc.tc))
     })
 }
 

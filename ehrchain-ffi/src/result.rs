@@ -197,13 +197,7 @@ pub unsafe extern "C" fn ehr_last_error(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_quiet(|| {
-        LAST_ERROR.with(|last| {
-            let last = last.borrow();
-            let text = last.as_ref().map_or("", |l| l.message.as_str());
-            ptr::write_text(buf, len, out_len, text)
-        })
-    })
+    write_last_error(buf, len, out_len, |l| l.map_or("", |l| l.message.as_str()))
 }
 
 /// Writes the violations of the last `EHR_TI_REJECTED` failure on the calling
@@ -216,15 +210,21 @@ pub unsafe extern "C" fn ehr_last_violations(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
+    write_last_error(buf, len, out_len, |l| {
+        l.and_then(|l| l.violations.as_deref()).unwrap_or("[]")
+    })
+}
+
+/// Writes the text `pick` takes from the calling thread's last failure (text-
+/// output rules of `ehr_result_message`), leaving the last error as it is.
+fn write_last_error(
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+    pick: impl FnOnce(Option<&LastError>) -> &str,
+) -> ehr_result {
     guard_quiet(|| {
-        LAST_ERROR.with(|last| {
-            let last = last.borrow();
-            let text = last
-                .as_ref()
-                .and_then(|l| l.violations.as_deref())
-                .unwrap_or("[]");
-            ptr::write_text(buf, len, out_len, text)
-        })
+        LAST_ERROR.with(|last| ptr::write_text(buf, len, out_len, pick(last.borrow().as_ref())))
     })
 }
 

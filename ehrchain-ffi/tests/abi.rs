@@ -10,9 +10,11 @@
     clippy::indexing_slicing
 )]
 
-use std::ffi::c_char;
+mod common;
+
 use std::ptr::{null, null_mut};
 
+use common::text;
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
     Address, B256, ErrorCode, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
@@ -26,10 +28,6 @@ use rand_core::SeedableRng;
 const NOW_S: u64 = 1_764_495_000;
 /// The clock, Unix milliseconds (every `now` of the API).
 const NOW: UnixMillis = UnixMillis::from_secs(NOW_S);
-
-fn text(s: &str) -> (*const c_char, usize) {
-    (s.as_ptr().cast(), s.len())
-}
 
 /// The detailed last error of this thread.
 fn last_error() -> String {
@@ -288,6 +286,28 @@ fn bp_ti(registry: &TemplateRegistry, systolic: i64) -> InitialTransaction {
     }
 }
 
+/// The C TI `ehr_ti_from_json` makes of `ti_json` and the TC `hs` generates
+/// for it at `NOW`; the caller frees both.
+///
+/// # Safety
+/// `hs` is a live handshaker.
+unsafe fn generate_from_json(hs: *mut ehr_handshaker, ti_json: &str) -> (*mut ehr_ti, *mut ehr_tc) {
+    let (json, json_len) = text(ti_json);
+    let (mut ti, mut tc) = (null_mut(), null_mut());
+    // SAFETY: the text is valid for its length; `hs` is live by the contract.
+    unsafe {
+        assert_eq!(
+            ehr_ti_from_json(json, json_len, &raw mut ti),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_handshaker_generate(hs, ti, NOW.as_millis(), &raw mut tc),
+            ehr_result::OK
+        );
+    }
+    (ti, tc)
+}
+
 #[test]
 fn generate_through_c_equals_the_core_for_the_same_inputs() {
     let (registry, generator) = core_generator();
@@ -298,24 +318,17 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
         .unwrap();
 
     let (templates, keys, hs) = ffi_handshaker();
-    let ti_json = ti.to_json();
-    let (json, json_len) = text(&ti_json);
-    let (mut c_ti, mut tc) = (null_mut(), null_mut());
     let mut envelope = vec![0u8; 4096];
     let mut n = 0;
     let mut record_hash = [0u8; 32];
     let mut tc_ti_id = [0u8; 32];
     // SAFETY: every pointer is valid for its stated length.
-    unsafe {
+    let (c_ti, tc) = unsafe {
         assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);
-        assert_eq!(
-            ehr_ti_from_json(json, json_len, &raw mut c_ti),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_handshaker_generate(hs, c_ti, NOW.as_millis(), &raw mut tc),
-            ehr_result::OK
-        );
+        generate_from_json(hs, &ti.to_json())
+    };
+    // SAFETY: as above.
+    unsafe {
         assert_eq!(
             ehr_tc_envelope(tc, envelope.as_mut_ptr(), envelope.len(), &raw mut n),
             ehr_result::OK
@@ -401,24 +414,16 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
         assert_eq!(ehr_random_id(ti_id.as_mut_ptr()), ehr_result::OK);
         // A TI's timestamp is in Unix seconds; the clock in milliseconds.
         let timestamp = ehr_clock_now_ms() / 1000;
-        let (author, author_len) = text("dr-4711");
-        let (role, role_len) = text("doctor");
-        let (patient, patient_len) = text("MRN-000123");
-        assert_eq!(
-            ehr_ti_new(
-                ti_id.as_ptr(),
-                template_id.as_ptr(),
-                author,
-                author_len,
-                role,
-                role_len,
-                patient,
-                patient_len,
-                timestamp,
-                &raw mut ti
-            ),
-            ehr_result::OK
+        let rc = common::ti_new(
+            &ti_id,
+            &template_id,
+            "dr-4711",
+            "doctor",
+            "MRN-000123",
+            timestamp,
+            &mut ti,
         );
+        assert_eq!(rc, ehr_result::OK);
         for (field, value) in [("systolic", "128"), ("diastolic", "84")] {
             let (f, fl) = text(field);
             let (v, vl) = text(value);
@@ -484,35 +489,20 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
 #[cfg(feature = "rpc")]
 #[test]
 fn an_unreachable_json_rpc_node_is_a_clean_transport_error() {
+    /// Opens a transport to `url` (chain 1337, registry zero, 2 s timeout).
+    fn new_rpc(url: &str, transport: &mut *mut ehr_transport) -> ehr_result {
+        let (url, len) = text(url);
+        // SAFETY: every pointer is valid for its stated length.
+        unsafe { ehr_transport_new_rpc(url, len, 1337, [0u8; 20].as_ptr(), 2_000, transport) }
+    }
+
     let mut transport = null_mut();
-    let (url, len) = text("http://127.0.0.1:1");
-    // SAFETY: every pointer is valid for its stated length.
-    let rc = unsafe {
-        ehr_transport_new_rpc(
-            url,
-            len,
-            1337,
-            [0u8; 20].as_ptr(),
-            2_000,
-            &raw mut transport,
-        )
-    };
+    let rc = new_rpc("http://127.0.0.1:1", &mut transport);
     assert_eq!(rc, ErrorCode::TransportUnavailable);
     assert!(transport.is_null());
     assert!(last_error().contains("unreachable"), "{}", last_error());
 
-    let (url, len) = text("not a url");
-    // SAFETY: as above.
-    let rc = unsafe {
-        ehr_transport_new_rpc(
-            url,
-            len,
-            1337,
-            [0u8; 20].as_ptr(),
-            2_000,
-            &raw mut transport,
-        )
-    };
+    let rc = new_rpc("not a url", &mut transport);
     assert_eq!(rc, ErrorCode::TransportRejected, "{}", last_error());
     assert!(transport.is_null());
 }
@@ -641,9 +631,7 @@ fn booleans_the_host_writes_are_read_as_bytes() {
     };
     let (templates, keys, hs) = ffi_handshaker();
     let (registry, _) = core_generator();
-    let ti_json = bp_ti(&registry, 128).to_json();
-    let (json, json_len) = text(&ti_json);
-    let (mut chain, mut ti, mut tc, mut ack) = (null_mut(), null_mut(), null_mut(), null_mut());
+    let (mut chain, mut ack) = (null_mut(), null_mut());
     let (mut builder, mut batch, mut proof) = (null_mut(), null_mut(), null_mut());
     let mut summary = ehr_ack_summary::default();
     let mut record_hash = [0u8; 32];
@@ -658,14 +646,7 @@ fn booleans_the_host_writes_are_read_as_bytes() {
             &raw mut chain,
         );
         assert_eq!(rc, ehr_result::OK);
-        assert_eq!(
-            ehr_ti_from_json(json, json_len, &raw mut ti),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_handshaker_generate(hs, ti, NOW.as_millis(), &raw mut tc),
-            ehr_result::OK
-        );
+        let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
         // A receipt whose `success` byte is 7: a success.
         let (config, mut validator) = (quick_validator(1), null_mut());
         assert_eq!(

@@ -14,16 +14,14 @@
     clippy::indexing_slicing
 )]
 
-use std::ffi::c_char;
+mod common;
+
 use std::ptr::null_mut;
 
+use common::{text, ti_new};
 use ehrchain_contracts::{EhrRegistry, RpcConfig, RpcTransport};
 use ehrchain_core::{Address, B256, ErrorCode};
 use ehrchain_ffi::*;
-
-fn text(s: &str) -> (*const c_char, usize) {
-    (s.as_ptr().cast(), s.len())
-}
 
 fn check(rc: ehr_result) {
     if rc != ehr_result::OK {
@@ -174,31 +172,18 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         ehr_validator_config_free(validator);
         ehr_validator_config_builder_free(validator_builder);
 
-        let mut template_id = [0u8; 32];
-        let (name, name_len) = text("blood-pressure");
-        check(ehr_templates_latest(
-            c_templates,
-            name,
-            name_len,
-            template_id.as_mut_ptr(),
-        ));
         let mut ti_id = [0u8; 32];
         check(ehr_random_id(ti_id.as_mut_ptr()));
         // A TI's timestamp is in Unix seconds; the clock in milliseconds.
         let timestamp = ehr_clock_now_ms() / 1000;
-        let (author, author_len) = text("nurse-0815");
-        let (patient, patient_len) = text("MRN-000123");
-        check(ehr_ti_new(
-            ti_id.as_ptr(),
-            template_id.as_ptr(),
-            author,
-            author_len,
-            role,
-            role_len,
-            patient,
-            patient_len,
+        check(ti_new(
+            &ti_id,
+            &bp,
+            "nurse-0815",
+            "nurse",
+            "MRN-000123",
             timestamp,
-            &raw mut ti,
+            &mut ti,
         ));
         for (field, value) in [("systolic", "126"), ("diastolic", "82")] {
             let (f, fl) = text(field);

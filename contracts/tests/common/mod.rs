@@ -5,6 +5,7 @@
     dead_code,
     unreachable_pub,
     clippy::unwrap_used,
+    clippy::panic,
     clippy::indexing_slicing
 )]
 

@@ -64,19 +64,11 @@ impl TransactionValidator {
             Some(Anchoring::Record { record_hash, .. }) => record_hash,
             _ => return Err(self.refusal("a record read")),
         };
-        self.take_asked(Asked::Read, "a record read")?;
-        match result {
-            Err(error) => self.transport_failed(now, error),
-            Ok(stored) => {
-                let held = match stored {
-                    None => ChainHolds::Nothing,
-                    Some(hash) if hash == ours => ChainHolds::Ours,
-                    Some(record_hash) => ChainHolds::OtherHash { record_hash },
-                };
-                self.settle_read(now, held);
-            }
-        }
-        Ok(())
+        self.read_answered(now, "a record read", result, |stored| match stored {
+            None => ChainHolds::Nothing,
+            Some(hash) if hash == ours => ChainHolds::Ours,
+            Some(record_hash) => ChainHolds::OtherHash { record_hash },
+        })
     }
 
     /// The result of a [`Transmit::ReadBatch`](super::Transmit::ReadBatch):
@@ -99,26 +91,35 @@ impl TransactionValidator {
             }) => (batch_id, root, leaf_count),
             _ => return Err(self.refusal("a batch read")),
         };
-        self.take_asked(Asked::Read, "a batch read")?;
+        self.read_answered(now, "a batch read", result, |stored| match stored {
+            None => ChainHolds::Nothing,
+            Some(b)
+                if b.root == root
+                    && b.leaf_count == leaf_count
+                    && b.batch_id.is_none_or(|id| id == batch_id) =>
+            {
+                ChainHolds::Ours
+            }
+            Some(b) => ChainHolds::OtherBatch {
+                leaf_count: b.leaf_count,
+                batch_id: b.batch_id,
+            },
+        })
+    }
+
+    /// Takes the answer to the read asked for (`what`, for the refusal): a
+    /// transport failure, or what the chain holds, as `held` judges it.
+    fn read_answered<T>(
+        &mut self,
+        now: UnixMillis,
+        what: &'static str,
+        result: Result<T, TransportError>,
+        held: impl FnOnce(T) -> ChainHolds,
+    ) -> Result<(), ValidatorError> {
+        self.take_asked(Asked::Read, what)?;
         match result {
             Err(error) => self.transport_failed(now, error),
-            Ok(stored) => {
-                let held = match stored {
-                    None => ChainHolds::Nothing,
-                    Some(b)
-                        if b.root == root
-                            && b.leaf_count == leaf_count
-                            && b.batch_id.is_none_or(|id| id == batch_id) =>
-                    {
-                        ChainHolds::Ours
-                    }
-                    Some(b) => ChainHolds::OtherBatch {
-                        leaf_count: b.leaf_count,
-                        batch_id: b.batch_id,
-                    },
-                };
-                self.settle_read(now, held);
-            }
+            Ok(stored) => self.settle_read(now, held(stored)),
         }
         Ok(())
     }

@@ -117,6 +117,33 @@ fn poll(v: &mut TransactionValidator, now: u64, tx_hash: TxHash, status: Submiss
     v.handle_receipt(UnixMillis(now), Ok(status)).unwrap();
 }
 
+/// A validator whose transaction `tx(7)`, submitted at 0, was found
+/// included in block 5 at 1 s; and that receipt.
+fn included_in_block_5() -> (TransactionValidator, TxReceipt) {
+    let mut v = TransactionValidator::new(&tc(), config());
+    let r = receipt(tx(7), 5, true, None);
+    submit(&mut v, 0, r.tx_hash);
+    poll(
+        &mut v,
+        1_000,
+        r.tx_hash,
+        SubmissionStatus::Included(r.clone()),
+    );
+    (v, r)
+}
+
+/// A validator for `tc` whose three submissions (at 0, 100 and 300 ms) all
+/// lost their answers.
+fn all_answers_lost(tc: &ChainTransaction) -> TransactionValidator {
+    let mut v = TransactionValidator::new(tc, config());
+    for at in [0, 100, 300] {
+        assert_eq!(v.poll_transmit(UnixMillis(at)), Some(send(tc)));
+        let lost = TransportError::Unavailable("answer lost".into());
+        v.handle_submitted(UnixMillis(at), Err(lost)).unwrap();
+    }
+    v
+}
+
 /// Reads the head at `now` and answers with `head`.
 fn head(v: &mut TransactionValidator, now: u64, head: u64) {
     assert_eq!(v.poll_transmit(UnixMillis(now)), Some(Transmit::ReadHead));
@@ -256,12 +283,7 @@ fn retryable_failures_back_off_exponentially_then_give_up() {
 #[test]
 fn giving_up_settles_to_valid_when_the_registry_holds_the_record() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    let down = || Err(TransportError::Unavailable("answer lost".into()));
-    for at in [0, 100, 300] {
-        assert_eq!(v.poll_transmit(UnixMillis(at)), Some(send(&tc)));
-        v.handle_submitted(UnixMillis(at), down()).unwrap();
-    }
+    let mut v = all_answers_lost(&tc);
     // Read: ours. Then the head, to know when to read again.
     read(&mut v, 300, Some(tc.record_hash));
     assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
@@ -951,16 +973,7 @@ fn settings_in_json_take_defaults_for_what_they_leave_out() {
 fn a_head_that_stands_still_ends_the_wait_for_confirmations() {
     // An instamining development node: the transaction's block is the head,
     // and no further block comes.
-    let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    let r = receipt(tx(7), 5, true, None);
-    submit(&mut v, 0, r.tx_hash);
-    poll(
-        &mut v,
-        1_000,
-        r.tx_hash,
-        SubmissionStatus::Included(r.clone()),
-    );
+    let (mut v, r) = included_in_block_5();
     // Still at 5 (1 of 2 confirmations) until 10 s after the first read...
     for at in (1_000..11_000).step_by(1_000) {
         head(&mut v, at, 5);
@@ -1003,16 +1016,7 @@ fn a_head_that_stands_still_ends_the_wait_for_confirmations() {
 
 #[test]
 fn a_head_that_moves_within_the_bound_is_waited_for() {
-    let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    let r = receipt(tx(7), 5, true, None);
-    submit(&mut v, 0, r.tx_hash);
-    poll(
-        &mut v,
-        1_000,
-        r.tx_hash,
-        SubmissionStatus::Included(r.clone()),
-    );
+    let (mut v, r) = included_in_block_5();
     for at in (1_000..10_000).step_by(1_000) {
         head(&mut v, at, 5);
     }
@@ -1036,12 +1040,7 @@ fn settling_gives_up_when_the_head_stands_still() {
     // The submission answers are lost; the registry holds the record, but the
     // head never moves to confirm it: the original reason, inconclusive.
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    let down = || Err(TransportError::Unavailable("answer lost".into()));
-    for at in [0, 100, 300] {
-        assert_eq!(v.poll_transmit(UnixMillis(at)), Some(send(&tc)));
-        v.handle_submitted(UnixMillis(at), down()).unwrap();
-    }
+    let mut v = all_answers_lost(&tc);
     read(&mut v, 300, Some(tc.record_hash));
     let mut at = 300;
     while !v.is_finished() {

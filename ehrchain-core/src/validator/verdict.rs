@@ -1,7 +1,9 @@
 //! The verdict: turning a confirmed receipt, or a settled read, into one ACK
 //! per record.
 
-use super::{Ack, AckStatus, Anchor, AuditEvent, InvalidReason, Phase, TransactionValidator};
+use super::{
+    Ack, AckStatus, Anchor, AuditEvent, InvalidReason, Phase, RecordInfo, TransactionValidator,
+};
 use crate::registry_abi::{DecodedRevert, RegistryErrors};
 use crate::time::UnixMillis;
 use crate::transport::{Anchoring, TxReceipt};
@@ -57,37 +59,40 @@ impl TransactionValidator {
     }
 
     pub(super) fn finish_valid(&mut self, now: UnixMillis, anchor: &Anchor) {
-        for record in &self.records {
-            self.acks.push_back(Ack {
-                ti_id: record.ti_id,
-                template_id: record.template_id,
-                record_hash: record.record_hash,
-                envelope: record.envelope.clone(),
-                status: AckStatus::Valid(Anchor {
-                    batch: record.proof.clone(),
-                    ..anchor.clone()
-                }),
-            });
-        }
-        self.audit(now, AuditEvent::Finished { valid: true });
-        self.phase = Phase::Done;
-        self.asked = None;
+        self.conclude(now, true, |record| {
+            AckStatus::Valid(Anchor {
+                batch: record.proof.clone(),
+                ..anchor.clone()
+            })
+        });
     }
 
     pub(super) fn finish_invalid(&mut self, now: UnixMillis, reason: InvalidReason) {
+        let tx_hashes = self.tx_hashes.clone();
+        self.conclude(now, false, |_| AckStatus::Invalid {
+            reason: reason.clone(),
+            tx_hashes: tx_hashes.clone(),
+        });
+    }
+
+    /// Queues one ACK a record, with the status `status` gives it, and ends
+    /// the run.
+    fn conclude(
+        &mut self,
+        now: UnixMillis,
+        valid: bool,
+        status: impl Fn(&RecordInfo) -> AckStatus,
+    ) {
         for record in &self.records {
             self.acks.push_back(Ack {
                 ti_id: record.ti_id,
                 template_id: record.template_id,
                 record_hash: record.record_hash,
                 envelope: record.envelope.clone(),
-                status: AckStatus::Invalid {
-                    reason: reason.clone(),
-                    tx_hashes: self.tx_hashes.clone(),
-                },
+                status: status(record),
             });
         }
-        self.audit(now, AuditEvent::Finished { valid: false });
+        self.audit(now, AuditEvent::Finished { valid });
         self.phase = Phase::Done;
         self.asked = None;
     }

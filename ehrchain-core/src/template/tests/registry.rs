@@ -233,26 +233,30 @@ fn contract_abi_accepts_present_functions() {
 fn contract_abi_rejects_absent_functions() {
     let abi: JsonAbi = serde_json::from_str(CONTRACT_ABI).unwrap();
     let mut registry = TemplateRegistry::with_contract_abi(abi);
-    // Same name, other parameter types.
-    let mut doc = base();
-    doc["call"]["function"] = json!(ANCHOR.replace("uint64", "uint256"));
-    assert_eq!(
-        registry.add_json(&doc.to_string()),
-        Err(RegistryError::NotInContract {
-            name: "test-form".into(),
-            signature: "anchorRecord(bytes32,bytes32,bytes32,bytes32,uint256)".into(),
-        })
-    );
-    // No function of that name.
-    let mut doc = base();
-    doc["call"]["function"] = json!(ANCHOR.replace("anchorRecord", "storeRecord"));
-    assert_eq!(
-        registry.add_json(&doc.to_string()),
-        Err(RegistryError::NotInContract {
-            name: "test-form".into(),
-            signature: "storeRecord(bytes32,bytes32,bytes32,bytes32,uint64)".into(),
-        })
-    );
+    for (from, to, signature) in [
+        // Same name, other parameter types.
+        (
+            "uint64",
+            "uint256",
+            "anchorRecord(bytes32,bytes32,bytes32,bytes32,uint256)",
+        ),
+        // No function of that name.
+        (
+            "anchorRecord",
+            "storeRecord",
+            "storeRecord(bytes32,bytes32,bytes32,bytes32,uint64)",
+        ),
+    ] {
+        let mut doc = base();
+        doc["call"]["function"] = json!(ANCHOR.replace(from, to));
+        assert_eq!(
+            registry.add_json(&doc.to_string()),
+            Err(RegistryError::NotInContract {
+                name: "test-form".into(),
+                signature: signature.into(),
+            })
+        );
+    }
     assert_eq!(registry.iter().count(), 0);
     // A built-in registry against that contract fails as a whole.
     let abi: JsonAbi = serde_json::from_str(

@@ -1,0 +1,42 @@
+//! Helpers shared by the Rust tests of the C ABI.
+#![allow(dead_code, unreachable_pub)]
+
+use std::ffi::c_char;
+
+use ehrchain_ffi::{ehr_result, ehr_ti, ehr_ti_new};
+
+/// A Rust string as the pointer and length the C ABI takes.
+pub fn text(s: &str) -> (*const c_char, usize) {
+    (s.as_ptr().cast(), s.len())
+}
+
+/// `ehr_ti_new` with the author, role and patient ids as Rust strings.
+pub fn ti_new(
+    ti_id: &[u8; 32],
+    template_id: &[u8; 32],
+    author: &str,
+    role: &str,
+    patient: &str,
+    timestamp: u64,
+    ti_out: &mut *mut ehr_ti,
+) -> ehr_result {
+    let (author, author_len) = text(author);
+    let (role, role_len) = text(role);
+    let (patient, patient_len) = text(patient);
+    // SAFETY: the ids hold 32 bytes, each text its stated length, and
+    // `ti_out` is writable.
+    unsafe {
+        ehr_ti_new(
+            ti_id.as_ptr(),
+            template_id.as_ptr(),
+            author,
+            author_len,
+            role,
+            role_len,
+            patient,
+            patient_len,
+            timestamp,
+            ti_out,
+        )
+    }
+}
