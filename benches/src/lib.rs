@@ -7,10 +7,11 @@
 
 use std::error::Error;
 
+use ehrchain_core::envelope::EnvelopeBinding;
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
-    Address, B256, EnvelopeBinding, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
-    MasterKey, Role, TemplateRegistry, TransactionGenerator, UnixMillis,
+    Address, B256, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, Role,
+    TemplateRegistry, TransactionGenerator, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -205,8 +206,8 @@ pub fn binding() -> Result<EnvelopeBinding, SetupError> {
 /// A built batch of `n` distinct, deterministic record hashes.
 ///
 /// # Errors
-/// [`ehrchain_core::BatchError::Empty`] for `n == 0`.
-pub fn batch_of(n: u32) -> Result<ehrchain_core::Batch, ehrchain_core::BatchError> {
+/// [`ehrchain_core::batch::BatchError::Empty`] for `n == 0`.
+pub fn batch_of(n: u32) -> Result<ehrchain_core::Batch, ehrchain_core::batch::BatchError> {
     let mut builder = ehrchain_core::BatchBuilder::with_capacity(n as usize);
     for i in 0..n {
         let mut hash = [0x5a; 32];

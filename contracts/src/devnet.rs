@@ -5,9 +5,8 @@ use std::fmt;
 
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
 use alloy_sol_types::{ContractError, SolCall, SolEvent, SolInterface};
-use ehrchain_core::{
-    AnchoredBatch, BatchReader, ChainTransaction, InvalidRoleName, Role, Template,
-};
+use ehrchain_core::role::InvalidRoleName;
+use ehrchain_core::{AnchoredBatch, BatchReader, ChainTransaction, Role, Template};
 use revm::context::{BlockEnv, TxEnv};
 use revm::context_interface::cfg::gas::calculate_initial_tx_gas_for_tx;
 use revm::context_interface::result::{ExecutionResult, Output};

@@ -17,10 +17,12 @@ use alloy_sol_types::SolCall;
 use common::{devnet_with_built_ins, generator, role};
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors as E};
 use ehrchain_contracts::{Devnet, DevnetError};
+use ehrchain_core::batch::{ChainCheckError, ProofError};
+use ehrchain_core::generator::GenerateError;
+use ehrchain_core::violation::ViolationKind;
 use ehrchain_core::{
-    BatchBuilder, ChainCheckError, ChainTransaction, GenerateError, InMemoryKeyStore,
-    InitialTransaction, ProofError, Role, TemplateRegistry, TransactionGenerator, UnixMillis,
-    ViolationKind,
+    BatchBuilder, ChainTransaction, InMemoryKeyStore, InitialTransaction, Role, TemplateRegistry,
+    TransactionGenerator, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;

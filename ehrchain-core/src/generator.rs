@@ -1,5 +1,6 @@
 //! The Transaction Generator (TG): TI + template → Ethereum transaction (TC).
 
+pub use crate::tc_json::TcError;
 use std::sync::Arc;
 
 use alloy_dyn_abi::{DynSolType, DynSolValue};

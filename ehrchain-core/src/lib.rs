@@ -5,48 +5,39 @@ pub mod batch;
 mod driver;
 pub mod envelope;
 mod error;
-mod generator;
+pub mod generator;
 mod handshaker;
 pub mod keys;
 mod record;
 pub mod registry_abi;
-mod role;
+pub mod role;
 mod tc_json;
 pub mod template;
-mod ti;
+pub mod ti;
 mod time;
 pub mod transport;
 pub mod validator;
-mod violation;
+pub mod violation;
 
-pub use batch::{
-    AnchoredBatch, Batch, BatchBuilder, BatchError, BatchReader, BatchTransaction, ChainCheckError,
-    InclusionProof, ProofError,
-};
-pub use driver::{run_blocking, step};
-pub use envelope::{Envelope, EnvelopeBinding, EnvelopeError, PlaintextBuf, UnsealedEnvelope};
+// The types of the common flow (templates → TI → TC → chain → ACK, records,
+// proofs, errors) are at the root; everything else is in its module.
+pub use batch::{AnchoredBatch, Batch, BatchBuilder, BatchReader, InclusionProof};
+pub use driver::run_blocking;
+pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, ErrorKind};
-pub use generator::{
-    ChainTransaction, GenerateError, GeneratorConfig, PreparedTransaction, RECORD_FORMAT,
-    TransactionGenerator,
-};
+pub use generator::{ChainTransaction, GeneratorConfig, TransactionGenerator};
 pub use handshaker::Handshaker;
-pub use keys::{InMemoryKeyStore, KeyId, KeyStore, KeyStoreError, MasterKey};
-pub use role::{InvalidRoleName, MAX_ROLE_NAME_LEN, Role};
-pub use tc_json::TcError;
-pub use template::{Form, RegistryError, Template, TemplateError, TemplateRegistry};
-pub use ti::{InitialTransaction, MAX_IDENTIFIER_LEN, MAX_TI_JSON_LEN, TiFormatError};
+pub use keys::{InMemoryKeyStore, KeyId, KeyStore, MasterKey};
+pub use role::Role;
+pub use template::{Template, TemplateRegistry};
+pub use ti::InitialTransaction;
 #[cfg(feature = "std-clock")]
 pub use time::SystemClock;
 pub use time::{Clock, UnixMillis};
-pub use transport::{
-    Anchoring, Submission, SubmissionStatus, Transport, TransportError, TxHash, TxReceipt,
-};
+pub use transport::{Submission, SubmissionStatus, Transport, TransportError, TxHash, TxReceipt};
 pub use validator::{
-    Ack, AckStatus, Anchor, AuditEntry, AuditEvent, ChainHolds, InvalidReason, Recovered,
-    TransactionValidator, Transmit, ValidatorConfig, ValidatorError, ValidatorState, ViolationNote,
+    Ack, AckStatus, InvalidReason, TransactionValidator, Transmit, ValidatorConfig,
 };
-pub use violation::{Violation, ViolationKind, Violations};
 
 /// Re-exported primitive types used in the public API.
 pub use alloy_primitives::{Address, B256, Bytes};

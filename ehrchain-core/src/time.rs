@@ -18,7 +18,7 @@
 //! `std-clock` feature for `SystemClock`, the system clock.
 //!
 //! [`TransactionValidator::poll_timeout`]: crate::TransactionValidator::poll_timeout
-//! [`AuditEntry::at`]: crate::AuditEntry::at
+//! [`AuditEntry::at`]: crate::validator::AuditEntry::at
 //! [`ValidatorConfig`]: crate::ValidatorConfig
 //! [`GeneratorConfig::max_clock_skew_ms`]: crate::GeneratorConfig::max_clock_skew_ms
 //! [`run_blocking`]: crate::run_blocking

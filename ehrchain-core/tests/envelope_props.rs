@@ -7,9 +7,8 @@
     clippy::indexing_slicing
 )]
 
-use ehrchain_core::{
-    B256, Envelope, EnvelopeBinding, EnvelopeError, KeyId, MasterKey, UnsealedEnvelope,
-};
+use ehrchain_core::envelope::{EnvelopeBinding, EnvelopeError, UnsealedEnvelope};
+use ehrchain_core::{B256, Envelope, KeyId, MasterKey};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use sha2::{Digest, Sha256};

@@ -17,10 +17,11 @@ mod common;
 use std::collections::BTreeMap;
 
 use alloy_primitives::hex;
+use ehrchain_core::envelope::{EnvelopeBinding, EnvelopeError};
 use ehrchain_core::keys::Pseudonymizer;
 use ehrchain_core::{
-    Address, B256, Envelope, EnvelopeBinding, EnvelopeError, GeneratorConfig, InMemoryKeyStore,
-    InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry, TransactionGenerator, UnixMillis,
+    Address, B256, Envelope, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
+    MasterKey, Role, TemplateRegistry, TransactionGenerator, UnixMillis,
 };
 use hkdf::Hkdf;
 use rand_chacha::ChaCha20Rng;

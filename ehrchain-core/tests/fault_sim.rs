@@ -27,12 +27,14 @@ use std::time::Instant;
 use alloy_primitives::{Address, B256, Bytes, LogData, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use ehrchain_core::registry_abi::IEhrRegistry;
+use ehrchain_core::transport::Anchoring;
+use ehrchain_core::validator::{AuditEvent, step};
 use ehrchain_core::{
-    Ack, AckStatus, AnchoredBatch, Anchoring, AuditEvent, BatchBuilder, BatchReader,
-    ChainTransaction, Clock, Envelope, GeneratorConfig, Handshaker, InMemoryKeyStore,
-    InitialTransaction, InvalidReason, KeyId, MasterKey, Role, Submission, SubmissionStatus,
-    TemplateRegistry, TransactionGenerator, TransactionValidator, Transport, TransportError,
-    TxHash, TxReceipt, UnixMillis, ValidatorConfig, run_blocking, step,
+    Ack, AckStatus, AnchoredBatch, BatchBuilder, BatchReader, ChainTransaction, Clock, Envelope,
+    GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason, KeyId,
+    MasterKey, Role, Submission, SubmissionStatus, TemplateRegistry, TransactionGenerator,
+    TransactionValidator, Transport, TransportError, TxHash, TxReceipt, UnixMillis,
+    ValidatorConfig, run_blocking,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};

@@ -7,9 +7,11 @@
 )]
 
 use alloy_dyn_abi::{DynSolType, DynSolValue};
+use ehrchain_core::generator::GenerateError;
+use ehrchain_core::violation::ViolationKind;
 use ehrchain_core::{
-    Address, B256, GenerateError, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
-    MasterKey, Role, TemplateRegistry, TransactionGenerator, UnixMillis, ViolationKind,
+    Address, B256, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, Role,
+    TemplateRegistry, TransactionGenerator, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -116,7 +118,7 @@ fn same_inputs_same_transaction() {
 
 /// What a host with its own AES-256-GCM and SHA-256 does with a prepared TC
 /// (the npm package does it with WebCrypto).
-fn seal_elsewhere(prepared: &ehrchain_core::UnsealedEnvelope) -> (Vec<u8>, B256) {
+fn seal_elsewhere(prepared: &ehrchain_core::envelope::UnsealedEnvelope) -> (Vec<u8>, B256) {
     use aes_gcm::aead::AeadInOut;
     use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
     use sha2::{Digest, Sha256};
@@ -185,7 +187,7 @@ fn a_sealed_record_of_the_wrong_length_is_refused() {
         let err = prepare().into_sealed(&wrong).unwrap_err();
         assert_eq!(
             err,
-            GenerateError::Seal(ehrchain_core::EnvelopeError::SealedLength {
+            GenerateError::Seal(ehrchain_core::envelope::EnvelopeError::SealedLength {
                 expected: sealed.len(),
                 got: len
             })
@@ -452,7 +454,7 @@ fn missing_keys_are_reported_when_the_generator_is_made() {
     let err = TransactionGenerator::new(config, keys).unwrap_err();
     assert!(matches!(
         err,
-        GenerateError::KeyStore(ehrchain_core::KeyStoreError::UnknownKey(_))
+        GenerateError::KeyStore(ehrchain_core::keys::KeyStoreError::UnknownKey(_))
     ));
     assert!(err.to_string().contains("\"absent\""), "{err}");
     assert_eq!(err.code(), ehrchain_core::ErrorCode::KeyUnknown);

@@ -18,8 +18,9 @@ mod common;
 
 use alloy_primitives::{Address, B256, hex, keccak256};
 use alloy_sol_types::SolValue;
+use ehrchain_core::batch::ProofError;
 use ehrchain_core::batch::{PROOF_MAGIC, PROOF_TEXT_PREFIX, PROOF_VERSION};
-use ehrchain_core::{AnchoredBatch, Batch, BatchBuilder, InclusionProof, ProofError};
+use ehrchain_core::{AnchoredBatch, Batch, BatchBuilder, InclusionProof};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -139,7 +140,7 @@ fn every_size_up_to_100_matches_the_specification() {
         }
         assert!(matches!(
             batch.proof(n),
-            Err(ehrchain_core::BatchError::NoSuchRecord { index, .. }) if index == n
+            Err(ehrchain_core::batch::BatchError::NoSuchRecord { index, .. }) if index == n
         ));
     }
 }

@@ -4,9 +4,9 @@
 
 use std::ffi::c_char;
 
+use ehrchain_core::batch::ChainCheckError;
 use ehrchain_core::{
-    B256, Batch, BatchBuilder, ChainCheckError, ErrorCode, InclusionProof, SystemClock,
-    run_blocking,
+    B256, Batch, BatchBuilder, ErrorCode, InclusionProof, SystemClock, run_blocking,
 };
 
 use crate::config::{ehr_validator_config, validator_config};

@@ -3,11 +3,10 @@
 
 use std::ffi::{c_char, c_void};
 
+use ehrchain_core::envelope::EnvelopeBinding;
 use ehrchain_core::envelope::NONCE_LEN;
-use ehrchain_core::{
-    B256, Envelope, EnvelopeBinding, ErrorCode, InMemoryKeyStore, KeyId, KeyStore, KeyStoreError,
-    MasterKey,
-};
+use ehrchain_core::keys::KeyStoreError;
+use ehrchain_core::{B256, Envelope, ErrorCode, InMemoryKeyStore, KeyId, KeyStore, MasterKey};
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroize;
 

@@ -2,7 +2,8 @@
 
 use std::ffi::c_char;
 
-use ehrchain_core::{B256, ErrorCode, RegistryError, TemplateRegistry};
+use ehrchain_core::template::RegistryError;
+use ehrchain_core::{B256, ErrorCode, TemplateRegistry};
 
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};

@@ -8,9 +8,10 @@ use alloy_primitives::{Address, B256, Bytes, LogData};
 use ehrchain_contracts::{Devnet, DevnetTransport};
 #[cfg(feature = "rpc")]
 use ehrchain_contracts::{RpcConfig, RpcTransport};
+use ehrchain_core::transport::Anchoring;
 use ehrchain_core::{
-    AnchoredBatch, Anchoring, BatchReader, ErrorCode, Submission, SubmissionStatus, Transport,
-    TransportError, TxHash, TxReceipt,
+    AnchoredBatch, BatchReader, ErrorCode, Submission, SubmissionStatus, Transport, TransportError,
+    TxHash, TxReceipt,
 };
 
 use crate::callbacks;
@@ -824,7 +825,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_register_template(
         let templates = ptr::handle(templates, "templates")?;
         let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
         let template = (templates.registry.get(&id))
-            .ok_or(ehrchain_core::RegistryError::UnknownTemplate(id))?;
+            .ok_or(ehrchain_core::template::RegistryError::UnknownTemplate(id))?;
         #[cfg(feature = "rpc")]
         {
             ehrchain_contracts::register_template(rpc(t)?, admin, template)?;

@@ -414,7 +414,7 @@ pub unsafe extern "C" fn ehr_validator_handle_batch(
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
         let root = match validator.v.submission().map(|s| s.anchoring) {
-            Some(ehrchain_core::Anchoring::Batch { root, .. }) => root,
+            Some(ehrchain_core::transport::Anchoring::Batch { root, .. }) => root,
             _ => B256::ZERO,
         };
         let result = reported(&validator.v, result, "batch read", || {

@@ -292,9 +292,10 @@ impl InclusionProof {
         #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | null")] anchored: JsValue,
     ) -> Result<(), JsValue> {
         if anchored.is_null() || anchored.is_undefined() {
-            return Err(
-                Failure::from(ehrchain_core::ProofError::NotAnchored(self.inner.root)).into(),
-            );
+            return Err(Failure::from(ehrchain_core::batch::ProofError::NotAnchored(
+                self.inner.root,
+            ))
+            .into());
         }
         let anchored: AnchoredBatch = convert::document(&anchored, "anchored batch")?;
         Ok(self

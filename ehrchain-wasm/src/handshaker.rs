@@ -1,11 +1,11 @@
 //! The handshaker for JavaScript: keys, the Transaction Generator (TI → TC),
 //! sealed envelopes, and validators for TIs.
 
+use ehrchain_core::envelope::EnvelopeBinding;
 use ehrchain_core::envelope::NONCE_LEN;
 use ehrchain_core::{
-    Address, ChainTransaction as CoreTc, Envelope, EnvelopeBinding, GeneratorConfig,
-    InMemoryKeyStore, KeyId, MasterKey, Submission, TransactionGenerator, TransactionValidator,
-    UnixMillis,
+    Address, ChainTransaction as CoreTc, Envelope, GeneratorConfig, InMemoryKeyStore, KeyId,
+    MasterKey, Submission, TransactionGenerator, TransactionValidator, UnixMillis,
 };
 use rand_core::{OsRng, RngCore};
 use serde::Deserialize;

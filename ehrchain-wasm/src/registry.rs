@@ -4,8 +4,9 @@
 
 use alloy_primitives::{B256, Bytes, LogData};
 use alloy_sol_types::SolCall;
+use ehrchain_core::batch::ProofError;
 use ehrchain_core::registry_abi::{DecodedRevert, IEhrRegistry, RegistryErrors};
-use ehrchain_core::{AnchoredBatch, ProofError, Role, Submission};
+use ehrchain_core::{AnchoredBatch, Role, Submission};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{self, hex};

@@ -3,7 +3,8 @@
 //! `JSON.stringify`, except long texts in its `fields`, which cross as
 //! strings (`src/ti.js` says why).
 
-use ehrchain_core::{InitialTransaction, MAX_TI_JSON_LEN, TiFormatError};
+use ehrchain_core::InitialTransaction;
+use ehrchain_core::ti::{MAX_TI_JSON_LEN, TiFormatError};
 use js_sys::{Array, JsString};
 use wasm_bindgen::prelude::*;
 

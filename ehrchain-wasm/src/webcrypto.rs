@@ -3,10 +3,10 @@
 //! core's two-phase generation (`TransactionGenerator::prepare`, then
 //! `PreparedTransaction::into_sealed`) and its `Envelope::record_key`.
 
+use ehrchain_core::envelope::EnvelopeError;
 use ehrchain_core::envelope::TAG_LEN;
-use ehrchain_core::{
-    Envelope, EnvelopeError, ErrorCode, KeyStore, PreparedTransaction as CorePrepared,
-};
+use ehrchain_core::generator::PreparedTransaction as CorePrepared;
+use ehrchain_core::{Envelope, ErrorCode, KeyStore};
 use js_sys::{Promise, Uint8Array};
 use rand_core::OsRng;
 use wasm_bindgen::prelude::*;

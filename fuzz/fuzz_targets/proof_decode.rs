@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-fn check(decoded: Result<InclusionProof, ehrchain_core::ProofError>, bytes: Option<&[u8]>) {
+fn check(decoded: Result<InclusionProof, ehrchain_core::batch::ProofError>, bytes: Option<&[u8]>) {
     let proof = match decoded {
         Ok(proof) => proof,
         Err(e) => {

@@ -11,7 +11,8 @@
 #![no_main]
 
 use alloy_dyn_abi::DynSolType;
-use ehrchain_core::{Envelope, InitialTransaction, RECORD_FORMAT};
+use ehrchain_core::{Envelope, InitialTransaction};
+use ehrchain_core::generator::{RECORD_FORMAT};
 use ehrchain_fuzz::{NOW, fixture, rng};
 use libfuzzer_sys::fuzz_target;
 

@@ -99,6 +99,7 @@ use crate::transport::{
 };
 use crate::violation::Violations;
 
+pub use crate::driver::step;
 pub use ack::{Ack, AckStatus, Anchor, InvalidReason, Recovered, ViolationNote};
 pub use audit::{AuditEntry, AuditEvent, ChainHolds};
 pub use config::ValidatorConfig;

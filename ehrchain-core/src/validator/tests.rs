@@ -751,9 +751,9 @@ fn a_ti_the_template_refuses_is_invalid_at_once() {
         timestamp: NOW_S,
         fields: Default::default(),
     };
-    let violations = crate::Violations(vec![crate::Violation {
+    let violations = crate::violation::Violations(vec![crate::violation::Violation {
         field: None,
-        kind: crate::ViolationKind::MissingPatient,
+        kind: crate::violation::ViolationKind::MissingPatient,
     }]);
     let mut v = TransactionValidator::rejected(&ti, &violations);
     assert!(v.is_finished());
@@ -764,7 +764,7 @@ fn a_ti_the_template_refuses_is_invalid_at_once() {
         Some(&InvalidReason::TemplateViolations {
             violations: vec![ViolationNote {
                 field: None,
-                message: crate::ViolationKind::MissingPatient.to_string(),
+                message: crate::violation::ViolationKind::MissingPatient.to_string(),
             }]
         })
     );

@@ -165,7 +165,7 @@ fn rejects_invalid_role() {
     doc["roles"] = json!(["doctor", "Nurse"]);
     assert_eq!(
         reject(&doc),
-        TemplateError::InvalidRole(crate::InvalidRoleName("Nurse".into()))
+        TemplateError::InvalidRole(crate::role::InvalidRoleName("Nurse".into()))
     );
 }
 

@@ -18,7 +18,8 @@ use alloy_primitives::Selector;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::{Role, Violation, ViolationKind};
+use crate::Role;
+use crate::violation::{Violation, ViolationKind};
 
 const ANCHOR: &str = "anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp)";
 const ANCHOR_TYPES: &str = "anchorRecord(bytes32,bytes32,bytes32,bytes32,uint64)";
