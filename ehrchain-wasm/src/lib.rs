@@ -232,19 +232,19 @@ export interface DecodedRevert { error: string | null; detail: string; data: Hex
 export interface ViolationNote { field: string | null; message: string }
 
 export type InvalidReason =
-  | { reason: "template_violations"; violations: ViolationNote[] }
-  | { reason: "generation"; message: string }
-  | { reason: "contract_revert"; revert: DecodedRevert }
-  | { reason: "anchored_with_other_hash"; stored_record_hash: Hex }
-  | { reason: "status_zero"; revert: DecodedRevert }
-  | { reason: "missing_anchor_event" }
-  | { reason: "transport_failed"; attempts: number; last_error: TransportError }
-  | { reason: "transport_rejected"; error: TransportError }
-  | { reason: "dropped"; resubmissions: number }
-  | { reason: "reorged_out"; resubmissions: number }
-  | { reason: "unconfirmed"; tx_hash: Hex; block_number: number; head: number; confirmations: number }
-  | { reason: "root_anchored_with_other_batch"; stored_leaf_count: number; stored_batch_id: Hex | null }
-  | { reason: "not_anchored"; cause: InvalidReason; read_at_head: number | null };
+  | { kind: "template_violations"; violations: ViolationNote[] }
+  | { kind: "generation"; message: string }
+  | { kind: "contract_revert"; revert: DecodedRevert }
+  | { kind: "anchored_with_other_hash"; stored_record_hash: Hex }
+  | { kind: "status_zero"; revert: DecodedRevert }
+  | { kind: "missing_anchor_event" }
+  | { kind: "transport_failed"; attempts: number; last_error: TransportError }
+  | { kind: "transport_rejected"; error: TransportError }
+  | { kind: "dropped"; resubmissions: number }
+  | { kind: "reorged_out"; resubmissions: number }
+  | { kind: "unconfirmed"; tx_hash: Hex; block_number: number; head: number; confirmations: number }
+  | { kind: "root_anchored_with_other_batch"; stored_leaf_count: number; stored_batch_id: Hex | null }
+  | { kind: "not_anchored"; cause: InvalidReason; read_at_head: number | null };
 
 export interface Recovered {
   seen_at_head: number; confirmed_at_head: number; registry: Hex; event: string;

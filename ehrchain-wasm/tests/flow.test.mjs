@@ -68,7 +68,7 @@ test("a role the chain refuses: invalid ACK with the decoded custom error", asyn
   const ack = await ehr.submitTi(hs, entry, transport);
   assert.equal(ack.status, "invalid");
   const reason = ack.reason;
-  assert.equal(reason.reason, "contract_revert", JSON.stringify(reason));
+  assert.equal(reason.kind, "contract_revert", JSON.stringify(reason));
   assert.equal(reason.revert.error, "AccessControlUnauthorizedAccount");
   assert.match(reason.revert.detail, /AccessControlUnauthorizedAccount/);
   // The one transaction sent: to the registry, reverted.
@@ -85,7 +85,7 @@ test("a role its template refuses: invalid ACK, nothing sent", async () => {
   const entry = ti(templates, "blood-pressure", "admin", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-1" });
   const ack = await ehr.submitTi(hs, entry, transport);
   assert.equal(ack.status, "invalid");
-  assert.equal(ack.reason.reason, "template_violations");
+  assert.equal(ack.reason.kind, "template_violations");
   assert.match(ack.reason.violations[0].message, /role "admin" may not submit/);
   assert.deepEqual(ack.tx_hashes, []);
   assert.equal(ack.record_hash, null);
@@ -94,7 +94,7 @@ test("a role its template refuses: invalid ACK, nothing sent", async () => {
 test("a TI that breaks its template: invalid ACK listing every violation", async () => {
   const entry = ti(templates, "blood-pressure", "nurse", { systolic: 999, pulse: 1 }, { patient_id: "MRN-1" });
   const ack = await ehr.submitTi(hs, entry, transport);
-  assert.equal(ack.reason.reason, "template_violations");
+  assert.equal(ack.reason.kind, "template_violations");
   const fields = ack.reason.violations.map((v) => v.field).sort();
   assert.deepEqual(fields, ["diastolic", "pulse", "systolic"]);
   // generate() throws the same as an Error with the violations.
@@ -310,7 +310,7 @@ test("default validator settings on an instamining node: the wait ends, inconclu
   const head = Number(await chain.provider.request({ method: "eth_blockNumber", params: [] }));
   assert.equal(ack.status, "invalid");
   assert.deepEqual(ack.reason, {
-    reason: "unconfirmed", tx_hash: log.transactionHash, block_number: Number(log.blockNumber), head, confirmations: 3,
+    kind: "unconfirmed", tx_hash: log.transactionHash, block_number: Number(log.blockNumber), head, confirmations: 3,
   });
   assert.equal(head, Number(log.blockNumber));
   assert.deepEqual(ack.tx_hashes, [log.transactionHash]);
@@ -333,7 +333,7 @@ test("a provider on another chain: EHR_TRANSPORT_WRONG_CHAIN, and an inconclusiv
   );
   const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-3" });
   const ack = await ehr.submitTi(other, entry, transport);
-  assert.equal(ack.reason.reason, "transport_rejected", JSON.stringify(ack));
+  assert.equal(ack.reason.kind, "transport_rejected", JSON.stringify(ack));
   assert.deepEqual(ack.reason.error, { error: "wrong_chain", detail: { expected: 5, actual: 1337 } });
 });
 
@@ -347,8 +347,8 @@ test("a user who rejects the wallet prompt (EIP-1193 4001): invalid ACK, not anc
   const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-4" });
   const ack = await ehr.submitTi(hs, entry, t);
   assert.equal(ack.status, "invalid");
-  const reason = ack.reason.reason === "not_anchored" ? ack.reason.cause : ack.reason;
-  assert.equal(reason.reason, "transport_rejected", JSON.stringify(ack.reason));
+  const reason = ack.reason.kind === "not_anchored" ? ack.reason.cause : ack.reason;
+  assert.equal(reason.kind, "transport_rejected", JSON.stringify(ack.reason));
   assert.equal(reason.error.error, "rejected");
   assert.match(reason.error.detail, /user rejected/);
   await assert.rejects(t.send({ from: chain.roles.doctor, to: registry, data: "0x" }), { code: "EHR_TRANSPORT_REJECTED", reason: "rejected", retryable: false });
@@ -359,7 +359,7 @@ test("an unreachable provider is retried, then the ACK is inconclusive", async (
   const t = new ehr.Eip1193Transport(down, { chainId: CHAIN_ID, registry });
   const tc = hs.generate(ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-5" }));
   const [ack] = await ehr.runValidator(tc.validator({ ...FAST, max_retries: 2 }), t);
-  assert.equal(ack.reason.reason, "transport_failed", JSON.stringify(ack.reason));
+  assert.equal(ack.reason.kind, "transport_failed", JSON.stringify(ack.reason));
   assert.equal(ack.reason.last_error.error, "unavailable");
 });
 

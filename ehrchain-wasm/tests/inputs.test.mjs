@@ -80,7 +80,7 @@ test("times: nowMs is Unix milliseconds everywhere, a TI's timestamp Unix second
   accepted.free();
   assert.equal((await hs.generateAsync(goodTi, goodTi.timestamp).catch((e) => e)).code, "EHR_TI_REJECTED");
   const refused = hs.validatorFor(goodTi, goodTi.timestamp);
-  assert.equal(refused.pollAck().reason.reason, "template_violations");
+  assert.equal(refused.pollAck().reason.kind, "template_violations");
   refused.free();
   // The tolerance is set in milliseconds; the seconds-era option is refused.
   const strict = new ehr.Handshaker({ ...OPTIONS, maxClockSkewMs: 0 }, KEYS, templates);

@@ -49,10 +49,10 @@ export async function example(registry: string): Promise<string> {
     if (proof) verifyProofAnchored(proof, { root: proof.root, leaf_count: proof.leaf_count });
   } else {
     const reason = ack.reason;
-    summary = reason.reason === "contract_revert" ? reason.revert.error ?? reason.revert.detail
-      : reason.reason === "template_violations" ? reason.violations.map((v) => v.message).join()
-      : reason.reason === "unconfirmed" ? `${reason.tx_hash} in ${reason.block_number}, head ${reason.head}`
-      : reason.reason;
+    summary = reason.kind === "contract_revert" ? reason.revert.error ?? reason.revert.detail
+      : reason.kind === "template_violations" ? reason.violations.map((v) => v.message).join()
+      : reason.kind === "unconfirmed" ? `${reason.tx_hash} in ${reason.block_number}, head ${reason.head}`
+      : reason.kind;
   }
   const v = tc.validator({ poll_interval_ms: 10 });
   const next: Transmit | undefined = v.pollTransmit(Date.now());

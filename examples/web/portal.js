@@ -164,7 +164,7 @@ function readFields(form, f) {
 }
 
 function describe(reason) {
-  switch (reason.reason) {
+  switch (reason.kind) {
     case "template_violations":
       return `the entry breaks its template: ${reason.violations.map((v) => v.message).join("; ")}`;
     case "contract_revert":
@@ -199,7 +199,7 @@ async function submitEntry(form, f) {
     steps);
   list.prepend(item);
   if (!session) {
-    finish(item, badge, { status: { status: "invalid", reason: { reason: "transport_rejected", error: { error: "rejected", detail: "not connected: connect a wallet first" } } } });
+    finish(item, badge, { status: "invalid", reason: { kind: "transport_rejected", error: { error: "rejected", detail: "not connected: connect a wallet first" } } });
     return;
   }
   const seen = ["generated"];
@@ -215,7 +215,7 @@ async function submitEntry(form, f) {
     });
     finish(item, badge, ack);
   } catch (e) {
-    finish(item, badge, { status: { status: "invalid", reason: { reason: "generation", message: `${e.code ?? "Error"}: ${e.message}` } } });
+    finish(item, badge, { status: "invalid", reason: { kind: "generation", message: `${e.code ?? "Error"}: ${e.message}` } });
   } finally {
     validator?.free();
   }

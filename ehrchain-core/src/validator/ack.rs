@@ -19,8 +19,12 @@ pub struct ViolationNote {
 }
 
 /// Why a TI was not anchored.
+///
+/// JSON form: the variant under `kind`, its data beside it
+/// (`{"kind": "template_violations", "violations": […]}`), so an ACK reads
+/// `ack.reason.kind`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InvalidReason {
     /// The Transaction Generator refused the TI: it breaks its template.
     TemplateViolations {

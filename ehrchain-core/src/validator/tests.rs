@@ -772,7 +772,7 @@ fn a_ti_the_template_refuses_is_invalid_at_once() {
     assert_eq!((ack.record_hash, ack.envelope.clone()), (None, None));
     // Plain data: JSON round trip.
     let json = serde_json::to_string(&ack).unwrap();
-    assert!(json.contains("\"reason\":\"template_violations\""));
+    assert!(json.contains("\"reason\":{\"kind\":\"template_violations\""), "{json}");
     assert_eq!(serde_json::from_str::<Ack>(&json).unwrap(), ack);
 }
 
@@ -1005,7 +1005,7 @@ fn a_head_that_stands_still_ends_the_wait_for_confirmations() {
     assert_eq!(
         serde_json::to_value(reason).unwrap(),
         serde_json::json!({
-            "reason": "unconfirmed",
+            "kind": "unconfirmed",
             "tx_hash": r.tx_hash,
             "block_number": 5,
             "head": 5,
