@@ -772,7 +772,10 @@ fn a_ti_the_template_refuses_is_invalid_at_once() {
     assert_eq!((ack.record_hash, ack.envelope.clone()), (None, None));
     // Plain data: JSON round trip.
     let json = serde_json::to_string(&ack).unwrap();
-    assert!(json.contains("\"reason\":{\"kind\":\"template_violations\""), "{json}");
+    assert!(
+        json.contains("\"reason\":{\"kind\":\"template_violations\""),
+        "{json}"
+    );
     assert_eq!(serde_json::from_str::<Ack>(&json).unwrap(), ack);
 }
 
