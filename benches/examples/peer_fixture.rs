@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
             "nonce": Bytes::copy_from_slice(&nonce),
             "calldata": tc.calldata,
             "envelope": Bytes::copy_from_slice(tc.envelope.as_bytes()),
-            "record_hash": tc.record_hash,
+            "recordHash": tc.record_hash,
         }));
     }
     let batches = BATCH_SIZES
@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
     let proof = batch_of(PROOF_BATCH)?.proof(PROOF_INDEX)?;
     let fixture = json!({
         "now_ms": NOW,
-        "chain_id": CHAIN_ID,
+        "chainId": CHAIN_ID,
         "registry": REGISTRY,
         "sealing_key_id": SEALING_KEY_ID,
         "sealing_key": Bytes::copy_from_slice(&SEALING_KEY),

@@ -57,7 +57,7 @@ function sameBytes(tc, expected, what) {
 }
 
 async function tcGeneration() {
-  const templateId = fixture.tis[0].ti.template_id;
+  const templateId = fixture.tis[0].ti.templateId;
   const variants = [
     ['viem+node:crypto', nodePipeline(fixture, templateId, 'viem')],
     ['ethers+node:crypto', nodePipeline(fixture, templateId, 'ethers')],
@@ -91,7 +91,7 @@ async function wasmWorkloads() {
   templates.add(JSON.stringify(fixture.template));
   const keys = { [fixture.sealing_key_id]: fixture.sealing_key, [fixture.pseudonym_key_id]: fixture.pseudonym_key };
   const hs = new ehr.Handshaker({
-    chainId: fixture.chain_id, registry: fixture.registry,
+    chainId: fixture.chainId, registry: fixture.registry,
     sealingKeyId: fixture.sealing_key_id, pseudonymKeyId: fixture.pseudonym_key_id,
   }, keys, templates);
   // `generate` seals in WebAssembly; `generateAsync` hands AES-256-GCM and
@@ -158,13 +158,13 @@ async function batchBuild() {
 async function proofVerify() {
   const { proof } = fixture;
   const siblings = proof.siblings;
-  if (!StandardMerkleTree.verify(proof.root, ['bytes32'], [proof.record_hash], siblings)) {
+  if (!StandardMerkleTree.verify(proof.root, ['bytes32'], [proof.recordHash], siblings)) {
     throw new Error('@openzeppelin/merkle-tree refuses ehrchain\'s depth-20 proof');
   }
   record('proof_verify/openzeppelin-merkle-tree/depth20', 'proofs',
-    await time(() => StandardMerkleTree.verify(proof.root, ['bytes32'], [proof.record_hash], siblings)));
+    await time(() => StandardMerkleTree.verify(proof.root, ['bytes32'], [proof.recordHash], siblings)));
   const viemVerify = () => {
-    let node = keccak256(keccak256(proof.record_hash));
+    let node = keccak256(keccak256(proof.recordHash));
     for (const sibling of siblings) {
       node = keccak256(node < sibling ? concat([node, sibling]) : concat([sibling, node]));
     }

@@ -62,9 +62,9 @@ function validIdentifier(s) {
 /// Every violation of `ti` against its template, as ehrchain reports them.
 function violations(ctx, template, ti, nowMs) {
   const out = [];
-  if (!template.roles.includes(ti.author_role)) out.push({ kind: 'role_not_allowed' });
-  if (!validIdentifier(ti.author_id)) out.push({ kind: 'bad_identifier', what: 'author_id' });
-  if (ti.patient_id !== undefined && !validIdentifier(ti.patient_id)) out.push({ kind: 'bad_identifier', what: 'patient_id' });
+  if (!template.roles.includes(ti.authorRole)) out.push({ kind: 'role_not_allowed' });
+  if (!validIdentifier(ti.authorId)) out.push({ kind: 'bad_identifier', what: 'authorId' });
+  if (ti.patientId !== undefined && !validIdentifier(ti.patientId)) out.push({ kind: 'bad_identifier', what: 'patientId' });
   // The TI's timestamp is in seconds, the clock in milliseconds (5 min skew).
   if (ti.timestamp * 1000 - nowMs > 300_000) out.push({ kind: 'timestamp_in_future' });
   for (const [name, value] of Object.entries(ti.fields)) {
@@ -96,7 +96,7 @@ function checkValue(field, value) {
       return field.values.includes(value) ? null : 'unknown_enum_value';
     case 'text':
       if (typeof value !== 'string') return 'wrong_type';
-      return value.length <= field.max_length ? null : 'text_too_long';
+      return value.length <= field.maxLength ? null : 'text_too_long';
     case 'bool':
       return typeof value === 'boolean' ? null : 'wrong_type';
     case 'date-time':
@@ -115,14 +115,14 @@ function recordJson(ctx, template, ti) {
   }
   const record = {
     format: RECORD_FORMAT,
-    template_id: ti.template_id,
+    templateId: ti.templateId,
     template: template.name,
-    template_version: template.version,
-    ti_id: ti.ti_id,
-    author_id: ti.author_id,
-    author_role: ti.author_role,
+    templateVersion: template.version,
+    tiId: ti.tiId,
+    authorId: ti.authorId,
+    authorRole: ti.authorRole,
   };
-  if (ti.patient_id !== undefined) record.patient_id = ti.patient_id;
+  if (ti.patientId !== undefined) record.patientId = ti.patientId;
   record.timestamp = ti.timestamp;
   record.fields = fields;
   return Buffer.from(JSON.stringify(record));
@@ -149,18 +149,18 @@ function roleId(ctx, role) {
 function encodeCall(ctx, ti, patient, recordHash) {
   const system = {
     patient_pseudonym: toHex(patient),
-    template_id: ti.template_id,
-    ti_id: ti.ti_id,
+    template_id: ti.templateId,
+    ti_id: ti.tiId,
     record_hash: toHex(recordHash),
     timestamp: BigInt(ti.timestamp),
-    author_role: roleId(ctx, ti.author_role),
+    author_role: roleId(ctx, ti.authorRole),
   };
   return ctx.encode(ctx.argumentFields.map((f) => (f.placement === 'system' ? system[f.source] : ti.fields[f.name])));
 }
 
 function lookup(ctx, ti, nowMs) {
-  const template = ctx.templates.get(ti.template_id);
-  if (!template) throw new Error(`unknown template ${ti.template_id}`);
+  const template = ctx.templates.get(ti.templateId);
+  if (!template) throw new Error(`unknown template ${ti.templateId}`);
   const found = violations(ctx, template, ti, nowMs);
   if (found.length > 0) throw Object.assign(new Error('TI rejected'), { violations: found });
   return template;
@@ -171,9 +171,9 @@ export function nodePipeline(fixture, templateId, encoder) {
   const ctx = setup(fixture, templateId, encoder);
   return (ti, nowMs, nonce) => {
     const template = lookup(ctx, ti, nowMs);
-    const patient = ti.patient_id === undefined ? ZERO32 : createHmac('sha256', ctx.pseudonymKey).update(ti.patient_id).digest();
-    const templateIdBytes = hexBytes(ti.template_id);
-    const tiId = hexBytes(ti.ti_id);
+    const patient = ti.patientId === undefined ? ZERO32 : createHmac('sha256', ctx.pseudonymKey).update(ti.patientId).digest();
+    const templateIdBytes = hexBytes(ti.templateId);
+    const tiId = hexBytes(ti.tiId);
     const plaintext = recordJson(ctx, template, ti);
     const okm = Buffer.from(hkdfSync('sha256', ctx.sealingKey, templateIdBytes, Buffer.concat([HKDF_LABEL, patient, tiId]), 48));
     const head = header(ctx, patient, templateIdBytes, tiId, nonce, okm.subarray(32), plaintext.length);
@@ -192,11 +192,11 @@ export async function webPipeline(fixture, templateId, encoder) {
   const pseudonymKey = await subtle.importKey('raw', ctx.pseudonymKey, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   return async (ti, nowMs, nonce) => {
     const template = lookup(ctx, ti, nowMs);
-    const patient = ti.patient_id === undefined
+    const patient = ti.patientId === undefined
       ? ZERO32
-      : Buffer.from(await subtle.sign('HMAC', pseudonymKey, Buffer.from(ti.patient_id)));
-    const templateIdBytes = hexBytes(ti.template_id);
-    const tiId = hexBytes(ti.ti_id);
+      : Buffer.from(await subtle.sign('HMAC', pseudonymKey, Buffer.from(ti.patientId)));
+    const templateIdBytes = hexBytes(ti.templateId);
+    const tiId = hexBytes(ti.tiId);
     const plaintext = recordJson(ctx, template, ti);
     const okm = Buffer.from(await subtle.deriveBits(
       { name: 'HKDF', hash: 'SHA-256', salt: templateIdBytes, info: Buffer.concat([HKDF_LABEL, patient, tiId]) },

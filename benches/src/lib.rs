@@ -164,7 +164,7 @@ pub fn template_json() -> Result<String, SetupError> {
         .and_then(serde_json::Value::as_object_mut)
         .ok_or("the blood-pressure template has no note")?;
     note.insert(
-        "max_length".to_owned(),
+        "maxLength".to_owned(),
         json!(ehrchain_core::template::MAX_TEXT_LEN),
     );
     Ok(serde_json::to_string_pretty(&doc)?)

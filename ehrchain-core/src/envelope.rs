@@ -47,8 +47,10 @@ const FIXED_TAIL_LEN: usize = 32 * 3 + NONCE_LEN + COMMITMENT_LEN + 4;
 const NONCE_FROM_HEADER_END: usize = NONCE_LEN + COMMITMENT_LEN + 4;
 
 /// What an envelope is bound to; all of it is in the clear header and
-/// authenticated as associated data.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// authenticated as associated data. JSON form: `{"keyId", "patient",
+/// "templateId", "tiId"}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EnvelopeBinding {
     /// The master key the record key was derived from.
     pub key_id: KeyId,

@@ -361,13 +361,13 @@ impl<K: KeyStore> TransactionGenerator<K> {
             }));
         }
         if !valid_identifier(&ti.author_id) {
-            violations.push(general(ViolationKind::BadIdentifier { what: "author_id" }));
+            violations.push(general(ViolationKind::BadIdentifier { what: "authorId" }));
         }
         match (template.subject(), ti.patient_id.as_deref()) {
             (Subject::Patient, None) => violations.push(general(ViolationKind::MissingPatient)),
             (Subject::None, Some(_)) => violations.push(general(ViolationKind::UnexpectedPatient)),
             (_, Some(p)) if !valid_identifier(p) => {
-                violations.push(general(ViolationKind::BadIdentifier { what: "patient_id" }));
+                violations.push(general(ViolationKind::BadIdentifier { what: "patientId" }));
             }
             _ => {}
         }

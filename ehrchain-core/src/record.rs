@@ -28,20 +28,20 @@ pub(crate) fn write_record(
 ) {
     out.extend_from_slice(b"{\"format\":");
     write_str(out, RECORD_FORMAT);
-    out.extend_from_slice(b",\"template_id\":");
+    out.extend_from_slice(b",\"templateId\":");
     write_b256(out, &template.id());
     out.extend_from_slice(b",\"template\":");
     write_str(out, template.name());
-    out.extend_from_slice(b",\"template_version\":");
+    out.extend_from_slice(b",\"templateVersion\":");
     write_int(out, template.version());
-    out.extend_from_slice(b",\"ti_id\":");
+    out.extend_from_slice(b",\"tiId\":");
     write_b256(out, &ti.ti_id);
-    out.extend_from_slice(b",\"author_id\":");
+    out.extend_from_slice(b",\"authorId\":");
     write_str(out, &ti.author_id);
-    out.extend_from_slice(b",\"author_role\":");
+    out.extend_from_slice(b",\"authorRole\":");
     write_str(out, ti.author_role.name());
     if let Some(patient_id) = &ti.patient_id {
-        out.extend_from_slice(b",\"patient_id\":");
+        out.extend_from_slice(b",\"patientId\":");
         write_str(out, patient_id);
     }
     out.extend_from_slice(b",\"timestamp\":");

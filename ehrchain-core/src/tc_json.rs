@@ -5,8 +5,8 @@
 //! have.
 //!
 //! ```json
-//! {"to": "0x…", "chain_id": 1337, "calldata": "0x…", "ti_id": "0x…",
-//!  "template_id": "0x…", "patient": "0x…", "record_hash": "0x…",
+//! {"to": "0x…", "chainId": 1337, "calldata": "0x…", "tiId": "0x…",
+//!  "templateId": "0x…", "patient": "0x…", "recordHash": "0x…",
 //!  "cid": "bafkrei…", "envelope": "0x…"}
 //! ```
 //!
@@ -23,7 +23,7 @@ use crate::registry_abi::IEhrRegistry;
 
 /// The fields of the JSON form.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct TcJson {
     to: Address,
     chain_id: u64,
@@ -63,7 +63,7 @@ impl TryFrom<TcJson> for ChainTransaction {
         let binding = envelope.binding();
         if envelope.record_hash() != doc.record_hash {
             return Err(TcError::Inconsistent(
-                "record_hash is not the SHA-256 of its envelope",
+                "recordHash is not the SHA-256 of its envelope",
             ));
         }
         if binding.ti_id != doc.ti_id
@@ -212,10 +212,9 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let other = format!("0x{}", "07".repeat(32));
-        assert!(inconsistent(edited(|d| d["ti_id"] = other.clone().into())).contains("envelope"));
+        assert!(inconsistent(edited(|d| d["tiId"] = other.clone().into())).contains("envelope"));
         assert!(
-            inconsistent(edited(|d| d["record_hash"] = other.clone().into()))
-                .contains("record_hash")
+            inconsistent(edited(|d| d["recordHash"] = other.clone().into())).contains("recordHash")
         );
         assert!(inconsistent(edited(|d| d["cid"] = "bafy".into())).contains("cid"));
         let mut calldata = tc().calldata.to_vec();

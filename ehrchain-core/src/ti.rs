@@ -15,11 +15,11 @@ pub const MAX_IDENTIFIER_LEN: usize = 128;
 /// An initial transaction: a user's entry plus the system data around it.
 ///
 /// JSON form (see `docs/templates.md`):
-/// `{"ti_id": "0x…", "template_id": "0x…", "author_id": "dr-4711",
-///   "author_role": "doctor", "patient_id": "MRN-000123",
+/// `{"tiId": "0x…", "templateId": "0x…", "authorId": "dr-4711",
+///   "authorRole": "doctor", "patientId": "MRN-000123",
 ///   "timestamp": 1764495000, "fields": {"systolic": 120}}`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InitialTransaction {
     /// The host's idempotency key for this entry (32 bytes, for example a
     /// random value or a UUID left-aligned). Goes on chain; must not encode
@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn json_round_trip() {
-        let json = r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101","template_id":"0x0202020202020202020202020202020202020202020202020202020202020202","author_id":"dr-4711","author_role":"doctor","patient_id":"MRN-000123","timestamp":1764495000,"fields":{"systolic":120}}"#;
+        let json = r#"{"tiId":"0x0101010101010101010101010101010101010101010101010101010101010101","templateId":"0x0202020202020202020202020202020202020202020202020202020202020202","authorId":"dr-4711","authorRole":"doctor","patientId":"MRN-000123","timestamp":1764495000,"fields":{"systolic":120}}"#;
         let ti = InitialTransaction::from_json(json).unwrap();
         assert_eq!(ti.author_role.name(), "doctor");
         assert_eq!(ti.to_json(), json);
@@ -135,10 +135,10 @@ mod tests {
         for bad in [
             "",
             "{}",
-            r#"{"ti_id":"0x01","template_id":"0x02","author_id":"a","author_role":"doctor","timestamp":1,"fields":{}}"#,
-            r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101","template_id":"0x0202020202020202020202020202020202020202020202020202020202020202","author_id":"a","author_role":"Doctor","timestamp":1,"fields":{}}"#,
-            r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101","template_id":"0x0202020202020202020202020202020202020202020202020202020202020202","author_id":"a","author_role":"doctor","timestamp":-1,"fields":{}}"#,
-            r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101","template_id":"0x0202020202020202020202020202020202020202020202020202020202020202","author_id":"a","author_role":"doctor","timestamp":1,"fields":{},"extra":1}"#,
+            r#"{"tiId":"0x01","templateId":"0x02","authorId":"a","authorRole":"doctor","timestamp":1,"fields":{}}"#,
+            r#"{"tiId":"0x0101010101010101010101010101010101010101010101010101010101010101","templateId":"0x0202020202020202020202020202020202020202020202020202020202020202","authorId":"a","authorRole":"Doctor","timestamp":1,"fields":{}}"#,
+            r#"{"tiId":"0x0101010101010101010101010101010101010101010101010101010101010101","templateId":"0x0202020202020202020202020202020202020202020202020202020202020202","authorId":"a","authorRole":"doctor","timestamp":-1,"fields":{}}"#,
+            r#"{"tiId":"0x0101010101010101010101010101010101010101010101010101010101010101","templateId":"0x0202020202020202020202020202020202020202020202020202020202020202","authorId":"a","authorRole":"doctor","timestamp":1,"fields":{},"extra":1}"#,
         ] {
             assert!(InitialTransaction::from_json(bad).is_err(), "{bad}");
             if let Ok(document) = serde_json::from_str(bad) {
@@ -157,7 +157,7 @@ mod tests {
     fn ids_need_0x_and_64_hex_digits() {
         let ti = |ti_id: &str, template_id: &str| {
             format!(
-                r#"{{"ti_id":"{ti_id}","template_id":"{template_id}","author_id":"a","author_role":"doctor","timestamp":1,"fields":{{}}}}"#
+                r#"{{"tiId":"{ti_id}","templateId":"{template_id}","authorId":"a","authorRole":"doctor","timestamp":1,"fields":{{}}}}"#
             )
         };
         let (one, two) = ("01".repeat(32), "02".repeat(32));

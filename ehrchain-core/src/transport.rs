@@ -25,7 +25,11 @@ impl std::fmt::Display for TxHash {
 
 /// What a submission anchors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum Anchoring {
     /// One record (`anchorRecord`).
     Record {
@@ -48,6 +52,7 @@ pub enum Anchoring {
 /// A transaction for the transport to send: a TC or a batch transaction,
 /// without the sealed record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Submission {
     /// The `EhrRegistry` contract called.
     pub to: Address,
@@ -115,6 +120,7 @@ impl Submission {
 /// A receipt: what a mined transaction did, reduced to what the validator and
 /// the host's database need.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TxReceipt {
     /// The transaction.
     pub tx_hash: TxHash,
@@ -157,7 +163,12 @@ pub enum SubmissionStatus {
 /// under `detail`: `{"error": "unavailable", "detail": "connection refused"}`,
 /// `{"error": "wrong_chain", "detail": {"expected": 1337, "actual": 1}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "error", content = "detail", rename_all = "snake_case")]
+#[serde(
+    tag = "error",
+    content = "detail",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 #[non_exhaustive]
 pub enum TransportError {
     /// The node could not be reached or did not answer in time. Retryable.

@@ -18,7 +18,11 @@ pub struct Violation {
 
 /// What is wrong with a TI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[serde(tag = "violation", rename_all = "snake_case")]
+#[serde(
+    tag = "violation",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 #[non_exhaustive]
 pub enum ViolationKind {
     /// The TI names a template the registry does not hold.
@@ -50,10 +54,10 @@ pub enum ViolationKind {
         what: &'static str,
     },
     /// The template's subject is a patient but the TI names none.
-    #[error("this template records data about a patient: set patient_id")]
+    #[error("this template records data about a patient: set patientId")]
     MissingPatient,
     /// The template's subject is `none` but the TI names a patient.
-    #[error("this template records no patient data: leave patient_id out")]
+    #[error("this template records no patient data: leave patientId out")]
     UnexpectedPatient,
     /// The TI's timestamp is later than the host's clock allows.
     #[error(

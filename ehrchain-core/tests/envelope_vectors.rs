@@ -38,7 +38,7 @@ const KEY_ID_AT: usize = 7;
 const FIXED_HEADER: usize = 135;
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct VectorFile {
     description: Vec<String>,
     spec: String,
@@ -50,7 +50,7 @@ struct VectorFile {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Valid {
     name: String,
     comment: String,
@@ -71,7 +71,7 @@ struct Valid {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Invalid {
     name: String,
     comment: String,
@@ -83,7 +83,7 @@ struct Invalid {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct PseudonymVector {
     name: String,
     key: String,
@@ -241,18 +241,18 @@ fn check_record_json(name: &str, plaintext: &[u8], binding: &EnvelopeBinding) {
     keys.sort_unstable();
     let mut expected = vec![
         "format",
-        "template_id",
+        "templateId",
         "template",
-        "template_version",
-        "ti_id",
-        "author_id",
-        "author_role",
-        "patient_id",
+        "templateVersion",
+        "tiId",
+        "authorId",
+        "authorRole",
+        "patientId",
         "timestamp",
         "fields",
     ];
     if binding.patient == B256::ZERO {
-        expected.retain(|k| *k != "patient_id");
+        expected.retain(|k| *k != "patientId");
     }
     // Whether serde_json's map keeps insertion order depends on its features;
     // check the documented order on the bytes.
@@ -269,8 +269,8 @@ fn check_record_json(name: &str, plaintext: &[u8], binding: &EnvelopeBinding) {
     sorted.sort_unstable();
     assert_eq!(keys, sorted, "{name}: keys");
     assert_eq!(record["format"], "ehrchain.record/1");
-    assert_eq!(record["template_id"], binding.template_id.to_string());
-    assert_eq!(record["ti_id"], binding.ti_id.to_string());
+    assert_eq!(record["templateId"], binding.template_id.to_string());
+    assert_eq!(record["tiId"], binding.ti_id.to_string());
     assert_eq!(
         serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(plaintext).unwrap())
             .unwrap()

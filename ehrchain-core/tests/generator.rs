@@ -99,7 +99,7 @@ fn blood_pressure_becomes_anchor_record_call() {
         record["fields"],
         json!({"systolic": 120, "diastolic": 80, "position": "sitting"})
     );
-    assert_eq!(record["patient_id"], "MRN-000123");
+    assert_eq!(record["patientId"], "MRN-000123");
     assert!(tc.cid().starts_with("bafkrei"));
 }
 
@@ -318,8 +318,8 @@ fn patient_rules_follow_the_template_subject() {
     assert_eq!(
         generate_err(&registry, &ti),
         [
-            ViolationKind::BadIdentifier { what: "author_id" },
-            ViolationKind::BadIdentifier { what: "patient_id" }
+            ViolationKind::BadIdentifier { what: "authorId" },
+            ViolationKind::BadIdentifier { what: "patientId" }
         ]
     );
 
@@ -373,7 +373,7 @@ fn custom_template_encodes_every_chain_type() {
         {"name": "level", "placement": "chain", "type": "enum", "values": ["low", "mid", "high"], "required": true},
         {"name": "at", "placement": "chain", "type": "date-time", "required": true},
         {"name": "flag", "placement": "chain", "type": "bool", "required": true},
-        {"name": "code", "placement": "chain", "type": "code", "max_length": 64, "required": true},
+        {"name": "code", "placement": "chain", "type": "code", "maxLength": 64, "required": true},
         {"name": "who", "placement": "chain", "type": "address", "required": true},
         {"name": "tag", "placement": "chain", "type": "bytes32", "required": true},
         {"name": "role", "placement": "system", "source": "author_role"},

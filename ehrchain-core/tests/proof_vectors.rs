@@ -47,7 +47,7 @@ const AT_SIBLING_COUNT: usize = 109;
 const BASE45: &[u8; 45] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct VectorFile {
     description: Vec<String>,
     spec: String,
@@ -59,14 +59,14 @@ struct VectorFile {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AnchorFunction {
     signature: String,
     selector: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct BatchVector {
     name: String,
     leaf_count: u32,
@@ -78,7 +78,7 @@ struct BatchVector {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ProofVector {
     index: u32,
     leaf: String,
@@ -88,7 +88,7 @@ struct ProofVector {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Invalid {
     name: String,
     comment: String,
@@ -231,10 +231,10 @@ fn check_batch(v: &BatchVector) {
         // The JSON form is the vector's fields.
         let fields = json!({
             "version": PROOF_VERSION,
-            "record_hash": record_hash,
-            "batch_id": batch.batch_id(),
+            "recordHash": record_hash,
+            "batchId": batch.batch_id(),
             "root": batch.root(),
-            "leaf_count": n,
+            "leafCount": n,
             "index": index,
             "siblings": siblings.iter().map(hex::encode_prefixed).collect::<Vec<_>>(),
         });
@@ -943,10 +943,10 @@ fn invalid_vectors() -> Vec<Invalid> {
         ),
         json_input(
             "json-missing-field",
-            "A valid proof without its batch_id.",
+            "A valid proof without its batchId.",
             &{
                 let mut f = fields.clone();
-                f.as_object_mut().unwrap().remove("batch_id");
+                f.as_object_mut().unwrap().remove("batchId");
                 f
             },
             "json",
@@ -972,7 +972,7 @@ fn invalid_vectors() -> Vec<Invalid> {
         json_input(
             "json-zero-leaf-count",
             "Leaf count 0.",
-            &with("leaf_count", json!(0)),
+            &with("leafCount", json!(0)),
             "zero_leaf_count",
         ),
         json_input(

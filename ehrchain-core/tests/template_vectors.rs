@@ -26,6 +26,7 @@ const VECTORS: &str = concat!(
 const ANCHOR: &str = "anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp)";
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct VectorFile {
     description: &'static str,
     format: &'static str,
@@ -33,6 +34,7 @@ struct VectorFile {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Vector {
     name: String,
     source: &'static str,
@@ -109,8 +111,8 @@ fn chain_mapping() -> Value {
         },
         "fields": [
             {"name": "lot", "placement": "chain", "type": "code", "required": true},
-            {"name": "product", "placement": "chain", "type": "code", "max_length": 64,
-             "code_system": "https://www.gs1.org/gtin", "required": true},
+            {"name": "product", "placement": "chain", "type": "code", "maxLength": 64,
+             "codeSystem": "https://www.gs1.org/gtin", "required": true},
             {"name": "status", "placement": "chain", "type": "enum",
              "values": ["shipped", "received", "dispensed"], "required": true},
             {"name": "quantity", "placement": "chain", "type": "decimal", "scale": 3,
@@ -121,7 +123,7 @@ fn chain_mapping() -> Value {
             {"name": "urgent", "placement": "chain", "type": "bool", "required": true},
             {"name": "to", "placement": "chain", "type": "address", "required": true},
             {"name": "reference", "placement": "chain", "type": "bytes32", "required": true},
-            {"name": "note", "placement": "sealed", "type": "text", "max_length": 500,
+            {"name": "note", "placement": "sealed", "type": "text", "maxLength": 500,
              "identifying": true},
             {"name": "role", "placement": "system", "source": "author_role"},
             {"name": "ti", "placement": "system", "source": "ti_id"},
@@ -142,7 +144,7 @@ fn escapes() -> Value {
         "roles": ["doctor"],
         "call": {"function": "anchor(bytes32 templateId)", "arguments": ["template"]},
         "fields": [
-            {"name": "befund", "placement": "sealed", "type": "text", "max_length": 100,
+            {"name": "befund", "placement": "sealed", "type": "text", "maxLength": 100,
              "label": "Befund", "hint": "Freitext – bleibt versiegelt"},
             {"name": "template", "placement": "system", "source": "template_id",
              "label": "Vorlage"},

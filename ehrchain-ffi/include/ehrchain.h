@@ -1194,8 +1194,8 @@ ehr_result ehr_last_error(char *buf, size_t len, size_t *out_len);
 ehr_result ehr_last_violations(char *buf, size_t len, size_t *out_len);
 
 /**
- * Writes the TC's JSON form (`to`, `chain_id`, `calldata`, `ti_id`,
- * `template_id`, `patient`, `record_hash`, `cid`, `envelope`; hex strings)
+ * Writes the TC's JSON form (`to`, `chainId`, `calldata`, `tiId`,
+ * `templateId`, `patient`, `recordHash`, `cid`, `envelope`; hex strings)
  * as NUL-terminated text into `buf` (text-output rules:
  * `ehr_result_message`). It holds the sealed record: store it where the
  * record may be stored.
@@ -1281,8 +1281,8 @@ ehr_result ehr_templates_forms_for(const struct ehr_templates *templates,
 void ehr_templates_free(struct ehr_templates *templates);
 
 /**
- * Reads a TI from its JSON form (`docs/templates.md`: `ti_id`,
- * `template_id`, `author_id`, `author_role`, `patient_id`, `timestamp`,
+ * Reads a TI from its JSON form (`docs/templates.md`: `tiId`,
+ * `templateId`, `authorId`, `authorRole`, `patientId`, `timestamp`,
  * `fields`). Free it with `ehr_ti_free`.
  */
 ehr_result ehr_ti_from_json(const char *json, size_t json_len, struct ehr_ti **ti_out);

@@ -199,12 +199,12 @@ pub unsafe extern "C" fn ehr_handshaker_config_builder_new(
 ) -> ehr_result {
     guard(|| {
         let registry = Address::from(ptr::array::<20>(registry, "registry")?);
-        let sealing_key = crate::key_id(ptr::text(
+        let sealing_key = ehrchain_core::KeyId::new(ptr::text(
             sealing_key_id,
             sealing_key_id_len,
             "sealing_key_id",
         )?)?;
-        let pseudonym_key = crate::key_id(ptr::text(
+        let pseudonym_key = ehrchain_core::KeyId::new(ptr::text(
             pseudonym_key_id,
             pseudonym_key_id_len,
             "pseudonym_key_id",

@@ -125,7 +125,7 @@ pub unsafe extern "C" fn ehr_key_store_insert(
 ) -> ehr_result {
     guard(|| {
         let keys = ptr::handle_mut(keys, "keys")?;
-        let id = crate::key_id(ptr::text(key_id, key_id_len, "key_id")?)?;
+        let id = ehrchain_core::KeyId::new(ptr::text(key_id, key_id_len, "key_id")?)?;
         let mut bytes = ptr::array::<32>(key, "key")?;
         let master = MasterKey::new(bytes);
         bytes.zeroize();
@@ -195,7 +195,7 @@ pub unsafe extern "C" fn ehr_envelope_seal(
 ) -> ehr_result {
     guard(|| {
         let keys = ptr::handle(keys, "keys")?;
-        let key_id = crate::key_id(ptr::text(key_id, key_id_len, "key_id")?)?;
+        let key_id = ehrchain_core::KeyId::new(ptr::text(key_id, key_id_len, "key_id")?)?;
         let binding = EnvelopeBinding {
             key_id: key_id.clone(),
             patient: B256::from(ptr::array::<32>(patient, "patient")?),

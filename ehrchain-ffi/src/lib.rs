@@ -37,7 +37,7 @@ pub use ti::*;
 pub use transport::*;
 pub use validator::*;
 
-use ehrchain_core::{ErrorCode, KeyId, Role};
+use ehrchain_core::ErrorCode;
 
 use crate::result::{Error, guard};
 
@@ -50,16 +50,6 @@ pub(crate) fn disabled(feature: &str) -> Error {
             "this build of ehrchain-ffi leaves out the `{feature}` feature; rebuild it with `--features {feature}`"
         ),
     )
-}
-
-/// A role from its name, or `EHR_ROLE_INVALID`.
-pub(crate) fn role(name: &str) -> result::Result<Role> {
-    Ok(Role::new(name)?)
-}
-
-/// A key id, or `EHR_KEY_ID_INVALID`.
-pub(crate) fn key_id(id: &str) -> result::Result<KeyId> {
-    Ok(KeyId::new(id)?)
 }
 
 /// Writes the library version (such as `0.1.0`) as NUL-terminated text into

@@ -9,8 +9,8 @@ use crate::handshaker::ehr_tc;
 use crate::ptr::{self, Out};
 use crate::result::{ehr_result, guard};
 
-/// Writes the TC's JSON form (`to`, `chain_id`, `calldata`, `ti_id`,
-/// `template_id`, `patient`, `record_hash`, `cid`, `envelope`; hex strings)
+/// Writes the TC's JSON form (`to`, `chainId`, `calldata`, `tiId`,
+/// `templateId`, `patient`, `recordHash`, `cid`, `envelope`; hex strings)
 /// as NUL-terminated text into `buf` (text-output rules:
 /// `ehr_result_message`). It holds the sealed record: store it where the
 /// record may be stored.

@@ -138,7 +138,7 @@ pub unsafe extern "C" fn ehr_templates_forms_for(
 ) -> ehr_result {
     guard(|| {
         let templates = ptr::handle(templates, "templates")?;
-        let role = crate::role(ptr::text(role, role_len, "role")?)?;
+        let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
         let forms = templates.registry.forms_for(&role);
         let json = serde_json::to_string(&forms)
             .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;

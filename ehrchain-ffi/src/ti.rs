@@ -17,8 +17,8 @@ pub struct ehr_ti {
     pub(crate) ti: InitialTransaction,
 }
 
-/// Reads a TI from its JSON form (`docs/templates.md`: `ti_id`,
-/// `template_id`, `author_id`, `author_role`, `patient_id`, `timestamp`,
+/// Reads a TI from its JSON form (`docs/templates.md`: `tiId`,
+/// `templateId`, `authorId`, `authorRole`, `patientId`, `timestamp`,
 /// `fields`). Free it with `ehr_ti_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_ti_from_json(
@@ -59,7 +59,8 @@ pub unsafe extern "C" fn ehr_ti_new(
         let ti_id = B256::from(ptr::array::<32>(ti_id, "ti_id")?);
         let template_id = B256::from(ptr::array::<32>(template_id, "template_id")?);
         let author_id = ptr::text(author_id, author_id_len, "author_id")?;
-        let role = crate::role(ptr::text(author_role, author_role_len, "author_role")?)?;
+        let role =
+            ehrchain_core::Role::new(ptr::text(author_role, author_role_len, "author_role")?)?;
         let patient_id = ptr::opt_text(patient_id, patient_id_len, "patient_id")?;
         let out = Out::new(ti_out, "ti_out")?;
         out.give(ehr_ti {

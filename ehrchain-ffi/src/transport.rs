@@ -584,7 +584,7 @@ pub unsafe extern "C" fn ehr_transport_set_sender(
 ) -> ehr_result {
     guard(|| {
         let t = ptr::handle_mut(transport, "transport")?;
-        let role = crate::role(ptr::text(role, role_len, "role")?)?;
+        let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
         let account = Address::from(ptr::array::<20>(account, "account")?);
         let _ = (&role, account);
         match &mut t.inner {
@@ -789,7 +789,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_grant_role(
     guard(|| {
         let t = ptr::handle_mut(transport, "transport")?;
         let admin = Address::from(ptr::array::<20>(admin, "admin")?);
-        let role = crate::role(ptr::text(role, role_len, "role")?)?;
+        let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
         let account = Address::from(ptr::array::<20>(account, "account")?);
         #[cfg(feature = "rpc")]
         {

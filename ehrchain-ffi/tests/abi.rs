@@ -123,7 +123,7 @@ fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
         );
         assert_eq!(B256::from(id), core_template_id("blood-pressure"));
         let mut ti = null_mut();
-        let (json, json_len) = text("{\"ti_id\":");
+        let (json, json_len) = text("{\"tiId\":");
         assert_eq!(
             ehr_ti_from_json(json, json_len, &raw mut ti),
             ErrorCode::TiMalformed

@@ -33,7 +33,7 @@ export interface Eip1193TransportOptions {
 }
 
 /** A receipt as `Eip1193Transport.receipt` returns it (with the created contract, if any). */
-export interface Eip1193Receipt extends TxReceipt { contract_address: Hex | null }
+export interface Eip1193Receipt extends TxReceipt { contractAddress: Hex | null }
 
 export declare class Eip1193Transport {
   constructor(provider: Eip1193Provider, options: Eip1193TransportOptions);

@@ -227,7 +227,7 @@ export class Eip1193Transport {
 
   /** The validator's `submit`: checks the chain, picks the sender, sends. */
   async submit(submission) {
-    await this.checkChain(submission.chain_id);
+    await this.checkChain(submission.chainId);
     const from = await this.senderOf(submission);
     return this.send({ from, to: submission.to, data: submission.calldata });
   }
@@ -247,14 +247,14 @@ export class Eip1193Transport {
       }
     }
     return {
-      tx_hash: txHash,
+      txHash: txHash,
       status,
-      block_number: blockNumber,
-      block_hash: hexData(r.blockHash, "receipt blockHash"),
-      anchor_log_index: logIndex,
-      gas_used: quantity(r.gasUsed, "receipt gasUsed"),
-      revert_data: status ? null : await this.revertData(txHash, blockNumber),
-      contract_address: r.contractAddress ? hexData(r.contractAddress, "receipt contractAddress") : null,
+      blockNumber: blockNumber,
+      blockHash: hexData(r.blockHash, "receipt blockHash"),
+      anchorLogIndex: logIndex,
+      gasUsed: quantity(r.gasUsed, "receipt gasUsed"),
+      revertData: status ? null : await this.revertData(txHash, blockNumber),
+      contractAddress: r.contractAddress ? hexData(r.contractAddress, "receipt contractAddress") : null,
     };
   }
 
@@ -281,7 +281,7 @@ export class Eip1193Transport {
   async poll(txHash, submission) {
     const receipt = await this.receipt(txHash, submission);
     if (receipt) {
-      delete receipt.contract_address;
+      delete receipt.contractAddress;
       return { status: "included", receipt };
     }
     const known = await this.request("eth_getTransactionByHash", [txHash]);
@@ -368,11 +368,11 @@ async function perform(transport, transmit) {
       case "submit":
         return await transport.submit(transmit.submission);
       case "poll":
-        return await transport.poll(transmit.tx_hash, transmit.submission);
+        return await transport.poll(transmit.txHash, transmit.submission);
       case "read_head":
         return await transport.head();
       case "read_record":
-        return await transport.recordHashOf(transmit.ti_id);
+        return await transport.recordHashOf(transmit.tiId);
       case "read_batch":
         return await transport.anchoredBatch(transmit.root);
       default:
@@ -471,7 +471,7 @@ export async function deployRegistry(provider, { chainId, admin, grants = [], te
     return receipt;
   };
   const created = await mined(await transport.send({ from: admin, data: registryBytecode() }), "deploying EhrRegistry");
-  const registry = created.contract_address;
+  const registry = created.contractAddress;
   for (const [role, account] of grants) {
     await mined(await transport.send({ from: admin, to: registry, data: grantRoleCall(role, account) }), `grantRole(${role})`);
   }

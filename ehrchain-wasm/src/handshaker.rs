@@ -383,16 +383,6 @@ impl ChainTransaction {
     }
 }
 
-/// Where an envelope belongs, as JavaScript passes it to [`seal_envelope`].
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BindingJs {
-    key_id: String,
-    patient: ehrchain_core::B256,
-    template_id: ehrchain_core::B256,
-    ti_id: ehrchain_core::B256,
-}
-
 /// Seals `plaintext` into an envelope (`docs/envelope.md`) under a record key
 /// derived from the 32-byte master `key` for `binding`. `nonce` (12 bytes) is
 /// for test vectors only; by default a fresh one comes from
@@ -408,13 +398,7 @@ pub fn seal_envelope(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] plaintext: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "Uint8Array | string")] nonce: Option<JsValue>,
 ) -> Result<Vec<u8>, JsValue> {
-    let b: BindingJs = convert::document(&binding, "binding")?;
-    let binding = EnvelopeBinding {
-        key_id: KeyId::new(b.key_id).map_err(Failure::from)?,
-        patient: b.patient,
-        template_id: b.template_id,
-        ti_id: b.ti_id,
-    };
+    let binding: EnvelopeBinding = convert::document(&binding, "binding")?;
     let master = master_key(&key, "key")?;
     let plaintext = convert::bytes(&plaintext, "plaintext")?;
     let nonce = if let Some(nonce) = nonce {
@@ -463,11 +447,11 @@ pub fn envelope_info(
         Envelope::from_bytes(convert::bytes(&envelope, "envelope")?).map_err(Failure::from)?;
     let b = envelope.binding();
     Ok(convert::to_js(&serde_json::json!({
-        "key_id": b.key_id.as_str(),
+        "keyId": b.key_id.as_str(),
         "patient": b.patient,
-        "template_id": b.template_id,
-        "ti_id": b.ti_id,
-        "record_hash": envelope.record_hash(),
+        "templateId": b.template_id,
+        "tiId": b.ti_id,
+        "recordHash": envelope.record_hash(),
         "cid": envelope.cid(),
     }))?)
 }

@@ -100,9 +100,9 @@ export interface FieldDoc {
   min?: number | string;
   max?: number | string;
   scale?: number;
-  max_length?: number;
+  maxLength?: number;
   values?: string[];
-  code_system?: string;
+  codeSystem?: string;
 }
 
 /** A template document (docs/templates.md). */
@@ -127,7 +127,7 @@ export interface TemplateSummary {
 
 /** What a user application needs to draw a role-tailored form. */
 export interface Form {
-  template_id: Hex;
+  templateId: Hex;
   name: string;
   version: number;
   title: string;
@@ -139,18 +139,18 @@ export interface Form {
 }
 
 export interface RegisterTemplateCall {
-  template_id: Hex; name: string; version: number; roles: string[]; calldata: Hex;
+  templateId: Hex; name: string; version: number; roles: string[]; calldata: Hex;
 }
 
 /** An initial transaction (TI): a user's entry plus the system data around it. */
 export interface InitialTransaction {
   /** The host's idempotency key: `0x` and 64 hex digits. */
-  ti_id: string;
+  tiId: string;
   /** `0x` and 64 hex digits. */
-  template_id: string;
-  author_id: string;
-  author_role: string;
-  patient_id?: string;
+  templateId: string;
+  authorId: string;
+  authorRole: string;
+  patientId?: string;
   /**
    * When the entry was made, Unix seconds: the TI's data format (its JSON, the
    * sealed record and the chain hold seconds). Every time argument of the API
@@ -174,43 +174,43 @@ export interface HandshakerOptions {
 /** Validator settings; durations in milliseconds. */
 export interface ValidatorConfig {
   confirmations: number;
-  max_retries: number;
-  backoff_initial_ms: number;
-  backoff_max_ms: number;
-  poll_interval_ms: number;
-  inclusion_timeout_ms: number;
-  max_resubmissions: number;
+  maxRetries: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  pollIntervalMs: number;
+  inclusionTimeoutMs: number;
+  maxResubmissions: number;
 }
 
 export interface ChainTransactionJson {
-  to: Hex; chain_id: number; calldata: Hex; ti_id: Hex; template_id: Hex; patient: Hex;
-  record_hash: Hex; cid: string; envelope: Hex;
+  to: Hex; chainId: number; calldata: Hex; tiId: Hex; templateId: Hex; patient: Hex;
+  recordHash: Hex; cid: string; envelope: Hex;
 }
 
 export type Anchoring =
-  | { kind: "record"; ti_id: Hex; record_hash: Hex }
-  | { kind: "batch"; batch_id: Hex; root: Hex; leaf_count: number };
+  | { kind: "record"; tiId: Hex; recordHash: Hex }
+  | { kind: "batch"; batchId: Hex; root: Hex; leafCount: number };
 
 /** A transaction for the transport to send. */
-export interface Submission { to: Hex; chain_id: number; calldata: Hex; anchoring: Anchoring }
+export interface Submission { to: Hex; chainId: number; calldata: Hex; anchoring: Anchoring }
 
 /** The validator's next action. */
 export type Transmit =
   | { kind: "submit"; submission: Submission }
-  | { kind: "poll"; tx_hash: Hex; submission: Submission }
+  | { kind: "poll"; txHash: Hex; submission: Submission }
   | { kind: "read_head" }
-  | { kind: "read_record"; ti_id: Hex }
+  | { kind: "read_record"; tiId: Hex }
   | { kind: "read_batch"; root: Hex };
 
 /** A receipt as a transport hands it to the validator (hex fields are checked). */
 export interface TxReceipt {
-  tx_hash: string;
+  txHash: string;
   status: boolean;
-  block_number: number;
-  block_hash: string;
-  anchor_log_index: number | null;
-  gas_used: number;
-  revert_data: string | null;
+  blockNumber: number;
+  blockHash: string;
+  anchorLogIndex: number | null;
+  gasUsed: number;
+  revertData: string | null;
 }
 
 export type SubmissionStatus =
@@ -224,7 +224,7 @@ export type TransportError =
   | { error: "wrong_chain"; detail: { expected: number; actual?: number } };
 
 /** A batch as anchored on chain (hex fields are checked where it is passed in). */
-export interface AnchoredBatch { root: string; leaf_count: number; batch_id?: string | null }
+export interface AnchoredBatch { root: string; leafCount: number; batchId?: string | null }
 
 /** A contract revert, decoded into the registry's custom error when it is one. */
 export interface DecodedRevert { error: string | null; detail: string; data: Hex }
@@ -235,28 +235,28 @@ export type InvalidReason =
   | { kind: "template_violations"; violations: ViolationNote[] }
   | { kind: "generation"; message: string }
   | { kind: "contract_revert"; revert: DecodedRevert }
-  | { kind: "anchored_with_other_hash"; stored_record_hash: Hex }
+  | { kind: "anchored_with_other_hash"; storedRecordHash: Hex }
   | { kind: "status_zero"; revert: DecodedRevert }
   | { kind: "missing_anchor_event" }
-  | { kind: "transport_failed"; attempts: number; last_error: TransportError }
+  | { kind: "transport_failed"; attempts: number; lastError: TransportError }
   | { kind: "transport_rejected"; error: TransportError }
   | { kind: "dropped"; resubmissions: number }
   | { kind: "reorged_out"; resubmissions: number }
-  | { kind: "unconfirmed"; tx_hash: Hex; block_number: number; head: number; confirmations: number }
-  | { kind: "root_anchored_with_other_batch"; stored_leaf_count: number; stored_batch_id: Hex | null }
-  | { kind: "not_anchored"; cause: InvalidReason; read_at_head: number | null };
+  | { kind: "unconfirmed"; txHash: Hex; blockNumber: number; head: number; confirmations: number }
+  | { kind: "root_anchored_with_other_batch"; storedLeafCount: number; storedBatchId: Hex | null }
+  | { kind: "not_anchored"; cause: InvalidReason; readAtHead: number | null };
 
 export interface Recovered {
-  seen_at_head: number; confirmed_at_head: number; registry: Hex; event: string;
-  event_topic: Hex; key: Hex; note: string;
+  seenAtHead: number; confirmedAtHead: number; registry: Hex; event: string;
+  eventTopic: Hex; key: Hex; note: string;
 }
 
 export interface Anchor {
-  tx_hash: Hex | null;
-  block_number: number | null;
-  block_hash: Hex | null;
-  log_index: number | null;
-  gas_used: number | null;
+  txHash: Hex | null;
+  blockNumber: number | null;
+  blockHash: Hex | null;
+  logIndex: number | null;
+  gasUsed: number | null;
   /** The registry already held this record: anchored exactly once. */
   replay: boolean;
   recovered: Recovered | null;
@@ -266,29 +266,29 @@ export interface Anchor {
 
 export type AckStatus =
   | ({ status: "valid" } & Anchor)
-  | { status: "invalid"; reason: InvalidReason; tx_hashes: Hex[] };
+  | { status: "invalid"; reason: InvalidReason; txHashes: Hex[] };
 
 /** The acknowledgement of one TI: valid (store the record) or invalid (keep it for audit). */
 export type Ack = {
-  ti_id: Hex;
-  template_id: Hex;
-  record_hash: Hex | null;
+  tiId: Hex;
+  templateId: Hex;
+  recordHash: Hex | null;
   envelope: Hex | null;
 } & AckStatus;
 
 export type ValidatorState =
   | { state: "generated" }
-  | { state: "submitted"; tx_hash: Hex }
-  | { state: "included"; tx_hash: Hex; block_number: number }
-  | { state: "confirmed"; tx_hash: Hex; block_number: number }
-  | { state: "settling"; seen_at_head: number | null }
+  | { state: "submitted"; txHash: Hex }
+  | { state: "included"; txHash: Hex; blockNumber: number }
+  | { state: "confirmed"; txHash: Hex; blockNumber: number }
+  | { state: "settling"; seenAtHead: number | null }
   | { state: "finished" };
 
 export interface AuditEntry { /** Unix milliseconds. */ at: number; event: { event: string; [detail: string]: unknown } }
 
 /** The JSON form of an inclusion proof (docs/proofs.md). */
 export interface ProofJson {
-  version: 1; record_hash: Hex; batch_id: Hex; root: Hex; leaf_count: number; index: number;
+  version: 1; recordHash: Hex; batchId: Hex; root: Hex; leafCount: number; index: number;
   siblings: Hex[];
 }
 
@@ -296,9 +296,9 @@ export interface ProofJson {
 export type ProofInput = Uint8Array | string | ProofJson | InclusionProof;
 
 /** Where an envelope belongs (`sealEnvelope`): the key id and three `bytes32` (`0x` and 64 hex digits). */
-export interface EnvelopeBinding { key_id: string; patient: string; template_id: string; ti_id: string }
+export interface EnvelopeBinding { keyId: string; patient: string; templateId: string; tiId: string }
 /** The clear header of an envelope, its record hash and CID (`envelopeInfo`). */
-export interface EnvelopeInfo { key_id: string; patient: Hex; template_id: Hex; ti_id: Hex; record_hash: Hex; cid: string }
+export interface EnvelopeInfo { keyId: string; patient: Hex; templateId: Hex; tiId: Hex; recordHash: Hex; cid: string }
 
 /** The plaintext of a record sealed by `Handshaker.generate`. */
 export interface SealedRecord { format: "ehrchain.record/1"; [member: string]: unknown }

@@ -29,6 +29,7 @@ struct Summary<'a> {
 
 /// One administrator call of [`Templates::register_calls`].
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct RegisterCall<'a> {
     template_id: B256,
     name: &'a str,

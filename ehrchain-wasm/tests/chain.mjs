@@ -10,10 +10,10 @@ export const CHAIN_ID = 1337;
 /** Validator settings for an instamining node: quick polls, 2 confirmations. */
 export const FAST = {
   confirmations: 2,
-  poll_interval_ms: 10,
-  backoff_initial_ms: 10,
-  backoff_max_ms: 50,
-  inclusion_timeout_ms: 5_000,
+  pollIntervalMs: 10,
+  backoffInitialMs: 10,
+  backoffMaxMs: 50,
+  inclusionTimeoutMs: 5_000,
 };
 
 export const KEYS = {
@@ -32,7 +32,7 @@ export function reportHandshaker() {
   // A new template: its id comes from its content.
   delete doc.id;
   doc.name = "blood-pressure-with-report";
-  doc.fields.find((f) => f.name === "note").max_length = 1 << 20;
+  doc.fields.find((f) => f.name === "note").maxLength = 1 << 20;
   const templates = new ehr.Templates();
   const bp = templates.add(doc);
   const options = { chainId: CHAIN_ID, registry: `0x${"ee".repeat(20)}`, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms" };
@@ -95,10 +95,10 @@ export function tiId() {
 export function ti(templates, name, role, fields, extra = {}) {
   const template = templates.list().find((t) => t.name === name);
   return {
-    ti_id: tiId(),
-    template_id: template.id,
-    author_id: `${role}-1`,
-    author_role: role,
+    tiId: tiId(),
+    templateId: template.id,
+    authorId: `${role}-1`,
+    authorRole: role,
     timestamp: Math.floor(Date.now() / 1000),
     fields,
     ...extra,

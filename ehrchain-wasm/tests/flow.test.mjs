@@ -27,35 +27,35 @@ const receiptOf = (hash) => chain.provider.request({ method: "eth_getTransaction
 
 test("a doctor's blood-pressure reading is anchored: valid ACK", async () => {
   const entry = ti(templates, "blood-pressure", "doctor", { systolic: 128, diastolic: 84, position: "sitting" }, {
-    patient_id: "MRN-000123",
+    patientId: "MRN-000123",
   });
   const states = [];
   const ack = await ehr.submitTi(hs, entry, transport, { onState: (s) => states.push(s.state) });
   assert.equal(ack.status, "valid", JSON.stringify(ack));
-  assert.equal(ack.ti_id, entry.ti_id);
-  assert.equal(ack.template_id, entry.template_id);
+  assert.equal(ack.tiId, entry.tiId);
+  assert.equal(ack.templateId, entry.templateId);
   assert.equal(ack.replay, false);
   // The anchor is the one RecordAnchored log under the TI id: its
   // transaction, block and log index.
-  assert.match(ack.tx_hash, HASH);
-  const [log, ...more] = await logsOf(entry.ti_id);
+  assert.match(ack.txHash, HASH);
+  const [log, ...more] = await logsOf(entry.tiId);
   assert.deepEqual(more, []);
-  assert.equal(log.transactionHash, ack.tx_hash);
-  assert.equal(log.blockHash, ack.block_hash);
-  assert.equal(Number(log.blockNumber), ack.block_number);
-  assert.equal(Number(log.logIndex), ack.log_index);
+  assert.equal(log.transactionHash, ack.txHash);
+  assert.equal(log.blockHash, ack.blockHash);
+  assert.equal(Number(log.blockNumber), ack.blockNumber);
+  assert.equal(Number(log.logIndex), ack.logIndex);
   assert.ok(states.includes("submitted") && states.includes("included"), states.join());
   // The record hash is SHA-256 of the envelope, and what the chain holds; the
   // envelope opens to the reading.
-  assert.match(ack.record_hash, HASH);
-  assert.equal(ack.record_hash, sha256(ack.envelope));
-  assert.equal(await transport.recordHashOf(entry.ti_id), ack.record_hash);
+  assert.match(ack.recordHash, HASH);
+  assert.equal(ack.recordHash, sha256(ack.envelope));
+  assert.equal(await transport.recordHashOf(entry.tiId), ack.recordHash);
   const record = hs.openRecord(ack.envelope);
   assert.equal(record.format, "ehrchain.record/1");
   assert.deepEqual(record.fields, { diastolic: 84, position: "sitting", systolic: 128 });
-  assert.equal(record.patient_id, "MRN-000123");
+  assert.equal(record.patientId, "MRN-000123");
   // Nothing clinical in the calldata: the patient is a pseudonym.
-  const calldata = (await chain.provider.request({ method: "eth_getTransactionByHash", params: [ack.tx_hash] })).input;
+  const calldata = (await chain.provider.request({ method: "eth_getTransactionByHash", params: [ack.txHash] })).input;
   assert.ok(calldata.includes(hs.pseudonym("MRN-000123").slice(2)));
   assert.ok(!calldata.includes(Buffer.from("MRN-000123").toString("hex")));
 });
@@ -72,27 +72,27 @@ test("a role the chain refuses: invalid ACK with the decoded custom error", asyn
   assert.equal(reason.revert.error, "AccessControlUnauthorizedAccount");
   assert.match(reason.revert.detail, /AccessControlUnauthorizedAccount/);
   // The one transaction sent: to the registry, reverted.
-  const [sent, ...more] = ack.tx_hashes;
+  const [sent, ...more] = ack.txHashes;
   assert.deepEqual(more, []);
   assert.match(sent, HASH);
   const receipt = await receiptOf(sent);
   assert.equal(receipt.status, "0x0");
   assert.equal(receipt.to, registry.toLowerCase());
-  assert.equal(await transport.recordHashOf(entry.ti_id), null);
+  assert.equal(await transport.recordHashOf(entry.tiId), null);
 });
 
 test("a role its template refuses: invalid ACK, nothing sent", async () => {
-  const entry = ti(templates, "blood-pressure", "admin", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-1" });
+  const entry = ti(templates, "blood-pressure", "admin", { systolic: 120, diastolic: 80 }, { patientId: "MRN-1" });
   const ack = await ehr.submitTi(hs, entry, transport);
   assert.equal(ack.status, "invalid");
   assert.equal(ack.reason.kind, "template_violations");
   assert.match(ack.reason.violations[0].message, /role "admin" may not submit/);
-  assert.deepEqual(ack.tx_hashes, []);
-  assert.equal(ack.record_hash, null);
+  assert.deepEqual(ack.txHashes, []);
+  assert.equal(ack.recordHash, null);
 });
 
 test("a TI that breaks its template: invalid ACK listing every violation", async () => {
-  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 999, pulse: 1 }, { patient_id: "MRN-1" });
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 999, pulse: 1 }, { patientId: "MRN-1" });
   const ack = await ehr.submitTi(hs, entry, transport);
   assert.equal(ack.reason.kind, "template_violations");
   const fields = ack.reason.violations.map((v) => v.field).sort();
@@ -107,11 +107,11 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
   const doc = templates.get(templates.list().find((t) => t.name === "blood-pressure").id);
   delete doc.id;
   doc.name = "blood-pressure-with-report";
-  doc.fields.find((f) => f.name === "note").max_length = 1 << 20;
+  doc.fields.find((f) => f.name === "note").maxLength = 1 << 20;
   const large = new ehr.Templates();
   const id = large.add(doc);
   const receipt = await transport.waitForReceipt(await transport.send({
-    from: chain.admin, to: registry, data: large.registerCalls().find((c) => c.template_id === id).calldata,
+    from: chain.admin, to: registry, data: large.registerCalls().find((c) => c.templateId === id).calldata,
   }));
   assert.equal(receipt.status, true);
   const handshaker = new ehr.Handshaker(
@@ -120,7 +120,7 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
   );
   const report = "r".repeat(300_000);
   const entry = () => ti(large, "blood-pressure-with-report", "doctor", { systolic: 120, diastolic: 80, note: report }, {
-    patient_id: "MRN-000123",
+    patientId: "MRN-000123",
   });
   // Count WebCrypto's encryptions: the record must go through it, not the fallback.
   const subtle = globalThis.crypto.subtle;
@@ -141,8 +141,8 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
   assert.equal(encryptions, 1);
   assert.equal(viaWebCrypto.status, "valid", JSON.stringify(viaWebCrypto));
   assert.equal(handshaker.openRecord(viaWebCrypto.envelope).fields.note, report);
-  assert.equal(viaWebCrypto.record_hash, sha256(viaWebCrypto.envelope));
-  assert.equal(await transport.recordHashOf(viaWebCrypto.ti_id), viaWebCrypto.record_hash);
+  assert.equal(viaWebCrypto.recordHash, sha256(viaWebCrypto.envelope));
+  assert.equal(await transport.recordHashOf(viaWebCrypto.tiId), viaWebCrypto.recordHash);
 
   const fallbacks = [];
   const fallback = await withoutSubtle(() => ehr.submitTi(handshaker, entry(), transport, {
@@ -150,12 +150,12 @@ test("a record of 300 kB goes through WebCrypto and is anchored; without WebCryp
   }));
   assert.equal(fallback.status, "valid", JSON.stringify(fallback));
   assert.deepEqual(fallbacks, ["EHR_EXTERNAL_CIPHER"], "the host is told");
-  assert.equal(await transport.recordHashOf(fallback.ti_id), fallback.record_hash);
+  assert.equal(await transport.recordHashOf(fallback.tiId), fallback.recordHash);
   handshaker.free();
 });
 
 test("a replayed TC is anchored once: the second ACK is a valid replay", async () => {
-  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 131, diastolic: 86 }, { patient_id: "MRN-2" });
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 131, diastolic: 86 }, { patientId: "MRN-2" });
   const tc = hs.generate(entry);
   const [first] = await ehr.runValidator(tc.validator(FAST), transport);
   const [second] = await ehr.runValidator(tc.validator(FAST), transport);
@@ -165,24 +165,24 @@ test("a replayed TC is anchored once: the second ACK is a valid replay", async (
   assert.equal(second.replay, true);
   // Both ACKs are about this TC's record.
   for (const ack of [first, second]) {
-    assert.deepEqual([ack.ti_id, ack.record_hash], [tc.tiId, tc.recordHash]);
+    assert.deepEqual([ack.tiId, ack.recordHash], [tc.tiId, tc.recordHash]);
   }
-  assert.equal(tc.tiId, entry.ti_id);
+  assert.equal(tc.tiId, entry.tiId);
   // The replay's transaction is the second one, which the registry refused.
-  assert.match(second.tx_hash, HASH);
-  assert.notEqual(second.tx_hash, first.tx_hash);
-  assert.equal((await receiptOf(second.tx_hash)).status, "0x0");
-  const topic = (await receiptOf(first.tx_hash)).logs[0].topics[0];
+  assert.match(second.txHash, HASH);
+  assert.notEqual(second.txHash, first.txHash);
+  assert.equal((await receiptOf(second.txHash)).status, "0x0");
+  const topic = (await receiptOf(first.txHash)).logs[0].topics[0];
   const logs = await chain.provider.request({
     method: "eth_getLogs",
-    params: [{ address: registry, fromBlock: "0x0", toBlock: "latest", topics: [topic, entry.ti_id] }],
+    params: [{ address: registry, fromBlock: "0x0", toBlock: "latest", topics: [topic, entry.tiId] }],
   });
   assert.equal(logs.length, 1, "RecordAnchored is emitted once");
-  assert.equal(logs[0].transactionHash, first.tx_hash);
+  assert.equal(logs[0].transactionHash, first.txHash);
 });
 
 test("a TC stored as JSON and validated later: valid ACK; a tampered one is refused", async () => {
-  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 118, diastolic: 76 }, { patient_id: "MRN-9" });
+  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 118, diastolic: 76 }, { patientId: "MRN-9" });
   const stored = JSON.stringify(hs.generate(entry).toJSON());
   const tc = ehr.ChainTransaction.fromJSON(stored);
   assert.deepEqual(tc.toJSON(), JSON.parse(stored));
@@ -190,15 +190,15 @@ test("a TC stored as JSON and validated later: valid ACK; a tampered one is refu
   assert.equal(ack.status, "valid", JSON.stringify(ack));
   const doc = JSON.parse(stored);
   // The ACK is the stored TC's: its TI, its record and envelope.
-  assert.equal(doc.ti_id, entry.ti_id);
+  assert.equal(doc.tiId, entry.tiId);
   assert.deepEqual(
-    [ack.ti_id, ack.template_id, ack.record_hash, ack.envelope],
-    [doc.ti_id, doc.template_id, doc.record_hash, doc.envelope],
+    [ack.tiId, ack.templateId, ack.recordHash, ack.envelope],
+    [doc.tiId, doc.templateId, doc.recordHash, doc.envelope],
   );
   const flipped = `${doc.envelope.slice(0, -2)}${doc.envelope.endsWith("00") ? "01" : "00"}`;
   assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: flipped }), { code: "EHR_TC_INVALID" });
   assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, envelope: "0x4548" }), { code: "EHR_ENVELOPE_MALFORMED" });
-  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, ti_id: `0x${"07".repeat(32)}` }), { code: "EHR_TC_INVALID" });
+  assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, tiId: `0x${"07".repeat(32)}` }), { code: "EHR_TC_INVALID" });
   assert.throws(() => ehr.ChainTransaction.fromJSON({ ...doc, extra: 1 }), { code: "EHR_TC_INVALID" });
 });
 
@@ -208,7 +208,7 @@ test("a batch of device readings under one root: proofs verify in WASM and in th
   const tcs = [];
   for (let i = 0; i < 5; i += 1) {
     const entry = ti(templates, "device-vital-sign", "device", { device_serial: "BSM-7", heart_rate: 70 + i, measured_at: "2026-11-30T07:45:00Z" },
-      { patient_id: `MRN-${i}` });
+      { patientId: `MRN-${i}` });
     entries.push(entry);
     tcs.push(hs.generate(entry));
     assert.equal(builder.add(tcs[i]), i);
@@ -218,15 +218,15 @@ test("a batch of device readings under one root: proofs verify in WASM and in th
   const acks = await ehr.runValidator(batch.validator(registry, CHAIN_ID, FAST), transport);
   assert.equal(acks.length, 5);
   const anchored = await transport.anchoredBatch(batch.root);
-  assert.deepEqual(anchored, { root: batch.root, leaf_count: 5, batch_id: null });
+  assert.deepEqual(anchored, { root: batch.root, leafCount: 5, batchId: null });
   // One anchorBatch transaction, whose BatchAnchored log is the one under the root.
   const [log, ...more] = await logsOf(batch.root);
   assert.deepEqual(more, []);
   for (const [i, ack] of acks.entries()) {
     assert.equal(ack.status, "valid", JSON.stringify(ack));
-    assert.equal(ack.ti_id, entries[i].ti_id);
-    assert.equal(ack.record_hash, tcs[i].recordHash);
-    assert.equal(ack.tx_hash, log.transactionHash);
+    assert.equal(ack.tiId, entries[i].tiId);
+    assert.equal(ack.recordHash, tcs[i].recordHash);
+    assert.equal(ack.txHash, log.transactionHash);
     const proof = ehr.InclusionProof.parse(ack.batch);
     assert.equal(proof.index, i);
     assert.deepEqual([proof.root, proof.recordHash], [batch.root, tcs[i].recordHash]);
@@ -234,7 +234,7 @@ test("a batch of device readings under one root: proofs verify in WASM and in th
     assert.ok(text.startsWith("EHRP:"));
     // The QR text and the binary form verify, alone and against the chain.
     for (const form of [text, proof.toBytes(), JSON.stringify(proof.toJSON())]) {
-      assert.equal(ehr.verifyProof(form).record_hash, ack.record_hash);
+      assert.equal(ehr.verifyProof(form).recordHash, ack.recordHash);
       ehr.verifyProofAnchored(form, anchored);
     }
     assert.equal(await transport.verifyOnChain(text), true);
@@ -299,31 +299,31 @@ test("default validator settings on an instamining node: the wait ends, inconclu
     return { now: () => at, sleep: async (ms) => { at += ms; }, elapsed: (since) => at - since };
   };
   const plain = new ehr.Eip1193Transport(chain.provider, { chainId: CHAIN_ID, registry, senders: chain.roles });
-  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 121, diastolic: 79 }, { patient_id: "MRN-6" });
+  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 121, diastolic: 79 }, { patientId: "MRN-6" });
   const clock = virtualClock();
   const start = clock.now();
   const ack = await ehr.submitTi(defaults, entry, plain, clock);
   // The transaction is in its block (the one RecordAnchored log under the TI
   // id), but the head never moved: unconfirmed, after inclusion_timeout_ms
   // (2 minutes by default) of a still head.
-  const [log] = await logsOf(entry.ti_id);
+  const [log] = await logsOf(entry.tiId);
   const head = Number(await chain.provider.request({ method: "eth_blockNumber", params: [] }));
   assert.equal(ack.status, "invalid");
   assert.deepEqual(ack.reason, {
-    kind: "unconfirmed", tx_hash: log.transactionHash, block_number: Number(log.blockNumber), head, confirmations: 3,
+    kind: "unconfirmed", txHash: log.transactionHash, blockNumber: Number(log.blockNumber), head, confirmations: 3,
   });
   assert.equal(head, Number(log.blockNumber));
-  assert.deepEqual(ack.tx_hashes, [log.transactionHash]);
+  assert.deepEqual(ack.txHashes, [log.transactionHash]);
   const waited = clock.elapsed(start);
   assert.ok(waited >= 120_000 && waited <= 125_000, `${waited} ms`);
   // The record is on chain: running the same TC again once blocks come is a valid replay.
-  assert.equal(await transport.recordHashOf(entry.ti_id), ack.record_hash);
+  assert.equal(await transport.recordHashOf(entry.tiId), ack.recordHash);
 
   // The same defaults with a transport that mines on head reads: valid.
-  const again = ti(templates, "blood-pressure", "doctor", { systolic: 122, diastolic: 78 }, { patient_id: "MRN-6" });
+  const again = ti(templates, "blood-pressure", "doctor", { systolic: 122, diastolic: 78 }, { patientId: "MRN-6" });
   const valid = await ehr.submitTi(defaults, again, transport, virtualClock());
   assert.equal(valid.status, "valid", JSON.stringify(valid));
-  assert.equal(valid.tx_hash, (await logsOf(again.ti_id))[0].transactionHash);
+  assert.equal(valid.txHash, (await logsOf(again.tiId))[0].transactionHash);
 });
 
 test("a provider on another chain: EHR_TRANSPORT_WRONG_CHAIN, and an inconclusive invalid ACK", async () => {
@@ -331,7 +331,7 @@ test("a provider on another chain: EHR_TRANSPORT_WRONG_CHAIN, and an inconclusiv
   const other = new ehr.Handshaker(
     { chainId: 5, registry, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms", validator: FAST }, KEYS, templates,
   );
-  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-3" });
+  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patientId: "MRN-3" });
   const ack = await ehr.submitTi(other, entry, transport);
   assert.equal(ack.reason.kind, "transport_rejected", JSON.stringify(ack));
   assert.deepEqual(ack.reason.error, { error: "wrong_chain", detail: { expected: 5, actual: 1337 } });
@@ -344,7 +344,7 @@ test("a user who rejects the wallet prompt (EIP-1193 4001): invalid ACK, not anc
       : chain.provider.request(args),
   };
   const t = new ehr.Eip1193Transport(rejecting, { chainId: CHAIN_ID, registry, senders: chain.roles, mineOnHead: true });
-  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-4" });
+  const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patientId: "MRN-4" });
   const ack = await ehr.submitTi(hs, entry, t);
   assert.equal(ack.status, "invalid");
   const reason = ack.reason.kind === "not_anchored" ? ack.reason.cause : ack.reason;
@@ -357,9 +357,9 @@ test("a user who rejects the wallet prompt (EIP-1193 4001): invalid ACK, not anc
 test("an unreachable provider is retried, then the ACK is inconclusive", async () => {
   const down = { request: () => Promise.reject(new TypeError("fetch failed")) };
   const t = new ehr.Eip1193Transport(down, { chainId: CHAIN_ID, registry });
-  const tc = hs.generate(ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patient_id: "MRN-5" }));
-  const [ack] = await ehr.runValidator(tc.validator({ ...FAST, max_retries: 2 }), t);
+  const tc = hs.generate(ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patientId: "MRN-5" }));
+  const [ack] = await ehr.runValidator(tc.validator({ ...FAST, maxRetries: 2 }), t);
   assert.equal(ack.reason.kind, "transport_failed", JSON.stringify(ack.reason));
-  assert.equal(ack.reason.last_error.error, "unavailable");
+  assert.equal(ack.reason.lastError.error, "unavailable");
 });
 

@@ -22,7 +22,7 @@ const OPTIONS = { chainId: 1337, registry: `0x${"ee".repeat(20)}`, sealingKeyId:
 const hs = new ehr.Handshaker(OPTIONS, KEYS, templates);
 const bp = templates.list().find((t) => t.name === "blood-pressure").id;
 const ti = {
-  ti_id: `0x${"01".repeat(32)}`, template_id: bp, author_id: "dr-1", author_role: "doctor", patient_id: "MRN-1",
+  tiId: `0x${"01".repeat(32)}`, templateId: bp, authorId: "dr-1", authorRole: "doctor", patientId: "MRN-1",
   timestamp: 1_700_000_000, fields: { systolic: 120, diastolic: 80 },
 };
 const tc = hs.generate(ti, 1_700_000_000_000); // nowMs
@@ -34,12 +34,12 @@ const proof = batch.proof(2);
 // Arbitrary values, with near misses of the real inputs.
 const VALUES = [
   undefined, null, 0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60, 4294967296, "", "0x", "0x0", "0xzz",
-  `0x${"ab".repeat(32)}`, `0x${"ab".repeat(20)}`, "EHRP:", "EHRP:6Y8", "{}", "[]", "{\"ti_id\":1}", "doctor", "Doctor",
+  `0x${"ab".repeat(32)}`, `0x${"ab".repeat(20)}`, "EHRP:", "EHRP:6Y8", "{}", "[]", "{\"tiId\":1}", "doctor", "Doctor",
   "x".repeat(5000), true, 10n, {}, [], [1, 2], ["doctor", 5], { error: "unavailable", detail: "x" }, { error: "x" },
   { status: "included" }, { status: "included", receipt: {} }, { root: 1 }, new Uint8Array(0), new Uint8Array(200).fill(255),
   new Uint8Array(3), Symbol("s"), () => 1, new Date(0), Object.create(null), tc.envelope, proof.toBytes(), proof.toText(),
   proof.toJSON(), { ...ti, fields: { systolic: "x" } }, { ...ti, timestamp: -5 }, ti, tc.submission(),
-  JSON.stringify(ti), { key_id: "k", patient: 1 },
+  JSON.stringify(ti), { keyId: "k", patient: 1 },
 ];
 
 let seed = 0x2545f491;
@@ -91,7 +91,7 @@ const TARGETS = {
   "tc.validator": (a) => tc.validator(a).free(),
   "ChainTransaction.fromJSON": (a) => ehr.ChainTransaction.fromJSON(a).free(),
   "validator.*": (a, b, c) => {
-    const v = tc.validator({ poll_interval_ms: 1 });
+    const v = tc.validator({ pollIntervalMs: 1 });
     v.pollTransmit(a);
     for (const m of ["handleSubmitted", "handleReceipt", "handleHead", "handleRecord", "handleBatch"]) {
       try { v[m](b, c); } catch (e) { check(e, m); }

@@ -14,7 +14,7 @@ const OPTIONS = { chainId: 1337, registry: `0x${"ee".repeat(20)}`, sealingKeyId:
 const hs = new ehr.Handshaker(OPTIONS, KEYS, templates);
 const bp = templates.list().find((t) => t.name === "blood-pressure").id;
 const goodTi = {
-  ti_id: `0x${"01".repeat(32)}`, template_id: bp, author_id: "dr-1", author_role: "doctor", patient_id: "MRN-1",
+  tiId: `0x${"01".repeat(32)}`, templateId: bp, authorId: "dr-1", authorRole: "doctor", patientId: "MRN-1",
   timestamp: Math.floor(Date.now() / 1000), fields: { systolic: 120, diastolic: 80 },
 };
 
@@ -102,14 +102,14 @@ test("class arguments of the wrong class are refused with EHR_INVALID_ARGUMENT",
 });
 
 test("missing and unknown fields: EHR_TI_MALFORMED / EHR_INVALID_JSON", () => {
-  for (const key of ["ti_id", "template_id", "author_id", "author_role", "timestamp", "fields"]) {
+  for (const key of ["tiId", "templateId", "authorId", "authorRole", "timestamp", "fields"]) {
     const ti = { ...goodTi };
     delete ti[key];
     fails(() => hs.generate(ti), "EHR_TI_MALFORMED");
   }
   fails(() => hs.generate({ ...goodTi, extra: 1 }), "EHR_TI_MALFORMED");
   fails(() => hs.generate("{not json"), "EHR_TI_MALFORMED");
-  fails(() => hs.generate({ ...goodTi, author_role: "Doctor" }), "EHR_TI_MALFORMED");
+  fails(() => hs.generate({ ...goodTi, authorRole: "Doctor" }), "EHR_TI_MALFORMED");
   fails(() => new ehr.Handshaker({ ...OPTIONS, chainId: undefined }, KEYS, templates), "EHR_INVALID_JSON");
   fails(() => new ehr.Handshaker({ ...OPTIONS, colour: "red" }, KEYS, templates), "EHR_INVALID_JSON");
   fails(() => new ehr.Handshaker({ ...OPTIONS, validator: { confirmation: 2 } }, KEYS, templates), "EHR_INVALID_JSON");
@@ -126,10 +126,10 @@ test("bad hex: EHR_INVALID_ARGUMENT (or EHR_TI_MALFORMED inside a TI)", () => {
   fails(() => wasm.grantRoleCall("doctor", "0x1234"), "EHR_INVALID_ARGUMENT");
   fails(() => new ehr.Handshaker({ ...OPTIONS, registry: "0xabc" }, KEYS, templates), "EHR_INVALID_ARGUMENT");
   fails(() => new ehr.Handshaker(OPTIONS, { ...KEYS, pseudonyms: "0x12" }, templates), "EHR_KEY_INVALID");
-  fails(() => hs.generate({ ...goodTi, ti_id: "0x01" }), "EHR_TI_MALFORMED");
+  fails(() => hs.generate({ ...goodTi, tiId: "0x01" }), "EHR_TI_MALFORMED");
   // A TI's ids are 0x and 64 hex digits, as in docs/templates.md: the digits
   // alone are refused (the core's TI reader, the same in C and Rust).
-  for (const key of ["ti_id", "template_id"]) {
+  for (const key of ["tiId", "templateId"]) {
     const bare = { ...goodTi, [key]: goodTi[key].slice(2) };
     fails(() => hs.generate(bare), "EHR_TI_MALFORMED");
     fails(() => hs.generate(JSON.stringify(bare)), "EHR_TI_MALFORMED");
@@ -164,11 +164,11 @@ test("truncated or tampered envelopes and proofs", () => {
   fails(() => ehr.verifyProof("EHRP:!!"), "EHR_PROOF_MALFORMED", "bad_text");
   fails(() => ehr.verifyProof("hello"), "EHR_PROOF_MALFORMED", "not_a_proof");
   fails(() => ehr.verifyProof({ ...proof.toJSON(), index: 9 }), "EHR_PROOF_INVALID", "index_out_of_range");
-  fails(() => ehr.verifyProofAnchored(proof.toText(), { root: proof.root, leaf_count: 4 }), "EHR_PROOF_ANCHOR_MISMATCH", "leaf_count_mismatch");
+  fails(() => ehr.verifyProofAnchored(proof.toText(), { root: proof.root, leafCount: 4 }), "EHR_PROOF_ANCHOR_MISMATCH", "leaf_count_mismatch");
 });
 
 test("the validator refuses results nobody asked for", () => {
-  const v = hs.generate(goodTi).validator({ poll_interval_ms: 10 });
+  const v = hs.generate(goodTi).validator({ pollIntervalMs: 10 });
   fails(() => v.handleHead(Date.now(), 5), "EHR_VALIDATOR");
   const t = v.pollTransmit(Date.now());
   assert.equal(t.kind, "submit");
@@ -193,5 +193,5 @@ test("the EIP-1193 transport refuses bad providers and options", () => {
 });
 
 function tcSubmission() {
-  return hs.generate({ ...goodTi, ti_id: `0x${"05".repeat(32)}` }).submission();
+  return hs.generate({ ...goodTi, tiId: `0x${"05".repeat(32)}` }).submission();
 }

@@ -13,7 +13,7 @@ const NOW_MS = NOW_S * 1000;
 
 function bpTi(fields) {
   return {
-    ti_id: `0x${"5a".repeat(32)}`, template_id: bp, author_id: "dr-1", author_role: "doctor", patient_id: "MRN-1",
+    tiId: `0x${"5a".repeat(32)}`, templateId: bp, authorId: "dr-1", authorRole: "doctor", patientId: "MRN-1",
     timestamp: NOW_S - 60, fields: { systolic: 120, diastolic: 80, ...fields },
   };
 }
@@ -123,7 +123,7 @@ test("getters are read once, with or without long texts", () => {
   for (const length of [10, 5000]) {
     let reads = 0;
     const ti = bpTi({});
-    Object.defineProperty(ti, "author_id", { enumerable: true, get: () => { reads += 1; return "dr-1"; } });
+    Object.defineProperty(ti, "authorId", { enumerable: true, get: () => { reads += 1; return "dr-1"; } });
     ti.fields.note = "r".repeat(length);
     prepared(ti);
     assert.equal(reads, 1, `note of ${length}`);

@@ -29,7 +29,7 @@ export async function example(registry: string): Promise<string> {
   const hs = new Handshaker({ chainId: 1337, registry, sealingKeyId: "k", pseudonymKeyId: "p", validator: { confirmations: 1 } },
     { k: new Uint8Array(32), p: config.storedEnvelope }, templates);
   const ti: InitialTransaction = {
-    ti_id: config.tiId, template_id: form.template_id, author_id: "dr", author_role: "doctor", timestamp: 1, fields: { systolic: 120 },
+    tiId: config.tiId, templateId: form.templateId, authorId: "dr", authorRole: "doctor", timestamp: 1, fields: { systolic: 120 },
   };
   const tc = hs.generate(ti);
   const viaWebCrypto: ChainTransaction = await hs.generateAsync(ti, 1);
@@ -44,19 +44,19 @@ export async function example(registry: string): Promise<string> {
   const ack: Ack = await submitTi(hs, ti, transport, { onWebCryptoFallback: (e) => console.warn(e.code, e.message) });
   let summary: string;
   if (ack.status === "valid") {
-    summary = `${ack.tx_hash ?? "recovered"} ${ack.replay}`;
+    summary = `${ack.txHash ?? "recovered"} ${ack.replay}`;
     const proof: ProofJson | null = ack.batch;
-    if (proof) verifyProofAnchored(proof, { root: proof.root, leaf_count: proof.leaf_count });
+    if (proof) verifyProofAnchored(proof, { root: proof.root, leafCount: proof.leafCount });
   } else {
     const reason = ack.reason;
     summary = reason.kind === "contract_revert" ? reason.revert.error ?? reason.revert.detail
       : reason.kind === "template_violations" ? reason.violations.map((v) => v.message).join()
-      : reason.kind === "unconfirmed" ? `${reason.tx_hash} in ${reason.block_number}, head ${reason.head}`
+      : reason.kind === "unconfirmed" ? `${reason.txHash} in ${reason.blockNumber}, head ${reason.head}`
       : reason.kind;
   }
-  const v = tc.validator({ poll_interval_ms: 10 });
+  const v = tc.validator({ pollIntervalMs: 10 });
   const next: Transmit | undefined = v.pollTransmit(Date.now());
-  if (next?.kind === "poll") summary += next.tx_hash;
+  if (next?.kind === "poll") summary += next.txHash;
   const [first]: Ack[] = await runValidator(v, transport);
   // An InclusionProof is a proof input like its binary, text and JSON forms.
   const parsed = InclusionProof.parse(new Uint8Array());
@@ -72,6 +72,6 @@ export async function example(registry: string): Promise<string> {
   } catch (e) {
     if (isEhrchainError(e)) summary += e.code + (e.violations?.length ?? 0);
   }
-  return `${summary} ${calldata} ${bytes.length} ${fieldNames} ${first.ti_id} ${text} ${viaWebCrypto.recordHash} ${sealedHere.length}`
-    + ` ${doc?.id} ${bpId} ${info.record_hash} ${opened.length} ${checked.root} ${onChain} ${stored}`;
+  return `${summary} ${calldata} ${bytes.length} ${fieldNames} ${first.tiId} ${text} ${viaWebCrypto.recordHash} ${sealedHere.length}`
+    + ` ${doc?.id} ${bpId} ${info.recordHash} ${opened.length} ${checked.root} ${onChain} ${stored}`;
 }

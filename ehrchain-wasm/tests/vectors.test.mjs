@@ -14,14 +14,14 @@ test("envelope vectors: sealing gives the envelope, opening gives the plaintext"
   const { valid } = vectors("envelope.json");
   assert.ok(valid.length > 0);
   for (const v of valid) {
-    const binding = { key_id: v.key_id, patient: `0x${v.patient}`, template_id: `0x${v.template_id}`, ti_id: `0x${v.ti_id}` };
-    const sealed = ehr.sealEnvelope(binding, bytes(v.key), bytes(v.plaintext_hex), bytes(v.nonce));
+    const binding = { keyId: v.keyId, patient: `0x${v.patient}`, templateId: `0x${v.templateId}`, tiId: `0x${v.tiId}` };
+    const sealed = ehr.sealEnvelope(binding, bytes(v.key), bytes(v.plaintextHex), bytes(v.nonce));
     assert.equal(Buffer.from(sealed).toString("hex"), v.envelope, v.name);
-    assert.equal(Buffer.from(ehr.openEnvelope(bytes(v.envelope), `0x${v.key}`)).toString("hex"), v.plaintext_hex, v.name);
+    assert.equal(Buffer.from(ehr.openEnvelope(bytes(v.envelope), `0x${v.key}`)).toString("hex"), v.plaintextHex, v.name);
     const info = ehr.envelopeInfo(bytes(v.envelope));
-    assert.equal(info.record_hash, `0x${v.record_hash}`, v.name);
+    assert.equal(info.recordHash, `0x${v.recordHash}`, v.name);
     assert.equal(info.cid, v.cid, v.name);
-    assert.equal(info.key_id, v.key_id, v.name);
+    assert.equal(info.keyId, v.keyId, v.name);
   }
 });
 
@@ -45,7 +45,7 @@ test("pseudonym vectors", () => {
       { k: `0x${v.key}` },
       new ehr.Templates(),
     );
-    assert.equal(hs.pseudonym(v.patient_id), `0x${v.pseudonym}`, v.name);
+    assert.equal(hs.pseudonym(v.patientId), `0x${v.pseudonym}`, v.name);
   }
 });
 
@@ -54,11 +54,11 @@ test("proof vectors: every proof verifies in its binary, QR text and JSON forms"
   let count = 0;
   for (const b of batches) {
     const builder = new ehr.BatchBuilder();
-    for (const h of b.record_hashes) builder.push(h);
-    const batch = builder.build(b.batch_id);
+    for (const h of b.recordHashes) builder.push(h);
+    const batch = builder.build(b.batchId);
     assert.equal(batch.root, b.root, b.name);
-    assert.equal(batch.anchorTransaction(`0x${"ee".repeat(20)}`, 1337).calldata, b.anchor_calldata, b.name);
-    const anchored = { root: b.root, leaf_count: b.leaf_count, batch_id: b.batch_id };
+    assert.equal(batch.anchorTransaction(`0x${"ee".repeat(20)}`, 1337).calldata, b.anchorCalldata, b.name);
+    const anchored = { root: b.root, leafCount: b.leafCount, batchId: b.batchId };
     for (const p of b.proofs) {
       for (const form of [bytes(p.binary), p.text, p.fields, JSON.stringify(p.fields)]) {
         assert.deepEqual(ehr.verifyProof(form), p.fields, `${b.name} #${p.index}`);

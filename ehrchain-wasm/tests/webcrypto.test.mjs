@@ -20,7 +20,7 @@ const LARGE = 300_000;
 
 function bpTi(note) {
   return {
-    ti_id: `0x${"5a".repeat(32)}`, template_id: bp, author_id: "dr-1", author_role: "doctor", patient_id: "MRN-1",
+    tiId: `0x${"5a".repeat(32)}`, templateId: bp, authorId: "dr-1", authorRole: "doctor", patientId: "MRN-1",
     timestamp: NOW_S - 60, fields: { systolic: 120, diastolic: 80, ...(note === undefined ? {} : { note }) },
   };
 }
@@ -124,7 +124,7 @@ test("a sealed record of the wrong length is refused with a code", () => {
 
 test("a rejected TI rejects the promise (it does not throw)", async () => {
   let promise;
-  assert.doesNotThrow(() => { promise = hs.generateAsync({ ...bpTi(), author_role: "admin" }, NOW_MS); });
+  assert.doesNotThrow(() => { promise = hs.generateAsync({ ...bpTi(), authorRole: "admin" }, NOW_MS); });
   await assert.rejects(promise, (e) => {
     assert.equal(e.code, "EHR_TI_REJECTED");
     assert.equal(e.violations.length, 1);

@@ -50,7 +50,7 @@ async function connect() {
     const hs = new ehr.Handshaker(
       {
         chainId, registry, sealingKeyId: "records", pseudonymKeyId: "pseudonyms",
-        validator: { confirmations: Number(params.get("confirmations") ?? 2), poll_interval_ms: 500 },
+        validator: { confirmations: Number(params.get("confirmations") ?? 2), pollIntervalMs: 500 },
       },
       KEYS,
       templates,
@@ -117,7 +117,7 @@ function fieldInput(field) {
       input = element("input", { id, type: "datetime-local", step: 1, required: field.required });
       break;
     default:
-      input = element("input", { id, type: "text", maxlength: field.max_length, required: field.required });
+      input = element("input", { id, type: "text", maxlength: field.maxLength, required: field.required });
   }
   input.name = field.name;
   input.dataset.type = field.type;
@@ -184,18 +184,18 @@ function describe(reason) {
 async function submitEntry(form, f) {
   const list = $("acks");
   const ti = {
-    ti_id: hex(random(32)),
-    template_id: form.template_id,
-    author_id: f.elements.namedItem("__author").value.trim(),
-    author_role: role,
+    tiId: hex(random(32)),
+    templateId: form.templateId,
+    authorId: f.elements.namedItem("__author").value.trim(),
+    authorRole: role,
     timestamp: Math.floor(Date.now() / 1000),
     fields: readFields(form, f),
   };
-  if (form.patient) ti.patient_id = f.elements.namedItem("__patient").value.trim();
+  if (form.patient) ti.patientId = f.elements.namedItem("__patient").value.trim();
   const badge = element("span", { class: "badge", text: "generated" });
   const steps = element("div", { class: "steps", text: "generated" });
-  const item = element("li", { "data-ti": ti.ti_id, "data-template": form.name, "data-role": role },
-    element("div", {}, badge, " ", element("strong", { text: form.title }), ` by ${role} `, element("span", { class: "hash", text: short(ti.ti_id) })),
+  const item = element("li", { "data-ti": ti.tiId, "data-template": form.name, "data-role": role },
+    element("div", {}, badge, " ", element("strong", { text: form.title }), ` by ${role} `, element("span", { class: "hash", text: short(ti.tiId) })),
     steps);
   list.prepend(item);
   if (!session) {
@@ -228,7 +228,7 @@ function finish(item, badge, ack) {
   badge.className = `badge ${status}`;
   badge.textContent = status;
   if (status === "valid") {
-    item.append(element("div", { class: "hash", text: `record ${short(ack.record_hash)} · tx ${short(ack.tx_hash)} · block ${ack.block_number}${ack.replay ? " · already anchored (replay)" : ""}` }));
+    item.append(element("div", { class: "hash", text: `record ${short(ack.recordHash)} · tx ${short(ack.txHash)} · block ${ack.blockNumber}${ack.replay ? " · already anchored (replay)" : ""}` }));
   } else {
     item.append(element("div", { class: "reason", text: describe(ack.reason) }));
   }
@@ -239,13 +239,13 @@ async function verifyProof() {
   const text = $("proof-text").value.trim();
   try {
     const proof = ehr.verifyProof(text);
-    let message = `Valid proof: record ${short(proof.record_hash)} is record ${proof.index + 1} of ${proof.leaf_count} under root ${short(proof.root)}.`;
+    let message = `Valid proof: record ${short(proof.recordHash)} is record ${proof.index + 1} of ${proof.leafCount} under root ${short(proof.root)}.`;
     if (session) {
       const anchored = await session.transport.anchoredBatch(proof.root);
       ehr.verifyProofAnchored(text, anchored);
       const evm = await session.transport.verifyOnChainDetailed(text);
       if (!evm.verified) throw evm.error;
-      message += ` Anchored on chain ${session.chainId} (${anchored.leaf_count} records); the registry's verifyRecord confirms it.`;
+      message += ` Anchored on chain ${session.chainId} (${anchored.leafCount} records); the registry's verifyRecord confirms it.`;
     } else {
       message += " Connect to check it against the chain.";
     }

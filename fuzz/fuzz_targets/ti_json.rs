@@ -63,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
         Some(RECORD_FORMAT)
     );
     assert_eq!(
-        record.get("ti_id").and_then(|v| v.as_str()),
+        record.get("tiId").and_then(|v| v.as_str()),
         Some(ti.ti_id.to_string().as_str())
     );
 

@@ -27,6 +27,7 @@ pub(super) const VERIFY_BLOCK: usize = 256;
 /// the `BatchAnchored` event, so a reader that does not look at logs leaves it
 /// `None` and the batch id is then not checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AnchoredBatch {
     /// The anchored root.
     pub root: B256,
@@ -111,7 +112,7 @@ pub struct InclusionProof {
 
 /// The JSON form, with an explicit version.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ProofJson {
     version: u8,
     record_hash: B256,

@@ -105,7 +105,7 @@ fn typed_call(code: &str) -> Template {
         {"name": "who", "placement": "chain", "type": "address", "required": true},
         {"name": "tag", "placement": "chain", "type": "bytes32", "required": true},
         {"name": "big", "placement": "chain", "type": "decimal", "scale": 18, "min": "-1000000000000000000", "max": "1000000000000000000", "required": true},
-        {"name": "note", "placement": "sealed", "type": "text", "max_length": 100},
+        {"name": "note", "placement": "sealed", "type": "text", "maxLength": 100},
         {"name": "role", "placement": "system", "source": "author_role"},
         {"name": "hash", "placement": "system", "source": "record_hash"},
         {"name": "now", "placement": "system", "source": "timestamp"}

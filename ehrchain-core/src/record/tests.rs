@@ -16,6 +16,7 @@ use crate::{B256, Role};
 /// The record as the generator serialised it with `serde_json` before the
 /// direct writer: the reference.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct RecordContent<'a> {
     format: &'static str,
     template_id: B256,
@@ -127,7 +128,7 @@ fn every_type() -> Template {
                 "arguments": ["subject", "tid", "when", "code_on_chain", "level", "n"]
             },
             "fields": [
-                {"name": "zz", "placement": "sealed", "type": "text", "max_length": 1000},
+                {"name": "zz", "placement": "sealed", "type": "text", "maxLength": 1000},
                 {"name": "ab", "placement": "sealed", "type": "integer",
                  "min": i64::MIN, "max": i64::MAX},
                 {"name": "a_b", "placement": "sealed", "type": "decimal", "scale": 18,
@@ -137,7 +138,7 @@ fn every_type() -> Template {
                 {"name": "b1", "placement": "sealed", "type": "bool"},
                 {"name": "b", "placement": "sealed", "type": "enum", "values": ["x", "y \"q\""]},
                 {"name": "at", "placement": "sealed", "type": "date-time"},
-                {"name": "code", "placement": "sealed", "type": "code", "max_length": 40},
+                {"name": "code", "placement": "sealed", "type": "code", "maxLength": 40},
                 {"name": "hash", "placement": "sealed", "type": "bytes32"},
                 {"name": "who", "placement": "sealed", "type": "address"},
                 {"name": "n", "placement": "chain", "type": "integer", "min": -3, "max": 3,

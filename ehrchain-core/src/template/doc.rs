@@ -10,7 +10,7 @@ pub const TEMPLATE_FORMAT: &str = "ehrchain.template/1";
 
 /// A template document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TemplateDoc {
     /// Always [`TEMPLATE_FORMAT`].
     pub format: String,
@@ -43,7 +43,7 @@ pub struct TemplateDoc {
 
 /// A coded concept from a terminology such as LOINC or SNOMED CT.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConceptDoc {
     /// Terminology URI, such as `http://loinc.org`.
     pub system: String,
@@ -56,7 +56,7 @@ pub struct ConceptDoc {
 
 /// The target contract function and what feeds each of its arguments.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CallDoc {
     /// Solidity signature, such as
     /// `anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp, bytes32 role)`.
@@ -68,7 +68,7 @@ pub struct CallDoc {
 
 /// One field of a template.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FieldDoc {
     /// Field name: lower-case letters, digits and `_`.
     pub name: String,

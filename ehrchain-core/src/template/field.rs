@@ -196,9 +196,9 @@ fn present_attributes(doc: &FieldDoc) -> impl Iterator<Item = &'static str> + '_
         ("min", doc.min.is_some()),
         ("max", doc.max.is_some()),
         ("scale", doc.scale.is_some()),
-        ("max_length", doc.max_length.is_some()),
+        ("maxLength", doc.max_length.is_some()),
         ("values", doc.values.is_some()),
-        ("code_system", doc.code_system.is_some()),
+        ("codeSystem", doc.code_system.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, set)| set.then_some(name))
@@ -353,14 +353,11 @@ fn parse_kind(doc: &mut FieldDoc) -> Result<(FieldKind, &'static [&'static str])
         }
         "bool" => (FieldKind::Bool, &[]),
         "text" => {
-            let max_length = doc.max_length.ok_or_else(|| missing("max_length"))?;
+            let max_length = doc.max_length.ok_or_else(|| missing("maxLength"))?;
             if max_length == 0 || max_length > MAX_TEXT_LEN {
-                return Err(invalid(
-                    "max_length",
-                    format!("must be 1 to {MAX_TEXT_LEN}"),
-                ));
+                return Err(invalid("maxLength", format!("must be 1 to {MAX_TEXT_LEN}")));
             }
-            (FieldKind::Text { max_length }, &["max_length"])
+            (FieldKind::Text { max_length }, &["maxLength"])
         }
         "enum" => {
             let values = doc.values.clone().ok_or_else(|| missing("values"))?;
@@ -383,16 +380,13 @@ fn parse_kind(doc: &mut FieldDoc) -> Result<(FieldKind, &'static [&'static str])
         "code" => {
             let max_length = doc.max_length.unwrap_or(DEFAULT_CODE_LEN);
             if max_length == 0 || max_length > MAX_CODE_LEN {
-                return Err(invalid(
-                    "max_length",
-                    format!("must be 1 to {MAX_CODE_LEN}"),
-                ));
+                return Err(invalid("maxLength", format!("must be 1 to {MAX_CODE_LEN}")));
             }
             doc.max_length = Some(max_length);
             let system = doc.code_system.clone();
             (
                 FieldKind::Code { system, max_length },
-                &["max_length", "code_system"],
+                &["maxLength", "codeSystem"],
             )
         }
         "bytes32" => (FieldKind::Bytes32, &[]),

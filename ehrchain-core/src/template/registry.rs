@@ -90,6 +90,7 @@ pub struct TemplateRegistry {
 
 /// What a user application needs to draw a role-tailored form for one template.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Form {
     /// The template id a TI must name.
     pub template_id: B256,

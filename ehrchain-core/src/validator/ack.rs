@@ -24,7 +24,11 @@ pub struct ViolationNote {
 /// (`{"kind": "template_violations", "violations": […]}`), so an ACK reads
 /// `ack.reason.kind`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum InvalidReason {
     /// The Transaction Generator refused the TI: it breaks its template.
     TemplateViolations {
@@ -236,6 +240,7 @@ impl std::fmt::Display for InvalidReason {
 /// anchoring transaction (the `RecordAnchored` event by TI id, or
 /// `BatchAnchored` by root).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Anchor {
     /// The transaction whose receipt gave the verdict. For a replay, this is
     /// the transaction the registry refused as a duplicate, not the earlier
@@ -282,6 +287,7 @@ impl Anchor {
 /// [`Recovered::confirmed_at_head`]; the log's transaction hash and block are
 /// the anchor's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Recovered {
     /// The chain head just after the first read that found the record.
     pub seen_at_head: u64,
@@ -302,7 +308,11 @@ pub struct Recovered {
 
 /// The verdict on one TI.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(
+    tag = "status",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum AckStatus {
     /// Anchored and confirmed: store the record.
     Valid(Anchor),
@@ -318,9 +328,10 @@ pub enum AckStatus {
 /// The acknowledgement of one TI: what the host's database stores.
 ///
 /// JSON form: the TI's ids, record hash and envelope, and the verdict beside
-/// them: `{"ti_id": …, "status": "valid", "tx_hash": …, "block_number": …}`
-/// or `{"ti_id": …, "status": "invalid", "reason": {…}, "tx_hashes": […]}`.
+/// them: `{"tiId": …, "status": "valid", "txHash": …, "blockNumber": …}`
+/// or `{"tiId": …, "status": "invalid", "reason": {…}, "txHashes": […]}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Ack {
     /// The TI id.
     pub ti_id: B256,

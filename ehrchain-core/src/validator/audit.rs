@@ -9,7 +9,11 @@ use crate::transport::{TransportError, TxHash, TxReceipt};
 
 /// Something that happened to a submission, for the host's audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+#[serde(
+    tag = "event",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum AuditEvent {
     /// The transaction was sent.
     Submitted {
@@ -65,7 +69,11 @@ pub enum AuditEvent {
 
 /// What a read of the registry found, compared with this submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "holds", rename_all = "snake_case")]
+#[serde(
+    tag = "holds",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum ChainHolds {
     /// This record's hash (or this batch).
     Ours,

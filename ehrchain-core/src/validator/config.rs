@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// unknown one is refused (`{"confirmations": 1}` is the defaults with one
 /// confirmation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct ValidatorConfig {
     /// Blocks that must hold the transaction (its own included) before the
     /// verdict is final; 0 counts as 1.

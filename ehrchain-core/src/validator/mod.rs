@@ -113,7 +113,11 @@ use settle::{Fallback, Settle, SettleStage};
 /// the action under `kind`, its data beside it:
 /// `{"kind": "submit", "submission": {…}}`, `{"kind": "read_head"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum Transmit {
     /// Send this transaction; report with
     /// [`TransactionValidator::handle_submitted`].
@@ -152,7 +156,11 @@ pub enum Transmit {
 
 /// Where a validator stands, for hosts that show progress or persist it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(
+    tag = "state",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum ValidatorState {
     /// The transaction is to be sent (first time, or again after a drop).
     Generated,

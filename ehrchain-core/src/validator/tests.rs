@@ -1009,8 +1009,8 @@ fn a_head_that_stands_still_ends_the_wait_for_confirmations() {
         serde_json::to_value(reason).unwrap(),
         serde_json::json!({
             "kind": "unconfirmed",
-            "tx_hash": r.tx_hash,
-            "block_number": 5,
+            "txHash": r.tx_hash,
+            "blockNumber": 5,
             "head": 5,
             "confirmations": 2,
         })
@@ -1074,8 +1074,8 @@ fn an_ack_in_json_has_its_verdict_beside_its_ids() {
     let valid = v.poll_ack().unwrap();
     let json = serde_json::to_value(&valid).unwrap();
     assert_eq!(json["status"], "valid", "{json}");
-    assert_eq!(json["block_number"], 10, "{json}");
-    assert_eq!(json["ti_id"], serde_json::to_value(tc.ti_id).unwrap());
+    assert_eq!(json["blockNumber"], 10, "{json}");
+    assert_eq!(json["tiId"], serde_json::to_value(tc.ti_id).unwrap());
     assert_eq!(serde_json::from_value::<Ack>(json).unwrap(), valid);
 
     let mut v = TransactionValidator::new(&tc, config());
@@ -1089,7 +1089,7 @@ fn an_ack_in_json_has_its_verdict_beside_its_ids() {
     let json = serde_json::to_value(&invalid).unwrap();
     assert_eq!(json["status"], "invalid", "{json}");
     assert!(
-        json["reason"].is_object() && json["tx_hashes"].is_array(),
+        json["reason"].is_object() && json["txHashes"].is_array(),
         "{json}"
     );
     assert_eq!(serde_json::from_value::<Ack>(json).unwrap(), invalid);

@@ -191,27 +191,27 @@ function checkValid(v, pseudonyms) {
   const masterKey = hex(v.key);
   assert.equal(masterKey.length, 32, 'master key length');
   const envelope = hex(v.envelope);
-  const plaintext = hex(v.plaintext_hex);
-  if (v.plaintext_utf8 !== null) {
-    assert.deepEqual(Buffer.from(v.plaintext_utf8, 'utf8'), plaintext, 'plaintext_utf8');
+  const plaintext = hex(v.plaintextHex);
+  if (v.plaintextUtf8 !== null) {
+    assert.deepEqual(Buffer.from(v.plaintextUtf8, 'utf8'), plaintext, 'plaintextUtf8');
   }
 
   const opened = open(envelope, masterKey);
   assert.deepEqual(opened, plaintext, 'opened plaintext');
 
   const e = parse(envelope);
-  assert.equal(e.keyId, v.key_id, 'key id');
+  assert.equal(e.keyId, v.keyId, 'key id');
   assert.equal(e.patient.toString('hex'), v.patient, 'patient');
-  assert.equal(e.templateId.toString('hex'), v.template_id, 'template id');
-  assert.equal(e.tiId.toString('hex'), v.ti_id, 'TI id');
+  assert.equal(e.templateId.toString('hex'), v.templateId, 'template id');
+  assert.equal(e.tiId.toString('hex'), v.tiId, 'TI id');
   assert.equal(e.nonce.toString('hex'), v.nonce, 'nonce');
-  assert.equal(e.aad.length, v.header_len, 'header length');
+  assert.equal(e.aad.length, v.headerLen, 'header length');
   const { key, commitment } = derive(masterKey, e.patient, e.templateId, e.tiId);
-  assert.equal(key.toString('hex'), v.record_key, 'record key');
-  assert.equal(commitment.toString('hex'), v.key_commitment, 'key commitment');
+  assert.equal(key.toString('hex'), v.recordKey, 'record key');
+  assert.equal(commitment.toString('hex'), v.keyCommitment, 'key commitment');
 
   const recordHash = sha256(envelope);
-  assert.equal(recordHash.toString('hex'), v.record_hash, 'record hash');
+  assert.equal(recordHash.toString('hex'), v.recordHash, 'record hash');
   assert.equal(cidOfRecordHash(recordHash), v.cid, 'cid');
   assert.equal(v.cid.length, 59, 'cid length');
   assert.ok(v.cid.startsWith('bafkrei'), 'cid prefix');
@@ -219,10 +219,10 @@ function checkValid(v, pseudonyms) {
   const resealed = seal(
     {
       masterKey,
-      keyId: v.key_id,
+      keyId: v.keyId,
       patient: hex(v.patient),
-      templateId: hex(v.template_id),
-      tiId: hex(v.ti_id),
+      templateId: hex(v.templateId),
+      tiId: hex(v.tiId),
       nonce: hex(v.nonce),
     },
     plaintext,
@@ -236,22 +236,22 @@ function checkValid(v, pseudonyms) {
 function checkRecord(v, plaintext, e, pseudonyms) {
   const record = JSON.parse(plaintext.toString('utf8'));
   assert.equal(record.format, RECORD_FORMAT, 'record format');
-  assert.equal(record.template_id, '0x' + e.templateId.toString('hex'), 'record template_id');
-  assert.equal(record.ti_id, '0x' + e.tiId.toString('hex'), 'record ti_id');
+  assert.equal(record.templateId, '0x' + e.templateId.toString('hex'), 'record template_id');
+  assert.equal(record.tiId, '0x' + e.tiId.toString('hex'), 'record ti_id');
   const order = [
     'format',
-    'template_id',
+    'templateId',
     'template',
-    'template_version',
-    'ti_id',
-    'author_id',
-    'author_role',
-    'patient_id',
+    'templateVersion',
+    'tiId',
+    'authorId',
+    'authorRole',
+    'patientId',
     'timestamp',
     'fields',
   ].filter((k) => k in record);
   assert.deepEqual(Object.keys(record), order, 'record keys and their order');
-  assert.ok(Number.isInteger(record.template_version) && Number.isInteger(record.timestamp));
+  assert.ok(Number.isInteger(record.templateVersion) && Number.isInteger(record.timestamp));
   const names = Object.keys(record.fields);
   assert.deepEqual(names, [...names].sort(), 'fields sorted by name');
   for (const value of Object.values(record.fields)) {
@@ -261,13 +261,13 @@ function checkRecord(v, plaintext, e, pseudonyms) {
   }
   // Compact JSON: re-serialising changes nothing.
   assert.equal(JSON.stringify(record), plaintext.toString('utf8'), 'compact JSON');
-  if ('patient_id' in record) {
-    // docs/envelope.md: the header's patient is the pseudonym of patient_id
+  if ('patientId' in record) {
+    // docs/envelope.md: the header's patient is the pseudonym of patientId
     // (under the pseudonym master key of one of the pseudonym vectors).
     const patient = e.patient.toString('hex');
     assert.ok(
-      pseudonyms.some((x) => x.patient_id === record.patient_id && x.pseudonym === patient),
-      `header patient is the pseudonym of ${JSON.stringify(record.patient_id)}`,
+      pseudonyms.some((x) => x.patientId === record.patientId && x.pseudonym === patient),
+      `header patient is the pseudonym of ${JSON.stringify(record.patientId)}`,
     );
   } else {
     assert.ok(e.patient.equals(Buffer.alloc(32)), 'no patient: 32 zero bytes');
@@ -300,14 +300,14 @@ function checkInvalid(v) {
 }
 
 function checkPseudonym(v) {
-  assert.equal(pseudonym(hex(v.key), v.patient_id).toString('hex'), v.pseudonym, 'pseudonym');
+  assert.equal(pseudonym(hex(v.key), v.patientId).toString('hex'), v.pseudonym, 'pseudonym');
 }
 
 // ------------------------------------------------------------ main
 
 const path = process.argv[2] ?? new URL('../../../docs/vectors/envelope.json', import.meta.url);
 const file = JSON.parse(readFileSync(path, 'utf8'));
-assert.equal(file.envelope_version, VERSION, 'vector file version');
+assert.equal(file.envelopeVersion, VERSION, 'vector file version');
 assert.equal(file.suite, SUITE, 'vector file suite');
 
 // Self-test of the base32 encoder against RFC 4648 section 10.

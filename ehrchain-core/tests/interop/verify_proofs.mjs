@@ -35,7 +35,7 @@ const FIXED_LEN = 110; // bytes before the siblings
 const MAX_SIBLINGS = 32;
 const ANCHOR_SIGNATURE = 'anchorBatch(bytes32,uint32,bytes32)';
 const BASE45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
-const JSON_KEYS = ['batch_id', 'index', 'leaf_count', 'record_hash', 'root', 'siblings', 'version'];
+const JSON_KEYS = ['batchId', 'index', 'leafCount', 'recordHash', 'root', 'siblings', 'version'];
 
 /** A refusal, named as in docs/proofs.md ("truncated", ...). */
 class ProofError extends Error {
@@ -88,9 +88,9 @@ function expectedSiblings(index, leafCount) {
 
 /** Shape checks shared by every form. */
 function checkShape(p) {
-  if (p.leaf_count === 0) fail('zero_leaf_count', 'leaf count 0');
-  if (p.index >= p.leaf_count) fail('index_out_of_range', `index ${p.index} of ${p.leaf_count}`);
-  const expected = expectedSiblings(p.index, p.leaf_count);
+  if (p.leafCount === 0) fail('zero_leaf_count', 'leaf count 0');
+  if (p.index >= p.leafCount) fail('index_out_of_range', `index ${p.index} of ${p.leafCount}`);
+  const expected = expectedSiblings(p.index, p.leafCount);
   if (p.siblings.length !== expected) {
     fail('wrong_hash_count', `${p.siblings.length} siblings, ${expected} expected`);
   }
@@ -117,10 +117,10 @@ function decodeBinary(bytes) {
   for (let i = 0; i < count; i++) siblings.push(hex(bytes.subarray(110 + 32 * i, 142 + 32 * i)));
   return checkShape({
     version,
-    record_hash: hex(bytes.subarray(5, 37)),
-    batch_id: hex(bytes.subarray(37, 69)),
+    recordHash: hex(bytes.subarray(5, 37)),
+    batchId: hex(bytes.subarray(37, 69)),
     root: hex(bytes.subarray(69, 101)),
-    leaf_count: bytes.readUInt32BE(101),
+    leafCount: bytes.readUInt32BE(101),
     index: bytes.readUInt32BE(105),
     siblings,
   });
@@ -145,8 +145,8 @@ function decodeJson(text) {
   if (keys.join() !== JSON_KEYS.join()) fail('json', `fields ${keys.join()}`);
   const isHash = (v) => typeof v === 'string' && /^0x[0-9a-f]{64}$/.test(v);
   const isU32 = (v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
-  for (const k of ['record_hash', 'batch_id', 'root']) if (!isHash(j[k])) fail('json', `${k} is not a bytes32`);
-  for (const k of ['leaf_count', 'index']) if (!isU32(j[k])) fail('json', `${k} is not a u32`);
+  for (const k of ['recordHash', 'batchId', 'root']) if (!isHash(j[k])) fail('json', `${k} is not a bytes32`);
+  for (const k of ['leafCount', 'index']) if (!isU32(j[k])) fail('json', `${k} is not a u32`);
   if (!Number.isInteger(j.version) || j.version < 0 || j.version > 255) fail('json', 'version is not a u8');
   if (!Array.isArray(j.siblings) || !j.siblings.every(isHash)) fail('json', 'siblings are not bytes32');
   if (j.version !== VERSION) fail('unsupported_version', `version ${j.version}`);
@@ -155,15 +155,15 @@ function decodeJson(text) {
 
 /** Against the proof's own root, with OpenZeppelin's leaf hash and proof processing. */
 function verify(p) {
-  const leaf = standardLeafHash(['bytes32'], [p.record_hash]);
+  const leaf = standardLeafHash(['bytes32'], [p.recordHash]);
   const computed = processProof(leaf, p.siblings);
   if (computed !== p.root) fail('root_mismatch', `leads to ${computed}`);
 }
 
 function verifyAnchored(p, anchored) {
   if (anchored.root !== p.root) fail('root_mismatch', `anchored root ${anchored.root}`);
-  if (anchored.leaf_count !== p.leaf_count) fail('leaf_count_mismatch', `anchored ${anchored.leaf_count}`);
-  if (anchored.batch_id !== p.batch_id) fail('batch_id_mismatch', `anchored ${anchored.batch_id}`);
+  if (anchored.leafCount !== p.leafCount) fail('leaf_count_mismatch', `anchored ${anchored.leafCount}`);
+  if (anchored.batchId !== p.batchId) fail('batch_id_mismatch', `anchored ${anchored.batchId}`);
   verify(p);
 }
 
@@ -189,10 +189,10 @@ function attempt(label, f) {
 
 const fieldsOf = (p) => ({
   version: p.version,
-  record_hash: p.record_hash,
-  batch_id: p.batch_id,
+  recordHash: p.recordHash,
+  batchId: p.batchId,
   root: p.root,
-  leaf_count: p.leaf_count,
+  leafCount: p.leafCount,
   index: p.index,
   siblings: p.siblings,
 });
@@ -200,30 +200,30 @@ const fieldsOf = (p) => ({
 const flipLowBit = (h) => h.slice(0, -1) + (parseInt(h.slice(-1), 16) ^ 1).toString(16);
 
 attempt('header', () => {
-  assert.equal(file.proof_version, VERSION);
-  assert.equal(file.text_prefix, TEXT_PREFIX);
-  assert.equal(file.anchor_batch.signature, ANCHOR_SIGNATURE);
+  assert.equal(file.proofVersion, VERSION);
+  assert.equal(file.textPrefix, TEXT_PREFIX);
+  assert.equal(file.anchorBatch.signature, ANCHOR_SIGNATURE);
   const selector = keccak256(new TextEncoder().encode(ANCHOR_SIGNATURE)).slice(0, 10);
-  assert.equal(file.anchor_batch.selector, selector);
+  assert.equal(file.anchorBatch.selector, selector);
 });
 
 for (const b of file.batches) {
   let ok = 0;
   const before = failed;
-  const n = b.leaf_count;
+  const n = b.leafCount;
   let ozOf = '';
   attempt(`${b.name} batch`, () => {
-    assert.equal(b.record_hashes.length, n);
+    assert.equal(b.recordHashes.length, n);
     assert.equal(b.proofs.length, n);
     const calldata =
-      file.anchor_batch.selector +
+      file.anchorBatch.selector +
       b.root.slice(2) +
       n.toString(16).padStart(64, '0') +
-      b.batch_id.slice(2);
-    assert.equal(b.anchor_calldata, calldata, 'anchorBatch calldata');
+      b.batchId.slice(2);
+    assert.equal(b.anchorCalldata, calldata, 'anchorBatch calldata');
     // For information: OpenZeppelin's own tree over the same records (its
     // layout, with and without sorting the leaves) has the same root or not.
-    const values = b.record_hashes.map((h) => [h]);
+    const values = b.recordHashes.map((h) => [h]);
     const unsorted = StandardMerkleTree.of(values, ['bytes32'], { sortLeaves: false }).root;
     const sorted = StandardMerkleTree.of(values, ['bytes32']).root;
     ozOf = `StandardMerkleTree.of root ${unsorted === b.root ? 'equal' : 'differs'} (unsorted), ${
@@ -235,27 +235,27 @@ for (const b of file.batches) {
     const good = attempt(label, () => {
       const f = pv.fields;
       assert.equal(f.index, pv.index);
-      assert.equal(f.record_hash, b.record_hashes[pv.index]);
-      assert.deepEqual([f.version, f.batch_id, f.root, f.leaf_count], [VERSION, b.batch_id, b.root, n]);
+      assert.equal(f.recordHash, b.recordHashes[pv.index]);
+      assert.deepEqual([f.version, f.batchId, f.root, f.leafCount], [VERSION, b.batchId, b.root, n]);
       assert.equal(f.siblings.length, expectedSiblings(pv.index, n), 'sibling count');
 
       // OpenZeppelin: leaf hash and proof verification.
-      assert.equal(standardLeafHash(['bytes32'], [f.record_hash]), pv.leaf, 'standardLeafHash');
-      assert.equal(StandardMerkleTree.verify(b.root, ['bytes32'], [f.record_hash], f.siblings), true, 'OZ verify');
+      assert.equal(standardLeafHash(['bytes32'], [f.recordHash]), pv.leaf, 'standardLeafHash');
+      assert.equal(StandardMerkleTree.verify(b.root, ['bytes32'], [f.recordHash], f.siblings), true, 'OZ verify');
       if (f.siblings.length > 0) {
         for (let i = 0; i < f.siblings.length; i++) {
           const changed = f.siblings.map((s, j) => (j === i ? flipLowBit(s) : s));
           assert.equal(
-            StandardMerkleTree.verify(b.root, ['bytes32'], [f.record_hash], changed),
+            StandardMerkleTree.verify(b.root, ['bytes32'], [f.recordHash], changed),
             false,
             `OZ verify accepts sibling ${i} changed`,
           );
         }
       } else {
         const extra = [...f.siblings, b.root];
-        assert.equal(StandardMerkleTree.verify(b.root, ['bytes32'], [f.record_hash], extra), false);
+        assert.equal(StandardMerkleTree.verify(b.root, ['bytes32'], [f.recordHash], extra), false);
       }
-      const otherRecord = flipLowBit(f.record_hash);
+      const otherRecord = flipLowBit(f.recordHash);
       assert.equal(StandardMerkleTree.verify(b.root, ['bytes32'], [otherRecord], f.siblings), false);
 
       // The three forms, decoded independently.
@@ -268,7 +268,7 @@ for (const b of file.batches) {
       assert.deepEqual(fieldsOf(decodeText(pv.text)), f, 'text form');
       assert.deepEqual(fieldsOf(decodeJson(JSON.stringify(f))), f, 'JSON form');
       verify(decodeText(pv.text));
-      verifyAnchored(decodeBinary(bytes), { root: b.root, leaf_count: n, batch_id: b.batch_id });
+      verifyAnchored(decodeBinary(bytes), { root: b.root, leafCount: n, batchId: b.batchId });
     });
     if (good) ok += 1;
   }

@@ -432,7 +432,7 @@ static void test_tis_and_violations(void) {
     ehr_key_store *keys = memory_keys();
     ehr_handshaker *hs = handshaker(t, keys, NULL);
     ehr_ti *ti = NULL;
-    EXPECT_RC(ehr_ti_from_json(LIT("{\"ti_id\": 1}"), &ti), EHR_TI_MALFORMED);
+    EXPECT_RC(ehr_ti_from_json(LIT("{\"tiId\": 1}"), &ti), EHR_TI_MALFORMED);
     EXPECT(ti == NULL);
 
     ti = bp_ti(t, "420");
@@ -741,10 +741,10 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_tc_record_hash(tc, tc_hash));
     EXPECT(memcmp(stored_hash, tc_hash, 32) == 0);
     ehr_tc_free(stored);
-    char *hash_at = strstr(json, "\"record_hash\":\"0x");
+    char *hash_at = strstr(json, "\"recordHash\":\"0x");
     EXPECT(hash_at != NULL);
     if (hash_at != NULL) {
-        char *digit = hash_at + strlen("\"record_hash\":\"0x");
+        char *digit = hash_at + strlen("\"recordHash\":\"0x");
         *digit = *digit == '0' ? '1' : '0';
         stored = NULL;
         EXPECT_RC(ehr_tc_from_json(json, json_len, &stored), EHR_TC_INVALID);

@@ -58,7 +58,7 @@ fn canonical_form_fills_defaults_and_normalises() {
     // The canonical JSON is the compact serialisation in declaration order.
     let canonical = t.canonical_json();
     assert!(canonical.starts_with(
-        "{\"format\":\"ehrchain.template/1\",\"name\":\"test-form\",\"version\":1,\"title\":\"Test form\",\"roles\":[\"doctor\",\"nurse\"],\"subject\":\"patient\",\"call\":{\"function\":\"function anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp)\",\"arguments\":[\"subject\",\"template\",\"ti\",\"record_hash\",\"recorded_at\"]},\"fields\":[{\"name\":\"code\",\"placement\":\"sealed\",\"type\":\"code\",\"required\":false,\"identifying\":false,\"max_length\":32},{\"name\":\"temp\",\"placement\":\"sealed\",\"type\":\"decimal\",\"required\":false,\"identifying\":false,\"min\":\"-5.00\",\"max\":\"42.50\",\"scale\":2}"
+        "{\"format\":\"ehrchain.template/1\",\"name\":\"test-form\",\"version\":1,\"title\":\"Test form\",\"roles\":[\"doctor\",\"nurse\"],\"subject\":\"patient\",\"call\":{\"function\":\"function anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp)\",\"arguments\":[\"subject\",\"template\",\"ti\",\"record_hash\",\"recorded_at\"]},\"fields\":[{\"name\":\"code\",\"placement\":\"sealed\",\"type\":\"code\",\"required\":false,\"identifying\":false,\"maxLength\":32},{\"name\":\"temp\",\"placement\":\"sealed\",\"type\":\"decimal\",\"required\":false,\"identifying\":false,\"min\":\"-5.00\",\"max\":\"42.50\",\"scale\":2}"
     ), "{canonical}");
     assert!(canonical.ends_with(
         "{\"name\":\"recorded_at\",\"placement\":\"system\",\"source\":\"timestamp\"}]}"
@@ -82,7 +82,7 @@ fn canonical_form_is_stable_under_explicit_defaults_and_reordering() {
     let explicit = r#"{
         "fields":[
           {"max":"45.0","min":"25.0","scale":1,"identifying":false,"required":false,"type":"decimal","placement":"sealed","name":"t","hint":null},
-          {"max_length":32,"type":"code","name":"site","placement":"sealed","required":false,"identifying":false},
+          {"maxLength":32,"type":"code","name":"site","placement":"sealed","required":false,"identifying":false},
           {"source":"patient_pseudonym","placement":"system","name":"subject"},
           {"name":"template","source":"template_id","placement":"system"},
           {"name":"ti","placement":"system","source":"ti_id"},
@@ -147,7 +147,7 @@ fn id_changes_when_anything_meaningful_changes() {
         }),
         ("field added", |d| {
             d["fields"].as_array_mut().unwrap().push(
-                json!({"name": "note", "placement": "sealed", "type": "text", "max_length": 9}),
+                json!({"name": "note", "placement": "sealed", "type": "text", "maxLength": 9}),
             );
         }),
     ];

@@ -77,7 +77,7 @@ fn rejects_missing_attribute() {
         (json!({"type": "decimal", "min": "1", "max": "2"}), "scale"),
         (json!({"type": "decimal", "scale": 1, "max": "2"}), "min"),
         (json!({"type": "decimal", "scale": 1, "min": "1"}), "max"),
-        (json!({"type": "text"}), "max_length"),
+        (json!({"type": "text"}), "maxLength"),
         (json!({"type": "enum"}), "values"),
         (json!({"type": "integer", "min": null, "max": 1}), "min"),
     ];
@@ -116,30 +116,30 @@ fn rejects_attribute_not_allowed_for_type() {
             "integer",
         ),
         (
-            json!({"type": "integer", "min": 0, "max": 1, "max_length": 3}),
-            "max_length",
+            json!({"type": "integer", "min": 0, "max": 1, "maxLength": 3}),
+            "maxLength",
             "integer",
         ),
         (
-            json!({"type": "decimal", "scale": 1, "min": "0", "max": "1", "code_system": "x"}),
-            "code_system",
+            json!({"type": "decimal", "scale": 1, "min": "0", "max": "1", "codeSystem": "x"}),
+            "codeSystem",
             "decimal",
         ),
         (json!({"type": "bool", "unit": "1"}), "unit", "bool"),
         (json!({"type": "bool", "min": 0}), "min", "bool"),
         (
-            json!({"type": "text", "max_length": 5, "unit": "1"}),
+            json!({"type": "text", "maxLength": 5, "unit": "1"}),
             "unit",
             "text",
         ),
         (
-            json!({"type": "text", "max_length": 5, "values": ["a"]}),
+            json!({"type": "text", "maxLength": 5, "values": ["a"]}),
             "values",
             "text",
         ),
         (
-            json!({"type": "enum", "values": ["a"], "max_length": 3}),
-            "max_length",
+            json!({"type": "enum", "values": ["a"], "maxLength": 3}),
+            "maxLength",
             "enum",
         ),
         (
@@ -156,13 +156,13 @@ fn rejects_attribute_not_allowed_for_type() {
         (json!({"type": "code", "unit": "1"}), "unit", "code"),
         (json!({"type": "code", "values": ["a"]}), "values", "code"),
         (
-            json!({"type": "bytes32", "code_system": "x"}),
-            "code_system",
+            json!({"type": "bytes32", "codeSystem": "x"}),
+            "codeSystem",
             "bytes32",
         ),
         (
-            json!({"type": "bytes32", "max_length": 32}),
-            "max_length",
+            json!({"type": "bytes32", "maxLength": 32}),
+            "maxLength",
             "bytes32",
         ),
         (json!({"type": "address", "scale": 1}), "scale", "address"),
@@ -192,7 +192,7 @@ fn rejects_attribute_not_allowed_on_system_field() {
         (json!({"concept": {"system": "s", "code": "c"}}), "concept"),
         (json!({"unit": "s"}), "unit"),
         (json!({"min": 0}), "min"),
-        (json!({"max_length": 32}), "max_length"),
+        (json!({"maxLength": 32}), "maxLength"),
         (json!({"required": true}), "required"),
         (json!({"required": false}), "required"),
         (json!({"identifying": false}), "identifying"),
@@ -230,10 +230,10 @@ fn common_attributes_apply_to_every_type() {
         json!({"type": "integer", "min": 0, "max": 1, "unit": "1"}),
         json!({"type": "decimal", "scale": 1, "min": "0", "max": "1", "unit": "1"}),
         json!({"type": "bool"}),
-        json!({"type": "text", "max_length": 10}),
+        json!({"type": "text", "maxLength": 10}),
         json!({"type": "enum", "values": ["a", "b"]}),
         json!({"type": "date-time"}),
-        json!({"type": "code", "max_length": 10, "code_system": "http://loinc.org"}),
+        json!({"type": "code", "maxLength": 10, "codeSystem": "http://loinc.org"}),
         json!({"type": "bytes32"}),
         json!({"type": "address"}),
     ];
@@ -319,13 +319,13 @@ fn rejects_invalid_attribute() {
             "is greater than max".into(),
         ),
         (
-            json!({"type": "text", "max_length": 0}),
-            "max_length",
+            json!({"type": "text", "maxLength": 0}),
+            "maxLength",
             format!("must be 1 to {MAX_TEXT_LEN}"),
         ),
         (
-            json!({"type": "text", "max_length": MAX_TEXT_LEN + 1}),
-            "max_length",
+            json!({"type": "text", "maxLength": MAX_TEXT_LEN + 1}),
+            "maxLength",
             format!("must be 1 to {MAX_TEXT_LEN}"),
         ),
         (
@@ -344,13 +344,13 @@ fn rejects_invalid_attribute() {
             "\"a\" appears twice".into(),
         ),
         (
-            json!({"type": "code", "max_length": 0}),
-            "max_length",
+            json!({"type": "code", "maxLength": 0}),
+            "maxLength",
             format!("must be 1 to {MAX_CODE_LEN}"),
         ),
         (
-            json!({"type": "code", "max_length": MAX_CODE_LEN + 1}),
-            "max_length",
+            json!({"type": "code", "maxLength": MAX_CODE_LEN + 1}),
+            "maxLength",
             format!("must be 1 to {MAX_CODE_LEN}"),
         ),
     ];
@@ -367,8 +367,8 @@ fn rejects_invalid_attribute() {
     }
     // The limits themselves are accepted.
     for field in [
-        json!({"type": "text", "max_length": MAX_TEXT_LEN}),
-        json!({"type": "code", "max_length": MAX_CODE_LEN}),
+        json!({"type": "text", "maxLength": MAX_TEXT_LEN}),
+        json!({"type": "code", "maxLength": MAX_CODE_LEN}),
         json!({"type": "decimal", "scale": 18, "min": "0", "max": "1"}),
         json!({"type": "integer", "min": i64::MIN, "max": i64::MAX}),
         json!({"type": "integer", "min": 7, "max": 7}),
@@ -394,7 +394,7 @@ fn rejects_identifying_field_on_chain() {
 fn rejects_free_text_on_chain() {
     let doc = chain_doc(
         "string",
-        json!({"type": "text", "max_length": 10, "required": true}),
+        json!({"type": "text", "maxLength": 10, "required": true}),
     );
     assert_eq!(reject(&doc), TemplateError::FreeTextOnChain("x".into()));
 }

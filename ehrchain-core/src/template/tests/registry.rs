@@ -169,7 +169,7 @@ fn form_json_shape() {
     assert_eq!(
         keys.iter().copied().collect::<BTreeSet<_>>(),
         BTreeSet::from([
-            "template_id",
+            "templateId",
             "name",
             "version",
             "title",
@@ -178,7 +178,7 @@ fn form_json_shape() {
             "fields"
         ])
     );
-    assert_eq!(form["template_id"], json!(t.id().to_string()));
+    assert_eq!(form["templateId"], json!(t.id().to_string()));
     assert_eq!(form["name"], json!("drug-shipment-custody"));
     assert_eq!(form["version"], json!(1));
     assert_eq!(form["patient"], json!(false));
@@ -187,7 +187,7 @@ fn form_json_shape() {
         json!({
             "name": "lot", "placement": "chain", "type": "code", "label": "Lot (batch) number",
             "hint": "As printed on the pack (GS1 AI 10)", "required": true, "identifying": false,
-            "max_length": 32,
+            "maxLength": 32,
         })
     );
     // Without a description the key is left out.

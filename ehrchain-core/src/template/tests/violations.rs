@@ -149,9 +149,9 @@ fn violation_json_shape() {
 #[test]
 fn documented_blood_pressure_ti_is_valid() {
     // The nurse's TI of docs/templates.md, "Complete example: blood pressure".
-    let json = r#"{"ti_id":"0x0101010101010101010101010101010101010101010101010101010101010101",
- "template_id":"0x72dcc3694c0abff20338fd00198c17e6ca7ec72de424f2ffe654de3c86285c27",
- "author_id":"rn-0815","author_role":"nurse","patient_id":"MRN-000123",
+    let json = r#"{"tiId":"0x0101010101010101010101010101010101010101010101010101010101010101",
+ "templateId":"0x236a57f08a0710bf12410631c1d701f2e5f0057264b182fbf35b6b39036b2836",
+ "authorId":"rn-0815","authorRole":"nurse","patientId":"MRN-000123",
  "timestamp":1764495000,
  "fields":{"systolic":120,"diastolic":80,"position":"sitting","measured_at":"2025-11-30T09:28:00Z"}}"#;
     let ti = crate::InitialTransaction::from_json(json).unwrap();
