@@ -1,23 +1,50 @@
 //! The blocking driver: runs a [`TransactionValidator`] to its verdict over a
-//! blocking [`Transport`]. Async hosts drive the validator themselves.
+//! blocking [`Transport`], keeping its entry in the host's [`Outbox`]. Async
+//! hosts drive the validator themselves.
 
+use crate::outbox::{NoOutbox, Outbox, OutboxError};
 use crate::time::{Clock, UnixMillis};
 use crate::transport::Transport;
 use crate::validator::{Ack, TransactionValidator, Transmit};
 
-/// Runs `validator` until its verdict: hands each action to `transport`,
-/// feeds the result back, waits on `clock` in between; returns the ACKs (one
-/// per TI). A validator that is already finished returns its remaining ACKs.
+/// Runs `validator` until its verdict without an outbox ([`NoOutbox`]: a
+/// crash loses the TIs in flight); returns the ACKs (one per TI). See
+/// [`run_durably`].
 pub fn run_blocking<T: Transport + ?Sized, C: Clock + ?Sized>(
     validator: &mut TransactionValidator,
     transport: &mut T,
     clock: &mut C,
 ) -> Vec<Ack> {
+    // NoOutbox never fails.
+    run_durably(validator, &mut NoOutbox, transport, clock).unwrap_or_default()
+}
+
+/// Runs `validator` until its verdict: stores its entry in `outbox` before
+/// every submission, hands each action to `transport`, feeds the result
+/// back, waits on `clock` in between; at the verdict stores the ACKs and
+/// removes the entry ([`Outbox::finish`]) and returns the ACKs (one per TI).
+/// A validator that is already finished returns its remaining ACKs.
+///
+/// # Errors
+/// [`OutboxError`] when the outbox fails: nothing more is sent; the
+/// validator (and its stored entry) can be run again once the host's
+/// storage works.
+pub fn run_durably<O, T, C>(
+    validator: &mut TransactionValidator,
+    outbox: &mut O,
+    transport: &mut T,
+    clock: &mut C,
+) -> Result<Vec<Ack>, OutboxError>
+where
+    O: Outbox + ?Sized,
+    T: Transport + ?Sized,
+    C: Clock + ?Sized,
+{
     loop {
         let now = clock.now();
         validator.handle_timeout(now);
         while let Some(transmit) = validator.poll_transmit(now) {
-            step(validator, transport, now, transmit);
+            step(validator, outbox, transport, now, transmit)?;
         }
         if validator.is_finished() {
             break;
@@ -29,19 +56,34 @@ pub fn run_blocking<T: Transport + ?Sized, C: Clock + ?Sized>(
             None => break,
         }
     }
-    std::iter::from_fn(|| validator.poll_ack()).collect()
+    let acks: Vec<Ack> = std::iter::from_fn(|| validator.poll_ack()).collect();
+    outbox.finish(validator.outbox_key().as_ref(), &acks)?;
+    Ok(acks)
 }
 
 /// Performs one action and hands its result to the validator.
-pub fn step<T: Transport + ?Sized>(
+///
+/// # Errors
+/// [`OutboxError`] when `outbox` could not store the validator's entry (the
+/// validator asks again later; nothing was sent).
+pub fn step<O: Outbox + ?Sized, T: Transport + ?Sized>(
     validator: &mut TransactionValidator,
+    outbox: &mut O,
     transport: &mut T,
     now: UnixMillis,
     transmit: Transmit,
-) {
+) -> Result<(), OutboxError> {
     // Each result answers the action just handed out, so the validator
     // accepts it; an error here would be a bug in the validator.
     let _ = match transmit {
+        Transmit::Persist => {
+            let saved = match validator.outbox_key() {
+                Some(key) => outbox.save(&key, &validator.to_json()),
+                None => Ok(()),
+            };
+            let _ = validator.handle_persisted(now, saved.clone());
+            return saved;
+        }
         Transmit::Submit { submission } => {
             validator.handle_submitted(now, transport.submit(&submission))
         }
@@ -57,4 +99,5 @@ pub fn step<T: Transport + ?Sized>(
             validator.handle_batch(now, transport.anchored_batch(&root))
         }
     };
+    Ok(())
 }

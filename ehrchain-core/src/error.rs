@@ -15,6 +15,7 @@ use crate::batch::{BatchError, ProofError};
 use crate::envelope::EnvelopeError;
 use crate::generator::GenerateError;
 use crate::keys::{InvalidKeyId, KeyStoreError};
+use crate::outbox::OutboxError;
 use crate::role::InvalidRoleName;
 use crate::tc_json::TcError;
 use crate::template::{RegistryError, TemplateError};
@@ -199,6 +200,12 @@ error_codes! {
     /// The validator refused an input (a result it did not ask for, or one
     /// after its ACK).
     Validator = 606, "EHR_VALIDATOR", Chain, "the validator refused the input";
+    /// A stored outbox entry (a validator snapshot) is unreadable or its
+    /// parts disagree.
+    OutboxEntryInvalid = 610, "EHR_OUTBOX_ENTRY_INVALID", Chain, "the stored outbox entry is malformed or its parts disagree";
+    /// The host's outbox could not store, read or remove an entry; nothing
+    /// was sent.
+    OutboxUnavailable = 611, "EHR_OUTBOX_UNAVAILABLE", Chain, "the host's outbox could not store or read an entry; nothing was sent";
     /// A panic was caught at the C or JavaScript boundary (a bug in ehrchain).
     Panic = 900, "EHR_PANIC", Internal, "a panic was caught at the boundary (a bug in ehrchain)";
     /// An internal error (a bug in ehrchain).
@@ -284,6 +291,9 @@ pub enum Error {
     /// A stored TC could not be read back.
     #[error(transparent)]
     Tc(#[from] TcError),
+    /// The host's outbox could not store or read an entry.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
     /// The in-process devnet (the `ehrchain-contracts` crate) refused an
     /// operation; its message.
     #[error("{0}")]
@@ -308,6 +318,7 @@ impl Error {
             Self::Transport(e) => e.code(),
             Self::Validator(e) => e.code(),
             Self::Tc(e) => e.code(),
+            Self::Outbox(_) => ErrorCode::OutboxUnavailable,
             Self::Devnet(_) => ErrorCode::Devnet,
         }
     }
@@ -481,6 +492,7 @@ impl ValidatorError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::BatchMismatch { .. } => ErrorCode::BatchMismatch,
+            Self::Snapshot(_) => ErrorCode::OutboxEntryInvalid,
             Self::Finished | Self::Unexpected(_) | Self::WrongReceipt { .. } => {
                 ErrorCode::Validator
             }

@@ -3,9 +3,11 @@
 
 use rand_core::CryptoRngCore;
 
-use crate::driver::run_blocking;
+use crate::driver::{run_blocking, run_durably};
+use crate::error::Error;
 use crate::generator::{ChainTransaction, GenerateError, TransactionGenerator};
 use crate::keys::KeyStore;
+use crate::outbox::Outbox;
 use crate::template::TemplateRegistry;
 use crate::ti::InitialTransaction;
 use crate::time::{Clock, UnixMillis};
@@ -162,8 +164,74 @@ impl<K: KeyStore> Handshaker<K> {
         }
     }
 
+    /// Submits a TI through the host's write-ahead [`Outbox`] and blocks
+    /// until its ACK: valid (store the record) or invalid (keep it for
+    /// audit); the outbox stores the ACK and drops the TI's entry in one step
+    /// ([`Outbox::finish`]). When the outbox already holds an entry for this
+    /// TI (the host restarted, or submits the TI again before its ACK), that
+    /// entry is resumed: the same TC and sealed record, never a new one.
+    ///
+    /// # Errors
+    /// [`Error::Outbox`] when the outbox fails (nothing more is sent; submit
+    /// again or [`Handshaker::resume`] once it works);
+    /// [`Error::Validator`] ([`ValidatorError::Snapshot`](crate::validator::ValidatorError::Snapshot)) when the stored
+    /// entry is damaged.
+    pub fn submit_durably<O, T, C, R>(
+        &self,
+        ti: &InitialTransaction,
+        outbox: &mut O,
+        transport: &mut T,
+        clock: &mut C,
+        rng: &mut R,
+    ) -> Result<Ack, Error>
+    where
+        O: Outbox + ?Sized,
+        T: Transport + ?Sized,
+        C: Clock + ?Sized,
+        R: CryptoRngCore + ?Sized,
+    {
+        let mut validator = match outbox.load(&ti.ti_id)? {
+            Some(entry) => TransactionValidator::from_json(&entry)?,
+            None => self.validator_for(ti, clock.now(), rng),
+        };
+        let acks = run_durably(&mut validator, outbox, transport, clock)?;
+        Ok(single_ack(ti, &validator, acks))
+    }
+
+    /// Resumes every TI whose entry the host's outbox holds (after a restart)
+    /// and runs each to its ACK, which the outbox stores; returns the ACKs.
+    ///
+    /// # Errors
+    /// [`Error::Outbox`] when the outbox fails; [`Error::Validator`]
+    /// ([`ValidatorError::Snapshot`](crate::validator::ValidatorError::Snapshot)) for a damaged entry, which stays in the
+    /// outbox for the host to restore or move aside (the entries after it are
+    /// not resumed until then).
+    pub fn resume<O, T, C>(
+        &self,
+        outbox: &mut O,
+        transport: &mut T,
+        clock: &mut C,
+    ) -> Result<Vec<Ack>, Error>
+    where
+        O: Outbox + ?Sized,
+        T: Transport + ?Sized,
+        C: Clock + ?Sized,
+    {
+        let mut acks = Vec::new();
+        for key in outbox.keys()? {
+            let Some(entry) = outbox.load(&key)? else {
+                continue;
+            };
+            let mut validator = TransactionValidator::from_json(&entry)?;
+            acks.extend(run_durably(&mut validator, outbox, transport, clock)?);
+        }
+        Ok(acks)
+    }
+
     /// Submits a TI and blocks until its ACK: valid (store the record) or
-    /// invalid (keep it for audit). Never fails: every failure is an invalid ACK.
+    /// invalid (keep it for audit), without an outbox ([`NoOutbox`](crate::outbox::NoOutbox): a crash
+    /// loses the TI in flight; [`Handshaker::submit_durably`] does not).
+    /// Never fails: every failure is an invalid ACK.
     pub fn submit<T, C, R>(
         &self,
         ti: &InitialTransaction,
@@ -178,18 +246,22 @@ impl<K: KeyStore> Handshaker<K> {
     {
         let mut validator = self.validator_for(ti, clock.now(), rng);
         let acks = run_blocking(&mut validator, transport, clock);
-        // A single-record validator yields exactly one ACK.
-        acks.into_iter().next().unwrap_or_else(|| Ack {
-            ti_id: ti.ti_id,
-            template_id: ti.template_id,
-            record_hash: None,
-            envelope: None,
-            status: crate::validator::AckStatus::Invalid {
-                reason: InvalidReason::Generation {
-                    message: "internal error: no ACK was produced".to_owned(),
-                },
-                tx_hashes: validator.tx_hashes().to_vec(),
-            },
-        })
+        single_ack(ti, &validator, acks)
     }
+}
+
+/// The one ACK of a single-record validator.
+fn single_ack(ti: &InitialTransaction, validator: &TransactionValidator, acks: Vec<Ack>) -> Ack {
+    acks.into_iter().next().unwrap_or_else(|| Ack {
+        ti_id: ti.ti_id,
+        template_id: ti.template_id,
+        record_hash: None,
+        envelope: None,
+        status: crate::validator::AckStatus::Invalid {
+            reason: InvalidReason::Generation {
+                message: "internal error: no ACK was produced".to_owned(),
+            },
+            tx_hashes: validator.tx_hashes().to_vec(),
+        },
+    })
 }

@@ -8,6 +8,7 @@ mod error;
 pub mod generator;
 mod handshaker;
 pub mod keys;
+pub mod outbox;
 mod record;
 pub mod registry_abi;
 pub mod role;
@@ -22,7 +23,7 @@ pub mod violation;
 // The types of the common flow (templates → TI → TC → chain → ACK, records,
 // proofs, errors) are at the root; everything else is in its module.
 pub use batch::{AnchoredBatch, Batch, BatchBuilder, BatchReader, InclusionProof};
-pub use driver::run_blocking;
+pub use driver::{run_blocking, run_durably};
 pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, ErrorKind};
 pub use generator::{ChainTransaction, GeneratorConfig, TransactionGenerator};

@@ -56,6 +56,8 @@ const RELEASED: &[(&str, u32)] = &[
     ("EHR_TRANSPORT_MALFORMED", 604),
     ("EHR_DEVNET", 605),
     ("EHR_VALIDATOR", 606),
+    ("EHR_OUTBOX_ENTRY_INVALID", 610),
+    ("EHR_OUTBOX_UNAVAILABLE", 611),
     ("EHR_PANIC", 900),
     ("EHR_INTERNAL", 901),
 ];

@@ -26,6 +26,7 @@ use std::time::Instant;
 
 use alloy_primitives::{Address, B256, Bytes, LogData, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
+use ehrchain_core::outbox::MemoryOutbox;
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::validator::{AuditEvent, step};
@@ -534,6 +535,9 @@ struct Totals {
     drops: u64,
     transport_errors: u64,
     batched_valid: u64,
+    /// Host crashes: a validator replaced by the one its outbox entry
+    /// resumes.
+    crashes: u64,
 }
 
 /// What the test expects of a validator's TIs.
@@ -595,8 +599,11 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
     ));
 
     // Odd seeds: one validator after the other through the blocking driver;
-    // even seeds: all interleaved through the sans-I/O interface.
+    // even seeds: all interleaved through the sans-I/O interface, each with
+    // its write-ahead outbox, and the host crashing now and then: a crashed
+    // validator is replaced by the one its last stored entry resumes.
     let mut acks: Vec<Vec<Ack>> = vec![Vec::new(); validators.len()];
+    let mut outboxes: Vec<MemoryOutbox> = vec![MemoryOutbox::default(); validators.len()];
     if seed % 2 == 1 {
         for (i, (v, _)) in validators.iter_mut().enumerate() {
             world.borrow_mut().sender = i;
@@ -607,11 +614,17 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
         let mut rounds = 0u32;
         loop {
             let now = UnixMillis(world.borrow().now);
-            for (i, (v, _)) in validators.iter_mut().enumerate() {
+            for (i, ((v, _), outbox)) in validators.iter_mut().zip(&mut outboxes).enumerate() {
+                let stored = v.outbox_key().and_then(|k| outbox.entries.get(&k));
+                if let Some(entry) = stored.filter(|_| !v.is_finished() && rng.next_u32() % 64 == 0)
+                {
+                    *v = TransactionValidator::from_json(entry).unwrap();
+                    totals.crashes += 1;
+                }
                 v.handle_timeout(now);
                 world.borrow_mut().sender = i;
                 while let Some(t) = v.poll_transmit(now) {
-                    step(v, &mut sim, now, t);
+                    step(v, outbox, &mut sim, now, t).unwrap();
                 }
                 acks[i].extend(std::iter::from_fn(|| v.poll_ack()));
             }
@@ -861,6 +874,6 @@ fn thousands_of_seeds_keep_the_invariants() {
         assert!(totals.reorgs > 0 && totals.reorged_receipts > 0);
         assert!(totals.drops > 0 && totals.transport_errors > 0);
         assert!(totals.settled > 0 && totals.recovered_valid > 0 && totals.not_anchored > 0);
-        assert!(totals.invalid_inconclusive > 0);
+        assert!(totals.invalid_inconclusive > 0 && totals.crashes > 0);
     }
 }

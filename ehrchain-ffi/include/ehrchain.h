@@ -108,6 +108,10 @@ enum ehr_result_code {
     EHR_DEVNET = 605,
     /** the validator refused the input (chain). */
     EHR_VALIDATOR = 606,
+    /** the stored outbox entry is malformed or its parts disagree (chain). */
+    EHR_OUTBOX_ENTRY_INVALID = 610,
+    /** the host's outbox could not store or read an entry; nothing was sent (chain). */
+    EHR_OUTBOX_UNAVAILABLE = 611,
     /** a panic was caught at the boundary (a bug in ehrchain) (internal). */
     EHR_PANIC = 900,
     /** an internal error (a bug in ehrchain) (internal). */
@@ -213,6 +217,14 @@ enum ehr_transmit_kind
      * `ehr_validator_handle_batch`.
      */
     EHR_TRANSMIT_READ_BATCH = 5,
+    /**
+     * Store the validator's outbox entry (`ehr_validator_to_json`) durably
+     * under its key (`ehr_validator_outbox_key`), replacing the entry stored
+     * before; hand the result to `ehr_validator_handle_persisted`. Comes
+     * before every submission: after a restart, `ehr_validator_from_json`
+     * resumes the same TC, never a new one.
+     */
+    EHR_TRANSMIT_PERSIST = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1164,6 +1176,49 @@ ehr_result ehr_envelope_seal(const struct ehr_key_store *keys,
 ehr_result ehr_envelope_record_hash(const uint8_t *envelope,
                                     size_t envelope_len,
                                     uint8_t *record_hash_out);
+
+/**
+ * Writes the key of the validator's outbox entry (the TI id of a single
+ * record, the Merkle root of a batch; 32 bytes) to `key_out` and true to
+ * `has_key_out`; false (and nothing to `key_out`) for a refused TI, which
+ * sends nothing and needs no entry.
+ */
+ehr_result ehr_validator_outbox_key(const struct ehr_validator *validator,
+                                    bool *has_key_out,
+                                    uint8_t *key_out);
+
+/**
+ * Writes the validator's outbox entry (format `ehrchain.validator/1`: its
+ * whole state, with the sealed records) as NUL-terminated text into `buf`
+ * (text-output rules: `ehr_result_message`). Store it where the records may
+ * be stored.
+ */
+ehr_result ehr_validator_to_json(const struct ehr_validator *validator,
+                                 char *buf,
+                                 size_t len,
+                                 size_t *out_len);
+
+/**
+ * Resumes a validator from its outbox entry (`json`, `json_len` bytes of
+ * UTF-8) after a restart: an action handed out but not answered is asked
+ * again, and a submission that may have been sent is settled (the registry
+ * read) before anything is sent again. `EHR_OUTBOX_ENTRY_INVALID` when the
+ * entry is malformed or its records, envelopes and submission disagree.
+ * Free it with `ehr_validator_free`.
+ */
+ehr_result ehr_validator_from_json(const char *json,
+                                   size_t json_len,
+                                   struct ehr_validator **validator_out);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_PERSIST` at `now_ms`: `EHR_OK` once
+ * the entry is stored durably (the submission follows), or any other code
+ * when it could not be stored (nothing is sent; the write is asked for
+ * again after the backoff). `EHR_VALIDATOR` when no write was asked for.
+ */
+ehr_result ehr_validator_handle_persisted(struct ehr_validator *validator,
+                                          uint64_t now_ms,
+                                          ehr_result result);
 
 /**
  * Writes the name and meaning of `code` (any number; unknown numbers are

@@ -29,13 +29,13 @@ use crate::transport::{
 /// Thread safety: a handle may be moved to another thread, but not used from
 /// two threads at once.
 pub struct ehr_validator {
-    v: TransactionValidator,
+    pub(crate) v: TransactionValidator,
     /// ACKs `ehr_validator_run` took out of `v`, for `ehr_validator_poll_ack`.
     acks: VecDeque<Ack>,
 }
 
 impl ehr_validator {
-    fn new(v: TransactionValidator) -> Self {
+    pub(crate) fn new(v: TransactionValidator) -> Self {
         Self {
             v,
             acks: VecDeque::new(),
@@ -158,6 +158,12 @@ pub enum ehr_transmit_kind {
     /// Read the batch the registry holds under `root`; hand it to
     /// `ehr_validator_handle_batch`.
     EHR_TRANSMIT_READ_BATCH = 5,
+    /// Store the validator's outbox entry (`ehr_validator_to_json`) durably
+    /// under its key (`ehr_validator_outbox_key`), replacing the entry stored
+    /// before; hand the result to `ehr_validator_handle_persisted`. Comes
+    /// before every submission: after a restart, `ehr_validator_from_json`
+    /// resumes the same TC, never a new one.
+    EHR_TRANSMIT_PERSIST = 6,
 }
 
 /// The next thing the host must do for a validator
@@ -193,6 +199,7 @@ impl ehr_transmit {
         let sub = || submission.map_or(ehr_submission::NONE, ehr_submission::of);
         match transmit {
             None => {}
+            Some(Transmit::Persist) => t.kind = ehr_transmit_kind::EHR_TRANSMIT_PERSIST as u32,
             Some(Transmit::Submit { .. }) => {
                 t.kind = ehr_transmit_kind::EHR_TRANSMIT_SUBMIT as u32;
                 t.submission = sub();

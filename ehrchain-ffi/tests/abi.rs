@@ -783,6 +783,25 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
                     head += 1;
                     ehr_validator_handle_head(validator, now_ms, ehr_result::OK, head)
                 }
+                6 => {
+                    // The batch's outbox entry, stored before the send.
+                    let mut entry = vec![0u8; 1 << 16];
+                    let mut len = 0usize;
+                    let rc = ehr_validator_to_json(
+                        validator,
+                        entry.as_mut_ptr().cast(),
+                        entry.len(),
+                        &raw mut len,
+                    );
+                    assert_eq!(rc, ehr_result::OK, "{}", last_error());
+                    let (mut has_key, mut key) = (false, [0u8; 32]);
+                    ehr_validator_outbox_key(validator, &raw mut has_key, key.as_mut_ptr());
+                    assert!(
+                        has_key && key == root,
+                        "a batch's entry is keyed by its root"
+                    );
+                    ehr_validator_handle_persisted(validator, now_ms, ehr_result::OK)
+                }
                 5 => {
                     assert_eq!(t.root, root);
                     ehr_validator_handle_batch(
@@ -825,7 +844,11 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
         ehr_key_store_free(keys);
         ehr_templates_free(templates);
     }
-    assert_eq!(actions.first(), Some(&1), "{actions:?}");
+    assert_eq!(
+        actions.get(..2),
+        Some(&[6, 1][..]),
+        "persist, then submit: {actions:?}"
+    );
     assert!(actions.contains(&5), "{actions:?}");
     assert_eq!(acks.len(), 2, "{actions:?}");
     assert!(

@@ -1,6 +1,6 @@
 import type {
   Ack, AnchoredBatch, EhrchainError, Handshaker, Hex, InitialTransaction, OnChainVerification, ProofInput,
-  Submission, SubmissionStatus, Templates, Transmit, TxReceipt, Validator, ValidatorState,
+  Submission, SubmissionStatus, Templates, Transmit, TxReceipt, Validator, ValidatorEntry, ValidatorState,
 } from "./ehrchain_wasm.js";
 
 /** An EIP-1193 provider: MetaMask's `window.ethereum`, Ganache's provider, any wallet. */
@@ -72,7 +72,23 @@ export interface ValidatorTransport {
   anchoredBatch(root: Hex): Promise<AnchoredBatch | null>;
 }
 
+/**
+ * The host's write-ahead outbox (IndexedDB, a database table): where the
+ * validators of TIs without an ACK yet are kept across reloads and crashes.
+ */
+export interface Outbox {
+  /** Stores `entry` under `key`, replacing the one before; resolves once it is durable. Nothing is sent before. */
+  save(key: Hex, entry: ValidatorEntry): Promise<void> | void;
+  /** The verdict: stores `acks` and removes the entry under `key` (undefined for a refused TI), in one transaction. */
+  finish(key: Hex | undefined, acks: Ack[]): Promise<void> | void;
+}
+
 export interface RunOptions {
+  /**
+   * The write-ahead outbox; without one nothing is kept and a crash or a
+   * reload loses the TIs in flight.
+   */
+  outbox?: Outbox;
   /** The clock, Unix milliseconds (default `Date.now`). */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;

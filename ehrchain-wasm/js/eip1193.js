@@ -399,10 +399,19 @@ const HANDLERS = {
  * `onState(state)` report progress.
  */
 export async function runValidator(validator, transport, options = {}) {
-  const { now = () => Date.now(), sleep = (ms) => new Promise((r) => setTimeout(r, ms)), onAction, onState } = options;
+  const { now = () => Date.now(), sleep = (ms) => new Promise((r) => setTimeout(r, ms)), onAction, onState, outbox } = options;
   for (;;) {
     validator.handleTimeout(now());
     for (let transmit = validator.pollTransmit(now()); transmit !== undefined; transmit = validator.pollTransmit(now())) {
+      if (transmit.kind === "persist") {
+        const error = await persist(validator, outbox);
+        validator.handlePersisted(now(), error);
+        // An outbox that cannot store is the host's to fix: nothing is sent.
+        if (error !== undefined) {
+          throw ehrchainError("EHR_OUTBOX_UNAVAILABLE", `the outbox could not store the entry (${error.message}); nothing was sent`, undefined);
+        }
+        continue;
+      }
       const result = await perform(transport, transmit);
       onAction?.(transmit, result);
       validator[HANDLERS[transmit.kind]](now(), result);
@@ -416,7 +425,18 @@ export async function runValidator(validator, transport, options = {}) {
   }
   const acks = [];
   for (let ack = validator.pollAck(); ack !== undefined; ack = validator.pollAck()) acks.push(ack);
+  await outbox?.finish(validator.outboxKey, acks);
   return acks;
+}
+
+/** Stores the validator's outbox entry; the storage's error, if any. */
+async function persist(validator, outbox) {
+  try {
+    await outbox?.save(validator.outboxKey, validator.toJSON());
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
 }
 
 /**

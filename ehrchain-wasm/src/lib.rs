@@ -60,7 +60,8 @@ export type ErrorCode =
   | "EHR_PROOF_UNSUPPORTED" | "EHR_PROOF_INVALID" | "EHR_PROOF_NOT_ANCHORED"
   | "EHR_PROOF_ANCHOR_MISMATCH" | "EHR_BATCH_NO_SUCH_RECORD" | "EHR_TRANSPORT_UNAVAILABLE"
   | "EHR_TRANSPORT_RATE_LIMITED" | "EHR_TRANSPORT_REJECTED" | "EHR_TRANSPORT_WRONG_CHAIN"
-  | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR" | "EHR_PANIC" | "EHR_INTERNAL";
+  | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR"
+  | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_PANIC" | "EHR_INTERNAL";
 
 /** The area an error comes from (docs/errors.md). */
 export type ErrorKind = "argument" | "template" | "ti" | "envelope" | "batch" | "chain" | "internal";
@@ -196,11 +197,15 @@ export interface Submission { to: Hex; chainId: number; calldata: Hex; anchoring
 
 /** The validator's next action. */
 export type Transmit =
+  | { kind: "persist" }
   | { kind: "submit"; submission: Submission }
   | { kind: "poll"; txHash: Hex; submission: Submission }
   | { kind: "read_head" }
   | { kind: "read_record"; tiId: Hex }
   | { kind: "read_batch"; root: Hex };
+
+/** A validator's write-ahead outbox entry (`Validator.toJSON`, `Validator.fromJSON`). */
+export interface ValidatorEntry { format: "ehrchain.validator/1"; validator: Record<string, unknown> }
 
 /** A receipt as a transport hands it to the validator (hex fields are checked). */
 export interface TxReceipt {

@@ -2,6 +2,7 @@
 //! machine, with JSON in and out. The package's `runValidator` drives it over
 //! an EIP-1193 provider; hosts with another transport drive it themselves.
 
+use ehrchain_core::outbox::OutboxError;
 use ehrchain_core::{
     AnchoredBatch, ErrorCode, SubmissionStatus, TransactionValidator, TransportError, TxHash,
     UnixMillis, ValidatorConfig,
@@ -249,6 +250,78 @@ impl Validator {
     #[wasm_bindgen(getter, unchecked_return_type = "AuditEntry[]")]
     pub fn history(&self) -> Result<JsValue, JsValue> {
         Ok(convert::to_js(self.inner.history())?)
+    }
+
+    /// The key of this validator's outbox entry (the TI id of a single
+    /// record, the Merkle root of a batch), or `undefined` for a refused TI,
+    /// which sends nothing and needs no entry.
+    #[wasm_bindgen(getter, js_name = outboxKey, unchecked_return_type = "Hex | undefined")]
+    #[must_use]
+    pub fn outbox_key(&self) -> JsValue {
+        self.inner
+            .outbox_key()
+            .map_or(JsValue::UNDEFINED, |k| JsValue::from_str(&k.to_string()))
+    }
+
+    /// The validator's outbox entry (format `ehrchain.validator/1`: its whole
+    /// state, with the sealed records) as plain JSON data, for the host's
+    /// storage (IndexedDB, a database row). Store it when a `persist` action
+    /// asks, under `outboxKey`.
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "ValidatorEntry")]
+    pub fn to_json(&self) -> Result<JsValue, JsValue> {
+        let entry: serde_json::Value = serde_json::from_str(&self.inner.to_json())
+            .map_err(|e| Failure::new(ErrorCode::Internal, e.to_string()))?;
+        Ok(convert::to_js(&entry)?)
+    }
+
+    /// A validator resumed from its outbox entry (`toJSON`, as data or as
+    /// JSON text) after a restart: an action handed out but not answered is
+    /// asked again, and a submission that may have been sent is settled (the
+    /// registry read) before anything is sent again.
+    ///
+    /// # Errors
+    /// `EHR_OUTBOX_ENTRY_INVALID` for an entry that is malformed or whose
+    /// records, envelopes and submission disagree.
+    #[wasm_bindgen(js_name = fromJSON)]
+    pub fn from_json(
+        #[wasm_bindgen(unchecked_param_type = "ValidatorEntry | string")] entry: JsValue,
+    ) -> Result<Validator, JsValue> {
+        let text = convert::json_text(&entry, "outbox entry")?;
+        Ok(TransactionValidator::from_json(&text)
+            .map_err(Failure::from)?
+            .into())
+    }
+
+    /// The result of a `persist` action: `undefined` once the entry is
+    /// stored durably (the submission follows), or the storage's error
+    /// (nothing is sent; the write is asked for again after the backoff).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad `now`; `EHR_VALIDATOR` when no write
+    /// was asked for.
+    #[wasm_bindgen(js_name = handlePersisted)]
+    pub fn handle_persisted(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "unknown")] error: Option<JsValue>,
+    ) -> Result<(), JsValue> {
+        let now = now(&now_ms)?;
+        let stored = match error.filter(|e| !e.is_undefined() && !e.is_null()) {
+            None => Ok(()),
+            Some(e) => Err(OutboxError(
+                convert::get(&e, "message")
+                    .as_string()
+                    .or_else(|| e.as_string())
+                    .unwrap_or_else(|| "the outbox failed".to_owned()),
+            )),
+        };
+        Ok(self
+            .inner
+            .handle_persisted(now, stored)
+            .map_err(Failure::from)?)
     }
 
     /// The submission this validator anchors (`undefined` for a refused TI).

@@ -170,6 +170,10 @@ test("truncated or tampered envelopes and proofs", () => {
 test("the validator refuses results nobody asked for", () => {
   const v = hs.generate(goodTi).validator({ pollIntervalMs: 10 });
   fails(() => v.handleHead(Date.now(), 5), "EHR_VALIDATOR");
+  fails(() => v.handlePersisted(Date.now()), "EHR_VALIDATOR");
+  assert.equal(v.pollTransmit(Date.now()).kind, "persist");
+  fails(() => v.handleSubmitted(Date.now(), `0x${"ab".repeat(32)}`), "EHR_VALIDATOR");
+  v.handlePersisted(Date.now());
   const t = v.pollTransmit(Date.now());
   assert.equal(t.kind, "submit");
   fails(() => v.handleSubmitted(Date.now(), "0x1234"), "EHR_INVALID_ARGUMENT");

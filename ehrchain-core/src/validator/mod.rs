@@ -83,6 +83,7 @@ mod ack;
 mod audit;
 mod config;
 mod settle;
+mod snapshot;
 mod verdict;
 
 use std::collections::VecDeque;
@@ -92,6 +93,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{Batch, InclusionProof};
 use crate::generator::ChainTransaction;
+use crate::outbox::OutboxError;
 use crate::ti::InitialTransaction;
 use crate::time::UnixMillis;
 use crate::transport::{
@@ -103,6 +105,7 @@ pub use crate::driver::step;
 pub use ack::{Ack, AckStatus, Anchor, InvalidReason, Recovered, ViolationNote};
 pub use audit::{AuditEntry, AuditEvent, ChainHolds};
 pub use config::ValidatorConfig;
+pub use snapshot::SNAPSHOT_FORMAT;
 
 use audit::{included, reorged};
 use settle::{Fallback, Settle, SettleStage};
@@ -119,6 +122,14 @@ use settle::{Fallback, Settle, SettleStage};
     rename_all_fields = "camelCase"
 )]
 pub enum Transmit {
+    /// Store this validator's snapshot ([`TransactionValidator::to_json`])
+    /// durably in the host's write-ahead outbox, under
+    /// [`TransactionValidator::outbox_key`], replacing the one stored before;
+    /// report with [`TransactionValidator::handle_persisted`]. Handed out
+    /// before every submission: nothing is sent that a restarted host would
+    /// not know about, and a restarted host resumes the same TC (the same
+    /// sealed record), never a new one.
+    Persist,
     /// Send this transaction; report with
     /// [`TransactionValidator::handle_submitted`].
     Submit {
@@ -216,6 +227,12 @@ pub enum ValidatorError {
         /// The receipt's transaction.
         got: TxHash,
     },
+    /// A stored snapshot ([`TransactionValidator::from_json`]) cannot be
+    /// read, or its parts disagree.
+    #[error(
+        "the stored validator snapshot cannot be resumed: {0}; restore the outbox entry from a backup or keep the TI for audit"
+    )]
+    Snapshot(String),
     /// The TCs given for a batch do not match the batch's records.
     #[error(
         "TC {index} does not match record {index} of the batch; pass the TCs in the order their hashes were pushed"
@@ -227,7 +244,8 @@ pub enum ValidatorError {
 }
 
 /// What an ACK says about one record.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RecordInfo {
     ti_id: B256,
     template_id: B256,
@@ -248,7 +266,8 @@ impl RecordInfo {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", rename_all_fields = "camelCase")]
 enum Phase {
     /// The transaction must be sent (again).
     Submit,
@@ -264,8 +283,11 @@ enum Phase {
     Done,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Asked {
+    /// The write-ahead outbox entry before a submission.
+    Persist,
     Submit,
     Poll,
     Head,
@@ -274,7 +296,8 @@ enum Asked {
 
 /// The Transaction Validator for one submission: a TC, or a batch
 /// transaction anchoring many TCs. See the [module docs](self).
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TransactionValidator {
     config: ValidatorConfig,
     submission: Option<Submission>,
@@ -286,6 +309,10 @@ pub struct TransactionValidator {
     resubmissions: u32,
     /// When the last submission was handed out (sent or not, answered or not).
     last_submit_at: Option<UnixMillis>,
+    /// Whether the host has stored the snapshot that announces the next
+    /// submission ([`Transmit::Persist`]); cleared once a submission is sent,
+    /// kept while sending it fails and is retried.
+    persisted: bool,
     /// While waiting for confirmations: the highest head read in a row and
     /// when it was first read (any other result clears it).
     head_mark: Option<(u64, UnixMillis)>,
@@ -385,6 +412,7 @@ impl TransactionValidator {
             failures: 0,
             resubmissions: 0,
             last_submit_at: None,
+            persisted: false,
             head_mark: None,
             tx_hashes: Vec::new(),
             acks: VecDeque::new(),
@@ -456,6 +484,7 @@ impl TransactionValidator {
         }
         let submission = self.submission.as_ref()?;
         let (asked, transmit) = match &self.phase {
+            Phase::Submit if !self.persisted => (Asked::Persist, Transmit::Persist),
             Phase::Submit => {
                 self.last_submit_at = Some(now);
                 (
@@ -529,6 +558,31 @@ impl TransactionValidator {
         }
     }
 
+    /// The result of a [`Transmit::Persist`]: `Ok` once the host has stored
+    /// the snapshot durably, and the submission follows; an error leaves
+    /// nothing sent, and the write is asked for again after
+    /// [`ValidatorConfig::backoff_initial_ms`] (an outbox failure is the
+    /// host's to fix; it is not a verdict).
+    ///
+    /// # Errors
+    /// [`ValidatorError::Finished`] after the verdict;
+    /// [`ValidatorError::Unexpected`] when no persist was asked for.
+    pub fn handle_persisted(
+        &mut self,
+        now: UnixMillis,
+        result: Result<(), OutboxError>,
+    ) -> Result<(), ValidatorError> {
+        self.take_asked(Asked::Persist, "an outbox write")?;
+        match result {
+            Ok(()) => {
+                self.persisted = true;
+                self.next_at = now;
+            }
+            Err(_) => self.next_at = now.saturating_add_ms(self.config.backoff_initial_ms),
+        }
+        Ok(())
+    }
+
     /// The result of a [`Transmit::Submit`].
     ///
     /// # Errors
@@ -543,6 +597,9 @@ impl TransactionValidator {
         match result {
             Ok(tx_hash) => {
                 self.failures = 0;
+                // The next submission (after a drop or a reorg) is announced
+                // in the outbox again.
+                self.persisted = false;
                 self.tx_hashes.push(tx_hash);
                 self.audit(now, AuditEvent::Submitted { tx_hash });
                 self.phase = Phase::Pending {

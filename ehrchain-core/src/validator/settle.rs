@@ -15,14 +15,15 @@ use crate::time::UnixMillis;
 use crate::transport::{Anchoring, Submission, TransportError};
 
 /// A settlement in progress.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Settle {
     /// What to do when the registry holds nothing, or cannot be read.
     pub(super) fallback: Fallback,
     pub(super) stage: SettleStage,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(super) enum Fallback {
     /// Send again (the resubmission is already counted).
     Resubmit,
@@ -31,7 +32,8 @@ pub(super) enum Fallback {
     GiveUp(InvalidReason),
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", rename_all_fields = "camelCase")]
 pub(super) enum SettleStage {
     /// First read of the registry.
     Read,

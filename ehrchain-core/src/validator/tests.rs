@@ -105,8 +105,15 @@ fn poll_of(v: &TransactionValidator, tx_hash: TxHash) -> Transmit {
     }
 }
 
-/// Submits at `now` and answers with `tx_hash`.
+/// Stores `v`'s outbox entry at `now`, as every submission asks first.
+fn persist(v: &mut TransactionValidator, now: u64) {
+    assert_eq!(v.poll_transmit(UnixMillis(now)), Some(Transmit::Persist));
+    v.handle_persisted(UnixMillis(now), Ok(())).unwrap();
+}
+
+/// Stores the outbox entry, submits at `now` and answers with `tx_hash`.
 fn submit(v: &mut TransactionValidator, now: u64, tx_hash: TxHash) {
+    persist(v, now);
     assert_eq!(v.poll_transmit(UnixMillis(now)), Some(submission_of(v)));
     v.handle_submitted(UnixMillis(now), Ok(tx_hash)).unwrap();
 }
@@ -136,6 +143,7 @@ fn included_in_block_5() -> (TransactionValidator, TxReceipt) {
 /// lost their answers.
 fn all_answers_lost(tc: &ChainTransaction) -> TransactionValidator {
     let mut v = TransactionValidator::new(tc, config());
+    persist(&mut v, 0);
     for at in [0, 100, 300] {
         assert_eq!(v.poll_transmit(UnixMillis(at)), Some(send(tc)));
         let lost = TransportError::Unavailable("answer lost".into());
@@ -243,6 +251,7 @@ fn retryable_failures_back_off_exponentially_then_give_up() {
     let tc = tc();
     let mut v = TransactionValidator::new(&tc, config());
     let down = || Err(TransportError::Unavailable("connection refused".into()));
+    persist(&mut v, 0);
     assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
     v.handle_submitted(UnixMillis(0), down()).unwrap();
     assert_eq!(v.poll_timeout(), Some(UnixMillis(100)));
@@ -346,6 +355,7 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
     let tc = tc();
     let other = B256::repeat_byte(0x77);
     let give_up = |v: &mut TransactionValidator| {
+        persist(v, 0);
         assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
         v.handle_submitted(
             UnixMillis(0),
@@ -426,6 +436,7 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
 fn a_read_that_changes_is_confirmed_again() {
     let tc = tc();
     let mut v = TransactionValidator::new(&tc, config());
+    persist(&mut v, 0);
     assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
     v.handle_submitted(
         UnixMillis(0),
@@ -459,6 +470,7 @@ fn an_unreadable_chain_while_settling_keeps_the_verdict_inconclusive() {
     let tc = tc();
     let mut v = TransactionValidator::new(&tc, config());
     let rejected = TransportError::Rejected("no funds".into());
+    persist(&mut v, 0);
     assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
     v.handle_submitted(UnixMillis(0), Err(rejected.clone()))
         .unwrap();
@@ -488,6 +500,7 @@ fn backoff_is_capped_and_reset_by_a_success() {
         },
     );
     let mut now = 0;
+    persist(&mut v, now);
     for expected in [100, 200, 300, 300] {
         assert_eq!(v.poll_transmit(UnixMillis(now)), Some(send(&tc)));
         v.handle_submitted(
@@ -498,7 +511,9 @@ fn backoff_is_capped_and_reset_by_a_success() {
         assert_eq!(v.poll_timeout(), Some(UnixMillis(now + expected)));
         now += expected;
     }
-    submit(&mut v, now, tx(1));
+    // Retries of a failed send need no new outbox entry.
+    assert_eq!(v.poll_transmit(UnixMillis(now)), Some(send(&tc)));
+    v.handle_submitted(UnixMillis(now), Ok(tx(1))).unwrap();
     assert_eq!(
         v.poll_transmit(UnixMillis(now + 1_000)),
         Some(poll_of(&v, tx(1)))
@@ -515,6 +530,7 @@ fn backoff_is_capped_and_reset_by_a_success() {
 fn a_permanent_error_is_fatal_and_sticky() {
     let tc = tc();
     let mut v = TransactionValidator::new(&tc, config());
+    persist(&mut v, 0);
     assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
     let error = TransportError::WrongChain {
         expected: 1337,
@@ -899,6 +915,7 @@ fn a_resubmission_goes_ahead_when_the_chain_cannot_be_read() {
     .unwrap();
     // The registry refuses a second anchoring, so sending again is safe.
     assert_eq!(v.state(), ValidatorState::Generated);
+    persist(&mut v, 1_000);
     assert_eq!(v.poll_transmit(UnixMillis(1_000)), Some(send(&tc)));
     v.handle_submitted(UnixMillis(1_000), Ok(tx(2))).unwrap();
     assert_eq!(v.tx_hashes(), &[tx(1), tx(2)]);
@@ -1079,6 +1096,7 @@ fn an_ack_in_json_has_its_verdict_beside_its_ids() {
     assert_eq!(serde_json::from_value::<Ack>(json).unwrap(), valid);
 
     let mut v = TransactionValidator::new(&tc, config());
+    persist(&mut v, 0);
     assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
     let error = TransportError::WrongChain {
         expected: 1337,
@@ -1093,4 +1111,108 @@ fn an_ack_in_json_has_its_verdict_beside_its_ids() {
         "{json}"
     );
     assert_eq!(serde_json::from_value::<Ack>(json).unwrap(), invalid);
+}
+
+#[test]
+fn every_submission_is_announced_in_the_outbox_first() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    assert_eq!(v.outbox_key(), Some(tc.ti_id));
+    // Nothing is sent before the host has stored the entry.
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(Transmit::Persist));
+    assert_eq!(v.poll_transmit(UnixMillis(0)), None);
+    // A failed write sends nothing and is asked for again after the backoff.
+    v.handle_persisted(UnixMillis(0), Err(OutboxError("disk full".into())))
+        .unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(50)), None);
+    assert_eq!(v.poll_timeout(), Some(UnixMillis(100)));
+    assert_eq!(v.poll_transmit(UnixMillis(100)), Some(Transmit::Persist));
+    v.handle_persisted(UnixMillis(100), Ok(())).unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(100)), Some(send(&tc)));
+    v.handle_submitted(UnixMillis(100), Ok(tx(1))).unwrap();
+    // Dropped: after settling, the resubmission is announced again.
+    v.handle_timeout(UnixMillis(20_000));
+    read(&mut v, 20_000, None);
+    assert_eq!(v.poll_transmit(UnixMillis(20_000)), Some(Transmit::Persist));
+    assert_eq!(
+        v.handle_persisted(UnixMillis(20_000), Ok(())),
+        Ok(()),
+        "the write asked for"
+    );
+    assert_eq!(
+        v.handle_persisted(UnixMillis(20_000), Ok(())),
+        Err(ValidatorError::Unexpected("an outbox write"))
+    );
+}
+
+#[test]
+fn an_entry_resumes_the_same_tc_and_settles_before_sending_again() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    // The host stores the entry when asked, then crashes after sending.
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(Transmit::Persist));
+    let entry = v.to_json();
+    v.handle_persisted(UnixMillis(0), Ok(())).unwrap();
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    drop(v);
+
+    let mut resumed = TransactionValidator::from_json(&entry).unwrap();
+    assert_eq!(resumed.submission(), Some(&Submission::from(&tc)));
+    // The send may have happened: the registry is read before anything else.
+    assert_eq!(
+        resumed.poll_transmit(UnixMillis(5)),
+        Some(Transmit::ReadRecord { ti_id: tc.ti_id })
+    );
+    // Ours is there: confirmed like any settled read, a valid ACK whose
+    // record is the stored TC's, never a new envelope.
+    resumed
+        .handle_record(UnixMillis(5), Ok(Some(tc.record_hash)))
+        .unwrap();
+    head(&mut resumed, 5, 10);
+    head(&mut resumed, 1_005, 11);
+    read(&mut resumed, 1_005, Some(tc.record_hash));
+    let ack = resumed.poll_ack().unwrap();
+    assert!(ack.is_valid());
+    assert_eq!(ack.record_hash, Some(tc.record_hash));
+    assert_eq!(
+        ack.envelope.as_ref().map(|e| e.to_vec()),
+        Some(tc.envelope.as_bytes().to_vec()),
+        "the stored sealed record"
+    );
+}
+
+#[test]
+fn an_entry_whose_parts_disagree_is_refused() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(Transmit::Persist));
+    let entry: serde_json::Value = serde_json::from_str(&v.to_json()).unwrap();
+    let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut e = entry.clone();
+        edit(&mut e);
+        match TransactionValidator::from_json(&e.to_string()) {
+            Err(ValidatorError::Snapshot(why)) => why,
+            other => panic!("accepted: {other:?}"),
+        }
+    };
+    let other = format!("0x{}", "07".repeat(32));
+    assert!(refused(&|e| e["format"] = "ehrchain.validator/2".into()).contains("format"));
+    assert!(
+        refused(&|e| e["validator"]["records"][0]["recordHash"] = other.clone().into())
+            .contains("SHA-256")
+    );
+    assert!(
+        refused(&|e| e["validator"]["records"][0]["tiId"] = other.clone().into())
+            .contains("bound to another TI")
+    );
+    assert!(
+        refused(&|e| e["validator"]["submission"]["anchoring"]["tiId"] = other.clone().into())
+            .contains("another TI id")
+    );
+    assert!(refused(&|e| e["validator"]["records"] = serde_json::json!([])).contains("no record"));
+    assert!(refused(&|e| e["validator"]["extra"] = 1.into()).contains("unknown field"));
+    assert!(matches!(
+        TransactionValidator::from_json("not json"),
+        Err(ValidatorError::Snapshot(_))
+    ));
 }

@@ -937,6 +937,17 @@ static void test_callback_transport(void) {
 
 /* ------------------------------------- the validator in the host's loop */
 
+/* The host's write-ahead outbox: the last entry a validator asked to store. */
+static char outbox_entry[16384];
+
+/* Stores `v`'s outbox entry, as EHR_TRANSMIT_PERSIST asks. */
+static void persist(ehr_validator *v, uint64_t now_ms) {
+    size_t n = 0;
+    OK(ehr_validator_to_json(v, outbox_entry, sizeof outbox_entry, &n));
+    EXPECT(n == strlen(outbox_entry) && strstr(outbox_entry, "\"ehrchain.validator/1\"") != NULL);
+    OK(ehr_validator_handle_persisted(v, now_ms, EHR_OK));
+}
+
 /* Drives `v` in the host's own event loop against the fake chain, on a
  * virtual clock: actions out, results in, time advanced to each deadline.
  * Returns the number of actions, or -1. */
@@ -964,6 +975,9 @@ static int drive(ehr_validator *v, struct fake_chain *fake, uint64_t *now_ms) {
             *now_ms = deadline > *now_ms ? deadline : *now_ms + 1;
             break;
         }
+        case EHR_TRANSMIT_PERSIST:
+            persist(v, *now_ms);
+            break;
         case EHR_TRANSMIT_SUBMIT: {
             EXPECT(a.submission.kind == EHR_ANCHOR_RECORD && a.submission.calldata_len > 4);
             uint8_t tx_hash[32];
@@ -1024,6 +1038,9 @@ static void test_validator_in_an_event_loop(void) {
     OK(ehr_validator_new(tc, vc, &v));
     ehr_transmit first;
     OK(ehr_validator_poll_transmit(v, now_ms, &first));
+    EXPECT(first.kind == EHR_TRANSMIT_PERSIST); /* nothing is sent before */
+    persist(v, now_ms);
+    OK(ehr_validator_poll_transmit(v, now_ms, &first));
     EXPECT(first.kind == EHR_TRANSMIT_SUBMIT);
     /* An answer for another action, or a success without its hash: refused,
      * and the validator still waits for the submission's result. */
@@ -1073,6 +1090,55 @@ static void test_validator_in_an_event_loop(void) {
     EXPECT(fake.submits == 3 && fake.reads > 0); /* max_retries 2: three tries */
     ehr_ack_free(ack);
     ehr_validator_free(v);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+
+    /* The host crashes after sending: its outbox entry resumes the same TC,
+     * and the registry is read before anything is sent again. */
+    fake.unavailable = 0;
+    fake.submits = 0;
+    ti = bp_ti(t, "131");
+    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    OK(ehr_validator_new(tc, vc, &v));
+    ehr_transmit a;
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_PERSIST);
+    OK(ehr_validator_handle_persisted(v, now_ms, EHR_OUTBOX_UNAVAILABLE)); /* disk full */
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_NONE && fake.submits == 0);
+    now_ms += 1000;
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_PERSIST);
+    persist(v, now_ms);
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_SUBMIT);
+    OK(fake_submit(&fake, &a.submission, tx_hash));
+    fake.anchored = 1; /* mined while the host was down */
+    ehr_validator_free(v);
+    OK(ehr_validator_from_json(outbox_entry, strlen(outbox_entry), &v));
+    bool has_key = false;
+    uint8_t key[32];
+    OK(ehr_validator_outbox_key(v, &has_key, key));
+    OK(ehr_tc_ti_id(tc, ti_id));
+    EXPECT(has_key && memcmp(key, ti_id, 32) == 0);
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_READ_RECORD && memcmp(a.ti_id, ti_id, 32) == 0);
+    bool found = false;
+    uint8_t stored[32];
+    OK(fake_record_hash_of(&fake, a.ti_id, &found, stored));
+    OK(ehr_validator_handle_record(v, now_ms, EHR_OK, found, stored));
+    EXPECT(drive(v, &fake, &now_ms) > 0);
+    OK(ehr_validator_poll_ack(v, &ack));
+    OK(ehr_ack_to_summary(ack, &s));
+    uint8_t record_hash[32];
+    OK(ehr_tc_record_hash(tc, record_hash));
+    EXPECT(s.valid && memcmp(s.record_hash, record_hash, 32) == 0);
+    EXPECT(fake.submits == 1); /* sent once */
+    ehr_ack_free(ack);
+    ehr_validator_free(v);
+    ehr_validator *bad = NULL;
+    EXPECT_RC(ehr_validator_from_json("{}", 2, &bad), EHR_OUTBOX_ENTRY_INVALID);
+    EXPECT(bad == NULL);
     ehr_tc_free(tc);
     ehr_ti_free(ti);
 

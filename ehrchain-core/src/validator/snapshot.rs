@@ -1,0 +1,176 @@
+//! The write-ahead outbox entry: a validator's whole state as JSON, stored by
+//! the host before every submission ([`Transmit::Persist`](super::Transmit::Persist))
+//! and read back after a restart, so that the same TC (the same sealed
+//! record) is resumed, never a new one.
+//!
+//! ```json
+//! {"format": "ehrchain.validator/1", "validator": {"config": {…},
+//!  "submission": {…}, "records": [{"tiId": "0x…", "envelope": "0x…", …}],
+//!  "phase": …, "txHashes": […], "history": […], …}}
+//! ```
+//!
+//! The entry holds the sealed records: store it where the records may be
+//! stored. Reading one back checks that its parts agree (each envelope's
+//! SHA-256 is its record hash and it is bound to its TI and template; the
+//! submission anchors exactly these records), so a damaged entry cannot
+//! anchor a record hash its envelope does not have.
+
+use alloy_primitives::B256;
+use alloy_sol_types::SolCall;
+use serde::{Deserialize, Serialize};
+
+use super::settle::Fallback;
+use super::{Asked, Phase, RecordInfo, TransactionValidator, ValidatorError};
+use crate::envelope::Envelope;
+use crate::registry_abi::IEhrRegistry;
+use crate::transport::{Anchoring, Submission};
+
+/// The format name of an outbox entry.
+pub const SNAPSHOT_FORMAT: &str = "ehrchain.validator/1";
+
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    format: &'static str,
+    validator: &'a TransactionValidator,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotOwned {
+    format: String,
+    validator: TransactionValidator,
+}
+
+impl TransactionValidator {
+    /// The key of this validator's outbox entry: the TI id of a single
+    /// record, the Merkle root of a batch (`None` for a refused TI, which
+    /// sends nothing and needs no entry).
+    #[must_use]
+    pub fn outbox_key(&self) -> Option<B256> {
+        self.submission.as_ref().map(|s| match s.anchoring {
+            Anchoring::Record { ti_id, .. } => ti_id,
+            Anchoring::Batch { root, .. } => root,
+        })
+    }
+
+    /// The outbox entry: this validator's whole state as JSON (module docs).
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let snapshot = SnapshotRef {
+            format: SNAPSHOT_FORMAT,
+            validator: self,
+        };
+        // Plain data (numbers, strings, byte strings): serialising cannot fail.
+        serde_json::to_string(&snapshot).unwrap_or_default()
+    }
+
+    /// A validator resumed from its outbox entry after a restart. An action
+    /// that was handed out but not answered is asked again; a submission that
+    /// may have been sent before the restart is settled first (the registry
+    /// is read before anything is sent again), so nothing is anchored twice
+    /// and nothing is lost.
+    ///
+    /// # Errors
+    /// [`ValidatorError::Snapshot`] for text that is not an entry of this
+    /// format, or whose records, envelopes and submission disagree.
+    pub fn from_json(text: &str) -> Result<Self, ValidatorError> {
+        let snapshot: SnapshotOwned =
+            serde_json::from_str(text).map_err(|e| ValidatorError::Snapshot(e.to_string()))?;
+        if snapshot.format != SNAPSHOT_FORMAT {
+            return Err(ValidatorError::Snapshot(format!(
+                "format {:?}, expected {SNAPSHOT_FORMAT:?}",
+                snapshot.format
+            )));
+        }
+        let mut validator = snapshot.validator;
+        validator.check_parts()?;
+        validator.resume();
+        Ok(validator)
+    }
+
+    /// Drops the unanswered action; a submission whose fate the restart hid
+    /// is settled before it is sent again.
+    fn resume(&mut self) {
+        let asked = self.asked.take();
+        let maybe_sent = matches!(asked, Some(Asked::Persist | Asked::Submit)) || self.persisted;
+        if matches!(self.phase, Phase::Submit) && maybe_sent {
+            self.persisted = false;
+            self.start_settle(self.next_at, Fallback::Resubmit);
+        }
+    }
+
+    fn check_parts(&self) -> Result<(), ValidatorError> {
+        let bad = |what: &str| Err(ValidatorError::Snapshot(what.to_owned()));
+        if self.records.is_empty() {
+            return bad("no record");
+        }
+        for record in &self.records {
+            check_record(record)?;
+        }
+        let Some(submission) = &self.submission else {
+            return if self.is_finished() {
+                Ok(())
+            } else {
+                bad("no submission, but no verdict either")
+            };
+        };
+        check_submission(submission, &self.records)
+    }
+}
+
+fn check_record(record: &RecordInfo) -> Result<(), ValidatorError> {
+    let bad = |what: &str| Err(ValidatorError::Snapshot(what.to_owned()));
+    let (Some(envelope), Some(hash)) = (&record.envelope, record.record_hash) else {
+        return Ok(());
+    };
+    let envelope = Envelope::from_bytes(envelope.to_vec())
+        .map_err(|e| ValidatorError::Snapshot(format!("an envelope is unreadable: {e}")))?;
+    if envelope.record_hash() != hash {
+        return bad("a record hash is not the SHA-256 of its envelope");
+    }
+    let binding = envelope.binding();
+    if binding.ti_id != record.ti_id || binding.template_id != record.template_id {
+        return bad("an envelope is bound to another TI or template");
+    }
+    if let Some(proof) = &record.proof
+        && proof.record_hash != hash
+    {
+        return bad("a proof is for another record");
+    }
+    Ok(())
+}
+
+fn check_submission(submission: &Submission, records: &[RecordInfo]) -> Result<(), ValidatorError> {
+    let bad = |what: &str| Err(ValidatorError::Snapshot(what.to_owned()));
+    match submission.anchoring {
+        Anchoring::Record { ti_id, record_hash } => {
+            let [record] = records else {
+                return bad("a single-record submission with several records");
+            };
+            if record.ti_id != ti_id || record.record_hash != Some(record_hash) {
+                return bad("the submission anchors another TI id or record hash");
+            }
+            if let Ok(call) = IEhrRegistry::anchorRecordCall::abi_decode(&submission.calldata)
+                && (call.tiId != ti_id || call.recordHash != record_hash)
+            {
+                return bad("the calldata anchors another TI id or record hash");
+            }
+        }
+        Anchoring::Batch {
+            root, leaf_count, ..
+        } => {
+            if usize::try_from(leaf_count).ok() != Some(records.len()) {
+                return bad("the batch's leaf count differs from its records");
+            }
+            let ours = |r: &RecordInfo| {
+                r.proof
+                    .as_ref()
+                    .is_some_and(|p| p.root == root && p.leaf_count == leaf_count)
+            };
+            if !records.iter().all(ours) {
+                return bad("a record's proof is for another batch");
+            }
+        }
+    }
+    Ok(())
+}
