@@ -7,7 +7,10 @@
 //! batch of device readings under one Merkle root with a QR-ready proof checked
 //! in Rust and in the EVM, and every violation of a deliberately bad TI.
 //! The host's EHR database is an embedded SQLite file: valid ACKs go to its
-//! `records` table with their sealed envelopes, invalid ones to `audit`.
+//! `records` table with their sealed envelopes, invalid ones to `audit`, and
+//! its `outbox` table is the write-ahead outbox: every TC is stored there
+//! before it is sent, and leaves it in the transaction that stores its ACK.
+//! A host that crashes after sending resumes the same TC from it.
 //!
 //! Run with `cargo run --example quickstart`; add `-- --rpc-url
 //! http://127.0.0.1:8545` to run the same flow against a node such as Ganache
@@ -23,11 +26,12 @@ use std::path::PathBuf;
 use ehrchain_contracts::{
     Deployment, Devnet, DevnetTransport, EhrRegistry, RpcConfig, RpcTransport, abi, deploy_registry,
 };
+use ehrchain_core::outbox::{Outbox, OutboxError};
 use ehrchain_core::{
     Ack, AckStatus, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
     InclusionProof, InitialTransaction, KeyId, MasterKey, Role, SystemClock, TemplateRegistry,
-    TransactionGenerator, TransactionValidator, Transport, UnixMillis, ValidatorConfig,
-    run_blocking,
+    TransactionGenerator, TransactionValidator, Transmit, Transport, UnixMillis, ValidatorConfig,
+    run_durably,
 };
 use rand_core::{OsRng, RngCore};
 use rusqlite::{Connection, params};
@@ -191,7 +195,7 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         ..ValidatorConfig::default()
     };
     let hs = Handshaker::new(registry, tg, config);
-    let db = Database::create()?;
+    let mut db = Database::create()?;
 
     let entries = [
         (
@@ -243,9 +247,10 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
             clock.now(),
             &mut rng,
         )?;
-        let ack = hs.submit(&ti, &mut transport, &mut clock, &mut rng);
+        // Stored in the outbox before it is sent; the ACK and the outbox
+        // entry's removal are one database transaction.
+        let ack = hs.submit_durably(&ti, &mut db, &mut transport, &mut clock, &mut rng)?;
         print_ack(&format!("{name} by a {role}"), &ack);
-        db.store(&ack)?;
         if ack.is_valid() {
             first.get_or_insert(ack);
         }
@@ -268,14 +273,63 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         println!("  record {}", String::from_utf8_lossy(&record));
     }
 
-    replayed_tc(&hs, &mut transport, &mut clock, &db, &mut rng)?;
-    batch_of_device_readings(&hs, &mut transport, &mut clock, &db, &mut rng)?;
+    replayed_tc(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
+    crash_after_sending(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
+    batch_of_device_readings(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
     println!(
         "\nThe EHR database {} holds {} records and {} audit entries.",
         db.path.display(),
         db.count("records")?,
         db.count("audit")?
     );
+    assert_eq!(db.count("outbox")?, 0, "every TI has its ACK");
+    Ok(())
+}
+
+/// The host crashes right after sending a TC; restarted, it resumes what its
+/// outbox holds: the same TC, anchored once, with one ACK.
+fn crash_after_sending<C: Chain>(
+    hs: &Handshaker<InMemoryKeyStore>,
+    transport: &mut C,
+    clock: &mut SystemClock,
+    db: &mut Database,
+    rng: &mut OsRng,
+) -> Result<()> {
+    let now = clock.now();
+    let fields = json!({"systolic": 118, "diastolic": 76});
+    let ti = initial_transaction(
+        hs.templates(),
+        "blood-pressure",
+        Role::NURSE,
+        Some("MRN-000789"),
+        fields,
+        now,
+        rng,
+    )?;
+    let mut validator = hs.validator_for(&ti, now, rng);
+    // The validator asks for its outbox entry first, then sends.
+    while let Some(transmit) = validator.poll_transmit(clock.now()) {
+        match transmit {
+            Transmit::Persist => {
+                let key = validator.outbox_key().ok_or("a TC has an outbox key")?;
+                db.save(&key, &validator.to_json())?;
+                validator.handle_persisted(clock.now(), Ok(()))?;
+            }
+            Transmit::Submit { submission } => {
+                transport.submit(&submission)?;
+                break; // the host crashes before it hears back
+            }
+            _ => return Err("unexpected action before the submission".into()),
+        }
+    }
+    drop(validator);
+    println!(
+        "
+The host crashes right after sending a TC; restarted, it resumes its outbox:"
+    );
+    for ack in hs.resume(db, transport, clock)? {
+        print_ack("resumed", &ack);
+    }
     Ok(())
 }
 
@@ -285,7 +339,7 @@ fn replayed_tc<C: Chain>(
     hs: &Handshaker<InMemoryKeyStore>,
     transport: &mut C,
     clock: &mut SystemClock,
-    db: &Database,
+    db: &mut Database,
     rng: &mut OsRng,
 ) -> Result<()> {
     let now = clock.now();
@@ -304,9 +358,8 @@ fn replayed_tc<C: Chain>(
     println!("\nOne diagnosis TC submitted twice:");
     for attempt in ["first", "again"] {
         let mut validator = TransactionValidator::new(&tc, *hs.validator_config());
-        for ack in run_blocking(&mut validator, transport, clock) {
+        for ack in run_durably(&mut validator, db, transport, clock)? {
             print_ack(attempt, &ack);
-            db.store(&ack)?;
         }
     }
     Ok(())
@@ -318,7 +371,7 @@ fn batch_of_device_readings<C: Chain>(
     hs: &Handshaker<InMemoryKeyStore>,
     transport: &mut C,
     clock: &mut SystemClock,
-    db: &Database,
+    db: &mut Database,
     rng: &mut OsRng,
 ) -> Result<()> {
     let now = clock.now();
@@ -349,10 +402,7 @@ fn batch_of_device_readings<C: Chain>(
         transport.chain_id(),
         *hs.validator_config(),
     )?;
-    let acks = run_blocking(&mut validator, transport, clock);
-    for ack in &acks {
-        db.store(ack)?;
-    }
+    let acks = run_durably(&mut validator, db, transport, clock)?;
     let valid = acks.iter().filter(|a| a.is_valid()).count();
     println!(
         "\nA batch of {} device readings, anchored with one transaction: {valid} valid ACKs",
@@ -383,7 +433,8 @@ fn batch_of_device_readings<C: Chain>(
     Ok(())
 }
 
-/// The host's EHR database: a fresh SQLite file in the system's temp folder.
+/// The host's EHR database: a fresh SQLite file in the system's temp folder,
+/// with the write-ahead outbox beside the records.
 struct Database {
     path: PathBuf,
     conn: Connection,
@@ -400,19 +451,20 @@ impl Database {
             "CREATE TABLE records (ti_id TEXT PRIMARY KEY, template_id TEXT NOT NULL,
                  record_hash TEXT NOT NULL, envelope BLOB NOT NULL, ack TEXT NOT NULL);
              CREATE TABLE audit (ti_id TEXT NOT NULL, template_id TEXT NOT NULL,
-                 record_hash TEXT, envelope BLOB, reason TEXT NOT NULL, ack TEXT NOT NULL);",
+                 record_hash TEXT, envelope BLOB, reason TEXT NOT NULL, ack TEXT NOT NULL);
+             CREATE TABLE outbox (key TEXT PRIMARY KEY, entry TEXT NOT NULL);",
         )?;
         Ok(Self { path, conn })
     }
 
     /// Stores a valid ACK's record, or keeps an invalid one for audit: the
     /// paper's "ACK to the EHR database".
-    fn store(&self, ack: &Ack) -> Result<()> {
+    fn store(conn: &Connection, ack: &Ack) -> Result<()> {
         let json = serde_json::to_string(ack)?;
         let hash = ack.record_hash.map(|h| h.to_string());
         let envelope = ack.envelope.as_ref().map(|e| e.to_vec());
         match &ack.status {
-            AckStatus::Valid(_) => self.conn.execute(
+            AckStatus::Valid(_) => conn.execute(
                 "INSERT OR IGNORE INTO records VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     ack.ti_id.to_string(),
@@ -422,7 +474,7 @@ impl Database {
                     json
                 ],
             )?,
-            AckStatus::Invalid { reason, .. } => self.conn.execute(
+            AckStatus::Invalid { reason, .. } => conn.execute(
                 "INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     ack.ti_id.to_string(),
@@ -437,12 +489,72 @@ impl Database {
         Ok(())
     }
 
+    /// The ACKs stored and the outbox entry removed, in one transaction.
+    fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for ack in acks {
+            Self::store(&tx, ack)?;
+        }
+        if let Some(key) = key {
+            tx.execute("DELETE FROM outbox WHERE key = ?1", [key.to_string()])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn count(&self, table: &str) -> Result<i64> {
         Ok(self
             .conn
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
                 row.get(0)
             })?)
+    }
+}
+
+/// The outbox table, in SQLite's default rollback journal with
+/// `synchronous = FULL`: a statement that returns is on disk.
+impl Outbox for Database {
+    fn save(&mut self, key: &B256, entry: &str) -> std::result::Result<(), OutboxError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO outbox VALUES (?1, ?2)",
+                params![key.to_string(), entry],
+            )
+            .map(drop)
+            .map_err(|e| OutboxError(e.to_string()))
+    }
+
+    fn load(&mut self, key: &B256) -> std::result::Result<Option<String>, OutboxError> {
+        let mut query = self
+            .conn
+            .prepare("SELECT entry FROM outbox WHERE key = ?1")
+            .map_err(|e| OutboxError(e.to_string()))?;
+        let mut rows = query
+            .query_map([key.to_string()], |row| row.get(0))
+            .map_err(|e| OutboxError(e.to_string()))?;
+        rows.next()
+            .transpose()
+            .map_err(|e| OutboxError(e.to_string()))
+    }
+
+    fn keys(&mut self) -> std::result::Result<Vec<B256>, OutboxError> {
+        let mut query = self
+            .conn
+            .prepare("SELECT key FROM outbox ORDER BY rowid")
+            .map_err(|e| OutboxError(e.to_string()))?;
+        let keys = query
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(|e| OutboxError(e.to_string()))?;
+        keys.map(|k| {
+            k.map_err(|e| OutboxError(e.to_string()))?
+                .parse::<B256>()
+                .map_err(|e| OutboxError(e.to_string()))
+        })
+        .collect()
+    }
+
+    fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> std::result::Result<(), OutboxError> {
+        Database::finish(self, key, acks).map_err(|e| OutboxError(e.to_string()))
     }
 }
 

@@ -203,6 +203,12 @@ fn a_batch_gets_one_ack_per_record_with_its_proof() {
 
 #[test]
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
+fn the_outbox_resumes_the_same_tc_after_a_crash() {
+    suite::the_outbox_resumes_the_same_tc_after_a_crash(&mut node("outbox", FeeMode::Legacy));
+}
+
+#[test]
+#[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
 fn template_violations_and_wrong_chains_get_invalid_acks() {
     suite::template_violations_and_wrong_chains_get_invalid_acks(&mut node(
         "wrong-chain",

@@ -86,6 +86,11 @@ fn a_batch_gets_one_ack_per_record_with_its_proof() {
 }
 
 #[test]
+fn the_outbox_resumes_the_same_tc_after_a_crash() {
+    suite::the_outbox_resumes_the_same_tc_after_a_crash(&mut flow());
+}
+
+#[test]
 fn template_violations_and_wrong_chains_get_invalid_acks() {
     suite::template_violations_and_wrong_chains_get_invalid_acks(&mut flow());
 }

@@ -117,6 +117,18 @@ test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
   await doctorAck.waitFor({ timeout: 60_000 });
   assert.equal(await doctorAck.getAttribute("data-status"), "valid", await doctorAck.innerText());
   assert.match(await doctorAck.locator(".badge").innerText(), /valid/);
+  // The write-ahead outbox (IndexedDB) holds the ACK and no entry.
+  const stored = await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open("ehrchain-portal");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction(["outbox", "acks"]);
+      const pending = tx.objectStore("outbox").count();
+      const acks = tx.objectStore("acks").getAll();
+      tx.oncomplete = () => resolve({ pending: pending.result, acks: acks.result.map((a) => a.status) });
+    };
+  }));
+  assert.deepEqual(stored, { pending: 0, acks: ["valid"] });
 
   // The pathologist role: the wallet's account does not hold it on chain.
   await page.click("#roles [data-role=pathologist]");

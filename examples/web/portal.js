@@ -5,6 +5,7 @@
 // Query parameters: registry (the EhrRegistry address), chainId (default
 // 1337), confirmations (default 2).
 import * as ehr from "../../ehrchain-wasm/pkg/web.js";
+import { openOutbox } from "./outbox.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -19,6 +20,8 @@ const KEYS = { records: random(32), pseudonyms: random(32) };
 
 let session = null;
 let role = null;
+// The write-ahead outbox (IndexedDB): TCs sent but not yet acknowledged.
+const outbox = await openOutbox();
 
 $("registry").value = params.get("registry") ?? "";
 $("chain-id").value = params.get("chainId") ?? "1337";
@@ -58,6 +61,7 @@ async function connect() {
     session?.hs.free();
     session = { hs, transport, account, chainId };
     wallet.textContent = `Connected: account ${account} on chain ${chainId}.`;
+    await resumePending();
     wallet.dataset.connected = "true";
     renderForms();
   } catch (e) {
@@ -181,6 +185,24 @@ function describe(reason) {
   }
 }
 
+/** Runs each TC the outbox still holds (a reload, a crash) to its ACK. */
+async function resumePending() {
+  for (const entry of await outbox.pending()) {
+    const validator = ehr.Validator.fromJSON(entry);
+    const tiId = validator.outboxKey;
+    const badge = element("span", { class: "badge", text: "resumed" });
+    const item = element("li", { "data-ti": tiId, "data-resumed": "true" },
+      element("div", {}, badge, " ", element("strong", { text: "Resumed entry" }), " ", element("span", { class: "hash", text: short(tiId) })));
+    $("acks").prepend(item);
+    try {
+      const [ack] = await ehr.runValidator(validator, session.transport, { outbox });
+      finish(item, badge, ack);
+    } finally {
+      validator.free();
+    }
+  }
+}
+
 async function submitEntry(form, f) {
   const list = $("acks");
   const ti = {
@@ -207,6 +229,7 @@ async function submitEntry(form, f) {
   try {
     validator = session.hs.validatorFor(ti);
     const [ack] = await ehr.runValidator(validator, session.transport, {
+      outbox,
       onState: (state) => {
         if (seen.at(-1) !== state.state) seen.push(state.state);
         steps.textContent = seen.join(" → ");

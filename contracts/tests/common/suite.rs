@@ -241,3 +241,100 @@ pub fn template_violations_and_wrong_chains_get_invalid_acks<T: Chain>(flow: &mu
     );
     assert!(acks[0].envelope.is_some());
 }
+
+/// The write-ahead outbox on a real chain: a TI submitted durably leaves its
+/// ACK in the outbox and no entry behind; a host that crashes right after
+/// sending resubmits the TI and gets the stored TC resumed (the same sealed
+/// record, anchored once); an outbox that cannot store sends nothing.
+pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>) {
+    use ehrchain_core::outbox::{MemoryOutbox, Outbox, OutboxError};
+    use ehrchain_core::{Error, Transmit};
+
+    let mut outbox = MemoryOutbox::default();
+    let ti = flow.ti("blood-pressure", "nurse", bp());
+    let ack = flow
+        .hs
+        .submit_durably(
+            &ti,
+            &mut outbox,
+            &mut flow.transport,
+            &mut flow.clock,
+            &mut flow.rng,
+        )
+        .unwrap();
+    assert!(ack.is_valid(), "{ack:?}");
+    assert!(outbox.entries.is_empty());
+    assert_eq!(outbox.acks, vec![ack]);
+
+    // Stored, sent, crashed before the answer.
+    let ti = flow.ti("blood-pressure", "doctor", bp());
+    let mut validator = flow.hs.validator_for(&ti, flow.clock.0, &mut flow.rng);
+    assert_eq!(
+        validator.poll_transmit(flow.clock.0),
+        Some(Transmit::Persist)
+    );
+    outbox.save(&ti.ti_id, &validator.to_json()).unwrap();
+    validator.handle_persisted(flow.clock.0, Ok(())).unwrap();
+    let Some(Transmit::Submit { submission }) = validator.poll_transmit(flow.clock.0) else {
+        panic!("the submission follows the outbox write");
+    };
+    flow.transport.submit(&submission).unwrap();
+    let sent = validator.submission().unwrap().clone();
+    drop(validator);
+    // The host reruns the TI: the stored TC is resumed, not a new envelope.
+    let ack = flow
+        .hs
+        .submit_durably(
+            &ti,
+            &mut outbox,
+            &mut flow.transport,
+            &mut flow.clock,
+            &mut flow.rng,
+        )
+        .unwrap();
+    assert!(ack.is_valid(), "{ack:?}");
+    let ehrchain_core::transport::Anchoring::Record { record_hash, .. } = sent.anchoring else {
+        panic!("a single record");
+    };
+    assert_eq!(ack.record_hash, Some(record_hash));
+    assert_eq!(
+        flow.transport.record_hash_of(&ti.ti_id).unwrap(),
+        Some(record_hash)
+    );
+    assert!(outbox.entries.is_empty());
+
+    /// An outbox whose storage is full.
+    struct Full;
+    impl Outbox for Full {
+        fn save(&mut self, _: &B256, _: &str) -> Result<(), OutboxError> {
+            Err(OutboxError("disk full".into()))
+        }
+        fn load(&mut self, _: &B256) -> Result<Option<String>, OutboxError> {
+            Ok(None)
+        }
+        fn keys(&mut self) -> Result<Vec<B256>, OutboxError> {
+            Ok(Vec::new())
+        }
+        fn finish(&mut self, _: Option<&B256>, _: &[Ack]) -> Result<(), OutboxError> {
+            Ok(())
+        }
+    }
+    let ti = flow.ti("blood-pressure", "nurse", bp());
+    let err = flow
+        .hs
+        .submit_durably(
+            &ti,
+            &mut Full,
+            &mut flow.transport,
+            &mut flow.clock,
+            &mut flow.rng,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Outbox(_)), "{err}");
+    assert_eq!(err.code(), ehrchain_core::ErrorCode::OutboxUnavailable);
+    assert_eq!(
+        flow.transport.record_hash_of(&ti.ti_id).unwrap(),
+        None,
+        "nothing sent"
+    );
+}
