@@ -110,7 +110,8 @@ fuzz-smoke:
 
 ## The end-to-end suite through RpcTransport against Ganache 7.9.2 (npm,
 ## pinned in scripts/ganache/), started on a free 127.0.0.1 port and stopped
-## by its PID whatever happens.
+## by its PID whatever happens; then the crash test: the host process killed
+## with SIGKILL at 50 seeded points and restarted from its SQLite outbox.
 ganache-e2e:
 	bash scripts/ganache-e2e.sh
 

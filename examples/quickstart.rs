@@ -21,12 +21,11 @@
 #![allow(clippy::print_stdout)]
 
 use std::error::Error;
-use std::path::PathBuf;
 
 use ehrchain_contracts::{
     Deployment, Devnet, DevnetTransport, EhrRegistry, RpcConfig, RpcTransport, abi, deploy_registry,
 };
-use ehrchain_core::outbox::{Outbox, OutboxError};
+use ehrchain_core::outbox::Outbox;
 use ehrchain_core::{
     Ack, AckStatus, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
     InclusionProof, InitialTransaction, KeyId, MasterKey, Role, SystemClock, TemplateRegistry,
@@ -34,8 +33,12 @@ use ehrchain_core::{
     run_durably,
 };
 use rand_core::{OsRng, RngCore};
-use rusqlite::{Connection, params};
 use serde_json::{Value, json};
+
+#[path = "common/store.rs"]
+mod store;
+
+use store::Database;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -195,7 +198,12 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         ..ValidatorConfig::default()
     };
     let hs = Handshaker::new(registry, tg, config);
-    let mut db = Database::create()?;
+    // A fresh database for every run of the example.
+    let db_path = std::env::temp_dir().join("ehrchain-quickstart.sqlite");
+    if db_path.exists() {
+        std::fs::remove_file(&db_path)?;
+    }
+    let mut db = Database::open(&db_path)?;
 
     let entries = [
         (
@@ -278,7 +286,7 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
     batch_of_device_readings(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
     println!(
         "\nThe EHR database {} holds {} records and {} audit entries.",
-        db.path.display(),
+        db_path.display(),
         db.count("records")?,
         db.count("audit")?
     );
@@ -431,131 +439,6 @@ fn batch_of_device_readings<C: Chain>(
         anchored.leaf_count
     );
     Ok(())
-}
-
-/// The host's EHR database: a fresh SQLite file in the system's temp folder,
-/// with the write-ahead outbox beside the records.
-struct Database {
-    path: PathBuf,
-    conn: Connection,
-}
-
-impl Database {
-    fn create() -> Result<Self> {
-        let path = std::env::temp_dir().join("ehrchain-quickstart.sqlite");
-        if path.exists() {
-            std::fs::remove_file(&path)?;
-        }
-        let conn = Connection::open(&path)?;
-        conn.execute_batch(
-            "CREATE TABLE records (ti_id TEXT PRIMARY KEY, template_id TEXT NOT NULL,
-                 record_hash TEXT NOT NULL, envelope BLOB NOT NULL, ack TEXT NOT NULL);
-             CREATE TABLE audit (ti_id TEXT NOT NULL, template_id TEXT NOT NULL,
-                 record_hash TEXT, envelope BLOB, reason TEXT NOT NULL, ack TEXT NOT NULL);
-             CREATE TABLE outbox (key TEXT PRIMARY KEY, entry TEXT NOT NULL);",
-        )?;
-        Ok(Self { path, conn })
-    }
-
-    /// Stores a valid ACK's record, or keeps an invalid one for audit: the
-    /// paper's "ACK to the EHR database".
-    fn store(conn: &Connection, ack: &Ack) -> Result<()> {
-        let json = serde_json::to_string(ack)?;
-        let hash = ack.record_hash.map(|h| h.to_string());
-        let envelope = ack.envelope.as_ref().map(|e| e.to_vec());
-        match &ack.status {
-            AckStatus::Valid(_) => conn.execute(
-                "INSERT OR IGNORE INTO records VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    ack.ti_id.to_string(),
-                    ack.template_id.to_string(),
-                    hash,
-                    envelope,
-                    json
-                ],
-            )?,
-            AckStatus::Invalid { reason, .. } => conn.execute(
-                "INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    ack.ti_id.to_string(),
-                    ack.template_id.to_string(),
-                    hash,
-                    envelope,
-                    reason.to_string(),
-                    json
-                ],
-            )?,
-        };
-        Ok(())
-    }
-
-    /// The ACKs stored and the outbox entry removed, in one transaction.
-    fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        for ack in acks {
-            Self::store(&tx, ack)?;
-        }
-        if let Some(key) = key {
-            tx.execute("DELETE FROM outbox WHERE key = ?1", [key.to_string()])?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn count(&self, table: &str) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-                row.get(0)
-            })?)
-    }
-}
-
-/// The outbox table, in SQLite's default rollback journal with
-/// `synchronous = FULL`: a statement that returns is on disk.
-impl Outbox for Database {
-    fn save(&mut self, key: &B256, entry: &str) -> std::result::Result<(), OutboxError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO outbox VALUES (?1, ?2)",
-                params![key.to_string(), entry],
-            )
-            .map(drop)
-            .map_err(|e| OutboxError(e.to_string()))
-    }
-
-    fn load(&mut self, key: &B256) -> std::result::Result<Option<String>, OutboxError> {
-        let mut query = self
-            .conn
-            .prepare("SELECT entry FROM outbox WHERE key = ?1")
-            .map_err(|e| OutboxError(e.to_string()))?;
-        let mut rows = query
-            .query_map([key.to_string()], |row| row.get(0))
-            .map_err(|e| OutboxError(e.to_string()))?;
-        rows.next()
-            .transpose()
-            .map_err(|e| OutboxError(e.to_string()))
-    }
-
-    fn keys(&mut self) -> std::result::Result<Vec<B256>, OutboxError> {
-        let mut query = self
-            .conn
-            .prepare("SELECT key FROM outbox ORDER BY rowid")
-            .map_err(|e| OutboxError(e.to_string()))?;
-        let keys = query
-            .query_map([], |row| row.get::<_, String>(0))
-            .map_err(|e| OutboxError(e.to_string()))?;
-        keys.map(|k| {
-            k.map_err(|e| OutboxError(e.to_string()))?
-                .parse::<B256>()
-                .map_err(|e| OutboxError(e.to_string()))
-        })
-        .collect()
-    }
-
-    fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> std::result::Result<(), OutboxError> {
-        Database::finish(self, key, acks).map_err(|e| OutboxError(e.to_string()))
-    }
 }
 
 /// A key store with fresh random keys: one to seal records, one for pseudonyms.

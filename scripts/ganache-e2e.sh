@@ -28,6 +28,7 @@ npm ci --prefix "$GANACHE_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 # Build the suite first, so the node is not kept waiting on the compiler.
 "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked --no-run
 "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked --no-run
+"$CARGO" test -p ehrchain-examples --test crash --locked --no-run
 
 # A free port: the kernel picks one, node frees it for Ganache.
 PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
@@ -78,4 +79,8 @@ EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
 # that the two never send from the same unlocked account at once.
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
   "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked -- --include-ignored
+# The host process killed with SIGKILL at 50 seeded points of its flow and
+# restarted from its SQLite outbox (examples/tests/crash.rs).
+EHRCHAIN_RPC_URL="$URL" \
+  "$CARGO" test -p ehrchain-examples --test crash --locked -- --include-ignored --nocapture
 echo "ganache-e2e: suite passed in $(( $(date +%s) - start ))s"
