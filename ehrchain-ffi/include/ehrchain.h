@@ -486,6 +486,51 @@ typedef struct ehr_key_store_callbacks {
 } ehr_key_store_callbacks;
 
 /**
+ * The host's write-ahead outbox as C callbacks (its database table, say),
+ * for `ehr_handshaker_submit_durably` and `ehr_handshaker_resume`. Each
+ * returns `EHR_OK`, or any other code when the storage failed (nothing is
+ * sent then; the failure comes back as `EHR_OUTBOX_UNAVAILABLE`).
+ */
+typedef struct ehr_outbox_callbacks {
+    /**
+     * Passed to every callback.
+     */
+    void *userdata;
+    /**
+     * Stores `entry` (`entry_len` bytes of UTF-8 JSON, not NUL-terminated)
+     * under the 32-byte `key`, replacing the entry stored there before;
+     * returns once it would survive a crash (committed, synced).
+     */
+    ehr_result (*save)(void *userdata, const uint8_t *key, const char *entry, size_t entry_len);
+    /**
+     * Looks up the entry under the 32-byte `key`: writes true to
+     * `found_out` and points `entry_out`/`entry_len_out` at the host's copy
+     * (read before the next outbox callback), or writes false.
+     */
+    ehr_result (*load)(void *userdata,
+                       const uint8_t *key,
+                       bool *found_out,
+                       const char **entry_out,
+                       size_t *entry_len_out);
+    /**
+     * Writes the keys of the stored entries (32 bytes each) to `keys_out`,
+     * at most `capacity` of them, and their number to `count_out` (asked
+     * again with room for all when it exceeds `capacity`).
+     */
+    ehr_result (*keys)(void *userdata, uint8_t *keys_out, size_t capacity, size_t *count_out);
+    /**
+     * The verdict: stores the `acks_len` ACKs (`ehr_ack_to_json`; valid:
+     * the records, invalid: for audit; the ACKs are freed after the call)
+     * and removes the entry under the 32-byte `key` (NULL for a TI refused
+     * before anything was stored), in one transaction.
+     */
+    ehr_result (*finish)(void *userdata,
+                         const uint8_t *key,
+                         const struct ehr_ack *const *acks,
+                         size_t acks_len);
+} ehr_outbox_callbacks;
+
+/**
  * A transaction to send: passed to a callback transport's `submit` and
  * `poll` (valid during the call) or handed out in an `ehr_transmit` (valid
  * until its validator is freed). Copy what you keep.
@@ -1219,6 +1264,35 @@ ehr_result ehr_validator_from_json(const char *json,
 ehr_result ehr_validator_handle_persisted(struct ehr_validator *validator,
                                           uint64_t now_ms,
                                           ehr_result result);
+
+/**
+ * Submits `ti` through the host's write-ahead `outbox` and blocks until its
+ * ACK, like `ehr_handshaker_submit`: the TC is stored before it is sent,
+ * and `outbox->finish` gets the ACK and removes the entry in one step; the
+ * ACK is also written to `ack_out` (free it with `ehr_ack_free`). When the
+ * outbox already holds an entry for this TI (the host restarted, or submits
+ * the TI again before its ACK), that entry is resumed: the same TC and
+ * sealed record, never a new one. `EHR_OUTBOX_UNAVAILABLE` when a callback
+ * failed (nothing more was sent); `EHR_OUTBOX_ENTRY_INVALID` for a damaged
+ * stored entry.
+ */
+ehr_result ehr_handshaker_submit_durably(struct ehr_handshaker *handshaker,
+                                         const struct ehr_ti *ti,
+                                         struct ehr_transport *transport,
+                                         const struct ehr_outbox_callbacks *outbox,
+                                         struct ehr_ack **ack_out);
+
+/**
+ * Resumes every TI whose entry the host's `outbox` holds (after a restart)
+ * and runs each to its ACK, which `outbox->finish` stores; writes how many
+ * ACKs were made to `acks_out`. `EHR_OUTBOX_UNAVAILABLE` when a callback
+ * failed; `EHR_OUTBOX_ENTRY_INVALID` for a damaged entry, which stays in
+ * the outbox for the host to restore or move aside.
+ */
+ehr_result ehr_handshaker_resume(struct ehr_handshaker *handshaker,
+                                 struct ehr_transport *transport,
+                                 const struct ehr_outbox_callbacks *outbox,
+                                 size_t *acks_out);
 
 /**
  * Writes the name and meaning of `code` (any number; unknown numbers are

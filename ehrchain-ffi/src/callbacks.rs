@@ -10,10 +10,12 @@
 #![allow(unsafe_code)]
 
 use ehrchain_core::ErrorCode;
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 use std::mem::MaybeUninit;
 
+use crate::handshaker::ehr_ack;
 use crate::keys::ehr_key_store_callbacks;
+use crate::outbox::ehr_outbox_callbacks;
 use crate::ptr;
 use crate::result::ehr_result;
 use crate::transport::{ehr_receipt, ehr_submission, ehr_transport_callbacks};
@@ -160,4 +162,86 @@ pub(crate) fn anchored_batch(
             }
         })
     })
+}
+
+/// `save(userdata, key, entry, entry_len)`.
+pub(crate) fn outbox_save(cb: &ehr_outbox_callbacks, key: &[u8; 32], entry: &str) -> ehr_result {
+    let Some(f) = cb.save else {
+        return MISSING;
+    };
+    // SAFETY: as in `master_key`: 32 readable bytes and `entry.len()`
+    // readable bytes, ours for the whole call.
+    unsafe {
+        f(
+            cb.userdata,
+            key.as_ptr(),
+            entry.as_ptr().cast(),
+            entry.len(),
+        )
+    }
+}
+
+/// `load(userdata, key, found_out, entry_out, entry_len_out)`: the entry,
+/// copied at once from the host's memory.
+pub(crate) fn outbox_load(
+    cb: &ehr_outbox_callbacks,
+    key: &[u8; 32],
+) -> Result<Option<String>, ehr_result> {
+    let Some(f) = cb.load else {
+        return Err(MISSING);
+    };
+    let (mut found, mut entry, mut len) = (false, std::ptr::null::<c_char>(), 0usize);
+    let code = host_bool(&mut found, |found| {
+        // SAFETY: as in `record_hash_of`: 32 readable bytes and three
+        // writable places, all ours.
+        unsafe { f(cb.userdata, key.as_ptr(), found, &raw mut entry, &raw mut len) }
+    });
+    if code != ehr_result::OK {
+        return Err(code);
+    }
+    if !found {
+        return Ok(None);
+    }
+    // The host's entry is valid until its next outbox callback; copy it now.
+    ptr::text(entry, len, "entry_out")
+        .map(|text| Some(text.to_owned()))
+        .map_err(|_| ehr_result(ErrorCode::OutboxEntryInvalid.number()))
+}
+
+/// `keys(userdata, keys_out, capacity, count_out)`, asked again with room
+/// for every key when the first buffer was too small.
+pub(crate) fn outbox_keys(cb: &ehr_outbox_callbacks) -> Result<Vec<[u8; 32]>, ehr_result> {
+    let Some(f) = cb.keys else {
+        return Err(MISSING);
+    };
+    let mut keys: Vec<[u8; 32]> = vec![[0; 32]; 16];
+    loop {
+        let mut count = 0usize;
+        // SAFETY: `keys` holds `keys.len()` writable 32-byte keys and
+        // `count` is ours.
+        let code = unsafe { f(cb.userdata, keys.as_mut_ptr().cast(), keys.len(), &raw mut count) };
+        if code != ehr_result::OK {
+            return Err(code);
+        }
+        if count <= keys.len() {
+            keys.truncate(count);
+            return Ok(keys);
+        }
+        keys = vec![[0; 32]; count];
+    }
+}
+
+/// `finish(userdata, key, acks, acks_len)`; `key` NULL for none.
+pub(crate) fn outbox_finish(
+    cb: &ehr_outbox_callbacks,
+    key: Option<&[u8; 32]>,
+    acks: &[*const ehr_ack],
+) -> ehr_result {
+    let Some(f) = cb.finish else {
+        return MISSING;
+    };
+    let key = key.map_or(std::ptr::null(), |k| k.as_ptr());
+    // SAFETY: `key` is NULL or 32 readable bytes; `acks` holds `acks.len()`
+    // pointers to ACKs alive for the whole call; all ours.
+    unsafe { f(cb.userdata, key, acks.as_ptr(), acks.len()) }
 }

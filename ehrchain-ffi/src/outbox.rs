@@ -1,14 +1,19 @@
-//! The validator's write-ahead outbox entry: store it when
-//! `EHR_TRANSMIT_PERSIST` asks, read it back after a restart to resume the
-//! same TC (`ehrchain_core::outbox`).
+//! The write-ahead outbox (`ehrchain_core::outbox`): the validator's entry,
+//! stored when `EHR_TRANSMIT_PERSIST` asks and read back after a restart to
+//! resume the same TC; and the blocking handshaker over the host's outbox
+//! callbacks.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
-use ehrchain_core::outbox::OutboxError;
-use ehrchain_core::{TransactionValidator, UnixMillis};
+use ehrchain_core::outbox::{Outbox, OutboxError};
+use ehrchain_core::{Ack, B256, SystemClock, TransactionValidator, UnixMillis};
 
+use crate::callbacks;
+use crate::handshaker::{ehr_ack, ehr_handshaker};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{ehr_result, guard};
+use crate::ti::ehr_ti;
+use crate::transport::ehr_transport;
 use crate::validator::ehr_validator;
 
 /// Writes the key of the validator's outbox entry (the TI id of a single
@@ -91,6 +96,159 @@ pub unsafe extern "C" fn ehr_validator_handle_persisted(
             )))
         };
         validator.v.handle_persisted(UnixMillis(now_ms), stored)?;
+        Ok(())
+    })
+}
+
+/// The host's write-ahead outbox as C callbacks (its database table, say),
+/// for `ehr_handshaker_submit_durably` and `ehr_handshaker_resume`. Each
+/// returns `EHR_OK`, or any other code when the storage failed (nothing is
+/// sent then; the failure comes back as `EHR_OUTBOX_UNAVAILABLE`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ehr_outbox_callbacks {
+    /// Passed to every callback.
+    pub userdata: *mut c_void,
+    /// Stores `entry` (`entry_len` bytes of UTF-8 JSON, not NUL-terminated)
+    /// under the 32-byte `key`, replacing the entry stored there before;
+    /// returns once it would survive a crash (committed, synced).
+    pub save: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            key: *const u8,
+            entry: *const c_char,
+            entry_len: usize,
+        ) -> ehr_result,
+    >,
+    /// Looks up the entry under the 32-byte `key`: writes true to
+    /// `found_out` and points `entry_out`/`entry_len_out` at the host's copy
+    /// (read before the next outbox callback), or writes false.
+    pub load: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            key: *const u8,
+            found_out: *mut bool,
+            entry_out: *mut *const c_char,
+            entry_len_out: *mut usize,
+        ) -> ehr_result,
+    >,
+    /// Writes the keys of the stored entries (32 bytes each) to `keys_out`,
+    /// at most `capacity` of them, and their number to `count_out` (asked
+    /// again with room for all when it exceeds `capacity`).
+    pub keys: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            keys_out: *mut u8,
+            capacity: usize,
+            count_out: *mut usize,
+        ) -> ehr_result,
+    >,
+    /// The verdict: stores the `acks_len` ACKs (`ehr_ack_to_json`; valid:
+    /// the records, invalid: for audit; the ACKs are freed after the call)
+    /// and removes the entry under the 32-byte `key` (NULL for a TI refused
+    /// before anything was stored), in one transaction.
+    pub finish: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            key: *const u8,
+            acks: *const *const ehr_ack,
+            acks_len: usize,
+        ) -> ehr_result,
+    >,
+}
+
+/// The core's `Outbox` over the host's callbacks.
+struct HostOutbox(ehr_outbox_callbacks);
+
+/// An error of the host's `operation` callback.
+fn failed(operation: &str, code: ehr_result) -> OutboxError {
+    OutboxError(format!("the host's outbox {operation} returned {code:?}"))
+}
+
+impl Outbox for HostOutbox {
+    fn save(&mut self, key: &B256, entry: &str) -> Result<(), OutboxError> {
+        match callbacks::outbox_save(&self.0, &key.0, entry) {
+            ehr_result::OK => Ok(()),
+            code => Err(failed("save", code)),
+        }
+    }
+
+    fn load(&mut self, key: &B256) -> Result<Option<String>, OutboxError> {
+        callbacks::outbox_load(&self.0, &key.0).map_err(|code| failed("load", code))
+    }
+
+    fn keys(&mut self) -> Result<Vec<B256>, OutboxError> {
+        callbacks::outbox_keys(&self.0)
+            .map(|keys| keys.into_iter().map(B256::from).collect())
+            .map_err(|code| failed("keys", code))
+    }
+
+    fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<(), OutboxError> {
+        let handles: Vec<ehr_ack> = acks.iter().map(|ack| ehr_ack { ack: ack.clone() }).collect();
+        let pointers: Vec<*const ehr_ack> = handles.iter().map(std::ptr::from_ref).collect();
+        match callbacks::outbox_finish(&self.0, key.map(|k| &k.0), &pointers) {
+            ehr_result::OK => Ok(()),
+            code => Err(failed("finish", code)),
+        }
+    }
+}
+
+/// Submits `ti` through the host's write-ahead `outbox` and blocks until its
+/// ACK, like `ehr_handshaker_submit`: the TC is stored before it is sent,
+/// and `outbox->finish` gets the ACK and removes the entry in one step; the
+/// ACK is also written to `ack_out` (free it with `ehr_ack_free`). When the
+/// outbox already holds an entry for this TI (the host restarted, or submits
+/// the TI again before its ACK), that entry is resumed: the same TC and
+/// sealed record, never a new one. `EHR_OUTBOX_UNAVAILABLE` when a callback
+/// failed (nothing more was sent); `EHR_OUTBOX_ENTRY_INVALID` for a damaged
+/// stored entry.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_submit_durably(
+    handshaker: *mut ehr_handshaker,
+    ti: *const ehr_ti,
+    transport: *mut ehr_transport,
+    outbox: *const ehr_outbox_callbacks,
+    ack_out: *mut *mut ehr_ack,
+) -> ehr_result {
+    guard(|| {
+        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+        let ti = ptr::handle(ti, "ti")?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let mut outbox = HostOutbox(*ptr::handle(outbox, "outbox")?);
+        let out = Out::new(ack_out, "ack_out")?;
+        let ack = hs.hs.submit_durably(
+            &ti.ti,
+            &mut outbox,
+            &mut transport.inner,
+            &mut SystemClock,
+            &mut hs.rng,
+        )?;
+        out.give(ehr_ack { ack });
+        Ok(())
+    })
+}
+
+/// Resumes every TI whose entry the host's `outbox` holds (after a restart)
+/// and runs each to its ACK, which `outbox->finish` stores; writes how many
+/// ACKs were made to `acks_out`. `EHR_OUTBOX_UNAVAILABLE` when a callback
+/// failed; `EHR_OUTBOX_ENTRY_INVALID` for a damaged entry, which stays in
+/// the outbox for the host to restore or move aside.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_resume(
+    handshaker: *mut ehr_handshaker,
+    transport: *mut ehr_transport,
+    outbox: *const ehr_outbox_callbacks,
+    acks_out: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let mut outbox = HostOutbox(*ptr::handle(outbox, "outbox")?);
+        let out = Out::new(acks_out, "acks_out")?;
+        let acks = hs
+            .hs
+            .resume(&mut outbox, &mut transport.inner, &mut SystemClock)?;
+        out.set(acks.len());
         Ok(())
     })
 }

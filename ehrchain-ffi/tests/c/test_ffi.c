@@ -935,6 +935,144 @@ static void test_callback_transport(void) {
     ehr_templates_free(t);
 }
 
+/* ------------------------------------------- the host's outbox in C */
+
+/* A one-entry outbox in memory, as a host would keep it in a table. */
+struct mem_outbox {
+    int has, saves, finishes, acks, fail_save;
+    uint8_t key[32];
+    char entry[16384];
+    size_t entry_len;
+};
+
+static ehr_result ob_save(void *userdata, const uint8_t *key, const char *entry, size_t len) {
+    struct mem_outbox *o = userdata;
+    o->saves++;
+    if (o->fail_save) {
+        return EHR_OUTBOX_UNAVAILABLE; /* the disk is full */
+    }
+    if (len >= sizeof o->entry) {
+        return EHR_BUFFER_TOO_SMALL;
+    }
+    memcpy(o->key, key, 32);
+    memcpy(o->entry, entry, len);
+    o->entry_len = len;
+    o->has = 1;
+    return EHR_OK;
+}
+
+static ehr_result ob_load(void *userdata, const uint8_t *key, bool *found_out,
+                          const char **entry_out, size_t *entry_len_out) {
+    struct mem_outbox *o = userdata;
+    *found_out = o->has && memcmp(o->key, key, 32) == 0;
+    if (*found_out) {
+        *entry_out = o->entry;
+        *entry_len_out = o->entry_len;
+    }
+    return EHR_OK;
+}
+
+static ehr_result ob_keys(void *userdata, uint8_t *keys_out, size_t capacity, size_t *count_out) {
+    struct mem_outbox *o = userdata;
+    *count_out = (size_t)o->has;
+    if (o->has && capacity >= 1) {
+        memcpy(keys_out, o->key, 32);
+    }
+    return EHR_OK;
+}
+
+static ehr_result ob_finish(void *userdata, const uint8_t *key, const ehr_ack *const *acks,
+                            size_t acks_len) {
+    struct mem_outbox *o = userdata;
+    o->finishes++;
+    for (size_t i = 0; i < acks_len; i++) {
+        ehr_ack_summary s;
+        if (ehr_ack_to_summary(acks[i], &s) == EHR_OK && s.valid) {
+            o->acks++;
+        }
+    }
+    if (key != NULL && o->has && memcmp(key, o->key, 32) == 0) {
+        o->has = 0;
+    }
+    return EHR_OK;
+}
+
+static void test_durable_submit_through_the_host_outbox(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    struct fake_chain fake;
+    memset(&fake, 0, sizeof fake);
+    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
+                                  NULL};
+    uint8_t registry[20];
+    memset(registry, 0xEE, sizeof registry);
+    ehr_transport *chain = NULL;
+    OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
+    ehr_key_store *keys = memory_keys();
+    ehr_handshaker *hs = handshaker(t, keys, chain);
+    struct mem_outbox ob;
+    memset(&ob, 0, sizeof ob);
+    ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish};
+
+    /* Stored before the send; the ACK and the entry's removal in one step. */
+    ehr_ti *ti = bp_ti(t, "125");
+    ehr_ack *ack = NULL;
+    OK(ehr_handshaker_submit_durably(hs, ti, chain, &outbox, &ack));
+    ehr_ack_summary s;
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(s.valid && ob.saves == 1 && ob.finishes == 1 && ob.acks == 1 && !ob.has);
+    ehr_ack_free(ack);
+    ehr_ti_free(ti);
+
+    /* A full disk: nothing is sent, and the call says why. */
+    ob.fail_save = 1;
+    fake.submits = 0;
+    ti = bp_ti(t, "126");
+    ack = NULL;
+    EXPECT_RC(ehr_handshaker_submit_durably(hs, ti, chain, &outbox, &ack), EHR_OUTBOX_UNAVAILABLE);
+    EXPECT(ack == NULL && fake.submits == 0);
+    ehr_ti_free(ti);
+
+    /* A host that crashed right after sending: resume finishes that TC. */
+    ob.fail_save = 0;
+    size_t resumed = 99;
+    OK(ehr_handshaker_resume(hs, chain, &outbox, &resumed));
+    EXPECT(resumed == 0);
+    ti = bp_ti(t, "127");
+    ehr_tc *tc = NULL;
+    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    ehr_validator *v = NULL;
+    OK(ehr_validator_new(tc, NULL, &v));
+    uint64_t now_ms = ehr_clock_now_ms();
+    ehr_transmit a;
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_PERSIST);
+    uint8_t key[32];
+    bool has_key = false;
+    OK(ehr_validator_outbox_key(v, &has_key, key));
+    char entry[16384];
+    size_t n = 0;
+    OK(ehr_validator_to_json(v, entry, sizeof entry, &n));
+    OK(ob_save(&ob, key, entry, n));
+    OK(ehr_validator_handle_persisted(v, now_ms, EHR_OK));
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_SUBMIT);
+    uint8_t tx_hash[32];
+    fake.submits = 0;
+    OK(fake_submit(&fake, &a.submission, tx_hash));
+    fake.anchored = 1;
+    ehr_validator_free(v);
+    OK(ehr_handshaker_resume(hs, chain, &outbox, &resumed));
+    EXPECT(resumed == 1 && !ob.has && ob.acks == 2 && fake.submits == 1);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+    ehr_transport_free(chain);
+    ehr_templates_free(t);
+}
+
 /* ------------------------------------- the validator in the host's loop */
 
 /* The host's write-ahead outbox: the last entry a validator asked to store. */
@@ -1161,6 +1299,7 @@ int main(void) {
     test_devnet_roles_and_tc_accessors();
     test_callback_transport();
     test_validator_in_an_event_loop();
+    test_durable_submit_through_the_host_outbox();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
         return 1;
