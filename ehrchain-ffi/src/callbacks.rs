@@ -194,7 +194,15 @@ pub(crate) fn outbox_load(
     let code = host_bool(&mut found, |found| {
         // SAFETY: as in `record_hash_of`: 32 readable bytes and three
         // writable places, all ours.
-        unsafe { f(cb.userdata, key.as_ptr(), found, &raw mut entry, &raw mut len) }
+        unsafe {
+            f(
+                cb.userdata,
+                key.as_ptr(),
+                found,
+                &raw mut entry,
+                &raw mut len,
+            )
+        }
     });
     if code != ehr_result::OK {
         return Err(code);
@@ -219,7 +227,14 @@ pub(crate) fn outbox_keys(cb: &ehr_outbox_callbacks) -> Result<Vec<[u8; 32]>, eh
         let mut count = 0usize;
         // SAFETY: `keys` holds `keys.len()` writable 32-byte keys and
         // `count` is ours.
-        let code = unsafe { f(cb.userdata, keys.as_mut_ptr().cast(), keys.len(), &raw mut count) };
+        let code = unsafe {
+            f(
+                cb.userdata,
+                keys.as_mut_ptr().cast(),
+                keys.len(),
+                &raw mut count,
+            )
+        };
         if code != ehr_result::OK {
             return Err(code);
         }

@@ -184,7 +184,10 @@ impl Outbox for HostOutbox {
     }
 
     fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<(), OutboxError> {
-        let handles: Vec<ehr_ack> = acks.iter().map(|ack| ehr_ack { ack: ack.clone() }).collect();
+        let handles: Vec<ehr_ack> = acks
+            .iter()
+            .map(|ack| ehr_ack { ack: ack.clone() })
+            .collect();
         let pointers: Vec<*const ehr_ack> = handles.iter().map(std::ptr::from_ref).collect();
         match callbacks::outbox_finish(&self.0, key.map(|k| &k.0), &pointers) {
             ehr_result::OK => Ok(()),
