@@ -29,6 +29,7 @@ npm ci --prefix "$GANACHE_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked --no-run
 "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked --no-run
 "$CARGO" test -p ehrchain-examples --test crash --locked --no-run
+"$CARGO" test -p ehrchain-contracts --test faults --locked --no-run
 
 # A free port: the kernel picks one, node frees it for Ganache.
 PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
@@ -79,6 +80,10 @@ EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
 # that the two never send from the same unlocked account at once.
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
   "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked -- --include-ignored
+# Every fault of a fault-injecting proxy in front of the node
+# (scripts/fault-proxy/proxy.mjs): one table row per fault.
+EHRCHAIN_RPC_URL="$URL" \
+  "$CARGO" test -p ehrchain-contracts --test faults --locked -- --include-ignored --nocapture
 # The host process killed with SIGKILL at 50 seeded points of its flow and
 # restarted from its SQLite outbox (examples/tests/crash.rs).
 EHRCHAIN_RPC_URL="$URL" \
