@@ -199,6 +199,9 @@ error_codes! {
     /// The validator refused an input (a result it did not ask for, or one
     /// after its ACK).
     Validator = 606, "EHR_VALIDATOR", Chain, "the validator refused the input";
+    /// The transaction (or its gas estimate, or a call) reverted; the message
+    /// names the registry's error.
+    TransportReverted = 607, "EHR_TRANSPORT_REVERTED", Chain, "the transaction reverted (the registry refused it)";
     /// A panic was caught at the C or JavaScript boundary (a bug in ehrchain).
     Panic = 900, "EHR_PANIC", Internal, "a panic was caught at the boundary (a bug in ehrchain)";
     /// An internal error (a bug in ehrchain).
@@ -471,6 +474,7 @@ impl TransportError {
             Self::Rejected(_) => ErrorCode::TransportRejected,
             Self::WrongChain { .. } => ErrorCode::TransportWrongChain,
             Self::Malformed(_) => ErrorCode::TransportMalformed,
+            Self::Reverted(_) => ErrorCode::TransportReverted,
         }
     }
 }

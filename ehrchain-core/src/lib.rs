@@ -11,6 +11,7 @@ pub mod keys;
 mod record;
 pub mod registry_abi;
 pub mod role;
+pub mod rpc;
 mod tc_json;
 pub mod template;
 pub mod ti;

@@ -192,6 +192,11 @@ pub enum TransportError {
     /// The node answered with something the transport could not read. Permanent.
     #[error("the Ethereum node answered with data ehrchain cannot read: {0}")]
     Malformed(String),
+    /// The call, its gas estimate or the mined transaction reverted; the
+    /// revert data is decoded against the registry's errors in the message.
+    /// Permanent: the same transaction reverts again.
+    #[error("{0}")]
+    Reverted(crate::rpc::Revert),
 }
 
 impl TransportError {
@@ -210,6 +215,11 @@ impl TransportError {
                 expected: expected_chain,
                 actual: None,
             },
+            Some(ErrorCode::TransportReverted) => Self::Reverted(crate::rpc::Revert {
+                data: alloy_primitives::Bytes::new(),
+                tx_hash: None,
+                message: detail,
+            }),
             _ => Self::Malformed(detail),
         }
     }
@@ -230,6 +240,7 @@ impl TransportError {
             Self::Rejected(_) => "rejected",
             Self::WrongChain { .. } => "wrong_chain",
             Self::Malformed(_) => "malformed",
+            Self::Reverted(_) => "reverted",
         }
     }
 }

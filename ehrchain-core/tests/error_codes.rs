@@ -56,6 +56,7 @@ const RELEASED: &[(&str, u32)] = &[
     ("EHR_TRANSPORT_MALFORMED", 604),
     ("EHR_DEVNET", 605),
     ("EHR_VALIDATOR", 606),
+    ("EHR_TRANSPORT_REVERTED", 607),
     ("EHR_PANIC", 900),
     ("EHR_INTERNAL", 901),
 ];
