@@ -23,7 +23,9 @@
 //!   `null` (Hardhat's node refuses `null` with -32600).
 //! - **Mined state only.** Every read that a verdict rests on names a block:
 //!   [`BlockTag::Latest`] (the newest *mined* block), `safe`, `finalized` or a
-//!   number. There is no `pending` tag to ask for.
+//!   number; [`BlockTag`] has no `pending`. The only request that names
+//!   `pending` is [`RpcRequest::next_nonce`], which must count the node's
+//!   queued transactions and decides no verdict.
 //! - **Reverts are found wherever a node puts them**, and carry the
 //!   transaction hash of a mined revert when the node names it: the revert
 //!   data as the error's `data` hex string (Geth, Anvil, Besu, Ganache's

@@ -168,6 +168,30 @@ impl RpcRequest {
         )
     }
 
+    /// `eth_gasPrice`: the legacy gas price the node suggests.
+    #[must_use]
+    pub fn gas_price() -> Self {
+        Self::new("eth_gasPrice", vec![])
+    }
+
+    /// `eth_maxPriorityFeePerGas`: the EIP-1559 tip the node suggests.
+    #[must_use]
+    pub fn max_priority_fee() -> Self {
+        Self::new("eth_maxPriorityFeePerGas", vec![])
+    }
+
+    /// `eth_getTransactionCount` of `account` at `pending`: the next nonce
+    /// for a locally signed transaction. The one request that names
+    /// `pending`, because a nonce must count the transactions the node holds
+    /// but has not mined; no verdict rests on it.
+    #[must_use]
+    pub fn next_nonce(account: Address) -> Self {
+        Self::new(
+            "eth_getTransactionCount",
+            vec![json!(account), json!("pending")],
+        )
+    }
+
     /// `eth_getTransactionReceipt`.
     #[must_use]
     pub fn receipt(tx_hash: &TxHash) -> Self {

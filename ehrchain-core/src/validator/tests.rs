@@ -783,6 +783,47 @@ fn refusals_end_when_they_are_known() {
 }
 
 #[test]
+fn an_estimate_refusing_the_same_anchoring_is_a_confirmed_replay() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let used = IEhrRegistry::EhrRegistryTiAlreadyUsed {
+        tiId: tc.ti_id,
+        storedRecordHash: tc.record_hash,
+    };
+    let revert = crate::rpc::Revert {
+        data: used.abi_encode().into(),
+        tx_hash: None,
+        message: "execution reverted".into(),
+    };
+    v.handle_submitted(UnixMillis(0), Err(TransportError::Reverted(revert)))
+        .unwrap();
+    // Nothing was mined: the chain is read and the anchor confirmed.
+    let mut now = 0;
+    let mut chain_head = 10;
+    while !v.is_finished() {
+        now += 1_000;
+        v.handle_timeout(UnixMillis(now));
+        match v.poll_transmit(UnixMillis(now)) {
+            Some(Transmit::ReadRecord { .. }) => v
+                .handle_record(UnixMillis(now), Ok(Some(tc.record_hash)))
+                .unwrap(),
+            Some(Transmit::ReadHead) => {
+                chain_head += 1;
+                v.handle_head(UnixMillis(now), Ok(chain_head)).unwrap();
+            }
+            None => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(now < 600_000, "no verdict");
+    }
+    let anchor = v.poll_ack().unwrap().anchor().unwrap().clone();
+    assert!(anchor.replay);
+    assert!(anchor.is_recovered());
+    assert_eq!(anchor.tx_hash, None);
+}
+
+#[test]
 fn reverts_and_failures_are_decoded() {
     let tc = tc();
     let role_refused = IEhrRegistry::EhrRegistryRoleNotAllowed {

@@ -51,10 +51,7 @@ impl TransactionValidator {
             self.tx_hashes.push(tx_hash);
         }
         if self.is_replay(Some(&revert.data)) {
-            let reason = InvalidReason::ContractRevert {
-                revert: revert.decoded(),
-            };
-            self.start_settle(now, Fallback::GiveUp(reason));
+            self.start_settle(now, Fallback::Replay);
             return;
         }
         let decoded = revert.decoded();
