@@ -24,10 +24,10 @@ use alloy_rpc_types_eth::TransactionRequest;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
 use ehrchain_core::registry_abi::IEhrRegistry;
-use ehrchain_core::rpc::{self, BlockTag, RpcRequest, TxFields};
+use ehrchain_core::rpc::{self, BlockTag, Exchange, ExchangeConfig, Outcome, RpcRequest, TxFields};
 use ehrchain_core::{
     AnchoredBatch, BatchReader, Role, Submission, SubmissionStatus, Template, TemplateRegistry,
-    Transport, TransportError, TxHash, TxReceipt,
+    Transmit, Transport, TransportError, TxHash, TxReceipt,
 };
 use serde_json::Value;
 
@@ -303,15 +303,19 @@ impl RpcTransport {
             data: input,
             value: Some(value),
         };
-        let estimate = rpc::quantity(
-            &self.ask(&RpcRequest::estimate_gas(&tx))?,
-            "eth_estimateGas",
-        )?;
-        let gas =
-            estimate.saturating_add(estimate.saturating_mul(self.config.gas_margin_percent) / 100);
         match self.keys.get(&from).cloned() {
-            Some(key) => self.send_signed(&key, tx, gas),
-            None => rpc::tx_hash(&self.ask(&RpcRequest::send_transaction(&tx, gas))?),
+            Some(key) => {
+                let estimate = rpc::quantity(
+                    &self.ask(&RpcRequest::estimate_gas(&tx))?,
+                    "eth_estimateGas",
+                )?;
+                let gas = rpc::gas_limit(estimate, self.config.gas_margin_percent);
+                self.send_signed(&key, tx, gas)
+            }
+            None => match self.carry_out(Exchange::send(tx, self.exchange_config(Some(from)))) {
+                Outcome::Submitted(sent) => sent,
+                other => Err(mismatch(&other)),
+            },
         }
     }
 
@@ -406,7 +410,7 @@ impl RpcTransport {
     pub fn wait_for_receipt(&mut self, tx_hash: &TxHash) -> Result<TxReceipt, TransportError> {
         let deadline = std::time::Instant::now() + self.config.timeout;
         loop {
-            if let Some(receipt) = self.receipt(tx_hash, None)? {
+            if let Some(receipt) = self.receipt(tx_hash)? {
                 return Ok(receipt);
             }
             if std::time::Instant::now() >= deadline {
@@ -464,31 +468,51 @@ impl RpcTransport {
             })
     }
 
-    /// The receipt of `tx_hash`, or `None` while it is not mined; a failed
-    /// one with its revert data.
-    fn receipt(
-        &self,
-        tx_hash: &TxHash,
-        submission: Option<&Submission>,
-    ) -> Result<Option<TxReceipt>, TransportError> {
-        let answer = self.ask(&RpcRequest::receipt(tx_hash))?;
-        let Some(mut receipt) = rpc::receipt(&answer, tx_hash, submission)? else {
-            return Ok(None);
-        };
-        if !receipt.status && receipt.revert_data.is_none() {
-            receipt.revert_data = Some(self.replayed_revert(tx_hash, receipt.block_number)?);
+    /// The receipt of `tx_hash` (without its anchoring event), or `None`
+    /// while it is not mined.
+    fn receipt(&self, tx_hash: &TxHash) -> Result<Option<TxReceipt>, TransportError> {
+        match self.carry_out(Exchange::poll(*tx_hash, None, self.exchange_config(None))) {
+            Outcome::Polled(Ok(SubmissionStatus::Included(receipt))) => Ok(Some(receipt)),
+            Outcome::Polled(status) => status.map(|_| None),
+            other => Err(mismatch(&other)),
         }
-        Ok(Some(receipt))
     }
 
-    /// The revert data of a reverted transaction, from re-running it at its
-    /// block (empty when that does not revert, as after running out of gas).
-    fn replayed_revert(&self, tx_hash: &TxHash, block: u64) -> Result<Bytes, TransportError> {
-        let Some(tx) = rpc::transaction(&self.ask(&RpcRequest::transaction(tx_hash))?)? else {
-            return Ok(Bytes::new());
-        };
-        rpc::replay_outcome(self.ask(&RpcRequest::replay(&tx, block)))
+    fn exchange_config(&self, from: Option<Address>) -> ExchangeConfig {
+        ExchangeConfig {
+            chain_id: self.config.chain_id,
+            registry: self.config.registry,
+            from,
+            gas_margin_percent: self.config.gas_margin_percent,
+            mine_on_head: self.mine_on_head,
+        }
     }
+
+    /// Carries out an exchange: posts its requests, hands back the answers.
+    fn carry_out(&self, mut exchange: Exchange) -> Outcome {
+        while let Some(request) = exchange.request() {
+            let answer = self.ask(request);
+            exchange.handle_answer(answer);
+        }
+        exchange.finish().unwrap_or_else(|| {
+            Outcome::Head(Err(TransportError::Malformed(
+                "an exchange ended without a result (a bug in ehrchain)".to_owned(),
+            )))
+        })
+    }
+
+    /// Carries out the validator's action `transmit`.
+    fn perform(&self, transmit: &Transmit) -> Outcome {
+        self.carry_out(Exchange::new(transmit, self.exchange_config(None)))
+    }
+}
+
+/// The error for an exchange that ended with another action's result (a bug
+/// in ehrchain).
+fn mismatch(outcome: &Outcome) -> TransportError {
+    TransportError::Malformed(format!(
+        "an exchange ended with the wrong kind of result (a bug in ehrchain): {outcome:?}"
+    ))
 }
 
 /// A member of a JSON object, `null` when absent.
@@ -500,13 +524,10 @@ impl BatchReader for RpcTransport {
     type Error = TransportError;
 
     fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, TransportError> {
-        let batch = self.view(&EhrRegistry::batchOfCall { root: *root })?;
-        // The registry refuses a zero leaf count, so zero means "not anchored".
-        Ok((batch.leafCount > 0).then_some(AnchoredBatch {
-            root: *root,
-            leaf_count: batch.leafCount,
-            batch_id: None,
-        }))
+        match self.perform(&Transmit::ReadBatch { root: *root }) {
+            Outcome::Batch(batch) => batch,
+            other => Err(mismatch(&other)),
+        }
     }
 }
 
@@ -538,27 +559,28 @@ impl Transport for RpcTransport {
         tx_hash: &TxHash,
         submission: &Submission,
     ) -> Result<SubmissionStatus, TransportError> {
-        if let Some(receipt) = self.receipt(tx_hash, Some(submission))? {
-            return Ok(SubmissionStatus::Included(receipt));
+        let transmit = Transmit::Poll {
+            tx_hash: *tx_hash,
+            submission: submission.clone(),
+        };
+        match self.perform(&transmit) {
+            Outcome::Polled(status) => status,
+            other => Err(mismatch(&other)),
         }
-        let known = rpc::transaction(&self.ask(&RpcRequest::transaction(tx_hash))?)?;
-        Ok(if known.is_some() {
-            SubmissionStatus::Pending
-        } else {
-            SubmissionStatus::Dropped
-        })
     }
 
     fn head(&mut self) -> Result<u64, TransportError> {
-        if self.mine_on_head {
-            self.ask(&RpcRequest::mine())?;
+        match self.perform(&Transmit::ReadHead) {
+            Outcome::Head(head) => head,
+            other => Err(mismatch(&other)),
         }
-        rpc::quantity(&self.ask(&RpcRequest::block_number())?, "eth_blockNumber")
     }
 
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
-        let stored = self.view(&EhrRegistry::recordHashOfCall { tiId: *ti_id })?;
-        Ok((!stored.is_zero()).then_some(stored))
+        match self.perform(&Transmit::ReadRecord { ti_id: *ti_id }) {
+            Outcome::Record(stored) => stored,
+            other => Err(mismatch(&other)),
+        }
     }
 }
 

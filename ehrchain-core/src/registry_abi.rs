@@ -57,6 +57,10 @@ sol! {
         ) external;
         /// Anchors a batch root with its leaf count.
         function anchorBatch(bytes32 root, uint32 leafCount, bytes32 batchId) external;
+        /// The record hash anchored under a TI id (zero when none).
+        function recordHashOf(bytes32 tiId) external view returns (bytes32);
+        /// The batch anchored under a root (all zero when none).
+        function batchOf(bytes32 root) external view returns (uint32 leafCount, uint64 anchoredAt, address submitter);
     }
 }
 

@@ -18,6 +18,10 @@
 //!   decodes the result ─────────────────▶  quantity, tx_hash, data, receipt, …
 //! ```
 //!
+//! [`Exchange`] carries out a whole validator action (submit, poll, read the
+//! head or the registry) as the requests it takes, so that a host only
+//! posts bodies and hands back answers.
+//!
 //! Invariants:
 //! - **Params are arrays.** Every request carries `"params": [...]`, never
 //!   `null` (Hardhat's node refuses `null` with -32600).
@@ -49,10 +53,12 @@
 
 mod answer;
 mod decode;
+mod exchange;
 mod request;
 
 pub use answer::{Revert, classify_error, classify_http, classify_response};
 pub use decode::{
     MinedTransaction, check_chain_id, data, quantity, receipt, replay_outcome, transaction, tx_hash,
 };
+pub use exchange::{Exchange, ExchangeConfig, Outcome, gas_limit};
 pub use request::{BlockTag, RpcRequest, TxFields};
