@@ -75,7 +75,7 @@ impl RpcConfig {
             registry: Address::ZERO,
             timeout: Duration::from_secs(30),
             fees: FeeMode::Legacy,
-            gas_margin_percent: 20,
+            gas_margin_percent: rpc::DEFAULT_GAS_MARGIN_PERCENT,
         }
     }
 }

@@ -108,6 +108,8 @@ enum ehr_result_code {
     EHR_DEVNET = 605,
     /** the validator refused the input (chain). */
     EHR_VALIDATOR = 606,
+    /** the transaction reverted (the registry refused it) (chain). */
+    EHR_TRANSPORT_REVERTED = 607,
     /** a panic was caught at the boundary (a bug in ehrchain) (internal). */
     EHR_PANIC = 900,
     /** an internal error (a bug in ehrchain) (internal). */
@@ -290,6 +292,13 @@ typedef struct ehr_key_store ehr_key_store;
  * (except `ehr_proof_verify_on_chain`, whose transport is not).
  */
 typedef struct ehr_proof ehr_proof;
+
+/**
+ * One validator action carried out over JSON-RPC by the host's HTTP client.
+ *
+ * Thread safety: may be moved to another thread, not used from two at once.
+ */
+typedef struct ehr_rpc_exchange ehr_rpc_exchange;
 
 /**
  * A blockchain transaction (TC) ready for a transport, with the sealed
@@ -515,6 +524,35 @@ typedef struct ehr_submission {
 } ehr_submission;
 
 /**
+ * The next thing the host must do for a validator
+ * (`ehr_validator_poll_transmit`). Only the fields its `kind` names are
+ * set; the others are zero.
+ */
+typedef struct ehr_transmit {
+    /**
+     * What to do: an `ehr_transmit_kind`.
+     */
+    uint32_t kind;
+    /**
+     * `EHR_TRANSMIT_SUBMIT` and `EHR_TRANSMIT_POLL`: the transaction. Its
+     * calldata stays valid until the validator is freed.
+     */
+    struct ehr_submission submission;
+    /**
+     * `EHR_TRANSMIT_POLL`: the transaction to ask about.
+     */
+    uint8_t tx_hash[32];
+    /**
+     * `EHR_TRANSMIT_READ_RECORD`: the TI id whose record hash to read.
+     */
+    uint8_t ti_id[32];
+    /**
+     * `EHR_TRANSMIT_READ_BATCH`: the Merkle root whose batch to read.
+     */
+    uint8_t root[32];
+} ehr_transmit;
+
+/**
  * A mined transaction's receipt, as a `poll` callback fills it in (it comes
  * zeroed). ehrchain reads its booleans as bytes: 0 is false, any other value
  * true.
@@ -623,35 +661,6 @@ typedef struct ehr_transport_callbacks {
                                  bool *has_batch_id_out,
                                  uint8_t *batch_id_out);
 } ehr_transport_callbacks;
-
-/**
- * The next thing the host must do for a validator
- * (`ehr_validator_poll_transmit`). Only the fields its `kind` names are
- * set; the others are zero.
- */
-typedef struct ehr_transmit {
-    /**
-     * What to do: an `ehr_transmit_kind`.
-     */
-    uint32_t kind;
-    /**
-     * `EHR_TRANSMIT_SUBMIT` and `EHR_TRANSMIT_POLL`: the transaction. Its
-     * calldata stays valid until the validator is freed.
-     */
-    struct ehr_submission submission;
-    /**
-     * `EHR_TRANSMIT_POLL`: the transaction to ask about.
-     */
-    uint8_t tx_hash[32];
-    /**
-     * `EHR_TRANSMIT_READ_RECORD`: the TI id whose record hash to read.
-     */
-    uint8_t ti_id[32];
-    /**
-     * `EHR_TRANSMIT_READ_BATCH`: the Merkle root whose batch to read.
-     */
-    uint8_t root[32];
-} ehr_transmit;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1192,6 +1201,62 @@ ehr_result ehr_last_error(char *buf, size_t len, size_t *out_len);
  * `ehr_result_message`; `[]` when the last failure was not a rejected TI.
  */
 ehr_result ehr_last_violations(char *buf, size_t len, size_t *out_len);
+
+/**
+ * Makes the exchange for `transmit`, the action `validator` handed out
+ * (`ehr_validator_poll_transmit`), reading the 20-byte `registry` on the
+ * validator's chain. `from` is the 20-byte unlocked account a submission is
+ * sent from (`eth_sendTransaction`; NULL: a submission fails with
+ * `EHR_TRANSPORT_REJECTED`); `mine_on_head` asks a development node to mine
+ * a block before each head read (manufactured confirmations: only for
+ * nodes that mine on demand, when the host wants that). A submission whose
+ * gas estimate reverts is never sent. Free it with `ehr_rpc_exchange_free`.
+ */
+ehr_result ehr_rpc_exchange_new(const struct ehr_validator *validator,
+                                const struct ehr_transmit *transmit,
+                                const uint8_t *registry,
+                                const uint8_t *from,
+                                bool mine_on_head,
+                                struct ehr_rpc_exchange **exchange_out);
+
+/**
+ * Writes the next JSON-RPC request body to POST (with request id `id`) as
+ * NUL-terminated text into `buf`, following the text-output rules of
+ * `ehr_result_message`. `EHR_NOT_PRESENT` once the exchange is done (then
+ * call `ehr_rpc_exchange_finish`).
+ */
+ehr_result ehr_rpc_exchange_request(const struct ehr_rpc_exchange *exchange,
+                                    uint64_t id,
+                                    char *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+/**
+ * Hands in the node's answer to the last request: the HTTP status and the
+ * `body_len` bytes of the body (`body` may be NULL when empty). A request
+ * that never got an answer (no connection, a timeout) is status 0, with the
+ * host's description of what happened as the body: an outage, retried by
+ * the validator.
+ */
+ehr_result ehr_rpc_exchange_handle_answer(struct ehr_rpc_exchange *exchange,
+                                          uint16_t http_status,
+                                          const uint8_t *body,
+                                          size_t body_len);
+
+/**
+ * Hands the result of a done exchange to `validator` at `now_ms` (the
+ * validator that made it), as the matching `ehr_validator_handle_*` would.
+ * `EHR_NOT_PRESENT` while requests remain; `EHR_VALIDATOR` when the
+ * validator did not ask for this result.
+ */
+ehr_result ehr_rpc_exchange_finish(struct ehr_rpc_exchange *exchange,
+                                   struct ehr_validator *validator,
+                                   uint64_t now_ms);
+
+/**
+ * Frees an exchange (NULL is ignored).
+ */
+void ehr_rpc_exchange_free(struct ehr_rpc_exchange *exchange);
 
 /**
  * Writes the TC's JSON form (`to`, `chain_id`, `calldata`, `ti_id`,

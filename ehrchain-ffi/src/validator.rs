@@ -29,7 +29,7 @@ use crate::transport::{
 /// Thread safety: a handle may be moved to another thread, but not used from
 /// two threads at once.
 pub struct ehr_validator {
-    v: TransactionValidator,
+    pub(crate) v: TransactionValidator,
     /// ACKs `ehr_validator_run` took out of `v`, for `ehr_validator_poll_ack`.
     acks: VecDeque<Ack>,
 }
@@ -278,7 +278,7 @@ pub unsafe extern "C" fn ehr_validator_handle_timeout(
 }
 
 /// The chain the validator's transaction is for (0 for a refused TI's).
-fn chain_of(v: &TransactionValidator) -> u64 {
+pub(crate) fn chain_of(v: &TransactionValidator) -> u64 {
     v.submission().map_or(0, |s| s.chain_id)
 }
 

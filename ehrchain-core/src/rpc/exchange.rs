@@ -41,6 +41,25 @@ pub struct ExchangeConfig {
     pub mine_on_head: bool,
 }
 
+/// The percentage added to a node's gas estimate unless the host says
+/// otherwise.
+pub const DEFAULT_GAS_MARGIN_PERCENT: u64 = 20;
+
+impl ExchangeConfig {
+    /// The defaults for a transport on `chain_id` reading `registry`: no
+    /// sender, a [`DEFAULT_GAS_MARGIN_PERCENT`] gas margin, no mining.
+    #[must_use]
+    pub fn new(chain_id: u64, registry: Address) -> Self {
+        Self {
+            chain_id,
+            registry,
+            from: None,
+            gas_margin_percent: DEFAULT_GAS_MARGIN_PERCENT,
+            mine_on_head: false,
+        }
+    }
+}
+
 /// The result of an action, ready for the validator.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -188,6 +207,12 @@ impl Exchange {
             },
             request: Some(RpcRequest::receipt(&tx_hash)),
         }
+    }
+
+    /// The settings the exchange was made with.
+    #[must_use]
+    pub fn config(&self) -> &ExchangeConfig {
+        &self.config
     }
 
     /// The request to post next, or `None` once the exchange is done.

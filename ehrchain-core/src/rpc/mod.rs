@@ -60,5 +60,5 @@ pub use answer::{Revert, classify_error, classify_http, classify_response};
 pub use decode::{
     MinedTransaction, check_chain_id, data, quantity, receipt, replay_outcome, transaction, tx_hash,
 };
-pub use exchange::{Exchange, ExchangeConfig, Outcome, gas_limit};
+pub use exchange::{DEFAULT_GAS_MARGIN_PERCENT, Exchange, ExchangeConfig, Outcome, gas_limit};
 pub use request::{BlockTag, RpcRequest, TxFields};
