@@ -28,8 +28,12 @@ fn every_answer_is_classified_as_the_vector_says() {
     assert!(answers.len() >= 30, "{} vectors", answers.len());
     for v in answers {
         let name = format!("{} / {}", v["node"], v["name"]);
-        let status = u16::try_from(v["httpStatus"].as_u64().unwrap()).unwrap();
-        let outcome = rpc::classify_http(status, &body(&v["answer"]), chain);
+        let outcome = if v["providerError"] == true {
+            Err(rpc::classify_error(&v["answer"], chain))
+        } else {
+            let status = u16::try_from(v["httpStatus"].as_u64().unwrap()).unwrap();
+            rpc::classify_http(status, &body(&v["answer"]), chain)
+        };
         let expect = &v["expect"];
         match (expect["kind"].as_str().unwrap(), &outcome) {
             ("result", Ok(result)) => {

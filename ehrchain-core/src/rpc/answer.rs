@@ -91,7 +91,9 @@ pub fn classify_response(response: &Value, expected_chain: u64) -> Result<Value,
 
 /// Classifies a JSON-RPC error object (`{"code", "message", "data"}`), or an
 /// EIP-1193 provider's error as a plain object (MetaMask's
-/// `data.originalError`, a library's `error` or `cause` are followed).
+/// `data.originalError`, a library's `error` or `cause` are followed; an
+/// error without a numeric `code` is the provider's own failure to reach the
+/// node: [`TransportError::Unavailable`]).
 #[must_use]
 pub fn classify_error(error: &Value, expected_chain: u64) -> TransportError {
     if let Some(revert) = revert_in(error) {
@@ -115,6 +117,12 @@ pub fn classify_error(error: &Value, expected_chain: u64) -> TransportError {
             actual: None,
         },
         Some(4900) => TransportError::Unavailable(text),
+        Some(4001) => TransportError::Rejected(format!(
+            "the user rejected the request in the wallet ({text})"
+        )),
+        // An EIP-1193 provider's error without a JSON-RPC code is its own
+        // failure to reach the node (a `fetch` that failed).
+        None => TransportError::Unavailable(text),
         _ if says(&["rate limit", "too many requests", "exceeds the rate"]) => {
             TransportError::RateLimited(text)
         }
