@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The JSON-RPC end-to-end suite against a second, independent node: Hardhat
+# 2.29's EDR node, pinned in scripts/hardhat/package.json (npm ci, lockfile
+# committed; Hardhat 3's CLI refuses Node 20). Its network
+# (scripts/hardhat/hardhat.config.js) has the Ganache run's chain id 1337 and
+# Shanghai. Two runs, each on a free 127.0.0.1 port, each node stopped by its
+# PID whatever happens (scripts/lib/dev-node.sh):
+#   1. automine (a block per transaction; the suite mines on head reads so
+#      that confirmations grow), then the C ABI's JSON-RPC transport;
+#   2. interval mining, no automine (HARDHAT_INTERVAL_MS, a block every
+#      second): real confirmations, nothing mined on request
+#      (EHRCHAIN_RPC_INTERVAL_MINING=1), and the suite's clock paced by real
+#      time.
+#
+# Environment:
+#   CARGO                  cargo to use (default cargo)
+#   HARDHAT_START_SECONDS  how long to wait for the node to answer (default 60)
+#   HARDHAT_LOG            where the node's output goes (default: a temp file,
+#                          printed if the suite fails)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HARDHAT_DIR="$ROOT/scripts/hardhat"
+CARGO=${CARGO:-cargo}
+START_SECONDS=${HARDHAT_START_SECONDS:-60}
+CHAIN_ID=1337
+LOG=${HARDHAT_LOG:-$(mktemp -t hardhat-e2e.XXXXXX.log)}
+# shellcheck source=lib/dev-node.sh
+source "$ROOT/scripts/lib/dev-node.sh"
+
+npm ci --prefix "$HARDHAT_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
+
+"$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked --no-run
+"$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked --no-run
+
+# Starts the node with `interval_ms` between blocks (0: automine) on a free
+# port; sets URL.
+start_hardhat() {
+  URL="http://127.0.0.1:$(free_port)"
+  export HARDHAT_INTERVAL_MS=$1
+  dev_node_start hardhat-e2e "$LOG" "$URL" "$START_SECONDS" -- \
+    node "$HARDHAT_DIR/node_modules/hardhat/internal/cli/cli.js" \
+    --config "$HARDHAT_DIR/hardhat.config.js" node --hostname 127.0.0.1 --port "${URL##*:}"
+}
+
+start=$(date +%s)
+start_hardhat 0
+EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
+  "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked -- --include-ignored
+EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
+  "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked -- --include-ignored
+dev_node_stop
+echo "hardhat-e2e: automine passed in $(( $(date +%s) - start ))s"
+
+start=$(date +%s)
+start_hardhat 1000
+EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" EHRCHAIN_RPC_INTERVAL_MINING=1 \
+  "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked -- --include-ignored
+echo "hardhat-e2e: interval mining passed in $(( $(date +%s) - start ))s"
