@@ -35,12 +35,14 @@ npm ci --prefix "$HARDHAT_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 
 # Starts the node with `interval_ms` between blocks (0: automine) on a free
 # port; sets URL.
+# Hardhat runs only from its own project directory.
 start_hardhat() {
   URL="http://127.0.0.1:$(free_port)"
   export HARDHAT_INTERVAL_MS=$1
+  pushd "$HARDHAT_DIR" >/dev/null
   dev_node_start hardhat-e2e "$LOG" "$URL" "$START_SECONDS" -- \
-    node "$HARDHAT_DIR/node_modules/hardhat/internal/cli/cli.js" \
-    --config "$HARDHAT_DIR/hardhat.config.js" node --hostname 127.0.0.1 --port "${URL##*:}"
+    node node_modules/hardhat/internal/cli/cli.js node --hostname 127.0.0.1 --port "${URL##*:}"
+  popd >/dev/null
 }
 
 start=$(date +%s)

@@ -97,7 +97,7 @@ fn a_captured_registry_revert_decodes_to_the_named_error() {
         revert.to_string(),
         "transaction 0xaef1350e99862f98367ee47e164cdee6f4fd69dcccee8419f3052f5b5bfbf559 reverted: \
          AccessControlUnauthorizedAccount: account 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 does not hold role \
-         0x0000000000000000000000000000000000000000000000000000000000000000 on chain; an administrator must grant it (grantRole)"
+         0x0000000000000000000000000000000000000000000000000000000000000000 (DEFAULT_ADMIN_ROLE) on chain; an administrator must grant it (grantRole)"
     );
     assert_eq!(
         revert.decoded().error.as_deref(),
