@@ -6,7 +6,9 @@
 # Shanghai. Two runs, each on a free 127.0.0.1 port, each node stopped by its
 # PID whatever happens (scripts/lib/dev-node.sh):
 #   1. automine (a block per transaction; the suite mines on head reads so
-#      that confirmations grow), then the C ABI's JSON-RPC transport;
+#      that confirmations grow), then the C ABI's JSON-RPC transport, then the
+#      npm package's Node tests (needs `make wasm` first: the Makefile's
+#      hardhat-e2e depends on it);
 #   2. interval mining, no automine (HARDHAT_INTERVAL_MS, a block every
 #      second): real confirmations, nothing mined on request
 #      (EHRCHAIN_RPC_INTERVAL_MINING=1), and the suite's clock paced by real
@@ -29,6 +31,7 @@ LOG=${HARDHAT_LOG:-$(mktemp -t hardhat-e2e.XXXXXX.log)}
 source "$ROOT/scripts/lib/dev-node.sh"
 
 npm ci --prefix "$HARDHAT_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
+[ -f "$ROOT/ehrchain-wasm/pkg/index.js" ] || { echo "hardhat-e2e: build the npm package first (make wasm)" >&2; exit 1; }
 
 "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked --no-run
 "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked --no-run
@@ -51,6 +54,11 @@ EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
   "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked -- --include-ignored
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
   "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked -- --include-ignored
+# The npm package's Node tests (built by `make wasm`) through its EIP-1193
+# transport, over the node's HTTP JSON-RPC instead of Ganache's provider.
+(cd "$ROOT/ehrchain-wasm/tests" && EHRCHAIN_RPC_URL="$URL" node --test ./*.test.mjs >"$LOG.js" 2>&1) \
+  || { tail -n 60 "$LOG.js" >&2; exit 1; }
+grep -E '^# (pass|fail) ' "$LOG.js"
 dev_node_stop
 echo "hardhat-e2e: automine passed in $(( $(date +%s) - start ))s"
 
