@@ -155,7 +155,8 @@ pub enum SubmissionStatus {
 ///
 /// JSON form (in ACKs and audit entries): the kind under `error`, its data
 /// under `detail`: `{"error": "unavailable", "detail": "connection refused"}`,
-/// `{"error": "wrong_chain", "detail": {"expected": 1337, "actual": 1}}`.
+/// `{"error": "wrong_chain", "detail": {"expected": 1337, "actual": 1}}`,
+/// `{"error": "reverted", "detail": {"data": "0x…", "txHash": "0x…", "message": "…"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "error", content = "detail", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -371,6 +372,14 @@ mod tests {
             (
                 TransportError::Malformed("bad hex".into()),
                 r#"{"error":"malformed","detail":"bad hex"}"#,
+            ),
+            (
+                TransportError::Reverted(crate::rpc::Revert {
+                    data: Bytes::from_static(&[0xe2, 0x51]),
+                    tx_hash: Some(TxHash(B256::repeat_byte(0xab))),
+                    message: "execution reverted".into(),
+                }),
+                r#"{"error":"reverted","detail":{"data":"0xe251","txHash":"0xabababababababababababababababababababababababababababababababab","message":"execution reverted"}}"#,
             ),
         ] {
             assert_eq!(serde_json::to_string(&error).unwrap(), json);
