@@ -7,13 +7,13 @@ CC ?= cc
 CXX ?= c++
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e ffi
+.PHONY: test setup fmt-check clippy unit wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi
 
 ## Every test: formatting, lints, unit/integration/doc tests, the C ABI's C
 ## tests (also under valgrind), the wasm build of the core, the npm package's
 ## Node tests and the web portal in headless Chromium, the interop tests and a
 ## short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit ffi ganache-e2e wasm-core wasm web interop peers-check fuzz-smoke
+test: setup fmt-check clippy contracts-check unit ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.
@@ -114,6 +114,14 @@ fuzz-smoke:
 ## with SIGKILL at 50 seeded points and restarted from its SQLite outbox.
 ganache-e2e:
 	bash scripts/ganache-e2e.sh
+
+## The same suite against a second, independent node: Hardhat 2.29's EDR node
+## (npm, pinned in scripts/hardhat/), with automine (then the C ABI's JSON-RPC
+## test and the npm package's Node tests over HTTP) and again with interval
+## mining (real confirmations), each started on a free 127.0.0.1 port and
+## stopped by its PID whatever happens.
+hardhat-e2e: wasm
+	bash scripts/hardhat-e2e.sh
 
 ## Rebuild contracts/artifacts/EhrRegistry.json with the pinned solc-js.
 contracts:

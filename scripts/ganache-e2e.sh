@@ -5,7 +5,8 @@
 # raised gas limits: Ganache's default per-transaction limit is 90,000), waits
 # until it answers, runs contracts/tests/rpc_end_to_end.rs (then
 # ehrchain-ffi/tests/rpc_ganache.rs, the C ABI's JSON-RPC transport) against it
-# with EHRCHAIN_RPC_URL set, and stops it by its PID whatever happens.
+# with EHRCHAIN_RPC_URL set, and stops it by its PID whatever happens
+# (scripts/lib/dev-node.sh).
 #
 # Environment:
 #   CARGO                  cargo to use (default cargo)
@@ -20,6 +21,8 @@ CARGO=${CARGO:-cargo}
 START_SECONDS=${GANACHE_START_SECONDS:-60}
 CHAIN_ID=1337
 LOG=${GANACHE_LOG:-$(mktemp -t ganache-e2e.XXXXXX.log)}
+# shellcheck source=lib/dev-node.sh
+source "$ROOT/scripts/lib/dev-node.sh"
 
 # --ignore-scripts: Ganache's optional native add-ons are not needed (it falls
 # back to JavaScript), and nothing is compiled.
@@ -31,47 +34,15 @@ npm ci --prefix "$GANACHE_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 "$CARGO" test -p ehrchain-examples --test crash --locked --no-run
 "$CARGO" test -p ehrchain-contracts --test faults --locked --no-run
 
-# A free port: the kernel picks one, node frees it for Ganache.
-PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-URL="http://127.0.0.1:$PORT"
-
-node "$GANACHE_DIR/node_modules/ganache/dist/node/cli.js" \
+URL="http://127.0.0.1:$(free_port)"
+PORT=${URL##*:}
+dev_node_start ganache-e2e "$LOG" "$URL" "$START_SECONDS" -- \
+  node "$GANACHE_DIR/node_modules/ganache/dist/node/cli.js" \
   --server.host 127.0.0.1 --server.port "$PORT" \
   --chain.chainId "$CHAIN_ID" --chain.hardfork shanghai \
   --wallet.deterministic \
   --miner.blockGasLimit 30000000 --miner.defaultTransactionGasLimit 5000000 \
-  --logging.quiet >"$LOG" 2>&1 &
-GANACHE_PID=$!
-
-stop() {
-  status=$?
-  if kill -0 "$GANACHE_PID" 2>/dev/null; then
-    kill "$GANACHE_PID" 2>/dev/null || true
-    wait "$GANACHE_PID" 2>/dev/null || true
-  fi
-  if [ "$status" -ne 0 ]; then
-    echo "ganache-e2e: failed; Ganache's output ($LOG):" >&2
-    tail -n 50 "$LOG" >&2 || true
-  fi
-  exit "$status"
-}
-trap stop EXIT
-trap 'exit 130' INT TERM
-
-# Wait until it answers eth_chainId (or dies).
-probe='fetch(process.argv[1],{method:"POST",headers:{"content-type":"application/json"},body:JSON.stringify({jsonrpc:"2.0",id:1,method:"eth_chainId",params:[]})}).then(r=>r.json()).then(j=>process.exit(j.result?0:1),()=>process.exit(1))'
-for _ in $(seq 1 $((START_SECONDS * 4))); do
-  if node -e "$probe" "$URL" 2>/dev/null; then
-    break
-  fi
-  if ! kill -0 "$GANACHE_PID" 2>/dev/null; then
-    echo "ganache-e2e: Ganache exited before answering" >&2
-    exit 1
-  fi
-  sleep 0.25
-done
-node -e "$probe" "$URL" || { echo "ganache-e2e: Ganache did not answer on $URL within ${START_SECONDS}s" >&2; exit 1; }
-echo "ganache-e2e: Ganache 7.9.2 (pid $GANACHE_PID) answers on $URL"
+  --logging.quiet
 
 start=$(date +%s)
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \

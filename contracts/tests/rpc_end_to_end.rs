@@ -86,7 +86,7 @@ impl Chain for Node {
     fn latest_block(&mut self) -> u64 {
         self.rpc.set_mine_on_head(false);
         let head = self.rpc.head().unwrap();
-        self.rpc.set_mine_on_head(true);
+        self.rpc.set_mine_on_head(mine_on_head());
         head
     }
     fn revoke(&mut self, name: &str) {
@@ -97,6 +97,9 @@ impl Chain for Node {
         let registry = self.rpc.registry();
         let receipt = self.rpc.send_call(self.admin, registry, &call).unwrap();
         assert!(receipt.status, "{receipt:?}");
+    }
+    fn mines_in_real_time(&self) -> bool {
+        !mine_on_head()
     }
 }
 
@@ -115,8 +118,17 @@ fn local_key(test: &str, name: &str) -> PrivateKeySigner {
     PrivateKeySigner::from_bytes(&keccak256(format!("ehrchain rpc e2e: {test}/{name}"))).unwrap()
 }
 
+/// Whether the node mines only when a transaction arrives (Ganache, Hardhat
+/// with automine): then the suite asks it to mine a block on every head read
+/// so that confirmations grow. `EHRCHAIN_RPC_INTERVAL_MINING=1` says the node
+/// mines blocks on its own (real confirmations, nothing manufactured).
+fn mine_on_head() -> bool {
+    std::env::var("EHRCHAIN_RPC_INTERVAL_MINING").map_or(true, |v| v != "1")
+}
+
 /// Connects, funds the local keys, deploys a registry with the built-in
-/// templates and the suite's roles, and mines a block on every head read.
+/// templates and the suite's roles, and on an automining node mines a block
+/// on every head read.
 fn node(test: &str, fees: FeeMode) -> Flow<Node> {
     let turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let mut config = RpcConfig::new(chain_id());
@@ -158,7 +170,7 @@ fn node(test: &str, fees: FeeMode) -> Flow<Node> {
         rpc.set_sender(&Role::new(*name).unwrap(), *account);
     }
     rpc.set_default_sender(handshaker);
-    rpc.set_mine_on_head(true);
+    rpc.set_mine_on_head(mine_on_head());
     Flow::new(
         Node {
             _turn: turn,

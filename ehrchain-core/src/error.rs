@@ -200,6 +200,9 @@ error_codes! {
     /// The validator refused an input (a result it did not ask for, or one
     /// after its ACK).
     Validator = 606, "EHR_VALIDATOR", Chain, "the validator refused the input";
+    /// The transaction (or its gas estimate, or a call) reverted; the message
+    /// names the registry's error.
+    TransportReverted = 607, "EHR_TRANSPORT_REVERTED", Chain, "the transaction reverted (the registry refused it)";
     /// A stored outbox entry (a validator snapshot) is unreadable or its
     /// parts disagree.
     OutboxEntryInvalid = 610, "EHR_OUTBOX_ENTRY_INVALID", Chain, "the stored outbox entry is malformed or its parts disagree";
@@ -482,6 +485,7 @@ impl TransportError {
             Self::Rejected(_) => ErrorCode::TransportRejected,
             Self::WrongChain { .. } => ErrorCode::TransportWrongChain,
             Self::Malformed(_) => ErrorCode::TransportMalformed,
+            Self::Reverted(_) => ErrorCode::TransportReverted,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod outbox;
 mod record;
 pub mod registry_abi;
 pub mod role;
+pub mod rpc;
 mod tc_json;
 pub mod template;
 pub mod ti;

@@ -57,6 +57,10 @@ sol! {
         ) external;
         /// Anchors a batch root with its leaf count.
         function anchorBatch(bytes32 root, uint32 leafCount, bytes32 batchId) external;
+        /// The record hash anchored under a TI id (zero when none).
+        function recordHashOf(bytes32 tiId) external view returns (bytes32);
+        /// The batch anchored under a root (all zero when none).
+        function batchOf(bytes32 root) external view returns (uint32 leafCount, uint64 anchoredAt, address submitter);
     }
 }
 
@@ -150,11 +154,23 @@ fn describe(error: &RegistryErrors) -> String {
     format!("{name}: {what}")
 }
 
-/// A role id, with its `NAME_ROLE` label when it is a built-in role's.
+/// A role id, with its label when it is a known role's: `DEFAULT_ADMIN_ROLE`
+/// (zero), a built-in role, the registry's `HANDSHAKER_ROLE`, or a role a
+/// built-in template allows (`PHARMACIST_ROLE`, …).
 fn role_label(id: &B256) -> String {
+    if id.is_zero() {
+        return format!("{id} (DEFAULT_ADMIN_ROLE)");
+    }
+    let templates = crate::TemplateRegistry::with_built_ins(None).ok();
+    let template_roles = templates
+        .iter()
+        .flat_map(|registry| registry.iter())
+        .flat_map(|template| template.roles().to_vec());
     Role::BUILT_IN
         .iter()
+        .chain(["handshaker"].iter())
         .filter_map(|name| Role::new(*name).ok())
+        .chain(template_roles)
         .find(|role| role.id() == *id)
         .map_or_else(
             || id.to_string(),
@@ -205,6 +221,17 @@ mod tests {
                 Address::repeat_byte(0x22)
             )
         );
+    }
+
+    #[test]
+    fn template_roles_and_the_default_admin_are_named_too() {
+        for (id, label) in [
+            (Role::new("pharmacist").unwrap().id(), "PHARMACIST_ROLE"),
+            (Role::new("handshaker").unwrap().id(), "HANDSHAKER_ROLE"),
+            (B256::ZERO, "DEFAULT_ADMIN_ROLE"),
+        ] {
+            assert_eq!(role_label(&id), format!("{id} ({label})"));
+        }
     }
 
     #[test]

@@ -161,7 +161,8 @@ pub enum SubmissionStatus {
 ///
 /// JSON form (in ACKs and audit entries): the kind under `error`, its data
 /// under `detail`: `{"error": "unavailable", "detail": "connection refused"}`,
-/// `{"error": "wrong_chain", "detail": {"expected": 1337, "actual": 1}}`.
+/// `{"error": "wrong_chain", "detail": {"expected": 1337, "actual": 1}}`,
+/// `{"error": "reverted", "detail": {"data": "0x…", "txHash": "0x…", "message": "…"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(
     tag = "error",
@@ -203,6 +204,11 @@ pub enum TransportError {
     /// The node answered with something the transport could not read. Permanent.
     #[error("the Ethereum node answered with data ehrchain cannot read: {0}")]
     Malformed(String),
+    /// The call, its gas estimate or the mined transaction reverted; the
+    /// revert data is decoded against the registry's errors in the message.
+    /// Permanent: the same transaction reverts again.
+    #[error("{0}")]
+    Reverted(crate::rpc::Revert),
 }
 
 impl TransportError {
@@ -221,6 +227,11 @@ impl TransportError {
                 expected: expected_chain,
                 actual: None,
             },
+            Some(ErrorCode::TransportReverted) => Self::Reverted(crate::rpc::Revert {
+                data: alloy_primitives::Bytes::new(),
+                tx_hash: None,
+                message: detail,
+            }),
             _ => Self::Malformed(detail),
         }
     }
@@ -241,6 +252,7 @@ impl TransportError {
             Self::Rejected(_) => "rejected",
             Self::WrongChain { .. } => "wrong_chain",
             Self::Malformed(_) => "malformed",
+            Self::Reverted(_) => "reverted",
         }
     }
 }
@@ -371,6 +383,14 @@ mod tests {
             (
                 TransportError::Malformed("bad hex".into()),
                 r#"{"error":"malformed","detail":"bad hex"}"#,
+            ),
+            (
+                TransportError::Reverted(crate::rpc::Revert {
+                    data: Bytes::from_static(&[0xe2, 0x51]),
+                    tx_hash: Some(TxHash(B256::repeat_byte(0xab))),
+                    message: "execution reverted".into(),
+                }),
+                r#"{"error":"reverted","detail":{"data":"0xe251","txHash":"0xabababababababababababababababababababababababababababababababab","message":"execution reverted"}}"#,
             ),
         ] {
             assert_eq!(serde_json::to_string(&error).unwrap(), json);

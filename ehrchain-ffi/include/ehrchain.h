@@ -108,6 +108,8 @@ enum ehr_result_code {
     EHR_DEVNET = 605,
     /** the validator refused the input (chain). */
     EHR_VALIDATOR = 606,
+    /** the transaction reverted (the registry refused it) (chain). */
+    EHR_TRANSPORT_REVERTED = 607,
     /** the stored outbox entry is malformed or its parts disagree (chain). */
     EHR_OUTBOX_ENTRY_INVALID = 610,
     /** the host's outbox could not store or read an entry; nothing was sent (chain). */
@@ -302,6 +304,13 @@ typedef struct ehr_key_store ehr_key_store;
  * (except `ehr_proof_verify_on_chain`, whose transport is not).
  */
 typedef struct ehr_proof ehr_proof;
+
+/**
+ * One validator action carried out over JSON-RPC by the host's HTTP client.
+ *
+ * Thread safety: may be moved to another thread, not used from two at once.
+ */
+typedef struct ehr_rpc_exchange ehr_rpc_exchange;
 
 /**
  * A blockchain transaction (TC) ready for a transport, with the sealed
@@ -572,6 +581,35 @@ typedef struct ehr_submission {
 } ehr_submission;
 
 /**
+ * The next thing the host must do for a validator
+ * (`ehr_validator_poll_transmit`). Only the fields its `kind` names are
+ * set; the others are zero.
+ */
+typedef struct ehr_transmit {
+    /**
+     * What to do: an `ehr_transmit_kind`.
+     */
+    uint32_t kind;
+    /**
+     * `EHR_TRANSMIT_SUBMIT` and `EHR_TRANSMIT_POLL`: the transaction. Its
+     * calldata stays valid until the validator is freed.
+     */
+    struct ehr_submission submission;
+    /**
+     * `EHR_TRANSMIT_POLL`: the transaction to ask about.
+     */
+    uint8_t tx_hash[32];
+    /**
+     * `EHR_TRANSMIT_READ_RECORD`: the TI id whose record hash to read.
+     */
+    uint8_t ti_id[32];
+    /**
+     * `EHR_TRANSMIT_READ_BATCH`: the Merkle root whose batch to read.
+     */
+    uint8_t root[32];
+} ehr_transmit;
+
+/**
  * A mined transaction's receipt, as a `poll` callback fills it in (it comes
  * zeroed). ehrchain reads its booleans as bytes: 0 is false, any other value
  * true.
@@ -680,35 +718,6 @@ typedef struct ehr_transport_callbacks {
                                  bool *has_batch_id_out,
                                  uint8_t *batch_id_out);
 } ehr_transport_callbacks;
-
-/**
- * The next thing the host must do for a validator
- * (`ehr_validator_poll_transmit`). Only the fields its `kind` names are
- * set; the others are zero.
- */
-typedef struct ehr_transmit {
-    /**
-     * What to do: an `ehr_transmit_kind`.
-     */
-    uint32_t kind;
-    /**
-     * `EHR_TRANSMIT_SUBMIT` and `EHR_TRANSMIT_POLL`: the transaction. Its
-     * calldata stays valid until the validator is freed.
-     */
-    struct ehr_submission submission;
-    /**
-     * `EHR_TRANSMIT_POLL`: the transaction to ask about.
-     */
-    uint8_t tx_hash[32];
-    /**
-     * `EHR_TRANSMIT_READ_RECORD`: the TI id whose record hash to read.
-     */
-    uint8_t ti_id[32];
-    /**
-     * `EHR_TRANSMIT_READ_BATCH`: the Merkle root whose batch to read.
-     */
-    uint8_t root[32];
-} ehr_transmit;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1323,6 +1332,62 @@ ehr_result ehr_last_error(char *buf, size_t len, size_t *out_len);
 ehr_result ehr_last_violations(char *buf, size_t len, size_t *out_len);
 
 /**
+ * Makes the exchange for `transmit`, the action `validator` handed out
+ * (`ehr_validator_poll_transmit`), reading the 20-byte `registry` on the
+ * validator's chain. `from` is the 20-byte unlocked account a submission is
+ * sent from (`eth_sendTransaction`; NULL: a submission fails with
+ * `EHR_TRANSPORT_REJECTED`); `mine_on_head` asks a development node to mine
+ * a block before each head read (manufactured confirmations: only for
+ * nodes that mine on demand, when the host wants that). A submission whose
+ * gas estimate reverts is never sent. Free it with `ehr_rpc_exchange_free`.
+ */
+ehr_result ehr_rpc_exchange_new(const struct ehr_validator *validator,
+                                const struct ehr_transmit *transmit,
+                                const uint8_t *registry,
+                                const uint8_t *from,
+                                bool mine_on_head,
+                                struct ehr_rpc_exchange **exchange_out);
+
+/**
+ * Writes the next JSON-RPC request body to POST (with request id `id`) as
+ * NUL-terminated text into `buf`, following the text-output rules of
+ * `ehr_result_message`. `EHR_NOT_PRESENT` once the exchange is done (then
+ * call `ehr_rpc_exchange_finish`).
+ */
+ehr_result ehr_rpc_exchange_request(const struct ehr_rpc_exchange *exchange,
+                                    uint64_t id,
+                                    char *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+/**
+ * Hands in the node's answer to the last request: the HTTP status and the
+ * `body_len` bytes of the body (`body` may be NULL when empty). A request
+ * that never got an answer (no connection, a timeout) is status 0, with the
+ * host's description of what happened as the body: an outage, retried by
+ * the validator.
+ */
+ehr_result ehr_rpc_exchange_handle_answer(struct ehr_rpc_exchange *exchange,
+                                          uint16_t http_status,
+                                          const uint8_t *body,
+                                          size_t body_len);
+
+/**
+ * Hands the result of a done exchange to `validator` at `now_ms` (the
+ * validator that made it), as the matching `ehr_validator_handle_*` would.
+ * `EHR_NOT_PRESENT` while requests remain; `EHR_VALIDATOR` when the
+ * validator did not ask for this result.
+ */
+ehr_result ehr_rpc_exchange_finish(struct ehr_rpc_exchange *exchange,
+                                   struct ehr_validator *validator,
+                                   uint64_t now_ms);
+
+/**
+ * Frees an exchange (NULL is ignored).
+ */
+void ehr_rpc_exchange_free(struct ehr_rpc_exchange *exchange);
+
+/**
  * Writes the TC's JSON form (`to`, `chainId`, `calldata`, `tiId`,
  * `templateId`, `patient`, `recordHash`, `cid`, `envelope`; hex strings)
  * as NUL-terminated text into `buf` (text-output rules:
@@ -1555,7 +1620,7 @@ ehr_result ehr_transport_rpc_set_mine_on_head(struct ehr_transport *transport, b
  * the new registry, whose 20-byte address it writes to `registry_out`. An
  * administrator does this once per chain, then grants roles
  * (`ehr_transport_rpc_grant_role`). Blocks until each transaction is mined
- * (each within the transport's timeout). `EHR_TRANSPORT_REJECTED` when a
+ * (each within the transport's timeout). `EHR_TRANSPORT_REVERTED` when a
  * transaction reverts (the message decodes why); `EHR_INVALID_ARGUMENT` for
  * other transports.
  */
@@ -1569,7 +1634,7 @@ ehr_result ehr_transport_rpc_deploy_registry(struct ehr_transport *transport,
  * registry of a JSON-RPC transport, with a transaction from the 20-byte
  * `admin` (an account holding the registry's `ADMIN_ROLE`, such as its
  * deployer), and blocks until it is mined. `EHR_ROLE_INVALID` for a
- * malformed role name; `EHR_TRANSPORT_REJECTED` when the grant reverts;
+ * malformed role name; `EHR_TRANSPORT_REVERTED` when the grant reverts;
  * `EHR_INVALID_ARGUMENT` for other transports (a devnet:
  * `ehr_transport_devnet_grant_role`).
  */
@@ -1585,7 +1650,7 @@ ehr_result ehr_transport_rpc_grant_role(struct ehr_transport *transport,
  * transport, with a transaction from the 20-byte `admin`, and blocks until
  * it is mined: TIs of a template load on chain only once it is registered.
  * `EHR_TEMPLATE_UNKNOWN` when `templates` has no such template;
- * `EHR_TRANSPORT_REJECTED` when the registration reverts (a template
+ * `EHR_TRANSPORT_REVERTED` when the registration reverts (a template
  * registered already, an `admin` without `ADMIN_ROLE`);
  * `EHR_INVALID_ARGUMENT` for other transports.
  */

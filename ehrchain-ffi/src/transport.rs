@@ -732,7 +732,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
 /// the new registry, whose 20-byte address it writes to `registry_out`. An
 /// administrator does this once per chain, then grants roles
 /// (`ehr_transport_rpc_grant_role`). Blocks until each transaction is mined
-/// (each within the transport's timeout). `EHR_TRANSPORT_REJECTED` when a
+/// (each within the transport's timeout). `EHR_TRANSPORT_REVERTED` when a
 /// transaction reverts (the message decodes why); `EHR_INVALID_ARGUMENT` for
 /// other transports.
 #[unsafe(no_mangle)]
@@ -775,7 +775,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_deploy_registry(
 /// registry of a JSON-RPC transport, with a transaction from the 20-byte
 /// `admin` (an account holding the registry's `ADMIN_ROLE`, such as its
 /// deployer), and blocks until it is mined. `EHR_ROLE_INVALID` for a
-/// malformed role name; `EHR_TRANSPORT_REJECTED` when the grant reverts;
+/// malformed role name; `EHR_TRANSPORT_REVERTED` when the grant reverts;
 /// `EHR_INVALID_ARGUMENT` for other transports (a devnet:
 /// `ehr_transport_devnet_grant_role`).
 #[unsafe(no_mangle)]
@@ -809,7 +809,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_grant_role(
 /// transport, with a transaction from the 20-byte `admin`, and blocks until
 /// it is mined: TIs of a template load on chain only once it is registered.
 /// `EHR_TEMPLATE_UNKNOWN` when `templates` has no such template;
-/// `EHR_TRANSPORT_REJECTED` when the registration reverts (a template
+/// `EHR_TRANSPORT_REVERTED` when the registration reverts (a template
 /// registered already, an `admin` without `ADMIN_ROLE`);
 /// `EHR_INVALID_ARGUMENT` for other transports.
 #[unsafe(no_mangle)]

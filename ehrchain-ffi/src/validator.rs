@@ -285,7 +285,7 @@ pub unsafe extern "C" fn ehr_validator_handle_timeout(
 }
 
 /// The chain the validator's transaction is for (0 for a refused TI's).
-fn chain_of(v: &TransactionValidator) -> u64 {
+pub(crate) fn chain_of(v: &TransactionValidator) -> u64 {
     v.submission().map_or(0, |s| s.chain_id)
 }
 

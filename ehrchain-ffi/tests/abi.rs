@@ -856,3 +856,174 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
         "{acks:?}"
     );
 }
+
+/// Carries out `validator`'s next action through `ehr_rpc_exchange_*`,
+/// answering each request with the next of `answers` (HTTP status, body);
+/// returns the request bodies.
+///
+/// # Safety
+/// `validator` is live.
+unsafe fn exchange_with(
+    validator: *mut ehr_validator,
+    from: Option<[u8; 20]>,
+    answers: &[(u16, &str)],
+) -> Vec<String> {
+    let mut transmit = std::mem::MaybeUninit::<ehr_transmit>::uninit();
+    let (mut exchange, mut bodies) = (null_mut(), Vec::new());
+    // SAFETY: valid pointers; the exchange is freed once.
+    unsafe {
+        assert_eq!(
+            ehr_validator_poll_transmit(validator, NOW.as_millis(), transmit.as_mut_ptr()),
+            ehr_result::OK
+        );
+        if transmit.assume_init_ref().kind == ehr_transmit_kind::EHR_TRANSMIT_PERSIST as u32 {
+            // The outbox write comes first; this host keeps its entry in memory.
+            let rc = ehr_validator_handle_persisted(validator, NOW.as_millis(), ehr_result::OK);
+            assert_eq!(rc, ehr_result::OK);
+            let rc = ehr_validator_poll_transmit(validator, NOW.as_millis(), transmit.as_mut_ptr());
+            assert_eq!(rc, ehr_result::OK);
+        }
+        let transmit = transmit.assume_init();
+        let from = from.as_ref().map_or(null(), |f| f.as_ptr());
+        let rc = ehr_rpc_exchange_new(
+            validator,
+            &raw const transmit,
+            [0xee; 20].as_ptr(),
+            from,
+            false,
+            &raw mut exchange,
+        );
+        assert_eq!(rc, ehr_result::OK, "{}", last_error());
+        for (status, body) in answers {
+            let mut buf = vec![0u8; 4096];
+            let mut n = 0;
+            let rc = ehr_rpc_exchange_request(
+                exchange,
+                7,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &raw mut n,
+            );
+            assert_eq!(rc, ehr_result::OK, "{}", last_error());
+            bodies.push(String::from_utf8(buf[..n].to_vec()).unwrap());
+            assert_eq!(
+                ehr_rpc_exchange_handle_answer(exchange, *status, body.as_ptr(), body.len()),
+                ehr_result::OK
+            );
+        }
+        let mut n = 0;
+        let rc = ehr_rpc_exchange_request(exchange, 8, null_mut(), 0, &raw mut n);
+        assert_eq!(
+            rc,
+            ehr_result::from(ErrorCode::NotPresent),
+            "more requests than answers: {bodies:?}"
+        );
+        assert_eq!(
+            ehr_rpc_exchange_finish(exchange, validator, NOW.as_millis()),
+            ehr_result::OK,
+            "{}",
+            last_error()
+        );
+        ehr_rpc_exchange_free(exchange);
+    }
+    bodies
+}
+
+#[test]
+fn a_c_host_with_its_own_http_client_gets_a_prompt_refusal_through_the_core_policy() {
+    let (templates, keys, hs) = ffi_handshaker();
+    let (registry, _) = core_generator();
+    let mut ack = null_mut();
+    let mut summary = ehr_ack_summary::default();
+    // Hardhat 2.29's answer to an estimate that reverts
+    // (docs/vectors/rpc.json): AccessControlUnauthorizedAccount.
+    let reverted = r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"Error: VM Exception while processing transaction: reverted with an unrecognized custom error","data":{"message":"reverted","data":"0xe2517d3f00000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c80000000000000000000000000000000000000000000000000000000000000000"}}}"#;
+    // SAFETY: every pointer is valid for its stated length; every handle is
+    // freed once.
+    unsafe {
+        let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
+        let (config, mut validator) = (quick_validator(1), null_mut());
+        assert_eq!(
+            ehr_validator_new(tc, config, &raw mut validator),
+            ehr_result::OK
+        );
+        let bodies = exchange_with(validator, Some([0x70; 20]), &[(200, reverted)]);
+        // The estimate was asked for at the latest mined block; nothing was sent.
+        assert!(
+            bodies[0].contains(r#""method":"eth_estimateGas""#)
+                && bodies[0].ends_with(r#""latest"]}"#),
+            "{bodies:?}"
+        );
+        assert_eq!(
+            ehr_validator_poll_ack(validator, &raw mut ack),
+            ehr_result::OK
+        );
+        assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
+        ehr_ack_free(ack);
+        ehr_validator_free(validator);
+        ehr_validator_config_free(config);
+        ehr_tc_free(tc);
+        ehr_ti_free(ti);
+        ehr_handshaker_free(hs);
+        ehr_key_store_free(keys);
+        ehr_templates_free(templates);
+    }
+    assert!(!summary.valid && !summary.may_rerun && !summary.has_tx_hash);
+}
+
+/// Whether `validator` reached its verdict.
+///
+/// # Safety
+/// `validator` is live.
+unsafe fn finished(validator: *mut ehr_validator) -> bool {
+    let mut done = false;
+    // SAFETY: live by the contract; `done` is a valid bool.
+    assert_eq!(
+        unsafe { ehr_validator_is_finished(validator, &raw mut done) },
+        ehr_result::OK
+    );
+    done
+}
+
+#[test]
+fn a_c_host_without_a_sender_or_an_answer_gets_the_core_policy() {
+    let (templates, keys, hs) = ffi_handshaker();
+    let (registry, _) = core_generator();
+    // SAFETY: as above.
+    unsafe {
+        let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
+        let (config, mut validator) = (quick_validator(1), null_mut());
+        assert_eq!(
+            ehr_validator_new(tc, config, &raw mut validator),
+            ehr_result::OK
+        );
+        // No sender: the submission fails without a request, as a refusal:
+        // the validator settles, reading the registry at the latest block.
+        assert!(exchange_with(validator, None, &[]).is_empty());
+        let read = r#"{"jsonrpc":"2.0","id":7,"result":"0x0000000000000000000000000000000000000000000000000000000000000000"}"#;
+        let bodies = exchange_with(validator, None, &[(200, read)]);
+        assert!(
+            bodies[0].contains(r#""method":"eth_call""#) && bodies[0].ends_with(r#""latest"]}"#),
+            "{bodies:?}"
+        );
+        assert!(!finished(validator));
+        ehr_validator_free(validator);
+        // A host whose HTTP client got no answer (status 0): an outage, so
+        // the validator asks again later instead of ending.
+        let mut validator = null_mut();
+        assert_eq!(
+            ehr_validator_new(tc, config, &raw mut validator),
+            ehr_result::OK
+        );
+        let bodies = exchange_with(validator, Some([0x70; 20]), &[(0, "connection refused")]);
+        assert_eq!(bodies.len(), 1);
+        assert!(!finished(validator));
+        ehr_validator_free(validator);
+        ehr_validator_config_free(config);
+        ehr_tc_free(tc);
+        ehr_ti_free(ti);
+        ehr_handshaker_free(hs);
+        ehr_key_store_free(keys);
+        ehr_templates_free(templates);
+    }
+}

@@ -93,7 +93,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         // Twice is refused by the registry, with the decoded revert.
         assert_eq!(
             ehr_transport_rpc_register_template(t, admin.0.0.as_ptr(), c_templates, bp.as_ptr()),
-            ErrorCode::TransportRejected
+            ErrorCode::TransportReverted
         );
         for (role, account) in [("nurse", nurse), ("handshaker", handshaker)] {
             let (r, rl) = text(role);
@@ -109,7 +109,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         let (r, rl) = text("doctor");
         assert_eq!(
             ehr_transport_rpc_grant_role(t, nurse.0.0.as_ptr(), r, rl, nurse.0.0.as_ptr()),
-            ErrorCode::TransportRejected
+            ErrorCode::TransportReverted
         );
 
         let (role, role_len) = text("nurse");

@@ -17,8 +17,6 @@ export interface Eip1193TransportOptions {
   from?: string;
   /** Senders of `anchorRecord` calls by role name (the account must hold the role on chain). */
   senders?: Record<string, string>;
-  /** Gas for a transaction the estimate says reverts (default 500,000). */
-  gasLimitOnRevert?: number;
   /** Percentage added to gas estimates (default 20). */
   gasMarginPercent?: number;
   /**
@@ -32,9 +30,6 @@ export interface Eip1193TransportOptions {
   timeoutMs?: number;
 }
 
-/** A receipt as `Eip1193Transport.receipt` returns it (with the created contract, if any). */
-export interface Eip1193Receipt extends TxReceipt { contractAddress: Hex | null }
-
 export declare class Eip1193Transport {
   constructor(provider: Eip1193Provider, options: Eip1193TransportOptions);
   readonly provider: Eip1193Provider;
@@ -45,7 +40,6 @@ export declare class Eip1193Transport {
   accounts(): Promise<string[]>;
   send(tx: { from: string; to?: string; data: string; value?: string }): Promise<Hex>;
   submit(submission: Submission): Promise<Hex>;
-  receipt(txHash: string, submission?: Submission): Promise<Eip1193Receipt | null>;
   poll(txHash: string, submission: Submission): Promise<SubmissionStatus>;
   head(): Promise<number>;
   call(data: string): Promise<Hex>;
@@ -60,7 +54,7 @@ export declare class Eip1193Transport {
   verifyOnChainDetailed(proof: ProofInput): Promise<OnChainVerification>;
   /** `verifyOnChainDetailed(proof)`'s `verified`: `false` for a root not anchored or a proof that does not lead to it. */
   verifyOnChain(proof: ProofInput): Promise<boolean>;
-  waitForReceipt(txHash: string, options?: { timeoutMs?: number; intervalMs?: number }): Promise<Eip1193Receipt>;
+  waitForReceipt(txHash: string, options?: { timeoutMs?: number; intervalMs?: number }): Promise<TxReceipt>;
 }
 
 /** What `runValidator` needs from a transport (hex it answers with is checked). */

@@ -5,27 +5,30 @@
 // loop that drives it, the async twin of the Rust `run_blocking`; the
 // `Eip1193Transport` performs each action over any EIP-1193 provider
 // (`provider.request({method, params})`): MetaMask's `window.ethereum`,
-// Ganache's provider, or any wallet. Failures reach the validator as its
-// `TransportError` (retryable: `unavailable`, `rate_limited`; permanent:
-// `rejected`, `wrong_chain`, `malformed`) and reach callers as `Error`s with
-// the core's stable `code` (`EHR_TRANSPORT_UNAVAILABLE`, …; docs/errors.md).
+// Ganache's provider, or any wallet. The requests and the reading of every
+// answer are the core's JSON-RPC policy (`RpcExchange`, `rpcClassifyError`:
+// the same as the Rust `RpcTransport` and the C ABI's `ehr_rpc_exchange`);
+// this file only moves requests and answers. Failures reach the validator as
+// its `TransportError` (retryable: `unavailable`, `rate_limited`; permanent:
+// `rejected`, `wrong_chain`, `reverted`, `malformed`) and reach callers as
+// `Error`s with the core's stable `code` (`EHR_TRANSPORT_UNAVAILABLE`, …;
+// docs/errors.md).
 
 import {
-  anchorLogIndex,
+  RpcExchange,
   anchorRoleOf,
-  batchOfCall,
-  decodeBatchOf,
   grantRoleCall,
   registryBytecode,
-  decodeRecordHashOf,
   ehrchainError,
-  recordHashOfCall,
   roleId,
+  rpcCheckChainId,
+  rpcClassifyError,
+  rpcView,
   verifyRecordCall,
   verifyRecordOutcome,
 } from "./ehrchain_wasm.js";
 
-/** The core's error for the validator's `transportError` (`EHR_TRANSPORT_…`), with it and the provider's error as `cause`. */
+/** The core's error for the validator's `transportError` (`EHR_TRANSPORT_…`; an empty `message` keeps the core's), with it and the provider's error as `cause`. */
 export function transportFailure(transportError, message, cause) {
   const error = ehrchainError(undefined, message, transportError);
   if (cause !== undefined) error.cause = cause;
@@ -37,81 +40,30 @@ function badInput(message) {
   return ehrchainError("EHR_INVALID_ARGUMENT", message, undefined);
 }
 
-const HEX = /^0x[0-9a-fA-F]*$/;
-
-/** A JSON-RPC quantity as a number; throws EHR_TRANSPORT_MALFORMED otherwise. */
-function quantity(value, what) {
-  if (typeof value === "string" && HEX.test(value) && value.length > 2) {
-    const n = Number.parseInt(value, 16);
-    if (Number.isSafeInteger(n)) return n;
-  }
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
-  throw transportFailure(
-    { error: "malformed", detail: `${what} is not a quantity: ${JSON.stringify(value)}` },
-    `the Ethereum node answered with data ehrchain cannot read: ${what} is not a quantity`,
-  );
-}
-
-function hexData(value, what) {
-  if (typeof value === "string" && HEX.test(value) && value.length % 2 === 0) return value.toLowerCase();
-  throw transportFailure(
-    { error: "malformed", detail: `${what} is not hex data` },
-    `the Ethereum node answered with data ehrchain cannot read: ${what} is not hex data`,
-  );
-}
-
-function toHex(n) {
-  return `0x${n.toString(16)}`;
-}
-
-/** The revert data a provider error reports, if it reports a revert: `{hash?, data}`. */
-export function revertOf(error) {
-  // Providers nest the node's error differently: Ganache puts {hash, result}
-  // on `data`; geth-style nodes a hex string; MetaMask wraps the node error
-  // in `data.originalError` or `data.data`.
-  const candidates = [];
-  for (let e = error, depth = 0; e && depth < 4; depth += 1) {
-    candidates.push(e);
-    e = e.data?.originalError ?? e.error ?? e.cause;
-  }
-  let saysRevert = false;
-  for (const e of candidates) {
-    const message = String(e?.message ?? "");
-    if (/revert/i.test(message)) saysRevert = true;
-    const data = e?.data;
-    if (typeof data === "string" && HEX.test(data)) return { hash: undefined, data: data.toLowerCase() };
-    if (data && typeof data === "object") {
-      const result = [data.result, data.data, data.data?.data].find(
-        (d) => typeof d === "string" && HEX.test(d),
-      );
-      const hash = typeof data.hash === "string" && /^0x[0-9a-fA-F]{64}$/.test(data.hash) ? data.hash : undefined;
-      if (result !== undefined || (saysRevert && hash)) return { hash, data: (result ?? "0x").toLowerCase() };
+/**
+ * A provider's thrown error as the plain object the core classifies: its
+ * `code`, `message` and `data`, and the errors nested in `error`, `cause` and
+ * MetaMask's `data.originalError` (an `Error`'s own fields are not
+ * enumerable, so JSON alone would lose them).
+ */
+function plainError(e, depth = 0) {
+  if (e === null || typeof e !== "object") return { message: String(e) };
+  const out = { message: String(e.message ?? "") };
+  if (typeof e.code === "number") out.code = e.code;
+  if (depth < 3) {
+    if (e.data !== undefined) {
+      out.data = e.data?.originalError ? { ...e.data, originalError: plainError(e.data.originalError, depth + 1) } : e.data;
     }
+    if (e.error) out.error = plainError(e.error, depth + 1);
+    if (e.cause) out.cause = plainError(e.cause, depth + 1);
   }
-  return saysRevert ? { hash: undefined, data: "0x" } : undefined;
+  return out;
 }
 
-/** Maps a provider error onto the validator's retryable / permanent split. */
-export function classify(error) {
-  const code = error?.code;
-  const message = String(error?.message ?? error);
-  const detail = code === undefined ? message : `EIP-1193 error ${code}: ${message}`;
-  if (code === 4001) return { error: "rejected", detail: `the user rejected the request (${message})` };
-  if (code === 4100 || code === 4200) return { error: "rejected", detail };
-  if (code === 4900 || code === 4901) return { error: "unavailable", detail };
-  if (code === 429 || code === -32005) return { error: "rate_limited", detail };
-  if (code === undefined || /fetch|network|timed? ?out|ECONN|socket|disconnected/i.test(message)) {
-    return { error: "unavailable", detail };
-  }
-  return { error: "rejected", detail };
+/** The core's `TransportError` for what a provider threw, on a transport for `chainId`. */
+export function classify(error, chainId) {
+  return rpcClassifyError(plainError(error), chainId);
 }
-
-const MESSAGES = {
-  unavailable: "the Ethereum provider is unreachable or timed out",
-  rate_limited: "the Ethereum provider is rate-limiting requests",
-  rejected: "the Ethereum provider refused the request",
-  malformed: "the Ethereum provider answered with data ehrchain cannot read",
-};
 
 /**
  * The validator's transport over an EIP-1193 provider.
@@ -119,21 +71,19 @@ const MESSAGES = {
  * - Sender of an `anchorRecord`: `senders[role]` for the call's role (the
  *   account must hold that role on chain), else `from`, else the provider's
  *   first account (`eth_accounts`, then `eth_requestAccounts`).
- * - Gas: `eth_estimateGas` plus `gasMarginPercent`; a call the estimate says
- *   reverts is sent with `gasLimitOnRevert`, so the refusal is on chain and
- *   the validator decodes it from the receipt (and a used TI id becomes a
- *   replay, not a lost record).
+ * - Gas: `eth_estimateGas` at the latest mined block plus
+ *   `gasMarginPercent`; a call whose estimate reverts is never sent: the
+ *   validator ends the TI with the decoded refusal at once.
+ * - Reads: pinned to the latest mined block, never `pending`.
  * - Receipts: status, block, the anchoring event's log index, gas used; for
- *   a reverted transaction the revert data the provider gave when it was sent,
- *   or what `eth_call` at its block returns.
+ *   a reverted transaction the revert data of re-running it at its block.
  */
 export class Eip1193Transport {
   constructor(provider, options = {}) {
     if (!provider || typeof provider.request !== "function") {
       throw badInput("provider must be an EIP-1193 provider (an object with request({method, params}))");
     }
-    const { chainId, registry, from, senders = {}, gasLimitOnRevert = 500_000, gasMarginPercent = 20,
-      mineOnHead = false, timeoutMs = 30_000 } = options;
+    const { chainId, registry, from, senders = {}, gasMarginPercent = 20, mineOnHead = false, timeoutMs = 30_000 } = options;
     if (!Number.isSafeInteger(chainId) || chainId <= 0) throw badInput("options.chainId must be a positive integer");
     if (typeof registry !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(registry)) {
       throw badInput("options.registry must be a 0x address");
@@ -143,41 +93,70 @@ export class Eip1193Transport {
     this.registry = registry.toLowerCase();
     this.from = from;
     this.senders = new Map(Object.entries(senders).map(([role, account]) => [roleId(role), account]));
-    this.gasLimitOnRevert = gasLimitOnRevert;
     this.gasMarginPercent = gasMarginPercent;
     this.mineOnHead = mineOnHead;
     this.timeoutMs = timeoutMs;
-    this.knownReverts = new Map();
   }
 
-  /** One request; provider errors become EHR_TRANSPORT_… errors (the raw error is `cause`). */
-  async request(method, params = []) {
+  /** The settings of this transport's exchanges, sending from `from`. */
+  exchangeOptions(from) {
+    return { chainId: this.chainId, registry: this.registry, from, mineOnHead: this.mineOnHead, gasMarginPercent: this.gasMarginPercent };
+  }
+
+  /** `provider.request` with the timeout: resolves `{result}` or `{thrown}`, or `{failure}` when no answer came. */
+  async answer(method, params) {
     let timer;
-    const timeout = new Promise((_, reject) => {
-      timer = setTimeout(
-        () => reject(transportFailure({ error: "unavailable", detail: `${method} timed out after ${this.timeoutMs} ms` },
-          `${MESSAGES.unavailable}: ${method} timed out after ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve({ failure: { error: "unavailable", detail: `${method} timed out after ${this.timeoutMs} ms` } }), this.timeoutMs);
     });
     try {
-      return await Promise.race([this.provider.request({ method, params }), timeout]);
-    } catch (e) {
-      if (e?.transportError) throw e;
-      const te = classify(e);
-      throw transportFailure(te, `${MESSAGES[te.error]}: ${te.detail}`, e);
+      return await Promise.race([
+        this.provider.request({ method, params }).then((result) => ({ result }), (thrown) => ({ thrown })),
+        timeout,
+      ]);
     } finally {
       clearTimeout(timer);
     }
   }
 
+  /** Posts an exchange's requests and hands back the answers until it is done. */
+  async drive(exchange) {
+    for (let r = exchange.request(); r !== undefined; r = exchange.request()) {
+      const a = await this.answer(r.method, r.params);
+      if ("failure" in a) exchange.handleFailure(a.failure);
+      else if ("thrown" in a) exchange.handleError(plainError(a.thrown));
+      else exchange.handleResult(a.result);
+    }
+  }
+
+  /** Carries out an exchange; its value, or throws its EHR_TRANSPORT_… error. */
+  async carryOut(exchange) {
+    try {
+      await this.drive(exchange);
+      const outcome = exchange.result();
+      if ("ok" in outcome) return outcome.ok;
+      throw transportFailure(outcome, "");
+    } finally {
+      exchange.free();
+    }
+  }
+
+  /** One request outside an exchange (accounts, the chain id); provider errors become EHR_TRANSPORT_… errors. */
+  async request(method, params = []) {
+    const a = await this.answer(method, params);
+    if ("result" in a) return a.result;
+    const te = a.failure ?? classify(a.thrown, this.chainId);
+    throw transportFailure(te, "", a.thrown);
+  }
+
   /** Throws EHR_TRANSPORT_WRONG_CHAIN unless the provider is on `chainId`. */
   async checkChain(expected = this.chainId) {
-    const actual = quantity(await this.request("eth_chainId"), "eth_chainId");
-    if (actual !== expected) {
-      throw transportFailure({ error: "wrong_chain", detail: { expected, actual } },
-        `the transaction is for chain ${expected} but the provider is on chain ${actual}; switch the wallet to chain ${expected}`);
-    }
+    const te = rpcCheckChainId(await this.request("eth_chainId"), expected);
+    if (te === undefined) return;
+    const actual = te.detail?.actual;
+    throw transportFailure(te, te.error === "wrong_chain"
+      ? `the transaction is for chain ${expected} but the provider is on chain ${actual}; switch the wallet to chain ${expected}`
+      : "");
   }
 
   /** The provider's accounts, asking the wallet to connect when none is exposed yet. */
@@ -186,7 +165,7 @@ export class Eip1193Transport {
     if (!Array.isArray(accounts) || accounts.length === 0) accounts = await this.request("eth_requestAccounts");
     if (!Array.isArray(accounts) || accounts.length === 0) {
       throw transportFailure({ error: "rejected", detail: "no account is available" },
-        `${MESSAGES.rejected}: no account is available; connect a wallet account`);
+        "the Ethereum provider refused the request: no account is available; connect a wallet account");
     }
     return accounts;
   }
@@ -198,117 +177,42 @@ export class Eip1193Transport {
     return (await this.accounts())[0];
   }
 
-  /** Sends a transaction (`to` omitted: contract creation); returns its hash. */
-  async send({ from, to, data, value }) {
-    const tx = { from, data };
-    if (to) tx.to = to;
-    if (value) tx.value = value;
-    let gas;
-    try {
-      const estimate = quantity(await this.request("eth_estimateGas", [tx]), "eth_estimateGas");
-      gas = estimate + Math.floor((estimate * this.gasMarginPercent) / 100);
-    } catch (e) {
-      if (!revertOf(e.cause ?? e)) throw e;
-      gas = this.gasLimitOnRevert;
-    }
-    try {
-      return hexData(await this.request("eth_sendTransaction", [{ ...tx, gas: toHex(gas) }]), "transaction hash");
-    } catch (e) {
-      // Ganache with vmErrorsOnRPCResponse mines the reverted transaction and
-      // names it in the error.
-      const revert = revertOf(e.cause ?? e);
-      if (revert?.hash) {
-        this.knownReverts.set(revert.hash.toLowerCase(), revert.data);
-        return revert.hash.toLowerCase();
-      }
-      throw e;
-    }
+  /** Sends a transaction (`to` omitted: contract creation); returns its hash. A transaction whose estimate reverts is not sent (EHR_TRANSPORT_REVERTED). */
+  async send(tx) {
+    return this.carryOut(RpcExchange.send(tx, this.exchangeOptions()));
   }
 
   /** The validator's `submit`: checks the chain, picks the sender, sends. */
   async submit(submission) {
     await this.checkChain(submission.chainId);
     const from = await this.senderOf(submission);
-    return this.send({ from, to: submission.to, data: submission.calldata });
-  }
-
-  /** The receipt of `txHash` as the validator reads it, or `null` while it is not mined. */
-  async receipt(txHash, submission) {
-    const r = await this.request("eth_getTransactionReceipt", [txHash]);
-    if (r === null || r === undefined || r.blockNumber === null || r.blockHash === null) return null;
-    const blockNumber = quantity(r.blockNumber, "receipt blockNumber");
-    const status = quantity(r.status, "receipt status") === 1;
-    let logIndex = null;
-    if (submission) {
-      try {
-        logIndex = anchorLogIndex(submission, r.logs ?? []) ?? null;
-      } catch (e) {
-        throw transportFailure({ error: "malformed", detail: `receipt logs: ${e.message}` }, `${MESSAGES.malformed}: ${e.message}`, e);
-      }
-    }
-    return {
-      txHash: txHash,
-      status,
-      blockNumber: blockNumber,
-      blockHash: hexData(r.blockHash, "receipt blockHash"),
-      anchorLogIndex: logIndex,
-      gasUsed: quantity(r.gasUsed, "receipt gasUsed"),
-      revertData: status ? null : await this.revertData(txHash, blockNumber),
-      contractAddress: r.contractAddress ? hexData(r.contractAddress, "receipt contractAddress") : null,
-    };
-  }
-
-  /** The revert data of a reverted transaction: as given when sent, or re-run with eth_call at its block. */
-  async revertData(txHash, blockNumber) {
-    const known = this.knownReverts.get(txHash.toLowerCase());
-    if (known !== undefined) return known;
-    const tx = await this.request("eth_getTransactionByHash", [txHash]);
-    if (!tx) return "0x";
-    const call = { from: tx.from, to: tx.to ?? undefined, data: tx.input ?? tx.data, gas: tx.gas };
-    let data = "0x";
-    try {
-      await this.request("eth_call", [call, toHex(blockNumber)]);
-    } catch (e) {
-      const revert = revertOf(e.cause ?? e);
-      if (revert) data = revert.data;
-      else if (e.kind !== "rejected") throw e;
-    }
-    this.knownReverts.set(txHash.toLowerCase(), data);
-    return data;
+    return this.carryOut(new RpcExchange({ kind: "submit", submission }, this.exchangeOptions(from)));
   }
 
   /** The validator's `poll`: pending, dropped, or included with its receipt. */
   async poll(txHash, submission) {
-    const receipt = await this.receipt(txHash, submission);
-    if (receipt) {
-      delete receipt.contractAddress;
-      return { status: "included", receipt };
-    }
-    const known = await this.request("eth_getTransactionByHash", [txHash]);
-    return known ? { status: "pending" } : { status: "dropped" };
+    return this.carryOut(new RpcExchange({ kind: "poll", txHash: txHash, submission }, this.exchangeOptions()));
   }
 
   /** The validator's `read_head` (mining a block first with `mineOnHead`, for instamining dev nodes). */
   async head() {
-    if (this.mineOnHead) await this.request("evm_mine");
-    return quantity(await this.request("eth_blockNumber"), "eth_blockNumber");
+    return this.carryOut(new RpcExchange({ kind: "read_head" }, this.exchangeOptions()));
   }
 
-  /** A view call on the registry at the latest block; returns the data. */
-  async call(data) {
-    return hexData(await this.request("eth_call", [{ to: this.registry, data }, "latest"]), "eth_call result");
-  }
-
-  /** `recordHashOf(tiId)`: the anchored record hash, or `null`. */
+  /** `recordHashOf(tiId)` at the latest mined block: the anchored record hash, or `null`. */
   async recordHashOf(tiId) {
-    const data = await this.call(recordHashOfCall(tiId));
-    return this.decoded(() => decodeRecordHashOf(data));
+    return this.carryOut(new RpcExchange({ kind: "read_record", tiId: tiId }, this.exchangeOptions()));
   }
 
-  /** `batchOf(root)`: the anchored batch, or `null`. */
+  /** `batchOf(root)` at the latest mined block: the anchored batch, or `null`. */
   async anchoredBatch(root) {
-    const data = await this.call(batchOfCall(root));
-    return this.decoded(() => decodeBatchOf(root, data));
+    return this.carryOut(new RpcExchange({ kind: "read_batch", root }, this.exchangeOptions()));
+  }
+
+  /** A view call on the registry at the latest mined block; returns the data. */
+  async call(data) {
+    const { method, params } = rpcView(this.registry, data);
+    return this.request(method, params);
   }
 
   /**
@@ -325,12 +229,17 @@ export class Eip1193Transport {
     try {
       returned = await this.call(data);
     } catch (e) {
-      const revert = e?.transportError?.error === "rejected" ? revertOf(e.cause) : undefined;
-      const outcome = revert === undefined ? undefined : verifyRecordOutcome(proof, undefined, revert.data);
+      const te = e?.transportError;
+      const outcome = te?.error === "reverted" ? verifyRecordOutcome(proof, undefined, te.detail.data) : undefined;
       if (outcome !== undefined) return outcome;
       throw e;
     }
-    return this.decoded(() => verifyRecordOutcome(proof, returned, undefined));
+    try {
+      return verifyRecordOutcome(proof, returned, undefined);
+    } catch (e) {
+      if (e?.transportError) throw e;
+      throw transportFailure({ error: "malformed", detail: e.message }, "", e);
+    }
   }
 
   /** Whether the registry's `verifyRecord` accepts the proof: `verifyOnChainDetailed(proof)`'s `verified`. */
@@ -338,24 +247,14 @@ export class Eip1193Transport {
     return (await this.verifyOnChainDetailed(proof)).verified;
   }
 
-  async decoded(f) {
-    try {
-      return await f();
-    } catch (e) {
-      if (e?.transportError) throw e;
-      throw transportFailure({ error: "malformed", detail: e.message }, `${MESSAGES.malformed}: ${e.message}`, e);
-    }
-  }
-
-  /** Waits (polling every `intervalMs`) for the receipt of `txHash`. */
+  /** Waits (polling every `intervalMs`) for the receipt of `txHash` (a `TxReceipt`, without an anchoring event). */
   async waitForReceipt(txHash, { timeoutMs = this.timeoutMs, intervalMs = 50 } = {}) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const receipt = await this.receipt(txHash);
-      if (receipt) return receipt;
+      const status = await this.carryOut(RpcExchange.receipt(txHash, this.exchangeOptions()));
+      if (status.status === "included") return status.receipt;
       if (Date.now() >= deadline) {
-        throw transportFailure({ error: "unavailable", detail: `no receipt for ${txHash}` },
-          `${MESSAGES.unavailable}: no receipt for ${txHash} after ${timeoutMs} ms`);
+        throw transportFailure({ error: "unavailable", detail: `no receipt for ${txHash} after ${timeoutMs} ms` }, "");
       }
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
@@ -486,12 +385,16 @@ export async function deployRegistry(provider, { chainId, admin, grants = [], te
   const mined = async (hash, what) => {
     const receipt = await transport.waitForReceipt(hash);
     if (!receipt.status) {
-      throw transportFailure({ error: "rejected", detail: `${what} reverted` }, `${MESSAGES.rejected}: ${what} reverted in ${hash}`);
+      throw transportFailure({ error: "reverted", detail: { data: receipt.revertData ?? "0x", txHash: hash, message: `${what} reverted` } }, "");
     }
     return receipt;
   };
-  const created = await mined(await transport.send({ from: admin, data: registryBytecode() }), "deploying EhrRegistry");
-  const registry = created.contractAddress;
+  const deployment = await transport.send({ from: admin, data: registryBytecode() });
+  await mined(deployment, "deploying EhrRegistry");
+  const registry = (await transport.request("eth_getTransactionReceipt", [deployment]))?.contractAddress;
+  if (typeof registry !== "string") {
+    throw transportFailure({ error: "malformed", detail: `${deployment} created no contract` }, "");
+  }
   for (const [role, account] of grants) {
     await mined(await transport.send({ from: admin, to: registry, data: grantRoleCall(role, account) }), `grantRole(${role})`);
   }

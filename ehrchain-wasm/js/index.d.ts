@@ -61,7 +61,6 @@ export type {
 export { Eip1193Transport, deployRegistry, runValidator, submitTi } from "./eip1193.js";
 export type {
   Eip1193Provider,
-  Eip1193Receipt,
   Eip1193TransportOptions,
   Outbox,
   RunOptions,

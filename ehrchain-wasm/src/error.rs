@@ -95,6 +95,8 @@ pub fn ehrchain_error(
 ) -> JsValue {
     if !transport_error.is_undefined() {
         return match crate::convert::value::<TransportError>(&transport_error, "transportError") {
+            // An empty message keeps the core's own (a decoded revert, say).
+            Ok(e) if message.is_empty() => Failure::from(e).into(),
             Ok(e) => Failure {
                 message: message.to_owned(),
                 ..Failure::from(e)

@@ -6,6 +6,7 @@ mod convert;
 mod error;
 mod handshaker;
 mod registry;
+mod rpc;
 mod templates;
 mod ti;
 mod validator;
@@ -19,6 +20,7 @@ pub use registry::{
     decode_revert, grant_role_call, record_hash_of_call, registry_bytecode, role_id,
     verify_record_call, verify_record_outcome,
 };
+pub use rpc::{RpcExchange, rpc_check_chain_id, rpc_classify_error, rpc_view};
 pub use templates::Templates;
 pub use validator::Validator;
 pub use webcrypto::PreparedTransaction;
@@ -60,7 +62,7 @@ export type ErrorCode =
   | "EHR_PROOF_UNSUPPORTED" | "EHR_PROOF_INVALID" | "EHR_PROOF_NOT_ANCHORED"
   | "EHR_PROOF_ANCHOR_MISMATCH" | "EHR_BATCH_NO_SUCH_RECORD" | "EHR_TRANSPORT_UNAVAILABLE"
   | "EHR_TRANSPORT_RATE_LIMITED" | "EHR_TRANSPORT_REJECTED" | "EHR_TRANSPORT_WRONG_CHAIN"
-  | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR"
+  | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR" | "EHR_TRANSPORT_REVERTED"
   | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_PANIC" | "EHR_INTERNAL";
 
 /** The area an error comes from (docs/errors.md). */
@@ -226,7 +228,22 @@ export type SubmissionStatus =
 /** A transport failure, as the validator takes it. `unavailable` and `rate_limited` are retried. */
 export type TransportError =
   | { error: "unavailable" | "rate_limited" | "rejected" | "malformed"; detail: string }
-  | { error: "wrong_chain"; detail: { expected: number; actual?: number } };
+  | { error: "wrong_chain"; detail: { expected: number; actual?: number } }
+  | { error: "reverted"; detail: { data: Hex; txHash?: Hex; message: string } };
+
+/** The settings of an `RpcExchange`. */
+export interface RpcExchangeOptions {
+  /** The chain the transport is for. */
+  chainId: number;
+  /** The EhrRegistry read by `read_record` and `read_batch`. */
+  registry: string;
+  /** The account a submission is sent from (one the provider signs for). */
+  from?: string;
+  /** Mine a block (`evm_mine`) before each head read: development nodes only (default false). */
+  mineOnHead?: boolean;
+  /** Percentage added to gas estimates (default 20). */
+  gasMarginPercent?: number;
+}
 
 /** A batch as anchored on chain (hex fields are checked where it is passed in). */
 export interface AnchoredBatch { root: string; leafCount: number; batchId?: string | null }

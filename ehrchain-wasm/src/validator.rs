@@ -53,6 +53,17 @@ fn now(value: &JsValue) -> Result<UnixMillis, Failure> {
     convert::uint(value, "nowMs").map(UnixMillis)
 }
 
+impl Validator {
+    /// Hands an exchange's result in (`RpcExchange.finish`).
+    pub(crate) fn hand(
+        &mut self,
+        outcome: ehrchain_core::rpc::Outcome,
+        now: UnixMillis,
+    ) -> Result<(), Failure> {
+        outcome.hand_to(&mut self.inner, now).map_err(Failure::from)
+    }
+}
+
 #[wasm_bindgen]
 impl Validator {
     /// The next action at `now`, or `undefined` when there is nothing to do

@@ -39,13 +39,38 @@ export function reportHandshaker() {
   return { hs: new ehr.Handshaker(options, KEYS, templates), bp, templates, options };
 }
 
+/**
+ * The test chain's provider: Ganache's in-process one, or, with
+ * `EHRCHAIN_RPC_URL` set (scripts/hardhat-e2e.sh), a minimal EIP-1193
+ * provider over that node's HTTP JSON-RPC (errors thrown as the node sent
+ * them: `code`, `message`, `data`).
+ */
 export function provider() {
+  const url = process.env.EHRCHAIN_RPC_URL;
+  if (url) return httpProvider(url);
   return ganache.provider({
     chain: { chainId: CHAIN_ID, hardfork: "shanghai" },
     wallet: { deterministic: true },
     miner: { blockGasLimit: 30_000_000, defaultTransactionGasLimit: 5_000_000 },
     logging: { quiet: true },
   });
+}
+
+function httpProvider(url) {
+  let id = 0;
+  return {
+    async request({ method, params = [] }) {
+      id += 1;
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+      });
+      const answer = await response.json();
+      if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code, data: answer.error.data });
+      return answer.result;
+    },
+  };
 }
 
 /**

@@ -190,10 +190,16 @@ test("the EIP-1193 transport refuses bad providers and options", () => {
   fails(() => new ehr.Eip1193Transport({}, { chainId: 1, registry: `0x${"ee".repeat(20)}` }), "EHR_INVALID_ARGUMENT");
   fails(() => new ehr.Eip1193Transport({ request() {} }, { chainId: "1", registry: `0x${"ee".repeat(20)}` }), "EHR_INVALID_ARGUMENT");
   fails(() => new ehr.Eip1193Transport({ request() {} }, { chainId: 1, registry: "0x12" }), "EHR_INVALID_ARGUMENT");
-  assert.deepEqual(eip1193.classify({ code: 4001, message: "User rejected" }).error, "rejected");
-  assert.deepEqual(eip1193.classify({ code: -32005, message: "limit" }).error, "rate_limited");
-  assert.deepEqual(eip1193.classify(new TypeError("fetch failed")).error, "unavailable");
-  assert.deepEqual(eip1193.revertOf({ message: "execution reverted", data: "0x0102" }), { hash: undefined, data: "0x0102" });
+  // The core's classification (docs/vectors/rpc.json), through the package.
+  assert.deepEqual(eip1193.classify({ code: 4001, message: "User rejected" }, 1337).error, "rejected");
+  assert.deepEqual(eip1193.classify({ code: -32005, message: "limit" }, 1337).error, "rate_limited");
+  assert.deepEqual(eip1193.classify(new TypeError("fetch failed"), 1337).error, "unavailable");
+  assert.deepEqual(eip1193.classify({ message: "execution reverted", data: "0x0102" }, 1337),
+    { error: "reverted", detail: { data: "0x0102", message: "execution reverted" } });
+  const hardhat = Object.assign(new Error("Error: VM Exception while processing transaction: reverted"), {
+    code: -32603, data: { message: "reverted", txHash: `0x${"ab".repeat(32)}`, data: "0xe2517d3f" },
+  });
+  assert.deepEqual(eip1193.classify(hardhat, 1337).detail.txHash, `0x${"ab".repeat(32)}`);
 });
 
 function tcSubmission() {

@@ -20,16 +20,27 @@ pub trait Chain: Transport {
     fn latest_block(&mut self) -> u64;
     /// Revokes `role` on chain from the account that sends that role's calls.
     fn revoke(&mut self, role: &str);
+    /// Whether the chain makes blocks on its own, in real time (a node with
+    /// interval mining): then waiting must take real time too.
+    fn mines_in_real_time(&self) -> bool {
+        false
+    }
 }
 
-/// A virtual clock: waiting moves it forward at once.
-pub struct VirtualClock(pub UnixMillis);
+/// The suite's clock: waiting moves it forward at once, and also sleeps that
+/// long when the second field is set (a chain that mines in real time).
+pub struct VirtualClock(pub UnixMillis, pub bool);
 
 impl Clock for VirtualClock {
     fn now(&mut self) -> UnixMillis {
         self.0
     }
     fn wait_until(&mut self, deadline: UnixMillis) {
+        if self.1 && deadline > self.0 {
+            std::thread::sleep(std::time::Duration::from_millis(
+                deadline.saturating_ms_since(self.0),
+            ));
+        }
         self.0 = self.0.max(deadline);
     }
 }
@@ -50,7 +61,10 @@ impl<T: Chain> Flow<T> {
             confirmations: 2,
             ..ValidatorConfig::default()
         };
-        let clock = VirtualClock(UnixMillis::from_secs(transport.now()));
+        let clock = VirtualClock(
+            UnixMillis::from_secs(transport.now()),
+            transport.mines_in_real_time(),
+        );
         Self {
             hs: Handshaker::new(
                 templates,

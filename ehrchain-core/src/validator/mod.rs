@@ -32,6 +32,14 @@
 //! validator turns that refusal into a valid ACK marked `replay` when the hash
 //! stored on chain is the one it submitted, and into an invalid ACK otherwise.
 //!
+//! **Prompt refusals.** A revert is final as soon as it is known: a
+//! submission whose gas estimate reverts (the transport sends nothing and
+//! answers [`TransportError::Reverted`]) or a mined receipt with status 0
+//! ends in an invalid ACK at once, with the decoded registry error and the
+//! reverted transaction's hash when one was mined; only the registry's
+//! "already anchored" refusal of this very submission (a replay) waits for
+//! confirmations or settles.
+//!
 //! **Settling: nothing lost.** Whenever the fate of what was sent is unknown,
 //! the validator asks the chain what it holds before acting: before sending
 //! again after a drop or timeout, and before giving up for any reason but a
@@ -608,6 +616,7 @@ impl TransactionValidator {
                 };
                 self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
             }
+            Err(TransportError::Reverted(revert)) => self.refused_at_submission(now, revert),
             Err(error) => self.transport_failed(now, error),
         }
         Ok(())
@@ -691,8 +700,14 @@ impl TransactionValidator {
             }
             (SubmissionStatus::Included(r), None) => {
                 self.audit(now, included(&r));
-                self.phase = Phase::Included(r);
-                self.next_at = now;
+                if r.status || self.is_replay(r.revert_data.as_ref()) {
+                    self.phase = Phase::Included(r);
+                    self.next_at = now;
+                } else {
+                    // A refusal is final as soon as it is mined: no
+                    // confirmations to wait for, nothing to send again.
+                    self.finish(now, &r);
+                }
             }
             (SubmissionStatus::Included(r), Some(old)) => self.verify_receipt(now, r, &old),
         }

@@ -30,6 +30,10 @@ pub(super) enum Fallback {
     /// Give up: with this reason when the chain cannot be read, with
     /// [`InvalidReason::NotAnchored`] around it when it holds nothing.
     GiveUp(InvalidReason),
+    /// The registry refused this very submission as anchored already (at
+    /// its gas estimate): confirm what it holds, a valid ACK marked
+    /// [`Anchor::replay`]; send again if it holds nothing after all.
+    Replay,
 }
 
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
@@ -237,7 +241,7 @@ impl TransactionValidator {
             return;
         };
         match settle.fallback {
-            Fallback::Resubmit => self.next_at = now,
+            Fallback::Resubmit | Fallback::Replay => self.next_at = now,
             Fallback::GiveUp(cause) => self.finish_invalid(
                 now,
                 InvalidReason::NotAnchored {
@@ -255,7 +259,7 @@ impl TransactionValidator {
             return;
         };
         match settle.fallback {
-            Fallback::Resubmit => {
+            Fallback::Resubmit | Fallback::Replay => {
                 self.failures = 0;
                 self.next_at = now;
             }
@@ -268,6 +272,8 @@ impl TransactionValidator {
         let Some(submission) = &self.submission else {
             return;
         };
+        let replay =
+            matches!(&self.phase, Phase::Settle(s) if matches!(s.fallback, Fallback::Replay));
         match held {
             ChainHolds::Ours => {
                 let recovered = Recovered::of(submission, seen_at_head, head);
@@ -279,7 +285,7 @@ impl TransactionValidator {
                         block_hash: None,
                         log_index: None,
                         gas_used: None,
-                        replay: false,
+                        replay,
                         recovered: Some(Box::new(recovered)),
                         batch: None,
                     },

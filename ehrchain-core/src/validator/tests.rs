@@ -172,6 +172,12 @@ fn read(v: &mut TransactionValidator, now: u64, stored: Option<B256>) {
 fn conclude(v: &mut TransactionValidator, r: &TxReceipt) -> Ack {
     submit(v, 0, r.tx_hash);
     poll(v, 1_000, r.tx_hash, SubmissionStatus::Included(r.clone()));
+    if let Some(ack) = v.poll_ack() {
+        // A refusal is final when it is mined: no confirmations to wait for.
+        assert!(!r.status, "a success waited for no confirmation");
+        assert!(v.poll_ack().is_none());
+        return ack;
+    }
     head(v, 1_000, r.block_number + 1);
     poll(v, 1_000, r.tx_hash, SubmissionStatus::Included(r.clone()));
     let ack = v.poll_ack().unwrap();
@@ -724,6 +730,116 @@ fn the_registry_refusing_a_used_ti_is_a_replay_when_the_hash_matches() {
         })
     );
     assert!(!ack.reason().unwrap().is_inconclusive());
+}
+
+#[test]
+fn refusals_end_when_they_are_known() {
+    let tc = tc();
+    let role_refused = Bytes::from(
+        IEhrRegistry::EhrRegistryRoleNotAllowed {
+            templateId: tc.template_id,
+            role: Role::new(Role::NURSE).unwrap().id(),
+        }
+        .abi_encode(),
+    );
+    // A mined revert: the ACK comes with the first receipt, names the
+    // transaction and the role, and says a rerun cannot help.
+    let mut v = TransactionValidator::new(&tc, config());
+    submit(&mut v, 0, tx(1));
+    poll(
+        &mut v,
+        1_000,
+        tx(1),
+        SubmissionStatus::Included(receipt(tx(1), 5, false, Some(role_refused.clone()))),
+    );
+    let ack = v.poll_ack().unwrap();
+    let Some(AckStatus::Invalid { reason, tx_hashes }) = Some(&ack.status) else {
+        panic!("{ack:?}");
+    };
+    assert_eq!(tx_hashes, &vec![tx(1)]);
+    assert!(!reason.may_rerun());
+    assert!(reason.to_string().contains("(NURSE_ROLE)"), "{reason}");
+
+    // A gas estimate that reverts: nothing is mined, the ACK comes at once.
+    let mut v = TransactionValidator::new(&tc, config());
+    persist(&mut v, 0);
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let revert = crate::rpc::Revert {
+        data: role_refused.clone(),
+        tx_hash: None,
+        message: "execution reverted".into(),
+    };
+    v.handle_submitted(UnixMillis(0), Err(TransportError::Reverted(revert.clone())))
+        .unwrap();
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(
+        ack.status,
+        AckStatus::Invalid {
+            reason: InvalidReason::ContractRevert {
+                revert: revert.decoded()
+            },
+            tx_hashes: vec![],
+        }
+    );
+    assert_eq!(v.poll_transmit(UnixMillis(1)), None);
+
+    // A node that mined the reverted send and named it (Hardhat's
+    // `data.txHash`, Ganache's `data.hash`): its hash is in the ACK.
+    let mut v = TransactionValidator::new(&tc, config());
+    persist(&mut v, 0);
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let mined = crate::rpc::Revert {
+        tx_hash: Some(tx(9)),
+        ..revert
+    };
+    v.handle_submitted(UnixMillis(0), Err(TransportError::Reverted(mined)))
+        .unwrap();
+    let ack = v.poll_ack().unwrap();
+    assert!(
+        matches!(&ack.status, AckStatus::Invalid { tx_hashes, .. } if tx_hashes == &vec![tx(9)])
+    );
+}
+
+#[test]
+fn an_estimate_refusing_the_same_anchoring_is_a_confirmed_replay() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    persist(&mut v, 0);
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let used = IEhrRegistry::EhrRegistryTiAlreadyUsed {
+        tiId: tc.ti_id,
+        storedRecordHash: tc.record_hash,
+    };
+    let revert = crate::rpc::Revert {
+        data: used.abi_encode().into(),
+        tx_hash: None,
+        message: "execution reverted".into(),
+    };
+    v.handle_submitted(UnixMillis(0), Err(TransportError::Reverted(revert)))
+        .unwrap();
+    // Nothing was mined: the chain is read and the anchor confirmed.
+    let mut now = 0;
+    let mut chain_head = 10;
+    while !v.is_finished() {
+        now += 1_000;
+        v.handle_timeout(UnixMillis(now));
+        match v.poll_transmit(UnixMillis(now)) {
+            Some(Transmit::ReadRecord { .. }) => v
+                .handle_record(UnixMillis(now), Ok(Some(tc.record_hash)))
+                .unwrap(),
+            Some(Transmit::ReadHead) => {
+                chain_head += 1;
+                v.handle_head(UnixMillis(now), Ok(chain_head)).unwrap();
+            }
+            None => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(now < 600_000, "no verdict");
+    }
+    let anchor = v.poll_ack().unwrap().anchor().unwrap().clone();
+    assert!(anchor.replay);
+    assert!(anchor.is_recovered());
+    assert_eq!(anchor.tx_hash, None);
 }
 
 #[test]

@@ -4,11 +4,73 @@
 use super::{
     Ack, AckStatus, Anchor, AuditEvent, InvalidReason, Phase, RecordInfo, TransactionValidator,
 };
+use alloy_primitives::Bytes;
+use alloy_sol_types::SolInterface;
+
+use super::settle::Fallback;
 use crate::registry_abi::{DecodedRevert, RegistryErrors};
+use crate::rpc::Revert;
 use crate::time::UnixMillis;
+use crate::transport::TransportError;
 use crate::transport::{Anchoring, TxReceipt};
 
 impl TransactionValidator {
+    /// Whether revert data is the registry's "already anchored" refusal of
+    /// this very submission (same TI id and record hash, or same root): a
+    /// replay, valid once confirmed like any receipt.
+    pub(super) fn is_replay(&self, data: Option<&Bytes>) -> bool {
+        let (Some(submission), Some(data)) = (&self.submission, data) else {
+            return false;
+        };
+        match (RegistryErrors::abi_decode(data), submission.anchoring) {
+            (
+                Ok(RegistryErrors::EhrRegistryTiAlreadyUsed(e)),
+                Anchoring::Record { ti_id, record_hash },
+            ) => e.tiId == ti_id && e.storedRecordHash == record_hash,
+            (
+                Ok(RegistryErrors::EhrRegistryRootAlreadyAnchored(e)),
+                Anchoring::Batch { root, .. },
+            ) => e.root == root,
+            _ => false,
+        }
+    }
+
+    /// A revert reported by the submission itself: its gas estimate reverted
+    /// (nothing was sent) or the node mined it and named it. A replay of
+    /// this submission settles (the chain is read at a mined block and the
+    /// anchor confirmed); any other refusal is the verdict now.
+    pub(super) fn refused_at_submission(&mut self, now: UnixMillis, revert: Revert) {
+        self.audit(
+            now,
+            AuditEvent::TransportError {
+                error: TransportError::Reverted(revert.clone()),
+                attempt: self.failures.saturating_add(1),
+            },
+        );
+        if let Some(tx_hash) = revert.tx_hash {
+            self.tx_hashes.push(tx_hash);
+        }
+        if self.is_replay(Some(&revert.data)) {
+            self.start_settle(now, Fallback::Replay);
+            return;
+        }
+        let decoded = revert.decoded();
+        let reason = match (
+            decoded.registry_error(),
+            self.submission.as_ref().map(|s| s.anchoring),
+        ) {
+            (
+                Some(RegistryErrors::EhrRegistryTiAlreadyUsed(e)),
+                Some(Anchoring::Record { ti_id, .. }),
+            ) if e.tiId == ti_id => InvalidReason::AnchoredWithOtherHash {
+                stored_record_hash: e.storedRecordHash,
+            },
+            (Some(_), _) => InvalidReason::ContractRevert { revert: decoded },
+            (None, _) => InvalidReason::StatusZero { revert: decoded },
+        };
+        self.finish_invalid(now, reason);
+    }
+
     /// The verdict from a confirmed receipt.
     pub(super) fn finish(&mut self, now: UnixMillis, receipt: &TxReceipt) {
         let Some(submission) = &self.submission else {

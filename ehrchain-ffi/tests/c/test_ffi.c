@@ -90,6 +90,7 @@ static void test_result_codes_are_stable(void) {
     EXPECT(EHR_PROOF_MALFORMED == 504);
     EXPECT(EHR_BATCH_NO_SUCH_RECORD == 509);
     EXPECT(EHR_TRANSPORT_UNAVAILABLE == 600);
+    EXPECT(EHR_TRANSPORT_REVERTED == 607);
     EXPECT(EHR_PANIC == 900);
     EXPECT(sizeof(ehr_result) == 4);
 }
@@ -1279,6 +1280,51 @@ static void test_validator_in_an_event_loop(void) {
     EXPECT(bad == NULL);
     ehr_tc_free(tc);
     ehr_ti_free(ti);
+    /* The host's own HTTP client through the core's JSON-RPC policy: the
+     * estimate of the submission reverts (Ganache 7.9.2's answer, from
+     * docs/vectors/rpc.json), so nothing is sent and the ACK is invalid at
+     * once, and a rerun cannot help. */
+    ti = bp_ti(t, "130");
+    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    OK(ehr_validator_new(tc, vc, &v));
+    ehr_transmit action;
+    OK(ehr_validator_poll_transmit(v, now_ms, &action));
+    EXPECT(action.kind == EHR_TRANSMIT_PERSIST);
+    uint8_t from[20];
+    memset(from, 0x11, sizeof from);
+    ehr_rpc_exchange *none = NULL;
+    /* The outbox write is the host's, not a JSON-RPC exchange. */
+    EXPECT_RC(ehr_rpc_exchange_new(v, &action, registry, from, false, &none), EHR_INVALID_ARGUMENT);
+    EXPECT(none == NULL);
+    persist(v, now_ms);
+    OK(ehr_validator_poll_transmit(v, now_ms, &action));
+    EXPECT(action.kind == EHR_TRANSMIT_SUBMIT);
+    ehr_rpc_exchange *x = NULL;
+    EXPECT_RC(ehr_rpc_exchange_new(v, &action, NULL, from, false, &x), EHR_NULL_ARGUMENT);
+    OK(ehr_rpc_exchange_new(v, &action, registry, from, false, &x));
+    char body[2048];
+    size_t body_len = 0;
+    OK(ehr_rpc_exchange_request(x, 1, body, sizeof body, &body_len));
+    EXPECT(strstr(body, "\"method\":\"eth_estimateGas\"") != NULL);
+    EXPECT_RC(ehr_rpc_exchange_finish(x, v, now_ms), EHR_NOT_PRESENT);
+    static const char reverted[] =
+        "{\"id\":7,\"jsonrpc\":\"2.0\",\"error\":{\"message\":\"VM Exception while processing "
+        "transaction: revert\",\"code\":-32000,\"data\":{\"hash\":null,\"programCounter\":3689,"
+        "\"result\":\"0xe2517d3f000000000000000000000000ffcf8fdee72ac11b5c542428b35eef5769c409f0"
+        "0000000000000000000000000000000000000000000000000000000000000000\",\"reason\":null,"
+        "\"message\":\"revert\"}}}";
+    OK(ehr_rpc_exchange_handle_answer(x, 200, (const uint8_t *)reverted, strlen(reverted)));
+    EXPECT_RC(ehr_rpc_exchange_request(x, 2, body, sizeof body, &body_len), EHR_NOT_PRESENT);
+    OK(ehr_rpc_exchange_finish(x, v, now_ms));
+    ehr_rpc_exchange_free(x);
+    OK(ehr_validator_poll_ack(v, &ack));
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(!s.valid && !s.may_rerun && !s.has_tx_hash);
+    ehr_ack_free(ack);
+    ehr_validator_free(v);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+    ehr_rpc_exchange_free(NULL);
 
     ehr_validator_free(NULL);
     ehr_validator_config_free(vc);

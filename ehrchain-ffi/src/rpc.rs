@@ -1,0 +1,216 @@
+//! `ehr_rpc_exchange`: the core's JSON-RPC policy for a C host with its own
+//! HTTP client. For each action of `ehr_validator_poll_transmit`, the host
+//! makes an exchange, POSTs each request body it hands out to the node,
+//! hands back the HTTP status and body, and when the exchange is done hands
+//! its result to the validator. Requests, the classification of answers
+//! (reverts, outages, rate limits, another chain) and their decoding are the
+//! core's (`ehrchain_core::rpc`), the same as the Rust `RpcTransport` and
+//! the JavaScript EIP-1193 transport use.
+//!
+//! ```c
+//! ehr_rpc_exchange *x;
+//! ehr_rpc_exchange_new(validator, &transmit, registry, from, false, &x);
+//! for (uint64_t id = 1; ehr_rpc_exchange_request(x, id, buf, sizeof buf, &n) == EHR_OK; id++) {
+//!     status = http_post(url, buf, n, &body, &body_len);   /* the host's client; 0 when it failed */
+//!     ehr_rpc_exchange_handle_answer(x, status, body, body_len);
+//! }
+//! ehr_rpc_exchange_finish(x, validator, now_ms);
+//! ehr_rpc_exchange_free(x);
+//! ```
+
+use std::ffi::c_char;
+
+use ehrchain_core::rpc::{self, Exchange, ExchangeConfig, Outcome};
+use ehrchain_core::{Address, B256, ErrorCode, Transmit, TransportError, TxHash, UnixMillis};
+
+use crate::ptr::{self, Out};
+use crate::result::{Error, Result, ehr_result, guard, guard_void};
+use crate::validator::{chain_of, ehr_transmit, ehr_transmit_kind, ehr_validator};
+
+/// One validator action carried out over JSON-RPC by the host's HTTP client.
+///
+/// Thread safety: may be moved to another thread, not used from two at once.
+pub struct ehr_rpc_exchange {
+    exchange: Option<Exchange>,
+}
+
+/// The core's action for the C view `transmit` of `validator`'s next action.
+fn transmit_of(validator: &ehr_validator, transmit: &ehr_transmit) -> Result<Transmit> {
+    let submission = || {
+        validator.v.submission().cloned().ok_or_else(|| {
+            Error::new(
+                ErrorCode::Validator,
+                "the validator has no transaction to send or poll",
+            )
+        })
+    };
+    let kind = transmit.kind;
+    Ok(match kind {
+        k if k == ehr_transmit_kind::EHR_TRANSMIT_SUBMIT as u32 => Transmit::Submit {
+            submission: submission()?,
+        },
+        k if k == ehr_transmit_kind::EHR_TRANSMIT_POLL as u32 => Transmit::Poll {
+            tx_hash: TxHash(B256::from(transmit.tx_hash)),
+            submission: submission()?,
+        },
+        k if k == ehr_transmit_kind::EHR_TRANSMIT_READ_HEAD as u32 => Transmit::ReadHead,
+        k if k == ehr_transmit_kind::EHR_TRANSMIT_READ_RECORD as u32 => Transmit::ReadRecord {
+            ti_id: B256::from(transmit.ti_id),
+        },
+        k if k == ehr_transmit_kind::EHR_TRANSMIT_READ_BATCH as u32 => Transmit::ReadBatch {
+            root: B256::from(transmit.root),
+        },
+        other => {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "transmit->kind {other} is not an action to carry out (EHR_TRANSMIT_SUBMIT to EHR_TRANSMIT_READ_BATCH)"
+                ),
+            ));
+        }
+    })
+}
+
+/// Makes the exchange for `transmit`, the action `validator` handed out
+/// (`ehr_validator_poll_transmit`), reading the 20-byte `registry` on the
+/// validator's chain. `from` is the 20-byte unlocked account a submission is
+/// sent from (`eth_sendTransaction`; NULL: a submission fails with
+/// `EHR_TRANSPORT_REJECTED`); `mine_on_head` asks a development node to mine
+/// a block before each head read (manufactured confirmations: only for
+/// nodes that mine on demand, when the host wants that). A submission whose
+/// gas estimate reverts is never sent. Free it with `ehr_rpc_exchange_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_rpc_exchange_new(
+    validator: *const ehr_validator,
+    transmit: *const ehr_transmit,
+    registry: *const u8,
+    from: *const u8,
+    mine_on_head: bool,
+    exchange_out: *mut *mut ehr_rpc_exchange,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle(validator, "validator")?;
+        let transmit = ptr::handle(transmit, "transmit")?;
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let from = if from.is_null() {
+            None
+        } else {
+            Some(Address::from(ptr::array::<20>(from, "from")?))
+        };
+        let out = Out::new(exchange_out, "exchange_out")?;
+        let config = ExchangeConfig {
+            from,
+            mine_on_head,
+            ..ExchangeConfig::new(chain_of(&validator.v), registry)
+        };
+        let exchange = Exchange::new(&transmit_of(validator, transmit)?, config);
+        out.give(ehr_rpc_exchange {
+            exchange: Some(exchange),
+        });
+        Ok(())
+    })
+}
+
+fn live<'a>(exchange: *const ehr_rpc_exchange) -> Result<&'a Exchange> {
+    ptr::handle(exchange, "exchange")?
+        .exchange
+        .as_ref()
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::Validator,
+                "the exchange was finished already; make a new one",
+            )
+        })
+}
+
+/// Writes the next JSON-RPC request body to POST (with request id `id`) as
+/// NUL-terminated text into `buf`, following the text-output rules of
+/// `ehr_result_message`. `EHR_NOT_PRESENT` once the exchange is done (then
+/// call `ehr_rpc_exchange_finish`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_rpc_exchange_request(
+    exchange: *const ehr_rpc_exchange,
+    id: u64,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let request = live(exchange)?.request().ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotPresent,
+                "the exchange is done: hand its result to the validator (ehr_rpc_exchange_finish)",
+            )
+        })?;
+        ptr::write_text(buf, len, out_len, &request.body(id))
+    })
+}
+
+/// Hands in the node's answer to the last request: the HTTP status and the
+/// `body_len` bytes of the body (`body` may be NULL when empty). A request
+/// that never got an answer (no connection, a timeout) is status 0, with the
+/// host's description of what happened as the body: an outage, retried by
+/// the validator.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_rpc_exchange_handle_answer(
+    exchange: *mut ehr_rpc_exchange,
+    http_status: u16,
+    body: *const u8,
+    body_len: usize,
+) -> ehr_result {
+    guard(|| {
+        let body = ptr::bytes_or_empty(body, body_len, "body")?;
+        let handle = ptr::handle_mut(exchange, "exchange")?;
+        let exchange = handle.exchange.as_mut().ok_or_else(|| {
+            Error::new(
+                ErrorCode::Validator,
+                "the exchange was finished already; make a new one",
+            )
+        })?;
+        let chain = exchange.config().chain_id;
+        let answer = if http_status == 0 {
+            Err(TransportError::Unavailable(format!(
+                "the host's HTTP client got no answer: {}",
+                String::from_utf8_lossy(body)
+            )))
+        } else {
+            rpc::classify_http(http_status, body, chain)
+        };
+        exchange.handle_answer(answer);
+        Ok(())
+    })
+}
+
+/// Hands the result of a done exchange to `validator` at `now_ms` (the
+/// validator that made it), as the matching `ehr_validator_handle_*` would.
+/// `EHR_NOT_PRESENT` while requests remain; `EHR_VALIDATOR` when the
+/// validator did not ask for this result.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_rpc_exchange_finish(
+    exchange: *mut ehr_rpc_exchange,
+    validator: *mut ehr_validator,
+    now_ms: u64,
+) -> ehr_result {
+    guard(|| {
+        let handle = ptr::handle_mut(exchange, "exchange")?;
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let done = handle.exchange.as_ref().is_some_and(Exchange::is_done);
+        if !done {
+            return Err(Error::new(
+                ErrorCode::NotPresent,
+                "the exchange is not done: post its next request first (ehr_rpc_exchange_request)",
+            ));
+        }
+        let outcome: Option<Outcome> = handle.exchange.take().and_then(Exchange::finish);
+        if let Some(outcome) = outcome {
+            outcome.hand_to(&mut validator.v, UnixMillis(now_ms))?;
+        }
+        Ok(())
+    })
+}
+
+/// Frees an exchange (NULL is ignored).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_rpc_exchange_free(exchange: *mut ehr_rpc_exchange) {
+    guard_void(|| drop(ptr::take(exchange)));
+}
