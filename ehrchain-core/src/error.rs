@@ -13,6 +13,7 @@ use std::fmt;
 
 use crate::batch::{BatchError, ProofError};
 use crate::envelope::EnvelopeError;
+use crate::fhir::FhirError;
 use crate::generator::GenerateError;
 use crate::keys::{InvalidKeyId, KeyStoreError};
 use crate::role::InvalidRoleName;
@@ -39,6 +40,8 @@ pub enum ErrorKind {
     Batch,
     /// The transport to the chain, the devnet and the validator (6xx).
     Chain,
+    /// FHIR resources and Bundles (7xx).
+    Fhir,
     /// A bug in ehrchain (9xx).
     Internal,
 }
@@ -55,6 +58,7 @@ impl ErrorKind {
             Self::Envelope => "envelope",
             Self::Batch => "batch",
             Self::Chain => "chain",
+            Self::Fhir => "fhir",
             Self::Internal => "internal",
         }
     }
@@ -199,6 +203,15 @@ error_codes! {
     /// The validator refused an input (a result it did not ask for, or one
     /// after its ACK).
     Validator = 606, "EHR_VALIDATOR", Chain, "the validator refused the input";
+    /// The FHIR JSON is malformed, not a resource, or not a Bundle of a
+    /// supported type.
+    FhirMalformed = 700, "EHR_FHIR_MALFORMED", Fhir, "the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle";
+    /// The FHIR JSON or Bundle is beyond the documented limits.
+    FhirTooLarge = 701, "EHR_FHIR_TOO_LARGE", Fhir, "the FHIR JSON or Bundle is beyond the documented limits";
+    /// No loaded template maps the resource, or several do.
+    FhirUnmapped = 702, "EHR_FHIR_UNMAPPED", Fhir, "no loaded template maps the FHIR resource, or several do";
+    /// The resource does not fill its template; every problem is listed with its path.
+    FhirRejected = 703, "EHR_FHIR_REJECTED", Fhir, "the FHIR resource does not fill its template (every problem is listed with its path)";
     /// A panic was caught at the C or JavaScript boundary (a bug in ehrchain).
     Panic = 900, "EHR_PANIC", Internal, "a panic was caught at the boundary (a bug in ehrchain)";
     /// An internal error (a bug in ehrchain).
@@ -288,6 +301,9 @@ pub enum Error {
     /// operation; its message.
     #[error("{0}")]
     Devnet(String),
+    /// A FHIR resource or Bundle gave no TI.
+    #[error(transparent)]
+    Fhir(#[from] FhirError),
 }
 
 impl Error {
@@ -309,6 +325,7 @@ impl Error {
             Self::Validator(e) => e.code(),
             Self::Tc(e) => e.code(),
             Self::Devnet(_) => ErrorCode::Devnet,
+            Self::Fhir(e) => e.code(),
         }
     }
 
@@ -366,6 +383,21 @@ impl RegistryError {
             Self::VersionNotNewer { .. } => ErrorCode::TemplateVersionNotNewer,
             Self::UnknownTemplate(_) | Self::UnknownName(_) => ErrorCode::TemplateUnknown,
             Self::NotInContract { .. } => ErrorCode::TemplateNotInContract,
+        }
+    }
+}
+
+impl FhirError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Json(_) | Self::NotABundle { .. } | Self::MalformedBundle(_) => {
+                ErrorCode::FhirMalformed
+            }
+            Self::TooLarge { .. } | Self::TooManyEntries { .. } => ErrorCode::FhirTooLarge,
+            Self::NoTemplate { .. } | Self::AmbiguousTemplate { .. } => ErrorCode::FhirUnmapped,
+            Self::Rejected { .. } => ErrorCode::FhirRejected,
         }
     }
 }
@@ -512,6 +544,7 @@ mod tests {
                 ErrorKind::Envelope => 4,
                 ErrorKind::Batch => 5,
                 ErrorKind::Chain => 6,
+                ErrorKind::Fhir => 7,
                 ErrorKind::Internal => 9,
             };
             assert_eq!(code.number() / 100, hundreds, "{code:?}");

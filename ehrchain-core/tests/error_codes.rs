@@ -56,6 +56,10 @@ const RELEASED: &[(&str, u32)] = &[
     ("EHR_TRANSPORT_MALFORMED", 604),
     ("EHR_DEVNET", 605),
     ("EHR_VALIDATOR", 606),
+    ("EHR_FHIR_MALFORMED", 700),
+    ("EHR_FHIR_TOO_LARGE", 701),
+    ("EHR_FHIR_UNMAPPED", 702),
+    ("EHR_FHIR_REJECTED", 703),
     ("EHR_PANIC", 900),
     ("EHR_INTERNAL", 901),
 ];

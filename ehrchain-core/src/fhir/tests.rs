@@ -1,0 +1,1 @@
+//! Unit tests of the FHIR mapping on small resources written for them.
