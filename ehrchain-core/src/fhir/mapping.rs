@@ -249,6 +249,8 @@ impl FhirMapping {
             .map_err(|p| problems.push(p))
             .ok();
         let mut values = BTreeMap::new();
+        // Fields already reported; the template's own check would repeat them.
+        let mut reported = Vec::new();
         for map in &self.fields {
             let Some(field) = template.fields().get(map.index) else {
                 continue;
@@ -259,13 +261,18 @@ impl FhirMapping {
                 }
                 Ok(None) if field.required => {
                     problems.push(field_problem(map, FhirProblemKind::Missing));
+                    reported.push(&map.name);
                 }
                 Ok(None) => {}
-                Err(kind) => problems.push(field_problem(map, kind)),
+                Err(kind) => {
+                    problems.push(field_problem(map, kind));
+                    reported.push(&map.name);
+                }
             }
         }
         let mut violations = Vec::new();
         template.check_values(&values, &mut violations);
+        violations.retain(|v| v.field.as_ref().is_none_or(|f| !reported.contains(&f)));
         for v in violations {
             let map = self
                 .fields
