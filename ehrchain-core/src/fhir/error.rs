@@ -135,7 +135,7 @@ pub enum FhirProblemKind {
         expected: Vec<String>,
     },
     /// A required value is absent.
-    #[error("no value: the template requires one")]
+    #[error("no value, and one is required")]
     Missing,
     /// The path yields several values where one is needed.
     #[error("{count} values where one is needed: narrow the path with where(…) or first()")]

@@ -219,25 +219,35 @@ fn map_value<'a>(
     in_bundle: bool,
     options: &FhirOptions,
 ) -> Result<MappedTi, FhirError> {
-    let mut chosen: Vec<&Template> = registry
+    let found = resource_type(resource);
+    // The newest active version of each name whose mapping takes this type.
+    let candidates: Vec<&Template> = registry
         .iter()
         .map(AsRef::as_ref)
         .filter(|t: &&Template| {
             registry.latest(t.name()).map(|l| l.id()) == Some(t.id())
-                && t.fhir().is_some_and(|m| m.selects(resource, resolver))
+                && t.fhir().is_some_and(|m| m.resource_type() == found)
         })
         .collect();
-    match chosen.len() {
-        0 => Err(no_template(resource, resolver)),
-        1 => {
-            let template = chosen.remove(0);
-            let mapping = template
-                .fhir()
-                .ok_or_else(|| no_template(resource, resolver))?;
-            mapping.apply(template, resource, source, resolver, in_bundle, options)
-        }
+    let mut chosen: Vec<&Template> = candidates
+        .iter()
+        .copied()
+        .filter(|t| t.fhir().is_some_and(|m| m.selects(resource, resolver)))
+        .collect();
+    // With one template for the type, its `match` problems name the path.
+    if chosen.is_empty() && candidates.len() == 1 {
+        chosen = candidates;
+    }
+    match chosen.as_slice() {
+        [] => Err(no_template(resource, resolver)),
+        [template] => match template.fhir() {
+            Some(mapping) => {
+                mapping.apply(template, resource, source, resolver, in_bundle, options)
+            }
+            None => Err(no_template(resource, resolver)),
+        },
         _ => Err(FhirError::AmbiguousTemplate {
-            resource_type: resource_type(resource),
+            resource_type: found,
             templates: chosen.iter().map(|t| t.name().to_owned()).collect(),
         }),
     }
