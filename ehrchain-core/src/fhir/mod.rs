@@ -281,5 +281,10 @@ fn no_template<'a>(resource: &'a Value, resolver: &Resolver<'a>) -> FhirError {
     }
 }
 
+/// `docs/fhir.md`, whose worked example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/fhir.md")]
+pub struct FhirGuide;
+
 #[cfg(test)]
 mod tests;
