@@ -14,6 +14,7 @@
 mod batch;
 mod callbacks;
 mod config;
+mod fhir;
 mod handshaker;
 mod keys;
 mod ptr;
@@ -28,6 +29,7 @@ use std::ffi::c_char;
 
 pub use batch::*;
 pub use config::*;
+pub use fhir::*;
 pub use handshaker::*;
 pub use keys::*;
 pub use result::{ehr_last_error, ehr_last_violations, ehr_result, ehr_result_message};
