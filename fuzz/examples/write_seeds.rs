@@ -205,7 +205,10 @@ fn write_fhir_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
         ("bundle-refused", refused),
         ("medication-administration", administration),
     ] {
-        fs::write(dir.join(format!("{name}.json")), serde_json::to_string_pretty(&value)?)?;
+        fs::write(
+            dir.join(format!("{name}.json")),
+            serde_json::to_string_pretty(&value)?,
+        )?;
     }
     Ok(())
 }
