@@ -104,12 +104,12 @@ impl FhirMapping {
         let time = parse_paths("time", doc.time.paths())?;
         let mut fields = Vec::with_capacity(doc.fields.len());
         for (name, map) in &doc.fields {
-            let index = template
+            let (index, field) = template
                 .fields()
                 .iter()
-                .position(|f| &f.name == name)
+                .enumerate()
+                .find(|(_, f)| &f.name == name)
                 .ok_or_else(|| format!("field {name:?} is not a field of the template"))?;
-            let field = template.fields().get(index).ok_or("field index")?;
             if matches!(field.placement, Placement::System(_)) {
                 return Err(format!(
                     "field {name:?} is filled by the system, not from the resource"
