@@ -7,13 +7,13 @@ CC ?= cc
 CXX ?= c++
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi
+.PHONY: test setup fmt-check clippy unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi
 
 ## Every test: formatting, lints, unit/integration/doc tests, the C ABI's C
 ## tests (also under valgrind), the wasm build of the core, the npm package's
 ## Node tests and the web portal in headless Chromium, the interop tests and a
 ## short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke
+test: setup fmt-check clippy contracts-check unit fhir-validate ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.
@@ -37,6 +37,12 @@ clippy:
 unit:
 	$(CARGO) test --workspace --locked
 	$(CARGO) test -p ehrchain-core --locked --features simd-keccak
+
+## The Provenance and AuditEvent resources ehrchain writes, from the FHIR
+## real-data suite, validated by an independent FHIR R4 library (Python
+## fhir.resources, pinned; scripts/fhir-validate.sh).
+fhir-validate:
+	bash scripts/fhir-validate.sh
 
 ## The C ABI from C: the committed header matches a fresh cbindgen run and
 ## compiles as C11 and C++17; the C tests and the C example, built with the

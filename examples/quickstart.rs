@@ -5,7 +5,10 @@
 //! Transaction Validator: valid (store the record) or invalid (keep it for
 //! audit) — a role the chain refuses, a replayed TC anchored only once, a
 //! batch of device readings under one Merkle root with a QR-ready proof checked
-//! in Rust and in the EVM, and every violation of a deliberately bad TI.
+//! in Rust and in the EVM, every violation of a deliberately bad TI, and a
+//! FHIR R4 Bundle (a patient's vital signs, a lab result and a medication)
+//! turned into TIs by the templates' FHIR mappings, whose ACKs come back as
+//! FHIR Provenance.
 //! The host's EHR database is an embedded SQLite file: valid ACKs go to its
 //! `records` table with their sealed envelopes, invalid ones to `audit`, and
 //! its `outbox` table is the write-ahead outbox: every TC is stored there
@@ -284,6 +287,7 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
     replayed_tc(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
     crash_after_sending(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
     batch_of_device_readings(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
+    fhir_bundle(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
     println!(
         "\nThe EHR database {} holds {} records and {} audit entries.",
         db_path.display(),
@@ -438,6 +442,92 @@ fn batch_of_device_readings<C: Chain>(
         "  verified in Rust against the anchored leaf count ({}) and by OpenZeppelin's MerkleProof in the EVM: {in_evm}",
         anchored.leaf_count
     );
+    Ok(())
+}
+
+/// An EHR's FHIR R4 Bundle, with no ehrchain-specific code: the templates'
+/// FHIR mappings turn its entries into TIs (the Patient, the Practitioners,
+/// the Specimen and a Procedure are reported, not anchored), and each valid
+/// ACK comes back as a FHIR Provenance for the EHR to store.
+fn fhir_bundle<C: Chain>(
+    hs: &Handshaker<InMemoryKeyStore>,
+    transport: &mut C,
+    clock: &mut SystemClock,
+    db: &mut Database,
+    rng: &mut OsRng,
+) -> Result<()> {
+    use ehrchain_core::fhir::{self, AnchorContext, FhirOptions};
+    const MRN: &str = "urn:oid:1.2.36.146.595.217.0.1";
+    let loinc = |code: &str| json!({"coding": [{"system": "http://loinc.org", "code": code}]});
+    let ucum = |value: Value, code: &str| json!({"value": value, "system": "http://unitsofmeasure.org", "code": code});
+    let entry = |url: &str, resource: Value| json!({"fullUrl": url, "resource": resource});
+    let patient = json!({"reference": "urn:uuid:patient"});
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        entry("urn:uuid:patient", json!({"resourceType": "Patient", "id": "p-123",
+            "identifier": [{"system": MRN, "value": "MRN-000123"}]})),
+        entry("urn:uuid:nurse", json!({"resourceType": "Practitioner", "id": "rn-0815"})),
+        entry("urn:uuid:pathologist", json!({"resourceType": "Practitioner", "id": "pa-4711"})),
+        entry("urn:uuid:specimen", json!({"resourceType": "Specimen", "id": "s-1",
+            "type": {"coding": [{"system": "http://snomed.info/sct", "code": "119364003"}]}})),
+        entry("urn:uuid:bp", json!({"resourceType": "Observation", "id": "bp-1", "status": "final",
+            "code": loinc("85354-9"), "subject": patient, "performer": [{"reference": "urn:uuid:nurse"}],
+            "effectiveDateTime": "2025-11-30T09:28:00Z",
+            "component": [
+                {"code": loinc("8480-6"), "valueQuantity": ucum(json!(128), "mm[Hg]")},
+                {"code": loinc("8462-4"), "valueQuantity": ucum(json!(84), "mm[Hg]")}]})),
+        entry("urn:uuid:glucose", json!({"resourceType": "Observation", "id": "glu-1", "status": "final",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                      "code": "laboratory"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7"}], "text": "Glucose"},
+            "subject": patient, "performer": [{"reference": "urn:uuid:pathologist"}],
+            "specimen": {"reference": "urn:uuid:specimen"},
+            "effectiveDateTime": "2025-11-30T07:45:00Z", "issued": "2025-11-30T10:02:00Z",
+            "valueQuantity": ucum(json!(5.4), "mmol/L")})),
+        entry("urn:uuid:dose", json!({"resourceType": "MedicationAdministration", "id": "ma-1",
+            "status": "completed",
+            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                "code": "197361", "display": "Amlodipine 5 MG Oral Tablet"}]},
+            "subject": patient, "performer": [{"actor": {"reference": "urn:uuid:nurse"}}],
+            "effectiveDateTime": "2025-11-30T10:15:00Z",
+            "dosage": {"route": {"coding": [{"system": "http://snomed.info/sct", "code": "26643006"}]},
+                       "dose": ucum(json!(5), "mg")}})),
+        entry("urn:uuid:procedure", json!({"resourceType": "Procedure", "id": "pr-1", "status": "completed"})),
+    ]});
+    let mut options = FhirOptions::new(MRN);
+    // A host secret: the same resource always gets the same TI id (anchored
+    // once), and the TI id on chain does not reveal the FHIR resource id.
+    rng.fill_bytes(options.ti_id_salt.as_mut_slice());
+    let mapping = fhir::map_bundle(hs.templates(), &bundle.to_string(), &options)?;
+    println!(
+        "\nA FHIR Bundle of {} entries: {} TIs, {} entries reported:",
+        mapping.mapped.len() + mapping.unmapped.len(),
+        mapping.mapped.len(),
+        mapping.unmapped.len()
+    );
+    for unmapped in &mapping.unmapped {
+        println!(
+            "  {}: {}",
+            unmapped.full_url.as_deref().unwrap_or("(no fullUrl)"),
+            unmapped.reason
+        );
+    }
+    let context = AnchorContext {
+        chain_id: transport.chain_id(),
+        registry: transport.registry(),
+    };
+    let mut provenance = None;
+    for mapped in &mapping.mapped {
+        let ack = hs.submit_durably(&mapped.ti, db, transport, clock, rng)?;
+        print_ack(&mapped.source.reference, &ack);
+        let resource = fhir::ack_to_fhir(&ack, mapped, &context, clock.now());
+        provenance.get_or_insert(resource);
+    }
+    if let Some(provenance) = provenance {
+        println!(
+            "\nThe FHIR resource the EHR stores beside the blood pressure:\n{}",
+            serde_json::to_string_pretty(&provenance)?
+        );
+    }
     Ok(())
 }
 

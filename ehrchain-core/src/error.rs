@@ -13,6 +13,7 @@ use std::fmt;
 
 use crate::batch::{BatchError, ProofError};
 use crate::envelope::EnvelopeError;
+use crate::fhir::FhirError;
 use crate::generator::GenerateError;
 use crate::keys::{InvalidKeyId, KeyStoreError};
 use crate::outbox::OutboxError;
@@ -40,6 +41,8 @@ pub enum ErrorKind {
     Batch,
     /// The transport to the chain, the devnet and the validator (6xx).
     Chain,
+    /// FHIR resources and Bundles (7xx).
+    Fhir,
     /// A bug in ehrchain (9xx).
     Internal,
 }
@@ -56,6 +59,7 @@ impl ErrorKind {
             Self::Envelope => "envelope",
             Self::Batch => "batch",
             Self::Chain => "chain",
+            Self::Fhir => "fhir",
             Self::Internal => "internal",
         }
     }
@@ -209,6 +213,15 @@ error_codes! {
     /// The host's outbox could not store, read or remove an entry; nothing
     /// was sent.
     OutboxUnavailable = 611, "EHR_OUTBOX_UNAVAILABLE", Chain, "the host's outbox could not store or read an entry; nothing was sent";
+    /// The FHIR JSON is malformed, not a resource, or not a Bundle of a
+    /// supported type.
+    FhirMalformed = 700, "EHR_FHIR_MALFORMED", Fhir, "the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle";
+    /// The FHIR JSON or Bundle is beyond the documented limits.
+    FhirTooLarge = 701, "EHR_FHIR_TOO_LARGE", Fhir, "the FHIR JSON or Bundle is beyond the documented limits";
+    /// No loaded template maps the resource, or several do.
+    FhirUnmapped = 702, "EHR_FHIR_UNMAPPED", Fhir, "no loaded template maps the FHIR resource, or several do";
+    /// The resource does not fill its template; every problem is listed with its path.
+    FhirRejected = 703, "EHR_FHIR_REJECTED", Fhir, "the FHIR resource does not fill its template (every problem is listed with its path)";
     /// A panic was caught at the C or JavaScript boundary (a bug in ehrchain).
     Panic = 900, "EHR_PANIC", Internal, "a panic was caught at the boundary (a bug in ehrchain)";
     /// An internal error (a bug in ehrchain).
@@ -301,6 +314,9 @@ pub enum Error {
     /// operation; its message.
     #[error("{0}")]
     Devnet(String),
+    /// A FHIR resource or Bundle gave no TI.
+    #[error(transparent)]
+    Fhir(#[from] FhirError),
 }
 
 impl Error {
@@ -323,6 +339,7 @@ impl Error {
             Self::Tc(e) => e.code(),
             Self::Outbox(_) => ErrorCode::OutboxUnavailable,
             Self::Devnet(_) => ErrorCode::Devnet,
+            Self::Fhir(e) => e.code(),
         }
     }
 
@@ -380,6 +397,21 @@ impl RegistryError {
             Self::VersionNotNewer { .. } => ErrorCode::TemplateVersionNotNewer,
             Self::UnknownTemplate(_) | Self::UnknownName(_) => ErrorCode::TemplateUnknown,
             Self::NotInContract { .. } => ErrorCode::TemplateNotInContract,
+        }
+    }
+}
+
+impl FhirError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Json(_) | Self::NotABundle { .. } | Self::MalformedBundle(_) => {
+                ErrorCode::FhirMalformed
+            }
+            Self::TooLarge { .. } | Self::TooManyEntries { .. } => ErrorCode::FhirTooLarge,
+            Self::NoTemplate { .. } | Self::AmbiguousTemplate { .. } => ErrorCode::FhirUnmapped,
+            Self::Rejected { .. } => ErrorCode::FhirRejected,
         }
     }
 }
@@ -528,6 +560,7 @@ mod tests {
                 ErrorKind::Envelope => 4,
                 ErrorKind::Batch => 5,
                 ErrorKind::Chain => 6,
+                ErrorKind::Fhir => 7,
                 ErrorKind::Internal => 9,
             };
             assert_eq!(code.number() / 100, hundreds, "{code:?}");

@@ -5,6 +5,7 @@ pub mod batch;
 mod driver;
 pub mod envelope;
 mod error;
+pub mod fhir;
 pub mod generator;
 mod handshaker;
 pub mod keys;

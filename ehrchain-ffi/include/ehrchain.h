@@ -114,6 +114,14 @@ enum ehr_result_code {
     EHR_OUTBOX_ENTRY_INVALID = 610,
     /** the host's outbox could not store or read an entry; nothing was sent (chain). */
     EHR_OUTBOX_UNAVAILABLE = 611,
+    /** the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle (fhir). */
+    EHR_FHIR_MALFORMED = 700,
+    /** the FHIR JSON or Bundle is beyond the documented limits (fhir). */
+    EHR_FHIR_TOO_LARGE = 701,
+    /** no loaded template maps the FHIR resource, or several do (fhir). */
+    EHR_FHIR_UNMAPPED = 702,
+    /** the FHIR resource does not fill its template (every problem is listed with its path) (fhir). */
+    EHR_FHIR_REJECTED = 703,
     /** a panic was caught at the boundary (a bug in ehrchain) (internal). */
     EHR_PANIC = 900,
     /** an internal error (a bug in ehrchain) (internal). */
@@ -256,6 +264,14 @@ typedef struct ehr_batch ehr_batch;
  * Thread safety: may be used from any thread, not from two at once.
  */
 typedef struct ehr_batch_builder ehr_batch_builder;
+
+/**
+ * The TIs made from a FHIR resource or Bundle, and the entries that gave
+ * none with the reason (`ehr_fhir_mapping_to_json`).
+ *
+ * Thread safety: immutable; may be used from several threads at once.
+ */
+typedef struct ehr_fhir_mapping ehr_fhir_mapping;
 
 /**
  * The blockchain handshaker: checks TIs against their templates, seals
@@ -1006,6 +1022,97 @@ void ehr_handshaker_config_builder_free(struct ehr_handshaker_config_builder *bu
  * Frees a handshaker configuration; NULL is ignored.
  */
 void ehr_handshaker_config_free(struct ehr_handshaker_config *config);
+
+/**
+ * Maps every entry of a FHIR Bundle (`bundle_json`, UTF-8 JSON text) with
+ * the templates' FHIR mappings. `options_json` is the `FhirOptions` object
+ * (`{"patientIdentifierSystem": …, "tiIdSalt": "0x…", …}`, `docs/fhir.md`).
+ * Entries that give no TI are in the mapping with their `fullUrl` and
+ * reason, never dropped. Free the mapping with `ehr_fhir_mapping_free`.
+ * Errors `EHR_FHIR_*` for the Bundle as a whole.
+ */
+ehr_result ehr_fhir_map_bundle(const struct ehr_templates *templates,
+                               const char *bundle_json,
+                               size_t bundle_json_len,
+                               const char *options_json,
+                               size_t options_json_len,
+                               struct ehr_fhir_mapping **mapping_out);
+
+/**
+ * Maps one FHIR resource (`resource_json`) with the template whose mapping
+ * selects it; on success the mapping holds exactly one TI. A resource that
+ * does not fill its template fails with `EHR_FHIR_REJECTED` and every
+ * problem, with its path, in `ehr_last_error`. Free the mapping with
+ * `ehr_fhir_mapping_free`.
+ */
+ehr_result ehr_fhir_map_resource(const struct ehr_templates *templates,
+                                 const char *resource_json,
+                                 size_t resource_json_len,
+                                 const char *options_json,
+                                 size_t options_json_len,
+                                 struct ehr_fhir_mapping **mapping_out);
+
+/**
+ * Writes how many TIs the mapping made (`*mapped_out`) and how many entries
+ * gave none (`*unmapped_out`); together, every entry of the Bundle.
+ */
+ehr_result ehr_fhir_mapping_counts(const struct ehr_fhir_mapping *mapping,
+                                   size_t *mapped_out,
+                                   size_t *unmapped_out);
+
+/**
+ * Makes a TI handle from the mapping's TI number `index` (from 0), for
+ * `ehr_handshaker_generate` and the rest of the TI API. Free it with
+ * `ehr_ti_free`.
+ */
+ehr_result ehr_fhir_mapping_ti(const struct ehr_fhir_mapping *mapping,
+                               size_t index,
+                               struct ehr_ti **ti_out);
+
+/**
+ * Writes the JSON of the mapping's TI number `index` with its source
+ * (`{"ti": {…}, "source": {"reference": …, "resourceType": …, "author":
+ * …}}`): store it beside the TI, and give it back to `ehr_fhir_ack_to_fhir`
+ * with the ACK (text-output rules: `ehr_result_message`).
+ */
+ehr_result ehr_fhir_mapping_entry_json(const struct ehr_fhir_mapping *mapping,
+                                       size_t index,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *out_len);
+
+/**
+ * Writes the whole mapping as JSON: `{"mapped": [{"ti": …, "source": …}],
+ * "unmapped": [{"index", "fullUrl", "resourceType", "code", "reason",
+ * "problems"}]}` (text-output rules: `ehr_result_message`).
+ */
+ehr_result ehr_fhir_mapping_to_json(const struct ehr_fhir_mapping *mapping,
+                                    char *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+/**
+ * Frees a mapping; NULL is ignored.
+ */
+void ehr_fhir_mapping_free(struct ehr_fhir_mapping *mapping);
+
+/**
+ * Writes the FHIR R4 resource for `ack`: a Provenance when it is valid, an
+ * AuditEvent when it is invalid. `entry_json` is what
+ * `ehr_fhir_mapping_entry_json` wrote for the ACK's TI; `chain_id` and
+ * `registry` (20 bytes) name where the record is anchored; `recorded_ms` is
+ * the time to record, in Unix milliseconds (text-output rules:
+ * `ehr_result_message`).
+ */
+ehr_result ehr_fhir_ack_to_fhir(const struct ehr_ack *ack,
+                                const char *entry_json,
+                                size_t entry_json_len,
+                                uint64_t chain_id,
+                                const uint8_t *registry,
+                                uint64_t recorded_ms,
+                                char *buf,
+                                size_t len,
+                                size_t *out_len);
 
 /**
  * The system clock in Unix milliseconds, the unit of every `now_ms` this API

@@ -14,6 +14,7 @@
 mod batch;
 mod callbacks;
 mod config;
+mod fhir;
 mod handshaker;
 mod keys;
 mod outbox;
@@ -30,6 +31,7 @@ use std::ffi::c_char;
 
 pub use batch::*;
 pub use config::*;
+pub use fhir::*;
 pub use handshaker::*;
 pub use keys::*;
 pub use outbox::*;

@@ -4,6 +4,7 @@
 mod batch;
 mod convert;
 mod error;
+mod fhir;
 mod handshaker;
 mod registry;
 mod rpc;
@@ -14,6 +15,7 @@ mod webcrypto;
 
 pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
 pub use error::ehrchain_error;
+pub use fhir::{fhir_from_ack, fhir_map_bundle, fhir_map_resource};
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
 pub use registry::{
     anchor_log_index, anchor_role_of, batch_of_call, decode_batch_of, decode_record_hash_of,
@@ -63,10 +65,11 @@ export type ErrorCode =
   | "EHR_PROOF_ANCHOR_MISMATCH" | "EHR_BATCH_NO_SUCH_RECORD" | "EHR_TRANSPORT_UNAVAILABLE"
   | "EHR_TRANSPORT_RATE_LIMITED" | "EHR_TRANSPORT_REJECTED" | "EHR_TRANSPORT_WRONG_CHAIN"
   | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR" | "EHR_TRANSPORT_REVERTED"
-  | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_PANIC" | "EHR_INTERNAL";
+  | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_FHIR_MALFORMED" | "EHR_FHIR_TOO_LARGE"
+  | "EHR_FHIR_UNMAPPED" | "EHR_FHIR_REJECTED" | "EHR_PANIC" | "EHR_INTERNAL";
 
 /** The area an error comes from (docs/errors.md). */
-export type ErrorKind = "argument" | "template" | "ti" | "envelope" | "batch" | "chain" | "internal";
+export type ErrorKind = "argument" | "template" | "ti" | "envelope" | "batch" | "chain" | "fhir" | "internal";
 
 /** A template violation of a TI the generator refused. */
 export interface Violation { field?: string; violation: string; [detail: string]: unknown }
@@ -122,6 +125,8 @@ export interface TemplateDoc {
   subject?: "patient" | "none";
   call: { function: string; arguments: string[] };
   fields: FieldDoc[];
+  /** How a FHIR R4 resource fills the template (docs/fhir.md); not part of the id. */
+  fhir?: { resourceType: string; [key: string]: unknown };
 }
 
 export interface TemplateSummary {
@@ -337,6 +342,53 @@ export interface OnChainVerification {
   /** The registry's revert, decoded (`EhrRegistryRootNotAnchored`), when the call reverted; else `null`. */
   revert: DecodedRevert | null;
 }
+
+/**
+ * A FHIR R4 resource as JSON. ehrchain reads only the elements its templates'
+ * mappings name (docs/fhir.md), so any resource type is accepted here.
+ */
+export interface FhirResource { resourceType: string; id?: string; [element: string]: unknown }
+
+/** A FHIR R4 Bundle (`collection`, `transaction`, `batch` or `searchset`). */
+export interface FhirBundle extends FhirResource {
+  resourceType: "Bundle";
+  type: string;
+  entry?: { fullUrl?: string; resource?: FhirResource; [element: string]: unknown }[];
+}
+
+/** What the host tells the FHIR mapping (docs/fhir.md, "Author, role, patient, time"). */
+export interface FhirOptions {
+  /** The hospital's patient identifier system: the TI's patient id is the patient's identifier in it. */
+  patientIdentifierSystem: string;
+  /** Names resolved authors by their identifier in this system (an NPI system, say) instead of `Type/id`. */
+  practitionerIdentifierSystem?: string;
+  /** The author of resources that name none (the submitting interface account). */
+  fallbackAuthor?: string;
+  /** The role authors act in, instead of the template mapping's. */
+  authorRole?: string;
+  /** A host secret (0x and 64 hex digits) mixed into every derived TI id; keep it stable. */
+  tiIdSalt?: string;
+}
+
+/** Which FHIR resource a TI came from. */
+export interface FhirSource { reference: string; resourceType: string; author?: string }
+
+/** A TI made from a FHIR resource, with its source: keep it for `fhirFromAck`. */
+export interface FhirMappedTi { ti: InitialTransaction; source: FhirSource }
+
+/** One problem with a resource's content, at a FHIRPath. */
+export interface FhirProblem { path: string; field?: string; kind: { problem: string; [detail: string]: unknown } }
+
+/** A Bundle entry that gave no TI, and why. */
+export interface FhirUnmapped {
+  index: number; fullUrl?: string; resourceType?: string; code: ErrorCode; reason: string; problems?: FhirProblem[];
+}
+
+/** A Bundle's entries: every one is in exactly one of the two lists. */
+export interface FhirMapping { mapped: FhirMappedTi[]; unmapped: FhirUnmapped[] }
+
+/** Where a record is anchored, for the FHIR resources written from its ACK. */
+export interface FhirAnchorContext { chainId: number; registry: string }
 
 /** A log as `eth_getTransactionReceipt` returns it. */
 export interface RpcLog { address: Hex; topics: Hex[]; data: Hex; logIndex?: Hex | null }

@@ -11,6 +11,7 @@ import * as eip1193 from "../pkg/eip1193.js";
 const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
   "PreparedTransaction", "Templates", "Validator", "decodeRevert", "deployRegistry", "envelopeInfo",
+  "fhirFromAck", "fhirMapBundle", "fhirMapResource",
   "openEnvelope", "roleId", "runValidator", "sealEnvelope", "submitTi", "verifyProof", "verifyProofAnchored",
   "version",
 ].sort();

@@ -4,10 +4,11 @@
 // casts: values a host has as plain strings (accounts from its wallet, ids
 // from its database) go in as they are; ehrchain checks them at run time.
 import {
-  Eip1193Transport, Handshaker, InclusionProof, Templates, deployRegistry, envelopeInfo, runValidator, submitTi,
-  verifyProof, verifyProofAnchored,
+  Eip1193Transport, Handshaker, InclusionProof, Templates, deployRegistry, envelopeInfo, fhirFromAck, fhirMapBundle,
+  fhirMapResource, runValidator, submitTi, verifyProof, verifyProofAnchored,
   type Ack, type ChainTransaction, type EhrchainError, type EnvelopeInfo, type Form, type Hex, type InitialTransaction,
-  type OnChainVerification, type ProofJson, type TemplateDoc, type Transmit,
+  type OnChainVerification, type ProofJson, type TemplateDoc, type Transmit, type FhirBundle, type FhirMappedTi,
+  type FhirMapping, type FhirOptions, type FhirResource, type FhirUnmapped,
 } from "../pkg/index.js";
 
 declare const provider: { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
@@ -74,4 +75,17 @@ export async function example(registry: string): Promise<string> {
   }
   return `${summary} ${calldata} ${bytes.length} ${fieldNames} ${first.tiId} ${text} ${viaWebCrypto.recordHash} ${sealedHere.length}`
     + ` ${doc?.id} ${bpId} ${info.recordHash} ${opened.length} ${checked.root} ${onChain} ${stored}`;
+}
+
+/** FHIR in and out, typed: a Bundle in, TIs and FHIR resources out. */
+export async function fhirExample(templates: Templates, hs: Handshaker, registry: string, ack: Ack): Promise<string> {
+  const bundle: FhirBundle = { resourceType: "Bundle", type: "collection", entry: [] };
+  const options: FhirOptions = { patientIdentifierSystem: "urn:oid:1.2.36.146.595.217.0.1" };
+  const mapping: FhirMapping = fhirMapBundle(templates, bundle, options);
+  const reasons: string[] = mapping.unmapped.map((u: FhirUnmapped) => `${u.fullUrl ?? u.index}: ${u.code} ${u.reason}`);
+  const entry: FhirMappedTi = fhirMapResource(templates, JSON.stringify(bundle), options);
+  const ti: InitialTransaction = entry.ti;
+  const tc = hs.generate(ti);
+  const resource: FhirResource = fhirFromAck(ack, entry, { chainId: 1337, registry }, Date.now());
+  return `${reasons.join()} ${tc.tiId} ${resource.resourceType}`;
 }

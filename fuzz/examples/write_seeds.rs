@@ -1,7 +1,10 @@
 //! Rewrites the committed seed corpora in `fuzz/seeds/` from the current core:
 //! every built-in template's JSON, a valid TI for each built-in template (plus
-//! one with violations), and the envelope each valid TI seals to under the fuzz
-//! targets' fixed key.
+//! one with violations), the envelope each valid TI seals to under the fuzz
+//! targets' fixed key, and small FHIR resources and Bundles written for the
+//! FHIR mapping (a Bundle with a mapped blood pressure, a Patient and a
+//! Practitioner; a MedicationAdministration with a contained Medication; a
+//! Bundle with a reference that does not resolve and a reading in kPa).
 //!
 //! Run it after a change to the built-in templates or the envelope format:
 //! `cargo run --manifest-path fuzz/Cargo.toml --example write_seeds`
@@ -129,6 +132,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         bad.to_json(),
     )?;
     write_proof_seeds(&seeds)?;
+    write_fhir_seeds(&seeds)?;
     println!("seeds written to {}", seeds.display());
     Ok(())
 }
@@ -150,6 +154,60 @@ fn write_proof_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
         fs::write(
             seeds.join("proof_verify").join(format!("leaf-{i}.bin")),
             proof.to_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// FHIR input for `fhir_json`, written for the fuzzer (the real FHIR data of
+/// the tests stays in `../shared/fhir/`).
+fn write_fhir_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
+    let dir = seeds.join("fhir_json");
+    fs::create_dir_all(&dir)?;
+    let mrn = "urn:oid:1.2.36.146.595.217.0.1";
+    let patient = json!({"resourceType": "Patient", "id": "p1",
+        "identifier": [{"system": mrn, "value": "MRN-000123"}]});
+    let bp = |id: &str, systolic: Value, unit: &str, subject: &str| {
+        json!({"resourceType": "Observation", "id": id, "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+            "subject": {"reference": subject},
+            "performer": [{"reference": "urn:uuid:n1"}],
+            "effectiveDateTime": "2025-11-30T09:28:00Z",
+            "component": [
+                {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                 "valueQuantity": {"value": systolic, "system": "http://unitsofmeasure.org", "code": unit}},
+                {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                 "valueQuantity": {"value": 80, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}]})
+    };
+    let entry = |url: &str, r: Value| json!({"fullUrl": url, "resource": r});
+    let practitioner = json!({"resourceType": "Practitioner", "id": "n1"});
+    let mapped = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        entry("urn:uuid:p1", patient.clone()),
+        entry("urn:uuid:n1", practitioner.clone()),
+        entry("urn:uuid:bp1", bp("bp1", json!(120), "mm[Hg]", "urn:uuid:p1"))]});
+    let refused = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        entry("urn:uuid:n1", practitioner),
+        entry("urn:uuid:bp2", bp("bp2", json!(16.5), "kPa", "urn:uuid:nobody")),
+        {"fullUrl": "urn:uuid:empty"}]});
+    let administration = json!({"resourceType": "MedicationAdministration", "id": "ma1",
+        "status": "completed",
+        "contained": [{"resourceType": "Medication", "id": "m1", "code": {"coding": [
+            {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1594660",
+             "display": "Alemtuzumab 10mg/ml"}]}}],
+        "medicationReference": {"reference": "#m1"},
+        "subject": {"identifier": {"system": mrn, "value": "MRN-000123"}},
+        "performer": [{"actor": {"reference": "Practitioner/n1"}}],
+        "effectivePeriod": {"start": "2025-11-30T09:00:00+01:00"},
+        "dosage": {"route": {"coding": [{"system": "http://snomed.info/sct", "code": "47625008"}]},
+                   "dose": {"value": 3, "system": "http://unitsofmeasure.org", "code": "mg"}}});
+    for (name, value) in [
+        ("bundle-mapped", mapped),
+        ("bundle-refused", refused),
+        ("medication-administration", administration),
+    ] {
+        fs::write(
+            dir.join(format!("{name}.json")),
+            serde_json::to_string_pretty(&value)?,
         )?;
     }
     Ok(())

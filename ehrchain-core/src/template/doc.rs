@@ -39,6 +39,10 @@ pub struct TemplateDoc {
     pub call: CallDoc,
     /// The fields, in display order.
     pub fields: Vec<FieldDoc>,
+    /// How a FHIR R4 resource fills the template (`docs/fhir.md`). Not part
+    /// of the canonical form, so not of the template id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fhir: Option<crate::fhir::FhirMappingDoc>,
 }
 
 /// A coded concept from a terminology such as LOINC or SNOMED CT.

@@ -176,4 +176,7 @@ pub enum TemplateError {
         /// The id computed from the canonical form.
         computed: B256,
     },
+    /// The `fhir` mapping is invalid (`docs/fhir.md`).
+    #[error("template fhir mapping: {0}")]
+    FhirMapping(String),
 }

@@ -62,6 +62,8 @@ pub struct Template {
     /// field maps and of the sealed record's `fields` members.
     fields_by_name: Vec<usize>,
     call: Call,
+    /// The checked FHIR mapping, if the document has one.
+    fhir: Option<crate::fhir::FhirMapping>,
 }
 
 impl Template {
@@ -133,7 +135,8 @@ impl Template {
         }
         let fields_by_name = sorted_by_name(&fields);
         let role_ids = roles.iter().map(crate::Role::id).collect();
-        Ok(Self {
+        let fhir_doc = doc.fhir.clone();
+        let mut template = Self {
             id,
             doc,
             roles,
@@ -142,7 +145,21 @@ impl Template {
             fields,
             fields_by_name,
             call,
-        })
+            fhir: None,
+        };
+        if let Some(fhir_doc) = fhir_doc {
+            template.fhir = Some(
+                crate::fhir::FhirMapping::from_doc(fhir_doc, &template)
+                    .map_err(TemplateError::FhirMapping)?,
+            );
+        }
+        Ok(template)
+    }
+
+    /// The checked FHIR mapping (`docs/fhir.md`), if the template has one.
+    #[must_use]
+    pub fn fhir(&self) -> Option<&crate::fhir::FhirMapping> {
+        self.fhir.as_ref()
     }
 
     /// The template id: `keccak256` of the canonical JSON form (see
@@ -222,19 +239,21 @@ impl Template {
         &self.doc
     }
 
-    /// The canonical JSON form whose `keccak256` is the id.
+    /// The canonical JSON form whose `keccak256` is the id (without the
+    /// `fhir` mapping, which is not part of the id).
     #[must_use]
     pub fn canonical_json(&self) -> String {
         canonical_json(&self.doc)
     }
 
-    /// The template as JSON with its `id`, which [`Template::from_json`] reads
-    /// back to an equal template.
+    /// The template as JSON with its `id` (and its `fhir` mapping, if any),
+    /// which [`Template::from_json`] reads back to an equal template.
     #[must_use]
     pub fn to_json(&self) -> String {
         let mut doc = self.doc.clone();
         doc.id = Some(self.id.to_string());
-        canonical_json(&doc)
+        // Serialising plain structs of strings, numbers and vectors cannot fail.
+        serde_json::to_string(&doc).unwrap_or_default()
     }
 }
 
@@ -245,9 +264,19 @@ fn sorted_by_name(fields: &[Field]) -> Vec<usize> {
     order
 }
 
+/// The canonical form: the document without its `fhir` mapping, which says
+/// how FHIR resources fill the template, not what its records mean (see
+/// `docs/fhir.md`, "The mapping and the template id").
 fn canonical_json(doc: &TemplateDoc) -> String {
+    let text = if doc.fhir.is_some() {
+        let mut without = doc.clone();
+        without.fhir = None;
+        serde_json::to_string(&without)
+    } else {
+        serde_json::to_string(doc)
+    };
     // Serialising plain structs of strings, numbers and vectors cannot fail.
-    serde_json::to_string(doc).unwrap_or_default()
+    text.unwrap_or_default()
 }
 
 fn check_name(name: &str) -> Result<(), TemplateError> {

@@ -1334,6 +1334,137 @@ static void test_validator_in_an_event_loop(void) {
     ehr_templates_free(t);
 }
 
+/* ---------------------------------------------------------------- FHIR */
+
+#define MRN_SYSTEM "urn:oid:1.2.36.146.595.217.0.1"
+
+/* A Bundle: a Patient, a Practitioner, a nurse's blood pressure and a
+ * Procedure no template maps. */
+static const char FHIR_BUNDLE[] =
+    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+    "{\"fullUrl\":\"urn:uuid:p1\",\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\","
+    "\"identifier\":[{\"system\":\"" MRN_SYSTEM "\",\"value\":\"MRN-000123\"}]}},"
+    "{\"fullUrl\":\"urn:uuid:n1\",\"resource\":{\"resourceType\":\"Practitioner\",\"id\":\"n1\"}},"
+    "{\"fullUrl\":\"urn:uuid:bp1\",\"resource\":{\"resourceType\":\"Observation\",\"id\":\"bp1\","
+    "\"status\":\"final\",\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"85354-9\"}]},"
+    "\"subject\":{\"reference\":\"urn:uuid:p1\"},\"performer\":[{\"reference\":\"urn:uuid:n1\"}],"
+    "\"effectiveDateTime\":\"2025-11-30T09:28:00Z\",\"component\":["
+    "{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8480-6\"}]},"
+    "\"valueQuantity\":{\"value\":120,\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}},"
+    "{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8462-4\"}]},"
+    "\"valueQuantity\":{\"value\":80,\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}}]}},"
+    "{\"fullUrl\":\"urn:uuid:pr1\",\"resource\":{\"resourceType\":\"Procedure\",\"id\":\"pr1\"}}]}";
+
+/* Maps FHIR_BUNDLE with `options`, submits its one TI on the devnet, and
+ * writes the FHIR resource of the ACK into `out` (malloc'd). */
+static void fhir_round_trip(const ehr_templates *t, ehr_handshaker *hs, ehr_transport *chain,
+                            const char *options, bool *valid_out, char **out) {
+    ehr_fhir_mapping *mapping = NULL;
+    OK(ehr_fhir_map_bundle(t, LIT(FHIR_BUNDLE), options, strlen(options), &mapping));
+    size_t mapped = 0, unmapped = 0;
+    OK(ehr_fhir_mapping_counts(mapping, &mapped, &unmapped));
+    EXPECT(mapped == 1 && unmapped == 3);
+    ehr_ti *ti = NULL;
+    EXPECT_RC(ehr_fhir_mapping_ti(mapping, 1, &ti), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("index 1 is out of range: the mapping made 1 TI(s)");
+    OK(ehr_fhir_mapping_ti(mapping, 0, &ti));
+    char entry[4096];
+    size_t entry_len = 0;
+    OK(ehr_fhir_mapping_entry_json(mapping, 0, entry, sizeof entry, &entry_len));
+    EXPECT(strstr(entry, "\"source\":{\"reference\":\"urn:uuid:bp1\",\"resourceType\":\"Observation\","
+                         "\"author\":\"Practitioner/n1\"}") != NULL);
+    ehr_ack *ack = NULL;
+    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    ehr_ack_summary s;
+    OK(ehr_ack_to_summary(ack, &s));
+    *valid_out = s.valid;
+    uint64_t chain_id = 0;
+    uint8_t registry[20];
+    OK(ehr_transport_chain(chain, &chain_id, registry));
+    size_t n = 0;
+    EXPECT_RC(ehr_fhir_ack_to_fhir(ack, entry, entry_len, chain_id, registry, 1764495000123u, NULL,
+                                   0, &n),
+              EHR_BUFFER_TOO_SMALL);
+    *out = malloc(n);
+    OK(ehr_fhir_ack_to_fhir(ack, entry, entry_len, chain_id, registry, 1764495000123u, *out, n,
+                            &n));
+    ehr_ack_free(ack);
+    ehr_ti_free(ti);
+    ehr_fhir_mapping_free(mapping);
+}
+
+static void test_fhir_in_and_out(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    ehr_transport *chain = NULL;
+    OK(ehr_transport_new_devnet(t, &chain));
+    ehr_key_store *keys = memory_keys();
+    ehr_handshaker *hs = handshaker(t, keys, chain);
+
+    /* A valid ACK comes back as a Provenance of the Observation. */
+    bool valid = false;
+    char *fhir = NULL;
+    fhir_round_trip(t, hs, chain, "{\"patientIdentifierSystem\":\"" MRN_SYSTEM "\"}", &valid,
+                    &fhir);
+    EXPECT(valid);
+    EXPECT(strstr(fhir, "\"resourceType\":\"Provenance\"") != NULL);
+    EXPECT(strstr(fhir, "\"target\":[{\"reference\":\"urn:uuid:bp1\"}]") != NULL);
+    EXPECT(strstr(fhir, "\"recorded\":\"2025-11-30T09:30:00.123Z\"") != NULL);
+    free(fhir);
+
+    /* Acting as a pathologist the chain refuses it: an AuditEvent says why. */
+    fhir_round_trip(t, hs, chain,
+                    "{\"patientIdentifierSystem\":\"" MRN_SYSTEM "\",\"authorRole\":\"pathologist\"}",
+                    &valid, &fhir);
+    EXPECT(!valid);
+    EXPECT(strstr(fhir, "\"resourceType\":\"AuditEvent\"") != NULL);
+    EXPECT(strstr(fhir, "\"outcome\":\"8\"") != NULL);
+    EXPECT(strstr(fhir, "role \\\"pathologist\\\" may not submit this template") != NULL);
+    free(fhir);
+
+    /* The whole mapping as JSON: every entry accounted for. */
+    ehr_fhir_mapping *mapping = NULL;
+    const char *options = "{\"patientIdentifierSystem\":\"" MRN_SYSTEM "\"}";
+    OK(ehr_fhir_map_bundle(t, LIT(FHIR_BUNDLE), options, strlen(options), &mapping));
+    char json[8192];
+    size_t n = 0;
+    OK(ehr_fhir_mapping_to_json(mapping, json, sizeof json, &n));
+    EXPECT(strstr(json, "\"fullUrl\":\"urn:uuid:pr1\",\"resourceType\":\"Procedure\","
+                        "\"code\":\"EHR_FHIR_UNMAPPED\"") != NULL);
+    ehr_fhir_mapping_free(mapping);
+
+    /* Refused: a reading in kPa, a malformed Bundle, options without the MRN system. */
+    static const char KPA[] =
+        "{\"resourceType\":\"Observation\",\"id\":\"bp2\",\"status\":\"final\","
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"85354-9\"}]},"
+        "\"subject\":{\"identifier\":{\"system\":\"" MRN_SYSTEM "\",\"value\":\"MRN-1\"}},"
+        "\"performer\":[{\"reference\":\"Practitioner/n1\"}],"
+        "\"effectiveDateTime\":\"2025-11-30T09:28:00Z\",\"component\":["
+        "{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8480-6\"}]},"
+        "\"valueQuantity\":{\"value\":16,\"system\":\"http://unitsofmeasure.org\",\"code\":\"kPa\"}},"
+        "{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8462-4\"}]},"
+        "\"valueQuantity\":{\"value\":80,\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}}]}";
+    mapping = NULL;
+    EXPECT_RC(ehr_fhir_map_resource(t, LIT(KPA), options, strlen(options), &mapping),
+              EHR_FHIR_REJECTED);
+    EXPECT_LAST_ERROR("(field \"systolic\"): unit \"kPa\" where \"mm[Hg]\" (UCUM) is expected");
+    EXPECT(mapping == NULL);
+    EXPECT_RC(ehr_fhir_map_bundle(t, LIT("{\"resourceType\":\"Bundle\",\"type\":\"document\"}"),
+                                  options, strlen(options), &mapping),
+              EHR_FHIR_MALFORMED);
+    EXPECT_LAST_ERROR("Bundle.type \"document\" is not one of collection, transaction, batch, searchset");
+    EXPECT_RC(ehr_fhir_map_bundle(t, LIT(FHIR_BUNDLE), LIT("{}"), &mapping), EHR_INVALID_JSON);
+    EXPECT_LAST_ERROR("missing field `patientIdentifierSystem`");
+    EXPECT_RC(ehr_fhir_map_bundle(NULL, LIT(FHIR_BUNDLE), options, strlen(options), &mapping),
+              EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("the argument `templates` is NULL");
+
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+    ehr_transport_free(chain);
+    ehr_templates_free(t);
+}
+
 int main(void) {
     test_result_codes_are_stable();
     test_messages_and_buffers();
@@ -1346,6 +1477,7 @@ int main(void) {
     test_callback_transport();
     test_validator_in_an_event_loop();
     test_durable_submit_through_the_host_outbox();
+    test_fhir_in_and_out();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
         return 1;

@@ -1,0 +1,291 @@
+//! The FHIRPath subset a template's FHIR mapping may use (`docs/fhir.md`,
+//! "Paths").
+//!
+//! ```text
+//! path      := step ("." step)*
+//! step      := name | "first()" | "resolve()" | "where(" condition ")"
+//!            | "exists(" condition ")"            (last step of a condition only)
+//! condition := test ("and" test)*
+//! test      := path "=" 'text'  |  path            (a path ending in exists(…))
+//! name      := [A-Za-z_][A-Za-z0-9_]*
+//! ```
+//!
+//! Evaluation follows FHIRPath on JSON: a step over a collection maps over
+//! every item and flattens arrays; a name that is not a key also matches a
+//! choice element (`effective` finds `effectiveDateTime` or
+//! `effectivePeriod`); `=` holds when the left side is exactly one string equal
+//! to the literal; `resolve()` follows a `Reference` inside the resource
+//! (`#id`, contained) or the bundle (`fullUrl`, `Type/id`).
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// Longest path text a mapping may hold, in bytes.
+pub const MAX_PATH_LEN: usize = 512;
+/// Deepest nesting of `where(…)` and `exists(…)`.
+const MAX_DEPTH: usize = 4;
+
+/// A parsed path of the FHIRPath subset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FhirPath {
+    text: String,
+    steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Child(String),
+    First,
+    Resolve,
+    Where(Vec<Test>),
+    Exists(Vec<Test>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Test {
+    Equals(Vec<Step>, String),
+    Exists(Vec<Step>),
+}
+
+/// Finds the resource a `Reference` points to.
+pub(crate) trait Resolve<'a> {
+    /// The resource `reference` (a Reference's `reference` text) names.
+    fn resolve(&self, reference: &str) -> Option<&'a Value>;
+}
+
+impl FhirPath {
+    /// Parses `text`.
+    ///
+    /// # Errors
+    /// A message naming the position of the first problem.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.len() > MAX_PATH_LEN {
+            return Err(format!(
+                "path is {} bytes; at most {MAX_PATH_LEN} are accepted",
+                text.len()
+            ));
+        }
+        let mut parser = Parser {
+            text,
+            pos: 0,
+            depth: 0,
+        };
+        let steps = parser.path()?;
+        parser.skip_space();
+        if parser.pos != text.len() {
+            return Err(parser.error("expected '.' or the end of the path"));
+        }
+        if steps.iter().any(|s| matches!(s, Step::Exists(_))) {
+            return Err("exists(…) may only end a condition inside where(…)".into());
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            steps,
+        })
+    }
+
+    /// The path as written.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Evaluates the path on `root` (a resource).
+    pub(crate) fn eval<'a>(&self, root: &'a Value, resolver: &dyn Resolve<'a>) -> Vec<&'a Value> {
+        eval(&self.steps, vec![root], resolver)
+    }
+}
+
+impl fmt::Display for FhirPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn eval<'a>(
+    steps: &[Step],
+    mut focus: Vec<&'a Value>,
+    resolver: &dyn Resolve<'a>,
+) -> Vec<&'a Value> {
+    for step in steps {
+        focus = match step {
+            Step::Child(name) => {
+                let mut out = Vec::new();
+                for item in focus {
+                    if let Value::Object(map) = item {
+                        let found = map.get(name.as_str()).or_else(|| {
+                            // A choice element: `value` finds `valueQuantity`.
+                            map.iter()
+                                .find(|(k, _)| {
+                                    k.strip_prefix(name.as_str()).is_some_and(|rest| {
+                                        rest.starts_with(|c: char| c.is_ascii_uppercase())
+                                    })
+                                })
+                                .map(|(_, v)| v)
+                        });
+                        match found {
+                            Some(Value::Array(items)) => out.extend(items.iter()),
+                            Some(Value::Null) | None => {}
+                            Some(v) => out.push(v),
+                        }
+                    }
+                }
+                out
+            }
+            Step::First => focus.into_iter().take(1).collect(),
+            Step::Resolve => focus
+                .into_iter()
+                .filter_map(|item| item.get("reference")?.as_str())
+                .filter_map(|r| resolver.resolve(r))
+                .collect(),
+            Step::Where(tests) | Step::Exists(tests) => focus
+                .into_iter()
+                .filter(|item| tests.iter().all(|t| holds(t, item, resolver)))
+                .collect(),
+        };
+        if focus.is_empty() {
+            break;
+        }
+    }
+    focus
+}
+
+fn holds<'a>(test: &Test, item: &'a Value, resolver: &dyn Resolve<'a>) -> bool {
+    match test {
+        Test::Equals(path, literal) => {
+            let result = eval(path, vec![item], resolver);
+            matches!(result.as_slice(), [Value::String(s)] if s == literal)
+        }
+        Test::Exists(path) => !eval(path, vec![item], resolver).is_empty(),
+    }
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    pos: usize,
+    depth: usize,
+}
+
+impl Parser<'_> {
+    fn error(&self, what: &str) -> String {
+        format!("{what} at byte {} of {:?}", self.pos, self.text)
+    }
+
+    fn rest(&self) -> &str {
+        self.text.get(self.pos..).unwrap_or("")
+    }
+
+    fn skip_space(&mut self) {
+        let rest = self.rest();
+        self.pos += rest.len() - rest.trim_start().len();
+    }
+
+    fn eat(&mut self, token: &str) -> bool {
+        self.skip_space();
+        if self.rest().starts_with(token) {
+            self.pos += token.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn name(&mut self) -> Result<String, String> {
+        self.skip_space();
+        let rest = self.rest();
+        let len = rest
+            .char_indices()
+            .take_while(|&(i, c)| {
+                c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+            })
+            .count();
+        if len == 0 {
+            return Err(self.error("expected an element name"));
+        }
+        let name = rest.get(..len).unwrap_or("").to_owned();
+        self.pos += len;
+        Ok(name)
+    }
+
+    fn path(&mut self) -> Result<Vec<Step>, String> {
+        let mut steps = vec![self.step()?];
+        while self.eat(".") {
+            if matches!(steps.last(), Some(Step::Exists(_))) {
+                return Err(self.error("nothing may follow exists(…)"));
+            }
+            steps.push(self.step()?);
+        }
+        Ok(steps)
+    }
+
+    fn step(&mut self) -> Result<Step, String> {
+        let name = self.name()?;
+        if !self.eat("(") {
+            return Ok(Step::Child(name));
+        }
+        match name.as_str() {
+            "first" | "resolve" => {
+                if !self.eat(")") {
+                    return Err(self.error(&format!("{name}() takes no argument")));
+                }
+                Ok(if name == "first" {
+                    Step::First
+                } else {
+                    Step::Resolve
+                })
+            }
+            "where" | "exists" => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(self.error("where(…) and exists(…) nest too deep"));
+                }
+                let tests = self.condition()?;
+                self.depth -= 1;
+                if !self.eat(")") {
+                    return Err(self.error("expected ')' or 'and'"));
+                }
+                Ok(if name == "where" {
+                    Step::Where(tests)
+                } else {
+                    Step::Exists(tests)
+                })
+            }
+            other => Err(self.error(&format!(
+                "function {other}() is not in ehrchain's FHIRPath subset (first, resolve, where, exists)"
+            ))),
+        }
+    }
+
+    fn condition(&mut self) -> Result<Vec<Test>, String> {
+        let mut tests = vec![self.test()?];
+        while self.eat("and ") {
+            tests.push(self.test()?);
+        }
+        Ok(tests)
+    }
+
+    fn test(&mut self) -> Result<Test, String> {
+        let path = self.path()?;
+        if matches!(path.last(), Some(Step::Exists(_))) {
+            return Ok(Test::Exists(path));
+        }
+        if !self.eat("=") {
+            return Err(self.error("expected '=' and a quoted text, or a path ending in exists(…)"));
+        }
+        self.skip_space();
+        let Some(body) = self.rest().strip_prefix('\'') else {
+            return Err(self.error("expected a text in single quotes"));
+        };
+        let Some(end) = body.find('\'') else {
+            return Err(self.error("the quoted text is not closed"));
+        };
+        let literal = body.get(..end).unwrap_or("");
+        if literal.contains('\\') {
+            return Err(self.error("escapes are not supported in quoted text"));
+        }
+        let literal = literal.to_owned();
+        self.pos += end + 2;
+        Ok(Test::Equals(path, literal))
+    }
+}

@@ -1,0 +1,220 @@
+//! `ehr_fhir_…`: FHIR R4 resources and Bundles (JSON text) to TIs, and ACKs
+//! back to FHIR Provenance or AuditEvent (`docs/fhir.md`). Every rule lives in
+//! `ehrchain_core::fhir`; this module only converts pointers and text.
+
+use std::ffi::c_char;
+
+use ehrchain_core::fhir::{self, AnchorContext, BundleMapping, FhirOptions, MappedTi};
+use ehrchain_core::{Address, ErrorCode, UnixMillis};
+
+use crate::handshaker::ehr_ack;
+use crate::ptr::{self, Out};
+use crate::result::{Error, Result, ehr_result, guard, guard_void};
+use crate::templates::ehr_templates;
+use crate::ti::ehr_ti;
+
+/// The TIs made from a FHIR resource or Bundle, and the entries that gave
+/// none with the reason (`ehr_fhir_mapping_to_json`).
+///
+/// Thread safety: immutable; may be used from several threads at once.
+pub struct ehr_fhir_mapping {
+    mapping: BundleMapping,
+}
+
+fn options(json: &str) -> Result<FhirOptions> {
+    serde_json::from_str(json).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidJson,
+            format!(
+                "the FHIR options are not valid: {e}; give at least {{\"patientIdentifierSystem\": \"<your MRN system>\"}}"
+            ),
+        )
+    })
+}
+
+/// Maps every entry of a FHIR Bundle (`bundle_json`, UTF-8 JSON text) with
+/// the templates' FHIR mappings. `options_json` is the `FhirOptions` object
+/// (`{"patientIdentifierSystem": …, "tiIdSalt": "0x…", …}`, `docs/fhir.md`).
+/// Entries that give no TI are in the mapping with their `fullUrl` and
+/// reason, never dropped. Free the mapping with `ehr_fhir_mapping_free`.
+/// Errors `EHR_FHIR_*` for the Bundle as a whole.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_fhir_map_bundle(
+    templates: *const ehr_templates,
+    bundle_json: *const c_char,
+    bundle_json_len: usize,
+    options_json: *const c_char,
+    options_json_len: usize,
+    mapping_out: *mut *mut ehr_fhir_mapping,
+) -> ehr_result {
+    guard(|| {
+        let templates = ptr::handle(templates, "templates")?;
+        let bundle = ptr::text(bundle_json, bundle_json_len, "bundle_json")?;
+        let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
+        let out = Out::new(mapping_out, "mapping_out")?;
+        let mapping = fhir::map_bundle(&templates.registry, bundle, &options)?;
+        out.give(ehr_fhir_mapping { mapping });
+        Ok(())
+    })
+}
+
+/// Maps one FHIR resource (`resource_json`) with the template whose mapping
+/// selects it; on success the mapping holds exactly one TI. A resource that
+/// does not fill its template fails with `EHR_FHIR_REJECTED` and every
+/// problem, with its path, in `ehr_last_error`. Free the mapping with
+/// `ehr_fhir_mapping_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_fhir_map_resource(
+    templates: *const ehr_templates,
+    resource_json: *const c_char,
+    resource_json_len: usize,
+    options_json: *const c_char,
+    options_json_len: usize,
+    mapping_out: *mut *mut ehr_fhir_mapping,
+) -> ehr_result {
+    guard(|| {
+        let templates = ptr::handle(templates, "templates")?;
+        let resource = ptr::text(resource_json, resource_json_len, "resource_json")?;
+        let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
+        let out = Out::new(mapping_out, "mapping_out")?;
+        let mapped = fhir::map_resource(&templates.registry, resource, &options)?;
+        out.give(ehr_fhir_mapping {
+            mapping: BundleMapping {
+                mapped: vec![mapped],
+                unmapped: Vec::new(),
+            },
+        });
+        Ok(())
+    })
+}
+
+/// Writes how many TIs the mapping made (`*mapped_out`) and how many entries
+/// gave none (`*unmapped_out`); together, every entry of the Bundle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_fhir_mapping_counts(
+    mapping: *const ehr_fhir_mapping,
+    mapped_out: *mut usize,
+    unmapped_out: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let mapping = ptr::handle(mapping, "mapping")?;
+        let mapped = Out::new(mapped_out, "mapped_out")?;
+        let unmapped = Out::new(unmapped_out, "unmapped_out")?;
+        mapped.set(mapping.mapping.mapped.len());
+        unmapped.set(mapping.mapping.unmapped.len());
+        Ok(())
+    })
+}
+
+fn entry(mapping: &ehr_fhir_mapping, index: usize) -> Result<&MappedTi> {
+    let mapped = &mapping.mapping.mapped;
+    mapped.get(index).ok_or_else(|| {
+        Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "index {index} is out of range: the mapping made {} TI(s)",
+                mapped.len()
+            ),
+        )
+    })
+}
+
+/// Makes a TI handle from the mapping's TI number `index` (from 0), for
+/// `ehr_handshaker_generate` and the rest of the TI API. Free it with
+/// `ehr_ti_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_fhir_mapping_ti(
+    mapping: *const ehr_fhir_mapping,
+    index: usize,
+    ti_out: *mut *mut ehr_ti,
+) -> ehr_result {
+    guard(|| {
+        let mapping = ptr::handle(mapping, "mapping")?;
+        let out = Out::new(ti_out, "ti_out")?;
+        let ti = entry(mapping, index)?.ti.clone();
+        out.give(ehr_ti { ti });
+        Ok(())
+    })
+}
+
+/// Writes the JSON of the mapping's TI number `index` with its source
+/// (`{"ti": {…}, "source": {"reference": …, "resourceType": …, "author":
+/// …}}`): store it beside the TI, and give it back to `ehr_fhir_ack_to_fhir`
+/// with the ACK (text-output rules: `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_fhir_mapping_entry_json(
+    mapping: *const ehr_fhir_mapping,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let mapping = ptr::handle(mapping, "mapping")?;
+        let json = serde_json::to_string(entry(mapping, index)?)
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        ptr::write_text(buf, len, out_len, &json)
+    })
+}
+
+/// Writes the whole mapping as JSON: `{"mapped": [{"ti": …, "source": …}],
+/// "unmapped": [{"index", "fullUrl", "resourceType", "code", "reason",
+/// "problems"}]}` (text-output rules: `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_fhir_mapping_to_json(
+    mapping: *const ehr_fhir_mapping,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let mapping = ptr::handle(mapping, "mapping")?;
+        let json = serde_json::to_string(&mapping.mapping)
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        ptr::write_text(buf, len, out_len, &json)
+    })
+}
+
+/// Frees a mapping; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_fhir_mapping_free(mapping: *mut ehr_fhir_mapping) {
+    guard_void(|| drop(ptr::take(mapping)));
+}
+
+/// Writes the FHIR R4 resource for `ack`: a Provenance when it is valid, an
+/// AuditEvent when it is invalid. `entry_json` is what
+/// `ehr_fhir_mapping_entry_json` wrote for the ACK's TI; `chain_id` and
+/// `registry` (20 bytes) name where the record is anchored; `recorded_ms` is
+/// the time to record, in Unix milliseconds (text-output rules:
+/// `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_fhir_ack_to_fhir(
+    ack: *const ehr_ack,
+    entry_json: *const c_char,
+    entry_json_len: usize,
+    chain_id: u64,
+    registry: *const u8,
+    recorded_ms: u64,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let ack = ptr::handle(ack, "ack")?;
+        let entry: MappedTi =
+            serde_json::from_str(ptr::text(entry_json, entry_json_len, "entry_json")?).map_err(
+                |e| {
+                    Error::new(
+                        ErrorCode::InvalidJson,
+                        format!("entry_json is not what ehr_fhir_mapping_entry_json wrote: {e}"),
+                    )
+                },
+            )?;
+        let context = AnchorContext {
+            chain_id,
+            registry: Address::from(ptr::array::<20>(registry, "registry")?),
+        };
+        let resource = fhir::ack_to_fhir(&ack.ack, &entry, &context, UnixMillis(recorded_ms));
+        ptr::write_text(buf, len, out_len, &resource.to_string())
+    })
+}

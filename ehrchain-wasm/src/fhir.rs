@@ -1,0 +1,74 @@
+//! FHIR R4 in and out for JavaScript: plain FHIR objects (or their JSON text)
+//! in, TIs and FHIR Provenance / AuditEvent objects out (`docs/fhir.md`).
+//! Every rule lives in `ehrchain_core::fhir`; this module converts values.
+
+use ehrchain_core::fhir::{self, AnchorContext, FhirOptions, MappedTi};
+use ehrchain_core::{Ack, UnixMillis};
+use wasm_bindgen::prelude::*;
+
+use crate::convert;
+use crate::error::Failure;
+use crate::templates::Templates;
+
+/// Maps every entry of a FHIR Bundle (an object or its JSON text) with the
+/// templates' FHIR mappings: `{mapped: [{ti, source}], unmapped: [{index,
+/// fullUrl, resourceType, code, reason, problems}]}`; every entry is in one of
+/// the two lists. Each `ti` goes to `Handshaker.generate`; keep its entry to
+/// turn the ACK into FHIR with `fhirFromAck`.
+///
+/// # Errors
+/// `EHR_FHIR_MALFORMED`, `EHR_FHIR_TOO_LARGE` for the Bundle as a whole;
+/// `EHR_INVALID_JSON` for options that are not `FhirOptions`.
+#[wasm_bindgen(js_name = fhirMapBundle, unchecked_return_type = "FhirMapping")]
+pub fn fhir_map_bundle(
+    templates: &Templates,
+    #[wasm_bindgen(unchecked_param_type = "FhirBundle | string")] bundle: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "FhirOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let json = convert::json_text(&bundle, "bundle")?;
+    let options: FhirOptions = convert::document(&options, "options")?;
+    let mapping = fhir::map_bundle(&templates.inner, &json, &options).map_err(Failure::from)?;
+    Ok(convert::to_js(&mapping)?)
+}
+
+/// Maps one FHIR resource (an object or its JSON text) with the template
+/// whose mapping selects it: `{ti, source}`.
+///
+/// # Errors
+/// `EHR_FHIR_UNMAPPED` when no template (or several) maps it;
+/// `EHR_FHIR_REJECTED` with every problem and its path in the message.
+#[wasm_bindgen(js_name = fhirMapResource, unchecked_return_type = "FhirMappedTi")]
+pub fn fhir_map_resource(
+    templates: &Templates,
+    #[wasm_bindgen(unchecked_param_type = "FhirResource | string")] resource: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "FhirOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let json = convert::json_text(&resource, "resource")?;
+    let options: FhirOptions = convert::document(&options, "options")?;
+    let mapped = fhir::map_resource(&templates.inner, &json, &options).map_err(Failure::from)?;
+    Ok(convert::to_js(&mapped)?)
+}
+
+/// The FHIR R4 resource for an ACK: a `Provenance` when it is valid, an
+/// `AuditEvent` when it is invalid. `entry` is the ACK's TI as
+/// `fhirMapBundle` or `fhirMapResource` gave it; `context` names the chain
+/// and registry; `recordedMs` is the time to record (Unix milliseconds).
+///
+/// # Errors
+/// `EHR_INVALID_JSON` for an ACK, entry or context of the wrong shape;
+/// `EHR_INVALID_ARGUMENT` for a time that is not a whole number.
+#[wasm_bindgen(js_name = fhirFromAck, unchecked_return_type = "FhirResource")]
+pub fn fhir_from_ack(
+    #[wasm_bindgen(unchecked_param_type = "Ack")] ack: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "FhirMappedTi")] entry: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "FhirAnchorContext")] context: JsValue,
+    #[wasm_bindgen(js_name = recordedMs, unchecked_param_type = "number")] recorded_ms: JsValue,
+) -> Result<JsValue, JsValue> {
+    let ack: Ack = convert::document(&ack, "ack")?;
+    let entry: MappedTi = convert::document(&entry, "entry")?;
+    let context: AnchorContext = convert::document(&context, "context")?;
+    let recorded = UnixMillis(convert::uint(&recorded_ms, "recordedMs")?);
+    Ok(convert::to_js(&fhir::ack_to_fhir(
+        &ack, &entry, &context, recorded,
+    ))?)
+}
