@@ -21,6 +21,7 @@ import {
   registryBytecode,
   ehrchainError,
   roleId,
+  transportErrorOf,
   rpcCheckChainId,
   rpcClassifyError,
   rpcView,
@@ -30,14 +31,14 @@ import {
 
 /** The core's error for the validator's `transportError` (`EHR_TRANSPORT_…`; an empty `message` keeps the core's), with it and the provider's error as `cause`. */
 export function transportFailure(transportError, message, cause) {
-  const error = ehrchainError(undefined, message, transportError);
+  const error = transportErrorOf(transportError, message);
   if (cause !== undefined) error.cause = cause;
   error.transportError = transportError;
   return error;
 }
 
 function badInput(message) {
-  return ehrchainError("EHR_INVALID_ARGUMENT", message, undefined);
+  return ehrchainError("EHR_INVALID_ARGUMENT", message);
 }
 
 /**
@@ -307,7 +308,7 @@ export async function runValidator(validator, transport, options = {}) {
         validator.handlePersisted(now(), error);
         // An outbox that cannot store is the host's to fix: nothing is sent.
         if (error !== undefined) {
-          throw ehrchainError("EHR_OUTBOX_UNAVAILABLE", `the outbox could not store the entry (${error.message}); nothing was sent`, undefined);
+          throw ehrchainError("EHR_OUTBOX_UNAVAILABLE", `the outbox could not store the entry (${error.message}); nothing was sent`);
         }
         continue;
       }

@@ -81,33 +81,40 @@ impl From<Failure> for JsValue {
     }
 }
 
-/// The package's error for a failure its JavaScript half meets (a provider's
-/// failure as the validator's `transportError`, a WebCrypto failure, a bad
-/// argument): `{code: "EHR_…", message}` or a `transportError`
-/// (`{error: "unavailable", detail}`). Internal to the package.
+/// The package's error with the core's `code` (`EHR_…`) for a failure its
+/// JavaScript half meets (a WebCrypto failure, a bad argument, an outbox that
+/// cannot store). Internal to the package.
 #[doc(hidden)]
 #[wasm_bindgen(js_name = ehrchainError, unchecked_return_type = "EhrchainError")]
 pub fn ehrchain_error(
-    #[wasm_bindgen(unchecked_param_type = "ErrorCode | undefined")] code: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ErrorCode")] code: JsValue,
     message: &str,
-    #[wasm_bindgen(js_name = transportError, unchecked_param_type = "TransportError | undefined")]
-    transport_error: JsValue,
 ) -> JsValue {
-    if !transport_error.is_undefined() {
-        return match crate::convert::value::<TransportError>(&transport_error, "transportError") {
-            // An empty message keeps the core's own (a decoded revert, say).
-            Ok(e) if message.is_empty() => Failure::from(e).into(),
-            Ok(e) => Failure {
-                message: message.to_owned(),
-                ..Failure::from(e)
-            }
-            .into(),
-            Err(f) => f.into(),
-        };
-    }
     let code = code
         .as_string()
         .and_then(|name| ErrorCode::from_name(&name))
         .unwrap_or(ErrorCode::Internal);
     Failure::new(code, message).into()
+}
+
+/// The package's error for a provider's failure, as the validator's
+/// `transportError` (`{error: "unavailable", detail}`): its `EHR_TRANSPORT_…`
+/// code, with `message` (an empty one keeps the core's, a decoded revert
+/// say). Internal to the package.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = transportErrorOf, unchecked_return_type = "EhrchainError")]
+pub fn transport_error_of(
+    #[wasm_bindgen(js_name = transportError, unchecked_param_type = "TransportError")]
+    transport_error: JsValue,
+    message: &str,
+) -> JsValue {
+    match crate::convert::value::<TransportError>(&transport_error, "transportError") {
+        Ok(e) if message.is_empty() => Failure::from(e).into(),
+        Ok(e) => Failure {
+            message: message.to_owned(),
+            ..Failure::from(e)
+        }
+        .into(),
+        Err(f) => f.into(),
+    }
 }

@@ -14,7 +14,7 @@ mod validator;
 mod webcrypto;
 
 pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
-pub use error::ehrchain_error;
+pub use error::{ehrchain_error, transport_error_of};
 pub use fhir::{fhir_from_ack, fhir_map_bundle, fhir_map_resource};
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
 pub use registry::{
