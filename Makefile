@@ -93,12 +93,14 @@ web:
 	bash scripts/web-portal-test.sh
 
 ## Other implementations agree with ours: node:crypto opens our envelopes
-## following only docs/envelope.md, and OpenZeppelin's merkle-tree (pinned in
-## ehrchain-core/tests/interop/package.json) verifies every proof vector.
+## following only docs/envelope.md, OpenZeppelin's merkle-tree (pinned in
+## ehrchain-core/tests/interop/package.json) verifies every proof vector, and
+## viem and ethers hash, sign and verify every signed-statement vector as we do.
 interop:
 	node ehrchain-core/tests/interop/open_envelopes.mjs
 	npm ci --prefix ehrchain-core/tests/interop --no-audit --no-fund
 	node ehrchain-core/tests/interop/verify_proofs.mjs
+	node ehrchain-core/tests/interop/verify_statements.mjs
 
 ## The benchmark's peers (viem, ethers v6, node:crypto, WebCrypto,
 ## OpenZeppelin's merkle-tree; pinned in benches/peers/) reproduce ehrchain's

@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+use crate::authorship::AuthorshipError;
 use crate::batch::{BatchError, ProofError};
 use crate::envelope::EnvelopeError;
 use crate::fhir::FhirError;
@@ -43,6 +44,8 @@ pub enum ErrorKind {
     Chain,
     /// FHIR resources and Bundles (7xx).
     Fhir,
+    /// Authors' signed statements of records (8xx).
+    Authorship,
     /// A bug in ehrchain (9xx).
     Internal,
 }
@@ -60,6 +63,7 @@ impl ErrorKind {
             Self::Batch => "batch",
             Self::Chain => "chain",
             Self::Fhir => "fhir",
+            Self::Authorship => "authorship",
             Self::Internal => "internal",
         }
     }
@@ -222,6 +226,14 @@ error_codes! {
     FhirUnmapped = 702, "EHR_FHIR_UNMAPPED", Fhir, "no loaded template maps the FHIR resource, or several do";
     /// The resource does not fill its template; every problem is listed with its path.
     FhirRejected = 703, "EHR_FHIR_REJECTED", Fhir, "the FHIR resource does not fill its template (every problem is listed with its path)";
+    /// An author's signature is malformed: not 65 bytes, `v` not 27 or 28,
+    /// a high `s`, or not a signature of the statement.
+    SignatureMalformed = 800, "EHR_SIGNATURE_MALFORMED", Authorship, "the author's signature is malformed (length, v, high s) or not a signature at all";
+    /// The signature was made by another account than the statement's
+    /// author, or for another chain, registry or record.
+    SignatureWrongSigner = 801, "EHR_SIGNATURE_WRONG_SIGNER", Authorship, "the statement was not signed by its author for this chain, registry and record";
+    /// The signed statement does not describe the sealed record it came with.
+    StatementMismatch = 802, "EHR_STATEMENT_MISMATCH", Authorship, "the signed statement does not match the sealed record";
     /// A panic was caught at the C or JavaScript boundary (a bug in ehrchain).
     Panic = 900, "EHR_PANIC", Internal, "a panic was caught at the boundary (a bug in ehrchain)";
     /// An internal error (a bug in ehrchain).
@@ -317,6 +329,9 @@ pub enum Error {
     /// A FHIR resource or Bundle gave no TI.
     #[error(transparent)]
     Fhir(#[from] FhirError),
+    /// An author's signed statement was refused.
+    #[error(transparent)]
+    Authorship(#[from] AuthorshipError),
 }
 
 impl Error {
@@ -340,6 +355,7 @@ impl Error {
             Self::Outbox(_) => ErrorCode::OutboxUnavailable,
             Self::Devnet(_) => ErrorCode::Devnet,
             Self::Fhir(e) => e.code(),
+            Self::Authorship(e) => e.code(),
         }
     }
 
@@ -412,6 +428,21 @@ impl FhirError {
             Self::TooLarge { .. } | Self::TooManyEntries { .. } => ErrorCode::FhirTooLarge,
             Self::NoTemplate { .. } | Self::AmbiguousTemplate { .. } => ErrorCode::FhirUnmapped,
             Self::Rejected { .. } => ErrorCode::FhirRejected,
+        }
+    }
+}
+
+impl AuthorshipError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::SignatureLength { .. }
+            | Self::SignatureParity { .. }
+            | Self::HighS
+            | Self::Unrecoverable => ErrorCode::SignatureMalformed,
+            Self::WrongSigner { .. } => ErrorCode::SignatureWrongSigner,
+            Self::StatementMismatch { .. } => ErrorCode::StatementMismatch,
         }
     }
 }
@@ -561,6 +592,7 @@ mod tests {
                 ErrorKind::Batch => 5,
                 ErrorKind::Chain => 6,
                 ErrorKind::Fhir => 7,
+                ErrorKind::Authorship => 8,
                 ErrorKind::Internal => 9,
             };
             assert_eq!(code.number() / 100, hundreds, "{code:?}");

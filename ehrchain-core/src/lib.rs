@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod authorship;
 pub mod batch;
 mod driver;
 pub mod envelope;

@@ -7,6 +7,7 @@
 )]
 
 use alloy_dyn_abi::{DynSolType, DynSolValue};
+use ehrchain_core::authorship::{AuthorshipError, RecordStatement};
 use ehrchain_core::generator::GenerateError;
 use ehrchain_core::violation::ViolationKind;
 use ehrchain_core::{
@@ -101,6 +102,50 @@ fn blood_pressure_becomes_anchor_record_call() {
     );
     assert_eq!(record["patientId"], "MRN-000123");
     assert!(tc.cid().starts_with("bafkrei"));
+}
+
+/// The statement an author signs names exactly what the anchor call carries.
+#[test]
+fn the_signed_statement_of_a_tc_names_its_anchored_facts() {
+    let registry = TemplateRegistry::with_built_ins(None).unwrap();
+    let tg = generator();
+    let ti = bp_120_80(&registry, "nurse");
+    let tc = tg
+        .generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(7))
+        .unwrap();
+    let author = Address::repeat_byte(0xa1);
+    let statement = RecordStatement::of_record(&tc, &ti, author).unwrap();
+    let expected = RecordStatement {
+        tiId: ti.ti_id,
+        templateId: ti.template_id,
+        recordHash: tc.envelope.record_hash(),
+        subject: tg.pseudonym("MRN-000123"),
+        role: Role::new("nurse").unwrap().id(),
+        author,
+        timestamp: NOW_S - 60,
+    };
+    assert_eq!(statement, expected);
+
+    let other_ti = InitialTransaction {
+        ti_id: B256::repeat_byte(0x02),
+        ..ti.clone()
+    };
+    assert_eq!(
+        RecordStatement::of_record(&tc, &other_ti, author),
+        Err(AuthorshipError::StatementMismatch { field: "tiId" })
+    );
+    let other_template = InitialTransaction {
+        template_id: B256::repeat_byte(0x03),
+        ..ti
+    };
+    let error = RecordStatement::of_record(&tc, &other_template, author).unwrap_err();
+    assert_eq!(
+        error,
+        AuthorshipError::StatementMismatch {
+            field: "templateId"
+        }
+    );
+    assert_eq!(error.code().name(), "EHR_STATEMENT_MISMATCH");
 }
 
 #[test]

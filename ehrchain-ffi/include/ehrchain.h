@@ -122,6 +122,12 @@ enum ehr_result_code {
     EHR_FHIR_UNMAPPED = 702,
     /** the FHIR resource does not fill its template (every problem is listed with its path) (fhir). */
     EHR_FHIR_REJECTED = 703,
+    /** the author's signature is malformed (length, v, high s) or not a signature at all (authorship). */
+    EHR_SIGNATURE_MALFORMED = 800,
+    /** the statement was not signed by its author for this chain, registry and record (authorship). */
+    EHR_SIGNATURE_WRONG_SIGNER = 801,
+    /** the signed statement does not match the sealed record (authorship). */
+    EHR_STATEMENT_MISMATCH = 802,
     /** a panic was caught at the boundary (a bug in ehrchain) (internal). */
     EHR_PANIC = 900,
     /** an internal error (a bug in ehrchain) (internal). */

@@ -66,10 +66,11 @@ export type ErrorCode =
   | "EHR_TRANSPORT_RATE_LIMITED" | "EHR_TRANSPORT_REJECTED" | "EHR_TRANSPORT_WRONG_CHAIN"
   | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR" | "EHR_TRANSPORT_REVERTED"
   | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_FHIR_MALFORMED" | "EHR_FHIR_TOO_LARGE"
-  | "EHR_FHIR_UNMAPPED" | "EHR_FHIR_REJECTED" | "EHR_PANIC" | "EHR_INTERNAL";
+  | "EHR_FHIR_UNMAPPED" | "EHR_FHIR_REJECTED" | "EHR_SIGNATURE_MALFORMED" | "EHR_SIGNATURE_WRONG_SIGNER"
+  | "EHR_STATEMENT_MISMATCH" | "EHR_PANIC" | "EHR_INTERNAL";
 
 /** The area an error comes from (docs/errors.md). */
-export type ErrorKind = "argument" | "template" | "ti" | "envelope" | "batch" | "chain" | "fhir" | "internal";
+export type ErrorKind = "argument" | "template" | "ti" | "envelope" | "batch" | "chain" | "fhir" | "authorship" | "internal";
 
 /** A template violation of a TI the generator refused. */
 export interface Violation { field?: string; violation: string; [detail: string]: unknown }

@@ -4,7 +4,8 @@
 //! targets' fixed key, and small FHIR resources and Bundles written for the
 //! FHIR mapping (a Bundle with a mapped blood pressure, a Patient and a
 //! Practitioner; a MedicationAdministration with a contained Medication; a
-//! Bundle with a reference that does not resolve and a reading in kPa).
+//! Bundle with a reference that does not resolve and a reading in kPa), and
+//! the signed statements of `docs/vectors/authorship.json`.
 //!
 //! Run it after a change to the built-in templates or the envelope format:
 //! `cargo run --manifest-path fuzz/Cargo.toml --example write_seeds`
@@ -14,7 +15,7 @@ use std::fs;
 use std::path::Path;
 
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
-use ehrchain_core::{B256, BatchBuilder, InitialTransaction, Role};
+use ehrchain_core::{B256, BatchBuilder, Bytes, InitialTransaction, Role};
 use ehrchain_fuzz::{NOW, fixture, rng};
 use serde_json::{Value, json};
 
@@ -133,6 +134,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     )?;
     write_proof_seeds(&seeds)?;
     write_fhir_seeds(&seeds)?;
+    write_statement_seeds(&seeds)?;
     println!("seeds written to {}", seeds.display());
     Ok(())
 }
@@ -155,6 +157,24 @@ fn write_proof_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
             seeds.join("proof_verify").join(format!("leaf-{i}.bin")),
             proof.to_bytes(),
         )?;
+    }
+    Ok(())
+}
+
+/// Every signed statement of `docs/vectors/authorship.json`, valid and
+/// invalid, as `statement` reads it: the signature's bytes, then the
+/// statement's JSON.
+fn write_statement_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
+    let dir = seeds.join("statement");
+    fs::create_dir_all(&dir)?;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/vectors/authorship.json");
+    let vectors: Value = serde_json::from_str(&fs::read_to_string(path)?)?;
+    let all = ["valid", "invalid"].map(|kind| vectors[kind].as_array().cloned().unwrap_or_default());
+    for (i, vector) in all.iter().flatten().enumerate() {
+        let hex = vector["signature"].as_str().ok_or("a vector without a signature")?;
+        let mut seed = hex.parse::<Bytes>()?.to_vec();
+        seed.extend_from_slice(&serde_json::to_vec(&vector["statement"])?);
+        fs::write(dir.join(format!("vector-{i}.bin")), seed)?;
     }
     Ok(())
 }

@@ -1,0 +1,332 @@
+//! Authorship: the EIP-712 statement an author signs over a sealed record.
+//!
+//! The chain alone knows only which *account* sent a transaction; a hospital
+//! gateway sends for hundreds of clinicians. So after sealing, the author
+//! signs a [`RecordStatement`]: the record's public facts (TI id, template,
+//! record hash, patient pseudonym, role, time) and the author's address, as
+//! EIP-712 typed data under a [`SigningDomain`] that names one chain and one
+//! registry. The signature binds the sealed record to that chain, that
+//! registry and that author; a wallet shows the statement readably
+//! ([`RecordStatement::typed_data`] is the `eth_signTypedData_v4` document).
+//!
+//! [`RecordSignature`] holds the 65-byte signature and refuses what the
+//! registry's OpenZeppelin `ECDSA` refuses (wrong length, `v` other than 27
+//! or 28, a high `s`); [`RecordStatement::verify`] recovers the signer and
+//! checks it is the statement's author. The format is specified in
+//! `docs/authorship.md`, with vectors in `docs/vectors/authorship.json`.
+//!
+//! ```
+//! use ehrchain_core::authorship::{RecordSignature, RecordStatement, SigningDomain};
+//! use ehrchain_core::{Address, B256};
+//!
+//! let domain = SigningDomain { chain_id: 1337, registry: Address::repeat_byte(0x42) };
+//! let statement = RecordStatement {
+//!     tiId: B256::repeat_byte(1),
+//!     templateId: B256::repeat_byte(2),
+//!     recordHash: B256::repeat_byte(3),
+//!     subject: B256::repeat_byte(4),
+//!     role: B256::repeat_byte(5),
+//!     author: Address::repeat_byte(6),
+//!     timestamp: 1_764_000_000,
+//! };
+//! // What the author's wallet or key signs (EIP-712 `\x19\x01` digest):
+//! let digest = statement.signing_hash(&domain);
+//! assert_ne!(digest, B256::ZERO);
+//! // A signature that is not 65 bytes is refused before any recovery.
+//! assert!(RecordSignature::from_slice(&[0u8; 64]).is_err());
+//! ```
+
+use alloy_primitives::{Address, B256};
+use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain, sol};
+use serde_json::{Value, json};
+
+use crate::generator::ChainTransaction;
+use crate::ti::InitialTransaction;
+
+/// The EIP-712 domain name of every ehrchain statement.
+pub const DOMAIN_NAME: &str = "ehrchain";
+/// The EIP-712 domain version of [`RecordStatement`]; a new version is a new
+/// statement type that old signatures do not satisfy.
+pub const DOMAIN_VERSION: &str = "1";
+
+sol! {
+    /// What an author signs about one sealed record (EIP-712 primary type
+    /// `RecordStatement`). Only public facts: the chain already holds each of
+    /// them for an anchored record; nothing clinical or identifying.
+    ///
+    /// JSON form: the member names below (`tiId`, `templateId`, `recordHash`,
+    /// `subject`, `role`, `author`, `timestamp`), hashes and the address as
+    /// `0x` hex, `timestamp` a number.
+    #[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RecordStatement {
+        /// The TI's id (the registry's idempotency key).
+        bytes32 tiId;
+        /// The template the record follows.
+        bytes32 templateId;
+        /// SHA-256 of the sealed envelope.
+        bytes32 recordHash;
+        /// The patient pseudonym (or another public subject; zero for none).
+        bytes32 subject;
+        /// The role id the author acts in (`Role::id`).
+        bytes32 role;
+        /// The author's account (an EOA, or an ERC-1271 smart account).
+        address author;
+        /// When the author made the entry (Unix seconds, the TI's timestamp).
+        uint64 timestamp;
+    }
+}
+
+/// The chain and registry a statement is signed for: the EIP-712 domain
+/// `{name: "ehrchain", version: "1", chainId, verifyingContract}`. A
+/// signature made for one domain does not verify under another, so a
+/// statement cannot be replayed on another chain or registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SigningDomain {
+    /// The EIP-155 chain id.
+    pub chain_id: u64,
+    /// The `EhrRegistry` the record is anchored in.
+    pub registry: Address,
+}
+
+impl SigningDomain {
+    /// The EIP-712 domain these values name.
+    #[must_use]
+    pub fn eip712(&self) -> Eip712Domain {
+        eip712_domain! {
+            name: DOMAIN_NAME,
+            version: DOMAIN_VERSION,
+            chain_id: self.chain_id,
+            verifying_contract: self.registry,
+        }
+    }
+}
+
+/// Why a statement or its signature was refused.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthorshipError {
+    /// The signature is not 65 bytes.
+    #[error(
+        "the author's signature is {len} bytes; an EIP-712 signature is 65 bytes (r, s, v): check that the signer returned the whole signature"
+    )]
+    SignatureLength {
+        /// The length received.
+        len: usize,
+    },
+    /// `v` is not 27 or 28.
+    #[error(
+        "the author's signature ends in v = {v}; the registry accepts only 27 or 28: check the signer's output format"
+    )]
+    SignatureParity {
+        /// The `v` byte received.
+        v: u8,
+    },
+    /// `s` is in the upper half of the curve order (a malleable signature).
+    #[error(
+        "the author's signature has a high s value (malleable, refused as EIP-2 and OpenZeppelin ECDSA refuse it): sign again with a standard wallet or library"
+    )]
+    HighS,
+    /// No public key recovers from the signature.
+    #[error("the author's signature is not a valid secp256k1 signature of this statement")]
+    Unrecoverable,
+    /// The signature recovers to another account than the statement's author.
+    #[error(
+        "the statement names author {author} but was signed by {signer}: either another key signed it, or it was signed for another chain, registry or record"
+    )]
+    WrongSigner {
+        /// The author the statement names.
+        author: Address,
+        /// The account the signature recovers to.
+        signer: Address,
+    },
+    /// The statement does not describe the sealed record it is given with.
+    #[error(
+        "the statement does not match the sealed record: its {field} differs from the transaction's; sign the statement of this record"
+    )]
+    StatementMismatch {
+        /// The member of the statement that differs (`tiId`, `recordHash`, …).
+        field: &'static str,
+    },
+}
+
+/// An author's 65-byte secp256k1 signature (`r ‖ s ‖ v`) of a
+/// [`RecordStatement`], checked for the form the registry accepts: `v` is 27
+/// or 28 and `s` is in the lower half of the curve order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordSignature([u8; 65]);
+
+impl RecordSignature {
+    /// Checks and wraps a signature.
+    ///
+    /// # Errors
+    /// [`AuthorshipError::SignatureLength`], [`AuthorshipError::SignatureParity`],
+    /// [`AuthorshipError::HighS`] or [`AuthorshipError::Unrecoverable`] (`r`
+    /// or `s` zero or not below the curve order).
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, AuthorshipError> {
+        let raw: [u8; 65] = bytes
+            .try_into()
+            .map_err(|_| AuthorshipError::SignatureLength { len: bytes.len() })?;
+        let v = raw[64];
+        if v != 27 && v != 28 {
+            return Err(AuthorshipError::SignatureParity { v });
+        }
+        let signature = Self(raw);
+        if signature.ecdsa()?.normalize_s().is_some() {
+            return Err(AuthorshipError::HighS);
+        }
+        Ok(signature)
+    }
+
+    /// The 65 bytes `r ‖ s ‖ v`, as the registry takes them.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; 65] {
+        &self.0
+    }
+
+    /// `r ‖ s` as a secp256k1 signature (refused when `r` or `s` is zero or
+    /// not below the curve order).
+    fn ecdsa(&self) -> Result<k256::ecdsa::Signature, AuthorshipError> {
+        let [rs @ .., _] = &self.0;
+        k256::ecdsa::Signature::from_slice(rs).map_err(|_| AuthorshipError::Unrecoverable)
+    }
+
+    /// The account whose key made this signature of `digest`.
+    fn recover(&self, digest: &B256) -> Result<Address, AuthorshipError> {
+        let recovery_id = k256::ecdsa::RecoveryId::new(self.0[64] == 28, false);
+        let key = k256::ecdsa::VerifyingKey::recover_from_prehash(
+            digest.as_slice(),
+            &self.ecdsa()?,
+            recovery_id,
+        )
+        .map_err(|_| AuthorshipError::Unrecoverable)?;
+        let point = key.to_encoded_point(false);
+        // An uncompressed point is 0x04 ‖ x ‖ y; the address hashes x ‖ y.
+        let xy = point
+            .as_bytes()
+            .get(1..)
+            .ok_or(AuthorshipError::Unrecoverable)?;
+        Ok(Address::from_raw_public_key(xy))
+    }
+}
+
+impl RecordStatement {
+    /// The statement of a sealed record: the facts of `tc`, the role and time
+    /// of the `ti` it was made from, and the author's account.
+    ///
+    /// # Errors
+    /// [`AuthorshipError::StatementMismatch`] when `tc` was not made from
+    /// `ti` (another TI id or template).
+    pub fn of_record(
+        tc: &ChainTransaction,
+        ti: &InitialTransaction,
+        author: Address,
+    ) -> Result<Self, AuthorshipError> {
+        if tc.ti_id != ti.ti_id {
+            return Err(AuthorshipError::StatementMismatch { field: "tiId" });
+        }
+        if tc.template_id != ti.template_id {
+            return Err(AuthorshipError::StatementMismatch {
+                field: "templateId",
+            });
+        }
+        Ok(Self {
+            tiId: tc.ti_id,
+            templateId: tc.template_id,
+            recordHash: tc.record_hash,
+            subject: tc.patient,
+            role: ti.author_role.id(),
+            author,
+            timestamp: ti.timestamp,
+        })
+    }
+
+    /// The EIP-712 digest the author signs: `keccak256("\x19\x01" ‖
+    /// domainSeparator ‖ hashStruct(statement))`.
+    #[must_use]
+    pub fn signing_hash(&self, domain: &SigningDomain) -> B256 {
+        self.eip712_signing_hash(&domain.eip712())
+    }
+
+    /// The `eth_signTypedData_v4` document of this statement under `domain`
+    /// (`types`, `primaryType`, `domain`, `message`): what a wallet is asked
+    /// to sign and shows the author.
+    #[must_use]
+    pub fn typed_data(&self, domain: &SigningDomain) -> Value {
+        json!({
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "RecordStatement": Self::members(),
+            },
+            "primaryType": "RecordStatement",
+            "domain": {
+                "name": DOMAIN_NAME,
+                "version": DOMAIN_VERSION,
+                "chainId": domain.chain_id,
+                "verifyingContract": domain.registry,
+            },
+            "message": self,
+        })
+    }
+
+    /// The statement's members as typed data lists them
+    /// (`[{"name": "tiId", "type": "bytes32"}, …]`), read from the EIP-712
+    /// type string so the two cannot differ.
+    fn members() -> Vec<Value> {
+        let root = Self::eip712_root_type();
+        let inner = root
+            .strip_prefix("RecordStatement(")
+            .and_then(|rest| rest.strip_suffix(')'))
+            .unwrap_or_default();
+        inner
+            .split(',')
+            .filter_map(|member| member.split_once(' '))
+            .map(|(kind, name)| json!({"name": name, "type": kind}))
+            .collect()
+    }
+
+    /// The account whose key made `signature` over this statement under
+    /// `domain`.
+    ///
+    /// # Errors
+    /// [`AuthorshipError::Unrecoverable`] when no key recovers.
+    pub fn signer(
+        &self,
+        domain: &SigningDomain,
+        signature: &RecordSignature,
+    ) -> Result<Address, AuthorshipError> {
+        signature.recover(&self.signing_hash(domain))
+    }
+
+    /// Checks that the statement's author (an externally owned account)
+    /// signed it under `domain`. A smart-account author (ERC-1271) is checked
+    /// by the registry on chain instead; this check then fails with
+    /// [`AuthorshipError::WrongSigner`].
+    ///
+    /// # Errors
+    /// [`AuthorshipError::Unrecoverable`] or [`AuthorshipError::WrongSigner`].
+    pub fn verify(
+        &self,
+        domain: &SigningDomain,
+        signature: &RecordSignature,
+    ) -> Result<(), AuthorshipError> {
+        let signer = self.signer(domain, signature)?;
+        if signer == self.author {
+            Ok(())
+        } else {
+            Err(AuthorshipError::WrongSigner {
+                author: self.author,
+                signer,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
