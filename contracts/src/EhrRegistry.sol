@@ -3,6 +3,8 @@ pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 
 /// @title EhrRegistry: the on-chain half of the ehrchain blockchain handshaker
 /// @notice Anchors sealed electronic health records (one record hash per initial
@@ -22,6 +24,34 @@ contract EhrRegistry is AccessControl {
     /// @notice Role that anchors batch roots (a batch mixes templates and authors,
     /// so the per-record role checks are the handshaker's job there).
     bytes32 public constant HANDSHAKER_ROLE = keccak256("HANDSHAKER_ROLE");
+    /// @notice Role that relays authors' signed statements (`anchorSignedRecord`)
+    /// and pays their gas; the author's own role is what the registry checks.
+    bytes32 public constant RELAYER_ROLE = keccak256("RELAYER_ROLE");
+    /// @notice The EIP-712 type hash of `RecordStatement` (docs/authorship.md).
+    bytes32 public constant RECORD_STATEMENT_TYPEHASH = keccak256(
+        "RecordStatement(bytes32 tiId,bytes32 templateId,bytes32 recordHash,bytes32 subject,bytes32 role,address author,uint64 timestamp)"
+    );
+
+    /// @dev The EIP-712 domain's type hash, name hash and version hash.
+    bytes32 private constant _DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant _NAME_HASH = keccak256("ehrchain");
+    bytes32 private constant _VERSION_HASH = keccak256("1");
+    /// @dev The domain separator at deployment, valid while the chain id is the same.
+    bytes32 private immutable _cachedDomainSeparator;
+    uint256 private immutable _cachedChainId;
+
+    /// @notice What an author signs about one sealed record (EIP-712, domain
+    /// `{name: "ehrchain", version: "1", chainId, verifyingContract: this}`).
+    struct RecordStatement {
+        bytes32 tiId;
+        bytes32 templateId;
+        bytes32 recordHash;
+        bytes32 subject;
+        bytes32 role;
+        address author;
+        uint64 timestamp;
+    }
 
     /// @dev A registered template; `registered` tells a known id from an unknown one.
     struct TemplateState {
@@ -64,6 +94,9 @@ contract EhrRegistry is AccessControl {
     error EhrRegistryTemplateExists(bytes32 templateId);
     /// @notice A template must allow at least one role.
     error EhrRegistryNoRoles(bytes32 templateId);
+    /// @notice The signature is not `author`'s over this statement for this
+    /// chain and registry (an EOA's ECDSA signature, or an ERC-1271 account's).
+    error EhrRegistryBadSignature(address author);
 
     /// @notice A template was registered, active, allowing `roles`.
     event TemplateRegistered(bytes32 indexed templateId, bytes32[] roles);
@@ -93,6 +126,8 @@ contract EhrRegistry is AccessControl {
     /// @notice Deploys the registry; the deployer becomes the default admin (grants
     /// and revokes roles) and holds `ADMIN_ROLE` (manages templates).
     constructor() {
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _domainSeparator();
         _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
         _grantRole(ADMIN_ROLE, msg.sender);
     }
@@ -177,16 +212,49 @@ contract EhrRegistry is AccessControl {
         uint64 timestamp,
         bytes32 role
     ) external {
-        if (recordHash == bytes32(0)) revert EhrRegistryZeroHash();
-        TemplateState memory t = _templates[templateId];
-        if (!t.registered) revert EhrRegistryUnknownTemplate(templateId);
-        if (!t.active) revert EhrRegistryTemplateInactive(templateId);
-        if (!_allowedRoles[templateId][role]) revert EhrRegistryRoleNotAllowed(templateId, role);
+        _checkTemplate(templateId, role, recordHash);
         _checkRole(role);
-        bytes32 stored = _records[tiId];
-        if (stored != bytes32(0)) revert EhrRegistryTiAlreadyUsed(tiId, stored);
-        _records[tiId] = recordHash;
+        _store(tiId, recordHash);
         emit RecordAnchored(tiId, templateId, subject, recordHash, role, msg.sender, timestamp);
+    }
+
+    /// @notice Anchors one record its author signed (docs/authorship.md), sent
+    /// and paid for by a relayer: the author needs no ether, and the event names
+    /// the author, not the relayer.
+    /// @dev Requirements:
+    /// - the caller holds `RELAYER_ROLE`;
+    /// - the checks of `anchorRecord`, with the *author's* role: `recordHash`
+    ///   not zero, the template registered, active and allowing `role`, the
+    ///   author holding `role` (`AccessControlUnauthorizedAccount` naming the
+    ///   author), `tiId` unused;
+    /// - `signature` is the author's over the statement under this registry's
+    ///   EIP-712 domain (`EhrRegistryBadSignature`): 65-byte ECDSA with low s for
+    ///   an account without code, ERC-1271 `isValidSignature` for a smart account.
+    /// Emits `RecordAnchored` with `author` = the statement's author.
+    /// @param statement The signed statement.
+    /// @param signature The author's signature of it.
+    function anchorSignedRecord(RecordStatement calldata statement, bytes calldata signature)
+        external
+        onlyRole(RELAYER_ROLE)
+    {
+        _checkTemplate(statement.templateId, statement.role, statement.recordHash);
+        _checkRole(statement.role, statement.author);
+        bytes32 digest = keccak256(
+            abi.encodePacked(hex"1901", domainSeparator(), keccak256(abi.encode(RECORD_STATEMENT_TYPEHASH, statement)))
+        );
+        if (!_isAuthorSignature(statement.author, digest, signature)) {
+            revert EhrRegistryBadSignature(statement.author);
+        }
+        _store(statement.tiId, statement.recordHash);
+        emit RecordAnchored(
+            statement.tiId,
+            statement.templateId,
+            statement.subject,
+            statement.recordHash,
+            statement.role,
+            statement.author,
+            statement.timestamp
+        );
     }
 
     /// @notice Anchors the Merkle root of a batch of records. Whatever the batch
@@ -264,6 +332,62 @@ contract EhrRegistry is AccessControl {
     /// @return True when holders of `role` may anchor records of the template.
     function isRoleAllowed(bytes32 templateId, bytes32 role) external view returns (bool) {
         return _allowedRoles[templateId][role];
+    }
+
+    /// @dev The template checks of an anchor: a non-zero record hash, a
+    /// registered and active template that allows `role`.
+    function _checkTemplate(bytes32 templateId, bytes32 role, bytes32 recordHash) private view {
+        if (recordHash == bytes32(0)) revert EhrRegistryZeroHash();
+        TemplateState memory t = _templates[templateId];
+        if (!t.registered) revert EhrRegistryUnknownTemplate(templateId);
+        if (!t.active) revert EhrRegistryTemplateInactive(templateId);
+        if (!_allowedRoles[templateId][role]) revert EhrRegistryRoleNotAllowed(templateId, role);
+    }
+
+    /// @dev Stores `tiId → recordHash`; reverts when the TI id anchored a record before.
+    function _store(bytes32 tiId, bytes32 recordHash) private {
+        bytes32 stored = _records[tiId];
+        if (stored != bytes32(0)) revert EhrRegistryTiAlreadyUsed(tiId, stored);
+        _records[tiId] = recordHash;
+    }
+
+    /// @notice The EIP-712 domain separator of `{name: "ehrchain", version: "1",
+    /// chainId, verifyingContract: this}` (docs/authorship.md).
+    /// @dev Written out rather than inherited from OpenZeppelin's `EIP712`: in
+    /// OpenZeppelin 5.7 that imports `Strings` and `Bytes`, whose `mcopy` no
+    /// Shanghai chain (Ganache 7.9) has. The same caching: computed once, and
+    /// again only after a chain fork changed the chain id.
+    /// @return The domain separator.
+    function domainSeparator() public view returns (bytes32) {
+        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _domainSeparator();
+    }
+
+    /// @dev The domain separator for the current chain id.
+    function _domainSeparator() private view returns (bytes32) {
+        return keccak256(abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, address(this)));
+    }
+
+    /// @dev Whether `signature` is `author`'s over `digest`: an ECDSA signature
+    /// (65 bytes, low s, v 27/28, OpenZeppelin `ECDSA`) recovering `author`, or
+    /// else, for a smart account, its ERC-1271 `isValidSignature` returning the
+    /// magic value. The semantics of OpenZeppelin's `SignatureChecker`, written
+    /// with its parts: in OpenZeppelin 5.7 it copies memory with `mcopy`, which
+    /// Shanghai chains (Ganache 7.9) lack. ECDSA is tried first, as
+    /// `SignatureChecker` 4.x did, so an author without code costs no
+    /// `EXTCODESIZE` of a cold account (2,600 gas); no key's address has code.
+    function _isAuthorSignature(address author, bytes32 digest, bytes calldata signature)
+        private
+        view
+        returns (bool)
+    {
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && signer == author) return true;
+        if (author.code.length == 0) return false;
+        try IERC1271(author).isValidSignature(digest, signature) returns (bytes4 magic) {
+            return magic == IERC1271.isValidSignature.selector;
+        } catch {
+            return false;
+        }
     }
 
     /// @dev The state of a registered template; reverts for an unknown one.

@@ -80,6 +80,25 @@ pub fn anchor(
     }
 }
 
+/// The `anchorSignedRecord` call relaying `statement` with `signature`.
+pub fn signed_anchor(
+    statement: &ehrchain_core::authorship::RecordStatement,
+    signature: Vec<u8>,
+) -> EhrRegistry::anchorSignedRecordCall {
+    EhrRegistry::anchorSignedRecordCall {
+        statement: EhrRegistry::RecordStatement {
+            tiId: statement.tiId,
+            templateId: statement.templateId,
+            recordHash: statement.recordHash,
+            subject: statement.subject,
+            role: statement.role,
+            author: statement.author,
+            timestamp: statement.timestamp,
+        },
+        signature: signature.into(),
+    }
+}
+
 /// A distinct non-zero test hash.
 pub fn h(n: u64) -> B256 {
     keccak256(n.to_be_bytes())
