@@ -131,11 +131,12 @@ ganache-e2e:
 hardhat-e2e: wasm
 	bash scripts/hardhat-e2e.sh
 
-## Rebuild contracts/artifacts/EhrRegistry.json with the pinned solc-js.
+## Rebuild contracts/artifacts/*.json (the registry, the test contracts) with
+## the pinned solc-js.
 contracts:
 	bash scripts/contracts.sh build
 
-## Fail if the committed contract artifact differs from a fresh build.
+## Fail if a committed contract artifact differs from a fresh build.
 contracts-check:
 	bash scripts/contracts.sh check
 

@@ -2,9 +2,10 @@
 # The EhrRegistry build, driven from the repository root (see contracts/README.md).
 #
 #   scripts/contracts.sh build   install the pinned compiler (npm ci) and rewrite
-#                                contracts/artifacts/EhrRegistry.json
+#                                contracts/artifacts/*.json (the registry and the
+#                                test contracts)
 #   scripts/contracts.sh check   rebuild into a temporary folder and fail if the
-#                                result differs from the committed artifact
+#                                result differs from the committed artifacts
 #   scripts/contracts.sh gas     measure every operation on the in-process devnet
 #                                and rewrite contracts/GAS.md
 set -euo pipefail
@@ -27,12 +28,15 @@ case "${1:-}" in
     out=$(mktemp -d)
     trap 'rm -rf "$out"' EXIT
     node scripts/build.mjs "$out"
-    if ! cmp -s "$out/EhrRegistry.json" artifacts/EhrRegistry.json; then
-      diff -u artifacts/EhrRegistry.json "$out/EhrRegistry.json" | head -40 >&2 || true
-      echo "contracts/artifacts/EhrRegistry.json is stale: run 'scripts/contracts.sh build' and commit it" >&2
-      exit 1
-    fi
-    echo "contracts/artifacts/EhrRegistry.json matches a fresh build"
+    for built in "$out"/*.json; do
+      committed="artifacts/$(basename "$built")"
+      if ! cmp -s "$built" "$committed"; then
+        diff -u "$committed" "$built" | head -40 >&2 || true
+        echo "contracts/$committed is stale: run 'scripts/contracts.sh build' and commit it" >&2
+        exit 1
+      fi
+    done
+    echo "contracts/artifacts/*.json match a fresh build"
     ;;
   gas)
     EHRCHAIN_REGENERATE_GAS=1 "$CARGO" test -p ehrchain-contracts --test gas --locked

@@ -1,6 +1,7 @@
-// Compiles src/EhrRegistry.sol with the pinned solc-js (package.json) through
-// solc's standard JSON interface and writes artifacts/EhrRegistry.json: ABI,
-// creation and runtime bytecode, and the compiler settings. The output is a
+// Compiles src/EhrRegistry.sol (and the test contracts in test/) with the
+// pinned solc-js (package.json) through solc's standard JSON interface and
+// writes artifacts/<Contract>.json for each: ABI, creation and runtime
+// bytecode, and the compiler settings. The output is a
 // pure function of the sources and the pinned packages, so a rebuild can be
 // compared byte for byte with the committed artifact.
 //
@@ -17,8 +18,11 @@ const solc = require("solc");
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = resolve(process.argv[2] ?? join(root, "artifacts"));
 
-const CONTRACT = "EhrRegistry";
-const SOURCE = `src/${CONTRACT}.sol`;
+// The registry, and the contracts only tests deploy (an ERC-1271 author).
+const CONTRACTS = [
+  { name: "EhrRegistry", source: "src/EhrRegistry.sol" },
+  { name: "SmartAccountAuthor", source: "test/SmartAccountAuthor.sol" },
+];
 
 // Ganache 7.9, the paper's local chain, knows nothing newer than Shanghai:
 // newer defaults deploy but then fail with invalid opcodes. Set it explicitly.
@@ -29,9 +33,9 @@ const settings = {
   // miss its 8,000-gas budget without it).
   viaIR: true,
   metadata: { bytecodeHash: "ipfs" },
-  outputSelection: {
-    [SOURCE]: { [CONTRACT]: ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] },
-  },
+  outputSelection: Object.fromEntries(
+    CONTRACTS.map(({ name, source }) => [source, { [name]: ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] }]),
+  ),
 };
 
 // Opcodes introduced after Shanghai (Cancun: TLOAD, TSTORE, MCOPY, BLOBHASH,
@@ -76,7 +80,9 @@ function stripMetadata(code) {
 
 const input = {
   language: "Solidity",
-  sources: { [SOURCE]: { content: readFileSync(join(root, SOURCE), "utf8") } },
+  sources: Object.fromEntries(
+    CONTRACTS.map(({ source }) => [source, { content: readFileSync(join(root, source), "utf8") }]),
+  ),
   settings,
 };
 const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
@@ -86,47 +92,50 @@ if (diagnostics.length > 0) {
   console.error(`build failed: ${diagnostics.length} compiler diagnostic(s); the build allows none`);
   process.exit(1);
 }
-
-const contract = output.contracts[SOURCE][CONTRACT];
-const bytecode = contract.evm.bytecode.object;
-const deployed = contract.evm.deployedBytecode.object;
-const runtime = stripMetadata(Buffer.from(deployed, "hex"));
-const creation = Buffer.from(bytecode, "hex");
-// The creation code is the constructor, then the runtime code, then (with the
-// IR pipeline) constants the constructor copies: scan the first two as code.
-const runtimeAt = bytecode.indexOf(deployed);
-if (runtimeAt < 0 || runtimeAt % 2 !== 0) {
-  console.error("build failed: the runtime code is not inside the creation code");
-  process.exit(1);
-}
-const initCode = creation.subarray(0, runtimeAt / 2);
-const bad = [...forbiddenOpcodes(initCode), ...forbiddenOpcodes(runtime)];
-if (bad.length > 0) {
-  console.error(`build failed: post-Shanghai opcodes in the bytecode: ${bad.join(", ")}`);
-  process.exit(1);
-}
-
-const artifact = {
-  contractName: CONTRACT,
-  sourceName: SOURCE,
-  compiler: {
-    name: "solc-js",
-    version: solc.version(),
-    openzeppelinContracts: require("@openzeppelin/contracts/package.json").version,
-    settings: {
-      evmVersion: settings.evmVersion,
-      optimizer: settings.optimizer,
-      viaIR: settings.viaIR,
-      metadata: settings.metadata,
-    },
-  },
-  abi: contract.abi,
-  bytecode: `0x${bytecode}`,
-  deployedBytecode: `0x${deployed}`,
-};
 mkdirSync(outDir, { recursive: true });
-const file = join(outDir, `${CONTRACT}.json`);
-writeFileSync(file, `${JSON.stringify(artifact, null, 2)}\n`);
-console.log(
-  `wrote ${file}: ${creation.length} bytes creation code, ${deployed.length / 2} bytes runtime code (solc ${solc.version()}, evm ${settings.evmVersion})`,
-);
+for (const { name, source } of CONTRACTS) writeArtifact(name, source, output.contracts[source][name]);
+
+/// Checks one compiled contract for post-Shanghai opcodes and writes its artifact.
+function writeArtifact(name, source, contract) {
+  const bytecode = contract.evm.bytecode.object;
+  const deployed = contract.evm.deployedBytecode.object;
+  const runtime = stripMetadata(Buffer.from(deployed, "hex"));
+  const creation = Buffer.from(bytecode, "hex");
+  // The creation code is the constructor, then the runtime code, then (with the
+  // IR pipeline) constants the constructor copies: scan the first two as code.
+  const runtimeAt = bytecode.indexOf(deployed);
+  if (runtimeAt < 0 || runtimeAt % 2 !== 0) {
+    console.error(`build failed: the runtime code of ${name} is not inside its creation code`);
+    process.exit(1);
+  }
+  const initCode = creation.subarray(0, runtimeAt / 2);
+  const bad = [...forbiddenOpcodes(initCode), ...forbiddenOpcodes(runtime)];
+  if (bad.length > 0) {
+    console.error(`build failed: post-Shanghai opcodes in ${name}: ${bad.join(", ")}`);
+    process.exit(1);
+  }
+
+  const artifact = {
+    contractName: name,
+    sourceName: source,
+    compiler: {
+      name: "solc-js",
+      version: solc.version(),
+      openzeppelinContracts: require("@openzeppelin/contracts/package.json").version,
+      settings: {
+        evmVersion: settings.evmVersion,
+        optimizer: settings.optimizer,
+        viaIR: settings.viaIR,
+        metadata: settings.metadata,
+      },
+    },
+    abi: contract.abi,
+    bytecode: `0x${bytecode}`,
+    deployedBytecode: `0x${deployed}`,
+  };
+  const file = join(outDir, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify(artifact, null, 2)}\n`);
+  console.log(
+    `wrote ${file}: ${creation.length} bytes creation code, ${deployed.length / 2} bytes runtime code (solc ${solc.version()}, evm ${settings.evmVersion})`,
+  );
+}

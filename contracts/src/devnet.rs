@@ -300,16 +300,8 @@ impl Devnet {
             config,
             registry: Address::ZERO,
         };
-        let deploy = devnet.execute_kind(
-            Self::admin(),
-            TxKind::Create,
-            EhrRegistry::BYTECODE.clone(),
-            true,
-        )?;
-        devnet.registry = match (&deploy.failure, deploy.contract_address) {
-            (None, Some(address)) => address,
-            _ => return Err(failed("deploying EhrRegistry", deploy)),
-        };
+        devnet.registry =
+            devnet.deploy(Self::admin(), "EhrRegistry", EhrRegistry::BYTECODE.clone())?;
         for name in NAMED {
             devnet.grant_role(name, Self::account(name))?;
         }
@@ -464,6 +456,27 @@ impl Devnet {
         calldata: Bytes,
     ) -> Result<Receipt, DevnetError> {
         self.execute_kind(from, TxKind::Call(to), calldata, true)
+    }
+
+    /// Deploys the contract `name` from `from` with `creation_code` (the
+    /// constructor and its ABI-encoded arguments) and returns its address:
+    /// the registry, or another contract beside it, such as an author's
+    /// smart account.
+    ///
+    /// # Errors
+    /// [`DevnetError::Failed`] ("deploying `name`") when the constructor
+    /// reverts or halts; [`DevnetError::Rejected`] as for [`Devnet::execute`].
+    pub fn deploy(
+        &mut self,
+        from: Address,
+        name: &str,
+        creation_code: Bytes,
+    ) -> Result<Address, DevnetError> {
+        let receipt = self.execute_kind(from, TxKind::Create, creation_code, true)?;
+        match (&receipt.failure, receipt.contract_address) {
+            (None, Some(address)) => Ok(address),
+            _ => Err(failed(&format!("deploying {name}"), receipt)),
+        }
     }
 
     /// Executes a TC made by `ehrchain_core`'s `TransactionGenerator`, sent by

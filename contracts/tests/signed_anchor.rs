@@ -265,3 +265,38 @@ fn the_template_rules_hold_for_signed_records_too() {
         &E::EhrRegistryZeroHash(EhrRegistry::EhrRegistryZeroHash {})
     );
 }
+
+alloy_sol_types::sol!(SmartAccountAuthor, "artifacts/SmartAccountAuthor.json");
+
+#[test]
+fn a_smart_account_author_is_checked_with_erc1271() {
+    let mut s = setup();
+    let owner = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x44)).unwrap();
+    let mut code = SmartAccountAuthor::BYTECODE.to_vec();
+    code.extend_from_slice(&alloy_sol_types::SolValue::abi_encode(&owner.address()));
+    let account = s
+        .net
+        .deploy(Devnet::admin(), "SmartAccountAuthor", code.into())
+        .unwrap();
+    s.net.grant_role("doctor", account).unwrap();
+    let statement = RecordStatement {
+        author: account,
+        ..s.statement.clone()
+    };
+    let relayer = s.relayer;
+
+    // A key that is not the account's owner: the account says no.
+    let wrong = s.sign(&s.author, &statement, &s.domain());
+    let receipt = s.relay(relayer, &statement, wrong);
+    assert_eq!(error(&receipt), &bad_signature(account));
+
+    let signature = s.sign(&owner, &statement, &s.domain());
+    let receipt = s.relay(relayer, &statement, signature);
+    assert!(receipt.status(), "{:?}", receipt.failure);
+    let anchored = receipt.events::<EhrRegistry::RecordAnchored>();
+    assert_eq!(anchored.len(), 1);
+    assert_eq!(
+        anchored[0].author, account,
+        "the event names the smart account"
+    );
+}
