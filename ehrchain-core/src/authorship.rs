@@ -37,11 +37,11 @@
 //! ```
 
 use alloy_primitives::{Address, B256};
-use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain, sol};
+use alloy_sol_types::{Eip712Domain, SolCall, SolStruct, eip712_domain, sol};
 use serde_json::{Value, json};
 
 use crate::generator::ChainTransaction;
-use crate::ti::InitialTransaction;
+use crate::registry_abi::IEhrRegistry;
 
 /// The EIP-712 domain name of every ehrchain statement.
 pub const DOMAIN_NAME: &str = "ehrchain";
@@ -141,6 +141,12 @@ pub enum AuthorshipError {
         /// The account the signature recovers to.
         signer: Address,
     },
+    /// The TC does not call `anchorRecord`, so it has no single record's
+    /// statement.
+    #[error(
+        "the transaction does not call anchorRecord: only a single record's transaction has a statement to sign"
+    )]
+    NotAnchorRecord,
     /// The statement does not describe the sealed record it is given with.
     #[error(
         "the statement does not match the sealed record: its {field} differs from the transaction's; sign the statement of this record"
@@ -212,33 +218,33 @@ impl RecordSignature {
 }
 
 impl RecordStatement {
-    /// The statement of a sealed record: the facts of `tc`, the role and time
-    /// of the `ti` it was made from, and the author's account.
+    /// The statement of the record `tc` anchors, signed by `author`: read
+    /// from the `anchorRecord` call the template mapped (its subject, template,
+    /// TI id, record hash, time and role are what the chain will hold).
     ///
     /// # Errors
-    /// [`AuthorshipError::StatementMismatch`] when `tc` was not made from
-    /// `ti` (another TI id or template).
-    pub fn of_record(
-        tc: &ChainTransaction,
-        ti: &InitialTransaction,
-        author: Address,
-    ) -> Result<Self, AuthorshipError> {
-        if tc.ti_id != ti.ti_id {
+    /// [`AuthorshipError::NotAnchorRecord`] when `tc` does not call
+    /// `anchorRecord`; [`AuthorshipError::StatementMismatch`] when its call
+    /// names another TI or record hash than the TC (a tampered TC).
+    pub fn of_transaction(tc: &ChainTransaction, author: Address) -> Result<Self, AuthorshipError> {
+        let call = IEhrRegistry::anchorRecordCall::abi_decode(&tc.calldata)
+            .map_err(|_| AuthorshipError::NotAnchorRecord)?;
+        if call.tiId != tc.ti_id {
             return Err(AuthorshipError::StatementMismatch { field: "tiId" });
         }
-        if tc.template_id != ti.template_id {
+        if call.recordHash != tc.record_hash {
             return Err(AuthorshipError::StatementMismatch {
-                field: "templateId",
+                field: "recordHash",
             });
         }
         Ok(Self {
-            tiId: tc.ti_id,
-            templateId: tc.template_id,
-            recordHash: tc.record_hash,
-            subject: tc.patient,
-            role: ti.author_role.id(),
+            tiId: call.tiId,
+            templateId: call.templateId,
+            recordHash: call.recordHash,
+            subject: call.subject,
+            role: call.role,
             author,
-            timestamp: ti.timestamp,
+            timestamp: call.timestamp,
         })
     }
 

@@ -442,7 +442,7 @@ impl AuthorshipError {
             | Self::HighS
             | Self::Unrecoverable => ErrorCode::SignatureMalformed,
             Self::WrongSigner { .. } => ErrorCode::SignatureWrongSigner,
-            Self::StatementMismatch { .. } => ErrorCode::StatementMismatch,
+            Self::StatementMismatch { .. } | Self::NotAnchorRecord => ErrorCode::StatementMismatch,
         }
     }
 }

@@ -11,8 +11,8 @@ use ehrchain_core::authorship::{AuthorshipError, RecordStatement};
 use ehrchain_core::generator::GenerateError;
 use ehrchain_core::violation::ViolationKind;
 use ehrchain_core::{
-    Address, B256, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, Role,
-    TemplateRegistry, TransactionGenerator, UnixMillis,
+    Address, B256, ChainTransaction, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
+    MasterKey, Role, TemplateRegistry, TransactionGenerator, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -114,7 +114,7 @@ fn the_signed_statement_of_a_tc_names_its_anchored_facts() {
         .generate(&registry, &ti, NOW, &mut ChaCha20Rng::seed_from_u64(7))
         .unwrap();
     let author = Address::repeat_byte(0xa1);
-    let statement = RecordStatement::of_record(&tc, &ti, author).unwrap();
+    let statement = RecordStatement::of_transaction(&tc, author).unwrap();
     let expected = RecordStatement {
         tiId: ti.ti_id,
         templateId: ti.template_id,
@@ -126,26 +126,34 @@ fn the_signed_statement_of_a_tc_names_its_anchored_facts() {
     };
     assert_eq!(statement, expected);
 
-    let other_ti = InitialTransaction {
+    let other_ti = ChainTransaction {
         ti_id: B256::repeat_byte(0x02),
-        ..ti.clone()
+        ..tc.clone()
     };
     assert_eq!(
-        RecordStatement::of_record(&tc, &other_ti, author),
+        RecordStatement::of_transaction(&other_ti, author),
         Err(AuthorshipError::StatementMismatch { field: "tiId" })
     );
-    let other_template = InitialTransaction {
-        template_id: B256::repeat_byte(0x03),
-        ..ti
+    let other_hash = ChainTransaction {
+        record_hash: B256::repeat_byte(0x03),
+        ..tc.clone()
     };
-    let error = RecordStatement::of_record(&tc, &other_template, author).unwrap_err();
+    let error = RecordStatement::of_transaction(&other_hash, author).unwrap_err();
     assert_eq!(
         error,
         AuthorshipError::StatementMismatch {
-            field: "templateId"
+            field: "recordHash"
         }
     );
     assert_eq!(error.code().name(), "EHR_STATEMENT_MISMATCH");
+    let batch = ChainTransaction {
+        calldata: tc.calldata.slice(..40),
+        ..tc
+    };
+    assert_eq!(
+        RecordStatement::of_transaction(&batch, author),
+        Err(AuthorshipError::NotAnchorRecord)
+    );
 }
 
 #[test]
