@@ -6,7 +6,7 @@
 #    Cargo.lock (installed with `cargo install` only when the one on PATH
 #    differs), and the wasm32-unknown-unknown target.
 # 2. `cargo build -p ehrchain-wasm --target wasm32-unknown-unknown
-#    --profile wasm-release --locked` (opt-level "s", LTO, one codegen unit).
+#    --profile wasm-release --locked` (opt-level "z", LTO, one codegen unit).
 # 3. `wasm-bindgen --target web`: one ES module that works in browsers and,
 #    through the package's Node entry (which reads the .wasm with node:fs and
 #    calls initSync), in Node >= 20.
@@ -14,7 +14,8 @@
 #    points, their .d.ts) from ehrchain-wasm/js/, and package.json (name
 #    "ehrchain", the workspace version, "type": "module", an exports map with
 #    "node" and "browser"/"default" conditions, types).
-# 5. Reports the gzipped size of the .wasm.
+# 5. Reports the gzipped size of the .wasm (scripts/wasm-size.sh), and fails
+#    when it grew past its ceiling.
 #
 # Environment: CARGO (default cargo), WASM_BINDGEN (default wasm-bindgen).
 set -euo pipefail
@@ -112,7 +113,5 @@ cat >"$PKG/package.json" <<JSON
 }
 JSON
 
-raw=$(wc -c <"$PKG/ehrchain_wasm_bg.wasm")
-gz=$(gzip -9 -c "$PKG/ehrchain_wasm_bg.wasm" | wc -c)
 echo "wasm-pack.sh: built $PKG (wasm-bindgen $WB_VERSION)"
-echo "wasm-pack.sh: ehrchain_wasm_bg.wasm is $raw bytes, $gz bytes gzipped ($(awk -v b="$gz" 'BEGIN { printf "%.1f", b / 1024 }') KiB; target < 300 KiB)"
+bash "$ROOT/scripts/wasm-size.sh" "$PKG/ehrchain_wasm_bg.wasm"
