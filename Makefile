@@ -48,7 +48,8 @@ fhir-validate:
 ## compiles as C11 and C++17; the C tests and the C example, built with the
 ## system compiler against the static library, pass, and pass again under
 ## valgrind (definite or indirect leaks and memory errors fail); the C tests
-## pass against the shared library too.
+## pass against the shared library too; the README's C example, extracted,
+## builds and runs under valgrind.
 FFI_LIB := target/debug/libehrchain_ffi.a
 FFI_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iehrchain-ffi/include
 # keccak-asm's object lacks a .note.GNU-stack section; then what Rust's std needs.
@@ -71,6 +72,9 @@ ffi:
 	target/ffi/test_ffi_shared
 	$(MAKE) -C examples/c run CC="$(CC)"
 	$(VALGRIND) examples/c/blood_pressure >/dev/null
+	bash scripts/ffi-readme-example.sh target/ffi/readme_example.c
+	$(CC) $(FFI_CFLAGS) -o target/ffi/readme_example target/ffi/readme_example.c $(FFI_LDLIBS)
+	$(VALGRIND) target/ffi/readme_example
 	@echo "make ffi: header, C tests and C example passed (also under valgrind)"
 
 ## The core must build for wasm32-unknown-unknown, so it can never grow I/O.
