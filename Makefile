@@ -7,7 +7,7 @@ CC ?= cc
 CXX ?= c++
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi
+.PHONY: install test setup fmt-check clippy unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi
 
 ## Every test: formatting, lints, unit/integration/doc tests, the C ABI's C
 ## tests (also under valgrind), the wasm build of the core, the npm package's
@@ -47,9 +47,11 @@ fhir-validate:
 ## The C ABI from C: the committed header matches a fresh cbindgen run and
 ## compiles as C11 and C++17; the C tests and the C example, built with the
 ## system compiler against the static library, pass, and pass again under
-## valgrind (definite or indirect leaks and memory errors fail); the C tests
-## pass against the shared library too; the README's C example, extracted,
-## builds and runs under valgrind.
+## valgrind (definite or indirect leaks and memory errors fail); `make
+## install` into a temporary prefix, and the C tests built against that
+## installed copy with pkg-config (shared and static) and with CMake's
+## find_package(ehrchain) pass (scripts/c-install-test.sh); the README's C
+## example, extracted, builds and runs under valgrind.
 FFI_LIB := target/debug/libehrchain_ffi.a
 FFI_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iehrchain-ffi/include
 # keccak-asm's object lacks a .note.GNU-stack section; then what Rust's std needs.
@@ -67,15 +69,22 @@ ffi:
 	$(CC) $(FFI_CFLAGS) -o target/ffi/test_ffi ehrchain-ffi/tests/c/test_ffi.c $(FFI_LDLIBS)
 	target/ffi/test_ffi
 	$(VALGRIND) target/ffi/test_ffi
-	$(CC) $(FFI_CFLAGS) -o target/ffi/test_ffi_shared ehrchain-ffi/tests/c/test_ffi.c \
-		-Ltarget/debug -lehrchain_ffi -Wl,-rpath,$(CURDIR)/target/debug
-	target/ffi/test_ffi_shared
+	bash scripts/c-install-test.sh
 	$(MAKE) -C examples/c run CC="$(CC)"
 	$(VALGRIND) examples/c/blood_pressure >/dev/null
 	bash scripts/ffi-readme-example.sh target/ffi/readme_example.c
 	$(CC) $(FFI_CFLAGS) -o target/ffi/readme_example target/ffi/readme_example.c $(FFI_LDLIBS)
 	$(VALGRIND) target/ffi/readme_example
 	@echo "make ffi: header, C tests and C example passed (also under valgrind)"
+
+## The C library for a C or C++ host: the header, the shared library (with
+## a SONAME) and the static one, pkg-config files (ehrchain, ehrchain-static)
+## and a CMake package (find_package(ehrchain)) under PREFIX
+## (scripts/c-install.sh). PROFILE=debug installs the debug build; FEATURES
+## picks ehrchain-ffi's features ("" for the core only).
+PREFIX ?= /usr/local
+install:
+	PREFIX="$(PREFIX)" bash scripts/c-install.sh
 
 ## The core must build for wasm32-unknown-unknown, so it can never grow I/O.
 wasm-core:

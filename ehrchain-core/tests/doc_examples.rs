@@ -234,7 +234,7 @@ fn every_shell_example_names_what_exists() {
             }
         }
     }
-    assert_eq!(checked, 35);
+    assert_eq!(checked, 36);
 }
 
 /// The folder of the workspace package `name`.
