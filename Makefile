@@ -93,11 +93,14 @@ wasm-core:
 ## The npm package: builds ehrchain-wasm/pkg/ (scripts/wasm-pack.sh: the
 ## pinned wasm-bindgen-cli, ESM for Node and browsers, .d.ts) and runs the
 ## Node tests against that built package on Ganache's in-process provider
-## (pinned in ehrchain-wasm/tests/package.json).
+## (pinned in ehrchain-wasm/tests/package.json); then `npm pack`s it, installs
+## the tarball into a fresh project and runs the README's example there
+## (scripts/npm-pack-test.sh).
 wasm:
 	bash scripts/wasm-pack.sh
 	npm ci --prefix ehrchain-wasm/tests --no-audit --no-fund --ignore-scripts
 	cd ehrchain-wasm/tests && node --test *.test.mjs
+	bash scripts/npm-pack-test.sh
 
 ## The web portal (examples/web/) in headless Chromium (Debian's chromium,
 ## installed if missing) with playwright-core and an EIP-1193 provider backed

@@ -13,7 +13,8 @@
 # 4. The hand-written JavaScript (EIP-1193 transport, validator loop, entry
 #    points, their .d.ts) from ehrchain-wasm/js/, and package.json (name
 #    "ehrchain", the workspace version, "type": "module", an exports map with
-#    "node" and "browser"/"default" conditions, types).
+#    "node" and "browser"/"default" conditions, types), the README and both
+#    licence texts.
 # 5. Reports the gzipped size of the .wasm (scripts/wasm-size.sh), and fails
 #    when it grew past its ceiling.
 #
@@ -74,6 +75,7 @@ fs.writeFileSync(file, js);
 NODE
 cp "$ROOT"/ehrchain-wasm/js/*.js "$ROOT"/ehrchain-wasm/js/*.d.ts "$PKG/"
 cp "$ROOT/ehrchain-wasm/README.md" "$PKG/README.md"
+cp "$ROOT/LICENSE-APACHE" "$ROOT/LICENSE-MIT" "$PKG/"
 
 VERSION=$(awk '/^\[workspace.package\]/ { p = 1 } p && /^version = / { gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.toml")
 cat >"$PKG/package.json" <<JSON
@@ -101,7 +103,9 @@ cat >"$PKG/package.json" <<JSON
     "*.d.ts",
     "snippets/",
     "ehrchain_wasm_bg.wasm",
-    "README.md"
+    "README.md",
+    "LICENSE-APACHE",
+    "LICENSE-MIT"
   ],
   "sideEffects": [
     "./index.js",

@@ -234,7 +234,7 @@ fn every_shell_example_names_what_exists() {
             }
         }
     }
-    assert_eq!(checked, 36);
+    assert_eq!(checked, 37);
 }
 
 /// The folder of the workspace package `name`.
