@@ -10,6 +10,7 @@
 #   PREFIX/lib/pkgconfig/ehrchain-static.pc  (static: … ehrchain-static)
 #   PREFIX/lib/cmake/ehrchain/ehrchainConfig.cmake, ehrchainConfigVersion.cmake
 #     (find_package(ehrchain) -> ehrchain::ehrchain, ehrchain::ehrchain_static)
+#   PREFIX/share/ehrchain/valgrind.supp (ehrchain-ffi/valgrind.supp)
 #
 # The static library's system libraries are what rustc reports for it
 # (`--print native-static-libs`); it also needs `-z noexecstack`, because
@@ -46,7 +47,8 @@ TARGET_DIR=$("$CARGO" metadata --format-version 1 --no-deps --manifest-path "$RO
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 LIBDIR_BUILT="$TARGET_DIR/$PROFILE"
 
-install -d "$PREFIX/include" "$PREFIX/lib/pkgconfig" "$PREFIX/lib/cmake/ehrchain"
+install -d "$PREFIX/include" "$PREFIX/lib/pkgconfig" "$PREFIX/lib/cmake/ehrchain" "$PREFIX/share/ehrchain"
+install -m 644 "$ROOT/ehrchain-ffi/valgrind.supp" "$PREFIX/share/ehrchain/valgrind.supp"
 install -m 644 "$ROOT/ehrchain-ffi/include/ehrchain.h" "$PREFIX/include/ehrchain.h"
 install -m 644 "$LIBDIR_BUILT/libehrchain_ffi.a" "$PREFIX/lib/libehrchain.a"
 install -m 755 "$LIBDIR_BUILT/libehrchain_ffi.so" "$PREFIX/lib/libehrchain.so.$VERSION"
