@@ -7,13 +7,13 @@ CC ?= cc
 CXX ?= c++
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: install test setup fmt-check clippy unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi
+.PHONY: install publish-check test setup fmt-check clippy unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi
 
 ## Every test: formatting, lints, unit/integration/doc tests, the C ABI's C
 ## tests (also under valgrind), the wasm build of the core, the npm package's
 ## Node tests and the web portal in headless Chromium, the interop tests and a
 ## short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit fhir-validate ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke
+test: setup fmt-check clippy contracts-check unit publish-check fhir-validate ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.
@@ -37,6 +37,13 @@ clippy:
 unit:
 	$(CARGO) test --workspace --locked
 	$(CARGO) test -p ehrchain-core --locked --features simd-keccak
+
+## The crates meant for crates.io package and build from their packaged files
+## alone, with their metadata: ehrchain-core. (The others are publish = false:
+## ehrchain-contracts, ehrchain-ffi and ehrchain-wasm depend on ehrchain-core
+## by path, which a dry run cannot resolve before ehrchain-core is published.)
+publish-check:
+	$(CARGO) publish --dry-run -p ehrchain-core --locked
 
 ## The Provenance and AuditEvent resources ehrchain writes, from the FHIR
 ## real-data suite, validated by an independent FHIR R4 library (Python
