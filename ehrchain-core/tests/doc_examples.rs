@@ -280,3 +280,29 @@ fn target_exists(words: &[&str], flag: &str, name: &str) -> bool {
         || std::fs::read_to_string(dir.join("Cargo.toml"))
             .is_ok_and(|t| t.contains(&format!("name = \"{name}\"")))
 }
+
+/// The `.wasm` size the READMEs quote is the one of docs/performance.md's
+/// "(now)" row, the one place it is measured.
+#[test]
+fn the_readmes_quote_the_wasm_size_of_performance_md() {
+    let performance = read("docs/performance.md");
+    let now = performance
+        .lines()
+        .find(|l| l.contains("(now) |"))
+        .expect("the size table's (now) row");
+    let kib = now.split('|').nth(4).unwrap().trim().to_owned();
+    assert_eq!(kib, "358.8");
+    for path in ["README.md", "ehrchain-wasm/README.md"] {
+        let text = read(path);
+        let quoted: Vec<&str> = text
+            .match_indices(" KiB")
+            .filter(|(at, _)| text[..*at].ends_with(|c: char| c.is_ascii_digit()))
+            .map(|(at, _)| text[..at].rsplit(['`', ' ', '(']).next().unwrap())
+            .filter(|n| n.contains('.'))
+            .collect();
+        assert!(
+            quoted.contains(&kib.as_str()),
+            "{path} quotes {quoted:?}, not {kib}"
+        );
+    }
+}
