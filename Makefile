@@ -7,13 +7,13 @@ CC ?= cc
 CXX ?= c++
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test setup fmt-check clippy unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi
+.PHONY: install publish-check test setup fmt-check clippy unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi
 
 ## Every test: formatting, lints, unit/integration/doc tests, the C ABI's C
 ## tests (also under valgrind), the wasm build of the core, the npm package's
 ## Node tests and the web portal in headless Chromium, the interop tests and a
 ## short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit fhir-validate ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke
+test: setup fmt-check clippy contracts-check unit publish-check fhir-validate ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need.
@@ -38,6 +38,13 @@ unit:
 	$(CARGO) test --workspace --locked
 	$(CARGO) test -p ehrchain-core --locked --features simd-keccak
 
+## The crates meant for crates.io package and build from their packaged files
+## alone, with their metadata: ehrchain-core. (The others are publish = false:
+## ehrchain-contracts, ehrchain-ffi and ehrchain-wasm depend on ehrchain-core
+## by path, which a dry run cannot resolve before ehrchain-core is published.)
+publish-check:
+	$(CARGO) publish --dry-run -p ehrchain-core --locked
+
 ## The Provenance and AuditEvent resources ehrchain writes, from the FHIR
 ## real-data suite, validated by an independent FHIR R4 library (Python
 ## fhir.resources, pinned; scripts/fhir-validate.sh).
@@ -47,14 +54,19 @@ fhir-validate:
 ## The C ABI from C: the committed header matches a fresh cbindgen run and
 ## compiles as C11 and C++17; the C tests and the C example, built with the
 ## system compiler against the static library, pass, and pass again under
-## valgrind (definite or indirect leaks and memory errors fail); the C tests
-## pass against the shared library too.
+## valgrind (`--leak-check=full --error-exitcode=1` with the shipped
+## ehrchain-ffi/valgrind.supp: any leak or memory error fails); `make
+## install` into a temporary prefix, and the C tests built against that
+## installed copy with pkg-config (shared and static) and with CMake's
+## find_package(ehrchain) pass (scripts/c-install-test.sh); the README's C
+## example, extracted, builds and runs under valgrind.
 FFI_LIB := target/debug/libehrchain_ffi.a
 FFI_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iehrchain-ffi/include
 # keccak-asm's object lacks a .note.GNU-stack section; then what Rust's std needs.
 FFI_LDLIBS := -Wl,-z,noexecstack $(FFI_LIB) -lpthread -ldl -lm -lrt -lutil -lgcc_s
-VALGRIND := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-	--show-leak-kinds=definite,indirect --error-exitcode=1
+# A vendor's CI flags, with the suppression file the library ships (its one
+# allocation kept for the process's life: the devnet's precompile table).
+VALGRIND := valgrind -q --leak-check=full --error-exitcode=1 --suppressions=ehrchain-ffi/valgrind.supp
 
 ffi:
 	$(CARGO) build -p ehrchain-ffi --locked
@@ -66,12 +78,22 @@ ffi:
 	$(CC) $(FFI_CFLAGS) -o target/ffi/test_ffi ehrchain-ffi/tests/c/test_ffi.c $(FFI_LDLIBS)
 	target/ffi/test_ffi
 	$(VALGRIND) target/ffi/test_ffi
-	$(CC) $(FFI_CFLAGS) -o target/ffi/test_ffi_shared ehrchain-ffi/tests/c/test_ffi.c \
-		-Ltarget/debug -lehrchain_ffi -Wl,-rpath,$(CURDIR)/target/debug
-	target/ffi/test_ffi_shared
+	bash scripts/c-install-test.sh
 	$(MAKE) -C examples/c run CC="$(CC)"
 	$(VALGRIND) examples/c/blood_pressure >/dev/null
+	bash scripts/ffi-readme-example.sh target/ffi/readme_example.c
+	$(CC) $(FFI_CFLAGS) -o target/ffi/readme_example target/ffi/readme_example.c $(FFI_LDLIBS)
+	$(VALGRIND) target/ffi/readme_example
 	@echo "make ffi: header, C tests and C example passed (also under valgrind)"
+
+## The C library for a C or C++ host: the header, the shared library (with
+## a SONAME) and the static one, pkg-config files (ehrchain, ehrchain-static)
+## and a CMake package (find_package(ehrchain)) under PREFIX
+## (scripts/c-install.sh). PROFILE=debug installs the debug build; FEATURES
+## picks ehrchain-ffi's features ("" for the core only).
+PREFIX ?= /usr/local
+install:
+	PREFIX="$(PREFIX)" bash scripts/c-install.sh
 
 ## The core must build for wasm32-unknown-unknown, so it can never grow I/O.
 wasm-core:
@@ -80,11 +102,14 @@ wasm-core:
 ## The npm package: builds ehrchain-wasm/pkg/ (scripts/wasm-pack.sh: the
 ## pinned wasm-bindgen-cli, ESM for Node and browsers, .d.ts) and runs the
 ## Node tests against that built package on Ganache's in-process provider
-## (pinned in ehrchain-wasm/tests/package.json).
+## (pinned in ehrchain-wasm/tests/package.json); then `npm pack`s it, installs
+## the tarball into a fresh project and runs the README's example there
+## (scripts/npm-pack-test.sh).
 wasm:
 	bash scripts/wasm-pack.sh
 	npm ci --prefix ehrchain-wasm/tests --no-audit --no-fund --ignore-scripts
 	cd ehrchain-wasm/tests && node --test *.test.mjs
+	bash scripts/npm-pack-test.sh
 
 ## The web portal (examples/web/) in headless Chromium (Debian's chromium,
 ## installed if missing) with playwright-core and an EIP-1193 provider backed

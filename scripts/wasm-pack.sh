@@ -6,15 +6,17 @@
 #    Cargo.lock (installed with `cargo install` only when the one on PATH
 #    differs), and the wasm32-unknown-unknown target.
 # 2. `cargo build -p ehrchain-wasm --target wasm32-unknown-unknown
-#    --profile wasm-release --locked` (opt-level "s", LTO, one codegen unit).
+#    --profile wasm-release --locked` (opt-level "z", LTO, one codegen unit).
 # 3. `wasm-bindgen --target web`: one ES module that works in browsers and,
 #    through the package's Node entry (which reads the .wasm with node:fs and
 #    calls initSync), in Node >= 20.
 # 4. The hand-written JavaScript (EIP-1193 transport, validator loop, entry
 #    points, their .d.ts) from ehrchain-wasm/js/, and package.json (name
 #    "ehrchain", the workspace version, "type": "module", an exports map with
-#    "node" and "browser"/"default" conditions, types).
-# 5. Reports the gzipped size of the .wasm.
+#    "node" and "browser"/"default" conditions, types), the README and both
+#    licence texts.
+# 5. Reports the gzipped size of the .wasm (scripts/wasm-size.sh), and fails
+#    when it grew past its ceiling.
 #
 # Environment: CARGO (default cargo), WASM_BINDGEN (default wasm-bindgen).
 set -euo pipefail
@@ -73,6 +75,7 @@ fs.writeFileSync(file, js);
 NODE
 cp "$ROOT"/ehrchain-wasm/js/*.js "$ROOT"/ehrchain-wasm/js/*.d.ts "$PKG/"
 cp "$ROOT/ehrchain-wasm/README.md" "$PKG/README.md"
+cp "$ROOT/LICENSE-APACHE" "$ROOT/LICENSE-MIT" "$PKG/"
 
 VERSION=$(awk '/^\[workspace.package\]/ { p = 1 } p && /^version = / { gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.toml")
 cat >"$PKG/package.json" <<JSON
@@ -100,7 +103,9 @@ cat >"$PKG/package.json" <<JSON
     "*.d.ts",
     "snippets/",
     "ehrchain_wasm_bg.wasm",
-    "README.md"
+    "README.md",
+    "LICENSE-APACHE",
+    "LICENSE-MIT"
   ],
   "sideEffects": [
     "./index.js",
@@ -112,7 +117,5 @@ cat >"$PKG/package.json" <<JSON
 }
 JSON
 
-raw=$(wc -c <"$PKG/ehrchain_wasm_bg.wasm")
-gz=$(gzip -9 -c "$PKG/ehrchain_wasm_bg.wasm" | wc -c)
 echo "wasm-pack.sh: built $PKG (wasm-bindgen $WB_VERSION)"
-echo "wasm-pack.sh: ehrchain_wasm_bg.wasm is $raw bytes, $gz bytes gzipped ($(awk -v b="$gz" 'BEGIN { printf "%.1f", b / 1024 }') KiB; target < 300 KiB)"
+bash "$ROOT/scripts/wasm-size.sh" "$PKG/ehrchain_wasm_bg.wasm"

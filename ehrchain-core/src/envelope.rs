@@ -581,12 +581,32 @@ pub fn cid_of_record_hash(record_hash: &B256) -> String {
     raw[4..].copy_from_slice(record_hash.as_slice());
     let mut cid = String::with_capacity(59);
     cid.push('b');
-    cid.push_str(
-        &data_encoding::BASE32_NOPAD
-            .encode(&raw)
-            .to_ascii_lowercase(),
-    );
+    push_base32_lower(&mut cid, &raw);
     cid
+}
+
+/// Appends RFC 4648 base32 of `bytes`, lower case and without padding.
+fn push_base32_lower(out: &mut String, bytes: &[u8]) {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    // `index & 31` is below 32: the lookup always succeeds.
+    let digit = |index: u32| {
+        ALPHABET
+            .get((index & 31) as usize)
+            .map_or('a', |&d| char::from(d))
+    };
+    // Bits not yet written, the oldest first; at most 4 + 8 of them.
+    let (mut pending, mut count) = (0u32, 0u32);
+    for &byte in bytes {
+        pending = (pending << 8 | u32::from(byte)) & 0xfff;
+        count += 8;
+        while count >= 5 {
+            count -= 5;
+            out.push(digit(pending >> count));
+        }
+    }
+    if count > 0 {
+        out.push(digit(pending << (5 - count)));
+    }
 }
 
 /// Appends the envelope header (`docs/envelope.md`) with a zero ciphertext
@@ -651,4 +671,40 @@ fn array_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
         out.copy_from_slice(src);
     }
     out
+}
+
+#[cfg(test)]
+mod cid_tests {
+    use super::{cid_of_record_hash, push_base32_lower};
+    use alloy_primitives::b256;
+
+    #[test]
+    fn base32_matches_rfc_4648_vectors() {
+        // RFC 4648, section 10, lower case and without padding.
+        let vectors = [
+            ("", ""),
+            ("f", "my"),
+            ("fo", "mzxq"),
+            ("foo", "mzxw6"),
+            ("foob", "mzxw6yq"),
+            ("fooba", "mzxw6ytb"),
+            ("foobar", "mzxw6ytboi"),
+        ];
+        for (input, expected) in vectors {
+            let mut out = String::new();
+            push_base32_lower(&mut out, input.as_bytes());
+            assert_eq!(out, expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn cid_of_the_empty_record_is_the_well_known_one() {
+        // SHA-256 of no bytes; its CIDv1 (raw, sha2-256) is IPFS's CID of an
+        // empty file.
+        let empty = b256!("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            cid_of_record_hash(&empty),
+            "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+        );
+    }
 }

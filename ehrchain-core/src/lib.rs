@@ -9,6 +9,7 @@ mod error;
 pub mod fhir;
 pub mod generator;
 mod handshaker;
+pub mod json;
 pub mod keys;
 pub mod outbox;
 mod record;

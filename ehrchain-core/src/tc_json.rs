@@ -142,7 +142,7 @@ impl ChainTransaction {
     /// [`TcError::Envelope`] for a malformed envelope,
     /// [`TcError::Inconsistent`] when its parts disagree.
     pub fn from_json(json: &str) -> Result<Self, TcError> {
-        let doc: TcJson = serde_json::from_str(json).map_err(|e| TcError::Json(e.to_string()))?;
+        let doc: TcJson = crate::json::from_text(json).map_err(|e| TcError::Json(e.to_string()))?;
         Self::try_from(doc)
     }
 }

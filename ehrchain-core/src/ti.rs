@@ -91,7 +91,7 @@ impl InitialTransaction {
         if json.len() > MAX_TI_JSON_LEN {
             return Err(TiFormatError::TooLarge(json.len()));
         }
-        serde_json::from_str(json).map_err(TiFormatError::from)
+        crate::json::from_text(json).map_err(TiFormatError::from)
     }
 
     /// Reads a TI from a JSON document already parsed, with the rules of

@@ -23,7 +23,7 @@ const VECTORS: &str = concat!(
     "/../docs/vectors/templates.json"
 );
 
-const ANCHOR: &str = "anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp)";
+const ANCHOR: &str = "anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp, bytes32 role)";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,6 +66,7 @@ fn pulse() -> Value {
         "min": 20, "max": 300, "unit": "/min", "required": true,
     })];
     fields.extend(system_fields());
+    fields.push(json!({"name": "role", "placement": "system", "source": "author_role"}));
     json!({
         "format": "ehrchain.template/1",
         "name": "pulse",
@@ -74,7 +75,7 @@ fn pulse() -> Value {
         "roles": ["nurse"],
         "call": {
             "function": ANCHOR,
-            "arguments": ["subject", "template", "ti", "record_hash", "recorded_at"],
+            "arguments": ["subject", "template", "ti", "record_hash", "recorded_at", "role"],
         },
         "fields": fields,
     })
@@ -89,7 +90,7 @@ fn pulse_explicit(id: &str) -> Value {
     doc["fields"][0]["identifying"] = json!(false);
     doc["fields"][0]["hint"] = Value::Null;
     doc["call"]["function"] = json!(
-        "function anchorRecord(bytes32 subject,bytes32 templateId,bytes32 tiId,bytes32 recordHash,uint64 timestamp) external"
+        "function anchorRecord(bytes32 subject,bytes32 templateId,bytes32 tiId,bytes32 recordHash,uint64 timestamp,bytes32 role) external"
     );
     doc
 }

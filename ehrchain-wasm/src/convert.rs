@@ -77,7 +77,7 @@ fn encode_into(string: &JsString, capacity: usize) -> (Vec<u8>, bool) {
 /// `EHR_INVALID_JSON` when it is not JSON or not of the expected shape.
 pub(crate) fn document<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, Failure> {
     let text = json_text(value, what)?;
-    serde_json::from_str(&text)
+    ehrchain_core::json::from_text(&text)
         .map_err(|e| Failure::new(ErrorCode::InvalidJson, format!("{what}: {e}")))
 }
 
@@ -98,7 +98,7 @@ pub(crate) fn value<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<
         return Err(Failure::bad_input(format!("{what} is missing")));
     }
     let text = stringify(value, what)?;
-    serde_json::from_str(&text).map_err(|e| Failure::bad_input(format!("{what}: {e}")))
+    ehrchain_core::json::from_text(&text).map_err(|e| Failure::bad_input(format!("{what}: {e}")))
 }
 
 fn stringify(value: &JsValue, what: &str) -> Result<String, Failure> {

@@ -416,7 +416,7 @@ impl InclusionProof {
     /// # Errors
     /// [`ProofError::Json`] for malformed JSON, or a shape error.
     pub fn from_json(json: &str) -> Result<Self, ProofError> {
-        serde_json::from_str::<ProofJson>(json)
+        crate::json::from_text::<ProofJson>(json)
             .map_err(|e| ProofError::Json(e.to_string()))
             .and_then(Self::try_from)
     }

@@ -76,7 +76,7 @@ impl Template {
             return Err(TemplateError::TooLarge(json.len()));
         }
         let doc: TemplateDoc =
-            serde_json::from_str(json).map_err(|e| TemplateError::Json(e.to_string()))?;
+            crate::json::from_text(json).map_err(|e| TemplateError::Json(e.to_string()))?;
         Self::from_doc(doc)
     }
 

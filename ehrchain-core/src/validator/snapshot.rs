@@ -75,7 +75,7 @@ impl TransactionValidator {
     /// format, or whose records, envelopes and submission disagree.
     pub fn from_json(text: &str) -> Result<Self, ValidatorError> {
         let snapshot: SnapshotOwned =
-            serde_json::from_str(text).map_err(|e| ValidatorError::Snapshot(e.to_string()))?;
+            crate::json::from_text(text).map_err(|e| ValidatorError::Snapshot(e.to_string()))?;
         if snapshot.format != SNAPSHOT_FORMAT {
             return Err(ValidatorError::Snapshot(format!(
                 "format {:?}, expected {SNAPSHOT_FORMAT:?}",
