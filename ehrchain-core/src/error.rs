@@ -24,6 +24,7 @@ use crate::ti::TiFormatError;
 use crate::transport::TransportError;
 use crate::validator::ValidatorError;
 use crate::violation::Violations;
+use crate::watcher::WatcherError;
 
 /// The area an error comes from. Codes are numbered by area in hundreds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -213,6 +214,9 @@ error_codes! {
     /// The host's outbox could not store, read or remove an entry; nothing
     /// was sent.
     OutboxUnavailable = 611, "EHR_OUTBOX_UNAVAILABLE", Chain, "the host's outbox could not store or read an entry; nothing was sent";
+    /// The anchor watcher refused an input (an invalid ACK, an ACK of
+    /// another validator, a result it did not ask for).
+    Watcher = 612, "EHR_WATCHER", Chain, "the anchor watcher refused the input";
     /// The FHIR JSON is malformed, not a resource, or not a Bundle of a
     /// supported type.
     FhirMalformed = 700, "EHR_FHIR_MALFORMED", Fhir, "the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle";
@@ -317,6 +321,9 @@ pub enum Error {
     /// A FHIR resource or Bundle gave no TI.
     #[error(transparent)]
     Fhir(#[from] FhirError),
+    /// The anchor watcher refused an input or a stored state.
+    #[error(transparent)]
+    Watcher(#[from] WatcherError),
 }
 
 impl Error {
@@ -340,6 +347,7 @@ impl Error {
             Self::Outbox(_) => ErrorCode::OutboxUnavailable,
             Self::Devnet(_) => ErrorCode::Devnet,
             Self::Fhir(e) => e.code(),
+            Self::Watcher(e) => e.code(),
         }
     }
 
@@ -518,6 +526,17 @@ impl TransportError {
             Self::WrongChain { .. } => ErrorCode::TransportWrongChain,
             Self::Malformed(_) => ErrorCode::TransportMalformed,
             Self::Reverted(_) => ErrorCode::TransportReverted,
+        }
+    }
+}
+
+impl WatcherError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Snapshot(_) => ErrorCode::OutboxEntryInvalid,
+            Self::NotValid | Self::NotItsValidator | Self::Unexpected(_) => ErrorCode::Watcher,
         }
     }
 }
