@@ -215,9 +215,9 @@ pub struct WatchReport {
 
 /// Runs `watcher` like [`watch_blocking`]; when an anchor vanishes, moves
 /// its TI back to pending (stores the event's entry in `outbox`), resends
-/// the same TC ([`run_durably`]: the same record hash, a new transaction)
-/// and watches the new valid ACK, until every anchor is final or the
-/// `deadline` passes.
+/// the same TC ([`run_durably`]: the same record hash, a new transaction;
+/// again while its ACK is invalid but may be rerun) and watches the new
+/// valid ACK, until every anchor is final or the `deadline` passes.
 ///
 /// # Errors
 /// [`OutboxError`] when the outbox fails; the vanished TI's entry (if it was
@@ -239,20 +239,51 @@ where
         watch_round(watcher, transport, clock, deadline);
         while let Some(event) = watcher.poll_event() {
             if let WatchEvent::Vanished { key, entry, .. } = &event {
-                outbox.save(key, entry)?;
-                let mut validator = TransactionValidator::from_json(entry)
-                    .map_err(|e| OutboxError(e.to_string()))?;
-                let acks = run_durably(&mut validator, outbox, transport, clock)?;
-                if let Some(ack) = acks.iter().find(|a| a.is_valid()) {
-                    // A valid ACK of this validator: accepted.
-                    let _ = watcher.watch(&validator, ack);
-                }
-                watched.resent.extend(acks);
+                resend(watcher, outbox, transport, clock, (key, entry), deadline)
+                    .map(|acks| watched.resent.extend(acks))?;
             }
             watched.events.push(event);
         }
         if watcher.is_empty() || deadline.is_some_and(|d| clock.now() >= d) {
             return Ok(watched);
+        }
+    }
+}
+
+/// Moves a vanished anchor's TI back to pending (its `entry` stored under
+/// `key`) and runs the same TC to its ACK; runs it again while the ACK is
+/// invalid but [`may_rerun`](crate::InvalidReason::may_rerun) (the chain
+/// dropped it again, say) and the deadline is ahead; watches a valid ACK.
+/// Returns the ACKs.
+fn resend<O, T, C>(
+    watcher: &mut AnchorWatcher,
+    outbox: &mut O,
+    transport: &mut T,
+    clock: &mut C,
+    (key, entry): (&B256, &str),
+    deadline: Option<UnixMillis>,
+) -> Result<Vec<Ack>, OutboxError>
+where
+    O: Outbox + ?Sized,
+    T: Transport + ?Sized,
+    C: Clock + ?Sized,
+{
+    let mut all = Vec::new();
+    loop {
+        outbox.save(key, entry)?;
+        let mut validator =
+            TransactionValidator::from_json(entry).map_err(|e| OutboxError(e.to_string()))?;
+        let acks = run_durably(&mut validator, outbox, transport, clock)?;
+        let rerun = acks
+            .iter()
+            .all(|a| a.reason().is_some_and(crate::InvalidReason::may_rerun));
+        if let Some(ack) = acks.iter().find(|a| a.is_valid()) {
+            // A valid ACK of this validator: accepted.
+            let _ = watcher.watch(&validator, ack);
+        }
+        all.extend(acks);
+        if !rerun || deadline.is_some_and(|d| clock.now() >= d) {
+            return Ok(all);
         }
     }
 }
