@@ -194,12 +194,19 @@ pub fn watch_blocking<T: Transport + ?Sized, C: Clock + ?Sized>(
     clock: &mut C,
     deadline: Option<UnixMillis>,
 ) -> Vec<WatchEvent> {
-    let mut events = Vec::new();
-    while watch_round(watcher, transport, clock, deadline) {
-        events.extend(std::iter::from_fn(|| watcher.poll_event()));
-    }
-    events.extend(std::iter::from_fn(|| watcher.poll_event()));
-    events
+    watch_until(watcher, transport, clock, deadline);
+    std::iter::from_fn(|| watcher.poll_event()).collect()
+}
+
+/// Runs `watcher` like [`watch_blocking`], leaving the events in the
+/// watcher ([`AnchorWatcher::poll_event`]).
+pub fn watch_until<T: Transport + ?Sized, C: Clock + ?Sized>(
+    watcher: &mut AnchorWatcher,
+    transport: &mut T,
+    clock: &mut C,
+    deadline: Option<UnixMillis>,
+) {
+    while watch_round(watcher, transport, clock, deadline) {}
 }
 
 /// What [`watch_durably`] saw: the watcher's events and the ACKs of the

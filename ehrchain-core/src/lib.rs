@@ -26,7 +26,9 @@ pub mod watcher;
 // The types of the common flow (templates → TI → TC → chain → ACK, records,
 // proofs, errors) are at the root; everything else is in its module.
 pub use batch::{AnchoredBatch, Batch, BatchBuilder, BatchReader, InclusionProof};
-pub use driver::{WatchReport, run_blocking, run_durably, watch_blocking, watch_durably};
+pub use driver::{
+    WatchReport, run_blocking, run_durably, watch_blocking, watch_durably, watch_until,
+};
 pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, ErrorKind};
 pub use generator::{ChainTransaction, GeneratorConfig, TransactionGenerator};

@@ -43,6 +43,7 @@ use ehrchain_core::outbox::MemoryOutbox;
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::validator::{AuditEvent, step};
+use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{
     Ack, AckStatus, AnchoredBatch, BatchBuilder, BatchReader, ChainTransaction, Clock, Envelope,
     GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason, KeyId,
@@ -50,7 +51,6 @@ use ehrchain_core::{
     TransactionValidator, Transport, TransportError, TxHash, TxReceipt, UnixMillis,
     ValidatorConfig, run_blocking, watch_durably,
 };
-use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde_json::json;
@@ -789,8 +789,14 @@ fn watch_after_the_acks(
     let (mut sim, mut clock) = (Sim(world.clone()), Sim(world.clone()));
     let mut outbox = MemoryOutbox::default();
     let deadline = UnixMillis(start + 3_600_000);
-    let report =
-        watch_durably(&mut watcher, &mut outbox, &mut sim, &mut clock, Some(deadline)).unwrap();
+    let report = watch_durably(
+        &mut watcher,
+        &mut outbox,
+        &mut sim,
+        &mut clock,
+        Some(deadline),
+    )
+    .unwrap();
     let w = world.borrow();
     totals.deep_reorgs += w.deep_reorgs;
     check_chain(&w, seed);
@@ -829,13 +835,18 @@ fn watch_after_the_acks(
     for ((v, _), acks) in validators.iter().zip(acks) {
         for ack in acks.iter().filter(|a| a.is_valid()) {
             let held = match v.submission().map(|s| s.anchoring) {
-                Some(Anchoring::Batch { root, leaf_count, .. }) => w.batches.get(&root) == Some(&leaf_count),
+                Some(Anchoring::Batch {
+                    root, leaf_count, ..
+                }) => w.batches.get(&root) == Some(&leaf_count),
                 _ => w.records.get(&ack.ti_id) == ack.record_hash.as_ref(),
             };
             violations += u64::from(!held);
         }
     }
-    assert!(outbox.entries.is_empty(), "seed {seed}: a resent TI without its ACK");
+    assert!(
+        outbox.entries.is_empty(),
+        "seed {seed}: a resent TI without its ACK"
+    );
     totals.watch_violations += violations;
     assert_eq!(violations, 0, "seed {seed}: {report:?}");
 }

@@ -296,7 +296,11 @@ impl AnchorWatcher {
         ack: &Ack,
     ) -> Result<(), WatcherError> {
         let anchor = ack.anchor().ok_or(WatcherError::NotValid)?;
-        let mine = validator.is_finished() && validator.ti_ids().any(|id| id == ack.ti_id);
+        let mine = validator.is_finished()
+            && validator.ti_ids().any(|id| id == ack.ti_id)
+            && anchor
+                .tx_hash
+                .is_none_or(|tx| validator.tx_hashes().contains(&tx));
         let (Some(submission), Some(key), Some(reopened), true) = (
             validator.submission(),
             validator.outbox_key(),
@@ -350,6 +354,14 @@ impl AnchorWatcher {
         self.watched.is_empty()
     }
 
+    /// The submission of the anchor that the read in flight (or the next
+    /// one of this round) is about; `None` between rounds. C hosts point
+    /// into it.
+    #[must_use]
+    pub fn current_submission(&self) -> Option<&Submission> {
+        self.current().map(|w| &w.submission)
+    }
+
     /// The last failed read, while the watcher retries it (`None` once a
     /// read succeeds).
     #[must_use]
@@ -401,6 +413,12 @@ impl AnchorWatcher {
     /// The next event, oldest first.
     pub fn poll_event(&mut self) -> Option<WatchEvent> {
         self.events.pop_front()
+    }
+
+    /// The event [`AnchorWatcher::poll_event`] hands out next, left in place.
+    #[must_use]
+    pub fn peek_event(&self) -> Option<&WatchEvent> {
+        self.events.front()
     }
 
     /// The result of a [`Transmit::ReadHead`]: the chain head's block number.

@@ -140,6 +140,7 @@ fn a_vanished_anchor_resends_the_same_tc_and_its_new_ack_is_watched() {
     let ack = conclude(&mut again, &r2);
     assert_eq!(ack.record_hash, Some(tc().record_hash));
     assert_eq!(ack.anchor().unwrap().tx_hash, Some(tx(8)));
+    assert_eq!(w.watch(&v, &ack), Err(WatcherError::NotItsValidator));
     w.watch(&again, &ack).unwrap();
     head(&mut w, ROUND, 15);
     poll(
