@@ -11,6 +11,7 @@ mod rpc;
 mod templates;
 mod ti;
 mod validator;
+mod watcher;
 mod webcrypto;
 
 pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
@@ -25,6 +26,7 @@ pub use registry::{
 pub use rpc::{RpcExchange, rpc_check_chain_id, rpc_classify_error, rpc_view};
 pub use templates::Templates;
 pub use validator::Validator;
+pub use watcher::Watcher;
 pub use webcrypto::PreparedTransaction;
 
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -213,6 +215,35 @@ export type Transmit =
 
 /** A validator's write-ahead outbox entry (`Validator.toJSON`, `Validator.fromJSON`). */
 export interface ValidatorEntry { format: "ehrchain.validator/1"; validator: Record<string, unknown> }
+
+/** The anchor watcher's settings: how deep an anchor must be to be final, how often it looks. */
+export interface WatcherConfig {
+  depth: number;
+  pollIntervalMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+/** A record under a watched anchor. */
+export interface WatchedRecord { tiId: Hex; recordHash: Hex }
+
+/** Where the watcher last saw an anchoring transaction. */
+export interface AnchorSeen { txHash: Hex; blockNumber: number; blockHash: Hex }
+
+/**
+ * What the watcher reports about an anchor: `final` (deep enough, no longer
+ * watched) or `vanished` (a reorg took it away: store `entry` in the outbox
+ * under `key` and run `Validator.fromJSON(entry)`, the same TC again).
+ */
+export type WatchEvent =
+  | { event: "final"; key: Hex; records: WatchedRecord[]; anchor: AnchorSeen | null; head: number }
+  | {
+      event: "vanished"; key: Hex; records: WatchedRecord[]; anchor: AnchorSeen | null;
+      held: { holds: string; [detail: string]: unknown }; head: number; entry: string;
+    };
+
+/** The anchor watcher's whole state (`Watcher.toJSON`, `Watcher.fromJSON`). */
+export interface WatcherState { format: "ehrchain.watcher/1"; watcher: Record<string, unknown> }
 
 /** A receipt as a transport hands it to the validator (hex fields are checked). */
 export interface TxReceipt {
