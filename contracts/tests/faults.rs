@@ -14,8 +14,9 @@
 //!   after their valid ACKs (a reorg deeper than the confirmations); the
 //!   anchor watcher reports every anchor vanished, resends the same TC
 //!   (`watch_durably`) and watches it to final: each TI ends valid with the
-//!   same record hash in a new transaction, the registry holds it, none
-//!   anchored twice.
+//!   same record hash in a new block (the same signed transaction when the
+//!   node gives the sender the same nonce again), the registry holds it,
+//!   none anchored twice.
 //! - **a pending transaction dropped**: on Hardhat, automine off
 //!   (`evm_setAutomine`), the TC sent and left pending, then
 //!   `hardhat_dropTransaction`; on Ganache, which has no way to drop one,
@@ -43,7 +44,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, B256};
 use common::{built_ins, generator};
 use ehrchain_contracts::{Deployment, RpcConfig, RpcTransport, deploy_registry};
 use ehrchain_core::outbox::MemoryOutbox;
@@ -291,7 +292,8 @@ fn reorg_after_the_ack(
         backoff_max_ms: 400,
     });
     let snapshot = direct.request(&RpcRequest::snapshot()).unwrap();
-    let mut first: Vec<(ChainTransaction, TxHash)> = Vec::new();
+    // Each TC and the block of its first anchor.
+    let mut first: Vec<(ChainTransaction, B256)> = Vec::new();
     for n in 0..3 {
         row.tis += 1;
         let tc = fresh_tc(hs, rng, n);
@@ -300,7 +302,7 @@ fn reorg_after_the_ack(
         match &acks[..] {
             [ack] if ack.is_valid() => {
                 watcher.watch(&validator, ack).unwrap();
-                first.push((tc, ack.anchor().and_then(|a| a.tx_hash).unwrap()));
+                first.push((tc, ack.anchor().and_then(|a| a.block_hash).unwrap()));
             }
             _ => row
                 .violations
@@ -323,7 +325,7 @@ fn reorg_after_the_ack(
         row.violations
             .push(format!("{} anchors never final", watcher.len()));
     }
-    for (tc, old_tx) in &first {
+    for (tc, old_block) in &first {
         let vanished = report
             .events
             .iter()
@@ -342,7 +344,7 @@ fn reorg_after_the_ack(
             [ack]
                 if ack.is_valid()
                     && ack.record_hash == Some(tc.record_hash)
-                    && ack.anchor().and_then(|a| a.tx_hash) != Some(*old_tx)
+                    && ack.anchor().and_then(|a| a.block_hash) != Some(*old_block)
                     && final_tx == ack.anchor().and_then(|a| a.tx_hash) =>
             {
                 row.valid += 1;
@@ -424,26 +426,28 @@ fn dropped_pending(
 }
 
 /// Replaces the pending transaction `tx` by a 0-value transfer from its
-/// sender to itself with its nonce and twice its gas price: the mempool
-/// drops `tx`.
+/// sender to itself with its nonce and twice its fees: the mempool drops
+/// `tx`.
 fn replace(
     direct: &mut RpcTransport,
     tx: &TxHash,
 ) -> Result<serde_json::Value, ehrchain_core::TransportError> {
     let pending = direct.request(&RpcRequest::transaction(tx))?;
-    let price = u128::from_str_radix(
-        pending["gasPrice"]
-            .as_str()
-            .unwrap_or("0x3b9aca00")
-            .trim_start_matches("0x"),
-        16,
-    )
-    .unwrap_or(1_000_000_000);
     let from = pending["from"].clone();
-    let replacement = json!({
-        "from": from, "to": from, "value": "0x0", "gas": "0x5208",
-        "nonce": pending["nonce"], "gasPrice": format!("{:#x}", price * 2),
+    let mut replacement = json!({
+        "from": from, "to": from, "value": "0x0", "gas": "0x5208", "nonce": pending["nonce"],
     });
+    for fee in ["maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"] {
+        let Some(value) = pending[fee].as_str() else {
+            continue;
+        };
+        let doubled = u128::from_str_radix(value.trim_start_matches("0x"), 16).unwrap_or(0) * 2;
+        replacement[fee] = json!(format!("{:#x}", doubled.max(2_000_000_000)));
+    }
+    if replacement.get("maxFeePerGas").is_some() {
+        // An EIP-1559 replacement: the legacy price would conflict.
+        replacement.as_object_mut().map(|r| r.remove("gasPrice"));
+    }
     direct.request(&RpcRequest::other("eth_sendTransaction", vec![replacement]))
 }
 
