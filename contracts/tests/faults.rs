@@ -409,9 +409,11 @@ fn dropped_pending(
             continue;
         }
         let acks = run_durably(&mut validator, &mut outbox, direct, &mut clock).unwrap();
-        let tx = acks.first().and_then(Ack::anchor).and_then(|a| a.tx_hash);
+        // Sent again (the same signed transaction when the node gives the
+        // sender the dropped one's nonce again), then valid.
+        let resent = validator.tx_hashes().len() >= 2;
         match &acks[..] {
-            [ack] if ack.is_valid() && tx != Some(pending) && anchored(direct, &tc) => {
+            [ack] if ack.is_valid() && resent && anchored(direct, &tc) => {
                 row.valid += 1;
                 row.reruns += validator.tx_hashes().len() - 1;
             }
