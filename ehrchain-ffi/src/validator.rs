@@ -256,15 +256,28 @@ pub unsafe extern "C" fn ehr_validator_poll_timeout(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle(validator, "validator")?;
-        let has_deadline = Out::new(has_deadline_out, "has_deadline_out")?;
-        let deadline = Out::new(deadline_ms_out, "deadline_ms_out")?;
-        let next = validator.v.poll_timeout();
-        if let Some(at) = next {
-            deadline.set(at.as_millis());
-        }
-        has_deadline.set(next.is_some());
-        Ok(())
+        write_deadline(
+            validator.v.poll_timeout(),
+            has_deadline_out,
+            deadline_ms_out,
+        )
     })
+}
+
+/// Writes `next` (Unix milliseconds) to `deadline_ms_out` and whether there
+/// is one to `has_deadline_out` (nothing to `deadline_ms_out` when not).
+pub(crate) fn write_deadline(
+    next: Option<UnixMillis>,
+    has_deadline_out: *mut bool,
+    deadline_ms_out: *mut u64,
+) -> Result<()> {
+    let has_deadline = Out::new(has_deadline_out, "has_deadline_out")?;
+    let deadline = Out::new(deadline_ms_out, "deadline_ms_out")?;
+    if let Some(at) = next {
+        deadline.set(at.as_millis());
+    }
+    has_deadline.set(next.is_some());
+    Ok(())
 }
 
 /// Advances the validator's timers to `now_ms`: a transaction pending past

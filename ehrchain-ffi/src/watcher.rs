@@ -19,6 +19,7 @@ use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::transport::{ehr_receipt, ehr_transport};
 use crate::validator::{
     batch_result, ehr_transmit, ehr_validator, receipt_result, record_result, reported,
+    write_deadline,
 };
 
 /// The anchor watcher over valid ACKs.
@@ -158,14 +159,7 @@ pub unsafe extern "C" fn ehr_watcher_poll_timeout(
 ) -> ehr_result {
     guard(|| {
         let watcher = ptr::handle(watcher, "watcher")?;
-        let has_deadline = Out::new(has_deadline_out, "has_deadline_out")?;
-        let deadline = Out::new(deadline_ms_out, "deadline_ms_out")?;
-        let next = watcher.w.poll_timeout();
-        if let Some(at) = next {
-            deadline.set(at.as_millis());
-        }
-        has_deadline.set(next.is_some());
-        Ok(())
+        write_deadline(watcher.w.poll_timeout(), has_deadline_out, deadline_ms_out)
     })
 }
 

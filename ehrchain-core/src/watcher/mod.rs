@@ -431,14 +431,10 @@ impl AnchorWatcher {
         result: Result<u64, TransportError>,
     ) -> Result<(), WatcherError> {
         self.take_asked(Asked::Head, "the chain head")?;
-        match result {
-            Ok(head) => {
-                self.succeeded();
-                self.head = Some(head);
-                self.cursor = 0;
-                self.next_at = now;
-            }
-            Err(error) => self.failed(now, error),
+        if let Some(head) = self.answered(now, result) {
+            self.head = Some(head);
+            self.cursor = 0;
+            self.next_at = now;
         }
         Ok(())
     }
@@ -460,14 +456,9 @@ impl AnchorWatcher {
             return Err(WatcherError::Unexpected("another transaction's receipt"));
         }
         self.take_asked(Asked::Poll, "a receipt")?;
-        let status = match result {
-            Ok(status) => status,
-            Err(error) => {
-                self.failed(now, error);
-                return Ok(());
-            }
+        let Some(status) = self.answered(now, result) else {
+            return Ok(());
         };
-        self.succeeded();
         let (head, depth) = (self.head.unwrap_or_default(), self.depth());
         let Some(w) = self.watched.get_mut(self.cursor) else {
             return Ok(());
@@ -537,14 +528,9 @@ impl AnchorWatcher {
             return Err(WatcherError::Unexpected(what));
         };
         self.take_asked(Asked::Read, what)?;
-        let held = match judged {
-            Ok(held) => held,
-            Err(error) => {
-                self.failed(now, error);
-                return Ok(());
-            }
+        let Some(held) = self.answered(now, judged) else {
+            return Ok(());
         };
-        self.succeeded();
         let (head, depth) = (self.head.unwrap_or_default(), self.depth());
         let Some(w) = self.watched.get_mut(self.cursor) else {
             return Ok(());
@@ -626,12 +612,22 @@ impl AnchorWatcher {
         }
     }
 
-    fn succeeded(&mut self) {
-        self.failures = 0;
-        self.last_error = None;
+    /// The value of a read that succeeded; `None` when it failed: then the
+    /// same read is asked again after the backoff.
+    fn answered<T>(&mut self, now: UnixMillis, result: Result<T, TransportError>) -> Option<T> {
+        match result {
+            Ok(value) => {
+                self.failures = 0;
+                self.last_error = None;
+                Some(value)
+            }
+            Err(error) => {
+                self.failed(now, error);
+                None
+            }
+        }
     }
 
-    /// A read failed: the same read is asked again after the backoff.
     fn failed(&mut self, now: UnixMillis, error: TransportError) {
         self.failures = self.failures.saturating_add(1);
         self.last_error = Some(error);
