@@ -335,9 +335,14 @@ impl AnchorWatcher {
             held_since: None,
             entry: reopened.to_json(),
         };
+        let at_cursor = self.head.is_some() && self.current().is_some_and(|w| w.key == key);
         match self.watched.iter_mut().find(|w| w.key == key) {
             Some(old) => *old = watched,
             None => self.watched.push(watched),
+        }
+        if at_cursor {
+            // A read about the replaced anchor is asked again.
+            self.asked = None;
         }
         Ok(())
     }

@@ -284,6 +284,18 @@ fn only_valid_acks_of_their_validator_are_watched_and_only_asked_reads_taken() {
         w.handle_receipt(UnixMillis(0), Ok(SubmissionStatus::Included(wrong))),
         Err(WatcherError::Unexpected("another transaction's receipt"))
     );
+    assert_eq!(
+        w.poll_transmit(UnixMillis(0)),
+        None,
+        "the poll awaits its result"
+    );
+    // Watched again (after a resend, say): the read about it is asked again.
+    w.watch(&v, &ack).unwrap();
+    assert_eq!(
+        w.poll_transmit(UnixMillis(0))
+            .map(|t| matches!(t, Transmit::Poll { .. })),
+        Some(true)
+    );
     w.handle_receipt(UnixMillis(0), Ok(SubmissionStatus::Included(r)))
         .unwrap();
 }
