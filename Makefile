@@ -7,17 +7,18 @@ CC ?= cc
 CXX ?= c++
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: install publish-check test setup fmt-check clippy unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi
+.PHONY: install publish-check test setup fmt-check clippy unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi fault-report
 
 ## Every test: formatting, lints, unit/integration/doc tests, the C ABI's C
 ## tests (also under valgrind), the wasm build of the core, the npm package's
 ## Node tests and the web portal in headless Chromium, the interop tests and a
 ## short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit publish-check fhir-validate ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke
+test: setup fmt-check clippy contracts-check unit publish-check fhir-validate ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke fault-report
 	@echo "make test: all checks passed"
 
-## Toolchain pieces the checks need.
+## Toolchain pieces the checks need; the fault table starts empty.
 setup:
+	rm -rf target/fault-report
 	rustup component add rustfmt clippy
 	rustup target add wasm32-unknown-unknown
 	@command -v node >/dev/null || { echo "node (>= 20) is required for the interop tests"; exit 1; }
@@ -155,6 +156,15 @@ ganache-e2e:
 ## stopped by its PID whatever happens.
 hardhat-e2e: wasm
 	bash scripts/hardhat-e2e.sh
+
+## One table of every fault scenario `make test` ran (scenario, node, runs,
+## violations) from the rows the fault tests wrote to target/fault-report/:
+## the deterministic simulation (unit), the fault proxy and the node's own
+## faults, and the SIGKILL crash test (ganache-e2e, hardhat-e2e). Fails when
+## a row has violations or an expected scenario left no row
+## (scripts/fault-report/table.sh).
+fault-report:
+	bash scripts/fault-report/table.sh
 
 ## Rebuild contracts/artifacts/*.json (the registry, the test contracts) with
 ## the pinned solc-js.

@@ -29,6 +29,7 @@ use ehrchain_contracts::{
     Deployment, Devnet, DevnetTransport, EhrRegistry, RpcConfig, RpcTransport, abi, deploy_registry,
 };
 use ehrchain_core::outbox::Outbox;
+use ehrchain_core::watcher::{AnchorWatcher, WatcherConfig};
 use ehrchain_core::{
     Ack, AckStatus, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
     InclusionProof, InitialTransaction, KeyId, MasterKey, Role, SystemClock, TemplateRegistry,
@@ -40,6 +41,8 @@ use serde_json::{Value, json};
 
 #[path = "common/store.rs"]
 mod store;
+#[path = "common/watch.rs"]
+mod watch;
 
 use store::Database;
 
@@ -248,6 +251,12 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
     ];
     println!("\nTIs through the handshaker, one ACK each:");
     let mut first = None;
+    // After the ACK, the valid ones are watched until their anchors are final.
+    let mut watcher = AnchorWatcher::new(WatcherConfig {
+        depth: 6,
+        poll_interval_ms: 100,
+        ..WatcherConfig::default()
+    });
     for (name, role, patient, fields) in entries {
         let ti = initial_transaction(
             hs.templates(),
@@ -260,7 +269,14 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         )?;
         // Stored in the outbox before it is sent; the ACK and the outbox
         // entry's removal are one database transaction.
-        let ack = hs.submit_durably(&ti, &mut db, &mut transport, &mut clock, &mut rng)?;
+        let ack = hs.submit_watched(
+            &ti,
+            &mut db,
+            &mut transport,
+            &mut clock,
+            &mut rng,
+            &mut watcher,
+        )?;
         print_ack(&format!("{name} by a {role}"), &ack);
         if ack.is_valid() {
             first.get_or_insert(ack);
@@ -284,6 +300,7 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         println!("  record {}", String::from_utf8_lossy(&record));
     }
 
+    watch::watch_until_final(&mut watcher, &mut db, &mut transport, &mut clock, 60_000)?;
     replayed_tc(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
     crash_after_sending(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
     batch_of_device_readings(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;

@@ -52,8 +52,10 @@ EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
   "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked -- --include-ignored
 # Every fault of a fault-injecting proxy in front of the node
-# (scripts/fault-proxy/proxy.mjs): one table row per fault.
-EHRCHAIN_RPC_URL="$URL" \
+# (scripts/fault-proxy/proxy.mjs), a reorg after the ACK and a dropped
+# pending transaction on the node, and a node restart on a Ganache the test
+# starts itself (keeping its chain in a database): one table row each.
+EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RESTART_NODE=ganache \
   "$CARGO" test -p ehrchain-contracts --test faults --locked -- --include-ignored --nocapture
 # The host process killed with SIGKILL at 50 seeded points of its flow and
 # restarted from its SQLite outbox (examples/tests/crash.rs).

@@ -61,8 +61,10 @@ EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
 (cd "$ROOT/ehrchain-wasm/tests" && EHRCHAIN_RPC_URL="$URL" node --test ./*.test.mjs >"$LOG.js" 2>&1) \
   || { tail -n 60 "$LOG.js" >&2; exit 1; }
 grep -E '^# (pass|fail) ' "$LOG.js"
-# The fault-injecting proxy and the SIGKILL crash test, as on Ganache.
-EHRCHAIN_RPC_URL="$URL" \
+# The fault-injecting proxy, the node's own faults, a node restart (on a
+# Hardhat the test starts itself, which loses its chain) and the SIGKILL
+# crash test, as on Ganache.
+EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RESTART_NODE=hardhat \
   "$CARGO" test -p ehrchain-contracts --test faults --locked -- --include-ignored --nocapture
 EHRCHAIN_RPC_URL="$URL" \
   "$CARGO" test -p ehrchain-examples --test crash --locked -- --include-ignored --nocapture

@@ -235,6 +235,16 @@ impl RpcTransport {
 
     /// One JSON-RPC exchange: the core's request out, the core's
     /// classification of the answer back.
+    /// Posts `request` and returns the node's result, classified by the
+    /// core's policy: for what the validator does not ask itself (a
+    /// development node's `evm_snapshot` in a fault test, say).
+    ///
+    /// # Errors
+    /// [`TransportError`] as the policy classifies the node's answer.
+    pub fn request(&self, request: &RpcRequest) -> Result<Value, TransportError> {
+        self.ask(request)
+    }
+
     fn ask(&self, request: &RpcRequest) -> Result<Value, TransportError> {
         let body = request.body(self.next_id.fetch_add(1, Ordering::Relaxed));
         let exchange = async {

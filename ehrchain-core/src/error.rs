@@ -25,6 +25,7 @@ use crate::ti::TiFormatError;
 use crate::transport::TransportError;
 use crate::validator::ValidatorError;
 use crate::violation::Violations;
+use crate::watcher::WatcherError;
 
 /// The area an error comes from. Codes are numbered by area in hundreds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -217,6 +218,9 @@ error_codes! {
     /// The host's outbox could not store, read or remove an entry; nothing
     /// was sent.
     OutboxUnavailable = 611, "EHR_OUTBOX_UNAVAILABLE", Chain, "the host's outbox could not store or read an entry; nothing was sent";
+    /// The anchor watcher refused an input (an invalid ACK, an ACK of
+    /// another validator, a result it did not ask for).
+    Watcher = 612, "EHR_WATCHER", Chain, "the anchor watcher refused the input";
     /// The FHIR JSON is malformed, not a resource, or not a Bundle of a
     /// supported type.
     FhirMalformed = 700, "EHR_FHIR_MALFORMED", Fhir, "the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle";
@@ -332,6 +336,9 @@ pub enum Error {
     /// An author's signed statement was refused.
     #[error(transparent)]
     Authorship(#[from] AuthorshipError),
+    /// The anchor watcher refused an input or a stored state.
+    #[error(transparent)]
+    Watcher(#[from] WatcherError),
 }
 
 impl Error {
@@ -356,6 +363,7 @@ impl Error {
             Self::Devnet(_) => ErrorCode::Devnet,
             Self::Fhir(e) => e.code(),
             Self::Authorship(e) => e.code(),
+            Self::Watcher(e) => e.code(),
         }
     }
 
@@ -549,6 +557,17 @@ impl TransportError {
             Self::WrongChain { .. } => ErrorCode::TransportWrongChain,
             Self::Malformed(_) => ErrorCode::TransportMalformed,
             Self::Reverted(_) => ErrorCode::TransportReverted,
+        }
+    }
+}
+
+impl WatcherError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Snapshot(_) => ErrorCode::OutboxEntryInvalid,
+            Self::NotValid | Self::NotItsValidator | Self::Unexpected(_) => ErrorCode::Watcher,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::ti::InitialTransaction;
 use crate::time::{Clock, UnixMillis};
 use crate::transport::Transport;
 use crate::validator::{Ack, InvalidReason, TransactionValidator, ValidatorConfig};
+use crate::watcher::AnchorWatcher;
 
 /// The blockchain handshaker: checks a TI against its template, seals and
 /// anchors it, and answers with its ACK.
@@ -190,12 +191,61 @@ impl<K: KeyStore> Handshaker<K> {
         C: Clock + ?Sized,
         R: CryptoRngCore + ?Sized,
     {
+        self.run_durably(ti, outbox, transport, clock, rng)
+            .map(|(_, ack)| ack)
+    }
+
+    /// [`Handshaker::submit_durably`], then, when the ACK is valid, hands
+    /// its anchor to `watcher` to be watched until final
+    /// ([`watch_durably`](crate::watch_durably) runs it and resends what
+    /// vanishes).
+    ///
+    /// # Errors
+    /// As [`Handshaker::submit_durably`].
+    pub fn submit_watched<O, T, C, R>(
+        &self,
+        ti: &InitialTransaction,
+        outbox: &mut O,
+        transport: &mut T,
+        clock: &mut C,
+        rng: &mut R,
+        watcher: &mut AnchorWatcher,
+    ) -> Result<Ack, Error>
+    where
+        O: Outbox + ?Sized,
+        T: Transport + ?Sized,
+        C: Clock + ?Sized,
+        R: CryptoRngCore + ?Sized,
+    {
+        let (validator, ack) = self.run_durably(ti, outbox, transport, clock, rng)?;
+        if ack.is_valid() {
+            watcher.watch(&validator, &ack)?;
+        }
+        Ok(ack)
+    }
+
+    /// The TI's validator (resumed from the outbox, or new), run to its ACK.
+    fn run_durably<O, T, C, R>(
+        &self,
+        ti: &InitialTransaction,
+        outbox: &mut O,
+        transport: &mut T,
+        clock: &mut C,
+        rng: &mut R,
+    ) -> Result<(TransactionValidator, Ack), Error>
+    where
+        O: Outbox + ?Sized,
+        T: Transport + ?Sized,
+        C: Clock + ?Sized,
+        R: CryptoRngCore + ?Sized,
+    {
         let mut validator = match outbox.load(&ti.ti_id)? {
             Some(entry) => TransactionValidator::from_json(&entry)?,
             None => self.validator_for(ti, clock.now(), rng),
         };
         let acks = run_durably(&mut validator, outbox, transport, clock)?;
-        Ok(single_ack(ti, &validator, acks))
+        let ack = single_ack(ti, &validator, acks);
+        Ok((validator, ack))
     }
 
     /// Resumes every TI whose entry the host's outbox holds (after a restart)

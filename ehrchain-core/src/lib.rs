@@ -23,11 +23,14 @@ mod time;
 pub mod transport;
 pub mod validator;
 pub mod violation;
+pub mod watcher;
 
 // The types of the common flow (templates → TI → TC → chain → ACK, records,
 // proofs, errors) are at the root; everything else is in its module.
 pub use batch::{AnchoredBatch, Batch, BatchBuilder, BatchReader, InclusionProof};
-pub use driver::{run_blocking, run_durably};
+pub use driver::{
+    WatchReport, run_blocking, run_durably, watch_blocking, watch_durably, watch_until,
+};
 pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, ErrorKind};
 pub use generator::{ChainTransaction, GeneratorConfig, TransactionGenerator};
@@ -43,6 +46,7 @@ pub use transport::{Submission, SubmissionStatus, Transport, TransportError, TxH
 pub use validator::{
     Ack, AckStatus, InvalidReason, TransactionValidator, Transmit, ValidatorConfig,
 };
+pub use watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 
 /// Re-exported primitive types used in the public API.
 pub use alloy_primitives::{Address, B256, Bytes};

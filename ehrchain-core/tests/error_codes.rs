@@ -59,6 +59,7 @@ const RELEASED: &[(&str, u32)] = &[
     ("EHR_TRANSPORT_REVERTED", 607),
     ("EHR_OUTBOX_ENTRY_INVALID", 610),
     ("EHR_OUTBOX_UNAVAILABLE", 611),
+    ("EHR_WATCHER", 612),
     ("EHR_FHIR_MALFORMED", 700),
     ("EHR_FHIR_TOO_LARGE", 701),
     ("EHR_FHIR_UNMAPPED", 702),
@@ -123,5 +124,42 @@ fn docs_errors_md_lists_the_table_of_the_code() {
     assert!(
         doc == fresh,
         "docs/errors.md is stale: regenerate it with `EHRCHAIN_REGENERATE_DOCS=1 cargo test -p ehrchain-core --test error_codes`"
+    );
+}
+
+/// The quoted names of the TypeScript union `export type <name> = …;` in the
+/// npm package's type declarations (ehrchain-wasm/src/lib.rs).
+fn typescript_union(name: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ehrchain-wasm/src/lib.rs");
+    let source = std::fs::read_to_string(&path).expect("ehrchain-wasm/src/lib.rs");
+    let start = source
+        .find(&format!("export type {name} ="))
+        .unwrap_or_else(|| panic!("no `export type {name}` in {}", path.display()));
+    let union = source[start..].split(';').next().unwrap_or_default();
+    union
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_typescript_types_name_every_code_and_kind() {
+    let names: Vec<String> = ErrorCode::ALL.iter().map(|c| c.name().to_owned()).collect();
+    assert_eq!(
+        typescript_union("ErrorCode"),
+        names,
+        "the ErrorCode union in ehrchain-wasm/src/lib.rs"
+    );
+    let mut kinds: Vec<String> = ErrorCode::ALL
+        .iter()
+        .map(|c| c.kind().name().to_owned())
+        .collect();
+    kinds.dedup();
+    assert_eq!(
+        typescript_union("ErrorKind"),
+        kinds,
+        "the ErrorKind union in ehrchain-wasm/src/lib.rs"
     );
 }

@@ -9,6 +9,16 @@
 //! canonical chain holds at the end, unless the ACK is inconclusive because
 //! the chain could not be read when the validator settled.
 //!
+//! After the ACKs, reorgs deeper than the confirmations happen for a while
+//! and the anchor watcher runs over every valid ACK until final, resending
+//! through an outbox the TCs whose anchors vanished: then every valid ACK is
+//! on the canonical chain, every resent TC ends valid with the same record
+//! hash, none is anchored twice.
+//!
+//! Rows for `make test`'s fault table: `validator-under-faults` and
+//! `deep-reorgs-after-the-ack` (scripts/fault-report/). A seed that breaks
+//! an invariant fails the test before its row is written.
+//!
 //! `EHRCHAIN_SIM_SEEDS` sets the number of seeds (default 2,000).
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +28,9 @@
     clippy::print_stderr,
     clippy::cast_possible_truncation
 )]
+
+#[path = "../../scripts/fault-report/row.rs"]
+mod fault_report;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -30,12 +43,13 @@ use ehrchain_core::outbox::MemoryOutbox;
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::validator::{AuditEvent, step};
+use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{
     Ack, AckStatus, AnchoredBatch, BatchBuilder, BatchReader, ChainTransaction, Clock, Envelope,
     GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason, KeyId,
     MasterKey, Role, Submission, SubmissionStatus, TemplateRegistry, TransactionGenerator,
     TransactionValidator, Transport, TransportError, TxHash, TxReceipt, UnixMillis,
-    ValidatorConfig, run_blocking,
+    ValidatorConfig, run_blocking, watch_durably,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -47,8 +61,16 @@ const START_MS: u64 = 1_767_225_600_000;
 const BLOCK_MS: u64 = 2_000;
 const CONFIRMATIONS: u64 = 3;
 /// Reorgs are shallower than the confirmation depth, as on a chain the
-/// validator is configured for.
+/// validator is configured for...
 const MAX_REORG_DEPTH: u64 = CONFIRMATIONS - 1;
+/// ...until the ACKs are out: then, for a while, reorgs deeper than the
+/// confirmations (up to this depth) happen, and the anchor watcher, which
+/// waits for `WATCHER_DEPTH` blocks, must catch every anchor they remove.
+const MAX_DEEP_REORG_DEPTH: u64 = CONFIRMATIONS + 3;
+const WATCHER_DEPTH: u64 = MAX_DEEP_REORG_DEPTH + 3;
+/// How long deep reorgs go on after the ACKs, and their rate per block.
+const DEEP_REORG_WINDOW_MS: u64 = 40_000;
+const DEEP_REORG_PERMILLE: u32 = 250;
 
 /// Fault rates in permille, drawn per seed.
 #[derive(Clone, Copy, Debug)]
@@ -121,6 +143,9 @@ struct World {
     sender: usize,
     /// tx hash → the validator that sent it.
     sent_by: HashMap<B256, usize>,
+    /// Deep reorgs (past the confirmations) happen until then (ms).
+    deep_reorgs_until: u64,
+    deep_reorgs: u64,
 }
 
 impl World {
@@ -145,6 +170,8 @@ impl World {
             reorgs: 0,
             sender: 0,
             sent_by: HashMap::new(),
+            deep_reorgs_until: 0,
+            deep_reorgs: 0,
         }
     }
 
@@ -155,22 +182,29 @@ impl World {
     fn advance(&mut self) {
         while self.now >= self.last_block_at + BLOCK_MS {
             self.last_block_at += BLOCK_MS;
-            if self.blocks.len() > 2 && self.chance(self.faults.reorg) {
-                self.reorg();
+            let deep = self.now < self.deep_reorgs_until;
+            if deep && self.blocks.len() > 2 && self.chance(DEEP_REORG_PERMILLE) {
+                self.deep_reorgs += 1;
+                // The competing fork leaves half the transactions out.
+                self.reorg(MAX_DEEP_REORG_DEPTH, 500);
+            } else if self.blocks.len() > 2 && self.chance(self.faults.reorg) {
+                self.reorg(MAX_REORG_DEPTH, self.faults.drop);
             }
             self.mine();
         }
     }
 
-    fn reorg(&mut self) {
+    /// Replaces up to `max_depth` blocks; each of their transactions is
+    /// dropped with `drop` permille, else back in the mempool.
+    fn reorg(&mut self, max_depth: u64, drop: u32) {
         self.reorgs += 1;
-        let max = MAX_REORG_DEPTH.min(self.blocks.len() as u64 - 1);
+        let max = max_depth.min(self.blocks.len() as u64 - 1);
         let depth = 1 + self.rng.next_u64() % max;
         for _ in 0..depth {
             let block = self.blocks.pop().unwrap();
             for tx in block.txs {
                 self.index.remove(&tx.hash);
-                if !self.chance(self.faults.drop) {
+                if !self.chance(drop) {
                     self.mempool.push((tx.hash, tx.submission));
                 }
             }
@@ -538,6 +572,18 @@ struct Totals {
     /// Host crashes: a validator replaced by the one its outbox entry
     /// resumes.
     crashes: u64,
+    /// Reorgs deeper than the confirmations, after the ACKs.
+    deep_reorgs: u64,
+    /// Anchors the watcher reported vanished, and final.
+    vanished: u64,
+    final_events: u64,
+    /// Runs of TCs resent after their anchor vanished (each TC ended valid
+    /// with the same record hash), and of those, runs that ended invalid
+    /// but may be rerun (then run again).
+    resent: u64,
+    resent_again: u64,
+    /// Broken after-ACK invariants (must stay 0).
+    watch_violations: u64,
 }
 
 /// What the test expects of a validator's TIs.
@@ -642,10 +688,24 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
         }
     }
 
-    let w = world.borrow();
-    totals.reorgs += w.reorgs;
-    check_chain(&w, seed);
-    for (i, ((v, expect), acks)) in validators.iter_mut().zip(&acks).enumerate() {
+    {
+        let w = world.borrow();
+        check_acks(&w, &mut validators, &acks, seed, totals);
+    }
+    watch_after_the_acks(&world, &validators, &acks, seed, totals);
+    totals.reorgs += world.borrow().reorgs;
+}
+
+/// Every validator's ACKs, as the first phase left them.
+fn check_acks(
+    w: &World,
+    validators: &mut [(TransactionValidator, Expect)],
+    acks: &[Vec<Ack>],
+    seed: u64,
+    totals: &mut Totals,
+) {
+    check_chain(w, seed);
+    for (i, ((v, expect), acks)) in validators.iter_mut().zip(acks).enumerate() {
         // Exactly one final ACK per TI, and nothing after it.
         let tis: Vec<B256> = v.ti_ids().collect();
         assert_eq!(acks.len(), tis.len(), "seed {seed}");
@@ -686,9 +746,109 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
             _ => None,
         };
         for ack in acks {
-            check_ack(&w, ack, *expect, (i, root), seed, totals);
+            check_ack(w, ack, *expect, (i, root), seed, totals);
         }
     }
+}
+
+/// After the ACKs: deep reorgs for a while, and the anchor watcher over
+/// every valid ACK until final, resending what vanishes through an outbox.
+/// Violations: a valid ACK whose record the chain does not hold once the
+/// watcher said final, a resent TC that did not end valid with the same
+/// record hash, an anchor never final; a record anchored twice fails
+/// `check_chain`.
+fn watch_after_the_acks(
+    world: &Rc<RefCell<World>>,
+    validators: &[(TransactionValidator, Expect)],
+    acks: &[Vec<Ack>],
+    seed: u64,
+    totals: &mut Totals,
+) {
+    let mut watcher = AnchorWatcher::new(WatcherConfig {
+        depth: WATCHER_DEPTH,
+        poll_interval_ms: 1_000,
+        backoff_initial_ms: 100,
+        backoff_max_ms: 2_000,
+    });
+    let mut valid: HashMap<B256, B256> = HashMap::new();
+    for ((v, _), acks) in validators.iter().zip(acks) {
+        for ack in acks.iter().filter(|a| a.is_valid()) {
+            watcher.watch(v, ack).unwrap();
+            valid.insert(ack.ti_id, ack.record_hash.unwrap());
+        }
+    }
+    let start = {
+        let mut w = world.borrow_mut();
+        // The node is healthy enough to resend: no refusals, no outage.
+        w.faults.permanent_error = 0;
+        w.faults.outage = None;
+        w.faults.transport_error = w.faults.transport_error.min(100);
+        w.deep_reorgs_until = w.now + DEEP_REORG_WINDOW_MS;
+        w.now
+    };
+    let (mut sim, mut clock) = (Sim(world.clone()), Sim(world.clone()));
+    let mut outbox = MemoryOutbox::default();
+    let deadline = UnixMillis(start + 3_600_000);
+    let report = watch_durably(
+        &mut watcher,
+        &mut outbox,
+        &mut sim,
+        &mut clock,
+        Some(deadline),
+    )
+    .unwrap();
+    let w = world.borrow();
+    totals.deep_reorgs += w.deep_reorgs;
+    check_chain(&w, seed);
+    let mut violations = u64::from(!watcher.is_empty());
+    for event in &report.events {
+        match event {
+            WatchEvent::Vanished { .. } => totals.vanished += 1,
+            WatchEvent::Final { .. } => totals.final_events += 1,
+        }
+    }
+    // Every resent TC ends valid with the record hash of its first ACK; a
+    // run may end invalid before that only when it may be run again.
+    let mut resent_valid = HashSet::new();
+    for ack in &report.resent {
+        totals.resent += 1;
+        violations += u64::from(valid.get(&ack.ti_id) != ack.record_hash.as_ref());
+        match ack.reason() {
+            None => {
+                resent_valid.insert(ack.ti_id);
+            }
+            Some(reason) => {
+                totals.resent_again += 1;
+                violations += u64::from(!reason.may_rerun());
+            }
+        }
+    }
+    let vanished: HashSet<B256> = report
+        .events
+        .iter()
+        .filter(|e| matches!(e, WatchEvent::Vanished { .. }))
+        .flat_map(|e| e.records().iter().map(|r| r.ti_id))
+        .collect();
+    violations += vanished.difference(&resent_valid).count() as u64;
+    // Every valid ACK is on the canonical chain: its record hash under its
+    // TI id, or its batch's root.
+    for ((v, _), acks) in validators.iter().zip(acks) {
+        for ack in acks.iter().filter(|a| a.is_valid()) {
+            let held = match v.submission().map(|s| s.anchoring) {
+                Some(Anchoring::Batch {
+                    root, leaf_count, ..
+                }) => w.batches.get(&root) == Some(&leaf_count),
+                _ => w.records.get(&ack.ti_id) == ack.record_hash.as_ref(),
+            };
+            violations += u64::from(!held);
+        }
+    }
+    assert!(
+        outbox.entries.is_empty(),
+        "seed {seed}: a resent TI without its ACK"
+    );
+    totals.watch_violations += violations;
+    assert_eq!(violations, 0, "seed {seed}: {report:?}");
 }
 
 fn generate(
@@ -867,6 +1027,13 @@ fn thousands_of_seeds_keep_the_invariants() {
         "fault_sim: {seeds} seeds in {:.1} s: {totals:?}",
         started.elapsed().as_secs_f64()
     );
+    fault_report::write_row("validator-under-faults", "sim", seeds, 0);
+    fault_report::write_row(
+        "deep-reorgs-after-the-ack",
+        "sim",
+        seeds,
+        totals.watch_violations,
+    );
     // Every fault was exercised.
     assert!(totals.valid > 0 && totals.replays > 0 && totals.batched_valid > 0);
     assert!(totals.invalid_revert > 0 && totals.rejected_by_template > 0);
@@ -875,5 +1042,6 @@ fn thousands_of_seeds_keep_the_invariants() {
         assert!(totals.drops > 0 && totals.transport_errors > 0);
         assert!(totals.settled > 0 && totals.recovered_valid > 0 && totals.not_anchored > 0);
         assert!(totals.invalid_inconclusive > 0 && totals.crashes > 0);
+        assert!(totals.deep_reorgs > 0 && totals.vanished > 0 && totals.resent > 0);
     }
 }

@@ -114,6 +114,8 @@ enum ehr_result_code {
     EHR_OUTBOX_ENTRY_INVALID = 610,
     /** the host's outbox could not store or read an entry; nothing was sent (chain). */
     EHR_OUTBOX_UNAVAILABLE = 611,
+    /** the anchor watcher refused the input (chain). */
+    EHR_WATCHER = 612,
     /** the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle (fhir). */
     EHR_FHIR_MALFORMED = 700,
     /** the FHIR JSON or Bundle is beyond the documented limits (fhir). */
@@ -397,6 +399,14 @@ typedef struct ehr_validator_config ehr_validator_config;
  * Thread safety: may be used from any thread, not from two at once.
  */
 typedef struct ehr_validator_config_builder ehr_validator_config_builder;
+
+/**
+ * The anchor watcher over valid ACKs.
+ *
+ * Thread safety: a handle may be moved to another thread, but not used from
+ * two threads at once.
+ */
+typedef struct ehr_watcher ehr_watcher;
 
 /**
  * The result of every fallible ehrchain function: `EHR_OK` (0) or the number
@@ -1947,6 +1957,165 @@ ehr_result ehr_validator_is_finished(const struct ehr_validator *validator, bool
  * Frees a validator (and the ACKs it still holds); NULL is ignored.
  */
 void ehr_validator_free(struct ehr_validator *validator);
+
+/**
+ * Makes a watcher with `config_json` (`config_len` bytes of UTF-8; the
+ * core's JSON form, such as `{"depth": 64, "pollIntervalMs": 12000}`), or
+ * NULL for the defaults (12 blocks deep, a round every second). Free it
+ * with `ehr_watcher_free`.
+ */
+ehr_result ehr_watcher_new(const char *config_json,
+                           size_t config_len,
+                           struct ehr_watcher **watcher_out);
+
+/**
+ * Watches the anchor of `ack`, a valid ACK that `validator` gave (for a
+ * batch, any of its ACKs), until it is final; an anchor already watched
+ * under the same key (TI id or root) is replaced. `EHR_WATCHER` for an
+ * invalid ACK or another validator's.
+ */
+ehr_result ehr_watcher_watch(struct ehr_watcher *watcher,
+                             const struct ehr_validator *validator,
+                             const struct ehr_ack *ack);
+
+/**
+ * Writes how many anchors are watched (not final, not vanished yet) to
+ * `len_out`.
+ */
+ehr_result ehr_watcher_len(const struct ehr_watcher *watcher, size_t *len_out);
+
+/**
+ * Runs the watcher through `transport`, blocking (system clock), until
+ * nothing is watched or `deadline_ms` (Unix milliseconds; 0: no deadline)
+ * passes; then take the events with `ehr_watcher_poll_event`. A vanished
+ * anchor is the host's to resend: store the event's `entry` in the outbox
+ * and resume it (`ehr_validator_from_json`, `ehr_validator_run`), then
+ * watch the new ACK.
+ */
+ehr_result ehr_watcher_run(struct ehr_watcher *watcher,
+                           struct ehr_transport *transport,
+                           uint64_t deadline_ms);
+
+/**
+ * Writes the next read for the host at `now_ms` to `transmit_out` (an
+ * `ehr_transmit` as the validator's: `EHR_TRANSMIT_READ_HEAD`,
+ * `EHR_TRANSMIT_POLL`, `EHR_TRANSMIT_READ_RECORD` or
+ * `EHR_TRANSMIT_READ_BATCH`; `EHR_TRANSMIT_NONE` when there is nothing to
+ * do now). Its submission's calldata stays valid until the next call that
+ * changes the watcher. Hand each result to the matching
+ * `ehr_watcher_handle_*` function.
+ */
+ehr_result ehr_watcher_poll_transmit(struct ehr_watcher *watcher,
+                                     uint64_t now_ms,
+                                     struct ehr_transmit *transmit_out);
+
+/**
+ * Writes when the watcher next wants `ehr_watcher_poll_transmit` called
+ * (Unix milliseconds) to `deadline_ms_out` and true to `has_deadline_out`;
+ * false (and nothing to `deadline_ms_out`) while it awaits a read's result
+ * or watches nothing.
+ */
+ehr_result ehr_watcher_poll_timeout(const struct ehr_watcher *watcher,
+                                    bool *has_deadline_out,
+                                    uint64_t *deadline_ms_out);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_READ_HEAD`, as
+ * `ehr_validator_handle_head`. A transport code is no verdict: the read is
+ * asked again after a backoff. `EHR_WATCHER` when no head was asked for.
+ */
+ehr_result ehr_watcher_handle_head(struct ehr_watcher *watcher,
+                                   uint64_t now_ms,
+                                   ehr_result result,
+                                   uint64_t block_number);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_POLL`, as
+ * `ehr_validator_handle_receipt`. `EHR_WATCHER` when no poll was asked for
+ * or the receipt is another transaction's.
+ */
+ehr_result ehr_watcher_handle_receipt(struct ehr_watcher *watcher,
+                                      uint64_t now_ms,
+                                      ehr_result result,
+                                      uint32_t status,
+                                      const struct ehr_receipt *receipt);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_READ_RECORD`, as
+ * `ehr_validator_handle_record`. `EHR_WATCHER` when no record read was
+ * asked for.
+ */
+ehr_result ehr_watcher_handle_record(struct ehr_watcher *watcher,
+                                     uint64_t now_ms,
+                                     ehr_result result,
+                                     bool found,
+                                     const uint8_t *record_hash);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_READ_BATCH`, as
+ * `ehr_validator_handle_batch`. `EHR_WATCHER` when no batch read was asked
+ * for.
+ */
+ehr_result ehr_watcher_handle_batch(struct ehr_watcher *watcher,
+                                    uint64_t now_ms,
+                                    ehr_result result,
+                                    bool found,
+                                    uint32_t leaf_count,
+                                    bool has_batch_id,
+                                    const uint8_t *batch_id);
+
+/**
+ * Writes the next event as NUL-terminated JSON into `buf` (text-output
+ * rules: `ehr_result_message`) and true to `has_event_out`, or false (and
+ * nothing to `buf`) when none waits. An event is handed out once, when it
+ * was written whole (`EHR_BUFFER_TOO_SMALL` keeps it). Its form:
+ * `{"event": "final", "key", "records": [{"tiId", "recordHash"}], "anchor", "head"}`
+ * or `{"event": "vanished", …, "held", "entry"}` (the outbox entry that
+ * resends the same TC).
+ */
+ehr_result ehr_watcher_poll_event(struct ehr_watcher *watcher,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *out_len,
+                                  bool *has_event_out);
+
+/**
+ * Writes the watcher's whole state (format `ehrchain.watcher/1`, with the
+ * outbox entries of the anchors it watches) as NUL-terminated text into
+ * `buf` (text-output rules: `ehr_result_message`). Events not handed out
+ * yet are part of it.
+ */
+ehr_result ehr_watcher_to_json(const struct ehr_watcher *watcher,
+                               char *buf,
+                               size_t len,
+                               size_t *out_len);
+
+/**
+ * Resumes a watcher from its state (`json`, `json_len` bytes of UTF-8)
+ * after a restart: a read handed out but not answered is asked again.
+ * `EHR_OUTBOX_ENTRY_INVALID` for a state that is malformed or whose entries
+ * cannot be resumed. Free it with `ehr_watcher_free`.
+ */
+ehr_result ehr_watcher_from_json(const char *json,
+                                 size_t json_len,
+                                 struct ehr_watcher **watcher_out);
+
+/**
+ * Makes the validator that resends the same TC from a `vanished` event
+ * (`event_json`, `event_len` bytes of UTF-8, as `ehr_watcher_poll_event`
+ * wrote it): store its outbox entry (`ehr_validator_to_json`) under its key
+ * (the TI is pending again), then run it (`ehr_validator_run`) and watch
+ * its new ACK. `EHR_INVALID_ARGUMENT` for an event that is not a vanished
+ * one. Free it with `ehr_validator_free`.
+ */
+ehr_result ehr_validator_from_event(const char *event_json,
+                                    size_t event_len,
+                                    struct ehr_validator **validator_out);
+
+/**
+ * Frees a watcher; NULL is ignored.
+ */
+void ehr_watcher_free(struct ehr_watcher *watcher);
 
 #ifdef __cplusplus
 }  // extern "C"

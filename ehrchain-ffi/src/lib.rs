@@ -26,6 +26,7 @@ mod templates;
 mod ti;
 mod transport;
 mod validator;
+mod watcher;
 
 use std::ffi::c_char;
 
@@ -42,6 +43,7 @@ pub use templates::*;
 pub use ti::*;
 pub use transport::*;
 pub use validator::*;
+pub use watcher::*;
 
 use ehrchain_core::ErrorCode;
 

@@ -188,7 +188,7 @@ pub struct ehr_transmit {
 impl ehr_transmit {
     /// The C view of `transmit`; its submission's calldata points into
     /// `submission`, the validator's own.
-    fn of(transmit: Option<Transmit>, submission: Option<&Submission>) -> Self {
+    pub(crate) fn of(transmit: Option<Transmit>, submission: Option<&Submission>) -> Self {
         let mut t = Self {
             kind: ehr_transmit_kind::EHR_TRANSMIT_NONE as u32,
             submission: ehr_submission::NONE,
@@ -256,15 +256,28 @@ pub unsafe extern "C" fn ehr_validator_poll_timeout(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle(validator, "validator")?;
-        let has_deadline = Out::new(has_deadline_out, "has_deadline_out")?;
-        let deadline = Out::new(deadline_ms_out, "deadline_ms_out")?;
-        let next = validator.v.poll_timeout();
-        if let Some(at) = next {
-            deadline.set(at.as_millis());
-        }
-        has_deadline.set(next.is_some());
-        Ok(())
+        write_deadline(
+            validator.v.poll_timeout(),
+            has_deadline_out,
+            deadline_ms_out,
+        )
     })
+}
+
+/// Writes `next` (Unix milliseconds) to `deadline_ms_out` and whether there
+/// is one to `has_deadline_out` (nothing to `deadline_ms_out` when not).
+pub(crate) fn write_deadline(
+    next: Option<UnixMillis>,
+    has_deadline_out: *mut bool,
+    deadline_ms_out: *mut u64,
+) -> Result<()> {
+    let has_deadline = Out::new(has_deadline_out, "has_deadline_out")?;
+    let deadline = Out::new(deadline_ms_out, "deadline_ms_out")?;
+    if let Some(at) = next {
+        deadline.set(at.as_millis());
+    }
+    has_deadline.set(next.is_some());
+    Ok(())
 }
 
 /// Advances the validator's timers to `now_ms`: a transaction pending past
@@ -289,18 +302,87 @@ pub(crate) fn chain_of(v: &TransactionValidator) -> u64 {
     v.submission().map_or(0, |s| s.chain_id)
 }
 
-/// `result` as the result of the host's `operation`, or the value `ok`
-/// makes (only called for `EHR_OK`).
-fn reported<T>(
-    v: &TransactionValidator,
+/// `result` as the result of the host's `operation` on a transport for
+/// `chain`, or the value `ok` makes (only called for `EHR_OK`).
+pub(crate) fn reported<T>(
+    chain: u64,
     result: ehr_result,
     operation: &str,
     ok: impl FnOnce() -> Result<T>,
 ) -> Result<std::result::Result<T, TransportError>> {
-    match host_result(result, chain_of(v), &format!("the host's {operation}")) {
+    match host_result(result, chain, &format!("the host's {operation}")) {
         Ok(()) => ok().map(Ok),
         Err(e) => Ok(Err(e)),
     }
+}
+
+/// The result of a poll as C hands it in (see `ehr_validator_handle_receipt`).
+pub(crate) fn receipt_result(
+    chain: u64,
+    result: ehr_result,
+    status: u32,
+    receipt: *const ehr_receipt,
+) -> Result<std::result::Result<SubmissionStatus, TransportError>> {
+    let result = reported(chain, result, "poll", || {
+        let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
+            Some(ptr::receipt(receipt, "receipt")?)
+        } else {
+            None
+        };
+        Ok(submission_status(
+            status,
+            receipt.as_ref(),
+            "the host's poll",
+        ))
+    })?;
+    Ok(result.and_then(|status| status))
+}
+
+/// The result of a record read as C hands it in (see
+/// `ehr_validator_handle_record`).
+pub(crate) fn record_result(
+    chain: u64,
+    result: ehr_result,
+    found: bool,
+    record_hash: *const u8,
+) -> Result<std::result::Result<Option<B256>, TransportError>> {
+    reported(chain, result, "record read", || {
+        found
+            .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
+            .transpose()
+    })
+}
+
+/// The result of a batch read of `submission`'s root (zero when it anchors
+/// no batch), as C hands it in (see `ehr_validator_handle_batch`).
+pub(crate) fn batch_result(
+    submission: Option<&Submission>,
+    result: ehr_result,
+    found: bool,
+    leaf_count: u32,
+    has_batch_id: bool,
+    batch_id: *const u8,
+) -> Result<std::result::Result<Option<AnchoredBatch>, TransportError>> {
+    let (chain, root) = match submission {
+        Some(s) => match s.anchoring {
+            ehrchain_core::transport::Anchoring::Batch { root, .. } => (s.chain_id, root),
+            ehrchain_core::transport::Anchoring::Record { .. } => (s.chain_id, B256::ZERO),
+        },
+        None => (0, B256::ZERO),
+    };
+    reported(chain, result, "batch read", || {
+        if !found {
+            return Ok(None);
+        }
+        let batch_id = has_batch_id
+            .then(|| ptr::array::<32>(batch_id, "batch_id").map(B256::from))
+            .transpose()?;
+        Ok(Some(AnchoredBatch {
+            root,
+            leaf_count,
+            batch_id,
+        }))
+    })
 }
 
 /// Hands in the result of `EHR_TRANSMIT_SUBMIT` at `now_ms`: `result`
@@ -317,7 +399,7 @@ pub unsafe extern "C" fn ehr_validator_handle_submitted(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reported(&validator.v, result, "submission", || {
+        let result = reported(chain_of(&validator.v), result, "submission", || {
             Ok(TxHash(B256::from(ptr::array::<32>(tx_hash, "tx_hash")?)))
         })?;
         validator.v.handle_submitted(UnixMillis(now_ms), result)?;
@@ -340,20 +422,7 @@ pub unsafe extern "C" fn ehr_validator_handle_receipt(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reported(&validator.v, result, "poll", || {
-            let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
-                Some(ptr::receipt(receipt, "receipt")?)
-            } else {
-                None
-            };
-            Ok(submission_status(
-                status,
-                receipt.as_ref(),
-                "the host's poll",
-            ))
-        })?;
-        let result: std::result::Result<SubmissionStatus, TransportError> =
-            result.and_then(|status| status);
+        let result = receipt_result(chain_of(&validator.v), result, status, receipt)?;
         validator.v.handle_receipt(UnixMillis(now_ms), result)?;
         Ok(())
     })
@@ -371,7 +440,9 @@ pub unsafe extern "C" fn ehr_validator_handle_head(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reported(&validator.v, result, "head read", || Ok(block_number))?;
+        let result = reported(chain_of(&validator.v), result, "head read", || {
+            Ok(block_number)
+        })?;
         validator.v.handle_head(UnixMillis(now_ms), result)?;
         Ok(())
     })
@@ -392,11 +463,7 @@ pub unsafe extern "C" fn ehr_validator_handle_record(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reported(&validator.v, result, "record read", || {
-            found
-                .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
-                .transpose()
-        })?;
+        let result = record_result(chain_of(&validator.v), result, found, record_hash)?;
         validator.v.handle_record(UnixMillis(now_ms), result)?;
         Ok(())
     })
@@ -420,23 +487,14 @@ pub unsafe extern "C" fn ehr_validator_handle_batch(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
-        let root = match validator.v.submission().map(|s| s.anchoring) {
-            Some(ehrchain_core::transport::Anchoring::Batch { root, .. }) => root,
-            _ => B256::ZERO,
-        };
-        let result = reported(&validator.v, result, "batch read", || {
-            if !found {
-                return Ok(None);
-            }
-            let batch_id = has_batch_id
-                .then(|| ptr::array::<32>(batch_id, "batch_id").map(B256::from))
-                .transpose()?;
-            Ok(Some(AnchoredBatch {
-                root,
-                leaf_count,
-                batch_id,
-            }))
-        })?;
+        let result = batch_result(
+            validator.v.submission(),
+            result,
+            found,
+            leaf_count,
+            has_batch_id,
+            batch_id,
+        )?;
         validator.v.handle_batch(UnixMillis(now_ms), result)?;
         Ok(())
     })

@@ -14,6 +14,7 @@ export {
   PreparedTransaction,
   Templates,
   Validator,
+  Watcher,
   decodeRevert,
   envelopeInfo,
   fhirFromAck,
@@ -26,4 +27,4 @@ export {
   verifyProofAnchored,
   version,
 } from "./ehrchain_wasm.js";
-export { Eip1193Transport, deployRegistry, runValidator, submitTi } from "./eip1193.js";
+export { Eip1193Transport, deployRegistry, runValidator, runWatcher, submitTi } from "./eip1193.js";

@@ -1,6 +1,7 @@
 import type {
   Ack, AnchoredBatch, EhrchainError, Handshaker, Hex, InitialTransaction, OnChainVerification, ProofInput,
   Submission, SubmissionStatus, Templates, Transmit, TxReceipt, Validator, ValidatorEntry, ValidatorState,
+  WatchEvent, Watcher,
 } from "./ehrchain_wasm.js";
 
 /** An EIP-1193 provider: MetaMask's `window.ethereum`, Ganache's provider, any wallet. */
@@ -92,6 +93,21 @@ export interface RunOptions {
 
 /** Runs a validator to its verdict; resolves to its ACKs (one per TI). */
 export declare function runValidator(validator: Validator, transport: ValidatorTransport, options?: RunOptions): Promise<Ack[]>;
+
+export interface WatchOptions extends RunOptions {
+  /** Stop at this time (Unix milliseconds) even if anchors are still watched. */
+  deadlineMs?: number;
+  onEvent?: (event: WatchEvent) => void;
+}
+
+/** What `runWatcher` saw: the watcher's events, and the ACKs of the TCs it resent. */
+export interface WatchReport { events: WatchEvent[]; resent: Ack[] }
+
+/**
+ * Runs an anchor watcher until nothing is watched or `deadlineMs` passes;
+ * with `outbox`, resends (the same TC) what vanished and watches its new ACK.
+ */
+export declare function runWatcher(watcher: Watcher, transport: ValidatorTransport, options?: WatchOptions): Promise<WatchReport>;
 
 export interface SubmitTiOptions extends RunOptions {
   /**

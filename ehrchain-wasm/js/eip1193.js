@@ -16,6 +16,7 @@
 
 import {
   RpcExchange,
+  Validator,
   anchorRoleOf,
   grantRoleCall,
   registryBytecode,
@@ -327,6 +328,52 @@ export async function runValidator(validator, transport, options = {}) {
   for (let ack = validator.pollAck(); ack !== undefined; ack = validator.pollAck()) acks.push(ack);
   await outbox?.finish(validator.outboxKey, acks);
   return acks;
+}
+
+/**
+ * Runs an anchor `watcher` (a `Watcher`) over `transport` until nothing is
+ * watched or `deadlineMs` (Unix milliseconds) passes; resolves to
+ * `{events, resent}`: its events (`final`, `vanished`), oldest first, and
+ * the ACKs of the TCs it resent. With `outbox`, the TI of a vanished anchor
+ * is moved back to pending (the event's entry stored under its key) and the
+ * same TC is run again (`runValidator`: the same record hash, a new
+ * transaction); its valid ACK is watched in turn. Without one, resending is
+ * the host's (`Validator.fromJSON(event.entry)`). Failed reads are retried,
+ * never taken as a verdict.
+ */
+export async function runWatcher(watcher, transport, options = {}) {
+  const { now = () => Date.now(), sleep = (ms) => new Promise((r) => setTimeout(r, ms)), deadlineMs, onEvent, outbox } = options;
+  const events = [];
+  const resent = [];
+  for (;;) {
+    for (let transmit = watcher.pollTransmit(now()); transmit !== undefined; transmit = watcher.pollTransmit(now())) {
+      watcher[HANDLERS[transmit.kind]](now(), await perform(transport, transmit));
+    }
+    for (let event = watcher.pollEvent(); event !== undefined; event = watcher.pollEvent()) {
+      events.push(event);
+      onEvent?.(event);
+      if (event.event === "vanished" && outbox) resent.push(...(await resend(watcher, transport, event, options)));
+    }
+    const next = watcher.pollTimeout();
+    if (next === undefined || (deadlineMs !== undefined && now() >= deadlineMs)) break;
+    const wait = Math.min(next, deadlineMs ?? Infinity) - now();
+    if (wait > 0) await sleep(wait);
+  }
+  return { events, resent };
+}
+
+/** The same TC as a vanished anchor's, pending again in the outbox and run to its ACKs; its valid ACK is watched. */
+async function resend(watcher, transport, event, options) {
+  await options.outbox.save(event.key, JSON.parse(event.entry));
+  const validator = Validator.fromJSON(event.entry);
+  try {
+    const acks = await runValidator(validator, transport, options);
+    const valid = acks.find((ack) => ack.status === "valid");
+    if (valid !== undefined) watcher.watch(validator, valid);
+    return acks;
+  } finally {
+    validator.free();
+  }
 }
 
 /** Stores the validator's outbox entry; the storage's error, if any. */

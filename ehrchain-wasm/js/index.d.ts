@@ -9,6 +9,7 @@ export {
   PreparedTransaction,
   Templates,
   Validator,
+  Watcher,
   decodeRevert,
   envelopeInfo,
   fhirFromAck,
@@ -69,8 +70,13 @@ export type {
   ValidatorState,
   Violation,
   ViolationNote,
+  AnchorSeen,
+  WatchEvent,
+  WatchedRecord,
+  WatcherConfig,
+  WatcherState,
 } from "./ehrchain_wasm.js";
-export { Eip1193Transport, deployRegistry, runValidator, submitTi } from "./eip1193.js";
+export { Eip1193Transport, deployRegistry, runValidator, runWatcher, submitTi } from "./eip1193.js";
 export type {
   Eip1193Provider,
   Eip1193TransportOptions,
@@ -78,4 +84,6 @@ export type {
   RunOptions,
   SubmitTiOptions,
   ValidatorTransport,
+  WatchOptions,
+  WatchReport,
 } from "./eip1193.js";

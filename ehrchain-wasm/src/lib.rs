@@ -11,6 +11,7 @@ mod rpc;
 mod templates;
 mod ti;
 mod validator;
+mod watcher;
 mod webcrypto;
 
 pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
@@ -25,6 +26,7 @@ pub use registry::{
 pub use rpc::{RpcExchange, rpc_check_chain_id, rpc_classify_error, rpc_view};
 pub use templates::Templates;
 pub use validator::Validator;
+pub use watcher::Watcher;
 pub use webcrypto::PreparedTransaction;
 
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -65,7 +67,7 @@ export type ErrorCode =
   | "EHR_PROOF_ANCHOR_MISMATCH" | "EHR_BATCH_NO_SUCH_RECORD" | "EHR_TRANSPORT_UNAVAILABLE"
   | "EHR_TRANSPORT_RATE_LIMITED" | "EHR_TRANSPORT_REJECTED" | "EHR_TRANSPORT_WRONG_CHAIN"
   | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR" | "EHR_TRANSPORT_REVERTED"
-  | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_FHIR_MALFORMED" | "EHR_FHIR_TOO_LARGE"
+  | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_WATCHER" | "EHR_FHIR_MALFORMED" | "EHR_FHIR_TOO_LARGE"
   | "EHR_FHIR_UNMAPPED" | "EHR_FHIR_REJECTED" | "EHR_SIGNATURE_MALFORMED" | "EHR_SIGNATURE_WRONG_SIGNER"
   | "EHR_STATEMENT_MISMATCH" | "EHR_PANIC" | "EHR_INTERNAL";
 
@@ -214,6 +216,35 @@ export type Transmit =
 
 /** A validator's write-ahead outbox entry (`Validator.toJSON`, `Validator.fromJSON`). */
 export interface ValidatorEntry { format: "ehrchain.validator/1"; validator: Record<string, unknown> }
+
+/** The anchor watcher's settings: how deep an anchor must be to be final, how often it looks. */
+export interface WatcherConfig {
+  depth: number;
+  pollIntervalMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+/** A record under a watched anchor. */
+export interface WatchedRecord { tiId: Hex; recordHash: Hex }
+
+/** Where the watcher last saw an anchoring transaction. */
+export interface AnchorSeen { txHash: Hex; blockNumber: number; blockHash: Hex }
+
+/**
+ * What the watcher reports about an anchor: `final` (deep enough, no longer
+ * watched) or `vanished` (a reorg took it away: store `entry` in the outbox
+ * under `key` and run `Validator.fromJSON(entry)`, the same TC again).
+ */
+export type WatchEvent =
+  | { event: "final"; key: Hex; records: WatchedRecord[]; anchor: AnchorSeen | null; head: number }
+  | {
+      event: "vanished"; key: Hex; records: WatchedRecord[]; anchor: AnchorSeen | null;
+      held: { holds: string; [detail: string]: unknown }; head: number; entry: string;
+    };
+
+/** The anchor watcher's whole state (`Watcher.toJSON`, `Watcher.fromJSON`). */
+export interface WatcherState { format: "ehrchain.watcher/1"; watcher: Record<string, unknown> }
 
 /** A receipt as a transport hands it to the validator (hex fields are checked). */
 export interface TxReceipt {

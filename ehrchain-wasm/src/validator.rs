@@ -4,7 +4,7 @@
 
 use ehrchain_core::outbox::OutboxError;
 use ehrchain_core::{
-    AnchoredBatch, ErrorCode, SubmissionStatus, TransactionValidator, TransportError, TxHash,
+    AnchoredBatch, B256, ErrorCode, SubmissionStatus, TransactionValidator, TransportError, TxHash,
     UnixMillis, ValidatorConfig,
 };
 use serde::Deserialize;
@@ -30,7 +30,7 @@ pub(crate) fn validator_config(
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Validator {
-    inner: TransactionValidator,
+    pub(crate) inner: TransactionValidator,
 }
 
 impl From<TransactionValidator> for Validator {
@@ -49,8 +49,58 @@ fn transport_error(value: &JsValue) -> Result<Option<TransportError>, Failure> {
 }
 
 /// A required `nowMs` argument: Unix milliseconds.
-fn now(value: &JsValue) -> Result<UnixMillis, Failure> {
+pub(crate) fn now(value: &JsValue) -> Result<UnixMillis, Failure> {
     convert::uint(value, "nowMs").map(UnixMillis)
+}
+
+/// A read's result as JavaScript hands it in: a `TransportError`, or what
+/// `ok` reads from the value.
+fn read_result<T>(
+    result: &JsValue,
+    ok: impl FnOnce(&JsValue) -> Result<T, Failure>,
+) -> Result<Result<T, TransportError>, Failure> {
+    match transport_error(result)? {
+        Some(e) => Ok(Err(e)),
+        None => ok(result).map(Ok),
+    }
+}
+
+/// The result of a `poll` action (see `handleReceipt`).
+pub(crate) fn receipt_result(
+    result: &JsValue,
+) -> Result<Result<SubmissionStatus, TransportError>, Failure> {
+    read_result(result, |r| convert::value(r, "submission status"))
+}
+
+/// The result of a `read_head` action (see `handleHead`).
+pub(crate) fn head_result(result: &JsValue) -> Result<Result<u64, TransportError>, Failure> {
+    read_result(result, |r| convert::uint(r, "head"))
+}
+
+/// The result of a `read_record` action (see `handleRecord`).
+pub(crate) fn record_result(
+    result: &JsValue,
+) -> Result<Result<Option<B256>, TransportError>, Failure> {
+    read_result(result, |r| {
+        if r.is_null() {
+            Ok(None)
+        } else {
+            convert::b256(r, "record hash").map(Some)
+        }
+    })
+}
+
+/// The result of a `read_batch` action (see `handleBatch`).
+pub(crate) fn batch_result(
+    result: &JsValue,
+) -> Result<Result<Option<AnchoredBatch>, TransportError>, Failure> {
+    read_result(result, |r| {
+        if r.is_null() {
+            Ok(None)
+        } else {
+            convert::document(r, "anchored batch").map(Some)
+        }
+    })
 }
 
 impl Validator {
@@ -120,10 +170,9 @@ impl Validator {
         #[wasm_bindgen(unchecked_param_type = "string | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
-        let result = match transport_error(&result)? {
-            Some(e) => Err(e),
-            None => Ok(TxHash(convert::b256(&result, "transaction hash")?)),
-        };
+        let result = read_result(&result, |r| {
+            convert::b256(r, "transaction hash").map(TxHash)
+        })?;
         Ok(self
             .inner
             .handle_submitted(now, result)
@@ -144,13 +193,7 @@ impl Validator {
         #[wasm_bindgen(unchecked_param_type = "SubmissionStatus | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
-        let result = match transport_error(&result)? {
-            Some(e) => Err(e),
-            None => Ok(convert::value::<SubmissionStatus>(
-                &result,
-                "submission status",
-            )?),
-        };
+        let result = receipt_result(&result)?;
         Ok(self
             .inner
             .handle_receipt(now, result)
@@ -169,10 +212,7 @@ impl Validator {
         #[wasm_bindgen(unchecked_param_type = "number | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
-        let result = match transport_error(&result)? {
-            Some(e) => Err(e),
-            None => Ok(convert::uint(&result, "head")?),
-        };
+        let result = head_result(&result)?;
         Ok(self.inner.handle_head(now, result).map_err(Failure::from)?)
     }
 
@@ -188,11 +228,7 @@ impl Validator {
         #[wasm_bindgen(unchecked_param_type = "string | null | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
-        let result = match transport_error(&result)? {
-            Some(e) => Err(e),
-            None if result.is_null() => Ok(None),
-            None => Ok(Some(convert::b256(&result, "record hash")?)),
-        };
+        let result = record_result(&result)?;
         Ok(self
             .inner
             .handle_record(now, result)
@@ -212,14 +248,7 @@ impl Validator {
         result: JsValue,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
-        let result = match transport_error(&result)? {
-            Some(e) => Err(e),
-            None if result.is_null() => Ok(None),
-            None => Ok(Some(convert::document::<AnchoredBatch>(
-                &result,
-                "anchored batch",
-            )?)),
-        };
+        let result = batch_result(&result)?;
         Ok(self
             .inner
             .handle_batch(now, result)

@@ -12,8 +12,8 @@ const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
   "PreparedTransaction", "Templates", "Validator", "decodeRevert", "deployRegistry", "envelopeInfo",
   "fhirFromAck", "fhirMapBundle", "fhirMapResource",
-  "openEnvelope", "roleId", "runValidator", "sealEnvelope", "submitTi", "verifyProof", "verifyProofAnchored",
-  "version",
+  "openEnvelope", "roleId", "runValidator", "runWatcher", "sealEnvelope", "submitTi", "verifyProof",
+  "verifyProofAnchored", "version", "Watcher",
 ].sort();
 
 const pkg = (file) => readFileSync(new URL(`../pkg/${file}`, import.meta.url), "utf8");

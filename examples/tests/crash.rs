@@ -8,12 +8,16 @@
 //! as "anchored with another hash"), and the outbox is empty.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+#[path = "../../scripts/fault-report/row.rs"]
+mod fault_report;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use ehrchain_contracts::{RpcConfig, RpcTransport};
+use ehrchain_core::rpc::RpcRequest;
 use ehrchain_core::{B256, Transport};
 use rusqlite::Connection;
 
@@ -144,6 +148,13 @@ fn a_host_killed_at_fifty_moments_acks_every_ti_once_and_anchors_each_once() {
         violations.len()
     );
     let _ = std::fs::remove_file(&db);
+    let version = chain.request(&RpcRequest::client_version()).unwrap();
+    fault_report::write_row(
+        "sigkill-crash",
+        version.as_str().unwrap_or_default(),
+        KILLS,
+        violations.len() as u64,
+    );
     assert!(violations.is_empty(), "{violations:#?}");
     // The kills hit the flow where it matters: a TC stored but not sent, sent
     // but not answered, pending, and ACKs stored.

@@ -212,6 +212,57 @@ impl RpcRequest {
         Self::new("eth_call", vec![call, BlockTag::Number(block).to_json()])
     }
 
+    /// `web3_clientVersion`: the node's name and version (`Ganache/v7.9.2/…`,
+    /// `HardhatNetwork/2.29.…`).
+    #[must_use]
+    pub fn client_version() -> Self {
+        Self::new("web3_clientVersion", vec![])
+    }
+
+    /// `evm_snapshot` (Ganache, Hardhat, Anvil): remember the chain's state;
+    /// answered with the snapshot's id. A development-node method for fault
+    /// tests (a reorg after the ACK).
+    #[must_use]
+    pub fn snapshot() -> Self {
+        Self::new("evm_snapshot", vec![])
+    }
+
+    /// `evm_revert` to the snapshot `id`: the blocks mined since are gone,
+    /// as in a reorg. A development-node method for fault tests.
+    #[must_use]
+    pub fn revert_to(id: &Value) -> Self {
+        Self::new("evm_revert", vec![id.clone()])
+    }
+
+    /// `evm_setAutomine` (Hardhat, Anvil): mine each transaction at once, or
+    /// leave it pending. A development-node method for fault tests.
+    #[must_use]
+    pub fn set_automine(on: bool) -> Self {
+        Self::new("evm_setAutomine", vec![json!(on)])
+    }
+
+    /// `miner_start` or `miner_stop` (Ganache, Geth): mine the pending
+    /// transactions, or leave them pending. A development-node method for
+    /// fault tests.
+    #[must_use]
+    pub fn miner(on: bool) -> Self {
+        Self::new(if on { "miner_start" } else { "miner_stop" }, vec![])
+    }
+
+    /// Any other request, `method` with `params`: for what this policy does
+    /// not shape (a fault test's raw transaction object, say).
+    #[must_use]
+    pub fn other(method: &'static str, params: Vec<Value>) -> Self {
+        Self::new(method, params)
+    }
+
+    /// `hardhat_dropTransaction`: remove a pending transaction from the
+    /// node's mempool. A development-node method for fault tests.
+    #[must_use]
+    pub fn drop_transaction(tx_hash: &TxHash) -> Self {
+        Self::new("hardhat_dropTransaction", vec![json!(tx_hash.0)])
+    }
+
     /// `eth_getBlockByNumber` (header only) of the block `at`.
     #[must_use]
     pub fn block(at: BlockTag) -> Self {

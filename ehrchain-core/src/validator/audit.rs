@@ -4,8 +4,9 @@
 use alloy_primitives::B256;
 use serde::{Deserialize, Serialize};
 
+use crate::batch::AnchoredBatch;
 use crate::time::UnixMillis;
-use crate::transport::{TransportError, TxHash, TxReceipt};
+use crate::transport::{Anchoring, TransportError, TxHash, TxReceipt};
 
 /// Something that happened to a submission, for the host's audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +92,59 @@ pub enum ChainHolds {
     },
     /// Nothing.
     Nothing,
+}
+
+impl ChainHolds {
+    /// What a read of the registry (`stored`: the answer to a
+    /// [`Transmit::ReadRecord`](super::Transmit::ReadRecord) or
+    /// [`Transmit::ReadBatch`](super::Transmit::ReadBatch)) says about what
+    /// `anchoring` anchors; `None` when the read does not fit the anchoring
+    /// (a batch for a record, say). A batch id of `None` (a reader that does
+    /// not look at logs) is not compared.
+    pub(crate) fn judge(anchoring: &Anchoring, stored: RegistryRead) -> Option<Self> {
+        Some(match (*anchoring, stored) {
+            (Anchoring::Record { .. }, RegistryRead::Record(None))
+            | (Anchoring::Batch { .. }, RegistryRead::Batch(None)) => Self::Nothing,
+            (Anchoring::Record { record_hash, .. }, RegistryRead::Record(Some(hash))) => {
+                if hash == record_hash {
+                    Self::Ours
+                } else {
+                    Self::OtherHash { record_hash: hash }
+                }
+            }
+            (
+                Anchoring::Batch {
+                    batch_id,
+                    root,
+                    leaf_count,
+                },
+                RegistryRead::Batch(Some(b)),
+            ) => {
+                if b.root == root
+                    && b.leaf_count == leaf_count
+                    && b.batch_id.is_none_or(|id| id == batch_id)
+                {
+                    Self::Ours
+                } else {
+                    Self::OtherBatch {
+                        leaf_count: b.leaf_count,
+                        batch_id: b.batch_id,
+                    }
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// What a read of the registry returned: the record hash under a TI id, or
+/// the batch under a root.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RegistryRead {
+    /// `recordHashOf(tiId)`.
+    Record(Option<B256>),
+    /// `batchOf(root)`.
+    Batch(Option<AnchoredBatch>),
 }
 
 /// One audit log line: when (host clock) and what. Serialised as

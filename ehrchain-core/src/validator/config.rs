@@ -48,3 +48,10 @@ impl Default for ValidatorConfig {
         }
     }
 }
+
+/// The wait before the retry after `failures` failures in a row: `initial_ms`
+/// doubled after each failure past the first, at most `max_ms`.
+pub(crate) fn backoff_ms(initial_ms: u64, max_ms: u64, failures: u32) -> u64 {
+    let shift = failures.saturating_sub(1).min(32);
+    initial_ms.saturating_mul(1u64 << shift).min(max_ms)
+}

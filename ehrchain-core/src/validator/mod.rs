@@ -111,8 +111,10 @@ use crate::violation::Violations;
 
 pub use crate::driver::step;
 pub use ack::{Ack, AckStatus, Anchor, InvalidReason, Recovered, ViolationNote};
+pub(crate) use audit::RegistryRead;
 pub use audit::{AuditEntry, AuditEvent, ChainHolds};
 pub use config::ValidatorConfig;
+pub(crate) use config::backoff_ms;
 pub use snapshot::SNAPSHOT_FORMAT;
 
 use audit::{included, reorged};
@@ -428,10 +430,26 @@ impl TransactionValidator {
         }
     }
 
+    /// A fresh validator for the same submission and records (the same TC,
+    /// the same sealed records, the same configuration), to be sent again:
+    /// what a host resumes when the [`AnchorWatcher`](crate::watcher::AnchorWatcher)
+    /// reports that the anchor of a valid ACK vanished. `None` for a refused
+    /// TI (nothing to send).
+    #[must_use]
+    pub fn reopened(&self) -> Option<Self> {
+        let submission = self.submission.clone()?;
+        Some(Self::with(submission, self.records.clone(), self.config))
+    }
+
     /// The submission this validator anchors (`None` for a refused TI).
     #[must_use]
     pub fn submission(&self) -> Option<&Submission> {
         self.submission.as_ref()
+    }
+
+    /// The TI ids and record hashes this validator acknowledges.
+    pub(crate) fn record_hashes(&self) -> impl Iterator<Item = (B256, Option<B256>)> + '_ {
+        self.records.iter().map(|r| (r.ti_id, r.record_hash))
     }
 
     /// The TI ids this validator acknowledges.
@@ -821,11 +839,11 @@ impl TransactionValidator {
     }
 
     fn backoff(&self) -> u64 {
-        let shift = self.failures.saturating_sub(1).min(32);
-        self.config
-            .backoff_initial_ms
-            .saturating_mul(1u64 << shift)
-            .min(self.config.backoff_max_ms)
+        config::backoff_ms(
+            self.config.backoff_initial_ms,
+            self.config.backoff_max_ms,
+            self.failures,
+        )
     }
 
     fn transport_failed(&mut self, now: UnixMillis, error: TransportError) {
@@ -892,4 +910,4 @@ impl TransactionValidator {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,8 +6,8 @@ use alloy_primitives::B256;
 use alloy_sol_types::SolEvent;
 
 use super::{
-    Anchor, Asked, AuditEvent, ChainHolds, InvalidReason, Phase, Recovered, TransactionValidator,
-    ValidatorError,
+    Anchor, Asked, AuditEvent, ChainHolds, InvalidReason, Phase, Recovered, RegistryRead,
+    TransactionValidator, ValidatorError,
 };
 use crate::batch::AnchoredBatch;
 use crate::registry_abi::IEhrRegistry;
@@ -66,15 +66,7 @@ impl TransactionValidator {
         now: UnixMillis,
         result: Result<Option<B256>, TransportError>,
     ) -> Result<(), ValidatorError> {
-        let ours = match self.submission.as_ref().map(|s| s.anchoring) {
-            Some(Anchoring::Record { record_hash, .. }) => record_hash,
-            _ => return Err(self.refusal("a record read")),
-        };
-        self.read_answered(now, "a record read", result, |stored| match stored {
-            None => ChainHolds::Nothing,
-            Some(hash) if hash == ours => ChainHolds::Ours,
-            Some(record_hash) => ChainHolds::OtherHash { record_hash },
-        })
+        self.read_answered(now, "a record read", result.map(RegistryRead::Record))
     }
 
     /// The result of a [`Transmit::ReadBatch`](super::Transmit::ReadBatch):
@@ -89,43 +81,29 @@ impl TransactionValidator {
         now: UnixMillis,
         result: Result<Option<AnchoredBatch>, TransportError>,
     ) -> Result<(), ValidatorError> {
-        let (batch_id, root, leaf_count) = match self.submission.as_ref().map(|s| s.anchoring) {
-            Some(Anchoring::Batch {
-                batch_id,
-                root,
-                leaf_count,
-            }) => (batch_id, root, leaf_count),
-            _ => return Err(self.refusal("a batch read")),
-        };
-        self.read_answered(now, "a batch read", result, |stored| match stored {
-            None => ChainHolds::Nothing,
-            Some(b)
-                if b.root == root
-                    && b.leaf_count == leaf_count
-                    && b.batch_id.is_none_or(|id| id == batch_id) =>
-            {
-                ChainHolds::Ours
-            }
-            Some(b) => ChainHolds::OtherBatch {
-                leaf_count: b.leaf_count,
-                batch_id: b.batch_id,
-            },
-        })
+        self.read_answered(now, "a batch read", result.map(RegistryRead::Batch))
     }
 
     /// Takes the answer to the read asked for (`what`, for the refusal): a
-    /// transport failure, or what the chain holds, as `held` judges it.
-    fn read_answered<T>(
+    /// transport failure, or what the chain holds.
+    fn read_answered(
         &mut self,
         now: UnixMillis,
         what: &'static str,
-        result: Result<T, TransportError>,
-        held: impl FnOnce(T) -> ChainHolds,
+        result: Result<RegistryRead, TransportError>,
     ) -> Result<(), ValidatorError> {
+        let judged = match (self.submission.as_ref(), result) {
+            (Some(s), Ok(read)) => ChainHolds::judge(&s.anchoring, read).map(Ok),
+            (Some(_), Err(error)) => Some(Err(error)),
+            (None, _) => None,
+        };
+        let Some(judged) = judged else {
+            return Err(self.refusal(what));
+        };
         self.take_asked(Asked::Read, what)?;
-        match result {
+        match judged {
             Err(error) => self.transport_failed(now, error),
-            Ok(stored) => self.settle_read(now, held(stored)),
+            Ok(held) => self.settle_read(now, held),
         }
         Ok(())
     }

@@ -12,11 +12,11 @@ use crate::{
 
 const NOW_S: u64 = 1_764_495_000;
 
-fn tc() -> ChainTransaction {
+pub(crate) fn tc() -> ChainTransaction {
     tc_for(1)
 }
 
-fn tc_for(ti: u8) -> ChainTransaction {
+pub(crate) fn tc_for(ti: u8) -> ChainTransaction {
     let mut keys = InMemoryKeyStore::new();
     keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
     keys.insert(
@@ -53,7 +53,7 @@ fn tc_for(ti: u8) -> ChainTransaction {
     .unwrap()
 }
 
-fn config() -> ValidatorConfig {
+pub(crate) fn config() -> ValidatorConfig {
     ValidatorConfig {
         confirmations: 2,
         max_retries: 2,
@@ -65,11 +65,16 @@ fn config() -> ValidatorConfig {
     }
 }
 
-fn tx(n: u8) -> TxHash {
+pub(crate) fn tx(n: u8) -> TxHash {
     TxHash(B256::repeat_byte(n))
 }
 
-fn receipt(tx_hash: TxHash, block: u64, status: bool, revert: Option<Bytes>) -> TxReceipt {
+pub(crate) fn receipt(
+    tx_hash: TxHash,
+    block: u64,
+    status: bool,
+    revert: Option<Bytes>,
+) -> TxReceipt {
     TxReceipt {
         tx_hash,
         status,
@@ -91,14 +96,14 @@ fn send(tc: &ChainTransaction) -> Transmit {
 /// The action sending `v`'s submission (see
 /// `generated_submitted_included_confirmed_valid` and
 /// `a_batch_settles_by_reading_its_root` for what the submission holds).
-fn submission_of(v: &TransactionValidator) -> Transmit {
+pub(crate) fn submission_of(v: &TransactionValidator) -> Transmit {
     Transmit::Submit {
         submission: v.submission().unwrap().clone(),
     }
 }
 
 /// The action polling `tx_hash`, sent for `v`'s submission.
-fn poll_of(v: &TransactionValidator, tx_hash: TxHash) -> Transmit {
+pub(crate) fn poll_of(v: &TransactionValidator, tx_hash: TxHash) -> Transmit {
     Transmit::Poll {
         tx_hash,
         submission: v.submission().unwrap().clone(),
@@ -106,20 +111,25 @@ fn poll_of(v: &TransactionValidator, tx_hash: TxHash) -> Transmit {
 }
 
 /// Stores `v`'s outbox entry at `now`, as every submission asks first.
-fn persist(v: &mut TransactionValidator, now: u64) {
+pub(crate) fn persist(v: &mut TransactionValidator, now: u64) {
     assert_eq!(v.poll_transmit(UnixMillis(now)), Some(Transmit::Persist));
     v.handle_persisted(UnixMillis(now), Ok(())).unwrap();
 }
 
 /// Stores the outbox entry, submits at `now` and answers with `tx_hash`.
-fn submit(v: &mut TransactionValidator, now: u64, tx_hash: TxHash) {
+pub(crate) fn submit(v: &mut TransactionValidator, now: u64, tx_hash: TxHash) {
     persist(v, now);
     assert_eq!(v.poll_transmit(UnixMillis(now)), Some(submission_of(v)));
     v.handle_submitted(UnixMillis(now), Ok(tx_hash)).unwrap();
 }
 
 /// Polls `tx_hash` at `now` and answers with `status`.
-fn poll(v: &mut TransactionValidator, now: u64, tx_hash: TxHash, status: SubmissionStatus) {
+pub(crate) fn poll(
+    v: &mut TransactionValidator,
+    now: u64,
+    tx_hash: TxHash,
+    status: SubmissionStatus,
+) {
     assert_eq!(v.poll_transmit(UnixMillis(now)), Some(poll_of(v, tx_hash)));
     v.handle_receipt(UnixMillis(now), Ok(status)).unwrap();
 }
@@ -153,7 +163,7 @@ fn all_answers_lost(tc: &ChainTransaction) -> TransactionValidator {
 }
 
 /// Reads the head at `now` and answers with `head`.
-fn head(v: &mut TransactionValidator, now: u64, head: u64) {
+pub(crate) fn head(v: &mut TransactionValidator, now: u64, head: u64) {
     assert_eq!(v.poll_transmit(UnixMillis(now)), Some(Transmit::ReadHead));
     v.handle_head(UnixMillis(now), Ok(head)).unwrap();
 }
@@ -169,7 +179,7 @@ fn read(v: &mut TransactionValidator, now: u64, stored: Option<B256>) {
 }
 
 /// Takes a receipt through confirmation to the verdict.
-fn conclude(v: &mut TransactionValidator, r: &TxReceipt) -> Ack {
+pub(crate) fn conclude(v: &mut TransactionValidator, r: &TxReceipt) -> Ack {
     submit(v, 0, r.tx_hash);
     poll(v, 1_000, r.tx_hash, SubmissionStatus::Included(r.clone()));
     if let Some(ack) = v.poll_ack() {

@@ -1334,6 +1334,124 @@ static void test_validator_in_an_event_loop(void) {
     ehr_templates_free(t);
 }
 
+/* ------------------------------------------------ after the ACK */
+
+/* The anchor watcher over a valid ACK: a reorg deeper than the
+ * confirmations takes the anchor away; the watcher reports it vanished with
+ * the entry that resends the same TC; the resend is valid with the same
+ * record hash and a new transaction, and the watcher runs it to final. */
+static void test_watcher_after_the_ack(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    struct fake_chain fake;
+    memset(&fake, 0, sizeof fake);
+    uint8_t registry[20];
+    memset(registry, 0xEE, sizeof registry);
+    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
+                                  NULL};
+    ehr_transport *chain = NULL;
+    OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
+    ehr_key_store *keys = memory_keys();
+    ehr_handshaker *hs = handshaker(t, keys, chain);
+    ehr_validator_config *vc = quick_validator(2);
+    ehr_ti *ti = bp_ti(t, "132");
+    ehr_tc *tc = NULL;
+    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    ehr_validator *v = NULL;
+    OK(ehr_validator_new(tc, vc, &v));
+    OK(ehr_validator_run(v, chain));
+    ehr_ack *ack = NULL;
+    OK(ehr_validator_poll_ack(v, &ack));
+    ehr_ack_summary first;
+    OK(ehr_ack_to_summary(ack, &first));
+    EXPECT(first.valid && first.tx_hash[0] == 1);
+
+    ehr_watcher *w = NULL;
+    EXPECT_RC(ehr_watcher_new(LIT("{\"dept\": 3}"), &w), EHR_INVALID_ARGUMENT);
+    EXPECT(w == NULL);
+    OK(ehr_watcher_new(LIT("{\"depth\": 3, \"pollIntervalMs\": 1}"), &w));
+    OK(ehr_watcher_watch(w, v, ack));
+    size_t watched = 0;
+    OK(ehr_watcher_len(w, &watched));
+    EXPECT(watched == 1);
+
+    /* Reorged away: the transaction is gone, the registry holds nothing. */
+    fake.anchored = 0;
+    memset(fake.tx_hash, 0, 32);
+    uint64_t now_ms = ehr_clock_now_ms();
+    ehr_transmit a;
+    OK(ehr_watcher_poll_transmit(w, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_READ_HEAD);
+    EXPECT_RC(ehr_watcher_handle_record(w, now_ms, EHR_OK, false, NULL), EHR_WATCHER);
+    uint64_t head = 0;
+    OK(fake_head(&fake, &head));
+    OK(ehr_watcher_handle_head(w, now_ms, EHR_OK, head));
+    OK(ehr_watcher_poll_transmit(w, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_POLL && memcmp(a.tx_hash, first.tx_hash, 32) == 0);
+    uint32_t status = 0;
+    ehr_receipt receipt;
+    memset(&receipt, 0, sizeof receipt);
+    OK(fake_poll(&fake, a.tx_hash, &a.submission, &status, &receipt));
+    OK(ehr_watcher_handle_receipt(w, now_ms, EHR_OK, status, &receipt));
+    OK(ehr_watcher_poll_transmit(w, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_READ_RECORD && memcmp(a.ti_id, first.ti_id, 32) == 0);
+    bool found = true;
+    uint8_t stored[32];
+    OK(fake_record_hash_of(&fake, a.ti_id, &found, stored));
+    OK(ehr_watcher_handle_record(w, now_ms, EHR_OK, found, stored));
+    static char event[32768];
+    size_t event_len = 0;
+    bool has_event = false;
+    EXPECT_RC(ehr_watcher_poll_event(w, event, 8, &event_len, &has_event), EHR_BUFFER_TOO_SMALL);
+    OK(ehr_watcher_poll_event(w, event, sizeof event, &event_len, &has_event)); /* kept */
+    EXPECT(has_event && strncmp(event, "{\"event\":\"vanished\"", 19) == 0);
+    EXPECT(strstr(event, "\"held\":{\"holds\":\"nothing\"}") != NULL);
+
+    /* The same TC again: the same record hash, a new transaction. */
+    ehr_validator *again = NULL;
+    EXPECT_RC(ehr_validator_from_event(LIT("{\"event\":\"final\"}"), &again), EHR_INVALID_ARGUMENT);
+    OK(ehr_validator_from_event(event, event_len, &again));
+    OK(ehr_validator_run(again, chain));
+    ehr_ack *resent = NULL;
+    OK(ehr_validator_poll_ack(again, &resent));
+    ehr_ack_summary s;
+    OK(ehr_ack_to_summary(resent, &s));
+    EXPECT(s.valid && memcmp(s.record_hash, first.record_hash, 32) == 0);
+    EXPECT(s.tx_hash[0] == 2 && fake.submits == 2);
+    OK(ehr_watcher_watch(w, again, resent));
+    EXPECT_RC(ehr_watcher_watch(w, v, resent), EHR_WATCHER); /* another validator's ACK */
+
+    /* Saved and resumed, then run (blocking) until final. */
+    static char state[32768];
+    size_t state_len = 0;
+    OK(ehr_watcher_to_json(w, state, sizeof state, &state_len));
+    EXPECT(strncmp(state, "{\"format\":\"ehrchain.watcher/1\"", 30) == 0);
+    ehr_watcher_free(w);
+    w = NULL;
+    OK(ehr_watcher_from_json(state, state_len, &w));
+    OK(ehr_watcher_run(w, chain, ehr_clock_now_ms() + 10000));
+    OK(ehr_watcher_poll_event(w, event, sizeof event, &event_len, &has_event));
+    EXPECT(has_event && strncmp(event, "{\"event\":\"final\"", 16) == 0);
+    OK(ehr_watcher_poll_event(w, event, sizeof event, &event_len, &has_event));
+    EXPECT(!has_event);
+    OK(ehr_watcher_len(w, &watched));
+    EXPECT(watched == 0);
+
+    ehr_ack_free(resent);
+    ehr_ack_free(ack);
+    ehr_validator_free(again);
+    ehr_validator_free(v);
+    ehr_watcher_free(w);
+    ehr_watcher_free(NULL);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+    ehr_validator_config_free(vc);
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+    ehr_transport_free(chain);
+    ehr_templates_free(t);
+}
+
 /* ---------------------------------------------------------------- FHIR */
 
 #define MRN_SYSTEM "urn:oid:1.2.36.146.595.217.0.1"
@@ -1477,6 +1595,7 @@ int main(void) {
     test_callback_transport();
     test_validator_in_an_event_loop();
     test_durable_submit_through_the_host_outbox();
+    test_watcher_after_the_ack();
     test_fhir_in_and_out();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);

@@ -1,0 +1,352 @@
+//! `ehr_watcher`: the anchor watcher as a handle. After the ACK, it reads
+//! the chain until each valid ACK's anchor is final (N blocks deep), and
+//! reports an anchor a reorg took away (`vanished`) with the outbox entry
+//! that resends the same TC (`ehr_validator_from_json`). Driven by ehrchain
+//! through a transport (`ehr_watcher_run`, blocking, with a deadline) or by
+//! the host's own event loop: reads out (`ehr_watcher_poll_transmit`, the
+//! validator's `ehr_transmit`), results in (`ehr_watcher_handle_*`), events
+//! out as JSON (`ehr_watcher_poll_event`). The state machine is the core's
+//! `AnchorWatcher`; this module only converts.
+
+use std::ffi::c_char;
+
+use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
+use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, UnixMillis, watch_until};
+
+use crate::handshaker::ehr_ack;
+use crate::ptr::{self, Out};
+use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::transport::{ehr_receipt, ehr_transport};
+use crate::validator::{
+    batch_result, ehr_transmit, ehr_validator, receipt_result, record_result, reported,
+    write_deadline,
+};
+
+/// The anchor watcher over valid ACKs.
+///
+/// Thread safety: a handle may be moved to another thread, but not used from
+/// two threads at once.
+pub struct ehr_watcher {
+    w: AnchorWatcher,
+}
+
+impl ehr_watcher {
+    fn new(w: AnchorWatcher) -> Self {
+        Self { w }
+    }
+
+    /// The chain of the anchor the read in flight is about (0 between rounds).
+    fn chain(&self) -> u64 {
+        self.w.current_submission().map_or(0, |s| s.chain_id)
+    }
+}
+
+/// Makes a watcher with `config_json` (`config_len` bytes of UTF-8; the
+/// core's JSON form, such as `{"depth": 64, "pollIntervalMs": 12000}`), or
+/// NULL for the defaults (12 blocks deep, a round every second). Free it
+/// with `ehr_watcher_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_new(
+    config_json: *const c_char,
+    config_len: usize,
+    watcher_out: *mut *mut ehr_watcher,
+) -> ehr_result {
+    guard(|| {
+        let config = match ptr::opt_text(config_json, config_len, "config_json")? {
+            None => WatcherConfig::default(),
+            Some(json) => serde_json::from_str(json).map_err(|e| {
+                Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!("the watcher configuration is not valid: {e}"),
+                )
+            })?,
+        };
+        Out::new(watcher_out, "watcher_out")?.give(ehr_watcher::new(AnchorWatcher::new(config)));
+        Ok(())
+    })
+}
+
+/// Watches the anchor of `ack`, a valid ACK that `validator` gave (for a
+/// batch, any of its ACKs), until it is final; an anchor already watched
+/// under the same key (TI id or root) is replaced. `EHR_WATCHER` for an
+/// invalid ACK or another validator's.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_watch(
+    watcher: *mut ehr_watcher,
+    validator: *const ehr_validator,
+    ack: *const ehr_ack,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let validator = ptr::handle(validator, "validator")?;
+        let ack = ptr::handle(ack, "ack")?;
+        watcher.w.watch(&validator.v, &ack.ack)?;
+        Ok(())
+    })
+}
+
+/// Writes how many anchors are watched (not final, not vanished yet) to
+/// `len_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_len(
+    watcher: *const ehr_watcher,
+    len_out: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle(watcher, "watcher")?;
+        Out::new(len_out, "len_out")?.set(watcher.w.len());
+        Ok(())
+    })
+}
+
+/// Runs the watcher through `transport`, blocking (system clock), until
+/// nothing is watched or `deadline_ms` (Unix milliseconds; 0: no deadline)
+/// passes; then take the events with `ehr_watcher_poll_event`. A vanished
+/// anchor is the host's to resend: store the event's `entry` in the outbox
+/// and resume it (`ehr_validator_from_json`, `ehr_validator_run`), then
+/// watch the new ACK.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_run(
+    watcher: *mut ehr_watcher,
+    transport: *mut ehr_transport,
+    deadline_ms: u64,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let deadline = (deadline_ms > 0).then_some(UnixMillis(deadline_ms));
+        watch_until(
+            &mut watcher.w,
+            &mut transport.inner,
+            &mut SystemClock,
+            deadline,
+        );
+        Ok(())
+    })
+}
+
+/// Writes the next read for the host at `now_ms` to `transmit_out` (an
+/// `ehr_transmit` as the validator's: `EHR_TRANSMIT_READ_HEAD`,
+/// `EHR_TRANSMIT_POLL`, `EHR_TRANSMIT_READ_RECORD` or
+/// `EHR_TRANSMIT_READ_BATCH`; `EHR_TRANSMIT_NONE` when there is nothing to
+/// do now). Its submission's calldata stays valid until the next call that
+/// changes the watcher. Hand each result to the matching
+/// `ehr_watcher_handle_*` function.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_poll_transmit(
+    watcher: *mut ehr_watcher,
+    now_ms: u64,
+    transmit_out: *mut ehr_transmit,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let out = Out::new(transmit_out, "transmit_out")?;
+        let transmit = watcher.w.poll_transmit(UnixMillis(now_ms));
+        out.set(ehr_transmit::of(transmit, watcher.w.current_submission()));
+        Ok(())
+    })
+}
+
+/// Writes when the watcher next wants `ehr_watcher_poll_transmit` called
+/// (Unix milliseconds) to `deadline_ms_out` and true to `has_deadline_out`;
+/// false (and nothing to `deadline_ms_out`) while it awaits a read's result
+/// or watches nothing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_poll_timeout(
+    watcher: *const ehr_watcher,
+    has_deadline_out: *mut bool,
+    deadline_ms_out: *mut u64,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle(watcher, "watcher")?;
+        write_deadline(watcher.w.poll_timeout(), has_deadline_out, deadline_ms_out)
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_READ_HEAD`, as
+/// `ehr_validator_handle_head`. A transport code is no verdict: the read is
+/// asked again after a backoff. `EHR_WATCHER` when no head was asked for.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_handle_head(
+    watcher: *mut ehr_watcher,
+    now_ms: u64,
+    result: ehr_result,
+    block_number: u64,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let result = reported(watcher.chain(), result, "head read", || Ok(block_number))?;
+        watcher.w.handle_head(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_POLL`, as
+/// `ehr_validator_handle_receipt`. `EHR_WATCHER` when no poll was asked for
+/// or the receipt is another transaction's.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_handle_receipt(
+    watcher: *mut ehr_watcher,
+    now_ms: u64,
+    result: ehr_result,
+    status: u32,
+    receipt: *const ehr_receipt,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let result = receipt_result(watcher.chain(), result, status, receipt)?;
+        watcher.w.handle_receipt(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_READ_RECORD`, as
+/// `ehr_validator_handle_record`. `EHR_WATCHER` when no record read was
+/// asked for.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_handle_record(
+    watcher: *mut ehr_watcher,
+    now_ms: u64,
+    result: ehr_result,
+    found: bool,
+    record_hash: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let result = record_result(watcher.chain(), result, found, record_hash)?;
+        watcher.w.handle_record(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_READ_BATCH`, as
+/// `ehr_validator_handle_batch`. `EHR_WATCHER` when no batch read was asked
+/// for.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_handle_batch(
+    watcher: *mut ehr_watcher,
+    now_ms: u64,
+    result: ehr_result,
+    found: bool,
+    leaf_count: u32,
+    has_batch_id: bool,
+    batch_id: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let result = batch_result(
+            watcher.w.current_submission(),
+            result,
+            found,
+            leaf_count,
+            has_batch_id,
+            batch_id,
+        )?;
+        watcher.w.handle_batch(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Writes the next event as NUL-terminated JSON into `buf` (text-output
+/// rules: `ehr_result_message`) and true to `has_event_out`, or false (and
+/// nothing to `buf`) when none waits. An event is handed out once, when it
+/// was written whole (`EHR_BUFFER_TOO_SMALL` keeps it). Its form:
+/// `{"event": "final", "key", "records": [{"tiId", "recordHash"}], "anchor", "head"}`
+/// or `{"event": "vanished", …, "held", "entry"}` (the outbox entry that
+/// resends the same TC).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_poll_event(
+    watcher: *mut ehr_watcher,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+    has_event_out: *mut bool,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let has_event = Out::new(has_event_out, "has_event_out")?;
+        let Some(event) = watcher.w.peek_event() else {
+            has_event.set(false);
+            return Ok(());
+        };
+        let json = serde_json::to_string(event)
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        ptr::write_text(buf, len, out_len, &json)?;
+        watcher.w.poll_event();
+        has_event.set(true);
+        Ok(())
+    })
+}
+
+/// Writes the watcher's whole state (format `ehrchain.watcher/1`, with the
+/// outbox entries of the anchors it watches) as NUL-terminated text into
+/// `buf` (text-output rules: `ehr_result_message`). Events not handed out
+/// yet are part of it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_to_json(
+    watcher: *const ehr_watcher,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle(watcher, "watcher")?;
+        ptr::write_text(buf, len, out_len, &watcher.w.to_json())
+    })
+}
+
+/// Resumes a watcher from its state (`json`, `json_len` bytes of UTF-8)
+/// after a restart: a read handed out but not answered is asked again.
+/// `EHR_OUTBOX_ENTRY_INVALID` for a state that is malformed or whose entries
+/// cannot be resumed. Free it with `ehr_watcher_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_from_json(
+    json: *const c_char,
+    json_len: usize,
+    watcher_out: *mut *mut ehr_watcher,
+) -> ehr_result {
+    guard(|| {
+        let json = ptr::text(json, json_len, "json")?;
+        let out = Out::new(watcher_out, "watcher_out")?;
+        out.give(ehr_watcher::new(AnchorWatcher::from_json(json)?));
+        Ok(())
+    })
+}
+
+/// Makes the validator that resends the same TC from a `vanished` event
+/// (`event_json`, `event_len` bytes of UTF-8, as `ehr_watcher_poll_event`
+/// wrote it): store its outbox entry (`ehr_validator_to_json`) under its key
+/// (the TI is pending again), then run it (`ehr_validator_run`) and watch
+/// its new ACK. `EHR_INVALID_ARGUMENT` for an event that is not a vanished
+/// one. Free it with `ehr_validator_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_from_event(
+    event_json: *const c_char,
+    event_len: usize,
+    validator_out: *mut *mut ehr_validator,
+) -> ehr_result {
+    guard(|| {
+        let json = ptr::text(event_json, event_len, "event_json")?;
+        let out = Out::new(validator_out, "validator_out")?;
+        let not_vanished = |detail: String| {
+            Error::new(
+                ErrorCode::InvalidArgument,
+                format!("`event_json` is not a vanished event of the watcher: {detail}"),
+            )
+        };
+        match serde_json::from_str::<WatchEvent>(json) {
+            Ok(WatchEvent::Vanished { entry, .. }) => {
+                out.give(ehr_validator::new(TransactionValidator::from_json(&entry)?));
+                Ok(())
+            }
+            Ok(WatchEvent::Final { .. }) => Err(not_vanished("it is final".to_owned())),
+            Err(e) => Err(not_vanished(e.to_string())),
+        }
+    })
+}
+
+/// Frees a watcher; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_free(watcher: *mut ehr_watcher) {
+    guard_void(|| drop(ptr::take(watcher)));
+}

@@ -1,0 +1,70 @@
+// After the ACK from JavaScript: the anchor watcher over a valid ACK. A
+// reorg deeper than the confirmations (evm_snapshot before the anchor,
+// evm_revert after the ACK) takes the anchor away; runWatcher reports it
+// vanished, moves the TI back to pending in the outbox and resends the same
+// TC (the same record hash, a new transaction), then watches it to final.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as ehr from "../pkg/index.js";
+import { setup, ti } from "./chain.mjs";
+
+const { hs, templates, transport, provider } = await setup();
+const SETTINGS = { depth: 4, pollIntervalMs: 10, backoffInitialMs: 10, backoffMaxMs: 50 };
+
+// Against a shared node (EHRCHAIN_RPC_URL), reverting the chain would undo
+// the other test files' transactions: the reorg runs on the in-process node.
+const shared = { skip: process.env.EHRCHAIN_RPC_URL ? "reverts a shared node" : false };
+
+test("a vanished anchor is resent as the same TC and watched until final", shared, async () => {
+  const snapshot = await provider.request({ method: "evm_snapshot", params: [] });
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 125, diastolic: 80 }, { patientId: "MRN-000123" });
+  const v = hs.validatorFor(entry, Date.now());
+  const [ack] = await ehr.runValidator(v, transport);
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
+  const watcher = new ehr.Watcher(SETTINGS);
+  watcher.watch(v, ack);
+  assert.equal(watcher.size, 1);
+  assert.equal(await provider.request({ method: "evm_revert", params: [snapshot] }), true);
+
+  const saved = [];
+  const outbox = { save: (key) => saved.push(key), finish: () => {} };
+  const { events, resent } = await ehr.runWatcher(watcher, transport, { outbox, deadlineMs: Date.now() + 60_000 });
+  assert.deepEqual(events.map((e) => e.event), ["vanished", "final"]);
+  const [vanished, final] = events;
+  assert.deepEqual(vanished.records, [{ tiId: entry.tiId, recordHash: ack.recordHash }]);
+  assert.deepEqual(vanished.held, { holds: "nothing" });
+  assert.equal(vanished.anchor.txHash, ack.txHash);
+  assert.equal(resent.length, 1);
+  assert.equal(resent[0].status, "valid");
+  assert.equal(resent[0].recordHash, ack.recordHash);
+  assert.notEqual(resent[0].txHash, ack.txHash);
+  assert.equal(final.anchor.txHash, resent[0].txHash);
+  assert.ok(final.head + 1 >= final.anchor.blockNumber + SETTINGS.depth);
+  assert.equal(saved[0], entry.tiId);
+  assert.equal(await transport.recordHashOf(entry.tiId), ack.recordHash);
+  assert.equal(watcher.size, 0);
+  v.free();
+  watcher.free();
+});
+
+test("a watcher takes only valid ACKs of their validator, and resumes from its state", async () => {
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 126, diastolic: 80 }, { patientId: "MRN-000123" });
+  const v = hs.validatorFor(entry, Date.now());
+  const [ack] = await ehr.runValidator(v, transport);
+  const other = hs.validatorFor(ti(templates, "blood-pressure", "nurse", { systolic: 127, diastolic: 80 }), Date.now());
+  const watcher = new ehr.Watcher(SETTINGS);
+  assert.throws(() => watcher.watch(other, ack), (e) => e.code === "EHR_WATCHER");
+  assert.throws(() => new ehr.Watcher({ dept: 4 }), (e) => e.code === "EHR_INVALID_ARGUMENT");
+  watcher.watch(v, ack);
+  assert.equal(watcher.pollTransmit(Date.now()).kind, "read_head");
+  const state = watcher.toJSON();
+  assert.equal(state.format, "ehrchain.watcher/1");
+  const resumed = ehr.Watcher.fromJSON(JSON.stringify(state));
+  // The read asked before the "restart" is asked again; a failure is no verdict.
+  assert.equal(resumed.pollTransmit(Date.now()).kind, "read_head");
+  resumed.handleHead(Date.now(), { error: "unavailable", detail: "connection refused" });
+  assert.deepEqual(resumed.lastError, { error: "unavailable", detail: "connection refused" });
+  const { events } = await ehr.runWatcher(resumed, transport, { deadlineMs: Date.now() + 60_000 });
+  assert.deepEqual(events.map((e) => [e.event, e.anchor.txHash]), [["final", ack.txHash]]);
+  for (const x of [v, other, watcher, resumed]) x.free();
+});
