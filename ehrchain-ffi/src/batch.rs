@@ -13,6 +13,7 @@ use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::shapes::{bytes_of, parsed, text_of};
 use crate::transport::ehr_transport;
 use crate::validator::batch_validator;
 
@@ -241,13 +242,10 @@ pub unsafe extern "C" fn ehr_proof_from_json(
     json_len: usize,
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
-    guard(|| {
-        let json = ptr::text(json, json_len, "json")?;
-        let out = Out::new(proof_out, "proof_out")?;
-        out.give(ehr_proof {
+    parsed(json, json_len, proof_out, "json", "proof_out", |json| {
+        Ok(ehr_proof {
             proof: InclusionProof::from_json(json)?,
-        });
-        Ok(())
+        })
     })
 }
 
@@ -260,9 +258,8 @@ pub unsafe extern "C" fn ehr_proof_to_bytes(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let proof = ptr::handle(proof, "proof")?;
-        ptr::write_bytes(buf, len, out_len, &proof.proof.to_bytes())
+    bytes_of(proof, buf, len, out_len, "proof", |p| {
+        Ok(p.proof.to_bytes().into())
     })
 }
 
@@ -275,7 +272,7 @@ pub unsafe extern "C" fn ehr_proof_to_text(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    proof_text(proof, buf, len, out_len, InclusionProof::to_text)
+    text_of(proof, buf, len, out_len, "proof", |p| Ok(p.proof.to_text()))
 }
 
 /// Writes the proof's JSON form as NUL-terminated text into `buf`
@@ -287,22 +284,7 @@ pub unsafe extern "C" fn ehr_proof_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    proof_text(proof, buf, len, out_len, InclusionProof::to_json)
-}
-
-/// Writes the text form `form` makes of the proof into `buf` (text-output
-/// rules: `ehr_result_message`).
-fn proof_text(
-    proof: *const ehr_proof,
-    buf: *mut c_char,
-    len: usize,
-    out_len: *mut usize,
-    form: fn(&InclusionProof) -> String,
-) -> ehr_result {
-    guard(|| {
-        let proof = ptr::handle(proof, "proof")?;
-        ptr::write_text(buf, len, out_len, &form(&proof.proof))
-    })
+    text_of(proof, buf, len, out_len, "proof", |p| Ok(p.proof.to_json()))
 }
 
 /// Writes what the proof claims, as a plain struct, to `summary_out`.

@@ -10,6 +10,7 @@ use ehrchain_core::{Address, ErrorCode, UnixMillis};
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
 use crate::result::{Error, Result, ehr_result, guard, guard_void};
+use crate::shapes::{from_json, json_text, text_of};
 use crate::templates::ehr_templates;
 use crate::ti::ehr_ti;
 
@@ -22,12 +23,9 @@ pub struct ehr_fhir_mapping {
 }
 
 fn options(json: &str) -> Result<FhirOptions> {
-    serde_json::from_str(json).map_err(|e| {
-        Error::new(
-            ErrorCode::InvalidJson,
-            format!(
-                "the FHIR options are not valid: {e}; give at least {{\"patientIdentifierSystem\": \"<your MRN system>\"}}"
-            ),
+    from_json(json, |e| {
+        format!(
+            "the FHIR options are not valid: {e}; give at least {{\"patientIdentifierSystem\": \"<your MRN system>\"}}"
         )
     })
 }
@@ -149,11 +147,8 @@ pub unsafe extern "C" fn ehr_fhir_mapping_entry_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let mapping = ptr::handle(mapping, "mapping")?;
-        let json = serde_json::to_string(entry(mapping, index)?)
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-        ptr::write_text(buf, len, out_len, &json)
+    text_of(mapping, buf, len, out_len, "mapping", |m| {
+        json_text(entry(m, index)?)
     })
 }
 
@@ -167,11 +162,8 @@ pub unsafe extern "C" fn ehr_fhir_mapping_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let mapping = ptr::handle(mapping, "mapping")?;
-        let json = serde_json::to_string(&mapping.mapping)
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-        ptr::write_text(buf, len, out_len, &json)
+    text_of(mapping, buf, len, out_len, "mapping", |m| {
+        json_text(&m.mapping)
     })
 }
 
@@ -202,14 +194,9 @@ pub unsafe extern "C" fn ehr_fhir_ack_to_fhir(
     guard(|| {
         let ack = ptr::handle(ack, "ack")?;
         let entry: MappedTi =
-            serde_json::from_str(ptr::text(entry_json, entry_json_len, "entry_json")?).map_err(
-                |e| {
-                    Error::new(
-                        ErrorCode::InvalidJson,
-                        format!("entry_json is not what ehr_fhir_mapping_entry_json wrote: {e}"),
-                    )
-                },
-            )?;
+            from_json(ptr::text(entry_json, entry_json_len, "entry_json")?, |e| {
+                format!("entry_json is not what ehr_fhir_mapping_entry_json wrote: {e}")
+            })?;
         let context = AnchorContext {
             chain_id,
             registry: Address::from(ptr::array::<20>(registry, "registry")?),

@@ -12,6 +12,7 @@ use crate::callbacks;
 use crate::handshaker::{ehr_ack, ehr_handshaker};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{ehr_result, guard};
+use crate::shapes::{parsed, text_of};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
 use crate::validator::ehr_validator;
@@ -50,9 +51,8 @@ pub unsafe extern "C" fn ehr_validator_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
-        ptr::write_text(buf, len, out_len, &validator.v.to_json())
+    text_of(validator, buf, len, out_len, "validator", |v| {
+        Ok(v.v.to_json())
     })
 }
 
@@ -68,12 +68,14 @@ pub unsafe extern "C" fn ehr_validator_from_json(
     json_len: usize,
     validator_out: *mut *mut ehr_validator,
 ) -> ehr_result {
-    guard(|| {
-        let json = ptr::text(json, json_len, "json")?;
-        let out = Out::new(validator_out, "validator_out")?;
-        out.give(ehr_validator::new(TransactionValidator::from_json(json)?));
-        Ok(())
-    })
+    parsed(
+        json,
+        json_len,
+        validator_out,
+        "json",
+        "validator_out",
+        |json| Ok(ehr_validator::new(TransactionValidator::from_json(json)?)),
+    )
 }
 
 /// Hands in the result of `EHR_TRANSMIT_PERSIST` at `now_ms`: `EHR_OK` once

@@ -92,11 +92,9 @@ pub unsafe extern "C" fn ehr_rpc_exchange_new(
         let validator = ptr::handle(validator, "validator")?;
         let transmit = ptr::handle(transmit, "transmit")?;
         let registry = Address::from(ptr::array::<20>(registry, "registry")?);
-        let from = if from.is_null() {
-            None
-        } else {
-            Some(Address::from(ptr::array::<20>(from, "from")?))
-        };
+        let from = (!from.is_null())
+            .then(|| ptr::array::<20>(from, "from").map(Address::from))
+            .transpose()?;
         let out = Out::new(exchange_out, "exchange_out")?;
         let config = ExchangeConfig {
             from,

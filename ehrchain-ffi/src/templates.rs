@@ -3,10 +3,11 @@
 use std::ffi::c_char;
 
 use ehrchain_core::template::RegistryError;
-use ehrchain_core::{B256, ErrorCode, TemplateRegistry};
+use ehrchain_core::{B256, TemplateRegistry};
 
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::result::{ehr_result, guard, guard_void};
+use crate::shapes::json_text;
 
 /// A set of templates (the Transaction Template Manager): built-in ones and
 /// those loaded from JSON, each checked against the `EhrRegistry` contract's
@@ -139,9 +140,7 @@ pub unsafe extern "C" fn ehr_templates_forms_for(
     guard(|| {
         let templates = ptr::handle(templates, "templates")?;
         let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
-        let forms = templates.registry.forms_for(&role);
-        let json = serde_json::to_string(&forms)
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        let json = json_text(&templates.registry.forms_for(&role))?;
         ptr::write_text(buf, len, out_len, &json)
     })
 }

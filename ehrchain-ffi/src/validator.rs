@@ -9,8 +9,8 @@
 use std::collections::VecDeque;
 
 use ehrchain_core::{
-    Ack, AnchoredBatch, B256, ErrorCode, Submission, SubmissionStatus, SystemClock,
-    TransactionValidator, Transmit, TransportError, TxHash, UnixMillis, run_blocking,
+    Ack, AnchoredBatch, B256, ErrorCode, Submission, SystemClock, TransactionValidator, Transmit,
+    TransportError, TxHash, UnixMillis, run_blocking,
 };
 
 use crate::batch::ehr_batch;
@@ -289,18 +289,35 @@ pub(crate) fn chain_of(v: &TransactionValidator) -> u64 {
     v.submission().map_or(0, |s| s.chain_id)
 }
 
-/// `result` as the result of the host's `operation`, or the value `ok`
-/// makes (only called for `EHR_OK`).
-fn reported<T>(
-    v: &TransactionValidator,
+/// The validator's result handler `hand`, as the core's `handle_*` methods
+/// take it.
+type Hand<T> = fn(
+    &mut TransactionValidator,
+    UnixMillis,
+    std::result::Result<T, TransportError>,
+) -> std::result::Result<(), ehrchain_core::validator::ValidatorError>;
+
+/// The body of every `ehr_validator_handle_*`: hands `result`, the host's
+/// code for its `operation`, to the validator at `now_ms` through `hand`,
+/// with the value `ok` reads from the host's outputs when it is `EHR_OK`
+/// (`ok` is not called otherwise).
+fn hand_in<T>(
+    validator: *mut ehr_validator,
+    now_ms: u64,
     result: ehr_result,
     operation: &str,
-    ok: impl FnOnce() -> Result<T>,
-) -> Result<std::result::Result<T, TransportError>> {
-    match host_result(result, chain_of(v), &format!("the host's {operation}")) {
-        Ok(()) => ok().map(Ok),
-        Err(e) => Ok(Err(e)),
-    }
+    ok: impl FnOnce(&TransactionValidator) -> Result<T>,
+    hand: Hand<T>,
+) -> ehr_result {
+    guard(|| {
+        let v = &mut ptr::handle_mut(validator, "validator")?.v;
+        let result = match host_result(result, chain_of(v), &format!("the host's {operation}")) {
+            Ok(()) => Ok(ok(v)?),
+            Err(e) => Err(e),
+        };
+        hand(v, UnixMillis(now_ms), result)?;
+        Ok(())
+    })
 }
 
 /// Hands in the result of `EHR_TRANSMIT_SUBMIT` at `now_ms`: `result`
@@ -315,14 +332,15 @@ pub unsafe extern "C" fn ehr_validator_handle_submitted(
     result: ehr_result,
     tx_hash: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reported(&validator.v, result, "submission", || {
-            Ok(TxHash(B256::from(ptr::array::<32>(tx_hash, "tx_hash")?)))
-        })?;
-        validator.v.handle_submitted(UnixMillis(now_ms), result)?;
-        Ok(())
-    })
+    let ok = |_: &_| Ok(TxHash(B256::from(ptr::array::<32>(tx_hash, "tx_hash")?)));
+    hand_in(
+        validator,
+        now_ms,
+        result,
+        "submission",
+        ok,
+        TransactionValidator::handle_submitted,
+    )
 }
 
 /// Hands in the result of `EHR_TRANSMIT_POLL` at `now_ms`: `result` `EHR_OK`
@@ -338,24 +356,19 @@ pub unsafe extern "C" fn ehr_validator_handle_receipt(
     status: u32,
     receipt: *const ehr_receipt,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reported(&validator.v, result, "poll", || {
-            let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
-                Some(ptr::receipt(receipt, "receipt")?)
-            } else {
-                None
-            };
-            Ok(submission_status(
-                status,
-                receipt.as_ref(),
-                "the host's poll",
-            ))
-        })?;
-        let result: std::result::Result<SubmissionStatus, TransportError> =
-            result.and_then(|status| status);
-        validator.v.handle_receipt(UnixMillis(now_ms), result)?;
-        Ok(())
+    let included = status == ehr_poll_status::EHR_POLL_INCLUDED as u32;
+    let ok = |_: &_| {
+        let receipt = included
+            .then(|| ptr::receipt(receipt, "receipt"))
+            .transpose()?;
+        Ok(submission_status(
+            status,
+            receipt.as_ref(),
+            "the host's poll",
+        ))
+    };
+    hand_in(validator, now_ms, result, "poll", ok, |v, now, status| {
+        v.handle_receipt(now, status.and_then(|s| s))
     })
 }
 
@@ -369,12 +382,15 @@ pub unsafe extern "C" fn ehr_validator_handle_head(
     result: ehr_result,
     block_number: u64,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reported(&validator.v, result, "head read", || Ok(block_number))?;
-        validator.v.handle_head(UnixMillis(now_ms), result)?;
-        Ok(())
-    })
+    let ok = |_: &_| Ok(block_number);
+    hand_in(
+        validator,
+        now_ms,
+        result,
+        "head read",
+        ok,
+        TransactionValidator::handle_head,
+    )
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_RECORD` at `now_ms`: `result`
@@ -390,16 +406,17 @@ pub unsafe extern "C" fn ehr_validator_handle_record(
     found: bool,
     record_hash: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reported(&validator.v, result, "record read", || {
-            found
-                .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
-                .transpose()
-        })?;
-        validator.v.handle_record(UnixMillis(now_ms), result)?;
-        Ok(())
-    })
+    let ok = |_: &_| {
+        (found.then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))).transpose()
+    };
+    hand_in(
+        validator,
+        now_ms,
+        result,
+        "record read",
+        ok,
+        TransactionValidator::handle_record,
+    )
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_BATCH` at `now_ms`: `result`
@@ -418,28 +435,31 @@ pub unsafe extern "C" fn ehr_validator_handle_batch(
     has_batch_id: bool,
     batch_id: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let root = match validator.v.submission().map(|s| s.anchoring) {
+    let ok = |v: &TransactionValidator| {
+        if !found {
+            return Ok(None);
+        }
+        let root = match v.submission().map(|s| s.anchoring) {
             Some(ehrchain_core::transport::Anchoring::Batch { root, .. }) => root,
             _ => B256::ZERO,
         };
-        let result = reported(&validator.v, result, "batch read", || {
-            if !found {
-                return Ok(None);
-            }
-            let batch_id = has_batch_id
-                .then(|| ptr::array::<32>(batch_id, "batch_id").map(B256::from))
-                .transpose()?;
-            Ok(Some(AnchoredBatch {
-                root,
-                leaf_count,
-                batch_id,
-            }))
-        })?;
-        validator.v.handle_batch(UnixMillis(now_ms), result)?;
-        Ok(())
-    })
+        let batch_id = (has_batch_id.then(|| ptr::array::<32>(batch_id, "batch_id")))
+            .transpose()?
+            .map(B256::from);
+        Ok(Some(AnchoredBatch {
+            root,
+            leaf_count,
+            batch_id,
+        }))
+    };
+    hand_in(
+        validator,
+        now_ms,
+        result,
+        "batch read",
+        ok,
+        TransactionValidator::handle_batch,
+    )
 }
 
 /// Writes the next ACK to `ack_out` (free it with `ehr_ack_free`), or NULL
