@@ -53,6 +53,41 @@ fn now(value: &JsValue) -> Result<UnixMillis, Failure> {
     convert::uint(value, "nowMs").map(UnixMillis)
 }
 
+/// `null` as `None`, anything else as the value `read` reads.
+fn nullable<T>(
+    value: &JsValue,
+    read: impl FnOnce(&JsValue) -> Result<T, Failure>,
+) -> Result<Option<T>, Failure> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    read(value).map(Some)
+}
+
+/// The validator's result handler, as the core's `handle_*` methods take it.
+type Hand<T> = fn(
+    &mut TransactionValidator,
+    UnixMillis,
+    Result<T, TransportError>,
+) -> Result<(), ehrchain_core::validator::ValidatorError>;
+
+/// The body of every `handle*`: hands `result` (a `TransportError`, or the
+/// value `ok` reads from it) to `validator` at `now_ms` through `hand`.
+fn hand_in<T>(
+    validator: &mut TransactionValidator,
+    now_ms: &JsValue,
+    result: &JsValue,
+    ok: impl FnOnce(&JsValue) -> Result<T, Failure>,
+    hand: Hand<T>,
+) -> Result<(), JsValue> {
+    let now = now(now_ms)?;
+    let result = match transport_error(result)? {
+        Some(e) => Err(e),
+        None => Ok(ok(result)?),
+    };
+    Ok(hand(validator, now, result).map_err(Failure::from)?)
+}
+
 impl Validator {
     /// Hands an exchange's result in (`RpcExchange.finish`).
     pub(crate) fn hand(
@@ -119,15 +154,14 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        let result = match transport_error(&result)? {
-            Some(e) => Err(e),
-            None => Ok(TxHash(convert::b256(&result, "transaction hash")?)),
-        };
-        Ok(self
-            .inner
-            .handle_submitted(now, result)
-            .map_err(Failure::from)?)
+        let ok = |r: &JsValue| Ok(TxHash(convert::b256(r, "transaction hash")?));
+        hand_in(
+            &mut self.inner,
+            &now_ms,
+            &result,
+            ok,
+            TransactionValidator::handle_submitted,
+        )
     }
 
     /// The result of a `poll` action: a `SubmissionStatus`
@@ -143,18 +177,14 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "SubmissionStatus | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        let result = match transport_error(&result)? {
-            Some(e) => Err(e),
-            None => Ok(convert::value::<SubmissionStatus>(
-                &result,
-                "submission status",
-            )?),
-        };
-        Ok(self
-            .inner
-            .handle_receipt(now, result)
-            .map_err(Failure::from)?)
+        let ok = |r: &JsValue| convert::value::<SubmissionStatus>(r, "submission status");
+        hand_in(
+            &mut self.inner,
+            &now_ms,
+            &result,
+            ok,
+            TransactionValidator::handle_receipt,
+        )
     }
 
     /// The result of a `read_head` action: the head's block number, or a
@@ -168,12 +198,14 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        let result = match transport_error(&result)? {
-            Some(e) => Err(e),
-            None => Ok(convert::uint(&result, "head")?),
-        };
-        Ok(self.inner.handle_head(now, result).map_err(Failure::from)?)
+        let ok = |r: &JsValue| convert::uint(r, "head");
+        hand_in(
+            &mut self.inner,
+            &now_ms,
+            &result,
+            ok,
+            TransactionValidator::handle_head,
+        )
     }
 
     /// The result of a `read_record` action: the record hash the registry
@@ -187,16 +219,14 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | null | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        let result = match transport_error(&result)? {
-            Some(e) => Err(e),
-            None if result.is_null() => Ok(None),
-            None => Ok(Some(convert::b256(&result, "record hash")?)),
-        };
-        Ok(self
-            .inner
-            .handle_record(now, result)
-            .map_err(Failure::from)?)
+        let ok = |r: &JsValue| nullable(r, |r| convert::b256(r, "record hash"));
+        hand_in(
+            &mut self.inner,
+            &now_ms,
+            &result,
+            ok,
+            TransactionValidator::handle_record,
+        )
     }
 
     /// The result of a `read_batch` action: the batch the registry holds
@@ -211,19 +241,18 @@ impl Validator {
         #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | null | TransportError")]
         result: JsValue,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        let result = match transport_error(&result)? {
-            Some(e) => Err(e),
-            None if result.is_null() => Ok(None),
-            None => Ok(Some(convert::document::<AnchoredBatch>(
-                &result,
-                "anchored batch",
-            )?)),
+        let ok = |r: &JsValue| {
+            nullable(r, |r| {
+                convert::document::<AnchoredBatch>(r, "anchored batch")
+            })
         };
-        Ok(self
-            .inner
-            .handle_batch(now, result)
-            .map_err(Failure::from)?)
+        hand_in(
+            &mut self.inner,
+            &now_ms,
+            &result,
+            ok,
+            TransactionValidator::handle_batch,
+        )
     }
 
     /// The next ACK, or `undefined`.
