@@ -13,7 +13,7 @@ use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::{bytes_of, parsed, text_of};
+use crate::shapes::{bytes_of, guard_on, guard_on_mut, parsed, text_of};
 use crate::transport::ehr_transport;
 use crate::validator::batch_validator;
 
@@ -45,8 +45,7 @@ pub unsafe extern "C" fn ehr_batch_builder_push(
     record_hash: *const u8,
     index_out: *mut u32,
 ) -> ehr_result {
-    guard(|| {
-        let builder = ptr::handle_mut(builder, "builder")?;
+    guard_on_mut(builder, "builder", |builder| {
         let hash = B256::from(ptr::array::<32>(record_hash, "record_hash")?);
         let out = Out::new(index_out, "index_out")?;
         out.set(builder.builder.push(hash)?);
@@ -64,8 +63,7 @@ pub unsafe extern "C" fn ehr_batch_builder_build(
     batch_id: *const u8,
     batch_out: *mut *mut ehr_batch,
 ) -> ehr_result {
-    guard(|| {
-        let builder = ptr::handle(builder, "builder")?;
+    guard_on(builder, "builder", |builder| {
         let batch_id = B256::from(ptr::array::<32>(batch_id, "batch_id")?);
         let out = Out::new(batch_out, "batch_out")?;
         let batch = builder.builder.clone().build(batch_id)?;
@@ -95,8 +93,7 @@ pub unsafe extern "C" fn ehr_batch_root(
     root_out: *mut u8,
     leaf_count_out: *mut u32,
 ) -> ehr_result {
-    guard(|| {
-        let batch = ptr::handle(batch, "batch")?;
+    guard_on(batch, "batch", |batch| {
         let root = OutArray::<32>::new(root_out, "root_out")?;
         let count = Out::new(leaf_count_out, "leaf_count_out")?;
         root.set(&batch.batch.root().0);
@@ -113,8 +110,7 @@ pub unsafe extern "C" fn ehr_batch_proof(
     index: u32,
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
-    guard(|| {
-        let batch = ptr::handle(batch, "batch")?;
+    guard_on(batch, "batch", |batch| {
         let out = Out::new(proof_out, "proof_out")?;
         let proof = batch.batch.proof(index)?;
         out.give(ehr_proof { proof });

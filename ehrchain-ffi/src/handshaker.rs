@@ -15,7 +15,9 @@ use crate::config::ehr_handshaker_config;
 use crate::keys::{FfiKeyStore, ehr_key_store};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::{bytes_of, from_json, json_text, parsed, text_of, word_of};
+use crate::shapes::{
+    bytes_of, from_json, guard_on, guard_on_mut, json_text, parsed, text_of, word_of,
+};
 use crate::templates::ehr_templates;
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
@@ -89,8 +91,7 @@ pub unsafe extern "C" fn ehr_handshaker_new(
     config: *const ehr_handshaker_config,
     handshaker_out: *mut *mut ehr_handshaker,
 ) -> ehr_result {
-    guard(|| {
-        let templates = ptr::handle(templates, "templates")?;
+    guard_on(templates, "templates", |templates| {
         let keys = ptr::handle(keys, "keys")?;
         let config = ptr::handle(config, "config")?;
         let out = Out::new(handshaker_out, "handshaker_out")?;
@@ -111,8 +112,7 @@ pub unsafe extern "C" fn ehr_handshaker_set_seed(
     handshaker: *mut ehr_handshaker,
     seed: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+    guard_on_mut(handshaker, "handshaker", |hs| {
         let seed = ptr::array::<32>(seed, "seed")?;
         hs.rng = Rng::Seeded(Box::new(ChaCha20Rng::from_seed(seed)));
         Ok(())
@@ -133,8 +133,7 @@ pub unsafe extern "C" fn ehr_handshaker_generate(
     now_ms: u64,
     tc_out: *mut *mut ehr_tc,
 ) -> ehr_result {
-    guard(|| {
-        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+    guard_on_mut(handshaker, "handshaker", |hs| {
         let ti = ptr::handle(ti, "ti")?;
         let out = Out::new(tc_out, "tc_out")?;
         let tc = hs.hs.generator().generate(
@@ -183,8 +182,7 @@ pub unsafe extern "C" fn ehr_handshaker_pseudonym(
     patient_id_len: usize,
     pseudonym_out: *mut u8,
 ) -> ehr_result {
-    guard(|| {
-        let hs = ptr::handle(handshaker, "handshaker")?;
+    guard_on(handshaker, "handshaker", |hs| {
         let patient_id = ptr::text(patient_id, patient_id_len, "patient_id")?;
         let out = OutArray::<32>::new(pseudonym_out, "pseudonym_out")?;
         out.set(&hs.hs.generator().pseudonym(patient_id).0);
@@ -234,8 +232,7 @@ pub unsafe extern "C" fn ehr_tc_destination(
     out: *mut u8,
     chain_id_out: *mut u64,
 ) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc, "tc")?;
+    guard_on(tc, "tc", |tc| {
         let to = OutArray::<20>::new(out, "out")?;
         let chain_id = Out::new(chain_id_out, "chain_id_out")?;
         to.set(&tc.tc.to.0.0);
@@ -424,8 +421,7 @@ pub unsafe extern "C" fn ehr_ack_proof(
     ack: *const ehr_ack,
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
-    guard(|| {
-        let ack = ptr::handle(ack, "ack")?;
+    guard_on(ack, "ack", |ack| {
         let out = Out::new(proof_out, "proof_out")?;
         let proof = (ack.ack.anchor().and_then(|a| a.batch.clone())).ok_or_else(|| {
             not_present("the ACK carries no inclusion proof (invalid, or anchored alone)")

@@ -12,7 +12,7 @@ use crate::callbacks;
 use crate::handshaker::{ehr_ack, ehr_handshaker};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{ehr_result, guard};
-use crate::shapes::{parsed, text_of};
+use crate::shapes::{guard_on, guard_on_mut, parsed, text_of};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
 use crate::validator::ehr_validator;
@@ -27,8 +27,7 @@ pub unsafe extern "C" fn ehr_validator_outbox_key(
     has_key_out: *mut bool,
     key_out: *mut u8,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
+    guard_on(validator, "validator", |validator| {
         let has_key = Out::new(has_key_out, "has_key_out")?;
         let out = OutArray::<32>::new(key_out, "key_out")?;
         let key = validator.v.outbox_key();
@@ -88,8 +87,7 @@ pub unsafe extern "C" fn ehr_validator_handle_persisted(
     now_ms: u64,
     result: ehr_result,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
+    guard_on_mut(validator, "validator", |validator| {
         let stored = if result == ehr_result::OK {
             Ok(())
         } else {

@@ -13,6 +13,25 @@ use serde::de::DeserializeOwned;
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, Result, ehr_result, guard};
 
+/// Runs `body` with the handle `h` (the parameter `name`, the function's
+/// receiver) inside the panic boundary (`guard`).
+pub(crate) fn guard_on<H>(
+    h: *const H,
+    name: &str,
+    body: impl FnOnce(&H) -> Result<()>,
+) -> ehr_result {
+    guard(|| body(ptr::handle(h, name)?))
+}
+
+/// [`guard_on`] for a handle the function changes.
+pub(crate) fn guard_on_mut<H>(
+    h: *mut H,
+    name: &str,
+    body: impl FnOnce(&mut H) -> Result<()>,
+) -> ehr_result {
+    guard(|| body(ptr::handle_mut(h, name)?))
+}
+
 /// Writes the text `text` makes of the handle `h` (the parameter `name`) as
 /// NUL-terminated text into `buf` (text-output rules: `ehr_result_message`).
 pub(crate) fn text_of<H>(
@@ -23,10 +42,7 @@ pub(crate) fn text_of<H>(
     name: &str,
     text: impl FnOnce(&H) -> Result<String>,
 ) -> ehr_result {
-    guard(|| {
-        let h = ptr::handle(h, name)?;
-        ptr::write_text(buf, len, out_len, &text(h)?)
-    })
+    guard_on(h, name, |h| ptr::write_text(buf, len, out_len, &text(h)?))
 }
 
 /// Writes the bytes `bytes` picks from the handle `h` (the parameter `name`)
@@ -39,10 +55,7 @@ pub(crate) fn bytes_of<H>(
     name: &str,
     bytes: impl FnOnce(&H) -> Result<Cow<'_, [u8]>>,
 ) -> ehr_result {
-    guard(|| {
-        let h = ptr::handle(h, name)?;
-        ptr::write_bytes(buf, len, out_len, &bytes(h)?)
-    })
+    guard_on(h, name, |h| ptr::write_bytes(buf, len, out_len, &bytes(h)?))
 }
 
 /// Writes the 32 bytes `word` picks from the handle `h` (the parameter
@@ -54,8 +67,7 @@ pub(crate) fn word_of<H>(
     out_name: &str,
     word: impl FnOnce(&H) -> [u8; 32],
 ) -> ehr_result {
-    guard(|| {
-        let h = ptr::handle(h, name)?;
+    guard_on(h, name, |h| {
         OutArray::<32>::new(out, out_name)?.set(&word(h));
         Ok(())
     })

@@ -8,7 +8,7 @@ use rand_core::{OsRng, RngCore};
 
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::{from_json, parsed, text_of, word_of};
+use crate::shapes::{from_json, guard_on_mut, parsed, text_of, word_of};
 
 /// An initial transaction (TI): a user's entry plus the system data around it.
 ///
@@ -87,8 +87,7 @@ pub unsafe extern "C" fn ehr_ti_set_field(
     value_json: *const c_char,
     value_json_len: usize,
 ) -> ehr_result {
-    guard(|| {
-        let ti = ptr::handle_mut(ti, "ti")?;
+    guard_on_mut(ti, "ti", |ti| {
         let name = ptr::text(name, name_len, "name")?;
         let value_json = ptr::text(value_json, value_json_len, "value_json")?;
         let value = from_json(value_json, |e| {

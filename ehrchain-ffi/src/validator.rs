@@ -18,6 +18,7 @@ use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out};
 use crate::result::{Error, Result, ehr_result, guard, guard_void};
+use crate::shapes::{guard_on, guard_on_mut};
 use crate::transport::{
     ehr_poll_status, ehr_receipt, ehr_submission, ehr_transport, host_result, submission_status,
 };
@@ -51,8 +52,7 @@ pub unsafe extern "C" fn ehr_validator_new(
     config: *const ehr_validator_config,
     validator_out: *mut *mut ehr_validator,
 ) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc, "tc")?;
+    guard_on(tc, "tc", |tc| {
         let config = validator_config(config)?;
         let out = Out::new(validator_out, "validator_out")?;
         out.give(ehr_validator::new(TransactionValidator::new(
@@ -76,8 +76,7 @@ pub unsafe extern "C" fn ehr_validator_new_batch(
     config: *const ehr_validator_config,
     validator_out: *mut *mut ehr_validator,
 ) -> ehr_result {
-    guard(|| {
-        let batch = ptr::handle(batch, "batch")?;
+    guard_on(batch, "batch", |batch| {
         let tcs = ptr::handles(tcs, tcs_len, "tcs")?;
         let config = validator_config(config)?;
         let out = Out::new(validator_out, "validator_out")?;
@@ -234,8 +233,7 @@ pub unsafe extern "C" fn ehr_validator_poll_transmit(
     now_ms: u64,
     transmit_out: *mut ehr_transmit,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
+    guard_on_mut(validator, "validator", |validator| {
         let out = Out::new(transmit_out, "transmit_out")?;
         let transmit = validator.v.poll_transmit(UnixMillis(now_ms));
         out.set(ehr_transmit::of(transmit, validator.v.submission()));
@@ -254,8 +252,7 @@ pub unsafe extern "C" fn ehr_validator_poll_timeout(
     has_deadline_out: *mut bool,
     deadline_ms_out: *mut u64,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
+    guard_on(validator, "validator", |validator| {
         let has_deadline = Out::new(has_deadline_out, "has_deadline_out")?;
         let deadline = Out::new(deadline_ms_out, "deadline_ms_out")?;
         let next = validator.v.poll_timeout();
@@ -470,8 +467,7 @@ pub unsafe extern "C" fn ehr_validator_poll_ack(
     validator: *mut ehr_validator,
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
+    guard_on_mut(validator, "validator", |validator| {
         let out = Out::new(ack_out, "ack_out")?;
         match validator
             .acks
@@ -492,8 +488,7 @@ pub unsafe extern "C" fn ehr_validator_is_finished(
     validator: *const ehr_validator,
     finished_out: *mut bool,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
+    guard_on(validator, "validator", |validator| {
         Out::new(finished_out, "finished_out")?.set(validator.v.is_finished());
         Ok(())
     })

@@ -22,6 +22,8 @@ const HELPERS: &[&str] = &[
     "Out::new(",
     "OutArray::<",
     "OutSlots::new(",
+    "guard_on(",
+    "guard_on_mut(",
     "text_of(",
     "bytes_of(",
     "word_of(",

@@ -13,6 +13,7 @@ use crate::ptr::{self, Out, OutArray};
 #[cfg(feature = "devnet")]
 use crate::result::Error;
 use crate::result::{ehr_result, guard};
+use crate::shapes::guard_on_mut;
 use crate::templates::ehr_templates;
 use crate::with_feature;
 
@@ -95,8 +96,7 @@ pub unsafe extern "C" fn ehr_transport_devnet_grant_role(
     role_len: usize,
     account: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let t = ptr::handle_mut(transport, "transport")?;
+    guard_on_mut(transport, "transport", |t| {
         let role = ptr::text(role, role_len, "role")?;
         let account = Address::from(ptr::array::<20>(account, "account")?);
         with_feature!("devnet", (t, role, account), {

@@ -14,6 +14,7 @@ use super::{FfiTransport, ehr_transport};
 use crate::callbacks;
 use crate::ptr::{self, Out};
 use crate::result::{Error, ehr_result, guard};
+use crate::shapes::guard_on;
 
 /// The most revert data bytes a callback transport reports in a receipt.
 pub const EHR_MAX_REVERT_DATA: usize = 1024;
@@ -407,8 +408,7 @@ pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
     data_len: usize,
     is_anchoring_out: *mut bool,
 ) -> ehr_result {
-    guard(|| {
-        let s = ptr::handle(submission, "submission")?;
+    guard_on(submission, "submission", |s| {
         let emitter = Address::from(ptr::array::<20>(emitter, "emitter")?);
         let topics = ptr::bytes_or_empty(topics, topics_len, "topics")?;
         let data = ptr::bytes_or_empty(data, data_len, "data")?;

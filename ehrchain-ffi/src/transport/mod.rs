@@ -22,7 +22,8 @@ pub use host::*;
 pub use rpc::*;
 
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::result::{Error, ehr_result, guard_void};
+use crate::shapes::{guard_on, guard_on_mut};
 
 /// The transport behind a handle.
 #[derive(Debug)]
@@ -111,8 +112,7 @@ pub unsafe extern "C" fn ehr_transport_set_sender(
     role_len: usize,
     account: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let t = ptr::handle_mut(transport, "transport")?;
+    guard_on_mut(transport, "transport", |t| {
         let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
         let account = Address::from(ptr::array::<20>(account, "account")?);
         let _ = (&role, account);
@@ -144,8 +144,7 @@ pub unsafe extern "C" fn ehr_transport_chain(
     chain_id_out: *mut u64,
     registry_out: *mut u8,
 ) -> ehr_result {
-    guard(|| {
-        let t = ptr::handle(transport, "transport")?;
+    guard_on(transport, "transport", |t| {
         let chain_id = Out::new(chain_id_out, "chain_id_out")?;
         let registry = OutArray::<20>::new(registry_out, "registry_out")?;
         chain_id.set(t.inner.chain_id());

@@ -17,6 +17,7 @@ use crate::ptr::{self, Out, OutArray};
 #[cfg(feature = "rpc")]
 use crate::result::Error;
 use crate::result::{ehr_result, guard};
+use crate::shapes::guard_on_mut;
 use crate::templates::ehr_templates;
 use crate::with_feature;
 
@@ -75,8 +76,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_default_sender(
     transport: *mut ehr_transport,
     account: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let t = ptr::handle_mut(transport, "transport")?;
+    guard_on_mut(transport, "transport", |t| {
         let account = Address::from(ptr::array::<20>(account, "account")?);
         with_feature!("rpc", (t, account), {
             rpc(t)?.set_default_sender(account);
@@ -93,8 +93,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
     transport: *mut ehr_transport,
     mine: bool,
 ) -> ehr_result {
-    guard(|| {
-        let t = ptr::handle_mut(transport, "transport")?;
+    guard_on_mut(transport, "transport", |t| {
         with_feature!("rpc", (t, mine), {
             rpc(t)?.set_mine_on_head(mine);
             Ok(())
@@ -119,8 +118,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_deploy_registry(
     templates: *const ehr_templates,
     registry_out: *mut u8,
 ) -> ehr_result {
-    guard(|| {
-        let t = ptr::handle_mut(transport, "transport")?;
+    guard_on_mut(transport, "transport", |t| {
         let admin = Address::from(ptr::array::<20>(admin, "admin")?);
         let templates = ptr::opt_handle(templates);
         let out = OutArray::<20>::new(registry_out, "registry_out")?;
@@ -153,8 +151,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_grant_role(
     role_len: usize,
     account: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let t = ptr::handle_mut(transport, "transport")?;
+    guard_on_mut(transport, "transport", |t| {
         let admin = Address::from(ptr::array::<20>(admin, "admin")?);
         let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
         let account = Address::from(ptr::array::<20>(account, "account")?);
@@ -180,8 +177,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_register_template(
     templates: *const ehr_templates,
     template_id: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let t = ptr::handle_mut(transport, "transport")?;
+    guard_on_mut(transport, "transport", |t| {
         let admin = Address::from(ptr::array::<20>(admin, "admin")?);
         let templates = ptr::handle(templates, "templates")?;
         let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
