@@ -5,13 +5,9 @@ use std::ffi::c_char;
 use alloy_primitives::Address;
 #[cfg(feature = "devnet")]
 use ehrchain_contracts::{Devnet, DevnetTransport};
-#[cfg(feature = "devnet")]
-use ehrchain_core::ErrorCode;
 
 use super::{FfiTransport, ehr_transport};
 use crate::ptr::{self, Out, OutArray};
-#[cfg(feature = "devnet")]
-use crate::result::Error;
 use crate::result::{ehr_result, guard};
 use crate::shapes::guard_on_mut;
 use crate::templates::ehr_templates;
@@ -80,9 +76,8 @@ pub unsafe extern "C" fn ehr_devnet_account(
 fn devnet(t: &mut ehr_transport) -> crate::result::Result<&mut DevnetTransport> {
     match &mut t.inner {
         FfiTransport::Devnet(d) => Ok(d),
-        _ => Err(Error::new(
-            ErrorCode::InvalidArgument,
-            "this function needs a devnet transport (ehr_transport_new_devnet)",
+        _ => Err(super::needs(
+            "a devnet transport (ehr_transport_new_devnet)",
         )),
     }
 }

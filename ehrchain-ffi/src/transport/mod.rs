@@ -92,6 +92,15 @@ impl Transport for FfiTransport {
     }
 }
 
+/// `EHR_INVALID_ARGUMENT`: the function works on `kind` of transport only.
+#[allow(dead_code)]
+pub(crate) fn needs(kind: &str) -> Error {
+    Error::new(
+        ErrorCode::InvalidArgument,
+        format!("this function needs {kind}"),
+    )
+}
+
 /// How the Transaction Validator reaches the chain.
 ///
 /// Thread safety: a handle may be moved to another thread, but not used from

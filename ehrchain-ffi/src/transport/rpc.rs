@@ -7,15 +7,11 @@ use std::ffi::c_char;
 use alloy_primitives::{Address, B256};
 #[cfg(feature = "rpc")]
 use ehrchain_contracts::{RpcConfig, RpcTransport};
-#[cfg(feature = "rpc")]
-use ehrchain_core::ErrorCode;
 
 #[cfg(feature = "rpc")]
 use super::FfiTransport;
 use super::ehr_transport;
 use crate::ptr::{self, Out, OutArray};
-#[cfg(feature = "rpc")]
-use crate::result::Error;
 use crate::result::{ehr_result, guard};
 use crate::shapes::guard_on_mut;
 use crate::templates::ehr_templates;
@@ -62,10 +58,7 @@ pub unsafe extern "C" fn ehr_transport_new_rpc(
 fn rpc(t: &mut ehr_transport) -> crate::result::Result<&mut RpcTransport> {
     match &mut t.inner {
         FfiTransport::Rpc(r) => Ok(r),
-        _ => Err(Error::new(
-            ErrorCode::InvalidArgument,
-            "this function needs a JSON-RPC transport (ehr_transport_new_rpc)",
-        )),
+        _ => Err(super::needs("a JSON-RPC transport (ehr_transport_new_rpc)")),
     }
 }
 
