@@ -71,21 +71,24 @@ type Hand<T> = fn(
     Result<T, TransportError>,
 ) -> Result<(), ehrchain_core::validator::ValidatorError>;
 
-/// The body of every `handle*`: hands `result` (a `TransportError`, or the
-/// value `ok` reads from it) to `validator` at `now_ms` through `hand`.
-fn hand_in<T>(
-    validator: &mut TransactionValidator,
-    now_ms: &JsValue,
-    result: &JsValue,
-    ok: impl FnOnce(&JsValue) -> Result<T, Failure>,
-    hand: Hand<T>,
-) -> Result<(), JsValue> {
-    let now = now(now_ms)?;
-    let result = match transport_error(result)? {
-        Some(e) => Err(e),
-        None => Ok(ok(result)?),
-    };
-    Ok(hand(validator, now, result).map_err(Failure::from)?)
+impl Validator {
+    /// The body of every `handle*`: hands `result` (a `TransportError`, or
+    /// the value `ok` reads from it) to the validator at `now_ms` through
+    /// `hand`.
+    fn hand_in<T>(
+        &mut self,
+        now_ms: &JsValue,
+        result: &JsValue,
+        ok: impl FnOnce(&JsValue) -> Result<T, Failure>,
+        hand: Hand<T>,
+    ) -> Result<(), JsValue> {
+        let now = now(now_ms)?;
+        let result = match transport_error(result)? {
+            Some(e) => Err(e),
+            None => Ok(ok(result)?),
+        };
+        Ok(hand(&mut self.inner, now, result).map_err(Failure::from)?)
+    }
 }
 
 impl Validator {
@@ -155,13 +158,7 @@ impl Validator {
         #[wasm_bindgen(unchecked_param_type = "string | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let ok = |r: &JsValue| Ok(TxHash(convert::b256(r, "transaction hash")?));
-        hand_in(
-            &mut self.inner,
-            &now_ms,
-            &result,
-            ok,
-            TransactionValidator::handle_submitted,
-        )
+        self.hand_in(&now_ms, &result, ok, TransactionValidator::handle_submitted)
     }
 
     /// The result of a `poll` action: a `SubmissionStatus`
@@ -178,13 +175,7 @@ impl Validator {
         #[wasm_bindgen(unchecked_param_type = "SubmissionStatus | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let ok = |r: &JsValue| convert::value::<SubmissionStatus>(r, "submission status");
-        hand_in(
-            &mut self.inner,
-            &now_ms,
-            &result,
-            ok,
-            TransactionValidator::handle_receipt,
-        )
+        self.hand_in(&now_ms, &result, ok, TransactionValidator::handle_receipt)
     }
 
     /// The result of a `read_head` action: the head's block number, or a
@@ -199,13 +190,7 @@ impl Validator {
         #[wasm_bindgen(unchecked_param_type = "number | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let ok = |r: &JsValue| convert::uint(r, "head");
-        hand_in(
-            &mut self.inner,
-            &now_ms,
-            &result,
-            ok,
-            TransactionValidator::handle_head,
-        )
+        self.hand_in(&now_ms, &result, ok, TransactionValidator::handle_head)
     }
 
     /// The result of a `read_record` action: the record hash the registry
@@ -220,13 +205,7 @@ impl Validator {
         #[wasm_bindgen(unchecked_param_type = "string | null | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
         let ok = |r: &JsValue| nullable(r, |r| convert::b256(r, "record hash"));
-        hand_in(
-            &mut self.inner,
-            &now_ms,
-            &result,
-            ok,
-            TransactionValidator::handle_record,
-        )
+        self.hand_in(&now_ms, &result, ok, TransactionValidator::handle_record)
     }
 
     /// The result of a `read_batch` action: the batch the registry holds
@@ -246,13 +225,7 @@ impl Validator {
                 convert::document::<AnchoredBatch>(r, "anchored batch")
             })
         };
-        hand_in(
-            &mut self.inner,
-            &now_ms,
-            &result,
-            ok,
-            TransactionValidator::handle_batch,
-        )
+        self.hand_in(&now_ms, &result, ok, TransactionValidator::handle_batch)
     }
 
     /// The next ACK, or `undefined`.
