@@ -304,20 +304,9 @@ enum Asked {
 
 /// The Transaction Validator for one submission: a TC, or a batch
 /// transaction anchoring many TCs. See the [module docs](self).
-///
-/// Its serde form is its outbox entry's `validator`; deserializing checks
-/// that the parts agree and resumes it, as
-/// [`from_json`](TransactionValidator::from_json) does.
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-pub struct TransactionValidator {
-    inner: Inner,
-}
-
-/// A validator's state: what its outbox entry stores.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Inner {
+pub struct TransactionValidator {
     config: ValidatorConfig,
     submission: Option<Submission>,
     records: Vec<RecordInfo>,
@@ -421,7 +410,7 @@ impl TransactionValidator {
         records: Vec<RecordInfo>,
         config: ValidatorConfig,
     ) -> Self {
-        let inner = Inner {
+        Self {
             config,
             submission,
             records,
@@ -436,25 +425,24 @@ impl TransactionValidator {
             tx_hashes: Vec::new(),
             acks: VecDeque::new(),
             history: Vec::new(),
-        };
-        Self { inner }
+        }
     }
 
     /// The submission this validator anchors (`None` for a refused TI).
     #[must_use]
     pub fn submission(&self) -> Option<&Submission> {
-        self.inner.submission.as_ref()
+        self.submission.as_ref()
     }
 
     /// The TI ids this validator acknowledges.
     pub fn ti_ids(&self) -> impl Iterator<Item = B256> + '_ {
-        self.inner.records.iter().map(|r| r.ti_id)
+        self.records.iter().map(|r| r.ti_id)
     }
 
     /// Where the validator stands.
     #[must_use]
     pub fn state(&self) -> ValidatorState {
-        match &self.inner.phase {
+        match &self.phase {
             Phase::Submit => ValidatorState::Generated,
             Phase::Pending { tx_hash, .. } => ValidatorState::Submitted { tx_hash: *tx_hash },
             Phase::Included(r) => ValidatorState::Included {
@@ -480,33 +468,33 @@ impl TransactionValidator {
     /// [`TransactionValidator::poll_ack`]).
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        matches!(self.inner.phase, Phase::Done)
+        matches!(self.phase, Phase::Done)
     }
 
     /// Every transaction sent so far, oldest first.
     #[must_use]
     pub fn tx_hashes(&self) -> &[TxHash] {
-        &self.inner.tx_hashes
+        &self.tx_hashes
     }
 
     /// What happened so far, for the host's audit log.
     #[must_use]
     pub fn history(&self) -> &[AuditEntry] {
-        &self.inner.history
+        &self.history
     }
 
     /// The next action for the host at `now`, or `None` when there is nothing
     /// to do yet (see [`TransactionValidator::poll_timeout`]), an action is
     /// awaiting its result, or the verdict is reached.
     pub fn poll_transmit(&mut self, now: UnixMillis) -> Option<Transmit> {
-        if self.inner.asked.is_some() || now < self.inner.next_at {
+        if self.asked.is_some() || now < self.next_at {
             return None;
         }
-        let submission = self.inner.submission.as_ref()?;
-        let (asked, transmit) = match &self.inner.phase {
-            Phase::Submit if !self.inner.persisted => (Asked::Persist, Transmit::Persist),
+        let submission = self.submission.as_ref()?;
+        let (asked, transmit) = match &self.phase {
+            Phase::Submit if !self.persisted => (Asked::Persist, Transmit::Persist),
             Phase::Submit => {
-                self.inner.last_submit_at = Some(now);
+                self.last_submit_at = Some(now);
                 (
                     Asked::Submit,
                     Transmit::Submit {
@@ -541,7 +529,7 @@ impl TransactionValidator {
             },
             Phase::Done => return None,
         };
-        self.inner.asked = Some(asked);
+        self.asked = Some(asked);
         Some(transmit)
     }
 
@@ -550,17 +538,16 @@ impl TransactionValidator {
     /// when it waits for an action's result or is finished.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<UnixMillis> {
-        if self.inner.asked.is_some() {
+        if self.asked.is_some() {
             return None;
         }
-        match &self.inner.phase {
+        match &self.phase {
             Phase::Done => None,
             Phase::Pending { since, .. } => Some(
-                self.inner
-                    .next_at
-                    .min(since.saturating_add_ms(self.inner.config.inclusion_timeout_ms)),
+                self.next_at
+                    .min(since.saturating_add_ms(self.config.inclusion_timeout_ms)),
             ),
-            _ => Some(self.inner.next_at),
+            _ => Some(self.next_at),
         }
     }
 
@@ -568,11 +555,11 @@ impl TransactionValidator {
     /// [`ValidatorConfig::inclusion_timeout_ms`] is treated as dropped and sent
     /// again (the registry refuses a second anchoring if the first one lands).
     pub fn handle_timeout(&mut self, now: UnixMillis) {
-        if self.inner.asked.is_some() {
+        if self.asked.is_some() {
             return;
         }
-        if let Phase::Pending { tx_hash, since } = self.inner.phase
-            && now >= since.saturating_add_ms(self.inner.config.inclusion_timeout_ms)
+        if let Phase::Pending { tx_hash, since } = self.phase
+            && now >= since.saturating_add_ms(self.config.inclusion_timeout_ms)
         {
             self.audit(now, AuditEvent::Dropped { tx_hash });
             self.resubmit(now, false);
@@ -596,12 +583,10 @@ impl TransactionValidator {
         self.take_asked(Asked::Persist, "an outbox write")?;
         match result {
             Ok(()) => {
-                self.inner.persisted = true;
-                self.inner.next_at = now;
+                self.persisted = true;
+                self.next_at = now;
             }
-            Err(_) => {
-                self.inner.next_at = now.saturating_add_ms(self.inner.config.backoff_initial_ms)
-            }
+            Err(_) => self.next_at = now.saturating_add_ms(self.config.backoff_initial_ms),
         }
         Ok(())
     }
@@ -619,17 +604,17 @@ impl TransactionValidator {
         self.take_asked(Asked::Submit, "a submission result")?;
         match result {
             Ok(tx_hash) => {
-                self.inner.failures = 0;
+                self.failures = 0;
                 // The next submission (after a drop or a reorg) is announced
                 // in the outbox again.
-                self.inner.persisted = false;
-                self.inner.tx_hashes.push(tx_hash);
+                self.persisted = false;
+                self.tx_hashes.push(tx_hash);
                 self.audit(now, AuditEvent::Submitted { tx_hash });
-                self.inner.phase = Phase::Pending {
+                self.phase = Phase::Pending {
                     tx_hash,
                     since: now,
                 };
-                self.inner.next_at = now.saturating_add_ms(self.inner.config.poll_interval_ms);
+                self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
             }
             Err(TransportError::Reverted(revert)) => self.refused_at_submission(now, revert),
             Err(error) => self.transport_failed(now, error),
@@ -648,7 +633,7 @@ impl TransactionValidator {
         now: UnixMillis,
         result: Result<SubmissionStatus, TransportError>,
     ) -> Result<(), ValidatorError> {
-        let expected = match &self.inner.phase {
+        let expected = match &self.phase {
             Phase::Pending { tx_hash, .. } => *tx_hash,
             Phase::Verify(r) => r.tx_hash,
             _ => return Err(self.refusal("a receipt")),
@@ -669,11 +654,11 @@ impl TransactionValidator {
                 return Ok(());
             }
         };
-        self.inner.failures = 0;
-        let verifying = match std::mem::replace(&mut self.inner.phase, Phase::Submit) {
+        self.failures = 0;
+        let verifying = match std::mem::replace(&mut self.phase, Phase::Submit) {
             Phase::Verify(r) => Some(r),
             other => {
-                self.inner.phase = other;
+                self.phase = other;
                 None
             }
         };
@@ -692,7 +677,7 @@ impl TransactionValidator {
     ) {
         match (status, verifying) {
             (SubmissionStatus::Pending, None) => {
-                self.inner.next_at = now.saturating_add_ms(self.inner.config.poll_interval_ms);
+                self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
             }
             (SubmissionStatus::Pending, Some(old)) => {
                 // Reorged out of its block but back in the mempool.
@@ -716,8 +701,8 @@ impl TransactionValidator {
             (SubmissionStatus::Included(r), None) => {
                 self.audit(now, included(&r));
                 if r.status || self.is_replay(r.revert_data.as_ref()) {
-                    self.inner.phase = Phase::Included(r);
-                    self.inner.next_at = now;
+                    self.phase = Phase::Included(r);
+                    self.next_at = now;
                 } else {
                     // A refusal is final as soon as it is mined: no
                     // confirmations to wait for, nothing to send again.
@@ -765,15 +750,15 @@ impl TransactionValidator {
                 return Ok(());
             }
         };
-        self.inner.failures = 0;
-        let depth = self.inner.config.confirmations.max(1);
+        self.failures = 0;
+        let depth = self.config.confirmations.max(1);
         let stalled = self.head_stalled(now, head);
-        match &mut self.inner.phase {
+        match &mut self.phase {
             Phase::Included(r) => {
                 let confirmations = head.saturating_add(1).saturating_sub(r.block_number);
                 if confirmations >= depth {
-                    self.inner.phase = Phase::Verify(r.clone());
-                    self.inner.next_at = now;
+                    self.phase = Phase::Verify(r.clone());
+                    self.next_at = now;
                 } else if stalled {
                     let reason = InvalidReason::Unconfirmed {
                         tx_hash: r.tx_hash,
@@ -783,7 +768,7 @@ impl TransactionValidator {
                     };
                     self.finish_invalid(now, reason);
                 } else {
-                    self.inner.next_at = now.saturating_add_ms(self.inner.config.poll_interval_ms);
+                    self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
                 }
             }
             Phase::Settle(_) => self.settle_head(now, head, depth, stalled),
@@ -795,12 +780,12 @@ impl TransactionValidator {
     /// Records the head read at `now`; whether the head has not advanced for
     /// [`ValidatorConfig::inclusion_timeout_ms`] of head reads in a row.
     fn head_stalled(&mut self, now: UnixMillis, head: u64) -> bool {
-        match self.inner.head_mark {
+        match self.head_mark {
             Some((highest, since)) if head <= highest => {
-                now.saturating_ms_since(since) >= self.inner.config.inclusion_timeout_ms
+                now.saturating_ms_since(since) >= self.config.inclusion_timeout_ms
             }
             _ => {
-                self.inner.head_mark = Some((head, now));
+                self.head_mark = Some((head, now));
                 false
             }
         }
@@ -808,7 +793,7 @@ impl TransactionValidator {
 
     /// The next ACK, once the verdict is reached: one per TI, each exactly once.
     pub fn poll_ack(&mut self) -> Option<Ack> {
-        self.inner.acks.pop_front()
+        self.acks.pop_front()
     }
 
     fn refusal(&self, what: &'static str) -> ValidatorError {
@@ -820,10 +805,10 @@ impl TransactionValidator {
     }
 
     fn take_asked(&mut self, asked: Asked, what: &'static str) -> Result<(), ValidatorError> {
-        if self.inner.asked == Some(asked) && !self.is_finished() {
-            self.inner.asked = None;
+        if self.asked == Some(asked) && !self.is_finished() {
+            self.asked = None;
             if asked != Asked::Head {
-                self.inner.head_mark = None;
+                self.head_mark = None;
             }
             Ok(())
         } else {
@@ -832,39 +817,38 @@ impl TransactionValidator {
     }
 
     fn audit(&mut self, at: UnixMillis, event: AuditEvent) {
-        self.inner.history.push(AuditEntry { at, event });
+        self.history.push(AuditEntry { at, event });
     }
 
     fn backoff(&self) -> u64 {
-        let shift = self.inner.failures.saturating_sub(1).min(32);
-        self.inner
-            .config
+        let shift = self.failures.saturating_sub(1).min(32);
+        self.config
             .backoff_initial_ms
             .saturating_mul(1u64 << shift)
-            .min(self.inner.config.backoff_max_ms)
+            .min(self.config.backoff_max_ms)
     }
 
     fn transport_failed(&mut self, now: UnixMillis, error: TransportError) {
-        self.inner.failures = self.inner.failures.saturating_add(1);
+        self.failures = self.failures.saturating_add(1);
         self.audit(
             now,
             AuditEvent::TransportError {
                 error: error.clone(),
-                attempt: self.inner.failures,
+                attempt: self.failures,
             },
         );
-        let settling = matches!(self.inner.phase, Phase::Settle(_));
+        let settling = matches!(self.phase, Phase::Settle(_));
         if !error.is_retryable() {
             if settling {
                 self.settle_unreadable(now);
             } else {
                 self.give_up(now, InvalidReason::TransportRejected { error });
             }
-        } else if self.inner.failures > self.inner.config.max_retries {
+        } else if self.failures > self.config.max_retries {
             if settling {
                 self.settle_unreadable(now);
             } else {
-                let attempts = self.inner.failures;
+                let attempts = self.failures;
                 self.give_up(
                     now,
                     InvalidReason::TransportFailed {
@@ -874,14 +858,14 @@ impl TransactionValidator {
                 );
             }
         } else {
-            self.inner.next_at = now.saturating_add_ms(self.backoff());
+            self.next_at = now.saturating_add_ms(self.backoff());
         }
     }
 
     fn resubmit(&mut self, now: UnixMillis, reorg: bool) {
-        self.inner.resubmissions = self.inner.resubmissions.saturating_add(1);
-        if self.inner.resubmissions > self.inner.config.max_resubmissions {
-            let resubmissions = self.inner.resubmissions - 1;
+        self.resubmissions = self.resubmissions.saturating_add(1);
+        if self.resubmissions > self.config.max_resubmissions {
+            let resubmissions = self.resubmissions - 1;
             let reason = if reorg {
                 InvalidReason::ReorgedOut { resubmissions }
             } else {
@@ -896,13 +880,13 @@ impl TransactionValidator {
     }
 
     fn count_reorg(&mut self, now: UnixMillis, next: Phase) {
-        self.inner.resubmissions = self.inner.resubmissions.saturating_add(1);
-        if self.inner.resubmissions > self.inner.config.max_resubmissions {
-            let resubmissions = self.inner.resubmissions - 1;
+        self.resubmissions = self.resubmissions.saturating_add(1);
+        if self.resubmissions > self.config.max_resubmissions {
+            let resubmissions = self.resubmissions - 1;
             self.give_up(now, InvalidReason::ReorgedOut { resubmissions });
         } else {
-            self.inner.phase = next;
-            self.inner.next_at = now;
+            self.phase = next;
+            self.next_at = now;
         }
     }
 }

@@ -66,7 +66,7 @@ impl TransactionValidator {
         now: UnixMillis,
         result: Result<Option<B256>, TransportError>,
     ) -> Result<(), ValidatorError> {
-        let ours = match self.inner.submission.as_ref().map(|s| s.anchoring) {
+        let ours = match self.submission.as_ref().map(|s| s.anchoring) {
             Some(Anchoring::Record { record_hash, .. }) => record_hash,
             _ => return Err(self.refusal("a record read")),
         };
@@ -89,8 +89,7 @@ impl TransactionValidator {
         now: UnixMillis,
         result: Result<Option<AnchoredBatch>, TransportError>,
     ) -> Result<(), ValidatorError> {
-        let (batch_id, root, leaf_count) = match self.inner.submission.as_ref().map(|s| s.anchoring)
-        {
+        let (batch_id, root, leaf_count) = match self.submission.as_ref().map(|s| s.anchoring) {
             Some(Anchoring::Batch {
                 batch_id,
                 root,
@@ -136,7 +135,7 @@ impl TransactionValidator {
     /// stood still for `inclusion_timeout_ms` before that (`stalled`) cannot
     /// confirm what was read: the chain is taken as unreadable.
     pub(super) fn settle_head(&mut self, now: UnixMillis, head: u64, depth: u64, stalled: bool) {
-        let Phase::Settle(settle) = &mut self.inner.phase else {
+        let Phase::Settle(settle) = &mut self.phase else {
             return;
         };
         if let SettleStage::Wait { held, seen_at_head } = settle.stage {
@@ -150,7 +149,7 @@ impl TransactionValidator {
                     seen_at_head,
                     head,
                 };
-                self.inner.next_at = now;
+                self.next_at = now;
             } else if stalled {
                 self.settle_unreadable(now);
             } else {
@@ -158,7 +157,7 @@ impl TransactionValidator {
                     held,
                     seen_at_head: Some(seen_at_head),
                 };
-                self.inner.next_at = now.saturating_add_ms(self.inner.config.poll_interval_ms);
+                self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
             }
         }
     }
@@ -173,7 +172,7 @@ impl TransactionValidator {
                 error: TransportError::WrongChain { .. }
             }
         );
-        if wrong_chain || self.inner.submission.is_none() {
+        if wrong_chain || self.submission.is_none() {
             self.finish_invalid(now, reason);
         } else {
             self.start_settle(now, Fallback::GiveUp(reason));
@@ -181,19 +180,19 @@ impl TransactionValidator {
     }
 
     pub(super) fn start_settle(&mut self, now: UnixMillis, fallback: Fallback) {
-        self.inner.failures = 0;
-        self.inner.phase = Phase::Settle(Box::new(Settle {
+        self.failures = 0;
+        self.phase = Phase::Settle(Box::new(Settle {
             fallback,
             stage: SettleStage::Read,
         }));
-        self.inner.next_at = now;
+        self.next_at = now;
     }
 
     /// A read of the registry while settling found `held`.
     fn settle_read(&mut self, now: UnixMillis, held: ChainHolds) {
-        self.inner.failures = 0;
+        self.failures = 0;
         self.audit(now, AuditEvent::ChainRead { held });
-        let Phase::Settle(settle) = &mut self.inner.phase else {
+        let Phase::Settle(settle) = &mut self.phase else {
             return;
         };
         match (settle.stage, held) {
@@ -216,7 +215,7 @@ impl TransactionValidator {
                     held,
                     seen_at_head: None,
                 };
-                self.inner.next_at = now;
+                self.next_at = now;
             }
         }
     }
@@ -228,22 +227,21 @@ impl TransactionValidator {
         // be pending; like a pending transaction, it counts as dropped once
         // `inclusion_timeout_ms` has passed. Until then, read again then.
         let quiet = self
-            .inner
             .last_submit_at
-            .map(|at| at.saturating_add_ms(self.inner.config.inclusion_timeout_ms));
-        if let (Phase::Settle(settle), Some(quiet)) = (&mut self.inner.phase, quiet)
+            .map(|at| at.saturating_add_ms(self.config.inclusion_timeout_ms));
+        if let (Phase::Settle(settle), Some(quiet)) = (&mut self.phase, quiet)
             && matches!(settle.fallback, Fallback::GiveUp(_))
             && now < quiet
         {
             settle.stage = SettleStage::Read;
-            self.inner.next_at = quiet;
+            self.next_at = quiet;
             return;
         }
-        let Phase::Settle(settle) = std::mem::replace(&mut self.inner.phase, Phase::Submit) else {
+        let Phase::Settle(settle) = std::mem::replace(&mut self.phase, Phase::Submit) else {
             return;
         };
         match settle.fallback {
-            Fallback::Resubmit | Fallback::Replay => self.inner.next_at = now,
+            Fallback::Resubmit | Fallback::Replay => self.next_at = now,
             Fallback::GiveUp(cause) => self.finish_invalid(
                 now,
                 InvalidReason::NotAnchored {
@@ -257,13 +255,13 @@ impl TransactionValidator {
     /// The registry cannot be read: send again anyway (the registry refuses
     /// a second anchoring), or give up inconclusive.
     pub(super) fn settle_unreadable(&mut self, now: UnixMillis) {
-        let Phase::Settle(settle) = std::mem::replace(&mut self.inner.phase, Phase::Submit) else {
+        let Phase::Settle(settle) = std::mem::replace(&mut self.phase, Phase::Submit) else {
             return;
         };
         match settle.fallback {
             Fallback::Resubmit | Fallback::Replay => {
-                self.inner.failures = 0;
-                self.inner.next_at = now;
+                self.failures = 0;
+                self.next_at = now;
             }
             Fallback::GiveUp(reason) => self.finish_invalid(now, reason),
         }
@@ -271,11 +269,11 @@ impl TransactionValidator {
 
     /// Two reads, `depth - 1` blocks apart, found the same thing.
     fn settle_final(&mut self, now: UnixMillis, held: ChainHolds, seen_at_head: u64, head: u64) {
-        let Some(submission) = &self.inner.submission else {
+        let Some(submission) = &self.submission else {
             return;
         };
         let replay =
-            matches!(&self.inner.phase, Phase::Settle(s) if matches!(s.fallback, Fallback::Replay));
+            matches!(&self.phase, Phase::Settle(s) if matches!(s.fallback, Fallback::Replay));
         match held {
             ChainHolds::Ours => {
                 let recovered = Recovered::of(submission, seen_at_head, head);

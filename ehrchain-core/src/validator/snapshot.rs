@@ -17,10 +17,10 @@
 
 use alloy_primitives::B256;
 use alloy_sol_types::SolCall;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::settle::Fallback;
-use super::{Asked, Inner, Phase, RecordInfo, TransactionValidator, ValidatorError};
+use super::{Asked, Phase, RecordInfo, TransactionValidator, ValidatorError};
 use crate::envelope::Envelope;
 use crate::registry_abi::IEhrRegistry;
 use crate::transport::{Anchoring, Submission};
@@ -41,29 +41,13 @@ struct SnapshotOwned {
     validator: TransactionValidator,
 }
 
-/// The only way to a validator from its serde form: its parts are checked
-/// (`ValidatorError::Snapshot` as the deserializer's error) and it is resumed.
-impl<'de> Deserialize<'de> for TransactionValidator {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut validator = Self {
-            inner: Inner::deserialize(deserializer)?,
-        };
-        validator.check_parts().map_err(|e| match e {
-            ValidatorError::Snapshot(why) => serde::de::Error::custom(why),
-            other => serde::de::Error::custom(other),
-        })?;
-        validator.resume();
-        Ok(validator)
-    }
-}
-
 impl TransactionValidator {
     /// The key of this validator's outbox entry: the TI id of a single
     /// record, the Merkle root of a batch (`None` for a refused TI, which
     /// sends nothing and needs no entry).
     #[must_use]
     pub fn outbox_key(&self) -> Option<B256> {
-        self.inner.submission.as_ref().map(|s| match s.anchoring {
+        self.submission.as_ref().map(|s| match s.anchoring {
             Anchoring::Record { ti_id, .. } => ti_id,
             Anchoring::Batch { root, .. } => root,
         })
@@ -98,37 +82,39 @@ impl TransactionValidator {
                 snapshot.format
             )));
         }
-        Ok(snapshot.validator)
+        let mut validator = snapshot.validator;
+        validator.check_parts()?;
+        validator.resume();
+        Ok(validator)
     }
 
     /// Drops the unanswered action; a submission whose fate the restart hid
     /// is settled before it is sent again.
     fn resume(&mut self) {
-        let asked = self.inner.asked.take();
-        let maybe_sent =
-            matches!(asked, Some(Asked::Persist | Asked::Submit)) || self.inner.persisted;
-        if matches!(self.inner.phase, Phase::Submit) && maybe_sent {
-            self.inner.persisted = false;
-            self.start_settle(self.inner.next_at, Fallback::Resubmit);
+        let asked = self.asked.take();
+        let maybe_sent = matches!(asked, Some(Asked::Persist | Asked::Submit)) || self.persisted;
+        if matches!(self.phase, Phase::Submit) && maybe_sent {
+            self.persisted = false;
+            self.start_settle(self.next_at, Fallback::Resubmit);
         }
     }
 
     fn check_parts(&self) -> Result<(), ValidatorError> {
         let bad = |what: &str| Err(ValidatorError::Snapshot(what.to_owned()));
-        if self.inner.records.is_empty() {
+        if self.records.is_empty() {
             return bad("no record");
         }
-        for record in &self.inner.records {
+        for record in &self.records {
             check_record(record)?;
         }
-        let Some(submission) = &self.inner.submission else {
+        let Some(submission) = &self.submission else {
             return if self.is_finished() {
                 Ok(())
             } else {
                 bad("no submission, but no verdict either")
             };
         };
-        check_submission(submission, &self.inner.records)
+        check_submission(submission, &self.records)
     }
 }
 

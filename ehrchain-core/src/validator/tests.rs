@@ -1330,23 +1330,3 @@ fn an_entry_whose_parts_disagree_is_refused() {
         Err(ValidatorError::Snapshot(_))
     ));
 }
-
-#[test]
-fn deserializing_a_validator_checks_its_parts_as_from_json_does() {
-    let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    persist(&mut v, 0);
-    let entry: serde_json::Value = serde_json::from_str(&v.to_json()).unwrap();
-    let mut state = entry["validator"].clone();
-    let resumed: TransactionValidator = serde_json::from_value(state.clone()).unwrap();
-    // Resumed as from_json resumes: the persisted submission is settled first.
-    assert_eq!(
-        resumed.to_json(),
-        TransactionValidator::from_json(&entry.to_string())
-            .unwrap()
-            .to_json()
-    );
-    state["records"][0]["recordHash"] = format!("0x{}", "07".repeat(32)).into();
-    let refused = serde_json::from_value::<TransactionValidator>(state).unwrap_err();
-    assert!(refused.to_string().contains("SHA-256"), "{refused}");
-}

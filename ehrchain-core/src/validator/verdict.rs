@@ -19,7 +19,7 @@ impl TransactionValidator {
     /// this very submission (same TI id and record hash, or same root): a
     /// replay, valid once confirmed like any receipt.
     pub(super) fn is_replay(&self, data: Option<&Bytes>) -> bool {
-        let (Some(submission), Some(data)) = (&self.inner.submission, data) else {
+        let (Some(submission), Some(data)) = (&self.submission, data) else {
             return false;
         };
         match (RegistryErrors::abi_decode(data), submission.anchoring) {
@@ -44,11 +44,11 @@ impl TransactionValidator {
             now,
             AuditEvent::TransportError {
                 error: TransportError::Reverted(revert.clone()),
-                attempt: self.inner.failures.saturating_add(1),
+                attempt: self.failures.saturating_add(1),
             },
         );
         if let Some(tx_hash) = revert.tx_hash {
-            self.inner.tx_hashes.push(tx_hash);
+            self.tx_hashes.push(tx_hash);
         }
         if self.is_replay(Some(&revert.data)) {
             self.start_settle(now, Fallback::Replay);
@@ -57,7 +57,7 @@ impl TransactionValidator {
         let decoded = revert.decoded();
         let reason = match (
             decoded.registry_error(),
-            self.inner.submission.as_ref().map(|s| s.anchoring),
+            self.submission.as_ref().map(|s| s.anchoring),
         ) {
             (
                 Some(RegistryErrors::EhrRegistryTiAlreadyUsed(e)),
@@ -73,7 +73,7 @@ impl TransactionValidator {
 
     /// The verdict from a confirmed receipt.
     pub(super) fn finish(&mut self, now: UnixMillis, receipt: &TxReceipt) {
-        let Some(submission) = &self.inner.submission else {
+        let Some(submission) = &self.submission else {
             return;
         };
         let anchor = |log_index, replay| Anchor {
@@ -130,7 +130,7 @@ impl TransactionValidator {
     }
 
     pub(super) fn finish_invalid(&mut self, now: UnixMillis, reason: InvalidReason) {
-        let tx_hashes = self.inner.tx_hashes.clone();
+        let tx_hashes = self.tx_hashes.clone();
         self.conclude(now, false, |_| AckStatus::Invalid {
             reason: reason.clone(),
             tx_hashes: tx_hashes.clone(),
@@ -145,8 +145,8 @@ impl TransactionValidator {
         valid: bool,
         status: impl Fn(&RecordInfo) -> AckStatus,
     ) {
-        for record in &self.inner.records {
-            self.inner.acks.push_back(Ack {
+        for record in &self.records {
+            self.acks.push_back(Ack {
                 ti_id: record.ti_id,
                 template_id: record.template_id,
                 record_hash: record.record_hash,
@@ -155,7 +155,7 @@ impl TransactionValidator {
             });
         }
         self.audit(now, AuditEvent::Finished { valid });
-        self.inner.phase = Phase::Done;
-        self.inner.asked = None;
+        self.phase = Phase::Done;
+        self.asked = None;
     }
 }
