@@ -48,6 +48,16 @@ use store::Database;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
+/// What the host holds: the handshaker, its chain, its clock, its EHR
+/// database (with the outbox) and its randomness.
+struct Host<C> {
+    hs: Handshaker<InMemoryKeyStore>,
+    transport: C,
+    clock: SystemClock,
+    db: Database,
+    rng: OsRng,
+}
+
 /// What the example needs from a chain beyond the validator's `Transport`.
 trait Chain: Transport {
     /// `verifyRecord` in the EVM: OpenZeppelin's MerkleProof over the proof.
@@ -162,7 +172,7 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
     // chain with their roles.
     let registry = TemplateRegistry::with_built_ins(Some(abi()))?;
     // Block timestamps are Unix seconds (as the EVM keeps them).
-    let mut transport = connect(&registry, clock.now().as_secs())?;
+    let transport = connect(&registry, clock.now().as_secs())?;
     println!(
         "Built-in templates, registered on chain {}:",
         transport.chain_id()
@@ -203,13 +213,18 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         poll_interval_ms: 100,
         ..ValidatorConfig::default()
     };
-    let hs = Handshaker::new(registry, tg, config);
     // A fresh database for every run of the example.
     let db_path = std::env::temp_dir().join("ehrchain-quickstart.sqlite");
     if db_path.exists() {
         std::fs::remove_file(&db_path)?;
     }
-    let mut db = Database::open(&db_path)?;
+    let mut host = Host {
+        hs: Handshaker::new(registry, tg, config),
+        transport,
+        clock,
+        db: Database::open(&db_path)?,
+        rng,
+    };
 
     let entries = [
         (
@@ -258,25 +273,11 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         ..WatcherConfig::default()
     });
     for (name, role, patient, fields) in entries {
-        let ti = initial_transaction(
-            hs.templates(),
-            name,
-            role,
-            patient,
-            fields,
-            clock.now(),
-            &mut rng,
-        )?;
+        let now = host.clock.now();
+        let ti = host.ti(now, name, role, patient, fields)?;
         // Stored in the outbox before it is sent; the ACK and the outbox
         // entry's removal are one database transaction.
-        let ack = hs.submit_watched(
-            &ti,
-            &mut db,
-            &mut transport,
-            &mut clock,
-            &mut rng,
-            &mut watcher,
-        )?;
+        let ack = host.submit_watched(&ti, &mut watcher)?;
         print_ack(&format!("{name} by a {role}"), &ack);
         if ack.is_valid() {
             first.get_or_insert(ack);
@@ -286,7 +287,7 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
     if let Some(ack) = first {
         let envelope =
             ehrchain_core::Envelope::from_bytes(ack.envelope.clone().unwrap_or_default().to_vec())?;
-        let record = envelope.open(hs.generator().key_store())?;
+        let record = envelope.open(host.hs.generator().key_store())?;
         println!(
             "\nWhat the EHR database stores for the first valid ACK (the record stays off chain):"
         );
@@ -300,252 +301,286 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         println!("  record {}", String::from_utf8_lossy(&record));
     }
 
-    watch::watch_until_final(&mut watcher, &mut db, &mut transport, &mut clock, 60_000)?;
-    replayed_tc(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
-    crash_after_sending(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
-    batch_of_device_readings(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
-    fhir_bundle(&hs, &mut transport, &mut clock, &mut db, &mut rng)?;
+    host.watch_until_final(&mut watcher)?;
+    host.replayed_tc()?;
+    host.crash_after_sending()?;
+    host.batch_of_device_readings()?;
+    host.fhir_bundle()?;
     println!(
         "\nThe EHR database {} holds {} records and {} audit entries.",
         db_path.display(),
-        db.count("records")?,
-        db.count("audit")?
+        host.db.count("records")?,
+        host.db.count("audit")?
     );
-    assert_eq!(db.count("outbox")?, 0, "every TI has its ACK");
+    assert_eq!(host.db.count("outbox")?, 0, "every TI has its ACK");
     Ok(())
 }
 
-/// The host crashes right after sending a TC; restarted, it resumes what its
-/// outbox holds: the same TC, anchored once, with one ACK.
-fn crash_after_sending<C: Chain>(
-    hs: &Handshaker<InMemoryKeyStore>,
-    transport: &mut C,
-    clock: &mut SystemClock,
-    db: &mut Database,
-    rng: &mut OsRng,
-) -> Result<()> {
-    let now = clock.now();
-    let fields = json!({"systolic": 118, "diastolic": 76});
-    let ti = initial_transaction(
-        hs.templates(),
-        "blood-pressure",
-        Role::NURSE,
-        Some("MRN-000789"),
-        fields,
-        now,
-        rng,
-    )?;
-    let mut validator = hs.validator_for(&ti, now, rng);
-    // The validator asks for its outbox entry first, then sends.
-    while let Some(transmit) = validator.poll_transmit(clock.now()) {
-        match transmit {
-            Transmit::Persist => {
-                let key = validator.outbox_key().ok_or("a TC has an outbox key")?;
-                db.save(&key, &validator.to_json())?;
-                validator.handle_persisted(clock.now(), Ok(()))?;
-            }
-            Transmit::Submit { submission } => {
-                transport.submit(&submission)?;
-                break; // the host crashes before it hears back
-            }
-            _ => return Err("unexpected action before the submission".into()),
-        }
+impl<C: Chain> Host<C> {
+    /// A TI from `role` on the newest version of `template` at `now`, with a
+    /// fresh random TI id.
+    fn ti(
+        &mut self,
+        now: UnixMillis,
+        template: &str,
+        role: &str,
+        patient: Option<&str>,
+        fields: Value,
+    ) -> Result<InitialTransaction> {
+        let template = (self.hs.templates().latest(template)).ok_or("template not loaded")?;
+        let mut ti_id = B256::ZERO;
+        self.rng.fill_bytes(ti_id.as_mut_slice());
+        Ok(InitialTransaction {
+            ti_id,
+            template_id: template.id(),
+            author_id: format!("{role}-0815"),
+            author_role: Role::new(role)?,
+            patient_id: patient.map(Into::into),
+            timestamp: now.as_secs(), // a TI's timestamp is in Unix seconds
+            fields: serde_json::from_value(fields)?,
+        })
     }
-    drop(validator);
-    println!(
-        "
-The host crashes right after sending a TC; restarted, it resumes its outbox:"
-    );
-    for ack in hs.resume(db, transport, clock)? {
-        print_ack("resumed", &ack);
-    }
-    Ok(())
-}
 
-/// The same TC submitted twice (a host retry after a crash, say): the chain
-/// holds it once and the second ACK says so.
-fn replayed_tc<C: Chain>(
-    hs: &Handshaker<InMemoryKeyStore>,
-    transport: &mut C,
-    clock: &mut SystemClock,
-    db: &mut Database,
-    rng: &mut OsRng,
-) -> Result<()> {
-    let now = clock.now();
-    let fields =
-        json!({"condition_code": "I10", "clinical_status": "active", "verification": "confirmed"});
-    let ti = initial_transaction(
-        hs.templates(),
-        "diagnosis",
-        Role::DOCTOR,
-        Some("MRN-000123"),
-        fields,
-        now,
-        rng,
-    )?;
-    let tc = hs.generator().generate(hs.templates(), &ti, now, rng)?;
-    println!("\nOne diagnosis TC submitted twice:");
-    for attempt in ["first", "again"] {
-        let mut validator = TransactionValidator::new(&tc, *hs.validator_config());
-        for ack in run_durably(&mut validator, db, transport, clock)? {
-            print_ack(attempt, &ack);
-        }
+    /// Submits `ti` through the outbox and, when its ACK is valid, hands it
+    /// to `watcher`.
+    fn submit_watched(
+        &mut self,
+        ti: &InitialTransaction,
+        watcher: &mut AnchorWatcher,
+    ) -> Result<Ack> {
+        Ok(self.hs.submit_watched(
+            ti,
+            &mut self.db,
+            &mut self.transport,
+            &mut self.clock,
+            &mut self.rng,
+            watcher,
+        )?)
     }
-    Ok(())
-}
 
-/// Twelve device readings go into one batch, anchored with one transaction;
-/// one record's proof travels as QR text and is checked against the chain.
-fn batch_of_device_readings<C: Chain>(
-    hs: &Handshaker<InMemoryKeyStore>,
-    transport: &mut C,
-    clock: &mut SystemClock,
-    db: &mut Database,
-    rng: &mut OsRng,
-) -> Result<()> {
-    let now = clock.now();
-    let mut builder = BatchBuilder::new();
-    let mut tcs = Vec::new();
-    for minute in 0..12u64 {
-        let fields = json!({"device_serial": "PM-88213", "heart_rate": 70 + minute, "spo2": 97, "measured_at": now.as_secs() - 60 * (12 - minute)});
-        let ti = initial_transaction(
-            hs.templates(),
-            "device-vital-sign",
-            Role::DEVICE,
-            Some("MRN-000123"),
-            fields,
+    /// Watches the valid ACKs handed to `watcher` until their anchors are
+    /// final (a minute at most).
+    fn watch_until_final(&mut self, watcher: &mut AnchorWatcher) -> Result<()> {
+        watch::watch_until_final(
+            watcher,
+            &mut self.db,
+            &mut self.transport,
+            &mut self.clock,
+            60_000,
+        )
+    }
+
+    /// Submits `ti` through the outbox and blocks until its ACK.
+    fn submit_durably(&mut self, ti: &InitialTransaction) -> Result<Ack> {
+        let (db, transport) = (&mut self.db, &mut self.transport);
+        Ok((self.hs).submit_durably(ti, db, transport, &mut self.clock, &mut self.rng)?)
+    }
+
+    /// Runs `validator` through the outbox to its ACKs.
+    fn run(&mut self, validator: &mut TransactionValidator) -> Result<Vec<Ack>> {
+        let (db, transport) = (&mut self.db, &mut self.transport);
+        Ok(run_durably(validator, db, transport, &mut self.clock)?)
+    }
+
+    /// The host crashes right after sending a TC; restarted, it resumes what
+    /// its outbox holds: the same TC, anchored once, with one ACK.
+    fn crash_after_sending(&mut self) -> Result<()> {
+        let now = self.clock.now();
+        let fields = json!({"systolic": 118, "diastolic": 76});
+        let ti = self.ti(
             now,
-            rng,
+            "blood-pressure",
+            Role::NURSE,
+            Some("MRN-000789"),
+            fields,
         )?;
-        let tc = hs.generator().generate(hs.templates(), &ti, now, rng)?;
-        builder.push(tc.record_hash)?;
-        tcs.push(tc);
-    }
-    let mut batch_id = B256::ZERO;
-    rng.fill_bytes(batch_id.as_mut_slice());
-    let batch = builder.build(batch_id)?;
-    let mut validator = TransactionValidator::for_batch(
-        &batch,
-        &tcs,
-        transport.registry(),
-        transport.chain_id(),
-        *hs.validator_config(),
-    )?;
-    let acks = run_durably(&mut validator, db, transport, clock)?;
-    let valid = acks.iter().filter(|a| a.is_valid()).count();
-    println!(
-        "\nA batch of {} device readings, anchored with one transaction: {valid} valid ACKs",
-        batch.leaf_count()
-    );
-    if let Some(ack) = acks.first() {
-        print_ack("reading 1", ack);
+        let mut validator = self.hs.validator_for(&ti, now, &mut self.rng);
+        // The validator asks for its outbox entry first, then sends.
+        while let Some(transmit) = validator.poll_transmit(self.clock.now()) {
+            match transmit {
+                Transmit::Persist => {
+                    let key = validator.outbox_key().ok_or("a TC has an outbox key")?;
+                    self.db.save(&key, &validator.to_json())?;
+                    validator.handle_persisted(self.clock.now(), Ok(()))?;
+                }
+                Transmit::Submit { submission } => {
+                    self.transport.submit(&submission)?;
+                    break; // the host crashes before it hears back
+                }
+                _ => return Err("unexpected action before the submission".into()),
+            }
+        }
+        drop(validator);
+        println!(
+            "
+The host crashes right after sending a TC; restarted, it resumes its outbox:"
+        );
+        let (db, transport) = (&mut self.db, &mut self.transport);
+        for ack in self.hs.resume(db, transport, &mut self.clock)? {
+            print_ack("resumed", &ack);
+        }
+        Ok(())
     }
 
-    let qr_text = acks
-        .get(5)
-        .and_then(Ack::anchor)
-        .and_then(|anchor| anchor.batch.as_ref())
-        .ok_or("the sixth reading has no batch proof")?
-        .to_text();
-    println!(
-        "  proof of reading 6 as QR text ({} characters): {}…",
-        qr_text.len(),
-        &qr_text[..48.min(qr_text.len())]
-    );
-    let proof = InclusionProof::from_text(&qr_text)?;
-    let anchored = proof.verify_on_chain(transport)?;
-    let in_evm = transport.verify_in_evm(&proof)?;
-    println!(
-        "  verified in Rust against the anchored leaf count ({}) and by OpenZeppelin's MerkleProof in the EVM: {in_evm}",
-        anchored.leaf_count
-    );
-    Ok(())
-}
+    /// The same TC submitted twice (a host retry after a crash, say): the
+    /// chain holds it once and the second ACK says so.
+    fn replayed_tc(&mut self) -> Result<()> {
+        let now = self.clock.now();
+        let fields = json!({"condition_code": "I10", "clinical_status": "active", "verification": "confirmed"});
+        let ti = self.ti(now, "diagnosis", Role::DOCTOR, Some("MRN-000123"), fields)?;
+        let tc = (self.hs.generator()).generate(self.hs.templates(), &ti, now, &mut self.rng)?;
+        println!("\nOne diagnosis TC submitted twice:");
+        for attempt in ["first", "again"] {
+            let mut validator = TransactionValidator::new(&tc, *self.hs.validator_config());
+            for ack in self.run(&mut validator)? {
+                print_ack(attempt, &ack);
+            }
+        }
+        Ok(())
+    }
 
-/// An EHR's FHIR R4 Bundle, with no ehrchain-specific code: the templates'
-/// FHIR mappings turn its entries into TIs (the Patient, the Practitioners,
-/// the Specimen and a Procedure are reported, not anchored), and each valid
-/// ACK comes back as a FHIR Provenance for the EHR to store.
-fn fhir_bundle<C: Chain>(
-    hs: &Handshaker<InMemoryKeyStore>,
-    transport: &mut C,
-    clock: &mut SystemClock,
-    db: &mut Database,
-    rng: &mut OsRng,
-) -> Result<()> {
-    use ehrchain_core::fhir::{self, AnchorContext, FhirOptions};
-    const MRN: &str = "urn:oid:1.2.36.146.595.217.0.1";
-    let loinc = |code: &str| json!({"coding": [{"system": "http://loinc.org", "code": code}]});
-    let ucum = |value: Value, code: &str| json!({"value": value, "system": "http://unitsofmeasure.org", "code": code});
-    let entry = |url: &str, resource: Value| json!({"fullUrl": url, "resource": resource});
-    let patient = json!({"reference": "urn:uuid:patient"});
-    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
-        entry("urn:uuid:patient", json!({"resourceType": "Patient", "id": "p-123",
-            "identifier": [{"system": MRN, "value": "MRN-000123"}]})),
-        entry("urn:uuid:nurse", json!({"resourceType": "Practitioner", "id": "rn-0815"})),
-        entry("urn:uuid:pathologist", json!({"resourceType": "Practitioner", "id": "pa-4711"})),
-        entry("urn:uuid:specimen", json!({"resourceType": "Specimen", "id": "s-1",
-            "type": {"coding": [{"system": "http://snomed.info/sct", "code": "119364003"}]}})),
-        entry("urn:uuid:bp", json!({"resourceType": "Observation", "id": "bp-1", "status": "final",
-            "code": loinc("85354-9"), "subject": patient, "performer": [{"reference": "urn:uuid:nurse"}],
-            "effectiveDateTime": "2025-11-30T09:28:00Z",
-            "component": [
-                {"code": loinc("8480-6"), "valueQuantity": ucum(json!(128), "mm[Hg]")},
-                {"code": loinc("8462-4"), "valueQuantity": ucum(json!(84), "mm[Hg]")}]})),
-        entry("urn:uuid:glucose", json!({"resourceType": "Observation", "id": "glu-1", "status": "final",
-            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                      "code": "laboratory"}]}],
-            "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7"}], "text": "Glucose"},
-            "subject": patient, "performer": [{"reference": "urn:uuid:pathologist"}],
-            "specimen": {"reference": "urn:uuid:specimen"},
-            "effectiveDateTime": "2025-11-30T07:45:00Z", "issued": "2025-11-30T10:02:00Z",
-            "valueQuantity": ucum(json!(5.4), "mmol/L")})),
-        entry("urn:uuid:dose", json!({"resourceType": "MedicationAdministration", "id": "ma-1",
-            "status": "completed",
-            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                "code": "197361", "display": "Amlodipine 5 MG Oral Tablet"}]},
-            "subject": patient, "performer": [{"actor": {"reference": "urn:uuid:nurse"}}],
-            "effectiveDateTime": "2025-11-30T10:15:00Z",
-            "dosage": {"route": {"coding": [{"system": "http://snomed.info/sct", "code": "26643006"}]},
-                       "dose": ucum(json!(5), "mg")}})),
-        entry("urn:uuid:procedure", json!({"resourceType": "Procedure", "id": "pr-1", "status": "completed"})),
-    ]});
-    let mut options = FhirOptions::new(MRN);
-    // A host secret: the same resource always gets the same TI id (anchored
-    // once), and the TI id on chain does not reveal the FHIR resource id.
-    rng.fill_bytes(options.ti_id_salt.as_mut_slice());
-    let mapping = fhir::map_bundle(hs.templates(), &bundle.to_string(), &options)?;
-    println!(
-        "\nA FHIR Bundle of {} entries: {} TIs, {} entries reported:",
-        mapping.mapped.len() + mapping.unmapped.len(),
-        mapping.mapped.len(),
-        mapping.unmapped.len()
-    );
-    for unmapped in &mapping.unmapped {
+    /// Twelve device readings go into one batch, anchored with one
+    /// transaction; one record's proof travels as QR text and is checked
+    /// against the chain.
+    fn batch_of_device_readings(&mut self) -> Result<()> {
+        let now = self.clock.now();
+        let mut builder = BatchBuilder::new();
+        let mut tcs = Vec::new();
+        for minute in 0..12u64 {
+            let fields = json!({"device_serial": "PM-88213", "heart_rate": 70 + minute, "spo2": 97, "measured_at": now.as_secs() - 60 * (12 - minute)});
+            let ti = self.ti(
+                now,
+                "device-vital-sign",
+                Role::DEVICE,
+                Some("MRN-000123"),
+                fields,
+            )?;
+            let tc =
+                (self.hs.generator()).generate(self.hs.templates(), &ti, now, &mut self.rng)?;
+            builder.push(tc.record_hash)?;
+            tcs.push(tc);
+        }
+        let mut batch_id = B256::ZERO;
+        self.rng.fill_bytes(batch_id.as_mut_slice());
+        let batch = builder.build(batch_id)?;
+        let mut validator = TransactionValidator::for_batch(
+            &batch,
+            &tcs,
+            self.transport.registry(),
+            self.transport.chain_id(),
+            *self.hs.validator_config(),
+        )?;
+        let acks = self.run(&mut validator)?;
+        let valid = acks.iter().filter(|a| a.is_valid()).count();
         println!(
-            "  {}: {}",
-            unmapped.full_url.as_deref().unwrap_or("(no fullUrl)"),
-            unmapped.reason
+            "\nA batch of {} device readings, anchored with one transaction: {valid} valid ACKs",
+            batch.leaf_count()
         );
-    }
-    let context = AnchorContext {
-        chain_id: transport.chain_id(),
-        registry: transport.registry(),
-    };
-    let mut provenance = None;
-    for mapped in &mapping.mapped {
-        let ack = hs.submit_durably(&mapped.ti, db, transport, clock, rng)?;
-        print_ack(&mapped.source.reference, &ack);
-        let resource = fhir::ack_to_fhir(&ack, mapped, &context, clock.now());
-        provenance.get_or_insert(resource);
-    }
-    if let Some(provenance) = provenance {
+        if let Some(ack) = acks.first() {
+            print_ack("reading 1", ack);
+        }
+
+        let qr_text = acks
+            .get(5)
+            .and_then(Ack::anchor)
+            .and_then(|anchor| anchor.batch.as_ref())
+            .ok_or("the sixth reading has no batch proof")?
+            .to_text();
         println!(
-            "\nThe FHIR resource the EHR stores beside the blood pressure:\n{}",
-            serde_json::to_string_pretty(&provenance)?
+            "  proof of reading 6 as QR text ({} characters): {}…",
+            qr_text.len(),
+            &qr_text[..48.min(qr_text.len())]
         );
+        let proof = InclusionProof::from_text(&qr_text)?;
+        let anchored = proof.verify_on_chain(&mut self.transport)?;
+        let in_evm = self.transport.verify_in_evm(&proof)?;
+        println!(
+            "  verified in Rust against the anchored leaf count ({}) and by OpenZeppelin's MerkleProof in the EVM: {in_evm}",
+            anchored.leaf_count
+        );
+        Ok(())
     }
-    Ok(())
+
+    /// An EHR's FHIR R4 Bundle, with no ehrchain-specific code: the
+    /// templates' FHIR mappings turn its entries into TIs (the Patient, the
+    /// Practitioners, the Specimen and a Procedure are reported, not
+    /// anchored), and each valid ACK comes back as a FHIR Provenance for the
+    /// EHR to store.
+    fn fhir_bundle(&mut self) -> Result<()> {
+        use ehrchain_core::fhir::{self, AnchorContext, FhirOptions};
+        const MRN: &str = "urn:oid:1.2.36.146.595.217.0.1";
+        let loinc = |code: &str| json!({"coding": [{"system": "http://loinc.org", "code": code}]});
+        let ucum = |value: Value, code: &str| json!({"value": value, "system": "http://unitsofmeasure.org", "code": code});
+        let entry = |url: &str, resource: Value| json!({"fullUrl": url, "resource": resource});
+        let patient = json!({"reference": "urn:uuid:patient"});
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            entry("urn:uuid:patient", json!({"resourceType": "Patient", "id": "p-123",
+                "identifier": [{"system": MRN, "value": "MRN-000123"}]})),
+            entry("urn:uuid:nurse", json!({"resourceType": "Practitioner", "id": "rn-0815"})),
+            entry("urn:uuid:pathologist", json!({"resourceType": "Practitioner", "id": "pa-4711"})),
+            entry("urn:uuid:specimen", json!({"resourceType": "Specimen", "id": "s-1",
+                "type": {"coding": [{"system": "http://snomed.info/sct", "code": "119364003"}]}})),
+            entry("urn:uuid:bp", json!({"resourceType": "Observation", "id": "bp-1", "status": "final",
+                "code": loinc("85354-9"), "subject": patient, "performer": [{"reference": "urn:uuid:nurse"}],
+                "effectiveDateTime": "2025-11-30T09:28:00Z",
+                "component": [
+                    {"code": loinc("8480-6"), "valueQuantity": ucum(json!(128), "mm[Hg]")},
+                    {"code": loinc("8462-4"), "valueQuantity": ucum(json!(84), "mm[Hg]")}]})),
+            entry("urn:uuid:glucose", json!({"resourceType": "Observation", "id": "glu-1", "status": "final",
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                          "code": "laboratory"}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7"}], "text": "Glucose"},
+                "subject": patient, "performer": [{"reference": "urn:uuid:pathologist"}],
+                "specimen": {"reference": "urn:uuid:specimen"},
+                "effectiveDateTime": "2025-11-30T07:45:00Z", "issued": "2025-11-30T10:02:00Z",
+                "valueQuantity": ucum(json!(5.4), "mmol/L")})),
+            entry("urn:uuid:dose", json!({"resourceType": "MedicationAdministration", "id": "ma-1",
+                "status": "completed",
+                "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                    "code": "197361", "display": "Amlodipine 5 MG Oral Tablet"}]},
+                "subject": patient, "performer": [{"actor": {"reference": "urn:uuid:nurse"}}],
+                "effectiveDateTime": "2025-11-30T10:15:00Z",
+                "dosage": {"route": {"coding": [{"system": "http://snomed.info/sct", "code": "26643006"}]},
+                           "dose": ucum(json!(5), "mg")}})),
+            entry("urn:uuid:procedure", json!({"resourceType": "Procedure", "id": "pr-1", "status": "completed"})),
+        ]});
+        let mut options = FhirOptions::new(MRN);
+        // A host secret: the same resource always gets the same TI id (anchored
+        // once), and the TI id on chain does not reveal the FHIR resource id.
+        self.rng.fill_bytes(options.ti_id_salt.as_mut_slice());
+        let mapping = fhir::map_bundle(self.hs.templates(), &bundle.to_string(), &options)?;
+        println!(
+            "\nA FHIR Bundle of {} entries: {} TIs, {} entries reported:",
+            mapping.mapped.len() + mapping.unmapped.len(),
+            mapping.mapped.len(),
+            mapping.unmapped.len()
+        );
+        for unmapped in &mapping.unmapped {
+            println!(
+                "  {}: {}",
+                unmapped.full_url.as_deref().unwrap_or("(no fullUrl)"),
+                unmapped.reason
+            );
+        }
+        let context = AnchorContext {
+            chain_id: self.transport.chain_id(),
+            registry: self.transport.registry(),
+        };
+        let mut provenance = None;
+        for mapped in &mapping.mapped {
+            let ack = self.submit_durably(&mapped.ti)?;
+            print_ack(&mapped.source.reference, &ack);
+            let resource = fhir::ack_to_fhir(&ack, mapped, &context, self.clock.now());
+            provenance.get_or_insert(resource);
+        }
+        if let Some(provenance) = provenance {
+            println!(
+                "\nThe FHIR resource the EHR stores beside the blood pressure:\n{}",
+                serde_json::to_string_pretty(&provenance)?
+            );
+        }
+        Ok(())
+    }
 }
 
 /// A key store with fresh random keys: one to seal records, one for pseudonyms.
@@ -557,29 +592,6 @@ fn demo_key_store(rng: &mut OsRng) -> Result<InMemoryKeyStore> {
         keys.insert(KeyId::new(id)?, MasterKey::new(key));
     }
     Ok(keys)
-}
-
-fn initial_transaction(
-    registry: &TemplateRegistry,
-    template: &str,
-    role: &str,
-    patient: Option<&str>,
-    fields: Value,
-    now: UnixMillis,
-    rng: &mut OsRng,
-) -> Result<InitialTransaction> {
-    let template = registry.latest(template).ok_or("template not loaded")?;
-    let mut ti_id = B256::ZERO;
-    rng.fill_bytes(ti_id.as_mut_slice());
-    Ok(InitialTransaction {
-        ti_id,
-        template_id: template.id(),
-        author_id: format!("{role}-0815"),
-        author_role: Role::new(role)?,
-        patient_id: patient.map(Into::into),
-        timestamp: now.as_secs(), // a TI's timestamp is in Unix seconds
-        fields: serde_json::from_value(fields)?,
-    })
 }
 
 fn print_ack(what: &str, ack: &Ack) {

@@ -7,43 +7,33 @@ use alloy_sol_types::{SolCall, SolError, SolEvent};
 use ehrchain_contracts::EhrRegistry;
 use ehrchain_core::registry_abi::{DecodedRevert, IEhrRegistry as Core, RegistryErrors};
 
+/// Expects each of core's items to have the compiled registry's values of
+/// the named constants.
+macro_rules! pin {
+    ($($name:ident: $($constant:ident),+;)+) => {
+        $($(
+            assert_eq!(
+                Core::$name::$constant,
+                EhrRegistry::$name::$constant,
+                concat!(stringify!($name), "::", stringify!($constant))
+            );
+        )+)+
+    };
+}
+
 #[test]
 fn calls_match_the_compiled_abi() {
-    assert_eq!(
-        Core::anchorRecordCall::SIGNATURE,
-        EhrRegistry::anchorRecordCall::SIGNATURE
-    );
-    assert_eq!(
-        Core::anchorRecordCall::SELECTOR,
-        EhrRegistry::anchorRecordCall::SELECTOR
-    );
-    assert_eq!(
-        Core::anchorBatchCall::SIGNATURE,
-        EhrRegistry::anchorBatchCall::SIGNATURE
-    );
-    assert_eq!(
-        Core::anchorBatchCall::SELECTOR,
-        EhrRegistry::anchorBatchCall::SELECTOR
+    pin!(
+        anchorRecordCall: SIGNATURE, SELECTOR;
+        anchorBatchCall: SIGNATURE, SELECTOR;
     );
 }
 
 #[test]
 fn events_match_the_compiled_abi() {
-    assert_eq!(
-        Core::RecordAnchored::SIGNATURE,
-        EhrRegistry::RecordAnchored::SIGNATURE
-    );
-    assert_eq!(
-        Core::RecordAnchored::SIGNATURE_HASH,
-        EhrRegistry::RecordAnchored::SIGNATURE_HASH
-    );
-    assert_eq!(
-        Core::BatchAnchored::SIGNATURE,
-        EhrRegistry::BatchAnchored::SIGNATURE
-    );
-    assert_eq!(
-        Core::BatchAnchored::SIGNATURE_HASH,
-        EhrRegistry::BatchAnchored::SIGNATURE_HASH
+    pin!(
+        RecordAnchored: SIGNATURE, SIGNATURE_HASH;
+        BatchAnchored: SIGNATURE, SIGNATURE_HASH;
     );
 }
 
@@ -51,8 +41,7 @@ macro_rules! pin_errors {
     ($($name:ident),* $(,)?) => {{
         let mut pinned = Vec::new();
         $(
-            assert_eq!(Core::$name::SIGNATURE, EhrRegistry::$name::SIGNATURE);
-            assert_eq!(Core::$name::SELECTOR, EhrRegistry::$name::SELECTOR);
+            pin!($name: SIGNATURE, SELECTOR;);
             pinned.push(Core::$name::SELECTOR);
         )*
         pinned

@@ -93,8 +93,7 @@ struct PseudonymVector {
 
 #[test]
 fn envelope_vectors() {
-    let text = common::checked_vector_file(PATH, build);
-    let file: VectorFile = serde_json::from_str(&text).unwrap();
+    let file: VectorFile = common::read_vector_file(PATH, build);
     check(&file);
 }
 
@@ -293,12 +292,7 @@ const ERROR_NAMES: [&str; 9] = [
 ];
 
 fn check_invalid(v: &Invalid) {
-    assert!(
-        ERROR_NAMES.contains(&v.error.as_str()),
-        "{}: unknown error name {}",
-        v.name,
-        v.error
-    );
+    common::assert_known_error(&ERROR_NAMES, &v.name, &v.error);
     match open_invalid(v) {
         Ok(_) => panic!("{}: opened, expected {}", v.name, v.error),
         Err(e) => {

@@ -108,8 +108,7 @@ struct Invalid {
 
 #[test]
 fn proof_vectors() {
-    let text = common::checked_vector_file(PATH, build);
-    let file: VectorFile = serde_json::from_str(&text).unwrap();
+    let file: VectorFile = common::read_vector_file(PATH, build);
     check(&file);
 }
 
@@ -336,12 +335,7 @@ fn run_invalid(v: &Invalid) -> Result<InclusionProof, ProofError> {
 }
 
 fn check_invalid(v: &Invalid) {
-    assert!(
-        ERROR_NAMES.contains(&v.error.as_str()),
-        "{}: unknown error name {}",
-        v.name,
-        v.error
-    );
+    common::assert_known_error(&ERROR_NAMES, &v.name, &v.error);
     match run_invalid(v) {
         Ok(proof) => {
             assert_eq!(

@@ -1657,6 +1657,31 @@ void ehr_ti_free(struct ehr_ti *ti);
 ehr_result ehr_random_id(uint8_t *id_out);
 
 /**
+ * Sends the `anchorRecord` transactions of TIs authored in role `role` from
+ * the 20-byte `account` (devnet and JSON-RPC transports;
+ * `EHR_INVALID_ARGUMENT` for a callback transport, which picks senders
+ * itself).
+ */
+ehr_result ehr_transport_set_sender(struct ehr_transport *transport,
+                                    const char *role,
+                                    size_t role_len,
+                                    const uint8_t *account);
+
+/**
+ * Writes the transport's chain id to `chain_id_out` and the 20-byte address
+ * of its `EhrRegistry` contract to `registry_out` (for
+ * `ehr_handshaker_config`).
+ */
+ehr_result ehr_transport_chain(const struct ehr_transport *transport,
+                               uint64_t *chain_id_out,
+                               uint8_t *registry_out);
+
+/**
+ * Frees a transport (a devnet and its chain with it); NULL is ignored.
+ */
+void ehr_transport_free(struct ehr_transport *transport);
+
+/**
  * Makes an in-process Ethereum devnet (revm; no server) with the
  * `EhrRegistry` contract deployed, its clock at the system time, the named
  * devnet accounts holding their roles (doctor, nurse, pathologist, device,
@@ -1684,24 +1709,30 @@ ehr_result ehr_transport_devnet_grant_role(struct ehr_transport *transport,
                                            const uint8_t *account);
 
 /**
- * Sends the `anchorRecord` transactions of TIs authored in role `role` from
- * the 20-byte `account` (devnet and JSON-RPC transports;
- * `EHR_INVALID_ARGUMENT` for a callback transport, which picks senders
- * itself).
+ * Makes a transport over the host's callbacks (copied; `callbacks` itself
+ * need not outlive the call) for chain `chain_id` and the `EhrRegistry` at
+ * the 20-byte `registry`. `EHR_NULL_ARGUMENT` when a required callback is
+ * NULL. Free it with `ehr_transport_free`.
  */
-ehr_result ehr_transport_set_sender(struct ehr_transport *transport,
-                                    const char *role,
-                                    size_t role_len,
-                                    const uint8_t *account);
+ehr_result ehr_transport_new_callbacks(const struct ehr_transport_callbacks *callbacks,
+                                       uint64_t chain_id,
+                                       const uint8_t *registry,
+                                       struct ehr_transport **transport_out);
 
 /**
- * Writes the transport's chain id to `chain_id_out` and the 20-byte address
- * of its `EhrRegistry` contract to `registry_out` (for
- * `ehr_handshaker_config`).
+ * Whether a log (emitted by the 20-byte `emitter`, with `topics_len` bytes
+ * of 32-byte topics at `topics` and `data_len` bytes of data) is the event
+ * the submission's success emits (`RecordAnchored` or `BatchAnchored`):
+ * writes true or false to `is_anchoring_out`. For `poll` callbacks filling in
+ * `ehr_receipt.anchor_log_index`.
  */
-ehr_result ehr_transport_chain(const struct ehr_transport *transport,
-                               uint64_t *chain_id_out,
-                               uint8_t *registry_out);
+ehr_result ehr_submission_is_anchoring_event(const struct ehr_submission *submission,
+                                             const uint8_t *emitter,
+                                             const uint8_t *topics,
+                                             size_t topics_len,
+                                             const uint8_t *data,
+                                             size_t data_len,
+                                             bool *is_anchoring_out);
 
 /**
  * Connects to the JSON-RPC node at `url` (`http://` or `https://`, UTF-8),
@@ -1781,37 +1812,6 @@ ehr_result ehr_transport_rpc_register_template(struct ehr_transport *transport,
                                                const uint8_t *admin,
                                                const struct ehr_templates *templates,
                                                const uint8_t *template_id);
-
-/**
- * Makes a transport over the host's callbacks (copied; `callbacks` itself
- * need not outlive the call) for chain `chain_id` and the `EhrRegistry` at
- * the 20-byte `registry`. `EHR_NULL_ARGUMENT` when a required callback is
- * NULL. Free it with `ehr_transport_free`.
- */
-ehr_result ehr_transport_new_callbacks(const struct ehr_transport_callbacks *callbacks,
-                                       uint64_t chain_id,
-                                       const uint8_t *registry,
-                                       struct ehr_transport **transport_out);
-
-/**
- * Whether a log (emitted by the 20-byte `emitter`, with `topics_len` bytes
- * of 32-byte topics at `topics` and `data_len` bytes of data) is the event
- * the submission's success emits (`RecordAnchored` or `BatchAnchored`):
- * writes true or false to `is_anchoring_out`. For `poll` callbacks filling in
- * `ehr_receipt.anchor_log_index`.
- */
-ehr_result ehr_submission_is_anchoring_event(const struct ehr_submission *submission,
-                                             const uint8_t *emitter,
-                                             const uint8_t *topics,
-                                             size_t topics_len,
-                                             const uint8_t *data,
-                                             size_t data_len,
-                                             bool *is_anchoring_out);
-
-/**
- * Frees a transport (a devnet and its chain with it); NULL is ignored.
- */
-void ehr_transport_free(struct ehr_transport *transport);
 
 /**
  * Makes a validator anchoring one TC, with `config` (NULL for the

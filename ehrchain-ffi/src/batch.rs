@@ -13,6 +13,7 @@ use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::shapes::{bytes_of, guard_on, guard_on_mut, parsed, text_of};
 use crate::transport::ehr_transport;
 use crate::validator::batch_validator;
 
@@ -44,8 +45,7 @@ pub unsafe extern "C" fn ehr_batch_builder_push(
     record_hash: *const u8,
     index_out: *mut u32,
 ) -> ehr_result {
-    guard(|| {
-        let builder = ptr::handle_mut(builder, "builder")?;
+    guard_on_mut(builder, "builder", |builder| {
         let hash = B256::from(ptr::array::<32>(record_hash, "record_hash")?);
         let out = Out::new(index_out, "index_out")?;
         out.set(builder.builder.push(hash)?);
@@ -63,8 +63,7 @@ pub unsafe extern "C" fn ehr_batch_builder_build(
     batch_id: *const u8,
     batch_out: *mut *mut ehr_batch,
 ) -> ehr_result {
-    guard(|| {
-        let builder = ptr::handle(builder, "builder")?;
+    guard_on(builder, "builder", |builder| {
         let batch_id = B256::from(ptr::array::<32>(batch_id, "batch_id")?);
         let out = Out::new(batch_out, "batch_out")?;
         let batch = builder.builder.clone().build(batch_id)?;
@@ -94,8 +93,7 @@ pub unsafe extern "C" fn ehr_batch_root(
     root_out: *mut u8,
     leaf_count_out: *mut u32,
 ) -> ehr_result {
-    guard(|| {
-        let batch = ptr::handle(batch, "batch")?;
+    guard_on(batch, "batch", |batch| {
         let root = OutArray::<32>::new(root_out, "root_out")?;
         let count = Out::new(leaf_count_out, "leaf_count_out")?;
         root.set(&batch.batch.root().0);
@@ -112,8 +110,7 @@ pub unsafe extern "C" fn ehr_batch_proof(
     index: u32,
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
-    guard(|| {
-        let batch = ptr::handle(batch, "batch")?;
+    guard_on(batch, "batch", |batch| {
         let out = Out::new(proof_out, "proof_out")?;
         let proof = batch.batch.proof(index)?;
         out.give(ehr_proof { proof });
@@ -241,13 +238,10 @@ pub unsafe extern "C" fn ehr_proof_from_json(
     json_len: usize,
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
-    guard(|| {
-        let json = ptr::text(json, json_len, "json")?;
-        let out = Out::new(proof_out, "proof_out")?;
-        out.give(ehr_proof {
+    parsed(json, json_len, proof_out, "json", "proof_out", |json| {
+        Ok(ehr_proof {
             proof: InclusionProof::from_json(json)?,
-        });
-        Ok(())
+        })
     })
 }
 
@@ -260,9 +254,8 @@ pub unsafe extern "C" fn ehr_proof_to_bytes(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let proof = ptr::handle(proof, "proof")?;
-        ptr::write_bytes(buf, len, out_len, &proof.proof.to_bytes())
+    bytes_of(proof, buf, len, out_len, "proof", |p| {
+        Ok(p.proof.to_bytes().into())
     })
 }
 
@@ -275,7 +268,7 @@ pub unsafe extern "C" fn ehr_proof_to_text(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    proof_text(proof, buf, len, out_len, InclusionProof::to_text)
+    text_of(proof, buf, len, out_len, "proof", |p| Ok(p.proof.to_text()))
 }
 
 /// Writes the proof's JSON form as NUL-terminated text into `buf`
@@ -287,22 +280,7 @@ pub unsafe extern "C" fn ehr_proof_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    proof_text(proof, buf, len, out_len, InclusionProof::to_json)
-}
-
-/// Writes the text form `form` makes of the proof into `buf` (text-output
-/// rules: `ehr_result_message`).
-fn proof_text(
-    proof: *const ehr_proof,
-    buf: *mut c_char,
-    len: usize,
-    out_len: *mut usize,
-    form: fn(&InclusionProof) -> String,
-) -> ehr_result {
-    guard(|| {
-        let proof = ptr::handle(proof, "proof")?;
-        ptr::write_text(buf, len, out_len, &form(&proof.proof))
-    })
+    text_of(proof, buf, len, out_len, "proof", |p| Ok(p.proof.to_json()))
 }
 
 /// Writes what the proof claims, as a plain struct, to `summary_out`.

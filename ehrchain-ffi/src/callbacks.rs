@@ -29,20 +29,24 @@ pub(crate) fn master_key(
     key_id: &str,
     key: &mut [u8; 32],
 ) -> ehr_result {
-    let Some(f) = cb.master_key else {
-        return MISSING;
-    };
-    // SAFETY: `f` is the host's callback, documented to take these arguments;
-    // `key_id` points to `key_id.len()` readable bytes and `key` to 32
-    // writable bytes, both ours and alive for the whole call.
-    unsafe {
-        f(
-            cb.userdata,
-            key_id.as_ptr().cast(),
-            key_id.len(),
-            key.as_mut_ptr(),
-        )
-    }
+    call(cb.master_key, |f| {
+        // SAFETY: `f` is the host's callback, documented to take these arguments;
+        // `key_id` points to `key_id.len()` readable bytes and `key` to 32
+        // writable bytes, both ours and alive for the whole call.
+        unsafe {
+            f(
+                cb.userdata,
+                key_id.as_ptr().cast(),
+                key_id.len(),
+                key.as_mut_ptr(),
+            )
+        }
+    })
+}
+
+/// Runs `run` with the host's callback `f`; `MISSING` when it is NULL.
+fn call<F>(f: Option<F>, run: impl FnOnce(F) -> ehr_result) -> ehr_result {
+    f.map_or(MISSING, run)
 }
 
 fn userdata(cb: &ehr_transport_callbacks) -> *mut c_void {
@@ -55,13 +59,12 @@ pub(crate) fn submit(
     submission: &ehr_submission,
     tx_hash: &mut [u8; 32],
 ) -> ehr_result {
-    let Some(f) = cb.submit else {
-        return MISSING;
-    };
-    // SAFETY: as in `master_key`: `submission` (whose calldata pointer points
-    // into a buffer alive for the call) and `tx_hash` (32 writable bytes) are
-    // ours.
-    unsafe { f(userdata(cb), submission, tx_hash.as_mut_ptr()) }
+    call(cb.submit, |f| {
+        // SAFETY: as in `master_key`: `submission` (whose calldata pointer points
+        // into a buffer alive for the call) and `tx_hash` (32 writable bytes) are
+        // ours.
+        unsafe { f(userdata(cb), submission, tx_hash.as_mut_ptr()) }
+    })
 }
 
 /// `poll(userdata, tx_hash, submission, status_out, receipt_out)`; the
@@ -73,23 +76,22 @@ pub(crate) fn poll(
     status: &mut u32,
     receipt: &mut Option<ehr_receipt>,
 ) -> ehr_result {
-    let Some(f) = cb.poll else {
-        return MISSING;
-    };
-    // All zeros is a valid receipt (false, 0, empty).
-    let mut raw = MaybeUninit::<ehr_receipt>::zeroed();
-    // SAFETY: as in `submit`; `status` and `raw` are ours and writable.
-    let code = unsafe {
-        f(
-            userdata(cb),
-            tx_hash.as_ptr(),
-            submission,
-            status,
-            raw.as_mut_ptr(),
-        )
-    };
-    *receipt = ptr::receipt(raw.as_ptr(), "receipt_out").ok();
-    code
+    call(cb.poll, |f| {
+        // All zeros is a valid receipt (false, 0, empty).
+        let mut raw = MaybeUninit::<ehr_receipt>::zeroed();
+        // SAFETY: as in `submit`; `status` and `raw` are ours and writable.
+        let code = unsafe {
+            f(
+                userdata(cb),
+                tx_hash.as_ptr(),
+                submission,
+                status,
+                raw.as_mut_ptr(),
+            )
+        };
+        *receipt = ptr::receipt(raw.as_ptr(), "receipt_out").ok();
+        code
+    })
 }
 
 /// Calls `f` with a pointer to a byte of ours as a `bool *` and reads that
@@ -103,11 +105,10 @@ fn host_bool<R>(value: &mut bool, f: impl FnOnce(*mut bool) -> R) -> R {
 
 /// `head(userdata, block_number_out)`.
 pub(crate) fn head(cb: &ehr_transport_callbacks, block: &mut u64) -> ehr_result {
-    let Some(f) = cb.head else {
-        return MISSING;
-    };
-    // SAFETY: as in `master_key`; `block` is ours and writable.
-    unsafe { f(userdata(cb), block) }
+    call(cb.head, |f| {
+        // SAFETY: as in `master_key`; `block` is ours and writable.
+        unsafe { f(userdata(cb), block) }
+    })
 }
 
 /// `record_hash_of(userdata, ti_id, found_out, record_hash_out)`.
@@ -117,20 +118,19 @@ pub(crate) fn record_hash_of(
     found: &mut bool,
     record_hash: &mut [u8; 32],
 ) -> ehr_result {
-    let Some(f) = cb.record_hash_of else {
-        return MISSING;
-    };
-    host_bool(found, |found| {
-        // SAFETY: as in `master_key`: 32 readable bytes, one writable byte
-        // and 32 writable bytes, all ours.
-        unsafe {
-            f(
-                userdata(cb),
-                ti_id.as_ptr(),
-                found,
-                record_hash.as_mut_ptr(),
-            )
-        }
+    call(cb.record_hash_of, |f| {
+        host_bool(found, |found| {
+            // SAFETY: as in `master_key`: 32 readable bytes, one writable byte
+            // and 32 writable bytes, all ours.
+            unsafe {
+                f(
+                    userdata(cb),
+                    ti_id.as_ptr(),
+                    found,
+                    record_hash.as_mut_ptr(),
+                )
+            }
+        })
     })
 }
 
@@ -144,41 +144,39 @@ pub(crate) fn anchored_batch(
     has_batch_id: &mut bool,
     batch_id: &mut [u8; 32],
 ) -> ehr_result {
-    let Some(f) = cb.anchored_batch else {
-        return MISSING;
-    };
-    host_bool(found, |found| {
-        host_bool(has_batch_id, |has_batch_id| {
-            // SAFETY: as in `record_hash_of`.
-            unsafe {
-                f(
-                    userdata(cb),
-                    root.as_ptr(),
-                    found,
-                    leaf_count,
-                    has_batch_id,
-                    batch_id.as_mut_ptr(),
-                )
-            }
+    call(cb.anchored_batch, |f| {
+        host_bool(found, |found| {
+            host_bool(has_batch_id, |has_batch_id| {
+                // SAFETY: as in `record_hash_of`.
+                unsafe {
+                    f(
+                        userdata(cb),
+                        root.as_ptr(),
+                        found,
+                        leaf_count,
+                        has_batch_id,
+                        batch_id.as_mut_ptr(),
+                    )
+                }
+            })
         })
     })
 }
 
 /// `save(userdata, key, entry, entry_len)`.
 pub(crate) fn outbox_save(cb: &ehr_outbox_callbacks, key: &[u8; 32], entry: &str) -> ehr_result {
-    let Some(f) = cb.save else {
-        return MISSING;
-    };
-    // SAFETY: as in `master_key`: 32 readable bytes and `entry.len()`
-    // readable bytes, ours for the whole call.
-    unsafe {
-        f(
-            cb.userdata,
-            key.as_ptr(),
-            entry.as_ptr().cast(),
-            entry.len(),
-        )
-    }
+    call(cb.save, |f| {
+        // SAFETY: as in `master_key`: 32 readable bytes and `entry.len()`
+        // readable bytes, ours for the whole call.
+        unsafe {
+            f(
+                cb.userdata,
+                key.as_ptr(),
+                entry.as_ptr().cast(),
+                entry.len(),
+            )
+        }
+    })
 }
 
 /// `load(userdata, key, found_out, entry_out, entry_len_out)`: the entry,
@@ -252,11 +250,10 @@ pub(crate) fn outbox_finish(
     key: Option<&[u8; 32]>,
     acks: &[*const ehr_ack],
 ) -> ehr_result {
-    let Some(f) = cb.finish else {
-        return MISSING;
-    };
-    let key = key.map_or(std::ptr::null(), |k| k.as_ptr());
-    // SAFETY: `key` is NULL or 32 readable bytes; `acks` holds `acks.len()`
-    // pointers to ACKs alive for the whole call; all ours.
-    unsafe { f(cb.userdata, key, acks.as_ptr(), acks.len()) }
+    call(cb.finish, |f| {
+        let key = key.map_or(std::ptr::null(), |k| k.as_ptr());
+        // SAFETY: `key` is NULL or 32 readable bytes; `acks` holds `acks.len()`
+        // pointers to ACKs alive for the whole call; all ours.
+        unsafe { f(cb.userdata, key, acks.as_ptr(), acks.len()) }
+    })
 }

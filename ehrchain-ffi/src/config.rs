@@ -9,6 +9,7 @@ use ehrchain_core::{Address, GeneratorConfig, ValidatorConfig};
 
 use crate::ptr::{self, Out};
 use crate::result::{Result, ehr_result, guard, guard_void};
+use crate::shapes::{guard_on, guard_on_mut};
 
 /// How patient the Transaction Validator is: made by
 /// `ehr_validator_config_builder_build`.
@@ -130,8 +131,7 @@ pub unsafe extern "C" fn ehr_validator_config_builder_build(
     builder: *const ehr_validator_config_builder,
     config_out: *mut *mut ehr_validator_config,
 ) -> ehr_result {
-    guard(|| {
-        let builder = ptr::handle(builder, "builder")?;
+    guard_on(builder, "builder", |builder| {
         Out::new(config_out, "config_out")?.give(ehr_validator_config {
             config: builder.config,
         });
@@ -243,8 +243,7 @@ pub unsafe extern "C" fn ehr_handshaker_config_builder_set_validator(
     builder: *mut ehr_handshaker_config_builder,
     validator: *const ehr_validator_config,
 ) -> ehr_result {
-    guard(|| {
-        let builder = ptr::handle_mut(builder, "builder")?;
+    guard_on_mut(builder, "builder", |builder| {
         builder.config.validator = ptr::handle(validator, "validator")?.config;
         Ok(())
     })
@@ -258,8 +257,7 @@ pub unsafe extern "C" fn ehr_handshaker_config_builder_build(
     builder: *const ehr_handshaker_config_builder,
     config_out: *mut *mut ehr_handshaker_config,
 ) -> ehr_result {
-    guard(|| {
-        let builder = ptr::handle(builder, "builder")?;
+    guard_on(builder, "builder", |builder| {
         Out::new(config_out, "config_out")?.give(ehr_handshaker_config {
             generator: builder.config.generator.clone(),
             validator: builder.config.validator,

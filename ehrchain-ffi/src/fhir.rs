@@ -9,7 +9,8 @@ use ehrchain_core::{Address, ErrorCode, UnixMillis};
 
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
-use crate::result::{Error, Result, ehr_result, guard, guard_void};
+use crate::result::{Error, Result, ehr_result, guard_void};
+use crate::shapes::{from_json, guard_on, json_text, text_of};
 use crate::templates::ehr_templates;
 use crate::ti::ehr_ti;
 
@@ -22,12 +23,9 @@ pub struct ehr_fhir_mapping {
 }
 
 fn options(json: &str) -> Result<FhirOptions> {
-    serde_json::from_str(json).map_err(|e| {
-        Error::new(
-            ErrorCode::InvalidJson,
-            format!(
-                "the FHIR options are not valid: {e}; give at least {{\"patientIdentifierSystem\": \"<your MRN system>\"}}"
-            ),
+    from_json(json, |e| {
+        format!(
+            "the FHIR options are not valid: {e}; give at least {{\"patientIdentifierSystem\": \"<your MRN system>\"}}"
         )
     })
 }
@@ -47,8 +45,7 @@ pub unsafe extern "C" fn ehr_fhir_map_bundle(
     options_json_len: usize,
     mapping_out: *mut *mut ehr_fhir_mapping,
 ) -> ehr_result {
-    guard(|| {
-        let templates = ptr::handle(templates, "templates")?;
+    guard_on(templates, "templates", |templates| {
         let bundle = ptr::text(bundle_json, bundle_json_len, "bundle_json")?;
         let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
         let out = Out::new(mapping_out, "mapping_out")?;
@@ -72,8 +69,7 @@ pub unsafe extern "C" fn ehr_fhir_map_resource(
     options_json_len: usize,
     mapping_out: *mut *mut ehr_fhir_mapping,
 ) -> ehr_result {
-    guard(|| {
-        let templates = ptr::handle(templates, "templates")?;
+    guard_on(templates, "templates", |templates| {
         let resource = ptr::text(resource_json, resource_json_len, "resource_json")?;
         let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
         let out = Out::new(mapping_out, "mapping_out")?;
@@ -96,8 +92,7 @@ pub unsafe extern "C" fn ehr_fhir_mapping_counts(
     mapped_out: *mut usize,
     unmapped_out: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let mapping = ptr::handle(mapping, "mapping")?;
+    guard_on(mapping, "mapping", |mapping| {
         let mapped = Out::new(mapped_out, "mapped_out")?;
         let unmapped = Out::new(unmapped_out, "unmapped_out")?;
         mapped.set(mapping.mapping.mapped.len());
@@ -128,8 +123,7 @@ pub unsafe extern "C" fn ehr_fhir_mapping_ti(
     index: usize,
     ti_out: *mut *mut ehr_ti,
 ) -> ehr_result {
-    guard(|| {
-        let mapping = ptr::handle(mapping, "mapping")?;
+    guard_on(mapping, "mapping", |mapping| {
         let out = Out::new(ti_out, "ti_out")?;
         let ti = entry(mapping, index)?.ti.clone();
         out.give(ehr_ti { ti });
@@ -149,11 +143,8 @@ pub unsafe extern "C" fn ehr_fhir_mapping_entry_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let mapping = ptr::handle(mapping, "mapping")?;
-        let json = serde_json::to_string(entry(mapping, index)?)
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-        ptr::write_text(buf, len, out_len, &json)
+    text_of(mapping, buf, len, out_len, "mapping", |m| {
+        json_text(entry(m, index)?)
     })
 }
 
@@ -167,11 +158,8 @@ pub unsafe extern "C" fn ehr_fhir_mapping_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let mapping = ptr::handle(mapping, "mapping")?;
-        let json = serde_json::to_string(&mapping.mapping)
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-        ptr::write_text(buf, len, out_len, &json)
+    text_of(mapping, buf, len, out_len, "mapping", |m| {
+        json_text(&m.mapping)
     })
 }
 
@@ -199,17 +187,11 @@ pub unsafe extern "C" fn ehr_fhir_ack_to_fhir(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let ack = ptr::handle(ack, "ack")?;
+    guard_on(ack, "ack", |ack| {
         let entry: MappedTi =
-            serde_json::from_str(ptr::text(entry_json, entry_json_len, "entry_json")?).map_err(
-                |e| {
-                    Error::new(
-                        ErrorCode::InvalidJson,
-                        format!("entry_json is not what ehr_fhir_mapping_entry_json wrote: {e}"),
-                    )
-                },
-            )?;
+            from_json(ptr::text(entry_json, entry_json_len, "entry_json")?, |e| {
+                format!("entry_json is not what ehr_fhir_mapping_entry_json wrote: {e}")
+            })?;
         let context = AnchorContext {
             chain_id,
             registry: Address::from(ptr::array::<20>(registry, "registry")?),

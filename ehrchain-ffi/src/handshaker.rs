@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 
 use ehrchain_core::{
-    Ack, AckStatus, B256, ChainTransaction, Clock, ErrorCode, Handshaker, SystemClock,
+    Ack, AckStatus, ChainTransaction, Clock, ErrorCode, Handshaker, SystemClock,
     TransactionGenerator, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
@@ -15,6 +15,9 @@ use crate::config::ehr_handshaker_config;
 use crate::keys::{FfiKeyStore, ehr_key_store};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::shapes::{
+    bytes_of, from_json, guard_on, guard_on_mut, json_text, parsed, text_of, word_of,
+};
 use crate::templates::ehr_templates;
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
@@ -88,8 +91,7 @@ pub unsafe extern "C" fn ehr_handshaker_new(
     config: *const ehr_handshaker_config,
     handshaker_out: *mut *mut ehr_handshaker,
 ) -> ehr_result {
-    guard(|| {
-        let templates = ptr::handle(templates, "templates")?;
+    guard_on(templates, "templates", |templates| {
         let keys = ptr::handle(keys, "keys")?;
         let config = ptr::handle(config, "config")?;
         let out = Out::new(handshaker_out, "handshaker_out")?;
@@ -110,8 +112,7 @@ pub unsafe extern "C" fn ehr_handshaker_set_seed(
     handshaker: *mut ehr_handshaker,
     seed: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+    guard_on_mut(handshaker, "handshaker", |hs| {
         let seed = ptr::array::<32>(seed, "seed")?;
         hs.rng = Rng::Seeded(Box::new(ChaCha20Rng::from_seed(seed)));
         Ok(())
@@ -132,8 +133,7 @@ pub unsafe extern "C" fn ehr_handshaker_generate(
     now_ms: u64,
     tc_out: *mut *mut ehr_tc,
 ) -> ehr_result {
-    guard(|| {
-        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+    guard_on_mut(handshaker, "handshaker", |hs| {
         let ti = ptr::handle(ti, "ti")?;
         let out = Out::new(tc_out, "tc_out")?;
         let tc = hs.hs.generator().generate(
@@ -182,8 +182,7 @@ pub unsafe extern "C" fn ehr_handshaker_pseudonym(
     patient_id_len: usize,
     pseudonym_out: *mut u8,
 ) -> ehr_result {
-    guard(|| {
-        let hs = ptr::handle(handshaker, "handshaker")?;
+    guard_on(handshaker, "handshaker", |hs| {
         let patient_id = ptr::text(patient_id, patient_id_len, "patient_id")?;
         let out = OutArray::<32>::new(pseudonym_out, "pseudonym_out")?;
         out.set(&hs.hs.generator().pseudonym(patient_id).0);
@@ -208,34 +207,21 @@ pub struct ehr_tc {
 /// Writes the TC's 32-byte TI id to `out`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_tc_ti_id(tc: *const ehr_tc, out: *mut u8) -> ehr_result {
-    tc_word(tc, out, |tc| &tc.ti_id)
+    word_of(tc, out, "tc", "out", |tc| tc.tc.ti_id.0)
 }
 
 /// Writes the TC's 32-byte record hash (SHA-256 of the sealed envelope, the
 /// value anchored on chain) to `out`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_tc_record_hash(tc: *const ehr_tc, out: *mut u8) -> ehr_result {
-    tc_word(tc, out, |tc| &tc.record_hash)
+    word_of(tc, out, "tc", "out", |tc| tc.tc.record_hash.0)
 }
 
 /// Writes the 32-byte patient pseudonym the TC carries (zeros for templates
 /// without a patient) to `out`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_tc_patient(tc: *const ehr_tc, out: *mut u8) -> ehr_result {
-    tc_word(tc, out, |tc| &tc.patient)
-}
-
-/// Writes one 32-byte value of the TC, picked by `pick`, to `out`.
-fn tc_word(
-    tc: *const ehr_tc,
-    out: *mut u8,
-    pick: impl FnOnce(&ChainTransaction) -> &B256,
-) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc, "tc")?;
-        OutArray::<32>::new(out, "out")?.set(&pick(&tc.tc).0);
-        Ok(())
-    })
+    word_of(tc, out, "tc", "out", |tc| tc.tc.patient.0)
 }
 
 /// Writes the 20-byte address of the contract the TC calls to `out` and its
@@ -246,8 +232,7 @@ pub unsafe extern "C" fn ehr_tc_destination(
     out: *mut u8,
     chain_id_out: *mut u64,
 ) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc, "tc")?;
+    guard_on(tc, "tc", |tc| {
         let to = OutArray::<20>::new(out, "out")?;
         let chain_id = Out::new(chain_id_out, "chain_id_out")?;
         to.set(&tc.tc.to.0.0);
@@ -265,7 +250,9 @@ pub unsafe extern "C" fn ehr_tc_calldata(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    tc_bytes(tc, buf, len, out_len, |tc| &tc.calldata)
+    bytes_of(tc, buf, len, out_len, "tc", |tc| {
+        Ok(tc.tc.calldata[..].into())
+    })
 }
 
 /// Writes the TC's sealed record envelope into `buf` (byte-output rules:
@@ -277,21 +264,8 @@ pub unsafe extern "C" fn ehr_tc_envelope(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    tc_bytes(tc, buf, len, out_len, |tc| tc.envelope.as_bytes())
-}
-
-/// Writes the bytes of the TC `pick` picks into `buf` (byte-output rules:
-/// `ehr_envelope_open`).
-fn tc_bytes(
-    tc: *const ehr_tc,
-    buf: *mut u8,
-    len: usize,
-    out_len: *mut usize,
-    pick: impl FnOnce(&ChainTransaction) -> &[u8],
-) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc, "tc")?;
-        ptr::write_bytes(buf, len, out_len, pick(&tc.tc))
+    bytes_of(tc, buf, len, out_len, "tc", |tc| {
+        Ok(tc.tc.envelope.as_bytes().into())
     })
 }
 
@@ -387,12 +361,7 @@ pub unsafe extern "C" fn ehr_ack_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let ack = ptr::handle(ack, "ack")?;
-        let json = serde_json::to_string(&ack.ack)
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-        ptr::write_text(buf, len, out_len, &json)
-    })
+    text_of(ack, buf, len, out_len, "ack", |ack| json_text(&ack.ack))
 }
 
 /// Reads an ACK stored as JSON by `ehr_ack_to_json`. Free it with
@@ -403,17 +372,9 @@ pub unsafe extern "C" fn ehr_ack_from_json(
     json_len: usize,
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
-    guard(|| {
-        let json = ptr::text(json, json_len, "json")?;
-        let out = Out::new(ack_out, "ack_out")?;
-        let ack: Ack = serde_json::from_str(json).map_err(|e| {
-            Error::new(
-                ErrorCode::InvalidJson,
-                format!("the ACK JSON is malformed: {e}"),
-            )
-        })?;
-        out.give(ehr_ack { ack });
-        Ok(())
+    parsed(json, json_len, ack_out, "json", "ack_out", |json| {
+        let ack = from_json(json, |e| format!("the ACK JSON is malformed: {e}"))?;
+        Ok(ehr_ack { ack })
     })
 }
 
@@ -427,12 +388,11 @@ pub unsafe extern "C" fn ehr_ack_reason(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let ack = ptr::handle(ack, "ack")?;
-        let reason = ack.ack.reason().ok_or_else(|| {
-            Error::new(ErrorCode::NotPresent, "the ACK is valid: it has no reason")
-        })?;
-        ptr::write_text(buf, len, out_len, &reason.to_string())
+    text_of(ack, buf, len, out_len, "ack", |ack| {
+        match ack.ack.reason() {
+            Some(reason) => Ok(reason.to_string()),
+            None => Err(not_present("the ACK is valid: it has no reason")),
+        }
     })
 }
 
@@ -445,15 +405,11 @@ pub unsafe extern "C" fn ehr_ack_envelope(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let ack = ptr::handle(ack, "ack")?;
-        let envelope = ack.ack.envelope.as_ref().ok_or_else(|| {
-            Error::new(
-                ErrorCode::NotPresent,
-                "no record was sealed for this ACK's TI",
-            )
-        })?;
-        ptr::write_bytes(buf, len, out_len, envelope)
+    bytes_of(ack, buf, len, out_len, "ack", |ack| {
+        match &ack.ack.envelope {
+            Some(envelope) => Ok(envelope[..].into()),
+            None => Err(not_present("no record was sealed for this ACK's TI")),
+        }
     })
 }
 
@@ -465,22 +421,19 @@ pub unsafe extern "C" fn ehr_ack_proof(
     ack: *const ehr_ack,
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
-    guard(|| {
-        let ack = ptr::handle(ack, "ack")?;
+    guard_on(ack, "ack", |ack| {
         let out = Out::new(proof_out, "proof_out")?;
-        let proof = ack
-            .ack
-            .anchor()
-            .and_then(|a| a.batch.clone())
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::NotPresent,
-                    "the ACK carries no inclusion proof (invalid, or anchored alone)",
-                )
-            })?;
+        let proof = (ack.ack.anchor().and_then(|a| a.batch.clone())).ok_or_else(|| {
+            not_present("the ACK carries no inclusion proof (invalid, or anchored alone)")
+        })?;
         out.give(ehr_proof { proof });
         Ok(())
     })
+}
+
+/// `EHR_NOT_PRESENT`: the ACK has no such part.
+fn not_present(message: &str) -> Error {
+    Error::new(ErrorCode::NotPresent, message)
 }
 
 /// Frees an ACK; NULL is ignored.

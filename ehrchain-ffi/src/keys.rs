@@ -13,6 +13,7 @@ use zeroize::Zeroize;
 use crate::callbacks;
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::shapes::{guard_on, guard_on_mut};
 
 /// The host's key store as C callbacks. `userdata` is passed back unchanged
 /// as the first argument of every callback; it must stay valid as long as any
@@ -123,8 +124,7 @@ pub unsafe extern "C" fn ehr_key_store_insert(
     key_id_len: usize,
     key: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let keys = ptr::handle_mut(keys, "keys")?;
+    guard_on_mut(keys, "keys", |keys| {
         let id = ehrchain_core::KeyId::new(ptr::text(key_id, key_id_len, "key_id")?)?;
         let mut bytes = ptr::array::<32>(key, "key")?;
         let master = MasterKey::new(bytes);
@@ -163,8 +163,7 @@ pub unsafe extern "C" fn ehr_envelope_open(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let keys = ptr::handle(keys, "keys")?;
+    guard_on(keys, "keys", |keys| {
         // Empty input is a truncated envelope, as in every binding.
         let bytes = ptr::bytes_or_empty(envelope, envelope_len, "envelope")?;
         let envelope = Envelope::from_bytes(bytes.to_vec())?;
@@ -193,8 +192,7 @@ pub unsafe extern "C" fn ehr_envelope_seal(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let keys = ptr::handle(keys, "keys")?;
+    guard_on(keys, "keys", |keys| {
         let key_id = ehrchain_core::KeyId::new(ptr::text(key_id, key_id_len, "key_id")?)?;
         let binding = EnvelopeBinding {
             key_id: key_id.clone(),

@@ -21,6 +21,7 @@ mod outbox;
 mod ptr;
 mod result;
 mod rpc;
+mod shapes;
 mod tc;
 mod templates;
 mod ti;
@@ -59,6 +60,24 @@ pub(crate) fn disabled(feature: &str) -> Error {
         ),
     )
 }
+
+/// The body of a function that needs the cargo feature `$feature`: `$body`
+/// in a build with it; in a build without it, `EHR_FEATURE_DISABLED`
+/// (`disabled`), the arguments `$unused` that only `$body` reads left unused.
+macro_rules! with_feature {
+    ($feature:literal, ($($unused:expr),*), $body:block) => {{
+        #[cfg(feature = $feature)]
+        {
+            $body
+        }
+        #[cfg(not(feature = $feature))]
+        {
+            let _ = ($($unused),*);
+            Err(crate::disabled($feature))
+        }
+    }};
+}
+pub(crate) use with_feature;
 
 /// Writes the library version (such as `0.1.0`) as NUL-terminated text into
 /// `buf` (text-output rules: `ehr_result_message`).

@@ -12,6 +12,7 @@ use crate::callbacks;
 use crate::handshaker::{ehr_ack, ehr_handshaker};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{ehr_result, guard};
+use crate::shapes::{guard_on, guard_on_mut, parsed, text_of};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
 use crate::validator::ehr_validator;
@@ -26,8 +27,7 @@ pub unsafe extern "C" fn ehr_validator_outbox_key(
     has_key_out: *mut bool,
     key_out: *mut u8,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
+    guard_on(validator, "validator", |validator| {
         let has_key = Out::new(has_key_out, "has_key_out")?;
         let out = OutArray::<32>::new(key_out, "key_out")?;
         let key = validator.v.outbox_key();
@@ -50,9 +50,8 @@ pub unsafe extern "C" fn ehr_validator_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
-        ptr::write_text(buf, len, out_len, &validator.v.to_json())
+    text_of(validator, buf, len, out_len, "validator", |v| {
+        Ok(v.v.to_json())
     })
 }
 
@@ -68,12 +67,14 @@ pub unsafe extern "C" fn ehr_validator_from_json(
     json_len: usize,
     validator_out: *mut *mut ehr_validator,
 ) -> ehr_result {
-    guard(|| {
-        let json = ptr::text(json, json_len, "json")?;
-        let out = Out::new(validator_out, "validator_out")?;
-        out.give(ehr_validator::new(TransactionValidator::from_json(json)?));
-        Ok(())
-    })
+    parsed(
+        json,
+        json_len,
+        validator_out,
+        "json",
+        "validator_out",
+        |json| Ok(ehr_validator::new(TransactionValidator::from_json(json)?)),
+    )
 }
 
 /// Hands in the result of `EHR_TRANSMIT_PERSIST` at `now_ms`: `EHR_OK` once
@@ -86,8 +87,7 @@ pub unsafe extern "C" fn ehr_validator_handle_persisted(
     now_ms: u64,
     result: ehr_result,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
+    guard_on_mut(validator, "validator", |validator| {
         let stored = if result == ehr_result::OK {
             Ok(())
         } else {

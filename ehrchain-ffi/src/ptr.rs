@@ -92,6 +92,12 @@ pub(crate) fn handle<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     unsafe { p.as_ref() }.ok_or_else(|| null(name))
 }
 
+/// An optional handle: NULL is none.
+pub(crate) fn opt_handle<'a, T>(p: *const T) -> Option<&'a T> {
+    // SAFETY: as `handle`.
+    unsafe { p.as_ref() }
+}
+
 /// A live handle made by this library, to change.
 pub(crate) fn handle_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
     // SAFETY: as `handle`; the caller's contract also says no other call uses

@@ -25,6 +25,7 @@ use ehrchain_core::{Address, B256, ErrorCode, Transmit, TransportError, TxHash, 
 
 use crate::ptr::{self, Out};
 use crate::result::{Error, Result, ehr_result, guard, guard_void};
+use crate::shapes::{guard_on, guard_on_mut};
 use crate::validator::{chain_of, ehr_transmit, ehr_transmit_kind, ehr_validator};
 
 /// One validator action carried out over JSON-RPC by the host's HTTP client.
@@ -88,15 +89,12 @@ pub unsafe extern "C" fn ehr_rpc_exchange_new(
     mine_on_head: bool,
     exchange_out: *mut *mut ehr_rpc_exchange,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
+    guard_on(validator, "validator", |validator| {
         let transmit = ptr::handle(transmit, "transmit")?;
         let registry = Address::from(ptr::array::<20>(registry, "registry")?);
-        let from = if from.is_null() {
-            None
-        } else {
-            Some(Address::from(ptr::array::<20>(from, "from")?))
-        };
+        let from = (!from.is_null())
+            .then(|| ptr::array::<20>(from, "from").map(Address::from))
+            .transpose()?;
         let out = Out::new(exchange_out, "exchange_out")?;
         let config = ExchangeConfig {
             from,
@@ -191,8 +189,7 @@ pub unsafe extern "C" fn ehr_rpc_exchange_finish(
     validator: *mut ehr_validator,
     now_ms: u64,
 ) -> ehr_result {
-    guard(|| {
-        let handle = ptr::handle_mut(exchange, "exchange")?;
+    guard_on_mut(exchange, "exchange", |handle| {
         let validator = ptr::handle_mut(validator, "validator")?;
         let done = handle.exchange.as_ref().is_some_and(Exchange::is_done);
         if !done {

@@ -6,8 +6,8 @@ use std::ffi::c_char;
 use ehrchain_core::ChainTransaction;
 
 use crate::handshaker::ehr_tc;
-use crate::ptr::{self, Out};
-use crate::result::{ehr_result, guard};
+use crate::result::ehr_result;
+use crate::shapes::{parsed, text_of};
 
 /// Writes the TC's JSON form (`to`, `chainId`, `calldata`, `tiId`,
 /// `templateId`, `patient`, `recordHash`, `cid`, `envelope`; hex strings)
@@ -21,10 +21,7 @@ pub unsafe extern "C" fn ehr_tc_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc, "tc")?;
-        ptr::write_text(buf, len, out_len, &tc.tc.to_json())
-    })
+    text_of(tc, buf, len, out_len, "tc", |tc| Ok(tc.tc.to_json()))
 }
 
 /// Reads a TC back from its JSON form (`json`, `json_len` bytes of UTF-8) into
@@ -39,12 +36,9 @@ pub unsafe extern "C" fn ehr_tc_from_json(
     json_len: usize,
     tc_out: *mut *mut ehr_tc,
 ) -> ehr_result {
-    guard(|| {
-        let json = ptr::text(json, json_len, "json")?;
-        let out = Out::new(tc_out, "tc_out")?;
-        out.give(ehr_tc {
+    parsed(json, json_len, tc_out, "json", "tc_out", |json| {
+        Ok(ehr_tc {
             tc: ChainTransaction::from_json(json)?,
-        });
-        Ok(())
+        })
     })
 }

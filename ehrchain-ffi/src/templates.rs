@@ -3,10 +3,11 @@
 use std::ffi::c_char;
 
 use ehrchain_core::template::RegistryError;
-use ehrchain_core::{B256, ErrorCode, TemplateRegistry};
+use ehrchain_core::{B256, TemplateRegistry};
 
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::result::{ehr_result, guard, guard_void};
+use crate::shapes::{guard_on, guard_on_mut, json_text};
 
 /// A set of templates (the Transaction Template Manager): built-in ones and
 /// those loaded from JSON, each checked against the `EhrRegistry` contract's
@@ -58,8 +59,7 @@ pub unsafe extern "C" fn ehr_templates_add_json(
     json_len: usize,
     id_out: *mut u8,
 ) -> ehr_result {
-    guard(|| {
-        let templates = ptr::handle_mut(templates, "templates")?;
+    guard_on_mut(templates, "templates", |templates| {
         let json = ptr::text(json, json_len, "json")?;
         let out = OutArray::<32>::new(id_out, "id_out")?;
         let id = templates.registry.add_json(json)?;
@@ -78,8 +78,7 @@ pub unsafe extern "C" fn ehr_templates_latest(
     name_len: usize,
     id_out: *mut u8,
 ) -> ehr_result {
-    guard(|| {
-        let templates = ptr::handle(templates, "templates")?;
+    guard_on(templates, "templates", |templates| {
         let name = ptr::text(name, name_len, "name")?;
         let out = OutArray::<32>::new(id_out, "id_out")?;
         let template = (templates.registry.latest(name))
@@ -100,8 +99,7 @@ pub unsafe extern "C" fn ehr_templates_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let templates = ptr::handle(templates, "templates")?;
+    guard_on(templates, "templates", |templates| {
         let id = B256::from(ptr::array::<32>(id, "id")?);
         let template = (templates.registry.get(&id)).ok_or(RegistryError::UnknownTemplate(id))?;
         ptr::write_text(buf, len, out_len, &template.to_json())
@@ -115,8 +113,7 @@ pub unsafe extern "C" fn ehr_templates_deactivate(
     templates: *mut ehr_templates,
     id: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let templates = ptr::handle_mut(templates, "templates")?;
+    guard_on_mut(templates, "templates", |templates| {
         let id = B256::from(ptr::array::<32>(id, "id")?);
         templates.registry.deactivate(&id)?;
         Ok(())
@@ -136,12 +133,9 @@ pub unsafe extern "C" fn ehr_templates_forms_for(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let templates = ptr::handle(templates, "templates")?;
+    guard_on(templates, "templates", |templates| {
         let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
-        let forms = templates.registry.forms_for(&role);
-        let json = serde_json::to_string(&forms)
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        let json = json_text(&templates.registry.forms_for(&role))?;
         ptr::write_text(buf, len, out_len, &json)
     })
 }

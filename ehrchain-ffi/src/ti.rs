@@ -8,6 +8,7 @@ use rand_core::{OsRng, RngCore};
 
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::shapes::{from_json, guard_on_mut, parsed, text_of, word_of};
 
 /// An initial transaction (TI): a user's entry plus the system data around it.
 ///
@@ -26,13 +27,10 @@ pub unsafe extern "C" fn ehr_ti_from_json(
     json_len: usize,
     ti_out: *mut *mut ehr_ti,
 ) -> ehr_result {
-    guard(|| {
-        let json = ptr::text(json, json_len, "json")?;
-        let out = Out::new(ti_out, "ti_out")?;
-        out.give(ehr_ti {
+    parsed(json, json_len, ti_out, "json", "ti_out", |json| {
+        Ok(ehr_ti {
             ti: InitialTransaction::from_json(json)?,
-        });
-        Ok(())
+        })
     })
 }
 
@@ -89,15 +87,11 @@ pub unsafe extern "C" fn ehr_ti_set_field(
     value_json: *const c_char,
     value_json_len: usize,
 ) -> ehr_result {
-    guard(|| {
-        let ti = ptr::handle_mut(ti, "ti")?;
+    guard_on_mut(ti, "ti", |ti| {
         let name = ptr::text(name, name_len, "name")?;
         let value_json = ptr::text(value_json, value_json_len, "value_json")?;
-        let value: serde_json::Value = serde_json::from_str(value_json).map_err(|e| {
-            Error::new(
-                ErrorCode::InvalidJson,
-                format!("the value of field {name:?} is not valid JSON: {e}"),
-            )
+        let value = from_json(value_json, |e| {
+            format!("the value of field {name:?} is not valid JSON: {e}")
         })?;
         ti.ti.fields.insert(name.to_owned(), value);
         Ok(())
@@ -113,20 +107,13 @@ pub unsafe extern "C" fn ehr_ti_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let ti = ptr::handle(ti, "ti")?;
-        ptr::write_text(buf, len, out_len, &ti.ti.to_json())
-    })
+    text_of(ti, buf, len, out_len, "ti", |ti| Ok(ti.ti.to_json()))
 }
 
 /// Writes the TI's 32-byte id to `ti_id_out`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_ti_id(ti: *const ehr_ti, ti_id_out: *mut u8) -> ehr_result {
-    guard(|| {
-        let ti = ptr::handle(ti, "ti")?;
-        OutArray::<32>::new(ti_id_out, "ti_id_out")?.set(&ti.ti.ti_id.0);
-        Ok(())
-    })
+    word_of(ti, ti_id_out, "ti", "ti_id_out", |ti| ti.ti.ti_id.0)
 }
 
 /// Frees a TI; NULL is ignored.

@@ -785,15 +785,12 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
                 }
                 6 => {
                     // The batch's outbox entry, stored before the send.
-                    let mut entry = vec![0u8; 1 << 16];
-                    let mut len = 0usize;
-                    let rc = ehr_validator_to_json(
-                        validator,
-                        entry.as_mut_ptr().cast(),
-                        entry.len(),
-                        &raw mut len,
+                    let entry =
+                        text_out(|buf, len, n| ehr_validator_to_json(validator, buf, len, n));
+                    assert!(
+                        entry.starts_with(r#"{"format":"ehrchain.validator/1""#),
+                        "{entry}"
                     );
-                    assert_eq!(rc, ehr_result::OK, "{}", last_error());
                     let (mut has_key, mut key) = (false, [0u8; 32]);
                     ehr_validator_outbox_key(validator, &raw mut has_key, key.as_mut_ptr());
                     assert!(
@@ -857,6 +854,69 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
     );
 }
 
+/// The text a successful call writes through its text-output arguments
+/// (`write` gets the buffer, its length and the place for the text length).
+fn text_out(write: impl FnOnce(*mut std::ffi::c_char, usize, *mut usize) -> ehr_result) -> String {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0usize;
+    let rc = write(buf.as_mut_ptr().cast(), buf.len(), &raw mut n);
+    assert_eq!(rc, ehr_result::OK, "{}", last_error());
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+/// A handshaker made through C, a blood-pressure TI generated through it,
+/// and a validator configuration waiting for one confirmation; freed when
+/// dropped.
+struct OneTc {
+    templates: *mut ehr_templates,
+    keys: *mut ehr_key_store,
+    hs: *mut ehr_handshaker,
+    ti: *mut ehr_ti,
+    tc: *mut ehr_tc,
+    config: *mut ehr_validator_config,
+}
+
+impl OneTc {
+    fn new() -> Self {
+        let (templates, keys, hs) = ffi_handshaker();
+        let (registry, _) = core_generator();
+        // SAFETY: `hs` is live.
+        let (ti, tc) = unsafe { generate_from_json(hs, &bp_ti(&registry, 128).to_json()) };
+        let config = quick_validator(1);
+        Self {
+            templates,
+            keys,
+            hs,
+            ti,
+            tc,
+            config,
+        }
+    }
+
+    /// A new validator for the TC (the caller frees it).
+    fn validator(&self) -> *mut ehr_validator {
+        let mut validator = null_mut();
+        // SAFETY: the TC and configuration are live; `validator` is a slot.
+        let rc = unsafe { ehr_validator_new(self.tc, self.config, &raw mut validator) };
+        assert_eq!(rc, ehr_result::OK, "{}", last_error());
+        validator
+    }
+}
+
+impl Drop for OneTc {
+    fn drop(&mut self) {
+        // SAFETY: each handle was made by `new` and is freed once, here.
+        unsafe {
+            ehr_validator_config_free(self.config);
+            ehr_tc_free(self.tc);
+            ehr_ti_free(self.ti);
+            ehr_handshaker_free(self.hs);
+            ehr_key_store_free(self.keys);
+            ehr_templates_free(self.templates);
+        }
+    }
+}
+
 /// Carries out `validator`'s next action through `ehr_rpc_exchange_*`,
 /// answering each request with the next of `answers` (HTTP status, body);
 /// returns the request bodies.
@@ -895,17 +955,9 @@ unsafe fn exchange_with(
         );
         assert_eq!(rc, ehr_result::OK, "{}", last_error());
         for (status, body) in answers {
-            let mut buf = vec![0u8; 4096];
-            let mut n = 0;
-            let rc = ehr_rpc_exchange_request(
-                exchange,
-                7,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &raw mut n,
-            );
-            assert_eq!(rc, ehr_result::OK, "{}", last_error());
-            bodies.push(String::from_utf8(buf[..n].to_vec()).unwrap());
+            bodies.push(text_out(|buf, len, n| {
+                ehr_rpc_exchange_request(exchange, 7, buf, len, n)
+            }));
             assert_eq!(
                 ehr_rpc_exchange_handle_answer(exchange, *status, body.as_ptr(), body.len()),
                 ehr_result::OK
@@ -931,8 +983,7 @@ unsafe fn exchange_with(
 
 #[test]
 fn a_c_host_with_its_own_http_client_gets_a_prompt_refusal_through_the_core_policy() {
-    let (templates, keys, hs) = ffi_handshaker();
-    let (registry, _) = core_generator();
+    let one = OneTc::new();
     let mut ack = null_mut();
     let mut summary = ehr_ack_summary::default();
     // Hardhat 2.29's answer to an estimate that reverts
@@ -941,12 +992,7 @@ fn a_c_host_with_its_own_http_client_gets_a_prompt_refusal_through_the_core_poli
     // SAFETY: every pointer is valid for its stated length; every handle is
     // freed once.
     unsafe {
-        let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
-        let (config, mut validator) = (quick_validator(1), null_mut());
-        assert_eq!(
-            ehr_validator_new(tc, config, &raw mut validator),
-            ehr_result::OK
-        );
+        let validator = one.validator();
         let bodies = exchange_with(validator, Some([0x70; 20]), &[(200, reverted)]);
         // The estimate was asked for at the latest mined block; nothing was sent.
         assert!(
@@ -961,12 +1007,6 @@ fn a_c_host_with_its_own_http_client_gets_a_prompt_refusal_through_the_core_poli
         assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
         ehr_ack_free(ack);
         ehr_validator_free(validator);
-        ehr_validator_config_free(config);
-        ehr_tc_free(tc);
-        ehr_ti_free(ti);
-        ehr_handshaker_free(hs);
-        ehr_key_store_free(keys);
-        ehr_templates_free(templates);
     }
     assert!(!summary.valid && !summary.may_rerun && !summary.has_tx_hash);
 }
@@ -987,16 +1027,10 @@ unsafe fn finished(validator: *mut ehr_validator) -> bool {
 
 #[test]
 fn a_c_host_without_a_sender_or_an_answer_gets_the_core_policy() {
-    let (templates, keys, hs) = ffi_handshaker();
-    let (registry, _) = core_generator();
+    let one = OneTc::new();
     // SAFETY: as above.
     unsafe {
-        let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
-        let (config, mut validator) = (quick_validator(1), null_mut());
-        assert_eq!(
-            ehr_validator_new(tc, config, &raw mut validator),
-            ehr_result::OK
-        );
+        let validator = one.validator();
         // No sender: the submission fails without a request, as a refusal:
         // the validator settles, reading the registry at the latest block.
         assert!(exchange_with(validator, None, &[]).is_empty());
@@ -1010,20 +1044,10 @@ fn a_c_host_without_a_sender_or_an_answer_gets_the_core_policy() {
         ehr_validator_free(validator);
         // A host whose HTTP client got no answer (status 0): an outage, so
         // the validator asks again later instead of ending.
-        let mut validator = null_mut();
-        assert_eq!(
-            ehr_validator_new(tc, config, &raw mut validator),
-            ehr_result::OK
-        );
+        let validator = one.validator();
         let bodies = exchange_with(validator, Some([0x70; 20]), &[(0, "connection refused")]);
         assert_eq!(bodies.len(), 1);
         assert!(!finished(validator));
         ehr_validator_free(validator);
-        ehr_validator_config_free(config);
-        ehr_tc_free(tc);
-        ehr_ti_free(ti);
-        ehr_handshaker_free(hs);
-        ehr_key_store_free(keys);
-        ehr_templates_free(templates);
     }
 }

@@ -1,13 +1,14 @@
 //! Errors about a C argument (`EHR_NULL_ARGUMENT`, `EHR_ZERO_LENGTH`,
 //! `EHR_INVALID_UTF8`) name it: every name the source passes to the pointer
-//! helpers of `src/ptr.rs` is a parameter of the function passing it (or a
-//! field of one, such as `submission->calldata`). A misspelt or stale name
-//! would send hospital IT staff looking for an argument that does not exist.
+//! helpers of `src/ptr.rs` and `src/shapes.rs` is a parameter of the function
+//! passing it (or a field of one, such as `submission->calldata`). A misspelt
+//! or stale name would send hospital IT staff looking for an argument that
+//! does not exist.
 #![allow(missing_docs, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 
-/// The calls whose last argument names the C parameter they check.
+/// The calls whose string arguments name the C parameters they check.
 const HELPERS: &[&str] = &[
     "ptr::handle(",
     "ptr::handle_mut(",
@@ -21,6 +22,12 @@ const HELPERS: &[&str] = &[
     "Out::new(",
     "OutArray::<",
     "OutSlots::new(",
+    "guard_on(",
+    "guard_on_mut(",
+    "text_of(",
+    "bytes_of(",
+    "word_of(",
+    "parsed(",
 ];
 
 /// The text inside the parentheses that open at `open` (the index of `(`).
@@ -90,18 +97,31 @@ fn functions(source: &str) -> Vec<(&str, Vec<&str>, &str)> {
     out
 }
 
+/// The `.rs` files under `dir`, in its subfolders too.
+fn sources(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a source folder") {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            out.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
 #[test]
 fn argument_names_in_errors_are_parameters() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut checked = 0;
     let mut wrong = Vec::new();
-    for entry in std::fs::read_dir(&src).expect("src/") {
-        let path = entry.expect("an entry").path();
+    for path in sources(&src) {
         // The helpers themselves, and the calls into the host's callbacks
         // (which hand the helpers memory of ehrchain's own, never NULL).
         if path
             .file_name()
-            .is_some_and(|f| f == "ptr.rs" || f == "callbacks.rs")
+            .is_some_and(|f| f == "ptr.rs" || f == "shapes.rs" || f == "callbacks.rs")
         {
             continue;
         }
@@ -111,18 +131,18 @@ fn argument_names_in_errors_are_parameters() {
                 for (at, _) in body.match_indices(helper) {
                     let open = at + body[at..].find('(').expect("a call");
                     let args = items(inside(body, open));
-                    let Some(last) = args.last() else { continue };
-                    let Some(name) = last.strip_prefix('"').and_then(|l| l.strip_suffix('"'))
-                    else {
-                        continue;
-                    };
-                    checked += 1;
-                    let root = name.split(['-', '[', '.']).next().unwrap_or_default();
-                    if !params.contains(&root) {
-                        wrong.push(format!(
-                            "{}: {function} names `{name}`, not one of its parameters {params:?}",
-                            path.display()
-                        ));
+                    let names = args
+                        .iter()
+                        .filter_map(|a| a.strip_prefix('"').and_then(|a| a.strip_suffix('"')));
+                    for name in names {
+                        checked += 1;
+                        let root = name.split(['-', '[', '.']).next().unwrap_or_default();
+                        if !params.contains(&root) {
+                            wrong.push(format!(
+                                "{}: {function} names `{name}`, not one of its parameters {params:?}",
+                                path.display()
+                            ));
+                        }
                     }
                 }
             }

@@ -1,5 +1,11 @@
 // Types of the ehrchain package (both entries: Node and browsers): the public
-// API of js/api.js, and the documents it takes and hands out.
+// API and the documents it takes and hands out. The value exports below are
+// the public API itself: scripts/wasm-pack.sh writes them to the package's
+// api.js, which both entries (index.js for Node, web.js for browsers) export
+// once the WebAssembly module is ready. Everything else in ehrchain_wasm.js
+// and eip1193.js (registry calldata, log and revert decoding, error helpers)
+// is internal to the package; the `exports` map of package.json keeps it out
+// of reach. tests/exports.test.mjs checks this list against the README.
 export {
   Batch,
   BatchBuilder,

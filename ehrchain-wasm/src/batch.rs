@@ -2,6 +2,7 @@
 //! its root, hand out proofs in their binary, QR text (`EHRP:`) and JSON
 //! forms, and verify them.
 
+use ehrchain_core::batch::ProofError;
 use ehrchain_core::{
     AnchoredBatch, Batch as CoreBatch, BatchBuilder as CoreBuilder, ChainTransaction as CoreTc,
     InclusionProof as CoreProof,
@@ -236,10 +237,7 @@ impl InclusionProof {
     pub fn from_bytes(
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] bytes: JsValue,
     ) -> Result<InclusionProof, JsValue> {
-        let bytes = convert::bytes(&bytes, "proof")?;
-        Ok(Self {
-            inner: CoreProof::from_bytes(&bytes).map_err(Failure::from)?,
-        })
+        Self::read(CoreProof::from_bytes(&convert::bytes(&bytes, "proof")?))
     }
 
     /// Reads the QR text form (`EHRP:` and base45).
@@ -250,10 +248,9 @@ impl InclusionProof {
     pub fn from_text(
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
     ) -> Result<InclusionProof, JsValue> {
-        let text = convert::string(&text, "proof text")?;
-        Ok(Self {
-            inner: CoreProof::from_text(text.trim()).map_err(Failure::from)?,
-        })
+        Self::read(CoreProof::from_text(
+            convert::string(&text, "proof text")?.trim(),
+        ))
     }
 
     /// Reads the JSON form (an object or its JSON text).
@@ -265,9 +262,16 @@ impl InclusionProof {
     pub fn from_json(
         #[wasm_bindgen(unchecked_param_type = "ProofJson | string")] json: JsValue,
     ) -> Result<InclusionProof, JsValue> {
-        let json = convert::json_text(&json, "proof JSON")?;
+        Self::read(CoreProof::from_json(&convert::json_text(
+            &json,
+            "proof JSON",
+        )?))
+    }
+
+    /// The proof a reader read, or its error.
+    fn read(read: Result<CoreProof, ProofError>) -> Result<InclusionProof, JsValue> {
         Ok(Self {
-            inner: CoreProof::from_json(&json).map_err(Failure::from)?,
+            inner: read.map_err(Failure::from)?,
         })
     }
 

@@ -2,8 +2,9 @@
 //! in, TIs and FHIR Provenance / AuditEvent objects out (`docs/fhir.md`).
 //! Every rule lives in `ehrchain_core::fhir`; this module converts values.
 
-use ehrchain_core::fhir::{self, AnchorContext, FhirOptions, MappedTi};
+use ehrchain_core::fhir::{self, AnchorContext, FhirError, FhirOptions, MappedTi};
 use ehrchain_core::{Ack, UnixMillis};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
@@ -25,10 +26,9 @@ pub fn fhir_map_bundle(
     #[wasm_bindgen(unchecked_param_type = "FhirBundle | string")] bundle: JsValue,
     #[wasm_bindgen(unchecked_param_type = "FhirOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let json = convert::json_text(&bundle, "bundle")?;
-    let options: FhirOptions = convert::document(&options, "options")?;
-    let mapping = fhir::map_bundle(&templates.inner, &json, &options).map_err(Failure::from)?;
-    Ok(convert::to_js(&mapping)?)
+    mapped(&bundle, "bundle", &options, |json, options| {
+        fhir::map_bundle(&templates.inner, json, options)
+    })
 }
 
 /// Maps one FHIR resource (an object or its JSON text) with the template
@@ -43,10 +43,24 @@ pub fn fhir_map_resource(
     #[wasm_bindgen(unchecked_param_type = "FhirResource | string")] resource: JsValue,
     #[wasm_bindgen(unchecked_param_type = "FhirOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let json = convert::json_text(&resource, "resource")?;
-    let options: FhirOptions = convert::document(&options, "options")?;
-    let mapped = fhir::map_resource(&templates.inner, &json, &options).map_err(Failure::from)?;
-    Ok(convert::to_js(&mapped)?)
+    mapped(&resource, "resource", &options, |json, options| {
+        fhir::map_resource(&templates.inner, json, options)
+    })
+}
+
+/// What `map` makes of the FHIR JSON `input` (the argument `what`) with the
+/// `FhirOptions` `options`, as a JS value.
+fn mapped<T: Serialize>(
+    input: &JsValue,
+    what: &str,
+    options: &JsValue,
+    map: impl FnOnce(&str, &FhirOptions) -> Result<T, FhirError>,
+) -> Result<JsValue, JsValue> {
+    let json = convert::json_text(input, what)?;
+    let options: FhirOptions = convert::document(options, "options")?;
+    Ok(convert::to_js(
+        &map(&json, &options).map_err(Failure::from)?,
+    )?)
 }
 
 /// The FHIR R4 resource for an ACK: a `Provenance` when it is valid, an

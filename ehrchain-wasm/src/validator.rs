@@ -103,6 +103,27 @@ pub(crate) fn batch_result(
     })
 }
 
+/// The validator's result handler, as the core's `handle_*` methods take it.
+type Hand<T> = fn(
+    &mut TransactionValidator,
+    UnixMillis,
+    Result<T, TransportError>,
+) -> Result<(), ehrchain_core::validator::ValidatorError>;
+
+impl Validator {
+    /// The body of every `handle*`: hands `result`, as one of the readers
+    /// above converted it, to the validator at `now_ms` through `hand`.
+    fn hand_in<T>(
+        &mut self,
+        now_ms: &JsValue,
+        result: Result<Result<T, TransportError>, Failure>,
+        hand: Hand<T>,
+    ) -> Result<(), JsValue> {
+        let now = now(now_ms)?;
+        Ok(hand(&mut self.inner, now, result?).map_err(Failure::from)?)
+    }
+}
+
 impl Validator {
     /// Hands an exchange's result in (`RpcExchange.finish`).
     pub(crate) fn hand(
@@ -169,14 +190,10 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
         let result = read_result(&result, |r| {
             convert::b256(r, "transaction hash").map(TxHash)
-        })?;
-        Ok(self
-            .inner
-            .handle_submitted(now, result)
-            .map_err(Failure::from)?)
+        });
+        self.hand_in(&now_ms, result, TransactionValidator::handle_submitted)
     }
 
     /// The result of a `poll` action: a `SubmissionStatus`
@@ -192,12 +209,11 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "SubmissionStatus | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        let result = receipt_result(&result)?;
-        Ok(self
-            .inner
-            .handle_receipt(now, result)
-            .map_err(Failure::from)?)
+        self.hand_in(
+            &now_ms,
+            receipt_result(&result),
+            TransactionValidator::handle_receipt,
+        )
     }
 
     /// The result of a `read_head` action: the head's block number, or a
@@ -211,9 +227,11 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        let result = head_result(&result)?;
-        Ok(self.inner.handle_head(now, result).map_err(Failure::from)?)
+        self.hand_in(
+            &now_ms,
+            head_result(&result),
+            TransactionValidator::handle_head,
+        )
     }
 
     /// The result of a `read_record` action: the record hash the registry
@@ -227,12 +245,11 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | null | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        let result = record_result(&result)?;
-        Ok(self
-            .inner
-            .handle_record(now, result)
-            .map_err(Failure::from)?)
+        self.hand_in(
+            &now_ms,
+            record_result(&result),
+            TransactionValidator::handle_record,
+        )
     }
 
     /// The result of a `read_batch` action: the batch the registry holds
@@ -247,12 +264,11 @@ impl Validator {
         #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | null | TransportError")]
         result: JsValue,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        let result = batch_result(&result)?;
-        Ok(self
-            .inner
-            .handle_batch(now, result)
-            .map_err(Failure::from)?)
+        self.hand_in(
+            &now_ms,
+            batch_result(&result),
+            TransactionValidator::handle_batch,
+        )
     }
 
     /// The next ACK, or `undefined`.

@@ -27,16 +27,37 @@ export const KEYS = {
  * templates, options }`.
  */
 export function reportHandshaker() {
-  const builtIn = ehr.Templates.builtIn();
-  const doc = builtIn.get(builtIn.list().find((t) => t.name === "blood-pressure").id);
+  const templates = new ehr.Templates();
+  const bp = templates.add(reportTemplate(ehr.Templates.builtIn()));
+  return { hs: new ehr.Handshaker(OFFLINE, KEYS, templates), bp, templates, options: OFFLINE };
+}
+
+/**
+ * The document of `templates`' blood-pressure template made into a new one,
+ * `blood-pressure-with-report`, whose note holds a scanned report (1 MiB).
+ */
+export function reportTemplate(templates) {
+  const doc = templates.get(templates.list().find((t) => t.name === "blood-pressure").id);
   // A new template: its id comes from its content.
   delete doc.id;
   doc.name = "blood-pressure-with-report";
   doc.fields.find((f) => f.name === "note").maxLength = 1 << 20;
-  const templates = new ehr.Templates();
-  const bp = templates.add(doc);
-  const options = { chainId: CHAIN_ID, registry: `0x${"ee".repeat(20)}`, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms" };
-  return { hs: new ehr.Handshaker(options, KEYS, templates), bp, templates, options };
+  return doc;
+}
+
+/** Handshaker options for tests without a chain (registry 0xee…ee). */
+export const OFFLINE = {
+  chainId: CHAIN_ID, registry: `0x${"ee".repeat(20)}`, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms",
+};
+
+/**
+ * A handshaker without a chain over the built-in templates: `{ hs, bp (the
+ * blood-pressure template's id), templates }`.
+ */
+export function offlineHandshaker() {
+  const templates = ehr.Templates.builtIn();
+  const bp = templates.list().find((t) => t.name === "blood-pressure").id;
+  return { hs: new ehr.Handshaker(OFFLINE, KEYS, templates), bp, templates };
 }
 
 /**

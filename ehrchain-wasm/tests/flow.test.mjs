@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ehr from "../pkg/index.js";
-import { CHAIN_ID, FAST, KEYS, setup, ti, withoutSubtle } from "./chain.mjs";
+import { CHAIN_ID, FAST, KEYS, reportTemplate, setup, ti, withoutSubtle } from "./chain.mjs";
 
 const chain = await setup();
 const { hs, templates, transport, registry } = chain;
@@ -100,12 +100,8 @@ test("a TI that breaks its template: invalid ACK listing every violation", async
 
 test("a record of 300 kB goes through WebCrypto and is anchored; without WebCrypto too", async () => {
   // The blood-pressure template with room for a scanned report, registered on chain.
-  const doc = templates.get(templates.list().find((t) => t.name === "blood-pressure").id);
-  delete doc.id;
-  doc.name = "blood-pressure-with-report";
-  doc.fields.find((f) => f.name === "note").maxLength = 1 << 20;
   const large = new ehr.Templates();
-  const id = large.add(doc);
+  const id = large.add(reportTemplate(templates));
   const receipt = await transport.waitForReceipt(await transport.send({
     from: chain.admin, to: registry, data: large.registerCalls().find((c) => c.templateId === id).calldata,
   }));

@@ -8,7 +8,7 @@ import * as ehr from "../pkg/index.js";
 // The package's internals (not exported by its root) take arguments too.
 import * as wasm from "../pkg/ehrchain_wasm.js";
 import { readFileSync } from "node:fs";
-import { KEYS } from "./chain.mjs";
+import { offlineHandshaker } from "./chain.mjs";
 
 // The codes of docs/errors.md, but for those that mean a bug in ehrchain.
 const CODES = new Set(
@@ -17,10 +17,7 @@ const CODES = new Set(
     .filter((code) => code !== "EHR_PANIC" && code !== "EHR_INTERNAL"),
 );
 
-const templates = ehr.Templates.builtIn();
-const OPTIONS = { chainId: 1337, registry: `0x${"ee".repeat(20)}`, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms" };
-const hs = new ehr.Handshaker(OPTIONS, KEYS, templates);
-const bp = templates.list().find((t) => t.name === "blood-pressure").id;
+const { hs, bp, templates } = offlineHandshaker();
 const ti = {
   tiId: `0x${"01".repeat(32)}`, templateId: bp, authorId: "dr-1", authorRole: "doctor", patientId: "MRN-1",
   timestamp: 1_700_000_000, fields: { systolic: 120, diastolic: 80 },

@@ -7,12 +7,9 @@ import * as ehr from "../pkg/index.js";
 // The package's internals (not exported by its root), tested here directly.
 import * as wasm from "../pkg/ehrchain_wasm.js";
 import * as eip1193 from "../pkg/eip1193.js";
-import { KEYS } from "./chain.mjs";
+import { KEYS, OFFLINE as OPTIONS, offlineHandshaker } from "./chain.mjs";
 
-const templates = ehr.Templates.builtIn();
-const OPTIONS = { chainId: 1337, registry: `0x${"ee".repeat(20)}`, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms" };
-const hs = new ehr.Handshaker(OPTIONS, KEYS, templates);
-const bp = templates.list().find((t) => t.name === "blood-pressure").id;
+const { hs, bp, templates } = offlineHandshaker();
 const goodTi = {
   tiId: `0x${"01".repeat(32)}`, templateId: bp, authorId: "dr-1", authorRole: "doctor", patientId: "MRN-1",
   timestamp: Math.floor(Date.now() / 1000), fields: { systolic: 120, diastolic: 80 },

@@ -101,6 +101,21 @@ impl<T: Chain> Flow<T> {
             .submit(ti, &mut self.transport, &mut self.clock, &mut self.rng)
     }
 
+    /// Submits `ti` through the write-ahead `outbox` and blocks until its ACK.
+    pub fn submit_durably(
+        &mut self,
+        ti: &InitialTransaction,
+        outbox: &mut impl ehrchain_core::outbox::Outbox,
+    ) -> Result<Ack, ehrchain_core::Error> {
+        (self.hs).submit_durably(
+            ti,
+            outbox,
+            &mut self.transport,
+            &mut self.clock,
+            &mut self.rng,
+        )
+    }
+
     pub fn generate(&mut self, ti: &InitialTransaction) -> ChainTransaction {
         self.hs
             .generator()
@@ -266,16 +281,7 @@ pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>
 
     let mut outbox = MemoryOutbox::default();
     let ti = flow.ti("blood-pressure", "nurse", bp());
-    let ack = flow
-        .hs
-        .submit_durably(
-            &ti,
-            &mut outbox,
-            &mut flow.transport,
-            &mut flow.clock,
-            &mut flow.rng,
-        )
-        .unwrap();
+    let ack = flow.submit_durably(&ti, &mut outbox).unwrap();
     assert!(ack.is_valid(), "{ack:?}");
     assert!(outbox.entries.is_empty());
     assert_eq!(outbox.acks, vec![ack]);
@@ -296,16 +302,7 @@ pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>
     let sent = validator.submission().unwrap().clone();
     drop(validator);
     // The host reruns the TI: the stored TC is resumed, not a new envelope.
-    let ack = flow
-        .hs
-        .submit_durably(
-            &ti,
-            &mut outbox,
-            &mut flow.transport,
-            &mut flow.clock,
-            &mut flow.rng,
-        )
-        .unwrap();
+    let ack = flow.submit_durably(&ti, &mut outbox).unwrap();
     assert!(ack.is_valid(), "{ack:?}");
     let ehrchain_core::transport::Anchoring::Record { record_hash, .. } = sent.anchoring else {
         panic!("a single record");
@@ -317,33 +314,27 @@ pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>
     );
     assert!(outbox.entries.is_empty());
 
-    /// An outbox whose storage is full.
-    struct Full;
+    /// The outbox above once its disk is full: it still reads, every write
+    /// fails.
+    struct Full(MemoryOutbox);
     impl Outbox for Full {
         fn save(&mut self, _: &B256, _: &str) -> Result<(), OutboxError> {
             Err(OutboxError("disk full".into()))
         }
-        fn load(&mut self, _: &B256) -> Result<Option<String>, OutboxError> {
-            Ok(None)
+        fn load(&mut self, key: &B256) -> Result<Option<String>, OutboxError> {
+            self.0.load(key)
         }
         fn keys(&mut self) -> Result<Vec<B256>, OutboxError> {
-            Ok(Vec::new())
+            self.0.keys()
         }
         fn finish(&mut self, _: Option<&B256>, _: &[Ack]) -> Result<(), OutboxError> {
-            Ok(())
+            Err(OutboxError("disk full".into()))
         }
     }
+    let stored = outbox.acks.clone();
+    let mut full = Full(outbox);
     let ti = flow.ti("blood-pressure", "nurse", bp());
-    let err = flow
-        .hs
-        .submit_durably(
-            &ti,
-            &mut Full,
-            &mut flow.transport,
-            &mut flow.clock,
-            &mut flow.rng,
-        )
-        .unwrap_err();
+    let err = flow.submit_durably(&ti, &mut full).unwrap_err();
     assert!(matches!(err, Error::Outbox(_)), "{err}");
     assert_eq!(err.code(), ehrchain_core::ErrorCode::OutboxUnavailable);
     assert_eq!(
@@ -351,4 +342,6 @@ pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>
         None,
         "nothing sent"
     );
+    assert!(full.0.entries.is_empty(), "nothing stored");
+    assert_eq!(full.0.acks, stored, "no ACK finished");
 }

@@ -156,13 +156,9 @@ pub fn map_resource(
     json: &str,
     options: &FhirOptions,
 ) -> Result<MappedTi, FhirError> {
-    let resource = parse(json)?;
-    let resolver = Resolver {
-        resource: &resource,
-        bundle: None,
-    };
-    let source = bundle::type_id(&resource).unwrap_or_default();
-    map_value(registry, &resource, &source, &resolver, false, options)
+    standalone(json, |resource, source, resolver| {
+        map_value(registry, resource, source, resolver, false, options)
+    })
 }
 
 /// Maps one FHIR resource (JSON text) to `template`, which must have a
@@ -177,16 +173,27 @@ pub fn map_resource_to(
     json: &str,
     options: &FhirOptions,
 ) -> Result<MappedTi, FhirError> {
+    standalone(json, |resource, source, resolver| {
+        let Some(mapping) = template.fhir() else {
+            return Err(no_template(resource, resolver));
+        };
+        mapping.apply(template, resource, source, resolver, false, options)
+    })
+}
+
+/// Runs `map` on the resource of `json`, outside any Bundle: its
+/// `type/id` source, references resolving to contained resources only.
+fn standalone<T>(
+    json: &str,
+    map: impl FnOnce(&Value, &str, &Resolver<'_>) -> Result<T, FhirError>,
+) -> Result<T, FhirError> {
     let resource = parse(json)?;
     let resolver = Resolver {
         resource: &resource,
         bundle: None,
     };
     let source = bundle::type_id(&resource).unwrap_or_default();
-    let Some(mapping) = template.fhir() else {
-        return Err(no_template(&resource, &resolver));
-    };
-    mapping.apply(template, &resource, &source, &resolver, false, options)
+    map(&resource, &source, &resolver)
 }
 
 /// Maps every entry of a FHIR Bundle (`collection`, `transaction`, `batch`

@@ -116,6 +116,61 @@ pub(crate) fn persist(v: &mut TransactionValidator, now: u64) {
     v.handle_persisted(UnixMillis(now), Ok(())).unwrap();
 }
 
+/// A validator for `tc` that stored its outbox entry at 0 and was asked to
+/// send `tc`.
+fn asked_to_send(tc: &ChainTransaction) -> TransactionValidator {
+    let mut v = TransactionValidator::new(tc, config());
+    persist(&mut v, 0);
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(tc)));
+    v
+}
+
+/// A node on chain 1 answering for a validator on chain 1337.
+fn wrong_chain() -> TransportError {
+    TransportError::WrongChain {
+        expected: 1337,
+        actual: Some(1),
+    }
+}
+
+/// A validator for `tc` that sent it as `tx(1)` at 0 and heard `status` when
+/// it polled at 1 000.
+fn polled_once(tc: &ChainTransaction, status: SubmissionStatus) -> TransactionValidator {
+    let mut v = TransactionValidator::new(tc, config());
+    submit(&mut v, 0, tx(1));
+    poll(&mut v, 1_000, tx(1), status);
+    v
+}
+
+/// Expects the ACK of a validator that gave up after 3 attempts whose last
+/// failure was `Unavailable(last_error)`: inconclusive.
+fn gave_up_inconclusive(v: &mut TransactionValidator, last_error: &str) -> Ack {
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(
+        ack.reason(),
+        Some(&InvalidReason::TransportFailed {
+            attempts: 3,
+            last_error: TransportError::Unavailable(last_error.into()),
+        })
+    );
+    assert!(ack.reason().unwrap().is_inconclusive());
+    ack
+}
+
+/// Expects `v` to read `tc`'s record at `now` and answers with `error`.
+fn read_fails(
+    v: &mut TransactionValidator,
+    now: u64,
+    tc: &ChainTransaction,
+    error: TransportError,
+) {
+    assert_eq!(
+        v.poll_transmit(UnixMillis(now)),
+        Some(Transmit::ReadRecord { ti_id: tc.ti_id })
+    );
+    v.handle_record(UnixMillis(now), Err(error)).unwrap();
+}
+
 /// Stores the outbox entry, submits at `now` and answers with `tx_hash`.
 pub(crate) fn submit(v: &mut TransactionValidator, now: u64, tx_hash: TxHash) {
     persist(v, now);
@@ -159,6 +214,13 @@ fn all_answers_lost(tc: &ChainTransaction) -> TransactionValidator {
         let lost = TransportError::Unavailable("answer lost".into());
         v.handle_submitted(UnixMillis(at), Err(lost)).unwrap();
     }
+    v
+}
+
+/// `all_answers_lost`, then the registry read at 300 finds `tc`'s record.
+fn settling_on_ours(tc: &ChainTransaction) -> TransactionValidator {
+    let mut v = all_answers_lost(tc);
+    read(&mut v, 300, Some(tc.record_hash));
     v
 }
 
@@ -265,10 +327,8 @@ fn generated_submitted_included_confirmed_valid() {
 #[test]
 fn retryable_failures_back_off_exponentially_then_give_up() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
     let down = || Err(TransportError::Unavailable("connection refused".into()));
-    persist(&mut v, 0);
-    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let mut v = asked_to_send(&tc);
     v.handle_submitted(UnixMillis(0), down()).unwrap();
     assert_eq!(v.poll_timeout(), Some(UnixMillis(100)));
     assert_eq!(v.poll_transmit(UnixMillis(100)), Some(send(&tc)));
@@ -293,24 +353,15 @@ fn retryable_failures_back_off_exponentially_then_give_up() {
         .unwrap();
     }
     // The chain cannot be read either: inconclusive, with the original reason.
-    let ack = v.poll_ack().unwrap();
-    assert_eq!(
-        ack.reason(),
-        Some(&InvalidReason::TransportFailed {
-            attempts: 3,
-            last_error: TransportError::Unavailable("connection refused".into()),
-        })
-    );
-    assert!(ack.reason().unwrap().is_inconclusive());
+    let ack = gave_up_inconclusive(&mut v, "connection refused");
     assert!(ack.reason().unwrap().may_rerun());
 }
 
 #[test]
 fn giving_up_settles_to_valid_when_the_registry_holds_the_record() {
     let tc = tc();
-    let mut v = all_answers_lost(&tc);
     // Read: ours. Then the head, to know when to read again.
-    read(&mut v, 300, Some(tc.record_hash));
+    let mut v = settling_on_ours(&tc);
     assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
     head(&mut v, 300, 20);
     // 2 confirmations: the head must reach 21 before the confirming read.
@@ -419,12 +470,16 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
 
     // Ours at the first read, gone at the confirming one (reorged out), and
     // still nothing after the quiet time: not anchored, with the head known.
-    let mut v = TransactionValidator::new(&tc, config());
-    give_up(&mut v);
-    read(&mut v, 0, Some(tc.record_hash));
-    head(&mut v, 0, 7);
-    head(&mut v, 1_000, 8);
-    read(&mut v, 1_000, None);
+    let reorged_out = |start: u64| {
+        let mut v = TransactionValidator::new(&tc, config());
+        give_up(&mut v);
+        read(&mut v, start, Some(tc.record_hash));
+        head(&mut v, start, 7);
+        head(&mut v, start + 1_000, 8);
+        read(&mut v, start + 1_000, None);
+        v
+    };
+    let mut v = reorged_out(0);
     read(&mut v, 10_000, None);
     assert!(matches!(
         v.poll_ack().unwrap().reason(),
@@ -433,12 +488,7 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
             ..
         })
     ));
-    let mut v = TransactionValidator::new(&tc, config());
-    give_up(&mut v);
-    read(&mut v, 10_000, Some(tc.record_hash));
-    head(&mut v, 10_000, 7);
-    head(&mut v, 11_000, 8);
-    read(&mut v, 11_000, None);
+    let mut v = reorged_out(10_000);
     assert!(matches!(
         v.poll_ack().unwrap().reason(),
         Some(InvalidReason::NotAnchored {
@@ -451,9 +501,7 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
 #[test]
 fn a_read_that_changes_is_confirmed_again() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    persist(&mut v, 0);
-    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let mut v = asked_to_send(&tc);
     v.handle_submitted(
         UnixMillis(0),
         Err(TransportError::Rejected("no funds".into())),
@@ -484,22 +532,12 @@ fn a_read_that_changes_is_confirmed_again() {
 #[test]
 fn an_unreadable_chain_while_settling_keeps_the_verdict_inconclusive() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
     let rejected = TransportError::Rejected("no funds".into());
-    persist(&mut v, 0);
-    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let mut v = asked_to_send(&tc);
     v.handle_submitted(UnixMillis(0), Err(rejected.clone()))
         .unwrap();
-    assert_eq!(
-        v.poll_transmit(UnixMillis(0)),
-        Some(Transmit::ReadRecord { ti_id: tc.ti_id })
-    );
     // A permanent error on the read: no retries.
-    v.handle_record(
-        UnixMillis(0),
-        Err(TransportError::Malformed("garbage".into())),
-    )
-    .unwrap();
+    read_fails(&mut v, 0, &tc, TransportError::Malformed("garbage".into()));
     let reason = v.poll_ack().unwrap().reason().cloned().unwrap();
     assert_eq!(reason, InvalidReason::TransportRejected { error: rejected });
     assert!(reason.is_inconclusive());
@@ -545,13 +583,8 @@ fn backoff_is_capped_and_reset_by_a_success() {
 #[test]
 fn a_permanent_error_is_fatal_and_sticky() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    persist(&mut v, 0);
-    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
-    let error = TransportError::WrongChain {
-        expected: 1337,
-        actual: Some(1),
-    };
+    let mut v = asked_to_send(&tc);
+    let error = wrong_chain();
     v.handle_submitted(UnixMillis(0), Err(error.clone()))
         .unwrap();
     assert!(v.is_finished());
@@ -622,9 +655,7 @@ fn inputs_nobody_asked_for_are_refused() {
 #[test]
 fn a_transaction_pending_too_long_is_sent_again_then_given_up() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    submit(&mut v, 0, tx(1));
-    poll(&mut v, 1_000, tx(1), SubmissionStatus::Pending);
+    let mut v = polled_once(&tc, SubmissionStatus::Pending);
     v.handle_timeout(UnixMillis(9_999));
     assert_eq!(v.state(), ValidatorState::Submitted { tx_hash: tx(1) });
     v.handle_timeout(UnixMillis(10_000));
@@ -771,9 +802,7 @@ fn refusals_end_when_they_are_known() {
     assert!(reason.to_string().contains("(NURSE_ROLE)"), "{reason}");
 
     // A gas estimate that reverts: nothing is mined, the ACK comes at once.
-    let mut v = TransactionValidator::new(&tc, config());
-    persist(&mut v, 0);
-    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let mut v = asked_to_send(&tc);
     let revert = crate::rpc::Revert {
         data: role_refused.clone(),
         tx_hash: None,
@@ -795,9 +824,7 @@ fn refusals_end_when_they_are_known() {
 
     // A node that mined the reverted send and named it (Hardhat's
     // `data.txHash`, Ganache's `data.hash`): its hash is in the ACK.
-    let mut v = TransactionValidator::new(&tc, config());
-    persist(&mut v, 0);
-    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let mut v = asked_to_send(&tc);
     let mined = crate::rpc::Revert {
         tx_hash: Some(tx(9)),
         ..revert
@@ -813,9 +840,7 @@ fn refusals_end_when_they_are_known() {
 #[test]
 fn an_estimate_refusing_the_same_anchoring_is_a_confirmed_replay() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    persist(&mut v, 0);
-    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
+    let mut v = asked_to_send(&tc);
     let used = IEhrRegistry::EhrRegistryTiAlreadyUsed {
         tiId: tc.ti_id,
         storedRecordHash: tc.record_hash,
@@ -1027,18 +1052,8 @@ fn a_root_anchored_for_another_batch_is_invalid() {
 #[test]
 fn a_resubmission_goes_ahead_when_the_chain_cannot_be_read() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    submit(&mut v, 0, tx(1));
-    poll(&mut v, 1_000, tx(1), SubmissionStatus::Dropped);
-    assert_eq!(
-        v.poll_transmit(UnixMillis(1_000)),
-        Some(Transmit::ReadRecord { ti_id: tc.ti_id })
-    );
-    v.handle_record(
-        UnixMillis(1_000),
-        Err(TransportError::Malformed("x".into())),
-    )
-    .unwrap();
+    let mut v = polled_once(&tc, SubmissionStatus::Dropped);
+    read_fails(&mut v, 1_000, &tc, TransportError::Malformed("x".into()));
     // The registry refuses a second anchoring, so sending again is safe.
     assert_eq!(v.state(), ValidatorState::Generated);
     persist(&mut v, 1_000);
@@ -1052,10 +1067,7 @@ fn the_wrong_chain_is_not_read() {
     let mut v = TransactionValidator::new(&tc(), config());
     submit(&mut v, 0, tx(1));
     assert_eq!(v.poll_transmit(UnixMillis(1_000)), Some(poll_of(&v, tx(1))));
-    let error = TransportError::WrongChain {
-        expected: 1337,
-        actual: Some(1),
-    };
+    let error = wrong_chain();
     v.handle_receipt(UnixMillis(1_000), Err(error.clone()))
         .unwrap();
     assert!(v.is_finished());
@@ -1186,23 +1198,14 @@ fn settling_gives_up_when_the_head_stands_still() {
     // The submission answers are lost; the registry holds the record, but the
     // head never moves to confirm it: the original reason, inconclusive.
     let tc = tc();
-    let mut v = all_answers_lost(&tc);
-    read(&mut v, 300, Some(tc.record_hash));
+    let mut v = settling_on_ours(&tc);
     let mut at = 300;
     while !v.is_finished() {
         head(&mut v, at, 20);
         at += 1_000;
         assert!(at <= 11_300, "still waiting at {at}");
     }
-    let ack = v.poll_ack().unwrap();
-    assert_eq!(
-        ack.reason(),
-        Some(&InvalidReason::TransportFailed {
-            attempts: 3,
-            last_error: TransportError::Unavailable("answer lost".into()),
-        })
-    );
-    assert!(ack.reason().unwrap().is_inconclusive());
+    gave_up_inconclusive(&mut v, "answer lost");
 }
 
 #[test]
@@ -1221,13 +1224,8 @@ fn an_ack_in_json_has_its_verdict_beside_its_ids() {
     assert_eq!(json["tiId"], serde_json::to_value(tc.ti_id).unwrap());
     assert_eq!(serde_json::from_value::<Ack>(json).unwrap(), valid);
 
-    let mut v = TransactionValidator::new(&tc, config());
-    persist(&mut v, 0);
-    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
-    let error = TransportError::WrongChain {
-        expected: 1337,
-        actual: Some(1),
-    };
+    let mut v = asked_to_send(&tc);
+    let error = wrong_chain();
     v.handle_submitted(UnixMillis(0), Err(error)).unwrap();
     let invalid = v.poll_ack().unwrap();
     let json = serde_json::to_value(&invalid).unwrap();

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::panic, dead_code)]
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Whether this run rewrites the vector files.
 pub(crate) fn regenerating() -> bool {
@@ -33,6 +34,21 @@ pub(crate) fn checked_vector_file<T: Serialize>(path: &str, build: impl Fn() -> 
          EHRCHAIN_REGENERATE_VECTORS=1 (make vectors) and review the diff"
     );
     text
+}
+
+/// The vector file at `path`, checked as [`checked_vector_file`] checks it,
+/// read back.
+pub(crate) fn read_vector_file<F: DeserializeOwned, T: Serialize>(
+    path: &str,
+    build: impl Fn() -> T,
+) -> F {
+    serde_json::from_str(&checked_vector_file(path, build)).unwrap()
+}
+
+/// Expects `error`, the error of the negative vector `name`, to be one of
+/// `known`.
+pub(crate) fn assert_known_error(known: &[&str], name: &str, error: &str) {
+    assert!(known.contains(&error), "{name}: unknown error name {error}");
 }
 
 /// Every name of `expected` is the error of at least one negative vector.

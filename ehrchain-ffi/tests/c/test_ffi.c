@@ -361,6 +361,49 @@ static void test_key_store_callbacks_and_envelopes(void) {
     ehr_templates_free(t);
 }
 
+/* What most tests share: the built-in templates, the in-memory keys, a chain
+ * and a handshaker for that chain. */
+struct fixture {
+    ehr_templates *t;
+    ehr_key_store *keys;
+    ehr_transport *chain; /* NULL for NO_CHAIN */
+    ehr_handshaker *hs;
+};
+
+enum chain_kind { NO_CHAIN, DEVNET, FAKE_CHAIN };
+
+struct fake_chain;
+static ehr_transport *fake_transport(struct fake_chain *fake);
+
+/* A fixture on a chain of `kind`; a FAKE_CHAIN is `fake` (zeroed here)
+ * behind C callbacks. */
+static struct fixture fixture_new(enum chain_kind kind, struct fake_chain *fake) {
+    struct fixture f = {NULL, memory_keys(), NULL, NULL};
+    OK(ehr_templates_new_builtin(&f.t));
+    if (kind == DEVNET) {
+        OK(ehr_transport_new_devnet(f.t, &f.chain));
+    } else if (kind == FAKE_CHAIN) {
+        f.chain = fake_transport(fake);
+    }
+    f.hs = handshaker(f.t, f.keys, f.chain);
+    return f;
+}
+
+static void fixture_free(struct fixture *f) {
+    ehr_handshaker_free(f->hs);
+    ehr_key_store_free(f->keys);
+    ehr_transport_free(f->chain);
+    ehr_templates_free(f->t);
+}
+
+/* A blood-pressure TI with `systolic` for `f`'s handshaker, with its TC
+ * generated now into `*tc`. */
+static ehr_ti *bp_tc(struct fixture *f, const char *systolic, ehr_tc **tc) {
+    ehr_ti *ti = bp_ti(f->t, systolic);
+    OK(ehr_handshaker_generate(f->hs, ti, ehr_clock_now_ms(), tc));
+    return ti;
+}
+
 /* ------------------------------------------------------ configurations */
 
 static void test_configurations(void) {
@@ -428,19 +471,16 @@ static void test_configurations(void) {
 /* ----------------------------------------------------- TIs and violations */
 
 static void test_tis_and_violations(void) {
-    ehr_templates *t = NULL;
-    OK(ehr_templates_new_builtin(&t));
-    ehr_key_store *keys = memory_keys();
-    ehr_handshaker *hs = handshaker(t, keys, NULL);
+    struct fixture f = fixture_new(NO_CHAIN, NULL);
     ehr_ti *ti = NULL;
     EXPECT_RC(ehr_ti_from_json(LIT("{\"tiId\": 1}"), &ti), EHR_TI_MALFORMED);
     EXPECT(ti == NULL);
 
-    ti = bp_ti(t, "420");
+    ti = bp_ti(f.t, "420");
     EXPECT_RC(ehr_ti_set_field(ti, LIT("position"), LIT("sitting")), EHR_INVALID_JSON);
     OK(ehr_ti_set_field(ti, LIT("position"), LIT("\"upside down\"")));
     ehr_tc *tc = NULL;
-    EXPECT_RC(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc), EHR_TI_REJECTED);
+    EXPECT_RC(ehr_handshaker_generate(f.hs, ti, ehr_clock_now_ms(), &tc), EHR_TI_REJECTED);
     EXPECT(tc == NULL);
     char violations[4096];
     size_t n = 0;
@@ -450,14 +490,14 @@ static void test_tis_and_violations(void) {
 
     /* Time units: a TI's timestamp is in seconds, the clock in milliseconds.
        A clock passed in seconds by mistake puts the TI far in the future. */
-    ehr_ti *fine = bp_ti(t, "128");
+    ehr_ti *fine = bp_ti(f.t, "128");
     uint64_t now_ms = ehr_clock_now_ms();
     EXPECT(now_ms > UINT64_C(1700000000000)); /* after November 2023, in ms */
-    EXPECT_RC(ehr_handshaker_generate(hs, fine, now_ms / 1000, &tc), EHR_TI_REJECTED);
+    EXPECT_RC(ehr_handshaker_generate(f.hs, fine, now_ms / 1000, &tc), EHR_TI_REJECTED);
     EXPECT(tc == NULL);
     OK(ehr_last_violations(violations, sizeof violations, &n));
     EXPECT(strstr(violations, "\"timestamp_in_future\"") != NULL);
-    OK(ehr_handshaker_generate(hs, fine, now_ms, &tc));
+    OK(ehr_handshaker_generate(f.hs, fine, now_ms, &tc));
     ehr_tc_free(tc);
     tc = NULL;
     ehr_ti_free(fine);
@@ -473,25 +513,18 @@ static void test_tis_and_violations(void) {
 
     ehr_ti_free(again);
     ehr_ti_free(ti);
-    ehr_handshaker_free(hs);
-    ehr_key_store_free(keys);
-    ehr_templates_free(t);
+    fixture_free(&f);
 }
 
 /* ------------------------------------------------------------ the devnet */
 
 static void test_devnet_flow_batches_and_proofs(void) {
-    ehr_templates *t = NULL;
-    OK(ehr_templates_new_builtin(&t));
-    ehr_transport *chain = NULL;
-    OK(ehr_transport_new_devnet(t, &chain));
-    ehr_key_store *keys = memory_keys();
-    ehr_handshaker *hs = handshaker(t, keys, chain);
+    struct fixture f = fixture_new(DEVNET, NULL);
 
     /* One TI, one ACK; its JSON round-trips. */
-    ehr_ti *ti = bp_ti(t, "128");
+    ehr_ti *ti = bp_ti(f.t, "128");
     ehr_ack *ack = NULL;
-    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    OK(ehr_handshaker_submit(f.hs, ti, f.chain, &ack));
     ehr_ack_summary s;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.has_tx_hash && s.has_record_hash && !s.replay && !s.has_proof);
@@ -517,13 +550,13 @@ static void test_devnet_flow_batches_and_proofs(void) {
     /* A TI the chain refuses: a pathologist may not record blood pressure. */
     uint8_t template_id[32];
     uint8_t ti_id[32];
-    OK(ehr_templates_latest(t, LIT("blood-pressure"), template_id));
+    OK(ehr_templates_latest(f.t, LIT("blood-pressure"), template_id));
     OK(ehr_random_id(ti_id));
     OK(ehr_ti_new(ti_id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"),
                   ehr_clock_now_ms() / 1000, &ti));
     OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
     OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
-    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    OK(ehr_handshaker_submit(f.hs, ti, f.chain, &ack));
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(!s.valid);
     OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
@@ -532,14 +565,13 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_ti_free(ti);
 
     /* The same TC twice: anchored once, the second ACK is a replay. */
-    ti = bp_ti(t, "130");
     ehr_tc *tc = NULL;
-    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    ti = bp_tc(&f, "130", &tc);
     ehr_validator_config *vc = quick_validator(1);
     for (int run = 0; run < 2; run++) {
         ehr_validator *v = NULL;
         OK(ehr_validator_new(tc, vc, &v));
-        OK(ehr_validator_run(v, chain));
+        OK(ehr_validator_run(v, f.chain));
         OK(ehr_validator_poll_ack(v, &ack));
         OK(ehr_ack_to_summary(ack, &s));
         EXPECT(s.valid && s.replay == (run == 1));
@@ -563,8 +595,8 @@ static void test_devnet_flow_batches_and_proofs(void) {
     EXPECT_RC(ehr_batch_builder_push(builder, zero, &index), EHR_BATCH_ZERO_RECORD_HASH);
     ehr_tc *tcs[4];
     for (int i = 0; i < 4; i++) {
-        ti = bp_ti(t, i % 2 ? "121" : "119");
-        OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tcs[i]));
+        ti = bp_ti(f.t, i % 2 ? "121" : "119");
+        OK(ehr_handshaker_generate(f.hs, ti, ehr_clock_now_ms(), &tcs[i]));
         uint8_t hash[32];
         OK(ehr_tc_record_hash(tcs[i], hash));
         OK(ehr_batch_builder_push(builder, hash, &index));
@@ -577,9 +609,9 @@ static void test_devnet_flow_batches_and_proofs(void) {
     OK(ehr_batch_root(batch, root, &leaves));
     EXPECT(leaves == 4);
     ehr_ack *acks[4] = {NULL, NULL, NULL, NULL};
-    EXPECT_RC(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, chain, acks, 3),
+    EXPECT_RC(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, f.chain, acks, 3),
               EHR_INVALID_ARGUMENT);
-    OK(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, chain, acks, 4));
+    OK(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, f.chain, acks, 4));
     for (int i = 0; i < 4; i++) {
         OK(ehr_ack_to_summary(acks[i], &s));
         EXPECT(s.valid && s.has_proof);
@@ -596,7 +628,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_proof *scanned = NULL;
     OK(ehr_proof_from_text(text, n, &scanned));
     OK(ehr_proof_verify(scanned));
-    OK(ehr_proof_verify_on_chain(scanned, chain));
+    OK(ehr_proof_verify_on_chain(scanned, f.chain));
     uint8_t bytes[1024];
     size_t bytes_len = 0;
     OK(ehr_proof_to_bytes(scanned, bytes, sizeof bytes, &bytes_len));
@@ -613,7 +645,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     bytes[bytes_len - 1] ^= 1; /* a sibling */
     OK(ehr_proof_from_bytes(bytes, bytes_len, &bad));
     EXPECT_RC(ehr_proof_verify(bad), EHR_PROOF_INVALID);
-    EXPECT_RC(ehr_proof_verify_on_chain(bad, chain), EHR_PROOF_INVALID);
+    EXPECT_RC(ehr_proof_verify_on_chain(bad, f.chain), EHR_PROOF_INVALID);
 
     /* Many at once: one code per proof, the first failure in the last error. */
     const ehr_proof *many[3] = {scanned, bad, decoded};
@@ -651,40 +683,32 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_batch_free(batch);
     ehr_batch_builder_free(builder);
     ehr_validator_config_free(vc);
-    ehr_handshaker_free(hs);
-    ehr_key_store_free(keys);
-    ehr_transport_free(chain);
-    ehr_templates_free(t);
+    fixture_free(&f);
 }
 
 /* ------------------------------------------- devnet roles, TC accessors */
 
 static void test_devnet_roles_and_tc_accessors(void) {
-    ehr_templates *t = NULL;
-    OK(ehr_templates_new_builtin(&t));
-    ehr_transport *chain = NULL;
-    OK(ehr_transport_new_devnet(t, &chain));
-    ehr_key_store *keys = memory_keys();
-    ehr_handshaker *hs = handshaker(t, keys, chain);
+    struct fixture f = fixture_new(DEVNET, NULL);
 
     /* A distributor granted its role on chain records a custody step. */
     uint8_t distributor[20];
     OK(ehr_devnet_account(LIT("wholesale-7"), distributor));
-    OK(ehr_transport_devnet_grant_role(chain, LIT("distributor"), distributor));
-    OK(ehr_transport_set_sender(chain, LIT("distributor"), distributor));
-    EXPECT_RC(ehr_transport_rpc_set_mine_on_head(chain, true), EHR_INVALID_ARGUMENT);
+    OK(ehr_transport_devnet_grant_role(f.chain, LIT("distributor"), distributor));
+    OK(ehr_transport_set_sender(f.chain, LIT("distributor"), distributor));
+    EXPECT_RC(ehr_transport_rpc_set_mine_on_head(f.chain, true), EHR_INVALID_ARGUMENT);
     /* Setting a registry up is for JSON-RPC nodes: a devnet comes with one. */
     uint8_t deployed[20];
-    EXPECT_RC(ehr_transport_rpc_deploy_registry(chain, distributor, t, deployed),
+    EXPECT_RC(ehr_transport_rpc_deploy_registry(f.chain, distributor, f.t, deployed),
               EHR_INVALID_ARGUMENT);
-    EXPECT_RC(ehr_transport_rpc_grant_role(chain, distributor, LIT("nurse"), distributor),
+    EXPECT_RC(ehr_transport_rpc_grant_role(f.chain, distributor, LIT("nurse"), distributor),
               EHR_INVALID_ARGUMENT);
     uint8_t unknown[32] = {0};
-    EXPECT_RC(ehr_transport_rpc_register_template(chain, distributor, t, unknown),
+    EXPECT_RC(ehr_transport_rpc_register_template(f.chain, distributor, f.t, unknown),
               EHR_TEMPLATE_UNKNOWN);
     uint8_t template_id[32];
     uint8_t ti_id[32];
-    OK(ehr_templates_latest(t, LIT("drug-shipment-custody"), template_id));
+    OK(ehr_templates_latest(f.t, LIT("drug-shipment-custody"), template_id));
     OK(ehr_random_id(ti_id));
     ehr_ti *ti = NULL;
     OK(ehr_ti_new(ti_id, template_id, LIT("wholesale-7"), LIT("distributor"), NULL, 0,
@@ -694,7 +718,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_ti_set_field(ti, LIT("event"), LIT("\"shipped\"")));
     OK(ehr_ti_set_field(ti, LIT("quantity"), LIT("240")));
     ehr_ack *ack = NULL;
-    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    OK(ehr_handshaker_submit(f.hs, ti, f.chain, &ack));
     ehr_ack_summary s;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid);
@@ -702,14 +726,13 @@ static void test_devnet_roles_and_tc_accessors(void) {
     ehr_ti_free(ti);
 
     /* TC accessors: destination, calldata, patient pseudonym. */
-    ti = bp_ti(t, "128");
     ehr_tc *tc = NULL;
-    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    ti = bp_tc(&f, "128", &tc);
     uint8_t to[20];
     uint8_t registry[20];
     uint64_t chain_id = 0;
     uint64_t tc_chain_id = 0;
-    OK(ehr_transport_chain(chain, &chain_id, registry));
+    OK(ehr_transport_chain(f.chain, &chain_id, registry));
     OK(ehr_tc_destination(tc, to, &tc_chain_id));
     EXPECT(memcmp(to, registry, 20) == 0 && chain_id == tc_chain_id);
     uint8_t calldata[512];
@@ -719,7 +742,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     uint8_t patient[32];
     uint8_t pseudonym[32];
     OK(ehr_tc_patient(tc, patient));
-    OK(ehr_handshaker_pseudonym(hs, LIT("MRN-000123"), pseudonym));
+    OK(ehr_handshaker_pseudonym(f.hs, LIT("MRN-000123"), pseudonym));
     EXPECT(memcmp(patient, pseudonym, 32) == 0);
     uint8_t tc_ti_id[32];
     uint8_t ti_ti_id[32];
@@ -755,9 +778,9 @@ static void test_devnet_roles_and_tc_accessors(void) {
     ehr_tc_free(tc);
 
     /* A deactivated template rejects TIs (in a handshaker made after). */
-    OK(ehr_templates_latest(t, LIT("blood-pressure"), template_id));
-    OK(ehr_templates_deactivate(t, template_id));
-    ehr_handshaker *later = handshaker(t, keys, chain);
+    OK(ehr_templates_latest(f.t, LIT("blood-pressure"), template_id));
+    OK(ehr_templates_deactivate(f.t, template_id));
+    ehr_handshaker *later = handshaker(f.t, f.keys, f.chain);
     tc = NULL;
     EXPECT_RC(ehr_handshaker_generate(later, ti, ehr_clock_now_ms(), &tc), EHR_TI_REJECTED);
     char violations[1024];
@@ -784,10 +807,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
               EHR_INVALID_ARGUMENT);
 
     ehr_ti_free(ti);
-    ehr_handshaker_free(hs);
-    ehr_key_store_free(keys);
-    ehr_transport_free(chain);
-    ehr_templates_free(t);
+    fixture_free(&f);
 }
 
 /* --------------------------------------------- a transport in C callbacks */
@@ -869,6 +889,21 @@ static ehr_result fake_record_hash_of(void *userdata, const uint8_t *ti_id, bool
         memcpy(record_hash_out, c->record_hash, 32);
     }
     return EHR_OK;
+}
+
+/* The registry address of every fake chain. */
+static const uint8_t FAKE_REGISTRY[20] = {0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE,
+                                          0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE,
+                                          0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE};
+
+/* A callback transport on chain 1337 over `fake` (zeroed here). */
+static ehr_transport *fake_transport(struct fake_chain *fake) {
+    memset(fake, 0, sizeof *fake);
+    ehr_transport_callbacks cb = {fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
+                                  NULL};
+    ehr_transport *chain = NULL;
+    OK(ehr_transport_new_callbacks(&cb, 1337, FAKE_REGISTRY, &chain));
+    return chain;
 }
 
 static void test_callback_transport(void) {
@@ -999,26 +1034,16 @@ static ehr_result ob_finish(void *userdata, const uint8_t *key, const ehr_ack *c
 }
 
 static void test_durable_submit_through_the_host_outbox(void) {
-    ehr_templates *t = NULL;
-    OK(ehr_templates_new_builtin(&t));
     struct fake_chain fake;
-    memset(&fake, 0, sizeof fake);
-    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL};
-    uint8_t registry[20];
-    memset(registry, 0xEE, sizeof registry);
-    ehr_transport *chain = NULL;
-    OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
-    ehr_key_store *keys = memory_keys();
-    ehr_handshaker *hs = handshaker(t, keys, chain);
+    struct fixture f = fixture_new(FAKE_CHAIN, &fake);
     struct mem_outbox ob;
     memset(&ob, 0, sizeof ob);
     ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish};
 
     /* Stored before the send; the ACK and the entry's removal in one step. */
-    ehr_ti *ti = bp_ti(t, "125");
+    ehr_ti *ti = bp_ti(f.t, "125");
     ehr_ack *ack = NULL;
-    OK(ehr_handshaker_submit_durably(hs, ti, chain, &outbox, &ack));
+    OK(ehr_handshaker_submit_durably(f.hs, ti, f.chain, &outbox, &ack));
     ehr_ack_summary s;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && ob.saves == 1 && ob.finishes == 1 && ob.acks == 1 && !ob.has);
@@ -1028,20 +1053,19 @@ static void test_durable_submit_through_the_host_outbox(void) {
     /* A full disk: nothing is sent, and the call says why. */
     ob.fail_save = 1;
     fake.submits = 0;
-    ti = bp_ti(t, "126");
+    ti = bp_ti(f.t, "126");
     ack = NULL;
-    EXPECT_RC(ehr_handshaker_submit_durably(hs, ti, chain, &outbox, &ack), EHR_OUTBOX_UNAVAILABLE);
+    EXPECT_RC(ehr_handshaker_submit_durably(f.hs, ti, f.chain, &outbox, &ack), EHR_OUTBOX_UNAVAILABLE);
     EXPECT(ack == NULL && fake.submits == 0);
     ehr_ti_free(ti);
 
     /* A host that crashed right after sending: resume finishes that TC. */
     ob.fail_save = 0;
     size_t resumed = 99;
-    OK(ehr_handshaker_resume(hs, chain, &outbox, &resumed));
+    OK(ehr_handshaker_resume(f.hs, f.chain, &outbox, &resumed));
     EXPECT(resumed == 0);
-    ti = bp_ti(t, "127");
     ehr_tc *tc = NULL;
-    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    ti = bp_tc(&f, "127", &tc);
     ehr_validator *v = NULL;
     OK(ehr_validator_new(tc, NULL, &v));
     uint64_t now_ms = ehr_clock_now_ms();
@@ -1063,15 +1087,12 @@ static void test_durable_submit_through_the_host_outbox(void) {
     OK(fake_submit(&fake, &a.submission, tx_hash));
     fake.anchored = 1;
     ehr_validator_free(v);
-    OK(ehr_handshaker_resume(hs, chain, &outbox, &resumed));
+    OK(ehr_handshaker_resume(f.hs, f.chain, &outbox, &resumed));
     EXPECT(resumed == 1 && !ob.has && ob.acks == 2 && fake.submits == 1);
     ehr_tc_free(tc);
     ehr_ti_free(ti);
 
-    ehr_handshaker_free(hs);
-    ehr_key_store_free(keys);
-    ehr_transport_free(chain);
-    ehr_templates_free(t);
+    fixture_free(&f);
 }
 
 /* ------------------------------------- the validator in the host's loop */
@@ -1154,25 +1175,14 @@ static int drive(ehr_validator *v, struct fake_chain *fake, uint64_t *now_ms) {
 }
 
 static void test_validator_in_an_event_loop(void) {
-    ehr_templates *t = NULL;
-    OK(ehr_templates_new_builtin(&t));
     struct fake_chain fake;
-    memset(&fake, 0, sizeof fake);
-    uint8_t registry[20];
-    memset(registry, 0xEE, sizeof registry);
-    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL};
-    ehr_transport *chain = NULL;
-    OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
-    ehr_key_store *keys = memory_keys();
-    ehr_handshaker *hs = handshaker(t, keys, chain);
+    struct fixture f = fixture_new(FAKE_CHAIN, &fake);
     ehr_validator_config *vc = quick_validator(2);
     uint64_t now_ms = ehr_clock_now_ms();
 
     /* A TC anchored and confirmed: one valid ACK, then nothing. */
-    ehr_ti *ti = bp_ti(t, "128");
     ehr_tc *tc = NULL;
-    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    ehr_ti *ti = bp_tc(&f, "128", &tc);
     ehr_validator *v = NULL;
     OK(ehr_validator_new(tc, vc, &v));
     ehr_transmit first;
@@ -1184,7 +1194,7 @@ static void test_validator_in_an_event_loop(void) {
     /* An answer for another action, or a success without its hash: refused,
      * and the validator still waits for the submission's result. */
     EXPECT_RC(ehr_validator_handle_head(v, now_ms, EHR_OK, 7), EHR_VALIDATOR);
-    EXPECT_RC(ehr_validator_run(v, chain), EHR_VALIDATOR);
+    EXPECT_RC(ehr_validator_run(v, f.chain), EHR_VALIDATOR);
     EXPECT_RC(ehr_validator_handle_submitted(v, now_ms, EHR_OK, NULL), EHR_NULL_ARGUMENT);
     EXPECT_LAST_ERROR("`tx_hash` is NULL");
     ehr_transmit again;
@@ -1219,8 +1229,7 @@ static void test_validator_in_an_event_loop(void) {
     fake.unavailable = 1;
     fake.submits = 0;
     fake.reads = 0;
-    ti = bp_ti(t, "129");
-    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    ti = bp_tc(&f, "129", &tc);
     OK(ehr_validator_new(tc, vc, &v));
     EXPECT(drive(v, &fake, &now_ms) > 0);
     OK(ehr_validator_poll_ack(v, &ack));
@@ -1236,8 +1245,7 @@ static void test_validator_in_an_event_loop(void) {
      * and the registry is read before anything is sent again. */
     fake.unavailable = 0;
     fake.submits = 0;
-    ti = bp_ti(t, "131");
-    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    ti = bp_tc(&f, "131", &tc);
     OK(ehr_validator_new(tc, vc, &v));
     ehr_transmit a;
     OK(ehr_validator_poll_transmit(v, now_ms, &a));
@@ -1284,8 +1292,7 @@ static void test_validator_in_an_event_loop(void) {
      * estimate of the submission reverts (Ganache 7.9.2's answer, from
      * docs/vectors/rpc.json), so nothing is sent and the ACK is invalid at
      * once, and a rerun cannot help. */
-    ti = bp_ti(t, "130");
-    OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
+    ti = bp_tc(&f, "130", &tc);
     OK(ehr_validator_new(tc, vc, &v));
     ehr_transmit action;
     OK(ehr_validator_poll_transmit(v, now_ms, &action));
@@ -1294,14 +1301,15 @@ static void test_validator_in_an_event_loop(void) {
     memset(from, 0x11, sizeof from);
     ehr_rpc_exchange *none = NULL;
     /* The outbox write is the host's, not a JSON-RPC exchange. */
-    EXPECT_RC(ehr_rpc_exchange_new(v, &action, registry, from, false, &none), EHR_INVALID_ARGUMENT);
+    EXPECT_RC(ehr_rpc_exchange_new(v, &action, FAKE_REGISTRY, from, false, &none),
+              EHR_INVALID_ARGUMENT);
     EXPECT(none == NULL);
     persist(v, now_ms);
     OK(ehr_validator_poll_transmit(v, now_ms, &action));
     EXPECT(action.kind == EHR_TRANSMIT_SUBMIT);
     ehr_rpc_exchange *x = NULL;
     EXPECT_RC(ehr_rpc_exchange_new(v, &action, NULL, from, false, &x), EHR_NULL_ARGUMENT);
-    OK(ehr_rpc_exchange_new(v, &action, registry, from, false, &x));
+    OK(ehr_rpc_exchange_new(v, &action, FAKE_REGISTRY, from, false, &x));
     char body[2048];
     size_t body_len = 0;
     OK(ehr_rpc_exchange_request(x, 1, body, sizeof body, &body_len));
@@ -1328,10 +1336,7 @@ static void test_validator_in_an_event_loop(void) {
 
     ehr_validator_free(NULL);
     ehr_validator_config_free(vc);
-    ehr_handshaker_free(hs);
-    ehr_key_store_free(keys);
-    ehr_transport_free(chain);
-    ehr_templates_free(t);
+    fixture_free(&f);
 }
 
 /* ------------------------------------------------ after the ACK */
@@ -1512,17 +1517,12 @@ static void fhir_round_trip(const ehr_templates *t, ehr_handshaker *hs, ehr_tran
 }
 
 static void test_fhir_in_and_out(void) {
-    ehr_templates *t = NULL;
-    OK(ehr_templates_new_builtin(&t));
-    ehr_transport *chain = NULL;
-    OK(ehr_transport_new_devnet(t, &chain));
-    ehr_key_store *keys = memory_keys();
-    ehr_handshaker *hs = handshaker(t, keys, chain);
+    struct fixture f = fixture_new(DEVNET, NULL);
 
     /* A valid ACK comes back as a Provenance of the Observation. */
     bool valid = false;
     char *fhir = NULL;
-    fhir_round_trip(t, hs, chain, "{\"patientIdentifierSystem\":\"" MRN_SYSTEM "\"}", &valid,
+    fhir_round_trip(f.t, f.hs, f.chain, "{\"patientIdentifierSystem\":\"" MRN_SYSTEM "\"}", &valid,
                     &fhir);
     EXPECT(valid);
     EXPECT(strstr(fhir, "\"resourceType\":\"Provenance\"") != NULL);
@@ -1531,7 +1531,7 @@ static void test_fhir_in_and_out(void) {
     free(fhir);
 
     /* Acting as a pathologist the chain refuses it: an AuditEvent says why. */
-    fhir_round_trip(t, hs, chain,
+    fhir_round_trip(f.t, f.hs, f.chain,
                     "{\"patientIdentifierSystem\":\"" MRN_SYSTEM "\",\"authorRole\":\"pathologist\"}",
                     &valid, &fhir);
     EXPECT(!valid);
@@ -1543,7 +1543,7 @@ static void test_fhir_in_and_out(void) {
     /* The whole mapping as JSON: every entry accounted for. */
     ehr_fhir_mapping *mapping = NULL;
     const char *options = "{\"patientIdentifierSystem\":\"" MRN_SYSTEM "\"}";
-    OK(ehr_fhir_map_bundle(t, LIT(FHIR_BUNDLE), options, strlen(options), &mapping));
+    OK(ehr_fhir_map_bundle(f.t, LIT(FHIR_BUNDLE), options, strlen(options), &mapping));
     char json[8192];
     size_t n = 0;
     OK(ehr_fhir_mapping_to_json(mapping, json, sizeof json, &n));
@@ -1563,24 +1563,21 @@ static void test_fhir_in_and_out(void) {
         "{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8462-4\"}]},"
         "\"valueQuantity\":{\"value\":80,\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}}]}";
     mapping = NULL;
-    EXPECT_RC(ehr_fhir_map_resource(t, LIT(KPA), options, strlen(options), &mapping),
+    EXPECT_RC(ehr_fhir_map_resource(f.t, LIT(KPA), options, strlen(options), &mapping),
               EHR_FHIR_REJECTED);
     EXPECT_LAST_ERROR("(field \"systolic\"): unit \"kPa\" where \"mm[Hg]\" (UCUM) is expected");
     EXPECT(mapping == NULL);
-    EXPECT_RC(ehr_fhir_map_bundle(t, LIT("{\"resourceType\":\"Bundle\",\"type\":\"document\"}"),
+    EXPECT_RC(ehr_fhir_map_bundle(f.t, LIT("{\"resourceType\":\"Bundle\",\"type\":\"document\"}"),
                                   options, strlen(options), &mapping),
               EHR_FHIR_MALFORMED);
     EXPECT_LAST_ERROR("Bundle.type \"document\" is not one of collection, transaction, batch, searchset");
-    EXPECT_RC(ehr_fhir_map_bundle(t, LIT(FHIR_BUNDLE), LIT("{}"), &mapping), EHR_INVALID_JSON);
+    EXPECT_RC(ehr_fhir_map_bundle(f.t, LIT(FHIR_BUNDLE), LIT("{}"), &mapping), EHR_INVALID_JSON);
     EXPECT_LAST_ERROR("missing field `patientIdentifierSystem`");
     EXPECT_RC(ehr_fhir_map_bundle(NULL, LIT(FHIR_BUNDLE), options, strlen(options), &mapping),
               EHR_NULL_ARGUMENT);
     EXPECT_LAST_ERROR("the argument `templates` is NULL");
 
-    ehr_handshaker_free(hs);
-    ehr_key_store_free(keys);
-    ehr_transport_free(chain);
-    ehr_templates_free(t);
+    fixture_free(&f);
 }
 
 int main(void) {

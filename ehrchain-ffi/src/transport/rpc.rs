@@ -1,0 +1,184 @@
+//! A JSON-RPC node (Geth, Besu, Hardhat, Ganache) reached by ehrchain itself,
+//! and the administration of its registry: deploying it, granting roles,
+//! registering templates.
+
+use std::ffi::c_char;
+
+use alloy_primitives::{Address, B256};
+#[cfg(feature = "rpc")]
+use ehrchain_contracts::{RpcConfig, RpcTransport};
+
+#[cfg(feature = "rpc")]
+use super::FfiTransport;
+use super::ehr_transport;
+use crate::ptr::{self, Out, OutArray};
+use crate::result::{ehr_result, guard};
+use crate::shapes::guard_on_mut;
+use crate::templates::ehr_templates;
+use crate::with_feature;
+
+/// Connects to the JSON-RPC node at `url` (`http://` or `https://`, UTF-8),
+/// checks that it is on chain `chain_id`, and reads the `EhrRegistry` at the
+/// 20-byte `registry` (all zeros when none is deployed yet:
+/// `ehr_transport_rpc_deploy_registry` deploys one). `timeout_ms` bounds each JSON-RPC exchange (0 for 30
+/// s). Transactions are sent from the node's unlocked accounts
+/// (`ehr_transport_set_sender`, `ehr_transport_rpc_set_default_sender`).
+/// Fails with `EHR_TRANSPORT_UNAVAILABLE` when the node does not answer,
+/// `EHR_TRANSPORT_WRONG_CHAIN` or `EHR_TRANSPORT_REJECTED` for an unusable
+/// URL. Free it with `ehr_transport_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_new_rpc(
+    url: *const c_char,
+    url_len: usize,
+    chain_id: u64,
+    registry: *const u8,
+    timeout_ms: u64,
+    transport_out: *mut *mut ehr_transport,
+) -> ehr_result {
+    guard(|| {
+        let url = ptr::text(url, url_len, "url")?;
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let out = Out::new(transport_out, "transport_out")?;
+        with_feature!("rpc", (url, chain_id, registry, timeout_ms, out), {
+            let mut config = RpcConfig::new(chain_id);
+            config.registry = registry;
+            if timeout_ms > 0 {
+                config.timeout = std::time::Duration::from_millis(timeout_ms);
+            }
+            let transport = RpcTransport::connect(url, config)?;
+            out.give(ehr_transport {
+                inner: FfiTransport::Rpc(Box::new(transport)),
+            });
+            Ok(())
+        })
+    })
+}
+
+#[cfg(feature = "rpc")]
+fn rpc(t: &mut ehr_transport) -> crate::result::Result<&mut RpcTransport> {
+    match &mut t.inner {
+        FfiTransport::Rpc(r) => Ok(r),
+        _ => Err(super::needs("a JSON-RPC transport (ehr_transport_new_rpc)")),
+    }
+}
+
+/// Sends batches and the transactions of roles without a sender of their own
+/// from the 20-byte `account` (JSON-RPC transports only).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_set_default_sender(
+    transport: *mut ehr_transport,
+    account: *const u8,
+) -> ehr_result {
+    guard_on_mut(transport, "transport", |t| {
+        let account = Address::from(ptr::array::<20>(account, "account")?);
+        with_feature!("rpc", (t, account), {
+            rpc(t)?.set_default_sender(account);
+            Ok(())
+        })
+    })
+}
+
+/// Whether reading the head first asks the node to mine a block (`evm_mine`,
+/// development nodes such as Ganache only), so that confirmations grow on an
+/// instamining node. JSON-RPC transports only.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
+    transport: *mut ehr_transport,
+    mine: bool,
+) -> ehr_result {
+    guard_on_mut(transport, "transport", |t| {
+        with_feature!("rpc", (t, mine), {
+            rpc(t)?.set_mine_on_head(mine);
+            Ok(())
+        })
+    })
+}
+
+/// Deploys a new `EhrRegistry` from the committed bytecode on the node of a
+/// JSON-RPC transport, sent from the 20-byte account `admin` (unlocked on the
+/// node), which then holds the registry's administrator roles; registers
+/// every template of `templates` (NULL for none) and points the transport at
+/// the new registry, whose 20-byte address it writes to `registry_out`. An
+/// administrator does this once per chain, then grants roles
+/// (`ehr_transport_rpc_grant_role`). Blocks until each transaction is mined
+/// (each within the transport's timeout). `EHR_TRANSPORT_REVERTED` when a
+/// transaction reverts (the message decodes why); `EHR_INVALID_ARGUMENT` for
+/// other transports.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_deploy_registry(
+    transport: *mut ehr_transport,
+    admin: *const u8,
+    templates: *const ehr_templates,
+    registry_out: *mut u8,
+) -> ehr_result {
+    guard_on_mut(transport, "transport", |t| {
+        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let templates = ptr::opt_handle(templates);
+        let out = OutArray::<20>::new(registry_out, "registry_out")?;
+        with_feature!("rpc", (t, admin, templates, out), {
+            let deployment = ehrchain_contracts::Deployment {
+                admin,
+                grants: Vec::new(),
+            };
+            let none = ehrchain_core::TemplateRegistry::new();
+            let templates = templates.map_or(&none, |t| &t.registry);
+            let registry = ehrchain_contracts::deploy_registry(rpc(t)?, &deployment, templates)?;
+            out.set(&registry.0.0);
+            Ok(())
+        })
+    })
+}
+
+/// Grants the role `role` (such as `nurse`) to the 20-byte `account` on the
+/// registry of a JSON-RPC transport, with a transaction from the 20-byte
+/// `admin` (an account holding the registry's `ADMIN_ROLE`, such as its
+/// deployer), and blocks until it is mined. `EHR_ROLE_INVALID` for a
+/// malformed role name; `EHR_TRANSPORT_REVERTED` when the grant reverts;
+/// `EHR_INVALID_ARGUMENT` for other transports (a devnet:
+/// `ehr_transport_devnet_grant_role`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_grant_role(
+    transport: *mut ehr_transport,
+    admin: *const u8,
+    role: *const c_char,
+    role_len: usize,
+    account: *const u8,
+) -> ehr_result {
+    guard_on_mut(transport, "transport", |t| {
+        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
+        let account = Address::from(ptr::array::<20>(account, "account")?);
+        with_feature!("rpc", (t, admin, role, account), {
+            ehrchain_contracts::grant_role(rpc(t)?, admin, &role, account)?;
+            Ok(())
+        })
+    })
+}
+
+/// Registers the template of `templates` with the 32-byte id `template_id`
+/// (its id and the roles allowed to use it) on the registry of a JSON-RPC
+/// transport, with a transaction from the 20-byte `admin`, and blocks until
+/// it is mined: TIs of a template load on chain only once it is registered.
+/// `EHR_TEMPLATE_UNKNOWN` when `templates` has no such template;
+/// `EHR_TRANSPORT_REVERTED` when the registration reverts (a template
+/// registered already, an `admin` without `ADMIN_ROLE`);
+/// `EHR_INVALID_ARGUMENT` for other transports.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_register_template(
+    transport: *mut ehr_transport,
+    admin: *const u8,
+    templates: *const ehr_templates,
+    template_id: *const u8,
+) -> ehr_result {
+    guard_on_mut(transport, "transport", |t| {
+        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let templates = ptr::handle(templates, "templates")?;
+        let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
+        let template = (templates.registry.get(&id))
+            .ok_or(ehrchain_core::template::RegistryError::UnknownTemplate(id))?;
+        with_feature!("rpc", (t, admin, template), {
+            ehrchain_contracts::register_template(rpc(t)?, admin, template)?;
+            Ok(())
+        })
+    })
+}
