@@ -36,7 +36,7 @@ clippy:
 ## default one-at-a-time Keccak.
 unit:
 	$(CARGO) test --workspace --locked
-	$(CARGO) test -p ehrchain-core --locked --features simd-keccak
+	$(CARGO) test -p ehrchain-core --locked --features simd-keccak,std-clock
 
 ## The Provenance and AuditEvent resources ehrchain writes, from the FHIR
 ## real-data suite, validated by an independent FHIR R4 library (Python

@@ -31,9 +31,9 @@ use ehrchain_contracts::{
 use ehrchain_core::outbox::Outbox;
 use ehrchain_core::{
     Ack, AckStatus, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
-    InclusionProof, InitialTransaction, KeyId, MasterKey, Role, SystemClock, TemplateRegistry,
-    TransactionGenerator, TransactionValidator, Transmit, Transport, UnixMillis, ValidatorConfig,
-    run_durably,
+    InclusionProof, InitialTransaction, KeyId, MasterKey, Role, Run, SystemClock, TemplateRegistry,
+    TransactionGenerator, TransactionValidator, Transmit, Transport, UnixMillis, Until,
+    ValidatorConfig, run_durably,
 };
 use rand_core::{OsRng, RngCore};
 use serde_json::{Value, json};
@@ -259,8 +259,24 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
             &mut rng,
         )?;
         // Stored in the outbox before it is sent; the ACK and the outbox
-        // entry's removal are one database transaction.
-        let ack = hs.submit_durably(&ti, &mut db, &mut transport, &mut clock, &mut rng)?;
+        // entry's removal are one database transaction. A node outage is
+        // waited out for up to two minutes; then the TI stays pending in the
+        // outbox (no ACK: it is not invalid) and the next run resumes it.
+        let deadline = Until::deadline(clock.now().saturating_add_ms(120_000));
+        let ack = match hs.submit_durably(
+            &ti,
+            &mut db,
+            &mut transport,
+            &mut clock,
+            &mut rng,
+            &deadline,
+        )? {
+            Run::Acked(ack) => ack,
+            Run::Pending(stopped) => {
+                println!("  {name} by a {role}: {stopped}");
+                continue;
+            }
+        };
         print_ack(&format!("{name} by a {role}"), &ack);
         if ack.is_valid() {
             first.get_or_insert(ack);
@@ -339,7 +355,7 @@ fn crash_after_sending<C: Chain>(
         "
 The host crashes right after sending a TC; restarted, it resumes its outbox:"
     );
-    for ack in hs.resume(db, transport, clock)? {
+    for ack in hs.resume(db, transport, clock, &Until::verdict())?.acks {
         print_ack("resumed", &ack);
     }
     Ok(())
@@ -370,7 +386,7 @@ fn replayed_tc<C: Chain>(
     println!("\nOne diagnosis TC submitted twice:");
     for attempt in ["first", "again"] {
         let mut validator = TransactionValidator::new(&tc, *hs.validator_config());
-        for ack in run_durably(&mut validator, db, transport, clock)? {
+        for ack in run_durably(&mut validator, db, transport, clock, &Until::verdict())?.acked()? {
             print_ack(attempt, &ack);
         }
     }
@@ -414,7 +430,7 @@ fn batch_of_device_readings<C: Chain>(
         transport.chain_id(),
         *hs.validator_config(),
     )?;
-    let acks = run_durably(&mut validator, db, transport, clock)?;
+    let acks = run_durably(&mut validator, db, transport, clock, &Until::verdict())?.acked()?;
     let valid = acks.iter().filter(|a| a.is_valid()).count();
     println!(
         "\nA batch of {} device readings, anchored with one transaction: {valid} valid ACKs",
@@ -517,7 +533,9 @@ fn fhir_bundle<C: Chain>(
     };
     let mut provenance = None;
     for mapped in &mapping.mapped {
-        let ack = hs.submit_durably(&mapped.ti, db, transport, clock, rng)?;
+        let ack = hs
+            .submit_durably(&mapped.ti, db, transport, clock, rng, &Until::verdict())?
+            .acked()?;
         print_ack(&mapped.source.reference, &ack);
         let resource = fhir::ack_to_fhir(&ack, mapped, &context, clock.now());
         provenance.get_or_insert(resource);

@@ -7,6 +7,11 @@
 //! the registry holds is flagged inconclusive; and every TC whose ACK says it
 //! may be rerun ends valid when rerun without faults, anchored once (nothing
 //! lost). Prints one row per fault.
+//!
+//! Then a node that black-holes every request: an outage is not a verdict,
+//! and it costs the host at most its deadline (plus the one request in
+//! flight); once the node is back, resuming the TI from its outbox ends
+//! valid with the same record hash.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -25,9 +30,11 @@ use alloy_primitives::Address;
 use common::{built_ins, generator};
 use ehrchain_contracts::{Deployment, RpcConfig, RpcTransport, deploy_registry};
 use ehrchain_core::outbox::MemoryOutbox;
+use ehrchain_core::outbox::Outbox;
+use ehrchain_core::validator::ValidatorState;
 use ehrchain_core::{
-    Ack, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction, Role,
-    SystemClock, TransactionValidator, Transport, ValidatorConfig, run_durably,
+    Ack, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction, Role, Run,
+    SystemClock, TransactionValidator, Transport, UnixMillis, Until, ValidatorConfig, run_durably,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -56,6 +63,11 @@ struct Proxy {
 
 impl Proxy {
     fn start(upstream: &str, fault: &str, share: f64, seed: u64) -> Self {
+        Self::start_passing(upstream, fault, share, seed, 0)
+    }
+
+    /// A proxy that lets the first `pass_first` requests through unspoiled.
+    fn start_passing(upstream: &str, fault: &str, share: f64, seed: u64, pass_first: u32) -> Self {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../scripts/fault-proxy/proxy.mjs"
@@ -68,7 +80,7 @@ impl Proxy {
                 &share.to_string(),
                 &seed.to_string(),
             ])
-            .args(["--lifetime", "600"])
+            .args(["--lifetime", "600", "--pass-first", &pass_first.to_string()])
             .stdout(Stdio::piped())
             .spawn()
             .expect("node runs the fault proxy");
@@ -149,16 +161,25 @@ struct Row {
     violations: Vec<String>,
 }
 
+/// How long one TI may take through a spoiling proxy before the test counts
+/// it as stuck (an outage is waited out, so only a deadline ends it).
+const PER_TI_MS: u64 = 120_000;
+
 /// Runs `validator` to its verdict on the system clock (the node's time-outs
-/// are real), with its outbox.
-fn run(validator: &mut TransactionValidator, transport: &mut RpcTransport) -> Vec<Ack> {
+/// are real), with its outbox; `None` when it is still pending after
+/// [`PER_TI_MS`].
+fn run(validator: &mut TransactionValidator, transport: &mut RpcTransport) -> Option<Vec<Ack>> {
+    let until = Until::deadline(SystemClock.now().saturating_add_ms(PER_TI_MS));
     run_durably(
         validator,
         &mut MemoryOutbox::default(),
         transport,
         &mut SystemClock,
+        &until,
     )
     .unwrap()
+    .acked()
+    .ok()
 }
 
 fn check_fault(fault: &str, seed: u64, registry: Address, senders: [Address; 3]) -> Row {
@@ -177,7 +198,10 @@ fn check_fault(fault: &str, seed: u64, registry: Address, senders: [Address; 3])
     for tc in &tcs {
         row.tis += 1;
         let mut validator = TransactionValidator::new(tc, *hs.validator_config());
-        let acks = run(&mut validator, &mut faulty);
+        let Some(acks) = run(&mut validator, &mut faulty) else {
+            row.violations.push(format!("no ACK within {PER_TI_MS} ms"));
+            continue;
+        };
         let [ack] = &acks[..] else {
             row.violations
                 .push(format!("{} ACKs for one TI", acks.len()));
@@ -206,8 +230,8 @@ fn check_fault(fault: &str, seed: u64, registry: Address, senders: [Address; 3])
             // Nothing lost: the same TC, without faults, ends valid.
             row.reruns += 1;
             let mut again = TransactionValidator::new(tc, *hs.validator_config());
-            let acks = run(&mut again, &mut direct);
-            if !acks.iter().all(Ack::is_valid) {
+            let acks = run(&mut again, &mut direct).unwrap_or_default();
+            if acks.is_empty() || !acks.iter().all(Ack::is_valid) {
                 row.violations
                     .push(format!("a rerun of a TC that may be rerun: {acks:?}"));
             }
@@ -250,4 +274,87 @@ fn every_fault_keeps_one_ack_per_ti_and_nothing_lost() {
     }
     eprintln!("faults: {:.1} s", started.elapsed().as_secs_f64());
     assert!(all.is_empty(), "{all:#?}");
+    black_holed_node_costs_at_most_the_deadline_and_resume_ends_valid(registry, senders);
+}
+
+/// The host's deadline in the black-hole test, and the transport's time-out
+/// per request: a black-holed node may cost at most their sum.
+const DEADLINE_MS: u64 = 3_000;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A black-holed node costs at most the deadline, and resume ends valid
+/// (run after the fault table, on the same registry: one test at a time
+/// sends from the node's accounts).
+fn black_holed_node_costs_at_most_the_deadline_and_resume_ends_valid(
+    registry: Address,
+    senders: [Address; 3],
+) {
+    // Every request after the transport's connection check is read and
+    // never answered.
+    let proxy = Proxy::start_passing(&url(), "blackhole", 1.0, 7, 1);
+    let mut dark = through(&proxy.url, registry, senders, REQUEST_TIMEOUT);
+    let hs = handshaker(registry);
+    let mut rng = ChaCha20Rng::seed_from_u64(0xb1ac);
+    let ti = ti(&hs, &mut rng, 0);
+    let mut outbox = MemoryOutbox::default();
+    let started = Instant::now();
+    let deadline = UnixMillis(SystemClock.now().as_millis() + DEADLINE_MS);
+    let run = hs
+        .submit_durably(
+            &ti,
+            &mut outbox,
+            &mut dark,
+            &mut SystemClock,
+            &mut rng,
+            &Until::deadline(deadline),
+        )
+        .unwrap();
+    let took = started.elapsed();
+    drop(proxy);
+    eprintln!(
+        "blackhole-all: deadline {DEADLINE_MS} ms, request time-out {REQUEST_TIMEOUT:?}: returned after {took:?}"
+    );
+    // No ACK (an outage is not a verdict), and no later than the deadline
+    // plus the request in flight (with 1 s of margin for a busy machine).
+    let Run::Pending(stopped) = run else {
+        panic!("an ACK from a black-holed node: {run:?}");
+    };
+    let bound = Duration::from_millis(DEADLINE_MS) + REQUEST_TIMEOUT + Duration::from_secs(1);
+    assert!(
+        took >= Duration::from_millis(DEADLINE_MS - 100) && took <= bound,
+        "took {took:?}, bound {bound:?}"
+    );
+    let ValidatorState::Outage { outage, .. } = &*stopped.state else {
+        panic!("stopped while {:?}", stopped.state);
+    };
+    assert!(outage.attempts >= 2, "{outage:?}");
+    assert_eq!(outage.last_error.name(), "unavailable");
+    // The TI is pending in the outbox, with its sealed record.
+    assert_eq!(outbox.keys().unwrap(), vec![ti.ti_id]);
+    let entry = TransactionValidator::from_json(&outbox.load(&ti.ti_id).unwrap().unwrap()).unwrap();
+    let ehrchain_core::transport::Anchoring::Record { record_hash, .. } =
+        entry.submission().unwrap().anchoring
+    else {
+        panic!("a single record");
+    };
+
+    // The node is back (no proxy): resuming ends valid, with the same
+    // record hash, anchored once.
+    let mut direct = through(&url(), registry, senders, Duration::from_secs(30));
+    let resumed = hs
+        .resume(
+            &mut outbox,
+            &mut direct,
+            &mut SystemClock,
+            &Until::verdict(),
+        )
+        .unwrap();
+    assert_eq!(resumed.stopped, None);
+    let [ack] = &resumed.acks[..] else {
+        panic!("{:?}", resumed.acks);
+    };
+    assert!(ack.is_valid(), "{ack:?}");
+    assert_eq!(ack.record_hash, Some(record_hash));
+    assert_eq!(direct.record_hash_of(&ti.ti_id).unwrap(), Some(record_hash));
+    assert!(outbox.keys().unwrap().is_empty());
 }

@@ -13,6 +13,7 @@
 
 mod batch;
 mod callbacks;
+mod cancel;
 mod config;
 mod fhir;
 mod handshaker;
@@ -30,6 +31,7 @@ mod validator;
 use std::ffi::c_char;
 
 pub use batch::*;
+pub use cancel::*;
 pub use config::*;
 pub use fhir::*;
 pub use handshaker::*;

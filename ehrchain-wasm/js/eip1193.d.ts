@@ -85,12 +85,25 @@ export interface RunOptions {
   outbox?: Outbox;
   /** The clock, Unix milliseconds (default `Date.now`). */
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits `ms` milliseconds, or less once `signal` aborts (default: a timer). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Unix milliseconds (on `now`) after which the run stops waiting (an
+   * outage is waited out until then): it rejects with an `EHR_STILL_PENDING`
+   * error and leaves the TI pending, its entry stored in `outbox`.
+   */
+  deadline?: number;
+  /** Aborting it stops the run at once, like `deadline`. */
+  signal?: AbortSignal;
   onAction?: (transmit: Transmit, result: unknown) => void;
   onState?: (state: ValidatorState) => void;
 }
 
-/** Runs a validator to its verdict; resolves to its ACKs (one per TI). */
+/**
+ * Runs a validator to its verdict; resolves to its ACKs (one per TI).
+ * Rejects with an `EHR_STILL_PENDING` error (a `StillPendingError`) when
+ * `deadline` passes or `signal` aborts first: no ACK, the TI pending.
+ */
 export declare function runValidator(validator: Validator, transport: ValidatorTransport, options?: RunOptions): Promise<Ack[]>;
 
 export interface SubmitTiOptions extends RunOptions {

@@ -4,9 +4,9 @@
 
 use alloy_primitives::B256;
 use ehrchain_core::{
-    Ack, BatchBuilder, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction,
-    InvalidReason, Role, TemplateRegistry, TransactionValidator, Transport, TransportError,
-    UnixMillis, ValidatorConfig, run_blocking,
+    Ack, BatchBuilder, CancelToken, ChainTransaction, Clock, Handshaker, InMemoryKeyStore,
+    InitialTransaction, InvalidReason, Role, TemplateRegistry, TransactionValidator, Transport,
+    TransportError, UnixMillis, Until, ValidatorConfig, run_blocking,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -35,7 +35,7 @@ impl Clock for VirtualClock {
     fn now(&mut self) -> UnixMillis {
         self.0
     }
-    fn wait_until(&mut self, deadline: UnixMillis) {
+    fn wait_until(&mut self, deadline: UnixMillis, _: &CancelToken) {
         if self.1 && deadline > self.0 {
             std::thread::sleep(std::time::Duration::from_millis(
                 deadline.saturating_ms_since(self.0),
@@ -98,7 +98,15 @@ impl<T: Chain> Flow<T> {
 
     pub fn submit(&mut self, ti: &InitialTransaction) -> Ack {
         self.hs
-            .submit(ti, &mut self.transport, &mut self.clock, &mut self.rng)
+            .submit(
+                ti,
+                &mut self.transport,
+                &mut self.clock,
+                &mut self.rng,
+                &Until::verdict(),
+            )
+            .acked()
+            .unwrap()
     }
 
     pub fn generate(&mut self, ti: &InitialTransaction) -> ChainTransaction {
@@ -109,7 +117,14 @@ impl<T: Chain> Flow<T> {
     }
 
     pub fn run(&mut self, mut validator: TransactionValidator) -> Vec<Ack> {
-        run_blocking(&mut validator, &mut self.transport, &mut self.clock)
+        run_blocking(
+            &mut validator,
+            &mut self.transport,
+            &mut self.clock,
+            &Until::verdict(),
+        )
+        .acked()
+        .unwrap()
     }
 }
 
@@ -274,7 +289,10 @@ pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>
             &mut flow.transport,
             &mut flow.clock,
             &mut flow.rng,
+            &Until::verdict(),
         )
+        .unwrap()
+        .acked()
         .unwrap();
     assert!(ack.is_valid(), "{ack:?}");
     assert!(outbox.entries.is_empty());
@@ -304,7 +322,10 @@ pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>
             &mut flow.transport,
             &mut flow.clock,
             &mut flow.rng,
+            &Until::verdict(),
         )
+        .unwrap()
+        .acked()
         .unwrap();
     assert!(ack.is_valid(), "{ack:?}");
     let ehrchain_core::transport::Anchoring::Record { record_hash, .. } = sent.anchoring else {
@@ -342,6 +363,7 @@ pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>
             &mut flow.transport,
             &mut flow.clock,
             &mut flow.rng,
+            &Until::verdict(),
         )
         .unwrap_err();
     assert!(matches!(err, Error::Outbox(_)), "{err}");
