@@ -98,7 +98,7 @@ impl fmt::Display for UnixMillis {
 /// (feature `std-clock`), tests a virtual clock.
 ///
 /// ```
-/// use ehrchain_core::{Clock, UnixMillis};
+/// use ehrchain_core::{CancelToken, Clock, UnixMillis};
 ///
 /// /// A test clock: waiting jumps straight to the deadline.
 /// struct VirtualClock(UnixMillis);

@@ -122,7 +122,7 @@ test("an outage is not a verdict: the deadline leaves the TI pending in the outb
   provider.down = false;
   const resumed = ehr.Validator.fromJSON(stored);
   assert.equal(resumed.state.state, "outage", "the outage is remembered");
-  const [ack] = await ehr.runValidator(resumed, t, { outbox });
+  const [ack] = await ehr.runValidator(resumed, t, { ...clock, outbox });
   assert.equal(ack.status, "valid", JSON.stringify(ack));
   assert.equal(ack.recordHash, JSON.parse(stored).validator.records[0].recordHash);
   assert.equal(await transport.recordHashOf(entry.tiId), ack.recordHash);
