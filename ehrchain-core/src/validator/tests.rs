@@ -138,6 +138,15 @@ fn included_in_block_5() -> (TransactionValidator, TxReceipt) {
     (v, r)
 }
 
+/// A validator for `tc` whose first submission (at 0) failed with `error`.
+fn first_send_fails(tc: &ChainTransaction, error: TransportError) -> TransactionValidator {
+    let mut v = TransactionValidator::new(tc, config());
+    persist(&mut v, 0);
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(tc)));
+    v.handle_submitted(UnixMillis(0), Err(error)).unwrap();
+    v
+}
+
 /// The node's last answer in [`all_answers_lost`]: a permanent refusal.
 fn already_known() -> TransportError {
     TransportError::Rejected("already known".into())
@@ -382,14 +391,7 @@ fn an_outage_while_settling_is_waited_out_and_ends_recovered() {
 #[test]
 fn the_outage_state_in_json_says_since_when_how_often_and_why() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    persist(&mut v, 0);
-    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
-    v.handle_submitted(
-        UnixMillis(0),
-        Err(TransportError::RateLimited("429".into())),
-    )
-    .unwrap();
+    let mut v = first_send_fails(&tc, TransportError::RateLimited("429".into()));
     assert_eq!(
         serde_json::to_value(v.state()).unwrap(),
         serde_json::json!({
@@ -554,14 +556,7 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
 #[test]
 fn a_read_that_changes_is_confirmed_again() {
     let tc = tc();
-    let mut v = TransactionValidator::new(&tc, config());
-    persist(&mut v, 0);
-    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(&tc)));
-    v.handle_submitted(
-        UnixMillis(0),
-        Err(TransportError::Rejected("no funds".into())),
-    )
-    .unwrap();
+    let mut v = first_send_fails(&tc, TransportError::Rejected("no funds".into()));
     read(&mut v, 0, Some(B256::repeat_byte(0x77)));
     head(&mut v, 0, 5);
     head(&mut v, 1_000, 6);
