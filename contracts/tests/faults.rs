@@ -8,6 +8,11 @@
 //! may be rerun ends valid when rerun without faults, anchored once (nothing
 //! lost). Prints one row per fault.
 //!
+//! Then a burst of TIs from one locally signing account (nonces counted by
+//! the transport, as the core's `rpc::Nonces` says) while sends fail
+//! mid-burst, the answer thrown away after the node acted or the connection
+//! refused: every TI valid, anchored once, none stalled behind a nonce gap.
+//!
 //! Then a node that black-holes every request: an outage is not a verdict,
 //! and it costs the host at most its deadline (plus the one request in
 //! flight); once the node is back, resuming the TI from its outbox ends
@@ -28,13 +33,14 @@ use std::time::{Duration, Instant};
 
 use alloy_primitives::Address;
 use common::{built_ins, generator};
-use ehrchain_contracts::{Deployment, RpcConfig, RpcTransport, deploy_registry};
+use ehrchain_contracts::{Deployment, PrivateKeySigner, RpcConfig, RpcTransport, deploy_registry};
 use ehrchain_core::outbox::MemoryOutbox;
 use ehrchain_core::outbox::Outbox;
-use ehrchain_core::validator::ValidatorState;
+use ehrchain_core::validator::{ValidatorState, step};
 use ehrchain_core::{
-    Ack, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction, Role, Run,
-    SystemClock, TransactionValidator, Transport, UnixMillis, Until, ValidatorConfig, run_durably,
+    Ack, CancelToken, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction,
+    Role, Run, SystemClock, TransactionValidator, Transport, UnixMillis, Until, ValidatorConfig,
+    run_durably,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -254,6 +260,18 @@ fn every_fault_keeps_one_ack_per_ti_and_nothing_lost() {
             (Role::DOCTOR.to_owned(), doctor),
         ],
     };
+    let signer = node.add_local_key(burst_key());
+    let funded = node
+        .send_from(
+            admin,
+            Some(signer),
+            alloy_primitives::Bytes::new(),
+            alloy_primitives::U256::from(10u64).pow(alloy_primitives::U256::from(19u64)),
+        )
+        .unwrap();
+    assert!(node.wait_for_receipt(&funded).unwrap().status);
+    let mut deployment = deployment;
+    deployment.grants.push((Role::NURSE.to_owned(), signer));
     let registry = deploy_registry(&mut node, &deployment, &built_ins()).unwrap();
     let started = Instant::now();
     eprintln!("fault          TIs  valid  invalid  reruns  violations  seconds");
@@ -273,8 +291,103 @@ fn every_fault_keeps_one_ack_per_ti_and_nothing_lost() {
         all.extend(row.violations.into_iter().map(|v| format!("{fault}: {v}")));
     }
     eprintln!("faults: {:.1} s", started.elapsed().as_secs_f64());
+    for (seed, fault) in [(0xb0057, "drop-answer"), (0xb0058, "refuse")] {
+        let row = burst_from_a_local_key(fault, seed, registry, senders);
+        eprintln!(
+            "burst {fault:<8} {:>3}  {:>5}  {:>7}  {:>6}  {:>10}",
+            row.tis,
+            row.valid,
+            row.invalid,
+            row.reruns,
+            row.violations.len(),
+        );
+        all.extend(
+            row.violations
+                .into_iter()
+                .map(|v| format!("burst {fault}: {v}")),
+        );
+    }
     assert!(all.is_empty(), "{all:#?}");
     black_holed_node_costs_at_most_the_deadline_and_resume_ends_valid(registry, senders);
+}
+
+/// The key that signs the nurses' TIs of the burst itself.
+fn burst_key() -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&alloy_primitives::keccak256("ehrchain faults: burst nurse"))
+        .unwrap()
+}
+
+/// TIs in one burst from one locally signing account.
+const BURST: usize = 8;
+
+/// `BURST` nurse TIs (fresh TI ids from `seed`), all in flight at once
+/// (interleaved, one action at a time, each validator with its outbox),
+/// through a proxy that spoils a third of the requests with `fault`, from the locally signing
+/// [`burst_key`]: every TI valid within [`PER_TI_MS`], its record held.
+fn burst_from_a_local_key(fault: &str, seed: u64, registry: Address, senders: [Address; 3]) -> Row {
+    let proxy = Proxy::start_passing(&url(), fault, 0.3, seed, 1);
+    let mut faulty = through(&proxy.url, registry, senders, Duration::from_secs(1));
+    let signer = faulty.add_local_key(burst_key());
+    faulty.set_sender(&Role::new(Role::NURSE).unwrap(), signer);
+    let mut direct = through(&url(), registry, senders, Duration::from_secs(30));
+    let hs = handshaker(registry);
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut validators: Vec<(TransactionValidator, MemoryOutbox)> = (0..BURST)
+        .map(|n| {
+            let ti = InitialTransaction {
+                author_role: Role::new(Role::NURSE).unwrap(),
+                ..ti(&hs, &mut rng, n)
+            };
+            (
+                hs.validator_for(&ti, SystemClock.now(), &mut rng),
+                MemoryOutbox::default(),
+            )
+        })
+        .collect();
+    let give_up = SystemClock.now().saturating_add_ms(PER_TI_MS);
+    let mut acks: Vec<Vec<Ack>> = vec![Vec::new(); BURST];
+    while SystemClock.now() < give_up && validators.iter().any(|(v, _)| !v.is_finished()) {
+        let now = SystemClock.now();
+        for ((v, outbox), acks) in validators.iter_mut().zip(&mut acks) {
+            v.handle_timeout(now);
+            if let Some(transmit) = v.poll_transmit(now) {
+                step(v, outbox, &mut faulty, now, transmit).unwrap();
+            }
+            acks.extend(std::iter::from_fn(|| v.poll_ack()));
+        }
+        if let Some(next) = validators
+            .iter()
+            .filter_map(|(v, _)| v.poll_timeout())
+            .min()
+        {
+            SystemClock.wait_until(next.min(give_up), &CancelToken::new());
+        }
+    }
+    drop(proxy);
+    let mut row = Row::default();
+    for ((v, _), acks) in validators.iter().zip(&acks) {
+        row.tis += 1;
+        let ti_id = v.ti_ids().next().unwrap();
+        let [ack] = &acks[..] else {
+            row.violations.push(format!(
+                "{} ACKs for TI {ti_id} ({:?})",
+                acks.len(),
+                v.state()
+            ));
+            continue;
+        };
+        let held = (0..5)
+            .find_map(|_| direct.record_hash_of(&ti_id).ok())
+            .unwrap();
+        if ack.is_valid() && held == ack.record_hash {
+            row.valid += 1;
+        } else {
+            row.invalid += 1;
+            row.violations
+                .push(format!("{ack:?}, the registry holds {held:?}"));
+        }
+    }
+    row
 }
 
 /// The host's deadline in the black-hole test, and the transport's time-out
