@@ -391,7 +391,7 @@ fn an_outage_while_settling_is_waited_out_and_ends_recovered() {
 #[test]
 fn the_outage_state_in_json_says_since_when_how_often_and_why() {
     let tc = tc();
-    let mut v = first_send_fails(&tc, TransportError::RateLimited("429".into()));
+    let v = first_send_fails(&tc, TransportError::RateLimited("429".into()));
     assert_eq!(
         serde_json::to_value(v.state()).unwrap(),
         serde_json::json!({
