@@ -37,7 +37,7 @@ clippy:
 ## default one-at-a-time Keccak.
 unit:
 	$(CARGO) test --workspace --locked
-	$(CARGO) test -p ehrchain-core --locked --features simd-keccak
+	$(CARGO) test -p ehrchain-core --locked --features simd-keccak,std-clock
 
 ## The crates meant for crates.io package and build from their packaged files
 ## alone, with their metadata: ehrchain-core. (The others are publish = false:

@@ -32,9 +32,9 @@ use ehrchain_core::outbox::Outbox;
 use ehrchain_core::watcher::{AnchorWatcher, WatcherConfig};
 use ehrchain_core::{
     Ack, AckStatus, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
-    InclusionProof, InitialTransaction, KeyId, MasterKey, Role, SystemClock, TemplateRegistry,
-    TransactionGenerator, TransactionValidator, Transmit, Transport, UnixMillis, ValidatorConfig,
-    run_durably,
+    InclusionProof, InitialTransaction, KeyId, MasterKey, Role, Run, SystemClock, TemplateRegistry,
+    TransactionGenerator, TransactionValidator, Transmit, Transport, UnixMillis, Until,
+    ValidatorConfig, run_durably,
 };
 use rand_core::{OsRng, RngCore};
 use serde_json::{Value, json};
@@ -276,8 +276,17 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         let now = host.clock.now();
         let ti = host.ti(now, name, role, patient, fields)?;
         // Stored in the outbox before it is sent; the ACK and the outbox
-        // entry's removal are one database transaction.
-        let ack = host.submit_watched(&ti, &mut watcher)?;
+        // entry's removal are one database transaction. A node outage is
+        // waited out for up to two minutes; then the TI stays pending in the
+        // outbox (no ACK: it is not invalid) and the next run resumes it.
+        let deadline = Until::deadline(host.clock.now().saturating_add_ms(120_000));
+        let ack = match host.submit_watched(&ti, &mut watcher, &deadline)? {
+            Run::Acked(ack) => ack,
+            Run::Pending(stopped) => {
+                println!("  {name} by a {role}: {stopped}");
+                continue;
+            }
+        };
         print_ack(&format!("{name} by a {role}"), &ack);
         if ack.is_valid() {
             first.get_or_insert(ack);
@@ -341,13 +350,14 @@ impl<C: Chain> Host<C> {
         })
     }
 
-    /// Submits `ti` through the outbox and, when its ACK is valid, hands it
-    /// to `watcher`.
+    /// Submits `ti` through the outbox until its ACK or `until` and, when
+    /// the ACK is valid, hands it to `watcher`.
     fn submit_watched(
         &mut self,
         ti: &InitialTransaction,
         watcher: &mut AnchorWatcher,
-    ) -> Result<Ack> {
+        until: &Until,
+    ) -> Result<Run<Ack>> {
         Ok(self.hs.submit_watched(
             ti,
             &mut self.db,
@@ -355,6 +365,7 @@ impl<C: Chain> Host<C> {
             &mut self.clock,
             &mut self.rng,
             watcher,
+            until,
         )?)
     }
 
@@ -373,13 +384,16 @@ impl<C: Chain> Host<C> {
     /// Submits `ti` through the outbox and blocks until its ACK.
     fn submit_durably(&mut self, ti: &InitialTransaction) -> Result<Ack> {
         let (db, transport) = (&mut self.db, &mut self.transport);
-        Ok((self.hs).submit_durably(ti, db, transport, &mut self.clock, &mut self.rng)?)
+        let until = Until::verdict();
+        let run =
+            (self.hs).submit_durably(ti, db, transport, &mut self.clock, &mut self.rng, &until)?;
+        Ok(run.acked()?)
     }
 
     /// Runs `validator` through the outbox to its ACKs.
     fn run(&mut self, validator: &mut TransactionValidator) -> Result<Vec<Ack>> {
         let (db, transport) = (&mut self.db, &mut self.transport);
-        Ok(run_durably(validator, db, transport, &mut self.clock)?)
+        Ok(run_durably(validator, db, transport, &mut self.clock, &Until::verdict())?.acked()?)
     }
 
     /// The host crashes right after sending a TC; restarted, it resumes what
@@ -416,7 +430,11 @@ impl<C: Chain> Host<C> {
 The host crashes right after sending a TC; restarted, it resumes its outbox:"
         );
         let (db, transport) = (&mut self.db, &mut self.transport);
-        for ack in self.hs.resume(db, transport, &mut self.clock)? {
+        for ack in self
+            .hs
+            .resume(db, transport, &mut self.clock, &Until::verdict())?
+            .acks
+        {
             print_ack("resumed", &ack);
         }
         Ok(())

@@ -88,8 +88,9 @@ impl RpcConfig {
 ///   sender ([`RpcTransport::set_default_sender`]).
 /// - **Signing**: an account whose key was added with
 ///   [`RpcTransport::add_local_key`] signs raw transactions locally
-///   (`eth_sendRawTransaction`, nonces tracked here and re-read from the node
-///   after any failed send); any other account must be unlocked on the node
+///   (`eth_sendRawTransaction`; nonces as the core's policy
+///   [`rpc::Nonces`] keeps them: counted here, kept after a refusal, re-read
+///   from the node after a send whose outcome is unknown); any other account must be unlocked on the node
 ///   (`eth_sendTransaction`, as Ganache's and Hardhat's accounts are).
 /// - **Gas**: every transaction is estimated (`eth_estimateGas` at the
 ///   latest mined block) plus a margin; one whose estimate reverts is never
@@ -111,7 +112,7 @@ pub struct RpcTransport {
     senders: HashMap<B256, Address>,
     default_sender: Option<Address>,
     keys: HashMap<Address, PrivateKeySigner>,
-    nonces: HashMap<Address, u64>,
+    nonces: rpc::Nonces,
     mine_on_head: bool,
 }
 
@@ -170,7 +171,7 @@ impl RpcTransport {
             senders: HashMap::new(),
             default_sender: None,
             keys: HashMap::new(),
-            nonces: HashMap::new(),
+            nonces: rpc::Nonces::default(),
             mine_on_head: false,
         };
         rpc::check_chain_id(
@@ -218,7 +219,7 @@ impl RpcTransport {
     /// returns that account.
     pub fn add_local_key(&mut self, key: PrivateKeySigner) -> Address {
         let address = key.address();
-        self.nonces.remove(&address);
+        self.nonces.forget(address);
         self.keys.insert(address, key);
         address
     }
@@ -336,9 +337,13 @@ impl RpcTransport {
         gas: u64,
     ) -> Result<TxHash, TransportError> {
         let from = key.address();
-        let nonce = match self.nonces.get(&from) {
-            Some(nonce) => *nonce,
-            None => rpc::quantity(&self.ask(&RpcRequest::next_nonce(from))?, "the nonce")?,
+        let nonce = match self.nonces.next(from) {
+            Some(nonce) => nonce,
+            None => {
+                let count = rpc::quantity(&self.ask(&RpcRequest::next_nonce(from))?, "the nonce")?;
+                self.nonces.learned(from, count);
+                count
+            }
         };
         let mut request = TransactionRequest::default()
             .with_from(from)
@@ -380,19 +385,9 @@ impl RpcTransport {
         let sent = self
             .ask(&RpcRequest::send_raw_transaction(&envelope.encoded_2718()))
             .and_then(|hash| rpc::tx_hash(&hash));
-        match &sent {
-            // Taken (a mined revert the node names took the nonce too).
-            Ok(_)
-            | Err(TransportError::Reverted(rpc::Revert {
-                tx_hash: Some(_), ..
-            })) => {
-                self.nonces.insert(from, nonce.saturating_add(1));
-            }
-            // The node may or may not have taken it: ask it next time.
-            Err(_) => {
-                self.nonces.remove(&from);
-            }
-        }
+        // Taken, still free, or unknown (then the node is asked next time):
+        // the core's nonce policy.
+        self.nonces.sent(from, nonce, &sent);
         sent
     }
 

@@ -32,6 +32,16 @@
 //!   valid, anchored once. Hardhat loses its chain, the registry with it:
 //!   there the test shows that no TI is ACKed valid without an anchor.
 //!
+//! Then a burst of TIs from one locally signing account (nonces counted by
+//! the transport, as the core's `rpc::Nonces` says) while sends fail
+//! mid-burst, the answer thrown away after the node acted or the connection
+//! refused: every TI valid, anchored once, none stalled behind a nonce gap.
+//!
+//! Then a node that black-holes every request: an outage is not a verdict,
+//! and it costs the host at most its deadline (plus the one request in
+//! flight); once the node is back, resuming the TI from its outbox ends
+//! valid with the same record hash.
+//!
 //! Each scenario writes its row for `make test`'s fault table
 //! (scripts/fault-report/): `proxy-<fault>` on `ganache` or `hardhat`.
 #![allow(
@@ -52,15 +62,16 @@ use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, B256};
 use common::{built_ins, generator};
-use ehrchain_contracts::{Deployment, RpcConfig, RpcTransport, deploy_registry};
+use ehrchain_contracts::{Deployment, PrivateKeySigner, RpcConfig, RpcTransport, deploy_registry};
 use ehrchain_core::outbox::MemoryOutbox;
+use ehrchain_core::outbox::Outbox;
 use ehrchain_core::rpc::RpcRequest;
-use ehrchain_core::validator::step;
+use ehrchain_core::validator::{ValidatorState, step};
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{
-    Ack, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction, Role,
-    SystemClock, TransactionValidator, Transport, TxHash, ValidatorConfig, run_durably,
-    watch_durably,
+    Ack, CancelToken, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction,
+    Role, Run, SystemClock, TransactionValidator, Transport, TxHash, UnixMillis, Until,
+    ValidatorConfig, run_durably, watch_durably,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -89,6 +100,11 @@ struct Proxy {
 
 impl Proxy {
     fn start(upstream: &str, fault: &str, share: f64, seed: u64) -> Self {
+        Self::start_passing(upstream, fault, share, seed, 0)
+    }
+
+    /// A proxy that lets the first `pass_first` requests through unspoiled.
+    fn start_passing(upstream: &str, fault: &str, share: f64, seed: u64, pass_first: u32) -> Self {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../scripts/fault-proxy/proxy.mjs"
@@ -101,7 +117,7 @@ impl Proxy {
                 &share.to_string(),
                 &seed.to_string(),
             ])
-            .args(["--lifetime", "600"])
+            .args(["--lifetime", "600", "--pass-first", &pass_first.to_string()])
             .stdout(Stdio::piped())
             .spawn()
             .expect("node runs the fault proxy");
@@ -182,16 +198,25 @@ struct Row {
     violations: Vec<String>,
 }
 
+/// How long one TI may take through a spoiling proxy before the test counts
+/// it as stuck (an outage is waited out, so only a deadline ends it).
+const PER_TI_MS: u64 = 120_000;
+
 /// Runs `validator` to its verdict on the system clock (the node's time-outs
-/// are real), with its outbox.
-fn run(validator: &mut TransactionValidator, transport: &mut RpcTransport) -> Vec<Ack> {
+/// are real), with its outbox; `None` when it is still pending after
+/// [`PER_TI_MS`].
+fn run(validator: &mut TransactionValidator, transport: &mut RpcTransport) -> Option<Vec<Ack>> {
+    let until = Until::deadline(SystemClock.now().saturating_add_ms(PER_TI_MS));
     run_durably(
         validator,
         &mut MemoryOutbox::default(),
         transport,
         &mut SystemClock,
+        &until,
     )
     .unwrap()
+    .acked()
+    .ok()
 }
 
 fn check_fault(fault: &str, seed: u64, registry: Address, senders: [Address; 3]) -> Row {
@@ -210,7 +235,10 @@ fn check_fault(fault: &str, seed: u64, registry: Address, senders: [Address; 3])
     for tc in &tcs {
         row.tis += 1;
         let mut validator = TransactionValidator::new(tc, *hs.validator_config());
-        let acks = run(&mut validator, &mut faulty);
+        let Some(acks) = run(&mut validator, &mut faulty) else {
+            row.violations.push(format!("no ACK within {PER_TI_MS} ms"));
+            continue;
+        };
         let [ack] = &acks[..] else {
             row.violations
                 .push(format!("{} ACKs for one TI", acks.len()));
@@ -239,8 +267,8 @@ fn check_fault(fault: &str, seed: u64, registry: Address, senders: [Address; 3])
             // Nothing lost: the same TC, without faults, ends valid.
             row.reruns += 1;
             let mut again = TransactionValidator::new(tc, *hs.validator_config());
-            let acks = run(&mut again, &mut direct);
-            if !acks.iter().all(Ack::is_valid) {
+            let acks = run(&mut again, &mut direct).unwrap_or_default();
+            if acks.is_empty() || !acks.iter().all(Ack::is_valid) {
                 row.violations
                     .push(format!("a rerun of a TC that may be rerun: {acks:?}"));
             }
@@ -304,7 +332,7 @@ fn reorg_after_the_ack(
         row.tis += 1;
         let tc = fresh_tc(hs, rng, n);
         let mut validator = TransactionValidator::new(&tc, *hs.validator_config());
-        let acks = run(&mut validator, direct);
+        let acks = run(&mut validator, direct).unwrap_or_default();
         match &acks[..] {
             [ack] if ack.is_valid() => {
                 watcher.watch(&validator, ack).unwrap();
@@ -399,7 +427,9 @@ fn dropped_pending(
             let now = clock.now();
             match validator.poll_transmit(now) {
                 Some(t) => step(&mut validator, &mut outbox, direct, now, t).unwrap(),
-                None => clock.wait_until(validator.poll_timeout().unwrap_or(now)),
+                None => {
+                    clock.wait_until(validator.poll_timeout().unwrap_or(now), &CancelToken::new())
+                }
             }
         }
         let pending = validator.tx_hashes()[0];
@@ -414,7 +444,12 @@ fn dropped_pending(
                 .push(format!("the node did not drop {pending}: {e}"));
             continue;
         }
-        let acks = run_durably(&mut validator, &mut outbox, direct, &mut clock).unwrap();
+        // Bounded: a run left pending is a violation below, not a hang.
+        let until = Until::deadline(clock.now().saturating_add_ms(PER_TI_MS));
+        let acks = run_durably(&mut validator, &mut outbox, direct, &mut clock, &until)
+            .unwrap()
+            .acked()
+            .unwrap_or_default();
         // Sent again (the same signed transaction when the node gives the
         // sender the dropped one's nonce again), then valid.
         let resent = validator.tx_hashes().len() >= 2;
@@ -476,6 +511,18 @@ fn every_fault_keeps_one_ack_per_ti_and_nothing_lost() {
             (Role::DOCTOR.to_owned(), doctor),
         ],
     };
+    let signer = admin_transport.add_local_key(burst_key());
+    let funded = admin_transport
+        .send_from(
+            admin,
+            Some(signer),
+            alloy_primitives::Bytes::new(),
+            alloy_primitives::U256::from(10u64).pow(alloy_primitives::U256::from(19u64)),
+        )
+        .unwrap();
+    assert!(admin_transport.wait_for_receipt(&funded).unwrap().status);
+    let mut deployment = deployment;
+    deployment.grants.push((Role::NURSE.to_owned(), signer));
     let registry = deploy_registry(&mut admin_transport, &deployment, &built_ins()).unwrap();
     let started = Instant::now();
     eprintln!("fault (on {node})         TIs  valid  invalid  reruns  violations  seconds");
@@ -500,7 +547,185 @@ fn every_fault_keeps_one_ack_per_ti_and_nothing_lost() {
         all.extend(row.violations.into_iter().map(|v| format!("{name}: {v}")));
     }
     eprintln!("faults: {:.1} s", started.elapsed().as_secs_f64());
+    for (seed, fault) in [(0xb0057, "drop-answer"), (0xb0058, "refuse")] {
+        let row = burst_from_a_local_key(fault, seed, registry, senders);
+        eprintln!(
+            "burst {fault:<8} {:>3}  {:>5}  {:>7}  {:>6}  {:>10}",
+            row.tis,
+            row.valid,
+            row.invalid,
+            row.reruns,
+            row.violations.len(),
+        );
+        all.extend(
+            row.violations
+                .into_iter()
+                .map(|v| format!("burst {fault}: {v}")),
+        );
+    }
     assert!(all.is_empty(), "{all:#?}");
+    black_holed_node_costs_at_most_the_deadline_and_resume_ends_valid(registry, senders);
+}
+
+/// The key that signs the nurses' TIs of the burst itself.
+fn burst_key() -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&alloy_primitives::keccak256("ehrchain faults: burst nurse"))
+        .unwrap()
+}
+
+/// TIs in one burst from one locally signing account.
+const BURST: usize = 8;
+
+/// `BURST` nurse TIs (fresh TI ids from `seed`), all in flight at once
+/// (interleaved, one action at a time, each validator with its outbox),
+/// through a proxy that spoils a third of the requests with `fault`, from the locally signing
+/// [`burst_key`]: every TI valid within [`PER_TI_MS`], its record held.
+fn burst_from_a_local_key(fault: &str, seed: u64, registry: Address, senders: [Address; 3]) -> Row {
+    let proxy = Proxy::start_passing(&url(), fault, 0.3, seed, 1);
+    let mut faulty = through(&proxy.url, registry, senders, Duration::from_secs(1));
+    let signer = faulty.add_local_key(burst_key());
+    faulty.set_sender(&Role::new(Role::NURSE).unwrap(), signer);
+    let mut direct = through(&url(), registry, senders, Duration::from_secs(30));
+    let hs = handshaker(registry);
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut validators: Vec<(TransactionValidator, MemoryOutbox)> = (0..BURST)
+        .map(|n| {
+            let ti = InitialTransaction {
+                author_role: Role::new(Role::NURSE).unwrap(),
+                ..ti(&hs, &mut rng, n)
+            };
+            (
+                hs.validator_for(&ti, SystemClock.now(), &mut rng),
+                MemoryOutbox::default(),
+            )
+        })
+        .collect();
+    let give_up = SystemClock.now().saturating_add_ms(PER_TI_MS);
+    let mut acks: Vec<Vec<Ack>> = vec![Vec::new(); BURST];
+    while SystemClock.now() < give_up && validators.iter().any(|(v, _)| !v.is_finished()) {
+        let now = SystemClock.now();
+        for ((v, outbox), acks) in validators.iter_mut().zip(&mut acks) {
+            v.handle_timeout(now);
+            if let Some(transmit) = v.poll_transmit(now) {
+                step(v, outbox, &mut faulty, now, transmit).unwrap();
+            }
+            acks.extend(std::iter::from_fn(|| v.poll_ack()));
+        }
+        if let Some(next) = validators
+            .iter()
+            .filter_map(|(v, _)| v.poll_timeout())
+            .min()
+        {
+            SystemClock.wait_until(next.min(give_up), &CancelToken::new());
+        }
+    }
+    drop(proxy);
+    let mut row = Row::default();
+    for ((v, _), acks) in validators.iter().zip(&acks) {
+        row.tis += 1;
+        let ti_id = v.ti_ids().next().unwrap();
+        let [ack] = &acks[..] else {
+            row.violations.push(format!(
+                "{} ACKs for TI {ti_id} ({:?})",
+                acks.len(),
+                v.state()
+            ));
+            continue;
+        };
+        let held = (0..5)
+            .find_map(|_| direct.record_hash_of(&ti_id).ok())
+            .unwrap();
+        if ack.is_valid() && held == ack.record_hash {
+            row.valid += 1;
+        } else {
+            row.invalid += 1;
+            row.violations
+                .push(format!("{ack:?}, the registry holds {held:?}"));
+        }
+    }
+    row
+}
+
+/// The host's deadline in the black-hole test, and the transport's time-out
+/// per request: a black-holed node may cost at most their sum.
+const DEADLINE_MS: u64 = 3_000;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A black-holed node costs at most the deadline, and resume ends valid
+/// (run after the fault table, on the same registry: one test at a time
+/// sends from the node's accounts).
+fn black_holed_node_costs_at_most_the_deadline_and_resume_ends_valid(
+    registry: Address,
+    senders: [Address; 3],
+) {
+    // Every request after the transport's connection check is read and
+    // never answered.
+    let proxy = Proxy::start_passing(&url(), "blackhole", 1.0, 7, 1);
+    let mut dark = through(&proxy.url, registry, senders, REQUEST_TIMEOUT);
+    let hs = handshaker(registry);
+    let mut rng = ChaCha20Rng::seed_from_u64(0xb1ac);
+    let ti = ti(&hs, &mut rng, 0);
+    let mut outbox = MemoryOutbox::default();
+    let started = Instant::now();
+    let deadline = UnixMillis(SystemClock.now().as_millis() + DEADLINE_MS);
+    let run = hs
+        .submit_durably(
+            &ti,
+            &mut outbox,
+            &mut dark,
+            &mut SystemClock,
+            &mut rng,
+            &Until::deadline(deadline),
+        )
+        .unwrap();
+    let took = started.elapsed();
+    drop(proxy);
+    eprintln!(
+        "blackhole-all: deadline {DEADLINE_MS} ms, request time-out {REQUEST_TIMEOUT:?}: returned after {took:?}"
+    );
+    // No ACK (an outage is not a verdict), and no later than the deadline
+    // plus the request in flight (with 1 s of margin for a busy machine).
+    let Run::Pending(stopped) = run else {
+        panic!("an ACK from a black-holed node: {run:?}");
+    };
+    let bound = Duration::from_millis(DEADLINE_MS) + REQUEST_TIMEOUT + Duration::from_secs(1);
+    assert!(
+        took >= Duration::from_millis(DEADLINE_MS - 100) && took <= bound,
+        "took {took:?}, bound {bound:?}"
+    );
+    let ValidatorState::Outage { outage, .. } = &*stopped.state else {
+        panic!("stopped while {:?}", stopped.state);
+    };
+    assert!(outage.attempts >= 2, "{outage:?}");
+    assert_eq!(outage.last_error.name(), "unavailable");
+    // The TI is pending in the outbox, with its sealed record.
+    assert_eq!(outbox.keys().unwrap(), vec![ti.ti_id]);
+    let entry = TransactionValidator::from_json(&outbox.load(&ti.ti_id).unwrap().unwrap()).unwrap();
+    let ehrchain_core::transport::Anchoring::Record { record_hash, .. } =
+        entry.submission().unwrap().anchoring
+    else {
+        panic!("a single record");
+    };
+
+    // The node is back (no proxy): resuming ends valid, with the same
+    // record hash, anchored once.
+    let mut direct = through(&url(), registry, senders, Duration::from_secs(30));
+    let resumed = hs
+        .resume(
+            &mut outbox,
+            &mut direct,
+            &mut SystemClock,
+            &Until::verdict(),
+        )
+        .unwrap();
+    assert_eq!(resumed.stopped, None);
+    let [ack] = &resumed.acks[..] else {
+        panic!("{:?}", resumed.acks);
+    };
+    assert!(ack.is_valid(), "{ack:?}");
+    assert_eq!(ack.record_hash, Some(record_hash));
+    assert_eq!(direct.record_hash_of(&ti.ti_id).unwrap(), Some(record_hash));
+    assert!(outbox.keys().unwrap().is_empty());
 }
 
 /// A development node this test starts itself on `port`: Ganache keeping
@@ -613,14 +838,21 @@ fn a_node_restart_keeps_one_ack_per_ti_and_no_valid_ack_without_an_anchor() {
             let now = clock.now();
             match validator.poll_transmit(now) {
                 Some(t) => step(&mut validator, &mut outbox, &mut chain, now, t).unwrap(),
-                None => clock.wait_until(validator.poll_timeout().unwrap_or(now)),
+                None => {
+                    clock.wait_until(validator.poll_timeout().unwrap_or(now), &CancelToken::new())
+                }
             }
         }
         // Killed and started again while the TC is in flight.
         drop(node);
         node = OwnNode::start(hardhat, port, &db);
         let _ = OwnNode::connect(&url);
-        let acks = run_durably(&mut validator, &mut outbox, &mut chain, &mut clock).unwrap();
+        // Bounded: a run left pending is a violation below, not a hang.
+        let until = Until::deadline(clock.now().saturating_add_ms(PER_TI_MS));
+        let acks = run_durably(&mut validator, &mut outbox, &mut chain, &mut clock, &until)
+            .unwrap()
+            .acked()
+            .unwrap_or_default();
         let held = (0..5)
             .find_map(|_| chain.record_hash_of(&tc.ti_id).ok())
             .flatten();

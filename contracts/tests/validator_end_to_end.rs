@@ -20,7 +20,7 @@ use common::{devnet_with_built_ins, role};
 use ehrchain_contracts::{Devnet, DevnetTransport, EhrRegistry};
 use ehrchain_core::{
     Ack, AnchoredBatch, BatchReader, ChainTransaction, InitialTransaction, InvalidReason,
-    Submission, SubmissionStatus, TransactionValidator, Transport, TransportError, TxHash,
+    Submission, SubmissionStatus, TransactionValidator, Transport, TransportError, TxHash, Until,
     run_blocking,
 };
 
@@ -151,7 +151,9 @@ fn run_losing_answers(
         inner: &mut flow.transport,
         send,
     };
-    let acks = run_blocking(&mut v, &mut lossy, &mut flow.clock);
+    let acks = run_blocking(&mut v, &mut lossy, &mut flow.clock, &Until::verdict())
+        .acked()
+        .unwrap();
     (ti, tc, acks)
 }
 

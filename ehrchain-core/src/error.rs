@@ -13,6 +13,7 @@ use std::fmt;
 
 use crate::authorship::AuthorshipError;
 use crate::batch::{BatchError, ProofError};
+use crate::driver::Stopped;
 use crate::envelope::EnvelopeError;
 use crate::fhir::FhirError;
 use crate::generator::GenerateError;
@@ -221,6 +222,10 @@ error_codes! {
     /// The anchor watcher refused an input (an invalid ACK, an ACK of
     /// another validator, a result it did not ask for).
     Watcher = 612, "EHR_WATCHER", Chain, "the anchor watcher refused the input";
+    /// No ACK yet: the blocking call's deadline passed or the host
+    /// cancelled it (during an outage, say). Not a verdict: the TI is
+    /// pending and its outbox entry kept; resume it later.
+    StillPending = 613, "EHR_STILL_PENDING", Chain, "no ACK yet: the deadline passed or the call was cancelled; the TI is pending, resume it later";
     /// The FHIR JSON is malformed, not a resource, or not a Bundle of a
     /// supported type.
     FhirMalformed = 700, "EHR_FHIR_MALFORMED", Fhir, "the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle";
@@ -326,6 +331,10 @@ pub enum Error {
     /// The host's outbox could not store or read an entry.
     #[error(transparent)]
     Outbox(#[from] OutboxError),
+    /// A blocking call stopped at the host's deadline or cancel: the TI is
+    /// still pending.
+    #[error(transparent)]
+    Pending(#[from] Stopped),
     /// The in-process devnet (the `ehrchain-contracts` crate) refused an
     /// operation; its message.
     #[error("{0}")]
@@ -360,6 +369,7 @@ impl Error {
             Self::Validator(e) => e.code(),
             Self::Tc(e) => e.code(),
             Self::Outbox(_) => ErrorCode::OutboxUnavailable,
+            Self::Pending(_) => ErrorCode::StillPending,
             Self::Devnet(_) => ErrorCode::Devnet,
             Self::Fhir(e) => e.code(),
             Self::Authorship(e) => e.code(),

@@ -3,7 +3,7 @@
 
 use rand_core::CryptoRngCore;
 
-use crate::driver::{run_blocking, run_durably};
+use crate::driver::{Run, Stopped, Until, run_blocking, run_durably};
 use crate::error::Error;
 use crate::generator::{ChainTransaction, GenerateError, TransactionGenerator};
 use crate::keys::KeyStore;
@@ -76,7 +76,7 @@ use crate::watcher::AnchorWatcher;
 /// # }
 /// ```
 ///
-/// Then `hs.submit(&ti, &mut transport, &mut clock, &mut rng)` sends it
+/// Then `hs.submit(&ti, &mut transport, &mut clock, &mut rng, &Until::verdict())` sends it
 /// through a [`Transport`] and answers with its [`Ack`]; hosts that drive the
 /// validator themselves call [`Handshaker::validator_for`].
 #[derive(Debug)]
@@ -172,6 +172,12 @@ impl<K: KeyStore> Handshaker<K> {
     /// TI (the host restarted, or submits the TI again before its ACK), that
     /// entry is resumed: the same TC and sealed record, never a new one.
     ///
+    /// `until` bounds the wait: at its deadline, or when its cancel token is
+    /// cancelled, the call returns [`Run::Pending`] with the TI's entry
+    /// stored as it stands (an outage is waited out until then, never turned
+    /// into an invalid ACK); submit the TI again, or [`Handshaker::resume`],
+    /// later.
+    ///
     /// # Errors
     /// [`Error::Outbox`] when the outbox fails (nothing more is sent; submit
     /// again or [`Handshaker::resume`] once it works);
@@ -184,15 +190,16 @@ impl<K: KeyStore> Handshaker<K> {
         transport: &mut T,
         clock: &mut C,
         rng: &mut R,
-    ) -> Result<Ack, Error>
+        until: &Until,
+    ) -> Result<Run<Ack>, Error>
     where
         O: Outbox + ?Sized,
         T: Transport + ?Sized,
         C: Clock + ?Sized,
         R: CryptoRngCore + ?Sized,
     {
-        self.run_durably(ti, outbox, transport, clock, rng)
-            .map(|(_, ack)| ack)
+        self.run_durably(ti, outbox, transport, clock, rng, until)
+            .map(|(_, run)| run)
     }
 
     /// [`Handshaker::submit_durably`], then, when the ACK is valid, hands
@@ -210,21 +217,25 @@ impl<K: KeyStore> Handshaker<K> {
         clock: &mut C,
         rng: &mut R,
         watcher: &mut AnchorWatcher,
-    ) -> Result<Ack, Error>
+        until: &Until,
+    ) -> Result<Run<Ack>, Error>
     where
         O: Outbox + ?Sized,
         T: Transport + ?Sized,
         C: Clock + ?Sized,
         R: CryptoRngCore + ?Sized,
     {
-        let (validator, ack) = self.run_durably(ti, outbox, transport, clock, rng)?;
-        if ack.is_valid() {
-            watcher.watch(&validator, &ack)?;
+        let (validator, run) = self.run_durably(ti, outbox, transport, clock, rng, until)?;
+        if let Run::Acked(ack) = &run
+            && ack.is_valid()
+        {
+            watcher.watch(&validator, ack)?;
         }
-        Ok(ack)
+        Ok(run)
     }
 
-    /// The TI's validator (resumed from the outbox, or new), run to its ACK.
+    /// The TI's validator (resumed from the outbox, or new), run to its ACK
+    /// or until `until`.
     fn run_durably<O, T, C, R>(
         &self,
         ti: &InitialTransaction,
@@ -232,7 +243,8 @@ impl<K: KeyStore> Handshaker<K> {
         transport: &mut T,
         clock: &mut C,
         rng: &mut R,
-    ) -> Result<(TransactionValidator, Ack), Error>
+        until: &Until,
+    ) -> Result<(TransactionValidator, Run<Ack>), Error>
     where
         O: Outbox + ?Sized,
         T: Transport + ?Sized,
@@ -243,13 +255,16 @@ impl<K: KeyStore> Handshaker<K> {
             Some(entry) => TransactionValidator::from_json(&entry)?,
             None => self.validator_for(ti, clock.now(), rng),
         };
-        let acks = run_durably(&mut validator, outbox, transport, clock)?;
-        let ack = single_ack(ti, &validator, acks);
-        Ok((validator, ack))
+        let run = run_durably(&mut validator, outbox, transport, clock, until)?;
+        let run = run.map(|acks| single_ack(ti, &validator, acks));
+        Ok((validator, run))
     }
 
-    /// Resumes every TI whose entry the host's outbox holds (after a restart)
-    /// and runs each to its ACK, which the outbox stores; returns the ACKs.
+    /// Resumes every TI whose entry the host's outbox holds (after a restart,
+    /// or after a run stopped by its deadline) and runs each to its ACK,
+    /// which the outbox stores; returns the ACKs. When `until` is reached,
+    /// the TI in progress is stored as it stands and the entries after it are
+    /// left for the next call ([`Resumed::stopped`]).
     ///
     /// # Errors
     /// [`Error::Outbox`] when the outbox fails; [`Error::Validator`]
@@ -261,43 +276,67 @@ impl<K: KeyStore> Handshaker<K> {
         outbox: &mut O,
         transport: &mut T,
         clock: &mut C,
-    ) -> Result<Vec<Ack>, Error>
+        until: &Until,
+    ) -> Result<Resumed, Error>
     where
         O: Outbox + ?Sized,
         T: Transport + ?Sized,
         C: Clock + ?Sized,
     {
-        let mut acks = Vec::new();
+        let mut resumed = Resumed::default();
         for key in outbox.keys()? {
             let Some(entry) = outbox.load(&key)? else {
                 continue;
             };
             let mut validator = TransactionValidator::from_json(&entry)?;
-            acks.extend(run_durably(&mut validator, outbox, transport, clock)?);
+            match run_durably(&mut validator, outbox, transport, clock, until)? {
+                Run::Acked(acks) => resumed.acks.extend(acks),
+                Run::Pending(stopped) => {
+                    resumed.stopped = Some(stopped);
+                    break;
+                }
+            }
         }
-        Ok(acks)
+        Ok(resumed)
     }
 
     /// Submits a TI and blocks until its ACK: valid (store the record) or
     /// invalid (keep it for audit), without an outbox ([`NoOutbox`](crate::outbox::NoOutbox): a crash
     /// loses the TI in flight; [`Handshaker::submit_durably`] does not).
-    /// Never fails: every failure is an invalid ACK.
+    /// Every failure is an invalid ACK; only `until` (a deadline or a cancel)
+    /// ends it without one, [`Run::Pending`]: without an outbox nothing can
+    /// resume that TI, whose transaction may still be mined, so a host that
+    /// sets a deadline should use [`Handshaker::submit_durably`] (with a
+    /// [`MemoryOutbox`](crate::outbox::MemoryOutbox) at least).
     pub fn submit<T, C, R>(
         &self,
         ti: &InitialTransaction,
         transport: &mut T,
         clock: &mut C,
         rng: &mut R,
-    ) -> Ack
+        until: &Until,
+    ) -> Run<Ack>
     where
         T: Transport + ?Sized,
         C: Clock + ?Sized,
         R: CryptoRngCore + ?Sized,
     {
         let mut validator = self.validator_for(ti, clock.now(), rng);
-        let acks = run_blocking(&mut validator, transport, clock);
-        single_ack(ti, &validator, acks)
+        run_blocking(&mut validator, transport, clock, until)
+            .map(|acks| single_ack(ti, &validator, acks))
     }
+}
+
+/// What [`Handshaker::resume`] did: the ACKs made (the outbox stored them
+/// too), and whether it stopped at the host's deadline or cancel before
+/// every entry was resumed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resumed {
+    /// The ACKs of the TIs resumed to their verdict.
+    pub acks: Vec<Ack>,
+    /// Set when `until` was reached: the TI in progress and the entries not
+    /// yet resumed stay in the outbox.
+    pub stopped: Option<Stopped>,
 }
 
 /// The one ACK of a single-record validator.

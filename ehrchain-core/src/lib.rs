@@ -29,19 +29,20 @@ pub mod watcher;
 // proofs, errors) are at the root; everything else is in its module.
 pub use batch::{AnchoredBatch, Batch, BatchBuilder, BatchReader, InclusionProof};
 pub use driver::{
-    WatchReport, run_blocking, run_durably, watch_blocking, watch_durably, watch_until,
+    Run, StopCause, Stopped, Until, WatchReport, run_blocking, run_durably, watch_blocking,
+    watch_durably, watch_until,
 };
 pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, ErrorKind};
 pub use generator::{ChainTransaction, GeneratorConfig, TransactionGenerator};
-pub use handshaker::Handshaker;
+pub use handshaker::{Handshaker, Resumed};
 pub use keys::{InMemoryKeyStore, KeyId, KeyStore, MasterKey};
 pub use role::Role;
 pub use template::{Template, TemplateRegistry};
 pub use ti::InitialTransaction;
 #[cfg(feature = "std-clock")]
 pub use time::SystemClock;
-pub use time::{Clock, UnixMillis};
+pub use time::{CancelToken, Clock, UnixMillis};
 pub use transport::{Submission, SubmissionStatus, Transport, TransportError, TxHash, TxReceipt};
 pub use validator::{
     Ack, AckStatus, InvalidReason, TransactionValidator, Transmit, ValidatorConfig,

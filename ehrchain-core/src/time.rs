@@ -15,7 +15,8 @@
 //!
 //! The core reads no clock itself. Hosts pass their own [`Clock`] to
 //! [`run_blocking`] and [`Handshaker::submit`]; native hosts can enable the
-//! `std-clock` feature for `SystemClock`, the system clock.
+//! `std-clock` feature for `SystemClock`, the system clock. A [`CancelToken`]
+//! ends a wait early.
 //!
 //! [`TransactionValidator::poll_timeout`]: crate::TransactionValidator::poll_timeout
 //! [`AuditEntry::at`]: crate::validator::AuditEntry::at
@@ -25,6 +26,7 @@
 //! [`Handshaker::submit`]: crate::Handshaker::submit
 
 use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
@@ -96,7 +98,7 @@ impl fmt::Display for UnixMillis {
 /// (feature `std-clock`), tests a virtual clock.
 ///
 /// ```
-/// use ehrchain_core::{Clock, UnixMillis};
+/// use ehrchain_core::{CancelToken, Clock, UnixMillis};
 ///
 /// /// A test clock: waiting jumps straight to the deadline.
 /// struct VirtualClock(UnixMillis);
@@ -105,37 +107,105 @@ impl fmt::Display for UnixMillis {
 ///     fn now(&mut self) -> UnixMillis {
 ///         self.0
 ///     }
-///     fn wait_until(&mut self, deadline: UnixMillis) {
-///         self.0 = self.0.max(deadline);
+///     fn wait_until(&mut self, deadline: UnixMillis, cancel: &CancelToken) {
+///         if !cancel.is_cancelled() {
+///             self.0 = self.0.max(deadline);
+///         }
 ///     }
 /// }
 ///
 /// let mut clock = VirtualClock(UnixMillis(1_000));
-/// clock.wait_until(UnixMillis(1_500));
+/// let cancel = CancelToken::new();
+/// clock.wait_until(UnixMillis(1_500), &cancel);
 /// assert_eq!(clock.now(), UnixMillis(1_500));
-/// clock.wait_until(UnixMillis(1_200)); // passed: returns at once
+/// clock.wait_until(UnixMillis(1_200), &cancel); // passed: returns at once
 /// assert_eq!(clock.now(), UnixMillis(1_500));
 /// ```
 pub trait Clock {
     /// The current time.
     fn now(&mut self) -> UnixMillis;
-    /// Returns no earlier than `deadline`, or at once when it has passed.
-    fn wait_until(&mut self, deadline: UnixMillis);
+    /// Returns no earlier than `deadline`, or at once when it has passed,
+    /// or as soon as `cancel` is cancelled (from another thread, say):
+    /// a host that cancels must not wait out a backoff.
+    fn wait_until(&mut self, deadline: UnixMillis, cancel: &CancelToken);
 }
 
-/// The system clock (`std::time::SystemTime`), waiting with
-/// `std::thread::sleep`: the [`Clock`] for native hosts. Behind the
+/// A cancel signal for the blocking drivers ([`Until::cancelled_by`](crate::Until::cancelled_by)):
+/// cloned into the driver, cancelled by the host from any thread (a UI's
+/// "stop" button, a shutdown); a wait in progress ([`Clock::wait_until`])
+/// wakes at once. Once cancelled it stays cancelled.
+///
+/// ```
+/// use ehrchain_core::CancelToken;
+///
+/// let cancel = CancelToken::new();
+/// let handle = cancel.clone();
+/// std::thread::spawn(move || handle.cancel()).join().ok();
+/// assert!(cancel.is_cancelled());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<Signal>);
+
+#[derive(Debug, Default)]
+struct Signal {
+    cancelled: Mutex<bool>,
+    woken: Condvar,
+}
+
+impl CancelToken {
+    /// A token not cancelled yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cancels: every clone reports it, and waits on it end now.
+    pub fn cancel(&self) {
+        *self.flag() = true;
+        self.0.woken.notify_all();
+    }
+
+    /// Whether [`CancelToken::cancel`] was called on this token or a clone.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        *self.flag()
+    }
+
+    /// The flag; a panic elsewhere while it was held cannot leave it torn
+    /// (it is one bool), so a poisoned lock is used as is.
+    fn flag(&self) -> std::sync::MutexGuard<'_, bool> {
+        self.0
+            .cancelled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Blocks the thread for up to `ms` milliseconds, or until cancelled.
+    #[cfg(feature = "std-clock")]
+    fn sleep_ms(&self, ms: u64) {
+        let cancelled = self.flag();
+        // Woken early (spuriously) is fine: the caller loops on the clock.
+        let _ =
+            self.0
+                .woken
+                .wait_timeout_while(cancelled, std::time::Duration::from_millis(ms), |c| !*c);
+    }
+}
+
+/// The system clock (`std::time::SystemTime`), waiting on the cancel token
+/// (a condition variable, so a cancel wakes it at once): the [`Clock`] for
+/// native hosts. Behind the
 /// `std-clock` feature, off by default so the core stays free of I/O; not for
 /// `wasm32-unknown-unknown`, which has no system clock (JavaScript hosts pass
 /// `Date.now()`).
 ///
 /// ```
-/// use ehrchain_core::{Clock, SystemClock, UnixMillis};
+/// use ehrchain_core::{CancelToken, Clock, SystemClock, UnixMillis};
 ///
 /// let mut clock = SystemClock;
 /// let start = clock.now();
 /// assert!(start > UnixMillis::from_secs(1_700_000_000)); // after November 2023
-/// clock.wait_until(start.saturating_add_ms(20));
+/// clock.wait_until(start.saturating_add_ms(20), &CancelToken::new());
 /// assert!(clock.now().saturating_ms_since(start) >= 20);
 /// ```
 #[cfg(feature = "std-clock")]
@@ -154,14 +224,14 @@ impl Clock for SystemClock {
     }
 
     /// Sleeps until the system clock reads `deadline` (again if woken early or
-    /// if the clock was set back meanwhile).
-    fn wait_until(&mut self, deadline: UnixMillis) {
+    /// if the clock was set back meanwhile), or until `cancel` is cancelled.
+    fn wait_until(&mut self, deadline: UnixMillis, cancel: &CancelToken) {
         loop {
             let left = deadline.saturating_ms_since(self.now());
-            if left == 0 {
+            if left == 0 || cancel.is_cancelled() {
                 return;
             }
-            std::thread::sleep(std::time::Duration::from_millis(left));
+            cancel.sleep_ms(left);
         }
     }
 }
@@ -169,6 +239,31 @@ impl Clock for SystemClock {
 #[cfg(test)]
 mod tests {
     use super::UnixMillis;
+
+    #[cfg(feature = "std-clock")]
+    #[test]
+    fn a_cancel_from_another_thread_ends_a_wait_promptly() {
+        use super::{CancelToken, Clock, SystemClock};
+        let cancel = CancelToken::new();
+        let handle = cancel.clone();
+        let start = std::time::Instant::now();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            handle.cancel();
+        });
+        let mut clock = SystemClock;
+        let deadline = clock.now().saturating_add_ms(60_000);
+        clock.wait_until(deadline, &cancel);
+        let waited = start.elapsed();
+        assert!(canceller.join().is_ok());
+        assert!(cancel.is_cancelled());
+        // Cancelled after 50 ms; a minute-long wait ended well within 2 s.
+        assert!(
+            waited >= std::time::Duration::from_millis(50)
+                && waited < std::time::Duration::from_secs(2),
+            "waited {waited:?}"
+        );
+    }
 
     #[test]
     fn conversions_saturate_and_round_down() {

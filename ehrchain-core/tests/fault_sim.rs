@@ -1,6 +1,8 @@
 //! Deterministic fault simulation of the Transaction Validator: a seeded fake
 //! chain (virtual clock, `Transport`) drops, delays, duplicates, reorders,
-//! reverts and reorgs transactions and fails transport calls, while validators
+//! reverts and reorgs transactions, fails transport calls and takes the node
+//! down for seconds to 15 minutes (outages are waited out: no verdict is
+//! reached while the node is down, and none is caused by it), while validators
 //! for single records, a batch and duplicated submissions run against it.
 //! Invariants, for every seed: every TI gets exactly one final ACK; no record
 //! or root is anchored twice; every valid ACK matches the chain (a recovered
@@ -45,11 +47,11 @@ use ehrchain_core::transport::Anchoring;
 use ehrchain_core::validator::{AuditEvent, step};
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{
-    Ack, AckStatus, AnchoredBatch, BatchBuilder, BatchReader, ChainTransaction, Clock, Envelope,
-    GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason, KeyId,
-    MasterKey, Role, Submission, SubmissionStatus, TemplateRegistry, TransactionGenerator,
-    TransactionValidator, Transport, TransportError, TxHash, TxReceipt, UnixMillis,
-    ValidatorConfig, run_blocking, watch_durably,
+    Ack, AckStatus, AnchoredBatch, BatchBuilder, BatchReader, CancelToken, ChainTransaction, Clock,
+    Envelope, GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason,
+    KeyId, MasterKey, Role, Run, Submission, SubmissionStatus, TemplateRegistry,
+    TransactionGenerator, TransactionValidator, Transport, TransportError, TxHash, TxReceipt,
+    UnixMillis, Until, ValidatorConfig, run_blocking, watch_durably,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -71,6 +73,8 @@ const WATCHER_DEPTH: u64 = MAX_DEEP_REORG_DEPTH + 3;
 /// How long deep reorgs go on after the ACKs, and their rate per block.
 const DEEP_REORG_WINDOW_MS: u64 = 40_000;
 const DEEP_REORG_PERMILLE: u32 = 250;
+/// An outage this long (2 minutes) or longer is a long one.
+const LONG_OUTAGE_MS: u64 = 120_000;
 
 /// Fault rates in permille, drawn per seed.
 #[derive(Clone, Copy, Debug)]
@@ -91,11 +95,17 @@ impl Faults {
         let mut r = |max: u32| rng.next_u32() % (max + 1);
         let (transport_error, ambiguous_submit, permanent_error) = (r(250), r(100), r(8));
         let (duplicate, drop, delay, reorg) = (r(200), r(150), r(400), r(150));
-        // One seed in ten: the node is down for 5 to 60 s, starting in the
-        // first minute.
-        let outage = (r(9) == 0).then(|| {
+        // One seed in ten: the node is down for 5 to 60 s; one more in ten
+        // for 2 to 15 minutes (every TI in flight waits it out, never ends
+        // on it); both starting in the first minute.
+        let outage = match r(9) {
+            0 => Some(5_000 + u64::from(r(55_000))),
+            1 => Some(LONG_OUTAGE_MS + u64::from(r(780_000))),
+            _ => None,
+        }
+        .map(|length| {
             let start = START_MS + u64::from(r(60_000));
-            (start, start + 5_000 + u64::from(r(55_000)))
+            (start, start + length)
         });
         Self {
             transport_error,
@@ -489,7 +499,7 @@ impl Clock for Sim {
     fn now(&mut self) -> UnixMillis {
         UnixMillis(self.0.borrow().now)
     }
-    fn wait_until(&mut self, deadline: UnixMillis) {
+    fn wait_until(&mut self, deadline: UnixMillis, _: &CancelToken) {
         let mut w = self.0.borrow_mut();
         w.now = w.now.max(deadline.as_millis());
     }
@@ -514,7 +524,6 @@ fn handshaker() -> Handshaker<InMemoryKeyStore> {
         TransactionGenerator::new(config, keys).unwrap(),
         ValidatorConfig {
             confirmations: CONFIRMATIONS,
-            max_retries: 4,
             backoff_initial_ms: 100,
             backoff_max_ms: 2_000,
             poll_interval_ms: 500,
@@ -584,6 +593,10 @@ struct Totals {
     resent_again: u64,
     /// Broken after-ACK invariants (must stay 0).
     watch_violations: u64,
+    /// Seeds whose node was down for minutes ([`LONG_OUTAGE_MS`] or more).
+    long_outages: u64,
+    /// ACKs of TIs that were in flight during such an outage.
+    acked_after_long_outage: u64,
 }
 
 /// What the test expects of a validator's TIs.
@@ -654,7 +667,10 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
         for (i, (v, _)) in validators.iter_mut().enumerate() {
             world.borrow_mut().sender = i;
             let mut clock = sim.clone();
-            acks[i] = run_blocking(v, &mut sim, &mut clock);
+            acks[i] = match run_blocking(v, &mut sim, &mut clock, &Until::verdict()) {
+                Run::Acked(acks) => acks,
+                Run::Pending(stopped) => panic!("seed {seed}: stopped without a limit: {stopped}"),
+            };
         }
     } else {
         let mut rounds = 0u32;
@@ -705,6 +721,11 @@ fn check_acks(
     totals: &mut Totals,
 ) {
     check_chain(w, seed);
+    let long_outage = w
+        .faults
+        .outage
+        .filter(|(start, end)| end - start >= LONG_OUTAGE_MS);
+    totals.long_outages += u64::from(long_outage.is_some());
     for (i, ((v, expect), acks)) in validators.iter_mut().zip(acks).enumerate() {
         // Exactly one final ACK per TI, and nothing after it.
         let tis: Vec<B256> = v.ti_ids().collect();
@@ -729,6 +750,15 @@ fn check_acks(
         }
         totals.chain_reads += reads;
         totals.settled += u64::from(reads > 0);
+        check_outage(v, w.faults.outage, seed);
+        if let Some((start, _)) = long_outage
+            && v.history()
+                .first()
+                .is_some_and(|e| e.at.as_millis() < start)
+            && v.history().last().is_some_and(|e| e.at.as_millis() > start)
+        {
+            totals.acked_after_long_outage += acks.len() as u64;
+        }
         // An inconclusive ACK only when the last read of the chain failed.
         if acks
             .iter()
@@ -849,6 +879,22 @@ fn watch_after_the_acks(
     );
     totals.watch_violations += violations;
     assert_eq!(violations, 0, "seed {seed}: {report:?}");
+}
+
+/// Outages are not verdicts: no validator that sends anything reaches its
+/// verdict while the node is down (every answer is a failure then).
+fn check_outage(v: &TransactionValidator, outage: Option<(u64, u64)>, seed: u64) {
+    let finished_at = v.history().iter().find_map(|e| match e.event {
+        AuditEvent::Finished { .. } => Some(e.at.as_millis()),
+        _ => None,
+    });
+    if let (Some(at), Some((start, end)), Some(_)) = (finished_at, outage, v.submission()) {
+        assert!(
+            !(start..end).contains(&at),
+            "seed {seed}: a verdict at {at} during the outage {start}..{end}: {:?}",
+            v.history()
+        );
+    }
 }
 
 fn generate(
@@ -1041,7 +1087,10 @@ fn thousands_of_seeds_keep_the_invariants() {
         assert!(totals.reorgs > 0 && totals.reorged_receipts > 0);
         assert!(totals.drops > 0 && totals.transport_errors > 0);
         assert!(totals.settled > 0 && totals.recovered_valid > 0 && totals.not_anchored > 0);
-        assert!(totals.invalid_inconclusive > 0 && totals.crashes > 0);
+        // Outages no longer end TIs inconclusive (they are waited out); only
+        // a permanent error while the chain cannot be read could.
+        assert!(totals.crashes > 0);
         assert!(totals.deep_reorgs > 0 && totals.vanished > 0 && totals.resent > 0);
+        assert!(totals.long_outages > 0 && totals.acked_after_long_outage > 0);
     }
 }

@@ -116,6 +116,8 @@ enum ehr_result_code {
     EHR_OUTBOX_UNAVAILABLE = 611,
     /** the anchor watcher refused the input (chain). */
     EHR_WATCHER = 612,
+    /** no ACK yet: the deadline passed or the call was cancelled; the TI is pending, resume it later (chain). */
+    EHR_STILL_PENDING = 613,
     /** the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle (fhir). */
     EHR_FHIR_MALFORMED = 700,
     /** the FHIR JSON or Bundle is beyond the documented limits (fhir). */
@@ -272,6 +274,20 @@ typedef struct ehr_batch ehr_batch;
  * Thread safety: may be used from any thread, not from two at once.
  */
 typedef struct ehr_batch_builder ehr_batch_builder;
+
+/**
+ * A cancel token for the blocking calls (`ehr_handshaker_submit`,
+ * `ehr_handshaker_submit_durably`, `ehr_handshaker_resume`,
+ * `ehr_validator_run`, `ehr_batch_submit`): another thread signals it
+ * with `ehr_cancel_signal`, and the call using it returns
+ * `EHR_STILL_PENDING` at once (a wait between two attempts wakes; a
+ * request in flight ends first, bounded by the transport's timeout).
+ *
+ * Thread safety: `ehr_cancel_signal` may be called from any thread while
+ * a blocking call uses the token; free it only once no call uses it and
+ * no thread will signal it.
+ */
+typedef struct ehr_cancel ehr_cancel;
 
 /**
  * The TIs made from a FHIR resource or Bundle, and the entries that gave
@@ -751,6 +767,33 @@ typedef struct ehr_transport_callbacks {
                                  uint8_t *batch_id_out);
 } ehr_transport_callbacks;
 
+/**
+ * The outage a validator is waiting out (`ehr_validator_outage`): the node
+ * failed every attempt since `since_ms` with a retryable error. Not a
+ * verdict: the validator asks again at `retry_at_ms`, for as long as it
+ * takes.
+ */
+typedef struct ehr_outage {
+    /**
+     * When the first failed attempt of this run was answered (Unix ms).
+     */
+    uint64_t since_ms;
+    /**
+     * When the validator asks again (Unix ms).
+     */
+    uint64_t retry_at_ms;
+    /**
+     * Failed attempts in a row (at least 1).
+     */
+    uint32_t attempts;
+    /**
+     * The last failure's code (`EHR_TRANSPORT_UNAVAILABLE`,
+     * `EHR_TRANSPORT_RATE_LIMITED`); its message is in
+     * `ehr_validator_state_json`.
+     */
+    ehr_result last_error;
+} ehr_outage;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -812,13 +855,20 @@ ehr_result ehr_batch_proof(const struct ehr_batch *batch,
  * first). Writes one new ACK per TC into `acks_out` (an array of `acks_len`
  * = `tcs_len` slots; free each with `ehr_ack_free`); each valid ACK carries
  * its record's inclusion proof (`ehr_ack_proof`). `config` may be NULL for
- * the defaults.
+ * the defaults. An outage is waited out, up to `deadline_ms` (Unix
+ * milliseconds; 0 for none) or until `cancel` (NULL for none) is signalled:
+ * then `EHR_STILL_PENDING` and no ACK, and nothing keeps the batch's
+ * validator; a host that sets a deadline makes it with
+ * `ehr_validator_new_batch` and runs it with `ehr_validator_run`, which it
+ * can run again.
  */
 ehr_result ehr_batch_submit(const struct ehr_batch *batch,
                             const struct ehr_tc *const *tcs,
                             size_t tcs_len,
                             const struct ehr_validator_config *config,
                             struct ehr_transport *transport,
+                            uint64_t deadline_ms,
+                            const struct ehr_cancel *cancel,
                             struct ehr_ack **acks_out,
                             size_t acks_len);
 
@@ -917,6 +967,23 @@ ehr_result ehr_proof_verify_on_chain(const struct ehr_proof *proof,
 void ehr_proof_free(struct ehr_proof *proof);
 
 /**
+ * Makes a cancel token, not signalled yet. Free it with `ehr_cancel_free`.
+ */
+ehr_result ehr_cancel_new(struct ehr_cancel **cancel_out);
+
+/**
+ * Signals the token: every blocking call using it stops waiting and
+ * returns `EHR_STILL_PENDING`; later calls given it return at once. Safe
+ * to call from any thread, any number of times.
+ */
+ehr_result ehr_cancel_signal(const struct ehr_cancel *cancel);
+
+/**
+ * Frees a cancel token; NULL is ignored.
+ */
+void ehr_cancel_free(struct ehr_cancel *cancel);
+
+/**
  * Makes a validator configuration builder holding the defaults. Free it
  * with `ehr_validator_config_builder_free`.
  */
@@ -930,16 +997,11 @@ ehr_result ehr_validator_config_builder_set_confirmations(struct ehr_validator_c
                                                           uint64_t confirmations);
 
 /**
- * Sets how many retryable transport failures in a row are tolerated before
- * giving up.
- */
-ehr_result ehr_validator_config_builder_set_max_retries(struct ehr_validator_config_builder *builder,
-                                                        uint32_t max_retries);
-
-/**
- * Sets the wait after the first transport failure (milliseconds); it
- * doubles after each further one, up to the longest wait
- * (`ehr_validator_config_builder_set_backoff_max_ms`).
+ * Sets the wait after the first retryable transport failure
+ * (milliseconds); it doubles after each further one, up to the longest wait
+ * (`ehr_validator_config_builder_set_backoff_max_ms`). Such failures are
+ * retried for as long as the outage lasts (an outage is not a verdict); a
+ * blocking call's deadline or cancel token bounds how long the host waits.
  */
 ehr_result ehr_validator_config_builder_set_backoff_initial_ms(struct ehr_validator_config_builder *builder,
                                                                uint64_t backoff_initial_ms);
@@ -1176,12 +1238,18 @@ ehr_result ehr_handshaker_generate(struct ehr_handshaker *handshaker,
  * `transport`, waits for the configured confirmations (sleeping on the
  * system clock between polls) and writes the ACK to `ack_out`. Succeeds
  * whenever an ACK was made, valid (store the record) or invalid (keep it for
- * audit: a TI that breaks its template, a revert, a transport failure).
- * Free the ACK with `ehr_ack_free`.
+ * audit: a TI that breaks its template, a revert, a permanent transport
+ * error). An outage is waited out, up to `deadline_ms` (Unix milliseconds;
+ * 0 for none) or until `cancel` (NULL for none) is signalled: then
+ * `EHR_STILL_PENDING` and no ACK. Without an outbox nothing can resume that
+ * TI (its transaction may still be mined): a host that sets a deadline
+ * uses `ehr_handshaker_submit_durably`. Free the ACK with `ehr_ack_free`.
  */
 ehr_result ehr_handshaker_submit(struct ehr_handshaker *handshaker,
                                  const struct ehr_ti *ti,
                                  struct ehr_transport *transport,
+                                 uint64_t deadline_ms,
+                                 const struct ehr_cancel *cancel,
                                  struct ehr_ack **ack_out);
 
 /**
@@ -1406,12 +1474,17 @@ ehr_result ehr_validator_handle_persisted(struct ehr_validator *validator,
  * the TI again before its ACK), that entry is resumed: the same TC and
  * sealed record, never a new one. `EHR_OUTBOX_UNAVAILABLE` when a callback
  * failed (nothing more was sent); `EHR_OUTBOX_ENTRY_INVALID` for a damaged
- * stored entry.
+ * stored entry. An outage is waited out, up to `deadline_ms` (Unix
+ * milliseconds; 0 for none) or until `cancel` (NULL for none) is signalled:
+ * then `EHR_STILL_PENDING`, no ACK, and the TI's entry stored as it stands
+ * (`outbox->save`): submit it again or `ehr_handshaker_resume` later.
  */
 ehr_result ehr_handshaker_submit_durably(struct ehr_handshaker *handshaker,
                                          const struct ehr_ti *ti,
                                          struct ehr_transport *transport,
                                          const struct ehr_outbox_callbacks *outbox,
+                                         uint64_t deadline_ms,
+                                         const struct ehr_cancel *cancel,
                                          struct ehr_ack **ack_out);
 
 /**
@@ -1419,11 +1492,17 @@ ehr_result ehr_handshaker_submit_durably(struct ehr_handshaker *handshaker,
  * and runs each to its ACK, which `outbox->finish` stores; writes how many
  * ACKs were made to `acks_out`. `EHR_OUTBOX_UNAVAILABLE` when a callback
  * failed; `EHR_OUTBOX_ENTRY_INVALID` for a damaged entry, which stays in
- * the outbox for the host to restore or move aside.
+ * the outbox for the host to restore or move aside. At `deadline_ms` (Unix
+ * milliseconds; 0 for none) or when `cancel` (NULL for none) is signalled,
+ * `EHR_STILL_PENDING`: the TI in progress is stored as it stands and the
+ * entries not reached stay; the ACKs made before are stored (`acks_out` is
+ * written then too).
  */
 ehr_result ehr_handshaker_resume(struct ehr_handshaker *handshaker,
                                  struct ehr_transport *transport,
                                  const struct ehr_outbox_callbacks *outbox,
+                                 uint64_t deadline_ms,
+                                 const struct ehr_cancel *cancel,
                                  size_t *acks_out);
 
 /**
@@ -1842,9 +1921,16 @@ ehr_result ehr_validator_new_batch(const struct ehr_batch *batch,
  * `ehr_validator_poll_ack`. `EHR_VALIDATOR` (and nothing done) while an
  * action handed out by `ehr_validator_poll_transmit` awaits its result.
  * Running a new validator for the same TC again is idempotent: the record
- * is anchored once and the second ACK is a valid replay.
+ * is anchored once and the second ACK is a valid replay. An outage is
+ * waited out, up to `deadline_ms` (Unix milliseconds; 0 for none) or until
+ * `cancel` (NULL for none) is signalled: then `EHR_STILL_PENDING`, no ACK,
+ * and the validator as it stood (`ehr_validator_outage` says why it
+ * waited); run it again later.
  */
-ehr_result ehr_validator_run(struct ehr_validator *validator, struct ehr_transport *transport);
+ehr_result ehr_validator_run(struct ehr_validator *validator,
+                             struct ehr_transport *transport,
+                             uint64_t deadline_ms,
+                             const struct ehr_cancel *cancel);
 
 /**
  * Writes the next action for the host at `now_ms` (Unix milliseconds) to
@@ -1952,6 +2038,28 @@ ehr_result ehr_validator_poll_ack(struct ehr_validator *validator, struct ehr_ac
  * still wait in `ehr_validator_poll_ack`).
  */
 ehr_result ehr_validator_is_finished(const struct ehr_validator *validator, bool *finished_out);
+
+/**
+ * Writes whether the validator is waiting out an outage to
+ * `in_outage_out`, and if so, since when and how often it failed to
+ * `outage_out` (not written otherwise): what a UI shows beside a pending
+ * TI ("node unreachable since …").
+ */
+ehr_result ehr_validator_outage(const struct ehr_validator *validator,
+                                bool *in_outage_out,
+                                struct ehr_outage *outage_out);
+
+/**
+ * Writes where the validator stands as NUL-terminated JSON into `buf`
+ * (text-output rules: `ehr_result_message`): `{"state": "submitted",
+ * "txHash": …}`, or during an outage `{"state": "outage", "outage":
+ * {"since": …, "attempts": …, "retryAt": …, "lastError": {…}}, "during":
+ * {…}}` (the JSON form of the core's `ValidatorState`).
+ */
+ehr_result ehr_validator_state_json(const struct ehr_validator *validator,
+                                    char *buf,
+                                    size_t len,
+                                    size_t *out_len);
 
 /**
  * Frees a validator (and the ACKs it still holds); NULL is ignored.

@@ -9,6 +9,7 @@ use ehrchain_core::{
     B256, Batch, BatchBuilder, ErrorCode, InclusionProof, SystemClock, run_blocking,
 };
 
+use crate::cancel::{ehr_cancel, until};
 use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutSlots};
@@ -124,7 +125,12 @@ pub unsafe extern "C" fn ehr_batch_proof(
 /// first). Writes one new ACK per TC into `acks_out` (an array of `acks_len`
 /// = `tcs_len` slots; free each with `ehr_ack_free`); each valid ACK carries
 /// its record's inclusion proof (`ehr_ack_proof`). `config` may be NULL for
-/// the defaults.
+/// the defaults. An outage is waited out, up to `deadline_ms` (Unix
+/// milliseconds; 0 for none) or until `cancel` (NULL for none) is signalled:
+/// then `EHR_STILL_PENDING` and no ACK, and nothing keeps the batch's
+/// validator; a host that sets a deadline makes it with
+/// `ehr_validator_new_batch` and runs it with `ehr_validator_run`, which it
+/// can run again.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_batch_submit(
     batch: *const ehr_batch,
@@ -132,6 +138,8 @@ pub unsafe extern "C" fn ehr_batch_submit(
     tcs_len: usize,
     config: *const ehr_validator_config,
     transport: *mut ehr_transport,
+    deadline_ms: u64,
+    cancel: *const ehr_cancel,
     acks_out: *mut *mut ehr_ack,
     acks_len: usize,
 ) -> ehr_result {
@@ -140,6 +148,7 @@ pub unsafe extern "C" fn ehr_batch_submit(
         let tcs = ptr::handles(tcs, tcs_len, "tcs")?;
         let config = validator_config(config)?;
         let transport = ptr::handle_mut(transport, "transport")?;
+        let until = until(deadline_ms, cancel)?;
         let out = OutSlots::new(acks_out, acks_len, "acks_out")?;
         if out.len() != tcs.len() {
             return Err(Error::new(
@@ -152,7 +161,13 @@ pub unsafe extern "C" fn ehr_batch_submit(
             ));
         }
         let mut validator = batch_validator(batch, &tcs, config)?;
-        let acks = run_blocking(&mut validator, &mut transport.inner, &mut SystemClock);
+        let acks = run_blocking(
+            &mut validator,
+            &mut transport.inner,
+            &mut SystemClock,
+            &until,
+        )
+        .acked()?;
         out.give_all(acks.into_iter().map(|ack| ehr_ack { ack }).collect())
     })
 }

@@ -63,19 +63,11 @@ pub unsafe extern "C" fn ehr_validator_config_builder_set_confirmations(
     set_validator(builder, |c| c.confirmations = confirmations)
 }
 
-/// Sets how many retryable transport failures in a row are tolerated before
-/// giving up.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_validator_config_builder_set_max_retries(
-    builder: *mut ehr_validator_config_builder,
-    max_retries: u32,
-) -> ehr_result {
-    set_validator(builder, |c| c.max_retries = max_retries)
-}
-
-/// Sets the wait after the first transport failure (milliseconds); it
-/// doubles after each further one, up to the longest wait
-/// (`ehr_validator_config_builder_set_backoff_max_ms`).
+/// Sets the wait after the first retryable transport failure
+/// (milliseconds); it doubles after each further one, up to the longest wait
+/// (`ehr_validator_config_builder_set_backoff_max_ms`). Such failures are
+/// retried for as long as the outage lasts (an outage is not a verdict); a
+/// blocking call's deadline or cancel token bounds how long the host waits.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_validator_config_builder_set_backoff_initial_ms(
     builder: *mut ehr_validator_config_builder,

@@ -11,6 +11,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 
 use crate::batch::ehr_proof;
+use crate::cancel::{ehr_cancel, until};
 use crate::config::ehr_handshaker_config;
 use crate::keys::{FfiKeyStore, ehr_key_store};
 use crate::ptr::{self, Out, OutArray};
@@ -151,23 +152,37 @@ pub unsafe extern "C" fn ehr_handshaker_generate(
 /// `transport`, waits for the configured confirmations (sleeping on the
 /// system clock between polls) and writes the ACK to `ack_out`. Succeeds
 /// whenever an ACK was made, valid (store the record) or invalid (keep it for
-/// audit: a TI that breaks its template, a revert, a transport failure).
-/// Free the ACK with `ehr_ack_free`.
+/// audit: a TI that breaks its template, a revert, a permanent transport
+/// error). An outage is waited out, up to `deadline_ms` (Unix milliseconds;
+/// 0 for none) or until `cancel` (NULL for none) is signalled: then
+/// `EHR_STILL_PENDING` and no ACK. Without an outbox nothing can resume that
+/// TI (its transaction may still be mined): a host that sets a deadline
+/// uses `ehr_handshaker_submit_durably`. Free the ACK with `ehr_ack_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_submit(
     handshaker: *mut ehr_handshaker,
     ti: *const ehr_ti,
     transport: *mut ehr_transport,
+    deadline_ms: u64,
+    cancel: *const ehr_cancel,
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
     guard(|| {
         let hs = ptr::handle_mut(handshaker, "handshaker")?;
         let ti = ptr::handle(ti, "ti")?;
         let transport = ptr::handle_mut(transport, "transport")?;
+        let until = until(deadline_ms, cancel)?;
         let out = Out::new(ack_out, "ack_out")?;
         let ack = hs
             .hs
-            .submit(&ti.ti, &mut transport.inner, &mut SystemClock, &mut hs.rng);
+            .submit(
+                &ti.ti,
+                &mut transport.inner,
+                &mut SystemClock,
+                &mut hs.rng,
+                &until,
+            )
+            .acked()?;
         out.give(ehr_ack { ack });
         Ok(())
     })

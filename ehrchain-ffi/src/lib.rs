@@ -13,6 +13,7 @@
 
 mod batch;
 mod callbacks;
+mod cancel;
 mod config;
 mod fhir;
 mod handshaker;
@@ -32,6 +33,7 @@ mod watcher;
 use std::ffi::c_char;
 
 pub use batch::*;
+pub use cancel::*;
 pub use config::*;
 pub use fhir::*;
 pub use handshaker::*;

@@ -9,6 +9,7 @@ use ehrchain_core::outbox::{Outbox, OutboxError};
 use ehrchain_core::{Ack, B256, SystemClock, TransactionValidator, UnixMillis};
 
 use crate::callbacks;
+use crate::cancel::{ehr_cancel, until};
 use crate::handshaker::{ehr_ack, ehr_handshaker};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{ehr_result, guard};
@@ -204,13 +205,18 @@ impl Outbox for HostOutbox {
 /// the TI again before its ACK), that entry is resumed: the same TC and
 /// sealed record, never a new one. `EHR_OUTBOX_UNAVAILABLE` when a callback
 /// failed (nothing more was sent); `EHR_OUTBOX_ENTRY_INVALID` for a damaged
-/// stored entry.
+/// stored entry. An outage is waited out, up to `deadline_ms` (Unix
+/// milliseconds; 0 for none) or until `cancel` (NULL for none) is signalled:
+/// then `EHR_STILL_PENDING`, no ACK, and the TI's entry stored as it stands
+/// (`outbox->save`): submit it again or `ehr_handshaker_resume` later.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_submit_durably(
     handshaker: *mut ehr_handshaker,
     ti: *const ehr_ti,
     transport: *mut ehr_transport,
     outbox: *const ehr_outbox_callbacks,
+    deadline_ms: u64,
+    cancel: *const ehr_cancel,
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
     guard(|| {
@@ -218,14 +224,19 @@ pub unsafe extern "C" fn ehr_handshaker_submit_durably(
         let ti = ptr::handle(ti, "ti")?;
         let transport = ptr::handle_mut(transport, "transport")?;
         let mut outbox = HostOutbox(*ptr::handle(outbox, "outbox")?);
+        let until = until(deadline_ms, cancel)?;
         let out = Out::new(ack_out, "ack_out")?;
-        let ack = hs.hs.submit_durably(
-            &ti.ti,
-            &mut outbox,
-            &mut transport.inner,
-            &mut SystemClock,
-            &mut hs.rng,
-        )?;
+        let ack = hs
+            .hs
+            .submit_durably(
+                &ti.ti,
+                &mut outbox,
+                &mut transport.inner,
+                &mut SystemClock,
+                &mut hs.rng,
+                &until,
+            )?
+            .acked()?;
         out.give(ehr_ack { ack });
         Ok(())
     })
@@ -235,23 +246,33 @@ pub unsafe extern "C" fn ehr_handshaker_submit_durably(
 /// and runs each to its ACK, which `outbox->finish` stores; writes how many
 /// ACKs were made to `acks_out`. `EHR_OUTBOX_UNAVAILABLE` when a callback
 /// failed; `EHR_OUTBOX_ENTRY_INVALID` for a damaged entry, which stays in
-/// the outbox for the host to restore or move aside.
+/// the outbox for the host to restore or move aside. At `deadline_ms` (Unix
+/// milliseconds; 0 for none) or when `cancel` (NULL for none) is signalled,
+/// `EHR_STILL_PENDING`: the TI in progress is stored as it stands and the
+/// entries not reached stay; the ACKs made before are stored (`acks_out` is
+/// written then too).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_resume(
     handshaker: *mut ehr_handshaker,
     transport: *mut ehr_transport,
     outbox: *const ehr_outbox_callbacks,
+    deadline_ms: u64,
+    cancel: *const ehr_cancel,
     acks_out: *mut usize,
 ) -> ehr_result {
     guard(|| {
         let hs = ptr::handle_mut(handshaker, "handshaker")?;
         let transport = ptr::handle_mut(transport, "transport")?;
         let mut outbox = HostOutbox(*ptr::handle(outbox, "outbox")?);
+        let until = until(deadline_ms, cancel)?;
         let out = Out::new(acks_out, "acks_out")?;
-        let acks = hs
+        let resumed = hs
             .hs
-            .resume(&mut outbox, &mut transport.inner, &mut SystemClock)?;
-        out.set(acks.len());
-        Ok(())
+            .resume(&mut outbox, &mut transport.inner, &mut SystemClock, &until)?;
+        out.set(resumed.acks.len());
+        match resumed.stopped {
+            Some(stopped) => Err(stopped.into()),
+            None => Ok(()),
+        }
     })
 }

@@ -7,6 +7,7 @@
 //! converts.
 
 use std::collections::VecDeque;
+use std::ffi::c_char;
 
 use ehrchain_core::{
     Ack, AnchoredBatch, B256, ErrorCode, Submission, SubmissionStatus, SystemClock,
@@ -14,6 +15,7 @@ use ehrchain_core::{
 };
 
 use crate::batch::ehr_batch;
+use crate::cancel::{ehr_cancel, until};
 use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out};
@@ -115,17 +117,29 @@ pub(crate) fn batch_validator(
 /// `ehr_validator_poll_ack`. `EHR_VALIDATOR` (and nothing done) while an
 /// action handed out by `ehr_validator_poll_transmit` awaits its result.
 /// Running a new validator for the same TC again is idempotent: the record
-/// is anchored once and the second ACK is a valid replay.
+/// is anchored once and the second ACK is a valid replay. An outage is
+/// waited out, up to `deadline_ms` (Unix milliseconds; 0 for none) or until
+/// `cancel` (NULL for none) is signalled: then `EHR_STILL_PENDING`, no ACK,
+/// and the validator as it stood (`ehr_validator_outage` says why it
+/// waited); run it again later.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_validator_run(
     validator: *mut ehr_validator,
     transport: *mut ehr_transport,
+    deadline_ms: u64,
+    cancel: *const ehr_cancel,
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
         let transport = ptr::handle_mut(transport, "transport")?;
-        let acks = run_blocking(&mut validator.v, &mut transport.inner, &mut SystemClock);
-        validator.acks.extend(acks);
+        let until = until(deadline_ms, cancel)?;
+        let run = run_blocking(
+            &mut validator.v,
+            &mut transport.inner,
+            &mut SystemClock,
+            &until,
+        );
+        validator.acks.extend(run.acked()?);
         if !validator.v.is_finished() {
             return Err(Error::new(
                 ErrorCode::Validator,
@@ -534,6 +548,73 @@ pub unsafe extern "C" fn ehr_validator_is_finished(
         let validator = ptr::handle(validator, "validator")?;
         Out::new(finished_out, "finished_out")?.set(validator.v.is_finished());
         Ok(())
+    })
+}
+
+/// The outage a validator is waiting out (`ehr_validator_outage`): the node
+/// failed every attempt since `since_ms` with a retryable error. Not a
+/// verdict: the validator asks again at `retry_at_ms`, for as long as it
+/// takes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ehr_outage {
+    /// When the first failed attempt of this run was answered (Unix ms).
+    pub since_ms: u64,
+    /// When the validator asks again (Unix ms).
+    pub retry_at_ms: u64,
+    /// Failed attempts in a row (at least 1).
+    pub attempts: u32,
+    /// The last failure's code (`EHR_TRANSPORT_UNAVAILABLE`,
+    /// `EHR_TRANSPORT_RATE_LIMITED`); its message is in
+    /// `ehr_validator_state_json`.
+    pub last_error: ehr_result,
+}
+
+/// Writes whether the validator is waiting out an outage to
+/// `in_outage_out`, and if so, since when and how often it failed to
+/// `outage_out` (not written otherwise): what a UI shows beside a pending
+/// TI ("node unreachable since …").
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_outage(
+    validator: *const ehr_validator,
+    in_outage_out: *mut bool,
+    outage_out: *mut ehr_outage,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle(validator, "validator")?;
+        let in_outage = Out::new(in_outage_out, "in_outage_out")?;
+        let out = Out::new(outage_out, "outage_out")?;
+        let outage = validator.v.outage();
+        if let Some(o) = outage {
+            out.set(ehr_outage {
+                since_ms: o.since.as_millis(),
+                retry_at_ms: o.retry_at.as_millis(),
+                attempts: o.attempts,
+                last_error: o.last_error.code().into(),
+            });
+        }
+        in_outage.set(outage.is_some());
+        Ok(())
+    })
+}
+
+/// Writes where the validator stands as NUL-terminated JSON into `buf`
+/// (text-output rules: `ehr_result_message`): `{"state": "submitted",
+/// "txHash": …}`, or during an outage `{"state": "outage", "outage":
+/// {"since": …, "attempts": …, "retryAt": …, "lastError": {…}}, "during":
+/// {…}}` (the JSON form of the core's `ValidatorState`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_state_json(
+    validator: *const ehr_validator,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle(validator, "validator")?;
+        let json = serde_json::to_string(&validator.v.state())
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        ptr::write_text(buf, len, out_len, &json)
     })
 }
 

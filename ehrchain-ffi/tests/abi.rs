@@ -440,7 +440,7 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
             ehr_result::OK
         );
         assert_eq!(
-            ehr_handshaker_submit(hs, ti, chain, &raw mut ack),
+            ehr_handshaker_submit(hs, ti, chain, 0, std::ptr::null(), &raw mut ack),
             ehr_result::OK
         );
         assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
@@ -653,7 +653,10 @@ fn booleans_the_host_writes_are_read_as_bytes() {
             ehr_validator_new(tc, config, &raw mut validator),
             ehr_result::OK
         );
-        assert_eq!(ehr_validator_run(validator, chain), ehr_result::OK);
+        assert_eq!(
+            ehr_validator_run(validator, chain, 0, std::ptr::null()),
+            ehr_result::OK
+        );
         assert_eq!(
             ehr_validator_poll_ack(validator, &raw mut ack),
             ehr_result::OK

@@ -190,7 +190,14 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             let (v, vl) = text(value);
             check(ehr_ti_set_field(ti, f, fl, v, vl));
         }
-        check(ehr_handshaker_submit(hs, ti, t, &raw mut ack));
+        check(ehr_handshaker_submit(
+            hs,
+            ti,
+            t,
+            0,
+            std::ptr::null(),
+            &raw mut ack,
+        ));
         check(ehr_ack_to_summary(ack, &raw mut summary));
         if !summary.valid {
             let mut buf = vec![0u8; 4096];

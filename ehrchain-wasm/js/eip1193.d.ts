@@ -86,17 +86,29 @@ export interface RunOptions {
   outbox?: Outbox;
   /** The clock, Unix milliseconds (default `Date.now`). */
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits `ms` milliseconds, or less once `signal` aborts (default: a timer). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Unix milliseconds (on `now`) after which the run stops waiting (an
+   * outage is waited out until then): it rejects with an `EHR_STILL_PENDING`
+   * error and leaves the TI pending, its entry stored in `outbox`.
+   */
+  deadline?: number;
+  /** Aborting it stops the run at once, like `deadline`. */
+  signal?: AbortSignal;
   onAction?: (transmit: Transmit, result: unknown) => void;
   onState?: (state: ValidatorState) => void;
 }
 
-/** Runs a validator to its verdict; resolves to its ACKs (one per TI). */
+/**
+ * Runs a validator to its verdict; resolves to its ACKs (one per TI).
+ * Rejects with an `EHR_STILL_PENDING` error (a `StillPendingError`) when
+ * `deadline` passes or `signal` aborts first: no ACK, the TI pending.
+ */
 export declare function runValidator(validator: Validator, transport: ValidatorTransport, options?: RunOptions): Promise<Ack[]>;
 
+/** `deadline` and `signal` stop the watcher (and a resend, left pending) even if anchors are still watched. */
 export interface WatchOptions extends RunOptions {
-  /** Stop at this time (Unix milliseconds) even if anchors are still watched. */
-  deadlineMs?: number;
   onEvent?: (event: WatchEvent) => void;
 }
 
@@ -104,7 +116,7 @@ export interface WatchOptions extends RunOptions {
 export interface WatchReport { events: WatchEvent[]; resent: Ack[] }
 
 /**
- * Runs an anchor watcher until nothing is watched or `deadlineMs` passes;
+ * Runs an anchor watcher until nothing is watched or `deadline` passes;
  * with `outbox`, resends (the same TC) what vanished and watches its new ACK.
  */
 export declare function runWatcher(watcher: Watcher, transport: ValidatorTransport, options?: WatchOptions): Promise<WatchReport>;

@@ -298,12 +298,28 @@ const HANDLERS = {
  * any object with the same submit/poll/head/recordHashOf/anchoredBatch
  * methods); returns its ACKs (one per TI). `onAction(transmit, result)` and
  * `onState(state)` report progress.
+ *
+ * An outage (the provider unreachable, timing out, rate-limiting) is waited
+ * out, never turned into an invalid ACK. `deadline` (Unix milliseconds on
+ * `now`) and `signal` (an `AbortSignal`) bound the wait: when either is
+ * reached the run rejects with an `EHR_STILL_PENDING` error (its `state` says
+ * where the validator stood, an outage say) and stores the validator's entry
+ * in `outbox` as it stands, so the TI is resumed later (same TC); no ACK is
+ * made. An abort also stops waiting for a request in flight (its outcome is
+ * settled on resume); the deadline is checked between requests, so a
+ * provider that never answers costs the deadline plus its own time-out
+ * (`signal: AbortSignal.timeout(ms)` bounds it exactly).
  */
 export async function runValidator(validator, transport, options = {}) {
-  const { now = () => Date.now(), sleep = (ms) => new Promise((r) => setTimeout(r, ms)), onAction, onState, outbox } = options;
+  const { now = () => Date.now(), sleep = abortableSleep, onAction, onState, outbox, deadline, signal } = options;
+  const reached = () => (signal?.aborted ? "cancelled" : deadline !== undefined && now() >= deadline ? "deadline" : undefined);
   for (;;) {
     validator.handleTimeout(now());
-    for (let transmit = validator.pollTransmit(now()); transmit !== undefined; transmit = validator.pollTransmit(now())) {
+    for (;;) {
+      const cause = validator.isFinished ? undefined : reached();
+      if (cause !== undefined) return stop(validator, outbox, now(), cause);
+      const transmit = validator.pollTransmit(now());
+      if (transmit === undefined) break;
       if (transmit.kind === "persist") {
         const error = await persist(validator, outbox);
         validator.handlePersisted(now(), error);
@@ -313,16 +329,17 @@ export async function runValidator(validator, transport, options = {}) {
         }
         continue;
       }
-      const result = await perform(transport, transmit);
+      const result = await untilAborted(perform(transport, transmit), signal);
+      if (result === ABORTED) return stop(validator, outbox, now(), "cancelled");
       onAction?.(transmit, result);
       validator[HANDLERS[transmit.kind]](now(), result);
       onState?.(validator.state);
     }
     if (validator.isFinished) break;
-    const deadline = validator.pollTimeout();
-    if (deadline === undefined) break;
-    const wait = deadline - now();
-    if (wait > 0) await sleep(wait);
+    const next = validator.pollTimeout();
+    if (next === undefined) break;
+    const wait = (deadline === undefined ? next : Math.min(next, deadline)) - now();
+    if (wait > 0) await sleep(wait, signal);
   }
   const acks = [];
   for (let ack = validator.pollAck(); ack !== undefined; ack = validator.pollAck()) acks.push(ack);
@@ -332,7 +349,7 @@ export async function runValidator(validator, transport, options = {}) {
 
 /**
  * Runs an anchor `watcher` (a `Watcher`) over `transport` until nothing is
- * watched or `deadlineMs` (Unix milliseconds) passes; resolves to
+ * watched, `deadline` (Unix milliseconds) passes or `signal` aborts; resolves to
  * `{events, resent}`: its events (`final`, `vanished`), oldest first, and
  * the ACKs of the TCs it resent. With `outbox`, the TI of a vanished anchor
  * is moved back to pending (the event's entry stored under its key) and the
@@ -342,7 +359,7 @@ export async function runValidator(validator, transport, options = {}) {
  * never taken as a verdict.
  */
 export async function runWatcher(watcher, transport, options = {}) {
-  const { now = () => Date.now(), sleep = (ms) => new Promise((r) => setTimeout(r, ms)), deadlineMs, onEvent, outbox } = options;
+  const { now = () => Date.now(), sleep = abortableSleep, deadline, signal, onEvent, outbox } = options;
   const events = [];
   const resent = [];
   for (;;) {
@@ -355,9 +372,9 @@ export async function runWatcher(watcher, transport, options = {}) {
       if (event.event === "vanished" && outbox) resent.push(...(await resend(watcher, transport, event, options)));
     }
     const next = watcher.pollTimeout();
-    if (next === undefined || (deadlineMs !== undefined && now() >= deadlineMs)) break;
-    const wait = Math.min(next, deadlineMs ?? Infinity) - now();
-    if (wait > 0) await sleep(wait);
+    if (next === undefined || signal?.aborted || (deadline !== undefined && now() >= deadline)) break;
+    const wait = Math.min(next, deadline ?? Infinity) - now();
+    if (wait > 0) await sleep(wait, signal);
   }
   return { events, resent };
 }
@@ -371,9 +388,51 @@ async function resend(watcher, transport, event, options) {
     const valid = acks.find((ack) => ack.status === "valid");
     if (valid !== undefined) watcher.watch(validator, valid);
     return acks;
+  } catch (error) {
+    // Stopped by the deadline or the signal: pending in the outbox.
+    if (error.code === "EHR_STILL_PENDING") return [];
+    throw error;
   } finally {
     validator.free();
   }
+}
+
+/** Waits `ms` milliseconds, or until `signal` aborts. */
+function abortableSleep(ms, signal) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+const ABORTED = Symbol("aborted");
+
+/** `promise`'s value, or `ABORTED` as soon as `signal` aborts. */
+function untilAborted(promise, signal) {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.resolve(ABORTED);
+  return new Promise((resolve, reject) => {
+    const abort = () => resolve(ABORTED);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
+}
+
+/**
+ * Stops a run before the verdict: stores the entry as it stands (an action
+ * left unanswered is asked again, a submission settled, on resume) and
+ * rejects with the core's `EHR_STILL_PENDING` error.
+ */
+async function stop(validator, outbox, nowMs, cause) {
+  const error = validator.stillPending(nowMs, cause);
+  error.state = validator.state;
+  if (validator.outboxKey !== undefined) await outbox?.save(validator.outboxKey, validator.toJSON());
+  throw error;
 }
 
 /** Stores the validator's outbox entry; the storage's error, if any. */

@@ -67,7 +67,7 @@ export type ErrorCode =
   | "EHR_PROOF_ANCHOR_MISMATCH" | "EHR_BATCH_NO_SUCH_RECORD" | "EHR_TRANSPORT_UNAVAILABLE"
   | "EHR_TRANSPORT_RATE_LIMITED" | "EHR_TRANSPORT_REJECTED" | "EHR_TRANSPORT_WRONG_CHAIN"
   | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR" | "EHR_TRANSPORT_REVERTED"
-  | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_WATCHER" | "EHR_FHIR_MALFORMED" | "EHR_FHIR_TOO_LARGE"
+  | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_WATCHER" | "EHR_STILL_PENDING" | "EHR_FHIR_MALFORMED" | "EHR_FHIR_TOO_LARGE"
   | "EHR_FHIR_UNMAPPED" | "EHR_FHIR_REJECTED" | "EHR_SIGNATURE_MALFORMED" | "EHR_SIGNATURE_WRONG_SIGNER"
   | "EHR_STATEMENT_MISMATCH" | "EHR_PANIC" | "EHR_INTERNAL";
 
@@ -90,6 +90,13 @@ export interface EhrchainError extends Error {
   violations?: Violation[];
   /** `EHR_TRANSPORT_…` errors of the EIP-1193 transport: the validator's view of the failure. */
   transportError?: TransportError;
+}
+
+/** `runValidator` / `submitTi` stopped by their `deadline` or `signal`: no ACK, the TI pending (not a verdict). */
+export interface StillPendingError extends EhrchainError {
+  code: "EHR_STILL_PENDING";
+  /** Where the validator stood (`{state: "outage", …}` during an outage). */
+  state: ValidatorState;
 }
 
 export interface ConceptDoc { system: string; code: string; display?: string }
@@ -185,7 +192,7 @@ export interface HandshakerOptions {
 /** Validator settings; durations in milliseconds. */
 export interface ValidatorConfig {
   confirmations: number;
-  maxRetries: number;
+  /** Wait after the first retryable transport failure, doubling up to `backoffMaxMs`; an outage is retried for as long as it lasts (bound the wait with `runValidator`'s `deadline` or `signal`). */
   backoffInitialMs: number;
   backoffMaxMs: number;
   pollIntervalMs: number;
@@ -297,7 +304,6 @@ export type InvalidReason =
   | { kind: "anchored_with_other_hash"; storedRecordHash: Hex }
   | { kind: "status_zero"; revert: DecodedRevert }
   | { kind: "missing_anchor_event" }
-  | { kind: "transport_failed"; attempts: number; lastError: TransportError }
   | { kind: "transport_rejected"; error: TransportError }
   | { kind: "dropped"; resubmissions: number }
   | { kind: "reorged_out"; resubmissions: number }
@@ -341,7 +347,12 @@ export type ValidatorState =
   | { state: "included"; txHash: Hex; blockNumber: number }
   | { state: "confirmed"; txHash: Hex; blockNumber: number }
   | { state: "settling"; seenAtHead: number | null }
-  | { state: "finished" };
+  | { state: "finished" }
+  /** Pending because of an outage: not a verdict; the validator asks again at `outage.retryAt`. */
+  | { state: "outage"; outage: Outage; during: ValidatorState };
+
+/** An outage the validator is waiting out: the node failed every attempt since `since` (Unix ms) with a retryable error. */
+export interface Outage { since: number; attempts: number; retryAt: number; lastError: TransportError }
 
 export interface AuditEntry { /** Unix milliseconds. */ at: number; event: { event: string; [detail: string]: unknown } }
 

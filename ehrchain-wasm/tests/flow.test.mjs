@@ -346,13 +346,3 @@ test("a user who rejects the wallet prompt (EIP-1193 4001): invalid ACK, not anc
   assert.match(reason.error.detail, /user rejected/);
   await assert.rejects(t.send({ from: chain.roles.doctor, to: chain.roles.nurse, data: "0x" }), { code: "EHR_TRANSPORT_REJECTED", reason: "rejected", retryable: false });
 });
-
-test("an unreachable provider is retried, then the ACK is inconclusive", async () => {
-  const down = { request: () => Promise.reject(new TypeError("fetch failed")) };
-  const t = new ehr.Eip1193Transport(down, { chainId: CHAIN_ID, registry });
-  const tc = hs.generate(ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patientId: "MRN-5" }));
-  const [ack] = await ehr.runValidator(tc.validator({ ...FAST, maxRetries: 2 }), t);
-  assert.equal(ack.reason.kind, "transport_failed", JSON.stringify(ack.reason));
-  assert.equal(ack.reason.lastError.error, "unavailable");
-});
-

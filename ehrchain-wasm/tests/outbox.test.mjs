@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ehr from "../pkg/index.js";
-import { setup, ti } from "./chain.mjs";
+import { CHAIN_ID, setup, ti } from "./chain.mjs";
 
 const chain = await setup();
 const { hs, templates, transport } = chain;
@@ -80,4 +80,75 @@ test("a stored entry resumes the same TC after a crash; a failing outbox sends n
   resumed.free();
 
   assert.throws(() => ehr.Validator.fromJSON("{}"), (e) => e.code === "EHR_OUTBOX_ENTRY_INVALID");
+});
+
+/** A provider that refuses connections while `down`, else is the chain's. */
+function flaky() {
+  const provider = {
+    down: true,
+    request(args) {
+      return provider.down ? Promise.reject(new TypeError("fetch failed")) : chain.provider.request(args);
+    },
+  };
+  return provider;
+}
+
+test("an outage is not a verdict: the deadline leaves the TI pending in the outbox, and it resumes valid", async () => {
+  const provider = flaky();
+  const t = new ehr.Eip1193Transport(provider, { chainId: CHAIN_ID, registry: chain.registry, senders: chain.roles, mineOnHead: true });
+  const outbox = memoryOutbox([]);
+  const entry = reading(123);
+  const start = Date.now();
+  let at = start;
+  const clock = { now: () => at, sleep: async (ms) => { at += ms; } };
+  const v = hs.validatorFor(entry, at);
+  // Ten virtual minutes of outage: retried every 10 to 50 ms, never an ACK.
+  await assert.rejects(ehr.runValidator(v, t, { ...clock, outbox, deadline: start + 600_000 }), (e) => {
+    assert.equal(e.name, "EhrchainError");
+    assert.equal(e.code, "EHR_STILL_PENDING");
+    assert.match(e.message, /^the TI is still pending: the deadline passed at \d+ ms while it was waiting out an outage/);
+    assert.equal(e.state.state, "outage");
+    assert.equal(e.state.during.state, "generated");
+    assert.equal(e.state.outage.since, start);
+    assert.equal(e.state.outage.lastError.error, "unavailable");
+    assert.ok(e.state.outage.attempts > 10_000, `${e.state.outage.attempts} attempts`);
+    return true;
+  });
+  assert.equal(at, start + 600_000, "stopped at the deadline");
+  const stored = outbox.entries.get(entry.tiId);
+  assert.ok(stored, "the entry stays in the outbox");
+  v.free();
+  // The provider is back: the stored entry resumes, the same sealed record.
+  provider.down = false;
+  const resumed = ehr.Validator.fromJSON(stored);
+  assert.equal(resumed.state.state, "outage", "the outage is remembered");
+  const [ack] = await ehr.runValidator(resumed, t, { ...clock, outbox });
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
+  assert.equal(ack.recordHash, JSON.parse(stored).validator.records[0].recordHash);
+  assert.equal(await transport.recordHashOf(entry.tiId), ack.recordHash);
+  assert.equal(outbox.entries.size, 0);
+  resumed.free();
+});
+
+test("an AbortSignal ends a run waiting on a provider that never answers, at once", async () => {
+  const silent = { request: () => new Promise(() => {}) };
+  const t = new ehr.Eip1193Transport(silent, { chainId: CHAIN_ID, registry: chain.registry, senders: chain.roles });
+  const outbox = memoryOutbox([]);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 100);
+  const started = Date.now();
+  const w = hs.validatorFor(reading(124), Date.now());
+  await assert.rejects(ehr.runValidator(w, t, { outbox, signal: controller.signal }), (e) => {
+    assert.equal(e.code, "EHR_STILL_PENDING");
+    assert.match(e.message, /the host cancelled/);
+    // It was sending: the entry says so, and resuming settles first.
+    assert.equal(e.state.state, "generated");
+    return true;
+  });
+  const took = Date.now() - started;
+  assert.ok(took >= 100 && took < 1_000, `${took} ms`);
+  const resumed = ehr.Validator.fromJSON(outbox.entries.get(w.outboxKey));
+  assert.equal(resumed.state.state, "settling", "a send whose outcome is unknown is settled before anything is sent again");
+  w.free();
+  resumed.free();
 });

@@ -28,7 +28,7 @@ test("a vanished anchor is resent as the same TC and watched until final", share
 
   const saved = [];
   const outbox = { save: (key) => saved.push(key), finish: () => {} };
-  const { events, resent } = await ehr.runWatcher(watcher, transport, { outbox, deadlineMs: Date.now() + 60_000 });
+  const { events, resent } = await ehr.runWatcher(watcher, transport, { outbox, deadline: Date.now() + 60_000 });
   assert.deepEqual(events.map((e) => e.event), ["vanished", "final"]);
   const [vanished, final] = events;
   assert.deepEqual(vanished.records, [{ tiId: entry.tiId, recordHash: ack.recordHash }]);
@@ -64,7 +64,7 @@ test("a watcher takes only valid ACKs of their validator, and resumes from its s
   assert.equal(resumed.pollTransmit(Date.now()).kind, "read_head");
   resumed.handleHead(Date.now(), { error: "unavailable", detail: "connection refused" });
   assert.deepEqual(resumed.lastError, { error: "unavailable", detail: "connection refused" });
-  const { events } = await ehr.runWatcher(resumed, transport, { deadlineMs: Date.now() + 60_000 });
+  const { events } = await ehr.runWatcher(resumed, transport, { deadline: Date.now() + 60_000 });
   assert.deepEqual(events.map((e) => [e.event, e.anchor.txHash]), [["final", ack.txHash]]);
   for (const x of [v, other, watcher, resumed]) x.free();
 });

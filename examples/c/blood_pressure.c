@@ -126,7 +126,7 @@ int main(void) {
     CHECK(ehr_ti_set_field(ti, "position", 8, "\"sitting\"", 9));
 
     /* TI -> TC -> chain -> ACK. */
-    CHECK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    CHECK(ehr_handshaker_submit(hs, ti, chain, 0, NULL, &ack));
     ehr_ack_summary summary;
     CHECK(ehr_ack_to_summary(ack, &summary));
     if (summary.valid) {

@@ -5,7 +5,9 @@
 // after `--lifetime` seconds at the latest (bounded: a test that dies leaves
 // no proxy behind for long).
 //
-// Usage: node proxy.mjs <upstream-url> <fault> <share 0..1> <seed> [--lifetime s]
+// Usage: node proxy.mjs <upstream-url> <fault> <share 0..1> <seed> [--lifetime s] [--pass-first n]
+//   (--pass-first n: the first n requests pass unspoiled, the client's
+//   connection check, say; then `share` of the others are spoiled)
 //   refuse       the connection is reset before the request is read
 //   blackhole    the request is read and never answered (until the client gives up)
 //   delay        the answer comes 0.5 s late (within the client's time-out)
@@ -18,11 +20,13 @@ import http from "node:http";
 const [upstream, fault, shareText, seedText, ...rest] = process.argv.slice(2);
 const FAULTS = ["refuse", "blackhole", "delay", "drop-answer", "http-500", "garbage", "none"];
 if (!upstream || !FAULTS.includes(fault)) {
-  console.error(`usage: node proxy.mjs <upstream-url> <${FAULTS.join("|")}> <share> <seed> [--lifetime s]`);
+  console.error(`usage: node proxy.mjs <upstream-url> <${FAULTS.join("|")}> <share> <seed> [--lifetime s] [--pass-first n]`);
   process.exit(2);
 }
 const share = Number(shareText ?? "0.3");
-const lifetime = Number(rest[rest.indexOf("--lifetime") + 1] ?? 600) || 600;
+const option = (name, fallback) => (rest.includes(name) ? Number(rest[rest.indexOf(name) + 1]) : fallback);
+const lifetime = option("--lifetime", 600) || 600;
+const passFirst = option("--pass-first", 0) || 0;
 
 // xorshift32: the same seed spoils the same requests.
 let state = (Number(seedText ?? 1) >>> 0) || 1;
@@ -48,7 +52,7 @@ const server = http.createServer((req, res) => {
   req.on("end", async () => {
     counts.requests += 1;
     const body = Buffer.concat(chunks).toString("utf8");
-    const spoil = fault !== "none" && random() < share;
+    const spoil = fault !== "none" && counts.requests > passFirst && random() < share;
     if (spoil) counts.spoiled += 1;
     try {
       if (spoil && fault === "refuse") return req.socket.destroy();

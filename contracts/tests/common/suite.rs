@@ -4,9 +4,9 @@
 
 use alloy_primitives::B256;
 use ehrchain_core::{
-    Ack, BatchBuilder, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction,
-    InvalidReason, Role, TemplateRegistry, TransactionValidator, Transport, TransportError,
-    UnixMillis, ValidatorConfig, run_blocking,
+    Ack, BatchBuilder, CancelToken, ChainTransaction, Clock, Handshaker, InMemoryKeyStore,
+    InitialTransaction, InvalidReason, Role, TemplateRegistry, TransactionValidator, Transport,
+    TransportError, UnixMillis, Until, ValidatorConfig, run_blocking,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -35,7 +35,7 @@ impl Clock for VirtualClock {
     fn now(&mut self) -> UnixMillis {
         self.0
     }
-    fn wait_until(&mut self, deadline: UnixMillis) {
+    fn wait_until(&mut self, deadline: UnixMillis, _: &CancelToken) {
         if self.1 && deadline > self.0 {
             std::thread::sleep(std::time::Duration::from_millis(
                 deadline.saturating_ms_since(self.0),
@@ -98,7 +98,15 @@ impl<T: Chain> Flow<T> {
 
     pub fn submit(&mut self, ti: &InitialTransaction) -> Ack {
         self.hs
-            .submit(ti, &mut self.transport, &mut self.clock, &mut self.rng)
+            .submit(
+                ti,
+                &mut self.transport,
+                &mut self.clock,
+                &mut self.rng,
+                &Until::verdict(),
+            )
+            .acked()
+            .unwrap()
     }
 
     /// Submits `ti` through the write-ahead `outbox` and blocks until its ACK.
@@ -107,13 +115,17 @@ impl<T: Chain> Flow<T> {
         ti: &InitialTransaction,
         outbox: &mut impl ehrchain_core::outbox::Outbox,
     ) -> Result<Ack, ehrchain_core::Error> {
-        (self.hs).submit_durably(
+        let run = (self.hs).submit_durably(
             ti,
             outbox,
             &mut self.transport,
             &mut self.clock,
             &mut self.rng,
-        )
+            &Until::verdict(),
+        )?;
+        Ok(run
+            .acked()
+            .expect("without a deadline a run ends in its ACK"))
     }
 
     pub fn generate(&mut self, ti: &InitialTransaction) -> ChainTransaction {
@@ -124,7 +136,14 @@ impl<T: Chain> Flow<T> {
     }
 
     pub fn run(&mut self, mut validator: TransactionValidator) -> Vec<Ack> {
-        run_blocking(&mut validator, &mut self.transport, &mut self.clock)
+        run_blocking(
+            &mut validator,
+            &mut self.transport,
+            &mut self.clock,
+            &Until::verdict(),
+        )
+        .acked()
+        .unwrap()
     }
 }
 

@@ -18,6 +18,10 @@
 //!   decodes the result ─────────────────▶  quantity, tx_hash, data, receipt, …
 //! ```
 //!
+//! [`Nonces`] is the policy for the nonces of transactions a transport signs
+//! itself: no gap after a send refused mid-burst, no nonce reused for
+//! another TC after a send whose outcome is unknown.
+//!
 //! [`Exchange`] carries out a whole validator action (submit, poll, read the
 //! head or the registry) as the requests it takes, so that a host only
 //! posts bodies and hands back answers.
@@ -54,6 +58,7 @@
 mod answer;
 mod decode;
 mod exchange;
+mod nonce;
 mod request;
 
 pub use answer::{Revert, classify_error, classify_http, classify_response};
@@ -61,4 +66,5 @@ pub use decode::{
     MinedTransaction, check_chain_id, data, quantity, receipt, replay_outcome, transaction, tx_hash,
 };
 pub use exchange::{DEFAULT_GAS_MARGIN_PERCENT, Exchange, ExchangeConfig, Outcome, gas_limit};
+pub use nonce::Nonces;
 pub use request::{BlockTag, RpcRequest, TxFields};

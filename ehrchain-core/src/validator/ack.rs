@@ -58,13 +58,6 @@ pub enum InvalidReason {
     /// The transaction succeeded but did not emit the anchoring event (it
     /// called something else than the registry's anchor function).
     MissingAnchorEvent,
-    /// The transport kept failing with retryable errors.
-    TransportFailed {
-        /// Attempts made for the last action.
-        attempts: u32,
-        /// The last error.
-        last_error: TransportError,
-    },
     /// The transport failed with a permanent error.
     TransportRejected {
         /// The error.
@@ -123,8 +116,10 @@ pub enum InvalidReason {
 
 impl InvalidReason {
     /// Whether the record might still be anchored by a transaction sent before
-    /// the validator gave up (transport failures, drops, reorgs after at least
-    /// one submission, a chain that stopped short of the confirmations). The host should keep such a record for audit and may
+    /// the validator gave up (a permanent transport error, drops, reorgs after
+    /// at least one submission, a chain that stopped short of the
+    /// confirmations). An outage is never among them: the validator waits it
+    /// out ([`Outage`](super::Outage)). The host should keep such a record for audit and may
     /// submit the same TI again later: a matching anchored hash then comes back
     /// as a valid replay.
     ///
@@ -139,8 +134,7 @@ impl InvalidReason {
     pub fn is_inconclusive(&self) -> bool {
         matches!(
             self,
-            Self::TransportFailed { .. }
-                | Self::TransportRejected { .. }
+            Self::TransportRejected { .. }
                 | Self::Dropped { .. }
                 | Self::ReorgedOut { .. }
                 | Self::Unconfirmed { .. }
@@ -185,12 +179,6 @@ impl std::fmt::Display for InvalidReason {
             Self::MissingAnchorEvent => f.write_str(
                 "the transaction succeeded but anchored nothing; check the registry address",
             ),
-            Self::TransportFailed {
-                attempts,
-                last_error,
-            } => {
-                write!(f, "gave up after {attempts} attempts: {last_error}")
-            }
             Self::TransportRejected { error } => write!(f, "{error}"),
             Self::Dropped { resubmissions } => write!(
                 f,

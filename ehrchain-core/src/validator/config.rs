@@ -15,11 +15,14 @@ pub struct ValidatorConfig {
     /// Blocks that must hold the transaction (its own included) before the
     /// verdict is final; 0 counts as 1.
     pub confirmations: u64,
-    /// Retryable transport failures in a row tolerated before giving up.
-    pub max_retries: u32,
-    /// Wait after the first transport failure; doubled after each further one.
+    /// Wait after the first retryable transport failure (the node
+    /// unreachable, timing out, rate-limiting); doubled after each further
+    /// one. Such failures are retried for as long as the outage lasts: an
+    /// outage is not a verdict ([`Outage`](crate::validator::Outage)); the
+    /// host bounds how long it waits with the drivers' deadline
+    /// ([`Until`](crate::Until)).
     pub backoff_initial_ms: u64,
-    /// Longest wait between retries.
+    /// Longest wait between two attempts during an outage.
     pub backoff_max_ms: u64,
     /// Wait between two polls of a pending transaction or of the chain head.
     pub poll_interval_ms: u64,
@@ -34,12 +37,11 @@ pub struct ValidatorConfig {
 }
 
 impl Default for ValidatorConfig {
-    /// 3 confirmations, 5 retries backing off from 0.5 s to 30 s, a poll every
-    /// second, 2 minutes to be mined, 3 resubmissions.
+    /// 3 confirmations, retries during an outage backing off from 0.5 s to
+    /// 30 s, a poll every second, 2 minutes to be mined, 3 resubmissions.
     fn default() -> Self {
         Self {
             confirmations: 3,
-            max_retries: 5,
             backoff_initial_ms: 500,
             backoff_max_ms: 30_000,
             poll_interval_ms: 1_000,

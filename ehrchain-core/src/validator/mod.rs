@@ -6,9 +6,9 @@
 //! Generated ─submit─▶ Submitted(tx) ─receipt─▶ Included(block) ─head─▶ Confirmed(n blocks) ─▶ Ack
 //!     ▲                   │  dropped / timed out        │ reorged out   │ head still (timeout)
 //!     │                   ▼                             ▼               └─▶ Ack::Invalid (Unconfirmed)
-//!     └──── nothing ── Settling ◀── giving up (transport failures after retries,
-//!            (budget left)  │       permanent transport error, drops, timeouts
-//!                           │       or reorgs past the limit)
+//!     └──── nothing ── Settling ◀── giving up (permanent transport error,
+//!            (budget left)  │       drops, timeouts or reorgs past the limit)
+//!                           │
 //!                           ├─ ours, confirmed ──────▶ Ack::Valid (recovered)
 //!                           ├─ another hash / batch ─▶ Ack::Invalid (AnchoredWithOtherHash, RootAnchoredWithOtherBatch)
 //!                           ├─ nothing, giving up ───▶ Ack::Invalid (NotAnchored)
@@ -71,25 +71,51 @@
 //!   [`InvalidReason::NotAnchored`] (the cause inside). That verdict is true
 //!   at that moment; [`InvalidReason::may_rerun`] tells the host it may run the
 //!   same TC again later, which is idempotent.
-//! - **The chain cannot be read** (reads fail past
-//!   [`ValidatorConfig::max_retries`], with the same backoff, or fail
-//!   permanently): a resubmission goes ahead (the registry refuses a second
+//! - **The chain cannot be read** (reads fail permanently, or a settling
+//!   read cannot be confirmed): a resubmission goes ahead (the registry refuses a second
 //!   anchoring), and giving up ends with the original reason, which
 //!   [`InvalidReason::is_inconclusive`] flags. Only then, for a node on the
 //!   wrong chain, or for a chain that stopped (below), is an ACK inconclusive.
 //!
-//! **No endless wait.** Every wait has a bound: a pending transaction
-//! [`ValidatorConfig::inclusion_timeout_ms`], transport failures
-//! [`ValidatorConfig::max_retries`], and confirmations a head that advances:
-//! when head reads in a row find it still for `inclusion_timeout_ms` (a
-//! development node that mines only when a transaction arrives, or a halted
-//! chain), an included transaction ends in [`InvalidReason::Unconfirmed`]
-//! (inconclusive), and a settling read that cannot be confirmed counts as a
-//! chain that cannot be read.
+//! **Outages are not verdicts.** Every action that fails with a retryable
+//! transport error (the node unreachable, timing out, rate-limiting) is asked
+//! again after a backoff, doubling from
+//! [`ValidatorConfig::backoff_initial_ms`] up to
+//! [`ValidatorConfig::backoff_max_ms`], for as long as the outage lasts;
+//! meanwhile [`TransactionValidator::state`] is [`ValidatorState::Outage`]
+//! (since when, how many attempts, the last error, when it asks again), and
+//! the first answer from the node ends the outage. An outage in any state
+//! (sending, polling, confirming, settling) ends where the node's answers
+//! lead, as if it had not happened; the time the node was away counts
+//! neither as a chain that stopped making blocks nor as a give-up.
+//!
+//! **The host's deadline lives in the drivers, not here.** The validator has
+//! no give-up instant: how long to wait is the host's decision about its own
+//! call, not a fact about the chain. The blocking drivers
+//! ([`run_durably`](crate::run_durably), [`Handshaker::submit_durably`](crate::Handshaker::submit_durably),
+//! [`Handshaker::resume`](crate::Handshaker::resume)) take an
+//! [`Until`](crate::Until) (a deadline and a cancel token) and, when it is
+//! reached, return [`Run::Pending`](crate::Run::Pending) without an ACK: the
+//! validator stays where it was and its outbox entry stays in place, to be
+//! resumed later. A transaction sent before the stop may still be mined,
+//! which is why no ACK is made then: an invalid ACK would say "not anchored"
+//! of a record that may be, and a rerun must resend the same TC, which only
+//! the outbox entry holds.
+//!
+//! **No endless wait on a live chain.** While the node answers, every wait
+//! has a bound: a pending transaction
+//! [`ValidatorConfig::inclusion_timeout_ms`], and confirmations a head that
+//! advances: when head reads in a row find it still for
+//! `inclusion_timeout_ms` (a development node that mines only when a
+//! transaction arrives, or a halted chain), an included transaction ends in
+//! [`InvalidReason::Unconfirmed`] (inconclusive), and a settling read that
+//! cannot be confirmed counts as a chain that cannot be read. A node that
+//! does not answer is an outage (above): the host's deadline bounds it.
 
 mod ack;
 mod audit;
 mod config;
+mod outage;
 mod settle;
 mod snapshot;
 mod verdict;
@@ -115,6 +141,7 @@ pub(crate) use audit::RegistryRead;
 pub use audit::{AuditEntry, AuditEvent, ChainHolds};
 pub use config::ValidatorConfig;
 pub(crate) use config::backoff_ms;
+pub use outage::Outage;
 pub use snapshot::SNAPSHOT_FORMAT;
 
 use audit::{included, reorged};
@@ -215,6 +242,16 @@ pub enum ValidatorState {
     },
     /// The ACKs are out (or waiting in `poll_ack`).
     Finished,
+    /// Pending because of an outage: the node failed the last attempts with
+    /// retryable errors, and the validator will ask again at
+    /// [`Outage::retry_at`]. Not a verdict: it waits for as long as the
+    /// outage lasts, unless the host stops waiting (the drivers' deadline).
+    Outage {
+        /// Since when, how many attempts, the last error.
+        outage: Outage,
+        /// Where the validator stands otherwise.
+        during: Box<ValidatorState>,
+    },
 }
 
 /// Why the validator refused an input or could not be built.
@@ -315,7 +352,8 @@ pub struct TransactionValidator {
     phase: Phase,
     asked: Option<Asked>,
     next_at: UnixMillis,
-    failures: u32,
+    /// The outage being waited out, if any (see [`Outage`]).
+    outage: Option<Outage>,
     resubmissions: u32,
     /// When the last submission was handed out (sent or not, answered or not).
     last_submit_at: Option<UnixMillis>,
@@ -419,7 +457,7 @@ impl TransactionValidator {
             phase: Phase::Submit,
             asked: None,
             next_at: UnixMillis::EPOCH,
-            failures: 0,
+            outage: None,
             resubmissions: 0,
             last_submit_at: None,
             persisted: false,
@@ -457,9 +495,22 @@ impl TransactionValidator {
         self.records.iter().map(|r| r.ti_id)
     }
 
-    /// Where the validator stands.
+    /// Where the validator stands, and whether it is waiting out an outage
+    /// ([`ValidatorState::Outage`]).
     #[must_use]
     pub fn state(&self) -> ValidatorState {
+        let state = self.progress();
+        match &self.outage {
+            Some(outage) if !self.is_finished() => ValidatorState::Outage {
+                outage: outage.clone(),
+                during: Box::new(state),
+            },
+            _ => state,
+        }
+    }
+
+    /// Where the validator stands, outages aside.
+    fn progress(&self) -> ValidatorState {
         match &self.phase {
             Phase::Submit => ValidatorState::Generated,
             Phase::Pending { tx_hash, .. } => ValidatorState::Submitted { tx_hash: *tx_hash },
@@ -622,7 +673,7 @@ impl TransactionValidator {
         self.take_asked(Asked::Submit, "a submission result")?;
         match result {
             Ok(tx_hash) => {
-                self.failures = 0;
+                self.node_answered();
                 // The next submission (after a drop or a reorg) is announced
                 // in the outbox again.
                 self.persisted = false;
@@ -672,7 +723,7 @@ impl TransactionValidator {
                 return Ok(());
             }
         };
-        self.failures = 0;
+        self.node_answered();
         let verifying = match std::mem::replace(&mut self.phase, Phase::Submit) {
             Phase::Verify(r) => Some(r),
             other => {
@@ -768,7 +819,7 @@ impl TransactionValidator {
                 return Ok(());
             }
         };
-        self.failures = 0;
+        self.node_answered();
         let depth = self.config.confirmations.max(1);
         let stalled = self.head_stalled(now, head);
         match &mut self.phase {
@@ -836,48 +887,6 @@ impl TransactionValidator {
 
     fn audit(&mut self, at: UnixMillis, event: AuditEvent) {
         self.history.push(AuditEntry { at, event });
-    }
-
-    fn backoff(&self) -> u64 {
-        config::backoff_ms(
-            self.config.backoff_initial_ms,
-            self.config.backoff_max_ms,
-            self.failures,
-        )
-    }
-
-    fn transport_failed(&mut self, now: UnixMillis, error: TransportError) {
-        self.failures = self.failures.saturating_add(1);
-        self.audit(
-            now,
-            AuditEvent::TransportError {
-                error: error.clone(),
-                attempt: self.failures,
-            },
-        );
-        let settling = matches!(self.phase, Phase::Settle(_));
-        if !error.is_retryable() {
-            if settling {
-                self.settle_unreadable(now);
-            } else {
-                self.give_up(now, InvalidReason::TransportRejected { error });
-            }
-        } else if self.failures > self.config.max_retries {
-            if settling {
-                self.settle_unreadable(now);
-            } else {
-                let attempts = self.failures;
-                self.give_up(
-                    now,
-                    InvalidReason::TransportFailed {
-                        attempts,
-                        last_error: error,
-                    },
-                );
-            }
-        } else {
-            self.next_at = now.saturating_add_ms(self.backoff());
-        }
     }
 
     fn resubmit(&mut self, now: UnixMillis, reorg: bool) {

@@ -158,7 +158,6 @@ impl TransactionValidator {
     }
 
     pub(super) fn start_settle(&mut self, now: UnixMillis, fallback: Fallback) {
-        self.failures = 0;
         self.phase = Phase::Settle(Box::new(Settle {
             fallback,
             stage: SettleStage::Read,
@@ -168,7 +167,7 @@ impl TransactionValidator {
 
     /// A read of the registry while settling found `held`.
     fn settle_read(&mut self, now: UnixMillis, held: ChainHolds) {
-        self.failures = 0;
+        self.node_answered();
         self.audit(now, AuditEvent::ChainRead { held });
         let Phase::Settle(settle) = &mut self.phase else {
             return;
@@ -237,10 +236,7 @@ impl TransactionValidator {
             return;
         };
         match settle.fallback {
-            Fallback::Resubmit | Fallback::Replay => {
-                self.failures = 0;
-                self.next_at = now;
-            }
+            Fallback::Resubmit | Fallback::Replay => self.next_at = now,
             Fallback::GiveUp(reason) => self.finish_invalid(now, reason),
         }
     }

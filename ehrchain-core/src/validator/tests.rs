@@ -56,7 +56,6 @@ pub(crate) fn tc_for(ti: u8) -> ChainTransaction {
 pub(crate) fn config() -> ValidatorConfig {
     ValidatorConfig {
         confirmations: 2,
-        max_retries: 2,
         backoff_initial_ms: 100,
         backoff_max_ms: 300,
         poll_interval_ms: 1_000,
@@ -142,21 +141,6 @@ fn polled_once(tc: &ChainTransaction, status: SubmissionStatus) -> TransactionVa
     v
 }
 
-/// Expects the ACK of a validator that gave up after 3 attempts whose last
-/// failure was `Unavailable(last_error)`: inconclusive.
-fn gave_up_inconclusive(v: &mut TransactionValidator, last_error: &str) -> Ack {
-    let ack = v.poll_ack().unwrap();
-    assert_eq!(
-        ack.reason(),
-        Some(&InvalidReason::TransportFailed {
-            attempts: 3,
-            last_error: TransportError::Unavailable(last_error.into()),
-        })
-    );
-    assert!(ack.reason().unwrap().is_inconclusive());
-    ack
-}
-
 /// Expects `v` to read `tc`'s record at `now` and answers with `error`.
 fn read_fails(
     v: &mut TransactionValidator,
@@ -204,16 +188,34 @@ fn included_in_block_5() -> (TransactionValidator, TxReceipt) {
     (v, r)
 }
 
-/// A validator for `tc` whose three submissions (at 0, 100 and 300 ms) all
-/// lost their answers.
+/// A validator for `tc` whose first submission (at 0) failed with `error`.
+fn first_send_fails(tc: &ChainTransaction, error: TransportError) -> TransactionValidator {
+    let mut v = TransactionValidator::new(tc, config());
+    persist(&mut v, 0);
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(send(tc)));
+    v.handle_submitted(UnixMillis(0), Err(error)).unwrap();
+    v
+}
+
+/// The node's last answer in [`all_answers_lost`]: a permanent refusal.
+fn already_known() -> TransportError {
+    TransportError::Rejected("already known".into())
+}
+
+/// A validator for `tc` whose first two submissions (at 0 and 100 ms) lost
+/// their answers, and whose third (at 300 ms) the node refused as
+/// [`already_known`]: the validator gives up, and settles first.
 fn all_answers_lost(tc: &ChainTransaction) -> TransactionValidator {
     let mut v = TransactionValidator::new(tc, config());
     persist(&mut v, 0);
-    for at in [0, 100, 300] {
+    for at in [0, 100] {
         assert_eq!(v.poll_transmit(UnixMillis(at)), Some(send(tc)));
         let lost = TransportError::Unavailable("answer lost".into());
         v.handle_submitted(UnixMillis(at), Err(lost)).unwrap();
     }
+    assert_eq!(v.poll_transmit(UnixMillis(300)), Some(send(tc)));
+    v.handle_submitted(UnixMillis(300), Err(already_known()))
+        .unwrap();
     v
 }
 
@@ -324,37 +326,145 @@ fn generated_submitted_included_confirmed_valid() {
     assert_eq!(v.poll_timeout(), None);
 }
 
-#[test]
-fn retryable_failures_back_off_exponentially_then_give_up() {
-    let tc = tc();
-    let down = || Err(TransportError::Unavailable("connection refused".into()));
-    let mut v = asked_to_send(&tc);
-    v.handle_submitted(UnixMillis(0), down()).unwrap();
-    assert_eq!(v.poll_timeout(), Some(UnixMillis(100)));
-    assert_eq!(v.poll_transmit(UnixMillis(100)), Some(send(&tc)));
-    v.handle_submitted(UnixMillis(100), down()).unwrap();
-    assert_eq!(v.poll_timeout(), Some(UnixMillis(300)));
-    assert_eq!(v.poll_transmit(UnixMillis(300)), Some(send(&tc)));
-    v.handle_submitted(UnixMillis(300), down()).unwrap();
-    // Before giving up, it settles: the first submission may have reached
-    // the node. The reads get their own retries, backing off the same way.
-    assert_eq!(v.state(), ValidatorState::Settling { seen_at_head: None });
-    assert!(v.poll_ack().is_none());
-    let ti_id = tc.ti_id;
-    for at in [300, 400, 600] {
-        assert_eq!(
-            v.poll_transmit(UnixMillis(at)),
-            Some(Transmit::ReadRecord { ti_id })
-        );
-        v.handle_record(
-            UnixMillis(at),
-            Err(TransportError::Unavailable("connection refused".into())),
-        )
+/// Ten minutes, in milliseconds: a long outage.
+const TEN_MINUTES: u64 = 600_000;
+
+/// Fails every action handed out from `from` for `TEN_MINUTES` (each at the
+/// validator's retry instant) with `down`; returns when the outage ends and
+/// how many attempts failed. Checks the backoff (100, 200, then capped at
+/// 300 ms) and the state the host sees all along.
+fn ten_minutes_down(
+    v: &mut TransactionValidator,
+    from: u64,
+    during: &ValidatorState,
+) -> (u64, u32) {
+    let down = TransportError::Unavailable("connection refused".into());
+    let (mut at, mut attempts) = (from, 0u32);
+    while at < from + TEN_MINUTES {
+        let transmit = v.poll_transmit(UnixMillis(at)).unwrap();
+        let failed = Err(down.clone());
+        match transmit {
+            Transmit::Submit { .. } => v.handle_submitted(UnixMillis(at), failed.map(|()| tx(0))),
+            Transmit::Poll { .. } => {
+                v.handle_receipt(UnixMillis(at), failed.map(|()| SubmissionStatus::Pending))
+            }
+            Transmit::ReadHead => v.handle_head(UnixMillis(at), failed.map(|()| 0)),
+            Transmit::ReadRecord { .. } => v.handle_record(UnixMillis(at), failed.map(|()| None)),
+            other => panic!("unexpected {other:?}"),
+        }
         .unwrap();
+        attempts += 1;
+        let backoff = [100, 200]
+            .get(attempts as usize - 1)
+            .copied()
+            .unwrap_or(300);
+        assert_eq!(v.poll_timeout(), Some(UnixMillis(at + backoff)));
+        assert_eq!(
+            v.state(),
+            ValidatorState::Outage {
+                outage: Outage {
+                    since: UnixMillis(from),
+                    attempts,
+                    retry_at: UnixMillis(at + backoff),
+                    last_error: down.clone(),
+                },
+                during: Box::new(during.clone()),
+            }
+        );
+        assert!(v.poll_ack().is_none());
+        at += backoff;
     }
-    // The chain cannot be read either: inconclusive, with the original reason.
-    let ack = gave_up_inconclusive(&mut v, "connection refused");
-    assert!(ack.reason().unwrap().may_rerun());
+    (at, attempts)
+}
+
+#[test]
+fn an_outage_of_ten_minutes_before_sending_ends_valid_once_the_node_returns() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    persist(&mut v, 0);
+    let (back, attempts) = ten_minutes_down(&mut v, 0, &ValidatorState::Generated);
+    // 100 + 200 + 300 × 1_999 = 600_000: 2_001 attempts, never a verdict.
+    assert_eq!((back, attempts), (TEN_MINUTES, 2_001));
+    // The node is back: the same submission goes out (no new outbox entry
+    // is needed, nothing was sent) and the TI ends valid.
+    assert_eq!(v.poll_transmit(UnixMillis(back)), Some(send(&tc)));
+    v.handle_submitted(UnixMillis(back), Ok(tx(1))).unwrap();
+    assert_eq!(v.state(), ValidatorState::Submitted { tx_hash: tx(1) });
+    assert_eq!(v.outage(), None);
+    let r = receipt(tx(1), 10, true, None);
+    poll(
+        &mut v,
+        back + 1_000,
+        tx(1),
+        SubmissionStatus::Included(r.clone()),
+    );
+    head(&mut v, back + 1_000, 11);
+    poll(&mut v, back + 1_000, tx(1), SubmissionStatus::Included(r));
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(ack.anchor().unwrap().tx_hash, Some(tx(1)));
+    assert_eq!(v.tx_hashes(), &[tx(1)]);
+}
+
+#[test]
+fn an_outage_while_confirming_is_not_a_chain_that_stopped() {
+    // Included in block 5 at 1 s; the head read once (5), then the node is
+    // away for ten minutes, far past the inclusion timeout (10 s).
+    let (mut v, r) = included_in_block_5();
+    head(&mut v, 1_000, 5);
+    let during = ValidatorState::Included {
+        tx_hash: r.tx_hash,
+        block_number: 5,
+    };
+    let (back, _) = ten_minutes_down(&mut v, 2_000, &during);
+    // Back at the same head: the stall is measured from here, not from
+    // before the outage.
+    head(&mut v, back, 5);
+    assert_eq!(v.state(), during);
+    head(&mut v, back + 1_000, 6);
+    poll(
+        &mut v,
+        back + 1_000,
+        r.tx_hash,
+        SubmissionStatus::Included(r.clone()),
+    );
+    assert!(v.poll_ack().unwrap().is_valid());
+}
+
+#[test]
+fn an_outage_while_settling_is_waited_out_and_ends_recovered() {
+    let tc = tc();
+    let mut v = all_answers_lost(&tc);
+    let settling = ValidatorState::Settling { seen_at_head: None };
+    assert_eq!(v.state(), settling);
+    let (back, _) = ten_minutes_down(&mut v, 300, &settling);
+    read(&mut v, back, Some(tc.record_hash));
+    head(&mut v, back, 20);
+    head(&mut v, back + 1_000, 21);
+    read(&mut v, back + 1_000, Some(tc.record_hash));
+    let ack = v.poll_ack().unwrap();
+    assert!(ack.anchor().unwrap().is_recovered(), "{ack:?}");
+}
+
+#[test]
+fn the_outage_state_in_json_says_since_when_how_often_and_why() {
+    let tc = tc();
+    let v = first_send_fails(&tc, TransportError::RateLimited("429".into()));
+    assert_eq!(
+        serde_json::to_value(v.state()).unwrap(),
+        serde_json::json!({
+            "state": "outage",
+            "outage": {
+                "since": 0,
+                "attempts": 1,
+                "retryAt": 100,
+                "lastError": {"error": "rate_limited", "detail": "429"},
+            },
+            "during": {"state": "generated"},
+        })
+    );
+    // The outbox entry keeps it: a resumed validator still knows.
+    let resumed = TransactionValidator::from_json(&v.to_json()).unwrap();
+    assert_eq!(resumed.outage(), v.outage());
 }
 
 #[test]
@@ -501,12 +611,7 @@ fn giving_up_settles_to_another_hash_or_to_not_anchored() {
 #[test]
 fn a_read_that_changes_is_confirmed_again() {
     let tc = tc();
-    let mut v = asked_to_send(&tc);
-    v.handle_submitted(
-        UnixMillis(0),
-        Err(TransportError::Rejected("no funds".into())),
-    )
-    .unwrap();
+    let mut v = first_send_fails(&tc, TransportError::Rejected("no funds".into()));
     read(&mut v, 0, Some(B256::repeat_byte(0x77)));
     head(&mut v, 0, 5);
     head(&mut v, 1_000, 6);
@@ -546,13 +651,7 @@ fn an_unreadable_chain_while_settling_keeps_the_verdict_inconclusive() {
 #[test]
 fn backoff_is_capped_and_reset_by_a_success() {
     let tc = tc();
-    let mut v = TransactionValidator::new(
-        &tc,
-        ValidatorConfig {
-            max_retries: 10,
-            ..config()
-        },
-    );
+    let mut v = TransactionValidator::new(&tc, config());
     let mut now = 0;
     persist(&mut v, now);
     for expected in [100, 200, 300, 300] {
@@ -1205,7 +1304,14 @@ fn settling_gives_up_when_the_head_stands_still() {
         at += 1_000;
         assert!(at <= 11_300, "still waiting at {at}");
     }
-    gave_up_inconclusive(&mut v, "answer lost");
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(
+        ack.reason(),
+        Some(&InvalidReason::TransportRejected {
+            error: already_known()
+        })
+    );
+    assert!(ack.reason().unwrap().is_inconclusive());
 }
 
 #[test]

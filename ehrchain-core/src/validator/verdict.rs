@@ -44,9 +44,13 @@ impl TransactionValidator {
             now,
             AuditEvent::TransportError {
                 error: TransportError::Reverted(revert.clone()),
-                attempt: self.failures.saturating_add(1),
+                attempt: self
+                    .outage
+                    .as_ref()
+                    .map_or(1, |o| o.attempts.saturating_add(1)),
             },
         );
+        self.node_answered();
         if let Some(tx_hash) = revert.tx_hash {
             self.tx_hashes.push(tx_hash);
         }

@@ -5,9 +5,12 @@
  * proofs, and a transport implemented as C callbacks. Plain C11, no harness
  * beyond the CHECK macros below; run by `make ffi` and again under valgrind.
  */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ehrchain.h"
 
@@ -141,7 +144,7 @@ static void test_bad_arguments(void) {
     EXPECT_RC(ehr_templates_latest(t, LIT("bl\xff\xfe"), id), EHR_INVALID_UTF8);
     EXPECT_LAST_ERROR("`name` is not valid UTF-8");
     ehr_ack *no_ack = NULL;
-    EXPECT_RC(ehr_handshaker_submit(NULL, NULL, NULL, &no_ack), EHR_NULL_ARGUMENT);
+    EXPECT_RC(ehr_handshaker_submit(NULL, NULL, NULL, 0, NULL, &no_ack), EHR_NULL_ARGUMENT);
     EXPECT_LAST_ERROR("`handshaker` is NULL");
     EXPECT_RC(ehr_ti_new(id, id, LIT("nurse-1"), LIT("nurse"), NULL, 0, 0, NULL), EHR_NULL_ARGUMENT);
     EXPECT_LAST_ERROR("`ti_out` is NULL");
@@ -228,7 +231,7 @@ static ehr_key_store *memory_keys(void) {
 }
 
 /* A validator that does not wait long: `confirmations` blocks, polls every
- * millisecond, two quick retries. */
+ * millisecond, retries after 1 to 2 ms during an outage. */
 static ehr_validator_config *quick_validator(uint64_t confirmations) {
     ehr_validator_config_builder *b = NULL;
     ehr_validator_config *config = NULL;
@@ -237,7 +240,6 @@ static ehr_validator_config *quick_validator(uint64_t confirmations) {
     OK(ehr_validator_config_builder_set_poll_interval_ms(b, 1));
     OK(ehr_validator_config_builder_set_backoff_initial_ms(b, 1));
     OK(ehr_validator_config_builder_set_backoff_max_ms(b, 2));
-    OK(ehr_validator_config_builder_set_max_retries(b, 2));
     OK(ehr_validator_config_builder_build(b, &config));
     ehr_validator_config_builder_free(b);
     return config;
@@ -524,7 +526,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     /* One TI, one ACK; its JSON round-trips. */
     ehr_ti *ti = bp_ti(f.t, "128");
     ehr_ack *ack = NULL;
-    OK(ehr_handshaker_submit(f.hs, ti, f.chain, &ack));
+    OK(ehr_handshaker_submit(f.hs, ti, f.chain, 0, NULL, &ack));
     ehr_ack_summary s;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.has_tx_hash && s.has_record_hash && !s.replay && !s.has_proof);
@@ -556,7 +558,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
                   ehr_clock_now_ms() / 1000, &ti));
     OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
     OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
-    OK(ehr_handshaker_submit(f.hs, ti, f.chain, &ack));
+    OK(ehr_handshaker_submit(f.hs, ti, f.chain, 0, NULL, &ack));
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(!s.valid);
     OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
@@ -571,7 +573,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     for (int run = 0; run < 2; run++) {
         ehr_validator *v = NULL;
         OK(ehr_validator_new(tc, vc, &v));
-        OK(ehr_validator_run(v, f.chain));
+        OK(ehr_validator_run(v, f.chain, 0, NULL));
         OK(ehr_validator_poll_ack(v, &ack));
         OK(ehr_ack_to_summary(ack, &s));
         EXPECT(s.valid && s.replay == (run == 1));
@@ -609,9 +611,9 @@ static void test_devnet_flow_batches_and_proofs(void) {
     OK(ehr_batch_root(batch, root, &leaves));
     EXPECT(leaves == 4);
     ehr_ack *acks[4] = {NULL, NULL, NULL, NULL};
-    EXPECT_RC(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, f.chain, acks, 3),
+    EXPECT_RC(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, f.chain, 0, NULL, acks, 3),
               EHR_INVALID_ARGUMENT);
-    OK(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, f.chain, acks, 4));
+    OK(ehr_batch_submit(batch, (const ehr_tc *const *)tcs, 4, vc, f.chain, 0, NULL, acks, 4));
     for (int i = 0; i < 4; i++) {
         OK(ehr_ack_to_summary(acks[i], &s));
         EXPECT(s.valid && s.has_proof);
@@ -718,7 +720,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_ti_set_field(ti, LIT("event"), LIT("\"shipped\"")));
     OK(ehr_ti_set_field(ti, LIT("quantity"), LIT("240")));
     ehr_ack *ack = NULL;
-    OK(ehr_handshaker_submit(f.hs, ti, f.chain, &ack));
+    OK(ehr_handshaker_submit(f.hs, ti, f.chain, 0, NULL, &ack));
     ehr_ack_summary s;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid);
@@ -811,6 +813,14 @@ static void test_devnet_roles_and_tc_accessors(void) {
 }
 
 /* --------------------------------------------- a transport in C callbacks */
+
+/* Signals the cancel token `arg` after 100 ms (run on another thread). */
+static void *cancel_after_100_ms(void *arg) {
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    OK(ehr_cancel_signal(arg));
+    return NULL;
+}
 
 /* A one-record chain: remembers the last anchored record, mines at once. */
 struct fake_chain {
@@ -927,7 +937,7 @@ static void test_callback_transport(void) {
 
     ehr_ti *ti = bp_ti(t, "128");
     ehr_ack *ack = NULL;
-    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    OK(ehr_handshaker_submit(hs, ti, chain, 0, NULL, &ack));
     ehr_ack_summary s;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.has_tx_hash && s.tx_hash[0] == 1);
@@ -935,17 +945,36 @@ static void test_callback_transport(void) {
     ehr_ack_free(ack);
     ehr_ti_free(ti);
 
-    /* A node that cannot be reached: an invalid ACK to keep, not a crash. */
+    /* A node that cannot be reached: an outage is not a verdict. The call
+     * waits it out until its deadline, then returns EHR_STILL_PENDING
+     * without an ACK. */
     fake.unavailable = 1;
     ti = bp_ti(t, "129");
-    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
-    OK(ehr_ack_to_summary(ack, &s));
-    EXPECT(!s.valid && s.may_rerun);
-    char reason[1024];
-    size_t n = 0;
-    OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
-    EXPECT(strstr(reason, "EHR_TRANSPORT_UNAVAILABLE") != NULL);
-    ehr_ack_free(ack);
+    ack = NULL;
+    uint64_t started = ehr_clock_now_ms();
+    EXPECT_RC(ehr_handshaker_submit(hs, ti, chain, started + 200, NULL, &ack), EHR_STILL_PENDING);
+    uint64_t took = ehr_clock_now_ms() - started;
+    EXPECT(ack == NULL && took >= 200 && took < 5000);
+    EXPECT_LAST_ERROR("the TI is still pending: the deadline passed");
+    EXPECT_LAST_ERROR("waiting out an outage");
+    EXPECT_LAST_ERROR("EHR_TRANSPORT_UNAVAILABLE");
+
+    /* Or until another thread signals its cancel token. */
+    ehr_cancel *cancel = NULL;
+    OK(ehr_cancel_new(&cancel));
+    pthread_t canceller;
+    started = ehr_clock_now_ms();
+    EXPECT(pthread_create(&canceller, NULL, cancel_after_100_ms, cancel) == 0);
+    EXPECT_RC(ehr_handshaker_submit(hs, ti, chain, 0, cancel, &ack), EHR_STILL_PENDING);
+    took = ehr_clock_now_ms() - started;
+    EXPECT(pthread_join(canceller, NULL) == 0);
+    EXPECT(ack == NULL && took >= 100 && took < 5000);
+    EXPECT_LAST_ERROR("the TI is still pending: the host cancelled");
+    /* A signalled token stops the next call at once, before anything is sent. */
+    fake.submits = 0;
+    EXPECT_RC(ehr_handshaker_submit(hs, ti, chain, 0, cancel, &ack), EHR_STILL_PENDING);
+    EXPECT(fake.submits == 0);
+    ehr_cancel_free(cancel);
     ehr_ti_free(ti);
 
     /* A node on another chain: an inconclusive invalid ACK (rerun the same TC
@@ -956,9 +985,11 @@ static void test_callback_transport(void) {
     fake.submits = 0;
     fake.reads = 0;
     ti = bp_ti(t, "130");
-    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    OK(ehr_handshaker_submit(hs, ti, chain, 0, NULL, &ack));
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(!s.valid && s.may_rerun);
+    char reason[1024];
+    size_t n = 0;
     OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
     EXPECT(strstr(reason, "for chain 1337 but the node is on another chain") != NULL);
     EXPECT(fake.submits == 1 && fake.reads == 0);
@@ -1043,7 +1074,7 @@ static void test_durable_submit_through_the_host_outbox(void) {
     /* Stored before the send; the ACK and the entry's removal in one step. */
     ehr_ti *ti = bp_ti(f.t, "125");
     ehr_ack *ack = NULL;
-    OK(ehr_handshaker_submit_durably(f.hs, ti, f.chain, &outbox, &ack));
+    OK(ehr_handshaker_submit_durably(f.hs, ti, f.chain, &outbox, 0, NULL, &ack));
     ehr_ack_summary s;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && ob.saves == 1 && ob.finishes == 1 && ob.acks == 1 && !ob.has);
@@ -1055,14 +1086,14 @@ static void test_durable_submit_through_the_host_outbox(void) {
     fake.submits = 0;
     ti = bp_ti(f.t, "126");
     ack = NULL;
-    EXPECT_RC(ehr_handshaker_submit_durably(f.hs, ti, f.chain, &outbox, &ack), EHR_OUTBOX_UNAVAILABLE);
+    EXPECT_RC(ehr_handshaker_submit_durably(f.hs, ti, f.chain, &outbox, 0, NULL, &ack), EHR_OUTBOX_UNAVAILABLE);
     EXPECT(ack == NULL && fake.submits == 0);
     ehr_ti_free(ti);
 
     /* A host that crashed right after sending: resume finishes that TC. */
     ob.fail_save = 0;
     size_t resumed = 99;
-    OK(ehr_handshaker_resume(f.hs, f.chain, &outbox, &resumed));
+    OK(ehr_handshaker_resume(f.hs, f.chain, &outbox, 0, NULL, &resumed));
     EXPECT(resumed == 0);
     ehr_tc *tc = NULL;
     ti = bp_tc(&f, "127", &tc);
@@ -1087,7 +1118,7 @@ static void test_durable_submit_through_the_host_outbox(void) {
     OK(fake_submit(&fake, &a.submission, tx_hash));
     fake.anchored = 1;
     ehr_validator_free(v);
-    OK(ehr_handshaker_resume(f.hs, f.chain, &outbox, &resumed));
+    OK(ehr_handshaker_resume(f.hs, f.chain, &outbox, 0, NULL, &resumed));
     EXPECT(resumed == 1 && !ob.has && ob.acks == 2 && fake.submits == 1);
     ehr_tc_free(tc);
     ehr_ti_free(ti);
@@ -1109,11 +1140,12 @@ static void persist(ehr_validator *v, uint64_t now_ms) {
 }
 
 /* Drives `v` in the host's own event loop against the fake chain, on a
- * virtual clock: actions out, results in, time advanced to each deadline.
- * Returns the number of actions, or -1. */
-static int drive(ehr_validator *v, struct fake_chain *fake, uint64_t *now_ms) {
+ * virtual clock: actions out, results in, time advanced to each deadline,
+ * for at most `steps` steps. Returns the number of actions once `v` is
+ * finished, or -1. */
+static int drive_steps(ehr_validator *v, struct fake_chain *fake, uint64_t *now_ms, int steps) {
     int actions = 0;
-    for (int step = 0; step < 10000; step++) {
+    for (int step = 0; step < steps; step++) {
         bool finished = false;
         OK(ehr_validator_is_finished(v, &finished));
         if (finished) {
@@ -1174,6 +1206,11 @@ static int drive(ehr_validator *v, struct fake_chain *fake, uint64_t *now_ms) {
     return -1;
 }
 
+/* Drives `v` to its verdict (see `drive_steps`). */
+static int drive(ehr_validator *v, struct fake_chain *fake, uint64_t *now_ms) {
+    return drive_steps(v, fake, now_ms, 10000);
+}
+
 static void test_validator_in_an_event_loop(void) {
     struct fake_chain fake;
     struct fixture f = fixture_new(FAKE_CHAIN, &fake);
@@ -1194,7 +1231,7 @@ static void test_validator_in_an_event_loop(void) {
     /* An answer for another action, or a success without its hash: refused,
      * and the validator still waits for the submission's result. */
     EXPECT_RC(ehr_validator_handle_head(v, now_ms, EHR_OK, 7), EHR_VALIDATOR);
-    EXPECT_RC(ehr_validator_run(v, f.chain), EHR_VALIDATOR);
+    EXPECT_RC(ehr_validator_run(v, f.chain, 0, NULL), EHR_VALIDATOR);
     EXPECT_RC(ehr_validator_handle_submitted(v, now_ms, EHR_OK, NULL), EHR_NULL_ARGUMENT);
     EXPECT_LAST_ERROR("`tx_hash` is NULL");
     ehr_transmit again;
@@ -1224,18 +1261,36 @@ static void test_validator_in_an_event_loop(void) {
     ehr_tc_free(tc);
     ehr_ti_free(ti);
 
-    /* A node that cannot be reached: retries with backoff, then the registry
-     * is read before giving up: an invalid ACK the host may rerun. */
+    /* A node that cannot be reached: an outage, not a verdict. The validator
+     * retries with backoff for as long as it lasts, and says so; once the
+     * node is back, the same TC is sent and the TI ends valid. */
     fake.unavailable = 1;
     fake.submits = 0;
     fake.reads = 0;
     ti = bp_tc(&f, "129", &tc);
     OK(ehr_validator_new(tc, vc, &v));
+    uint64_t outage_from = now_ms;
+    EXPECT(drive_steps(v, &fake, &now_ms, 200) == -1); /* not finished */
+    OK(ehr_validator_poll_ack(v, &ack));
+    EXPECT(ack == NULL);
+    bool in_outage = false;
+    ehr_outage outage;
+    OK(ehr_validator_outage(v, &in_outage, &outage));
+    EXPECT(in_outage && outage.since_ms == outage_from && outage.attempts == (uint32_t)fake.submits);
+    EXPECT(outage.attempts > 50 && outage.last_error == EHR_TRANSPORT_UNAVAILABLE);
+    EXPECT(outage.retry_at_ms > outage.since_ms);
+    char state[2048];
+    size_t state_len = 0;
+    OK(ehr_validator_state_json(v, state, sizeof state, &state_len));
+    EXPECT(strstr(state, "{\"state\":\"outage\",\"outage\":{\"since\":") == state);
+    EXPECT(strstr(state, "\"during\":{\"state\":\"generated\"}") != NULL);
+    fake.unavailable = 0;
     EXPECT(drive(v, &fake, &now_ms) > 0);
+    OK(ehr_validator_outage(v, &in_outage, &outage));
+    EXPECT(!in_outage);
     OK(ehr_validator_poll_ack(v, &ack));
     OK(ehr_ack_to_summary(ack, &s));
-    EXPECT(!s.valid && s.may_rerun);
-    EXPECT(fake.submits == 3 && fake.reads > 0); /* max_retries 2: three tries */
+    EXPECT(s.valid && fake.reads == 0);
     ehr_ack_free(ack);
     ehr_validator_free(v);
     ehr_tc_free(tc);
@@ -1364,7 +1419,7 @@ static void test_watcher_after_the_ack(void) {
     OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
     ehr_validator *v = NULL;
     OK(ehr_validator_new(tc, vc, &v));
-    OK(ehr_validator_run(v, chain));
+    OK(ehr_validator_run(v, chain, 0, NULL));
     ehr_ack *ack = NULL;
     OK(ehr_validator_poll_ack(v, &ack));
     ehr_ack_summary first;
@@ -1416,7 +1471,7 @@ static void test_watcher_after_the_ack(void) {
     ehr_validator *again = NULL;
     EXPECT_RC(ehr_validator_from_event(LIT("{\"event\":\"final\"}"), &again), EHR_INVALID_ARGUMENT);
     OK(ehr_validator_from_event(event, event_len, &again));
-    OK(ehr_validator_run(again, chain));
+    OK(ehr_validator_run(again, chain, 0, NULL));
     ehr_ack *resent = NULL;
     OK(ehr_validator_poll_ack(again, &resent));
     ehr_ack_summary s;
@@ -1497,7 +1552,7 @@ static void fhir_round_trip(const ehr_templates *t, ehr_handshaker *hs, ehr_tran
     EXPECT(strstr(entry, "\"source\":{\"reference\":\"urn:uuid:bp1\",\"resourceType\":\"Observation\","
                          "\"author\":\"Practitioner/n1\"}") != NULL);
     ehr_ack *ack = NULL;
-    OK(ehr_handshaker_submit(hs, ti, chain, &ack));
+    OK(ehr_handshaker_submit(hs, ti, chain, 0, NULL, &ack));
     ehr_ack_summary s;
     OK(ehr_ack_to_summary(ack, &s));
     *valid_out = s.valid;

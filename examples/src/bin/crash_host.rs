@@ -21,7 +21,7 @@ use ehrchain_core::outbox::{Outbox, OutboxError};
 use ehrchain_core::{
     Ack, Address, AnchoredBatch, B256, BatchReader, Clock, GeneratorConfig, Handshaker,
     InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, Role, Submission, SubmissionStatus,
-    SystemClock, TemplateRegistry, TransactionGenerator, Transport, TransportError, TxHash,
+    SystemClock, TemplateRegistry, TransactionGenerator, Transport, TransportError, TxHash, Until,
     ValidatorConfig,
 };
 use rand_core::{OsRng, RngCore};
@@ -56,15 +56,23 @@ fn main() -> Result<()> {
     let mut db = Traced(db);
 
     // After a restart: first whatever the outbox holds, the same TCs.
-    let resumed = hs.resume(&mut db, &mut transport, &mut clock)?;
+    let resumed = hs.resume(&mut db, &mut transport, &mut clock, &Until::verdict())?;
     let mut submitted = 0;
     for ti in waiting(&db.0)? {
-        hs.submit_durably(&ti, &mut db, &mut transport, &mut clock, &mut OsRng)?;
+        hs.submit_durably(
+            &ti,
+            &mut db,
+            &mut transport,
+            &mut clock,
+            &mut OsRng,
+            &Until::verdict(),
+        )?
+        .acked()?;
         submitted += 1;
     }
     println!(
         "crash_host: resumed {}, submitted {submitted}",
-        resumed.len()
+        resumed.acks.len()
     );
     Ok(())
 }

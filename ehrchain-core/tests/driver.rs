@@ -1,0 +1,292 @@
+//! The blocking driver and the host's limits: an outage is waited out, never
+//! turned into a verdict; the host's deadline or cancel ends a run without an
+//! ACK, leaving the TI pending with its outbox entry, and resuming it later
+//! ends valid with the same record.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use alloy_primitives::{Address, B256};
+use ehrchain_core::outbox::{MemoryOutbox, Outbox};
+use ehrchain_core::transport::Anchoring;
+use ehrchain_core::validator::{Outage, ValidatorState};
+use ehrchain_core::{
+    AnchoredBatch, BatchReader, CancelToken, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
+    InitialTransaction, KeyId, MasterKey, Role, Run, StopCause, Submission, SubmissionStatus,
+    TemplateRegistry, TransactionGenerator, TransactionValidator, Transport, TransportError,
+    TxHash, TxReceipt, UnixMillis, Until, ValidatorConfig,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+const START_MS: u64 = 1_767_225_600_000;
+const TEN_MINUTES: u64 = 600_000;
+
+/// A virtual clock shared with [`Chain`]: waiting jumps to the deadline
+/// (unless cancelled).
+#[derive(Clone, Default)]
+struct VirtualClock(Rc<Cell<u64>>);
+
+impl Clock for VirtualClock {
+    fn now(&mut self) -> UnixMillis {
+        UnixMillis(self.0.get())
+    }
+    fn wait_until(&mut self, deadline: UnixMillis, cancel: &CancelToken) {
+        if !cancel.is_cancelled() {
+            self.0.set(self.0.get().max(deadline.0));
+        }
+    }
+}
+
+/// A chain whose node refuses connections until `down_until` (on the shared
+/// clock), then mines every transaction at once, one block a second.
+struct Chain {
+    now: Rc<Cell<u64>>,
+    down_until: u64,
+    anchored: Option<(B256, u64)>,
+    sent: u32,
+}
+
+impl Chain {
+    fn reach(&self) -> Result<u64, TransportError> {
+        let now = self.now.get();
+        if now < self.down_until {
+            Err(TransportError::Unavailable("connection refused".into()))
+        } else {
+            Ok(now / 1_000)
+        }
+    }
+}
+
+impl BatchReader for Chain {
+    type Error = TransportError;
+    fn anchored_batch(&mut self, _: &B256) -> Result<Option<AnchoredBatch>, TransportError> {
+        self.reach().map(|_| None)
+    }
+}
+
+impl Transport for Chain {
+    fn chain_id(&self) -> u64 {
+        1337
+    }
+    fn registry(&self) -> Address {
+        Address::repeat_byte(0xee)
+    }
+    fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
+        let block = self.reach()?;
+        let Anchoring::Record { record_hash, .. } = submission.anchoring else {
+            panic!("a batch");
+        };
+        self.sent += 1;
+        self.anchored.get_or_insert((record_hash, block));
+        Ok(TxHash(B256::with_last_byte(1)))
+    }
+    fn poll(&mut self, tx: &TxHash, _: &Submission) -> Result<SubmissionStatus, TransportError> {
+        self.reach()?;
+        let (_, block) = self.anchored.expect("polled before sent");
+        Ok(SubmissionStatus::Included(TxReceipt {
+            tx_hash: *tx,
+            status: true,
+            block_number: block,
+            block_hash: B256::from(alloy_primitives::U256::from(block)),
+            anchor_log_index: Some(0),
+            gas_used: 60_000,
+            revert_data: None,
+        }))
+    }
+    fn head(&mut self) -> Result<u64, TransportError> {
+        self.reach()
+    }
+    fn record_hash_of(&mut self, _: &B256) -> Result<Option<B256>, TransportError> {
+        self.reach().map(|_| self.anchored.map(|(hash, _)| hash))
+    }
+}
+
+fn handshaker(config: ValidatorConfig) -> Handshaker<InMemoryKeyStore> {
+    let mut keys = InMemoryKeyStore::new();
+    keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
+    keys.insert(
+        KeyId::new("pseudonyms").unwrap(),
+        MasterKey::new([0x22; 32]),
+    );
+    let generator = GeneratorConfig {
+        chain_id: 1337,
+        registry: Address::repeat_byte(0xee),
+        sealing_key: KeyId::new("records").unwrap(),
+        pseudonym_key: KeyId::new("pseudonyms").unwrap(),
+        max_clock_skew_ms: 300_000,
+    };
+    Handshaker::new(
+        TemplateRegistry::with_built_ins(None).unwrap(),
+        TransactionGenerator::new(generator, keys).unwrap(),
+        config,
+    )
+}
+
+fn ti(hs: &Handshaker<InMemoryKeyStore>) -> InitialTransaction {
+    InitialTransaction {
+        ti_id: B256::repeat_byte(7),
+        template_id: hs.templates().latest("blood-pressure").unwrap().id(),
+        author_id: "dr-1".into(),
+        author_role: Role::new(Role::DOCTOR).unwrap(),
+        patient_id: Some("MRN-1".into()),
+        timestamp: START_MS / 1000 - 60,
+        fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
+    }
+}
+
+fn config() -> ValidatorConfig {
+    ValidatorConfig {
+        confirmations: 2,
+        ..ValidatorConfig::default()
+    }
+}
+
+#[test]
+fn a_deadline_leaves_the_ti_pending_and_resume_ends_it_valid_after_ten_minutes_down() {
+    let hs = handshaker(config());
+    let clock = VirtualClock(Rc::new(Cell::new(START_MS)));
+    let mut chain = Chain {
+        now: clock.0.clone(),
+        down_until: START_MS + TEN_MINUTES,
+        anchored: None,
+        sent: 0,
+    };
+    let mut outbox = MemoryOutbox::default();
+    let ti = ti(&hs);
+    let deadline = UnixMillis(START_MS + 60_000);
+    let run = hs
+        .submit_durably(
+            &ti,
+            &mut outbox,
+            &mut chain,
+            &mut clock.clone(),
+            &mut ChaCha20Rng::seed_from_u64(1),
+            &Until::deadline(deadline),
+        )
+        .unwrap();
+    // The deadline, not the outage, ended the call: no ACK, the TI pending
+    // with why it waits. Backoff 0.5, 1, 2, 4, 8, 16, 30 s: the 7th attempt
+    // is at 31.5 s, the 8th would be at 61.5 s.
+    let Run::Pending(stopped) = run else {
+        panic!("an ACK during the outage: {run:?}");
+    };
+    assert_eq!((stopped.cause, stopped.at), (StopCause::Deadline, deadline));
+    let outage = Outage {
+        since: UnixMillis(START_MS),
+        attempts: 7,
+        retry_at: UnixMillis(START_MS + 61_500),
+        last_error: TransportError::Unavailable("connection refused".into()),
+    };
+    assert_eq!(
+        *stopped.state,
+        ValidatorState::Outage {
+            outage: outage.clone(),
+            during: Box::new(ValidatorState::Generated),
+        }
+    );
+    assert_eq!(
+        ehrchain_core::Error::from(stopped).code(),
+        ehrchain_core::ErrorCode::StillPending
+    );
+    // The entry is in the outbox, as it stood.
+    assert_eq!(outbox.keys().unwrap(), vec![ti.ti_id]);
+    let entry = outbox.load(&ti.ti_id).unwrap().unwrap();
+    let stored = TransactionValidator::from_json(&entry).unwrap();
+    assert_eq!(stored.outage(), Some(&outage));
+    let record_hash = stored.submission().map(|s| s.anchoring);
+
+    // The host resumes with no limit: the outage is waited out (ten minutes
+    // in all), then the same TC is sent once and confirmed.
+    let resumed = hs
+        .resume(
+            &mut outbox,
+            &mut chain,
+            &mut clock.clone(),
+            &Until::verdict(),
+        )
+        .unwrap();
+    assert_eq!(resumed.stopped, None);
+    let [ack] = resumed.acks.as_slice() else {
+        panic!("{:?}", resumed.acks);
+    };
+    assert!(ack.is_valid(), "{ack:?}");
+    assert_eq!(
+        Some(Anchoring::Record {
+            ti_id: ack.ti_id,
+            record_hash: ack.record_hash.unwrap()
+        }),
+        record_hash
+    );
+    assert_eq!(chain.sent, 1);
+    assert!(clock.0.get() >= START_MS + TEN_MINUTES);
+    assert!(outbox.keys().unwrap().is_empty());
+}
+
+#[test]
+fn a_deadline_already_passed_sends_nothing() {
+    let hs = handshaker(config());
+    let clock = VirtualClock(Rc::new(Cell::new(START_MS)));
+    let mut chain = Chain {
+        now: clock.0.clone(),
+        down_until: 0,
+        anchored: None,
+        sent: 0,
+    };
+    let run = hs.submit(
+        &ti(&hs),
+        &mut chain,
+        &mut clock.clone(),
+        &mut ChaCha20Rng::seed_from_u64(1),
+        &Until::deadline(UnixMillis(START_MS)),
+    );
+    let Run::Pending(stopped) = run else {
+        panic!("{run:?}");
+    };
+    assert_eq!(*stopped.state, ValidatorState::Generated);
+    assert_eq!(chain.sent, 0);
+}
+
+#[cfg(feature = "std-clock")]
+#[test]
+fn a_cancel_from_another_thread_ends_a_run_blocked_in_an_outage_promptly() {
+    use std::time::{Duration, Instant};
+    let hs = handshaker(ValidatorConfig {
+        // The first wait after a failure is 10 s: only the cancel ends it.
+        backoff_initial_ms: 10_000,
+        ..config()
+    });
+    let mut chain = Chain {
+        now: Rc::default(),
+        down_until: u64::MAX,
+        anchored: None,
+        sent: 0,
+    };
+    let cancel = CancelToken::new();
+    let handle = cancel.clone();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        handle.cancel();
+    });
+    let started = Instant::now();
+    let run = hs.submit_durably(
+        &ti(&hs),
+        &mut MemoryOutbox::default(),
+        &mut chain,
+        &mut ehrchain_core::SystemClock,
+        &mut ChaCha20Rng::seed_from_u64(1),
+        &Until::verdict().cancelled_by(&cancel),
+    );
+    let took = started.elapsed();
+    assert!(canceller.join().is_ok());
+    let Ok(Run::Pending(stopped)) = run else {
+        panic!("{run:?}");
+    };
+    assert_eq!(stopped.cause, StopCause::Cancelled);
+    assert!(matches!(*stopped.state, ValidatorState::Outage { .. }));
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_secs(2),
+        "took {took:?}"
+    );
+}
