@@ -18,10 +18,10 @@ use alloy_primitives::{Address, B256};
 use common::suite::{self, Chain, Flow};
 use common::{devnet_with_built_ins, role};
 use ehrchain_contracts::{Devnet, DevnetTransport, EhrRegistry};
+use ehrchain_core::validator::ValidatorState;
 use ehrchain_core::{
-    Ack, AnchoredBatch, BatchReader, ChainTransaction, InitialTransaction, InvalidReason,
-    Submission, SubmissionStatus, TransactionValidator, Transport, TransportError, TxHash, Until,
-    run_blocking,
+    Ack, AnchoredBatch, BatchReader, ChainTransaction, InitialTransaction, Run, Submission,
+    SubmissionStatus, TransactionValidator, Transport, TransportError, TxHash, Until, run_blocking,
 };
 
 impl Chain for DevnetTransport {
@@ -137,8 +137,13 @@ impl Transport for LostAnswers<'_> {
     }
 }
 
+/// How long the host lets a validator wait out lost answers (virtual time).
+const DEADLINE_MS: u64 = 60_000;
+
 /// A blood-pressure TI by `role` and its TC, run by a validator that loses
-/// every answer (`send`: as for [`LostAnswers`]), and the ACKs.
+/// every answer (`send`: as for [`LostAnswers`]) until its host's deadline
+/// ([`DEADLINE_MS`]), then by the same validator over the devnet (the node
+/// back), and the ACKs of that second run.
 fn run_losing_answers(
     flow: &mut Flow<DevnetTransport>,
     role: &str,
@@ -151,36 +156,56 @@ fn run_losing_answers(
         inner: &mut flow.transport,
         send,
     };
-    let acks = run_blocking(&mut v, &mut lossy, &mut flow.clock, &Until::verdict())
-        .acked()
-        .unwrap();
+    let deadline = Until::deadline(flow.clock.0.saturating_add_ms(DEADLINE_MS));
+    let Run::Pending(stopped) = run_blocking(&mut v, &mut lossy, &mut flow.clock, &deadline) else {
+        panic!("an ACK although every answer was lost");
+    };
+    // Not a verdict: an outage, with the lost answers counted (backoff 0.5,
+    // 1, 2, 4, 8, 16, 30 s: the 7th attempt at 31.5 s, the 8th after the
+    // deadline).
+    let ValidatorState::Outage { outage, .. } = *stopped.state else {
+        panic!("stopped while {:?}", stopped.state);
+    };
+    assert_eq!(outage.attempts, 7, "{outage:?}");
+    assert_eq!(
+        flow.transport.record_hash_of(&ti.ti_id).unwrap(),
+        send.then_some(tc.record_hash)
+    );
+    let acks = run_blocking(
+        &mut v,
+        &mut flow.transport,
+        &mut flow.clock,
+        &Until::verdict(),
+    )
+    .acked()
+    .unwrap();
     (ti, tc, acks)
 }
 
 #[test]
-fn a_validator_that_loses_every_answer_settles_by_reading_the_registry() {
+fn a_validator_that_loses_every_answer_stays_pending_then_ends_valid_once() {
     let mut flow = flow();
-    let config = *flow.hs.validator_config();
-    // Sent and anchored, but the validator never learns a tx hash: it reads
-    // the registry, confirms after 2 blocks, and ends valid, recovered.
+    // Sent and anchored, but the answers were lost until the deadline: once
+    // the node answers, the same TC is anchored once, valid (the registry
+    // refuses a second anchoring of the same record: a replay).
     let (ti, tc, acks) = run_losing_answers(&mut flow, "doctor", true);
-    let anchor = acks[0].anchor().unwrap();
-    assert_eq!(anchor.tx_hash, None);
-    let recovered = anchor.recovered.as_deref().unwrap();
-    assert_eq!(recovered.key, ti.ti_id);
-    assert_eq!(recovered.registry, flow.transport.devnet().registry());
-    assert!(recovered.confirmed_at_head > recovered.seen_at_head);
+    let [ack] = &acks[..] else {
+        panic!("{acks:?}");
+    };
+    assert!(ack.is_valid(), "{ack:?}");
+    assert_eq!(ack.record_hash, Some(tc.record_hash));
     assert_eq!(
         flow.transport.record_hash_of(&ti.ti_id).unwrap(),
         Some(tc.record_hash)
     );
 
-    // Never sent: the registry holds nothing, the ACK says not anchored and
-    // the same TC may run again, which anchors it.
-    let (_, tc, acks) = run_losing_answers(&mut flow, "nurse", false);
-    let reason = acks[0].reason().unwrap();
-    assert!(matches!(reason, InvalidReason::NotAnchored { .. }));
-    assert!(!reason.is_inconclusive() && reason.may_rerun());
-    let again = flow.run(TransactionValidator::new(&tc, config));
-    assert!(again[0].is_valid());
+    // Never sent: nothing anchored while pending; once the node answers,
+    // the same TC is anchored, valid, not a replay.
+    let (ti, tc, acks) = run_losing_answers(&mut flow, "nurse", false);
+    let anchor = acks[0].anchor().unwrap();
+    assert!(!anchor.replay);
+    assert_eq!(
+        flow.transport.record_hash_of(&ti.ti_id).unwrap(),
+        Some(tc.record_hash)
+    );
 }
