@@ -209,6 +209,10 @@ impl<K: KeyStore> Handshaker<K> {
     ///
     /// # Errors
     /// As [`Handshaker::submit_durably`].
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "submit_durably's separate borrows (outbox, transport, clock, randomness, limit) plus the watcher"
+    )]
     pub fn submit_watched<O, T, C, R>(
         &self,
         ti: &InitialTransaction,

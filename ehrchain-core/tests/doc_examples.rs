@@ -291,7 +291,6 @@ fn the_readmes_quote_the_wasm_size_of_performance_md() {
         .find(|l| l.contains("(now) |"))
         .expect("the size table's (now) row");
     let kib = now.split('|').nth(4).unwrap().trim().to_owned();
-    assert_eq!(kib, "358.8");
     for path in ["README.md", "ehrchain-wasm/README.md"] {
         let text = read(path);
         let quoted: Vec<&str> = text

@@ -123,9 +123,7 @@ impl<T: Chain> Flow<T> {
             &mut self.rng,
             &Until::verdict(),
         )?;
-        Ok(run
-            .acked()
-            .expect("without a deadline a run ends in its ACK"))
+        Ok(run.acked()?)
     }
 
     pub fn generate(&mut self, ti: &InitialTransaction) -> ChainTransaction {
