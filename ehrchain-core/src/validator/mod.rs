@@ -343,9 +343,22 @@ enum Asked {
 
 /// The Transaction Validator for one submission: a TC, or a batch
 /// transaction anchoring many TCs. See the [module docs](self).
+///
+/// Its serde form is the `validator` member of an outbox entry
+/// ([`to_json`](Self::to_json)); deserializing one, through
+/// [`from_json`](Self::from_json) or any serde format, checks that its
+/// records, envelopes and submission agree and resumes it as after a restart.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct TransactionValidator {
+    parts: Parts,
+}
+
+/// The validator's state, read and written only through
+/// [`TransactionValidator`], whose `Deserialize` checks it.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TransactionValidator {
+struct Parts {
     config: ValidatorConfig,
     submission: Option<Submission>,
     records: Vec<RecordInfo>,
@@ -450,7 +463,7 @@ impl TransactionValidator {
         records: Vec<RecordInfo>,
         config: ValidatorConfig,
     ) -> Self {
-        Self {
+        let parts = Parts {
             config,
             submission,
             records,
@@ -465,7 +478,8 @@ impl TransactionValidator {
             tx_hashes: Vec::new(),
             acks: VecDeque::new(),
             history: Vec::new(),
-        }
+        };
+        Self { parts }
     }
 
     /// A fresh validator for the same submission and records (the same TC,
@@ -475,24 +489,28 @@ impl TransactionValidator {
     /// TI (nothing to send).
     #[must_use]
     pub fn reopened(&self) -> Option<Self> {
-        let submission = self.submission.clone()?;
-        Some(Self::with(submission, self.records.clone(), self.config))
+        let submission = self.parts.submission.clone()?;
+        Some(Self::with(
+            submission,
+            self.parts.records.clone(),
+            self.parts.config,
+        ))
     }
 
     /// The submission this validator anchors (`None` for a refused TI).
     #[must_use]
     pub fn submission(&self) -> Option<&Submission> {
-        self.submission.as_ref()
+        self.parts.submission.as_ref()
     }
 
     /// The TI ids and record hashes this validator acknowledges.
     pub(crate) fn record_hashes(&self) -> impl Iterator<Item = (B256, Option<B256>)> + '_ {
-        self.records.iter().map(|r| (r.ti_id, r.record_hash))
+        self.parts.records.iter().map(|r| (r.ti_id, r.record_hash))
     }
 
     /// The TI ids this validator acknowledges.
     pub fn ti_ids(&self) -> impl Iterator<Item = B256> + '_ {
-        self.records.iter().map(|r| r.ti_id)
+        self.parts.records.iter().map(|r| r.ti_id)
     }
 
     /// Where the validator stands, and whether it is waiting out an outage
@@ -500,7 +518,7 @@ impl TransactionValidator {
     #[must_use]
     pub fn state(&self) -> ValidatorState {
         let state = self.progress();
-        match &self.outage {
+        match &self.parts.outage {
             Some(outage) if !self.is_finished() => ValidatorState::Outage {
                 outage: outage.clone(),
                 during: Box::new(state),
@@ -511,7 +529,7 @@ impl TransactionValidator {
 
     /// Where the validator stands, outages aside.
     fn progress(&self) -> ValidatorState {
-        match &self.phase {
+        match &self.parts.phase {
             Phase::Submit => ValidatorState::Generated,
             Phase::Pending { tx_hash, .. } => ValidatorState::Submitted { tx_hash: *tx_hash },
             Phase::Included(r) => ValidatorState::Included {
@@ -537,33 +555,33 @@ impl TransactionValidator {
     /// [`TransactionValidator::poll_ack`]).
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        matches!(self.phase, Phase::Done)
+        matches!(self.parts.phase, Phase::Done)
     }
 
     /// Every transaction sent so far, oldest first.
     #[must_use]
     pub fn tx_hashes(&self) -> &[TxHash] {
-        &self.tx_hashes
+        &self.parts.tx_hashes
     }
 
     /// What happened so far, for the host's audit log.
     #[must_use]
     pub fn history(&self) -> &[AuditEntry] {
-        &self.history
+        &self.parts.history
     }
 
     /// The next action for the host at `now`, or `None` when there is nothing
     /// to do yet (see [`TransactionValidator::poll_timeout`]), an action is
     /// awaiting its result, or the verdict is reached.
     pub fn poll_transmit(&mut self, now: UnixMillis) -> Option<Transmit> {
-        if self.asked.is_some() || now < self.next_at {
+        if self.parts.asked.is_some() || now < self.parts.next_at {
             return None;
         }
-        let submission = self.submission.as_ref()?;
-        let (asked, transmit) = match &self.phase {
-            Phase::Submit if !self.persisted => (Asked::Persist, Transmit::Persist),
+        let submission = self.parts.submission.as_ref()?;
+        let (asked, transmit) = match &self.parts.phase {
+            Phase::Submit if !self.parts.persisted => (Asked::Persist, Transmit::Persist),
             Phase::Submit => {
-                self.last_submit_at = Some(now);
+                self.parts.last_submit_at = Some(now);
                 (
                     Asked::Submit,
                     Transmit::Submit {
@@ -598,7 +616,7 @@ impl TransactionValidator {
             },
             Phase::Done => return None,
         };
-        self.asked = Some(asked);
+        self.parts.asked = Some(asked);
         Some(transmit)
     }
 
@@ -607,16 +625,17 @@ impl TransactionValidator {
     /// when it waits for an action's result or is finished.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<UnixMillis> {
-        if self.asked.is_some() {
+        if self.parts.asked.is_some() {
             return None;
         }
-        match &self.phase {
+        match &self.parts.phase {
             Phase::Done => None,
             Phase::Pending { since, .. } => Some(
-                self.next_at
-                    .min(since.saturating_add_ms(self.config.inclusion_timeout_ms)),
+                self.parts
+                    .next_at
+                    .min(since.saturating_add_ms(self.parts.config.inclusion_timeout_ms)),
             ),
-            _ => Some(self.next_at),
+            _ => Some(self.parts.next_at),
         }
     }
 
@@ -624,11 +643,11 @@ impl TransactionValidator {
     /// [`ValidatorConfig::inclusion_timeout_ms`] is treated as dropped and sent
     /// again (the registry refuses a second anchoring if the first one lands).
     pub fn handle_timeout(&mut self, now: UnixMillis) {
-        if self.asked.is_some() {
+        if self.parts.asked.is_some() {
             return;
         }
-        if let Phase::Pending { tx_hash, since } = self.phase
-            && now >= since.saturating_add_ms(self.config.inclusion_timeout_ms)
+        if let Phase::Pending { tx_hash, since } = self.parts.phase
+            && now >= since.saturating_add_ms(self.parts.config.inclusion_timeout_ms)
         {
             self.audit(now, AuditEvent::Dropped { tx_hash });
             self.resubmit(now, false);
@@ -652,10 +671,12 @@ impl TransactionValidator {
         self.take_asked(Asked::Persist, "an outbox write")?;
         match result {
             Ok(()) => {
-                self.persisted = true;
-                self.next_at = now;
+                self.parts.persisted = true;
+                self.parts.next_at = now;
             }
-            Err(_) => self.next_at = now.saturating_add_ms(self.config.backoff_initial_ms),
+            Err(_) => {
+                self.parts.next_at = now.saturating_add_ms(self.parts.config.backoff_initial_ms)
+            }
         }
         Ok(())
     }
@@ -676,14 +697,14 @@ impl TransactionValidator {
                 self.node_answered();
                 // The next submission (after a drop or a reorg) is announced
                 // in the outbox again.
-                self.persisted = false;
-                self.tx_hashes.push(tx_hash);
+                self.parts.persisted = false;
+                self.parts.tx_hashes.push(tx_hash);
                 self.audit(now, AuditEvent::Submitted { tx_hash });
-                self.phase = Phase::Pending {
+                self.parts.phase = Phase::Pending {
                     tx_hash,
                     since: now,
                 };
-                self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
+                self.parts.next_at = now.saturating_add_ms(self.parts.config.poll_interval_ms);
             }
             Err(TransportError::Reverted(revert)) => self.refused_at_submission(now, revert),
             Err(error) => self.transport_failed(now, error),
@@ -702,7 +723,7 @@ impl TransactionValidator {
         now: UnixMillis,
         result: Result<SubmissionStatus, TransportError>,
     ) -> Result<(), ValidatorError> {
-        let expected = match &self.phase {
+        let expected = match &self.parts.phase {
             Phase::Pending { tx_hash, .. } => *tx_hash,
             Phase::Verify(r) => r.tx_hash,
             _ => return Err(self.refusal("a receipt")),
@@ -724,10 +745,10 @@ impl TransactionValidator {
             }
         };
         self.node_answered();
-        let verifying = match std::mem::replace(&mut self.phase, Phase::Submit) {
+        let verifying = match std::mem::replace(&mut self.parts.phase, Phase::Submit) {
             Phase::Verify(r) => Some(r),
             other => {
-                self.phase = other;
+                self.parts.phase = other;
                 None
             }
         };
@@ -746,7 +767,7 @@ impl TransactionValidator {
     ) {
         match (status, verifying) {
             (SubmissionStatus::Pending, None) => {
-                self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
+                self.parts.next_at = now.saturating_add_ms(self.parts.config.poll_interval_ms);
             }
             (SubmissionStatus::Pending, Some(old)) => {
                 // Reorged out of its block but back in the mempool.
@@ -770,8 +791,8 @@ impl TransactionValidator {
             (SubmissionStatus::Included(r), None) => {
                 self.audit(now, included(&r));
                 if r.status || self.is_replay(r.revert_data.as_ref()) {
-                    self.phase = Phase::Included(r);
-                    self.next_at = now;
+                    self.parts.phase = Phase::Included(r);
+                    self.parts.next_at = now;
                 } else {
                     // A refusal is final as soon as it is mined: no
                     // confirmations to wait for, nothing to send again.
@@ -820,14 +841,14 @@ impl TransactionValidator {
             }
         };
         self.node_answered();
-        let depth = self.config.confirmations.max(1);
+        let depth = self.parts.config.confirmations.max(1);
         let stalled = self.head_stalled(now, head);
-        match &mut self.phase {
+        match &mut self.parts.phase {
             Phase::Included(r) => {
                 let confirmations = head.saturating_add(1).saturating_sub(r.block_number);
                 if confirmations >= depth {
-                    self.phase = Phase::Verify(r.clone());
-                    self.next_at = now;
+                    self.parts.phase = Phase::Verify(r.clone());
+                    self.parts.next_at = now;
                 } else if stalled {
                     let reason = InvalidReason::Unconfirmed {
                         tx_hash: r.tx_hash,
@@ -837,7 +858,7 @@ impl TransactionValidator {
                     };
                     self.finish_invalid(now, reason);
                 } else {
-                    self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
+                    self.parts.next_at = now.saturating_add_ms(self.parts.config.poll_interval_ms);
                 }
             }
             Phase::Settle(_) => self.settle_head(now, head, depth, stalled),
@@ -849,12 +870,12 @@ impl TransactionValidator {
     /// Records the head read at `now`; whether the head has not advanced for
     /// [`ValidatorConfig::inclusion_timeout_ms`] of head reads in a row.
     fn head_stalled(&mut self, now: UnixMillis, head: u64) -> bool {
-        match self.head_mark {
+        match self.parts.head_mark {
             Some((highest, since)) if head <= highest => {
-                now.saturating_ms_since(since) >= self.config.inclusion_timeout_ms
+                now.saturating_ms_since(since) >= self.parts.config.inclusion_timeout_ms
             }
             _ => {
-                self.head_mark = Some((head, now));
+                self.parts.head_mark = Some((head, now));
                 false
             }
         }
@@ -862,7 +883,7 @@ impl TransactionValidator {
 
     /// The next ACK, once the verdict is reached: one per TI, each exactly once.
     pub fn poll_ack(&mut self) -> Option<Ack> {
-        self.acks.pop_front()
+        self.parts.acks.pop_front()
     }
 
     fn refusal(&self, what: &'static str) -> ValidatorError {
@@ -874,10 +895,10 @@ impl TransactionValidator {
     }
 
     fn take_asked(&mut self, asked: Asked, what: &'static str) -> Result<(), ValidatorError> {
-        if self.asked == Some(asked) && !self.is_finished() {
-            self.asked = None;
+        if self.parts.asked == Some(asked) && !self.is_finished() {
+            self.parts.asked = None;
             if asked != Asked::Head {
-                self.head_mark = None;
+                self.parts.head_mark = None;
             }
             Ok(())
         } else {
@@ -886,13 +907,13 @@ impl TransactionValidator {
     }
 
     fn audit(&mut self, at: UnixMillis, event: AuditEvent) {
-        self.history.push(AuditEntry { at, event });
+        self.parts.history.push(AuditEntry { at, event });
     }
 
     fn resubmit(&mut self, now: UnixMillis, reorg: bool) {
-        self.resubmissions = self.resubmissions.saturating_add(1);
-        if self.resubmissions > self.config.max_resubmissions {
-            let resubmissions = self.resubmissions - 1;
+        self.parts.resubmissions = self.parts.resubmissions.saturating_add(1);
+        if self.parts.resubmissions > self.parts.config.max_resubmissions {
+            let resubmissions = self.parts.resubmissions - 1;
             let reason = if reorg {
                 InvalidReason::ReorgedOut { resubmissions }
             } else {
@@ -907,13 +928,13 @@ impl TransactionValidator {
     }
 
     fn count_reorg(&mut self, now: UnixMillis, next: Phase) {
-        self.resubmissions = self.resubmissions.saturating_add(1);
-        if self.resubmissions > self.config.max_resubmissions {
-            let resubmissions = self.resubmissions - 1;
+        self.parts.resubmissions = self.parts.resubmissions.saturating_add(1);
+        if self.parts.resubmissions > self.parts.config.max_resubmissions {
+            let resubmissions = self.parts.resubmissions - 1;
             self.give_up(now, InvalidReason::ReorgedOut { resubmissions });
         } else {
-            self.phase = next;
-            self.next_at = now;
+            self.parts.phase = next;
+            self.parts.next_at = now;
         }
     }
 }

@@ -50,12 +50,12 @@ impl TransactionValidator {
     /// shows beside a pending TI ("node unreachable since …").
     #[must_use]
     pub fn outage(&self) -> Option<&Outage> {
-        self.outage.as_ref()
+        self.parts.outage.as_ref()
     }
 
     /// The node answered (whatever it said): any outage is over.
     pub(super) fn node_answered(&mut self) {
-        self.outage = None;
+        self.parts.outage = None;
     }
 
     /// An action failed with `error`: a retryable one is retried after the
@@ -63,6 +63,7 @@ impl TransactionValidator {
     /// (after settling, see the [module docs](super)).
     pub(super) fn transport_failed(&mut self, now: UnixMillis, error: TransportError) {
         let (since, attempts) = self
+            .parts
             .outage
             .as_ref()
             .map_or((now, 1), |o| (o.since, o.attempts.saturating_add(1)));
@@ -75,23 +76,23 @@ impl TransactionValidator {
         );
         // A head read after the outage starts a new measure of a stalled
         // chain: the time the node was away says nothing about its blocks.
-        self.head_mark = None;
+        self.parts.head_mark = None;
         if error.is_retryable() {
             let retry_at = now.saturating_add_ms(super::backoff_ms(
-                self.config.backoff_initial_ms,
-                self.config.backoff_max_ms,
+                self.parts.config.backoff_initial_ms,
+                self.parts.config.backoff_max_ms,
                 attempts,
             ));
-            self.next_at = retry_at;
-            self.outage = Some(Outage {
+            self.parts.next_at = retry_at;
+            self.parts.outage = Some(Outage {
                 since,
                 attempts,
                 retry_at,
                 last_error: error,
             });
         } else {
-            self.outage = None;
-            if matches!(self.phase, Phase::Settle(_)) {
+            self.parts.outage = None;
+            if matches!(self.parts.phase, Phase::Settle(_)) {
                 self.settle_unreadable(now);
             } else {
                 self.give_up(now, InvalidReason::TransportRejected { error });

@@ -92,7 +92,7 @@ impl TransactionValidator {
         what: &'static str,
         result: Result<RegistryRead, TransportError>,
     ) -> Result<(), ValidatorError> {
-        let judged = match (self.submission.as_ref(), result) {
+        let judged = match (self.parts.submission.as_ref(), result) {
             (Some(s), Ok(read)) => ChainHolds::judge(&s.anchoring, read).map(Ok),
             (Some(_), Err(error)) => Some(Err(error)),
             (None, _) => None,
@@ -113,7 +113,7 @@ impl TransactionValidator {
     /// stood still for `inclusion_timeout_ms` before that (`stalled`) cannot
     /// confirm what was read: the chain is taken as unreadable.
     pub(super) fn settle_head(&mut self, now: UnixMillis, head: u64, depth: u64, stalled: bool) {
-        let Phase::Settle(settle) = &mut self.phase else {
+        let Phase::Settle(settle) = &mut self.parts.phase else {
             return;
         };
         if let SettleStage::Wait { held, seen_at_head } = settle.stage {
@@ -127,7 +127,7 @@ impl TransactionValidator {
                     seen_at_head,
                     head,
                 };
-                self.next_at = now;
+                self.parts.next_at = now;
             } else if stalled {
                 self.settle_unreadable(now);
             } else {
@@ -135,7 +135,7 @@ impl TransactionValidator {
                     held,
                     seen_at_head: Some(seen_at_head),
                 };
-                self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
+                self.parts.next_at = now.saturating_add_ms(self.parts.config.poll_interval_ms);
             }
         }
     }
@@ -150,7 +150,7 @@ impl TransactionValidator {
                 error: TransportError::WrongChain { .. }
             }
         );
-        if wrong_chain || self.submission.is_none() {
+        if wrong_chain || self.parts.submission.is_none() {
             self.finish_invalid(now, reason);
         } else {
             self.start_settle(now, Fallback::GiveUp(reason));
@@ -158,18 +158,18 @@ impl TransactionValidator {
     }
 
     pub(super) fn start_settle(&mut self, now: UnixMillis, fallback: Fallback) {
-        self.phase = Phase::Settle(Box::new(Settle {
+        self.parts.phase = Phase::Settle(Box::new(Settle {
             fallback,
             stage: SettleStage::Read,
         }));
-        self.next_at = now;
+        self.parts.next_at = now;
     }
 
     /// A read of the registry while settling found `held`.
     fn settle_read(&mut self, now: UnixMillis, held: ChainHolds) {
         self.node_answered();
         self.audit(now, AuditEvent::ChainRead { held });
-        let Phase::Settle(settle) = &mut self.phase else {
+        let Phase::Settle(settle) = &mut self.parts.phase else {
             return;
         };
         match (settle.stage, held) {
@@ -192,7 +192,7 @@ impl TransactionValidator {
                     held,
                     seen_at_head: None,
                 };
-                self.next_at = now;
+                self.parts.next_at = now;
             }
         }
     }
@@ -204,21 +204,22 @@ impl TransactionValidator {
         // be pending; like a pending transaction, it counts as dropped once
         // `inclusion_timeout_ms` has passed. Until then, read again then.
         let quiet = self
+            .parts
             .last_submit_at
-            .map(|at| at.saturating_add_ms(self.config.inclusion_timeout_ms));
-        if let (Phase::Settle(settle), Some(quiet)) = (&mut self.phase, quiet)
+            .map(|at| at.saturating_add_ms(self.parts.config.inclusion_timeout_ms));
+        if let (Phase::Settle(settle), Some(quiet)) = (&mut self.parts.phase, quiet)
             && matches!(settle.fallback, Fallback::GiveUp(_))
             && now < quiet
         {
             settle.stage = SettleStage::Read;
-            self.next_at = quiet;
+            self.parts.next_at = quiet;
             return;
         }
-        let Phase::Settle(settle) = std::mem::replace(&mut self.phase, Phase::Submit) else {
+        let Phase::Settle(settle) = std::mem::replace(&mut self.parts.phase, Phase::Submit) else {
             return;
         };
         match settle.fallback {
-            Fallback::Resubmit | Fallback::Replay => self.next_at = now,
+            Fallback::Resubmit | Fallback::Replay => self.parts.next_at = now,
             Fallback::GiveUp(cause) => self.finish_invalid(
                 now,
                 InvalidReason::NotAnchored {
@@ -232,22 +233,22 @@ impl TransactionValidator {
     /// The registry cannot be read: send again anyway (the registry refuses
     /// a second anchoring), or give up inconclusive.
     pub(super) fn settle_unreadable(&mut self, now: UnixMillis) {
-        let Phase::Settle(settle) = std::mem::replace(&mut self.phase, Phase::Submit) else {
+        let Phase::Settle(settle) = std::mem::replace(&mut self.parts.phase, Phase::Submit) else {
             return;
         };
         match settle.fallback {
-            Fallback::Resubmit | Fallback::Replay => self.next_at = now,
+            Fallback::Resubmit | Fallback::Replay => self.parts.next_at = now,
             Fallback::GiveUp(reason) => self.finish_invalid(now, reason),
         }
     }
 
     /// Two reads, `depth - 1` blocks apart, found the same thing.
     fn settle_final(&mut self, now: UnixMillis, held: ChainHolds, seen_at_head: u64, head: u64) {
-        let Some(submission) = &self.submission else {
+        let Some(submission) = &self.parts.submission else {
             return;
         };
         let replay =
-            matches!(&self.phase, Phase::Settle(s) if matches!(s.fallback, Fallback::Replay));
+            matches!(&self.parts.phase, Phase::Settle(s) if matches!(s.fallback, Fallback::Replay));
         match held {
             ChainHolds::Ours => {
                 let recovered = Recovered::of(submission, seen_at_head, head);

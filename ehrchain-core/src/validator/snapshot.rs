@@ -17,10 +17,10 @@
 
 use alloy_primitives::B256;
 use alloy_sol_types::SolCall;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::settle::Fallback;
-use super::{Asked, Phase, RecordInfo, TransactionValidator, ValidatorError};
+use super::{Asked, Parts, Phase, RecordInfo, TransactionValidator, ValidatorError};
 use crate::envelope::Envelope;
 use crate::registry_abi::IEhrRegistry;
 use crate::transport::{Anchoring, Submission};
@@ -47,7 +47,7 @@ impl TransactionValidator {
     /// sends nothing and needs no entry).
     #[must_use]
     pub fn outbox_key(&self) -> Option<B256> {
-        self.submission.as_ref().map(|s| match s.anchoring {
+        self.parts.submission.as_ref().map(|s| match s.anchoring {
             Anchoring::Record { ti_id, .. } => ti_id,
             Anchoring::Batch { root, .. } => root,
         })
@@ -82,49 +82,61 @@ impl TransactionValidator {
                 snapshot.format
             )));
         }
-        let mut validator = snapshot.validator;
-        validator.check_parts()?;
-        validator.resume();
-        Ok(validator)
+        Ok(snapshot.validator)
     }
 
     /// Drops the unanswered action; a submission whose fate the restart hid
     /// is settled before it is sent again.
     fn resume(&mut self) {
-        let asked = self.asked.take();
-        let maybe_sent = matches!(asked, Some(Asked::Persist | Asked::Submit)) || self.persisted;
-        if matches!(self.phase, Phase::Submit) && maybe_sent {
-            self.persisted = false;
-            self.start_settle(self.next_at, Fallback::Resubmit);
+        let asked = self.parts.asked.take();
+        let maybe_sent =
+            matches!(asked, Some(Asked::Persist | Asked::Submit)) || self.parts.persisted;
+        if matches!(self.parts.phase, Phase::Submit) && maybe_sent {
+            self.parts.persisted = false;
+            self.start_settle(self.parts.next_at, Fallback::Resubmit);
         }
     }
 
-    fn check_parts(&self) -> Result<(), ValidatorError> {
-        let bad = |what: &str| Err(ValidatorError::Snapshot(what.to_owned()));
-        if self.records.is_empty() {
+    /// Why the parts of a read-back validator disagree, if they do.
+    fn check_parts(&self) -> Result<(), String> {
+        let bad = |what: &str| Err(what.to_owned());
+        if self.parts.records.is_empty() {
             return bad("no record");
         }
-        for record in &self.records {
+        for record in &self.parts.records {
             check_record(record)?;
         }
-        let Some(submission) = &self.submission else {
+        let Some(submission) = &self.parts.submission else {
             return if self.is_finished() {
                 Ok(())
             } else {
                 bad("no submission, but no verdict either")
             };
         };
-        check_submission(submission, &self.records)
+        check_submission(submission, &self.parts.records)
     }
 }
 
-fn check_record(record: &RecordInfo) -> Result<(), ValidatorError> {
-    let bad = |what: &str| Err(ValidatorError::Snapshot(what.to_owned()));
+/// A validator read back by any serde format is checked and resumed, so no
+/// path restores one whose envelopes and submission disagree.
+impl<'de> Deserialize<'de> for TransactionValidator {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut validator = Self {
+            parts: Parts::deserialize(deserializer)?,
+        };
+        validator.check_parts().map_err(serde::de::Error::custom)?;
+        validator.resume();
+        Ok(validator)
+    }
+}
+
+fn check_record(record: &RecordInfo) -> Result<(), String> {
+    let bad = |what: &str| Err(what.to_owned());
     let (Some(envelope), Some(hash)) = (&record.envelope, record.record_hash) else {
         return Ok(());
     };
     let envelope = Envelope::from_bytes(envelope.to_vec())
-        .map_err(|e| ValidatorError::Snapshot(format!("an envelope is unreadable: {e}")))?;
+        .map_err(|e| format!("an envelope is unreadable: {e}"))?;
     if envelope.record_hash() != hash {
         return bad("a record hash is not the SHA-256 of its envelope");
     }
@@ -140,8 +152,8 @@ fn check_record(record: &RecordInfo) -> Result<(), ValidatorError> {
     Ok(())
 }
 
-fn check_submission(submission: &Submission, records: &[RecordInfo]) -> Result<(), ValidatorError> {
-    let bad = |what: &str| Err(ValidatorError::Snapshot(what.to_owned()));
+fn check_submission(submission: &Submission, records: &[RecordInfo]) -> Result<(), String> {
+    let bad = |what: &str| Err(what.to_owned());
     match submission.anchoring {
         Anchoring::Record { ti_id, record_hash } => {
             let [record] = records else {

@@ -1446,3 +1446,29 @@ fn an_entry_whose_parts_disagree_is_refused() {
         Err(ValidatorError::Snapshot(_))
     ));
 }
+
+#[test]
+fn any_serde_path_checks_and_resumes_the_validator() {
+    let tc = tc();
+    let mut v = TransactionValidator::new(&tc, config());
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(Transmit::Persist));
+    let mut state = serde_json::to_value(&v).unwrap();
+    assert_eq!(
+        state,
+        serde_json::from_str::<serde_json::Value>(&v.to_json()).unwrap()["validator"],
+        "the serde form is the outbox entry's validator member"
+    );
+    // Announced but not answered: read back, the registry is read before
+    // anything is sent again, as after a restart.
+    let mut resumed: TransactionValidator = serde_json::from_value(state.clone()).unwrap();
+    assert_eq!(
+        resumed.poll_transmit(UnixMillis(0)),
+        Some(Transmit::ReadRecord { ti_id: tc.ti_id })
+    );
+    state["records"][0]["recordHash"] = format!("0x{}", "07".repeat(32)).into();
+    let refused = serde_json::from_value::<TransactionValidator>(state).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "a record hash is not the SHA-256 of its envelope"
+    );
+}

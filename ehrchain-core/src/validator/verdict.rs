@@ -19,7 +19,7 @@ impl TransactionValidator {
     /// this very submission (same TI id and record hash, or same root): a
     /// replay, valid once confirmed like any receipt.
     pub(super) fn is_replay(&self, data: Option<&Bytes>) -> bool {
-        let (Some(submission), Some(data)) = (&self.submission, data) else {
+        let (Some(submission), Some(data)) = (&self.parts.submission, data) else {
             return false;
         };
         match (RegistryErrors::abi_decode(data), submission.anchoring) {
@@ -45,6 +45,7 @@ impl TransactionValidator {
             AuditEvent::TransportError {
                 error: TransportError::Reverted(revert.clone()),
                 attempt: self
+                    .parts
                     .outage
                     .as_ref()
                     .map_or(1, |o| o.attempts.saturating_add(1)),
@@ -52,7 +53,7 @@ impl TransactionValidator {
         );
         self.node_answered();
         if let Some(tx_hash) = revert.tx_hash {
-            self.tx_hashes.push(tx_hash);
+            self.parts.tx_hashes.push(tx_hash);
         }
         if self.is_replay(Some(&revert.data)) {
             self.start_settle(now, Fallback::Replay);
@@ -61,7 +62,7 @@ impl TransactionValidator {
         let decoded = revert.decoded();
         let reason = match (
             decoded.registry_error(),
-            self.submission.as_ref().map(|s| s.anchoring),
+            self.parts.submission.as_ref().map(|s| s.anchoring),
         ) {
             (
                 Some(RegistryErrors::EhrRegistryTiAlreadyUsed(e)),
@@ -77,7 +78,7 @@ impl TransactionValidator {
 
     /// The verdict from a confirmed receipt.
     pub(super) fn finish(&mut self, now: UnixMillis, receipt: &TxReceipt) {
-        let Some(submission) = &self.submission else {
+        let Some(submission) = &self.parts.submission else {
             return;
         };
         let anchor = |log_index, replay| Anchor {
@@ -134,7 +135,7 @@ impl TransactionValidator {
     }
 
     pub(super) fn finish_invalid(&mut self, now: UnixMillis, reason: InvalidReason) {
-        let tx_hashes = self.tx_hashes.clone();
+        let tx_hashes = self.parts.tx_hashes.clone();
         self.conclude(now, false, |_| AckStatus::Invalid {
             reason: reason.clone(),
             tx_hashes: tx_hashes.clone(),
@@ -149,8 +150,8 @@ impl TransactionValidator {
         valid: bool,
         status: impl Fn(&RecordInfo) -> AckStatus,
     ) {
-        for record in &self.records {
-            self.acks.push_back(Ack {
+        for record in &self.parts.records {
+            self.parts.acks.push_back(Ack {
                 ti_id: record.ti_id,
                 template_id: record.template_id,
                 record_hash: record.record_hash,
@@ -159,7 +160,7 @@ impl TransactionValidator {
             });
         }
         self.audit(now, AuditEvent::Finished { valid });
-        self.phase = Phase::Done;
-        self.asked = None;
+        self.parts.phase = Phase::Done;
+        self.parts.asked = None;
     }
 }
