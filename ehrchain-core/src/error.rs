@@ -19,6 +19,7 @@ use crate::fhir::FhirError;
 use crate::generator::GenerateError;
 use crate::keys::{InvalidKeyId, KeyStoreError};
 use crate::outbox::OutboxError;
+use crate::pipeline::PipelineError;
 use crate::role::InvalidRoleName;
 use crate::tc_json::TcError;
 use crate::template::{RegistryError, TemplateError};
@@ -226,6 +227,11 @@ error_codes! {
     /// cancelled it (during an outage, say). Not a verdict: the TI is
     /// pending and its outbox entry kept; resume it later.
     StillPending = 613, "EHR_STILL_PENDING", Chain, "no ACK yet: the deadline passed or the call was cancelled; the TI is pending, resume it later";
+    /// The pipeline holds its limit of TIs; the TI was not kept (push it
+    /// again once ACKs have come out).
+    PipelineBusy = 620, "EHR_PIPELINE_BUSY", Chain, "the pipeline holds its limit of TIs; push the TI again once ACKs have come out";
+    /// A TI with this id is already in the pipeline.
+    PipelineDuplicate = 621, "EHR_PIPELINE_DUPLICATE", Chain, "a TI with this id is already in the pipeline";
     /// The FHIR JSON is malformed, not a resource, or not a Bundle of a
     /// supported type.
     FhirMalformed = 700, "EHR_FHIR_MALFORMED", Fhir, "the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle";
@@ -348,6 +354,9 @@ pub enum Error {
     /// The anchor watcher refused an input or a stored state.
     #[error(transparent)]
     Watcher(#[from] WatcherError),
+    /// The pipeline refused a TC.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
 }
 
 impl Error {
@@ -374,6 +383,7 @@ impl Error {
             Self::Fhir(e) => e.code(),
             Self::Authorship(e) => e.code(),
             Self::Watcher(e) => e.code(),
+            Self::Pipeline(e) => e.code(),
         }
     }
 
@@ -567,6 +577,17 @@ impl TransportError {
             Self::WrongChain { .. } => ErrorCode::TransportWrongChain,
             Self::Malformed(_) => ErrorCode::TransportMalformed,
             Self::Reverted(_) => ErrorCode::TransportReverted,
+        }
+    }
+}
+
+impl PipelineError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Busy { .. } => ErrorCode::PipelineBusy,
+            Self::Duplicate(_) => ErrorCode::PipelineDuplicate,
         }
     }
 }

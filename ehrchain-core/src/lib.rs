@@ -12,6 +12,7 @@ mod handshaker;
 pub mod json;
 pub mod keys;
 pub mod outbox;
+pub mod pipeline;
 mod record;
 pub mod registry_abi;
 pub mod role;

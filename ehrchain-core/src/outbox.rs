@@ -53,6 +53,20 @@ pub trait Outbox {
     /// [`OutboxError`] when it could not be stored; nothing is sent then.
     fn save(&mut self, key: &B256, entry: &str) -> Result<(), OutboxError>;
 
+    /// Stores every entry (key, entry), as [`save`](Self::save) does each:
+    /// the group commit of a [`Pipeline`](crate::pipeline::Pipeline) round.
+    /// The default saves them one by one; a database host overrides it to
+    /// store them all in one transaction (one durable write).
+    ///
+    /// # Errors
+    /// [`OutboxError`] when they could not all be stored; nothing of the
+    /// round is sent then.
+    fn save_all(&mut self, entries: &[(B256, String)]) -> Result<(), OutboxError> {
+        entries
+            .iter()
+            .try_for_each(|(key, entry)| self.save(key, entry))
+    }
+
     /// The entry stored under `key`, if any.
     ///
     /// # Errors

@@ -118,6 +118,10 @@ enum ehr_result_code {
     EHR_WATCHER = 612,
     /** no ACK yet: the deadline passed or the call was cancelled; the TI is pending, resume it later (chain). */
     EHR_STILL_PENDING = 613,
+    /** the pipeline holds its limit of TIs; push the TI again once ACKs have come out (chain). */
+    EHR_PIPELINE_BUSY = 620,
+    /** a TI with this id is already in the pipeline (chain). */
+    EHR_PIPELINE_DUPLICATE = 621,
     /** the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle (fhir). */
     EHR_FHIR_MALFORMED = 700,
     /** the FHIR JSON or Bundle is beyond the documented limits (fhir). */

@@ -1,0 +1,99 @@
+//! The blocking driver of a [`Pipeline`].
+
+use crate::driver::{StopCause, Until, step};
+use crate::outbox::{Outbox, OutboxError};
+use crate::time::Clock;
+use crate::transport::Transport;
+use crate::validator::Ack;
+
+use super::{Pipeline, PipelineTransmit};
+
+/// What [`drain_durably`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Drained {
+    /// The ACKs of every submission that reached its verdict (the outbox
+    /// stored them too), in the order their verdicts came.
+    pub acks: Vec<Ack>,
+    /// Set when `until` was reached first: the TIs still held were stored in
+    /// the outbox as they stand; [`Pipeline::resume`] takes them back.
+    pub stopped: Option<StopCause>,
+}
+
+/// Runs `pipeline` until every TI it holds has its ACK (or `until`): stores
+/// each round of outbox entries with one [`Outbox::save_all`], performs every
+/// action on `transport`, waits on `clock` in between, and at each verdict
+/// stores the ACKs and removes the entry ([`Outbox::finish`]).
+///
+/// # Errors
+/// [`OutboxError`] when the outbox fails: nothing more is sent; what was
+/// stored is resumed later.
+pub fn drain_durably<O, T, C>(
+    pipeline: &mut Pipeline,
+    outbox: &mut O,
+    transport: &mut T,
+    clock: &mut C,
+    until: &Until,
+) -> Result<Drained, OutboxError>
+where
+    O: Outbox + ?Sized,
+    T: Transport + ?Sized,
+    C: Clock + ?Sized,
+{
+    let mut drained = Drained::default();
+    loop {
+        let mut now = clock.now();
+        pipeline.handle_timeout(now);
+        while let Some(transmit) = pipeline.poll_transmit(now) {
+            perform(pipeline, outbox, transport, transmit, now)?;
+            now = clock.now();
+        }
+        while let Some(finished) = pipeline.poll_finished() {
+            outbox.finish(finished.outbox_key.as_ref(), &finished.acks)?;
+            drained.acks.extend(finished.acks);
+        }
+        if pipeline.is_idle() {
+            return Ok(drained);
+        }
+        if let Some(cause) = until.reached(now) {
+            outbox.save_all(&pipeline.entries())?;
+            drained.stopped = Some(cause);
+            return Ok(drained);
+        }
+        let Some(next) = pipeline.poll_timeout() else {
+            // Not reachable: a pipeline holding TIs always has a submission
+            // waiting for a time. Stop rather than spin.
+            return Ok(drained);
+        };
+        let wake = until.deadline.map_or(next, |d| d.min(next));
+        clock.wait_until(wake, &until.cancel);
+    }
+}
+
+/// Performs one pipeline action and hands its result back.
+fn perform<O, T>(
+    pipeline: &mut Pipeline,
+    outbox: &mut O,
+    transport: &mut T,
+    transmit: PipelineTransmit,
+    now: crate::UnixMillis,
+) -> Result<(), OutboxError>
+where
+    O: Outbox + ?Sized,
+    T: Transport + ?Sized,
+{
+    match transmit {
+        PipelineTransmit::Persist { round, entries } => {
+            let saved = outbox.save_all(&entries);
+            pipeline.handle_persisted(round, now, saved.clone());
+            saved
+        }
+        PipelineTransmit::ReadHead => {
+            pipeline.handle_head(now, transport.head());
+            Ok(())
+        }
+        PipelineTransmit::Flight { flight, transmit } => match pipeline.flight_mut(flight) {
+            Some(validator) => step(validator, outbox, transport, now, transmit),
+            None => Ok(()),
+        },
+    }
+}

@@ -1,0 +1,463 @@
+//! The anchoring pipeline: many TIs in flight at once over one transport,
+//! urgent records anchored alone, bulk records gathered into Merkle batches,
+//! a bounded queue that says "busy" instead of growing, and one durable
+//! write per round of submissions (group commit).
+//!
+//! Like the [`TransactionValidator`] it multiplexes, the pipeline is
+//! sans-I/O: the host pushes TCs, takes actions out with
+//! [`Pipeline::poll_transmit`], performs them and feeds the results back, and
+//! takes every finished submission's ACKs with [`Pipeline::poll_finished`].
+//! [`drain_durably`] is the blocking driver over an [`Outbox`], a
+//! [`Transport`](crate::Transport) and a [`Clock`](crate::Clock).
+//!
+//! - **Priorities.** [`Priority::Urgent`] records go out at once, one
+//!   `anchorRecord` each. [`Priority::Bulk`] records wait in the open batch,
+//!   which is flushed into one `anchorBatch` at
+//!   [`PipelineConfig::batch_max_records`] records or
+//!   [`PipelineConfig::batch_max_wait_ms`] after its first record, whichever
+//!   comes first (or when the host calls [`Pipeline::flush`]). Every valid
+//!   ACK of a batched record carries its inclusion proof.
+//! - **Backpressure.** At most [`PipelineConfig::max_pending`] TIs are held
+//!   (pushed, not yet finished): beyond that [`Pipeline::push`] refuses with
+//!   [`PipelineError::Busy`] and keeps nothing, so the producer slows down or
+//!   keeps the TI itself; memory stays bounded.
+//! - **Group commit.** Every submission's validator asks for its outbox
+//!   entry to be stored before it is sent; the pipeline gathers all such
+//!   requests of a round into one [`PipelineTransmit::Persist`], so a host
+//!   with a database makes one durable write (one transaction) per round,
+//!   not one per TI.
+//! - **One head read.** Validators waiting for confirmations all read the
+//!   chain head; the pipeline asks once ([`PipelineTransmit::ReadHead`]) and
+//!   hands the answer to each.
+//! - **Exactly one ACK per TI.** Each TI goes into exactly one submission
+//!   (a TI id already held is refused with [`PipelineError::Duplicate`]);
+//!   each submission is a [`TransactionValidator`] with its own guarantees
+//!   (mined state only, outages are not verdicts, nothing anchored twice).
+//!   After a crash, [`Pipeline::resume`] takes the outbox's entries back.
+//!
+//! Nonces: many transactions from one account are in flight at once; the
+//! transport gives them consecutive nonces ([`rpc::Nonces`](crate::rpc::Nonces)
+//! in the JSON-RPC transports).
+
+mod drive;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use alloy_primitives::{Address, B256, keccak256};
+use serde::{Deserialize, Serialize};
+
+use crate::batch::BatchBuilder;
+use crate::generator::ChainTransaction;
+use crate::outbox::OutboxError;
+use crate::time::UnixMillis;
+use crate::transport::TransportError;
+use crate::validator::{Ack, TransactionValidator, Transmit, ValidatorConfig, ValidatorError};
+
+pub use drive::{Drained, drain_durably};
+
+/// How the pipeline batches and how much it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// TIs held at most (pushed and not yet finished); beyond, pushes are
+    /// refused as busy. Default 100,000 (about 200 MB with 1 KiB records).
+    pub max_pending: usize,
+    /// An open batch is flushed at this many records. Default 4,096.
+    pub batch_max_records: usize,
+    /// An open batch is flushed this long after its first record, in
+    /// milliseconds. Default 1,000.
+    pub batch_max_wait_ms: u64,
+    /// The validator of each submission.
+    pub validator: ValidatorConfig,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            max_pending: 100_000,
+            batch_max_records: 4_096,
+            batch_max_wait_ms: 1_000,
+            validator: ValidatorConfig::default(),
+        }
+    }
+}
+
+/// How a record is anchored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Alone, at once: one `anchorRecord` transaction (the registry checks
+    /// the author's role and the template for this record).
+    Urgent,
+    /// In the open Merkle batch: one `anchorBatch` transaction for many
+    /// records, each with an inclusion proof.
+    Bulk,
+}
+
+/// One submission in flight: a single record or a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FlightId(pub u64);
+
+/// The next thing the host must do for the pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PipelineTransmit {
+    /// Store every entry (key, [`TransactionValidator::to_json`]) in the
+    /// write-ahead outbox in one durable write ([`Outbox::save_all`]), then
+    /// report with [`Pipeline::handle_persisted`] and this `round`.
+    Persist {
+        /// Which round of entries this is.
+        round: u64,
+        /// The outbox keys and entries.
+        entries: Vec<(B256, String)>,
+    },
+    /// Read the chain head's block number; report with
+    /// [`Pipeline::handle_head`].
+    ReadHead,
+    /// One action of one submission: perform it and hand the result to that
+    /// submission's validator ([`Pipeline::flight_mut`]), as for a single
+    /// validator.
+    Flight {
+        /// The submission.
+        flight: FlightId,
+        /// Its action (never [`Transmit::Persist`] or
+        /// [`Transmit::ReadHead`]: the pipeline gathers those).
+        transmit: Transmit,
+    },
+}
+
+/// A submission's verdict: store its ACKs and remove its outbox entry in one
+/// step ([`Outbox::finish`]), then hand the ACKs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finished {
+    /// The submission's outbox key (`None` if nothing was stored).
+    pub outbox_key: Option<B256>,
+    /// One ACK per TI of the submission.
+    pub acks: Vec<Ack>,
+}
+
+/// Why the pipeline refused a TC.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// The pipeline holds its limit of TIs; nothing was kept.
+    #[error(
+        "the pipeline is busy: it holds {pending} TIs, its limit; nothing was kept: push this TI again once ACKs have come out"
+    )]
+    Busy {
+        /// TIs held.
+        pending: usize,
+        /// The limit ([`PipelineConfig::max_pending`]).
+        limit: usize,
+    },
+    /// A TC with this TI id is already in the pipeline.
+    #[error(
+        "TI {0} is already in the pipeline; it gets its one ACK from the submission that holds it"
+    )]
+    Duplicate(B256),
+}
+
+/// The anchoring pipeline (see the [module docs](self)).
+#[derive(Debug)]
+pub struct Pipeline {
+    config: PipelineConfig,
+    chain_id: u64,
+    registry: Address,
+    open: Vec<ChainTransaction>,
+    opened_at: UnixMillis,
+    flights: BTreeMap<FlightId, TransactionValidator>,
+    next_flight: u64,
+    next_round: u64,
+    ready: VecDeque<PipelineTransmit>,
+    persisting: BTreeMap<u64, Vec<FlightId>>,
+    reading_head: Vec<FlightId>,
+    held: HashSet<B256>,
+    finished: VecDeque<Finished>,
+}
+
+impl Pipeline {
+    /// An empty pipeline anchoring into `registry` on chain `chain_id`.
+    #[must_use]
+    pub fn new(chain_id: u64, registry: Address, config: PipelineConfig) -> Self {
+        Self {
+            config,
+            chain_id,
+            registry,
+            open: Vec::new(),
+            opened_at: UnixMillis::EPOCH,
+            flights: BTreeMap::new(),
+            next_flight: 0,
+            next_round: 0,
+            ready: VecDeque::new(),
+            persisting: BTreeMap::new(),
+            reading_head: Vec::new(),
+            held: HashSet::new(),
+            finished: VecDeque::new(),
+        }
+    }
+
+    /// Takes back the submissions of a host that stopped or crashed, from
+    /// its outbox entries; each is resumed as
+    /// [`TransactionValidator::from_json`] says.
+    ///
+    /// # Errors
+    /// [`ValidatorError::Snapshot`] for an entry that cannot be resumed;
+    /// the entries before it are taken.
+    pub fn resume<'a>(
+        &mut self,
+        entries: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), ValidatorError> {
+        for entry in entries {
+            self.launch(TransactionValidator::from_json(entry)?);
+        }
+        Ok(())
+    }
+
+    /// How many TIs the pipeline holds (pushed or resumed, not yet
+    /// finished).
+    #[must_use]
+    pub fn pending(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Whether nothing is held and no verdict is waiting to be taken.
+    #[must_use]
+    pub fn is_idle(&self) -> bool {
+        self.held.is_empty() && self.finished.is_empty()
+    }
+
+    /// Takes a TC: urgent ones are sent alone at once, bulk ones join the
+    /// open batch (flushed when full). Its ACK comes out of
+    /// [`poll_finished`](Self::poll_finished).
+    ///
+    /// # Errors
+    /// [`PipelineError::Busy`] at the limit, [`PipelineError::Duplicate`]
+    /// for a TI id already held; the TC is not kept.
+    pub fn push(
+        &mut self,
+        tc: ChainTransaction,
+        priority: Priority,
+        now: UnixMillis,
+    ) -> Result<(), PipelineError> {
+        if self.held.len() >= self.config.max_pending {
+            return Err(PipelineError::Busy {
+                pending: self.held.len(),
+                limit: self.config.max_pending,
+            });
+        }
+        if !self.held.insert(tc.ti_id) {
+            return Err(PipelineError::Duplicate(tc.ti_id));
+        }
+        match priority {
+            Priority::Urgent => self.launch(TransactionValidator::new(&tc, self.config.validator)),
+            Priority::Bulk => {
+                if self.open.is_empty() {
+                    self.opened_at = now;
+                }
+                self.open.push(tc);
+                if self.open.len() >= self.config.batch_max_records {
+                    self.flush();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the open batch now, whatever its size (a batch of one record
+    /// goes out as a single anchor).
+    pub fn flush(&mut self) {
+        let tcs = std::mem::take(&mut self.open);
+        match tcs.as_slice() {
+            [] => {}
+            [tc] => self.launch(TransactionValidator::new(tc, self.config.validator)),
+            _ => match self.batch_validator(&tcs) {
+                Some(validator) => self.launch(validator),
+                // Not reachable with TCs (their record hashes are SHA-256
+                // digests, never zero); anchor them one by one rather than
+                // lose them.
+                None => {
+                    for tc in &tcs {
+                        self.launch(TransactionValidator::new(tc, self.config.validator));
+                    }
+                }
+            },
+        }
+    }
+
+    /// The validator of one batch of `tcs`; its id is the keccak-256 of
+    /// their TI ids, so the same TCs make the same batch.
+    fn batch_validator(&self, tcs: &[ChainTransaction]) -> Option<TransactionValidator> {
+        let mut builder = BatchBuilder::with_capacity(tcs.len());
+        let mut ids = Vec::with_capacity(tcs.len() * 32);
+        for tc in tcs {
+            builder.push(tc.record_hash).ok()?;
+            ids.extend_from_slice(tc.ti_id.as_slice());
+        }
+        let batch = builder.build(keccak256(&ids)).ok()?;
+        TransactionValidator::for_batch(
+            &batch,
+            tcs,
+            self.registry,
+            self.chain_id,
+            self.config.validator,
+        )
+        .ok()
+    }
+
+    fn launch(&mut self, validator: TransactionValidator) {
+        self.held.extend(validator.ti_ids());
+        self.flights.insert(FlightId(self.next_flight), validator);
+        self.next_flight += 1;
+    }
+
+    /// The next action, if one is due at `now`. Flushes the open batch when
+    /// its wait is over.
+    pub fn poll_transmit(&mut self, now: UnixMillis) -> Option<PipelineTransmit> {
+        if self.ready.is_empty() {
+            self.gather(now);
+        }
+        self.ready.pop_front()
+    }
+
+    /// Asks every submission for its next action: the outbox entries to
+    /// store become one round, head reads one read.
+    fn gather(&mut self, now: UnixMillis) {
+        if self.open_batch_due(now) {
+            self.flush();
+        }
+        let mut entries = Vec::new();
+        let mut round = Vec::new();
+        let head_asked = !self.reading_head.is_empty();
+        for (&flight, validator) in &mut self.flights {
+            match validator.poll_transmit(now) {
+                None => {}
+                Some(Transmit::Persist) => {
+                    if let Some(key) = validator.outbox_key() {
+                        entries.push((key, validator.to_json()));
+                    }
+                    round.push(flight);
+                }
+                Some(Transmit::ReadHead) => self.reading_head.push(flight),
+                Some(transmit) => self
+                    .ready
+                    .push_back(PipelineTransmit::Flight { flight, transmit }),
+            }
+        }
+        if !head_asked && !self.reading_head.is_empty() {
+            self.ready.push_back(PipelineTransmit::ReadHead);
+        }
+        if !round.is_empty() {
+            let number = self.next_round;
+            self.next_round += 1;
+            self.persisting.insert(number, round);
+            self.ready.push_front(PipelineTransmit::Persist {
+                round: number,
+                entries,
+            });
+        }
+    }
+
+    fn open_batch_due(&self, now: UnixMillis) -> bool {
+        !self.open.is_empty()
+            && now
+                >= self
+                    .opened_at
+                    .saturating_add_ms(self.config.batch_max_wait_ms)
+    }
+
+    /// The result of storing a [`PipelineTransmit::Persist`] round.
+    pub fn handle_persisted(
+        &mut self,
+        round: u64,
+        now: UnixMillis,
+        result: Result<(), OutboxError>,
+    ) {
+        for flight in self.persisting.remove(&round).unwrap_or_default() {
+            if let Some(validator) = self.flights.get_mut(&flight) {
+                let _ = validator.handle_persisted(now, result.clone());
+            }
+        }
+    }
+
+    /// The result of a [`PipelineTransmit::ReadHead`].
+    pub fn handle_head(&mut self, now: UnixMillis, result: Result<u64, TransportError>) {
+        for flight in std::mem::take(&mut self.reading_head) {
+            if let Some(validator) = self.flights.get_mut(&flight) {
+                let _ = validator.handle_head(now, result.clone());
+            }
+        }
+    }
+
+    /// The validator of a submission in flight, to hand it the result of its
+    /// [`PipelineTransmit::Flight`] action.
+    pub fn flight_mut(&mut self, flight: FlightId) -> Option<&mut TransactionValidator> {
+        self.flights.get_mut(&flight)
+    }
+
+    /// When the pipeline next needs attention, if it has anything to do.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<UnixMillis> {
+        let batch = (!self.open.is_empty()).then(|| {
+            self.opened_at
+                .saturating_add_ms(self.config.batch_max_wait_ms)
+        });
+        self.flights
+            .values()
+            .filter_map(TransactionValidator::poll_timeout)
+            .chain(batch)
+            .min()
+    }
+
+    /// Passes `now` to every submission (and flushes a due batch).
+    pub fn handle_timeout(&mut self, now: UnixMillis) {
+        if self.open_batch_due(now) {
+            self.flush();
+        }
+        for validator in self.flights.values_mut() {
+            validator.handle_timeout(now);
+        }
+    }
+
+    /// The next submission that reached its verdict, with its ACKs.
+    pub fn poll_finished(&mut self) -> Option<Finished> {
+        if self.finished.is_empty() {
+            self.sweep();
+        }
+        self.finished.pop_front()
+    }
+
+    /// Moves every finished submission's ACKs out.
+    fn sweep(&mut self) {
+        let done: Vec<FlightId> = self
+            .flights
+            .iter()
+            .filter(|(_, v)| v.is_finished())
+            .map(|(&id, _)| id)
+            .collect();
+        for id in done {
+            let Some(mut validator) = self.flights.remove(&id) else {
+                continue;
+            };
+            for ti_id in validator.ti_ids() {
+                self.held.remove(&ti_id);
+            }
+            let acks: Vec<Ack> = std::iter::from_fn(|| validator.poll_ack()).collect();
+            self.finished.push_back(Finished {
+                outbox_key: validator.outbox_key(),
+                acks,
+            });
+        }
+    }
+
+    /// The outbox entries of every submission in flight, as they stand (for
+    /// a host that stops: store them, and [`resume`](Self::resume) later).
+    /// The open batch is flushed first, so no TC is left out.
+    pub fn entries(&mut self) -> Vec<(B256, String)> {
+        self.flush();
+        self.flights
+            .values()
+            .filter_map(|v| v.outbox_key().map(|key| (key, v.to_json())))
+            .collect()
+    }
+}

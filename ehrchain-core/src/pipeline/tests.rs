@@ -1,0 +1,465 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use alloy_primitives::{Address, B256, U256, keccak256};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use super::*;
+use crate::batch::{AnchoredBatch, BatchReader};
+use crate::driver::{StopCause, Until};
+use crate::keys::{InMemoryKeyStore, KeyId, MasterKey};
+use crate::outbox::{MemoryOutbox, Outbox};
+use crate::role::Role;
+use crate::template::TemplateRegistry;
+use crate::ti::InitialTransaction;
+use crate::time::{CancelToken, Clock};
+use crate::transport::{Anchoring, Submission, SubmissionStatus, Transport, TxHash, TxReceipt};
+use crate::{GeneratorConfig, Handshaker};
+
+const START_MS: u64 = 1_767_225_600_000;
+const CHAIN: u64 = 1337;
+
+fn registry() -> Address {
+    Address::repeat_byte(0xee)
+}
+
+/// A virtual clock shared with [`Chain`]: waiting jumps to the deadline.
+#[derive(Clone)]
+struct VirtualClock(Rc<Cell<u64>>);
+
+impl Clock for VirtualClock {
+    fn now(&mut self) -> UnixMillis {
+        UnixMillis(self.0.get())
+    }
+    fn wait_until(&mut self, deadline: UnixMillis, cancel: &CancelToken) {
+        if !cancel.is_cancelled() {
+            self.0.set(self.0.get().max(deadline.0));
+        }
+    }
+}
+
+/// A chain with one block a second: a transaction is mined in the block
+/// after it was sent; the registry refuses a used TI id or root as the
+/// contract does; it counts what was asked of it.
+struct Chain {
+    now: Rc<Cell<u64>>,
+    mined: HashMap<TxHash, (Submission, u64)>,
+    records: HashMap<B256, B256>,
+    batches: HashMap<B256, u32>,
+    anchorings: u32,
+    head_reads: u32,
+}
+
+impl Chain {
+    fn new(clock: &VirtualClock) -> Self {
+        Self {
+            now: clock.0.clone(),
+            mined: HashMap::new(),
+            records: HashMap::new(),
+            batches: HashMap::new(),
+            anchorings: 0,
+            head_reads: 0,
+        }
+    }
+
+    fn block(&self) -> u64 {
+        self.now.get() / 1_000
+    }
+}
+
+impl BatchReader for Chain {
+    type Error = TransportError;
+    fn anchored_batch(&mut self, root: &B256) -> Result<Option<AnchoredBatch>, TransportError> {
+        Ok(self.batches.get(root).map(|&leaf_count| AnchoredBatch {
+            root: *root,
+            leaf_count,
+            batch_id: None,
+        }))
+    }
+}
+
+impl Transport for Chain {
+    fn chain_id(&self) -> u64 {
+        CHAIN
+    }
+    fn registry(&self) -> Address {
+        registry()
+    }
+    fn submit(&mut self, submission: &Submission) -> Result<TxHash, TransportError> {
+        let tx = TxHash(keccak256(&submission.calldata));
+        let fresh = match submission.anchoring {
+            Anchoring::Record {
+                ti_id, record_hash, ..
+            } => self.records.insert(ti_id, record_hash).is_none(),
+            Anchoring::Batch {
+                root, leaf_count, ..
+            } => self.batches.insert(root, leaf_count).is_none(),
+        };
+        assert!(fresh, "anchored twice: {:?}", submission.anchoring);
+        self.anchorings += 1;
+        self.mined
+            .insert(tx, (submission.clone(), self.block() + 1));
+        Ok(tx)
+    }
+    fn poll(&mut self, tx: &TxHash, _: &Submission) -> Result<SubmissionStatus, TransportError> {
+        let Some((_, block)) = self.mined.get(tx) else {
+            return Ok(SubmissionStatus::Dropped);
+        };
+        if *block > self.block() {
+            return Ok(SubmissionStatus::Pending);
+        }
+        Ok(SubmissionStatus::Included(TxReceipt {
+            tx_hash: *tx,
+            status: true,
+            block_number: *block,
+            block_hash: B256::from(U256::from(*block)),
+            anchor_log_index: Some(0),
+            gas_used: 60_000,
+            revert_data: None,
+        }))
+    }
+    fn head(&mut self) -> Result<u64, TransportError> {
+        self.head_reads += 1;
+        Ok(self.block())
+    }
+    fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
+        Ok(self.records.get(ti_id).copied())
+    }
+}
+
+/// An outbox that counts its durable writes (one per `save`, one per
+/// `save_all`).
+#[derive(Default)]
+struct CountingOutbox {
+    inner: MemoryOutbox,
+    writes: u32,
+}
+
+impl Outbox for CountingOutbox {
+    fn save(&mut self, key: &B256, entry: &str) -> Result<(), OutboxError> {
+        self.writes += 1;
+        self.inner.save(key, entry)
+    }
+    fn save_all(&mut self, entries: &[(B256, String)]) -> Result<(), OutboxError> {
+        self.writes += 1;
+        entries
+            .iter()
+            .try_for_each(|(key, entry)| self.inner.save(key, entry))
+    }
+    fn load(&mut self, key: &B256) -> Result<Option<String>, OutboxError> {
+        self.inner.load(key)
+    }
+    fn keys(&mut self) -> Result<Vec<B256>, OutboxError> {
+        self.inner.keys()
+    }
+    fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<(), OutboxError> {
+        self.inner.finish(key, acks)
+    }
+}
+
+fn handshaker() -> Handshaker<InMemoryKeyStore> {
+    let mut keys = InMemoryKeyStore::new();
+    keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
+    keys.insert(
+        KeyId::new("pseudonyms").unwrap(),
+        MasterKey::new([0x22; 32]),
+    );
+    let generator = GeneratorConfig {
+        chain_id: CHAIN,
+        registry: registry(),
+        sealing_key: KeyId::new("records").unwrap(),
+        pseudonym_key: KeyId::new("pseudonyms").unwrap(),
+        max_clock_skew_ms: 300_000,
+    };
+    Handshaker::new(
+        TemplateRegistry::with_built_ins(None).unwrap(),
+        crate::TransactionGenerator::new(generator, keys).unwrap(),
+        ValidatorConfig::default(),
+    )
+}
+
+/// `n` TCs with TI ids 1..=n.
+fn tcs(n: u64) -> Vec<ChainTransaction> {
+    let hs = handshaker();
+    let template_id = hs.templates().latest("blood-pressure").unwrap().id();
+    let mut rng = ChaCha20Rng::seed_from_u64(n);
+    (1..=n)
+        .map(|i| {
+            let ti = InitialTransaction {
+                ti_id: B256::from(U256::from(i)),
+                template_id,
+                author_id: "dr-1".into(),
+                author_role: Role::new(Role::DOCTOR).unwrap(),
+                patient_id: Some(format!("MRN-{i}")),
+                timestamp: START_MS / 1000,
+                fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
+            };
+            hs.generate(&ti, UnixMillis(START_MS), &mut rng).unwrap()
+        })
+        .collect()
+}
+
+fn config() -> PipelineConfig {
+    PipelineConfig {
+        max_pending: 100_000,
+        batch_max_records: 1_000,
+        batch_max_wait_ms: 500,
+        validator: ValidatorConfig {
+            confirmations: 2,
+            ..ValidatorConfig::default()
+        },
+    }
+}
+
+fn start() -> (VirtualClock, Chain) {
+    let clock = VirtualClock(Rc::new(Cell::new(START_MS)));
+    let chain = Chain::new(&clock);
+    (clock, chain)
+}
+
+/// Every TI of `tcs` has exactly one ACK, valid, with the TC's record.
+fn assert_one_valid_ack_each(tcs: &[ChainTransaction], acks: &[Ack]) {
+    assert_eq!(acks.len(), tcs.len());
+    let by_ti: HashMap<B256, &Ack> = acks.iter().map(|a| (a.ti_id, a)).collect();
+    assert_eq!(by_ti.len(), tcs.len(), "a TI with two ACKs");
+    for tc in tcs {
+        let ack = by_ti[&tc.ti_id];
+        assert!(ack.is_valid(), "{ack:?}");
+        assert_eq!(ack.record_hash, Some(tc.record_hash));
+    }
+}
+
+#[test]
+fn bulk_records_go_out_in_batches_urgent_ones_alone_with_one_write_per_round() {
+    let (clock, mut chain) = start();
+    let all = tcs(2_503);
+    let (urgent, bulk) = all.split_at(3);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let now = UnixMillis(START_MS);
+    for tc in bulk {
+        pipeline.push(tc.clone(), Priority::Bulk, now).unwrap();
+    }
+    for tc in urgent {
+        pipeline.push(tc.clone(), Priority::Urgent, now).unwrap();
+    }
+    assert_eq!(pipeline.pending(), 2_503);
+    let mut outbox = CountingOutbox::default();
+    let drained = drain_durably(
+        &mut pipeline,
+        &mut outbox,
+        &mut chain,
+        &mut clock.clone(),
+        &Until::verdict(),
+    )
+    .unwrap();
+    assert_eq!(drained.stopped, None);
+    assert_one_valid_ack_each(&all, &drained.acks);
+    // Two full batches of 1,000 went out when full, the last 500 after the
+    // wait; the three urgent records alone.
+    assert_eq!(chain.batches.len(), 3);
+    assert_eq!(chain.records.len(), 3);
+    assert_eq!(chain.anchorings, 6);
+    let mut sizes: Vec<u32> = chain.batches.values().copied().collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [500, 1_000, 1_000]);
+    // Every batched record's ACK carries a proof of its record that checks
+    // against the anchored batch.
+    let proven = drained
+        .acks
+        .iter()
+        .filter_map(|ack| ack.anchor()?.batch.clone())
+        .inspect(|proof| {
+            let anchored = AnchoredBatch {
+                root: proof.root,
+                leaf_count: chain.batches[&proof.root],
+                batch_id: None,
+            };
+            proof.verify_anchored(&anchored).unwrap();
+        })
+        .count();
+    assert_eq!(proven, 2_500);
+    // Two rounds of entries (the first batches and urgent records, then the
+    // batch flushed after the wait): two durable writes for 2,503 TIs.
+    assert_eq!(outbox.writes, 2);
+    assert!(outbox.keys().unwrap().is_empty(), "entries left behind");
+    assert!(pipeline.is_idle());
+}
+
+#[test]
+fn head_reads_are_shared_by_every_submission_waiting() {
+    let (clock, mut chain) = start();
+    let all = tcs(40);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    for tc in &all {
+        pipeline
+            .push(tc.clone(), Priority::Urgent, UnixMillis(START_MS))
+            .unwrap();
+    }
+    let drained = drain_durably(
+        &mut pipeline,
+        &mut MemoryOutbox::default(),
+        &mut chain,
+        &mut clock.clone(),
+        &Until::verdict(),
+    )
+    .unwrap();
+    assert_one_valid_ack_each(&all, &drained.acks);
+    assert_eq!(chain.anchorings, 40);
+    // Forty validators each read the head while confirming (two blocks,
+    // 80 reads or more one by one); the pipeline asked the node twice.
+    assert_eq!(chain.head_reads, 2);
+}
+
+#[test]
+fn a_full_pipeline_says_busy_and_keeps_nothing() {
+    let (clock, mut chain) = start();
+    let all = tcs(4);
+    let mut pipeline = Pipeline::new(
+        CHAIN,
+        registry(),
+        PipelineConfig {
+            max_pending: 3,
+            ..config()
+        },
+    );
+    let now = UnixMillis(START_MS);
+    for tc in &all[..3] {
+        pipeline.push(tc.clone(), Priority::Bulk, now).unwrap();
+    }
+    assert_eq!(
+        pipeline.push(all[3].clone(), Priority::Urgent, now),
+        Err(PipelineError::Busy {
+            pending: 3,
+            limit: 3
+        })
+    );
+    assert_eq!(
+        pipeline.push(all[0].clone(), Priority::Bulk, now),
+        Err(PipelineError::Busy {
+            pending: 3,
+            limit: 3
+        })
+    );
+    let first = drain_durably(
+        &mut pipeline,
+        &mut MemoryOutbox::default(),
+        &mut chain,
+        &mut clock.clone(),
+        &Until::verdict(),
+    )
+    .unwrap();
+    assert_one_valid_ack_each(&all[..3], &first.acks);
+    // Room again: the refused TI goes in now and ends valid too.
+    pipeline
+        .push(all[3].clone(), Priority::Urgent, clock.clone().now())
+        .unwrap();
+    let second = drain_durably(
+        &mut pipeline,
+        &mut MemoryOutbox::default(),
+        &mut chain,
+        &mut clock.clone(),
+        &Until::verdict(),
+    )
+    .unwrap();
+    assert_one_valid_ack_each(&all[3..], &second.acks);
+}
+
+#[test]
+fn a_ti_already_held_is_refused() {
+    let all = tcs(1);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let now = UnixMillis(START_MS);
+    pipeline.push(all[0].clone(), Priority::Bulk, now).unwrap();
+    assert_eq!(
+        pipeline.push(all[0].clone(), Priority::Urgent, now),
+        Err(PipelineError::Duplicate(all[0].ti_id))
+    );
+    assert_eq!(pipeline.pending(), 1);
+}
+
+#[test]
+fn an_open_batch_waits_until_full_or_its_time() {
+    let all = tcs(5);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let t0 = UnixMillis(START_MS);
+    for tc in &all {
+        pipeline.push(tc.clone(), Priority::Bulk, t0).unwrap();
+    }
+    assert_eq!(pipeline.poll_transmit(t0), None);
+    assert_eq!(pipeline.poll_timeout(), Some(t0.saturating_add_ms(500)));
+    assert_eq!(pipeline.poll_transmit(t0.saturating_add_ms(499)), None);
+    // At its time, one batch of five: one entry to store, keyed by its root.
+    let Some(PipelineTransmit::Persist { round, entries }) =
+        pipeline.poll_transmit(t0.saturating_add_ms(500))
+    else {
+        panic!("no round of entries");
+    };
+    assert_eq!(entries.len(), 1);
+    let stored = TransactionValidator::from_json(&entries[0].1).unwrap();
+    assert_eq!(stored.ti_ids().count(), 5);
+    pipeline.handle_persisted(round, t0.saturating_add_ms(500), Ok(()));
+    assert!(matches!(
+        pipeline.poll_transmit(t0.saturating_add_ms(500)),
+        Some(PipelineTransmit::Flight {
+            transmit: Transmit::Submit { .. },
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_host_that_stops_resumes_every_ti_from_its_outbox_without_anchoring_twice() {
+    let (clock, mut chain) = start();
+    let all = tcs(1_200);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let now = UnixMillis(START_MS);
+    for (i, tc) in all.iter().enumerate() {
+        let priority = if i % 100 == 0 {
+            Priority::Urgent
+        } else {
+            Priority::Bulk
+        };
+        pipeline.push(tc.clone(), priority, now).unwrap();
+    }
+    let mut outbox = MemoryOutbox::default();
+    // Stopped after 1.2 s: the first batch and the urgent records are sent,
+    // not confirmed; the rest of the bulk records wait in the open batch.
+    let first = drain_durably(
+        &mut pipeline,
+        &mut outbox,
+        &mut chain,
+        &mut clock.clone(),
+        &Until::deadline(UnixMillis(START_MS + 1_200)),
+    )
+    .unwrap();
+    assert_eq!(first.stopped, Some(StopCause::Deadline));
+    drop(pipeline);
+    // A new process: everything held comes back from the outbox.
+    let entries: Vec<String> = outbox
+        .keys()
+        .unwrap()
+        .iter()
+        .map(|key| outbox.load(key).unwrap().unwrap())
+        .collect();
+    let mut resumed = Pipeline::new(CHAIN, registry(), config());
+    resumed.resume(entries.iter().map(String::as_str)).unwrap();
+    assert_eq!(resumed.pending() + first.acks.len(), 1_200);
+    let second = drain_durably(
+        &mut resumed,
+        &mut outbox,
+        &mut chain,
+        &mut clock.clone(),
+        &Until::verdict(),
+    )
+    .unwrap();
+    let mut acks = first.acks;
+    acks.extend(second.acks);
+    assert_one_valid_ack_each(&all, &acks);
+    // The chain refuses (and this test fails on) anything anchored twice.
+    assert_eq!(chain.records.len() + chain.batches.len(), 12 + 2);
+    assert!(outbox.keys().unwrap().is_empty());
+}
