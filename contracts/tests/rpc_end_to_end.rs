@@ -208,6 +208,17 @@ fn a_replayed_ti_is_a_valid_replay_and_is_anchored_once() {
 
 #[test]
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
+fn a_pipeline_anchors_urgent_records_alone_and_bulk_ones_batched() {
+    // Many transactions in flight at once: the nurse's and the handshaker's
+    // local keys, with local nonces.
+    suite::a_pipeline_anchors_urgent_records_alone_and_bulk_ones_batched(&mut node(
+        "pipeline",
+        FeeMode::Eip1559,
+    ));
+}
+
+#[test]
+#[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
 fn a_batch_gets_one_ack_per_record_with_its_proof() {
     // Batches come from the handshaker's local key, as EIP-1559 transactions.
     suite::a_batch_gets_one_ack_per_record_with_its_proof(&mut node("batch", FeeMode::Eip1559));

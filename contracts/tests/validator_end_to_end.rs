@@ -81,6 +81,11 @@ fn a_replayed_ti_is_a_valid_replay_and_is_anchored_once() {
 }
 
 #[test]
+fn a_pipeline_anchors_urgent_records_alone_and_bulk_ones_batched() {
+    suite::a_pipeline_anchors_urgent_records_alone_and_bulk_ones_batched(&mut flow());
+}
+
+#[test]
 fn a_batch_gets_one_ack_per_record_with_its_proof() {
     suite::a_batch_gets_one_ack_per_record_with_its_proof(&mut flow());
 }

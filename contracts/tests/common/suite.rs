@@ -3,6 +3,8 @@
 //! (`rpc_end_to_end.rs`) run the same bodies.
 
 use alloy_primitives::B256;
+use ehrchain_core::outbox::MemoryOutbox;
+use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably};
 use ehrchain_core::{
     Ack, BatchBuilder, CancelToken, ChainTransaction, Clock, Handshaker, InMemoryKeyStore,
     InitialTransaction, InvalidReason, Role, TemplateRegistry, TransactionValidator, Transport,
@@ -259,6 +261,70 @@ pub fn a_batch_gets_one_ack_per_record_with_its_proof<T: Chain>(flow: &mut Flow<
         assert_eq!(proof.record_hash, tc.record_hash);
         proof.verify_on_chain(&mut flow.transport).unwrap();
     }
+}
+
+/// The pipeline: two urgent nurse readings go out alone, twenty bulk
+/// readings in two batches (sixteen when full, four after the wait); every TI
+/// gets one valid ACK, the urgent records are in the registry and every
+/// batched record's proof verifies against the chain.
+pub fn a_pipeline_anchors_urgent_records_alone_and_bulk_ones_batched<T: Chain>(flow: &mut Flow<T>) {
+    let (registry, chain_id) = (flow.transport.registry(), flow.transport.chain_id());
+    let config = PipelineConfig {
+        batch_max_records: 16,
+        batch_max_wait_ms: 500,
+        validator: *flow.hs.validator_config(),
+        ..PipelineConfig::default()
+    };
+    let mut pipeline = Pipeline::new(chain_id, registry, config);
+    let mut tcs = Vec::new();
+    for i in 0..22 {
+        let ti = flow.ti(
+            "blood-pressure",
+            "nurse",
+            json!({"systolic": 100 + i, "diastolic": 70}),
+        );
+        let tc = flow.generate(&ti);
+        let priority = if i < 2 {
+            Priority::Urgent
+        } else {
+            Priority::Bulk
+        };
+        pipeline.push(tc.clone(), priority, flow.clock.0).unwrap();
+        tcs.push(tc);
+    }
+    let drained = drain_durably(
+        &mut pipeline,
+        &mut MemoryOutbox::default(),
+        &mut flow.transport,
+        &mut flow.clock,
+        &Until::verdict(),
+    )
+    .unwrap();
+    assert_eq!(drained.stopped, None);
+    assert_eq!(drained.acks.len(), 22);
+    let mut roots = std::collections::BTreeSet::new();
+    for tc in &tcs {
+        let ack = drained.acks.iter().find(|a| a.ti_id == tc.ti_id).unwrap();
+        assert_eq!(ack.record_hash, Some(tc.record_hash));
+        let anchor = ack.anchor().unwrap_or_else(|| panic!("{ack:?}"));
+        match &anchor.batch {
+            Some(proof) => {
+                assert_eq!(proof.record_hash, tc.record_hash);
+                proof.verify_on_chain(&mut flow.transport).unwrap();
+                roots.insert(proof.root);
+            }
+            None => assert_eq!(
+                flow.transport.record_hash_of(&tc.ti_id).unwrap(),
+                Some(tc.record_hash)
+            ),
+        }
+    }
+    assert_eq!(roots.len(), 2, "two batches");
+    let alone = drained
+        .acks
+        .iter()
+        .filter(|a| a.anchor().is_some_and(|x| x.batch.is_none()));
+    assert_eq!(alone.count(), 2);
 }
 
 /// A TI the template forbids never reaches the chain; a TC for another chain
