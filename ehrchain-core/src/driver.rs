@@ -90,13 +90,21 @@ pub enum StopCause {
     Cancelled,
 }
 
+impl std::fmt::Display for StopCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Deadline => "the deadline passed",
+            Self::Cancelled => "the host cancelled",
+        })
+    }
+}
+
 /// A blocking driver stopped before the verdict: the TI is still pending.
 /// Its outbox entry (if the driver had an outbox) holds the validator as it
 /// stood; resume it later. Not a verdict: no ACK was made.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the TI is still pending: {} at {at} while it was {}; nothing is lost: its outbox entry is kept, resume it later",
-    match cause { StopCause::Deadline => "the deadline passed", StopCause::Cancelled => "the host cancelled" },
+    "the TI is still pending: {cause} at {at} while it was {}; nothing is lost: its outbox entry is kept, resume it later",
     describe(state)
 )]
 pub struct Stopped {

@@ -588,6 +588,7 @@ impl PipelineError {
         match self {
             Self::Busy { .. } => ErrorCode::PipelineBusy,
             Self::Duplicate(_) => ErrorCode::PipelineDuplicate,
+            Self::Stopped { .. } => ErrorCode::StillPending,
         }
     }
 }

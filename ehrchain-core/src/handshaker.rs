@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::generator::{ChainTransaction, GenerateError, TransactionGenerator};
 use crate::keys::KeyStore;
 use crate::outbox::Outbox;
+use crate::pipeline::{Pipeline, PipelineError, Priority};
 use crate::template::TemplateRegistry;
 use crate::ti::InitialTransaction;
 use crate::time::{Clock, UnixMillis};
@@ -153,15 +154,28 @@ impl<K: KeyStore> Handshaker<K> {
     ) -> TransactionValidator {
         match self.generate(ti, now, rng) {
             Ok(tc) => TransactionValidator::new(&tc, self.config),
-            Err(GenerateError::Rejected(violations)) => {
-                TransactionValidator::rejected(ti, &violations)
-            }
-            Err(e) => TransactionValidator::failed(
-                ti,
-                InvalidReason::Generation {
-                    message: e.to_string(),
-                },
-            ),
+            Err(e) => refused(ti, e),
+        }
+    }
+
+    /// Turns a TI into its TC and pushes it into `pipeline` with `priority`;
+    /// a TI the generator refuses is admitted as a finished validator, so
+    /// its invalid ACK comes out of the pipeline like every other ACK.
+    ///
+    /// # Errors
+    /// [`PipelineError`] when the pipeline is busy or already holds the TI;
+    /// nothing is kept (push it again later).
+    pub fn push<R: CryptoRngCore + ?Sized>(
+        &self,
+        pipeline: &mut Pipeline,
+        ti: &InitialTransaction,
+        priority: Priority,
+        now: UnixMillis,
+        rng: &mut R,
+    ) -> Result<(), PipelineError> {
+        match self.generate(ti, now, rng) {
+            Ok(tc) => pipeline.push(tc, priority, now),
+            Err(e) => pipeline.admit(refused(ti, e)),
         }
     }
 
@@ -341,6 +355,20 @@ pub struct Resumed {
     /// Set when `until` was reached: the TI in progress and the entries not
     /// yet resumed stay in the outbox.
     pub stopped: Option<Stopped>,
+}
+
+/// The finished validator of a TI the generator refused: its one ACK is
+/// invalid, with the template's violations or the generator's message.
+fn refused(ti: &InitialTransaction, error: GenerateError) -> TransactionValidator {
+    match error {
+        GenerateError::Rejected(violations) => TransactionValidator::rejected(ti, &violations),
+        e => TransactionValidator::failed(
+            ti,
+            InvalidReason::Generation {
+                message: e.to_string(),
+            },
+        ),
+    }
 }
 
 /// The one ACK of a single-record validator.

@@ -79,6 +79,19 @@ pub trait Outbox {
     /// [`OutboxError`] when the storage cannot be read.
     fn keys(&mut self) -> Result<Vec<B256>, OutboxError>;
 
+    /// Every stored entry: what a restarted host resumes
+    /// ([`Pipeline::resume`](crate::pipeline::Pipeline::resume)).
+    ///
+    /// # Errors
+    /// [`OutboxError`] when the storage cannot be read.
+    fn entries(&mut self) -> Result<Vec<String>, OutboxError> {
+        let mut entries = Vec::new();
+        for key in self.keys()? {
+            entries.extend(self.load(&key)?);
+        }
+        Ok(entries)
+    }
+
     /// The verdict: stores `acks` (valid: the records; invalid: for audit)
     /// and removes the entry under `key` (`None` for a TI refused before
     /// anything was stored), both in one transaction.

@@ -259,6 +259,31 @@ typedef uint32_t ehr_transmit_kind;
 #endif // __cplusplus
 
 /**
+ * How a record is anchored (`ehr_pipeline_push`).
+ */
+enum ehr_priority
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Alone, at once: one `anchorRecord` transaction.
+     */
+    EHR_PRIORITY_URGENT = 0,
+    /**
+     * In the open Merkle batch: flushed when full or after its wait.
+     */
+    EHR_PRIORITY_BULK = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ehr_priority ehr_priority;
+#else
+typedef uint32_t ehr_priority;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The acknowledgement of one TI: what the host's database stores.
  *
  * Thread safety: immutable; may be used from several threads at once.
@@ -339,6 +364,14 @@ typedef struct ehr_handshaker_config_builder ehr_handshaker_config_builder;
  * same callbacks and userdata).
  */
 typedef struct ehr_key_store ehr_key_store;
+
+/**
+ * The anchoring pipeline.
+ *
+ * Thread safety: a handle may be moved to another thread, but not used from
+ * two threads at once.
+ */
+typedef struct ehr_pipeline ehr_pipeline;
 
 /**
  * The proof that one record is in an anchored batch: what a patient, an
@@ -1508,6 +1541,93 @@ ehr_result ehr_handshaker_resume(struct ehr_handshaker *handshaker,
                                  uint64_t deadline_ms,
                                  const struct ehr_cancel *cancel,
                                  size_t *acks_out);
+
+/**
+ * Makes a pipeline anchoring into the 20-byte `registry` on `chain_id`:
+ * at most `max_pending` TIs held, batches flushed at `batch_max_records`
+ * records or `batch_max_wait_ms` after their first (0 for each default:
+ * 100,000, 4,096 and 1,000 ms), each submission validated with `validator`
+ * (NULL for the defaults). Free it with `ehr_pipeline_free`.
+ */
+ehr_result ehr_pipeline_new(uint64_t chain_id,
+                            const uint8_t *registry,
+                            size_t max_pending,
+                            size_t batch_max_records,
+                            uint64_t batch_max_wait_ms,
+                            const struct ehr_validator_config *validator,
+                            struct ehr_pipeline **pipeline_out);
+
+/**
+ * Pushes a copy of `tc` with `priority` (an `ehr_priority`) at `now_ms`
+ * (Unix milliseconds). Never blocks. `EHR_PIPELINE_BUSY` when the pipeline
+ * holds its limit, `EHR_PIPELINE_DUPLICATE` when it holds this TI: nothing
+ * is kept then.
+ */
+ehr_result ehr_pipeline_push(struct ehr_pipeline *pipeline,
+                             const struct ehr_tc *tc,
+                             uint32_t priority,
+                             uint64_t now_ms);
+
+/**
+ * Turns `ti` into its TC with `handshaker` and pushes it into `pipeline`,
+ * as `ehr_pipeline_push`; a TI its template refuses is held too, and its
+ * invalid ACK comes out of `ehr_pipeline_poll_ack` like every other.
+ */
+ehr_result ehr_handshaker_push(struct ehr_handshaker *handshaker,
+                               struct ehr_pipeline *pipeline,
+                               const struct ehr_ti *ti,
+                               uint32_t priority,
+                               uint64_t now_ms);
+
+/**
+ * Sends the open batch now, whatever its size (before a shutdown, say).
+ */
+ehr_result ehr_pipeline_flush(struct ehr_pipeline *pipeline);
+
+/**
+ * Writes how many TIs the pipeline holds (pushed, without an ACK yet) to
+ * `pending_out`.
+ */
+ehr_result ehr_pipeline_pending(const struct ehr_pipeline *pipeline, size_t *pending_out);
+
+/**
+ * Drives every submission through `transport` until each TI held has its
+ * ACK, storing each round of outbox entries with `outbox->save` first and
+ * each verdict with `outbox->finish` (`outbox` NULL: nothing is stored, and
+ * a crash loses the TIs in flight). Take the ACKs with
+ * `ehr_pipeline_poll_ack`. At `deadline_ms` (Unix milliseconds; 0 for none)
+ * or when `cancel` (NULL for none) is signalled: `EHR_STILL_PENDING`, with
+ * every submission's entry stored as it stands; call it again, or resume
+ * the entries in a new pipeline (`ehr_pipeline_resume`). The ACKs made
+ * before are kept for `ehr_pipeline_poll_ack`.
+ */
+ehr_result ehr_pipeline_drain(struct ehr_pipeline *pipeline,
+                              struct ehr_transport *transport,
+                              const struct ehr_outbox_callbacks *outbox,
+                              uint64_t deadline_ms,
+                              const struct ehr_cancel *cancel);
+
+/**
+ * Takes back every submission whose entry the host's `outbox` holds (after
+ * a restart) into `pipeline`; `ehr_pipeline_drain` then runs them to their
+ * ACKs. `EHR_OUTBOX_UNAVAILABLE` when a callback failed,
+ * `EHR_OUTBOX_ENTRY_INVALID` for a damaged entry (the entries before it
+ * are taken).
+ */
+ehr_result ehr_pipeline_resume(struct ehr_pipeline *pipeline,
+                               const struct ehr_outbox_callbacks *outbox);
+
+/**
+ * Writes the next ACK to `ack_out` (free it with `ehr_ack_free`), or NULL
+ * when none waits. Never blocks.
+ */
+ehr_result ehr_pipeline_poll_ack(struct ehr_pipeline *pipeline, struct ehr_ack **ack_out);
+
+/**
+ * Frees a pipeline; NULL is ignored. TIs it still holds are lost unless
+ * their entries were stored (`ehr_pipeline_drain` with an outbox).
+ */
+void ehr_pipeline_free(struct ehr_pipeline *pipeline);
 
 /**
  * Writes the name and meaning of `code` (any number; unknown numbers are

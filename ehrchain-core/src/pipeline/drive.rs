@@ -6,7 +6,7 @@ use crate::time::Clock;
 use crate::transport::Transport;
 use crate::validator::Ack;
 
-use super::{Pipeline, PipelineTransmit};
+use super::{Pipeline, PipelineError, PipelineTransmit};
 
 /// What [`drain_durably`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -17,6 +17,25 @@ pub struct Drained {
     /// Set when `until` was reached first: the TIs still held were stored in
     /// the outbox as they stand; [`Pipeline::resume`] takes them back.
     pub stopped: Option<StopCause>,
+    /// How many TIs the pipeline still held when the driver returned.
+    pub pending: usize,
+}
+
+impl Drained {
+    /// `Ok` when every TI held got its ACK;
+    /// [`PipelineError::Stopped`] when `until` was reached first.
+    ///
+    /// # Errors
+    /// [`PipelineError::Stopped`] as said.
+    pub fn finished(&self) -> Result<(), PipelineError> {
+        match self.stopped {
+            Some(cause) => Err(PipelineError::Stopped {
+                cause,
+                pending: self.pending,
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Runs `pipeline` until every TI it holds has its ACK (or `until`): stores
@@ -57,6 +76,7 @@ where
         if let Some(cause) = until.reached(now) {
             outbox.save_all(&pipeline.entries())?;
             drained.stopped = Some(cause);
+            drained.pending = pipeline.pending();
             return Ok(drained);
         }
         let Some(next) = pipeline.poll_timeout() else {

@@ -49,6 +49,7 @@ use alloy_primitives::{Address, B256, keccak256};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::BatchBuilder;
+use crate::driver::StopCause;
 use crate::generator::ChainTransaction;
 use crate::outbox::OutboxError;
 use crate::time::UnixMillis;
@@ -156,6 +157,17 @@ pub enum PipelineError {
         "TI {0} is already in the pipeline; it gets its one ACK from the submission that holds it"
     )]
     Duplicate(B256),
+    /// The blocking driver reached the host's deadline or cancel with TIs
+    /// still held ([`Drained::finished`]). Not a verdict.
+    #[error(
+        "the pipeline stopped ({cause}) with {pending} TIs pending; nothing is lost: their outbox entries are stored, drain the pipeline again or resume them later"
+    )]
+    Stopped {
+        /// Deadline or cancel.
+        cause: StopCause,
+        /// TIs still held.
+        pending: usize,
+    },
 }
 
 /// The anchoring pipeline (see the [module docs](self)).
@@ -240,15 +252,7 @@ impl Pipeline {
         priority: Priority,
         now: UnixMillis,
     ) -> Result<(), PipelineError> {
-        if self.held.len() >= self.config.max_pending {
-            return Err(PipelineError::Busy {
-                pending: self.held.len(),
-                limit: self.config.max_pending,
-            });
-        }
-        if !self.held.insert(tc.ti_id) {
-            return Err(PipelineError::Duplicate(tc.ti_id));
-        }
+        self.make_room(&[tc.ti_id])?;
         match priority {
             Priority::Urgent => self.launch(TransactionValidator::new(&tc, self.config.validator)),
             Priority::Bulk => {
@@ -261,6 +265,35 @@ impl Pipeline {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Takes a validator the host built: a finished one for a TI its
+    /// template refused ([`TransactionValidator::rejected`]), whose invalid
+    /// ACK then comes out of [`poll_finished`](Self::poll_finished) like any
+    /// other, or a submission to send as it is (anchored alone).
+    ///
+    /// # Errors
+    /// As [`push`](Self::push), for any of its TI ids; nothing is kept.
+    pub fn admit(&mut self, validator: TransactionValidator) -> Result<(), PipelineError> {
+        let ids: Vec<B256> = validator.ti_ids().collect();
+        self.make_room(&ids)?;
+        self.launch(validator);
+        Ok(())
+    }
+
+    /// Holds `ti_ids`, unless that would pass the limit or one is held.
+    fn make_room(&mut self, ti_ids: &[B256]) -> Result<(), PipelineError> {
+        if self.held.len() + ti_ids.len() > self.config.max_pending {
+            return Err(PipelineError::Busy {
+                pending: self.held.len(),
+                limit: self.config.max_pending,
+            });
+        }
+        if let Some(&held) = ti_ids.iter().find(|id| self.held.contains(*id)) {
+            return Err(PipelineError::Duplicate(held));
+        }
+        self.held.extend(ti_ids);
         Ok(())
     }
 

@@ -463,3 +463,44 @@ fn a_host_that_stops_resumes_every_ti_from_its_outbox_without_anchoring_twice() 
     assert_eq!(chain.records.len() + chain.batches.len(), 12 + 2);
     assert!(outbox.keys().unwrap().is_empty());
 }
+
+#[test]
+fn a_ti_its_template_refuses_gets_its_invalid_ack_from_the_pipeline() {
+    let (clock, mut chain) = start();
+    let hs = handshaker();
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let ti = InitialTransaction {
+        ti_id: B256::repeat_byte(9),
+        template_id: hs.templates().latest("blood-pressure").unwrap().id(),
+        author_id: "path-1".into(),
+        author_role: Role::new(Role::PATHOLOGIST).unwrap(),
+        patient_id: Some("MRN-9".into()),
+        timestamp: START_MS / 1000,
+        fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let now = UnixMillis(START_MS);
+    hs.push(&mut pipeline, &ti, Priority::Bulk, now, &mut rng)
+        .unwrap();
+    assert_eq!(
+        hs.push(&mut pipeline, &ti, Priority::Bulk, now, &mut rng),
+        Err(PipelineError::Duplicate(ti.ti_id))
+    );
+    let drained = drain_durably(
+        &mut pipeline,
+        &mut MemoryOutbox::default(),
+        &mut chain,
+        &mut clock.clone(),
+        &Until::verdict(),
+    )
+    .unwrap();
+    let [ack] = drained.acks.as_slice() else {
+        panic!("{:?}", drained.acks);
+    };
+    assert_eq!(ack.ti_id, ti.ti_id);
+    assert!(matches!(
+        ack.reason(),
+        Some(crate::validator::InvalidReason::TemplateViolations { .. })
+    ));
+    assert_eq!(chain.anchorings, 0, "nothing reached the chain");
+}

@@ -1635,6 +1635,85 @@ static void test_fhir_in_and_out(void) {
     fixture_free(&f);
 }
 
+/* ------------------------------------------------------------ pipeline */
+
+static void test_pipeline_on_the_devnet(void) {
+    struct fixture f = fixture_new(DEVNET, NULL);
+    uint64_t chain_id = 0;
+    uint8_t registry[20];
+    OK(ehr_transport_chain(f.chain, &chain_id, registry));
+    ehr_validator_config *quick = quick_validator(1);
+    ehr_pipeline *p = NULL;
+    /* At most 13 TIs held; batches of 8, or after 50 ms. */
+    OK(ehr_pipeline_new(chain_id, registry, 13, 8, 50, quick, &p));
+
+    /* Ten bulk readings (a batch of 8 and one of 2), two urgent ones alone,
+     * one the template refuses: thirteen ACKs, none lost. */
+    uint64_t now = ehr_clock_now_ms();
+    ehr_ti *tis[13];
+    for (int i = 0; i < 12; i++) {
+        tis[i] = bp_ti(f.t, i < 10 ? "121" : "180");
+        OK(ehr_handshaker_push(f.hs, p, tis[i], i < 10 ? EHR_PRIORITY_BULK : EHR_PRIORITY_URGENT, now));
+    }
+    uint8_t template_id[32];
+    uint8_t ti_id[32];
+    OK(ehr_templates_latest(f.t, LIT("blood-pressure"), template_id));
+    OK(ehr_random_id(ti_id));
+    OK(ehr_ti_new(ti_id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"),
+                  now / 1000, &tis[12]));
+    OK(ehr_ti_set_field(tis[12], LIT("systolic"), LIT("120")));
+    OK(ehr_ti_set_field(tis[12], LIT("diastolic"), LIT("80")));
+    OK(ehr_handshaker_push(f.hs, p, tis[12], EHR_PRIORITY_BULK, now));
+    size_t pending = 0;
+    OK(ehr_pipeline_pending(p, &pending));
+    EXPECT(pending == 13);
+
+    /* Full: busy, nothing kept; a TI held already; a priority that is not one. */
+    ehr_ti *extra = bp_ti(f.t, "122");
+    EXPECT_RC(ehr_handshaker_push(f.hs, p, extra, EHR_PRIORITY_BULK, now), EHR_PIPELINE_BUSY);
+    EXPECT_LAST_ERROR("the pipeline is busy");
+    ehr_tc *tc = NULL;
+    OK(ehr_handshaker_generate(f.hs, extra, now, &tc));
+    EXPECT_RC(ehr_pipeline_push(p, tc, EHR_PRIORITY_URGENT, now), EHR_PIPELINE_BUSY);
+    EXPECT_RC(ehr_pipeline_push(p, tc, 7, now), EHR_INVALID_ARGUMENT);
+
+    OK(ehr_pipeline_drain(p, f.chain, NULL, 0, NULL));
+    OK(ehr_pipeline_pending(p, &pending));
+    EXPECT(pending == 0);
+    int acks = 0, valid = 0, proven = 0;
+    ehr_ack *ack = NULL;
+    while (ehr_pipeline_poll_ack(p, &ack) == EHR_OK && ack != NULL) {
+        ehr_ack_summary s;
+        OK(ehr_ack_to_summary(ack, &s));
+        acks++;
+        valid += s.valid;
+        proven += s.valid && s.has_proof;
+        ehr_ack_free(ack);
+    }
+    EXPECT(acks == 13 && valid == 12 && proven == 10);
+
+    /* Room again: the refused TC goes in now; sent again after its ACK, it
+     * is a valid replay, not a second anchor. */
+    for (int round = 0; round < 2; round++) {
+        OK(ehr_pipeline_push(p, tc, EHR_PRIORITY_URGENT, now));
+        OK(ehr_pipeline_drain(p, f.chain, NULL, 0, NULL));
+        OK(ehr_pipeline_poll_ack(p, &ack));
+        ehr_ack_summary s;
+        OK(ehr_ack_to_summary(ack, &s));
+        EXPECT(ack != NULL && s.valid && s.replay == (round == 1));
+        ehr_ack_free(ack);
+    }
+
+    ehr_tc_free(tc);
+    ehr_ti_free(extra);
+    for (int i = 0; i < 13; i++) {
+        ehr_ti_free(tis[i]);
+    }
+    ehr_pipeline_free(p);
+    ehr_validator_config_free(quick);
+    fixture_free(&f);
+}
+
 int main(void) {
     test_result_codes_are_stable();
     test_messages_and_buffers();
@@ -1649,6 +1728,7 @@ int main(void) {
     test_durable_submit_through_the_host_outbox();
     test_watcher_after_the_ack();
     test_fhir_in_and_out();
+    test_pipeline_on_the_devnet();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
         return 1;

@@ -1,0 +1,255 @@
+//! `ehr_pipeline`: many TIs in flight over one transport (the core's
+//! `Pipeline`): urgent records anchored alone, bulk records gathered into
+//! Merkle batches, a bounded queue that answers `EHR_PIPELINE_BUSY`. Pushing
+//! and taking ACKs never block; `ehr_pipeline_drain` drives the submissions
+//! through a transport up to a deadline, so an event-loop host calls it with
+//! a short one between its other work. This module only converts.
+
+use std::collections::VecDeque;
+
+use ehrchain_core::outbox::{NoOutbox, Outbox};
+use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably};
+use ehrchain_core::{Ack, Address, ErrorCode, SystemClock, UnixMillis};
+
+use crate::cancel::{ehr_cancel, until};
+use crate::config::{ehr_validator_config, validator_config};
+use crate::handshaker::{ehr_ack, ehr_handshaker, ehr_tc};
+use crate::outbox::{HostOutbox, ehr_outbox_callbacks};
+use crate::ptr::{self, Out};
+use crate::result::{Error, Result, ehr_result, guard, guard_void};
+use crate::shapes::guard_on;
+use crate::ti::ehr_ti;
+use crate::transport::ehr_transport;
+
+/// How a record is anchored (`ehr_pipeline_push`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ehr_priority {
+    /// Alone, at once: one `anchorRecord` transaction.
+    EHR_PRIORITY_URGENT = 0,
+    /// In the open Merkle batch: flushed when full or after its wait.
+    EHR_PRIORITY_BULK = 1,
+}
+
+fn priority(value: u32) -> Result<Priority> {
+    const URGENT: u32 = ehr_priority::EHR_PRIORITY_URGENT as u32;
+    const BULK: u32 = ehr_priority::EHR_PRIORITY_BULK as u32;
+    match value {
+        URGENT => Ok(Priority::Urgent),
+        BULK => Ok(Priority::Bulk),
+        other => Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "the argument `priority` is {other}; use EHR_PRIORITY_URGENT or EHR_PRIORITY_BULK"
+            ),
+        )),
+    }
+}
+
+/// The anchoring pipeline.
+///
+/// Thread safety: a handle may be moved to another thread, but not used from
+/// two threads at once.
+pub struct ehr_pipeline {
+    pipeline: Pipeline,
+    /// ACKs `ehr_pipeline_drain` took out, for `ehr_pipeline_poll_ack`.
+    acks: VecDeque<Ack>,
+}
+
+/// Makes a pipeline anchoring into the 20-byte `registry` on `chain_id`:
+/// at most `max_pending` TIs held, batches flushed at `batch_max_records`
+/// records or `batch_max_wait_ms` after their first (0 for each default:
+/// 100,000, 4,096 and 1,000 ms), each submission validated with `validator`
+/// (NULL for the defaults). Free it with `ehr_pipeline_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_new(
+    chain_id: u64,
+    registry: *const u8,
+    max_pending: usize,
+    batch_max_records: usize,
+    batch_max_wait_ms: u64,
+    validator: *const ehr_validator_config,
+    pipeline_out: *mut *mut ehr_pipeline,
+) -> ehr_result {
+    guard(|| {
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let defaults = PipelineConfig::default();
+        let or = |value: usize, default: usize| if value == 0 { default } else { value };
+        let config = PipelineConfig {
+            max_pending: or(max_pending, defaults.max_pending),
+            batch_max_records: or(batch_max_records, defaults.batch_max_records),
+            batch_max_wait_ms: if batch_max_wait_ms == 0 {
+                defaults.batch_max_wait_ms
+            } else {
+                batch_max_wait_ms
+            },
+            validator: validator_config(validator)?,
+        };
+        let out = Out::new(pipeline_out, "pipeline_out")?;
+        out.give(ehr_pipeline {
+            pipeline: Pipeline::new(chain_id, registry, config),
+            acks: VecDeque::new(),
+        });
+        Ok(())
+    })
+}
+
+/// Pushes a copy of `tc` with `priority` (an `ehr_priority`) at `now_ms`
+/// (Unix milliseconds). Never blocks. `EHR_PIPELINE_BUSY` when the pipeline
+/// holds its limit, `EHR_PIPELINE_DUPLICATE` when it holds this TI: nothing
+/// is kept then.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_push(
+    pipeline: *mut ehr_pipeline,
+    tc: *const ehr_tc,
+    priority: u32,
+    now_ms: u64,
+) -> ehr_result {
+    guard(|| {
+        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+        let tc = ptr::handle(tc, "tc")?;
+        let priority = self::priority(priority)?;
+        pipeline
+            .pipeline
+            .push(tc.tc.clone(), priority, UnixMillis(now_ms))?;
+        Ok(())
+    })
+}
+
+/// Turns `ti` into its TC with `handshaker` and pushes it into `pipeline`,
+/// as `ehr_pipeline_push`; a TI its template refuses is held too, and its
+/// invalid ACK comes out of `ehr_pipeline_poll_ack` like every other.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_push(
+    handshaker: *mut ehr_handshaker,
+    pipeline: *mut ehr_pipeline,
+    ti: *const ehr_ti,
+    priority: u32,
+    now_ms: u64,
+) -> ehr_result {
+    guard(|| {
+        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+        let ti = ptr::handle(ti, "ti")?;
+        let priority = self::priority(priority)?;
+        hs.hs.push(
+            &mut pipeline.pipeline,
+            &ti.ti,
+            priority,
+            UnixMillis(now_ms),
+            &mut hs.rng,
+        )?;
+        Ok(())
+    })
+}
+
+/// Sends the open batch now, whatever its size (before a shutdown, say).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_flush(pipeline: *mut ehr_pipeline) -> ehr_result {
+    guard(|| {
+        ptr::handle_mut(pipeline, "pipeline")?.pipeline.flush();
+        Ok(())
+    })
+}
+
+/// Writes how many TIs the pipeline holds (pushed, without an ACK yet) to
+/// `pending_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_pending(
+    pipeline: *const ehr_pipeline,
+    pending_out: *mut usize,
+) -> ehr_result {
+    guard_on(pipeline, "pipeline", |pipeline| {
+        Out::new(pending_out, "pending_out")?.set(pipeline.pipeline.pending());
+        Ok(())
+    })
+}
+
+/// Drives every submission through `transport` until each TI held has its
+/// ACK, storing each round of outbox entries with `outbox->save` first and
+/// each verdict with `outbox->finish` (`outbox` NULL: nothing is stored, and
+/// a crash loses the TIs in flight). Take the ACKs with
+/// `ehr_pipeline_poll_ack`. At `deadline_ms` (Unix milliseconds; 0 for none)
+/// or when `cancel` (NULL for none) is signalled: `EHR_STILL_PENDING`, with
+/// every submission's entry stored as it stands; call it again, or resume
+/// the entries in a new pipeline (`ehr_pipeline_resume`). The ACKs made
+/// before are kept for `ehr_pipeline_poll_ack`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_drain(
+    pipeline: *mut ehr_pipeline,
+    transport: *mut ehr_transport,
+    outbox: *const ehr_outbox_callbacks,
+    deadline_ms: u64,
+    cancel: *const ehr_cancel,
+) -> ehr_result {
+    guard(|| {
+        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let until = until(deadline_ms, cancel)?;
+        let p = &mut pipeline.pipeline;
+        let drained = match ptr::opt_handle(outbox) {
+            Some(callbacks) => drain_durably(
+                p,
+                &mut HostOutbox(*callbacks),
+                &mut transport.inner,
+                &mut SystemClock,
+                &until,
+            ),
+            None => drain_durably(
+                p,
+                &mut NoOutbox,
+                &mut transport.inner,
+                &mut SystemClock,
+                &until,
+            ),
+        }?;
+        pipeline.acks.extend(drained.acks.iter().cloned());
+        Ok(drained.finished()?)
+    })
+}
+
+/// Takes back every submission whose entry the host's `outbox` holds (after
+/// a restart) into `pipeline`; `ehr_pipeline_drain` then runs them to their
+/// ACKs. `EHR_OUTBOX_UNAVAILABLE` when a callback failed,
+/// `EHR_OUTBOX_ENTRY_INVALID` for a damaged entry (the entries before it
+/// are taken).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_resume(
+    pipeline: *mut ehr_pipeline,
+    outbox: *const ehr_outbox_callbacks,
+) -> ehr_result {
+    guard(|| {
+        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+        let mut outbox = HostOutbox(*ptr::handle(outbox, "outbox")?);
+        let entries = outbox.entries()?;
+        pipeline
+            .pipeline
+            .resume(entries.iter().map(String::as_str))?;
+        Ok(())
+    })
+}
+
+/// Writes the next ACK to `ack_out` (free it with `ehr_ack_free`), or NULL
+/// when none waits. Never blocks.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_poll_ack(
+    pipeline: *mut ehr_pipeline,
+    ack_out: *mut *mut ehr_ack,
+) -> ehr_result {
+    guard(|| {
+        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+        let out = Out::new(ack_out, "ack_out")?;
+        match pipeline.acks.pop_front() {
+            Some(ack) => out.give(ehr_ack { ack }),
+            None => out.set(std::ptr::null_mut()),
+        }
+        Ok(())
+    })
+}
+
+/// Frees a pipeline; NULL is ignored. TIs it still holds are lost unless
+/// their entries were stored (`ehr_pipeline_drain` with an outbox).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_free(pipeline: *mut ehr_pipeline) {
+    guard_void(|| drop(ptr::take(pipeline)));
+}
