@@ -1,7 +1,7 @@
 import type {
   Ack, AnchoredBatch, EhrchainError, Handshaker, Hex, InitialTransaction, OnChainVerification, ProofInput,
-  Submission, SubmissionStatus, Templates, Transmit, TxReceipt, Validator, ValidatorEntry, ValidatorState,
-  WatchEvent, Watcher,
+  Pipeline, PipelineEntry, Submission, SubmissionStatus, Templates, Transmit, TxReceipt, Validator,
+  ValidatorEntry, ValidatorState, WatchEvent, Watcher,
 } from "./ehrchain_wasm.js";
 
 /** An EIP-1193 provider: MetaMask's `window.ethereum`, Ganache's provider, any wallet. */
@@ -74,6 +74,8 @@ export interface ValidatorTransport {
 export interface Outbox {
   /** Stores `entry` under `key`, replacing the one before; resolves once it is durable. Nothing is sent before. */
   save(key: Hex, entry: ValidatorEntry): Promise<void> | void;
+  /** Optional: stores a pipeline's round of entries in one transaction (else `save` is called for each). */
+  saveAll?(entries: PipelineEntry[]): Promise<void> | void;
   /** The verdict: stores `acks` and removes the entry under `key` (undefined for a refused TI), in one transaction. */
   finish(key: Hex | undefined, acks: Ack[]): Promise<void> | void;
 }
@@ -120,6 +122,19 @@ export interface WatchReport { events: WatchEvent[]; resent: Ack[] }
  * with `outbox`, resends (the same TC) what vanished and watches its new ACK.
  */
 export declare function runWatcher(watcher: Watcher, transport: ValidatorTransport, options?: WatchOptions): Promise<WatchReport>;
+
+/** What `runPipeline` did: the ACKs made, and why it stopped early, if it did. */
+export interface PipelineReport { acks: Ack[]; stopped: "deadline" | "cancelled" | undefined }
+
+/**
+ * Runs a pipeline until every TI it holds has its ACK, or `deadline` /
+ * `signal` stops it (then every submission's entry is stored in `outbox`).
+ */
+export declare function runPipeline(
+  pipeline: Pipeline,
+  transport: ValidatorTransport,
+  options?: Pick<RunOptions, "outbox" | "now" | "sleep" | "deadline" | "signal">,
+): Promise<PipelineReport>;
 
 export interface SubmitTiOptions extends RunOptions {
   /**

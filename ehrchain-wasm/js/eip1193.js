@@ -379,6 +379,70 @@ export async function runWatcher(watcher, transport, options = {}) {
   return { events, resent };
 }
 
+/**
+ * Runs a `pipeline` (a `Pipeline`) over `transport` until every TI it holds
+ * has its ACK, `deadline` (Unix milliseconds) passes or `signal` aborts;
+ * resolves to `{acks, stopped}`: the ACKs, in the order their verdicts came
+ * (`outbox.finish` stored each submission's), and `stopped` ("deadline" or
+ * "cancelled") when it stopped first, after storing every submission's
+ * entry as it stands (`pipeline.resume` takes them back after a restart).
+ * Each round of entries is one `outbox.saveAll(entries)` when the outbox has
+ * it (one transaction), else a `save` per entry; nothing of a round is sent
+ * before it is stored. Many transactions are in flight at once; the actions
+ * themselves are performed one after another.
+ */
+export async function runPipeline(pipeline, transport, options = {}) {
+  const { now = () => Date.now(), sleep = abortableSleep, outbox, deadline, signal } = options;
+  const acks = [];
+  for (;;) {
+    pipeline.handleTimeout(now());
+    for (let t = pipeline.pollTransmit(now()); t !== undefined; t = pipeline.pollTransmit(now())) {
+      await performForPipeline(pipeline, transport, outbox, t, now);
+    }
+    for (let done = pipeline.pollFinished(); done !== undefined; done = pipeline.pollFinished()) {
+      await outbox?.finish(done.outboxKey, done.acks);
+      acks.push(...done.acks);
+    }
+    if (pipeline.isIdle) return { acks, stopped: undefined };
+    const stopped = signal?.aborted ? "cancelled" : deadline !== undefined && now() >= deadline ? "deadline" : undefined;
+    if (stopped !== undefined) {
+      await saveRound(outbox, pipeline.entries());
+      return { acks, stopped };
+    }
+    const next = pipeline.pollTimeout();
+    if (next === undefined) return { acks, stopped: undefined };
+    const wait = Math.min(next, deadline ?? Infinity) - now();
+    if (wait > 0) await sleep(wait, signal);
+  }
+}
+
+/** Performs one pipeline action and hands its result back. */
+async function performForPipeline(pipeline, transport, outbox, t, now) {
+  if (t.kind === "persist") {
+    let error;
+    try {
+      await saveRound(outbox, t.entries);
+    } catch (e) {
+      error = e instanceof Error ? e : new Error(String(e));
+    }
+    pipeline.handlePersisted(t.round, now(), error);
+    if (error !== undefined) {
+      throw ehrchainError("EHR_OUTBOX_UNAVAILABLE", `the outbox could not store ${t.entries.length} entries (${error.message}); nothing of them was sent`);
+    }
+  } else if (t.kind === "read_head") {
+    pipeline.handleHead(now(), await perform(transport, t));
+  } else {
+    pipeline.handleFlight(t.flight, t.transmit.kind, now(), await perform(transport, t.transmit));
+  }
+}
+
+/** Stores a round of outbox entries: one `saveAll`, or a `save` each. */
+async function saveRound(outbox, entries) {
+  if (outbox === undefined || entries.length === 0) return;
+  if (outbox.saveAll !== undefined) return outbox.saveAll(entries);
+  for (const { key, entry } of entries) await outbox.save(key, entry);
+}
+
 /** The same TC as a vanished anchor's, pending again in the outbox and run to its ACKs; its valid ACK is watched. */
 async function resend(watcher, transport, event, options) {
   await options.outbox.save(event.key, JSON.parse(event.entry));

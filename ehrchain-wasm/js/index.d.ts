@@ -12,6 +12,7 @@ export {
   ChainTransaction,
   Handshaker,
   InclusionProof,
+  Pipeline,
   PreparedTransaction,
   Templates,
   Validator,
@@ -59,6 +60,11 @@ export type {
   InitialTransaction,
   InvalidReason,
   OnChainVerification,
+  PipelineEntry,
+  PipelineFinished,
+  PipelineOptions,
+  PipelineTransmit,
+  Priority,
   ProofInput,
   ProofJson,
   Outage,
@@ -84,11 +90,12 @@ export type {
   WatcherConfig,
   WatcherState,
 } from "./ehrchain_wasm.js";
-export { Eip1193Transport, deployRegistry, runValidator, runWatcher, submitTi } from "./eip1193.js";
+export { Eip1193Transport, deployRegistry, runPipeline, runValidator, runWatcher, submitTi } from "./eip1193.js";
 export type {
   Eip1193Provider,
   Eip1193TransportOptions,
   Outbox,
+  PipelineReport,
   RunOptions,
   SubmitTiOptions,
   ValidatorTransport,

@@ -6,6 +6,7 @@ mod convert;
 mod error;
 mod fhir;
 mod handshaker;
+mod pipeline;
 mod registry;
 mod rpc;
 mod templates;
@@ -18,6 +19,7 @@ pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_
 pub use error::{ehrchain_error, transport_error_of};
 pub use fhir::{fhir_from_ack, fhir_map_bundle, fhir_map_resource};
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
+pub use pipeline::Pipeline;
 pub use registry::{
     anchor_log_index, anchor_role_of, batch_of_call, decode_batch_of, decode_record_hash_of,
     decode_revert, grant_role_call, record_hash_of_call, registry_bytecode, role_id,
@@ -220,6 +222,32 @@ export type Transmit =
   | { kind: "read_head" }
   | { kind: "read_record"; tiId: Hex }
   | { kind: "read_batch"; root: Hex };
+
+/** How a record is anchored by a `Pipeline`: alone at once, or in the open Merkle batch. */
+export type Priority = "urgent" | "bulk";
+
+/** A `Pipeline`'s settings; durations in milliseconds. */
+export interface PipelineOptions {
+  /** TIs held at most (pushed, without an ACK yet); beyond, `push` throws `EHR_PIPELINE_BUSY` (default 100000). */
+  maxPending: number;
+  /** A batch is flushed at this many records (default 4096)… */
+  batchMaxRecords: number;
+  /** …or this long after its first record (default 1000). */
+  batchMaxWaitMs: number;
+  validator: Partial<ValidatorConfig>;
+}
+
+/** An outbox entry of a pipeline round, to store under `key`. */
+export interface PipelineEntry { key: Hex; entry: ValidatorEntry }
+
+/** A `Pipeline`'s next action. */
+export type PipelineTransmit =
+  | { kind: "persist"; round: number; entries: PipelineEntry[] }
+  | { kind: "read_head" }
+  | { kind: "flight"; flight: number; transmit: Transmit };
+
+/** A submission's verdict: store `acks` and remove the entry under `outboxKey` in one step. */
+export interface PipelineFinished { outboxKey: Hex | undefined; acks: Ack[] }
 
 /** A validator's write-ahead outbox entry (`Validator.toJSON`, `Validator.fromJSON`). */
 export interface ValidatorEntry { format: "ehrchain.validator/1"; validator: Record<string, unknown> }

@@ -65,6 +65,28 @@ fn read_result<T>(
     }
 }
 
+/// The result of a `submit` action (see `handleSubmitted`).
+pub(crate) fn submitted_result(
+    result: &JsValue,
+) -> Result<Result<TxHash, TransportError>, Failure> {
+    read_result(result, |r| convert::b256(r, "transaction hash").map(TxHash))
+}
+
+/// The storage's error a host passes to `handlePersisted`, if any
+/// (`undefined` or `null`: stored).
+pub(crate) fn outbox_error(error: Option<JsValue>) -> Option<OutboxError> {
+    error
+        .filter(|e| !e.is_undefined() && !e.is_null())
+        .map(|e| {
+            OutboxError(
+                convert::get(&e, "message")
+                    .as_string()
+                    .or_else(|| e.as_string())
+                    .unwrap_or_else(|| "the outbox failed".to_owned()),
+            )
+        })
+}
+
 /// The result of a `poll` action (see `handleReceipt`).
 pub(crate) fn receipt_result(
     result: &JsValue,
@@ -190,10 +212,11 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
-        let result = read_result(&result, |r| {
-            convert::b256(r, "transaction hash").map(TxHash)
-        });
-        self.hand_in(&now_ms, result, TransactionValidator::handle_submitted)
+        self.hand_in(
+            &now_ms,
+            submitted_result(&result),
+            TransactionValidator::handle_submitted,
+        )
     }
 
     /// The result of a `poll` action: a `SubmissionStatus`
@@ -389,15 +412,7 @@ impl Validator {
         #[wasm_bindgen(unchecked_optional_param_type = "unknown")] error: Option<JsValue>,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
-        let stored = match error.filter(|e| !e.is_undefined() && !e.is_null()) {
-            None => Ok(()),
-            Some(e) => Err(OutboxError(
-                convert::get(&e, "message")
-                    .as_string()
-                    .or_else(|| e.as_string())
-                    .unwrap_or_else(|| "the outbox failed".to_owned()),
-            )),
-        };
+        let stored = outbox_error(error).map_or(Ok(()), Err);
         Ok(self
             .inner
             .handle_persisted(now, stored)

@@ -12,7 +12,7 @@ const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
   "PreparedTransaction", "Templates", "Validator", "decodeRevert", "deployRegistry", "envelopeInfo",
   "fhirFromAck", "fhirMapBundle", "fhirMapResource",
-  "openEnvelope", "roleId", "runValidator", "runWatcher", "sealEnvelope", "submitTi", "verifyProof",
+  "openEnvelope", "Pipeline", "roleId", "runPipeline", "runValidator", "runWatcher", "sealEnvelope", "submitTi", "verifyProof",
   "verifyProofAnchored", "version", "Watcher",
 ].sort();
 

@@ -1,0 +1,358 @@
+//! The anchoring pipeline for JavaScript: the core's sans-I/O `Pipeline`
+//! with JSON in and out. The package's `runPipeline` drives it over an
+//! EIP-1193 provider; this module only converts.
+
+use ehrchain_core::outbox::OutboxError;
+use ehrchain_core::pipeline::{
+    FlightId, Pipeline as CorePipeline, PipelineConfig, PipelineTransmit, Priority,
+};
+use ehrchain_core::{ErrorCode, TransactionValidator, UnixMillis};
+use rand_core::OsRng;
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use crate::convert;
+use crate::error::Failure;
+use crate::handshaker::{ChainTransaction, Handshaker, now_or_date};
+use crate::ti::initial_transaction;
+use crate::validator::{
+    batch_result, head_result, now, outbox_error, receipt_result, record_result, submitted_result,
+};
+
+/// Many TIs in flight over one transport: urgent records anchored alone,
+/// bulk records gathered into Merkle batches (flushed when full or after
+/// their wait), a bounded queue (`EHR_PIPELINE_BUSY`), one outbox write per
+/// round of submissions. Drive it with `runPipeline`. Times are Unix
+/// milliseconds.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Pipeline {
+    inner: CorePipeline,
+}
+
+/// A priority as JavaScript writes it.
+fn priority(value: &JsValue) -> Result<Priority, Failure> {
+    convert::value(value, "priority")
+}
+
+#[wasm_bindgen]
+impl Pipeline {
+    /// A pipeline anchoring into `registry` on `chainId`, with `options`
+    /// (`PipelineOptions`: the defaults for what is left out).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad chain id or registry,
+    /// `EHR_INVALID_JSON` for unknown or malformed options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(js_name = chainId, unchecked_param_type = "number")] chain_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] registry: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Partial<PipelineOptions>")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<Pipeline, JsValue> {
+        let chain_id = convert::uint(&chain_id, "chainId")?;
+        let registry = convert::address(&registry, "registry")?;
+        let config = match options.filter(|o| !o.is_undefined() && !o.is_null()) {
+            None => PipelineConfig::default(),
+            Some(o) => {
+                let json: serde_json::Value = convert::document(&o, "pipeline options")?;
+                PipelineConfig::deserialize(json).map_err(|e| {
+                    Failure::new(ErrorCode::InvalidJson, format!("pipeline options: {e}"))
+                })?
+            }
+        };
+        Ok(Self {
+            inner: CorePipeline::new(chain_id, registry, config),
+        })
+    }
+
+    /// Pushes a TC with `priority` (`"urgent"` or `"bulk"`) at `nowMs`.
+    ///
+    /// # Errors
+    /// `EHR_PIPELINE_BUSY` at the limit, `EHR_PIPELINE_DUPLICATE` for a TI
+    /// already held (nothing kept); `EHR_INVALID_ARGUMENT` for a bad
+    /// priority or time.
+    pub fn push(
+        &mut self,
+        tc: &ChainTransaction,
+        #[wasm_bindgen(unchecked_param_type = "Priority")] priority: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+    ) -> Result<(), JsValue> {
+        let priority = self::priority(&priority)?;
+        let now = now(&now_ms)?;
+        Ok(self
+            .inner
+            .push(tc.inner.clone(), priority, now)
+            .map_err(Failure::from)?)
+    }
+
+    /// Sends the open batch now, whatever its size.
+    pub fn flush(&mut self) {
+        self.inner.flush();
+    }
+
+    /// How many TIs the pipeline holds (pushed, without an ACK yet).
+    #[wasm_bindgen(getter)]
+    #[must_use]
+    pub fn pending(&self) -> usize {
+        self.inner.pending()
+    }
+
+    /// Whether nothing is held and no verdict waits in `pollFinished`.
+    #[wasm_bindgen(getter, js_name = isIdle)]
+    #[must_use]
+    pub fn is_idle(&self) -> bool {
+        self.inner.is_idle()
+    }
+
+    /// The next action at `nowMs`, or `undefined`: `persist` (store every
+    /// entry in one write, then `handlePersisted(round, …)`), `read_head`
+    /// (then `handleHead`), or `flight` (one submission's action, then
+    /// `handleFlight` with its result).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad time.
+    #[wasm_bindgen(js_name = pollTransmit, unchecked_return_type = "PipelineTransmit | undefined")]
+    pub fn poll_transmit(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let now = now(&now_ms)?;
+        Ok(match self.inner.poll_transmit(now) {
+            None => JsValue::UNDEFINED,
+            Some(transmit) => transmit_js(transmit)?,
+        })
+    }
+
+    /// The result of a `persist` round: `undefined` once every entry is
+    /// stored durably, or the storage's error (nothing of the round is sent).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad round or time.
+    #[wasm_bindgen(js_name = handlePersisted)]
+    pub fn handle_persisted(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] round: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "unknown")] error: Option<JsValue>,
+    ) -> Result<(), JsValue> {
+        let round = convert::uint(&round, "round")?;
+        let now = now(&now_ms)?;
+        let stored: Result<(), OutboxError> = outbox_error(error).map_or(Ok(()), Err);
+        self.inner.handle_persisted(round, now, stored);
+        Ok(())
+    }
+
+    /// The result of a `read_head` action: the head's block number or a
+    /// `TransportError`.
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad result or time.
+    #[wasm_bindgen(js_name = handleHead)]
+    pub fn handle_head(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number | TransportError")] result: JsValue,
+    ) -> Result<(), JsValue> {
+        let now = now(&now_ms)?;
+        self.inner.handle_head(now, head_result(&result)?);
+        Ok(())
+    }
+
+    /// The result of a `flight` action, as `Validator`'s `handle*` method for
+    /// `transmit.kind` takes it (`submit`: the transaction hash or a
+    /// `TransportError`; `poll`: a `SubmissionStatus`; `read_record`: a
+    /// record hash or `null`; `read_batch`: an `AnchoredBatch` or `null`).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad result, kind or time; `EHR_VALIDATOR`
+    /// when the submission did not ask for it.
+    #[wasm_bindgen(js_name = handleFlight)]
+    pub fn handle_flight(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] flight: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Transmit[\"kind\"]")] kind: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] result: JsValue,
+    ) -> Result<(), JsValue> {
+        let flight = FlightId(convert::uint(&flight, "flight")?);
+        let kind = convert::string(&kind, "kind")?;
+        let now = now(&now_ms)?;
+        let Some(validator) = self.inner.flight_mut(flight) else {
+            return Ok(());
+        };
+        Ok(hand_in(validator, &kind, now, &result)?)
+    }
+
+    /// When the pipeline next needs `handleTimeout` and `pollTransmit`
+    /// (Unix milliseconds), or `undefined` with nothing to do.
+    #[wasm_bindgen(js_name = pollTimeout, unchecked_return_type = "number | undefined")]
+    #[must_use]
+    pub fn poll_timeout(&self) -> JsValue {
+        self.inner
+            .poll_timeout()
+            .map_or(JsValue::UNDEFINED, |t| convert::number(t.as_millis()))
+    }
+
+    /// Passes `nowMs` to every submission (and flushes a batch whose wait
+    /// is over).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad time.
+    #[wasm_bindgen(js_name = handleTimeout)]
+    pub fn handle_timeout(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+    ) -> Result<(), JsValue> {
+        self.inner.handle_timeout(now(&now_ms)?);
+        Ok(())
+    }
+
+    /// The next submission that reached its verdict: its outbox key and its
+    /// ACKs (store the ACKs and remove the entry in one step), or
+    /// `undefined`.
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(js_name = pollFinished, unchecked_return_type = "PipelineFinished | undefined")]
+    pub fn poll_finished(&mut self) -> Result<JsValue, JsValue> {
+        let Some(finished) = self.inner.poll_finished() else {
+            return Ok(JsValue::UNDEFINED);
+        };
+        let object = js_sys::Object::new();
+        set(
+            &object,
+            "outboxKey",
+            &finished
+                .outbox_key
+                .map_or(JsValue::UNDEFINED, |k| JsValue::from_str(&k.to_string())),
+        );
+        set(&object, "acks", &convert::to_js(&finished.acks)?);
+        Ok(object.into())
+    }
+
+    /// Every submission's outbox entry as it stands, `[{key, entry}]` (the
+    /// open batch flushed first): what a host that stops stores.
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(unchecked_return_type = "PipelineEntry[]")]
+    pub fn entries(&mut self) -> Result<JsValue, JsValue> {
+        Ok(entries_js(self.inner.entries())?)
+    }
+
+    /// Takes back stored outbox entries (`ValidatorEntry` data or JSON text)
+    /// after a restart.
+    ///
+    /// # Errors
+    /// `EHR_OUTBOX_ENTRY_INVALID` for an entry that cannot be resumed (the
+    /// ones before it are taken).
+    pub fn resume(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "(ValidatorEntry | string)[]")] entries: JsValue,
+    ) -> Result<(), JsValue> {
+        let texts = js_sys::Array::from(&entries)
+            .iter()
+            .map(|entry| convert::json_text(&entry, "outbox entry"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self
+            .inner
+            .resume(texts.iter().map(String::as_str))
+            .map_err(Failure::from)?)
+    }
+}
+
+#[wasm_bindgen]
+impl Handshaker {
+    /// Turns `ti` into its TC and pushes it into `pipeline` with `priority`
+    /// at `nowMs` (default `Date.now()`); a TI its template refuses is held
+    /// too, and its invalid ACK comes out like every other.
+    ///
+    /// # Errors
+    /// `EHR_PIPELINE_BUSY`, `EHR_PIPELINE_DUPLICATE` (nothing kept);
+    /// `EHR_TI_MALFORMED` for a value that is not a TI.
+    #[wasm_bindgen(js_name = pushTo)]
+    pub fn push_to(
+        &self,
+        pipeline: &mut Pipeline,
+        #[wasm_bindgen(unchecked_param_type = "InitialTransaction | string")] ti: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Priority")] priority: JsValue,
+        #[wasm_bindgen(js_name = nowMs, unchecked_optional_param_type = "number")] now_ms: Option<
+            JsValue,
+        >,
+    ) -> Result<(), JsValue> {
+        let ti = initial_transaction(&ti)?;
+        let priority = self::priority(&priority)?;
+        Ok(self
+            .inner
+            .push(
+                &mut pipeline.inner,
+                &ti,
+                priority,
+                now_or_date(now_ms)?,
+                &mut OsRng,
+            )
+            .map_err(Failure::from)?)
+    }
+}
+
+/// Hands a flight action's result to its validator, by the action's kind.
+fn hand_in(
+    validator: &mut TransactionValidator,
+    kind: &str,
+    now: UnixMillis,
+    result: &JsValue,
+) -> Result<(), Failure> {
+    let handled = match kind {
+        "submit" => validator.handle_submitted(now, submitted_result(result)?),
+        "poll" => validator.handle_receipt(now, receipt_result(result)?),
+        "read_record" => validator.handle_record(now, record_result(result)?),
+        "read_batch" => validator.handle_batch(now, batch_result(result)?),
+        other => {
+            return Err(Failure::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "the argument `kind` is {other:?}; a flight's actions are submit, poll, read_record and read_batch"
+                ),
+            ));
+        }
+    };
+    handled.map_err(Failure::from)
+}
+
+/// A pipeline action as JavaScript data (`PipelineTransmit`).
+fn transmit_js(transmit: PipelineTransmit) -> Result<JsValue, Failure> {
+    let object = js_sys::Object::new();
+    match transmit {
+        PipelineTransmit::Persist { round, entries } => {
+            set(&object, "kind", &"persist".into());
+            set(&object, "round", &convert::number(round));
+            set(&object, "entries", &entries_js(entries)?);
+        }
+        PipelineTransmit::ReadHead => set(&object, "kind", &"read_head".into()),
+        PipelineTransmit::Flight { flight, transmit } => {
+            set(&object, "kind", &"flight".into());
+            set(&object, "flight", &convert::number(flight.0));
+            set(&object, "transmit", &convert::to_js(&transmit)?);
+        }
+    }
+    Ok(object.into())
+}
+
+/// Outbox entries as `[{key, entry}]`, each entry a `ValidatorEntry`.
+fn entries_js(entries: Vec<(ehrchain_core::B256, String)>) -> Result<JsValue, Failure> {
+    let array = js_sys::Array::new();
+    for (key, entry) in entries {
+        let object = js_sys::Object::new();
+        set(&object, "key", &JsValue::from_str(&key.to_string()));
+        set(&object, "entry", &convert::parse(&entry)?);
+        array.push(&object);
+    }
+    Ok(array.into())
+}
+
+fn set(object: &js_sys::Object, key: &str, value: &JsValue) {
+    // Setting a plain own property of a fresh object cannot fail.
+    let _ = js_sys::Reflect::set(object, &JsValue::from_str(key), value);
+}

@@ -1,0 +1,98 @@
+// The anchoring pipeline from JavaScript: urgent readings alone, bulk ones in
+// Merkle batches, one outbox write per round, a bounded queue that says busy,
+// every TI one ACK, against Ganache's provider with the registry deployed.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as ehr from "../pkg/index.js";
+import { CHAIN_ID, FAST, setup, ti } from "./chain.mjs";
+
+const chain = await setup();
+const { hs, templates, transport, registry } = chain;
+
+const reading = (systolic) =>
+  ti(templates, "blood-pressure", "nurse", { systolic, diastolic: 80 }, { patientId: "MRN-000123" });
+
+/** An outbox over a Map that stores a round in one `saveAll`. */
+function roundOutbox() {
+  return {
+    entries: new Map(),
+    writes: 0,
+    saveAll(entries) {
+      this.writes += 1;
+      for (const { key, entry } of entries) this.entries.set(key, JSON.stringify(entry));
+    },
+    save() {
+      throw new Error("a pipeline round is stored with saveAll");
+    },
+    finish(key, acks) {
+      if (key !== undefined) this.entries.delete(key);
+    },
+  };
+}
+
+test("urgent readings go alone, bulk ones in batches, every TI one valid ACK", async () => {
+  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { batchMaxRecords: 8, batchMaxWaitMs: 50, validator: FAST });
+  const tis = Array.from({ length: 12 }, (_, i) => reading(100 + i));
+  tis.forEach((entry, i) => hs.pushTo(pipeline, entry, i < 2 ? "urgent" : "bulk", Date.now()));
+  // A TI its template refuses is held too; its invalid ACK comes out like the others.
+  const refused = ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId: "MRN-1" });
+  hs.pushTo(pipeline, refused, "bulk", Date.now());
+  assert.equal(pipeline.pending, 13);
+  assert.throws(() => hs.pushTo(pipeline, tis[3], "bulk", Date.now()), { code: "EHR_PIPELINE_DUPLICATE" });
+  assert.throws(() => hs.pushTo(pipeline, reading(99), "soon", Date.now()), { code: "EHR_INVALID_ARGUMENT" });
+
+  const outbox = roundOutbox();
+  const { acks, stopped } = await ehr.runPipeline(pipeline, transport, { outbox });
+  assert.equal(stopped, undefined);
+  assert.equal(acks.length, 13);
+  const byTi = new Map(acks.map((ack) => [ack.tiId, ack]));
+  const invalid = byTi.get(refused.tiId);
+  assert.equal(invalid.status, "invalid");
+  assert.equal(invalid.reason.kind, "template_violations");
+  const roots = new Set();
+  for (const [i, entry] of tis.entries()) {
+    const ack = byTi.get(entry.tiId);
+    assert.equal(ack.status, "valid", JSON.stringify(ack));
+    if (i < 2) {
+      assert.equal(ack.batch, null);
+    } else {
+      roots.add(ack.batch.root);
+      assert.equal(await transport.verifyOnChain(ack.batch), true);
+    }
+  }
+  assert.equal(roots.size, 2, "a batch of 8 and one of 2");
+  // Round one: the urgent readings and the full batch; round two: the rest after the wait.
+  assert.equal(outbox.writes, 2);
+  assert.equal(outbox.entries.size, 0);
+  assert.equal(pipeline.isIdle, true);
+});
+
+test("a full pipeline says busy and keeps nothing", () => {
+  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { maxPending: 1 });
+  hs.pushTo(pipeline, reading(120), "bulk", Date.now());
+  assert.throws(() => hs.pushTo(pipeline, reading(121), "urgent", Date.now()), (error) => {
+    assert.equal(error.code, "EHR_PIPELINE_BUSY");
+    assert.match(error.message, /holds 1 TIs, its limit/);
+    return true;
+  });
+  assert.equal(pipeline.pending, 1);
+  assert.throws(() => new ehr.Pipeline(CHAIN_ID, registry, { maxPendin: 1 }), { code: "EHR_INVALID_JSON" });
+});
+
+test("a pipeline stopped at its deadline stores its entries; a new one resumes them", async () => {
+  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { batchMaxRecords: 100, batchMaxWaitMs: 60_000, validator: FAST });
+  const tis = Array.from({ length: 5 }, (_, i) => reading(130 + i));
+  for (const entry of tis) hs.pushTo(pipeline, entry, "bulk", Date.now());
+  const outbox = roundOutbox();
+  const first = await ehr.runPipeline(pipeline, transport, { outbox, deadline: Date.now() + 20 });
+  assert.equal(first.stopped, "deadline");
+  assert.equal(first.acks.length, 0);
+  assert.equal(outbox.entries.size, 1, "the open batch, flushed and stored");
+  const resumed = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
+  resumed.resume([...outbox.entries.values()]);
+  assert.equal(resumed.pending, 5);
+  const second = await ehr.runPipeline(resumed, transport, { outbox });
+  assert.deepEqual(second.acks.map((a) => a.status), Array(5).fill("valid"));
+  assert.deepEqual(new Set(second.acks.map((a) => a.tiId)), new Set(tis.map((t) => t.tiId)));
+  assert.equal(outbox.entries.size, 0);
+});
