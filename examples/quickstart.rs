@@ -4,8 +4,9 @@
 //! anchored by the `EhrRegistry` contract and answered with ACKs by the
 //! Transaction Validator: valid (store the record) or invalid (keep it for
 //! audit) — a role the chain refuses, a replayed TC anchored only once, a
-//! batch of device readings under one Merkle root with a QR-ready proof checked
-//! in Rust and in the EVM, every violation of a deliberately bad TI, and a
+//! monitor's readings through the anchoring pipeline (bulk readings under one
+//! Merkle root with a QR-ready proof checked in Rust and in the EVM, an alarm
+//! reading anchored alone), every violation of a deliberately bad TI, and a
 //! FHIR R4 Bundle (a patient's vital signs, a lab result and a medication)
 //! turned into TIs by the templates' FHIR mappings, whose ACKs come back as
 //! FHIR Provenance.
@@ -29,10 +30,11 @@ use ehrchain_contracts::{
     Deployment, Devnet, DevnetTransport, EhrRegistry, RpcConfig, RpcTransport, abi, deploy_registry,
 };
 use ehrchain_core::outbox::Outbox;
+use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably};
 use ehrchain_core::watcher::{AnchorWatcher, WatcherConfig};
 use ehrchain_core::{
-    Ack, AckStatus, B256, BatchBuilder, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
-    InclusionProof, InitialTransaction, KeyId, MasterKey, Role, Run, SystemClock, TemplateRegistry,
+    Ack, AckStatus, B256, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore, InclusionProof,
+    InitialTransaction, KeyId, MasterKey, Role, Run, SystemClock, TemplateRegistry,
     TransactionGenerator, TransactionValidator, Transmit, Transport, UnixMillis, Until,
     ValidatorConfig, run_durably,
 };
@@ -313,7 +315,7 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
     host.watch_until_final(&mut watcher)?;
     host.replayed_tc()?;
     host.crash_after_sending()?;
-    host.batch_of_device_readings()?;
+    host.pipeline_of_device_readings()?;
     host.fhir_bundle()?;
     println!(
         "\nThe EHR database {} holds {} records and {} audit entries.",
@@ -457,15 +459,22 @@ The host crashes right after sending a TC; restarted, it resumes its outbox:"
         Ok(())
     }
 
-    /// Twelve device readings go into one batch, anchored with one
-    /// transaction; one record's proof travels as QR text and is checked
-    /// against the chain.
-    fn batch_of_device_readings(&mut self) -> Result<()> {
+    /// A bedside monitor's readings through the pipeline: the bulk readings
+    /// wait in the open Merkle batch (flushed when full or after 500 ms) and
+    /// go out in one transaction; an urgent reading goes alone at once. Each
+    /// round of outbox entries is one database transaction.
+    fn pipeline_of_device_readings(&mut self) -> Result<()> {
         let now = self.clock.now();
-        let mut builder = BatchBuilder::new();
-        let mut tcs = Vec::new();
-        for minute in 0..12u64 {
-            let fields = json!({"device_serial": "PM-88213", "heart_rate": 70 + minute, "spo2": 97, "measured_at": now.as_secs() - 60 * (12 - minute)});
+        let config = PipelineConfig {
+            batch_max_records: 256,
+            batch_max_wait_ms: 500,
+            validator: *self.hs.validator_config(),
+            ..PipelineConfig::default()
+        };
+        let mut pipeline =
+            Pipeline::new(self.transport.chain_id(), self.transport.registry(), config);
+        for minute in 0..120u64 {
+            let fields = json!({"device_serial": "PM-88213", "heart_rate": 60 + minute % 40, "spo2": 97, "measured_at": now.as_secs() - 60 * (120 - minute)});
             let ti = self.ti(
                 now,
                 "device-vital-sign",
@@ -473,39 +482,49 @@ The host crashes right after sending a TC; restarted, it resumes its outbox:"
                 Some("MRN-000123"),
                 fields,
             )?;
-            let tc =
-                (self.hs.generator()).generate(self.hs.templates(), &ti, now, &mut self.rng)?;
-            builder.push(tc.record_hash)?;
-            tcs.push(tc);
+            self.hs
+                .push(&mut pipeline, &ti, Priority::Bulk, now, &mut self.rng)?;
         }
-        let mut batch_id = B256::ZERO;
-        self.rng.fill_bytes(batch_id.as_mut_slice());
-        let batch = builder.build(batch_id)?;
-        let mut validator = TransactionValidator::for_batch(
-            &batch,
-            &tcs,
-            self.transport.registry(),
-            self.transport.chain_id(),
-            *self.hs.validator_config(),
+        let fields = json!({"device_serial": "PM-88213", "heart_rate": 148, "spo2": 86, "measured_at": now.as_secs()});
+        let alarm = self.ti(
+            now,
+            "device-vital-sign",
+            Role::DEVICE,
+            Some("MRN-000123"),
+            fields,
         )?;
-        let acks = self.run(&mut validator)?;
-        let valid = acks.iter().filter(|a| a.is_valid()).count();
+        self.hs
+            .push(&mut pipeline, &alarm, Priority::Urgent, now, &mut self.rng)?;
+        let (db, transport) = (&mut self.db, &mut self.transport);
+        let drained = drain_durably(
+            &mut pipeline,
+            db,
+            transport,
+            &mut self.clock,
+            &Until::verdict(),
+        )?;
+        drained.finished()?;
+        let acks = drained.acks;
+        let batched = acks
+            .iter()
+            .filter(|a| a.anchor().is_some_and(|x| x.batch.is_some()));
         println!(
-            "\nA batch of {} device readings, anchored with one transaction: {valid} valid ACKs",
-            batch.leaf_count()
+            "\n121 monitor readings through the pipeline: {} valid ACKs, {} of them from one Merkle batch, the alarm reading alone",
+            acks.iter().filter(|a| a.is_valid()).count(),
+            batched.count()
         );
-        if let Some(ack) = acks.first() {
-            print_ack("reading 1", ack);
+        if let Some(ack) = acks.iter().find(|a| a.ti_id == alarm.ti_id) {
+            print_ack("the alarm reading", ack);
         }
 
         let qr_text = acks
-            .get(5)
-            .and_then(Ack::anchor)
-            .and_then(|anchor| anchor.batch.as_ref())
-            .ok_or("the sixth reading has no batch proof")?
+            .iter()
+            .filter_map(Ack::anchor)
+            .find_map(|anchor| anchor.batch.as_ref())
+            .ok_or("no reading has a batch proof")?
             .to_text();
         println!(
-            "  proof of reading 6 as QR text ({} characters): {}…",
+            "  proof of a reading as QR text ({} characters): {}…",
             qr_text.len(),
             &qr_text[..48.min(qr_text.len())]
         );

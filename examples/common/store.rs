@@ -84,6 +84,15 @@ impl Database {
     }
 }
 
+/// Stores `entry` under `key` in the outbox table, replacing the one before.
+fn put(conn: &Connection, key: &B256, entry: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO outbox VALUES (?1, ?2)",
+        params![key.to_string(), entry],
+    )
+    .map(drop)
+}
+
 fn outbox_error(e: impl std::fmt::Display) -> OutboxError {
     OutboxError(e.to_string())
 }
@@ -92,13 +101,16 @@ fn outbox_error(e: impl std::fmt::Display) -> OutboxError {
 /// `synchronous = FULL`: a statement that returns is on disk.
 impl Outbox for Database {
     fn save(&mut self, key: &B256, entry: &str) -> std::result::Result<(), OutboxError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO outbox VALUES (?1, ?2)",
-                params![key.to_string(), entry],
-            )
-            .map(drop)
-            .map_err(outbox_error)
+        put(&self.conn, key, entry).map_err(outbox_error)
+    }
+
+    /// A pipeline's round of entries: one transaction, one durable write.
+    fn save_all(&mut self, entries: &[(B256, String)]) -> std::result::Result<(), OutboxError> {
+        let tx = self.conn.transaction().map_err(outbox_error)?;
+        for (key, entry) in entries {
+            put(&tx, key, entry).map_err(outbox_error)?;
+        }
+        tx.commit().map_err(outbox_error)
     }
 
     fn load(&mut self, key: &B256) -> std::result::Result<Option<String>, OutboxError> {
