@@ -60,16 +60,10 @@ where
 {
     let mut drained = Drained::default();
     loop {
-        let mut now = clock.now();
-        pipeline.handle_timeout(now);
-        while let Some(transmit) = pipeline.poll_transmit(now) {
-            perform(pipeline, outbox, transport, transmit, now)?;
-            now = clock.now();
-        }
-        while let Some(finished) = pipeline.poll_finished() {
-            outbox.finish(finished.outbox_key.as_ref(), &finished.acks)?;
-            drained.acks.extend(finished.acks);
-        }
+        drained
+            .acks
+            .extend(step_durably(pipeline, outbox, transport, clock)?);
+        let now = clock.now();
         if pipeline.is_idle() {
             return Ok(drained);
         }
@@ -87,6 +81,39 @@ where
         let wake = until.deadline.map_or(next, |d| d.min(next));
         clock.wait_until(wake, &until.cancel);
     }
+}
+
+/// Performs every action `pipeline` has due now, then stores every verdict
+/// reached ([`Outbox::finish`]) and returns those ACKs; never waits. For a
+/// host that pushes TIs while the pipeline runs: push, step, wait until the
+/// next TI or [`Pipeline::poll_timeout`], step again. [`drain_durably`] is
+/// this in a loop.
+///
+/// # Errors
+/// [`OutboxError`] when the outbox fails: nothing more is sent.
+pub fn step_durably<O, T, C>(
+    pipeline: &mut Pipeline,
+    outbox: &mut O,
+    transport: &mut T,
+    clock: &mut C,
+) -> Result<Vec<Ack>, OutboxError>
+where
+    O: Outbox + ?Sized,
+    T: Transport + ?Sized,
+    C: Clock + ?Sized,
+{
+    let mut now = clock.now();
+    pipeline.handle_timeout(now);
+    while let Some(transmit) = pipeline.poll_transmit(now) {
+        perform(pipeline, outbox, transport, transmit, now)?;
+        now = clock.now();
+    }
+    let mut acks = Vec::new();
+    while let Some(finished) = pipeline.poll_finished() {
+        outbox.finish(finished.outbox_key.as_ref(), &finished.acks)?;
+        acks.extend(finished.acks);
+    }
+    Ok(acks)
 }
 
 /// Performs one pipeline action and hands its result back.
