@@ -32,6 +32,7 @@ npm ci --prefix "$GANACHE_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked --no-run
 "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked --no-run
 "$CARGO" test -p ehrchain-examples --test crash --locked --no-run
+"$CARGO" test -p ehrchain-examples --test gateways --locked --no-run
 "$CARGO" test -p ehrchain-contracts --test faults --locked --no-run
 
 URL="http://127.0.0.1:$(free_port)"
@@ -61,4 +62,8 @@ EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RESTART_NODE=ganache \
 # restarted from its SQLite outbox (examples/tests/crash.rs).
 EHRCHAIN_RPC_URL="$URL" \
   "$CARGO" test -p ehrchain-examples --test crash --locked -- --include-ignored --nocapture
+# Four gateway processes, each with its own account and pipeline, anchoring
+# into one registry at once (examples/tests/gateways.rs).
+EHRCHAIN_RPC_URL="$URL" \
+  "$CARGO" test -p ehrchain-examples --test gateways --locked -- --include-ignored --nocapture
 echo "ganache-e2e: suite passed in $(( $(date +%s) - start ))s"

@@ -37,6 +37,7 @@ npm ci --prefix "$HARDHAT_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked --no-run
 "$CARGO" test -p ehrchain-contracts --test faults --locked --no-run
 "$CARGO" test -p ehrchain-examples --test crash --locked --no-run
+"$CARGO" test -p ehrchain-examples --test gateways --locked --no-run
 
 # Starts the node with `interval_ms` between blocks (0: automine) on a free
 # port; sets URL.
@@ -68,6 +69,10 @@ EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RESTART_NODE=hardhat \
   "$CARGO" test -p ehrchain-contracts --test faults --locked -- --include-ignored --nocapture
 EHRCHAIN_RPC_URL="$URL" \
   "$CARGO" test -p ehrchain-examples --test crash --locked -- --include-ignored --nocapture
+# Four gateway processes, each with its own account and pipeline, anchoring
+# into one registry at once (examples/tests/gateways.rs).
+EHRCHAIN_RPC_URL="$URL" \
+  "$CARGO" test -p ehrchain-examples --test gateways --locked -- --include-ignored --nocapture
 dev_node_stop
 echo "hardhat-e2e: automine passed in $(( $(date +%s) - start ))s"
 
@@ -75,4 +80,6 @@ start=$(date +%s)
 start_hardhat 1000
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" EHRCHAIN_RPC_INTERVAL_MINING=1 \
   "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked -- --include-ignored
+EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_INTERVAL_MINING=1 \
+  "$CARGO" test -p ehrchain-examples --test gateways --locked -- --include-ignored --nocapture
 echo "hardhat-e2e: interval mining passed in $(( $(date +%s) - start ))s"

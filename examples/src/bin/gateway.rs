@@ -1,0 +1,289 @@
+//! One gateway of a hospital network: a process with its own sending
+//! account that anchors a stream of bedside-monitor readings into a shared
+//! registry through the anchoring pipeline, without coordinating with the
+//! other gateways. The several-gateways test (`tests/gateways.rs`) and the
+//! anchoring benchmark (`scripts/bench-anchoring.sh`) run it.
+//!
+//! - `gateway deploy <rpc-url> <gateways>`: deploys the registry with the
+//!   built-in templates (account 0 the admin) and grants accounts 1 to
+//!   `<gateways>` the device and handshaker roles; prints the registry.
+//! - `gateway run <rpc-url> <registry> <account> <seconds> <TIs per second>
+//!   <bulk|urgent> <outbox: a SQLite path, or none> [mine-on-head]`: offers
+//!   that many readings a second for that long (a reading the pipeline
+//!   refuses as busy is offered again later), then waits for every ACK and
+//!   prints one JSON line: TIs offered, ACKs valid and invalid, refusals as
+//!   busy, the throughput, ACK latency percentiles, peak memory and CPU time
+//!   per TI.
+#![allow(clippy::print_stdout)]
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::path::Path;
+use std::time::Instant;
+
+use ehrchain_contracts::{Deployment, RpcConfig, RpcTransport, abi, deploy_registry};
+use ehrchain_core::outbox::{NoOutbox, Outbox};
+use ehrchain_core::pipeline::{Pipeline, PipelineConfig, PipelineError, Priority, step_durably};
+use ehrchain_core::{
+    Ack, Address, B256, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction,
+    KeyId, MasterKey, Role, SystemClock, TemplateRegistry, TransactionGenerator, Until,
+    ValidatorConfig,
+};
+use rand_core::{OsRng, RngCore};
+use serde_json::json;
+
+// The examples' SQLite database; this host uses its outbox, not its counts.
+#[allow(dead_code)]
+#[path = "../../common/store.rs"]
+mod store;
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+const CHAIN_ID: u64 = 1337;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["deploy", url, gateways] => deploy(url, gateways.parse()?),
+        ["run", url, registry, account, seconds, rate, priority, outbox, ref rest @ ..] => {
+            let run = Run {
+                account: account.parse()?,
+                seconds: seconds.parse()?,
+                rate: rate.parse()?,
+                priority: match priority {
+                    "urgent" => Priority::Urgent,
+                    _ => Priority::Bulk,
+                },
+                mine_on_head: rest.contains(&"mine-on-head"),
+            };
+            let transport = connect(url, registry.parse()?, run.account, run.mine_on_head)?;
+            match outbox {
+                "none" => run.go(transport, &mut NoOutbox),
+                path => run.go(transport, &mut store::Database::open(Path::new(path))?),
+            }
+        }
+        _ => Err("usage: gateway deploy <rpc-url> <gateways> | gateway run <rpc-url> <registry> <account> <seconds> <TIs/s> <bulk|urgent> <outbox path|none> [mine-on-head]".into()),
+    }
+}
+
+/// Deploys the registry; accounts 1..=`gateways` get the device and
+/// handshaker roles.
+fn deploy(url: &str, gateways: usize) -> Result<()> {
+    let mut transport = RpcTransport::connect(url, RpcConfig::new(CHAIN_ID))?;
+    let accounts = transport.accounts()?;
+    let admin = *accounts.first().ok_or("the node has no unlocked account")?;
+    let senders = accounts
+        .get(1..=gateways)
+        .ok_or("too few unlocked accounts")?;
+    let grants = senders
+        .iter()
+        .flat_map(|a| [("handshaker".to_owned(), *a), (Role::DEVICE.to_owned(), *a)])
+        .collect();
+    let templates = TemplateRegistry::with_built_ins(Some(abi()))?;
+    let registry = deploy_registry(&mut transport, &Deployment { admin, grants }, &templates)?;
+    println!("{registry}");
+    Ok(())
+}
+
+/// A transport that sends every transaction from unlocked account `account`.
+fn connect(
+    url: &str,
+    registry: Address,
+    account: usize,
+    mine_on_head: bool,
+) -> Result<RpcTransport> {
+    let mut config = RpcConfig::new(CHAIN_ID);
+    config.registry = registry;
+    let mut transport = RpcTransport::connect(url, config)?;
+    let sender = *transport
+        .accounts()?
+        .get(account)
+        .ok_or("no such account")?;
+    transport.set_sender(&Role::new(Role::DEVICE)?, sender);
+    transport.set_default_sender(sender);
+    transport.set_mine_on_head(mine_on_head);
+    Ok(transport)
+}
+
+/// One run of a gateway.
+struct Run {
+    account: usize,
+    seconds: u64,
+    rate: u64,
+    priority: Priority,
+    mine_on_head: bool,
+}
+
+impl Run {
+    fn go<O: Outbox>(&self, mut transport: RpcTransport, outbox: &mut O) -> Result<()> {
+        let hs = handshaker(transport.registry())?;
+        let config = PipelineConfig {
+            validator: *hs.validator_config(),
+            ..PipelineConfig::default()
+        };
+        let mut pipeline = Pipeline::new(CHAIN_ID, transport.registry(), config);
+        let mut clock = SystemClock;
+        let mut offered: HashMap<B256, Instant> = HashMap::new();
+        let mut latencies_ms = Vec::new();
+        let (mut valid, mut invalid, mut busy) = (0u64, 0u64, 0u64);
+        let mut first_invalid = None;
+        let mut waiting: Option<InitialTransaction> = None;
+        let started = Instant::now();
+        let total = self.seconds * self.rate;
+        let mut tally = |acks: Vec<Ack>, offered: &mut HashMap<B256, Instant>| {
+            for ack in acks {
+                if let Some(at) = offered.remove(&ack.ti_id) {
+                    latencies_ms.push(at.elapsed().as_secs_f64() * 1e3);
+                }
+                if ack.is_valid() {
+                    valid += 1;
+                } else {
+                    invalid += 1;
+                    first_invalid.get_or_insert_with(|| ack.reason().map(ToString::to_string));
+                }
+            }
+        };
+        let mut made = 0u64;
+        while made < total || !pipeline.is_idle() || waiting.is_some() {
+            // Offer what is due by now (the rate), one reading at a time.
+            let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let due = elapsed_ms.saturating_mul(self.rate) / 1_000;
+            while made < due.min(total) || waiting.is_some() {
+                let ti = match waiting.take() {
+                    Some(ti) => ti,
+                    None => {
+                        made += 1;
+                        reading(&hs, self.account, made, clock.now().as_secs())?
+                    }
+                };
+                let now = clock.now();
+                match hs.push(&mut pipeline, &ti, self.priority, now, &mut OsRng) {
+                    Ok(()) => {
+                        offered.insert(ti.ti_id, Instant::now());
+                    }
+                    Err(PipelineError::Busy { .. }) => {
+                        busy += 1;
+                        waiting = Some(ti);
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if made >= total && waiting.is_none() {
+                pipeline.flush();
+            }
+            let acks = step_durably(&mut pipeline, outbox, &mut transport, &mut clock)?;
+            tally(acks, &mut offered);
+            let next_ti = clock.now().saturating_add_ms(1);
+            let wake = pipeline.poll_timeout().map_or(next_ti, |t| t.min(next_ti));
+            clock.wait_until(wake, &Until::verdict().cancel);
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        latencies_ms.sort_by(f64::total_cmp);
+        let percentile = |percent: usize| {
+            let index = latencies_ms.len().saturating_sub(1) * percent / 100;
+            latencies_ms.get(index).copied().unwrap_or(0.0)
+        };
+        let cpu_ms = cpu_time_ms();
+        println!(
+            "{}",
+            json!({
+                "account": self.account,
+                "tis": made,
+                "valid": valid,
+                "invalid": invalid,
+                "busy": busy,
+                "firstInvalid": first_invalid.flatten(),
+                "seconds": elapsed,
+                "tisPerSecond": (valid + invalid) as f64 / elapsed,
+                "latencyP50Ms": percentile(50),
+                "latencyP99Ms": percentile(99),
+                "peakRssKiB": peak_rss_kib(),
+                "cpuMsPerTi": cpu_ms / made.max(1) as f64,
+            })
+        );
+        Ok(())
+    }
+}
+
+/// Fixed keys (a real gateway has its key service); confirmations 2.
+fn handshaker(registry: Address) -> Result<Handshaker<InMemoryKeyStore>> {
+    let mut keys = InMemoryKeyStore::new();
+    keys.insert(KeyId::new("records")?, MasterKey::new([0x11; 32]));
+    keys.insert(KeyId::new("pseudonyms")?, MasterKey::new([0x22; 32]));
+    let config = GeneratorConfig::new(
+        CHAIN_ID,
+        registry,
+        KeyId::new("records")?,
+        KeyId::new("pseudonyms")?,
+    )?;
+    let validator = ValidatorConfig {
+        confirmations: 2,
+        poll_interval_ms: 100,
+        backoff_initial_ms: 100,
+        ..ValidatorConfig::default()
+    };
+    Ok(Handshaker::new(
+        TemplateRegistry::with_built_ins(Some(abi()))?,
+        TransactionGenerator::new(config, keys)?,
+        validator,
+    ))
+}
+
+/// Reading `n` of the monitor of gateway `account`.
+fn reading(
+    hs: &Handshaker<InMemoryKeyStore>,
+    account: usize,
+    n: u64,
+    now_secs: u64,
+) -> Result<InitialTransaction> {
+    let template = hs
+        .templates()
+        .latest("device-vital-sign")
+        .ok_or("no template")?;
+    let mut ti_id = B256::ZERO;
+    OsRng.fill_bytes(ti_id.as_mut_slice());
+    Ok(InitialTransaction {
+        ti_id,
+        template_id: template.id(),
+        author_id: format!("monitor-{account}"),
+        author_role: Role::new(Role::DEVICE)?,
+        patient_id: Some(format!("MRN-{account}-{:04}", n % 1000)),
+        timestamp: now_secs,
+        fields: serde_json::from_value(json!({
+            "device_serial": format!("PM-{account}"),
+            "heart_rate": 60 + n % 40,
+            "spo2": 97,
+            "measured_at": now_secs,
+        }))?,
+    })
+}
+
+/// The process's peak resident memory (VmHWM), KiB.
+fn peak_rss_kib() -> u64 {
+    status_field("/proc/self/status", "VmHWM:").unwrap_or(0)
+}
+
+fn status_field(path: &str, name: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(path).ok()?;
+    let line = status.lines().find(|l| l.starts_with(name))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User and system CPU time of the process so far, milliseconds (from
+/// `/proc/self/stat`, in clock ticks of 10 ms).
+fn cpu_time_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start after ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after ')'.
+    (ticks(11) + ticks(12)) * 10.0
+}

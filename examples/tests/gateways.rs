@@ -1,0 +1,59 @@
+//! Several gateways on one chain: four `gateway` processes, each with its own
+//! sending account and its own pipeline, anchor bedside-monitor readings
+//! into one registry at once without coordinating; every reading of every
+//! gateway ends in exactly one valid ACK.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+use std::process::{Command, Stdio};
+
+const GATEWAYS: usize = 4;
+const SECONDS: u64 = 3;
+const RATE: u64 = 100;
+
+fn gateway() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gateway"))
+}
+
+#[test]
+#[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
+fn four_gateways_anchor_into_one_registry_without_coordinating() {
+    let url = std::env::var("EHRCHAIN_RPC_URL").expect("EHRCHAIN_RPC_URL");
+    // A node that mines on its own makes the confirmations; an automining
+    // one is asked for a block at every head read.
+    let interval = std::env::var_os("EHRCHAIN_RPC_INTERVAL_MINING").is_some();
+    let deployed = gateway()
+        .args(["deploy", &url, &GATEWAYS.to_string()])
+        .output()
+        .unwrap();
+    assert!(deployed.status.success(), "{deployed:?}");
+    let registry = String::from_utf8(deployed.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let children: Vec<_> = (1..=GATEWAYS)
+        .map(|account| {
+            let mut run = gateway();
+            run.args(["run", &url, &registry, &account.to_string()]);
+            run.args([SECONDS.to_string(), RATE.to_string()]);
+            run.args(["bulk", "none"]);
+            if !interval {
+                run.arg("mine-on-head");
+            }
+            run.stdout(Stdio::piped()).stderr(Stdio::piped());
+            run.spawn().unwrap()
+        })
+        .collect();
+    let mut total = 0;
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        eprintln!("{report}");
+        let tis = report["tis"].as_u64().unwrap();
+        assert_eq!(tis, SECONDS * RATE, "{report}");
+        assert_eq!(report["valid"].as_u64(), Some(tis), "{report}");
+        assert_eq!(report["invalid"].as_u64(), Some(0), "{report}");
+        total += tis;
+    }
+    assert_eq!(total, SECONDS * RATE * GATEWAYS as u64);
+}
