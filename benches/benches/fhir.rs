@@ -3,14 +3,18 @@
 //! Bundle → TIs → TCs → one Merkle batch. See `README.md`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+use std::cell::{Cell, RefCell};
 use std::hint::black_box;
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ehrchain_benches::{
-    FHIR_BUNDLE_ENTRIES, FHIR_MRN_SYSTEM, Fixture, NOW, fhir_blood_pressure, fhir_bundle,
-    fhir_bundle_to_batch, rng,
+    FHIR_BUNDLE_ENTRIES, FHIR_MRN_SYSTEM, Fixture, NOW, alternate, fhir_blood_pressure,
+    fhir_bundle, fhir_bundle_to_batch, report_overhead, rng,
 };
+use ehrchain_core::InitialTransaction;
 use ehrchain_core::fhir::{FhirOptions, map_resource};
+use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 
 fn observation_vs_ti(c: &mut Criterion) {
@@ -26,24 +30,43 @@ fn observation_vs_ti(c: &mut Criterion) {
     let mut group = c.benchmark_group("fhir_observation");
     group.throughput(Throughput::Elements(1));
     group.bench_function(BenchmarkId::new("ti_to_tc", "blood-pressure"), |b| {
-        b.iter(|| {
-            fx.generator
-                .generate(&fx.registry, black_box(&ti), NOW, &mut rng)
-                .expect("valid TI")
-        });
+        b.iter(|| ti_to_tc(&fx, &ti, &mut rng));
     });
     group.bench_function(
         BenchmarkId::new("observation_to_tc", "blood-pressure"),
-        |b| {
-            b.iter(|| {
-                let mapped = map_resource(&fx.registry, black_box(&json), &options).expect("maps");
-                fx.generator
-                    .generate(&fx.registry, &mapped.ti, NOW, &mut rng)
-                    .expect("valid TI")
-            });
-        },
+        |b| b.iter(|| observation_to_tc(&fx, &json, &options, &mut rng)),
     );
+    // The FHIR path's cost over the TI path: one of each per iteration,
+    // timed apart (`alternate`; `fhir_overhead.json` for the report).
+    let totals = Cell::new((Duration::ZERO, Duration::ZERO));
+    let ti_rng = RefCell::new(rng.clone());
+    let fhir_rng = RefCell::new(rng);
+    group.bench_function(BenchmarkId::new("alternating", "blood-pressure"), |b| {
+        b.iter_custom(|iters| {
+            alternate(
+                iters,
+                || ti_to_tc(&fx, &ti, &mut ti_rng.borrow_mut()),
+                || observation_to_tc(&fx, &json, &options, &mut fhir_rng.borrow_mut()),
+                &totals,
+            )
+        });
+    });
     group.finish();
+    report_overhead("fhir_overhead", ("ti", "fhir"), totals.get())
+        .expect("write fhir_overhead.json");
+}
+
+fn ti_to_tc(fx: &Fixture, ti: &InitialTransaction, rng: &mut ChaCha20Rng) {
+    let tc = fx
+        .generator
+        .generate(&fx.registry, black_box(ti), NOW, rng)
+        .expect("valid TI");
+    drop(black_box(tc));
+}
+
+fn observation_to_tc(fx: &Fixture, json: &str, options: &FhirOptions, rng: &mut ChaCha20Rng) {
+    let mapped = map_resource(&fx.registry, black_box(json), options).expect("maps");
+    ti_to_tc(fx, &mapped.ti, rng);
 }
 
 fn bundle_to_batch(c: &mut Criterion) {

@@ -183,7 +183,15 @@ for (const [build, root] of builds) {
   const perTi = criterion('fhir_observation/ti_to_tc/blood-pressure');
   const peer = { name: 'the same record as a TI', rate: perTi && 1 / perTi };
   row('FHIR Observation → TC, blood pressure (one core)', 'Observations/s', perObservation && 1 / perObservation,
-    peer, undefined, 'FHIR cost <= 1.5x TI (>= 0.67x)', perObservation && perTi ? perObservation <= 1.5 * perTi : undefined);
+    peer, undefined, '', undefined);
+  // The target is judged on the alternated calls (benches/benches/fhir.rs),
+  // as the C ABI's overhead is: this machine's speed drifts between benches.
+  const path = join(dir, 'fhir_overhead.json');
+  if (existsSync(path)) {
+    const { overhead } = readJson(path);
+    rows.push({ workload: 'FHIR Observation → TC, cost over the same record as a TI (alternated)', unit: '×',
+      ehrchain: 1 + overhead, target: '<= 1.5×', met: 1 + overhead <= 1.5 });
+  }
   const entries = 10_000;
   const perBundle = criterion(`fhir_bundle/to_batch/${entries}`);
   row(`FHIR Bundle of ${entries.toLocaleString('en')} entries → TIs → TCs → one batch`, 'entries/s',

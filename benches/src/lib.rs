@@ -5,7 +5,10 @@
 //!
 //! The benches themselves live in `benches/`; see `README.md`.
 
+use std::cell::Cell;
 use std::error::Error;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use ehrchain_core::envelope::EnvelopeBinding;
 use ehrchain_core::fhir::{FhirOptions, map_bundle};
@@ -289,4 +292,64 @@ pub fn fhir_bundle_to_batch(
         batch.push(tc.record_hash)?;
     }
     Ok(batch.build(B256::repeat_byte(0x07))?)
+}
+
+/// Runs `first` then `second`, `iters` times, timing each call apart; adds
+/// both times to `totals` and returns the time of the `second` calls (for
+/// criterion's `iter_custom`). This machine's speed drifts by tens of percent
+/// within minutes, and two benches run one after the other have measured the
+/// same code 30 % apart; alternated, both calls see the same machine.
+pub fn alternate(
+    iters: u64,
+    mut first: impl FnMut(),
+    mut second: impl FnMut(),
+    totals: &Cell<(Duration, Duration)>,
+) -> Duration {
+    let mut second_total = Duration::ZERO;
+    for _ in 0..iters {
+        let started = Instant::now();
+        first();
+        let first_time = started.elapsed();
+        let started = Instant::now();
+        second();
+        let second_time = started.elapsed();
+        let (a, b) = totals.get();
+        totals.set((a + first_time, b + second_time));
+        second_total += second_time;
+    }
+    second_total
+}
+
+/// Prints the overhead of the `second` calls over the `first` in the
+/// alternated `totals` and, when `EHRCHAIN_BENCH_OUT` names a directory
+/// (`make bench`), writes it there as `<name>.json` for the report:
+/// `{"<first>_s": …, "<second>_s": …, "overhead": …}`. Does nothing when
+/// the alternating bench was filtered out.
+///
+/// # Errors
+/// If the file cannot be written.
+pub fn report_overhead(
+    name: &str,
+    (first, second): (&str, &str),
+    (a, b): (Duration, Duration),
+) -> std::io::Result<()> {
+    if a.is_zero() {
+        return Ok(());
+    }
+    let overhead = b.as_secs_f64() / a.as_secs_f64() - 1.0;
+    eprintln!(
+        "{name}: {second} {:+.2} % over {first}, alternated",
+        overhead * 100.0
+    );
+    match std::env::var_os("EHRCHAIN_BENCH_OUT") {
+        Some(dir) => std::fs::write(
+            Path::new(&dir).join(format!("{name}.json")),
+            format!(
+                "{{\"{first}_s\": {}, \"{second}_s\": {}, \"overhead\": {overhead}}}\n",
+                a.as_secs_f64(),
+                b.as_secs_f64()
+            ),
+        ),
+        None => Ok(()),
+    }
 }

@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-use serde_json::Value;
+use super::json::Json;
 
 /// Longest path text a mapping may hold, in bytes.
 pub const MAX_PATH_LEN: usize = 512;
@@ -51,7 +51,7 @@ enum Test {
 /// Finds the resource a `Reference` points to.
 pub(crate) trait Resolve<'a> {
     /// The resource `reference` (a Reference's `reference` text) names.
-    fn resolve(&self, reference: &str) -> Option<&'a Value>;
+    fn resolve(&self, reference: &str) -> Option<&'a Json<'a>>;
 }
 
 impl FhirPath {
@@ -92,7 +92,11 @@ impl FhirPath {
     }
 
     /// Evaluates the path on `root` (a resource).
-    pub(crate) fn eval<'a>(&self, root: &'a Value, resolver: &dyn Resolve<'a>) -> Vec<&'a Value> {
+    pub(crate) fn eval<'a>(
+        &self,
+        root: &'a Json<'a>,
+        resolver: &dyn Resolve<'a>,
+    ) -> Vec<&'a Json<'a>> {
         eval(&self.steps, vec![root], resolver)
     }
 }
@@ -105,18 +109,19 @@ impl fmt::Display for FhirPath {
 
 fn eval<'a>(
     steps: &[Step],
-    mut focus: Vec<&'a Value>,
+    mut focus: Vec<&'a Json<'a>>,
     resolver: &dyn Resolve<'a>,
-) -> Vec<&'a Value> {
+) -> Vec<&'a Json<'a>> {
     for step in steps {
         focus = match step {
             Step::Child(name) => {
                 let mut out = Vec::new();
                 for item in focus {
-                    if let Value::Object(map) = item {
-                        let found = map.get(name.as_str()).or_else(|| {
+                    if let Json::Object(members) = item {
+                        let found = item.get(name).or_else(|| {
                             // A choice element: `value` finds `valueQuantity`.
-                            map.iter()
+                            members
+                                .iter()
                                 .find(|(k, _)| {
                                     k.strip_prefix(name.as_str()).is_some_and(|rest| {
                                         rest.starts_with(|c: char| c.is_ascii_uppercase())
@@ -125,8 +130,8 @@ fn eval<'a>(
                                 .map(|(_, v)| v)
                         });
                         match found {
-                            Some(Value::Array(items)) => out.extend(items.iter()),
-                            Some(Value::Null) | None => {}
+                            Some(Json::Array(items)) => out.extend(items.iter()),
+                            Some(Json::Null) | None => {}
                             Some(v) => out.push(v),
                         }
                     }
@@ -151,11 +156,11 @@ fn eval<'a>(
     focus
 }
 
-fn holds<'a>(test: &Test, item: &'a Value, resolver: &dyn Resolve<'a>) -> bool {
+fn holds<'a>(test: &Test, item: &'a Json<'a>, resolver: &dyn Resolve<'a>) -> bool {
     match test {
         Test::Equals(path, literal) => {
             let result = eval(path, vec![item], resolver);
-            matches!(result.as_slice(), [Value::String(s)] if s == literal)
+            matches!(result.as_slice(), [Json::String(s)] if s == literal)
         }
         Test::Exists(path) => !eval(path, vec![item], resolver).is_empty(),
     }
