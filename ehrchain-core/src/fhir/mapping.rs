@@ -360,7 +360,7 @@ fn code_matches<'a>(
     resource: &'a Json<'a>,
     resolver: &dyn Resolve<'a>,
 ) -> bool {
-    path.eval(resource, resolver).into_iter().any(|item| {
+    path.any(resource, resolver, |item| {
         let (system, code) = match item {
             Json::String(code) => (None, Some(code.as_ref())),
             coding => (
@@ -382,12 +382,10 @@ fn first_value<'a, 'p>(
     resolver: &dyn Resolve<'a>,
 ) -> Result<Option<(&'p FhirPath, &'a Json<'a>)>, (&'p FhirPath, FhirProblemKind)> {
     for path in paths {
-        match path.eval(resource, resolver).as_slice() {
-            [] => {}
-            [one] => return Ok(Some((path, one))),
-            many => {
-                return Err((path, FhirProblemKind::Ambiguous { count: many.len() }));
-            }
+        match path.first_and_count(resource, resolver) {
+            (_, 0) | (None, _) => {}
+            (Some(one), 1) => return Ok(Some((path, one))),
+            (Some(_), count) => return Err((path, FhirProblemKind::Ambiguous { count })),
         }
     }
     Ok(None)
