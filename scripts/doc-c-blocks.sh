@@ -54,7 +54,8 @@ while IFS= read -r md; do
     fi
   done
   files=$((files + found))
-done < <(git -C "$ROOT" ls-files '*.md')
+done < <(git -C "$ROOT" ls-files '*.md' 2>/dev/null ||
+  (cd "$ROOT" && find . -name '*.md' -not -path './target/*' -not -path '*/node_modules/*' | sed 's|^\./||'))
 
 [ "$blocks" -gt 0 ] || { echo "doc-c-blocks.sh: no C blocks found" >&2; exit 1; }
 echo "doc-c-blocks.sh: $blocks C blocks of $files Markdown files compile ($programs whole programs also ran)"
