@@ -56,11 +56,13 @@ fhir-validate:
 ## compiles as C11 and C++17; the C tests and the C example, built with the
 ## system compiler against the static library, pass, and pass again under
 ## valgrind (`--leak-check=full --error-exitcode=1` with the shipped
-## ehrchain-ffi/valgrind.supp: any leak or memory error fails); `make
+## ehrchain-ffi/valgrind.supp: any leak or memory error fails); the Rust
+## tests in each feature set (all, core only, core + devnet); `make
 ## install` into a temporary prefix, and the C tests built against that
 ## installed copy with pkg-config (shared and static) and with CMake's
 ## find_package(ehrchain) pass (scripts/c-install-test.sh); the README's C
-## example, extracted, builds and runs under valgrind.
+## example, extracted, builds and runs under valgrind; every C block of every
+## Markdown file compiles against the header (scripts/doc-c-blocks.sh).
 FFI_LIB := target/debug/libehrchain_ffi.a
 FFI_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -Iehrchain-ffi/include
 # keccak-asm's object lacks a .note.GNU-stack section; then what Rust's std needs.
@@ -73,6 +75,7 @@ ffi:
 	$(CARGO) build -p ehrchain-ffi --locked
 	$(CARGO) test -p ehrchain-ffi --locked --test header
 	$(CARGO) test -p ehrchain-ffi --locked --no-default-features
+	$(CARGO) test -p ehrchain-ffi --locked --no-default-features --features devnet
 	$(CC) $(FFI_CFLAGS) -fsyntax-only -x c ehrchain-ffi/include/ehrchain.h
 	$(CXX) -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ ehrchain-ffi/include/ehrchain.h
 	mkdir -p target/ffi
@@ -85,6 +88,7 @@ ffi:
 	bash scripts/ffi-readme-example.sh target/ffi/readme_example.c
 	$(CC) $(FFI_CFLAGS) -o target/ffi/readme_example target/ffi/readme_example.c $(FFI_LDLIBS)
 	$(VALGRIND) target/ffi/readme_example
+	CC="$(CC)" CFLAGS="$(FFI_CFLAGS)" LDLIBS="$(FFI_LDLIBS)" bash scripts/doc-c-blocks.sh target/ffi/doc-c
 	@echo "make ffi: header, C tests and C example passed (also under valgrind)"
 
 ## The C library for a C or C++ host: the header, the shared library (with

@@ -4,7 +4,8 @@
 #   1. the fixture the peers must reproduce byte for byte (peer_fixture);
 #   2. the criterion benches (tc_generation, batch, ffi overhead when built),
 #      then the batch bench again with core's opt-in `simd-keccak` feature;
-#   3. peak memory of a 1M-record batch build (/usr/bin/time -v);
+#   3. peak memory of a 1M-record batch build and of a 10,000-entry FHIR
+#      Bundle to one batch (/usr/bin/time -v);
 #   4. the Node peers: viem, ethers v6, node:crypto, WebCrypto,
 #      @openzeppelin/merkle-tree (benches/peers/, pinned with its lockfile),
 #      and the WASM package (built here by scripts/wasm-pack.sh);
@@ -30,8 +31,9 @@ cargo build --release --locked -p ehrchain-benches --examples
 target/release/examples/peer_fixture > "$out/fixture.json"
 
 echo "== criterion" >&2
-# benches/ffi_overhead.rs writes the C ABI's overhead to $out/ffi_overhead.json.
-rm -f "$out/ffi_overhead.json"
+# benches/ffi_overhead.rs writes the C ABI's overhead to $out/ffi_overhead.json,
+# benches/fhir.rs the FHIR path's over the TI path to $out/fhir_overhead.json.
+rm -f "$out/ffi_overhead.json" "$out/fhir_overhead.json"
 EHRCHAIN_BENCH_OUT="$PWD/$out" cargo bench --locked -p ehrchain-benches --benches "${cargo_bench_args[@]}"
 
 # The default build hashes one Keccak-256 at a time (keccak-asm); the batch
@@ -54,6 +56,9 @@ fi
 
 echo "== peak memory of a 1,000,000-record batch" >&2
 /usr/bin/time -v target/release/examples/batch_build 1000000 2> "$out/batch_build.time" > "$out/batch_build.out"
+
+echo "== peak memory of a 10,000-entry FHIR Bundle to one batch" >&2
+/usr/bin/time -v target/release/examples/fhir_bundle 10000 2> "$out/fhir_bundle.time" > "$out/fhir_bundle.out"
 
 echo "== the npm package" >&2
 bash scripts/wasm-pack.sh >&2

@@ -2,8 +2,8 @@
 # A C vendor's path, tested: `make install` into a temporary prefix, then the
 # C tests (ehrchain-ffi/tests/c/test_ffi.c) built against the *installed*
 # copy with pkg-config (shared and static) and with CMake's
-# find_package(ehrchain) (ehrchain::ehrchain and ehrchain::ehrchain_static),
-# each run. Installs Debian's cmake when it is missing (apt-get, with sudo
+# find_package(ehrchain) (ehrchain::ehrchain through the README's CMake block,
+# and ehrchain::ehrchain_static), each run. Installs Debian's cmake when it is missing (apt-get, with sudo
 # when not root). The debug build by default (PROFILE=release for the other).
 set -euo pipefail
 
@@ -44,21 +44,27 @@ if readelf -d "$WORK/test_static" | grep -q 'NEEDED.*libehrchain'; then
 fi
 "$WORK/test_static"
 
-# CMake: find_package(ehrchain) from the prefix, both imported targets.
+# CMake: find_package(ehrchain) from the prefix, both imported targets; the
+# shared one through the README's CMake block (my_ehr_app), as it is written.
 mkdir -p "$WORK/cmake"
-cat >"$WORK/cmake/CMakeLists.txt" <<CMAKE
+{
+  cat <<CMAKE
 cmake_minimum_required(VERSION 3.16)
 project(ehrchain_vendor C)
 set(CMAKE_C_STANDARD 11)
-find_package(ehrchain 0.1 REQUIRED)
-add_executable(test_shared "$TEST_C")
-target_link_libraries(test_shared PRIVATE ehrchain::ehrchain)
+add_executable(my_ehr_app "$TEST_C")
+CMAKE
+  awk '/^```cmake$/ { inside = 1; next } inside && /^```/ { exit } inside' "$ROOT/ehrchain-ffi/README.md"
+  cat <<CMAKE
 add_executable(test_static "$TEST_C")
 target_link_libraries(test_static PRIVATE ehrchain::ehrchain_static)
 CMAKE
+} >"$WORK/cmake/CMakeLists.txt"
+grep -q 'find_package(ehrchain' "$WORK/cmake/CMakeLists.txt" ||
+  { echo "c-install-test.sh: ehrchain-ffi/README.md has no CMake block with find_package" >&2; exit 1; }
 cmake -S "$WORK/cmake" -B "$WORK/cmake/build" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_C_COMPILER="$CC" \
   -DCMAKE_C_FLAGS="-Wall -Wextra -Wpedantic -Werror" >/dev/null
 cmake --build "$WORK/cmake/build" >/dev/null
-"$WORK/cmake/build/test_shared"
+"$WORK/cmake/build/my_ehr_app"
 "$WORK/cmake/build/test_static"
 echo "c-install-test.sh: the installed library builds and passes the C tests with pkg-config (shared, static) and CMake (ehrchain::ehrchain, ehrchain::ehrchain_static)"

@@ -6,14 +6,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::hint::black_box;
-use std::path::Path;
 use std::ptr::null_mut;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ehrchain_benches::{
-    Fixture, NOW, PSEUDONYM_KEY, PSEUDONYM_KEY_ID, RECORD_BYTES, SEALING_KEY, SEALING_KEY_ID, rng,
-    template_json,
+    Fixture, NOW, PSEUDONYM_KEY, PSEUDONYM_KEY_ID, RECORD_BYTES, SEALING_KEY, SEALING_KEY_ID,
+    alternate, report_overhead, rng, template_json,
 };
 use ehrchain_ffi::{
     ehr_handshaker, ehr_handshaker_config_builder_build, ehr_handshaker_config_builder_free,
@@ -139,52 +138,14 @@ fn ffi_overhead(c: &mut Criterion) {
     group.bench_function("direct/1KiB", |b| b.iter(direct));
     group.bench_function("c_abi/1KiB", |b| b.iter(|| ffi.generate()));
     // The overhead: one direct call and one C ABI call per iteration, timed
-    // apart. This machine's speed drifts by tens of percent within minutes,
-    // and the two benches above, run one after the other, have measured the
-    // same code 30 % apart; alternated, both calls see the same machine.
+    // apart (`alternate`).
     let totals = Cell::new((Duration::ZERO, Duration::ZERO));
     group.bench_function("alternating/1KiB", |b| {
-        b.iter_custom(|iters| {
-            let mut c_abi = Duration::ZERO;
-            for _ in 0..iters {
-                let started = Instant::now();
-                direct();
-                let direct_time = started.elapsed();
-                let started = Instant::now();
-                ffi.generate();
-                let c_time = started.elapsed();
-                let (d, c) = totals.get();
-                totals.set((d + direct_time, c + c_time));
-                c_abi += c_time;
-            }
-            c_abi
-        });
+        b.iter_custom(|iters| alternate(iters, direct, || ffi.generate(), &totals));
     });
     group.finish();
-    report_overhead(totals.get());
-}
-
-/// Prints the C ABI's overhead over the alternated calls and, when
-/// `EHRCHAIN_BENCH_OUT` names a directory (`make bench`), writes it there as
-/// `ffi_overhead.json` for the report.
-fn report_overhead((direct, c_abi): (Duration, Duration)) {
-    if direct.is_zero() {
-        return; // the alternating bench was filtered out
-    }
-    let overhead = c_abi.as_secs_f64() / direct.as_secs_f64() - 1.0;
-    let json = format!(
-        "{{\"direct_s\": {}, \"c_abi_s\": {}, \"overhead\": {overhead}}}\n",
-        direct.as_secs_f64(),
-        c_abi.as_secs_f64()
-    );
-    eprintln!(
-        "ffi_overhead: C ABI {:+.2} % over direct calls, alternated",
-        overhead * 100.0
-    );
-    if let Some(dir) = std::env::var_os("EHRCHAIN_BENCH_OUT") {
-        std::fs::write(Path::new(&dir).join("ffi_overhead.json"), json)
-            .expect("write ffi_overhead.json");
-    }
+    report_overhead("ffi_overhead", ("direct", "c_abi"), totals.get())
+        .expect("write ffi_overhead.json");
 }
 
 criterion_group!(benches, ffi_overhead);

@@ -1,9 +1,9 @@
 // The table of `make bench` (scripts/bench.sh): ehrchain's criterion figures
 // beside the Node peers' and the primitive floor from `openssl speed`, each
 // with its ratio and the issue's target. Usage: node report.mjs DIR, where DIR
-// holds fixture.json, peers.json, openssl.txt and batch_build.time; criterion's
-// estimates are read from target/criterion/. Prints a Markdown table and writes
-// DIR/report.json.
+// holds fixture.json, peers.json, openssl.txt, batch_build.time and
+// fhir_bundle.time; criterion's estimates are read from target/criterion/.
+// Prints a Markdown table and writes DIR/report.json.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,8 +56,9 @@ function gasFigures() {
   };
 }
 
-function peakRssMiB() {
-  const path = join(dir, 'batch_build.time');
+/// "Maximum resident set size" of a `/usr/bin/time -v` run (DIR/NAME.time), in MiB.
+function peakRssMiB(name = 'batch_build') {
+  const path = join(dir, `${name}.time`);
   if (!existsSync(path)) return undefined;
   const m = readFileSync(path, 'utf8').match(/Maximum resident set size \(kbytes\): (\d+)/);
   return m ? Number(m[1]) / 1024 : undefined;
@@ -175,6 +176,33 @@ for (const [build, root] of builds) {
   }
 }
 
+{
+  // The FHIR mapping (benches/benches/fhir.rs): an Observation → TC beside the
+  // same record given as a TI, and a 10,000-entry Bundle → one batch.
+  const perObservation = criterion('fhir_observation/observation_to_tc/blood-pressure');
+  const perTi = criterion('fhir_observation/ti_to_tc/blood-pressure');
+  const peer = { name: 'the same record as a TI', rate: perTi && 1 / perTi };
+  row('FHIR Observation → TC, blood pressure (one core)', 'Observations/s', perObservation && 1 / perObservation,
+    peer, undefined, '', undefined);
+  // The target is judged on the alternated calls (benches/benches/fhir.rs),
+  // as the C ABI's overhead is: this machine's speed drifts between benches.
+  const path = join(dir, 'fhir_overhead.json');
+  if (existsSync(path)) {
+    const { overhead } = readJson(path);
+    rows.push({ workload: 'FHIR Observation → TC, cost over the same record as a TI (alternated)', unit: '×',
+      ehrchain: 1 + overhead, target: '<= 1.5×', met: 1 + overhead <= 1.5 });
+  }
+  const entries = 10_000;
+  const perBundle = criterion(`fhir_bundle/to_batch/${entries}`);
+  row(`FHIR Bundle of ${entries.toLocaleString('en')} entries → TIs → TCs → one batch`, 'entries/s',
+    perBundle && entries / perBundle, undefined, undefined, '', undefined);
+  const fhirRss = peakRssMiB('fhir_bundle');
+  if (fhirRss) {
+    rows.push({ workload: `Peak RSS, FHIR Bundle of ${entries.toLocaleString('en')} entries → one batch`, unit: 'MiB',
+      ehrchain: fhirRss, target: '', met: undefined });
+  }
+}
+
 const gas = gasFigures();
 const batchPerRecord = gas.anchorBatch / 65_536;
 rows.push({ workload: 'Gas per record, anchorRecord (one per tx)', unit: 'gas', ehrchain: gas.anchorRecord,
@@ -198,6 +226,7 @@ const machine = {
   openssl: execFileSync('openssl', ['version']).toString().trim(),
   rustc: execFileSync('rustc', ['--version']).toString().trim(),
   batch_1m_peak_rss_mib: rss,
+  fhir_bundle_10k_peak_rss_mib: peakRssMiB('fhir_bundle'),
 };
 writeFileSync(join(dir, 'report.json'), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
 

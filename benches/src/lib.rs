@@ -5,9 +5,13 @@
 //!
 //! The benches themselves live in `benches/`; see `README.md`.
 
+use std::cell::Cell;
 use std::error::Error;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use ehrchain_core::envelope::EnvelopeBinding;
+use ehrchain_core::fhir::{FhirOptions, map_bundle};
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
     Address, B256, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, Role,
@@ -15,7 +19,7 @@ use ehrchain_core::{
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Errors of fixture setup.
 pub type SetupError = Box<dyn Error + Send + Sync>;
@@ -215,4 +219,137 @@ pub fn batch_of(n: u32) -> Result<ehrchain_core::Batch, ehrchain_core::batch::Ba
         builder.push(B256::from(hash))?;
     }
     builder.build(B256::repeat_byte(0xba))
+}
+
+/// The FHIR benchmarks' patient identifier system (the hospital's MRNs).
+pub const FHIR_MRN_SYSTEM: &str = "urn:oid:1.2.36.146.595.217.0.1";
+/// Entries of the FHIR benchmarks' large Bundle.
+pub const FHIR_BUNDLE_ENTRIES: usize = 10_000;
+
+/// A blood pressure of the FHIR R4 vital-signs profile, 120/80 mm[Hg], by
+/// `performer` for `subject` (about 900 bytes of JSON).
+#[must_use]
+pub fn fhir_blood_pressure(id: usize, subject: Value, performer: &str) -> Value {
+    let loinc = |code: &str| json!({"coding": [{"system": "http://loinc.org", "code": code}]});
+    let mmhg =
+        |v: u32| json!({"value": v, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"});
+    json!({"resourceType": "Observation", "id": format!("bp-{id}"), "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "vital-signs"}]}],
+        "code": loinc("85354-9"), "subject": subject, "performer": [{"reference": performer}],
+        "effectiveDateTime": "2025-11-30T09:28:00Z",
+        "component": [{"code": loinc("8480-6"), "valueQuantity": mmhg(120)},
+                      {"code": loinc("8462-4"), "valueQuantity": mmhg(80)}]})
+}
+
+/// The JSON text of a Synthea-style collection Bundle of `entries` entries:
+/// a Patient, a Practitioner, and blood pressures referring to both by
+/// `urn:uuid`. Written entry by entry, so that no JSON tree of the whole
+/// Bundle counts in the peak memory of mapping it.
+#[must_use]
+pub fn fhir_bundle(entries: usize) -> String {
+    let mut entry = vec![
+        json!({"fullUrl": "urn:uuid:patient", "resource": {"resourceType": "Patient", "id": "p",
+            "identifier": [{"system": FHIR_MRN_SYSTEM, "value": "MRN-000123"}]}})
+        .to_string(),
+        json!({"fullUrl": "urn:uuid:nurse", "resource": {"resourceType": "Practitioner", "id": "n"}})
+            .to_string(),
+    ];
+    for i in 2..entries {
+        let bp = fhir_blood_pressure(
+            i,
+            json!({"reference": "urn:uuid:patient"}),
+            "urn:uuid:nurse",
+        );
+        entry.push(json!({"fullUrl": format!("urn:uuid:bp-{i}"), "resource": bp}).to_string());
+    }
+    format!(
+        r#"{{"resourceType":"Bundle","type":"collection","entry":[{}]}}"#,
+        entry.join(",")
+    )
+}
+
+/// A Bundle's JSON text → its TIs (`fhir::map_bundle`) → a TC for each →
+/// their record hashes in one Merkle batch; the work the `fhir_bundle`
+/// bench times and `examples/fhir_bundle.rs` measures the memory of.
+///
+/// # Errors
+/// If the Bundle does not map, an entry is left unmapped beyond the Patient
+/// and the Practitioner, a TI does not generate, or the batch does not build.
+pub fn fhir_bundle_to_batch(
+    fx: &Fixture,
+    bundle_json: &str,
+    rng: &mut ChaCha20Rng,
+) -> Result<ehrchain_core::Batch, SetupError> {
+    let options = FhirOptions::new(FHIR_MRN_SYSTEM);
+    let mapping = map_bundle(&fx.registry, bundle_json, &options)?;
+    if mapping.unmapped.len() != 2 {
+        return Err(format!("{} entries unmapped, not 2", mapping.unmapped.len()).into());
+    }
+    let mut batch = ehrchain_core::BatchBuilder::with_capacity(mapping.mapped.len());
+    for mapped in &mapping.mapped {
+        let tc = fx.generator.generate(&fx.registry, &mapped.ti, NOW, rng)?;
+        batch.push(tc.record_hash)?;
+    }
+    Ok(batch.build(B256::repeat_byte(0x07))?)
+}
+
+/// Runs `first` then `second`, `iters` times, timing each call apart; adds
+/// both times to `totals` and returns the time of the `second` calls (for
+/// criterion's `iter_custom`). This machine's speed drifts by tens of percent
+/// within minutes, and two benches run one after the other have measured the
+/// same code 30 % apart; alternated, both calls see the same machine.
+pub fn alternate(
+    iters: u64,
+    mut first: impl FnMut(),
+    mut second: impl FnMut(),
+    totals: &Cell<(Duration, Duration)>,
+) -> Duration {
+    let mut second_total = Duration::ZERO;
+    for _ in 0..iters {
+        let started = Instant::now();
+        first();
+        let first_time = started.elapsed();
+        let started = Instant::now();
+        second();
+        let second_time = started.elapsed();
+        let (a, b) = totals.get();
+        totals.set((a + first_time, b + second_time));
+        second_total += second_time;
+    }
+    second_total
+}
+
+/// Prints the overhead of the `second` calls over the `first` in the
+/// alternated `totals` and, when `EHRCHAIN_BENCH_OUT` names a directory
+/// (`make bench`), writes it there as `<name>.json` for the report:
+/// `{"<first>_s": …, "<second>_s": …, "overhead": …}`. Does nothing when
+/// the alternating bench was filtered out.
+///
+/// # Errors
+/// If the file cannot be written.
+pub fn report_overhead(
+    name: &str,
+    (first, second): (&str, &str),
+    (a, b): (Duration, Duration),
+) -> std::io::Result<()> {
+    if a.is_zero() {
+        return Ok(());
+    }
+    let overhead = b.as_secs_f64() / a.as_secs_f64() - 1.0;
+    eprintln!(
+        "{name}: {second} {:+.2} % over {first}, alternated",
+        overhead * 100.0
+    );
+    match std::env::var_os("EHRCHAIN_BENCH_OUT") {
+        Some(dir) => std::fs::write(
+            Path::new(&dir).join(format!("{name}.json")),
+            format!(
+                "{{\"{first}_s\": {}, \"{second}_s\": {}, \"overhead\": {overhead}}}\n",
+                a.as_secs_f64(),
+                b.as_secs_f64()
+            ),
+        ),
+        None => Ok(()),
+    }
 }

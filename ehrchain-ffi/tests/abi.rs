@@ -540,6 +540,24 @@ fn left_out_features_are_a_code() {
     assert!(transport.is_null());
 }
 
+/// Without `rpc` (the core alone, or the core and the devnet) the JSON-RPC
+/// transport is left out: its functions are declared and give a code.
+#[cfg(not(feature = "rpc"))]
+#[test]
+fn a_build_without_json_rpc_says_so() {
+    let mut transport = null_mut();
+    let (url, len) = text("http://127.0.0.1:8545");
+    // SAFETY: every pointer is valid for its stated length.
+    let rc =
+        unsafe { ehr_transport_new_rpc(url, len, 1337, [0u8; 20].as_ptr(), 0, &raw mut transport) };
+    assert_eq!(rc, ErrorCode::FeatureDisabled);
+    assert!(transport.is_null());
+    assert_eq!(
+        last_error(),
+        "this build of ehrchain-ffi leaves out the `rpc` feature; rebuild it with `--features rpc`"
+    );
+}
+
 /// A chain in Rust callbacks that writes its booleans as bytes other than 0
 /// and 1, as a host without a C `bool` might: every non-zero byte is true.
 mod odd_bools {

@@ -4,7 +4,9 @@
 // deploys the registry from the page, then clicks through a doctor's
 // blood-pressure reading (valid ACK), a role the chain refuses for this
 // wallet (invalid ACK with the decoded custom error), the admin role (no
-// forms), and a proof's QR text (valid, then tampered). Saves a screenshot.
+// forms), a proof's QR text (valid, then tampered), and a dropped FHIR Bundle
+// (one entry anchored with its Provenance, the others listed with their
+// reasons and paths). Saves a screenshot.
 //
 // Run by scripts/web-portal-test.sh (which installs Debian's chromium).
 import { test } from "node:test";
@@ -180,6 +182,74 @@ test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
   await page.waitForSelector("#proof-result p[data-result=invalid]");
   assert.match(await page.locator("#proof-result").innerText(), /Invalid proof: .*EHR_PROOF_INVALID/);
 
+  await fhirBundle(page);
+
   assert.deepEqual(errors, []);
   console.log(`portal test: screenshot in ${SCREENSHOT}`);
 });
+
+/** A blood pressure of the FHIR vital-signs profile in `unit` (UCUM). */
+function bloodPressure(id, unit) {
+  const loinc = (code) => ({ coding: [{ system: "http://loinc.org", code }] });
+  const value = (v) => ({ value: v, unit, system: "http://unitsofmeasure.org", code: unit });
+  return {
+    resourceType: "Observation", id, status: "final", code: loinc("85354-9"),
+    subject: { reference: "urn:uuid:p1" }, performer: [{ reference: "urn:uuid:n1" }],
+    effectiveDateTime: "2026-11-30T09:28:00Z",
+    component: [{ code: loinc("8480-6"), valueQuantity: value(unit === "kPa" ? 16 : 120) },
+      { code: loinc("8462-4"), valueQuantity: value(unit === "kPa" ? 10.7 : 80) }],
+  };
+}
+
+/**
+ * A FHIR Bundle dropped on the portal (a patient, a nurse, a reading in
+ * mm[Hg] and one in kPa): one TI is submitted and anchored, its Provenance
+ * shown; the Patient, the Practitioner and the kPa reading are listed with
+ * their reasons, the reading's problems with their paths. Then a resource
+ * that is not FHIR JSON is refused as a whole.
+ */
+async function fhirBundle(page) {
+  const bundle = {
+    resourceType: "Bundle", type: "collection", entry: [
+      { fullUrl: "urn:uuid:p1", resource: { resourceType: "Patient", id: "p1",
+        identifier: [{ system: "urn:oid:1.2.36.146.595.217.0.1", value: "MRN-000789" }] } },
+      { fullUrl: "urn:uuid:n1", resource: { resourceType: "Practitioner", id: "n1" } },
+      { fullUrl: "urn:uuid:bp1", resource: bloodPressure("bp1", "mm[Hg]") },
+      { fullUrl: "urn:uuid:bp2", resource: bloodPressure("bp2", "kPa") },
+    ],
+  };
+  await page.evaluate((text) => {
+    const files = new DataTransfer();
+    files.items.add(new File([text], "bundle.json", { type: "application/fhir+json" }));
+    document.getElementById("fhir-text").dispatchEvent(new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
+  }, JSON.stringify(bundle, null, 2));
+  await page.waitForFunction(() => document.getElementById("fhir-text").value.includes("urn:uuid:bp2"));
+  await page.click("#fhir-submit");
+
+  const summary = page.locator("#fhir-result p[data-mapped]");
+  await summary.waitFor();
+  assert.deepEqual([await summary.getAttribute("data-mapped"), await summary.getAttribute("data-unmapped")], ["1", "3"]);
+  const unmapped = page.locator("#fhir-result .fhir-unmapped > li");
+  assert.deepEqual(await unmapped.evaluateAll((items) => items.map((li) => [li.dataset.index, li.dataset.code])),
+    [["0", "EHR_FHIR_UNMAPPED"], ["1", "EHR_FHIR_UNMAPPED"], ["3", "EHR_FHIR_REJECTED"]]);
+  const problems = page.locator("#fhir-result li[data-index='3'] li[data-path]");
+  assert.deepEqual(await problems.evaluateAll((items) => items.map((li) => [li.dataset.path, li.dataset.problem])), [
+    ["component.where(code.coding.exists(system = 'http://loinc.org' and code = '8480-6')).value", "wrong_unit"],
+    ["component.where(code.coding.exists(system = 'http://loinc.org' and code = '8462-4')).value", "wrong_unit"],
+  ]);
+  assert.match(await page.locator("#fhir-result li[data-index='3'] .reason").innerText(),
+    /^urn:uuid:bp2 does not fill template blood-pressure: .*unit "kPa" where "mm\[Hg\]" \(UCUM\) is expected/);
+
+  const ack = page.locator("#acks li[data-fhir='urn:uuid:bp1']");
+  await ack.waitFor({ timeout: 60_000 });
+  assert.equal(await ack.getAttribute("data-status"), "valid", await ack.innerText());
+  assert.equal(await ack.getAttribute("data-role"), "nurse");
+  const provenance = JSON.parse(await ack.locator("details[data-resource-type=Provenance] pre").textContent());
+  assert.deepEqual(provenance.target, [{ reference: "urn:uuid:bp1" }]);
+  assert.deepEqual(provenance.agent[0].who, { reference: "Practitioner/n1" });
+
+  await page.fill("#fhir-text", "{\"resourceType\": \"Procedure\", \"id\": \"x\"}");
+  await page.click("#fhir-submit");
+  await page.waitForSelector("#fhir-result p[data-result=refused]");
+  assert.match(await page.locator("#fhir-result").innerText(), /Not submitted: .*\(EHR_FHIR_UNMAPPED\)$/);
+}

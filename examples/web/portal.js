@@ -1,6 +1,7 @@
 // The ehrchain portal: pick a role, fill in that role's forms (drawn from the
-// templates), submit through the user's wallet (window.ethereum), watch each
-// entry go to its ACK, and verify a record's inclusion proof.
+// templates), or paste or drop a FHIR resource or Bundle; submit through the
+// user's wallet (window.ethereum), watch each entry go to its ACK, and verify
+// a record's inclusion proof.
 //
 // Query parameters: registry (the EhrRegistry address), chainId (default
 // 1337), confirmations (default 2).
@@ -204,7 +205,6 @@ async function resumePending() {
 }
 
 async function submitEntry(form, f) {
-  const list = $("acks");
   const ti = {
     tiId: hex(random(32)),
     templateId: form.templateId,
@@ -214,10 +214,20 @@ async function submitEntry(form, f) {
     fields: readFields(form, f),
   };
   if (form.patient) ti.patientId = f.elements.namedItem("__patient").value.trim();
+  await submitTi(form, ti);
+}
+
+/**
+ * Runs `ti` to its ACK through the wallet, shown in the ACK list under
+ * `form`'s title (a form's, or the template a FHIR resource mapped to).
+ * Returns the list item and the ACK when the validator ran.
+ */
+async function submitTi(form, ti) {
+  const list = $("acks");
   const badge = element("span", { class: "badge", text: "generated" });
   const steps = element("div", { class: "steps", text: "generated" });
-  const item = element("li", { "data-ti": ti.tiId, "data-template": form.name, "data-role": role },
-    element("div", {}, badge, " ", element("strong", { text: form.title }), ` by ${role} `, element("span", { class: "hash", text: short(ti.tiId) })),
+  const item = element("li", { "data-ti": ti.tiId, "data-template": form.name, "data-role": ti.authorRole },
+    element("div", {}, badge, " ", element("strong", { text: form.title }), ` by ${ti.authorRole} `, element("span", { class: "hash", text: short(ti.tiId) })),
     steps);
   list.prepend(item);
   if (!session) {
@@ -237,11 +247,13 @@ async function submitEntry(form, f) {
       },
     });
     finish(item, badge, ack);
+    return { item, ack };
   } catch (e) {
     finish(item, badge, { status: "invalid", reason: { kind: "generation", message: `${e.code ?? "Error"}: ${e.message}` } });
   } finally {
     validator?.free();
   }
+  return { item };
 }
 
 function finish(item, badge, ack) {
@@ -255,6 +267,70 @@ function finish(item, badge, ack) {
   } else {
     item.append(element("div", { class: "reason", text: describe(ack.reason) }));
   }
+}
+
+// FHIR in: a pasted or dropped FHIR R4 resource or Bundle becomes the TIs
+// its templates' mappings make (docs/fhir.md), each submitted as a form's
+// would be; the entries that give none are listed with the reason and the
+// path of every problem. Under a valid ACK, its FHIR Provenance (an invalid
+// one: its AuditEvent), for the EHR to store beside the resource.
+
+// Derived TI ids are keyed with this salt (a real portal uses the hospital's,
+// kept stable): the same resource sent twice in this session anchors once.
+const FHIR_SALT = hex(random(32));
+
+/** The resource or Bundle in the FHIR box, mapped: `{mapped, unmapped}`. */
+function mapFhir(text, options) {
+  // The JSON text, not a parsed object, goes to ehrchain: a decimal keeps its
+  // exact digits (5.40 stays 5.40).
+  if (JSON.parse(text)?.resourceType === "Bundle") return ehr.fhirMapBundle(templates, text, options);
+  return { mapped: [ehr.fhirMapResource(templates, text, options)], unmapped: [] };
+}
+
+function unmappedItem(entry) {
+  const where = [entry.resourceType, entry.fullUrl].filter(Boolean).join(" ");
+  return element("li", { "data-index": entry.index, "data-code": entry.code },
+    element("strong", { text: `Entry ${entry.index + 1}${where ? ` (${where})` : ""}: ${entry.code}` }),
+    element("div", { class: "reason", text: entry.reason }),
+    element("ul", {}, ...(entry.problems ?? []).map((p) =>
+      element("li", { "data-path": p.path, "data-problem": p.kind.problem },
+        element("code", { text: p.path }), ` ${p.field ? `(field ${p.field}) ` : ""}${p.kind.problem}`))));
+}
+
+async function submitFhir() {
+  const out = $("fhir-result");
+  const options = { patientIdentifierSystem: $("fhir-mrn-system").value.trim(), tiIdSalt: FHIR_SALT };
+  let mapping;
+  try {
+    mapping = mapFhir($("fhir-text").value, options);
+  } catch (e) {
+    out.replaceChildren(element("p", { class: "bad", "data-result": "refused", text: `Not submitted: ${e.message}${e.code ? ` (${e.code})` : ""}` }));
+    return;
+  }
+  const { mapped, unmapped } = mapping;
+  out.replaceChildren(
+    element("p", { "data-mapped": mapped.length, "data-unmapped": unmapped.length,
+      text: `${mapped.length} TI(s) to submit; ${unmapped.length} entr${unmapped.length === 1 ? "y gives" : "ies give"} none${unmapped.length ? ":" : "."}` }),
+    element("ul", { class: "fhir-unmapped" }, ...unmapped.map(unmappedItem)));
+  const titles = new Map(templates.list().map((t) => [t.id, t]));
+  for (const entry of mapped) {
+    const template = titles.get(entry.ti.templateId);
+    const form = { title: `${template?.title ?? "Record"} (FHIR ${entry.source.resourceType})`, name: template?.name };
+    const { item, ack } = await submitTi(form, entry.ti);
+    item.dataset.fhir = entry.source.reference;
+    if (!ack) continue;
+    const context = { chainId: session.chainId, registry: $("registry").value.trim() };
+    const resource = ehr.fhirFromAck(ack, entry, context, Date.now());
+    item.append(element("details", { class: "fhir-out", "data-resource-type": resource.resourceType },
+      element("summary", { text: `FHIR ${resource.resourceType}` }),
+      element("pre", { text: JSON.stringify(resource, null, 2) })));
+  }
+}
+
+async function dropFhir(event) {
+  event.preventDefault();
+  const [file] = event.dataTransfer?.files ?? [];
+  if (file) $("fhir-text").value = await file.text();
 }
 
 async function verifyProof() {
@@ -303,6 +379,9 @@ async function scan() {
 
 $("connect").addEventListener("click", connect);
 $("verify").addEventListener("click", verifyProof);
+$("fhir-submit").addEventListener("click", submitFhir);
+$("fhir-card").addEventListener("dragover", (event) => event.preventDefault());
+$("fhir-card").addEventListener("drop", dropFhir);
 for (const b of document.querySelectorAll("#roles button")) b.addEventListener("click", () => pickRole(b.dataset.role));
 if ("BarcodeDetector" in window && navigator.mediaDevices) {
   $("scan").hidden = false;

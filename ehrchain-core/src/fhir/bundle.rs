@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use super::json::Json;
 use serde::Serialize;
-use serde_json::Value;
 
 use super::error::FhirError;
 use super::path::Resolve;
@@ -88,12 +88,12 @@ impl Serialize for BundleMapping {
 
 /// The resources of a Bundle by `fullUrl` and by `Type/id`.
 pub(crate) struct BundleIndex<'a> {
-    by_full_url: HashMap<&'a str, &'a Value>,
-    by_type_id: HashMap<String, &'a Value>,
+    by_full_url: HashMap<&'a str, &'a Json<'a>>,
+    by_type_id: HashMap<String, &'a Json<'a>>,
 }
 
 impl<'a> BundleIndex<'a> {
-    fn new(entries: &'a [Value]) -> Result<Self, FhirError> {
+    fn new(entries: &'a [Json<'a>]) -> Result<Self, FhirError> {
         let mut index = Self {
             by_full_url: HashMap::with_capacity(entries.len()),
             by_type_id: HashMap::with_capacity(entries.len()),
@@ -102,7 +102,7 @@ impl<'a> BundleIndex<'a> {
             let Some(resource) = entry.get("resource") else {
                 continue;
             };
-            if let Some(url) = entry.get("fullUrl").and_then(Value::as_str)
+            if let Some(url) = entry.get("fullUrl").and_then(Json::as_str)
                 && index.by_full_url.insert(url, resource).is_some()
             {
                 return Err(FhirError::MalformedBundle(format!(
@@ -118,7 +118,7 @@ impl<'a> BundleIndex<'a> {
 }
 
 /// `Type/id` of a resource.
-pub(crate) fn type_id(resource: &Value) -> Option<String> {
+pub(crate) fn type_id(resource: &Json<'_>) -> Option<String> {
     let t = resource.get("resourceType")?.as_str()?;
     let id = resource.get("id")?.as_str()?;
     Some(format!("{t}/{id}"))
@@ -128,19 +128,19 @@ pub(crate) fn type_id(resource: &Value) -> Option<String> {
 /// resources, otherwise in the Bundle (`fullUrl`, then `Type/id`, also the
 /// last two segments of an absolute URL).
 pub(crate) struct Resolver<'a> {
-    pub(crate) resource: &'a Value,
+    pub(crate) resource: &'a Json<'a>,
     pub(crate) bundle: Option<&'a BundleIndex<'a>>,
 }
 
 impl<'a> Resolve<'a> for Resolver<'a> {
-    fn resolve(&self, reference: &str) -> Option<&'a Value> {
+    fn resolve(&self, reference: &str) -> Option<&'a Json<'a>> {
         if let Some(id) = reference.strip_prefix('#') {
             return self
                 .resource
                 .get("contained")?
                 .as_array()?
                 .iter()
-                .find(|c| c.get("id").and_then(Value::as_str) == Some(id));
+                .find(|c| c.get("id").and_then(Json::as_str) == Some(id));
         }
         let bundle = self.bundle?;
         if let Some(found) = bundle.by_full_url.get(reference) {
@@ -155,19 +155,19 @@ impl<'a> Resolve<'a> for Resolver<'a> {
 /// Maps every entry of a parsed Bundle.
 pub(crate) fn map_bundle_value(
     registry: &TemplateRegistry,
-    bundle: &Value,
+    bundle: &Json<'_>,
     options: &FhirOptions,
 ) -> Result<BundleMapping, FhirError> {
     let found = bundle
         .get("resourceType")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .ok_or_else(|| FhirError::Json("the document has no resourceType".into()))?;
     if found != "Bundle" {
         return Err(FhirError::NotABundle {
             found: found.to_owned(),
         });
     }
-    let kind = bundle.get("type").and_then(Value::as_str).unwrap_or("");
+    let kind = bundle.get("type").and_then(Json::as_str).unwrap_or("");
     if !BUNDLE_TYPES.contains(&kind) {
         return Err(FhirError::MalformedBundle(format!(
             "Bundle.type {kind:?} is not one of {}",
@@ -176,7 +176,7 @@ pub(crate) fn map_bundle_value(
     }
     let entries = match bundle.get("entry") {
         None => &[][..],
-        Some(Value::Array(entries)) => entries.as_slice(),
+        Some(Json::Array(entries)) => entries.as_slice(),
         Some(_) => {
             return Err(FhirError::MalformedBundle(
                 "Bundle.entry is not an array".into(),
@@ -195,11 +195,11 @@ pub(crate) fn map_bundle_value(
         unmapped: Vec::new(),
     };
     for (i, entry) in entries.iter().enumerate() {
-        let full_url = entry.get("fullUrl").and_then(Value::as_str);
+        let full_url = entry.get("fullUrl").and_then(Json::as_str);
         let resource = entry.get("resource");
         let resource_type = resource
             .and_then(|r| r.get("resourceType"))
-            .and_then(Value::as_str);
+            .and_then(Json::as_str);
         let result = match resource {
             Some(resource) if resource.is_object() => {
                 let source = full_url.map(str::to_owned).or_else(|| type_id(resource));

@@ -9,6 +9,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::doc::FhirMappingDoc;
 use super::error::{FhirError, FhirProblem, FhirProblemKind};
+use super::json::Json;
 use super::path::{FhirPath, Resolve};
 use super::units::{self, UCUM_SYSTEM, UnitError};
 use super::{FhirOptions, FhirSource, MappedTi};
@@ -185,8 +186,8 @@ impl FhirMapping {
     }
 
     /// Whether `resource` is of the mapped type and every `match` holds.
-    pub(crate) fn selects<'a>(&self, resource: &'a Value, resolver: &dyn Resolve<'a>) -> bool {
-        resource.get("resourceType").and_then(Value::as_str) == Some(self.resource_type())
+    pub(crate) fn selects<'a>(&self, resource: &'a Json<'a>, resolver: &dyn Resolve<'a>) -> bool {
+        resource.get("resourceType").and_then(Json::as_str) == Some(self.resource_type())
             && self
                 .matches
                 .iter()
@@ -197,7 +198,7 @@ impl FhirMapping {
     pub(crate) fn apply<'a>(
         &self,
         template: &Template,
-        resource: &'a Value,
+        resource: &'a Json<'a>,
         source: &str,
         resolver: &dyn Resolve<'a>,
         in_bundle: bool,
@@ -211,7 +212,7 @@ impl FhirMapping {
         };
         let found = resource
             .get("resourceType")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .unwrap_or_default();
         if found != self.resource_type() {
             problems.push(problem(
@@ -356,15 +357,15 @@ fn show_code(system: Option<&str>, code: &str) -> String {
 
 fn code_matches<'a>(
     (path, codes): &CodeMatch,
-    resource: &'a Value,
+    resource: &'a Json<'a>,
     resolver: &dyn Resolve<'a>,
 ) -> bool {
-    path.eval(resource, resolver).into_iter().any(|item| {
+    path.any(resource, resolver, |item| {
         let (system, code) = match item {
-            Value::String(code) => (None, Some(code.as_str())),
+            Json::String(code) => (None, Some(code.as_ref())),
             coding => (
-                coding.get("system").and_then(Value::as_str),
-                coding.get("code").and_then(Value::as_str),
+                coding.get("system").and_then(Json::as_str),
+                coding.get("code").and_then(Json::as_str),
             ),
         };
         codes
@@ -377,16 +378,14 @@ fn code_matches<'a>(
 /// value is needed.
 fn first_value<'a, 'p>(
     paths: &'p [FhirPath],
-    resource: &'a Value,
+    resource: &'a Json<'a>,
     resolver: &dyn Resolve<'a>,
-) -> Result<Option<(&'p FhirPath, &'a Value)>, (&'p FhirPath, FhirProblemKind)> {
+) -> Result<Option<(&'p FhirPath, &'a Json<'a>)>, (&'p FhirPath, FhirProblemKind)> {
     for path in paths {
-        match path.eval(resource, resolver).as_slice() {
-            [] => {}
-            [one] => return Ok(Some((path, one))),
-            many => {
-                return Err((path, FhirProblemKind::Ambiguous { count: many.len() }));
-            }
+        match path.first_and_count(resource, resolver) {
+            (_, 0) | (None, _) => {}
+            (Some(one), 1) => return Ok(Some((path, one))),
+            (Some(_), count) => return Err((path, FhirProblemKind::Ambiguous { count })),
         }
     }
     Ok(None)
@@ -394,7 +393,7 @@ fn first_value<'a, 'p>(
 
 fn read_patient<'a>(
     path: &FhirPath,
-    resource: &'a Value,
+    resource: &'a Json<'a>,
     resolver: &dyn Resolve<'a>,
     options: &FhirOptions,
 ) -> Result<String, FhirProblem> {
@@ -405,21 +404,21 @@ fn read_patient<'a>(
         Err((_, kind)) => return Err(at(kind)),
     };
     let system = options.patient_identifier_system.as_str();
-    let identifier_in = |v: &Value| {
+    let identifier_in = |v: &Json<'_>| {
         let ids = v.get("identifier")?;
         let ids = match ids {
-            Value::Array(a) => a.iter().collect::<Vec<_>>(),
+            Json::Array(a) => a.iter().collect::<Vec<_>>(),
             other => vec![other],
         };
         ids.into_iter()
-            .find(|i| i.get("system").and_then(Value::as_str) == Some(system))
+            .find(|i| i.get("system").and_then(Json::as_str) == Some(system))
             .and_then(|i| i.get("value")?.as_str())
             .map(str::to_owned)
     };
     if let Some(id) = identifier_in(reference) {
         return Ok(id);
     }
-    let Some(text) = reference.get("reference").and_then(Value::as_str) else {
+    let Some(text) = reference.get("reference").and_then(Json::as_str) else {
         return Err(at(FhirProblemKind::WrongShape {
             expected: "a Reference with a reference or an identifier".into(),
         }));
@@ -443,7 +442,7 @@ struct Author {
 
 fn read_author<'a>(
     paths: &[FhirPath],
-    resource: &'a Value,
+    resource: &'a Json<'a>,
     resolver: &dyn Resolve<'a>,
     in_bundle: bool,
     options: &FhirOptions,
@@ -463,7 +462,7 @@ fn read_author<'a>(
         }
         Err((path, kind)) => return Err(problem(path.as_str(), None, kind)),
     };
-    let Some(text) = reference.get("reference").and_then(Value::as_str) else {
+    let Some(text) = reference.get("reference").and_then(Json::as_str) else {
         return reference
             .get("identifier")
             .and_then(|i| i.get("value")?.as_str())
@@ -483,7 +482,7 @@ fn read_author<'a>(
     };
     match resolver.resolve(text) {
         Some(target) => {
-            let own = |key: &str| target.get(key).and_then(Value::as_str);
+            let own = |key: &str| target.get(key).and_then(Json::as_str);
             let local = match (own("resourceType"), own("id")) {
                 (Some(t), Some(id)) => format!("{t}/{id}"),
                 _ => text.to_owned(),
@@ -494,7 +493,7 @@ fn read_author<'a>(
                 .and_then(|system| {
                     let ids = target.get("identifier")?.as_array()?;
                     ids.iter()
-                        .find(|i| i.get("system").and_then(Value::as_str) == Some(system))
+                        .find(|i| i.get("system").and_then(Json::as_str) == Some(system))
                         .and_then(|i| i.get("value")?.as_str())
                 });
             Ok(Author {
@@ -520,7 +519,7 @@ fn read_author<'a>(
 
 fn read_time<'a>(
     paths: &[FhirPath],
-    resource: &'a Value,
+    resource: &'a Json<'a>,
     resolver: &dyn Resolve<'a>,
 ) -> Result<u64, FhirProblem> {
     let first = paths.first().map(FhirPath::as_str).unwrap_or_default();
@@ -539,10 +538,10 @@ fn read_time<'a>(
 
 /// A FHIR `instant` or `dateTime` with a time of day and zone, or a `Period`
 /// (its `start`), in Unix seconds.
-fn instant(value: &Value) -> Result<i64, FhirProblemKind> {
+fn instant(value: &Json<'_>) -> Result<i64, FhirProblemKind> {
     let text = match value {
-        Value::String(s) => s.as_str(),
-        Value::Object(period) => period.get("start").and_then(Value::as_str).ok_or_else(|| {
+        Json::String(s) => s.as_ref(),
+        Json::Object(_) => value.get("start").and_then(Json::as_str).ok_or_else(|| {
             FhirProblemKind::WrongShape {
                 expected: "a dateTime, an instant or a Period with a start".into(),
             }
@@ -564,7 +563,7 @@ fn instant(value: &Value) -> Result<i64, FhirProblemKind> {
 fn read_field<'a>(
     map: &FieldMap,
     kind: &FieldKind,
-    resource: &'a Value,
+    resource: &'a Json<'a>,
     resolver: &dyn Resolve<'a>,
 ) -> Result<Option<Value>, FhirProblemKind> {
     let Some((_, value)) = first_value(&map.paths, resource, resolver).map_err(|(_, k)| k)? else {
@@ -588,8 +587,8 @@ fn read_field<'a>(
             // Checked here for precision; the template checks the rest.
             instant(value)?;
             match value {
-                Value::Object(period) => period.get("start").cloned().unwrap_or_default(),
-                other => other.clone(),
+                Json::Object(_) => value.get("start").map(Json::to_value).unwrap_or_default(),
+                other => other.to_value(),
             }
         }
         FieldKind::Enum { .. } => {
@@ -616,22 +615,19 @@ fn read_field<'a>(
 
 /// A number's decimal text, from a JSON number or a Quantity (whose UCUM unit
 /// must be `unit`, or convert exactly to it).
-fn number(value: &Value, unit: Option<&str>) -> Result<String, FhirProblemKind> {
+fn number(value: &Json<'_>, unit: Option<&str>) -> Result<String, FhirProblemKind> {
     let shape = || FhirProblemKind::WrongShape {
         expected: "a number or a Quantity".into(),
     };
     match value {
-        Value::Number(n) => units::convert(n, "1", "1").map_err(|_| shape()),
-        Value::Object(q) => {
-            let n = q
-                .get("value")
-                .and_then(Value::as_number)
-                .ok_or_else(shape)?;
+        Json::Number(n) => units::convert(n, "1", "1").map_err(|_| shape()),
+        q @ Json::Object(_) => {
+            let n = q.get("value").and_then(Json::as_number).ok_or_else(shape)?;
             let Some(expected) = unit else {
                 return units::convert(n, "1", "1").map_err(|_| shape());
             };
-            let system = q.get("system").and_then(Value::as_str);
-            let code = q.get("code").and_then(Value::as_str);
+            let system = q.get("system").and_then(Json::as_str);
+            let code = q.get("code").and_then(Json::as_str);
             let found = match (system, code) {
                 (Some(UCUM_SYSTEM), Some(code)) => code,
                 // No unit at all is UCUM's unity, which `{pack}` also is.
@@ -640,7 +636,7 @@ fn number(value: &Value, unit: Option<&str>) -> Result<String, FhirProblemKind> 
                     return Err(FhirProblemKind::WrongUnit {
                         expected: expected.to_owned(),
                         found: code
-                            .or_else(|| q.get("unit").and_then(Value::as_str))
+                            .or_else(|| q.get("unit").and_then(Json::as_str))
                             .unwrap_or("no UCUM code")
                             .to_owned(),
                     });
@@ -659,10 +655,10 @@ fn number(value: &Value, unit: Option<&str>) -> Result<String, FhirProblemKind> 
 }
 
 /// A code, or a Coding's `code`.
-fn code_of(value: &Value) -> Option<&str> {
+fn code_of<'v>(value: &'v Json<'_>) -> Option<&'v str> {
     match value {
-        Value::String(s) => Some(s),
-        Value::Object(c) => c.get("code")?.as_str(),
+        Json::String(s) => Some(s),
+        Json::Object(_) => value.get("code")?.as_str(),
         _ => None,
     }
 }

@@ -34,6 +34,7 @@
 mod bundle;
 mod doc;
 mod error;
+mod json;
 mod mapping;
 mod out;
 mod path;
@@ -41,7 +42,6 @@ pub mod units;
 
 use alloy_primitives::B256;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 pub use bundle::{BundleMapping, Unmapped};
 pub use doc::{AuthorDoc, CodeMatchDoc, CodingDoc, FhirMappingDoc, FieldMapDoc, OneOrMany};
@@ -55,6 +55,7 @@ pub use path::{FhirPath, MAX_PATH_LEN};
 
 use crate::{InitialTransaction, Role, Template, TemplateRegistry};
 use bundle::Resolver;
+use json::Json;
 
 /// Largest FHIR JSON text accepted (a resource or a Bundle), in bytes.
 pub const MAX_FHIR_JSON_LEN: usize = 64 << 20;
@@ -127,15 +128,15 @@ pub struct MappedTi {
     pub source: FhirSource,
 }
 
-fn parse(json: &str) -> Result<Value, FhirError> {
+fn parse(json: &str) -> Result<Json<'_>, FhirError> {
     if json.len() > MAX_FHIR_JSON_LEN {
         return Err(FhirError::TooLarge {
             len: json.len(),
             max: MAX_FHIR_JSON_LEN,
         });
     }
-    let value: Value = serde_json::from_str(json).map_err(|e| FhirError::Json(e.to_string()))?;
-    if value.get("resourceType").and_then(Value::as_str).is_none() {
+    let value = Json::parse(json).map_err(|e| FhirError::Json(e.to_string()))?;
+    if value.get("resourceType").and_then(Json::as_str).is_none() {
         return Err(FhirError::Json(
             "the document is not a FHIR resource: it has no resourceType".into(),
         ));
@@ -185,7 +186,7 @@ pub fn map_resource_to(
 /// `type/id` source, references resolving to contained resources only.
 fn standalone<T>(
     json: &str,
-    map: impl FnOnce(&Value, &str, &Resolver<'_>) -> Result<T, FhirError>,
+    map: impl FnOnce(&Json<'_>, &str, &Resolver<'_>) -> Result<T, FhirError>,
 ) -> Result<T, FhirError> {
     let resource = parse(json)?;
     let resolver = Resolver {
@@ -220,7 +221,7 @@ pub fn map_bundle(
 /// Picks the template for `resource` and maps it.
 fn map_value<'a>(
     registry: &TemplateRegistry,
-    resource: &'a Value,
+    resource: &'a Json<'a>,
     source: &str,
     resolver: &Resolver<'a>,
     in_bundle: bool,
@@ -260,15 +261,15 @@ fn map_value<'a>(
     }
 }
 
-fn resource_type(resource: &Value) -> String {
+fn resource_type(resource: &Json<'_>) -> String {
     resource
         .get("resourceType")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .unwrap_or_default()
         .to_owned()
 }
 
-fn no_template<'a>(resource: &'a Value, resolver: &Resolver<'a>) -> FhirError {
+fn no_template<'a>(resource: &'a Json<'a>, resolver: &Resolver<'a>) -> FhirError {
     let codes = FhirPath::parse("code.coding")
         .map(|p| {
             p.eval(resource, resolver)

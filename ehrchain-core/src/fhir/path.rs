@@ -18,8 +18,9 @@
 //! (`#id`, contained) or the bundle (`fullUrl`, `Type/id`).
 
 use std::fmt;
+use std::ops::ControlFlow::{self, Break, Continue};
 
-use serde_json::Value;
+use super::json::Json;
 
 /// Longest path text a mapping may hold, in bytes.
 pub const MAX_PATH_LEN: usize = 512;
@@ -51,7 +52,7 @@ enum Test {
 /// Finds the resource a `Reference` points to.
 pub(crate) trait Resolve<'a> {
     /// The resource `reference` (a Reference's `reference` text) names.
-    fn resolve(&self, reference: &str) -> Option<&'a Value>;
+    fn resolve(&self, reference: &str) -> Option<&'a Json<'a>>;
 }
 
 impl FhirPath {
@@ -91,9 +92,48 @@ impl FhirPath {
         &self.text
     }
 
-    /// Evaluates the path on `root` (a resource).
-    pub(crate) fn eval<'a>(&self, root: &'a Value, resolver: &dyn Resolve<'a>) -> Vec<&'a Value> {
-        eval(&self.steps, vec![root], resolver)
+    /// Evaluates the path on `root` (a resource): every item, in order.
+    pub(crate) fn eval<'a>(
+        &self,
+        root: &'a Json<'a>,
+        resolver: &dyn Resolve<'a>,
+    ) -> Vec<&'a Json<'a>> {
+        let mut items = Vec::new();
+        let _ = walk(&self.steps, root, resolver, &mut |item| {
+            items.push(item);
+            Continue(())
+        });
+        items
+    }
+
+    /// The first item the path yields on `root`, and how many it yields,
+    /// without collecting them.
+    pub(crate) fn first_and_count<'a>(
+        &self,
+        root: &'a Json<'a>,
+        resolver: &dyn Resolve<'a>,
+    ) -> (Option<&'a Json<'a>>, usize) {
+        let (mut first, mut count) = (None, 0);
+        let _ = walk(&self.steps, root, resolver, &mut |item| {
+            first = first.or(Some(item));
+            count += 1;
+            Continue(())
+        });
+        (first, count)
+    }
+
+    /// Whether some item the path yields on `root` satisfies `test`
+    /// (stopping at the first that does).
+    pub(crate) fn any<'a>(
+        &self,
+        root: &'a Json<'a>,
+        resolver: &dyn Resolve<'a>,
+        mut test: impl FnMut(&'a Json<'a>) -> bool,
+    ) -> bool {
+        walk(&self.steps, root, resolver, &mut |item| {
+            if test(item) { Break(()) } else { Continue(()) }
+        })
+        .is_break()
     }
 }
 
@@ -103,61 +143,84 @@ impl fmt::Display for FhirPath {
     }
 }
 
-fn eval<'a>(
+/// Hands every item `steps` yield from `item` to `each`, depth first (the
+/// order FHIRPath's step-by-step collections have), until `each` breaks.
+/// Nothing is collected: a path is evaluated for every field of every
+/// resource, and its `where(…)` tests for every component.
+fn walk<'a>(
     steps: &[Step],
-    mut focus: Vec<&'a Value>,
+    item: &'a Json<'a>,
     resolver: &dyn Resolve<'a>,
-) -> Vec<&'a Value> {
-    for step in steps {
-        focus = match step {
-            Step::Child(name) => {
-                let mut out = Vec::new();
-                for item in focus {
-                    if let Value::Object(map) = item {
-                        let found = map.get(name.as_str()).or_else(|| {
-                            // A choice element: `value` finds `valueQuantity`.
-                            map.iter()
-                                .find(|(k, _)| {
-                                    k.strip_prefix(name.as_str()).is_some_and(|rest| {
-                                        rest.starts_with(|c: char| c.is_ascii_uppercase())
-                                    })
-                                })
-                                .map(|(_, v)| v)
-                        });
-                        match found {
-                            Some(Value::Array(items)) => out.extend(items.iter()),
-                            Some(Value::Null) | None => {}
-                            Some(v) => out.push(v),
-                        }
-                    }
+    each: &mut dyn FnMut(&'a Json<'a>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Some((step, rest)) = steps.split_first() else {
+        return each(item);
+    };
+    match step {
+        Step::Child(name) => match child(item, name) {
+            Some(Json::Array(items)) => {
+                for child in items {
+                    walk(rest, child, resolver, each)?;
                 }
-                out
+                Continue(())
             }
-            Step::First => focus.into_iter().take(1).collect(),
-            Step::Resolve => focus
-                .into_iter()
-                .filter_map(|item| item.get("reference")?.as_str())
-                .filter_map(|r| resolver.resolve(r))
-                .collect(),
-            Step::Where(tests) | Step::Exists(tests) => focus
-                .into_iter()
-                .filter(|item| tests.iter().all(|t| holds(t, item, resolver)))
-                .collect(),
-        };
-        if focus.is_empty() {
-            break;
+            Some(Json::Null) | None => Continue(()),
+            Some(child) => walk(rest, child, resolver, each),
+        },
+        // The first item to get here is the collection's first: once the
+        // rest of the path has taken it, nothing else may pass.
+        Step::First => {
+            walk(rest, item, resolver, each)?;
+            Break(())
+        }
+        Step::Resolve => match item
+            .get("reference")
+            .and_then(Json::as_str)
+            .and_then(|r| resolver.resolve(r))
+        {
+            Some(target) => walk(rest, target, resolver, each),
+            None => Continue(()),
+        },
+        Step::Where(tests) | Step::Exists(tests) => {
+            if tests.iter().all(|t| holds(t, item, resolver)) {
+                walk(rest, item, resolver, each)
+            } else {
+                Continue(())
+            }
         }
     }
-    focus
 }
 
-fn holds<'a>(test: &Test, item: &'a Value, resolver: &dyn Resolve<'a>) -> bool {
+/// The element `name` of an object, or a choice element (`value` finds
+/// `valueQuantity`).
+fn child<'j, 'a>(item: &'j Json<'a>, name: &str) -> Option<&'j Json<'a>> {
+    let Json::Object(members) = item else {
+        return None;
+    };
+    item.get(name).or_else(|| {
+        members
+            .iter()
+            .find(|(k, _)| {
+                k.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+            })
+            .map(|(_, v)| v)
+    })
+}
+
+fn holds<'a>(test: &Test, item: &'a Json<'a>, resolver: &dyn Resolve<'a>) -> bool {
     match test {
+        // Exactly one item, a string equal to the literal.
         Test::Equals(path, literal) => {
-            let result = eval(path, vec![item], resolver);
-            matches!(result.as_slice(), [Value::String(s)] if s == literal)
+            let mut equal = None;
+            let _ = walk(path, item, resolver, &mut |v| {
+                let one = equal.is_none() && matches!(v, Json::String(s) if s == literal);
+                equal = Some(one);
+                if one { Continue(()) } else { Break(()) }
+            });
+            equal == Some(true)
         }
-        Test::Exists(path) => !eval(path, vec![item], resolver).is_empty(),
+        Test::Exists(path) => walk(path, item, resolver, &mut |_| Break(())).is_break(),
     }
 }
 

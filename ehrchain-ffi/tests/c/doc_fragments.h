@@ -1,0 +1,62 @@
+/*
+ * What the C fragments of the Markdown docs take from the code around them:
+ * the handles, buffers and values a host holds, and the host's own functions
+ * they call, declared with the types the header gives them, so that each
+ * fragment compiles as the body of a function (scripts/doc-c-blocks.sh;
+ * `make ffi`). A fragment that passes the wrong type, the wrong number of
+ * arguments or a name the header lacks fails the build.
+ */
+#ifndef EHRCHAIN_DOC_FRAGMENTS_H
+#define EHRCHAIN_DOC_FRAGMENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ehrchain.h"
+
+/* Handles. */
+extern ehr_templates *templates;
+extern ehr_transport *chain, *transport, *rpc;
+extern ehr_handshaker *hs;
+extern ehr_ti *ti;
+extern ehr_tc *tc;
+extern ehr_ack *ack;
+extern ehr_validator *v;
+extern ehr_validator_config *config;
+extern ehr_rpc_exchange *x;
+extern ehr_transmit action;
+extern ehr_receipt receipt;
+extern ehr_cancel *cancel;
+
+/* Values: ids, addresses, clocks, results. */
+extern uint8_t registry[20], admin[20], nurse_account[20], sender[20], zero_address[20];
+extern uint8_t template_id[32], tx_hash[32], record_hash[32], batch_id[32];
+extern uint64_t chain_id, now_ms, deadline_ms, head;
+extern uint32_t status, leaf_count;
+extern ehr_result result;
+extern bool stored_ok, found, has_batch_id;
+
+/* The node's URL, and one HTTP exchange with it. */
+extern const char *url;
+extern size_t url_len;
+extern char buf[65536];
+extern size_t n;
+extern uint16_t http_status;
+extern const uint8_t *body;
+extern size_t body_len;
+/* Posts `len` bytes of `request` to `url`; the HTTP status, 0 when no answer came. */
+uint16_t my_http_post(const char *url, const char *request, size_t len, const uint8_t **body_out,
+                      size_t *body_len_out);
+
+/* The host's outbox: a table in its database, and the four callbacks over it. */
+extern void *db;
+ehr_result db_save(void *db, const uint8_t *key, const char *entry, size_t entry_len);
+ehr_result db_load(void *db, const uint8_t *key, bool *found_out, const char **entry_out,
+                   size_t *entry_len_out);
+ehr_result db_keys(void *db, uint8_t *keys_out, size_t capacity, size_t *count_out);
+ehr_result db_finish(void *db, const uint8_t *key, const struct ehr_ack *const *acks,
+                     size_t acks_len);
+
+#endif
