@@ -18,9 +18,10 @@ fn gateway() -> Command {
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
 fn four_gateways_anchor_into_one_registry_without_coordinating() {
     let url = std::env::var("EHRCHAIN_RPC_URL").expect("EHRCHAIN_RPC_URL");
-    // A node that mines on its own makes the confirmations; an automining
-    // one is asked for a block at every head read.
-    let interval = std::env::var_os("EHRCHAIN_RPC_INTERVAL_MINING").is_some();
+    // A node that mines on its own (`EHRCHAIN_RPC_INTERVAL_MINING=1`) makes
+    // the confirmations; an automining one is asked for a block at every
+    // head read, as in contracts/tests/rpc_end_to_end.rs.
+    let interval = std::env::var("EHRCHAIN_RPC_INTERVAL_MINING").is_ok_and(|v| v == "1");
     let deployed = gateway()
         .args(["deploy", &url, &GATEWAYS.to_string()])
         .output()
