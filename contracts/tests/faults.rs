@@ -324,6 +324,7 @@ fn reorg_after_the_ack(
         poll_interval_ms: 20,
         backoff_initial_ms: 50,
         backoff_max_ms: 400,
+        ..WatcherConfig::default()
     });
     let snapshot = direct.request(&RpcRequest::snapshot()).unwrap();
     // Each TC and the block of its first anchor.

@@ -15,6 +15,7 @@
 use alloy_primitives::B256;
 
 use crate::batch::AnchoredBatch;
+use crate::finality::BlockRef;
 use crate::outbox::{NoOutbox, Outbox, OutboxError};
 use crate::time::{CancelToken, Clock, UnixMillis};
 use crate::transport::{SubmissionStatus, Transport, TransportError};
@@ -300,6 +301,11 @@ trait TakesReads {
         now: UnixMillis,
         r: Result<Option<AnchoredBatch>, TransportError>,
     ) -> Result<(), Self::Error>;
+    fn handle_block(
+        &mut self,
+        now: UnixMillis,
+        r: Result<Option<BlockRef>, TransportError>,
+    ) -> Result<(), Self::Error>;
 }
 
 macro_rules! takes_reads {
@@ -334,6 +340,13 @@ macro_rules! takes_reads {
             ) -> Result<(), $error> {
                 <$machine>::handle_batch(self, now, r)
             }
+            fn handle_block(
+                &mut self,
+                now: UnixMillis,
+                r: Result<Option<BlockRef>, TransportError>,
+            ) -> Result<(), $error> {
+                <$machine>::handle_block(self, now, r)
+            }
         }
     };
 }
@@ -359,6 +372,7 @@ fn perform_read<M: TakesReads, T: Transport + ?Sized>(
             machine.handle_record(now, transport.record_hash_of(&ti_id))
         }
         Transmit::ReadBatch { root } => machine.handle_batch(now, transport.anchored_batch(&root)),
+        Transmit::ReadBlock { tag } => machine.handle_block(now, transport.block_at(tag)),
         Transmit::Persist | Transmit::Submit { .. } => Ok(()),
     }
 }

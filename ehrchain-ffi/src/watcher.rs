@@ -18,8 +18,8 @@ use crate::ptr::{self, Out};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::transport::{ehr_receipt, ehr_transport};
 use crate::validator::{
-    batch_result, ehr_transmit, ehr_validator, receipt_result, record_result, reported,
-    write_deadline,
+    batch_result, block_result, ehr_transmit, ehr_validator, receipt_result, record_result,
+    reported, write_deadline,
 };
 
 /// The anchor watcher over valid ACKs.
@@ -127,8 +127,8 @@ pub unsafe extern "C" fn ehr_watcher_run(
 
 /// Writes the next read for the host at `now_ms` to `transmit_out` (an
 /// `ehr_transmit` as the validator's: `EHR_TRANSMIT_READ_HEAD`,
-/// `EHR_TRANSMIT_POLL`, `EHR_TRANSMIT_READ_RECORD` or
-/// `EHR_TRANSMIT_READ_BATCH`; `EHR_TRANSMIT_NONE` when there is nothing to
+/// `EHR_TRANSMIT_READ_BLOCK` (finality by tag), `EHR_TRANSMIT_POLL`,
+/// `EHR_TRANSMIT_READ_RECORD` or `EHR_TRANSMIT_READ_BATCH`; `EHR_TRANSMIT_NONE` when there is nothing to
 /// do now). Its submission's calldata stays valid until the next call that
 /// changes the watcher. Hand each result to the matching
 /// `ehr_watcher_handle_*` function.
@@ -177,6 +177,26 @@ pub unsafe extern "C" fn ehr_watcher_handle_head(
         let watcher = ptr::handle_mut(watcher, "watcher")?;
         let result = reported(watcher.chain(), result, "head read", || Ok(block_number))?;
         watcher.w.handle_head(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_READ_BLOCK` (finality by tag:
+/// `{"finality": "finalized"}` in the configuration), as
+/// `ehr_validator_handle_block`. `EHR_WATCHER` when no block was asked for.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_handle_block(
+    watcher: *mut ehr_watcher,
+    now_ms: u64,
+    result: ehr_result,
+    found: bool,
+    block_number: u64,
+    block_hash: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let result = block_result(watcher.chain(), result, found, block_number, block_hash)?;
+        watcher.w.handle_block(UnixMillis(now_ms), result)?;
         Ok(())
     })
 }
@@ -252,6 +272,7 @@ pub unsafe extern "C" fn ehr_watcher_handle_batch(
 /// nothing to `buf`) when none waits. An event is handed out once, when it
 /// was written whole (`EHR_BUFFER_TOO_SMALL` keeps it). Its form:
 /// `{"event": "final", "key", "records": [{"tiId", "recordHash"}], "anchor", "head"}`
+/// (and `"finalized"`, the block read, with finality by tag)
 /// or `{"event": "vanished", …, "held", "entry"}` (the outbox entry that
 /// resends the same TC).
 #[unsafe(no_mangle)]

@@ -201,6 +201,11 @@ export class Eip1193Transport {
     return this.carryOut(new RpcExchange({ kind: "read_head" }, this.exchangeOptions()));
   }
 
+  /** The validator's `read_block` (finality by tag): the node's `safe` or `finalized` block `{number, hash}`, or `null` while it names none. */
+  async blockAt(tag) {
+    return this.carryOut(new RpcExchange({ kind: "read_block", tag }, this.exchangeOptions()));
+  }
+
   /** `recordHashOf(tiId)` at the latest mined block: the anchored record hash, or `null`. */
   async recordHashOf(tiId) {
     return this.carryOut(new RpcExchange({ kind: "read_record", tiId: tiId }, this.exchangeOptions()));
@@ -276,6 +281,8 @@ async function perform(transport, transmit) {
         return await transport.recordHashOf(transmit.tiId);
       case "read_batch":
         return await transport.anchoredBatch(transmit.root);
+      case "read_block":
+        return await transport.blockAt(transmit.tag);
       default:
         return { error: "malformed", detail: `unknown action ${transmit.kind}` };
     }
@@ -291,6 +298,7 @@ const HANDLERS = {
   read_head: "handleHead",
   read_record: "handleRecord",
   read_batch: "handleBatch",
+  read_block: "handleBlock",
 };
 
 /**

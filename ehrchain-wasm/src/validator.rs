@@ -2,6 +2,7 @@
 //! machine, with JSON in and out. The package's `runValidator` drives it over
 //! an EIP-1193 provider; hosts with another transport drive it themselves.
 
+use ehrchain_core::BlockRef;
 use ehrchain_core::outbox::OutboxError;
 use ehrchain_core::{
     AnchoredBatch, B256, ErrorCode, StopCause, Stopped, SubmissionStatus, TransactionValidator,
@@ -99,6 +100,20 @@ pub(crate) fn batch_result(
             Ok(None)
         } else {
             convert::document(r, "anchored batch").map(Some)
+        }
+    })
+}
+
+/// The result of a `read_block` action (see `handleBlock`): the block
+/// `{number, hash}`, or `null` when the node names none yet.
+pub(crate) fn block_result(
+    result: &JsValue,
+) -> Result<Result<Option<BlockRef>, TransportError>, Failure> {
+    read_result(result, |r| {
+        if r.is_null() {
+            Ok(None)
+        } else {
+            convert::value(r, "block").map(Some)
         }
     })
 }
@@ -268,6 +283,25 @@ impl Validator {
             &now_ms,
             batch_result(&result),
             TransactionValidator::handle_batch,
+        )
+    }
+
+    /// The result of a `read_block` action (finality by tag): the node's
+    /// block under the tag (`{number, hash}`; `null` when it names none
+    /// yet), or a `TransportError`.
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT`; `EHR_VALIDATOR` when no block was asked for.
+    #[wasm_bindgen(js_name = handleBlock)]
+    pub fn handle_block(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "BlockRef | null | TransportError")] result: JsValue,
+    ) -> Result<(), JsValue> {
+        self.hand_in(
+            &now_ms,
+            block_result(&result),
+            TransactionValidator::handle_block,
         )
     }
 
