@@ -826,7 +826,7 @@ fn watch_after_the_acks(
         &mut outbox,
         &mut sim,
         &mut clock,
-        Some(deadline),
+        &Until::deadline(deadline),
     )
     .unwrap();
     let w = world.borrow();

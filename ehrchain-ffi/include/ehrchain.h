@@ -2175,15 +2175,18 @@ ehr_result ehr_watcher_len(const struct ehr_watcher *watcher, size_t *len_out);
 
 /**
  * Runs the watcher through `transport`, blocking (system clock), until
- * nothing is watched or `deadline_ms` (Unix milliseconds; 0: no deadline)
- * passes; then take the events with `ehr_watcher_poll_event`. A vanished
+ * nothing is watched, `deadline_ms` (Unix milliseconds; 0: no deadline)
+ * passes or `cancel` (NULL for none) is signalled, which ends a wait at
+ * once (as for `ehr_validator_run`); then take the events with
+ * `ehr_watcher_poll_event`. A vanished
  * anchor is the host's to resend: store the event's `entry` in the outbox
  * and resume it (`ehr_validator_from_json`, `ehr_validator_run`), then
  * watch the new ACK.
  */
 ehr_result ehr_watcher_run(struct ehr_watcher *watcher,
                            struct ehr_transport *transport,
-                           uint64_t deadline_ms);
+                           uint64_t deadline_ms,
+                           const struct ehr_cancel *cancel);
 
 /**
  * Writes the next read for the host at `now_ms` to `transmit_out` (an

@@ -2,7 +2,8 @@
 //! the chain until each valid ACK's anchor is final (N blocks deep), and
 //! reports an anchor a reorg took away (`vanished`) with the outbox entry
 //! that resends the same TC (`ehr_validator_from_json`). Driven by ehrchain
-//! through a transport (`ehr_watcher_run`, blocking, with a deadline) or by
+//! through a transport (`ehr_watcher_run`, blocking, with a deadline and a
+//! cancel token) or by
 //! the host's own event loop: reads out (`ehr_watcher_poll_transmit`, the
 //! validator's `ehr_transmit`), results in (`ehr_watcher_handle_*`), events
 //! out as JSON (`ehr_watcher_poll_event`). The state machine is the core's
@@ -13,6 +14,7 @@ use std::ffi::c_char;
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, UnixMillis, watch_until};
 
+use crate::cancel::{ehr_cancel, until};
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
 use crate::result::{Error, ehr_result, guard, guard_void};
@@ -100,8 +102,10 @@ pub unsafe extern "C" fn ehr_watcher_len(
 }
 
 /// Runs the watcher through `transport`, blocking (system clock), until
-/// nothing is watched or `deadline_ms` (Unix milliseconds; 0: no deadline)
-/// passes; then take the events with `ehr_watcher_poll_event`. A vanished
+/// nothing is watched, `deadline_ms` (Unix milliseconds; 0: no deadline)
+/// passes or `cancel` (NULL for none) is signalled, which ends a wait at
+/// once (as for `ehr_validator_run`); then take the events with
+/// `ehr_watcher_poll_event`. A vanished
 /// anchor is the host's to resend: store the event's `entry` in the outbox
 /// and resume it (`ehr_validator_from_json`, `ehr_validator_run`), then
 /// watch the new ACK.
@@ -110,16 +114,17 @@ pub unsafe extern "C" fn ehr_watcher_run(
     watcher: *mut ehr_watcher,
     transport: *mut ehr_transport,
     deadline_ms: u64,
+    cancel: *const ehr_cancel,
 ) -> ehr_result {
     guard(|| {
         let watcher = ptr::handle_mut(watcher, "watcher")?;
         let transport = ptr::handle_mut(transport, "transport")?;
-        let deadline = (deadline_ms > 0).then_some(UnixMillis(deadline_ms));
+        let until = until(deadline_ms, cancel)?;
         watch_until(
             &mut watcher.w,
             &mut transport.inner,
             &mut SystemClock,
-            deadline,
+            &until,
         );
         Ok(())
     })

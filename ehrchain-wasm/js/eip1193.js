@@ -387,21 +387,33 @@ export async function runWatcher(watcher, transport, options = {}) {
   return { events, resent };
 }
 
-/** The same TC as a vanished anchor's, pending again in the outbox and run to its ACKs; its valid ACK is watched. */
+/**
+ * The same TC as a vanished anchor's, pending again in the outbox and run to
+ * its ACKs; run again while its ACK is invalid but may be rerun (the chain
+ * dropped it again, say: `Validator.mayRerun`), until the deadline or the
+ * signal, as the Rust `watch_durably`; its valid ACK is watched. The ACKs,
+ * oldest first.
+ */
 async function resend(watcher, transport, event, options) {
-  await options.outbox.save(event.key, JSON.parse(event.entry));
-  const validator = Validator.fromJSON(event.entry);
-  try {
-    const acks = await runValidator(validator, transport, options);
-    const valid = acks.find((ack) => ack.status === "valid");
-    if (valid !== undefined) watcher.watch(validator, valid);
-    return acks;
-  } catch (error) {
-    // Stopped by the deadline or the signal: pending in the outbox.
-    if (error.code === "EHR_STILL_PENDING") return [];
-    throw error;
-  } finally {
-    validator.free();
+  const { now = () => Date.now(), deadline, signal } = options;
+  const all = [];
+  for (;;) {
+    await options.outbox.save(event.key, JSON.parse(event.entry));
+    const validator = Validator.fromJSON(event.entry);
+    try {
+      const acks = await runValidator(validator, transport, options);
+      const valid = acks.find((ack) => ack.status === "valid");
+      if (valid !== undefined) watcher.watch(validator, valid);
+      all.push(...acks);
+      const rerun = acks.every((ack) => Validator.mayRerun(ack));
+      if (!rerun || signal?.aborted || (deadline !== undefined && now() >= deadline)) return all;
+    } catch (error) {
+      // Stopped by the deadline or the signal: pending in the outbox.
+      if (error.code === "EHR_STILL_PENDING") return all;
+      throw error;
+    } finally {
+      validator.free();
+    }
   }
 }
 

@@ -2,8 +2,8 @@
 //! machine, with JSON in and out. The package's `runValidator` drives it over
 //! an EIP-1193 provider; hosts with another transport drive it themselves.
 
-use ehrchain_core::BlockRef;
 use ehrchain_core::outbox::OutboxError;
+use ehrchain_core::{Ack, BlockRef, InvalidReason};
 use ehrchain_core::{
     AnchoredBatch, B256, ErrorCode, StopCause, Stopped, SubmissionStatus, TransactionValidator,
     TransportError, TxHash, UnixMillis, ValidatorConfig,
@@ -407,6 +407,20 @@ impl Validator {
         Ok(TransactionValidator::from_json(&text)
             .map_err(Failure::from)?
             .into())
+    }
+
+    /// Whether `ack` is invalid for a reason that running the same TC again
+    /// may settle (the core's `InvalidReason::may_rerun`: not anchored, or
+    /// inconclusive); `false` for a valid ACK or a final refusal.
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for something that is not an ACK.
+    #[wasm_bindgen(js_name = mayRerun)]
+    pub fn may_rerun(
+        #[wasm_bindgen(unchecked_param_type = "Ack")] ack: JsValue,
+    ) -> Result<bool, JsValue> {
+        let ack: Ack = convert::value(&ack, "ACK")?;
+        Ok(ack.reason().is_some_and(InvalidReason::may_rerun))
     }
 
     /// The result of a `persist` action: `undefined` once the entry is

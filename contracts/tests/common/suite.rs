@@ -409,7 +409,7 @@ pub fn a_record_final_by_tag_names_the_finalized_block<T: Chain>(flow: &mut Flow
         &mut watcher,
         &mut flow.transport,
         &mut flow.clock,
-        Some(deadline),
+        &Until::deadline(deadline),
     );
     let [
         WatchEvent::Final {
