@@ -6,9 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ehr from "../pkg/index.js";
-import { setup, ti } from "./chain.mjs";
+import { CHAIN_ID, FAST, KEYS, setup, ti } from "./chain.mjs";
 
-const { hs, templates, transport, provider } = await setup();
+const { hs, templates, transport, provider, registry } = await setup();
 const SETTINGS = { depth: 4, pollIntervalMs: 10, backoffInitialMs: 10, backoffMaxMs: 50 };
 
 // Against a shared node (EHRCHAIN_RPC_URL), reverting the chain would undo
@@ -127,4 +127,33 @@ test("a watcher takes only valid ACKs of their validator, and resumes from its s
   const { events } = await ehr.runWatcher(resumed, transport, { deadline: Date.now() + 60_000 });
   assert.deepEqual(events.map((e) => [e.event, e.anchor.txHash]), [["final", ack.txHash]]);
   for (const x of [v, other, watcher, resumed]) x.free();
+});
+
+test("final by tag: the ACK and the watcher name the node's finalized block", async () => {
+  // Ganache answers its latest block for "finalized" (so do Hardhat on
+  // post-merge hardforks and the devnet): final at once, and named.
+  const byTag = new ehr.Handshaker(
+    { chainId: CHAIN_ID, registry, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms", validator: { ...FAST, finality: "finalized" } },
+    KEYS,
+    templates,
+  );
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 122, diastolic: 80 }, { patientId: "MRN-000123" });
+  const v = byTag.validatorFor(entry, Date.now());
+  const kinds = [];
+  const [ack] = await ehr.runValidator(v, transport, { onAction: (transmit) => kinds.push(transmit.kind) });
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
+  assert.ok(kinds.includes("read_block") && !kinds.includes("read_head"), kinds.join());
+  assert.equal(ack.finalBlock.tag, "finalized");
+  assert.ok(ack.finalBlock.block.number >= ack.blockNumber);
+  const latest = await provider.request({ method: "eth_getBlockByNumber", params: ["latest", false] });
+  assert.deepEqual(await transport.blockAt("finalized"), { number: Number(latest.number), hash: latest.hash });
+  const watcher = new ehr.Watcher({ ...SETTINGS, finality: "finalized" });
+  watcher.watch(v, ack);
+  const { events } = await ehr.runWatcher(watcher, transport, { deadline: Date.now() + 60_000 });
+  assert.deepEqual(events.map((e) => e.event), ["final"]);
+  assert.equal(events[0].finalized.tag, "finalized");
+  assert.ok(events[0].finalized.block.number >= ack.blockNumber);
+  v.free();
+  watcher.free();
+  byTag.free();
 });
