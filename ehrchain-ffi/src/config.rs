@@ -5,7 +5,7 @@
 
 use std::ffi::c_char;
 
-use ehrchain_core::{Address, ErrorCode, Finality, GeneratorConfig, ValidatorConfig};
+use ehrchain_core::{Address, ErrorCode, Finality, FinalityTag, GeneratorConfig, ValidatorConfig};
 
 use crate::ptr::{self, Out};
 use crate::result::{Error, Result, ehr_result, guard, guard_void};
@@ -77,6 +77,15 @@ pub enum ehr_finality {
 }
 
 impl ehr_finality {
+    /// The C value of the tag `tag` (`EHR_FINALITY_SAFE`,
+    /// `EHR_FINALITY_FINALIZED`).
+    pub(crate) fn of_tag(tag: FinalityTag) -> u32 {
+        (match tag {
+            FinalityTag::Safe => Self::EHR_FINALITY_SAFE,
+            FinalityTag::Finalized => Self::EHR_FINALITY_FINALIZED,
+        }) as u32
+    }
+
     /// The core's finality for the C value `finality`.
     pub(crate) fn parse(finality: u32) -> Result<Finality> {
         match finality {

@@ -9,11 +9,11 @@
 use std::collections::VecDeque;
 use std::ffi::c_char;
 
+use ehrchain_core::BlockRef;
 use ehrchain_core::{
     Ack, AnchoredBatch, B256, ErrorCode, Submission, SubmissionStatus, SystemClock,
     TransactionValidator, Transmit, TransportError, TxHash, UnixMillis, run_blocking,
 };
-use ehrchain_core::{BlockRef, FinalityTag};
 
 use crate::batch::ehr_batch;
 use crate::cancel::{ehr_cancel, until};
@@ -243,10 +243,7 @@ impl ehr_transmit {
             }
             Some(Transmit::ReadBlock { tag }) => {
                 t.kind = ehr_transmit_kind::EHR_TRANSMIT_READ_BLOCK as u32;
-                t.tag = match tag {
-                    FinalityTag::Safe => ehr_finality::EHR_FINALITY_SAFE,
-                    FinalityTag::Finalized => ehr_finality::EHR_FINALITY_FINALIZED,
-                } as u32;
+                t.tag = ehr_finality::of_tag(tag);
             }
         }
         t

@@ -379,12 +379,8 @@ impl Transport for CallbackTransport {
                 tag.name()
             )));
         }
-        let tag = match tag {
-            FinalityTag::Safe => ehr_finality::EHR_FINALITY_SAFE,
-            FinalityTag::Finalized => ehr_finality::EHR_FINALITY_FINALIZED,
-        } as u32;
         let (found, number, hash) = self.ask("block_at", |cb, (found, number, hash)| {
-            callbacks::block_at(cb, tag, found, number, hash)
+            callbacks::block_at(cb, ehr_finality::of_tag(tag), found, number, hash)
         })?;
         Ok(found.then(|| BlockRef {
             number,
