@@ -1161,3 +1161,40 @@ fn a_c_host_without_a_sender_or_an_answer_gets_the_core_policy() {
         ehr_validator_free(validator);
     }
 }
+
+#[test]
+fn a_c_host_reads_the_finalized_block_through_the_core_policy() {
+    let one = OneTc::new();
+    let mut exchange = null_mut();
+    // SAFETY: every pointer is valid for its stated length; every handle is
+    // freed once.
+    unsafe {
+        let validator = one.validator();
+        let mut transmit = std::mem::MaybeUninit::<ehr_transmit>::zeroed().assume_init();
+        transmit.kind = ehr_transmit_kind::EHR_TRANSMIT_READ_BLOCK as u32;
+        let new = |transmit: &ehr_transmit, exchange: &mut *mut ehr_rpc_exchange| {
+            ehr_rpc_exchange_new(
+                validator,
+                transmit,
+                [0xee; 20].as_ptr(),
+                null(),
+                false,
+                exchange,
+            )
+        };
+        // EHR_FINALITY_DEPTH is no tag to read.
+        assert_eq!(
+            new(&transmit, &mut exchange),
+            ehr_result::from(ErrorCode::InvalidArgument)
+        );
+        transmit.tag = ehr_finality::EHR_FINALITY_FINALIZED as u32;
+        assert_eq!(new(&transmit, &mut exchange), ehr_result::OK);
+        let body = text_out(|buf, len, n| ehr_rpc_exchange_request(exchange, 3, buf, len, n));
+        assert_eq!(
+            body,
+            r#"{"id":3,"jsonrpc":"2.0","method":"eth_getBlockByNumber","params":["finalized",false]}"#
+        );
+        ehr_rpc_exchange_free(exchange);
+        ehr_validator_free(validator);
+    }
+}
