@@ -6,7 +6,9 @@
 # until it answers, runs contracts/tests/rpc_end_to_end.rs (then
 # ehrchain-ffi/tests/rpc_ganache.rs, the C ABI's JSON-RPC transport) against it
 # with EHRCHAIN_RPC_URL set, and stops it by its PID whatever happens
-# (scripts/lib/dev-node.sh).
+# (scripts/lib/dev-node.sh). Last, the quickstart's --rpc-url flow, whose
+# verdicts must be scripts/quickstart-verdicts.txt
+# (scripts/lib/quickstart-verdicts.sh).
 #
 # Environment:
 #   CARGO                  cargo to use (default cargo)
@@ -23,6 +25,8 @@ CHAIN_ID=1337
 LOG=${GANACHE_LOG:-$(mktemp -t ganache-e2e.XXXXXX.log)}
 # shellcheck source=lib/dev-node.sh
 source "$ROOT/scripts/lib/dev-node.sh"
+# shellcheck source=lib/quickstart-verdicts.sh
+source "$ROOT/scripts/lib/quickstart-verdicts.sh"
 
 # --ignore-scripts: Ganache's optional native add-ons are not needed (it falls
 # back to JavaScript), and nothing is compiled.
@@ -34,6 +38,7 @@ npm ci --prefix "$GANACHE_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 "$CARGO" test -p ehrchain-examples --test crash --locked --no-run
 "$CARGO" test -p ehrchain-examples --test gateways --locked --no-run
 "$CARGO" test -p ehrchain-contracts --test faults --locked --no-run
+"$CARGO" build -p ehrchain-examples --example quickstart --locked
 
 URL="http://127.0.0.1:$(free_port)"
 PORT=${URL##*:}
@@ -66,4 +71,6 @@ EHRCHAIN_RPC_URL="$URL" \
 # into one registry at once (examples/tests/gateways.rs).
 EHRCHAIN_RPC_URL="$URL" \
   "$CARGO" test -p ehrchain-examples --test gateways --locked -- --include-ignored --nocapture
+# The quickstart's --rpc-url flow: the verdicts every node must give.
+quickstart_verdicts ganache "$URL"
 echo "ganache-e2e: suite passed in $(( $(date +%s) - start ))s"

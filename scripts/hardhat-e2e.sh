@@ -13,6 +13,9 @@
 #      second): real confirmations, nothing mined on request
 #      (EHRCHAIN_RPC_INTERVAL_MINING=1), and the suite's clock paced by real
 #      time.
+# Each run ends with the quickstart's --rpc-url flow, whose verdicts must be
+# those of scripts/quickstart-verdicts.txt, as on Ganache
+# (scripts/lib/quickstart-verdicts.sh).
 #
 # Environment:
 #   CARGO                  cargo to use (default cargo)
@@ -29,6 +32,8 @@ CHAIN_ID=1337
 LOG=${HARDHAT_LOG:-$(mktemp -t hardhat-e2e.XXXXXX.log)}
 # shellcheck source=lib/dev-node.sh
 source "$ROOT/scripts/lib/dev-node.sh"
+# shellcheck source=lib/quickstart-verdicts.sh
+source "$ROOT/scripts/lib/quickstart-verdicts.sh"
 
 npm ci --prefix "$HARDHAT_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 [ -f "$ROOT/ehrchain-wasm/pkg/index.js" ] || { echo "hardhat-e2e: build the npm package first (make wasm)" >&2; exit 1; }
@@ -38,6 +43,7 @@ npm ci --prefix "$HARDHAT_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 "$CARGO" test -p ehrchain-contracts --test faults --locked --no-run
 "$CARGO" test -p ehrchain-examples --test crash --locked --no-run
 "$CARGO" test -p ehrchain-examples --test gateways --locked --no-run
+"$CARGO" build -p ehrchain-examples --example quickstart --locked
 
 # Starts the node with `interval_ms` between blocks (0: automine) on a free
 # port; sets URL.
@@ -73,6 +79,7 @@ EHRCHAIN_RPC_URL="$URL" \
 # into one registry at once (examples/tests/gateways.rs).
 EHRCHAIN_RPC_URL="$URL" \
   "$CARGO" test -p ehrchain-examples --test gateways --locked -- --include-ignored --nocapture
+quickstart_verdicts hardhat-automine "$URL"
 dev_node_stop
 echo "hardhat-e2e: automine passed in $(( $(date +%s) - start ))s"
 
@@ -82,4 +89,5 @@ EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" EHRCHAIN_RPC_INTERVAL_
   "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked -- --include-ignored
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_INTERVAL_MINING=1 \
   "$CARGO" test -p ehrchain-examples --test gateways --locked -- --include-ignored --nocapture
+quickstart_verdicts hardhat-interval "$URL"
 echo "hardhat-e2e: interval mining passed in $(( $(date +%s) - start ))s"

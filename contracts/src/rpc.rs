@@ -29,6 +29,7 @@ use ehrchain_core::{
     AnchoredBatch, BatchReader, Role, Submission, SubmissionStatus, Template, TemplateRegistry,
     Transmit, Transport, TransportError, TxHash, TxReceipt,
 };
+use ehrchain_core::{BlockRef, FinalityTag};
 use serde_json::Value;
 
 use crate::EhrRegistry;
@@ -584,6 +585,13 @@ impl Transport for RpcTransport {
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
         match self.perform(&Transmit::ReadRecord { ti_id: *ti_id }) {
             Outcome::Record(stored) => stored,
+            other => Err(mismatch(&other)),
+        }
+    }
+
+    fn block_at(&mut self, tag: FinalityTag) -> Result<Option<BlockRef>, TransportError> {
+        match self.perform(&Transmit::ReadBlock { tag }) {
+            Outcome::Block(block) => block,
             other => Err(mismatch(&other)),
         }
     }

@@ -8,8 +8,8 @@ use alloy_primitives::{Address, B256, keccak256};
 use alloy_sol_types::SolCall;
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::{
-    AnchoredBatch, BatchReader, Role, Submission, SubmissionStatus, Transport, TransportError,
-    TxHash, TxReceipt,
+    AnchoredBatch, BatchReader, BlockRef, FinalityTag, Role, Submission, SubmissionStatus,
+    Transport, TransportError, TxHash, TxReceipt,
 };
 
 use crate::EhrRegistry;
@@ -18,7 +18,8 @@ use crate::devnet::{Devnet, DevnetError};
 /// A `Transport` over a [`Devnet`] that mines like Ganache's default
 /// ("instamine"): every submission is executed and its block closed at once,
 /// and every read of the head closes one more (empty) block, so confirmations
-/// grow while the validator waits.
+/// grow while the validator waits. Its `safe` and `finalized` blocks are its
+/// head (finality by tag is immediate, as on Ganache and Hardhat).
 ///
 /// The sender of an `anchorRecord` is the account registered for the call's
 /// role ([`DevnetTransport::set_sender`]; by default the devnet's named
@@ -176,6 +177,16 @@ impl Transport for DevnetTransport {
         }
         // The devnet's current block is still open; the head is the last closed one.
         Ok(self.devnet.block_number().saturating_sub(1))
+    }
+
+    /// The devnet's head, as Ganache and Hardhat answer: no consensus layer,
+    /// nothing lags behind the last closed block (no block is mined for it).
+    fn block_at(&mut self, _tag: FinalityTag) -> Result<Option<BlockRef>, TransportError> {
+        let number = self.devnet.block_number().saturating_sub(1);
+        Ok(Some(BlockRef {
+            number,
+            hash: self.block_hash(number),
+        }))
     }
 
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {

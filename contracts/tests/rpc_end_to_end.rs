@@ -30,8 +30,8 @@ use ehrchain_contracts::{
     Deployment, EhrRegistry, FeeMode, PrivateKeySigner, RpcConfig, RpcTransport, deploy_registry,
 };
 use ehrchain_core::{
-    AnchoredBatch, BatchReader, Role, Submission, SubmissionStatus, Transport, TransportError,
-    TxHash,
+    AnchoredBatch, BatchReader, BlockRef, FinalityTag, Role, Submission, SubmissionStatus,
+    Transport, TransportError, TxHash,
 };
 
 /// Ganache may drop one of two transactions sent at once from the same
@@ -76,6 +76,9 @@ impl Transport for Node {
     }
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
         self.rpc.record_hash_of(ti_id)
+    }
+    fn block_at(&mut self, tag: FinalityTag) -> Result<Option<BlockRef>, TransportError> {
+        self.rpc.block_at(tag)
     }
 }
 
@@ -228,6 +231,12 @@ fn a_batch_gets_one_ack_per_record_with_its_proof() {
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
 fn the_outbox_resumes_the_same_tc_after_a_crash() {
     suite::the_outbox_resumes_the_same_tc_after_a_crash(&mut node("outbox", FeeMode::Legacy));
+}
+
+#[test]
+#[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
+fn a_record_final_by_tag_names_the_finalized_block() {
+    suite::a_record_final_by_tag_names_the_finalized_block(&mut node("by-tag", FeeMode::Legacy));
 }
 
 #[test]

@@ -96,6 +96,11 @@ fn the_outbox_resumes_the_same_tc_after_a_crash() {
 }
 
 #[test]
+fn a_record_final_by_tag_names_the_finalized_block() {
+    suite::a_record_final_by_tag_names_the_finalized_block(&mut flow());
+}
+
+#[test]
 fn template_violations_and_wrong_chains_get_invalid_acks() {
     suite::template_violations_and_wrong_chains_get_invalid_acks(&mut flow());
 }

@@ -15,6 +15,7 @@
 use alloy_primitives::B256;
 
 use crate::batch::AnchoredBatch;
+use crate::finality::BlockRef;
 use crate::outbox::{NoOutbox, Outbox, OutboxError};
 use crate::time::{CancelToken, Clock, UnixMillis};
 use crate::transport::{SubmissionStatus, Transport, TransportError};
@@ -308,6 +309,11 @@ trait TakesReads {
         now: UnixMillis,
         r: Result<Option<AnchoredBatch>, TransportError>,
     ) -> Result<(), Self::Error>;
+    fn handle_block(
+        &mut self,
+        now: UnixMillis,
+        r: Result<Option<BlockRef>, TransportError>,
+    ) -> Result<(), Self::Error>;
 }
 
 macro_rules! takes_reads {
@@ -342,6 +348,13 @@ macro_rules! takes_reads {
             ) -> Result<(), $error> {
                 <$machine>::handle_batch(self, now, r)
             }
+            fn handle_block(
+                &mut self,
+                now: UnixMillis,
+                r: Result<Option<BlockRef>, TransportError>,
+            ) -> Result<(), $error> {
+                <$machine>::handle_block(self, now, r)
+            }
         }
     };
 }
@@ -367,21 +380,23 @@ fn perform_read<M: TakesReads, T: Transport + ?Sized>(
             machine.handle_record(now, transport.record_hash_of(&ti_id))
         }
         Transmit::ReadBatch { root } => machine.handle_batch(now, transport.anchored_batch(&root)),
+        Transmit::ReadBlock { tag } => machine.handle_block(now, transport.block_at(tag)),
         Transmit::Persist | Transmit::Submit { .. } => Ok(()),
     }
 }
 
-/// Runs `watcher` until nothing is left to watch or the host's `deadline`
-/// passes (`None`: no deadline); returns its events (final, vanished),
-/// oldest first. A vanished anchor is the host's to resend (the event's
-/// `entry`); [`watch_durably`] does it.
+/// Runs `watcher` until nothing is left to watch, or `until` is reached
+/// (the host's deadline passes, or its cancel token is cancelled: a wait
+/// ends at once, as in the validator's drivers); returns its events (final,
+/// vanished), oldest first. A vanished anchor is the host's to resend (the
+/// event's `entry`); [`watch_durably`] does it.
 pub fn watch_blocking<T: Transport + ?Sized, C: Clock + ?Sized>(
     watcher: &mut AnchorWatcher,
     transport: &mut T,
     clock: &mut C,
-    deadline: Option<UnixMillis>,
+    until: &Until,
 ) -> Vec<WatchEvent> {
-    watch_until(watcher, transport, clock, deadline);
+    watch_until(watcher, transport, clock, until);
     std::iter::from_fn(|| watcher.poll_event()).collect()
 }
 
@@ -391,9 +406,9 @@ pub fn watch_until<T: Transport + ?Sized, C: Clock + ?Sized>(
     watcher: &mut AnchorWatcher,
     transport: &mut T,
     clock: &mut C,
-    deadline: Option<UnixMillis>,
+    until: &Until,
 ) {
-    while watch_round(watcher, transport, clock, deadline) {}
+    while watch_round(watcher, transport, clock, until) {}
 }
 
 /// What [`watch_durably`] saw: the watcher's events and the ACKs of the
@@ -411,7 +426,8 @@ pub struct WatchReport {
 /// its TI back to pending (stores the event's entry in `outbox`), resends
 /// the same TC ([`run_durably`]: the same record hash, a new transaction;
 /// again while its ACK is invalid but may be rerun) and watches the new
-/// valid ACK, until every anchor is final or the `deadline` passes.
+/// valid ACK, until every anchor is final or `until` is reached (the
+/// deadline, or the cancel token).
 ///
 /// # Errors
 /// [`OutboxError`] when the outbox fails; the vanished TI's entry (if it was
@@ -421,7 +437,7 @@ pub fn watch_durably<O, T, C>(
     outbox: &mut O,
     transport: &mut T,
     clock: &mut C,
-    deadline: Option<UnixMillis>,
+    until: &Until,
 ) -> Result<WatchReport, OutboxError>
 where
     O: Outbox + ?Sized,
@@ -430,15 +446,15 @@ where
 {
     let mut watched = WatchReport::default();
     loop {
-        watch_round(watcher, transport, clock, deadline);
+        watch_round(watcher, transport, clock, until);
         while let Some(event) = watcher.poll_event() {
             if let WatchEvent::Vanished { key, entry, .. } = &event {
-                resend(watcher, outbox, transport, clock, (key, entry), deadline)
+                resend(watcher, outbox, transport, clock, (key, entry), until)
                     .map(|acks| watched.resent.extend(acks))?;
             }
             watched.events.push(event);
         }
-        if watcher.is_empty() || deadline.is_some_and(|d| clock.now() >= d) {
+        if watcher.is_empty() || until.reached(clock.now()).is_some() {
             return Ok(watched);
         }
     }
@@ -447,7 +463,7 @@ where
 /// Moves a vanished anchor's TI back to pending (its `entry` stored under
 /// `key`) and runs the same TC to its ACK; runs it again while the ACK is
 /// invalid but [`may_rerun`](crate::InvalidReason::may_rerun) (the chain
-/// dropped it again, say) and the deadline is ahead; watches a valid ACK.
+/// dropped it again, say) and `until` is not reached; watches a valid ACK.
 /// Returns the ACKs.
 fn resend<O, T, C>(
     watcher: &mut AnchorWatcher,
@@ -455,7 +471,7 @@ fn resend<O, T, C>(
     transport: &mut T,
     clock: &mut C,
     (key, entry): (&B256, &str),
-    deadline: Option<UnixMillis>,
+    until: &Until,
 ) -> Result<Vec<Ack>, OutboxError>
 where
     O: Outbox + ?Sized,
@@ -467,11 +483,9 @@ where
         outbox.save(key, entry)?;
         let mut validator =
             TransactionValidator::from_json(entry).map_err(|e| OutboxError(e.to_string()))?;
-        let until = deadline.map_or_else(Until::verdict, Until::deadline);
-        // Stopped by the deadline: the entry stays in the outbox, pending,
-        // for the host to resume.
-        let Run::Acked(acks) = run_durably(&mut validator, outbox, transport, clock, &until)?
-        else {
+        // Stopped by the deadline or a cancel: the entry stays in the
+        // outbox, pending, for the host to resume.
+        let Run::Acked(acks) = run_durably(&mut validator, outbox, transport, clock, until)? else {
             return Ok(all);
         };
         let rerun = acks
@@ -482,31 +496,34 @@ where
             let _ = watcher.watch(&validator, ack);
         }
         all.extend(acks);
-        if !rerun || deadline.is_some_and(|d| clock.now() >= d) {
+        if !rerun || until.reached(clock.now()).is_some() {
             return Ok(all);
         }
     }
 }
 
 /// Performs the watcher's reads due now, then waits for the next ones;
-/// whether to go on (something is watched and the deadline is ahead).
+/// whether to go on (something is watched and `until` is not reached).
 fn watch_round<T: Transport + ?Sized, C: Clock + ?Sized>(
     watcher: &mut AnchorWatcher,
     transport: &mut T,
     clock: &mut C,
-    deadline: Option<UnixMillis>,
+    until: &Until,
 ) -> bool {
     let now = clock.now();
+    if until.reached(now).is_some() {
+        return false;
+    }
     while let Some(transmit) = watcher.poll_transmit(now) {
         // Each result answers the read just handed out: accepted.
         let _ = perform_read(watcher, transport, now, transmit);
     }
-    match (watcher.poll_timeout(), deadline) {
-        (None, _) => false,
-        (Some(_), Some(deadline)) if now >= deadline => false,
-        (Some(next), deadline) => {
-            // The watcher takes a deadline only (no cancel token yet).
-            clock.wait_until(deadline.map_or(next, |d| next.min(d)), &CancelToken::new());
+    match watcher.poll_timeout() {
+        None => false,
+        Some(next) => {
+            // A cancel ends the wait at once.
+            let next = until.deadline.map_or(next, |d| next.min(d));
+            clock.wait_until(next, &until.cancel);
             true
         }
     }

@@ -7,6 +7,7 @@ mod driver;
 pub mod envelope;
 mod error;
 pub mod fhir;
+pub mod finality;
 pub mod generator;
 mod handshaker;
 pub mod json;
@@ -35,6 +36,7 @@ pub use driver::{
 };
 pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, ErrorKind};
+pub use finality::{BlockRef, FinalBlock, Finality, FinalityTag};
 pub use generator::{ChainTransaction, GeneratorConfig, TransactionGenerator};
 pub use handshaker::{Handshaker, Resumed};
 pub use keys::{InMemoryKeyStore, KeyId, KeyStore, MasterKey};

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{BatchReader, BatchTransaction};
 use crate::error::ErrorCode;
+use crate::finality::{BlockRef, FinalityTag};
 use crate::generator::ChainTransaction;
 use crate::registry_abi::IEhrRegistry;
 
@@ -348,6 +349,22 @@ pub trait Transport: BatchReader<Error = TransportError> {
     /// # Errors
     /// [`TransportError`] when the node could not be asked.
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError>;
+
+    /// The node's block under `tag` (`safe`, `finalized`), or `None` while
+    /// it names none: what finality by tag reads
+    /// ([`Transmit::ReadBlock`](crate::validator::Transmit::ReadBlock)).
+    /// The default refuses: a transport without it serves depth finality
+    /// only.
+    ///
+    /// # Errors
+    /// [`TransportError`] when the node could not be asked or refuses the
+    /// tag.
+    fn block_at(&mut self, tag: FinalityTag) -> Result<Option<BlockRef>, TransportError> {
+        Err(TransportError::Rejected(format!(
+            "this transport cannot read the node's {} block; configure depth finality (confirmations)",
+            tag.name()
+        )))
+    }
 }
 
 #[cfg(test)]

@@ -529,6 +529,7 @@ fn handshaker() -> Handshaker<InMemoryKeyStore> {
             poll_interval_ms: 500,
             inclusion_timeout_ms: 15_000,
             max_resubmissions: 4,
+            ..ValidatorConfig::default()
         },
     )
 }
@@ -799,6 +800,7 @@ fn watch_after_the_acks(
         poll_interval_ms: 1_000,
         backoff_initial_ms: 100,
         backoff_max_ms: 2_000,
+        ..WatcherConfig::default()
     });
     let mut valid: HashMap<B256, B256> = HashMap::new();
     for ((v, _), acks) in validators.iter().zip(acks) {
@@ -824,7 +826,7 @@ fn watch_after_the_acks(
         &mut outbox,
         &mut sim,
         &mut clock,
-        Some(deadline),
+        &Until::deadline(deadline),
     )
     .unwrap();
     let w = world.borrow();

@@ -122,6 +122,7 @@ fn valid_ack(mapped: &MappedTi, record_hash: B256, tx: u8) -> Ack {
             replay: false,
             recovered: None,
             batch: None,
+            final_block: None,
         }),
     }
 }

@@ -249,12 +249,49 @@ enum ehr_transmit_kind
      * resumes the same TC, never a new one.
      */
     EHR_TRANSMIT_PERSIST = 6,
+    /**
+     * Read the node's block under `tag` (an `ehr_finality`:
+     * `EHR_FINALITY_SAFE` or `EHR_FINALITY_FINALIZED`); hand its number and
+     * hash to `ehr_validator_handle_block`. Asked instead of the head with
+     * finality by tag.
+     */
+    EHR_TRANSMIT_READ_BLOCK = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum ehr_transmit_kind ehr_transmit_kind;
 #else
 typedef uint32_t ehr_transmit_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How a verdict becomes final (`ehr_validator_config_builder_set_finality`;
+ * the watcher's JSON configuration says `"finality": "finalized"`).
+ */
+enum ehr_finality
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The configured confirmations deep (the default).
+     */
+    EHR_FINALITY_DEPTH = 0,
+    /**
+     * At or below the node's `safe` block.
+     */
+    EHR_FINALITY_SAFE = 1,
+    /**
+     * At or below the node's `finalized` block.
+     */
+    EHR_FINALITY_FINALIZED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ehr_finality ehr_finality;
+#else
+typedef uint32_t ehr_finality;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -692,6 +729,10 @@ typedef struct ehr_transmit {
      * `EHR_TRANSMIT_READ_BATCH`: the Merkle root whose batch to read.
      */
     uint8_t root[32];
+    /**
+     * `EHR_TRANSMIT_READ_BLOCK`: the block tag, an `ehr_finality`.
+     */
+    uint32_t tag;
 } ehr_transmit;
 
 /**
@@ -802,6 +843,21 @@ typedef struct ehr_transport_callbacks {
                                  uint32_t *leaf_count_out,
                                  bool *has_batch_id_out,
                                  uint8_t *batch_id_out);
+    /**
+     * Reads the node's block under `tag` (an `ehr_finality`:
+     * `EHR_FINALITY_SAFE` or `EHR_FINALITY_FINALIZED`;
+     * `eth_getBlockByNumber`): writes true to `found_out`, its number to
+     * `block_number_out` and its 32-byte hash to `block_hash_out`, or false
+     * to `found_out` when the node names no such block yet. Optional
+     * (NULL): needed for finality by tag only (the validator's
+     * `ehr_validator_config_builder_set_finality`, the watcher's
+     * `"finality"`).
+     */
+    ehr_result (*block_at)(void *userdata,
+                           uint32_t tag,
+                           bool *found_out,
+                           uint64_t *block_number_out,
+                           uint8_t *block_hash_out);
 } ehr_transport_callbacks;
 
 /**
@@ -1032,6 +1088,17 @@ ehr_result ehr_validator_config_builder_new(struct ehr_validator_config_builder 
  */
 ehr_result ehr_validator_config_builder_set_confirmations(struct ehr_validator_config_builder *builder,
                                                           uint64_t confirmations);
+
+/**
+ * Sets how the verdict becomes final (an `ehr_finality`): the
+ * confirmations deep (`EHR_FINALITY_DEPTH`, the default), or at or below
+ * the node's `safe` or `finalized` block (read by tag with
+ * `EHR_TRANSMIT_READ_BLOCK`; a callback transport needs its `block_at`).
+ * By tag, the validator waits for the node's block as long as the host
+ * lets it. `EHR_INVALID_ARGUMENT` for another value.
+ */
+ehr_result ehr_validator_config_builder_set_finality(struct ehr_validator_config_builder *builder,
+                                                     uint32_t finality);
 
 /**
  * Sets the wait after the first retryable transport failure
@@ -2087,6 +2154,20 @@ ehr_result ehr_validator_poll_timeout(const struct ehr_validator *validator,
 ehr_result ehr_validator_handle_timeout(struct ehr_validator *validator, uint64_t now_ms);
 
 /**
+ * Hands in the result of `EHR_TRANSMIT_READ_BLOCK` at `now_ms`: `result`
+ * `EHR_OK` with `found` true, the block's number and its 32-byte hash, or
+ * `found` false when the node names no such block yet (then `block_hash` is
+ * not read and may be NULL); or the transport code of why it could not be
+ * read. `EHR_VALIDATOR` when no block was asked for.
+ */
+ehr_result ehr_validator_handle_block(struct ehr_validator *validator,
+                                      uint64_t now_ms,
+                                      ehr_result result,
+                                      bool found,
+                                      uint64_t block_number,
+                                      const uint8_t *block_hash);
+
+/**
  * Hands in the result of `EHR_TRANSMIT_SUBMIT` at `now_ms`: `result`
  * `EHR_OK` with the 32-byte `tx_hash` of the sent transaction, or the
  * transport code of why it could not be sent (then `tx_hash` is not read
@@ -2218,21 +2299,24 @@ ehr_result ehr_watcher_len(const struct ehr_watcher *watcher, size_t *len_out);
 
 /**
  * Runs the watcher through `transport`, blocking (system clock), until
- * nothing is watched or `deadline_ms` (Unix milliseconds; 0: no deadline)
- * passes; then take the events with `ehr_watcher_poll_event`. A vanished
+ * nothing is watched, `deadline_ms` (Unix milliseconds; 0: no deadline)
+ * passes or `cancel` (NULL for none) is signalled, which ends a wait at
+ * once (as for `ehr_validator_run`); then take the events with
+ * `ehr_watcher_poll_event`. A vanished
  * anchor is the host's to resend: store the event's `entry` in the outbox
  * and resume it (`ehr_validator_from_json`, `ehr_validator_run`), then
  * watch the new ACK.
  */
 ehr_result ehr_watcher_run(struct ehr_watcher *watcher,
                            struct ehr_transport *transport,
-                           uint64_t deadline_ms);
+                           uint64_t deadline_ms,
+                           const struct ehr_cancel *cancel);
 
 /**
  * Writes the next read for the host at `now_ms` to `transmit_out` (an
  * `ehr_transmit` as the validator's: `EHR_TRANSMIT_READ_HEAD`,
- * `EHR_TRANSMIT_POLL`, `EHR_TRANSMIT_READ_RECORD` or
- * `EHR_TRANSMIT_READ_BATCH`; `EHR_TRANSMIT_NONE` when there is nothing to
+ * `EHR_TRANSMIT_READ_BLOCK` (finality by tag), `EHR_TRANSMIT_POLL`,
+ * `EHR_TRANSMIT_READ_RECORD` or `EHR_TRANSMIT_READ_BATCH`; `EHR_TRANSMIT_NONE` when there is nothing to
  * do now). Its submission's calldata stays valid until the next call that
  * changes the watcher. Hand each result to the matching
  * `ehr_watcher_handle_*` function.
@@ -2260,6 +2344,18 @@ ehr_result ehr_watcher_handle_head(struct ehr_watcher *watcher,
                                    uint64_t now_ms,
                                    ehr_result result,
                                    uint64_t block_number);
+
+/**
+ * Hands in the result of `EHR_TRANSMIT_READ_BLOCK` (finality by tag:
+ * `{"finality": "finalized"}` in the configuration), as
+ * `ehr_validator_handle_block`. `EHR_WATCHER` when no block was asked for.
+ */
+ehr_result ehr_watcher_handle_block(struct ehr_watcher *watcher,
+                                    uint64_t now_ms,
+                                    ehr_result result,
+                                    bool found,
+                                    uint64_t block_number,
+                                    const uint8_t *block_hash);
 
 /**
  * Hands in the result of `EHR_TRANSMIT_POLL`, as
@@ -2302,6 +2398,7 @@ ehr_result ehr_watcher_handle_batch(struct ehr_watcher *watcher,
  * nothing to `buf`) when none waits. An event is handed out once, when it
  * was written whole (`EHR_BUFFER_TOO_SMALL` keeps it). Its form:
  * `{"event": "final", "key", "records": [{"tiId", "recordHash"}], "anchor", "head"}`
+ * (and `"finalized"`, the block read, with finality by tag)
  * or `{"event": "vanished", …, "held", "entry"}` (the outbox entry that
  * resends the same TC).
  */

@@ -111,6 +111,23 @@ pub(crate) fn head(cb: &ehr_transport_callbacks, block: &mut u64) -> ehr_result 
     })
 }
 
+/// `block_at(userdata, tag, found_out, block_number_out, block_hash_out)`.
+pub(crate) fn block_at(
+    cb: &ehr_transport_callbacks,
+    tag: u32,
+    found: &mut bool,
+    number: &mut u64,
+    hash: &mut [u8; 32],
+) -> ehr_result {
+    call(cb.block_at, |f| {
+        host_bool(found, |found| {
+            // SAFETY: as in `master_key`: one writable byte, a writable u64
+            // and 32 writable bytes, all ours.
+            unsafe { f(userdata(cb), tag, found, number, hash.as_mut_ptr()) }
+        })
+    })
+}
+
 /// `record_hash_of(userdata, ti_id, found_out, record_hash_out)`.
 pub(crate) fn record_hash_of(
     cb: &ehr_transport_callbacks,

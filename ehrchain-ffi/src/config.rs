@@ -5,10 +5,10 @@
 
 use std::ffi::c_char;
 
-use ehrchain_core::{Address, GeneratorConfig, ValidatorConfig};
+use ehrchain_core::{Address, ErrorCode, Finality, FinalityTag, GeneratorConfig, ValidatorConfig};
 
 use crate::ptr::{self, Out};
-use crate::result::{Result, ehr_result, guard, guard_void};
+use crate::result::{Error, Result, ehr_result, guard, guard_void};
 use crate::shapes::{guard_on, guard_on_mut};
 
 /// How patient the Transaction Validator is: made by
@@ -61,6 +61,63 @@ pub unsafe extern "C" fn ehr_validator_config_builder_set_confirmations(
     confirmations: u64,
 ) -> ehr_result {
     set_validator(builder, |c| c.confirmations = confirmations)
+}
+
+/// How a verdict becomes final (`ehr_validator_config_builder_set_finality`;
+/// the watcher's JSON configuration says `"finality": "finalized"`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ehr_finality {
+    /// The configured confirmations deep (the default).
+    EHR_FINALITY_DEPTH = 0,
+    /// At or below the node's `safe` block.
+    EHR_FINALITY_SAFE = 1,
+    /// At or below the node's `finalized` block.
+    EHR_FINALITY_FINALIZED = 2,
+}
+
+impl ehr_finality {
+    /// The C value of the tag `tag` (`EHR_FINALITY_SAFE`,
+    /// `EHR_FINALITY_FINALIZED`).
+    pub(crate) fn of_tag(tag: FinalityTag) -> u32 {
+        (match tag {
+            FinalityTag::Safe => Self::EHR_FINALITY_SAFE,
+            FinalityTag::Finalized => Self::EHR_FINALITY_FINALIZED,
+        }) as u32
+    }
+
+    /// The core's finality for the C value `finality`.
+    pub(crate) fn parse(finality: u32) -> Result<Finality> {
+        match finality {
+            f if f == Self::EHR_FINALITY_DEPTH as u32 => Ok(Finality::Depth),
+            f if f == Self::EHR_FINALITY_SAFE as u32 => Ok(Finality::Safe),
+            f if f == Self::EHR_FINALITY_FINALIZED as u32 => Ok(Finality::Finalized),
+            other => Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "finality {other} is not an ehr_finality (EHR_FINALITY_DEPTH, EHR_FINALITY_SAFE or EHR_FINALITY_FINALIZED)"
+                ),
+            )),
+        }
+    }
+}
+
+/// Sets how the verdict becomes final (an `ehr_finality`): the
+/// confirmations deep (`EHR_FINALITY_DEPTH`, the default), or at or below
+/// the node's `safe` or `finalized` block (read by tag with
+/// `EHR_TRANSMIT_READ_BLOCK`; a callback transport needs its `block_at`).
+/// By tag, the validator waits for the node's block as long as the host
+/// lets it. `EHR_INVALID_ARGUMENT` for another value.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_config_builder_set_finality(
+    builder: *mut ehr_validator_config_builder,
+    finality: u32,
+) -> ehr_result {
+    guard(|| {
+        let finality = ehr_finality::parse(finality)?;
+        ptr::handle_mut(builder, "builder")?.config.finality = finality;
+        Ok(())
+    })
 }
 
 /// Sets the wait after the first retryable transport failure

@@ -23,6 +23,7 @@ use std::ffi::c_char;
 use ehrchain_core::rpc::{self, Exchange, ExchangeConfig, Outcome};
 use ehrchain_core::{Address, B256, ErrorCode, Transmit, TransportError, TxHash, UnixMillis};
 
+use crate::config::ehr_finality;
 use crate::ptr::{self, Out};
 use crate::result::{Error, Result, ehr_result, guard, guard_void};
 use crate::shapes::{guard_on, guard_on_mut};
@@ -61,11 +62,22 @@ fn transmit_of(validator: &ehr_validator, transmit: &ehr_transmit) -> Result<Tra
         k if k == ehr_transmit_kind::EHR_TRANSMIT_READ_BATCH as u32 => Transmit::ReadBatch {
             root: B256::from(transmit.root),
         },
+        k if k == ehr_transmit_kind::EHR_TRANSMIT_READ_BLOCK as u32 => {
+            match ehr_finality::parse(transmit.tag)?.tag() {
+                Some(tag) => Transmit::ReadBlock { tag },
+                None => {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        "transmit->tag of EHR_TRANSMIT_READ_BLOCK is EHR_FINALITY_SAFE or EHR_FINALITY_FINALIZED",
+                    ));
+                }
+            }
+        }
         other => {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
                 format!(
-                    "transmit->kind {other} is not an action to carry out (EHR_TRANSMIT_SUBMIT to EHR_TRANSMIT_READ_BATCH)"
+                    "transmit->kind {other} is not an action to carry out (EHR_TRANSMIT_SUBMIT to EHR_TRANSMIT_READ_BATCH, EHR_TRANSMIT_READ_BLOCK)"
                 ),
             ));
         }

@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::ffi::c_char;
 
+use ehrchain_core::BlockRef;
 use ehrchain_core::{
     Ack, AnchoredBatch, B256, ErrorCode, Submission, SubmissionStatus, SystemClock,
     TransactionValidator, Transmit, TransportError, TxHash, UnixMillis, run_blocking,
@@ -16,7 +17,7 @@ use ehrchain_core::{
 
 use crate::batch::ehr_batch;
 use crate::cancel::{ehr_cancel, until};
-use crate::config::{ehr_validator_config, validator_config};
+use crate::config::{ehr_finality, ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out};
 use crate::result::{Error, Result, ehr_result, guard, guard_void};
@@ -178,6 +179,11 @@ pub enum ehr_transmit_kind {
     /// before every submission: after a restart, `ehr_validator_from_json`
     /// resumes the same TC, never a new one.
     EHR_TRANSMIT_PERSIST = 6,
+    /// Read the node's block under `tag` (an `ehr_finality`:
+    /// `EHR_FINALITY_SAFE` or `EHR_FINALITY_FINALIZED`); hand its number and
+    /// hash to `ehr_validator_handle_block`. Asked instead of the head with
+    /// finality by tag.
+    EHR_TRANSMIT_READ_BLOCK = 7,
 }
 
 /// The next thing the host must do for a validator
@@ -197,6 +203,8 @@ pub struct ehr_transmit {
     pub ti_id: [u8; 32],
     /// `EHR_TRANSMIT_READ_BATCH`: the Merkle root whose batch to read.
     pub root: [u8; 32],
+    /// `EHR_TRANSMIT_READ_BLOCK`: the block tag, an `ehr_finality`.
+    pub tag: u32,
 }
 
 impl ehr_transmit {
@@ -209,6 +217,7 @@ impl ehr_transmit {
             tx_hash: [0; 32],
             ti_id: [0; 32],
             root: [0; 32],
+            tag: 0,
         };
         let sub = || submission.map_or(ehr_submission::NONE, ehr_submission::of);
         match transmit {
@@ -231,6 +240,10 @@ impl ehr_transmit {
             Some(Transmit::ReadBatch { root }) => {
                 t.kind = ehr_transmit_kind::EHR_TRANSMIT_READ_BATCH as u32;
                 t.root = root.0;
+            }
+            Some(Transmit::ReadBlock { tag }) => {
+                t.kind = ehr_transmit_kind::EHR_TRANSMIT_READ_BLOCK as u32;
+                t.tag = ehr_finality::of_tag(tag);
             }
         }
         t
@@ -364,6 +377,55 @@ pub(crate) fn record_result(
         found
             .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
             .transpose()
+    })
+}
+
+/// The result of a read by tag as C hands it in (see
+/// `ehr_validator_handle_block`).
+pub(crate) fn block_result(
+    chain: u64,
+    result: ehr_result,
+    found: bool,
+    block_number: u64,
+    block_hash: *const u8,
+) -> Result<std::result::Result<Option<BlockRef>, TransportError>> {
+    reported(chain, result, "block read", || {
+        found
+            .then(|| {
+                ptr::array::<32>(block_hash, "block_hash").map(|hash| BlockRef {
+                    number: block_number,
+                    hash: B256::from(hash),
+                })
+            })
+            .transpose()
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_READ_BLOCK` at `now_ms`: `result`
+/// `EHR_OK` with `found` true, the block's number and its 32-byte hash, or
+/// `found` false when the node names no such block yet (then `block_hash` is
+/// not read and may be NULL); or the transport code of why it could not be
+/// read. `EHR_VALIDATOR` when no block was asked for.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_handle_block(
+    validator: *mut ehr_validator,
+    now_ms: u64,
+    result: ehr_result,
+    found: bool,
+    block_number: u64,
+    block_hash: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let result = block_result(
+            chain_of(&validator.v),
+            result,
+            found,
+            block_number,
+            block_hash,
+        )?;
+        validator.v.handle_block(UnixMillis(now_ms), result)?;
+        Ok(())
     })
 }
 

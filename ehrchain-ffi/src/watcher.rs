@@ -2,7 +2,8 @@
 //! the chain until each valid ACK's anchor is final (N blocks deep), and
 //! reports an anchor a reorg took away (`vanished`) with the outbox entry
 //! that resends the same TC (`ehr_validator_from_json`). Driven by ehrchain
-//! through a transport (`ehr_watcher_run`, blocking, with a deadline) or by
+//! through a transport (`ehr_watcher_run`, blocking, with a deadline and a
+//! cancel token) or by
 //! the host's own event loop: reads out (`ehr_watcher_poll_transmit`, the
 //! validator's `ehr_transmit`), results in (`ehr_watcher_handle_*`), events
 //! out as JSON (`ehr_watcher_poll_event`). The state machine is the core's
@@ -13,13 +14,14 @@ use std::ffi::c_char;
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, UnixMillis, watch_until};
 
+use crate::cancel::{ehr_cancel, until};
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::transport::{ehr_receipt, ehr_transport};
 use crate::validator::{
-    batch_result, ehr_transmit, ehr_validator, receipt_result, record_result, reported,
-    write_deadline,
+    batch_result, block_result, ehr_transmit, ehr_validator, receipt_result, record_result,
+    reported, write_deadline,
 };
 
 /// The anchor watcher over valid ACKs.
@@ -100,8 +102,10 @@ pub unsafe extern "C" fn ehr_watcher_len(
 }
 
 /// Runs the watcher through `transport`, blocking (system clock), until
-/// nothing is watched or `deadline_ms` (Unix milliseconds; 0: no deadline)
-/// passes; then take the events with `ehr_watcher_poll_event`. A vanished
+/// nothing is watched, `deadline_ms` (Unix milliseconds; 0: no deadline)
+/// passes or `cancel` (NULL for none) is signalled, which ends a wait at
+/// once (as for `ehr_validator_run`); then take the events with
+/// `ehr_watcher_poll_event`. A vanished
 /// anchor is the host's to resend: store the event's `entry` in the outbox
 /// and resume it (`ehr_validator_from_json`, `ehr_validator_run`), then
 /// watch the new ACK.
@@ -110,16 +114,17 @@ pub unsafe extern "C" fn ehr_watcher_run(
     watcher: *mut ehr_watcher,
     transport: *mut ehr_transport,
     deadline_ms: u64,
+    cancel: *const ehr_cancel,
 ) -> ehr_result {
     guard(|| {
         let watcher = ptr::handle_mut(watcher, "watcher")?;
         let transport = ptr::handle_mut(transport, "transport")?;
-        let deadline = (deadline_ms > 0).then_some(UnixMillis(deadline_ms));
+        let until = until(deadline_ms, cancel)?;
         watch_until(
             &mut watcher.w,
             &mut transport.inner,
             &mut SystemClock,
-            deadline,
+            &until,
         );
         Ok(())
     })
@@ -127,8 +132,8 @@ pub unsafe extern "C" fn ehr_watcher_run(
 
 /// Writes the next read for the host at `now_ms` to `transmit_out` (an
 /// `ehr_transmit` as the validator's: `EHR_TRANSMIT_READ_HEAD`,
-/// `EHR_TRANSMIT_POLL`, `EHR_TRANSMIT_READ_RECORD` or
-/// `EHR_TRANSMIT_READ_BATCH`; `EHR_TRANSMIT_NONE` when there is nothing to
+/// `EHR_TRANSMIT_READ_BLOCK` (finality by tag), `EHR_TRANSMIT_POLL`,
+/// `EHR_TRANSMIT_READ_RECORD` or `EHR_TRANSMIT_READ_BATCH`; `EHR_TRANSMIT_NONE` when there is nothing to
 /// do now). Its submission's calldata stays valid until the next call that
 /// changes the watcher. Hand each result to the matching
 /// `ehr_watcher_handle_*` function.
@@ -177,6 +182,26 @@ pub unsafe extern "C" fn ehr_watcher_handle_head(
         let watcher = ptr::handle_mut(watcher, "watcher")?;
         let result = reported(watcher.chain(), result, "head read", || Ok(block_number))?;
         watcher.w.handle_head(UnixMillis(now_ms), result)?;
+        Ok(())
+    })
+}
+
+/// Hands in the result of `EHR_TRANSMIT_READ_BLOCK` (finality by tag:
+/// `{"finality": "finalized"}` in the configuration), as
+/// `ehr_validator_handle_block`. `EHR_WATCHER` when no block was asked for.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_handle_block(
+    watcher: *mut ehr_watcher,
+    now_ms: u64,
+    result: ehr_result,
+    found: bool,
+    block_number: u64,
+    block_hash: *const u8,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let result = block_result(watcher.chain(), result, found, block_number, block_hash)?;
+        watcher.w.handle_block(UnixMillis(now_ms), result)?;
         Ok(())
     })
 }
@@ -252,6 +277,7 @@ pub unsafe extern "C" fn ehr_watcher_handle_batch(
 /// nothing to `buf`) when none waits. An event is handed out once, when it
 /// was written whole (`EHR_BUFFER_TOO_SMALL` keeps it). Its form:
 /// `{"event": "final", "key", "records": [{"tiId", "recordHash"}], "anchor", "head"}`
+/// (and `"finalized"`, the block read, with finality by tag)
 /// or `{"event": "vanished", …, "held", "entry"}` (the outbox entry that
 /// resends the same TC).
 #[unsafe(no_mangle)]

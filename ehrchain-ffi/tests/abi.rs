@@ -646,6 +646,7 @@ fn booleans_the_host_writes_are_read_as_bytes() {
         head: Some(odd_bools::head),
         record_hash_of: Some(odd_bools::record_hash_of),
         anchored_batch: Some(odd_bools::anchored_batch),
+        block_at: None,
     };
     let (templates, keys, hs) = ffi_handshaker();
     let (registry, _) = core_generator();
@@ -716,6 +717,112 @@ fn booleans_the_host_writes_are_read_as_bytes() {
     }
     assert!(summary.valid && summary.has_tx_hash);
     assert_eq!(summary.tx_hash, odd_bools::TX);
+}
+
+/// The `block_at` callback: the finalized block is block 1 (the odd
+/// receipt's), its `found` byte 3.
+unsafe extern "C" fn finalized_block_1(
+    _: *mut std::ffi::c_void,
+    tag: u32,
+    found_out: *mut bool,
+    block_number_out: *mut u64,
+    block_hash_out: *mut u8,
+) -> ehr_result {
+    assert_eq!(tag, ehr_finality::EHR_FINALITY_FINALIZED as u32);
+    // SAFETY: ehrchain passes writable outputs of these sizes.
+    unsafe {
+        found_out.cast::<u8>().write(3);
+        block_number_out.write(1);
+        block_hash_out.copy_from_nonoverlapping([0xB1; 32].as_ptr(), 32);
+    }
+    ehr_result::OK
+}
+
+#[test]
+fn a_validator_final_by_tag_reads_the_block_through_block_at() {
+    let callbacks = ehr_transport_callbacks {
+        userdata: null_mut(),
+        submit: Some(odd_bools::submit),
+        poll: Some(odd_bools::poll),
+        head: Some(odd_bools::head),
+        record_hash_of: Some(odd_bools::record_hash_of),
+        anchored_batch: None,
+        block_at: Some(finalized_block_1),
+    };
+    let (templates, keys, hs) = ffi_handshaker();
+    let (registry, _) = core_generator();
+    let (mut chain, mut builder, mut config) = (null_mut(), null_mut(), null_mut());
+    let mut buf = vec![0u8; 8192];
+    let mut len = 0usize;
+    // SAFETY: every pointer is valid for its stated length; every handle is
+    // freed once.
+    unsafe {
+        assert_eq!(
+            ehr_validator_config_builder_new(&raw mut builder),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_config_builder_set_finality(builder, 9),
+            ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            ehr_validator_config_builder_set_finality(
+                builder,
+                ehr_finality::EHR_FINALITY_FINALIZED as u32
+            ),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_config_builder_build(builder, &raw mut config),
+            ehr_result::OK
+        );
+        ehr_validator_config_builder_free(builder);
+        let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
+        let (mut validator, mut ack) = (null_mut(), null_mut());
+        assert_eq!(
+            ehr_transport_new_callbacks(
+                &raw const callbacks,
+                1337,
+                [0xee; 20].as_ptr(),
+                &raw mut chain
+            ),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_new(tc, config, &raw mut validator),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_run(validator, chain, 0, std::ptr::null()),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_poll_ack(validator, &raw mut ack),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_ack_to_json(ack, buf.as_mut_ptr().cast(), buf.len(), &raw mut len),
+            ehr_result::OK
+        );
+        ehr_ack_free(ack);
+        ehr_validator_free(validator);
+        ehr_transport_free(chain);
+        let json = String::from_utf8(buf[..len].to_vec()).unwrap();
+        let ack: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            (&ack["status"], &ack["finalBlock"]),
+            (
+                &serde_json::json!("valid"),
+                &serde_json::json!({"tag": "finalized", "block": {"number": 1, "hash": format!("0x{}", "b1".repeat(32))}})
+            )
+        );
+        ehr_validator_config_free(config);
+        ehr_tc_free(tc);
+        ehr_ti_free(ti);
+        ehr_handshaker_free(hs);
+        ehr_key_store_free(keys);
+        ehr_templates_free(templates);
+    }
 }
 
 #[test]
@@ -1069,6 +1176,43 @@ fn a_c_host_without_a_sender_or_an_answer_gets_the_core_policy() {
         let bodies = exchange_with(validator, Some([0x70; 20]), &[(0, "connection refused")]);
         assert_eq!(bodies.len(), 1);
         assert!(!finished(validator));
+        ehr_validator_free(validator);
+    }
+}
+
+#[test]
+fn a_c_host_reads_the_finalized_block_through_the_core_policy() {
+    let one = OneTc::new();
+    let mut exchange = null_mut();
+    // SAFETY: every pointer is valid for its stated length; every handle is
+    // freed once.
+    unsafe {
+        let validator = one.validator();
+        let mut transmit = std::mem::MaybeUninit::<ehr_transmit>::zeroed().assume_init();
+        transmit.kind = ehr_transmit_kind::EHR_TRANSMIT_READ_BLOCK as u32;
+        let new = |transmit: &ehr_transmit, exchange: &mut *mut ehr_rpc_exchange| {
+            ehr_rpc_exchange_new(
+                validator,
+                transmit,
+                [0xee; 20].as_ptr(),
+                null(),
+                false,
+                exchange,
+            )
+        };
+        // EHR_FINALITY_DEPTH is no tag to read.
+        assert_eq!(
+            new(&transmit, &mut exchange),
+            ehr_result::from(ErrorCode::InvalidArgument)
+        );
+        transmit.tag = ehr_finality::EHR_FINALITY_FINALIZED as u32;
+        assert_eq!(new(&transmit, &mut exchange), ehr_result::OK);
+        let body = text_out(|buf, len, n| ehr_rpc_exchange_request(exchange, 3, buf, len, n));
+        assert_eq!(
+            body,
+            r#"{"id":3,"jsonrpc":"2.0","method":"eth_getBlockByNumber","params":["finalized",false]}"#
+        );
+        ehr_rpc_exchange_free(exchange);
         ehr_validator_free(validator);
     }
 }

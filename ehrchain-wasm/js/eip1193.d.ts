@@ -1,6 +1,6 @@
 import type {
-  Ack, AnchoredBatch, EhrchainError, Handshaker, Hex, InitialTransaction, OnChainVerification, ProofInput,
-  Pipeline, PipelineEntry, Submission, SubmissionStatus, Templates, Transmit, TxReceipt, Validator,
+  Ack, AnchoredBatch, BlockRef, EhrchainError, Handshaker, Hex, InitialTransaction, OnChainVerification,
+  Pipeline, PipelineEntry, ProofInput, Submission, SubmissionStatus, Templates, Transmit, TxReceipt, Validator,
   ValidatorEntry, ValidatorState, WatchEvent, Watcher,
 } from "./ehrchain_wasm.js";
 
@@ -46,6 +46,8 @@ export declare class Eip1193Transport {
   call(data: string): Promise<Hex>;
   recordHashOf(tiId: string): Promise<Hex | null>;
   anchoredBatch(root: string): Promise<AnchoredBatch | null>;
+  /** The node's `safe` or `finalized` block (`eth_getBlockByNumber`), or `null` while it names none: for finality by tag. */
+  blockAt(tag: "safe" | "finalized"): Promise<BlockRef | null>;
   /**
    * The registry's `verifyRecord` (OpenZeppelin's MerkleProof in the EVM) on a proof: `verified`, or
    * why not in `error` (EHR_PROOF_NOT_ANCHORED for a root the registry does not hold, EHR_PROOF_INVALID
@@ -65,6 +67,8 @@ export interface ValidatorTransport {
   head(): Promise<number>;
   recordHashOf(tiId: Hex): Promise<string | null>;
   anchoredBatch(root: Hex): Promise<AnchoredBatch | null>;
+  /** Needed with finality by tag only (`finality: "finalized"` or `"safe"`). */
+  blockAt?(tag: "safe" | "finalized"): Promise<BlockRef | null>;
 }
 
 /**

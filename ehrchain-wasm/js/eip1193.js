@@ -201,6 +201,11 @@ export class Eip1193Transport {
     return this.carryOut(new RpcExchange({ kind: "read_head" }, this.exchangeOptions()));
   }
 
+  /** The validator's `read_block` (finality by tag): the node's `safe` or `finalized` block `{number, hash}`, or `null` while it names none. */
+  async blockAt(tag) {
+    return this.carryOut(new RpcExchange({ kind: "read_block", tag }, this.exchangeOptions()));
+  }
+
   /** `recordHashOf(tiId)` at the latest mined block: the anchored record hash, or `null`. */
   async recordHashOf(tiId) {
     return this.carryOut(new RpcExchange({ kind: "read_record", tiId: tiId }, this.exchangeOptions()));
@@ -276,6 +281,8 @@ async function perform(transport, transmit) {
         return await transport.recordHashOf(transmit.tiId);
       case "read_batch":
         return await transport.anchoredBatch(transmit.root);
+      case "read_block":
+        return await transport.blockAt(transmit.tag);
       default:
         return { error: "malformed", detail: `unknown action ${transmit.kind}` };
     }
@@ -291,6 +298,7 @@ const HANDLERS = {
   read_head: "handleHead",
   read_record: "handleRecord",
   read_batch: "handleBatch",
+  read_block: "handleBlock",
 };
 
 /**
@@ -443,21 +451,33 @@ async function saveRound(outbox, entries) {
   for (const { key, entry } of entries) await outbox.save(key, entry);
 }
 
-/** The same TC as a vanished anchor's, pending again in the outbox and run to its ACKs; its valid ACK is watched. */
+/**
+ * The same TC as a vanished anchor's, pending again in the outbox and run to
+ * its ACKs; run again while its ACK is invalid but may be rerun (the chain
+ * dropped it again, say: `Validator.mayRerun`), until the deadline or the
+ * signal, as the Rust `watch_durably`; its valid ACK is watched. The ACKs,
+ * oldest first.
+ */
 async function resend(watcher, transport, event, options) {
-  await options.outbox.save(event.key, JSON.parse(event.entry));
-  const validator = Validator.fromJSON(event.entry);
-  try {
-    const acks = await runValidator(validator, transport, options);
-    const valid = acks.find((ack) => ack.status === "valid");
-    if (valid !== undefined) watcher.watch(validator, valid);
-    return acks;
-  } catch (error) {
-    // Stopped by the deadline or the signal: pending in the outbox.
-    if (error.code === "EHR_STILL_PENDING") return [];
-    throw error;
-  } finally {
-    validator.free();
+  const { now = () => Date.now(), deadline, signal } = options;
+  const all = [];
+  for (;;) {
+    await options.outbox.save(event.key, JSON.parse(event.entry));
+    const validator = Validator.fromJSON(event.entry);
+    try {
+      const acks = await runValidator(validator, transport, options);
+      const valid = acks.find((ack) => ack.status === "valid");
+      if (valid !== undefined) watcher.watch(validator, valid);
+      all.push(...acks);
+      const rerun = acks.every((ack) => Validator.mayRerun(ack));
+      if (!rerun || signal?.aborted || (deadline !== undefined && now() >= deadline)) return all;
+    } catch (error) {
+      // Stopped by the deadline or the signal: pending in the outbox.
+      if (error.code === "EHR_STILL_PENDING") return all;
+      throw error;
+    } finally {
+      validator.free();
+    }
   }
 }
 

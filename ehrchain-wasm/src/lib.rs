@@ -200,7 +200,18 @@ export interface ValidatorConfig {
   pollIntervalMs: number;
   inclusionTimeoutMs: number;
   maxResubmissions: number;
+  /** How the verdict becomes final: `confirmations` deep (`"depth"`, the default), or at or below the node's `"safe"` or `"finalized"` block (read with a `read_block` action); the valid ACK then names the block (`finalBlock`). */
+  finality?: Finality;
 }
+
+/** How a verdict becomes final: N blocks deep, or under the node's `safe` or `finalized` block. */
+export type Finality = "depth" | "safe" | "finalized";
+
+/** A block a read by tag found. */
+export interface BlockRef { number: number; hash: Hex }
+
+/** The block a verdict was final at. */
+export interface FinalBlock { tag: "safe" | "finalized"; block: BlockRef }
 
 export interface ChainTransactionJson {
   to: Hex; chainId: number; calldata: Hex; tiId: Hex; templateId: Hex; patient: Hex;
@@ -221,7 +232,8 @@ export type Transmit =
   | { kind: "poll"; txHash: Hex; submission: Submission }
   | { kind: "read_head" }
   | { kind: "read_record"; tiId: Hex }
-  | { kind: "read_batch"; root: Hex };
+  | { kind: "read_batch"; root: Hex }
+  | { kind: "read_block"; tag: "safe" | "finalized" };
 
 /** How a record is anchored by a `Pipeline`: alone at once, or in the open Merkle batch. */
 export type Priority = "urgent" | "bulk";
@@ -258,6 +270,8 @@ export interface WatcherConfig {
   pollIntervalMs: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /** `depth` blocks deep (`"depth"`, the default), or at or below the node's `"safe"` or `"finalized"` block. */
+  finality?: Finality;
 }
 
 /** A record under a watched anchor. */
@@ -272,7 +286,7 @@ export interface AnchorSeen { txHash: Hex; blockNumber: number; blockHash: Hex }
  * under `key` and run `Validator.fromJSON(entry)`, the same TC again).
  */
 export type WatchEvent =
-  | { event: "final"; key: Hex; records: WatchedRecord[]; anchor: AnchorSeen | null; head: number }
+  | { event: "final"; key: Hex; records: WatchedRecord[]; anchor: AnchorSeen | null; head: number; finalized?: FinalBlock }
   | {
       event: "vanished"; key: Hex; records: WatchedRecord[]; anchor: AnchorSeen | null;
       held: { holds: string; [detail: string]: unknown }; head: number; entry: string;
@@ -355,6 +369,8 @@ export interface Anchor {
   recovered: Recovered | null;
   /** For a batched record: its inclusion proof. */
   batch: ProofJson | null;
+  /** With finality by tag: the node's block the verdict was final at. */
+  finalBlock?: FinalBlock;
 }
 
 export type AckStatus =

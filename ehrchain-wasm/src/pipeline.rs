@@ -16,7 +16,8 @@ use crate::error::Failure;
 use crate::handshaker::{ChainTransaction, Handshaker, now_or_date};
 use crate::ti::initial_transaction;
 use crate::validator::{
-    batch_result, head_result, now, outbox_error, receipt_result, record_result, submitted_result,
+    batch_result, block_result, head_result, now, outbox_error, receipt_result, record_result,
+    submitted_result,
 };
 
 /// Many TIs in flight over one transport: urgent records anchored alone,
@@ -163,7 +164,8 @@ impl Pipeline {
     /// The result of a `flight` action, as `Validator`'s `handle*` method for
     /// `transmit.kind` takes it (`submit`: the transaction hash or a
     /// `TransportError`; `poll`: a `SubmissionStatus`; `read_record`: a
-    /// record hash or `null`; `read_batch`: an `AnchoredBatch` or `null`).
+    /// record hash or `null`; `read_batch`: an `AnchoredBatch` or `null`;
+    /// `read_block`: a `BlockRef` or `null`).
     ///
     /// # Errors
     /// `EHR_INVALID_ARGUMENT` for a bad result, kind or time; `EHR_VALIDATOR`
@@ -309,6 +311,7 @@ fn hand_in(
         "poll" => validator.handle_receipt(now, receipt_result(result)?),
         "read_record" => validator.handle_record(now, record_result(result)?),
         "read_batch" => validator.handle_batch(now, batch_result(result)?),
+        "read_block" => validator.handle_block(now, block_result(result)?),
         other => {
             return Err(Failure::new(
                 ErrorCode::InvalidArgument,

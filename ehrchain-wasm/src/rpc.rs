@@ -236,6 +236,7 @@ impl RpcExchange {
             Outcome::Head(r) => r.map(|h| json!(h)),
             Outcome::Record(r) => r.map(|h| json!(h)),
             Outcome::Batch(r) => r.map(|b| json!(b)),
+            Outcome::Block(r) => r.map(|b| json!(b)),
             Outcome::Persist => Err(TransportError::Rejected(
                 "a persist action is the host's outbox write, not a JSON-RPC exchange".to_owned(),
             )),

@@ -3,6 +3,7 @@
 //! an EIP-1193 provider; hosts with another transport drive it themselves.
 
 use ehrchain_core::outbox::OutboxError;
+use ehrchain_core::{Ack, BlockRef, InvalidReason};
 use ehrchain_core::{
     AnchoredBatch, B256, ErrorCode, StopCause, Stopped, SubmissionStatus, TransactionValidator,
     TransportError, TxHash, UnixMillis, ValidatorConfig,
@@ -121,6 +122,20 @@ pub(crate) fn batch_result(
             Ok(None)
         } else {
             convert::document(r, "anchored batch").map(Some)
+        }
+    })
+}
+
+/// The result of a `read_block` action (see `handleBlock`): the block
+/// `{number, hash}`, or `null` when the node names none yet.
+pub(crate) fn block_result(
+    result: &JsValue,
+) -> Result<Result<Option<BlockRef>, TransportError>, Failure> {
+    read_result(result, |r| {
+        if r.is_null() {
+            Ok(None)
+        } else {
+            convert::value(r, "block").map(Some)
         }
     })
 }
@@ -294,6 +309,25 @@ impl Validator {
         )
     }
 
+    /// The result of a `read_block` action (finality by tag): the node's
+    /// block under the tag (`{number, hash}`; `null` when it names none
+    /// yet), or a `TransportError`.
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT`; `EHR_VALIDATOR` when no block was asked for.
+    #[wasm_bindgen(js_name = handleBlock)]
+    pub fn handle_block(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "BlockRef | null | TransportError")] result: JsValue,
+    ) -> Result<(), JsValue> {
+        self.hand_in(
+            &now_ms,
+            block_result(&result),
+            TransactionValidator::handle_block,
+        )
+    }
+
     /// The next ACK, or `undefined`.
     ///
     /// # Errors
@@ -396,6 +430,20 @@ impl Validator {
         Ok(TransactionValidator::from_json(&text)
             .map_err(Failure::from)?
             .into())
+    }
+
+    /// Whether `ack` is invalid for a reason that running the same TC again
+    /// may settle (the core's `InvalidReason::may_rerun`: not anchored, or
+    /// inconclusive); `false` for a valid ACK or a final refusal.
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for something that is not an ACK.
+    #[wasm_bindgen(js_name = mayRerun)]
+    pub fn may_rerun(
+        #[wasm_bindgen(unchecked_param_type = "Ack")] ack: JsValue,
+    ) -> Result<bool, JsValue> {
+        let ack: Ack = convert::value(&ack, "ACK")?;
+        Ok(ack.reason().is_some_and(InvalidReason::may_rerun))
     }
 
     /// The result of a `persist` action: `undefined` once the entry is

@@ -9,7 +9,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::convert;
 use crate::error::Failure;
-use crate::validator::{Validator, batch_result, head_result, now, receipt_result, record_result};
+use crate::validator::{
+    Validator, batch_result, block_result, head_result, now, receipt_result, record_result,
+};
 
 /// The anchor watcher: hands out reads (`pollTransmit`: the validator's
 /// `read_head`, `poll`, `read_record`, `read_batch` actions), takes their
@@ -119,6 +121,26 @@ impl Watcher {
         let now = now(&now_ms)?;
         let result = head_result(&result)?;
         Ok(self.inner.handle_head(now, result).map_err(Failure::from)?)
+    }
+
+    /// The result of a `read_block` read (finality by tag): the node's block
+    /// under the tag (`{number, hash}`; `null` when it names none yet), or a
+    /// `TransportError` (retried, never a verdict).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT`; `EHR_WATCHER` when no block was asked for.
+    #[wasm_bindgen(js_name = handleBlock)]
+    pub fn handle_block(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "BlockRef | null | TransportError")] result: JsValue,
+    ) -> Result<(), JsValue> {
+        let now = now(&now_ms)?;
+        let result = block_result(&result)?;
+        Ok(self
+            .inner
+            .handle_block(now, result)
+            .map_err(Failure::from)?)
     }
 
     /// The result of a `poll` read: a `SubmissionStatus` or a `TransportError`.

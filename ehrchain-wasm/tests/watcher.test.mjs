@@ -6,9 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as ehr from "../pkg/index.js";
-import { setup, ti } from "./chain.mjs";
+import { CHAIN_ID, FAST, KEYS, setup, ti } from "./chain.mjs";
 
-const { hs, templates, transport, provider } = await setup();
+const { hs, templates, transport, provider, registry } = await setup();
 const SETTINGS = { depth: 4, pollIntervalMs: 10, backoffInitialMs: 10, backoffMaxMs: 50 };
 
 // Against a shared node (EHRCHAIN_RPC_URL), reverting the chain would undo
@@ -47,6 +47,66 @@ test("a vanished anchor is resent as the same TC and watched until final", share
   watcher.free();
 });
 
+test("an anchor that vanishes twice is resent twice, the same TC each time, until final", shared, async () => {
+  const first = await provider.request({ method: "evm_snapshot", params: [] });
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 124, diastolic: 80 }, { patientId: "MRN-000123" });
+  const v = hs.validatorFor(entry, Date.now());
+  const [ack] = await ehr.runValidator(v, transport);
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
+  const watcher = new ehr.Watcher(SETTINGS);
+  watcher.watch(v, ack);
+  assert.equal(await provider.request({ method: "evm_revert", params: [first] }), true);
+  // The outbox: the first resend is taken away too, once its ACK is stored
+  // (a snapshot when the vanished TI is stored, a revert when its ACK is).
+  let second;
+  let finished = 0;
+  const outbox = {
+    save: async () => {
+      second ??= await provider.request({ method: "evm_snapshot", params: [] });
+    },
+    finish: async () => {
+      finished += 1;
+      if (finished === 1) assert.equal(await provider.request({ method: "evm_revert", params: [second] }), true);
+    },
+  };
+  const { events, resent } = await ehr.runWatcher(watcher, transport, { outbox, deadline: Date.now() + 60_000 });
+  assert.deepEqual(events.map((e) => e.event), ["vanished", "vanished", "final"]);
+  assert.deepEqual(resent.map((a) => [a.status, a.recordHash]), [["valid", ack.recordHash], ["valid", ack.recordHash]]);
+  assert.equal(events[1].anchor.txHash, resent[0].txHash);
+  assert.equal(events[2].anchor.txHash, resent[1].txHash);
+  assert.equal(new Set([ack.txHash, resent[0].txHash, resent[1].txHash]).size, 3);
+  assert.equal(await transport.recordHashOf(entry.tiId), ack.recordHash);
+  v.free();
+  watcher.free();
+});
+
+test("a resend that ends not anchored (dropped again) is rerun, the same TC, until valid", shared, async () => {
+  const snapshot = await provider.request({ method: "evm_snapshot", params: [] });
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 123, diastolic: 80 }, { patientId: "MRN-000123" });
+  const v = hs.validatorFor(entry, Date.now());
+  const [ack] = await ehr.runValidator(v, transport);
+  const watcher = new ehr.Watcher(SETTINGS);
+  watcher.watch(v, ack);
+  assert.equal(await provider.request({ method: "evm_revert", params: [snapshot] }), true);
+  // The first four sends of the resend vanish on the way (a hash, nothing
+  // sent): dropped, resent, dropped again, until the validator gives up.
+  let lies = 4;
+  const lossy = Object.create(transport);
+  lossy.submit = async (submission) =>
+    lies-- > 0 ? `0x${String(lies).repeat(64)}` : transport.submit(submission);
+  const outbox = { save: () => {}, finish: () => {} };
+  const { events, resent } = await ehr.runWatcher(watcher, lossy, { outbox, deadline: Date.now() + 60_000 });
+  assert.deepEqual(events.map((e) => e.event), ["vanished", "final"]);
+  assert.deepEqual(resent.map((a) => a.status), ["invalid", "valid"]);
+  assert.equal(resent[0].reason.kind, "not_anchored");
+  assert.equal(ehr.Validator.mayRerun(resent[0]), true);
+  assert.equal(ehr.Validator.mayRerun(resent[1]), false);
+  assert.equal(resent[1].recordHash, ack.recordHash);
+  assert.equal(events[1].anchor.txHash, resent[1].txHash);
+  v.free();
+  watcher.free();
+});
+
 test("a watcher takes only valid ACKs of their validator, and resumes from its state", async () => {
   const entry = ti(templates, "blood-pressure", "nurse", { systolic: 126, diastolic: 80 }, { patientId: "MRN-000123" });
   const v = hs.validatorFor(entry, Date.now());
@@ -67,4 +127,33 @@ test("a watcher takes only valid ACKs of their validator, and resumes from its s
   const { events } = await ehr.runWatcher(resumed, transport, { deadline: Date.now() + 60_000 });
   assert.deepEqual(events.map((e) => [e.event, e.anchor.txHash]), [["final", ack.txHash]]);
   for (const x of [v, other, watcher, resumed]) x.free();
+});
+
+test("final by tag: the ACK and the watcher name the node's finalized block", async () => {
+  // Ganache answers its latest block for "finalized" (so do Hardhat on
+  // post-merge hardforks and the devnet): final at once, and named.
+  const byTag = new ehr.Handshaker(
+    { chainId: CHAIN_ID, registry, sealingKeyId: "records-2026", pseudonymKeyId: "pseudonyms", validator: { ...FAST, finality: "finalized" } },
+    KEYS,
+    templates,
+  );
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 122, diastolic: 80 }, { patientId: "MRN-000123" });
+  const v = byTag.validatorFor(entry, Date.now());
+  const kinds = [];
+  const [ack] = await ehr.runValidator(v, transport, { onAction: (transmit) => kinds.push(transmit.kind) });
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
+  assert.ok(kinds.includes("read_block") && !kinds.includes("read_head"), kinds.join());
+  assert.equal(ack.finalBlock.tag, "finalized");
+  assert.ok(ack.finalBlock.block.number >= ack.blockNumber);
+  const latest = await provider.request({ method: "eth_getBlockByNumber", params: ["latest", false] });
+  assert.deepEqual(await transport.blockAt("finalized"), { number: Number(latest.number), hash: latest.hash });
+  const watcher = new ehr.Watcher({ ...SETTINGS, finality: "finalized" });
+  watcher.watch(v, ack);
+  const { events } = await ehr.runWatcher(watcher, transport, { deadline: Date.now() + 60_000 });
+  assert.deepEqual(events.map((e) => e.event), ["final"]);
+  assert.equal(events[0].finalized.tag, "finalized");
+  assert.ok(events[0].finalized.block.number >= ack.blockNumber);
+  v.free();
+  watcher.free();
+  byTag.free();
 });

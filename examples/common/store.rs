@@ -1,6 +1,8 @@
 //! The host's EHR database of the examples: an embedded SQLite file holding
-//! the records of valid ACKs (`records`), invalid ACKs kept for audit
-//! (`audit`), every ACK handed over (`deliveries`, append-only), and the
+//! the records of valid ACKs with the latest valid ACK of each (`records`: a
+//! TI resent after its anchor vanished gets a new ACK, which replaces the
+//! first), invalid ACKs kept for audit (`audit`), every ACK handed over
+//! (`deliveries`, append-only: the history), and the
 //! write-ahead outbox (`outbox`): every TC is stored there before it is sent,
 //! and leaves it in the transaction that stores its ACK.
 
@@ -36,9 +38,10 @@ impl Database {
         Ok(Self { conn })
     }
 
-    /// Stores a valid ACK's record (once: the ACK of a replayed TC names the
-    /// record already stored), or keeps an invalid one for audit: the paper's
-    /// "ACK to the EHR database".
+    /// Stores a valid ACK's record, replacing the row of an earlier valid
+    /// ACK of the same TI (the same record, resent after a reorg took its
+    /// anchor: the latest ACK names the anchor that holds), or keeps an
+    /// invalid one for audit: the paper's "ACK to the EHR database".
     fn store(conn: &Connection, ack: &Ack) -> Result<()> {
         let json = serde_json::to_string(ack)?;
         let hash = ack.record_hash.map(|h| h.to_string());
@@ -46,7 +49,9 @@ impl Database {
         let (ti, template) = (ack.ti_id.to_string(), ack.template_id.to_string());
         match &ack.status {
             AckStatus::Valid(_) => conn.execute(
-                "INSERT OR IGNORE INTO records VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (ti_id) DO UPDATE
+                 SET template_id = excluded.template_id, record_hash = excluded.record_hash,
+                     envelope = excluded.envelope, ack = excluded.ack",
                 params![ti, template, hash, envelope, json],
             )?,
             AckStatus::Invalid { reason, .. } => conn.execute(
@@ -142,5 +147,55 @@ impl Outbox for Database {
 
     fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> std::result::Result<(), OutboxError> {
         self.finish_acks(key, acks).map_err(outbox_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ehrchain_core::validator::Anchor;
+    use ehrchain_core::{Bytes, TxHash};
+
+    use super::*;
+
+    /// A valid ACK of TI 1 anchored by transaction `tx` in block `block`.
+    fn valid(tx: u8, block: u64) -> Ack {
+        Ack {
+            ti_id: B256::repeat_byte(1),
+            template_id: B256::repeat_byte(2),
+            record_hash: Some(B256::repeat_byte(3)),
+            envelope: Some(Bytes::from_static(&[4])),
+            status: AckStatus::Valid(Anchor {
+                tx_hash: Some(TxHash(B256::repeat_byte(tx))),
+                block_number: Some(block),
+                block_hash: Some(B256::repeat_byte(tx)),
+                log_index: Some(0),
+                gas_used: Some(60_000),
+                replay: false,
+                recovered: None,
+                batch: None,
+                final_block: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_resent_ti_keeps_its_latest_ack_and_every_delivery() {
+        let mut db = Database::open(Path::new(":memory:")).unwrap();
+        let key = B256::repeat_byte(1);
+        db.finish(Some(&key), &[valid(0xa1, 5)]).unwrap();
+        // Its anchor vanished; the same TC, resent, is anchored again.
+        db.finish(Some(&key), &[valid(0xa2, 9)]).unwrap();
+        let stored: String = db
+            .conn
+            .query_row(
+                "SELECT ack FROM records WHERE ti_id = ?1",
+                [key.to_string()],
+                |row| row.get(0),
+            )
+            .unwrap();
+        let stored: Ack = serde_json::from_str(&stored).unwrap();
+        assert_eq!(stored, valid(0xa2, 9));
+        assert_eq!(db.count("records").unwrap(), 1);
+        assert_eq!(db.count("deliveries").unwrap(), 2);
     }
 }

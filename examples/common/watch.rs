@@ -4,7 +4,7 @@
 
 use ehrchain_core::outbox::Outbox;
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent};
-use ehrchain_core::{Clock, Transport, watch_durably};
+use ehrchain_core::{Clock, Transport, Until, watch_durably};
 
 /// Runs `watcher` for at most `deadline_ms` milliseconds and prints what it
 /// reports about each record.
@@ -21,7 +21,13 @@ pub(crate) fn watch_until_final<O: Outbox, T: Transport, C: Clock>(
         watcher.len()
     );
     let deadline = clock.now().saturating_add_ms(deadline_ms);
-    let report = watch_durably(watcher, outbox, transport, clock, Some(deadline))?;
+    let report = watch_durably(
+        watcher,
+        outbox,
+        transport,
+        clock,
+        &Until::deadline(deadline),
+    )?;
     for event in &report.events {
         for record in event.records() {
             let ti = record.ti_id.to_string();

@@ -75,6 +75,7 @@ fuzz_target!(|data: &[u8]| {
                 replay: false,
                 recovered: None,
                 batch: None,
+                final_block: None,
             }),
             AckStatus::Invalid {
                 reason: InvalidReason::MissingAnchorEvent,

@@ -10,7 +10,7 @@
 
 use ehrchain_core::rpc::{self, Exchange, ExchangeConfig};
 use ehrchain_core::transport::Anchoring;
-use ehrchain_core::{Address, B256, Bytes, Submission, Transmit, TransportError, TxHash};
+use ehrchain_core::{Address, B256, Bytes, FinalityTag, Submission, Transmit, TransportError, TxHash};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = rpc::check_chain_id(value, 1337);
         let _ = rpc::receipt(value, &tx_hash, None);
         let _ = rpc::transaction(value);
+        let _ = rpc::block(value);
     }
     let submission = Submission {
         to: Address::repeat_byte(0xee),
@@ -48,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
         Transmit::ReadHead,
         Transmit::ReadRecord { ti_id: B256::repeat_byte(1) },
         Transmit::ReadBatch { root: B256::repeat_byte(2) },
+        Transmit::ReadBlock { tag: FinalityTag::Finalized },
     ] {
         // The same answer at every step, until the exchange is done (each
         // exchange takes at most three requests).

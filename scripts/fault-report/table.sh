@@ -20,7 +20,8 @@ EXPECTED=(
 )
 for node in ganache hardhat; do
   for fault in refuse blackhole delay drop-answer http-500 garbage \
-    reorg-after-the-ack dropped-pending node-restart; do
+    reorg-after-the-ack dropped-pending node-restart \
+    burst-drop-answer burst-refuse blackhole-deadline; do
     EXPECTED+=("proxy-$fault--$node")
   done
   EXPECTED+=("sigkill-crash--$node")

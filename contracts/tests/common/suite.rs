@@ -428,3 +428,65 @@ pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>
     assert!(full.0.entries.is_empty(), "nothing stored");
     assert_eq!(full.0.acks, stored, "no ACK finished");
 }
+
+/// Finality by tag: a doctor's reading validated with `finality:
+/// finalized` gets a valid ACK that names the node's finalized block, at or
+/// above the anchor's; the watcher, final by tag too, says Final at a
+/// finalized block that holds it. Ganache 7.9.2, Hardhat 2.29 (post-merge
+/// hardforks) and the devnet name their latest block as finalized.
+pub fn a_record_final_by_tag_names_the_finalized_block<T: Chain>(flow: &mut Flow<T>) {
+    use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
+    use ehrchain_core::{Finality, FinalityTag, watch_blocking};
+
+    let ti = flow.ti("blood-pressure", "doctor", bp());
+    let tc = flow.generate(&ti);
+    let config = ValidatorConfig {
+        finality: Finality::Finalized,
+        ..*flow.hs.validator_config()
+    };
+    let mut validator = TransactionValidator::new(&tc, config);
+    let acks = run_blocking(
+        &mut validator,
+        &mut flow.transport,
+        &mut flow.clock,
+        &Until::verdict(),
+    )
+    .acked()
+    .unwrap();
+    let [ack] = acks.as_slice() else {
+        panic!("one ACK expected: {acks:?}");
+    };
+    let anchor = ack.anchor().cloned().unwrap();
+    let final_block = anchor.final_block.as_deref().copied().unwrap();
+    let anchored_at = anchor.block_number.unwrap();
+    assert_eq!(final_block.tag, FinalityTag::Finalized);
+    assert!(
+        final_block.block.number >= anchored_at,
+        "final at {final_block:?}, anchored in {anchored_at}"
+    );
+    let mut watcher = AnchorWatcher::new(WatcherConfig {
+        finality: Finality::Finalized,
+        poll_interval_ms: 200,
+        ..WatcherConfig::default()
+    });
+    watcher.watch(&validator, ack).unwrap();
+    let deadline = flow.clock.now().saturating_add_ms(60_000);
+    let events = watch_blocking(
+        &mut watcher,
+        &mut flow.transport,
+        &mut flow.clock,
+        &Until::deadline(deadline),
+    );
+    let [
+        WatchEvent::Final {
+            anchor: Some(seen),
+            finalized: Some(finalized),
+            ..
+        },
+    ] = events.as_slice()
+    else {
+        panic!("not final by tag: {events:?}");
+    };
+    assert_eq!(seen.block_number, anchored_at);
+    assert!(finalized.block.number >= anchored_at);
+}

@@ -569,6 +569,7 @@ fn a_valid_ack_becomes_a_provenance() {
             replay: false,
             recovered: None,
             batch: None,
+            final_block: None,
         }),
     };
     let registry = format!("{}", Address::repeat_byte(0xee));

@@ -2,6 +2,7 @@
 //! the node returned them, into core types. Anything unreadable is
 //! [`TransportError::Malformed`].
 
+use crate::finality::BlockRef;
 use alloy_primitives::{Address, B256, Bytes, LogData, U256};
 use serde_json::Value;
 
@@ -36,6 +37,21 @@ fn parsed<T: std::str::FromStr>(value: &Value, what: &str) -> Result<T, Transpor
         .filter(|s| s.starts_with("0x"))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| malformed(what, value))
+}
+
+/// A block header (the result of `eth_getBlockByNumber`): its number and
+/// hash, or `None` for `null` (the node has no such block yet).
+///
+/// # Errors
+/// [`TransportError::Malformed`] for anything else.
+pub fn block(value: &Value) -> Result<Option<BlockRef>, TransportError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(BlockRef {
+        number: quantity(field(value, "number"), "the block's number")?,
+        hash: parsed(field(value, "hash"), "the block's hash")?,
+    }))
 }
 
 /// A transaction hash (the result of a send).

@@ -9,6 +9,7 @@
 //! poll        eth_getTransactionReceipt ─┬▶ (null) eth_getTransactionByHash ─▶ pending / dropped
 //!                                        └▶ (status 0) eth_getTransactionByHash ─▶ eth_call at its block
 //! read_head   [evm_mine ─▶] eth_blockNumber
+//! read_block  eth_getBlockByNumber(safe | finalized)       (null or "not found": none yet)
 //! read_record eth_call recordHashOf(tiId) at latest
 //! read_batch  eth_call batchOf(root) at latest
 //! ```
@@ -19,6 +20,7 @@ use serde_json::Value;
 
 use super::{BlockTag, RpcRequest, TxFields};
 use crate::batch::AnchoredBatch;
+use crate::finality::{BlockRef, FinalityTag};
 use crate::registry_abi::IEhrRegistry;
 use crate::time::UnixMillis;
 use crate::transport::{Submission, SubmissionStatus, TransportError, TxHash, TxReceipt};
@@ -73,6 +75,8 @@ pub enum Outcome {
     Record(Result<Option<B256>, TransportError>),
     /// Of `read_batch`.
     Batch(Result<Option<AnchoredBatch>, TransportError>),
+    /// Of `read_block`.
+    Block(Result<Option<BlockRef>, TransportError>),
     /// Of `persist`, which is no JSON-RPC request: the host stores the
     /// outbox entry itself and calls `handle_persisted`.
     Persist,
@@ -94,6 +98,7 @@ impl Outcome {
             Self::Head(r) => validator.handle_head(now, r),
             Self::Record(r) => validator.handle_record(now, r),
             Self::Batch(r) => validator.handle_batch(now, r),
+            Self::Block(r) => validator.handle_block(now, r),
             Self::Persist => Err(ValidatorError::Unexpected(
                 "a JSON-RPC result for a persist action (store the outbox entry, then call handle_persisted)",
             )),
@@ -118,6 +123,7 @@ enum Stage {
     BlockNumber,
     Record,
     Batch(B256),
+    Block(FinalityTag),
     Done(Outcome),
 }
 
@@ -178,6 +184,9 @@ impl Exchange {
                 Stage::Batch(*root),
                 Some(view(IEhrRegistry::batchOfCall { root: *root }.abi_encode())),
             ),
+            Transmit::ReadBlock { tag } => {
+                (Stage::Block(*tag), Some(RpcRequest::block(tag.block_tag())))
+            }
             Transmit::Persist => (Stage::Done(Outcome::Persist), None),
         };
         Self {
@@ -326,6 +335,11 @@ impl Exchange {
             Stage::BlockNumber => done(Outcome::Head(
                 answer.and_then(|v| super::quantity(&v, "eth_blockNumber")),
             )),
+            Stage::Block(tag) => done(Outcome::Block(match answer {
+                Ok(v) => super::block(&v),
+                Err(TransportError::Rejected(text)) => tag_refused(tag, text),
+                Err(e) => Err(e),
+            })),
             Stage::Record => done(Outcome::Record(
                 answer.and_then(|v| super::data(&v)).and_then(|data| {
                     let stored = IEhrRegistry::recordHashOfCall::abi_decode_returns(&data)
@@ -360,6 +374,20 @@ fn included_with(mut receipt: TxReceipt, revert: Result<Bytes, TransportError>) 
         receipt.revert_data = Some(data);
         SubmissionStatus::Included(receipt)
     }))
+}
+
+/// A refused read of the block under `tag`: "not found" (Geth, Besu before
+/// the first finalization) is no such block yet; anything else (Hardhat on a
+/// pre-merge hardfork, an older node) is the node refusing the tag.
+fn tag_refused(tag: FinalityTag, text: String) -> Result<Option<BlockRef>, TransportError> {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("not found") {
+        return Ok(None);
+    }
+    Err(TransportError::Rejected(format!(
+        "the node refuses the '{}' block tag ({text}); on a pre-merge chain or an older node, configure depth finality (confirmations)",
+        tag.name()
+    )))
 }
 
 fn undecodable(e: alloy_sol_types::Error) -> TransportError {
@@ -466,6 +494,50 @@ mod tests {
         assert_eq!(
             r.revert_data,
             Some(Bytes::from_static(&[0xe2, 0x51, 0x7d, 0x3f]))
+        );
+    }
+
+    /// The answers to `eth_getBlockByNumber("finalized", false)` seen from
+    /// real nodes: Ganache 7.9.2 and Hardhat 2.29 on Shanghai answer their
+    /// latest block; Geth before the first finalization "not found";
+    /// Hardhat on a pre-merge hardfork refuses the tag.
+    #[test]
+    fn a_block_by_tag_is_read_and_refusals_are_told_apart() {
+        let read = |answer: Value| {
+            let mut ex = Exchange::new(
+                &Transmit::ReadBlock {
+                    tag: FinalityTag::Finalized,
+                },
+                config(None),
+            );
+            assert_eq!(
+                ex.request().unwrap().params,
+                vec![json!("finalized"), json!(false)]
+            );
+            run(&mut ex, &[answer]);
+            match ex.finish() {
+                Some(Outcome::Block(block)) => block,
+                other => panic!("not a block: {other:?}"),
+            }
+        };
+        let hash = B256::repeat_byte(0x5d);
+        assert_eq!(
+            read(json!({"result": {"number": "0x2", "hash": hash, "parentHash": B256::ZERO}})),
+            Ok(Some(BlockRef { number: 2, hash }))
+        );
+        assert_eq!(read(json!({"result": null})), Ok(None));
+        assert_eq!(
+            read(json!({"error": {"code": -32000, "message": "finalized block not found"}})),
+            Ok(None)
+        );
+        let pre_merge = read(json!({"error": {"code": -32602,
+            "message": "The 'finalized' block tag is not allowed in pre-merge hardforks. You are using the 'LONDON' hardfork."}}));
+        let Err(TransportError::Rejected(text)) = pre_merge else {
+            panic!("not refused: {pre_merge:?}");
+        };
+        assert_eq!(
+            text,
+            "the node refuses the 'finalized' block tag (JSON-RPC error -32602: The 'finalized' block tag is not allowed in pre-merge hardforks. You are using the 'LONDON' hardfork.); on a pre-merge chain or an older node, configure depth finality (confirmations)"
         );
     }
 

@@ -63,7 +63,8 @@ mod request;
 
 pub use answer::{Revert, classify_error, classify_http, classify_response};
 pub use decode::{
-    MinedTransaction, check_chain_id, data, quantity, receipt, replay_outcome, transaction, tx_hash,
+    MinedTransaction, block, check_chain_id, data, quantity, receipt, replay_outcome, transaction,
+    tx_hash,
 };
 pub use exchange::{DEFAULT_GAS_MARGIN_PERCENT, Exchange, ExchangeConfig, Outcome, gas_limit};
 pub use nonce::Nonces;

@@ -6,6 +6,7 @@ use alloy_primitives::{Address, B256, Bytes};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::InclusionProof;
+use crate::finality::FinalBlock;
 use crate::registry_abi::DecodedRevert;
 use crate::transport::{TransportError, TxHash};
 
@@ -253,6 +254,11 @@ pub struct Anchor {
     pub recovered: Option<Box<Recovered>>,
     /// For a batched record: the batch root and the record's inclusion proof.
     pub batch: Option<InclusionProof>,
+    /// With finality by tag ([`ValidatorConfig::finality`](crate::ValidatorConfig::finality)):
+    /// the node's `safe` or `finalized` block that was at or above the
+    /// anchor's block when the verdict was given. Absent with depth finality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_block: Option<Box<FinalBlock>>,
 }
 
 impl Anchor {

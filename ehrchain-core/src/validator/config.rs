@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::finality::Finality;
+
 /// How patient the validator is. The `*_ms` fields are durations in
 /// milliseconds (the instants they are added to are
 /// [`UnixMillis`](crate::UnixMillis)).
@@ -13,8 +15,16 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct ValidatorConfig {
     /// Blocks that must hold the transaction (its own included) before the
-    /// verdict is final; 0 counts as 1.
+    /// verdict is final; 0 counts as 1. Used with [`Finality::Depth`].
     pub confirmations: u64,
+    /// How the verdict becomes final: `confirmations` deep (the default), or
+    /// at or below the node's `safe` or `finalized` block
+    /// ([`Transmit::ReadBlock`](crate::validator::Transmit::ReadBlock)).
+    /// By tag, the validator waits for the node's block as long as the host
+    /// lets it (the drivers' deadline): finality that stalls is not a
+    /// verdict. JSON: `"finality": "finalized"`; left out when `"depth"`.
+    #[serde(skip_serializing_if = "Finality::is_depth")]
+    pub finality: Finality,
     /// Wait after the first retryable transport failure (the node
     /// unreachable, timing out, rate-limiting); doubled after each further
     /// one. Such failures are retried for as long as the outage lasts: an
@@ -37,11 +47,12 @@ pub struct ValidatorConfig {
 }
 
 impl Default for ValidatorConfig {
-    /// 3 confirmations, retries during an outage backing off from 0.5 s to
+    /// 3 confirmations (depth finality), retries during an outage backing off from 0.5 s to
     /// 30 s, a poll every second, 2 minutes to be mined, 3 resubmissions.
     fn default() -> Self {
         Self {
             confirmations: 3,
+            finality: Finality::Depth,
             backoff_initial_ms: 500,
             backoff_max_ms: 30_000,
             poll_interval_ms: 1_000,

@@ -3,7 +3,7 @@
 //! final verdict, and emits exactly one [`Ack`] per TI.
 //!
 //! ```text
-//! Generated ─submit─▶ Submitted(tx) ─receipt─▶ Included(block) ─head─▶ Confirmed(n blocks) ─▶ Ack
+//! Generated ─submit─▶ Submitted(tx) ─receipt─▶ Included(block) ─head─▶ Confirmed(n blocks, or under the finalized block) ─▶ Ack
 //!     ▲                   │  dropped / timed out        │ reorged out   │ head still (timeout)
 //!     │                   ▼                             ▼               └─▶ Ack::Invalid (Unconfirmed)
 //!     └──── nothing ── Settling ◀── giving up (permanent transport error,
@@ -102,6 +102,19 @@
 //! of a record that may be, and a rerun must resend the same TC, which only
 //! the outbox entry holds.
 //!
+//! **Finality by tag.** With [`ValidatorConfig::finality`] set to
+//! [`Finality::Finalized`](crate::Finality::Finalized) (or `Safe`), the
+//! validator reads the node's finalized (safe) block
+//! ([`Transmit::ReadBlock`], answered through
+//! [`TransactionValidator::handle_block`]) instead of counting
+//! confirmations: an included transaction is confirmed once that block's
+//! number reaches the transaction's block, and its receipt, polled once more
+//! after that read, is still in the same block (a reorg before finality
+//! moves it: it is watched again from its new block). A settling read is
+//! confirmed once the finalized block reaches the head read after it. A node
+//! that names no finalized block yet keeps the TI pending; the valid ACK
+//! names the block ([`Anchor::final_block`]).
+//!
 //! **No endless wait on a live chain.** While the node answers, every wait
 //! has a bound: a pending transaction
 //! [`ValidatorConfig::inclusion_timeout_ms`], and confirmations a head that
@@ -126,6 +139,7 @@ use alloy_primitives::{Address, B256, Bytes};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{Batch, InclusionProof};
+use crate::finality::{BlockRef, FinalBlock, FinalityTag};
 use crate::generator::ChainTransaction;
 use crate::outbox::OutboxError;
 use crate::ti::InitialTransaction;
@@ -184,6 +198,14 @@ pub enum Transmit {
     /// Read the chain head's block number; report with
     /// [`TransactionValidator::handle_head`].
     ReadHead,
+    /// Read the node's block under `tag` (`eth_getBlockByNumber`); report
+    /// with [`TransactionValidator::handle_block`]. Asked instead of the
+    /// head while confirming, with finality by tag
+    /// ([`ValidatorConfig::finality`]).
+    ReadBlock {
+        /// `safe` or `finalized`.
+        tag: FinalityTag,
+    },
     /// Read the record hash the registry holds under this TI id
     /// (`recordHashOf`, [`Transport::record_hash_of`](crate::Transport::record_hash_of));
     /// report with [`TransactionValidator::handle_record`]. Asked while
@@ -339,6 +361,8 @@ enum Asked {
     Poll,
     Head,
     Read,
+    /// The block under the finality tag.
+    Block,
 }
 
 /// The Transaction Validator for one submission: a TC, or a batch
@@ -380,6 +404,10 @@ struct Parts {
     tx_hashes: Vec<TxHash>,
     acks: VecDeque<Ack>,
     history: Vec<AuditEntry>,
+    /// With finality by tag: the block read that confirmed what the verdict
+    /// rests on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    final_block: Option<FinalBlock>,
 }
 
 impl TransactionValidator {
@@ -478,6 +506,7 @@ impl TransactionValidator {
             tx_hashes: Vec::new(),
             acks: VecDeque::new(),
             history: Vec::new(),
+            final_block: None,
         };
         Self { parts }
     }
@@ -603,8 +632,14 @@ impl TransactionValidator {
                     submission: submission.clone(),
                 },
             ),
-            Phase::Included(_) => (Asked::Head, Transmit::ReadHead),
+            Phase::Included(_) => self.confirming_read(),
             Phase::Settle(settle) => match settle.stage {
+                // The head after the read first; then, by tag, the block
+                // under the tag until it reaches that head.
+                SettleStage::Wait {
+                    seen_at_head: Some(_),
+                    ..
+                } => self.confirming_read(),
                 SettleStage::Wait { .. } => (Asked::Head, Transmit::ReadHead),
                 SettleStage::Read | SettleStage::Reread { .. } => (
                     Asked::Read,
@@ -867,6 +902,57 @@ impl TransactionValidator {
         Ok(())
     }
 
+    /// The read that confirms: the head (depth finality) or the block under
+    /// the finality tag.
+    fn confirming_read(&self) -> (Asked, Transmit) {
+        match self.parts.config.finality.tag() {
+            Some(tag) => (Asked::Block, Transmit::ReadBlock { tag }),
+            None => (Asked::Head, Transmit::ReadHead),
+        }
+    }
+
+    /// The result of a [`Transmit::ReadBlock`]: the block under the tag, or
+    /// `None` when the node names none yet (nothing is final: the validator
+    /// asks again after [`ValidatorConfig::poll_interval_ms`]).
+    ///
+    /// # Errors
+    /// [`ValidatorError::Finished`] after the verdict;
+    /// [`ValidatorError::Unexpected`] when no block was asked for.
+    pub fn handle_block(
+        &mut self,
+        now: UnixMillis,
+        result: Result<Option<BlockRef>, TransportError>,
+    ) -> Result<(), ValidatorError> {
+        self.take_asked(Asked::Block, "a block read by tag")?;
+        let block = match result {
+            Ok(block) => block,
+            Err(error) => {
+                self.transport_failed(now, error);
+                return Ok(());
+            }
+        };
+        self.node_answered();
+        let Some(tag) = self.parts.config.finality.tag() else {
+            return Err(ValidatorError::Unexpected("a block read by tag"));
+        };
+        let final_block = block.map(|block| FinalBlock { tag, block });
+        let level = final_block.map(|f| f.block.number);
+        match &mut self.parts.phase {
+            Phase::Included(r) if level.is_some_and(|l| l >= r.block_number) => {
+                self.parts.phase = Phase::Verify(r.clone());
+                self.parts.final_block = final_block;
+                self.parts.next_at = now;
+            }
+            Phase::Settle(_) => {
+                if self.settle_final_level(now, level) {
+                    self.parts.final_block = final_block;
+                }
+            }
+            _ => self.parts.next_at = now.saturating_add_ms(self.parts.config.poll_interval_ms),
+        }
+        Ok(())
+    }
+
     /// Records the head read at `now`; whether the head has not advanced for
     /// [`ValidatorConfig::inclusion_timeout_ms`] of head reads in a row.
     fn head_stalled(&mut self, now: UnixMillis, head: u64) -> bool {
@@ -939,5 +1025,7 @@ impl TransactionValidator {
     }
 }
 
+#[cfg(test)]
+mod finality_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -121,7 +121,14 @@ impl TransactionValidator {
             // head read after it; read again once `depth` blocks hold
             // that head.
             let seen_at_head = seen_at_head.unwrap_or(head);
-            if head >= seen_at_head.saturating_add(depth - 1) {
+            if self.parts.config.finality.tag().is_some() {
+                // By tag: the block under the tag must reach this head.
+                settle.stage = SettleStage::Wait {
+                    held,
+                    seen_at_head: Some(seen_at_head),
+                };
+                self.parts.next_at = now;
+            } else if head >= seen_at_head.saturating_add(depth - 1) {
                 settle.stage = SettleStage::Reread {
                     held,
                     seen_at_head,
@@ -136,6 +143,36 @@ impl TransactionValidator {
                     seen_at_head: Some(seen_at_head),
                 };
                 self.parts.next_at = now.saturating_add_ms(self.parts.config.poll_interval_ms);
+            }
+        }
+    }
+
+    /// The block under the finality tag was read while settling, at `level`
+    /// (`None`: the node names none yet): once it reaches the head read
+    /// after what was read, read the registry again. Whether it did.
+    pub(super) fn settle_final_level(&mut self, now: UnixMillis, level: Option<u64>) -> bool {
+        let Phase::Settle(settle) = &mut self.parts.phase else {
+            return false;
+        };
+        match (settle.stage, level) {
+            (
+                SettleStage::Wait {
+                    held,
+                    seen_at_head: Some(seen_at_head),
+                },
+                Some(level),
+            ) if level >= seen_at_head => {
+                settle.stage = SettleStage::Reread {
+                    held,
+                    seen_at_head,
+                    head: level,
+                };
+                self.parts.next_at = now;
+                true
+            }
+            _ => {
+                self.parts.next_at = now.saturating_add_ms(self.parts.config.poll_interval_ms);
+                false
             }
         }
     }
@@ -263,6 +300,7 @@ impl TransactionValidator {
                         replay,
                         recovered: Some(Box::new(recovered)),
                         batch: None,
+                        final_block: self.parts.final_block.map(Box::new),
                     },
                 );
             }

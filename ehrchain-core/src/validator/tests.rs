@@ -61,6 +61,7 @@ pub(crate) fn config() -> ValidatorConfig {
         poll_interval_ms: 1_000,
         inclusion_timeout_ms: 10_000,
         max_resubmissions: 1,
+        finality: crate::Finality::Depth,
     }
 }
 

@@ -90,6 +90,7 @@ impl TransactionValidator {
             replay,
             recovered: None,
             batch: None,
+            final_block: self.parts.final_block.map(Box::new),
         };
         if receipt.status {
             match receipt.anchor_log_index {

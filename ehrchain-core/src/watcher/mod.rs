@@ -59,8 +59,18 @@
 //!   included; [`AnchorWatcher::from_json`] resumes it (a read asked but not
 //!   answered is asked again).
 //!
-//! What the watcher cannot see: a reorg deeper than `depth` after it said
-//! Final. Choose `depth` (or wait longer) as the chain's finality asks.
+//! **Finality by tag.** With [`WatcherConfig::finality`] set to
+//! [`Finality::Finalized`] (or `Safe`), each round also reads the node's
+//! finalized (safe) block ([`Transmit::ReadBlock`], answered through
+//! [`AnchorWatcher::handle_block`]) after the head: an anchor is final once
+//! that block's number reaches the anchor's block (or, for an anchor the
+//! registry vouches for, the head of the round that first found it), and
+//! [`WatchEvent::Final`] names the block read. A node that names no such
+//! block yet finalizes nothing; vanished anchors are still reported.
+//!
+//! What the watcher cannot see: a reorg deeper than `depth` (or below the
+//! node's finalized block) after it said Final. Choose `depth`, or finality
+//! by tag, as the chain's finality asks.
 
 mod snapshot;
 
@@ -70,6 +80,7 @@ use alloy_primitives::B256;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::AnchoredBatch;
+use crate::finality::{BlockRef, FinalBlock, Finality};
 use crate::time::UnixMillis;
 use crate::transport::{Anchoring, Submission, SubmissionStatus, TransportError, TxHash};
 use crate::validator::{Ack, ChainHolds, RegistryRead, TransactionValidator, Transmit, backoff_ms};
@@ -87,7 +98,13 @@ pub struct WatcherConfig {
     /// Blocks that must hold an anchor (its own included) before it is final;
     /// 0 counts as 1. Set it to the chain's finality depth (64 on Ethereum
     /// mainnet's two epochs, say), above the validator's confirmations.
+    /// Used with [`Finality::Depth`].
     pub depth: u64,
+    /// How an anchor becomes final: `depth` blocks deep (the default), or
+    /// at or below the node's `safe` or `finalized` block. JSON:
+    /// `"finality": "finalized"`; left out when `"depth"`.
+    #[serde(skip_serializing_if = "Finality::is_depth")]
+    pub finality: Finality,
     /// Wait between two rounds (a head read, then one read per anchor).
     pub poll_interval_ms: u64,
     /// Wait after the first failed read; doubled after each further one.
@@ -101,6 +118,7 @@ impl Default for WatcherConfig {
     fn default() -> Self {
         Self {
             depth: 12,
+            finality: Finality::Depth,
             poll_interval_ms: 1_000,
             backoff_initial_ms: 500,
             backoff_max_ms: 30_000,
@@ -153,6 +171,10 @@ pub enum WatchEvent {
         anchor: Option<AnchorSeen>,
         /// The head at which it was final.
         head: u64,
+        /// With finality by tag: the node's block (`safe`, `finalized`)
+        /// that was at or above the anchor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        finalized: Option<FinalBlock>,
     },
     /// The registry no longer holds the record (batch): a reorg took the
     /// anchor away. Store `entry` in the outbox under `key` (the TI is
@@ -239,6 +261,15 @@ enum Asked {
     Head,
     Poll,
     Read,
+    Block,
+}
+
+/// A round's read of the block under the finality tag.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TaggedRead {
+    /// What the node named (`None`: no such block yet).
+    block: Option<BlockRef>,
 }
 
 /// The anchor watcher (see the [module docs](self)).
@@ -250,6 +281,11 @@ pub struct AnchorWatcher {
     /// The head read at the start of the round under way (`None`: the next
     /// round starts with a head read).
     head: Option<u64>,
+    /// With finality by tag, the round's read of the block under the tag:
+    /// `None` until read, then what the node named (`None` inside: none
+    /// yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tagged: Option<TaggedRead>,
     /// The anchor the round checks next.
     cursor: usize,
     asked: Option<Asked>,
@@ -267,6 +303,7 @@ impl AnchorWatcher {
             config,
             watched: Vec::new(),
             head: None,
+            tagged: None,
             cursor: 0,
             asked: None,
             next_at: UnixMillis::EPOCH,
@@ -381,10 +418,12 @@ impl AnchorWatcher {
         if self.asked.is_some() || now < self.next_at {
             return None;
         }
-        let (asked, transmit) = match self.head {
-            None if self.watched.is_empty() => return None,
-            None => (Asked::Head, Transmit::ReadHead),
-            Some(_) => {
+        let tag_due = self.config.finality.tag().filter(|_| self.tagged.is_none());
+        let (asked, transmit) = match (self.head, tag_due) {
+            (None, _) if self.watched.is_empty() => return None,
+            (None, _) => (Asked::Head, Transmit::ReadHead),
+            (Some(_), Some(tag)) => (Asked::Block, Transmit::ReadBlock { tag }),
+            (Some(_), None) => {
                 let w = self.watched.get(self.cursor)?;
                 match w.tx {
                     Some(seen) if !w.read_registry => (
@@ -444,6 +483,24 @@ impl AnchorWatcher {
         Ok(())
     }
 
+    /// The result of a [`Transmit::ReadBlock`]: the block under the
+    /// finality tag, or `None` when the node names none yet.
+    ///
+    /// # Errors
+    /// [`WatcherError::Unexpected`] when no block was asked for.
+    pub fn handle_block(
+        &mut self,
+        now: UnixMillis,
+        result: Result<Option<BlockRef>, TransportError>,
+    ) -> Result<(), WatcherError> {
+        self.take_asked(Asked::Block, "a block read by tag")?;
+        if let Some(block) = self.answered(now, result) {
+            self.tagged = Some(TaggedRead { block });
+            self.next_at = now;
+        }
+        Ok(())
+    }
+
     /// The result of a [`Transmit::Poll`] of a watched anchor's transaction.
     ///
     /// # Errors
@@ -464,7 +521,7 @@ impl AnchorWatcher {
         let Some(status) = self.answered(now, result) else {
             return Ok(());
         };
-        let (head, depth) = (self.head.unwrap_or_default(), self.depth());
+        let level = self.final_level();
         let Some(w) = self.watched.get_mut(self.cursor) else {
             return Ok(());
         };
@@ -477,7 +534,7 @@ impl AnchorWatcher {
                 };
                 let moved = w.tx != Some(seen);
                 w.tx = Some(seen);
-                if !moved && head.saturating_add(1) >= r.block_number.saturating_add(depth) {
+                if !moved && level.is_some_and(|l| r.block_number <= l) {
                     self.conclude(now, None);
                 } else {
                     self.advance(now);
@@ -536,7 +593,7 @@ impl AnchorWatcher {
         let Some(held) = self.answered(now, judged) else {
             return Ok(());
         };
-        let (head, depth) = (self.head.unwrap_or_default(), self.depth());
+        let (head, level) = (self.head.unwrap_or_default(), self.final_level());
         let Some(w) = self.watched.get_mut(self.cursor) else {
             return Ok(());
         };
@@ -549,7 +606,7 @@ impl AnchorWatcher {
         w.tx = None;
         w.read_registry = false;
         let since = *w.held_since.get_or_insert(head);
-        if head >= since.saturating_add(depth - 1) {
+        if level.is_some_and(|l| since <= l) {
             self.conclude(now, None);
         } else {
             self.advance(now);
@@ -557,8 +614,24 @@ impl AnchorWatcher {
         Ok(())
     }
 
-    fn depth(&self) -> u64 {
-        self.config.depth.max(1)
+    /// The highest block whose anchors are final this round: `depth − 1`
+    /// below the head, or the block under the finality tag; `None` when no
+    /// block is final yet.
+    fn final_level(&self) -> Option<u64> {
+        match self.config.finality.tag() {
+            None => self
+                .head?
+                .saturating_add(1)
+                .checked_sub(self.config.depth.max(1)),
+            Some(_) => self.final_block().map(|f| f.block.number),
+        }
+    }
+
+    /// The round's block under the finality tag, as read.
+    fn final_block(&self) -> Option<FinalBlock> {
+        let tag = self.config.finality.tag()?;
+        let block = self.tagged?.block?;
+        Some(FinalBlock { tag, block })
     }
 
     fn current(&self) -> Option<&Watched> {
@@ -573,12 +646,14 @@ impl AnchorWatcher {
         }
         let w = self.watched.remove(self.cursor);
         let head = self.head.unwrap_or_default();
+        let finalized = self.final_block();
         self.events.push_back(match held {
             None => WatchEvent::Final {
                 key: w.key,
                 records: w.records,
                 anchor: w.tx,
                 head,
+                finalized,
             },
             Some(held) => WatchEvent::Vanished {
                 key: w.key,
@@ -603,6 +678,7 @@ impl AnchorWatcher {
             self.next_at = now;
         } else {
             self.head = None;
+            self.tagged = None;
             self.cursor = 0;
             self.next_at = now.saturating_add_ms(self.config.poll_interval_ms);
         }
@@ -645,5 +721,7 @@ impl AnchorWatcher {
     }
 }
 
+#[cfg(test)]
+mod finality_tests;
 #[cfg(test)]
 mod tests;

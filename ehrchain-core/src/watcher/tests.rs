@@ -12,6 +12,7 @@ fn watcher_config() -> WatcherConfig {
         poll_interval_ms: ROUND,
         backoff_initial_ms: 100,
         backoff_max_ms: 400,
+        finality: Finality::Depth,
     }
 }
 
@@ -94,6 +95,7 @@ fn an_anchor_is_final_once_depth_blocks_hold_it() {
             records: records(),
             anchor: Some(seen(&r)),
             head: 8,
+            finalized: None,
         })
     );
     assert!(w.is_empty());
@@ -179,6 +181,7 @@ fn a_gone_receipt_with_the_record_still_held_is_watched_through_the_registry() {
             records: records(),
             anchor: None,
             head: 9,
+            finalized: None,
         })
     );
 }

@@ -9,9 +9,11 @@ use ehrchain_core::{
     AnchoredBatch, BatchReader, ErrorCode, Submission, SubmissionStatus, Transport, TransportError,
     TxHash, TxReceipt,
 };
+use ehrchain_core::{BlockRef, FinalityTag};
 
 use super::{FfiTransport, ehr_transport};
 use crate::callbacks;
+use crate::config::ehr_finality;
 use crate::ptr::{self, Out};
 use crate::result::{Error, ehr_result, guard};
 use crate::shapes::guard_on;
@@ -209,6 +211,23 @@ pub struct ehr_transport_callbacks {
             batch_id_out: *mut u8,
         ) -> ehr_result,
     >,
+    /// Reads the node's block under `tag` (an `ehr_finality`:
+    /// `EHR_FINALITY_SAFE` or `EHR_FINALITY_FINALIZED`;
+    /// `eth_getBlockByNumber`): writes true to `found_out`, its number to
+    /// `block_number_out` and its 32-byte hash to `block_hash_out`, or false
+    /// to `found_out` when the node names no such block yet. Optional
+    /// (NULL): needed for finality by tag only (the validator's
+    /// `ehr_validator_config_builder_set_finality`, the watcher's
+    /// `"finality"`).
+    pub block_at: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            tag: u32,
+            found_out: *mut bool,
+            block_number_out: *mut u64,
+            block_hash_out: *mut u8,
+        ) -> ehr_result,
+    >,
 }
 
 /// A transport over the host's callbacks.
@@ -351,6 +370,22 @@ impl Transport for CallbackTransport {
             callbacks::record_hash_of(cb, &ti_id.0, found, hash)
         })?;
         Ok(found.then_some(B256::from(hash)))
+    }
+
+    fn block_at(&mut self, tag: FinalityTag) -> Result<Option<BlockRef>, TransportError> {
+        if self.cb.block_at.is_none() {
+            return Err(TransportError::Rejected(format!(
+                "the host's transport has no block_at callback to read the node's {} block; add one or configure depth finality",
+                tag.name()
+            )));
+        }
+        let (found, number, hash) = self.ask("block_at", |cb, (found, number, hash)| {
+            callbacks::block_at(cb, ehr_finality::of_tag(tag), found, number, hash)
+        })?;
+        Ok(found.then(|| BlockRef {
+            number,
+            hash: B256::from(hash),
+        }))
     }
 }
 

@@ -12,8 +12,8 @@ use ehrchain_contracts::DevnetTransport;
 #[cfg(feature = "rpc")]
 use ehrchain_contracts::RpcTransport;
 use ehrchain_core::{
-    AnchoredBatch, BatchReader, ErrorCode, Submission, SubmissionStatus, Transport, TransportError,
-    TxHash,
+    AnchoredBatch, BatchReader, BlockRef, ErrorCode, FinalityTag, Submission, SubmissionStatus,
+    Transport, TransportError, TxHash,
 };
 use std::ffi::c_char;
 
@@ -89,6 +89,9 @@ impl Transport for FfiTransport {
     }
     fn record_hash_of(&mut self, ti_id: &B256) -> Result<Option<B256>, TransportError> {
         self.get_mut().record_hash_of(ti_id)
+    }
+    fn block_at(&mut self, tag: FinalityTag) -> Result<Option<BlockRef>, TransportError> {
+        self.get_mut().block_at(tag)
     }
 }
 

@@ -910,7 +910,7 @@ static const uint8_t FAKE_REGISTRY[20] = {0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0x
 static ehr_transport *fake_transport(struct fake_chain *fake) {
     memset(fake, 0, sizeof *fake);
     ehr_transport_callbacks cb = {fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL};
+                                  NULL, NULL};
     ehr_transport *chain = NULL;
     OK(ehr_transport_new_callbacks(&cb, 1337, FAKE_REGISTRY, &chain));
     return chain;
@@ -922,7 +922,7 @@ static void test_callback_transport(void) {
     struct fake_chain fake;
     memset(&fake, 0, sizeof fake);
     ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL};
+                                  NULL, NULL};
     uint8_t registry[20];
     memset(registry, 0xEE, sizeof registry);
     ehr_transport *chain = NULL;
@@ -1408,7 +1408,7 @@ static void test_watcher_after_the_ack(void) {
     uint8_t registry[20];
     memset(registry, 0xEE, sizeof registry);
     ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL};
+                                  NULL, NULL};
     ehr_transport *chain = NULL;
     OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
     ehr_key_store *keys = memory_keys();
@@ -1489,7 +1489,15 @@ static void test_watcher_after_the_ack(void) {
     ehr_watcher_free(w);
     w = NULL;
     OK(ehr_watcher_from_json(state, state_len, &w));
-    OK(ehr_watcher_run(w, chain, ehr_clock_now_ms() + 10000));
+    /* A signalled cancel token: the run stops at once, nothing reported. */
+    ehr_cancel *cancel = NULL;
+    OK(ehr_cancel_new(&cancel));
+    OK(ehr_cancel_signal(cancel));
+    OK(ehr_watcher_run(w, chain, 0, cancel));
+    ehr_cancel_free(cancel);
+    OK(ehr_watcher_len(w, &watched));
+    EXPECT(watched == 1);
+    OK(ehr_watcher_run(w, chain, ehr_clock_now_ms() + 10000, NULL));
     OK(ehr_watcher_poll_event(w, event, sizeof event, &event_len, &has_event));
     EXPECT(has_event && strncmp(event, "{\"event\":\"final\"", 16) == 0);
     OK(ehr_watcher_poll_event(w, event, sizeof event, &event_len, &has_event));
