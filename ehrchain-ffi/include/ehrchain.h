@@ -132,6 +132,10 @@ enum ehr_result_code {
     EHR_SIGNATURE_WRONG_SIGNER = 801,
     /** the signed statement does not match the sealed record (authorship). */
     EHR_STATEMENT_MISMATCH = 802,
+    /** the record's template does not allow the role its author signed as (authorship). */
+    EHR_AUTHOR_ROLE_NOT_ALLOWED = 820,
+    /** the author did not hold the signed role when the batch was anchored (authorship). */
+    EHR_AUTHOR_ROLE_NOT_HELD = 821,
     /** a panic was caught at the boundary (a bug in ehrchain) (internal). */
     EHR_PANIC = 900,
     /** an internal error (a bug in ehrchain) (internal). */

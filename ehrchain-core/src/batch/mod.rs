@@ -24,6 +24,7 @@ pub use proof::{
     AnchoredBatch, BatchReader, ChainCheckError, InclusionProof, PROOF_MAGIC, PROOF_TEXT_PREFIX,
     PROOF_VERSION,
 };
+pub(crate) use proof::{Reader, TAIL_FIXED_LEN};
 
 // `EhrRegistry.anchorBatch`, from the registry interface the contracts
 // crate pins to the compiled ABI.
