@@ -86,16 +86,23 @@ pub fn signed_anchor(
     signature: Vec<u8>,
 ) -> EhrRegistry::anchorSignedRecordCall {
     EhrRegistry::anchorSignedRecordCall {
-        statement: EhrRegistry::RecordStatement {
-            tiId: statement.tiId,
-            templateId: statement.templateId,
-            recordHash: statement.recordHash,
-            subject: statement.subject,
-            role: statement.role,
-            author: statement.author,
-            timestamp: statement.timestamp,
-        },
+        statement: contract_statement(statement),
         signature: signature.into(),
+    }
+}
+
+/// The core's statement as the registry binding's struct.
+pub fn contract_statement(
+    statement: &ehrchain_core::authorship::RecordStatement,
+) -> EhrRegistry::RecordStatement {
+    EhrRegistry::RecordStatement {
+        tiId: statement.tiId,
+        templateId: statement.templateId,
+        recordHash: statement.recordHash,
+        subject: statement.subject,
+        role: statement.role,
+        author: statement.author,
+        timestamp: statement.timestamp,
     }
 }
 
