@@ -13,6 +13,7 @@ export {
   Handshaker,
   InclusionProof,
   PreparedTransaction,
+  SignedRecordProof,
   Templates,
   Validator,
   Watcher,

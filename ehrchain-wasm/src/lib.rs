@@ -8,6 +8,7 @@ mod fhir;
 mod handshaker;
 mod registry;
 mod rpc;
+mod signed_proof;
 mod templates;
 mod ti;
 mod validator;
