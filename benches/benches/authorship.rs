@@ -11,7 +11,12 @@
 //! The statements and keys are those of `docs/vectors/signed_proofs.json`;
 //! `benches/peers/authorship.mjs` times viem's `recoverTypedDataAddress` and
 //! `signTypedData` on the same statements.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 
