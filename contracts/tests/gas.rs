@@ -186,10 +186,7 @@ fn measure() -> Vec<Row> {
     // A depth-20 inclusion proof: fold 20 siblings from the record's leaf to a
     // root, as OpenZeppelin's MerkleProof does, and anchor that root.
     let record_hash = h(42);
-    let proof: Vec<B256> = (0..20).map(|i| h(1_000 + i)).collect();
-    let root = proof
-        .iter()
-        .fold(leaf(record_hash), |node, s| hash_pair(node, *s));
+    let (proof, root) = folded(leaf(record_hash), 20, 1_000);
     let batch = EhrRegistry::anchorBatchCall {
         root,
         leafCount: 1 << 20,
@@ -201,13 +198,7 @@ fn measure() -> Vec<Row> {
         recordHash: record_hash,
         proof,
     };
-    let receipt = net
-        .call(
-            Devnet::account("auditor"),
-            net.registry(),
-            Bytes::from(verify.abi_encode()),
-        )
-        .unwrap();
+    let receipt = audit(&mut net, &verify);
     assert!(EhrRegistry::verifyRecordCall::abi_decode_returns(&receipt.output).unwrap());
     row(
         "`verifyRecord`, depth-20 proof (`eth_call`)",
@@ -223,10 +214,7 @@ fn measure() -> Vec<Row> {
     };
     let digest = statement.signing_hash(&domain);
     let signature = author.sign_hash_sync(&digest).unwrap();
-    let proof: Vec<B256> = (0..16).map(|i| h(2_000 + i)).collect();
-    let root = proof
-        .iter()
-        .fold(leaf(digest), |node, s| hash_pair(node, *s));
+    let (proof, root) = folded(leaf(digest), 16, 2_000);
     let batch = EhrRegistry::anchorSignedBatchCall {
         root,
         leafCount: 1 << 16,
@@ -239,19 +227,31 @@ fn measure() -> Vec<Row> {
         root,
         proof,
     };
-    let receipt = net
-        .call(
-            Devnet::account("auditor"),
-            net.registry(),
-            Bytes::from(verify.abi_encode()),
-        )
-        .unwrap();
+    let receipt = audit(&mut net, &verify);
     row(
         "`verifySignedRecord`, depth-16 proof (`eth_call`)",
         receipt,
         None,
     );
     rows
+}
+
+/// `depth` distinct siblings (`h(first)`, …) and the root they fold `leaf`
+/// to, as OpenZeppelin's `MerkleProof` does.
+fn folded(leaf: B256, depth: u64, first: u64) -> (Vec<B256>, B256) {
+    let proof: Vec<B256> = (0..depth).map(|i| h(first + i)).collect();
+    let root = proof.iter().fold(leaf, |node, s| hash_pair(node, *s));
+    (proof, root)
+}
+
+/// A registry view called by an auditor (`eth_call`).
+fn audit<C: SolCall>(net: &mut Devnet, call: &C) -> Receipt {
+    net.call(
+        Devnet::account("auditor"),
+        net.registry(),
+        Bytes::from(call.abi_encode()),
+    )
+    .unwrap()
 }
 
 fn thousands(n: u64) -> String {

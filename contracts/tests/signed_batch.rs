@@ -17,7 +17,7 @@ use alloy_primitives::{Address, B256, Bytes};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
-use common::{contract_statement, devnet_with_built_ins, h, role, template};
+use common::{contract_statement, deploy_smart_account, devnet_with_built_ins, h, role, template};
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors as E};
 use ehrchain_contracts::{Devnet, Receipt};
 use ehrchain_core::authorship::{
@@ -365,18 +365,11 @@ fn an_author_without_the_role_when_anchored_is_refused() {
     );
 }
 
-alloy_sol_types::sol!(SmartAccountAuthor, "artifacts/SmartAccountAuthor.json");
-
 #[test]
 fn a_smart_account_author_in_a_batch_is_checked_with_erc1271() {
     let mut s = setup();
     let owner = key(0x44);
-    let mut code = SmartAccountAuthor::BYTECODE.to_vec();
-    code.extend_from_slice(&alloy_sol_types::SolValue::abi_encode(&owner.address()));
-    let account = s
-        .net
-        .deploy(Devnet::admin(), "SmartAccountAuthor", code.into())
-        .unwrap();
+    let account = deploy_smart_account(&mut s.net, owner.address());
     s.net.grant_role("doctor", account).unwrap();
     let statement = s.statement(0, account);
     let mut builder = SignedBatchBuilder::new(s.domain());

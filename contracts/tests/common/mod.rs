@@ -106,6 +106,16 @@ pub fn contract_statement(
     }
 }
 
+alloy_sol_types::sol!(SmartAccountAuthor, "artifacts/SmartAccountAuthor.json");
+
+/// Deploys an ERC-1271 test account whose signatures are `owner`'s.
+pub fn deploy_smart_account(net: &mut Devnet, owner: Address) -> Address {
+    let mut code = SmartAccountAuthor::BYTECODE.to_vec();
+    code.extend_from_slice(&alloy_sol_types::SolValue::abi_encode(&owner));
+    net.deploy(Devnet::admin(), "SmartAccountAuthor", code.into())
+        .unwrap()
+}
+
 /// A distinct non-zero test hash.
 pub fn h(n: u64) -> B256 {
     keccak256(n.to_be_bytes())

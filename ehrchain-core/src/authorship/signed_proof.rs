@@ -10,8 +10,8 @@ use super::{
     AuthorshipError, DomainSeparator, RecordSignature, RecordStatement, RoleHistory, SigningDomain,
 };
 use crate::batch::{
-    AnchoredBatch, InclusionProof, PROOF_MAGIC, PROOF_TEXT_PREFIX, ProofError, Reader,
-    TAIL_FIXED_LEN,
+    AnchoredBatch, InclusionProof, PROOF_MAGIC, ProofError, Reader, TAIL_FIXED_LEN, bytes_of_text,
+    text_of,
 };
 use crate::time::UnixMillis;
 
@@ -254,9 +254,7 @@ impl SignedRecordProof {
     /// The text form for QR codes: `EHRP:` + base45 of the binary form.
     #[must_use]
     pub fn to_text(&self) -> String {
-        let mut text = String::from(PROOF_TEXT_PREFIX);
-        text.push_str(&base45::encode(self.to_bytes()));
-        text
+        text_of(&self.to_bytes())
     }
 
     /// Decodes the text form (surrounding whitespace is ignored).
@@ -265,12 +263,7 @@ impl SignedRecordProof {
     /// [`ProofError::NotAProof`], [`ProofError::BadText`], then as
     /// [`SignedRecordProof::from_bytes`].
     pub fn from_text(text: &str) -> Result<Self, SignedProofError> {
-        let body = text
-            .trim()
-            .strip_prefix(PROOF_TEXT_PREFIX)
-            .ok_or(ProofError::NotAProof)?;
-        let bytes = base45::decode(body).map_err(|_| ProofError::BadText)?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(&bytes_of_text(text)?)
     }
 
     /// The JSON form for humans.

@@ -408,9 +408,7 @@ impl InclusionProof {
     /// characters into 11 bits, the densest text mode a QR code offers.
     #[must_use]
     pub fn to_text(&self) -> String {
-        let mut text = String::from(PROOF_TEXT_PREFIX);
-        text.push_str(&base45::encode(self.to_bytes()));
-        text
+        text_of(&self.to_bytes())
     }
 
     /// Decodes the text form (surrounding whitespace is ignored).
@@ -419,12 +417,7 @@ impl InclusionProof {
     /// [`ProofError::NotAProof`], [`ProofError::BadText`], then as
     /// [`InclusionProof::from_bytes`].
     pub fn from_text(text: &str) -> Result<Self, ProofError> {
-        let body = text
-            .trim()
-            .strip_prefix(PROOF_TEXT_PREFIX)
-            .ok_or(ProofError::NotAProof)?;
-        let bytes = base45::decode(body).map_err(|_| ProofError::BadText)?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(&bytes_of_text(text)?)
     }
 
     /// The JSON form for humans.
@@ -520,6 +513,22 @@ impl Folds {
             }
         }
     }
+}
+
+/// The text form of a proof's binary form (any version): `EHRP:` + base45.
+pub(crate) fn text_of(bytes: &[u8]) -> String {
+    let mut text = String::from(PROOF_TEXT_PREFIX);
+    text.push_str(&base45::encode(bytes));
+    text
+}
+
+/// The binary form inside a text form (surrounding whitespace ignored).
+pub(crate) fn bytes_of_text(text: &str) -> Result<Vec<u8>, ProofError> {
+    let body = text
+        .trim()
+        .strip_prefix(PROOF_TEXT_PREFIX)
+        .ok_or(ProofError::NotAProof)?;
+    base45::decode(body).map_err(|_| ProofError::BadText)
 }
 
 /// Reads fixed-size fields from a slice whose length was checked.
