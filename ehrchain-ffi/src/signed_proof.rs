@@ -7,9 +7,9 @@ use std::ffi::c_char;
 
 use ehrchain_core::authorship::{RoleHistory, SignedBatchAnchor, SignedRecordProof};
 
-use crate::ptr::{self, Out};
-use crate::result::{ehr_result, guard, guard_void};
-use crate::shapes::{from_json, guard_on, parsed, text_of};
+use crate::ptr;
+use crate::result::{ehr_result, guard_void};
+use crate::shapes::{from_json, guard_on, parsed, parsed_bytes, text_of};
 
 /// The proof of one signed record: who wrote it, in which role, and that it
 /// is in a batch.
@@ -28,14 +28,11 @@ pub unsafe extern "C" fn ehr_signed_proof_from_bytes(
     bytes_len: usize,
     proof_out: *mut *mut ehr_signed_proof,
 ) -> ehr_result {
-    guard(|| {
-        // Empty input is a truncated proof, as in every binding.
-        let bytes = ptr::bytes_or_empty(bytes, bytes_len, "bytes")?;
-        let out = Out::new(proof_out, "proof_out")?;
-        out.give(ehr_signed_proof {
+    // Empty input is a truncated proof, as in every binding.
+    parsed_bytes(bytes, bytes_len, proof_out, "proof_out", |bytes| {
+        Ok(ehr_signed_proof {
             proof: SignedRecordProof::from_bytes(bytes)?,
-        });
-        Ok(())
+        })
     })
 }
 
