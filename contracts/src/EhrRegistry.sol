@@ -53,10 +53,32 @@ contract EhrRegistry is AccessControl {
         uint64 timestamp;
     }
 
-    /// @dev A registered template; `registered` tells a known id from an unknown one.
+    /// @dev A registered template: whether records may follow it now, and the
+    /// roles it allows (never empty once registered, so an empty list means
+    /// an unknown id). The roles are kept so that (de)activation can update
+    /// each role's `RoleUse`.
     struct TemplateState {
-        bool registered;
         bool active;
+        bytes32[] roles;
+    }
+
+    /// @dev What a template allows a role, in one slot per (template, role), so
+    /// that an anchor decides every template rule with one storage read:
+    /// `None` for a role the template does not allow (or an unknown template),
+    /// `Active` for an allowed role of an active template, `Inactive` for an
+    /// allowed role of a deactivated one.
+    enum RoleUse {
+        None,
+        Active,
+        Inactive
+    }
+
+    /// @notice One period during which an account held a role, in block
+    /// timestamps (Unix seconds): from `grantedAt` (included) to `revokedAt`
+    /// (excluded), `revokedAt` zero while the account still holds it.
+    struct RoleTerm {
+        uint64 grantedAt;
+        uint64 revokedAt;
     }
 
     /// @dev An anchored batch, packed into one storage slot (4 + 8 + 20 bytes).
@@ -69,7 +91,8 @@ contract EhrRegistry is AccessControl {
     }
 
     mapping(bytes32 templateId => TemplateState) private _templates;
-    mapping(bytes32 templateId => mapping(bytes32 role => bool)) private _allowedRoles;
+    mapping(bytes32 templateId => mapping(bytes32 role => RoleUse)) private _roleUse;
+    mapping(bytes32 role => mapping(address account => RoleTerm[])) private _roleTerms;
     mapping(bytes32 tiId => bytes32 recordHash) private _records;
     mapping(bytes32 root => Batch) private _batches;
 
@@ -97,6 +120,11 @@ contract EhrRegistry is AccessControl {
     /// @notice The signature is not `author`'s over this statement for this
     /// chain and registry (an EOA's ECDSA signature, or an ERC-1271 account's).
     error EhrRegistryBadSignature(address author);
+    /// @notice The statement's digest is not a leaf of the batch `root` by this
+    /// proof (a forged statement, or a leaf of another batch).
+    error EhrRegistryNotInBatch(bytes32 root, bytes32 digest);
+    /// @notice `author` did not hold `role` at `time` (when the batch was anchored).
+    error EhrRegistryRoleNotHeld(address author, bytes32 role, uint64 time);
 
     /// @notice A template was registered, active, allowing `roles`.
     event TemplateRegistered(bytes32 indexed templateId, bytes32[] roles);
@@ -122,6 +150,9 @@ contract EhrRegistry is AccessControl {
     /// @dev The submitter is the transaction's sender and is stored (`batchOf`), so
     /// it is not repeated here: `anchorBatch` has a budget of 50,000 gas.
     event BatchAnchored(bytes32 indexed root, bytes32 indexed batchId, uint32 leafCount);
+    /// @notice A batch of `leafCount` signed records (each leaf an author's
+    /// `RecordStatement` digest) with Merkle root `root` was anchored by a relayer.
+    event SignedBatchAnchored(bytes32 indexed root, bytes32 indexed batchId, uint32 leafCount);
 
     /// @notice Deploys the registry; the deployer becomes the default admin (grants
     /// and revokes roles) and holds `ADMIN_ROLE` (manages templates).
@@ -146,13 +177,12 @@ contract EhrRegistry is AccessControl {
     /// @param roles The role ids whose holders may anchor records of this template.
     function registerTemplate(bytes32 templateId, bytes32[] calldata roles) external onlyRole(ADMIN_ROLE) {
         if (templateId == bytes32(0)) revert EhrRegistryZeroHash();
-        if (_templates[templateId].registered) revert EhrRegistryTemplateExists(templateId);
+        TemplateState storage t = _templates[templateId];
+        if (t.roles.length != 0) revert EhrRegistryTemplateExists(templateId);
         if (roles.length == 0) revert EhrRegistryNoRoles(templateId);
-        _templates[templateId] = TemplateState({registered: true, active: true});
-        mapping(bytes32 role => bool) storage allowed = _allowedRoles[templateId];
-        for (uint256 i = 0; i < roles.length; ++i) {
-            allowed[roles[i]] = true;
-        }
+        t.active = true;
+        t.roles = roles;
+        _setRoleUse(templateId, roles, RoleUse.Active);
         emit TemplateRegistered(templateId, roles);
     }
 
@@ -167,6 +197,7 @@ contract EhrRegistry is AccessControl {
         TemplateState storage t = _registered(templateId);
         if (!t.active) {
             t.active = true;
+            _setRoleUse(templateId, t.roles, RoleUse.Active);
             emit TemplateActivated(templateId);
         }
     }
@@ -183,6 +214,7 @@ contract EhrRegistry is AccessControl {
         TemplateState storage t = _registered(templateId);
         if (t.active) {
             t.active = false;
+            _setRoleUse(templateId, t.roles, RoleUse.Inactive);
             emit TemplateDeactivated(templateId);
         }
     }
@@ -239,9 +271,7 @@ contract EhrRegistry is AccessControl {
     {
         _checkTemplate(statement.templateId, statement.role, statement.recordHash);
         _checkRole(statement.role, statement.author);
-        bytes32 digest = keccak256(
-            abi.encodePacked(hex"1901", domainSeparator(), keccak256(abi.encode(RECORD_STATEMENT_TYPEHASH, statement)))
-        );
+        bytes32 digest = _statementDigest(statement);
         if (!_isAuthorSignature(statement.author, digest, signature)) {
             revert EhrRegistryBadSignature(statement.author);
         }
@@ -270,12 +300,68 @@ contract EhrRegistry is AccessControl {
     /// @param leafCount How many records the batch holds.
     /// @param batchId The handshaker's id of the batch.
     function anchorBatch(bytes32 root, uint32 leafCount, bytes32 batchId) external onlyRole(HANDSHAKER_ROLE) {
-        if (root == bytes32(0)) revert EhrRegistryZeroHash();
-        if (leafCount == 0) revert EhrRegistryZeroLeafCount();
-        Batch storage batch = _batches[root];
-        if (batch.leafCount != 0) revert EhrRegistryRootAlreadyAnchored(root);
-        _batches[root] = Batch({leafCount: leafCount, anchoredAt: uint64(block.timestamp), submitter: msg.sender});
+        _storeBatch(root, leafCount);
         emit BatchAnchored(root, batchId, leafCount);
+    }
+
+    /// @notice Anchors the Merkle root of a batch of *signed* records: each
+    /// leaf is `keccak256(bytes.concat(keccak256(abi.encode(digest))))` of an
+    /// author's `RecordStatement` digest (`statementDigest`), so every record's
+    /// author stays provable (`verifySignedRecord`). Costs what `anchorBatch`
+    /// costs: one packed slot, whatever the batch size. Nothing per record is
+    /// checked here: the authors' signatures and roles are checked whenever a
+    /// record is verified, against the roles held at this block's time.
+    /// @dev Requirements:
+    /// - the caller holds `RELAYER_ROLE`;
+    /// - the requirements of `anchorBatch` on `root` and `leafCount`.
+    /// Emits `SignedBatchAnchored`.
+    /// @param root The batch's Merkle root.
+    /// @param leafCount How many signed records the batch holds.
+    /// @param batchId The handshaker's id of the batch.
+    function anchorSignedBatch(bytes32 root, uint32 leafCount, bytes32 batchId) external onlyRole(RELAYER_ROLE) {
+        _storeBatch(root, leafCount);
+        emit SignedBatchAnchored(root, batchId, leafCount);
+    }
+
+    /// @notice Checks one signed record of an anchored batch: its statement's
+    /// leaf is in the batch `root` by `proof`, `signature` is the author's
+    /// (ECDSA, or ERC-1271 for a smart account), the template allows the
+    /// statement's role, and the author held that role when the batch was
+    /// anchored (`roleTermsOf`).
+    /// @dev Requirements, checked in this order:
+    /// - `root` is anchored (`EhrRegistryRootNotAnchored`);
+    /// - the statement's leaf is in the batch (`EhrRegistryNotInBatch`);
+    /// - `signature` is the author's (`EhrRegistryBadSignature`);
+    /// - the template allows the role (`EhrRegistryRoleNotAllowed`; the
+    ///   template's roles never change, so its current list is its list then);
+    /// - the author held the role at the batch's `anchoredAt`
+    ///   (`EhrRegistryRoleNotHeld`).
+    /// @param statement The signed statement the proof carries.
+    /// @param signature The author's signature of it.
+    /// @param root The batch root the proof leads to.
+    /// @param proof The sibling hashes, leaf to root.
+    /// @return anchoredAt When the batch was anchored (Unix seconds).
+    function verifySignedRecord(
+        RecordStatement calldata statement,
+        bytes calldata signature,
+        bytes32 root,
+        bytes32[] calldata proof
+    ) external view returns (uint64 anchoredAt) {
+        Batch memory batch = _batches[root];
+        if (batch.leafCount == 0) revert EhrRegistryRootNotAnchored(root);
+        anchoredAt = batch.anchoredAt;
+        bytes32 digest = _statementDigest(statement);
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(digest))));
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert EhrRegistryNotInBatch(root, digest);
+        if (!_isAuthorSignature(statement.author, digest, signature)) {
+            revert EhrRegistryBadSignature(statement.author);
+        }
+        if (_roleUse[statement.templateId][statement.role] == RoleUse.None) {
+            revert EhrRegistryRoleNotAllowed(statement.templateId, statement.role);
+        }
+        if (!_heldRoleAt(statement.role, statement.author, anchoredAt)) {
+            revert EhrRegistryRoleNotHeld(statement.author, statement.role, anchoredAt);
+        }
     }
 
     /// @notice Whether `recordHash` is a record of the anchored batch `root`,
@@ -320,8 +406,8 @@ contract EhrRegistry is AccessControl {
     /// @return registered Whether the id is registered.
     /// @return active Whether records may follow it now.
     function templateOf(bytes32 templateId) external view returns (bool registered, bool active) {
-        TemplateState memory t = _templates[templateId];
-        return (t.registered, t.active);
+        TemplateState storage t = _templates[templateId];
+        return (t.roles.length != 0, t.active);
     }
 
     /// @notice Whether a template allows records by a role (whether or not the
@@ -331,17 +417,104 @@ contract EhrRegistry is AccessControl {
     /// @param role The role id.
     /// @return True when holders of `role` may anchor records of the template.
     function isRoleAllowed(bytes32 templateId, bytes32 role) external view returns (bool) {
-        return _allowedRoles[templateId][role];
+        return _roleUse[templateId][role] != RoleUse.None;
+    }
+
+    /// @notice The periods during which `account` held `role`, oldest first
+    /// (every grant opens one, every revocation closes the last): the role
+    /// history an offline verifier of signed batches needs.
+    /// @dev Requirements: none.
+    /// @param role The role id.
+    /// @param account The account.
+    /// @return The account's terms in the role.
+    function roleTermsOf(bytes32 role, address account) external view returns (RoleTerm[] memory) {
+        return _roleTerms[role][account];
+    }
+
+    /// @notice Whether `account` held `role` at `time` (Unix seconds): some
+    /// term has `grantedAt <= time` and (`revokedAt == 0` or `time < revokedAt`).
+    /// Within one second, a grant counts as before and a revocation as before.
+    /// @dev Requirements: none.
+    /// @param role The role id.
+    /// @param account The account.
+    /// @param time A block timestamp.
+    /// @return True when the account held the role then.
+    function _heldRoleAt(bytes32 role, address account, uint64 time) private view returns (bool) {
+        RoleTerm[] storage terms = _roleTerms[role][account];
+        for (uint256 i = terms.length; i > 0; --i) {
+            RoleTerm memory term = terms[i - 1];
+            if (term.grantedAt <= time) return term.revokedAt == 0 || time < term.revokedAt;
+        }
+        return false;
+    }
+
+    /// @notice The EIP-712 digest of `statement` under this registry's domain
+    /// (docs/authorship.md): what its author signs, and the value a signed
+    /// batch's leaf is derived from.
+    /// @dev Requirements: none.
+    /// @param statement The statement.
+    /// @return digest `keccak256("\x19\x01" ‖ domainSeparator() ‖ hashStruct(statement))`.
+    function _statementDigest(RecordStatement calldata statement) private view returns (bytes32 digest) {
+        bytes32 separator = domainSeparator();
+        bytes32 typeHash = RECORD_STATEMENT_TYPEHASH;
+        // hashStruct: the type hash then the seven members, each one ABI word,
+        // copied straight from calldata (the members' ranges are checked where
+        // they are read as values: a dirty word only makes a digest no key signed).
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 0x20), statement, 0xe0)
+            let structHash := keccak256(m, 0x100)
+            mstore(m, hex"1901")
+            mstore(add(m, 0x02), separator)
+            mstore(add(m, 0x22), structHash)
+            digest := keccak256(m, 0x42)
+        }
+    }
+
+    /// @dev Sets how a template treats each of its roles.
+    function _setRoleUse(bytes32 templateId, bytes32[] memory roles, RoleUse use) private {
+        mapping(bytes32 role => RoleUse) storage uses = _roleUse[templateId];
+        for (uint256 i = 0; i < roles.length; ++i) {
+            uses[roles[i]] = use;
+        }
     }
 
     /// @dev The template checks of an anchor: a non-zero record hash, a
-    /// registered and active template that allows `role`.
+    /// registered and active template that allows `role`. One storage read
+    /// when they pass (`RoleUse`); the template itself is read only to name
+    /// the failure.
     function _checkTemplate(bytes32 templateId, bytes32 role, bytes32 recordHash) private view {
         if (recordHash == bytes32(0)) revert EhrRegistryZeroHash();
-        TemplateState memory t = _templates[templateId];
-        if (!t.registered) revert EhrRegistryUnknownTemplate(templateId);
+        if (_roleUse[templateId][role] == RoleUse.Active) return;
+        TemplateState storage t = _registered(templateId);
         if (!t.active) revert EhrRegistryTemplateInactive(templateId);
-        if (!_allowedRoles[templateId][role]) revert EhrRegistryRoleNotAllowed(templateId, role);
+        revert EhrRegistryRoleNotAllowed(templateId, role);
+    }
+
+    /// @dev Stores a batch root; reverts on a zero root or count, or a root
+    /// anchored before.
+    function _storeBatch(bytes32 root, uint32 leafCount) private {
+        if (root == bytes32(0)) revert EhrRegistryZeroHash();
+        if (leafCount == 0) revert EhrRegistryZeroLeafCount();
+        if (_batches[root].leafCount != 0) revert EhrRegistryRootAlreadyAnchored(root);
+        _batches[root] = Batch({leafCount: leafCount, anchoredAt: uint64(block.timestamp), submitter: msg.sender});
+    }
+
+    /// @dev Grants as `AccessControl` does, and opens a term in the role's history.
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (granted) _roleTerms[role][account].push(RoleTerm({grantedAt: uint64(block.timestamp), revokedAt: 0}));
+    }
+
+    /// @dev Revokes as `AccessControl` does, and closes the account's last term
+    /// (every holder has one: every grant opens one).
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked) {
+            RoleTerm[] storage terms = _roleTerms[role][account];
+            terms[terms.length - 1].revokedAt = uint64(block.timestamp);
+        }
     }
 
     /// @dev Stores `tiId → recordHash`; reverts when the TI id anchored a record before.
@@ -393,6 +566,6 @@ contract EhrRegistry is AccessControl {
     /// @dev The state of a registered template; reverts for an unknown one.
     function _registered(bytes32 templateId) private view returns (TemplateState storage t) {
         t = _templates[templateId];
-        if (!t.registered) revert EhrRegistryUnknownTemplate(templateId);
+        if (t.roles.length == 0) revert EhrRegistryUnknownTemplate(templateId);
     }
 }

@@ -14,7 +14,7 @@ mod common;
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use common::{devnet_with_built_ins, h, role, signed_anchor, template};
+use common::{deploy_smart_account, devnet_with_built_ins, h, role, signed_anchor, template};
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors as E};
 use ehrchain_contracts::{Devnet, Receipt};
 use ehrchain_core::authorship::{RecordStatement, SigningDomain};
@@ -266,18 +266,11 @@ fn the_template_rules_hold_for_signed_records_too() {
     );
 }
 
-alloy_sol_types::sol!(SmartAccountAuthor, "artifacts/SmartAccountAuthor.json");
-
 #[test]
 fn a_smart_account_author_is_checked_with_erc1271() {
     let mut s = setup();
     let owner = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x44)).unwrap();
-    let mut code = SmartAccountAuthor::BYTECODE.to_vec();
-    code.extend_from_slice(&alloy_sol_types::SolValue::abi_encode(&owner.address()));
-    let account = s
-        .net
-        .deploy(Devnet::admin(), "SmartAccountAuthor", code.into())
-        .unwrap();
+    let account = deploy_smart_account(&mut s.net, owner.address());
     s.net.grant_role("doctor", account).unwrap();
     let statement = RecordStatement {
         author: account,

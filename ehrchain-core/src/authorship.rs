@@ -43,6 +43,18 @@ use serde_json::{Value, json};
 use crate::generator::ChainTransaction;
 use crate::registry_abi::IEhrRegistry;
 
+mod roles;
+mod separator;
+mod signed_batch;
+mod signed_proof;
+
+pub use roles::{RoleHistory, RoleTerm};
+pub use separator::DomainSeparator;
+pub use signed_batch::{ISignedBatches, SignedBatch, SignedBatchBuilder, SignedRecord};
+pub use signed_proof::{
+    SIGNED_PROOF_VERSION, SignedBatchAnchor, SignedProofError, SignedRecordProof,
+};
+
 /// The EIP-712 domain name of every ehrchain statement.
 pub const DOMAIN_NAME: &str = "ehrchain";
 /// The EIP-712 domain version of [`RecordStatement`]; a new version is a new
@@ -199,7 +211,7 @@ impl RecordSignature {
     }
 
     /// The account whose key made this signature of `digest`.
-    fn recover(&self, digest: &B256) -> Result<Address, AuthorshipError> {
+    pub(crate) fn recover(&self, digest: &B256) -> Result<Address, AuthorshipError> {
         let recovery_id = k256::ecdsa::RecoveryId::new(self.0[64] == 28, false);
         let key = k256::ecdsa::VerifyingKey::recover_from_prehash(
             digest.as_slice(),
@@ -307,7 +319,7 @@ impl RecordStatement {
         domain: &SigningDomain,
         signature: &RecordSignature,
     ) -> Result<Address, AuthorshipError> {
-        signature.recover(&self.signing_hash(domain))
+        DomainSeparator::new(*domain).signer(self, signature)
     }
 
     /// Checks that the statement's author (an externally owned account)
@@ -322,15 +334,7 @@ impl RecordStatement {
         domain: &SigningDomain,
         signature: &RecordSignature,
     ) -> Result<(), AuthorshipError> {
-        let signer = self.signer(domain, signature)?;
-        if signer == self.author {
-            Ok(())
-        } else {
-            Err(AuthorshipError::WrongSigner {
-                author: self.author,
-                signer,
-            })
-        }
+        DomainSeparator::new(*domain).verify(self, signature)
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use crate::authorship::AuthorshipError;
+use crate::authorship::{AuthorshipError, SignedProofError};
 use crate::batch::{BatchError, ProofError};
 use crate::driver::Stopped;
 use crate::envelope::EnvelopeError;
@@ -249,6 +249,10 @@ error_codes! {
     SignatureWrongSigner = 801, "EHR_SIGNATURE_WRONG_SIGNER", Authorship, "the statement was not signed by its author for this chain, registry and record";
     /// The signed statement does not describe the sealed record it came with.
     StatementMismatch = 802, "EHR_STATEMENT_MISMATCH", Authorship, "the signed statement does not match the sealed record";
+    /// A signed record's template does not allow the role its statement names.
+    AuthorRoleNotAllowed = 820, "EHR_AUTHOR_ROLE_NOT_ALLOWED", Authorship, "the record's template does not allow the role its author signed as";
+    /// A signed record's author did not hold the role when its batch was anchored.
+    AuthorRoleNotHeld = 821, "EHR_AUTHOR_ROLE_NOT_HELD", Authorship, "the author did not hold the signed role when the batch was anchored";
     /// A panic was caught at the C or JavaScript boundary (a bug in ehrchain).
     Panic = 900, "EHR_PANIC", Internal, "a panic was caught at the boundary (a bug in ehrchain)";
     /// An internal error (a bug in ehrchain).
@@ -351,6 +355,9 @@ pub enum Error {
     /// An author's signed statement was refused.
     #[error(transparent)]
     Authorship(#[from] AuthorshipError),
+    /// A signed record's proof was refused.
+    #[error(transparent)]
+    SignedProof(#[from] SignedProofError),
     /// The anchor watcher refused an input or a stored state.
     #[error(transparent)]
     Watcher(#[from] WatcherError),
@@ -382,6 +389,7 @@ impl Error {
             Self::Devnet(_) => ErrorCode::Devnet,
             Self::Fhir(e) => e.code(),
             Self::Authorship(e) => e.code(),
+            Self::SignedProof(e) => e.code(),
             Self::Watcher(e) => e.code(),
             Self::Pipeline(e) => e.code(),
         }
@@ -394,7 +402,7 @@ impl Error {
     pub fn reason(&self) -> Option<&'static str> {
         match self {
             Self::Envelope(e) => Some(e.name()),
-            Self::Proof(e) => Some(e.name()),
+            Self::Proof(e) | Self::SignedProof(SignedProofError::Proof(e)) => Some(e.name()),
             Self::Generate(GenerateError::Seal(e)) => Some(e.name()),
             Self::Transport(e) => Some(e.name()),
             Self::Tc(TcError::Envelope(e)) => Some(e.name()),
@@ -471,6 +479,21 @@ impl AuthorshipError {
             | Self::Unrecoverable => ErrorCode::SignatureMalformed,
             Self::WrongSigner { .. } => ErrorCode::SignatureWrongSigner,
             Self::StatementMismatch { .. } | Self::NotAnchorRecord => ErrorCode::StatementMismatch,
+        }
+    }
+}
+
+impl SignedProofError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Proof(e) => e.code(),
+            Self::Signature(e) => e.code(),
+            Self::OtherDomain { .. } => ErrorCode::SignatureWrongSigner,
+            Self::RoleNotAllowed { .. } => ErrorCode::AuthorRoleNotAllowed,
+            Self::RoleNotHeld { .. } => ErrorCode::AuthorRoleNotHeld,
+            Self::Json(_) => ErrorCode::InvalidJson,
         }
     }
 }

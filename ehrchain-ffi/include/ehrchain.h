@@ -136,6 +136,10 @@ enum ehr_result_code {
     EHR_SIGNATURE_WRONG_SIGNER = 801,
     /** the signed statement does not match the sealed record (authorship). */
     EHR_STATEMENT_MISMATCH = 802,
+    /** the record's template does not allow the role its author signed as (authorship). */
+    EHR_AUTHOR_ROLE_NOT_ALLOWED = 820,
+    /** the author did not hold the signed role when the batch was anchored (authorship). */
+    EHR_AUTHOR_ROLE_NOT_HELD = 821,
     /** a panic was caught at the boundary (a bug in ehrchain) (internal). */
     EHR_PANIC = 900,
     /** an internal error (a bug in ehrchain) (internal). */
@@ -425,6 +429,14 @@ typedef struct ehr_proof ehr_proof;
  * Thread safety: may be moved to another thread, not used from two at once.
  */
 typedef struct ehr_rpc_exchange ehr_rpc_exchange;
+
+/**
+ * The proof of one signed record: who wrote it, in which role, and that it
+ * is in a batch.
+ *
+ * Thread safety: immutable; may be used from several threads at once.
+ */
+typedef struct ehr_signed_proof ehr_signed_proof;
 
 /**
  * A blockchain transaction (TC) ready for a transport, with the sealed
@@ -1779,6 +1791,63 @@ ehr_result ehr_rpc_exchange_finish(struct ehr_rpc_exchange *exchange,
  * Frees an exchange (NULL is ignored).
  */
 void ehr_rpc_exchange_free(struct ehr_rpc_exchange *exchange);
+
+/**
+ * Reads a signed record's proof from its compact binary form (`EHRP`,
+ * version 2). Not verified yet: call `ehr_signed_proof_verify` or
+ * `ehr_signed_proof_verify_anchored`. Free it with `ehr_signed_proof_free`.
+ */
+ehr_result ehr_signed_proof_from_bytes(const uint8_t *bytes,
+                                       size_t bytes_len,
+                                       struct ehr_signed_proof **proof_out);
+
+/**
+ * Reads a signed record's proof from its QR text form (`EHRP:` then
+ * base45). Not verified yet. Free it with `ehr_signed_proof_free`.
+ */
+ehr_result ehr_signed_proof_from_text(const char *text,
+                                      size_t text_len,
+                                      struct ehr_signed_proof **proof_out);
+
+/**
+ * Writes the proof's JSON form (domain, statement with its author and
+ * role, signature, batch, siblings) as NUL-terminated text into `buf`
+ * (text-output rules: `ehr_result_message`).
+ */
+ehr_result ehr_signed_proof_to_json(const struct ehr_signed_proof *proof,
+                                    char *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+/**
+ * Verifies the proof on its own: the statement's leaf leads to the proof's
+ * root and its author (an externally owned account) signed it. `EHR_OK`,
+ * `EHR_PROOF_INVALID` or `EHR_SIGNATURE_WRONG_SIGNER`.
+ */
+ehr_result ehr_signed_proof_verify(const struct ehr_signed_proof *proof);
+
+/**
+ * Verifies the proof against what the host read from the chain it trusts:
+ * `anchor_json`, a `SignedBatchAnchor` (`{"domain": {"chainId",
+ * "registry"}, "batch": {"root", "leafCount", "batchId"?}, "anchoredAt"}`,
+ * milliseconds) and `roles_json`, a `RoleHistory` (`{"allowed":
+ * [{"templateId", "role"}], "terms": [{"role", "account", "grantedAt",
+ * "revokedAt"?}]}`, from the registry's `roleTermsOf`). `EHR_OK`, or the
+ * first failed check's code (`EHR_PROOF_INVALID`,
+ * `EHR_PROOF_ANCHOR_MISMATCH`, `EHR_SIGNATURE_WRONG_SIGNER`,
+ * `EHR_AUTHOR_ROLE_NOT_ALLOWED`, `EHR_AUTHOR_ROLE_NOT_HELD`,
+ * `EHR_INVALID_JSON`).
+ */
+ehr_result ehr_signed_proof_verify_anchored(const struct ehr_signed_proof *proof,
+                                            const char *anchor_json,
+                                            size_t anchor_json_len,
+                                            const char *roles_json,
+                                            size_t roles_json_len);
+
+/**
+ * Frees a signed record's proof; NULL is ignored.
+ */
+void ehr_signed_proof_free(struct ehr_signed_proof *proof);
 
 /**
  * Writes the TC's JSON form (`to`, `chainId`, `calldata`, `tiId`,

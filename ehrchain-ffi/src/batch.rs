@@ -14,7 +14,7 @@ use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::{bytes_of, guard_on, guard_on_mut, parsed, text_of};
+use crate::shapes::{bytes_of, guard_on, guard_on_mut, parsed, parsed_bytes, text_of};
 use crate::transport::ehr_transport;
 use crate::validator::batch_validator;
 
@@ -212,14 +212,11 @@ pub unsafe extern "C" fn ehr_proof_from_bytes(
     bytes_len: usize,
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
-    guard(|| {
-        // Empty input is a truncated proof, as in every binding.
-        let bytes = ptr::bytes_or_empty(bytes, bytes_len, "bytes")?;
-        let out = Out::new(proof_out, "proof_out")?;
-        out.give(ehr_proof {
+    // Empty input is a truncated proof, as in every binding.
+    parsed_bytes(bytes, bytes_len, proof_out, "proof_out", |bytes| {
+        Ok(ehr_proof {
             proof: InclusionProof::from_bytes(bytes)?,
-        });
-        Ok(())
+        })
     })
 }
 

@@ -91,6 +91,24 @@ pub(crate) fn parsed<H>(
     })
 }
 
+/// Reads the byte argument `bytes` (`len` bytes; empty is allowed, as a
+/// truncated input) and hands the new handle `parse` makes of it to the
+/// caller through `out` (the parameter `out_name`).
+pub(crate) fn parsed_bytes<H>(
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut H,
+    out_name: &str,
+    parse: impl FnOnce(&[u8]) -> Result<H>,
+) -> ehr_result {
+    guard(|| {
+        let bytes = ptr::bytes_or_empty(bytes, len, "bytes")?;
+        let out = Out::new(out, out_name)?;
+        out.give(parse(bytes)?);
+        Ok(())
+    })
+}
+
 /// The JSON text of `value` (which always serializes; a failure is
 /// `EHR_INTERNAL`).
 pub(crate) fn json_text(value: &impl Serialize) -> Result<String> {

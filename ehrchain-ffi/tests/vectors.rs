@@ -110,3 +110,70 @@ fn every_invalid_proof_gives_the_cores_code_in_c() {
     }
     assert!(checked > 40, "{checked} proof vectors checked");
 }
+
+/// Every signed record's proof of docs/vectors/signed_proofs.json through
+/// the C ABI: the valid ones verify against their anchor and role history
+/// (as JSON, what a C host passes), the invalid ones give the core's code.
+#[test]
+fn every_signed_proof_vector_gives_the_cores_result_in_c() {
+    let file = vectors("signed_proofs.json");
+    let anchor = file["anchor"].to_string();
+    let roles = file["roles"].to_string();
+    let check = |bytes: &[u8], text: Option<&str>| -> ehr_result {
+        let mut proof = null_mut();
+        // SAFETY: each input is our own buffer with its length; `proof` is a
+        // valid out-pointer, live until freed once.
+        unsafe {
+            let mut rc = match text {
+                Some(t) => {
+                    ehr_signed_proof_from_text(t.as_ptr().cast::<c_char>(), t.len(), &raw mut proof)
+                }
+                None => ehr_signed_proof_from_bytes(bytes.as_ptr(), bytes.len(), &raw mut proof),
+            };
+            if rc == ehr_result::OK {
+                rc = ehr_signed_proof_verify_anchored(
+                    proof,
+                    anchor.as_ptr().cast::<c_char>(),
+                    anchor.len(),
+                    roles.as_ptr().cast::<c_char>(),
+                    roles.len(),
+                );
+                ehr_signed_proof_free(proof);
+            }
+            rc
+        }
+    };
+    for v in file["valid"].as_array().unwrap() {
+        assert_eq!(
+            check(&unhex(v["binary"].as_str().unwrap()), None),
+            ehr_result::OK
+        );
+        assert_eq!(check(&[], v["text"].as_str()), ehr_result::OK);
+    }
+    let invalid = file["invalid"].as_array().unwrap();
+    for v in invalid {
+        let rc = check(&unhex(v["binary"].as_str().unwrap()), None);
+        assert_eq!(name(rc), v["code"].as_str().unwrap(), "{}", v["name"]);
+    }
+    assert_eq!(invalid.len(), 9);
+    // A role history that is not JSON is a code too.
+    let text = file["valid"][0]["text"].as_str().unwrap();
+    let mut proof = null_mut();
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(
+            ehr_signed_proof_from_text(text.as_ptr().cast::<c_char>(), text.len(), &raw mut proof),
+            ehr_result::OK
+        );
+        assert_eq!(ehr_signed_proof_verify(proof), ehr_result::OK);
+        let rc = ehr_signed_proof_verify_anchored(
+            proof,
+            anchor.as_ptr().cast::<c_char>(),
+            anchor.len(),
+            "{}".as_ptr().cast::<c_char>(),
+            2,
+        );
+        assert_eq!(name(rc), "EHR_INVALID_JSON");
+        ehr_signed_proof_free(proof);
+    }
+}

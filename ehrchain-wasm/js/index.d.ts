@@ -14,6 +14,7 @@ export {
   InclusionProof,
   Pipeline,
   PreparedTransaction,
+  SignedRecordProof,
   Templates,
   Validator,
   Watcher,

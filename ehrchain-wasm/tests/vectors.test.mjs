@@ -103,3 +103,36 @@ test("proof vectors: every invalid proof fails with its error", () => {
     }, v.name);
   }
 });
+
+test("signed proof vectors: every signed record's proof proves its author, every invalid one fails with its code", () => {
+  const { anchor, roles, valid, invalid } = vectors("signed_proofs.json");
+  assert.equal(valid.length, 3);
+  for (const v of valid) {
+    for (const input of [bytes(v.binary), v.text, v.json, JSON.stringify(v.json)]) {
+      const proof = ehr.SignedRecordProof.parse(input);
+      proof.verify();
+      proof.verifyAnchored(anchor, roles);
+      assert.equal(proof.author, v.json.statement.author);
+      assert.equal(proof.role, v.json.statement.role);
+      assert.equal(proof.recordHash, v.json.statement.recordHash);
+      assert.equal(hex0x(proof.toBytes()), v.binary);
+      assert.equal(proof.toText(), v.text);
+      assert.deepEqual(JSON.parse(JSON.stringify(proof.toJSON())), v.json);
+    }
+  }
+  assert.equal(invalid.length, 9);
+  for (const v of invalid) {
+    assert.throws(() => ehr.SignedRecordProof.parse(bytes(v.binary)).verifyAnchored(anchor, roles), (e) => {
+      assert.equal(e.code, v.code, `${v.name}: ${e.message}`);
+      return true;
+    });
+  }
+  // A version 1 proof is not a signed record's proof.
+  const plain = vectors("proofs.json").batches[0].proofs[0].binary;
+  assert.throws(() => ehr.SignedRecordProof.parse(bytes(plain)), (e) => e.code === "EHR_PROOF_UNSUPPORTED");
+  // Another role history: the author was never a doctor.
+  assert.throws(
+    () => ehr.SignedRecordProof.parse(valid[0].text).verifyAnchored(anchor, { allowed: roles.allowed, terms: [] }),
+    (e) => e.code === "EHR_AUTHOR_ROLE_NOT_HELD",
+  );
+});

@@ -86,17 +86,34 @@ pub fn signed_anchor(
     signature: Vec<u8>,
 ) -> EhrRegistry::anchorSignedRecordCall {
     EhrRegistry::anchorSignedRecordCall {
-        statement: EhrRegistry::RecordStatement {
-            tiId: statement.tiId,
-            templateId: statement.templateId,
-            recordHash: statement.recordHash,
-            subject: statement.subject,
-            role: statement.role,
-            author: statement.author,
-            timestamp: statement.timestamp,
-        },
+        statement: contract_statement(statement),
         signature: signature.into(),
     }
+}
+
+/// The core's statement as the registry binding's struct.
+pub fn contract_statement(
+    statement: &ehrchain_core::authorship::RecordStatement,
+) -> EhrRegistry::RecordStatement {
+    EhrRegistry::RecordStatement {
+        tiId: statement.tiId,
+        templateId: statement.templateId,
+        recordHash: statement.recordHash,
+        subject: statement.subject,
+        role: statement.role,
+        author: statement.author,
+        timestamp: statement.timestamp,
+    }
+}
+
+alloy_sol_types::sol!(SmartAccountAuthor, "artifacts/SmartAccountAuthor.json");
+
+/// Deploys an ERC-1271 test account whose signatures are `owner`'s.
+pub fn deploy_smart_account(net: &mut Devnet, owner: Address) -> Address {
+    let mut code = SmartAccountAuthor::BYTECODE.to_vec();
+    code.extend_from_slice(&alloy_sol_types::SolValue::abi_encode(&owner));
+    net.deploy(Devnet::admin(), "SmartAccountAuthor", code.into())
+        .unwrap()
 }
 
 /// A distinct non-zero test hash.

@@ -24,6 +24,7 @@ pub use proof::{
     AnchoredBatch, BatchReader, ChainCheckError, InclusionProof, PROOF_MAGIC, PROOF_TEXT_PREFIX,
     PROOF_VERSION,
 };
+pub(crate) use proof::{Reader, TAIL_FIXED_LEN, bytes_of_text, text_of};
 
 // `EhrRegistry.anchorBatch`, from the registry interface the contracts
 // crate pins to the compiled ABI.

@@ -17,6 +17,9 @@ pub const PROOF_TEXT_PREFIX: &str = "EHRP:";
 const FIXED_LEN: usize = 4 + 1 + 32 * 3 + 4 + 4 + 1;
 /// Most siblings a proof can have (a batch holds fewer than 2^32 leaves).
 const MAX_SIBLINGS: usize = 32;
+/// Bytes of the binary form from the batch id to the sibling count: what
+/// every proof version ends with before its siblings.
+pub(crate) const TAIL_FIXED_LEN: usize = 32 + 32 + 4 + 4 + 1;
 /// How many proofs [`InclusionProof::verify_many`] folds level by level
 /// together (a 16 KiB buffer of pairs).
 pub(super) const VERIFY_BLOCK: usize = 256;
@@ -188,7 +191,7 @@ impl InclusionProof {
     }
 
     /// Checks that index, leaf count and sibling count fit together.
-    fn check_shape(&self) -> Result<(), ProofError> {
+    pub(crate) fn check_shape(&self) -> Result<(), ProofError> {
         if self.leaf_count == 0 {
             return Err(ProofError::ZeroLeafCount);
         }
@@ -307,6 +310,13 @@ impl InclusionProof {
         out.extend_from_slice(&PROOF_MAGIC);
         out.push(PROOF_VERSION);
         out.extend_from_slice(self.record_hash.as_slice());
+        self.write_tail(&mut out);
+        out
+    }
+
+    /// Appends what every proof version ends with: batch id, root, leaf
+    /// count, index, sibling count and siblings.
+    pub(crate) fn write_tail(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.batch_id.as_slice());
         out.extend_from_slice(self.root.as_slice());
         out.extend_from_slice(&self.leaf_count.to_be_bytes());
@@ -316,7 +326,50 @@ impl InclusionProof {
         for sibling in &self.siblings {
             out.extend_from_slice(sibling.as_slice());
         }
-        out
+    }
+
+    /// Reads what [`InclusionProof::write_tail`] wrote, with `record_hash`,
+    /// from `reader` (the fixed part, length checked) and the siblings from
+    /// `bytes` (the whole encoding, whose fixed part is `fixed_len` bytes),
+    /// then checks the shape.
+    pub(crate) fn read_tail(
+        record_hash: B256,
+        reader: &mut Reader<'_>,
+        bytes: &[u8],
+        fixed_len: usize,
+    ) -> Result<Self, ProofError> {
+        let got = bytes.len();
+        let batch_id = reader.b256();
+        let root = reader.b256();
+        let leaf_count = reader.u32();
+        let index = reader.u32();
+        let sibling_count = usize::from(reader.u8());
+        if sibling_count > MAX_SIBLINGS {
+            return Err(ProofError::TooManySiblings(sibling_count));
+        }
+        let needed = fixed_len + 32 * sibling_count;
+        if got < needed {
+            return Err(ProofError::Truncated { needed, got });
+        }
+        if got > needed {
+            return Err(ProofError::TrailingBytes(got - needed));
+        }
+        let siblings = bytes
+            .get(fixed_len..)
+            .unwrap_or_default()
+            .chunks_exact(32)
+            .map(B256::from_slice)
+            .collect();
+        let proof = Self {
+            record_hash,
+            batch_id,
+            root,
+            leaf_count,
+            index,
+            siblings,
+        };
+        proof.check_shape()?;
+        Ok(proof)
     }
 
     /// Decodes the binary form and checks its shape (not the root: call
@@ -347,37 +400,7 @@ impl InclusionProof {
             return Err(ProofError::UnsupportedVersion(version));
         }
         let record_hash = reader.b256();
-        let batch_id = reader.b256();
-        let root = reader.b256();
-        let leaf_count = reader.u32();
-        let index = reader.u32();
-        let sibling_count = usize::from(reader.u8());
-        if sibling_count > MAX_SIBLINGS {
-            return Err(ProofError::TooManySiblings(sibling_count));
-        }
-        let needed = FIXED_LEN + 32 * sibling_count;
-        if got < needed {
-            return Err(ProofError::Truncated { needed, got });
-        }
-        if got > needed {
-            return Err(ProofError::TrailingBytes(got - needed));
-        }
-        let siblings = bytes
-            .get(FIXED_LEN..)
-            .unwrap_or_default()
-            .chunks_exact(32)
-            .map(B256::from_slice)
-            .collect();
-        let proof = Self {
-            record_hash,
-            batch_id,
-            root,
-            leaf_count,
-            index,
-            siblings,
-        };
-        proof.check_shape()?;
-        Ok(proof)
+        Self::read_tail(record_hash, &mut reader, bytes, FIXED_LEN)
     }
 
     /// The text form for QR codes: `EHRP:` + base45 (RFC 9285) of the binary
@@ -385,9 +408,7 @@ impl InclusionProof {
     /// characters into 11 bits, the densest text mode a QR code offers.
     #[must_use]
     pub fn to_text(&self) -> String {
-        let mut text = String::from(PROOF_TEXT_PREFIX);
-        text.push_str(&base45::encode(self.to_bytes()));
-        text
+        text_of(&self.to_bytes())
     }
 
     /// Decodes the text form (surrounding whitespace is ignored).
@@ -396,12 +417,7 @@ impl InclusionProof {
     /// [`ProofError::NotAProof`], [`ProofError::BadText`], then as
     /// [`InclusionProof::from_bytes`].
     pub fn from_text(text: &str) -> Result<Self, ProofError> {
-        let body = text
-            .trim()
-            .strip_prefix(PROOF_TEXT_PREFIX)
-            .ok_or(ProofError::NotAProof)?;
-        let bytes = base45::decode(body).map_err(|_| ProofError::BadText)?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(&bytes_of_text(text)?)
     }
 
     /// The JSON form for humans.
@@ -499,11 +515,31 @@ impl Folds {
     }
 }
 
-/// Reads fixed-size fields from a slice whose length was checked.
-struct Reader<'a>(&'a [u8]);
+/// The text form of a proof's binary form (any version): `EHRP:` + base45.
+pub(crate) fn text_of(bytes: &[u8]) -> String {
+    let mut text = String::from(PROOF_TEXT_PREFIX);
+    text.push_str(&base45::encode(bytes));
+    text
+}
 
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> [u8; N] {
+/// The binary form inside a text form (surrounding whitespace ignored).
+pub(crate) fn bytes_of_text(text: &str) -> Result<Vec<u8>, ProofError> {
+    let body = text
+        .trim()
+        .strip_prefix(PROOF_TEXT_PREFIX)
+        .ok_or(ProofError::NotAProof)?;
+    base45::decode(body).map_err(|_| ProofError::BadText)
+}
+
+/// Reads fixed-size fields from a slice whose length was checked.
+pub(crate) struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    /// A reader of `bytes`.
+    pub(crate) const fn new(bytes: &'a [u8]) -> Self {
+        Self(bytes)
+    }
+    pub(crate) fn take<const N: usize>(&mut self) -> [u8; N] {
         let mut out = [0u8; N];
         if let Some((head, rest)) = self.0.split_at_checked(N) {
             out.copy_from_slice(head);
@@ -517,7 +553,10 @@ impl Reader<'_> {
     fn u32(&mut self) -> u32 {
         u32::from_be_bytes(self.take())
     }
-    fn b256(&mut self) -> B256 {
+    pub(crate) fn u64(&mut self) -> u64 {
+        u64::from_be_bytes(self.take())
+    }
+    pub(crate) fn b256(&mut self) -> B256 {
         B256::from(self.take::<32>())
     }
 }

@@ -1722,6 +1722,66 @@ static void test_pipeline_on_the_devnet(void) {
     fixture_free(&f);
 }
 
+/* A signed record's proof (format version 2, docs/vectors/signed_proofs.json's
+ * first valid vector): read from its QR text, checked on its own and against
+ * the chain's anchor and role history (JSON, as a host reads them), and
+ * refused for another registry and for an author without the role. */
+static void test_signed_record_proofs(void) {
+    static const char TEXT[] =
+    "EHRP:6Y8CIAHB0000000500XA7.G8.G8.G8.G8.G8.G8.G8.G8.G8$F8H12H12H12H12H12H12H12H12H12H12H12H"
+    "12H12H12H12$32R:FR:FR:FR:FR:FR:FR:FR:FR:FR:FR:FR:FR:FR:FR:FN.FY24Y24Y24Y24Y24Y24Y24Y24Y24Y"
+    "24Y24Y24Y24Y24Y24.34KZAKZAKZAKZAKZAKZAKZAKZAKZAKZAKZAKZAKZAKZAKZAZXA*PU1CPARK65G/37W$JK-FG"
+    "KJ +LRPLL*5::2%PDY5VQAT.-3.TC:Z1IK7U$8V$LM77FKEWVMT611LU000F20R$AEGL7R8V%RPLHG HFF8EDUU04T"
+    "O2D$CHBG53RMFDRWJ01UN+T6XK.NR$KO-BEHCKQ13N-H%*FJMQ+CR+DNB 6OEQJORUGI2CK9J3CRNCRNCRNCRNCRNC"
+    "RNCRNCRNCRNCRNCRNCRNCRNCRNCRNCRNQEK75OYOHCPNDGH5TEFRI$W0X/CY509F29+SSV5%O55NKO4B0003000000"
+    "00HB0FWF8KRN%3ZBFH%32+9YNL+8QI:N $SAMOHIAU3D12B8$O4O1.2L2LP:47H16Q67:%75TC2CN% ERFSOD1TRB."
+    "Z218FX58Q2";
+    static const char ANCHOR[] =
+    "{\"domain\":{\"chainId\":1337,\"registry\":\"0x4242424242424242424242424242424242424242\"},\"batch\""
+    ":{\"root\":\"0xa0c4bec08ad3ba60895673dc933005c5669c0103127ee48d2d1c2beba24457cf\",\"leafCount\":"
+    "3,\"batchId\":\"0xbabababababababababababababababababababababababababababababababa\"},\"anchore"
+    "dAt\":1767225600000}";
+    static const char ROLES[] =
+    "{\"allowed\":[{\"templateId\":\"0x7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7"
+    "e7e\",\"role\":\"0x0af1dac7dea2fd7f7738119cec7df099dfad49aa9d2e7d17ba6b60f63ae7411f\"}],\"terms\""
+    ":[{\"role\":\"0x0af1dac7dea2fd7f7738119cec7df099dfad49aa9d2e7d17ba6b60f63ae7411f\",\"account\":\""
+    "0x1a642f0e3c3af545e7acbd38b07251b3990914f1\",\"grantedAt\":1767000000000,\"revokedAt\":null},{\""
+    "role\":\"0x0af1dac7dea2fd7f7738119cec7df099dfad49aa9d2e7d17ba6b60f63ae7411f\",\"account\":\"0x50"
+    "50a4f4b3f9338c3472dcc01a87c76a144b3c9c\",\"grantedAt\":1767000000000,\"revokedAt\":null}]}";
+    static const char NO_TERMS[] =
+    "{\"allowed\":[{\"templateId\":\"0x7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7"
+    "e7e\",\"role\":\"0x0af1dac7dea2fd7f7738119cec7df099dfad49aa9d2e7d17ba6b60f63ae7411f\"}],\"terms\""
+    ":[]}";
+    static const char OTHER_REGISTRY[] =
+    "{\"domain\":{\"chainId\":1337,\"registry\":\"0x4343434343434343434343434343434343434343\"},\"batch\""
+    ":{\"root\":\"0xa0c4bec08ad3ba60895673dc933005c5669c0103127ee48d2d1c2beba24457cf\",\"leafCount\":"
+    "3,\"batchId\":\"0xbabababababababababababababababababababababababababababababababa\"},\"anchore"
+    "dAt\":1767225600000}";
+    ehr_signed_proof *proof = NULL;
+    OK(ehr_signed_proof_from_text(TEXT, strlen(TEXT), &proof));
+    OK(ehr_signed_proof_verify(proof));
+    OK(ehr_signed_proof_verify_anchored(proof, ANCHOR, strlen(ANCHOR), ROLES, strlen(ROLES)));
+    char json[4096];
+    size_t n = 0;
+    OK(ehr_signed_proof_to_json(proof, json, sizeof json, &n));
+    EXPECT(strstr(json, "\"author\": \"0x1a642f0e3c3af545e7acbd38b07251b3990914f1\"") != NULL);
+    EXPECT_RC(ehr_signed_proof_verify_anchored(proof, ANCHOR, strlen(ANCHOR), NO_TERMS, strlen(NO_TERMS)),
+              EHR_AUTHOR_ROLE_NOT_HELD);
+    EXPECT_LAST_ERROR("did not hold role");
+    EXPECT_RC(ehr_signed_proof_verify_anchored(proof, OTHER_REGISTRY, strlen(OTHER_REGISTRY), ROLES,
+                                               strlen(ROLES)),
+              EHR_SIGNATURE_WRONG_SIGNER);
+    EXPECT_RC(ehr_signed_proof_verify(NULL), EHR_NULL_ARGUMENT);
+    ehr_signed_proof_free(proof);
+    ehr_signed_proof_free(NULL);
+
+    /* A version 1 proof is not a signed record's proof. */
+    ehr_signed_proof *v1 = NULL;
+    static const char V1[] = "EHRP:6Y8CIAAB0R0WQNMDLODLT75I-IKH9JW8WNT66LH3%K911VPC-8A1H8F-J46B3+8PL09D1J7E/*0A3I+9U+9VMHRG/P59OR647X7PDTT0GEOB+ET.S4ELLQWK8/0BX0K I995H4THJB5+0ZXT4W32CCZQJ000V50000000";
+    EXPECT_RC(ehr_signed_proof_from_text(LIT(V1), &v1), EHR_PROOF_UNSUPPORTED);
+    EXPECT(v1 == NULL);
+}
+
 int main(void) {
     test_result_codes_are_stable();
     test_messages_and_buffers();
@@ -1737,6 +1797,7 @@ int main(void) {
     test_watcher_after_the_ack();
     test_fhir_in_and_out();
     test_pipeline_on_the_devnet();
+    test_signed_record_proofs();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
         return 1;

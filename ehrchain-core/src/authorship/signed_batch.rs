@@ -1,0 +1,189 @@
+//! Signed batches: many authors' signed statements under one Merkle root,
+//! anchored by a relayer in one transaction, each record's authorship still
+//! provable ([`SignedRecordProof`]).
+
+use alloy_primitives::{Address, B256};
+use alloy_sol_types::{SolCall, sol};
+
+use super::{DomainSeparator, RecordSignature, RecordStatement, SignedRecordProof, SigningDomain};
+use crate::batch::{Batch, BatchBuilder, BatchError, BatchTransaction};
+
+sol! {
+    /// `EhrRegistry.anchorSignedBatch` (pinned to the compiled ABI by the
+    /// contracts crate's `signed_batch` test).
+    #[derive(Debug, PartialEq, Eq)]
+    interface ISignedBatches {
+        /// Anchors the root of a batch of signed records (relayer role).
+        function anchorSignedBatch(bytes32 root, uint32 leafCount, bytes32 batchId) external;
+    }
+}
+
+/// One record of a signed batch: the author's statement and signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedRecord {
+    /// The signed statement.
+    pub statement: RecordStatement,
+    /// The author's signature of it.
+    pub signature: RecordSignature,
+}
+
+/// Collects signed statements of one registry for one batch. Each leaf is
+/// derived from the statement's EIP-712 digest, so it commits to the domain
+/// and to every member of the statement.
+///
+/// Signatures are not checked here (a smart account's is checked only on
+/// chain): check an externally owned author's with
+/// [`DomainSeparator::verify`] before pushing, so a batch holds no record
+/// whose authorship would fail.
+#[derive(Clone, Debug)]
+pub struct SignedBatchBuilder {
+    separator: DomainSeparator,
+    digests: BatchBuilder,
+    records: Vec<SignedRecord>,
+}
+
+impl SignedBatchBuilder {
+    /// An empty builder for statements signed under `domain`.
+    #[must_use]
+    pub fn new(domain: SigningDomain) -> Self {
+        Self {
+            separator: DomainSeparator::new(domain),
+            digests: BatchBuilder::new(),
+            records: Vec::new(),
+        }
+    }
+
+    /// Adds a signed statement; returns its index (leaf position).
+    ///
+    /// # Errors
+    /// [`BatchError::Full`] beyond [`MAX_BATCH_LEN`](crate::batch::MAX_BATCH_LEN) records.
+    pub fn push(
+        &mut self,
+        statement: RecordStatement,
+        signature: RecordSignature,
+    ) -> Result<u32, BatchError> {
+        let index = self.digests.push(self.separator.signing_hash(&statement))?;
+        self.records.push(SignedRecord {
+            statement,
+            signature,
+        });
+        Ok(index)
+    }
+
+    /// How many records the batch holds so far.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether no record was added.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Builds the tree.
+    ///
+    /// # Errors
+    /// [`BatchError::Empty`] when no record was added.
+    pub fn build(self, batch_id: B256) -> Result<SignedBatch, BatchError> {
+        Ok(SignedBatch {
+            domain: self.separator.domain(),
+            batch: self.digests.build(batch_id)?,
+            records: self.records,
+        })
+    }
+}
+
+/// A built signed batch: its root, its signed records and their proofs.
+#[derive(Debug)]
+pub struct SignedBatch {
+    domain: SigningDomain,
+    /// The tree over the statements' digests.
+    batch: Batch,
+    records: Vec<SignedRecord>,
+}
+
+impl SignedBatch {
+    /// The domain the statements were signed under.
+    #[must_use]
+    pub const fn domain(&self) -> SigningDomain {
+        self.domain
+    }
+
+    /// The batch id.
+    #[must_use]
+    pub fn batch_id(&self) -> B256 {
+        self.batch.batch_id()
+    }
+
+    /// The Merkle root.
+    #[must_use]
+    pub fn root(&self) -> B256 {
+        self.batch.root()
+    }
+
+    /// The number of records.
+    #[must_use]
+    pub fn leaf_count(&self) -> u32 {
+        self.batch.leaf_count()
+    }
+
+    /// The signed records, in leaf order.
+    #[must_use]
+    pub fn records(&self) -> &[SignedRecord] {
+        &self.records
+    }
+
+    /// The proof of the record at `index`: its statement, signature and
+    /// inclusion proof.
+    ///
+    /// # Errors
+    /// [`BatchError::NoSuchRecord`] past the end of the batch.
+    pub fn proof(&self, index: u32) -> Result<SignedRecordProof, BatchError> {
+        let inclusion = self.batch.proof(index)?;
+        let record = self
+            .records
+            .get(index as usize)
+            .ok_or(BatchError::NoSuchRecord {
+                index,
+                len: self.records.len(),
+            })?;
+        Ok(SignedRecordProof {
+            domain: self.domain,
+            statement: record.statement.clone(),
+            signature: record.signature,
+            batch_id: inclusion.batch_id,
+            root: inclusion.root,
+            leaf_count: inclusion.leaf_count,
+            index,
+            siblings: inclusion.siblings,
+        })
+    }
+
+    /// The transaction anchoring this batch (`anchorSignedBatch(root,
+    /// leafCount, batchId)`), sent by an account holding the relayer role to
+    /// the domain's registry.
+    #[must_use]
+    pub fn anchor_transaction(&self) -> BatchTransaction {
+        let call = ISignedBatches::anchorSignedBatchCall {
+            root: self.root(),
+            leafCount: self.leaf_count(),
+            batchId: self.batch_id(),
+        };
+        BatchTransaction {
+            to: self.domain.registry,
+            chain_id: self.domain.chain_id,
+            calldata: call.abi_encode().into(),
+            batch_id: self.batch_id(),
+            root: self.root(),
+            leaf_count: self.leaf_count(),
+        }
+    }
+
+    /// The registry the batch is for.
+    #[must_use]
+    pub const fn registry(&self) -> Address {
+        self.domain.registry
+    }
+}
