@@ -43,6 +43,14 @@ use serde_json::{Value, json};
 use crate::generator::ChainTransaction;
 use crate::registry_abi::IEhrRegistry;
 
+mod relay;
+mod signer;
+
+pub(crate) use relay::anchored_record;
+pub use relay::{SignedStatement, SigningRequest};
+pub(crate) use signer::signed_by;
+pub use signer::{LocalSigner, Signer};
+
 /// The EIP-712 domain name of every ehrchain statement.
 pub const DOMAIN_NAME: &str = "ehrchain";
 /// The EIP-712 domain version of [`RecordStatement`]; a new version is a new
@@ -75,6 +83,10 @@ sol! {
         /// When the author made the entry (Unix seconds, the TI's timestamp).
         uint64 timestamp;
     }
+
+    /// `EhrRegistry.anchorSignedRecord`: a relayer anchors a record its
+    /// author signed ([`relay`]).
+    function anchorSignedRecord(RecordStatement statement, bytes signature) external;
 }
 
 /// The chain and registry a statement is signed for: the EIP-712 domain
@@ -154,6 +166,14 @@ pub enum AuthorshipError {
     StatementMismatch {
         /// The member of the statement that differs (`tiId`, `recordHash`, …).
         field: &'static str,
+    },
+    /// The signer (a key, an HSM, a smart card, a wallet) made no signature.
+    #[error(
+        "the author's signer made no signature: {message}; check the signer (key, HSM, card or wallet) and submit the TI again"
+    )]
+    SignerFailed {
+        /// The signer's own message.
+        message: String,
     },
 }
 

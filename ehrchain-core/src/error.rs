@@ -243,6 +243,9 @@ error_codes! {
     SignatureWrongSigner = 801, "EHR_SIGNATURE_WRONG_SIGNER", Authorship, "the statement was not signed by its author for this chain, registry and record";
     /// The signed statement does not describe the sealed record it came with.
     StatementMismatch = 802, "EHR_STATEMENT_MISMATCH", Authorship, "the signed statement does not match the sealed record";
+    /// The author's signer (a key, an HSM, a smart card, a wallet) made no
+    /// signature: it failed or the author declined.
+    SignerFailed = 803, "EHR_SIGNER_FAILED", Authorship, "the author's signer (key, HSM, smart card, wallet) made no signature";
     /// A panic was caught at the C or JavaScript boundary (a bug in ehrchain).
     Panic = 900, "EHR_PANIC", Internal, "a panic was caught at the boundary (a bug in ehrchain)";
     /// An internal error (a bug in ehrchain).
@@ -461,6 +464,7 @@ impl AuthorshipError {
             | Self::Unrecoverable => ErrorCode::SignatureMalformed,
             Self::WrongSigner { .. } => ErrorCode::SignatureWrongSigner,
             Self::StatementMismatch { .. } | Self::NotAnchorRecord => ErrorCode::StatementMismatch,
+            Self::SignerFailed { .. } => ErrorCode::SignerFailed,
         }
     }
 }

@@ -113,6 +113,7 @@ fn valid_ack(mapped: &MappedTi, record_hash: B256, tx: u8) -> Ack {
         template_id: mapped.ti.template_id,
         record_hash: Some(record_hash),
         envelope: None,
+        authorship: None,
         status: AckStatus::Valid(Anchor {
             tx_hash: Some(TxHash(B256::repeat_byte(tx))),
             block_number: Some(7),
@@ -399,6 +400,7 @@ fn invalid_acks_become_audit_events_the_validator_can_read() {
         template_id: mapped.ti.template_id,
         record_hash: None,
         envelope: None,
+        authorship: None,
         status: AckStatus::Invalid {
             reason: InvalidReason::Dropped { resubmissions: 3 },
             tx_hashes: vec![TxHash(B256::repeat_byte(0x11))],

@@ -69,7 +69,7 @@ export type ErrorCode =
   | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR" | "EHR_TRANSPORT_REVERTED"
   | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_WATCHER" | "EHR_STILL_PENDING" | "EHR_FHIR_MALFORMED" | "EHR_FHIR_TOO_LARGE"
   | "EHR_FHIR_UNMAPPED" | "EHR_FHIR_REJECTED" | "EHR_SIGNATURE_MALFORMED" | "EHR_SIGNATURE_WRONG_SIGNER"
-  | "EHR_STATEMENT_MISMATCH" | "EHR_PANIC" | "EHR_INTERNAL";
+  | "EHR_STATEMENT_MISMATCH" | "EHR_SIGNER_FAILED" | "EHR_PANIC" | "EHR_INTERNAL";
 
 /** The area an error comes from (docs/errors.md). */
 export type ErrorKind = "argument" | "template" | "ti" | "envelope" | "batch" | "chain" | "fhir" | "authorship" | "internal";

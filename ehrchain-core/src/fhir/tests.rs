@@ -553,6 +553,7 @@ fn a_valid_ack_becomes_a_provenance() {
         template_id: mapped.ti.template_id,
         record_hash: Some(B256::repeat_byte(0xab)),
         envelope: None,
+        authorship: None,
         status: AckStatus::Valid(Anchor {
             tx_hash: Some(crate::TxHash(B256::repeat_byte(0xcd))),
             block_number: Some(5),
@@ -600,6 +601,7 @@ fn an_invalid_ack_becomes_an_audit_event_with_the_reason() {
         template_id: mapped.ti.template_id,
         record_hash: None,
         envelope: None,
+        authorship: None,
         status: AckStatus::Invalid {
             reason: InvalidReason::TemplateViolations {
                 violations: vec![ViolationNote {

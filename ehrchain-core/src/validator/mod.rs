@@ -125,6 +125,7 @@ use std::collections::VecDeque;
 use alloy_primitives::{Address, B256, Bytes};
 use serde::{Deserialize, Serialize};
 
+use crate::authorship::SignedStatement;
 use crate::batch::{Batch, InclusionProof};
 use crate::generator::ChainTransaction;
 use crate::outbox::OutboxError;
@@ -299,6 +300,8 @@ struct RecordInfo {
     record_hash: Option<B256>,
     envelope: Option<Bytes>,
     proof: Option<InclusionProof>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    authorship: Option<SignedStatement>,
 }
 
 impl RecordInfo {
@@ -309,6 +312,7 @@ impl RecordInfo {
             record_hash: Some(tc.record_hash),
             envelope: Some(Bytes::copy_from_slice(tc.envelope.as_bytes())),
             proof: None,
+            authorship: tc.signed_statement(),
         }
     }
 }
@@ -370,10 +374,17 @@ pub struct TransactionValidator {
 }
 
 impl TransactionValidator {
-    /// A validator anchoring one TC (`anchorRecord`).
+    /// A validator anchoring one TC (`anchorRecord`, or `anchorSignedRecord`
+    /// for a TC its author signed). A signed TC whose statement or
+    /// signature does not verify here gives a finished validator whose ACK
+    /// is invalid ([`InvalidReason::Authorship`]): nothing is sent.
     #[must_use]
     pub fn new(tc: &ChainTransaction, config: ValidatorConfig) -> Self {
-        Self::with(Submission::from(tc), vec![RecordInfo::of(tc)], config)
+        let mut validator = Self::with(Submission::from(tc), vec![RecordInfo::of(tc)], config);
+        if let Err(e) = tc.check_signature() {
+            validator.finish_invalid(UnixMillis::EPOCH, InvalidReason::of_authorship(&e));
+        }
+        validator
     }
 
     /// A validator anchoring the records of `batch` with one `anchorBatch`
@@ -435,6 +446,7 @@ impl TransactionValidator {
             record_hash: None,
             envelope: None,
             proof: None,
+            authorship: None,
         };
         let mut v = Self::with_parts(None, vec![record], ValidatorConfig::default());
         v.finish_invalid(UnixMillis::EPOCH, reason);

@@ -1,0 +1,197 @@
+//! Relaying a record its author signed, in two steps and without I/O:
+//!
+//! 1. [`SigningRequest::new`] takes a sealed TC (one `anchorRecord` call) and
+//!    the author's account and says what to sign: the [`RecordStatement`],
+//!    its `eth_signTypedData_v4` document and its EIP-712 digest, under the
+//!    domain of the TC's own chain and registry.
+//! 2. [`SigningRequest::attach`] takes the 65 bytes the author's key, HSM,
+//!    card or wallet returned, checks them here (a malformed signature is
+//!    `EHR_SIGNATURE_MALFORMED`, another signer `EHR_SIGNATURE_WRONG_SIGNER`)
+//!    and returns the TC a relayer sends: the same record, envelope and
+//!    hashes, its calldata now `anchorSignedRecord(statement, signature)`.
+//!
+//! A signed TC carries its [`SignedStatement`] in its calldata and nowhere
+//! else ([`ChainTransaction::signed_statement`]), so its JSON form is the
+//! unsigned one's; [`ChainTransaction::check_signature`] is the one check
+//! every path (the two steps, a TC read back from an outbox, the validator
+//! before sending) applies.
+
+use alloy_primitives::{Address, B256, Bytes};
+use alloy_sol_types::SolCall;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    AuthorshipError, RecordSignature, RecordStatement, SigningDomain, anchorSignedRecordCall,
+};
+use crate::generator::ChainTransaction;
+use crate::registry_abi::IEhrRegistry;
+
+/// A statement with its author's signature, as a signed TC's calldata holds
+/// it and as ACKs carry it. The signature is kept as given (65 bytes when
+/// well formed): [`SignedStatement::verify`] checks it.
+///
+/// JSON form: `{"statement": {…}, "signature": "0x…"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SignedStatement {
+    /// What the author signed.
+    pub statement: RecordStatement,
+    /// The author's signature (`r ‖ s ‖ v`).
+    pub signature: Bytes,
+}
+
+impl SignedStatement {
+    /// The account the statement names as its author.
+    #[must_use]
+    pub fn author(&self) -> Address {
+        self.statement.author
+    }
+
+    /// Checks the signature's form and that the author made it under `domain`.
+    ///
+    /// # Errors
+    /// As [`RecordSignature::from_slice`] and [`RecordStatement::verify`].
+    pub fn verify(&self, domain: &SigningDomain) -> Result<(), AuthorshipError> {
+        let signature = RecordSignature::from_slice(&self.signature)?;
+        self.statement.verify(domain, &signature)
+    }
+}
+
+impl SigningDomain {
+    /// The domain a TC's statement is signed under: the TC's chain and the
+    /// registry it calls.
+    #[must_use]
+    pub fn of(tc: &ChainTransaction) -> Self {
+        Self {
+            chain_id: tc.chain_id,
+            registry: tc.to,
+        }
+    }
+}
+
+/// Step one of relaying: what `author` is asked to sign for a sealed TC.
+/// See the [module docs](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigningRequest {
+    tc: ChainTransaction,
+    statement: RecordStatement,
+}
+
+impl SigningRequest {
+    /// The request for `tc` (a sealed, unsigned TC) signed by `author`.
+    ///
+    /// # Errors
+    /// [`AuthorshipError::NotAnchorRecord`] for a TC that is not one
+    /// `anchorRecord` call (a batch, or a TC already signed);
+    /// [`AuthorshipError::StatementMismatch`] for a call that disagrees with
+    /// its TC.
+    pub fn new(tc: ChainTransaction, author: Address) -> Result<Self, AuthorshipError> {
+        let statement = RecordStatement::of_transaction(&tc, author)?;
+        Ok(Self { tc, statement })
+    }
+
+    /// The statement to sign.
+    #[must_use]
+    pub fn statement(&self) -> &RecordStatement {
+        &self.statement
+    }
+
+    /// The domain it is signed under: the TC's chain and registry.
+    #[must_use]
+    pub fn domain(&self) -> SigningDomain {
+        SigningDomain::of(&self.tc)
+    }
+
+    /// The EIP-712 digest a key or an HSM signs (32 bytes).
+    #[must_use]
+    pub fn digest(&self) -> B256 {
+        self.statement.signing_hash(&self.domain())
+    }
+
+    /// The `eth_signTypedData_v4` document a wallet signs and shows.
+    #[must_use]
+    pub fn typed_data(&self) -> Value {
+        self.statement.typed_data(&self.domain())
+    }
+
+    /// Step two: the TC a relayer sends, once `signature` is checked to be
+    /// the author's.
+    ///
+    /// # Errors
+    /// [`AuthorshipError`] (`EHR_SIGNATURE_MALFORMED`,
+    /// `EHR_SIGNATURE_WRONG_SIGNER`) when it is not.
+    pub fn attach(self, signature: &[u8]) -> Result<ChainTransaction, AuthorshipError> {
+        let tc = self.into_signed(signature);
+        tc.check_signature()?;
+        Ok(tc)
+    }
+
+    /// The signed TC, its signature not checked yet: the validator checks it
+    /// before sending and ends with an invalid ACK naming the author when it
+    /// does not verify.
+    pub(crate) fn into_signed(self, signature: &[u8]) -> ChainTransaction {
+        let call = anchorSignedRecordCall {
+            statement: self.statement,
+            signature: Bytes::copy_from_slice(signature),
+        };
+        ChainTransaction {
+            calldata: call.abi_encode().into(),
+            ..self.tc
+        }
+    }
+}
+
+impl ChainTransaction {
+    /// The author's signed statement, when this TC is a relayed one
+    /// (`anchorSignedRecord`); `None` for an `anchorRecord` TC.
+    #[must_use]
+    pub fn signed_statement(&self) -> Option<SignedStatement> {
+        anchorSignedRecordCall::abi_decode(&self.calldata)
+            .ok()
+            .map(|call| SignedStatement {
+                statement: call.statement,
+                signature: call.signature,
+            })
+    }
+
+    /// For a signed TC, checks that its statement is this record's (TI id,
+    /// template, record hash) and that its author signed it under the TC's
+    /// own chain and registry; returns the statement. `Ok(None)` for an
+    /// unsigned TC.
+    ///
+    /// # Errors
+    /// [`AuthorshipError::StatementMismatch`], or the signature's
+    /// [`AuthorshipError`].
+    pub fn check_signature(&self) -> Result<Option<SignedStatement>, AuthorshipError> {
+        let Some(signed) = self.signed_statement() else {
+            return Ok(None);
+        };
+        let s = &signed.statement;
+        for (field, ours, theirs) in [
+            ("tiId", self.ti_id, s.tiId),
+            ("templateId", self.template_id, s.templateId),
+            ("recordHash", self.record_hash, s.recordHash),
+        ] {
+            if ours != theirs {
+                return Err(AuthorshipError::StatementMismatch { field });
+            }
+        }
+        signed.verify(&SigningDomain::of(self))?;
+        Ok(Some(signed))
+    }
+}
+
+/// The TI id and record hash a single-record call anchors (`anchorRecord` or
+/// `anchorSignedRecord`), or `None` for any other calldata.
+pub(crate) fn anchored_record(calldata: &[u8]) -> Option<(B256, B256)> {
+    if let Ok(call) = IEhrRegistry::anchorRecordCall::abi_decode(calldata) {
+        return Some((call.tiId, call.recordHash));
+    }
+    anchorSignedRecordCall::abi_decode(calldata)
+        .ok()
+        .map(|call| (call.statement.tiId, call.statement.recordHash))
+}
+
+#[cfg(test)]
+mod tests;
