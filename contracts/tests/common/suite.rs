@@ -362,3 +362,25 @@ pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>
     assert!(full.0.entries.is_empty(), "nothing stored");
     assert_eq!(full.0.acks, stored, "no ACK finished");
 }
+
+/// The devnet as the suite's chain.
+impl Chain for ehrchain_contracts::DevnetTransport {
+    fn now(&mut self) -> u64 {
+        self.devnet().block_timestamp()
+    }
+    fn latest_block(&mut self) -> u64 {
+        // The devnet's current block is still open; the head is the last closed one.
+        self.devnet().block_number() - 1
+    }
+    fn revoke(&mut self, name: &str) {
+        let revoke = ehrchain_contracts::EhrRegistry::revokeRoleCall {
+            role: super::role(name),
+            account: ehrchain_contracts::Devnet::account(name),
+        };
+        let receipt = self
+            .devnet_mut()
+            .send(ehrchain_contracts::Devnet::admin(), &revoke)
+            .unwrap();
+        assert!(receipt.status());
+    }
+}
