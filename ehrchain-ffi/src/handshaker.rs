@@ -329,6 +329,11 @@ pub struct ehr_ack_summary {
     /// Whether the record was anchored in a batch (`ehr_ack_proof` gives its
     /// inclusion proof).
     pub has_proof: bool,
+    /// Whether the TI was signed by its author (`author` is set;
+    /// `ehr_ack_signature` gives the signature).
+    pub has_author: bool,
+    /// The 20-byte account that signed the TI's statement.
+    pub author: [u8; 20],
 }
 
 /// Writes the ACK's main facts, as a plain struct, to `summary_out`.
@@ -346,6 +351,8 @@ pub unsafe extern "C" fn ehr_ack_to_summary(
             template_id: ack.template_id.0,
             has_record_hash: ack.record_hash.is_some(),
             record_hash: ack.record_hash.unwrap_or_default().0,
+            has_author: ack.authorship.is_some(),
+            author: ack.author().unwrap_or_default().0.0,
             ..ehr_ack_summary::default()
         };
         match &ack.status {

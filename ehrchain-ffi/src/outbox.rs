@@ -159,7 +159,7 @@ pub struct ehr_outbox_callbacks {
 }
 
 /// The core's `Outbox` over the host's callbacks.
-struct HostOutbox(ehr_outbox_callbacks);
+pub(crate) struct HostOutbox(pub(crate) ehr_outbox_callbacks);
 
 /// An error of the host's `operation` callback.
 fn failed(operation: &str, code: ehr_result) -> OutboxError {
