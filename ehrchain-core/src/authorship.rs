@@ -48,7 +48,6 @@ mod signer;
 
 pub(crate) use relay::anchored_record;
 pub use relay::{SignedStatement, SigningRequest};
-pub(crate) use signer::signed_by;
 pub use signer::{LocalSigner, Signer};
 
 /// The EIP-712 domain name of every ehrchain statement.

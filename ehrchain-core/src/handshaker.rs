@@ -3,7 +3,7 @@
 
 use rand_core::CryptoRngCore;
 
-use crate::authorship::{Signer, signed_by};
+use crate::authorship::{Signer, SigningRequest};
 use crate::driver::{Run, Stopped, Until, run_blocking, run_durably};
 use crate::error::Error;
 use crate::generator::{ChainTransaction, GenerateError, TransactionGenerator};
@@ -178,13 +178,17 @@ impl<K: KeyStore> Handshaker<K> {
         now: UnixMillis,
         rng: &mut R,
     ) -> TransactionValidator {
-        let tc = self.generate(ti, now, rng).map(|tc| match signer {
-            Some(signer) => signed_by(tc, signer),
-            None => Ok(tc),
-        });
-        match tc {
-            Ok(Ok(tc)) => TransactionValidator::new(&tc, self.config),
-            Ok(Err(e)) => TransactionValidator::failed(ti, InvalidReason::of_authorship(&e)),
+        match self.generate(ti, now, rng) {
+            Ok(tc) => match signer {
+                None => TransactionValidator::new(&tc, self.config),
+                Some(signer) => match SigningRequest::new(tc, signer.address()) {
+                    Ok(request) => {
+                        let signature = signer.sign(&request);
+                        request.validator(signature, self.config)
+                    }
+                    Err(e) => TransactionValidator::failed(ti, InvalidReason::of_authorship(&e)),
+                },
+            },
             Err(GenerateError::Rejected(violations)) => {
                 TransactionValidator::rejected(ti, &violations)
             }

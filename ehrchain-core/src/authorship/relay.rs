@@ -26,6 +26,7 @@ use super::{
 };
 use crate::generator::ChainTransaction;
 use crate::registry_abi::IEhrRegistry;
+use crate::validator::{TransactionValidator, ValidatorConfig};
 
 /// A statement with its author's signature, as a signed TC's calldata holds
 /// it and as ACKs carry it. The signature is kept as given (65 bytes when
@@ -127,10 +128,26 @@ impl SigningRequest {
         Ok(tc)
     }
 
-    /// The signed TC, its signature not checked yet: the validator checks it
-    /// before sending and ends with an invalid ACK naming the author when it
-    /// does not verify.
-    pub(crate) fn into_signed(self, signature: &[u8]) -> ChainTransaction {
+    /// Step two for hosts that hand every outcome to the validator: the
+    /// validator of the TC signed with `signature`, or, when the signer made
+    /// none (`Err`), a finished validator whose ACK is invalid with that
+    /// error. A signature that does not verify gives an invalid ACK naming
+    /// the author too ([`TransactionValidator::new`]); nothing is sent then.
+    #[must_use]
+    pub fn validator(
+        self,
+        signature: Result<Vec<u8>, AuthorshipError>,
+        config: ValidatorConfig,
+    ) -> TransactionValidator {
+        match signature {
+            Ok(signature) => TransactionValidator::new(&self.into_signed(&signature), config),
+            Err(e) => TransactionValidator::refused(&self.tc, &e, config),
+        }
+    }
+
+    /// The signed TC, its signature not checked yet (the validator checks it
+    /// before sending).
+    fn into_signed(self, signature: &[u8]) -> ChainTransaction {
         let call = anchorSignedRecordCall {
             statement: self.statement,
             signature: Bytes::copy_from_slice(signature),

@@ -12,7 +12,6 @@ use alloy_primitives::Address;
 use k256::ecdsa::SigningKey;
 
 use super::{AuthorshipError, SigningRequest};
-use crate::generator::ChainTransaction;
 
 /// Signs statements for one author.
 pub trait Signer {
@@ -28,18 +27,6 @@ pub trait Signer {
     /// [`AuthorshipError::SignerFailed`] when it makes no signature (a
     /// device missing, the author declining).
     fn sign(&self, request: &SigningRequest) -> Result<Vec<u8>, AuthorshipError>;
-}
-
-/// `tc` signed through `signer`, the signature not checked yet (the
-/// validator checks it before sending, and an ACK then names the author of
-/// a refused signature too).
-pub(crate) fn signed_by(
-    tc: ChainTransaction,
-    signer: &dyn Signer,
-) -> Result<ChainTransaction, AuthorshipError> {
-    let request = SigningRequest::new(tc, signer.address())?;
-    let signature = signer.sign(&request)?;
-    Ok(request.into_signed(&signature))
 }
 
 /// A secp256k1 private key held in memory (zeroized on drop), signing with

@@ -380,10 +380,22 @@ impl TransactionValidator {
     /// is invalid ([`InvalidReason::Authorship`]): nothing is sent.
     #[must_use]
     pub fn new(tc: &ChainTransaction, config: ValidatorConfig) -> Self {
-        let mut validator = Self::with(Submission::from(tc), vec![RecordInfo::of(tc)], config);
-        if let Err(e) = tc.check_signature() {
-            validator.finish_invalid(UnixMillis::EPOCH, InvalidReason::of_authorship(&e));
+        match tc.check_signature() {
+            Ok(_) => Self::with(Submission::from(tc), vec![RecordInfo::of(tc)], config),
+            Err(e) => Self::refused(tc, &e, config),
         }
+    }
+
+    /// A finished validator for `tc`, refused for its author's signature
+    /// (`error`) before anything was sent: its ACK is invalid
+    /// ([`InvalidReason::Authorship`]) and names the author when `tc` is signed.
+    pub(crate) fn refused(
+        tc: &ChainTransaction,
+        error: &crate::authorship::AuthorshipError,
+        config: ValidatorConfig,
+    ) -> Self {
+        let mut validator = Self::with(Submission::from(tc), vec![RecordInfo::of(tc)], config);
+        validator.finish_invalid(UnixMillis::EPOCH, InvalidReason::of_authorship(error));
         validator
     }
 

@@ -234,3 +234,25 @@ fn a_signed_tc_settles_like_anchor_record_and_its_ack_and_audit_name_the_author(
         serde_json::to_value(signed.signed_statement()).unwrap()
     );
 }
+
+#[test]
+fn a_signer_that_makes_no_signature_gives_an_invalid_ack_before_sending() {
+    let failed = AuthorshipError::SignerFailed {
+        message: "the wallet user rejected the request".into(),
+    };
+    let mut v = request().validator(Err(failed), config());
+    assert_eq!(v.poll_transmit(crate::UnixMillis(0)), None);
+    let ack = v.poll_ack().unwrap();
+    assert_eq!(ack.authorship, None);
+    assert_eq!(
+        ack.reason(),
+        Some(&InvalidReason::Authorship {
+            code: "EHR_SIGNER_FAILED".into(),
+            message: "the author's signer made no signature: the wallet user rejected the request; check the signer (key, HSM, card or wallet) and submit the TI again".into(),
+        })
+    );
+    assert_eq!(
+        ErrorCode::from_name("EHR_SIGNER_FAILED").map(ErrorCode::number),
+        Some(803)
+    );
+}
