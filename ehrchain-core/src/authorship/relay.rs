@@ -15,6 +15,58 @@
 //! unsigned one's; [`ChainTransaction::check_signature`] is the one check
 //! every path (the two steps, a TC read back from an outbox, the validator
 //! before sending) applies.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//!
+//! use ehrchain_core::authorship::{LocalSigner, Signer, SigningRequest};
+//! use ehrchain_core::rand_core::SeedableRng;
+//! use ehrchain_core::{
+//!     Address, B256, ErrorCode, GeneratorConfig, Handshaker, InMemoryKeyStore,
+//!     InitialTransaction, KeyId, MasterKey, Role, TemplateRegistry, TransactionGenerator,
+//!     UnixMillis, ValidatorConfig,
+//! };
+//!
+//! # fn main() -> Result<(), ehrchain_core::Error> {
+//! let mut keys = InMemoryKeyStore::new();
+//! keys.insert(KeyId::new("records")?, MasterKey::new([7; 32]));
+//! keys.insert(KeyId::new("pseudonyms")?, MasterKey::new([8; 32]));
+//! let config = GeneratorConfig::new(
+//!     1337,
+//!     Address::repeat_byte(0xee),
+//!     KeyId::new("records")?,
+//!     KeyId::new("pseudonyms")?,
+//! )?;
+//! let templates = TemplateRegistry::with_built_ins(None)?;
+//! let bp = templates.latest("blood-pressure").map(|t| t.id()).unwrap_or_default();
+//! let hs = Handshaker::new(templates, TransactionGenerator::new(config, keys)?, ValidatorConfig::default());
+//! let now = UnixMillis::from_secs(1_764_495_000);
+//! let ti = InitialTransaction {
+//!     ti_id: B256::repeat_byte(1),
+//!     template_id: bp,
+//!     author_id: "dr-7".into(),
+//!     author_role: Role::new("doctor")?,
+//!     patient_id: Some("MRN-000123".into()),
+//!     timestamp: now.as_secs(),
+//!     fields: BTreeMap::from([("systolic".into(), 128.into()), ("diastolic".into(), 84.into())]),
+//! };
+//! let tc = hs.generate(&ti, now, &mut rand_chacha::ChaCha20Rng::seed_from_u64(1))?;
+//!
+//! // Step one: what the doctor signs (an HSM takes `digest()`, a wallet `typed_data()`).
+//! let doctor = LocalSigner::from_bytes(&[0x11; 32])?;
+//! let request = SigningRequest::new(tc, doctor.address())?;
+//! assert_eq!(request.typed_data()["primaryType"], "RecordStatement");
+//! // Step two: the signature, checked, gives the TC the relayer sends.
+//! let signature = doctor.sign(&request)?;
+//! let relayed = request.clone().attach(&signature)?;
+//! assert_eq!(relayed.signed_statement().map(|s| s.author()), Some(doctor.address()));
+//! // Another key's signature is refused, with the code C and JavaScript use too.
+//! let nurse = LocalSigner::from_bytes(&[0x22; 32])?;
+//! let refused = request.clone().attach(&nurse.sign(&request)?).map_err(ehrchain_core::Error::from);
+//! assert_eq!(refused.map_err(|e| e.code()).err(), Some(ErrorCode::SignatureWrongSigner));
+//! # Ok(())
+//! # }
+//! ```
 
 use alloy_primitives::{Address, B256, Bytes};
 use alloy_sol_types::SolCall;
