@@ -7,12 +7,12 @@
 use std::ffi::{c_char, c_void};
 
 use ehrchain_core::authorship::{AuthorshipError, LocalSigner, Signer, SigningRequest};
-use ehrchain_core::{Address, ErrorCode, SystemClock};
+use ehrchain_core::{Address, ErrorCode};
 
 use crate::callbacks;
-use crate::cancel::{ehr_cancel, until};
+use crate::cancel::ehr_cancel;
 use crate::handshaker::{ehr_ack, ehr_handshaker, ehr_tc};
-use crate::outbox::{HostOutbox, ehr_outbox_callbacks};
+use crate::outbox::{Durable, ehr_outbox_callbacks};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, Result, ehr_result, guard};
 use crate::shapes::{bytes_of, guard_on, json_text};
@@ -190,27 +190,9 @@ pub unsafe extern "C" fn ehr_handshaker_submit_signed(
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
     guard(|| {
-        let hs = ptr::handle_mut(handshaker, "handshaker")?;
-        let ti = ptr::handle(ti, "ti")?;
         let signer = ptr::handle(signer, "signer")?;
-        let transport = ptr::handle_mut(transport, "transport")?;
-        let mut outbox = HostOutbox(*ptr::handle(outbox, "outbox")?);
-        let until = until(deadline_ms, cancel)?;
-        let out = Out::new(ack_out, "ack_out")?;
-        let ack = hs
-            .hs
-            .submit_signed(
-                &ti.ti,
-                &signer.signer,
-                &mut outbox,
-                &mut transport.inner,
-                &mut SystemClock,
-                &mut hs.rng,
-                &until,
-            )?
-            .acked()?;
-        out.give(ehr_ack { ack });
-        Ok(())
+        let request = Durable::new(handshaker, ti, transport, outbox, deadline_ms, cancel)?;
+        request.submit(Some(&signer.signer), ack_out)
     })
 }
 
