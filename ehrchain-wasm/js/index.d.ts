@@ -13,6 +13,7 @@ export {
   Handshaker,
   InclusionProof,
   PreparedTransaction,
+  SigningRequest,
   Templates,
   Validator,
   Watcher,
@@ -63,8 +64,10 @@ export type {
   ProofJson,
   Outage,
   Recovered,
+  RecordStatement,
   RegisterTemplateCall,
   SealedRecord,
+  SignedStatement,
   StillPendingError,
   Submission,
   SubmissionStatus,
@@ -72,6 +75,7 @@ export type {
   TemplateSummary,
   Transmit,
   TransportError,
+  TypedData,
   TxReceipt,
   ValidatorConfig,
   ValidatorEntry,
@@ -84,12 +88,13 @@ export type {
   WatcherConfig,
   WatcherState,
 } from "./ehrchain_wasm.js";
-export { Eip1193Transport, deployRegistry, runValidator, runWatcher, submitTi } from "./eip1193.js";
+export { Eip1193Transport, deployRegistry, eip1193Signer, runValidator, runWatcher, submitTi } from "./eip1193.js";
 export type {
   Eip1193Provider,
   Eip1193TransportOptions,
   Outbox,
   RunOptions,
+  Signer,
   SubmitTiOptions,
   ValidatorTransport,
   WatchOptions,

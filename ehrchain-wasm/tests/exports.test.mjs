@@ -10,7 +10,7 @@ import * as eip1193 from "../pkg/eip1193.js";
 
 const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
-  "PreparedTransaction", "Templates", "Validator", "decodeRevert", "deployRegistry", "envelopeInfo",
+  "PreparedTransaction", "SigningRequest", "Templates", "Validator", "decodeRevert", "deployRegistry", "eip1193Signer", "envelopeInfo",
   "fhirFromAck", "fhirMapBundle", "fhirMapResource",
   "openEnvelope", "roleId", "runValidator", "runWatcher", "sealEnvelope", "submitTi", "verifyProof",
   "verifyProofAnchored", "version", "Watcher",
