@@ -661,3 +661,52 @@ fn a_missing_required_value_is_reported_once() {
         }]
     );
 }
+
+#[test]
+fn a_signed_acks_provenance_carries_the_authors_signature() {
+    use crate::authorship::{RecordStatement, SignedStatement};
+    let mapped = mapped_bp();
+    let author = Address::repeat_byte(0x19);
+    let signed = SignedStatement {
+        statement: RecordStatement {
+            tiId: mapped.ti.ti_id,
+            templateId: mapped.ti.template_id,
+            recordHash: B256::repeat_byte(0xab),
+            subject: B256::repeat_byte(7),
+            role: mapped.ti.author_role.id(),
+            author,
+            timestamp: 1_764_495_000,
+        },
+        signature: [[0x11; 32].as_slice(), &[0x22; 32], &[27]].concat().into(),
+    };
+    let ack = Ack {
+        ti_id: mapped.ti.ti_id,
+        template_id: mapped.ti.template_id,
+        record_hash: Some(B256::repeat_byte(0xab)),
+        envelope: None,
+        authorship: Some(signed),
+        status: AckStatus::Valid(Anchor {
+            tx_hash: Some(crate::TxHash(B256::repeat_byte(0xcd))),
+            block_number: Some(5),
+            block_hash: Some(B256::repeat_byte(5)),
+            log_index: Some(0),
+            gas_used: Some(50_000),
+            replay: false,
+            recovered: None,
+            batch: None,
+        }),
+    };
+    let provenance = provenance(&ack, &mapped, &context(), UnixMillis(1_764_495_000_123)).unwrap();
+    assert_eq!(
+        provenance["signature"],
+        json!([{
+            "type": [{"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1",
+                      "display": "Author's Signature"}],
+            "when": "2025-11-30T09:30:00Z",
+            "who": {"identifier": {"system": "urn:ehrchain:account",
+                                   "value": format!("eip155:1337:{author}")}},
+            "sigFormat": "application/vnd.ehrchain.record-statement.eip712",
+            "data": "EREREREREREREREREREREREREREREREREREREREREREiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIhs=",
+        }])
+    );
+}
