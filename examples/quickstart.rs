@@ -304,7 +304,6 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
             "  ACK (envelope bytes left out) {}",
             serde_json::to_string(&Ack {
                 envelope: None,
-                authorship: None,
                 ..ack
             })?
         );
