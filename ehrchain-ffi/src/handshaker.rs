@@ -427,11 +427,27 @@ pub unsafe extern "C" fn ehr_ack_envelope(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
+    ack_part(
+        ack,
+        (buf, len, out_len),
+        "no record was sealed for this ACK's TI",
+        |ack| ack.envelope.as_ref().map(|envelope| &envelope[..]),
+    )
+}
+
+/// Writes the bytes `part` picks from the ACK into the byte output `out`
+/// (byte-output rules: `ehr_envelope_open`); `EHR_NOT_PRESENT` with the
+/// message `missing` when the ACK has no such part.
+pub(crate) fn ack_part(
+    ack: *const ehr_ack,
+    (buf, len, out_len): (*mut u8, usize, *mut usize),
+    missing: &str,
+    part: impl FnOnce(&Ack) -> Option<&[u8]>,
+) -> ehr_result {
     bytes_of(ack, buf, len, out_len, "ack", |ack| {
-        match &ack.ack.envelope {
-            Some(envelope) => Ok(envelope[..].into()),
-            None => Err(not_present("no record was sealed for this ACK's TI")),
-        }
+        part(&ack.ack)
+            .map(Into::into)
+            .ok_or_else(|| not_present(missing))
     })
 }
 

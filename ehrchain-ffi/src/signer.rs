@@ -11,11 +11,11 @@ use ehrchain_core::{Address, ErrorCode};
 
 use crate::callbacks;
 use crate::cancel::ehr_cancel;
-use crate::handshaker::{ehr_ack, ehr_handshaker, ehr_tc};
+use crate::handshaker::{ack_part, ehr_ack, ehr_handshaker, ehr_tc};
 use crate::outbox::{Durable, ehr_outbox_callbacks};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, Result, ehr_result, guard};
-use crate::shapes::{bytes_of, guard_on, json_text};
+use crate::shapes::{guard_on, json_text};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
 
@@ -269,13 +269,10 @@ pub unsafe extern "C" fn ehr_ack_signature(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    bytes_of(ack, buf, len, out_len, "ack", |ack| {
-        match &ack.ack.authorship {
-            Some(signed) => Ok(signed.signature[..].into()),
-            None => Err(Error::new(
-                ErrorCode::NotPresent,
-                "the ACK's TI was not signed by its author",
-            )),
-        }
-    })
+    ack_part(
+        ack,
+        (buf, len, out_len),
+        "the ACK's TI was not signed by its author",
+        |ack| ack.authorship.as_ref().map(|signed| &signed.signature[..]),
+    )
 }

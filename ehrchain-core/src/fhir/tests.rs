@@ -545,15 +545,14 @@ fn context() -> AnchorContext {
     }
 }
 
-#[test]
-fn a_valid_ack_becomes_a_provenance() {
-    let mapped = mapped_bp();
-    let ack = Ack {
+/// A valid ACK of `mapped`, anchored by transaction 0xcd…, with `authorship`.
+fn valid_ack(mapped: &MappedTi, authorship: Option<crate::authorship::SignedStatement>) -> Ack {
+    Ack {
         ti_id: mapped.ti.ti_id,
         template_id: mapped.ti.template_id,
         record_hash: Some(B256::repeat_byte(0xab)),
         envelope: None,
-        authorship: None,
+        authorship,
         status: AckStatus::Valid(Anchor {
             tx_hash: Some(crate::TxHash(B256::repeat_byte(0xcd))),
             block_number: Some(5),
@@ -564,7 +563,13 @@ fn a_valid_ack_becomes_a_provenance() {
             recovered: None,
             batch: None,
         }),
-    };
+    }
+}
+
+#[test]
+fn a_valid_ack_becomes_a_provenance() {
+    let mapped = mapped_bp();
+    let ack = valid_ack(&mapped, None);
     let registry = format!("{}", Address::repeat_byte(0xee));
     let expected = json!({
         "resourceType": "Provenance",
@@ -679,23 +684,7 @@ fn a_signed_acks_provenance_carries_the_authors_signature() {
         },
         signature: [[0x11; 32].as_slice(), &[0x22; 32], &[27]].concat().into(),
     };
-    let ack = Ack {
-        ti_id: mapped.ti.ti_id,
-        template_id: mapped.ti.template_id,
-        record_hash: Some(B256::repeat_byte(0xab)),
-        envelope: None,
-        authorship: Some(signed),
-        status: AckStatus::Valid(Anchor {
-            tx_hash: Some(crate::TxHash(B256::repeat_byte(0xcd))),
-            block_number: Some(5),
-            block_hash: Some(B256::repeat_byte(5)),
-            log_index: Some(0),
-            gas_used: Some(50_000),
-            replay: false,
-            recovered: None,
-            batch: None,
-        }),
-    };
+    let ack = valid_ack(&mapped, Some(signed));
     let provenance = provenance(&ack, &mapped, &context(), UnixMillis(1_764_495_000_123)).unwrap();
     assert_eq!(
         provenance["signature"],
