@@ -53,6 +53,15 @@ test("the doctor's wallet signs, the handshaker account relays, and the ACK name
     params: [{ address: chain.registry, fromBlock: "0x0", toBlock: "latest", topics: [null, entry.tiId] }],
   });
   assert.equal(`0x${log.data.slice(2 + 64 * 2 + 24, 2 + 64 * 3)}`, lower(roles.doctor));
+  // Its FHIR Provenance carries the doctor's signature.
+  const source = { reference: "Observation/bp-1", resourceType: "Observation" };
+  const provenance = ehr.fhirFromAck(ack, { ti: entry, source }, { chainId: 1337, registry: chain.registry }, 1764495000123);
+  const [signature] = provenance.signature;
+  // (`eip155:<chain id>:<address>`, the address EIP-55 checksummed)
+  assert.equal(signature.who.identifier.system, "urn:ehrchain:account");
+  assert.equal(lower(signature.who.identifier.value), `eip155:1337:${lower(roles.doctor)}`);
+  assert.equal(signature.sigFormat, "application/vnd.ehrchain.record-statement.eip712");
+  assert.equal(signature.data, Buffer.from(ack.authorship.signature.slice(2), "hex").toString("base64"));
 });
 
 test("a signature by another account is refused before sending, as in Rust and C", async () => {
