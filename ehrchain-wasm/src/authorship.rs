@@ -98,7 +98,7 @@ impl SigningRequest {
     /// not bytes.
     pub fn attach(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Hex | Uint8Array")] signature: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] signature: JsValue,
     ) -> Result<ChainTransaction, JsValue> {
         let signature = convert::bytes(&signature, "signature")?;
         let inner = self
@@ -135,7 +135,7 @@ impl Handshaker {
     pub fn validator_for_signed(
         &self,
         request: &SigningRequest,
-        #[wasm_bindgen(unchecked_param_type = "{ signature: Hex } | { error: string }")]
+        #[wasm_bindgen(unchecked_param_type = "{ signature: string } | { error: string }")]
         outcome: JsValue,
     ) -> Result<Validator, JsValue> {
         let outcome: Outcome = convert::document(&outcome, "outcome")?;
