@@ -3,7 +3,8 @@
 //! gateway account relays it (`anchorSignedRecord`), and the ACK, the audit
 //! trail, the event and the registry all name the doctor. A doctor without
 //! the role on chain, and a gateway without `RELAYER_ROLE`, get invalid ACKs
-//! with the decoded revert.
+//! with the decoded revert. A smart-account author (ERC-1271) is checked by
+//! the registry alone.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -47,24 +48,7 @@ fn flow(doctor_has_role: bool, relayer_has_role: bool) -> Flow<DevnetTransport> 
 }
 
 fn submit_signed(flow: &mut Flow<DevnetTransport>) -> Ack {
-    let ti = flow.ti(
-        "blood-pressure",
-        "doctor",
-        json!({"systolic": 128, "diastolic": 84}),
-    );
-    flow.hs
-        .submit_signed(
-            &ti,
-            &doctor(),
-            &mut MemoryOutbox::default(),
-            &mut flow.transport,
-            &mut flow.clock,
-            &mut flow.rng,
-            &Until::verdict(),
-        )
-        .unwrap()
-        .acked()
-        .unwrap()
+    submit_signed_by(flow, &doctor())
 }
 
 #[test]
@@ -170,4 +154,97 @@ fn a_signer_for_another_author_is_refused_before_anything_is_sent() {
     );
     // Nothing reached the chain.
     assert_eq!(flow.transport.devnet().block_number(), block);
+}
+
+alloy_sol_types::sol!(SmartAccountAuthor, "artifacts/SmartAccountAuthor.json");
+
+/// A smart-account author (the test ERC-1271 account: it accepts its owner
+/// key's signatures) whose signatures come from `key`.
+struct SmartAccount {
+    account: Address,
+    key: LocalSigner,
+}
+
+impl Signer for SmartAccount {
+    fn address(&self) -> Address {
+        self.account
+    }
+    fn sign(
+        &self,
+        request: &ehrchain_core::authorship::SigningRequest,
+    ) -> Result<Vec<u8>, ehrchain_core::authorship::AuthorshipError> {
+        self.key.sign(request)
+    }
+    fn is_smart_account(&self) -> bool {
+        true
+    }
+}
+
+/// A flow whose doctor is a smart account owned by the key `[0x44; 32]`,
+/// signing with `key`.
+fn smart_account_flow(key: [u8; 32]) -> (Flow<DevnetTransport>, SmartAccount) {
+    let (mut net, templates) = devnet_with_built_ins();
+    let owner = LocalSigner::from_bytes(&[0x44; 32]).unwrap();
+    let mut code = SmartAccountAuthor::BYTECODE.to_vec();
+    code.extend_from_slice(&alloy_sol_types::SolValue::abi_encode(&owner.address()));
+    let account = net
+        .deploy(Devnet::admin(), "SmartAccountAuthor", code.into())
+        .unwrap();
+    net.grant_role("doctor", account).unwrap();
+    net.grant_role("relayer", Devnet::handshaker()).unwrap();
+    let key = LocalSigner::from_bytes(&key).unwrap();
+    (
+        Flow::new(DevnetTransport::new(net), templates),
+        SmartAccount { account, key },
+    )
+}
+
+fn submit_signed_by(flow: &mut Flow<DevnetTransport>, signer: &dyn Signer) -> Ack {
+    let ti = flow.ti(
+        "blood-pressure",
+        "doctor",
+        json!({"systolic": 128, "diastolic": 84}),
+    );
+    flow.hs
+        .submit_signed(
+            &ti,
+            signer,
+            &mut MemoryOutbox::default(),
+            &mut flow.transport,
+            &mut flow.clock,
+            &mut flow.rng,
+            &Until::verdict(),
+        )
+        .unwrap()
+        .acked()
+        .unwrap()
+}
+
+#[test]
+fn a_smart_account_author_is_checked_by_the_registry_alone() {
+    // Its owner's signature: the registry's ERC-1271 call accepts it.
+    let (mut flow, author) = smart_account_flow([0x44; 32]);
+    let ack = submit_signed_by(&mut flow, &author);
+    assert!(ack.is_valid(), "{ack:?}");
+    assert_eq!(ack.author(), Some(author.account));
+    let tx_hash = ack.anchor().unwrap().tx_hash.unwrap();
+    let receipt = flow.transport.devnet_receipt(&tx_hash).unwrap();
+    let events = receipt.events::<EhrRegistry::RecordAnchored>();
+    assert_eq!(events[0].author, author.account);
+
+    // Another key's: not refused here (only the account knows), refused on chain.
+    let (mut flow, author) = smart_account_flow([0x55; 32]);
+    let ack = submit_signed_by(&mut flow, &author);
+    let Some(InvalidReason::ContractRevert { revert }) = ack.reason() else {
+        panic!("{ack:?}")
+    };
+    assert_eq!(revert.error.as_deref(), Some("EhrRegistryBadSignature"));
+    assert_eq!(
+        revert.detail,
+        format!(
+            "EhrRegistryBadSignature: the statement's signature is not author {}'s for this chain and registry; have the author sign this record's statement again",
+            author.account
+        )
+    );
+    assert_eq!(ack.author(), Some(author.account));
 }

@@ -183,6 +183,11 @@ impl<K: KeyStore> Handshaker<K> {
                 None => TransactionValidator::new(&tc, self.config),
                 Some(signer) => match SigningRequest::new(tc, signer.address()) {
                     Ok(request) => {
+                        let request = if signer.is_smart_account() {
+                            request.for_smart_account()
+                        } else {
+                            request
+                        };
                         let signature = signer.sign(&request);
                         request.validator(signature, self.config)
                     }

@@ -129,6 +129,8 @@ impl SigningDomain {
 pub struct SigningRequest {
     tc: ChainTransaction,
     statement: RecordStatement,
+    /// The author is a smart account: its signature is checked on chain only.
+    smart_account: bool,
 }
 
 impl SigningRequest {
@@ -141,7 +143,26 @@ impl SigningRequest {
     /// its TC.
     pub fn new(tc: ChainTransaction, author: Address) -> Result<Self, AuthorshipError> {
         let statement = RecordStatement::of_transaction(&tc, author)?;
-        Ok(Self { tc, statement })
+        Ok(Self {
+            tc,
+            statement,
+            smart_account: false,
+        })
+    }
+
+    /// The same request for an author that is a smart account (a hospital's
+    /// multisig or passkey wallet): its signature is whatever its ERC-1271
+    /// `isValidSignature` accepts, which only the registry can ask, on
+    /// chain. Here only the statement is checked against the TC (attaching
+    /// and the validator then refuse no signature as another signer's); the
+    /// registry refuses a bad one (`EhrRegistryBadSignature`, an invalid ACK
+    /// with the decoded revert).
+    #[must_use]
+    pub fn for_smart_account(self) -> Self {
+        Self {
+            smart_account: true,
+            ..self
+        }
     }
 
     /// The statement to sign.
@@ -175,8 +196,8 @@ impl SigningRequest {
     /// [`AuthorshipError`] (`EHR_SIGNATURE_MALFORMED`,
     /// `EHR_SIGNATURE_WRONG_SIGNER`) when it is not.
     pub fn attach(self, signature: &[u8]) -> Result<ChainTransaction, AuthorshipError> {
-        let tc = self.into_signed(signature);
-        tc.check_signature()?;
+        let (tc, check) = self.into_checked(signature);
+        check?;
         Ok(tc)
     }
 
@@ -192,9 +213,26 @@ impl SigningRequest {
         config: ValidatorConfig,
     ) -> TransactionValidator {
         match signature {
-            Ok(signature) => TransactionValidator::new(&self.into_signed(&signature), config),
+            Ok(signature) => {
+                let (tc, check) = self.into_checked(&signature);
+                TransactionValidator::checked(&tc, check, config)
+            }
             Err(e) => TransactionValidator::refused(&self.tc, &e, config),
         }
+    }
+
+    /// The signed TC and what the local check of it says: the statement and
+    /// signature for an externally owned account, the statement alone for a
+    /// smart account.
+    fn into_checked(self, signature: &[u8]) -> (ChainTransaction, Result<(), AuthorshipError>) {
+        let smart_account = self.smart_account;
+        let tc = self.into_signed(signature);
+        let check = if smart_account {
+            tc.check_statement()
+        } else {
+            tc.check_signature()
+        };
+        (tc, check.map(drop))
     }
 
     /// The signed TC, its signature not checked yet (the validator checks it
@@ -233,6 +271,20 @@ impl ChainTransaction {
     /// [`AuthorshipError::StatementMismatch`], or the signature's
     /// [`AuthorshipError`].
     pub fn check_signature(&self) -> Result<Option<SignedStatement>, AuthorshipError> {
+        let signed = self.check_statement()?;
+        if let Some(signed) = &signed {
+            signed.verify(&SigningDomain::of(self))?;
+        }
+        Ok(signed)
+    }
+
+    /// For a signed TC, checks that its statement is this record's (TI id,
+    /// template, record hash), not its signature: what can be checked here of
+    /// a smart account's ([`SigningRequest::for_smart_account`]).
+    ///
+    /// # Errors
+    /// [`AuthorshipError::StatementMismatch`].
+    pub fn check_statement(&self) -> Result<Option<SignedStatement>, AuthorshipError> {
         let Some(signed) = self.signed_statement() else {
             return Ok(None);
         };
@@ -246,7 +298,6 @@ impl ChainTransaction {
                 return Err(AuthorshipError::StatementMismatch { field });
             }
         }
-        signed.verify(&SigningDomain::of(self))?;
         Ok(Some(signed))
     }
 }

@@ -27,6 +27,14 @@ pub trait Signer {
     /// [`AuthorshipError::SignerFailed`] when it makes no signature (a
     /// device missing, the author declining).
     fn sign(&self, request: &SigningRequest) -> Result<Vec<u8>, AuthorshipError>;
+
+    /// Whether the author is a smart account (ERC-1271), whose signature
+    /// only the registry checks ([`SigningRequest::for_smart_account`]);
+    /// `false`, the default, for an externally owned account, whose
+    /// signature is checked before anything is sent.
+    fn is_smart_account(&self) -> bool {
+        false
+    }
 }
 
 /// A secp256k1 private key held in memory (zeroized on drop), signing with

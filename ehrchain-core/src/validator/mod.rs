@@ -380,8 +380,18 @@ impl TransactionValidator {
     /// is invalid ([`InvalidReason::Authorship`]): nothing is sent.
     #[must_use]
     pub fn new(tc: &ChainTransaction, config: ValidatorConfig) -> Self {
-        match tc.check_signature() {
-            Ok(_) => Self::with(Submission::from(tc), vec![RecordInfo::of(tc)], config),
+        Self::checked(tc, tc.check_signature().map(drop), config)
+    }
+
+    /// A validator for `tc`, or, when `check` (what was checked of its
+    /// author's signature here) failed, a refused one ([`Self::refused`]).
+    pub(crate) fn checked(
+        tc: &ChainTransaction,
+        check: Result<(), crate::authorship::AuthorshipError>,
+        config: ValidatorConfig,
+    ) -> Self {
+        match check {
+            Ok(()) => Self::with(Submission::from(tc), vec![RecordInfo::of(tc)], config),
             Err(e) => Self::refused(tc, &e, config),
         }
     }
