@@ -1651,10 +1651,16 @@ void ehr_rpc_exchange_free(struct ehr_rpc_exchange *exchange);
 ehr_result ehr_signer_new_local(const uint8_t *secret, struct ehr_signer **signer_out);
 
 /**
- * Makes a signer over the host's callbacks (copied). `EHR_NULL_ARGUMENT`
- * when `callbacks->sign` is NULL. Free it with `ehr_signer_free`.
+ * Makes a signer over the host's callbacks (copied). `smart_account`: the
+ * author is a smart account (ERC-1271, a hospital's multisig or passkey
+ * wallet), whose signatures only the registry can check (here only the
+ * statement is; a bad signature is the registry's `EhrRegistryBadSignature`);
+ * false for a key (an HSM, a card), whose signatures are checked before
+ * anything is sent. `EHR_NULL_ARGUMENT` when `callbacks->sign` is NULL.
+ * Free it with `ehr_signer_free`.
  */
 ehr_result ehr_signer_new_callbacks(const struct ehr_signer_callbacks *callbacks,
+                                    bool smart_account,
                                     struct ehr_signer **signer_out);
 
 /**

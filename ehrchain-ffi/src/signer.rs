@@ -60,21 +60,26 @@ pub struct ehr_signer {
 
 enum FfiSigner {
     Local(LocalSigner),
-    Callbacks(ehr_signer_callbacks),
+    /// The host's callbacks, and whether the author is a smart account.
+    Callbacks(ehr_signer_callbacks, bool),
 }
 
 impl Signer for FfiSigner {
     fn address(&self) -> Address {
         match self {
             Self::Local(key) => key.address(),
-            Self::Callbacks(cb) => Address::from(cb.author),
+            Self::Callbacks(cb, _) => Address::from(cb.author),
         }
+    }
+
+    fn is_smart_account(&self) -> bool {
+        matches!(self, Self::Callbacks(_, true))
     }
 
     fn sign(&self, request: &SigningRequest) -> std::result::Result<Vec<u8>, AuthorshipError> {
         match self {
             Self::Local(key) => key.sign(request),
-            Self::Callbacks(cb) => {
+            Self::Callbacks(cb, _) => {
                 let mut signature = [0u8; 65];
                 let typed_data = request.typed_data().to_string();
                 match callbacks::sign(cb, &request.digest().0, &typed_data, &mut signature) {
@@ -108,11 +113,17 @@ pub unsafe extern "C" fn ehr_signer_new_local(
     })
 }
 
-/// Makes a signer over the host's callbacks (copied). `EHR_NULL_ARGUMENT`
-/// when `callbacks->sign` is NULL. Free it with `ehr_signer_free`.
+/// Makes a signer over the host's callbacks (copied). `smart_account`: the
+/// author is a smart account (ERC-1271, a hospital's multisig or passkey
+/// wallet), whose signatures only the registry can check (here only the
+/// statement is; a bad signature is the registry's `EhrRegistryBadSignature`);
+/// false for a key (an HSM, a card), whose signatures are checked before
+/// anything is sent. `EHR_NULL_ARGUMENT` when `callbacks->sign` is NULL.
+/// Free it with `ehr_signer_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_signer_new_callbacks(
     callbacks: *const ehr_signer_callbacks,
+    smart_account: bool,
     signer_out: *mut *mut ehr_signer,
 ) -> ehr_result {
     guard(|| {
@@ -124,7 +135,7 @@ pub unsafe extern "C" fn ehr_signer_new_callbacks(
             ));
         }
         Out::new(signer_out, "signer_out")?.give(ehr_signer {
-            signer: FfiSigner::Callbacks(cb),
+            signer: FfiSigner::Callbacks(cb, smart_account),
         });
         Ok(())
     })

@@ -1197,7 +1197,7 @@ static void test_signed_tis(void) {
     cb.userdata = &h;
     memcpy(cb.author, author, 20);
     cb.sign = hsm_sign;
-    OK(ehr_signer_new_callbacks(&cb, &card));
+    OK(ehr_signer_new_callbacks(&cb, false, &card));
     ehr_ack_summary s;
     char json[16384];
     submit_signed(&f, card, "131", &s, json, sizeof json);
@@ -1219,6 +1219,16 @@ static void test_signed_tis(void) {
     EXPECT(!s.valid && s.has_author && memcmp(s.author, NURSE, 20) == 0);
     EXPECT(strstr(json, "\"code\":\"EHR_SIGNATURE_WRONG_SIGNER\"") != NULL);
     EXPECT(strstr(json, "\"txHashes\":[]") != NULL);
+
+    /* Declared a smart account (ERC-1271): only the registry can check its
+     * signatures, so the same wrong key is sent and refused on chain. */
+    ehr_signer *account = NULL;
+    OK(ehr_signer_new_callbacks(&cb, true, &account));
+    submit_signed(&f, account, "135", &s, json, sizeof json);
+    EXPECT(!s.valid && s.has_author && memcmp(s.author, NURSE, 20) == 0);
+    EXPECT(strstr(json, "\"error\":\"EhrRegistryBadSignature\"") != NULL);
+    EXPECT(strstr(json, "\"txHashes\":[]") == NULL);
+    ehr_signer_free(account);
 
     /* The two steps, for a signer that answers later. */
     ehr_tc *tc = NULL, *signed_tc = NULL, *back = NULL;
