@@ -141,6 +141,11 @@ export interface SubmitTiOptions extends RunOptions {
 export interface Signer {
   /** The author's account: what the statement names as `author`. */
   address: string;
+  /**
+   * The author is a smart account (ERC-1271: a multisig, a passkey wallet):
+   * only the registry can check its signatures (here only the statement is).
+   */
+  smartAccount?: boolean;
   /** The 65-byte signature (`r ‖ s ‖ v`) of the request (its `typedData`, or its `digest`). */
   sign(request: SigningRequest): Promise<string | Uint8Array> | string | Uint8Array;
 }

@@ -488,7 +488,7 @@ async function validatorForTi(handshaker, ti, nowMs, { onWebCryptoFallback, sign
  * to the core, which checks it before anything is sent.
  */
 async function signedValidator(handshaker, tc, signer) {
-  const request = tc.signingRequest(signer.address);
+  const request = tc.signingRequest(signer.address, signer.smartAccount === true);
   try {
     let outcome;
     try {

@@ -25,6 +25,8 @@ pub struct SigningRequest {
 #[wasm_bindgen]
 impl ChainTransaction {
     /// What `author` (`0x` and 40 hex digits) signs for this TC.
+    /// `smartAccount`: the author is a smart account (ERC-1271), whose
+    /// signature only the registry can check (here only the statement is).
     ///
     /// # Errors
     /// `EHR_INVALID_ARGUMENT` for a malformed address; `EHR_STATEMENT_MISMATCH`
@@ -34,9 +36,15 @@ impl ChainTransaction {
     pub fn signing_request(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] author: JsValue,
+        #[wasm_bindgen(js_name = smartAccount)] smart_account: Option<bool>,
     ) -> Result<SigningRequest, JsValue> {
         let author = convert::address(&author, "author")?;
         let inner = CoreRequest::new(self.inner.clone(), author).map_err(Failure::from)?;
+        let inner = if smart_account == Some(true) {
+            inner.for_smart_account()
+        } else {
+            inner
+        };
         Ok(SigningRequest { inner })
     }
 

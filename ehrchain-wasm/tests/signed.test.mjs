@@ -3,9 +3,11 @@
 // signs, the handshaker account relays (`anchorSignedRecord`), and the ACK,
 // the event and the registry name the author; a signature by another
 // account, a wallet that refuses and an author without the role are refused
-// with the codes Rust and C use.
+// with the codes Rust and C use; a smart-account author (ERC-1271) is
+// checked by the registry alone.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import * as ehr from "../pkg/index.js";
 import { setup, ti } from "./chain.mjs";
 
@@ -113,3 +115,33 @@ test("an author without the role on chain: the registry refuses, and the ACK nam
   assert.ok(ack.reason.revert.detail.toLowerCase().includes(lower(pharmacy)), ack.reason.revert.detail);
   assert.equal(ack.authorship.statement.author, lower(pharmacy));
 });
+
+test("a smart-account author (ERC-1271) is checked by the registry alone", async () => {
+  // The test account accepts its owner's signatures: the doctor's account owns it.
+  const artifact = JSON.parse(readFileSync(new URL("../../contracts/artifacts/SmartAccountAuthor.json", import.meta.url), "utf8"));
+  const owner = roles.doctor.slice(2).toLowerCase().padStart(64, "0");
+  const deployment = await transport.send({ from: chain.admin, data: `${artifact.bytecode}${owner}` });
+  await transport.waitForReceipt(deployment);
+  const { contractAddress: account } = await chain.provider.request({ method: "eth_getTransactionReceipt", params: [deployment] });
+  const grant = await transport.send({ from: chain.admin, to: chain.registry, data: grantDoctor(account) });
+  assert.equal((await transport.waitForReceipt(grant)).status, true);
+  const smart = (key) => ({
+    address: account,
+    smartAccount: true,
+    sign: (request) => walletSignature(key, request),
+  });
+  const ack = await ehr.submitTi(hs, reading(), transport, { signer: smart(roles.doctor) });
+  assert.equal(ack.status, "valid", JSON.stringify(ack.reason));
+  assert.equal(ack.authorship.statement.author, lower(account));
+  // Another key: not refused here (only the account can tell), but by the
+  // registry (its gas estimate reverts, so nothing is mined).
+  const refused = await ehr.submitTi(hs, reading(), transport, { signer: smart(roles.nurse) });
+  assert.equal(refused.reason.kind, "contract_revert");
+  assert.equal(refused.reason.revert.error, "EhrRegistryBadSignature");
+  assert.equal(refused.authorship.statement.author, lower(account));
+});
+
+/** `grantRole(DOCTOR_ROLE, account)` calldata. */
+function grantDoctor(account) {
+  return `0x2f2ff15d${ehr.roleId("doctor").slice(2)}${account.slice(2).toLowerCase().padStart(64, "0")}`;
+}
