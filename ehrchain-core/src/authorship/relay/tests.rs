@@ -256,3 +256,26 @@ fn a_signer_that_makes_no_signature_gives_an_invalid_ack_before_sending() {
         Some(803)
     );
 }
+
+#[test]
+fn a_smart_accounts_signature_is_left_to_the_registry() {
+    // Any bytes: only the account's isValidSignature can judge them.
+    let request = request().for_smart_account();
+    let signed = request.clone().attach(&[0xaa; 97]).unwrap();
+    assert_eq!(
+        signed.signed_statement().map(|s| s.signature.to_vec()),
+        Some(vec![0xaa; 97])
+    );
+    assert_eq!(signed.check_statement().map(|s| s.is_some()), Ok(true));
+    // Checked as an externally owned account's, the same bytes are refused.
+    assert_eq!(
+        signed.check_signature(),
+        Err(AuthorshipError::SignatureLength { len: 97 })
+    );
+    let mut v = request.validator(Ok(vec![0xaa; 97]), config());
+    assert_eq!(v.poll_ack(), None, "nothing refused before sending");
+    assert_eq!(
+        v.poll_transmit(crate::UnixMillis(0)),
+        Some(crate::validator::Transmit::Persist)
+    );
+}
