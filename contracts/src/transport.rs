@@ -23,8 +23,9 @@ use crate::devnet::{Devnet, DevnetError};
 ///
 /// The sender of an `anchorRecord` is the account registered for the call's
 /// role ([`DevnetTransport::set_sender`]; by default the devnet's named
-/// doctor, nurse, pathologist and device accounts); batches are sent by the
-/// handshaker account. Block hashes are synthetic (`keccak256(chain id ‖
+/// doctor, nurse, pathologist and device accounts); batches and relayed
+/// records (`anchorSignedRecord`, which the author signed) are sent by the
+/// handshaker account, which needs `RELAYER_ROLE` for the latter. Block hashes are synthetic (`keccak256(chain id ‖
 /// number)`): the devnet does not hash blocks.
 #[derive(Debug)]
 pub struct DevnetTransport {

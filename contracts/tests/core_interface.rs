@@ -27,6 +27,15 @@ fn calls_match_the_compiled_abi() {
         anchorRecordCall: SIGNATURE, SELECTOR;
         anchorBatchCall: SIGNATURE, SELECTOR;
     );
+    // The relayed call is declared beside the statement it takes.
+    assert_eq!(
+        ehrchain_core::authorship::anchorSignedRecordCall::SIGNATURE,
+        EhrRegistry::anchorSignedRecordCall::SIGNATURE
+    );
+    assert_eq!(
+        ehrchain_core::authorship::anchorSignedRecordCall::SELECTOR,
+        EhrRegistry::anchorSignedRecordCall::SELECTOR
+    );
 }
 
 #[test]
@@ -59,6 +68,7 @@ fn errors_match_the_compiled_abi() {
         EhrRegistryRootAlreadyAnchored,
         EhrRegistryZeroLeafCount,
         EhrRegistryRootNotAnchored,
+        EhrRegistryBadSignature,
         AccessControlUnauthorizedAccount,
     );
     // Every error core knows is pinned, and every error the compiled registry

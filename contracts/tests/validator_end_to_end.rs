@@ -15,32 +15,14 @@
 mod common;
 
 use alloy_primitives::{Address, B256};
-use common::suite::{self, Chain, Flow};
-use common::{devnet_with_built_ins, role};
-use ehrchain_contracts::{Devnet, DevnetTransport, EhrRegistry};
+use common::devnet_with_built_ins;
+use common::suite::{self, Flow};
+use ehrchain_contracts::{DevnetTransport, EhrRegistry};
 use ehrchain_core::validator::ValidatorState;
 use ehrchain_core::{
     Ack, AnchoredBatch, BatchReader, ChainTransaction, InitialTransaction, Run, Submission,
     SubmissionStatus, TransactionValidator, Transport, TransportError, TxHash, Until, run_blocking,
 };
-
-impl Chain for DevnetTransport {
-    fn now(&mut self) -> u64 {
-        self.devnet().block_timestamp()
-    }
-    fn latest_block(&mut self) -> u64 {
-        // The devnet's current block is still open; the head is the last closed one.
-        self.devnet().block_number() - 1
-    }
-    fn revoke(&mut self, name: &str) {
-        let revoke = EhrRegistry::revokeRoleCall {
-            role: role(name),
-            account: Devnet::account(name),
-        };
-        let receipt = self.devnet_mut().send(Devnet::admin(), &revoke).unwrap();
-        assert!(receipt.status());
-    }
-}
 
 fn flow() -> Flow<DevnetTransport> {
     let (net, templates) = devnet_with_built_ins();

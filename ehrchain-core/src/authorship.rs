@@ -43,17 +43,22 @@ use serde_json::{Value, json};
 use crate::generator::ChainTransaction;
 use crate::registry_abi::IEhrRegistry;
 
+mod relay;
 mod roles;
 mod separator;
 mod signed_batch;
 mod signed_proof;
+mod signer;
 
+pub(crate) use relay::anchored_record;
+pub use relay::{SignedStatement, SigningRequest};
 pub use roles::{RoleHistory, RoleTerm};
 pub use separator::DomainSeparator;
 pub use signed_batch::{ISignedBatches, SignedBatch, SignedBatchBuilder, SignedRecord};
 pub use signed_proof::{
     SIGNED_PROOF_VERSION, SignedBatchAnchor, SignedProofError, SignedRecordProof,
 };
+pub use signer::{LocalSigner, Signer};
 
 /// The EIP-712 domain name of every ehrchain statement.
 pub const DOMAIN_NAME: &str = "ehrchain";
@@ -87,6 +92,10 @@ sol! {
         /// When the author made the entry (Unix seconds, the TI's timestamp).
         uint64 timestamp;
     }
+
+    /// `EhrRegistry.anchorSignedRecord`: a relayer anchors a record its
+    /// author signed ([`relay`]).
+    function anchorSignedRecord(RecordStatement statement, bytes signature) external;
 }
 
 /// The chain and registry a statement is signed for: the EIP-712 domain
@@ -166,6 +175,14 @@ pub enum AuthorshipError {
     StatementMismatch {
         /// The member of the statement that differs (`tiId`, `recordHash`, …).
         field: &'static str,
+    },
+    /// The signer (a key, an HSM, a smart card, a wallet) made no signature.
+    #[error(
+        "the author's signer made no signature: {message}; check the signer (key, HSM, card or wallet) and submit the TI again"
+    )]
+    SignerFailed {
+        /// The signer's own message.
+        message: String,
     },
 }
 

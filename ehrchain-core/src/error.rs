@@ -249,6 +249,9 @@ error_codes! {
     SignatureWrongSigner = 801, "EHR_SIGNATURE_WRONG_SIGNER", Authorship, "the statement was not signed by its author for this chain, registry and record";
     /// The signed statement does not describe the sealed record it came with.
     StatementMismatch = 802, "EHR_STATEMENT_MISMATCH", Authorship, "the signed statement does not match the sealed record";
+    /// The author's signer (a key, an HSM, a smart card, a wallet) made no
+    /// signature: it failed or the author declined.
+    SignerFailed = 803, "EHR_SIGNER_FAILED", Authorship, "the author's signer (key, HSM, smart card, wallet) made no signature";
     /// A signed record's template does not allow the role its statement names.
     AuthorRoleNotAllowed = 820, "EHR_AUTHOR_ROLE_NOT_ALLOWED", Authorship, "the record's template does not allow the role its author signed as";
     /// A signed record's author did not hold the role when its batch was anchored.
@@ -479,6 +482,7 @@ impl AuthorshipError {
             | Self::Unrecoverable => ErrorCode::SignatureMalformed,
             Self::WrongSigner { .. } => ErrorCode::SignatureWrongSigner,
             Self::StatementMismatch { .. } | Self::NotAnchorRecord => ErrorCode::StatementMismatch,
+            Self::SignerFailed { .. } => ErrorCode::SignerFailed,
         }
     }
 }

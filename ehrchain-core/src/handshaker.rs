@@ -3,6 +3,7 @@
 
 use rand_core::CryptoRngCore;
 
+use crate::authorship::{Signer, SigningRequest};
 use crate::driver::{Run, Stopped, Until, run_blocking, run_durably};
 use crate::error::Error;
 use crate::generator::{ChainTransaction, GenerateError, TransactionGenerator};
@@ -152,8 +153,48 @@ impl<K: KeyStore> Handshaker<K> {
         now: UnixMillis,
         rng: &mut R,
     ) -> TransactionValidator {
+        self.validator_signed(ti, None, now, rng)
+    }
+
+    /// [`Handshaker::validator_for`] for a TI its author signs through
+    /// `signer`: the TC is relayed (`anchorSignedRecord`, sent by the
+    /// transport's relayer account). A signer that makes no signature, or one
+    /// that does not verify here, gives a finished validator whose ACK is
+    /// invalid ([`InvalidReason::Authorship`]); nothing is sent.
+    pub fn validator_signed_by<R: CryptoRngCore + ?Sized>(
+        &self,
+        ti: &InitialTransaction,
+        signer: &dyn Signer,
+        now: UnixMillis,
+        rng: &mut R,
+    ) -> TransactionValidator {
+        self.validator_signed(ti, Some(signer), now, rng)
+    }
+
+    /// The TI's validator, its TC signed through `signer` when one is given.
+    fn validator_signed<R: CryptoRngCore + ?Sized>(
+        &self,
+        ti: &InitialTransaction,
+        signer: Option<&dyn Signer>,
+        now: UnixMillis,
+        rng: &mut R,
+    ) -> TransactionValidator {
         match self.generate(ti, now, rng) {
-            Ok(tc) => TransactionValidator::new(&tc, self.config),
+            Ok(tc) => match signer {
+                None => TransactionValidator::new(&tc, self.config),
+                Some(signer) => match SigningRequest::new(tc, signer.address()) {
+                    Ok(request) => {
+                        let request = if signer.is_smart_account() {
+                            request.for_smart_account()
+                        } else {
+                            request
+                        };
+                        let signature = signer.sign(&request);
+                        request.validator(signature, self.config)
+                    }
+                    Err(e) => TransactionValidator::failed(ti, InvalidReason::of_authorship(&e)),
+                },
+            },
             Err(e) => refused(ti, e),
         }
     }
@@ -212,7 +253,40 @@ impl<K: KeyStore> Handshaker<K> {
         C: Clock + ?Sized,
         R: CryptoRngCore + ?Sized,
     {
-        self.run_durably(ti, outbox, transport, clock, rng, until)
+        self.run_durably(ti, None, outbox, transport, clock, rng, until)
+            .map(|(_, run)| run)
+    }
+
+    /// [`Handshaker::submit_durably`] for a TI its author signs through
+    /// `signer` ([`Handshaker::validator_signed_by`]): the transport's
+    /// account relays it (it needs the registry's `RELAYER_ROLE`; the author
+    /// needs the template's role) and the ACK carries the author's signed
+    /// statement ([`Ack::authorship`]). A TI whose entry the outbox already
+    /// holds is resumed as stored, without signing again.
+    ///
+    /// # Errors
+    /// As [`Handshaker::submit_durably`].
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "submit_durably's separate borrows (outbox, transport, clock, randomness, limit) plus the signer"
+    )]
+    pub fn submit_signed<O, T, C, R>(
+        &self,
+        ti: &InitialTransaction,
+        signer: &dyn Signer,
+        outbox: &mut O,
+        transport: &mut T,
+        clock: &mut C,
+        rng: &mut R,
+        until: &Until,
+    ) -> Result<Run<Ack>, Error>
+    where
+        O: Outbox + ?Sized,
+        T: Transport + ?Sized,
+        C: Clock + ?Sized,
+        R: CryptoRngCore + ?Sized,
+    {
+        self.run_durably(ti, Some(signer), outbox, transport, clock, rng, until)
             .map(|(_, run)| run)
     }
 
@@ -243,7 +317,7 @@ impl<K: KeyStore> Handshaker<K> {
         C: Clock + ?Sized,
         R: CryptoRngCore + ?Sized,
     {
-        let (validator, run) = self.run_durably(ti, outbox, transport, clock, rng, until)?;
+        let (validator, run) = self.run_durably(ti, None, outbox, transport, clock, rng, until)?;
         if let Run::Acked(ack) = &run
             && ack.is_valid()
         {
@@ -252,11 +326,16 @@ impl<K: KeyStore> Handshaker<K> {
         Ok(run)
     }
 
-    /// The TI's validator (resumed from the outbox, or new), run to its ACK
-    /// or until `until`.
+    /// The TI's validator (resumed from the outbox, or new and signed through
+    /// `signer` when one is given), run to its ACK or until `until`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "submit_signed's borrows, passed through"
+    )]
     fn run_durably<O, T, C, R>(
         &self,
         ti: &InitialTransaction,
+        signer: Option<&dyn Signer>,
         outbox: &mut O,
         transport: &mut T,
         clock: &mut C,
@@ -271,7 +350,7 @@ impl<K: KeyStore> Handshaker<K> {
     {
         let mut validator = match outbox.load(&ti.ti_id)? {
             Some(entry) => TransactionValidator::from_json(&entry)?,
-            None => self.validator_for(ti, clock.now(), rng),
+            None => self.validator_signed(ti, signer, clock.now(), rng),
         };
         let run = run_durably(&mut validator, outbox, transport, clock, until)?;
         let run = run.map(|acks| single_ack(ti, &validator, acks));
@@ -378,6 +457,7 @@ fn single_ack(ti: &InitialTransaction, validator: &TransactionValidator, acks: V
         template_id: ti.template_id,
         record_hash: None,
         envelope: None,
+        authorship: None,
         status: crate::validator::AckStatus::Invalid {
             reason: InvalidReason::Generation {
                 message: "internal error: no ACK was produced".to_owned(),

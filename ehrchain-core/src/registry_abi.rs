@@ -30,6 +30,8 @@ sol! {
         error EhrRegistryZeroLeafCount();
         /// `verifyRecord`: no batch is anchored under the root.
         error EhrRegistryRootNotAnchored(bytes32 root);
+        /// `anchorSignedRecord`: the signature is not the statement's author's.
+        error EhrRegistryBadSignature(address author);
         /// OpenZeppelin `AccessControl`: the sender does not hold `neededRole`.
         error AccessControlUnauthorizedAccount(address account, bytes32 neededRole);
 
@@ -145,6 +147,10 @@ fn describe(error: &RegistryErrors) -> String {
             "no batch is anchored under root {}; anchor the batch first, or check the proof's root",
             e.root
         ),
+        RegistryErrors::EhrRegistryBadSignature(e) => format!(
+            "the statement's signature is not author {}'s for this chain and registry; have the author sign this record's statement again",
+            e.author
+        ),
         RegistryErrors::AccessControlUnauthorizedAccount(e) => format!(
             "account {} does not hold role {} on chain; an administrator must grant it (grantRole)",
             e.account,
@@ -190,6 +196,7 @@ pub fn registry_error_name(error: &RegistryErrors) -> &'static str {
         RegistryErrors::EhrRegistryRootAlreadyAnchored(_) => "EhrRegistryRootAlreadyAnchored",
         RegistryErrors::EhrRegistryZeroLeafCount(_) => "EhrRegistryZeroLeafCount",
         RegistryErrors::EhrRegistryRootNotAnchored(_) => "EhrRegistryRootNotAnchored",
+        RegistryErrors::EhrRegistryBadSignature(_) => "EhrRegistryBadSignature",
         RegistryErrors::AccessControlUnauthorizedAccount(_) => "AccessControlUnauthorizedAccount",
     }
 }

@@ -14,12 +14,11 @@
 //! in an IPFS-style blob store; when present on reading it must match.
 
 use alloy_primitives::{Address, B256, Bytes};
-use alloy_sol_types::SolCall;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::authorship::anchored_record;
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::generator::ChainTransaction;
-use crate::registry_abi::IEhrRegistry;
 
 /// The fields of the JSON form.
 #[derive(Serialize, Deserialize)]
@@ -74,9 +73,9 @@ impl TryFrom<TcJson> for ChainTransaction {
                 "envelope is bound to another TI, template or patient",
             ));
         }
-        if let Ok(call) = IEhrRegistry::anchorRecordCall::abi_decode(&doc.calldata)
-            && (call.tiId != doc.ti_id || call.recordHash != doc.record_hash)
-        {
+        if anchored_record(&doc.calldata).is_some_and(|(ti_id, record_hash)| {
+            ti_id != doc.ti_id || record_hash != doc.record_hash
+        }) {
             return Err(TcError::Inconsistent(
                 "calldata anchors another TI id or record hash",
             ));
@@ -151,9 +150,12 @@ impl ChainTransaction {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use alloy_sol_types::SolCall;
+
     use super::*;
     use crate::envelope::EnvelopeBinding;
     use crate::keys::{KeyId, MasterKey};
+    use crate::registry_abi::IEhrRegistry;
 
     fn tc() -> ChainTransaction {
         let binding = EnvelopeBinding {

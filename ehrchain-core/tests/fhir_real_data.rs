@@ -20,13 +20,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use ehrchain_core::authorship::{LocalSigner, SignedStatement, Signer, SigningRequest};
 use ehrchain_core::fhir::{
     AnchorContext, BundleMapping, FhirError, FhirOptions, MappedTi, ack_to_fhir, map_bundle,
 };
 use ehrchain_core::validator::{Anchor, InvalidReason};
 use ehrchain_core::{
-    Ack, AckStatus, Address, B256, BatchBuilder, GeneratorConfig, InMemoryKeyStore, KeyId,
-    MasterKey, TemplateRegistry, TransactionGenerator, TxHash, UnixMillis,
+    Ack, AckStatus, Address, B256, BatchBuilder, ChainTransaction, GeneratorConfig,
+    InMemoryKeyStore, KeyId, MasterKey, TemplateRegistry, TransactionGenerator, TxHash, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -113,6 +114,7 @@ fn valid_ack(mapped: &MappedTi, record_hash: B256, tx: u8) -> Ack {
         template_id: mapped.ti.template_id,
         record_hash: Some(record_hash),
         envelope: None,
+        authorship: None,
         status: AckStatus::Valid(Anchor {
             tx_hash: Some(TxHash(B256::repeat_byte(tx))),
             block_number: Some(7),
@@ -125,6 +127,15 @@ fn valid_ack(mapped: &MappedTi, record_hash: B256, tx: u8) -> Ack {
             final_block: None,
         }),
     }
+}
+
+/// `tc`'s statement signed by a test author (`None` for a TC that is not one
+/// record's `anchorRecord`).
+fn signed_by_author(tc: ChainTransaction) -> Option<SignedStatement> {
+    let author = LocalSigner::from_bytes(&[0x11; 32]).unwrap();
+    let request = SigningRequest::new(tc, author.address()).ok()?;
+    let signature = author.sign(&request).unwrap();
+    request.attach(&signature).unwrap().signed_statement()
 }
 
 #[test]
@@ -335,12 +346,13 @@ fn the_official_r4_examples_are_mapped_or_refused_with_a_reason() {
                         &mut ChaCha20Rng::seed_from_u64(5),
                     )
                     .unwrap();
-                saved.push(ack_to_fhir(
-                    &valid_ack(mapped, tc.record_hash, 0xab),
-                    mapped,
-                    &context(),
-                    NOW,
-                ));
+                // The official examples' Provenances carry the author's signature.
+                let ack = Ack {
+                    authorship: signed_by_author(tc.clone()),
+                    ..valid_ack(mapped, tc.record_hash, 0xab)
+                };
+                assert!(ack.authorship.is_some(), "{file}: a single record signs");
+                saved.push(ack_to_fhir(&ack, mapped, &context(), NOW));
                 let name = registry.get(&mapped.ti.template_id).unwrap().name();
                 println!("{file}: mapped to {name}");
                 if file == "medicationadministration0304.json" {
@@ -400,6 +412,7 @@ fn invalid_acks_become_audit_events_the_validator_can_read() {
         template_id: mapped.ti.template_id,
         record_hash: None,
         envelope: None,
+        authorship: None,
         status: AckStatus::Invalid {
             reason: InvalidReason::Dropped { resubmissions: 3 },
             tx_hashes: vec![TxHash(B256::repeat_byte(0x11))],

@@ -136,6 +136,8 @@ enum ehr_result_code {
     EHR_SIGNATURE_WRONG_SIGNER = 801,
     /** the signed statement does not match the sealed record (authorship). */
     EHR_STATEMENT_MISMATCH = 802,
+    /** the author's signer (key, HSM, smart card, wallet) made no signature (authorship). */
+    EHR_SIGNER_FAILED = 803,
     /** the record's template does not allow the role its author signed as (authorship). */
     EHR_AUTHOR_ROLE_NOT_ALLOWED = 820,
     /** the author did not hold the signed role when the batch was anchored (authorship). */
@@ -439,6 +441,16 @@ typedef struct ehr_rpc_exchange ehr_rpc_exchange;
 typedef struct ehr_signed_proof ehr_signed_proof;
 
 /**
+ * Signs statements for one author: a secp256k1 key in memory
+ * (`ehr_signer_new_local`) or the host's callbacks
+ * (`ehr_signer_new_callbacks`).
+ *
+ * Thread safety: a local signer may be used from several threads at once;
+ * a callback signer calls its callback on the calling thread.
+ */
+typedef struct ehr_signer ehr_signer;
+
+/**
  * A blockchain transaction (TC) ready for a transport, with the sealed
  * record it anchors.
  *
@@ -606,6 +618,15 @@ typedef struct ehr_ack_summary {
      * inclusion proof).
      */
     bool has_proof;
+    /**
+     * Whether the TI was signed by its author (`author` is set;
+     * `ehr_ack_signature` gives the signature).
+     */
+    bool has_author;
+    /**
+     * The 20-byte account that signed the TI's statement.
+     */
+    uint8_t author[20];
 } ehr_ack_summary;
 
 /**
@@ -746,6 +767,37 @@ typedef struct ehr_transmit {
      */
     uint32_t tag;
 } ehr_transmit;
+
+/**
+ * An author's signer as C callbacks: the vendor's HSM or smart card.
+ * `userdata` is passed back unchanged as the first argument and must stay
+ * valid as long as any signer made from these callbacks.
+ */
+typedef struct ehr_signer_callbacks {
+    /**
+     * Passed to every callback.
+     */
+    void *userdata;
+    /**
+     * The author's 20-byte account: what the statement names as `author`.
+     */
+    uint8_t author[20];
+    /**
+     * Signs one statement: `digest` is its 32-byte EIP-712 digest (what an
+     * HSM signs), `typed_data` its `eth_signTypedData_v4` JSON
+     * (`typed_data_len` bytes of UTF-8, not NUL-terminated; what a device
+     * with a screen shows). Writes the 65-byte signature `r ‖ s ‖ v` (`v`
+     * 27 or 28, low `s`) to `signature_out` and returns `EHR_OK`, or any
+     * other code when it makes none (the TI then gets an invalid ACK with
+     * `EHR_SIGNER_FAILED`). What it writes is checked before anything is
+     * sent. Called from the thread that called into ehrchain. Required.
+     */
+    ehr_result (*sign)(void *userdata,
+                       const uint8_t *digest,
+                       const char *typed_data,
+                       size_t typed_data_len,
+                       uint8_t *signature_out);
+} ehr_signer_callbacks;
 
 /**
  * A mined transaction's receipt, as a `poll` callback fills it in (it comes
@@ -1848,6 +1900,107 @@ ehr_result ehr_signed_proof_verify_anchored(const struct ehr_signed_proof *proof
  * Frees a signed record's proof; NULL is ignored.
  */
 void ehr_signed_proof_free(struct ehr_signed_proof *proof);
+
+/**
+ * Makes a signer of the 32-byte secp256k1 secret key at `secret` (copied;
+ * zeroized when the signer is freed). It signs with RFC 6979
+ * deterministic nonces. `EHR_SIGNER_FAILED` when the bytes are not a
+ * secret key (zero, or not below the curve order). Free it with
+ * `ehr_signer_free`.
+ */
+ehr_result ehr_signer_new_local(const uint8_t *secret, struct ehr_signer **signer_out);
+
+/**
+ * Makes a signer over the host's callbacks (copied). `smart_account`: the
+ * author is a smart account (ERC-1271, a hospital's multisig or passkey
+ * wallet), whose signatures only the registry can check (here only the
+ * statement is; a bad signature is the registry's `EhrRegistryBadSignature`);
+ * false for a key (an HSM, a card), whose signatures are checked before
+ * anything is sent. `EHR_NULL_ARGUMENT` when `callbacks->sign` is NULL.
+ * Free it with `ehr_signer_free`.
+ */
+ehr_result ehr_signer_new_callbacks(const struct ehr_signer_callbacks *callbacks,
+                                    bool smart_account,
+                                    struct ehr_signer **signer_out);
+
+/**
+ * Writes the signer's 20-byte account (the author) to `address_out`.
+ */
+ehr_result ehr_signer_address(const struct ehr_signer *signer, uint8_t *address_out);
+
+/**
+ * Writes a local signer's 65-byte signature (`r ‖ s ‖ v`) of the 32-byte
+ * `digest` to `signature_out`: what an HSM callback returns, for hosts that
+ * emulate one in tests. `EHR_INVALID_ARGUMENT` for a callback signer.
+ */
+ehr_result ehr_signer_sign_digest(const struct ehr_signer *signer,
+                                  const uint8_t *digest,
+                                  uint8_t *signature_out);
+
+/**
+ * Frees a signer; NULL is ignored.
+ */
+void ehr_signer_free(struct ehr_signer *signer);
+
+/**
+ * `ehr_handshaker_submit_durably` for a TI its author signs through
+ * `signer`: the TC calls `anchorSignedRecord`, which the transport's
+ * account relays (it needs the registry's `RELAYER_ROLE`; the author needs
+ * the template's role). A signer that makes no signature, or one that is
+ * not the author's, gives an invalid ACK (`EHR_SIGNER_FAILED`,
+ * `EHR_SIGNATURE_WRONG_SIGNER`, … in its reason) before anything is sent.
+ * The ACK names the author (`ehr_ack_summary.author`, `ehr_ack_signature`).
+ */
+ehr_result ehr_handshaker_submit_signed(struct ehr_handshaker *handshaker,
+                                        const struct ehr_ti *ti,
+                                        const struct ehr_signer *signer,
+                                        struct ehr_transport *transport,
+                                        const struct ehr_outbox_callbacks *outbox,
+                                        uint64_t deadline_ms,
+                                        const struct ehr_cancel *cancel,
+                                        struct ehr_ack **ack_out);
+
+/**
+ * Step one of signing later: writes the 32-byte EIP-712 digest the 20-byte
+ * `author` signs for `tc` (under the TC's chain and registry) to
+ * `digest_out`. `EHR_STATEMENT_MISMATCH` for a TC that is not one
+ * `anchorRecord` call (a batch, or one already signed).
+ */
+ehr_result ehr_tc_signing_digest(const struct ehr_tc *tc,
+                                 const uint8_t *author,
+                                 uint8_t *digest_out);
+
+/**
+ * Step one, for a device that shows what it signs: writes the
+ * `eth_signTypedData_v4` JSON of `tc`'s statement by the 20-byte `author`
+ * as NUL-terminated text into `buf` (text-output rules:
+ * `ehr_result_message`).
+ */
+ehr_result ehr_tc_typed_data(const struct ehr_tc *tc,
+                             const uint8_t *author,
+                             char *buf,
+                             size_t len,
+                             size_t *out_len);
+
+/**
+ * Step two: checks `signature` (`signature_len` bytes; 65 when well formed)
+ * is the 20-byte `author`'s over `tc`'s statement and writes the signed TC
+ * (`anchorSignedRecord`, for a relayer to send) to `tc_out`; free it with
+ * `ehr_tc_free`. `EHR_SIGNATURE_MALFORMED` (length, `v`, high `s`) or
+ * `EHR_SIGNATURE_WRONG_SIGNER` when it is not.
+ */
+ehr_result ehr_tc_attach_signature(const struct ehr_tc *tc,
+                                   const uint8_t *author,
+                                   const uint8_t *signature,
+                                   size_t signature_len,
+                                   struct ehr_tc **tc_out);
+
+/**
+ * Writes the author's signature (65 bytes when well formed) of a signed
+ * TI's ACK into `buf` (byte-output rules: `ehr_envelope_open`);
+ * `EHR_NOT_PRESENT` when the TI was not signed.
+ */
+ehr_result ehr_ack_signature(const struct ehr_ack *ack, uint8_t *buf, size_t len, size_t *out_len);
 
 /**
  * Writes the TC's JSON form (`to`, `chainId`, `calldata`, `tiId`,

@@ -18,6 +18,7 @@ use crate::keys::ehr_key_store_callbacks;
 use crate::outbox::ehr_outbox_callbacks;
 use crate::ptr;
 use crate::result::ehr_result;
+use crate::signer::ehr_signer_callbacks;
 use crate::transport::{ehr_receipt, ehr_submission, ehr_transport_callbacks};
 
 /// The code returned for a callback that is NULL.
@@ -39,6 +40,29 @@ pub(crate) fn master_key(
                 key_id.as_ptr().cast(),
                 key_id.len(),
                 key.as_mut_ptr(),
+            )
+        }
+    })
+}
+
+/// `sign(userdata, digest, typed_data, typed_data_len, signature_out)`.
+pub(crate) fn sign(
+    cb: &ehr_signer_callbacks,
+    digest: &[u8; 32],
+    typed_data: &str,
+    signature: &mut [u8; 65],
+) -> ehr_result {
+    call(cb.sign, |f| {
+        // SAFETY: as in `master_key`: `digest` (32 bytes) and `typed_data`
+        // (`typed_data.len()` bytes) are readable, `signature` (65 bytes)
+        // writable, all ours and alive for the whole call.
+        unsafe {
+            f(
+                cb.userdata,
+                digest.as_ptr(),
+                typed_data.as_ptr().cast(),
+                typed_data.len(),
+                signature.as_mut_ptr(),
             )
         }
     })

@@ -329,6 +329,11 @@ pub struct ehr_ack_summary {
     /// Whether the record was anchored in a batch (`ehr_ack_proof` gives its
     /// inclusion proof).
     pub has_proof: bool,
+    /// Whether the TI was signed by its author (`author` is set;
+    /// `ehr_ack_signature` gives the signature).
+    pub has_author: bool,
+    /// The 20-byte account that signed the TI's statement.
+    pub author: [u8; 20],
 }
 
 /// Writes the ACK's main facts, as a plain struct, to `summary_out`.
@@ -346,6 +351,8 @@ pub unsafe extern "C" fn ehr_ack_to_summary(
             template_id: ack.template_id.0,
             has_record_hash: ack.record_hash.is_some(),
             record_hash: ack.record_hash.unwrap_or_default().0,
+            has_author: ack.authorship.is_some(),
+            author: ack.author().unwrap_or_default().0.0,
             ..ehr_ack_summary::default()
         };
         match &ack.status {
@@ -420,11 +427,27 @@ pub unsafe extern "C" fn ehr_ack_envelope(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
+    ack_part(
+        ack,
+        (buf, len, out_len),
+        "no record was sealed for this ACK's TI",
+        |ack| ack.envelope.as_ref().map(|envelope| &envelope[..]),
+    )
+}
+
+/// Writes the bytes `part` picks from the ACK into the byte output `out`
+/// (byte-output rules: `ehr_envelope_open`); `EHR_NOT_PRESENT` with the
+/// message `missing` when the ACK has no such part.
+pub(crate) fn ack_part(
+    ack: *const ehr_ack,
+    (buf, len, out_len): (*mut u8, usize, *mut usize),
+    missing: &str,
+    part: impl FnOnce(&Ack) -> Option<&[u8]>,
+) -> ehr_result {
     bytes_of(ack, buf, len, out_len, "ack", |ack| {
-        match &ack.ack.envelope {
-            Some(envelope) => Ok(envelope[..].into()),
-            None => Err(not_present("no record was sealed for this ACK's TI")),
-        }
+        part(&ack.ack)
+            .map(Into::into)
+            .ok_or_else(|| not_present(missing))
     })
 }
 

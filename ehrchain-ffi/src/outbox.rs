@@ -5,8 +5,9 @@
 
 use std::ffi::{c_char, c_void};
 
+use ehrchain_core::authorship::Signer;
 use ehrchain_core::outbox::{Outbox, OutboxError};
-use ehrchain_core::{Ack, B256, SystemClock, TransactionValidator, UnixMillis};
+use ehrchain_core::{Ack, B256, SystemClock, TransactionValidator, UnixMillis, Until};
 
 use crate::callbacks;
 use crate::cancel::{ehr_cancel, until};
@@ -220,26 +221,63 @@ pub unsafe extern "C" fn ehr_handshaker_submit_durably(
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
     guard(|| {
-        let hs = ptr::handle_mut(handshaker, "handshaker")?;
-        let ti = ptr::handle(ti, "ti")?;
-        let transport = ptr::handle_mut(transport, "transport")?;
-        let mut outbox = HostOutbox(*ptr::handle(outbox, "outbox")?);
-        let until = until(deadline_ms, cancel)?;
-        let out = Out::new(ack_out, "ack_out")?;
-        let ack = hs
-            .hs
-            .submit_durably(
-                &ti.ti,
-                &mut outbox,
-                &mut transport.inner,
-                &mut SystemClock,
-                &mut hs.rng,
-                &until,
-            )?
-            .acked()?;
-        out.give(ehr_ack { ack });
-        Ok(())
+        let request = Durable::new(handshaker, ti, transport, outbox, deadline_ms, cancel)?;
+        request.submit(None, ack_out)
     })
+}
+
+/// The arguments of a durable submit, checked.
+pub(crate) struct Durable<'a> {
+    hs: &'a mut ehr_handshaker,
+    ti: &'a ehr_ti,
+    transport: &'a mut ehr_transport,
+    outbox: HostOutbox,
+    until: Until,
+}
+
+impl<'a> Durable<'a> {
+    /// Reads the C arguments (the parameter names are the C ones).
+    pub(crate) fn new(
+        handshaker: *mut ehr_handshaker,
+        ti: *const ehr_ti,
+        transport: *mut ehr_transport,
+        outbox: *const ehr_outbox_callbacks,
+        deadline_ms: u64,
+        cancel: *const ehr_cancel,
+    ) -> crate::result::Result<Self> {
+        Ok(Self {
+            hs: ptr::handle_mut(handshaker, "handshaker")?,
+            ti: ptr::handle(ti, "ti")?,
+            transport: ptr::handle_mut(transport, "transport")?,
+            outbox: HostOutbox(*ptr::handle(outbox, "outbox")?),
+            until: until(deadline_ms, cancel)?,
+        })
+    }
+
+    /// Submits the TI (signed through `signer` when given) and hands its ACK
+    /// to `ack_out`.
+    pub(crate) fn submit(
+        mut self,
+        signer: Option<&dyn Signer>,
+        ack_out: *mut *mut ehr_ack,
+    ) -> crate::result::Result<()> {
+        let out = Out::new(ack_out, "ack_out")?;
+        let (ti, clock) = (&self.ti.ti, &mut SystemClock);
+        let (transport, rng, until) = (&mut self.transport.inner, &mut self.hs.rng, &self.until);
+        let run = match signer {
+            None => self
+                .hs
+                .hs
+                .submit_durably(ti, &mut self.outbox, transport, clock, rng, until),
+            Some(signer) => {
+                self.hs
+                    .hs
+                    .submit_signed(ti, signer, &mut self.outbox, transport, clock, rng, until)
+            }
+        };
+        out.give(ehr_ack { ack: run?.acked()? });
+        Ok(())
+    }
 }
 
 /// Resumes every TI whose entry the host's `outbox` holds (after a restart)

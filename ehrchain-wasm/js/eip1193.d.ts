@@ -1,7 +1,7 @@
 import type {
   Ack, AnchoredBatch, BlockRef, EhrchainError, Handshaker, Hex, InitialTransaction, OnChainVerification,
-  Pipeline, PipelineEntry, ProofInput, Submission, SubmissionStatus, Templates, Transmit, TxReceipt, Validator,
-  ValidatorEntry, ValidatorState, WatchEvent, Watcher,
+  Pipeline, PipelineEntry, ProofInput, SigningRequest, Submission, SubmissionStatus, Templates, Transmit, TxReceipt,
+  Validator, ValidatorEntry, ValidatorState, WatchEvent, Watcher,
 } from "./ehrchain_wasm.js";
 
 /** An EIP-1193 provider: MetaMask's `window.ethereum`, Ganache's provider, any wallet. */
@@ -146,7 +146,35 @@ export interface SubmitTiOptions extends RunOptions {
    * and the record is sealed in WebAssembly instead (slower for large records).
    */
   onWebCryptoFallback?: (error: EhrchainError) => void;
+  /**
+   * The author signs the TI's statement (`eip1193Signer` for a wallet); the TC
+   * is then relayed (`anchorSignedRecord`, from the transport's account, which
+   * needs `RELAYER_ROLE`) and the ACK carries `authorship`. A signature that is
+   * not the author's, or a signer that makes none, gives an invalid ACK
+   * (`reason.kind` `"authorship"`) before anything is sent.
+   */
+  signer?: Signer;
 }
+
+/** Signs statements for one author: an EIP-1193 wallet (`eip1193Signer`), a key, an HSM. */
+export interface Signer {
+  /** The author's account: what the statement names as `author`. */
+  address: string;
+  /**
+   * The author is a smart account (ERC-1271: a multisig, a passkey wallet):
+   * only the registry can check its signatures (here only the statement is).
+   */
+  smartAccount?: boolean;
+  /** The 65-byte signature (`r ‖ s ‖ v`) of the request (its `typedData`, or its `digest`). */
+  sign(request: SigningRequest): Promise<string | Uint8Array> | string | Uint8Array;
+}
+
+/**
+ * The signer of `author` through an EIP-1193 provider: `eth_signTypedData_v4`
+ * with `[author, JSON.stringify(request.typedData)]` (MetaMask, a node's
+ * unlocked account).
+ */
+export declare function eip1193Signer(provider: Eip1193Provider, author: string): Signer;
 
 /**
  * A TI through the whole handshake: TI → TC (`generateAsync`, falling back to

@@ -539,7 +539,7 @@ async function persist(validator, outbox) {
  * TI gets its ACK.
  */
 export async function submitTi(handshaker, ti, transport, options = {}) {
-  const validator = await validatorForTi(handshaker, ti, (options.now ?? Date.now)(), options.onWebCryptoFallback);
+  const validator = await validatorForTi(handshaker, ti, (options.now ?? Date.now)(), options);
   try {
     const [ack] = await runValidator(validator, transport, options);
     return ack;
@@ -549,19 +549,63 @@ export async function submitTi(handshaker, ti, transport, options = {}) {
 }
 
 /** The validator of `submitTi` (see there). */
-async function validatorForTi(handshaker, ti, nowMs, onWebCryptoFallback) {
+async function validatorForTi(handshaker, ti, nowMs, { onWebCryptoFallback, signer }) {
   let tc;
   try {
     tc = await handshaker.generateAsync(ti, nowMs);
   } catch (error) {
-    if (error?.code === "EHR_EXTERNAL_CIPHER") onWebCryptoFallback?.(error);
-    return handshaker.validatorFor(ti, nowMs);
+    if (error?.code !== "EHR_EXTERNAL_CIPHER") return handshaker.validatorFor(ti, nowMs);
+    onWebCryptoFallback?.(error);
+    if (signer === undefined) return handshaker.validatorFor(ti, nowMs);
+    tc = handshaker.generate(ti, nowMs);
   }
   try {
-    return handshaker.validatorForTransaction(tc);
+    return signer === undefined ? handshaker.validatorForTransaction(tc) : await signedValidator(handshaker, tc, signer);
   } finally {
     tc.free();
   }
+}
+
+/**
+ * The validator of `tc` signed by `signer`'s author: whatever the signer
+ * answers (a signature, or an error such as a wallet the author closed) goes
+ * to the core, which checks it before anything is sent.
+ */
+async function signedValidator(handshaker, tc, signer) {
+  const request = tc.signingRequest(signer.address, signer.smartAccount === true);
+  try {
+    let outcome;
+    try {
+      outcome = { signature: toHex(await signer.sign(request)) };
+    } catch (e) {
+      outcome = { error: e instanceof Error ? e.message : String(e) };
+    }
+    return handshaker.validatorForSigned(request, outcome);
+  } finally {
+    request.free();
+  }
+}
+
+/** A signature as `0x` hex (a wallet answers hex; a key may give bytes). */
+function toHex(signature) {
+  if (typeof signature === "string") return signature;
+  return `0x${Array.from(signature, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
+ * The signer of `author` (an account the provider signs for: MetaMask's
+ * selected account, a node's unlocked one): asks the provider for
+ * `eth_signTypedData_v4` with `[author, JSON.stringify(typedData)]`, as
+ * MetaMask takes it, and shows the author the statement member by member.
+ */
+export function eip1193Signer(provider, author) {
+  return {
+    address: author,
+    sign: (request) => provider.request({
+      method: "eth_signTypedData_v4",
+      params: [author, JSON.stringify(request.typedData)],
+    }),
+  };
 }
 
 /**

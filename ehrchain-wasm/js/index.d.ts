@@ -15,6 +15,7 @@ export {
   Pipeline,
   PreparedTransaction,
   SignedRecordProof,
+  SigningRequest,
   Templates,
   Validator,
   Watcher,
@@ -73,8 +74,10 @@ export type {
   ProofJson,
   Outage,
   Recovered,
+  RecordStatement,
   RegisterTemplateCall,
   SealedRecord,
+  SignedStatement,
   StillPendingError,
   Submission,
   SubmissionStatus,
@@ -82,6 +85,7 @@ export type {
   TemplateSummary,
   Transmit,
   TransportError,
+  TypedData,
   TxReceipt,
   ValidatorConfig,
   ValidatorEntry,
@@ -94,13 +98,14 @@ export type {
   WatcherConfig,
   WatcherState,
 } from "./ehrchain_wasm.js";
-export { Eip1193Transport, deployRegistry, runPipeline, runValidator, runWatcher, submitTi } from "./eip1193.js";
+export { Eip1193Transport, deployRegistry, eip1193Signer, runPipeline, runValidator, runWatcher, submitTi } from "./eip1193.js";
 export type {
   Eip1193Provider,
   Eip1193TransportOptions,
   Outbox,
   PipelineReport,
   RunOptions,
+  Signer,
   SubmitTiOptions,
   ValidatorTransport,
   WatchOptions,

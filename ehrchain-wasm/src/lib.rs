@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod authorship;
 mod batch;
 mod convert;
 mod error;
@@ -16,6 +17,7 @@ mod validator;
 mod watcher;
 mod webcrypto;
 
+pub use authorship::SigningRequest;
 pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
 pub use error::{ehrchain_error, transport_error_of};
 pub use fhir::{fhir_from_ack, fhir_map_bundle, fhir_map_resource};
@@ -72,7 +74,7 @@ export type ErrorCode =
   | "EHR_TRANSPORT_MALFORMED" | "EHR_DEVNET" | "EHR_VALIDATOR" | "EHR_TRANSPORT_REVERTED"
   | "EHR_OUTBOX_ENTRY_INVALID" | "EHR_OUTBOX_UNAVAILABLE" | "EHR_WATCHER" | "EHR_STILL_PENDING" | "EHR_PIPELINE_BUSY" | "EHR_PIPELINE_DUPLICATE" | "EHR_FHIR_MALFORMED" | "EHR_FHIR_TOO_LARGE"
   | "EHR_FHIR_UNMAPPED" | "EHR_FHIR_REJECTED" | "EHR_SIGNATURE_MALFORMED" | "EHR_SIGNATURE_WRONG_SIGNER"
-  | "EHR_STATEMENT_MISMATCH" | "EHR_AUTHOR_ROLE_NOT_ALLOWED" | "EHR_AUTHOR_ROLE_NOT_HELD"
+  | "EHR_STATEMENT_MISMATCH" | "EHR_SIGNER_FAILED" | "EHR_AUTHOR_ROLE_NOT_ALLOWED" | "EHR_AUTHOR_ROLE_NOT_HELD"
   | "EHR_PANIC" | "EHR_INTERNAL";
 
 /** The area an error comes from (docs/errors.md). */
@@ -344,6 +346,8 @@ export interface ViolationNote { field: string | null; message: string }
 export type InvalidReason =
   | { kind: "template_violations"; violations: ViolationNote[] }
   | { kind: "generation"; message: string }
+  /** A signed TI refused before anything was sent: its signature is not its author's (`code` `EHR_SIGNATURE_…`, `EHR_STATEMENT_MISMATCH`) or the signer made none (`EHR_SIGNER_FAILED`). */
+  | { kind: "authorship"; code: ErrorCode; message: string }
   | { kind: "contract_revert"; revert: DecodedRevert }
   | { kind: "anchored_with_other_hash"; storedRecordHash: Hex }
   | { kind: "status_zero"; revert: DecodedRevert }
@@ -385,7 +389,27 @@ export type Ack = {
   templateId: Hex;
   recordHash: Hex | null;
   envelope: Hex | null;
+  /** A TI its author signed (relayed): the statement (`authorship.statement.author` is who signed) and the signature. */
+  authorship?: SignedStatement;
 } & AckStatus;
+
+/** What an author signs about one sealed record (docs/authorship.md). */
+export interface RecordStatement {
+  tiId: Hex; templateId: Hex; recordHash: Hex; subject: Hex; role: Hex; author: Hex;
+  /** Unix seconds (the TI's timestamp). */
+  timestamp: number;
+}
+
+/** A statement with its author's signature (`r ‖ s ‖ v`, 65 bytes when well formed). */
+export interface SignedStatement { statement: RecordStatement; signature: Hex }
+
+/** The `eth_signTypedData_v4` document of a statement: pass `JSON.stringify` of it to the wallet. */
+export interface TypedData {
+  types: Record<string, { name: string; type: string }[]>;
+  primaryType: "RecordStatement";
+  domain: { name: "ehrchain"; version: "1"; chainId: number; verifyingContract: Hex };
+  message: RecordStatement;
+}
 
 export type ValidatorState =
   | { state: "generated" }

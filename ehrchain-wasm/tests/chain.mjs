@@ -95,9 +95,9 @@ function httpProvider(url) {
 }
 
 /**
- * A fresh chain with the registry: accounts 0..7 are admin, handshaker,
- * doctor, nurse, pathologist, device, distributor and a pharmacy that holds
- * no role on chain.
+ * A fresh chain with the registry: accounts 0..7 are admin, handshaker (also
+ * the relayer), doctor, nurse, pathologist, device, distributor and a
+ * pharmacy that holds no role on chain.
  */
 export async function setup() {
   const p = provider();
@@ -108,7 +108,8 @@ export async function setup() {
   const registry = await ehr.deployRegistry(p, {
     chainId: CHAIN_ID,
     admin,
-    grants: Object.entries(roles),
+    // The handshaker account also relays records their authors signed.
+    grants: [...Object.entries(roles), ["relayer", handshaker]],
     templates,
   });
   const transport = new ehr.Eip1193Transport(p, {

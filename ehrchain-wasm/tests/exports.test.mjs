@@ -10,7 +10,8 @@ import * as eip1193 from "../pkg/eip1193.js";
 
 const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
-  "PreparedTransaction", "SignedRecordProof", "Templates", "Validator", "decodeRevert", "deployRegistry", "envelopeInfo",
+  "PreparedTransaction", "SignedRecordProof", "SigningRequest", "Templates", "Validator", "decodeRevert", "deployRegistry",
+  "eip1193Signer", "envelopeInfo",
   "fhirFromAck", "fhirMapBundle", "fhirMapResource",
   "openEnvelope", "Pipeline", "roleId", "runPipeline", "runValidator", "runWatcher", "sealEnvelope", "submitTi", "verifyProof",
   "verifyProofAnchored", "version", "Watcher",

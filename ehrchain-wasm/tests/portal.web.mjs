@@ -4,9 +4,11 @@
 // deploys the registry from the page, then clicks through a doctor's
 // blood-pressure reading (valid ACK), a role the chain refuses for this
 // wallet (invalid ACK with the decoded custom error), the admin role (no
-// forms), a proof's QR text (valid, then tampered), and a dropped FHIR Bundle
-// (one entry anchored with its Provenance, the others listed with their
-// reasons and paths). Saves a screenshot.
+// forms), a reading the doctor signs in the wallet and the gateway account
+// relays (the ACK shows who signed it), a proof's QR text (valid, then
+// tampered), and a dropped FHIR Bundle (one entry anchored with its
+// Provenance, the others listed with their reasons and paths). Saves a
+// screenshot.
 //
 // Run by scripts/web-portal-test.sh (which installs Debian's chromium).
 import { test } from "node:test";
@@ -43,7 +45,11 @@ function serve() {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-/** window.ethereum over Ganache's browser build; the wallet's account is Ganache's account 2. */
+/**
+ * window.ethereum over Ganache's browser build, as MetaMask answers: the
+ * wallet's account is Ganache's account 2, and it signs typed data given as
+ * JSON text.
+ */
 function injectProvider() {
   const ganache = window.Ganache.provider({
     chain: { chainId: 1337, hardfork: "shanghai" },
@@ -58,6 +64,8 @@ function injectProvider() {
         const all = await ganache.request({ method: "eth_accounts", params: [] });
         return [all[2]];
       }
+      // MetaMask takes the typed data as JSON text, Ganache 7 only as an object.
+      if (method === "eth_signTypedData_v4") return ganache.request({ method, params: [params[0], JSON.parse(params[1])] });
       return ganache.request({ method, params: params ?? [] });
     },
     on() {},
@@ -98,11 +106,14 @@ test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
     return ehr.deployRegistry(window.__ganache, {
       chainId: 1337,
       admin: accounts[0],
-      grants: [["doctor", accounts[2]], ["nurse", accounts[2]], ["handshaker", accounts[1]]],
+      grants: [["doctor", accounts[2]], ["nurse", accounts[2]], ["handshaker", accounts[1]], ["relayer", accounts[1]]],
       templates: ehr.Templates.builtIn(),
     });
   });
+  const accounts = await page.evaluate(() => window.__ganache.request({ method: "eth_accounts", params: [] }));
   await page.fill("#registry", registry);
+  // Signed entries go through the gateway (Ganache's account 1).
+  await page.fill("#relayer", accounts[1]);
   await page.click("#connect");
   await page.waitForSelector("#wallet[data-connected=true]");
 
@@ -146,6 +157,28 @@ test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
   await labAck.waitFor({ timeout: 60_000 });
   assert.equal(await labAck.getAttribute("data-status"), "invalid");
   assert.match(await labAck.locator(".reason").innerText(), /AccessControlUnauthorizedAccount/);
+
+  // The doctor signs a reading in the wallet; the gateway relays it; the ACK
+  // names the doctor.
+  await page.check("#sign");
+  await page.click("#roles [data-role=doctor]");
+  await page.click(".forms-tabs [data-form=blood-pressure]");
+  await page.fill(`${bp} [name=__patient]`, "MRN-000789");
+  await page.fill(`${bp} [name=systolic]`, "131");
+  await page.fill(`${bp} [name=diastolic]`, "86");
+  await page.click(`${bp} button[type=submit]`);
+  const signedAck = page.locator("#acks li[data-author][data-status]");
+  await signedAck.waitFor({ timeout: 60_000 });
+  assert.equal(await signedAck.getAttribute("data-status"), "valid", await signedAck.innerText());
+  assert.equal(await signedAck.getAttribute("data-author"), accounts[2].toLowerCase());
+  assert.equal(await signedAck.locator(".author").innerText(), `signed by ${accounts[2].toLowerCase()} as doctor`);
+  const relayed = await page.evaluate(async (tiId) => {
+    const [log] = await window.__ganache.request({ method: "eth_getLogs", params: [{ fromBlock: "0x0", toBlock: "latest", topics: [null, tiId] }] });
+    const tx = await window.__ganache.request({ method: "eth_getTransactionByHash", params: [log.transactionHash] });
+    return tx.from;
+  }, await signedAck.getAttribute("data-ti"));
+  assert.equal(relayed.toLowerCase(), accounts[1].toLowerCase());
+  await page.uncheck("#sign");
 
   // The admin role has no forms.
   await page.click("#roles [data-role=admin]");

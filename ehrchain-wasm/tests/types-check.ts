@@ -5,7 +5,8 @@
 // from its database) go in as they are; ehrchain checks them at run time.
 import {
   Eip1193Transport, Handshaker, InclusionProof, Templates, deployRegistry, envelopeInfo, fhirFromAck, fhirMapBundle,
-  fhirMapResource, runValidator, submitTi, verifyProof, verifyProofAnchored,
+  fhirMapResource, runValidator, submitTi, verifyProof, verifyProofAnchored, eip1193Signer,
+  type SigningRequest, type Signer, type SignedStatement, type TypedData,
   type Ack, type ChainTransaction, type EhrchainError, type EnvelopeInfo, type Form, type Hex, type InitialTransaction,
   type OnChainVerification, type ProofJson, type TemplateDoc, type Transmit, type FhirBundle, type FhirMappedTi,
   type FhirMapping, type FhirOptions, type FhirResource, type FhirUnmapped,
@@ -55,6 +56,18 @@ export async function example(registry: string): Promise<string> {
       : reason.kind === "unconfirmed" ? `${reason.txHash} in ${reason.blockNumber}, head ${reason.head}`
       : reason.kind;
   }
+  // The doctor signs in the wallet; the handshaker account relays.
+  const signer: Signer = eip1193Signer(provider, doctor);
+  const signedAck: Ack = await submitTi(hs, ti, transport, { signer });
+  const signedBy: Hex | undefined = signedAck.authorship?.statement.author;
+  if (signedAck.status === "invalid" && signedAck.reason.kind === "authorship") summary += signedAck.reason.code;
+  const request: SigningRequest = tc.signingRequest(doctor);
+  const typed: TypedData = request.typedData;
+  const relayed: ChainTransaction = request.attach(await signer.sign(request));
+  const shown: string = typed.domain.verifyingContract;
+  const carried: SignedStatement | undefined = relayed.authorship;
+  const viaOutcome = hs.validatorForSigned(request, { error: "declined" });
+  summary += `${signedBy ?? ""}${request.digest}${carried?.signature ?? ""}${viaOutcome.isFinished}${shown}`;
   const v = tc.validator({ pollIntervalMs: 10 });
   const next: Transmit | undefined = v.pollTransmit(Date.now());
   if (next?.kind === "poll") summary += next.txHash;

@@ -164,6 +164,7 @@ mod tests {
             template_id: B256::repeat_byte(2),
             record_hash: Some(B256::repeat_byte(3)),
             envelope: Some(Bytes::from_static(&[4])),
+            authorship: None,
             status: AckStatus::Valid(Anchor {
                 tx_hash: Some(TxHash(B256::repeat_byte(tx))),
                 block_number: Some(block),

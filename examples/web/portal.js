@@ -1,7 +1,8 @@
 // The ehrchain portal: pick a role, fill in that role's forms (drawn from the
 // templates), or paste or drop a FHIR resource or Bundle; submit through the
-// user's wallet (window.ethereum), watch each entry go to its ACK, and verify
-// a record's inclusion proof.
+// user's wallet (window.ethereum), or sign each entry in the wallet and have
+// the hospital's gateway relay it; watch each entry go to its ACK (with who
+// signed it), and verify a record's inclusion proof.
 //
 // Query parameters: registry (the EhrRegistry address), chainId (default
 // 1337), confirmations (default 2).
@@ -60,7 +61,7 @@ async function connect() {
       templates,
     );
     session?.hs.free();
-    session = { hs, transport, account, chainId };
+    session = { hs, transport, account, chainId, relay: relayTransport(chainId, registry, account) };
     wallet.textContent = `Connected: account ${account} on chain ${chainId}.`;
     await resumePending();
     wallet.dataset.connected = "true";
@@ -177,6 +178,8 @@ function describe(reason) {
         return `the registry refused it: your account does not hold the ${role} role on chain (${reason.revert.detail})`;
       }
       return `the registry refused it: ${reason.revert.detail}`;
+    case "authorship":
+      return `not sent: the signature was refused (${reason.code}): ${reason.message}`;
     case "not_anchored":
       return `not anchored (${describe(reason.cause)})`;
     case "transport_rejected":
@@ -235,11 +238,12 @@ async function submitTi(form, ti) {
     return;
   }
   const seen = ["generated"];
-  let validator;
+  const signer = authorSigner();
   try {
-    validator = session.hs.validatorFor(ti);
-    const [ack] = await ehr.runValidator(validator, session.transport, {
+    // Signed: the wallet shows the statement and signs it, the gateway sends.
+    const ack = await ehr.submitTi(session.hs, ti, signer ? session.relay : session.transport, {
       outbox,
+      signer,
       onState: (state) => {
         if (seen.at(-1) !== state.state) seen.push(state.state);
         steps.textContent = seen.join(" → ");
@@ -250,8 +254,6 @@ async function submitTi(form, ti) {
     return { item, ack };
   } catch (e) {
     finish(item, badge, { status: "invalid", reason: { kind: "generation", message: `${e.code ?? "Error"}: ${e.message}` } });
-  } finally {
-    validator?.free();
   }
   return { item };
 }
@@ -267,6 +269,29 @@ function finish(item, badge, ack) {
   } else {
     item.append(element("div", { class: "reason", text: describe(ack.reason) }));
   }
+  showAuthor(item, ack);
+}
+
+// ---- Signed entries (docs/authorship.md): the author signs, a gateway relays.
+
+/** The wallet's signer of the connected account when "sign" is ticked. */
+function authorSigner() {
+  return session && $("sign").checked ? ehr.eip1193Signer(window.ethereum, session.account) : undefined;
+}
+
+/** The transport signed entries go through: the gateway's account (it holds RELAYER_ROLE), else the wallet's. */
+function relayTransport(chainId, registry, account) {
+  const relayer = $("relayer").value.trim() || account;
+  return new ehr.Eip1193Transport(window.ethereum, { chainId, registry, from: relayer });
+}
+
+/** Shows who signed an ACK's entry, in which role. */
+function showAuthor(item, ack) {
+  if (!ack.authorship) return;
+  const { author, role: roleId } = ack.authorship.statement;
+  const roleName = ["doctor", "nurse", "pathologist"].find((r) => ehr.roleId(r) === roleId) ?? short(roleId);
+  item.dataset.author = author;
+  item.append(element("div", { class: "author", text: `signed by ${author} as ${roleName}` }));
 }
 
 // FHIR in: a pasted or dropped FHIR R4 resource or Bundle becomes the TIs

@@ -87,6 +87,7 @@ fuzz_target!(|data: &[u8]| {
                 template_id: m.ti.template_id,
                 record_hash: Some(B256::repeat_byte(1)),
                 envelope: None,
+                authorship: None,
                 status,
             };
             let out = fhir::ack_to_fhir(&ack, m, &context, NOW);

@@ -490,3 +490,25 @@ pub fn a_record_final_by_tag_names_the_finalized_block<T: Chain>(flow: &mut Flow
     assert_eq!(seen.block_number, anchored_at);
     assert!(finalized.block.number >= anchored_at);
 }
+
+/// The devnet as the suite's chain.
+impl Chain for ehrchain_contracts::DevnetTransport {
+    fn now(&mut self) -> u64 {
+        self.devnet().block_timestamp()
+    }
+    fn latest_block(&mut self) -> u64 {
+        // The devnet's current block is still open; the head is the last closed one.
+        self.devnet().block_number() - 1
+    }
+    fn revoke(&mut self, name: &str) {
+        let revoke = ehrchain_contracts::EhrRegistry::revokeRoleCall {
+            role: super::role(name),
+            account: ehrchain_contracts::Devnet::account(name),
+        };
+        let receipt = self
+            .devnet_mut()
+            .send(ehrchain_contracts::Devnet::admin(), &revoke)
+            .unwrap();
+        assert!(receipt.status());
+    }
+}

@@ -48,8 +48,9 @@ pub use doc::{AuthorDoc, CodeMatchDoc, CodingDoc, FhirMappingDoc, FieldMapDoc, O
 pub use error::{FhirError, FhirProblem, FhirProblemKind};
 pub use mapping::FhirMapping;
 pub use out::{
-    AnchorContext, BATCH_ROOT_SYSTEM, RECORD_HASH_SYSTEM, REGISTRY_SYSTEM, ROLE_SYSTEM,
-    TEMPLATE_SYSTEM, TI_ID_SYSTEM, TRANSACTION_SYSTEM, ack_to_fhir, audit_event, provenance,
+    ACCOUNT_SYSTEM, AnchorContext, BATCH_ROOT_SYSTEM, RECORD_HASH_SYSTEM, REGISTRY_SYSTEM,
+    ROLE_SYSTEM, SIGNATURE_FORMAT, TEMPLATE_SYSTEM, TI_ID_SYSTEM, TRANSACTION_SYSTEM, ack_to_fhir,
+    audit_event, provenance,
 };
 pub use path::{FhirPath, MAX_PATH_LEN};
 

@@ -8,7 +8,11 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
+
 use super::MappedTi;
+use crate::authorship::SignedStatement;
 use crate::{Ack, AckStatus, UnixMillis};
 
 /// Identifier system of a record hash (SHA-256 of the sealed envelope).
@@ -25,6 +29,11 @@ pub const BATCH_ROOT_SYSTEM: &str = "urn:ehrchain:batch-root";
 pub const REGISTRY_SYSTEM: &str = "urn:ehrchain:registry";
 /// Code system of ehrchain's role names.
 pub const ROLE_SYSTEM: &str = "urn:ehrchain:role";
+/// Identifier system of an Ethereum account (`eip155:<chain id>:<address>`).
+pub const ACCOUNT_SYSTEM: &str = "urn:ehrchain:account";
+/// `Signature.sigFormat` of an author's signature: the 65-byte EIP-712
+/// signature (`r ‖ s ‖ v`) of the record's statement (`docs/authorship.md`).
+pub const SIGNATURE_FORMAT: &str = "application/vnd.ehrchain.record-statement.eip712";
 
 /// The chain and registry an ACK's anchor lives on, which an ACK itself does
 /// not carry.
@@ -60,8 +69,10 @@ pub fn ack_to_fhir(
 /// `target` the source resource, `recorded` the time given, the author as
 /// agent with their ehrchain role, `policy` naming the registry, and one
 /// `entity` per anchor identifier (record hash, template, TI id, transaction,
-/// batch root). The author's signature is not yet part of TIs, so
-/// `Provenance.signature` is left out.
+/// batch root). For a TI its author signed, `signature` holds it: type
+/// "Author's Signature" (ASTM E1762), `when` the statement's time, `who` the
+/// signing account ([`ACCOUNT_SYSTEM`]), `sigFormat` [`SIGNATURE_FORMAT`],
+/// `data` the 65 bytes in base64.
 #[must_use]
 pub fn provenance(
     ack: &Ack,
@@ -106,14 +117,39 @@ pub fn provenance(
             "Merkle batch root",
         );
     }
-    Some(json!({
+    let mut provenance = json!({
         "resourceType": "Provenance",
         "target": [{"reference": mapped.source.reference}],
         "recorded": instant(recorded),
         "policy": [format!("{REGISTRY_SYSTEM}:{}", context.registry_uri())],
         "agent": [author_agent(mapped, false)],
         "entity": entity,
-    }))
+    });
+    if let (Some(signed), Some(map)) = (&ack.authorship, provenance.as_object_mut()) {
+        map.insert(
+            "signature".into(),
+            json!([author_signature(signed, context)]),
+        );
+    }
+    Some(provenance)
+}
+
+/// A FHIR `Signature` of the author's signed statement.
+fn author_signature(signed: &SignedStatement, context: &AnchorContext) -> Value {
+    json!({
+        "type": [{
+            "system": "urn:iso-astm:E1762-95:2013",
+            "code": "1.2.840.10065.1.12.1.1",
+            "display": "Author's Signature",
+        }],
+        "when": instant(UnixMillis::from_secs(signed.statement.timestamp)),
+        "who": {"identifier": {
+            "system": ACCOUNT_SYSTEM,
+            "value": format!("eip155:{}:{}", context.chain_id, signed.author()),
+        }},
+        "sigFormat": SIGNATURE_FORMAT,
+        "data": BASE64_STANDARD.encode(&signed.signature),
+    })
 }
 
 /// A FHIR R4 `AuditEvent` for an invalid ACK: an export (DICOM 110106) that

@@ -552,14 +552,14 @@ fn context() -> AnchorContext {
     }
 }
 
-#[test]
-fn a_valid_ack_becomes_a_provenance() {
-    let mapped = mapped_bp();
-    let ack = Ack {
+/// A valid ACK of `mapped`, anchored by transaction 0xcd…, with `authorship`.
+fn valid_ack(mapped: &MappedTi, authorship: Option<crate::authorship::SignedStatement>) -> Ack {
+    Ack {
         ti_id: mapped.ti.ti_id,
         template_id: mapped.ti.template_id,
         record_hash: Some(B256::repeat_byte(0xab)),
         envelope: None,
+        authorship,
         status: AckStatus::Valid(Anchor {
             tx_hash: Some(crate::TxHash(B256::repeat_byte(0xcd))),
             block_number: Some(5),
@@ -571,7 +571,13 @@ fn a_valid_ack_becomes_a_provenance() {
             batch: None,
             final_block: None,
         }),
-    };
+    }
+}
+
+#[test]
+fn a_valid_ack_becomes_a_provenance() {
+    let mapped = mapped_bp();
+    let ack = valid_ack(&mapped, None);
     let registry = format!("{}", Address::repeat_byte(0xee));
     let expected = json!({
         "resourceType": "Provenance",
@@ -608,6 +614,7 @@ fn an_invalid_ack_becomes_an_audit_event_with_the_reason() {
         template_id: mapped.ti.template_id,
         record_hash: None,
         envelope: None,
+        authorship: None,
         status: AckStatus::Invalid {
             reason: InvalidReason::TemplateViolations {
                 violations: vec![ViolationNote {
@@ -665,5 +672,38 @@ fn a_missing_required_value_is_reported_once() {
             field: Some("diastolic".into()),
             kind: FhirProblemKind::Missing,
         }]
+    );
+}
+
+#[test]
+fn a_signed_acks_provenance_carries_the_authors_signature() {
+    use crate::authorship::{RecordStatement, SignedStatement};
+    let mapped = mapped_bp();
+    let author = Address::repeat_byte(0x19);
+    let signed = SignedStatement {
+        statement: RecordStatement {
+            tiId: mapped.ti.ti_id,
+            templateId: mapped.ti.template_id,
+            recordHash: B256::repeat_byte(0xab),
+            subject: B256::repeat_byte(7),
+            role: mapped.ti.author_role.id(),
+            author,
+            timestamp: 1_764_495_000,
+        },
+        signature: [[0x11; 32].as_slice(), &[0x22; 32], &[27]].concat().into(),
+    };
+    let ack = valid_ack(&mapped, Some(signed));
+    let provenance = provenance(&ack, &mapped, &context(), UnixMillis(1_764_495_000_123)).unwrap();
+    assert_eq!(
+        provenance["signature"],
+        json!([{
+            "type": [{"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1",
+                      "display": "Author's Signature"}],
+            "when": "2025-11-30T09:30:00Z",
+            "who": {"identifier": {"system": "urn:ehrchain:account",
+                                   "value": format!("eip155:1337:{author}")}},
+            "sigFormat": "application/vnd.ehrchain.record-statement.eip712",
+            "data": "EREREREREREREREREREREREREREREREREREREREREREiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIhs=",
+        }])
     );
 }

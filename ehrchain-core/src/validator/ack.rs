@@ -5,6 +5,7 @@
 use alloy_primitives::{Address, B256, Bytes};
 use serde::{Deserialize, Serialize};
 
+use crate::authorship::{AuthorshipError, SignedStatement};
 use crate::batch::InclusionProof;
 use crate::finality::FinalBlock;
 use crate::registry_abi::DecodedRevert;
@@ -45,6 +46,15 @@ pub enum InvalidReason {
     ContractRevert {
         /// The decoded error.
         revert: DecodedRevert,
+    },
+    /// The TC is signed, but its statement or signature does not verify
+    /// here (another signer, a malformed signature, a statement of another
+    /// record) or the signer made none: nothing was sent.
+    Authorship {
+        /// The error code's name (`EHR_SIGNATURE_WRONG_SIGNER`, …).
+        code: String,
+        /// What is wrong, for people.
+        message: String,
     },
     /// The TI id (or root) is already anchored, with another record hash.
     AnchoredWithOtherHash {
@@ -116,6 +126,16 @@ pub enum InvalidReason {
 }
 
 impl InvalidReason {
+    /// The reason of a signed TC refused before anything was sent: its
+    /// statement or signature does not verify, or the signer made none.
+    #[must_use]
+    pub fn of_authorship(error: &AuthorshipError) -> Self {
+        Self::Authorship {
+            code: error.code().name().to_owned(),
+            message: error.to_string(),
+        }
+    }
+
     /// Whether the record might still be anchored by a transaction sent before
     /// the validator gave up (a permanent transport error, drops, reorgs after
     /// at least one submission, a chain that stopped short of the
@@ -171,6 +191,12 @@ impl std::fmt::Display for InvalidReason {
             }
             Self::ContractRevert { revert } => {
                 write!(f, "the registry refused the record: {}", revert.detail)
+            }
+            Self::Authorship { message, .. } => {
+                write!(
+                    f,
+                    "the author's signature was refused, nothing was sent: {message}"
+                )
             }
             Self::AnchoredWithOtherHash { stored_record_hash } => write!(
                 f,
@@ -323,7 +349,9 @@ pub enum AckStatus {
 ///
 /// JSON form: the TI's ids, record hash and envelope, and the verdict beside
 /// them: `{"tiId": …, "status": "valid", "txHash": …, "blockNumber": …}`
-/// or `{"tiId": …, "status": "invalid", "reason": {…}, "txHashes": […]}`.
+/// or `{"tiId": …, "status": "invalid", "reason": {…}, "txHashes": […]}`;
+/// a TI its author signed also has `"authorship": {"statement": {…,
+/// "author": "0x…"}, "signature": "0x…"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ack {
@@ -335,6 +363,10 @@ pub struct Ack {
     pub record_hash: Option<B256>,
     /// The sealed envelope bytes (`None` when no record was sealed).
     pub envelope: Option<Bytes>,
+    /// The author's signed statement, when the TC was signed (relayed,
+    /// `anchorSignedRecord`), valid or not: who signed, in which role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorship: Option<SignedStatement>,
     /// The verdict (its fields sit beside the others in the JSON form).
     #[serde(flatten)]
     pub status: AckStatus,
@@ -354,6 +386,12 @@ impl Ack {
             AckStatus::Valid(anchor) => Some(anchor),
             AckStatus::Invalid { .. } => None,
         }
+    }
+
+    /// The account that signed the TI's statement, when it was signed.
+    #[must_use]
+    pub fn author(&self) -> Option<Address> {
+        self.authorship.as_ref().map(SignedStatement::author)
     }
 
     /// The reason of an invalid ACK.

@@ -1,7 +1,7 @@
 //! The audit trail: what happened to a submission ([`AuditEvent`]), when
 //! ([`AuditEntry`]), and what a read of the registry found ([`ChainHolds`]).
 
-use alloy_primitives::B256;
+use alloy_primitives::{Address, B256, Bytes};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::AnchoredBatch;
@@ -65,6 +65,12 @@ pub enum AuditEvent {
     Finished {
         /// Whether the records are anchored.
         valid: bool,
+        /// For a TC its author signed: the author.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author: Option<Address>,
+        /// For a TC its author signed: the signature (`r ‖ s ‖ v`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<Bytes>,
     },
 }
 

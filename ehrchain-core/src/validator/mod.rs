@@ -138,6 +138,7 @@ use std::collections::VecDeque;
 use alloy_primitives::{Address, B256, Bytes};
 use serde::{Deserialize, Serialize};
 
+use crate::authorship::SignedStatement;
 use crate::batch::{Batch, InclusionProof};
 use crate::finality::{BlockRef, FinalBlock, FinalityTag};
 use crate::generator::ChainTransaction;
@@ -321,6 +322,8 @@ struct RecordInfo {
     record_hash: Option<B256>,
     envelope: Option<Bytes>,
     proof: Option<InclusionProof>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    authorship: Option<SignedStatement>,
 }
 
 impl RecordInfo {
@@ -331,6 +334,7 @@ impl RecordInfo {
             record_hash: Some(tc.record_hash),
             envelope: Some(Bytes::copy_from_slice(tc.envelope.as_bytes())),
             proof: None,
+            authorship: tc.signed_statement(),
         }
     }
 }
@@ -411,10 +415,39 @@ struct Parts {
 }
 
 impl TransactionValidator {
-    /// A validator anchoring one TC (`anchorRecord`).
+    /// A validator anchoring one TC (`anchorRecord`, or `anchorSignedRecord`
+    /// for a TC its author signed). A signed TC whose statement or
+    /// signature does not verify here gives a finished validator whose ACK
+    /// is invalid ([`InvalidReason::Authorship`]): nothing is sent.
     #[must_use]
     pub fn new(tc: &ChainTransaction, config: ValidatorConfig) -> Self {
-        Self::with(Submission::from(tc), vec![RecordInfo::of(tc)], config)
+        Self::checked(tc, tc.check_signature().map(drop), config)
+    }
+
+    /// A validator for `tc`, or, when `check` (what was checked of its
+    /// author's signature here) failed, a refused one ([`Self::refused`]).
+    pub(crate) fn checked(
+        tc: &ChainTransaction,
+        check: Result<(), crate::authorship::AuthorshipError>,
+        config: ValidatorConfig,
+    ) -> Self {
+        match check {
+            Ok(()) => Self::with(Submission::from(tc), vec![RecordInfo::of(tc)], config),
+            Err(e) => Self::refused(tc, &e, config),
+        }
+    }
+
+    /// A finished validator for `tc`, refused for its author's signature
+    /// (`error`) before anything was sent: its ACK is invalid
+    /// ([`InvalidReason::Authorship`]) and names the author when `tc` is signed.
+    pub(crate) fn refused(
+        tc: &ChainTransaction,
+        error: &crate::authorship::AuthorshipError,
+        config: ValidatorConfig,
+    ) -> Self {
+        let mut validator = Self::with(Submission::from(tc), vec![RecordInfo::of(tc)], config);
+        validator.finish_invalid(UnixMillis::EPOCH, InvalidReason::of_authorship(error));
+        validator
     }
 
     /// A validator anchoring the records of `batch` with one `anchorBatch`
@@ -476,6 +509,7 @@ impl TransactionValidator {
             record_hash: None,
             envelope: None,
             proof: None,
+            authorship: None,
         };
         let mut v = Self::with_parts(None, vec![record], ValidatorConfig::default());
         v.finish_invalid(UnixMillis::EPOCH, reason);

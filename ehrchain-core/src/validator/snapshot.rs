@@ -16,13 +16,12 @@
 //! anchor a record hash its envelope does not have.
 
 use alloy_primitives::B256;
-use alloy_sol_types::SolCall;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::settle::Fallback;
 use super::{Asked, Parts, Phase, RecordInfo, TransactionValidator, ValidatorError};
+use crate::authorship::anchored_record;
 use crate::envelope::Envelope;
-use crate::registry_abi::IEhrRegistry;
 use crate::transport::{Anchoring, Submission};
 
 /// The format name of an outbox entry.
@@ -162,8 +161,8 @@ fn check_submission(submission: &Submission, records: &[RecordInfo]) -> Result<(
             if record.ti_id != ti_id || record.record_hash != Some(record_hash) {
                 return bad("the submission anchors another TI id or record hash");
             }
-            if let Ok(call) = IEhrRegistry::anchorRecordCall::abi_decode(&submission.calldata)
-                && (call.tiId != ti_id || call.recordHash != record_hash)
+            if anchored_record(&submission.calldata)
+                .is_some_and(|call| call != (ti_id, record_hash))
             {
                 return bad("the calldata anchors another TI id or record hash");
             }

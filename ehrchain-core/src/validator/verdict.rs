@@ -8,6 +8,7 @@ use alloy_primitives::Bytes;
 use alloy_sol_types::SolInterface;
 
 use super::settle::Fallback;
+use crate::authorship::SignedStatement;
 use crate::registry_abi::{DecodedRevert, RegistryErrors};
 use crate::rpc::Revert;
 use crate::time::UnixMillis;
@@ -157,10 +158,21 @@ impl TransactionValidator {
                 template_id: record.template_id,
                 record_hash: record.record_hash,
                 envelope: record.envelope.clone(),
+                authorship: record.authorship.clone(),
                 status: status(record),
             });
         }
-        self.audit(now, AuditEvent::Finished { valid });
+        let signed = self
+            .parts
+            .records
+            .first()
+            .and_then(|r| r.authorship.as_ref());
+        let event = AuditEvent::Finished {
+            valid,
+            author: signed.map(SignedStatement::author),
+            signature: signed.map(|s| s.signature.clone()),
+        };
+        self.audit(now, event);
         self.parts.phase = Phase::Done;
         self.parts.asked = None;
     }

@@ -1126,6 +1126,141 @@ static void test_durable_submit_through_the_host_outbox(void) {
     fixture_free(&f);
 }
 
+/* --------------------------------------------- TIs their author signs */
+
+/* The vendor's HSM in the test: signs with the local key in `key` (as a
+ * card would with its own), and remembers what it was shown. */
+struct hsm {
+    ehr_signer *key;
+    int calls, fail;
+    char shown[4096];
+};
+
+static ehr_result hsm_sign(void *userdata, const uint8_t *digest, const char *typed_data,
+                           size_t typed_data_len, uint8_t *signature_out) {
+    struct hsm *h = userdata;
+    h->calls++;
+    if (h->fail) {
+        return EHR_KEY_STORE_UNAVAILABLE; /* the card was pulled */
+    }
+    size_t n = typed_data_len < sizeof h->shown - 1 ? typed_data_len : sizeof h->shown - 1;
+    memcpy(h->shown, typed_data, n);
+    h->shown[n] = '\0';
+    return ehr_signer_sign_digest(h->key, digest, signature_out);
+}
+
+/* Submits a signed blood pressure with `systolic` through `signer`; writes
+ * its ACK's summary and JSON. */
+static void submit_signed(struct fixture *f, ehr_signer *signer, const char *systolic,
+                          ehr_ack_summary *s, char *json, size_t json_len) {
+    struct mem_outbox ob;
+    memset(&ob, 0, sizeof ob);
+    ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish};
+    ehr_ti *ti = bp_ti(f->t, systolic);
+    ehr_ack *ack = NULL;
+    size_t n = 0;
+    OK(ehr_handshaker_submit_signed(f->hs, ti, signer, f->chain, &outbox, 0, NULL, &ack));
+    OK(ehr_ack_to_summary(ack, s));
+    OK(ehr_ack_to_json(ack, json, json_len, &n));
+    ehr_ack_free(ack);
+    ehr_ti_free(ti);
+}
+
+static void test_signed_tis(void) {
+    static const uint8_t NURSE_KEY[32] = {
+        0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+        0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11};
+    static const uint8_t OTHER_KEY[32] = {
+        0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+        0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22};
+    /* The key's account (docs/vectors/authorship.json). */
+    static const uint8_t NURSE[20] = {0x19, 0xe7, 0xe3, 0x76, 0xe7, 0xc2, 0x13, 0xb7, 0xe7, 0xe7,
+                                       0xe4, 0x6c, 0xc7, 0x0a, 0x5d, 0xd0, 0x86, 0xda, 0xff, 0x2a};
+    struct fixture f = fixture_new(DEVNET, NULL);
+    ehr_signer *nurse = NULL, *other = NULL, *card = NULL;
+    OK(ehr_signer_new_local(NURSE_KEY, &nurse));
+    OK(ehr_signer_new_local(OTHER_KEY, &other));
+    uint8_t author[20];
+    OK(ehr_signer_address(nurse, author));
+    EXPECT(memcmp(author, NURSE, 20) == 0);
+    uint8_t gateway[20];
+    OK(ehr_devnet_account(LIT("handshaker"), gateway));
+    OK(ehr_transport_devnet_grant_role(f.chain, LIT("nurse"), author));
+    OK(ehr_transport_devnet_grant_role(f.chain, LIT("relayer"), gateway));
+
+    /* The nurse's card signs; the gateway relays; the ACK names the nurse. */
+    struct hsm h;
+    memset(&h, 0, sizeof h);
+    h.key = nurse;
+    ehr_signer_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.userdata = &h;
+    memcpy(cb.author, author, 20);
+    cb.sign = hsm_sign;
+    OK(ehr_signer_new_callbacks(&cb, false, &card));
+    ehr_ack_summary s;
+    char json[16384];
+    submit_signed(&f, card, "131", &s, json, sizeof json);
+    EXPECT(s.valid && s.has_author && memcmp(s.author, NURSE, 20) == 0);
+    EXPECT(h.calls == 1 && strstr(h.shown, "\"primaryType\":\"RecordStatement\"") != NULL);
+    EXPECT(strstr(json, "\"author\":\"0x19e7e376e7c213b7e7e7e46cc70a5dd086daff2a\"") != NULL);
+
+    /* The card pulled: an invalid ACK, EHR_SIGNER_FAILED, nothing sent. */
+    h.fail = 1;
+    submit_signed(&f, card, "132", &s, json, sizeof json);
+    EXPECT(!s.valid && !s.has_author && !s.may_rerun);
+    EXPECT(strstr(json, "\"code\":\"EHR_SIGNER_FAILED\"") != NULL);
+    EXPECT(strstr(json, "the host's sign callback returned EHR_KEY_STORE_UNAVAILABLE") != NULL);
+
+    /* Another key behind the nurse's name: refused before sending. */
+    h.fail = 0;
+    h.key = other;
+    submit_signed(&f, card, "133", &s, json, sizeof json);
+    EXPECT(!s.valid && s.has_author && memcmp(s.author, NURSE, 20) == 0);
+    EXPECT(strstr(json, "\"code\":\"EHR_SIGNATURE_WRONG_SIGNER\"") != NULL);
+    EXPECT(strstr(json, "\"txHashes\":[]") != NULL);
+
+    /* Declared a smart account (ERC-1271): only the registry can check its
+     * signatures, so the same wrong key is sent and refused on chain. */
+    ehr_signer *account = NULL;
+    OK(ehr_signer_new_callbacks(&cb, true, &account));
+    submit_signed(&f, account, "135", &s, json, sizeof json);
+    EXPECT(!s.valid && s.has_author && memcmp(s.author, NURSE, 20) == 0);
+    EXPECT(strstr(json, "\"error\":\"EhrRegistryBadSignature\"") != NULL);
+    EXPECT(strstr(json, "\"txHashes\":[]") == NULL);
+    ehr_signer_free(account);
+
+    /* The two steps, for a signer that answers later. */
+    ehr_tc *tc = NULL, *signed_tc = NULL, *back = NULL;
+    ehr_ti *ti = bp_tc(&f, "134", &tc);
+    uint8_t digest[32], signature[65];
+    size_t n = 0;
+    OK(ehr_tc_signing_digest(tc, author, digest));
+    OK(ehr_tc_typed_data(tc, author, json, sizeof json, &n));
+    EXPECT(strstr(json, "\"author\":\"0x19e7e376e7c213b7e7e7e46cc70a5dd086daff2a\"") != NULL);
+    OK(ehr_signer_sign_digest(other, digest, signature));
+    EXPECT_RC(ehr_tc_attach_signature(tc, author, signature, 65, &signed_tc),
+              EHR_SIGNATURE_WRONG_SIGNER);
+    EXPECT_RC(ehr_tc_attach_signature(tc, author, signature, 64, &signed_tc),
+              EHR_SIGNATURE_MALFORMED);
+    EXPECT_LAST_ERROR("is 64 bytes");
+    EXPECT(signed_tc == NULL);
+    OK(ehr_signer_sign_digest(nurse, digest, signature));
+    OK(ehr_tc_attach_signature(tc, author, signature, 65, &signed_tc));
+    OK(ehr_tc_to_json(signed_tc, json, sizeof json, &n));
+    OK(ehr_tc_from_json(json, n, &back));
+    EXPECT_RC(ehr_tc_signing_digest(back, author, digest), EHR_STATEMENT_MISMATCH);
+    EXPECT_RC(ehr_signer_sign_digest(card, digest, signature), EHR_INVALID_ARGUMENT);
+    ehr_tc_free(back);
+    ehr_tc_free(signed_tc);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+    ehr_signer_free(card);
+    ehr_signer_free(other);
+    ehr_signer_free(nurse);
+    fixture_free(&f);
+}
+
 /* ------------------------------------- the validator in the host's loop */
 
 /* The host's write-ahead outbox: the last entry a validator asked to store. */
@@ -1794,6 +1929,7 @@ int main(void) {
     test_callback_transport();
     test_validator_in_an_event_loop();
     test_durable_submit_through_the_host_outbox();
+    test_signed_tis();
     test_watcher_after_the_ack();
     test_fhir_in_and_out();
     test_pipeline_on_the_devnet();

@@ -1,0 +1,147 @@
+// TIs their author signs, through the built package on Ganache: a wallet
+// (the node's unlocked account, through EIP-1193 `eth_signTypedData_v4`)
+// signs, the handshaker account relays (`anchorSignedRecord`), and the ACK,
+// the event and the registry name the author; a signature by another
+// account, a wallet that refuses and an author without the role are refused
+// with the codes Rust and C use; a smart-account author (ERC-1271) is
+// checked by the registry alone.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as ehr from "../pkg/index.js";
+import { setup, ti } from "./chain.mjs";
+
+const chain = await setup();
+const { hs, templates, transport, roles } = chain;
+const pharmacy = chain.accounts[7];
+const lower = (address) => address.toLowerCase();
+
+/**
+ * The node's unlocked accounts as a wallet: MetaMask takes
+ * `eth_signTypedData_v4`'s typed data as JSON text, Ganache 7 only as an
+ * object, so the text is parsed on the way (any other request passes as is).
+ */
+const wallet = {
+  request: ({ method, params }) => chain.provider.request(method === "eth_signTypedData_v4"
+    ? { method, params: [params[0], JSON.parse(params[1])] }
+    : { method, params }),
+};
+
+/** A doctor's blood-pressure reading. */
+const reading = () => ti(templates, "blood-pressure", "doctor", { systolic: 128, diastolic: 84 }, { patientId: "MRN-000123" });
+
+/** `account`'s wallet signature of `request`. */
+const walletSignature = (account, request) => wallet.request({
+  method: "eth_signTypedData_v4",
+  params: [account, JSON.stringify(request.typedData)],
+});
+
+const blockNumber = () => chain.provider.request({ method: "eth_blockNumber", params: [] });
+
+test("the doctor's wallet signs, the handshaker account relays, and the ACK names the doctor", async () => {
+  const entry = reading();
+  const ack = await ehr.submitTi(hs, entry, transport, { signer: ehr.eip1193Signer(wallet, roles.doctor) });
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
+  assert.equal(ack.authorship.statement.author, lower(roles.doctor));
+  assert.equal(ack.authorship.statement.tiId, entry.tiId);
+  assert.equal(ack.authorship.statement.recordHash, ack.recordHash);
+  assert.equal(ack.authorship.statement.role, ehr.roleId("doctor"));
+  assert.equal(await transport.recordHashOf(entry.tiId), ack.recordHash);
+  const tx = await chain.provider.request({ method: "eth_getTransactionByHash", params: [ack.txHash] });
+  assert.equal(lower(tx.from), lower(roles.handshaker));
+  // RecordAnchored(tiId, templateId, subject indexed; recordHash, role, author, timestamp): the author is the third data word.
+  const [log] = await chain.provider.request({
+    method: "eth_getLogs",
+    params: [{ address: chain.registry, fromBlock: "0x0", toBlock: "latest", topics: [null, entry.tiId] }],
+  });
+  assert.equal(`0x${log.data.slice(2 + 64 * 2 + 24, 2 + 64 * 3)}`, lower(roles.doctor));
+  // Its FHIR Provenance carries the doctor's signature.
+  const source = { reference: "Observation/bp-1", resourceType: "Observation" };
+  const provenance = ehr.fhirFromAck(ack, { ti: entry, source }, { chainId: 1337, registry: chain.registry }, 1764495000123);
+  const [signature] = provenance.signature;
+  // (`eip155:<chain id>:<address>`, the address EIP-55 checksummed)
+  assert.equal(signature.who.identifier.system, "urn:ehrchain:account");
+  assert.equal(lower(signature.who.identifier.value), `eip155:1337:${lower(roles.doctor)}`);
+  assert.equal(signature.sigFormat, "application/vnd.ehrchain.record-statement.eip712");
+  assert.equal(signature.data, Buffer.from(ack.authorship.signature.slice(2), "hex").toString("base64"));
+});
+
+test("a signature by another account is refused before sending, as in Rust and C", async () => {
+  const impostor = { address: roles.doctor, sign: (request) => walletSignature(roles.nurse, request) };
+  const before = await blockNumber();
+  const ack = await ehr.submitTi(hs, reading(), transport, { signer: impostor });
+  assert.equal(ack.status, "invalid");
+  assert.equal(ack.reason.kind, "authorship");
+  assert.equal(ack.reason.code, "EHR_SIGNATURE_WRONG_SIGNER");
+  assert.deepEqual(ack.txHashes, []);
+  assert.equal(ack.authorship.statement.author, lower(roles.doctor));
+  assert.equal(await blockNumber(), before);
+
+  // The two steps: attaching throws the same codes.
+  const tc = hs.generate(reading());
+  const request = tc.signingRequest(roles.doctor);
+  assert.equal(request.author, lower(roles.doctor));
+  assert.equal(request.typedData.domain.verifyingContract, lower(chain.registry));
+  const wrong = await walletSignature(roles.nurse, request);
+  assert.throws(() => request.attach(wrong), { name: "EhrchainError", code: "EHR_SIGNATURE_WRONG_SIGNER" });
+  assert.throws(() => request.attach(wrong.slice(0, -2)), { code: "EHR_SIGNATURE_MALFORMED" });
+  const signed = request.attach(await walletSignature(roles.doctor, request));
+  assert.equal(tc.authorship, undefined);
+  assert.deepEqual(signed.authorship.statement, request.statement);
+  // A signed TC reads back from its JSON form, still signed; it cannot be signed again.
+  assert.deepEqual(ehr.ChainTransaction.fromJSON(signed.toJSON()).authorship, signed.authorship);
+  assert.throws(() => signed.signingRequest(roles.doctor), { code: "EHR_STATEMENT_MISMATCH" });
+});
+
+test("a wallet that declines gives an invalid ACK with EHR_SIGNER_FAILED", async () => {
+  const declined = {
+    address: roles.doctor,
+    sign: async () => {
+      throw Object.assign(new Error("User rejected the request."), { code: 4001 });
+    },
+  };
+  const ack = await ehr.submitTi(hs, reading(), transport, { signer: declined });
+  assert.equal(ack.reason.kind, "authorship");
+  assert.equal(ack.reason.code, "EHR_SIGNER_FAILED");
+  assert.match(ack.reason.message, /User rejected the request\./);
+  assert.equal(ack.authorship, undefined);
+});
+
+test("an author without the role on chain: the registry refuses, and the ACK names the author", async () => {
+  const ack = await ehr.submitTi(hs, reading(), transport, { signer: ehr.eip1193Signer(wallet, pharmacy) });
+  assert.equal(ack.status, "invalid");
+  assert.equal(ack.reason.kind, "contract_revert");
+  assert.equal(ack.reason.revert.error, "AccessControlUnauthorizedAccount");
+  assert.ok(ack.reason.revert.detail.toLowerCase().includes(lower(pharmacy)), ack.reason.revert.detail);
+  assert.equal(ack.authorship.statement.author, lower(pharmacy));
+});
+
+test("a smart-account author (ERC-1271) is checked by the registry alone", async () => {
+  // The test account accepts its owner's signatures: the doctor's account owns it.
+  const artifact = JSON.parse(readFileSync(new URL("../../contracts/artifacts/SmartAccountAuthor.json", import.meta.url), "utf8"));
+  const owner = roles.doctor.slice(2).toLowerCase().padStart(64, "0");
+  const deployment = await transport.send({ from: chain.admin, data: `${artifact.bytecode}${owner}` });
+  await transport.waitForReceipt(deployment);
+  const { contractAddress: account } = await chain.provider.request({ method: "eth_getTransactionReceipt", params: [deployment] });
+  const grant = await transport.send({ from: chain.admin, to: chain.registry, data: grantDoctor(account) });
+  assert.equal((await transport.waitForReceipt(grant)).status, true);
+  const smart = (key) => ({
+    address: account,
+    smartAccount: true,
+    sign: (request) => walletSignature(key, request),
+  });
+  const ack = await ehr.submitTi(hs, reading(), transport, { signer: smart(roles.doctor) });
+  assert.equal(ack.status, "valid", JSON.stringify(ack.reason));
+  assert.equal(ack.authorship.statement.author, lower(account));
+  // Another key: not refused here (only the account can tell), but by the
+  // registry (its gas estimate reverts, so nothing is mined).
+  const refused = await ehr.submitTi(hs, reading(), transport, { signer: smart(roles.nurse) });
+  assert.equal(refused.reason.kind, "contract_revert");
+  assert.equal(refused.reason.revert.error, "EhrRegistryBadSignature");
+  assert.equal(refused.authorship.statement.author, lower(account));
+});
+
+/** `grantRole(DOCTOR_ROLE, account)` calldata. */
+function grantDoctor(account) {
+  return `0x2f2ff15d${ehr.roleId("doctor").slice(2)}${account.slice(2).toLowerCase().padStart(64, "0")}`;
+}
