@@ -66,6 +66,7 @@ bash scripts/wasm-pack.sh >&2
 echo "== Node peers" >&2
 npm ci --prefix benches/peers --no-audit --no-fund >&2
 node benches/peers/bench.mjs "$out/fixture.json" "${node_args[@]}" > "$out/peers.json"
+node benches/peers/authorship.mjs "${quick:+1}" "$out/authorship_peers.json" >&2
 
 echo "== primitive floor (openssl speed)" >&2
 : > "$out/openssl.txt"

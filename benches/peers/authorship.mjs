@@ -4,13 +4,16 @@
 // on one core. Checks that viem recovers each author and signs the same
 // bytes before anything is timed.
 //
-//   node benches/peers/authorship.mjs [seconds per measurement, default 3]
-import { readFileSync } from "node:fs";
+//   node benches/peers/authorship.mjs [seconds per measurement, default 3] [out.json]
+//
+// With an output path (`make bench`: target/bench/authorship_peers.json) it
+// also writes {verify, sign} per second there for the report.
+import { readFileSync, writeFileSync } from "node:fs";
 import { recoverTypedDataAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 const file = JSON.parse(readFileSync(new URL("../../docs/vectors/signed_proofs.json", import.meta.url), "utf8"));
-const seconds = Number(process.argv[2] ?? 3);
+const seconds = Number(process.argv[2] || 3);
 
 const types = {
   RecordStatement: [
@@ -56,11 +59,12 @@ async function rate(name, op) {
   return perSecond;
 }
 
-await rate("viem recoverTypedDataAddress + role lookup", async (i) => {
+const verify = await rate("viem recoverTypedDataAddress + role lookup", async (i) => {
   const s = signed[i % signed.length];
   const author = (await recoverTypedDataAddress({ ...s.typed, signature: s.signature })).toLowerCase();
   if (!roles.has(`${s.typed.message.role}:${author}`)) throw new Error("role");
 });
-await rate("viem signTypedData (local key)", async (i) => {
+const sign = await rate("viem signTypedData (local key)", async (i) => {
   await keys[0].signTypedData(signed[i % signed.length].typed);
 });
+if (process.argv[3]) writeFileSync(process.argv[3], `${JSON.stringify({ verify, sign })}\n`);

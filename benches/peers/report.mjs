@@ -203,6 +203,21 @@ for (const [build, root] of builds) {
   }
 }
 
+{
+  // Authors' signatures (benches/benches/authorship.rs): recover + a cached
+  // role lookup, and signing with a local key, beside viem on the same
+  // statements (benches/peers/authorship.mjs). Target: at least 5× viem.
+  const path = join(dir, 'authorship_peers.json');
+  const viem = existsSync(path) ? readJson(path) : {};
+  for (const [op, label] of [['verify', 'verification (recover + role lookup)'], ['sign', 'signing (local key)']]) {
+    const ours = criterion(`authorship/${op}`);
+    const rate = ours && 1 / ours;
+    const peer = viem[op] && { name: op === 'verify' ? 'viem recoverTypedDataAddress' : 'viem signTypedData', rate: viem[op] };
+    row(`Signed statement ${label} (one core)`, `${op === 'verify' ? 'verifications' : 'signatures'}/s`, rate, peer,
+      undefined, '>= 5x peer', rate && peer ? rate / peer.rate >= 5 : undefined);
+  }
+}
+
 const gas = gasFigures();
 const batchPerRecord = gas.anchorBatch / 65_536;
 rows.push({ workload: 'Gas per record, anchorRecord (one per tx)', unit: 'gas', ehrchain: gas.anchorRecord,
