@@ -7,7 +7,9 @@
 //! what the code computes, and its TIs, form and proof are read by the code.
 //! The READMEs' Rust examples are doc tests, their JavaScript example runs in
 //! `ehrchain-wasm/tests/readme.test.mjs`; every C block compiles in `make ffi`
-//! (`scripts/doc-c-blocks.sh`), and the C example runs there.
+//! (`scripts/doc-c-blocks.sh`), and the C example runs there. The Solidity
+//! blocks are the registry's (its ABI's functions, its code), and the TOML
+//! blocks name this workspace's crates, versions and features.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -98,12 +100,13 @@ fn every_json_example_in_the_docs_parses() {
         "docs/envelope.md",
         "docs/proofs.md",
         "docs/fhir.md",
+        "docs/pipeline.md",
     ] {
         for block in json_blocks(path) {
             count += documents(path, &block).len();
         }
     }
-    assert_eq!(count, 13);
+    assert_eq!(count, 14);
 }
 
 #[test]
@@ -305,4 +308,125 @@ fn the_readmes_quote_the_wasm_size_of_performance_md() {
             "{path} quotes {quoted:?}, not {kib}"
         );
     }
+}
+
+/// The fenced blocks of every Markdown file with this info string, with the
+/// file they are in.
+fn blocks_of(info: &str) -> Vec<(String, Block)> {
+    markdown_files()
+        .into_iter()
+        .flat_map(|path| {
+            blocks(&read(&path))
+                .into_iter()
+                .filter(|b| b.info == info)
+                .map(move |b| (path.clone(), b))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn one_line(code: &str) -> String {
+    code.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The Solidity of the docs is the registry's: a declared function is in its
+/// ABI with those parameter types, and every other line (comments aside) is
+/// code of `contracts/src/EhrRegistry.sol`.
+#[test]
+fn every_solidity_example_is_the_registrys() {
+    let abi = contract_abi();
+    let source = one_line(&read("contracts/src/EhrRegistry.sol"));
+    let mut checked = 0;
+    for (path, block) in blocks_of("solidity") {
+        for code in block.text.lines().filter_map(|l| l.split("//").next()) {
+            let code = code.trim();
+            if code.is_empty() {
+                continue;
+            }
+            checked += 1;
+            let Some(declaration) = code.strip_prefix("function ") else {
+                assert!(
+                    source.contains(&one_line(code)),
+                    "{path}:{}: `{code}` is not code of EhrRegistry.sol",
+                    block.line
+                );
+                continue;
+            };
+            let (name, rest) = declaration.split_once('(').unwrap();
+            let types: Vec<&str> = rest
+                .split_once(')')
+                .unwrap()
+                .0
+                .split(',')
+                .filter_map(|p| p.split_whitespace().next())
+                .collect();
+            let declared = abi.functions.get(name).into_iter().flatten().any(|f| {
+                f.inputs
+                    .iter()
+                    .map(|i| i.ty.as_str())
+                    .eq(types.iter().copied())
+            });
+            assert!(
+                declared,
+                "{path}:{}: {name}({}) is not a function of the registry",
+                block.line,
+                types.join(",")
+            );
+        }
+    }
+    assert_eq!(checked, 3);
+}
+
+/// The TOML of the READMEs names this workspace's crates at their version,
+/// with features they have: `name = { version = "…", features = […] }`.
+#[test]
+fn every_toml_dependency_is_a_crate_version_and_features_of_this_workspace() {
+    let workspace = read("Cargo.toml");
+    let version = workspace
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap();
+    let quoted = |spec: &str, key: &str| -> Vec<String> {
+        let Some((_, rest)) = spec.split_once(&format!("{key} = ")) else {
+            return Vec::new();
+        };
+        let end = if rest.starts_with('[') {
+            rest.find(']').unwrap()
+        } else {
+            rest[1..].find('"').unwrap() + 1
+        };
+        rest[..end]
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut checked = 0;
+    for (path, block) in blocks_of("toml") {
+        for (name, spec) in block.text.lines().filter_map(|l| l.split_once(" = ")) {
+            let dir = package_dir(name.trim())
+                .unwrap_or_else(|| panic!("{path}:{}: no crate {name} here", block.line));
+            let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+            for wanted in quoted(spec, "version") {
+                assert!(
+                    version.starts_with(&wanted),
+                    "{path}:{}: {name} is at {version}, not {wanted}",
+                    block.line
+                );
+            }
+            for feature in quoted(spec, "features") {
+                assert!(
+                    manifest
+                        .lines()
+                        .any(|l| l.starts_with(&format!("{feature} = ["))),
+                    "{path}:{}: {name} has no feature {feature}",
+                    block.line
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 1);
 }
