@@ -68,6 +68,9 @@ npm ci --prefix benches/peers --no-audit --no-fund >&2
 node benches/peers/bench.mjs "$out/fixture.json" "${node_args[@]}" > "$out/peers.json"
 node benches/peers/authorship.mjs "${quick:+1}" "$out/authorship_peers.json" >&2
 
+echo "== the anchoring pipeline on Hardhat (1 s blocks) beside viem" >&2
+OUT="$out/anchoring.jsonl" QUICK="$quick" bash scripts/bench-anchoring.sh
+
 echo "== primitive floor (openssl speed)" >&2
 : > "$out/openssl.txt"
 for spec in aes-256-gcm:1024 aes-256-gcm:16384 aes-256-gcm:262144 \

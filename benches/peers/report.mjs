@@ -218,6 +218,44 @@ for (const [build, root] of builds) {
   }
 }
 
+{
+  // The anchoring pipeline end to end on Hardhat with 1 s blocks
+  // (scripts/bench-anchoring.sh): one JSON line per gateway run or viem mode.
+  const path = join(dir, 'anchoring.jsonl');
+  const runs = existsSync(path)
+    ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    : [];
+  const of = (mode) => runs.filter((r) => r.mode === mode);
+  const viem = of('viem-promise-all')[0];
+  const peer = viem && { name: `viem writeContract + waitForTransactionReceipt, Promise.all over ${viem.lanes}`, rate: viem.tisPerSecond };
+  const floorMs = 2 * 1000; // 2 confirmations of 1 s blocks
+  for (const [mode, label] of [['batched', 'batched, outbox off'], ['batched-outbox', 'batched, SQLite outbox'],
+    ['urgent', 'one TI per transaction'], ['overload', 'batched, 10x overload']]) {
+    const [r] = of(mode);
+    if (!r) continue;
+    const batched = mode.startsWith('batched');
+    row(`Anchoring end to end, ${label} (Hardhat, 1 s blocks, ${Math.round(r.seconds)} s)`, 'TIs/s', r.tisPerSecond, peer,
+      undefined, batched ? '>= 50,000' : '', batched ? r.tisPerSecond >= 50_000 : undefined);
+    rows.push({ workload: `ACK latency p50 / p99, ${label}`, unit: 'ms', ehrchain: r.latencyP99Ms, peer_name: `p50 ${Math.round(r.latencyP50Ms)} ms`,
+      floor: floorMs, ratio_to_floor: r.latencyP99Ms / floorMs, target: batched ? '<= floor + 2 s' : '',
+      met: batched ? r.latencyP99Ms <= floorMs + 2000 : undefined });
+    rows.push({ workload: `Peak RSS and CPU per TI, ${label}`, unit: 'MiB', ehrchain: r.peakRssKiB / 1024,
+      peer_name: `${r.cpuMsPerTi.toFixed(3)} ms CPU per TI; ${r.busy} pushes refused as busy`, target: '', met: undefined });
+  }
+  const four = of('four-gateways');
+  if (four.length) {
+    const total = four.reduce((sum, r) => sum + r.tisPerSecond, 0);
+    const [one] = of('batched');
+    row('Anchoring end to end, four gateways at once (aggregate)', 'TIs/s', total,
+      one && { name: 'one gateway', rate: one.tisPerSecond }, undefined, '', undefined);
+  }
+  const sequential = of('viem-sequential')[0];
+  if (sequential) {
+    row('viem writeContract + waitForTransactionReceipt, one after the other (peer)', 'TIs/s', sequential.tisPerSecond,
+      undefined, undefined, '', undefined);
+  }
+}
+
 const gas = gasFigures();
 const batchPerRecord = gas.anchorBatch / 65_536;
 rows.push({ workload: 'Gas per record, anchorRecord (one per tx)', unit: 'gas', ehrchain: gas.anchorRecord,

@@ -27,10 +27,9 @@ fn four_gateways_anchor_into_one_registry_without_coordinating() {
         .output()
         .unwrap();
     assert!(deployed.status.success(), "{deployed:?}");
-    let registry = String::from_utf8(deployed.stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    // The registry on the first line (the device template's id follows).
+    let printed = String::from_utf8(deployed.stdout).unwrap();
+    let registry = printed.lines().next().unwrap().to_owned();
     let children: Vec<_> = (1..=GATEWAYS)
         .map(|account| {
             let mut run = gateway();

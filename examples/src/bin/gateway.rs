@@ -6,7 +6,8 @@
 //!
 //! - `gateway deploy <rpc-url> <gateways>`: deploys the registry with the
 //!   built-in templates (account 0 the admin) and grants accounts 1 to
-//!   `<gateways>` the device and handshaker roles; prints the registry.
+//!   `<gateways>` the device and handshaker roles; prints the registry and,
+//!   on a second line, the device template's id (for a peer's script).
 //! - `gateway run <rpc-url> <registry> <account> <seconds> <TIs per second>
 //!   <bulk|urgent> <outbox: a SQLite path, or none> [mine-on-head]`: offers
 //!   that many readings a second for that long (a reading the pipeline
@@ -81,7 +82,10 @@ fn deploy(url: &str, gateways: usize) -> Result<()> {
         .collect();
     let templates = TemplateRegistry::with_built_ins(Some(abi()))?;
     let registry = deploy_registry(&mut transport, &Deployment { admin, grants }, &templates)?;
-    println!("{registry}");
+    let device = templates
+        .latest("device-vital-sign")
+        .ok_or("no device template")?;
+    println!("{registry}\n{}", device.id());
     Ok(())
 }
 
