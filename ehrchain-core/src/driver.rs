@@ -244,7 +244,7 @@ fn stop<O: Outbox + ?Sized>(
     cause: StopCause,
     at: UnixMillis,
 ) -> Result<Run<Vec<Ack>>, OutboxError> {
-    if let Some(key) = validator.outbox_key() {
+    if let Some(key) = validator.outbox_key().filter(|_| outbox.keeps_entries()) {
         outbox.save(&key, &validator.to_json())?;
     }
     Ok(Run::Pending(Stopped {
@@ -270,7 +270,7 @@ pub fn step<O: Outbox + ?Sized, T: Transport + ?Sized>(
     // accepts it; an error here would be a bug in the validator.
     let _ = match transmit {
         Transmit::Persist => {
-            let saved = match validator.outbox_key() {
+            let saved = match validator.outbox_key().filter(|_| outbox.keeps_entries()) {
                 Some(key) => outbox.save(&key, &validator.to_json()),
                 None => Ok(()),
             };

@@ -67,6 +67,13 @@ pub trait Outbox {
             .try_for_each(|(key, entry)| self.save(key, entry))
     }
 
+    /// Whether this outbox keeps the entries it is given: `false` only for
+    /// [`NoOutbox`], so that drivers skip making them (a batch's entry holds
+    /// every sealed record of the batch, costly to serialise).
+    fn keeps_entries(&self) -> bool {
+        true
+    }
+
     /// The entry stored under `key`, if any.
     ///
     /// # Errors
@@ -110,6 +117,10 @@ pub trait Outbox {
 pub struct NoOutbox;
 
 impl Outbox for NoOutbox {
+    fn keeps_entries(&self) -> bool {
+        false
+    }
+
     fn save(&mut self, _: &B256, _: &str) -> Result<(), OutboxError> {
         Ok(())
     }

@@ -122,7 +122,7 @@ impl Pipeline {
         let now = now(&now_ms)?;
         Ok(match self.inner.poll_transmit(now) {
             None => JsValue::UNDEFINED,
-            Some(transmit) => transmit_js(transmit)?,
+            Some(transmit) => transmit_js(&self.inner, transmit)?,
         })
     }
 
@@ -325,13 +325,17 @@ fn hand_in(
 }
 
 /// A pipeline action as JavaScript data (`PipelineTransmit`).
-fn transmit_js(transmit: PipelineTransmit) -> Result<JsValue, Failure> {
+fn transmit_js(pipeline: &CorePipeline, transmit: PipelineTransmit) -> Result<JsValue, Failure> {
     let object = js_sys::Object::new();
     match transmit {
-        PipelineTransmit::Persist { round, entries } => {
+        PipelineTransmit::Persist { round } => {
             set(&object, "kind", &"persist".into());
             set(&object, "round", &convert::number(round));
-            set(&object, "entries", &entries_js(entries)?);
+            set(
+                &object,
+                "entries",
+                &entries_js(pipeline.round_entries(round))?,
+            );
         }
         PipelineTransmit::ReadHead => set(&object, "kind", &"read_head".into()),
         PipelineTransmit::Flight { flight, transmit } => {

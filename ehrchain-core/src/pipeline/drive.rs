@@ -68,7 +68,10 @@ where
             return Ok(drained);
         }
         if let Some(cause) = until.reached(now) {
-            outbox.save_all(&pipeline.entries())?;
+            let entries = pipeline.entries();
+            if outbox.keeps_entries() {
+                outbox.save_all(&entries)?;
+            }
             drained.stopped = Some(cause);
             drained.pending = pipeline.pending();
             return Ok(drained);
@@ -129,8 +132,12 @@ where
     T: Transport + ?Sized,
 {
     match transmit {
-        PipelineTransmit::Persist { round, entries } => {
-            let saved = outbox.save_all(&entries);
+        PipelineTransmit::Persist { round } => {
+            let saved = if outbox.keeps_entries() {
+                outbox.save_all(&pipeline.round_entries(round))
+            } else {
+                Ok(())
+            };
             pipeline.handle_persisted(round, now, saved.clone());
             saved
         }

@@ -104,14 +104,15 @@ pub struct FlightId(pub u64);
 /// The next thing the host must do for the pipeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PipelineTransmit {
-    /// Store every entry (key, [`TransactionValidator::to_json`]) in the
+    /// Store every entry of this round ([`Pipeline::round_entries`]) in the
     /// write-ahead outbox in one durable write ([`Outbox::save_all`]), then
-    /// report with [`Pipeline::handle_persisted`] and this `round`.
+    /// report with [`Pipeline::handle_persisted`] and this `round`. The
+    /// entries are made only when asked for, so a host without an outbox
+    /// ([`NoOutbox`](crate::outbox::NoOutbox)) does not pay for serialising
+    /// every batch's sealed records.
     Persist {
         /// Which round of entries this is.
         round: u64,
-        /// The outbox keys and entries.
-        entries: Vec<(B256, String)>,
     },
     /// Read the chain head's block number; report with
     /// [`Pipeline::handle_head`].
@@ -221,7 +222,9 @@ impl Pipeline {
         entries: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), ValidatorError> {
         for entry in entries {
-            self.launch(TransactionValidator::from_json(entry)?);
+            let validator = TransactionValidator::from_json(entry)?;
+            self.held.extend(validator.ti_ids());
+            self.launch(validator);
         }
         Ok(())
     }
@@ -282,7 +285,8 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Holds `ti_ids`, unless that would pass the limit or one is held.
+    /// Holds `ti_ids`, unless that would pass the limit or one is held
+    /// (they stay held until their submission finishes).
     fn make_room(&mut self, ti_ids: &[B256]) -> Result<(), PipelineError> {
         if self.held.len() + ti_ids.len() > self.config.max_pending {
             return Err(PipelineError::Busy {
@@ -338,8 +342,8 @@ impl Pipeline {
         .ok()
     }
 
+    /// Puts a submission in flight; its TI ids are already held.
     fn launch(&mut self, validator: TransactionValidator) {
-        self.held.extend(validator.ti_ids());
         self.flights.insert(FlightId(self.next_flight), validator);
         self.next_flight += 1;
     }
@@ -359,18 +363,12 @@ impl Pipeline {
         if self.open_batch_due(now) {
             self.flush();
         }
-        let mut entries = Vec::new();
         let mut round = Vec::new();
         let head_asked = !self.reading_head.is_empty();
         for (&flight, validator) in &mut self.flights {
             match validator.poll_transmit(now) {
                 None => {}
-                Some(Transmit::Persist) => {
-                    if let Some(key) = validator.outbox_key() {
-                        entries.push((key, validator.to_json()));
-                    }
-                    round.push(flight);
-                }
+                Some(Transmit::Persist) => round.push(flight),
                 Some(Transmit::ReadHead) => self.reading_head.push(flight),
                 Some(transmit) => self
                     .ready
@@ -384,10 +382,8 @@ impl Pipeline {
             let number = self.next_round;
             self.next_round += 1;
             self.persisting.insert(number, round);
-            self.ready.push_front(PipelineTransmit::Persist {
-                round: number,
-                entries,
-            });
+            self.ready
+                .push_front(PipelineTransmit::Persist { round: number });
         }
     }
 
@@ -397,6 +393,21 @@ impl Pipeline {
                 >= self
                     .opened_at
                     .saturating_add_ms(self.config.batch_max_wait_ms)
+    }
+
+    /// The outbox entries (key, [`TransactionValidator::to_json`]) of a
+    /// [`PipelineTransmit::Persist`] round, to store before reporting it
+    /// with [`handle_persisted`](Self::handle_persisted); empty for a round
+    /// not asked for or already reported.
+    #[must_use]
+    pub fn round_entries(&self, round: u64) -> Vec<(B256, String)> {
+        self.persisting
+            .get(&round)
+            .into_iter()
+            .flatten()
+            .filter_map(|flight| self.flights.get(flight))
+            .filter_map(|v| v.outbox_key().map(|key| (key, v.to_json())))
+            .collect()
     }
 
     /// The result of storing a [`PipelineTransmit::Persist`] round.

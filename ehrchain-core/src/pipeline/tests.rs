@@ -132,20 +132,28 @@ impl Transport for Chain {
 }
 
 /// An outbox that counts its durable writes (one per `save`, one per
-/// `save_all`).
+/// `save_all`) and the entries it was given; `discards` makes it say it
+/// keeps nothing, as [`NoOutbox`](crate::outbox::NoOutbox) does.
 #[derive(Default)]
 struct CountingOutbox {
     inner: MemoryOutbox,
     writes: u32,
+    entries_given: usize,
+    discards: bool,
 }
 
 impl Outbox for CountingOutbox {
+    fn keeps_entries(&self) -> bool {
+        !self.discards
+    }
     fn save(&mut self, key: &B256, entry: &str) -> Result<(), OutboxError> {
         self.writes += 1;
+        self.entries_given += 1;
         self.inner.save(key, entry)
     }
     fn save_all(&mut self, entries: &[(B256, String)]) -> Result<(), OutboxError> {
         self.writes += 1;
+        self.entries_given += entries.len();
         entries
             .iter()
             .try_for_each(|(key, entry)| self.inner.save(key, entry))
@@ -285,8 +293,39 @@ fn bulk_records_go_out_in_batches_urgent_ones_alone_with_one_write_per_round() {
     // Two rounds of entries (the first batches and urgent records, then the
     // batch flushed after the wait): two durable writes for 2,503 TIs.
     assert_eq!(outbox.writes, 2);
+    assert_eq!(outbox.entries_given, 6, "one entry per submission");
     assert!(outbox.keys().unwrap().is_empty(), "entries left behind");
     assert!(pipeline.is_idle());
+}
+
+#[test]
+fn an_outbox_that_keeps_nothing_is_given_no_entries() {
+    let (clock, mut chain) = start();
+    let all = tcs(1_200);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    for tc in &all {
+        pipeline
+            .push(tc.clone(), Priority::Bulk, UnixMillis(START_MS))
+            .unwrap();
+    }
+    let mut outbox = CountingOutbox {
+        discards: true,
+        ..CountingOutbox::default()
+    };
+    let drained = drain_durably(
+        &mut pipeline,
+        &mut outbox,
+        &mut chain,
+        &mut clock.clone(),
+        &Until::verdict(),
+    )
+    .unwrap();
+    assert_one_valid_ack_each(&all, &drained.acks);
+    assert_eq!(chain.batches.len(), 2);
+    // No batch's entry was serialised for an outbox that keeps nothing.
+    assert_eq!(outbox.writes, 0);
+    assert_eq!(outbox.entries_given, 0);
+    assert_eq!(pipeline.pending(), 0);
 }
 
 #[test]
@@ -393,15 +432,21 @@ fn an_open_batch_waits_until_full_or_its_time() {
     assert_eq!(pipeline.poll_timeout(), Some(t0.saturating_add_ms(500)));
     assert_eq!(pipeline.poll_transmit(t0.saturating_add_ms(499)), None);
     // At its time, one batch of five: one entry to store, keyed by its root.
-    let Some(PipelineTransmit::Persist { round, entries }) =
+    let Some(PipelineTransmit::Persist { round }) =
         pipeline.poll_transmit(t0.saturating_add_ms(500))
     else {
         panic!("no round of entries");
     };
+    let entries = pipeline.round_entries(round);
+    assert_eq!(pipeline.pending(), 5);
     assert_eq!(entries.len(), 1);
     let stored = TransactionValidator::from_json(&entries[0].1).unwrap();
     assert_eq!(stored.ti_ids().count(), 5);
     pipeline.handle_persisted(round, t0.saturating_add_ms(500), Ok(()));
+    assert!(
+        pipeline.round_entries(round).is_empty(),
+        "a reported round has no entries"
+    );
     assert!(matches!(
         pipeline.poll_transmit(t0.saturating_add_ms(500)),
         Some(PipelineTransmit::Flight {
