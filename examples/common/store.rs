@@ -48,21 +48,26 @@ impl Database {
         let envelope = ack.envelope.as_ref().map(|e| e.to_vec());
         let (ti, template) = (ack.ti_id.to_string(), ack.template_id.to_string());
         match &ack.status {
-            AckStatus::Valid(_) => conn.execute(
-                "INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (ti_id) DO UPDATE
-                 SET template_id = excluded.template_id, record_hash = excluded.record_hash,
-                     envelope = excluded.envelope, ack = excluded.ack",
-                params![ti, template, hash, envelope, json],
-            )?,
-            AckStatus::Invalid { reason, .. } => conn.execute(
-                "INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![ti, template, hash, envelope, reason.to_string(), json],
-            )?,
+            AckStatus::Valid(_) => conn
+                .prepare_cached(
+                    "INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (ti_id) DO UPDATE
+                     SET template_id = excluded.template_id, record_hash = excluded.record_hash,
+                         envelope = excluded.envelope, ack = excluded.ack",
+                )?
+                .execute(params![ti, template, hash, envelope, json])?,
+            AckStatus::Invalid { reason, .. } => conn
+                .prepare_cached("INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+                .execute(params![
+                    ti,
+                    template,
+                    hash,
+                    envelope,
+                    reason.to_string(),
+                    json
+                ])?,
         };
-        conn.execute(
-            "INSERT INTO deliveries VALUES (?1, ?2)",
-            params![ti, ack.is_valid()],
-        )?;
+        conn.prepare_cached("INSERT INTO deliveries VALUES (?1, ?2)")?
+            .execute(params![ti, ack.is_valid()])?;
         Ok(())
     }
 
@@ -91,11 +96,9 @@ impl Database {
 
 /// Stores `entry` under `key` in the outbox table, replacing the one before.
 fn put(conn: &Connection, key: &B256, entry: &str) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT OR REPLACE INTO outbox VALUES (?1, ?2)",
-        params![key.to_string(), entry],
-    )
-    .map(drop)
+    conn.prepare_cached("INSERT OR REPLACE INTO outbox VALUES (?1, ?2)")?
+        .execute(params![key.to_string(), entry])
+        .map(drop)
 }
 
 fn outbox_error(e: impl std::fmt::Display) -> OutboxError {
