@@ -45,7 +45,7 @@ pub use template::{Template, TemplateRegistry};
 pub use ti::InitialTransaction;
 #[cfg(feature = "std-clock")]
 pub use time::SystemClock;
-pub use time::{CancelToken, Clock, UnixMillis};
+pub use time::{CancelToken, Clock, UnixMillis, VirtualClock};
 pub use transport::{Submission, SubmissionStatus, Transport, TransportError, TxHash, TxReceipt};
 pub use validator::{
     Ack, AckStatus, InvalidReason, TransactionValidator, Transmit, ValidatorConfig,

@@ -26,6 +26,7 @@
 //! [`Handshaker::submit`]: crate::Handshaker::submit
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -95,30 +96,33 @@ impl fmt::Display for UnixMillis {
 /// The host's clock and a way to wait, for the blocking driver
 /// ([`run_blocking`](crate::run_blocking), [`Handshaker::submit`](crate::Handshaker::submit)).
 /// The core has no clock of its own: native hosts pass `SystemClock`
-/// (feature `std-clock`), tests a virtual clock.
+/// (feature `std-clock`), tests and simulations a [`VirtualClock`], hosts
+/// with a time source of their own an implementation like this one:
 ///
 /// ```
 /// use ehrchain_core::{CancelToken, Clock, UnixMillis};
 ///
-/// /// A test clock: waiting jumps straight to the deadline.
-/// struct VirtualClock(UnixMillis);
+/// /// A host's clock over its own time source (here a tick counter that
+/// /// moves 10 ms a tick), waiting by ticking until the deadline.
+/// struct Ticks(u64);
 ///
-/// impl Clock for VirtualClock {
+/// impl Clock for Ticks {
 ///     fn now(&mut self) -> UnixMillis {
-///         self.0
+///         UnixMillis(self.0)
 ///     }
 ///     fn wait_until(&mut self, deadline: UnixMillis, cancel: &CancelToken) {
-///         if !cancel.is_cancelled() {
-///             self.0 = self.0.max(deadline);
+///         while !cancel.is_cancelled() && self.0 < deadline.as_millis() {
+///             self.0 += 10;
 ///         }
 ///     }
 /// }
 ///
-/// let mut clock = VirtualClock(UnixMillis(1_000));
-/// let cancel = CancelToken::new();
-/// clock.wait_until(UnixMillis(1_500), &cancel);
+/// let mut clock = Ticks(1_000);
+/// clock.wait_until(UnixMillis(1_495), &CancelToken::new());
 /// assert_eq!(clock.now(), UnixMillis(1_500));
-/// clock.wait_until(UnixMillis(1_200), &cancel); // passed: returns at once
+/// let cancelled = CancelToken::new();
+/// cancelled.cancel();
+/// clock.wait_until(UnixMillis(9_000), &cancelled); // returns at once
 /// assert_eq!(clock.now(), UnixMillis(1_500));
 /// ```
 pub trait Clock {
@@ -128,6 +132,63 @@ pub trait Clock {
     /// or as soon as `cancel` is cancelled (from another thread, say):
     /// a host that cancels must not wait out a backoff.
     fn wait_until(&mut self, deadline: UnixMillis, cancel: &CancelToken);
+}
+
+/// A clock for tests and simulations: it stands still until waited upon,
+/// and waiting jumps straight to the deadline (unless cancelled), so a run
+/// that spans minutes of backoffs and block times takes no real time.
+/// Clones share one time: hand one to the driver and keep another for a
+/// simulated chain that mines by it, or to move time yourself.
+///
+/// ```
+/// use ehrchain_core::{CancelToken, Clock, UnixMillis, VirtualClock};
+///
+/// let mut clock = VirtualClock::starting_at(UnixMillis(1_000));
+/// let chain_side = clock.clone();
+/// let cancel = CancelToken::new();
+/// clock.wait_until(UnixMillis(1_500), &cancel);
+/// assert_eq!(chain_side.time(), UnixMillis(1_500));
+/// clock.wait_until(UnixMillis(1_200), &cancel); // passed: returns at once
+/// assert_eq!(clock.now(), UnixMillis(1_500));
+/// chain_side.advance_ms(500);
+/// assert_eq!(clock.now(), UnixMillis(2_000));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct VirtualClock(Arc<AtomicU64>);
+
+impl VirtualClock {
+    /// A clock reading `start`.
+    #[must_use]
+    pub fn starting_at(start: UnixMillis) -> Self {
+        Self(Arc::new(AtomicU64::new(start.as_millis())))
+    }
+
+    /// The time it reads (as [`Clock::now`], without a mutable borrow).
+    #[must_use]
+    pub fn time(&self) -> UnixMillis {
+        UnixMillis(self.0.load(Ordering::SeqCst))
+    }
+
+    /// Moves every clone forward by `ms` milliseconds.
+    pub fn advance_ms(&self, ms: u64) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_add(ms))
+            });
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&mut self) -> UnixMillis {
+        self.time()
+    }
+
+    fn wait_until(&mut self, deadline: UnixMillis, cancel: &CancelToken) {
+        if !cancel.is_cancelled() {
+            self.0.fetch_max(deadline.as_millis(), Ordering::SeqCst);
+        }
+    }
 }
 
 /// A cancel signal for the blocking drivers ([`Until::cancelled_by`](crate::Until::cancelled_by)):

@@ -4,18 +4,15 @@
 //! ends valid with the same record.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use alloy_primitives::{Address, B256};
 use ehrchain_core::outbox::{MemoryOutbox, Outbox};
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::validator::{Outage, ValidatorState};
 use ehrchain_core::{
-    AnchoredBatch, BatchReader, CancelToken, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
-    InitialTransaction, KeyId, MasterKey, Role, Run, StopCause, Submission, SubmissionStatus,
-    TemplateRegistry, TransactionGenerator, TransactionValidator, Transport, TransportError,
-    TxHash, TxReceipt, UnixMillis, Until, ValidatorConfig,
+    AnchoredBatch, BatchReader, GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction,
+    KeyId, MasterKey, Role, Run, StopCause, Submission, SubmissionStatus, TemplateRegistry,
+    TransactionGenerator, TransactionValidator, Transport, TransportError, TxHash, TxReceipt,
+    UnixMillis, Until, ValidatorConfig, VirtualClock,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -23,26 +20,10 @@ use rand_core::SeedableRng;
 const START_MS: u64 = 1_767_225_600_000;
 const TEN_MINUTES: u64 = 600_000;
 
-/// A virtual clock shared with [`Chain`]: waiting jumps to the deadline
-/// (unless cancelled).
-#[derive(Clone, Default)]
-struct VirtualClock(Rc<Cell<u64>>);
-
-impl Clock for VirtualClock {
-    fn now(&mut self) -> UnixMillis {
-        UnixMillis(self.0.get())
-    }
-    fn wait_until(&mut self, deadline: UnixMillis, cancel: &CancelToken) {
-        if !cancel.is_cancelled() {
-            self.0.set(self.0.get().max(deadline.0));
-        }
-    }
-}
-
 /// A chain whose node refuses connections until `down_until` (on the shared
 /// clock), then mines every transaction at once, one block a second.
 struct Chain {
-    now: Rc<Cell<u64>>,
+    clock: VirtualClock,
     down_until: u64,
     anchored: Option<(B256, u64)>,
     sent: u32,
@@ -50,7 +31,7 @@ struct Chain {
 
 impl Chain {
     fn reach(&self) -> Result<u64, TransportError> {
-        let now = self.now.get();
+        let now = self.clock.time().as_millis();
         if now < self.down_until {
             Err(TransportError::Unavailable("connection refused".into()))
         } else {
@@ -146,9 +127,9 @@ fn config() -> ValidatorConfig {
 #[test]
 fn a_deadline_leaves_the_ti_pending_and_resume_ends_it_valid_after_ten_minutes_down() {
     let hs = handshaker(config());
-    let clock = VirtualClock(Rc::new(Cell::new(START_MS)));
+    let clock = VirtualClock::starting_at(UnixMillis(START_MS));
     let mut chain = Chain {
-        now: clock.0.clone(),
+        clock: clock.clone(),
         down_until: START_MS + TEN_MINUTES,
         anchored: None,
         sent: 0,
@@ -220,16 +201,16 @@ fn a_deadline_leaves_the_ti_pending_and_resume_ends_it_valid_after_ten_minutes_d
         record_hash
     );
     assert_eq!(chain.sent, 1);
-    assert!(clock.0.get() >= START_MS + TEN_MINUTES);
+    assert!(clock.time().as_millis() >= START_MS + TEN_MINUTES);
     assert!(outbox.keys().unwrap().is_empty());
 }
 
 #[test]
 fn a_deadline_already_passed_sends_nothing() {
     let hs = handshaker(config());
-    let clock = VirtualClock(Rc::new(Cell::new(START_MS)));
+    let clock = VirtualClock::starting_at(UnixMillis(START_MS));
     let mut chain = Chain {
-        now: clock.0.clone(),
+        clock: clock.clone(),
         down_until: 0,
         anchored: None,
         sent: 0,
@@ -258,12 +239,12 @@ fn a_cancel_from_another_thread_ends_a_run_blocked_in_an_outage_promptly() {
         ..config()
     });
     let mut chain = Chain {
-        now: Rc::default(),
+        clock: VirtualClock::default(),
         down_until: u64::MAX,
         anchored: None,
         sent: 0,
     };
-    let cancel = CancelToken::new();
+    let cancel = ehrchain_core::CancelToken::new();
     let handle = cancel.clone();
     let canceller = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(200));

@@ -31,9 +31,9 @@ pub trait Chain: Transport {
 
 /// The suite's clock: waiting moves it forward at once, and also sleeps that
 /// long when the second field is set (a chain that mines in real time).
-pub struct VirtualClock(pub UnixMillis, pub bool);
+pub struct SuiteClock(pub UnixMillis, pub bool);
 
-impl Clock for VirtualClock {
+impl Clock for SuiteClock {
     fn now(&mut self) -> UnixMillis {
         self.0
     }
@@ -51,7 +51,7 @@ impl Clock for VirtualClock {
 pub struct Flow<T> {
     pub hs: Handshaker<InMemoryKeyStore>,
     pub transport: T,
-    pub clock: VirtualClock,
+    pub clock: SuiteClock,
     pub rng: ChaCha20Rng,
     next_ti: u8,
 }
@@ -63,7 +63,7 @@ impl<T: Chain> Flow<T> {
             confirmations: 2,
             ..ValidatorConfig::default()
         };
-        let clock = VirtualClock(
+        let clock = SuiteClock(
             UnixMillis::from_secs(transport.now()),
             transport.mines_in_real_time(),
         );

@@ -1,8 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::cell::Cell;
 use std::collections::HashMap;
-use std::rc::Rc;
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 use rand_chacha::ChaCha20Rng;
@@ -16,7 +14,7 @@ use crate::outbox::{MemoryOutbox, Outbox};
 use crate::role::Role;
 use crate::template::TemplateRegistry;
 use crate::ti::InitialTransaction;
-use crate::time::{CancelToken, Clock};
+use crate::time::{Clock, VirtualClock};
 use crate::transport::{Anchoring, Submission, SubmissionStatus, Transport, TxHash, TxReceipt};
 use crate::{GeneratorConfig, Handshaker};
 
@@ -27,26 +25,11 @@ fn registry() -> Address {
     Address::repeat_byte(0xee)
 }
 
-/// A virtual clock shared with [`Chain`]: waiting jumps to the deadline.
-#[derive(Clone)]
-struct VirtualClock(Rc<Cell<u64>>);
-
-impl Clock for VirtualClock {
-    fn now(&mut self) -> UnixMillis {
-        UnixMillis(self.0.get())
-    }
-    fn wait_until(&mut self, deadline: UnixMillis, cancel: &CancelToken) {
-        if !cancel.is_cancelled() {
-            self.0.set(self.0.get().max(deadline.0));
-        }
-    }
-}
-
 /// A chain with one block a second: a transaction is mined in the block
 /// after it was sent; the registry refuses a used TI id or root as the
 /// contract does; it counts what was asked of it.
 struct Chain {
-    now: Rc<Cell<u64>>,
+    clock: VirtualClock,
     mined: HashMap<TxHash, (Submission, u64)>,
     records: HashMap<B256, B256>,
     batches: HashMap<B256, u32>,
@@ -57,7 +40,7 @@ struct Chain {
 impl Chain {
     fn new(clock: &VirtualClock) -> Self {
         Self {
-            now: clock.0.clone(),
+            clock: clock.clone(),
             mined: HashMap::new(),
             records: HashMap::new(),
             batches: HashMap::new(),
@@ -67,7 +50,7 @@ impl Chain {
     }
 
     fn block(&self) -> u64 {
-        self.now.get() / 1_000
+        self.clock.time().as_millis() / 1_000
     }
 }
 
@@ -224,7 +207,7 @@ fn config() -> PipelineConfig {
 }
 
 fn start() -> (VirtualClock, Chain) {
-    let clock = VirtualClock(Rc::new(Cell::new(START_MS)));
+    let clock = VirtualClock::starting_at(UnixMillis(START_MS));
     let chain = Chain::new(&clock);
     (clock, chain)
 }
