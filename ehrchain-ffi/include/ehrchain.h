@@ -1739,6 +1739,20 @@ ehr_result ehr_pipeline_drain(struct ehr_pipeline *pipeline,
                               const struct ehr_cancel *cancel);
 
 /**
+ * Performs every action due now through `transport` (storing each round of
+ * outbox entries with `outbox->save` first and each verdict with
+ * `outbox->finish`; `outbox` NULL: nothing is stored) and never waits: for
+ * a host with its own event loop. The ACKs of the verdicts reached wait
+ * for `ehr_pipeline_poll_ack`. Writes to `wake_ms_out` when to call it
+ * again, in Unix milliseconds (a time already passed: at once), or 0 when
+ * the pipeline holds nothing (call it again after the next push).
+ */
+ehr_result ehr_pipeline_step(struct ehr_pipeline *pipeline,
+                             struct ehr_transport *transport,
+                             const struct ehr_outbox_callbacks *outbox,
+                             uint64_t *wake_ms_out);
+
+/**
  * Takes back every submission whose entry the host's `outbox` holds (after
  * a restart) into `pipeline`; `ehr_pipeline_drain` then runs them to their
  * ACKs. `EHR_OUTBOX_UNAVAILABLE` when a callback failed,

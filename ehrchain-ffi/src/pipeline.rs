@@ -1,14 +1,15 @@
 //! `ehr_pipeline`: many TIs in flight over one transport (the core's
 //! `Pipeline`): urgent records anchored alone, bulk records gathered into
 //! Merkle batches, a bounded queue that answers `EHR_PIPELINE_BUSY`. Pushing
-//! and taking ACKs never block; `ehr_pipeline_drain` drives the submissions
-//! through a transport up to a deadline, so an event-loop host calls it with
-//! a short one between its other work. This module only converts.
+//! and taking ACKs never block; `ehr_pipeline_step` performs what is due and
+//! says when to call it again (for an event-loop host), and
+//! `ehr_pipeline_drain` drives every submission to its ACK, waiting in
+//! between. This module only converts.
 
 use std::collections::VecDeque;
 
 use ehrchain_core::outbox::{NoOutbox, Outbox};
-use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably};
+use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably, step_durably};
 use ehrchain_core::{Ack, Address, ErrorCode, SystemClock, UnixMillis};
 
 use crate::cancel::{ehr_cancel, until};
@@ -186,26 +187,55 @@ pub unsafe extern "C" fn ehr_pipeline_drain(
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
         let transport = ptr::handle_mut(transport, "transport")?;
         let until = until(deadline_ms, cancel)?;
-        let p = &mut pipeline.pipeline;
-        let drained = match ptr::opt_handle(outbox) {
-            Some(callbacks) => drain_durably(
-                p,
-                &mut HostOutbox(*callbacks),
-                &mut transport.inner,
-                &mut SystemClock,
-                &until,
-            ),
-            None => drain_durably(
-                p,
-                &mut NoOutbox,
-                &mut transport.inner,
-                &mut SystemClock,
-                &until,
-            ),
-        }?;
+        let drained = drain_durably(
+            &mut pipeline.pipeline,
+            host_outbox(outbox).as_mut(),
+            &mut transport.inner,
+            &mut SystemClock,
+            &until,
+        )?;
         pipeline.acks.extend(drained.acks.iter().cloned());
         Ok(drained.finished()?)
     })
+}
+
+/// Performs every action due now through `transport` (storing each round of
+/// outbox entries with `outbox->save` first and each verdict with
+/// `outbox->finish`; `outbox` NULL: nothing is stored) and never waits: for
+/// a host with its own event loop. The ACKs of the verdicts reached wait
+/// for `ehr_pipeline_poll_ack`. Writes to `wake_ms_out` when to call it
+/// again, in Unix milliseconds (a time already passed: at once), or 0 when
+/// the pipeline holds nothing (call it again after the next push).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_step(
+    pipeline: *mut ehr_pipeline,
+    transport: *mut ehr_transport,
+    outbox: *const ehr_outbox_callbacks,
+    wake_ms_out: *mut u64,
+) -> ehr_result {
+    guard(|| {
+        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+        let transport = ptr::handle_mut(transport, "transport")?;
+        let wake = Out::new(wake_ms_out, "wake_ms_out")?;
+        let acks = step_durably(
+            &mut pipeline.pipeline,
+            host_outbox(outbox).as_mut(),
+            &mut transport.inner,
+            &mut SystemClock,
+        )?;
+        pipeline.acks.extend(acks);
+        let next = pipeline.pipeline.poll_timeout();
+        wake.set(next.map_or(0, UnixMillis::as_millis));
+        Ok(())
+    })
+}
+
+/// The host's outbox callbacks, or an outbox that keeps nothing for NULL.
+fn host_outbox(outbox: *const ehr_outbox_callbacks) -> Box<dyn Outbox> {
+    match ptr::opt_handle(outbox) {
+        Some(callbacks) => Box::new(HostOutbox(*callbacks)),
+        None => Box::new(NoOutbox),
+    }
 }
 
 /// Takes back every submission whose entry the host's `outbox` holds (after
