@@ -16,7 +16,7 @@
 //! handshaker, doctor) and fills the inbox; later starts reuse both. The host
 //! prints one line per step of the flow (`save`, `submit`, `poll`, `head`,
 //! `read`, `finish`) once the step is done, so that the test can kill it at
-//! a chosen step.
+//! a chosen step; in pipeline mode also `pushed` once every TI is pushed.
 #![allow(clippy::print_stdout)]
 
 use std::collections::HashSet;
@@ -147,6 +147,8 @@ fn through_the_pipeline(
         let acks = step_durably(&mut pipeline, db, transport, clock)?;
         acked.extend(acks.iter().map(|ack| ack.ti_id));
     }
+    // Until here a batch was open (a chunk is smaller than a batch).
+    println!("pushed");
     drain_durably(&mut pipeline, db, transport, clock, &Until::verdict())?.finished()?;
     println!("crash_host: resumed {resumed} TIs, pushed {pushed}");
     Ok(())
