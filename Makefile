@@ -164,9 +164,10 @@ hardhat-e2e: wasm
 ## One table of every fault scenario `make test` ran (scenario, node, runs,
 ## violations) from the rows the fault tests wrote to target/fault-report/:
 ## the deterministic simulation (unit), the fault proxy and the node's own
-## faults, and the SIGKILL crash test (ganache-e2e, hardhat-e2e). Fails when
-## a row has violations or an expected scenario left no row
-## (scripts/fault-report/table.sh).
+## faults, the anchoring pipeline behind the fault proxy, and the SIGKILL
+## crash tests of a single-TI host and a pipeline host (ganache-e2e,
+## hardhat-e2e). Fails when a row has violations or an expected scenario
+## left no row (scripts/fault-report/table.sh).
 fault-report:
 	bash scripts/fault-report/table.sh
 

@@ -37,6 +37,7 @@ npm ci --prefix "$GANACHE_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked --no-run
 "$CARGO" test -p ehrchain-examples --test crash --locked --no-run
 "$CARGO" test -p ehrchain-examples --test gateways --locked --no-run
+"$CARGO" test -p ehrchain-examples --test pipeline_faults --locked --no-run
 "$CARGO" test -p ehrchain-contracts --test faults --locked --no-run
 "$CARGO" build -p ehrchain-examples --example quickstart --locked
 
@@ -64,9 +65,15 @@ EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RESTART_NODE=ganache \
   "$CARGO" test -p ehrchain-contracts --test faults --locked -- --include-ignored --nocapture
 # The host process killed with SIGKILL at 50 seeded points of its flow and
-# restarted from its SQLite outbox (examples/tests/crash.rs).
+# restarted from its SQLite outbox, then a pipeline host with 2,000 TIs in
+# batches killed 8 times and resumed (examples/tests/crash.rs).
 EHRCHAIN_RPC_URL="$URL" \
   "$CARGO" test -p ehrchain-examples --test crash --locked -- --include-ignored --nocapture
+# The anchoring pipeline, 2,000 TIs in batches and urgent anchors, behind
+# the fault proxy (answers dropped, late, reset, requests duplicated):
+# one table row per fault (examples/tests/pipeline_faults.rs).
+EHRCHAIN_RPC_URL="$URL" \
+  "$CARGO" test -p ehrchain-examples --test pipeline_faults --locked -- --include-ignored --nocapture
 # Four gateway processes, each with its own account and pipeline, anchoring
 # into one registry at once (examples/tests/gateways.rs).
 EHRCHAIN_RPC_URL="$URL" \

@@ -43,6 +43,7 @@ npm ci --prefix "$HARDHAT_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 "$CARGO" test -p ehrchain-contracts --test faults --locked --no-run
 "$CARGO" test -p ehrchain-examples --test crash --locked --no-run
 "$CARGO" test -p ehrchain-examples --test gateways --locked --no-run
+"$CARGO" test -p ehrchain-examples --test pipeline_faults --locked --no-run
 "$CARGO" build -p ehrchain-examples --example quickstart --locked
 
 # Starts the node with `interval_ms` between blocks (0: automine) on a free
@@ -70,11 +71,14 @@ EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
 grep -E '^# (pass|fail) ' "$LOG.js"
 # The fault-injecting proxy, the node's own faults, a node restart (on a
 # Hardhat the test starts itself, which loses its chain) and the SIGKILL
-# crash test, as on Ganache.
+# crash tests (a single-TI host and a pipeline host), as on Ganache.
 EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RESTART_NODE=hardhat \
   "$CARGO" test -p ehrchain-contracts --test faults --locked -- --include-ignored --nocapture
 EHRCHAIN_RPC_URL="$URL" \
   "$CARGO" test -p ehrchain-examples --test crash --locked -- --include-ignored --nocapture
+# The anchoring pipeline behind the fault proxy, as on Ganache.
+EHRCHAIN_RPC_URL="$URL" \
+  "$CARGO" test -p ehrchain-examples --test pipeline_faults --locked -- --include-ignored --nocapture
 # Four gateway processes, each with its own account and pipeline, anchoring
 # into one registry at once (examples/tests/gateways.rs).
 EHRCHAIN_RPC_URL="$URL" \

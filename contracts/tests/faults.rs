@@ -55,8 +55,9 @@
 mod common;
 #[path = "../../scripts/fault-report/row.rs"]
 mod fault_report;
+#[path = "../../scripts/fault-proxy/proxy.rs"]
+mod proxy;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,7 @@ use ehrchain_core::{
     Role, Run, SystemClock, TransactionValidator, Transport, TxHash, UnixMillis, Until,
     ValidatorConfig, run_durably, watch_durably,
 };
+use proxy::Proxy;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde_json::json;
@@ -90,54 +92,6 @@ const FAULTS: [&str; 6] = [
 fn url() -> String {
     std::env::var("EHRCHAIN_RPC_URL")
         .expect("set EHRCHAIN_RPC_URL to a node's URL (scripts/ganache-e2e.sh does)")
-}
-
-/// The proxy in front of the node, spoiling `share` of the requests.
-struct Proxy {
-    child: Child,
-    url: String,
-}
-
-impl Proxy {
-    fn start(upstream: &str, fault: &str, share: f64, seed: u64) -> Self {
-        Self::start_passing(upstream, fault, share, seed, 0)
-    }
-
-    /// A proxy that lets the first `pass_first` requests through unspoiled.
-    fn start_passing(upstream: &str, fault: &str, share: f64, seed: u64, pass_first: u32) -> Self {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../scripts/fault-proxy/proxy.mjs"
-        );
-        let mut child = Command::new("node")
-            .args([
-                script,
-                upstream,
-                fault,
-                &share.to_string(),
-                &seed.to_string(),
-            ])
-            .args(["--lifetime", "600", "--pass-first", &pass_first.to_string()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("node runs the fault proxy");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().strip_prefix("listening ").expect(&line);
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The node's unlocked accounts: admin, handshaker, doctor.
@@ -220,7 +174,7 @@ fn run(validator: &mut TransactionValidator, transport: &mut RpcTransport) -> Op
 }
 
 fn check_fault(fault: &str, seed: u64, registry: Address, senders: [Address; 3]) -> Row {
-    let proxy = Proxy::start(&url(), fault, 0.25, seed);
+    let proxy = Proxy::start(&url(), fault, 0.25, seed, 0);
     let mut faulty = through(&proxy.url, registry, senders, Duration::from_secs(1));
     let mut direct = through(&url(), registry, senders, Duration::from_secs(30));
     let hs = handshaker(registry);
@@ -576,7 +530,7 @@ const BURST: usize = 8;
 /// through a proxy that spoils a third of the requests with `fault`, from the locally signing
 /// [`burst_key`]: every TI valid within [`PER_TI_MS`], its record held.
 fn burst_from_a_local_key(fault: &str, seed: u64, registry: Address, senders: [Address; 3]) -> Row {
-    let proxy = Proxy::start_passing(&url(), fault, 0.3, seed, 1);
+    let proxy = Proxy::start(&url(), fault, 0.3, seed, 1);
     let mut faulty = through(&proxy.url, registry, senders, Duration::from_secs(1));
     let signer = faulty.add_local_key(burst_key());
     faulty.set_sender(&Role::new(Role::NURSE).unwrap(), signer);
@@ -659,7 +613,7 @@ fn black_holed_node_costs_at_most_the_deadline_and_resume_ends_valid(
     let at = Instant::now();
     // Every request after the transport's connection check is read and
     // never answered.
-    let proxy = Proxy::start_passing(&url(), "blackhole", 1.0, 7, 1);
+    let proxy = Proxy::start(&url(), "blackhole", 1.0, 7, 1);
     let mut dark = through(&proxy.url, registry, senders, REQUEST_TIMEOUT);
     let hs = handshaker(registry);
     let mut rng = ChaCha20Rng::seed_from_u64(0xb1ac);

@@ -1,4 +1,5 @@
-// A fault-injecting JSON-RPC proxy for the fault tests (contracts/tests/faults.rs):
+// A fault-injecting JSON-RPC proxy for the fault tests (contracts/tests/faults.rs,
+// examples/tests/pipeline_faults.rs; started by scripts/fault-proxy/proxy.rs):
 // listens on 127.0.0.1 (loopback only) on a free port, forwards each POST to
 // the upstream node, and spoils a seeded share of the requests the way real
 // networks and nodes fail. It prints `listening <port>` once ready and exits
@@ -12,13 +13,15 @@
 //   blackhole    the request is read and never answered (until the client gives up)
 //   delay        the answer comes 0.5 s late (within the client's time-out)
 //   drop-answer  the node acts on the request, the answer is thrown away
+//   duplicate    the request reaches the node twice (a network or balancer
+//                retrying it), the first answer comes back
 //   http-500     the proxy answers 500 Internal Server Error
 //   garbage      the proxy answers 200 with a body that is not JSON
 //   none         every request passes
 import http from "node:http";
 
 const [upstream, fault, shareText, seedText, ...rest] = process.argv.slice(2);
-const FAULTS = ["refuse", "blackhole", "delay", "drop-answer", "http-500", "garbage", "none"];
+const FAULTS = ["refuse", "blackhole", "delay", "drop-answer", "duplicate", "http-500", "garbage", "none"];
 if (!upstream || !FAULTS.includes(fault)) {
   console.error(`usage: node proxy.mjs <upstream-url> <${FAULTS.join("|")}> <share> <seed> [--lifetime s] [--pass-first n]`);
   process.exit(2);
@@ -60,6 +63,7 @@ const server = http.createServer((req, res) => {
       if (spoil && fault === "http-500") return res.writeHead(500).end("Internal Server Error");
       if (spoil && fault === "garbage") return res.writeHead(200, { "content-type": "application/json" }).end("<html>oops");
       const answer = await forward(body);
+      if (spoil && fault === "duplicate") await forward(body).catch(() => {});
       if (spoil && fault === "drop-answer") return req.socket.destroy();
       if (spoil && fault === "delay") await new Promise((r) => setTimeout(r, 500));
       res.writeHead(answer.status, { "content-type": "application/json" }).end(answer.text);

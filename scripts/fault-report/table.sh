@@ -3,9 +3,11 @@
 # node from the rows the fault tests wrote to target/fault-report/
 # (scripts/fault-report/row.rs): the deterministic simulation
 # (ehrchain-core/tests/fault_sim.rs), the fault proxy on real nodes
-# (contracts/tests/faults.rs) and the SIGKILL crash test
-# (examples/tests/crash.rs). Fails when a row has violations, or when a
-# scenario `make test` runs left no row (its test failed or did not run).
+# (contracts/tests/faults.rs), the anchoring pipeline behind the fault proxy
+# (examples/tests/pipeline_faults.rs) and the SIGKILL crash tests of a
+# single-TI host and of a pipeline host (examples/tests/crash.rs). Fails
+# when a row has violations, or when a scenario `make test` runs left no
+# row (its test failed or did not run).
 #
 # Usage: table.sh [report dir] (default target/fault-report)
 set -euo pipefail
@@ -24,7 +26,10 @@ for node in ganache hardhat; do
     burst-drop-answer burst-refuse blackhole-deadline; do
     EXPECTED+=("proxy-$fault--$node")
   done
-  EXPECTED+=("sigkill-crash--$node")
+  for fault in drop-answer delay refuse duplicate; do
+    EXPECTED+=("pipeline-$fault--$node")
+  done
+  EXPECTED+=("sigkill-crash--$node" "sigkill-pipeline--$node")
 done
 
 status=0

@@ -5,24 +5,33 @@
 //! resumes what the outbox holds, then submits the TIs of the inbox that have
 //! no ACK yet.
 //!
-//! Usage: `crash_host <rpc-url> <database> <number of TIs>`. The first start
+//! With `pipeline` (`examples/tests/crash.rs`'s pipeline test), the TIs go
+//! through the anchoring pipeline instead, in Merkle batches and a few
+//! urgent single anchors, its rounds stored with one outbox write each; a
+//! start resumes the outbox's entries into the pipeline
+//! ([`Pipeline::resume`]) before pushing the TIs without an ACK.
+//!
+//! Usage: `crash_host <rpc-url> <database> <number of TIs> [pipeline]`. The first start
 //! deploys the registry (Ganache's deterministic unlocked accounts: admin,
 //! handshaker, doctor) and fills the inbox; later starts reuse both. The host
 //! prints one line per step of the flow (`save`, `submit`, `poll`, `head`,
 //! `read`, `finish`) once the step is done, so that the test can kill it at
-//! a chosen step.
+//! a chosen step; in pipeline mode also `pushed` once every TI is pushed.
 #![allow(clippy::print_stdout)]
 
+use std::collections::HashSet;
 use std::error::Error;
 use std::path::Path;
 
 use ehrchain_contracts::{Deployment, RpcConfig, RpcTransport, abi, deploy_registry};
 use ehrchain_core::outbox::{Outbox, OutboxError};
+use ehrchain_core::pipeline::{
+    Pipeline, PipelineConfig, PipelineError, Priority, drain_durably, step_durably,
+};
 use ehrchain_core::{
-    Ack, Address, AnchoredBatch, B256, BatchReader, Clock, GeneratorConfig, Handshaker,
-    InMemoryKeyStore, InitialTransaction, KeyId, MasterKey, Role, Submission, SubmissionStatus,
-    SystemClock, TemplateRegistry, TransactionGenerator, Transport, TransportError, TxHash, Until,
-    ValidatorConfig,
+    Ack, Address, AnchoredBatch, B256, BatchReader, Clock, Handshaker, InMemoryKeyStore,
+    InitialTransaction, Role, Submission, SubmissionStatus, SystemClock, TemplateRegistry,
+    Transport, TransportError, TxHash, Until, ValidatorConfig,
 };
 use rand_core::{OsRng, RngCore};
 use rusqlite::{OptionalExtension, params};
@@ -31,16 +40,24 @@ use serde_json::json;
 #[path = "../../common/store.rs"]
 mod store;
 
+// The handshaker only; the gateways' deployment and readings are theirs.
+#[allow(dead_code)]
+#[path = "../../common/host.rs"]
+mod host;
+
+use host::CHAIN_ID;
 use store::Database;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-const CHAIN_ID: u64 = 1337;
-
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, url, path, count] = &args[..] else {
-        return Err("usage: crash_host <rpc-url> <database> <number of TIs>".into());
+    let (url, path, count, pipeline) = match &args[..] {
+        [_, url, path, count] => (url, path, count, false),
+        [_, url, path, count, mode] if mode == "pipeline" => (url, path, count, true),
+        _ => {
+            return Err("usage: crash_host <rpc-url> <database> <number of TIs> [pipeline]".into());
+        }
     };
     let count: u32 = count.parse()?;
     let mut db = Database::open(Path::new(path))?;
@@ -54,6 +71,9 @@ fn main() -> Result<()> {
     let hs = handshaker(templates, transport.registry())?;
     fill_inbox(&mut db, &hs, count, &mut clock)?;
     let mut db = Traced(db);
+    if pipeline {
+        return through_the_pipeline(&hs, &mut db, &mut transport, &mut clock);
+    }
 
     // After a restart: first whatever the outbox holds, the same TCs.
     let resumed = hs.resume(&mut db, &mut transport, &mut clock, &Until::verdict())?;
@@ -74,6 +94,63 @@ fn main() -> Result<()> {
         "crash_host: resumed {}, submitted {submitted}",
         resumed.acks.len()
     );
+    Ok(())
+}
+
+/// TIs pushed into the pipeline between two of its rounds.
+const PUSH_CHUNK: usize = 200;
+
+/// The pipeline mode: the outbox's entries resumed ([`Pipeline::resume`]),
+/// then every inbox TI without an ACK pushed, [`PUSH_CHUNK`] at a time
+/// with a round in between (so batches are open while others are in
+/// flight), about one in twenty urgent; a TI the resumed entries hold is
+/// refused as a duplicate and skipped, and so is one ACKed since the inbox
+/// was read. Then drained to the last ACK.
+fn through_the_pipeline(
+    hs: &Handshaker<InMemoryKeyStore>,
+    db: &mut Traced<Database>,
+    transport: &mut Traced<RpcTransport>,
+    clock: &mut SystemClock,
+) -> Result<()> {
+    let config = PipelineConfig {
+        batch_max_records: 256,
+        batch_max_wait_ms: 200,
+        validator: *hs.validator_config(),
+        ..PipelineConfig::default()
+    };
+    let mut pipeline = Pipeline::new(CHAIN_ID, transport.registry(), config);
+    let mut entries = Vec::new();
+    for key in db.keys()? {
+        entries.extend(db.load(&key)?);
+    }
+    pipeline.resume(entries.iter().map(String::as_str))?;
+    let resumed = pipeline.pending();
+    let mut pushed = 0;
+    // The TIs ACKed since `waiting` was read: a resumed submission may
+    // finish while the others are pushed, and a TI pushed after its ACK
+    // would be anchored again (in another batch) or ACKed twice.
+    let mut acked = HashSet::new();
+    for chunk in waiting(&db.0)?.chunks(PUSH_CHUNK) {
+        for ti in chunk.iter().filter(|ti| !acked.contains(&ti.ti_id)) {
+            // A fixed share of the TI ids, the same at every start.
+            let priority = if ti.ti_id.0.first().is_some_and(|b| *b < 13) {
+                Priority::Urgent
+            } else {
+                Priority::Bulk
+            };
+            match hs.push(&mut pipeline, ti, priority, clock.now(), &mut OsRng) {
+                Ok(()) => pushed += 1,
+                Err(PipelineError::Duplicate(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let acks = step_durably(&mut pipeline, db, transport, clock)?;
+        acked.extend(acks.iter().map(|ack| ack.ti_id));
+    }
+    // Until here a batch was open (a chunk is smaller than a batch).
+    println!("pushed");
+    drain_durably(&mut pipeline, db, transport, clock, &Until::verdict())?.finished()?;
+    println!("crash_host: resumed {resumed} TIs, pushed {pushed}");
     Ok(())
 }
 
@@ -142,6 +219,11 @@ impl Outbox for Traced<Database> {
         self.step("save", result)
     }
 
+    fn save_all(&mut self, entries: &[(B256, String)]) -> std::result::Result<(), OutboxError> {
+        let result = self.0.save_all(entries);
+        self.step("save", result)
+    }
+
     fn load(&mut self, key: &B256) -> std::result::Result<Option<String>, OutboxError> {
         self.0.load(key)
     }
@@ -193,31 +275,19 @@ fn connect(db: &Database, url: &str, templates: &TemplateRegistry) -> Result<Rpc
     Ok(transport)
 }
 
-/// Fixed keys, the same at every start (a real host has its key service).
+/// The host's handshaker (fixed keys, the same at every start); polls
+/// every 20 ms.
 fn handshaker(
     templates: TemplateRegistry,
     registry: Address,
 ) -> Result<Handshaker<InMemoryKeyStore>> {
-    let mut keys = InMemoryKeyStore::new();
-    keys.insert(KeyId::new("records")?, MasterKey::new([0x11; 32]));
-    keys.insert(KeyId::new("pseudonyms")?, MasterKey::new([0x22; 32]));
-    let config = GeneratorConfig::new(
-        CHAIN_ID,
-        registry,
-        KeyId::new("records")?,
-        KeyId::new("pseudonyms")?,
-    )?;
     let validator = ValidatorConfig {
         confirmations: 2,
         poll_interval_ms: 20,
         backoff_initial_ms: 20,
         ..ValidatorConfig::default()
     };
-    Ok(Handshaker::new(
-        templates,
-        TransactionGenerator::new(config, keys)?,
-        validator,
-    ))
+    host::handshaker(templates, registry, validator)
 }
 
 /// The first start's inbox: `count` doctor's readings, in one transaction.

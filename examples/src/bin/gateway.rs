@@ -22,15 +22,14 @@ use std::error::Error;
 use std::path::Path;
 use std::time::Instant;
 
-use ehrchain_contracts::{Deployment, RpcConfig, RpcTransport, abi, deploy_registry};
+use ehrchain_contracts::{RpcConfig, RpcTransport, abi};
 use ehrchain_core::outbox::{NoOutbox, Outbox};
 use ehrchain_core::pipeline::{Pipeline, PipelineConfig, PipelineError, Priority, step_durably};
 use ehrchain_core::{
-    Ack, Address, B256, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction,
-    KeyId, MasterKey, Role, SystemClock, TemplateRegistry, TransactionGenerator, Until,
-    ValidatorConfig,
+    Ack, Address, B256, Clock, Handshaker, InMemoryKeyStore, InitialTransaction, Role, SystemClock,
+    TemplateRegistry, Until, ValidatorConfig,
 };
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use serde_json::json;
 
 // The examples' SQLite database; this host uses its outbox, not its counts.
@@ -38,9 +37,12 @@ use serde_json::json;
 #[path = "../../common/store.rs"]
 mod store;
 
-type Result<T> = std::result::Result<T, Box<dyn Error>>;
+#[path = "../../common/host.rs"]
+mod host;
 
-const CHAIN_ID: u64 = 1337;
+use host::{CHAIN_ID, reading};
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -71,17 +73,13 @@ fn main() -> Result<()> {
 /// handshaker roles.
 fn deploy(url: &str, gateways: usize) -> Result<()> {
     let mut transport = RpcTransport::connect(url, RpcConfig::new(CHAIN_ID))?;
-    let accounts = transport.accounts()?;
-    let admin = *accounts.first().ok_or("the node has no unlocked account")?;
-    let senders = accounts
+    let senders = transport
+        .accounts()?
         .get(1..=gateways)
-        .ok_or("too few unlocked accounts")?;
-    let grants = senders
-        .iter()
-        .flat_map(|a| [("handshaker".to_owned(), *a), (Role::DEVICE.to_owned(), *a)])
-        .collect();
+        .ok_or("too few unlocked accounts")?
+        .to_vec();
     let templates = TemplateRegistry::with_built_ins(Some(abi()))?;
-    let registry = deploy_registry(&mut transport, &Deployment { admin, grants }, &templates)?;
+    let registry = host::deploy_for_gateways(&mut transport, &senders, &templates)?;
     let device = templates
         .latest("device-vital-sign")
         .ok_or("no device template")?;
@@ -210,57 +208,20 @@ impl Run {
     }
 }
 
-/// Fixed keys (a real gateway has its key service); confirmations 2.
+/// The gateway's handshaker: fixed keys (a real gateway has its key
+/// service), confirmations 2.
 fn handshaker(registry: Address) -> Result<Handshaker<InMemoryKeyStore>> {
-    let mut keys = InMemoryKeyStore::new();
-    keys.insert(KeyId::new("records")?, MasterKey::new([0x11; 32]));
-    keys.insert(KeyId::new("pseudonyms")?, MasterKey::new([0x22; 32]));
-    let config = GeneratorConfig::new(
-        CHAIN_ID,
-        registry,
-        KeyId::new("records")?,
-        KeyId::new("pseudonyms")?,
-    )?;
     let validator = ValidatorConfig {
         confirmations: 2,
         poll_interval_ms: 100,
         backoff_initial_ms: 100,
         ..ValidatorConfig::default()
     };
-    Ok(Handshaker::new(
+    host::handshaker(
         TemplateRegistry::with_built_ins(Some(abi()))?,
-        TransactionGenerator::new(config, keys)?,
+        registry,
         validator,
-    ))
-}
-
-/// Reading `n` of the monitor of gateway `account`.
-fn reading(
-    hs: &Handshaker<InMemoryKeyStore>,
-    account: usize,
-    n: u64,
-    now_secs: u64,
-) -> Result<InitialTransaction> {
-    let template = hs
-        .templates()
-        .latest("device-vital-sign")
-        .ok_or("no template")?;
-    let mut ti_id = B256::ZERO;
-    OsRng.fill_bytes(ti_id.as_mut_slice());
-    Ok(InitialTransaction {
-        ti_id,
-        template_id: template.id(),
-        author_id: format!("monitor-{account}"),
-        author_role: Role::new(Role::DEVICE)?,
-        patient_id: Some(format!("MRN-{account}-{:04}", n % 1000)),
-        timestamp: now_secs,
-        fields: serde_json::from_value(json!({
-            "device_serial": format!("PM-{account}"),
-            "heart_rate": 60 + n % 40,
-            "spo2": 97,
-            "measured_at": now_secs,
-        }))?,
-    })
+    )
 }
 
 /// The process's peak resident memory (VmHWM), KiB.
