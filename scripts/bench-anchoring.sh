@@ -11,7 +11,9 @@
 #     peak memory (bounded by the pipeline's 100,000 TIs);
 #   - four gateways at once, each at RATE;
 #   - viem: sequential, and Promise.all over 64 at once.
-# SECONDS defaults to 60 (QUICK=1: 10). Called by scripts/bench.sh.
+# SECONDS defaults to 60 (QUICK=1: 10); MAX_PENDING is each pipeline's bound
+# (default 100,000, the pipeline's own default: one pipeline anchors at most
+# about its bound over the ACK latency). Called by scripts/bench.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +23,7 @@ OUT=${OUT:-target/bench/anchoring.jsonl}
 SECONDS_EACH=${SECONDS_EACH:-$([ -n "${QUICK:-}" ] && echo 10 || echo 60)}
 RATE=${RATE:-20000}
 URGENT_RATE=${URGENT_RATE:-300}
+MAX_PENDING=${MAX_PENDING:-100000}
 LOG=$(mktemp -t bench-anchoring.XXXXXX.log)
 mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
@@ -44,7 +47,7 @@ run() { # name account rate priority outbox
   local name=$1 account=$2 rate=$3 priority=$4 outbox=$5
   echo "bench-anchoring: $name" >&2
   "$GATEWAY" run "$URL" "$REGISTRY" "$account" "$SECONDS_EACH" "$rate" "$priority" "$outbox" \
-    | sed "s/^{/{\"mode\":\"$name\",/" >> "$OUT"
+    "max-pending=$MAX_PENDING" | sed "s/^{/{\"mode\":\"$name\",/" >> "$OUT"
 }
 
 DB=$(mktemp -u -t bench-anchoring.XXXXXX.sqlite)
@@ -56,7 +59,7 @@ echo "bench-anchoring: four gateways" >&2
 pids=()
 for account in 1 2 3 4; do
   "$GATEWAY" run "$URL" "$REGISTRY" "$account" "$SECONDS_EACH" "$RATE" bulk none \
-    | sed "s/^{/{\"mode\":\"four-gateways\",/" >> "$OUT" &
+    "max-pending=$MAX_PENDING" | sed "s/^{/{\"mode\":\"four-gateways\",/" >> "$OUT" &
   pids+=($!)
 done
 # Not a bare `wait`: the node is a child of this shell too.

@@ -9,12 +9,14 @@
 //!   `<gateways>` the device and handshaker roles; prints the registry and,
 //!   on a second line, the device template's id (for a peer's script).
 //! - `gateway run <rpc-url> <registry> <account> <seconds> <TIs per second>
-//!   <bulk|urgent> <outbox: a SQLite path, or none> [mine-on-head]`: offers
+//!   <bulk|urgent> <outbox: a SQLite path, or none> [mine-on-head]
+//!   [max-pending=N]`: offers
 //!   that many readings a second for that long (a reading the pipeline
 //!   refuses as busy is offered again later), then waits for every ACK and
 //!   prints one JSON line: TIs offered, ACKs valid and invalid, refusals as
 //!   busy, the throughput, ACK latency percentiles, peak memory and CPU time
-//!   per TI.
+//!   per TI. `max-pending=N` sets the pipeline's bound (default 100,000):
+//!   one pipeline's throughput is at most its bound over the ACK latency.
 #![allow(clippy::print_stdout)]
 
 use std::collections::HashMap;
@@ -26,8 +28,8 @@ use ehrchain_contracts::{RpcConfig, RpcTransport, abi};
 use ehrchain_core::outbox::{NoOutbox, Outbox};
 use ehrchain_core::pipeline::{Pipeline, PipelineConfig, PipelineError, Priority, step_durably};
 use ehrchain_core::{
-    Ack, Address, B256, Clock, Handshaker, InMemoryKeyStore, InitialTransaction, Role, SystemClock,
-    TemplateRegistry, Until, ValidatorConfig,
+    Ack, Address, B256, CancelToken, Clock, Handshaker, InMemoryKeyStore, InitialTransaction, Role,
+    SystemClock, TemplateRegistry, ValidatorConfig,
 };
 use rand_core::OsRng;
 use serde_json::json;
@@ -58,6 +60,10 @@ fn main() -> Result<()> {
                     _ => Priority::Bulk,
                 },
                 mine_on_head: rest.contains(&"mine-on-head"),
+                max_pending: match rest.iter().find_map(|a| a.strip_prefix("max-pending=")) {
+                    Some(n) => n.parse()?,
+                    None => PipelineConfig::default().max_pending,
+                },
             };
             let transport = connect(url, registry.parse()?, run.account, run.mine_on_head)?;
             match outbox {
@@ -65,7 +71,7 @@ fn main() -> Result<()> {
                 path => run.go(transport, &mut store::Database::open(Path::new(path))?),
             }
         }
-        _ => Err("usage: gateway deploy <rpc-url> <gateways> | gateway run <rpc-url> <registry> <account> <seconds> <TIs/s> <bulk|urgent> <outbox path|none> [mine-on-head]".into()),
+        _ => Err("usage: gateway deploy <rpc-url> <gateways> | gateway run <rpc-url> <registry> <account> <seconds> <TIs/s> <bulk|urgent> <outbox path|none> [mine-on-head] [max-pending=N]".into()),
     }
 }
 
@@ -114,6 +120,7 @@ struct Run {
     rate: u64,
     priority: Priority,
     mine_on_head: bool,
+    max_pending: usize,
 }
 
 impl Run {
@@ -121,10 +128,12 @@ impl Run {
         let hs = handshaker(transport.registry())?;
         let config = PipelineConfig {
             validator: *hs.validator_config(),
+            max_pending: self.max_pending,
             ..PipelineConfig::default()
         };
         let mut pipeline = Pipeline::new(CHAIN_ID, transport.registry(), config);
         let mut clock = SystemClock;
+        let never = CancelToken::new();
         let mut offered: HashMap<B256, Instant> = HashMap::new();
         let mut latencies_ms = Vec::new();
         let (mut valid, mut invalid, mut busy) = (0u64, 0u64, 0u64);
@@ -178,7 +187,7 @@ impl Run {
             tally(acks, &mut offered);
             let next_ti = clock.now().saturating_add_ms(1);
             let wake = pipeline.poll_timeout().map_or(next_ti, |t| t.min(next_ti));
-            clock.wait_until(wake, &Until::verdict().cancel);
+            clock.wait_until(wake, &never);
         }
         let elapsed = started.elapsed().as_secs_f64();
         latencies_ms.sort_by(f64::total_cmp);
