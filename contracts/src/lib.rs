@@ -28,6 +28,9 @@ pub use rpc::{
 /// (`EhrRegistry::anchorRecordCall`), events (`EhrRegistry::RecordAnchored`),
 /// custom errors (`EhrRegistry::EhrRegistryErrors`), the JSON ABI
 /// (`EhrRegistry::abi::contract()`) and the bytecode (`EhrRegistry::BYTECODE`).
+///
+/// `EhrConsent` (patients' grants, recipients' keys and the accounting of
+/// disclosures; docs/consent.md) likewise, from `contracts/artifacts/EhrConsent.json`.
 pub mod bindings {
     #![allow(missing_docs, clippy::too_many_arguments)]
     alloy_sol_types::sol!(
@@ -35,9 +38,14 @@ pub mod bindings {
         EhrRegistry,
         "artifacts/EhrRegistry.json"
     );
+    alloy_sol_types::sol!(
+        #[sol(abi, all_derives)]
+        EhrConsent,
+        "artifacts/EhrConsent.json"
+    );
 }
 
-pub use bindings::EhrRegistry;
+pub use bindings::{EhrConsent, EhrRegistry};
 
 /// The committed build artifact of `EhrRegistry`: ABI, bytecode and compiler
 /// settings, as `scripts/contracts.sh build` writes it.
