@@ -12,142 +12,17 @@
 
 mod common;
 
-use alloy_primitives::{Address, B256, keccak256};
+use alloy_primitives::{B256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use alloy_sol_types::{Eip712Domain, SolCall, SolStruct, eip712_domain};
+use alloy_sol_types::SolStruct;
+use common::consent::{BLOOD_PRESSURE, LAB_RESULT, setup};
 use common::{deploy_smart_account, h, role};
 use ehrchain_contracts::EhrConsent::{
     self, ConsentGrant, ConsentRevocation, Disclosure, EhrConsentErrors as E,
 };
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors};
 use ehrchain_contracts::{Devnet, Receipt};
-
-/// Two template ids the grants name (consent does not read templates).
-const BLOOD_PRESSURE: u64 = 100;
-const LAB_RESULT: u64 = 101;
-
-/// A devnet with consent deployed, a custodian hospital, a patient (with a
-/// key of their own) bound to a pseudonym, and a second hospital as recipient.
-struct Setup {
-    net: Devnet,
-    consent: Address,
-    hospital: Address,
-    patient: PrivateKeySigner,
-    subject: B256,
-    recipient: Address,
-    relayer: Address,
-}
-
-fn setup() -> Setup {
-    let mut net = Devnet::new().unwrap();
-    let consent = net.deploy_consent().unwrap();
-    let hospital = Devnet::account("hospital");
-    net.grant_role("custodian", hospital).unwrap();
-    let patient = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x21)).unwrap();
-    let mut s = Setup {
-        net,
-        consent,
-        hospital,
-        patient,
-        subject: h(7),
-        recipient: Devnet::account("clinic-b"),
-        relayer: Devnet::account("gateway"),
-    };
-    let bind = EhrConsent::bindPatientCall {
-        subject: s.subject,
-        account: s.patient.address(),
-    };
-    assert!(s.send(s.hospital, &bind).status());
-    s
-}
-
-impl Setup {
-    fn send<C: SolCall>(&mut self, from: Address, call: &C) -> Receipt {
-        self.net
-            .execute(from, self.consent, call.abi_encode().into())
-            .unwrap()
-    }
-
-    fn view<C: SolCall>(&mut self, call: &C) -> C::Return {
-        let receipt = self
-            .net
-            .call(Address::ZERO, self.consent, call.abi_encode().into())
-            .unwrap();
-        assert!(receipt.status(), "{:?}", receipt.failure);
-        C::abi_decode_returns(&receipt.output).unwrap()
-    }
-
-    fn domain(&self) -> Eip712Domain {
-        eip712_domain! {
-            name: "ehrchain consent",
-            version: "1",
-            chain_id: self.net.chain_id(),
-            verifying_contract: self.consent,
-        }
-    }
-
-    /// A grant of `templates` (empty: all) for a day, relayable for an hour.
-    fn grant(&self, templates: &[u64], nonce: u64) -> ConsentGrant {
-        let now = self.net.block_timestamp();
-        ConsentGrant {
-            subject: self.subject,
-            patient: self.patient.address(),
-            recipient: self.recipient,
-            templateIds: templates.iter().map(|t| h(*t)).collect(),
-            expiresAt: now + 86_400,
-            nonce,
-            deadline: now + 3_600,
-        }
-    }
-
-    fn sign<S: SolStruct>(&self, key: &PrivateKeySigner, statement: &S) -> Vec<u8> {
-        key.sign_hash_sync(&statement.eip712_signing_hash(&self.domain()))
-            .unwrap()
-            .as_bytes()
-            .to_vec()
-    }
-
-    fn relay_grant(&mut self, grant: &ConsentGrant, signature: Vec<u8>) -> Receipt {
-        let call = EhrConsent::grantSignedCall {
-            grant: grant.clone(),
-            signature: signature.into(),
-        };
-        self.send(self.relayer, &call)
-    }
-
-    /// The patient signs `grant` and a relayer sends it; returns its id.
-    fn granted(&mut self, grant: &ConsentGrant) -> B256 {
-        let signature = self.sign(&self.patient, grant);
-        let receipt = self.relay_grant(grant, signature);
-        assert!(receipt.status(), "{:?}", receipt.consent_error());
-        receipt.events::<EhrConsent::ConsentGranted>()[0].grantId
-    }
-
-    fn may_receive(&mut self, template: u64) -> (bool, B256) {
-        let r = self.view(&EhrConsent::mayReceiveCall {
-            recipient: self.recipient,
-            subject: self.subject,
-            templateId: h(template),
-        });
-        (r.allowed, r.grantId)
-    }
-
-    fn disclosure(&self, template: u64, n: u64) -> Disclosure {
-        Disclosure {
-            capsuleDigest: h(1_000 + n),
-            recipient: self.recipient,
-            subject: self.subject,
-            templateId: h(template),
-            recordHash: h(2_000 + n),
-        }
-    }
-
-    fn disclose(&mut self, disclosure: Disclosure) -> Receipt {
-        let call = EhrConsent::recordDisclosureCall { disclosure };
-        self.send(self.hospital, &call)
-    }
-}
 
 fn error(receipt: &Receipt) -> E {
     assert!(!receipt.status(), "expected a revert, got success");
