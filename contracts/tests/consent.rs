@@ -23,6 +23,7 @@ use ehrchain_contracts::EhrConsent::{
 };
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors};
 use ehrchain_contracts::{Devnet, Receipt};
+use ehrchain_core::consent_abi::{ConsentDomain, ConsentGrant as CoreGrant};
 
 fn error(receipt: &Receipt) -> E {
     assert!(!receipt.status(), "expected a revert, got success");
@@ -57,6 +58,22 @@ fn the_domain_and_type_hashes_are_the_ones_wallets_sign_for() {
         grant: statement.clone(),
     });
     assert_eq!(id, statement.eip712_signing_hash(&s.domain()));
+    // ehrchain-core computes the same id, under the same domain.
+    let domain = ConsentDomain {
+        chain_id: s.net.chain_id(),
+        consent: s.consent,
+    };
+    assert_eq!(domain.eip712().separator(), separator);
+    let core = CoreGrant {
+        subject: statement.subject,
+        patient: statement.patient,
+        recipient: statement.recipient,
+        templateIds: statement.templateIds,
+        expiresAt: statement.expiresAt,
+        nonce: statement.nonce,
+        deadline: statement.deadline,
+    };
+    assert_eq!(core.grant_id(&domain), id);
 }
 
 #[test]
