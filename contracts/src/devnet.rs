@@ -18,7 +18,7 @@ use revm::{
     Context, DatabaseRef, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext, MainnetEvm,
 };
 
-use crate::EhrConsent::{self, EhrConsentErrors};
+use crate::EhrConsent::EhrConsentErrors;
 use crate::EhrRegistry::{self, EhrRegistryErrors};
 
 type Db = CacheDB<EmptyDB>;
@@ -497,9 +497,8 @@ impl Devnet {
     /// # Errors
     /// As [`Devnet::deploy`].
     pub fn deploy_consent(&mut self) -> Result<Address, DevnetError> {
-        let mut code = EhrConsent::BYTECODE.to_vec();
-        code.extend_from_slice(&alloy_sol_types::SolValue::abi_encode(&self.registry));
-        self.deploy(Self::admin(), "EhrConsent", code.into())
+        let code = crate::consent_creation_code(self.registry);
+        self.deploy(Self::admin(), "EhrConsent", code)
     }
 
     /// Executes a TC made by `ehrchain_core`'s `TransactionGenerator`, sent by
