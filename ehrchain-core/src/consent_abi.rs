@@ -20,12 +20,20 @@
 //!     nonce: 1,
 //!     deadline: 1_767_229_200,
 //! };
-//! // The grant id is what the patient's wallet signs.
+//! // The grant id is what the patient's wallet signs; a wallet is shown
+//! // the typed data (`eth_signTypedData_v4`).
 //! assert_ne!(grant.grant_id(&domain), B256::ZERO);
+//! let typed = grant.typed_data(&domain);
+//! assert_eq!(typed["primaryType"], "ConsentGrant");
+//! assert_eq!(typed["types"]["ConsentGrant"][3]["type"], "bytes32[]");
+//! assert_eq!(typed["domain"]["name"], "ehrchain consent");
 //! ```
 
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain, sol};
+use serde_json::Value;
+
+use crate::authorship::typed_data_v4;
 
 /// The EIP-712 domain name of consent statements.
 pub const CONSENT_DOMAIN_NAME: &str = "ehrchain consent";
@@ -208,6 +216,13 @@ impl ConsentGrant {
     pub fn grant_id(&self, domain: &ConsentDomain) -> B256 {
         self.eip712_signing_hash(&domain.eip712())
     }
+
+    /// The `eth_signTypedData_v4` document of this grant under `domain`:
+    /// what the patient's wallet is asked to sign and shows the patient.
+    #[must_use]
+    pub fn typed_data(&self, domain: &ConsentDomain) -> Value {
+        typed_data_v4(&domain.eip712(), self)
+    }
 }
 
 impl ConsentRevocation {
@@ -216,4 +231,13 @@ impl ConsentRevocation {
     pub fn signing_hash(&self, domain: &ConsentDomain) -> B256 {
         self.eip712_signing_hash(&domain.eip712())
     }
+
+    /// The `eth_signTypedData_v4` document of this revocation under `domain`.
+    #[must_use]
+    pub fn typed_data(&self, domain: &ConsentDomain) -> Value {
+        typed_data_v4(&domain.eip712(), self)
+    }
 }
+
+#[cfg(test)]
+mod tests;
