@@ -171,7 +171,7 @@ hardhat-e2e: wasm
 fault-report:
 	bash scripts/fault-report/table.sh
 
-## Rebuild contracts/artifacts/*.json (the registry, the test contracts) with
+## Rebuild contracts/artifacts/*.json (the registry, consent, the test contracts) with
 ## the pinned solc-js.
 contracts:
 	bash scripts/contracts.sh build

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The EhrRegistry build, driven from the repository root (see contracts/README.md).
+# The EhrRegistry and EhrConsent build, driven from the repository root (see contracts/README.md).
 #
 #   scripts/contracts.sh build   install the pinned compiler (npm ci) and rewrite
-#                                contracts/artifacts/*.json (the registry and the
+#                                contracts/artifacts/*.json (the registry, consent and the
 #                                test contracts)
 #   scripts/contracts.sh check   rebuild into a temporary folder and fail if the
 #                                result differs from the committed artifacts

@@ -1,4 +1,4 @@
-// Compiles src/EhrRegistry.sol (and the test contracts in test/) with the
+// Compiles src/EhrRegistry.sol and src/EhrConsent.sol (and the test contracts in test/) with the
 // pinned solc-js (package.json) through solc's standard JSON interface and
 // writes artifacts/<Contract>.json for each: ABI, creation and runtime
 // bytecode, and the compiler settings. The output is a
@@ -18,10 +18,13 @@ const solc = require("solc");
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = resolve(process.argv[2] ?? join(root, "artifacts"));
 
-// The registry, and the contracts only tests deploy (an ERC-1271 author).
+// The registry and consent, and the contracts only tests deploy (an ERC-1271
+// author; the recipient-key designs the gas report compares).
 const CONTRACTS = [
   { name: "EhrRegistry", source: "src/EhrRegistry.sol" },
+  { name: "EhrConsent", source: "src/EhrConsent.sol" },
   { name: "SmartAccountAuthor", source: "test/SmartAccountAuthor.sol" },
+  { name: "RecipientKeyProbe", source: "test/RecipientKeyProbe.sol" },
 ];
 
 // Ganache 7.9, the paper's local chain, knows nothing newer than Shanghai:

@@ -3,8 +3,7 @@ pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
+import {EhrSignatures} from "./EhrSignatures.sol";
 
 /// @title EhrRegistry: the on-chain half of the ehrchain blockchain handshaker
 /// @notice Anchors sealed electronic health records (one record hash per initial
@@ -272,7 +271,7 @@ contract EhrRegistry is AccessControl {
         _checkTemplate(statement.templateId, statement.role, statement.recordHash);
         _checkRole(statement.role, statement.author);
         bytes32 digest = _statementDigest(statement);
-        if (!_isAuthorSignature(statement.author, digest, signature)) {
+        if (!EhrSignatures.isSignatureOf(statement.author, digest, signature)) {
             revert EhrRegistryBadSignature(statement.author);
         }
         _store(statement.tiId, statement.recordHash);
@@ -353,7 +352,7 @@ contract EhrRegistry is AccessControl {
         bytes32 digest = _statementDigest(statement);
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(digest))));
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert EhrRegistryNotInBatch(root, digest);
-        if (!_isAuthorSignature(statement.author, digest, signature)) {
+        if (!EhrSignatures.isSignatureOf(statement.author, digest, signature)) {
             revert EhrRegistryBadSignature(statement.author);
         }
         if (_roleUse[statement.templateId][statement.role] == RoleUse.None) {
@@ -538,29 +537,6 @@ contract EhrRegistry is AccessControl {
     /// @dev The domain separator for the current chain id.
     function _domainSeparator() private view returns (bytes32) {
         return keccak256(abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, address(this)));
-    }
-
-    /// @dev Whether `signature` is `author`'s over `digest`: an ECDSA signature
-    /// (65 bytes, low s, v 27/28, OpenZeppelin `ECDSA`) recovering `author`, or
-    /// else, for a smart account, its ERC-1271 `isValidSignature` returning the
-    /// magic value. The semantics of OpenZeppelin's `SignatureChecker`, written
-    /// with its parts: in OpenZeppelin 5.7 it copies memory with `mcopy`, which
-    /// Shanghai chains (Ganache 7.9) lack. ECDSA is tried first, as
-    /// `SignatureChecker` 4.x did, so an author without code costs no
-    /// `EXTCODESIZE` of a cold account (2,600 gas); no key's address has code.
-    function _isAuthorSignature(address author, bytes32 digest, bytes calldata signature)
-        private
-        view
-        returns (bool)
-    {
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err == ECDSA.RecoverError.NoError && signer == author) return true;
-        if (author.code.length == 0) return false;
-        try IERC1271(author).isValidSignature(digest, signature) returns (bytes4 magic) {
-            return magic == IERC1271.isValidSignature.selector;
-        } catch {
-            return false;
-        }
     }
 
     /// @dev The state of a registered template; reverts for an unknown one.

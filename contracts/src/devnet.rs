@@ -18,6 +18,7 @@ use revm::{
     Context, DatabaseRef, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext, MainnetEvm,
 };
 
+use crate::EhrConsent::EhrConsentErrors;
 use crate::EhrRegistry::{self, EhrRegistryErrors};
 
 type Db = CacheDB<EmptyDB>;
@@ -115,6 +116,17 @@ impl Receipt {
             Some(Failure::Reverted(ContractError::CustomError(e))) => Some(e),
             _ => None,
         }
+    }
+
+    /// `EhrConsent`'s custom error when the transaction reverted with one
+    /// (its role refusal, OpenZeppelin's `AccessControlUnauthorizedAccount`,
+    /// is the registry's too, and decodes as [`Receipt::registry_error`]).
+    #[must_use]
+    pub fn consent_error(&self) -> Option<EhrConsentErrors> {
+        if self.status() {
+            return None;
+        }
+        EhrConsentErrors::abi_decode(&self.output).ok()
     }
 }
 
@@ -477,6 +489,16 @@ impl Devnet {
             (None, Some(address)) => Ok(address),
             _ => Err(failed(&format!("deploying {name}"), receipt)),
         }
+    }
+
+    /// Deploys `EhrConsent` over this devnet's registry (whose roles it
+    /// reads), from the admin, and returns its address.
+    ///
+    /// # Errors
+    /// As [`Devnet::deploy`].
+    pub fn deploy_consent(&mut self) -> Result<Address, DevnetError> {
+        let code = crate::consent_creation_code(self.registry);
+        self.deploy(Self::admin(), "EhrConsent", code)
     }
 
     /// Executes a TC made by `ehrchain_core`'s `TransactionGenerator`, sent by

@@ -448,11 +448,16 @@ impl RpcTransport {
     /// [`TransportError::Reverted`] when the call reverts;
     /// [`TransportError::Malformed`] for an answer that does not decode.
     pub fn view<C: SolCall>(&self, call: &C) -> Result<C::Return, TransportError> {
-        let request = RpcRequest::view(
-            self.config.registry,
-            &call.abi_encode().into(),
-            BlockTag::Latest,
-        );
+        self.view_on(self.config.registry, call)
+    }
+
+    /// Calls the view `call` on the contract `to` (`EhrConsent`, say) at the
+    /// latest mined block.
+    ///
+    /// # Errors
+    /// As [`RpcTransport::view`].
+    pub fn view_on<C: SolCall>(&self, to: Address, call: &C) -> Result<C::Return, TransportError> {
+        let request = RpcRequest::view(to, &call.abi_encode().into(), BlockTag::Latest);
         let out = rpc::data(&self.ask(&request)?)?;
         C::abi_decode_returns(&out).map_err(|e| {
             TransportError::Malformed(format!(
@@ -634,6 +639,23 @@ pub fn deploy_registry(
         register_template(transport, admin, template)?;
     }
     Ok(registry)
+}
+
+/// Deploys `EhrConsent` over the transport's registry (whose roles it reads)
+/// from `admin` and returns its address; the registry's admin then grants
+/// `custodian` and `emergency` with [`grant_role`] (docs/consent.md).
+///
+/// # Errors
+/// As [`deploy_registry`]; also when the transport has no registry.
+pub fn deploy_consent(
+    transport: &mut RpcTransport,
+    admin: Address,
+) -> Result<Address, TransportError> {
+    let code = crate::consent_creation_code(registry_of(transport)?);
+    let hash = transport.send_from(admin, None, code, U256::ZERO)?;
+    let receipt = transport.wait_for_receipt(&hash)?;
+    ensure_success("deploying EhrConsent", &receipt)?;
+    transport.contract_address(&hash)
 }
 
 /// The transport's registry, or an error saying there is none yet.

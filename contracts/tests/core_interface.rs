@@ -106,3 +106,52 @@ fn core_decodes_what_the_registry_reverts_with() {
     let decoded = Core::BatchAnchored::decode_log_data(&data).unwrap();
     assert_eq!((decoded.root, decoded.leafCount), (event.root, 7));
 }
+
+/// Expects each of core's consent items to have the compiled `EhrConsent`'s
+/// values of the named constants.
+macro_rules! pin_consent {
+    ($($name:ident: $($constant:ident),+;)+) => {
+        $($(
+            assert_eq!(
+                ehrchain_core::consent_abi::IEhrConsent::$name::$constant,
+                ehrchain_contracts::EhrConsent::$name::$constant,
+                concat!(stringify!($name), "::", stringify!($constant))
+            );
+        )+)+
+    };
+}
+
+#[test]
+fn core_s_consent_interface_matches_the_compiled_contract() {
+    pin_consent!(
+        grantSignedCall: SIGNATURE, SELECTOR;
+        revokeSignedCall: SIGNATURE, SELECTOR;
+        recordDisclosureCall: SIGNATURE, SELECTOR;
+        recordDisclosuresCall: SIGNATURE, SELECTOR;
+        mayReceiveCall: SIGNATURE, SELECTOR;
+        recipientKeyOfCall: SIGNATURE, SELECTOR;
+        ConsentGranted: SIGNATURE, SIGNATURE_HASH;
+        ConsentRevoked: SIGNATURE, SIGNATURE_HASH;
+        Disclosed: SIGNATURE, SIGNATURE_HASH;
+        RecipientKeyPublished: SIGNATURE, SIGNATURE_HASH;
+    );
+    // Every custom error of the contract is core's, with the same selector.
+    let core = ehrchain_core::consent_abi::IEhrConsent::IEhrConsentErrors::SELECTORS;
+    let compiled = ehrchain_contracts::EhrConsent::EhrConsentErrors::SELECTORS;
+    let mut core = core.to_vec();
+    let mut compiled = compiled.to_vec();
+    core.sort_unstable();
+    compiled.sort_unstable();
+    assert_eq!(core, compiled);
+    // The statements' EIP-712 types are the contract's.
+    use alloy_sol_types::SolStruct;
+    use ehrchain_core::consent_abi::{ConsentGrant, ConsentRevocation};
+    assert_eq!(
+        ConsentGrant::eip712_encode_type(),
+        ehrchain_contracts::EhrConsent::ConsentGrant::eip712_encode_type()
+    );
+    assert_eq!(
+        ConsentRevocation::eip712_encode_type(),
+        ehrchain_contracts::EhrConsent::ConsentRevocation::eip712_encode_type()
+    );
+}

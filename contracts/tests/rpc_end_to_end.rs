@@ -24,11 +24,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_signer::SignerSync;
 use common::built_ins;
 use common::suite::{self, Chain, Flow};
 use ehrchain_contracts::{
-    Deployment, EhrRegistry, FeeMode, PrivateKeySigner, RpcConfig, RpcTransport, deploy_registry,
+    Deployment, EhrConsent, EhrRegistry, FeeMode, PrivateKeySigner, RpcConfig, RpcTransport,
+    deploy_consent, deploy_registry,
 };
+use ehrchain_core::consent_abi::{ConsentDomain, ConsentGrant};
 use ehrchain_core::{
     AnchoredBatch, BatchReader, BlockRef, FinalityTag, Role, Submission, SubmissionStatus,
     Transport, TransportError, TxHash,
@@ -246,6 +249,68 @@ fn template_violations_and_wrong_chains_get_invalid_acks() {
         "wrong-chain",
         FeeMode::Legacy,
     ));
+}
+
+#[test]
+#[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
+fn consent_beside_the_registry_holds_a_grant_the_patient_signed_and_a_relayer_sent() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut rpc = RpcTransport::connect(&url(), RpcConfig::new(chain_id())).unwrap();
+    let unlocked = rpc.accounts().unwrap();
+    let (admin, hospital, relayer, recipient) =
+        (unlocked[0], unlocked[1], unlocked[2], unlocked[3]);
+    let deployment = Deployment {
+        admin,
+        grants: vec![("custodian".to_owned(), hospital)],
+    };
+    deploy_registry(&mut rpc, &deployment, &built_ins()).unwrap();
+    let consent = deploy_consent(&mut rpc, admin).unwrap();
+    let registry = rpc.view_on(consent, &EhrConsent::registryCall {}).unwrap();
+    assert_eq!(registry, rpc.registry());
+
+    // The patient only signs: their key holds no ether.
+    let patient = local_key("consent", "patient");
+    let subject = keccak256("a pseudonym");
+    let bind = EhrConsent::bindPatientCall {
+        subject,
+        account: patient.address(),
+    };
+    assert!(rpc.send_call(hospital, consent, &bind).unwrap().status);
+    let now = rpc.latest_timestamp().unwrap();
+    let grant = ConsentGrant {
+        subject,
+        patient: patient.address(),
+        recipient,
+        templateIds: vec![],
+        expiresAt: now + 86_400,
+        nonce: 1,
+        deadline: now + 3_600,
+    };
+    let grant_id = grant.grant_id(&ConsentDomain {
+        chain_id: chain_id(),
+        consent,
+    });
+    let signature = patient.sign_hash_sync(&grant_id).unwrap();
+    let relayed = EhrConsent::grantSignedCall {
+        grant: EhrConsent::ConsentGrant {
+            subject,
+            patient: patient.address(),
+            recipient,
+            templateIds: vec![],
+            expiresAt: grant.expiresAt,
+            nonce: 1,
+            deadline: grant.deadline,
+        },
+        signature: signature.as_bytes().to_vec().into(),
+    };
+    assert!(rpc.send_call(relayer, consent, &relayed).unwrap().status);
+    let may = EhrConsent::mayReceiveCall {
+        recipient,
+        subject,
+        templateId: keccak256("any template"),
+    };
+    let answer = rpc.view_on(consent, &may).unwrap();
+    assert_eq!((answer.allowed, answer.grantId), (true, grant_id));
 }
 
 #[test]

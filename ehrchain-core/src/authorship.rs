@@ -124,6 +124,48 @@ impl SigningDomain {
     }
 }
 
+/// The `eth_signTypedData_v4` document of `message` under `domain` (`types`,
+/// `primaryType`, `domain`, `message`): what a wallet is asked to sign and
+/// shows its user. The members are read from the EIP-712 type string, so the
+/// two cannot differ; `domain` has a name, version, chain id and contract.
+pub(crate) fn typed_data_v4<S: SolStruct + serde::Serialize>(
+    domain: &Eip712Domain,
+    message: &S,
+) -> Value {
+    let root = S::eip712_root_type();
+    let members: Vec<Value> = root
+        .strip_prefix(S::NAME)
+        .and_then(|rest| rest.strip_prefix('('))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|member| member.split_once(' '))
+        .map(|(kind, name)| json!({"name": name, "type": kind}))
+        .collect();
+    let mut types = serde_json::Map::new();
+    types.insert(
+        "EIP712Domain".to_owned(),
+        json!([
+            {"name": "name", "type": "string"},
+            {"name": "version", "type": "string"},
+            {"name": "chainId", "type": "uint256"},
+            {"name": "verifyingContract", "type": "address"},
+        ]),
+    );
+    types.insert(S::NAME.to_owned(), Value::Array(members));
+    json!({
+        "types": types,
+        "primaryType": S::NAME,
+        "domain": {
+            "name": domain.name,
+            "version": domain.version,
+            "chainId": domain.chain_id.map(|id| id.saturating_to::<u64>()),
+            "verifyingContract": domain.verifying_contract,
+        },
+        "message": message,
+    })
+}
+
 /// Why a statement or its signature was refused.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -289,41 +331,7 @@ impl RecordStatement {
     /// to sign and shows the author.
     #[must_use]
     pub fn typed_data(&self, domain: &SigningDomain) -> Value {
-        json!({
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "RecordStatement": Self::members(),
-            },
-            "primaryType": "RecordStatement",
-            "domain": {
-                "name": DOMAIN_NAME,
-                "version": DOMAIN_VERSION,
-                "chainId": domain.chain_id,
-                "verifyingContract": domain.registry,
-            },
-            "message": self,
-        })
-    }
-
-    /// The statement's members as typed data lists them
-    /// (`[{"name": "tiId", "type": "bytes32"}, …]`), read from the EIP-712
-    /// type string so the two cannot differ.
-    fn members() -> Vec<Value> {
-        let root = Self::eip712_root_type();
-        let inner = root
-            .strip_prefix("RecordStatement(")
-            .and_then(|rest| rest.strip_suffix(')'))
-            .unwrap_or_default();
-        inner
-            .split(',')
-            .filter_map(|member| member.split_once(' '))
-            .map(|(kind, name)| json!({"name": name, "type": kind}))
-            .collect()
+        typed_data_v4(&domain.eip712(), self)
     }
 
     /// The account whose key made `signature` over this statement under

@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod consent;
 pub mod suite;
 
 use alloy_primitives::{Address, B256, keccak256};

@@ -1,0 +1,144 @@
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use alloy_primitives::{Address, B256, keccak256};
+use alloy_sol_types::SolStruct;
+use serde_json::json;
+
+use super::{ConsentDomain, ConsentGrant, ConsentRevocation};
+
+fn domain() -> ConsentDomain {
+    ConsentDomain {
+        chain_id: 1337,
+        consent: Address::repeat_byte(0x43),
+    }
+}
+
+fn grant() -> ConsentGrant {
+    ConsentGrant {
+        subject: B256::repeat_byte(7),
+        patient: Address::repeat_byte(1),
+        recipient: Address::repeat_byte(2),
+        templateIds: vec![B256::repeat_byte(3), B256::repeat_byte(4)],
+        expiresAt: 1_767_312_000,
+        nonce: 9,
+        deadline: 1_767_229_200,
+    }
+}
+
+/// The members of a typed-data type, as an EIP-712 type string.
+fn encoded(document: &serde_json::Value, name: &str) -> String {
+    let members: Vec<String> = document["types"][name]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m["type"].as_str().unwrap(),
+                m["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    format!("{name}({})", members.join(","))
+}
+
+#[test]
+fn the_type_strings_are_the_contract_s() {
+    assert_eq!(
+        ConsentGrant::eip712_encode_type(),
+        "ConsentGrant(bytes32 subject,address patient,address recipient,bytes32[] templateIds,uint64 expiresAt,uint64 nonce,uint64 deadline)"
+    );
+    assert_eq!(
+        ConsentRevocation::eip712_encode_type(),
+        "ConsentRevocation(bytes32 grantId,address patient,uint64 deadline)"
+    );
+}
+
+#[test]
+fn the_grant_id_follows_eip712_written_out() {
+    let g = grant();
+    let d = domain();
+    let separator = keccak256(
+        [
+            keccak256(
+                "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+            )
+            .as_slice(),
+            keccak256("ehrchain consent").as_slice(),
+            keccak256("1").as_slice(),
+            B256::left_padding_from(&1337u64.to_be_bytes()).as_slice(),
+            B256::left_padding_from(d.consent.as_slice()).as_slice(),
+        ]
+        .concat(),
+    );
+    let templates = keccak256([g.templateIds[0].as_slice(), g.templateIds[1].as_slice()].concat());
+    let word = |n: u64| B256::left_padding_from(&n.to_be_bytes());
+    let struct_hash = keccak256(
+        [
+            keccak256(ConsentGrant::eip712_encode_type().as_bytes()).as_slice(),
+            g.subject.as_slice(),
+            B256::left_padding_from(g.patient.as_slice()).as_slice(),
+            B256::left_padding_from(g.recipient.as_slice()).as_slice(),
+            templates.as_slice(),
+            word(g.expiresAt).as_slice(),
+            word(g.nonce).as_slice(),
+            word(g.deadline).as_slice(),
+        ]
+        .concat(),
+    );
+    let digest = keccak256(
+        [
+            &[0x19, 0x01][..],
+            separator.as_slice(),
+            struct_hash.as_slice(),
+        ]
+        .concat(),
+    );
+    assert_eq!(g.grant_id(&d), digest);
+    // Another contract or chain gives another id.
+    let elsewhere = ConsentDomain {
+        chain_id: 1,
+        ..domain()
+    };
+    assert_ne!(g.grant_id(&elsewhere), digest);
+}
+
+#[test]
+fn the_typed_data_documents_are_what_a_wallet_signs() {
+    let g = grant();
+    let document = g.typed_data(&domain());
+    assert_eq!(document["primaryType"], "ConsentGrant");
+    assert_eq!(
+        document["domain"],
+        json!({
+            "name": "ehrchain consent",
+            "version": "1",
+            "chainId": 1337,
+            "verifyingContract": "0x4343434343434343434343434343434343434343",
+        })
+    );
+    assert_eq!(
+        encoded(&document, "ConsentGrant"),
+        ConsentGrant::eip712_encode_type()
+    );
+    assert_eq!(document["message"]["expiresAt"], 1_767_312_000);
+    assert_eq!(
+        document["message"]["templateIds"].as_array().unwrap().len(),
+        2
+    );
+    let back: ConsentGrant = serde_json::from_value(document["message"].clone()).unwrap();
+    assert_eq!(back, g);
+
+    let revocation = ConsentRevocation {
+        grantId: g.grant_id(&domain()),
+        patient: g.patient,
+        deadline: g.deadline,
+    };
+    let document = revocation.typed_data(&domain());
+    assert_eq!(document["primaryType"], "ConsentRevocation");
+    assert_eq!(
+        encoded(&document, "ConsentRevocation"),
+        ConsentRevocation::eip712_encode_type()
+    );
+    assert_ne!(revocation.signing_hash(&domain()), revocation.grantId);
+}
