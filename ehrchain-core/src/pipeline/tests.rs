@@ -14,7 +14,7 @@ use crate::outbox::{MemoryOutbox, Outbox};
 use crate::role::Role;
 use crate::template::TemplateRegistry;
 use crate::ti::InitialTransaction;
-use crate::time::{Clock, VirtualClock};
+use crate::time::VirtualClock;
 use crate::transport::{Anchoring, Submission, SubmissionStatus, Transport, TxHash, TxReceipt};
 use crate::{GeneratorConfig, Handshaker};
 
@@ -38,15 +38,27 @@ struct Chain {
 }
 
 impl Chain {
-    fn new(clock: &VirtualClock) -> Self {
+    /// A chain at `START_MS` on a clock of its own.
+    fn new() -> Self {
         Self {
-            clock: clock.clone(),
+            clock: VirtualClock::starting_at(UnixMillis(START_MS)),
             mined: HashMap::new(),
             records: HashMap::new(),
             batches: HashMap::new(),
             anchorings: 0,
             head_reads: 0,
         }
+    }
+
+    /// Drains `pipeline` through this chain, on its clock.
+    fn drain(
+        &mut self,
+        pipeline: &mut Pipeline,
+        outbox: &mut impl Outbox,
+        until: &Until,
+    ) -> Drained {
+        let mut clock = self.clock.clone();
+        drain_durably(pipeline, outbox, self, &mut clock, until).unwrap()
     }
 
     fn block(&self) -> u64 {
@@ -206,12 +218,6 @@ fn config() -> PipelineConfig {
     }
 }
 
-fn start() -> (VirtualClock, Chain) {
-    let clock = VirtualClock::starting_at(UnixMillis(START_MS));
-    let chain = Chain::new(&clock);
-    (clock, chain)
-}
-
 /// Every TI of `tcs` has exactly one ACK, valid, with the TC's record.
 fn assert_one_valid_ack_each(tcs: &[ChainTransaction], acks: &[Ack]) {
     assert_eq!(acks.len(), tcs.len());
@@ -226,7 +232,7 @@ fn assert_one_valid_ack_each(tcs: &[ChainTransaction], acks: &[Ack]) {
 
 #[test]
 fn bulk_records_go_out_in_batches_urgent_ones_alone_with_one_write_per_round() {
-    let (clock, mut chain) = start();
+    let mut chain = Chain::new();
     let all = tcs(2_503);
     let (urgent, bulk) = all.split_at(3);
     let mut pipeline = Pipeline::new(CHAIN, registry(), config());
@@ -239,14 +245,7 @@ fn bulk_records_go_out_in_batches_urgent_ones_alone_with_one_write_per_round() {
     }
     assert_eq!(pipeline.pending(), 2_503);
     let mut outbox = CountingOutbox::default();
-    let drained = drain_durably(
-        &mut pipeline,
-        &mut outbox,
-        &mut chain,
-        &mut clock.clone(),
-        &Until::verdict(),
-    )
-    .unwrap();
+    let drained = chain.drain(&mut pipeline, &mut outbox, &Until::verdict());
     assert_eq!(drained.stopped, None);
     assert_one_valid_ack_each(&all, &drained.acks);
     // Two full batches of 1,000 went out when full, the last 500 after the
@@ -283,7 +282,7 @@ fn bulk_records_go_out_in_batches_urgent_ones_alone_with_one_write_per_round() {
 
 #[test]
 fn an_outbox_that_keeps_nothing_is_given_no_entries() {
-    let (clock, mut chain) = start();
+    let mut chain = Chain::new();
     let all = tcs(1_200);
     let mut pipeline = Pipeline::new(CHAIN, registry(), config());
     for tc in &all {
@@ -295,14 +294,7 @@ fn an_outbox_that_keeps_nothing_is_given_no_entries() {
         discards: true,
         ..CountingOutbox::default()
     };
-    let drained = drain_durably(
-        &mut pipeline,
-        &mut outbox,
-        &mut chain,
-        &mut clock.clone(),
-        &Until::verdict(),
-    )
-    .unwrap();
+    let drained = chain.drain(&mut pipeline, &mut outbox, &Until::verdict());
     assert_one_valid_ack_each(&all, &drained.acks);
     assert_eq!(chain.batches.len(), 2);
     // No batch's entry was serialised for an outbox that keeps nothing.
@@ -313,7 +305,7 @@ fn an_outbox_that_keeps_nothing_is_given_no_entries() {
 
 #[test]
 fn head_reads_are_shared_by_every_submission_waiting() {
-    let (clock, mut chain) = start();
+    let mut chain = Chain::new();
     let all = tcs(40);
     let mut pipeline = Pipeline::new(CHAIN, registry(), config());
     for tc in &all {
@@ -321,14 +313,11 @@ fn head_reads_are_shared_by_every_submission_waiting() {
             .push(tc.clone(), Priority::Urgent, UnixMillis(START_MS))
             .unwrap();
     }
-    let drained = drain_durably(
+    let drained = chain.drain(
         &mut pipeline,
         &mut MemoryOutbox::default(),
-        &mut chain,
-        &mut clock.clone(),
         &Until::verdict(),
-    )
-    .unwrap();
+    );
     assert_one_valid_ack_each(&all, &drained.acks);
     assert_eq!(chain.anchorings, 40);
     // Forty validators each read the head while confirming (two blocks,
@@ -338,7 +327,7 @@ fn head_reads_are_shared_by_every_submission_waiting() {
 
 #[test]
 fn a_full_pipeline_says_busy_and_keeps_nothing() {
-    let (clock, mut chain) = start();
+    let mut chain = Chain::new();
     let all = tcs(4);
     let mut pipeline = Pipeline::new(
         CHAIN,
@@ -366,27 +355,21 @@ fn a_full_pipeline_says_busy_and_keeps_nothing() {
             limit: 3
         })
     );
-    let first = drain_durably(
+    let first = chain.drain(
         &mut pipeline,
         &mut MemoryOutbox::default(),
-        &mut chain,
-        &mut clock.clone(),
         &Until::verdict(),
-    )
-    .unwrap();
+    );
     assert_one_valid_ack_each(&all[..3], &first.acks);
     // Room again: the refused TI goes in now and ends valid too.
     pipeline
-        .push(all[3].clone(), Priority::Urgent, clock.clone().now())
+        .push(all[3].clone(), Priority::Urgent, chain.clock.time())
         .unwrap();
-    let second = drain_durably(
+    let second = chain.drain(
         &mut pipeline,
         &mut MemoryOutbox::default(),
-        &mut chain,
-        &mut clock.clone(),
         &Until::verdict(),
-    )
-    .unwrap();
+    );
     assert_one_valid_ack_each(&all[3..], &second.acks);
 }
 
@@ -441,7 +424,7 @@ fn an_open_batch_waits_until_full_or_its_time() {
 
 #[test]
 fn a_host_that_stops_resumes_every_ti_from_its_outbox_without_anchoring_twice() {
-    let (clock, mut chain) = start();
+    let mut chain = Chain::new();
     let all = tcs(1_200);
     let mut pipeline = Pipeline::new(CHAIN, registry(), config());
     let now = UnixMillis(START_MS);
@@ -456,14 +439,11 @@ fn a_host_that_stops_resumes_every_ti_from_its_outbox_without_anchoring_twice() 
     let mut outbox = MemoryOutbox::default();
     // Stopped after 1.2 s: the first batch and the urgent records are sent,
     // not confirmed; the rest of the bulk records wait in the open batch.
-    let first = drain_durably(
+    let first = chain.drain(
         &mut pipeline,
         &mut outbox,
-        &mut chain,
-        &mut clock.clone(),
         &Until::deadline(UnixMillis(START_MS + 1_200)),
-    )
-    .unwrap();
+    );
     assert_eq!(first.stopped, Some(StopCause::Deadline));
     drop(pipeline);
     // A new process: everything held comes back from the outbox.
@@ -476,14 +456,7 @@ fn a_host_that_stops_resumes_every_ti_from_its_outbox_without_anchoring_twice() 
     let mut resumed = Pipeline::new(CHAIN, registry(), config());
     resumed.resume(entries.iter().map(String::as_str)).unwrap();
     assert_eq!(resumed.pending() + first.acks.len(), 1_200);
-    let second = drain_durably(
-        &mut resumed,
-        &mut outbox,
-        &mut chain,
-        &mut clock.clone(),
-        &Until::verdict(),
-    )
-    .unwrap();
+    let second = chain.drain(&mut resumed, &mut outbox, &Until::verdict());
     let mut acks = first.acks;
     acks.extend(second.acks);
     assert_one_valid_ack_each(&all, &acks);
@@ -494,7 +467,7 @@ fn a_host_that_stops_resumes_every_ti_from_its_outbox_without_anchoring_twice() 
 
 #[test]
 fn a_ti_its_template_refuses_gets_its_invalid_ack_from_the_pipeline() {
-    let (clock, mut chain) = start();
+    let mut chain = Chain::new();
     let hs = handshaker();
     let mut pipeline = Pipeline::new(CHAIN, registry(), config());
     let ti = InitialTransaction {
@@ -514,14 +487,11 @@ fn a_ti_its_template_refuses_gets_its_invalid_ack_from_the_pipeline() {
         hs.push(&mut pipeline, &ti, Priority::Bulk, now, &mut rng),
         Err(PipelineError::Duplicate(ti.ti_id))
     );
-    let drained = drain_durably(
+    let drained = chain.drain(
         &mut pipeline,
         &mut MemoryOutbox::default(),
-        &mut chain,
-        &mut clock.clone(),
         &Until::verdict(),
-    )
-    .unwrap();
+    );
     let [ack] = drained.acks.as_slice() else {
         panic!("{:?}", drained.acks);
     };
