@@ -308,6 +308,37 @@ unsafe fn generate_from_json(hs: *mut ehr_handshaker, ti_json: &str) -> (*mut eh
     (ti, tc)
 }
 
+/// Runs a validator of `tc` with `config` through `chain` to its verdict
+/// and returns its first ACK; the caller frees it.
+///
+/// # Safety
+/// `tc`, `config` and `chain` are live handles.
+unsafe fn run_to_ack(
+    tc: *const ehr_tc,
+    config: *const ehr_validator_config,
+    chain: *mut ehr_transport,
+) -> *mut ehr_ack {
+    let (mut validator, mut ack) = (null_mut(), null_mut());
+    // SAFETY: the handles are live by the contract; the validator is freed
+    // once.
+    unsafe {
+        assert_eq!(
+            ehr_validator_new(tc, config, &raw mut validator),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_run(validator, chain, 0, std::ptr::null()),
+            ehr_result::OK
+        );
+        assert_eq!(
+            ehr_validator_poll_ack(validator, &raw mut ack),
+            ehr_result::OK
+        );
+        ehr_validator_free(validator);
+    }
+    ack
+}
+
 #[test]
 fn generate_through_c_equals_the_core_for_the_same_inputs() {
     let (registry, generator) = core_generator();
@@ -650,7 +681,7 @@ fn booleans_the_host_writes_are_read_as_bytes() {
     };
     let (templates, keys, hs) = ffi_handshaker();
     let (registry, _) = core_generator();
-    let (mut chain, mut ack) = (null_mut(), null_mut());
+    let mut chain = null_mut();
     let (mut builder, mut batch, mut proof) = (null_mut(), null_mut(), null_mut());
     let mut summary = ehr_ack_summary::default();
     let mut record_hash = [0u8; 32];
@@ -667,20 +698,8 @@ fn booleans_the_host_writes_are_read_as_bytes() {
         assert_eq!(rc, ehr_result::OK);
         let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
         // A receipt whose `success` byte is 7: a success.
-        let (config, mut validator) = (quick_validator(1), null_mut());
-        assert_eq!(
-            ehr_validator_new(tc, config, &raw mut validator),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_run(validator, chain, 0, std::ptr::null()),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_poll_ack(validator, &raw mut ack),
-            ehr_result::OK
-        );
-        ehr_validator_free(validator);
+        let config = quick_validator(1);
+        let ack = run_to_ack(tc, config, chain);
         ehr_validator_config_free(config);
         assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
         // A batch whose `found` and `has_batch_id` bytes are 2 and 0xFF.
@@ -778,7 +797,6 @@ fn a_validator_final_by_tag_reads_the_block_through_block_at() {
         );
         ehr_validator_config_builder_free(builder);
         let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
-        let (mut validator, mut ack) = (null_mut(), null_mut());
         assert_eq!(
             ehr_transport_new_callbacks(
                 &raw const callbacks,
@@ -788,24 +806,12 @@ fn a_validator_final_by_tag_reads_the_block_through_block_at() {
             ),
             ehr_result::OK
         );
-        assert_eq!(
-            ehr_validator_new(tc, config, &raw mut validator),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_run(validator, chain, 0, std::ptr::null()),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_poll_ack(validator, &raw mut ack),
-            ehr_result::OK
-        );
+        let ack = run_to_ack(tc, config, chain);
         assert_eq!(
             ehr_ack_to_json(ack, buf.as_mut_ptr().cast(), buf.len(), &raw mut len),
             ehr_result::OK
         );
         ehr_ack_free(ack);
-        ehr_validator_free(validator);
         ehr_transport_free(chain);
         let json = String::from_utf8(buf[..len].to_vec()).unwrap();
         let ack: serde_json::Value = serde_json::from_str(&json).unwrap();
