@@ -12,8 +12,14 @@ use crate::ptr;
 use crate::result::{Error, Result, ehr_result};
 use crate::transport::{ehr_poll_status, ehr_receipt, host_result, submission_status};
 
+/// The validator or the watcher: a state machine that takes the reads and
+/// whose refusals are C codes.
+pub(crate) trait Reader: TakesReads<Error: Into<Error>> {}
+
+impl<M: TakesReads<Error: Into<Error>>> Reader for M {}
+
 /// The chain `machine`'s read in flight is about (0 for none).
-fn chain<M: TakesReads>(machine: &M) -> u64 {
+fn chain<M: Reader>(machine: &M) -> u64 {
     machine.read_submission().map_or(0, |s| s.chain_id)
 }
 
@@ -33,31 +39,27 @@ pub(crate) fn reported<T>(
 
 /// Hands `machine` the result of a head read (see
 /// `ehr_validator_handle_head`).
-pub(crate) fn head<M: TakesReads>(
+pub(crate) fn head<M: Reader>(
     machine: &mut M,
     now_ms: u64,
     result: ehr_result,
     block_number: u64,
-) -> Result<()>
-where
-    Error: From<M::Error>,
-{
+) -> Result<()> {
     let result = reported(chain(machine), result, "head read", || Ok(block_number))?;
-    Ok(machine.handle_head(UnixMillis(now_ms), result)?)
+    machine
+        .handle_head(UnixMillis(now_ms), result)
+        .map_err(Into::into)
 }
 
 /// Hands `machine` the result of a poll (see
 /// `ehr_validator_handle_receipt`).
-pub(crate) fn receipt<M: TakesReads>(
+pub(crate) fn receipt<M: Reader>(
     machine: &mut M,
     now_ms: u64,
     result: ehr_result,
     status: u32,
     receipt: *const ehr_receipt,
-) -> Result<()>
-where
-    Error: From<M::Error>,
-{
+) -> Result<()> {
     let result = reported(chain(machine), result, "poll", || {
         let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
             Some(ptr::receipt(receipt, "receipt")?)
@@ -70,42 +72,40 @@ where
             "the host's poll",
         ))
     })?;
-    Ok(machine.handle_receipt(UnixMillis(now_ms), result.and_then(|status| status))?)
+    machine
+        .handle_receipt(UnixMillis(now_ms), result.and_then(|status| status))
+        .map_err(Into::into)
 }
 
 /// Hands `machine` the result of a record read (see
 /// `ehr_validator_handle_record`).
-pub(crate) fn record<M: TakesReads>(
+pub(crate) fn record<M: Reader>(
     machine: &mut M,
     now_ms: u64,
     result: ehr_result,
     found: bool,
     record_hash: *const u8,
-) -> Result<()>
-where
-    Error: From<M::Error>,
-{
+) -> Result<()> {
     let result = reported(chain(machine), result, "record read", || {
         found
             .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
             .transpose()
     })?;
-    Ok(machine.handle_record(UnixMillis(now_ms), result)?)
+    machine
+        .handle_record(UnixMillis(now_ms), result)
+        .map_err(Into::into)
 }
 
 /// Hands `machine` the result of a read by tag (see
 /// `ehr_validator_handle_block`).
-pub(crate) fn block<M: TakesReads>(
+pub(crate) fn block<M: Reader>(
     machine: &mut M,
     now_ms: u64,
     result: ehr_result,
     found: bool,
     block_number: u64,
     block_hash: *const u8,
-) -> Result<()>
-where
-    Error: From<M::Error>,
-{
+) -> Result<()> {
     let result = reported(chain(machine), result, "block read", || {
         found
             .then(|| {
@@ -116,7 +116,9 @@ where
             })
             .transpose()
     })?;
-    Ok(machine.handle_block(UnixMillis(now_ms), result)?)
+    machine
+        .handle_block(UnixMillis(now_ms), result)
+        .map_err(Into::into)
 }
 
 /// The root a batch read of `submission` is about (zero when it anchors no
@@ -130,17 +132,14 @@ fn root_of(submission: Option<&Submission>) -> B256 {
 
 /// Hands `machine` the result of a batch read (see
 /// `ehr_validator_handle_batch`).
-pub(crate) fn batch<M: TakesReads>(
+pub(crate) fn batch<M: Reader>(
     machine: &mut M,
     now_ms: u64,
     result: ehr_result,
     found: bool,
     leaf_count: u32,
     batch_id: Option<*const u8>,
-) -> Result<()>
-where
-    Error: From<M::Error>,
-{
+) -> Result<()> {
     let root = root_of(machine.read_submission());
     let result = reported(chain(machine), result, "batch read", || {
         if !found {
@@ -155,5 +154,7 @@ where
             batch_id,
         }))
     })?;
-    Ok(machine.handle_batch(UnixMillis(now_ms), result)?)
+    machine
+        .handle_batch(UnixMillis(now_ms), result)
+        .map_err(Into::into)
 }
