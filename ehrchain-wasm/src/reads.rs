@@ -1,8 +1,7 @@
 //! The results of the actions the validator and the watcher hand out, as
 //! JavaScript hands them in: one reader per action, one `hand_in` that
-//! gives a result to its state machine, and the `handle*` methods of the
-//! chain reads written once for both classes (`reader_methods!`), over the
-//! core's `TakesReads`.
+//! gives a result to its state machine, and the methods the validator and
+//! the watcher share, written once for both classes (`reader_methods!`).
 
 use ehrchain_core::{
     AnchoredBatch, B256, BlockRef, SubmissionStatus, TransportError, TxHash, UnixMillis,
@@ -102,14 +101,15 @@ where
 }
 
 /// The methods `$class` (`Validator`, `Watcher`) shares with the other
-/// state machine that reads the chain (the core's `TakesReads`, its
-/// `inner`): the next action (`pollTransmit`), when to ask for it
-/// (`pollTimeout`), and the `handle*` methods of the chain reads. A
+/// state machine that reads the chain: the next action (`pollTransmit`),
+/// when to ask for it (`pollTimeout`), and the `handle*` methods of the
+/// chain reads, each handing its result to the `inner` `$machine`
+/// (`TransactionValidator`, `AnchorWatcher`: the core's `TakesReads`). A
 /// `TransportError` in place of a read's result is no verdict for the
 /// watcher: it asks again after a backoff.
 #[rustfmt::skip] // rustfmt re-indents the long parameter attributes on every run
 macro_rules! reader_methods {
-    ($class:ident) => {
+    ($class:ident, $machine:ty) => {
         #[wasm_bindgen]
         impl $class {
             /// The next action at `nowMs` (`Transmit`: the watcher's are
@@ -151,7 +151,7 @@ macro_rules! reader_methods {
                 #[wasm_bindgen(unchecked_param_type = "number | TransportError")] result: JsValue,
             ) -> Result<(), JsValue> {
                 let result = $crate::reads::head_result(&result);
-                let hand = ehrchain_core::TakesReads::handle_head;
+                let hand = <$machine>::handle_head;
                 $crate::reads::hand_in(&mut self.inner, &now_ms, result, hand)
             }
 
@@ -171,7 +171,7 @@ macro_rules! reader_methods {
                 result: JsValue,
             ) -> Result<(), JsValue> {
                 let result = $crate::reads::block_result(&result);
-                let hand = ehrchain_core::TakesReads::handle_block;
+                let hand = <$machine>::handle_block;
                 $crate::reads::hand_in(&mut self.inner, &now_ms, result, hand)
             }
 
@@ -191,7 +191,7 @@ macro_rules! reader_methods {
                 result: JsValue,
             ) -> Result<(), JsValue> {
                 let result = $crate::reads::receipt_result(&result);
-                let hand = ehrchain_core::TakesReads::handle_receipt;
+                let hand = <$machine>::handle_receipt;
                 $crate::reads::hand_in(&mut self.inner, &now_ms, result, hand)
             }
 
@@ -211,7 +211,7 @@ macro_rules! reader_methods {
                 result: JsValue,
             ) -> Result<(), JsValue> {
                 let result = $crate::reads::record_result(&result);
-                let hand = ehrchain_core::TakesReads::handle_record;
+                let hand = <$machine>::handle_record;
                 $crate::reads::hand_in(&mut self.inner, &now_ms, result, hand)
             }
 
@@ -230,7 +230,7 @@ macro_rules! reader_methods {
                 result: JsValue,
             ) -> Result<(), JsValue> {
                 let result = $crate::reads::batch_result(&result);
-                let hand = ehrchain_core::TakesReads::handle_batch;
+                let hand = <$machine>::handle_batch;
                 $crate::reads::hand_in(&mut self.inner, &now_ms, result, hand)
             }
         }

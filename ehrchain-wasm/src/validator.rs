@@ -71,7 +71,7 @@ impl Validator {
     }
 }
 
-reader_methods!(Validator);
+reader_methods!(Validator, TransactionValidator);
 
 #[wasm_bindgen]
 impl Validator {

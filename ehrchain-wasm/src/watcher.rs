@@ -23,7 +23,7 @@ pub struct Watcher {
     inner: AnchorWatcher,
 }
 
-reader_methods!(Watcher);
+reader_methods!(Watcher, AnchorWatcher);
 
 #[wasm_bindgen]
 impl Watcher {
