@@ -550,9 +550,22 @@ fn a_build_without_json_rpc_says_so() {
 mod odd_bools {
     use std::ffi::c_void;
 
-    use ehrchain_ffi::{ehr_receipt, ehr_result, ehr_submission};
+    use ehrchain_ffi::{ehr_receipt, ehr_result, ehr_submission, ehr_transport_callbacks};
 
     pub(super) const TX: [u8; 32] = [0xAB; 32];
+
+    /// This host's callbacks, without a batch read or a read by tag.
+    pub(super) fn callbacks() -> ehr_transport_callbacks {
+        ehr_transport_callbacks {
+            userdata: std::ptr::null_mut(),
+            submit: Some(submit),
+            poll: Some(poll),
+            head: Some(head),
+            record_hash_of: Some(record_hash_of),
+            anchored_batch: None,
+            block_at: None,
+        }
+    }
 
     pub(super) unsafe extern "C" fn submit(
         _: *mut c_void,
@@ -627,13 +640,8 @@ mod odd_bools {
 #[test]
 fn booleans_the_host_writes_are_read_as_bytes() {
     let callbacks = ehr_transport_callbacks {
-        userdata: null_mut(),
-        submit: Some(odd_bools::submit),
-        poll: Some(odd_bools::poll),
-        head: Some(odd_bools::head),
-        record_hash_of: Some(odd_bools::record_hash_of),
         anchored_batch: Some(odd_bools::anchored_batch),
-        block_at: None,
+        ..odd_bools::callbacks()
     };
     let (templates, keys, hs) = ffi_handshaker();
     let (registry, _) = core_generator();
@@ -710,13 +718,8 @@ unsafe extern "C" fn finalized_block_1(
 #[test]
 fn a_validator_final_by_tag_reads_the_block_through_block_at() {
     let callbacks = ehr_transport_callbacks {
-        userdata: null_mut(),
-        submit: Some(odd_bools::submit),
-        poll: Some(odd_bools::poll),
-        head: Some(odd_bools::head),
-        record_hash_of: Some(odd_bools::record_hash_of),
-        anchored_batch: None,
         block_at: Some(finalized_block_1),
+        ..odd_bools::callbacks()
     };
     let (templates, keys, hs) = ffi_handshaker();
     let (registry, _) = core_generator();
