@@ -18,7 +18,7 @@ use crate::batch::AnchoredBatch;
 use crate::finality::BlockRef;
 use crate::outbox::{NoOutbox, Outbox, OutboxError};
 use crate::time::{CancelToken, Clock, UnixMillis};
-use crate::transport::{SubmissionStatus, Transport, TransportError};
+use crate::transport::{Submission, SubmissionStatus, Transport, TransportError};
 use crate::validator::{Ack, TransactionValidator, Transmit, ValidatorError, ValidatorState};
 use crate::watcher::{AnchorWatcher, WatchEvent, WatcherError};
 
@@ -286,29 +286,55 @@ pub fn step<O: Outbox + ?Sized, T: Transport + ?Sized>(
 }
 
 /// A state machine that reads the chain through the validator's read
-/// actions: the validator and the watcher take the same results.
-trait TakesReads {
+/// actions: the validator and the watcher take the same results. The
+/// drivers here and the C and JavaScript bindings hand reads in through it,
+/// so that one piece of code serves both.
+pub trait TakesReads {
+    /// What a refused result is.
     type Error;
+    /// The submission the read in flight is about (the validator's own; the
+    /// watcher's current anchor), if any.
+    fn read_submission(&self) -> Option<&Submission>;
+    /// Takes the result of [`Transmit::ReadHead`].
+    ///
+    /// # Errors
+    /// When no head read was asked for.
     fn handle_head(
         &mut self,
         now: UnixMillis,
         r: Result<u64, TransportError>,
     ) -> Result<(), Self::Error>;
+    /// Takes the result of [`Transmit::Poll`].
+    ///
+    /// # Errors
+    /// When no poll was asked for, or the receipt is another transaction's.
     fn handle_receipt(
         &mut self,
         now: UnixMillis,
         r: Result<SubmissionStatus, TransportError>,
     ) -> Result<(), Self::Error>;
+    /// Takes the result of [`Transmit::ReadRecord`].
+    ///
+    /// # Errors
+    /// When no record read was asked for.
     fn handle_record(
         &mut self,
         now: UnixMillis,
         r: Result<Option<B256>, TransportError>,
     ) -> Result<(), Self::Error>;
+    /// Takes the result of [`Transmit::ReadBatch`].
+    ///
+    /// # Errors
+    /// When no batch read was asked for.
     fn handle_batch(
         &mut self,
         now: UnixMillis,
         r: Result<Option<AnchoredBatch>, TransportError>,
     ) -> Result<(), Self::Error>;
+    /// Takes the result of [`Transmit::ReadBlock`].
+    ///
+    /// # Errors
+    /// When no block read was asked for.
     fn handle_block(
         &mut self,
         now: UnixMillis,
@@ -317,9 +343,12 @@ trait TakesReads {
 }
 
 macro_rules! takes_reads {
-    ($machine:ty, $error:ty) => {
+    ($machine:ty, $error:ty, $submission:ident) => {
         impl TakesReads for $machine {
             type Error = $error;
+            fn read_submission(&self) -> Option<&Submission> {
+                <$machine>::$submission(self)
+            }
             fn handle_head(
                 &mut self,
                 now: UnixMillis,
@@ -359,8 +388,8 @@ macro_rules! takes_reads {
     };
 }
 
-takes_reads!(TransactionValidator, ValidatorError);
-takes_reads!(AnchorWatcher, WatcherError);
+takes_reads!(TransactionValidator, ValidatorError, submission);
+takes_reads!(AnchorWatcher, WatcherError, current_submission);
 
 /// Performs a read action and hands its result to `machine`; `Ok` for
 /// actions that are no reads (nothing is done).

@@ -21,6 +21,7 @@ mod keys;
 mod outbox;
 mod pipeline;
 mod ptr;
+mod reads;
 mod result;
 mod rpc;
 mod shapes;

@@ -9,10 +9,9 @@
 use std::collections::VecDeque;
 use std::ffi::c_char;
 
-use ehrchain_core::BlockRef;
 use ehrchain_core::{
-    Ack, AnchoredBatch, B256, ErrorCode, Submission, SubmissionStatus, SystemClock,
-    TransactionValidator, Transmit, TransportError, TxHash, UnixMillis, run_blocking,
+    Ack, B256, ErrorCode, Submission, SystemClock, TransactionValidator, Transmit, TxHash,
+    UnixMillis, run_blocking,
 };
 
 use crate::batch::ehr_batch;
@@ -20,10 +19,10 @@ use crate::cancel::{ehr_cancel, until};
 use crate::config::{ehr_finality, ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out};
+use crate::reads;
 use crate::result::{Error, Result, ehr_result, guard, guard_void};
-use crate::transport::{
-    ehr_poll_status, ehr_receipt, ehr_submission, ehr_transport, host_result, submission_status,
-};
+use crate::shapes::guard_on_mut;
+use crate::transport::{ehr_receipt, ehr_submission, ehr_transport};
 
 /// The Transaction Validator for one submission (a TC, or a batch
 /// transaction for many TCs): takes it from generated to a final verdict and
@@ -329,78 +328,6 @@ pub(crate) fn chain_of(v: &TransactionValidator) -> u64 {
     v.submission().map_or(0, |s| s.chain_id)
 }
 
-/// `result` as the result of the host's `operation` on a transport for
-/// `chain`, or the value `ok` makes (only called for `EHR_OK`).
-pub(crate) fn reported<T>(
-    chain: u64,
-    result: ehr_result,
-    operation: &str,
-    ok: impl FnOnce() -> Result<T>,
-) -> Result<std::result::Result<T, TransportError>> {
-    match host_result(result, chain, &format!("the host's {operation}")) {
-        Ok(()) => ok().map(Ok),
-        Err(e) => Ok(Err(e)),
-    }
-}
-
-/// The result of a poll as C hands it in (see `ehr_validator_handle_receipt`).
-pub(crate) fn receipt_result(
-    chain: u64,
-    result: ehr_result,
-    status: u32,
-    receipt: *const ehr_receipt,
-) -> Result<std::result::Result<SubmissionStatus, TransportError>> {
-    let result = reported(chain, result, "poll", || {
-        let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
-            Some(ptr::receipt(receipt, "receipt")?)
-        } else {
-            None
-        };
-        Ok(submission_status(
-            status,
-            receipt.as_ref(),
-            "the host's poll",
-        ))
-    })?;
-    Ok(result.and_then(|status| status))
-}
-
-/// The result of a record read as C hands it in (see
-/// `ehr_validator_handle_record`).
-pub(crate) fn record_result(
-    chain: u64,
-    result: ehr_result,
-    found: bool,
-    record_hash: *const u8,
-) -> Result<std::result::Result<Option<B256>, TransportError>> {
-    reported(chain, result, "record read", || {
-        found
-            .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
-            .transpose()
-    })
-}
-
-/// The result of a read by tag as C hands it in (see
-/// `ehr_validator_handle_block`).
-pub(crate) fn block_result(
-    chain: u64,
-    result: ehr_result,
-    found: bool,
-    block_number: u64,
-    block_hash: *const u8,
-) -> Result<std::result::Result<Option<BlockRef>, TransportError>> {
-    reported(chain, result, "block read", || {
-        found
-            .then(|| {
-                ptr::array::<32>(block_hash, "block_hash").map(|hash| BlockRef {
-                    number: block_number,
-                    hash: B256::from(hash),
-                })
-            })
-            .transpose()
-    })
-}
-
 /// Hands in the result of `EHR_TRANSMIT_READ_BLOCK` at `now_ms`: `result`
 /// `EHR_OK` with `found` true, the block's number and its 32-byte hash, or
 /// `found` false when the node names no such block yet (then `block_hash` is
@@ -415,49 +342,8 @@ pub unsafe extern "C" fn ehr_validator_handle_block(
     block_number: u64,
     block_hash: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let result = block_result(
-            chain_of(&validator.v),
-            result,
-            found,
-            block_number,
-            block_hash,
-        )?;
-        validator.v.handle_block(UnixMillis(now_ms), result)?;
-        Ok(())
-    })
-}
-
-/// The result of a batch read of `submission`'s root (zero when it anchors
-/// no batch), as C hands it in (see `ehr_validator_handle_batch`).
-pub(crate) fn batch_result(
-    submission: Option<&Submission>,
-    result: ehr_result,
-    found: bool,
-    leaf_count: u32,
-    has_batch_id: bool,
-    batch_id: *const u8,
-) -> Result<std::result::Result<Option<AnchoredBatch>, TransportError>> {
-    let (chain, root) = match submission {
-        Some(s) => match s.anchoring {
-            ehrchain_core::transport::Anchoring::Batch { root, .. } => (s.chain_id, root),
-            ehrchain_core::transport::Anchoring::Record { .. } => (s.chain_id, B256::ZERO),
-        },
-        None => (0, B256::ZERO),
-    };
-    reported(chain, result, "batch read", || {
-        if !found {
-            return Ok(None);
-        }
-        let batch_id = has_batch_id
-            .then(|| ptr::array::<32>(batch_id, "batch_id").map(B256::from))
-            .transpose()?;
-        Ok(Some(AnchoredBatch {
-            root,
-            leaf_count,
-            batch_id,
-        }))
+    guard_on_mut(validator, "validator", |v| {
+        reads::block(&mut v.v, now_ms, result, found, block_number, block_hash)
     })
 }
 
@@ -475,7 +361,7 @@ pub unsafe extern "C" fn ehr_validator_handle_submitted(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reported(chain_of(&validator.v), result, "submission", || {
+        let result = reads::reported(chain_of(&validator.v), result, "submission", || {
             Ok(TxHash(B256::from(ptr::array::<32>(tx_hash, "tx_hash")?)))
         })?;
         validator.v.handle_submitted(UnixMillis(now_ms), result)?;
@@ -496,11 +382,8 @@ pub unsafe extern "C" fn ehr_validator_handle_receipt(
     status: u32,
     receipt: *const ehr_receipt,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let result = receipt_result(chain_of(&validator.v), result, status, receipt)?;
-        validator.v.handle_receipt(UnixMillis(now_ms), result)?;
-        Ok(())
+    guard_on_mut(validator, "validator", |v| {
+        reads::receipt(&mut v.v, now_ms, result, status, receipt)
     })
 }
 
@@ -514,13 +397,8 @@ pub unsafe extern "C" fn ehr_validator_handle_head(
     result: ehr_result,
     block_number: u64,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reported(chain_of(&validator.v), result, "head read", || {
-            Ok(block_number)
-        })?;
-        validator.v.handle_head(UnixMillis(now_ms), result)?;
-        Ok(())
+    guard_on_mut(validator, "validator", |v| {
+        reads::head(&mut v.v, now_ms, result, block_number)
     })
 }
 
@@ -537,11 +415,8 @@ pub unsafe extern "C" fn ehr_validator_handle_record(
     found: bool,
     record_hash: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let result = record_result(chain_of(&validator.v), result, found, record_hash)?;
-        validator.v.handle_record(UnixMillis(now_ms), result)?;
-        Ok(())
+    guard_on_mut(validator, "validator", |v| {
+        reads::record(&mut v.v, now_ms, result, found, record_hash)
     })
 }
 
@@ -561,18 +436,9 @@ pub unsafe extern "C" fn ehr_validator_handle_batch(
     has_batch_id: bool,
     batch_id: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let result = batch_result(
-            validator.v.submission(),
-            result,
-            found,
-            leaf_count,
-            has_batch_id,
-            batch_id,
-        )?;
-        validator.v.handle_batch(UnixMillis(now_ms), result)?;
-        Ok(())
+    guard_on_mut(validator, "validator", |v| {
+        let batch_id = has_batch_id.then_some(batch_id);
+        reads::batch(&mut v.v, now_ms, result, found, leaf_count, batch_id)
     })
 }
 

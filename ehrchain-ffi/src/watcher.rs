@@ -17,12 +17,11 @@ use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, UnixMillis, wa
 use crate::cancel::{ehr_cancel, until};
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
+use crate::reads;
 use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::shapes::guard_on_mut;
 use crate::transport::{ehr_receipt, ehr_transport};
-use crate::validator::{
-    batch_result, block_result, ehr_transmit, ehr_validator, receipt_result, record_result,
-    reported, write_deadline,
-};
+use crate::validator::{ehr_transmit, ehr_validator, write_deadline};
 
 /// The anchor watcher over valid ACKs.
 ///
@@ -35,11 +34,6 @@ pub struct ehr_watcher {
 impl ehr_watcher {
     fn new(w: AnchorWatcher) -> Self {
         Self { w }
-    }
-
-    /// The chain of the anchor the read in flight is about (0 between rounds).
-    fn chain(&self) -> u64 {
-        self.w.current_submission().map_or(0, |s| s.chain_id)
     }
 }
 
@@ -178,11 +172,8 @@ pub unsafe extern "C" fn ehr_watcher_handle_head(
     result: ehr_result,
     block_number: u64,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle_mut(watcher, "watcher")?;
-        let result = reported(watcher.chain(), result, "head read", || Ok(block_number))?;
-        watcher.w.handle_head(UnixMillis(now_ms), result)?;
-        Ok(())
+    guard_on_mut(watcher, "watcher", |w| {
+        reads::head(&mut w.w, now_ms, result, block_number)
     })
 }
 
@@ -198,11 +189,8 @@ pub unsafe extern "C" fn ehr_watcher_handle_block(
     block_number: u64,
     block_hash: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle_mut(watcher, "watcher")?;
-        let result = block_result(watcher.chain(), result, found, block_number, block_hash)?;
-        watcher.w.handle_block(UnixMillis(now_ms), result)?;
-        Ok(())
+    guard_on_mut(watcher, "watcher", |w| {
+        reads::block(&mut w.w, now_ms, result, found, block_number, block_hash)
     })
 }
 
@@ -217,11 +205,8 @@ pub unsafe extern "C" fn ehr_watcher_handle_receipt(
     status: u32,
     receipt: *const ehr_receipt,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle_mut(watcher, "watcher")?;
-        let result = receipt_result(watcher.chain(), result, status, receipt)?;
-        watcher.w.handle_receipt(UnixMillis(now_ms), result)?;
-        Ok(())
+    guard_on_mut(watcher, "watcher", |w| {
+        reads::receipt(&mut w.w, now_ms, result, status, receipt)
     })
 }
 
@@ -236,11 +221,8 @@ pub unsafe extern "C" fn ehr_watcher_handle_record(
     found: bool,
     record_hash: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle_mut(watcher, "watcher")?;
-        let result = record_result(watcher.chain(), result, found, record_hash)?;
-        watcher.w.handle_record(UnixMillis(now_ms), result)?;
-        Ok(())
+    guard_on_mut(watcher, "watcher", |w| {
+        reads::record(&mut w.w, now_ms, result, found, record_hash)
     })
 }
 
@@ -257,18 +239,9 @@ pub unsafe extern "C" fn ehr_watcher_handle_batch(
     has_batch_id: bool,
     batch_id: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle_mut(watcher, "watcher")?;
-        let result = batch_result(
-            watcher.w.current_submission(),
-            result,
-            found,
-            leaf_count,
-            has_batch_id,
-            batch_id,
-        )?;
-        watcher.w.handle_batch(UnixMillis(now_ms), result)?;
-        Ok(())
+    guard_on_mut(watcher, "watcher", |w| {
+        let batch_id = has_batch_id.then_some(batch_id);
+        reads::batch(&mut w.w, now_ms, result, found, leaf_count, batch_id)
     })
 }
 

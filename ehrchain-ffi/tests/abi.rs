@@ -39,6 +39,13 @@ fn last_error() -> String {
     String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
+/// Asserts that a C call returned `EHR_OK`, with the thread's last error
+/// in the message when it did not.
+#[track_caller]
+fn ok(rc: ehr_result) {
+    assert_eq!(rc, ehr_result::OK, "{}", last_error());
+}
+
 #[test]
 fn messages_follow_the_buffer_rules() {
     let mut buf = [0xAAu8; 8];
@@ -54,7 +61,7 @@ fn messages_follow_the_buffer_rules() {
     let mut big = vec![0u8; n];
     // SAFETY: big holds n writable bytes.
     let rc = unsafe { ehr_result_message(102, big.as_mut_ptr().cast(), big.len(), &raw mut n) };
-    assert_eq!(rc, ehr_result::OK);
+    ok(rc);
     assert_eq!(
         &big[..n],
         ehr_result::from(ErrorCode::BufferTooSmall)
@@ -71,10 +78,7 @@ fn messages_follow_the_buffer_rules() {
 fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
     let mut templates = null_mut();
     // SAFETY: a valid out pointer.
-    assert_eq!(
-        unsafe { ehr_templates_new_builtin(&raw mut templates) },
-        ehr_result::OK
-    );
+    ok(unsafe { ehr_templates_new_builtin(&raw mut templates) });
     let mut id = [0u8; 32];
     let (name, len) = text("blood-pressure");
     // SAFETY (all calls below): NULL pointers and bad lengths are what is
@@ -117,10 +121,7 @@ fn null_zero_length_and_invalid_utf8_arguments_are_codes() {
         );
         assert!(last_error().contains("`proofs[0]` is NULL"));
         assert_eq!(id, [0; 32], "outputs are written only on success");
-        assert_eq!(
-            ehr_templates_latest(templates, name, len, id.as_mut_ptr()),
-            ehr_result::OK
-        );
+        ok(ehr_templates_latest(templates, name, len, id.as_mut_ptr()));
         assert_eq!(B256::from(id), core_template_id("blood-pressure"));
         let mut ti = null_mut();
         let (json, json_len) = text("{\"tiId\":");
@@ -176,22 +177,15 @@ fn quick_validator(confirmations: u64) -> *mut ehr_validator_config {
     let (mut builder, mut config) = (null_mut(), null_mut());
     // SAFETY: valid out pointers; the builder is freed once.
     unsafe {
-        assert_eq!(
-            ehr_validator_config_builder_new(&raw mut builder),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_config_builder_set_confirmations(builder, confirmations),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_config_builder_set_poll_interval_ms(builder, 1),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_config_builder_build(builder, &raw mut config),
-            ehr_result::OK
-        );
+        ok(ehr_validator_config_builder_new(&raw mut builder));
+        ok(ehr_validator_config_builder_set_confirmations(
+            builder,
+            confirmations,
+        ));
+        ok(ehr_validator_config_builder_set_poll_interval_ms(
+            builder, 1,
+        ));
+        ok(ehr_validator_config_builder_build(builder, &raw mut config));
         ehr_validator_config_builder_free(builder);
     }
     config
@@ -211,30 +205,24 @@ fn handshaker_config(
     // SAFETY: every pointer is valid for its stated length; the builder is
     // freed once.
     unsafe {
-        assert_eq!(
-            ehr_handshaker_config_builder_new(
-                chain_id,
-                registry.as_ptr(),
-                sealing,
-                sealing_len,
-                pseudonyms,
-                pseudonyms_len,
-                &raw mut builder
-            ),
-            ehr_result::OK,
-            "{}",
-            last_error()
-        );
+        ok(ehr_handshaker_config_builder_new(
+            chain_id,
+            registry.as_ptr(),
+            sealing,
+            sealing_len,
+            pseudonyms,
+            pseudonyms_len,
+            &raw mut builder,
+        ));
         if !validator.is_null() {
-            assert_eq!(
-                ehr_handshaker_config_builder_set_validator(builder, validator),
-                ehr_result::OK
-            );
+            ok(ehr_handshaker_config_builder_set_validator(
+                builder, validator,
+            ));
         }
-        assert_eq!(
-            ehr_handshaker_config_builder_build(builder, &raw mut config),
-            ehr_result::OK
-        );
+        ok(ehr_handshaker_config_builder_build(
+            builder,
+            &raw mut config,
+        ));
         ehr_handshaker_config_builder_free(builder);
     }
     config
@@ -245,25 +233,14 @@ fn ffi_handshaker() -> (*mut ehr_templates, *mut ehr_key_store, *mut ehr_handsha
     let (mut templates, mut keys, mut hs) = (null_mut(), null_mut(), null_mut());
     // SAFETY: every pointer is valid for its stated length.
     unsafe {
-        assert_eq!(
-            ehr_templates_new_builtin(&raw mut templates),
-            ehr_result::OK
-        );
-        assert_eq!(ehr_key_store_new(&raw mut keys), ehr_result::OK);
+        ok(ehr_templates_new_builtin(&raw mut templates));
+        ok(ehr_key_store_new(&raw mut keys));
         for (id, byte) in [("records-2026", 0x11u8), ("pseudonyms", 0x22)] {
             let (p, n) = text(id);
-            assert_eq!(
-                ehr_key_store_insert(keys, p, n, [byte; 32].as_ptr()),
-                ehr_result::OK
-            );
+            ok(ehr_key_store_insert(keys, p, n, [byte; 32].as_ptr()));
         }
         let config = handshaker_config(1337, [0xee; 20], null());
-        assert_eq!(
-            ehr_handshaker_new(templates, keys, config, &raw mut hs),
-            ehr_result::OK,
-            "{}",
-            last_error()
-        );
+        ok(ehr_handshaker_new(templates, keys, config, &raw mut hs));
         ehr_handshaker_config_free(config);
     }
     (templates, keys, hs)
@@ -296,16 +273,37 @@ unsafe fn generate_from_json(hs: *mut ehr_handshaker, ti_json: &str) -> (*mut eh
     let (mut ti, mut tc) = (null_mut(), null_mut());
     // SAFETY: the text is valid for its length; `hs` is live by the contract.
     unsafe {
-        assert_eq!(
-            ehr_ti_from_json(json, json_len, &raw mut ti),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_handshaker_generate(hs, ti, NOW.as_millis(), &raw mut tc),
-            ehr_result::OK
-        );
+        ok(ehr_ti_from_json(json, json_len, &raw mut ti));
+        ok(ehr_handshaker_generate(
+            hs,
+            ti,
+            NOW.as_millis(),
+            &raw mut tc,
+        ));
     }
     (ti, tc)
+}
+
+/// Runs a validator of `tc` with `config` through `chain` to its verdict
+/// and returns its first ACK; the caller frees it.
+///
+/// # Safety
+/// `tc`, `config` and `chain` are live handles.
+unsafe fn run_to_ack(
+    tc: *const ehr_tc,
+    config: *const ehr_validator_config,
+    chain: *mut ehr_transport,
+) -> *mut ehr_ack {
+    let (mut validator, mut ack) = (null_mut(), null_mut());
+    // SAFETY: the handles are live by the contract; the validator is freed
+    // once.
+    unsafe {
+        ok(ehr_validator_new(tc, config, &raw mut validator));
+        ok(ehr_validator_run(validator, chain, 0, std::ptr::null()));
+        ok(ehr_validator_poll_ack(validator, &raw mut ack));
+        ehr_validator_free(validator);
+    }
+    ack
 }
 
 #[test]
@@ -324,20 +322,19 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
     let mut tc_ti_id = [0u8; 32];
     // SAFETY: every pointer is valid for its stated length.
     let (c_ti, tc) = unsafe {
-        assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);
+        ok(ehr_handshaker_set_seed(hs, seed.as_ptr()));
         generate_from_json(hs, &ti.to_json())
     };
     // SAFETY: as above.
     unsafe {
-        assert_eq!(
-            ehr_tc_envelope(tc, envelope.as_mut_ptr(), envelope.len(), &raw mut n),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_tc_record_hash(tc, record_hash.as_mut_ptr()),
-            ehr_result::OK
-        );
-        assert_eq!(ehr_tc_ti_id(tc, tc_ti_id.as_mut_ptr()), ehr_result::OK);
+        ok(ehr_tc_envelope(
+            tc,
+            envelope.as_mut_ptr(),
+            envelope.len(),
+            &raw mut n,
+        ));
+        ok(ehr_tc_record_hash(tc, record_hash.as_mut_ptr()));
+        ok(ehr_tc_ti_id(tc, tc_ti_id.as_mut_ptr()));
         ehr_tc_free(tc);
     }
     assert_eq!(&envelope[..n], direct.envelope.as_bytes());
@@ -352,20 +349,18 @@ fn generate_through_c_equals_the_core_for_the_same_inputs() {
     let mut violations = vec![0u8; 4096];
     // SAFETY: as above.
     unsafe {
-        assert_eq!(
-            ehr_ti_from_json(bad_json, bad_len, &raw mut bad_ti),
-            ehr_result::OK
-        );
+        ok(ehr_ti_from_json(bad_json, bad_len, &raw mut bad_ti));
         let mut out = null_mut();
         assert_eq!(
             ehr_handshaker_generate(hs, bad_ti, NOW.as_millis(), &raw mut out),
             ErrorCode::TiRejected
         );
         assert!(out.is_null());
-        assert_eq!(
-            ehr_last_violations(violations.as_mut_ptr().cast(), violations.len(), &raw mut n),
-            ehr_result::OK
-        );
+        ok(ehr_last_violations(
+            violations.as_mut_ptr().cast(),
+            violations.len(),
+            &raw mut n,
+        ));
         ehr_ti_free(bad_ti);
         ehr_ti_free(c_ti);
         ehr_handshaker_free(hs);
@@ -389,29 +384,26 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
     let (mut chain_id, mut registry_address) = (0u64, [0u8; 20]);
     // SAFETY: every pointer is valid for its stated length.
     unsafe {
-        assert_eq!(
-            ehr_transport_new_devnet(templates, &raw mut chain),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_transport_chain(chain, &raw mut chain_id, registry_address.as_mut_ptr()),
-            ehr_result::OK
-        );
+        ok(ehr_transport_new_devnet(templates, &raw mut chain));
+        ok(ehr_transport_chain(
+            chain,
+            &raw mut chain_id,
+            registry_address.as_mut_ptr(),
+        ));
         let validator = quick_validator(3);
         let config = handshaker_config(chain_id, registry_address, validator);
-        assert_eq!(
-            ehr_handshaker_new(templates, keys, config, &raw mut hs),
-            ehr_result::OK
-        );
+        ok(ehr_handshaker_new(templates, keys, config, &raw mut hs));
         ehr_handshaker_config_free(config);
         ehr_validator_config_free(validator);
-        assert_eq!(ehr_handshaker_set_seed(hs, seed.as_ptr()), ehr_result::OK);
+        ok(ehr_handshaker_set_seed(hs, seed.as_ptr()));
         let (name, len) = text("blood-pressure");
-        assert_eq!(
-            ehr_templates_latest(templates, name, len, template_id.as_mut_ptr()),
-            ehr_result::OK
-        );
-        assert_eq!(ehr_random_id(ti_id.as_mut_ptr()), ehr_result::OK);
+        ok(ehr_templates_latest(
+            templates,
+            name,
+            len,
+            template_id.as_mut_ptr(),
+        ));
+        ok(ehr_random_id(ti_id.as_mut_ptr()));
         // A TI's timestamp is in Unix seconds; the clock in milliseconds.
         let timestamp = ehr_clock_now_ms() / 1000;
         let rc = common::ti_new(
@@ -423,36 +415,34 @@ fn the_devnet_flow_through_c_gives_a_valid_ack() {
             timestamp,
             &mut ti,
         );
-        assert_eq!(rc, ehr_result::OK);
+        ok(rc);
         for (field, value) in [("systolic", "128"), ("diastolic", "84")] {
             let (f, fl) = text(field);
             let (v, vl) = text(value);
-            assert_eq!(ehr_ti_set_field(ti, f, fl, v, vl), ehr_result::OK);
+            ok(ehr_ti_set_field(ti, f, fl, v, vl));
         }
-        assert_eq!(ehr_ti_id(ti, c_ti_id.as_mut_ptr()), ehr_result::OK);
-        assert_eq!(
-            ehr_ti_to_json(
-                ti,
-                ti_json.as_mut_ptr().cast(),
-                ti_json.len(),
-                &raw mut ti_json_len
-            ),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_handshaker_submit(hs, ti, chain, 0, std::ptr::null(), &raw mut ack),
-            ehr_result::OK
-        );
-        assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
-        assert_eq!(
-            ehr_ack_envelope(
-                ack,
-                envelope.as_mut_ptr(),
-                envelope.len(),
-                &raw mut envelope_len
-            ),
-            ehr_result::OK
-        );
+        ok(ehr_ti_id(ti, c_ti_id.as_mut_ptr()));
+        ok(ehr_ti_to_json(
+            ti,
+            ti_json.as_mut_ptr().cast(),
+            ti_json.len(),
+            &raw mut ti_json_len,
+        ));
+        ok(ehr_handshaker_submit(
+            hs,
+            ti,
+            chain,
+            0,
+            std::ptr::null(),
+            &raw mut ack,
+        ));
+        ok(ehr_ack_to_summary(ack, &raw mut summary));
+        ok(ehr_ack_envelope(
+            ack,
+            envelope.as_mut_ptr(),
+            envelope.len(),
+            &raw mut envelope_len,
+        ));
         ehr_ack_free(ack);
         ehr_ti_free(ti);
         ehr_handshaker_free(hs);
@@ -516,10 +506,7 @@ fn built_in_templates_are_the_cores() {
         ehr_templates_new_builtin(&raw mut templates);
         for (name, json) in BUILT_IN_TEMPLATES {
             let (p, n) = text(name);
-            assert_eq!(
-                ehr_templates_latest(templates, p, n, id.as_mut_ptr()),
-                ehr_result::OK
-            );
+            ok(ehr_templates_latest(templates, p, n, id.as_mut_ptr()));
             assert_eq!(
                 B256::from(id),
                 Template::from_json(json).unwrap().id(),
@@ -563,9 +550,22 @@ fn a_build_without_json_rpc_says_so() {
 mod odd_bools {
     use std::ffi::c_void;
 
-    use ehrchain_ffi::{ehr_receipt, ehr_result, ehr_submission};
+    use ehrchain_ffi::{ehr_receipt, ehr_result, ehr_submission, ehr_transport_callbacks};
 
     pub(super) const TX: [u8; 32] = [0xAB; 32];
+
+    /// This host's callbacks, without a batch read or a read by tag.
+    pub(super) fn callbacks() -> ehr_transport_callbacks {
+        ehr_transport_callbacks {
+            userdata: std::ptr::null_mut(),
+            submit: Some(submit),
+            poll: Some(poll),
+            head: Some(head),
+            record_hash_of: Some(record_hash_of),
+            anchored_batch: None,
+            block_at: None,
+        }
+    }
 
     pub(super) unsafe extern "C" fn submit(
         _: *mut c_void,
@@ -640,17 +640,12 @@ mod odd_bools {
 #[test]
 fn booleans_the_host_writes_are_read_as_bytes() {
     let callbacks = ehr_transport_callbacks {
-        userdata: null_mut(),
-        submit: Some(odd_bools::submit),
-        poll: Some(odd_bools::poll),
-        head: Some(odd_bools::head),
-        record_hash_of: Some(odd_bools::record_hash_of),
         anchored_batch: Some(odd_bools::anchored_batch),
-        block_at: None,
+        ..odd_bools::callbacks()
     };
     let (templates, keys, hs) = ffi_handshaker();
     let (registry, _) = core_generator();
-    let (mut chain, mut ack) = (null_mut(), null_mut());
+    let mut chain = null_mut();
     let (mut builder, mut batch, mut proof) = (null_mut(), null_mut(), null_mut());
     let mut summary = ehr_ack_summary::default();
     let mut record_hash = [0u8; 32];
@@ -664,46 +659,28 @@ fn booleans_the_host_writes_are_read_as_bytes() {
             [0xee; 20].as_ptr(),
             &raw mut chain,
         );
-        assert_eq!(rc, ehr_result::OK);
+        ok(rc);
         let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
         // A receipt whose `success` byte is 7: a success.
-        let (config, mut validator) = (quick_validator(1), null_mut());
-        assert_eq!(
-            ehr_validator_new(tc, config, &raw mut validator),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_run(validator, chain, 0, std::ptr::null()),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_poll_ack(validator, &raw mut ack),
-            ehr_result::OK
-        );
-        ehr_validator_free(validator);
+        let config = quick_validator(1);
+        let ack = run_to_ack(tc, config, chain);
         ehr_validator_config_free(config);
-        assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
+        ok(ehr_ack_to_summary(ack, &raw mut summary));
         // A batch whose `found` and `has_batch_id` bytes are 2 and 0xFF.
-        assert_eq!(
-            ehr_tc_record_hash(tc, record_hash.as_mut_ptr()),
-            ehr_result::OK
-        );
-        assert_eq!(ehr_batch_builder_new(&raw mut builder), ehr_result::OK);
-        assert_eq!(
-            ehr_batch_builder_push(builder, record_hash.as_ptr(), &raw mut index),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_batch_builder_build(builder, odd_bools::BATCH_ID.as_ptr(), &raw mut batch),
-            ehr_result::OK
-        );
-        assert_eq!(ehr_batch_proof(batch, 0, &raw mut proof), ehr_result::OK);
-        assert_eq!(
-            ehr_proof_verify_on_chain(proof, chain),
-            ehr_result::OK,
-            "{}",
-            last_error()
-        );
+        ok(ehr_tc_record_hash(tc, record_hash.as_mut_ptr()));
+        ok(ehr_batch_builder_new(&raw mut builder));
+        ok(ehr_batch_builder_push(
+            builder,
+            record_hash.as_ptr(),
+            &raw mut index,
+        ));
+        ok(ehr_batch_builder_build(
+            builder,
+            odd_bools::BATCH_ID.as_ptr(),
+            &raw mut batch,
+        ));
+        ok(ehr_batch_proof(batch, 0, &raw mut proof));
+        ok(ehr_proof_verify_on_chain(proof, chain));
         ehr_proof_free(proof);
         ehr_batch_free(batch);
         ehr_batch_builder_free(builder);
@@ -741,13 +718,8 @@ unsafe extern "C" fn finalized_block_1(
 #[test]
 fn a_validator_final_by_tag_reads_the_block_through_block_at() {
     let callbacks = ehr_transport_callbacks {
-        userdata: null_mut(),
-        submit: Some(odd_bools::submit),
-        poll: Some(odd_bools::poll),
-        head: Some(odd_bools::head),
-        record_hash_of: Some(odd_bools::record_hash_of),
-        anchored_batch: None,
         block_at: Some(finalized_block_1),
+        ..odd_bools::callbacks()
     };
     let (templates, keys, hs) = ffi_handshaker();
     let (registry, _) = core_generator();
@@ -757,55 +729,32 @@ fn a_validator_final_by_tag_reads_the_block_through_block_at() {
     // SAFETY: every pointer is valid for its stated length; every handle is
     // freed once.
     unsafe {
-        assert_eq!(
-            ehr_validator_config_builder_new(&raw mut builder),
-            ehr_result::OK
-        );
+        ok(ehr_validator_config_builder_new(&raw mut builder));
         assert_eq!(
             ehr_validator_config_builder_set_finality(builder, 9),
             ErrorCode::InvalidArgument
         );
-        assert_eq!(
-            ehr_validator_config_builder_set_finality(
-                builder,
-                ehr_finality::EHR_FINALITY_FINALIZED as u32
-            ),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_config_builder_build(builder, &raw mut config),
-            ehr_result::OK
-        );
+        ok(ehr_validator_config_builder_set_finality(
+            builder,
+            ehr_finality::EHR_FINALITY_FINALIZED as u32,
+        ));
+        ok(ehr_validator_config_builder_build(builder, &raw mut config));
         ehr_validator_config_builder_free(builder);
         let (ti, tc) = generate_from_json(hs, &bp_ti(&registry, 128).to_json());
-        let (mut validator, mut ack) = (null_mut(), null_mut());
-        assert_eq!(
-            ehr_transport_new_callbacks(
-                &raw const callbacks,
-                1337,
-                [0xee; 20].as_ptr(),
-                &raw mut chain
-            ),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_new(tc, config, &raw mut validator),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_run(validator, chain, 0, std::ptr::null()),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_validator_poll_ack(validator, &raw mut ack),
-            ehr_result::OK
-        );
-        assert_eq!(
-            ehr_ack_to_json(ack, buf.as_mut_ptr().cast(), buf.len(), &raw mut len),
-            ehr_result::OK
-        );
+        ok(ehr_transport_new_callbacks(
+            &raw const callbacks,
+            1337,
+            [0xee; 20].as_ptr(),
+            &raw mut chain,
+        ));
+        let ack = run_to_ack(tc, config, chain);
+        ok(ehr_ack_to_json(
+            ack,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &raw mut len,
+        ));
         ehr_ack_free(ack);
-        ehr_validator_free(validator);
         ehr_transport_free(chain);
         let json = String::from_utf8(buf[..len].to_vec()).unwrap();
         let ack: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -839,44 +788,48 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
     // SAFETY: every pointer is valid for its stated length; every handle is
     // freed once.
     unsafe {
-        assert_eq!(ehr_batch_builder_new(&raw mut builder), ehr_result::OK);
+        ok(ehr_batch_builder_new(&raw mut builder));
         for systolic in [120, 121] {
             let mut ti = bp_ti(&registry, systolic);
             ti.ti_id = B256::repeat_byte(u8::try_from(systolic).unwrap());
             let json = ti.to_json();
             let (j, jl) = text(&json);
             let (mut c_ti, mut tc) = (null_mut(), null_mut());
-            assert_eq!(ehr_ti_from_json(j, jl, &raw mut c_ti), ehr_result::OK);
-            assert_eq!(
-                ehr_handshaker_generate(hs, c_ti, NOW.as_millis(), &raw mut tc),
-                ehr_result::OK
-            );
+            ok(ehr_ti_from_json(j, jl, &raw mut c_ti));
+            ok(ehr_handshaker_generate(
+                hs,
+                c_ti,
+                NOW.as_millis(),
+                &raw mut tc,
+            ));
             let (mut hash, mut index) = ([0u8; 32], 0u32);
-            assert_eq!(ehr_tc_record_hash(tc, hash.as_mut_ptr()), ehr_result::OK);
-            assert_eq!(
-                ehr_batch_builder_push(builder, hash.as_ptr(), &raw mut index),
-                ehr_result::OK
-            );
+            ok(ehr_tc_record_hash(tc, hash.as_mut_ptr()));
+            ok(ehr_batch_builder_push(
+                builder,
+                hash.as_ptr(),
+                &raw mut index,
+            ));
             ehr_ti_free(c_ti);
             tcs.push(tc.cast_const());
         }
-        assert_eq!(
-            ehr_batch_builder_build(builder, batch_id.as_ptr(), &raw mut batch),
-            ehr_result::OK
-        );
+        ok(ehr_batch_builder_build(
+            builder,
+            batch_id.as_ptr(),
+            &raw mut batch,
+        ));
         let (mut root, mut leaves) = ([0u8; 32], 0u32);
-        assert_eq!(
-            ehr_batch_root(batch, root.as_mut_ptr(), &raw mut leaves),
-            ehr_result::OK
-        );
+        ok(ehr_batch_root(batch, root.as_mut_ptr(), &raw mut leaves));
         assert_eq!(
             ehr_validator_new_batch(batch, tcs.as_ptr(), 1, config, &raw mut validator),
             ErrorCode::BatchMismatch
         );
-        assert_eq!(
-            ehr_validator_new_batch(batch, tcs.as_ptr(), 2, config, &raw mut validator),
-            ehr_result::OK
-        );
+        ok(ehr_validator_new_batch(
+            batch,
+            tcs.as_ptr(),
+            2,
+            config,
+            &raw mut validator,
+        ));
         // The host's loop: the node refuses the submission (as it would a
         // second anchoring), the registry holds this very batch, and a block
         // is mined between two reads of the head.
@@ -887,10 +840,11 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
                 break;
             }
             ehr_validator_handle_timeout(validator, now_ms);
-            assert_eq!(
-                ehr_validator_poll_transmit(validator, now_ms, transmit.as_mut_ptr()),
-                ehr_result::OK
-            );
+            ok(ehr_validator_poll_transmit(
+                validator,
+                now_ms,
+                transmit.as_mut_ptr(),
+            ));
             let t = transmit.assume_init_ref();
             let rc = match t.kind {
                 0 => {
@@ -941,20 +895,17 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
                 }
                 other => panic!("unexpected action {other}"),
             };
-            assert_eq!(rc, ehr_result::OK, "{}", last_error());
+            ok(rc);
             actions.push(t.kind);
         }
         loop {
             let mut ack = null_mut();
-            assert_eq!(
-                ehr_validator_poll_ack(validator, &raw mut ack),
-                ehr_result::OK
-            );
+            ok(ehr_validator_poll_ack(validator, &raw mut ack));
             if ack.is_null() {
                 break;
             }
             let mut summary = ehr_ack_summary::default();
-            assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
+            ok(ehr_ack_to_summary(ack, &raw mut summary));
             acks.push(summary);
             ehr_ack_free(ack);
         }
@@ -988,7 +939,7 @@ fn text_out(write: impl FnOnce(*mut std::ffi::c_char, usize, *mut usize) -> ehr_
     let mut buf = vec![0u8; 1 << 16];
     let mut n = 0usize;
     let rc = write(buf.as_mut_ptr().cast(), buf.len(), &raw mut n);
-    assert_eq!(rc, ehr_result::OK, "{}", last_error());
+    ok(rc);
     String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
@@ -1026,7 +977,7 @@ impl OneTc {
         let mut validator = null_mut();
         // SAFETY: the TC and configuration are live; `validator` is a slot.
         let rc = unsafe { ehr_validator_new(self.tc, self.config, &raw mut validator) };
-        assert_eq!(rc, ehr_result::OK, "{}", last_error());
+        ok(rc);
         validator
     }
 }
@@ -1060,16 +1011,17 @@ unsafe fn exchange_with(
     let (mut exchange, mut bodies) = (null_mut(), Vec::new());
     // SAFETY: valid pointers; the exchange is freed once.
     unsafe {
-        assert_eq!(
-            ehr_validator_poll_transmit(validator, NOW.as_millis(), transmit.as_mut_ptr()),
-            ehr_result::OK
-        );
+        ok(ehr_validator_poll_transmit(
+            validator,
+            NOW.as_millis(),
+            transmit.as_mut_ptr(),
+        ));
         if transmit.assume_init_ref().kind == ehr_transmit_kind::EHR_TRANSMIT_PERSIST as u32 {
             // The outbox write comes first; this host keeps its entry in memory.
             let rc = ehr_validator_handle_persisted(validator, NOW.as_millis(), ehr_result::OK);
-            assert_eq!(rc, ehr_result::OK);
+            ok(rc);
             let rc = ehr_validator_poll_transmit(validator, NOW.as_millis(), transmit.as_mut_ptr());
-            assert_eq!(rc, ehr_result::OK);
+            ok(rc);
         }
         let transmit = transmit.assume_init();
         let from = from.as_ref().map_or(null(), |f| f.as_ptr());
@@ -1081,15 +1033,17 @@ unsafe fn exchange_with(
             false,
             &raw mut exchange,
         );
-        assert_eq!(rc, ehr_result::OK, "{}", last_error());
+        ok(rc);
         for (status, body) in answers {
             bodies.push(text_out(|buf, len, n| {
                 ehr_rpc_exchange_request(exchange, 7, buf, len, n)
             }));
-            assert_eq!(
-                ehr_rpc_exchange_handle_answer(exchange, *status, body.as_ptr(), body.len()),
-                ehr_result::OK
-            );
+            ok(ehr_rpc_exchange_handle_answer(
+                exchange,
+                *status,
+                body.as_ptr(),
+                body.len(),
+            ));
         }
         let mut n = 0;
         let rc = ehr_rpc_exchange_request(exchange, 8, null_mut(), 0, &raw mut n);
@@ -1098,12 +1052,11 @@ unsafe fn exchange_with(
             ehr_result::from(ErrorCode::NotPresent),
             "more requests than answers: {bodies:?}"
         );
-        assert_eq!(
-            ehr_rpc_exchange_finish(exchange, validator, NOW.as_millis()),
-            ehr_result::OK,
-            "{}",
-            last_error()
-        );
+        ok(ehr_rpc_exchange_finish(
+            exchange,
+            validator,
+            NOW.as_millis(),
+        ));
         ehr_rpc_exchange_free(exchange);
     }
     bodies
@@ -1128,11 +1081,8 @@ fn a_c_host_with_its_own_http_client_gets_a_prompt_refusal_through_the_core_poli
                 && bodies[0].ends_with(r#""latest"]}"#),
             "{bodies:?}"
         );
-        assert_eq!(
-            ehr_validator_poll_ack(validator, &raw mut ack),
-            ehr_result::OK
-        );
-        assert_eq!(ehr_ack_to_summary(ack, &raw mut summary), ehr_result::OK);
+        ok(ehr_validator_poll_ack(validator, &raw mut ack));
+        ok(ehr_ack_to_summary(ack, &raw mut summary));
         ehr_ack_free(ack);
         ehr_validator_free(validator);
     }
@@ -1146,10 +1096,7 @@ fn a_c_host_with_its_own_http_client_gets_a_prompt_refusal_through_the_core_poli
 unsafe fn finished(validator: *mut ehr_validator) -> bool {
     let mut done = false;
     // SAFETY: live by the contract; `done` is a valid bool.
-    assert_eq!(
-        unsafe { ehr_validator_is_finished(validator, &raw mut done) },
-        ehr_result::OK
-    );
+    ok(unsafe { ehr_validator_is_finished(validator, &raw mut done) });
     done
 }
 
@@ -1206,7 +1153,7 @@ fn a_c_host_reads_the_finalized_block_through_the_core_policy() {
             ehr_result::from(ErrorCode::InvalidArgument)
         );
         transmit.tag = ehr_finality::EHR_FINALITY_FINALIZED as u32;
-        assert_eq!(new(&transmit, &mut exchange), ehr_result::OK);
+        ok(new(&transmit, &mut exchange));
         let body = text_out(|buf, len, n| ehr_rpc_exchange_request(exchange, 3, buf, len, n));
         assert_eq!(
             body,

@@ -189,27 +189,49 @@ pub struct InclusionProof {
     inner: CoreProof,
 }
 
-/// Reads a proof in any of its forms: `Uint8Array` (binary), a string
-/// starting `EHRP:` (QR text), another string (JSON text) or an object (JSON
-/// form).
+/// Reads an inclusion proof in any of its forms (see [`any_form`]).
 pub(crate) fn proof_of(value: &JsValue) -> Result<CoreProof, Failure> {
+    any_form(
+        value,
+        "a proof",
+        CoreProof::from_text,
+        CoreProof::from_json,
+        CoreProof::from_bytes,
+    )
+}
+
+/// Reads a proof (either version) in any of its forms: `Uint8Array`
+/// (binary, read by `from_bytes`), a string starting `EHRP:` (QR text,
+/// `from_text`), another string (JSON text, `from_json`) or an object (JSON
+/// form); other types are refused with a message naming `what`.
+pub(crate) fn any_form<P, E>(
+    value: &JsValue,
+    what: &str,
+    from_text: fn(&str) -> Result<P, E>,
+    from_json: fn(&str) -> Result<P, E>,
+    from_bytes: fn(&[u8]) -> Result<P, E>,
+) -> Result<P, Failure>
+where
+    Failure: From<E>,
+{
     if let Some(array) = value.dyn_ref::<js_sys::Uint8Array>() {
-        return Ok(CoreProof::from_bytes(&array.to_vec())?);
+        return Ok(from_bytes(&array.to_vec())?);
     }
     if let Some(text) = value.as_string() {
         let trimmed = text.trim();
-        if trimmed.starts_with('{') {
-            return Ok(CoreProof::from_json(trimmed)?);
-        }
-        return Ok(CoreProof::from_text(trimmed)?);
+        let read = if trimmed.starts_with('{') {
+            from_json
+        } else {
+            from_text
+        };
+        return Ok(read(trimmed)?);
     }
     if value.is_object() {
-        let json = convert::json_text(value, "proof")?;
-        return Ok(CoreProof::from_json(&json)?);
+        return Ok(from_json(&convert::json_text(value, "proof")?)?);
     }
-    Err(Failure::bad_input(
-        "a proof must be a Uint8Array (binary), an \"EHRP:\" string (QR text) or its JSON form",
-    ))
+    Err(Failure::bad_input(format!(
+        "{what} must be a Uint8Array (binary), an \"EHRP:\" string (QR text) or its JSON form"
+    )))
 }
 
 #[wasm_bindgen]

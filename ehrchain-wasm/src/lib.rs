@@ -8,6 +8,7 @@ mod error;
 mod fhir;
 mod handshaker;
 mod pipeline;
+mod reads;
 mod registry;
 mod rpc;
 mod signed_proof;

@@ -2,7 +2,6 @@
 //! with JSON in and out. The package's `runPipeline` drives it over an
 //! EIP-1193 provider; this module only converts.
 
-use ehrchain_core::outbox::OutboxError;
 use ehrchain_core::pipeline::{
     FlightId, Pipeline as CorePipeline, PipelineConfig, PipelineTransmit, Priority,
 };
@@ -14,11 +13,11 @@ use wasm_bindgen::prelude::*;
 use crate::convert;
 use crate::error::Failure;
 use crate::handshaker::{ChainTransaction, Handshaker, now_or_date};
-use crate::ti::initial_transaction;
-use crate::validator::{
-    batch_result, block_result, head_result, now, outbox_error, receipt_result, record_result,
-    submitted_result,
+use crate::reads::{
+    batch_result, block_result, head_result, receipt_result, record_result, submitted_result,
 };
+use crate::ti::initial_transaction;
+use crate::validator::{now, stored};
 
 /// Many TIs in flight over one transport: urgent records anchored alone,
 /// bulk records gathered into Merkle batches (flushed when full or after
@@ -140,8 +139,7 @@ impl Pipeline {
     ) -> Result<(), JsValue> {
         let round = convert::uint(&round, "round")?;
         let now = now(&now_ms)?;
-        let stored: Result<(), OutboxError> = outbox_error(error).map_or(Ok(()), Err);
-        self.inner.handle_persisted(round, now, stored);
+        self.inner.handle_persisted(round, now, stored(error));
         Ok(())
     }
 
@@ -192,9 +190,7 @@ impl Pipeline {
     #[wasm_bindgen(js_name = pollTimeout, unchecked_return_type = "number | undefined")]
     #[must_use]
     pub fn poll_timeout(&self) -> JsValue {
-        self.inner
-            .poll_timeout()
-            .map_or(JsValue::UNDEFINED, |t| convert::number(t.as_millis()))
+        convert::millis_or_undefined(self.inner.poll_timeout())
     }
 
     /// Passes `nowMs` to every submission (and flushes a batch whose wait

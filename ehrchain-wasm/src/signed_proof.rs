@@ -7,6 +7,7 @@ use ehrchain_core::authorship::{
 };
 use wasm_bindgen::prelude::*;
 
+use crate::batch::any_form;
 use crate::convert::{self, hex};
 use crate::error::Failure;
 
@@ -18,21 +19,16 @@ pub struct SignedRecordProof {
     inner: CoreSigned,
 }
 
-/// Reads a signed record's proof: `Uint8Array` (binary), a string starting
-/// `EHRP:` (QR text), another string (JSON text) or an object (JSON form).
+/// Reads a signed record's proof in any of its forms (see
+/// `batch::any_form`).
 fn signed_proof_of(value: &JsValue) -> Result<CoreSigned, Failure> {
-    if let Some(array) = value.dyn_ref::<js_sys::Uint8Array>() {
-        return Ok(CoreSigned::from_bytes(&array.to_vec())?);
-    }
-    if let Some(text) = value.as_string().filter(|t| !t.trim().starts_with('{')) {
-        return Ok(CoreSigned::from_text(text.trim())?);
-    }
-    if value.is_string() || value.is_object() {
-        return Ok(CoreSigned::from_json(&convert::json_text(value, "proof")?)?);
-    }
-    Err(Failure::bad_input(
-        "a signed record's proof must be a Uint8Array (binary), an \"EHRP:\" string (QR text) or its JSON form",
-    ))
+    any_form(
+        value,
+        "a signed record's proof",
+        CoreSigned::from_text,
+        CoreSigned::from_json,
+        CoreSigned::from_bytes,
+    )
 }
 
 #[wasm_bindgen]

@@ -3,16 +3,16 @@
 //! an EIP-1193 provider; hosts with another transport drive it themselves.
 
 use ehrchain_core::outbox::OutboxError;
-use ehrchain_core::{Ack, BlockRef, InvalidReason};
+use ehrchain_core::{Ack, InvalidReason};
 use ehrchain_core::{
-    AnchoredBatch, B256, ErrorCode, StopCause, Stopped, SubmissionStatus, TransactionValidator,
-    TransportError, TxHash, UnixMillis, ValidatorConfig,
+    ErrorCode, StopCause, Stopped, TransactionValidator, UnixMillis, ValidatorConfig,
 };
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
 use crate::error::Failure;
+use crate::reads::{hand_in, reader_methods, submitted_result};
 
 /// The validator settings: the defaults with `overrides` (snake_case keys of
 /// `ValidatorConfig`, the core's JSON form) applied; unknown keys are refused.
@@ -40,124 +40,23 @@ impl From<TransactionValidator> for Validator {
     }
 }
 
-/// A transport failure passed in place of a result: an object with an
-/// `error` key (`TransportError`'s JSON form).
-fn transport_error(value: &JsValue) -> Result<Option<TransportError>, Failure> {
-    if value.is_object() && !convert::get(value, "error").is_undefined() {
-        return convert::value(value, "transport error").map(Some);
-    }
-    Ok(None)
-}
-
 /// A required `nowMs` argument: Unix milliseconds.
 pub(crate) fn now(value: &JsValue) -> Result<UnixMillis, Failure> {
     convert::uint(value, "nowMs").map(UnixMillis)
 }
 
-/// A read's result as JavaScript hands it in: a `TransportError`, or what
-/// `ok` reads from the value.
-fn read_result<T>(
-    result: &JsValue,
-    ok: impl FnOnce(&JsValue) -> Result<T, Failure>,
-) -> Result<Result<T, TransportError>, Failure> {
-    match transport_error(result)? {
-        Some(e) => Ok(Err(e)),
-        None => ok(result).map(Ok),
-    }
-}
-
-/// The result of a `submit` action (see `handleSubmitted`).
-pub(crate) fn submitted_result(
-    result: &JsValue,
-) -> Result<Result<TxHash, TransportError>, Failure> {
-    read_result(result, |r| convert::b256(r, "transaction hash").map(TxHash))
-}
-
-/// The storage's error a host passes to `handlePersisted`, if any
-/// (`undefined` or `null`: stored).
-pub(crate) fn outbox_error(error: Option<JsValue>) -> Option<OutboxError> {
-    error
-        .filter(|e| !e.is_undefined() && !e.is_null())
-        .map(|e| {
-            OutboxError(
-                convert::get(&e, "message")
-                    .as_string()
-                    .or_else(|| e.as_string())
-                    .unwrap_or_else(|| "the outbox failed".to_owned()),
-            )
-        })
-}
-
-/// The result of a `poll` action (see `handleReceipt`).
-pub(crate) fn receipt_result(
-    result: &JsValue,
-) -> Result<Result<SubmissionStatus, TransportError>, Failure> {
-    read_result(result, |r| convert::value(r, "submission status"))
-}
-
-/// The result of a `read_head` action (see `handleHead`).
-pub(crate) fn head_result(result: &JsValue) -> Result<Result<u64, TransportError>, Failure> {
-    read_result(result, |r| convert::uint(r, "head"))
-}
-
-/// The result of a `read_record` action (see `handleRecord`).
-pub(crate) fn record_result(
-    result: &JsValue,
-) -> Result<Result<Option<B256>, TransportError>, Failure> {
-    read_result(result, |r| {
-        if r.is_null() {
-            Ok(None)
-        } else {
-            convert::b256(r, "record hash").map(Some)
-        }
-    })
-}
-
-/// The result of a `read_batch` action (see `handleBatch`).
-pub(crate) fn batch_result(
-    result: &JsValue,
-) -> Result<Result<Option<AnchoredBatch>, TransportError>, Failure> {
-    read_result(result, |r| {
-        if r.is_null() {
-            Ok(None)
-        } else {
-            convert::document(r, "anchored batch").map(Some)
-        }
-    })
-}
-
-/// The result of a `read_block` action (see `handleBlock`): the block
-/// `{number, hash}`, or `null` when the node names none yet.
-pub(crate) fn block_result(
-    result: &JsValue,
-) -> Result<Result<Option<BlockRef>, TransportError>, Failure> {
-    read_result(result, |r| {
-        if r.is_null() {
-            Ok(None)
-        } else {
-            convert::value(r, "block").map(Some)
-        }
-    })
-}
-
-/// The validator's result handler, as the core's `handle_*` methods take it.
-type Hand<T> = fn(
-    &mut TransactionValidator,
-    UnixMillis,
-    Result<T, TransportError>,
-) -> Result<(), ehrchain_core::validator::ValidatorError>;
-
-impl Validator {
-    /// The body of every `handle*`: hands `result`, as one of the readers
-    /// above converted it, to the validator at `now_ms` through `hand`.
-    fn hand_in<T>(
-        &mut self,
-        now_ms: &JsValue,
-        result: Result<Result<T, TransportError>, Failure>,
-        hand: Hand<T>,
-    ) -> Result<(), JsValue> {
-        let now = now(now_ms)?;
-        Ok(hand(&mut self.inner, now, result?).map_err(Failure::from)?)
+/// The result of a `persist` action as a host passes it to
+/// `handlePersisted`: stored (`undefined` or `null`), or the storage's
+/// error.
+pub(crate) fn stored(error: Option<JsValue>) -> Result<(), OutboxError> {
+    match error.filter(|e| !e.is_undefined() && !e.is_null()) {
+        None => Ok(()),
+        Some(e) => Err(OutboxError(
+            convert::get(&e, "message")
+                .as_string()
+                .or_else(|| e.as_string())
+                .unwrap_or_else(|| "the outbox failed".to_owned()),
+        )),
     }
 }
 
@@ -172,36 +71,10 @@ impl Validator {
     }
 }
 
+reader_methods!(Validator, TransactionValidator);
+
 #[wasm_bindgen]
 impl Validator {
-    /// The next action at `now`, or `undefined` when there is nothing to do
-    /// yet (see `pollTimeout`), an action awaits its result, or the verdict
-    /// is reached.
-    ///
-    /// # Errors
-    /// `EHR_INVALID_ARGUMENT` for a bad `now`.
-    #[wasm_bindgen(js_name = pollTransmit, unchecked_return_type = "Transmit | undefined")]
-    pub fn poll_transmit(
-        &mut self,
-        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let now = now(&now_ms)?;
-        match self.inner.poll_transmit(now) {
-            Some(t) => Ok(convert::to_js(&t)?),
-            None => Ok(JsValue::UNDEFINED),
-        }
-    }
-
-    /// When to call `handleTimeout` and `pollTransmit` next (Unix milliseconds), or
-    /// `undefined` while an action awaits its result or when finished.
-    #[wasm_bindgen(js_name = pollTimeout, unchecked_return_type = "number | undefined")]
-    #[must_use]
-    pub fn poll_timeout(&self) -> JsValue {
-        self.inner
-            .poll_timeout()
-            .map_or(JsValue::UNDEFINED, |at| convert::number(at.as_millis()))
-    }
-
     /// Advances the timers to `now`.
     ///
     /// # Errors
@@ -227,104 +100,12 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | TransportError")] result: JsValue,
     ) -> Result<(), JsValue> {
-        self.hand_in(
+        let result = submitted_result(&result);
+        hand_in(
+            &mut self.inner,
             &now_ms,
-            submitted_result(&result),
+            result,
             TransactionValidator::handle_submitted,
-        )
-    }
-
-    /// The result of a `poll` action: a `SubmissionStatus`
-    /// (`{status: "pending"}`, `{status: "dropped"}`,
-    /// `{status: "included", receipt}`), or a `TransportError`.
-    ///
-    /// # Errors
-    /// `EHR_INVALID_ARGUMENT` for malformed results; `EHR_VALIDATOR` when no poll was
-    /// asked for or the receipt is another transaction's.
-    #[wasm_bindgen(js_name = handleReceipt)]
-    pub fn handle_receipt(
-        &mut self,
-        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "SubmissionStatus | TransportError")] result: JsValue,
-    ) -> Result<(), JsValue> {
-        self.hand_in(
-            &now_ms,
-            receipt_result(&result),
-            TransactionValidator::handle_receipt,
-        )
-    }
-
-    /// The result of a `read_head` action: the head's block number, or a
-    /// `TransportError`.
-    ///
-    /// # Errors
-    /// `EHR_INVALID_ARGUMENT`; `EHR_VALIDATOR` when no head was asked for.
-    #[wasm_bindgen(js_name = handleHead)]
-    pub fn handle_head(
-        &mut self,
-        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number | TransportError")] result: JsValue,
-    ) -> Result<(), JsValue> {
-        self.hand_in(
-            &now_ms,
-            head_result(&result),
-            TransactionValidator::handle_head,
-        )
-    }
-
-    /// The result of a `read_record` action: the record hash the registry
-    /// holds under the TI id (`null` for none), or a `TransportError`.
-    ///
-    /// # Errors
-    /// `EHR_INVALID_ARGUMENT`; `EHR_VALIDATOR` when no read was asked for.
-    #[wasm_bindgen(js_name = handleRecord)]
-    pub fn handle_record(
-        &mut self,
-        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string | null | TransportError")] result: JsValue,
-    ) -> Result<(), JsValue> {
-        self.hand_in(
-            &now_ms,
-            record_result(&result),
-            TransactionValidator::handle_record,
-        )
-    }
-
-    /// The result of a `read_batch` action: the batch the registry holds
-    /// under the root (`null` for none), or a `TransportError`.
-    ///
-    /// # Errors
-    /// `EHR_INVALID_ARGUMENT`; `EHR_VALIDATOR` when no read was asked for.
-    #[wasm_bindgen(js_name = handleBatch)]
-    pub fn handle_batch(
-        &mut self,
-        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | null | TransportError")]
-        result: JsValue,
-    ) -> Result<(), JsValue> {
-        self.hand_in(
-            &now_ms,
-            batch_result(&result),
-            TransactionValidator::handle_batch,
-        )
-    }
-
-    /// The result of a `read_block` action (finality by tag): the node's
-    /// block under the tag (`{number, hash}`; `null` when it names none
-    /// yet), or a `TransportError`.
-    ///
-    /// # Errors
-    /// `EHR_INVALID_ARGUMENT`; `EHR_VALIDATOR` when no block was asked for.
-    #[wasm_bindgen(js_name = handleBlock)]
-    pub fn handle_block(
-        &mut self,
-        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "BlockRef | null | TransportError")] result: JsValue,
-    ) -> Result<(), JsValue> {
-        self.hand_in(
-            &now_ms,
-            block_result(&result),
-            TransactionValidator::handle_block,
         )
     }
 
@@ -334,10 +115,7 @@ impl Validator {
     /// `EHR_INTERNAL` only.
     #[wasm_bindgen(js_name = pollAck, unchecked_return_type = "Ack | undefined")]
     pub fn poll_ack(&mut self) -> Result<JsValue, JsValue> {
-        match self.inner.poll_ack() {
-            Some(ack) => Ok(convert::to_js(&ack)?),
-            None => Ok(JsValue::UNDEFINED),
-        }
+        Ok(convert::to_js_or_undefined(self.inner.poll_ack())?)
     }
 
     /// Whether the verdict is reached.
@@ -460,10 +238,9 @@ impl Validator {
         #[wasm_bindgen(unchecked_optional_param_type = "unknown")] error: Option<JsValue>,
     ) -> Result<(), JsValue> {
         let now = now(&now_ms)?;
-        let stored = outbox_error(error).map_or(Ok(()), Err);
         Ok(self
             .inner
-            .handle_persisted(now, stored)
+            .handle_persisted(now, stored(error))
             .map_err(Failure::from)?)
     }
 
@@ -473,9 +250,6 @@ impl Validator {
     /// `EHR_INTERNAL` only.
     #[wasm_bindgen(getter, unchecked_return_type = "Submission | undefined")]
     pub fn submission(&self) -> Result<JsValue, JsValue> {
-        match self.inner.submission() {
-            Some(s) => Ok(convert::to_js(s)?),
-            None => Ok(JsValue::UNDEFINED),
-        }
+        Ok(convert::to_js_or_undefined(self.inner.submission())?)
     }
 }

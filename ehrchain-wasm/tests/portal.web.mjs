@@ -118,16 +118,8 @@ test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
   await page.waitForSelector("#wallet[data-connected=true]");
 
   // A doctor's blood-pressure reading: valid.
-  await page.click("#roles [data-role=doctor]");
-  await page.click(".forms-tabs [data-form=blood-pressure]");
-  const bp = "form[data-template=blood-pressure]";
-  await page.fill(`${bp} [name=__patient]`, "MRN-000123");
-  await page.fill(`${bp} [name=systolic]`, "128");
-  await page.fill(`${bp} [name=diastolic]`, "84");
-  await page.selectOption(`${bp} [name=position]`, "sitting");
-  await page.click(`${bp} button[type=submit]`);
-  const doctorAck = page.locator("#acks li[data-template=blood-pressure][data-status]");
-  await doctorAck.waitFor({ timeout: 60_000 });
+  await submitForm(page, "doctor", "blood-pressure", { __patient: "MRN-000123", systolic: "128", diastolic: "84" }, { position: "sitting" });
+  const doctorAck = await shownAck(page, "#acks li[data-template=blood-pressure][data-status]");
   assert.equal(await doctorAck.getAttribute("data-status"), "valid", await doctorAck.innerText());
   assert.match(await doctorAck.locator(".badge").innerText(), /valid/);
   // The write-ahead outbox (IndexedDB) holds the ACK and no entry.
@@ -144,31 +136,18 @@ test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
   assert.deepEqual(stored, { pending: 0, acks: ["valid"] });
 
   // The pathologist role: the wallet's account does not hold it on chain.
-  await page.click("#roles [data-role=pathologist]");
-  const lab = "form[data-template=lab-result]";
-  await page.fill(`${lab} [name=__patient]`, "MRN-000456");
-  await page.fill(`${lab} [name=test_code]`, "2345-7");
-  await page.fill(`${lab} [name=value]`, "5.4");
-  await page.fill(`${lab} [name=unit]`, "mmol/L");
-  await page.selectOption(`${lab} [name=specimen]`, "serum");
-  await page.fill(`${lab} [name=collected_at]`, "2026-11-30T07:45:00");
-  await page.click(`${lab} button[type=submit]`);
-  const labAck = page.locator("#acks li[data-template=lab-result][data-status]");
-  await labAck.waitFor({ timeout: 60_000 });
+  await submitForm(page, "pathologist", "lab-result", {
+    __patient: "MRN-000456", test_code: "2345-7", value: "5.4", unit: "mmol/L", collected_at: "2026-11-30T07:45:00",
+  }, { specimen: "serum" });
+  const labAck = await shownAck(page, "#acks li[data-template=lab-result][data-status]");
   assert.equal(await labAck.getAttribute("data-status"), "invalid");
   assert.match(await labAck.locator(".reason").innerText(), /AccessControlUnauthorizedAccount/);
 
   // The doctor signs a reading in the wallet; the gateway relays it; the ACK
   // names the doctor.
   await page.check("#sign");
-  await page.click("#roles [data-role=doctor]");
-  await page.click(".forms-tabs [data-form=blood-pressure]");
-  await page.fill(`${bp} [name=__patient]`, "MRN-000789");
-  await page.fill(`${bp} [name=systolic]`, "131");
-  await page.fill(`${bp} [name=diastolic]`, "86");
-  await page.click(`${bp} button[type=submit]`);
-  const signedAck = page.locator("#acks li[data-author][data-status]");
-  await signedAck.waitFor({ timeout: 60_000 });
+  await submitForm(page, "doctor", "blood-pressure", { __patient: "MRN-000789", systolic: "131", diastolic: "86" });
+  const signedAck = await shownAck(page, "#acks li[data-author][data-status]");
   assert.equal(await signedAck.getAttribute("data-status"), "valid", await signedAck.innerText());
   assert.equal(await signedAck.getAttribute("data-author"), accounts[2].toLowerCase());
   assert.equal(await signedAck.locator(".author").innerText(), `signed by ${accounts[2].toLowerCase()} as doctor`);
@@ -220,6 +199,26 @@ test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
   assert.deepEqual(errors, []);
   console.log(`portal test: screenshot in ${SCREENSHOT}`);
 });
+
+/**
+ * Opens `role`'s form for `template`, fills its `fields` and chooses its
+ * `selects` (name to value), and submits it.
+ */
+async function submitForm(page, role, template, fields, selects = {}) {
+  await page.click(`#roles [data-role=${role}]`);
+  await page.click(`.forms-tabs [data-form=${template}]`);
+  const form = `form[data-template=${template}]`;
+  for (const [name, value] of Object.entries(fields)) await page.fill(`${form} [name=${name}]`, value);
+  for (const [name, value] of Object.entries(selects)) await page.selectOption(`${form} [name=${name}]`, value);
+  await page.click(`${form} button[type=submit]`);
+}
+
+/** The ACK item `selector` picks in `#acks`, once the portal shows it. */
+async function shownAck(page, selector) {
+  const ack = page.locator(selector);
+  await ack.waitFor({ timeout: 60_000 });
+  return ack;
+}
 
 /** A blood pressure of the FHIR vital-signs profile in `unit` (UCUM). */
 function bloodPressure(id, unit) {
@@ -273,8 +272,7 @@ async function fhirBundle(page) {
   assert.match(await page.locator("#fhir-result li[data-index='3'] .reason").innerText(),
     /^urn:uuid:bp2 does not fill template blood-pressure: .*unit "kPa" where "mm\[Hg\]" \(UCUM\) is expected/);
 
-  const ack = page.locator("#acks li[data-fhir='urn:uuid:bp1']");
-  await ack.waitFor({ timeout: 60_000 });
+  const ack = await shownAck(page, "#acks li[data-fhir='urn:uuid:bp1']");
   assert.equal(await ack.getAttribute("data-status"), "valid", await ack.innerText());
   assert.equal(await ack.getAttribute("data-role"), "nurse");
   const provenance = JSON.parse(await ack.locator("details[data-resource-type=Provenance] pre").textContent());

@@ -15,16 +15,28 @@ const SETTINGS = { depth: 4, pollIntervalMs: 10, backoffInitialMs: 10, backoffMa
 // the other test files' transactions: the reorg runs on the in-process node.
 const shared = { skip: process.env.EHRCHAIN_RPC_URL ? "reverts a shared node" : false };
 
-test("a vanished anchor is resent as the same TC and watched until final", shared, async () => {
+// A blood-pressure TI (`systolic`) anchored valid after a snapshot of the
+// chain, and a watcher over its ACK: revert to `snapshot` to reorg it away.
+async function anchoredAndWatched(systolic) {
   const snapshot = await provider.request({ method: "evm_snapshot", params: [] });
-  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 125, diastolic: 80 }, { patientId: "MRN-000123" });
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic, diastolic: 80 }, { patientId: "MRN-000123" });
   const v = hs.validatorFor(entry, Date.now());
   const [ack] = await ehr.runValidator(v, transport);
   assert.equal(ack.status, "valid", JSON.stringify(ack));
   const watcher = new ehr.Watcher(SETTINGS);
   watcher.watch(v, ack);
-  assert.equal(watcher.size, 1);
+  return { snapshot, entry, v, ack, watcher };
+}
+
+// Takes the chain back to `snapshot` (a reorg deeper than the confirmations).
+async function revert(snapshot) {
   assert.equal(await provider.request({ method: "evm_revert", params: [snapshot] }), true);
+}
+
+test("a vanished anchor is resent as the same TC and watched until final", shared, async () => {
+  const { snapshot, entry, v, ack, watcher } = await anchoredAndWatched(125);
+  assert.equal(watcher.size, 1);
+  await revert(snapshot);
 
   const saved = [];
   const outbox = { save: (key) => saved.push(key), finish: () => {} };
@@ -48,14 +60,8 @@ test("a vanished anchor is resent as the same TC and watched until final", share
 });
 
 test("an anchor that vanishes twice is resent twice, the same TC each time, until final", shared, async () => {
-  const first = await provider.request({ method: "evm_snapshot", params: [] });
-  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 124, diastolic: 80 }, { patientId: "MRN-000123" });
-  const v = hs.validatorFor(entry, Date.now());
-  const [ack] = await ehr.runValidator(v, transport);
-  assert.equal(ack.status, "valid", JSON.stringify(ack));
-  const watcher = new ehr.Watcher(SETTINGS);
-  watcher.watch(v, ack);
-  assert.equal(await provider.request({ method: "evm_revert", params: [first] }), true);
+  const { snapshot, entry, v, ack, watcher } = await anchoredAndWatched(124);
+  await revert(snapshot);
   // The outbox: the first resend is taken away too, once its ACK is stored
   // (a snapshot when the vanished TI is stored, a revert when its ACK is).
   let second;
@@ -66,7 +72,7 @@ test("an anchor that vanishes twice is resent twice, the same TC each time, unti
     },
     finish: async () => {
       finished += 1;
-      if (finished === 1) assert.equal(await provider.request({ method: "evm_revert", params: [second] }), true);
+      if (finished === 1) await revert(second);
     },
   };
   const { events, resent } = await ehr.runWatcher(watcher, transport, { outbox, deadline: Date.now() + 60_000 });
@@ -81,13 +87,8 @@ test("an anchor that vanishes twice is resent twice, the same TC each time, unti
 });
 
 test("a resend that ends not anchored (dropped again) is rerun, the same TC, until valid", shared, async () => {
-  const snapshot = await provider.request({ method: "evm_snapshot", params: [] });
-  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 123, diastolic: 80 }, { patientId: "MRN-000123" });
-  const v = hs.validatorFor(entry, Date.now());
-  const [ack] = await ehr.runValidator(v, transport);
-  const watcher = new ehr.Watcher(SETTINGS);
-  watcher.watch(v, ack);
-  assert.equal(await provider.request({ method: "evm_revert", params: [snapshot] }), true);
+  const { snapshot, v, ack, watcher } = await anchoredAndWatched(123);
+  await revert(snapshot);
   // The first four sends of the resend vanish on the way (a hash, nothing
   // sent): dropped, resent, dropped again, until the validator gives up.
   let lies = 4;

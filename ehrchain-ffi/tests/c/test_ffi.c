@@ -230,6 +230,21 @@ static ehr_key_store *memory_keys(void) {
     return keys;
 }
 
+/* The validator's next ACK (there must be one), its summary in `s`. */
+static ehr_ack *next_ack(ehr_validator *v, ehr_ack_summary *s) {
+    ehr_ack *ack = NULL;
+    OK(ehr_validator_poll_ack(v, &ack));
+    OK(ehr_ack_to_summary(ack, s));
+    return ack;
+}
+
+/* Runs `v` through `chain` to its verdict (no deadline, no cancel) and
+ * returns its first ACK, its summary in `s`. */
+static ehr_ack *run_to_ack(ehr_validator *v, ehr_transport *chain, ehr_ack_summary *s) {
+    OK(ehr_validator_run(v, chain, 0, NULL));
+    return next_ack(v, s);
+}
+
 /* A validator that does not wait long: `confirmations` blocks, polls every
  * millisecond, retries after 1 to 2 ms during an outage. */
 static ehr_validator_config *quick_validator(uint64_t confirmations) {
@@ -573,9 +588,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     for (int run = 0; run < 2; run++) {
         ehr_validator *v = NULL;
         OK(ehr_validator_new(tc, vc, &v));
-        OK(ehr_validator_run(v, f.chain, 0, NULL));
-        OK(ehr_validator_poll_ack(v, &ack));
-        OK(ehr_ack_to_summary(ack, &s));
+        ack = run_to_ack(v, f.chain, &s);
         EXPECT(s.valid && s.replay == (run == 1));
         ehr_ack_free(ack);
         OK(ehr_validator_poll_ack(v, &ack));
@@ -1380,10 +1393,8 @@ static void test_validator_in_an_event_loop(void) {
     OK(fake_submit(&fake, &first.submission, tx_hash));
     OK(ehr_validator_handle_submitted(v, now_ms, EHR_OK, tx_hash));
     EXPECT(drive(v, &fake, &now_ms) >= 3); /* poll, head, poll */
-    ehr_ack *ack = NULL;
-    OK(ehr_validator_poll_ack(v, &ack));
     ehr_ack_summary s;
-    OK(ehr_ack_to_summary(ack, &s));
+    ehr_ack *ack = next_ack(v, &s);
     EXPECT(s.valid && s.has_tx_hash && memcmp(s.tx_hash, tx_hash, 32) == 0);
     uint8_t ti_id[32];
     OK(ehr_tc_ti_id(tc, ti_id));
@@ -1423,8 +1434,7 @@ static void test_validator_in_an_event_loop(void) {
     EXPECT(drive(v, &fake, &now_ms) > 0);
     OK(ehr_validator_outage(v, &in_outage, &outage));
     EXPECT(!in_outage);
-    OK(ehr_validator_poll_ack(v, &ack));
-    OK(ehr_ack_to_summary(ack, &s));
+    ack = next_ack(v, &s);
     EXPECT(s.valid && fake.reads == 0);
     ehr_ack_free(ack);
     ehr_validator_free(v);
@@ -1465,8 +1475,7 @@ static void test_validator_in_an_event_loop(void) {
     OK(fake_record_hash_of(&fake, a.ti_id, &found, stored));
     OK(ehr_validator_handle_record(v, now_ms, EHR_OK, found, stored));
     EXPECT(drive(v, &fake, &now_ms) > 0);
-    OK(ehr_validator_poll_ack(v, &ack));
-    OK(ehr_ack_to_summary(ack, &s));
+    ack = next_ack(v, &s);
     uint8_t record_hash[32];
     OK(ehr_tc_record_hash(tc, record_hash));
     EXPECT(s.valid && memcmp(s.record_hash, record_hash, 32) == 0);
@@ -1515,8 +1524,7 @@ static void test_validator_in_an_event_loop(void) {
     EXPECT_RC(ehr_rpc_exchange_request(x, 2, body, sizeof body, &body_len), EHR_NOT_PRESENT);
     OK(ehr_rpc_exchange_finish(x, v, now_ms));
     ehr_rpc_exchange_free(x);
-    OK(ehr_validator_poll_ack(v, &ack));
-    OK(ehr_ack_to_summary(ack, &s));
+    ack = next_ack(v, &s);
     EXPECT(!s.valid && !s.may_rerun && !s.has_tx_hash);
     ehr_ack_free(ack);
     ehr_validator_free(v);
@@ -1554,11 +1562,8 @@ static void test_watcher_after_the_ack(void) {
     OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
     ehr_validator *v = NULL;
     OK(ehr_validator_new(tc, vc, &v));
-    OK(ehr_validator_run(v, chain, 0, NULL));
-    ehr_ack *ack = NULL;
-    OK(ehr_validator_poll_ack(v, &ack));
     ehr_ack_summary first;
-    OK(ehr_ack_to_summary(ack, &first));
+    ehr_ack *ack = run_to_ack(v, chain, &first);
     EXPECT(first.valid && first.tx_hash[0] == 1);
 
     ehr_watcher *w = NULL;
@@ -1606,11 +1611,8 @@ static void test_watcher_after_the_ack(void) {
     ehr_validator *again = NULL;
     EXPECT_RC(ehr_validator_from_event(LIT("{\"event\":\"final\"}"), &again), EHR_INVALID_ARGUMENT);
     OK(ehr_validator_from_event(event, event_len, &again));
-    OK(ehr_validator_run(again, chain, 0, NULL));
-    ehr_ack *resent = NULL;
-    OK(ehr_validator_poll_ack(again, &resent));
     ehr_ack_summary s;
-    OK(ehr_ack_to_summary(resent, &s));
+    ehr_ack *resent = run_to_ack(again, chain, &s);
     EXPECT(s.valid && memcmp(s.record_hash, first.record_hash, 32) == 0);
     EXPECT(s.tx_hash[0] == 2 && fake.submits == 2);
     OK(ehr_watcher_watch(w, again, resent));

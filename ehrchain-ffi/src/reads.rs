@@ -1,0 +1,160 @@
+//! The results of the chain reads that the validator and the watcher hand
+//! out (`EHR_TRANSMIT_POLL`, `_READ_HEAD`, `_READ_RECORD`, `_READ_BATCH`,
+//! `_READ_BLOCK`), as C hands them in: one function per read, serving both
+//! handles' `_handle_*` functions through the core's `TakesReads`.
+
+use ehrchain_core::transport::Anchoring;
+use ehrchain_core::{
+    AnchoredBatch, B256, BlockRef, Submission, TakesReads, TransportError, UnixMillis,
+};
+
+use crate::ptr;
+use crate::result::{Error, Result, ehr_result};
+use crate::transport::{ehr_poll_status, ehr_receipt, host_result, submission_status};
+
+/// The validator or the watcher: a state machine that takes the reads and
+/// whose refusals are C codes.
+pub(crate) trait Reader: TakesReads<Error: Into<Error>> {}
+
+impl<M: TakesReads<Error: Into<Error>>> Reader for M {}
+
+/// The chain `machine`'s read in flight is about (0 for none).
+fn chain<M: Reader>(machine: &M) -> u64 {
+    machine.read_submission().map_or(0, |s| s.chain_id)
+}
+
+/// `result` as the result of the host's `operation` on a transport for
+/// `chain`, or the value `ok` makes (only called for `EHR_OK`).
+pub(crate) fn reported<T>(
+    chain: u64,
+    result: ehr_result,
+    operation: &str,
+    ok: impl FnOnce() -> Result<T>,
+) -> Result<std::result::Result<T, TransportError>> {
+    match host_result(result, chain, &format!("the host's {operation}")) {
+        Ok(()) => ok().map(Ok),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Hands `machine` the result of a head read (see
+/// `ehr_validator_handle_head`).
+pub(crate) fn head<M: Reader>(
+    machine: &mut M,
+    now_ms: u64,
+    result: ehr_result,
+    block_number: u64,
+) -> Result<()> {
+    let result = reported(chain(machine), result, "head read", || Ok(block_number))?;
+    machine
+        .handle_head(UnixMillis(now_ms), result)
+        .map_err(Into::into)
+}
+
+/// Hands `machine` the result of a poll (see
+/// `ehr_validator_handle_receipt`).
+pub(crate) fn receipt<M: Reader>(
+    machine: &mut M,
+    now_ms: u64,
+    result: ehr_result,
+    status: u32,
+    receipt: *const ehr_receipt,
+) -> Result<()> {
+    let result = reported(chain(machine), result, "poll", || {
+        let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
+            Some(ptr::receipt(receipt, "receipt")?)
+        } else {
+            None
+        };
+        Ok(submission_status(
+            status,
+            receipt.as_ref(),
+            "the host's poll",
+        ))
+    })?;
+    machine
+        .handle_receipt(UnixMillis(now_ms), result.and_then(|status| status))
+        .map_err(Into::into)
+}
+
+/// Hands `machine` the result of a record read (see
+/// `ehr_validator_handle_record`).
+pub(crate) fn record<M: Reader>(
+    machine: &mut M,
+    now_ms: u64,
+    result: ehr_result,
+    found: bool,
+    record_hash: *const u8,
+) -> Result<()> {
+    let result = reported(chain(machine), result, "record read", || {
+        found
+            .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
+            .transpose()
+    })?;
+    machine
+        .handle_record(UnixMillis(now_ms), result)
+        .map_err(Into::into)
+}
+
+/// Hands `machine` the result of a read by tag (see
+/// `ehr_validator_handle_block`).
+pub(crate) fn block<M: Reader>(
+    machine: &mut M,
+    now_ms: u64,
+    result: ehr_result,
+    found: bool,
+    block_number: u64,
+    block_hash: *const u8,
+) -> Result<()> {
+    let result = reported(chain(machine), result, "block read", || {
+        found
+            .then(|| {
+                ptr::array::<32>(block_hash, "block_hash").map(|hash| BlockRef {
+                    number: block_number,
+                    hash: B256::from(hash),
+                })
+            })
+            .transpose()
+    })?;
+    machine
+        .handle_block(UnixMillis(now_ms), result)
+        .map_err(Into::into)
+}
+
+/// The root a batch read of `submission` is about (zero when it anchors no
+/// batch).
+fn root_of(submission: Option<&Submission>) -> B256 {
+    match submission.map(|s| &s.anchoring) {
+        Some(Anchoring::Batch { root, .. }) => *root,
+        Some(Anchoring::Record { .. }) | None => B256::ZERO,
+    }
+}
+
+/// Hands `machine` the result of a batch read (see
+/// `ehr_validator_handle_batch`).
+pub(crate) fn batch<M: Reader>(
+    machine: &mut M,
+    now_ms: u64,
+    result: ehr_result,
+    found: bool,
+    leaf_count: u32,
+    batch_id: Option<*const u8>,
+) -> Result<()> {
+    let root = root_of(machine.read_submission());
+    let result = reported(chain(machine), result, "batch read", || {
+        if !found {
+            return Ok(None);
+        }
+        let batch_id = batch_id
+            .map(|p| ptr::array::<32>(p, "batch_id").map(B256::from))
+            .transpose()?;
+        Ok(Some(AnchoredBatch {
+            root,
+            leaf_count,
+            batch_id,
+        }))
+    })?;
+    machine
+        .handle_batch(UnixMillis(now_ms), result)
+        .map_err(Into::into)
+}
