@@ -312,7 +312,7 @@ fn hand_in(
             return Err(Failure::new(
                 ErrorCode::InvalidArgument,
                 format!(
-                    "the argument `kind` is {other:?}; a flight's actions are submit, poll, read_record and read_batch"
+                    "the argument `kind` is {other:?}; a flight's actions are submit, poll, read_record, read_batch and read_block"
                 ),
             ));
         }
