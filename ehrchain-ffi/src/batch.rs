@@ -229,11 +229,7 @@ pub unsafe extern "C" fn ehr_proof_from_text(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     guard(|| {
-        // Empty text is not a proof, as in every binding.
-        let text = match text_len {
-            0 => "",
-            _ => ptr::text(text, text_len, "text")?,
-        };
+        let text = ptr::text_or_empty(text, text_len, "text")?;
         let out = Out::new(proof_out, "proof_out")?;
         out.give(ehr_proof {
             proof: InclusionProof::from_text(text)?,

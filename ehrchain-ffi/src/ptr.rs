@@ -64,6 +64,16 @@ pub(crate) fn text<'a>(p: *const c_char, len: usize, name: &str) -> Result<&'a s
     })
 }
 
+/// A text input that may be empty (then `p` may be NULL), for parsers that
+/// refuse empty text with their own error, as in every binding (a proof's
+/// text: malformed).
+pub(crate) fn text_or_empty<'a>(p: *const c_char, len: usize, name: &str) -> Result<&'a str> {
+    if len == 0 {
+        return Ok("");
+    }
+    text(p, len, name)
+}
+
 /// An optional text input: NULL means absent.
 pub(crate) fn opt_text<'a>(p: *const c_char, len: usize, name: &str) -> Result<Option<&'a str>> {
     if p.is_null() {

@@ -1940,9 +1940,14 @@ static void test_signed_record_proofs(void) {
 
     /* A version 1 proof is not a signed record's proof. */
     ehr_signed_proof *v1 = NULL;
+    ehr_proof *bad_v1 = NULL;
     static const char V1[] = "EHRP:6Y8CIAAB0R0WQNMDLODLT75I-IKH9JW8WNT66LH3%K911VPC-8A1H8F-J46B3+8PL09D1J7E/*0A3I+9U+9VMHRG/P59OR647X7PDTT0GEOB+ET.S4ELLQWK8/0BX0K I995H4THJB5+0ZXT4W32CCZQJ000V50000000";
     EXPECT_RC(ehr_signed_proof_from_text(LIT(V1), &v1), EHR_PROOF_UNSUPPORTED);
     EXPECT(v1 == NULL);
+    /* Empty text is a malformed proof, as for ehr_proof_from_text. */
+    EXPECT_RC(ehr_signed_proof_from_text(NULL, 0, &v1), EHR_PROOF_MALFORMED);
+    EXPECT_RC(ehr_proof_from_text(NULL, 0, &bad_v1), EHR_PROOF_MALFORMED);
+    EXPECT(v1 == NULL && bad_v1 == NULL);
 }
 
 int main(void) {
