@@ -473,8 +473,16 @@ The host crashes right after sending a TC; restarted, it resumes its outbox:"
         };
         let mut pipeline =
             Pipeline::new(self.transport.chain_id(), self.transport.registry(), config);
-        for minute in 0..120u64 {
-            let fields = json!({"device_serial": "PM-88213", "heart_rate": 60 + minute % 40, "spo2": 97, "measured_at": now.as_secs() - 60 * (120 - minute)});
+        // Two hours of readings a minute apart go into the open batch; the
+        // last one, an alarm, is anchored alone at once.
+        let mut alarm_id = B256::ZERO;
+        for minute in 0..=120u64 {
+            let alarm = minute == 120;
+            let fields = if alarm {
+                json!({"device_serial": "PM-88213", "heart_rate": 148, "spo2": 86, "measured_at": now.as_secs()})
+            } else {
+                json!({"device_serial": "PM-88213", "heart_rate": 60 + minute % 40, "spo2": 97, "measured_at": now.as_secs() - 60 * (120 - minute)})
+            };
             let ti = self.ti(
                 now,
                 "device-vital-sign",
@@ -482,19 +490,15 @@ The host crashes right after sending a TC; restarted, it resumes its outbox:"
                 Some("MRN-000123"),
                 fields,
             )?;
+            let priority = if alarm {
+                alarm_id = ti.ti_id;
+                Priority::Urgent
+            } else {
+                Priority::Bulk
+            };
             self.hs
-                .push(&mut pipeline, &ti, Priority::Bulk, now, &mut self.rng)?;
+                .push(&mut pipeline, &ti, priority, now, &mut self.rng)?;
         }
-        let fields = json!({"device_serial": "PM-88213", "heart_rate": 148, "spo2": 86, "measured_at": now.as_secs()});
-        let alarm = self.ti(
-            now,
-            "device-vital-sign",
-            Role::DEVICE,
-            Some("MRN-000123"),
-            fields,
-        )?;
-        self.hs
-            .push(&mut pipeline, &alarm, Priority::Urgent, now, &mut self.rng)?;
         let (db, transport) = (&mut self.db, &mut self.transport);
         let drained = drain_durably(
             &mut pipeline,
@@ -513,7 +517,7 @@ The host crashes right after sending a TC; restarted, it resumes its outbox:"
             acks.iter().filter(|a| a.is_valid()).count(),
             batched.count()
         );
-        if let Some(ack) = acks.iter().find(|a| a.ti_id == alarm.ti_id) {
+        if let Some(ack) = acks.iter().find(|a| a.ti_id == alarm_id) {
             print_ack("the alarm reading", ack);
         }
 
