@@ -3,6 +3,7 @@
 
 pub mod authorship;
 pub mod batch;
+pub mod capsule;
 mod driver;
 pub mod envelope;
 mod error;
