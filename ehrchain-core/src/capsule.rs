@@ -317,7 +317,7 @@ pub struct RecipientPublicKey(PublicKey);
 
 #[derive(Clone, PartialEq, Eq)]
 enum PublicKey {
-    XWing(<XWing as Kem>::PublicKey),
+    XWing(Box<<XWing as Kem>::PublicKey>),
     X25519(<X25519HkdfSha256 as Kem>::PublicKey),
 }
 
@@ -334,9 +334,9 @@ impl RecipientPublicKey {
             len: bytes.len(),
         };
         Ok(Self(match suite {
-            CapsuleSuite::XWing => {
-                PublicKey::XWing(Deserializable::from_bytes(bytes).map_err(invalid)?)
-            }
+            CapsuleSuite::XWing => PublicKey::XWing(Box::new(
+                Deserializable::from_bytes(bytes).map_err(invalid)?,
+            )),
             CapsuleSuite::X25519 => {
                 PublicKey::X25519(Deserializable::from_bytes(bytes).map_err(invalid)?)
             }
@@ -390,7 +390,7 @@ pub struct RecipientPrivateKey {
 
 #[derive(Clone)]
 enum PrivateKey {
-    XWing(<XWing as Kem>::PrivateKey),
+    XWing(Box<<XWing as Kem>::PrivateKey>),
     X25519(<X25519HkdfSha256 as Kem>::PrivateKey),
 }
 
@@ -408,8 +408,8 @@ impl RecipientPrivateKey {
         let (secret, public) = match suite {
             CapsuleSuite::XWing => {
                 let sk = Deserializable::from_bytes(bytes).map_err(invalid)?;
-                let pk = PublicKey::XWing(XWing::sk_to_pk(&sk));
-                (PrivateKey::XWing(sk), pk)
+                let pk = PublicKey::XWing(Box::new(XWing::sk_to_pk(&sk)));
+                (PrivateKey::XWing(Box::new(sk)), pk)
             }
             CapsuleSuite::X25519 => {
                 let sk = Deserializable::from_bytes(bytes).map_err(invalid)?;
@@ -487,8 +487,10 @@ impl KeyCapsule {
         write_header(&mut bytes, suite, binding, &recipient.key_id());
         let info = info(&bytes);
         let mut sealed = Zeroizing::new([0u8; SEALED_KEY_LEN]);
-        sealed[..RECORD_KEY_LEN].copy_from_slice(record_key);
-        let rng = &mut Rng010(rng);
+        if let Some(key) = sealed.first_chunk_mut::<RECORD_KEY_LEN>() {
+            *key = *record_key;
+        }
+        let rng = &mut HpkeRng(rng);
         let enc = match &recipient.0 {
             PublicKey::XWing(pk) => seal_with::<XWing>(pk, &info, &mut sealed, rng),
             PublicKey::X25519(pk) => seal_with::<X25519HkdfSha256>(pk, &info, &mut sealed, rng),
@@ -700,7 +702,7 @@ fn seal_with<K: Kem>(
     pk: &K::PublicKey,
     info: &[u8],
     sealed: &mut [u8; SEALED_KEY_LEN],
-    rng: &mut Rng010<'_, impl CryptoRngCore + ?Sized>,
+    rng: &mut HpkeRng<'_, impl CryptoRngCore + ?Sized>,
 ) -> Result<Vec<u8>, hpke::HpkeError> {
     let (key, tag_out) = sealed.split_at_mut(RECORD_KEY_LEN);
     let (enc, tag) = hpke::single_shot_seal_inout_detached_with_rng::<AesGcm256, HkdfSha256, K>(
@@ -740,9 +742,9 @@ fn open_with<K: Kem>(
 
 /// The caller's RNG (`rand_core` 0.6, as in the rest of the API) as the
 /// `rand_core` 0.10 RNG the `hpke` crate takes.
-struct Rng010<'a, R: ?Sized>(&'a mut R);
+struct HpkeRng<'a, R: ?Sized>(&'a mut R);
 
-impl<R: CryptoRngCore + ?Sized> hpke::rand_core::TryRng for Rng010<'_, R> {
+impl<R: CryptoRngCore + ?Sized> hpke::rand_core::TryRng for HpkeRng<'_, R> {
     type Error = std::convert::Infallible;
 
     fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
@@ -759,7 +761,7 @@ impl<R: CryptoRngCore + ?Sized> hpke::rand_core::TryRng for Rng010<'_, R> {
     }
 }
 
-impl<R: CryptoRngCore + ?Sized> hpke::rand_core::TryCryptoRng for Rng010<'_, R> {}
+impl<R: CryptoRngCore + ?Sized> hpke::rand_core::TryCryptoRng for HpkeRng<'_, R> {}
 
 #[cfg(test)]
 mod tests;
