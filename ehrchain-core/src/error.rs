@@ -40,7 +40,7 @@ pub enum ErrorKind {
     Template,
     /// An initial transaction (3xx).
     Ti,
-    /// Keys, the key store and sealed envelopes (4xx).
+    /// Keys, the key store, sealed envelopes and key capsules (4xx).
     Envelope,
     /// Merkle batches and inclusion proofs (5xx).
     Batch,
