@@ -193,4 +193,4 @@ bench:
 
 ## Rewrite the test vectors in docs/vectors/ from the code (review the diff!).
 vectors:
-	EHRCHAIN_REGENERATE_VECTORS=1 $(CARGO) test -p ehrchain-core --test envelope_vectors --test template_vectors --test proof_vectors
+	EHRCHAIN_REGENERATE_VECTORS=1 $(CARGO) test -p ehrchain-core --test envelope_vectors --test template_vectors --test proof_vectors --test capsule_vectors

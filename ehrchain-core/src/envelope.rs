@@ -469,8 +469,22 @@ impl Envelope {
     /// [`EnvelopeError::WrongKey`] when the key commitment does not match,
     /// [`EnvelopeError::Tampered`] when the ciphertext does not authenticate.
     pub fn open_with(&self, master: &MasterKey) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
-        let key = self.record_key(master)?;
-        let cipher = RecordCipher::new((&*key).into());
+        self.open_with_record_key(&*self.record_key(master)?)
+    }
+
+    /// Opens the envelope with its record key itself, as a recipient does who
+    /// was handed the key in a key capsule (`crate::capsule`) and holds no
+    /// master key. Without the master key the key commitment cannot be
+    /// checked, so a wrong record key is reported as tampering.
+    ///
+    /// # Errors
+    /// [`EnvelopeError::Tampered`] when the ciphertext does not authenticate
+    /// under `record_key`.
+    pub fn open_with_record_key(
+        &self,
+        record_key: &[u8; 32],
+    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        let cipher = RecordCipher::new(record_key.into());
         let sealed = self.ciphertext_and_tag();
         let (ciphertext, tag) = sealed.split_at(sealed.len().saturating_sub(TAG_LEN));
         let tag = <&Tag>::try_from(tag).map_err(|_| EnvelopeError::Tampered)?;
@@ -665,7 +679,7 @@ fn split_okm(okm: &[u8; OKM_LEN]) -> (&[u8; 32], &[u8; COMMITMENT_LEN]) {
 }
 
 /// Copies `N` bytes at `at`; callers only pass offsets inside a checked header.
-fn array_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+pub(crate) fn array_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
     let mut out = [0u8; N];
     if let Some(src) = bytes.get(at..at + N) {
         out.copy_from_slice(src);

@@ -13,6 +13,7 @@ use std::fmt;
 
 use crate::authorship::{AuthorshipError, SignedProofError};
 use crate::batch::{BatchError, ProofError};
+use crate::capsule::CapsuleError;
 use crate::driver::Stopped;
 use crate::envelope::EnvelopeError;
 use crate::fhir::FhirError;
@@ -39,7 +40,7 @@ pub enum ErrorKind {
     Template,
     /// An initial transaction (3xx).
     Ti,
-    /// Keys, the key store and sealed envelopes (4xx).
+    /// Keys, the key store, sealed envelopes and key capsules (4xx).
     Envelope,
     /// Merkle batches and inclusion proofs (5xx).
     Batch,
@@ -176,6 +177,19 @@ error_codes! {
     /// A cipher outside ehrchain (WebCrypto) is missing, failed, or gave output
     /// of the wrong length.
     ExternalCipher = 409, "EHR_EXTERNAL_CIPHER", Envelope, "the external AES-256-GCM (WebCrypto) is missing or failed";
+    /// The bytes are not a well-formed key capsule.
+    CapsuleMalformed = 420, "EHR_CAPSULE_MALFORMED", Envelope, "the bytes are not a well-formed key capsule";
+    /// The key capsule's version or suite is not supported.
+    CapsuleUnsupported = 421, "EHR_CAPSULE_UNSUPPORTED", Envelope, "the key capsule's version or suite is not supported";
+    /// The key capsule was sealed for another recipient key.
+    CapsuleWrongKey = 422, "EHR_CAPSULE_WRONG_KEY", Envelope, "the key capsule was sealed for another recipient key";
+    /// The key capsule is bound to another chain, registry, record,
+    /// recipient or grant, or the envelope is another record.
+    CapsuleWrongBinding = 423, "EHR_CAPSULE_WRONG_BINDING", Envelope, "the key capsule is for another chain, registry, record, recipient or grant";
+    /// The key capsule does not authenticate.
+    CapsuleTampered = 424, "EHR_CAPSULE_TAMPERED", Envelope, "the key capsule does not authenticate under the recipient's key";
+    /// A recipient's public or private key is not a valid key of its suite.
+    RecipientKeyInvalid = 425, "EHR_RECIPIENT_KEY_INVALID", Envelope, "a recipient's public or private key is not valid for its suite";
     /// The batch has no record.
     BatchEmpty = 500, "EHR_BATCH_EMPTY", Batch, "the batch has no record";
     /// The batch holds the maximum number of records.
@@ -323,6 +337,9 @@ pub enum Error {
     /// An envelope could not be sealed or opened.
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
+    /// A key capsule could not be made, read or opened.
+    #[error(transparent)]
+    Capsule(#[from] CapsuleError),
     /// The generator made no TC.
     #[error(transparent)]
     Generate(#[from] GenerateError),
@@ -381,6 +398,7 @@ impl Error {
             Self::KeyId(_) => ErrorCode::KeyIdInvalid,
             Self::KeyStore(e) => e.code(),
             Self::Envelope(e) => e.code(),
+            Self::Capsule(e) => e.code(),
             Self::Generate(e) => e.code(),
             Self::Batch(e) => e.code(),
             Self::Proof(e) => e.code(),
@@ -404,7 +422,8 @@ impl Error {
     #[must_use]
     pub fn reason(&self) -> Option<&'static str> {
         match self {
-            Self::Envelope(e) => Some(e.name()),
+            Self::Envelope(e) | Self::Capsule(CapsuleError::Envelope(e)) => Some(e.name()),
+            Self::Capsule(e) => Some(e.name()),
             Self::Proof(e) | Self::SignedProof(SignedProofError::Proof(e)) => Some(e.name()),
             Self::Generate(GenerateError::Seal(e)) => Some(e.name()),
             Self::Transport(e) => Some(e.name()),
@@ -498,6 +517,29 @@ impl SignedProofError {
             Self::RoleNotAllowed { .. } => ErrorCode::AuthorRoleNotAllowed,
             Self::RoleNotHeld { .. } => ErrorCode::AuthorRoleNotHeld,
             Self::Json(_) => ErrorCode::InvalidJson,
+        }
+    }
+}
+
+impl CapsuleError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Truncated { .. }
+            | Self::TrailingBytes(_)
+            | Self::NotACapsule
+            | Self::MalformedAuthority(_) => ErrorCode::CapsuleMalformed,
+            Self::UnsupportedVersion(_) | Self::UnsupportedSuite(_) => {
+                ErrorCode::CapsuleUnsupported
+            }
+            Self::InvalidPublicKey { .. } | Self::InvalidPrivateKey { .. } => {
+                ErrorCode::RecipientKeyInvalid
+            }
+            Self::WrongKey { .. } => ErrorCode::CapsuleWrongKey,
+            Self::WrongBinding(_) | Self::WrongRecord { .. } => ErrorCode::CapsuleWrongBinding,
+            Self::Tampered => ErrorCode::CapsuleTampered,
+            Self::Envelope(e) => e.code(),
         }
     }
 }

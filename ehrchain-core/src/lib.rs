@@ -3,6 +3,7 @@
 
 pub mod authorship;
 pub mod batch;
+pub mod capsule;
 pub mod consent_abi;
 mod driver;
 pub mod envelope;

@@ -74,6 +74,18 @@ enum ehr_result_code {
     EHR_KEY_INVALID = 408,
     /** the external AES-256-GCM (WebCrypto) is missing or failed (envelope). */
     EHR_EXTERNAL_CIPHER = 409,
+    /** the bytes are not a well-formed key capsule (envelope). */
+    EHR_CAPSULE_MALFORMED = 420,
+    /** the key capsule's version or suite is not supported (envelope). */
+    EHR_CAPSULE_UNSUPPORTED = 421,
+    /** the key capsule was sealed for another recipient key (envelope). */
+    EHR_CAPSULE_WRONG_KEY = 422,
+    /** the key capsule is for another chain, registry, record, recipient or grant (envelope). */
+    EHR_CAPSULE_WRONG_BINDING = 423,
+    /** the key capsule does not authenticate under the recipient's key (envelope). */
+    EHR_CAPSULE_TAMPERED = 424,
+    /** a recipient's public or private key is not valid for its suite (envelope). */
+    EHR_RECIPIENT_KEY_INVALID = 425,
     /** the batch has no record (batch). */
     EHR_BATCH_EMPTY = 500,
     /** the batch is full (batch). */

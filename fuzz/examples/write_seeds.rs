@@ -5,7 +5,8 @@
 //! FHIR mapping (a Bundle with a mapped blood pressure, a Patient and a
 //! Practitioner; a MedicationAdministration with a contained Medication; a
 //! Bundle with a reference that does not resolve and a reading in kPa), and
-//! the signed statements of `docs/vectors/authorship.json`.
+//! the signed statements of `docs/vectors/authorship.json`, and key capsules
+//! sealed for the fixed recipient keys.
 //!
 //! Run it after a change to the built-in templates or the envelope format:
 //! `cargo run --manifest-path fuzz/Cargo.toml --example write_seeds`
@@ -14,9 +15,10 @@ use std::error::Error;
 use std::fs;
 use std::path::Path;
 
+use ehrchain_core::capsule::{Authority, CapsuleBinding, KeyCapsule};
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
-use ehrchain_core::{B256, BatchBuilder, Bytes, InitialTransaction, Role};
-use ehrchain_fuzz::{NOW, fixture, rng};
+use ehrchain_core::{Address, B256, BatchBuilder, Bytes, InitialTransaction, Role};
+use ehrchain_fuzz::{NOW, capsule_keys, fixture, rng};
 use serde_json::{Value, json};
 
 /// A valid set of field values and the author role for each built-in template.
@@ -135,6 +137,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     write_proof_seeds(&seeds)?;
     write_fhir_seeds(&seeds)?;
     write_statement_seeds(&seeds)?;
+    write_capsule_seeds(&seeds)?;
     println!("seeds written to {}", seeds.display());
     Ok(())
 }
@@ -161,6 +164,34 @@ fn write_proof_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// A capsule sealed for each fixed recipient key, under a grant and in an
+/// emergency, so that the fuzzer starts inside HPKE's open.
+fn write_capsule_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
+    let dir = seeds.join("capsule_open");
+    fs::create_dir_all(&dir)?;
+    for key in capsule_keys() {
+        for (name, authority) in [
+            ("grant", Authority::Grant(B256::repeat_byte(0x47))),
+            ("emergency", Authority::Emergency),
+        ] {
+            let binding = CapsuleBinding {
+                chain_id: 1337,
+                registry: Address::repeat_byte(0xee),
+                record_hash: B256::repeat_byte(0x5e),
+                recipient: Address::repeat_byte(0xb0),
+                authority,
+            };
+            let capsule = KeyCapsule::seal(&binding, key.public_key(), &[0x6b; 32], &mut rng())?;
+            let suite = key.public_key().suite().id();
+            fs::write(
+                dir.join(format!("suite-{suite}-{name}.bin")),
+                capsule.as_bytes(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Every signed statement of `docs/vectors/authorship.json`, valid and
 /// invalid, as `statement` reads it: the signature's bytes, then the
 /// statement's JSON.
@@ -169,9 +200,12 @@ fn write_statement_seeds(seeds: &Path) -> Result<(), Box<dyn Error>> {
     fs::create_dir_all(&dir)?;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/vectors/authorship.json");
     let vectors: Value = serde_json::from_str(&fs::read_to_string(path)?)?;
-    let all = ["valid", "invalid"].map(|kind| vectors[kind].as_array().cloned().unwrap_or_default());
+    let all =
+        ["valid", "invalid"].map(|kind| vectors[kind].as_array().cloned().unwrap_or_default());
     for (i, vector) in all.iter().flatten().enumerate() {
-        let hex = vector["signature"].as_str().ok_or("a vector without a signature")?;
+        let hex = vector["signature"]
+            .as_str()
+            .ok_or("a vector without a signature")?;
         let mut seed = hex.parse::<Bytes>()?.to_vec();
         seed.extend_from_slice(&serde_json::to_vec(&vector["statement"])?);
         fs::write(dir.join(format!("vector-{i}.bin")), seed)?;

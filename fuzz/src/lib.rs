@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use ehrchain_core::capsule::{CapsuleSuite, RecipientPrivateKey};
 use ehrchain_core::{
     Address, GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, TemplateRegistry,
     TransactionGenerator, UnixMillis,
@@ -23,6 +24,11 @@ pub const PSEUDONYM_KEY_ID: &str = "pseudonyms";
 pub const SEALING_KEY: [u8; 32] = [0x11; 32];
 /// The pseudonym master key's bytes.
 pub const PSEUDONYM_KEY: [u8; 32] = [0x22; 32];
+/// The private keys (X-Wing seed, X25519 scalar) capsules are opened with.
+pub const CAPSULE_KEYS: [(CapsuleSuite, [u8; 32]); 2] = [
+    (CapsuleSuite::XWing, [0x33; 32]),
+    (CapsuleSuite::X25519, [0x44; 32]),
+];
 /// The seed of the RNG that supplies envelope nonces.
 pub const RNG_SEED: u64 = 7;
 
@@ -97,4 +103,21 @@ pub fn sealing_key() -> MasterKey {
 #[must_use]
 pub fn rng() -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(RNG_SEED)
+}
+
+/// The recipients' private keys of [`CAPSULE_KEYS`].
+///
+/// # Panics
+/// If a fixed key does not load (then every input would fail).
+#[must_use]
+pub fn capsule_keys() -> Vec<RecipientPrivateKey> {
+    CAPSULE_KEYS
+        .iter()
+        .map(
+            |(suite, bytes)| match RecipientPrivateKey::from_bytes(*suite, bytes) {
+                Ok(key) => key,
+                Err(e) => panic!("fixed capsule key rejected: {e}"),
+            },
+        )
+        .collect()
 }
