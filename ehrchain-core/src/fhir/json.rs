@@ -124,35 +124,33 @@ impl<'a> Json<'a> {
         Json { doc: self.doc, at }
     }
 
-    /// The members of an object, in document order.
-    pub(crate) fn members(self) -> impl Iterator<Item = (&'a str, Json<'a>)> + use<'a> {
+    /// The values right inside a container of `kind` (an object's names and
+    /// values in turn), following each one's end.
+    fn children(self, kind: Kind) -> impl Iterator<Item = Json<'a>> + use<'a> {
         let node = self.node();
         let mut at = self.at + 1;
-        let this = self;
         std::iter::from_fn(move || {
-            if node.kind != Kind::Object || at >= node.next {
+            if node.kind != kind || at >= node.next {
                 return None;
             }
-            let name = this.at(at);
-            let value = this.at(at + 1);
-            at = value.node().next;
-            Some((name.as_str().unwrap_or_default(), value))
+            let child = self.at(at);
+            at = child.node().next;
+            Some(child)
+        })
+    }
+
+    /// The members of an object, in document order.
+    pub(crate) fn members(self) -> impl Iterator<Item = (&'a str, Json<'a>)> + use<'a> {
+        let mut children = self.children(Kind::Object);
+        std::iter::from_fn(move || {
+            let name = children.next()?;
+            Some((name.as_str().unwrap_or_default(), children.next()?))
         })
     }
 
     /// The items of an array (nothing for other values).
     pub(crate) fn items(self) -> impl Iterator<Item = Json<'a>> + use<'a> {
-        let node = self.node();
-        let mut at = self.at + 1;
-        let this = self;
-        std::iter::from_fn(move || {
-            if node.kind != Kind::Array || at >= node.next {
-                return None;
-            }
-            let item = this.at(at);
-            at = item.node().next;
-            Some(item)
-        })
+        self.children(Kind::Array)
     }
 
     /// The member `key` of an object (its last value when given twice).
