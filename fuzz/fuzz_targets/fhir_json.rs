@@ -2,7 +2,8 @@
 //! mapped with the built-in templates' FHIR mappings, then the generator and
 //! the FHIR resources written back.
 //!
-//! Mapping must return `Ok` or `Err`, never panic. For a Bundle, every entry is
+//! Mapping must return `Ok` or `Err`, never panic; a text that is not JSON
+//! is refused with `serde_json`'s own error. For a Bundle, every entry is
 //! either mapped or reported (the counts add up to `Bundle.entry`'s length,
 //! and reports are in entry order). A mapped TI's field values already passed
 //! its template's checks, so the generator may refuse it only for the TI as a
@@ -11,7 +12,7 @@
 //! and name the source resource.
 #![no_main]
 
-use ehrchain_core::fhir::{self, AnchorContext, FhirOptions, MappedTi};
+use ehrchain_core::fhir::{self, AnchorContext, FhirError, FhirOptions, MappedTi};
 use ehrchain_core::generator::GenerateError;
 use ehrchain_core::validator::{Anchor, InvalidReason};
 use ehrchain_core::{Ack, AckStatus, Address, B256};
@@ -42,6 +43,13 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => {
             let _ = (e.to_string(), e.code());
+            // The FHIR JSON reader refuses what serde_json refuses, with its error.
+            if let (true, Err(json_error)) = (
+                json.len() <= fhir::MAX_FHIR_JSON_LEN,
+                serde_json::from_str::<Value>(json),
+            ) {
+                assert_eq!(e, FhirError::Json(json_error.to_string()));
+            }
             match fhir::map_resource(&fx.registry, json, &options) {
                 Ok(mapped) => vec![mapped],
                 Err(e) => {

@@ -88,12 +88,12 @@ impl Serialize for BundleMapping {
 
 /// The resources of a Bundle by `fullUrl` and by `Type/id`.
 pub(crate) struct BundleIndex<'a> {
-    by_full_url: HashMap<&'a str, &'a Json<'a>>,
-    by_type_id: HashMap<String, &'a Json<'a>>,
+    by_full_url: HashMap<&'a str, Json<'a>>,
+    by_type_id: HashMap<String, Json<'a>>,
 }
 
 impl<'a> BundleIndex<'a> {
-    fn new(entries: &'a [Json<'a>]) -> Result<Self, FhirError> {
+    fn new(entries: &[Json<'a>]) -> Result<Self, FhirError> {
         let mut index = Self {
             by_full_url: HashMap::with_capacity(entries.len()),
             by_type_id: HashMap::with_capacity(entries.len()),
@@ -118,33 +118,36 @@ impl<'a> BundleIndex<'a> {
 }
 
 /// `Type/id` of a resource.
-pub(crate) fn type_id(resource: &Json<'_>) -> Option<String> {
+pub(crate) fn type_id(resource: Json<'_>) -> Option<String> {
     let t = resource.get("resourceType")?.as_str()?;
     let id = resource.get("id")?.as_str()?;
-    Some(format!("{t}/{id}"))
+    let mut key = String::with_capacity(t.len() + 1 + id.len());
+    key.push_str(t);
+    key.push('/');
+    key.push_str(id);
+    Some(key)
 }
 
 /// Resolves references from one resource: `#id` among its contained
 /// resources, otherwise in the Bundle (`fullUrl`, then `Type/id`, also the
 /// last two segments of an absolute URL).
 pub(crate) struct Resolver<'a> {
-    pub(crate) resource: &'a Json<'a>,
+    pub(crate) resource: Json<'a>,
     pub(crate) bundle: Option<&'a BundleIndex<'a>>,
 }
 
 impl<'a> Resolve<'a> for Resolver<'a> {
-    fn resolve(&self, reference: &str) -> Option<&'a Json<'a>> {
+    fn resolve(&self, reference: &str) -> Option<Json<'a>> {
         if let Some(id) = reference.strip_prefix('#') {
             return self
                 .resource
                 .get("contained")?
-                .as_array()?
-                .iter()
+                .items()
                 .find(|c| c.get("id").and_then(Json::as_str) == Some(id));
         }
         let bundle = self.bundle?;
         if let Some(found) = bundle.by_full_url.get(reference) {
-            return Some(found);
+            return Some(*found);
         }
         let mut segments = reference.rsplit('/');
         let (id, t) = (segments.next()?, segments.next()?);
@@ -155,7 +158,7 @@ impl<'a> Resolve<'a> for Resolver<'a> {
 /// Maps every entry of a parsed Bundle.
 pub(crate) fn map_bundle_value(
     registry: &TemplateRegistry,
-    bundle: &Json<'_>,
+    bundle: Json<'_>,
     options: &FhirOptions,
 ) -> Result<BundleMapping, FhirError> {
     let found = bundle
@@ -174,9 +177,9 @@ pub(crate) fn map_bundle_value(
             BUNDLE_TYPES.join(", ")
         )));
     }
-    let entries = match bundle.get("entry") {
-        None => &[][..],
-        Some(Json::Array(entries)) => entries.as_slice(),
+    let entries: Vec<Json<'_>> = match bundle.get("entry") {
+        None => Vec::new(),
+        Some(entries) if entries.is_array() => entries.items().collect(),
         Some(_) => {
             return Err(FhirError::MalformedBundle(
                 "Bundle.entry is not an array".into(),
@@ -189,12 +192,12 @@ pub(crate) fn map_bundle_value(
             max: MAX_BUNDLE_ENTRIES,
         });
     }
-    let index = BundleIndex::new(entries)?;
+    let index = BundleIndex::new(&entries)?;
     let mut mapping = BundleMapping {
         mapped: Vec::new(),
         unmapped: Vec::new(),
     };
-    for (i, entry) in entries.iter().enumerate() {
+    for (i, &entry) in entries.iter().enumerate() {
         let full_url = entry.get("fullUrl").and_then(Json::as_str);
         let resource = entry.get("resource");
         let resource_type = resource

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy_primitives::{B256, keccak256};
+use alloy_primitives::{B256, Keccak256};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -185,20 +185,19 @@ impl FhirMapping {
         &self.doc.resource_type
     }
 
-    /// Whether `resource` is of the mapped type and every `match` holds.
-    pub(crate) fn selects<'a>(&self, resource: &'a Json<'a>, resolver: &dyn Resolve<'a>) -> bool {
-        resource.get("resourceType").and_then(Json::as_str) == Some(self.resource_type())
-            && self
-                .matches
-                .iter()
-                .all(|m| code_matches(m, resource, resolver))
+    /// Whether every `match` holds for `resource` (whose type the caller
+    /// has found to be the mapped one).
+    pub(crate) fn selects<'a>(&self, resource: Json<'a>, resolver: &dyn Resolve<'a>) -> bool {
+        self.matches
+            .iter()
+            .all(|m| code_matches(m, resource, resolver))
     }
 
     /// Turns `resource` into a TI for `template` (whose mapping this is).
     pub(crate) fn apply<'a>(
         &self,
         template: &Template,
-        resource: &'a Json<'a>,
+        resource: Json<'a>,
         source: &str,
         resolver: &dyn Resolve<'a>,
         in_bundle: bool,
@@ -322,12 +321,12 @@ impl FhirMapping {
 /// resource key)`. The same resource and salt always give the same id, so a
 /// Bundle sent twice anchors each record once.
 fn derive_ti_id(salt: B256, template: B256, key: &str) -> B256 {
-    let mut bytes = Vec::with_capacity(TI_ID_DOMAIN.len() + 64 + key.len());
-    bytes.extend_from_slice(TI_ID_DOMAIN);
-    bytes.extend_from_slice(salt.as_slice());
-    bytes.extend_from_slice(template.as_slice());
-    bytes.extend_from_slice(key.as_bytes());
-    keccak256(bytes)
+    let mut hasher = Keccak256::new();
+    hasher.update(TI_ID_DOMAIN);
+    hasher.update(salt);
+    hasher.update(template);
+    hasher.update(key);
+    hasher.finalize()
 }
 
 /// A FHIR resource type name: an upper-case ASCII letter, then letters.
@@ -357,15 +356,15 @@ fn show_code(system: Option<&str>, code: &str) -> String {
 
 fn code_matches<'a>(
     (path, codes): &CodeMatch,
-    resource: &'a Json<'a>,
+    resource: Json<'a>,
     resolver: &dyn Resolve<'a>,
 ) -> bool {
     path.any(resource, resolver, |item| {
-        let (system, code) = match item {
-            Json::String(code) => (None, Some(code.as_ref())),
-            coding => (
-                coding.get("system").and_then(Json::as_str),
-                coding.get("code").and_then(Json::as_str),
+        let (system, code) = match item.as_str() {
+            Some(code) => (None, Some(code)),
+            None => (
+                item.get("system").and_then(Json::as_str),
+                item.get("code").and_then(Json::as_str),
             ),
         };
         codes
@@ -378,9 +377,9 @@ fn code_matches<'a>(
 /// value is needed.
 fn first_value<'a, 'p>(
     paths: &'p [FhirPath],
-    resource: &'a Json<'a>,
+    resource: Json<'a>,
     resolver: &dyn Resolve<'a>,
-) -> Result<Option<(&'p FhirPath, &'a Json<'a>)>, (&'p FhirPath, FhirProblemKind)> {
+) -> Result<Option<(&'p FhirPath, Json<'a>)>, (&'p FhirPath, FhirProblemKind)> {
     for path in paths {
         match path.first_and_count(resource, resolver) {
             (_, 0) | (None, _) => {}
@@ -393,7 +392,7 @@ fn first_value<'a, 'p>(
 
 fn read_patient<'a>(
     path: &FhirPath,
-    resource: &'a Json<'a>,
+    resource: Json<'a>,
     resolver: &dyn Resolve<'a>,
     options: &FhirOptions,
 ) -> Result<String, FhirProblem> {
@@ -404,13 +403,11 @@ fn read_patient<'a>(
         Err((_, kind)) => return Err(at(kind)),
     };
     let system = options.patient_identifier_system.as_str();
-    let identifier_in = |v: &Json<'_>| {
+    let identifier_in = |v: Json<'_>| {
         let ids = v.get("identifier")?;
-        let ids = match ids {
-            Json::Array(a) => a.iter().collect::<Vec<_>>(),
-            other => vec![other],
-        };
-        ids.into_iter()
+        let one = (!ids.is_array()).then_some(ids);
+        ids.items()
+            .chain(one)
             .find(|i| i.get("system").and_then(Json::as_str) == Some(system))
             .and_then(|i| i.get("value")?.as_str())
             .map(str::to_owned)
@@ -442,7 +439,7 @@ struct Author {
 
 fn read_author<'a>(
     paths: &[FhirPath],
-    resource: &'a Json<'a>,
+    resource: Json<'a>,
     resolver: &dyn Resolve<'a>,
     in_bundle: bool,
     options: &FhirOptions,
@@ -491,8 +488,9 @@ fn read_author<'a>(
                 .practitioner_identifier_system
                 .as_deref()
                 .and_then(|system| {
-                    let ids = target.get("identifier")?.as_array()?;
-                    ids.iter()
+                    target
+                        .get("identifier")?
+                        .items()
                         .find(|i| i.get("system").and_then(Json::as_str) == Some(system))
                         .and_then(|i| i.get("value")?.as_str())
                 });
@@ -519,7 +517,7 @@ fn read_author<'a>(
 
 fn read_time<'a>(
     paths: &[FhirPath],
-    resource: &'a Json<'a>,
+    resource: Json<'a>,
     resolver: &dyn Resolve<'a>,
 ) -> Result<u64, FhirProblem> {
     let first = paths.first().map(FhirPath::as_str).unwrap_or_default();
@@ -538,15 +536,17 @@ fn read_time<'a>(
 
 /// A FHIR `instant` or `dateTime` with a time of day and zone, or a `Period`
 /// (its `start`), in Unix seconds.
-fn instant(value: &Json<'_>) -> Result<i64, FhirProblemKind> {
-    let text = match value {
-        Json::String(s) => s.as_ref(),
-        Json::Object(_) => value.get("start").and_then(Json::as_str).ok_or_else(|| {
-            FhirProblemKind::WrongShape {
-                expected: "a dateTime, an instant or a Period with a start".into(),
-            }
-        })?,
-        _ => {
+fn instant(value: Json<'_>) -> Result<i64, FhirProblemKind> {
+    let text = match value.as_str() {
+        Some(s) => s,
+        None if value.is_object() => {
+            value.get("start").and_then(Json::as_str).ok_or_else(|| {
+                FhirProblemKind::WrongShape {
+                    expected: "a dateTime, an instant or a Period with a start".into(),
+                }
+            })?
+        }
+        None => {
             return Err(FhirProblemKind::WrongShape {
                 expected: "a dateTime, an instant or a Period with a start".into(),
             });
@@ -563,7 +563,7 @@ fn instant(value: &Json<'_>) -> Result<i64, FhirProblemKind> {
 fn read_field<'a>(
     map: &FieldMap,
     kind: &FieldKind,
-    resource: &'a Json<'a>,
+    resource: Json<'a>,
     resolver: &dyn Resolve<'a>,
 ) -> Result<Option<Value>, FhirProblemKind> {
     let Some((_, value)) = first_value(&map.paths, resource, resolver).map_err(|(_, k)| k)? else {
@@ -586,9 +586,10 @@ fn read_field<'a>(
         FieldKind::DateTime => {
             // Checked here for precision; the template checks the rest.
             instant(value)?;
-            match value {
-                Json::Object(_) => value.get("start").map(Json::to_value).unwrap_or_default(),
-                other => other.to_value(),
+            if value.is_object() {
+                value.get("start").map(Json::to_value).unwrap_or_default()
+            } else {
+                value.to_value()
             }
         }
         FieldKind::Enum { .. } => {
@@ -615,13 +616,14 @@ fn read_field<'a>(
 
 /// A number's decimal text, from a JSON number or a Quantity (whose UCUM unit
 /// must be `unit`, or convert exactly to it).
-fn number(value: &Json<'_>, unit: Option<&str>) -> Result<String, FhirProblemKind> {
+fn number(value: Json<'_>, unit: Option<&str>) -> Result<String, FhirProblemKind> {
     let shape = || FhirProblemKind::WrongShape {
         expected: "a number or a Quantity".into(),
     };
-    match value {
-        Json::Number(n) => units::convert(n, "1", "1").map_err(|_| shape()),
-        q @ Json::Object(_) => {
+    match value.as_number() {
+        Some(n) => units::convert(n, "1", "1").map_err(|_| shape()),
+        None if value.is_object() => {
+            let q = value;
             let n = q.get("value").and_then(Json::as_number).ok_or_else(shape)?;
             let Some(expected) = unit else {
                 return units::convert(n, "1", "1").map_err(|_| shape());
@@ -655,10 +657,9 @@ fn number(value: &Json<'_>, unit: Option<&str>) -> Result<String, FhirProblemKin
 }
 
 /// A code, or a Coding's `code`.
-fn code_of<'v>(value: &'v Json<'_>) -> Option<&'v str> {
-    match value {
-        Json::String(s) => Some(s),
-        Json::Object(_) => value.get("code")?.as_str(),
-        _ => None,
+fn code_of<'a>(value: Json<'a>) -> Option<&'a str> {
+    match value.as_str() {
+        Some(s) => Some(s),
+        None => value.get("code")?.as_str(),
     }
 }

@@ -56,7 +56,7 @@ pub use path::{FhirPath, MAX_PATH_LEN};
 
 use crate::{InitialTransaction, Role, Template, TemplateRegistry};
 use bundle::Resolver;
-use json::Json;
+use json::{Doc, Json};
 
 /// Largest FHIR JSON text accepted (a resource or a Bundle), in bytes.
 pub const MAX_FHIR_JSON_LEN: usize = 64 << 20;
@@ -129,15 +129,20 @@ pub struct MappedTi {
     pub source: FhirSource,
 }
 
-fn parse(json: &str) -> Result<Json<'_>, FhirError> {
+fn parse(json: &str) -> Result<Doc<'_>, FhirError> {
     if json.len() > MAX_FHIR_JSON_LEN {
         return Err(FhirError::TooLarge {
             len: json.len(),
             max: MAX_FHIR_JSON_LEN,
         });
     }
-    let value = Json::parse(json).map_err(|e| FhirError::Json(e.to_string()))?;
-    if value.get("resourceType").and_then(Json::as_str).is_none() {
+    let value = Doc::parse(json).map_err(|e| FhirError::Json(e.to_string()))?;
+    if value
+        .root()
+        .get("resourceType")
+        .and_then(Json::as_str)
+        .is_none()
+    {
         return Err(FhirError::Json(
             "the document is not a FHIR resource: it has no resourceType".into(),
         ));
@@ -187,15 +192,16 @@ pub fn map_resource_to(
 /// `type/id` source, references resolving to contained resources only.
 fn standalone<T>(
     json: &str,
-    map: impl FnOnce(&Json<'_>, &str, &Resolver<'_>) -> Result<T, FhirError>,
+    map: impl FnOnce(Json<'_>, &str, &Resolver<'_>) -> Result<T, FhirError>,
 ) -> Result<T, FhirError> {
-    let resource = parse(json)?;
+    let doc = parse(json)?;
+    let resource = doc.root();
     let resolver = Resolver {
-        resource: &resource,
+        resource,
         bundle: None,
     };
-    let source = bundle::type_id(&resource).unwrap_or_default();
-    map(&resource, &source, &resolver)
+    let source = bundle::type_id(resource).unwrap_or_default();
+    map(resource, &source, &resolver)
 }
 
 /// Maps every entry of a FHIR Bundle (`collection`, `transaction`, `batch`
@@ -216,36 +222,40 @@ pub fn map_bundle(
     options: &FhirOptions,
 ) -> Result<BundleMapping, FhirError> {
     let bundle = parse(json)?;
-    bundle::map_bundle_value(registry, &bundle, options)
+    bundle::map_bundle_value(registry, bundle.root(), options)
 }
 
 /// Picks the template for `resource` and maps it.
 fn map_value<'a>(
     registry: &TemplateRegistry,
-    resource: &'a Json<'a>,
+    resource: Json<'a>,
     source: &str,
     resolver: &Resolver<'a>,
     in_bundle: bool,
     options: &FhirOptions,
 ) -> Result<MappedTi, FhirError> {
-    let found = resource_type(resource);
-    // The newest active version of each name whose mapping takes this type.
-    let candidates: Vec<&Template> = registry
-        .iter()
-        .map(AsRef::as_ref)
-        .filter(|t: &&Template| {
-            registry.latest(t.name()).map(|l| l.id()) == Some(t.id())
-                && t.fhir().is_some_and(|m| m.resource_type() == found)
-        })
-        .collect();
-    let mut chosen: Vec<&Template> = candidates
-        .iter()
-        .copied()
-        .filter(|t| t.fhir().is_some_and(|m| m.selects(resource, resolver)))
+    let found = resource
+        .get("resourceType")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    // The newest active version of each name whose mapping takes this type
+    // (asked of the registry only for templates that select the resource).
+    let of_type = || {
+        registry
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|t: &&Template| t.fhir().is_some_and(|m| m.resource_type() == found))
+    };
+    let latest = |t: &&Template| registry.latest(t.name()).map(|l| l.id()) == Some(t.id());
+    let mut chosen: Vec<&Template> = of_type()
+        .filter(|t| t.fhir().is_some_and(|m| m.selects(resource, resolver)) && latest(t))
         .collect();
     // With one template for the type, its `match` problems name the path.
-    if chosen.is_empty() && candidates.len() == 1 {
-        chosen = candidates;
+    if chosen.is_empty() {
+        let candidates: Vec<&Template> = of_type().filter(latest).collect();
+        if candidates.len() == 1 {
+            chosen = candidates;
+        }
     }
     match chosen.as_slice() {
         [] => Err(no_template(resource, resolver)),
@@ -256,13 +266,13 @@ fn map_value<'a>(
             None => Err(no_template(resource, resolver)),
         },
         _ => Err(FhirError::AmbiguousTemplate {
-            resource_type: found,
+            resource_type: found.to_owned(),
             templates: chosen.iter().map(|t| t.name().to_owned()).collect(),
         }),
     }
 }
 
-fn resource_type(resource: &Json<'_>) -> String {
+fn resource_type(resource: Json<'_>) -> String {
     resource
         .get("resourceType")
         .and_then(Json::as_str)
@@ -270,7 +280,7 @@ fn resource_type(resource: &Json<'_>) -> String {
         .to_owned()
 }
 
-fn no_template<'a>(resource: &'a Json<'a>, resolver: &Resolver<'a>) -> FhirError {
+fn no_template<'a>(resource: Json<'a>, resolver: &Resolver<'a>) -> FhirError {
     let codes = FhirPath::parse("code.coding")
         .map(|p| {
             p.eval(resource, resolver)

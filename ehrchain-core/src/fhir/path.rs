@@ -52,7 +52,7 @@ enum Test {
 /// Finds the resource a `Reference` points to.
 pub(crate) trait Resolve<'a> {
     /// The resource `reference` (a Reference's `reference` text) names.
-    fn resolve(&self, reference: &str) -> Option<&'a Json<'a>>;
+    fn resolve(&self, reference: &str) -> Option<Json<'a>>;
 }
 
 impl FhirPath {
@@ -93,11 +93,7 @@ impl FhirPath {
     }
 
     /// Evaluates the path on `root` (a resource): every item, in order.
-    pub(crate) fn eval<'a>(
-        &self,
-        root: &'a Json<'a>,
-        resolver: &dyn Resolve<'a>,
-    ) -> Vec<&'a Json<'a>> {
+    pub(crate) fn eval<'a>(&self, root: Json<'a>, resolver: &dyn Resolve<'a>) -> Vec<Json<'a>> {
         let mut items = Vec::new();
         let _ = walk(&self.steps, root, resolver, &mut |item| {
             items.push(item);
@@ -110,9 +106,9 @@ impl FhirPath {
     /// without collecting them.
     pub(crate) fn first_and_count<'a>(
         &self,
-        root: &'a Json<'a>,
+        root: Json<'a>,
         resolver: &dyn Resolve<'a>,
-    ) -> (Option<&'a Json<'a>>, usize) {
+    ) -> (Option<Json<'a>>, usize) {
         let (mut first, mut count) = (None, 0);
         let _ = walk(&self.steps, root, resolver, &mut |item| {
             first = first.or(Some(item));
@@ -126,9 +122,9 @@ impl FhirPath {
     /// (stopping at the first that does).
     pub(crate) fn any<'a>(
         &self,
-        root: &'a Json<'a>,
+        root: Json<'a>,
         resolver: &dyn Resolve<'a>,
-        mut test: impl FnMut(&'a Json<'a>) -> bool,
+        mut test: impl FnMut(Json<'a>) -> bool,
     ) -> bool {
         walk(&self.steps, root, resolver, &mut |item| {
             if test(item) { Break(()) } else { Continue(()) }
@@ -149,23 +145,23 @@ impl fmt::Display for FhirPath {
 /// resource, and its `where(…)` tests for every component.
 fn walk<'a>(
     steps: &[Step],
-    item: &'a Json<'a>,
+    item: Json<'a>,
     resolver: &dyn Resolve<'a>,
-    each: &mut dyn FnMut(&'a Json<'a>) -> ControlFlow<()>,
+    each: &mut dyn FnMut(Json<'a>) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let Some((step, rest)) = steps.split_first() else {
         return each(item);
     };
     match step {
-        Step::Child(name) => match child(item, name) {
-            Some(Json::Array(items)) => {
-                for child in items {
+        Step::Child(name) => match item.child(name) {
+            Some(items) if items.is_array() => {
+                for child in items.items() {
                     walk(rest, child, resolver, each)?;
                 }
                 Continue(())
             }
-            Some(Json::Null) | None => Continue(()),
-            Some(child) => walk(rest, child, resolver, each),
+            Some(child) if !child.is_null() => walk(rest, child, resolver, each),
+            _ => Continue(()),
         },
         // The first item to get here is the collection's first: once the
         // rest of the path has taken it, nothing else may pass.
@@ -191,30 +187,13 @@ fn walk<'a>(
     }
 }
 
-/// The element `name` of an object, or a choice element (`value` finds
-/// `valueQuantity`).
-fn child<'j, 'a>(item: &'j Json<'a>, name: &str) -> Option<&'j Json<'a>> {
-    let Json::Object(members) = item else {
-        return None;
-    };
-    item.get(name).or_else(|| {
-        members
-            .iter()
-            .find(|(k, _)| {
-                k.strip_prefix(name)
-                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
-            })
-            .map(|(_, v)| v)
-    })
-}
-
-fn holds<'a>(test: &Test, item: &'a Json<'a>, resolver: &dyn Resolve<'a>) -> bool {
+fn holds<'a>(test: &Test, item: Json<'a>, resolver: &dyn Resolve<'a>) -> bool {
     match test {
         // Exactly one item, a string equal to the literal.
         Test::Equals(path, literal) => {
             let mut equal = None;
             let _ = walk(path, item, resolver, &mut |v| {
-                let one = equal.is_none() && matches!(v, Json::String(s) if s == literal);
+                let one = equal.is_none() && v.as_str() == Some(literal.as_str());
                 equal = Some(one);
                 if one { Continue(()) } else { Break(()) }
             });

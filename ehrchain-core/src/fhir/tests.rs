@@ -96,17 +96,17 @@ fn the_one_rejection(mapping: &BundleMapping) -> Vec<FhirProblem> {
 
 struct NoBundle;
 impl<'a> path::Resolve<'a> for NoBundle {
-    fn resolve(&self, _: &str) -> Option<&'a Json<'a>> {
+    fn resolve(&self, _: &str) -> Option<Json<'a>> {
         None
     }
 }
 
 fn eval(path: &str, root: &Value) -> Vec<Value> {
     let text = root.to_string();
-    let root = Json::parse(&text).unwrap();
+    let doc = Doc::parse(&text).unwrap();
     FhirPath::parse(path)
         .unwrap()
-        .eval(&root, &NoBundle)
+        .eval(doc.root(), &NoBundle)
         .into_iter()
         .map(Json::to_value)
         .collect()
@@ -154,16 +154,19 @@ fn resolve_follows_contained_references() {
         "contained": [{"resourceType": "Medication", "id": "m1", "code": {"text": "Vancomycin"}}],
         "medicationReference": {"reference": "#m1"}})
     .to_string();
-    let admin = Json::parse(&admin).unwrap();
+    let doc = Doc::parse(&admin).unwrap();
+    let admin = doc.root();
     let resolver = bundle::Resolver {
-        resource: &admin,
+        resource: admin,
         bundle: None,
     };
     let path = FhirPath::parse("medication.resolve().code.text").unwrap();
-    assert_eq!(
-        path.eval(&admin, &resolver),
-        vec![&Json::String("Vancomycin".into())]
-    );
+    let found: Vec<_> = path
+        .eval(admin, &resolver)
+        .into_iter()
+        .map(Json::as_str)
+        .collect();
+    assert_eq!(found, vec![Some("Vancomycin")]);
 }
 
 #[test]

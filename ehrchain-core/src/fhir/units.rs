@@ -71,6 +71,10 @@ pub(crate) enum UnitError {
 
 /// `value`, a JSON number in unit `from`, as decimal text in unit `to`.
 pub(crate) fn convert(value: &Number, from: &str, to: &str) -> Result<String, UnitError> {
+    // A whole number in the same unit is its own decimal text.
+    if (value.is_i64() || value.is_u64()) && (from == to || normalise(from) == normalise(to)) {
+        return Ok(value.to_string());
+    }
     let (from, to) = (normalise(from), normalise(to));
     let (mut m, mut s) = parse(&value.to_string()).ok_or(UnitError::Number)?;
     if from != to {
