@@ -41,6 +41,8 @@ use ehrchain_core::{
 use rand_core::{OsRng, RngCore};
 use serde_json::{Value, json};
 
+// The examples' SQLite database; reading the ACKs back is the crash test's.
+#[allow(dead_code)]
 #[path = "common/store.rs"]
 mod store;
 #[path = "common/watch.rs"]

@@ -32,6 +32,7 @@ use std::collections::BTreeMap;
 
 use alloy_primitives::B256;
 
+use crate::pipeline::Finished;
 use crate::validator::Ack;
 
 /// The host's outbox failed: nothing was sent after the failure, and the TI
@@ -107,6 +108,20 @@ pub trait Outbox {
     /// [`OutboxError`] when they could not be stored; the entry stays, and
     /// resuming it gives the same ACKs again.
     fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<(), OutboxError>;
+
+    /// Every verdict of a [`Pipeline`](crate::pipeline::Pipeline) round, as
+    /// [`finish`](Self::finish) does each: the group commit of the ACKs. The
+    /// default finishes them one by one; a database host overrides it to
+    /// store them all in one transaction (one durable write).
+    ///
+    /// # Errors
+    /// [`OutboxError`] when they could not all be stored; the entries not
+    /// finished stay, and resuming them gives the same ACKs again.
+    fn finish_all(&mut self, finished: &[Finished]) -> Result<(), OutboxError> {
+        finished
+            .iter()
+            .try_for_each(|f| self.finish(f.outbox_key.as_ref(), &f.acks))
+    }
 }
 
 /// An outbox that keeps nothing: for hosts that accept losing the TIs in

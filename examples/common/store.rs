@@ -4,16 +4,22 @@
 //! first), invalid ACKs kept for audit (`audit`), every ACK handed over
 //! (`deliveries`, append-only: the history), and the
 //! write-ahead outbox (`outbox`): every TC is stored there before it is sent,
-//! and leaves it in the transaction that stores its ACK.
+//! and leaves it in the transaction that stores its ACK. A stored ACK keeps
+//! its sealed envelope and inclusion proof once, in their binary forms, and
+//! the rest as JSON ([`Database::record_acks`] puts them back together).
 
 use std::error::Error;
 use std::path::Path;
 
 use ehrchain_core::outbox::{Outbox, OutboxError};
-use ehrchain_core::{Ack, AckStatus, B256};
+use ehrchain_core::pipeline::Finished;
+use ehrchain_core::{Ack, AckStatus, B256, Bytes, InclusionProof};
 use rusqlite::{Connection, params};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+/// SQLite's page cache, KiB.
+const CACHE_KIB: i64 = 64 * 1024;
 
 /// The host's database.
 pub(crate) struct Database {
@@ -25,10 +31,20 @@ impl Database {
     /// Opens the database at `path`, creating its tables where missing.
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path)?;
+        // A round's transaction (4,096 ACKs a batch, about 10 MiB, and the
+        // outbox entries it removes) stays in the page cache until its
+        // commit: spilled to the file before (SQLite's default once its 2 MiB
+        // cache is full), every spill syncs the journal once more. The cache
+        // keeps the records' index between transactions.
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        conn.pragma_update(None, "cache_spill", false)?;
+        // The journal's file is kept between transactions (its header
+        // zeroed at each commit), not created and deleted with each.
+        conn.pragma_update(None, "journal_mode", "PERSIST")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS records (ti_id TEXT PRIMARY KEY,
                  template_id TEXT NOT NULL, record_hash TEXT NOT NULL,
-                 envelope BLOB NOT NULL, ack TEXT NOT NULL);
+                 envelope BLOB NOT NULL, proof BLOB, ack TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS audit (ti_id TEXT NOT NULL,
                  template_id TEXT NOT NULL, record_hash TEXT, envelope BLOB,
                  reason TEXT NOT NULL, ack TEXT NOT NULL);
@@ -43,27 +59,26 @@ impl Database {
     /// anchor: the latest ACK names the anchor that holds), or keeps an
     /// invalid one for audit: the paper's "ACK to the EHR database".
     fn store(conn: &Connection, ack: &Ack) -> Result<()> {
-        let json = serde_json::to_string(ack)?;
+        let row = Row::of(ack)?;
         let hash = ack.record_hash.map(|h| h.to_string());
-        let envelope = ack.envelope.as_ref().map(|e| e.to_vec());
         let (ti, template) = (ack.ti_id.to_string(), ack.template_id.to_string());
         match &ack.status {
             AckStatus::Valid(_) => conn
                 .prepare_cached(
-                    "INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (ti_id) DO UPDATE
+                    "INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ti_id) DO UPDATE
                      SET template_id = excluded.template_id, record_hash = excluded.record_hash,
-                         envelope = excluded.envelope, ack = excluded.ack",
+                         envelope = excluded.envelope, proof = excluded.proof, ack = excluded.ack",
                 )?
-                .execute(params![ti, template, hash, envelope, json])?,
+                .execute(params![ti, template, hash, row.envelope, row.proof, row.json])?,
             AckStatus::Invalid { reason, .. } => conn
                 .prepare_cached("INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
                 .execute(params![
                     ti,
                     template,
                     hash,
-                    envelope,
+                    row.envelope,
                     reason.to_string(),
-                    json
+                    row.json
                 ])?,
         };
         conn.prepare_cached("INSERT INTO deliveries VALUES (?1, ?2)")?
@@ -71,14 +86,33 @@ impl Database {
         Ok(())
     }
 
-    /// The ACKs stored and the outbox entry removed, in one transaction.
-    fn finish_acks(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<()> {
+    /// The ACK of every stored record, as it was handed over.
+    pub(crate) fn record_acks(&self) -> Result<Vec<Ack>> {
+        let mut query = self
+            .conn
+            .prepare_cached("SELECT ack, envelope, proof FROM records ORDER BY rowid")?;
+        let rows = query.query_map([], |row| {
+            Ok(Row {
+                json: row.get(0)?,
+                envelope: row.get(1)?,
+                proof: row.get(2)?,
+            })
+        })?;
+        rows.map(|row| row?.ack()).collect()
+    }
+
+    /// The ACKs of every verdict stored and their outbox entries removed,
+    /// in one transaction. The entries go last: pages they free are reused
+    /// by the next transaction, not by this one's ACKs, which would have to
+    /// journal them first.
+    fn finish_acks<'a>(&mut self, verdicts: &[(Option<&'a B256>, &'a [Ack])]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for ack in acks {
+        for ack in verdicts.iter().flat_map(|(_, acks)| *acks) {
             Self::store(&tx, ack)?;
         }
-        if let Some(key) = key {
-            tx.execute("DELETE FROM outbox WHERE key = ?1", [key.to_string()])?;
+        for key in verdicts.iter().filter_map(|(key, _)| *key) {
+            tx.prepare_cached("DELETE FROM outbox WHERE key = ?1")?
+                .execute([key.to_string()])?;
         }
         tx.commit()?;
         Ok(())
@@ -94,6 +128,46 @@ impl Database {
     }
 }
 
+/// An ACK as the tables keep it: its sealed envelope and (for a batched
+/// record) its inclusion proof in their binary forms (`docs/envelope.md`,
+/// `docs/proofs.md`), the rest as JSON. Hex in JSON would double the
+/// envelope and the proof's siblings, and a row of more than half a page
+/// takes a page of its own.
+struct Row {
+    /// The ACK's JSON without its envelope and proof.
+    json: String,
+    envelope: Option<Vec<u8>>,
+    proof: Option<Vec<u8>>,
+}
+
+impl Row {
+    fn of(ack: &Ack) -> Result<Self> {
+        let mut rest = Ack {
+            envelope: None,
+            ..ack.clone()
+        };
+        let proof = match &mut rest.status {
+            AckStatus::Valid(anchor) => anchor.batch.take().map(|p| p.to_bytes()),
+            AckStatus::Invalid { .. } => None,
+        };
+        Ok(Self {
+            json: serde_json::to_string(&rest)?,
+            envelope: ack.envelope.as_ref().map(|e| e.to_vec()),
+            proof,
+        })
+    }
+
+    /// The ACK this row keeps.
+    fn ack(self) -> Result<Ack> {
+        let mut ack: Ack = serde_json::from_str(&self.json)?;
+        ack.envelope = self.envelope.map(Bytes::from);
+        if let (AckStatus::Valid(anchor), Some(proof)) = (&mut ack.status, self.proof) {
+            anchor.batch = Some(InclusionProof::from_bytes(&proof)?);
+        }
+        Ok(ack)
+    }
+}
+
 /// Stores `entry` under `key` in the outbox table, replacing the one before.
 fn put(conn: &Connection, key: &B256, entry: &str) -> rusqlite::Result<()> {
     conn.prepare_cached("INSERT OR REPLACE INTO outbox VALUES (?1, ?2)")?
@@ -105,8 +179,11 @@ fn outbox_error(e: impl std::fmt::Display) -> OutboxError {
     OutboxError(e.to_string())
 }
 
-/// The outbox table, in SQLite's default rollback journal with
-/// `synchronous = FULL`: a statement that returns is on disk.
+/// The outbox table, in SQLite's rollback journal (kept, `PERSIST`) with
+/// `synchronous = FULL`, the default: a statement that returns is on disk.
+/// (Write-ahead logging, as durable with `synchronous = FULL`, was slower
+/// here: a pipeline's transactions are megabytes, each page written twice,
+/// to the log and again at the checkpoint.)
 impl Outbox for Database {
     fn save(&mut self, key: &B256, entry: &str) -> std::result::Result<(), OutboxError> {
         put(&self.conn, key, entry).map_err(outbox_error)
@@ -149,14 +226,23 @@ impl Outbox for Database {
     }
 
     fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> std::result::Result<(), OutboxError> {
-        self.finish_acks(key, acks).map_err(outbox_error)
+        self.finish_acks(&[(key, acks)]).map_err(outbox_error)
+    }
+
+    /// A pipeline's round of verdicts: one transaction, one durable write.
+    fn finish_all(&mut self, finished: &[Finished]) -> std::result::Result<(), OutboxError> {
+        let verdicts: Vec<_> = finished
+            .iter()
+            .map(|f| (f.outbox_key.as_ref(), f.acks.as_slice()))
+            .collect();
+        self.finish_acks(&verdicts).map_err(outbox_error)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use ehrchain_core::validator::Anchor;
-    use ehrchain_core::{Bytes, TxHash};
+    use ehrchain_core::{BatchBuilder, TxHash};
 
     use super::*;
 
@@ -189,17 +275,58 @@ mod tests {
         db.finish(Some(&key), &[valid(0xa1, 5)]).unwrap();
         // Its anchor vanished; the same TC, resent, is anchored again.
         db.finish(Some(&key), &[valid(0xa2, 9)]).unwrap();
-        let stored: String = db
-            .conn
-            .query_row(
-                "SELECT ack FROM records WHERE ti_id = ?1",
-                [key.to_string()],
-                |row| row.get(0),
-            )
-            .unwrap();
-        let stored: Ack = serde_json::from_str(&stored).unwrap();
-        assert_eq!(stored, valid(0xa2, 9));
+        assert_eq!(db.record_acks().unwrap(), vec![valid(0xa2, 9)]);
         assert_eq!(db.count("records").unwrap(), 1);
+        assert_eq!(db.count("deliveries").unwrap(), 2);
+    }
+
+    #[test]
+    fn a_batched_ack_comes_back_with_its_envelope_and_proof() {
+        let mut builder = BatchBuilder::new();
+        for byte in [3, 5, 7] {
+            builder.push(B256::repeat_byte(byte)).unwrap();
+        }
+        let batch = builder.build(B256::repeat_byte(9)).unwrap();
+        let mut ack = valid(0xa1, 5);
+        if let AckStatus::Valid(anchor) = &mut ack.status {
+            anchor.batch = Some(batch.proof(0).unwrap());
+        }
+        let mut db = Database::open(Path::new(":memory:")).unwrap();
+        db.finish(Some(&batch.root()), std::slice::from_ref(&ack))
+            .unwrap();
+        let (json, proof): (String, Vec<u8>) = db
+            .conn
+            .query_row("SELECT ack, proof FROM records", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        // The envelope and the proof are kept once, in binary.
+        assert!(!json.contains("envelope\":\"0x") && !json.contains("siblings"));
+        assert_eq!(proof, batch.proof(0).unwrap().to_bytes());
+        assert_eq!(db.record_acks().unwrap(), vec![ack]);
+    }
+
+    #[test]
+    fn a_round_of_verdicts_is_stored_and_its_entries_removed_together() {
+        let mut db = Database::open(Path::new(":memory:")).unwrap();
+        let (first, second) = (B256::repeat_byte(1), B256::repeat_byte(5));
+        db.save_all(&[(first, "{}".to_owned()), (second, "{}".to_owned())])
+            .unwrap();
+        let mut other = valid(0xa2, 9);
+        other.ti_id = second;
+        let round = [
+            Finished {
+                outbox_key: Some(first),
+                acks: vec![valid(0xa1, 5)],
+            },
+            Finished {
+                outbox_key: Some(second),
+                acks: vec![other.clone()],
+            },
+        ];
+        db.finish_all(&round).unwrap();
+        assert_eq!(db.record_acks().unwrap(), vec![valid(0xa1, 5), other]);
+        assert_eq!(db.keys().unwrap(), Vec::<B256>::new());
         assert_eq!(db.count("deliveries").unwrap(), 2);
     }
 }

@@ -12,6 +12,10 @@
 mod audit;
 #[path = "../../scripts/fault-report/row.rs"]
 mod fault_report;
+// The host's database, to read its ACKs back; the rest is the host's.
+#[allow(dead_code)]
+#[path = "../common/store.rs"]
+mod store;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -20,9 +24,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use ehrchain_contracts::{RpcConfig, RpcTransport};
-use ehrchain_core::Ack;
 use ehrchain_core::rpc::RpcRequest;
 use rusqlite::Connection;
+use store::Database;
 
 /// A small seeded generator (xorshift64*): the kill moments of a run can be
 /// replayed with its seed.
@@ -145,10 +149,7 @@ impl Crash {
                 .map(Result::unwrap)
                 .collect()
         };
-        let acks: Vec<Ack> = column("SELECT ack FROM records")
-            .iter()
-            .map(|a| serde_json::from_str(a).unwrap())
-            .collect();
+        let acks = Database::open(&db).unwrap().record_acks().unwrap();
         let tis = column("SELECT ti_id FROM inbox")
             .iter()
             .map(|t| t.parse().unwrap())

@@ -6,7 +6,7 @@ use crate::time::Clock;
 use crate::transport::Transport;
 use crate::validator::Ack;
 
-use super::{Pipeline, PipelineError, PipelineTransmit};
+use super::{Finished, Pipeline, PipelineError, PipelineTransmit};
 
 /// What [`drain_durably`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,8 +40,9 @@ impl Drained {
 
 /// Runs `pipeline` until every TI it holds has its ACK (or `until`): stores
 /// each round of outbox entries with one [`Outbox::save_all`], performs every
-/// action on `transport`, waits on `clock` in between, and at each verdict
-/// stores the ACKs and removes the entry ([`Outbox::finish`]).
+/// action on `transport`, waits on `clock` in between, and stores each
+/// round's verdicts (ACKs stored, entries removed) with one
+/// [`Outbox::finish_all`].
 ///
 /// # Errors
 /// [`OutboxError`] when the outbox fails: nothing more is sent; what was
@@ -87,7 +88,7 @@ where
 }
 
 /// Performs every action `pipeline` has due now, then stores every verdict
-/// reached ([`Outbox::finish`]) and returns those ACKs; never waits. For a
+/// reached (one [`Outbox::finish_all`]) and returns those ACKs; never waits. For a
 /// host that pushes TIs while the pipeline runs: push, step, wait until the
 /// next TI or [`Pipeline::poll_timeout`], step again. [`drain_durably`] is
 /// this in a loop.
@@ -111,12 +112,11 @@ where
         perform(pipeline, outbox, transport, transmit, now)?;
         now = clock.now();
     }
-    let mut acks = Vec::new();
-    while let Some(finished) = pipeline.poll_finished() {
-        outbox.finish(finished.outbox_key.as_ref(), &finished.acks)?;
-        acks.extend(finished.acks);
+    let finished: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
+    if !finished.is_empty() {
+        outbox.finish_all(&finished)?;
     }
-    Ok(acks)
+    Ok(finished.into_iter().flat_map(|f| f.acks).collect())
 }
 
 /// Performs one pipeline action and hands its result back.

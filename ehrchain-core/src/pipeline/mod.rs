@@ -130,7 +130,8 @@ pub enum PipelineTransmit {
 }
 
 /// A submission's verdict: store its ACKs and remove its outbox entry in one
-/// step ([`Outbox::finish`]), then hand the ACKs on.
+/// step ([`Outbox::finish`]; a round's verdicts together: [`Outbox::finish_all`]),
+/// then hand the ACKs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finished {
     /// The submission's outbox key (`None` if nothing was stored).

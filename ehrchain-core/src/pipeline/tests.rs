@@ -127,13 +127,15 @@ impl Transport for Chain {
 }
 
 /// An outbox that counts its durable writes (one per `save`, one per
-/// `save_all`) and the entries it was given; `discards` makes it say it
-/// keeps nothing, as [`NoOutbox`](crate::outbox::NoOutbox) does.
+/// `save_all`), the entries it was given and its writes of verdicts (one per
+/// `finish`, one per `finish_all`); `discards` makes it say it keeps
+/// nothing, as [`NoOutbox`](crate::outbox::NoOutbox) does.
 #[derive(Default)]
 struct CountingOutbox {
     inner: MemoryOutbox,
     writes: u32,
     entries_given: usize,
+    verdict_writes: u32,
     discards: bool,
 }
 
@@ -160,7 +162,14 @@ impl Outbox for CountingOutbox {
         self.inner.keys()
     }
     fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<(), OutboxError> {
+        self.verdict_writes += 1;
         self.inner.finish(key, acks)
+    }
+    fn finish_all(&mut self, finished: &[Finished]) -> Result<(), OutboxError> {
+        self.verdict_writes += 1;
+        finished
+            .iter()
+            .try_for_each(|f| self.inner.finish(f.outbox_key.as_ref(), &f.acks))
     }
 }
 
@@ -276,6 +285,10 @@ fn bulk_records_go_out_in_batches_urgent_ones_alone_with_one_write_per_round() {
     // batch flushed after the wait): two durable writes for 2,503 TIs.
     assert_eq!(outbox.writes, 2);
     assert_eq!(outbox.entries_given, 6, "one entry per submission");
+    // The six verdicts, reached in two rounds (the batch flushed after the
+    // wait is confirmed later), are stored in two writes.
+    assert_eq!(outbox.verdict_writes, 2);
+    assert_eq!(outbox.inner.acks.len(), 2_503);
     assert!(outbox.keys().unwrap().is_empty(), "entries left behind");
     assert!(pipeline.is_idle());
 }

@@ -26,7 +26,7 @@ use std::path::Path;
 use ehrchain_contracts::{Deployment, RpcConfig, RpcTransport, abi, deploy_registry};
 use ehrchain_core::outbox::{Outbox, OutboxError};
 use ehrchain_core::pipeline::{
-    Pipeline, PipelineConfig, PipelineError, Priority, drain_durably, step_durably,
+    Finished, Pipeline, PipelineConfig, PipelineError, Priority, drain_durably, step_durably,
 };
 use ehrchain_core::{
     Ack, Address, AnchoredBatch, B256, BatchReader, Clock, Handshaker, InMemoryKeyStore,
@@ -37,6 +37,8 @@ use rand_core::{OsRng, RngCore};
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 
+// The examples' SQLite database; reading the ACKs back is the crash test's.
+#[allow(dead_code)]
 #[path = "../../common/store.rs"]
 mod store;
 
@@ -234,6 +236,11 @@ impl Outbox for Traced<Database> {
 
     fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> std::result::Result<(), OutboxError> {
         let result = self.0.finish(key, acks);
+        self.step("finish", result)
+    }
+
+    fn finish_all(&mut self, finished: &[Finished]) -> std::result::Result<(), OutboxError> {
+        let result = self.0.finish_all(finished);
         self.step("finish", result)
     }
 }
