@@ -217,10 +217,13 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
         poll_interval_ms: 100,
         ..ValidatorConfig::default()
     };
-    // A fresh database for every run of the example.
+    // A fresh database for every run of the example (and no journal a
+    // run before left beside it).
     let db_path = std::env::temp_dir().join("ehrchain-quickstart.sqlite");
-    if db_path.exists() {
-        std::fs::remove_file(&db_path)?;
+    for stale in [db_path.clone(), db_path.with_extension("sqlite-journal")] {
+        if stale.exists() {
+            std::fs::remove_file(&stale)?;
+        }
     }
     let mut host = Host {
         hs: Handshaker::new(registry, tg, config),
