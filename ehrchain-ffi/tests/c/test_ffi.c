@@ -1783,7 +1783,8 @@ static void test_fhir_in_and_out(void) {
 /* ------------------------------------------------------------ pipeline */
 
 /* Runs `p` as an event loop would: a step, then sleep until the time it
- * names, until it holds nothing. Returns the number of steps. */
+ * names, until it holds nothing (then the time named is 0). Returns the
+ * number of steps. */
 static int step_until_idle(ehr_pipeline *p, ehr_transport *chain) {
     int steps = 0;
     uint64_t wake = 0;
@@ -1864,7 +1865,9 @@ static void test_pipeline_on_the_devnet(void) {
     for (int round = 0; round < 2; round++) {
         OK(ehr_pipeline_push(p, tc, EHR_PRIORITY_URGENT, now));
         if (round == 0) {
-            EXPECT(step_until_idle(p, f.chain) >= 2);
+            /* One step or several: a slow host (valgrind) may reach the
+             * verdict within the first. */
+            EXPECT(step_until_idle(p, f.chain) >= 1);
         } else {
             OK(ehr_pipeline_drain(p, f.chain, NULL, 0, NULL));
         }
