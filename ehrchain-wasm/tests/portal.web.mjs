@@ -204,8 +204,11 @@ async function batchProofs(page, work, camera) {
   for (const [patient, systolic, diastolic] of [["MRN-001001", "121", "79"], ["MRN-001002", "142", "91"]]) {
     await submitForm(page, "doctor", "blood-pressure", { __patient: patient, systolic, diastolic });
   }
-  await page.waitForSelector("#anchor-batch:not([disabled])");
+  // Each entry is queued once its record is sealed.
+  await page.locator("#anchor-batch:not([disabled])", { hasText: "(2 records)" }).waitFor();
   assert.equal(await page.locator("#anchor-batch").innerText(), "Anchor the batch (2 records)");
+  assert.deepEqual(await page.locator("#acks li .badge").evaluateAll((badges) => badges.slice(0, 2).map((b) => b.textContent)),
+    ["queued", "queued"]);
   await page.click("#anchor-batch");
   // The newest entry is listed first: the second record, then the first.
   const items = page.locator("#acks li:has(figure.proof-qr)");
