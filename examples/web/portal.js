@@ -199,22 +199,36 @@ function describe(reason) {
   }
 }
 
-/** Runs each TC the outbox still holds (a reload, a crash) to its ACK. */
+/**
+ * Runs each TC the outbox still holds (a reload, a crash) to its ACKs; a
+ * batch goes on through the gateway that anchors it, each record's ACK
+ * (with its proof) shown apart.
+ */
 async function resumePending() {
   for (const entry of await outbox.pending()) {
     const validator = ehr.Validator.fromJSON(entry);
-    const tiId = validator.outboxKey;
-    const badge = element("span", { class: "badge", text: "resumed" });
-    const item = element("li", { "data-ti": tiId, "data-resumed": "true" },
-      element("div", {}, badge, " ", element("strong", { text: "Resumed entry" }), " ", element("span", { class: "hash", text: short(tiId) })));
-    $("acks").prepend(item);
+    const batch = validator.submission?.anchoring.kind === "batch";
+    const shown = resumedItem(validator.outboxKey, batch ? "Resumed batch" : "Resumed entry");
     try {
-      const [ack] = await ehr.runValidator(validator, session.transport, { outbox });
-      finish(item, badge, ack);
+      const acks = await ehr.runValidator(validator, batch ? session.relay : session.transport, { outbox });
+      acks.forEach((ack, i) => {
+        const { item, badge } = i === 0 ? shown : resumedItem(ack.tiId, "Resumed entry");
+        item.dataset.ti = ack.tiId;
+        finish(item, badge, ack);
+      });
     } finally {
       validator.free();
     }
   }
+}
+
+/** A list item for a resumed entry under `key` (its TI id, or a batch's root). */
+function resumedItem(key, title) {
+  const badge = element("span", { class: "badge", text: "resumed" });
+  const item = element("li", { "data-ti": key, "data-resumed": "true" },
+    element("div", {}, badge, " ", element("strong", { text: title }), " ", element("span", { class: "hash", text: short(key) })));
+  $("acks").prepend(item);
+  return { item, badge };
 }
 
 async function submitEntry(form, f) {
