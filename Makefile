@@ -118,7 +118,8 @@ wasm:
 
 ## The web portal (examples/web/) in headless Chromium (Debian's chromium,
 ## installed if missing) with playwright-core and an EIP-1193 provider backed
-## by Ganache's browser build; saves target/web-portal.png. Needs `make wasm`.
+## by Ganache's browser build; proofs' QR codes read from a file and from
+## Chromium's fake camera; saves target/web-portal.png. Needs `make wasm`.
 web:
 	bash scripts/web-portal-test.sh
 

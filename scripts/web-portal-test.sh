@@ -3,8 +3,10 @@
 # chromium when /usr/bin/chromium is missing (apt-get, with sudo when not
 # root), builds the npm package when it is not built, installs the pinned test
 # packages (ehrchain-wasm/tests/package.json: ganache, playwright-core) and
-# runs ehrchain-wasm/tests/portal.web.mjs, which serves the page on 127.0.0.1,
-# drives it with playwright-core and saves target/web-portal.png.
+# the portal's QR encoder and decoder (examples/web/package.json) and runs
+# ehrchain-wasm/tests/portal.web.mjs, which serves the page on 127.0.0.1,
+# drives it with playwright-core (Chromium's fake camera plays a QR code) and
+# saves target/web-portal.png.
 #
 # Environment: CHROMIUM (default /usr/bin/chromium), EHRCHAIN_SCREENSHOT.
 set -euo pipefail
@@ -23,5 +25,6 @@ fi
 
 [ -f "$ROOT/ehrchain-wasm/pkg/package.json" ] || bash "$ROOT/scripts/wasm-pack.sh"
 npm ci --prefix "$ROOT/ehrchain-wasm/tests" --no-audit --no-fund --ignore-scripts >/dev/null
+npm ci --prefix "$ROOT/examples/web" --no-audit --no-fund --ignore-scripts >/dev/null
 cd "$ROOT/ehrchain-wasm/tests"
 node --test portal.web.mjs

@@ -5,27 +5,39 @@
 // blood-pressure reading (valid ACK), a role the chain refuses for this
 // wallet (invalid ACK with the decoded custom error), the admin role (no
 // forms), a reading the doctor signs in the wallet and the gateway account
-// relays (the ACK shows who signed it), a proof's QR text (valid, then
-// tampered), and a dropped FHIR Bundle (one entry anchored with its
-// Provenance, the others listed with their reasons and paths). Saves a
+// relays (the ACK shows who signed it), two readings collected in a batch
+// the gateway anchors (each ACK shows its proof as a QR code image), the
+// QR code downloaded and read back through the file input (valid), a
+// tampered one, one of a batch never anchored and an image without a code
+// (invalid, with the reason), the other record's QR code shown to the camera
+// (Chromium's fake capture device playing a Y4M frame made here: valid), a
+// tampered pasted text, and a dropped FHIR Bundle (one entry anchored with
+// its Provenance, the others listed with their reasons and paths). Saves a
 // screenshot.
 //
-// Run by scripts/web-portal-test.sh (which installs Debian's chromium).
+// Run by scripts/web-portal-test.sh (which installs Debian's chromium and
+// the portal's pinned QR packages: npm ci --prefix examples/web).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import * as ehr from "../pkg/index.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const GANACHE_WEB = fileURLToPath(new URL("./node_modules/ganache/dist/web/ganache.min.js", import.meta.url));
 const SCREENSHOT = process.env.EHRCHAIN_SCREENSHOT ?? join(ROOT, "target", "web-portal.png");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SERVED = ["examples/web/", "ehrchain-wasm/pkg/"];
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json" };
+const TYPES = {
+  ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".wasm": "application/wasm",
+  ".json": "application/json",
+};
+/** The camera's picture: Chromium's fake capture device plays this file's frame. */
+const CAMERA = { width: 640, height: 480 };
 
 function serve() {
   const server = createServer((req, res) => {
@@ -73,20 +85,26 @@ function injectProvider() {
   };
 }
 
-test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
+test("the portal: a doctor's reading, a forbidden role, a batch's proofs as QR codes", async (t) => {
   const server = await serve();
   const profile = mkdtempSync(join(tmpdir(), "ehrchain-chromium-"));
+  // QR code images and the camera's Y4M file (written once the proof exists:
+  // Chromium opens it when the page starts the camera).
+  const work = mkdtempSync(join(tmpdir(), "ehrchain-qr-"));
+  const camera = join(work, "camera.y4m");
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1100, height: 1400 },
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
+      "--disable-component-update", "--disable-sync",
+      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${camera}`],
   });
   t.after(async () => {
     await context.close();
     server.close();
     rmSync(profile, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   });
   const page = context.pages()[0] ?? await context.newPage();
   const errors = [];
@@ -163,42 +181,169 @@ test("the portal: a doctor's reading, a forbidden role, a proof", async (t) => {
   await page.click("#roles [data-role=admin]");
   assert.match(await page.locator("#forms").innerText(), /no forms for the admin role/);
 
-  // A batch anchored by the handshaker account; its proof's QR text verifies.
-  const qr = await page.evaluate(async (registryAddress) => {
-    const ehr = await import("/ehrchain-wasm/pkg/web.js");
-    const accounts = await window.__ganache.request({ method: "eth_accounts", params: [] });
-    const builder = new ehr.BatchBuilder();
-    for (let i = 1; i <= 5; i += 1) builder.push(`0x${String(i).padStart(2, "0").repeat(32)}`);
-    const batch = builder.build(`0x${"ba".repeat(32)}`);
-    const transport = new ehr.Eip1193Transport(window.__ganache, { chainId: 1337, registry: registryAddress });
-    const tx = batch.anchorTransaction(registryAddress, 1337);
-    const receipt = await transport.waitForReceipt(await transport.send({ from: accounts[1], to: tx.to, data: tx.calldata }));
-    if (!receipt.status) throw new Error("anchorBatch reverted");
-    return batch.proof(3).toText();
-  }, registry);
-  await page.fill("#proof-text", qr);
-  await page.click("#verify");
-  const result = page.locator("#proof-result p");
-  await result.waitFor();
-  assert.equal(await result.getAttribute("data-result"), "valid", await result.innerText());
-  assert.match(await result.innerText(), /record 4 of 5 .*verifyRecord confirms it/);
-
-  // Back to the doctor's form for the screenshot, with the valid proof shown.
-  await page.click("#roles [data-role=doctor]");
-  mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
-  await page.screenshot({ path: SCREENSHOT, fullPage: true });
-
-  // A tampered QR text is refused.
-  await page.fill("#proof-text", `${qr.slice(0, -3)}AAA`);
-  await page.click("#verify");
-  await page.waitForSelector("#proof-result p[data-result=invalid]");
-  assert.match(await page.locator("#proof-result").innerText(), /Invalid proof: .*EHR_PROOF_INVALID/);
+  await batchProofs(page, work, camera);
 
   await fhirBundle(page);
 
   assert.deepEqual(errors, []);
   console.log(`portal test: screenshot in ${SCREENSHOT}`);
 });
+
+/**
+ * Two readings collected in a batch, anchored by the gateway; each ACK
+ * shows its proof as a QR code. The first record's code, downloaded as PNG,
+ * verifies through the file input (offline and on chain); a tampered code
+ * (the first proof naming the second record), one of a batch never anchored
+ * and an image without a code are refused with their reasons; the second
+ * record's code verifies through the camera; a tampered pasted text is
+ * refused. Takes the screenshot.
+ */
+async function batchProofs(page, work, camera) {
+  await page.check("#batch");
+  assert.equal(await page.isDisabled("#sign"), true);
+  for (const [patient, systolic, diastolic] of [["MRN-001001", "121", "79"], ["MRN-001002", "142", "91"]]) {
+    await submitForm(page, "doctor", "blood-pressure", { __patient: patient, systolic, diastolic });
+  }
+  // Each entry is queued once its record is sealed.
+  await page.locator("#anchor-batch:not([disabled])", { hasText: "(2 records)" }).waitFor();
+  assert.equal(await page.locator("#anchor-batch").innerText(), "Anchor the batch (2 records)");
+  assert.deepEqual(await page.locator("#acks li .badge").evaluateAll((badges) => badges.slice(0, 2).map((b) => b.textContent)),
+    ["queued", "queued"]);
+  await page.click("#anchor-batch");
+  // The newest entry is listed first: the second record, then the first.
+  const items = page.locator("#acks li:has(figure.proof-qr)");
+  await items.nth(1).waitFor({ timeout: 60_000 });
+  const shown = await items.evaluateAll((lis) => lis.map((li) => ({
+    ti: li.dataset.ti, status: li.dataset.status, record: li.dataset.record, proof: li.querySelector("figure").dataset.proof,
+    modules: li.querySelector("figure canvas").dataset.modules,
+  })));
+  const [second, first] = shown;
+  assert.equal(shown.length, 2);
+  assert.deepEqual([first.status, second.status], ["valid", "valid"]);
+  // A proof with one sibling is 218 characters: QR version 8 (49 × 49
+  // modules) in alphanumeric mode at level M (docs/proofs.md, "Sizes"); 7 at
+  // level L, 11 in byte mode.
+  assert.deepEqual([first.proof.length, first.modules, second.modules], [218, "49", "49"]);
+  const proofs = [first, second].map(({ proof }) => ehr.verifyProof(proof));
+  assert.deepEqual(proofs.map((p) => [p.index, p.leafCount, p.recordHash, p.root]),
+    [[0, 2, first.record, proofs[0].root], [1, 2, second.record, proofs[0].root]]);
+  assert.equal(await page.locator("#anchor-batch").innerText(), "Anchor the batch");
+  await page.uncheck("#batch");
+  const valid = ({ record }, n) => `Valid proof: record ${short(record)} is record ${n} of 2 under root ${short(proofs[0].root)}. `
+    + "Anchored on chain 1337 (2 records); the registry's verifyRecord confirms it.";
+
+  // The first record's QR code, downloaded and read back from the file.
+  const [download] = await Promise.all([page.waitForEvent("download"), items.nth(1).locator("figure a[download]").click()]);
+  assert.equal(download.suggestedFilename(), `ehrchain-proof-${first.ti.slice(2, 14)}.png`);
+  const png = join(work, download.suggestedFilename());
+  await download.saveAs(png);
+  assert.deepEqual(readFileSync(png).subarray(0, 8), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  assert.deepEqual(await verifyShown(page, () => page.setInputFiles("#proof-image", png)),
+    { result: "valid", code: null, reason: null, text: valid(first, 1) });
+  assert.equal(await page.inputValue("#proof-text"), first.proof);
+
+  // Back to the doctor's form for the screenshot, with the QR codes and the valid proof shown.
+  await page.click("#roles [data-role=doctor]");
+  mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+  // Another record's proof: the first record's siblings under the second's hash.
+  const json = ehr.InclusionProof.parse(first.proof).toJSON();
+  const tampered = ehr.InclusionProof.parse({ ...json, recordHash: second.record }).toText();
+  const refused = await verifyShown(page, async () => page.setInputFiles("#proof-image", await qrImage(page, work, "tampered", tampered)));
+  assert.deepEqual([refused.result, refused.code, refused.reason], ["invalid", "EHR_PROOF_INVALID", "root_mismatch"], refused.text);
+  assert.equal(await page.inputValue("#proof-text"), tampered);
+
+  // A proof that holds on its own, of a batch the chain does not hold.
+  const builder = new ehr.BatchBuilder();
+  for (let i = 1; i <= 3; i += 1) builder.push(`0x${String(i).padStart(2, "0").repeat(32)}`);
+  const unanchored = builder.build(`0x${"bb".repeat(32)}`).proof(1).toText();
+  const notAnchored = await verifyShown(page, async () => page.setInputFiles("#proof-image", await qrImage(page, work, "unanchored", unanchored)));
+  assert.deepEqual([notAnchored.result, notAnchored.code, notAnchored.reason], ["invalid", "EHR_PROOF_NOT_ANCHORED", "not_anchored"], notAnchored.text);
+
+  // An image without a QR code.
+  const blank = await verifyShown(page, async () => page.setInputFiles("#proof-image", await qrImage(page, work, "blank", "")));
+  assert.deepEqual([blank.result, blank.reason], ["invalid", "no_qr_code"]);
+  assert.match(blank.text, /^Invalid proof: no QR code found in blank\.png\./);
+
+  // The second record's QR code in front of the camera.
+  const luma = await page.evaluate(({ width, height }) => {
+    const frame = document.createElement("canvas");
+    frame.width = width;
+    frame.height = height;
+    const g = frame.getContext("2d");
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, width, height);
+    const code = document.querySelector("#acks li figure.proof-qr canvas");
+    g.drawImage(code, (width - code.width) / 2, (height - code.height) / 2);
+    const rgba = g.getImageData(0, 0, width, height).data;
+    let y = "";
+    for (let i = 0; i < rgba.length; i += 4) y += String.fromCharCode(Math.round(0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2]));
+    return btoa(y);
+  }, CAMERA);
+  writeY4m(camera, Buffer.from(luma, "base64"));
+  assert.deepEqual(await verifyShown(page, () => page.click("#scan")), { result: "valid", code: null, reason: null, text: valid(second, 2) });
+  assert.equal(await page.inputValue("#proof-text"), second.proof);
+  assert.equal(await page.isHidden("#camera"), true);
+
+  // A tampered pasted text.
+  const pasted = await verifyShown(page, async () => {
+    await page.fill("#proof-text", `${first.proof.slice(0, -3)}AAA`);
+    await page.click("#verify");
+  });
+  assert.deepEqual([pasted.result, pasted.code], ["invalid", "EHR_PROOF_INVALID"], pasted.text);
+}
+
+/** `0x1234567890…abcdef`, as the portal shortens hashes. */
+function short(hash) {
+  return `${hash.slice(0, 10)}…${hash.slice(-6)}`;
+}
+
+/**
+ * The verdict the portal shows after `action` (reading an image, scanning,
+ * pasting): `{result, code, reason, text}`.
+ */
+async function verifyShown(page, action) {
+  await page.evaluate(() => document.getElementById("proof-result").replaceChildren());
+  await action();
+  const shown = page.locator("#proof-result p[data-result]");
+  await shown.waitFor({ timeout: 30_000 });
+  return {
+    result: await shown.getAttribute("data-result"),
+    code: await shown.getAttribute("data-code"),
+    reason: await shown.getAttribute("data-reason"),
+    text: await shown.innerText(),
+  };
+}
+
+/**
+ * A PNG file `<name>.png` in `work` of `text` drawn as the portal draws a
+ * proof's QR code (a blank image for no text).
+ */
+async function qrImage(page, work, name, text) {
+  const url = await page.evaluate(async (content) => {
+    const { qrCanvas } = await import("/examples/web/qr.js");
+    if (content) return qrCanvas(content).toDataURL("image/png");
+    const blank = document.createElement("canvas");
+    blank.width = blank.height = 200;
+    return blank.toDataURL("image/png");
+  }, text);
+  const file = join(work, `${name}.png`);
+  writeFileSync(file, Buffer.from(url.slice(url.indexOf(",") + 1), "base64"));
+  return file;
+}
+
+/**
+ * Writes one grey-scale frame (`luma`, one byte per pixel, CAMERA's size) as
+ * a YUV4MPEG2 file: 4:2:0, neutral chroma. Chromium's fake capture device
+ * plays it over and over.
+ */
+function writeY4m(file, luma) {
+  const { width, height } = CAMERA;
+  assert.equal(luma.length, width * height);
+  const header = Buffer.from(`YUV4MPEG2 W${width} H${height} F30:1 Ip A1:1 C420jpeg\nFRAME\n`);
+  writeFileSync(file, Buffer.concat([header, luma, Buffer.alloc(width * height / 2, 128)]));
+}
 
 /**
  * Opens `role`'s form for `template`, fills its `fields` and chooses its

@@ -2,12 +2,15 @@
 // templates), or paste or drop a FHIR resource or Bundle; submit through the
 // user's wallet (window.ethereum), or sign each entry in the wallet and have
 // the hospital's gateway relay it; watch each entry go to its ACK (with who
-// signed it), and verify a record's inclusion proof.
+// signed it), or collect entries in a batch the gateway anchors under one
+// Merkle root, each record's proof shown as a QR code image; and verify a
+// proof read from a QR code (an image file, the camera) or pasted as text.
 //
 // Query parameters: registry (the EhrRegistry address), chainId (default
 // 1337), confirmations (default 2).
 import * as ehr from "../../ehrchain-wasm/pkg/web.js";
 import { openOutbox } from "./outbox.js";
+import { qrCanvas, readQrFile, scanCamera } from "./qr.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -22,8 +25,14 @@ const KEYS = { records: random(32), pseudonyms: random(32) };
 
 let session = null;
 let role = null;
+// Batch mode: the entries generated for the next batch, with where their ACKs go.
+let queued = [];
+// The camera scan under way (its AbortController), if any.
+let scanning = null;
 // The write-ahead outbox (IndexedDB): TCs sent but not yet acknowledged.
 const outbox = await openOutbox();
+
+const VALIDATOR = { confirmations: Number(params.get("confirmations") ?? 2), pollIntervalMs: 500 };
 
 $("registry").value = params.get("registry") ?? "";
 $("chain-id").value = params.get("chainId") ?? "1337";
@@ -54,14 +63,13 @@ async function connect() {
     transport.from = account;
     const hs = new ehr.Handshaker(
       {
-        chainId, registry, sealingKeyId: "records", pseudonymKeyId: "pseudonyms",
-        validator: { confirmations: Number(params.get("confirmations") ?? 2), pollIntervalMs: 500 },
+        chainId, registry, sealingKeyId: "records", pseudonymKeyId: "pseudonyms", validator: VALIDATOR,
       },
       KEYS,
       templates,
     );
     session?.hs.free();
-    session = { hs, transport, account, chainId, relay: relayTransport(chainId, registry, account) };
+    session = { hs, transport, account, chainId, registry, relay: relayTransport(chainId, registry, account) };
     wallet.textContent = `Connected: account ${account} on chain ${chainId}.`;
     await resumePending();
     wallet.dataset.connected = "true";
@@ -178,6 +186,8 @@ function describe(reason) {
         return `the registry refused it: your account does not hold the ${role} role on chain (${reason.revert.detail})`;
       }
       return `the registry refused it: ${reason.revert.detail}`;
+    case "generation":
+      return reason.message;
     case "authorship":
       return `not sent: the signature was refused (${reason.code}): ${reason.message}`;
     case "not_anchored":
@@ -189,22 +199,36 @@ function describe(reason) {
   }
 }
 
-/** Runs each TC the outbox still holds (a reload, a crash) to its ACK. */
+/**
+ * Runs each TC the outbox still holds (a reload, a crash) to its ACKs; a
+ * batch goes on through the gateway that anchors it, each record's ACK
+ * (with its proof) shown apart.
+ */
 async function resumePending() {
   for (const entry of await outbox.pending()) {
     const validator = ehr.Validator.fromJSON(entry);
-    const tiId = validator.outboxKey;
-    const badge = element("span", { class: "badge", text: "resumed" });
-    const item = element("li", { "data-ti": tiId, "data-resumed": "true" },
-      element("div", {}, badge, " ", element("strong", { text: "Resumed entry" }), " ", element("span", { class: "hash", text: short(tiId) })));
-    $("acks").prepend(item);
+    const batch = validator.submission?.anchoring.kind === "batch";
+    const shown = resumedItem(validator.outboxKey, batch ? "Resumed batch" : "Resumed entry");
     try {
-      const [ack] = await ehr.runValidator(validator, session.transport, { outbox });
-      finish(item, badge, ack);
+      const acks = await ehr.runValidator(validator, batch ? session.relay : session.transport, { outbox });
+      acks.forEach((ack, i) => {
+        const { item, badge } = i === 0 ? shown : resumedItem(ack.tiId, "Resumed entry");
+        item.dataset.ti = ack.tiId;
+        finish(item, badge, ack);
+      });
     } finally {
       validator.free();
     }
   }
+}
+
+/** A list item for a resumed entry under `key` (its TI id, or a batch's root). */
+function resumedItem(key, title) {
+  const badge = element("span", { class: "badge", text: "resumed" });
+  const item = element("li", { "data-ti": key, "data-resumed": "true" },
+    element("div", {}, badge, " ", element("strong", { text: title }), " ", element("span", { class: "hash", text: short(key) })));
+  $("acks").prepend(item);
+  return { item, badge };
 }
 
 async function submitEntry(form, f) {
@@ -221,11 +245,12 @@ async function submitEntry(form, f) {
 }
 
 /**
- * Runs `ti` to its ACK through the wallet, shown in the ACK list under
- * `form`'s title (a form's, or the template a FHIR resource mapped to).
- * Returns the list item and the ACK when the validator ran.
+ * Runs `ti` to its ACK through the wallet (in batch mode: queues it for the
+ * batch), shown in the ACK list under `form`'s title (a form's, or the
+ * template a FHIR resource mapped to). `onAck(item, ack)` runs once the
+ * validator gave the ACK. Returns the list item.
  */
-async function submitTi(form, ti) {
+async function submitTi(form, ti, onAck) {
   const list = $("acks");
   const badge = element("span", { class: "badge", text: "generated" });
   const steps = element("div", { class: "steps", text: "generated" });
@@ -235,27 +260,46 @@ async function submitTi(form, ti) {
   list.prepend(item);
   if (!session) {
     finish(item, badge, { status: "invalid", reason: { kind: "transport_rejected", error: { error: "rejected", detail: "not connected: connect a wallet first" } } });
-    return;
+    return item;
   }
-  const seen = ["generated"];
+  const show = (ack) => {
+    finish(item, badge, ack);
+    onAck?.(item, ack);
+  };
+  if ($("batch").checked) {
+    await queue(ti, { item, badge, steps, show });
+    return item;
+  }
   const signer = authorSigner();
   try {
     // Signed: the wallet shows the statement and signs it, the gateway sends.
     const ack = await ehr.submitTi(session.hs, ti, signer ? session.relay : session.transport, {
       outbox,
       signer,
-      onState: (state) => {
-        if (seen.at(-1) !== state.state) seen.push(state.state);
-        steps.textContent = seen.join(" → ");
-        badge.textContent = state.state;
-      },
+      onState: progress("generated", [{ steps, badge }]),
     });
-    finish(item, badge, ack);
-    return { item, ack };
+    show(ack);
   } catch (e) {
-    finish(item, badge, { status: "invalid", reason: { kind: "generation", message: `${e.code ?? "Error"}: ${e.message}` } });
+    finish(item, badge, failedAck(e));
   }
-  return { item };
+  return item;
+}
+
+/** An `onState` that shows the states so far, from `first`, on each of `shown`'s steps and badge. */
+function progress(first, shown) {
+  const seen = [first];
+  return (state) => {
+    if (seen.at(-1) !== state.state) seen.push(state.state);
+    for (const { steps, badge } of shown) {
+      steps.textContent = seen.join(" → ");
+      badge.textContent = state.state;
+    }
+  };
+}
+
+/** The invalid ACK shown for a TI whose TC could not be made or sent. */
+function failedAck(e) {
+  return { status: "invalid", reason: { kind: "generation", message: `${e.code ?? "Error"}: ${e.message}` } };
 }
 
 function finish(item, badge, ack) {
@@ -265,11 +309,82 @@ function finish(item, badge, ack) {
   badge.className = `badge ${status}`;
   badge.textContent = status;
   if (status === "valid") {
+    item.dataset.record = ack.recordHash;
     item.append(element("div", { class: "hash", text: `record ${short(ack.recordHash)} · tx ${short(ack.txHash)} · block ${ack.blockNumber}${ack.replay ? " · already anchored (replay)" : ""}` }));
+    if (ack.batch) showProof(item, ack.batch);
   } else {
     item.append(element("div", { class: "reason", text: describe(ack.reason) }));
   }
   showAuthor(item, ack);
+}
+
+// ---- Batches (docs/proofs.md): entries collected here are anchored under one
+// Merkle root by the gateway's account (it needs the registry's
+// HANDSHAKER_ROLE); each record's ACK carries its inclusion proof, shown as a
+// QR code image to download and print.
+
+/** Generates `ti`'s TC and queues it for the next batch; a TI it refuses gets its invalid ACK now. */
+async function queue(ti, entry) {
+  let tc;
+  try {
+    tc = await session.hs.generateAsync(ti, Date.now());
+  } catch (e) {
+    finish(entry.item, entry.badge, failedAck(e));
+    return;
+  }
+  queued.push({ ...entry, tc });
+  entry.badge.textContent = entry.steps.textContent = "queued";
+  showQueued();
+}
+
+/** Shows how many entries wait for the batch on its button. */
+function showQueued() {
+  const button = $("anchor-batch");
+  button.disabled = queued.length === 0;
+  button.textContent = queued.length === 0 ? "Anchor the batch" : `Anchor the batch (${queued.length} record${queued.length === 1 ? "" : "s"})`;
+}
+
+/** Anchors the queued entries as one batch through the gateway; shows each ACK with its proof. */
+async function anchorBatch() {
+  const entries = queued;
+  queued = [];
+  showQueued();
+  const builder = new ehr.BatchBuilder();
+  const tiIds = entries.map(({ tc }) => {
+    builder.add(tc);
+    const { tiId } = tc;
+    tc.free();
+    return tiId;
+  });
+  const batch = builder.build(hex(random(32)));
+  const validator = batch.validator(session.registry, session.chainId, VALIDATOR);
+  batch.free();
+  try {
+    const acks = await ehr.runValidator(validator, session.relay, { outbox, onState: progress("queued", entries) });
+    const byTi = new Map(acks.map((ack) => [ack.tiId, ack]));
+    entries.forEach(({ show }, i) => show(byTi.get(tiIds[i])));
+  } catch (e) {
+    for (const { item, badge } of entries) finish(item, badge, failedAck(e));
+  } finally {
+    validator.free();
+  }
+}
+
+/** Under a batched record's ACK: its proof as a QR code, to download as PNG. */
+function showProof(item, proofJson) {
+  const proof = ehr.InclusionProof.parse(proofJson);
+  let text;
+  try {
+    text = proof.toText();
+  } finally {
+    proof.free();
+  }
+  const canvas = qrCanvas(text);
+  const download = element("a", { href: canvas.toDataURL("image/png"), download: `ehrchain-proof-${item.dataset.ti.slice(2, 14)}.png`, text: "Download the QR code (PNG)" });
+  item.append(element("figure", { class: "proof-qr", "data-proof": text },
+    canvas,
+    element("figcaption", {},
+      `Proof: record ${proofJson.index + 1} of ${proofJson.leafCount} under root ${short(proofJson.root)}. `, download)));
 }
 
 // ---- Signed entries (docs/authorship.md): the author signs, a gateway relays.
@@ -341,15 +456,18 @@ async function submitFhir() {
   for (const entry of mapped) {
     const template = titles.get(entry.ti.templateId);
     const form = { title: `${template?.title ?? "Record"} (FHIR ${entry.source.resourceType})`, name: template?.name };
-    const { item, ack } = await submitTi(form, entry.ti);
+    const item = await submitTi(form, entry.ti, (done, ack) => showFhirOut(done, ack, entry));
     item.dataset.fhir = entry.source.reference;
-    if (!ack) continue;
-    const context = { chainId: session.chainId, registry: $("registry").value.trim() };
-    const resource = ehr.fhirFromAck(ack, entry, context, Date.now());
-    item.append(element("details", { class: "fhir-out", "data-resource-type": resource.resourceType },
-      element("summary", { text: `FHIR ${resource.resourceType}` }),
-      element("pre", { text: JSON.stringify(resource, null, 2) })));
   }
+}
+
+/** Under an ACK of a FHIR resource, its Provenance (valid) or AuditEvent (invalid). */
+function showFhirOut(item, ack, entry) {
+  const context = { chainId: session.chainId, registry: session.registry };
+  const resource = ehr.fhirFromAck(ack, entry, context, Date.now());
+  item.append(element("details", { class: "fhir-out", "data-resource-type": resource.resourceType },
+    element("summary", { text: `FHIR ${resource.resourceType}` }),
+    element("pre", { text: JSON.stringify(resource, null, 2) })));
 }
 
 async function dropFhir(event) {
@@ -375,31 +493,50 @@ async function verifyProof() {
     }
     out.replaceChildren(element("p", { class: "ok", "data-result": "valid", text: message }));
   } catch (e) {
-    out.replaceChildren(element("p", { class: "bad", "data-result": "invalid", text: `Invalid proof: ${e.message}${e.code ? ` (${e.code})` : ""}` }));
+    out.replaceChildren(element("p", { class: "bad", "data-result": "invalid", "data-code": e.code, "data-reason": e.reason,
+      text: `Invalid proof: ${e.message}${e.code ? ` (${e.code})` : ""}` }));
   }
 }
 
-async function scan() {
-  const video = $("camera");
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-  video.srcObject = stream;
-  video.hidden = false;
-  await video.play();
-  const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-  try {
-    for (;;) {
-      const [code] = await detector.detect(video);
-      if (code?.rawValue?.startsWith("EHRP:")) {
-        $("proof-text").value = code.rawValue;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  } finally {
-    for (const track of stream.getTracks()) track.stop();
-    video.hidden = true;
+/** Reads the proof QR code in an image file and verifies it. */
+async function verifyImage(file) {
+  const text = await readQrFile(file).catch(() => undefined);
+  if (text === undefined) {
+    $("proof-result").replaceChildren(element("p", { class: "bad", "data-result": "invalid", "data-reason": "no_qr_code",
+      text: `Invalid proof: no QR code found in ${file.name}. Take the photo closer, straight on, with the whole code in the picture.` }));
+    return;
   }
+  $("proof-text").value = text;
   await verifyProof();
+}
+
+/** Starts the camera until it sees a proof's QR code, then verifies it; stops it when scanning. */
+async function scan() {
+  if (scanning) {
+    scanning.abort();
+    return;
+  }
+  scanning = new AbortController();
+  $("scan").textContent = "Stop the camera";
+  try {
+    const text = await scanCamera($("camera"), "EHRP:", scanning.signal);
+    if (text !== undefined) {
+      $("proof-text").value = text;
+      await verifyProof();
+    }
+  } catch (e) {
+    $("proof-result").replaceChildren(element("p", { class: "bad", text: `Cannot use the camera: ${e.message}` }));
+  } finally {
+    scanning = null;
+    $("scan").textContent = "Scan with the camera";
+  }
+}
+
+/** Verifies the proof QR code in an image dropped on the proof card. */
+async function dropImage(event) {
+  event.preventDefault();
+  const [file] = event.dataTransfer?.files ?? [];
+  if (file) await verifyImage(file);
 }
 
 $("connect").addEventListener("click", connect);
@@ -408,9 +545,20 @@ $("fhir-submit").addEventListener("click", submitFhir);
 $("fhir-card").addEventListener("dragover", (event) => event.preventDefault());
 $("fhir-card").addEventListener("drop", dropFhir);
 for (const b of document.querySelectorAll("#roles button")) b.addEventListener("click", () => pickRole(b.dataset.role));
-if ("BarcodeDetector" in window && navigator.mediaDevices) {
+$("batch").addEventListener("change", () => {
+  $("sign").disabled = $("batch").checked;
+  if ($("batch").checked) $("sign").checked = false;
+});
+$("anchor-batch").addEventListener("click", anchorBatch);
+$("proof-image").addEventListener("change", (event) => {
+  const [file] = event.target.files;
+  if (file) verifyImage(file);
+});
+$("proof-card").addEventListener("dragover", (event) => event.preventDefault());
+$("proof-card").addEventListener("drop", dropImage);
+if (navigator.mediaDevices?.getUserMedia) {
   $("scan").hidden = false;
-  $("scan").addEventListener("click", () => scan().catch((e) => { $("proof-result").textContent = `Cannot scan: ${e.message}`; }));
+  $("scan").addEventListener("click", scan);
 }
 document.body.dataset.ready = "true";
 if (params.get("registry") && window.ethereum) connect();
