@@ -9,7 +9,7 @@ use ehrchain_core::{
 
 /// A generator for `registry` on `chain_id` that seals under the key id
 /// `sealing_key` (key bytes `0x11…`) and pseudonymizes under `pseudonyms`
-/// (`0x22…`), with a clock skew of five minutes.
+/// (`0x22…`), with the default clock skew (five minutes).
 pub(crate) fn test_generator(
     sealing_key: &str,
     chain_id: u64,
@@ -20,12 +20,6 @@ pub(crate) fn test_generator(
     let mut keys = InMemoryKeyStore::new();
     keys.insert(sealing_key.clone(), MasterKey::new([0x11; 32]));
     keys.insert(pseudonym_key.clone(), MasterKey::new([0x22; 32]));
-    let config = GeneratorConfig {
-        chain_id,
-        registry,
-        sealing_key,
-        pseudonym_key,
-        max_clock_skew_ms: 300_000,
-    };
+    let config = GeneratorConfig::new(chain_id, registry, sealing_key, pseudonym_key).unwrap();
     TransactionGenerator::new(config, keys).unwrap()
 }
