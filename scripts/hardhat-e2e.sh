@@ -26,25 +26,15 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HARDHAT_DIR="$ROOT/scripts/hardhat"
-CARGO=${CARGO:-cargo}
 START_SECONDS=${HARDHAT_START_SECONDS:-60}
-CHAIN_ID=1337
 LOG=${HARDHAT_LOG:-$(mktemp -t hardhat-e2e.XXXXXX.log)}
-# shellcheck source=lib/dev-node.sh
-source "$ROOT/scripts/lib/dev-node.sh"
-# shellcheck source=lib/quickstart-verdicts.sh
-source "$ROOT/scripts/lib/quickstart-verdicts.sh"
+# shellcheck source=lib/rpc-suite.sh
+source "$ROOT/scripts/lib/rpc-suite.sh"
 
 npm ci --prefix "$HARDHAT_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
 [ -f "$ROOT/ehrchain-wasm/pkg/index.js" ] || { echo "hardhat-e2e: build the npm package first (make wasm)" >&2; exit 1; }
 
-"$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked --no-run
-"$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked --no-run
-"$CARGO" test -p ehrchain-contracts --test faults --locked --no-run
-"$CARGO" test -p ehrchain-examples --test crash --locked --no-run
-"$CARGO" test -p ehrchain-examples --test gateways --locked --no-run
-"$CARGO" test -p ehrchain-examples --test pipeline_faults --locked --no-run
-"$CARGO" build -p ehrchain-examples --example quickstart --locked
+rpc_suite_build
 
 # Starts the node with `interval_ms` between blocks (0: automine) on a free
 # port; sets URL.
@@ -60,29 +50,16 @@ start_hardhat() {
 
 start=$(date +%s)
 start_hardhat 0
-EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
-  "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked -- --include-ignored
-EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RPC_CHAIN_ID="$CHAIN_ID" \
-  "$CARGO" test -p ehrchain-ffi --test rpc_ganache --locked -- --include-ignored
+rpc_suite_transports "$URL"
 # The npm package's Node tests (built by `make wasm`) through its EIP-1193
 # transport, over the node's HTTP JSON-RPC instead of Ganache's provider.
 (cd "$ROOT/ehrchain-wasm/tests" && EHRCHAIN_RPC_URL="$URL" node --test ./*.test.mjs >"$LOG.js" 2>&1) \
   || { tail -n 60 "$LOG.js" >&2; exit 1; }
 grep -E '^# (pass|fail) ' "$LOG.js"
 # The fault-injecting proxy, the node's own faults, a node restart (on a
-# Hardhat the test starts itself, which loses its chain) and the SIGKILL
-# crash tests (a single-TI host and a pipeline host), as on Ganache.
-EHRCHAIN_RPC_URL="$URL" EHRCHAIN_RESTART_NODE=hardhat \
-  "$CARGO" test -p ehrchain-contracts --test faults --locked -- --include-ignored --nocapture
-EHRCHAIN_RPC_URL="$URL" \
-  "$CARGO" test -p ehrchain-examples --test crash --locked -- --include-ignored --nocapture
-# The anchoring pipeline behind the fault proxy, as on Ganache.
-EHRCHAIN_RPC_URL="$URL" \
-  "$CARGO" test -p ehrchain-examples --test pipeline_faults --locked -- --include-ignored --nocapture
-# Four gateway processes, each with its own account and pipeline, anchoring
-# into one registry at once (examples/tests/gateways.rs).
-EHRCHAIN_RPC_URL="$URL" \
-  "$CARGO" test -p ehrchain-examples --test gateways --locked -- --include-ignored --nocapture
+# Hardhat the test starts itself, which loses its chain), the SIGKILL crash
+# tests, the pipeline behind the proxy and four gateways, as on Ganache.
+rpc_suite_faults "$URL" hardhat
 quickstart_verdicts hardhat-automine "$URL"
 dev_node_stop
 echo "hardhat-e2e: automine passed in $(( $(date +%s) - start ))s"

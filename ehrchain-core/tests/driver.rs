@@ -4,15 +4,17 @@
 //! ends valid with the same record.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use alloy_primitives::{Address, B256};
+use common::test_keys::test_generator;
 use ehrchain_core::outbox::{MemoryOutbox, Outbox};
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::validator::{Outage, ValidatorState};
 use ehrchain_core::{
-    AnchoredBatch, BatchReader, GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction,
-    KeyId, MasterKey, Role, Run, StopCause, Submission, SubmissionStatus, TemplateRegistry,
-    TransactionGenerator, TransactionValidator, Transport, TransportError, TxHash, TxReceipt,
-    UnixMillis, Until, ValidatorConfig, VirtualClock,
+    AnchoredBatch, BatchReader, Handshaker, InMemoryKeyStore, InitialTransaction, Role, Run,
+    StopCause, Submission, SubmissionStatus, TemplateRegistry, TransactionValidator, Transport,
+    TransportError, TxHash, TxReceipt, UnixMillis, Until, ValidatorConfig, VirtualClock,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -85,22 +87,9 @@ impl Transport for Chain {
 }
 
 fn handshaker(config: ValidatorConfig) -> Handshaker<InMemoryKeyStore> {
-    let mut keys = InMemoryKeyStore::new();
-    keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
-    keys.insert(
-        KeyId::new("pseudonyms").unwrap(),
-        MasterKey::new([0x22; 32]),
-    );
-    let generator = GeneratorConfig {
-        chain_id: 1337,
-        registry: Address::repeat_byte(0xee),
-        sealing_key: KeyId::new("records").unwrap(),
-        pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-        max_clock_skew_ms: 300_000,
-    };
     Handshaker::new(
         TemplateRegistry::with_built_ins(None).unwrap(),
-        TransactionGenerator::new(generator, keys).unwrap(),
+        test_generator("records", 1337, Address::repeat_byte(0xee)),
         config,
     )
 }

@@ -31,6 +31,7 @@
     clippy::cast_possible_truncation
 )]
 
+mod common;
 #[path = "../../scripts/fault-report/row.rs"]
 mod fault_report;
 
@@ -41,6 +42,7 @@ use std::time::Instant;
 
 use alloy_primitives::{Address, B256, Bytes, LogData, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
+use common::test_keys::test_generator;
 use ehrchain_core::outbox::MemoryOutbox;
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::transport::Anchoring;
@@ -48,10 +50,10 @@ use ehrchain_core::validator::{AuditEvent, step};
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{
     Ack, AckStatus, AnchoredBatch, BatchBuilder, BatchReader, CancelToken, ChainTransaction, Clock,
-    Envelope, GeneratorConfig, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason,
-    KeyId, MasterKey, Role, Run, Submission, SubmissionStatus, TemplateRegistry,
-    TransactionGenerator, TransactionValidator, Transport, TransportError, TxHash, TxReceipt,
-    UnixMillis, Until, ValidatorConfig, run_blocking, watch_durably,
+    Envelope, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason, Role, Run,
+    Submission, SubmissionStatus, TemplateRegistry, TransactionValidator, Transport,
+    TransportError, TxHash, TxReceipt, UnixMillis, Until, ValidatorConfig, run_blocking,
+    watch_durably,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -506,22 +508,9 @@ impl Clock for Sim {
 }
 
 fn handshaker() -> Handshaker<InMemoryKeyStore> {
-    let mut keys = InMemoryKeyStore::new();
-    keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
-    keys.insert(
-        KeyId::new("pseudonyms").unwrap(),
-        MasterKey::new([0x22; 32]),
-    );
-    let config = GeneratorConfig {
-        chain_id: CHAIN_ID,
-        registry: REGISTRY,
-        sealing_key: KeyId::new("records").unwrap(),
-        pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-        max_clock_skew_ms: 300_000,
-    };
     Handshaker::new(
         TemplateRegistry::with_built_ins(None).unwrap(),
-        TransactionGenerator::new(config, keys).unwrap(),
+        test_generator("records", CHAIN_ID, REGISTRY),
         ValidatorConfig {
             confirmations: CONFIRMATIONS,
             backoff_initial_ms: 100,

@@ -6,7 +6,10 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use alloy_dyn_abi::{DynSolType, DynSolValue};
+use common::test_keys::test_generator;
 use ehrchain_core::authorship::{AuthorshipError, RecordStatement};
 use ehrchain_core::generator::GenerateError;
 use ehrchain_core::violation::ViolationKind;
@@ -24,23 +27,7 @@ const NOW_S: u64 = 1_764_495_000;
 const NOW: UnixMillis = UnixMillis::from_secs(NOW_S);
 
 fn generator() -> TransactionGenerator<InMemoryKeyStore> {
-    let mut keys = InMemoryKeyStore::new();
-    keys.insert(
-        KeyId::new("records-2026").unwrap(),
-        MasterKey::new([0x11; 32]),
-    );
-    keys.insert(
-        KeyId::new("pseudonyms").unwrap(),
-        MasterKey::new([0x22; 32]),
-    );
-    let config = GeneratorConfig {
-        chain_id: 1337,
-        registry: Address::repeat_byte(0xee),
-        sealing_key: KeyId::new("records-2026").unwrap(),
-        pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-        max_clock_skew_ms: 300_000,
-    };
-    TransactionGenerator::new(config, keys).unwrap()
+    test_generator("records-2026", 1337, Address::repeat_byte(0xee))
 }
 
 /// A blood-pressure TI of 120/80 written by `role`.

@@ -14,7 +14,7 @@ use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::{bytes_of, guard_on, guard_on_mut, parsed, parsed_bytes, text_of};
+use crate::shapes::{bytes_of, guard_on, guard_on_mut, parsed, parsed_bytes, parsed_text, text_of};
 use crate::transport::ehr_transport;
 use crate::validator::batch_validator;
 
@@ -228,13 +228,10 @@ pub unsafe extern "C" fn ehr_proof_from_text(
     text_len: usize,
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
-    guard(|| {
-        let text = ptr::text_or_empty(text, text_len, "text")?;
-        let out = Out::new(proof_out, "proof_out")?;
-        out.give(ehr_proof {
+    parsed_text(text, text_len, proof_out, "proof_out", |text| {
+        Ok(ehr_proof {
             proof: InclusionProof::from_text(text)?,
-        });
-        Ok(())
+        })
     })
 }
 
@@ -315,10 +312,7 @@ pub unsafe extern "C" fn ehr_proof_to_summary(
 /// see `ehr_proof_verify_on_chain`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_proof_verify(proof: *const ehr_proof) -> ehr_result {
-    guard(|| {
-        ptr::handle(proof, "proof")?.proof.verify()?;
-        Ok(())
-    })
+    guard_on(proof, "proof", |p| Ok(p.proof.verify()?))
 }
 
 /// Verifies `count` proofs against their own roots, each exactly as

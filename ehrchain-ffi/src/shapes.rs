@@ -109,6 +109,23 @@ pub(crate) fn parsed_bytes<H>(
     })
 }
 
+/// Reads the text argument `text` (`len` bytes of UTF-8; empty is allowed,
+/// as a truncated input) and hands the new handle `parse` makes of it to the
+/// caller through `out` (the parameter `out_name`).
+pub(crate) fn parsed_text<H>(
+    text: *const c_char,
+    len: usize,
+    out: *mut *mut H,
+    out_name: &str,
+    parse: impl FnOnce(&str) -> Result<H>,
+) -> ehr_result {
+    guard(|| {
+        let text = ptr::text_or_empty(text, len, "text")?;
+        Out::new(out, out_name)?.give(parse(text)?);
+        Ok(())
+    })
+}
+
 /// The JSON text of `value` (which always serializes; a failure is
 /// `EHR_INTERNAL`).
 pub(crate) fn json_text(value: &impl Serialize) -> Result<String> {

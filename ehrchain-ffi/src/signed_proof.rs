@@ -8,9 +8,8 @@ use std::ffi::c_char;
 use ehrchain_core::authorship::{RoleHistory, SignedBatchAnchor, SignedRecordProof};
 
 use crate::ptr;
-use crate::ptr::Out;
-use crate::result::{ehr_result, guard, guard_void};
-use crate::shapes::{from_json, guard_on, parsed_bytes, text_of};
+use crate::result::{ehr_result, guard_void};
+use crate::shapes::{from_json, guard_on, parsed_bytes, parsed_text, text_of};
 
 /// The proof of one signed record: who wrote it, in which role, and that it
 /// is in a batch.
@@ -45,12 +44,10 @@ pub unsafe extern "C" fn ehr_signed_proof_from_text(
     text_len: usize,
     proof_out: *mut *mut ehr_signed_proof,
 ) -> ehr_result {
-    guard(|| {
-        let text = ptr::text_or_empty(text, text_len, "text")?;
-        Out::new(proof_out, "proof_out")?.give(ehr_signed_proof {
+    parsed_text(text, text_len, proof_out, "proof_out", |text| {
+        Ok(ehr_signed_proof {
             proof: SignedRecordProof::from_text(text)?,
-        });
-        Ok(())
+        })
     })
 }
 

@@ -21,7 +21,7 @@ use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out};
 use crate::reads;
 use crate::result::{Error, Result, ehr_result, guard, guard_void};
-use crate::shapes::guard_on_mut;
+use crate::shapes::{guard_on, guard_on_mut, json_text, text_of};
 use crate::transport::{ehr_receipt, ehr_submission, ehr_transport};
 
 /// The Transaction Validator for one submission (a TC, or a batch
@@ -280,13 +280,8 @@ pub unsafe extern "C" fn ehr_validator_poll_timeout(
     has_deadline_out: *mut bool,
     deadline_ms_out: *mut u64,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
-        write_deadline(
-            validator.v.poll_timeout(),
-            has_deadline_out,
-            deadline_ms_out,
-        )
+    guard_on(validator, "validator", |v| {
+        write_deadline(v.v.poll_timeout(), has_deadline_out, deadline_ms_out)
     })
 }
 
@@ -538,11 +533,8 @@ pub unsafe extern "C" fn ehr_validator_state_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
-        let json = serde_json::to_string(&validator.v.state())
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-        ptr::write_text(buf, len, out_len, &json)
+    text_of(validator, buf, len, out_len, "validator", |v| {
+        json_text(&v.v.state())
     })
 }
 

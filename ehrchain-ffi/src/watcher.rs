@@ -19,7 +19,7 @@ use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
 use crate::reads;
 use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::guard_on_mut;
+use crate::shapes::{guard_on, guard_on_mut, json_text, text_of};
 use crate::transport::{ehr_receipt, ehr_transport};
 use crate::validator::{ehr_transmit, ehr_validator, write_deadline};
 
@@ -156,9 +156,8 @@ pub unsafe extern "C" fn ehr_watcher_poll_timeout(
     has_deadline_out: *mut bool,
     deadline_ms_out: *mut u64,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle(watcher, "watcher")?;
-        write_deadline(watcher.w.poll_timeout(), has_deadline_out, deadline_ms_out)
+    guard_on(watcher, "watcher", |w| {
+        write_deadline(w.w.poll_timeout(), has_deadline_out, deadline_ms_out)
     })
 }
 
@@ -268,9 +267,7 @@ pub unsafe extern "C" fn ehr_watcher_poll_event(
             has_event.set(false);
             return Ok(());
         };
-        let json = serde_json::to_string(event)
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-        ptr::write_text(buf, len, out_len, &json)?;
+        ptr::write_text(buf, len, out_len, &json_text(event)?)?;
         watcher.w.poll_event();
         has_event.set(true);
         Ok(())
@@ -288,10 +285,7 @@ pub unsafe extern "C" fn ehr_watcher_to_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle(watcher, "watcher")?;
-        ptr::write_text(buf, len, out_len, &watcher.w.to_json())
-    })
+    text_of(watcher, buf, len, out_len, "watcher", |w| Ok(w.w.to_json()))
 }
 
 /// Resumes a watcher from its state (`json`, `json_len` bytes of UTF-8)

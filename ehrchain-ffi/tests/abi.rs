@@ -11,18 +11,21 @@
 )]
 
 mod common;
+#[path = "../../ehrchain-core/tests/common/test_keys.rs"]
+mod test_keys;
 
 use std::ptr::{null, null_mut};
 
 use common::text;
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
-    Address, B256, ErrorCode, GeneratorConfig, InMemoryKeyStore, InitialTransaction, KeyId,
-    MasterKey, Role, Template, TemplateRegistry, TransactionGenerator, UnixMillis,
+    Address, B256, ErrorCode, InMemoryKeyStore, InitialTransaction, Role, Template,
+    TemplateRegistry, TransactionGenerator, UnixMillis,
 };
 use ehrchain_ffi::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use test_keys::test_generator;
 
 /// The TIs' timestamps, Unix seconds (their data format).
 const NOW_S: u64 = 1_764_495_000;
@@ -152,23 +155,8 @@ fn core_generator_on(
     registry: Address,
 ) -> (TemplateRegistry, TransactionGenerator<InMemoryKeyStore>) {
     let templates = TemplateRegistry::with_built_ins(None).unwrap();
-    let mut keys = InMemoryKeyStore::new();
-    keys.insert(
-        KeyId::new("records-2026").unwrap(),
-        MasterKey::new([0x11; 32]),
-    );
-    keys.insert(
-        KeyId::new("pseudonyms").unwrap(),
-        MasterKey::new([0x22; 32]),
-    );
-    let config = GeneratorConfig {
-        chain_id,
-        registry,
-        sealing_key: KeyId::new("records-2026").unwrap(),
-        pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-        max_clock_skew_ms: 300_000,
-    };
-    (templates, TransactionGenerator::new(config, keys).unwrap())
+    let generator = test_generator("records-2026", chain_id, registry);
+    (templates, generator)
 }
 
 /// A validator configuration through the builder: `confirmations`, a poll

@@ -11,13 +11,12 @@
 
 pub mod consent;
 pub mod suite;
+#[path = "../../../ehrchain-core/tests/common/test_keys.rs"]
+mod test_keys;
 
 use alloy_primitives::{Address, B256, keccak256};
 use ehrchain_contracts::{Devnet, EhrRegistry};
-use ehrchain_core::{
-    GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, Role, Template, TemplateRegistry,
-    TransactionGenerator,
-};
+use ehrchain_core::{InMemoryKeyStore, Role, Template, TemplateRegistry, TransactionGenerator};
 
 /// The role id of a role name.
 pub fn role(name: &str) -> B256 {
@@ -27,20 +26,7 @@ pub fn role(name: &str) -> B256 {
 /// A generator over the test keys ("records", "pseudonyms") making TCs for
 /// `registry` on `chain_id`.
 pub fn generator(chain_id: u64, registry: Address) -> TransactionGenerator<InMemoryKeyStore> {
-    let mut keys = InMemoryKeyStore::new();
-    keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
-    keys.insert(
-        KeyId::new("pseudonyms").unwrap(),
-        MasterKey::new([0x22; 32]),
-    );
-    let config = GeneratorConfig {
-        chain_id,
-        registry,
-        sealing_key: KeyId::new("records").unwrap(),
-        pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-        max_clock_skew_ms: 300_000,
-    };
-    TransactionGenerator::new(config, keys).unwrap()
+    test_keys::test_generator("records", chain_id, registry)
 }
 
 /// The built-in templates, checked against the registry's ABI.

@@ -141,6 +141,22 @@ impl ChainHolds {
             _ => return None,
         })
     }
+
+    /// The answer to a read of the registry about what `anchoring` anchors
+    /// (`None`: nothing is anchored, so no read was asked for): a transport
+    /// failure as it came, or what the chain holds ([`ChainHolds::judge`]).
+    /// `None` when the answer cannot be taken (no anchoring, or a read that
+    /// does not fit it).
+    pub(crate) fn judge_answer(
+        anchoring: Option<&Anchoring>,
+        answer: Result<RegistryRead, TransportError>,
+    ) -> Option<Result<Self, TransportError>> {
+        match (anchoring, answer) {
+            (Some(anchoring), Ok(read)) => Self::judge(anchoring, read).map(Ok),
+            (Some(_), Err(error)) => Some(Err(error)),
+            (None, _) => None,
+        }
+    }
 }
 
 /// What a read of the registry returned: the record hash under a TI id, or

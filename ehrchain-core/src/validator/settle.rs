@@ -92,12 +92,8 @@ impl TransactionValidator {
         what: &'static str,
         result: Result<RegistryRead, TransportError>,
     ) -> Result<(), ValidatorError> {
-        let judged = match (self.parts.submission.as_ref(), result) {
-            (Some(s), Ok(read)) => ChainHolds::judge(&s.anchoring, read).map(Ok),
-            (Some(_), Err(error)) => Some(Err(error)),
-            (None, _) => None,
-        };
-        let Some(judged) = judged else {
+        let anchoring = self.parts.submission.as_ref().map(|s| &s.anchoring);
+        let Some(judged) = ChainHolds::judge_answer(anchoring, result) else {
             return Err(self.refusal(what));
         };
         self.take_asked(Asked::Read, what)?;

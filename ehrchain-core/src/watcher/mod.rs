@@ -581,12 +581,8 @@ impl AnchorWatcher {
         what: &'static str,
         result: Result<RegistryRead, TransportError>,
     ) -> Result<(), WatcherError> {
-        let judged = match (self.current(), result) {
-            (Some(w), Ok(read)) => ChainHolds::judge(&w.submission.anchoring, read).map(Ok),
-            (Some(_), Err(error)) => Some(Err(error)),
-            (None, _) => None,
-        };
-        let Some(judged) = judged else {
+        let anchoring = self.current().map(|w| &w.submission.anchoring);
+        let Some(judged) = ChainHolds::judge_answer(anchoring, result) else {
             return Err(WatcherError::Unexpected(what));
         };
         self.take_asked(Asked::Read, what)?;

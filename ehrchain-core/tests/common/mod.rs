@@ -1,7 +1,10 @@
 //! Shared by the test-vector tests: the JSON files in `docs/vectors/` are
 //! rewritten from the code with `EHRCHAIN_REGENERATE_VECTORS=1` (`make vectors`)
-//! and otherwise must be exactly what the code writes today.
+//! and otherwise must be exactly what the code writes today. Also the test
+//! keys every suite seals with ([`test_keys`]).
 #![allow(clippy::unwrap_used, clippy::panic, dead_code)]
+
+pub(crate) mod test_keys;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
