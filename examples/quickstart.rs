@@ -838,7 +838,7 @@ impl<C: Chain> Host<C> {
             self.hs.generator().key_store(),
             &mut self.rng,
         )?;
-        let disclosure = disclosure_transaction(&context, &[share.disclosure.clone()])?;
+        let disclosure = disclosure_transaction(&context, std::slice::from_ref(&share.disclosure))?;
         sent.extend(self.send_consent(custodian, disclosure.to, disclosure.calldata.to_vec())?);
         println!(
             "  3. the first hospital checked consent at block {} and sealed a {}-byte {} key capsule for the second hospital; disclosure recorded",
@@ -855,7 +855,10 @@ impl<C: Chain> Host<C> {
         let opened = received.open(&answers, &b_key)?;
         println!(
             "  4. the second hospital opened the record ({}) and checked at block {}: anchored under TI {}, grant {} holds",
-            serde_json::from_slice::<Value>(&opened.record)?["fields"],
+            serde_json::from_slice::<Value>(&opened.record)?
+                .get("fields")
+                .cloned()
+                .unwrap_or_default(),
             opened.evidence.checked_at.number,
             short(&opened.evidence.ti_id),
             short(&grant_id)
