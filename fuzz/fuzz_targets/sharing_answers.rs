@@ -66,12 +66,16 @@ fuzz_target!(|data: &[u8]| {
     let Some(key) = keys.last() else {
         return;
     };
-    for authority in [Authority::Grant(B256::repeat_byte(0x47)), Authority::Emergency] {
+    for authority in [
+        Authority::Grant(B256::repeat_byte(0x47)),
+        Authority::Emergency,
+    ] {
         let check = ShareCheck::new(&context, &envelope, recipient, authority);
         match check.seal(&answers, key.public_key(), &key_store(), &mut rng()) {
             Ok(share) => {
                 assert_eq!(share.disclosure.capsuleDigest, share.capsule.digest());
-                let received = ReceiveCheck::new(&context, recipient, share.capsule, envelope.clone());
+                let received =
+                    ReceiveCheck::new(&context, recipient, share.capsule, envelope.clone());
                 if let Err(e) = received.open(&answers, key) {
                     let _ = (e.to_string(), e.code());
                 }
