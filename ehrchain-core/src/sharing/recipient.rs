@@ -19,7 +19,6 @@ use crate::registry_abi::IEhrRegistry;
 #[derive(Clone, Debug)]
 pub struct ReceiveCheck {
     context: SharingContext,
-    recipient: Address,
     capsule: KeyCapsule,
     envelope: Envelope,
     query: ConsentQuery,
@@ -82,7 +81,6 @@ impl ReceiveCheck {
         };
         Self {
             context: *context,
-            recipient,
             capsule,
             envelope,
             query,
@@ -128,7 +126,7 @@ impl ReceiveCheck {
             chain_id: self.context.chain_id,
             registry: self.context.registry,
             record_hash,
-            recipient: self.recipient,
+            recipient: self.query.recipient,
             authority: self.capsule.binding().authority,
         };
         let record = self.capsule.open_envelope(&expected, key, &self.envelope)?;
