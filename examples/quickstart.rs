@@ -9,7 +9,10 @@
 //! reading anchored alone), every violation of a deliberately bad TI, and a
 //! FHIR R4 Bundle (a patient's vital signs, a lab result and a medication)
 //! turned into TIs by the templates' FHIR mappings, whose ACKs come back as
-//! FHIR Provenance.
+//! FHIR Provenance; last, a patient shares one template's records with a
+//! second hospital (an EIP-712 grant a relayer sends), which opens a record
+//! and checks it against the chain; the patient reads the disclosure in the
+//! accounting, revokes, and no further key capsule can be made.
 //! The host's EHR database is an embedded SQLite file: valid ACKs go to its
 //! `records` table with their sealed envelopes, invalid ones to `audit`, and
 //! its `outbox` table is the write-ahead outbox: every TC is stored there
@@ -21,20 +24,31 @@
 //! (started with `--chain.hardfork shanghai --chain.chainId 1337
 //! --wallet.deterministic`): the registry is deployed there from the committed
 //! artifact, and its first eight unlocked accounts play admin, handshaker,
-//! doctor, nurse, pathologist, device, distributor and pharmacy.
+//! doctor, nurse, pathologist, device, distributor and pharmacy, and the
+//! ninth the second hospital that records are shared with.
 #![allow(clippy::print_stdout)]
 
 use std::error::Error;
 
+use alloy_sol_types::SolCall;
 use ehrchain_contracts::{
-    Deployment, Devnet, DevnetTransport, EhrRegistry, RpcConfig, RpcTransport, abi, deploy_registry,
+    Deployment, Devnet, DevnetTransport, EhrConsent, EhrRegistry, RpcConfig, RpcTransport, abi,
+    deploy_consent, deploy_registry, grant_role,
 };
+use ehrchain_core::authorship::{LocalSigner, Signer};
+use ehrchain_core::capsule::{Authority, CapsuleSuite, KeyCapsule, RecipientPrivateKey};
+use ehrchain_core::consent_abi::{ConsentDomain, ConsentGrant, ConsentRevocation, IEhrConsent};
 use ehrchain_core::outbox::Outbox;
 use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably};
+use ehrchain_core::rpc::BlockTag;
+use ehrchain_core::sharing::{
+    AccountingQuery, ChainLog, ChainReader, ReceiveCheck, ShareCheck, SharingContext,
+    disclosure_transaction, read_blocking,
+};
 use ehrchain_core::watcher::{AnchorWatcher, WatcherConfig};
 use ehrchain_core::{
-    Ack, AckStatus, B256, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore, InclusionProof,
-    InitialTransaction, KeyId, MasterKey, Role, Run, SystemClock, TemplateRegistry,
+    Ack, AckStatus, Address, B256, Bytes, Clock, GeneratorConfig, Handshaker, InMemoryKeyStore,
+    InclusionProof, InitialTransaction, KeyId, MasterKey, Role, Run, SystemClock, TemplateRegistry,
     TransactionGenerator, TransactionValidator, Transmit, Transport, UnixMillis, Until,
     ValidatorConfig, run_durably,
 };
@@ -62,11 +76,40 @@ struct Host<C> {
     rng: OsRng,
 }
 
-/// What the example needs from a chain beyond the validator's `Transport`.
-trait Chain: Transport {
+/// What the example needs from a chain beyond the validator's `Transport`
+/// and sharing's reads at a mined block.
+trait Chain: Transport + ChainReader {
     /// `verifyRecord` in the EVM: OpenZeppelin's MerkleProof over the proof.
     fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool>;
+
+    /// Deploys `EhrConsent` and names who shares: the first hospital's
+    /// custodian (which also relays the patient's statements) and the
+    /// second hospital.
+    fn consent_parties(&mut self) -> Result<Parties>;
+
+    /// Sends `calldata` to `to` from `from` and waits until it is mined:
+    /// its logs when the chain hands them back with the receipt (the
+    /// devnet), or the revert data when it reverted.
+    fn send_to(&mut self, from: Address, to: Address, calldata: Bytes) -> Result<Sent>;
+
+    /// The logs of the patient's accounting: those the devnet handed back
+    /// (`sent`), or a node's `eth_getLogs` answers.
+    fn accounting_logs(
+        &mut self,
+        query: &AccountingQuery,
+        sent: &[ChainLog],
+    ) -> Result<Vec<ChainLog>>;
 }
+
+/// Who takes part in sharing.
+struct Parties {
+    consent: Address,
+    custodian: Address,
+    second_hospital: Address,
+}
+
+/// A mined transaction's logs (if the chain gave them), or its revert data.
+type Sent = std::result::Result<Vec<ChainLog>, Bytes>;
 
 fn verify_call(proof: &InclusionProof) -> EhrRegistry::verifyRecordCall {
     EhrRegistry::verifyRecordCall {
@@ -80,11 +123,79 @@ impl Chain for DevnetTransport {
     fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool> {
         Ok(self.devnet_mut().view(&verify_call(proof))?)
     }
+
+    fn consent_parties(&mut self) -> Result<Parties> {
+        let net = self.devnet_mut();
+        let consent = net.deploy_consent()?;
+        net.grant_role("custodian", Devnet::handshaker())?;
+        Ok(Parties {
+            consent,
+            custodian: Devnet::handshaker(),
+            second_hospital: Devnet::account("hospital-b"),
+        })
+    }
+
+    fn send_to(&mut self, from: Address, to: Address, calldata: Bytes) -> Result<Sent> {
+        let net = self.devnet_mut();
+        let receipt = net.execute(from, to, calldata)?;
+        net.mine();
+        Ok(if receipt.status() {
+            Ok(receipt.chain_logs())
+        } else {
+            Err(receipt.output)
+        })
+    }
+
+    fn accounting_logs(&mut self, _: &AccountingQuery, sent: &[ChainLog]) -> Result<Vec<ChainLog>> {
+        Ok(sent.to_vec())
+    }
 }
 
 impl Chain for RpcTransport {
     fn verify_in_evm(&mut self, proof: &InclusionProof) -> Result<bool> {
         Ok(self.view(&verify_call(proof))?)
+    }
+
+    fn consent_parties(&mut self) -> Result<Parties> {
+        let accounts = self.accounts()?;
+        let (Some(&admin), Some(&custodian), Some(&second_hospital)) =
+            (accounts.first(), accounts.get(1), accounts.get(8))
+        else {
+            return Err("the node has fewer than 9 unlocked accounts".into());
+        };
+        let consent = deploy_consent(self, admin)?;
+        grant_role(self, admin, &Role::new("custodian")?, custodian)?;
+        Ok(Parties {
+            consent,
+            custodian,
+            second_hospital,
+        })
+    }
+
+    fn send_to(&mut self, from: Address, to: Address, calldata: Bytes) -> Result<Sent> {
+        let hash = match self.send_from(from, Some(to), calldata, Default::default()) {
+            Ok(hash) => hash,
+            Err(ehrchain_core::TransportError::Reverted(revert)) => return Ok(Err(revert.data)),
+            Err(e) => return Err(e.into()),
+        };
+        let receipt = self.wait_for_receipt(&hash)?;
+        Ok(if receipt.status {
+            Ok(Vec::new())
+        } else {
+            Err(receipt.revert_data.unwrap_or_default())
+        })
+    }
+
+    fn accounting_logs(
+        &mut self,
+        query: &AccountingQuery,
+        _: &[ChainLog],
+    ) -> Result<Vec<ChainLog>> {
+        let mut logs = Vec::new();
+        for request in query.requests(BlockTag::Number(0), BlockTag::Latest) {
+            logs.extend(ChainLog::from_rpc(&self.request(&request)?)?);
+        }
+        Ok(logs)
     }
 }
 
@@ -322,6 +433,7 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
     host.crash_after_sending()?;
     host.pipeline_of_device_readings()?;
     host.fhir_bundle()?;
+    host.share_with_consent()?;
     println!(
         "\nThe EHR database {} holds {} records and {} audit entries.",
         db_path.display(),
@@ -626,6 +738,196 @@ The host crashes right after sending a TC; restarted, it resumes its outbox:"
             );
         }
         Ok(())
+    }
+}
+
+impl<C: Chain> Host<C> {
+    /// A patient grants a second hospital the blood-pressure records (an
+    /// EIP-712 statement signed in their wallet, sent by a relayer); the
+    /// first hospital seals a record's key for it only once consent and the
+    /// hospital's published key hold at a mined block, and records the
+    /// disclosure; the second hospital opens the record and checks it
+    /// against the chain; the patient reads the accounting and revokes,
+    /// after which no capsule can be made.
+    fn share_with_consent(&mut self) -> Result<()> {
+        println!("\nSharing with consent:");
+        let parties = self.transport.consent_parties()?;
+        let (consent, custodian, b) = (parties.consent, parties.custodian, parties.second_hospital);
+        let context = SharingContext {
+            chain_id: self.transport.chain_id(),
+            registry: self.transport.registry(),
+            consent,
+        };
+        let mut sent = Vec::new();
+
+        // A record of the first hospital; its patient binds a wallet.
+        let now = self.clock.now();
+        let fields = json!({"systolic": 122, "diastolic": 79});
+        let ti = self.ti(
+            now,
+            "blood-pressure",
+            Role::DOCTOR,
+            Some("MRN-000321"),
+            fields,
+        )?;
+        let ack = self.submit_durably(&ti)?;
+        let sealed = ack.envelope.clone().filter(|_| ack.is_valid());
+        let envelope = ehrchain_core::Envelope::from_bytes(
+            sealed
+                .ok_or("the record to share was not anchored")?
+                .to_vec(),
+        )?;
+        let subject = envelope.binding().patient;
+        let mut secret = [0u8; 32];
+        self.rng.fill_bytes(&mut secret);
+        let patient = LocalSigner::from_bytes(&secret)?;
+        let bind = EhrConsent::bindPatientCall {
+            subject,
+            account: patient.address(),
+        };
+        sent.extend(self.send_consent(custodian, consent, bind.abi_encode())?);
+        println!(
+            "  1. the first hospital anchored a blood-pressure record ({}) and bound the patient's wallet to pseudonym {}",
+            short(&envelope.record_hash()),
+            short(&subject)
+        );
+
+        // The second hospital publishes its X-Wing key (the hash on chain).
+        let b_key = RecipientPrivateKey::generate(CapsuleSuite::XWing, &mut self.rng);
+        let publish = EhrConsent::publishRecipientKeyCall {
+            keyId: b_key.public_key().key_id(),
+            kem: CapsuleSuite::XWing.kem_id(),
+            keyHash: b_key.public_key().key_hash(),
+        };
+        sent.extend(self.send_consent(b, consent, publish.abi_encode())?);
+
+        // The patient signs a grant of one template; the custodian relays it.
+        let block = self.transport.mined_block()?;
+        let grant = ConsentGrant {
+            subject,
+            patient: patient.address(),
+            recipient: b,
+            templateIds: vec![ti.template_id],
+            expiresAt: block.time.as_secs() + 86_400,
+            nonce: 1,
+            deadline: block.time.as_secs() + 3_600,
+        };
+        let domain = ConsentDomain {
+            chain_id: context.chain_id,
+            consent,
+        };
+        let grant_id = grant.grant_id(&domain);
+        let signature = patient.sign_digest(&grant_id.0)?;
+        let relay = IEhrConsent::grantSignedCall {
+            grant,
+            signature: signature.to_vec().into(),
+        };
+        sent.extend(self.send_consent(custodian, consent, relay.abi_encode())?);
+        println!(
+            "  2. the patient signed grant {} (blood-pressure records, one day) and a relayer sent it",
+            short(&grant_id)
+        );
+
+        // The first hospital checks consent and the key at one mined block,
+        // seals the record key for the second hospital, records the disclosure.
+        let check = ShareCheck::new(&context, &envelope, b, Authority::Grant(grant_id));
+        let answers = read_blocking(&mut self.transport, &check.reads())?;
+        let share = check.seal(
+            &answers,
+            b_key.public_key(),
+            self.hs.generator().key_store(),
+            &mut self.rng,
+        )?;
+        let disclosure = disclosure_transaction(&context, std::slice::from_ref(&share.disclosure))?;
+        sent.extend(self.send_consent(custodian, disclosure.to, disclosure.calldata.to_vec())?);
+        println!(
+            "  3. the first hospital checked consent at block {} and sealed a {}-byte {} key capsule for the second hospital; disclosure recorded",
+            share.checked_at.number,
+            share.capsule.as_bytes().len(),
+            share.capsule.suite()
+        );
+
+        // The second hospital opens the record and checks it against the chain.
+        let capsule = KeyCapsule::from_bytes(share.capsule.as_bytes())?;
+        let delivered = ehrchain_core::Envelope::from_bytes(envelope.as_bytes().to_vec())?;
+        let received = ReceiveCheck::new(&context, b, capsule, delivered);
+        let answers = read_blocking(&mut self.transport, &received.reads())?;
+        let opened = received.open(&answers, &b_key)?;
+        println!(
+            "  4. the second hospital opened the record ({}) and checked at block {}: anchored under TI {}, grant {} holds",
+            serde_json::from_slice::<Value>(&opened.record)?
+                .get("fields")
+                .cloned()
+                .unwrap_or_default(),
+            opened.evidence.checked_at.number,
+            short(&opened.evidence.ti_id),
+            short(&grant_id)
+        );
+
+        // The patient's accounting of disclosures, then the revocation.
+        let query = AccountingQuery { consent, subject };
+        let logs = self.transport.accounting_logs(&query, &sent)?;
+        for d in query.accounting(&logs).disclosures {
+            println!(
+                "  5. the patient's accounting: record {} to {} in block {} under {}, capsule {}",
+                short(&d.record_hash),
+                d.recipient,
+                d.block_number,
+                match d.authority {
+                    Authority::Grant(id) => format!("grant {}", short(&id)),
+                    Authority::Emergency => "an emergency".to_owned(),
+                },
+                short(&d.capsule_digest)
+            );
+        }
+        let revocation = ConsentRevocation {
+            grantId: grant_id,
+            patient: patient.address(),
+            deadline: block.time.as_secs() + 3_600,
+        };
+        let signature = patient.sign_digest(&revocation.signing_hash(&domain).0)?;
+        let revoke = IEhrConsent::revokeSignedCall {
+            revocation,
+            signature: signature.to_vec().into(),
+        };
+        self.send_consent(custodian, consent, revoke.abi_encode())?;
+        let check = ShareCheck::new(&context, &envelope, b, Authority::Grant(grant_id));
+        let answers = read_blocking(&mut self.transport, &check.reads())?;
+        match check.seal(
+            &answers,
+            b_key.public_key(),
+            self.hs.generator().key_store(),
+            &mut self.rng,
+        ) {
+            Err(refused) => println!(
+                "  6. the patient revoked; a new capsule is refused: {}",
+                ehrchain_core::Error::from(refused).code()
+            ),
+            Ok(_) => return Err("a capsule was made after the revocation".into()),
+        }
+        let late = disclosure_transaction(&context, &[share.disclosure])?;
+        match self.transport.send_to(custodian, late.to, late.calldata)? {
+            Err(revert) => println!(
+                "     and EhrConsent refuses to record one: {}",
+                ehrchain_core::sharing::SharingError::from_revert(&revert)
+                    .map_or_else(|| format!("reverted {revert}"), |e| e.code().to_string())
+            ),
+            Ok(_) => return Err("a disclosure was recorded after the revocation".into()),
+        }
+        Ok(())
+    }
+
+    /// Sends `calldata` to `to` from `from`; its logs, or an error when it
+    /// reverted.
+    fn send_consent(
+        &mut self,
+        from: Address,
+        to: Address,
+        calldata: Vec<u8>,
+    ) -> Result<Vec<ChainLog>> {
+        self.transport
+            .send_to(from, to, calldata.into())?
+            .map_err(|revert| format!("EhrConsent refused a transaction: {revert}").into())
     }
 }
 

@@ -6,7 +6,11 @@ use std::fmt;
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
 use alloy_sol_types::{ContractError, SolCall, SolEvent, SolInterface};
 use ehrchain_core::role::InvalidRoleName;
-use ehrchain_core::{AnchoredBatch, BatchReader, ChainTransaction, Role, Template};
+use ehrchain_core::rpc::Revert;
+use ehrchain_core::sharing::{ChainLog, ChainRead, ChainReader, MinedBlock};
+use ehrchain_core::{
+    AnchoredBatch, BatchReader, ChainTransaction, Role, Template, TransportError, UnixMillis,
+};
 use revm::context::{BlockEnv, TxEnv};
 use revm::context_interface::cfg::gas::calculate_initial_tx_gas_for_tx;
 use revm::context_interface::result::{ExecutionResult, Output};
@@ -118,6 +122,26 @@ impl Receipt {
         }
     }
 
+    /// The receipt's logs as sharing's accounting reads them
+    /// ([`ehrchain_core::sharing::AccountingQuery::accounting`]), with this
+    /// transaction, its block and its time (no block-wide index: the devnet
+    /// keeps none).
+    #[must_use]
+    pub fn chain_logs(&self) -> Vec<ChainLog> {
+        self.logs
+            .iter()
+            .map(|log| ChainLog {
+                address: log.address,
+                topics: log.topics().to_vec(),
+                data: log.data.data.clone(),
+                block_number: self.block_number,
+                transaction_hash: Some(self.tx_hash),
+                log_index: None,
+                block_time: Some(UnixMillis::from_secs(self.block_timestamp)),
+            })
+            .collect()
+    }
+
     /// `EhrConsent`'s custom error when the transaction reverted with one
     /// (its role refusal, OpenZeppelin's `AccessControlUnauthorizedAccount`,
     /// is the registry's too, and decodes as [`Receipt::registry_error`]).
@@ -220,6 +244,47 @@ impl BatchReader for Devnet {
             leaf_count: batch.leafCount,
             batch_id: None,
         }))
+    }
+}
+
+/// Sharing's reads ([`ehrchain_core::sharing`]) on the current block: its
+/// state holds every transaction executed so far, and it has no other.
+impl ChainReader for Devnet {
+    fn mined_block(&mut self) -> Result<MinedBlock, TransportError> {
+        Ok(MinedBlock {
+            number: self.block_number,
+            time: UnixMillis::from_secs(self.block_timestamp),
+        })
+    }
+
+    fn read_at(
+        &mut self,
+        block: &MinedBlock,
+        reads: &[ChainRead],
+    ) -> Result<Vec<Bytes>, TransportError> {
+        if block.number != self.block_number {
+            return Err(TransportError::Rejected(format!(
+                "the devnet reads its current block {} only, not block {}",
+                self.block_number, block.number
+            )));
+        }
+        reads
+            .iter()
+            .map(|read| {
+                let receipt = self
+                    .call(Address::ZERO, read.to, read.calldata.clone())
+                    .map_err(|e| TransportError::Rejected(e.to_string()))?;
+                if receipt.status() {
+                    Ok(receipt.output)
+                } else {
+                    Err(TransportError::Reverted(Revert {
+                        message: failure_text(&receipt),
+                        data: receipt.output,
+                        tx_hash: None,
+                    }))
+                }
+            })
+            .collect()
     }
 }
 

@@ -25,11 +25,12 @@ use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::rpc::{self, BlockTag, Exchange, ExchangeConfig, Outcome, RpcRequest, TxFields};
+use ehrchain_core::sharing::{ChainRead, ChainReader, MinedBlock};
 use ehrchain_core::{
     AnchoredBatch, BatchReader, Role, Submission, SubmissionStatus, Template, TemplateRegistry,
     Transmit, Transport, TransportError, TxHash, TxReceipt,
 };
-use ehrchain_core::{BlockRef, FinalityTag};
+use ehrchain_core::{BlockRef, FinalityTag, UnixMillis};
 use serde_json::Value;
 
 use crate::EhrRegistry;
@@ -529,6 +530,33 @@ fn mismatch(outcome: &Outcome) -> TransportError {
 /// A member of a JSON object, `null` when absent.
 fn member<'a>(object: &'a Value, key: &str) -> &'a Value {
     object.get(key).unwrap_or(&Value::Null)
+}
+
+/// Reads at the node's newest mined block (`eth_getBlockByNumber("latest")`),
+/// each an `eth_call` pinned to its number: sharing's reads
+/// ([`ehrchain_core::sharing`]).
+impl ChainReader for RpcTransport {
+    fn mined_block(&mut self) -> Result<MinedBlock, TransportError> {
+        let block = self.ask(&RpcRequest::block(BlockTag::Latest))?;
+        Ok(MinedBlock {
+            number: rpc::quantity(member(&block, "number"), "the latest block's number")?,
+            time: UnixMillis::from_secs(rpc::quantity(
+                member(&block, "timestamp"),
+                "the latest block's timestamp",
+            )?),
+        })
+    }
+
+    fn read_at(
+        &mut self,
+        block: &MinedBlock,
+        reads: &[ChainRead],
+    ) -> Result<Vec<Bytes>, TransportError> {
+        reads
+            .iter()
+            .map(|read| rpc::data(&self.ask(&read.request(block.number))?))
+            .collect()
+    }
 }
 
 impl BatchReader for RpcTransport {

@@ -12,6 +12,8 @@ use ehrchain_core::{
     Transport, TransportError, TxHash, TxReceipt,
 };
 
+use ehrchain_core::sharing::{ChainRead, ChainReader, MinedBlock};
+
 use crate::EhrRegistry;
 use crate::devnet::{Devnet, DevnetError};
 
@@ -109,6 +111,22 @@ impl DevnetTransport {
 
 fn read_error(e: &DevnetError) -> TransportError {
     TransportError::Malformed(e.to_string())
+}
+
+/// Sharing's reads on the devnet's current block ([`Devnet`]'s
+/// `ChainReader`).
+impl ChainReader for DevnetTransport {
+    fn mined_block(&mut self) -> Result<MinedBlock, TransportError> {
+        self.devnet.mined_block()
+    }
+
+    fn read_at(
+        &mut self,
+        block: &MinedBlock,
+        reads: &[ChainRead],
+    ) -> Result<Vec<alloy_primitives::Bytes>, TransportError> {
+        self.devnet.read_at(block, reads)
+    }
 }
 
 impl BatchReader for DevnetTransport {

@@ -130,6 +130,7 @@ fn core_s_consent_interface_matches_the_compiled_contract() {
         recordDisclosuresCall: SIGNATURE, SELECTOR;
         mayReceiveCall: SIGNATURE, SELECTOR;
         recipientKeyOfCall: SIGNATURE, SELECTOR;
+        grantOfCall: SIGNATURE, SELECTOR;
         ConsentGranted: SIGNATURE, SIGNATURE_HASH;
         ConsentRevoked: SIGNATURE, SIGNATURE_HASH;
         Disclosed: SIGNATURE, SIGNATURE_HASH;

@@ -68,6 +68,7 @@ use hpke::kdf::HkdfSha256;
 use hpke::kem::{X25519HkdfSha256, XWing};
 use hpke::{Deserializable, Kem, OpModeR, OpModeS, Serializable};
 use rand_core::CryptoRngCore;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::envelope::{Envelope, EnvelopeError, array_at};
@@ -361,6 +362,13 @@ impl RecipientPublicKey {
         }
     }
 
+    /// SHA-256 of the key's bytes: the `keyHash` a recipient publishes in
+    /// `EhrConsent` beside its key id.
+    #[must_use]
+    pub fn key_hash(&self) -> B256 {
+        B256::from(<[u8; 32]>::from(Sha256::digest(self.to_bytes())))
+    }
+
     /// The key id: `keccak256(suite id || public key)`, what the capsule
     /// header names and what the registry publishes for the recipient.
     #[must_use]
@@ -562,6 +570,13 @@ impl KeyCapsule {
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// SHA-256 of the capsule's bytes: the capsule digest a disclosure
+    /// records on chain (`Disclosed.capsuleDigest`).
+    #[must_use]
+    pub fn digest(&self) -> B256 {
+        B256::from(<[u8; 32]>::from(Sha256::digest(&self.bytes)))
     }
 
     /// Opens the capsule with the recipient's private key and returns the

@@ -180,6 +180,12 @@ sol! {
             returns (bool allowed, bytes32 grantId);
         /// A recipient's current key id and the SHA-256 of its key.
         function recipientKeyOf(address recipient) external view returns (bytes32 keyId, bytes32 keyHash);
+        /// A grant's subject, recipient, expiry (Unix seconds) and whether it
+        /// was revoked (all zero for an unknown id).
+        function grantOf(bytes32 grantId)
+            external
+            view
+            returns (bytes32 subject, address recipient, uint64 expiresAt, bool revoked);
     }
 }
 

@@ -22,6 +22,7 @@ use crate::keys::{InvalidKeyId, KeyStoreError};
 use crate::outbox::OutboxError;
 use crate::pipeline::PipelineError;
 use crate::role::InvalidRoleName;
+use crate::sharing::SharingError;
 use crate::tc_json::TcError;
 use crate::template::{RegistryError, TemplateError};
 use crate::ti::TiFormatError;
@@ -44,7 +45,8 @@ pub enum ErrorKind {
     Envelope,
     /// Merkle batches and inclusion proofs (5xx).
     Batch,
-    /// The transport to the chain, the devnet and the validator (6xx).
+    /// The transport to the chain, the devnet, the validator, and consent
+    /// and sharing (6xx).
     Chain,
     /// FHIR resources and Bundles (7xx).
     Fhir,
@@ -246,6 +248,30 @@ error_codes! {
     PipelineBusy = 620, "EHR_PIPELINE_BUSY", Chain, "the pipeline holds its limit of TIs; push the TI again once ACKs have come out";
     /// A TI with this id is already in the pipeline.
     PipelineDuplicate = 621, "EHR_PIPELINE_DUPLICATE", Chain, "a TI with this id is already in the pipeline";
+    /// No grant lets the recipient receive the record (unknown, or of
+    /// another patient or recipient).
+    ConsentNoGrant = 630, "EHR_CONSENT_NO_GRANT", Chain, "no grant lets the recipient receive the record; the patient must grant access";
+    /// The grant was revoked: no new capsule under it.
+    ConsentRevoked = 631, "EHR_CONSENT_REVOKED", Chain, "the grant was revoked; no new capsule may be made under it";
+    /// The grant had expired at the block read.
+    ConsentExpired = 632, "EHR_CONSENT_EXPIRED", Chain, "the grant has expired";
+    /// The grant does not cover the record's template, or another grant
+    /// replaced it.
+    ConsentWrongTemplate = 633, "EHR_CONSENT_WRONG_TEMPLATE", Chain, "the grant does not cover the record's template, or a newer grant replaced it";
+    /// An emergency disclosure for a recipient without the emergency role.
+    ConsentNoEmergencyRole = 634, "EHR_CONSENT_NO_EMERGENCY_ROLE", Chain, "the recipient holds neither a grant nor the emergency role";
+    /// The recipient has published no encryption key.
+    RecipientKeyNotPublished = 635, "EHR_RECIPIENT_KEY_NOT_PUBLISHED", Chain, "the recipient has published no encryption key";
+    /// The recipient's public key given is not the one it published.
+    RecipientKeyMismatch = 636, "EHR_RECIPIENT_KEY_MISMATCH", Chain, "the recipient's public key is not the one it published (key id or SHA-256)";
+    /// The shared record is not anchored in the registry.
+    RecordNotAnchored = 637, "EHR_RECORD_NOT_ANCHORED", Chain, "the shared record is not anchored in the registry";
+    /// The registry anchors another record under the shared record's TI id.
+    RecordAnchorMismatch = 638, "EHR_RECORD_ANCHOR_MISMATCH", Chain, "the registry anchors another record under the shared record's TI id";
+    /// No disclosure was given to record, or the consent contract refused
+    /// the disclosure for another reason (a sender without the custodian
+    /// role, a zero hash).
+    DisclosureRefused = 639, "EHR_DISCLOSURE_REFUSED", Chain, "the disclosure was not recorded (none given, or the consent contract refused it)";
     /// The FHIR JSON is malformed, not a resource, or not a Bundle of a
     /// supported type.
     FhirMalformed = 700, "EHR_FHIR_MALFORMED", Fhir, "the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle";
@@ -384,6 +410,9 @@ pub enum Error {
     /// The pipeline refused a TC.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    /// A record was not shared, or a shared record not accepted.
+    #[error(transparent)]
+    Sharing(#[from] SharingError),
 }
 
 impl Error {
@@ -413,6 +442,7 @@ impl Error {
             Self::SignedProof(e) => e.code(),
             Self::Watcher(e) => e.code(),
             Self::Pipeline(e) => e.code(),
+            Self::Sharing(e) => e.code(),
         }
     }
 
@@ -422,8 +452,10 @@ impl Error {
     #[must_use]
     pub fn reason(&self) -> Option<&'static str> {
         match self {
-            Self::Envelope(e) | Self::Capsule(CapsuleError::Envelope(e)) => Some(e.name()),
-            Self::Capsule(e) => Some(e.name()),
+            Self::Envelope(e)
+            | Self::Capsule(CapsuleError::Envelope(e))
+            | Self::Sharing(SharingError::Capsule(CapsuleError::Envelope(e))) => Some(e.name()),
+            Self::Capsule(e) | Self::Sharing(SharingError::Capsule(e)) => Some(e.name()),
             Self::Proof(e) | Self::SignedProof(SignedProofError::Proof(e)) => Some(e.name()),
             Self::Generate(GenerateError::Seal(e)) => Some(e.name()),
             Self::Transport(e) => Some(e.name()),
@@ -517,6 +549,29 @@ impl SignedProofError {
             Self::RoleNotAllowed { .. } => ErrorCode::AuthorRoleNotAllowed,
             Self::RoleNotHeld { .. } => ErrorCode::AuthorRoleNotHeld,
             Self::Json(_) => ErrorCode::InvalidJson,
+        }
+    }
+}
+
+impl SharingError {
+    /// The stable code of this error.
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NoGrant { .. } => ErrorCode::ConsentNoGrant,
+            Self::GrantRevoked(_) => ErrorCode::ConsentRevoked,
+            Self::GrantExpired { .. } => ErrorCode::ConsentExpired,
+            Self::WrongTemplate { .. } | Self::GrantReplaced { .. } => {
+                ErrorCode::ConsentWrongTemplate
+            }
+            Self::NoEmergencyRole(_) => ErrorCode::ConsentNoEmergencyRole,
+            Self::KeyNotPublished(_) => ErrorCode::RecipientKeyNotPublished,
+            Self::KeyMismatch { .. } => ErrorCode::RecipientKeyMismatch,
+            Self::NotAnchored { .. } => ErrorCode::RecordNotAnchored,
+            Self::AnchorMismatch { .. } => ErrorCode::RecordAnchorMismatch,
+            Self::Unreadable { .. } => ErrorCode::TransportMalformed,
+            Self::NoDisclosures | Self::Refused(_) => ErrorCode::DisclosureRefused,
+            Self::Capsule(e) => e.code(),
         }
     }
 }

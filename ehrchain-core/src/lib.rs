@@ -20,6 +20,7 @@ mod record;
 pub mod registry_abi;
 pub mod role;
 pub mod rpc;
+pub mod sharing;
 mod tc_json;
 pub mod template;
 pub mod ti;

@@ -1,0 +1,612 @@
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use alloy_primitives::{Address, B256, Bytes};
+use alloy_sol_types::{SolCall, SolEvent, SolInterface};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use super::*;
+use crate::capsule::{Authority, CapsuleSuite, KeyCapsule, RecipientPrivateKey};
+use crate::consent_abi::{Disclosure, IEhrConsent};
+use crate::envelope::{Envelope, EnvelopeBinding};
+use crate::error::ErrorCode;
+use crate::keys::{InMemoryKeyStore, KeyId, MasterKey};
+use crate::registry_abi::IEhrRegistry;
+
+const RECIPIENT: Address = Address::repeat_byte(0xb0);
+const GRANT: B256 = B256::repeat_byte(0x47);
+const SUBJECT: B256 = B256::repeat_byte(1);
+const TEMPLATE: B256 = B256::repeat_byte(2);
+const TI: B256 = B256::repeat_byte(3);
+/// The grant's expiry, Unix seconds.
+const EXPIRES: u64 = 2_000_000_000;
+
+fn context() -> SharingContext {
+    SharingContext {
+        chain_id: 31337,
+        registry: Address::repeat_byte(0xe5),
+        consent: Address::repeat_byte(0xc0),
+    }
+}
+
+fn keys() -> InMemoryKeyStore {
+    let mut keys = InMemoryKeyStore::new();
+    keys.insert(KeyId::new("ward-7").unwrap(), MasterKey::new([7; 32]));
+    keys
+}
+
+fn envelope() -> Envelope {
+    let binding = EnvelopeBinding {
+        key_id: KeyId::new("ward-7").unwrap(),
+        patient: SUBJECT,
+        template_id: TEMPLATE,
+        ti_id: TI,
+    };
+    Envelope::seal(&binding, &MasterKey::new([7; 32]), [9; 12], b"HbA1c 6.1 %").unwrap()
+}
+
+fn recipient_key(suite: CapsuleSuite) -> RecipientPrivateKey {
+    RecipientPrivateKey::from_bytes(suite, &[0x5a; 32]).unwrap()
+}
+
+/// What the chain says at a block (time `now` seconds).
+#[derive(Clone)]
+struct Chain {
+    now: u64,
+    may: (bool, B256),
+    grant: (B256, Address, u64, bool),
+    key: (B256, B256),
+    anchored: B256,
+}
+
+impl Chain {
+    fn granted() -> Self {
+        let key = recipient_key(CapsuleSuite::X25519);
+        Self {
+            now: EXPIRES - 60,
+            may: (true, GRANT),
+            grant: (SUBJECT, RECIPIENT, EXPIRES, false),
+            key: (key.public_key().key_id(), key.public_key().key_hash()),
+            anchored: envelope().record_hash(),
+        }
+    }
+
+    fn block(&self) -> MinedBlock {
+        MinedBlock {
+            number: 42,
+            time: UnixMillis::from_secs(self.now),
+        }
+    }
+
+    /// The answers to a holder's reads.
+    fn holder(&self) -> ReadAnswers {
+        ReadAnswers {
+            block: self.block(),
+            answers: vec![
+                IEhrConsent::mayReceiveCall::abi_encode_returns_tuple(&self.may).into(),
+                IEhrConsent::grantOfCall::abi_encode_returns_tuple(&self.grant).into(),
+                IEhrConsent::recipientKeyOfCall::abi_encode_returns_tuple(&self.key).into(),
+            ],
+        }
+    }
+
+    /// The answers to a recipient's reads.
+    fn recipient(&self) -> ReadAnswers {
+        let mut answers = self.holder();
+        answers.answers[2] =
+            IEhrRegistry::recordHashOfCall::abi_encode_returns_tuple(&(self.anchored,)).into();
+        answers
+    }
+}
+
+fn share(chain: &Chain, authority: Authority) -> Result<Share, SharingError> {
+    let check = ShareCheck::new(&context(), &envelope(), RECIPIENT, authority);
+    let key = recipient_key(CapsuleSuite::X25519);
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    check.seal(&chain.holder(), key.public_key(), &keys(), &mut rng)
+}
+
+fn receive(chain: &Chain, capsule: &KeyCapsule) -> Result<Received, SharingError> {
+    let check = ReceiveCheck::new(&context(), RECIPIENT, capsule.clone(), envelope());
+    check.open(&chain.recipient(), &recipient_key(CapsuleSuite::X25519))
+}
+
+#[test]
+fn the_holder_reads_consent_and_the_key_and_the_recipient_consent_and_the_anchor() {
+    let holder = ShareCheck::new(&context(), &envelope(), RECIPIENT, Authority::Grant(GRANT));
+    let may = IEhrConsent::mayReceiveCall {
+        recipient: RECIPIENT,
+        subject: SUBJECT,
+        templateId: TEMPLATE,
+    };
+    let c = context().consent;
+    assert_eq!(
+        holder.reads(),
+        vec![
+            ChainRead::of(c, &may),
+            ChainRead::of(c, &IEhrConsent::grantOfCall { grantId: GRANT }),
+            ChainRead::of(
+                c,
+                &IEhrConsent::recipientKeyOfCall {
+                    recipient: RECIPIENT
+                }
+            ),
+        ]
+    );
+    let capsule = share(&Chain::granted(), Authority::Grant(GRANT))
+        .unwrap()
+        .capsule;
+    let recipient = ReceiveCheck::new(&context(), RECIPIENT, capsule, envelope());
+    let reads = recipient.reads();
+    assert_eq!(reads[..2], holder.reads()[..2]);
+    assert_eq!(
+        reads[2],
+        ChainRead::of(
+            context().registry,
+            &IEhrRegistry::recordHashOfCall { tiId: TI }
+        )
+    );
+    // Each read is an eth_call pinned to the block the host chose.
+    let body: serde_json::Value = serde_json::from_str(&reads[2].request(42).body(1)).unwrap();
+    assert_eq!(
+        body["params"],
+        serde_json::json!([{"to": context().registry, "data": reads[2].calldata}, "0x2a"])
+    );
+}
+
+#[test]
+fn a_grant_that_holds_gives_a_capsule_and_its_disclosure_and_the_recipient_opens_it() {
+    let chain = Chain::granted();
+    let share = share(&chain, Authority::Grant(GRANT)).unwrap();
+    assert_eq!(share.authority, Authority::Grant(GRANT));
+    assert_eq!(share.checked_at, chain.block());
+    assert_eq!(
+        share.disclosure,
+        Disclosure {
+            capsuleDigest: share.capsule.digest(),
+            recipient: RECIPIENT,
+            subject: SUBJECT,
+            templateId: TEMPLATE,
+            recordHash: envelope().record_hash(),
+        }
+    );
+    let json = serde_json::to_string(&share).unwrap();
+    assert_eq!(serde_json::from_str::<Share>(&json).unwrap(), share);
+
+    let received = receive(&chain, &share.capsule).unwrap();
+    assert_eq!(received.record.as_slice(), b"HbA1c 6.1 %");
+    assert_eq!(
+        received.evidence,
+        Evidence {
+            chain_id: 31337,
+            registry: context().registry,
+            consent: context().consent,
+            record_hash: envelope().record_hash(),
+            ti_id: TI,
+            subject: SUBJECT,
+            template_id: TEMPLATE,
+            authority: Authority::Grant(GRANT),
+            capsule_digest: share.capsule.digest(),
+            checked_at: chain.block(),
+        }
+    );
+}
+
+#[test]
+fn no_capsule_without_a_grant_that_holds_each_with_its_code() {
+    let other = B256::repeat_byte(0x48);
+    let granted = Chain::granted();
+    let refused = [
+        Chain {
+            may: (false, B256::ZERO),
+            grant: (B256::ZERO, Address::ZERO, 0, false),
+            ..granted.clone()
+        },
+        Chain {
+            may: (false, B256::ZERO),
+            grant: (SUBJECT, RECIPIENT, EXPIRES, true),
+            ..granted.clone()
+        },
+        Chain {
+            now: EXPIRES,
+            may: (false, B256::ZERO),
+            ..granted.clone()
+        },
+        Chain {
+            may: (false, B256::ZERO),
+            ..granted.clone()
+        },
+        Chain {
+            may: (true, other),
+            ..granted.clone()
+        },
+        Chain {
+            may: (false, B256::ZERO),
+            grant: (B256::repeat_byte(9), RECIPIENT, EXPIRES, false),
+            ..granted.clone()
+        },
+    ];
+    let errors: Vec<_> = refused
+        .iter()
+        .map(|chain| share(chain, Authority::Grant(GRANT)).unwrap_err())
+        .collect();
+    let no_grant = SharingError::NoGrant {
+        recipient: RECIPIENT,
+        subject: SUBJECT,
+        template_id: TEMPLATE,
+    };
+    assert_eq!(
+        errors,
+        [
+            no_grant.clone(),
+            SharingError::GrantRevoked(GRANT),
+            SharingError::GrantExpired {
+                grant_id: GRANT,
+                expires_at: UnixMillis::from_secs(EXPIRES),
+            },
+            SharingError::WrongTemplate {
+                grant_id: GRANT,
+                template_id: TEMPLATE,
+            },
+            SharingError::GrantReplaced {
+                expected: GRANT,
+                current: other,
+            },
+            no_grant,
+        ]
+    );
+    let codes: Vec<_> = errors.iter().map(|e| e.code().name()).collect();
+    assert_eq!(
+        codes,
+        [
+            "EHR_CONSENT_NO_GRANT",
+            "EHR_CONSENT_REVOKED",
+            "EHR_CONSENT_EXPIRED",
+            "EHR_CONSENT_WRONG_TEMPLATE",
+            "EHR_CONSENT_WRONG_TEMPLATE",
+            "EHR_CONSENT_NO_GRANT",
+        ]
+    );
+    assert_eq!(
+        errors[1].to_string(),
+        format!(
+            "grant {GRANT} was revoked by the patient: no new capsule may be made under it (capsules delivered before stay delivered)"
+        )
+    );
+}
+
+#[test]
+fn the_key_must_be_the_one_the_recipient_published() {
+    let granted = Chain::granted();
+    let unpublished = Chain {
+        key: (B256::ZERO, B256::ZERO),
+        ..granted.clone()
+    };
+    assert_eq!(
+        share(&unpublished, Authority::Grant(GRANT)),
+        Err(SharingError::KeyNotPublished(RECIPIENT))
+    );
+    // The recipient rotated its key: the one given is no longer published.
+    let rotated = recipient_key(CapsuleSuite::XWing);
+    let rotated = (
+        rotated.public_key().key_id(),
+        rotated.public_key().key_hash(),
+    );
+    let error = share(
+        &Chain {
+            key: rotated,
+            ..granted.clone()
+        },
+        Authority::Grant(GRANT),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error,
+        SharingError::KeyMismatch {
+            recipient: RECIPIENT,
+            key_id: granted.key.0,
+            published_id: rotated.0,
+            published_hash: rotated.1,
+        }
+    );
+    assert_eq!(error.code(), ErrorCode::RecipientKeyMismatch);
+    // The right key id with another hash is refused too.
+    let wrong_hash = Chain {
+        key: (granted.key.0, B256::repeat_byte(1)),
+        ..granted
+    };
+    assert_eq!(
+        share(&wrong_hash, Authority::Grant(GRANT))
+            .unwrap_err()
+            .code(),
+        ErrorCode::RecipientKeyMismatch
+    );
+}
+
+#[test]
+fn an_emergency_needs_the_role_and_a_grant_that_holds_is_named_instead() {
+    let granted = Chain::granted();
+    let role = Chain {
+        may: (true, B256::ZERO),
+        ..granted.clone()
+    };
+    let emergency = share(&role, Authority::Emergency).unwrap();
+    assert_eq!(emergency.authority, Authority::Emergency);
+    assert_eq!(emergency.capsule.binding().authority, Authority::Emergency);
+    assert_eq!(
+        receive(&role, &emergency.capsule)
+            .unwrap()
+            .evidence
+            .authority,
+        Authority::Emergency
+    );
+    let none = Chain {
+        may: (false, B256::ZERO),
+        ..granted.clone()
+    };
+    let error = share(&none, Authority::Emergency).unwrap_err();
+    assert_eq!(error, SharingError::NoEmergencyRole(RECIPIENT));
+    assert_eq!(error.code(), ErrorCode::ConsentNoEmergencyRole);
+    // EhrConsent names a grant that holds rather than the emergency.
+    let named = share(&granted, Authority::Emergency).unwrap();
+    assert_eq!(named.authority, Authority::Grant(GRANT));
+}
+
+#[test]
+fn the_recipient_refuses_what_the_chain_or_the_capsule_does_not_back() {
+    let granted = Chain::granted();
+    let capsule = share(&granted, Authority::Grant(GRANT)).unwrap().capsule;
+    let refusal = |chain: &Chain| receive(chain, &capsule).unwrap_err();
+    assert_eq!(
+        refusal(&Chain {
+            anchored: B256::ZERO,
+            ..granted.clone()
+        }),
+        SharingError::NotAnchored {
+            record_hash: envelope().record_hash(),
+            ti_id: TI
+        }
+    );
+    let mismatch = refusal(&Chain {
+        anchored: B256::repeat_byte(0x99),
+        ..granted.clone()
+    });
+    assert_eq!(mismatch.code(), ErrorCode::RecordAnchorMismatch);
+    let revoked = refusal(&Chain {
+        may: (false, B256::ZERO),
+        grant: (SUBJECT, RECIPIENT, EXPIRES, true),
+        ..granted.clone()
+    });
+    assert_eq!(revoked, SharingError::GrantRevoked(GRANT));
+    let expired = refusal(&Chain {
+        now: EXPIRES + 1,
+        may: (false, B256::ZERO),
+        ..granted.clone()
+    });
+    assert_eq!(expired.code(), ErrorCode::ConsentExpired);
+
+    // The wrong private key, a tampered capsule, another record.
+    let check = ReceiveCheck::new(&context(), RECIPIENT, capsule.clone(), envelope());
+    let wrong = RecipientPrivateKey::from_bytes(CapsuleSuite::X25519, &[0x5b; 32]).unwrap();
+    let error = check.open(&granted.recipient(), &wrong).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::CapsuleWrongKey);
+    let mut bytes = capsule.as_bytes().to_vec();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let tampered = KeyCapsule::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        receive(&granted, &tampered).unwrap_err(),
+        SharingError::Capsule(crate::capsule::CapsuleError::Tampered)
+    );
+    let binding = EnvelopeBinding {
+        key_id: KeyId::new("ward-7").unwrap(),
+        patient: SUBJECT,
+        template_id: TEMPLATE,
+        ti_id: B256::repeat_byte(4),
+    };
+    let another = Envelope::seal(&binding, &MasterKey::new([7; 32]), [9; 12], b"other").unwrap();
+    let check = ReceiveCheck::new(&context(), RECIPIENT, capsule, another);
+    let error = check
+        .open(&granted.recipient(), &recipient_key(CapsuleSuite::X25519))
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::CapsuleWrongBinding);
+    assert_eq!(crate::Error::from(error).reason(), Some("wrong_record"));
+    // Answers that do not fit.
+    let short = ReadAnswers {
+        block: granted.block(),
+        answers: vec![Bytes::new()],
+    };
+    let error = ShareCheck::new(&context(), &envelope(), RECIPIENT, Authority::Grant(GRANT))
+        .seal(
+            &short,
+            recipient_key(CapsuleSuite::X25519).public_key(),
+            &keys(),
+            &mut ChaCha20Rng::seed_from_u64(1),
+        )
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::TransportMalformed);
+}
+
+#[test]
+fn disclosures_go_out_as_one_call_or_one_batch_and_reverts_read_back() {
+    let d = |n: u8| Disclosure {
+        capsuleDigest: B256::repeat_byte(n),
+        recipient: RECIPIENT,
+        subject: SUBJECT,
+        templateId: TEMPLATE,
+        recordHash: B256::repeat_byte(n + 1),
+    };
+    let one = disclosure_transaction(&context(), &[d(1)]).unwrap();
+    assert_eq!(
+        one,
+        ConsentTransaction {
+            chain_id: 31337,
+            to: context().consent,
+            calldata: IEhrConsent::recordDisclosureCall { disclosure: d(1) }
+                .abi_encode()
+                .into(),
+        }
+    );
+    let many = disclosure_transaction(&context(), &[d(1), d(3)]).unwrap();
+    assert_eq!(
+        many.calldata,
+        Bytes::from(
+            IEhrConsent::recordDisclosuresCall {
+                disclosures: vec![d(1), d(3)]
+            }
+            .abi_encode()
+        )
+    );
+    assert_eq!(
+        disclosure_transaction(&context(), &[]),
+        Err(SharingError::NoDisclosures)
+    );
+    let revert = IEhrConsent::IEhrConsentErrors::EhrConsentGrantRevoked(
+        IEhrConsent::EhrConsentGrantRevoked { grantId: GRANT },
+    )
+    .abi_encode();
+    assert_eq!(
+        SharingError::from_revert(&revert),
+        Some(SharingError::GrantRevoked(GRANT))
+    );
+    let expired = IEhrConsent::IEhrConsentErrors::EhrConsentGrantExpired(
+        IEhrConsent::EhrConsentGrantExpired {
+            grantId: GRANT,
+            expiresAt: EXPIRES,
+        },
+    )
+    .abi_encode();
+    assert_eq!(
+        SharingError::from_revert(&expired).map(|e| e.code()),
+        Some(ErrorCode::ConsentExpired)
+    );
+    assert_eq!(SharingError::from_revert(&[1, 2, 3, 4]), None);
+}
+
+fn log<E: SolEvent>(event: &E, block: u64, index: u64) -> ChainLog {
+    let data = event.encode_log_data();
+    ChainLog {
+        address: context().consent,
+        topics: data.topics().to_vec(),
+        data: data.data,
+        block_number: block,
+        transaction_hash: Some(B256::repeat_byte(u8::try_from(block).unwrap())),
+        log_index: Some(index),
+        block_time: None,
+    }
+}
+
+#[test]
+fn the_accounting_lists_a_pseudonym_s_disclosures_and_grants_from_logs() {
+    let query = AccountingQuery {
+        consent: context().consent,
+        subject: SUBJECT,
+    };
+    let granted = IEhrConsent::ConsentGranted {
+        grantId: GRANT,
+        subject: SUBJECT,
+        recipient: RECIPIENT,
+        patient: Address::repeat_byte(0x21),
+        templateIds: vec![TEMPLATE],
+        expiresAt: EXPIRES,
+    };
+    let disclosed = |subject: B256, grant: B256| IEhrConsent::Disclosed {
+        subject,
+        recipient: RECIPIENT,
+        grantId: grant,
+        templateId: TEMPLATE,
+        recordHash: B256::repeat_byte(0x66),
+        capsuleDigest: B256::repeat_byte(0x77),
+        custodian: Address::repeat_byte(0x11),
+    };
+    let revoked = IEhrConsent::ConsentRevoked {
+        grantId: GRANT,
+        subject: SUBJECT,
+        recipient: RECIPIENT,
+        patient: Address::repeat_byte(0x21),
+    };
+    let mut elsewhere = log(&disclosed(SUBJECT, GRANT), 11, 0);
+    elsewhere.address = Address::repeat_byte(0x01);
+    // Given out of order, with another pseudonym's and another contract's.
+    let logs = [
+        log(&revoked, 12, 0),
+        log(&disclosed(SUBJECT, GRANT), 11, 1),
+        log(&disclosed(B256::repeat_byte(8), GRANT), 11, 2),
+        elsewhere,
+        log(&disclosed(SUBJECT, B256::ZERO), 13, 0),
+        log(&granted, 10, 0),
+    ];
+    let accounting = query.accounting(&logs);
+    let entry = |grant, block: u64| DisclosureEntry {
+        recipient: RECIPIENT,
+        record_hash: B256::repeat_byte(0x66),
+        template_id: TEMPLATE,
+        authority: grant,
+        capsule_digest: B256::repeat_byte(0x77),
+        custodian: Address::repeat_byte(0x11),
+        block_number: block,
+        transaction_hash: Some(B256::repeat_byte(u8::try_from(block).unwrap())),
+        block_time: None,
+    };
+    assert_eq!(
+        accounting,
+        Accounting {
+            disclosures: vec![
+                entry(Authority::Grant(GRANT), 11),
+                entry(Authority::Emergency, 13)
+            ],
+            grants: vec![GrantEntry {
+                grant_id: GRANT,
+                recipient: RECIPIENT,
+                patient: Address::repeat_byte(0x21),
+                template_ids: vec![TEMPLATE],
+                expires_at: UnixMillis::from_secs(EXPIRES),
+                granted_in: 10,
+                revoked_in: Some(12),
+            }],
+        }
+    );
+    // The filters the host sends, and a node's answer read back.
+    let [disclosures, grants] = query.requests(BlockTag::Number(0), BlockTag::Latest);
+    let body: serde_json::Value = serde_json::from_str(&disclosures.body(7)).unwrap();
+    assert_eq!(
+        body["params"],
+        serde_json::json!([{
+            "address": context().consent, "fromBlock": "0x0", "toBlock": "latest",
+            "topics": [IEhrConsent::Disclosed::SIGNATURE_HASH, SUBJECT]
+        }])
+    );
+    assert_eq!(body["method"], "eth_getLogs");
+    let body: serde_json::Value = serde_json::from_str(&grants.body(8)).unwrap();
+    assert_eq!(
+        body["params"][0]["topics"],
+        serde_json::json!([
+            [
+                IEhrConsent::ConsentGranted::SIGNATURE_HASH,
+                IEhrConsent::ConsentRevoked::SIGNATURE_HASH
+            ],
+            null,
+            SUBJECT
+        ])
+    );
+    let rpc = serde_json::json!([{
+        "address": context().consent, "topics": logs[5].topics, "data": logs[5].data,
+        "blockNumber": "0xa", "transactionHash": B256::repeat_byte(10), "logIndex": "0x0",
+        "blockTimestamp": "0x3e8", "removed": false
+    }, {
+        "address": context().consent, "topics": logs[0].topics, "data": logs[0].data,
+        "blockNumber": "0xc", "removed": true
+    }]);
+    let read = ChainLog::from_rpc(&rpc).unwrap();
+    assert_eq!(
+        read,
+        vec![ChainLog {
+            block_time: Some(UnixMillis(1_000_000)),
+            ..logs[5].clone()
+        }]
+    );
+    assert!(matches!(
+        ChainLog::from_rpc(&serde_json::json!({"not": "logs"})),
+        Err(TransportError::Malformed(_))
+    ));
+}
