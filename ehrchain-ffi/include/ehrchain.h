@@ -134,6 +134,26 @@ enum ehr_result_code {
     EHR_PIPELINE_BUSY = 620,
     /** a TI with this id is already in the pipeline (chain). */
     EHR_PIPELINE_DUPLICATE = 621,
+    /** no grant lets the recipient receive the record; the patient must grant access (chain). */
+    EHR_CONSENT_NO_GRANT = 630,
+    /** the grant was revoked; no new capsule may be made under it (chain). */
+    EHR_CONSENT_REVOKED = 631,
+    /** the grant has expired (chain). */
+    EHR_CONSENT_EXPIRED = 632,
+    /** the grant does not cover the record's template, or a newer grant replaced it (chain). */
+    EHR_CONSENT_WRONG_TEMPLATE = 633,
+    /** the recipient holds neither a grant nor the emergency role (chain). */
+    EHR_CONSENT_NO_EMERGENCY_ROLE = 634,
+    /** the recipient has published no encryption key (chain). */
+    EHR_RECIPIENT_KEY_NOT_PUBLISHED = 635,
+    /** the recipient's public key is not the one it published (key id or SHA-256) (chain). */
+    EHR_RECIPIENT_KEY_MISMATCH = 636,
+    /** the shared record is not anchored in the registry (chain). */
+    EHR_RECORD_NOT_ANCHORED = 637,
+    /** the registry anchors another record under the shared record's TI id (chain). */
+    EHR_RECORD_ANCHOR_MISMATCH = 638,
+    /** the disclosure was not recorded (none given, or the consent contract refused it) (chain). */
+    EHR_DISCLOSURE_REFUSED = 639,
     /** the FHIR JSON is malformed, not a FHIR resource, or not a supported Bundle (fhir). */
     EHR_FHIR_MALFORMED = 700,
     /** the FHIR JSON or Bundle is beyond the documented limits (fhir). */
