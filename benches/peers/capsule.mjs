@@ -15,6 +15,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256 as WebCryptoX25519, HkdfSha256 } from "@hpke/core";
 import { DhkemX25519HkdfSha256 } from "@hpke/dhkem-x25519";
 import { XWing } from "@hpke/hybridkem-x-wing";
+import { rate as timed } from "./rate.mjs";
 
 const file = JSON.parse(readFileSync(new URL("../../docs/vectors/capsule.json", import.meta.url), "utf8"));
 const seconds = Number(process.argv[2] || 3);
@@ -31,16 +32,7 @@ const kems = {
   },
 };
 
-async function rate(name, op) {
-  let n = 0;
-  const end = performance.now() + seconds * 1000;
-  while (performance.now() < end) {
-    for (let i = 0; i < 16; i++) await op(n++);
-  }
-  const perSecond = n / seconds;
-  console.log(`${name}: ${Math.round(perSecond)} /s (${(1e6 / perSecond).toFixed(1)} µs each)`);
-  return perSecond;
-}
+const rate = (name, op) => timed(name, op, seconds);
 
 const wasmPackage = new URL("../../ehrchain-wasm/pkg/index.js", import.meta.url);
 const ehr = existsSync(wasmPackage) ? await import(wasmPackage) : undefined;

@@ -7,11 +7,11 @@
 use ehrchain_core::capsule::{
     Authority, CapsuleBinding, CapsuleSuite, KeyCapsule, RecipientPrivateKey, RecipientPublicKey,
 };
-use ehrchain_core::{Address, B256, Envelope, ErrorCode, KeyStore};
+use ehrchain_core::{Address, B256, ErrorCode, KeyStore};
 use rand_core::OsRng;
 use zeroize::Zeroizing;
 
-use crate::keys::ehr_key_store;
+use crate::keys::{ehr_key_store, read_envelope};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, Result, ehr_result, guard, guard_void};
 use crate::shapes::{bytes_of, guard_on, parsed_bytes};
@@ -235,12 +235,6 @@ pub unsafe extern "C" fn ehr_capsule_seal(
         out.give(ehr_capsule { capsule });
         Ok(())
     })
-}
-
-/// The envelope argument (empty is truncated, as in every binding).
-fn read_envelope(envelope: *const u8, envelope_len: usize) -> Result<Envelope> {
-    let bytes = ptr::bytes_or_empty(envelope, envelope_len, "envelope")?;
-    Ok(Envelope::from_bytes(bytes.to_vec())?)
 }
 
 /// Reads a key capsule from its bytes and checks its structure (magic,

@@ -257,12 +257,20 @@ pub unsafe extern "C" fn ehr_envelope_open(
     out_len: *mut usize,
 ) -> ehr_result {
     guard_on(keys, "keys", |keys| {
-        // Empty input is a truncated envelope, as in every binding.
-        let bytes = ptr::bytes_or_empty(envelope, envelope_len, "envelope")?;
-        let envelope = Envelope::from_bytes(bytes.to_vec())?;
+        let envelope = read_envelope(envelope, envelope_len)?;
         let plaintext = envelope.open(&keys.keys)?;
         ptr::write_bytes(buf, len, out_len, &plaintext)
     })
+}
+
+/// The envelope argument `envelope` (`envelope_len` bytes; empty is a
+/// truncated envelope, as in every binding).
+pub(crate) fn read_envelope(
+    envelope: *const u8,
+    envelope_len: usize,
+) -> crate::result::Result<Envelope> {
+    let bytes = ptr::bytes_or_empty(envelope, envelope_len, "envelope")?;
+    Ok(Envelope::from_bytes(bytes.to_vec())?)
 }
 
 /// Seals `plaintext` into a new envelope under a record key derived from the
