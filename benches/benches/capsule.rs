@@ -22,7 +22,7 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ehrchain_core::capsule::{
     CapsuleBinding, CapsuleSuite, KeyCapsule, RecipientPrivateKey, RecipientPublicKey,
 };
@@ -92,7 +92,7 @@ fn capsule(c: &mut Criterion) {
             *read.open(&f.binding, &f.private_key).expect("opens"),
             f.record_key
         );
-        group.bench_function(format!("seal/{name}"), |b| {
+        group.bench_function(BenchmarkId::new("seal", name), |b| {
             b.iter(|| {
                 KeyCapsule::seal(
                     black_box(&f.binding),
@@ -103,7 +103,7 @@ fn capsule(c: &mut Criterion) {
                 .expect("seal")
             });
         });
-        group.bench_function(format!("open/{name}"), |b| {
+        group.bench_function(BenchmarkId::new("open", name), |b| {
             b.iter(|| {
                 let capsule = KeyCapsule::from_bytes(black_box(&f.capsule)).expect("capsule");
                 capsule.open(&f.binding, &f.private_key).expect("open")
