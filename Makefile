@@ -107,7 +107,8 @@ wasm-core:
 ## The npm package: builds ehrchain-wasm/pkg/ (scripts/wasm-pack.sh: the
 ## pinned wasm-bindgen-cli, ESM for Node and browsers, .d.ts) and runs the
 ## Node tests against that built package on Ganache's in-process provider
-## (pinned in ehrchain-wasm/tests/package.json); then `npm pack`s it, installs
+## (pinned in ehrchain-wasm/tests/package.json), key capsules among them both
+## ways with @hpke/core (tests/capsule.test.mjs); then `npm pack`s it, installs
 ## the tarball into a fresh project and runs the README's example there
 ## (scripts/npm-pack-test.sh).
 wasm:

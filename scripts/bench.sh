@@ -7,7 +7,7 @@
 #   3. peak memory of a 1M-record batch build and of a 10,000-entry FHIR
 #      Bundle to one batch (/usr/bin/time -v);
 #   4. the Node peers: viem, ethers v6, node:crypto, WebCrypto,
-#      @openzeppelin/merkle-tree (benches/peers/, pinned with its lockfile),
+#      @openzeppelin/merkle-tree, @hpke/core (benches/peers/, pinned with its lockfile),
 #      and the WASM package (built here by scripts/wasm-pack.sh);
 #   5. the primitive floor: `openssl speed` for AES-256-GCM, SHA-256, SHA3-256;
 #   6. benches/peers/report.mjs: the table on stdout, target/bench/report.json.
@@ -67,6 +67,7 @@ echo "== Node peers" >&2
 npm ci --prefix benches/peers --no-audit --no-fund >&2
 node benches/peers/bench.mjs "$out/fixture.json" "${node_args[@]}" > "$out/peers.json"
 node benches/peers/authorship.mjs "${quick:+1}" "$out/authorship_peers.json" >&2
+node benches/peers/capsule.mjs "${quick:+1}" "$out/capsule_peers.json" >&2
 
 echo "== the anchoring pipeline on Hardhat (1 s blocks) beside viem" >&2
 OUT="$out/anchoring.jsonl" QUICK="$quick" bash scripts/bench-anchoring.sh

@@ -11,6 +11,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { recoverTypedDataAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { rate as timed } from "./rate.mjs";
 
 const file = JSON.parse(readFileSync(new URL("../../docs/vectors/signed_proofs.json", import.meta.url), "utf8"));
 const seconds = Number(process.argv[2] || 3);
@@ -48,16 +49,7 @@ for (const s of signed) {
   if ((await key.signTypedData(s.typed)) !== s.signature) throw new Error("viem signed other bytes");
 }
 
-async function rate(name, op) {
-  let n = 0;
-  const end = performance.now() + seconds * 1000;
-  while (performance.now() < end) {
-    for (let i = 0; i < 16; i++) await op(n++);
-  }
-  const perSecond = n / seconds;
-  console.log(`${name}: ${Math.round(perSecond)} /s (${(1e6 / perSecond).toFixed(1)} µs each)`);
-  return perSecond;
-}
+const rate = (name, op) => timed(name, op, seconds);
 
 const verify = await rate("viem recoverTypedDataAddress + role lookup", async (i) => {
   const s = signed[i % signed.length];

@@ -219,6 +219,30 @@ for (const [build, root] of builds) {
 }
 
 {
+  // Key capsules (benches/benches/capsule.rs): HPKE seal and open of a record
+  // key, both suites, beside @hpke/core on the same keys and headers
+  // (benches/peers/capsule.mjs; the faster @hpke KEM for X25519) and the npm
+  // package. Target: at least 3x @hpke/core for the classic suite.
+  const path = join(dir, 'capsule_peers.json');
+  const peers = existsSync(path) ? readJson(path) : {};
+  for (const [suite, label] of [['x25519', 'X25519'], ['x_wing', 'X-Wing']]) {
+    const js = Object.entries(peers[suite] ?? {});
+    for (const op of ['seal', 'open']) {
+      const ours = criterion(`capsule/${op}/${suite}`);
+      const rate = ours && 1 / ours;
+      const [name, best] = js.filter(([n]) => n.startsWith('@hpke'))
+        .reduce((a, b) => (b[1][op] > (a[1]?.[op] ?? 0) ? b : a), [undefined, undefined]);
+      const peer = best && { name, rate: best[op] };
+      const classic = suite === 'x25519';
+      row(`Key capsule ${op}, ${label} (native, one core)`, 'capsules/s', rate, peer, undefined,
+        classic ? '>= 3x peer' : '', classic && rate && peer ? rate / peer.rate >= 3 : undefined);
+      const wasm = peers[suite]?.['ehrchain npm package (WASM)'];
+      if (wasm) row(`Key capsule ${op}, ${label} (WASM package in Node)`, 'capsules/s', wasm[op], peer, undefined, '', undefined);
+    }
+  }
+}
+
+{
   // The anchoring pipeline end to end on Hardhat with 1 s blocks
   // (scripts/bench-anchoring.sh): one JSON line per gateway run or viem mode.
   const path = join(dir, 'anchoring.jsonl');

@@ -72,6 +72,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::envelope::{Envelope, EnvelopeError, array_at};
+use crate::keys::MasterKey;
 
 /// The four bytes every capsule starts with: `EHRK`.
 pub const MAGIC: [u8; 4] = *b"EHRK";
@@ -124,7 +125,9 @@ impl CapsuleSuite {
         }
     }
 
-    fn from_id(id: u8) -> Option<Self> {
+    /// The suite whose header byte is `id`, if this library knows one.
+    #[must_use]
+    pub fn from_id(id: u8) -> Option<Self> {
         [Self::XWing, Self::X25519]
             .into_iter()
             .find(|s| s.id() == id)
@@ -514,6 +517,33 @@ impl KeyCapsule {
             suite,
             binding: *binding,
         })
+    }
+
+    /// The holder's side in full: derives the record key of `envelope` from
+    /// `master` (checking it against the envelope's key commitment) and
+    /// seals it as [`KeyCapsule::seal`] does, after checking that `binding`
+    /// names that envelope's record hash.
+    ///
+    /// # Errors
+    /// [`CapsuleError::WrongRecord`] when `binding.record_hash` is not the
+    /// envelope's, [`CapsuleError::Envelope`] when `master` is not the
+    /// envelope's master key, then as [`KeyCapsule::seal`].
+    pub fn seal_envelope_key<R: CryptoRngCore + ?Sized>(
+        binding: &CapsuleBinding,
+        recipient: &RecipientPublicKey,
+        envelope: &Envelope,
+        master: &MasterKey,
+        rng: &mut R,
+    ) -> Result<Self, CapsuleError> {
+        let record_hash = envelope.record_hash();
+        if record_hash != binding.record_hash {
+            return Err(CapsuleError::WrongRecord {
+                capsule: binding.record_hash,
+                envelope: record_hash,
+            });
+        }
+        let record_key = envelope.record_key(master)?;
+        Self::seal(binding, recipient, &record_key, rng)
     }
 
     /// Checks the structure of a capsule read from storage or the network:

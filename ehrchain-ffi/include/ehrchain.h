@@ -359,6 +359,58 @@ typedef uint32_t ehr_priority;
 #endif // __cplusplus
 
 /**
+ * The HPKE suites of key capsules, by their byte in the capsule header.
+ */
+enum ehr_capsule_suite
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The X-Wing hybrid post-quantum KEM (X25519 + ML-KEM-768), the
+     * default: public key 1,216 bytes, capsule 1,319 bytes.
+     */
+    EHR_CAPSULE_SUITE_X_WING = 1,
+    /**
+     * DHKEM(X25519), the classic suite: public key 32 bytes, capsule 231
+     * bytes.
+     */
+    EHR_CAPSULE_SUITE_X25519 = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ehr_capsule_suite ehr_capsule_suite;
+#else
+typedef uint32_t ehr_capsule_suite;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Under what a record is disclosed (`ehr_capsule_binding.authority`).
+ */
+enum ehr_capsule_authority
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * A patient's grant, named by `grant_id`.
+     */
+    EHR_AUTHORITY_GRANT = 0,
+    /**
+     * Emergency access without a grant; `grant_id` is all zeros.
+     */
+    EHR_AUTHORITY_EMERGENCY = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ehr_capsule_authority ehr_capsule_authority;
+#else
+typedef uint32_t ehr_capsule_authority;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The acknowledgement of one TI: what the host's database stores.
  *
  * Thread safety: immutable; may be used from several threads at once.
@@ -392,6 +444,14 @@ typedef struct ehr_batch_builder ehr_batch_builder;
  * no thread will signal it.
  */
 typedef struct ehr_cancel ehr_cancel;
+
+/**
+ * A record key sealed for one recipient (`docs/capsule.md`), whose
+ * structure has been checked.
+ *
+ * Thread safety: immutable; may be used from several threads at once.
+ */
+typedef struct ehr_capsule ehr_capsule;
 
 /**
  * The TIs made from a FHIR resource or Bundle, and the entries that gave
@@ -595,6 +655,57 @@ typedef struct ehr_proof_summary {
 } ehr_proof_summary;
 
 /**
+ * What a key capsule is bound to: its clear header, all of it HPKE's
+ * `info`.
+ */
+typedef struct ehr_capsule_binding {
+    /**
+     * The chain the registry is on.
+     */
+    uint64_t chain_id;
+    /**
+     * The registry contract's address.
+     */
+    uint8_t registry[20];
+    /**
+     * The record hash (SHA-256 of the envelope) whose key the capsule holds.
+     */
+    uint8_t record_hash[32];
+    /**
+     * The recipient's account address.
+     */
+    uint8_t recipient[20];
+    /**
+     * `EHR_AUTHORITY_GRANT` or `EHR_AUTHORITY_EMERGENCY` (an
+     * `ehr_capsule_authority`).
+     */
+    uint32_t authority;
+    /**
+     * The grant's id; all zeros for an emergency.
+     */
+    uint8_t grant_id[32];
+} ehr_capsule_binding;
+
+/**
+ * What a key capsule says in its clear header (`ehr_capsule_to_summary`).
+ */
+typedef struct ehr_capsule_summary {
+    /**
+     * The suite (an `ehr_capsule_suite`).
+     */
+    uint32_t suite;
+    /**
+     * The key id of the recipient key the capsule was sealed for: the key
+     * the recipient's key store is asked for.
+     */
+    uint8_t recipient_key_id[32];
+    /**
+     * What the capsule is bound to.
+     */
+    struct ehr_capsule_binding binding;
+} ehr_capsule_summary;
+
+/**
  * An ACK's main facts as a plain struct (`ehr_ack_to_summary`; `ehr_ack_to_json` has
  * all of them).
  */
@@ -679,6 +790,21 @@ typedef struct ehr_key_store_callbacks {
      * Called from the thread that called into ehrchain. Required.
      */
     ehr_result (*master_key)(void *userdata, const char *key_id, size_t key_id_len, uint8_t *key_out);
+    /**
+     * Writes the 32-byte private key of the recipient key named `key_id`
+     * (32 bytes: the key id a key capsule names, `ehr_capsule_to_summary`)
+     * of the suite `suite` (an `ehr_capsule_suite`) to `key_out` and returns
+     * `EHR_OK`; returns `EHR_KEY_UNKNOWN` when there is no such key (the
+     * capsule then fails with `EHR_CAPSULE_WRONG_KEY`), or any other code
+     * when the store cannot answer (`EHR_KEY_STORE_UNAVAILABLE`). Called by
+     * `ehr_capsule_open` and `ehr_capsule_open_envelope` on the calling
+     * thread; ehrchain zeroizes its copy of the key when the call returns.
+     * May be NULL for a store that opens no key capsules.
+     */
+    ehr_result (*recipient_key)(void *userdata,
+                                const uint8_t *key_id,
+                                uint32_t suite,
+                                uint8_t *key_out);
 } ehr_key_store_callbacks;
 
 /**
@@ -1173,6 +1299,125 @@ ehr_result ehr_cancel_signal(const struct ehr_cancel *cancel);
 void ehr_cancel_free(struct ehr_cancel *cancel);
 
 /**
+ * Makes a new recipient private key of `suite` (an `ehr_capsule_suite`)
+ * from the operating system's random generator and writes its 32 bytes (an
+ * X-Wing seed, or an X25519 scalar) to `private_key_out`. Secret: keep it in
+ * the host's key store or HSM, and publish its public key
+ * (`ehr_recipient_public_key`) and key id.
+ */
+ehr_result ehr_recipient_key_generate(uint32_t suite, uint8_t *private_key_out);
+
+/**
+ * Writes the public key of the 32-byte recipient `private_key` of `suite`
+ * into `buf` (byte-output rules: `ehr_envelope_open`; X-Wing 1,216 bytes,
+ * X25519 32 bytes): what a recipient publishes for holders.
+ */
+ehr_result ehr_recipient_public_key(uint32_t suite,
+                                    const uint8_t *private_key,
+                                    uint8_t *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+/**
+ * Writes the key id of the recipient `public_key` (`public_key_len` bytes)
+ * of `suite` to `key_id_out` (32 bytes): `keccak256(suite byte || public
+ * key)`, what a capsule names and the registry publishes.
+ * `EHR_RECIPIENT_KEY_INVALID` when the bytes are not a key of the suite.
+ */
+ehr_result ehr_recipient_key_id(uint32_t suite,
+                                const uint8_t *public_key,
+                                size_t public_key_len,
+                                uint8_t *key_id_out);
+
+/**
+ * The holder's side: derives the record key of `envelope` (`envelope_len`
+ * bytes) from the master key its header names, fetched from `keys`, and
+ * seals it for the recipient's `public_key` (`public_key_len` bytes) of
+ * `suite` under `binding` (whose `record_hash` must be the envelope's), with
+ * fresh randomness from the operating system's generator. Make a capsule
+ * only while the grant (or the emergency role) holds at a mined block, and
+ * anchor it as a disclosure. Free it with `ehr_capsule_free`.
+ * `EHR_CAPSULE_WRONG_BINDING` when `binding->record_hash` is not the
+ * envelope's, `EHR_ENVELOPE_WRONG_KEY` when the master key is not the
+ * envelope's, `EHR_RECIPIENT_KEY_INVALID` for a public key that is not one
+ * of `suite`.
+ */
+ehr_result ehr_capsule_seal(const struct ehr_key_store *keys,
+                            const uint8_t *envelope,
+                            size_t envelope_len,
+                            const struct ehr_capsule_binding *binding,
+                            uint32_t suite,
+                            const uint8_t *public_key,
+                            size_t public_key_len,
+                            struct ehr_capsule **capsule_out);
+
+/**
+ * Reads a key capsule from its bytes and checks its structure (magic,
+ * version, suite, grant field, length); does not decrypt. Free it with
+ * `ehr_capsule_free`. `EHR_CAPSULE_MALFORMED` or `EHR_CAPSULE_UNSUPPORTED`.
+ */
+ehr_result ehr_capsule_from_bytes(const uint8_t *bytes,
+                                  size_t bytes_len,
+                                  struct ehr_capsule **capsule_out);
+
+/**
+ * Writes the capsule's bytes into `buf` (byte-output rules:
+ * `ehr_envelope_open`; X-Wing 1,319 bytes, X25519 231 bytes).
+ */
+ehr_result ehr_capsule_to_bytes(const struct ehr_capsule *capsule,
+                                uint8_t *buf,
+                                size_t len,
+                                size_t *out_len);
+
+/**
+ * Writes what the capsule says in its clear header (suite, recipient key
+ * id, and chain, registry, record hash, recipient, grant or emergency) to
+ * `summary_out`. Not authenticated until the capsule is opened.
+ */
+ehr_result ehr_capsule_to_summary(const struct ehr_capsule *capsule,
+                                  struct ehr_capsule_summary *summary_out);
+
+/**
+ * Opens the capsule with the recipient's private key, fetched from `keys`
+ * by the key id the capsule names (an in-memory store's
+ * `ehr_key_store_insert_recipient_key`, or the `recipient_key` callback),
+ * after checking that it is bound to `expected` (the disclosure the
+ * recipient asked for), and writes the 32-byte record key to
+ * `record_key_out`. Secret: clear it when done. `EHR_CAPSULE_WRONG_KEY`
+ * when the store holds no key of that id (or its callback answers with
+ * another key), `EHR_KEY_STORE_UNAVAILABLE` when the callback fails,
+ * `EHR_CAPSULE_WRONG_BINDING`, `EHR_CAPSULE_TAMPERED`.
+ */
+ehr_result ehr_capsule_open(const struct ehr_capsule *capsule,
+                            const struct ehr_key_store *keys,
+                            const struct ehr_capsule_binding *expected,
+                            uint8_t *record_key_out);
+
+/**
+ * The recipient's side in full: checks that `envelope` (`envelope_len`
+ * bytes) is the record the capsule is for, opens the capsule as
+ * `ehr_capsule_open` does and opens the envelope with the record key; writes
+ * the plaintext record into `buf` (byte-output rules: `ehr_envelope_open`).
+ * The plaintext is clinical data: clear it when done. Check the record hash
+ * against its anchor and the grant against the chain as well.
+ * `EHR_CAPSULE_WRONG_BINDING` for another envelope, then as
+ * `ehr_capsule_open`, then `EHR_ENVELOPE_TAMPERED`.
+ */
+ehr_result ehr_capsule_open_envelope(const struct ehr_capsule *capsule,
+                                     const struct ehr_key_store *keys,
+                                     const struct ehr_capsule_binding *expected,
+                                     const uint8_t *envelope,
+                                     size_t envelope_len,
+                                     uint8_t *buf,
+                                     size_t len,
+                                     size_t *out_len);
+
+/**
+ * Frees a key capsule; NULL is ignored.
+ */
+void ehr_capsule_free(struct ehr_capsule *capsule);
+
+/**
  * Makes a validator configuration builder holding the defaults. Free it
  * with `ehr_validator_config_builder_free`.
  */
@@ -1572,6 +1817,18 @@ ehr_result ehr_key_store_insert(struct ehr_key_store *keys,
                                 const char *key_id,
                                 size_t key_id_len,
                                 const uint8_t *key);
+
+/**
+ * Stores a recipient's 32-byte `private_key` of the suite `suite` (an
+ * `ehr_capsule_suite`) in an in-memory key store, under its key id
+ * (`ehr_recipient_key_id` of its public key), for `ehr_capsule_open`. The
+ * bytes are copied; ehrchain zeroizes its copy when the store is freed.
+ * `EHR_INVALID_ARGUMENT` for a callback key store (its `recipient_key`
+ * callback answers instead).
+ */
+ehr_result ehr_key_store_insert_recipient_key(struct ehr_key_store *keys,
+                                              uint32_t suite,
+                                              const uint8_t *private_key);
 
 /**
  * Frees a key store (zeroizing in-memory keys); NULL is ignored.

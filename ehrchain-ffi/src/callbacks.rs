@@ -45,6 +45,20 @@ pub(crate) fn master_key(
     })
 }
 
+/// `recipient_key(userdata, key_id, suite, key_out)`.
+pub(crate) fn recipient_key(
+    cb: &ehr_key_store_callbacks,
+    key_id: &[u8; 32],
+    suite: u32,
+    key: &mut [u8; 32],
+) -> ehr_result {
+    call(cb.recipient_key, |f| {
+        // SAFETY: as in `master_key`: `key_id` (32 readable bytes) and `key`
+        // (32 writable bytes) are ours and alive for the whole call.
+        unsafe { f(cb.userdata, key_id.as_ptr(), suite, key.as_mut_ptr()) }
+    })
+}
+
 /// `sign(userdata, digest, typed_data, typed_data_len, signature_out)`.
 pub(crate) fn sign(
     cb: &ehr_signer_callbacks,

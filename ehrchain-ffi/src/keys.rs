@@ -1,16 +1,19 @@
 //! `ehr_key_store`: master keys held in memory or behind the host's callbacks,
 //! and sealing and opening record envelopes with them.
 
+use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void};
 
+use ehrchain_core::capsule::{CapsuleSuite, RecipientPrivateKey};
 use ehrchain_core::envelope::EnvelopeBinding;
 use ehrchain_core::envelope::NONCE_LEN;
 use ehrchain_core::keys::KeyStoreError;
 use ehrchain_core::{B256, Envelope, ErrorCode, InMemoryKeyStore, KeyId, KeyStore, MasterKey};
 use rand_core::{OsRng, RngCore};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::callbacks;
+use crate::capsule::capsule_suite;
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::shapes::{guard_on, guard_on_mut};
@@ -36,6 +39,23 @@ pub struct ehr_key_store_callbacks {
             key_out: *mut u8,
         ) -> ehr_result,
     >,
+    /// Writes the 32-byte private key of the recipient key named `key_id`
+    /// (32 bytes: the key id a key capsule names, `ehr_capsule_to_summary`)
+    /// of the suite `suite` (an `ehr_capsule_suite`) to `key_out` and returns
+    /// `EHR_OK`; returns `EHR_KEY_UNKNOWN` when there is no such key (the
+    /// capsule then fails with `EHR_CAPSULE_WRONG_KEY`), or any other code
+    /// when the store cannot answer (`EHR_KEY_STORE_UNAVAILABLE`). Called by
+    /// `ehr_capsule_open` and `ehr_capsule_open_envelope` on the calling
+    /// thread; ehrchain zeroizes its copy of the key when the call returns.
+    /// May be NULL for a store that opens no key capsules.
+    pub recipient_key: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            key_id: *const u8,
+            suite: u32,
+            key_out: *mut u8,
+        ) -> ehr_result,
+    >,
 }
 
 /// Master keys by key id: in memory (`ehr_key_store_new`) or the host's own
@@ -50,17 +70,62 @@ pub struct ehr_key_store {
     pub(crate) keys: FfiKeyStore,
 }
 
-/// The key store behind a handle.
+/// The key store behind a handle: an in-memory one holds master keys and
+/// recipients' private keys (by key id).
 #[derive(Clone, Debug)]
 pub(crate) enum FfiKeyStore {
-    Memory(InMemoryKeyStore),
+    Memory(InMemoryKeyStore, BTreeMap<B256, RecipientPrivateKey>),
     Callbacks(ehr_key_store_callbacks),
+}
+
+impl FfiKeyStore {
+    /// The recipient private key named `key_id`, of `suite`.
+    pub(crate) fn recipient_key(
+        &self,
+        key_id: &B256,
+        suite: CapsuleSuite,
+    ) -> crate::result::Result<RecipientPrivateKey> {
+        // The capsule names a key the recipient does not hold: sealed for
+        // another key, as the core says of a wrong key given directly.
+        let unknown = || {
+            Error::new(
+                ErrorCode::CapsuleWrongKey,
+                format!(
+                    "the key capsule was sealed for {suite} recipient key {key_id}, which this key store does not hold: open it where that key is"
+                ),
+            )
+        };
+        let cb = match self {
+            Self::Memory(_, recipients) => {
+                return recipients.get(key_id).cloned().ok_or_else(unknown);
+            }
+            Self::Callbacks(cb) => cb,
+        };
+        if cb.recipient_key.is_none() {
+            return Err(Error::new(
+                ErrorCode::NullArgument,
+                "the key store's callback `recipient_key` is NULL; give one to open key capsules",
+            ));
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        match callbacks::recipient_key(cb, &key_id.0, suite.id().into(), &mut key) {
+            ehr_result::OK => Ok(RecipientPrivateKey::from_bytes(suite, key.as_slice())?),
+            c if c == ErrorCode::KeyUnknown => Err(unknown()),
+            c => Err(Error::new(
+                ErrorCode::KeyStoreUnavailable,
+                format!(
+                    "the host's recipient_key callback returned {} for key id {key_id}",
+                    c.name()
+                ),
+            )),
+        }
+    }
 }
 
 impl KeyStore for FfiKeyStore {
     fn master_key(&self, id: &KeyId) -> Result<MasterKey, KeyStoreError> {
         match self {
-            Self::Memory(keys) => keys.master_key(id),
+            Self::Memory(keys, _) => keys.master_key(id),
             Self::Callbacks(cb) => {
                 let mut key = [0u8; 32];
                 let code = callbacks::master_key(cb, id.as_str(), &mut key);
@@ -85,7 +150,7 @@ impl KeyStore for FfiKeyStore {
 pub unsafe extern "C" fn ehr_key_store_new(keys_out: *mut *mut ehr_key_store) -> ehr_result {
     guard(|| {
         Out::new(keys_out, "keys_out")?.give(ehr_key_store {
-            keys: FfiKeyStore::Memory(InMemoryKeyStore::new()),
+            keys: FfiKeyStore::Memory(InMemoryKeyStore::new(), BTreeMap::new()),
         });
         Ok(())
     })
@@ -130,13 +195,41 @@ pub unsafe extern "C" fn ehr_key_store_insert(
         let master = MasterKey::new(bytes);
         bytes.zeroize();
         match &mut keys.keys {
-            FfiKeyStore::Memory(store) => {
+            FfiKeyStore::Memory(store, _) => {
                 store.insert(id, master);
                 Ok(())
             }
             FfiKeyStore::Callbacks(_) => Err(Error::new(
                 ErrorCode::InvalidArgument,
                 "keys cannot be inserted into a callback key store; the host's store holds them",
+            )),
+        }
+    })
+}
+
+/// Stores a recipient's 32-byte `private_key` of the suite `suite` (an
+/// `ehr_capsule_suite`) in an in-memory key store, under its key id
+/// (`ehr_recipient_key_id` of its public key), for `ehr_capsule_open`. The
+/// bytes are copied; ehrchain zeroizes its copy when the store is freed.
+/// `EHR_INVALID_ARGUMENT` for a callback key store (its `recipient_key`
+/// callback answers instead).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_key_store_insert_recipient_key(
+    keys: *mut ehr_key_store,
+    suite: u32,
+    private_key: *const u8,
+) -> ehr_result {
+    guard_on_mut(keys, "keys", |keys| {
+        let private = Zeroizing::new(ptr::array::<32>(private_key, "private_key")?);
+        let key = RecipientPrivateKey::from_bytes(capsule_suite(suite)?, private.as_slice())?;
+        match &mut keys.keys {
+            FfiKeyStore::Memory(_, recipients) => {
+                recipients.insert(key.public_key().key_id(), key);
+                Ok(())
+            }
+            FfiKeyStore::Callbacks(_) => Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "recipient keys cannot be inserted into a callback key store; its recipient_key callback answers",
             )),
         }
     })
@@ -164,12 +257,20 @@ pub unsafe extern "C" fn ehr_envelope_open(
     out_len: *mut usize,
 ) -> ehr_result {
     guard_on(keys, "keys", |keys| {
-        // Empty input is a truncated envelope, as in every binding.
-        let bytes = ptr::bytes_or_empty(envelope, envelope_len, "envelope")?;
-        let envelope = Envelope::from_bytes(bytes.to_vec())?;
+        let envelope = read_envelope(envelope, envelope_len)?;
         let plaintext = envelope.open(&keys.keys)?;
         ptr::write_bytes(buf, len, out_len, &plaintext)
     })
+}
+
+/// The envelope argument `envelope` (`envelope_len` bytes; empty is a
+/// truncated envelope, as in every binding).
+pub(crate) fn read_envelope(
+    envelope: *const u8,
+    envelope_len: usize,
+) -> crate::result::Result<Envelope> {
+    let bytes = ptr::bytes_or_empty(envelope, envelope_len, "envelope")?;
+    Ok(Envelope::from_bytes(bytes.to_vec())?)
 }
 
 /// Seals `plaintext` into a new envelope under a record key derived from the

@@ -14,6 +14,7 @@
 mod batch;
 mod callbacks;
 mod cancel;
+mod capsule;
 mod config;
 mod fhir;
 mod handshaker;
@@ -38,6 +39,7 @@ use std::ffi::c_char;
 
 pub use batch::*;
 pub use cancel::*;
+pub use capsule::*;
 pub use config::*;
 pub use fhir::*;
 pub use handshaker::*;

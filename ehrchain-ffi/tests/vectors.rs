@@ -1,7 +1,9 @@
 //! The C ABI reports the same error code as the Rust core (and the npm
 //! package) for every invalid vector of docs/vectors: each envelope opened
 //! through `ehr_envelope_open`, each proof read through `ehr_proof_from_*`
-//! and checked with `ehr_proof_verify`. The vectors' `code` is what the core
+//! and checked with `ehr_proof_verify`, each key capsule read through
+//! `ehr_capsule_from_bytes` and opened with `ehr_capsule_open` (the valid
+//! ones also with `ehr_capsule_open_envelope`). The vectors' `code` is what the core
 //! gives (`ehrchain-core/tests/*_vectors.rs` check that).
 #![allow(
     missing_docs,
@@ -176,4 +178,133 @@ fn every_signed_proof_vector_gives_the_cores_result_in_c() {
         assert_eq!(name(rc), "EHR_INVALID_JSON");
         ehr_signed_proof_free(proof);
     }
+}
+
+/// The C binding of a vector's binding (its JSON form).
+fn capsule_binding(json: &Value) -> ehr_capsule_binding {
+    let b: ehrchain_core::capsule::CapsuleBinding = serde_json::from_value(json.clone()).unwrap();
+    let (authority, grant) = match b.authority {
+        ehrchain_core::capsule::Authority::Grant(id) => (0, id.0),
+        ehrchain_core::capsule::Authority::Emergency => (1, [0; 32]),
+    };
+    ehr_capsule_binding {
+        chain_id: b.chain_id,
+        registry: b.registry.0.0,
+        record_hash: b.record_hash.0,
+        recipient: b.recipient.0.0,
+        authority,
+        grant_id: grant,
+    }
+}
+
+/// The C suite of a vector's suite name.
+fn capsule_suite(name: &str) -> u32 {
+    match name {
+        "x_wing" => ehr_capsule_suite::EHR_CAPSULE_SUITE_X_WING as u32,
+        "x25519" => ehr_capsule_suite::EHR_CAPSULE_SUITE_X25519 as u32,
+        other => panic!("unknown suite {other}"),
+    }
+}
+
+/// Reads the vector capsule `capsule` with `ehr_capsule_from_bytes` and
+/// runs `open` on it with the recipient's `private_key` of `suite` in an
+/// in-memory store: `open`'s code, or the reading's.
+fn with_capsule(
+    suite: u32,
+    private_key: &[u8],
+    capsule: &[u8],
+    open: impl FnOnce(*const ehr_capsule, *const ehr_key_store) -> ehr_result,
+) -> ehr_result {
+    let (mut keys, mut handle) = (null_mut(), null_mut());
+    // SAFETY: every pointer is our own buffer with its length or a valid
+    // out-pointer; the handles are freed once.
+    unsafe {
+        assert_eq!(ehr_key_store_new(&raw mut keys), ehr_result::OK);
+        let rc = ehr_key_store_insert_recipient_key(keys, suite, private_key.as_ptr());
+        assert_eq!(rc, ehr_result::OK);
+        let mut rc = ehr_capsule_from_bytes(capsule.as_ptr(), capsule.len(), &raw mut handle);
+        if rc == ehr_result::OK {
+            rc = open(handle, keys);
+        }
+        ehr_capsule_free(handle);
+        ehr_key_store_free(keys);
+        rc
+    }
+}
+
+/// Every key capsule of docs/vectors/capsule.json through the C ABI: the
+/// recipient's public key and key id from its private key, the valid
+/// capsules open to their records, the invalid ones give the core's code.
+#[test]
+fn every_capsule_vector_gives_the_cores_result_in_c() {
+    let file = vectors("capsule.json");
+    let valid = file["valid"].as_array().unwrap();
+    for v in valid {
+        let suite = capsule_suite(v["suite"].as_str().unwrap());
+        let private_key = unhex(v["recipientPrivateKey"].as_str().unwrap());
+        let public_key = unhex(v["recipientPublicKey"].as_str().unwrap());
+        let (mut public, mut n, mut key_id) = (vec![0u8; 1216], 0usize, [0u8; 32]);
+        // SAFETY: our own buffers with their lengths.
+        unsafe {
+            let rc = ehr_recipient_public_key(
+                suite,
+                private_key.as_ptr(),
+                public.as_mut_ptr(),
+                public.len(),
+                &raw mut n,
+            );
+            assert_eq!(rc, ehr_result::OK);
+            let rc = ehr_recipient_key_id(suite, public.as_ptr(), n, key_id.as_mut_ptr());
+            assert_eq!(rc, ehr_result::OK);
+        }
+        assert_eq!(&public[..n], public_key.as_slice(), "{}", v["name"]);
+        assert_eq!(
+            key_id.to_vec(),
+            unhex(v["recipientKeyId"].as_str().unwrap()),
+            "{}",
+            v["name"]
+        );
+        let binding = capsule_binding(&v["binding"]);
+        let envelope = unhex(v["envelope"].as_str().unwrap());
+        let (mut record_key, mut record, mut n) = ([0u8; 32], vec![0u8; envelope.len()], 0);
+        let capsule = unhex(v["capsule"].as_str().unwrap());
+        let rc = with_capsule(suite, &private_key, &capsule, |c, keys| {
+            // SAFETY: live handles; our own buffers with their lengths.
+            unsafe {
+                let rc = ehr_capsule_open(c, keys, &raw const binding, record_key.as_mut_ptr());
+                assert_eq!(rc, ehr_result::OK);
+                ehr_capsule_open_envelope(
+                    c,
+                    keys,
+                    &raw const binding,
+                    envelope.as_ptr(),
+                    envelope.len(),
+                    record.as_mut_ptr(),
+                    record.len(),
+                    &raw mut n,
+                )
+            }
+        });
+        assert_eq!(rc, ehr_result::OK, "{}", v["name"]);
+        assert_eq!(record_key.to_vec(), unhex(v["recordKey"].as_str().unwrap()));
+        let plaintext = v["plaintextUtf8"].as_str().unwrap().as_bytes();
+        assert_eq!(&record[..n], plaintext, "{}", v["name"]);
+    }
+    assert_eq!(valid.len(), 4);
+    let invalid = file["invalid"].as_array().unwrap();
+    for v in invalid {
+        let expected = capsule_binding(&v["expectedBinding"]);
+        let rc = with_capsule(
+            capsule_suite(v["suite"].as_str().unwrap()),
+            &unhex(v["recipientPrivateKey"].as_str().unwrap()),
+            &unhex(v["capsule"].as_str().unwrap()),
+            |c, keys| {
+                let mut record_key = [0u8; 32];
+                // SAFETY: live handles; our own buffers.
+                unsafe { ehr_capsule_open(c, keys, &raw const expected, record_key.as_mut_ptr()) }
+            },
+        );
+        assert_eq!(name(rc), v["code"].as_str().unwrap(), "{}", v["name"]);
+    }
+    assert_eq!(invalid.len(), 17);
 }

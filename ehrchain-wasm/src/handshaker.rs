@@ -59,7 +59,7 @@ fn key_store(keys: &JsValue) -> Result<InMemoryKeyStore, Failure> {
     Ok(store)
 }
 
-fn master_key(value: &JsValue, what: &str) -> Result<MasterKey, Failure> {
+pub(crate) fn master_key(value: &JsValue, what: &str) -> Result<MasterKey, Failure> {
     // The copy of the key in WebAssembly memory is cleared once wrapped.
     let bytes = zeroize::Zeroizing::new(convert::bytes(value, what)?);
     let key = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {

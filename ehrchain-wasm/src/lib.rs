@@ -3,6 +3,7 @@
 
 mod authorship;
 mod batch;
+mod capsule;
 mod convert;
 mod error;
 mod fhir;
@@ -20,6 +21,9 @@ mod webcrypto;
 
 pub use authorship::SigningRequest;
 pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
+pub use capsule::{
+    KeyCapsule, generate_recipient_key, recipient_key_id, recipient_public_key, seal_capsule,
+};
 pub use error::{ehrchain_error, transport_error_of};
 pub use fhir::{fhir_from_ack, fhir_map_bundle, fhir_map_resource};
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
@@ -445,6 +449,22 @@ export type ProofInput = Uint8Array | string | ProofJson | InclusionProof;
 export interface EnvelopeBinding { keyId: string; patient: string; templateId: string; tiId: string }
 /** The clear header of an envelope, its record hash and CID (`envelopeInfo`). */
 export interface EnvelopeInfo { keyId: string; patient: Hex; templateId: Hex; tiId: Hex; recordHash: Hex; cid: string }
+
+/** A key capsule's HPKE suite (docs/capsule.md): X-Wing (X25519 + ML-KEM-768, the default) or the classic DHKEM(X25519). */
+export type CapsuleSuite = "x_wing" | "x25519";
+/** Under what a record is disclosed: a patient's grant (its `bytes32` id) or an emergency. */
+export type CapsuleAuthority = { grant: string } | "emergency";
+/** What a key capsule is bound to (its clear header, HPKE's `info`); hex fields are checked where it is passed in. */
+export interface CapsuleBinding {
+  chainId: number;
+  /** The registry contract's address. */
+  registry: string;
+  /** SHA-256 of the envelope whose key the capsule holds. */
+  recordHash: string;
+  /** The recipient's account address. */
+  recipient: string;
+  authority: CapsuleAuthority;
+}
 
 /** The plaintext of a record sealed by `Handshaker.generate`. */
 export interface SealedRecord { format: "ehrchain.record/1"; [member: string]: unknown }

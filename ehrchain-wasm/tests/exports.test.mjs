@@ -12,8 +12,9 @@ const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
   "PreparedTransaction", "SignedRecordProof", "SigningRequest", "Templates", "Validator", "decodeRevert", "deployRegistry",
   "eip1193Signer", "envelopeInfo",
-  "fhirFromAck", "fhirMapBundle", "fhirMapResource",
-  "openEnvelope", "Pipeline", "roleId", "runPipeline", "runValidator", "runWatcher", "sealEnvelope", "submitTi", "verifyProof",
+  "fhirFromAck", "fhirMapBundle", "fhirMapResource", "generateRecipientKey", "KeyCapsule",
+  "openEnvelope", "Pipeline", "recipientKeyId", "recipientPublicKey", "roleId", "runPipeline", "runValidator", "runWatcher",
+  "sealCapsule", "sealEnvelope", "submitTi", "verifyProof",
   "verifyProofAnchored", "version", "Watcher",
 ].sort();
 

@@ -10,6 +10,8 @@ import {
   type Ack, type ChainTransaction, type EhrchainError, type EnvelopeInfo, type Form, type Hex, type InitialTransaction,
   type OnChainVerification, type ProofJson, type TemplateDoc, type Transmit, type FhirBundle, type FhirMappedTi,
   type FhirMapping, type FhirOptions, type FhirResource, type FhirUnmapped,
+  KeyCapsule, generateRecipientKey, recipientKeyId, recipientPublicKey, sealCapsule,
+  type CapsuleBinding, type CapsuleSuite,
 } from "../pkg/index.js";
 
 declare const provider: { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
@@ -101,4 +103,24 @@ export async function fhirExample(templates: Templates, hs: Handshaker, registry
   const tc = hs.generate(ti);
   const resource: FhirResource = fhirFromAck(ack, entry, { chainId: 1337, registry }, Date.now());
   return `${reasons.join()} ${tc.tiId} ${resource.resourceType}`;
+}
+
+/** Key capsules, typed: a holder wraps a record's key for a recipient, who opens it. */
+export function capsuleExample(envelope: Uint8Array, masterKey: Uint8Array, recordHash: string): string {
+  const suite: CapsuleSuite = "x25519";
+  const privateKey: Uint8Array = generateRecipientKey(suite);
+  const publicKey: Uint8Array = recipientPublicKey(suite, privateKey);
+  const keyId: Hex = recipientKeyId(suite, publicKey);
+  const binding: CapsuleBinding = {
+    chainId: 1337, registry: config.registry, recordHash, recipient: config.accounts[1], authority: { grant: config.tiId },
+  };
+  const bytes: Uint8Array = sealCapsule(envelope, masterKey, binding, suite, publicKey);
+  const capsule = KeyCapsule.parse(bytes);
+  const read: CapsuleBinding = capsule.binding;
+  const readSuite: CapsuleSuite = capsule.suite;
+  const recordKey: Uint8Array = capsule.open(binding, privateKey);
+  const record: Uint8Array = capsule.openEnvelope({ ...binding, authority: "emergency" }, privateKey, envelope);
+  const named: Hex = capsule.recipientKeyId;
+  capsule.free();
+  return `${keyId} ${named} ${read.chainId} ${readSuite} ${recordKey.length} ${record.length} ${generateRecipientKey().length}`;
 }

@@ -540,3 +540,52 @@ fn every_error_has_its_name_and_code() {
         "the key capsule is bound to another grant than the one expected; it was made for another disclosure"
     );
 }
+
+#[test]
+fn the_holder_seals_the_key_of_the_envelope_the_binding_names_under_its_master_key() {
+    let mut rng = ChaCha20Rng::seed_from_u64(23);
+    for suite in SUITES {
+        let f = fixture(suite);
+        let master = MasterKey::new([3; 32]);
+        let public = f.recipient.public_key();
+        let capsule =
+            KeyCapsule::seal_envelope_key(&f.binding, public, &f.envelope, &master, &mut rng)
+                .unwrap();
+        let record = capsule
+            .open_envelope(&f.binding, &f.recipient, &f.envelope)
+            .unwrap();
+        assert_eq!(record.as_slice(), b"potassium 4.1");
+
+        let other = CapsuleBinding {
+            record_hash: B256::repeat_byte(9),
+            ..f.binding
+        };
+        let err = KeyCapsule::seal_envelope_key(&other, public, &f.envelope, &master, &mut rng)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            CapsuleError::WrongRecord {
+                capsule: B256::repeat_byte(9),
+                envelope: f.envelope.record_hash(),
+            }
+        );
+        let wrong = MasterKey::new([5; 32]);
+        let err = KeyCapsule::seal_envelope_key(&f.binding, public, &f.envelope, &wrong, &mut rng)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            CapsuleError::Envelope(EnvelopeError::WrongKey {
+                key_id: KeyId::new("ward-7").unwrap()
+            })
+        );
+    }
+}
+
+#[test]
+fn suites_are_read_back_from_their_header_byte() {
+    for suite in SUITES {
+        assert_eq!(CapsuleSuite::from_id(suite.id()), Some(suite));
+    }
+    assert_eq!(CapsuleSuite::from_id(0), None);
+    assert_eq!(CapsuleSuite::from_id(3), None);
+}

@@ -146,10 +146,6 @@ impl ShareCheck {
         let master = keys
             .master_key(&self.envelope.binding().key_id)
             .map_err(|e| CapsuleError::Envelope(e.into()))?;
-        let record_key = self
-            .envelope
-            .record_key(&master)
-            .map_err(CapsuleError::from)?;
         let record_hash = self.envelope.record_hash();
         let binding = CapsuleBinding {
             chain_id: self.context.chain_id,
@@ -158,7 +154,8 @@ impl ShareCheck {
             recipient: self.query.recipient,
             authority,
         };
-        let capsule = KeyCapsule::seal(&binding, recipient_key, &record_key, rng)?;
+        let capsule =
+            KeyCapsule::seal_envelope_key(&binding, recipient_key, &self.envelope, &master, rng)?;
         let disclosure = Disclosure {
             capsuleDigest: capsule.digest(),
             recipient: self.query.recipient,

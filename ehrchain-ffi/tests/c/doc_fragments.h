@@ -38,6 +38,18 @@ extern uint32_t status, leaf_count;
 extern ehr_result result;
 extern bool stored_ok, found, has_batch_id;
 
+/* A recipient's key capsule, the envelope it is for and the binding expected
+ * (docs/capsule.md); the host's HSM and its key-store callbacks. */
+extern const uint8_t *capsule_bytes, *envelope;
+extern size_t capsule_len, envelope_len;
+extern ehr_capsule_binding expected;
+extern ehr_key_store *keys;
+extern const uint8_t *public_key;
+extern size_t public_key_len;
+extern void *hsm;
+ehr_result hsm_master_key(void *hsm, const char *key_id, size_t key_id_len, uint8_t *key_out);
+ehr_result hsm_recipient_key(void *hsm, const uint8_t *key_id, uint32_t suite, uint8_t *key_out);
+
 /* The node's URL, and one HTTP exchange with it. */
 extern const char *url;
 extern size_t url_len;

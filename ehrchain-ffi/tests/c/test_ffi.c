@@ -2,7 +2,8 @@
  * C tests of the ehrchain C ABI: argument checks (NULL, zero lengths,
  * invalid UTF-8, short buffers), stable result codes, templates, TIs, key
  * stores (in memory and as callbacks), envelopes, the devnet flow, batches and
- * proofs, and a transport implemented as C callbacks. Plain C11, no harness
+ * proofs, key capsules (both suites, the recipient's key in memory and behind
+ * callbacks), and a transport implemented as C callbacks. Plain C11, no harness
  * beyond the CHECK macros below; run by `make ffi` and again under valgrind.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -301,9 +302,9 @@ static void test_key_store_callbacks_and_envelopes(void) {
     ehr_templates *t = NULL;
     OK(ehr_templates_new_builtin(&t));
     struct host_keys host = {0, 0};
-    ehr_key_store_callbacks cb = {&host, host_master_key};
+    ehr_key_store_callbacks cb = {&host, host_master_key, NULL};
     ehr_key_store *keys = NULL;
-    ehr_key_store_callbacks no_cb = {&host, NULL};
+    ehr_key_store_callbacks no_cb = {&host, NULL, NULL};
     EXPECT_RC(ehr_key_store_new_callbacks(&no_cb, &keys), EHR_NULL_ARGUMENT);
     OK(ehr_key_store_new_callbacks(&cb, &keys));
     EXPECT_RC(ehr_key_store_insert(keys, LIT("k"), SEALING_KEY), EHR_INVALID_ARGUMENT);
@@ -1953,6 +1954,198 @@ static void test_signed_record_proofs(void) {
     EXPECT(v1 == NULL && bad_v1 == NULL);
 }
 
+/* ------------------------------------------------------------ capsules */
+
+/* A recipient's key store behind callbacks (an HSM, say): it holds one
+ * private key, answers for its key id only, or fails. */
+struct host_recipient {
+    uint8_t key_id[32];
+    uint8_t private_key[32];
+    int any_id; /* answer with its key whatever the id asked for */
+    int fail;
+    int calls;
+};
+
+static ehr_result host_no_master_key(void *userdata, const char *key_id, size_t key_id_len,
+                                     uint8_t *key_out) {
+    (void)userdata, (void)key_id, (void)key_id_len, (void)key_out;
+    return EHR_KEY_UNKNOWN;
+}
+
+static ehr_result host_recipient_key(void *userdata, const uint8_t *key_id, uint32_t suite,
+                                     uint8_t *key_out) {
+    struct host_recipient *h = userdata;
+    h->calls++;
+    if (h->fail) {
+        return EHR_KEY_STORE_UNAVAILABLE;
+    }
+    if (suite != EHR_CAPSULE_SUITE_X_WING && suite != EHR_CAPSULE_SUITE_X25519) {
+        return EHR_INVALID_ARGUMENT;
+    }
+    if (!h->any_id && memcmp(key_id, h->key_id, 32) != 0) {
+        return EHR_KEY_UNKNOWN;
+    }
+    memcpy(key_out, h->private_key, 32);
+    return EHR_OK;
+}
+
+/* One suite: a holder seals a record's key for a recipient, who opens it
+ * from an in-memory store and from an HSM-like callback store; every
+ * refusal has its code. */
+static void capsule_round_trip(uint32_t suite, size_t public_len, size_t capsule_len) {
+    ehr_key_store *holder = memory_keys();
+    uint8_t zero[32] = {0};
+    uint8_t envelope[256];
+    size_t envelope_len = 0;
+    OK(ehr_envelope_seal(holder, SEALING, strlen(SEALING), zero, zero, zero,
+                         (const uint8_t *)"K 4.1 mmol/L", 12, envelope, sizeof envelope,
+                         &envelope_len));
+    ehr_capsule_binding binding = {31337, {0}, {0}, {0}, EHR_AUTHORITY_GRANT, {0}};
+    memset(binding.registry, 0xee, sizeof binding.registry);
+    memset(binding.recipient, 0xaa, sizeof binding.recipient);
+    memset(binding.grant_id, 0x42, sizeof binding.grant_id);
+    OK(ehr_envelope_record_hash(envelope, envelope_len, binding.record_hash));
+
+    /* The recipient's key pair and key id. */
+    struct host_recipient host = {{0}, {0}, 0, 0, 0};
+    OK(ehr_recipient_key_generate(suite, host.private_key));
+    uint8_t public_key[1216];
+    size_t n = 0;
+    EXPECT_RC(ehr_recipient_public_key(suite, host.private_key, NULL, 0, &n), EHR_BUFFER_TOO_SMALL);
+    EXPECT(n == public_len);
+    OK(ehr_recipient_public_key(suite, host.private_key, public_key, sizeof public_key, &n));
+    EXPECT(n == public_len);
+    OK(ehr_recipient_key_id(suite, public_key, public_len, host.key_id));
+
+    /* Sealed, written out, read back: its header says what it was made for. */
+    ehr_capsule *sealed = NULL;
+    OK(ehr_capsule_seal(holder, envelope, envelope_len, &binding, suite, public_key, public_len,
+                        &sealed));
+    uint8_t bytes[1400];
+    OK(ehr_capsule_to_bytes(sealed, bytes, sizeof bytes, &n));
+    EXPECT(n == capsule_len && memcmp(bytes, "EHRK\x01", 5) == 0 && bytes[5] == suite);
+    ehr_capsule_free(sealed);
+    ehr_capsule *capsule = NULL;
+    OK(ehr_capsule_from_bytes(bytes, capsule_len, &capsule));
+    ehr_capsule_summary summary;
+    OK(ehr_capsule_to_summary(capsule, &summary));
+    EXPECT(summary.suite == suite);
+    EXPECT(memcmp(summary.recipient_key_id, host.key_id, 32) == 0);
+    EXPECT(summary.binding.chain_id == 31337 && summary.binding.authority == EHR_AUTHORITY_GRANT);
+    EXPECT(memcmp(summary.binding.record_hash, binding.record_hash, 32) == 0);
+    EXPECT(memcmp(summary.binding.grant_id, binding.grant_id, 32) == 0);
+    EXPECT(memcmp(summary.binding.recipient, binding.recipient, 20) == 0);
+
+    /* Opened from an in-memory store: the record key, then the record. */
+    ehr_key_store *mem = NULL;
+    OK(ehr_key_store_new(&mem));
+    OK(ehr_key_store_insert_recipient_key(mem, suite, host.private_key));
+    uint8_t record_key[32];
+    OK(ehr_capsule_open(capsule, mem, &binding, record_key));
+    char record[64];
+    OK(ehr_capsule_open_envelope(capsule, mem, &binding, envelope, envelope_len, (uint8_t *)record,
+                                 sizeof record, &n));
+    EXPECT(n == 12 && memcmp(record, "K 4.1 mmol/L", 12) == 0);
+
+    /* Opened through the callbacks, asked for the capsule's key id. */
+    ehr_key_store_callbacks cb = {&host, host_no_master_key, host_recipient_key};
+    ehr_key_store *hsm = NULL;
+    OK(ehr_key_store_new_callbacks(&cb, &hsm));
+    EXPECT_RC(ehr_key_store_insert_recipient_key(hsm, suite, host.private_key),
+              EHR_INVALID_ARGUMENT);
+    memset(record, 0, sizeof record);
+    OK(ehr_capsule_open_envelope(capsule, hsm, &binding, envelope, envelope_len, (uint8_t *)record,
+                                 sizeof record, &n));
+    EXPECT(n == 12 && memcmp(record, "K 4.1 mmol/L", 12) == 0 && host.calls == 1);
+    host.fail = 1;
+    EXPECT_RC(ehr_capsule_open(capsule, hsm, &binding, record_key), EHR_KEY_STORE_UNAVAILABLE);
+    host.fail = 0;
+
+    /* A key the store does not hold; another key given for the id. */
+    ehr_key_store *other = NULL;
+    OK(ehr_key_store_new(&other));
+    uint8_t other_key[32];
+    OK(ehr_recipient_key_generate(suite, other_key));
+    OK(ehr_key_store_insert_recipient_key(other, suite, other_key));
+    EXPECT_RC(ehr_capsule_open(capsule, other, &binding, record_key), EHR_CAPSULE_WRONG_KEY);
+    EXPECT_LAST_ERROR("which this key store does not hold");
+    memcpy(host.private_key, other_key, 32);
+    host.any_id = 1;
+    EXPECT_RC(ehr_capsule_open(capsule, hsm, &binding, record_key), EHR_CAPSULE_WRONG_KEY);
+    ehr_key_store_callbacks no_recipient = {&host, host_no_master_key, NULL};
+    ehr_key_store *masters_only = NULL;
+    OK(ehr_key_store_new_callbacks(&no_recipient, &masters_only));
+    EXPECT_RC(ehr_capsule_open(capsule, masters_only, &binding, record_key), EHR_NULL_ARGUMENT);
+
+    /* Another disclosure expected; another envelope; a flipped tag bit. */
+    ehr_capsule_binding emergency = binding;
+    emergency.authority = EHR_AUTHORITY_EMERGENCY;
+    memset(emergency.grant_id, 0, 32);
+    EXPECT_RC(ehr_capsule_open(capsule, mem, &emergency, record_key), EHR_CAPSULE_WRONG_BINDING);
+    uint8_t other_envelope[256];
+    size_t other_len = 0;
+    OK(ehr_envelope_seal(holder, SEALING, strlen(SEALING), zero, zero, zero,
+                         (const uint8_t *)"other", 5, other_envelope, sizeof other_envelope,
+                         &other_len));
+    EXPECT_RC(ehr_capsule_open_envelope(capsule, mem, &binding, other_envelope, other_len,
+                                        (uint8_t *)record, sizeof record, &n),
+              EHR_CAPSULE_WRONG_BINDING);
+    bytes[capsule_len - 1] ^= 1;
+    ehr_capsule *tampered = NULL;
+    OK(ehr_capsule_from_bytes(bytes, capsule_len, &tampered));
+    EXPECT_RC(ehr_capsule_open(tampered, mem, &binding, record_key), EHR_CAPSULE_TAMPERED);
+    ehr_capsule_free(tampered);
+
+    /* Malformed and unsupported capsules; empty is truncated. */
+    ehr_capsule *bad = NULL;
+    EXPECT_RC(ehr_capsule_from_bytes(bytes, capsule_len - 1, &bad), EHR_CAPSULE_MALFORMED);
+    EXPECT_RC(ehr_capsule_from_bytes(NULL, 0, &bad), EHR_CAPSULE_MALFORMED);
+    bytes[5] = 9;
+    EXPECT_RC(ehr_capsule_from_bytes(bytes, capsule_len, &bad), EHR_CAPSULE_UNSUPPORTED);
+    EXPECT(bad == NULL);
+
+    /* The holder's refusals: another record, another master key, a bad
+     * public key, an unknown suite, an emergency with a grant id. */
+    EXPECT_RC(ehr_capsule_seal(holder, other_envelope, other_len, &binding, suite, public_key,
+                               public_len, &bad),
+              EHR_CAPSULE_WRONG_BINDING);
+    ehr_key_store *wrong_master = NULL;
+    OK(ehr_key_store_new(&wrong_master));
+    OK(ehr_key_store_insert(wrong_master, SEALING, strlen(SEALING), PSEUDONYM_KEY));
+    EXPECT_RC(ehr_capsule_seal(wrong_master, envelope, envelope_len, &binding, suite, public_key,
+                               public_len, &bad),
+              EHR_ENVELOPE_WRONG_KEY);
+    EXPECT_RC(ehr_capsule_seal(holder, envelope, envelope_len, &binding, suite, public_key,
+                               public_len - 1, &bad),
+              EHR_RECIPIENT_KEY_INVALID);
+    EXPECT_RC(ehr_capsule_seal(holder, envelope, envelope_len, &binding, 3, public_key, public_len,
+                               &bad),
+              EHR_INVALID_ARGUMENT);
+    emergency.grant_id[0] = 1;
+    EXPECT_RC(ehr_capsule_seal(holder, envelope, envelope_len, &emergency, suite, public_key,
+                               public_len, &bad),
+              EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("EHR_AUTHORITY_EMERGENCY (1) with a zero grant id");
+    EXPECT(bad == NULL);
+    EXPECT_RC(ehr_capsule_open(NULL, mem, &binding, record_key), EHR_NULL_ARGUMENT);
+    EXPECT_RC(ehr_capsule_open(capsule, mem, &binding, NULL), EHR_NULL_ARGUMENT);
+    EXPECT_RC(ehr_recipient_key_generate(0, other_key), EHR_INVALID_ARGUMENT);
+
+    ehr_key_store_free(wrong_master);
+    ehr_key_store_free(masters_only);
+    ehr_key_store_free(other);
+    ehr_key_store_free(hsm);
+    ehr_key_store_free(mem);
+    ehr_capsule_free(capsule);
+    ehr_capsule_free(NULL);
+    ehr_key_store_free(holder);
+}
+
+static void test_key_capsules(void) {
+    capsule_round_trip(EHR_CAPSULE_SUITE_X_WING, 1216, 1319);
+    capsule_round_trip(EHR_CAPSULE_SUITE_X25519, 32, 231);
+}
+
 int main(void) {
     test_result_codes_are_stable();
     test_messages_and_buffers();
@@ -1970,6 +2163,7 @@ int main(void) {
     test_fhir_in_and_out();
     test_pipeline_on_the_devnet();
     test_signed_record_proofs();
+    test_key_capsules();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
         return 1;
