@@ -212,10 +212,8 @@ pub(crate) fn map_bundle_value(
                 };
                 map_value(
                     registry,
-                    resource,
-                    source.as_deref().unwrap_or_default(),
                     &resolver,
-                    true,
+                    source.as_deref().unwrap_or_default(),
                     options,
                 )
             }

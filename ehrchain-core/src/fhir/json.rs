@@ -1,6 +1,7 @@
-//! The FHIR input as a flat JSON tape over the text: one vector of nodes in
-//! document order (a container's node says where its subtree ends), texts
-//! without escapes and member names read in place, numbers parsed once.
+//! The FHIR input as a flat JSON tape over the text: one vector of 16-byte
+//! nodes in document order (a container's node says where its subtree ends),
+//! texts without escapes and member names read in place, numbers parsed
+//! once.
 //! Mapping reads a handful of elements of each resource; a tree of its own
 //! (a `serde_json::Value`, or vectors per object and array) cost more to
 //! build and to drop than the mapping itself.
@@ -28,26 +29,50 @@ const MAX_PLAIN_DIGITS: usize = 19;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Null,
-    Bool(bool),
-    /// Index in [`Doc::numbers`].
-    Number(usize),
+    False,
+    True,
+    /// [`Node::start`] is its index in [`Doc::numbers`].
+    Number,
     /// A text without escapes: the node's span.
     Text,
-    /// A text with escapes: index in [`Doc::texts`].
-    Escaped(usize),
+    /// A text with escapes: [`Node::start`] is its index in [`Doc::texts`].
+    Escaped,
     Array,
     Object,
 }
 
-/// One value (or member name) of the text.
+/// One value (or member name) of the text, in 16 bytes: positions and
+/// indices fit in 32 bits, as texts are at most
+/// [`MAX_FHIR_JSON_LEN`](super::MAX_FHIR_JSON_LEN) bytes.
 #[derive(Clone, Copy, Debug)]
 struct Node {
     kind: Kind,
-    /// A text's span (inside its quotes).
-    start: usize,
-    end: usize,
+    /// A text's span (inside its quotes), or, for a number or a text with
+    /// escapes, its index in [`Doc::numbers`] or [`Doc::texts`].
+    start: u32,
+    end: u32,
     /// The node after this value's subtree.
-    next: usize,
+    next: u32,
+}
+
+impl Node {
+    fn start(&self) -> usize {
+        widen(self.start)
+    }
+
+    fn end(&self) -> usize {
+        widen(self.end)
+    }
+
+    fn next(&self) -> usize {
+        widen(self.next)
+    }
+}
+
+/// A position or index of the tape as a `usize` (lossless: `usize` has at
+/// least 32 bits on every target ehrchain builds for).
+fn widen(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// A parsed JSON text: its nodes, an object's members as name and value
@@ -90,17 +115,40 @@ impl<'t> Doc<'t> {
     /// Whether the member name `name` is `key`.
     fn name_is(&self, name: &Node, key: &str) -> bool {
         match name.kind {
-            // Most names of the same length differ in their first byte.
             Kind::Text => {
-                let bytes = self.text.as_bytes();
-                name.end - name.start == key.len()
-                    && bytes.get(name.start) == key.as_bytes().first()
-                    && bytes.get(name.start..name.end) == Some(key.as_bytes())
+                let (start, end) = (name.start(), name.end());
+                end - start == key.len()
+                    && self
+                        .text
+                        .as_bytes()
+                        .get(start..end)
+                        .is_some_and(|bytes| same_bytes(bytes, key.as_bytes()))
             }
-            Kind::Escaped(i) => self.texts.get(i).is_some_and(|t| t == key),
+            Kind::Escaped => self.texts.get(name.start()).is_some_and(|t| t == key),
             _ => false,
         }
     }
+
+    /// Whether the member name `name` is a choice element of `key`: `key`
+    /// followed by an upper-case letter (`valueQuantity` of `value`).
+    fn is_choice(&self, name: &Node, key: &str) -> bool {
+        let text = match name.kind {
+            Kind::Text => self.text.as_bytes().get(name.start()..name.end()),
+            Kind::Escaped => self.texts.get(name.start()).map(String::as_bytes),
+            _ => None,
+        };
+        text.and_then(|t| t.split_at_checked(key.len()))
+            .is_some_and(|(head, rest)| {
+                rest.first().is_some_and(u8::is_ascii_uppercase) && same_bytes(head, key.as_bytes())
+            })
+    }
+}
+
+/// Whether `a` and `b` (member names, short) are the same bytes: compared
+/// in place, the first byte first (most names of the same length differ
+/// there), without a call to `memcmp`.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.first() == b.first() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// A value of a [`Doc`].
@@ -116,7 +164,7 @@ impl<'a> Json<'a> {
             kind: Kind::Null,
             start: 0,
             end: 0,
-            next: self.at + 1,
+            next: u32::MAX,
         })
     }
 
@@ -130,11 +178,11 @@ impl<'a> Json<'a> {
         let node = self.node();
         let mut at = self.at + 1;
         std::iter::from_fn(move || {
-            if node.kind != kind || at >= node.next {
+            if node.kind != kind || at >= node.next() {
                 return None;
             }
             let child = self.at(at);
-            at = child.node().next;
+            at = child.node().next();
             Some(child)
         })
     }
@@ -155,51 +203,54 @@ impl<'a> Json<'a> {
 
     /// The member `key` of an object (its last value when given twice).
     pub(crate) fn get(self, key: &str) -> Option<Json<'a>> {
-        let node = self.node();
-        if node.kind != Kind::Object {
-            return None;
-        }
-        let (nodes, mut at, mut found) = (&self.doc.nodes, self.at + 1, None);
-        while let (Some(name), Some(value)) = (nodes.get(at), nodes.get(at + 1)) {
-            if at >= node.next {
-                break;
-            }
-            if self.doc.name_is(name, key) {
-                found = Some(at + 1);
-            }
-            at = value.next;
-        }
-        found.map(|at| self.at(at))
+        self.lookup(key, false)
     }
 
     /// The member `name` of an object or, when it has none, its first choice
     /// element `name[x]` (`value` finds `valueQuantity`).
     pub(crate) fn child(self, name: &str) -> Option<Json<'a>> {
-        self.get(name).or_else(|| {
-            let is_choice = |k: &str| {
-                k.as_bytes()
-                    .strip_prefix(name.as_bytes())
-                    .and_then(|rest| rest.first())
-                    .is_some_and(u8::is_ascii_uppercase)
-            };
-            self.members().find(|(k, _)| is_choice(k)).map(|(_, v)| v)
-        })
+        self.lookup(name, true)
+    }
+
+    /// One pass over an object's members for [`Json::get`] and, with
+    /// `choice`, [`Json::child`]: the last member named `key`, else the
+    /// first choice element `key[x]`.
+    fn lookup(self, key: &str, choice: bool) -> Option<Json<'a>> {
+        let node = self.node();
+        if node.kind != Kind::Object {
+            return None;
+        }
+        let (nodes, mut at) = (&self.doc.nodes, self.at + 1);
+        let (mut found, mut first_choice) = (None, None);
+        while let (Some(name), Some(value)) = (nodes.get(at), nodes.get(at + 1)) {
+            if at >= node.next() {
+                break;
+            }
+            if self.doc.name_is(name, key) {
+                found = Some(at + 1);
+            } else if choice && first_choice.is_none() && self.doc.is_choice(name, key) {
+                first_choice = Some(at + 1);
+            }
+            at = value.next();
+        }
+        found.or(first_choice).map(|at| self.at(at))
     }
 
     /// The text of a string.
     pub(crate) fn as_str(self) -> Option<&'a str> {
         let node = self.node();
         match node.kind {
-            Kind::Text => self.doc.text.get(node.start..node.end),
-            Kind::Escaped(i) => self.doc.texts.get(i).map(String::as_str),
+            Kind::Text => self.doc.text.get(node.start()..node.end()),
+            Kind::Escaped => self.doc.texts.get(node.start()).map(String::as_str),
             _ => None,
         }
     }
 
     /// A number.
     pub(crate) fn as_number(self) -> Option<&'a Number> {
-        match self.node().kind {
-            Kind::Number(i) => self.doc.numbers.get(i),
+        let node = self.node();
+        match node.kind {
+            Kind::Number => self.doc.numbers.get(node.start()),
             _ => None,
         }
     }
@@ -207,7 +258,8 @@ impl<'a> Json<'a> {
     /// A boolean.
     pub(crate) fn as_bool(self) -> Option<bool> {
         match self.node().kind {
-            Kind::Bool(b) => Some(b),
+            Kind::False => Some(false),
+            Kind::True => Some(true),
             _ => None,
         }
     }
@@ -231,9 +283,10 @@ impl<'a> Json<'a> {
     pub(crate) fn to_value(self) -> Value {
         match self.node().kind {
             Kind::Null => Value::Null,
-            Kind::Bool(b) => Value::Bool(b),
-            Kind::Number(_) => self.as_number().cloned().map_or(Value::Null, Value::Number),
-            Kind::Text | Kind::Escaped(_) => {
+            Kind::False => Value::Bool(false),
+            Kind::True => Value::Bool(true),
+            Kind::Number => self.as_number().cloned().map_or(Value::Null, Value::Number),
+            Kind::Text | Kind::Escaped => {
                 Value::String(self.as_str().unwrap_or_default().to_owned())
             }
             Kind::Array => Value::Array(self.items().map(Json::to_value).collect()),
@@ -277,22 +330,23 @@ impl Scanner<'_> {
         }
     }
 
-    fn push(&mut self, kind: Kind, start: usize, end: usize) -> usize {
+    /// Appends a node without a subtree; `None` past 32-bit positions.
+    fn push(&mut self, kind: Kind, start: usize, end: usize) -> Option<usize> {
         let at = self.doc.nodes.len();
         self.doc.nodes.push(Node {
             kind,
-            start,
-            end,
-            next: at + 1,
+            start: u32::try_from(start).ok()?,
+            end: u32::try_from(end).ok()?,
+            next: u32::try_from(at + 1).ok()?,
         });
-        at
+        Some(at)
     }
 
     fn value(&mut self, depth: usize) -> Option<()> {
         match self.peek()? {
             b'n' => self.literal(b"null", Kind::Null),
-            b't' => self.literal(b"true", Kind::Bool(true)),
-            b'f' => self.literal(b"false", Kind::Bool(false)),
+            b't' => self.literal(b"true", Kind::True),
+            b'f' => self.literal(b"false", Kind::False),
             b'"' => self.text(),
             b'-' | b'0'..=b'9' => self.number(),
             b'[' => self.container(depth, Kind::Array, b']'),
@@ -304,7 +358,7 @@ impl Scanner<'_> {
     fn literal(&mut self, word: &[u8], kind: Kind) -> Option<()> {
         let end = self.pos + word.len();
         (self.bytes.get(self.pos..end)? == word).then_some(())?;
-        self.push(kind, self.pos, end);
+        self.push(kind, 0, 0)?;
         self.pos = end;
         Some(())
     }
@@ -326,14 +380,13 @@ impl Scanner<'_> {
             }
         }
         self.pos = end + 1;
-        let kind = if escaped {
+        if escaped {
             let quoted = std::str::from_utf8(self.bytes.get(start - 1..=end)?).ok()?;
             self.doc.texts.push(serde_json::from_str(quoted).ok()?);
-            Kind::Escaped(self.doc.texts.len() - 1)
+            self.push(Kind::Escaped, self.doc.texts.len() - 1, 0)?;
         } else {
-            Kind::Text
-        };
-        self.push(kind, start, end);
+            self.push(Kind::Text, start, end)?;
+        }
         Some(())
     }
 
@@ -377,7 +430,7 @@ impl Scanner<'_> {
             serde_json::from_str(text).ok()?
         };
         self.doc.numbers.push(number);
-        self.push(Kind::Number(self.doc.numbers.len() - 1), start, self.pos);
+        self.push(Kind::Number, self.doc.numbers.len() - 1, 0)?;
         Some(())
     }
 
@@ -387,7 +440,7 @@ impl Scanner<'_> {
         if depth > MAX_NESTING {
             return None;
         }
-        let at = self.push(kind, self.pos, self.pos);
+        let at = self.push(kind, 0, 0)?;
         self.pos += 1;
         self.skip_space();
         if self.peek() == Some(close) {
@@ -417,10 +470,8 @@ impl Scanner<'_> {
                 }
             }
         }
-        let next = self.doc.nodes.len();
-        let node = self.doc.nodes.get_mut(at)?;
-        node.end = self.pos;
-        node.next = next;
+        let next = u32::try_from(self.doc.nodes.len()).ok()?;
+        self.doc.nodes.get_mut(at)?.next = next;
         Some(())
     }
 }

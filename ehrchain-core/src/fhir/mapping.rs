@@ -7,6 +7,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::bundle::Resolver;
 use super::doc::FhirMappingDoc;
 use super::error::{FhirError, FhirProblem, FhirProblemKind};
 use super::json::Json;
@@ -193,16 +194,19 @@ impl FhirMapping {
             .all(|m| code_matches(m, resource, resolver))
     }
 
-    /// Turns `resource` into a TI for `template` (whose mapping this is).
+    /// Turns the resolver's resource into a TI for `template` (whose mapping
+    /// this is). With `check_match`, a `match` that does not hold is a
+    /// problem; without, the caller has found that they all hold
+    /// ([`FhirMapping::selects`]).
     pub(crate) fn apply<'a>(
         &self,
         template: &Template,
-        resource: Json<'a>,
+        resolver: &Resolver<'a>,
         source: &str,
-        resolver: &dyn Resolve<'a>,
-        in_bundle: bool,
         options: &FhirOptions,
+        check_match: bool,
     ) -> Result<MappedTi, FhirError> {
+        let resource = resolver.resource;
         let mut problems = Vec::new();
         let reject = |problems| FhirError::Rejected {
             resource: source.to_owned(),
@@ -224,7 +228,7 @@ impl FhirMapping {
             ));
             return Err(reject(problems));
         }
-        for m in &self.matches {
+        for m in self.matches.iter().filter(|_| check_match) {
             if !code_matches(m, resource, resolver) {
                 let expected =
                     m.1.iter()
@@ -242,6 +246,7 @@ impl FhirMapping {
                 .map_err(|p| problems.push(p))
                 .ok()
         });
+        let in_bundle = resolver.bundle.is_some();
         let author = read_author(&self.author, resource, resolver, in_bundle, options)
             .map_err(|p| problems.push(p))
             .ok();

@@ -163,8 +163,8 @@ pub fn map_resource(
     json: &str,
     options: &FhirOptions,
 ) -> Result<MappedTi, FhirError> {
-    standalone(json, |resource, source, resolver| {
-        map_value(registry, resource, source, resolver, false, options)
+    standalone(json, |source, resolver| {
+        map_value(registry, resolver, source, options)
     })
 }
 
@@ -180,11 +180,11 @@ pub fn map_resource_to(
     json: &str,
     options: &FhirOptions,
 ) -> Result<MappedTi, FhirError> {
-    standalone(json, |resource, source, resolver| {
+    standalone(json, |source, resolver| {
         let Some(mapping) = template.fhir() else {
-            return Err(no_template(resource, resolver));
+            return Err(no_template(resolver));
         };
-        mapping.apply(template, resource, source, resolver, false, options)
+        mapping.apply(template, resolver, source, options, true)
     })
 }
 
@@ -192,7 +192,7 @@ pub fn map_resource_to(
 /// `type/id` source, references resolving to contained resources only.
 fn standalone<T>(
     json: &str,
-    map: impl FnOnce(Json<'_>, &str, &Resolver<'_>) -> Result<T, FhirError>,
+    map: impl FnOnce(&str, &Resolver<'_>) -> Result<T, FhirError>,
 ) -> Result<T, FhirError> {
     let doc = parse(json)?;
     let resource = doc.root();
@@ -201,7 +201,7 @@ fn standalone<T>(
         bundle: None,
     };
     let source = bundle::type_id(resource).unwrap_or_default();
-    map(resource, &source, &resolver)
+    map(&source, &resolver)
 }
 
 /// Maps every entry of a FHIR Bundle (`collection`, `transaction`, `batch`
@@ -225,15 +225,14 @@ pub fn map_bundle(
     bundle::map_bundle_value(registry, bundle.root(), options)
 }
 
-/// Picks the template for `resource` and maps it.
-fn map_value<'a>(
+/// Picks the template for the resolver's resource and maps it.
+fn map_value(
     registry: &TemplateRegistry,
-    resource: Json<'a>,
+    resolver: &Resolver<'_>,
     source: &str,
-    resolver: &Resolver<'a>,
-    in_bundle: bool,
     options: &FhirOptions,
 ) -> Result<MappedTi, FhirError> {
+    let resource = resolver.resource;
     let found = resource
         .get("resourceType")
         .and_then(Json::as_str)
@@ -244,31 +243,33 @@ fn map_value<'a>(
         registry
             .iter()
             .map(AsRef::as_ref)
-            .filter(|t: &&Template| t.fhir().is_some_and(|m| m.resource_type() == found))
+            .filter_map(|t: &Template| Some((t, t.fhir()?)))
+            .filter(|(_, m)| m.resource_type() == found)
     };
-    let latest = |t: &&Template| registry.latest(t.name()).map(|l| l.id()) == Some(t.id());
-    let mut chosen: Vec<&Template> = of_type()
-        .filter(|t| t.fhir().is_some_and(|m| m.selects(resource, resolver)) && latest(t))
-        .collect();
-    // With one template for the type, its `match` problems name the path.
-    if chosen.is_empty() {
-        let candidates: Vec<&Template> = of_type().filter(latest).collect();
-        if candidates.len() == 1 {
-            chosen = candidates;
+    let latest = |t: &Template| registry.latest(t.name()).map(|l| l.id()) == Some(t.id());
+    let mut chosen = of_type().filter(|(t, m)| m.selects(resource, resolver) && latest(t));
+    match (chosen.next(), chosen.next()) {
+        (Some((template, mapping)), None) => {
+            mapping.apply(template, resolver, source, options, false)
         }
-    }
-    match chosen.as_slice() {
-        [] => Err(no_template(resource, resolver)),
-        [template] => match template.fhir() {
-            Some(mapping) => {
-                mapping.apply(template, resource, source, resolver, in_bundle, options)
-            }
-            None => Err(no_template(resource, resolver)),
-        },
-        _ => Err(FhirError::AmbiguousTemplate {
+        (Some(first), Some(second)) => Err(FhirError::AmbiguousTemplate {
             resource_type: found.to_owned(),
-            templates: chosen.iter().map(|t| t.name().to_owned()).collect(),
+            templates: [first, second]
+                .into_iter()
+                .chain(chosen)
+                .map(|(t, _)| t.name().to_owned())
+                .collect(),
         }),
+        // With one template for the type, its `match` problems name the path.
+        (None, _) => {
+            let mut candidates = of_type().filter(|(t, _)| latest(t));
+            match (candidates.next(), candidates.next()) {
+                (Some((template, mapping)), None) => {
+                    mapping.apply(template, resolver, source, options, true)
+                }
+                _ => Err(no_template(resolver)),
+            }
+        }
     }
 }
 
@@ -280,7 +281,8 @@ fn resource_type(resource: Json<'_>) -> String {
         .to_owned()
 }
 
-fn no_template<'a>(resource: Json<'a>, resolver: &Resolver<'a>) -> FhirError {
+fn no_template(resolver: &Resolver<'_>) -> FhirError {
+    let resource = resolver.resource;
     let codes = FhirPath::parse("code.coding")
         .map(|p| {
             p.eval(resource, resolver)
