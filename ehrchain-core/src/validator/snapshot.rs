@@ -52,6 +52,13 @@ impl TransactionValidator {
         })
     }
 
+    /// The key and entry to store in the outbox ([`outbox_key`](Self::outbox_key),
+    /// [`to_json`](Self::to_json)); `None` for a refused TI.
+    #[must_use]
+    pub fn outbox_entry(&self) -> Option<(B256, String)> {
+        self.outbox_key().map(|key| (key, self.to_json()))
+    }
+
     /// The outbox entry: this validator's whole state as JSON (module docs).
     #[must_use]
     pub fn to_json(&self) -> String {
