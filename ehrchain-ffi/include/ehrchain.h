@@ -662,6 +662,26 @@ typedef struct ehr_key_store_callbacks {
 } ehr_key_store_callbacks;
 
 /**
+ * One submission's verdict, for the outbox's `finish_all`: its ACKs to
+ * store and the entry to remove.
+ */
+typedef struct ehr_verdict {
+    /**
+     * The 32-byte key of the entry to remove (NULL for a TI refused before
+     * anything was stored).
+     */
+    const uint8_t *key;
+    /**
+     * Its ACKs (`ehr_ack_to_json`; valid: the records, invalid: for audit).
+     */
+    const struct ehr_ack *const *acks;
+    /**
+     * How many ACKs.
+     */
+    size_t acks_len;
+} ehr_verdict;
+
+/**
  * The host's write-ahead outbox as C callbacks (its database table, say),
  * for `ehr_handshaker_submit_durably` and `ehr_handshaker_resume`. Each
  * returns `EHR_OK`, or any other code when the storage failed (nothing is
@@ -704,6 +724,13 @@ typedef struct ehr_outbox_callbacks {
                          const uint8_t *key,
                          const struct ehr_ack *const *acks,
                          size_t acks_len);
+    /**
+     * Optional (NULL: `finish` is called for each verdict): every verdict
+     * of a pipeline round (`verdicts_len` of them), as `finish` does each,
+     * all in one transaction (one durable write). The verdicts and their
+     * ACKs are freed after the call.
+     */
+    ehr_result (*finish_all)(void *userdata, const struct ehr_verdict *verdicts, size_t verdicts_len);
 } ehr_outbox_callbacks;
 
 /**
@@ -1736,7 +1763,8 @@ ehr_result ehr_pipeline_pending(const struct ehr_pipeline *pipeline, size_t *pen
 /**
  * Drives every submission through `transport` until each TI held has its
  * ACK, storing each round of outbox entries with `outbox->save` first and
- * each verdict with `outbox->finish` (`outbox` NULL: nothing is stored, and
+ * each round's verdicts with one `outbox->finish_all` (when set; else
+ * `outbox->finish` for each) (`outbox` NULL: nothing is stored, and
  * a crash loses the TIs in flight). Take the ACKs with
  * `ehr_pipeline_poll_ack`. At `deadline_ms` (Unix milliseconds; 0 for none)
  * or when `cancel` (NULL for none) is signalled: `EHR_STILL_PENDING`, with
@@ -1752,8 +1780,9 @@ ehr_result ehr_pipeline_drain(struct ehr_pipeline *pipeline,
 
 /**
  * Performs every action due now through `transport` (storing each round of
- * outbox entries with `outbox->save` first and each verdict with
- * `outbox->finish`; `outbox` NULL: nothing is stored) and never waits: for
+ * outbox entries with `outbox->save` first and the verdicts reached with one
+ * `outbox->finish_all`, or `outbox->finish` each when it is NULL; `outbox`
+ * NULL: nothing is stored) and never waits: for
  * a host with its own event loop. The ACKs of the verdicts reached wait
  * for `ehr_pipeline_poll_ack`. Writes to `wake_ms_out` when to call it
  * again, in Unix milliseconds (a time already passed: at once), or 0 when
