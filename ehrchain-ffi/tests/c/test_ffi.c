@@ -1303,7 +1303,7 @@ static char outbox_entry[16384];
 static void persist(ehr_validator *v, uint64_t now_ms) {
     size_t n = 0;
     OK(ehr_validator_to_json(v, outbox_entry, sizeof outbox_entry, &n));
-    EXPECT(n == strlen(outbox_entry) && strstr(outbox_entry, "\"ehrchain.validator/1\"") != NULL);
+    EXPECT(n == strlen(outbox_entry) && strstr(outbox_entry, "\"ehrchain.validator/2\"") != NULL);
     OK(ehr_validator_handle_persisted(v, now_ms, EHR_OK));
 }
 
