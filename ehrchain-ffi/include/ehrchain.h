@@ -1640,7 +1640,7 @@ ehr_result ehr_validator_outbox_key(const struct ehr_validator *validator,
                                     uint8_t *key_out);
 
 /**
- * Writes the validator's outbox entry (format `ehrchain.validator/1`: its
+ * Writes the validator's outbox entry (format `ehrchain.validator/2`: its
  * whole state, with the sealed records) as NUL-terminated text into `buf`
  * (text-output rules: `ehr_result_message`). Store it where the records may
  * be stored.
