@@ -16,7 +16,7 @@ use alloy_primitives::B256;
 
 use crate::batch::AnchoredBatch;
 use crate::finality::BlockRef;
-use crate::outbox::{NoOutbox, Outbox, OutboxError};
+use crate::outbox::{NoOutbox, Outbox, OutboxError, save_kept};
 use crate::time::{CancelToken, Clock, UnixMillis};
 use crate::transport::{Submission, SubmissionStatus, Transport, TransportError};
 use crate::validator::{Ack, TransactionValidator, Transmit, ValidatorError, ValidatorState};
@@ -244,9 +244,7 @@ fn stop<O: Outbox + ?Sized>(
     cause: StopCause,
     at: UnixMillis,
 ) -> Result<Run<Vec<Ack>>, OutboxError> {
-    if let Some(key) = validator.outbox_key().filter(|_| outbox.keeps_entries()) {
-        outbox.save(&key, &validator.to_json())?;
-    }
+    save_kept(outbox, || validator.outbox_entry().into_iter().collect())?;
     Ok(Run::Pending(Stopped {
         cause,
         at,
@@ -270,10 +268,7 @@ pub fn step<O: Outbox + ?Sized, T: Transport + ?Sized>(
     // accepts it; an error here would be a bug in the validator.
     let _ = match transmit {
         Transmit::Persist => {
-            let saved = match validator.outbox_key().filter(|_| outbox.keeps_entries()) {
-                Some(key) => outbox.save(&key, &validator.to_json()),
-                None => Ok(()),
-            };
+            let saved = save_kept(outbox, || validator.outbox_entry().into_iter().collect());
             let _ = validator.handle_persisted(now, saved.clone());
             return saved;
         }

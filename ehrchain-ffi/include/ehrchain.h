@@ -808,6 +808,26 @@ typedef struct ehr_key_store_callbacks {
 } ehr_key_store_callbacks;
 
 /**
+ * One submission's verdict, for the outbox's `finish_all`: its ACKs to
+ * store and the entry to remove.
+ */
+typedef struct ehr_verdict {
+    /**
+     * The 32-byte key of the entry to remove (NULL for a TI refused before
+     * anything was stored).
+     */
+    const uint8_t *key;
+    /**
+     * Its ACKs (`ehr_ack_to_json`; valid: the records, invalid: for audit).
+     */
+    const struct ehr_ack *const *acks;
+    /**
+     * How many ACKs.
+     */
+    size_t acks_len;
+} ehr_verdict;
+
+/**
  * The host's write-ahead outbox as C callbacks (its database table, say),
  * for `ehr_handshaker_submit_durably` and `ehr_handshaker_resume`. Each
  * returns `EHR_OK`, or any other code when the storage failed (nothing is
@@ -850,6 +870,13 @@ typedef struct ehr_outbox_callbacks {
                          const uint8_t *key,
                          const struct ehr_ack *const *acks,
                          size_t acks_len);
+    /**
+     * Optional (NULL: `finish` is called for each verdict): every verdict
+     * of a pipeline round (`verdicts_len` of them), as `finish` does each,
+     * all in one transaction (one durable write). The verdicts and their
+     * ACKs are freed after the call.
+     */
+    ehr_result (*finish_all)(void *userdata, const struct ehr_verdict *verdicts, size_t verdicts_len);
 } ehr_outbox_callbacks;
 
 /**
@@ -1890,7 +1917,7 @@ ehr_result ehr_validator_outbox_key(const struct ehr_validator *validator,
                                     uint8_t *key_out);
 
 /**
- * Writes the validator's outbox entry (format `ehrchain.validator/1`: its
+ * Writes the validator's outbox entry (format `ehrchain.validator/2`: its
  * whole state, with the sealed records) as NUL-terminated text into `buf`
  * (text-output rules: `ehr_result_message`). Store it where the records may
  * be stored.
@@ -2013,7 +2040,8 @@ ehr_result ehr_pipeline_pending(const struct ehr_pipeline *pipeline, size_t *pen
 /**
  * Drives every submission through `transport` until each TI held has its
  * ACK, storing each round of outbox entries with `outbox->save` first and
- * each verdict with `outbox->finish` (`outbox` NULL: nothing is stored, and
+ * each round's verdicts with one `outbox->finish_all` (when set; else
+ * `outbox->finish` for each) (`outbox` NULL: nothing is stored, and
  * a crash loses the TIs in flight). Take the ACKs with
  * `ehr_pipeline_poll_ack`. At `deadline_ms` (Unix milliseconds; 0 for none)
  * or when `cancel` (NULL for none) is signalled: `EHR_STILL_PENDING`, with
@@ -2029,8 +2057,9 @@ ehr_result ehr_pipeline_drain(struct ehr_pipeline *pipeline,
 
 /**
  * Performs every action due now through `transport` (storing each round of
- * outbox entries with `outbox->save` first and each verdict with
- * `outbox->finish`; `outbox` NULL: nothing is stored) and never waits: for
+ * outbox entries with `outbox->save` first and the verdicts reached with one
+ * `outbox->finish_all`, or `outbox->finish` each when it is NULL; `outbox`
+ * NULL: nothing is stored) and never waits: for
  * a host with its own event loop. The ACKs of the verdicts reached wait
  * for `ehr_pipeline_poll_ack`. Writes to `wake_ms_out` when to call it
  * again, in Unix milliseconds (a time already passed: at once), or 0 when

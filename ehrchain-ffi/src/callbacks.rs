@@ -15,7 +15,7 @@ use std::mem::MaybeUninit;
 
 use crate::handshaker::ehr_ack;
 use crate::keys::ehr_key_store_callbacks;
-use crate::outbox::ehr_outbox_callbacks;
+use crate::outbox::{ehr_outbox_callbacks, ehr_verdict};
 use crate::ptr;
 use crate::result::ehr_result;
 use crate::signer::ehr_signer_callbacks;
@@ -310,5 +310,14 @@ pub(crate) fn outbox_finish(
         // SAFETY: `key` is NULL or 32 readable bytes; `acks` holds `acks.len()`
         // pointers to ACKs alive for the whole call; all ours.
         unsafe { f(cb.userdata, key, acks.as_ptr(), acks.len()) }
+    })
+}
+
+/// `finish_all(userdata, verdicts, verdicts_len)`.
+pub(crate) fn outbox_finish_all(cb: &ehr_outbox_callbacks, verdicts: &[ehr_verdict]) -> ehr_result {
+    call(cb.finish_all, |f| {
+        // SAFETY: `verdicts` holds `verdicts.len()` verdicts whose keys and
+        // ACKs stay alive for the whole call; all ours.
+        unsafe { f(cb.userdata, verdicts.as_ptr(), verdicts.len()) }
     })
 }

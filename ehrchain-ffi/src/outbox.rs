@@ -7,6 +7,7 @@ use std::ffi::{c_char, c_void};
 
 use ehrchain_core::authorship::Signer;
 use ehrchain_core::outbox::{Outbox, OutboxError};
+use ehrchain_core::pipeline::Finished;
 use ehrchain_core::{Ack, B256, SystemClock, TransactionValidator, UnixMillis, Until};
 
 use crate::callbacks;
@@ -41,7 +42,7 @@ pub unsafe extern "C" fn ehr_validator_outbox_key(
     })
 }
 
-/// Writes the validator's outbox entry (format `ehrchain.validator/1`: its
+/// Writes the validator's outbox entry (format `ehrchain.validator/2`: its
 /// whole state, with the sealed records) as NUL-terminated text into `buf`
 /// (text-output rules: `ehr_result_message`). Store it where the records may
 /// be stored.
@@ -157,6 +158,31 @@ pub struct ehr_outbox_callbacks {
             acks_len: usize,
         ) -> ehr_result,
     >,
+    /// Optional (NULL: `finish` is called for each verdict): every verdict
+    /// of a pipeline round (`verdicts_len` of them), as `finish` does each,
+    /// all in one transaction (one durable write). The verdicts and their
+    /// ACKs are freed after the call.
+    pub finish_all: Option<
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            verdicts: *const ehr_verdict,
+            verdicts_len: usize,
+        ) -> ehr_result,
+    >,
+}
+
+/// One submission's verdict, for the outbox's `finish_all`: its ACKs to
+/// store and the entry to remove.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ehr_verdict {
+    /// The 32-byte key of the entry to remove (NULL for a TI refused before
+    /// anything was stored).
+    pub key: *const u8,
+    /// Its ACKs (`ehr_ack_to_json`; valid: the records, invalid: for audit).
+    pub acks: *const *const ehr_ack,
+    /// How many ACKs.
+    pub acks_len: usize,
 }
 
 /// The core's `Outbox` over the host's callbacks.
@@ -186,16 +212,50 @@ impl Outbox for HostOutbox {
     }
 
     fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<(), OutboxError> {
-        let handles: Vec<ehr_ack> = acks
-            .iter()
-            .map(|ack| ehr_ack { ack: ack.clone() })
-            .collect();
+        let handles = ack_handles(acks);
         let pointers: Vec<*const ehr_ack> = handles.iter().map(std::ptr::from_ref).collect();
         match callbacks::outbox_finish(&self.0, key.map(|k| &k.0), &pointers) {
             ehr_result::OK => Ok(()),
             code => Err(failed("finish", code)),
         }
     }
+
+    /// One `finish_all` call when the host has it, else a `finish` each.
+    fn finish_all(&mut self, finished: &[Finished]) -> Result<(), OutboxError> {
+        if self.0.finish_all.is_none() {
+            return finished
+                .iter()
+                .try_for_each(|f| self.finish(f.outbox_key.as_ref(), &f.acks));
+        }
+        let handles: Vec<Vec<ehr_ack>> = finished.iter().map(|f| ack_handles(&f.acks)).collect();
+        let pointers: Vec<Vec<*const ehr_ack>> = handles
+            .iter()
+            .map(|h| h.iter().map(std::ptr::from_ref).collect())
+            .collect();
+        let verdicts: Vec<ehr_verdict> = finished
+            .iter()
+            .zip(&pointers)
+            .map(|(f, acks)| ehr_verdict {
+                key: f
+                    .outbox_key
+                    .as_ref()
+                    .map_or(std::ptr::null(), |k| k.0.as_ptr()),
+                acks: acks.as_ptr(),
+                acks_len: acks.len(),
+            })
+            .collect();
+        match callbacks::outbox_finish_all(&self.0, &verdicts) {
+            ehr_result::OK => Ok(()),
+            code => Err(failed("finish_all", code)),
+        }
+    }
+}
+
+/// The ACKs as handles the host's callbacks read.
+fn ack_handles(acks: &[Ack]) -> Vec<ehr_ack> {
+    acks.iter()
+        .map(|ack| ehr_ack { ack: ack.clone() })
+        .collect()
 }
 
 /// Submits `ti` through the host's write-ahead `outbox` and blocks until its

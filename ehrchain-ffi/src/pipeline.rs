@@ -168,7 +168,8 @@ pub unsafe extern "C" fn ehr_pipeline_pending(
 
 /// Drives every submission through `transport` until each TI held has its
 /// ACK, storing each round of outbox entries with `outbox->save` first and
-/// each verdict with `outbox->finish` (`outbox` NULL: nothing is stored, and
+/// each round's verdicts with one `outbox->finish_all` (when set; else
+/// `outbox->finish` for each) (`outbox` NULL: nothing is stored, and
 /// a crash loses the TIs in flight). Take the ACKs with
 /// `ehr_pipeline_poll_ack`. At `deadline_ms` (Unix milliseconds; 0 for none)
 /// or when `cancel` (NULL for none) is signalled: `EHR_STILL_PENDING`, with
@@ -200,8 +201,9 @@ pub unsafe extern "C" fn ehr_pipeline_drain(
 }
 
 /// Performs every action due now through `transport` (storing each round of
-/// outbox entries with `outbox->save` first and each verdict with
-/// `outbox->finish`; `outbox` NULL: nothing is stored) and never waits: for
+/// outbox entries with `outbox->save` first and the verdicts reached with one
+/// `outbox->finish_all`, or `outbox->finish` each when it is NULL; `outbox`
+/// NULL: nothing is stored) and never waits: for
 /// a host with its own event loop. The ACKs of the verdicts reached wait
 /// for `ehr_pipeline_poll_ack`. Writes to `wake_ms_out` when to call it
 /// again, in Unix milliseconds (a time already passed: at once), or 0 when

@@ -858,7 +858,7 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
                     let entry =
                         text_out(|buf, len, n| ehr_validator_to_json(validator, buf, len, n));
                     assert!(
-                        entry.starts_with(r#"{"format":"ehrchain.validator/1""#),
+                        entry.starts_with(r#"{"format":"ehrchain.validator/2""#),
                         "{entry}"
                     );
                     let (mut has_key, mut key) = (false, [0u8; 32]);

@@ -1,6 +1,6 @@
 import type {
   Ack, AnchoredBatch, BlockRef, EhrchainError, Handshaker, Hex, InitialTransaction, OnChainVerification,
-  Pipeline, PipelineEntry, ProofInput, SigningRequest, Submission, SubmissionStatus, Templates, Transmit, TxReceipt,
+  Pipeline, PipelineEntry, PipelineFinished, ProofInput, SigningRequest, Submission, SubmissionStatus, Templates, Transmit, TxReceipt,
   Validator, ValidatorEntry, ValidatorState, WatchEvent, Watcher,
 } from "./ehrchain_wasm.js";
 
@@ -82,6 +82,8 @@ export interface Outbox {
   saveAll?(entries: PipelineEntry[]): Promise<void> | void;
   /** The verdict: stores `acks` and removes the entry under `key` (undefined for a refused TI), in one transaction. */
   finish(key: Hex | undefined, acks: Ack[]): Promise<void> | void;
+  /** Optional: stores a pipeline's round of verdicts (their ACKs, their entries removed) in one transaction (else `finish` is called for each). */
+  finishAll?(verdicts: PipelineFinished[]): Promise<void> | void;
 }
 
 export interface RunOptions {

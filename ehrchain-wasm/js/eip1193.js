@@ -391,7 +391,8 @@ export async function runWatcher(watcher, transport, options = {}) {
  * Runs a `pipeline` (a `Pipeline`) over `transport` until every TI it holds
  * has its ACK, `deadline` (Unix milliseconds) passes or `signal` aborts;
  * resolves to `{acks, stopped}`: the ACKs, in the order their verdicts came
- * (`outbox.finish` stored each submission's), and `stopped` ("deadline" or
+ * (`outbox.finishAll` stored each round's verdicts, or `outbox.finish` each
+ * submission's when the outbox has no `finishAll`), and `stopped` ("deadline" or
  * "cancelled") when it stopped first, after storing every submission's
  * entry as it stands (`pipeline.resume` takes them back after a restart).
  * Each round of entries is one `outbox.saveAll(entries)` when the outbox has
@@ -407,10 +408,10 @@ export async function runPipeline(pipeline, transport, options = {}) {
     for (let t = pipeline.pollTransmit(now()); t !== undefined; t = pipeline.pollTransmit(now())) {
       await performForPipeline(pipeline, transport, outbox, t, now);
     }
-    for (let done = pipeline.pollFinished(); done !== undefined; done = pipeline.pollFinished()) {
-      await outbox?.finish(done.outboxKey, done.acks);
-      acks.push(...done.acks);
-    }
+    const verdicts = [];
+    for (let done = pipeline.pollFinished(); done !== undefined; done = pipeline.pollFinished()) verdicts.push(done);
+    await finishRound(outbox, verdicts);
+    for (const done of verdicts) acks.push(...done.acks);
     if (pipeline.isIdle) return { acks, stopped: undefined };
     const stopped = signal?.aborted ? "cancelled" : deadline !== undefined && now() >= deadline ? "deadline" : undefined;
     if (stopped !== undefined) {
@@ -449,6 +450,13 @@ async function saveRound(outbox, entries) {
   if (outbox === undefined || entries.length === 0) return;
   if (outbox.saveAll !== undefined) return outbox.saveAll(entries);
   for (const { key, entry } of entries) await outbox.save(key, entry);
+}
+
+/** Stores a round's verdicts: one `finishAll`, or a `finish` each. */
+async function finishRound(outbox, verdicts) {
+  if (outbox === undefined || verdicts.length === 0) return;
+  if (outbox.finishAll !== undefined) return outbox.finishAll(verdicts);
+  for (const { outboxKey, acks } of verdicts) await outbox.finish(outboxKey, acks);
 }
 
 /**

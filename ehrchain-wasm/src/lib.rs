@@ -276,7 +276,7 @@ export type PipelineTransmit =
 export interface PipelineFinished { outboxKey: Hex | undefined; acks: Ack[] }
 
 /** A validator's write-ahead outbox entry (`Validator.toJSON`, `Validator.fromJSON`). */
-export interface ValidatorEntry { format: "ehrchain.validator/1"; validator: Record<string, unknown> }
+export interface ValidatorEntry { format: "ehrchain.validator/2" | "ehrchain.validator/1"; validator: Record<string, unknown> }
 
 /** The anchor watcher's settings: how deep an anchor must be to be final, how often it looks. */
 export interface WatcherConfig {

@@ -178,7 +178,7 @@ impl Validator {
             .map_or(JsValue::UNDEFINED, |k| JsValue::from_str(&k.to_string()))
     }
 
-    /// The validator's outbox entry (format `ehrchain.validator/1`: its whole
+    /// The validator's outbox entry (format `ehrchain.validator/2`: its whole
     /// state, with the sealed records) as plain JSON data, for the host's
     /// storage (IndexedDB, a database row). Store it when a `persist` action
     /// asks, under `outboxKey`.

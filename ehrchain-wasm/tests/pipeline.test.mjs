@@ -67,6 +67,37 @@ test("urgent readings go alone, bulk ones in batches, every TI one valid ACK", a
   assert.equal(pipeline.isIdle, true);
 });
 
+test("an outbox with finishAll stores each round's verdicts in one call", async () => {
+  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { batchMaxRecords: 8, batchMaxWaitMs: 50, validator: FAST });
+  const tis = Array.from({ length: 12 }, (_, i) => reading(140 + i));
+  tis.forEach((entry, i) => hs.pushTo(pipeline, entry, i < 2 ? "urgent" : "bulk", Date.now()));
+  const outbox = roundOutbox();
+  const saved = [];
+  outbox.saveAll = function (entries) {
+    for (const { key, entry } of entries) {
+      saved.push(key);
+      this.entries.set(key, JSON.stringify(entry));
+    }
+  };
+  outbox.finish = () => {
+    throw new Error("a pipeline's verdicts are stored with finishAll");
+  };
+  const rounds = [];
+  outbox.finishAll = function (verdicts) {
+    rounds.push(verdicts);
+    for (const { outboxKey } of verdicts) this.entries.delete(outboxKey);
+  };
+  const { acks, stopped } = await ehr.runPipeline(pipeline, transport, { outbox });
+  assert.equal(stopped, undefined);
+  assert.deepEqual(acks.map((a) => a.status), Array(12).fill("valid"));
+  const verdicts = rounds.flat();
+  // Two urgent readings alone, a batch of 8 and one of 2: four verdicts, each a key stored before.
+  assert.deepEqual(verdicts.map((v) => v.acks.length).sort((a, b) => a - b), [1, 1, 2, 8]);
+  assert.deepEqual(new Set(verdicts.map((v) => v.outboxKey)), new Set(saved));
+  assert.deepEqual(verdicts.flatMap((v) => v.acks), acks);
+  assert.equal(outbox.entries.size, 0);
+});
+
 test("a full pipeline says busy and keeps nothing", () => {
   const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { maxPending: 1 });
   hs.pushTo(pipeline, reading(120), "bulk", Date.now());

@@ -101,18 +101,29 @@ impl Database {
         rows.map(|row| row?.ack()).collect()
     }
 
-    /// The ACKs of every verdict stored and their outbox entries removed,
-    /// in one transaction. The entries go last: pages they free are reused
-    /// by the next transaction, not by this one's ACKs, which would have to
-    /// journal them first.
-    fn finish_acks<'a>(&mut self, verdicts: &[(Option<&'a B256>, &'a [Ack])]) -> Result<()> {
+    /// Makes `writes` in order, all in one transaction: one durable write.
+    /// The entries a round of verdicts removes go after its ACKs: pages they
+    /// free are reused by the next transaction, not by these ACKs, which
+    /// would have to journal them first.
+    pub(crate) fn commit(&mut self, writes: &[Write<'_>]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for ack in verdicts.iter().flat_map(|(_, acks)| *acks) {
-            Self::store(&tx, ack)?;
-        }
-        for key in verdicts.iter().filter_map(|(key, _)| *key) {
-            tx.prepare_cached("DELETE FROM outbox WHERE key = ?1")?
-                .execute([key.to_string()])?;
+        for write in writes {
+            match write {
+                Write::Save(entries) => {
+                    for (key, entry) in *entries {
+                        put(&tx, key, entry)?;
+                    }
+                }
+                Write::Finish(finished) => {
+                    for ack in finished.iter().flat_map(|f| &f.acks) {
+                        Self::store(&tx, ack)?;
+                    }
+                    for key in finished.iter().filter_map(|f| f.outbox_key.as_ref()) {
+                        tx.prepare_cached("DELETE FROM outbox WHERE key = ?1")?
+                            .execute([key.to_string()])?;
+                    }
+                }
+            }
         }
         tx.commit()?;
         Ok(())
@@ -126,6 +137,15 @@ impl Database {
                 row.get(0)
             })?)
     }
+}
+
+/// A write of the outbox: a round of entries stored, or a round of verdicts
+/// (their ACKs stored, their entries removed).
+pub(crate) enum Write<'a> {
+    /// Entries (key, entry) stored, each replacing the one before.
+    Save(&'a [(B256, String)]),
+    /// Verdicts stored.
+    Finish(&'a [Finished]),
 }
 
 /// An ACK as the tables keep it: its sealed envelope and (for a batched
@@ -191,11 +211,7 @@ impl Outbox for Database {
 
     /// A pipeline's round of entries: one transaction, one durable write.
     fn save_all(&mut self, entries: &[(B256, String)]) -> std::result::Result<(), OutboxError> {
-        let tx = self.conn.transaction().map_err(outbox_error)?;
-        for (key, entry) in entries {
-            put(&tx, key, entry).map_err(outbox_error)?;
-        }
-        tx.commit().map_err(outbox_error)
+        self.commit(&[Write::Save(entries)]).map_err(outbox_error)
     }
 
     fn load(&mut self, key: &B256) -> std::result::Result<Option<String>, OutboxError> {
@@ -226,16 +242,17 @@ impl Outbox for Database {
     }
 
     fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> std::result::Result<(), OutboxError> {
-        self.finish_acks(&[(key, acks)]).map_err(outbox_error)
+        let finished = Finished {
+            outbox_key: key.copied(),
+            acks: acks.to_vec(),
+        };
+        self.finish_all(std::slice::from_ref(&finished))
     }
 
     /// A pipeline's round of verdicts: one transaction, one durable write.
     fn finish_all(&mut self, finished: &[Finished]) -> std::result::Result<(), OutboxError> {
-        let verdicts: Vec<_> = finished
-            .iter()
-            .map(|f| (f.outbox_key.as_ref(), f.acks.as_slice()))
-            .collect();
-        self.finish_acks(&verdicts).map_err(outbox_error)
+        self.commit(&[Write::Finish(finished)])
+            .map_err(outbox_error)
     }
 }
 

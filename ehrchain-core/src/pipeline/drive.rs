@@ -1,7 +1,7 @@
 //! The blocking driver of a [`Pipeline`].
 
 use crate::driver::{StopCause, Until, step};
-use crate::outbox::{Outbox, OutboxError};
+use crate::outbox::{Outbox, OutboxError, save_kept};
 use crate::time::Clock;
 use crate::transport::Transport;
 use crate::validator::Ack;
@@ -69,10 +69,8 @@ where
             return Ok(drained);
         }
         if let Some(cause) = until.reached(now) {
-            let entries = pipeline.entries();
-            if outbox.keeps_entries() {
-                outbox.save_all(&entries)?;
-            }
+            pipeline.flush();
+            save_kept(outbox, || pipeline.entries())?;
             drained.stopped = Some(cause);
             drained.pending = pipeline.pending();
             return Ok(drained);
@@ -133,11 +131,7 @@ where
 {
     match transmit {
         PipelineTransmit::Persist { round } => {
-            let saved = if outbox.keeps_entries() {
-                outbox.save_all(&pipeline.round_entries(round))
-            } else {
-                Ok(())
-            };
+            let saved = save_kept(outbox, || pipeline.round_entries(round));
             pipeline.handle_persisted(round, now, saved.clone());
             saved
         }

@@ -407,7 +407,7 @@ impl Pipeline {
             .into_iter()
             .flatten()
             .filter_map(|flight| self.flights.get(flight))
-            .filter_map(|v| v.outbox_key().map(|key| (key, v.to_json())))
+            .filter_map(TransactionValidator::outbox_entry)
             .collect()
     }
 
@@ -502,7 +502,7 @@ impl Pipeline {
         self.flush();
         self.flights
             .values()
-            .filter_map(|v| v.outbox_key().map(|key| (key, v.to_json())))
+            .filter_map(TransactionValidator::outbox_entry)
             .collect()
     }
 }

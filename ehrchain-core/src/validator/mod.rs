@@ -469,16 +469,14 @@ impl TransactionValidator {
                 index: tcs.len().min(hashes.len()),
             });
         }
+        // The proofs are made with the ACKs, from the record hashes
+        // (`batch_proofs`): the outbox entry does not carry them.
         let mut records = Vec::with_capacity(tcs.len());
         for (index, (tc, hash)) in tcs.iter().zip(hashes).enumerate() {
-            let proof = u32::try_from(index).ok().and_then(|i| batch.proof(i).ok());
-            if tc.record_hash != *hash || proof.is_none() {
+            if tc.record_hash != *hash {
                 return Err(ValidatorError::BatchMismatch { index });
             }
-            records.push(RecordInfo {
-                proof,
-                ..RecordInfo::of(tc)
-            });
+            records.push(RecordInfo::of(tc));
         }
         let tx = batch.anchor_transaction(registry, chain_id);
         Ok(Self::with(Submission::from(&tx), records, config))
@@ -569,6 +567,49 @@ impl TransactionValidator {
     /// The TI ids and record hashes this validator acknowledges.
     pub(crate) fn record_hashes(&self) -> impl Iterator<Item = (B256, Option<B256>)> + '_ {
         self.parts.records.iter().map(|r| (r.ti_id, r.record_hash))
+    }
+
+    /// The batch of a batch submission whose records carry no proofs,
+    /// rebuilt from their record hashes (in leaf order) and checked against
+    /// the submission's root and leaf count; `None` otherwise.
+    fn rebuilt_batch(&self) -> Option<Result<Batch, String>> {
+        let Anchoring::Batch {
+            batch_id,
+            root,
+            leaf_count,
+        } = self.parts.submission.as_ref()?.anchoring
+        else {
+            return None;
+        };
+        if self.parts.records.iter().any(|r| r.proof.is_some()) {
+            return None;
+        }
+        let mut builder = crate::BatchBuilder::with_capacity(self.parts.records.len());
+        let built = self
+            .parts
+            .records
+            .iter()
+            .try_for_each(|r| builder.push(r.record_hash.unwrap_or(B256::ZERO)).map(drop))
+            .and_then(|()| builder.build(batch_id))
+            .map_err(|e| format!("the batch cannot be rebuilt from its records: {e}"));
+        Some(built.and_then(|batch| {
+            if batch.root() == root && batch.leaf_count() == leaf_count {
+                Ok(batch)
+            } else {
+                Err("the records' hashes make another root than the submission's".to_owned())
+            }
+        }))
+    }
+
+    /// Gives each record of a batch its inclusion proof, rebuilt from the
+    /// record hashes, when it has none: what a valid ACK carries.
+    fn prove_records(&mut self) {
+        let Some(Ok(batch)) = self.rebuilt_batch() else {
+            return;
+        };
+        for (index, record) in (0..).zip(&mut self.parts.records) {
+            record.proof = batch.proof(index).ok();
+        }
     }
 
     /// The TI ids this validator acknowledges.

@@ -4,10 +4,16 @@
 //! record) is resumed, never a new one.
 //!
 //! ```json
-//! {"format": "ehrchain.validator/1", "validator": {"config": {…},
+//! {"format": "ehrchain.validator/2", "validator": {"config": {…},
 //!  "submission": {…}, "records": [{"tiId": "0x…", "envelope": "0x…", …}],
 //!  "phase": …, "txHashes": […], "history": […], …}}
 //! ```
+//!
+//! Format 2 keeps a batch's records without their inclusion proofs: they
+//! are rebuilt from the record hashes (in leaf order) when the ACKs are
+//! made, and the rebuilt root and leaf count must be the submission's.
+//! Entries of format 1 (every batched record with its proof) are still
+//! read.
 //!
 //! The entry holds the sealed records: store it where the records may be
 //! stored. Reading one back checks that its parts agree (each envelope's
@@ -25,7 +31,10 @@ use crate::envelope::Envelope;
 use crate::transport::{Anchoring, Submission};
 
 /// The format name of an outbox entry.
-pub const SNAPSHOT_FORMAT: &str = "ehrchain.validator/1";
+pub const SNAPSHOT_FORMAT: &str = "ehrchain.validator/2";
+
+/// The format before: batched records carry their proofs. Still read.
+const SNAPSHOT_FORMAT_1: &str = "ehrchain.validator/1";
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -52,6 +61,13 @@ impl TransactionValidator {
         })
     }
 
+    /// The key and entry to store in the outbox ([`outbox_key`](Self::outbox_key),
+    /// [`to_json`](Self::to_json)); `None` for a refused TI.
+    #[must_use]
+    pub fn outbox_entry(&self) -> Option<(B256, String)> {
+        self.outbox_key().map(|key| (key, self.to_json()))
+    }
+
     /// The outbox entry: this validator's whole state as JSON (module docs).
     #[must_use]
     pub fn to_json(&self) -> String {
@@ -75,9 +91,9 @@ impl TransactionValidator {
     pub fn from_json(text: &str) -> Result<Self, ValidatorError> {
         let snapshot: SnapshotOwned =
             crate::json::from_text(text).map_err(|e| ValidatorError::Snapshot(e.to_string()))?;
-        if snapshot.format != SNAPSHOT_FORMAT {
+        if snapshot.format != SNAPSHOT_FORMAT && snapshot.format != SNAPSHOT_FORMAT_1 {
             return Err(ValidatorError::Snapshot(format!(
-                "format {:?}, expected {SNAPSHOT_FORMAT:?}",
+                "format {:?}, expected {SNAPSHOT_FORMAT:?} (or {SNAPSHOT_FORMAT_1:?})",
                 snapshot.format
             )));
         }
@@ -112,7 +128,11 @@ impl TransactionValidator {
                 bad("no submission, but no verdict either")
             };
         };
-        check_submission(submission, &self.parts.records)
+        check_submission(submission, &self.parts.records)?;
+        match self.rebuilt_batch() {
+            Some(Err(why)) => Err(why),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -173,12 +193,14 @@ fn check_submission(submission: &Submission, records: &[RecordInfo]) -> Result<(
             if usize::try_from(leaf_count).ok() != Some(records.len()) {
                 return bad("the batch's leaf count differs from its records");
             }
+            // Format 2: no proofs (the batch is rebuilt and checked);
+            // format 1: every record's proof is for this batch.
             let ours = |r: &RecordInfo| {
                 r.proof
                     .as_ref()
                     .is_some_and(|p| p.root == root && p.leaf_count == leaf_count)
             };
-            if !records.iter().all(ours) {
+            if !records.iter().all(|r| r.proof.is_none()) && !records.iter().all(ours) {
                 return bad("a record's proof is for another batch");
             }
         }

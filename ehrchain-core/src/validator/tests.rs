@@ -1059,6 +1059,18 @@ fn batch_validator() -> (TransactionValidator, crate::Batch, Vec<ChainTransactio
     (v, batch, tcs)
 }
 
+/// Hands `v` the batch read `ours` at 10 s, then heads 3 and 4 until it
+/// reads the root again at 11 s.
+fn read_batch_twice(v: &mut TransactionValidator, ours: AnchoredBatch) {
+    v.handle_batch(UnixMillis(10_000), Ok(Some(ours))).unwrap();
+    head(v, 10_000, 3);
+    head(v, 11_000, 4);
+    assert_eq!(
+        v.poll_transmit(UnixMillis(11_000)),
+        Some(Transmit::ReadBatch { root: ours.root })
+    );
+}
+
 #[test]
 fn a_batch_settles_by_reading_its_root() {
     let (mut v, batch, tcs) = batch_validator();
@@ -1090,13 +1102,7 @@ fn a_batch_settles_by_reading_its_root() {
         v.handle_record(UnixMillis(10_000), Ok(None)),
         Err(ValidatorError::Unexpected("a record read"))
     );
-    v.handle_batch(UnixMillis(10_000), Ok(Some(ours))).unwrap();
-    head(&mut v, 10_000, 3);
-    head(&mut v, 11_000, 4);
-    assert_eq!(
-        v.poll_transmit(UnixMillis(11_000)),
-        Some(Transmit::ReadBatch { root })
-    );
+    read_batch_twice(&mut v, ours);
     // A reader without logs gives no batch id: not compared.
     v.handle_batch(
         UnixMillis(11_000),
@@ -1117,6 +1123,80 @@ fn a_batch_settles_by_reading_its_root() {
         assert_eq!(proof.record_hash, tc.record_hash);
         proof.verify_anchored(&ours).unwrap();
     }
+}
+
+/// Runs a batch validator resumed from its entry to its ACKs, its root
+/// anchored as `batch` says.
+fn settled_batch(mut v: TransactionValidator, batch: &crate::Batch) -> Vec<Ack> {
+    let root = batch.root();
+    let ours = AnchoredBatch {
+        root,
+        leaf_count: batch.leaf_count(),
+        batch_id: Some(batch.batch_id()),
+    };
+    assert_eq!(
+        v.poll_transmit(UnixMillis(10_000)),
+        Some(Transmit::ReadBatch { root })
+    );
+    read_batch_twice(&mut v, ours);
+    v.handle_batch(UnixMillis(11_000), Ok(Some(ours))).unwrap();
+    std::iter::from_fn(|| v.poll_ack()).collect()
+}
+
+#[test]
+fn a_batch_entry_keeps_no_proofs_and_entries_of_format_1_still_resume() {
+    let (mut v, batch, _) = batch_validator();
+    assert_eq!(v.poll_transmit(UnixMillis(0)), Some(Transmit::Persist));
+    let entry = v.to_json();
+    assert!(
+        entry.starts_with(r#"{"format":"ehrchain.validator/2""#),
+        "{entry}"
+    );
+    assert!(!entry.contains("siblings"), "{entry}");
+    let proofs: Vec<InclusionProof> = (0..3).map(|i| batch.proof(i).unwrap()).collect();
+    let proofs_of = |acks: Vec<Ack>| -> Vec<InclusionProof> {
+        acks.iter()
+            .map(|a| a.anchor().unwrap().batch.clone().unwrap())
+            .collect()
+    };
+    // Format 2: the proofs are rebuilt from the record hashes.
+    let resumed = TransactionValidator::from_json(&entry).unwrap();
+    assert_eq!(proofs_of(settled_batch(resumed, &batch)), proofs);
+
+    // Format 1, as stored before: every record with its proof.
+    let mut old: serde_json::Value = serde_json::from_str(&entry).unwrap();
+    old["format"] = "ehrchain.validator/1".into();
+    let records = old["validator"]["records"].as_array_mut().unwrap();
+    for (record, proof) in records.iter_mut().zip(&proofs) {
+        record["proof"] = serde_json::to_value(proof).unwrap();
+    }
+    let resumed = TransactionValidator::from_json(&old.to_string()).unwrap();
+    assert_eq!(proofs_of(settled_batch(resumed, &batch)), proofs);
+    // A format-1 record whose proof is missing is refused.
+    let refusal =
+        |entry: &serde_json::Value| match TransactionValidator::from_json(&entry.to_string()) {
+            Err(ValidatorError::Snapshot(why)) => why,
+            other => panic!("resumed: {other:?}"),
+        };
+    old["validator"]["records"][1]["proof"] = serde_json::Value::Null;
+    let why = refusal(&old);
+    assert!(
+        why.contains("a record's proof is for another batch"),
+        "{why}"
+    );
+
+    // Records out of leaf order make another root: refused. (Swapping two
+    // siblings would not: the tree hashes sorted pairs.)
+    let mut swapped: serde_json::Value = serde_json::from_str(&entry).unwrap();
+    swapped["validator"]["records"]
+        .as_array_mut()
+        .unwrap()
+        .swap(0, 2);
+    let why = refusal(&swapped);
+    assert!(
+        why.contains("the records' hashes make another root than the submission's"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -1427,7 +1507,7 @@ fn an_entry_whose_parts_disagree_is_refused() {
         }
     };
     let other = format!("0x{}", "07".repeat(32));
-    assert!(refused(&|e| e["format"] = "ehrchain.validator/2".into()).contains("format"));
+    assert!(refused(&|e| e["format"] = "ehrchain.validator/3".into()).contains("format"));
     assert!(
         refused(&|e| e["validator"]["records"][0]["recordHash"] = other.clone().into())
             .contains("SHA-256")

@@ -128,6 +128,7 @@ impl TransactionValidator {
     }
 
     pub(super) fn finish_valid(&mut self, now: UnixMillis, anchor: &Anchor) {
+        self.prove_records();
         self.conclude(now, true, |record| {
             AckStatus::Valid(Anchor {
                 batch: record.proof.clone(),

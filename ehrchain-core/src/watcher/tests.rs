@@ -340,7 +340,7 @@ fn the_state_resumes_from_json_and_asks_again() {
         Err(WatcherError::Snapshot(_))
     ));
     let damaged = text.replace(
-        r#"\"format\":\"ehrchain.validator/1\""#,
+        &format!(r#"\"format\":\"{}\""#, crate::validator::SNAPSHOT_FORMAT),
         r#"\"format\":\"v0\""#,
     );
     assert_ne!(damaged, text);

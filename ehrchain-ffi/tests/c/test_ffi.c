@@ -1020,7 +1020,7 @@ static void test_callback_transport(void) {
 
 /* A one-entry outbox in memory, as a host would keep it in a table. */
 struct mem_outbox {
-    int has, saves, finishes, acks, fail_save;
+    int has, saves, finishes, finish_alls, acks, fail_save;
     uint8_t key[32];
     char entry[16384];
     size_t entry_len;
@@ -1078,12 +1078,32 @@ static ehr_result ob_finish(void *userdata, const uint8_t *key, const ehr_ack *c
     return EHR_OK;
 }
 
+/* A save that only counts (a batch's entry is larger than `entry`). */
+static ehr_result ob_count_save(void *userdata, const uint8_t *key, const char *entry, size_t len) {
+    (void)key;
+    (void)entry;
+    (void)len;
+    ((struct mem_outbox *)userdata)->saves++;
+    return EHR_OK;
+}
+
+/* finish_all: a round's verdicts in one call (one transaction). */
+static ehr_result ob_finish_all(void *userdata, const ehr_verdict *verdicts, size_t verdicts_len) {
+    struct mem_outbox *o = userdata;
+    o->finish_alls++;
+    for (size_t i = 0; i < verdicts_len; i++) {
+        EXPECT(verdicts[i].key != NULL);
+        OK(ob_finish(userdata, verdicts[i].key, verdicts[i].acks, verdicts[i].acks_len));
+    }
+    return EHR_OK;
+}
+
 static void test_durable_submit_through_the_host_outbox(void) {
     struct fake_chain fake;
     struct fixture f = fixture_new(FAKE_CHAIN, &fake);
     struct mem_outbox ob;
     memset(&ob, 0, sizeof ob);
-    ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish};
+    ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish, NULL};
 
     /* Stored before the send; the ACK and the entry's removal in one step. */
     ehr_ti *ti = bp_ti(f.t, "125");
@@ -1169,7 +1189,7 @@ static void submit_signed(struct fixture *f, ehr_signer *signer, const char *sys
                           ehr_ack_summary *s, char *json, size_t json_len) {
     struct mem_outbox ob;
     memset(&ob, 0, sizeof ob);
-    ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish};
+    ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish, NULL};
     ehr_ti *ti = bp_ti(f->t, systolic);
     ehr_ack *ack = NULL;
     size_t n = 0;
@@ -1284,7 +1304,7 @@ static char outbox_entry[16384];
 static void persist(ehr_validator *v, uint64_t now_ms) {
     size_t n = 0;
     OK(ehr_validator_to_json(v, outbox_entry, sizeof outbox_entry, &n));
-    EXPECT(n == strlen(outbox_entry) && strstr(outbox_entry, "\"ehrchain.validator/1\"") != NULL);
+    EXPECT(n == strlen(outbox_entry) && strstr(outbox_entry, "\"ehrchain.validator/2\"") != NULL);
     OK(ehr_validator_handle_persisted(v, now_ms, EHR_OK));
 }
 
@@ -1883,6 +1903,30 @@ static void test_pipeline_on_the_devnet(void) {
     ehr_ti_free(extra);
     for (int i = 0; i < 13; i++) {
         ehr_ti_free(tis[i]);
+    }
+
+    /* Through the host's outbox: ten bulk readings (batches of 8 and 2) and
+     * two urgent ones, four verdicts. With finish_all, a round's verdicts
+     * come in one call; without it, one finish each. */
+    for (int batched = 1; batched >= 0; batched--) {
+        struct mem_outbox ob;
+        memset(&ob, 0, sizeof ob);
+        ehr_outbox_callbacks outbox = {&ob, ob_count_save, ob_load, ob_keys, ob_finish,
+                                       batched ? ob_finish_all : NULL};
+        now = ehr_clock_now_ms();
+        for (int i = 0; i < 12; i++) {
+            tis[i] = bp_ti(f.t, "121");
+            OK(ehr_handshaker_push(f.hs, p, tis[i], i < 10 ? EHR_PRIORITY_BULK : EHR_PRIORITY_URGENT, now));
+        }
+        OK(ehr_pipeline_drain(p, f.chain, &outbox, 0, NULL));
+        EXPECT(ob.finishes == 4 && ob.acks == 12 && ob.saves >= 4);
+        EXPECT(batched ? ob.finish_alls >= 1 && ob.finish_alls <= 4 : ob.finish_alls == 0);
+        while (ehr_pipeline_poll_ack(p, &ack) == EHR_OK && ack != NULL) {
+            ehr_ack_free(ack);
+        }
+        for (int i = 0; i < 12; i++) {
+            ehr_ti_free(tis[i]);
+        }
     }
     ehr_pipeline_free(p);
     ehr_validator_config_free(quick);
