@@ -130,19 +130,6 @@ impl ShareCheck {
         Ok(Self { inner })
     }
 
-    /// The `eth_call` requests of the reads (`mayReceive`, `grantOf`,
-    /// `recipientKeyOf`), pinned to the mined `block`.
-    ///
-    /// # Errors
-    /// `EHR_INVALID_ARGUMENT` for a malformed block.
-    #[wasm_bindgen(unchecked_return_type = "{ method: string; params: unknown[] }[]")]
-    pub fn requests(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "MinedBlock")] block: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        Ok(read_requests(&self.inner.reads(), &block)?)
-    }
-
     /// Seals the record's key for the recipient's `publicKey` of `suite`
     /// once `results` (of `requests(block)`, in order) say it may receive
     /// the record and the key is the one it published; the master key
@@ -222,19 +209,6 @@ impl ReceiveCheck {
         Ok(Self { inner, suite })
     }
 
-    /// The `eth_call` requests of the reads (`mayReceive`, `grantOf`, the
-    /// registry's `recordHashOf`), pinned to the mined `block`.
-    ///
-    /// # Errors
-    /// `EHR_INVALID_ARGUMENT` for a malformed block.
-    #[wasm_bindgen(unchecked_return_type = "{ method: string; params: unknown[] }[]")]
-    pub fn requests(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "MinedBlock")] block: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        Ok(read_requests(&self.inner.reads(), &block)?)
-    }
-
     /// Opens the capsule with the recipient's 32-byte `privateKey` and the
     /// envelope with the record key, then checks against `results` (of
     /// `requests(block)`, in order) that the record is anchored and the
@@ -264,6 +238,35 @@ impl ReceiveCheck {
         )?)
     }
 }
+
+/// The `requests(block)` method of a check `$class` (`ShareCheck`,
+/// `ReceiveCheck`), whose core check is `inner`: the `eth_call` requests of
+/// its reads (`$reads`), pinned to the mined `block`.
+#[rustfmt::skip] // rustfmt re-indents the long parameter attributes on every run
+macro_rules! requests_method {
+    ($class:ident, $reads:literal) => {
+        #[wasm_bindgen]
+        impl $class {
+            #[doc = concat!("The `eth_call` requests of the reads (", $reads, "), pinned to the mined `block`.")]
+            ///
+            /// # Errors
+            /// `EHR_INVALID_ARGUMENT` for a malformed block.
+            #[wasm_bindgen(unchecked_return_type = "{ method: string; params: unknown[] }[]")]
+            pub fn requests(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "MinedBlock")] block: JsValue,
+            ) -> Result<JsValue, JsValue> {
+                Ok(read_requests(&self.inner.reads(), &block)?)
+            }
+        }
+    };
+}
+
+requests_method!(ShareCheck, "`mayReceive`, `grantOf`, `recipientKeyOf`");
+requests_method!(
+    ReceiveCheck,
+    "`mayReceive`, `grantOf`, the registry's `recordHashOf`"
+);
 
 /// The transaction that records `disclosures` on `EhrConsent`
 /// (`recordDisclosure` for one, `recordDisclosures` for several), for a
