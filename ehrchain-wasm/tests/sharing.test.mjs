@@ -155,3 +155,18 @@ test("disclosureTransaction: recordDisclosure for one, refuses none", () => {
   assert.equal(lower(tx.to), lower(consent));
   assert.throws(() => ehr.disclosureTransaction(context, []), { code: "EHR_DISCLOSURE_REFUSED" });
 });
+
+test("an emergency disclosure to a recipient without EMERGENCY_ROLE is refused: EHR_CONSENT_NO_EMERGENCY_ROLE", async () => {
+  await assert.rejects(
+    ehr.shareRecord(provider, { ...share, recipient: accounts[7], authority: "emergency" }),
+    { code: "EHR_CONSENT_NO_EMERGENCY_ROLE" },
+  );
+});
+
+test("a key other than the one the recipient published is refused: EHR_RECIPIENT_KEY_MISMATCH", async () => {
+  const other = ehr.recipientPublicKey("x_wing", ehr.generateRecipientKey());
+  const held = { ...grant, nonce: 3 };
+  await ehr.relayConsent(provider, { context, from: hospitalA, statement: held, signature: await ehr.signConsent(wallet, domain, held) });
+  const authority = { grant: ehr.consentGrantId(domain, held) };
+  await assert.rejects(ehr.shareRecord(provider, { ...share, authority, publicKey: other }), { code: "EHR_RECIPIENT_KEY_MISMATCH" });
+});
