@@ -623,26 +623,44 @@ export function eip1193Signer(provider, author) {
  * `templates` (a `Templates`); returns the registry address.
  */
 export async function deployRegistry(provider, { chainId, admin, grants = [], templates }) {
-  const transport = new Eip1193Transport(provider, { chainId, registry: `0x${"00".repeat(20)}` });
-  await transport.checkChain();
-  const mined = async (hash, what) => {
-    const receipt = await transport.waitForReceipt(hash);
-    if (!receipt.status) {
-      throw transportFailure({ error: "reverted", detail: { data: receipt.revertData ?? "0x", txHash: hash, message: `${what} reverted` } }, "");
-    }
-    return receipt;
-  };
-  const deployment = await transport.send({ from: admin, data: registryBytecode() });
-  await mined(deployment, "deploying EhrRegistry");
-  const registry = (await transport.request("eth_getTransactionReceipt", [deployment]))?.contractAddress;
-  if (typeof registry !== "string") {
-    throw transportFailure({ error: "malformed", detail: `${deployment} created no contract` }, "");
-  }
+  const transport = await adminTransport(provider, chainId, `0x${"00".repeat(20)}`);
+  const registry = await deploy(transport, admin, registryBytecode(), "EhrRegistry");
   for (const [role, account] of grants) {
-    await mined(await transport.send({ from: admin, to: registry, data: grantRoleCall(role, account) }), `grantRole(${role})`);
+    await sendMined(transport, { from: admin, to: registry, data: grantRoleCall(role, account) }, `grantRole(${role})`);
   }
   for (const call of templates ? templates.registerCalls() : []) {
-    await mined(await transport.send({ from: admin, to: registry, data: call.calldata }), `registerTemplate(${call.name})`);
+    await sendMined(transport, { from: admin, to: registry, data: call.calldata }, `registerTemplate(${call.name})`);
   }
   return registry;
+}
+
+/** A transport over `provider` for setting contracts up, after checking it is on `chainId`. */
+export async function adminTransport(provider, chainId, registry) {
+  const transport = new Eip1193Transport(provider, { chainId, registry });
+  await transport.checkChain();
+  return transport;
+}
+
+/**
+ * Sends `tx` over `transport` and waits for it to be mined; its receipt. A
+ * transaction that reverts (at its estimate or mined) throws
+ * EHR_TRANSPORT_REVERTED with the revert data in `transportError.detail.data`.
+ */
+export async function sendMined(transport, tx, what) {
+  const hash = await transport.send(tx);
+  const receipt = await transport.waitForReceipt(hash);
+  if (!receipt.status) {
+    throw transportFailure({ error: "reverted", detail: { data: receipt.revertData ?? "0x", txHash: hash, message: `${what} reverted` } }, "");
+  }
+  return receipt;
+}
+
+/** Deploys the creation `code` from `admin`; the new contract's address. */
+export async function deploy(transport, admin, code, name) {
+  const { txHash } = await sendMined(transport, { from: admin, data: code }, `deploying ${name}`);
+  const address = (await transport.request("eth_getTransactionReceipt", [txHash]))?.contractAddress;
+  if (typeof address !== "string") {
+    throw transportFailure({ error: "malformed", detail: `${txHash} created no contract` }, "");
+  }
+  return address;
 }

@@ -20,7 +20,10 @@ export {
   Templates,
   Validator,
   Watcher,
+  consentGrantId,
+  consentTypedData,
   decodeRevert,
+  disclosureTransaction,
   envelopeInfo,
   fhirFromAck,
   fhirMapBundle,
@@ -38,6 +41,21 @@ export {
 } from "./ehrchain_wasm.js";
 export type {
   Ack,
+  Accounting,
+  AccountingQuery,
+  ConsentDomain,
+  ConsentGrant,
+  ConsentRevocation,
+  ConsentTransaction,
+  ConsentTypedData,
+  Disclosure,
+  DisclosureEntry,
+  Evidence,
+  GrantEntry,
+  MinedBlock,
+  Received,
+  Share,
+  SharingContext,
   AckStatus,
   Anchor,
   AnchoredBatch,
@@ -107,6 +125,17 @@ export type {
   WatcherState,
 } from "./ehrchain_wasm.js";
 export { Eip1193Transport, deployRegistry, eip1193Signer, runPipeline, runValidator, runWatcher, submitTi } from "./eip1193.js";
+export {
+  accounting,
+  bindPatient,
+  deployConsent,
+  publishRecipientKey,
+  receiveRecord,
+  recordDisclosures,
+  relayConsent,
+  shareRecord,
+  signConsent,
+} from "./sharing.js";
 export type {
   Eip1193Provider,
   Eip1193TransportOptions,

@@ -17,7 +17,7 @@ use crate::error::Failure;
 use crate::handshaker::master_key;
 
 /// The suite argument: `"x_wing"` (the default when absent) or `"x25519"`.
-fn suite(value: &JsValue) -> Result<CapsuleSuite, Failure> {
+pub(crate) fn suite(value: &JsValue) -> Result<CapsuleSuite, Failure> {
     if value.is_undefined() || value.is_null() {
         return Ok(CapsuleSuite::XWing);
     }
@@ -25,14 +25,20 @@ fn suite(value: &JsValue) -> Result<CapsuleSuite, Failure> {
 }
 
 /// A recipient's private key argument of `suite` (32 bytes).
-fn private_key(suite: CapsuleSuite, value: &JsValue) -> Result<RecipientPrivateKey, Failure> {
+pub(crate) fn private_key(
+    suite: CapsuleSuite,
+    value: &JsValue,
+) -> Result<RecipientPrivateKey, Failure> {
     // The copy in WebAssembly memory is cleared once read.
     let bytes = Zeroizing::new(convert::bytes(value, "privateKey")?);
     Ok(RecipientPrivateKey::from_bytes(suite, &bytes)?)
 }
 
 /// A recipient's public key argument of `suite`.
-fn public_key(suite: CapsuleSuite, value: &JsValue) -> Result<RecipientPublicKey, Failure> {
+pub(crate) fn public_key(
+    suite: CapsuleSuite,
+    value: &JsValue,
+) -> Result<RecipientPublicKey, Failure> {
     Ok(RecipientPublicKey::from_bytes(
         suite,
         &convert::bytes(value, "publicKey")?,
@@ -40,7 +46,7 @@ fn public_key(suite: CapsuleSuite, value: &JsValue) -> Result<RecipientPublicKey
 }
 
 /// An envelope argument.
-fn envelope(value: &JsValue) -> Result<Envelope, Failure> {
+pub(crate) fn envelope(value: &JsValue) -> Result<Envelope, Failure> {
     Ok(Envelope::from_bytes(convert::bytes(value, "envelope")?)?)
 }
 

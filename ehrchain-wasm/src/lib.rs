@@ -12,6 +12,7 @@ mod pipeline;
 mod reads;
 mod registry;
 mod rpc;
+mod sharing;
 mod signed_proof;
 mod templates;
 mod ti;
@@ -34,6 +35,11 @@ pub use registry::{
     verify_record_call, verify_record_outcome,
 };
 pub use rpc::{RpcExchange, rpc_check_chain_id, rpc_classify_error, rpc_view};
+pub use sharing::{
+    ReceiveCheck, ShareCheck, accounting_of, accounting_requests, bind_patient_call,
+    consent_bytecode, consent_grant_id, consent_refusal, consent_relay_call, consent_typed_data,
+    disclosure_transaction, mined_block_of, mined_block_request, publish_recipient_key_call,
+};
 pub use templates::Templates;
 pub use validator::Validator;
 pub use watcher::Watcher;
@@ -464,6 +470,52 @@ export interface CapsuleBinding {
   /** The recipient's account address. */
   recipient: string;
   authority: CapsuleAuthority;
+}
+
+/** Where consent lives (docs/consent.md): the chain, the registry that anchors records, the `EhrConsent` contract. */
+export interface SharingContext { chainId: number; registry: string; consent: string }
+/** The mined block a check's reads were made at (time in Unix milliseconds). */
+export interface MinedBlock { number: number; time: number }
+/** One key capsule handed out, as a custodian records it on `EhrConsent`. */
+export interface Disclosure { capsuleDigest: Hex; recipient: Hex; subject: Hex; templateId: Hex; recordHash: Hex }
+/** A capsule made (`shareRecord`): the capsule for the recipient, its disclosure to record, under what and at which block. */
+export interface Share { capsule: Uint8Array; disclosure: Disclosure; authority: CapsuleAuthority; checkedAt: MinedBlock }
+/** What a recipient checked about a shared record, and at which block. */
+export interface Evidence {
+  chainId: number; registry: Hex; consent: Hex; recordHash: Hex; tiId: Hex; subject: Hex; templateId: Hex;
+  authority: CapsuleAuthority; capsuleDigest: Hex; checkedAt: MinedBlock;
+}
+/** A shared record opened and checked (`receiveRecord`): its plaintext and the evidence. */
+export interface Received { record: Uint8Array; evidence: Evidence }
+/** A transaction to `EhrConsent` (the disclosures of capsules handed out). */
+export interface ConsentTransaction { chainId: number; to: Hex; calldata: Hex }
+/** Whose accounting: one `EhrConsent` contract, one pseudonym. */
+export interface AccountingQuery { consent: string; subject: string }
+/** One capsule handed out, as the accounting lists it. */
+export interface DisclosureEntry {
+  recipient: Hex; recordHash: Hex; templateId: Hex; authority: CapsuleAuthority; capsuleDigest: Hex; custodian: Hex;
+  blockNumber: number; transactionHash: Hex | null; blockTime: number | null;
+}
+/** A grant of the pseudonym's records, with the block of its revocation if any. */
+export interface GrantEntry {
+  grantId: Hex; recipient: Hex; patient: Hex; templateIds: Hex[]; expiresAt: number; grantedIn: number; revokedIn: number | null;
+}
+/** A pseudonym's accounting of disclosures (HIPAA §164.528), from the chain alone. */
+export interface Accounting { disclosures: DisclosureEntry[]; grants: GrantEntry[] }
+/** The EIP-712 domain of consent statements: the chain and the `EhrConsent` contract. */
+export interface ConsentDomain { chainId: number; consent: string }
+/** What a patient signs to let `recipient` receive the pseudonym's records of `templateIds` (empty: all) until `expiresAt` (Unix seconds). */
+export interface ConsentGrant {
+  subject: string; patient: string; recipient: string; templateIds: string[]; expiresAt: number; nonce: number; deadline: number;
+}
+/** What a bound account signs to revoke a grant. */
+export interface ConsentRevocation { grantId: string; patient: string; deadline: number }
+/** The `eth_signTypedData_v4` document of a consent statement: pass `JSON.stringify` of it to the wallet. */
+export interface ConsentTypedData {
+  types: Record<string, { name: string; type: string }[]>;
+  primaryType: "ConsentGrant" | "ConsentRevocation";
+  domain: { name: "ehrchain consent"; version: "1"; chainId: number; verifyingContract: Hex };
+  message: Record<string, unknown>;
 }
 
 /** The plaintext of a record sealed by `Handshaker.generate`. */

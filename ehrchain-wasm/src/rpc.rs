@@ -43,7 +43,7 @@ fn config(options: &JsValue) -> Result<ExchangeConfig, Failure> {
 }
 
 /// `{method, params}` as `provider.request` takes it.
-fn request_js(request: &RpcRequest) -> Result<JsValue, Failure> {
+pub(crate) fn request_js(request: &RpcRequest) -> Result<JsValue, Failure> {
     convert::to_js(&json!({ "method": request.method, "params": request.params }))
 }
 

@@ -167,3 +167,16 @@ export async function withoutSubtle(f) {
     Object.defineProperty(globalThis, "crypto", saved);
   }
 }
+
+/**
+ * The node's unlocked accounts as a wallet: MetaMask takes
+ * `eth_signTypedData_v4`'s typed data as JSON text, Ganache 7 only as an
+ * object, so the text is parsed on the way (any other request passes as is).
+ */
+export function walletOf(provider) {
+  return {
+    request: ({ method, params }) => provider.request(method === "eth_signTypedData_v4"
+      ? { method, params: [params[0], JSON.parse(params[1])] }
+      : { method, params }),
+  };
+}

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import * as root from "../pkg/index.js";
 import * as wasm from "../pkg/ehrchain_wasm.js";
 import * as eip1193 from "../pkg/eip1193.js";
+import * as sharing from "../pkg/sharing.js";
 
 const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
@@ -16,6 +17,9 @@ const PUBLIC = [
   "openEnvelope", "Pipeline", "recipientKeyId", "recipientPublicKey", "roleId", "runPipeline", "runValidator", "runWatcher",
   "sealCapsule", "sealEnvelope", "submitTi", "verifyProof",
   "verifyProofAnchored", "version", "Watcher",
+  // Sharing with consent (docs/consent.md).
+  "accounting", "bindPatient", "consentGrantId", "consentTypedData", "deployConsent", "disclosureTransaction",
+  "publishRecipientKey", "receiveRecord", "recordDisclosures", "relayConsent", "shareRecord", "signConsent",
 ].sort();
 
 const pkg = (file) => readFileSync(new URL(`../pkg/${file}`, import.meta.url), "utf8");
@@ -51,9 +55,10 @@ test("the README documents the public API and none of the internals", () => {
   const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
   const api = readme.slice(readme.indexOf("## API"), readme.indexOf("## Errors"));
   for (const name of PUBLIC) assert.ok(api.includes(name), `${name} is not in the README's API section`);
-  const internals = [...Object.keys(wasm), ...Object.keys(eip1193)]
+  const internals = [...Object.keys(wasm), ...Object.keys(eip1193), ...Object.keys(sharing)]
     .filter((name) => !PUBLIC.includes(name) && name !== "default" && name !== "initSync");
   assert.ok(internals.includes("grantRoleCall") && internals.includes("transportFailure"), internals.join());
+  assert.ok(internals.includes("ShareCheck") && internals.includes("consentRelayCall"), internals.join());
   for (const name of internals) {
     assert.ok(!(name in root), `${name} is exported by the root`);
     assert.ok(!new RegExp(`\\b${name}\\b`).test(readme), `the README documents the internal ${name}`);

@@ -12,8 +12,12 @@
 // (invalid, with the reason), the other record's QR code shown to the camera
 // (Chromium's fake capture device playing a Y4M frame made here: valid), a
 // tampered pasted text, and a dropped FHIR Bundle (one entry anchored with
-// its Provenance, the others listed with their reasons and paths). Saves a
-// screenshot.
+// its Provenance, the others listed with their reasons and paths), and
+// sharing with consent: the patient grants a second hospital access to
+// blood-pressure records in the wallet (relayed by the gateway), the hospital
+// shares the doctor's reading, the second hospital opens it and sees its
+// evidence, the patient sees the disclosure, revokes, and sharing is then
+// refused (EHR_CONSENT_REVOKED). Saves a screenshot.
 //
 // Run by scripts/web-portal-test.sh (which installs Debian's chromium and
 // the portal's pinned QR packages: npm ci --prefix examples/web).
@@ -140,6 +144,7 @@ test("the portal: a doctor's reading, a forbidden role, a batch's proofs as QR c
   const doctorAck = await shownAck(page, "#acks li[data-template=blood-pressure][data-status]");
   assert.equal(await doctorAck.getAttribute("data-status"), "valid", await doctorAck.innerText());
   assert.match(await doctorAck.locator(".badge").innerText(), /valid/);
+  const doctorRecord = await doctorAck.getAttribute("data-record");
   // The write-ahead outbox (IndexedDB) holds the ACK and no entry.
   const stored = await page.evaluate(() => new Promise((resolve, reject) => {
     const open = indexedDB.open("ehrchain-portal");
@@ -184,6 +189,8 @@ test("the portal: a doctor's reading, a forbidden role, a batch's proofs as QR c
   await batchProofs(page, work, camera);
 
   await fhirBundle(page);
+
+  await sharing(page, registry, accounts, doctorRecord);
 
   assert.deepEqual(errors, []);
   console.log(`portal test: screenshot in ${SCREENSHOT}`);
@@ -428,4 +435,80 @@ async function fhirBundle(page) {
   await page.click("#fhir-submit");
   await page.waitForSelector("#fhir-result p[data-result=refused]");
   assert.match(await page.locator("#fhir-result").innerText(), /Not submitted: .*\(EHR_FHIR_UNMAPPED\)$/);
+}
+
+/**
+ * Sharing with consent through the portal's sharing card. The set-up is the
+ * page's (as an administrator's script would be): EhrConsent deployed with
+ * the wallet's account (2) as custodian, the patient of MRN-000123 bound to
+ * that same account, and the second hospital (account 3) publishing its key.
+ */
+async function sharing(page, registry, accounts, record) {
+  const consent = await page.evaluate(async ({ registry, accounts }) => {
+    const ehr = await import("/ehrchain-wasm/pkg/web.js");
+    return ehr.deployConsent(window.__ganache, { chainId: 1337, admin: accounts[0], registry, custodians: [accounts[2]] });
+  }, { registry, accounts });
+  await page.fill("#consent", consent);
+  await page.fill("#patient-id", "MRN-000123");
+  await page.click("#history");
+  await page.waitForSelector("#pseudonym[data-subject]");
+  const subject = await page.getAttribute("#pseudonym", "data-subject");
+  const keys = await page.evaluate(async ({ registry, consent, accounts, subject }) => {
+    const ehr = await import("/ehrchain-wasm/pkg/web.js");
+    const context = { chainId: 1337, registry, consent };
+    await ehr.bindPatient(window.__ganache, { context, from: accounts[2], subject, account: accounts[2] });
+    const privateKey = ehr.generateRecipientKey();
+    const publicKey = ehr.recipientPublicKey("x_wing", privateKey);
+    await ehr.publishRecipientKey(window.__ganache, { context, from: accounts[3], suite: "x_wing", publicKey });
+    const hex = (b) => `0x${Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")}`;
+    return { privateKey: hex(privateKey), publicKey: hex(publicKey) };
+  }, { registry, consent, accounts, subject });
+  const hospitalB = accounts[3].toLowerCase();
+
+  // The patient grants B access to blood-pressure records, in the wallet.
+  await page.fill("#grant-recipient", hospitalB);
+  await page.selectOption("#grant-template", ehr.Templates.builtIn().latest("blood-pressure").id);
+  await page.click("#grant");
+  const granted = await page.waitForSelector("#grant-result p[data-grant]", { timeout: 30_000 });
+  const grantId = await granted.getAttribute("data-grant");
+  await page.waitForSelector(`#grants li[data-grant="${grantId}"][data-revoked=""]`);
+
+  // The hospital shares the doctor's reading with B.
+  await page.selectOption("#share-record", record);
+  await page.fill("#share-recipient", hospitalB);
+  await page.fill("#share-grant", grantId);
+  await page.fill("#share-key", keys.publicKey);
+  await page.click("#share");
+  const shared = await page.waitForSelector("#share-result p", { timeout: 30_000 });
+  assert.equal(await shared.getAttribute("class"), "ok", await shared.innerText());
+  const capsule = await page.inputValue("#shared-capsule");
+  const envelope = await page.inputValue("#shared-envelope");
+
+  // B opens it and sees the evidence.
+  await page.fill("#open-capsule", capsule);
+  await page.fill("#open-envelope", envelope);
+  await page.fill("#open-recipient", hospitalB);
+  await page.fill("#open-key", keys.privateKey);
+  await page.click("#open-shared");
+  const opened = await page.waitForSelector("#open-result p", { timeout: 30_000 });
+  assert.equal(await opened.getAttribute("data-result"), "opened", await opened.innerText());
+  assert.equal(await opened.getAttribute("data-record"), record);
+  assert.match(await page.locator("#evidence").innerText(), new RegExp(`grant ${grantId}`));
+  assert.equal(JSON.parse(await page.locator("#shared-record").innerText()).patientId, "MRN-000123");
+
+  // The patient sees the disclosure, and revokes.
+  await page.click("#history");
+  const disclosure = await page.waitForSelector("#disclosures li[data-recipient]");
+  assert.deepEqual(
+    [await disclosure.getAttribute("data-recipient"), await disclosure.getAttribute("data-record"), await disclosure.getAttribute("data-authority")],
+    [hospitalB, record, grantId],
+  );
+  await page.click(`#grants li[data-grant="${grantId}"] button.revoke`);
+  await page.waitForSelector(`#grant-result p[data-revoked="${grantId}"]`, { timeout: 30_000 });
+  await page.waitForSelector(`#grants li.revoked[data-grant="${grantId}"]`);
+
+  // No new capsule under the revoked grant.
+  await page.click("#share");
+  const refused = await page.waitForSelector("#share-result p[data-code]", { timeout: 30_000 });
+  assert.equal(await refused.getAttribute("data-code"), "EHR_CONSENT_REVOKED", await refused.innerText());
 }

@@ -9,23 +9,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as ehr from "../pkg/index.js";
-import { setup, ti } from "./chain.mjs";
+import { setup, ti, walletOf } from "./chain.mjs";
 
 const chain = await setup();
 const { hs, templates, transport, roles } = chain;
 const pharmacy = chain.accounts[7];
 const lower = (address) => address.toLowerCase();
 
-/**
- * The node's unlocked accounts as a wallet: MetaMask takes
- * `eth_signTypedData_v4`'s typed data as JSON text, Ganache 7 only as an
- * object, so the text is parsed on the way (any other request passes as is).
- */
-const wallet = {
-  request: ({ method, params }) => chain.provider.request(method === "eth_signTypedData_v4"
-    ? { method, params: [params[0], JSON.parse(params[1])] }
-    : { method, params }),
-};
+const wallet = walletOf(chain.provider);
 
 /** A doctor's blood-pressure reading. */
 const reading = () => ti(templates, "blood-pressure", "doctor", { systolic: 128, diastolic: 84 }, { patientId: "MRN-000123" });

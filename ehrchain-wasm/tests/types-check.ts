@@ -12,6 +12,10 @@ import {
   type FhirMapping, type FhirOptions, type FhirResource, type FhirUnmapped,
   KeyCapsule, generateRecipientKey, recipientKeyId, recipientPublicKey, sealCapsule,
   type CapsuleBinding, type CapsuleSuite,
+  accounting, consentGrantId, consentTypedData, deployConsent, disclosureTransaction, receiveRecord, recordDisclosures,
+  relayConsent, shareRecord, signConsent, bindPatient, publishRecipientKey,
+  type Accounting, type ConsentDomain, type ConsentGrant, type ConsentRevocation, type ConsentTransaction, type ConsentTypedData,
+  type DisclosureEntry, type Evidence, type GrantEntry, type MinedBlock, type Received, type Share, type SharingContext,
 } from "../pkg/index.js";
 
 declare const provider: { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
@@ -123,4 +127,41 @@ export function capsuleExample(envelope: Uint8Array, masterKey: Uint8Array, reco
   const named: Hex = capsule.recipientKeyId;
   capsule.free();
   return `${keyId} ${named} ${read.chainId} ${readSuite} ${recordKey.length} ${record.length} ${generateRecipientKey().length}`;
+}
+
+/** Sharing with consent, typed: the patient grants, the holder shares, the recipient opens, the patient reads the accounting. */
+export async function sharingExample(hs: Handshaker, envelope: Uint8Array, publicKey: Uint8Array, privateKey: Uint8Array): Promise<string> {
+  const [admin, hospitalA, hospitalB, patient] = config.accounts;
+  const consent: Hex = await deployConsent(provider, { chainId: 1337, admin, registry: config.registry, custodians: [hospitalA] });
+  const context: SharingContext = { chainId: 1337, registry: config.registry, consent };
+  const domain: ConsentDomain = { chainId: 1337, consent };
+  const subject = hs.pseudonym("MRN-000123");
+  await bindPatient(provider, { context, from: hospitalA, subject, account: patient });
+  await publishRecipientKey(provider, { context, from: hospitalB, suite: "x_wing", publicKey });
+  const grant: ConsentGrant = {
+    subject, patient, recipient: hospitalB, templateIds: [config.templateId], expiresAt: 1_900_000_000, nonce: 1, deadline: 1_800_000_000,
+  };
+  const typed: ConsentTypedData = consentTypedData(domain, grant);
+  const grantId: Hex = consentGrantId(domain, grant);
+  const signature: Hex = await signConsent(provider, domain, grant);
+  await relayConsent(provider, { context, from: hospitalA, statement: grant, signature });
+  const share: Share = await shareRecord(provider, {
+    context, envelope, recipient: hospitalB, authority: { grant: grantId }, publicKey, suite: "x_wing", handshaker: hs,
+  });
+  const checkedAt: MinedBlock = share.checkedAt;
+  const tx: ConsentTransaction = disclosureTransaction(context, [share.disclosure]);
+  const receipt = await recordDisclosures(provider, { context, from: hospitalA, disclosures: [share.disclosure] });
+  const received: Received = await receiveRecord(provider, { context, recipient: hospitalB, capsule: share.capsule, envelope, privateKey });
+  const evidence: Evidence = received.evidence;
+  const book: Accounting = await accounting(provider, consent, subject, { fromBlock: 0 });
+  const first: DisclosureEntry | undefined = book.disclosures[0];
+  const grants: GrantEntry[] = book.grants;
+  const revocation: ConsentRevocation = { grantId, patient, deadline: 1_800_000_000 };
+  await relayConsent(provider, { context, from: hospitalA, statement: revocation, signature: await signConsent(provider, domain, revocation) });
+  try {
+    await shareRecord(provider, { context, envelope, recipient: hospitalB, authority: "emergency", publicKey, handshaker: hs });
+  } catch (e) {
+    if (isEhrchainError(e) && e.code === "EHR_CONSENT_NO_EMERGENCY_ROLE") return "refused";
+  }
+  return `${typed.primaryType} ${checkedAt.number} ${tx.calldata} ${receipt.blockNumber} ${received.record.length} ${evidence.tiId} ${first?.recipient} ${grants.length} ${grants[0]?.revokedIn}`;
 }

@@ -4,7 +4,10 @@
 // the hospital's gateway relay it; watch each entry go to its ACK (with who
 // signed it), or collect entries in a batch the gateway anchors under one
 // Merkle root, each record's proof shown as a QR code image; and verify a
-// proof read from a QR code (an image file, the camera) or pasted as text.
+// proof read from a QR code (an image file, the camera) or pasted as text;
+// share a record with consent: the patient grants and revokes in the wallet
+// and sees the disclosures, the hospital shares a record while the grant
+// holds, the recipient opens it and sees its evidence (docs/consent.md).
 //
 // Query parameters: registry (the EhrRegistry address), chainId (default
 // 1337), confirmations (default 2).
@@ -312,6 +315,7 @@ function finish(item, badge, ack) {
     item.dataset.record = ack.recordHash;
     item.append(element("div", { class: "hash", text: `record ${short(ack.recordHash)} · tx ${short(ack.txHash)} · block ${ack.blockNumber}${ack.replay ? " · already anchored (replay)" : ""}` }));
     if (ack.batch) showProof(item, ack.batch);
+    else shareable(ack);
   } else {
     item.append(element("div", { class: "reason", text: describe(ack.reason) }));
   }
@@ -539,6 +543,155 @@ async function dropImage(event) {
   if (file) await verifyImage(file);
 }
 
+// ---- Sharing with consent (docs/consent.md). The wallet's account plays each
+// party in turn: the patient (bound to the pseudonym by the hospital) signs
+// grants and revocations, the gateway relays them; the hospital (a custodian)
+// shares records it anchored here; the recipient opens them with its key.
+
+/** Records anchored here one at a time (a TI id anchor), by record hash: their envelopes. */
+const envelopes = new Map();
+
+const bytesOf = (text) => Uint8Array.from(text.trim().replace(/^0x/, "").match(/../g) ?? [], (b) => parseInt(b, 16));
+
+/** Offers a valid ACK's record for sharing. */
+function shareable(ack) {
+  envelopes.set(ack.recordHash, ack.envelope);
+  $("share-record").prepend(element("option", { value: ack.recordHash, text: `${short(ack.recordHash)} (${ack.tiId.slice(0, 10)}…)` }));
+  $("share-record").value = ack.recordHash;
+}
+
+/** Where consent lives, from the connection and the EhrConsent field. */
+function sharingContext() {
+  if (!session) throw new Error("not connected: connect a wallet first");
+  return { chainId: session.chainId, registry: session.registry, consent: $("consent").value.trim() };
+}
+
+/** The pseudonym of the patient field's MRN (shown beside it). */
+function subjectOf() {
+  const subject = session.hs.pseudonym($("patient-id").value.trim());
+  $("pseudonym").textContent = `pseudonym ${subject}`;
+  $("pseudonym").dataset.subject = subject;
+  return subject;
+}
+
+/** Shows `e` in `out` with its code. */
+function sharingFailed(out, e) {
+  out.replaceChildren(element("p", { class: "bad", "data-code": e.code ?? "Error", text: `${e.code ?? "Error"}: ${e.message}` }));
+}
+
+/** Signs `statement` in the wallet and has the gateway relay it. */
+async function signAndRelay(statement) {
+  const context = sharingContext();
+  const signature = await ehr.signConsent(window.ethereum, { chainId: context.chainId, consent: context.consent }, statement);
+  const from = $("relayer").value.trim() || session.account;
+  return ehr.relayConsent(window.ethereum, { context, from, statement, signature });
+}
+
+async function grant() {
+  const out = $("grant-result");
+  try {
+    const context = sharingContext();
+    const now = Math.floor(Date.now() / 1000);
+    const template = $("grant-template").value;
+    const statement = {
+      subject: subjectOf(), patient: session.account, recipient: $("grant-recipient").value.trim(),
+      templateIds: template ? [template] : [], expiresAt: now + Number($("grant-days").value) * 86_400,
+      nonce: now, deadline: now + 3_600,
+    };
+    const receipt = await signAndRelay(statement);
+    const grantId = ehr.consentGrantId({ chainId: context.chainId, consent: context.consent }, statement);
+    out.replaceChildren(element("p", { class: "ok", "data-grant": grantId, text: `Granted: ${grantId} (block ${receipt.blockNumber})` }));
+    await history();
+  } catch (e) {
+    sharingFailed(out, e);
+  }
+}
+
+async function revoke(grantId) {
+  const out = $("grant-result");
+  try {
+    const receipt = await signAndRelay({ grantId, patient: session.account, deadline: Math.floor(Date.now() / 1000) + 3_600 });
+    out.replaceChildren(element("p", { class: "ok", "data-revoked": grantId, text: `Revoked: ${grantId} (block ${receipt.blockNumber})` }));
+    await history();
+  } catch (e) {
+    sharingFailed(out, e);
+  }
+}
+
+/** The patient's accounting: every grant (revocable while it holds) and every disclosure. */
+async function history() {
+  try {
+    const { consent } = sharingContext();
+    const { disclosures, grants } = await ehr.accounting(window.ethereum, consent, subjectOf());
+    $("grants").replaceChildren(...grants.map((g) => {
+      const item = element("li", { "data-grant": g.grantId, "data-revoked": g.revokedIn ?? "", class: g.revokedIn === null ? "" : "revoked" },
+        `grant ${short(g.grantId)} to ${g.recipient}, ${g.templateIds.length ? `${g.templateIds.length} template(s)` : "every template"}, until ${new Date(g.expiresAt).toISOString()}`);
+      if (g.revokedIn === null) {
+        const button = element("button", { type: "button", class: "revoke", text: "Revoke" });
+        button.addEventListener("click", () => revoke(g.grantId));
+        item.append(" ", button);
+      } else {
+        item.append(` (revoked in block ${g.revokedIn})`);
+      }
+      return item;
+    }));
+    $("disclosures").replaceChildren(...disclosures.map((d) => element("li", {
+      "data-recipient": d.recipient, "data-record": d.recordHash, "data-authority": d.authority === "emergency" ? "emergency" : d.authority.grant,
+      text: `record ${short(d.recordHash)} given to ${d.recipient} by ${d.custodian} in block ${d.blockNumber}${d.authority === "emergency" ? " (emergency)" : ` under grant ${short(d.authority.grant)}`}`,
+    })));
+  } catch (e) {
+    sharingFailed($("grant-result"), e);
+  }
+}
+
+/** The hospital seals the record's key for the recipient (only while the grant holds) and records the disclosure. */
+async function share() {
+  const out = $("share-result");
+  try {
+    const context = sharingContext();
+    const envelope = bytesOf(envelopes.get($("share-record").value) ?? "");
+    const grantId = $("share-grant").value.trim();
+    const made = await ehr.shareRecord(window.ethereum, {
+      context, envelope, recipient: $("share-recipient").value.trim(), handshaker: session.hs,
+      authority: grantId === "emergency" ? "emergency" : { grant: grantId }, publicKey: bytesOf($("share-key").value),
+    });
+    const receipt = await ehr.recordDisclosures(window.ethereum, { context, from: session.account, disclosures: [made.disclosure] });
+    out.replaceChildren(element("p", { class: "ok", "data-digest": made.disclosure.capsuleDigest, text: `Shared, checked at block ${made.checkedAt.number}, recorded in block ${receipt.blockNumber}. Send the recipient the capsule and the envelope:` }),
+      element("textarea", { id: "shared-capsule", rows: 2, readonly: true, text: hex(made.capsule) }),
+      element("textarea", { id: "shared-envelope", rows: 2, readonly: true, text: hex(envelope) }));
+  } catch (e) {
+    sharingFailed(out, e);
+  }
+}
+
+/** The recipient opens a shared record and shows it with its evidence. */
+async function openShared() {
+  const out = $("open-result");
+  try {
+    const { record, evidence } = await ehr.receiveRecord(window.ethereum, {
+      context: sharingContext(), recipient: $("open-recipient").value.trim() || session.account,
+      capsule: bytesOf($("open-capsule").value), envelope: bytesOf($("open-envelope").value), privateKey: bytesOf($("open-key").value),
+    });
+    const rows = [
+      ["record hash", evidence.recordHash], ["anchored under TI", evidence.tiId], ["patient (pseudonym)", evidence.subject],
+      ["template", evidence.templateId], ["authority", evidence.authority === "emergency" ? "emergency" : `grant ${evidence.authority.grant}`],
+      ["capsule digest", evidence.capsuleDigest], ["checked at block", `${evidence.checkedAt.number} (${new Date(evidence.checkedAt.time).toISOString()})`],
+    ];
+    out.replaceChildren(
+      element("p", { class: "ok", "data-result": "opened", "data-record": evidence.recordHash, "data-block": evidence.checkedAt.number, text: "Opened: anchored, and the grant holds." }),
+      element("dl", { id: "evidence" }, ...rows.flatMap(([k, v]) => [element("dt", { text: k }), element("dd", { class: "hash", text: v })])),
+      element("pre", { id: "shared-record", text: new TextDecoder().decode(record) }),
+    );
+  } catch (e) {
+    sharingFailed(out, e);
+  }
+}
+
+for (const t of templates.list()) $("grant-template").append(element("option", { value: t.id, text: t.name }));
+$("grant").addEventListener("click", grant);
+$("history").addEventListener("click", history);
+$("share").addEventListener("click", share);
+$("open-shared").addEventListener("click", openShared);
 $("connect").addEventListener("click", connect);
 $("verify").addEventListener("click", verifyProof);
 $("fhir-submit").addEventListener("click", submitFhir);
