@@ -1380,6 +1380,18 @@ ehr_result ehr_recipient_key_id(uint32_t suite,
                                 uint8_t *key_id_out);
 
 /**
+ * Writes the SHA-256 hash of the recipient `public_key` (`public_key_len`
+ * bytes) of `suite` to `key_hash_out` (32 bytes): with its key id and KEM,
+ * what the recipient publishes in `EhrConsent` (`publishRecipientKey`) and
+ * holders check before sealing. `EHR_RECIPIENT_KEY_INVALID` when the bytes
+ * are not a key of the suite.
+ */
+ehr_result ehr_recipient_key_hash(uint32_t suite,
+                                  const uint8_t *public_key,
+                                  size_t public_key_len,
+                                  uint8_t *key_hash_out);
+
+/**
  * The holder's side: derives the record key of `envelope` (`envelope_len`
  * bytes) from the master key its header names, fetched from `keys`, and
  * seals it for the recipient's `public_key` (`public_key_len` bytes) of

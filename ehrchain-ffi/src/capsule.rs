@@ -197,6 +197,25 @@ pub unsafe extern "C" fn ehr_recipient_key_id(
     })
 }
 
+/// Writes the SHA-256 hash of the recipient `public_key` (`public_key_len`
+/// bytes) of `suite` to `key_hash_out` (32 bytes): with its key id and KEM,
+/// what the recipient publishes in `EhrConsent` (`publishRecipientKey`) and
+/// holders check before sealing. `EHR_RECIPIENT_KEY_INVALID` when the bytes
+/// are not a key of the suite.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_recipient_key_hash(
+    suite: u32,
+    public_key: *const u8,
+    public_key_len: usize,
+    key_hash_out: *mut u8,
+) -> ehr_result {
+    guard(|| {
+        let key = self::public_key(suite, public_key, public_key_len)?;
+        OutArray::<32>::new(key_hash_out, "key_hash_out")?.set(&key.key_hash().0);
+        Ok(())
+    })
+}
+
 /// A record key sealed for one recipient (`docs/capsule.md`), whose
 /// structure has been checked.
 ///
