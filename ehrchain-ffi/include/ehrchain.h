@@ -518,11 +518,42 @@ typedef struct ehr_pipeline ehr_pipeline;
 typedef struct ehr_proof ehr_proof;
 
 /**
+ * The recipient's check of a shared record (`ehr_receive_check_new`).
+ *
+ * Thread safety: immutable; may be used from several threads at once.
+ */
+typedef struct ehr_receive_check ehr_receive_check;
+
+/**
+ * A shared record opened and checked, with its evidence
+ * (`ehr_receive_check_open`).
+ *
+ * Thread safety: immutable; may be used from several threads at once.
+ */
+typedef struct ehr_received ehr_received;
+
+/**
  * One validator action carried out over JSON-RPC by the host's HTTP client.
  *
  * Thread safety: may be moved to another thread, not used from two at once.
  */
 typedef struct ehr_rpc_exchange ehr_rpc_exchange;
+
+/**
+ * A capsule made: the capsule, its disclosure and the block consent was
+ * read at (`ehr_share_check_seal`).
+ *
+ * Thread safety: immutable; may be used from several threads at once.
+ */
+typedef struct ehr_share ehr_share;
+
+/**
+ * The holder's check before sharing one record with one recipient
+ * (`ehr_share_check_new`).
+ *
+ * Thread safety: immutable; may be used from several threads at once.
+ */
+typedef struct ehr_share_check ehr_share_check;
 
 /**
  * The proof of one signed record: who wrote it, in which role, and that it
@@ -954,6 +985,25 @@ typedef struct ehr_transmit {
 } ehr_transmit;
 
 /**
+ * Where consent lives: the chain, the registry that anchors records (and
+ * holds the roles), and the `EhrConsent` contract.
+ */
+typedef struct ehr_sharing_context {
+    /**
+     * The EIP-155 chain id.
+     */
+    uint64_t chain_id;
+    /**
+     * The `EhrRegistry` contract's 20-byte address.
+     */
+    uint8_t registry[20];
+    /**
+     * The `EhrConsent` contract's 20-byte address.
+     */
+    uint8_t consent[20];
+} ehr_sharing_context;
+
+/**
  * An author's signer as C callbacks: the vendor's HSM or smart card.
  * `userdata` is passed back unchanged as the first argument and must stay
  * valid as long as any signer made from these callbacks.
@@ -1355,6 +1405,18 @@ ehr_result ehr_recipient_key_id(uint32_t suite,
                                 const uint8_t *public_key,
                                 size_t public_key_len,
                                 uint8_t *key_id_out);
+
+/**
+ * Writes the SHA-256 hash of the recipient `public_key` (`public_key_len`
+ * bytes) of `suite` to `key_hash_out` (32 bytes): with its key id and KEM,
+ * what the recipient publishes in `EhrConsent` (`publishRecipientKey`) and
+ * holders check before sealing. `EHR_RECIPIENT_KEY_INVALID` when the bytes
+ * are not a key of the suite.
+ */
+ehr_result ehr_recipient_key_hash(uint32_t suite,
+                                  const uint8_t *public_key,
+                                  size_t public_key_len,
+                                  uint8_t *key_hash_out);
 
 /**
  * The holder's side: derives the record key of `envelope` (`envelope_len`
@@ -2175,6 +2237,234 @@ ehr_result ehr_rpc_exchange_finish(struct ehr_rpc_exchange *exchange,
  * Frees an exchange (NULL is ignored).
  */
 void ehr_rpc_exchange_free(struct ehr_rpc_exchange *exchange);
+
+/**
+ * Makes the holder's check of sharing `envelope` (`envelope_len` bytes;
+ * its record hash, pseudonym and template come from it) with the 20-byte
+ * `recipient` under `authority` (an `ehr_capsule_authority`) and
+ * `grant_id` (32 bytes; all zeros for an emergency). Its reads
+ * (`ehr_share_check_reads`) are `mayReceive`, `grantOf` and
+ * `recipientKeyOf` on `EhrConsent`. Free it with `ehr_share_check_free`.
+ */
+ehr_result ehr_share_check_new(const struct ehr_sharing_context *context,
+                               const uint8_t *envelope,
+                               size_t envelope_len,
+                               const uint8_t *recipient,
+                               uint32_t authority,
+                               const uint8_t *grant_id,
+                               struct ehr_share_check **check_out);
+
+/**
+ * Writes the check's reads as JSON (`[{"to", "calldata"}]`, in order) into
+ * `buf` (text-output rules: `ehr_result_message`): make them at one mined
+ * block (`ehr_chain_reads_requests` or `ehr_transport_read`).
+ */
+ehr_result ehr_share_check_reads(const struct ehr_share_check *check,
+                                 char *buf,
+                                 size_t len,
+                                 size_t *out_len);
+
+/**
+ * Seals the record's key for the recipient once `answers_json` (the answers
+ * to `ehr_share_check_reads`, at one mined block) say that it may receive
+ * the record and that `public_key` (`public_key_len` bytes, of `suite`, an
+ * `ehr_capsule_suite`) is the key it published. The record key is derived
+ * from the master key the envelope names, fetched from `keys`. Free the
+ * share with `ehr_share_free`. `EHR_CONSENT_NO_GRANT`,
+ * `EHR_CONSENT_REVOKED`, `EHR_CONSENT_EXPIRED`, `EHR_CONSENT_WRONG_TEMPLATE`
+ * or `EHR_CONSENT_NO_EMERGENCY_ROLE` when the recipient may not receive the
+ * record at that block; `EHR_RECIPIENT_KEY_NOT_PUBLISHED` or
+ * `EHR_RECIPIENT_KEY_MISMATCH` for the key; `EHR_INVALID_JSON` for answers
+ * that are not JSON of that shape.
+ */
+ehr_result ehr_share_check_seal(const struct ehr_share_check *check,
+                                const char *answers_json,
+                                size_t answers_json_len,
+                                uint32_t suite,
+                                const uint8_t *public_key,
+                                size_t public_key_len,
+                                const struct ehr_key_store *keys,
+                                struct ehr_share **share_out);
+
+/**
+ * Frees a share check; NULL is ignored.
+ */
+void ehr_share_check_free(struct ehr_share_check *check);
+
+/**
+ * Hands out the share's key capsule as a new `ehr_capsule` (its bytes:
+ * `ehr_capsule_to_bytes`), for the recipient. Free it with
+ * `ehr_capsule_free`.
+ */
+ehr_result ehr_share_capsule(const struct ehr_share *share, struct ehr_capsule **capsule_out);
+
+/**
+ * Writes the share as JSON (`{"capsule", "disclosure": {"capsuleDigest",
+ * "recipient", "subject", "templateId", "recordHash"}, "authority",
+ * "checkedAt": {"number", "time"}}`) into `buf` (text-output rules:
+ * `ehr_result_message`).
+ */
+ehr_result ehr_share_to_json(const struct ehr_share *share, char *buf, size_t len, size_t *out_len);
+
+/**
+ * Frees a share; NULL is ignored.
+ */
+void ehr_share_free(struct ehr_share *share);
+
+/**
+ * Writes the transaction that records the disclosures of the `count`
+ * shares at `shares` (`recordDisclosure` for one, `recordDisclosures`, all
+ * or none, for several) as JSON (`{"chainId", "to", "calldata"}`) into
+ * `buf` (text-output rules: `ehr_result_message`). Send it to `to` from a
+ * custodian's account.
+ * `EHR_ZERO_LENGTH` for no share.
+ */
+ehr_result ehr_disclosure_transaction(const struct ehr_sharing_context *context,
+                                      const struct ehr_share *const *shares,
+                                      size_t count,
+                                      char *buf,
+                                      size_t len,
+                                      size_t *out_len);
+
+/**
+ * Makes the recipient's check of `capsule`, received by the 20-byte
+ * `recipient`, for `envelope` (`envelope_len` bytes). Its reads
+ * (`ehr_receive_check_reads`) are `mayReceive` and `grantOf` on
+ * `EhrConsent` and `recordHashOf` on the registry. Free it with
+ * `ehr_receive_check_free`.
+ */
+ehr_result ehr_receive_check_new(const struct ehr_sharing_context *context,
+                                 const uint8_t *recipient,
+                                 const struct ehr_capsule *capsule,
+                                 const uint8_t *envelope,
+                                 size_t envelope_len,
+                                 struct ehr_receive_check **check_out);
+
+/**
+ * Writes the check's reads as JSON (`[{"to", "calldata"}]`, in order) into
+ * `buf` (text-output rules: `ehr_result_message`).
+ */
+ehr_result ehr_receive_check_reads(const struct ehr_receive_check *check,
+                                   char *buf,
+                                   size_t len,
+                                   size_t *out_len);
+
+/**
+ * Opens the capsule with the recipient's private key, fetched from `keys`
+ * by the key id the capsule names (an in-memory store's
+ * `ehr_key_store_insert_recipient_key`, or the `recipient_key` callback,
+ * so that it can live in an HSM), opens the envelope, and checks against
+ * `answers_json` (the answers to `ehr_receive_check_reads`, at one mined
+ * block) that the registry anchors the record and that the grant held.
+ * Free the result with `ehr_received_free`. The capsule codes of
+ * `ehr_capsule_open_envelope`; `EHR_RECORD_NOT_ANCHORED`,
+ * `EHR_RECORD_ANCHOR_MISMATCH`; `EHR_CONSENT_REVOKED` and the other consent
+ * codes of `ehr_share_check_seal`; `EHR_INVALID_JSON`.
+ */
+ehr_result ehr_receive_check_open(const struct ehr_receive_check *check,
+                                  const char *answers_json,
+                                  size_t answers_json_len,
+                                  const struct ehr_key_store *keys,
+                                  struct ehr_received **received_out);
+
+/**
+ * Frees a receive check; NULL is ignored.
+ */
+void ehr_receive_check_free(struct ehr_receive_check *check);
+
+/**
+ * Writes the record's plaintext into `buf` (byte-output rules:
+ * `ehr_envelope_open`). Clinical data: clear it when done.
+ */
+ehr_result ehr_received_record(const struct ehr_received *received,
+                               uint8_t *buf,
+                               size_t len,
+                               size_t *out_len);
+
+/**
+ * Writes the evidence as JSON (`{"chainId", "registry", "consent",
+ * "recordHash", "tiId", "subject", "templateId", "authority",
+ * "capsuleDigest", "checkedAt"}`) into `buf` (text-output rules:
+ * `ehr_result_message`).
+ */
+ehr_result ehr_received_evidence(const struct ehr_received *received,
+                                 char *buf,
+                                 size_t len,
+                                 size_t *out_len);
+
+/**
+ * Frees a received record (its plaintext is zeroized); NULL is ignored.
+ */
+void ehr_received_free(struct ehr_received *received);
+
+/**
+ * Writes the `eth_call` requests of the reads in `reads_json`
+ * (`reads_json_len` bytes: `ehr_share_check_reads` or
+ * `ehr_receive_check_reads`), pinned to the mined block `block_number`, as
+ * a JSON-RPC batch (an array of request objects with ids from `first_id`)
+ * into `buf` (text-output rules: `ehr_result_message`). Their results, in
+ * order, with that block's number and time, are the answers.
+ */
+ehr_result ehr_chain_reads_requests(const char *reads_json,
+                                    size_t reads_json_len,
+                                    uint64_t block_number,
+                                    uint64_t first_id,
+                                    char *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+/**
+ * Makes the reads in `reads_json` (`reads_json_len` bytes) at the newest
+ * mined block of `transport` (blocking) and writes the answers as JSON
+ * (`{"block": {"number", "time"}, "answers"}`) into `buf` (text-output
+ * rules: `ehr_result_message`), for `ehr_share_check_seal` or
+ * `ehr_receive_check_open`. Devnet and JSON-RPC transports;
+ * `EHR_INVALID_ARGUMENT` for a callback transport, whose callbacks make no
+ * `eth_call` (make the reads with the host's client:
+ * `ehr_chain_reads_requests`).
+ */
+ehr_result ehr_transport_read(struct ehr_transport *transport,
+                              const char *reads_json,
+                              size_t reads_json_len,
+                              char *buf,
+                              size_t len,
+                              size_t *out_len);
+
+/**
+ * Writes the two `eth_getLogs` requests of the accounting of pseudonym
+ * `subject` (32 bytes) on the `consent` contract (20 bytes), from block
+ * `from_block` to the latest, as a JSON-RPC batch (ids `first_id` and
+ * `first_id + 1`) into `buf` (text-output rules: `ehr_result_message`):
+ * the disclosures, then the grants and revocations.
+ */
+ehr_result ehr_accounting_requests(const uint8_t *consent,
+                                   const uint8_t *subject,
+                                   uint64_t from_block,
+                                   uint64_t first_id,
+                                   char *buf,
+                                   size_t len,
+                                   size_t *out_len);
+
+/**
+ * Writes the accounting of pseudonym `subject` (32 bytes) on the `consent`
+ * contract (20 bytes) as JSON (`{"disclosures": [{"recipient",
+ * "recordHash", "templateId", "authority", "capsuleDigest", "custodian",
+ * "blockNumber", "transactionHash", "blockTime"}], "grants": [{"grantId",
+ * "recipient", "patient", "templateIds", "expiresAt", "grantedIn",
+ * "revokedIn"}]}`) into `buf` (text-output rules: `ehr_result_message`),
+ * from `logs_json` (`logs_json_len` bytes): a JSON array of `eth_getLogs`
+ * results (each an array of logs, as the node returned it), such as the
+ * results of `ehr_accounting_requests`. Logs of other contracts,
+ * pseudonyms or events are left out. `EHR_TRANSPORT_MALFORMED` for a result
+ * that is no array of logs.
+ */
+ehr_result ehr_accounting(const uint8_t *consent,
+                          const uint8_t *subject,
+                          const char *logs_json,
+                          size_t logs_json_len,
+                          char *buf,
+                          size_t len,
+                          size_t *out_len);
 
 /**
  * Reads a signed record's proof from its compact binary form (`EHRP`,

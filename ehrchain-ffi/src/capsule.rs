@@ -76,26 +76,29 @@ pub(crate) fn capsule_suite(suite: u32) -> Result<CapsuleSuite> {
 /// The core's binding for the C binding at `p` (the parameter `name`).
 fn binding(p: *const ehr_capsule_binding, name: &str) -> Result<CapsuleBinding> {
     let b = ptr::handle(p, name)?;
-    let grant = B256::from(b.grant_id);
-    let authority = match b.authority {
-        0 => Authority::Grant(grant),
-        1 if grant.is_zero() => Authority::Emergency,
-        other => {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "{name}->authority is {other} with grant id {grant}: give EHR_AUTHORITY_GRANT (0) with the grant's id, or EHR_AUTHORITY_EMERGENCY (1) with a zero grant id"
-                ),
-            ));
-        }
-    };
     Ok(CapsuleBinding {
         chain_id: b.chain_id,
         registry: Address::from(b.registry),
         record_hash: B256::from(b.record_hash),
         recipient: Address::from(b.recipient),
-        authority,
+        authority: authority(b.authority, b.grant_id, &format!("{name}->authority"))?,
     })
+}
+
+/// The core's authority for the C `kind` (an `ehr_capsule_authority`, the
+/// parameter `name`) and `grant_id`.
+pub(crate) fn authority(kind: u32, grant_id: [u8; 32], name: &str) -> Result<Authority> {
+    let grant = B256::from(grant_id);
+    match kind {
+        0 => Ok(Authority::Grant(grant)),
+        1 if grant.is_zero() => Ok(Authority::Emergency),
+        other => Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "{name} is {other} with grant id {grant}: give EHR_AUTHORITY_GRANT (0) with the grant's id, or EHR_AUTHORITY_EMERGENCY (1) with a zero grant id"
+            ),
+        )),
+    }
 }
 
 /// The C binding of the core's `binding`.
@@ -125,7 +128,7 @@ fn private_key(suite: u32, private_key: *const u8) -> Result<RecipientPrivateKey
 
 /// The recipient public key of `suite` at `public_key` (`public_key_len`
 /// bytes).
-fn public_key(
+pub(crate) fn public_key(
     suite: u32,
     public_key: *const u8,
     public_key_len: usize,
@@ -194,12 +197,31 @@ pub unsafe extern "C" fn ehr_recipient_key_id(
     })
 }
 
+/// Writes the SHA-256 hash of the recipient `public_key` (`public_key_len`
+/// bytes) of `suite` to `key_hash_out` (32 bytes): with its key id and KEM,
+/// what the recipient publishes in `EhrConsent` (`publishRecipientKey`) and
+/// holders check before sealing. `EHR_RECIPIENT_KEY_INVALID` when the bytes
+/// are not a key of the suite.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_recipient_key_hash(
+    suite: u32,
+    public_key: *const u8,
+    public_key_len: usize,
+    key_hash_out: *mut u8,
+) -> ehr_result {
+    guard(|| {
+        let key = self::public_key(suite, public_key, public_key_len)?;
+        OutArray::<32>::new(key_hash_out, "key_hash_out")?.set(&key.key_hash().0);
+        Ok(())
+    })
+}
+
 /// A record key sealed for one recipient (`docs/capsule.md`), whose
 /// structure has been checked.
 ///
 /// Thread safety: immutable; may be used from several threads at once.
 pub struct ehr_capsule {
-    capsule: KeyCapsule,
+    pub(crate) capsule: KeyCapsule,
 }
 
 /// The holder's side: derives the record key of `envelope` (`envelope_len`
@@ -301,7 +323,10 @@ pub unsafe extern "C" fn ehr_capsule_to_summary(
 
 /// The recipient's private key for `capsule`, fetched from `keys` by the key
 /// id the capsule names.
-fn recipient_key(capsule: &KeyCapsule, keys: *const ehr_key_store) -> Result<RecipientPrivateKey> {
+pub(crate) fn recipient_key(
+    capsule: &KeyCapsule,
+    keys: *const ehr_key_store,
+) -> Result<RecipientPrivateKey> {
     let keys = ptr::handle(keys, "keys")?;
     keys.keys
         .recipient_key(&capsule.recipient_key_id(), capsule.suite())

@@ -2,7 +2,8 @@
 //! first byte picks the entry point and the output buffer size, the rest is
 //! the input (not necessarily UTF-8). Template JSON, TI JSON then generation,
 //! proof decoding (binary, QR text, JSON) then verification and re-encoding,
-//! envelope opening, ACK JSON.
+//! envelope opening, ACK JSON, sharing's reads JSON (as `eth_call`
+//! requests) and `eth_getLogs` results (as an accounting).
 //!
 //! No call may panic across the boundary (`EHR_PANIC`) or crash; a failing
 //! call leaves its outputs untouched; a text output that fits is
@@ -200,37 +201,68 @@ fuzz_target!(|data: &[u8]| {
                     ehr_proof_free(proof);
                 }
                 _ => {
-                    let rc = if selector & 0x08 == 0 {
-                        let mut hash = [0xA5u8; 32];
-                        no_panic(ehr_envelope_record_hash(
-                            input.as_ptr(),
-                            input.len(),
-                            hash.as_mut_ptr(),
-                        ));
-                        ehr_envelope_open(
-                            host.keys,
-                            input.as_ptr(),
-                            input.len(),
-                            buf.as_mut_ptr(),
-                            buf.len(),
-                            &raw mut n,
-                        )
-                    } else {
-                        let mut ack = null_mut();
-                        let rc = ehr_ack_from_json(text, input.len(), &raw mut ack);
-                        if rc == ehr_result::OK {
-                            let rc = ehr_ack_to_json(
-                                ack,
+                    // Bits 3 and 4 pick one of four, keeping the seeds'
+                    // selectors: 0xF5 an envelope, 0xEF an ACK.
+                    let rc = match (selector >> 3) & 3 {
+                        0 => {
+                            let rc = ehr_chain_reads_requests(
+                                text,
+                                input.len(),
+                                10,
+                                1,
                                 buf.as_mut_ptr().cast(),
                                 buf.len(),
                                 &raw mut n,
                             );
                             check_text(rc, &buf, n);
-                            let mut summary = ehr_ack_summary::default();
-                            ok(ehr_ack_to_summary(ack, &raw mut summary), "summary");
-                            ehr_ack_free(ack);
+                            rc
                         }
-                        rc
+                        3 => {
+                            let rc = ehr_accounting(
+                                [0xC0; 20].as_ptr(),
+                                [0x5A; 32].as_ptr(),
+                                text,
+                                input.len(),
+                                buf.as_mut_ptr().cast(),
+                                buf.len(),
+                                &raw mut n,
+                            );
+                            check_text(rc, &buf, n);
+                            rc
+                        }
+                        2 => {
+                            let mut hash = [0xA5u8; 32];
+                            no_panic(ehr_envelope_record_hash(
+                                input.as_ptr(),
+                                input.len(),
+                                hash.as_mut_ptr(),
+                            ));
+                            ehr_envelope_open(
+                                host.keys,
+                                input.as_ptr(),
+                                input.len(),
+                                buf.as_mut_ptr(),
+                                buf.len(),
+                                &raw mut n,
+                            )
+                        }
+                        _ => {
+                            let mut ack = null_mut();
+                            let rc = ehr_ack_from_json(text, input.len(), &raw mut ack);
+                            if rc == ehr_result::OK {
+                                let rc = ehr_ack_to_json(
+                                    ack,
+                                    buf.as_mut_ptr().cast(),
+                                    buf.len(),
+                                    &raw mut n,
+                                );
+                                check_text(rc, &buf, n);
+                                let mut summary = ehr_ack_summary::default();
+                                ok(ehr_ack_to_summary(ack, &raw mut summary), "summary");
+                                ehr_ack_free(ack);
+                            }
+                            rc
+                        }
                     };
                     no_panic(rc);
                 }

@@ -11,6 +11,7 @@ use alloy_primitives::{Address, B256};
 use ehrchain_contracts::DevnetTransport;
 #[cfg(feature = "rpc")]
 use ehrchain_contracts::RpcTransport;
+use ehrchain_core::sharing::ChainReader;
 use ehrchain_core::{
     AnchoredBatch, BatchReader, BlockRef, ErrorCode, FinalityTag, Submission, SubmissionStatus,
     Transport, TransportError, TxHash,
@@ -59,6 +60,23 @@ impl FfiTransport {
     }
 }
 
+impl FfiTransport {
+    /// The transport's reads at a mined block (sharing's `eth_call`s): the
+    /// devnet's and the JSON-RPC transport's; a callback transport has no
+    /// call to make them with.
+    pub(crate) fn chain_reader(&mut self) -> Result<&mut dyn ChainReader, Error> {
+        match self {
+            #[cfg(feature = "devnet")]
+            Self::Devnet(t) => Ok(t.as_mut()),
+            #[cfg(feature = "rpc")]
+            Self::Rpc(t) => Ok(t.as_mut()),
+            Self::Callbacks(_) => Err(needs(
+                "a devnet or JSON-RPC transport: a callback transport's callbacks make no eth_call at a block (make the reads with the host's client and give their answers as JSON)",
+            )),
+        }
+    }
+}
+
 impl BatchReader for FfiTransport {
     type Error = TransportError;
 
@@ -96,7 +114,6 @@ impl Transport for FfiTransport {
 }
 
 /// `EHR_INVALID_ARGUMENT`: the function works on `kind` of transport only.
-#[allow(dead_code)]
 pub(crate) fn needs(kind: &str) -> Error {
     Error::new(
         ErrorCode::InvalidArgument,

@@ -50,6 +50,12 @@ extern void *hsm;
 ehr_result hsm_master_key(void *hsm, const char *key_id, size_t key_id_len, uint8_t *key_out);
 ehr_result hsm_recipient_key(void *hsm, const uint8_t *key_id, uint32_t suite, uint8_t *key_out);
 
+/* Sharing (docs/consent.md): where consent lives, a recipient and a grant,
+ * and the reads and answers JSON of a check. */
+extern ehr_sharing_context sharing;
+extern uint8_t recipient[20], grant_id[32];
+extern char reads[4096], answers[4096];
+
 /* The node's URL, and one HTTP exchange with it. */
 extern const char *url;
 extern size_t url_len;

@@ -2190,6 +2190,233 @@ static void test_key_capsules(void) {
     capsule_round_trip(EHR_CAPSULE_SUITE_X25519, 32, 231);
 }
 
+/* ------------------------------------------------------------- sharing */
+
+/* `n` bytes as 0x-prefixed hex, NUL-terminated, at `out` (2n + 3 chars). */
+static char *to_hex(char *out, const uint8_t *bytes, size_t n) {
+    static const char digits[] = "0123456789abcdef";
+    char *p = out;
+    *p++ = '0';
+    *p++ = 'x';
+    for (size_t i = 0; i < n; i++) {
+        *p++ = digits[bytes[i] >> 4];
+        *p++ = digits[bytes[i] & 15];
+    }
+    *p = '\0';
+    return out;
+}
+
+/* What EhrConsent says at block 10 (time 1,700,000,000 s): whether the
+ * recipient may receive the record, under which grant, and the state of the
+ * grant the check expects. */
+struct consent_view {
+    int exists; /* the grant is known (else grantOf reads all zeros) */
+    int allowed;
+    int revoked;
+    uint8_t grant_id[32];
+    uint8_t subject[32];
+    uint8_t recipient[20];
+};
+
+/* One ABI word at `w`: `n` bytes right-aligned. */
+static uint8_t *abi_word(uint8_t *w, const uint8_t *bytes, size_t n) {
+    memset(w, 0, 32);
+    memcpy(w + 32 - n, bytes, n);
+    return w + 32;
+}
+
+/* The answers JSON of a check's reads: `mayReceive` and `grantOf` from
+ * `view`, then `third` (`recipientKeyOf` or `recordHashOf`). */
+static void answers_json(char *out, size_t cap, const struct consent_view *view,
+                         const uint8_t *third, size_t third_len) {
+    uint8_t may[64], grant[128];
+    uint8_t allowed = (uint8_t)view->allowed, revoked = (uint8_t)view->revoked;
+    uint8_t expires[8] = {0, 0, 0, 0, 0x77, 0x35, 0x94, 0x00}; /* 2,000,000,000 s */
+    uint8_t zero[32] = {0};
+    abi_word(abi_word(may, &allowed, 1), view->allowed ? view->grant_id : zero, 32);
+    uint8_t *w = abi_word(grant, view->subject, 32);
+    w = abi_word(abi_word(w, view->recipient, 20), expires, 8);
+    abi_word(w, &revoked, 1);
+    if (!view->exists) {
+        memset(grant, 0, sizeof grant);
+    }
+    char a[131], b[259], c[131];
+    snprintf(out, cap,
+             "{\"block\": {\"number\": 10, \"time\": 1700000000000}, \"answers\": [\"%s\", \"%s\", "
+             "\"%s\"]}",
+             to_hex(a, may, sizeof may), to_hex(b, grant, sizeof grant),
+             to_hex(c, third, third_len));
+}
+
+/* How many reads a reads JSON lists. */
+static int count_reads(const char *json) {
+    int n = 0;
+    for (const char *p = json; (p = strstr(p, "\"calldata\"")) != NULL; p++) {
+        n++;
+    }
+    return n;
+}
+
+/* A holder shares a record with a recipient and the recipient opens it,
+ * with the chain's answers given as JSON (the reads a host makes at one
+ * mined block); every refusal of consent, key and anchor has its code. The
+ * same flow on the devnet's EhrConsent is tests/sharing.rs. */
+static void test_sharing_from_answers(void) {
+    ehr_key_store *holder = memory_keys();
+    struct consent_view view = {0, 0, 0, {0}, {0}, {0}};
+    memset(view.grant_id, 0x42, 32);
+    memset(view.subject, 0x5a, 32);
+    memset(view.recipient, 0xaa, 20);
+    uint8_t template_id[32], ti_id[32];
+    memset(template_id, 0x7b, 32);
+    memset(ti_id, 0x3c, 32);
+    uint8_t envelope[256];
+    size_t envelope_len = 0;
+    OK(ehr_envelope_seal(holder, SEALING, strlen(SEALING), view.subject, template_id, ti_id,
+                         (const uint8_t *)"K 4.1 mmol/L", 12, envelope, sizeof envelope,
+                         &envelope_len));
+    uint8_t record_hash[32];
+    OK(ehr_envelope_record_hash(envelope, envelope_len, record_hash));
+    ehr_sharing_context context = {31337, {0}, {0}};
+    memset(context.registry, 0xee, 20);
+    memset(context.consent, 0xc0, 20);
+
+    /* The recipient's key pair; what it publishes: key id and hash. */
+    uint32_t suite = EHR_CAPSULE_SUITE_X25519;
+    struct host_recipient host = {{0}, {0}, 0, 0, 0};
+    OK(ehr_recipient_key_generate(suite, host.private_key));
+    uint8_t public_key[32], published[64];
+    size_t n = 0;
+    OK(ehr_recipient_public_key(suite, host.private_key, public_key, sizeof public_key, &n));
+    OK(ehr_recipient_key_id(suite, public_key, 32, host.key_id));
+    memcpy(published, host.key_id, 32);
+    OK(ehr_recipient_key_hash(suite, public_key, 32, published + 32));
+
+    /* The holder's check: three reads, as eth_call requests at block 10. */
+    ehr_share_check *check = NULL;
+    OK(ehr_share_check_new(&context, envelope, envelope_len, view.recipient, EHR_AUTHORITY_GRANT,
+                           view.grant_id, &check));
+    char reads[4096], requests[8192], answers[2048];
+    OK(ehr_share_check_reads(check, reads, sizeof reads, &n));
+    EXPECT(count_reads(reads) == 3);
+    OK(ehr_chain_reads_requests(reads, strlen(reads), 10, 1, requests, sizeof requests, &n));
+    EXPECT(strstr(requests, "\"method\":\"eth_call\"") != NULL);
+    EXPECT(strstr(requests, "\"0xa\"]") != NULL && strstr(requests, "\"id\":3") != NULL);
+
+    /* No grant at block 10: no capsule. */
+    ehr_share *share = NULL;
+    answers_json(answers, sizeof answers, &view, published, sizeof published);
+    EXPECT_RC(ehr_share_check_seal(check, answers, strlen(answers), suite, public_key, 32, holder,
+                                   &share),
+              EHR_CONSENT_NO_GRANT);
+    EXPECT_LAST_ERROR("the patient must grant access first");
+    EXPECT_RC(ehr_share_check_seal(check, LIT("{}"), suite, public_key, 32, holder, &share),
+              EHR_INVALID_JSON);
+
+    /* Granted, but the recipient published no key. */
+    view.exists = 1;
+    view.allowed = 1;
+    uint8_t unpublished[64] = {0};
+    answers_json(answers, sizeof answers, &view, unpublished, sizeof unpublished);
+    EXPECT_RC(ehr_share_check_seal(check, answers, strlen(answers), suite, public_key, 32, holder,
+                                   &share),
+              EHR_RECIPIENT_KEY_NOT_PUBLISHED);
+
+    /* Granted and published: the capsule, its disclosure, the transaction. */
+    answers_json(answers, sizeof answers, &view, published, sizeof published);
+    OK(ehr_share_check_seal(check, answers, strlen(answers), suite, public_key, 32, holder,
+                            &share));
+    char json[8192];
+    OK(ehr_share_to_json(share, json, sizeof json, &n));
+    EXPECT(strstr(json, "\"authority\":{\"grant\":\"0x4242") != NULL);
+    EXPECT(strstr(json, "\"checkedAt\":{\"number\":10,\"time\":1700000000000}") != NULL);
+    const ehr_share *shares[1] = {share};
+    OK(ehr_disclosure_transaction(&context, shares, 1, json, sizeof json, &n));
+    EXPECT(strstr(json, "{\"chainId\":31337,") == json && strstr(json, "\"calldata\":\"0x") != NULL);
+    EXPECT_RC(ehr_disclosure_transaction(&context, shares, 0, json, sizeof json, &n),
+              EHR_ZERO_LENGTH);
+    ehr_capsule *capsule = NULL;
+    OK(ehr_share_capsule(share, &capsule));
+    uint8_t capsule_bytes[256];
+    OK(ehr_capsule_to_bytes(capsule, capsule_bytes, sizeof capsule_bytes, &n));
+    EXPECT(n == 231);
+    ehr_capsule_free(capsule);
+    ehr_share_free(share);
+
+    /* The recipient opens it with its key from the HSM-like callbacks. */
+    ehr_key_store_callbacks cb = {&host, host_no_master_key, host_recipient_key};
+    ehr_key_store *hsm = NULL;
+    OK(ehr_key_store_new_callbacks(&cb, &hsm));
+    OK(ehr_capsule_from_bytes(capsule_bytes, 231, &capsule));
+    ehr_receive_check *receive = NULL;
+    OK(ehr_receive_check_new(&context, view.recipient, capsule, envelope, envelope_len, &receive));
+    ehr_capsule_free(capsule);
+    OK(ehr_receive_check_reads(receive, reads, sizeof reads, &n));
+    EXPECT(count_reads(reads) == 3);
+    answers_json(answers, sizeof answers, &view, record_hash, 32);
+    ehr_received *received = NULL;
+    OK(ehr_receive_check_open(receive, answers, strlen(answers), hsm, &received));
+    EXPECT(host.calls == 1);
+    char record[64];
+    OK(ehr_received_record(received, (uint8_t *)record, sizeof record, &n));
+    EXPECT(n == 12 && memcmp(record, "K 4.1 mmol/L", 12) == 0);
+    OK(ehr_received_evidence(received, json, sizeof json, &n));
+    EXPECT(strstr(json, "{\"chainId\":31337,") == json);
+    EXPECT(strstr(json, "\"authority\":{\"grant\":\"0x4242") != NULL);
+    ehr_received_free(received);
+
+    /* Not anchored: refused. */
+    uint8_t zero[32] = {0};
+    answers_json(answers, sizeof answers, &view, zero, 32);
+    EXPECT_RC(ehr_receive_check_open(receive, answers, strlen(answers), hsm, &received),
+              EHR_RECORD_NOT_ANCHORED);
+
+    /* Revoked: no new capsule, and the recipient's check fails on it. */
+    view.allowed = 0;
+    view.revoked = 1;
+    answers_json(answers, sizeof answers, &view, published, sizeof published);
+    EXPECT_RC(ehr_share_check_seal(check, answers, strlen(answers), suite, public_key, 32, holder,
+                                   &share),
+              EHR_CONSENT_REVOKED);
+    EXPECT_LAST_ERROR("was revoked by the patient");
+    answers_json(answers, sizeof answers, &view, record_hash, 32);
+    EXPECT_RC(ehr_receive_check_open(receive, answers, strlen(answers), hsm, &received),
+              EHR_CONSENT_REVOKED);
+    ehr_receive_check_free(receive);
+    ehr_receive_check_free(NULL);
+
+    /* The patient's accounting: two eth_getLogs, and their logs decoded. */
+    OK(ehr_accounting_requests(context.consent, view.subject, 0, 1, requests, sizeof requests, &n));
+    EXPECT(strstr(requests, "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"eth_getLogs\"") != NULL &&
+           strstr(requests, "{\"id\":2,\"jsonrpc\":\"2.0\",\"method\":\"eth_getLogs\"") != NULL);
+    OK(ehr_accounting(context.consent, view.subject, LIT("[[], []]"), json, sizeof json, &n));
+    EXPECT(strcmp(json, "{\"disclosures\":[],\"grants\":[]}") == 0);
+    EXPECT_RC(ehr_accounting(context.consent, view.subject, LIT("[{}]"), json, sizeof json, &n),
+              EHR_TRANSPORT_MALFORMED);
+
+    /* A devnet transport makes the reads itself; a callback transport has
+     * no eth_call. */
+    ehr_transport *devnet = NULL;
+    OK(ehr_transport_new_devnet(NULL, &devnet));
+    OK(ehr_share_check_reads(check, reads, sizeof reads, &n));
+    OK(ehr_transport_read(devnet, reads, strlen(reads), answers, sizeof answers, &n));
+    EXPECT(strstr(answers, "\"answers\":[\"0x\",\"0x\",\"0x\"]") != NULL);
+    ehr_transport_free(devnet);
+    struct fake_chain fake;
+    memset(&fake, 0, sizeof fake);
+    ehr_transport *callbacks = fake_transport(&fake);
+    EXPECT_RC(ehr_transport_read(callbacks, reads, strlen(reads), answers, sizeof answers, &n),
+              EHR_INVALID_ARGUMENT);
+    ehr_transport_free(callbacks);
+
+    ehr_share_check_free(check);
+    ehr_share_check_free(NULL);
+    ehr_share_free(NULL);
+    ehr_received_free(NULL);
+    ehr_key_store_free(hsm);
+    ehr_key_store_free(holder);
+}
+
 int main(void) {
     test_result_codes_are_stable();
     test_messages_and_buffers();
@@ -2208,6 +2435,7 @@ int main(void) {
     test_pipeline_on_the_devnet();
     test_signed_record_proofs();
     test_key_capsules();
+    test_sharing_from_answers();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
         return 1;

@@ -1,0 +1,559 @@
+//! Sharing through the C ABI on the devnet (issue 17's "done when"): a
+//! patient grants a second hospital access to one template's records; the
+//! first hospital seals a record's key for it through `ehr_share_check_*`
+//! and records the disclosure (`ehr_disclosure_transaction`); the second
+//! opens the record with its private key from a callback key store
+//! (`ehr_receive_check_*`); the patient reads the accounting
+//! (`ehr_accounting`), revokes, and no further capsule is made
+//! (`EHR_CONSENT_REVOKED`). Granting, revoking and publishing keys are
+//! transactions of the patient's and the recipient's wallets: this test
+//! sends them on the Rust devnet (the C ABI has no consent calls), and
+//! makes the reads the C functions name on the same devnet.
+#![cfg(feature = "devnet")]
+#![allow(
+    missing_docs,
+    unsafe_code,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "../../ehrchain-core/tests/common/test_keys.rs"]
+mod test_keys;
+
+use std::ffi::{c_char, c_void};
+use std::ptr::{null, null_mut};
+
+use alloy_sol_types::SolCall;
+use ehrchain_contracts::EhrConsent::{self, ConsentGrant};
+use ehrchain_contracts::{Devnet, Receipt};
+use ehrchain_core::capsule::{CapsuleSuite, RecipientPublicKey};
+use ehrchain_core::sharing::{ChainRead, read_blocking};
+use ehrchain_core::{
+    Address, B256, Bytes, ChainTransaction, ErrorCode, InMemoryKeyStore, InitialTransaction, Role,
+    TemplateRegistry, TransactionGenerator, UnixMillis,
+};
+use ehrchain_ffi::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde_json::{Value, json};
+
+fn last_error() -> String {
+    let mut buf = vec![0u8; 4096];
+    let mut n = 0;
+    // SAFETY: buf holds 4096 writable bytes.
+    unsafe { ehr_last_error(buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+fn ok(rc: ehr_result) {
+    assert_eq!(rc, ehr_result::OK, "{}", last_error());
+}
+
+/// The text a text-output function writes (without its NUL).
+fn text_out(f: impl FnOnce(*mut c_char, usize, *mut usize) -> ehr_result) -> String {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0;
+    ok(f(buf.as_mut_ptr().cast(), buf.len(), &raw mut n));
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+/// The bytes a byte-output function writes.
+fn bytes_out(f: impl FnOnce(*mut u8, usize, *mut usize) -> ehr_result) -> Vec<u8> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0;
+    ok(f(buf.as_mut_ptr(), buf.len(), &raw mut n));
+    buf.truncate(n);
+    buf
+}
+
+/// The recipient's private key behind a callback key store: the 32 bytes at
+/// `userdata`.
+unsafe extern "C" fn recipient_key(
+    userdata: *mut c_void,
+    _key_id: *const u8,
+    _suite: u32,
+    key_out: *mut u8,
+) -> ehr_result {
+    // SAFETY: userdata is the test's 32-byte key; key_out has 32 bytes.
+    unsafe { std::ptr::copy_nonoverlapping(userdata.cast::<u8>(), key_out, 32) };
+    ehr_result::OK
+}
+
+/// A store that holds no master key.
+unsafe extern "C" fn no_master_key(
+    _: *mut c_void,
+    _: *const c_char,
+    _: usize,
+    _: *mut u8,
+) -> ehr_result {
+    ErrorCode::KeyUnknown.into()
+}
+
+/// Two hospitals on one devnet with `EhrConsent`: A (the custodian) anchors
+/// a record and holds its key; B receives; the patient is bound to the
+/// record's pseudonym.
+struct World {
+    net: Devnet,
+    consent: Address,
+    hospital: Address,
+    patient: Address,
+    recipient: Address,
+    subject: B256,
+    templates: TemplateRegistry,
+    tg: TransactionGenerator<InMemoryKeyStore>,
+    context: ehr_sharing_context,
+    /// The `eth_getLogs` form of every consent log, for the accounting.
+    logs: Vec<Value>,
+}
+
+impl World {
+    fn new() -> Self {
+        let mut net = Devnet::new().unwrap();
+        let consent = net.deploy_consent().unwrap();
+        let hospital = Devnet::account("hospital");
+        net.grant_role("custodian", hospital).unwrap();
+        let templates = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi())).unwrap();
+        for template in templates.iter() {
+            net.register_template(template).unwrap();
+        }
+        let tg = test_keys::test_generator("records", net.chain_id(), net.registry());
+        let context = ehr_sharing_context {
+            chain_id: net.chain_id(),
+            registry: net.registry().0.0,
+            consent: consent.0.0,
+        };
+        let mut world = Self {
+            subject: tg.pseudonym("MRN-000123"),
+            net,
+            consent,
+            hospital,
+            patient: Devnet::account("patient"),
+            recipient: Devnet::account("clinic-b"),
+            templates,
+            tg,
+            context,
+            logs: Vec::new(),
+        };
+        let bind = EhrConsent::bindPatientCall {
+            subject: world.subject,
+            account: world.patient,
+        };
+        world.send(hospital, &bind);
+        world
+    }
+
+    /// Sends `call` to `EhrConsent` from `from`, keeps its logs and mines.
+    fn send<C: SolCall>(&mut self, from: Address, call: &C) -> Receipt {
+        self.send_raw(from, call.abi_encode())
+    }
+
+    fn send_raw(&mut self, from: Address, calldata: Vec<u8>) -> Receipt {
+        let receipt = self
+            .net
+            .execute(from, self.consent, calldata.into())
+            .unwrap();
+        assert!(receipt.status(), "{:?}", receipt.consent_error());
+        for log in receipt.chain_logs() {
+            self.logs.push(json!({
+                "address": log.address,
+                "topics": log.topics,
+                "data": log.data,
+                "blockNumber": format!("{:#x}", log.block_number),
+                "transactionHash": log.transaction_hash,
+                "blockTimestamp": format!("{:#x}", receipt.block_timestamp),
+            }));
+        }
+        self.net.mine();
+        receipt
+    }
+
+    fn template(&self, name: &str) -> B256 {
+        self.templates.latest(name).unwrap().id()
+    }
+
+    /// A blood-pressure record of the patient, anchored by a doctor of A.
+    fn anchored_record(&mut self) -> ChainTransaction {
+        let ti = InitialTransaction {
+            ti_id: B256::repeat_byte(0x71),
+            template_id: self.template("blood-pressure"),
+            author_id: "doctor-1".into(),
+            author_role: Role::new(Role::DOCTOR).unwrap(),
+            patient_id: Some("MRN-000123".into()),
+            timestamp: self.net.block_timestamp() - 30,
+            fields: serde_json::from_value(
+                json!({"systolic": 128, "diastolic": 84, "position": "sitting"}),
+            )
+            .unwrap(),
+        };
+        let now = UnixMillis::from_secs(self.net.block_timestamp());
+        let mut rng = ChaCha20Rng::seed_from_u64(17);
+        let tc = self
+            .tg
+            .generate(&self.templates, &ti, now, &mut rng)
+            .unwrap();
+        assert!(self.net.execute_tc(&tc, Devnet::doctor()).unwrap().status());
+        self.net.mine();
+        tc
+    }
+
+    /// Makes the reads a C check names (its reads JSON) at the devnet's
+    /// current block, and returns the answers JSON.
+    fn answers(&mut self, reads_json: &str) -> String {
+        let reads: Vec<ChainRead> = serde_json::from_str(reads_json).unwrap();
+        serde_json::to_string(&read_blocking(&mut self.net, &reads).unwrap()).unwrap()
+    }
+
+    /// A checks consent and B's key through C and seals the record's key.
+    fn share(
+        &mut self,
+        envelope: &[u8],
+        grant_id: B256,
+        public_key: &[u8],
+        keys: *const ehr_key_store,
+    ) -> Result<*mut ehr_share, ehr_result> {
+        let mut check = null_mut();
+        let mut share = null_mut();
+        // SAFETY: every pointer is valid for its stated length; the check is
+        // freed here.
+        unsafe {
+            ok(ehr_share_check_new(
+                &raw const self.context,
+                envelope.as_ptr(),
+                envelope.len(),
+                self.recipient.0.0.as_ptr(),
+                ehr_capsule_authority::EHR_AUTHORITY_GRANT as u32,
+                grant_id.0.as_ptr(),
+                &raw mut check,
+            ));
+            let reads = text_out(|b, l, n| ehr_share_check_reads(check, b, l, n));
+            let answers = self.answers(&reads);
+            let rc = ehr_share_check_seal(
+                check,
+                answers.as_ptr().cast(),
+                answers.len(),
+                ehr_capsule_suite::EHR_CAPSULE_SUITE_X_WING as u32,
+                public_key.as_ptr(),
+                public_key.len(),
+                keys,
+                &raw mut share,
+            );
+            ehr_share_check_free(check);
+            if rc == ehr_result::OK {
+                Ok(share)
+            } else {
+                assert!(share.is_null());
+                Err(rc)
+            }
+        }
+    }
+
+    /// B reads the capsule from its bytes and opens the record through C.
+    fn receive(
+        &mut self,
+        capsule: &[u8],
+        envelope: &[u8],
+        keys: *const ehr_key_store,
+    ) -> Result<*mut ehr_received, ehr_result> {
+        let (mut c, mut check, mut received) = (null_mut(), null_mut(), null_mut());
+        // SAFETY: every pointer is valid for its stated length; the capsule
+        // and the check are freed here.
+        unsafe {
+            ok(ehr_capsule_from_bytes(
+                capsule.as_ptr(),
+                capsule.len(),
+                &raw mut c,
+            ));
+            ok(ehr_receive_check_new(
+                &raw const self.context,
+                self.recipient.0.0.as_ptr(),
+                c,
+                envelope.as_ptr(),
+                envelope.len(),
+                &raw mut check,
+            ));
+            let reads = text_out(|b, l, n| ehr_receive_check_reads(check, b, l, n));
+            let answers = self.answers(&reads);
+            let rc = ehr_receive_check_open(
+                check,
+                answers.as_ptr().cast(),
+                answers.len(),
+                keys,
+                &raw mut received,
+            );
+            ehr_receive_check_free(check);
+            ehr_capsule_free(c);
+            if rc == ehr_result::OK {
+                Ok(received)
+            } else {
+                Err(rc)
+            }
+        }
+    }
+}
+
+#[test]
+fn a_patient_grants_b_opens_a_record_of_a_through_c_sees_it_revokes_and_no_capsule_follows() {
+    let mut w = World::new();
+    let record = w.anchored_record();
+    let envelope = record.envelope.as_bytes().to_vec();
+
+    // B's key pair, made through C; B publishes its id, KEM and hash.
+    let suite = ehr_capsule_suite::EHR_CAPSULE_SUITE_X_WING as u32;
+    let mut b_private = [0u8; 32];
+    // SAFETY: b_private holds 32 writable bytes.
+    ok(unsafe { ehr_recipient_key_generate(suite, b_private.as_mut_ptr()) });
+    let b_public = bytes_out(|b, l, n| {
+        // SAFETY: b_private holds 32 bytes; b, l, n describe a buffer.
+        unsafe { ehr_recipient_public_key(suite, b_private.as_ptr(), b, l, n) }
+    });
+    let published = RecipientPublicKey::from_bytes(CapsuleSuite::XWing, &b_public).unwrap();
+    let publish = EhrConsent::publishRecipientKeyCall {
+        keyId: published.key_id(),
+        kem: published.suite().kem_id(),
+        keyHash: published.key_hash(),
+    };
+    let recipient = w.recipient;
+    w.send(recipient, &publish);
+
+    // A's key store (the record's master key), B's callback key store.
+    let (mut a_keys, mut b_keys) = (null_mut(), null_mut());
+    let b_callbacks = ehr_key_store_callbacks {
+        userdata: b_private.as_mut_ptr().cast(),
+        master_key: Some(no_master_key),
+        recipient_key: Some(recipient_key),
+    };
+    // SAFETY: the key id is its stated length; the key 32 bytes; the
+    // callbacks' userdata outlives the store.
+    unsafe {
+        ok(ehr_key_store_new(&raw mut a_keys));
+        ok(ehr_key_store_insert(
+            a_keys,
+            "records".as_ptr().cast(),
+            7,
+            [0x11; 32].as_ptr(),
+        ));
+        ok(ehr_key_store_new_callbacks(
+            &raw const b_callbacks,
+            &raw mut b_keys,
+        ));
+    }
+
+    // No grant yet: no capsule.
+    let refused = w.share(&envelope, B256::repeat_byte(1), &b_public, a_keys);
+    assert_eq!(refused.unwrap_err(), ErrorCode::ConsentNoGrant);
+    assert!(last_error().contains("the patient must grant access first"));
+
+    // The patient grants B the blood-pressure records for a day.
+    let now = w.net.block_timestamp();
+    let grant = ConsentGrant {
+        subject: w.subject,
+        patient: w.patient,
+        recipient: w.recipient,
+        templateIds: vec![w.template("blood-pressure")],
+        expiresAt: now + 86_400,
+        nonce: 1,
+        deadline: now + 3_600,
+    };
+    let patient = w.patient;
+    let granted = w.send(patient, &EhrConsent::grantConsentCall { grant });
+    let grant_id = granted.events::<EhrConsent::ConsentGranted>()[0].grantId;
+
+    // A seals the record's key for B and records the disclosure.
+    let share = w.share(&envelope, grant_id, &b_public, a_keys).unwrap();
+    let share_json: Value =
+        // SAFETY: share is a live share.
+        serde_json::from_str(&text_out(|b, l, n| unsafe { ehr_share_to_json(share, b, l, n) }))
+            .unwrap();
+    assert_eq!(share_json["authority"], json!({"grant": grant_id}));
+    assert_eq!(share_json["disclosure"]["recipient"], json!(w.recipient));
+    assert_eq!(
+        share_json["disclosure"]["recordHash"],
+        json!(record.record_hash)
+    );
+    assert_eq!(
+        share_json["checkedAt"]["number"],
+        json!(w.net.block_number())
+    );
+    let shares = [share.cast_const()];
+    let tx: Value = serde_json::from_str(&text_out(|b, l, n| {
+        // SAFETY: context and the one share are live.
+        unsafe { ehr_disclosure_transaction(&raw const w.context, shares.as_ptr(), 1, b, l, n) }
+    }))
+    .unwrap();
+    assert_eq!(
+        (&tx["chainId"], &tx["to"]),
+        (&json!(w.net.chain_id()), &json!(w.consent))
+    );
+    let calldata: Bytes = serde_json::from_value(tx["calldata"].clone()).unwrap();
+    let hospital = w.hospital;
+    let disclosed = w.send_raw(hospital, calldata.to_vec());
+    let mut capsule = null_mut();
+    // SAFETY: share is live; capsule is freed below.
+    ok(unsafe { ehr_share_capsule(share, &raw mut capsule) });
+    let capsule_bytes = bytes_out(|b, l, n| {
+        // SAFETY: capsule is live.
+        unsafe { ehr_capsule_to_bytes(capsule, b, l, n) }
+    });
+    // SAFETY: freed once.
+    unsafe {
+        ehr_capsule_free(capsule);
+        ehr_share_free(share);
+    }
+
+    // B opens the record with its key from the callback store and checks it
+    // against the chain.
+    let received = w.receive(&capsule_bytes, &envelope, b_keys).unwrap();
+    let plaintext = bytes_out(|b, l, n| {
+        // SAFETY: received is live.
+        unsafe { ehr_received_record(received, b, l, n) }
+    });
+    assert_eq!(
+        plaintext,
+        record
+            .envelope
+            .open(w.tg.key_store())
+            .unwrap()
+            .as_slice()
+            .to_vec()
+    );
+    let evidence: Value = serde_json::from_str(&text_out(|b, l, n| {
+        // SAFETY: received is live.
+        unsafe { ehr_received_evidence(received, b, l, n) }
+    }))
+    .unwrap();
+    assert_eq!(
+        evidence,
+        json!({
+            "chainId": w.net.chain_id(),
+            "registry": w.net.registry(),
+            "consent": w.consent,
+            "recordHash": record.record_hash,
+            "tiId": record.ti_id,
+            "subject": w.subject,
+            "templateId": w.template("blood-pressure"),
+            "authority": {"grant": grant_id},
+            "capsuleDigest": share_json["disclosure"]["capsuleDigest"],
+            "checkedAt": {"number": w.net.block_number(), "time": w.net.block_timestamp() * 1000},
+        })
+    );
+    // SAFETY: freed once.
+    unsafe { ehr_received_free(received) };
+
+    // The patient's accounting: the requests, then the logs they return.
+    let requests: Value = serde_json::from_str(&text_out(|b, l, n| {
+        // SAFETY: consent holds 20 bytes, subject 32.
+        unsafe {
+            ehr_accounting_requests(w.consent.0.0.as_ptr(), w.subject.0.as_ptr(), 0, 5, b, l, n)
+        }
+    }))
+    .unwrap();
+    assert_eq!(requests[0]["method"], "eth_getLogs");
+    assert_eq!(requests[1]["id"], 6);
+    assert_eq!(requests[0]["params"][0]["address"], json!(w.consent));
+    let logs = json!([w.logs]).to_string();
+    let accounting: Value = serde_json::from_str(&text_out(|b, l, n| {
+        // SAFETY: consent holds 20 bytes, subject 32, logs its length.
+        unsafe {
+            ehr_accounting(
+                w.consent.0.0.as_ptr(),
+                w.subject.0.as_ptr(),
+                logs.as_ptr().cast(),
+                logs.len(),
+                b,
+                l,
+                n,
+            )
+        }
+    }))
+    .unwrap();
+    assert_eq!(
+        accounting["disclosures"],
+        json!([{
+            "recipient": w.recipient,
+            "recordHash": record.record_hash,
+            "templateId": w.template("blood-pressure"),
+            "authority": {"grant": grant_id},
+            "capsuleDigest": share_json["disclosure"]["capsuleDigest"],
+            "custodian": w.hospital,
+            "blockNumber": disclosed.block_number,
+            "transactionHash": disclosed.tx_hash,
+            "blockTime": disclosed.block_timestamp * 1000,
+        }])
+    );
+    assert_eq!(accounting["grants"][0]["grantId"], json!(grant_id));
+    assert_eq!(accounting["grants"][0]["revokedIn"], Value::Null);
+
+    // The patient revokes; once mined, no capsule is made and B's check of
+    // the capsule it has fails on the grant.
+    w.send(
+        patient,
+        &EhrConsent::revokeConsentCall { grantId: grant_id },
+    );
+    let refused = w.share(&envelope, grant_id, &b_public, a_keys);
+    assert_eq!(refused.unwrap_err(), ErrorCode::ConsentRevoked);
+    assert!(last_error().contains("was revoked by the patient"));
+    let refused = w.receive(&capsule_bytes, &envelope, b_keys);
+    assert_eq!(refused.unwrap_err(), ErrorCode::ConsentRevoked);
+
+    // SAFETY: freed once.
+    unsafe {
+        ehr_key_store_free(a_keys);
+        ehr_key_store_free(b_keys);
+    }
+}
+
+#[test]
+fn a_devnet_transport_answers_reads_at_its_newest_block_and_requests_pin_the_block() {
+    let (mut transport, mut chain_id, mut registry) = (null_mut(), 0, [0u8; 20]);
+    // SAFETY: the out pointers are writable; the transport is freed below.
+    unsafe {
+        ok(ehr_transport_new_devnet(null(), &raw mut transport));
+        ok(ehr_transport_chain(
+            transport,
+            &raw mut chain_id,
+            registry.as_mut_ptr(),
+        ));
+    }
+    let call = ehrchain_contracts::EhrRegistry::recordHashOfCall {
+        tiId: B256::repeat_byte(9),
+    };
+    let reads =
+        json!([{"to": Address::from(registry), "calldata": Bytes::from(call.abi_encode())}])
+            .to_string();
+    let answers: Value = serde_json::from_str(&text_out(|b, l, n| {
+        // SAFETY: transport is live; reads its length.
+        unsafe { ehr_transport_read(transport, reads.as_ptr().cast(), reads.len(), b, l, n) }
+    }))
+    .unwrap();
+    assert_eq!(answers["answers"], json!([B256::ZERO]));
+    let requests: Value = serde_json::from_str(&text_out(|b, l, n| {
+        // SAFETY: reads its length.
+        unsafe { ehr_chain_reads_requests(reads.as_ptr().cast(), reads.len(), 42, 1, b, l, n) }
+    }))
+    .unwrap();
+    assert_eq!(
+        requests,
+        json!([{"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [
+            {"to": Address::from(registry), "data": Bytes::from(call.abi_encode())},
+            "0x2a"
+        ]}])
+    );
+    // Not JSON of reads: EHR_INVALID_JSON.
+    let mut n = 0;
+    let mut buf = [0u8; 16];
+    // SAFETY: the text is its length; buf holds 16 bytes.
+    let rc = unsafe {
+        ehr_transport_read(
+            transport,
+            "{}".as_ptr().cast(),
+            2,
+            buf.as_mut_ptr().cast(),
+            16,
+            &raw mut n,
+        )
+    };
+    assert_eq!(rc, ErrorCode::InvalidJson);
+    // SAFETY: freed once.
+    unsafe { ehr_transport_free(transport) };
+}
