@@ -9,12 +9,15 @@ use ehrchain_core::{
     B256, Batch, BatchBuilder, ErrorCode, InclusionProof, SystemClock, run_blocking,
 };
 
-use crate::cancel::{ehr_cancel, until};
+use crate::cancel::{blocking, ehr_cancel};
 use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutSlots};
-use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::{bytes_of, guard_on, guard_on_mut, parsed, parsed_bytes, parsed_text, text_of};
+use crate::result::{Error, ehr_result, guard};
+use crate::shapes::{
+    bytes_of, free, guard_on, guard_on_mut, handle_of, made, parsed, parsed_bytes, parsed_text,
+    text_of, value_of,
+};
 use crate::transport::ehr_transport;
 use crate::validator::batch_validator;
 
@@ -30,11 +33,8 @@ pub struct ehr_batch_builder {
 pub unsafe extern "C" fn ehr_batch_builder_new(
     builder_out: *mut *mut ehr_batch_builder,
 ) -> ehr_result {
-    guard(|| {
-        Out::new(builder_out, "builder_out")?.give(ehr_batch_builder {
-            builder: BatchBuilder::new(),
-        });
-        Ok(())
+    made(builder_out, "builder_out", || ehr_batch_builder {
+        builder: BatchBuilder::new(),
     })
 }
 
@@ -76,7 +76,7 @@ pub unsafe extern "C" fn ehr_batch_builder_build(
 /// Frees a batch builder; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_batch_builder_free(builder: *mut ehr_batch_builder) {
-    guard_void(|| drop(ptr::take(builder)));
+    free(builder);
 }
 
 /// A built batch: its root, its records and their proofs.
@@ -111,11 +111,10 @@ pub unsafe extern "C" fn ehr_batch_proof(
     index: u32,
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
-    guard_on(batch, "batch", |batch| {
-        let out = Out::new(proof_out, "proof_out")?;
-        let proof = batch.batch.proof(index)?;
-        out.give(ehr_proof { proof });
-        Ok(())
+    handle_of(batch, proof_out, "batch", "proof_out", |batch| {
+        Ok(ehr_proof {
+            proof: batch.batch.proof(index)?,
+        })
     })
 }
 
@@ -147,8 +146,7 @@ pub unsafe extern "C" fn ehr_batch_submit(
         let batch = ptr::handle(batch, "batch")?;
         let tcs = ptr::handles(tcs, tcs_len, "tcs")?;
         let config = validator_config(config)?;
-        let transport = ptr::handle_mut(transport, "transport")?;
-        let until = until(deadline_ms, cancel)?;
+        let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let out = OutSlots::new(acks_out, acks_len, "acks_out")?;
         if out.len() != tcs.len() {
             return Err(Error::new(
@@ -161,13 +159,7 @@ pub unsafe extern "C" fn ehr_batch_submit(
             ));
         }
         let mut validator = batch_validator(batch, &tcs, config)?;
-        let acks = run_blocking(
-            &mut validator,
-            &mut transport.inner,
-            &mut SystemClock,
-            &until,
-        )
-        .acked()?;
+        let acks = run_blocking(&mut validator, transport, &mut SystemClock, &until).acked()?;
         out.give_all(acks.into_iter().map(|ack| ehr_ack { ack }).collect())
     })
 }
@@ -175,7 +167,7 @@ pub unsafe extern "C" fn ehr_batch_submit(
 /// Frees a batch; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_batch_free(batch: *mut ehr_batch) {
-    guard_void(|| drop(ptr::take(batch)));
+    free(batch);
 }
 
 /// The proof that one record is in an anchored batch: what a patient, an
@@ -294,16 +286,15 @@ pub unsafe extern "C" fn ehr_proof_to_summary(
     proof: *const ehr_proof,
     summary_out: *mut ehr_proof_summary,
 ) -> ehr_result {
-    guard(|| {
-        let p = &ptr::handle(proof, "proof")?.proof;
-        Out::new(summary_out, "summary_out")?.set(ehr_proof_summary {
+    value_of(proof, summary_out, "proof", "summary_out", |p| {
+        let p = &p.proof;
+        ehr_proof_summary {
             record_hash: p.record_hash.0,
             batch_id: p.batch_id.0,
             root: p.root.0,
             leaf_count: p.leaf_count,
             index: p.index,
-        });
-        Ok(())
+        }
     })
 }
 
@@ -384,5 +375,5 @@ pub unsafe extern "C" fn ehr_proof_verify_on_chain(
 /// Frees a proof; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_proof_free(proof: *mut ehr_proof) {
-    guard_void(|| drop(ptr::take(proof)));
+    free(proof);
 }

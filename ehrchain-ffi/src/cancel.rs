@@ -5,8 +5,10 @@
 
 use ehrchain_core::{CancelToken, UnixMillis, Until};
 
-use crate::ptr::{self, Out};
-use crate::result::{Result, ehr_result, guard, guard_void};
+use crate::ptr;
+use crate::result::{Result, ehr_result, guard};
+use crate::shapes::{free, made};
+use crate::transport::{FfiTransport, ehr_transport};
 
 /// A cancel token for the blocking calls (`ehr_handshaker_submit`,
 /// `ehr_handshaker_submit_durably`, `ehr_handshaker_resume`,
@@ -25,11 +27,8 @@ pub struct ehr_cancel {
 /// Makes a cancel token, not signalled yet. Free it with `ehr_cancel_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_cancel_new(cancel_out: *mut *mut ehr_cancel) -> ehr_result {
-    guard(|| {
-        Out::new(cancel_out, "cancel_out")?.give(ehr_cancel {
-            token: CancelToken::new(),
-        });
-        Ok(())
+    made(cancel_out, "cancel_out", || ehr_cancel {
+        token: CancelToken::new(),
     })
 }
 
@@ -47,7 +46,7 @@ pub unsafe extern "C" fn ehr_cancel_signal(cancel: *const ehr_cancel) -> ehr_res
 /// Frees a cancel token; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_cancel_free(cancel: *mut ehr_cancel) {
-    guard_void(|| drop(ptr::take(cancel)));
+    free(cancel);
 }
 
 /// The limits of a blocking call: `deadline_ms` (Unix milliseconds on the
@@ -63,4 +62,15 @@ pub(crate) fn until(deadline_ms: u64, cancel: *const ehr_cancel) -> Result<Until
     } else {
         Ok(until.cancelled_by(&ptr::handle(cancel, "cancel")?.token))
     }
+}
+
+/// The transport and the limits of a blocking call through `transport`
+/// (see [`until`]), checked in that order.
+pub(crate) fn blocking<'a>(
+    transport: *mut ehr_transport,
+    deadline_ms: u64,
+    cancel: *const ehr_cancel,
+) -> Result<(&'a mut FfiTransport, Until)> {
+    let transport = ptr::handle_mut(transport, "transport")?;
+    Ok((&mut transport.inner, until(deadline_ms, cancel)?))
 }

@@ -13,8 +13,8 @@ use zeroize::Zeroizing;
 
 use crate::keys::{ehr_key_store, read_envelope};
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{Error, Result, ehr_result, guard, guard_void};
-use crate::shapes::{bytes_of, guard_on, parsed_bytes};
+use crate::result::{Error, Result, ehr_result, guard};
+use crate::shapes::{bytes_of, free, guard_on, parsed_bytes, value_of};
 
 /// The HPKE suites of key capsules, by their byte in the capsule header.
 #[repr(u32)]
@@ -190,11 +190,14 @@ pub unsafe extern "C" fn ehr_recipient_key_id(
     public_key_len: usize,
     key_id_out: *mut u8,
 ) -> ehr_result {
-    guard(|| {
-        let key = self::public_key(suite, public_key, public_key_len)?;
-        OutArray::<32>::new(key_id_out, "key_id_out")?.set(&key.key_id().0);
-        Ok(())
-    })
+    public_key_word(
+        suite,
+        public_key,
+        public_key_len,
+        key_id_out,
+        "key_id_out",
+        |key| key.key_id().0,
+    )
 }
 
 /// Writes the SHA-256 hash of the recipient `public_key` (`public_key_len`
@@ -209,9 +212,29 @@ pub unsafe extern "C" fn ehr_recipient_key_hash(
     public_key_len: usize,
     key_hash_out: *mut u8,
 ) -> ehr_result {
+    public_key_word(
+        suite,
+        public_key,
+        public_key_len,
+        key_hash_out,
+        "key_hash_out",
+        |key| key.key_hash().0,
+    )
+}
+
+/// Writes the 32 bytes `word` makes of the recipient `public_key` of `suite`
+/// to `out` (the parameter `out_name`).
+fn public_key_word(
+    suite: u32,
+    public_key: *const u8,
+    public_key_len: usize,
+    out: *mut u8,
+    out_name: &str,
+    word: impl FnOnce(&RecipientPublicKey) -> [u8; 32],
+) -> ehr_result {
     guard(|| {
         let key = self::public_key(suite, public_key, public_key_len)?;
-        OutArray::<32>::new(key_hash_out, "key_hash_out")?.set(&key.key_hash().0);
+        OutArray::<32>::new(out, out_name)?.set(&word(&key));
         Ok(())
     })
 }
@@ -311,13 +334,12 @@ pub unsafe extern "C" fn ehr_capsule_to_summary(
     capsule: *const ehr_capsule,
     summary_out: *mut ehr_capsule_summary,
 ) -> ehr_result {
-    guard_on(capsule, "capsule", |c| {
-        Out::new(summary_out, "summary_out")?.set(ehr_capsule_summary {
+    value_of(capsule, summary_out, "capsule", "summary_out", |c| {
+        ehr_capsule_summary {
             suite: c.capsule.suite().id().into(),
             recipient_key_id: c.capsule.recipient_key_id().0,
             binding: c_binding(c.capsule.binding()),
-        });
-        Ok(())
+        }
     })
 }
 
@@ -389,7 +411,7 @@ pub unsafe extern "C" fn ehr_capsule_open_envelope(
 /// Frees a key capsule; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_capsule_free(capsule: *mut ehr_capsule) {
-    guard_void(|| drop(ptr::take(capsule)));
+    free(capsule);
 }
 
 #[cfg(test)]

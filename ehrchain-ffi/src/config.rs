@@ -8,8 +8,8 @@ use std::ffi::c_char;
 use ehrchain_core::{Address, ErrorCode, Finality, FinalityTag, GeneratorConfig, ValidatorConfig};
 
 use crate::ptr::{self, Out};
-use crate::result::{Error, Result, ehr_result, guard, guard_void};
-use crate::shapes::{guard_on, guard_on_mut};
+use crate::result::{Error, Result, ehr_result, guard};
+use crate::shapes::{free, guard_on_mut, handle_of, made};
 
 /// How patient the Transaction Validator is: made by
 /// `ehr_validator_config_builder_build`.
@@ -34,11 +34,10 @@ pub struct ehr_validator_config_builder {
 pub unsafe extern "C" fn ehr_validator_config_builder_new(
     builder_out: *mut *mut ehr_validator_config_builder,
 ) -> ehr_result {
-    guard(|| {
-        Out::new(builder_out, "builder_out")?.give(ehr_validator_config_builder {
+    made(builder_out, "builder_out", || {
+        ehr_validator_config_builder {
             config: ValidatorConfig::default(),
-        });
-        Ok(())
+        }
     })
 }
 
@@ -180,11 +179,10 @@ pub unsafe extern "C" fn ehr_validator_config_builder_build(
     builder: *const ehr_validator_config_builder,
     config_out: *mut *mut ehr_validator_config,
 ) -> ehr_result {
-    guard_on(builder, "builder", |builder| {
-        Out::new(config_out, "config_out")?.give(ehr_validator_config {
+    handle_of(builder, config_out, "builder", "config_out", |builder| {
+        Ok(ehr_validator_config {
             config: builder.config,
-        });
-        Ok(())
+        })
     })
 }
 
@@ -193,13 +191,13 @@ pub unsafe extern "C" fn ehr_validator_config_builder_build(
 pub unsafe extern "C" fn ehr_validator_config_builder_free(
     builder: *mut ehr_validator_config_builder,
 ) {
-    guard_void(|| drop(ptr::take(builder)));
+    free(builder);
 }
 
 /// Frees a validator configuration; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_validator_config_free(config: *mut ehr_validator_config) {
-    guard_void(|| drop(ptr::take(config)));
+    free(config);
 }
 
 /// The validator configuration at `config`, or the default for NULL.
@@ -306,12 +304,11 @@ pub unsafe extern "C" fn ehr_handshaker_config_builder_build(
     builder: *const ehr_handshaker_config_builder,
     config_out: *mut *mut ehr_handshaker_config,
 ) -> ehr_result {
-    guard_on(builder, "builder", |builder| {
-        Out::new(config_out, "config_out")?.give(ehr_handshaker_config {
+    handle_of(builder, config_out, "builder", "config_out", |builder| {
+        Ok(ehr_handshaker_config {
             generator: builder.config.generator.clone(),
             validator: builder.config.validator,
-        });
-        Ok(())
+        })
     })
 }
 
@@ -320,11 +317,11 @@ pub unsafe extern "C" fn ehr_handshaker_config_builder_build(
 pub unsafe extern "C" fn ehr_handshaker_config_builder_free(
     builder: *mut ehr_handshaker_config_builder,
 ) {
-    guard_void(|| drop(ptr::take(builder)));
+    free(builder);
 }
 
 /// Frees a handshaker configuration; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_config_free(config: *mut ehr_handshaker_config) {
-    guard_void(|| drop(ptr::take(config)));
+    free(config);
 }

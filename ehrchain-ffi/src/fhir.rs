@@ -5,12 +5,12 @@
 use std::ffi::c_char;
 
 use ehrchain_core::fhir::{self, AnchorContext, BundleMapping, FhirOptions, MappedTi};
-use ehrchain_core::{Address, ErrorCode, UnixMillis};
+use ehrchain_core::{Address, ErrorCode, TemplateRegistry, UnixMillis};
 
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
-use crate::result::{Error, Result, ehr_result, guard_void};
-use crate::shapes::{from_json, guard_on, json_text, text_of};
+use crate::result::{Error, Result, ehr_result};
+use crate::shapes::{free, from_json, guard_on, handle_of, json_text, text_of};
 use crate::templates::ehr_templates;
 use crate::ti::ehr_ti;
 
@@ -45,14 +45,15 @@ pub unsafe extern "C" fn ehr_fhir_map_bundle(
     options_json_len: usize,
     mapping_out: *mut *mut ehr_fhir_mapping,
 ) -> ehr_result {
-    guard_on(templates, "templates", |templates| {
-        let bundle = ptr::text(bundle_json, bundle_json_len, "bundle_json")?;
-        let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
-        let out = Out::new(mapping_out, "mapping_out")?;
-        let mapping = fhir::map_bundle(&templates.registry, bundle, &options)?;
-        out.give(ehr_fhir_mapping { mapping });
-        Ok(())
-    })
+    let bundle = (bundle_json, bundle_json_len, "bundle_json");
+    mapped(
+        templates,
+        bundle,
+        options_json,
+        options_json_len,
+        mapping_out,
+        |registry, bundle, options| Ok(fhir::map_bundle(registry, bundle, options)?),
+    )
 }
 
 /// Maps one FHIR resource (`resource_json`) with the template whose mapping
@@ -69,17 +70,40 @@ pub unsafe extern "C" fn ehr_fhir_map_resource(
     options_json_len: usize,
     mapping_out: *mut *mut ehr_fhir_mapping,
 ) -> ehr_result {
+    let resource = (resource_json, resource_json_len, "resource_json");
+    mapped(
+        templates,
+        resource,
+        options_json,
+        options_json_len,
+        mapping_out,
+        |registry, resource, options| {
+            Ok(BundleMapping {
+                mapped: vec![fhir::map_resource(registry, resource, options)?],
+                unmapped: Vec::new(),
+            })
+        },
+    )
+}
+
+/// The body of `ehr_fhir_map_bundle` and `ehr_fhir_map_resource`: the FHIR
+/// JSON text (its pointer, length and parameter name) mapped by `map` with
+/// the templates and the options, handed to the caller through
+/// `mapping_out`.
+fn mapped(
+    templates: *const ehr_templates,
+    (json, json_len, name): (*const c_char, usize, &str),
+    options_json: *const c_char,
+    options_json_len: usize,
+    mapping_out: *mut *mut ehr_fhir_mapping,
+    map: impl FnOnce(&TemplateRegistry, &str, &FhirOptions) -> Result<BundleMapping>,
+) -> ehr_result {
     guard_on(templates, "templates", |templates| {
-        let resource = ptr::text(resource_json, resource_json_len, "resource_json")?;
+        let json = ptr::text(json, json_len, name)?;
         let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
         let out = Out::new(mapping_out, "mapping_out")?;
-        let mapped = fhir::map_resource(&templates.registry, resource, &options)?;
-        out.give(ehr_fhir_mapping {
-            mapping: BundleMapping {
-                mapped: vec![mapped],
-                unmapped: Vec::new(),
-            },
-        });
+        let mapping = map(&templates.registry, json, &options)?;
+        out.give(ehr_fhir_mapping { mapping });
         Ok(())
     })
 }
@@ -123,11 +147,9 @@ pub unsafe extern "C" fn ehr_fhir_mapping_ti(
     index: usize,
     ti_out: *mut *mut ehr_ti,
 ) -> ehr_result {
-    guard_on(mapping, "mapping", |mapping| {
-        let out = Out::new(ti_out, "ti_out")?;
+    handle_of(mapping, ti_out, "mapping", "ti_out", |mapping| {
         let ti = entry(mapping, index)?.ti.clone();
-        out.give(ehr_ti { ti });
-        Ok(())
+        Ok(ehr_ti { ti })
     })
 }
 
@@ -166,7 +188,7 @@ pub unsafe extern "C" fn ehr_fhir_mapping_to_json(
 /// Frees a mapping; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_fhir_mapping_free(mapping: *mut ehr_fhir_mapping) {
-    guard_void(|| drop(ptr::take(mapping)));
+    free(mapping);
 }
 
 /// Writes the FHIR R4 resource for `ack`: a Provenance when it is valid, an

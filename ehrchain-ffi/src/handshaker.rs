@@ -11,13 +11,14 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 
 use crate::batch::ehr_proof;
-use crate::cancel::{ehr_cancel, until};
+use crate::cancel::{blocking, ehr_cancel};
 use crate::config::ehr_handshaker_config;
 use crate::keys::{FfiKeyStore, ehr_key_store};
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{Error, ehr_result, guard, guard_void};
+use crate::result::{Error, ehr_result, guard};
 use crate::shapes::{
-    bytes_of, from_json, guard_on, guard_on_mut, json_text, parsed, text_of, word_of,
+    bytes_of, free, from_json, guard_on, guard_on_mut, handle_of, json_text, parsed, text_of,
+    word_of,
 };
 use crate::templates::ehr_templates;
 use crate::ti::ehr_ti;
@@ -170,18 +171,11 @@ pub unsafe extern "C" fn ehr_handshaker_submit(
     guard(|| {
         let hs = ptr::handle_mut(handshaker, "handshaker")?;
         let ti = ptr::handle(ti, "ti")?;
-        let transport = ptr::handle_mut(transport, "transport")?;
-        let until = until(deadline_ms, cancel)?;
+        let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let out = Out::new(ack_out, "ack_out")?;
         let ack = hs
             .hs
-            .submit(
-                &ti.ti,
-                &mut transport.inner,
-                &mut SystemClock,
-                &mut hs.rng,
-                &until,
-            )
+            .submit(&ti.ti, transport, &mut SystemClock, &mut hs.rng, &until)
             .acked()?;
         out.give(ehr_ack { ack });
         Ok(())
@@ -208,7 +202,7 @@ pub unsafe extern "C" fn ehr_handshaker_pseudonym(
 /// Frees a handshaker; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_free(handshaker: *mut ehr_handshaker) {
-    guard_void(|| drop(ptr::take(handshaker)));
+    free(handshaker);
 }
 
 /// A blockchain transaction (TC) ready for a transport, with the sealed
@@ -287,7 +281,7 @@ pub unsafe extern "C" fn ehr_tc_envelope(
 /// Frees a TC; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_tc_free(tc: *mut ehr_tc) {
-    guard_void(|| drop(ptr::take(tc)));
+    free(tc);
 }
 
 /// The acknowledgement of one TI: what the host's database stores.
@@ -459,13 +453,11 @@ pub unsafe extern "C" fn ehr_ack_proof(
     ack: *const ehr_ack,
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
-    guard_on(ack, "ack", |ack| {
-        let out = Out::new(proof_out, "proof_out")?;
+    handle_of(ack, proof_out, "ack", "proof_out", |ack| {
         let proof = (ack.ack.anchor().and_then(|a| a.batch.clone())).ok_or_else(|| {
             not_present("the ACK carries no inclusion proof (invalid, or anchored alone)")
         })?;
-        out.give(ehr_proof { proof });
-        Ok(())
+        Ok(ehr_proof { proof })
     })
 }
 
@@ -477,5 +469,5 @@ fn not_present(message: &str) -> Error {
 /// Frees an ACK; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_ack_free(ack: *mut ehr_ack) {
-    guard_void(|| drop(ptr::take(ack)));
+    free(ack);
 }

@@ -12,13 +12,13 @@ use ehrchain_core::outbox::{NoOutbox, Outbox};
 use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably, step_durably};
 use ehrchain_core::{Ack, Address, ErrorCode, SystemClock, UnixMillis};
 
-use crate::cancel::{ehr_cancel, until};
+use crate::cancel::{blocking, ehr_cancel};
 use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_handshaker, ehr_tc};
 use crate::outbox::{HostOutbox, ehr_outbox_callbacks};
 use crate::ptr::{self, Out};
-use crate::result::{Error, Result, ehr_result, guard, guard_void};
-use crate::shapes::guard_on;
+use crate::result::{Error, Result, ehr_result, guard};
+use crate::shapes::{free, value_of};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
 
@@ -160,9 +160,8 @@ pub unsafe extern "C" fn ehr_pipeline_pending(
     pipeline: *const ehr_pipeline,
     pending_out: *mut usize,
 ) -> ehr_result {
-    guard_on(pipeline, "pipeline", |pipeline| {
-        Out::new(pending_out, "pending_out")?.set(pipeline.pipeline.pending());
-        Ok(())
+    value_of(pipeline, pending_out, "pipeline", "pending_out", |p| {
+        p.pipeline.pending()
     })
 }
 
@@ -186,12 +185,11 @@ pub unsafe extern "C" fn ehr_pipeline_drain(
 ) -> ehr_result {
     guard(|| {
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
-        let transport = ptr::handle_mut(transport, "transport")?;
-        let until = until(deadline_ms, cancel)?;
+        let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let drained = drain_durably(
             &mut pipeline.pipeline,
             host_outbox(outbox).as_mut(),
-            &mut transport.inner,
+            transport,
             &mut SystemClock,
             &until,
         )?;
@@ -271,10 +269,7 @@ pub unsafe extern "C" fn ehr_pipeline_poll_ack(
     guard(|| {
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
         let out = Out::new(ack_out, "ack_out")?;
-        match pipeline.acks.pop_front() {
-            Some(ack) => out.give(ehr_ack { ack }),
-            None => out.set(std::ptr::null_mut()),
-        }
+        out.give_or_null(pipeline.acks.pop_front().map(|ack| ehr_ack { ack }));
         Ok(())
     })
 }
@@ -283,5 +278,5 @@ pub unsafe extern "C" fn ehr_pipeline_poll_ack(
 /// their entries were stored (`ehr_pipeline_drain` with an outbox).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_pipeline_free(pipeline: *mut ehr_pipeline) {
-    guard_void(|| drop(ptr::take(pipeline)));
+    free(pipeline);
 }

@@ -202,6 +202,14 @@ impl<T> Out<*mut T> {
     pub(crate) fn give(self, value: T) {
         self.set(Box::into_raw(Box::new(value)));
     }
+
+    /// Hands a new handle to the caller, or NULL for none.
+    pub(crate) fn give_or_null(self, value: Option<T>) {
+        match value {
+            Some(value) => self.give(value),
+            None => self.set(std::ptr::null_mut()),
+        }
+    }
 }
 
 /// A fixed-size output (a hash, an id, an address): `N` bytes at `p`.

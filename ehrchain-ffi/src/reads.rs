@@ -1,7 +1,7 @@
 //! The results of the chain reads that the validator and the watcher hand
 //! out (`EHR_TRANSMIT_POLL`, `_READ_HEAD`, `_READ_RECORD`, `_READ_BATCH`,
-//! `_READ_BLOCK`), as C hands them in: one function per read, serving both
-//! handles' `_handle_*` functions through the core's `TakesReads`.
+//! `_READ_BLOCK`), as C hands them in: one function per read, the whole body
+//! of both handles' `_handle_*` functions (through the core's `TakesReads`).
 
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::{
@@ -10,6 +10,7 @@ use ehrchain_core::{
 
 use crate::ptr;
 use crate::result::{Error, Result, ehr_result};
+use crate::shapes::guard_on_mut;
 use crate::transport::{ehr_poll_status, ehr_receipt, host_result, submission_status};
 
 /// The validator or the watcher: a state machine that takes the reads and
@@ -17,6 +18,22 @@ use crate::transport::{ehr_poll_status, ehr_receipt, host_result, submission_sta
 pub(crate) trait Reader: TakesReads<Error: Into<Error>> {}
 
 impl<M: TakesReads<Error: Into<Error>>> Reader for M {}
+
+/// A handle holding a [`Reader`]: `ehr_validator` or `ehr_watcher`.
+pub(crate) trait ReaderHandle {
+    /// Its state machine.
+    type Machine: Reader;
+    /// The name of the handle's C parameter.
+    const NAME: &'static str;
+    /// Its state machine, to hand a read's result to.
+    fn machine(&mut self) -> &mut Self::Machine;
+}
+
+/// Runs `hand` with the machine of the handle `h` (the function's receiver)
+/// inside the panic boundary.
+fn on<H: ReaderHandle>(h: *mut H, hand: impl FnOnce(&mut H::Machine) -> Result<()>) -> ehr_result {
+    guard_on_mut(h, H::NAME, |h| hand(h.machine()))
+}
 
 /// The chain `machine`'s read in flight is about (0 for none).
 fn chain<M: Reader>(machine: &M) -> u64 {
@@ -37,88 +54,96 @@ pub(crate) fn reported<T>(
     }
 }
 
-/// Hands `machine` the result of a head read (see
+/// Hands the machine of `h` the result of a head read (see
 /// `ehr_validator_handle_head`).
-pub(crate) fn head<M: Reader>(
-    machine: &mut M,
+pub(crate) fn head<H: ReaderHandle>(
+    h: *mut H,
     now_ms: u64,
     result: ehr_result,
     block_number: u64,
-) -> Result<()> {
-    let result = reported(chain(machine), result, "head read", || Ok(block_number))?;
-    machine
-        .handle_head(UnixMillis(now_ms), result)
-        .map_err(Into::into)
+) -> ehr_result {
+    on(h, |machine| {
+        let result = reported(chain(machine), result, "head read", || Ok(block_number))?;
+        machine
+            .handle_head(UnixMillis(now_ms), result)
+            .map_err(Into::into)
+    })
 }
 
-/// Hands `machine` the result of a poll (see
+/// Hands the machine of `h` the result of a poll (see
 /// `ehr_validator_handle_receipt`).
-pub(crate) fn receipt<M: Reader>(
-    machine: &mut M,
+pub(crate) fn receipt<H: ReaderHandle>(
+    h: *mut H,
     now_ms: u64,
     result: ehr_result,
     status: u32,
     receipt: *const ehr_receipt,
-) -> Result<()> {
-    let result = reported(chain(machine), result, "poll", || {
-        let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
-            Some(ptr::receipt(receipt, "receipt")?)
-        } else {
-            None
-        };
-        Ok(submission_status(
-            status,
-            receipt.as_ref(),
-            "the host's poll",
-        ))
-    })?;
-    machine
-        .handle_receipt(UnixMillis(now_ms), result.and_then(|status| status))
-        .map_err(Into::into)
+) -> ehr_result {
+    on(h, |machine| {
+        let result = reported(chain(machine), result, "poll", || {
+            let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
+                Some(ptr::receipt(receipt, "receipt")?)
+            } else {
+                None
+            };
+            Ok(submission_status(
+                status,
+                receipt.as_ref(),
+                "the host's poll",
+            ))
+        })?;
+        machine
+            .handle_receipt(UnixMillis(now_ms), result.and_then(|status| status))
+            .map_err(Into::into)
+    })
 }
 
-/// Hands `machine` the result of a record read (see
+/// Hands the machine of `h` the result of a record read (see
 /// `ehr_validator_handle_record`).
-pub(crate) fn record<M: Reader>(
-    machine: &mut M,
+pub(crate) fn record<H: ReaderHandle>(
+    h: *mut H,
     now_ms: u64,
     result: ehr_result,
     found: bool,
     record_hash: *const u8,
-) -> Result<()> {
-    let result = reported(chain(machine), result, "record read", || {
-        found
-            .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
-            .transpose()
-    })?;
-    machine
-        .handle_record(UnixMillis(now_ms), result)
-        .map_err(Into::into)
+) -> ehr_result {
+    on(h, |machine| {
+        let result = reported(chain(machine), result, "record read", || {
+            found
+                .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
+                .transpose()
+        })?;
+        machine
+            .handle_record(UnixMillis(now_ms), result)
+            .map_err(Into::into)
+    })
 }
 
-/// Hands `machine` the result of a read by tag (see
+/// Hands the machine of `h` the result of a read by tag (see
 /// `ehr_validator_handle_block`).
-pub(crate) fn block<M: Reader>(
-    machine: &mut M,
+pub(crate) fn block<H: ReaderHandle>(
+    h: *mut H,
     now_ms: u64,
     result: ehr_result,
     found: bool,
     block_number: u64,
     block_hash: *const u8,
-) -> Result<()> {
-    let result = reported(chain(machine), result, "block read", || {
-        found
-            .then(|| {
-                ptr::array::<32>(block_hash, "block_hash").map(|hash| BlockRef {
-                    number: block_number,
-                    hash: B256::from(hash),
+) -> ehr_result {
+    on(h, |machine| {
+        let result = reported(chain(machine), result, "block read", || {
+            found
+                .then(|| {
+                    ptr::array::<32>(block_hash, "block_hash").map(|hash| BlockRef {
+                        number: block_number,
+                        hash: B256::from(hash),
+                    })
                 })
-            })
-            .transpose()
-    })?;
-    machine
-        .handle_block(UnixMillis(now_ms), result)
-        .map_err(Into::into)
+                .transpose()
+        })?;
+        machine
+            .handle_block(UnixMillis(now_ms), result)
+            .map_err(Into::into)
+    })
 }
 
 /// The root a batch read of `submission` is about (zero when it anchors no
@@ -130,31 +155,33 @@ fn root_of(submission: Option<&Submission>) -> B256 {
     }
 }
 
-/// Hands `machine` the result of a batch read (see
+/// Hands the machine of `h` the result of a batch read (see
 /// `ehr_validator_handle_batch`).
-pub(crate) fn batch<M: Reader>(
-    machine: &mut M,
+pub(crate) fn batch<H: ReaderHandle>(
+    h: *mut H,
     now_ms: u64,
     result: ehr_result,
     found: bool,
     leaf_count: u32,
     batch_id: Option<*const u8>,
-) -> Result<()> {
-    let root = root_of(machine.read_submission());
-    let result = reported(chain(machine), result, "batch read", || {
-        if !found {
-            return Ok(None);
-        }
-        let batch_id = batch_id
-            .map(|p| ptr::array::<32>(p, "batch_id").map(B256::from))
-            .transpose()?;
-        Ok(Some(AnchoredBatch {
-            root,
-            leaf_count,
-            batch_id,
-        }))
-    })?;
-    machine
-        .handle_batch(UnixMillis(now_ms), result)
-        .map_err(Into::into)
+) -> ehr_result {
+    on(h, |machine| {
+        let root = root_of(machine.read_submission());
+        let result = reported(chain(machine), result, "batch read", || {
+            if !found {
+                return Ok(None);
+            }
+            let batch_id = batch_id
+                .map(|p| ptr::array::<32>(p, "batch_id").map(B256::from))
+                .transpose()?;
+            Ok(Some(AnchoredBatch {
+                root,
+                leaf_count,
+                batch_id,
+            }))
+        })?;
+        machine
+            .handle_batch(UnixMillis(now_ms), result)
+            .map_err(Into::into)
+    })
 }

@@ -25,8 +25,8 @@ use ehrchain_core::{Address, B256, ErrorCode, Transmit, TransportError, TxHash, 
 
 use crate::config::ehr_finality;
 use crate::ptr::{self, Out};
-use crate::result::{Error, Result, ehr_result, guard, guard_void};
-use crate::shapes::{guard_on, guard_on_mut};
+use crate::result::{Error, Result, ehr_result, guard};
+use crate::shapes::{free, guard_on, guard_on_mut};
 use crate::validator::{chain_of, ehr_transmit, ehr_transmit_kind, ehr_validator};
 
 /// One validator action carried out over JSON-RPC by the host's HTTP client.
@@ -221,5 +221,5 @@ pub unsafe extern "C" fn ehr_rpc_exchange_finish(
 /// Frees an exchange (NULL is ignored).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_rpc_exchange_free(exchange: *mut ehr_rpc_exchange) {
-    guard_void(|| drop(ptr::take(exchange)));
+    free(exchange);
 }

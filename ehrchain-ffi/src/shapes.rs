@@ -1,7 +1,8 @@
 //! The shapes most exported functions share, each written once: a handle in
-//! and text, bytes or 32 bytes out; text in and a new handle out; a value to
-//! or from JSON. Each runs its function's whole body inside the panic
-//! boundary (`guard`) and names the C parameters it checks.
+//! and text, bytes, 32 bytes, a value or a new handle out; text in and a new
+//! handle out; a new handle made or freed; a value to or from JSON. Each runs
+//! its function's whole body inside the panic boundary (`guard`) and names
+//! the C parameters it checks.
 
 use std::borrow::Cow;
 use std::ffi::c_char;
@@ -11,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{Error, Result, ehr_result, guard};
+use crate::result::{Error, Result, ehr_result, guard, guard_void};
 
 /// Runs `body` with the handle `h` (the parameter `name`, the function's
 /// receiver) inside the panic boundary (`guard`).
@@ -71,6 +72,52 @@ pub(crate) fn word_of<H>(
         OutArray::<32>::new(out, out_name)?.set(&word(h));
         Ok(())
     })
+}
+
+/// Writes the value `value` makes of the handle `h` (the parameter `name`)
+/// to `out` (the parameter `out_name`).
+pub(crate) fn value_of<H, T>(
+    h: *const H,
+    out: *mut T,
+    name: &str,
+    out_name: &str,
+    value: impl FnOnce(&H) -> T,
+) -> ehr_result {
+    guard_on(h, name, |h| {
+        Out::new(out, out_name)?.set(value(h));
+        Ok(())
+    })
+}
+
+/// Hands the caller the new handle `make` makes of the handle `h` (the
+/// parameter `name`) through `out` (the parameter `out_name`, checked before
+/// `make` runs).
+pub(crate) fn handle_of<H, N>(
+    h: *const H,
+    out: *mut *mut N,
+    name: &str,
+    out_name: &str,
+    make: impl FnOnce(&H) -> Result<N>,
+) -> ehr_result {
+    guard_on(h, name, |h| {
+        let out = Out::new(out, out_name)?;
+        out.give(make(h)?);
+        Ok(())
+    })
+}
+
+/// Hands the caller the new handle `make` makes through `out` (the
+/// parameter `out_name`).
+pub(crate) fn made<N>(out: *mut *mut N, out_name: &str, make: impl FnOnce() -> N) -> ehr_result {
+    guard(|| {
+        Out::new(out, out_name)?.give(make());
+        Ok(())
+    })
+}
+
+/// Frees the handle `h`, which the caller gives back; NULL is ignored.
+pub(crate) fn free<H>(h: *mut H) {
+    guard_void(|| drop(ptr::take(h)));
 }
 
 /// Reads the text argument `text` (the parameter `name`: `len` bytes of

@@ -8,8 +8,8 @@ use std::ffi::c_char;
 use ehrchain_core::authorship::{RoleHistory, SignedBatchAnchor, SignedRecordProof};
 
 use crate::ptr;
-use crate::result::{ehr_result, guard_void};
-use crate::shapes::{from_json, guard_on, parsed_bytes, parsed_text, text_of};
+use crate::result::ehr_result;
+use crate::shapes::{free, from_json, guard_on, parsed_bytes, parsed_text, text_of};
 
 /// The proof of one signed record: who wrote it, in which role, and that it
 /// is in a batch.
@@ -103,5 +103,5 @@ pub unsafe extern "C" fn ehr_signed_proof_verify_anchored(
 /// Frees a signed record's proof; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_signed_proof_free(proof: *mut ehr_signed_proof) {
-    guard_void(|| drop(ptr::take(proof)));
+    free(proof);
 }

@@ -6,8 +6,8 @@ use ehrchain_core::template::RegistryError;
 use ehrchain_core::{B256, TemplateRegistry};
 
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{ehr_result, guard, guard_void};
-use crate::shapes::{guard_on, guard_on_mut, json_text};
+use crate::result::{ehr_result, guard};
+use crate::shapes::{free, guard_on, guard_on_mut, json_text};
 
 /// A set of templates (the Transaction Template Manager): built-in ones and
 /// those loaded from JSON, each checked against the `EhrRegistry` contract's
@@ -143,5 +143,5 @@ pub unsafe extern "C" fn ehr_templates_forms_for(
 /// Frees a template set; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_templates_free(templates: *mut ehr_templates) {
-    guard_void(|| drop(ptr::take(templates)));
+    free(templates);
 }

@@ -7,8 +7,8 @@ use ehrchain_core::{B256, ErrorCode, InitialTransaction};
 use rand_core::{OsRng, RngCore};
 
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::{from_json, guard_on_mut, parsed, text_of, word_of};
+use crate::result::{Error, ehr_result, guard};
+use crate::shapes::{free, from_json, guard_on_mut, parsed, text_of, word_of};
 
 /// An initial transaction (TI): a user's entry plus the system data around it.
 ///
@@ -119,7 +119,7 @@ pub unsafe extern "C" fn ehr_ti_id(ti: *const ehr_ti, ti_id_out: *mut u8) -> ehr
 /// Frees a TI; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_ti_free(ti: *mut ehr_ti) {
-    guard_void(|| drop(ptr::take(ti)));
+    free(ti);
 }
 
 /// Writes 32 random bytes from the operating system's generator to `id_out`:

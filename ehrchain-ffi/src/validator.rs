@@ -15,13 +15,13 @@ use ehrchain_core::{
 };
 
 use crate::batch::ehr_batch;
-use crate::cancel::{ehr_cancel, until};
+use crate::cancel::{blocking, ehr_cancel};
 use crate::config::{ehr_finality, ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out};
-use crate::reads;
-use crate::result::{Error, Result, ehr_result, guard, guard_void};
-use crate::shapes::{guard_on, guard_on_mut, json_text, text_of};
+use crate::reads::{self, ReaderHandle};
+use crate::result::{Error, Result, ehr_result, guard};
+use crate::shapes::{free, guard_on, json_text, text_of, value_of};
 use crate::transport::{ehr_receipt, ehr_submission, ehr_transport};
 
 /// The Transaction Validator for one submission (a TC, or a batch
@@ -42,6 +42,14 @@ impl ehr_validator {
             v,
             acks: VecDeque::new(),
         }
+    }
+}
+
+impl ReaderHandle for ehr_validator {
+    type Machine = TransactionValidator;
+    const NAME: &'static str = "validator";
+    fn machine(&mut self) -> &mut TransactionValidator {
+        &mut self.v
     }
 }
 
@@ -131,14 +139,8 @@ pub unsafe extern "C" fn ehr_validator_run(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
-        let transport = ptr::handle_mut(transport, "transport")?;
-        let until = until(deadline_ms, cancel)?;
-        let run = run_blocking(
-            &mut validator.v,
-            &mut transport.inner,
-            &mut SystemClock,
-            &until,
-        );
+        let (transport, until) = blocking(transport, deadline_ms, cancel)?;
+        let run = run_blocking(&mut validator.v, transport, &mut SystemClock, &until);
         validator.acks.extend(run.acked()?);
         if !validator.v.is_finished() {
             return Err(Error::new(
@@ -337,9 +339,7 @@ pub unsafe extern "C" fn ehr_validator_handle_block(
     block_number: u64,
     block_hash: *const u8,
 ) -> ehr_result {
-    guard_on_mut(validator, "validator", |v| {
-        reads::block(&mut v.v, now_ms, result, found, block_number, block_hash)
-    })
+    reads::block(validator, now_ms, result, found, block_number, block_hash)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_SUBMIT` at `now_ms`: `result`
@@ -377,9 +377,7 @@ pub unsafe extern "C" fn ehr_validator_handle_receipt(
     status: u32,
     receipt: *const ehr_receipt,
 ) -> ehr_result {
-    guard_on_mut(validator, "validator", |v| {
-        reads::receipt(&mut v.v, now_ms, result, status, receipt)
-    })
+    reads::receipt(validator, now_ms, result, status, receipt)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_HEAD` at `now_ms`: `result`
@@ -392,9 +390,7 @@ pub unsafe extern "C" fn ehr_validator_handle_head(
     result: ehr_result,
     block_number: u64,
 ) -> ehr_result {
-    guard_on_mut(validator, "validator", |v| {
-        reads::head(&mut v.v, now_ms, result, block_number)
-    })
+    reads::head(validator, now_ms, result, block_number)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_RECORD` at `now_ms`: `result`
@@ -410,9 +406,7 @@ pub unsafe extern "C" fn ehr_validator_handle_record(
     found: bool,
     record_hash: *const u8,
 ) -> ehr_result {
-    guard_on_mut(validator, "validator", |v| {
-        reads::record(&mut v.v, now_ms, result, found, record_hash)
-    })
+    reads::record(validator, now_ms, result, found, record_hash)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_BATCH` at `now_ms`: `result`
@@ -431,10 +425,8 @@ pub unsafe extern "C" fn ehr_validator_handle_batch(
     has_batch_id: bool,
     batch_id: *const u8,
 ) -> ehr_result {
-    guard_on_mut(validator, "validator", |v| {
-        let batch_id = has_batch_id.then_some(batch_id);
-        reads::batch(&mut v.v, now_ms, result, found, leaf_count, batch_id)
-    })
+    let batch_id = has_batch_id.then_some(batch_id);
+    reads::batch(validator, now_ms, result, found, leaf_count, batch_id)
 }
 
 /// Writes the next ACK to `ack_out` (free it with `ehr_ack_free`), or NULL
@@ -448,14 +440,11 @@ pub unsafe extern "C" fn ehr_validator_poll_ack(
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
         let out = Out::new(ack_out, "ack_out")?;
-        match validator
+        let ack = validator
             .acks
             .pop_front()
-            .or_else(|| validator.v.poll_ack())
-        {
-            Some(ack) => out.give(ehr_ack { ack }),
-            None => out.set(std::ptr::null_mut()),
-        }
+            .or_else(|| validator.v.poll_ack());
+        out.give_or_null(ack.map(|ack| ehr_ack { ack }));
         Ok(())
     })
 }
@@ -467,10 +456,8 @@ pub unsafe extern "C" fn ehr_validator_is_finished(
     validator: *const ehr_validator,
     finished_out: *mut bool,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
-        Out::new(finished_out, "finished_out")?.set(validator.v.is_finished());
-        Ok(())
+    value_of(validator, finished_out, "validator", "finished_out", |v| {
+        v.v.is_finished()
     })
 }
 
@@ -541,5 +528,5 @@ pub unsafe extern "C" fn ehr_validator_state_json(
 /// Frees a validator (and the ACKs it still holds); NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_validator_free(validator: *mut ehr_validator) {
-    guard_void(|| drop(ptr::take(validator)));
+    free(validator);
 }

@@ -14,12 +14,12 @@ use std::ffi::c_char;
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, UnixMillis, watch_until};
 
-use crate::cancel::{ehr_cancel, until};
+use crate::cancel::{blocking, ehr_cancel};
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
-use crate::reads;
-use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::{guard_on, guard_on_mut, json_text, text_of};
+use crate::reads::{self, ReaderHandle};
+use crate::result::{Error, ehr_result, guard};
+use crate::shapes::{free, guard_on, json_text, text_of, value_of};
 use crate::transport::{ehr_receipt, ehr_transport};
 use crate::validator::{ehr_transmit, ehr_validator, write_deadline};
 
@@ -34,6 +34,14 @@ pub struct ehr_watcher {
 impl ehr_watcher {
     fn new(w: AnchorWatcher) -> Self {
         Self { w }
+    }
+}
+
+impl ReaderHandle for ehr_watcher {
+    type Machine = AnchorWatcher;
+    const NAME: &'static str = "watcher";
+    fn machine(&mut self) -> &mut AnchorWatcher {
+        &mut self.w
     }
 }
 
@@ -88,11 +96,7 @@ pub unsafe extern "C" fn ehr_watcher_len(
     watcher: *const ehr_watcher,
     len_out: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle(watcher, "watcher")?;
-        Out::new(len_out, "len_out")?.set(watcher.w.len());
-        Ok(())
-    })
+    value_of(watcher, len_out, "watcher", "len_out", |w| w.w.len())
 }
 
 /// Runs the watcher through `transport`, blocking (system clock), until
@@ -112,14 +116,8 @@ pub unsafe extern "C" fn ehr_watcher_run(
 ) -> ehr_result {
     guard(|| {
         let watcher = ptr::handle_mut(watcher, "watcher")?;
-        let transport = ptr::handle_mut(transport, "transport")?;
-        let until = until(deadline_ms, cancel)?;
-        watch_until(
-            &mut watcher.w,
-            &mut transport.inner,
-            &mut SystemClock,
-            &until,
-        );
+        let (transport, until) = blocking(transport, deadline_ms, cancel)?;
+        watch_until(&mut watcher.w, transport, &mut SystemClock, &until);
         Ok(())
     })
 }
@@ -171,9 +169,7 @@ pub unsafe extern "C" fn ehr_watcher_handle_head(
     result: ehr_result,
     block_number: u64,
 ) -> ehr_result {
-    guard_on_mut(watcher, "watcher", |w| {
-        reads::head(&mut w.w, now_ms, result, block_number)
-    })
+    reads::head(watcher, now_ms, result, block_number)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_BLOCK` (finality by tag:
@@ -188,9 +184,7 @@ pub unsafe extern "C" fn ehr_watcher_handle_block(
     block_number: u64,
     block_hash: *const u8,
 ) -> ehr_result {
-    guard_on_mut(watcher, "watcher", |w| {
-        reads::block(&mut w.w, now_ms, result, found, block_number, block_hash)
-    })
+    reads::block(watcher, now_ms, result, found, block_number, block_hash)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_POLL`, as
@@ -204,9 +198,7 @@ pub unsafe extern "C" fn ehr_watcher_handle_receipt(
     status: u32,
     receipt: *const ehr_receipt,
 ) -> ehr_result {
-    guard_on_mut(watcher, "watcher", |w| {
-        reads::receipt(&mut w.w, now_ms, result, status, receipt)
-    })
+    reads::receipt(watcher, now_ms, result, status, receipt)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_RECORD`, as
@@ -220,9 +212,7 @@ pub unsafe extern "C" fn ehr_watcher_handle_record(
     found: bool,
     record_hash: *const u8,
 ) -> ehr_result {
-    guard_on_mut(watcher, "watcher", |w| {
-        reads::record(&mut w.w, now_ms, result, found, record_hash)
-    })
+    reads::record(watcher, now_ms, result, found, record_hash)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_BATCH`, as
@@ -238,10 +228,8 @@ pub unsafe extern "C" fn ehr_watcher_handle_batch(
     has_batch_id: bool,
     batch_id: *const u8,
 ) -> ehr_result {
-    guard_on_mut(watcher, "watcher", |w| {
-        let batch_id = has_batch_id.then_some(batch_id);
-        reads::batch(&mut w.w, now_ms, result, found, leaf_count, batch_id)
-    })
+    let batch_id = has_batch_id.then_some(batch_id);
+    reads::batch(watcher, now_ms, result, found, leaf_count, batch_id)
 }
 
 /// Writes the next event as NUL-terminated JSON into `buf` (text-output
@@ -341,5 +329,5 @@ pub unsafe extern "C" fn ehr_validator_from_event(
 /// Frees a watcher; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_watcher_free(watcher: *mut ehr_watcher) {
-    guard_void(|| drop(ptr::take(watcher)));
+    free(watcher);
 }

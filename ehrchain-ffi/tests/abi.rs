@@ -16,7 +16,7 @@ mod test_keys;
 
 use std::ptr::{null, null_mut};
 
-use common::text;
+use common::{last_error, ok, text};
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
     Address, B256, ErrorCode, InMemoryKeyStore, InitialTransaction, Role, Template,
@@ -31,23 +31,6 @@ use test_keys::test_generator;
 const NOW_S: u64 = 1_764_495_000;
 /// The clock, Unix milliseconds (every `now` of the API).
 const NOW: UnixMillis = UnixMillis::from_secs(NOW_S);
-
-/// The detailed last error of this thread.
-fn last_error() -> String {
-    let mut buf = vec![0u8; 4096];
-    let mut n = 0;
-    // SAFETY: buf holds 4096 writable bytes, n is a valid usize.
-    let rc = unsafe { ehr_last_error(buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
-    assert_eq!(rc, ehr_result::OK);
-    String::from_utf8(buf[..n].to_vec()).unwrap()
-}
-
-/// Asserts that a C call returned `EHR_OK`, with the thread's last error
-/// in the message when it did not.
-#[track_caller]
-fn ok(rc: ehr_result) {
-    assert_eq!(rc, ehr_result::OK, "{}", last_error());
-}
 
 #[test]
 fn messages_follow_the_buffer_rules() {

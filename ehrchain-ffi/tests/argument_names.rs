@@ -27,6 +27,9 @@ const HELPERS: &[&str] = &[
     "text_of(",
     "bytes_of(",
     "word_of(",
+    "value_of(",
+    "handle_of(",
+    "made(",
     "parsed(",
 ];
 

@@ -18,20 +18,10 @@ mod common;
 
 use std::ptr::null_mut;
 
-use common::{text, ti_new};
+use common::{ok, text, ti_new};
 use ehrchain_contracts::{EhrRegistry, RpcConfig, RpcTransport};
 use ehrchain_core::{Address, B256, ErrorCode};
 use ehrchain_ffi::*;
-
-fn check(rc: ehr_result) {
-    if rc != ehr_result::OK {
-        let mut buf = vec![0u8; 4096];
-        let mut n = 0;
-        // SAFETY: buf holds 4096 writable bytes.
-        unsafe { ehr_last_error(buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
-        panic!("{rc:?}: {}", String::from_utf8_lossy(&buf[..n]));
-    }
-}
 
 #[test]
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
@@ -61,7 +51,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
     unsafe {
         // The administrator's part, through the C ABI: no registry yet.
         let (u, ul) = text(&url);
-        check(ehr_transport_new_rpc(
+        ok(ehr_transport_new_rpc(
             u,
             ul,
             chain_id,
@@ -69,8 +59,8 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             30_000,
             &raw mut t,
         ));
-        check(ehr_templates_new_builtin(&raw mut c_templates));
-        check(ehr_transport_rpc_deploy_registry(
+        ok(ehr_templates_new_builtin(&raw mut c_templates));
+        ok(ehr_transport_rpc_deploy_registry(
             t,
             admin.0.0.as_ptr(),
             std::ptr::null(),
@@ -78,13 +68,13 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         ));
         let mut bp = [0u8; 32];
         let (name, name_len) = text("blood-pressure");
-        check(ehr_templates_latest(
+        ok(ehr_templates_latest(
             c_templates,
             name,
             name_len,
             bp.as_mut_ptr(),
         ));
-        check(ehr_transport_rpc_register_template(
+        ok(ehr_transport_rpc_register_template(
             t,
             admin.0.0.as_ptr(),
             c_templates,
@@ -97,7 +87,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         );
         for (role, account) in [("nurse", nurse), ("handshaker", handshaker)] {
             let (r, rl) = text(role);
-            check(ehr_transport_rpc_grant_role(
+            ok(ehr_transport_rpc_grant_role(
                 t,
                 admin.0.0.as_ptr(),
                 r,
@@ -113,44 +103,44 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         );
 
         let (role, role_len) = text("nurse");
-        check(ehr_transport_set_sender(
+        ok(ehr_transport_set_sender(
             t,
             role,
             role_len,
             nurse.0.0.as_ptr(),
         ));
-        check(ehr_transport_rpc_set_default_sender(
+        ok(ehr_transport_rpc_set_default_sender(
             t,
             handshaker.0.0.as_ptr(),
         ));
-        check(ehr_transport_rpc_set_mine_on_head(t, true));
+        ok(ehr_transport_rpc_set_mine_on_head(t, true));
 
-        check(ehr_key_store_new(&raw mut keys));
+        ok(ehr_key_store_new(&raw mut keys));
         for (id, byte) in [("records-2026", 0x11u8), ("pseudonyms", 0x22)] {
             let (p, n) = text(id);
-            check(ehr_key_store_insert(keys, p, n, [byte; 32].as_ptr()));
+            ok(ehr_key_store_insert(keys, p, n, [byte; 32].as_ptr()));
         }
         let (mut chain, mut address) = (0u64, [0u8; 20]);
-        check(ehr_transport_chain(t, &raw mut chain, address.as_mut_ptr()));
+        ok(ehr_transport_chain(t, &raw mut chain, address.as_mut_ptr()));
         assert_eq!((chain, address), (chain_id, registry));
         let (mut validator_builder, mut validator) = (null_mut(), null_mut());
-        check(ehr_validator_config_builder_new(&raw mut validator_builder));
-        check(ehr_validator_config_builder_set_confirmations(
+        ok(ehr_validator_config_builder_new(&raw mut validator_builder));
+        ok(ehr_validator_config_builder_set_confirmations(
             validator_builder,
             2,
         ));
-        check(ehr_validator_config_builder_set_poll_interval_ms(
+        ok(ehr_validator_config_builder_set_poll_interval_ms(
             validator_builder,
             50,
         ));
-        check(ehr_validator_config_builder_build(
+        ok(ehr_validator_config_builder_build(
             validator_builder,
             &raw mut validator,
         ));
         let (mut builder, mut config) = (null_mut(), null_mut());
         let (sealing, sealing_len) = text("records-2026");
         let (pseudonyms, pseudonyms_len) = text("pseudonyms");
-        check(ehr_handshaker_config_builder_new(
+        ok(ehr_handshaker_config_builder_new(
             chain,
             address.as_ptr(),
             sealing,
@@ -159,24 +149,24 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             pseudonyms_len,
             &raw mut builder,
         ));
-        check(ehr_handshaker_config_builder_set_validator(
+        ok(ehr_handshaker_config_builder_set_validator(
             builder, validator,
         ));
-        check(ehr_handshaker_config_builder_build(
+        ok(ehr_handshaker_config_builder_build(
             builder,
             &raw mut config,
         ));
-        check(ehr_handshaker_new(c_templates, keys, config, &raw mut hs));
+        ok(ehr_handshaker_new(c_templates, keys, config, &raw mut hs));
         ehr_handshaker_config_free(config);
         ehr_handshaker_config_builder_free(builder);
         ehr_validator_config_free(validator);
         ehr_validator_config_builder_free(validator_builder);
 
         let mut ti_id = [0u8; 32];
-        check(ehr_random_id(ti_id.as_mut_ptr()));
+        ok(ehr_random_id(ti_id.as_mut_ptr()));
         // A TI's timestamp is in Unix seconds; the clock in milliseconds.
         let timestamp = ehr_clock_now_ms() / 1000;
-        check(ti_new(
+        ok(ti_new(
             &ti_id,
             &bp,
             "nurse-0815",
@@ -188,9 +178,9 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         for (field, value) in [("systolic", "126"), ("diastolic", "82")] {
             let (f, fl) = text(field);
             let (v, vl) = text(value);
-            check(ehr_ti_set_field(ti, f, fl, v, vl));
+            ok(ehr_ti_set_field(ti, f, fl, v, vl));
         }
-        check(ehr_handshaker_submit(
+        ok(ehr_handshaker_submit(
             hs,
             ti,
             t,
@@ -198,7 +188,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             std::ptr::null(),
             &raw mut ack,
         ));
-        check(ehr_ack_to_summary(ack, &raw mut summary));
+        ok(ehr_ack_to_summary(ack, &raw mut summary));
         if !summary.valid {
             let mut buf = vec![0u8; 4096];
             let mut n = 0;

@@ -23,8 +23,8 @@ pub use host::*;
 pub use rpc::*;
 
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{Error, ehr_result, guard_void};
-use crate::shapes::{guard_on, guard_on_mut};
+use crate::result::{Error, ehr_result};
+use crate::shapes::{free, guard_on, guard_on_mut};
 
 /// The transport behind a handle.
 #[derive(Debug)]
@@ -185,5 +185,5 @@ pub unsafe extern "C" fn ehr_transport_chain(
 /// Frees a transport (a devnet and its chain with it); NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_transport_free(transport: *mut ehr_transport) {
-    guard_void(|| drop(ptr::take(transport)));
+    free(transport);
 }

@@ -3,11 +3,28 @@
 
 use std::ffi::c_char;
 
-use ehrchain_ffi::{ehr_result, ehr_ti, ehr_ti_new};
+use ehrchain_ffi::{ehr_last_error, ehr_result, ehr_ti, ehr_ti_new};
 
 /// A Rust string as the pointer and length the C ABI takes.
 pub fn text(s: &str) -> (*const c_char, usize) {
     (s.as_ptr().cast(), s.len())
+}
+
+/// The detailed last error of this thread.
+pub fn last_error() -> String {
+    let mut buf = vec![0u8; 4096];
+    let mut n = 0;
+    // SAFETY: buf holds 4096 writable bytes, n is a valid usize.
+    let rc = unsafe { ehr_last_error(buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
+    assert_eq!(rc, ehr_result::OK);
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+/// Asserts that a C call returned `EHR_OK`, with the thread's last error
+/// in the message when it did not.
+#[track_caller]
+pub fn ok(rc: ehr_result) {
+    assert_eq!(rc, ehr_result::OK, "{}", last_error());
 }
 
 /// `ehr_ti_new` with the author, role and patient ids as Rust strings.
