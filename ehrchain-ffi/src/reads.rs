@@ -99,18 +99,17 @@ pub(crate) fn receipt<H: ReaderHandle>(
 }
 
 /// Hands the machine of `h` the result of a record read (see
-/// `ehr_validator_handle_record`).
+/// `ehr_validator_handle_record`): the record hash's pointer when found.
 pub(crate) fn record<H: ReaderHandle>(
     h: *mut H,
     now_ms: u64,
     result: ehr_result,
-    found: bool,
-    record_hash: *const u8,
+    record_hash: Option<*const u8>,
 ) -> ehr_result {
     on(h, |machine| {
         let result = reported(chain(machine), result, "record read", || {
-            found
-                .then(|| ptr::array::<32>(record_hash, "record_hash").map(B256::from))
+            record_hash
+                .map(|p| ptr::array::<32>(p, "record_hash").map(B256::from))
                 .transpose()
         })?;
         machine
@@ -120,20 +119,19 @@ pub(crate) fn record<H: ReaderHandle>(
 }
 
 /// Hands the machine of `h` the result of a read by tag (see
-/// `ehr_validator_handle_block`).
+/// `ehr_validator_handle_block`): the block's hash pointer when found.
 pub(crate) fn block<H: ReaderHandle>(
     h: *mut H,
     now_ms: u64,
     result: ehr_result,
-    found: bool,
     block_number: u64,
-    block_hash: *const u8,
+    block_hash: Option<*const u8>,
 ) -> ehr_result {
     on(h, |machine| {
         let result = reported(chain(machine), result, "block read", || {
-            found
-                .then(|| {
-                    ptr::array::<32>(block_hash, "block_hash").map(|hash| BlockRef {
+            block_hash
+                .map(|p| {
+                    ptr::array::<32>(p, "block_hash").map(|hash| BlockRef {
                         number: block_number,
                         hash: B256::from(hash),
                     })
@@ -156,7 +154,8 @@ fn root_of(submission: Option<&Submission>) -> B256 {
 }
 
 /// Hands the machine of `h` the result of a batch read (see
-/// `ehr_validator_handle_batch`).
+/// `ehr_validator_handle_batch`): the batch id's pointer when the host
+/// read it.
 pub(crate) fn batch<H: ReaderHandle>(
     h: *mut H,
     now_ms: u64,

@@ -339,7 +339,8 @@ pub unsafe extern "C" fn ehr_validator_handle_block(
     block_number: u64,
     block_hash: *const u8,
 ) -> ehr_result {
-    reads::block(validator, now_ms, result, found, block_number, block_hash)
+    let block_hash = found.then_some(block_hash);
+    reads::block(validator, now_ms, result, block_number, block_hash)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_SUBMIT` at `now_ms`: `result`
@@ -406,7 +407,7 @@ pub unsafe extern "C" fn ehr_validator_handle_record(
     found: bool,
     record_hash: *const u8,
 ) -> ehr_result {
-    reads::record(validator, now_ms, result, found, record_hash)
+    reads::record(validator, now_ms, result, found.then_some(record_hash))
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_BATCH` at `now_ms`: `result`

@@ -19,7 +19,7 @@ use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
 use crate::reads::{self, ReaderHandle};
 use crate::result::{Error, ehr_result, guard};
-use crate::shapes::{free, guard_on, json_text, text_of, value_of};
+use crate::shapes::{free, guard_on, json_text, parsed, text_of, value_of};
 use crate::transport::{ehr_receipt, ehr_transport};
 use crate::validator::{ehr_transmit, ehr_validator, write_deadline};
 
@@ -184,7 +184,8 @@ pub unsafe extern "C" fn ehr_watcher_handle_block(
     block_number: u64,
     block_hash: *const u8,
 ) -> ehr_result {
-    reads::block(watcher, now_ms, result, found, block_number, block_hash)
+    let block_hash = found.then_some(block_hash);
+    reads::block(watcher, now_ms, result, block_number, block_hash)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_POLL`, as
@@ -212,7 +213,7 @@ pub unsafe extern "C" fn ehr_watcher_handle_record(
     found: bool,
     record_hash: *const u8,
 ) -> ehr_result {
-    reads::record(watcher, now_ms, result, found, record_hash)
+    reads::record(watcher, now_ms, result, found.then_some(record_hash))
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_BATCH`, as
@@ -286,11 +287,8 @@ pub unsafe extern "C" fn ehr_watcher_from_json(
     json_len: usize,
     watcher_out: *mut *mut ehr_watcher,
 ) -> ehr_result {
-    guard(|| {
-        let json = ptr::text(json, json_len, "json")?;
-        let out = Out::new(watcher_out, "watcher_out")?;
-        out.give(ehr_watcher::new(AnchorWatcher::from_json(json)?));
-        Ok(())
+    parsed(json, json_len, watcher_out, "json", "watcher_out", |json| {
+        Ok(ehr_watcher::new(AnchorWatcher::from_json(json)?))
     })
 }
 
@@ -306,24 +304,28 @@ pub unsafe extern "C" fn ehr_validator_from_event(
     event_len: usize,
     validator_out: *mut *mut ehr_validator,
 ) -> ehr_result {
-    guard(|| {
-        let json = ptr::text(event_json, event_len, "event_json")?;
-        let out = Out::new(validator_out, "validator_out")?;
-        let not_vanished = |detail: String| {
-            Error::new(
-                ErrorCode::InvalidArgument,
-                format!("`event_json` is not a vanished event of the watcher: {detail}"),
-            )
-        };
-        match serde_json::from_str::<WatchEvent>(json) {
-            Ok(WatchEvent::Vanished { entry, .. }) => {
-                out.give(ehr_validator::new(TransactionValidator::from_json(&entry)?));
-                Ok(())
+    parsed(
+        event_json,
+        event_len,
+        validator_out,
+        "event_json",
+        "validator_out",
+        |json| {
+            let not_vanished = |detail: String| {
+                Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!("`event_json` is not a vanished event of the watcher: {detail}"),
+                )
+            };
+            match serde_json::from_str::<WatchEvent>(json) {
+                Ok(WatchEvent::Vanished { entry, .. }) => {
+                    Ok(ehr_validator::new(TransactionValidator::from_json(&entry)?))
+                }
+                Ok(WatchEvent::Final { .. }) => Err(not_vanished("it is final".to_owned())),
+                Err(e) => Err(not_vanished(e.to_string())),
             }
-            Ok(WatchEvent::Final { .. }) => Err(not_vanished("it is final".to_owned())),
-            Err(e) => Err(not_vanished(e.to_string())),
-        }
-    })
+        },
+    )
 }
 
 /// Frees a watcher; NULL is ignored.
