@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use ehrchain_core::fhir::{self, AnchorContext, BundleMapping, FhirOptions, MappedTi};
-use ehrchain_core::{Address, ErrorCode, TemplateRegistry, UnixMillis};
+use ehrchain_core::{Address, ErrorCode, UnixMillis};
 
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
@@ -45,15 +45,14 @@ pub unsafe extern "C" fn ehr_fhir_map_bundle(
     options_json_len: usize,
     mapping_out: *mut *mut ehr_fhir_mapping,
 ) -> ehr_result {
-    let bundle = (bundle_json, bundle_json_len, "bundle_json");
-    mapped(
-        templates,
-        bundle,
-        options_json,
-        options_json_len,
-        mapping_out,
-        |registry, bundle, options| Ok(fhir::map_bundle(registry, bundle, options)?),
-    )
+    guard_on(templates, "templates", |templates| {
+        let bundle = ptr::text(bundle_json, bundle_json_len, "bundle_json")?;
+        let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
+        let out = Out::new(mapping_out, "mapping_out")?;
+        let mapping = fhir::map_bundle(&templates.registry, bundle, &options)?;
+        out.give(ehr_fhir_mapping { mapping });
+        Ok(())
+    })
 }
 
 /// Maps one FHIR resource (`resource_json`) with the template whose mapping
@@ -70,40 +69,17 @@ pub unsafe extern "C" fn ehr_fhir_map_resource(
     options_json_len: usize,
     mapping_out: *mut *mut ehr_fhir_mapping,
 ) -> ehr_result {
-    let resource = (resource_json, resource_json_len, "resource_json");
-    mapped(
-        templates,
-        resource,
-        options_json,
-        options_json_len,
-        mapping_out,
-        |registry, resource, options| {
-            Ok(BundleMapping {
-                mapped: vec![fhir::map_resource(registry, resource, options)?],
-                unmapped: Vec::new(),
-            })
-        },
-    )
-}
-
-/// The body of `ehr_fhir_map_bundle` and `ehr_fhir_map_resource`: the FHIR
-/// JSON text (its pointer, length and parameter name) mapped by `map` with
-/// the templates and the options, handed to the caller through
-/// `mapping_out`.
-fn mapped(
-    templates: *const ehr_templates,
-    (json, json_len, name): (*const c_char, usize, &str),
-    options_json: *const c_char,
-    options_json_len: usize,
-    mapping_out: *mut *mut ehr_fhir_mapping,
-    map: impl FnOnce(&TemplateRegistry, &str, &FhirOptions) -> Result<BundleMapping>,
-) -> ehr_result {
     guard_on(templates, "templates", |templates| {
-        let json = ptr::text(json, json_len, name)?;
+        let resource = ptr::text(resource_json, resource_json_len, "resource_json")?;
         let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
         let out = Out::new(mapping_out, "mapping_out")?;
-        let mapping = map(&templates.registry, json, &options)?;
-        out.give(ehr_fhir_mapping { mapping });
+        let mapped = fhir::map_resource(&templates.registry, resource, &options)?;
+        out.give(ehr_fhir_mapping {
+            mapping: BundleMapping {
+                mapped: vec![mapped],
+                unmapped: Vec::new(),
+            },
+        });
         Ok(())
     })
 }

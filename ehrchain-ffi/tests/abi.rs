@@ -16,7 +16,7 @@ mod test_keys;
 
 use std::ptr::{null, null_mut};
 
-use common::{last_error, ok, text};
+use common::{last_error, ok, text, text_out};
 use ehrchain_core::template::BUILT_IN_TEMPLATES;
 use ehrchain_core::{
     Address, B256, ErrorCode, InMemoryKeyStore, InitialTransaction, Role, Template,
@@ -902,16 +902,6 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
         acks.iter().all(|a| a.valid && a.recovered && a.has_proof),
         "{acks:?}"
     );
-}
-
-/// The text a successful call writes through its text-output arguments
-/// (`write` gets the buffer, its length and the place for the text length).
-fn text_out(write: impl FnOnce(*mut std::ffi::c_char, usize, *mut usize) -> ehr_result) -> String {
-    let mut buf = vec![0u8; 1 << 16];
-    let mut n = 0usize;
-    let rc = write(buf.as_mut_ptr().cast(), buf.len(), &raw mut n);
-    ok(rc);
-    String::from_utf8(buf[..n].to_vec()).unwrap()
 }
 
 /// A handshaker made through C, a blood-pressure TI generated through it,

@@ -27,6 +27,16 @@ pub fn ok(rc: ehr_result) {
     assert_eq!(rc, ehr_result::OK, "{}", last_error());
 }
 
+/// The text a successful call writes through its text-output arguments
+/// (`write` gets the buffer, its length and the place for the text length).
+pub fn text_out(write: impl FnOnce(*mut c_char, usize, *mut usize) -> ehr_result) -> String {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0usize;
+    let rc = write(buf.as_mut_ptr().cast(), buf.len(), &raw mut n);
+    ok(rc);
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
 /// `ehr_ti_new` with the author, role and patient ids as Rust strings.
 pub fn ti_new(
     ti_id: &[u8; 32],
