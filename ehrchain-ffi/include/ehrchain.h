@@ -180,6 +180,27 @@ enum ehr_result_code {
     EHR_INTERNAL = 901,
 };
 
+/*
+ * The initialisers of the extensible structs (README, "Extensible structs"):
+ * `struct_size` set to the size of the struct as this header declares it and
+ * every other field zero (NULL: an optional callback left out), as in
+ * `ehr_outbox_callbacks outbox = EHR_OUTBOX_CALLBACKS_INIT;`. In C a designated
+ * initialiser, in C++ (11 or later) a value-initialised struct.
+ */
+#ifdef __cplusplus
+#define EHR_KEY_STORE_CALLBACKS_INIT ([] { ehr_key_store_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_OUTBOX_CALLBACKS_INIT ([] { ehr_outbox_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_SHARING_CONTEXT_INIT ([] { ehr_sharing_context s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_SIGNER_CALLBACKS_INIT ([] { ehr_signer_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_TRANSPORT_CALLBACKS_INIT ([] { ehr_transport_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
+#else
+#define EHR_KEY_STORE_CALLBACKS_INIT { .struct_size = sizeof(ehr_key_store_callbacks) }
+#define EHR_OUTBOX_CALLBACKS_INIT { .struct_size = sizeof(ehr_outbox_callbacks) }
+#define EHR_SHARING_CONTEXT_INIT { .struct_size = sizeof(ehr_sharing_context) }
+#define EHR_SIGNER_CALLBACKS_INIT { .struct_size = sizeof(ehr_signer_callbacks) }
+#define EHR_TRANSPORT_CALLBACKS_INIT { .struct_size = sizeof(ehr_transport_callbacks) }
+#endif
+
 
 /**
  * The most revert data bytes a callback transport reports in a receipt.
@@ -810,6 +831,12 @@ typedef struct ehr_ack_summary {
  */
 typedef struct ehr_key_store_callbacks {
     /**
+     * `sizeof(ehr_key_store_callbacks)` as the host's header declares it
+     * (`EHR_KEY_STORE_CALLBACKS_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
      * Passed to every callback.
      */
     void *userdata;
@@ -865,6 +892,12 @@ typedef struct ehr_verdict {
  * sent then; the failure comes back as `EHR_OUTBOX_UNAVAILABLE`).
  */
 typedef struct ehr_outbox_callbacks {
+    /**
+     * `sizeof(ehr_outbox_callbacks)` as the host's header declares it
+     * (`EHR_OUTBOX_CALLBACKS_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
     /**
      * Passed to every callback.
      */
@@ -990,6 +1023,12 @@ typedef struct ehr_transmit {
  */
 typedef struct ehr_sharing_context {
     /**
+     * `sizeof(ehr_sharing_context)` as the host's header declares it
+     * (`EHR_SHARING_CONTEXT_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
      * The EIP-155 chain id.
      */
     uint64_t chain_id;
@@ -1009,6 +1048,12 @@ typedef struct ehr_sharing_context {
  * valid as long as any signer made from these callbacks.
  */
 typedef struct ehr_signer_callbacks {
+    /**
+     * `sizeof(ehr_signer_callbacks)` as the host's header declares it
+     * (`EHR_SIGNER_CALLBACKS_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
     /**
      * Passed to every callback.
      */
@@ -1094,6 +1139,12 @@ typedef struct ehr_receipt {
  * second anchoring of the same TI id (which the validator recognises).
  */
 typedef struct ehr_transport_callbacks {
+    /**
+     * `sizeof(ehr_transport_callbacks)` as the host's header declares it
+     * (`EHR_TRANSPORT_CALLBACKS_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
     /**
      * Passed to every callback.
      */

@@ -13,8 +13,12 @@
 use ehrchain_core::ErrorCode;
 use std::ffi::c_char;
 
+use crate::keys::ehr_key_store_callbacks;
+use crate::outbox::ehr_outbox_callbacks;
 use crate::result::{Error, Result};
-use crate::transport::ehr_receipt;
+use crate::sharing::ehr_sharing_context;
+use crate::signer::ehr_signer_callbacks;
+use crate::transport::{ehr_receipt, ehr_transport_callbacks};
 
 /// `EHR_NULL_ARGUMENT` for the parameter `name`.
 fn null(name: &str) -> Error {
@@ -94,8 +98,7 @@ pub(crate) fn array<const N: usize>(p: *const u8, name: &str) -> Result<[u8; N]>
     Ok(out)
 }
 
-/// A live handle made by this library (or, for the configuration structs of
-/// callbacks, a readable struct).
+/// A live handle made by this library.
 pub(crate) fn handle<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     // SAFETY: by the caller's contract a non-NULL handle pointer points to a
     // live `T` that this library boxed and has not freed.
@@ -162,6 +165,108 @@ pub(crate) fn receipt(p: *const ehr_receipt, name: &str) -> Result<ehr_receipt> 
             revert_data: (&raw const (*p).revert_data).read(),
         })
     }
+}
+
+/// A struct the host allocates and fills in for ehrchain to read (callbacks,
+/// a sharing context), extensible by its first field `size_t struct_size`:
+/// the host sets it to `sizeof` the struct as its header declares it
+/// (README, "Extensible structs"), and ehrchain reads the fields of the
+/// largest layout it knows that fits in that size; the fields beyond it
+/// count as absent (zero: NULL callbacks).
+///
+/// # Safety
+///
+/// The implementing type is `#[repr(C)]`, its first field is
+/// `struct_size: usize`, every bit pattern of every other field is valid
+/// (no `bool`s, no references; all zeros is NULL, `None` or 0), and
+/// `LAYOUTS` lists the sizes of its published layouts, ascending, the last
+/// `size_of::<Self>()`. A field added later starts at or after the size of
+/// every earlier layout (so it never lies in an older host's padding).
+pub(crate) unsafe trait Extensible: Copy {
+    /// The C name (`ehr_key_store_callbacks`).
+    const NAME: &'static str;
+    /// The sizes of the layouts ehrchain reads: the struct up to its last
+    /// required field, then one layout per optional field after it (an older
+    /// header's struct, or a host leaving the optional ones out).
+    const LAYOUTS: &'static [usize];
+}
+
+// SAFETY (every impl below): `#[repr(C)]`, `struct_size: usize` first, the
+// other fields raw pointers, `Option`s of `extern "C"` functions, integers
+// and byte arrays; each layout ends where the field added after it starts.
+unsafe impl Extensible for ehr_key_store_callbacks {
+    const NAME: &'static str = "ehr_key_store_callbacks";
+    const LAYOUTS: &'static [usize] = &[
+        std::mem::offset_of!(ehr_key_store_callbacks, recipient_key),
+        size_of::<ehr_key_store_callbacks>(),
+    ];
+}
+
+unsafe impl Extensible for ehr_outbox_callbacks {
+    const NAME: &'static str = "ehr_outbox_callbacks";
+    const LAYOUTS: &'static [usize] = &[
+        std::mem::offset_of!(ehr_outbox_callbacks, finish_all),
+        size_of::<ehr_outbox_callbacks>(),
+    ];
+}
+
+unsafe impl Extensible for ehr_transport_callbacks {
+    const NAME: &'static str = "ehr_transport_callbacks";
+    const LAYOUTS: &'static [usize] = &[
+        std::mem::offset_of!(ehr_transport_callbacks, anchored_batch),
+        std::mem::offset_of!(ehr_transport_callbacks, block_at),
+        size_of::<ehr_transport_callbacks>(),
+    ];
+}
+
+unsafe impl Extensible for ehr_signer_callbacks {
+    const NAME: &'static str = "ehr_signer_callbacks";
+    const LAYOUTS: &'static [usize] = &[size_of::<ehr_signer_callbacks>()];
+}
+
+unsafe impl Extensible for ehr_sharing_context {
+    const NAME: &'static str = "ehr_sharing_context";
+    const LAYOUTS: &'static [usize] = &[size_of::<ehr_sharing_context>()];
+}
+
+/// The host's extensible struct at `p` (the parameter `name`), copied: the
+/// fields of the largest layout within its `struct_size`, the others zero.
+/// `EHR_INVALID_ARGUMENT` when `struct_size` is below the first layout.
+pub(crate) fn extensible<T: Extensible>(p: *const T, name: &str) -> Result<T> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: `p` is non-NULL and, by the caller's contract, points to a
+    // readable struct of some published layout; every layout starts with
+    // `struct_size`.
+    let size = unsafe { p.cast::<usize>().read() };
+    let len = layout_within::<T>(size, name)?;
+    let mut value = std::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: the host's struct holds `size >= len` readable bytes, and
+    // `len <= size_of::<T>()` (the last layout is `T`'s size, and any
+    // other is smaller); all zeros and any bytes the host wrote are valid
+    // for every field (`Extensible`'s contract), and the copy ends on a
+    // field boundary.
+    unsafe {
+        std::ptr::copy_nonoverlapping(p.cast::<u8>(), value.as_mut_ptr().cast::<u8>(), len);
+        Ok(value.assume_init())
+    }
+}
+
+/// The largest layout of `T` that fits in the host's `size`.
+fn layout_within<T: Extensible>(size: usize, name: &str) -> Result<usize> {
+    let layout = T::LAYOUTS.iter().rev().find(|&&layout| layout <= size);
+    layout.map(|&layout| layout.min(size_of::<T>())).ok_or_else(|| {
+        let (c, first) = (T::NAME, T::LAYOUTS.first().copied().unwrap_or_default());
+        let init = c.to_ascii_uppercase() + "_INIT";
+        Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "`{name}->struct_size` is {size}, but an {c} is at least {first} bytes: set it to \
+                 sizeof({c}) (as {init} does)"
+            ),
+        )
+    })
 }
 
 /// Takes back ownership of a handle given out with [`Out::give`]; NULL is

@@ -545,6 +545,7 @@ mod odd_bools {
     /// This host's callbacks, without a batch read or a read by tag.
     pub(super) fn callbacks() -> ehr_transport_callbacks {
         ehr_transport_callbacks {
+            struct_size: size_of::<ehr_transport_callbacks>(),
             userdata: std::ptr::null_mut(),
             submit: Some(submit),
             poll: Some(poll),

@@ -157,6 +157,10 @@ pub struct ehr_receipt {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_transport_callbacks {
+    /// `sizeof(ehr_transport_callbacks)` as the host's header declares it
+    /// (`EHR_TRANSPORT_CALLBACKS_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// Passed to every callback.
     pub userdata: *mut c_void,
     /// Sends the transaction; writes its 32-byte hash to `tx_hash_out`.
@@ -401,7 +405,7 @@ pub unsafe extern "C" fn ehr_transport_new_callbacks(
     transport_out: *mut *mut ehr_transport,
 ) -> ehr_result {
     guard(|| {
-        let cb = *ptr::handle(callbacks, "callbacks")?;
+        let cb = ptr::extensible(callbacks, "callbacks")?;
         let registry = Address::from(ptr::array::<20>(registry, "registry")?);
         let out = Out::new(transport_out, "transport_out")?;
         for (name, missing) in [

@@ -223,6 +223,28 @@ static ehr_result host_master_key(void *userdata, const char *key_id, size_t key
     return EHR_KEY_UNKNOWN;
 }
 
+/* ehr_key_store_callbacks as a header before `recipient_key` declared it:
+ * what a host built against that header passes. */
+struct key_store_callbacks_v1 {
+    size_t struct_size;
+    void *userdata;
+    ehr_result (*master_key)(void *userdata, const char *key_id, size_t key_id_len,
+                             uint8_t *key_out);
+};
+
+/* An older host's key store callbacks, alone on the heap (valgrind reports
+ * any read past them), as the newer header's type. */
+static const ehr_key_store_callbacks *key_store_callbacks_v1(void *userdata,
+                                                            ehr_result (*master_key)(
+                                                                void *, const char *, size_t,
+                                                                uint8_t *)) {
+    struct key_store_callbacks_v1 *old = malloc(sizeof *old);
+    old->struct_size = sizeof *old;
+    old->userdata = userdata;
+    old->master_key = master_key;
+    return (const ehr_key_store_callbacks *)(const void *)old;
+}
+
 static ehr_key_store *memory_keys(void) {
     ehr_key_store *keys = NULL;
     OK(ehr_key_store_new(&keys));
@@ -302,9 +324,11 @@ static void test_key_store_callbacks_and_envelopes(void) {
     ehr_templates *t = NULL;
     OK(ehr_templates_new_builtin(&t));
     struct host_keys host = {0, 0};
-    ehr_key_store_callbacks cb = {&host, host_master_key, NULL};
+    ehr_key_store_callbacks cb = EHR_KEY_STORE_CALLBACKS_INIT;
+    cb.userdata = &host;
+    cb.master_key = host_master_key;
     ehr_key_store *keys = NULL;
-    ehr_key_store_callbacks no_cb = {&host, NULL, NULL};
+    ehr_key_store_callbacks no_cb = {.struct_size = sizeof no_cb, .userdata = &host};
     EXPECT_RC(ehr_key_store_new_callbacks(&no_cb, &keys), EHR_NULL_ARGUMENT);
     OK(ehr_key_store_new_callbacks(&cb, &keys));
     EXPECT_RC(ehr_key_store_insert(keys, LIT("k"), SEALING_KEY), EHR_INVALID_ARGUMENT);
@@ -423,6 +447,64 @@ static ehr_ti *bp_tc(struct fixture *f, const char *systolic, ehr_tc **tc) {
 }
 
 /* ------------------------------------------------------ configurations */
+
+/* Every struct a host fills in starts with its size: an older host's
+ * shorter struct works with the later (optional) callbacks absent; a size
+ * below the first layout is refused, naming the struct. */
+static void test_extensible_structs(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    struct host_keys host = {0, 0};
+    ehr_key_store *keys = NULL;
+
+    /* Before `recipient_key`: a key store for master keys. */
+    const ehr_key_store_callbacks *old = key_store_callbacks_v1(&host, host_master_key);
+    OK(ehr_key_store_new_callbacks(old, &keys));
+    free((void *)old); /* the key store keeps a copy */
+    ehr_handshaker *hs = handshaker(t, keys, NULL);
+    EXPECT(host.calls == 2);
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+
+    /* Too small: zero, one byte short of the first layout. */
+    ehr_key_store_callbacks cb = EHR_KEY_STORE_CALLBACKS_INIT;
+    EXPECT(cb.struct_size == sizeof cb && cb.userdata == NULL && cb.recipient_key == NULL);
+    cb.master_key = host_master_key;
+    cb.struct_size = 0;
+    keys = NULL;
+    EXPECT_RC(ehr_key_store_new_callbacks(&cb, &keys), EHR_INVALID_ARGUMENT);
+    EXPECT(keys == NULL);
+    EXPECT_LAST_ERROR("`callbacks->struct_size` is 0, but an ehr_key_store_callbacks is at least");
+    cb.struct_size = sizeof(struct key_store_callbacks_v1) - 1;
+    EXPECT_RC(ehr_key_store_new_callbacks(&cb, &keys), EHR_INVALID_ARGUMENT);
+    char expected[160];
+    snprintf(expected, sizeof expected,
+             "is at least %zu bytes: set it to sizeof(ehr_key_store_callbacks) (as "
+             "EHR_KEY_STORE_CALLBACKS_INIT does)",
+             sizeof(struct key_store_callbacks_v1));
+    EXPECT_LAST_ERROR(expected);
+    cb.struct_size = sizeof cb;
+    OK(ehr_key_store_new_callbacks(&cb, &keys));
+    ehr_key_store_free(keys);
+
+    /* The transport's, the signer's: zero and one byte short. */
+    ehr_transport_callbacks tcb = EHR_TRANSPORT_CALLBACKS_INIT;
+    uint8_t registry[20] = {0};
+    ehr_transport *chain = NULL;
+    tcb.struct_size = 0;
+    EXPECT_RC(ehr_transport_new_callbacks(&tcb, 1337, registry, &chain), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("`callbacks->struct_size` is 0, but an ehr_transport_callbacks is at least");
+    tcb.struct_size = offsetof(ehr_transport_callbacks, anchored_batch) - 1;
+    EXPECT_RC(ehr_transport_new_callbacks(&tcb, 1337, registry, &chain), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("set it to sizeof(ehr_transport_callbacks)");
+    ehr_signer_callbacks scb = EHR_SIGNER_CALLBACKS_INIT;
+    ehr_signer *signer = NULL;
+    scb.struct_size = sizeof scb - 1;
+    EXPECT_RC(ehr_signer_new_callbacks(&scb, false, &signer), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("an ehr_signer_callbacks is at least");
+    EXPECT(chain == NULL && signer == NULL);
+    ehr_templates_free(t);
+}
 
 static void test_configurations(void) {
     ehr_templates *t = NULL;
@@ -923,8 +1005,12 @@ static const uint8_t FAKE_REGISTRY[20] = {0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0x
 /* A callback transport on chain 1337 over `fake` (zeroed here). */
 static ehr_transport *fake_transport(struct fake_chain *fake) {
     memset(fake, 0, sizeof *fake);
-    ehr_transport_callbacks cb = {fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL, NULL};
+    ehr_transport_callbacks cb = {.struct_size = sizeof cb,
+                                  .userdata = fake,
+                                  .submit = fake_submit,
+                                  .poll = fake_poll,
+                                  .head = fake_head,
+                                  .record_hash_of = fake_record_hash_of};
     ehr_transport *chain = NULL;
     OK(ehr_transport_new_callbacks(&cb, 1337, FAKE_REGISTRY, &chain));
     return chain;
@@ -935,8 +1021,12 @@ static void test_callback_transport(void) {
     OK(ehr_templates_new_builtin(&t));
     struct fake_chain fake;
     memset(&fake, 0, sizeof fake);
-    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL, NULL};
+    ehr_transport_callbacks cb = {.struct_size = sizeof cb,
+                                  .userdata = &fake,
+                                  .submit = fake_submit,
+                                  .poll = fake_poll,
+                                  .head = fake_head,
+                                  .record_hash_of = fake_record_hash_of};
     uint8_t registry[20];
     memset(registry, 0xEE, sizeof registry);
     ehr_transport *chain = NULL;
@@ -1087,6 +1177,18 @@ static ehr_result ob_count_save(void *userdata, const uint8_t *key, const char *
     return EHR_OK;
 }
 
+/* ehr_outbox_callbacks as a header before `finish_all` declared it. */
+struct outbox_callbacks_v1 {
+    size_t struct_size;
+    void *userdata;
+    ehr_result (*save)(void *userdata, const uint8_t *key, const char *entry, size_t entry_len);
+    ehr_result (*load)(void *userdata, const uint8_t *key, bool *found_out, const char **entry_out,
+                       size_t *entry_len_out);
+    ehr_result (*keys)(void *userdata, uint8_t *keys_out, size_t capacity, size_t *count_out);
+    ehr_result (*finish)(void *userdata, const uint8_t *key, const ehr_ack *const *acks,
+                         size_t acks_len);
+};
+
 /* finish_all: a round's verdicts in one call (one transaction). */
 static ehr_result ob_finish_all(void *userdata, const ehr_verdict *verdicts, size_t verdicts_len) {
     struct mem_outbox *o = userdata;
@@ -1103,7 +1205,12 @@ static void test_durable_submit_through_the_host_outbox(void) {
     struct fixture f = fixture_new(FAKE_CHAIN, &fake);
     struct mem_outbox ob;
     memset(&ob, 0, sizeof ob);
-    ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish, NULL};
+    ehr_outbox_callbacks outbox = {.struct_size = sizeof outbox,
+                                   .userdata = &ob,
+                                   .save = ob_save,
+                                   .load = ob_load,
+                                   .keys = ob_keys,
+                                   .finish = ob_finish};
 
     /* Stored before the send; the ACK and the entry's removal in one step. */
     ehr_ti *ti = bp_ti(f.t, "125");
@@ -1189,7 +1296,12 @@ static void submit_signed(struct fixture *f, ehr_signer *signer, const char *sys
                           ehr_ack_summary *s, char *json, size_t json_len) {
     struct mem_outbox ob;
     memset(&ob, 0, sizeof ob);
-    ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish, NULL};
+    ehr_outbox_callbacks outbox = {.struct_size = sizeof outbox,
+                                   .userdata = &ob,
+                                   .save = ob_save,
+                                   .load = ob_load,
+                                   .keys = ob_keys,
+                                   .finish = ob_finish};
     ehr_ti *ti = bp_ti(f->t, systolic);
     ehr_ack *ack = NULL;
     size_t n = 0;
@@ -1226,8 +1338,7 @@ static void test_signed_tis(void) {
     struct hsm h;
     memset(&h, 0, sizeof h);
     h.key = nurse;
-    ehr_signer_callbacks cb;
-    memset(&cb, 0, sizeof cb);
+    ehr_signer_callbacks cb = EHR_SIGNER_CALLBACKS_INIT;
     cb.userdata = &h;
     memcpy(cb.author, author, 20);
     cb.sign = hsm_sign;
@@ -1571,8 +1682,12 @@ static void test_watcher_after_the_ack(void) {
     memset(&fake, 0, sizeof fake);
     uint8_t registry[20];
     memset(registry, 0xEE, sizeof registry);
-    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL, NULL};
+    ehr_transport_callbacks cb = {.struct_size = sizeof cb,
+                                  .userdata = &fake,
+                                  .submit = fake_submit,
+                                  .poll = fake_poll,
+                                  .head = fake_head,
+                                  .record_hash_of = fake_record_hash_of};
     ehr_transport *chain = NULL;
     OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
     ehr_key_store *keys = memory_keys();
@@ -1907,18 +2022,39 @@ static void test_pipeline_on_the_devnet(void) {
 
     /* Through the host's outbox: ten bulk readings (batches of 8 and 2) and
      * two urgent ones, four verdicts. With finish_all, a round's verdicts
-     * come in one call; without it, one finish each. */
-    for (int batched = 1; batched >= 0; batched--) {
+     * come in one call; without it (NULL, or an older host's struct that
+     * ends before it, alone on the heap), one finish each. */
+    for (int layout = 2; layout >= 0; layout--) {
+        int batched = layout == 2;
         struct mem_outbox ob;
         memset(&ob, 0, sizeof ob);
-        ehr_outbox_callbacks outbox = {&ob, ob_count_save, ob_load, ob_keys, ob_finish,
-                                       batched ? ob_finish_all : NULL};
+        ehr_outbox_callbacks outbox = {.struct_size = sizeof outbox,
+                                       .userdata = &ob,
+                                       .save = ob_count_save,
+                                       .load = ob_load,
+                                       .keys = ob_keys,
+                                       .finish = ob_finish,
+                                       .finish_all = batched ? ob_finish_all : NULL};
+        struct outbox_callbacks_v1 *old = malloc(sizeof *old);
+        old->struct_size = sizeof *old;
+        old->userdata = &ob;
+        old->save = ob_count_save;
+        old->load = ob_load;
+        old->keys = ob_keys;
+        old->finish = ob_finish;
         now = ehr_clock_now_ms();
         for (int i = 0; i < 12; i++) {
             tis[i] = bp_ti(f.t, "121");
             OK(ehr_handshaker_push(f.hs, p, tis[i], i < 10 ? EHR_PRIORITY_BULK : EHR_PRIORITY_URGENT, now));
         }
-        OK(ehr_pipeline_drain(p, f.chain, &outbox, 0, NULL));
+        outbox.struct_size = 0;
+        EXPECT_RC(ehr_pipeline_drain(p, f.chain, &outbox, 0, NULL), EHR_INVALID_ARGUMENT);
+        EXPECT_LAST_ERROR("`outbox->struct_size` is 0, but an ehr_outbox_callbacks is at least");
+        outbox.struct_size = sizeof outbox;
+        OK(ehr_pipeline_drain(p, f.chain,
+                              layout > 0 ? &outbox : (const ehr_outbox_callbacks *)(void *)old, 0,
+                              NULL));
+        free(old);
         EXPECT(ob.finishes == 4 && ob.acks == 12 && ob.saves >= 4);
         EXPECT(batched ? ob.finish_alls >= 1 && ob.finish_alls <= 4 : ob.finish_alls == 0);
         while (ehr_pipeline_poll_ack(p, &ack) == EHR_OK && ack != NULL) {
@@ -2092,7 +2228,10 @@ static void capsule_round_trip(uint32_t suite, size_t public_len, size_t capsule
     EXPECT(n == 12 && memcmp(record, "K 4.1 mmol/L", 12) == 0);
 
     /* Opened through the callbacks, asked for the capsule's key id. */
-    ehr_key_store_callbacks cb = {&host, host_no_master_key, host_recipient_key};
+    ehr_key_store_callbacks cb = {.struct_size = sizeof cb,
+                                  .userdata = &host,
+                                  .master_key = host_no_master_key,
+                                  .recipient_key = host_recipient_key};
     ehr_key_store *hsm = NULL;
     OK(ehr_key_store_new_callbacks(&cb, &hsm));
     EXPECT_RC(ehr_key_store_insert_recipient_key(hsm, suite, host.private_key),
@@ -2116,10 +2255,19 @@ static void capsule_round_trip(uint32_t suite, size_t public_len, size_t capsule
     memcpy(host.private_key, other_key, 32);
     host.any_id = 1;
     EXPECT_RC(ehr_capsule_open(capsule, hsm, &binding, record_key), EHR_CAPSULE_WRONG_KEY);
-    ehr_key_store_callbacks no_recipient = {&host, host_no_master_key, NULL};
+    ehr_key_store_callbacks no_recipient = EHR_KEY_STORE_CALLBACKS_INIT;
+    no_recipient.userdata = &host;
+    no_recipient.master_key = host_no_master_key;
     ehr_key_store *masters_only = NULL;
     OK(ehr_key_store_new_callbacks(&no_recipient, &masters_only));
     EXPECT_RC(ehr_capsule_open(capsule, masters_only, &binding, record_key), EHR_NULL_ARGUMENT);
+    /* An older host's struct, before `recipient_key`: the callback is absent. */
+    const ehr_key_store_callbacks *v1 = key_store_callbacks_v1(&host, host_no_master_key);
+    ehr_key_store *old_host = NULL;
+    OK(ehr_key_store_new_callbacks(v1, &old_host));
+    free((void *)v1);
+    EXPECT_RC(ehr_capsule_open(capsule, old_host, &binding, record_key), EHR_NULL_ARGUMENT);
+    ehr_key_store_free(old_host);
 
     /* Another disclosure expected; another envelope; a flipped tag bit. */
     ehr_capsule_binding emergency = binding;
@@ -2277,7 +2425,8 @@ static void test_sharing_from_answers(void) {
                          &envelope_len));
     uint8_t record_hash[32];
     OK(ehr_envelope_record_hash(envelope, envelope_len, record_hash));
-    ehr_sharing_context context = {31337, {0}, {0}};
+    ehr_sharing_context context = EHR_SHARING_CONTEXT_INIT;
+    context.chain_id = 31337;
     memset(context.registry, 0xee, 20);
     memset(context.consent, 0xc0, 20);
 
@@ -2335,6 +2484,11 @@ static void test_sharing_from_answers(void) {
     EXPECT(strstr(json, "{\"chainId\":31337,") == json && strstr(json, "\"calldata\":\"0x") != NULL);
     EXPECT_RC(ehr_disclosure_transaction(&context, shares, 0, json, sizeof json, &n),
               EHR_ZERO_LENGTH);
+    context.struct_size = 0;
+    EXPECT_RC(ehr_disclosure_transaction(&context, shares, 1, json, sizeof json, &n),
+              EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("`context->struct_size` is 0, but an ehr_sharing_context is at least");
+    context.struct_size = sizeof context;
     ehr_capsule *capsule = NULL;
     OK(ehr_share_capsule(share, &capsule));
     uint8_t capsule_bytes[256];
@@ -2344,7 +2498,10 @@ static void test_sharing_from_answers(void) {
     ehr_share_free(share);
 
     /* The recipient opens it with its key from the HSM-like callbacks. */
-    ehr_key_store_callbacks cb = {&host, host_no_master_key, host_recipient_key};
+    ehr_key_store_callbacks cb = {.struct_size = sizeof cb,
+                                  .userdata = &host,
+                                  .master_key = host_no_master_key,
+                                  .recipient_key = host_recipient_key};
     ehr_key_store *hsm = NULL;
     OK(ehr_key_store_new_callbacks(&cb, &hsm));
     OK(ehr_capsule_from_bytes(capsule_bytes, 231, &capsule));
@@ -2422,6 +2579,7 @@ int main(void) {
     test_messages_and_buffers();
     test_bad_arguments();
     test_key_store_callbacks_and_envelopes();
+    test_extensible_structs();
     test_configurations();
     test_tis_and_violations();
     test_devnet_flow_batches_and_proofs();
