@@ -12,7 +12,7 @@ use ehrchain_core::{
 use crate::cancel::{ehr_cancel, until};
 use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
-use crate::ptr::{self, Out, OutArray, OutSlots};
+use crate::ptr::{self, Out, OutArray, OutExtensible, OutSlots};
 use crate::result::{Error, ehr_result, guard, guard_void};
 use crate::shapes::{bytes_of, guard_on, guard_on_mut, parsed, parsed_bytes, parsed_text, text_of};
 use crate::transport::ehr_transport;
@@ -189,8 +189,12 @@ pub struct ehr_proof {
 
 /// What an inclusion proof claims, as a plain struct (`ehr_proof_to_summary`).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ehr_proof_summary {
+    /// `sizeof(ehr_proof_summary)` as the host's header declares it
+    /// (`EHR_PROOF_SUMMARY_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// The record hash (SHA-256 of the sealed envelope).
     pub record_hash: [u8; 32],
     /// The batch id.
@@ -296,7 +300,8 @@ pub unsafe extern "C" fn ehr_proof_to_summary(
 ) -> ehr_result {
     guard(|| {
         let p = &ptr::handle(proof, "proof")?.proof;
-        Out::new(summary_out, "summary_out")?.set(ehr_proof_summary {
+        OutExtensible::new(summary_out, "summary_out")?.set(ehr_proof_summary {
+            struct_size: size_of::<ehr_proof_summary>(),
             record_hash: p.record_hash.0,
             batch_id: p.batch_id.0,
             root: p.root.0,

@@ -176,7 +176,9 @@ pub struct ehr_outbox_callbacks {
 }
 
 /// One submission's verdict, for the outbox's `finish_all`: its ACKs to
-/// store and the entry to remove.
+/// store and the entry to remove. Written by ehrchain only, and an array's
+/// element, it has no `struct_size` and never grows (README, "Extensible
+/// structs").
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_verdict {

@@ -13,12 +13,16 @@
 use ehrchain_core::ErrorCode;
 use std::ffi::c_char;
 
+use crate::batch::ehr_proof_summary;
+use crate::capsule::{ehr_capsule_binding, ehr_capsule_summary};
+use crate::handshaker::ehr_ack_summary;
 use crate::keys::ehr_key_store_callbacks;
 use crate::outbox::ehr_outbox_callbacks;
 use crate::result::{Error, Result};
 use crate::sharing::ehr_sharing_context;
 use crate::signer::ehr_signer_callbacks;
 use crate::transport::{ehr_receipt, ehr_transport_callbacks};
+use crate::validator::{ehr_outage, ehr_transmit};
 
 /// `EHR_NULL_ARGUMENT` for the parameter `name`.
 fn null(name: &str) -> Error {
@@ -143,6 +147,9 @@ pub(crate) fn receipt(p: *const ehr_receipt, name: &str) -> Result<ehr_receipt> 
     if p.is_null() {
         return Err(null(name));
     }
+    // SAFETY: as in `extensible`. (One layout so far: every field below lies
+    // within the host's struct.)
+    layout_within::<ehr_receipt>(unsafe { p.cast::<usize>().read() }, name)?;
     let flag = |b: *const bool| {
         // SAFETY: `b` points into the receipt at `p`, readable by the
         // caller's contract; it is read as the byte it is.
@@ -154,6 +161,7 @@ pub(crate) fn receipt(p: *const ehr_receipt, name: &str) -> Result<ehr_receipt> 
     // whole struct.
     unsafe {
         Ok(ehr_receipt {
+            struct_size: size_of::<ehr_receipt>(),
             tx_hash: (&raw const (*p).tx_hash).read(),
             success: flag(&raw const (*p).success),
             block_number: (&raw const (*p).block_number).read(),
@@ -167,86 +175,100 @@ pub(crate) fn receipt(p: *const ehr_receipt, name: &str) -> Result<ehr_receipt> 
     }
 }
 
-/// A struct the host allocates and fills in for ehrchain to read (callbacks,
-/// a sharing context), extensible by its first field `size_t struct_size`:
-/// the host sets it to `sizeof` the struct as its header declares it
-/// (README, "Extensible structs"), and ehrchain reads the fields of the
-/// largest layout it knows that fits in that size; the fields beyond it
-/// count as absent (zero: NULL callbacks).
+/// A struct the host allocates, extensible by its first field `size_t
+/// struct_size`: the host sets it to `sizeof` the struct as its header
+/// declares it (README, "Extensible structs"). ehrchain reads (or, for an
+/// output, writes) the fields of the largest layout it knows that fits in
+/// that size; fields beyond it are absent (zero: NULL callbacks) or left
+/// unwritten.
 ///
 /// # Safety
 ///
 /// The implementing type is `#[repr(C)]`, its first field is
-/// `struct_size: usize`, every bit pattern of every other field is valid
-/// (no `bool`s, no references; all zeros is NULL, `None` or 0), and
-/// `LAYOUTS` lists the sizes of its published layouts, ascending, the last
-/// `size_of::<Self>()`. A field added later starts at or after the size of
-/// every earlier layout (so it never lies in an older host's padding).
-pub(crate) unsafe trait Extensible: Copy {
+/// `struct_size: usize`, all zeros is a valid value of it, and `LAYOUTS`
+/// lists the sizes of its layouts, ascending, each ending where a field
+/// starts, the last `size_of::<Self>()`. A field added later starts at or
+/// after the size of every earlier layout (so it never lies in an older
+/// host's padding).
+pub(crate) unsafe trait Extensible {
     /// The C name (`ehr_key_store_callbacks`).
     const NAME: &'static str;
-    /// The sizes of the layouts ehrchain reads: the struct up to its last
+    /// The sizes of the layouts ehrchain knows: the struct up to its last
     /// required field, then one layout per optional field after it (an older
     /// header's struct, or a host leaving the optional ones out).
     const LAYOUTS: &'static [usize];
 }
 
-// SAFETY (every impl below): `#[repr(C)]`, `struct_size: usize` first, the
-// other fields raw pointers, `Option`s of `extern "C"` functions, integers
-// and byte arrays; each layout ends where the field added after it starts.
-unsafe impl Extensible for ehr_key_store_callbacks {
-    const NAME: &'static str = "ehr_key_store_callbacks";
-    const LAYOUTS: &'static [usize] = &[
-        std::mem::offset_of!(ehr_key_store_callbacks, recipient_key),
-        size_of::<ehr_key_store_callbacks>(),
-    ];
+/// An [`Extensible`] struct ehrchain may copy from the host's bytes.
+///
+/// # Safety
+///
+/// Every bit pattern of every field is valid: raw pointers, `Option`s of
+/// `extern "C"` functions, integers and byte arrays (no `bool`s: a receipt's
+/// are read one by one, [`receipt`]).
+pub(crate) unsafe trait AnyBits: Extensible {}
+
+/// Implements [`Extensible`] (and, with `any_bits`, [`AnyBits`]) for the
+/// struct `$t`, whose optional fields after its required ones are
+/// `$optional`, in order.
+macro_rules! extensible {
+    ($t:ident $(, $optional:ident)*) => {
+        // SAFETY: `$t` is `#[repr(C)]` with `struct_size: usize` first, all
+        // zeros is valid for every field (NULL, `None`, 0, false), and each
+        // layout ends where an optional field starts.
+        unsafe impl Extensible for $t {
+            const NAME: &'static str = stringify!($t);
+            const LAYOUTS: &'static [usize] =
+                &[$(std::mem::offset_of!($t, $optional),)* size_of::<$t>()];
+        }
+
+        impl Default for $t {
+            /// All zeros (NULL, 0, false), `struct_size` its size.
+            fn default() -> Self {
+                // SAFETY: all zeros is a valid `$t` (above).
+                let mut value: Self = unsafe { std::mem::MaybeUninit::zeroed().assume_init() };
+                value.struct_size = size_of::<$t>();
+                value
+            }
+        }
+    };
+    (any_bits $t:ident $(, $optional:ident)*) => {
+        extensible!($t $(, $optional)*);
+        // SAFETY: `$t`'s fields are raw pointers, `Option`s of `extern "C"`
+        // functions, integers and byte arrays (and structs of them).
+        unsafe impl AnyBits for $t {}
+    };
 }
 
-unsafe impl Extensible for ehr_outbox_callbacks {
-    const NAME: &'static str = "ehr_outbox_callbacks";
-    const LAYOUTS: &'static [usize] = &[
-        std::mem::offset_of!(ehr_outbox_callbacks, finish_all),
-        size_of::<ehr_outbox_callbacks>(),
-    ];
-}
-
-unsafe impl Extensible for ehr_transport_callbacks {
-    const NAME: &'static str = "ehr_transport_callbacks";
-    const LAYOUTS: &'static [usize] = &[
-        std::mem::offset_of!(ehr_transport_callbacks, anchored_batch),
-        std::mem::offset_of!(ehr_transport_callbacks, block_at),
-        size_of::<ehr_transport_callbacks>(),
-    ];
-}
-
-unsafe impl Extensible for ehr_signer_callbacks {
-    const NAME: &'static str = "ehr_signer_callbacks";
-    const LAYOUTS: &'static [usize] = &[size_of::<ehr_signer_callbacks>()];
-}
-
-unsafe impl Extensible for ehr_sharing_context {
-    const NAME: &'static str = "ehr_sharing_context";
-    const LAYOUTS: &'static [usize] = &[size_of::<ehr_sharing_context>()];
-}
+extensible!(any_bits ehr_key_store_callbacks, recipient_key);
+extensible!(any_bits ehr_outbox_callbacks, finish_all);
+extensible!(any_bits ehr_transport_callbacks, anchored_batch, block_at);
+extensible!(any_bits ehr_signer_callbacks);
+extensible!(any_bits ehr_sharing_context);
+extensible!(any_bits ehr_capsule_binding);
+extensible!(any_bits ehr_transmit);
+extensible!(ehr_receipt);
+extensible!(ehr_ack_summary);
+extensible!(ehr_proof_summary);
+extensible!(ehr_capsule_summary);
+extensible!(ehr_outage);
 
 /// The host's extensible struct at `p` (the parameter `name`), copied: the
 /// fields of the largest layout within its `struct_size`, the others zero.
 /// `EHR_INVALID_ARGUMENT` when `struct_size` is below the first layout.
-pub(crate) fn extensible<T: Extensible>(p: *const T, name: &str) -> Result<T> {
+pub(crate) fn extensible<T: AnyBits>(p: *const T, name: &str) -> Result<T> {
     if p.is_null() {
         return Err(null(name));
     }
     // SAFETY: `p` is non-NULL and, by the caller's contract, points to a
     // readable struct of some published layout; every layout starts with
     // `struct_size`.
-    let size = unsafe { p.cast::<usize>().read() };
-    let len = layout_within::<T>(size, name)?;
+    let len = layout_within::<T>(unsafe { p.cast::<usize>().read() }, name)?;
     let mut value = std::mem::MaybeUninit::<T>::zeroed();
-    // SAFETY: the host's struct holds `size >= len` readable bytes, and
+    // SAFETY: the host's struct holds `struct_size >= len` readable bytes, and
     // `len <= size_of::<T>()` (the last layout is `T`'s size, and any
     // other is smaller); all zeros and any bytes the host wrote are valid
-    // for every field (`Extensible`'s contract), and the copy ends on a
-    // field boundary.
+    // for every field (`AnyBits`), and the copy ends on a field boundary.
     unsafe {
         std::ptr::copy_nonoverlapping(p.cast::<u8>(), value.as_mut_ptr().cast::<u8>(), len);
         Ok(value.assume_init())
@@ -326,6 +348,40 @@ impl<const N: usize> OutArray<N> {
         // SAFETY: `self.0` is non-NULL and, by the caller's contract, points
         // to N writable bytes that do not overlap `value` (ours).
         unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), self.0, N) }
+    }
+}
+
+/// An extensible struct the host allocates for ehrchain to fill in (a
+/// summary): checked (NULL, `struct_size`) before any work is done, written
+/// only on success and only within the host's `struct_size`, which is left
+/// as the host set it.
+pub(crate) struct OutExtensible<T>(*mut T, usize);
+
+impl<T: Extensible> OutExtensible<T> {
+    /// Checks the struct, the parameter `name`.
+    pub(crate) fn new(p: *mut T, name: &str) -> Result<Self> {
+        if p.is_null() {
+            return Err(null(name));
+        }
+        // SAFETY: as in `extensible`; the struct is readable as well.
+        let len = layout_within::<T>(unsafe { p.cast::<usize>().read() }, name)?;
+        Ok(Self(p, len))
+    }
+
+    /// Writes the fields of `value` that lie within the host's struct.
+    pub(crate) fn set(self, value: T) {
+        let start = size_of::<usize>();
+        // SAFETY: `self.0` is non-NULL and, by the caller's contract, points
+        // to `struct_size >= self.1` writable bytes, `self.1 <=
+        // size_of::<T>()` and ends on a field boundary; `value` is ours. The
+        // copy is untyped, padding included.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&raw const value).cast::<u8>().add(start),
+                self.0.cast::<u8>().add(start),
+                self.1.saturating_sub(start),
+            );
+        }
     }
 }
 

@@ -32,7 +32,7 @@ use crate::transport::ehr_transport;
 /// Where consent lives: the chain, the registry that anchors records (and
 /// holds the roles), and the `EhrConsent` contract.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ehr_sharing_context {
     /// `sizeof(ehr_sharing_context)` as the host's header declares it
     /// (`EHR_SHARING_CONTEXT_INIT` sets it): which of the fields below

@@ -216,17 +216,24 @@ fn every_callback_returns_an_ehr_result() {
 }
 
 #[test]
-fn every_struct_the_host_fills_in_is_extensible_and_has_an_initialiser() {
+fn every_struct_the_host_allocates_is_extensible_and_has_an_initialiser() {
     let header = fresh_header();
     let structs = extensible_structs(&header);
     assert_eq!(
         structs,
         [
+            "ehr_proof_summary",
+            "ehr_capsule_binding",
+            "ehr_capsule_summary",
+            "ehr_ack_summary",
             "ehr_key_store_callbacks",
             "ehr_outbox_callbacks",
+            "ehr_transmit",
             "ehr_sharing_context",
             "ehr_signer_callbacks",
+            "ehr_receipt",
             "ehr_transport_callbacks",
+            "ehr_outage",
         ]
     );
     for name in structs {
