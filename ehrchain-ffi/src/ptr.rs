@@ -501,3 +501,63 @@ fn too_small(needed: usize, given: usize) -> Error {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::mem::offset_of;
+
+    #[test]
+    fn a_host_struct_is_read_up_to_the_largest_layout_within_its_size() {
+        type T = ehr_transport_callbacks;
+        let (batch, block_at, full) = (
+            offset_of!(T, anchored_batch),
+            offset_of!(T, block_at),
+            size_of::<T>(),
+        );
+        let len = |size| layout_within::<T>(size, "callbacks");
+        assert_eq!(len(batch).unwrap(), batch);
+        assert_eq!(len(block_at - 1).unwrap(), batch);
+        assert_eq!(len(block_at).unwrap(), block_at);
+        assert_eq!(len(full - 1).unwrap(), block_at);
+        assert_eq!(len(full).unwrap(), full);
+        assert_eq!(len(full + 64).unwrap(), full);
+        let short = len(batch - 1).unwrap_err();
+        assert_eq!(short.code, ErrorCode::InvalidArgument);
+        assert_eq!(
+            short.message,
+            format!(
+                "`callbacks->struct_size` is {}, but an ehr_transport_callbacks is at least {batch} \
+                 bytes: set it to sizeof(ehr_transport_callbacks) (as \
+                 EHR_TRANSPORT_CALLBACKS_INIT does)",
+                batch - 1
+            )
+        );
+    }
+
+    #[test]
+    fn an_older_hosts_struct_reads_its_later_callbacks_as_null() {
+        unsafe extern "C" fn finish_all(
+            _: *mut std::ffi::c_void,
+            _: *const crate::outbox::ehr_verdict,
+            _: usize,
+        ) -> crate::result::ehr_result {
+            crate::result::ehr_result::OK
+        }
+        let mut full = ehr_outbox_callbacks {
+            finish_all: Some(finish_all),
+            ..ehr_outbox_callbacks::default()
+        };
+        assert!(
+            extensible(&raw const full, "outbox")
+                .unwrap()
+                .finish_all
+                .is_some()
+        );
+        full.struct_size = offset_of!(ehr_outbox_callbacks, finish_all);
+        let old = extensible(&raw const full, "outbox").unwrap();
+        assert!(old.finish_all.is_none());
+        assert_eq!(old.struct_size, full.struct_size);
+    }
+}
