@@ -180,6 +180,41 @@ enum ehr_result_code {
     EHR_INTERNAL = 901,
 };
 
+/*
+ * The initialisers of the extensible structs (README, "Extensible structs"):
+ * `struct_size` set to the size of the struct as this header declares it and
+ * every other field zero (NULL: an optional callback left out), as in
+ * `ehr_outbox_callbacks outbox = EHR_OUTBOX_CALLBACKS_INIT;`. In C a designated
+ * initialiser, in C++ (11 or later) a value-initialised struct.
+ */
+#ifdef __cplusplus
+#define EHR_PROOF_SUMMARY_INIT ([] { ehr_proof_summary s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_CAPSULE_BINDING_INIT ([] { ehr_capsule_binding s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_CAPSULE_SUMMARY_INIT ([] { ehr_capsule_summary s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_ACK_SUMMARY_INIT ([] { ehr_ack_summary s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_KEY_STORE_CALLBACKS_INIT ([] { ehr_key_store_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_OUTBOX_CALLBACKS_INIT ([] { ehr_outbox_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_TRANSMIT_INIT ([] { ehr_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_SHARING_CONTEXT_INIT ([] { ehr_sharing_context s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_SIGNER_CALLBACKS_INIT ([] { ehr_signer_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_RECEIPT_INIT ([] { ehr_receipt s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_TRANSPORT_CALLBACKS_INIT ([] { ehr_transport_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_OUTAGE_INIT ([] { ehr_outage s_{}; s_.struct_size = sizeof s_; return s_; }())
+#else
+#define EHR_PROOF_SUMMARY_INIT { .struct_size = sizeof(ehr_proof_summary) }
+#define EHR_CAPSULE_BINDING_INIT { .struct_size = sizeof(ehr_capsule_binding) }
+#define EHR_CAPSULE_SUMMARY_INIT { .struct_size = sizeof(ehr_capsule_summary) }
+#define EHR_ACK_SUMMARY_INIT { .struct_size = sizeof(ehr_ack_summary) }
+#define EHR_KEY_STORE_CALLBACKS_INIT { .struct_size = sizeof(ehr_key_store_callbacks) }
+#define EHR_OUTBOX_CALLBACKS_INIT { .struct_size = sizeof(ehr_outbox_callbacks) }
+#define EHR_TRANSMIT_INIT { .struct_size = sizeof(ehr_transmit) }
+#define EHR_SHARING_CONTEXT_INIT { .struct_size = sizeof(ehr_sharing_context) }
+#define EHR_SIGNER_CALLBACKS_INIT { .struct_size = sizeof(ehr_signer_callbacks) }
+#define EHR_RECEIPT_INIT { .struct_size = sizeof(ehr_receipt) }
+#define EHR_TRANSPORT_CALLBACKS_INIT { .struct_size = sizeof(ehr_transport_callbacks) }
+#define EHR_OUTAGE_INIT { .struct_size = sizeof(ehr_outage) }
+#endif
+
 
 /**
  * The most revert data bytes a callback transport reports in a receipt.
@@ -664,6 +699,12 @@ typedef uint32_t ehr_result;
  */
 typedef struct ehr_proof_summary {
     /**
+     * `sizeof(ehr_proof_summary)` as the host's header declares it
+     * (`EHR_PROOF_SUMMARY_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
      * The record hash (SHA-256 of the sealed envelope).
      */
     uint8_t record_hash[32];
@@ -690,6 +731,12 @@ typedef struct ehr_proof_summary {
  * `info`.
  */
 typedef struct ehr_capsule_binding {
+    /**
+     * `sizeof(ehr_capsule_binding)` as the host's header declares it
+     * (`EHR_CAPSULE_BINDING_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
     /**
      * The chain the registry is on.
      */
@@ -722,6 +769,12 @@ typedef struct ehr_capsule_binding {
  */
 typedef struct ehr_capsule_summary {
     /**
+     * `sizeof(ehr_capsule_summary)` as the host's header declares it
+     * (`EHR_CAPSULE_SUMMARY_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
      * The suite (an `ehr_capsule_suite`).
      */
     uint32_t suite;
@@ -741,6 +794,12 @@ typedef struct ehr_capsule_summary {
  * all of them).
  */
 typedef struct ehr_ack_summary {
+    /**
+     * `sizeof(ehr_ack_summary)` as the host's header declares it
+     * (`EHR_ACK_SUMMARY_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
     /**
      * Anchored and confirmed: store the record. Otherwise keep it for audit.
      */
@@ -810,6 +869,12 @@ typedef struct ehr_ack_summary {
  */
 typedef struct ehr_key_store_callbacks {
     /**
+     * `sizeof(ehr_key_store_callbacks)` as the host's header declares it
+     * (`EHR_KEY_STORE_CALLBACKS_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
      * Passed to every callback.
      */
     void *userdata;
@@ -840,7 +905,9 @@ typedef struct ehr_key_store_callbacks {
 
 /**
  * One submission's verdict, for the outbox's `finish_all`: its ACKs to
- * store and the entry to remove.
+ * store and the entry to remove. Written by ehrchain only, and an array's
+ * element, it has no `struct_size` and never grows (README, "Extensible
+ * structs").
  */
 typedef struct ehr_verdict {
     /**
@@ -865,6 +932,12 @@ typedef struct ehr_verdict {
  * sent then; the failure comes back as `EHR_OUTBOX_UNAVAILABLE`).
  */
 typedef struct ehr_outbox_callbacks {
+    /**
+     * `sizeof(ehr_outbox_callbacks)` as the host's header declares it
+     * (`EHR_OUTBOX_CALLBACKS_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
     /**
      * Passed to every callback.
      */
@@ -913,7 +986,9 @@ typedef struct ehr_outbox_callbacks {
 /**
  * A transaction to send: passed to a callback transport's `submit` and
  * `poll` (valid during the call) or handed out in an `ehr_transmit` (valid
- * until its validator is freed). Copy what you keep.
+ * until its validator is freed). Copy what you keep. Written by ehrchain
+ * only, and embedded in `ehr_transmit`, it has no `struct_size` and never
+ * grows (README, "Extensible structs").
  */
 typedef struct ehr_submission {
     /**
@@ -958,6 +1033,12 @@ typedef struct ehr_submission {
  */
 typedef struct ehr_transmit {
     /**
+     * `sizeof(ehr_transmit)` as the host's header declares it
+     * (`EHR_TRANSMIT_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
      * What to do: an `ehr_transmit_kind`.
      */
     uint32_t kind;
@@ -990,6 +1071,12 @@ typedef struct ehr_transmit {
  */
 typedef struct ehr_sharing_context {
     /**
+     * `sizeof(ehr_sharing_context)` as the host's header declares it
+     * (`EHR_SHARING_CONTEXT_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
      * The EIP-155 chain id.
      */
     uint64_t chain_id;
@@ -1009,6 +1096,12 @@ typedef struct ehr_sharing_context {
  * valid as long as any signer made from these callbacks.
  */
 typedef struct ehr_signer_callbacks {
+    /**
+     * `sizeof(ehr_signer_callbacks)` as the host's header declares it
+     * (`EHR_SIGNER_CALLBACKS_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
     /**
      * Passed to every callback.
      */
@@ -1036,10 +1129,17 @@ typedef struct ehr_signer_callbacks {
 
 /**
  * A mined transaction's receipt, as a `poll` callback fills it in (it comes
- * zeroed). ehrchain reads its booleans as bytes: 0 is false, any other value
- * true.
+ * zeroed with its `struct_size` set: fill in the fields, or copy in a whole
+ * receipt made from `EHR_RECEIPT_INIT`). ehrchain reads its booleans as
+ * bytes: 0 is false, any other value true.
  */
 typedef struct ehr_receipt {
+    /**
+     * `sizeof(ehr_receipt)` as the host's header declares it
+     * (`EHR_RECEIPT_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
     /**
      * The transaction.
      */
@@ -1094,6 +1194,12 @@ typedef struct ehr_receipt {
  * second anchoring of the same TI id (which the validator recognises).
  */
 typedef struct ehr_transport_callbacks {
+    /**
+     * `sizeof(ehr_transport_callbacks)` as the host's header declares it
+     * (`EHR_TRANSPORT_CALLBACKS_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
     /**
      * Passed to every callback.
      */
@@ -1166,6 +1272,12 @@ typedef struct ehr_transport_callbacks {
  * takes.
  */
 typedef struct ehr_outage {
+    /**
+     * `sizeof(ehr_outage)` as the host's header declares it
+     * (`EHR_OUTAGE_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
     /**
      * When the first failed attempt of this run was answered (Unix ms).
      */

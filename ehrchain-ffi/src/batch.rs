@@ -12,11 +12,11 @@ use ehrchain_core::{
 use crate::cancel::{blocking, ehr_cancel};
 use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
-use crate::ptr::{self, Out, OutArray, OutSlots};
+use crate::ptr::{self, Out, OutArray, OutExtensible, OutSlots};
 use crate::result::{Error, ehr_result, guard};
 use crate::shapes::{
     bytes_of, free, guard_on, guard_on_mut, handle_of, made, parsed, parsed_bytes, parsed_text,
-    text_of, value_of,
+    text_of,
 };
 use crate::transport::ehr_transport;
 use crate::validator::batch_validator;
@@ -181,8 +181,12 @@ pub struct ehr_proof {
 
 /// What an inclusion proof claims, as a plain struct (`ehr_proof_to_summary`).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ehr_proof_summary {
+    /// `sizeof(ehr_proof_summary)` as the host's header declares it
+    /// (`EHR_PROOF_SUMMARY_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// The record hash (SHA-256 of the sealed envelope).
     pub record_hash: [u8; 32],
     /// The batch id.
@@ -286,15 +290,17 @@ pub unsafe extern "C" fn ehr_proof_to_summary(
     proof: *const ehr_proof,
     summary_out: *mut ehr_proof_summary,
 ) -> ehr_result {
-    value_of(proof, summary_out, "proof", "summary_out", |p| {
-        let p = &p.proof;
-        ehr_proof_summary {
+    guard(|| {
+        let p = &ptr::handle(proof, "proof")?.proof;
+        OutExtensible::new(summary_out, "summary_out")?.set(ehr_proof_summary {
+            struct_size: size_of::<ehr_proof_summary>(),
             record_hash: p.record_hash.0,
             batch_id: p.batch_id.0,
             root: p.root.0,
             leaf_count: p.leaf_count,
             index: p.index,
-        }
+        });
+        Ok(())
     })
 }
 

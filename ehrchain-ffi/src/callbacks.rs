@@ -115,8 +115,9 @@ pub(crate) fn poll(
     receipt: &mut Option<ehr_receipt>,
 ) -> ehr_result {
     call(cb.poll, |f| {
-        // All zeros is a valid receipt (false, 0, empty).
-        let mut raw = MaybeUninit::<ehr_receipt>::zeroed();
+        // Zeroed (false, 0, empty), with its `struct_size`; never read as
+        // an `ehr_receipt` after the call (its booleans may be any byte).
+        let mut raw = MaybeUninit::new(ehr_receipt::default());
         // SAFETY: as in `submit`; `status` and `raw` are ours and writable.
         let code = unsafe {
             f(

@@ -12,9 +12,9 @@ use rand_core::OsRng;
 use zeroize::Zeroizing;
 
 use crate::keys::{ehr_key_store, read_envelope};
-use crate::ptr::{self, Out, OutArray};
+use crate::ptr::{self, Out, OutArray, OutExtensible};
 use crate::result::{Error, Result, ehr_result, guard};
-use crate::shapes::{bytes_of, free, guard_on, parsed_bytes, value_of};
+use crate::shapes::{bytes_of, free, guard_on, parsed_bytes};
 
 /// The HPKE suites of key capsules, by their byte in the capsule header.
 #[repr(u32)]
@@ -41,8 +41,12 @@ pub enum ehr_capsule_authority {
 /// What a key capsule is bound to: its clear header, all of it HPKE's
 /// `info`.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ehr_capsule_binding {
+    /// `sizeof(ehr_capsule_binding)` as the host's header declares it
+    /// (`EHR_CAPSULE_BINDING_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// The chain the registry is on.
     pub chain_id: u64,
     /// The registry contract's address.
@@ -75,7 +79,7 @@ pub(crate) fn capsule_suite(suite: u32) -> Result<CapsuleSuite> {
 
 /// The core's binding for the C binding at `p` (the parameter `name`).
 fn binding(p: *const ehr_capsule_binding, name: &str) -> Result<CapsuleBinding> {
-    let b = ptr::handle(p, name)?;
+    let b = ptr::extensible(p, name)?;
     Ok(CapsuleBinding {
         chain_id: b.chain_id,
         registry: Address::from(b.registry),
@@ -108,6 +112,7 @@ fn c_binding(binding: &CapsuleBinding) -> ehr_capsule_binding {
         Authority::Emergency => (ehr_capsule_authority::EHR_AUTHORITY_EMERGENCY, B256::ZERO),
     };
     ehr_capsule_binding {
+        struct_size: size_of::<ehr_capsule_binding>(),
         chain_id: binding.chain_id,
         registry: binding.registry.0.0,
         record_hash: binding.record_hash.0,
@@ -315,8 +320,12 @@ pub unsafe extern "C" fn ehr_capsule_to_bytes(
 
 /// What a key capsule says in its clear header (`ehr_capsule_to_summary`).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ehr_capsule_summary {
+    /// `sizeof(ehr_capsule_summary)` as the host's header declares it
+    /// (`EHR_CAPSULE_SUMMARY_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// The suite (an `ehr_capsule_suite`).
     pub suite: u32,
     /// The key id of the recipient key the capsule was sealed for: the key
@@ -334,12 +343,14 @@ pub unsafe extern "C" fn ehr_capsule_to_summary(
     capsule: *const ehr_capsule,
     summary_out: *mut ehr_capsule_summary,
 ) -> ehr_result {
-    value_of(capsule, summary_out, "capsule", "summary_out", |c| {
-        ehr_capsule_summary {
+    guard_on(capsule, "capsule", |c| {
+        OutExtensible::new(summary_out, "summary_out")?.set(ehr_capsule_summary {
+            struct_size: size_of::<ehr_capsule_summary>(),
             suite: c.capsule.suite().id().into(),
             recipient_key_id: c.capsule.recipient_key_id().0,
             binding: c_binding(c.capsule.binding()),
-        }
+        });
+        Ok(())
     })
 }
 

@@ -14,7 +14,7 @@ use crate::batch::ehr_proof;
 use crate::cancel::{blocking, ehr_cancel};
 use crate::config::ehr_handshaker_config;
 use crate::keys::{FfiKeyStore, ehr_key_store};
-use crate::ptr::{self, Out, OutArray};
+use crate::ptr::{self, Out, OutArray, OutExtensible};
 use crate::result::{Error, ehr_result, guard};
 use crate::shapes::{
     bytes_of, free, from_json, guard_on, guard_on_mut, handle_of, json_text, parsed, text_of,
@@ -294,8 +294,12 @@ pub struct ehr_ack {
 /// An ACK's main facts as a plain struct (`ehr_ack_to_summary`; `ehr_ack_to_json` has
 /// all of them).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ehr_ack_summary {
+    /// `sizeof(ehr_ack_summary)` as the host's header declares it
+    /// (`EHR_ACK_SUMMARY_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// Anchored and confirmed: store the record. Otherwise keep it for audit.
     pub valid: bool,
     /// Valid because the registry already held this record (a retried or
@@ -338,7 +342,7 @@ pub unsafe extern "C" fn ehr_ack_to_summary(
 ) -> ehr_result {
     guard(|| {
         let ack = &ptr::handle(ack, "ack")?.ack;
-        let out = Out::new(summary_out, "summary_out")?;
+        let out = OutExtensible::new(summary_out, "summary_out")?;
         let mut s = ehr_ack_summary {
             valid: ack.is_valid(),
             ti_id: ack.ti_id.0,

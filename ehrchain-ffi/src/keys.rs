@@ -24,6 +24,10 @@ use crate::shapes::{guard_on, guard_on_mut};
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_key_store_callbacks {
+    /// `sizeof(ehr_key_store_callbacks)` as the host's header declares it
+    /// (`EHR_KEY_STORE_CALLBACKS_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// Passed to every callback.
     pub userdata: *mut c_void,
     /// Writes the 32-byte master key named `key_id` (`key_id_len` bytes of
@@ -164,7 +168,7 @@ pub unsafe extern "C" fn ehr_key_store_new_callbacks(
     keys_out: *mut *mut ehr_key_store,
 ) -> ehr_result {
     guard(|| {
-        let cb = *ptr::handle(callbacks, "callbacks")?;
+        let cb = ptr::extensible(callbacks, "callbacks")?;
         if cb.master_key.is_none() {
             return Err(Error::new(
                 ErrorCode::NullArgument,

@@ -110,6 +110,10 @@ pub unsafe extern "C" fn ehr_validator_handle_persisted(
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_outbox_callbacks {
+    /// `sizeof(ehr_outbox_callbacks)` as the host's header declares it
+    /// (`EHR_OUTBOX_CALLBACKS_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// Passed to every callback.
     pub userdata: *mut c_void,
     /// Stores `entry` (`entry_len` bytes of UTF-8 JSON, not NUL-terminated)
@@ -172,7 +176,9 @@ pub struct ehr_outbox_callbacks {
 }
 
 /// One submission's verdict, for the outbox's `finish_all`: its ACKs to
-/// store and the entry to remove.
+/// store and the entry to remove. Written by ehrchain only, and an array's
+/// element, it has no `struct_size` and never grows (README, "Extensible
+/// structs").
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_verdict {
@@ -309,7 +315,7 @@ impl<'a> Durable<'a> {
             hs: ptr::handle_mut(handshaker, "handshaker")?,
             ti: ptr::handle(ti, "ti")?,
             transport: ptr::handle_mut(transport, "transport")?,
-            outbox: HostOutbox(*ptr::handle(outbox, "outbox")?),
+            outbox: HostOutbox(ptr::extensible(outbox, "outbox")?),
             until: until(deadline_ms, cancel)?,
         })
     }
@@ -361,7 +367,7 @@ pub unsafe extern "C" fn ehr_handshaker_resume(
     guard(|| {
         let hs = ptr::handle_mut(handshaker, "handshaker")?;
         let transport = ptr::handle_mut(transport, "transport")?;
-        let mut outbox = HostOutbox(*ptr::handle(outbox, "outbox")?);
+        let mut outbox = HostOutbox(ptr::extensible(outbox, "outbox")?);
         let until = until(deadline_ms, cancel)?;
         let out = Out::new(acks_out, "acks_out")?;
         let resumed = hs

@@ -188,7 +188,7 @@ pub unsafe extern "C" fn ehr_pipeline_drain(
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let drained = drain_durably(
             &mut pipeline.pipeline,
-            host_outbox(outbox).as_mut(),
+            host_outbox(outbox)?.as_mut(),
             transport,
             &mut SystemClock,
             &until,
@@ -219,7 +219,7 @@ pub unsafe extern "C" fn ehr_pipeline_step(
         let wake = Out::new(wake_ms_out, "wake_ms_out")?;
         let acks = step_durably(
             &mut pipeline.pipeline,
-            host_outbox(outbox).as_mut(),
+            host_outbox(outbox)?.as_mut(),
             &mut transport.inner,
             &mut SystemClock,
         )?;
@@ -231,11 +231,11 @@ pub unsafe extern "C" fn ehr_pipeline_step(
 }
 
 /// The host's outbox callbacks, or an outbox that keeps nothing for NULL.
-fn host_outbox(outbox: *const ehr_outbox_callbacks) -> Box<dyn Outbox> {
-    match ptr::opt_handle(outbox) {
-        Some(callbacks) => Box::new(HostOutbox(*callbacks)),
-        None => Box::new(NoOutbox),
+fn host_outbox(outbox: *const ehr_outbox_callbacks) -> Result<Box<dyn Outbox>> {
+    if outbox.is_null() {
+        return Ok(Box::new(NoOutbox));
     }
+    Ok(Box::new(HostOutbox(ptr::extensible(outbox, "outbox")?)))
 }
 
 /// Takes back every submission whose entry the host's `outbox` holds (after
@@ -250,7 +250,7 @@ pub unsafe extern "C" fn ehr_pipeline_resume(
 ) -> ehr_result {
     guard(|| {
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
-        let mut outbox = HostOutbox(*ptr::handle(outbox, "outbox")?);
+        let mut outbox = HostOutbox(ptr::extensible(outbox, "outbox")?);
         let entries = outbox.entries()?;
         pipeline
             .pipeline

@@ -13,8 +13,16 @@
 use ehrchain_core::ErrorCode;
 use std::ffi::c_char;
 
+use crate::batch::ehr_proof_summary;
+use crate::capsule::{ehr_capsule_binding, ehr_capsule_summary};
+use crate::handshaker::ehr_ack_summary;
+use crate::keys::ehr_key_store_callbacks;
+use crate::outbox::ehr_outbox_callbacks;
 use crate::result::{Error, Result};
-use crate::transport::ehr_receipt;
+use crate::sharing::ehr_sharing_context;
+use crate::signer::ehr_signer_callbacks;
+use crate::transport::{ehr_receipt, ehr_transport_callbacks};
+use crate::validator::{ehr_outage, ehr_transmit};
 
 /// `EHR_NULL_ARGUMENT` for the parameter `name`.
 fn null(name: &str) -> Error {
@@ -94,8 +102,7 @@ pub(crate) fn array<const N: usize>(p: *const u8, name: &str) -> Result<[u8; N]>
     Ok(out)
 }
 
-/// A live handle made by this library (or, for the configuration structs of
-/// callbacks, a readable struct).
+/// A live handle made by this library.
 pub(crate) fn handle<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     // SAFETY: by the caller's contract a non-NULL handle pointer points to a
     // live `T` that this library boxed and has not freed.
@@ -140,6 +147,9 @@ pub(crate) fn receipt(p: *const ehr_receipt, name: &str) -> Result<ehr_receipt> 
     if p.is_null() {
         return Err(null(name));
     }
+    // SAFETY: as in `extensible`. (One layout so far: every field below lies
+    // within the host's struct.)
+    layout_within::<ehr_receipt>(unsafe { p.cast::<usize>().read() }, name)?;
     let flag = |b: *const bool| {
         // SAFETY: `b` points into the receipt at `p`, readable by the
         // caller's contract; it is read as the byte it is.
@@ -151,6 +161,7 @@ pub(crate) fn receipt(p: *const ehr_receipt, name: &str) -> Result<ehr_receipt> 
     // whole struct.
     unsafe {
         Ok(ehr_receipt {
+            struct_size: size_of::<ehr_receipt>(),
             tx_hash: (&raw const (*p).tx_hash).read(),
             success: flag(&raw const (*p).success),
             block_number: (&raw const (*p).block_number).read(),
@@ -162,6 +173,122 @@ pub(crate) fn receipt(p: *const ehr_receipt, name: &str) -> Result<ehr_receipt> 
             revert_data: (&raw const (*p).revert_data).read(),
         })
     }
+}
+
+/// A struct the host allocates, extensible by its first field `size_t
+/// struct_size`: the host sets it to `sizeof` the struct as its header
+/// declares it (README, "Extensible structs"). ehrchain reads (or, for an
+/// output, writes) the fields of the largest layout it knows that fits in
+/// that size; fields beyond it are absent (zero: NULL callbacks) or left
+/// unwritten.
+///
+/// # Safety
+///
+/// The implementing type is `#[repr(C)]`, its first field is
+/// `struct_size: usize`, all zeros is a valid value of it, and `LAYOUTS`
+/// lists the sizes of its layouts, ascending, each ending where a field
+/// starts, the last `size_of::<Self>()`. A field added later starts at or
+/// after the size of every earlier layout (so it never lies in an older
+/// host's padding).
+pub(crate) unsafe trait Extensible {
+    /// The C name (`ehr_key_store_callbacks`).
+    const NAME: &'static str;
+    /// The sizes of the layouts ehrchain knows: the struct up to its last
+    /// required field, then one layout per optional field after it (an older
+    /// header's struct, or a host leaving the optional ones out).
+    const LAYOUTS: &'static [usize];
+}
+
+/// An [`Extensible`] struct ehrchain may copy from the host's bytes.
+///
+/// # Safety
+///
+/// Every bit pattern of every field is valid: raw pointers, `Option`s of
+/// `extern "C"` functions, integers and byte arrays (no `bool`s: a receipt's
+/// are read one by one, [`receipt`]).
+pub(crate) unsafe trait AnyBits: Extensible {}
+
+/// Implements [`Extensible`] (and, with `any_bits`, [`AnyBits`]) for the
+/// struct `$t`, whose optional fields after its required ones are
+/// `$optional`, in order.
+macro_rules! extensible {
+    ($t:ident $(, $optional:ident)*) => {
+        // SAFETY: `$t` is `#[repr(C)]` with `struct_size: usize` first, all
+        // zeros is valid for every field (NULL, `None`, 0, false), and each
+        // layout ends where an optional field starts.
+        unsafe impl Extensible for $t {
+            const NAME: &'static str = stringify!($t);
+            const LAYOUTS: &'static [usize] =
+                &[$(std::mem::offset_of!($t, $optional),)* size_of::<$t>()];
+        }
+
+        impl Default for $t {
+            /// All zeros (NULL, 0, false), `struct_size` its size.
+            fn default() -> Self {
+                // SAFETY: all zeros is a valid `$t` (above).
+                let mut value: Self = unsafe { std::mem::MaybeUninit::zeroed().assume_init() };
+                value.struct_size = size_of::<$t>();
+                value
+            }
+        }
+    };
+    (any_bits $t:ident $(, $optional:ident)*) => {
+        extensible!($t $(, $optional)*);
+        // SAFETY: `$t`'s fields are raw pointers, `Option`s of `extern "C"`
+        // functions, integers and byte arrays (and structs of them).
+        unsafe impl AnyBits for $t {}
+    };
+}
+
+extensible!(any_bits ehr_key_store_callbacks, recipient_key);
+extensible!(any_bits ehr_outbox_callbacks, finish_all);
+extensible!(any_bits ehr_transport_callbacks, anchored_batch, block_at);
+extensible!(any_bits ehr_signer_callbacks);
+extensible!(any_bits ehr_sharing_context);
+extensible!(any_bits ehr_capsule_binding);
+extensible!(any_bits ehr_transmit);
+extensible!(ehr_receipt);
+extensible!(ehr_ack_summary);
+extensible!(ehr_proof_summary);
+extensible!(ehr_capsule_summary);
+extensible!(ehr_outage);
+
+/// The host's extensible struct at `p` (the parameter `name`), copied: the
+/// fields of the largest layout within its `struct_size`, the others zero.
+/// `EHR_INVALID_ARGUMENT` when `struct_size` is below the first layout.
+pub(crate) fn extensible<T: AnyBits>(p: *const T, name: &str) -> Result<T> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: `p` is non-NULL and, by the caller's contract, points to a
+    // readable struct of some published layout; every layout starts with
+    // `struct_size`.
+    let len = layout_within::<T>(unsafe { p.cast::<usize>().read() }, name)?;
+    let mut value = std::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: the host's struct holds `struct_size >= len` readable bytes, and
+    // `len <= size_of::<T>()` (the last layout is `T`'s size, and any
+    // other is smaller); all zeros and any bytes the host wrote are valid
+    // for every field (`AnyBits`), and the copy ends on a field boundary.
+    unsafe {
+        std::ptr::copy_nonoverlapping(p.cast::<u8>(), value.as_mut_ptr().cast::<u8>(), len);
+        Ok(value.assume_init())
+    }
+}
+
+/// The largest layout of `T` that fits in the host's `size`.
+fn layout_within<T: Extensible>(size: usize, name: &str) -> Result<usize> {
+    let layout = T::LAYOUTS.iter().rev().find(|&&layout| layout <= size);
+    layout.map(|&layout| layout.min(size_of::<T>())).ok_or_else(|| {
+        let (c, first) = (T::NAME, T::LAYOUTS.first().copied().unwrap_or_default());
+        let init = c.to_ascii_uppercase() + "_INIT";
+        Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "`{name}->struct_size` is {size}, but an {c} is at least {first} bytes: set it to \
+                 sizeof({c}) (as {init} does)"
+            ),
+        )
+    })
 }
 
 /// Takes back ownership of a handle given out with [`Out::give`]; NULL is
@@ -229,6 +356,40 @@ impl<const N: usize> OutArray<N> {
         // SAFETY: `self.0` is non-NULL and, by the caller's contract, points
         // to N writable bytes that do not overlap `value` (ours).
         unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), self.0, N) }
+    }
+}
+
+/// An extensible struct the host allocates for ehrchain to fill in (a
+/// summary): checked (NULL, `struct_size`) before any work is done, written
+/// only on success and only within the host's `struct_size`, which is left
+/// as the host set it.
+pub(crate) struct OutExtensible<T>(*mut T, usize);
+
+impl<T: Extensible> OutExtensible<T> {
+    /// Checks the struct, the parameter `name`.
+    pub(crate) fn new(p: *mut T, name: &str) -> Result<Self> {
+        if p.is_null() {
+            return Err(null(name));
+        }
+        // SAFETY: as in `extensible`; the struct is readable as well.
+        let len = layout_within::<T>(unsafe { p.cast::<usize>().read() }, name)?;
+        Ok(Self(p, len))
+    }
+
+    /// Writes the fields of `value` that lie within the host's struct.
+    pub(crate) fn set(self, value: T) {
+        let start = size_of::<usize>();
+        // SAFETY: `self.0` is non-NULL and, by the caller's contract, points
+        // to `struct_size >= self.1` writable bytes, `self.1 <=
+        // size_of::<T>()` and ends on a field boundary; `value` is ours. The
+        // copy is untyped, padding included.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&raw const value).cast::<u8>().add(start),
+                self.0.cast::<u8>().add(start),
+                self.1.saturating_sub(start),
+            );
+        }
     }
 }
 
@@ -347,4 +508,64 @@ fn too_small(needed: usize, given: usize) -> Error {
             "the output buffer holds {given} bytes but {needed} are needed; call again with a buffer of at least {needed} bytes"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::mem::offset_of;
+
+    #[test]
+    fn a_host_struct_is_read_up_to_the_largest_layout_within_its_size() {
+        type T = ehr_transport_callbacks;
+        let (batch, block_at, full) = (
+            offset_of!(T, anchored_batch),
+            offset_of!(T, block_at),
+            size_of::<T>(),
+        );
+        let len = |size| layout_within::<T>(size, "callbacks");
+        assert_eq!(len(batch).unwrap(), batch);
+        assert_eq!(len(block_at - 1).unwrap(), batch);
+        assert_eq!(len(block_at).unwrap(), block_at);
+        assert_eq!(len(full - 1).unwrap(), block_at);
+        assert_eq!(len(full).unwrap(), full);
+        assert_eq!(len(full + 64).unwrap(), full);
+        let short = len(batch - 1).unwrap_err();
+        assert_eq!(short.code, ErrorCode::InvalidArgument);
+        assert_eq!(
+            short.message,
+            format!(
+                "`callbacks->struct_size` is {}, but an ehr_transport_callbacks is at least {batch} \
+                 bytes: set it to sizeof(ehr_transport_callbacks) (as \
+                 EHR_TRANSPORT_CALLBACKS_INIT does)",
+                batch - 1
+            )
+        );
+    }
+
+    #[test]
+    fn an_older_hosts_struct_reads_its_later_callbacks_as_null() {
+        unsafe extern "C" fn finish_all(
+            _: *mut std::ffi::c_void,
+            _: *const crate::outbox::ehr_verdict,
+            _: usize,
+        ) -> crate::result::ehr_result {
+            crate::result::ehr_result::OK
+        }
+        let mut full = ehr_outbox_callbacks {
+            finish_all: Some(finish_all),
+            ..ehr_outbox_callbacks::default()
+        };
+        assert!(
+            extensible(&raw const full, "outbox")
+                .unwrap()
+                .finish_all
+                .is_some()
+        );
+        full.struct_size = offset_of!(ehr_outbox_callbacks, finish_all);
+        let old = extensible(&raw const full, "outbox").unwrap();
+        assert!(old.finish_all.is_none());
+        assert_eq!(old.struct_size, full.struct_size);
+    }
 }

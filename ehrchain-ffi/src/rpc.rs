@@ -102,7 +102,7 @@ pub unsafe extern "C" fn ehr_rpc_exchange_new(
     exchange_out: *mut *mut ehr_rpc_exchange,
 ) -> ehr_result {
     guard_on(validator, "validator", |validator| {
-        let transmit = ptr::handle(transmit, "transmit")?;
+        let transmit = &ptr::extensible(transmit, "transmit")?;
         let registry = Address::from(ptr::array::<20>(registry, "registry")?);
         let from = (!from.is_null())
             .then(|| ptr::array::<20>(from, "from").map(Address::from))

@@ -32,8 +32,12 @@ use crate::transport::ehr_transport;
 /// Where consent lives: the chain, the registry that anchors records (and
 /// holds the roles), and the `EhrConsent` contract.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct ehr_sharing_context {
+    /// `sizeof(ehr_sharing_context)` as the host's header declares it
+    /// (`EHR_SHARING_CONTEXT_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// The EIP-155 chain id.
     pub chain_id: u64,
     /// The `EhrRegistry` contract's 20-byte address.
@@ -44,7 +48,7 @@ pub struct ehr_sharing_context {
 
 /// The core's context for the C `context`.
 fn context(context: *const ehr_sharing_context) -> Result<SharingContext> {
-    let c = ptr::handle(context, "context")?;
+    let c = ptr::extensible(context, "context")?;
     Ok(SharingContext {
         chain_id: c.chain_id,
         registry: Address::from(c.registry),

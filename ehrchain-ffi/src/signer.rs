@@ -25,6 +25,10 @@ use crate::transport::ehr_transport;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_signer_callbacks {
+    /// `sizeof(ehr_signer_callbacks)` as the host's header declares it
+    /// (`EHR_SIGNER_CALLBACKS_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// Passed to every callback.
     pub userdata: *mut c_void,
     /// The author's 20-byte account: what the statement names as `author`.
@@ -127,7 +131,7 @@ pub unsafe extern "C" fn ehr_signer_new_callbacks(
     signer_out: *mut *mut ehr_signer,
 ) -> ehr_result {
     guard(|| {
-        let cb = *ptr::handle(callbacks, "callbacks")?;
+        let cb = ptr::extensible(callbacks, "callbacks")?;
         if cb.sign.is_none() {
             return Err(Error::new(
                 ErrorCode::NullArgument,

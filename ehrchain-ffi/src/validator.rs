@@ -18,7 +18,7 @@ use crate::batch::ehr_batch;
 use crate::cancel::{blocking, ehr_cancel};
 use crate::config::{ehr_finality, ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_tc};
-use crate::ptr::{self, Out};
+use crate::ptr::{self, Out, OutExtensible};
 use crate::reads::{self, ReaderHandle};
 use crate::result::{Error, Result, ehr_result, guard};
 use crate::shapes::{free, guard_on, json_text, text_of, value_of};
@@ -193,6 +193,10 @@ pub enum ehr_transmit_kind {
 #[repr(C)]
 #[derive(Debug)]
 pub struct ehr_transmit {
+    /// `sizeof(ehr_transmit)` as the host's header declares it
+    /// (`EHR_TRANSMIT_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// What to do: an `ehr_transmit_kind`.
     pub kind: u32,
     /// `EHR_TRANSMIT_SUBMIT` and `EHR_TRANSMIT_POLL`: the transaction. Its
@@ -213,6 +217,7 @@ impl ehr_transmit {
     /// `submission`, the validator's own.
     pub(crate) fn of(transmit: Option<Transmit>, submission: Option<&Submission>) -> Self {
         let mut t = Self {
+            struct_size: size_of::<Self>(),
             kind: ehr_transmit_kind::EHR_TRANSMIT_NONE as u32,
             submission: ehr_submission::NONE,
             tx_hash: [0; 32],
@@ -264,7 +269,7 @@ pub unsafe extern "C" fn ehr_validator_poll_transmit(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
-        let out = Out::new(transmit_out, "transmit_out")?;
+        let out = OutExtensible::new(transmit_out, "transmit_out")?;
         let transmit = validator.v.poll_transmit(UnixMillis(now_ms));
         out.set(ehr_transmit::of(transmit, validator.v.submission()));
         Ok(())
@@ -469,6 +474,10 @@ pub unsafe extern "C" fn ehr_validator_is_finished(
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_outage {
+    /// `sizeof(ehr_outage)` as the host's header declares it
+    /// (`EHR_OUTAGE_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// When the first failed attempt of this run was answered (Unix ms).
     pub since_ms: u64,
     /// When the validator asks again (Unix ms).
@@ -494,10 +503,11 @@ pub unsafe extern "C" fn ehr_validator_outage(
     guard(|| {
         let validator = ptr::handle(validator, "validator")?;
         let in_outage = Out::new(in_outage_out, "in_outage_out")?;
-        let out = Out::new(outage_out, "outage_out")?;
+        let out = OutExtensible::new(outage_out, "outage_out")?;
         let outage = validator.v.outage();
         if let Some(o) = outage {
             out.set(ehr_outage {
+                struct_size: size_of::<ehr_outage>(),
                 since_ms: o.since.as_millis(),
                 retry_at_ms: o.retry_at.as_millis(),
                 attempts: o.attempts,

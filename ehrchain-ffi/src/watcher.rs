@@ -16,7 +16,7 @@ use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, UnixMillis, wa
 
 use crate::cancel::{blocking, ehr_cancel};
 use crate::handshaker::ehr_ack;
-use crate::ptr::{self, Out};
+use crate::ptr::{self, Out, OutExtensible};
 use crate::reads::{self, ReaderHandle};
 use crate::result::{Error, ehr_result, guard};
 use crate::shapes::{free, guard_on, json_text, parsed, text_of, value_of};
@@ -137,7 +137,7 @@ pub unsafe extern "C" fn ehr_watcher_poll_transmit(
 ) -> ehr_result {
     guard(|| {
         let watcher = ptr::handle_mut(watcher, "watcher")?;
-        let out = Out::new(transmit_out, "transmit_out")?;
+        let out = OutExtensible::new(transmit_out, "transmit_out")?;
         let transmit = watcher.w.poll_transmit(UnixMillis(now_ms));
         out.set(ehr_transmit::of(transmit, watcher.w.current_submission()));
         Ok(())

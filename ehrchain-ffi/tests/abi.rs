@@ -528,6 +528,7 @@ mod odd_bools {
     /// This host's callbacks, without a batch read or a read by tag.
     pub(super) fn callbacks() -> ehr_transport_callbacks {
         ehr_transport_callbacks {
+            struct_size: size_of::<ehr_transport_callbacks>(),
             userdata: std::ptr::null_mut(),
             submit: Some(submit),
             poll: Some(poll),
@@ -753,7 +754,7 @@ fn a_batch_validator_driven_by_the_host_settles_from_a_batch_read() {
     let config = quick_validator(2);
     let (mut builder, mut batch, mut validator) = (null_mut(), null_mut(), null_mut());
     let mut tcs = Vec::new();
-    let mut transmit = std::mem::MaybeUninit::<ehr_transmit>::zeroed();
+    let mut transmit = std::mem::MaybeUninit::new(ehr_transmit::default());
     let (mut actions, mut now_ms, mut acks) = (Vec::new(), NOW.as_millis(), Vec::new());
     let mut head = 10u64;
     // SAFETY: every pointer is valid for its stated length; every handle is
@@ -968,7 +969,7 @@ unsafe fn exchange_with(
     from: Option<[u8; 20]>,
     answers: &[(u16, &str)],
 ) -> Vec<String> {
-    let mut transmit = std::mem::MaybeUninit::<ehr_transmit>::uninit();
+    let mut transmit = std::mem::MaybeUninit::new(ehr_transmit::default());
     let (mut exchange, mut bodies) = (null_mut(), Vec::new());
     // SAFETY: valid pointers; the exchange is freed once.
     unsafe {
@@ -1096,8 +1097,10 @@ fn a_c_host_reads_the_finalized_block_through_the_core_policy() {
     // freed once.
     unsafe {
         let validator = one.validator();
-        let mut transmit = std::mem::MaybeUninit::<ehr_transmit>::zeroed().assume_init();
-        transmit.kind = ehr_transmit_kind::EHR_TRANSMIT_READ_BLOCK as u32;
+        let mut transmit = ehr_transmit {
+            kind: ehr_transmit_kind::EHR_TRANSMIT_READ_BLOCK as u32,
+            ..ehr_transmit::default()
+        };
         let new = |transmit: &ehr_transmit, exchange: &mut *mut ehr_rpc_exchange| {
             ehr_rpc_exchange_new(
                 validator,

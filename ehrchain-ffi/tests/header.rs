@@ -33,20 +33,88 @@ fn result_codes() -> String {
     c
 }
 
-/// The header the pinned cbindgen generates from the crate now.
-fn fresh_header() -> String {
+/// The extensible structs of `header`: those whose first field is
+/// `size_t struct_size` (README, "Extensible structs").
+fn extensible_structs(header: &str) -> Vec<&str> {
+    let (code, _) = code_and_comments(header);
+    let mut names = Vec::new();
+    let mut lines = code.lines().map(str::trim).filter(|l| !l.is_empty());
+    while let Some(line) = lines.next() {
+        let Some(name) = line
+            .strip_prefix("typedef struct ")
+            .and_then(|l| l.strip_suffix(" {"))
+        else {
+            continue;
+        };
+        if lines.next() == Some("size_t struct_size;") {
+            // `name` borrows `code`; find the same name in `header`.
+            if let Some(at) = header.find(&format!("typedef struct {name} {{")) {
+                let start = at + "typedef struct ".len();
+                names.push(&header[start..start + name.len()]);
+            }
+        }
+    }
+    names
+}
+
+/// The name of the initialiser of the extensible struct `name`:
+/// `EHR_KEY_STORE_CALLBACKS_INIT` for `ehr_key_store_callbacks`.
+fn init_macro(name: &str) -> String {
+    name.to_ascii_uppercase() + "_INIT"
+}
+
+/// One `EHR_*_INIT` initialiser per extensible struct of `header`.
+fn init_macros(header: &str) -> String {
+    let structs = extensible_structs(header);
+    let mut c = String::from(
+        "\n/*\n * The initialisers of the extensible structs (README, \"Extensible structs\"):\n \
+         * `struct_size` set to the size of the struct as this header declares it and\n \
+         * every other field zero (NULL: an optional callback left out), as in\n \
+         * `ehr_outbox_callbacks outbox = EHR_OUTBOX_CALLBACKS_INIT;`. In C a designated\n \
+         * initialiser, in C++ (11 or later) a value-initialised struct.\n */\n\
+         #ifdef __cplusplus\n",
+    );
+    for name in &structs {
+        let _ = writeln!(
+            c,
+            "#define {} ([] {{ {name} s_{{}}; s_.struct_size = sizeof s_; return s_; }}())",
+            init_macro(name)
+        );
+    }
+    c.push_str("#else\n");
+    for name in &structs {
+        let _ = writeln!(
+            c,
+            "#define {} {{ .struct_size = sizeof({name}) }}",
+            init_macro(name)
+        );
+    }
+    c.push_str("#endif\n");
+    c
+}
+
+/// The header the pinned cbindgen generates from the crate now, with
+/// `after_include` after the includes.
+fn generate(after_include: String) -> String {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml reads");
     let bindings = cbindgen::Builder::new()
         .with_crate(crate_dir)
         .with_config(config)
-        .with_after_include(result_codes())
+        .with_after_include(after_include)
         .generate()
         .expect("cbindgen generates the header");
     let mut fresh = Vec::new();
     bindings.write(&mut fresh);
     String::from_utf8(fresh).expect("the header is UTF-8")
+}
+
+/// The header the pinned cbindgen generates from the crate now, with the
+/// result codes and the initialisers of the extensible structs it declares.
+fn fresh_header() -> String {
+    let structs = generate(String::new());
+    generate(result_codes() + &init_macros(&structs))
 }
 
 #[test]
@@ -144,5 +212,35 @@ fn every_callback_returns_an_ehr_result() {
             returns, "ehr_result",
             "a callback must return an ehr_result: {line}"
         );
+    }
+}
+
+#[test]
+fn every_struct_the_host_allocates_is_extensible_and_has_an_initialiser() {
+    let header = fresh_header();
+    let structs = extensible_structs(&header);
+    assert_eq!(
+        structs,
+        [
+            "ehr_proof_summary",
+            "ehr_capsule_binding",
+            "ehr_capsule_summary",
+            "ehr_ack_summary",
+            "ehr_key_store_callbacks",
+            "ehr_outbox_callbacks",
+            "ehr_transmit",
+            "ehr_sharing_context",
+            "ehr_signer_callbacks",
+            "ehr_receipt",
+            "ehr_transport_callbacks",
+            "ehr_outage",
+        ]
+    );
+    for name in structs {
+        let init = format!(
+            "#define {} {{ .struct_size = sizeof({name}) }}",
+            init_macro(name)
+        );
+        assert!(header.contains(&init), "{init} is missing");
     }
 }

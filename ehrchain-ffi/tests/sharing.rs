@@ -119,6 +119,7 @@ impl World {
         }
         let tg = test_keys::test_generator("records", net.chain_id(), net.registry());
         let context = ehr_sharing_context {
+            struct_size: size_of::<ehr_sharing_context>(),
             chain_id: net.chain_id(),
             registry: net.registry().0.0,
             consent: consent.0.0,
@@ -319,6 +320,7 @@ fn a_patient_grants_b_opens_a_record_of_a_through_c_sees_it_revokes_and_no_capsu
     // A's key store (the record's master key), B's callback key store.
     let (mut a_keys, mut b_keys) = (null_mut(), null_mut());
     let b_callbacks = ehr_key_store_callbacks {
+        struct_size: size_of::<ehr_key_store_callbacks>(),
         userdata: b_private.as_mut_ptr().cast(),
         master_key: Some(no_master_key),
         recipient_key: Some(recipient_key),

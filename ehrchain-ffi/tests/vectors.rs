@@ -188,6 +188,7 @@ fn capsule_binding(json: &Value) -> ehr_capsule_binding {
         ehrchain_core::capsule::Authority::Emergency => (1, [0; 32]),
     };
     ehr_capsule_binding {
+        struct_size: size_of::<ehr_capsule_binding>(),
         chain_id: b.chain_id,
         registry: b.registry.0.0,
         record_hash: b.record_hash.0,

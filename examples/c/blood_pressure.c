@@ -127,7 +127,7 @@ int main(void) {
 
     /* TI -> TC -> chain -> ACK. */
     CHECK(ehr_handshaker_submit(hs, ti, chain, 0, NULL, &ack));
-    ehr_ack_summary summary;
+    ehr_ack_summary summary = EHR_ACK_SUMMARY_INIT;
     CHECK(ehr_ack_to_summary(ack, &summary));
     if (summary.valid) {
         char tx[65];

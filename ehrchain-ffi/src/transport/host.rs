@@ -46,7 +46,9 @@ pub enum ehr_poll_status {
 
 /// A transaction to send: passed to a callback transport's `submit` and
 /// `poll` (valid during the call) or handed out in an `ehr_transmit` (valid
-/// until its validator is freed). Copy what you keep.
+/// until its validator is freed). Copy what you keep. Written by ehrchain
+/// only, and embedded in `ehr_transmit`, it has no `struct_size` and never
+/// grows (README, "Extensible structs").
 #[repr(C)]
 #[derive(Debug)]
 pub struct ehr_submission {
@@ -116,11 +118,16 @@ impl ehr_submission {
 }
 
 /// A mined transaction's receipt, as a `poll` callback fills it in (it comes
-/// zeroed). ehrchain reads its booleans as bytes: 0 is false, any other value
-/// true.
+/// zeroed with its `struct_size` set: fill in the fields, or copy in a whole
+/// receipt made from `EHR_RECEIPT_INIT`). ehrchain reads its booleans as
+/// bytes: 0 is false, any other value true.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_receipt {
+    /// `sizeof(ehr_receipt)` as the host's header declares it
+    /// (`EHR_RECEIPT_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// The transaction.
     pub tx_hash: [u8; 32],
     /// True for receipt status 1 (success), false for a reverted transaction.
@@ -157,6 +164,10 @@ pub struct ehr_receipt {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ehr_transport_callbacks {
+    /// `sizeof(ehr_transport_callbacks)` as the host's header declares it
+    /// (`EHR_TRANSPORT_CALLBACKS_INIT` sets it): which of the fields below
+    /// the host's struct has (README, "Extensible structs").
+    pub struct_size: usize,
     /// Passed to every callback.
     pub userdata: *mut c_void,
     /// Sends the transaction; writes its 32-byte hash to `tx_hash_out`.
@@ -401,7 +412,7 @@ pub unsafe extern "C" fn ehr_transport_new_callbacks(
     transport_out: *mut *mut ehr_transport,
 ) -> ehr_result {
     guard(|| {
-        let cb = *ptr::handle(callbacks, "callbacks")?;
+        let cb = ptr::extensible(callbacks, "callbacks")?;
         let registry = Address::from(ptr::array::<20>(registry, "registry")?);
         let out = Out::new(transport_out, "transport_out")?;
         for (name, missing) in [

@@ -223,6 +223,28 @@ static ehr_result host_master_key(void *userdata, const char *key_id, size_t key
     return EHR_KEY_UNKNOWN;
 }
 
+/* ehr_key_store_callbacks as a header before `recipient_key` declared it:
+ * what a host built against that header passes. */
+struct key_store_callbacks_v1 {
+    size_t struct_size;
+    void *userdata;
+    ehr_result (*master_key)(void *userdata, const char *key_id, size_t key_id_len,
+                             uint8_t *key_out);
+};
+
+/* An older host's key store callbacks, alone on the heap (valgrind reports
+ * any read past them), as the newer header's type. */
+static const ehr_key_store_callbacks *key_store_callbacks_v1(void *userdata,
+                                                            ehr_result (*master_key)(
+                                                                void *, const char *, size_t,
+                                                                uint8_t *)) {
+    struct key_store_callbacks_v1 *old = malloc(sizeof *old);
+    old->struct_size = sizeof *old;
+    old->userdata = userdata;
+    old->master_key = master_key;
+    return (const ehr_key_store_callbacks *)(const void *)old;
+}
+
 static ehr_key_store *memory_keys(void) {
     ehr_key_store *keys = NULL;
     OK(ehr_key_store_new(&keys));
@@ -302,9 +324,11 @@ static void test_key_store_callbacks_and_envelopes(void) {
     ehr_templates *t = NULL;
     OK(ehr_templates_new_builtin(&t));
     struct host_keys host = {0, 0};
-    ehr_key_store_callbacks cb = {&host, host_master_key, NULL};
+    ehr_key_store_callbacks cb = EHR_KEY_STORE_CALLBACKS_INIT;
+    cb.userdata = &host;
+    cb.master_key = host_master_key;
     ehr_key_store *keys = NULL;
-    ehr_key_store_callbacks no_cb = {&host, NULL, NULL};
+    ehr_key_store_callbacks no_cb = {.struct_size = sizeof no_cb, .userdata = &host};
     EXPECT_RC(ehr_key_store_new_callbacks(&no_cb, &keys), EHR_NULL_ARGUMENT);
     OK(ehr_key_store_new_callbacks(&cb, &keys));
     EXPECT_RC(ehr_key_store_insert(keys, LIT("k"), SEALING_KEY), EHR_INVALID_ARGUMENT);
@@ -423,6 +447,64 @@ static ehr_ti *bp_tc(struct fixture *f, const char *systolic, ehr_tc **tc) {
 }
 
 /* ------------------------------------------------------ configurations */
+
+/* Every struct a host fills in starts with its size: an older host's
+ * shorter struct works with the later (optional) callbacks absent; a size
+ * below the first layout is refused, naming the struct. */
+static void test_extensible_structs(void) {
+    ehr_templates *t = NULL;
+    OK(ehr_templates_new_builtin(&t));
+    struct host_keys host = {0, 0};
+    ehr_key_store *keys = NULL;
+
+    /* Before `recipient_key`: a key store for master keys. */
+    const ehr_key_store_callbacks *old = key_store_callbacks_v1(&host, host_master_key);
+    OK(ehr_key_store_new_callbacks(old, &keys));
+    free((void *)old); /* the key store keeps a copy */
+    ehr_handshaker *hs = handshaker(t, keys, NULL);
+    EXPECT(host.calls == 2);
+    ehr_handshaker_free(hs);
+    ehr_key_store_free(keys);
+
+    /* Too small: zero, one byte short of the first layout. */
+    ehr_key_store_callbacks cb = EHR_KEY_STORE_CALLBACKS_INIT;
+    EXPECT(cb.struct_size == sizeof cb && cb.userdata == NULL && cb.recipient_key == NULL);
+    cb.master_key = host_master_key;
+    cb.struct_size = 0;
+    keys = NULL;
+    EXPECT_RC(ehr_key_store_new_callbacks(&cb, &keys), EHR_INVALID_ARGUMENT);
+    EXPECT(keys == NULL);
+    EXPECT_LAST_ERROR("`callbacks->struct_size` is 0, but an ehr_key_store_callbacks is at least");
+    cb.struct_size = sizeof(struct key_store_callbacks_v1) - 1;
+    EXPECT_RC(ehr_key_store_new_callbacks(&cb, &keys), EHR_INVALID_ARGUMENT);
+    char expected[160];
+    snprintf(expected, sizeof expected,
+             "is at least %zu bytes: set it to sizeof(ehr_key_store_callbacks) (as "
+             "EHR_KEY_STORE_CALLBACKS_INIT does)",
+             sizeof(struct key_store_callbacks_v1));
+    EXPECT_LAST_ERROR(expected);
+    cb.struct_size = sizeof cb;
+    OK(ehr_key_store_new_callbacks(&cb, &keys));
+    ehr_key_store_free(keys);
+
+    /* The transport's, the signer's: zero and one byte short. */
+    ehr_transport_callbacks tcb = EHR_TRANSPORT_CALLBACKS_INIT;
+    uint8_t registry[20] = {0};
+    ehr_transport *chain = NULL;
+    tcb.struct_size = 0;
+    EXPECT_RC(ehr_transport_new_callbacks(&tcb, 1337, registry, &chain), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("`callbacks->struct_size` is 0, but an ehr_transport_callbacks is at least");
+    tcb.struct_size = offsetof(ehr_transport_callbacks, anchored_batch) - 1;
+    EXPECT_RC(ehr_transport_new_callbacks(&tcb, 1337, registry, &chain), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("set it to sizeof(ehr_transport_callbacks)");
+    ehr_signer_callbacks scb = EHR_SIGNER_CALLBACKS_INIT;
+    ehr_signer *signer = NULL;
+    scb.struct_size = sizeof scb - 1;
+    EXPECT_RC(ehr_signer_new_callbacks(&scb, false, &signer), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("an ehr_signer_callbacks is at least");
+    EXPECT(chain == NULL && signer == NULL);
+    ehr_templates_free(t);
+}
 
 static void test_configurations(void) {
     ehr_templates *t = NULL;
@@ -543,7 +625,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_ti *ti = bp_ti(f.t, "128");
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit(f.hs, ti, f.chain, 0, NULL, &ack));
-    ehr_ack_summary s;
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.has_tx_hash && s.has_record_hash && !s.replay && !s.has_proof);
     char reason[256];
@@ -557,9 +639,20 @@ static void test_devnet_flow_batches_and_proofs(void) {
     OK(ehr_ack_to_json(ack, json, json_len, &n));
     ehr_ack *stored = NULL;
     OK(ehr_ack_from_json(json, n, &stored));
-    ehr_ack_summary s2;
+    ehr_ack_summary s2 = EHR_ACK_SUMMARY_INIT;
     OK(ehr_ack_to_summary(stored, &s2));
     EXPECT(memcmp(&s.tx_hash, &s2.tx_hash, 32) == 0 && s2.valid);
+    /* An output struct one byte short of the summary: refused, untouched. */
+    unsigned char short_s[sizeof(ehr_ack_summary)], untouched[sizeof short_s];
+    memset(short_s, 0xAB, sizeof short_s);
+    size_t short_size = sizeof short_s - 1;
+    memcpy(short_s, &short_size, sizeof short_size);
+    memcpy(untouched, short_s, sizeof short_s);
+    EXPECT_RC(ehr_ack_to_summary(stored, (ehr_ack_summary *)(void *)short_s),
+              EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("`summary_out->struct_size` is");
+    EXPECT_LAST_ERROR("but an ehr_ack_summary is at least");
+    EXPECT(memcmp(short_s, untouched, sizeof short_s) == 0);
     free(json);
     ehr_ack_free(stored);
     ehr_ack_free(ack);
@@ -635,7 +728,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
 
     ehr_proof *proof = NULL;
     OK(ehr_ack_proof(acks[2], &proof));
-    ehr_proof_summary claims;
+    ehr_proof_summary claims = EHR_PROOF_SUMMARY_INIT;
     OK(ehr_proof_to_summary(proof, &claims));
     EXPECT(claims.index == 2 && claims.leaf_count == 4 && memcmp(claims.root, root, 32) == 0);
     char text[1024];
@@ -735,7 +828,7 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_ti_set_field(ti, LIT("quantity"), LIT("240")));
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit(f.hs, ti, f.chain, 0, NULL, &ack));
-    ehr_ack_summary s;
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid);
     ehr_ack_free(ack);
@@ -920,11 +1013,21 @@ static const uint8_t FAKE_REGISTRY[20] = {0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0x
                                           0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE,
                                           0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE};
 
+/* The callbacks of a fake chain (no batch read, no read by tag). */
+static ehr_transport_callbacks fake_callbacks(struct fake_chain *fake) {
+    ehr_transport_callbacks cb = {.struct_size = sizeof cb,
+                                  .userdata = fake,
+                                  .submit = fake_submit,
+                                  .poll = fake_poll,
+                                  .head = fake_head,
+                                  .record_hash_of = fake_record_hash_of};
+    return cb;
+}
+
 /* A callback transport on chain 1337 over `fake` (zeroed here). */
 static ehr_transport *fake_transport(struct fake_chain *fake) {
     memset(fake, 0, sizeof *fake);
-    ehr_transport_callbacks cb = {fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL, NULL};
+    ehr_transport_callbacks cb = fake_callbacks(fake);
     ehr_transport *chain = NULL;
     OK(ehr_transport_new_callbacks(&cb, 1337, FAKE_REGISTRY, &chain));
     return chain;
@@ -935,8 +1038,7 @@ static void test_callback_transport(void) {
     OK(ehr_templates_new_builtin(&t));
     struct fake_chain fake;
     memset(&fake, 0, sizeof fake);
-    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL, NULL};
+    ehr_transport_callbacks cb = fake_callbacks(&fake);
     uint8_t registry[20];
     memset(registry, 0xEE, sizeof registry);
     ehr_transport *chain = NULL;
@@ -952,7 +1054,7 @@ static void test_callback_transport(void) {
     ehr_ti *ti = bp_ti(t, "128");
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit(hs, ti, chain, 0, NULL, &ack));
-    ehr_ack_summary s;
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && s.has_tx_hash && s.tx_hash[0] == 1);
     EXPECT(fake.submits == 1);
@@ -1067,7 +1169,7 @@ static ehr_result ob_finish(void *userdata, const uint8_t *key, const ehr_ack *c
     struct mem_outbox *o = userdata;
     o->finishes++;
     for (size_t i = 0; i < acks_len; i++) {
-        ehr_ack_summary s;
+        ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
         if (ehr_ack_to_summary(acks[i], &s) == EHR_OK && s.valid) {
             o->acks++;
         }
@@ -1078,6 +1180,17 @@ static ehr_result ob_finish(void *userdata, const uint8_t *key, const ehr_ack *c
     return EHR_OK;
 }
 
+/* The callbacks of an in-memory outbox (no finish_all). */
+static ehr_outbox_callbacks mem_outbox_callbacks(struct mem_outbox *ob) {
+    ehr_outbox_callbacks outbox = {.struct_size = sizeof outbox,
+                                   .userdata = ob,
+                                   .save = ob_save,
+                                   .load = ob_load,
+                                   .keys = ob_keys,
+                                   .finish = ob_finish};
+    return outbox;
+}
+
 /* A save that only counts (a batch's entry is larger than `entry`). */
 static ehr_result ob_count_save(void *userdata, const uint8_t *key, const char *entry, size_t len) {
     (void)key;
@@ -1086,6 +1199,18 @@ static ehr_result ob_count_save(void *userdata, const uint8_t *key, const char *
     ((struct mem_outbox *)userdata)->saves++;
     return EHR_OK;
 }
+
+/* ehr_outbox_callbacks as a header before `finish_all` declared it. */
+struct outbox_callbacks_v1 {
+    size_t struct_size;
+    void *userdata;
+    ehr_result (*save)(void *userdata, const uint8_t *key, const char *entry, size_t entry_len);
+    ehr_result (*load)(void *userdata, const uint8_t *key, bool *found_out, const char **entry_out,
+                       size_t *entry_len_out);
+    ehr_result (*keys)(void *userdata, uint8_t *keys_out, size_t capacity, size_t *count_out);
+    ehr_result (*finish)(void *userdata, const uint8_t *key, const ehr_ack *const *acks,
+                         size_t acks_len);
+};
 
 /* finish_all: a round's verdicts in one call (one transaction). */
 static ehr_result ob_finish_all(void *userdata, const ehr_verdict *verdicts, size_t verdicts_len) {
@@ -1103,13 +1228,13 @@ static void test_durable_submit_through_the_host_outbox(void) {
     struct fixture f = fixture_new(FAKE_CHAIN, &fake);
     struct mem_outbox ob;
     memset(&ob, 0, sizeof ob);
-    ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish, NULL};
+    ehr_outbox_callbacks outbox = mem_outbox_callbacks(&ob);
 
     /* Stored before the send; the ACK and the entry's removal in one step. */
     ehr_ti *ti = bp_ti(f.t, "125");
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit_durably(f.hs, ti, f.chain, &outbox, 0, NULL, &ack));
-    ehr_ack_summary s;
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && ob.saves == 1 && ob.finishes == 1 && ob.acks == 1 && !ob.has);
     ehr_ack_free(ack);
@@ -1134,7 +1259,7 @@ static void test_durable_submit_through_the_host_outbox(void) {
     ehr_validator *v = NULL;
     OK(ehr_validator_new(tc, NULL, &v));
     uint64_t now_ms = ehr_clock_now_ms();
-    ehr_transmit a;
+    ehr_transmit a = EHR_TRANSMIT_INIT;
     OK(ehr_validator_poll_transmit(v, now_ms, &a));
     EXPECT(a.kind == EHR_TRANSMIT_PERSIST);
     uint8_t key[32];
@@ -1189,7 +1314,7 @@ static void submit_signed(struct fixture *f, ehr_signer *signer, const char *sys
                           ehr_ack_summary *s, char *json, size_t json_len) {
     struct mem_outbox ob;
     memset(&ob, 0, sizeof ob);
-    ehr_outbox_callbacks outbox = {&ob, ob_save, ob_load, ob_keys, ob_finish, NULL};
+    ehr_outbox_callbacks outbox = mem_outbox_callbacks(&ob);
     ehr_ti *ti = bp_ti(f->t, systolic);
     ehr_ack *ack = NULL;
     size_t n = 0;
@@ -1226,13 +1351,12 @@ static void test_signed_tis(void) {
     struct hsm h;
     memset(&h, 0, sizeof h);
     h.key = nurse;
-    ehr_signer_callbacks cb;
-    memset(&cb, 0, sizeof cb);
+    ehr_signer_callbacks cb = EHR_SIGNER_CALLBACKS_INIT;
     cb.userdata = &h;
     memcpy(cb.author, author, 20);
     cb.sign = hsm_sign;
     OK(ehr_signer_new_callbacks(&cb, false, &card));
-    ehr_ack_summary s;
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
     char json[16384];
     submit_signed(&f, card, "131", &s, json, sizeof json);
     EXPECT(s.valid && s.has_author && memcmp(s.author, NURSE, 20) == 0);
@@ -1322,7 +1446,8 @@ static int drive_steps(ehr_validator *v, struct fake_chain *fake, uint64_t *now_
         }
         OK(ehr_validator_handle_timeout(v, *now_ms));
         ehr_transmit a;
-        memset(&a, 0xCD, sizeof a);
+        memset(&a, 0xCD, sizeof a); /* every field is written */
+        a.struct_size = sizeof a;
         OK(ehr_validator_poll_transmit(v, *now_ms, &a));
         if (a.kind != EHR_TRANSMIT_NONE) {
             actions++;
@@ -1348,9 +1473,15 @@ static int drive_steps(ehr_validator *v, struct fake_chain *fake, uint64_t *now_
         }
         case EHR_TRANSMIT_POLL: {
             uint32_t status = 0;
-            ehr_receipt receipt;
-            memset(&receipt, 0, sizeof receipt);
+            ehr_receipt receipt = EHR_RECEIPT_INIT;
             ehr_result rc = fake_poll(fake, a.tx_hash, &a.submission, &status, &receipt);
+            if (rc == EHR_OK && status == EHR_POLL_INCLUDED) {
+                receipt.struct_size = 0; /* a receipt not initialised: refused */
+                EXPECT_RC(ehr_validator_handle_receipt(v, *now_ms, rc, status, &receipt),
+                          EHR_INVALID_ARGUMENT);
+                EXPECT_LAST_ERROR("`receipt->struct_size` is 0, but an ehr_receipt is at least");
+                receipt.struct_size = sizeof receipt;
+            }
             OK(ehr_validator_handle_receipt(v, *now_ms, rc, status, &receipt));
             break;
         }
@@ -1391,7 +1522,7 @@ static void test_validator_in_an_event_loop(void) {
     ehr_ti *ti = bp_tc(&f, "128", &tc);
     ehr_validator *v = NULL;
     OK(ehr_validator_new(tc, vc, &v));
-    ehr_transmit first;
+    ehr_transmit first = EHR_TRANSMIT_INIT;
     OK(ehr_validator_poll_transmit(v, now_ms, &first));
     EXPECT(first.kind == EHR_TRANSMIT_PERSIST); /* nothing is sent before */
     persist(v, now_ms);
@@ -1403,7 +1534,7 @@ static void test_validator_in_an_event_loop(void) {
     EXPECT_RC(ehr_validator_run(v, f.chain, 0, NULL), EHR_VALIDATOR);
     EXPECT_RC(ehr_validator_handle_submitted(v, now_ms, EHR_OK, NULL), EHR_NULL_ARGUMENT);
     EXPECT_LAST_ERROR("`tx_hash` is NULL");
-    ehr_transmit again;
+    ehr_transmit again = EHR_TRANSMIT_INIT;
     OK(ehr_validator_poll_transmit(v, now_ms, &again));
     EXPECT(again.kind == EHR_TRANSMIT_NONE);
     bool has_deadline = true;
@@ -1414,7 +1545,7 @@ static void test_validator_in_an_event_loop(void) {
     OK(fake_submit(&fake, &first.submission, tx_hash));
     OK(ehr_validator_handle_submitted(v, now_ms, EHR_OK, tx_hash));
     EXPECT(drive(v, &fake, &now_ms) >= 3); /* poll, head, poll */
-    ehr_ack_summary s;
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
     ehr_ack *ack = next_ack(v, &s);
     EXPECT(s.valid && s.has_tx_hash && memcmp(s.tx_hash, tx_hash, 32) == 0);
     uint8_t ti_id[32];
@@ -1441,7 +1572,7 @@ static void test_validator_in_an_event_loop(void) {
     OK(ehr_validator_poll_ack(v, &ack));
     EXPECT(ack == NULL);
     bool in_outage = false;
-    ehr_outage outage;
+    ehr_outage outage = EHR_OUTAGE_INIT;
     OK(ehr_validator_outage(v, &in_outage, &outage));
     EXPECT(in_outage && outage.since_ms == outage_from && outage.attempts == (uint32_t)fake.submits);
     EXPECT(outage.attempts > 50 && outage.last_error == EHR_TRANSPORT_UNAVAILABLE);
@@ -1468,7 +1599,7 @@ static void test_validator_in_an_event_loop(void) {
     fake.submits = 0;
     ti = bp_tc(&f, "131", &tc);
     OK(ehr_validator_new(tc, vc, &v));
-    ehr_transmit a;
+    ehr_transmit a = EHR_TRANSMIT_INIT;
     OK(ehr_validator_poll_transmit(v, now_ms, &a));
     EXPECT(a.kind == EHR_TRANSMIT_PERSIST);
     OK(ehr_validator_handle_persisted(v, now_ms, EHR_OUTBOX_UNAVAILABLE)); /* disk full */
@@ -1514,7 +1645,7 @@ static void test_validator_in_an_event_loop(void) {
      * once, and a rerun cannot help. */
     ti = bp_tc(&f, "130", &tc);
     OK(ehr_validator_new(tc, vc, &v));
-    ehr_transmit action;
+    ehr_transmit action = EHR_TRANSMIT_INIT;
     OK(ehr_validator_poll_transmit(v, now_ms, &action));
     EXPECT(action.kind == EHR_TRANSMIT_PERSIST);
     uint8_t from[20];
@@ -1571,8 +1702,7 @@ static void test_watcher_after_the_ack(void) {
     memset(&fake, 0, sizeof fake);
     uint8_t registry[20];
     memset(registry, 0xEE, sizeof registry);
-    ehr_transport_callbacks cb = {&fake, fake_submit, fake_poll, fake_head, fake_record_hash_of,
-                                  NULL, NULL};
+    ehr_transport_callbacks cb = fake_callbacks(&fake);
     ehr_transport *chain = NULL;
     OK(ehr_transport_new_callbacks(&cb, 1337, registry, &chain));
     ehr_key_store *keys = memory_keys();
@@ -1583,7 +1713,7 @@ static void test_watcher_after_the_ack(void) {
     OK(ehr_handshaker_generate(hs, ti, ehr_clock_now_ms(), &tc));
     ehr_validator *v = NULL;
     OK(ehr_validator_new(tc, vc, &v));
-    ehr_ack_summary first;
+    ehr_ack_summary first = EHR_ACK_SUMMARY_INIT;
     ehr_ack *ack = run_to_ack(v, chain, &first);
     EXPECT(first.valid && first.tx_hash[0] == 1);
 
@@ -1600,7 +1730,7 @@ static void test_watcher_after_the_ack(void) {
     fake.anchored = 0;
     memset(fake.tx_hash, 0, 32);
     uint64_t now_ms = ehr_clock_now_ms();
-    ehr_transmit a;
+    ehr_transmit a = EHR_TRANSMIT_INIT;
     OK(ehr_watcher_poll_transmit(w, now_ms, &a));
     EXPECT(a.kind == EHR_TRANSMIT_READ_HEAD);
     EXPECT_RC(ehr_watcher_handle_record(w, now_ms, EHR_OK, false, NULL), EHR_WATCHER);
@@ -1610,8 +1740,7 @@ static void test_watcher_after_the_ack(void) {
     OK(ehr_watcher_poll_transmit(w, now_ms, &a));
     EXPECT(a.kind == EHR_TRANSMIT_POLL && memcmp(a.tx_hash, first.tx_hash, 32) == 0);
     uint32_t status = 0;
-    ehr_receipt receipt;
-    memset(&receipt, 0, sizeof receipt);
+    ehr_receipt receipt = EHR_RECEIPT_INIT;
     OK(fake_poll(&fake, a.tx_hash, &a.submission, &status, &receipt));
     OK(ehr_watcher_handle_receipt(w, now_ms, EHR_OK, status, &receipt));
     OK(ehr_watcher_poll_transmit(w, now_ms, &a));
@@ -1632,7 +1761,7 @@ static void test_watcher_after_the_ack(void) {
     ehr_validator *again = NULL;
     EXPECT_RC(ehr_validator_from_event(LIT("{\"event\":\"final\"}"), &again), EHR_INVALID_ARGUMENT);
     OK(ehr_validator_from_event(event, event_len, &again));
-    ehr_ack_summary s;
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
     ehr_ack *resent = run_to_ack(again, chain, &s);
     EXPECT(s.valid && memcmp(s.record_hash, first.record_hash, 32) == 0);
     EXPECT(s.tx_hash[0] == 2 && fake.submits == 2);
@@ -1719,7 +1848,7 @@ static void fhir_round_trip(const ehr_templates *t, ehr_handshaker *hs, ehr_tran
                          "\"author\":\"Practitioner/n1\"}") != NULL);
     ehr_ack *ack = NULL;
     OK(ehr_handshaker_submit(hs, ti, chain, 0, NULL, &ack));
-    ehr_ack_summary s;
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
     OK(ehr_ack_to_summary(ack, &s));
     *valid_out = s.valid;
     uint64_t chain_id = 0;
@@ -1871,7 +2000,7 @@ static void test_pipeline_on_the_devnet(void) {
     int acks = 0, valid = 0, proven = 0;
     ehr_ack *ack = NULL;
     while (ehr_pipeline_poll_ack(p, &ack) == EHR_OK && ack != NULL) {
-        ehr_ack_summary s;
+        ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
         OK(ehr_ack_to_summary(ack, &s));
         acks++;
         valid += s.valid;
@@ -1893,7 +2022,7 @@ static void test_pipeline_on_the_devnet(void) {
             OK(ehr_pipeline_drain(p, f.chain, NULL, 0, NULL));
         }
         OK(ehr_pipeline_poll_ack(p, &ack));
-        ehr_ack_summary s;
+        ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
         OK(ehr_ack_to_summary(ack, &s));
         EXPECT(ack != NULL && s.valid && s.replay == (round == 1));
         ehr_ack_free(ack);
@@ -1907,18 +2036,39 @@ static void test_pipeline_on_the_devnet(void) {
 
     /* Through the host's outbox: ten bulk readings (batches of 8 and 2) and
      * two urgent ones, four verdicts. With finish_all, a round's verdicts
-     * come in one call; without it, one finish each. */
-    for (int batched = 1; batched >= 0; batched--) {
+     * come in one call; without it (NULL, or an older host's struct that
+     * ends before it, alone on the heap), one finish each. */
+    for (int layout = 2; layout >= 0; layout--) {
+        int batched = layout == 2;
         struct mem_outbox ob;
         memset(&ob, 0, sizeof ob);
-        ehr_outbox_callbacks outbox = {&ob, ob_count_save, ob_load, ob_keys, ob_finish,
-                                       batched ? ob_finish_all : NULL};
+        ehr_outbox_callbacks outbox = {.struct_size = sizeof outbox,
+                                       .userdata = &ob,
+                                       .save = ob_count_save,
+                                       .load = ob_load,
+                                       .keys = ob_keys,
+                                       .finish = ob_finish,
+                                       .finish_all = batched ? ob_finish_all : NULL};
+        struct outbox_callbacks_v1 *old = malloc(sizeof *old);
+        old->struct_size = sizeof *old;
+        old->userdata = &ob;
+        old->save = ob_count_save;
+        old->load = ob_load;
+        old->keys = ob_keys;
+        old->finish = ob_finish;
         now = ehr_clock_now_ms();
         for (int i = 0; i < 12; i++) {
             tis[i] = bp_ti(f.t, "121");
             OK(ehr_handshaker_push(f.hs, p, tis[i], i < 10 ? EHR_PRIORITY_BULK : EHR_PRIORITY_URGENT, now));
         }
-        OK(ehr_pipeline_drain(p, f.chain, &outbox, 0, NULL));
+        outbox.struct_size = 0;
+        EXPECT_RC(ehr_pipeline_drain(p, f.chain, &outbox, 0, NULL), EHR_INVALID_ARGUMENT);
+        EXPECT_LAST_ERROR("`outbox->struct_size` is 0, but an ehr_outbox_callbacks is at least");
+        outbox.struct_size = sizeof outbox;
+        OK(ehr_pipeline_drain(p, f.chain,
+                              layout > 0 ? &outbox : (const ehr_outbox_callbacks *)(void *)old, 0,
+                              NULL));
+        free(old);
         EXPECT(ob.finishes == 4 && ob.acks == 12 && ob.saves >= 4);
         EXPECT(batched ? ob.finish_alls >= 1 && ob.finish_alls <= 4 : ob.finish_alls == 0);
         while (ehr_pipeline_poll_ack(p, &ack) == EHR_OK && ack != NULL) {
@@ -2044,7 +2194,9 @@ static void capsule_round_trip(uint32_t suite, size_t public_len, size_t capsule
     OK(ehr_envelope_seal(holder, SEALING, strlen(SEALING), zero, zero, zero,
                          (const uint8_t *)"K 4.1 mmol/L", 12, envelope, sizeof envelope,
                          &envelope_len));
-    ehr_capsule_binding binding = {31337, {0}, {0}, {0}, EHR_AUTHORITY_GRANT, {0}};
+    ehr_capsule_binding binding = EHR_CAPSULE_BINDING_INIT;
+    binding.chain_id = 31337;
+    binding.authority = EHR_AUTHORITY_GRANT;
     memset(binding.registry, 0xee, sizeof binding.registry);
     memset(binding.recipient, 0xaa, sizeof binding.recipient);
     memset(binding.grant_id, 0x42, sizeof binding.grant_id);
@@ -2071,7 +2223,7 @@ static void capsule_round_trip(uint32_t suite, size_t public_len, size_t capsule
     ehr_capsule_free(sealed);
     ehr_capsule *capsule = NULL;
     OK(ehr_capsule_from_bytes(bytes, capsule_len, &capsule));
-    ehr_capsule_summary summary;
+    ehr_capsule_summary summary = EHR_CAPSULE_SUMMARY_INIT;
     OK(ehr_capsule_to_summary(capsule, &summary));
     EXPECT(summary.suite == suite);
     EXPECT(memcmp(summary.recipient_key_id, host.key_id, 32) == 0);
@@ -2086,13 +2238,20 @@ static void capsule_round_trip(uint32_t suite, size_t public_len, size_t capsule
     OK(ehr_key_store_insert_recipient_key(mem, suite, host.private_key));
     uint8_t record_key[32];
     OK(ehr_capsule_open(capsule, mem, &binding, record_key));
+    ehr_capsule_binding unsized = binding;
+    unsized.struct_size = 0;
+    EXPECT_RC(ehr_capsule_open(capsule, mem, &unsized, record_key), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("`expected->struct_size` is 0, but an ehr_capsule_binding is at least");
     char record[64];
     OK(ehr_capsule_open_envelope(capsule, mem, &binding, envelope, envelope_len, (uint8_t *)record,
                                  sizeof record, &n));
     EXPECT(n == 12 && memcmp(record, "K 4.1 mmol/L", 12) == 0);
 
     /* Opened through the callbacks, asked for the capsule's key id. */
-    ehr_key_store_callbacks cb = {&host, host_no_master_key, host_recipient_key};
+    ehr_key_store_callbacks cb = {.struct_size = sizeof cb,
+                                  .userdata = &host,
+                                  .master_key = host_no_master_key,
+                                  .recipient_key = host_recipient_key};
     ehr_key_store *hsm = NULL;
     OK(ehr_key_store_new_callbacks(&cb, &hsm));
     EXPECT_RC(ehr_key_store_insert_recipient_key(hsm, suite, host.private_key),
@@ -2116,10 +2275,19 @@ static void capsule_round_trip(uint32_t suite, size_t public_len, size_t capsule
     memcpy(host.private_key, other_key, 32);
     host.any_id = 1;
     EXPECT_RC(ehr_capsule_open(capsule, hsm, &binding, record_key), EHR_CAPSULE_WRONG_KEY);
-    ehr_key_store_callbacks no_recipient = {&host, host_no_master_key, NULL};
+    ehr_key_store_callbacks no_recipient = EHR_KEY_STORE_CALLBACKS_INIT;
+    no_recipient.userdata = &host;
+    no_recipient.master_key = host_no_master_key;
     ehr_key_store *masters_only = NULL;
     OK(ehr_key_store_new_callbacks(&no_recipient, &masters_only));
     EXPECT_RC(ehr_capsule_open(capsule, masters_only, &binding, record_key), EHR_NULL_ARGUMENT);
+    /* An older host's struct, before `recipient_key`: the callback is absent. */
+    const ehr_key_store_callbacks *v1 = key_store_callbacks_v1(&host, host_no_master_key);
+    ehr_key_store *old_host = NULL;
+    OK(ehr_key_store_new_callbacks(v1, &old_host));
+    free((void *)v1);
+    EXPECT_RC(ehr_capsule_open(capsule, old_host, &binding, record_key), EHR_NULL_ARGUMENT);
+    ehr_key_store_free(old_host);
 
     /* Another disclosure expected; another envelope; a flipped tag bit. */
     ehr_capsule_binding emergency = binding;
@@ -2277,7 +2445,8 @@ static void test_sharing_from_answers(void) {
                          &envelope_len));
     uint8_t record_hash[32];
     OK(ehr_envelope_record_hash(envelope, envelope_len, record_hash));
-    ehr_sharing_context context = {31337, {0}, {0}};
+    ehr_sharing_context context = EHR_SHARING_CONTEXT_INIT;
+    context.chain_id = 31337;
     memset(context.registry, 0xee, 20);
     memset(context.consent, 0xc0, 20);
 
@@ -2335,6 +2504,11 @@ static void test_sharing_from_answers(void) {
     EXPECT(strstr(json, "{\"chainId\":31337,") == json && strstr(json, "\"calldata\":\"0x") != NULL);
     EXPECT_RC(ehr_disclosure_transaction(&context, shares, 0, json, sizeof json, &n),
               EHR_ZERO_LENGTH);
+    context.struct_size = 0;
+    EXPECT_RC(ehr_disclosure_transaction(&context, shares, 1, json, sizeof json, &n),
+              EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("`context->struct_size` is 0, but an ehr_sharing_context is at least");
+    context.struct_size = sizeof context;
     ehr_capsule *capsule = NULL;
     OK(ehr_share_capsule(share, &capsule));
     uint8_t capsule_bytes[256];
@@ -2344,7 +2518,10 @@ static void test_sharing_from_answers(void) {
     ehr_share_free(share);
 
     /* The recipient opens it with its key from the HSM-like callbacks. */
-    ehr_key_store_callbacks cb = {&host, host_no_master_key, host_recipient_key};
+    ehr_key_store_callbacks cb = {.struct_size = sizeof cb,
+                                  .userdata = &host,
+                                  .master_key = host_no_master_key,
+                                  .recipient_key = host_recipient_key};
     ehr_key_store *hsm = NULL;
     OK(ehr_key_store_new_callbacks(&cb, &hsm));
     OK(ehr_capsule_from_bytes(capsule_bytes, 231, &capsule));
@@ -2422,6 +2599,7 @@ int main(void) {
     test_messages_and_buffers();
     test_bad_arguments();
     test_key_store_callbacks_and_envelopes();
+    test_extensible_structs();
     test_configurations();
     test_tis_and_violations();
     test_devnet_flow_batches_and_proofs();
