@@ -60,8 +60,8 @@ pub struct PatientRecord {
     /// The role's name when it is one of the built-in roles
     /// ([`Role::BUILT_IN`]), `None` for another role.
     pub role_name: Option<String>,
-    /// The account that anchored it (the author, or the relayer of a
-    /// signed record).
+    /// The author's account: the one that anchored the record, or for a
+    /// signed record the one that signed it (not its relayer).
     pub author: Address,
     /// When its author wrote it (the TI's time, anchored in seconds).
     pub timestamp: UnixMillis,
