@@ -135,6 +135,8 @@ fn core_s_consent_interface_matches_the_compiled_contract() {
         ConsentRevoked: SIGNATURE, SIGNATURE_HASH;
         Disclosed: SIGNATURE, SIGNATURE_HASH;
         RecipientKeyPublished: SIGNATURE, SIGNATURE_HASH;
+        PatientBound: SIGNATURE, SIGNATURE_HASH;
+        PatientUnbound: SIGNATURE, SIGNATURE_HASH;
     );
     // Every custom error of the contract is core's, with the same selector.
     let core = ehrchain_core::consent_abi::IEhrConsent::IEhrConsentErrors::SELECTORS;

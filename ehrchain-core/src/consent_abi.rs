@@ -128,6 +128,11 @@ sol! {
         /// registry role `neededRole` (`CUSTODIAN_ROLE`).
         error AccessControlUnauthorizedAccount(address account, bytes32 neededRole);
 
+        /// A custodian bound `account` (the patient's or a guardian's) to
+        /// the pseudonym `subject`.
+        event PatientBound(bytes32 indexed subject, address indexed account, address custodian);
+        /// A custodian unbound `account` from `subject`.
+        event PatientUnbound(bytes32 indexed subject, address indexed account, address custodian);
         /// A grant was made; it replaces earlier grants to `recipient` for
         /// the same templates.
         event ConsentGranted(

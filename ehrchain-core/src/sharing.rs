@@ -1,5 +1,6 @@
 //! Sharing a record with consent: the holder's capsule maker, the
-//! recipient's opener and the patient's accounting of disclosures, over
+//! recipient's opener, the patient's accounting of disclosures and the
+//! patient's records found from their wallet, over
 //! `EhrConsent` (docs/consent.md) and key capsules (docs/capsule.md).
 //!
 //! ```text
@@ -26,6 +27,8 @@
 //!                                                                              evidence}
 //!   patient: AccountingQuery::requests() ─ eth_getLogs ─▶ Disclosed, ConsentGranted,
 //!            Accounting::from_logs(logs) ◀─                ConsentRevoked by pseudonym
+//!   patient: PatientRecordsQuery ──────── eth_getLogs ─▶ PatientBound/Unbound by account,
+//!            .records(logs) ◀─                           then RecordAnchored by pseudonym
 //! ```
 //!
 //! Sans-I/O: the core names the reads (each a [`ChainRead`], an `eth_call`
@@ -53,6 +56,7 @@
 mod accounting;
 mod consent_check;
 mod holder;
+mod patient_records;
 mod recipient;
 
 use alloy_primitives::{Address, B256, Bytes};
@@ -67,6 +71,7 @@ use crate::transport::TransportError;
 
 pub use accounting::{Accounting, AccountingQuery, ChainLog, DisclosureEntry, GrantEntry};
 pub use holder::{Share, ShareCheck, disclosure_transaction};
+pub use patient_records::{PatientRecord, PatientRecords, PatientRecordsQuery};
 pub use recipient::{Evidence, ReceiveCheck, Received};
 
 /// Where consent lives: the chain, the registry that anchors records (and

@@ -2164,6 +2164,65 @@ ehr_result ehr_handshaker_resume(struct ehr_handshaker *handshaker,
                                  size_t *acks_out);
 
 /**
+ * Writes the `eth_getLogs` request of the bindings (`PatientBound`,
+ * `PatientUnbound`) of the account `patient` (20 bytes) on the `consent`
+ * contract (20 bytes), from block `from_block` to the latest, as one
+ * JSON-RPC request object with id `id` into `buf` (text-output rules:
+ * `ehr_result_message`).
+ */
+ehr_result ehr_patient_bindings_request(const uint8_t *consent,
+                                        const uint8_t *patient,
+                                        uint64_t from_block,
+                                        uint64_t id,
+                                        char *buf,
+                                        size_t len,
+                                        size_t *out_len);
+
+/**
+ * Writes the `eth_getLogs` request of the records (`RecordAnchored` on the
+ * `registry`, 20 bytes) of the pseudonyms the account `patient` is bound
+ * to on `consent` after `bound_json` (`bound_json_len` bytes: the result of
+ * `ehr_patient_bindings_request`, an array of logs), from block
+ * `from_block` to the latest, as one JSON-RPC request object with id `id`
+ * into `buf` (text-output rules: `ehr_result_message`); `null` when the
+ * account is bound to no pseudonym (send nothing then).
+ * `EHR_TRANSPORT_MALFORMED` for a result that is no array of logs.
+ */
+ehr_result ehr_patient_records_request(const uint8_t *registry,
+                                       const uint8_t *consent,
+                                       const uint8_t *patient,
+                                       const char *bound_json,
+                                       size_t bound_json_len,
+                                       uint64_t from_block,
+                                       uint64_t id,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *out_len);
+
+/**
+ * Writes the records of the account `patient` as JSON (`{"pseudonyms":
+ * [...], "records": [{"tiId", "templateId", "subject", "recordHash",
+ * "role", "roleName", "author", "timestamp", "blockNumber",
+ * "transactionHash"}]}`, oldest first, `timestamp` in Unix milliseconds)
+ * into `buf` (text-output rules: `ehr_result_message`), from `bound_json`
+ * and `anchored_json` (the results of `ehr_patient_bindings_request` and
+ * `ehr_patient_records_request`, each an array of logs; `[]` for the
+ * second when it was `null`). Records anchored inside a Merkle batch are
+ * not found: the chain does not link them to their pseudonym.
+ * `EHR_TRANSPORT_MALFORMED` for a result that is no array of logs.
+ */
+ehr_result ehr_patient_records(const uint8_t *registry,
+                               const uint8_t *consent,
+                               const uint8_t *patient,
+                               const char *bound_json,
+                               size_t bound_json_len,
+                               const char *anchored_json,
+                               size_t anchored_json_len,
+                               char *buf,
+                               size_t len,
+                               size_t *out_len);
+
+/**
  * Makes a pipeline anchoring into the 20-byte `registry` on `chain_id`:
  * at most `max_pending` TIs held, batches flushed at `batch_max_records`
  * records or `batch_max_wait_ms` after their first (0 for each default:

@@ -53,6 +53,9 @@ export type {
   Evidence,
   GrantEntry,
   MinedBlock,
+  PatientRecord,
+  PatientRecords,
+  PatientRecordsQuery,
   Received,
   Share,
   SharingContext,
@@ -136,6 +139,7 @@ export {
   shareRecord,
   signConsent,
 } from "./sharing.js";
+export { patientRecords } from "./patient_records.js";
 export type {
   Eip1193Provider,
   Eip1193TransportOptions,

@@ -8,6 +8,7 @@ mod convert;
 mod error;
 mod fhir;
 mod handshaker;
+mod patient_records;
 mod pipeline;
 mod reads;
 mod registry;
@@ -28,6 +29,7 @@ pub use capsule::{
 pub use error::{ehrchain_error, transport_error_of};
 pub use fhir::{fhir_from_ack, fhir_map_bundle, fhir_map_resource};
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
+pub use patient_records::{patient_bindings_request, patient_records_of, patient_records_request};
 pub use pipeline::Pipeline;
 pub use registry::{
     anchor_log_index, anchor_role_of, batch_of_call, decode_batch_of, decode_record_hash_of,
@@ -502,6 +504,15 @@ export interface GrantEntry {
 }
 /** A pseudonym's accounting of disclosures (HIPAA §164.528), from the chain alone. */
 export interface Accounting { disclosures: DisclosureEntry[]; grants: GrantEntry[] }
+/** Whose records: one account's bindings on one `EhrConsent`, the records of its pseudonyms on one `EhrRegistry`. */
+export interface PatientRecordsQuery { registry: string; consent: string; patient: string }
+/** One record anchored under one of the patient's pseudonyms (`RecordAnchored`); `timestamp` in Unix milliseconds. */
+export interface PatientRecord {
+  tiId: Hex; templateId: Hex; subject: Hex; recordHash: Hex; role: Hex; roleName: string | null; author: Hex; timestamp: number;
+  blockNumber: number; transactionHash: Hex | null;
+}
+/** The pseudonyms an account is bound to and the records anchored one by one under them, oldest first (batched records are not linkable by pseudonym). */
+export interface PatientRecords { pseudonyms: Hex[]; records: PatientRecord[] }
 /** The EIP-712 domain of consent statements: the chain and the `EhrConsent` contract. */
 export interface ConsentDomain { chainId: number; consent: string }
 /** What a patient signs to let `recipient` receive the pseudonym's records of `templateIds` (empty: all) until `expiresAt` (Unix seconds). */

@@ -19,7 +19,8 @@ const PUBLIC = [
   "verifyProofAnchored", "version", "Watcher",
   // Sharing with consent (docs/consent.md).
   "accounting", "bindPatient", "consentGrantId", "consentTypedData", "deployConsent", "disclosureTransaction",
-  "publishRecipientKey", "receiveRecord", "recordDisclosures", "relayConsent", "shareRecord", "signConsent",
+  "patientRecords", "publishRecipientKey", "receiveRecord", "recordDisclosures", "relayConsent", "shareRecord",
+  "signConsent",
 ].sort();
 
 const pkg = (file) => readFileSync(new URL(`../pkg/${file}`, import.meta.url), "utf8");

@@ -11,13 +11,16 @@
 // tampered one, one of a batch never anchored and an image without a code
 // (invalid, with the reason), the other record's QR code shown to the camera
 // (Chromium's fake capture device playing a Y4M frame made here: valid), a
-// tampered pasted text, and a dropped FHIR Bundle (one entry anchored with
+// tampered pasted text, a signed record's proof (version 2) read from its QR
+// code and a tampered one, and a dropped FHIR Bundle (one entry anchored with
 // its Provenance, the others listed with their reasons and paths), and
 // sharing with consent: the patient grants a second hospital access to
 // blood-pressure records in the wallet (relayed by the gateway), the hospital
 // shares the doctor's reading, the second hospital opens it and sees its
 // evidence, the patient sees the disclosure, revokes, and sharing is then
-// refused (EHR_CONSENT_REVOKED). Saves a screenshot.
+// refused (EHR_CONSENT_REVOKED); the patient's records are listed from the
+// wallet's account (PatientBound, then RecordAnchored by pseudonym). Saves a
+// screenshot.
 //
 // Run by scripts/web-portal-test.sh (which installs Debian's chromium and
 // the portal's pinned QR packages: npm ci --prefix examples/web).
@@ -188,6 +191,8 @@ test("the portal: a doctor's reading, a forbidden role, a batch's proofs as QR c
 
   await batchProofs(page, work, camera);
 
+  await signedProof(page, work);
+
   await fhirBundle(page);
 
   await sharing(page, registry, accounts, doctorRecord);
@@ -299,6 +304,32 @@ async function batchProofs(page, work, camera) {
     await page.click("#verify");
   });
   assert.deepEqual([pasted.result, pasted.code], ["invalid", "EHR_PROOF_INVALID"], pasted.text);
+}
+
+/**
+ * A signed record's proof (version 2: docs/vectors/signed_proofs.json, a
+ * statement a doctor signed for registry 0x4242…) read from its QR code:
+ * valid offline, with its author, role and the registry it was signed for;
+ * the same proof with another sibling pasted: refused.
+ */
+async function signedProof(page, work) {
+  const [vector] = JSON.parse(readFileSync(join(ROOT, "docs/vectors/signed_proofs.json"), "utf8")).valid;
+  const { statement, domain, root } = vector.json;
+  assert.equal(statement.role, ehr.roleId("doctor"));
+  const shown = await verifyShown(page, async () => page.setInputFiles("#proof-image", await qrImage(page, work, "signed", vector.text)));
+  assert.deepEqual(shown, {
+    result: "valid", code: null, reason: null,
+    text: `Valid signed proof: record ${short(statement.recordHash)}, signed by ${statement.author} as doctor, is record 1 of 3 `
+      + `under root ${short(root)} (signed for registry ${domain.registry} on chain 1337; checked offline: the signature and the root).`,
+  });
+  assert.equal(await page.inputValue("#proof-text"), vector.text);
+  const siblings = [`0x${"01".repeat(32)}`, ...vector.json.siblings.slice(1)];
+  const tampered = ehr.SignedRecordProof.parse({ ...vector.json, siblings }).toText();
+  const refused = await verifyShown(page, async () => {
+    await page.fill("#proof-text", tampered);
+    await page.click("#verify");
+  });
+  assert.deepEqual([refused.result, refused.code], ["invalid", "EHR_PROOF_INVALID"], refused.text);
 }
 
 /** `0x1234567890…abcdef`, as the portal shortens hashes. */
@@ -453,6 +484,9 @@ async function sharing(page, registry, accounts, record) {
   await page.click("#history");
   await page.waitForSelector("#pseudonym[data-subject]");
   const subject = await page.getAttribute("#pseudonym", "data-subject");
+  assert.equal(await page.locator("#my-pseudonyms").innerText(),
+    `${accounts[2]} is bound to no pseudonym on this EhrConsent: the hospital binds it.`);
+  assert.equal(await page.locator("#my-records li").count(), 0);
   const keys = await page.evaluate(async ({ registry, consent, accounts, subject }) => {
     const ehr = await import("/ehrchain-wasm/pkg/web.js");
     const context = { chainId: 1337, registry, consent };
@@ -496,8 +530,19 @@ async function sharing(page, registry, accounts, record) {
   assert.match(await page.locator("#evidence").innerText(), new RegExp(`grant ${grantId}`));
   assert.equal(JSON.parse(await page.locator("#shared-record").innerText()).patientId, "MRN-000123");
 
-  // The patient sees the disclosure, and revokes.
+  // The patient sees the disclosure, and their records found from the
+  // wallet's account: the doctor's reading of MRN-000123 (anchored on its
+  // own; the batched readings are not linked to a pseudonym on chain).
   await page.click("#history");
+  const mine = await page.waitForSelector("#my-records li[data-record]");
+  const ti = await page.getAttribute(`#acks li[data-record="${record}"]`, "data-ti");
+  assert.deepEqual(
+    await page.locator("#my-records li").evaluateAll((items) => items.map((li) => [li.dataset.record, li.dataset.ti, li.dataset.template, li.dataset.role])),
+    [[record, ti, "blood-pressure", "doctor"]],
+  );
+  assert.match(await mine.innerText(), new RegExp(`^blood-pressure, 20\\d\\d-\\d\\d-\\d\\dT[0-9:.]+Z, by a doctor: record ${short(record)} \\(TI ${short(ti)}, block \\d+\\)$`));
+  assert.equal(await page.locator("#my-pseudonyms").innerText(),
+    `${accounts[2]} is bound to ${short(subject)}: 1 record anchored one by one (batched records are not linked to a pseudonym on chain).`);
   const disclosure = await page.waitForSelector("#disclosures li[data-recipient]");
   assert.deepEqual(
     [await disclosure.getAttribute("data-recipient"), await disclosure.getAttribute("data-record"), await disclosure.getAttribute("data-authority")],

@@ -17,6 +17,7 @@ import {
   type Accounting, type ConsentDomain, type ConsentGrant, type ConsentRevocation, type ConsentTransaction, type ConsentTypedData,
   type DisclosureEntry, type Evidence, type GrantEntry, type MinedBlock, type Received, type Share, type SharingContext,
 } from "../pkg/index.js";
+import { patientRecords, type PatientRecord, type PatientRecords, type PatientRecordsQuery } from "../pkg/index.js";
 
 declare const provider: { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
 /** What a host reads from its configuration, its wallet and its database: plain strings. */
@@ -164,4 +165,12 @@ export async function sharingExample(hs: Handshaker, envelope: Uint8Array, publi
     if (isEhrchainError(e) && e.code === "EHR_CONSENT_NO_EMERGENCY_ROLE") return "refused";
   }
   return `${typed.primaryType} ${checkedAt.number} ${tx.calldata} ${receipt.blockNumber} ${received.record.length} ${evidence.tiId} ${first?.recipient} ${grants.length} ${grants[0]?.revokedIn}`;
+}
+
+/** The patient's records found from their account, typed: the pseudonyms, then each record's template, time and role. */
+export async function patientRecordsExample(consent: Hex, patient: Hex): Promise<string[]> {
+  const query: PatientRecordsQuery = { registry: config.registry, consent, patient };
+  const found: PatientRecords = await patientRecords(provider, query, { fromBlock: 0 });
+  const lines = found.records.map((r: PatientRecord) => `${r.templateId} ${new Date(r.timestamp).toISOString()} ${r.roleName ?? r.role}`);
+  return [...found.pseudonyms, ...lines];
 }

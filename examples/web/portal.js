@@ -6,7 +6,8 @@
 // Merkle root, each record's proof shown as a QR code image; and verify a
 // proof read from a QR code (an image file, the camera) or pasted as text;
 // share a record with consent: the patient grants and revokes in the wallet
-// and sees the disclosures, the hospital shares a record while the grant
+// and sees their records (found from the wallet's account) and the
+// disclosures, the hospital shares a record while the grant
 // holds, the recipient opens it and sees its evidence (docs/consent.md).
 //
 // Query parameters: registry (the EhrRegistry address), chainId (default
@@ -407,10 +408,14 @@ function relayTransport(chainId, registry, account) {
 /** Shows who signed an ACK's entry, in which role. */
 function showAuthor(item, ack) {
   if (!ack.authorship) return;
-  const { author, role: roleId } = ack.authorship.statement;
-  const roleName = ["doctor", "nurse", "pathologist"].find((r) => ehr.roleId(r) === roleId) ?? short(roleId);
+  const { author, role } = ack.authorship.statement;
   item.dataset.author = author;
-  item.append(element("div", { class: "author", text: `signed by ${author} as ${roleName}` }));
+  item.append(element("div", { class: "author", text: `signed by ${author} as ${roleNameOf(role)}` }));
+}
+
+/** The name of a role id among the authors' roles, or the shortened id. */
+function roleNameOf(roleId) {
+  return ["doctor", "nurse", "pathologist"].find((r) => ehr.roleId(r) === roleId) ?? short(roleId);
 }
 
 // FHIR in: a pasted or dropped FHIR R4 resource or Bundle becomes the TIs
@@ -480,11 +485,39 @@ async function dropFhir(event) {
   if (file) $("fhir-text").value = await file.text();
 }
 
+/**
+ * A signed record's proof (version 2, docs/authorship.md): checked offline
+ * (the author's signature of the statement, and its leaf leading to the
+ * root); the message names the author, the role and the chain and registry
+ * it was signed for. Its anchor and the author's role at that time are
+ * checked against that registry with `SignedRecordProof.verifyAnchored`.
+ */
+function verifySigned(text) {
+  const proof = ehr.SignedRecordProof.parse(text);
+  try {
+    proof.verify();
+    const { domain, index, leafCount, root } = proof.toJSON();
+    return `Valid signed proof: record ${short(proof.recordHash)}, signed by ${proof.author} as ${roleNameOf(proof.role)}, `
+      + `is record ${index + 1} of ${leafCount} under root ${short(root)} (signed for registry ${domain.registry} on chain ${domain.chainId}; `
+      + "checked offline: the signature and the root).";
+  } finally {
+    proof.free();
+  }
+}
+
 async function verifyProof() {
   const out = $("proof-result");
   const text = $("proof-text").value.trim();
   try {
-    const proof = ehr.verifyProof(text);
+    let proof;
+    try {
+      proof = ehr.verifyProof(text);
+    } catch (e) {
+      // A version 2 proof: a signed record's.
+      if (e.code !== "EHR_PROOF_UNSUPPORTED") throw e;
+      out.replaceChildren(element("p", { class: "ok", "data-result": "valid", "data-version": "2", text: verifySigned(text) }));
+      return;
+    }
     let message = `Valid proof: record ${short(proof.recordHash)} is record ${proof.index + 1} of ${proof.leafCount} under root ${short(proof.root)}.`;
     if (session) {
       const anchored = await session.transport.anchoredBatch(proof.root);
@@ -618,9 +651,29 @@ async function revoke(grantId) {
   }
 }
 
-/** The patient's accounting: every grant (revocable while it holds) and every disclosure. */
+/**
+ * The records of the pseudonyms the wallet's account is bound to (found from
+ * the account alone): template, time, author role, record hash and TI id.
+ * Records anchored in a batch are not listed: the chain does not link them
+ * to a pseudonym.
+ */
+async function myRecords() {
+  const { registry, consent } = sharingContext();
+  const { pseudonyms, records } = await ehr.patientRecords(window.ethereum, { registry, consent, patient: session.account });
+  $("my-pseudonyms").textContent = pseudonyms.length === 0
+    ? `${session.account} is bound to no pseudonym on this EhrConsent: the hospital binds it.`
+    : `${session.account} is bound to ${pseudonyms.map(short).join(", ")}: ${records.length} record${records.length === 1 ? "" : "s"} anchored one by one (batched records are not linked to a pseudonym on chain).`;
+  const titles = new Map(templates.list().map((t) => [t.id, t.name]));
+  $("my-records").replaceChildren(...records.map((r) => element("li", {
+    "data-record": r.recordHash, "data-ti": r.tiId, "data-template": titles.get(r.templateId) ?? r.templateId, "data-role": r.roleName ?? r.role,
+    text: `${titles.get(r.templateId) ?? short(r.templateId)}, ${new Date(r.timestamp).toISOString()}, by a ${r.roleName ?? `role ${short(r.role)}`}: record ${short(r.recordHash)} (TI ${short(r.tiId)}, block ${r.blockNumber})`,
+  })));
+}
+
+/** The patient's records, then the accounting: every grant (revocable while it holds) and every disclosure. */
 async function history() {
   try {
+    await myRecords();
     const { consent } = sharingContext();
     const { disclosures, grants } = await ehr.accounting(window.ethereum, consent, subjectOf());
     $("grants").replaceChildren(...grants.map((g) => {

@@ -1,8 +1,9 @@
 //! A node's answers to sharing's reads and to `eth_getLogs` (untrusted).
 //!
 //! The input is read twice: as the JSON of an `eth_getLogs` answer, which
-//! `ChainLog::from_rpc` and the accounting must take without panicking
-//! (listing no more entries than logs); and, cut in three, as the return
+//! `ChainLog::from_rpc`, the accounting and the patient's records must
+//! take without panicking (listing no more entries than logs, and no record
+//! of a pseudonym the account is not bound to); and, cut in three, as the return
 //! data of a holder's and a recipient's reads, which `ShareCheck::seal` and
 //! `ReceiveCheck::open` must judge without panicking. A capsule sealed from
 //! such answers names its own digest in its disclosure and opens for the
@@ -12,8 +13,10 @@
 use ehrchain_core::capsule::Authority;
 use ehrchain_core::envelope::EnvelopeBinding;
 use ehrchain_core::sharing::{
-    AccountingQuery, ChainLog, MinedBlock, ReadAnswers, ReceiveCheck, ShareCheck, SharingContext,
+    AccountingQuery, ChainLog, MinedBlock, PatientRecordsQuery, ReadAnswers, ReceiveCheck,
+    ShareCheck, SharingContext,
 };
+use ehrchain_core::rpc::BlockTag;
 use ehrchain_core::{Address, B256, Bytes, Envelope, KeyId};
 use ehrchain_fuzz::{NOW, SEALING_KEY_ID, capsule_keys, config, key_store, rng, sealing_key};
 use libfuzzer_sys::fuzz_target;
@@ -34,6 +37,21 @@ fuzz_target!(|data: &[u8]| {
             assert!(
                 accounting.disclosures.len() + accounting.grants.len() <= logs.len(),
                 "the accounting lists more than the logs hold"
+            );
+            let patient = PatientRecordsQuery {
+                registry: context.registry,
+                consent: context.consent,
+                patient: Address::repeat_byte(0x21),
+            };
+            let _ = patient.records_request(&logs, BlockTag::Number(0), BlockTag::Latest);
+            let found = patient.records(&logs, &logs);
+            assert!(
+                found.pseudonyms.len() + found.records.len() <= logs.len(),
+                "the patient's records list more than the logs hold"
+            );
+            assert!(
+                found.records.iter().all(|r| found.pseudonyms.contains(&r.subject)),
+                "a record of a pseudonym the account is not bound to"
             );
         }
     }

@@ -94,7 +94,8 @@ impl ChainLog {
             .collect())
     }
 
-    fn log_data(&self) -> LogData {
+    /// The log's topics and data, as alloy decodes events from them.
+    pub(super) fn log_data(&self) -> LogData {
         LogData::new_unchecked(self.topics.clone(), self.data.clone())
     }
 }

@@ -2594,6 +2594,85 @@ static void test_sharing_from_answers(void) {
     ehr_key_store_free(holder);
 }
 
+/* The patient's records from their account, with the node's eth_getLogs
+ * answers given as JSON (the seed of the sharing_answers fuzz target): the
+ * account 0x21… is bound to pseudonym 0x01… (and to 0x02…, then unbound);
+ * one record of 0x01… and one of 0x02… are anchored. The same on the
+ * devnet is tests/patient_records.rs. */
+static const char PATIENT_BINDINGS[] =
+    "[{\"address\":\"0xc0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0\",\"topics\":[\"0x3affbd14cfa"
+    "89e720126aab313d2029641452ec13f148f5989756338e2d0ff96\",\"0x0101010101010101010101010101"
+    "010101010101010101010101010101010101\",\"0x000000000000000000000000212121212121212121212"
+    "1212121212121212121\"],\"data\":\"0x0000000000000000000000001111111111111111111111111111"
+    "111111111111\",\"blockNumber\":\"0x1\",\"logIndex\":\"0x0\"},{\"address\":\"0xc0c0c0c0c0"
+    "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0\",\"topics\":[\"0x3affbd14cfa89e720126aab313d2029641452ec"
+    "13f148f5989756338e2d0ff96\",\"0x02020202020202020202020202020202020202020202020202020202"
+    "02020202\",\"0x0000000000000000000000002121212121212121212121212121212121212121\"],\"dat"
+    "a\":\"0x0000000000000000000000001111111111111111111111111111111111111111\",\"blockNumber"
+    "\":\"0x2\",\"logIndex\":\"0x0\"},{\"address\":\"0xc0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
+    "c0\",\"topics\":[\"0x5fe600cd3334b75e59adbb1d99db3e8a68ff438ee0e2d5f2be668937903a263c\","
+    "\"0x0202020202020202020202020202020202020202020202020202020202020202\",\"0x0000000000000"
+    "000000000002121212121212121212121212121212121212121\"],\"data\":\"0x00000000000000000000"
+    "00001111111111111111111111111111111111111111\",\"blockNumber\":\"0x3\",\"logIndex\":\"0x"
+    "0\"}]";
+static const char PATIENT_ANCHORED[] =
+    "[{\"address\":\"0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\",\"topics\":[\"0x7c1adb2bcd6"
+    "eaff4764f270bf1865cf217245215c3d5d7d5017008cc6dd8a447\",\"0x0303030303030303030303030303"
+    "030303030303030303030303030303030303\",\"0x7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7"
+    "e7e7e7e7e7e7e7e7e7e\",\"0x01010101010101010101010101010101010101010101010101010101010101"
+    "01\"],\"data\":\"0x66666666666666666666666666666666666666666666666666666666666666660af1d"
+    "ac7dea2fd7f7738119cec7df099dfad49aa9d2e7d17ba6b60f63ae7411f000000000000000000000000d0d0d"
+    "0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d000000000000000000000000000000000000000000000000000000"
+    "0006955b6a8\",\"blockNumber\":\"0x4\",\"transactionHash\":\"0x44444444444444444444444444"
+    "44444444444444444444444444444444444444\",\"logIndex\":\"0x1\"},{\"address\":\"0xeeeeeeee"
+    "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\",\"topics\":[\"0x7c1adb2bcd6eaff4764f270bf1865cf217245"
+    "215c3d5d7d5017008cc6dd8a447\",\"0x040404040404040404040404040404040404040404040404040404"
+    "0404040404\",\"0x7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e\",\"0x"
+    "0202020202020202020202020202020202020202020202020202020202020202\"],\"data\":\"0x6767676"
+    "7676767676767676767676767676767676767676767676767676767679102e22bff2cc289b9efbcc45f686cf"
+    "0f470b1dcecedd2019beff8d2f00d091f000000000000000000000000d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d"
+    "1d1d1d1d1000000000000000000000000000000000000000000000000000000006955b6a9\",\"blockNumbe"
+    "r\":\"0x5\",\"logIndex\":\"0x0\",\"removed\":false}]";
+
+static void test_patient_records_from_logs(void) {
+    uint8_t registry[20], consent[20], patient[20];
+    memset(registry, 0xee, sizeof registry);
+    memset(consent, 0xc0, sizeof consent);
+    memset(patient, 0x21, sizeof patient);
+    char request[2048], json[4096];
+    size_t n = 0;
+
+    OK(ehr_patient_bindings_request(consent, patient, 0, 7, request, sizeof request, &n));
+    EXPECT(strstr(request, "{\"id\":7,\"jsonrpc\":\"2.0\",\"method\":\"eth_getLogs\"") == request);
+    EXPECT(strstr(request, "\"0x0000000000000000000000002121212121212121212121212121212121212121\"]") != NULL);
+
+    OK(ehr_patient_records_request(registry, consent, patient, PATIENT_BINDINGS,
+                                   sizeof PATIENT_BINDINGS - 1, 0, 8, request, sizeof request, &n));
+    EXPECT(strstr(request, "null,null,[\"0x0101010101010101010101010101010101010101010101010101010101010101\"]]") != NULL);
+    /* Bound to nothing: no request. */
+    OK(ehr_patient_records_request(registry, consent, patient, LIT("[]"), 0, 8, request,
+                                   sizeof request, &n));
+    EXPECT(strcmp(request, "null") == 0);
+
+    OK(ehr_patient_records(registry, consent, patient, PATIENT_BINDINGS, sizeof PATIENT_BINDINGS - 1,
+                           PATIENT_ANCHORED, sizeof PATIENT_ANCHORED - 1, json, sizeof json, &n));
+    EXPECT(strcmp(json,
+                  "{\"pseudonyms\":[\"0x0101010101010101010101010101010101010101010101010101010101010101\"],"
+                  "\"records\":[{\"tiId\":\"0x0303030303030303030303030303030303030303030303030303030303030303\","
+                  "\"templateId\":\"0x7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e\","
+                  "\"subject\":\"0x0101010101010101010101010101010101010101010101010101010101010101\","
+                  "\"recordHash\":\"0x6666666666666666666666666666666666666666666666666666666666666666\","
+                  "\"role\":\"0x0af1dac7dea2fd7f7738119cec7df099dfad49aa9d2e7d17ba6b60f63ae7411f\","
+                  "\"roleName\":\"doctor\",\"author\":\"0xd0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0\","
+                  "\"timestamp\":1767225000000,\"blockNumber\":4,"
+                  "\"transactionHash\":\"0x4444444444444444444444444444444444444444444444444444444444444444\"}]}") == 0);
+    EXPECT_RC(ehr_patient_records(registry, consent, patient, LIT("{}"), LIT("[]"), json,
+                                  sizeof json, &n),
+              EHR_TRANSPORT_MALFORMED);
+    EXPECT_RC(ehr_patient_records(registry, NULL, patient, LIT("[]"), LIT("[]"), json, sizeof json, &n),
+              EHR_NULL_ARGUMENT);
+}
+
 int main(void) {
     test_result_codes_are_stable();
     test_messages_and_buffers();
@@ -2614,6 +2693,7 @@ int main(void) {
     test_signed_record_proofs();
     test_key_capsules();
     test_sharing_from_answers();
+    test_patient_records_from_logs();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
         return 1;
