@@ -17,9 +17,11 @@
 //!     → Share {capsule, disclosure}
 //!   disclosure_transaction([disclosures]) ─▶ recordDisclosure(s)
 //!                                           (Disclosed events)
-//!   capsule + envelope ──────────────────────────────────────────────────▶ ReceiveCheck::new
+//!   capsule + envelope (+ inclusion proof) ──────────────────────────────▶ ReceiveCheck::new
+//!                                                                          (.with_proof)
 //!                                         mayReceive, grantOf,   ◀─ eth_call at M ─ .reads()
-//!                                         recordHashOf(ti id)
+//!                                         recordHashOf(ti id) or
+//!                                         batchOf(proof's root)
 //!                                                                        .open(answers at M,
 //!                                                                              private key)
 //!                                                                        → Received {record,
@@ -59,6 +61,7 @@ use alloy_primitives::{Address, B256, Bytes};
 use alloy_sol_types::{SolCall, SolInterface};
 use serde::{Deserialize, Serialize};
 
+use crate::batch::ProofError;
 use crate::capsule::CapsuleError;
 use crate::consent_abi::IEhrConsent::{self, IEhrConsentErrors};
 use crate::rpc::{BlockTag, RpcRequest};
@@ -67,7 +70,7 @@ use crate::transport::TransportError;
 
 pub use accounting::{Accounting, AccountingQuery, ChainLog, DisclosureEntry, GrantEntry};
 pub use holder::{Share, ShareCheck, disclosure_transaction};
-pub use recipient::{Evidence, ReceiveCheck, Received};
+pub use recipient::{AnchorEvidence, Evidence, ReceiveCheck, Received};
 
 /// Where consent lives: the chain, the registry that anchors records (and
 /// holds the roles), and the `EhrConsent` contract. JSON: `{"chainId",
@@ -277,6 +280,21 @@ pub enum SharingError {
         /// The hash the registry holds.
         anchored: B256,
     },
+    /// The inclusion proof given is of another record than the envelope.
+    #[error(
+        "the inclusion proof given proves record {proven}, not this record ({record_hash}); ask the holder for this record's proof"
+    )]
+    ProofOfOtherRecord {
+        /// The record hash of the envelope.
+        record_hash: B256,
+        /// The record hash the proof's leaf is derived from.
+        proven: B256,
+    },
+    /// The record's inclusion proof was refused: it does not lead to its
+    /// root, or the registry holds no batch (or another leaf count) under
+    /// that root.
+    #[error("the record's inclusion proof was refused: {0}")]
+    Proof(#[from] ProofError),
     /// The host gave answers that do not fit the reads asked.
     #[error("the answer to {call} cannot be read: {detail}")]
     Unreadable {

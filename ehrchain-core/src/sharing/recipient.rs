@@ -1,6 +1,13 @@
 //! The recipient's side: open the capsule and the envelope, then check the
 //! record against its anchor and the authority against consent, at one
 //! mined block.
+//!
+//! A record is anchored either alone, under its TI id (`recordHashOf`), or
+//! as a leaf of a Merkle batch (`batchOf(root)`): then the recipient holds
+//! its [`InclusionProof`] ([`ReceiveCheck::with_proof`]), whose leaf must
+//! be this envelope's record hash and whose root and leaf count the
+//! registry must hold ([`InclusionProof::verify_anchored`], the rule every
+//! proof is checked on chain with).
 
 use alloy_primitives::{Address, B256, Bytes};
 use serde::{Deserialize, Serialize};
@@ -8,9 +15,11 @@ use zeroize::Zeroizing;
 
 use super::consent_check::{CONSENT_READS, ConsentQuery};
 use super::{ChainRead, MinedBlock, ReadAnswers, SharingContext, SharingError, decode};
+use crate::batch::{AnchoredBatch, InclusionProof, ProofError};
 use crate::capsule::{Authority, CapsuleBinding, KeyCapsule, RecipientPrivateKey};
 use crate::envelope::Envelope;
 use crate::registry_abi::IEhrRegistry;
+use crate::time::UnixMillis;
 
 /// The recipient's check of a shared record: a capsule and the envelope it
 /// is for. [`ReceiveCheck::reads`] names what to read at one mined block,
@@ -22,6 +31,7 @@ pub struct ReceiveCheck {
     capsule: KeyCapsule,
     envelope: Envelope,
     query: ConsentQuery,
+    proof: Option<InclusionProof>,
 }
 
 /// A shared record opened and checked, with the evidence it rests on.
@@ -36,7 +46,7 @@ pub struct Received {
 /// What a recipient checked about a shared record, and at which block: the
 /// record is anchored, and the recipient may receive it. JSON:
 /// `{"chainId", "registry", "consent", "recordHash", "tiId", "subject",
-/// "templateId", "authority", "capsuleDigest", "checkedAt"}`.
+/// "templateId", "authority", "capsuleDigest", "anchor", "checkedAt"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Evidence {
@@ -46,9 +56,11 @@ pub struct Evidence {
     pub registry: Address,
     /// The consent contract that holds the grant.
     pub consent: Address,
-    /// The record hash (SHA-256 of the envelope), anchored under `ti_id`.
+    /// The record hash (SHA-256 of the envelope), anchored as `anchor`
+    /// says.
     pub record_hash: B256,
-    /// The TI id the registry anchors the record under.
+    /// The record's TI id (from its envelope): the registry anchors a
+    /// record anchored alone under it.
     pub ti_id: B256,
     /// The patient's pseudonym.
     pub subject: B256,
@@ -59,8 +71,48 @@ pub struct Evidence {
     pub authority: Authority,
     /// SHA-256 of the capsule: the digest of its `Disclosed` event.
     pub capsule_digest: B256,
+    /// Where the record is anchored, as the chain said at `checked_at`.
+    pub anchor: AnchorEvidence,
     /// The mined block anchor and consent were read at.
     pub checked_at: MinedBlock,
+}
+
+/// Where a received record is anchored, as far as the registry's views say
+/// at the block read. JSON: `{"kind": "record"}` for a record anchored
+/// alone under its TI id (`recordHashOf` names the record hash only), or
+/// `{"kind": "batch", "root", "leafCount", "anchoredAt", "submitter",
+/// "proof"}` for a leaf of a Merkle batch (`batchOf(root)`).
+///
+/// Not included: the anchoring transaction and block number, and the
+/// batch id the registry keeps only in its `BatchAnchored` event (the
+/// proof's batch id is the holder's claim, not checked). A host that needs
+/// them asks `eth_getLogs` for `RecordAnchored` by TI id or
+/// `BatchAnchored` by root up to `checked_at` (the filter the validator's
+/// ACK names).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum AnchorEvidence {
+    /// Anchored alone: `recordHashOf(ti_id)` is the record hash.
+    Record,
+    /// A leaf of a batch the registry holds.
+    Batch {
+        /// The batch root anchored.
+        root: B256,
+        /// The leaf count anchored beside the root.
+        leaf_count: u32,
+        /// The time of the block that anchored the batch (`batchOf`'s
+        /// `anchoredAt`).
+        anchored_at: UnixMillis,
+        /// The account that sent the anchoring transaction.
+        submitter: Address,
+        /// The record's inclusion proof, checked against `root` and
+        /// `leaf_count`.
+        proof: InclusionProof,
+    },
 }
 
 impl ReceiveCheck {
@@ -84,19 +136,48 @@ impl ReceiveCheck {
             capsule,
             envelope,
             query,
+            proof: None,
         }
+    }
+
+    /// The check of a record anchored in a Merkle batch, with its
+    /// inclusion `proof`: the record is then checked against the batch the
+    /// registry holds under the proof's root, not under its TI id.
+    ///
+    /// # Errors
+    /// [`SharingError::ProofOfOtherRecord`] when the proof's leaf is not
+    /// this envelope's record hash; [`SharingError::Proof`] when the proof
+    /// does not lead to its root or its shape does not fit its batch.
+    pub fn with_proof(mut self, proof: InclusionProof) -> Result<Self, SharingError> {
+        let record_hash = self.envelope.record_hash();
+        if proof.record_hash != record_hash {
+            return Err(SharingError::ProofOfOtherRecord {
+                record_hash,
+                proven: proof.record_hash,
+            });
+        }
+        proof.verify()?;
+        self.proof = Some(proof);
+        Ok(self)
     }
 
     /// The reads to make at one mined block, in this order:
     /// `mayReceive(recipient, pseudonym, template)` and `grantOf(grant)` on
-    /// `EhrConsent`, and `recordHashOf(TI id)` on the registry.
+    /// `EhrConsent`, then on the registry `recordHashOf(TI id)`, or
+    /// `batchOf(root)` for a record with an inclusion proof.
     #[must_use]
     pub fn reads(&self) -> Vec<ChainRead> {
-        let anchored = IEhrRegistry::recordHashOfCall {
-            tiId: self.envelope.binding().ti_id,
-        };
         let mut reads = self.query.reads(self.context.consent).to_vec();
-        reads.push(ChainRead::of(self.context.registry, &anchored));
+        let registry = self.context.registry;
+        reads.push(match &self.proof {
+            None => ChainRead::of(
+                registry,
+                &IEhrRegistry::recordHashOfCall {
+                    tiId: self.envelope.binding().ti_id,
+                },
+            ),
+            Some(proof) => ChainRead::of(registry, &IEhrRegistry::batchOfCall { root: proof.root }),
+        });
         reads
     }
 
@@ -111,7 +192,10 @@ impl ReceiveCheck {
     /// registry, recipient or record, was sealed for another key, or does
     /// not authenticate, or the envelope does not open;
     /// [`SharingError::NotAnchored`] or [`SharingError::AnchorMismatch`]
-    /// when the registry does not anchor this record;
+    /// when the registry does not anchor this record; for a batched record,
+    /// [`SharingError::Proof`] with [`ProofError::NotAnchored`] when no
+    /// batch has the proof's root, [`ProofError::LeafCountMismatch`] when
+    /// the batch anchored has another leaf count;
     /// [`SharingError::GrantRevoked`], [`SharingError::GrantExpired`] and
     /// the other consent errors of [`ShareCheck::seal`](super::ShareCheck::seal)
     /// when the grant no longer holds; [`SharingError::Unreadable`] for
@@ -130,7 +214,7 @@ impl ReceiveCheck {
             authority: self.capsule.binding().authority,
         };
         let record = self.capsule.open_envelope(&expected, key, &self.envelope)?;
-        self.check_anchor(answers.answers.get(CONSENT_READS))?;
+        let anchor = self.check_anchor(answers.answers.get(CONSENT_READS))?;
         let authority = self.query.judge(&answers.block, &answers.answers)?;
         let binding = self.envelope.binding();
         Ok(Received {
@@ -145,13 +229,43 @@ impl ReceiveCheck {
                 template_id: binding.template_id,
                 authority,
                 capsule_digest: self.capsule.digest(),
+                anchor,
                 checked_at: answers.block,
             },
         })
     }
 
+    /// Checks the registry's answer (`recordHashOf` or `batchOf`) against
+    /// the record, and says where it is anchored.
+    fn check_anchor(&self, answer: Option<&Bytes>) -> Result<AnchorEvidence, SharingError> {
+        match &self.proof {
+            None => self
+                .check_record_anchor(answer)
+                .map(|()| AnchorEvidence::Record),
+            Some(proof) => Self::check_batch_anchor(proof, answer),
+        }
+    }
+
+    /// Checks `batchOf(root)`'s answer against the record's proof.
+    fn check_batch_anchor(
+        proof: &InclusionProof,
+        answer: Option<&Bytes>,
+    ) -> Result<AnchorEvidence, SharingError> {
+        let batch = decode::<IEhrRegistry::batchOfCall>(answer)?;
+        let anchored = AnchoredBatch::of_batch_of(proof.root, &batch)
+            .ok_or(ProofError::NotAnchored(proof.root))?;
+        proof.verify_anchored(&anchored)?;
+        Ok(AnchorEvidence::Batch {
+            root: anchored.root,
+            leaf_count: anchored.leaf_count,
+            anchored_at: UnixMillis::from_secs(batch.anchoredAt),
+            submitter: batch.submitter,
+            proof: proof.clone(),
+        })
+    }
+
     /// Checks the registry's `recordHashOf(TI id)` answer against the record.
-    fn check_anchor(&self, answer: Option<&Bytes>) -> Result<(), SharingError> {
+    fn check_record_anchor(&self, answer: Option<&Bytes>) -> Result<(), SharingError> {
         let anchored = decode::<IEhrRegistry::recordHashOfCall>(answer)?;
         let record_hash = self.envelope.record_hash();
         let ti_id = self.envelope.binding().ti_id;

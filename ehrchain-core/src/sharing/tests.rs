@@ -6,6 +6,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use super::*;
+use crate::batch::ProofError;
 use crate::capsule::{Authority, CapsuleSuite, KeyCapsule, RecipientPrivateKey};
 use crate::consent_abi::{Disclosure, IEhrConsent};
 use crate::envelope::{Envelope, EnvelopeBinding};
@@ -187,9 +188,12 @@ fn a_grant_that_holds_gives_a_capsule_and_its_disclosure_and_the_recipient_opens
             template_id: TEMPLATE,
             authority: Authority::Grant(GRANT),
             capsule_digest: share.capsule.digest(),
+            anchor: AnchorEvidence::Record,
             checked_at: chain.block(),
         }
     );
+    let json = serde_json::to_value(&received.evidence).unwrap();
+    assert_eq!(json["anchor"], serde_json::json!({"kind": "record"}));
 }
 
 #[test]
@@ -609,4 +613,141 @@ fn the_accounting_lists_a_pseudonym_s_disclosures_and_grants_from_logs() {
         ChainLog::from_rpc(&serde_json::json!({"not": "logs"})),
         Err(TransportError::Malformed(_))
     ));
+}
+
+/// A batch of three records whose second is the envelope's; its root and
+/// leaf count as `batchOf` answers them, anchored at `anchored_at` seconds.
+fn batch() -> crate::batch::Batch {
+    let mut builder = crate::BatchBuilder::new();
+    for hash in [
+        B256::repeat_byte(0x31),
+        envelope().record_hash(),
+        B256::repeat_byte(0x33),
+    ] {
+        builder.push(hash).unwrap();
+    }
+    builder.build(B256::repeat_byte(0xba)).unwrap()
+}
+
+const SUBMITTER: Address = Address::repeat_byte(0x5e);
+const ANCHORED_AT: u64 = EXPIRES - 600;
+
+/// The recipient's answers for a batched record: `batchOf` answers
+/// `leaf_count` (zero: nothing anchored under the root).
+fn batch_answers(chain: &Chain, leaf_count: u32) -> ReadAnswers {
+    let mut answers = chain.holder();
+    answers.answers[2] =
+        IEhrRegistry::batchOfCall::abi_encode_returns_tuple(&(leaf_count, ANCHORED_AT, SUBMITTER))
+            .into();
+    answers
+}
+
+fn receive_batched(
+    proof: crate::InclusionProof,
+    answers: &ReadAnswers,
+) -> Result<Received, SharingError> {
+    let capsule = share(&Chain::granted(), Authority::Grant(GRANT))
+        .unwrap()
+        .capsule;
+    ReceiveCheck::new(&context(), RECIPIENT, capsule, envelope())
+        .with_proof(proof)?
+        .open(answers, &recipient_key(CapsuleSuite::X25519))
+}
+
+#[test]
+fn a_batched_record_is_received_with_its_proof_and_its_evidence_names_the_batch() {
+    let batch = batch();
+    let proof = batch.proof(1).unwrap();
+    let chain = Chain {
+        anchored: B256::ZERO,
+        ..Chain::granted()
+    };
+    let capsule = share(&chain, Authority::Grant(GRANT)).unwrap().capsule;
+    let check = ReceiveCheck::new(&context(), RECIPIENT, capsule, envelope())
+        .with_proof(proof.clone())
+        .unwrap();
+    assert_eq!(
+        check.reads()[2],
+        ChainRead::of(
+            context().registry,
+            &IEhrRegistry::batchOfCall { root: batch.root() }
+        )
+    );
+    let received = receive_batched(proof.clone(), &batch_answers(&chain, 3)).unwrap();
+    assert_eq!(received.record.as_slice(), b"HbA1c 6.1 %");
+    assert_eq!(received.evidence.authority, Authority::Grant(GRANT));
+    assert_eq!(
+        received.evidence.anchor,
+        AnchorEvidence::Batch {
+            root: batch.root(),
+            leaf_count: 3,
+            anchored_at: UnixMillis::from_secs(ANCHORED_AT),
+            submitter: SUBMITTER,
+            proof: proof.clone(),
+        }
+    );
+    let json = serde_json::to_value(&received.evidence).unwrap();
+    assert_eq!(
+        json["anchor"],
+        serde_json::json!({
+            "kind": "batch",
+            "root": batch.root(),
+            "leafCount": 3,
+            "anchoredAt": ANCHORED_AT * 1000,
+            "submitter": SUBMITTER,
+            "proof": serde_json::to_value(&proof).unwrap(),
+        })
+    );
+    let back: Evidence = serde_json::from_value(json).unwrap();
+    assert_eq!(back, received.evidence);
+}
+
+#[test]
+fn a_wrong_proof_a_proof_of_another_record_and_a_root_not_anchored_are_refused() {
+    let batch = batch();
+    let chain = Chain::granted();
+    let error = |proof, leaf_count| {
+        let error = receive_batched(proof, &batch_answers(&chain, leaf_count)).unwrap_err();
+        (error.code(), crate::Error::from(error).reason())
+    };
+    // Another record's proof.
+    let other = batch.proof(0).unwrap();
+    assert_eq!(
+        receive_batched(other.clone(), &batch_answers(&chain, 3)).unwrap_err(),
+        SharingError::ProofOfOtherRecord {
+            record_hash: envelope().record_hash(),
+            proven: B256::repeat_byte(0x31),
+        }
+    );
+    // A proof whose siblings were altered.
+    let mut altered = batch.proof(1).unwrap();
+    altered.siblings[0] = B256::repeat_byte(0xee);
+    assert_eq!(
+        error(altered, 3),
+        (ErrorCode::ProofInvalid, Some("root_mismatch"))
+    );
+    // No batch under the root; another leaf count under it.
+    let proof = batch.proof(1).unwrap();
+    assert_eq!(
+        receive_batched(proof.clone(), &batch_answers(&chain, 0)).unwrap_err(),
+        SharingError::Proof(ProofError::NotAnchored(batch.root()))
+    );
+    assert_eq!(
+        error(proof.clone(), 0),
+        (ErrorCode::ProofNotAnchored, Some("not_anchored"))
+    );
+    assert_eq!(
+        error(proof.clone(), 4),
+        (ErrorCode::ProofAnchorMismatch, Some("leaf_count_mismatch"))
+    );
+    // The batch holds but the grant does not: consent is still checked.
+    let revoked = Chain {
+        may: (false, B256::ZERO),
+        grant: (SUBJECT, RECIPIENT, EXPIRES, true),
+        ..chain.clone()
+    };
+    assert_eq!(
+        receive_batched(proof, &batch_answers(&revoked, 3)).unwrap_err(),
+        SharingError::GrantRevoked(GRANT)
+    );
 }
