@@ -18,10 +18,11 @@ use ehrchain_core::sharing::{
     AccountingQuery, ChainLog, ChainRead, ReadAnswers, ReceiveCheck, Received, Share, ShareCheck,
     SharingContext, disclosure_transaction, read_blocking,
 };
-use ehrchain_core::{Address, B256};
+use ehrchain_core::{Address, B256, InclusionProof};
 use rand_core::OsRng;
 use serde_json::{Value, json};
 
+use crate::batch::ehr_proof;
 use crate::capsule::{self, ehr_capsule};
 use crate::keys::{ehr_key_store, read_envelope};
 use crate::ptr::{self, Out};
@@ -247,10 +248,10 @@ pub struct ehr_receive_check {
 }
 
 /// Makes the recipient's check of `capsule`, received by the 20-byte
-/// `recipient`, for `envelope` (`envelope_len` bytes). Its reads
-/// (`ehr_receive_check_reads`) are `mayReceive` and `grantOf` on
-/// `EhrConsent` and `recordHashOf` on the registry. Free it with
-/// `ehr_receive_check_free`.
+/// `recipient`, for `envelope` (`envelope_len` bytes) of a record anchored
+/// alone. Its reads (`ehr_receive_check_reads`) are `mayReceive` and
+/// `grantOf` on `EhrConsent` and `recordHashOf` on the registry. Free it
+/// with `ehr_receive_check_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_receive_check_new(
     context: *const ehr_sharing_context,
@@ -261,17 +262,69 @@ pub unsafe extern "C" fn ehr_receive_check_new(
     check_out: *mut *mut ehr_receive_check,
 ) -> ehr_result {
     guard(|| {
-        let context = self::context(context)?;
-        let recipient = Address::from(ptr::array::<20>(recipient, "recipient")?);
-        let capsule = ptr::handle(capsule, "capsule")?.capsule.clone();
-        let envelope = read_envelope(envelope, envelope_len)?;
-        let out = Out::new(check_out, "check_out")?;
-        out.give(ehr_receive_check {
-            check: ReceiveCheck::new(&context, recipient, capsule.clone(), envelope),
+        receive_check(
+            context,
+            recipient,
             capsule,
-        });
-        Ok(())
+            None,
+            envelope,
+            envelope_len,
+            check_out,
+        )
     })
+}
+
+/// Makes the recipient's check of a record anchored in a Merkle batch, as
+/// `ehr_receive_check_new` with the record's inclusion `proof`: its last
+/// read is the registry's `batchOf` of the proof's root (instead of
+/// `recordHashOf`), and the evidence names the batch. `EHR_PROOF_INVALID`
+/// when the proof is of another record or does not lead to its root.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_receive_check_new_batched(
+    context: *const ehr_sharing_context,
+    recipient: *const u8,
+    capsule: *const ehr_capsule,
+    proof: *const ehr_proof,
+    envelope: *const u8,
+    envelope_len: usize,
+    check_out: *mut *mut ehr_receive_check,
+) -> ehr_result {
+    guard(|| {
+        let proof = ptr::handle(proof, "proof")?.proof.clone();
+        receive_check(
+            context,
+            recipient,
+            capsule,
+            Some(proof),
+            envelope,
+            envelope_len,
+            check_out,
+        )
+    })
+}
+
+/// The body of `ehr_receive_check_new` and `ehr_receive_check_new_batched`.
+fn receive_check(
+    context: *const ehr_sharing_context,
+    recipient: *const u8,
+    capsule: *const ehr_capsule,
+    proof: Option<InclusionProof>,
+    envelope: *const u8,
+    envelope_len: usize,
+    check_out: *mut *mut ehr_receive_check,
+) -> Result<()> {
+    let context = self::context(context)?;
+    let recipient = Address::from(ptr::array::<20>(recipient, "recipient")?);
+    let capsule = ptr::handle(capsule, "capsule")?.capsule.clone();
+    let envelope = read_envelope(envelope, envelope_len)?;
+    let out = Out::new(check_out, "check_out")?;
+    let check = ReceiveCheck::new(&context, recipient, capsule.clone(), envelope);
+    let check = match proof {
+        Some(proof) => check.with_proof(proof)?,
+        None => check,
+    };
+    out.give(ehr_receive_check { check, capsule });
+    Ok(())
 }
 
 /// Writes the check's reads as JSON (`[{"to", "calldata"}]`, in order) into
@@ -304,7 +357,9 @@ pub struct ehr_received {
 /// block) that the registry anchors the record and that the grant held.
 /// Free the result with `ehr_received_free`. The capsule codes of
 /// `ehr_capsule_open_envelope`; `EHR_RECORD_NOT_ANCHORED`,
-/// `EHR_RECORD_ANCHOR_MISMATCH`; `EHR_CONSENT_REVOKED` and the other consent
+/// `EHR_RECORD_ANCHOR_MISMATCH`; for a batched record
+/// `EHR_PROOF_NOT_ANCHORED` (no batch under the proof's root) and
+/// `EHR_PROOF_ANCHOR_MISMATCH` (another leaf count); `EHR_CONSENT_REVOKED` and the other consent
 /// codes of `ehr_share_check_seal`; `EHR_INVALID_JSON`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_receive_check_open(
@@ -346,7 +401,9 @@ pub unsafe extern "C" fn ehr_received_record(
 
 /// Writes the evidence as JSON (`{"chainId", "registry", "consent",
 /// "recordHash", "tiId", "subject", "templateId", "authority",
-/// "capsuleDigest", "checkedAt"}`) into `buf` (text-output rules:
+/// "capsuleDigest", "anchor", "checkedAt"}`; `anchor` is `{"kind":
+/// "record"}` or `{"kind": "batch", "root", "leafCount", "anchoredAt",
+/// "submitter", "proof"}`, docs/consent.md) into `buf` (text-output rules:
 /// `ehr_result_message`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_received_evidence(
