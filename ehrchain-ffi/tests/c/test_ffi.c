@@ -2258,6 +2258,19 @@ static int count_reads(const char *json) {
     return n;
 }
 
+/* A recipient's X25519 key pair in `host`, its public key, and what it
+ * publishes (key id, then SHA-256). */
+static void recipient_keys(struct host_recipient *host, uint8_t public_key[32],
+                           uint8_t published[64]) {
+    uint32_t suite = EHR_CAPSULE_SUITE_X25519;
+    size_t n = 0;
+    OK(ehr_recipient_key_generate(suite, host->private_key));
+    OK(ehr_recipient_public_key(suite, host->private_key, public_key, 32, &n));
+    OK(ehr_recipient_key_id(suite, public_key, 32, host->key_id));
+    memcpy(published, host->key_id, 32);
+    OK(ehr_recipient_key_hash(suite, public_key, 32, published + 32));
+}
+
 /* The recipient's check of `record_hash` (of `envelope`) as the second of a
  * two-record batch, with a capsule sealed under `view`'s grant. */
 static void test_sharing_batched(const ehr_sharing_context *context,
@@ -2283,13 +2296,9 @@ static void test_sharing_batched(const ehr_sharing_context *context,
     /* A capsule for the recipient (the holder's check, as above). */
     uint32_t suite = EHR_CAPSULE_SUITE_X25519;
     struct host_recipient host = {{0}, {0}, 0, 0, 0};
-    OK(ehr_recipient_key_generate(suite, host.private_key));
     uint8_t public_key[32], published[64];
     size_t n = 0;
-    OK(ehr_recipient_public_key(suite, host.private_key, public_key, sizeof public_key, &n));
-    OK(ehr_recipient_key_id(suite, public_key, 32, host.key_id));
-    memcpy(published, host.key_id, 32);
-    OK(ehr_recipient_key_hash(suite, public_key, 32, published + 32));
+    recipient_keys(&host, public_key, published);
     ehr_share_check *share_check = NULL;
     OK(ehr_share_check_new(context, envelope, envelope_len, view->recipient, EHR_AUTHORITY_GRANT,
                            view->grant_id, &share_check));
@@ -2373,13 +2382,9 @@ static void test_sharing_from_answers(void) {
     /* The recipient's key pair; what it publishes: key id and hash. */
     uint32_t suite = EHR_CAPSULE_SUITE_X25519;
     struct host_recipient host = {{0}, {0}, 0, 0, 0};
-    OK(ehr_recipient_key_generate(suite, host.private_key));
     uint8_t public_key[32], published[64];
     size_t n = 0;
-    OK(ehr_recipient_public_key(suite, host.private_key, public_key, sizeof public_key, &n));
-    OK(ehr_recipient_key_id(suite, public_key, 32, host.key_id));
-    memcpy(published, host.key_id, 32);
-    OK(ehr_recipient_key_hash(suite, public_key, 32, published + 32));
+    recipient_keys(&host, public_key, published);
 
     /* The holder's check: three reads, as eth_call requests at block 10. */
     ehr_share_check *check = NULL;
