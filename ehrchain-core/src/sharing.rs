@@ -61,6 +61,7 @@ use alloy_primitives::{Address, B256, Bytes};
 use alloy_sol_types::{SolCall, SolInterface};
 use serde::{Deserialize, Serialize};
 
+use crate::authorship::SignedProofError;
 use crate::batch::ProofError;
 use crate::capsule::CapsuleError;
 use crate::consent_abi::IEhrConsent::{self, IEhrConsentErrors};
@@ -295,6 +296,11 @@ pub enum SharingError {
     /// that root.
     #[error("the record's inclusion proof was refused: {0}")]
     Proof(#[from] ProofError),
+    /// The record's signed proof was refused: it does not lead to its root
+    /// or the registry's batch, its author did not sign it, or did not hold
+    /// the role when the batch was anchored.
+    #[error("the record's signed proof was refused: {0}")]
+    SignedProof(#[from] SignedProofError),
     /// The host gave answers that do not fit the reads asked.
     #[error("the answer to {call} cannot be read: {detail}")]
     Unreadable {

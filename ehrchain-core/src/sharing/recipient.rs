@@ -15,6 +15,9 @@ use zeroize::Zeroizing;
 
 use super::consent_check::{CONSENT_READS, ConsentQuery};
 use super::{ChainRead, MinedBlock, ReadAnswers, SharingContext, SharingError, decode};
+use crate::authorship::{
+    RoleHistory, RoleTerm, SignedBatchAnchor, SignedRecordProof, SigningDomain,
+};
 use crate::batch::{AnchoredBatch, InclusionProof, ProofError};
 use crate::capsule::{Authority, CapsuleBinding, KeyCapsule, RecipientPrivateKey};
 use crate::envelope::Envelope;
@@ -31,7 +34,35 @@ pub struct ReceiveCheck {
     capsule: KeyCapsule,
     envelope: Envelope,
     query: ConsentQuery,
-    proof: Option<InclusionProof>,
+    proof: Option<BatchProof>,
+}
+
+/// The proof a record anchored in a batch comes with.
+#[derive(Clone, Debug)]
+enum BatchProof {
+    /// A plain batch's proof (format version 1): its leaf is the record hash.
+    Plain(InclusionProof),
+    /// A signed batch's proof (version 2): its leaf is the author's
+    /// statement of the record.
+    Signed(SignedRecordProof),
+}
+
+impl BatchProof {
+    /// The batch root.
+    fn root(&self) -> B256 {
+        match self {
+            Self::Plain(p) => p.root,
+            Self::Signed(p) => p.root,
+        }
+    }
+
+    /// The record hash the proof is of.
+    fn record_hash(&self) -> B256 {
+        match self {
+            Self::Plain(p) => p.record_hash,
+            Self::Signed(p) => p.statement.recordHash,
+        }
+    }
 }
 
 /// A shared record opened and checked, with the evidence it rests on.
@@ -113,6 +144,22 @@ pub enum AnchorEvidence {
         /// `leaf_count`.
         proof: InclusionProof,
     },
+    /// A leaf of a signed batch the registry holds: the record's author
+    /// signed it, the template allows the author's role and the author
+    /// held it when the batch was anchored.
+    SignedBatch {
+        /// The batch root anchored.
+        root: B256,
+        /// The leaf count anchored beside the root.
+        leaf_count: u32,
+        /// The time of the block that anchored the batch.
+        anchored_at: UnixMillis,
+        /// The account that sent the anchoring transaction (the relayer).
+        submitter: Address,
+        /// The record's signed proof (statement, signature, inclusion),
+        /// checked against `root`, `leaf_count` and the registry's roles.
+        proof: SignedRecordProof,
+    },
 }
 
 impl ReceiveCheck {
@@ -148,15 +195,38 @@ impl ReceiveCheck {
     /// [`SharingError::ProofOfOtherRecord`] when the proof's leaf is not
     /// this envelope's record hash; [`SharingError::Proof`] when the proof
     /// does not lead to its root or its shape does not fit its batch.
-    pub fn with_proof(mut self, proof: InclusionProof) -> Result<Self, SharingError> {
+    pub fn with_proof(self, proof: InclusionProof) -> Result<Self, SharingError> {
+        self.batched(BatchProof::Plain(proof))
+    }
+
+    /// The check of a record anchored in a signed batch, with its signed
+    /// proof (format version 2): as [`ReceiveCheck::with_proof`], and the
+    /// author's signature, the template's roles and the author's role terms
+    /// are checked too (`isRoleAllowed` and `roleTermsOf` join the reads).
+    ///
+    /// # Errors
+    /// [`SharingError::ProofOfOtherRecord`] when the statement is of another
+    /// record; [`SharingError::SignedProof`] when the proof does not lead to
+    /// its root or its author did not sign it.
+    pub fn with_signed_proof(self, proof: SignedRecordProof) -> Result<Self, SharingError> {
+        self.batched(BatchProof::Signed(proof))
+    }
+
+    /// Keeps `proof` once it is of this envelope's record and checks out on
+    /// its own.
+    fn batched(mut self, proof: BatchProof) -> Result<Self, SharingError> {
         let record_hash = self.envelope.record_hash();
-        if proof.record_hash != record_hash {
+        let proven = proof.record_hash();
+        if proven != record_hash {
             return Err(SharingError::ProofOfOtherRecord {
                 record_hash,
-                proven: proof.record_hash,
+                proven,
             });
         }
-        proof.verify()?;
+        match &proof {
+            BatchProof::Plain(p) => p.verify()?,
+            BatchProof::Signed(p) => p.verify()?,
+        }
         self.proof = Some(proof);
         Ok(self)
     }
@@ -164,20 +234,36 @@ impl ReceiveCheck {
     /// The reads to make at one mined block, in this order:
     /// `mayReceive(recipient, pseudonym, template)` and `grantOf(grant)` on
     /// `EhrConsent`, then on the registry `recordHashOf(TI id)`, or
-    /// `batchOf(root)` for a record with an inclusion proof.
+    /// `batchOf(root)` for a record with an inclusion proof, followed for a
+    /// signed proof by `isRoleAllowed(template, role)` and
+    /// `roleTermsOf(role, author)` of its statement.
     #[must_use]
     pub fn reads(&self) -> Vec<ChainRead> {
         let mut reads = self.query.reads(self.context.consent).to_vec();
         let registry = self.context.registry;
-        reads.push(match &self.proof {
-            None => ChainRead::of(
+        let Some(proof) = &self.proof else {
+            let ti_id = self.envelope.binding().ti_id;
+            reads.push(ChainRead::of(
                 registry,
-                &IEhrRegistry::recordHashOfCall {
-                    tiId: self.envelope.binding().ti_id,
-                },
-            ),
-            Some(proof) => ChainRead::of(registry, &IEhrRegistry::batchOfCall { root: proof.root }),
-        });
+                &IEhrRegistry::recordHashOfCall { tiId: ti_id },
+            ));
+            return reads;
+        };
+        let root = proof.root();
+        reads.push(ChainRead::of(registry, &IEhrRegistry::batchOfCall { root }));
+        if let BatchProof::Signed(signed) = proof {
+            let statement = &signed.statement;
+            let allowed = IEhrRegistry::isRoleAllowedCall {
+                templateId: statement.templateId,
+                role: statement.role,
+            };
+            let terms = IEhrRegistry::roleTermsOfCall {
+                role: statement.role,
+                account: statement.author,
+            };
+            reads.push(ChainRead::of(registry, &allowed));
+            reads.push(ChainRead::of(registry, &terms));
+        }
         reads
     }
 
@@ -214,7 +300,7 @@ impl ReceiveCheck {
             authority: self.capsule.binding().authority,
         };
         let record = self.capsule.open_envelope(&expected, key, &self.envelope)?;
-        let anchor = self.check_anchor(answers.answers.get(CONSENT_READS))?;
+        let anchor = self.check_anchor(answers.answers.get(CONSENT_READS..).unwrap_or_default())?;
         let authority = self.query.judge(&answers.block, &answers.answers)?;
         let binding = self.envelope.binding();
         Ok(Received {
@@ -235,33 +321,67 @@ impl ReceiveCheck {
         })
     }
 
-    /// Checks the registry's answer (`recordHashOf` or `batchOf`) against
-    /// the record, and says where it is anchored.
-    fn check_anchor(&self, answer: Option<&Bytes>) -> Result<AnchorEvidence, SharingError> {
-        match &self.proof {
-            None => self
-                .check_record_anchor(answer)
-                .map(|()| AnchorEvidence::Record),
-            Some(proof) => Self::check_batch_anchor(proof, answer),
-        }
+    /// Checks the registry's answers (`recordHashOf`, or `batchOf` and for
+    /// a signed proof the roles) against the record, and says where it is
+    /// anchored.
+    fn check_anchor(&self, answers: &[Bytes]) -> Result<AnchorEvidence, SharingError> {
+        let Some(proof) = &self.proof else {
+            self.check_record_anchor(answers.first())?;
+            return Ok(AnchorEvidence::Record);
+        };
+        let root = proof.root();
+        let batch = decode::<IEhrRegistry::batchOfCall>(answers.first())?;
+        let anchored =
+            AnchoredBatch::of_batch_of(root, &batch).ok_or(ProofError::NotAnchored(root))?;
+        let (leaf_count, submitter) = (anchored.leaf_count, batch.submitter);
+        let anchored_at = UnixMillis::from_secs(batch.anchoredAt);
+        Ok(match proof {
+            BatchProof::Plain(proof) => {
+                proof.verify_anchored(&anchored)?;
+                AnchorEvidence::Batch {
+                    root,
+                    leaf_count,
+                    anchored_at,
+                    submitter,
+                    proof: proof.clone(),
+                }
+            }
+            BatchProof::Signed(proof) => {
+                let anchor = SignedBatchAnchor {
+                    domain: SigningDomain {
+                        chain_id: self.context.chain_id,
+                        registry: self.context.registry,
+                    },
+                    batch: anchored,
+                    anchored_at,
+                };
+                proof.verify_anchored(&anchor, &Self::roles(proof, answers)?)?;
+                AnchorEvidence::SignedBatch {
+                    root,
+                    leaf_count,
+                    anchored_at,
+                    submitter,
+                    proof: proof.clone(),
+                }
+            }
+        })
     }
 
-    /// Checks `batchOf(root)`'s answer against the record's proof.
-    fn check_batch_anchor(
-        proof: &InclusionProof,
-        answer: Option<&Bytes>,
-    ) -> Result<AnchorEvidence, SharingError> {
-        let batch = decode::<IEhrRegistry::batchOfCall>(answer)?;
-        let anchored = AnchoredBatch::of_batch_of(proof.root, &batch)
-            .ok_or(ProofError::NotAnchored(proof.root))?;
-        proof.verify_anchored(&anchored)?;
-        Ok(AnchorEvidence::Batch {
-            root: anchored.root,
-            leaf_count: anchored.leaf_count,
-            anchored_at: UnixMillis::from_secs(batch.anchoredAt),
-            submitter: batch.submitter,
-            proof: proof.clone(),
-        })
+    /// The registry's roles for a signed proof's statement, from the
+    /// answers to `isRoleAllowed` and `roleTermsOf` (after `batchOf`).
+    fn roles(proof: &SignedRecordProof, answers: &[Bytes]) -> Result<RoleHistory, SharingError> {
+        let statement = &proof.statement;
+        let mut roles = RoleHistory::new();
+        if decode::<IEhrRegistry::isRoleAllowedCall>(answers.get(1))? {
+            roles.allow(statement.templateId, statement.role);
+        }
+        let terms = decode::<IEhrRegistry::roleTermsOfCall>(answers.get(2))?;
+        roles.set_terms(
+            statement.role,
+            statement.author,
+            terms.iter().map(RoleTerm::from).collect(),
+        );
+        Ok(roles)
     }
 
     /// Checks the registry's `recordHashOf(TI id)` answer against the record.

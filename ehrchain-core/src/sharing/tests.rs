@@ -646,10 +646,7 @@ fn receive_batched(
     proof: crate::InclusionProof,
     answers: &ReadAnswers,
 ) -> Result<Received, SharingError> {
-    let capsule = share(&Chain::granted(), Authority::Grant(GRANT))
-        .unwrap()
-        .capsule;
-    ReceiveCheck::new(&context(), RECIPIENT, capsule, envelope())
+    ReceiveCheck::new(&context(), RECIPIENT, granted_capsule(), envelope())
         .with_proof(proof)?
         .open(answers, &recipient_key(CapsuleSuite::X25519))
 }
@@ -749,5 +746,137 @@ fn a_wrong_proof_a_proof_of_another_record_and_a_root_not_anchored_are_refused()
     assert_eq!(
         receive_batched(proof, &batch_answers(&revoked, 3)).unwrap_err(),
         SharingError::GrantRevoked(GRANT)
+    );
+}
+
+/// The capsule of the envelope's record under the grant.
+fn granted_capsule() -> KeyCapsule {
+    share(&Chain::granted(), Authority::Grant(GRANT))
+        .unwrap()
+        .capsule
+}
+
+/// A signed batch of two statements whose second is the envelope's record,
+/// signed by the doctor `signer` for the sharing context's registry.
+fn signed_batch(signer: &alloy_signer_local::PrivateKeySigner) -> crate::authorship::SignedBatch {
+    use crate::authorship::{RecordSignature, RecordStatement, SignedBatchBuilder, SigningDomain};
+    use alloy_signer::SignerSync;
+    let domain = SigningDomain {
+        chain_id: context().chain_id,
+        registry: context().registry,
+    };
+    let statement = RecordStatement {
+        tiId: TI,
+        templateId: TEMPLATE,
+        recordHash: envelope().record_hash(),
+        subject: SUBJECT,
+        role: crate::Role::new(crate::Role::DOCTOR).unwrap().id(),
+        author: signer.address(),
+        timestamp: ANCHORED_AT - 60,
+    };
+    let other = RecordStatement {
+        tiId: B256::repeat_byte(0x32),
+        recordHash: B256::repeat_byte(0x31),
+        ..statement.clone()
+    };
+    let mut builder = SignedBatchBuilder::new(domain);
+    for s in [other, statement] {
+        let signed = signer.sign_hash_sync(&s.signing_hash(&domain)).unwrap();
+        let signature = RecordSignature::from_slice(&signed.as_bytes()).unwrap();
+        builder.push(s, signature).unwrap();
+    }
+    builder.build(B256::repeat_byte(0xba)).unwrap()
+}
+
+/// The recipient's answers for a signed batch's record: `batchOf` (two
+/// leaves), `isRoleAllowed` says `allowed`, `roleTermsOf` says `terms`.
+fn signed_answers(allowed: bool, terms: Vec<IEhrRegistry::RoleTerm>) -> ReadAnswers {
+    let mut answers = batch_answers(&Chain::granted(), 2);
+    answers
+        .answers
+        .push(IEhrRegistry::isRoleAllowedCall::abi_encode_returns_tuple(&(allowed,)).into());
+    answers
+        .answers
+        .push(IEhrRegistry::roleTermsOfCall::abi_encode_returns_tuple(&(terms,)).into());
+    answers
+}
+
+#[test]
+fn a_record_of_a_signed_batch_is_received_with_its_signed_proof_and_its_author_checked() {
+    let signer =
+        alloy_signer_local::PrivateKeySigner::from_bytes(&B256::repeat_byte(0x11)).unwrap();
+    let batch = signed_batch(&signer);
+    let proof = batch.proof(1).unwrap();
+    let role = crate::Role::new(crate::Role::DOCTOR).unwrap().id();
+    let check = ReceiveCheck::new(&context(), RECIPIENT, granted_capsule(), envelope())
+        .with_signed_proof(proof.clone())
+        .unwrap();
+    let registry = context().registry;
+    assert_eq!(
+        check.reads()[2..],
+        [
+            ChainRead::of(registry, &IEhrRegistry::batchOfCall { root: batch.root() }),
+            ChainRead::of(
+                registry,
+                &IEhrRegistry::isRoleAllowedCall {
+                    templateId: TEMPLATE,
+                    role
+                }
+            ),
+            ChainRead::of(
+                registry,
+                &IEhrRegistry::roleTermsOfCall {
+                    role,
+                    account: signer.address()
+                }
+            ),
+        ]
+    );
+    let key = recipient_key(CapsuleSuite::X25519);
+    let held = vec![IEhrRegistry::RoleTerm {
+        grantedAt: ANCHORED_AT - 3_600,
+        revokedAt: 0,
+    }];
+    let received = check
+        .open(&signed_answers(true, held.clone()), &key)
+        .unwrap();
+    assert_eq!(received.record.as_slice(), b"HbA1c 6.1 %");
+    assert_eq!(
+        received.evidence.anchor,
+        AnchorEvidence::SignedBatch {
+            root: batch.root(),
+            leaf_count: 2,
+            anchored_at: UnixMillis::from_secs(ANCHORED_AT),
+            submitter: SUBMITTER,
+            proof: proof.clone(),
+        }
+    );
+    let json = serde_json::to_value(&received.evidence).unwrap();
+    assert_eq!(json["anchor"]["kind"], "signed_batch");
+    assert_eq!(json["anchor"]["proof"]["version"], 2);
+
+    // The role not allowed by the template; not held when anchored.
+    let refused = |allowed, terms| {
+        let error = check
+            .open(&signed_answers(allowed, terms), &key)
+            .unwrap_err();
+        error.code()
+    };
+    assert_eq!(refused(false, held), ErrorCode::AuthorRoleNotAllowed);
+    let revoked = vec![IEhrRegistry::RoleTerm {
+        grantedAt: ANCHORED_AT - 3_600,
+        revokedAt: ANCHORED_AT - 60,
+    }];
+    assert_eq!(refused(true, revoked), ErrorCode::AuthorRoleNotHeld);
+    // Another record's signed proof.
+    let other = ReceiveCheck::new(&context(), RECIPIENT, granted_capsule(), envelope())
+        .with_signed_proof(batch.proof(0).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        other,
+        SharingError::ProofOfOtherRecord {
+            record_hash: envelope().record_hash(),
+            proven: B256::repeat_byte(0x31),
+        }
     );
 }
