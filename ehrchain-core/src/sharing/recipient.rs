@@ -44,7 +44,7 @@ enum BatchProof {
     Plain(InclusionProof),
     /// A signed batch's proof (version 2): its leaf is the author's
     /// statement of the record.
-    Signed(SignedRecordProof),
+    Signed(Box<SignedRecordProof>),
 }
 
 impl BatchProof {
@@ -158,7 +158,7 @@ pub enum AnchorEvidence {
         submitter: Address,
         /// The record's signed proof (statement, signature, inclusion),
         /// checked against `root`, `leaf_count` and the registry's roles.
-        proof: SignedRecordProof,
+        proof: Box<SignedRecordProof>,
     },
 }
 
@@ -209,7 +209,7 @@ impl ReceiveCheck {
     /// record; [`SharingError::SignedProof`] when the proof does not lead to
     /// its root or its author did not sign it.
     pub fn with_signed_proof(self, proof: SignedRecordProof) -> Result<Self, SharingError> {
-        self.batched(BatchProof::Signed(proof))
+        self.batched(BatchProof::Signed(Box::new(proof)))
     }
 
     /// Keeps `proof` once it is of this envelope's record and checks out on

@@ -848,7 +848,7 @@ fn a_record_of_a_signed_batch_is_received_with_its_signed_proof_and_its_author_c
             leaf_count: 2,
             anchored_at: UnixMillis::from_secs(ANCHORED_AT),
             submitter: SUBMITTER,
-            proof: proof.clone(),
+            proof: Box::new(proof.clone()),
         }
     );
     let json = serde_json::to_value(&received.evidence).unwrap();
