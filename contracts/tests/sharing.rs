@@ -15,10 +15,15 @@
 mod common;
 
 use alloy_primitives::B256;
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
 use common::consent::{Setup, setup};
 use common::{built_ins, generator};
 use ehrchain_contracts::EhrConsent::{self, ConsentGrant, ConsentRevocation};
 use ehrchain_contracts::{Devnet, Receipt};
+use ehrchain_core::authorship::{
+    RecordSignature, RecordStatement, SignedBatchBuilder, SignedRecordProof, SigningDomain,
+};
 use ehrchain_core::batch::ProofError;
 use ehrchain_core::capsule::{Authority, CapsuleSuite, KeyCapsule, RecipientPrivateKey};
 use ehrchain_core::sharing::{
@@ -453,6 +458,68 @@ fn a_record_of_a_batch_is_shared_and_b_receives_it_with_its_proof_and_evidence_n
             .unwrap_err(),
         SharingError::Proof(ProofError::NotAnchored(alone.root()))
     );
+}
+
+#[test]
+fn a_record_of_a_signed_batch_is_received_with_its_signed_proof_and_evidence_naming_the_batch() {
+    let mut x = Sharing::new();
+    // A doctor with a key of their own signs two records; a gateway relays
+    // them as one signed batch.
+    let doctor = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x21)).unwrap();
+    x.s.net.grant_role("doctor", doctor.address()).unwrap();
+    let gateway = Devnet::account("gateway");
+    x.s.net.grant_role("relayer", gateway).unwrap();
+    let domain = SigningDomain {
+        chain_id: x.s.net.chain_id(),
+        registry: x.s.net.registry(),
+    };
+    let tcs: Vec<_> = (0..2)
+        .map(|_| x.generated("blood-pressure", Role::DOCTOR, bp()))
+        .collect();
+    let mut builder = SignedBatchBuilder::new(domain);
+    for tc in &tcs {
+        let statement = RecordStatement {
+            tiId: tc.ti_id,
+            templateId: x.template("blood-pressure"),
+            recordHash: tc.record_hash,
+            subject: x.s.subject,
+            role: Role::new(Role::DOCTOR).unwrap().id(),
+            author: doctor.address(),
+            timestamp: x.s.net.block_timestamp() - 30,
+        };
+        let digest = statement.signing_hash(&domain);
+        let signed = doctor.sign_hash_sync(&digest).unwrap();
+        let signature = RecordSignature::from_slice(&signed.as_bytes()).unwrap();
+        builder.push(statement, signature).unwrap();
+    }
+    let batch = builder.build(B256::repeat_byte(0xbd)).unwrap();
+    let tx = batch.anchor_transaction();
+    let anchored = x.s.net.execute(gateway, tx.to, tx.calldata).unwrap();
+    assert!(anchored.status(), "{:?}", anchored.failure);
+    x.s.net.mine();
+
+    let grant_id = x.grant("blood-pressure", 1);
+    x.s.net.mine();
+    let record = &tcs[1];
+    let share = x.share(record, Authority::Grant(grant_id)).unwrap();
+    let capsule = KeyCapsule::from_bytes(share.capsule.as_bytes()).unwrap();
+    let proof = batch.proof(1).unwrap();
+    let check = ReceiveCheck::new(&x.context, x.s.recipient, capsule, record.envelope.clone())
+        .with_signed_proof(SignedRecordProof::from_text(&proof.to_text()).unwrap())
+        .unwrap();
+    let answers = read_blocking(&mut x.s.net, &check.reads()).unwrap();
+    let received = check.open(&answers, &x.b_key).unwrap();
+    assert_eq!(
+        received.evidence.anchor,
+        AnchorEvidence::SignedBatch {
+            root: batch.root(),
+            leaf_count: 2,
+            anchored_at: UnixMillis::from_secs(anchored.block_timestamp),
+            submitter: gateway,
+            proof: Box::new(proof),
+        }
+    );
+    assert_eq!(received.evidence.authority, Authority::Grant(grant_id));
 }
 
 #[test]

@@ -2356,6 +2356,25 @@ ehr_result ehr_receive_check_new_batched(const struct ehr_sharing_context *conte
                                          struct ehr_receive_check **check_out);
 
 /**
+ * Makes the recipient's check of a record anchored in a signed batch, as
+ * `ehr_receive_check_new_batched` with the record's signed `proof`
+ * (version 2): its reads add the registry's `isRoleAllowed` and
+ * `roleTermsOf` of the statement's role and author, and the evidence
+ * (`"kind": "signed_batch"`) names the batch. `EHR_PROOF_INVALID` when the
+ * statement is of another record or the proof does not lead to its root;
+ * `EHR_SIGNATURE_*` when its author did not sign it; at
+ * `ehr_receive_check_open` also `EHR_AUTHOR_ROLE_NOT_ALLOWED` and
+ * `EHR_AUTHOR_ROLE_NOT_HELD`.
+ */
+ehr_result ehr_receive_check_new_signed(const struct ehr_sharing_context *context,
+                                        const uint8_t *recipient,
+                                        const struct ehr_capsule *capsule,
+                                        const struct ehr_signed_proof *proof,
+                                        const uint8_t *envelope,
+                                        size_t envelope_len,
+                                        struct ehr_receive_check **check_out);
+
+/**
  * Writes the check's reads as JSON (`[{"to", "calldata"}]`, in order) into
  * `buf` (text-output rules: `ehr_result_message`).
  */

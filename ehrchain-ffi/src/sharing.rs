@@ -16,9 +16,9 @@ use ehrchain_core::rpc::BlockTag;
 use ehrchain_core::rpc::RpcRequest;
 use ehrchain_core::sharing::{
     AccountingQuery, ChainLog, ChainRead, ReadAnswers, ReceiveCheck, Received, Share, ShareCheck,
-    SharingContext, disclosure_transaction, read_blocking,
+    SharingContext, SharingError, disclosure_transaction, read_blocking,
 };
-use ehrchain_core::{Address, B256, InclusionProof};
+use ehrchain_core::{Address, B256};
 use rand_core::OsRng;
 use serde_json::{Value, json};
 
@@ -28,6 +28,7 @@ use crate::keys::{ehr_key_store, read_envelope};
 use crate::ptr::{self, Out};
 use crate::result::{Result, ehr_result, guard, guard_void};
 use crate::shapes::{bytes_of, from_json, guard_on, json_text, text_of};
+use crate::signed_proof::ehr_signed_proof;
 use crate::transport::ehr_transport;
 
 /// Where consent lives: the chain, the registry that anchors records (and
@@ -262,15 +263,8 @@ pub unsafe extern "C" fn ehr_receive_check_new(
     check_out: *mut *mut ehr_receive_check,
 ) -> ehr_result {
     guard(|| {
-        receive_check(
-            context,
-            recipient,
-            capsule,
-            None,
-            envelope,
-            envelope_len,
-            check_out,
-        )
+        let args = (context, recipient, capsule, envelope, envelope_len);
+        receive_check(args, Ok, check_out)
     })
 }
 
@@ -291,26 +285,52 @@ pub unsafe extern "C" fn ehr_receive_check_new_batched(
 ) -> ehr_result {
     guard(|| {
         let proof = ptr::handle(proof, "proof")?.proof.clone();
-        receive_check(
-            context,
-            recipient,
-            capsule,
-            Some(proof),
-            envelope,
-            envelope_len,
-            check_out,
-        )
+        let args = (context, recipient, capsule, envelope, envelope_len);
+        receive_check(args, |check| check.with_proof(proof), check_out)
     })
 }
 
-/// The body of `ehr_receive_check_new` and `ehr_receive_check_new_batched`.
-fn receive_check(
+/// Makes the recipient's check of a record anchored in a signed batch, as
+/// `ehr_receive_check_new_batched` with the record's signed `proof`
+/// (version 2): its reads add the registry's `isRoleAllowed` and
+/// `roleTermsOf` of the statement's role and author, and the evidence
+/// (`"kind": "signed_batch"`) names the batch. `EHR_PROOF_INVALID` when the
+/// statement is of another record or the proof does not lead to its root;
+/// `EHR_SIGNATURE_*` when its author did not sign it; at
+/// `ehr_receive_check_open` also `EHR_AUTHOR_ROLE_NOT_ALLOWED` and
+/// `EHR_AUTHOR_ROLE_NOT_HELD`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_receive_check_new_signed(
     context: *const ehr_sharing_context,
     recipient: *const u8,
     capsule: *const ehr_capsule,
-    proof: Option<InclusionProof>,
+    proof: *const ehr_signed_proof,
     envelope: *const u8,
     envelope_len: usize,
+    check_out: *mut *mut ehr_receive_check,
+) -> ehr_result {
+    guard(|| {
+        let proof = ptr::handle(proof, "proof")?.proof.clone();
+        let args = (context, recipient, capsule, envelope, envelope_len);
+        receive_check(args, |check| check.with_signed_proof(proof), check_out)
+    })
+}
+
+/// The common arguments of the `ehr_receive_check_new*` functions:
+/// context, recipient, capsule, envelope and its length.
+type ReceiveArgs = (
+    *const ehr_sharing_context,
+    *const u8,
+    *const ehr_capsule,
+    *const u8,
+    usize,
+);
+
+/// The body of the `ehr_receive_check_new*` functions: the check of
+/// `args`, given its proof by `with`.
+fn receive_check(
+    (context, recipient, capsule, envelope, envelope_len): ReceiveArgs,
+    with: impl FnOnce(ReceiveCheck) -> std::result::Result<ReceiveCheck, SharingError>,
     check_out: *mut *mut ehr_receive_check,
 ) -> Result<()> {
     let context = self::context(context)?;
@@ -318,11 +338,12 @@ fn receive_check(
     let capsule = ptr::handle(capsule, "capsule")?.capsule.clone();
     let envelope = read_envelope(envelope, envelope_len)?;
     let out = Out::new(check_out, "check_out")?;
-    let check = ReceiveCheck::new(&context, recipient, capsule.clone(), envelope);
-    let check = match proof {
-        Some(proof) => check.with_proof(proof)?,
-        None => check,
-    };
+    let check = with(ReceiveCheck::new(
+        &context,
+        recipient,
+        capsule.clone(),
+        envelope,
+    ))?;
     out.give(ehr_receive_check { check, capsule });
     Ok(())
 }
