@@ -2421,8 +2421,9 @@ ehr_result ehr_received_record(const struct ehr_received *received,
  * Writes the evidence as JSON (`{"chainId", "registry", "consent",
  * "recordHash", "tiId", "subject", "templateId", "authority",
  * "capsuleDigest", "anchor", "checkedAt"}`; `anchor` is `{"kind":
- * "record"}` or `{"kind": "batch", "root", "leafCount", "anchoredAt",
- * "submitter", "proof"}`, docs/consent.md) into `buf` (text-output rules:
+ * "record"}`, or `{"kind": "batch" or "signed_batch", "root", "leafCount",
+ * "anchoredAt", "submitter", "proof"}`, docs/consent.md) into `buf`
+ * (text-output rules:
  * `ehr_result_message`).
  */
 ehr_result ehr_received_evidence(const struct ehr_received *received,

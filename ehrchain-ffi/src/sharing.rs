@@ -423,8 +423,9 @@ pub unsafe extern "C" fn ehr_received_record(
 /// Writes the evidence as JSON (`{"chainId", "registry", "consent",
 /// "recordHash", "tiId", "subject", "templateId", "authority",
 /// "capsuleDigest", "anchor", "checkedAt"}`; `anchor` is `{"kind":
-/// "record"}` or `{"kind": "batch", "root", "leafCount", "anchoredAt",
-/// "submitter", "proof"}`, docs/consent.md) into `buf` (text-output rules:
+/// "record"}`, or `{"kind": "batch" or "signed_batch", "root", "leafCount",
+/// "anchoredAt", "submitter", "proof"}`, docs/consent.md) into `buf`
+/// (text-output rules:
 /// `ehr_result_message`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_received_evidence(
