@@ -27,6 +27,9 @@ use std::ptr::{null, null_mut};
 use alloy_sol_types::SolCall;
 use ehrchain_contracts::EhrConsent::{self, ConsentGrant};
 use ehrchain_contracts::{Devnet, Receipt};
+use ehrchain_core::authorship::{
+    LocalSigner, RecordSignature, RecordStatement, SignedBatchBuilder, Signer, SigningDomain,
+};
 use ehrchain_core::capsule::{CapsuleSuite, RecipientPublicKey};
 use ehrchain_core::sharing::{ChainRead, read_blocking};
 use ehrchain_core::{
@@ -88,6 +91,14 @@ unsafe extern "C" fn no_master_key(
     _: *mut u8,
 ) -> ehr_result {
     ErrorCode::KeyUnknown.into()
+}
+
+/// A batched record's proof, in its binary form.
+enum Proof<'a> {
+    /// A plain batch's inclusion proof (`ehr_proof`).
+    Plain(&'a [u8]),
+    /// A signed batch's proof (`ehr_signed_proof`).
+    Signed(&'a [u8]),
 }
 
 /// The capsule of `share` in its binary form; frees the share.
@@ -384,7 +395,7 @@ impl World {
     fn receive(
         &mut self,
         capsule: &[u8],
-        proof: Option<&[u8]>,
+        proof: Option<Proof<'_>>,
         envelope: &[u8],
         keys: *const ehr_key_store,
     ) -> Result<*mut ehr_received, ehr_result> {
@@ -407,7 +418,7 @@ impl World {
                     envelope.len(),
                     &raw mut check,
                 ),
-                Some(bytes) => {
+                Some(Proof::Plain(bytes)) => {
                     let mut p = null_mut();
                     ok(ehr_proof_from_bytes(
                         bytes.as_ptr(),
@@ -424,6 +435,25 @@ impl World {
                         &raw mut check,
                     );
                     ehr_proof_free(p);
+                    rc
+                }
+                Some(Proof::Signed(bytes)) => {
+                    let mut p = null_mut();
+                    ok(ehr_signed_proof_from_bytes(
+                        bytes.as_ptr(),
+                        bytes.len(),
+                        &raw mut p,
+                    ));
+                    let rc = ehr_receive_check_new_signed(
+                        context,
+                        recipient,
+                        c,
+                        p,
+                        envelope.as_ptr(),
+                        envelope.len(),
+                        &raw mut check,
+                    );
+                    ehr_signed_proof_free(p);
                     rc
                 }
             };
@@ -616,7 +646,12 @@ fn b_receives_a_record_of_a_batch_through_c_with_its_proof_and_the_evidence_name
     assert_eq!(refused.unwrap_err(), ErrorCode::RecordNotAnchored);
 
     let received = w
-        .receive(&capsule, Some(&proof.to_bytes()), &envelope, keys.b)
+        .receive(
+            &capsule,
+            Some(Proof::Plain(&proof.to_bytes())),
+            &envelope,
+            keys.b,
+        )
         .unwrap();
     let evidence: Value = serde_json::from_str(&text_out(|b, l, n| {
         // SAFETY: received is live.
@@ -641,7 +676,7 @@ fn b_receives_a_record_of_a_batch_through_c_with_its_proof_and_the_evidence_name
 
     // Another record's proof; a batch never anchored.
     let other = batch.proof(0).unwrap().to_bytes();
-    let refused = w.receive(&capsule, Some(&other), &envelope, keys.b);
+    let refused = w.receive(&capsule, Some(Proof::Plain(&other)), &envelope, keys.b);
     assert_eq!(refused.unwrap_err(), ErrorCode::ProofInvalid);
     assert!(last_error().contains("ask the holder for this record's proof"));
     let mut builder = BatchBuilder::new();
@@ -649,11 +684,86 @@ fn b_receives_a_record_of_a_batch_through_c_with_its_proof_and_the_evidence_name
     let alone = builder.build(B256::repeat_byte(0xbb)).unwrap();
     let refused = w.receive(
         &capsule,
-        Some(&alone.proof(0).unwrap().to_bytes()),
+        Some(Proof::Plain(&alone.proof(0).unwrap().to_bytes())),
         &envelope,
         keys.b,
     );
     assert_eq!(refused.unwrap_err(), ErrorCode::ProofNotAnchored);
+}
+
+#[test]
+fn b_receives_a_record_of_a_signed_batch_through_c_with_its_signed_proof() {
+    let mut w = World::new();
+    // A doctor with a key of their own signs two records; a gateway relays
+    // them as one signed batch.
+    let doctor = LocalSigner::from_bytes(&[0x21; 32]).unwrap();
+    w.net.grant_role("doctor", doctor.address()).unwrap();
+    let gateway = Devnet::account("gateway");
+    w.net.grant_role("relayer", gateway).unwrap();
+    let domain = SigningDomain {
+        chain_id: w.net.chain_id(),
+        registry: w.net.registry(),
+    };
+    let tcs = [w.record(0x91), w.record(0x92)];
+    let mut builder = SignedBatchBuilder::new(domain);
+    for tc in &tcs {
+        let statement = RecordStatement {
+            tiId: tc.ti_id,
+            templateId: w.template("blood-pressure"),
+            recordHash: tc.record_hash,
+            subject: w.subject,
+            role: Role::new(Role::DOCTOR).unwrap().id(),
+            author: doctor.address(),
+            timestamp: w.net.block_timestamp() - 30,
+        };
+        let digest = statement.signing_hash(&domain);
+        let signature = RecordSignature::from_slice(&doctor.sign_digest(&digest.0).unwrap());
+        builder.push(statement, signature.unwrap()).unwrap();
+    }
+    let batch = builder.build(B256::repeat_byte(0xbd)).unwrap();
+    let tx = batch.anchor_transaction();
+    let anchored = w.net.execute(gateway, tx.to, tx.calldata).unwrap();
+    assert!(anchored.status(), "{:?}", anchored.failure);
+    w.net.mine();
+
+    let keys = w.keys();
+    let grant_id = w.grant();
+    let envelope = tcs[1].envelope.as_bytes().to_vec();
+    let share = w
+        .share(&envelope, grant_id, &keys.b_public, keys.a)
+        .unwrap();
+    let capsule = capsule_of(share);
+    let proof = batch.proof(1).unwrap();
+    let received = w
+        .receive(
+            &capsule,
+            Some(Proof::Signed(&proof.to_bytes())),
+            &envelope,
+            keys.b,
+        )
+        .unwrap();
+    let evidence: Value = serde_json::from_str(&text_out(|b, l, n| {
+        // SAFETY: received is live.
+        unsafe { ehr_received_evidence(received, b, l, n) }
+    }))
+    .unwrap();
+    // SAFETY: freed once.
+    unsafe { ehr_received_free(received) };
+    assert_eq!(
+        evidence["anchor"],
+        json!({
+            "kind": "signed_batch",
+            "root": batch.root(),
+            "leafCount": 2,
+            "anchoredAt": anchored.block_timestamp * 1000,
+            "submitter": gateway,
+            "proof": serde_json::to_value(&proof).unwrap(),
+        })
+    );
+    // Another record's signed proof.
+    let other = batch.proof(0).unwrap().to_bytes();
+    let refused = w.receive(&capsule, Some(Proof::Signed(&other)), &envelope, keys.b);
+    assert_eq!(refused.unwrap_err(), ErrorCode::ProofInvalid);
 }
 
 #[test]

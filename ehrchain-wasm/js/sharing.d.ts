@@ -15,6 +15,8 @@ export declare function receiveRecord(provider: Eip1193Provider, receive: {
   context: SharingContext; recipient: string; capsule: Uint8Array; envelope: Uint8Array; privateKey: Uint8Array;
   /** The record's inclusion proof, when it was anchored in a Merkle batch. */
   proof?: ProofInput;
+  /** The record's signed proof (version 2, any form), when it was anchored in a signed batch. */
+  signedProof?: Uint8Array | string | object;
 }): Promise<Received>;
 
 /** A custodian records the disclosures of capsules handed out (all or none); the receipt. */

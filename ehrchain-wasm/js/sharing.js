@@ -70,11 +70,12 @@ export async function shareRecord(provider, { context, envelope, recipient, auth
  * with the record key, and checks the record against its anchor and the
  * grant against the chain. A record anchored in a Merkle batch comes with its
  * inclusion `proof` (any form), checked against the registry's `batchOf` of
- * its root at the same block. Resolves to `{record, evidence}`.
+ * its root at the same block; a record of a signed batch with its
+ * `signedProof` (the author's roles are read too). Resolves to `{record, evidence}`.
  */
-export async function receiveRecord(provider, { context, recipient, capsule, envelope, privateKey, proof }) {
+export async function receiveRecord(provider, { context, recipient, capsule, envelope, privateKey, proof, signedProof }) {
   const transport = await transportOf(provider, context);
-  return using(new ReceiveCheck(context, recipient, capsule, envelope, proof), async (check) => {
+  return using(new ReceiveCheck(context, recipient, capsule, envelope, proof, signedProof), async (check) => {
     const { block, results } = await readAtOneBlock(transport, check);
     return check.open(block, results, privateKey);
   });

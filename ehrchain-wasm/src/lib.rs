@@ -482,13 +482,18 @@ export interface Disclosure { capsuleDigest: Hex; recipient: Hex; subject: Hex; 
 export interface Share { capsule: Uint8Array; disclosure: Disclosure; authority: CapsuleAuthority; checkedAt: MinedBlock }
 /**
  * Where a received record is anchored, as the registry's views said at the block read: alone under its TI id
- * (`recordHashOf`), or in a Merkle batch (`batchOf(root)`: leaf count, the anchoring block's time in Unix ms, the
- * sender) with the proof checked against it. The anchoring transaction and the batch id are not included
+ * (`recordHashOf`), or in a Merkle batch or a signed batch (`batchOf(root)`: leaf count, the anchoring block's time in
+ * Unix ms, the sender) with the proof checked against it. The anchoring transaction and the batch id are not included
  * (docs/consent.md).
  */
 export type AnchorEvidence =
   | { kind: "record" }
-  | { kind: "batch"; root: Hex; leafCount: number; anchoredAt: number; submitter: Hex; proof: ProofJson };
+  | { kind: "batch"; root: Hex; leafCount: number; anchoredAt: number; submitter: Hex; proof: ProofJson }
+  | {
+    kind: "signed_batch"; root: Hex; leafCount: number; anchoredAt: number; submitter: Hex;
+    /** The signed record's proof (version 2 JSON: domain, statement, signature, inclusion). */
+    proof: { version: 2; [member: string]: unknown };
+  };
 /** What a recipient checked about a shared record, and at which block. */
 export interface Evidence {
   chainId: number; registry: Hex; consent: Hex; recordHash: Hex; tiId: Hex; subject: Hex; templateId: Hex;

@@ -27,6 +27,7 @@ use crate::convert::{self, hex};
 use crate::error::Failure;
 use crate::handshaker::Handshaker;
 use crate::rpc::request_js;
+use crate::signed_proof::signed_proof_of;
 
 /// The `{method, params}` of each of `requests`.
 fn requests_js(requests: impl IntoIterator<Item = RpcRequest>) -> Result<JsValue, Failure> {
@@ -187,7 +188,9 @@ impl ReceiveCheck {
     /// The check of `capsule`, received by `recipient`, for `envelope`;
     /// with the record's inclusion `proof` (any form) when the record was
     /// anchored in a Merkle batch: then the registry's `batchOf` of the
-    /// proof's root is read instead of `recordHashOf`.
+    /// proof's root is read instead of `recordHashOf`; or with its
+    /// `signedProof` (version 2) for a signed batch, when the author's
+    /// roles are read too.
     ///
     /// # Errors
     /// `EHR_CAPSULE_MALFORMED`, `EHR_CAPSULE_UNSUPPORTED`,
@@ -201,6 +204,8 @@ impl ReceiveCheck {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] capsule: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] envelope: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "ProofInput")] proof: Option<JsValue>,
+        #[wasm_bindgen(js_name = signedProof, unchecked_optional_param_type = "Uint8Array | string | object")]
+        signed_proof: Option<JsValue>,
     ) -> Result<ReceiveCheck, JsValue> {
         let context: SharingContext = convert::document(&context, "context")?;
         let capsule =
@@ -212,10 +217,13 @@ impl ReceiveCheck {
             capsule,
             self::envelope(&envelope)?,
         );
-        let inner = match proof.filter(|p| !p.is_undefined() && !p.is_null()) {
-            Some(proof) => inner.with_proof(proof_of(&proof)?).map_err(Failure::from)?,
-            None => inner,
-        };
+        let given = |p: Option<JsValue>| p.filter(|p| !p.is_undefined() && !p.is_null());
+        let inner = match (given(proof), given(signed_proof)) {
+            (Some(proof), _) => inner.with_proof(proof_of(&proof)?),
+            (None, Some(proof)) => inner.with_signed_proof(signed_proof_of(&proof)?),
+            (None, None) => Ok(inner),
+        }
+        .map_err(Failure::from)?;
         Ok(Self { inner, suite })
     }
 

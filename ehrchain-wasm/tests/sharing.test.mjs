@@ -8,6 +8,7 @@
 // a grant that expired is refused on both sides (EHR_CONSENT_EXPIRED).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import * as ehr from "../pkg/index.js";
 import { CHAIN_ID, FAST, setup, ti, walletOf } from "./chain.mjs";
 
@@ -238,6 +239,14 @@ test("a record anchored in a batch is received with its proof, and the evidence 
     ehr.receiveRecord(provider, { ...receive, proof: unanchored.proof(0).toText() }),
     { code: "EHR_PROOF_NOT_ANCHORED" },
   );
+  // A signed batch's proof (version 2, from docs/vectors) proves another
+  // record: refused before any read.
+  const { valid } = JSON.parse(readFileSync(new URL("../../docs/vectors/signed_proofs.json", import.meta.url), "utf8"));
+  await assert.rejects(ehr.receiveRecord(provider, { ...receive, signedProof: valid[0].text }), (e) => {
+    assert.equal(e.code, "EHR_PROOF_INVALID");
+    assert.match(e.message, new RegExp(`proves record ${valid[0].json.statement.recordHash}`));
+    return true;
+  });
 });
 
 // Last: it moves the chain's clock past the grant's expiry.
