@@ -389,6 +389,24 @@ impl World {
         }
     }
 
+    /// The evidence JSON of what [`World::receive`] received.
+    fn evidence(
+        &mut self,
+        capsule: &[u8],
+        proof: Option<Proof<'_>>,
+        envelope: &[u8],
+        keys: *const ehr_key_store,
+    ) -> Result<Value, ehr_result> {
+        let received = self.receive(capsule, proof, envelope, keys)?;
+        let evidence = text_out(|b, l, n| {
+            // SAFETY: received is live.
+            unsafe { ehr_received_evidence(received, b, l, n) }
+        });
+        // SAFETY: freed once.
+        unsafe { ehr_received_free(received) };
+        Ok(serde_json::from_str(&evidence).unwrap())
+    }
+
     /// B reads the capsule from its bytes and opens the record through C:
     /// a record anchored alone, or with its inclusion `proof` (binary form)
     /// one of a batch.
@@ -645,21 +663,14 @@ fn b_receives_a_record_of_a_batch_through_c_with_its_proof_and_the_evidence_name
     let refused = w.receive(&capsule, None, &envelope, keys.b);
     assert_eq!(refused.unwrap_err(), ErrorCode::RecordNotAnchored);
 
-    let received = w
-        .receive(
+    let evidence = w
+        .evidence(
             &capsule,
             Some(Proof::Plain(&proof.to_bytes())),
             &envelope,
             keys.b,
         )
         .unwrap();
-    let evidence: Value = serde_json::from_str(&text_out(|b, l, n| {
-        // SAFETY: received is live.
-        unsafe { ehr_received_evidence(received, b, l, n) }
-    }))
-    .unwrap();
-    // SAFETY: freed once.
-    unsafe { ehr_received_free(received) };
     assert_eq!(
         evidence["anchor"],
         json!({
@@ -734,21 +745,14 @@ fn b_receives_a_record_of_a_signed_batch_through_c_with_its_signed_proof() {
         .unwrap();
     let capsule = capsule_of(share);
     let proof = batch.proof(1).unwrap();
-    let received = w
-        .receive(
+    let evidence = w
+        .evidence(
             &capsule,
             Some(Proof::Signed(&proof.to_bytes())),
             &envelope,
             keys.b,
         )
         .unwrap();
-    let evidence: Value = serde_json::from_str(&text_out(|b, l, n| {
-        // SAFETY: received is live.
-        unsafe { ehr_received_evidence(received, b, l, n) }
-    }))
-    .unwrap();
-    // SAFETY: freed once.
-    unsafe { ehr_received_free(received) };
     assert_eq!(
         evidence["anchor"],
         json!({
