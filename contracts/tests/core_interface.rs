@@ -26,6 +26,10 @@ fn calls_match_the_compiled_abi() {
     pin!(
         anchorRecordCall: SIGNATURE, SELECTOR;
         anchorBatchCall: SIGNATURE, SELECTOR;
+        recordHashOfCall: SIGNATURE, SELECTOR;
+        batchOfCall: SIGNATURE, SELECTOR;
+        isRoleAllowedCall: SIGNATURE, SELECTOR;
+        roleTermsOfCall: SIGNATURE, SELECTOR;
     );
     // The relayed call is declared beside the statement it takes.
     assert_eq!(

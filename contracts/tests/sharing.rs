@@ -15,18 +15,24 @@
 mod common;
 
 use alloy_primitives::B256;
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
 use common::consent::{Setup, setup};
 use common::{built_ins, generator};
 use ehrchain_contracts::EhrConsent::{self, ConsentGrant, ConsentRevocation};
 use ehrchain_contracts::{Devnet, Receipt};
+use ehrchain_core::authorship::{
+    RecordSignature, RecordStatement, SignedBatchBuilder, SignedRecordProof, SigningDomain,
+};
+use ehrchain_core::batch::ProofError;
 use ehrchain_core::capsule::{Authority, CapsuleSuite, KeyCapsule, RecipientPrivateKey};
 use ehrchain_core::sharing::{
-    AccountingQuery, ChainLog, DisclosureEntry, ReceiveCheck, Received, Share, ShareCheck,
-    SharingContext, SharingError, disclosure_transaction, read_blocking,
+    AccountingQuery, AnchorEvidence, ChainLog, DisclosureEntry, ReceiveCheck, Received, Share,
+    ShareCheck, SharingContext, SharingError, disclosure_transaction, read_blocking,
 };
 use ehrchain_core::{
-    ChainTransaction, Envelope, ErrorCode, InMemoryKeyStore, InitialTransaction, Role,
-    TemplateRegistry, TransactionGenerator, UnixMillis,
+    BatchBuilder, ChainTransaction, Envelope, ErrorCode, InMemoryKeyStore, InclusionProof,
+    InitialTransaction, Role, TemplateRegistry, TransactionGenerator, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -215,9 +221,24 @@ impl Sharing {
     /// B reads the capsule and the envelope it received (as bytes) and opens
     /// the record, checked against the chain at the newest mined block.
     fn receive(&mut self, capsule: &[u8], envelope: &Envelope) -> Result<Received, SharingError> {
+        self.receive_with(capsule, envelope, None)
+    }
+
+    /// As [`Sharing::receive`], with the record's inclusion proof (the
+    /// text form a holder hands over) when it was anchored in a batch.
+    fn receive_with(
+        &mut self,
+        capsule: &[u8],
+        envelope: &Envelope,
+        proof: Option<&str>,
+    ) -> Result<Received, SharingError> {
         let capsule = KeyCapsule::from_bytes(capsule).unwrap();
         let envelope = Envelope::from_bytes(envelope.as_bytes().to_vec()).unwrap();
         let check = ReceiveCheck::new(&self.context, self.s.recipient, capsule, envelope);
+        let check = match proof {
+            Some(text) => check.with_proof(InclusionProof::from_text(text).unwrap())?,
+            None => check,
+        };
         let answers = read_blocking(&mut self.s.net, &check.reads()).unwrap();
         check.open(&answers, &self.b_key)
     }
@@ -299,6 +320,7 @@ fn a_patient_grants_one_template_b_opens_a_record_of_a_the_patient_sees_it_revok
             x.s.net.block_number(),
         )
     );
+    assert_eq!(evidence.anchor, AnchorEvidence::Record);
 
     // The patient sees the disclosure in the accounting.
     let query = AccountingQuery {
@@ -347,6 +369,157 @@ fn a_patient_grants_one_template_b_opens_a_record_of_a_the_patient_sees_it_revok
     let accounting = query.accounting(&x.logs);
     assert_eq!(accounting.disclosures.len(), 1);
     assert!(accounting.grants[0].revoked_in.is_some());
+}
+
+#[test]
+fn a_record_of_a_batch_is_shared_and_b_receives_it_with_its_proof_and_evidence_naming_the_batch() {
+    let mut x = Sharing::new();
+    // A's pipeline anchors four records as one Merkle batch.
+    let tcs: Vec<_> = (0..4)
+        .map(|_| x.generated("blood-pressure", Role::DOCTOR, bp()))
+        .collect();
+    let mut builder = BatchBuilder::new();
+    for tc in &tcs {
+        builder.push(tc.record_hash).unwrap();
+    }
+    let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
+    let tx = batch.anchor_transaction(x.s.net.registry(), x.s.net.chain_id());
+    let anchored =
+        x.s.net
+            .execute(Devnet::handshaker(), tx.to, tx.calldata)
+            .unwrap();
+    assert!(anchored.status(), "{:?}", anchored.failure);
+    x.s.net.mine();
+
+    // The patient grants B the blood-pressure records; A shares the third.
+    let grant_id = x.grant("blood-pressure", 1);
+    x.s.net.mine();
+    let record = &tcs[2];
+    let share = x.share(record, Authority::Grant(grant_id)).unwrap();
+    assert!(x.disclose(&[&share]).status());
+    let capsule = share.capsule.as_bytes();
+
+    // No record is anchored under its TI id: without its proof, refused.
+    assert_eq!(
+        x.receive(capsule, &record.envelope).unwrap_err(),
+        SharingError::NotAnchored {
+            record_hash: record.record_hash,
+            ti_id: record.ti_id
+        }
+    );
+    // With its proof (the QR text A hands over), B receives it, and the
+    // evidence names the batch as the registry holds it.
+    let proof = batch.proof(2).unwrap();
+    let received = x
+        .receive_with(capsule, &record.envelope, Some(&proof.to_text()))
+        .unwrap();
+    assert_eq!(
+        received.record.as_slice(),
+        record.envelope.open(x.tg.key_store()).unwrap().as_slice()
+    );
+    let evidence = &received.evidence;
+    assert_eq!(
+        (
+            evidence.record_hash,
+            evidence.authority,
+            evidence.checked_at.number
+        ),
+        (
+            record.record_hash,
+            Authority::Grant(grant_id),
+            x.s.net.block_number()
+        )
+    );
+    assert_eq!(
+        evidence.anchor,
+        AnchorEvidence::Batch {
+            root: batch.root(),
+            leaf_count: 4,
+            anchored_at: UnixMillis::from_secs(anchored.block_timestamp),
+            submitter: Devnet::handshaker(),
+            proof: proof.clone(),
+        }
+    );
+
+    // Another record's proof, and a batch never anchored, are refused.
+    let other = batch.proof(0).unwrap().to_text();
+    assert_eq!(
+        x.receive_with(capsule, &record.envelope, Some(&other))
+            .unwrap_err()
+            .code(),
+        ErrorCode::ProofInvalid
+    );
+    let mut builder = BatchBuilder::new();
+    builder.push(record.record_hash).unwrap();
+    let alone = builder.build(B256::repeat_byte(0xbb)).unwrap();
+    let text = alone.proof(0).unwrap().to_text();
+    assert_eq!(
+        x.receive_with(capsule, &record.envelope, Some(&text))
+            .unwrap_err(),
+        SharingError::Proof(ProofError::NotAnchored(alone.root()))
+    );
+}
+
+#[test]
+fn a_record_of_a_signed_batch_is_received_with_its_signed_proof_and_evidence_naming_the_batch() {
+    let mut x = Sharing::new();
+    // A doctor with a key of their own signs two records; a gateway relays
+    // them as one signed batch.
+    let doctor = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x21)).unwrap();
+    x.s.net.grant_role("doctor", doctor.address()).unwrap();
+    let gateway = Devnet::account("gateway");
+    x.s.net.grant_role("relayer", gateway).unwrap();
+    let domain = SigningDomain {
+        chain_id: x.s.net.chain_id(),
+        registry: x.s.net.registry(),
+    };
+    let tcs: Vec<_> = (0..2)
+        .map(|_| x.generated("blood-pressure", Role::DOCTOR, bp()))
+        .collect();
+    let mut builder = SignedBatchBuilder::new(domain);
+    for tc in &tcs {
+        let statement = RecordStatement {
+            tiId: tc.ti_id,
+            templateId: x.template("blood-pressure"),
+            recordHash: tc.record_hash,
+            subject: x.s.subject,
+            role: Role::new(Role::DOCTOR).unwrap().id(),
+            author: doctor.address(),
+            timestamp: x.s.net.block_timestamp() - 30,
+        };
+        let digest = statement.signing_hash(&domain);
+        let signed = doctor.sign_hash_sync(&digest).unwrap();
+        let signature = RecordSignature::from_slice(&signed.as_bytes()).unwrap();
+        builder.push(statement, signature).unwrap();
+    }
+    let batch = builder.build(B256::repeat_byte(0xbd)).unwrap();
+    let tx = batch.anchor_transaction();
+    let anchored = x.s.net.execute(gateway, tx.to, tx.calldata).unwrap();
+    assert!(anchored.status(), "{:?}", anchored.failure);
+    x.s.net.mine();
+
+    let grant_id = x.grant("blood-pressure", 1);
+    x.s.net.mine();
+    let record = &tcs[1];
+    let share = x.share(record, Authority::Grant(grant_id)).unwrap();
+    let capsule = KeyCapsule::from_bytes(share.capsule.as_bytes()).unwrap();
+    let proof = batch.proof(1).unwrap();
+    let check = ReceiveCheck::new(&x.context, x.s.recipient, capsule, record.envelope.clone())
+        .with_signed_proof(SignedRecordProof::from_text(&proof.to_text()).unwrap())
+        .unwrap();
+    let answers = read_blocking(&mut x.s.net, &check.reads()).unwrap();
+    let received = check.open(&answers, &x.b_key).unwrap();
+    assert_eq!(
+        received.evidence.anchor,
+        AnchorEvidence::SignedBatch {
+            root: batch.root(),
+            leaf_count: 2,
+            anchored_at: UnixMillis::from_secs(anchored.block_timestamp),
+            submitter: gateway,
+            proof: Box::new(proof),
+        }
+    );
+    assert_eq!(received.evidence.authority, Authority::Grant(grant_id));
 }
 
 #[test]

@@ -456,7 +456,11 @@ impl Error {
             | Self::Capsule(CapsuleError::Envelope(e))
             | Self::Sharing(SharingError::Capsule(CapsuleError::Envelope(e))) => Some(e.name()),
             Self::Capsule(e) | Self::Sharing(SharingError::Capsule(e)) => Some(e.name()),
-            Self::Proof(e) | Self::SignedProof(SignedProofError::Proof(e)) => Some(e.name()),
+            Self::Proof(e)
+            | Self::SignedProof(SignedProofError::Proof(e))
+            | Self::Sharing(
+                SharingError::Proof(e) | SharingError::SignedProof(SignedProofError::Proof(e)),
+            ) => Some(e.name()),
             Self::Generate(GenerateError::Seal(e)) => Some(e.name()),
             Self::Transport(e) => Some(e.name()),
             Self::Tc(TcError::Envelope(e)) => Some(e.name()),
@@ -569,6 +573,9 @@ impl SharingError {
             Self::KeyMismatch { .. } => ErrorCode::RecipientKeyMismatch,
             Self::NotAnchored { .. } => ErrorCode::RecordNotAnchored,
             Self::AnchorMismatch { .. } => ErrorCode::RecordAnchorMismatch,
+            Self::ProofOfOtherRecord { .. } => ErrorCode::ProofInvalid,
+            Self::Proof(e) => e.code(),
+            Self::SignedProof(e) => e.code(),
             Self::Unreadable { .. } => ErrorCode::TransportMalformed,
             Self::NoDisclosures | Self::Refused(_) => ErrorCode::DisclosureRefused,
             Self::Capsule(e) => e.code(),

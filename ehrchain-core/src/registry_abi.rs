@@ -63,6 +63,16 @@ sol! {
         function recordHashOf(bytes32 tiId) external view returns (bytes32);
         /// The batch anchored under a root (all zero when none).
         function batchOf(bytes32 root) external view returns (uint32 leafCount, uint64 anchoredAt, address submitter);
+        /// Whether a template allows records by a role.
+        function isRoleAllowed(bytes32 templateId, bytes32 role) external view returns (bool);
+        /// One period an account held a role (block times, seconds;
+        /// `revokedAt` zero while it holds it).
+        struct RoleTerm {
+            uint64 grantedAt;
+            uint64 revokedAt;
+        }
+        /// The periods `account` held `role`, oldest first.
+        function roleTermsOf(bytes32 role, address account) external view returns (RoleTerm[] memory);
     }
 }
 

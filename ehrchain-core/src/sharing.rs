@@ -18,9 +18,11 @@
 //!     → Share {capsule, disclosure}
 //!   disclosure_transaction([disclosures]) ─▶ recordDisclosure(s)
 //!                                           (Disclosed events)
-//!   capsule + envelope ──────────────────────────────────────────────────▶ ReceiveCheck::new
+//!   capsule + envelope (+ inclusion proof) ──────────────────────────────▶ ReceiveCheck::new
+//!                                                                          (.with_proof)
 //!                                         mayReceive, grantOf,   ◀─ eth_call at M ─ .reads()
-//!                                         recordHashOf(ti id)
+//!                                         recordHashOf(ti id) or
+//!                                         batchOf(proof's root)
 //!                                                                        .open(answers at M,
 //!                                                                              private key)
 //!                                                                        → Received {record,
@@ -63,6 +65,8 @@ use alloy_primitives::{Address, B256, Bytes};
 use alloy_sol_types::{SolCall, SolInterface};
 use serde::{Deserialize, Serialize};
 
+use crate::authorship::SignedProofError;
+use crate::batch::ProofError;
 use crate::capsule::CapsuleError;
 use crate::consent_abi::IEhrConsent::{self, IEhrConsentErrors};
 use crate::rpc::{BlockTag, RpcRequest};
@@ -72,7 +76,7 @@ use crate::transport::TransportError;
 pub use accounting::{Accounting, AccountingQuery, ChainLog, DisclosureEntry, GrantEntry};
 pub use holder::{Share, ShareCheck, disclosure_transaction};
 pub use patient_records::{PatientRecord, PatientRecords, PatientRecordsQuery};
-pub use recipient::{Evidence, ReceiveCheck, Received};
+pub use recipient::{AnchorEvidence, Evidence, ReceiveCheck, Received};
 
 /// Where consent lives: the chain, the registry that anchors records (and
 /// holds the roles), and the `EhrConsent` contract. JSON: `{"chainId",
@@ -282,6 +286,26 @@ pub enum SharingError {
         /// The hash the registry holds.
         anchored: B256,
     },
+    /// The inclusion proof given is of another record than the envelope.
+    #[error(
+        "the inclusion proof given proves record {proven}, not this record ({record_hash}); ask the holder for this record's proof"
+    )]
+    ProofOfOtherRecord {
+        /// The record hash of the envelope.
+        record_hash: B256,
+        /// The record hash the proof's leaf is derived from.
+        proven: B256,
+    },
+    /// The record's inclusion proof was refused: it does not lead to its
+    /// root, or the registry holds no batch (or another leaf count) under
+    /// that root.
+    #[error("the record's inclusion proof was refused: {0}")]
+    Proof(#[from] ProofError),
+    /// The record's signed proof was refused: it does not lead to its root
+    /// or the registry's batch, its author did not sign it, or did not hold
+    /// the role when the batch was anchored.
+    #[error("the record's signed proof was refused: {0}")]
+    SignedProof(#[from] SignedProofError),
     /// The host gave answers that do not fit the reads asked.
     #[error("the answer to {call} cannot be read: {detail}")]
     Unreadable {

@@ -2499,10 +2499,10 @@ ehr_result ehr_disclosure_transaction(const struct ehr_sharing_context *context,
 
 /**
  * Makes the recipient's check of `capsule`, received by the 20-byte
- * `recipient`, for `envelope` (`envelope_len` bytes). Its reads
- * (`ehr_receive_check_reads`) are `mayReceive` and `grantOf` on
- * `EhrConsent` and `recordHashOf` on the registry. Free it with
- * `ehr_receive_check_free`.
+ * `recipient`, for `envelope` (`envelope_len` bytes) of a record anchored
+ * alone. Its reads (`ehr_receive_check_reads`) are `mayReceive` and
+ * `grantOf` on `EhrConsent` and `recordHashOf` on the registry. Free it
+ * with `ehr_receive_check_free`.
  */
 ehr_result ehr_receive_check_new(const struct ehr_sharing_context *context,
                                  const uint8_t *recipient,
@@ -2510,6 +2510,40 @@ ehr_result ehr_receive_check_new(const struct ehr_sharing_context *context,
                                  const uint8_t *envelope,
                                  size_t envelope_len,
                                  struct ehr_receive_check **check_out);
+
+/**
+ * Makes the recipient's check of a record anchored in a Merkle batch, as
+ * `ehr_receive_check_new` with the record's inclusion `proof`: its last
+ * read is the registry's `batchOf` of the proof's root (instead of
+ * `recordHashOf`), and the evidence names the batch. `EHR_PROOF_INVALID`
+ * when the proof is of another record or does not lead to its root.
+ */
+ehr_result ehr_receive_check_new_batched(const struct ehr_sharing_context *context,
+                                         const uint8_t *recipient,
+                                         const struct ehr_capsule *capsule,
+                                         const struct ehr_proof *proof,
+                                         const uint8_t *envelope,
+                                         size_t envelope_len,
+                                         struct ehr_receive_check **check_out);
+
+/**
+ * Makes the recipient's check of a record anchored in a signed batch, as
+ * `ehr_receive_check_new_batched` with the record's signed `proof`
+ * (version 2): its reads add the registry's `isRoleAllowed` and
+ * `roleTermsOf` of the statement's role and author, and the evidence
+ * (`"kind": "signed_batch"`) names the batch. `EHR_PROOF_INVALID` when the
+ * statement is of another record or the proof does not lead to its root;
+ * `EHR_SIGNATURE_*` when its author did not sign it; at
+ * `ehr_receive_check_open` also `EHR_AUTHOR_ROLE_NOT_ALLOWED` and
+ * `EHR_AUTHOR_ROLE_NOT_HELD`.
+ */
+ehr_result ehr_receive_check_new_signed(const struct ehr_sharing_context *context,
+                                        const uint8_t *recipient,
+                                        const struct ehr_capsule *capsule,
+                                        const struct ehr_signed_proof *proof,
+                                        const uint8_t *envelope,
+                                        size_t envelope_len,
+                                        struct ehr_receive_check **check_out);
 
 /**
  * Writes the check's reads as JSON (`[{"to", "calldata"}]`, in order) into
@@ -2529,7 +2563,9 @@ ehr_result ehr_receive_check_reads(const struct ehr_receive_check *check,
  * block) that the registry anchors the record and that the grant held.
  * Free the result with `ehr_received_free`. The capsule codes of
  * `ehr_capsule_open_envelope`; `EHR_RECORD_NOT_ANCHORED`,
- * `EHR_RECORD_ANCHOR_MISMATCH`; `EHR_CONSENT_REVOKED` and the other consent
+ * `EHR_RECORD_ANCHOR_MISMATCH`; for a batched record
+ * `EHR_PROOF_NOT_ANCHORED` (no batch under the proof's root) and
+ * `EHR_PROOF_ANCHOR_MISMATCH` (another leaf count); `EHR_CONSENT_REVOKED` and the other consent
  * codes of `ehr_share_check_seal`; `EHR_INVALID_JSON`.
  */
 ehr_result ehr_receive_check_open(const struct ehr_receive_check *check,
@@ -2555,7 +2591,10 @@ ehr_result ehr_received_record(const struct ehr_received *received,
 /**
  * Writes the evidence as JSON (`{"chainId", "registry", "consent",
  * "recordHash", "tiId", "subject", "templateId", "authority",
- * "capsuleDigest", "checkedAt"}`) into `buf` (text-output rules:
+ * "capsuleDigest", "anchor", "checkedAt"}`; `anchor` is `{"kind":
+ * "record"}`, or `{"kind": "batch" or "signed_batch", "root", "leafCount",
+ * "anchoredAt", "submitter", "proof"}`, docs/consent.md) into `buf`
+ * (text-output rules:
  * `ehr_result_message`).
  */
 ehr_result ehr_received_evidence(const struct ehr_received *received,

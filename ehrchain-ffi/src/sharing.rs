@@ -16,17 +16,19 @@ use ehrchain_core::rpc::BlockTag;
 use ehrchain_core::rpc::RpcRequest;
 use ehrchain_core::sharing::{
     AccountingQuery, ChainLog, ChainRead, ReadAnswers, ReceiveCheck, Received, Share, ShareCheck,
-    SharingContext, disclosure_transaction, read_blocking,
+    SharingContext, SharingError, disclosure_transaction, read_blocking,
 };
 use ehrchain_core::{Address, B256};
 use rand_core::OsRng;
 use serde_json::{Value, json};
 
+use crate::batch::ehr_proof;
 use crate::capsule::{self, ehr_capsule};
 use crate::keys::{ehr_key_store, read_envelope};
 use crate::ptr::{self, Out};
 use crate::result::{Result, ehr_result, guard, guard_void};
 use crate::shapes::{bytes_of, from_json, guard_on, json_text, text_of};
+use crate::signed_proof::ehr_signed_proof;
 use crate::transport::ehr_transport;
 
 /// Where consent lives: the chain, the registry that anchors records (and
@@ -251,10 +253,10 @@ pub struct ehr_receive_check {
 }
 
 /// Makes the recipient's check of `capsule`, received by the 20-byte
-/// `recipient`, for `envelope` (`envelope_len` bytes). Its reads
-/// (`ehr_receive_check_reads`) are `mayReceive` and `grantOf` on
-/// `EhrConsent` and `recordHashOf` on the registry. Free it with
-/// `ehr_receive_check_free`.
+/// `recipient`, for `envelope` (`envelope_len` bytes) of a record anchored
+/// alone. Its reads (`ehr_receive_check_reads`) are `mayReceive` and
+/// `grantOf` on `EhrConsent` and `recordHashOf` on the registry. Free it
+/// with `ehr_receive_check_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_receive_check_new(
     context: *const ehr_sharing_context,
@@ -265,17 +267,89 @@ pub unsafe extern "C" fn ehr_receive_check_new(
     check_out: *mut *mut ehr_receive_check,
 ) -> ehr_result {
     guard(|| {
-        let context = self::context(context)?;
-        let recipient = Address::from(ptr::array::<20>(recipient, "recipient")?);
-        let capsule = ptr::handle(capsule, "capsule")?.capsule.clone();
-        let envelope = read_envelope(envelope, envelope_len)?;
-        let out = Out::new(check_out, "check_out")?;
-        out.give(ehr_receive_check {
-            check: ReceiveCheck::new(&context, recipient, capsule.clone(), envelope),
-            capsule,
-        });
-        Ok(())
+        let args = (context, recipient, capsule, envelope, envelope_len);
+        receive_check(args, Ok, check_out)
     })
+}
+
+/// Makes the recipient's check of a record anchored in a Merkle batch, as
+/// `ehr_receive_check_new` with the record's inclusion `proof`: its last
+/// read is the registry's `batchOf` of the proof's root (instead of
+/// `recordHashOf`), and the evidence names the batch. `EHR_PROOF_INVALID`
+/// when the proof is of another record or does not lead to its root.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_receive_check_new_batched(
+    context: *const ehr_sharing_context,
+    recipient: *const u8,
+    capsule: *const ehr_capsule,
+    proof: *const ehr_proof,
+    envelope: *const u8,
+    envelope_len: usize,
+    check_out: *mut *mut ehr_receive_check,
+) -> ehr_result {
+    guard(|| {
+        let proof = ptr::handle(proof, "proof")?.proof.clone();
+        let args = (context, recipient, capsule, envelope, envelope_len);
+        receive_check(args, |check| check.with_proof(proof), check_out)
+    })
+}
+
+/// Makes the recipient's check of a record anchored in a signed batch, as
+/// `ehr_receive_check_new_batched` with the record's signed `proof`
+/// (version 2): its reads add the registry's `isRoleAllowed` and
+/// `roleTermsOf` of the statement's role and author, and the evidence
+/// (`"kind": "signed_batch"`) names the batch. `EHR_PROOF_INVALID` when the
+/// statement is of another record or the proof does not lead to its root;
+/// `EHR_SIGNATURE_*` when its author did not sign it; at
+/// `ehr_receive_check_open` also `EHR_AUTHOR_ROLE_NOT_ALLOWED` and
+/// `EHR_AUTHOR_ROLE_NOT_HELD`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_receive_check_new_signed(
+    context: *const ehr_sharing_context,
+    recipient: *const u8,
+    capsule: *const ehr_capsule,
+    proof: *const ehr_signed_proof,
+    envelope: *const u8,
+    envelope_len: usize,
+    check_out: *mut *mut ehr_receive_check,
+) -> ehr_result {
+    guard(|| {
+        let proof = ptr::handle(proof, "proof")?.proof.clone();
+        let args = (context, recipient, capsule, envelope, envelope_len);
+        receive_check(args, |check| check.with_signed_proof(proof), check_out)
+    })
+}
+
+/// The common arguments of the `ehr_receive_check_new*` functions:
+/// context, recipient, capsule, envelope and its length.
+type ReceiveArgs = (
+    *const ehr_sharing_context,
+    *const u8,
+    *const ehr_capsule,
+    *const u8,
+    usize,
+);
+
+/// The body of the `ehr_receive_check_new*` functions: the check of
+/// `args`, given its proof by `with`.
+fn receive_check(
+    (context, recipient, capsule, envelope, envelope_len): ReceiveArgs,
+    with: impl FnOnce(ReceiveCheck) -> std::result::Result<ReceiveCheck, SharingError>,
+    check_out: *mut *mut ehr_receive_check,
+) -> Result<()> {
+    let context = self::context(context)?;
+    let recipient = Address::from(ptr::array::<20>(recipient, "recipient")?);
+    let capsule = ptr::handle(capsule, "capsule")?.capsule.clone();
+    let envelope = read_envelope(envelope, envelope_len)?;
+    let out = Out::new(check_out, "check_out")?;
+    let check = with(ReceiveCheck::new(
+        &context,
+        recipient,
+        capsule.clone(),
+        envelope,
+    ))?;
+    out.give(ehr_receive_check { check, capsule });
+    Ok(())
 }
 
 /// Writes the check's reads as JSON (`[{"to", "calldata"}]`, in order) into
@@ -308,7 +382,9 @@ pub struct ehr_received {
 /// block) that the registry anchors the record and that the grant held.
 /// Free the result with `ehr_received_free`. The capsule codes of
 /// `ehr_capsule_open_envelope`; `EHR_RECORD_NOT_ANCHORED`,
-/// `EHR_RECORD_ANCHOR_MISMATCH`; `EHR_CONSENT_REVOKED` and the other consent
+/// `EHR_RECORD_ANCHOR_MISMATCH`; for a batched record
+/// `EHR_PROOF_NOT_ANCHORED` (no batch under the proof's root) and
+/// `EHR_PROOF_ANCHOR_MISMATCH` (another leaf count); `EHR_CONSENT_REVOKED` and the other consent
 /// codes of `ehr_share_check_seal`; `EHR_INVALID_JSON`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_receive_check_open(
@@ -350,7 +426,10 @@ pub unsafe extern "C" fn ehr_received_record(
 
 /// Writes the evidence as JSON (`{"chainId", "registry", "consent",
 /// "recordHash", "tiId", "subject", "templateId", "authority",
-/// "capsuleDigest", "checkedAt"}`) into `buf` (text-output rules:
+/// "capsuleDigest", "anchor", "checkedAt"}`; `anchor` is `{"kind":
+/// "record"}`, or `{"kind": "batch" or "signed_batch", "root", "leafCount",
+/// "anchoredAt", "submitter", "proof"}`, docs/consent.md) into `buf`
+/// (text-output rules:
 /// `ehr_result_message`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_received_evidence(

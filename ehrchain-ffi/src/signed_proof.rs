@@ -16,7 +16,7 @@ use crate::shapes::{free, from_json, guard_on, parsed_bytes, parsed_text, text_o
 ///
 /// Thread safety: immutable; may be used from several threads at once.
 pub struct ehr_signed_proof {
-    proof: SignedRecordProof,
+    pub(crate) proof: SignedRecordProof,
 }
 
 /// Reads a signed record's proof from its compact binary form (`EHRP`,

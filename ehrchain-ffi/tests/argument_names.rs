@@ -51,12 +51,14 @@ fn inside(text: &str, open: usize) -> &str {
     panic!("unbalanced parentheses after byte {open}");
 }
 
-/// The top-level, comma-separated items of an argument or parameter list.
+/// The top-level, comma-separated items of an argument or parameter list
+/// (the `>` of a closure type's `->` closes nothing).
 fn items(list: &str) -> Vec<&str> {
     let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0);
     for (i, c) in list.char_indices() {
         match c {
             '(' | '<' | '[' | '{' => depth += 1,
+            '>' if list[..i].ends_with('-') => {}
             ')' | '>' | ']' | '}' => depth -= 1,
             ',' if depth == 0 => {
                 out.push(list[start..i].trim());
@@ -90,9 +92,16 @@ fn functions(source: &str) -> Vec<(&str, Vec<&str>, &str)> {
             .split('<')
             .next()
             .unwrap_or_default();
+        // A tuple pattern (`(a, b): Args`) binds each of its names.
         let params = items(inside(source, open))
             .into_iter()
             .filter_map(|p| p.split(':').next())
+            .flat_map(|p| {
+                p.trim()
+                    .trim_start_matches('(')
+                    .trim_end_matches(')')
+                    .split(',')
+            })
             .map(|p| p.trim().trim_start_matches("mut "))
             .collect();
         out.push((name.trim(), params, &source[open..end]));

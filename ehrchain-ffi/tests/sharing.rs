@@ -27,11 +27,14 @@ use std::ptr::{null, null_mut};
 use alloy_sol_types::SolCall;
 use ehrchain_contracts::EhrConsent::{self, ConsentGrant};
 use ehrchain_contracts::{Devnet, Receipt};
+use ehrchain_core::authorship::{
+    LocalSigner, RecordSignature, RecordStatement, SignedBatchBuilder, Signer, SigningDomain,
+};
 use ehrchain_core::capsule::{CapsuleSuite, RecipientPublicKey};
 use ehrchain_core::sharing::{ChainRead, read_blocking};
 use ehrchain_core::{
-    Address, B256, Bytes, ChainTransaction, ErrorCode, InMemoryKeyStore, InitialTransaction, Role,
-    TemplateRegistry, TransactionGenerator, UnixMillis,
+    Address, B256, Batch, BatchBuilder, Bytes, ChainTransaction, ErrorCode, InMemoryKeyStore,
+    InitialTransaction, Role, TemplateRegistry, TransactionGenerator, UnixMillis,
 };
 use ehrchain_ffi::*;
 use rand_chacha::ChaCha20Rng;
@@ -88,6 +91,53 @@ unsafe extern "C" fn no_master_key(
     _: *mut u8,
 ) -> ehr_result {
     ErrorCode::KeyUnknown.into()
+}
+
+/// A batched record's proof, in its binary form.
+enum Proof<'a> {
+    /// A plain batch's inclusion proof (`ehr_proof`).
+    Plain(&'a [u8]),
+    /// A signed batch's proof (`ehr_signed_proof`).
+    Signed(&'a [u8]),
+}
+
+/// The capsule of `share` in its binary form; frees the share.
+fn capsule_of(share: *mut ehr_share) -> Vec<u8> {
+    let mut capsule = null_mut();
+    // SAFETY: share is live; capsule is freed below.
+    ok(unsafe { ehr_share_capsule(share, &raw mut capsule) });
+    let bytes = bytes_out(|b, l, n| {
+        // SAFETY: capsule is live.
+        unsafe { ehr_capsule_to_bytes(capsule, b, l, n) }
+    });
+    // SAFETY: freed once.
+    unsafe {
+        ehr_capsule_free(capsule);
+        ehr_share_free(share);
+    }
+    bytes
+}
+
+/// B's published key pair and the two hospitals' key stores (freed on
+/// drop).
+struct Keys {
+    /// B's private key, the userdata of B's callback store.
+    _b_private: Box<[u8; 32]>,
+    b_public: Vec<u8>,
+    /// A's store: the records' master key.
+    a: *mut ehr_key_store,
+    /// B's callback store over its private key.
+    b: *mut ehr_key_store,
+}
+
+impl Drop for Keys {
+    fn drop(&mut self) {
+        // SAFETY: each store is freed once, here.
+        unsafe {
+            ehr_key_store_free(self.a);
+            ehr_key_store_free(self.b);
+        }
+    }
 }
 
 /// Two hospitals on one devnet with `EhrConsent`: A (the custodian) anchors
@@ -175,8 +225,37 @@ impl World {
 
     /// A blood-pressure record of the patient, anchored by a doctor of A.
     fn anchored_record(&mut self) -> ChainTransaction {
+        let tc = self.record(0x71);
+        assert!(self.net.execute_tc(&tc, Devnet::doctor()).unwrap().status());
+        self.net.mine();
+        tc
+    }
+
+    /// Blood-pressure records of the patient (TI ids `0x81…` on), anchored
+    /// by A's handshaker as one Merkle batch; with the anchoring block's
+    /// time (Unix seconds).
+    fn batched_records(&mut self, n: u8) -> (Vec<ChainTransaction>, Batch, u64) {
+        let tcs: Vec<_> = (0..n).map(|i| self.record(0x81 + i)).collect();
+        let mut builder = BatchBuilder::new();
+        for tc in &tcs {
+            builder.push(tc.record_hash).unwrap();
+        }
+        let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
+        let tx = batch.anchor_transaction(self.net.registry(), self.net.chain_id());
+        let receipt = self
+            .net
+            .execute(Devnet::handshaker(), tx.to, tx.calldata)
+            .unwrap();
+        assert!(receipt.status(), "{:?}", receipt.failure);
+        self.net.mine();
+        (tcs, batch, receipt.block_timestamp)
+    }
+
+    /// A blood-pressure record of the patient under TI id `ti_id` repeated,
+    /// generated for a doctor of A (not anchored).
+    fn record(&mut self, ti_id: u8) -> ChainTransaction {
         let ti = InitialTransaction {
-            ti_id: B256::repeat_byte(0x71),
+            ti_id: B256::repeat_byte(ti_id),
             template_id: self.template("blood-pressure"),
             author_id: "doctor-1".into(),
             author_role: Role::new(Role::DOCTOR).unwrap(),
@@ -189,13 +268,76 @@ impl World {
         };
         let now = UnixMillis::from_secs(self.net.block_timestamp());
         let mut rng = ChaCha20Rng::seed_from_u64(17);
-        let tc = self
-            .tg
+        self.tg
             .generate(&self.templates, &ti, now, &mut rng)
-            .unwrap();
-        assert!(self.net.execute_tc(&tc, Devnet::doctor()).unwrap().status());
-        self.net.mine();
-        tc
+            .unwrap()
+    }
+
+    /// B's key pair, made through C; B publishes its id, KEM and hash.
+    /// With A's key store (the record's master key) and B's callback store.
+    fn keys(&mut self) -> Keys {
+        let suite = ehr_capsule_suite::EHR_CAPSULE_SUITE_X_WING as u32;
+        let mut b_private = Box::new([0u8; 32]);
+        // SAFETY: b_private holds 32 writable bytes.
+        ok(unsafe { ehr_recipient_key_generate(suite, b_private.as_mut_ptr()) });
+        let b_public = bytes_out(|b, l, n| {
+            // SAFETY: b_private holds 32 bytes; b, l, n describe a buffer.
+            unsafe { ehr_recipient_public_key(suite, b_private.as_ptr(), b, l, n) }
+        });
+        let published = RecipientPublicKey::from_bytes(CapsuleSuite::XWing, &b_public).unwrap();
+        let publish = EhrConsent::publishRecipientKeyCall {
+            keyId: published.key_id(),
+            kem: published.suite().kem_id(),
+            keyHash: published.key_hash(),
+        };
+        let recipient = self.recipient;
+        self.send(recipient, &publish);
+        let (mut a, mut b) = (null_mut(), null_mut());
+        let b_callbacks = ehr_key_store_callbacks {
+            struct_size: size_of::<ehr_key_store_callbacks>(),
+            userdata: b_private.as_mut_ptr().cast(),
+            master_key: Some(no_master_key),
+            recipient_key: Some(recipient_key),
+        };
+        // SAFETY: the key id is its stated length; the key 32 bytes; the
+        // callbacks' userdata (boxed in `Keys`) outlives the store.
+        unsafe {
+            ok(ehr_key_store_new(&raw mut a));
+            ok(ehr_key_store_insert(
+                a,
+                "records".as_ptr().cast(),
+                7,
+                [0x11; 32].as_ptr(),
+            ));
+            ok(ehr_key_store_new_callbacks(
+                &raw const b_callbacks,
+                &raw mut b,
+            ));
+        }
+        Keys {
+            _b_private: b_private,
+            b_public,
+            a,
+            b,
+        }
+    }
+
+    /// The patient grants B the blood-pressure records for a day; the
+    /// grant id.
+    fn grant(&mut self) -> B256 {
+        let now = self.net.block_timestamp();
+        let grant = ConsentGrant {
+            subject: self.subject,
+            patient: self.patient,
+            recipient: self.recipient,
+            templateIds: vec![self.template("blood-pressure")],
+            expiresAt: now + 86_400,
+            nonce: 1,
+            deadline: now + 3_600,
+        };
+        let patient = self.patient;
+        let granted = self.send(patient, &EhrConsent::grantConsentCall { grant });
+        granted.events::<EhrConsent::ConsentGranted>()[0].grantId
     }
 
     /// Makes the reads a C check names (its reads JSON) at the devnet's
@@ -249,30 +391,97 @@ impl World {
         }
     }
 
-    /// B reads the capsule from its bytes and opens the record through C.
+    /// The evidence JSON of what [`World::receive`] received.
+    fn evidence(
+        &mut self,
+        capsule: &[u8],
+        proof: Option<Proof<'_>>,
+        envelope: &[u8],
+        keys: *const ehr_key_store,
+    ) -> Result<Value, ehr_result> {
+        let received = self.receive(capsule, proof, envelope, keys)?;
+        let evidence = text_out(|b, l, n| {
+            // SAFETY: received is live.
+            unsafe { ehr_received_evidence(received, b, l, n) }
+        });
+        // SAFETY: freed once.
+        unsafe { ehr_received_free(received) };
+        Ok(serde_json::from_str(&evidence).unwrap())
+    }
+
+    /// B reads the capsule from its bytes and opens the record through C:
+    /// a record anchored alone, or with its inclusion `proof` (binary form)
+    /// one of a batch.
     fn receive(
         &mut self,
         capsule: &[u8],
+        proof: Option<Proof<'_>>,
         envelope: &[u8],
         keys: *const ehr_key_store,
     ) -> Result<*mut ehr_received, ehr_result> {
         let (mut c, mut check, mut received) = (null_mut(), null_mut(), null_mut());
-        // SAFETY: every pointer is valid for its stated length; the capsule
-        // and the check are freed here.
+        // SAFETY: every pointer is valid for its stated length; the capsule,
+        // the proof and the check are freed here.
         unsafe {
             ok(ehr_capsule_from_bytes(
                 capsule.as_ptr(),
                 capsule.len(),
                 &raw mut c,
             ));
-            ok(ehr_receive_check_new(
-                &raw const self.context,
-                self.recipient.0.0.as_ptr(),
-                c,
-                envelope.as_ptr(),
-                envelope.len(),
-                &raw mut check,
-            ));
+            let (context, recipient) = (&raw const self.context, self.recipient.0.0.as_ptr());
+            let rc = match proof {
+                None => ehr_receive_check_new(
+                    context,
+                    recipient,
+                    c,
+                    envelope.as_ptr(),
+                    envelope.len(),
+                    &raw mut check,
+                ),
+                Some(Proof::Plain(bytes)) => {
+                    let mut p = null_mut();
+                    ok(ehr_proof_from_bytes(
+                        bytes.as_ptr(),
+                        bytes.len(),
+                        &raw mut p,
+                    ));
+                    let rc = ehr_receive_check_new_batched(
+                        context,
+                        recipient,
+                        c,
+                        p,
+                        envelope.as_ptr(),
+                        envelope.len(),
+                        &raw mut check,
+                    );
+                    ehr_proof_free(p);
+                    rc
+                }
+                Some(Proof::Signed(bytes)) => {
+                    let mut p = null_mut();
+                    ok(ehr_signed_proof_from_bytes(
+                        bytes.as_ptr(),
+                        bytes.len(),
+                        &raw mut p,
+                    ));
+                    let rc = ehr_receive_check_new_signed(
+                        context,
+                        recipient,
+                        c,
+                        p,
+                        envelope.as_ptr(),
+                        envelope.len(),
+                        &raw mut check,
+                    );
+                    ehr_signed_proof_free(p);
+                    rc
+                }
+            };
+            if rc != ehr_result::OK {
+                assert!(check.is_null());
+                ehr_capsule_free(c);
+                return Err(rc);
+            }
             let reads = text_out(|b, l, n| ehr_receive_check_reads(check, b, l, n));
             let answers = self.answers(&reads);
             let rc = ehr_receive_check_open(
@@ -299,70 +508,19 @@ fn a_patient_grants_b_opens_a_record_of_a_through_c_sees_it_revokes_and_no_capsu
     let record = w.anchored_record();
     let envelope = record.envelope.as_bytes().to_vec();
 
-    // B's key pair, made through C; B publishes its id, KEM and hash.
-    let suite = ehr_capsule_suite::EHR_CAPSULE_SUITE_X_WING as u32;
-    let mut b_private = [0u8; 32];
-    // SAFETY: b_private holds 32 writable bytes.
-    ok(unsafe { ehr_recipient_key_generate(suite, b_private.as_mut_ptr()) });
-    let b_public = bytes_out(|b, l, n| {
-        // SAFETY: b_private holds 32 bytes; b, l, n describe a buffer.
-        unsafe { ehr_recipient_public_key(suite, b_private.as_ptr(), b, l, n) }
-    });
-    let published = RecipientPublicKey::from_bytes(CapsuleSuite::XWing, &b_public).unwrap();
-    let publish = EhrConsent::publishRecipientKeyCall {
-        keyId: published.key_id(),
-        kem: published.suite().kem_id(),
-        keyHash: published.key_hash(),
-    };
-    let recipient = w.recipient;
-    w.send(recipient, &publish);
-
-    // A's key store (the record's master key), B's callback key store.
-    let (mut a_keys, mut b_keys) = (null_mut(), null_mut());
-    let b_callbacks = ehr_key_store_callbacks {
-        struct_size: size_of::<ehr_key_store_callbacks>(),
-        userdata: b_private.as_mut_ptr().cast(),
-        master_key: Some(no_master_key),
-        recipient_key: Some(recipient_key),
-    };
-    // SAFETY: the key id is its stated length; the key 32 bytes; the
-    // callbacks' userdata outlives the store.
-    unsafe {
-        ok(ehr_key_store_new(&raw mut a_keys));
-        ok(ehr_key_store_insert(
-            a_keys,
-            "records".as_ptr().cast(),
-            7,
-            [0x11; 32].as_ptr(),
-        ));
-        ok(ehr_key_store_new_callbacks(
-            &raw const b_callbacks,
-            &raw mut b_keys,
-        ));
-    }
+    let keys = w.keys();
+    let (b_public, a_keys, b_keys) = (&keys.b_public, keys.a, keys.b);
 
     // No grant yet: no capsule.
-    let refused = w.share(&envelope, B256::repeat_byte(1), &b_public, a_keys);
+    let refused = w.share(&envelope, B256::repeat_byte(1), b_public, a_keys);
     assert_eq!(refused.unwrap_err(), ErrorCode::ConsentNoGrant);
     assert!(last_error().contains("the patient must grant access first"));
 
     // The patient grants B the blood-pressure records for a day.
-    let now = w.net.block_timestamp();
-    let grant = ConsentGrant {
-        subject: w.subject,
-        patient: w.patient,
-        recipient: w.recipient,
-        templateIds: vec![w.template("blood-pressure")],
-        expiresAt: now + 86_400,
-        nonce: 1,
-        deadline: now + 3_600,
-    };
-    let patient = w.patient;
-    let granted = w.send(patient, &EhrConsent::grantConsentCall { grant });
-    let grant_id = granted.events::<EhrConsent::ConsentGranted>()[0].grantId;
+    let grant_id = w.grant();
 
     // A seals the record's key for B and records the disclosure.
-    let share = w.share(&envelope, grant_id, &b_public, a_keys).unwrap();
+    let share = w.share(&envelope, grant_id, b_public, a_keys).unwrap();
     let share_json: Value =
         // SAFETY: share is a live share.
         serde_json::from_str(&text_out(|b, l, n| unsafe { ehr_share_to_json(share, b, l, n) }))
@@ -390,22 +548,11 @@ fn a_patient_grants_b_opens_a_record_of_a_through_c_sees_it_revokes_and_no_capsu
     let calldata: Bytes = serde_json::from_value(tx["calldata"].clone()).unwrap();
     let hospital = w.hospital;
     let disclosed = w.send_raw(hospital, calldata.to_vec());
-    let mut capsule = null_mut();
-    // SAFETY: share is live; capsule is freed below.
-    ok(unsafe { ehr_share_capsule(share, &raw mut capsule) });
-    let capsule_bytes = bytes_out(|b, l, n| {
-        // SAFETY: capsule is live.
-        unsafe { ehr_capsule_to_bytes(capsule, b, l, n) }
-    });
-    // SAFETY: freed once.
-    unsafe {
-        ehr_capsule_free(capsule);
-        ehr_share_free(share);
-    }
+    let capsule_bytes = capsule_of(share);
 
     // B opens the record with its key from the callback store and checks it
     // against the chain.
-    let received = w.receive(&capsule_bytes, &envelope, b_keys).unwrap();
+    let received = w.receive(&capsule_bytes, None, &envelope, b_keys).unwrap();
     let plaintext = bytes_out(|b, l, n| {
         // SAFETY: received is live.
         unsafe { ehr_received_record(received, b, l, n) }
@@ -436,6 +583,7 @@ fn a_patient_grants_b_opens_a_record_of_a_through_c_sees_it_revokes_and_no_capsu
             "templateId": w.template("blood-pressure"),
             "authority": {"grant": grant_id},
             "capsuleDigest": share_json["disclosure"]["capsuleDigest"],
+            "anchor": {"kind": "record"},
             "checkedAt": {"number": w.net.block_number(), "time": w.net.block_timestamp() * 1000},
         })
     );
@@ -488,21 +636,140 @@ fn a_patient_grants_b_opens_a_record_of_a_through_c_sees_it_revokes_and_no_capsu
 
     // The patient revokes; once mined, no capsule is made and B's check of
     // the capsule it has fails on the grant.
+    let patient = w.patient;
     w.send(
         patient,
         &EhrConsent::revokeConsentCall { grantId: grant_id },
     );
-    let refused = w.share(&envelope, grant_id, &b_public, a_keys);
+    let refused = w.share(&envelope, grant_id, b_public, a_keys);
     assert_eq!(refused.unwrap_err(), ErrorCode::ConsentRevoked);
     assert!(last_error().contains("was revoked by the patient"));
-    let refused = w.receive(&capsule_bytes, &envelope, b_keys);
+    let refused = w.receive(&capsule_bytes, None, &envelope, b_keys);
     assert_eq!(refused.unwrap_err(), ErrorCode::ConsentRevoked);
+}
 
-    // SAFETY: freed once.
-    unsafe {
-        ehr_key_store_free(a_keys);
-        ehr_key_store_free(b_keys);
+#[test]
+fn b_receives_a_record_of_a_batch_through_c_with_its_proof_and_the_evidence_names_the_batch() {
+    let mut w = World::new();
+    let (tcs, batch, anchored_at) = w.batched_records(3);
+    let keys = w.keys();
+    let grant_id = w.grant();
+    let (record, proof) = (&tcs[1], batch.proof(1).unwrap());
+    let envelope = record.envelope.as_bytes().to_vec();
+    let share = w
+        .share(&envelope, grant_id, &keys.b_public, keys.a)
+        .unwrap();
+    let capsule = capsule_of(share);
+
+    // Anchored alone it is not: without its proof B's check refuses it.
+    let refused = w.receive(&capsule, None, &envelope, keys.b);
+    assert_eq!(refused.unwrap_err(), ErrorCode::RecordNotAnchored);
+
+    let evidence = w
+        .evidence(
+            &capsule,
+            Some(Proof::Plain(&proof.to_bytes())),
+            &envelope,
+            keys.b,
+        )
+        .unwrap();
+    assert_eq!(
+        evidence["anchor"],
+        json!({
+            "kind": "batch",
+            "root": batch.root(),
+            "leafCount": 3,
+            "anchoredAt": anchored_at * 1000,
+            "submitter": Devnet::handshaker(),
+            "proof": serde_json::to_value(&proof).unwrap(),
+        })
+    );
+    assert_eq!(evidence["recordHash"], json!(record.record_hash));
+    assert_eq!(evidence["authority"], json!({"grant": grant_id}));
+
+    // Another record's proof; a batch never anchored.
+    let other = batch.proof(0).unwrap().to_bytes();
+    let refused = w.receive(&capsule, Some(Proof::Plain(&other)), &envelope, keys.b);
+    assert_eq!(refused.unwrap_err(), ErrorCode::ProofInvalid);
+    assert!(last_error().contains("ask the holder for this record's proof"));
+    let mut builder = BatchBuilder::new();
+    builder.push(record.record_hash).unwrap();
+    let alone = builder.build(B256::repeat_byte(0xbb)).unwrap();
+    let refused = w.receive(
+        &capsule,
+        Some(Proof::Plain(&alone.proof(0).unwrap().to_bytes())),
+        &envelope,
+        keys.b,
+    );
+    assert_eq!(refused.unwrap_err(), ErrorCode::ProofNotAnchored);
+}
+
+#[test]
+fn b_receives_a_record_of_a_signed_batch_through_c_with_its_signed_proof() {
+    let mut w = World::new();
+    // A doctor with a key of their own signs two records; a gateway relays
+    // them as one signed batch.
+    let doctor = LocalSigner::from_bytes(&[0x21; 32]).unwrap();
+    w.net.grant_role("doctor", doctor.address()).unwrap();
+    let gateway = Devnet::account("gateway");
+    w.net.grant_role("relayer", gateway).unwrap();
+    let domain = SigningDomain {
+        chain_id: w.net.chain_id(),
+        registry: w.net.registry(),
+    };
+    let tcs = [w.record(0x91), w.record(0x92)];
+    let mut builder = SignedBatchBuilder::new(domain);
+    for tc in &tcs {
+        let statement = RecordStatement {
+            tiId: tc.ti_id,
+            templateId: w.template("blood-pressure"),
+            recordHash: tc.record_hash,
+            subject: w.subject,
+            role: Role::new(Role::DOCTOR).unwrap().id(),
+            author: doctor.address(),
+            timestamp: w.net.block_timestamp() - 30,
+        };
+        let digest = statement.signing_hash(&domain);
+        let signature = RecordSignature::from_slice(&doctor.sign_digest(&digest.0).unwrap());
+        builder.push(statement, signature.unwrap()).unwrap();
     }
+    let batch = builder.build(B256::repeat_byte(0xbd)).unwrap();
+    let tx = batch.anchor_transaction();
+    let anchored = w.net.execute(gateway, tx.to, tx.calldata).unwrap();
+    assert!(anchored.status(), "{:?}", anchored.failure);
+    w.net.mine();
+
+    let keys = w.keys();
+    let grant_id = w.grant();
+    let envelope = tcs[1].envelope.as_bytes().to_vec();
+    let share = w
+        .share(&envelope, grant_id, &keys.b_public, keys.a)
+        .unwrap();
+    let capsule = capsule_of(share);
+    let proof = batch.proof(1).unwrap();
+    let evidence = w
+        .evidence(
+            &capsule,
+            Some(Proof::Signed(&proof.to_bytes())),
+            &envelope,
+            keys.b,
+        )
+        .unwrap();
+    assert_eq!(
+        evidence["anchor"],
+        json!({
+            "kind": "signed_batch",
+            "root": batch.root(),
+            "leafCount": 2,
+            "anchoredAt": anchored.block_timestamp * 1000,
+            "submitter": gateway,
+            "proof": serde_json::to_value(&proof).unwrap(),
+        })
+    );
+    // Another record's signed proof.
+    let other = batch.proof(0).unwrap().to_bytes();
+    let refused = w.receive(&capsule, Some(Proof::Signed(&other)), &envelope, keys.b);
+    assert_eq!(refused.unwrap_err(), ErrorCode::ProofInvalid);
 }
 
 #[test]

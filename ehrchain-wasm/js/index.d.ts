@@ -51,6 +51,7 @@ export type {
   Disclosure,
   DisclosureEntry,
   Evidence,
+  AnchorEvidence,
   GrantEntry,
   MinedBlock,
   PatientRecord,

@@ -1,6 +1,6 @@
 import type {
   Accounting, CapsuleAuthority, CapsuleSuite, ConsentDomain, ConsentGrant, ConsentRevocation, Disclosure, Handshaker,
-  Hex, Received, Share, SharingContext, TxReceipt,
+  Hex, ProofInput, Received, Share, SharingContext, TxReceipt,
 } from "./ehrchain_wasm.js";
 import type { Eip1193Provider } from "./eip1193.js";
 
@@ -13,6 +13,10 @@ export declare function shareRecord(provider: Eip1193Provider, share: {
 /** The recipient opens a shared record and checks it against the chain at one mined block. */
 export declare function receiveRecord(provider: Eip1193Provider, receive: {
   context: SharingContext; recipient: string; capsule: Uint8Array; envelope: Uint8Array; privateKey: Uint8Array;
+  /** The record's inclusion proof, when it was anchored in a Merkle batch. */
+  proof?: ProofInput;
+  /** The record's signed proof (version 2, any form), when it was anchored in a signed batch. */
+  signedProof?: Uint8Array | string | object;
 }): Promise<Received>;
 
 /** A custodian records the disclosures of capsules handed out (all or none); the receipt. */

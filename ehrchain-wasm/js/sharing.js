@@ -68,11 +68,14 @@ export async function shareRecord(provider, { context, envelope, recipient, auth
  * The recipient's side: reads consent and the record's anchor at one mined
  * block, opens `capsule` with the recipient's `privateKey` and `envelope`
  * with the record key, and checks the record against its anchor and the
- * grant against the chain. Resolves to `{record, evidence}`.
+ * grant against the chain. A record anchored in a Merkle batch comes with its
+ * inclusion `proof` (any form), checked against the registry's `batchOf` of
+ * its root at the same block; a record of a signed batch with its
+ * `signedProof` (the author's roles are read too). Resolves to `{record, evidence}`.
  */
-export async function receiveRecord(provider, { context, recipient, capsule, envelope, privateKey }) {
+export async function receiveRecord(provider, { context, recipient, capsule, envelope, privateKey, proof, signedProof }) {
   const transport = await transportOf(provider, context);
-  return using(new ReceiveCheck(context, recipient, capsule, envelope), async (check) => {
+  return using(new ReceiveCheck(context, recipient, capsule, envelope, proof, signedProof), async (check) => {
     const { block, results } = await readAtOneBlock(transport, check);
     return check.open(block, results, privateKey);
   });

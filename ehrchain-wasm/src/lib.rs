@@ -482,10 +482,24 @@ export interface MinedBlock { number: number; time: number }
 export interface Disclosure { capsuleDigest: Hex; recipient: Hex; subject: Hex; templateId: Hex; recordHash: Hex }
 /** A capsule made (`shareRecord`): the capsule for the recipient, its disclosure to record, under what and at which block. */
 export interface Share { capsule: Uint8Array; disclosure: Disclosure; authority: CapsuleAuthority; checkedAt: MinedBlock }
+/**
+ * Where a received record is anchored, as the registry's views said at the block read: alone under its TI id
+ * (`recordHashOf`), or in a Merkle batch or a signed batch (`batchOf(root)`: leaf count, the anchoring block's time in
+ * Unix ms, the sender) with the proof checked against it. The anchoring transaction and the batch id are not included
+ * (docs/consent.md).
+ */
+export type AnchorEvidence =
+  | { kind: "record" }
+  | { kind: "batch"; root: Hex; leafCount: number; anchoredAt: number; submitter: Hex; proof: ProofJson }
+  | {
+    kind: "signed_batch"; root: Hex; leafCount: number; anchoredAt: number; submitter: Hex;
+    /** The signed record's proof (version 2 JSON: domain, statement, signature, inclusion). */
+    proof: { version: 2; [member: string]: unknown };
+  };
 /** What a recipient checked about a shared record, and at which block. */
 export interface Evidence {
   chainId: number; registry: Hex; consent: Hex; recordHash: Hex; tiId: Hex; subject: Hex; templateId: Hex;
-  authority: CapsuleAuthority; capsuleDigest: Hex; checkedAt: MinedBlock;
+  authority: CapsuleAuthority; capsuleDigest: Hex; anchor: AnchorEvidence; checkedAt: MinedBlock;
 }
 /** A shared record opened and checked (`receiveRecord`): its plaintext and the evidence. */
 export interface Received { record: Uint8Array; evidence: Evidence }

@@ -21,11 +21,13 @@ use rand_core::OsRng;
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
+use crate::batch::proof_of;
 use crate::capsule::{envelope, private_key, public_key, suite};
 use crate::convert::{self, hex};
 use crate::error::Failure;
 use crate::handshaker::Handshaker;
 use crate::rpc::request_js;
+use crate::signed_proof::signed_proof_of;
 
 /// The `{method, params}` of each of `requests`.
 fn requests_js(requests: impl IntoIterator<Item = RpcRequest>) -> Result<JsValue, Failure> {
@@ -183,11 +185,17 @@ pub struct ReceiveCheck {
 
 #[wasm_bindgen]
 impl ReceiveCheck {
-    /// The check of `capsule`, received by `recipient`, for `envelope`.
+    /// The check of `capsule`, received by `recipient`, for `envelope`;
+    /// with the record's inclusion `proof` (any form) when the record was
+    /// anchored in a Merkle batch: then the registry's `batchOf` of the
+    /// proof's root is read instead of `recordHashOf`; or with its
+    /// `signedProof` (version 2) for a signed batch, when the author's
+    /// roles are read too.
     ///
     /// # Errors
     /// `EHR_CAPSULE_MALFORMED`, `EHR_CAPSULE_UNSUPPORTED`,
-    /// `EHR_ENVELOPE_MALFORMED`; `EHR_INVALID_ARGUMENT` or
+    /// `EHR_ENVELOPE_MALFORMED`; the proof's errors, and `EHR_PROOF_INVALID`
+    /// for a proof of another record; `EHR_INVALID_ARGUMENT` or
     /// `EHR_INVALID_JSON` for a malformed context or recipient.
     #[wasm_bindgen(constructor)]
     pub fn new(
@@ -195,6 +203,9 @@ impl ReceiveCheck {
         #[wasm_bindgen(unchecked_param_type = "string")] recipient: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] capsule: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] envelope: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ProofInput")] proof: Option<JsValue>,
+        #[wasm_bindgen(js_name = signedProof, unchecked_optional_param_type = "Uint8Array | string | object")]
+        signed_proof: Option<JsValue>,
     ) -> Result<ReceiveCheck, JsValue> {
         let context: SharingContext = convert::document(&context, "context")?;
         let capsule =
@@ -206,6 +217,13 @@ impl ReceiveCheck {
             capsule,
             self::envelope(&envelope)?,
         );
+        let given = |p: Option<JsValue>| p.filter(|p| !p.is_undefined() && !p.is_null());
+        let inner = match (given(proof), given(signed_proof)) {
+            (Some(proof), _) => inner.with_proof(proof_of(&proof)?),
+            (None, Some(proof)) => inner.with_signed_proof(signed_proof_of(&proof)?),
+            (None, None) => Ok(inner),
+        }
+        .map_err(Failure::from)?;
         Ok(Self { inner, suite })
     }
 
@@ -216,7 +234,8 @@ impl ReceiveCheck {
     ///
     /// # Errors
     /// The capsule's errors (`EHR_CAPSULE_WRONG_KEY`, …),
-    /// `EHR_RECORD_NOT_ANCHORED`, `EHR_RECORD_ANCHOR_MISMATCH`, the consent
+    /// `EHR_RECORD_NOT_ANCHORED`, `EHR_RECORD_ANCHOR_MISMATCH` (for a
+    /// batched record `EHR_PROOF_NOT_ANCHORED`, `EHR_PROOF_ANCHOR_MISMATCH`), the consent
     /// errors of `ShareCheck.seal`; `EHR_TRANSPORT_MALFORMED` for results
     /// that are no call data.
     #[wasm_bindgen(unchecked_return_type = "Received")]
@@ -265,7 +284,7 @@ macro_rules! requests_method {
 requests_method!(ShareCheck, "`mayReceive`, `grantOf`, `recipientKeyOf`");
 requests_method!(
     ReceiveCheck,
-    "`mayReceive`, `grantOf`, the registry's `recordHashOf`"
+    "`mayReceive`, `grantOf`, the registry's `recordHashOf` (`batchOf` with a proof)"
 );
 
 /// The transaction that records `disclosures` on `EhrConsent`

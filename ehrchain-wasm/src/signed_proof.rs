@@ -21,7 +21,7 @@ pub struct SignedRecordProof {
 
 /// Reads a signed record's proof in any of its forms (see
 /// `batch::any_form`).
-fn signed_proof_of(value: &JsValue) -> Result<CoreSigned, Failure> {
+pub(crate) fn signed_proof_of(value: &JsValue) -> Result<CoreSigned, Failure> {
     any_form(
         value,
         "a signed record's proof",

@@ -4,10 +4,13 @@
 // and B's published key at one mined block, and records the disclosure; B
 // opens the record and checks it against the chain; the accounting lists the
 // disclosure; the patient revokes and sharing is refused (EHR_CONSENT_REVOKED).
+// A record anchored in a Merkle batch is received with its inclusion proof;
+// a grant that expired is refused on both sides (EHR_CONSENT_EXPIRED).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import * as ehr from "../pkg/index.js";
-import { CHAIN_ID, setup, ti, walletOf } from "./chain.mjs";
+import { CHAIN_ID, FAST, setup, ti, walletOf } from "./chain.mjs";
 
 const chain = await setup();
 const { provider, accounts, admin, registry, templates, transport, hs } = chain;
@@ -169,4 +172,99 @@ test("a key other than the one the recipient published is refused: EHR_RECIPIENT
   await ehr.relayConsent(provider, { context, from: hospitalA, statement: held, signature: await ehr.signConsent(wallet, domain, held) });
   const authority = { grant: ehr.consentGrantId(domain, held) };
   await assert.rejects(ehr.shareRecord(provider, { ...share, authority, publicKey: other }), { code: "EHR_RECIPIENT_KEY_MISMATCH" });
+});
+
+/** The patient signs `statement` (a grant) and A relays it; its authority. */
+async function granted(statement) {
+  const signature = await ehr.signConsent(wallet, domain, statement);
+  const relayed = await ehr.relayConsent(provider, { context, from: hospitalA, statement, signature });
+  assert.equal(relayed.status, true);
+  return { grant: ehr.consentGrantId(domain, statement) };
+}
+
+test("a record anchored in a batch is received with its proof, and the evidence names the batch", async () => {
+  // A's pipeline anchors three blood-pressure records of the patient as one batch.
+  const builder = new ehr.BatchBuilder();
+  const tcs = [];
+  for (let i = 0; i < 3; i += 1) {
+    const entry = ti(templates, "blood-pressure", "doctor", { systolic: 120 + i, diastolic: 80, position: "sitting" }, {
+      patientId: "MRN-000123",
+    });
+    tcs.push(hs.generate(entry));
+    builder.add(tcs[i]);
+  }
+  const batch = builder.build(`0x${"bb".repeat(32)}`);
+  const acks = await ehr.runValidator(batch.validator(registry, CHAIN_ID, FAST), transport);
+  const ackOf = acks.find((a) => a.tiId === tcs[1].tiId);
+  assert.equal(ackOf.status, "valid", JSON.stringify(ackOf));
+  const anchoringBlock = await provider.request({
+    method: "eth_getBlockByNumber", params: [`0x${ackOf.blockNumber.toString(16)}`, false],
+  });
+
+  const start = await chainNow();
+  const authority = await granted({ ...grant, nonce: 4, expiresAt: start + 3600, deadline: start + 600 });
+  const batched = tcs[1].envelope;
+  const made = await ehr.shareRecord(provider, { ...share, envelope: batched, authority });
+  const receive = { context, recipient: hospitalB, capsule: made.capsule, envelope: batched, privateKey };
+
+  // No record is anchored under its TI id: without its proof, refused.
+  await assert.rejects(ehr.receiveRecord(provider, receive), { code: "EHR_RECORD_NOT_ANCHORED" });
+  // With its proof (the ACK's, as A hands it over), received.
+  const { record, evidence } = await ehr.receiveRecord(provider, { ...receive, proof: ackOf.batch });
+  assert.deepEqual(JSON.parse(Buffer.from(record).toString("utf8")), hs.openRecord(batched));
+  assert.equal(evidence.recordHash, tcs[1].recordHash);
+  assert.deepEqual(evidence.authority, authority);
+  assert.deepEqual(evidence.anchor, {
+    kind: "batch",
+    root: batch.root,
+    leafCount: 3,
+    anchoredAt: Number(anchoringBlock.timestamp) * 1000,
+    submitter: evidence.anchor.submitter,
+    proof: ackOf.batch,
+  });
+  assert.equal(lower(evidence.anchor.submitter), lower(hospitalA));
+  // The QR text form reads the same; another record's proof and a batch never
+  // anchored are refused.
+  const text = batch.proof(1).toText();
+  const again = await ehr.receiveRecord(provider, { ...receive, proof: text });
+  assert.deepEqual(again.evidence.anchor, evidence.anchor);
+  await assert.rejects(
+    ehr.receiveRecord(provider, { ...receive, proof: batch.proof(0).toText() }),
+    { code: "EHR_PROOF_INVALID" },
+  );
+  const alone = new ehr.BatchBuilder();
+  alone.add(tcs[1]);
+  const unanchored = alone.build(`0x${"bc".repeat(32)}`);
+  await assert.rejects(
+    ehr.receiveRecord(provider, { ...receive, proof: unanchored.proof(0).toText() }),
+    { code: "EHR_PROOF_NOT_ANCHORED" },
+  );
+  // A signed batch's proof (version 2, from docs/vectors) proves another
+  // record: refused before any read.
+  const { valid } = JSON.parse(readFileSync(new URL("../../docs/vectors/signed_proofs.json", import.meta.url), "utf8"));
+  await assert.rejects(ehr.receiveRecord(provider, { ...receive, signedProof: valid[0].text }), (e) => {
+    assert.equal(e.code, "EHR_PROOF_INVALID");
+    assert.match(e.message, new RegExp(`proves record ${valid[0].json.statement.recordHash}`));
+    return true;
+  });
+});
+
+// Last: it moves the chain's clock past the grant's expiry.
+test("a grant that expired: A may not share and B's capsule no longer checks (EHR_CONSENT_EXPIRED)", async () => {
+  const start = await chainNow();
+  const authority = await granted({ ...grant, nonce: 5, expiresAt: start + 60, deadline: start + 600 });
+  const made = await ehr.shareRecord(provider, { ...share, authority });
+  const receive = { context, recipient: hospitalB, capsule: made.capsule, envelope, privateKey };
+  const { evidence } = await ehr.receiveRecord(provider, receive);
+  assert.deepEqual(evidence.authority, authority);
+
+  await provider.request({ method: "evm_increaseTime", params: [120] });
+  await provider.request({ method: "evm_mine", params: [] });
+  assert.ok((await chainNow()) >= start + 60);
+  await assert.rejects(ehr.shareRecord(provider, { ...share, authority }), (e) => {
+    assert.equal(e.code, "EHR_CONSENT_EXPIRED");
+    assert.match(e.message, new RegExp(`grant ${authority.grant} expired at ${(start + 60) * 1000}`));
+    return true;
+  });
+  await assert.rejects(ehr.receiveRecord(provider, receive), { code: "EHR_CONSENT_EXPIRED" });
 });

@@ -15,7 +15,7 @@ import {
   accounting, consentGrantId, consentTypedData, deployConsent, disclosureTransaction, receiveRecord, recordDisclosures,
   relayConsent, shareRecord, signConsent, bindPatient, publishRecipientKey,
   type Accounting, type ConsentDomain, type ConsentGrant, type ConsentRevocation, type ConsentTransaction, type ConsentTypedData,
-  type DisclosureEntry, type Evidence, type GrantEntry, type MinedBlock, type Received, type Share, type SharingContext,
+  type AnchorEvidence, type DisclosureEntry, type Evidence, type GrantEntry, type MinedBlock, type Received, type Share, type SharingContext,
 } from "../pkg/index.js";
 import { patientRecords, type PatientRecord, type PatientRecords, type PatientRecordsQuery } from "../pkg/index.js";
 
@@ -154,6 +154,10 @@ export async function sharingExample(hs: Handshaker, envelope: Uint8Array, publi
   const receipt = await recordDisclosures(provider, { context, from: hospitalA, disclosures: [share.disclosure] });
   const received: Received = await receiveRecord(provider, { context, recipient: hospitalB, capsule: share.capsule, envelope, privateKey });
   const evidence: Evidence = received.evidence;
+  const anchor: AnchorEvidence = evidence.anchor;
+  const root: string | undefined = anchor.kind === "batch" ? anchor.root : undefined;
+  // A record of a batch comes with its proof (any ProofInput).
+  await receiveRecord(provider, { context, recipient: hospitalB, capsule: share.capsule, envelope, privateKey, proof: "EHRP:" });
   const book: Accounting = await accounting(provider, consent, subject, { fromBlock: 0 });
   const first: DisclosureEntry | undefined = book.disclosures[0];
   const grants: GrantEntry[] = book.grants;

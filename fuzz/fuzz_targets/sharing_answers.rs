@@ -7,7 +7,7 @@
 //! data of a holder's and a recipient's reads, which `ShareCheck::seal` and
 //! `ReceiveCheck::open` must judge without panicking. A capsule sealed from
 //! such answers names its own digest in its disclosure and opens for the
-//! recipient's key.
+//! recipient's key; and as the record of a batch, with its inclusion proof.
 #![no_main]
 
 use ehrchain_core::capsule::Authority;
@@ -17,9 +17,17 @@ use ehrchain_core::sharing::{
     ShareCheck, SharingContext,
 };
 use ehrchain_core::rpc::BlockTag;
-use ehrchain_core::{Address, B256, Bytes, Envelope, KeyId};
+use ehrchain_core::{Address, B256, BatchBuilder, Bytes, Envelope, InclusionProof, KeyId};
 use ehrchain_fuzz::{NOW, SEALING_KEY_ID, capsule_keys, config, key_store, rng, sealing_key};
 use libfuzzer_sys::fuzz_target;
+
+/// The inclusion proof of `envelope`'s record as the second of two.
+fn batch_proof(envelope: &Envelope) -> Option<InclusionProof> {
+    let mut builder = BatchBuilder::new();
+    builder.push(B256::repeat_byte(0x31)).ok()?;
+    builder.push(envelope.record_hash()).ok()?;
+    builder.build(B256::repeat_byte(0xba)).ok()?.proof(1).ok()
+}
 
 fuzz_target!(|data: &[u8]| {
     let context = SharingContext {
@@ -94,8 +102,14 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(share.disclosure.capsuleDigest, share.capsule.digest());
                 let received =
                     ReceiveCheck::new(&context, recipient, share.capsule, envelope.clone());
-                if let Err(e) = received.open(&answers, key) {
-                    let _ = (e.to_string(), e.code());
+                // The same record as a leaf of a batch: the third answer is
+                // then `batchOf`'s.
+                let batched =
+                    batch_proof(&envelope).map(|proof| received.clone().with_proof(proof));
+                for check in [Some(Ok(received)), batched].into_iter().flatten() {
+                    if let Err(e) = check.and_then(|c| c.open(&answers, key)) {
+                        let _ = (e.to_string(), e.code());
+                    }
                 }
             }
             Err(e) => {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RecordStatement;
 use super::signed_proof::SignedProofError;
+use crate::registry_abi::IEhrRegistry;
 use crate::time::UnixMillis;
 
 /// One period during which an account held a role, as the registry's
@@ -30,6 +31,17 @@ impl RoleTerm {
     #[must_use]
     pub fn covers(&self, at: UnixMillis) -> bool {
         self.granted_at <= at && self.revoked_at.is_none_or(|revoked| at < revoked)
+    }
+}
+
+impl From<&IEhrRegistry::RoleTerm> for RoleTerm {
+    /// A term as the registry's `roleTermsOf` returns it (seconds; a zero
+    /// `revokedAt` for a term still open).
+    fn from(term: &IEhrRegistry::RoleTerm) -> Self {
+        Self {
+            granted_at: UnixMillis::from_secs(term.grantedAt),
+            revoked_at: (term.revokedAt != 0).then(|| UnixMillis::from_secs(term.revokedAt)),
+        }
     }
 }
 

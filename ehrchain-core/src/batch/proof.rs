@@ -5,6 +5,8 @@ use std::borrow::Borrow;
 use alloy_primitives::B256;
 use serde::{Deserialize, Serialize};
 
+use crate::registry_abi::IEhrRegistry;
+
 use super::{ProofError, hash_pair, keccak256_many, leaf_of, leaves_into, sorted_pair};
 
 /// The four bytes every binary proof starts with: `EHRP`.
@@ -38,6 +40,21 @@ pub struct AnchoredBatch {
     pub leaf_count: u32,
     /// The batch id of the `BatchAnchored` event, when the reader has it.
     pub batch_id: Option<B256>,
+}
+
+impl AnchoredBatch {
+    /// The batch the registry's `batchOf(root)` answer names, or `None` when
+    /// no batch is anchored under `root` (the registry refuses a zero leaf
+    /// count, so zero means "not anchored"). The batch id is only in the
+    /// `BatchAnchored` event, so it is `None`.
+    #[must_use]
+    pub fn of_batch_of(root: B256, answer: &IEhrRegistry::batchOfReturn) -> Option<Self> {
+        (answer.leafCount > 0).then_some(Self {
+            root,
+            leaf_count: answer.leafCount,
+            batch_id: None,
+        })
+    }
 }
 
 /// Read access to the batches anchored on chain: the part of a transport that

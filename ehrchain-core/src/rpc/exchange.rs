@@ -351,12 +351,7 @@ impl Exchange {
                 answer.and_then(|v| super::data(&v)).and_then(|data| {
                     let batch = IEhrRegistry::batchOfCall::abi_decode_returns(&data)
                         .map_err(undecodable)?;
-                    // The registry refuses a zero leaf count: zero means "not anchored".
-                    Ok((batch.leafCount > 0).then_some(AnchoredBatch {
-                        root,
-                        leaf_count: batch.leafCount,
-                        batch_id: None,
-                    }))
+                    Ok(AnchoredBatch::of_batch_of(root, &batch))
                 }),
             )),
         }

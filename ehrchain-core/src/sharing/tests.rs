@@ -6,6 +6,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use super::*;
+use crate::batch::ProofError;
 use crate::capsule::{Authority, CapsuleSuite, KeyCapsule, RecipientPrivateKey};
 use crate::consent_abi::{Disclosure, IEhrConsent};
 use crate::envelope::{Envelope, EnvelopeBinding};
@@ -187,9 +188,12 @@ fn a_grant_that_holds_gives_a_capsule_and_its_disclosure_and_the_recipient_opens
             template_id: TEMPLATE,
             authority: Authority::Grant(GRANT),
             capsule_digest: share.capsule.digest(),
+            anchor: AnchorEvidence::Record,
             checked_at: chain.block(),
         }
     );
+    let json = serde_json::to_value(&received.evidence).unwrap();
+    assert_eq!(json["anchor"], serde_json::json!({"kind": "record"}));
 }
 
 #[test]
@@ -609,4 +613,270 @@ fn the_accounting_lists_a_pseudonym_s_disclosures_and_grants_from_logs() {
         ChainLog::from_rpc(&serde_json::json!({"not": "logs"})),
         Err(TransportError::Malformed(_))
     ));
+}
+
+/// A batch of three records whose second is the envelope's; its root and
+/// leaf count as `batchOf` answers them, anchored at `anchored_at` seconds.
+fn batch() -> crate::batch::Batch {
+    let mut builder = crate::BatchBuilder::new();
+    for hash in [
+        B256::repeat_byte(0x31),
+        envelope().record_hash(),
+        B256::repeat_byte(0x33),
+    ] {
+        builder.push(hash).unwrap();
+    }
+    builder.build(B256::repeat_byte(0xba)).unwrap()
+}
+
+const SUBMITTER: Address = Address::repeat_byte(0x5e);
+const ANCHORED_AT: u64 = EXPIRES - 600;
+
+/// The recipient's answers for a batched record: `batchOf` answers
+/// `leaf_count` (zero: nothing anchored under the root).
+fn batch_answers(chain: &Chain, leaf_count: u32) -> ReadAnswers {
+    let mut answers = chain.holder();
+    answers.answers[2] =
+        IEhrRegistry::batchOfCall::abi_encode_returns_tuple(&(leaf_count, ANCHORED_AT, SUBMITTER))
+            .into();
+    answers
+}
+
+fn receive_batched(
+    proof: crate::InclusionProof,
+    answers: &ReadAnswers,
+) -> Result<Received, SharingError> {
+    ReceiveCheck::new(&context(), RECIPIENT, granted_capsule(), envelope())
+        .with_proof(proof)?
+        .open(answers, &recipient_key(CapsuleSuite::X25519))
+}
+
+#[test]
+fn a_batched_record_is_received_with_its_proof_and_its_evidence_names_the_batch() {
+    let batch = batch();
+    let proof = batch.proof(1).unwrap();
+    let chain = Chain {
+        anchored: B256::ZERO,
+        ..Chain::granted()
+    };
+    let capsule = share(&chain, Authority::Grant(GRANT)).unwrap().capsule;
+    let check = ReceiveCheck::new(&context(), RECIPIENT, capsule, envelope())
+        .with_proof(proof.clone())
+        .unwrap();
+    assert_eq!(
+        check.reads()[2],
+        ChainRead::of(
+            context().registry,
+            &IEhrRegistry::batchOfCall { root: batch.root() }
+        )
+    );
+    let received = receive_batched(proof.clone(), &batch_answers(&chain, 3)).unwrap();
+    assert_eq!(received.record.as_slice(), b"HbA1c 6.1 %");
+    assert_eq!(received.evidence.authority, Authority::Grant(GRANT));
+    assert_eq!(
+        received.evidence.anchor,
+        AnchorEvidence::Batch {
+            root: batch.root(),
+            leaf_count: 3,
+            anchored_at: UnixMillis::from_secs(ANCHORED_AT),
+            submitter: SUBMITTER,
+            proof: proof.clone(),
+        }
+    );
+    let json = serde_json::to_value(&received.evidence).unwrap();
+    assert_eq!(
+        json["anchor"],
+        serde_json::json!({
+            "kind": "batch",
+            "root": batch.root(),
+            "leafCount": 3,
+            "anchoredAt": ANCHORED_AT * 1000,
+            "submitter": SUBMITTER,
+            "proof": serde_json::to_value(&proof).unwrap(),
+        })
+    );
+    let back: Evidence = serde_json::from_value(json).unwrap();
+    assert_eq!(back, received.evidence);
+}
+
+#[test]
+fn a_wrong_proof_a_proof_of_another_record_and_a_root_not_anchored_are_refused() {
+    let batch = batch();
+    let chain = Chain::granted();
+    let error = |proof, leaf_count| {
+        let error = receive_batched(proof, &batch_answers(&chain, leaf_count)).unwrap_err();
+        (error.code(), crate::Error::from(error).reason())
+    };
+    // Another record's proof.
+    let other = batch.proof(0).unwrap();
+    assert_eq!(
+        receive_batched(other.clone(), &batch_answers(&chain, 3)).unwrap_err(),
+        SharingError::ProofOfOtherRecord {
+            record_hash: envelope().record_hash(),
+            proven: B256::repeat_byte(0x31),
+        }
+    );
+    // A proof whose siblings were altered.
+    let mut altered = batch.proof(1).unwrap();
+    altered.siblings[0] = B256::repeat_byte(0xee);
+    assert_eq!(
+        error(altered, 3),
+        (ErrorCode::ProofInvalid, Some("root_mismatch"))
+    );
+    // No batch under the root; another leaf count under it.
+    let proof = batch.proof(1).unwrap();
+    assert_eq!(
+        receive_batched(proof.clone(), &batch_answers(&chain, 0)).unwrap_err(),
+        SharingError::Proof(ProofError::NotAnchored(batch.root()))
+    );
+    assert_eq!(
+        error(proof.clone(), 0),
+        (ErrorCode::ProofNotAnchored, Some("not_anchored"))
+    );
+    assert_eq!(
+        error(proof.clone(), 4),
+        (ErrorCode::ProofAnchorMismatch, Some("leaf_count_mismatch"))
+    );
+    // The batch holds but the grant does not: consent is still checked.
+    let revoked = Chain {
+        may: (false, B256::ZERO),
+        grant: (SUBJECT, RECIPIENT, EXPIRES, true),
+        ..chain.clone()
+    };
+    assert_eq!(
+        receive_batched(proof, &batch_answers(&revoked, 3)).unwrap_err(),
+        SharingError::GrantRevoked(GRANT)
+    );
+}
+
+/// The capsule of the envelope's record under the grant.
+fn granted_capsule() -> KeyCapsule {
+    share(&Chain::granted(), Authority::Grant(GRANT))
+        .unwrap()
+        .capsule
+}
+
+/// A signed batch of two statements whose second is the envelope's record,
+/// signed by the doctor `signer` for the sharing context's registry.
+fn signed_batch(signer: &alloy_signer_local::PrivateKeySigner) -> crate::authorship::SignedBatch {
+    use crate::authorship::{RecordSignature, RecordStatement, SignedBatchBuilder, SigningDomain};
+    use alloy_signer::SignerSync;
+    let domain = SigningDomain {
+        chain_id: context().chain_id,
+        registry: context().registry,
+    };
+    let statement = RecordStatement {
+        tiId: TI,
+        templateId: TEMPLATE,
+        recordHash: envelope().record_hash(),
+        subject: SUBJECT,
+        role: crate::Role::new(crate::Role::DOCTOR).unwrap().id(),
+        author: signer.address(),
+        timestamp: ANCHORED_AT - 60,
+    };
+    let other = RecordStatement {
+        tiId: B256::repeat_byte(0x32),
+        recordHash: B256::repeat_byte(0x31),
+        ..statement.clone()
+    };
+    let mut builder = SignedBatchBuilder::new(domain);
+    for s in [other, statement] {
+        let signed = signer.sign_hash_sync(&s.signing_hash(&domain)).unwrap();
+        let signature = RecordSignature::from_slice(&signed.as_bytes()).unwrap();
+        builder.push(s, signature).unwrap();
+    }
+    builder.build(B256::repeat_byte(0xba)).unwrap()
+}
+
+/// The recipient's answers for a signed batch's record: `batchOf` (two
+/// leaves), `isRoleAllowed` says `allowed`, `roleTermsOf` says `terms`.
+fn signed_answers(allowed: bool, terms: Vec<IEhrRegistry::RoleTerm>) -> ReadAnswers {
+    let mut answers = batch_answers(&Chain::granted(), 2);
+    answers
+        .answers
+        .push(IEhrRegistry::isRoleAllowedCall::abi_encode_returns_tuple(&(allowed,)).into());
+    answers
+        .answers
+        .push(IEhrRegistry::roleTermsOfCall::abi_encode_returns_tuple(&(terms,)).into());
+    answers
+}
+
+#[test]
+fn a_record_of_a_signed_batch_is_received_with_its_signed_proof_and_its_author_checked() {
+    let signer =
+        alloy_signer_local::PrivateKeySigner::from_bytes(&B256::repeat_byte(0x11)).unwrap();
+    let batch = signed_batch(&signer);
+    let proof = batch.proof(1).unwrap();
+    let role = crate::Role::new(crate::Role::DOCTOR).unwrap().id();
+    let check = ReceiveCheck::new(&context(), RECIPIENT, granted_capsule(), envelope())
+        .with_signed_proof(proof.clone())
+        .unwrap();
+    let registry = context().registry;
+    assert_eq!(
+        check.reads()[2..],
+        [
+            ChainRead::of(registry, &IEhrRegistry::batchOfCall { root: batch.root() }),
+            ChainRead::of(
+                registry,
+                &IEhrRegistry::isRoleAllowedCall {
+                    templateId: TEMPLATE,
+                    role
+                }
+            ),
+            ChainRead::of(
+                registry,
+                &IEhrRegistry::roleTermsOfCall {
+                    role,
+                    account: signer.address()
+                }
+            ),
+        ]
+    );
+    let key = recipient_key(CapsuleSuite::X25519);
+    let held = vec![IEhrRegistry::RoleTerm {
+        grantedAt: ANCHORED_AT - 3_600,
+        revokedAt: 0,
+    }];
+    let received = check
+        .open(&signed_answers(true, held.clone()), &key)
+        .unwrap();
+    assert_eq!(received.record.as_slice(), b"HbA1c 6.1 %");
+    assert_eq!(
+        received.evidence.anchor,
+        AnchorEvidence::SignedBatch {
+            root: batch.root(),
+            leaf_count: 2,
+            anchored_at: UnixMillis::from_secs(ANCHORED_AT),
+            submitter: SUBMITTER,
+            proof: Box::new(proof.clone()),
+        }
+    );
+    let json = serde_json::to_value(&received.evidence).unwrap();
+    assert_eq!(json["anchor"]["kind"], "signed_batch");
+    assert_eq!(json["anchor"]["proof"]["version"], 2);
+
+    // The role not allowed by the template; not held when anchored.
+    let refused = |allowed, terms| {
+        let error = check
+            .open(&signed_answers(allowed, terms), &key)
+            .unwrap_err();
+        error.code()
+    };
+    assert_eq!(refused(false, held), ErrorCode::AuthorRoleNotAllowed);
+    let revoked = vec![IEhrRegistry::RoleTerm {
+        grantedAt: ANCHORED_AT - 3_600,
+        revokedAt: ANCHORED_AT - 60,
+    }];
+    assert_eq!(refused(true, revoked), ErrorCode::AuthorRoleNotHeld);
+    // Another record's signed proof.
+    let other = ReceiveCheck::new(&context(), RECIPIENT, granted_capsule(), envelope())
+        .with_signed_proof(batch.proof(0).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        other,
+        SharingError::ProofOfOtherRecord {
+            record_hash: envelope().record_hash(),
+            proven: B256::repeat_byte(0x31),
+        }
+    );
 }

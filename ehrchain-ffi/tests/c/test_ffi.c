@@ -2394,7 +2394,8 @@ static uint8_t *abi_word(uint8_t *w, const uint8_t *bytes, size_t n) {
 }
 
 /* The answers JSON of a check's reads: `mayReceive` and `grantOf` from
- * `view`, then `third` (`recipientKeyOf` or `recordHashOf`). */
+ * `view`, then `third` (`recipientKeyOf`, `recordHashOf` or `batchOf`: at
+ * most three words). */
 static void answers_json(char *out, size_t cap, const struct consent_view *view,
                          const uint8_t *third, size_t third_len) {
     uint8_t may[64], grant[128];
@@ -2408,7 +2409,7 @@ static void answers_json(char *out, size_t cap, const struct consent_view *view,
     if (!view->exists) {
         memset(grant, 0, sizeof grant);
     }
-    char a[131], b[259], c[131];
+    char a[131], b[259], c[2 * 96 + 3];
     snprintf(out, cap,
              "{\"block\": {\"number\": 10, \"time\": 1700000000000}, \"answers\": [\"%s\", \"%s\", "
              "\"%s\"]}",
@@ -2423,6 +2424,106 @@ static int count_reads(const char *json) {
         n++;
     }
     return n;
+}
+
+/* A recipient's X25519 key pair in `host`, its public key, and what it
+ * publishes (key id, then SHA-256). */
+static void recipient_keys(struct host_recipient *host, uint8_t public_key[32],
+                           uint8_t published[64]) {
+    uint32_t suite = EHR_CAPSULE_SUITE_X25519;
+    size_t n = 0;
+    OK(ehr_recipient_key_generate(suite, host->private_key));
+    OK(ehr_recipient_public_key(suite, host->private_key, public_key, 32, &n));
+    OK(ehr_recipient_key_id(suite, public_key, 32, host->key_id));
+    memcpy(published, host->key_id, 32);
+    OK(ehr_recipient_key_hash(suite, public_key, 32, published + 32));
+}
+
+/* The recipient's check of `record_hash` (of `envelope`) as the second of a
+ * two-record batch, with a capsule sealed under `view`'s grant. */
+static void test_sharing_batched(const ehr_sharing_context *context,
+                                 const struct consent_view *view, const uint8_t *envelope,
+                                 size_t envelope_len, const uint8_t *record_hash) {
+    ehr_key_store *holder = memory_keys();
+    uint8_t other[32], batch_id[32];
+    memset(other, 0x31, 32);
+    memset(batch_id, 0xba, 32);
+    ehr_batch_builder *builder = NULL;
+    ehr_batch *batch = NULL;
+    uint32_t index = 0;
+    OK(ehr_batch_builder_new(&builder));
+    OK(ehr_batch_builder_push(builder, other, &index));
+    OK(ehr_batch_builder_push(builder, record_hash, &index));
+    OK(ehr_batch_builder_build(builder, batch_id, &batch));
+    ehr_batch_builder_free(builder);
+    ehr_proof *proof = NULL, *wrong = NULL;
+    OK(ehr_batch_proof(batch, 1, &proof));
+    OK(ehr_batch_proof(batch, 0, &wrong));
+    ehr_batch_free(batch);
+
+    /* A capsule for the recipient (the holder's check, as above). */
+    uint32_t suite = EHR_CAPSULE_SUITE_X25519;
+    struct host_recipient host = {{0}, {0}, 0, 0, 0};
+    uint8_t public_key[32], published[64];
+    size_t n = 0;
+    recipient_keys(&host, public_key, published);
+    ehr_share_check *share_check = NULL;
+    OK(ehr_share_check_new(context, envelope, envelope_len, view->recipient, EHR_AUTHORITY_GRANT,
+                           view->grant_id, &share_check));
+    char answers[2048], json[8192];
+    answers_json(answers, sizeof answers, view, published, sizeof published);
+    ehr_share *share = NULL;
+    OK(ehr_share_check_seal(share_check, answers, strlen(answers), suite, public_key, 32, holder,
+                            &share));
+    ehr_share_check_free(share_check);
+    ehr_capsule *capsule = NULL;
+    OK(ehr_share_capsule(share, &capsule));
+    ehr_share_free(share);
+    ehr_key_store_callbacks cb = {.struct_size = sizeof cb,
+                                  .userdata = &host,
+                                  .master_key = host_no_master_key,
+                                  .recipient_key = host_recipient_key};
+    ehr_key_store *keys = NULL;
+    OK(ehr_key_store_new_callbacks(&cb, &keys));
+
+    /* Another record's proof is refused before any read. */
+    ehr_receive_check *check = NULL;
+    EXPECT_RC(ehr_receive_check_new_batched(context, view->recipient, capsule, wrong, envelope,
+                                            envelope_len, &check),
+              EHR_PROOF_INVALID);
+    EXPECT_LAST_ERROR("ask the holder for this record's proof");
+    EXPECT(check == NULL);
+    OK(ehr_receive_check_new_batched(context, view->recipient, capsule, proof, envelope,
+                                     envelope_len, &check));
+    ehr_capsule_free(capsule);
+    char reads[4096];
+    OK(ehr_receive_check_reads(check, reads, sizeof reads, &n));
+    EXPECT(count_reads(reads) == 3);
+    /* batchOf's answers: no batch, another leaf count, this batch's. */
+    uint8_t batch_of[96], submitter[20];
+    uint8_t anchored_at[8] = {0, 0, 0, 0, 0x65, 0x53, 0xf1, 0x00}; /* 1,700,000,000 s */
+    memset(submitter, 0x5e, 20);
+    ehr_received *received = NULL;
+    for (uint8_t leaves = 0; leaves <= 3; leaves++) {
+        abi_word(abi_word(abi_word(batch_of, &leaves, 1), anchored_at, 8), submitter, 20);
+        answers_json(answers, sizeof answers, view, batch_of, sizeof batch_of);
+        ehr_result rc = ehr_receive_check_open(check, answers, strlen(answers), keys, &received);
+        EXPECT(rc == (leaves == 0   ? EHR_PROOF_NOT_ANCHORED
+                      : leaves == 2 ? EHR_OK
+                                    : EHR_PROOF_ANCHOR_MISMATCH));
+        if (rc == EHR_OK) {
+            OK(ehr_received_evidence(received, json, sizeof json, &n));
+            EXPECT(strstr(json, "\"anchor\":{\"kind\":\"batch\",\"root\":\"0x") != NULL);
+            EXPECT(strstr(json, "\"leafCount\":2,\"anchoredAt\":1700000000000,"
+                                "\"submitter\":\"0x5e5e") != NULL);
+            ehr_received_free(received);
+        }
+    }
+    ehr_receive_check_free(check);
+    ehr_proof_free(proof);
+    ehr_proof_free(wrong);
+    ehr_key_store_free(keys);
+    ehr_key_store_free(holder);
 }
 
 /* A holder shares a record with a recipient and the recipient opens it,
@@ -2453,13 +2554,9 @@ static void test_sharing_from_answers(void) {
     /* The recipient's key pair; what it publishes: key id and hash. */
     uint32_t suite = EHR_CAPSULE_SUITE_X25519;
     struct host_recipient host = {{0}, {0}, 0, 0, 0};
-    OK(ehr_recipient_key_generate(suite, host.private_key));
     uint8_t public_key[32], published[64];
     size_t n = 0;
-    OK(ehr_recipient_public_key(suite, host.private_key, public_key, sizeof public_key, &n));
-    OK(ehr_recipient_key_id(suite, public_key, 32, host.key_id));
-    memcpy(published, host.key_id, 32);
-    OK(ehr_recipient_key_hash(suite, public_key, 32, published + 32));
+    recipient_keys(&host, public_key, published);
 
     /* The holder's check: three reads, as eth_call requests at block 10. */
     ehr_share_check *check = NULL;
@@ -2547,6 +2644,11 @@ static void test_sharing_from_answers(void) {
     answers_json(answers, sizeof answers, &view, zero, 32);
     EXPECT_RC(ehr_receive_check_open(receive, answers, strlen(answers), hsm, &received),
               EHR_RECORD_NOT_ANCHORED);
+
+    /* A record of a batch, received with its proof: the check reads the
+     * registry's batchOf(root) (leaf count, anchoredAt, submitter) instead,
+     * and the evidence names the batch. */
+    test_sharing_batched(&context, &view, envelope, envelope_len, record_hash);
 
     /* Revoked: no new capsule, and the recipient's check fails on it. */
     view.allowed = 0;
