@@ -14,6 +14,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use alloy_primitives::{Address, B256, Bytes};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
@@ -242,15 +244,11 @@ fn refusal(binary: &[u8], anchor: &SignedBatchAnchor, roles: &RoleHistory) -> &'
 
 #[test]
 fn signed_proof_vectors_match_this_library() {
-    let built = build();
-    let json = serde_json::to_string_pretty(&built).unwrap() + "\n";
-    if std::env::var_os("EHRCHAIN_REGENERATE_VECTORS").is_some() {
-        std::fs::write(PATH, &json).unwrap();
-    }
-    let file: VectorFile = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
+    let file: VectorFile = common::read_vector_file(PATH, build);
     assert_eq!(
-        file, built,
-        "docs/vectors/signed_proofs.json is stale: regenerate it"
+        file,
+        build(),
+        "docs/vectors/signed_proofs.json does not read back as written"
     );
     for v in &file.valid {
         let proof = SignedRecordProof::from_bytes(&v.binary).unwrap();

@@ -5,10 +5,11 @@ use rand_core::SeedableRng;
 
 use super::*;
 use crate::registry_abi::IEhrRegistry;
-use crate::{
-    AnchoredBatch, GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, Role, TemplateRegistry,
-    TransactionGenerator,
-};
+use crate::{AnchoredBatch, Role, TemplateRegistry};
+
+/// The test keys every suite seals with, shared with the integration tests.
+#[path = "../../tests/common/test_keys.rs"]
+mod test_keys;
 
 const NOW_S: u64 = 1_764_495_000;
 
@@ -17,23 +18,7 @@ pub(crate) fn tc() -> ChainTransaction {
 }
 
 pub(crate) fn tc_for(ti: u8) -> ChainTransaction {
-    let mut keys = InMemoryKeyStore::new();
-    keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
-    keys.insert(
-        KeyId::new("pseudonyms").unwrap(),
-        MasterKey::new([0x22; 32]),
-    );
-    let tg = TransactionGenerator::new(
-        GeneratorConfig {
-            chain_id: 1337,
-            registry: Address::repeat_byte(0xee),
-            sealing_key: KeyId::new("records").unwrap(),
-            pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-            max_clock_skew_ms: 300_000,
-        },
-        keys,
-    )
-    .unwrap();
+    let tg = test_keys::test_generator("records", 1337, Address::repeat_byte(0xee));
     let templates = TemplateRegistry::with_built_ins(None).unwrap();
     let ti = InitialTransaction {
         ti_id: B256::repeat_byte(ti),
