@@ -1,9 +1,11 @@
 //! Shared by the test-vector tests: the JSON files in `docs/vectors/` are
 //! rewritten from the code with `EHRCHAIN_REGENERATE_VECTORS=1` (`make vectors`)
 //! and otherwise must be exactly what the code writes today. Also the test
-//! keys every suite seals with ([`test_keys`]).
+//! keys every suite seals with ([`test_keys`]) and pieces of hand-written
+//! templates ([`template_docs`]).
 #![allow(clippy::unwrap_used, clippy::panic, dead_code)]
 
+pub(crate) mod template_docs;
 pub(crate) mod test_keys;
 
 use serde::Serialize;
