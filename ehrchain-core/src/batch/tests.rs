@@ -377,55 +377,45 @@ fn encodings_round_trip() {
 fn malformed_encodings_are_rejected() {
     let proof = batch_of(5).proof(2).unwrap();
     let bytes = proof.to_bytes();
-    assert_eq!(
-        InclusionProof::from_bytes(&[]),
-        Err(ProofError::Truncated {
-            needed: 110,
-            got: 0
-        })
-    );
-    assert_eq!(
-        InclusionProof::from_bytes(b"EHR"),
-        Err(ProofError::Truncated {
-            needed: 110,
-            got: 3
-        })
-    );
-    assert_eq!(
-        InclusionProof::from_bytes(b"XHRP"),
-        Err(ProofError::NotAProof)
-    );
-    let mut v2 = bytes.clone();
-    v2[4] = 2;
-    assert_eq!(
-        InclusionProof::from_bytes(&v2),
-        Err(ProofError::UnsupportedVersion(2))
-    );
-    assert_eq!(
-        InclusionProof::from_bytes(&bytes[..bytes.len() - 1]),
-        Err(ProofError::Truncated {
-            needed: bytes.len(),
-            got: bytes.len() - 1
-        })
-    );
-    let mut long = bytes.clone();
-    long.push(0);
-    assert_eq!(
-        InclusionProof::from_bytes(&long),
-        Err(ProofError::TrailingBytes(1))
-    );
-    let mut zero = bytes.clone();
-    zero[101..105].copy_from_slice(&0u32.to_be_bytes());
-    assert_eq!(
-        InclusionProof::from_bytes(&zero),
-        Err(ProofError::ZeroLeafCount)
-    );
-    let mut many = bytes.clone();
-    many[109] = 33;
-    assert_eq!(
-        InclusionProof::from_bytes(&many),
-        Err(ProofError::TooManySiblings(33))
-    );
+    let edited = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut edited = bytes.clone();
+        edit(&mut edited);
+        edited
+    };
+    let cases: [(Vec<u8>, ProofError); 8] = [
+        (
+            Vec::new(),
+            ProofError::Truncated {
+                needed: 110,
+                got: 0,
+            },
+        ),
+        (
+            b"EHR".to_vec(),
+            ProofError::Truncated {
+                needed: 110,
+                got: 3,
+            },
+        ),
+        (b"XHRP".to_vec(), ProofError::NotAProof),
+        (edited(&|b| b[4] = 2), ProofError::UnsupportedVersion(2)),
+        (
+            bytes[..bytes.len() - 1].to_vec(),
+            ProofError::Truncated {
+                needed: bytes.len(),
+                got: bytes.len() - 1,
+            },
+        ),
+        (edited(&|b| b.push(0)), ProofError::TrailingBytes(1)),
+        (
+            edited(&|b| b[101..105].copy_from_slice(&0u32.to_be_bytes())),
+            ProofError::ZeroLeafCount,
+        ),
+        (edited(&|b| b[109] = 33), ProofError::TooManySiblings(33)),
+    ];
+    for (bytes, error) in cases {
+        assert_eq!(InclusionProof::from_bytes(&bytes), Err(error));
+    }
     assert_eq!(
         InclusionProof::from_text("HC1:ABC"),
         Err(ProofError::NotAProof)
