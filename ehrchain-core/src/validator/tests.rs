@@ -159,6 +159,13 @@ pub(crate) fn poll(
     v.handle_receipt(UnixMillis(now), Ok(status)).unwrap();
 }
 
+/// A confirming poll at `now` that finds `r` still in its block: the ACK
+/// is valid.
+fn poll_valid(v: &mut TransactionValidator, now: u64, r: &TxReceipt) {
+    poll(v, now, r.tx_hash, SubmissionStatus::Included(r.clone()));
+    assert!(v.poll_ack().unwrap().is_valid());
+}
+
 /// A validator whose transaction `tx(7)`, submitted at 0, was found
 /// included in block 5 at 1 s; and that receipt.
 fn included_in_block_5() -> (TransactionValidator, TxReceipt) {
@@ -407,13 +414,7 @@ fn an_outage_while_confirming_is_not_a_chain_that_stopped() {
     head(&mut v, back, 5);
     assert_eq!(v.state(), during);
     head(&mut v, back + 1_000, 6);
-    poll(
-        &mut v,
-        back + 1_000,
-        r.tx_hash,
-        SubmissionStatus::Included(r.clone()),
-    );
-    assert!(v.poll_ack().unwrap().is_valid());
+    poll_valid(&mut v, back + 1_000, &r);
 }
 
 #[test]
@@ -1349,13 +1350,7 @@ fn a_head_that_moves_within_the_bound_is_waited_for() {
     assert!(!v.is_finished());
     // The next block comes at the bound: confirmed, valid.
     head(&mut v, 11_000, 6);
-    poll(
-        &mut v,
-        11_000,
-        r.tx_hash,
-        SubmissionStatus::Included(r.clone()),
-    );
-    assert!(v.poll_ack().unwrap().is_valid());
+    poll_valid(&mut v, 11_000, &r);
 }
 
 #[test]
