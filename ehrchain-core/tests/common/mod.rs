@@ -50,6 +50,18 @@ pub(crate) fn read_vector_file<F: DeserializeOwned, T: Serialize>(
     serde_json::from_str(&checked_vector_file(path, build)).unwrap()
 }
 
+/// The vector file at `path`, checked as [`checked_vector_file`] checks it,
+/// read back as the type it was written from, and equal to what `build()`
+/// makes now (its readers lose nothing).
+pub(crate) fn read_back_vector_file<T>(path: &str, build: impl Fn() -> T) -> T
+where
+    T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let stored: T = read_vector_file(path, &build);
+    assert_eq!(stored, build(), "{path} does not read back as written");
+    stored
+}
+
 /// Expects `error`, the error of the negative vector `name`, to be one of
 /// `known`.
 pub(crate) fn assert_known_error(known: &[&str], name: &str, error: &str) {
