@@ -7,18 +7,12 @@
 #![no_main]
 
 use ehrchain_core::{TransactionValidator, UnixMillis};
+use ehrchain_fuzz::read_text;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
+    let Some((_, mut validator)) = read_text(data, TransactionValidator::from_json) else {
         return;
-    };
-    let mut validator = match TransactionValidator::from_json(text) {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = e.to_string();
-            return;
-        }
     };
     let again = validator.to_json();
     if let Err(e) = TransactionValidator::from_json(&again) {

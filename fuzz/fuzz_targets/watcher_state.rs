@@ -8,18 +8,12 @@
 
 use ehrchain_core::watcher::AnchorWatcher;
 use ehrchain_core::{SubmissionStatus, TransportError, UnixMillis};
+use ehrchain_fuzz::read_text;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
+    let Some((_, mut watcher)) = read_text(data, AnchorWatcher::from_json) else {
         return;
-    };
-    let mut watcher = match AnchorWatcher::from_json(text) {
-        Ok(w) => w,
-        Err(e) => {
-            let _ = e.to_string();
-            return;
-        }
     };
     let again = watcher.to_json();
     if let Err(e) = AnchorWatcher::from_json(&again) {

@@ -121,3 +121,19 @@ pub fn capsule_keys() -> Vec<RecipientPrivateKey> {
         )
         .collect()
 }
+
+/// What a reader made of an input, or `None` when it refused it; the
+/// refusal's message (shown to people) must format without panicking.
+pub fn accepted<T, E: std::fmt::Display>(read: Result<T, E>) -> Option<T> {
+    read.map_err(|e| e.to_string()).ok()
+}
+
+/// `data` as UTF-8 text, with what `read` makes of it; `None` for bytes that
+/// are not text, or for text `read` refuses ([`accepted`]).
+pub fn read_text<T, E: std::fmt::Display>(
+    data: &[u8],
+    read: impl FnOnce(&str) -> Result<T, E>,
+) -> Option<(&str, T)> {
+    let text = std::str::from_utf8(data).ok()?;
+    Some((text, accepted(read(text))?))
+}
