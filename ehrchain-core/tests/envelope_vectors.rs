@@ -110,10 +110,7 @@ fn check(file: &VectorFile) {
     for v in &file.valid {
         check_valid(v);
     }
-    common::assert_every_error_named(file.invalid.iter().map(|v| v.error.as_str()), &ERROR_NAMES);
-    for v in &file.invalid {
-        check_invalid(v);
-    }
+    common::check_invalid_vectors(&file.invalid, |v| &v.error, &ERROR_NAMES, check_invalid);
     for v in &file.pseudonyms {
         let p = Pseudonymizer::new(&master(&v.key)).pseudonym(&v.patient_id);
         assert_eq!(hex::encode(p), v.pseudonym, "pseudonym vector {}", v.name);

@@ -68,13 +68,18 @@ pub(crate) fn assert_known_error(known: &[&str], name: &str, error: &str) {
     assert!(known.contains(&error), "{name}: unknown error name {error}");
 }
 
-/// Every name of `expected` is the error of at least one negative vector.
-pub(crate) fn assert_every_error_named<'a>(
-    errors: impl IntoIterator<Item = &'a str>,
+/// Checks the negative vectors: every name of `expected` is the error
+/// (`error_of`) of at least one of them, and each is refused as it says
+/// (`check`).
+pub(crate) fn check_invalid_vectors<V>(
+    invalid: &[V],
+    error_of: impl Fn(&V) -> &str,
     expected: &[&str],
+    check: impl Fn(&V),
 ) {
-    let named: Vec<&str> = errors.into_iter().collect();
+    let named: Vec<&str> = invalid.iter().map(error_of).collect();
     for name in expected {
         assert!(named.contains(name), "no invalid vector for error {name}");
     }
+    invalid.iter().for_each(check);
 }
