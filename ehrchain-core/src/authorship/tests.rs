@@ -199,6 +199,23 @@ fn malformed_signatures_are_refused_before_recovery() {
     );
 }
 
+/// The members of a typed-data type, as an EIP-712 type string.
+pub(crate) fn encoded(document: &serde_json::Value, name: &str) -> String {
+    let members: Vec<String> = document["types"][name]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m["type"].as_str().unwrap(),
+                m["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    format!("{name}({})", members.join(","))
+}
+
 #[test]
 fn the_typed_data_document_is_what_a_wallet_signs() {
     let statement = statement(Address::repeat_byte(6));
@@ -213,20 +230,8 @@ fn the_typed_data_document_is_what_a_wallet_signs() {
             "verifyingContract": "0x4242424242424242424242424242424242424242",
         })
     );
-    let names: Vec<String> = document["types"]["RecordStatement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|member| {
-            format!(
-                "{} {}",
-                member["type"].as_str().unwrap(),
-                member["name"].as_str().unwrap()
-            )
-        })
-        .collect();
     assert_eq!(
-        format!("RecordStatement({})", names.join(",")),
+        encoded(&document, "RecordStatement"),
         RecordStatement::eip712_encode_type()
     );
     assert_eq!(document["message"]["timestamp"], 1_764_000_000);

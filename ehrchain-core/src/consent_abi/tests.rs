@@ -5,6 +5,7 @@ use alloy_sol_types::SolStruct;
 use serde_json::json;
 
 use super::{ConsentDomain, ConsentGrant, ConsentRevocation};
+use crate::authorship::tests::encoded;
 
 fn domain() -> ConsentDomain {
     ConsentDomain {
@@ -23,23 +24,6 @@ fn grant() -> ConsentGrant {
         nonce: 9,
         deadline: 1_767_229_200,
     }
-}
-
-/// The members of a typed-data type, as an EIP-712 type string.
-fn encoded(document: &serde_json::Value, name: &str) -> String {
-    let members: Vec<String> = document["types"][name]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            format!(
-                "{} {}",
-                m["type"].as_str().unwrap(),
-                m["name"].as_str().unwrap()
-            )
-        })
-        .collect();
-    format!("{name}({})", members.join(","))
 }
 
 #[test]
