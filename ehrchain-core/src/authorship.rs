@@ -364,4 +364,4 @@ impl RecordStatement {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,6 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+// The unit tests share the integration tests' helpers, which name the crate.
+#[cfg(test)]
+extern crate self as ehrchain_core;
+
 pub mod authorship;
 pub mod batch;
 pub mod capsule;

@@ -243,16 +243,7 @@ fn code_of(
 
 #[test]
 fn the_vectors_match_this_library() {
-    let expected = generate();
-    if std::env::var_os("EHRCHAIN_REGENERATE_VECTORS").is_some() {
-        let text = serde_json::to_string_pretty(&expected).unwrap();
-        std::fs::write(PATH, text + "\n").unwrap();
-    }
-    let stored: VectorFile = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
-    assert_eq!(
-        stored, expected,
-        "docs/vectors/authorship.json is stale: regenerate it"
-    );
+    let stored = common::read_back_vector_file(PATH, generate);
     for vector in &stored.valid {
         assert_eq!(
             code_of(&vector.domain, &vector.statement, &vector.signature),

@@ -93,10 +93,7 @@ fn capsule_vectors() {
     for v in &file.valid {
         check_valid(v);
     }
-    common::assert_every_error_named(file.invalid.iter().map(|v| v.error.as_str()), &ERROR_NAMES);
-    for v in &file.invalid {
-        check_invalid(v);
-    }
+    common::check_invalid_vectors(&file.invalid, |v| &v.error, &ERROR_NAMES, check_invalid);
 }
 
 // ---------------------------------------------------------------- checking

@@ -32,6 +32,16 @@ struct Chain {
 }
 
 impl Chain {
+    /// A chain that has anchored nothing, down until `down_until` on `clock`.
+    fn down_until(clock: &VirtualClock, down_until: u64) -> Self {
+        Self {
+            clock: clock.clone(),
+            down_until,
+            anchored: None,
+            sent: 0,
+        }
+    }
+
     fn reach(&self) -> Result<u64, TransportError> {
         let now = self.clock.time().as_millis();
         if now < self.down_until {
@@ -117,12 +127,7 @@ fn config() -> ValidatorConfig {
 fn a_deadline_leaves_the_ti_pending_and_resume_ends_it_valid_after_ten_minutes_down() {
     let hs = handshaker(config());
     let clock = VirtualClock::starting_at(UnixMillis(START_MS));
-    let mut chain = Chain {
-        clock: clock.clone(),
-        down_until: START_MS + TEN_MINUTES,
-        anchored: None,
-        sent: 0,
-    };
+    let mut chain = Chain::down_until(&clock, START_MS + TEN_MINUTES);
     let mut outbox = MemoryOutbox::default();
     let ti = ti(&hs);
     let deadline = UnixMillis(START_MS + 60_000);
@@ -198,12 +203,7 @@ fn a_deadline_leaves_the_ti_pending_and_resume_ends_it_valid_after_ten_minutes_d
 fn a_deadline_already_passed_sends_nothing() {
     let hs = handshaker(config());
     let clock = VirtualClock::starting_at(UnixMillis(START_MS));
-    let mut chain = Chain {
-        clock: clock.clone(),
-        down_until: 0,
-        anchored: None,
-        sent: 0,
-    };
+    let mut chain = Chain::down_until(&clock, 0);
     let run = hs.submit(
         &ti(&hs),
         &mut chain,
@@ -227,12 +227,7 @@ fn a_cancel_from_another_thread_ends_a_run_blocked_in_an_outage_promptly() {
         backoff_initial_ms: 10_000,
         ..config()
     });
-    let mut chain = Chain {
-        clock: VirtualClock::default(),
-        down_until: u64::MAX,
-        anchored: None,
-        sent: 0,
-    };
+    let mut chain = Chain::down_until(&VirtualClock::default(), u64::MAX);
     let cancel = ehrchain_core::CancelToken::new();
     let handle = cancel.clone();
     let canceller = std::thread::spawn(move || {

@@ -17,6 +17,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -26,8 +28,8 @@ use ehrchain_core::fhir::{
 };
 use ehrchain_core::validator::{Anchor, InvalidReason};
 use ehrchain_core::{
-    Ack, AckStatus, Address, B256, BatchBuilder, ChainTransaction, GeneratorConfig,
-    InMemoryKeyStore, KeyId, MasterKey, TemplateRegistry, TransactionGenerator, TxHash, UnixMillis,
+    Ack, AckStatus, Address, B256, BatchBuilder, ChainTransaction, InMemoryKeyStore,
+    TemplateRegistry, TransactionGenerator, TxHash, UnixMillis,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -63,17 +65,12 @@ fn registry() -> TemplateRegistry {
 }
 
 fn generator() -> TransactionGenerator<InMemoryKeyStore> {
-    let mut keys = InMemoryKeyStore::new();
-    keys.insert(KeyId::new("records").unwrap(), MasterKey::new([1; 32]));
-    keys.insert(KeyId::new("pseudonyms").unwrap(), MasterKey::new([2; 32]));
-    let config = GeneratorConfig::new(
+    common::test_keys::keyed_generator(
+        ("records", [1; 32]),
+        [2; 32],
         1337,
         Address::repeat_byte(0xee),
-        KeyId::new("records").unwrap(),
-        KeyId::new("pseudonyms").unwrap(),
     )
-    .unwrap();
-    TransactionGenerator::new(config, keys).unwrap()
 }
 
 fn context() -> AnchorContext {

@@ -159,10 +159,7 @@ fn check(file: &VectorFile) {
     for b in &file.batches {
         check_batch(b);
     }
-    common::assert_every_error_named(file.invalid.iter().map(|v| v.error.as_str()), &ERROR_NAMES);
-    for v in &file.invalid {
-        check_invalid(v);
-    }
+    common::check_invalid_vectors(&file.invalid, |v| &v.error, &ERROR_NAMES, check_invalid);
 }
 
 fn check_batch(v: &BatchVector) {

@@ -14,6 +14,8 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use alloy_primitives::{Address, B256, Bytes};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
@@ -242,16 +244,7 @@ fn refusal(binary: &[u8], anchor: &SignedBatchAnchor, roles: &RoleHistory) -> &'
 
 #[test]
 fn signed_proof_vectors_match_this_library() {
-    let built = build();
-    let json = serde_json::to_string_pretty(&built).unwrap() + "\n";
-    if std::env::var_os("EHRCHAIN_REGENERATE_VECTORS").is_some() {
-        std::fs::write(PATH, &json).unwrap();
-    }
-    let file: VectorFile = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
-    assert_eq!(
-        file, built,
-        "docs/vectors/signed_proofs.json is stale: regenerate it"
-    );
+    let file = common::read_back_vector_file(PATH, build);
     for v in &file.valid {
         let proof = SignedRecordProof::from_bytes(&v.binary).unwrap();
         assert_eq!(SignedRecordProof::from_text(&v.text).unwrap(), proof);

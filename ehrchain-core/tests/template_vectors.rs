@@ -13,6 +13,8 @@
 
 mod common;
 
+use common::template_docs::system_fields;
+
 use alloy_primitives::keccak256;
 use ehrchain_core::template::{BUILT_IN_TEMPLATES, Template};
 use serde::Serialize;
@@ -47,16 +49,6 @@ struct Vector {
     id: String,
     /// The 4-byte selector of `call.function`.
     selector: String,
-}
-
-fn system_fields() -> Vec<Value> {
-    vec![
-        json!({"name": "subject", "placement": "system", "source": "patient_pseudonym"}),
-        json!({"name": "template", "placement": "system", "source": "template_id"}),
-        json!({"name": "ti", "placement": "system", "source": "ti_id"}),
-        json!({"name": "record_hash", "placement": "system", "source": "record_hash"}),
-        json!({"name": "recorded_at", "placement": "system", "source": "timestamp"}),
-    ]
 }
 
 /// The worked example of `docs/templates.md`.

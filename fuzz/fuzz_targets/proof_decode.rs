@@ -9,6 +9,7 @@
 
 use ehrchain_core::InclusionProof;
 use ehrchain_core::authorship::SignedRecordProof;
+use ehrchain_fuzz::accepted;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -23,12 +24,8 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check(decoded: Result<InclusionProof, ehrchain_core::batch::ProofError>, bytes: Option<&[u8]>) {
-    let proof = match decoded {
-        Ok(proof) => proof,
-        Err(e) => {
-            let _ = e.to_string();
-            return;
-        }
+    let Some(proof) = accepted(decoded) else {
+        return;
     };
     if let Some(bytes) = bytes {
         assert_eq!(proof.to_bytes(), bytes, "binary form does not round-trip");

@@ -5,19 +5,13 @@
 #![no_main]
 
 use ehrchain_core::Template;
+use ehrchain_fuzz::read_text;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(json) = std::str::from_utf8(data) else {
+    // Error messages are shown to IT staff: formatting must not panic.
+    let Some((json, template)) = read_text(data, Template::from_json) else {
         return;
-    };
-    let template = match Template::from_json(json) {
-        Ok(template) => template,
-        Err(e) => {
-            // Error messages are shown to IT staff: formatting must not panic.
-            let _ = e.to_string();
-            return;
-        }
     };
     let written = template.to_json();
     match Template::from_json(&written) {

@@ -11,21 +11,14 @@
 #![no_main]
 
 use alloy_dyn_abi::DynSolType;
+use ehrchain_core::generator::RECORD_FORMAT;
 use ehrchain_core::{Envelope, InitialTransaction};
-use ehrchain_core::generator::{RECORD_FORMAT};
-use ehrchain_fuzz::{NOW, fixture, rng};
+use ehrchain_fuzz::{NOW, accepted, fixture, read_text, rng};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(json) = std::str::from_utf8(data) else {
+    let Some((json, ti)) = read_text(data, InitialTransaction::from_json) else {
         return;
-    };
-    let ti = match InitialTransaction::from_json(json) {
-        Ok(ti) => ti,
-        Err(e) => {
-            let _ = e.to_string();
-            return;
-        }
     };
     // (Not the converse: a text with a duplicate key is refused by
     // `from_json`, while a parsed document has kept the last value.)
@@ -34,12 +27,8 @@ fuzz_target!(|data: &[u8]| {
         other => panic!("from_json accepts what from_json_value refuses: {other:?}"),
     }
     let fx = fixture();
-    let tc = match fx.generator.generate(&fx.registry, &ti, NOW, &mut rng()) {
-        Ok(tc) => tc,
-        Err(e) => {
-            let _ = e.to_string();
-            return;
-        }
+    let Some(tc) = accepted(fx.generator.generate(&fx.registry, &ti, NOW, &mut rng())) else {
+        return;
     };
 
     assert_eq!(tc.ti_id, ti.ti_id);

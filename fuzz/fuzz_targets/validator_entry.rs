@@ -7,23 +7,17 @@
 #![no_main]
 
 use ehrchain_core::{TransactionValidator, UnixMillis};
+use ehrchain_fuzz::stored_state;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
+    let Some(mut validator) = stored_state(
+        data,
+        TransactionValidator::from_json,
+        TransactionValidator::to_json,
+    ) else {
         return;
     };
-    let mut validator = match TransactionValidator::from_json(text) {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = e.to_string();
-            return;
-        }
-    };
-    let again = validator.to_json();
-    if let Err(e) = TransactionValidator::from_json(&again) {
-        panic!("an accepted entry does not read back: {e}");
-    }
     validator.handle_timeout(UnixMillis(u64::MAX / 2));
     let _ = validator.poll_transmit(UnixMillis(u64::MAX / 2));
     let _ = validator.poll_timeout();

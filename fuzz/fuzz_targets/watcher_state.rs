@@ -8,23 +8,14 @@
 
 use ehrchain_core::watcher::AnchorWatcher;
 use ehrchain_core::{SubmissionStatus, TransportError, UnixMillis};
+use ehrchain_fuzz::stored_state;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
+    let Some(mut watcher) = stored_state(data, AnchorWatcher::from_json, AnchorWatcher::to_json)
+    else {
         return;
     };
-    let mut watcher = match AnchorWatcher::from_json(text) {
-        Ok(w) => w,
-        Err(e) => {
-            let _ = e.to_string();
-            return;
-        }
-    };
-    let again = watcher.to_json();
-    if let Err(e) = AnchorWatcher::from_json(&again) {
-        panic!("an accepted state does not read back: {e}");
-    }
     let now = UnixMillis(u64::MAX / 2);
     for _ in 0..4 {
         let _ = watcher.poll_transmit(now);

@@ -121,3 +121,37 @@ pub fn capsule_keys() -> Vec<RecipientPrivateKey> {
         )
         .collect()
 }
+
+/// What a reader made of an input, or `None` when it refused it; the
+/// refusal's message (shown to people) must format without panicking.
+pub fn accepted<T, E: std::fmt::Display>(read: Result<T, E>) -> Option<T> {
+    read.map_err(|e| e.to_string()).ok()
+}
+
+/// `data` as UTF-8 text, with what `read` makes of it; `None` for bytes that
+/// are not text, or for text `read` refuses ([`accepted`]).
+pub fn read_text<T, E: std::fmt::Display>(
+    data: &[u8],
+    read: impl FnOnce(&str) -> Result<T, E>,
+) -> Option<(&str, T)> {
+    let text = std::str::from_utf8(data).ok()?;
+    Some((text, accepted(read(text))?))
+}
+
+/// A state read back from the host's storage (an outbox entry, a watcher's
+/// state) by `from_json`: `None` for data it refuses ([`read_text`]); a
+/// state it accepts must write back (`to_json`) to one it accepts again.
+///
+/// # Panics
+/// When an accepted state does not read back: a broken invariant.
+pub fn stored_state<T, E: std::fmt::Display>(
+    data: &[u8],
+    from_json: impl Fn(&str) -> Result<T, E>,
+    to_json: impl Fn(&T) -> String,
+) -> Option<T> {
+    let (_, state) = read_text(data, &from_json)?;
+    if let Err(e) = from_json(&to_json(&state)) {
+        panic!("an accepted state does not read back: {e}");
+    }
+    Some(state)
+}

@@ -199,35 +199,46 @@ fn malformed_signatures_are_refused_before_recovery() {
     );
 }
 
+/// The members of a typed-data type, as an EIP-712 type string.
+fn encoded(document: &serde_json::Value, name: &str) -> String {
+    let members: Vec<String> = document["types"][name]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m["type"].as_str().unwrap(),
+                m["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    format!("{name}({})", members.join(","))
+}
+
+/// Expects `document`, a typed-data document of a `T`, to name `T` as its
+/// primary type, to carry `domain`, and to declare `T`'s EIP-712 type.
+pub(crate) fn assert_typed_data<T: SolStruct>(
+    document: &serde_json::Value,
+    domain: serde_json::Value,
+) {
+    assert_eq!(document["primaryType"], T::NAME);
+    assert_eq!(document["domain"], domain);
+    assert_eq!(encoded(document, T::NAME), T::eip712_encode_type());
+}
+
 #[test]
 fn the_typed_data_document_is_what_a_wallet_signs() {
     let statement = statement(Address::repeat_byte(6));
     let document = statement.typed_data(&domain());
-    assert_eq!(document["primaryType"], "RecordStatement");
-    assert_eq!(
-        document["domain"],
+    assert_typed_data::<RecordStatement>(
+        &document,
         json!({
             "name": "ehrchain",
             "version": "1",
             "chainId": 1337,
             "verifyingContract": "0x4242424242424242424242424242424242424242",
-        })
-    );
-    let names: Vec<String> = document["types"]["RecordStatement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|member| {
-            format!(
-                "{} {}",
-                member["type"].as_str().unwrap(),
-                member["name"].as_str().unwrap()
-            )
-        })
-        .collect();
-    assert_eq!(
-        format!("RecordStatement({})", names.join(",")),
-        RecordStatement::eip712_encode_type()
+        }),
     );
     assert_eq!(document["message"]["timestamp"], 1_764_000_000);
     assert_eq!(

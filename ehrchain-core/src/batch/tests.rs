@@ -9,6 +9,15 @@ fn record(i: u32) -> B256 {
     keccak256(format!("record-{i}"))
 }
 
+/// What the registry holds for `batch`, anchored with `leaf_count` leaves.
+fn registry_holds(batch: &Batch, leaf_count: u32) -> AnchoredBatch {
+    AnchoredBatch {
+        root: batch.root(),
+        leaf_count,
+        batch_id: Some(batch.batch_id()),
+    }
+}
+
 fn batch_of(n: u32) -> Batch {
     let mut builder = BatchBuilder::with_capacity(n as usize);
     for i in 0..n {
@@ -63,11 +72,7 @@ fn every_proof_of_every_small_batch_verifies() {
             proof
                 .verify()
                 .unwrap_or_else(|e| panic!("n={n} i={i}: {e}"));
-            let anchored = AnchoredBatch {
-                root: batch.root(),
-                leaf_count: n,
-                batch_id: Some(batch.batch_id()),
-            };
+            let anchored = registry_holds(&batch, n);
             proof.verify_anchored(&anchored).unwrap();
         }
         assert_eq!(
@@ -224,11 +229,7 @@ fn altered_proofs_fail() {
         })
     );
 
-    let anchored = AnchoredBatch {
-        root: batch.root(),
-        leaf_count: 13,
-        batch_id: Some(batch.batch_id()),
-    };
+    let anchored = registry_holds(&batch, 13);
     let mut other_batch = anchored;
     other_batch.batch_id = Some(B256::ZERO);
     assert!(matches!(
@@ -249,11 +250,7 @@ fn altered_proofs_fail() {
 #[test]
 fn out_of_range_index_is_rejected() {
     let batch = batch_of(8);
-    let anchored = AnchoredBatch {
-        root: batch.root(),
-        leaf_count: 8,
-        batch_id: Some(batch.batch_id()),
-    };
+    let anchored = registry_holds(&batch, 8);
     for index in [8, 9, u32::MAX] {
         let mut proof = batch.proof(2).unwrap();
         proof.index = index;
@@ -317,11 +314,7 @@ fn leaf_count_attack_is_rejected() {
         "rs_merkle now binds the leaf count"
     );
     // The leaf count is anchored beside the root; a proof claiming another fails.
-    let anchored = AnchoredBatch {
-        root: batch.root(),
-        leaf_count: 8,
-        batch_id: Some(batch.batch_id()),
-    };
+    let anchored = registry_holds(&batch, 8);
     single.leaf_count = 7;
     assert_eq!(
         single.verify_anchored(&anchored),
@@ -335,11 +328,7 @@ fn leaf_count_attack_is_rejected() {
 #[test]
 fn proof_with_altered_root_field_names_its_own_root() {
     let batch = batch_of(5);
-    let anchored = AnchoredBatch {
-        root: batch.root(),
-        leaf_count: 5,
-        batch_id: Some(batch.batch_id()),
-    };
+    let anchored = registry_holds(&batch, 5);
     let mut proof = batch.proof(2).unwrap();
     proof.root = B256::repeat_byte(9);
     assert_eq!(
@@ -377,55 +366,45 @@ fn encodings_round_trip() {
 fn malformed_encodings_are_rejected() {
     let proof = batch_of(5).proof(2).unwrap();
     let bytes = proof.to_bytes();
-    assert_eq!(
-        InclusionProof::from_bytes(&[]),
-        Err(ProofError::Truncated {
-            needed: 110,
-            got: 0
-        })
-    );
-    assert_eq!(
-        InclusionProof::from_bytes(b"EHR"),
-        Err(ProofError::Truncated {
-            needed: 110,
-            got: 3
-        })
-    );
-    assert_eq!(
-        InclusionProof::from_bytes(b"XHRP"),
-        Err(ProofError::NotAProof)
-    );
-    let mut v2 = bytes.clone();
-    v2[4] = 2;
-    assert_eq!(
-        InclusionProof::from_bytes(&v2),
-        Err(ProofError::UnsupportedVersion(2))
-    );
-    assert_eq!(
-        InclusionProof::from_bytes(&bytes[..bytes.len() - 1]),
-        Err(ProofError::Truncated {
-            needed: bytes.len(),
-            got: bytes.len() - 1
-        })
-    );
-    let mut long = bytes.clone();
-    long.push(0);
-    assert_eq!(
-        InclusionProof::from_bytes(&long),
-        Err(ProofError::TrailingBytes(1))
-    );
-    let mut zero = bytes.clone();
-    zero[101..105].copy_from_slice(&0u32.to_be_bytes());
-    assert_eq!(
-        InclusionProof::from_bytes(&zero),
-        Err(ProofError::ZeroLeafCount)
-    );
-    let mut many = bytes.clone();
-    many[109] = 33;
-    assert_eq!(
-        InclusionProof::from_bytes(&many),
-        Err(ProofError::TooManySiblings(33))
-    );
+    let edited = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut edited = bytes.clone();
+        edit(&mut edited);
+        edited
+    };
+    let cases: [(Vec<u8>, ProofError); 8] = [
+        (
+            Vec::new(),
+            ProofError::Truncated {
+                needed: 110,
+                got: 0,
+            },
+        ),
+        (
+            b"EHR".to_vec(),
+            ProofError::Truncated {
+                needed: 110,
+                got: 3,
+            },
+        ),
+        (b"XHRP".to_vec(), ProofError::NotAProof),
+        (edited(&|b| b[4] = 2), ProofError::UnsupportedVersion(2)),
+        (
+            bytes[..bytes.len() - 1].to_vec(),
+            ProofError::Truncated {
+                needed: bytes.len(),
+                got: bytes.len() - 1,
+            },
+        ),
+        (edited(&|b| b.push(0)), ProofError::TrailingBytes(1)),
+        (
+            edited(&|b| b[101..105].copy_from_slice(&0u32.to_be_bytes())),
+            ProofError::ZeroLeafCount,
+        ),
+        (edited(&|b| b[109] = 33), ProofError::TooManySiblings(33)),
+    ];
+    for (bytes, error) in cases {
+        assert_eq!(InclusionProof::from_bytes(&bytes), Err(error));
+    }
     assert_eq!(
         InclusionProof::from_text("HC1:ABC"),
         Err(ProofError::NotAProof)

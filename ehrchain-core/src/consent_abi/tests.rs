@@ -5,6 +5,7 @@ use alloy_sol_types::SolStruct;
 use serde_json::json;
 
 use super::{ConsentDomain, ConsentGrant, ConsentRevocation};
+use crate::authorship::tests::assert_typed_data;
 
 fn domain() -> ConsentDomain {
     ConsentDomain {
@@ -23,23 +24,6 @@ fn grant() -> ConsentGrant {
         nonce: 9,
         deadline: 1_767_229_200,
     }
-}
-
-/// The members of a typed-data type, as an EIP-712 type string.
-fn encoded(document: &serde_json::Value, name: &str) -> String {
-    let members: Vec<String> = document["types"][name]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            format!(
-                "{} {}",
-                m["type"].as_str().unwrap(),
-                m["name"].as_str().unwrap()
-            )
-        })
-        .collect();
-    format!("{name}({})", members.join(","))
 }
 
 #[test]
@@ -107,20 +91,13 @@ fn the_grant_id_follows_eip712_written_out() {
 fn the_typed_data_documents_are_what_a_wallet_signs() {
     let g = grant();
     let document = g.typed_data(&domain());
-    assert_eq!(document["primaryType"], "ConsentGrant");
-    assert_eq!(
-        document["domain"],
-        json!({
-            "name": "ehrchain consent",
-            "version": "1",
-            "chainId": 1337,
-            "verifyingContract": "0x4343434343434343434343434343434343434343",
-        })
-    );
-    assert_eq!(
-        encoded(&document, "ConsentGrant"),
-        ConsentGrant::eip712_encode_type()
-    );
+    let consent_domain = json!({
+        "name": "ehrchain consent",
+        "version": "1",
+        "chainId": 1337,
+        "verifyingContract": "0x4343434343434343434343434343434343434343",
+    });
+    assert_typed_data::<ConsentGrant>(&document, consent_domain.clone());
     assert_eq!(document["message"]["expiresAt"], 1_767_312_000);
     assert_eq!(
         document["message"]["templateIds"].as_array().unwrap().len(),
@@ -135,10 +112,6 @@ fn the_typed_data_documents_are_what_a_wallet_signs() {
         deadline: g.deadline,
     };
     let document = revocation.typed_data(&domain());
-    assert_eq!(document["primaryType"], "ConsentRevocation");
-    assert_eq!(
-        encoded(&document, "ConsentRevocation"),
-        ConsentRevocation::eip712_encode_type()
-    );
+    assert_typed_data::<ConsentRevocation>(&document, consent_domain);
     assert_ne!(revocation.signing_hash(&domain()), revocation.grantId);
 }

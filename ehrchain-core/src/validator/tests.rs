@@ -5,10 +5,11 @@ use rand_core::SeedableRng;
 
 use super::*;
 use crate::registry_abi::IEhrRegistry;
-use crate::{
-    AnchoredBatch, GeneratorConfig, InMemoryKeyStore, KeyId, MasterKey, Role, TemplateRegistry,
-    TransactionGenerator,
-};
+use crate::{AnchoredBatch, Role, TemplateRegistry};
+
+/// The test keys every suite seals with, shared with the integration tests.
+#[path = "../../tests/common/test_keys.rs"]
+mod test_keys;
 
 const NOW_S: u64 = 1_764_495_000;
 
@@ -17,23 +18,7 @@ pub(crate) fn tc() -> ChainTransaction {
 }
 
 pub(crate) fn tc_for(ti: u8) -> ChainTransaction {
-    let mut keys = InMemoryKeyStore::new();
-    keys.insert(KeyId::new("records").unwrap(), MasterKey::new([0x11; 32]));
-    keys.insert(
-        KeyId::new("pseudonyms").unwrap(),
-        MasterKey::new([0x22; 32]),
-    );
-    let tg = TransactionGenerator::new(
-        GeneratorConfig {
-            chain_id: 1337,
-            registry: Address::repeat_byte(0xee),
-            sealing_key: KeyId::new("records").unwrap(),
-            pseudonym_key: KeyId::new("pseudonyms").unwrap(),
-            max_clock_skew_ms: 300_000,
-        },
-        keys,
-    )
-    .unwrap();
+    let tg = test_keys::test_generator("records", 1337, Address::repeat_byte(0xee));
     let templates = TemplateRegistry::with_built_ins(None).unwrap();
     let ti = InitialTransaction {
         ti_id: B256::repeat_byte(ti),
@@ -172,6 +157,13 @@ pub(crate) fn poll(
 ) {
     assert_eq!(v.poll_transmit(UnixMillis(now)), Some(poll_of(v, tx_hash)));
     v.handle_receipt(UnixMillis(now), Ok(status)).unwrap();
+}
+
+/// A confirming poll at `now` that finds `r` still in its block: the ACK
+/// is valid.
+fn poll_valid(v: &mut TransactionValidator, now: u64, r: &TxReceipt) {
+    poll(v, now, r.tx_hash, SubmissionStatus::Included(r.clone()));
+    assert!(v.poll_ack().unwrap().is_valid());
 }
 
 /// A validator whose transaction `tx(7)`, submitted at 0, was found
@@ -422,13 +414,7 @@ fn an_outage_while_confirming_is_not_a_chain_that_stopped() {
     head(&mut v, back, 5);
     assert_eq!(v.state(), during);
     head(&mut v, back + 1_000, 6);
-    poll(
-        &mut v,
-        back + 1_000,
-        r.tx_hash,
-        SubmissionStatus::Included(r.clone()),
-    );
-    assert!(v.poll_ack().unwrap().is_valid());
+    poll_valid(&mut v, back + 1_000, &r);
 }
 
 #[test]
@@ -1364,13 +1350,7 @@ fn a_head_that_moves_within_the_bound_is_waited_for() {
     assert!(!v.is_finished());
     // The next block comes at the bound: confirmed, valid.
     head(&mut v, 11_000, 6);
-    poll(
-        &mut v,
-        11_000,
-        r.tx_hash,
-        SubmissionStatus::Included(r.clone()),
-    );
-    assert!(v.poll_ack().unwrap().is_valid());
+    poll_valid(&mut v, 11_000, &r);
 }
 
 #[test]

@@ -53,6 +53,22 @@ fn poll(
     w.handle_receipt(UnixMillis(now), Ok(status)).unwrap();
 }
 
+/// A poll that finds `r` still in its block, and the anchor reported final
+/// at head `at_head`.
+fn poll_final(
+    w: &mut AnchorWatcher,
+    now: u64,
+    v: &TransactionValidator,
+    r: &TxReceipt,
+    at_head: u64,
+) {
+    poll(w, now, v, r, SubmissionStatus::Included(r.clone()));
+    assert!(matches!(
+        w.poll_event(),
+        Some(WatchEvent::Final { head, .. }) if head == at_head
+    ));
+}
+
 fn read(w: &mut AnchorWatcher, now: u64, stored: Option<B256>) {
     let expected = Transmit::ReadRecord {
         ti_id: B256::repeat_byte(1),
@@ -145,17 +161,7 @@ fn a_vanished_anchor_resends_the_same_tc_and_its_new_ack_is_watched() {
     assert_eq!(w.watch(&v, &ack), Err(WatcherError::NotItsValidator));
     w.watch(&again, &ack).unwrap();
     head(&mut w, ROUND, 15);
-    poll(
-        &mut w,
-        ROUND,
-        &again,
-        &r2,
-        SubmissionStatus::Included(r2.clone()),
-    );
-    assert!(matches!(
-        w.poll_event(),
-        Some(WatchEvent::Final { head: 15, .. })
-    ));
+    poll_final(&mut w, ROUND, &again, &r2, 15);
 }
 
 #[test]
@@ -248,11 +254,7 @@ fn outages_are_not_verdicts_and_back_off() {
         assert_eq!(w.poll_timeout(), Some(UnixMillis(now)));
     }
     assert_eq!(w.poll_event(), None);
-    poll(&mut w, now, &v, &r, SubmissionStatus::Included(r.clone()));
-    assert!(matches!(
-        w.poll_event(),
-        Some(WatchEvent::Final { head: 9, .. })
-    ));
+    poll_final(&mut w, now, &v, &r, 9);
 }
 
 #[test]
@@ -324,17 +326,7 @@ fn the_state_resumes_from_json_and_asks_again() {
         SubmissionStatus::Included(r.clone()),
     );
     head(&mut resumed, ROUND, 8);
-    poll(
-        &mut resumed,
-        ROUND,
-        &v,
-        &r,
-        SubmissionStatus::Included(r.clone()),
-    );
-    assert!(matches!(
-        resumed.poll_event(),
-        Some(WatchEvent::Final { head: 8, .. })
-    ));
+    poll_final(&mut resumed, ROUND, &v, &r, 8);
     assert!(matches!(
         AnchorWatcher::from_json(&text.replace("ehrchain.watcher/1", "x")),
         Err(WatcherError::Snapshot(_))

@@ -1,9 +1,11 @@
 //! Shared by the test-vector tests: the JSON files in `docs/vectors/` are
 //! rewritten from the code with `EHRCHAIN_REGENERATE_VECTORS=1` (`make vectors`)
 //! and otherwise must be exactly what the code writes today. Also the test
-//! keys every suite seals with ([`test_keys`]).
+//! keys every suite seals with ([`test_keys`]) and pieces of hand-written
+//! templates ([`template_docs`]).
 #![allow(clippy::unwrap_used, clippy::panic, dead_code)]
 
+pub(crate) mod template_docs;
 pub(crate) mod test_keys;
 
 use serde::Serialize;
@@ -48,19 +50,36 @@ pub(crate) fn read_vector_file<F: DeserializeOwned, T: Serialize>(
     serde_json::from_str(&checked_vector_file(path, build)).unwrap()
 }
 
+/// The vector file at `path`, checked as [`checked_vector_file`] checks it,
+/// read back as the type it was written from, and equal to what `build()`
+/// makes now (its readers lose nothing).
+pub(crate) fn read_back_vector_file<T>(path: &str, build: impl Fn() -> T) -> T
+where
+    T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let stored: T = read_vector_file(path, &build);
+    assert_eq!(stored, build(), "{path} does not read back as written");
+    stored
+}
+
 /// Expects `error`, the error of the negative vector `name`, to be one of
 /// `known`.
 pub(crate) fn assert_known_error(known: &[&str], name: &str, error: &str) {
     assert!(known.contains(&error), "{name}: unknown error name {error}");
 }
 
-/// Every name of `expected` is the error of at least one negative vector.
-pub(crate) fn assert_every_error_named<'a>(
-    errors: impl IntoIterator<Item = &'a str>,
+/// Checks the negative vectors: every name of `expected` is the error
+/// (`error_of`) of at least one of them, and each is refused as it says
+/// (`check`).
+pub(crate) fn check_invalid_vectors<V>(
+    invalid: &[V],
+    error_of: impl Fn(&V) -> &str,
     expected: &[&str],
+    check: impl Fn(&V),
 ) {
-    let named: Vec<&str> = errors.into_iter().collect();
+    let named: Vec<&str> = invalid.iter().map(error_of).collect();
     for name in expected {
         assert!(named.contains(name), "no invalid vector for error {name}");
     }
+    invalid.iter().for_each(check);
 }

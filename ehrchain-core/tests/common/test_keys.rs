@@ -15,11 +15,22 @@ pub(crate) fn test_generator(
     chain_id: u64,
     registry: Address,
 ) -> TransactionGenerator<InMemoryKeyStore> {
-    let sealing_key = KeyId::new(sealing_key).unwrap();
+    keyed_generator((sealing_key, [0x11; 32]), [0x22; 32], chain_id, registry)
+}
+
+/// [`test_generator`] over other key bytes: the sealing key `sealing` (its
+/// id and bytes) and the bytes of the `pseudonyms` key.
+pub(crate) fn keyed_generator(
+    sealing: (&str, [u8; 32]),
+    pseudonyms: [u8; 32],
+    chain_id: u64,
+    registry: Address,
+) -> TransactionGenerator<InMemoryKeyStore> {
+    let sealing_key = KeyId::new(sealing.0).unwrap();
     let pseudonym_key = KeyId::new("pseudonyms").unwrap();
     let mut keys = InMemoryKeyStore::new();
-    keys.insert(sealing_key.clone(), MasterKey::new([0x11; 32]));
-    keys.insert(pseudonym_key.clone(), MasterKey::new([0x22; 32]));
+    keys.insert(sealing_key.clone(), MasterKey::new(sealing.1));
+    keys.insert(pseudonym_key.clone(), MasterKey::new(pseudonyms));
     let config = GeneratorConfig::new(chain_id, registry, sealing_key, pseudonym_key).unwrap();
     TransactionGenerator::new(config, keys).unwrap()
 }

@@ -21,6 +21,10 @@ use super::*;
 use crate::Role;
 use crate::violation::{Violation, ViolationKind};
 
+#[path = "../../../tests/common/template_docs.rs"]
+mod template_docs;
+use template_docs::system_fields;
+
 const ANCHOR: &str = "anchorRecord(bytes32 subject, bytes32 templateId, bytes32 tiId, bytes32 recordHash, uint64 timestamp)";
 const ANCHOR_TYPES: &str = "anchorRecord(bytes32,bytes32,bytes32,bytes32,uint64)";
 /// The built-in templates also pass the author's role, for the contract's check.
@@ -29,16 +33,6 @@ const BUILT_IN_ANCHOR_TYPES: &str = "anchorRecord(bytes32,bytes32,bytes32,bytes3
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn system_fields() -> Vec<Value> {
-    vec![
-        json!({"name": "subject", "placement": "system", "source": "patient_pseudonym"}),
-        json!({"name": "template", "placement": "system", "source": "template_id"}),
-        json!({"name": "ti", "placement": "system", "source": "ti_id"}),
-        json!({"name": "record_hash", "placement": "system", "source": "record_hash"}),
-        json!({"name": "recorded_at", "placement": "system", "source": "timestamp"}),
-    ]
-}
 
 /// A valid template calling `anchorRecord` whose user fields are `sealed`.
 fn doc_with(sealed: Vec<Value>) -> Value {
