@@ -313,6 +313,22 @@ mod tests {
     }
 
     #[test]
+    fn a_step_stores_new_entries_and_its_verdicts_in_one_write() {
+        let mut db = Database::open(Path::new(":memory:")).unwrap();
+        let (done, next) = (B256::repeat_byte(1), B256::repeat_byte(5));
+        db.save_all(&[(done, "{}".to_owned())]).unwrap();
+        let verdict = Finished {
+            outbox_key: Some(done),
+            acks: vec![valid(0xa1, 5)],
+        };
+        db.save_and_finish(&[(next, "{\"n\":1}".to_owned())], &[verdict])
+            .unwrap();
+        assert_eq!(db.keys().unwrap(), vec![next]);
+        assert_eq!(db.load(&next).unwrap().as_deref(), Some("{\"n\":1}"));
+        assert_eq!(db.record_acks().unwrap(), vec![valid(0xa1, 5)]);
+    }
+
+    #[test]
     fn a_database_keyed_by_ti_id_as_before_still_replaces_a_resent_tis_row() {
         let path = std::env::temp_dir().join(format!("store-{}.sqlite", std::process::id()));
         let _ = std::fs::remove_file(&path);
