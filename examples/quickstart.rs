@@ -437,7 +437,7 @@ fn run<C: Chain>(connect: impl FnOnce(&TemplateRegistry, u64) -> Result<C>) -> R
     println!(
         "\nThe EHR database {} holds {} records and {} audit entries.",
         db_path.display(),
-        host.db.count("records")?,
+        host.db.record_count()?,
         host.db.count("audit")?
     );
     assert_eq!(host.db.count("outbox")?, 0, "every TI has its ACK");

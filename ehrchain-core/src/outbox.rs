@@ -122,6 +122,31 @@ pub trait Outbox {
             .iter()
             .try_for_each(|f| self.finish(f.outbox_key.as_ref(), &f.acks))
     }
+
+    /// A [`Pipeline`](crate::pipeline::Pipeline) step's writes together:
+    /// its rounds' entries stored (as [`save_all`](Self::save_all)) and the
+    /// verdicts reached in the step (as [`finish_all`](Self::finish_all)).
+    /// The default makes the two calls (each skipped when it has nothing);
+    /// a database host overrides it to make both in one transaction: one
+    /// durable write per step, where there were two.
+    ///
+    /// # Errors
+    /// [`OutboxError`] when they could not all be stored; nothing of the
+    /// rounds is sent then, and the entries not finished stay (resuming
+    /// them gives the same ACKs again).
+    fn save_and_finish(
+        &mut self,
+        entries: &[(B256, String)],
+        finished: &[Finished],
+    ) -> Result<(), OutboxError> {
+        if !entries.is_empty() {
+            self.save_all(entries)?;
+        }
+        if !finished.is_empty() {
+            self.finish_all(finished)?;
+        }
+        Ok(())
+    }
 }
 
 /// Stores the entries `make` gives with one [`Outbox::save_all`], making

@@ -1,7 +1,7 @@
 //! The host's EHR database of the examples: an embedded SQLite file holding
-//! the records of valid ACKs with the latest valid ACK of each (`records`: a
-//! TI resent after its anchor vanished gets a new ACK, which replaces the
-//! first), invalid ACKs kept for audit (`audit`), every ACK handed over
+//! the records of valid ACKs (`records`, append-only: a TI resent after its
+//! anchor vanished gets a new ACK in a row of its own, and a TI's latest row
+//! is its record), invalid ACKs kept for audit (`audit`), every ACK handed over
 //! (`deliveries`, append-only: the history), and the
 //! write-ahead outbox (`outbox`): every TC is stored there before it is sent,
 //! and leaves it in the transaction that stores its ACK. A stored ACK keeps
@@ -42,7 +42,7 @@ impl Database {
         // zeroed at each commit), not created and deleted with each.
         conn.pragma_update(None, "journal_mode", "PERSIST")?;
         conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS records (ti_id TEXT PRIMARY KEY,
+            "CREATE TABLE IF NOT EXISTS records (ti_id TEXT NOT NULL,
                  template_id TEXT NOT NULL, record_hash TEXT NOT NULL,
                  envelope BLOB NOT NULL, proof BLOB, ack TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS audit (ti_id TEXT NOT NULL,
@@ -54,22 +54,29 @@ impl Database {
         Ok(Self { conn })
     }
 
-    /// Stores a valid ACK's record, replacing the row of an earlier valid
-    /// ACK of the same TI (the same record, resent after a reorg took its
-    /// anchor: the latest ACK names the anchor that holds), or keeps an
-    /// invalid one for audit: the paper's "ACK to the EHR database".
+    /// Stores a valid ACK's record, or keeps an invalid one for audit: the
+    /// paper's "ACK to the EHR database". A valid ACK of a TI stored before
+    /// (the same record, resent after a reorg took its anchor) gets a row of
+    /// its own after the first: the latest names the anchor that holds.
+    /// Rows are appended in rowid order, with no index over the TI ids, so a
+    /// round's commit writes the table's last pages rather than a few
+    /// thousand scattered index pages (a database made with `ti_id` as the
+    /// primary key, before, keeps it, and its earlier row is replaced).
     fn store(conn: &Connection, ack: &Ack) -> Result<()> {
         let row = Row::of(ack)?;
         let hash = ack.record_hash.map(|h| h.to_string());
         let (ti, template) = (ack.ti_id.to_string(), ack.template_id.to_string());
         match &ack.status {
             AckStatus::Valid(_) => conn
-                .prepare_cached(
-                    "INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (ti_id) DO UPDATE
-                     SET template_id = excluded.template_id, record_hash = excluded.record_hash,
-                         envelope = excluded.envelope, proof = excluded.proof, ack = excluded.ack",
-                )?
-                .execute(params![ti, template, hash, row.envelope, row.proof, row.json])?,
+                .prepare_cached("INSERT OR REPLACE INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+                .execute(params![
+                    ti,
+                    template,
+                    hash,
+                    row.envelope,
+                    row.proof,
+                    row.json
+                ])?,
             AckStatus::Invalid { reason, .. } => conn
                 .prepare_cached("INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
                 .execute(params![
@@ -86,11 +93,13 @@ impl Database {
         Ok(())
     }
 
-    /// The ACK of every stored record, as it was handed over.
+    /// The ACK of every stored record (a TI's latest), as it was handed
+    /// over.
     pub(crate) fn record_acks(&self) -> Result<Vec<Ack>> {
-        let mut query = self
-            .conn
-            .prepare_cached("SELECT ack, envelope, proof FROM records ORDER BY rowid")?;
+        let mut query = self.conn.prepare_cached(
+            "SELECT ack, envelope, proof FROM records
+             WHERE rowid IN (SELECT max(rowid) FROM records GROUP BY ti_id) ORDER BY rowid",
+        )?;
         let rows = query.query_map([], |row| {
             Ok(Row {
                 json: row.get(0)?,
@@ -101,32 +110,38 @@ impl Database {
         rows.map(|row| row?.ack()).collect()
     }
 
-    /// Makes `writes` in order, all in one transaction: one durable write.
-    /// The entries a round of verdicts removes go after its ACKs: pages they
-    /// free are reused by the next transaction, not by these ACKs, which
-    /// would have to journal them first.
-    pub(crate) fn commit(&mut self, writes: &[Write<'_>]) -> Result<()> {
+    /// Stores `entries` (each replacing the one before) and the verdicts
+    /// `finished` (their ACKs stored, their entries removed), all in one
+    /// transaction: one durable write. The entries the verdicts remove go
+    /// last: pages they free are reused by the next transaction, not by
+    /// this one's rows, which would have to journal them first.
+    pub(crate) fn commit(
+        &mut self,
+        entries: &[(B256, String)],
+        finished: &[Finished],
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for write in writes {
-            match write {
-                Write::Save(entries) => {
-                    for (key, entry) in *entries {
-                        put(&tx, key, entry)?;
-                    }
-                }
-                Write::Finish(finished) => {
-                    for ack in finished.iter().flat_map(|f| &f.acks) {
-                        Self::store(&tx, ack)?;
-                    }
-                    for key in finished.iter().filter_map(|f| f.outbox_key.as_ref()) {
-                        tx.prepare_cached("DELETE FROM outbox WHERE key = ?1")?
-                            .execute([key.to_string()])?;
-                    }
-                }
-            }
+        for (key, entry) in entries {
+            put(&tx, key, entry)?;
+        }
+        for ack in finished.iter().flat_map(|f| &f.acks) {
+            Self::store(&tx, ack)?;
+        }
+        for key in finished.iter().filter_map(|f| f.outbox_key.as_ref()) {
+            tx.prepare_cached("DELETE FROM outbox WHERE key = ?1")?
+                .execute([key.to_string()])?;
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The number of stored records (TIs with a valid ACK).
+    pub(crate) fn record_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(DISTINCT ti_id) FROM records", [], |row| {
+                row.get(0)
+            })?)
     }
 
     /// The number of rows in `table`.
@@ -137,15 +152,6 @@ impl Database {
                 row.get(0)
             })?)
     }
-}
-
-/// A write of the outbox: a round of entries stored, or a round of verdicts
-/// (their ACKs stored, their entries removed).
-pub(crate) enum Write<'a> {
-    /// Entries (key, entry) stored, each replacing the one before.
-    Save(&'a [(B256, String)]),
-    /// Verdicts stored.
-    Finish(&'a [Finished]),
 }
 
 /// An ACK as the tables keep it: its sealed envelope and (for a batched
@@ -211,7 +217,7 @@ impl Outbox for Database {
 
     /// A pipeline's round of entries: one transaction, one durable write.
     fn save_all(&mut self, entries: &[(B256, String)]) -> std::result::Result<(), OutboxError> {
-        self.commit(&[Write::Save(entries)]).map_err(outbox_error)
+        self.commit(entries, &[]).map_err(outbox_error)
     }
 
     fn load(&mut self, key: &B256) -> std::result::Result<Option<String>, OutboxError> {
@@ -251,8 +257,16 @@ impl Outbox for Database {
 
     /// A pipeline's round of verdicts: one transaction, one durable write.
     fn finish_all(&mut self, finished: &[Finished]) -> std::result::Result<(), OutboxError> {
-        self.commit(&[Write::Finish(finished)])
-            .map_err(outbox_error)
+        self.commit(&[], finished).map_err(outbox_error)
+    }
+
+    /// A pipeline step's rounds of entries and verdicts: one transaction.
+    fn save_and_finish(
+        &mut self,
+        entries: &[(B256, String)],
+        finished: &[Finished],
+    ) -> std::result::Result<(), OutboxError> {
+        self.commit(entries, finished).map_err(outbox_error)
     }
 }
 
@@ -293,8 +307,47 @@ mod tests {
         // Its anchor vanished; the same TC, resent, is anchored again.
         db.finish(Some(&key), &[valid(0xa2, 9)]).unwrap();
         assert_eq!(db.record_acks().unwrap(), vec![valid(0xa2, 9)]);
-        assert_eq!(db.count("records").unwrap(), 1);
+        assert_eq!(db.record_count().unwrap(), 1);
+        assert_eq!(db.count("records").unwrap(), 2);
         assert_eq!(db.count("deliveries").unwrap(), 2);
+    }
+
+    #[test]
+    fn a_step_stores_new_entries_and_its_verdicts_in_one_write() {
+        let mut db = Database::open(Path::new(":memory:")).unwrap();
+        let (done, next) = (B256::repeat_byte(1), B256::repeat_byte(5));
+        db.save_all(&[(done, "{}".to_owned())]).unwrap();
+        let verdict = Finished {
+            outbox_key: Some(done),
+            acks: vec![valid(0xa1, 5)],
+        };
+        db.save_and_finish(&[(next, "{\"n\":1}".to_owned())], &[verdict])
+            .unwrap();
+        assert_eq!(db.keys().unwrap(), vec![next]);
+        assert_eq!(db.load(&next).unwrap().as_deref(), Some("{\"n\":1}"));
+        assert_eq!(db.record_acks().unwrap(), vec![valid(0xa1, 5)]);
+    }
+
+    #[test]
+    fn a_database_keyed_by_ti_id_as_before_still_replaces_a_resent_tis_row() {
+        let path = std::env::temp_dir().join(format!("store-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE records (ti_id TEXT PRIMARY KEY, template_id TEXT NOT NULL,
+                     record_hash TEXT NOT NULL, envelope BLOB NOT NULL, proof BLOB,
+                     ack TEXT NOT NULL);",
+            )
+            .unwrap();
+        let mut db = Database::open(&path).unwrap();
+        let key = B256::repeat_byte(1);
+        db.finish(Some(&key), &[valid(0xa1, 5)]).unwrap();
+        db.finish(Some(&key), &[valid(0xa2, 9)]).unwrap();
+        assert_eq!(db.record_acks().unwrap(), vec![valid(0xa2, 9)]);
+        assert_eq!(db.count("records").unwrap(), 1);
+        drop(db);
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

@@ -38,11 +38,10 @@ impl Drained {
     }
 }
 
-/// Runs `pipeline` until every TI it holds has its ACK (or `until`): stores
-/// each round of outbox entries with one [`Outbox::save_all`], performs every
-/// action on `transport`, waits on `clock` in between, and stores each
-/// round's verdicts (ACKs stored, entries removed) with one
-/// [`Outbox::finish_all`].
+/// Runs `pipeline` until every TI it holds has its ACK (or `until`): steps
+/// it ([`step_durably`]: each step's rounds of outbox entries and verdicts
+/// stored with one [`Outbox::save_and_finish`], every action performed on
+/// `transport`) and waits on `clock` in between.
 ///
 /// # Errors
 /// [`OutboxError`] when the outbox fails: nothing more is sent; what was
@@ -85,11 +84,14 @@ where
     }
 }
 
-/// Performs every action `pipeline` has due now, then stores every verdict
-/// reached (one [`Outbox::finish_all`]) and returns those ACKs; never waits. For a
-/// host that pushes TIs while the pipeline runs: push, step, wait until the
-/// next TI or [`Pipeline::poll_timeout`], step again. [`drain_durably`] is
-/// this in a loop.
+/// Performs every action `pipeline` has due now, and stores what the step
+/// needs stored in one [`Outbox::save_and_finish`]: the entries of the
+/// rounds it asks for (before their submissions are sent) and every
+/// verdict reached (ACKs stored, entries removed); returns those ACKs;
+/// never waits. The rounds' submissions are sent in the same step, once
+/// stored. For a host that pushes TIs while the pipeline runs: push, step,
+/// wait until the next TI or [`Pipeline::poll_timeout`], step again.
+/// [`drain_durably`] is this in a loop.
 ///
 /// # Errors
 /// [`OutboxError`] when the outbox fails: nothing more is sent.
@@ -104,44 +106,76 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
-    let mut now = clock.now();
-    pipeline.handle_timeout(now);
-    while let Some(transmit) = pipeline.poll_transmit(now) {
-        perform(pipeline, outbox, transport, transmit, now)?;
-        now = clock.now();
+    pipeline.handle_timeout(clock.now());
+    let mut acks = Vec::new();
+    loop {
+        let rounds = perform_due(pipeline, outbox, transport, clock)?;
+        let finished: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
+        if rounds.is_empty() && finished.is_empty() {
+            return Ok(acks);
+        }
+        acks.extend(store(pipeline, outbox, &rounds, finished, clock)?);
+        // Next: the stored rounds' submissions.
     }
-    let finished: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
-    if !finished.is_empty() {
-        outbox.finish_all(&finished)?;
-    }
-    Ok(finished.into_iter().flat_map(|f| f.acks).collect())
 }
 
-/// Performs one pipeline action and hands its result back.
-fn perform<O, T>(
+/// Performs every action due now but the outbox's rounds, and returns
+/// those rounds (the caller stores them).
+fn perform_due<O, T, C>(
     pipeline: &mut Pipeline,
     outbox: &mut O,
     transport: &mut T,
-    transmit: PipelineTransmit,
-    now: crate::UnixMillis,
-) -> Result<(), OutboxError>
+    clock: &mut C,
+) -> Result<Vec<u64>, OutboxError>
 where
     O: Outbox + ?Sized,
     T: Transport + ?Sized,
+    C: Clock + ?Sized,
 {
-    match transmit {
-        PipelineTransmit::Persist { round } => {
-            let saved = save_kept(outbox, || pipeline.round_entries(round));
-            pipeline.handle_persisted(round, now, saved.clone());
-            saved
+    let mut rounds = Vec::new();
+    let mut now = clock.now();
+    while let Some(transmit) = pipeline.poll_transmit(now) {
+        match transmit {
+            PipelineTransmit::Persist { round } => rounds.push(round),
+            PipelineTransmit::ReadHead => pipeline.handle_head(now, transport.head()),
+            PipelineTransmit::Flight { flight, transmit } => {
+                if let Some(validator) = pipeline.flight_mut(flight) {
+                    step(validator, outbox, transport, now, transmit)?;
+                }
+            }
         }
-        PipelineTransmit::ReadHead => {
-            pipeline.handle_head(now, transport.head());
-            Ok(())
-        }
-        PipelineTransmit::Flight { flight, transmit } => match pipeline.flight_mut(flight) {
-            Some(validator) => step(validator, outbox, transport, now, transmit),
-            None => Ok(()),
-        },
+        now = clock.now();
     }
+    Ok(rounds)
+}
+
+/// Stores `rounds`' entries and the verdicts `finished` in one
+/// [`Outbox::save_and_finish`], hands the rounds the result, and returns
+/// the verdicts' ACKs.
+fn store<O, C>(
+    pipeline: &mut Pipeline,
+    outbox: &mut O,
+    rounds: &[u64],
+    finished: Vec<Finished>,
+    clock: &mut C,
+) -> Result<Vec<Ack>, OutboxError>
+where
+    O: Outbox + ?Sized,
+    C: Clock + ?Sized,
+{
+    let entries = if outbox.keeps_entries() {
+        rounds
+            .iter()
+            .flat_map(|&round| pipeline.round_entries(round))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let stored = outbox.save_and_finish(&entries, &finished);
+    let now = clock.now();
+    for &round in rounds {
+        pipeline.handle_persisted(round, now, stored.clone());
+    }
+    stored?;
+    Ok(finished.into_iter().flat_map(|f| f.acks).collect())
 }

@@ -247,6 +247,11 @@ impl Pipeline {
     /// open batch (flushed when full). Its ACK comes out of
     /// [`poll_finished`](Self::poll_finished).
     ///
+    /// A TI whose ACK is already out is not held any more and is not
+    /// refused: push each TI once (the host's database, where its ACK was
+    /// stored, is where to check; the pipeline keeps only the TIs in flight,
+    /// so that its memory stays bounded).
+    ///
     /// # Errors
     /// [`PipelineError::Busy`] at the limit, [`PipelineError::Duplicate`]
     /// for a TI id already held; the TC is not kept.

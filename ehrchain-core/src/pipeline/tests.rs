@@ -128,14 +128,16 @@ impl Transport for Chain {
 
 /// An outbox that counts its durable writes (one per `save`, one per
 /// `save_all`), the entries it was given and its writes of verdicts (one per
-/// `finish`, one per `finish_all`); `discards` makes it say it keeps
-/// nothing, as [`NoOutbox`](crate::outbox::NoOutbox) does.
+/// `finish`, one per `finish_all`), and keeps what each step gave it
+/// together (entries, verdicts); `discards` makes it say it keeps nothing,
+/// as [`NoOutbox`](crate::outbox::NoOutbox) does.
 #[derive(Default)]
 struct CountingOutbox {
     inner: MemoryOutbox,
     writes: u32,
     entries_given: usize,
     verdict_writes: u32,
+    steps: Vec<(usize, usize)>,
     discards: bool,
 }
 
@@ -170,6 +172,21 @@ impl Outbox for CountingOutbox {
         finished
             .iter()
             .try_for_each(|f| self.inner.finish(f.outbox_key.as_ref(), &f.acks))
+    }
+    /// Kept, then written as the default does (the counts above).
+    fn save_and_finish(
+        &mut self,
+        entries: &[(B256, String)],
+        finished: &[Finished],
+    ) -> Result<(), OutboxError> {
+        self.steps.push((entries.len(), finished.len()));
+        if !entries.is_empty() {
+            self.save_all(entries)?;
+        }
+        if !finished.is_empty() {
+            self.finish_all(finished)?;
+        }
+        Ok(())
     }
 }
 
@@ -291,6 +308,38 @@ fn bulk_records_go_out_in_batches_urgent_ones_alone_with_one_write_per_round() {
     assert_eq!(outbox.inner.acks.len(), 2_503);
     assert!(outbox.keys().unwrap().is_empty(), "entries left behind");
     assert!(pipeline.is_idle());
+}
+
+#[test]
+fn a_step_stores_its_round_and_the_verdicts_it_reached_in_one_write() {
+    let mut chain = Chain::new();
+    let all = tcs(2_000);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let mut outbox = CountingOutbox::default();
+    let mut clock = chain.clock.clone();
+    let time = chain.clock.clone();
+    let mut step =
+        |pipeline: &mut Pipeline, outbox: &mut CountingOutbox, tcs: &[ChainTransaction]| {
+            for tc in tcs {
+                pipeline
+                    .push(tc.clone(), Priority::Bulk, clock.time())
+                    .unwrap();
+            }
+            step_durably(pipeline, outbox, &mut chain, &mut clock).unwrap()
+        };
+    // The first batch (full: sent at once) is stored and sent.
+    assert!(step(&mut pipeline, &mut outbox, &all[..1_000]).is_empty());
+    assert_eq!(outbox.steps, [(1, 0)]);
+    // Ten blocks later, it is confirmed in the step that stores the second.
+    time.advance_ms(10_000);
+    let acks = step(&mut pipeline, &mut outbox, &all[1_000..]);
+    assert_one_valid_ack_each(&all[..1_000], &acks);
+    assert_eq!(outbox.steps, [(1, 0), (1, 1)]);
+    assert_eq!(
+        outbox.inner.keys().unwrap().len(),
+        1,
+        "the second batch's entry"
+    );
 }
 
 #[test]

@@ -243,6 +243,17 @@ impl Outbox for Traced<Database> {
         let result = self.0.finish_all(finished);
         self.step("finish", result)
     }
+
+    /// Traced as a save when it stores entries (with the step's verdicts,
+    /// if any), else as a finish.
+    fn save_and_finish(
+        &mut self,
+        entries: &[(B256, String)],
+        finished: &[Finished],
+    ) -> std::result::Result<(), OutboxError> {
+        let result = self.0.save_and_finish(entries, finished);
+        self.step(if entries.is_empty() { "finish" } else { "save" }, result)
+    }
 }
 
 /// The node, with the registry of the first start (deployed then).
