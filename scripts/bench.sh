@@ -32,8 +32,9 @@ target/release/examples/peer_fixture > "$out/fixture.json"
 
 echo "== criterion" >&2
 # benches/ffi_overhead.rs writes the C ABI's overhead to $out/ffi_overhead.json,
-# benches/fhir.rs the FHIR path's over the TI path to $out/fhir_overhead.json.
-rm -f "$out/ffi_overhead.json" "$out/fhir_overhead.json"
+# benches/fhir.rs the FHIR path's over the TI path to $out/fhir_overhead.json
+# (TI as a struct) and $out/fhir_overhead_text.json (TI as JSON text).
+rm -f "$out/ffi_overhead.json" "$out/fhir_overhead.json" "$out/fhir_overhead_text.json"
 EHRCHAIN_BENCH_OUT="$PWD/$out" cargo bench --locked -p ehrchain-benches --benches "${cargo_bench_args[@]}"
 
 # The default build hashes one Keccak-256 at a time (keccak-asm); the batch

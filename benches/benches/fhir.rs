@@ -25,6 +25,7 @@ fn observation_vs_ti(c: &mut Criterion) {
     let ti = map_resource(&fx.registry, &json, &options)
         .expect("maps")
         .ti;
+    let ti_json = ti.to_json();
     let mut rng = rng();
 
     let mut group = c.benchmark_group("fhir_observation");
@@ -36,24 +37,41 @@ fn observation_vs_ti(c: &mut Criterion) {
         BenchmarkId::new("observation_to_tc", "blood-pressure"),
         |b| b.iter(|| observation_to_tc(&fx, &json, &options, &mut rng)),
     );
-    // The FHIR path's cost over the TI path: one of each per iteration,
-    // timed apart (`alternate`; `fhir_overhead.json` for the report).
-    let totals = Cell::new((Duration::ZERO, Duration::ZERO));
-    let ti_rng = RefCell::new(rng.clone());
-    let fhir_rng = RefCell::new(rng);
-    group.bench_function(BenchmarkId::new("alternating", "blood-pressure"), |b| {
-        b.iter_custom(|iters| {
-            alternate(
-                iters,
-                || ti_to_tc(&fx, &ti, &mut ti_rng.borrow_mut()),
-                || observation_to_tc(&fx, &json, &options, &mut fhir_rng.borrow_mut()),
-                &totals,
-            )
-        });
+    group.bench_function(BenchmarkId::new("ti_json_to_tc", "blood-pressure"), |b| {
+        b.iter(|| ti_json_to_tc(&fx, &ti_json, &mut rng));
     });
+    // The FHIR path's cost over the TI path: one of each per iteration,
+    // timed apart (`alternate`; `fhir_overhead.json` and
+    // `fhir_overhead_text.json` for the report). Once over the TI given as a
+    // struct (nothing to read), once over the TI given as JSON text, as the
+    // Observation is (what a C or JS host hands over).
+    let fhir = |rng: &mut ChaCha20Rng| observation_to_tc(&fx, &json, &options, rng);
+    let versus_struct = |rng: &mut ChaCha20Rng| ti_to_tc(&fx, &ti, rng);
+    let versus_text = |rng: &mut ChaCha20Rng| ti_json_to_tc(&fx, &ti_json, rng);
+    for (name, report, ti_path) in [
+        (
+            "alternating",
+            "fhir_overhead",
+            &versus_struct as &dyn Fn(&mut ChaCha20Rng),
+        ),
+        ("alternating_text", "fhir_overhead_text", &versus_text),
+    ] {
+        let totals = Cell::new((Duration::ZERO, Duration::ZERO));
+        let ti_rng = RefCell::new(rng.clone());
+        let fhir_rng = RefCell::new(rng.clone());
+        group.bench_function(BenchmarkId::new(name, "blood-pressure"), |b| {
+            b.iter_custom(|iters| {
+                alternate(
+                    iters,
+                    || ti_path(&mut ti_rng.borrow_mut()),
+                    || fhir(&mut fhir_rng.borrow_mut()),
+                    &totals,
+                )
+            });
+        });
+        report_overhead(report, ("ti", "fhir"), totals.get()).expect("write the overhead report");
+    }
     group.finish();
-    report_overhead("fhir_overhead", ("ti", "fhir"), totals.get())
-        .expect("write fhir_overhead.json");
 }
 
 fn ti_to_tc(fx: &Fixture, ti: &InitialTransaction, rng: &mut ChaCha20Rng) {
@@ -62,6 +80,11 @@ fn ti_to_tc(fx: &Fixture, ti: &InitialTransaction, rng: &mut ChaCha20Rng) {
         .generate(&fx.registry, black_box(ti), NOW, rng)
         .expect("valid TI");
     drop(black_box(tc));
+}
+
+fn ti_json_to_tc(fx: &Fixture, json: &str, rng: &mut ChaCha20Rng) {
+    let ti = InitialTransaction::from_json(black_box(json)).expect("TI JSON");
+    ti_to_tc(fx, &ti, rng);
 }
 
 fn observation_to_tc(fx: &Fixture, json: &str, options: &FhirOptions, rng: &mut ChaCha20Rng) {

@@ -186,11 +186,18 @@ for (const [build, root] of builds) {
     peer, undefined, '', undefined);
   // The target is judged on the alternated calls (benches/benches/fhir.rs),
   // as the C ABI's overhead is: this machine's speed drifts between benches.
-  const path = join(dir, 'fhir_overhead.json');
-  if (existsSync(path)) {
-    const { overhead } = readJson(path);
-    rows.push({ workload: 'FHIR Observation → TC, cost over the same record as a TI (alternated)', unit: '×',
-      ehrchain: 1 + overhead, target: '<= 1.5×', met: 1 + overhead <= 1.5 });
+  // Like for like, both records arrive as JSON text (as from a C or JS host);
+  // beside it, the TI already a Rust struct (nothing to read) for reference.
+  for (const [file, label, target] of [
+    ['fhir_overhead_text.json', 'cost over the same record as TI JSON text', '<= 1.5×'],
+    ['fhir_overhead.json', 'cost over the same TI as a Rust struct (no reading)', ''],
+  ]) {
+    const path = join(dir, file);
+    if (existsSync(path)) {
+      const { overhead } = readJson(path);
+      rows.push({ workload: `FHIR Observation → TC, ${label} (alternated)`, unit: '×',
+        ehrchain: 1 + overhead, target, met: target ? 1 + overhead <= 1.5 : undefined });
+    }
   }
   const entries = 10_000;
   const perBundle = criterion(`fhir_bundle/to_batch/${entries}`);
