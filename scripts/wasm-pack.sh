@@ -128,6 +128,9 @@ cat >"$PKG/package.json" <<JSON
   ],
   "engines": {
     "node": ">=20"
+  },
+  "dependencies": {
+    "@types/fhir": "0.0.44"
   }
 }
 JSON

@@ -77,6 +77,7 @@ export type {
   EnvelopeInfo,
   ErrorCode,
   ErrorKind,
+  FhirAckResource,
   FhirAnchorContext,
   FhirBundle,
   FhirMappedTi,

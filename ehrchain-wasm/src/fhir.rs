@@ -71,7 +71,7 @@ fn mapped<T: Serialize>(
 /// # Errors
 /// `EHR_INVALID_JSON` for an ACK, entry or context of the wrong shape;
 /// `EHR_INVALID_ARGUMENT` for a time that is not a whole number.
-#[wasm_bindgen(js_name = fhirFromAck, unchecked_return_type = "FhirResource")]
+#[wasm_bindgen(js_name = fhirFromAck, unchecked_return_type = "FhirAckResource")]
 pub fn fhir_from_ack(
     #[wasm_bindgen(unchecked_param_type = "Ack")] ack: JsValue,
     #[wasm_bindgen(unchecked_param_type = "FhirMappedTi")] entry: JsValue,

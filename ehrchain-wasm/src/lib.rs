@@ -61,6 +61,7 @@ pub fn version() -> String {
 /// tests read the constant itself.
 #[cfg_attr(not(test), allow(dead_code))]
 const TS_TYPES_TEXT: &str = r#"
+import type * as fhir4 from "fhir/r4";
 /**
  * `0x` and lower-case hex digits (bytes32, address, calldata, revert data), as
  * ehrchain hands them out. Parameters and documents a host passes in take any
@@ -560,17 +561,18 @@ export interface OnChainVerification {
 }
 
 /**
- * A FHIR R4 resource as JSON. ehrchain reads only the elements its templates'
- * mappings name (docs/fhir.md), so any resource type is accepted here.
+ * A FHIR R4 resource as JSON, typed by DefinitelyTyped's FHIR R4 types
+ * (`@types/fhir`, `fhir/r4`: generated from hl7.fhir.r4.core 4.0.1). ehrchain
+ * reads only the elements its templates' mappings name (docs/fhir.md), so any
+ * resource type is accepted here.
  */
-export interface FhirResource { resourceType: string; id?: string; [element: string]: unknown }
+export type FhirResource = fhir4.FhirResource;
 
 /** A FHIR R4 Bundle (`collection`, `transaction`, `batch` or `searchset`). */
-export interface FhirBundle extends FhirResource {
-  resourceType: "Bundle";
-  type: string;
-  entry?: { fullUrl?: string; resource?: FhirResource; [element: string]: unknown }[];
-}
+export type FhirBundle = fhir4.Bundle<fhir4.FhirResource>;
+
+/** What `fhirFromAck` writes: a `Provenance` for a valid ACK, an `AuditEvent` for an invalid one. */
+export type FhirAckResource = fhir4.Provenance | fhir4.AuditEvent;
 
 /** What the host tells the FHIR mapping (docs/fhir.md, "Author, role, patient, time"). */
 export interface FhirOptions {

@@ -9,7 +9,7 @@ import {
   type SigningRequest, type Signer, type SignedStatement, type TypedData,
   type Ack, type ChainTransaction, type EhrchainError, type EnvelopeInfo, type Form, type Hex, type InitialTransaction,
   type OnChainVerification, type ProofJson, type TemplateDoc, type Transmit, type FhirBundle, type FhirMappedTi,
-  type FhirMapping, type FhirOptions, type FhirResource, type FhirUnmapped,
+  type FhirMapping, type FhirOptions, type FhirResource, type FhirUnmapped, type FhirAckResource,
   KeyCapsule, generateRecipientKey, recipientKeyId, recipientPublicKey, sealCapsule,
   type CapsuleBinding, type CapsuleSuite,
   accounting, consentGrantId, consentTypedData, deployConsent, disclosureTransaction, receiveRecord, recordDisclosures,
@@ -99,15 +99,21 @@ export async function example(registry: string): Promise<string> {
 
 /** FHIR in and out, typed: a Bundle in, TIs and FHIR resources out. */
 export async function fhirExample(templates: Templates, hs: Handshaker, registry: string, ack: Ack): Promise<string> {
-  const bundle: FhirBundle = { resourceType: "Bundle", type: "collection", entry: [] };
+  const observation: FhirResource = {
+    resourceType: "Observation", status: "final",
+    code: { coding: [{ system: "http://loinc.org", code: "8867-4" }] },
+    valueQuantity: { value: 72, unit: "/min", system: "http://unitsofmeasure.org", code: "/min" },
+  };
+  const bundle: FhirBundle = { resourceType: "Bundle", type: "collection", entry: [{ resource: observation }] };
   const options: FhirOptions = { patientIdentifierSystem: "urn:oid:1.2.36.146.595.217.0.1" };
   const mapping: FhirMapping = fhirMapBundle(templates, bundle, options);
   const reasons: string[] = mapping.unmapped.map((u: FhirUnmapped) => `${u.fullUrl ?? u.index}: ${u.code} ${u.reason}`);
   const entry: FhirMappedTi = fhirMapResource(templates, JSON.stringify(bundle), options);
   const ti: InitialTransaction = entry.ti;
   const tc = hs.generate(ti);
-  const resource: FhirResource = fhirFromAck(ack, entry, { chainId: 1337, registry }, Date.now());
-  return `${reasons.join()} ${tc.tiId} ${resource.resourceType}`;
+  const resource: FhirAckResource = fhirFromAck(ack, entry, { chainId: 1337, registry }, Date.now());
+  const when: string = resource.resourceType === "Provenance" ? resource.recorded : resource.recorded;
+  return `${reasons.join()} ${tc.tiId} ${resource.resourceType} ${when}`;
 }
 
 /** Key capsules, typed: a holder wraps a record's key for a recipient, who opens it. */
