@@ -1,18 +1,21 @@
 //! The host's EHR database of the examples: an embedded SQLite file holding
 //! the records of valid ACKs (`records`, append-only: a TI resent after its
 //! anchor vanished gets a new ACK in a row of its own, and a TI's latest row
-//! is its record), invalid ACKs kept for audit (`audit`), every ACK handed over
-//! (`deliveries`, append-only: the history), and the
-//! write-ahead outbox (`outbox`): every TC is stored there before it is sent,
-//! and leaves it in the transaction that stores its ACK. A stored ACK keeps
-//! its sealed envelope and inclusion proof once, in their binary forms, and
-//! the rest as JSON ([`Database::record_acks`] puts them back together).
+//! is its record), the anchors they share (`anchors`: one row per anchoring
+//! transaction, however many records a batch holds), invalid ACKs kept for
+//! audit (`audit`), every ACK handed over (`deliveries`, append-only: the
+//! history), and the write-ahead outbox (`outbox`): every TC is stored there
+//! before it is sent, and leaves it in the transaction that stores its ACK.
+//! A record keeps its ids, sealed envelope and inclusion proof in their
+//! binary forms and its anchor by reference ([`Database::record_acks`] puts
+//! the ACKs back together).
 
 use std::error::Error;
 use std::path::Path;
 
 use ehrchain_core::outbox::{Outbox, OutboxError};
 use ehrchain_core::pipeline::Finished;
+use ehrchain_core::validator::Anchor;
 use ehrchain_core::{Ack, AckStatus, B256, Bytes, InclusionProof};
 use rusqlite::{Connection, params};
 
@@ -41,16 +44,29 @@ impl Database {
         // The journal's file is kept between transactions (its header
         // zeroed at each commit), not created and deleted with each.
         conn.pragma_update(None, "journal_mode", "PERSIST")?;
+        let layout_0 = has_column(&conn, "records", "ack")?;
         conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS records (ti_id TEXT NOT NULL,
-                 template_id TEXT NOT NULL, record_hash TEXT NOT NULL,
-                 envelope BLOB NOT NULL, proof BLOB, ack TEXT NOT NULL);
+            "BEGIN;
+             CREATE TABLE IF NOT EXISTS anchors (id INTEGER PRIMARY KEY, anchor TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS audit (ti_id TEXT NOT NULL,
                  template_id TEXT NOT NULL, record_hash TEXT, envelope BLOB,
                  reason TEXT NOT NULL, ack TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS deliveries (ti_id TEXT NOT NULL, valid INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS outbox (key TEXT PRIMARY KEY, entry TEXT NOT NULL);",
         )?;
+        if layout_0 {
+            conn.execute_batch("ALTER TABLE records RENAME TO records_layout_0;")?;
+        }
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS records (ti_id BLOB NOT NULL,
+                 template_id BLOB NOT NULL, record_hash BLOB NOT NULL,
+                 envelope BLOB NOT NULL, proof BLOB, authorship TEXT,
+                 anchor INTEGER NOT NULL REFERENCES anchors (id));",
+        )?;
+        if layout_0 {
+            migrate_layout_0(&conn)?;
+        }
+        conn.execute_batch("COMMIT;")?;
         Ok(Self { conn })
     }
 
@@ -60,32 +76,25 @@ impl Database {
     /// its own after the first: the latest names the anchor that holds.
     /// Rows are appended in rowid order, with no index over the TI ids, so a
     /// round's commit writes the table's last pages rather than a few
-    /// thousand scattered index pages (a database made with `ti_id` as the
-    /// primary key, before, keeps it, and its earlier row is replaced).
-    fn store(conn: &Connection, ack: &Ack) -> Result<()> {
-        let row = Row::of(ack)?;
+    /// thousand scattered index pages. `anchors` holds the anchor `last`
+    /// names when it is this ACK's too (a batch's records share one).
+    fn store(conn: &Connection, ack: &Ack, last: &mut Option<(Anchor, i64)>) -> Result<()> {
         let hash = ack.record_hash.map(|h| h.to_string());
-        let (ti, template) = (ack.ti_id.to_string(), ack.template_id.to_string());
+        let ti = ack.ti_id.to_string();
         match &ack.status {
-            AckStatus::Valid(_) => conn
-                .prepare_cached("INSERT OR REPLACE INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-                .execute(params![
-                    ti,
-                    template,
-                    hash,
-                    row.envelope,
-                    row.proof,
-                    row.json
-                ])?,
+            AckStatus::Valid(anchor) => insert_record(conn, ack, anchor, last)?,
             AckStatus::Invalid { reason, .. } => conn
                 .prepare_cached("INSERT INTO audit VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
                 .execute(params![
                     ti,
-                    template,
+                    ack.template_id.to_string(),
                     hash,
-                    row.envelope,
+                    ack.envelope.as_ref().map(|e| e.to_vec()),
                     reason.to_string(),
-                    row.json
+                    serde_json::to_string(&Ack {
+                        envelope: None,
+                        ..ack.clone()
+                    })?
                 ])?,
         };
         conn.prepare_cached("INSERT INTO deliveries VALUES (?1, ?2)")?
@@ -97,17 +106,32 @@ impl Database {
     /// over.
     pub(crate) fn record_acks(&self) -> Result<Vec<Ack>> {
         let mut query = self.conn.prepare_cached(
-            "SELECT ack, envelope, proof FROM records
-             WHERE rowid IN (SELECT max(rowid) FROM records GROUP BY ti_id) ORDER BY rowid",
+            "SELECT r.ti_id, r.template_id, r.record_hash, r.envelope, r.proof,
+                    r.authorship, a.anchor
+             FROM records r JOIN anchors a ON a.id = r.anchor
+             WHERE r.rowid IN (SELECT max(rowid) FROM records GROUP BY ti_id)
+             ORDER BY r.rowid",
         )?;
-        let rows = query.query_map([], |row| {
-            Ok(Row {
-                json: row.get(0)?,
-                envelope: row.get(1)?,
-                proof: row.get(2)?,
-            })
-        })?;
-        rows.map(|row| row?.ack()).collect()
+        let mut rows = query.query([])?;
+        let mut acks = Vec::new();
+        while let Some(row) = rows.next()? {
+            let word = |i| -> Result<B256> { Ok(B256::try_from(row.get_ref(i)?.as_blob()?)?) };
+            let mut anchor: Anchor = serde_json::from_str(row.get_ref(6)?.as_str()?)?;
+            anchor.batch = row
+                .get::<_, Option<Vec<u8>>>(4)?
+                .map(|p| InclusionProof::from_bytes(&p))
+                .transpose()?;
+            let authorship = row.get::<_, Option<String>>(5)?;
+            acks.push(Ack {
+                ti_id: word(0)?,
+                template_id: word(1)?,
+                record_hash: Some(word(2)?),
+                envelope: Some(Bytes::from(row.get::<_, Vec<u8>>(3)?)),
+                authorship: authorship.map(|a| serde_json::from_str(&a)).transpose()?,
+                status: AckStatus::Valid(anchor),
+            });
+        }
+        Ok(acks)
     }
 
     /// Stores `entries` (each replacing the one before) and the verdicts
@@ -124,8 +148,9 @@ impl Database {
         for (key, entry) in entries {
             put(&tx, key, entry)?;
         }
+        let mut last = None;
         for ack in finished.iter().flat_map(|f| &f.acks) {
-            Self::store(&tx, ack)?;
+            Self::store(&tx, ack, &mut last)?;
         }
         for key in finished.iter().filter_map(|f| f.outbox_key.as_ref()) {
             tx.prepare_cached("DELETE FROM outbox WHERE key = ?1")?
@@ -154,44 +179,85 @@ impl Database {
     }
 }
 
-/// An ACK as the tables keep it: its sealed envelope and (for a batched
-/// record) its inclusion proof in their binary forms (`docs/envelope.md`,
-/// `docs/proofs.md`), the rest as JSON. Hex in JSON would double the
-/// envelope and the proof's siblings, and a row of more than half a page
-/// takes a page of its own.
-struct Row {
-    /// The ACK's JSON without its envelope and proof.
-    json: String,
-    envelope: Option<Vec<u8>>,
-    proof: Option<Vec<u8>>,
+/// The `anchors` row of `anchor` (its inclusion proof aside): `last`'s when
+/// it is the same anchor, else a new one, which becomes `last`.
+fn anchor_row(conn: &Connection, anchor: &Anchor, last: &mut Option<(Anchor, i64)>) -> Result<i64> {
+    let shared = Anchor {
+        batch: None,
+        ..anchor.clone()
+    };
+    if let Some((same, row)) = last
+        && *same == shared
+    {
+        return Ok(*row);
+    }
+    conn.prepare_cached("INSERT INTO anchors (anchor) VALUES (?1)")?
+        .execute([serde_json::to_string(&shared)?])?;
+    let row = conn.last_insert_rowid();
+    *last = Some((shared, row));
+    Ok(row)
 }
 
-impl Row {
-    fn of(ack: &Ack) -> Result<Self> {
-        let mut rest = Ack {
-            envelope: None,
-            ..ack.clone()
-        };
-        let proof = match &mut rest.status {
-            AckStatus::Valid(anchor) => anchor.batch.take().map(|p| p.to_bytes()),
-            AckStatus::Invalid { .. } => None,
-        };
-        Ok(Self {
-            json: serde_json::to_string(&rest)?,
-            envelope: ack.envelope.as_ref().map(|e| e.to_vec()),
-            proof,
-        })
-    }
+/// Appends `ack`'s row to `records` (its anchor `anchor`, its row from
+/// [`anchor_row`]).
+fn insert_record(
+    conn: &Connection,
+    ack: &Ack,
+    anchor: &Anchor,
+    last: &mut Option<(Anchor, i64)>,
+) -> Result<usize> {
+    let authorship = ack
+        .authorship
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
+    Ok(conn
+        .prepare_cached("INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+        .execute(params![
+            ack.ti_id.as_slice(),
+            ack.template_id.as_slice(),
+            ack.record_hash.as_ref().map(B256::as_slice),
+            ack.envelope.as_ref().map(|e| e.as_ref()),
+            anchor.batch.as_ref().map(InclusionProof::to_bytes),
+            authorship,
+            anchor_row(conn, anchor, last)?
+        ])?)
+}
 
-    /// The ACK this row keeps.
-    fn ack(self) -> Result<Ack> {
-        let mut ack: Ack = serde_json::from_str(&self.json)?;
-        ack.envelope = self.envelope.map(Bytes::from);
-        if let (AckStatus::Valid(anchor), Some(proof)) = (&mut ack.status, self.proof) {
-            anchor.batch = Some(InclusionProof::from_bytes(&proof)?);
+/// Whether `table` exists and has `column`.
+fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
+    let mut query = conn.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?;
+    Ok(query.exists(params![table, column])?)
+}
+
+/// Moves the records of a database made before the `anchors` table (each
+/// record's whole ACK as JSON, its envelope and proof beside it) into
+/// today's layout, in their order.
+fn migrate_layout_0(conn: &Connection) -> Result<()> {
+    let mut query =
+        conn.prepare("SELECT ack, envelope, proof FROM records_layout_0 ORDER BY rowid")?;
+    let mut rows = query.query([])?;
+    let mut last = None;
+    while let Some(row) = rows.next()? {
+        let ack = Ack {
+            envelope: Some(Bytes::from(row.get::<_, Vec<u8>>(1)?)),
+            ..serde_json::from_str(row.get_ref(0)?.as_str()?)?
+        };
+        if let AckStatus::Valid(anchor) = &ack.status {
+            let anchor = Anchor {
+                batch: row
+                    .get::<_, Option<Vec<u8>>>(2)?
+                    .map(|p| InclusionProof::from_bytes(&p))
+                    .transpose()?,
+                ..anchor.clone()
+            };
+            insert_record(conn, &ack, &anchor, &mut last)?;
         }
-        Ok(ack)
     }
+    drop(rows);
+    drop(query);
+    conn.execute_batch("DROP TABLE records_layout_0;")?;
+    Ok(())
 }
 
 /// Stores `entry` under `key` in the outbox table, replacing the one before.
@@ -329,51 +395,77 @@ mod tests {
     }
 
     #[test]
-    fn a_database_keyed_by_ti_id_as_before_still_replaces_a_resent_tis_row() {
+    fn a_database_of_the_layout_before_anchors_is_moved_into_it() {
         let path = std::env::temp_dir().join(format!("store-{}.sqlite", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        Connection::open(&path)
-            .unwrap()
+        let before = Connection::open(&path).unwrap();
+        before
             .execute_batch(
                 "CREATE TABLE records (ti_id TEXT PRIMARY KEY, template_id TEXT NOT NULL,
                      record_hash TEXT NOT NULL, envelope BLOB NOT NULL, proof BLOB,
                      ack TEXT NOT NULL);",
             )
             .unwrap();
+        // A row as that layout kept it: the ACK's JSON without its envelope.
+        let old = valid(0xa1, 5);
+        let json = serde_json::to_string(&Ack {
+            envelope: None,
+            ..old.clone()
+        })
+        .unwrap();
+        before
+            .execute(
+                "INSERT INTO records VALUES ('0x01', '0x02', '0x03', ?1, NULL, ?2)",
+                params![vec![4u8], json],
+            )
+            .unwrap();
+        drop(before);
+        let db = Database::open(&path).unwrap();
+        assert_eq!(db.record_acks().unwrap(), vec![old]);
+        // Moved once: opening again finds today's layout.
+        drop(db);
         let mut db = Database::open(&path).unwrap();
         let key = B256::repeat_byte(1);
-        db.finish(Some(&key), &[valid(0xa1, 5)]).unwrap();
         db.finish(Some(&key), &[valid(0xa2, 9)]).unwrap();
         assert_eq!(db.record_acks().unwrap(), vec![valid(0xa2, 9)]);
-        assert_eq!(db.count("records").unwrap(), 1);
+        assert_eq!(db.count("records").unwrap(), 2);
         drop(db);
         std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
-    fn a_batched_ack_comes_back_with_its_envelope_and_proof() {
+    fn a_batchs_acks_share_one_anchor_row_and_keep_their_proofs() {
         let mut builder = BatchBuilder::new();
         for byte in [3, 5, 7] {
             builder.push(B256::repeat_byte(byte)).unwrap();
         }
         let batch = builder.build(B256::repeat_byte(9)).unwrap();
-        let mut ack = valid(0xa1, 5);
-        if let AckStatus::Valid(anchor) = &mut ack.status {
-            anchor.batch = Some(batch.proof(0).unwrap());
-        }
+        let acks: Vec<Ack> = (0..3u8)
+            .map(|i| {
+                let mut ack = valid(0xa1, 5);
+                ack.ti_id = B256::repeat_byte(0x10 + i);
+                if let AckStatus::Valid(anchor) = &mut ack.status {
+                    anchor.batch = Some(batch.proof(u32::from(i)).unwrap());
+                }
+                ack
+            })
+            .collect();
         let mut db = Database::open(Path::new(":memory:")).unwrap();
-        db.finish(Some(&batch.root()), std::slice::from_ref(&ack))
-            .unwrap();
-        let (json, proof): (String, Vec<u8>) = db
+        db.finish(Some(&batch.root()), &acks).unwrap();
+        assert_eq!(db.count("anchors").unwrap(), 1);
+        let proof: Vec<u8> = db
             .conn
-            .query_row("SELECT ack, proof FROM records", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+            .query_row("SELECT proof FROM records WHERE rowid = 2", [], |r| {
+                r.get(0)
             })
             .unwrap();
-        // The envelope and the proof are kept once, in binary.
-        assert!(!json.contains("envelope\":\"0x") && !json.contains("siblings"));
-        assert_eq!(proof, batch.proof(0).unwrap().to_bytes());
-        assert_eq!(db.record_acks().unwrap(), vec![ack]);
+        assert_eq!(proof, batch.proof(1).unwrap().to_bytes());
+        assert_eq!(db.record_acks().unwrap(), acks);
+        // Another transaction's anchor gets a row of its own.
+        let mut other = valid(0xa2, 9);
+        other.ti_id = B256::repeat_byte(0x20);
+        db.finish(None, std::slice::from_ref(&other)).unwrap();
+        assert_eq!(db.count("anchors").unwrap(), 2);
     }
 
     #[test]

@@ -1,14 +1,23 @@
 //! Several gateways on one chain: four `gateway` processes, each with its own
 //! sending account and its own pipeline, anchor bedside-monitor readings
 //! into one registry at once without coordinating; every reading of every
-//! gateway ends in exactly one valid ACK.
+//! gateway ends in exactly one valid ACK. The first two keep a SQLite
+//! outbox (committed by a storage thread beside the pipeline); afterwards
+//! their databases hold every record and no outbox entry.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
+#[allow(dead_code)]
+#[path = "../common/store.rs"]
+mod store;
 
 const GATEWAYS: usize = 4;
 const SECONDS: u64 = 3;
 const RATE: u64 = 100;
+/// How many of the gateways keep a SQLite outbox.
+const DURABLE: usize = 2;
 
 fn gateway() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gateway"))
@@ -30,12 +39,25 @@ fn four_gateways_anchor_into_one_registry_without_coordinating() {
     // The registry on the first line (the device template's id follows).
     let printed = String::from_utf8(deployed.stdout).unwrap();
     let registry = printed.lines().next().unwrap().to_owned();
-    let children: Vec<_> = (1..=GATEWAYS)
+    let databases: Vec<Option<PathBuf>> = (1..=GATEWAYS)
         .map(|account| {
+            (account <= DURABLE).then(|| {
+                let name = format!("gateway-{}-{account}.sqlite", std::process::id());
+                std::env::temp_dir().join(name)
+            })
+        })
+        .collect();
+    let children: Vec<_> = (1..=GATEWAYS)
+        .zip(&databases)
+        .map(|(account, db)| {
             let mut run = gateway();
             run.args(["run", &url, &registry, &account.to_string()]);
             run.args([SECONDS.to_string(), RATE.to_string()]);
-            run.args(["bulk", "none"]);
+            run.arg("bulk");
+            match db {
+                Some(path) => run.arg(path),
+                None => run.arg("none"),
+            };
             if !interval {
                 run.arg("mine-on-head");
             }
@@ -44,7 +66,7 @@ fn four_gateways_anchor_into_one_registry_without_coordinating() {
         })
         .collect();
     let mut total = 0;
-    for child in children {
+    for (child, db) in children.into_iter().zip(&databases) {
         let output = child.wait_with_output().unwrap();
         assert!(output.status.success(), "{output:?}");
         let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -53,6 +75,13 @@ fn four_gateways_anchor_into_one_registry_without_coordinating() {
         assert_eq!(tis, SECONDS * RATE, "{report}");
         assert_eq!(report["valid"].as_u64(), Some(tis), "{report}");
         assert_eq!(report["invalid"].as_u64(), Some(0), "{report}");
+        if let Some(path) = db {
+            let stored = store::Database::open(path).unwrap();
+            assert_eq!(stored.record_count().unwrap(), i64::try_from(tis).unwrap());
+            assert_eq!(stored.count("outbox").unwrap(), 0);
+            drop(stored);
+            std::fs::remove_file(path).unwrap();
+        }
         total += tis;
     }
     assert_eq!(total, SECONDS * RATE * GATEWAYS as u64);

@@ -1,7 +1,7 @@
 //! The blocking driver of a [`Pipeline`].
 
 use crate::driver::{StopCause, Until, step};
-use crate::outbox::{Outbox, OutboxError, save_kept};
+use crate::outbox::{NoOutbox, Outbox, OutboxError, save_kept};
 use crate::time::Clock;
 use crate::transport::Transport;
 use crate::validator::Ack;
@@ -109,7 +109,7 @@ where
     pipeline.handle_timeout(clock.now());
     let mut acks = Vec::new();
     loop {
-        let rounds = perform_due(pipeline, outbox, transport, clock)?;
+        let rounds = perform_due(pipeline, transport, clock);
         let finished: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
         if rounds.is_empty() && finished.is_empty() {
             return Ok(acks);
@@ -119,16 +119,17 @@ where
     }
 }
 
-/// Performs every action due now but the outbox's rounds, and returns
-/// those rounds (the caller stores them).
-fn perform_due<O, T, C>(
-    pipeline: &mut Pipeline,
-    outbox: &mut O,
-    transport: &mut T,
-    clock: &mut C,
-) -> Result<Vec<u64>, OutboxError>
+/// Performs every action `pipeline` has due now but storing: sends the
+/// submissions of rounds already stored and performs the reads on
+/// `transport`; returns the rounds that ask to be stored
+/// ([`PipelineTransmit::Persist`]), which the caller stores
+/// ([`Pipeline::round_entries`]) and reports
+/// ([`Pipeline::handle_persisted`]) when it likes. [`step_durably`] stores
+/// them at once; a host that commits in another thread hands them over and
+/// goes on pushing and stepping, so that its disk's syncs overlap the
+/// sealing and the chain's answers (the examples' `gateway`). Never waits.
+pub fn perform_due<T, C>(pipeline: &mut Pipeline, transport: &mut T, clock: &mut C) -> Vec<u64>
 where
-    O: Outbox + ?Sized,
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
@@ -140,13 +141,15 @@ where
             PipelineTransmit::ReadHead => pipeline.handle_head(now, transport.head()),
             PipelineTransmit::Flight { flight, transmit } => {
                 if let Some(validator) = pipeline.flight_mut(flight) {
-                    step(validator, outbox, transport, now, transmit)?;
+                    // A flight's action is never a persist (the pipeline
+                    // gathers those into rounds): no outbox is asked.
+                    let _ = step(validator, &mut NoOutbox, transport, now, transmit);
                 }
             }
         }
         now = clock.now();
     }
-    Ok(rounds)
+    rounds
 }
 
 /// Stores `rounds`' entries and the verdicts `finished` in one

@@ -56,7 +56,7 @@ use crate::time::UnixMillis;
 use crate::transport::TransportError;
 use crate::validator::{Ack, TransactionValidator, Transmit, ValidatorConfig, ValidatorError};
 
-pub use drive::{Drained, drain_durably, step_durably};
+pub use drive::{Drained, drain_durably, perform_due, step_durably};
 
 /// How the pipeline batches and how much it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
