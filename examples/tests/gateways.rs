@@ -3,7 +3,10 @@
 //! into one registry at once without coordinating; every reading of every
 //! gateway ends in exactly one valid ACK. The first two keep a SQLite
 //! outbox (committed by a storage thread beside the pipeline); afterwards
-//! their databases hold every record and no outbox entry.
+//! their databases hold every record and no outbox entry. The last one's
+//! pipeline holds at most [`SMALL_BOUND`] TIs, fewer than its producer
+//! offers over an ACK's latency: it is told busy, offers those TIs again,
+//! and loses none.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -18,6 +21,8 @@ const SECONDS: u64 = 3;
 const RATE: u64 = 100;
 /// How many of the gateways keep a SQLite outbox.
 const DURABLE: usize = 2;
+/// The last gateway's pipeline bound: a producer faster than the chain.
+const SMALL_BOUND: usize = 50;
 
 fn gateway() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gateway"))
@@ -61,12 +66,15 @@ fn four_gateways_anchor_into_one_registry_without_coordinating() {
             if !interval {
                 run.arg("mine-on-head");
             }
+            if account == GATEWAYS {
+                run.arg(format!("max-pending={SMALL_BOUND}"));
+            }
             run.stdout(Stdio::piped()).stderr(Stdio::piped());
             run.spawn().unwrap()
         })
         .collect();
     let mut total = 0;
-    for (child, db) in children.into_iter().zip(&databases) {
+    for (account, (child, db)) in (1..=GATEWAYS).zip(children.into_iter().zip(&databases)) {
         let output = child.wait_with_output().unwrap();
         assert!(output.status.success(), "{output:?}");
         let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -75,6 +83,9 @@ fn four_gateways_anchor_into_one_registry_without_coordinating() {
         assert_eq!(tis, SECONDS * RATE, "{report}");
         assert_eq!(report["valid"].as_u64(), Some(tis), "{report}");
         assert_eq!(report["invalid"].as_u64(), Some(0), "{report}");
+        if account == GATEWAYS {
+            assert!(report["busy"].as_u64().unwrap() > 0, "{report}");
+        }
         if let Some(path) = db {
             let stored = store::Database::open(path).unwrap();
             assert_eq!(stored.record_count().unwrap(), i64::try_from(tis).unwrap());
