@@ -45,7 +45,7 @@ impl AnchorWatcher {
     /// another key.
     pub fn from_json(text: &str) -> Result<Self, WatcherError> {
         let snapshot: SnapshotOwned =
-            serde_json::from_str(text).map_err(|e| WatcherError::Snapshot(e.to_string()))?;
+            crate::json::from_text(text).map_err(|e| WatcherError::Snapshot(e.to_string()))?;
         if snapshot.format != WATCHER_FORMAT {
             return Err(WatcherError::Snapshot(format!(
                 "format {:?}, expected {WATCHER_FORMAT:?}",
