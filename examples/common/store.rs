@@ -1,8 +1,8 @@
 //! The host's EHR database of the examples: an embedded SQLite file holding
 //! the records of valid ACKs (`records`, append-only: a TI resent after its
 //! anchor vanished gets a new ACK in a row of its own, and a TI's latest row
-//! is its record), the anchors they share (`anchors`: one row per anchoring
-//! transaction, however many records a batch holds), invalid ACKs kept for
+//! is its record), the anchors they share (`anchors`: a batch's records
+//! stored together share one row), invalid ACKs kept for
 //! audit (`audit`), every ACK handed over (`deliveries`, append-only: the
 //! history), and the write-ahead outbox (`outbox`): every TC is stored there
 //! before it is sent, and leaves it in the transaction that stores its ACK.
@@ -31,14 +31,15 @@ pub(crate) struct Database {
 }
 
 impl Database {
-    /// Opens the database at `path`, creating its tables where missing.
+    /// Opens the database at `path`, creating its tables where missing; the
+    /// records of a database made before the `anchors` table are moved into
+    /// today's layout, in one transaction.
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path)?;
         // A round's transaction (4,096 ACKs a batch, about 10 MiB, and the
         // outbox entries it removes) stays in the page cache until its
         // commit: spilled to the file before (SQLite's default once its 2 MiB
-        // cache is full), every spill syncs the journal once more. The cache
-        // keeps the records' index between transactions.
+        // cache is full), every spill syncs the journal once more.
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.pragma_update(None, "cache_spill", false)?;
         // The journal's file is kept between transactions (its header
@@ -76,8 +77,9 @@ impl Database {
     /// its own after the first: the latest names the anchor that holds.
     /// Rows are appended in rowid order, with no index over the TI ids, so a
     /// round's commit writes the table's last pages rather than a few
-    /// thousand scattered index pages. `anchors` holds the anchor `last`
-    /// names when it is this ACK's too (a batch's records share one).
+    /// thousand scattered index pages. The record names the `anchors` row
+    /// `last` names when its anchor is the same (the records of a batch
+    /// stored in one transaction share one row), else a new one.
     fn store(conn: &Connection, ack: &Ack, last: &mut Option<(Anchor, i64)>) -> Result<()> {
         let hash = ack.record_hash.map(|h| h.to_string());
         let ti = ack.ti_id.to_string();
@@ -406,29 +408,48 @@ mod tests {
                      ack TEXT NOT NULL);",
             )
             .unwrap();
-        // A row as that layout kept it: the ACK's JSON without its envelope.
+        // Rows as that layout kept them: the ACK's JSON without its
+        // envelope and proof, which stand beside it.
         let old = valid(0xa1, 5);
-        let json = serde_json::to_string(&Ack {
-            envelope: None,
-            ..old.clone()
-        })
-        .unwrap();
-        before
-            .execute(
-                "INSERT INTO records VALUES ('0x01', '0x02', '0x03', ?1, NULL, ?2)",
-                params![vec![4u8], json],
-            )
+        let mut builder = BatchBuilder::new();
+        builder.push(B256::repeat_byte(3)).unwrap();
+        builder.push(B256::repeat_byte(6)).unwrap();
+        let proof = builder.build(B256::ZERO).unwrap().proof(0).unwrap();
+        let mut batched = valid(0xb1, 6);
+        batched.ti_id = B256::repeat_byte(0x0b);
+        for (ack, proof) in [(&old, None), (&batched, Some(proof.clone()))] {
+            let json = serde_json::to_string(&Ack {
+                envelope: None,
+                ..ack.clone()
+            })
             .unwrap();
+            before
+                .execute(
+                    "INSERT INTO records VALUES (?1, '0x02', '0x03', ?2, ?3, ?4)",
+                    params![
+                        ack.ti_id.to_string(),
+                        vec![4u8],
+                        proof.map(|p| p.to_bytes()),
+                        json
+                    ],
+                )
+                .unwrap();
+        }
         drop(before);
         let db = Database::open(&path).unwrap();
-        assert_eq!(db.record_acks().unwrap(), vec![old]);
+        if let AckStatus::Valid(anchor) = &mut batched.status {
+            anchor.batch = Some(proof);
+        }
+        assert_eq!(db.record_acks().unwrap(), vec![old, batched]);
         // Moved once: opening again finds today's layout.
         drop(db);
         let mut db = Database::open(&path).unwrap();
         let key = B256::repeat_byte(1);
         db.finish(Some(&key), &[valid(0xa2, 9)]).unwrap();
-        assert_eq!(db.record_acks().unwrap(), vec![valid(0xa2, 9)]);
-        assert_eq!(db.count("records").unwrap(), 2);
+        let acks = db.record_acks().unwrap();
+        assert_eq!(acks.len(), 2);
+        assert_eq!(acks[1], valid(0xa2, 9));
+        assert_eq!(db.count("records").unwrap(), 3);
         drop(db);
         std::fs::remove_file(&path).unwrap();
     }
@@ -461,11 +482,14 @@ mod tests {
             .unwrap();
         assert_eq!(proof, batch.proof(1).unwrap().to_bytes());
         assert_eq!(db.record_acks().unwrap(), acks);
-        // Another transaction's anchor gets a row of its own.
+        // Another anchor gets a row of its own.
         let mut other = valid(0xa2, 9);
         other.ti_id = B256::repeat_byte(0x20);
-        db.finish(None, std::slice::from_ref(&other)).unwrap();
+        let mut again = other.clone();
+        again.ti_id = B256::repeat_byte(0x21);
+        db.finish(None, &[other.clone(), again.clone()]).unwrap();
         assert_eq!(db.count("anchors").unwrap(), 2);
+        assert_eq!(db.record_acks().unwrap()[3..], [other, again]);
     }
 
     #[test]

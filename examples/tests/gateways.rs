@@ -88,7 +88,11 @@ fn four_gateways_anchor_into_one_registry_without_coordinating() {
         }
         if let Some(path) = db {
             let stored = store::Database::open(path).unwrap();
-            assert_eq!(stored.record_count().unwrap(), i64::try_from(tis).unwrap());
+            // Each TI stored once, and once handed over.
+            let tis = i64::try_from(tis).unwrap();
+            assert_eq!(stored.record_count().unwrap(), tis);
+            assert_eq!(stored.count("records").unwrap(), tis);
+            assert_eq!(stored.count("deliveries").unwrap(), tis);
             assert_eq!(stored.count("outbox").unwrap(), 0);
             drop(stored);
             std::fs::remove_file(path).unwrap();

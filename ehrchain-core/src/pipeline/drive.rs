@@ -4,7 +4,7 @@ use crate::driver::{StopCause, Until, step};
 use crate::outbox::{NoOutbox, Outbox, OutboxError, save_kept};
 use crate::time::Clock;
 use crate::transport::Transport;
-use crate::validator::Ack;
+use crate::validator::{Ack, Transmit};
 
 use super::{Finished, Pipeline, PipelineError, PipelineTransmit};
 
@@ -122,12 +122,15 @@ where
 /// Performs every action `pipeline` has due now but storing: sends the
 /// submissions of rounds already stored and performs the reads on
 /// `transport`; returns the rounds that ask to be stored
-/// ([`PipelineTransmit::Persist`]), which the caller stores
-/// ([`Pipeline::round_entries`]) and reports
-/// ([`Pipeline::handle_persisted`]) when it likes. [`step_durably`] stores
-/// them at once; a host that commits in another thread hands them over and
-/// goes on pushing and stepping, so that its disk's syncs overlap the
-/// sealing and the chain's answers (the examples' `gateway`). Never waits.
+/// ([`PipelineTransmit::Persist`]). Never waits. The caller hands the time
+/// in first ([`Pipeline::handle_timeout`]), then stores each round
+/// ([`Pipeline::round_entries`]) and reports it
+/// ([`Pipeline::handle_persisted`]), and stores each verdict of
+/// [`Pipeline::poll_finished`] (its ACKs kept, its entry removed) before
+/// handing its ACKs on, when it likes. [`step_durably`] stores both at
+/// once; a host that commits in another thread hands them over and goes on
+/// pushing and stepping, so that its disk's syncs overlap the sealing and
+/// the chain's answers (the examples' `gateway`).
 pub fn perform_due<T, C>(pipeline: &mut Pipeline, transport: &mut T, clock: &mut C) -> Vec<u64>
 where
     T: Transport + ?Sized,
@@ -140,9 +143,17 @@ where
             PipelineTransmit::Persist { round } => rounds.push(round),
             PipelineTransmit::ReadHead => pipeline.handle_head(now, transport.head()),
             PipelineTransmit::Flight { flight, transmit } => {
-                if let Some(validator) = pipeline.flight_mut(flight) {
-                    // A flight's action is never a persist (the pipeline
-                    // gathers those into rounds): no outbox is asked.
+                let Some(validator) = pipeline.flight_mut(flight) else {
+                    continue;
+                };
+                if transmit == Transmit::Persist {
+                    // Never handed out: the pipeline gathers every persist
+                    // into a round. Refused, not dropped, so that nothing
+                    // is sent before it is stored.
+                    let refused = OutboxError("a persist outside a round of the pipeline".into());
+                    let _ = validator.handle_persisted(now, Err(refused));
+                } else {
+                    // Reads and sends only: no outbox is asked.
                     let _ = step(validator, &mut NoOutbox, transport, now, transmit);
                 }
             }

@@ -29,12 +29,15 @@
 //! time when it stored them itself with [`step_durably`]) off the
 //! pipeline's thread; the cap keeps a block's verdicts (fifteen batches
 //! confirmed together at 60,000 TIs/s) from holding the next rounds back.
+//! Verdicts waiting for the thread have left the pipeline and no longer
+//! count against its bound: on a disk slower than the chain that queue
+//! would grow (the report's peak memory shows it).
 #![allow(clippy::print_stdout)]
 
 use std::collections::HashMap;
 use std::error::Error;
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::Instant;
 
 use ehrchain_contracts::{RpcConfig, RpcTransport, abi};
@@ -378,7 +381,13 @@ impl Storage {
     /// it was sent).
     fn answered(&mut self, pipeline: &mut Pipeline, clock: &mut SystemClock) -> Result<Vec<Ack>> {
         let mut acks = Vec::new();
-        while let Ok(done) = self.answers.try_recv() {
+        loop {
+            let done = match self.answers.try_recv() {
+                Ok(done) => done,
+                Err(TryRecvError::Empty) => break,
+                // It holds its end while this one holds `jobs`: it panicked.
+                Err(TryRecvError::Disconnected) => return Err("the storage thread stopped".into()),
+            };
             self.outstanding -= done.rounds.len() + done.finished.len();
             let now = clock.now();
             for round in done.rounds {
