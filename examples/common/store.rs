@@ -81,7 +81,6 @@ impl Database {
     /// `last` names when its anchor is the same (the records of a batch
     /// stored in one transaction share one row), else a new one.
     fn store(conn: &Connection, ack: &Ack, last: &mut Option<(Anchor, i64)>) -> Result<()> {
-        let hash = ack.record_hash.map(|h| h.to_string());
         let ti = ack.ti_id.to_string();
         match &ack.status {
             AckStatus::Valid(anchor) => insert_record(conn, ack, anchor, last)?,
@@ -90,7 +89,7 @@ impl Database {
                 .execute(params![
                     ti,
                     ack.template_id.to_string(),
-                    hash,
+                    ack.record_hash.map(|h| h.to_string()),
                     ack.envelope.as_ref().map(|e| e.to_vec()),
                     reason.to_string(),
                     serde_json::to_string(&Ack {

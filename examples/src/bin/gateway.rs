@@ -85,10 +85,10 @@ fn main() -> Result<()> {
             };
             let transport = connect(url, registry.parse()?, run.account, run.mine_on_head)?;
             match outbox {
-                "none" => run.go(transport, &mut NoOutbox),
+                "none" => run.go(transport, None),
                 path => run.go(
                     transport,
-                    &mut Storage::start(store::Database::open(Path::new(path))?),
+                    Some(Storage::start(store::Database::open(Path::new(path))?)),
                 ),
             }
         }
@@ -145,7 +145,8 @@ struct Run {
 }
 
 impl Run {
-    fn go<K: Keeper>(&self, mut transport: RpcTransport, keeper: &mut K) -> Result<()> {
+    /// Runs the stream; `storage` keeps the outbox (`None`: no outbox).
+    fn go(&self, mut transport: RpcTransport, mut storage: Option<Storage>) -> Result<()> {
         let hs = handshaker(transport.registry())?;
         let config = PipelineConfig {
             validator: *hs.validator_config(),
@@ -176,7 +177,8 @@ impl Run {
             }
         };
         let mut made = 0u64;
-        while made < total || !pipeline.is_idle() || waiting.is_some() || keeper.writing() {
+        let writing = |s: &Option<Storage>| s.as_ref().is_some_and(|s| s.outstanding > 0);
+        while made < total || !pipeline.is_idle() || waiting.is_some() || writing(&storage) {
             // Offer what is due by now (the rate), one reading at a time.
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let due = elapsed_ms.saturating_mul(self.rate) / 1_000;
@@ -204,7 +206,10 @@ impl Run {
             if made >= total && waiting.is_none() {
                 pipeline.flush();
             }
-            let acks = keeper.step(&mut pipeline, &mut transport, &mut clock)?;
+            let acks = match &mut storage {
+                Some(storage) => storage.step(&mut pipeline, &mut transport, &mut clock)?,
+                None => step_durably(&mut pipeline, &mut NoOutbox, &mut transport, &mut clock)?,
+            };
             tally(acks, &mut offered);
             // The next reading (or the storage thread's next answer), or the
             // pipeline's next time.
@@ -237,36 +242,6 @@ impl Run {
             })
         );
         Ok(())
-    }
-}
-
-/// How a run keeps its outbox: not at all, or in a storage thread.
-trait Keeper {
-    /// Performs the pipeline's actions due now; returns the ACKs whose
-    /// verdicts are stored.
-    fn step(
-        &mut self,
-        pipeline: &mut Pipeline,
-        transport: &mut RpcTransport,
-        clock: &mut SystemClock,
-    ) -> Result<Vec<Ack>>;
-
-    /// Whether writes are still on their way to the disk.
-    fn writing(&self) -> bool;
-}
-
-impl Keeper for NoOutbox {
-    fn step(
-        &mut self,
-        pipeline: &mut Pipeline,
-        transport: &mut RpcTransport,
-        clock: &mut SystemClock,
-    ) -> Result<Vec<Ack>> {
-        Ok(step_durably(pipeline, self, transport, clock)?)
-    }
-
-    fn writing(&self) -> bool {
-        false
     }
 }
 
@@ -398,9 +373,9 @@ impl Storage {
         }
         Ok(acks)
     }
-}
 
-impl Keeper for Storage {
+    /// Performs the pipeline's actions due now, hands the thread what is
+    /// to store, and returns the ACKs whose verdicts it has stored.
     fn step(
         &mut self,
         pipeline: &mut Pipeline,
@@ -418,10 +393,6 @@ impl Keeper for Storage {
         }
         acks.extend(self.answered(pipeline, clock)?);
         Ok(acks)
-    }
-
-    fn writing(&self) -> bool {
-        self.outstanding > 0
     }
 }
 
