@@ -8,9 +8,11 @@ use serde_json::Value;
 
 use crate::transport::{Submission, TransportError, TxHash, TxReceipt};
 
+/// The error for `value` (named `what`), showing its first 120 bytes or
+/// so (cut at a character's boundary: a node's answer may hold any text).
 fn malformed(what: &str, value: &Value) -> TransportError {
     let mut shown = value.to_string();
-    shown.truncate(120);
+    shown.truncate(shown.floor_char_boundary(120));
     TransportError::Malformed(format!("{what} is not what a node returns: {shown}"))
 }
 
@@ -211,5 +213,24 @@ pub fn replay_outcome(answer: Result<Value, TransportError>) -> Result<Bytes, Tr
         Err(TransportError::Reverted(revert)) => Ok(revert.data),
         Err(e) if e.is_retryable() => Err(e),
         Err(_) => Ok(Bytes::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_answer_is_shown_cut_at_a_character_boundary() {
+        // `"` then 118 ASCII bytes: byte 120 falls inside the first `é`.
+        let text = format!("{}{}", "a".repeat(118), "é".repeat(10));
+        let Err(TransportError::Malformed(message)) = quantity(&Value::String(text), "the head")
+        else {
+            panic!("not malformed");
+        };
+        assert!(
+            message.ends_with(&format!("\"{}", "a".repeat(118))),
+            "{message}"
+        );
     }
 }
