@@ -195,6 +195,7 @@ enum ehr_result_code {
 #define EHR_KEY_STORE_CALLBACKS_INIT ([] { ehr_key_store_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_OUTBOX_CALLBACKS_INIT ([] { ehr_outbox_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_TRANSMIT_INIT ([] { ehr_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_PIPELINE_TRANSMIT_INIT ([] { ehr_pipeline_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_SHARING_CONTEXT_INIT ([] { ehr_sharing_context s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_SIGNER_CALLBACKS_INIT ([] { ehr_signer_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_RECEIPT_INIT ([] { ehr_receipt s_{}; s_.struct_size = sizeof s_; return s_; }())
@@ -208,6 +209,7 @@ enum ehr_result_code {
 #define EHR_KEY_STORE_CALLBACKS_INIT { .struct_size = sizeof(ehr_key_store_callbacks) }
 #define EHR_OUTBOX_CALLBACKS_INIT { .struct_size = sizeof(ehr_outbox_callbacks) }
 #define EHR_TRANSMIT_INIT { .struct_size = sizeof(ehr_transmit) }
+#define EHR_PIPELINE_TRANSMIT_INIT { .struct_size = sizeof(ehr_pipeline_transmit) }
 #define EHR_SHARING_CONTEXT_INIT { .struct_size = sizeof(ehr_sharing_context) }
 #define EHR_SIGNER_CALLBACKS_INIT { .struct_size = sizeof(ehr_signer_callbacks) }
 #define EHR_RECEIPT_INIT { .struct_size = sizeof(ehr_receipt) }
@@ -335,6 +337,47 @@ enum ehr_transmit_kind
 typedef enum ehr_transmit_kind ehr_transmit_kind;
 #else
 typedef uint32_t ehr_transmit_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What an `ehr_pipeline_transmit` asks the host to do.
+ */
+enum ehr_pipeline_transmit_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Nothing now: call `ehr_pipeline_handle_timeout` and
+     * `ehr_pipeline_poll_transmit` again at the deadline of
+     * `ehr_pipeline_poll_timeout`, or after handing in a result.
+     */
+    EHR_PIPELINE_TRANSMIT_NONE = 0,
+    /**
+     * Store every entry of `round` (`ehr_pipeline_round_entries`) durably,
+     * in one write if the storage allows, then report with
+     * `ehr_pipeline_handle_persisted`: nothing of the round is sent before.
+     */
+    EHR_PIPELINE_TRANSMIT_PERSIST = 1,
+    /**
+     * Read the chain head's block number; hand it to
+     * `ehr_pipeline_handle_head`.
+     */
+    EHR_PIPELINE_TRANSMIT_READ_HEAD = 2,
+    /**
+     * One action (`transmit`) of the submission `flight`: perform it and
+     * hand its result to the submission's validator
+     * (`ehr_pipeline_flight`) with the `ehr_validator_handle_*` function
+     * `transmit.kind` names.
+     */
+    EHR_PIPELINE_TRANSMIT_FLIGHT = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ehr_pipeline_transmit_kind ehr_pipeline_transmit_kind;
+#else
+typedef uint32_t ehr_pipeline_transmit_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -652,6 +695,8 @@ typedef struct ehr_transport ehr_transport;
  *
  * Thread safety: a handle may be moved to another thread, but not used from
  * two threads at once.
+ *
+ * A pipeline's submission is one too, borrowed (`ehr_pipeline_flight`).
  */
 typedef struct ehr_validator ehr_validator;
 
@@ -1064,6 +1109,39 @@ typedef struct ehr_transmit {
      */
     uint32_t tag;
 } ehr_transmit;
+
+/**
+ * The next thing the host must do for a pipeline
+ * (`ehr_pipeline_poll_transmit`). Only the fields its `kind` names are
+ * set; the others are zero.
+ */
+typedef struct ehr_pipeline_transmit {
+    /**
+     * `sizeof(ehr_pipeline_transmit)` as the host's header declares it
+     * (`EHR_PIPELINE_TRANSMIT_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
+     * What to do: an `ehr_pipeline_transmit_kind`.
+     */
+    uint32_t kind;
+    /**
+     * `EHR_PIPELINE_TRANSMIT_PERSIST`: the round to store.
+     */
+    uint64_t round;
+    /**
+     * `EHR_PIPELINE_TRANSMIT_FLIGHT`: the submission.
+     */
+    uint64_t flight;
+    /**
+     * `EHR_PIPELINE_TRANSMIT_FLIGHT`: its action, as
+     * `ehr_validator_poll_transmit` writes it (never
+     * `EHR_TRANSMIT_PERSIST` or `EHR_TRANSMIT_READ_HEAD`: the pipeline
+     * gathers those). The last field: it grows as `ehr_transmit` does.
+     */
+    struct ehr_transmit transmit;
+} ehr_pipeline_transmit;
 
 /**
  * Where consent lives: the chain, the registry that anchors records (and
@@ -2318,6 +2396,99 @@ ehr_result ehr_pipeline_resume(struct ehr_pipeline *pipeline,
  * when none waits. Never blocks.
  */
 ehr_result ehr_pipeline_poll_ack(struct ehr_pipeline *pipeline, struct ehr_ack **ack_out);
+
+/**
+ * Writes the next action for the host at `now_ms` (Unix milliseconds) to
+ * `transmit_out` (`EHR_PIPELINE_TRANSMIT_NONE` when nothing is due now):
+ * the pipeline without a transport, for a host with its own event loop
+ * and its own I/O (`ehr_pipeline_step` performs the actions itself).
+ * Flushes the open batch when its wait is over.
+ */
+ehr_result ehr_pipeline_poll_transmit(struct ehr_pipeline *pipeline,
+                                      uint64_t now_ms,
+                                      struct ehr_pipeline_transmit *transmit_out);
+
+/**
+ * Hands every outbox entry of `round` (an `EHR_PIPELINE_TRANSMIT_PERSIST`)
+ * to `outbox->save`, which may store it at once or queue it for the host's
+ * storage thread; then report with `ehr_pipeline_handle_persisted` once
+ * they are durable. Nothing for a round already reported.
+ * `EHR_OUTBOX_UNAVAILABLE` when `save` failed (report the round failed).
+ */
+ehr_result ehr_pipeline_round_entries(const struct ehr_pipeline *pipeline,
+                                      uint64_t round,
+                                      const struct ehr_outbox_callbacks *outbox);
+
+/**
+ * Reports the write of `round` at `now_ms`: `EHR_OK` once every entry is
+ * stored durably (its submissions follow), or the storage's failure code
+ * (nothing of the round is sent; the write is asked for again).
+ */
+ehr_result ehr_pipeline_handle_persisted(struct ehr_pipeline *pipeline,
+                                         uint64_t round,
+                                         uint64_t now_ms,
+                                         ehr_result result);
+
+/**
+ * Hands in the result of `EHR_PIPELINE_TRANSMIT_READ_HEAD` at `now_ms`:
+ * `result` `EHR_OK` with the head's `block_number`, or the transport code
+ * of why it could not be read.
+ */
+ehr_result ehr_pipeline_handle_head(struct ehr_pipeline *pipeline,
+                                    uint64_t now_ms,
+                                    ehr_result result,
+                                    uint64_t block_number);
+
+/**
+ * Writes the validator of the submission `flight` to `validator_out`, to
+ * hand it the result of its `EHR_PIPELINE_TRANSMIT_FLIGHT` action with
+ * `ehr_validator_handle_*`; NULL when the submission is no longer in
+ * flight. The validator is borrowed: it stays valid until the next call
+ * on `pipeline`; never free it, and leave its ACKs to the pipeline.
+ */
+ehr_result ehr_pipeline_flight(struct ehr_pipeline *pipeline,
+                               uint64_t flight,
+                               struct ehr_validator **validator_out);
+
+/**
+ * Writes when the pipeline next wants `ehr_pipeline_handle_timeout` and
+ * `ehr_pipeline_poll_transmit` called (Unix milliseconds) to
+ * `deadline_ms_out` and true to `has_deadline_out`; false (and nothing to
+ * `deadline_ms_out`) when it has nothing to do until a result, a push or
+ * a verdict taken.
+ */
+ehr_result ehr_pipeline_poll_timeout(const struct ehr_pipeline *pipeline,
+                                     bool *has_deadline_out,
+                                     uint64_t *deadline_ms_out);
+
+/**
+ * Passes `now_ms` to every submission (a transaction pending past its
+ * inclusion timeout is treated as dropped) and flushes a batch whose wait
+ * is over. Call it at the deadline of `ehr_pipeline_poll_timeout`, before
+ * `ehr_pipeline_poll_transmit`.
+ */
+ehr_result ehr_pipeline_handle_timeout(struct ehr_pipeline *pipeline, uint64_t now_ms);
+
+/**
+ * Hands every verdict reached to `outbox->finish_all` in one call (when
+ * set; else `outbox->finish` for each), which stores the ACKs and removes
+ * the entries in one step, and writes how many there were to
+ * `verdicts_out`; the ACKs then wait for `ehr_pipeline_poll_ack`.
+ * `EHR_OUTBOX_UNAVAILABLE` when the callback failed: the verdicts are kept
+ * and offered again first by the next call, none is lost.
+ */
+ehr_result ehr_pipeline_poll_finished(struct ehr_pipeline *pipeline,
+                                      const struct ehr_outbox_callbacks *outbox,
+                                      size_t *verdicts_out);
+
+/**
+ * Hands every submission's outbox entry as it stands to `outbox->save`
+ * (the open batch flushed first, so no TC is left out): what a host that
+ * stops stores, to take back with `ehr_pipeline_resume`.
+ * `EHR_OUTBOX_UNAVAILABLE` when `save` failed.
+ */
+ehr_result ehr_pipeline_entries(struct ehr_pipeline *pipeline,
+                                const struct ehr_outbox_callbacks *outbox);
 
 /**
  * Frees a pipeline; NULL is ignored. TIs it still holds are lost unless

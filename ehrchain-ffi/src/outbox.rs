@@ -91,16 +91,23 @@ pub unsafe extern "C" fn ehr_validator_handle_persisted(
     result: ehr_result,
 ) -> ehr_result {
     guard_on_mut(validator, "validator", |validator| {
-        let stored = if result == ehr_result::OK {
-            Ok(())
-        } else {
-            Err(OutboxError(format!(
-                "the host's outbox returned {result:?}"
-            )))
-        };
-        validator.v.handle_persisted(UnixMillis(now_ms), stored)?;
+        validator
+            .v
+            .handle_persisted(UnixMillis(now_ms), stored(result))?;
         Ok(())
     })
+}
+
+/// What the host's report of a durable write (`EHR_OK` or its failure code)
+/// means to the core.
+pub(crate) fn stored(result: ehr_result) -> std::result::Result<(), OutboxError> {
+    if result == ehr_result::OK {
+        Ok(())
+    } else {
+        Err(OutboxError(format!(
+            "the host's outbox returned {result:?}"
+        )))
+    }
 }
 
 /// The host's write-ahead outbox as C callbacks (its database table, say),

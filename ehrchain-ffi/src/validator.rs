@@ -6,12 +6,11 @@
 //! state machine is the core's `TransactionValidator`; this module only
 //! converts.
 
-use std::collections::VecDeque;
 use std::ffi::c_char;
 
 use ehrchain_core::{
-    Ack, B256, ErrorCode, Submission, SystemClock, TransactionValidator, Transmit, TxHash,
-    UnixMillis, run_blocking,
+    B256, ErrorCode, Submission, SystemClock, TransactionValidator, Transmit, TxHash, UnixMillis,
+    run_to_verdict,
 };
 
 use crate::batch::ehr_batch;
@@ -30,18 +29,30 @@ use crate::transport::{ehr_receipt, ehr_submission, ehr_transport};
 ///
 /// Thread safety: a handle may be moved to another thread, but not used from
 /// two threads at once.
+///
+/// A pipeline's submission is one too, borrowed (`ehr_pipeline_flight`).
+// Transparent, so that a borrowed submission is its pipeline's validator
+// itself; through `cfg_attr`, which cbindgen does not expand, so that C
+// sees an opaque struct rather than a typedef of a Rust type.
+#[cfg_attr(all(), repr(transparent))]
 pub struct ehr_validator {
     pub(crate) v: TransactionValidator,
-    /// ACKs `ehr_validator_run` took out of `v`, for `ehr_validator_poll_ack`.
-    acks: VecDeque<Ack>,
 }
+
+// The `repr` above is in force (rustc expands the `cfg_attr`).
+const _: () = assert!(
+    size_of::<ehr_validator>() == size_of::<TransactionValidator>()
+        && align_of::<ehr_validator>() == align_of::<TransactionValidator>()
+);
 
 impl ehr_validator {
     pub(crate) fn new(v: TransactionValidator) -> Self {
-        Self {
-            v,
-            acks: VecDeque::new(),
-        }
+        Self { v }
+    }
+
+    /// `v` as a handle, borrowed for as long as `v` is.
+    pub(crate) fn borrowed(v: &mut TransactionValidator) -> *mut Self {
+        std::ptr::from_mut(v).cast()
     }
 }
 
@@ -140,8 +151,7 @@ pub unsafe extern "C" fn ehr_validator_run(
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
-        let run = run_blocking(&mut validator.v, transport, &mut SystemClock, &until);
-        validator.acks.extend(run.acked()?);
+        run_to_verdict(&mut validator.v, transport, &mut SystemClock, &until).acked()?;
         if !validator.v.is_finished() {
             return Err(Error::new(
                 ErrorCode::Validator,
@@ -446,11 +456,7 @@ pub unsafe extern "C" fn ehr_validator_poll_ack(
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
         let out = Out::new(ack_out, "ack_out")?;
-        let ack = validator
-            .acks
-            .pop_front()
-            .or_else(|| validator.v.poll_ack());
-        out.give_or_null(ack.map(|ack| ehr_ack { ack }));
+        out.give_or_null(validator.v.poll_ack().map(|ack| ehr_ack { ack }));
         Ok(())
     })
 }

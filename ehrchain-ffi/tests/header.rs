@@ -229,6 +229,7 @@ fn every_struct_the_host_allocates_is_extensible_and_has_an_initialiser() {
             "ehr_key_store_callbacks",
             "ehr_outbox_callbacks",
             "ehr_transmit",
+            "ehr_pipeline_transmit",
             "ehr_sharing_context",
             "ehr_signer_callbacks",
             "ehr_receipt",

@@ -230,6 +230,12 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The chain the pipeline anchors on.
+    #[must_use]
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
     /// How many TIs the pipeline holds (pushed or resumed, not yet
     /// finished).
     #[must_use]

@@ -2083,6 +2083,206 @@ static void test_pipeline_on_the_devnet(void) {
     fixture_free(&f);
 }
 
+/* A chain of many records for the pipeline in the host's loop: every
+ * submission (a record or a batch root) is mined at once in its own block. */
+struct ledger {
+    uint64_t head;
+    int n;
+    struct {
+        uint8_t id[32], hash[32], tx[32];
+        uint64_t block;
+    } rec[16];
+};
+
+/* Performs `a`, one flight's action, on `l` and hands the result to `v`. */
+static void ledger_answer(struct ledger *l, ehr_validator *v, const ehr_transmit *a,
+                          uint64_t now_ms) {
+    switch (a->kind) {
+    case EHR_TRANSMIT_SUBMIT: {
+        EXPECT(l->n < 16 && a->submission.calldata_len > 4);
+        memcpy(l->rec[l->n].id, a->submission.id, 32);
+        memcpy(l->rec[l->n].hash, a->submission.hash, 32);
+        memset(l->rec[l->n].tx, 0, 32);
+        l->rec[l->n].tx[0] = (uint8_t)(l->n + 1);
+        l->rec[l->n].block = ++l->head;
+        OK(ehr_validator_handle_submitted(v, now_ms, EHR_OK, l->rec[l->n].tx));
+        l->n++;
+        break;
+    }
+    case EHR_TRANSMIT_POLL: {
+        ehr_receipt receipt = EHR_RECEIPT_INIT;
+        uint32_t status = EHR_POLL_DROPPED;
+        for (int i = 0; i < l->n; i++) {
+            if (memcmp(l->rec[i].tx, a->tx_hash, 32) == 0) {
+                status = EHR_POLL_INCLUDED;
+                memcpy(receipt.tx_hash, a->tx_hash, 32);
+                receipt.success = true;
+                receipt.block_number = l->rec[i].block;
+                memset(receipt.block_hash, 0x5A, 32);
+                receipt.has_anchor_log_index = true;
+                receipt.gas_used = 50000;
+            }
+        }
+        EXPECT(status == EHR_POLL_INCLUDED);
+        OK(ehr_validator_handle_receipt(v, now_ms, EHR_OK, status, &receipt));
+        break;
+    }
+    default:
+        EXPECT(a->kind == EHR_TRANSMIT_SUBMIT || a->kind == EHR_TRANSMIT_POLL);
+    }
+}
+
+/* The host's storage thread, in one test thread: entries queued by `save`
+ * and stored when the loop says so; verdicts taken by `finish_all`. */
+struct queued_store {
+    int queued, stored, fail_finish, verdicts, acks;
+};
+
+static ehr_result qs_save(void *userdata, const uint8_t *key, const char *entry, size_t len) {
+    (void)key;
+    EXPECT(len > 0 && strstr(entry, "\"ehrchain.validator/2\"") != NULL);
+    ((struct queued_store *)userdata)->queued++;
+    return EHR_OK;
+}
+
+static ehr_result qs_finish_all(void *userdata, const ehr_verdict *verdicts, size_t len) {
+    struct queued_store *q = userdata;
+    if (q->fail_finish) {
+        q->fail_finish = 0;
+        return EHR_OUTBOX_UNAVAILABLE; /* the database is locked */
+    }
+    for (size_t i = 0; i < len; i++) {
+        EXPECT(verdicts[i].key != NULL);
+        q->acks += (int)verdicts[i].acks_len;
+    }
+    q->verdicts += (int)len;
+    return EHR_OK;
+}
+
+/* The pipeline without a transport: the host performs every action (a
+ * ledger in memory here), stores each round in its own time, and takes the
+ * verdicts; five urgent records and a batch of three, eight ACKs, each for
+ * its own TI, none lost when a store fails. */
+static void test_pipeline_in_an_event_loop(void) {
+    struct fake_chain fake;
+    struct fixture f = fixture_new(FAKE_CHAIN, &fake);
+    ehr_validator_config *quick = quick_validator(1);
+    ehr_pipeline *p = NULL;
+    OK(ehr_pipeline_new(1337, FAKE_REGISTRY, 0, 3, 0, quick, &p));
+    uint64_t now = ehr_clock_now_ms();
+    ehr_ti *tis[8];
+    uint8_t ti_ids[8][32];
+    for (int i = 0; i < 8; i++) {
+        tis[i] = bp_ti(f.t, "121");
+        OK(ehr_ti_id(tis[i], ti_ids[i]));
+        OK(ehr_handshaker_push(f.hs, p, tis[i], i < 5 ? EHR_PRIORITY_URGENT : EHR_PRIORITY_BULK, now));
+    }
+    struct queued_store q;
+    memset(&q, 0, sizeof q);
+    ehr_outbox_callbacks store = {.struct_size = sizeof store,
+                                  .userdata = &q,
+                                  .save = qs_save,
+                                  .finish_all = qs_finish_all};
+    ehr_validator *none = (ehr_validator *)&q;
+    OK(ehr_pipeline_flight(p, 99, &none));
+    EXPECT(none == NULL);
+
+    struct ledger l;
+    memset(&l, 0, sizeof l);
+    ehr_pipeline_transmit a;
+    a.struct_size = 0;
+    EXPECT_RC(ehr_pipeline_poll_transmit(p, now, &a), EHR_INVALID_ARGUMENT);
+    int rounds = 0, failed_once = 0, heads = 0, finished = 0;
+    uint64_t waiting_round = UINT64_MAX;
+    q.fail_finish = 1;
+    for (int step = 0; step < 10000 && finished < 6; step++) {
+        OK(ehr_pipeline_handle_timeout(p, now));
+        memset(&a, 0xCD, sizeof a); /* every field is written */
+        a.struct_size = sizeof a;
+        OK(ehr_pipeline_poll_transmit(p, now, &a));
+        switch (a.kind) {
+        case EHR_PIPELINE_TRANSMIT_PERSIST:
+            OK(ehr_pipeline_round_entries(p, a.round, &store));
+            rounds++;
+            waiting_round = a.round; /* stored later, by the storage thread */
+            break;
+        case EHR_PIPELINE_TRANSMIT_READ_HEAD:
+            heads++;
+            OK(ehr_pipeline_handle_head(p, now, EHR_OK, ++l.head));
+            break;
+        case EHR_PIPELINE_TRANSMIT_FLIGHT: {
+            /* Nothing of a round goes out before the round is stored. */
+            EXPECT(waiting_round == UINT64_MAX);
+            ehr_validator *v = NULL;
+            OK(ehr_pipeline_flight(p, a.flight, &v));
+            EXPECT(v != NULL);
+            ledger_answer(&l, v, &a.transmit, now);
+            break;
+        }
+        default: {
+            EXPECT(a.kind == EHR_PIPELINE_TRANSMIT_NONE && a.flight == 0 && a.round == 0);
+            if (waiting_round != UINT64_MAX) {
+                /* The storage thread reports: the first write fails (the
+                 * round is asked for again), the others are durable. */
+                ehr_result stored = failed_once++ == 0 ? EHR_OUTBOX_UNAVAILABLE : EHR_OK;
+                q.stored += stored == EHR_OK ? q.queued : 0;
+                q.queued = 0;
+                OK(ehr_pipeline_handle_persisted(p, waiting_round, now, stored));
+                waiting_round = UINT64_MAX;
+                break;
+            }
+            size_t verdicts = 0;
+            ehr_result rc = ehr_pipeline_poll_finished(p, &store, &verdicts);
+            if (rc == EHR_OUTBOX_UNAVAILABLE) {
+                continue; /* kept, offered again */
+            }
+            OK(rc);
+            finished += (int)verdicts;
+            bool has_deadline = false;
+            uint64_t deadline = 0;
+            OK(ehr_pipeline_poll_timeout(p, &has_deadline, &deadline));
+            if (has_deadline) {
+                now = deadline > now ? deadline : now + 1;
+            }
+        }
+        }
+    }
+    EXPECT(finished == 6 && q.verdicts == 6 && q.acks == 8 && l.n == 6);
+    EXPECT(rounds >= 2 && failed_once >= 2 && q.stored >= 6 && heads >= 1 && q.fail_finish == 0);
+    size_t pending = 1;
+    OK(ehr_pipeline_pending(p, &pending));
+    EXPECT(pending == 0);
+    int seen[8] = {0};
+    ehr_ack *ack = NULL;
+    while (ehr_pipeline_poll_ack(p, &ack) == EHR_OK && ack != NULL) {
+        ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+        OK(ehr_ack_to_summary(ack, &s));
+        EXPECT(s.valid);
+        for (int i = 0; i < 8; i++) {
+            seen[i] += memcmp(s.ti_id, ti_ids[i], 32) == 0;
+        }
+        ehr_ack_free(ack);
+    }
+    for (int i = 0; i < 8; i++) {
+        EXPECT(seen[i] == 1);
+    }
+
+    /* A host that stops stores every entry as it stands: the open batch's
+     * too. */
+    for (int i = 0; i < 2; i++) {
+        OK(ehr_handshaker_push(f.hs, p, tis[i], EHR_PRIORITY_BULK, now));
+    }
+    q.queued = 0;
+    OK(ehr_pipeline_entries(p, &store));
+    EXPECT(q.queued == 1);
+    for (int i = 0; i < 8; i++) {
+        ehr_ti_free(tis[i]);
+    }
+    ehr_pipeline_free(p);
+    ehr_validator_config_free(quick);
+    fixture_free(&f);
+}
+
 /* A signed record's proof (format version 2, docs/vectors/signed_proofs.json's
  * first valid vector): read from its QR text, checked on its own and against
  * the chain's anchor and role history (JSON, as a host reads them), and
@@ -2792,6 +2992,7 @@ int main(void) {
     test_watcher_after_the_ack();
     test_fhir_in_and_out();
     test_pipeline_on_the_devnet();
+    test_pipeline_in_an_event_loop();
     test_signed_record_proofs();
     test_key_capsules();
     test_sharing_from_answers();
