@@ -206,52 +206,12 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
-    if let Some(stopped) = advance(validator, outbox, transport, clock, until)? {
-        return Ok(Run::Pending(stopped));
-    }
-    let acks: Vec<Ack> = std::iter::from_fn(|| validator.poll_ack()).collect();
-    outbox.finish(validator.outbox_key().as_ref(), &acks)?;
-    Ok(Run::Acked(acks))
-}
-
-/// Runs `validator` until its verdict (or `until`) as [`run_blocking`]
-/// does, but leaves the ACKs in it for
-/// [`TransactionValidator::poll_ack`]: for a host whose validator hands its
-/// ACKs out itself (the C library's `ehr_validator` handle, which may also
-/// be a pipeline's submission). Nothing is stored ([`NoOutbox`]).
-pub fn run_to_verdict<T: Transport + ?Sized, C: Clock + ?Sized>(
-    validator: &mut TransactionValidator,
-    transport: &mut T,
-    clock: &mut C,
-    until: &Until,
-) -> Run<()> {
-    // NoOutbox never fails.
-    match advance(validator, &mut NoOutbox, transport, clock, until) {
-        Ok(Some(stopped)) => Run::Pending(stopped),
-        Ok(None) | Err(_) => Run::Acked(()),
-    }
-}
-
-/// Drives `validator` until its verdict, or stops at `until` (its entry
-/// stored as it stands) and says why.
-fn advance<O, T, C>(
-    validator: &mut TransactionValidator,
-    outbox: &mut O,
-    transport: &mut T,
-    clock: &mut C,
-    until: &Until,
-) -> Result<Option<Stopped>, OutboxError>
-where
-    O: Outbox + ?Sized,
-    T: Transport + ?Sized,
-    C: Clock + ?Sized,
-{
     loop {
         let mut now = clock.now();
         validator.handle_timeout(now);
         loop {
             if let Some(cause) = until.reached(now).filter(|_| !validator.is_finished()) {
-                return stop(validator, outbox, cause, now).map(Some);
+                return stop(validator, outbox, cause, now);
             }
             let Some(transmit) = validator.poll_transmit(now) else {
                 break;
@@ -272,7 +232,9 @@ where
             None => break,
         }
     }
-    Ok(None)
+    let acks: Vec<Ack> = std::iter::from_fn(|| validator.poll_ack()).collect();
+    outbox.finish(validator.outbox_key().as_ref(), &acks)?;
+    Ok(Run::Acked(acks))
 }
 
 /// Stops before the verdict: the entry as it stands goes to the outbox.
@@ -281,13 +243,13 @@ fn stop<O: Outbox + ?Sized>(
     outbox: &mut O,
     cause: StopCause,
     at: UnixMillis,
-) -> Result<Stopped, OutboxError> {
+) -> Result<Run<Vec<Ack>>, OutboxError> {
     save_kept(outbox, || validator.outbox_entry().into_iter().collect())?;
-    Ok(Stopped {
+    Ok(Run::Pending(Stopped {
         cause,
         at,
         state: Box::new(validator.state()),
-    })
+    }))
 }
 
 /// Performs one action and hands its result to the validator.

@@ -39,7 +39,7 @@ pub mod watcher;
 pub use batch::{AnchoredBatch, Batch, BatchBuilder, BatchReader, InclusionProof};
 pub use driver::{
     Run, StopCause, Stopped, TakesReads, Until, WatchReport, run_blocking, run_durably,
-    run_to_verdict, watch_blocking, watch_durably, watch_until,
+    watch_blocking, watch_durably, watch_until,
 };
 pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, ErrorKind};

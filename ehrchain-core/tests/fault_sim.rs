@@ -53,7 +53,7 @@ use ehrchain_core::{
     Envelope, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason, Role, Run,
     Submission, SubmissionStatus, TemplateRegistry, TransactionValidator, Transport,
     TransportError, TxHash, TxReceipt, UnixMillis, Until, ValidatorConfig, run_blocking,
-    run_to_verdict, watch_durably,
+    watch_durably,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -657,15 +657,7 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
         for (i, (v, _)) in validators.iter_mut().enumerate() {
             world.borrow_mut().sender = i;
             let mut clock = sim.clone();
-            // Seeds 1 mod 4 take the ACKs from the driver; 3 mod 4 leave
-            // them in the validator (run_to_verdict, as the C handle does).
-            let run = if seed % 4 == 1 {
-                run_blocking(v, &mut sim, &mut clock, &Until::verdict())
-            } else {
-                run_to_verdict(v, &mut sim, &mut clock, &Until::verdict())
-                    .map(|()| std::iter::from_fn(|| v.poll_ack()).collect())
-            };
-            acks[i] = match run {
+            acks[i] = match run_blocking(v, &mut sim, &mut clock, &Until::verdict()) {
                 Run::Acked(acks) => acks,
                 Run::Pending(stopped) => panic!("seed {seed}: stopped without a limit: {stopped}"),
             };

@@ -194,11 +194,11 @@ enum ehr_result_code {
 #define EHR_ACK_SUMMARY_INIT ([] { ehr_ack_summary s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_KEY_STORE_CALLBACKS_INIT ([] { ehr_key_store_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_OUTBOX_CALLBACKS_INIT ([] { ehr_outbox_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
-#define EHR_TRANSMIT_INIT ([] { ehr_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_PIPELINE_TRANSMIT_INIT ([] { ehr_pipeline_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_TRANSMIT_INIT ([] { ehr_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_RECEIPT_INIT ([] { ehr_receipt s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_SHARING_CONTEXT_INIT ([] { ehr_sharing_context s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_SIGNER_CALLBACKS_INIT ([] { ehr_signer_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
-#define EHR_RECEIPT_INIT ([] { ehr_receipt s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_TRANSPORT_CALLBACKS_INIT ([] { ehr_transport_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_OUTAGE_INIT ([] { ehr_outage s_{}; s_.struct_size = sizeof s_; return s_; }())
 #else
@@ -208,11 +208,11 @@ enum ehr_result_code {
 #define EHR_ACK_SUMMARY_INIT { .struct_size = sizeof(ehr_ack_summary) }
 #define EHR_KEY_STORE_CALLBACKS_INIT { .struct_size = sizeof(ehr_key_store_callbacks) }
 #define EHR_OUTBOX_CALLBACKS_INIT { .struct_size = sizeof(ehr_outbox_callbacks) }
-#define EHR_TRANSMIT_INIT { .struct_size = sizeof(ehr_transmit) }
 #define EHR_PIPELINE_TRANSMIT_INIT { .struct_size = sizeof(ehr_pipeline_transmit) }
+#define EHR_TRANSMIT_INIT { .struct_size = sizeof(ehr_transmit) }
+#define EHR_RECEIPT_INIT { .struct_size = sizeof(ehr_receipt) }
 #define EHR_SHARING_CONTEXT_INIT { .struct_size = sizeof(ehr_sharing_context) }
 #define EHR_SIGNER_CALLBACKS_INIT { .struct_size = sizeof(ehr_signer_callbacks) }
-#define EHR_RECEIPT_INIT { .struct_size = sizeof(ehr_receipt) }
 #define EHR_TRANSPORT_CALLBACKS_INIT { .struct_size = sizeof(ehr_transport_callbacks) }
 #define EHR_OUTAGE_INIT { .struct_size = sizeof(ehr_outage) }
 #endif
@@ -361,15 +361,15 @@ enum ehr_pipeline_transmit_kind
      */
     EHR_PIPELINE_TRANSMIT_PERSIST = 1,
     /**
-     * Read the chain head's block number; hand it to
-     * `ehr_pipeline_handle_head`.
+     * Read the chain head's block number once for every submission
+     * waiting; hand it to `ehr_pipeline_handle_head`.
      */
     EHR_PIPELINE_TRANSMIT_READ_HEAD = 2,
     /**
-     * One action (`transmit`) of the submission `flight`: perform it and
-     * hand its result to the submission's validator
-     * (`ehr_pipeline_flight`) with the `ehr_validator_handle_*` function
-     * `transmit.kind` names.
+     * One action of the submission `flight`, written to the `ehr_transmit`
+     * beside (`EHR_TRANSMIT_SUBMIT`, `_POLL`, `_READ_RECORD`, `_READ_BATCH`
+     * or `_READ_BLOCK`): perform it and hand its result to the
+     * `ehr_pipeline_handle_*` function of that kind, with `flight`.
      */
     EHR_PIPELINE_TRANSMIT_FLIGHT = 3,
 };
@@ -695,8 +695,6 @@ typedef struct ehr_transport ehr_transport;
  *
  * Thread safety: a handle may be moved to another thread, but not used from
  * two threads at once.
- *
- * A pipeline's submission is one too, borrowed (`ehr_pipeline_flight`).
  */
 typedef struct ehr_validator ehr_validator;
 
@@ -1029,6 +1027,32 @@ typedef struct ehr_outbox_callbacks {
 } ehr_outbox_callbacks;
 
 /**
+ * The next thing the host must do for a pipeline
+ * (`ehr_pipeline_poll_transmit`). Only the fields its `kind` names are
+ * set; the others are zero.
+ */
+typedef struct ehr_pipeline_transmit {
+    /**
+     * `sizeof(ehr_pipeline_transmit)` as the host's header declares it
+     * (`EHR_PIPELINE_TRANSMIT_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
+     * What to do: an `ehr_pipeline_transmit_kind`.
+     */
+    uint32_t kind;
+    /**
+     * `EHR_PIPELINE_TRANSMIT_PERSIST`: the round to store.
+     */
+    uint64_t round;
+    /**
+     * `EHR_PIPELINE_TRANSMIT_FLIGHT`: the submission whose action it is.
+     */
+    uint64_t flight;
+} ehr_pipeline_transmit;
+
+/**
  * A transaction to send: passed to a callback transport's `submit` and
  * `poll` (valid during the call) or handed out in an `ehr_transmit` (valid
  * until its validator is freed). Copy what you keep. Written by ehrchain
@@ -1111,37 +1135,57 @@ typedef struct ehr_transmit {
 } ehr_transmit;
 
 /**
- * The next thing the host must do for a pipeline
- * (`ehr_pipeline_poll_transmit`). Only the fields its `kind` names are
- * set; the others are zero.
+ * A mined transaction's receipt, as a `poll` callback fills it in (it comes
+ * zeroed with its `struct_size` set: fill in the fields, or copy in a whole
+ * receipt made from `EHR_RECEIPT_INIT`). ehrchain reads its booleans as
+ * bytes: 0 is false, any other value true.
  */
-typedef struct ehr_pipeline_transmit {
+typedef struct ehr_receipt {
     /**
-     * `sizeof(ehr_pipeline_transmit)` as the host's header declares it
-     * (`EHR_PIPELINE_TRANSMIT_INIT` sets it): which of the fields below
+     * `sizeof(ehr_receipt)` as the host's header declares it
+     * (`EHR_RECEIPT_INIT` sets it): which of the fields below
      * the host's struct has (README, "Extensible structs").
      */
     size_t struct_size;
     /**
-     * What to do: an `ehr_pipeline_transmit_kind`.
+     * The transaction.
      */
-    uint32_t kind;
+    uint8_t tx_hash[32];
     /**
-     * `EHR_PIPELINE_TRANSMIT_PERSIST`: the round to store.
+     * True for receipt status 1 (success), false for a reverted transaction.
      */
-    uint64_t round;
+    bool success;
     /**
-     * `EHR_PIPELINE_TRANSMIT_FLIGHT`: the submission.
+     * The block holding it.
      */
-    uint64_t flight;
+    uint64_t block_number;
     /**
-     * `EHR_PIPELINE_TRANSMIT_FLIGHT`: its action, as
-     * `ehr_validator_poll_transmit` writes it (never
-     * `EHR_TRANSMIT_PERSIST` or `EHR_TRANSMIT_READ_HEAD`: the pipeline
-     * gathers those). The last field: it grows as `ehr_transmit` does.
+     * That block's hash.
      */
-    struct ehr_transmit transmit;
-} ehr_pipeline_transmit;
+    uint8_t block_hash[32];
+    /**
+     * Whether `anchor_log_index` is set: the transaction emitted the
+     * anchoring event (`ehr_submission_is_anchoring_event` tells which log
+     * that is).
+     */
+    bool has_anchor_log_index;
+    /**
+     * The block-wide log index of the anchoring event.
+     */
+    uint64_t anchor_log_index;
+    /**
+     * Gas used.
+     */
+    uint64_t gas_used;
+    /**
+     * Length of `revert_data` used (at most `EHR_MAX_REVERT_DATA`).
+     */
+    size_t revert_data_len;
+    /**
+     * The revert data of a failed transaction, when the node gives it.
+     */
+    uint8_t revert_data[EHR_MAX_REVERT_DATA];
+} ehr_receipt;
 
 /**
  * Where consent lives: the chain, the registry that anchors records (and
@@ -1204,59 +1248,6 @@ typedef struct ehr_signer_callbacks {
                        size_t typed_data_len,
                        uint8_t *signature_out);
 } ehr_signer_callbacks;
-
-/**
- * A mined transaction's receipt, as a `poll` callback fills it in (it comes
- * zeroed with its `struct_size` set: fill in the fields, or copy in a whole
- * receipt made from `EHR_RECEIPT_INIT`). ehrchain reads its booleans as
- * bytes: 0 is false, any other value true.
- */
-typedef struct ehr_receipt {
-    /**
-     * `sizeof(ehr_receipt)` as the host's header declares it
-     * (`EHR_RECEIPT_INIT` sets it): which of the fields below
-     * the host's struct has (README, "Extensible structs").
-     */
-    size_t struct_size;
-    /**
-     * The transaction.
-     */
-    uint8_t tx_hash[32];
-    /**
-     * True for receipt status 1 (success), false for a reverted transaction.
-     */
-    bool success;
-    /**
-     * The block holding it.
-     */
-    uint64_t block_number;
-    /**
-     * That block's hash.
-     */
-    uint8_t block_hash[32];
-    /**
-     * Whether `anchor_log_index` is set: the transaction emitted the
-     * anchoring event (`ehr_submission_is_anchoring_event` tells which log
-     * that is).
-     */
-    bool has_anchor_log_index;
-    /**
-     * The block-wide log index of the anchoring event.
-     */
-    uint64_t anchor_log_index;
-    /**
-     * Gas used.
-     */
-    uint64_t gas_used;
-    /**
-     * Length of `revert_data` used (at most `EHR_MAX_REVERT_DATA`).
-     */
-    size_t revert_data_len;
-    /**
-     * The revert data of a failed transaction, when the node gives it.
-     */
-    uint8_t revert_data[EHR_MAX_REVERT_DATA];
-} ehr_receipt;
 
 /**
  * A transport the host implements as C callbacks. `userdata` is passed back
@@ -2398,22 +2389,33 @@ ehr_result ehr_pipeline_resume(struct ehr_pipeline *pipeline,
 ehr_result ehr_pipeline_poll_ack(struct ehr_pipeline *pipeline, struct ehr_ack **ack_out);
 
 /**
+ * Frees a pipeline; NULL is ignored. TIs it still holds are lost unless
+ * their entries were stored (`ehr_pipeline_drain` with an outbox).
+ */
+void ehr_pipeline_free(struct ehr_pipeline *pipeline);
+
+/**
  * Writes the next action for the host at `now_ms` (Unix milliseconds) to
- * `transmit_out` (`EHR_PIPELINE_TRANSMIT_NONE` when nothing is due now):
- * the pipeline without a transport, for a host with its own event loop
- * and its own I/O (`ehr_pipeline_step` performs the actions itself).
- * Flushes the open batch when its wait is over.
+ * `transmit_out`, and a flight's action to `action_out`
+ * (`EHR_TRANSMIT_NONE` for the other kinds; its submission's calldata
+ * stays valid until that flight's verdict is taken by
+ * `ehr_pipeline_poll_finished`): the pipeline without a transport, for a
+ * host with its own I/O (`ehr_pipeline_step` performs the actions
+ * itself). `EHR_PIPELINE_TRANSMIT_NONE` when nothing is due now. Flushes
+ * the open batch when its wait is over.
  */
 ehr_result ehr_pipeline_poll_transmit(struct ehr_pipeline *pipeline,
                                       uint64_t now_ms,
-                                      struct ehr_pipeline_transmit *transmit_out);
+                                      struct ehr_pipeline_transmit *transmit_out,
+                                      struct ehr_transmit *action_out);
 
 /**
  * Hands every outbox entry of `round` (an `EHR_PIPELINE_TRANSMIT_PERSIST`)
- * to `outbox->save`, which may store it at once or queue it for the host's
- * storage thread; then report with `ehr_pipeline_handle_persisted` once
- * they are durable. Nothing for a round already reported.
- * `EHR_OUTBOX_UNAVAILABLE` when `save` failed (report the round failed).
+ * to `outbox->save`, which may store it at once or copy it for the host's
+ * storage thread (only `save` is called); report with
+ * `ehr_pipeline_handle_persisted` once they are durable. Nothing for a
+ * round already reported. `EHR_OUTBOX_UNAVAILABLE` when `save` failed
+ * (then report the round failed).
  */
 ehr_result ehr_pipeline_round_entries(const struct ehr_pipeline *pipeline,
                                       uint64_t round,
@@ -2422,7 +2424,9 @@ ehr_result ehr_pipeline_round_entries(const struct ehr_pipeline *pipeline,
 /**
  * Reports the write of `round` at `now_ms`: `EHR_OK` once every entry is
  * stored durably (its submissions follow), or the storage's failure code
- * (nothing of the round is sent; the write is asked for again).
+ * (nothing of the round is sent; the write is asked for again after the
+ * backoff, as a new round). A round not asked for, or reported before,
+ * changes nothing.
  */
 ehr_result ehr_pipeline_handle_persisted(struct ehr_pipeline *pipeline,
                                          uint64_t round,
@@ -2432,7 +2436,8 @@ ehr_result ehr_pipeline_handle_persisted(struct ehr_pipeline *pipeline,
 /**
  * Hands in the result of `EHR_PIPELINE_TRANSMIT_READ_HEAD` at `now_ms`:
  * `result` `EHR_OK` with the head's `block_number`, or the transport code
- * of why it could not be read.
+ * of why it could not be read. A head no submission waits for changes
+ * nothing.
  */
 ehr_result ehr_pipeline_handle_head(struct ehr_pipeline *pipeline,
                                     uint64_t now_ms,
@@ -2440,22 +2445,68 @@ ehr_result ehr_pipeline_handle_head(struct ehr_pipeline *pipeline,
                                     uint64_t block_number);
 
 /**
- * Writes the validator of the submission `flight` to `validator_out`, to
- * hand it the result of its `EHR_PIPELINE_TRANSMIT_FLIGHT` action with
- * `ehr_validator_handle_*`; NULL when the submission is no longer in
- * flight. The validator is borrowed: it stays valid until the next call
- * on `pipeline`; never free it, and leave its ACKs to the pipeline.
+ * Hands in the result of a flight's `EHR_TRANSMIT_SUBMIT`, as
+ * `ehr_validator_handle_submitted` does for a validator.
  */
-ehr_result ehr_pipeline_flight(struct ehr_pipeline *pipeline,
-                               uint64_t flight,
-                               struct ehr_validator **validator_out);
+ehr_result ehr_pipeline_handle_submitted(struct ehr_pipeline *pipeline,
+                                         uint64_t flight,
+                                         uint64_t now_ms,
+                                         ehr_result result,
+                                         const uint8_t *tx_hash);
+
+/**
+ * Hands in the result of a flight's `EHR_TRANSMIT_POLL`, as
+ * `ehr_validator_handle_receipt` does for a validator.
+ */
+ehr_result ehr_pipeline_handle_receipt(struct ehr_pipeline *pipeline,
+                                       uint64_t flight,
+                                       uint64_t now_ms,
+                                       ehr_result result,
+                                       uint32_t status,
+                                       const struct ehr_receipt *receipt);
+
+/**
+ * Hands in the result of a flight's `EHR_TRANSMIT_READ_RECORD`, as
+ * `ehr_validator_handle_record` does for a validator.
+ */
+ehr_result ehr_pipeline_handle_record(struct ehr_pipeline *pipeline,
+                                      uint64_t flight,
+                                      uint64_t now_ms,
+                                      ehr_result result,
+                                      bool found,
+                                      const uint8_t *record_hash);
+
+/**
+ * Hands in the result of a flight's `EHR_TRANSMIT_READ_BATCH`, as
+ * `ehr_validator_handle_batch` does for a validator.
+ */
+ehr_result ehr_pipeline_handle_batch(struct ehr_pipeline *pipeline,
+                                     uint64_t flight,
+                                     uint64_t now_ms,
+                                     ehr_result result,
+                                     bool found,
+                                     uint32_t leaf_count,
+                                     bool has_batch_id,
+                                     const uint8_t *batch_id);
+
+/**
+ * Hands in the result of a flight's `EHR_TRANSMIT_READ_BLOCK`, as
+ * `ehr_validator_handle_block` does for a validator.
+ */
+ehr_result ehr_pipeline_handle_block(struct ehr_pipeline *pipeline,
+                                     uint64_t flight,
+                                     uint64_t now_ms,
+                                     ehr_result result,
+                                     bool found,
+                                     uint64_t block_number,
+                                     const uint8_t *block_hash);
 
 /**
  * Writes when the pipeline next wants `ehr_pipeline_handle_timeout` and
  * `ehr_pipeline_poll_transmit` called (Unix milliseconds) to
  * `deadline_ms_out` and true to `has_deadline_out`; false (and nothing to
- * `deadline_ms_out`) when it has nothing to do until a result, a push or
- * a verdict taken.
+ * `deadline_ms_out`) when nothing waits for a time: only for a result, a
+ * push or a verdict to take.
  */
 ehr_result ehr_pipeline_poll_timeout(const struct ehr_pipeline *pipeline,
                                      bool *has_deadline_out,
@@ -2470,12 +2521,14 @@ ehr_result ehr_pipeline_poll_timeout(const struct ehr_pipeline *pipeline,
 ehr_result ehr_pipeline_handle_timeout(struct ehr_pipeline *pipeline, uint64_t now_ms);
 
 /**
- * Hands every verdict reached to `outbox->finish_all` in one call (when
- * set; else `outbox->finish` for each), which stores the ACKs and removes
- * the entries in one step, and writes how many there were to
- * `verdicts_out`; the ACKs then wait for `ehr_pipeline_poll_ack`.
- * `EHR_OUTBOX_UNAVAILABLE` when the callback failed: the verdicts are kept
- * and offered again first by the next call, none is lost.
+ * Hands every verdict reached to the host's outbox, which stores its ACKs
+ * and removes its entry: all in one `outbox->finish_all` call when it is
+ * set (one transaction), else an `outbox->finish` each. Writes how many
+ * were stored to `verdicts_out`; their ACKs then wait for
+ * `ehr_pipeline_poll_ack`. `EHR_OUTBOX_UNAVAILABLE` when a callback
+ * failed: the verdicts not stored stay in the pipeline (its TIs still
+ * pending) and are offered again first by the next call, or by
+ * `ehr_pipeline_step` and `ehr_pipeline_drain`; none is stored twice.
  */
 ehr_result ehr_pipeline_poll_finished(struct ehr_pipeline *pipeline,
                                       const struct ehr_outbox_callbacks *outbox,
@@ -2489,12 +2542,6 @@ ehr_result ehr_pipeline_poll_finished(struct ehr_pipeline *pipeline,
  */
 ehr_result ehr_pipeline_entries(struct ehr_pipeline *pipeline,
                                 const struct ehr_outbox_callbacks *outbox);
-
-/**
- * Frees a pipeline; NULL is ignored. TIs it still holds are lost unless
- * their entries were stored (`ehr_pipeline_drain` with an outbox).
- */
-void ehr_pipeline_free(struct ehr_pipeline *pipeline);
 
 /**
  * Writes the name and meaning of `code` (any number; unknown numbers are

@@ -235,11 +235,34 @@ impl Outbox for HostOutbox {
 
     /// One `finish_all` call when the host has it, else a `finish` each.
     fn finish_all(&mut self, finished: &[Finished]) -> Result<(), OutboxError> {
-        if self.0.finish_all.is_none() {
-            return finished
-                .iter()
-                .try_for_each(|f| self.finish(f.outbox_key.as_ref(), &f.acks));
+        self.finish_counted(finished).1
+    }
+}
+
+impl HostOutbox {
+    /// Hands `verdicts` to the host: all in one `finish_all` when it has
+    /// one (all stored or none), else a `finish` each until one fails.
+    /// Returns how many are stored, and the failure.
+    pub(crate) fn finish_counted(
+        &mut self,
+        verdicts: &[Finished],
+    ) -> (usize, Result<(), OutboxError>) {
+        if self.0.finish_all.is_some() {
+            return match self.finish_together(verdicts) {
+                Ok(()) => (verdicts.len(), Ok(())),
+                Err(e) => (0, Err(e)),
+            };
         }
+        for (stored, f) in verdicts.iter().enumerate() {
+            if let Err(e) = self.finish(f.outbox_key.as_ref(), &f.acks) {
+                return (stored, Err(e));
+            }
+        }
+        (verdicts.len(), Ok(()))
+    }
+
+    /// The host's `finish_all` with every verdict of `finished`.
+    fn finish_together(&mut self, finished: &[Finished]) -> Result<(), OutboxError> {
         let handles: Vec<Vec<ehr_ack>> = finished.iter().map(|f| ack_handles(&f.acks)).collect();
         let pointers: Vec<Vec<*const ehr_ack>> = handles
             .iter()

@@ -1,11 +1,14 @@
 //! The results of the chain reads that the validator and the watcher hand
 //! out (`EHR_TRANSMIT_POLL`, `_READ_HEAD`, `_READ_RECORD`, `_READ_BATCH`,
-//! `_READ_BLOCK`), as C hands them in: one function per read, the whole body
-//! of both handles' `_handle_*` functions (through the core's `TakesReads`).
+//! `_READ_BLOCK`) and of a submission (`EHR_TRANSMIT_SUBMIT`), as C hands
+//! them in: one function per result, the whole body of the validator's, the
+//! watcher's and a pipeline flight's `_handle_*` functions (through the
+//! core's `TakesReads`).
 
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::{
-    AnchoredBatch, B256, BlockRef, Submission, TakesReads, TransportError, UnixMillis,
+    AnchoredBatch, B256, BlockRef, Submission, TakesReads, TransactionValidator, TransportError,
+    TxHash, UnixMillis,
 };
 
 use crate::ptr;
@@ -29,10 +32,20 @@ pub(crate) trait ReaderHandle {
     fn machine(&mut self) -> &mut Self::Machine;
 }
 
-/// Runs `hand` with the machine of the handle `h` (the function's receiver)
-/// inside the panic boundary.
-fn on<H: ReaderHandle>(h: *mut H, hand: impl FnOnce(&mut H::Machine) -> Result<()>) -> ehr_result {
-    guard_on_mut(h, H::NAME, |h| hand(h.machine()))
+/// Where a result goes: the machine of a handle (`ehr_validator *`,
+/// `ehr_watcher *`), or a pipeline's submission in flight.
+pub(crate) trait Target {
+    /// The state machine that takes the result.
+    type Machine: Reader;
+    /// Runs `hand` with the machine inside the panic boundary.
+    fn on(self, hand: impl FnOnce(&mut Self::Machine) -> Result<()>) -> ehr_result;
+}
+
+impl<H: ReaderHandle> Target for *mut H {
+    type Machine = H::Machine;
+    fn on(self, hand: impl FnOnce(&mut H::Machine) -> Result<()>) -> ehr_result {
+        guard_on_mut(self, H::NAME, |h| hand(h.machine()))
+    }
 }
 
 /// The chain `machine`'s read in flight is about (0 for none).
@@ -54,15 +67,15 @@ pub(crate) fn reported<T>(
     }
 }
 
-/// Hands the machine of `h` the result of a head read (see
+/// Hands `h` the result of a head read (see
 /// `ehr_validator_handle_head`).
-pub(crate) fn head<H: ReaderHandle>(
-    h: *mut H,
+pub(crate) fn head(
+    h: impl Target,
     now_ms: u64,
     result: ehr_result,
     block_number: u64,
 ) -> ehr_result {
-    on(h, |machine| {
+    h.on(|machine| {
         let result = reported(chain(machine), result, "head read", || Ok(block_number))?;
         machine
             .handle_head(UnixMillis(now_ms), result)
@@ -70,16 +83,16 @@ pub(crate) fn head<H: ReaderHandle>(
     })
 }
 
-/// Hands the machine of `h` the result of a poll (see
+/// Hands `h` the result of a poll (see
 /// `ehr_validator_handle_receipt`).
-pub(crate) fn receipt<H: ReaderHandle>(
-    h: *mut H,
+pub(crate) fn receipt(
+    h: impl Target,
     now_ms: u64,
     result: ehr_result,
     status: u32,
     receipt: *const ehr_receipt,
 ) -> ehr_result {
-    on(h, |machine| {
+    h.on(|machine| {
         let result = reported(chain(machine), result, "poll", || {
             let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
                 Some(ptr::receipt(receipt, "receipt")?)
@@ -98,15 +111,15 @@ pub(crate) fn receipt<H: ReaderHandle>(
     })
 }
 
-/// Hands the machine of `h` the result of a record read (see
+/// Hands `h` the result of a record read (see
 /// `ehr_validator_handle_record`): the record hash's pointer when found.
-pub(crate) fn record<H: ReaderHandle>(
-    h: *mut H,
+pub(crate) fn record(
+    h: impl Target,
     now_ms: u64,
     result: ehr_result,
     record_hash: Option<*const u8>,
 ) -> ehr_result {
-    on(h, |machine| {
+    h.on(|machine| {
         let result = reported(chain(machine), result, "record read", || {
             record_hash
                 .map(|p| ptr::array::<32>(p, "record_hash").map(B256::from))
@@ -118,16 +131,16 @@ pub(crate) fn record<H: ReaderHandle>(
     })
 }
 
-/// Hands the machine of `h` the result of a read by tag (see
+/// Hands `h` the result of a read by tag (see
 /// `ehr_validator_handle_block`): the block's hash pointer when found.
-pub(crate) fn block<H: ReaderHandle>(
-    h: *mut H,
+pub(crate) fn block(
+    h: impl Target,
     now_ms: u64,
     result: ehr_result,
     block_number: u64,
     block_hash: Option<*const u8>,
 ) -> ehr_result {
-    on(h, |machine| {
+    h.on(|machine| {
         let result = reported(chain(machine), result, "block read", || {
             block_hash
                 .map(|p| {
@@ -153,18 +166,18 @@ fn root_of(submission: Option<&Submission>) -> B256 {
     }
 }
 
-/// Hands the machine of `h` the result of a batch read (see
+/// Hands `h` the result of a batch read (see
 /// `ehr_validator_handle_batch`): the batch id's pointer when the host
 /// read it.
-pub(crate) fn batch<H: ReaderHandle>(
-    h: *mut H,
+pub(crate) fn batch(
+    h: impl Target,
     now_ms: u64,
     result: ehr_result,
     found: bool,
     leaf_count: u32,
     batch_id: Option<*const u8>,
 ) -> ehr_result {
-    on(h, |machine| {
+    h.on(|machine| {
         let root = root_of(machine.read_submission());
         let result = reported(chain(machine), result, "batch read", || {
             if !found {
@@ -182,5 +195,22 @@ pub(crate) fn batch<H: ReaderHandle>(
         machine
             .handle_batch(UnixMillis(now_ms), result)
             .map_err(Into::into)
+    })
+}
+
+/// Hands `v` the result of a submission (see
+/// `ehr_validator_handle_submitted`): the transaction hash's pointer.
+pub(crate) fn submitted(
+    v: impl Target<Machine = TransactionValidator>,
+    now_ms: u64,
+    result: ehr_result,
+    tx_hash: *const u8,
+) -> ehr_result {
+    v.on(|validator| {
+        let result = reported(chain(validator), result, "submission", || {
+            Ok(TxHash(B256::from(ptr::array::<32>(tx_hash, "tx_hash")?)))
+        })?;
+        validator.handle_submitted(UnixMillis(now_ms), result)?;
+        Ok(())
     })
 }

@@ -6,11 +6,12 @@
 //! state machine is the core's `TransactionValidator`; this module only
 //! converts.
 
+use std::collections::VecDeque;
 use std::ffi::c_char;
 
 use ehrchain_core::{
-    B256, ErrorCode, Submission, SystemClock, TransactionValidator, Transmit, TxHash, UnixMillis,
-    run_to_verdict,
+    Ack, ErrorCode, Submission, SystemClock, TransactionValidator, Transmit, UnixMillis,
+    run_blocking,
 };
 
 use crate::batch::ehr_batch;
@@ -29,30 +30,18 @@ use crate::transport::{ehr_receipt, ehr_submission, ehr_transport};
 ///
 /// Thread safety: a handle may be moved to another thread, but not used from
 /// two threads at once.
-///
-/// A pipeline's submission is one too, borrowed (`ehr_pipeline_flight`).
-// Transparent, so that a borrowed submission is its pipeline's validator
-// itself; through `cfg_attr`, which cbindgen does not expand, so that C
-// sees an opaque struct rather than a typedef of a Rust type.
-#[cfg_attr(all(), repr(transparent))]
 pub struct ehr_validator {
     pub(crate) v: TransactionValidator,
+    /// ACKs `ehr_validator_run` took out of `v`, for `ehr_validator_poll_ack`.
+    acks: VecDeque<Ack>,
 }
-
-// The `repr` above is in force (rustc expands the `cfg_attr`).
-const _: () = assert!(
-    size_of::<ehr_validator>() == size_of::<TransactionValidator>()
-        && align_of::<ehr_validator>() == align_of::<TransactionValidator>()
-);
 
 impl ehr_validator {
     pub(crate) fn new(v: TransactionValidator) -> Self {
-        Self { v }
-    }
-
-    /// `v` as a handle, borrowed for as long as `v` is.
-    pub(crate) fn borrowed(v: &mut TransactionValidator) -> *mut Self {
-        std::ptr::from_mut(v).cast()
+        Self {
+            v,
+            acks: VecDeque::new(),
+        }
     }
 }
 
@@ -151,7 +140,8 @@ pub unsafe extern "C" fn ehr_validator_run(
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
-        run_to_verdict(&mut validator.v, transport, &mut SystemClock, &until).acked()?;
+        let run = run_blocking(&mut validator.v, transport, &mut SystemClock, &until);
+        validator.acks.extend(run.acked()?);
         if !validator.v.is_finished() {
             return Err(Error::new(
                 ErrorCode::Validator,
@@ -370,14 +360,7 @@ pub unsafe extern "C" fn ehr_validator_handle_submitted(
     result: ehr_result,
     tx_hash: *const u8,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let result = reads::reported(chain_of(&validator.v), result, "submission", || {
-            Ok(TxHash(B256::from(ptr::array::<32>(tx_hash, "tx_hash")?)))
-        })?;
-        validator.v.handle_submitted(UnixMillis(now_ms), result)?;
-        Ok(())
-    })
+    reads::submitted(validator, now_ms, result, tx_hash)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_POLL` at `now_ms`: `result` `EHR_OK`
@@ -456,7 +439,11 @@ pub unsafe extern "C" fn ehr_validator_poll_ack(
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
         let out = Out::new(ack_out, "ack_out")?;
-        out.give_or_null(validator.v.poll_ack().map(|ack| ehr_ack { ack }));
+        let ack = validator
+            .acks
+            .pop_front()
+            .or_else(|| validator.v.poll_ack());
+        out.give_or_null(ack.map(|ack| ehr_ack { ack }));
         Ok(())
     })
 }

@@ -228,11 +228,11 @@ fn every_struct_the_host_allocates_is_extensible_and_has_an_initialiser() {
             "ehr_ack_summary",
             "ehr_key_store_callbacks",
             "ehr_outbox_callbacks",
-            "ehr_transmit",
             "ehr_pipeline_transmit",
+            "ehr_transmit",
+            "ehr_receipt",
             "ehr_sharing_context",
             "ehr_signer_callbacks",
-            "ehr_receipt",
             "ehr_transport_callbacks",
             "ehr_outage",
         ]

@@ -480,7 +480,24 @@ impl Pipeline {
         if self.finished.is_empty() {
             self.sweep();
         }
-        self.finished.pop_front()
+        let verdict = self.finished.pop_front()?;
+        // A verdict given back (`restore_finished`) held its TIs again.
+        for ack in &verdict.acks {
+            self.held.remove(&ack.ti_id);
+        }
+        Some(verdict)
+    }
+
+    /// Gives back verdicts taken from [`poll_finished`](Self::poll_finished)
+    /// that the host could not store: they are offered again first, in
+    /// their order, and their TIs count as held again (so the pipeline is
+    /// not idle and the same TI is not pushed twice meanwhile).
+    pub fn restore_finished(&mut self, verdicts: impl IntoIterator<Item = Finished>) {
+        let verdicts: Vec<Finished> = verdicts.into_iter().collect();
+        for verdict in verdicts.into_iter().rev() {
+            self.held.extend(verdict.acks.iter().map(|ack| ack.ti_id));
+            self.finished.push_front(verdict);
+        }
     }
 
     /// Moves every finished submission's ACKs out.

@@ -564,3 +564,42 @@ fn a_ti_its_template_refuses_gets_its_invalid_ack_from_the_pipeline() {
     ));
     assert_eq!(chain.anchorings, 0, "nothing reached the chain");
 }
+
+#[test]
+fn a_verdict_the_host_could_not_store_is_given_back_and_offered_again_first() {
+    let hs = handshaker();
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let now = UnixMillis(START_MS);
+    // Two TIs the template refuses (a pathologist may not take blood
+    // pressure): each is finished at once, with its invalid ACK.
+    let refused = |n: u8| InitialTransaction {
+        ti_id: B256::repeat_byte(n),
+        template_id: hs.templates().latest("blood-pressure").unwrap().id(),
+        author_id: "path-1".into(),
+        author_role: Role::new(Role::PATHOLOGIST).unwrap(),
+        patient_id: Some(format!("MRN-{n}")),
+        timestamp: START_MS / 1000,
+        fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
+    };
+    for n in [1, 2] {
+        hs.push(&mut pipeline, &refused(n), Priority::Urgent, now, &mut rng)
+            .unwrap();
+    }
+    let taken: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
+    assert_eq!(taken.len(), 2);
+    assert!(pipeline.is_idle());
+
+    // The host's store failed: both go back, their TIs held again.
+    pipeline.restore_finished(taken.clone());
+    assert_eq!(pipeline.pending(), 2);
+    assert!(!pipeline.is_idle());
+    assert_eq!(
+        hs.push(&mut pipeline, &refused(1), Priority::Urgent, now, &mut rng),
+        Err(PipelineError::Duplicate(B256::repeat_byte(1)))
+    );
+    let again: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
+    assert_eq!(again, taken, "the same verdicts, in the same order");
+    assert!(pipeline.is_idle(), "taken again: nothing held");
+    assert_eq!(pipeline.pending(), 0);
+}

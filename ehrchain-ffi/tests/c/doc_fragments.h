@@ -78,15 +78,13 @@ ehr_result db_finish(void *db, const uint8_t *key, const struct ehr_ack *const *
                      size_t acks_len);
 
 /* A pipeline in the host's loop (README, "The pipeline in the host's event
- * loop"): the host's storage queue, its own send and receipt poll, and the
- * outbox callbacks over the queue. */
+ * loop"): the host's storage queue (outbox callbacks over it), and its own
+ * I/O, which starts a flight's action and answers later. */
 extern ehr_pipeline *p;
 extern ehr_outbox_callbacks queue;
 extern size_t verdicts;
 /* Whether the storage thread has reported a round: its number to `round_out`. */
 bool my_storage_thread_committed(uint64_t *round_out, ehr_result *stored_out);
-void my_send(const ehr_submission *submission, ehr_validator *flight_validator);
-void my_poll(const uint8_t *tx_hash, ehr_validator *flight_validator);
-void my_read_record(const uint8_t *ti_id, ehr_validator *flight_validator);
+void my_start(uint64_t flight, const ehr_transmit *action);
 
 #endif

@@ -2094,8 +2094,9 @@ struct ledger {
     } rec[16];
 };
 
-/* Performs `a`, one flight's action, on `l` and hands the result to `v`. */
-static void ledger_answer(struct ledger *l, ehr_validator *v, const ehr_transmit *a,
+/* Performs `a`, the action of the pipeline's `flight`, on `l` and hands the
+ * result back by the flight's id. */
+static void ledger_answer(struct ledger *l, ehr_pipeline *p, uint64_t flight, const ehr_transmit *a,
                           uint64_t now_ms) {
     switch (a->kind) {
     case EHR_TRANSMIT_SUBMIT: {
@@ -2105,7 +2106,7 @@ static void ledger_answer(struct ledger *l, ehr_validator *v, const ehr_transmit
         memset(l->rec[l->n].tx, 0, 32);
         l->rec[l->n].tx[0] = (uint8_t)(l->n + 1);
         l->rec[l->n].block = ++l->head;
-        OK(ehr_validator_handle_submitted(v, now_ms, EHR_OK, l->rec[l->n].tx));
+        OK(ehr_pipeline_handle_submitted(p, flight, now_ms, EHR_OK, l->rec[l->n].tx));
         l->n++;
         break;
     }
@@ -2124,7 +2125,7 @@ static void ledger_answer(struct ledger *l, ehr_validator *v, const ehr_transmit
             }
         }
         EXPECT(status == EHR_POLL_INCLUDED);
-        OK(ehr_validator_handle_receipt(v, now_ms, EHR_OK, status, &receipt));
+        OK(ehr_pipeline_handle_receipt(p, flight, now_ms, EHR_OK, status, &receipt));
         break;
     }
     default:
@@ -2133,9 +2134,11 @@ static void ledger_answer(struct ledger *l, ehr_validator *v, const ehr_transmit
 }
 
 /* The host's storage thread, in one test thread: entries queued by `save`
- * and stored when the loop says so; verdicts taken by `finish_all`. */
+ * and stored when the loop says so; verdicts taken by `finish_all`, or by
+ * `finish` one by one (each key must come once). */
 struct queued_store {
-    int queued, stored, fail_finish, verdicts, acks;
+    int queued, stored, fail_finish_at, finish_calls, verdicts, acks;
+    uint8_t keys[16][32];
 };
 
 static ehr_result qs_save(void *userdata, const uint8_t *key, const char *entry, size_t len) {
@@ -2145,25 +2148,58 @@ static ehr_result qs_save(void *userdata, const uint8_t *key, const char *entry,
     return EHR_OK;
 }
 
-static ehr_result qs_finish_all(void *userdata, const ehr_verdict *verdicts, size_t len) {
+/* Stores one verdict, or fails the `fail_finish_at`th call (1-based). */
+static ehr_result qs_take(struct queued_store *q, const uint8_t *key, size_t acks_len) {
+    EXPECT(key != NULL && q->verdicts < 16);
+    for (int i = 0; i < q->verdicts; i++) {
+        EXPECT(memcmp(q->keys[i], key, 32) != 0); /* never stored twice */
+    }
+    memcpy(q->keys[q->verdicts++], key, 32);
+    q->acks += (int)acks_len;
+    return EHR_OK;
+}
+
+static ehr_result qs_finish(void *userdata, const uint8_t *key, const ehr_ack *const *acks,
+                            size_t acks_len) {
     struct queued_store *q = userdata;
-    if (q->fail_finish) {
-        q->fail_finish = 0;
+    (void)acks;
+    if (++q->finish_calls == q->fail_finish_at) {
         return EHR_OUTBOX_UNAVAILABLE; /* the database is locked */
     }
-    for (size_t i = 0; i < len; i++) {
-        EXPECT(verdicts[i].key != NULL);
-        q->acks += (int)verdicts[i].acks_len;
+    return qs_take(q, key, acks_len);
+}
+
+static ehr_result qs_finish_all(void *userdata, const ehr_verdict *verdicts, size_t len) {
+    struct queued_store *q = userdata;
+    EXPECT(len > 0);
+    if (++q->finish_calls == q->fail_finish_at) {
+        return EHR_OUTBOX_UNAVAILABLE;
     }
-    q->verdicts += (int)len;
+    for (size_t i = 0; i < len; i++) {
+        OK(qs_take(q, verdicts[i].key, verdicts[i].acks_len));
+    }
     return EHR_OK;
+}
+
+/* Counts a valid `ack` against the TI it is for (frees it). */
+static void seen_ack(ehr_ack *ack, uint8_t ti_ids[8][32], int seen[8]) {
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(s.valid);
+    for (int i = 0; i < 8; i++) {
+        seen[i] += memcmp(s.ti_id, ti_ids[i], 32) == 0;
+    }
+    ehr_ack_free(ack);
 }
 
 /* The pipeline without a transport: the host performs every action (a
  * ledger in memory here), stores each round in its own time, and takes the
  * verdicts; five urgent records and a batch of three, eight ACKs, each for
- * its own TI, none lost when a store fails. */
-static void test_pipeline_in_an_event_loop(void) {
+ * its own TI. The first round's write fails (nothing of it is sent), and
+ * so does the first store of verdicts: with `finish_all` (all together) or
+ * without (one `finish` each; the second fails), none is lost or stored
+ * twice. */
+static void pipeline_in_an_event_loop(bool together) {
     struct fake_chain fake;
     struct fixture f = fixture_new(FAKE_CHAIN, &fake);
     ehr_validator_config *quick = quick_validator(1);
@@ -2179,65 +2215,85 @@ static void test_pipeline_in_an_event_loop(void) {
     }
     struct queued_store q;
     memset(&q, 0, sizeof q);
+    q.fail_finish_at = together ? 1 : 2;
     ehr_outbox_callbacks store = {.struct_size = sizeof store,
                                   .userdata = &q,
                                   .save = qs_save,
-                                  .finish_all = qs_finish_all};
-    ehr_validator *none = (ehr_validator *)&q;
-    OK(ehr_pipeline_flight(p, 99, &none));
-    EXPECT(none == NULL);
+                                  .finish = qs_finish,
+                                  .finish_all = together ? qs_finish_all : NULL};
+    /* A result for a flight the pipeline does not hold changes nothing. */
+    uint8_t tx_hash[32] = {1};
+    OK(ehr_pipeline_handle_submitted(p, 99, now, EHR_OK, tx_hash));
 
     struct ledger l;
     memset(&l, 0, sizeof l);
     ehr_pipeline_transmit a;
+    ehr_transmit action = EHR_TRANSMIT_INIT;
     a.struct_size = 0;
-    EXPECT_RC(ehr_pipeline_poll_transmit(p, now, &a), EHR_INVALID_ARGUMENT);
-    int rounds = 0, failed_once = 0, heads = 0, finished = 0;
+    EXPECT_RC(ehr_pipeline_poll_transmit(p, now, &a, &action), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("`transmit_out->struct_size` is 0");
+    int rounds = 0, reports = 0, heads = 0, finished = 0, failed_stores = 0;
+    int seen[8] = {0};
     uint64_t waiting_round = UINT64_MAX;
-    q.fail_finish = 1;
+    bool sendable = false; /* the last round reported was stored */
     for (int step = 0; step < 10000 && finished < 6; step++) {
         OK(ehr_pipeline_handle_timeout(p, now));
         memset(&a, 0xCD, sizeof a); /* every field is written */
+        memset(&action, 0xCD, sizeof action);
         a.struct_size = sizeof a;
-        OK(ehr_pipeline_poll_transmit(p, now, &a));
+        action.struct_size = sizeof action;
+        OK(ehr_pipeline_poll_transmit(p, now, &a, &action));
+        EXPECT((a.kind == EHR_PIPELINE_TRANSMIT_FLIGHT) == (action.kind != EHR_TRANSMIT_NONE));
+        EXPECT(a.kind == EHR_PIPELINE_TRANSMIT_FLIGHT || (a.flight == 0 && action.tag == 0));
         switch (a.kind) {
         case EHR_PIPELINE_TRANSMIT_PERSIST:
             OK(ehr_pipeline_round_entries(p, a.round, &store));
             rounds++;
             waiting_round = a.round; /* stored later, by the storage thread */
+            sendable = false;
             break;
         case EHR_PIPELINE_TRANSMIT_READ_HEAD:
             heads++;
             OK(ehr_pipeline_handle_head(p, now, EHR_OK, ++l.head));
             break;
-        case EHR_PIPELINE_TRANSMIT_FLIGHT: {
+        case EHR_PIPELINE_TRANSMIT_FLIGHT:
             /* Nothing of a round goes out before the round is stored. */
-            EXPECT(waiting_round == UINT64_MAX);
-            ehr_validator *v = NULL;
-            OK(ehr_pipeline_flight(p, a.flight, &v));
-            EXPECT(v != NULL);
-            ledger_answer(&l, v, &a.transmit, now);
+            EXPECT(action.kind != EHR_TRANSMIT_SUBMIT || sendable);
+            ledger_answer(&l, p, a.flight, &action, now);
             break;
-        }
         default: {
-            EXPECT(a.kind == EHR_PIPELINE_TRANSMIT_NONE && a.flight == 0 && a.round == 0);
+            EXPECT(a.kind == EHR_PIPELINE_TRANSMIT_NONE && a.round == 0);
             if (waiting_round != UINT64_MAX) {
                 /* The storage thread reports: the first write fails (the
                  * round is asked for again), the others are durable. */
-                ehr_result stored = failed_once++ == 0 ? EHR_OUTBOX_UNAVAILABLE : EHR_OK;
+                ehr_result stored = reports++ == 0 ? EHR_OUTBOX_UNAVAILABLE : EHR_OK;
                 q.stored += stored == EHR_OK ? q.queued : 0;
                 q.queued = 0;
+                sendable = stored == EHR_OK;
                 OK(ehr_pipeline_handle_persisted(p, waiting_round, now, stored));
                 waiting_round = UINT64_MAX;
                 break;
             }
-            size_t verdicts = 0;
+            size_t verdicts = 99;
             ehr_result rc = ehr_pipeline_poll_finished(p, &store, &verdicts);
+            finished += (int)verdicts;
             if (rc == EHR_OUTBOX_UNAVAILABLE) {
-                continue; /* kept, offered again */
+                /* Kept: still pending, offered again; the ones stored
+                 * before the failure wait in poll_ack. */
+                failed_stores++;
+                EXPECT(verdicts == (together ? 0 : 1) && q.verdicts == (int)verdicts);
+                size_t pending = 0;
+                OK(ehr_pipeline_pending(p, &pending));
+                EXPECT(pending > 0);
+                ehr_ack *early = NULL;
+                OK(ehr_pipeline_poll_ack(p, &early));
+                EXPECT((early != NULL) == !together);
+                if (early != NULL) {
+                    seen_ack(early, ti_ids, seen);
+                }
+                continue;
             }
             OK(rc);
-            finished += (int)verdicts;
             bool has_deadline = false;
             uint64_t deadline = 0;
             OK(ehr_pipeline_poll_timeout(p, &has_deadline, &deadline));
@@ -2247,24 +2303,17 @@ static void test_pipeline_in_an_event_loop(void) {
         }
         }
     }
-    EXPECT(finished == 6 && q.verdicts == 6 && q.acks == 8 && l.n == 6);
-    EXPECT(rounds >= 2 && failed_once >= 2 && q.stored >= 6 && heads >= 1 && q.fail_finish == 0);
+    EXPECT(finished == 6 && q.verdicts == 6 && l.n == 6 && failed_stores == 1);
+    EXPECT(q.acks == 8 && rounds >= 2 && reports >= 2 && q.stored == 6 && heads >= 1);
     size_t pending = 1;
     OK(ehr_pipeline_pending(p, &pending));
     EXPECT(pending == 0);
-    int seen[8] = {0};
     ehr_ack *ack = NULL;
     while (ehr_pipeline_poll_ack(p, &ack) == EHR_OK && ack != NULL) {
-        ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
-        OK(ehr_ack_to_summary(ack, &s));
-        EXPECT(s.valid);
-        for (int i = 0; i < 8; i++) {
-            seen[i] += memcmp(s.ti_id, ti_ids[i], 32) == 0;
-        }
-        ehr_ack_free(ack);
+        seen_ack(ack, ti_ids, seen);
     }
     for (int i = 0; i < 8; i++) {
-        EXPECT(seen[i] == 1);
+        EXPECT(seen[i] == 1); /* one ACK each, none lost */
     }
 
     /* A host that stops stores every entry as it stands: the open batch's
@@ -2281,6 +2330,11 @@ static void test_pipeline_in_an_event_loop(void) {
     ehr_pipeline_free(p);
     ehr_validator_config_free(quick);
     fixture_free(&f);
+}
+
+static void test_pipeline_in_an_event_loop(void) {
+    pipeline_in_an_event_loop(true);
+    pipeline_in_an_event_loop(false);
 }
 
 /* A signed record's proof (format version 2, docs/vectors/signed_proofs.json's

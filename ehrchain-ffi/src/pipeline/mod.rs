@@ -4,27 +4,27 @@
 //! and taking ACKs never block; `ehr_pipeline_step` performs what is due and
 //! says when to call it again (for an event-loop host), and
 //! `ehr_pipeline_drain` drives every submission to its ACK, waiting in
-//! between. This module only converts.
+//! between; `event_loop` hands the actions out for a host with its own I/O.
+//! This module only converts.
 
 use std::collections::VecDeque;
 
 use ehrchain_core::outbox::{NoOutbox, Outbox};
-use ehrchain_core::pipeline::{
-    Finished, FlightId, Pipeline, PipelineConfig, PipelineTransmit, Priority, drain_durably,
-    step_durably,
-};
+use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably, step_durably};
 use ehrchain_core::{Ack, Address, ErrorCode, SystemClock, UnixMillis};
 
 use crate::cancel::{blocking, ehr_cancel};
 use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_handshaker, ehr_tc};
-use crate::outbox::{HostOutbox, ehr_outbox_callbacks, stored};
-use crate::ptr::{self, Out, OutExtensible};
+use crate::outbox::{HostOutbox, ehr_outbox_callbacks};
+use crate::ptr::{self, Out};
 use crate::result::{Error, Result, ehr_result, guard};
 use crate::shapes::{free, value_of};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
-use crate::validator::{ehr_transmit, ehr_validator, write_deadline};
+
+mod event_loop;
+pub use event_loop::*;
 
 /// How a record is anchored (`ehr_pipeline_push`).
 #[repr(u32)]
@@ -56,12 +56,9 @@ fn priority(value: u32) -> Result<Priority> {
 /// Thread safety: a handle may be moved to another thread, but not used from
 /// two threads at once.
 pub struct ehr_pipeline {
-    pipeline: Pipeline,
+    pub(crate) pipeline: Pipeline,
     /// ACKs stored and taken out, for `ehr_pipeline_poll_ack`.
-    acks: VecDeque<Ack>,
-    /// Verdicts `ehr_pipeline_poll_finished` could not store yet: offered
-    /// again first, so none is lost.
-    unstored: Vec<Finished>,
+    pub(crate) acks: VecDeque<Ack>,
 }
 
 /// Makes a pipeline anchoring into the 20-byte `registry` on `chain_id`:
@@ -97,7 +94,6 @@ pub unsafe extern "C" fn ehr_pipeline_new(
         out.give(ehr_pipeline {
             pipeline: Pipeline::new(chain_id, registry, config),
             acks: VecDeque::new(),
-            unstored: Vec::new(),
         });
         Ok(())
     })
@@ -266,7 +262,7 @@ pub unsafe extern "C" fn ehr_pipeline_resume(
 }
 
 /// Runs `f` with the pipeline handle and the host's outbox callbacks.
-fn with_outbox(
+pub(crate) fn with_outbox(
     pipeline: *mut ehr_pipeline,
     outbox: *const ehr_outbox_callbacks,
     f: impl FnOnce(&mut ehr_pipeline, &mut HostOutbox) -> Result<()>,
@@ -291,255 +287,6 @@ pub unsafe extern "C" fn ehr_pipeline_poll_ack(
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
         let out = Out::new(ack_out, "ack_out")?;
         out.give_or_null(pipeline.acks.pop_front().map(|ack| ehr_ack { ack }));
-        Ok(())
-    })
-}
-
-/// What an `ehr_pipeline_transmit` asks the host to do.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ehr_pipeline_transmit_kind {
-    /// Nothing now: call `ehr_pipeline_handle_timeout` and
-    /// `ehr_pipeline_poll_transmit` again at the deadline of
-    /// `ehr_pipeline_poll_timeout`, or after handing in a result.
-    EHR_PIPELINE_TRANSMIT_NONE = 0,
-    /// Store every entry of `round` (`ehr_pipeline_round_entries`) durably,
-    /// in one write if the storage allows, then report with
-    /// `ehr_pipeline_handle_persisted`: nothing of the round is sent before.
-    EHR_PIPELINE_TRANSMIT_PERSIST = 1,
-    /// Read the chain head's block number; hand it to
-    /// `ehr_pipeline_handle_head`.
-    EHR_PIPELINE_TRANSMIT_READ_HEAD = 2,
-    /// One action (`transmit`) of the submission `flight`: perform it and
-    /// hand its result to the submission's validator
-    /// (`ehr_pipeline_flight`) with the `ehr_validator_handle_*` function
-    /// `transmit.kind` names.
-    EHR_PIPELINE_TRANSMIT_FLIGHT = 3,
-}
-
-/// The next thing the host must do for a pipeline
-/// (`ehr_pipeline_poll_transmit`). Only the fields its `kind` names are
-/// set; the others are zero.
-#[repr(C)]
-#[derive(Debug)]
-pub struct ehr_pipeline_transmit {
-    /// `sizeof(ehr_pipeline_transmit)` as the host's header declares it
-    /// (`EHR_PIPELINE_TRANSMIT_INIT` sets it): which of the fields below
-    /// the host's struct has (README, "Extensible structs").
-    pub struct_size: usize,
-    /// What to do: an `ehr_pipeline_transmit_kind`.
-    pub kind: u32,
-    /// `EHR_PIPELINE_TRANSMIT_PERSIST`: the round to store.
-    pub round: u64,
-    /// `EHR_PIPELINE_TRANSMIT_FLIGHT`: the submission.
-    pub flight: u64,
-    /// `EHR_PIPELINE_TRANSMIT_FLIGHT`: its action, as
-    /// `ehr_validator_poll_transmit` writes it (never
-    /// `EHR_TRANSMIT_PERSIST` or `EHR_TRANSMIT_READ_HEAD`: the pipeline
-    /// gathers those). The last field: it grows as `ehr_transmit` does.
-    pub transmit: ehr_transmit,
-}
-
-impl ehr_pipeline_transmit {
-    /// The C view of `transmit`; a flight's calldata points into its
-    /// validator's submission.
-    fn of(pipeline: &mut Pipeline, transmit: Option<PipelineTransmit>) -> Self {
-        use ehr_pipeline_transmit_kind as Kind;
-        let mut t = Self {
-            struct_size: size_of::<Self>(),
-            kind: Kind::EHR_PIPELINE_TRANSMIT_NONE as u32,
-            round: 0,
-            flight: 0,
-            transmit: ehr_transmit::of(None, None),
-        };
-        match transmit {
-            None => {}
-            Some(PipelineTransmit::Persist { round }) => {
-                t.kind = Kind::EHR_PIPELINE_TRANSMIT_PERSIST as u32;
-                t.round = round;
-            }
-            Some(PipelineTransmit::ReadHead) => {
-                t.kind = Kind::EHR_PIPELINE_TRANSMIT_READ_HEAD as u32;
-            }
-            Some(PipelineTransmit::Flight { flight, transmit }) => {
-                t.kind = Kind::EHR_PIPELINE_TRANSMIT_FLIGHT as u32;
-                t.flight = flight.0;
-                let submission = pipeline.flight_mut(flight).and_then(|v| v.submission());
-                t.transmit = ehr_transmit::of(Some(transmit), submission);
-            }
-        }
-        t
-    }
-}
-
-/// Writes the next action for the host at `now_ms` (Unix milliseconds) to
-/// `transmit_out` (`EHR_PIPELINE_TRANSMIT_NONE` when nothing is due now):
-/// the pipeline without a transport, for a host with its own event loop
-/// and its own I/O (`ehr_pipeline_step` performs the actions itself).
-/// Flushes the open batch when its wait is over.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_pipeline_poll_transmit(
-    pipeline: *mut ehr_pipeline,
-    now_ms: u64,
-    transmit_out: *mut ehr_pipeline_transmit,
-) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
-        let out = OutExtensible::new(transmit_out, "transmit_out")?;
-        let transmit = pipeline.pipeline.poll_transmit(UnixMillis(now_ms));
-        out.set(ehr_pipeline_transmit::of(&mut pipeline.pipeline, transmit));
-        Ok(())
-    })
-}
-
-/// Hands every outbox entry of `round` (an `EHR_PIPELINE_TRANSMIT_PERSIST`)
-/// to `outbox->save`, which may store it at once or queue it for the host's
-/// storage thread; then report with `ehr_pipeline_handle_persisted` once
-/// they are durable. Nothing for a round already reported.
-/// `EHR_OUTBOX_UNAVAILABLE` when `save` failed (report the round failed).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_pipeline_round_entries(
-    pipeline: *const ehr_pipeline,
-    round: u64,
-    outbox: *const ehr_outbox_callbacks,
-) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle(pipeline, "pipeline")?;
-        let mut outbox = HostOutbox(ptr::extensible(outbox, "outbox")?);
-        outbox.save_all(&pipeline.pipeline.round_entries(round))?;
-        Ok(())
-    })
-}
-
-/// Reports the write of `round` at `now_ms`: `EHR_OK` once every entry is
-/// stored durably (its submissions follow), or the storage's failure code
-/// (nothing of the round is sent; the write is asked for again).
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_pipeline_handle_persisted(
-    pipeline: *mut ehr_pipeline,
-    round: u64,
-    now_ms: u64,
-    result: ehr_result,
-) -> ehr_result {
-    guard(|| {
-        ptr::handle_mut(pipeline, "pipeline")?
-            .pipeline
-            .handle_persisted(round, UnixMillis(now_ms), stored(result));
-        Ok(())
-    })
-}
-
-/// Hands in the result of `EHR_PIPELINE_TRANSMIT_READ_HEAD` at `now_ms`:
-/// `result` `EHR_OK` with the head's `block_number`, or the transport code
-/// of why it could not be read.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_pipeline_handle_head(
-    pipeline: *mut ehr_pipeline,
-    now_ms: u64,
-    result: ehr_result,
-    block_number: u64,
-) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
-        let chain_id = pipeline.pipeline.chain_id();
-        let head = crate::reads::reported(chain_id, result, "head", || Ok(block_number))?;
-        pipeline.pipeline.handle_head(UnixMillis(now_ms), head);
-        Ok(())
-    })
-}
-
-/// Writes the validator of the submission `flight` to `validator_out`, to
-/// hand it the result of its `EHR_PIPELINE_TRANSMIT_FLIGHT` action with
-/// `ehr_validator_handle_*`; NULL when the submission is no longer in
-/// flight. The validator is borrowed: it stays valid until the next call
-/// on `pipeline`; never free it, and leave its ACKs to the pipeline.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_pipeline_flight(
-    pipeline: *mut ehr_pipeline,
-    flight: u64,
-    validator_out: *mut *mut ehr_validator,
-) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
-        let out = Out::new(validator_out, "validator_out")?;
-        let validator = pipeline.pipeline.flight_mut(FlightId(flight));
-        out.set(validator.map_or(std::ptr::null_mut(), ehr_validator::borrowed));
-        Ok(())
-    })
-}
-
-/// Writes when the pipeline next wants `ehr_pipeline_handle_timeout` and
-/// `ehr_pipeline_poll_transmit` called (Unix milliseconds) to
-/// `deadline_ms_out` and true to `has_deadline_out`; false (and nothing to
-/// `deadline_ms_out`) when it has nothing to do until a result, a push or
-/// a verdict taken.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_pipeline_poll_timeout(
-    pipeline: *const ehr_pipeline,
-    has_deadline_out: *mut bool,
-    deadline_ms_out: *mut u64,
-) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle(pipeline, "pipeline")?;
-        let next = pipeline.pipeline.poll_timeout();
-        write_deadline(next, has_deadline_out, deadline_ms_out)
-    })
-}
-
-/// Passes `now_ms` to every submission (a transaction pending past its
-/// inclusion timeout is treated as dropped) and flushes a batch whose wait
-/// is over. Call it at the deadline of `ehr_pipeline_poll_timeout`, before
-/// `ehr_pipeline_poll_transmit`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_pipeline_handle_timeout(
-    pipeline: *mut ehr_pipeline,
-    now_ms: u64,
-) -> ehr_result {
-    guard(|| {
-        ptr::handle_mut(pipeline, "pipeline")?
-            .pipeline
-            .handle_timeout(UnixMillis(now_ms));
-        Ok(())
-    })
-}
-
-/// Hands every verdict reached to `outbox->finish_all` in one call (when
-/// set; else `outbox->finish` for each), which stores the ACKs and removes
-/// the entries in one step, and writes how many there were to
-/// `verdicts_out`; the ACKs then wait for `ehr_pipeline_poll_ack`.
-/// `EHR_OUTBOX_UNAVAILABLE` when the callback failed: the verdicts are kept
-/// and offered again first by the next call, none is lost.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_pipeline_poll_finished(
-    pipeline: *mut ehr_pipeline,
-    outbox: *const ehr_outbox_callbacks,
-    verdicts_out: *mut usize,
-) -> ehr_result {
-    with_outbox(pipeline, outbox, |pipeline, outbox| {
-        let out = Out::new(verdicts_out, "verdicts_out")?;
-        let reached = std::iter::from_fn(|| pipeline.pipeline.poll_finished());
-        pipeline.unstored.extend(reached);
-        if !pipeline.unstored.is_empty() {
-            outbox.finish_all(&pipeline.unstored)?;
-        }
-        out.set(pipeline.unstored.len());
-        let acks = pipeline.unstored.drain(..).flat_map(|f| f.acks);
-        pipeline.acks.extend(acks);
-        Ok(())
-    })
-}
-
-/// Hands every submission's outbox entry as it stands to `outbox->save`
-/// (the open batch flushed first, so no TC is left out): what a host that
-/// stops stores, to take back with `ehr_pipeline_resume`.
-/// `EHR_OUTBOX_UNAVAILABLE` when `save` failed.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_pipeline_entries(
-    pipeline: *mut ehr_pipeline,
-    outbox: *const ehr_outbox_callbacks,
-) -> ehr_result {
-    with_outbox(pipeline, outbox, |pipeline, outbox| {
-        outbox.save_all(&pipeline.pipeline.entries())?;
         Ok(())
     })
 }
