@@ -3281,8 +3281,10 @@ ehr_result ehr_submission_is_anchoring_event(const struct ehr_submission *submis
  * checks that it is on chain `chain_id`, and reads the `EhrRegistry` at the
  * 20-byte `registry` (all zeros when none is deployed yet:
  * `ehr_transport_rpc_deploy_registry` deploys one). `timeout_ms` bounds each JSON-RPC exchange (0 for 30
- * s). Transactions are sent from the node's unlocked accounts
- * (`ehr_transport_set_sender`, `ehr_transport_rpc_set_default_sender`).
+ * s). Transactions are sent from the node's unlocked accounts, or signed
+ * here for accounts whose keys were added (`ehr_transport_rpc_add_local_key`);
+ * `ehr_transport_set_sender` and `ehr_transport_rpc_set_default_sender`
+ * say which account sends for whom.
  * Fails with `EHR_TRANSPORT_UNAVAILABLE` when the node does not answer,
  * `EHR_TRANSPORT_WRONG_CHAIN` or `EHR_TRANSPORT_REJECTED` for an unusable
  * URL. Free it with `ehr_transport_free`.
@@ -3300,6 +3302,21 @@ ehr_result ehr_transport_new_rpc(const char *url,
  */
 ehr_result ehr_transport_rpc_set_default_sender(struct ehr_transport *transport,
                                                 const uint8_t *account);
+
+/**
+ * Signs the transactions of the account of the 32-byte secp256k1 secret
+ * key at `secret` locally from now on (raw transactions: for a node that
+ * unlocks no account, such as a production Geth or Besu), and writes that
+ * 20-byte account to `account_out`; then name it with
+ * `ehr_transport_set_sender` or `ehr_transport_rpc_set_default_sender`.
+ * The bytes are copied; ehrchain zeroizes its copies when the transport is
+ * freed. `EHR_SIGNER_FAILED` when the bytes are not a secret key (zero, or
+ * not below the curve order); `EHR_INVALID_ARGUMENT` for other transports.
+ * JSON-RPC transports only.
+ */
+ehr_result ehr_transport_rpc_add_local_key(struct ehr_transport *transport,
+                                           const uint8_t *secret,
+                                           uint8_t *account_out);
 
 /**
  * Whether reading the head first asks the node to mine a block (`evm_mine`,

@@ -18,8 +18,9 @@ mod common;
 
 use std::ptr::null_mut;
 
+use alloy_primitives::{Bytes, U256, keccak256};
 use common::{ok, text, ti_new};
-use ehrchain_contracts::{EhrRegistry, RpcConfig, RpcTransport};
+use ehrchain_contracts::{EhrRegistry, PrivateKeySigner, RpcConfig, RpcTransport};
 use ehrchain_core::{Address, B256, ErrorCode};
 use ehrchain_ffi::*;
 
@@ -29,12 +30,28 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
     let url = std::env::var("EHRCHAIN_RPC_URL").unwrap();
     let chain_id = std::env::var("EHRCHAIN_RPC_CHAIN_ID").map_or(1337, |id| id.parse().unwrap());
 
-    // The node's unlocked accounts 0, 4 and 5 as administrator, nurse and
-    // handshaker (Rust only reads them, and the registry at the end).
+    // The node's unlocked accounts 0 and 5 as administrator and handshaker;
+    // the nurse an account the node does not unlock, whose key the C
+    // transport signs with (Rust reads the accounts, funds the nurse and
+    // reads the registry at the end).
     let mut rpc = RpcTransport::connect(&url, RpcConfig::new(chain_id)).unwrap();
     let accounts = rpc.accounts().unwrap();
     assert!(accounts.len() >= 6, "the node needs 6 unlocked accounts");
-    let (admin, nurse, handshaker) = (accounts[0], accounts[4], accounts[5]);
+    let (admin, handshaker) = (accounts[0], accounts[5]);
+    let nurse_secret = *keccak256(format!("ehrchain ffi rpc: nurse {}", std::process::id()));
+    let nurse = PrivateKeySigner::from_bytes(&B256::from(nurse_secret))
+        .unwrap()
+        .address();
+    assert!(!accounts.contains(&nurse));
+    let funding = rpc
+        .send_from(
+            admin,
+            Some(nurse),
+            Bytes::new(),
+            U256::from(10u64).pow(U256::from(19u64)),
+        )
+        .unwrap();
+    assert!(rpc.wait_for_receipt(&funding).unwrap().status);
     let mut registry = [0u8; 20];
 
     let (mut t, mut c_templates, mut keys, mut hs, mut ti, mut ack) = (
@@ -59,6 +76,17 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             30_000,
             &raw mut t,
         ));
+        let mut added = [0u8; 20];
+        assert_eq!(
+            ehr_transport_rpc_add_local_key(t, [0u8; 32].as_ptr(), added.as_mut_ptr()),
+            ErrorCode::SignerFailed
+        );
+        ok(ehr_transport_rpc_add_local_key(
+            t,
+            nurse_secret.as_ptr(),
+            added.as_mut_ptr(),
+        ));
+        assert_eq!(Address::from(added), nurse);
         ok(ehr_templates_new_builtin(&raw mut c_templates));
         ok(ehr_transport_rpc_deploy_registry(
             t,

@@ -11,6 +11,9 @@ use ehrchain_contracts::{RpcConfig, RpcTransport};
 #[cfg(feature = "rpc")]
 use super::FfiTransport;
 use super::ehr_transport;
+use ehrchain_core::authorship::{LocalSigner, Signer as _};
+use zeroize::Zeroizing;
+
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{ehr_result, guard};
 use crate::shapes::guard_on_mut;
@@ -21,8 +24,10 @@ use crate::with_feature;
 /// checks that it is on chain `chain_id`, and reads the `EhrRegistry` at the
 /// 20-byte `registry` (all zeros when none is deployed yet:
 /// `ehr_transport_rpc_deploy_registry` deploys one). `timeout_ms` bounds each JSON-RPC exchange (0 for 30
-/// s). Transactions are sent from the node's unlocked accounts
-/// (`ehr_transport_set_sender`, `ehr_transport_rpc_set_default_sender`).
+/// s). Transactions are sent from the node's unlocked accounts, or signed
+/// here for accounts whose keys were added (`ehr_transport_rpc_add_local_key`);
+/// `ehr_transport_set_sender` and `ehr_transport_rpc_set_default_sender`
+/// say which account sends for whom.
 /// Fails with `EHR_TRANSPORT_UNAVAILABLE` when the node does not answer,
 /// `EHR_TRANSPORT_WRONG_CHAIN` or `EHR_TRANSPORT_REJECTED` for an unusable
 /// URL. Free it with `ehr_transport_free`.
@@ -73,6 +78,39 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_default_sender(
         let account = Address::from(ptr::array::<20>(account, "account")?);
         with_feature!("rpc", (t, account), {
             rpc(t)?.set_default_sender(account);
+            Ok(())
+        })
+    })
+}
+
+/// Signs the transactions of the account of the 32-byte secp256k1 secret
+/// key at `secret` locally from now on (raw transactions: for a node that
+/// unlocks no account, such as a production Geth or Besu), and writes that
+/// 20-byte account to `account_out`; then name it with
+/// `ehr_transport_set_sender` or `ehr_transport_rpc_set_default_sender`.
+/// The bytes are copied; ehrchain zeroizes its copies when the transport is
+/// freed. `EHR_SIGNER_FAILED` when the bytes are not a secret key (zero, or
+/// not below the curve order); `EHR_INVALID_ARGUMENT` for other transports.
+/// JSON-RPC transports only.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_add_local_key(
+    transport: *mut ehr_transport,
+    secret: *const u8,
+    account_out: *mut u8,
+) -> ehr_result {
+    guard_on_mut(transport, "transport", |t| {
+        let secret = Zeroizing::new(ptr::array::<32>(secret, "secret")?);
+        let out = OutArray::<20>::new(account_out, "account_out")?;
+        // The core's rule for what a secret key is, and its error.
+        let account = LocalSigner::from_bytes(&secret)?.address();
+        with_feature!("rpc", (t, secret, out, account), {
+            let key = ehrchain_contracts::PrivateKeySigner::from_slice(secret.as_slice()).map_err(
+                |e| {
+                    crate::result::Error::new(ehrchain_core::ErrorCode::SignerFailed, e.to_string())
+                },
+            )?;
+            rpc(t)?.add_local_key(key);
+            out.set(&account.0.0);
             Ok(())
         })
     })

@@ -30,6 +30,9 @@ extern ehr_transmit action;
 extern ehr_receipt receipt;
 extern ehr_cancel *cancel;
 
+/* A secret key from the host's vault. */
+extern const uint8_t *nurse_secret;
+
 /* Values: ids, addresses, clocks, results. */
 extern uint8_t registry[20], admin[20], nurse_account[20], sender[20], zero_address[20];
 extern uint8_t template_id[32], tx_hash[32], record_hash[32], batch_id[32];

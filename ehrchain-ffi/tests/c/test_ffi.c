@@ -806,6 +806,13 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_transport_devnet_grant_role(f.chain, LIT("distributor"), distributor));
     OK(ehr_transport_set_sender(f.chain, LIT("distributor"), distributor));
     EXPECT_RC(ehr_transport_rpc_set_mine_on_head(f.chain, true), EHR_INVALID_ARGUMENT);
+    {
+        uint8_t secret[32] = {0}, account[20];
+        EXPECT_RC(ehr_transport_rpc_add_local_key(f.chain, secret, account), EHR_SIGNER_FAILED);
+        secret[31] = 1;
+        EXPECT_RC(ehr_transport_rpc_add_local_key(f.chain, secret, account), EHR_INVALID_ARGUMENT);
+        EXPECT_LAST_ERROR("a JSON-RPC transport");
+    }
     /* Setting a registry up is for JSON-RPC nodes: a devnet comes with one. */
     uint8_t deployed[20];
     EXPECT_RC(ehr_transport_rpc_deploy_registry(f.chain, distributor, f.t, deployed),
