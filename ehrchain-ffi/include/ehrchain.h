@@ -2572,6 +2572,32 @@ ehr_result ehr_last_error(char *buf, size_t len, size_t *out_len);
 ehr_result ehr_last_violations(char *buf, size_t len, size_t *out_len);
 
 /**
+ * Writes the finer cause of the last failure on the calling thread, where
+ * the formats' test vectors name one (`truncated`, `wrong_key`,
+ * `root_mismatch`, …: docs/errors.md; JavaScript's `error.reason`), as
+ * NUL-terminated text into `buf` (text-output rules of
+ * `ehr_result_message`); an empty text when it has none.
+ */
+ehr_result ehr_last_error_reason(char *buf, size_t len, size_t *out_len);
+
+/**
+ * Writes the kind of `code` (`argument`, `template`, `ti`, `envelope`,
+ * `batch`, `chain`, `fhir`, `authorship`, `internal`: its hundreds;
+ * JavaScript's `error.kind`) as NUL-terminated text into `buf` (text-output
+ * rules of `ehr_result_message`); `unknown` for `EHR_OK` or a number that
+ * names no code. Does not change the last error.
+ */
+ehr_result ehr_result_kind(uint32_t code, char *buf, size_t len, size_t *out_len);
+
+/**
+ * Whether the failure `code` may pass if the same call is made again later
+ * (a key store or node that did not answer, a node that rate-limits;
+ * JavaScript's `error.retryable`); false for `EHR_OK` and numbers that
+ * name no code.
+ */
+bool ehr_result_is_retryable(uint32_t code);
+
+/**
  * Makes the exchange for `transmit`, the action `validator` handed out
  * (`ehr_validator_poll_transmit`), reading the 20-byte `registry` on the
  * validator's chain. `from` is the 20-byte unlocked account a submission is

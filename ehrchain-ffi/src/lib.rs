@@ -49,7 +49,10 @@ pub use keys::*;
 pub use outbox::*;
 pub use patient_records::*;
 pub use pipeline::*;
-pub use result::{ehr_last_error, ehr_last_violations, ehr_result, ehr_result_message};
+pub use result::{
+    ehr_last_error, ehr_last_error_reason, ehr_last_violations, ehr_result,
+    ehr_result_is_retryable, ehr_result_kind, ehr_result_message,
+};
 pub use rpc::*;
 pub use sharing::*;
 pub use signed_proof::*;

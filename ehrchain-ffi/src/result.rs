@@ -74,6 +74,8 @@ pub(crate) struct Error {
     pub(crate) message: String,
     /// The violations of a rejected TI, as a JSON array.
     pub(crate) violations: Option<String>,
+    /// The finer cause, where the formats' test vectors name it.
+    pub(crate) reason: Option<&'static str>,
 }
 
 impl Error {
@@ -82,6 +84,7 @@ impl Error {
             code,
             message: message.into(),
             violations: None,
+            reason: None,
         }
     }
 }
@@ -96,6 +99,7 @@ impl<E: Into<CoreError>> From<E> for Error {
             code: e.code(),
             message: e.to_string(),
             violations: e.violations().and_then(|v| serde_json::to_string(v).ok()),
+            reason: e.reason(),
         }
     }
 }
@@ -104,6 +108,7 @@ impl<E: Into<CoreError>> From<E> for Error {
 struct LastError {
     message: String,
     violations: Option<String>,
+    reason: Option<&'static str>,
 }
 
 thread_local! {
@@ -115,6 +120,7 @@ fn set_last_error(e: Error) {
         *last.borrow_mut() = Some(LastError {
             message: e.message,
             violations: e.violations,
+            reason: e.reason,
         });
     });
 }
@@ -213,6 +219,51 @@ pub unsafe extern "C" fn ehr_last_violations(
     write_last_error(buf, len, out_len, |l| {
         l.and_then(|l| l.violations.as_deref()).unwrap_or("[]")
     })
+}
+
+/// Writes the finer cause of the last failure on the calling thread, where
+/// the formats' test vectors name one (`truncated`, `wrong_key`,
+/// `root_mismatch`, …: docs/errors.md; JavaScript's `error.reason`), as
+/// NUL-terminated text into `buf` (text-output rules of
+/// `ehr_result_message`); an empty text when it has none.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_last_error_reason(
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    write_last_error(buf, len, out_len, |l| {
+        l.and_then(|l| l.reason).unwrap_or("")
+    })
+}
+
+/// Writes the kind of `code` (`argument`, `template`, `ti`, `envelope`,
+/// `batch`, `chain`, `fhir`, `authorship`, `internal`: its hundreds;
+/// JavaScript's `error.kind`) as NUL-terminated text into `buf` (text-output
+/// rules of `ehr_result_message`); `unknown` for `EHR_OK` or a number that
+/// names no code. Does not change the last error.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_result_kind(
+    code: u32,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    let kind = ehr_result(code)
+        .error_code()
+        .map_or("unknown", |c| c.kind().name());
+    guard_quiet(|| ptr::write_text(buf, len, out_len, kind))
+}
+
+/// Whether the failure `code` may pass if the same call is made again later
+/// (a key store or node that did not answer, a node that rate-limits;
+/// JavaScript's `error.retryable`); false for `EHR_OK` and numbers that
+/// name no code.
+#[unsafe(no_mangle)]
+pub extern "C" fn ehr_result_is_retryable(code: u32) -> bool {
+    ehr_result(code)
+        .error_code()
+        .is_some_and(ErrorCode::is_retryable)
 }
 
 /// Writes the text `pick` takes from the calling thread's last failure (text-

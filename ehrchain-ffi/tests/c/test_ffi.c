@@ -102,6 +102,16 @@ static void test_result_codes_are_stable(void) {
 static void test_messages_and_buffers(void) {
     char buf[256];
     size_t n = 12345;
+    /* A code's kind and whether to try again, as JavaScript's error has them. */
+    EXPECT(ehr_result_is_retryable(EHR_TRANSPORT_UNAVAILABLE));
+    EXPECT(!ehr_result_is_retryable(EHR_TRANSPORT_REVERTED) && !ehr_result_is_retryable(EHR_OK));
+    EXPECT(!ehr_result_is_retryable(12345));
+    OK(ehr_result_kind(EHR_TRANSPORT_REVERTED, buf, sizeof buf, &n));
+    EXPECT(n == 5 && strcmp(buf, "chain") == 0);
+    OK(ehr_result_kind(EHR_OK, buf, sizeof buf, &n));
+    EXPECT(strcmp(buf, "unknown") == 0);
+    EXPECT_RC(ehr_result_kind(EHR_TI_REJECTED, buf, 2, &n), EHR_BUFFER_TOO_SMALL);
+    EXPECT(n == 3);
     OK(ehr_result_message(EHR_TI_REJECTED, buf, sizeof buf, &n));
     EXPECT(n == strlen(buf));
     EXPECT(strncmp(buf, "EHR_TI_REJECTED: ", 17) == 0);
