@@ -186,7 +186,33 @@ export declare function submitTi(
   handshaker: Handshaker, ti: InitialTransaction | string, transport: ValidatorTransport, options?: SubmitTiOptions,
 ): Promise<Ack>;
 
-/** Deploys EhrRegistry from `admin`, grants roles and registers templates; resolves to its address. */
+/**
+ * Deploys EhrRegistry from `admin`, grants roles (as `grantRole`) and registers every template of
+ * `templates` (as `registerTemplates`); resolves to its address.
+ */
 export declare function deployRegistry(provider: Eip1193Provider, setup: {
   chainId: number; admin: string; grants?: Array<[role: string, account: string]>; templates?: Templates;
 }): Promise<Hex>;
+
+/**
+ * Grants `role` (a name such as `"nurse"`; its id is `roleId(role)`) to `account` on a live
+ * `registry`, from `admin` (holding `DEFAULT_ADMIN_ROLE`, as the registry's deployer does); resolves to
+ * the mined receipt. Granting a role held already succeeds and changes nothing. Throws
+ * EHR_ROLE_INVALID / EHR_INVALID_ARGUMENT before sending anything, EHR_TRANSPORT_WRONG_CHAIN, and
+ * EHR_TRANSPORT_REVERTED when the grant reverts (an `admin` that is no administrator:
+ * `AccessControlUnauthorizedAccount`).
+ */
+export declare function grantRole(provider: Eip1193Provider, grant: {
+  chainId: number; registry: string; admin: string; role: string; account: string;
+}): Promise<TxReceipt>;
+
+/**
+ * Registers templates of `templates` on a live `registry`, from `admin` (holding `ADMIN_ROLE`):
+ * all of them, or those `ids` names (in its order; EHR_TEMPLATE_UNKNOWN for an id `templates`
+ * lacks, before anything is sent). One mined transaction each; resolves to their receipts. A
+ * template registered already reverts (`EhrRegistryTemplateExists`): EHR_TRANSPORT_REVERTED, nothing
+ * sent for it, and registration stops there (those before it stay registered).
+ */
+export declare function registerTemplates(provider: Eip1193Provider, registration: {
+  chainId: number; registry: string; admin: string; templates: Templates; ids?: string[];
+}): Promise<TxReceipt[]>;

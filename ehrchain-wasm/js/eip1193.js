@@ -619,19 +619,109 @@ export function eip1193Signer(provider, author) {
 /**
  * Sets up a registry on `chainId` from the `admin` account (which becomes its
  * administrator): deploys the committed `EhrRegistry` bytecode, grants
- * `grants` (`[[role, account], …]`) and registers every template of
- * `templates` (a `Templates`); returns the registry address.
+ * `grants` (`[[role, account], …]`, as `grantRole`) and registers every
+ * template of `templates` (a `Templates`, as `registerTemplates`); returns the
+ * registry address. Role names and templates are checked before anything is
+ * sent; a transaction that reverts throws EHR_TRANSPORT_REVERTED.
  */
 export async function deployRegistry(provider, { chainId, admin, grants = [], templates }) {
+  const grantCalls = grantCallsOf(grants);
+  const registrations = templates === undefined ? [] : registrationsOf(templates);
   const transport = await adminTransport(provider, chainId, `0x${"00".repeat(20)}`);
   const registry = await deploy(transport, admin, registryBytecode(), "EhrRegistry");
-  for (const [role, account] of grants) {
-    await sendMined(transport, { from: admin, to: registry, data: grantRoleCall(role, account) }, `grantRole(${role})`);
-  }
-  for (const call of templates ? templates.registerCalls() : []) {
-    await sendMined(transport, { from: admin, to: registry, data: call.calldata }, `registerTemplate(${call.name})`);
-  }
+  await sendGrants(transport, admin, registry, grantCalls);
+  await sendRegistrations(transport, admin, registry, registrations);
   return registry;
+}
+
+/**
+ * Grants `role` (a role name such as `"nurse"`, whose id is `roleId(role)`)
+ * to `account` on the live `registry` with a transaction from `admin` (an
+ * account holding `DEFAULT_ADMIN_ROLE`, the admin of every role, as the
+ * registry's deployer does), and waits for it to be mined; resolves to its receipt. As the Rust `grant_role` and the C
+ * `ehr_transport_rpc_grant_role`. Granting a role the account holds already
+ * changes nothing and succeeds. Throws EHR_ROLE_INVALID for a malformed role
+ * name and EHR_INVALID_ARGUMENT for a malformed address (before anything is
+ * sent), EHR_TRANSPORT_WRONG_CHAIN when the provider is on another chain, and
+ * EHR_TRANSPORT_REVERTED when the grant reverts (an `admin` that is no
+ * administrator: `AccessControlUnauthorizedAccount`, found by the gas
+ * estimate, so nothing is sent).
+ */
+export async function grantRole(provider, { chainId, registry, admin, role, account }) {
+  const calls = grantCallsOf([[role, account]]);
+  const transport = await adminTransport(provider, chainId, registry);
+  const [receipt] = await sendGrants(transport, admin, registry, calls);
+  return receipt;
+}
+
+/**
+ * Registers templates of `templates` (a `Templates`) on the live `registry`
+ * with transactions from `admin` (an account holding the registry's
+ * `ADMIN_ROLE`): every template (in `registerCalls()` order), or only those
+ * whose ids `ids` lists, in its order. One transaction per template, each
+ * mined before the next; resolves to their receipts. As the Rust
+ * `register_template` and the C `ehr_transport_rpc_register_template`, one
+ * template each.
+ *
+ * A template the registry holds already is refused by the contract
+ * (`EhrRegistryTemplateExists`: a registration is never changed; a new
+ * version is a new id): EHR_TRANSPORT_REVERTED, as in Rust and C. Its gas
+ * estimate reverts, so nothing is sent for it, and registration stops there:
+ * the templates before it stay registered. To add templates to a registry
+ * that has some, pass the new ones' `ids`.
+ *
+ * Throws EHR_TEMPLATE_UNKNOWN for an id `templates` does not hold and
+ * EHR_INVALID_ARGUMENT for a malformed one (before anything is sent),
+ * EHR_TRANSPORT_WRONG_CHAIN, and EHR_TRANSPORT_REVERTED when a registration
+ * reverts (a template registered already; an `admin` without `ADMIN_ROLE`).
+ */
+export async function registerTemplates(provider, { chainId, registry, admin, templates, ids }) {
+  const registrations = registrationsOf(templates, ids);
+  const transport = await adminTransport(provider, chainId, registry);
+  return sendRegistrations(transport, admin, registry, registrations);
+}
+
+/**
+ * The `grantRole(roleId(role), account)` calls of `grants` (`[[role,
+ * account], …]`), every role name and account checked before anything is
+ * sent (EHR_ROLE_INVALID, EHR_INVALID_ARGUMENT).
+ */
+export function grantCallsOf(grants) {
+  return grants.map(([role, account]) => ({ role, calldata: grantRoleCall(role, account) }));
+}
+
+/** Sends the `grantCallsOf` calls to `registry` from `admin`, each mined before the next; their receipts. */
+export async function sendGrants(transport, admin, registry, calls) {
+  const receipts = [];
+  for (const { role, calldata } of calls) {
+    receipts.push(await sendMined(transport, { from: admin, to: registry, data: calldata }, `grantRole(${role})`));
+  }
+  return receipts;
+}
+
+/**
+ * The `registerCalls()` of `templates`: all, or those of `ids` in its order
+ * (EHR_TEMPLATE_UNKNOWN for an id it does not hold).
+ */
+function registrationsOf(templates, ids) {
+  if (typeof templates?.registerCalls !== "function") throw badInput("templates must be a Templates");
+  const calls = templates.registerCalls();
+  if (ids === undefined) return calls;
+  if (!Array.isArray(ids)) throw badInput("ids must be an array of template ids");
+  return ids.map((id) => {
+    // get() checks the id's form (EHR_INVALID_ARGUMENT) and whether it is there.
+    const found = templates.get(id) === undefined ? undefined : calls.find((c) => c.templateId === id.toLowerCase());
+    if (found === undefined) throw ehrchainError("EHR_TEMPLATE_UNKNOWN", `no template ${id} among the templates given`);
+    return found;
+  });
+}
+
+async function sendRegistrations(transport, admin, registry, registrations) {
+  const receipts = [];
+  for (const call of registrations) {
+    receipts.push(await sendMined(transport, { from: admin, to: registry, data: call.calldata }, `registerTemplate(${call.name})`));
+  }
+  return receipts;
 }
 
 /** A transport over `provider` for setting contracts up, after checking it is on `chainId`. */

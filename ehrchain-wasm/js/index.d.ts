@@ -129,7 +129,17 @@ export type {
   WatcherConfig,
   WatcherState,
 } from "./ehrchain_wasm.js";
-export { Eip1193Transport, deployRegistry, eip1193Signer, runPipeline, runValidator, runWatcher, submitTi } from "./eip1193.js";
+export {
+  Eip1193Transport,
+  deployRegistry,
+  eip1193Signer,
+  grantRole,
+  registerTemplates,
+  runPipeline,
+  runValidator,
+  runWatcher,
+  submitTi,
+} from "./eip1193.js";
 export {
   accounting,
   bindPatient,

@@ -17,12 +17,11 @@ import {
   consentRelayCall,
   consentTypedData,
   disclosureTransaction,
-  grantRoleCall,
   minedBlockOf,
   minedBlockRequest,
   publishRecipientKeyCall,
 } from "./ehrchain_wasm.js";
-import { adminTransport, deploy, sendMined } from "./eip1193.js";
+import { adminTransport, deploy, grantCallsOf, sendGrants, sendMined } from "./eip1193.js";
 
 /** A transport over `provider` for the chain and registry of `context`. */
 function transportOf(provider, context) {
@@ -171,11 +170,9 @@ export async function publishRecipientKey(provider, { context, from, suite, publ
  * given; resolves to its address.
  */
 export async function deployConsent(provider, { chainId, admin, registry, custodians = [], emergency = [] }) {
+  const grants = grantCallsOf([...custodians.map((a) => ["custodian", a]), ...emergency.map((a) => ["emergency", a])]);
   const transport = await adminTransport(provider, chainId, registry);
   const consent = await deploy(transport, admin, consentBytecode(registry), "EhrConsent");
-  const grants = [...custodians.map((a) => ["custodian", a]), ...emergency.map((a) => ["emergency", a])];
-  for (const [role, account] of grants) {
-    await sendMined(transport, { from: admin, to: registry, data: grantRoleCall(role, account) }, `grantRole(${role})`);
-  }
+  await sendGrants(transport, admin, registry, grants);
   return consent;
 }

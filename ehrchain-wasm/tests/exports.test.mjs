@@ -13,8 +13,8 @@ const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
   "PreparedTransaction", "SignedRecordProof", "SigningRequest", "Templates", "Validator", "decodeRevert", "deployRegistry",
   "eip1193Signer", "envelopeInfo",
-  "fhirFromAck", "fhirMapBundle", "fhirMapResource", "generateRecipientKey", "KeyCapsule",
-  "openEnvelope", "Pipeline", "recipientKeyId", "recipientPublicKey", "roleId", "runPipeline", "runValidator", "runWatcher",
+  "fhirFromAck", "fhirMapBundle", "fhirMapResource", "generateRecipientKey", "grantRole", "KeyCapsule",
+  "openEnvelope", "Pipeline", "recipientKeyId", "recipientPublicKey", "registerTemplates", "roleId", "runPipeline", "runValidator", "runWatcher",
   "sealCapsule", "sealEnvelope", "submitTi", "verifyProof",
   "verifyProofAnchored", "version", "Watcher",
   // Sharing with consent (docs/consent.md).

@@ -5,10 +5,10 @@
 // from its database) go in as they are; ehrchain checks them at run time.
 import {
   Eip1193Transport, Handshaker, InclusionProof, Templates, deployRegistry, envelopeInfo, fhirFromAck, fhirMapBundle,
-  fhirMapResource, runValidator, submitTi, verifyProof, verifyProofAnchored, eip1193Signer,
+  fhirMapResource, runValidator, submitTi, verifyProof, verifyProofAnchored, eip1193Signer, grantRole, registerTemplates,
   type SigningRequest, type Signer, type SignedStatement, type TypedData,
   type Ack, type ChainTransaction, type EhrchainError, type EnvelopeInfo, type Form, type Hex, type InitialTransaction,
-  type OnChainVerification, type ProofJson, type TemplateDoc, type Transmit, type FhirBundle, type FhirMappedTi,
+  type OnChainVerification, type ProofJson, type TemplateDoc, type Transmit, type TxReceipt, type FhirBundle, type FhirMappedTi,
   type FhirMapping, type FhirOptions, type FhirResource, type FhirUnmapped, type FhirAckResource,
   KeyCapsule, generateRecipientKey, recipientKeyId, recipientPublicKey, sealCapsule,
   type CapsuleBinding, type CapsuleSuite,
@@ -49,6 +49,10 @@ export async function example(registry: string): Promise<string> {
   const opened: Uint8Array = hs.open(config.storedEnvelope);
   const [admin, doctor] = config.accounts;
   const deployed: Hex = await deployRegistry(provider, { chainId: 1337, admin, grants: [["doctor", doctor]], templates });
+  // Later, on the live registry: a nurse and a new template.
+  const granted: TxReceipt = await grantRole(provider, { chainId: 1337, registry: deployed, admin, role: "nurse", account: config.accounts[3] });
+  const registered: TxReceipt[] = await registerTemplates(provider, { chainId: 1337, registry: deployed, admin, templates, ids: [config.templateId] });
+  if (!granted.status || registered.some((r) => !r.status)) throw new Error("reverted");
   const transport = new Eip1193Transport(provider, { chainId: 1337, registry: deployed, from: admin, senders: { doctor } });
   const ack: Ack = await submitTi(hs, ti, transport, { onWebCryptoFallback: (e) => console.warn(e.code, e.message) });
   let summary: string;
