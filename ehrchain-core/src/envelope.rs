@@ -62,6 +62,21 @@ pub struct EnvelopeBinding {
     pub ti_id: B256,
 }
 
+/// What an envelope says without being opened ([`Envelope::info`]). JSON
+/// form: `{"keyId", "patient", "templateId", "tiId", "recordHash", "cid"}`
+/// (JavaScript's `envelopeInfo`, C's `ehr_envelope_info`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvelopeInfo {
+    /// Its clear header: key id, patient pseudonym, template id, TI id.
+    #[serde(flatten)]
+    pub binding: EnvelopeBinding,
+    /// SHA-256 of the whole envelope, the hash anchored on chain.
+    pub record_hash: B256,
+    /// Its IPFS CIDv1, whose digest is the record hash.
+    pub cid: String,
+}
+
 /// Why an envelope could not be read or opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -556,6 +571,17 @@ impl Envelope {
         cid_of_record_hash(&self.record_hash())
     }
 
+    /// What can be read without opening it: its clear header, record hash
+    /// and CID.
+    #[must_use]
+    pub fn info(&self) -> EnvelopeInfo {
+        EnvelopeInfo {
+            binding: self.binding.clone(),
+            record_hash: self.record_hash(),
+            cid: self.cid(),
+        }
+    }
+
     /// The envelope's bytes.
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
@@ -689,6 +715,8 @@ pub(crate) fn array_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
 
 #[cfg(test)]
 mod cid_tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::{cid_of_record_hash, push_base32_lower};
     use alloy_primitives::b256;
 
@@ -709,6 +737,31 @@ mod cid_tests {
             push_base32_lower(&mut out, input.as_bytes());
             assert_eq!(out, expected, "{input:?}");
         }
+    }
+
+    #[test]
+    fn info_is_the_clear_header_record_hash_and_cid_in_camel_case() {
+        use super::{Envelope, EnvelopeBinding};
+        use crate::keys::{KeyId, MasterKey};
+        let binding = EnvelopeBinding {
+            key_id: KeyId::new("records").unwrap(),
+            patient: alloy_primitives::B256::repeat_byte(1),
+            template_id: alloy_primitives::B256::repeat_byte(2),
+            ti_id: alloy_primitives::B256::repeat_byte(3),
+        };
+        let envelope = Envelope::seal(&binding, &MasterKey::new([7; 32]), [9; 12], b"{}").unwrap();
+        let info = serde_json::to_value(envelope.info()).unwrap();
+        assert_eq!(
+            info,
+            serde_json::json!({
+                "keyId": "records",
+                "patient": binding.patient,
+                "templateId": binding.template_id,
+                "tiId": binding.ti_id,
+                "recordHash": envelope.record_hash(),
+                "cid": envelope.cid(),
+            })
+        );
     }
 
     #[test]

@@ -2141,6 +2141,20 @@ ehr_result ehr_envelope_seal(const struct ehr_key_store *keys,
                              size_t *out_len);
 
 /**
+ * Writes what an envelope (`envelope_len` bytes) says without being opened,
+ * as NUL-terminated JSON (`{"keyId", "patient", "templateId", "tiId",
+ * "recordHash", "cid"}`: its clear header, record hash and IPFS CID, as
+ * JavaScript's `envelopeInfo`) into `buf` (text-output rules:
+ * `ehr_result_message`). `EHR_ENVELOPE_MALFORMED` for bytes that are not
+ * an envelope.
+ */
+ehr_result ehr_envelope_info(const uint8_t *envelope,
+                             size_t envelope_len,
+                             char *buf,
+                             size_t len,
+                             size_t *out_len);
+
+/**
  * Writes the record hash of an envelope (SHA-256 of its bytes, the value
  * anchored on chain) to `record_hash_out` (32 bytes), after checking that
  * the bytes are a well-formed envelope.
@@ -2338,6 +2352,12 @@ ehr_result ehr_pipeline_flush(struct ehr_pipeline *pipeline);
  * `pending_out`.
  */
 ehr_result ehr_pipeline_pending(const struct ehr_pipeline *pipeline, size_t *pending_out);
+
+/**
+ * Writes whether the pipeline holds nothing and no verdict waits to be
+ * taken (`ehr_pipeline_poll_finished`, or a step's) to `idle_out`.
+ */
+ehr_result ehr_pipeline_is_idle(const struct ehr_pipeline *pipeline, bool *idle_out);
 
 /**
  * Drives every submission through `transport` until each TI held has its
@@ -3146,6 +3166,23 @@ ehr_result ehr_templates_json(const struct ehr_templates *templates,
  * rejected from now on.
  */
 ehr_result ehr_templates_deactivate(struct ehr_templates *templates, const uint8_t *id);
+
+/**
+ * Activates the deactivated template with the 32-byte id `id` again.
+ * `EHR_TEMPLATE_UNKNOWN` for an id not loaded.
+ */
+ehr_result ehr_templates_activate(struct ehr_templates *templates, const uint8_t *id);
+
+/**
+ * Writes every loaded template, active or not, as a NUL-terminated JSON
+ * array (`[{"id", "name", "version", "title", "roles", "active"}]`, as
+ * JavaScript's `Templates.list()`) into `buf` (text-output rules:
+ * `ehr_result_message`).
+ */
+ehr_result ehr_templates_list(const struct ehr_templates *templates,
+                              char *buf,
+                              size_t len,
+                              size_t *out_len);
 
 /**
  * Writes the forms the role `role` (such as `nurse`) may fill in, as a

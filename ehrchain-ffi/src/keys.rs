@@ -16,7 +16,7 @@ use crate::callbacks;
 use crate::capsule::capsule_suite;
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::{guard_on, guard_on_mut};
+use crate::shapes::{guard_on, guard_on_mut, json_text};
 
 /// The host's key store as C callbacks. `userdata` is passed back unchanged
 /// as the first argument of every callback; it must stay valid as long as any
@@ -316,6 +316,27 @@ pub unsafe extern "C" fn ehr_envelope_seal(
         })?;
         let envelope = Envelope::seal(&binding, &master, nonce, plaintext)?;
         ptr::write_bytes(buf, len, out_len, envelope.as_bytes())
+    })
+}
+
+/// Writes what an envelope (`envelope_len` bytes) says without being opened,
+/// as NUL-terminated JSON (`{"keyId", "patient", "templateId", "tiId",
+/// "recordHash", "cid"}`: its clear header, record hash and IPFS CID, as
+/// JavaScript's `envelopeInfo`) into `buf` (text-output rules:
+/// `ehr_result_message`). `EHR_ENVELOPE_MALFORMED` for bytes that are not
+/// an envelope.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_envelope_info(
+    envelope: *const u8,
+    envelope_len: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let bytes = ptr::bytes_or_empty(envelope, envelope_len, "envelope")?;
+        let info = Envelope::from_bytes(bytes.to_vec())?.info();
+        ptr::write_text(buf, len, out_len, &json_text(&info)?)
     })
 }
 

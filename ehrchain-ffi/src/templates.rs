@@ -120,6 +120,37 @@ pub unsafe extern "C" fn ehr_templates_deactivate(
     })
 }
 
+/// Activates the deactivated template with the 32-byte id `id` again.
+/// `EHR_TEMPLATE_UNKNOWN` for an id not loaded.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_activate(
+    templates: *mut ehr_templates,
+    id: *const u8,
+) -> ehr_result {
+    guard_on_mut(templates, "templates", |templates| {
+        let id = B256::from(ptr::array::<32>(id, "id")?);
+        templates.registry.activate(&id)?;
+        Ok(())
+    })
+}
+
+/// Writes every loaded template, active or not, as a NUL-terminated JSON
+/// array (`[{"id", "name", "version", "title", "roles", "active"}]`, as
+/// JavaScript's `Templates.list()`) into `buf` (text-output rules:
+/// `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_list(
+    templates: *const ehr_templates,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard_on(templates, "templates", |templates| {
+        let json = json_text(&templates.registry.summaries())?;
+        ptr::write_text(buf, len, out_len, &json)
+    })
+}
+
 /// Writes the forms the role `role` (such as `nurse`) may fill in, as a
 /// NUL-terminated JSON array (template id, name, version, title, whether a
 /// patient is asked for, and the fields with type, unit, bounds and label),

@@ -445,13 +445,5 @@ pub fn envelope_info(
 ) -> Result<JsValue, JsValue> {
     let envelope =
         Envelope::from_bytes(convert::bytes(&envelope, "envelope")?).map_err(Failure::from)?;
-    let b = envelope.binding();
-    Ok(convert::to_js(&serde_json::json!({
-        "keyId": b.key_id.as_str(),
-        "patient": b.patient,
-        "templateId": b.template_id,
-        "tiId": b.ti_id,
-        "recordHash": envelope.record_hash(),
-        "cid": envelope.cid(),
-    }))?)
+    Ok(convert::to_js(&envelope.info())?)
 }

@@ -16,17 +16,6 @@ pub struct Templates {
     pub(crate) inner: TemplateRegistry,
 }
 
-/// One line of [`Templates::list`].
-#[derive(Serialize)]
-struct Summary<'a> {
-    id: B256,
-    name: &'a str,
-    version: u32,
-    title: &'a str,
-    roles: Vec<&'a str>,
-    active: bool,
-}
-
 /// One administrator call of [`Templates::register_calls`].
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -89,19 +78,7 @@ impl Templates {
     /// `EHR_INTERNAL` only.
     #[wasm_bindgen(unchecked_return_type = "TemplateSummary[]")]
     pub fn list(&self) -> Result<JsValue, JsValue> {
-        let list: Vec<_> = self
-            .inner
-            .iter()
-            .map(|t| Summary {
-                id: t.id(),
-                name: t.name(),
-                version: t.version(),
-                title: t.title(),
-                roles: t.roles().iter().map(Role::name).collect(),
-                active: self.inner.is_active(&t.id()),
-            })
-            .collect();
-        Ok(convert::to_js(&list)?)
+        Ok(convert::to_js(&self.inner.summaries())?)
     }
 
     /// The template document with this id (with its `id`), or `undefined`.

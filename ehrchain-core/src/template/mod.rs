@@ -22,7 +22,7 @@ pub use call::Call;
 pub use doc::{CallDoc, ConceptDoc, FieldDoc, TEMPLATE_FORMAT, TemplateDoc};
 pub use error::TemplateError;
 pub use field::{Field, FieldKind, Placement, SystemSource};
-pub use registry::{Form, RegistryError, TemplateRegistry};
+pub use registry::{Form, RegistryError, TemplateRegistry, TemplateSummary};
 pub(crate) use value::CheckedValue;
 
 use call::resolve_call;

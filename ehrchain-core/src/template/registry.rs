@@ -109,6 +109,24 @@ pub struct Form {
     pub fields: Vec<FieldDoc>,
 }
 
+/// One loaded template in a listing ([`TemplateRegistry::summaries`]): the
+/// JSON lines of JavaScript's `Templates.list()` and C's `ehr_templates_list`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TemplateSummary {
+    /// The template id a TI names.
+    pub id: B256,
+    /// Template name.
+    pub name: String,
+    /// Template version.
+    pub version: u32,
+    /// Form title.
+    pub title: String,
+    /// The roles that may use it, by name.
+    pub roles: Vec<String>,
+    /// Whether TIs may name it ([`TemplateRegistry::deactivate`]).
+    pub active: bool,
+}
+
 impl TemplateRegistry {
     /// An empty registry that checks templates only against themselves.
     #[must_use]
@@ -260,6 +278,28 @@ impl TemplateRegistry {
     /// Every loaded template, by id.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Template>> {
         self.by_id.values().map(|e| &e.template)
+    }
+
+    /// Every loaded template, active or not, by id: its name, version,
+    /// title, roles and whether it is active.
+    #[must_use]
+    pub fn summaries(&self) -> Vec<TemplateSummary> {
+        self.by_id
+            .values()
+            .map(|e| TemplateSummary {
+                id: e.template.id(),
+                name: e.template.name().to_owned(),
+                version: e.template.version(),
+                title: e.template.title().to_owned(),
+                roles: e
+                    .template
+                    .roles()
+                    .iter()
+                    .map(|r| r.name().to_owned())
+                    .collect(),
+                active: e.active,
+            })
+            .collect()
     }
 
     /// The forms `role` may fill in: the newest active version of each template

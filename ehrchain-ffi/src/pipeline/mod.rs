@@ -169,6 +169,18 @@ pub unsafe extern "C" fn ehr_pipeline_pending(
     })
 }
 
+/// Writes whether the pipeline holds nothing and no verdict waits to be
+/// taken (`ehr_pipeline_poll_finished`, or a step's) to `idle_out`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_is_idle(
+    pipeline: *const ehr_pipeline,
+    idle_out: *mut bool,
+) -> ehr_result {
+    value_of(pipeline, idle_out, "pipeline", "idle_out", |p| {
+        p.pipeline.is_idle()
+    })
+}
+
 /// Drives every submission through `transport` until each TI held has its
 /// ACK, storing each round of outbox entries with `outbox->save` first and
 /// each round's verdicts with one `outbox->finish_all` (when set; else

@@ -397,6 +397,21 @@ static void test_key_store_callbacks_and_envelopes(void) {
                          (const uint8_t *)"hello", 5, sealed, sizeof sealed, &sealed_len));
     OK(ehr_envelope_open(keys, sealed, sealed_len, (uint8_t *)record, sizeof record, &n));
     EXPECT(n == 5 && memcmp(record, "hello", 5) == 0);
+    /* Its clear header, record hash and CID, without the key. */
+    {
+        char info[1024], expected[80];
+        uint8_t record_hash[32];
+        OK(ehr_envelope_info(sealed, sealed_len, info, sizeof info, &n));
+        OK(ehr_envelope_record_hash(sealed, sealed_len, record_hash));
+        int at = snprintf(expected, sizeof expected, "\"recordHash\":\"0x");
+        for (int i = 0; i < 32; i++) {
+            at += snprintf(expected + at, sizeof expected - (size_t)at, "%02x", record_hash[i]);
+        }
+        EXPECT(strstr(info, expected) != NULL);
+        EXPECT(strstr(info, "\"keyId\":\"records-2026\"") != NULL);
+        EXPECT(strstr(info, "\"cid\":\"bafkrei") != NULL);
+        EXPECT_RC(ehr_envelope_info(sealed, 0, info, sizeof info, &n), EHR_ENVELOPE_MALFORMED);
+    }
     EXPECT_RC(ehr_envelope_seal(mem, LIT("no-such-key"), zero, zero, zero,
                                 (const uint8_t *)"x", 1, sealed, sizeof sealed, &sealed_len),
               EHR_KEY_UNKNOWN);
@@ -913,6 +928,21 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_last_violations(violations, sizeof violations, &n));
     EXPECT(strstr(violations, "template_inactive") != NULL);
     ehr_handshaker_free(later);
+    /* The listing says so; activated again, it is used again. */
+    char list[16384];
+    OK(ehr_templates_list(f.t, list, sizeof list, &n));
+    EXPECT(n > 0 && list[0] == '[' && strstr(list, "\"active\":false") != NULL);
+    EXPECT(strstr(list, "\"name\":\"blood-pressure\"") != NULL);
+    OK(ehr_templates_activate(f.t, template_id));
+    OK(ehr_templates_list(f.t, list, sizeof list, &n));
+    EXPECT(strstr(list, "\"active\":false") == NULL);
+    later = handshaker(f.t, f.keys, f.chain);
+    OK(ehr_handshaker_generate(later, ti, ehr_clock_now_ms(), &tc));
+    ehr_tc_free(tc);
+    tc = NULL;
+    ehr_handshaker_free(later);
+    uint8_t unknown_id[32] = {7};
+    EXPECT_RC(ehr_templates_activate(f.t, unknown_id), EHR_TEMPLATE_UNKNOWN);
 
     /* The anchoring-event helper refuses logs that are not it. */
     ehr_submission sub;
@@ -2300,8 +2330,10 @@ static void pipeline_in_an_event_loop(bool together) {
                 failed_stores++;
                 EXPECT(verdicts == (together ? 0 : 1) && q.verdicts == (int)verdicts);
                 size_t pending = 0;
+                bool idle = true;
                 OK(ehr_pipeline_pending(p, &pending));
-                EXPECT(pending > 0);
+                OK(ehr_pipeline_is_idle(p, &idle));
+                EXPECT(pending > 0 && !idle);
                 ehr_ack *early = NULL;
                 OK(ehr_pipeline_poll_ack(p, &early));
                 EXPECT((early != NULL) == !together);
@@ -2323,8 +2355,10 @@ static void pipeline_in_an_event_loop(bool together) {
     EXPECT(finished == 6 && q.verdicts == 6 && l.n == 6 && failed_stores == 1);
     EXPECT(q.acks == 8 && rounds >= 2 && reports >= 2 && q.stored == 6 && heads >= 1);
     size_t pending = 1;
+    bool idle = false;
     OK(ehr_pipeline_pending(p, &pending));
-    EXPECT(pending == 0);
+    OK(ehr_pipeline_is_idle(p, &idle));
+    EXPECT(pending == 0 && idle);
     ehr_ack *ack = NULL;
     while (ehr_pipeline_poll_ack(p, &ack) == EHR_OK && ack != NULL) {
         seen_ack(ack, ti_ids, seen);

@@ -272,3 +272,33 @@ fn contract_abi_rejects_absent_functions() {
         })
     );
 }
+
+#[test]
+fn summaries_list_every_version_with_whether_it_is_active() {
+    let mut registry = TemplateRegistry::new();
+    let v1 = registry.add(versioned(1, "One")).unwrap();
+    let v2 = registry.add(versioned(2, "Two")).unwrap();
+    registry.deactivate(&v1).unwrap();
+    let mut summaries = registry.summaries();
+    summaries.sort_by_key(|s| s.version);
+    let listed: Vec<(B256, u32, &str, bool)> = summaries
+        .iter()
+        .map(|s| (s.id, s.version, s.title.as_str(), s.active))
+        .collect();
+    assert_eq!(listed, [(v1, 1, "One", false), (v2, 2, "Two", true)]);
+    let json = serde_json::to_value(&summaries[1]).unwrap();
+    assert_eq!(json["name"], "test-form");
+    assert_eq!(json["id"], json!(v2));
+    assert_eq!(
+        json["roles"],
+        json!(
+            registry
+                .get(&v2)
+                .unwrap()
+                .roles()
+                .iter()
+                .map(Role::name)
+                .collect::<Vec<_>>()
+        )
+    );
+}
