@@ -698,13 +698,15 @@ fn registry_of(transport: &RpcTransport) -> Result<Address, TransportError> {
 }
 
 /// Grants `role` to `account` on the transport's registry with a
-/// transaction from `admin` (an account holding the registry's `ADMIN_ROLE`,
-/// such as its deployer), and waits for its receipt.
+/// transaction from `admin` (an account holding the registry's
+/// `DEFAULT_ADMIN_ROLE`, the admin of every role, such as its deployer), and
+/// waits for its receipt.
 ///
 /// # Errors
 /// [`TransportError`] when the transaction cannot be sent or does not
 /// succeed (as [`TransportError::Rejected`], with the decoded revert: an
-/// `admin` without `ADMIN_ROLE`, say), or when the transport has no registry.
+/// `admin` without `DEFAULT_ADMIN_ROLE`, say), or when the transport has no
+/// registry.
 pub fn grant_role(
     transport: &mut RpcTransport,
     admin: Address,

@@ -73,10 +73,13 @@ fn errors_match_the_compiled_abi() {
         EhrRegistryZeroLeafCount,
         EhrRegistryRootNotAnchored,
         EhrRegistryBadSignature,
+        EhrRegistryTemplateExists,
+        EhrRegistryNoRoles,
         AccessControlUnauthorizedAccount,
     );
     // Every error core knows is pinned, and every error the compiled registry
-    // can raise from anchorRecord, anchorBatch or verifyRecord is known to core.
+    // can raise from anchorRecord, anchorBatch, verifyRecord or
+    // registerTemplate is known to core.
     assert_eq!(pinned.len(), RegistryErrors::SELECTORS.len());
     let compiled = EhrRegistry::EhrRegistryErrors::SELECTORS;
     for selector in RegistryErrors::SELECTORS {

@@ -1,6 +1,8 @@
 //! The minimal interface of `EhrRegistry` that the core needs: the two anchor
 //! functions, their events, every custom error an anchoring call can revert
-//! with, and the one `verifyRecord` reverts with (a root not anchored). Written here so the core does not depend on the contracts crate; the
+//! with, the one `verifyRecord` reverts with (a root not anchored) and the
+//! two an administrator's `registerTemplate` adds (so that every binding's
+//! administration explains them too). Written here so the core does not depend on the contracts crate; the
 //! contracts crate pins these selectors and topics to the compiled ABI
 //! (`contracts/tests/core_interface.rs`), so they cannot drift.
 
@@ -32,6 +34,10 @@ sol! {
         error EhrRegistryRootNotAnchored(bytes32 root);
         /// `anchorSignedRecord`: the signature is not the statement's author's.
         error EhrRegistryBadSignature(address author);
+        /// `registerTemplate`: the template id is already registered.
+        error EhrRegistryTemplateExists(bytes32 templateId);
+        /// `registerTemplate`: a template must allow at least one role.
+        error EhrRegistryNoRoles(bytes32 templateId);
         /// OpenZeppelin `AccessControl`: the sender does not hold `neededRole`.
         error AccessControlUnauthorizedAccount(address account, bytes32 neededRole);
 
@@ -161,6 +167,14 @@ fn describe(error: &RegistryErrors) -> String {
             "the statement's signature is not author {}'s for this chain and registry; have the author sign this record's statement again",
             e.author
         ),
+        RegistryErrors::EhrRegistryTemplateExists(e) => format!(
+            "template {} is registered on chain already; nothing to do (a template id is its content: a changed template is a new version with a new id)",
+            e.templateId
+        ),
+        RegistryErrors::EhrRegistryNoRoles(e) => format!(
+            "template {} names no role; a template must allow at least one role",
+            e.templateId
+        ),
         RegistryErrors::AccessControlUnauthorizedAccount(e) => format!(
             "account {} does not hold role {} on chain; an administrator must grant it (grantRole)",
             e.account,
@@ -207,6 +221,8 @@ pub fn registry_error_name(error: &RegistryErrors) -> &'static str {
         RegistryErrors::EhrRegistryZeroLeafCount(_) => "EhrRegistryZeroLeafCount",
         RegistryErrors::EhrRegistryRootNotAnchored(_) => "EhrRegistryRootNotAnchored",
         RegistryErrors::EhrRegistryBadSignature(_) => "EhrRegistryBadSignature",
+        RegistryErrors::EhrRegistryTemplateExists(_) => "EhrRegistryTemplateExists",
+        RegistryErrors::EhrRegistryNoRoles(_) => "EhrRegistryNoRoles",
         RegistryErrors::AccessControlUnauthorizedAccount(_) => "AccessControlUnauthorizedAccount",
     }
 }
@@ -217,6 +233,24 @@ mod tests {
     use alloy_sol_types::SolError;
 
     use super::*;
+
+    #[test]
+    fn a_template_registered_twice_is_named_and_explained() {
+        let data = IEhrRegistry::EhrRegistryTemplateExists {
+            templateId: B256::repeat_byte(0x33),
+        }
+        .abi_encode();
+        let revert = DecodedRevert::from_data(&data.into());
+        assert_eq!(revert.error.as_deref(), Some("EhrRegistryTemplateExists"));
+        assert!(
+            revert.detail.starts_with(&format!(
+                "EhrRegistryTemplateExists: template {} is registered on chain already",
+                B256::repeat_byte(0x33)
+            )),
+            "{}",
+            revert.detail
+        );
+    }
 
     #[test]
     fn a_missing_role_is_explained_with_the_role_name() {

@@ -113,6 +113,15 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             ehr_transport_rpc_register_template(t, admin.0.0.as_ptr(), c_templates, bp.as_ptr()),
             ErrorCode::TransportReverted
         );
+        let mut last = vec![0u8; 1024];
+        let mut n = 0;
+        ok(ehr_last_error(
+            last.as_mut_ptr().cast(),
+            last.len(),
+            &raw mut n,
+        ));
+        let last = String::from_utf8_lossy(&last[..n]);
+        assert!(last.contains("EhrRegistryTemplateExists"), "{last}");
         for (role, account) in [("nurse", nurse), ("handshaker", handshaker)] {
             let (r, rl) = text(role);
             ok(ehr_transport_rpc_grant_role(

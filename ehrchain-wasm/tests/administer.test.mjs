@@ -126,6 +126,8 @@ test("a template the registry does not hold is refused; registerTemplates from t
   sent = await requestsOf(() => assert.rejects(ehr.registerTemplates(p, { ...setup, templates, ids: [reportId] }), (e) => {
     assert.equal(e.code, "EHR_TRANSPORT_REVERTED");
     assert.equal(e.transportError.detail.data, `${selector("EhrRegistryTemplateExists(bytes32)")}${reportId.slice(2)}`);
+    // Decoded by the core's registry interface, as for Rust and C.
+    assert.equal(ehr.decodeRevert(e.transportError.detail.data).error, "EhrRegistryTemplateExists");
     return true;
   }));
   assert.ok(!sent.includes("eth_sendTransaction"), sent.join());

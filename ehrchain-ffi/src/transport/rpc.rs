@@ -169,8 +169,9 @@ pub unsafe extern "C" fn ehr_transport_rpc_deploy_registry(
 
 /// Grants the role `role` (such as `nurse`) to the 20-byte `account` on the
 /// registry of a JSON-RPC transport, with a transaction from the 20-byte
-/// `admin` (an account holding the registry's `ADMIN_ROLE`, such as its
-/// deployer), and blocks until it is mined. `EHR_ROLE_INVALID` for a
+/// `admin` (an account holding the registry's `DEFAULT_ADMIN_ROLE`, the
+/// admin of every role, such as its deployer), and blocks until it is
+/// mined. `EHR_ROLE_INVALID` for a
 /// malformed role name; `EHR_TRANSPORT_REVERTED` when the grant reverts;
 /// `EHR_INVALID_ARGUMENT` for other transports (a devnet:
 /// `ehr_transport_devnet_grant_role`).
