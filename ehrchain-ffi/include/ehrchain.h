@@ -1524,6 +1524,23 @@ ehr_result ehr_proof_verify_many(const struct ehr_proof *const *proofs,
                                  ehr_result *results);
 
 /**
+ * Verifies the proof against what the host read from the chain it trusts:
+ * `anchored_json`, the batch the registry holds under the proof's root as
+ * an `AnchoredBatch` (`{"root", "leafCount", "batchId"?}`: `batchOf(root)`,
+ * and the `BatchAnchored` event for the batch id), or `null` when none is
+ * anchored there (JavaScript's `verifyProofAnchored`). `EHR_OK` when the
+ * record is in that batch; `EHR_PROOF_NOT_ANCHORED`,
+ * `EHR_PROOF_ANCHOR_MISMATCH` or `EHR_PROOF_INVALID` when it is not (the
+ * finer cause in `ehr_last_error_reason`: `root_mismatch`,
+ * `leaf_count_mismatch`, `batch_id_mismatch`, …); `EHR_INVALID_JSON`. For a
+ * host with its own chain reads; `ehr_proof_verify_on_chain` reads
+ * through a transport.
+ */
+ehr_result ehr_proof_verify_anchored(const struct ehr_proof *proof,
+                                     const char *anchored_json,
+                                     size_t anchored_json_len);
+
+/**
  * Verifies the proof, then reads the batch anchored under its root through
  * `transport` and checks its leaf count (and batch id when the transport
  * reads it). `EHR_OK` when the record is in an anchored batch;
@@ -3256,6 +3273,14 @@ ehr_result ehr_ti_id(const struct ehr_ti *ti, uint8_t *ti_id_out);
 void ehr_ti_free(struct ehr_ti *ti);
 
 /**
+ * Writes the 32-byte on-chain id of the role named `role` (such as `nurse`:
+ * `keccak256("NURSE_ROLE")`, what the registry's `grantRole` and
+ * `hasRole` take) to `id_out`. `EHR_ROLE_INVALID` for a name that breaks
+ * the role naming rule.
+ */
+ehr_result ehr_role_id(const char *role, size_t role_len, uint8_t *id_out);
+
+/**
  * Writes 32 random bytes from the operating system's generator to `id_out`:
  * a fresh TI id or batch id.
  */
@@ -3280,6 +3305,19 @@ ehr_result ehr_transport_set_sender(struct ehr_transport *transport,
 ehr_result ehr_transport_chain(const struct ehr_transport *transport,
                                uint64_t *chain_id_out,
                                uint8_t *registry_out);
+
+/**
+ * Writes what the registry's revert data `data` (`data_len` bytes, from a
+ * receipt or a failed call) means, as NUL-terminated JSON (`{"error",
+ * "detail", "data"}`: the custom error's name or null, its explanation
+ * for people, the data as hex; JavaScript's `decodeRevert`) into `buf`
+ * (text-output rules: `ehr_result_message`).
+ */
+ehr_result ehr_decode_revert(const uint8_t *data,
+                             size_t data_len,
+                             char *buf,
+                             size_t len,
+                             size_t *out_len);
 
 /**
  * Frees a transport (a devnet and its chain with it); NULL is ignored.
@@ -3408,8 +3446,9 @@ ehr_result ehr_transport_rpc_deploy_registry(struct ehr_transport *transport,
 /**
  * Grants the role `role` (such as `nurse`) to the 20-byte `account` on the
  * registry of a JSON-RPC transport, with a transaction from the 20-byte
- * `admin` (an account holding the registry's `ADMIN_ROLE`, such as its
- * deployer), and blocks until it is mined. `EHR_ROLE_INVALID` for a
+ * `admin` (an account holding the registry's `DEFAULT_ADMIN_ROLE`, the
+ * admin of every role, such as its deployer), and blocks until it is
+ * mined. `EHR_ROLE_INVALID` for a
  * malformed role name; `EHR_TRANSPORT_REVERTED` when the grant reverts;
  * `EHR_INVALID_ARGUMENT` for other transports (a devnet:
  * `ehr_transport_devnet_grant_role`).
@@ -3442,6 +3481,24 @@ ehr_result ehr_transport_rpc_register_template(struct ehr_transport *transport,
 ehr_result ehr_validator_new(const struct ehr_tc *tc,
                              const struct ehr_validator_config *config,
                              struct ehr_validator **validator_out);
+
+/**
+ * Turns `ti` into its validator with `handshaker` at `now_ms` (Unix
+ * milliseconds), for a host that drives validators itself (then
+ * `ehr_validator_poll_transmit`): a TI its template refuses gives a
+ * finished validator whose one ACK is invalid, with the violations, for
+ * the host's audit (where `ehr_handshaker_generate` returns
+ * `EHR_TI_REJECTED` and no ACK). With `signer` (NULL for none) the TC is
+ * signed by its author and relayed (`anchorSignedRecord`); a signer that
+ * makes no signature, or a wrong one, gives a finished validator with an
+ * invalid ACK as well, and nothing is sent. Free it with
+ * `ehr_validator_free`.
+ */
+ehr_result ehr_handshaker_validator_for(struct ehr_handshaker *handshaker,
+                                        const struct ehr_ti *ti,
+                                        const struct ehr_signer *signer,
+                                        uint64_t now_ms,
+                                        struct ehr_validator **validator_out);
 
 /**
  * Makes a validator anchoring `batch` with one transaction: `tcs` are the

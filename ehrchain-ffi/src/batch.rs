@@ -6,7 +6,7 @@ use std::ffi::c_char;
 
 use ehrchain_core::batch::ChainCheckError;
 use ehrchain_core::{
-    B256, Batch, BatchBuilder, ErrorCode, InclusionProof, SystemClock, run_blocking,
+    AnchoredBatch, B256, Batch, BatchBuilder, ErrorCode, InclusionProof, SystemClock, run_blocking,
 };
 
 use crate::cancel::{blocking, ehr_cancel};
@@ -15,8 +15,8 @@ use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutExtensible, OutSlots};
 use crate::result::{Error, ehr_result, guard};
 use crate::shapes::{
-    bytes_of, free, guard_on, guard_on_mut, handle_of, made, parsed, parsed_bytes, parsed_text,
-    text_of,
+    bytes_of, free, from_json, guard_on, guard_on_mut, handle_of, made, parsed, parsed_bytes,
+    parsed_text, text_of,
 };
 use crate::transport::ehr_transport;
 use crate::validator::batch_validator;
@@ -353,6 +353,33 @@ pub unsafe extern "C" fn ehr_proof_verify_many(
                 format!("proof {i} of {count} failed: {}", e.message),
             )),
         }
+    })
+}
+
+/// Verifies the proof against what the host read from the chain it trusts:
+/// `anchored_json`, the batch the registry holds under the proof's root as
+/// an `AnchoredBatch` (`{"root", "leafCount", "batchId"?}`: `batchOf(root)`,
+/// and the `BatchAnchored` event for the batch id), or `null` when none is
+/// anchored there (JavaScript's `verifyProofAnchored`). `EHR_OK` when the
+/// record is in that batch; `EHR_PROOF_NOT_ANCHORED`,
+/// `EHR_PROOF_ANCHOR_MISMATCH` or `EHR_PROOF_INVALID` when it is not (the
+/// finer cause in `ehr_last_error_reason`: `root_mismatch`,
+/// `leaf_count_mismatch`, `batch_id_mismatch`, …); `EHR_INVALID_JSON`. For a
+/// host with its own chain reads; `ehr_proof_verify_on_chain` reads
+/// through a transport.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_proof_verify_anchored(
+    proof: *const ehr_proof,
+    anchored_json: *const c_char,
+    anchored_json_len: usize,
+) -> ehr_result {
+    guard_on(proof, "proof", |p| {
+        let text = ptr::text(anchored_json, anchored_json_len, "anchored_json")?;
+        let anchored: Option<AnchoredBatch> = from_json(text, |e| {
+            format!("anchored_json is not an anchored batch or null: {e}")
+        })?;
+        p.proof.verify_read(anchored.as_ref())?;
+        Ok(())
     })
 }
 

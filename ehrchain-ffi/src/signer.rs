@@ -59,10 +59,10 @@ pub struct ehr_signer_callbacks {
 /// Thread safety: a local signer may be used from several threads at once;
 /// a callback signer calls its callback on the calling thread.
 pub struct ehr_signer {
-    signer: FfiSigner,
+    pub(crate) signer: FfiSigner,
 }
 
-enum FfiSigner {
+pub(crate) enum FfiSigner {
     Local(LocalSigner),
     /// The host's callbacks, and whether the author is a smart account.
     Callbacks(ehr_signer_callbacks, bool),

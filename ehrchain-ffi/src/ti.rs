@@ -122,6 +122,23 @@ pub unsafe extern "C" fn ehr_ti_free(ti: *mut ehr_ti) {
     free(ti);
 }
 
+/// Writes the 32-byte on-chain id of the role named `role` (such as `nurse`:
+/// `keccak256("NURSE_ROLE")`, what the registry's `grantRole` and
+/// `hasRole` take) to `id_out`. `EHR_ROLE_INVALID` for a name that breaks
+/// the role naming rule.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_role_id(
+    role: *const c_char,
+    role_len: usize,
+    id_out: *mut u8,
+) -> ehr_result {
+    guard(|| {
+        let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
+        OutArray::<32>::new(id_out, "id_out")?.set(&role.id().0);
+        Ok(())
+    })
+}
+
 /// Writes 32 random bytes from the operating system's generator to `id_out`:
 /// a fresh TI id or batch id.
 #[unsafe(no_mangle)]

@@ -17,11 +17,13 @@ use ehrchain_core::{
 use crate::batch::ehr_batch;
 use crate::cancel::{blocking, ehr_cancel};
 use crate::config::{ehr_finality, ehr_validator_config, validator_config};
-use crate::handshaker::{ehr_ack, ehr_tc};
+use crate::handshaker::{ehr_ack, ehr_handshaker, ehr_tc};
 use crate::ptr::{self, Out, OutExtensible};
 use crate::reads::{self, ReaderHandle};
 use crate::result::{Error, Result, ehr_result, guard};
 use crate::shapes::{free, guard_on, json_text, text_of, value_of};
+use crate::signer::ehr_signer;
+use crate::ti::ehr_ti;
 use crate::transport::{ehr_receipt, ehr_submission, ehr_transport};
 
 /// The Transaction Validator for one submission (a TC, or a batch
@@ -68,6 +70,43 @@ pub unsafe extern "C" fn ehr_validator_new(
         out.give(ehr_validator::new(TransactionValidator::new(
             &tc.tc, config,
         )));
+        Ok(())
+    })
+}
+
+/// Turns `ti` into its validator with `handshaker` at `now_ms` (Unix
+/// milliseconds), for a host that drives validators itself (then
+/// `ehr_validator_poll_transmit`): a TI its template refuses gives a
+/// finished validator whose one ACK is invalid, with the violations, for
+/// the host's audit (where `ehr_handshaker_generate` returns
+/// `EHR_TI_REJECTED` and no ACK). With `signer` (NULL for none) the TC is
+/// signed by its author and relayed (`anchorSignedRecord`); a signer that
+/// makes no signature, or a wrong one, gives a finished validator with an
+/// invalid ACK as well, and nothing is sent. Free it with
+/// `ehr_validator_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_validator_for(
+    handshaker: *mut ehr_handshaker,
+    ti: *const ehr_ti,
+    signer: *const ehr_signer,
+    now_ms: u64,
+    validator_out: *mut *mut ehr_validator,
+) -> ehr_result {
+    guard(|| {
+        let hs = ptr::handle_mut(handshaker, "handshaker")?;
+        let ti = ptr::handle(ti, "ti")?;
+        let signer = (!signer.is_null())
+            .then(|| ptr::handle(signer, "signer"))
+            .transpose()?;
+        let out = Out::new(validator_out, "validator_out")?;
+        let now = UnixMillis(now_ms);
+        let validator = match signer {
+            None => hs.hs.validator_for(&ti.ti, now, &mut hs.rng),
+            Some(s) => hs
+                .hs
+                .validator_signed_by(&ti.ti, &s.signer, now, &mut hs.rng),
+        };
+        out.give(ehr_validator::new(validator));
         Ok(())
     })
 }

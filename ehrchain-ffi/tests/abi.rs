@@ -1127,3 +1127,41 @@ fn a_c_host_reads_the_finalized_block_through_the_core_policy() {
         ehr_validator_free(validator);
     }
 }
+
+#[test]
+fn role_ids_and_reverts_are_the_cores() {
+    // A role's on-chain id: keccak256 of its upper-case name and `_ROLE`.
+    let mut id = [0u8; 32];
+    let (nurse, nurse_len) = text("nurse");
+    // SAFETY: `id` holds 32 writable bytes; the name is ours.
+    ok(unsafe { ehr_role_id(nurse, nurse_len, id.as_mut_ptr()) });
+    assert_eq!(B256::from(id), alloy_primitives::keccak256("NURSE_ROLE"));
+    assert_eq!(B256::from(id), Role::new(Role::NURSE).unwrap().id());
+    let (bad, bad_len) = text("Not A Role");
+    // SAFETY: as above.
+    let rc = unsafe { ehr_role_id(bad, bad_len, id.as_mut_ptr()) };
+    assert_eq!(rc, ErrorCode::RoleInvalid);
+
+    // Revert data decoded as JavaScript's decodeRevert decodes it.
+    let data = alloy_sol_types::SolError::abi_encode(
+        &ehrchain_core::registry_abi::IEhrRegistry::EhrRegistryTiAlreadyUsed {
+            tiId: B256::repeat_byte(1),
+            storedRecordHash: B256::repeat_byte(2),
+        },
+    );
+    let json = text_out(|buf, len, n| {
+        // SAFETY: `data` is ours; the buffer is text_out's.
+        unsafe { ehr_decode_revert(data.as_ptr(), data.len(), buf, len, n) }
+    });
+    let expected = ehrchain_core::registry_abi::DecodedRevert::from_data(&data.clone().into());
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+        serde_json::to_value(&expected).unwrap()
+    );
+    assert_eq!(expected.error.as_deref(), Some("EhrRegistryTiAlreadyUsed"));
+    let empty = text_out(|buf, len, n| {
+        // SAFETY: no data (NULL with length 0); the buffer is text_out's.
+        unsafe { ehr_decode_revert(null(), 0, buf, len, n) }
+    });
+    assert!(empty.contains("\"error\":null"), "{empty}");
+}

@@ -317,17 +317,15 @@ impl InclusionProof {
         &self,
         #[wasm_bindgen(unchecked_param_type = "AnchoredBatch | null")] anchored: JsValue,
     ) -> Result<(), JsValue> {
-        if anchored.is_null() || anchored.is_undefined() {
-            return Err(Failure::from(ehrchain_core::batch::ProofError::NotAnchored(
-                self.inner.root,
-            ))
-            .into());
-        }
-        let anchored: AnchoredBatch = convert::document(&anchored, "anchored batch")?;
-        Ok(self
-            .inner
-            .verify_anchored(&anchored)
-            .map_err(Failure::from)?)
+        let anchored: Option<AnchoredBatch> = if anchored.is_null() || anchored.is_undefined() {
+            None
+        } else {
+            Some(convert::document(&anchored, "anchored batch")?)
+        };
+        self.inner
+            .verify_read(anchored.as_ref())
+            .map_err(Failure::from)?;
+        Ok(())
     }
 
     /// The binary form.

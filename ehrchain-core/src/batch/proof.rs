@@ -299,6 +299,21 @@ impl InclusionProof {
         Ok(())
     }
 
+    /// [`verify_anchored`](Self::verify_anchored) against what a read of the
+    /// registry under the proof's root gave: `None` (no batch there) is
+    /// [`ProofError::NotAnchored`]. Returns the anchored batch.
+    ///
+    /// # Errors
+    /// The first failed check.
+    pub fn verify_read(
+        &self,
+        anchored: Option<&AnchoredBatch>,
+    ) -> Result<AnchoredBatch, ProofError> {
+        let anchored = anchored.ok_or(ProofError::NotAnchored(self.root))?;
+        self.verify_anchored(anchored)?;
+        Ok(*anchored)
+    }
+
     /// Verifies the proof, then reads the batch anchored under its root through
     /// `chain` and checks leaf count (and batch id, when the reader knows it).
     /// Returns the anchored batch.
@@ -314,10 +329,8 @@ impl InclusionProof {
         self.verify()?;
         let anchored = chain
             .anchored_batch(&self.root)
-            .map_err(ChainCheckError::Chain)?
-            .ok_or(ProofError::NotAnchored(self.root))?;
-        self.verify_anchored(&anchored)?;
-        Ok(anchored)
+            .map_err(ChainCheckError::Chain)?;
+        Ok(self.verify_read(anchored.as_ref())?)
     }
 
     /// The compact binary form (`docs/proofs.md`).

@@ -501,3 +501,20 @@ fn proofs_verify_against_the_chain() {
         Err(ChainCheckError::Chain(Unreachable))
     ));
 }
+
+#[test]
+fn a_read_that_found_no_batch_is_not_anchored_and_one_that_did_is_checked() {
+    let batch = batch_of(5);
+    let proof = batch.proof(2).unwrap();
+    assert_eq!(
+        proof.verify_read(None),
+        Err(ProofError::NotAnchored(batch.root()))
+    );
+    let held = registry_holds(&batch, 5);
+    assert_eq!(proof.verify_read(Some(&held)), Ok(held));
+    let lie = registry_holds(&batch, 6);
+    assert!(matches!(
+        proof.verify_read(Some(&lie)),
+        Err(ProofError::LeafCountMismatch { .. })
+    ));
+}

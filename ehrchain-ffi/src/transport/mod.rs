@@ -11,6 +11,7 @@ use alloy_primitives::{Address, B256};
 use ehrchain_contracts::DevnetTransport;
 #[cfg(feature = "rpc")]
 use ehrchain_contracts::RpcTransport;
+use ehrchain_core::registry_abi::DecodedRevert;
 use ehrchain_core::sharing::ChainReader;
 use ehrchain_core::{
     AnchoredBatch, BatchReader, BlockRef, ErrorCode, FinalityTag, Submission, SubmissionStatus,
@@ -179,6 +180,26 @@ pub unsafe extern "C" fn ehr_transport_chain(
         chain_id.set(t.inner.chain_id());
         registry.set(&t.inner.registry().0.0);
         Ok(())
+    })
+}
+
+/// Writes what the registry's revert data `data` (`data_len` bytes, from a
+/// receipt or a failed call) means, as NUL-terminated JSON (`{"error",
+/// "detail", "data"}`: the custom error's name or null, its explanation
+/// for people, the data as hex; JavaScript's `decodeRevert`) into `buf`
+/// (text-output rules: `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_decode_revert(
+    data: *const u8,
+    data_len: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    crate::result::guard(|| {
+        let data = ptr::bytes_or_empty(data, data_len, "data")?;
+        let revert = DecodedRevert::from_data(&data.to_vec().into());
+        ptr::write_text(buf, len, out_len, &crate::shapes::json_text(&revert)?)
     })
 }
 

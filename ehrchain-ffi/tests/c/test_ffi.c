@@ -1558,6 +1558,79 @@ static int drive(ehr_validator *v, struct fake_chain *fake, uint64_t *now_ms) {
     return drive_steps(v, fake, now_ms, 10000);
 }
 
+/* Validators made from TIs for the host's own loop: a valid TI anchors; a TI
+ * its template refuses, or one whose author's signer fails, is a finished
+ * validator with one invalid ACK for the audit, and nothing is sent. */
+static void test_validators_for_tis(void) {
+    struct fake_chain fake;
+    struct fixture f = fixture_new(FAKE_CHAIN, &fake);
+    uint64_t now_ms = ehr_clock_now_ms();
+    ehr_validator *v = NULL;
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+    uint8_t ti_id[32];
+
+    ehr_ti *ti = bp_ti(f.t, "127");
+    OK(ehr_ti_id(ti, ti_id));
+    OK(ehr_handshaker_validator_for(f.hs, ti, NULL, now_ms, &v));
+    EXPECT(drive(v, &fake, &now_ms) >= 2);
+    ehr_ack *ack = next_ack(v, &s);
+    EXPECT(s.valid && memcmp(s.ti_id, ti_id, 32) == 0 && fake.submits == 1);
+    ehr_ack_free(ack);
+    ehr_validator_free(v);
+    ehr_ti_free(ti);
+
+    /* A pathologist may not record blood pressure. */
+    uint8_t template_id[32];
+    OK(ehr_templates_latest(f.t, LIT("blood-pressure"), template_id));
+    OK(ehr_random_id(ti_id));
+    OK(ehr_ti_new(ti_id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"),
+                  now_ms / 1000, &ti));
+    OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
+    OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
+    OK(ehr_handshaker_validator_for(f.hs, ti, NULL, now_ms, &v));
+    bool finished = false;
+    OK(ehr_validator_is_finished(v, &finished));
+    ehr_transmit a = EHR_TRANSMIT_INIT;
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(finished && a.kind == EHR_TRANSMIT_NONE);
+    ack = next_ack(v, &s);
+    char reason[1024];
+    size_t n = 0;
+    OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
+    EXPECT(!s.valid && memcmp(s.ti_id, ti_id, 32) == 0 && strstr(reason, "role") != NULL);
+    ehr_ack_free(ack);
+    ehr_validator_free(v);
+    ehr_ti_free(ti);
+
+    /* The author's card was pulled: no signature, nothing sent. */
+    uint8_t secret[32] = {0x42};
+    ehr_signer *key = NULL, *card = NULL;
+    OK(ehr_signer_new_local(secret, &key));
+    struct hsm h;
+    memset(&h, 0, sizeof h);
+    h.key = key;
+    h.fail = 1;
+    ehr_signer_callbacks cb = EHR_SIGNER_CALLBACKS_INIT;
+    cb.userdata = &h;
+    OK(ehr_signer_address(key, cb.author));
+    cb.sign = hsm_sign;
+    OK(ehr_signer_new_callbacks(&cb, false, &card));
+    ti = bp_ti(f.t, "126");
+    OK(ehr_ti_id(ti, ti_id));
+    OK(ehr_handshaker_validator_for(f.hs, ti, card, now_ms, &v));
+    OK(ehr_validator_is_finished(v, &finished));
+    ack = next_ack(v, &s);
+    OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
+    EXPECT(finished && !s.valid && memcmp(s.ti_id, ti_id, 32) == 0 && h.calls == 1);
+    EXPECT(strstr(reason, "sign") != NULL && fake.submits == 1);
+    ehr_ack_free(ack);
+    ehr_validator_free(v);
+    ehr_ti_free(ti);
+    ehr_signer_free(card);
+    ehr_signer_free(key);
+    fixture_free(&f);
+}
+
 static void test_validator_in_an_event_loop(void) {
     struct fake_chain fake;
     struct fixture f = fixture_new(FAKE_CHAIN, &fake);
@@ -3092,6 +3165,7 @@ int main(void) {
     test_devnet_roles_and_tc_accessors();
     test_callback_transport();
     test_validator_in_an_event_loop();
+    test_validators_for_tis();
     test_durable_submit_through_the_host_outbox();
     test_signed_tis();
     test_watcher_after_the_ack();
