@@ -158,7 +158,7 @@ export interface SubmitTiOptions extends RunOptions {
   signer?: Signer;
 }
 
-/** Signs statements for one author: an EIP-1193 wallet (`eip1193Signer`), a key, an HSM. */
+/** Signs statements for one author: an EIP-1193 wallet (`eip1193Signer`), a key (`localSigner`), an HSM. */
 export interface Signer {
   /** The author's account: what the statement names as `author`. */
   address: string;

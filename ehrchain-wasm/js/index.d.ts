@@ -29,6 +29,7 @@ export {
   fhirMapBundle,
   fhirMapResource,
   generateRecipientKey,
+  localSigner,
   openEnvelope,
   recipientKeyId,
   recipientPublicKey,
@@ -37,6 +38,7 @@ export {
   sealEnvelope,
   verifyProof,
   verifyProofAnchored,
+  verifyProofs,
   version,
 } from "./ehrchain_wasm.js";
 export type {
@@ -95,6 +97,7 @@ export type {
   Hex,
   InitialTransaction,
   InvalidReason,
+  KeyStore,
   OnChainVerification,
   PipelineEntry,
   PipelineFinished,
@@ -104,6 +107,7 @@ export type {
   ProofInput,
   ProofJson,
   Outage,
+  RecipientKeyStore,
   Recovered,
   RecordStatement,
   RegisterTemplateCall,

@@ -1,6 +1,6 @@
 import type {
   Accounting, CapsuleAuthority, CapsuleSuite, ConsentDomain, ConsentGrant, ConsentRevocation, Disclosure, Handshaker,
-  Hex, ProofInput, Received, Share, SharingContext, TxReceipt,
+  Hex, ProofInput, Received, RecipientKeyStore, Share, SharingContext, TxReceipt,
 } from "./ehrchain_wasm.js";
 import type { Eip1193Provider } from "./eip1193.js";
 
@@ -12,7 +12,9 @@ export declare function shareRecord(provider: Eip1193Provider, share: {
 
 /** The recipient opens a shared record and checks it against the chain at one mined block. */
 export declare function receiveRecord(provider: Eip1193Provider, receive: {
-  context: SharingContext; recipient: string; capsule: Uint8Array; envelope: Uint8Array; privateKey: Uint8Array;
+  context: SharingContext; recipient: string; capsule: Uint8Array; envelope: Uint8Array;
+  /** The recipient's private key, or a key store that answers it for the capsule's key id and suite. */
+  privateKey: Uint8Array | RecipientKeyStore;
   /** The record's inclusion proof, when it was anchored in a Merkle batch. */
   proof?: ProofInput;
   /** The record's signed proof (version 2, any form), when it was anchored in a signed batch. */

@@ -65,7 +65,8 @@ export async function shareRecord(provider, { context, envelope, recipient, auth
 
 /**
  * The recipient's side: reads consent and the record's anchor at one mined
- * block, opens `capsule` with the recipient's `privateKey` and `envelope`
+ * block, opens `capsule` with the recipient's `privateKey` (or the key a
+ * `RecipientKeyStore` answers for it) and `envelope`
  * with the record key, and checks the record against its anchor and the
  * grant against the chain. A record anchored in a Merkle batch comes with its
  * inclusion `proof` (any form), checked against the registry's `batchOf` of

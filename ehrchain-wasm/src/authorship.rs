@@ -2,11 +2,15 @@
 //! its author signed (`tc.signingRequest(author)`, then `request.attach`, or
 //! `handshaker.validatorForSigned` with whatever the signer answered). An
 //! EIP-1193 wallet signs through `eth_signTypedData_v4` (`submitTi`'s
-//! `signer` option, eip1193.js). Every check is the core's.
+//! `signer` option, eip1193.js), a key held here through `localSigner`
+//! (the core's local signer, RFC 6979). Every check is the core's.
 
-use ehrchain_core::authorship::{AuthorshipError, SigningRequest as CoreRequest};
+use ehrchain_core::authorship::{
+    AuthorshipError, LocalSigner as CoreLocalSigner, Signer as _, SigningRequest as CoreRequest,
+};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
 
 use crate::convert::{self, hex};
 use crate::error::Failure;
@@ -161,5 +165,77 @@ impl Handshaker {
         Ok(Validator::from(
             request.inner.clone().validator(signature, config),
         ))
+    }
+}
+
+/// An author's secp256k1 key held in WebAssembly memory, signing with the
+/// core's local signer: RFC 6979 deterministic nonces and a low `s`, so the
+/// same key and statement give the same signature as in Rust and C
+/// (`ehr_signer_new_local`). A `Signer` for `submitTi`'s `signer` option.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct LocalSigner {
+    inner: CoreLocalSigner,
+}
+
+/// The signer of the 32-byte secp256k1 `secret` (a `Uint8Array` or `0x`
+/// hex; copied into WebAssembly memory, zeroized when the signer is freed:
+/// call `free()` when done). For a key the host holds itself (a service
+/// account, a test); keys in an HSM sign behind a `Signer` of the host's own.
+///
+/// # Errors
+/// `EHR_SIGNER_FAILED` for bytes that are not a secret key (not 32 bytes,
+/// zero, or not below the curve order); `EHR_INVALID_ARGUMENT` for a value
+/// that is neither bytes nor hex.
+#[wasm_bindgen(js_name = localSigner)]
+pub fn local_signer(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] secret: JsValue,
+) -> Result<LocalSigner, JsValue> {
+    let bytes = Zeroizing::new(convert::bytes(&secret, "secret")?);
+    let mut key = Zeroizing::new([0u8; 32]);
+    if bytes.len() != key.len() {
+        return Err(Failure::from(AuthorshipError::SignerFailed {
+            message: format!("a secret key is 32 bytes, not {}", bytes.len()),
+        })
+        .into());
+    }
+    key.copy_from_slice(&bytes);
+    let inner = CoreLocalSigner::from_bytes(&key).map_err(Failure::from)?;
+    Ok(LocalSigner { inner })
+}
+
+#[wasm_bindgen]
+impl LocalSigner {
+    /// The key's account: the author a statement it signs must name.
+    #[wasm_bindgen(getter, unchecked_return_type = "Hex")]
+    #[must_use]
+    pub fn address(&self) -> String {
+        hex(self.inner.address().as_slice())
+    }
+
+    /// The 65-byte signature (`r ‖ s ‖ v`, hex) of `request`'s EIP-712
+    /// digest. `submitTi` calls it; `request.attach` takes what it returns.
+    ///
+    /// # Errors
+    /// `EHR_SIGNER_FAILED` should the key refuse to sign.
+    #[wasm_bindgen(unchecked_return_type = "Hex")]
+    pub fn sign(&self, request: &SigningRequest) -> Result<String, JsValue> {
+        let signature = self.inner.sign(&request.inner).map_err(Failure::from)?;
+        Ok(hex(&signature))
+    }
+
+    /// The 65-byte signature (hex) of a 32-byte `digest` (`0x` and 64 hex
+    /// digits, such as `request.digest`), as C's `ehr_signer_sign_digest`.
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a digest that is not `0x` and 64 hex digits.
+    #[wasm_bindgen(js_name = signDigest, unchecked_return_type = "Hex")]
+    pub fn sign_digest(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] digest: JsValue,
+    ) -> Result<String, JsValue> {
+        let digest = convert::b256(&digest, "digest")?;
+        let signature = self.inner.sign_digest(&digest.0).map_err(Failure::from)?;
+        Ok(hex(&signature))
     }
 }

@@ -419,3 +419,42 @@ pub fn verify_proof_anchored(
     proof.verify_anchored(anchored)?;
     proof.to_json()
 }
+
+/// Verifies many proofs, each given in any form (as `verifyProof`), each
+/// against its own root: the core's bulk verification (`verify_many`, as
+/// C's `ehr_proof_verify_many`), which folds the proofs level by level. For
+/// an auditor or a pharmacy checking a pile of proofs at once. Returns one
+/// entry per proof, in order: `null` when it verifies, else the `code`
+/// `verifyProof` would throw for it (`EHR_PROOF_MALFORMED`,
+/// `EHR_PROOF_UNSUPPORTED`, `EHR_PROOF_INVALID`; `EHR_INVALID_ARGUMENT` for
+/// an entry of no proof type). Says nothing about the chain: see
+/// `verifyProofAnchored`.
+///
+/// # Errors
+/// `EHR_INVALID_ARGUMENT` when `proofs` is not an array.
+#[wasm_bindgen(js_name = verifyProofs, unchecked_return_type = "(ErrorCode | null)[]")]
+pub fn verify_proofs(
+    #[wasm_bindgen(unchecked_param_type = "ProofInput[]")] proofs: JsValue,
+) -> Result<js_sys::Array, JsValue> {
+    if !js_sys::Array::is_array(&proofs) {
+        return Err(Failure::bad_input("proofs must be an array of proofs").into());
+    }
+    let read: Vec<Result<CoreProof, Failure>> = js_sys::Array::from(&proofs)
+        .iter()
+        .map(|proof| proof_of(&proof))
+        .collect();
+    let parsed: Vec<&CoreProof> = read.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let mut verified = CoreProof::verify_many(&parsed).into_iter();
+    let codes = js_sys::Array::new();
+    for proof in &read {
+        let code = match proof {
+            Err(failure) => Some(failure.code()),
+            Ok(_) => verified
+                .next()
+                .and_then(Result::err)
+                .map(|e| ehrchain_core::Error::from(e).code()),
+        };
+        codes.push(&code.map_or(JsValue::NULL, |c| JsValue::from_str(c.name())));
+    }
+    Ok(codes)
+}

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::convert::{self, hex};
 use crate::error::Failure;
-use crate::handshaker::master_key;
+use crate::keystore::{master_key_or_store, recipient_key};
 
 /// The suite argument: `"x_wing"` (the default when absent) or `"x25519"`.
 pub(crate) fn suite(value: &JsValue) -> Result<CapsuleSuite, Failure> {
@@ -97,7 +97,8 @@ pub fn recipient_key_id(
 }
 
 /// The holder's side: derives the record key of `envelope` from the 32-byte
-/// master `key` it was sealed with and seals it for the recipient's
+/// master `key` it was sealed with (or the key its header names, from a
+/// `KeyStore`) and seals it for the recipient's
 /// `publicKey` of `suite` under `binding` (whose `recordHash` must be the
 /// envelope's), with randomness from `crypto.getRandomValues`. Returns the
 /// capsule's bytes. Make a capsule only while the grant (or the emergency
@@ -108,17 +109,18 @@ pub fn recipient_key_id(
 /// `binding.recordHash` is not the envelope's, `EHR_ENVELOPE_WRONG_KEY` for
 /// another master key, `EHR_RECIPIENT_KEY_INVALID` for a public key that is
 /// not one of `suite`, `EHR_ENVELOPE_MALFORMED`, `EHR_KEY_INVALID`;
-/// `EHR_INVALID_JSON` for a malformed binding.
+/// `EHR_INVALID_JSON` for a malformed binding; a key store's
+/// `EHR_KEY_UNKNOWN`, `EHR_KEY_STORE_UNAVAILABLE`.
 #[wasm_bindgen(js_name = sealCapsule)]
 pub fn seal_capsule(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] envelope: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | KeyStore")] key: JsValue,
     #[wasm_bindgen(unchecked_param_type = "CapsuleBinding")] binding: JsValue,
     #[wasm_bindgen(unchecked_param_type = "CapsuleSuite")] suite: JsValue,
     #[wasm_bindgen(js_name = publicKey, unchecked_param_type = "Uint8Array")] public_key: JsValue,
 ) -> Result<Vec<u8>, JsValue> {
     let envelope = self::envelope(&envelope)?;
-    let master = master_key(&key, "key")?;
+    let master = master_key_or_store(&key, &envelope.binding().key_id)?;
     let binding: CapsuleBinding = convert::document(&binding, "binding")?;
     let recipient = self::public_key(self::suite(&suite)?, &public_key)?;
     let capsule =
@@ -187,18 +189,21 @@ impl KeyCapsule {
     }
 
     /// Opens the capsule with the recipient's 32-byte `privateKey` (of the
-    /// capsule's suite) after checking that it is bound to `expected` (the
-    /// disclosure asked for); returns the 32-byte record key. Secret: clear
-    /// it when done.
+    /// capsule's suite), or with the key a `RecipientKeyStore` answers for
+    /// the capsule's `recipientKeyId` and suite, after checking that it is
+    /// bound to `expected` (the disclosure asked for); returns the 32-byte
+    /// record key. Secret: clear it when done.
     ///
     /// # Errors
-    /// `EHR_CAPSULE_WRONG_KEY`, `EHR_CAPSULE_WRONG_BINDING`,
-    /// `EHR_CAPSULE_TAMPERED`, `EHR_RECIPIENT_KEY_INVALID`;
+    /// `EHR_CAPSULE_WRONG_KEY` (also for a key the store does not hold),
+    /// `EHR_CAPSULE_WRONG_BINDING`, `EHR_CAPSULE_TAMPERED`,
+    /// `EHR_RECIPIENT_KEY_INVALID`; `EHR_KEY_STORE_UNAVAILABLE` when the
+    /// store's callback throws or answers anything but 32 bytes or `null`;
     /// `EHR_INVALID_JSON` for a malformed binding.
     pub fn open(
         &self,
         #[wasm_bindgen(unchecked_param_type = "CapsuleBinding")] expected: JsValue,
-        #[wasm_bindgen(js_name = privateKey, unchecked_param_type = "Uint8Array")]
+        #[wasm_bindgen(js_name = privateKey, unchecked_param_type = "Uint8Array | RecipientKeyStore")]
         private_key: JsValue,
     ) -> Result<Vec<u8>, JsValue> {
         let (expected, key) = self.opening(&expected, &private_key)?;
@@ -218,7 +223,7 @@ impl KeyCapsule {
     pub fn open_envelope(
         &self,
         #[wasm_bindgen(unchecked_param_type = "CapsuleBinding")] expected: JsValue,
-        #[wasm_bindgen(js_name = privateKey, unchecked_param_type = "Uint8Array")]
+        #[wasm_bindgen(js_name = privateKey, unchecked_param_type = "Uint8Array | RecipientKeyStore")]
         private_key: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] envelope: JsValue,
     ) -> Result<Vec<u8>, JsValue> {
@@ -233,17 +238,19 @@ impl KeyCapsule {
 }
 
 impl KeyCapsule {
-    /// The expected binding and the private key (of the capsule's suite) of
-    /// an opening.
+    /// The expected binding and the private key (of the capsule's suite:
+    /// given, or from a key store) of an opening.
     fn opening(
         &self,
         expected: &JsValue,
         private_key: &JsValue,
     ) -> Result<(CapsuleBinding, RecipientPrivateKey), Failure> {
         let expected = convert::document(expected, "expected")?;
-        Ok((
-            expected,
-            self::private_key(self.inner.suite(), private_key)?,
-        ))
+        let key = recipient_key(
+            private_key,
+            self.inner.suite(),
+            &self.inner.recipient_key_id(),
+        )?;
+        Ok((expected, key))
     }
 }

@@ -36,8 +36,7 @@ impl Failure {
         Self::new(ErrorCode::InvalidArgument, message)
     }
 
-    /// The error's code (for tests).
-    #[cfg(test)]
+    /// The error's code.
     pub(crate) fn code(&self) -> ErrorCode {
         self.code
     }

@@ -4,8 +4,8 @@
 use ehrchain_core::envelope::EnvelopeBinding;
 use ehrchain_core::envelope::NONCE_LEN;
 use ehrchain_core::{
-    Address, ChainTransaction as CoreTc, Envelope, GeneratorConfig, InMemoryKeyStore, KeyId,
-    MasterKey, Submission, TransactionGenerator, TransactionValidator, UnixMillis,
+    Address, ChainTransaction as CoreTc, Envelope, GeneratorConfig, KeyId, Submission,
+    TransactionGenerator, TransactionValidator, UnixMillis,
 };
 use rand_core::{OsRng, RngCore};
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::convert::{self, hex};
 use crate::error::Failure;
+use crate::keystore::{JsKeyStore, key_store, master_key_or_store};
 use crate::templates::Templates;
 use crate::ti::initial_transaction;
 use crate::validator::{Validator, validator_config};
@@ -38,54 +39,30 @@ struct Options {
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Handshaker {
-    pub(crate) inner: ehrchain_core::Handshaker<InMemoryKeyStore>,
-}
-
-/// Reads `{keyId: Uint8Array(32) | Hex}` into a key store.
-fn key_store(keys: &JsValue) -> Result<InMemoryKeyStore, Failure> {
-    if !keys.is_object() {
-        return Err(Failure::bad_input(
-            "keys must be an object mapping key ids to 32-byte master keys",
-        ));
-    }
-    let mut store = InMemoryKeyStore::new();
-    for entry in js_sys::Object::entries(&js_sys::Object::from(keys.clone())).iter() {
-        let pair = js_sys::Array::from(&entry);
-        let id = convert::string(&pair.get(0), "key id")?;
-        let key = master_key(&pair.get(1), &format!("master key {id:?}"))?;
-        let id = KeyId::new(id).map_err(Failure::from)?;
-        store.insert(id, key);
-    }
-    Ok(store)
-}
-
-pub(crate) fn master_key(value: &JsValue, what: &str) -> Result<MasterKey, Failure> {
-    // The copy of the key in WebAssembly memory is cleared once wrapped.
-    let bytes = zeroize::Zeroizing::new(convert::bytes(value, what)?);
-    let key = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-        Failure::new(
-            ErrorCode::KeyInvalid,
-            format!("{what} must be 32 bytes, not {}", bytes.len()),
-        )
-    })?;
-    Ok(MasterKey::new(key))
+    pub(crate) inner: ehrchain_core::Handshaker<JsKeyStore>,
 }
 
 #[wasm_bindgen]
 impl Handshaker {
     /// A handshaker with `options` (`chainId`, `registry`, `sealingKeyId`,
     /// `pseudonymKeyId`, optional `maxClockSkewMs` (milliseconds, 300 000) and
-    /// `validator` settings), the host's master `keys` by key id, and
-    /// `templates` (copied: later changes to `templates` do not reach the
-    /// handshaker).
+    /// `validator` settings), the host's master `keys` and `templates`
+    /// (copied: later changes to `templates` do not reach the handshaker).
+    /// `keys` is either the keys themselves by key id (`{keyId: key}`, copied
+    /// into WebAssembly memory) or a `KeyStore` (`{masterKey(keyId)}`,
+    /// synchronous callbacks over an HSM or a KMS, asked for a key each time
+    /// one is needed: here for both keys, then for the sealing key on every
+    /// record sealed and the envelope's key on every one opened).
     ///
     /// # Errors
     /// `EHR_INVALID_ARGUMENT` for malformed options; `EHR_INVALID_ARGUMENT` for a bad
-    /// registry address or key; `EHR_KEY_UNKNOWN` when a named key is missing, `EHR_KEY_INVALID` for a key that is not 32 bytes.
+    /// registry address or key; `EHR_KEY_UNKNOWN` when a named key is missing, `EHR_KEY_INVALID` for a key that is not 32 bytes;
+    /// `EHR_KEY_STORE_UNAVAILABLE` when a key store's callback throws or answers anything but 32 bytes or `null`.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "HandshakerOptions")] options: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, Uint8Array | string>")] keys: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, Uint8Array | string> | KeyStore")]
+        keys: JsValue,
         templates: &Templates,
     ) -> Result<Handshaker, JsValue> {
         let options: Options = convert::document(&options, "options")?;
@@ -384,22 +361,24 @@ impl ChainTransaction {
 }
 
 /// Seals `plaintext` into an envelope (`docs/envelope.md`) under a record key
-/// derived from the 32-byte master `key` for `binding`. `nonce` (12 bytes) is
+/// derived from the 32-byte master `key` for `binding` (or from the key
+/// `binding.keyId` of a `KeyStore`). `nonce` (12 bytes) is
 /// for test vectors only; by default a fresh one comes from
 /// `crypto.getRandomValues`. Never reuse a nonce.
 ///
 /// # Errors
 /// `EHR_INVALID_ARGUMENT` for malformed arguments; `EHR_KEY_INVALID` for a
-/// key that is not 32 bytes, `EHR_KEY_ID_INVALID` for a malformed key id.
+/// key that is not 32 bytes, `EHR_KEY_ID_INVALID` for a malformed key id;
+/// a key store's `EHR_KEY_UNKNOWN`, `EHR_KEY_STORE_UNAVAILABLE`.
 #[wasm_bindgen(js_name = sealEnvelope)]
 pub fn seal_envelope(
     #[wasm_bindgen(unchecked_param_type = "EnvelopeBinding")] binding: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string | KeyStore")] key: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] plaintext: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "Uint8Array | string")] nonce: Option<JsValue>,
 ) -> Result<Vec<u8>, JsValue> {
     let binding: EnvelopeBinding = convert::document(&binding, "binding")?;
-    let master = master_key(&key, "key")?;
+    let master = master_key_or_store(&key, &binding.key_id)?;
     let plaintext = convert::bytes(&plaintext, "plaintext")?;
     let nonce = if let Some(nonce) = nonce {
         let bytes = convert::bytes(&nonce, "nonce")?;
@@ -416,21 +395,23 @@ pub fn seal_envelope(
     Ok(envelope.into_bytes())
 }
 
-/// Opens an envelope with the 32-byte master `key`; returns the plaintext.
+/// Opens an envelope with the 32-byte master `key` (or the key its header
+/// names, from a `KeyStore`); returns the plaintext.
 ///
 /// # Errors
 /// `EHR_ENVELOPE_MALFORMED`, `EHR_ENVELOPE_WRONG_KEY`, `EHR_ENVELOPE_TAMPERED`, … with `reason` (`truncated`, `trailing_bytes`,
 /// `not_an_envelope`, `unsupported_version`, `unsupported_suite`,
 /// `malformed_key_id`, `ciphertext_too_short`, `wrong_key`, `tampered`);
-/// `EHR_KEY_INVALID` for a key that is not 32 bytes.
+/// `EHR_KEY_INVALID` for a key that is not 32 bytes; a key store's
+/// `EHR_KEY_UNKNOWN`, `EHR_KEY_STORE_UNAVAILABLE`.
 #[wasm_bindgen(js_name = openEnvelope)]
 pub fn open_envelope(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] envelope: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string | KeyStore")] key: JsValue,
 ) -> Result<Vec<u8>, JsValue> {
     let envelope =
         Envelope::from_bytes(convert::bytes(&envelope, "envelope")?).map_err(Failure::from)?;
-    let master = master_key(&key, "key")?;
+    let master = master_key_or_store(&key, &envelope.binding().key_id)?;
     Ok(envelope.open_with(&master).map_err(Failure::from)?.to_vec())
 }
 

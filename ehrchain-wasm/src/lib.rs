@@ -8,6 +8,7 @@ mod convert;
 mod error;
 mod fhir;
 mod handshaker;
+mod keystore;
 mod patient_records;
 mod pipeline;
 mod reads;
@@ -21,8 +22,10 @@ mod validator;
 mod watcher;
 mod webcrypto;
 
-pub use authorship::SigningRequest;
-pub use batch::{Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored};
+pub use authorship::{LocalSigner, SigningRequest, local_signer};
+pub use batch::{
+    Batch, BatchBuilder, InclusionProof, verify_proof, verify_proof_anchored, verify_proofs,
+};
 pub use capsule::{
     KeyCapsule, generate_recipient_key, recipient_key_id, recipient_public_key, seal_capsule,
 };
@@ -453,6 +456,40 @@ export interface ProofJson {
 
 /** A proof in any form: binary, `EHRP:` QR text, JSON text, the JSON object, or an `InclusionProof`. */
 export type ProofInput = Uint8Array | string | ProofJson | InclusionProof;
+
+/**
+ * The host's key store as synchronous callbacks (an HSM, a KMS, a vault), as
+ * C's `ehr_key_store_new_callbacks`: keys stay there until a call needs one.
+ * Pass it as a `Handshaker`'s `keys`, or as the `key` of `sealEnvelope`,
+ * `openEnvelope` and `sealCapsule`. ehrchain zeroizes its copy of each key
+ * once used; the array a callback returns is the host's.
+ */
+export interface KeyStore {
+  /**
+   * The 32-byte master key named `keyId`, or `null` (or `undefined`) when the
+   * store has none: `EHR_KEY_UNKNOWN`. A throw, or any other answer (another
+   * length, a `Promise`), is `EHR_KEY_STORE_UNAVAILABLE` (retryable).
+   */
+  masterKey(keyId: string): Uint8Array | null | undefined;
+  /** As `RecipientKeyStore.recipientKey`: a store that also opens key capsules. */
+  recipientKey?(keyId: Hex, suite: CapsuleSuite): Uint8Array | null | undefined;
+}
+
+/**
+ * Recipients' private keys behind a synchronous callback, for the
+ * `privateKey` of `KeyCapsule.open`, `KeyCapsule.openEnvelope` and
+ * `receiveRecord` (C's `recipient_key` callback).
+ */
+export interface RecipientKeyStore {
+  /**
+   * The 32-byte private key of the recipient key `keyId` (the key id a
+   * capsule names, `KeyCapsule.recipientKeyId`) of `suite`, or `null` (or
+   * `undefined`) when the store has none: the capsule then fails with
+   * `EHR_CAPSULE_WRONG_KEY`. A throw, or any other answer, is
+   * `EHR_KEY_STORE_UNAVAILABLE`.
+   */
+  recipientKey(keyId: Hex, suite: CapsuleSuite): Uint8Array | null | undefined;
+}
 
 /** Where an envelope belongs (`sealEnvelope`): the key id and three `bytes32` (`0x` and 64 hex digits). */
 export interface EnvelopeBinding { keyId: string; patient: string; templateId: string; tiId: string }

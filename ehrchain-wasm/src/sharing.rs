@@ -22,10 +22,11 @@ use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
 use crate::batch::proof_of;
-use crate::capsule::{envelope, private_key, public_key, suite};
+use crate::capsule::{envelope, public_key, suite};
 use crate::convert::{self, hex};
 use crate::error::Failure;
 use crate::handshaker::Handshaker;
+use crate::keystore::recipient_key;
 use crate::rpc::request_js;
 use crate::signed_proof::signed_proof_of;
 
@@ -181,6 +182,8 @@ impl ShareCheck {
 pub struct ReceiveCheck {
     inner: ehrchain_core::sharing::ReceiveCheck,
     suite: ehrchain_core::capsule::CapsuleSuite,
+    /// The recipient key the capsule names.
+    key_id: ehrchain_core::B256,
 }
 
 #[wasm_bindgen]
@@ -210,7 +213,7 @@ impl ReceiveCheck {
         let context: SharingContext = convert::document(&context, "context")?;
         let capsule =
             KeyCapsule::from_bytes(&convert::bytes(&capsule, "capsule")?).map_err(Failure::from)?;
-        let suite = capsule.suite();
+        let (suite, key_id) = (capsule.suite(), capsule.recipient_key_id());
         let inner = ehrchain_core::sharing::ReceiveCheck::new(
             &context,
             convert::address(&recipient, "recipient")?,
@@ -224,11 +227,16 @@ impl ReceiveCheck {
             (None, None) => Ok(inner),
         }
         .map_err(Failure::from)?;
-        Ok(Self { inner, suite })
+        Ok(Self {
+            inner,
+            suite,
+            key_id,
+        })
     }
 
-    /// Opens the capsule with the recipient's 32-byte `privateKey` and the
-    /// envelope with the record key, then checks against `results` (of
+    /// Opens the capsule with the recipient's 32-byte `privateKey` (or the
+    /// key a `RecipientKeyStore` answers for the capsule's key id and suite)
+    /// and the envelope with the record key, then checks against `results` (of
     /// `requests(block)`, in order) that the record is anchored and the
     /// grant holds. Returns `{record, evidence}`.
     ///
@@ -243,11 +251,11 @@ impl ReceiveCheck {
         &self,
         #[wasm_bindgen(unchecked_param_type = "MinedBlock")] block: JsValue,
         #[wasm_bindgen(unchecked_param_type = "unknown[]")] results: JsValue,
-        #[wasm_bindgen(js_name = privateKey, unchecked_param_type = "Uint8Array")]
+        #[wasm_bindgen(js_name = privateKey, unchecked_param_type = "Uint8Array | RecipientKeyStore")]
         private_key: JsValue,
     ) -> Result<JsValue, JsValue> {
         let answers = read_answers(&block, &results)?;
-        let key = self::private_key(self.suite, &private_key)?;
+        let key = recipient_key(&private_key, self.suite, &self.key_id)?;
         let received = self.inner.open(&answers, &key).map_err(Failure::from)?;
         let json = json!({ "evidence": received.evidence });
         Ok(with_bytes(

@@ -12,11 +12,11 @@ import * as sharing from "../pkg/sharing.js";
 const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
   "PreparedTransaction", "SignedRecordProof", "SigningRequest", "Templates", "Validator", "decodeRevert", "deployRegistry",
-  "eip1193Signer", "envelopeInfo",
+  "eip1193Signer", "envelopeInfo", "localSigner",
   "fhirFromAck", "fhirMapBundle", "fhirMapResource", "generateRecipientKey", "grantRole", "KeyCapsule",
   "openEnvelope", "Pipeline", "recipientKeyId", "recipientPublicKey", "registerTemplates", "roleId", "runPipeline", "runValidator", "runWatcher",
   "sealCapsule", "sealEnvelope", "submitTi", "verifyProof",
-  "verifyProofAnchored", "version", "Watcher",
+  "verifyProofAnchored", "verifyProofs", "version", "Watcher",
   // Sharing with consent (docs/consent.md).
   "accounting", "bindPatient", "consentGrantId", "consentTypedData", "deployConsent", "disclosureTransaction",
   "patientRecords", "publishRecipientKey", "receiveRecord", "recordDisclosures", "relayConsent", "shareRecord",

@@ -37,6 +37,10 @@ const VALUES = [
   new Uint8Array(3), Symbol("s"), () => 1, new Date(0), Object.create(null), tc.envelope, proof.toBytes(), proof.toText(),
   proof.toJSON(), { ...ti, fields: { systolic: "x" } }, { ...ti, timestamp: -5 }, ti, tc.submission(),
   JSON.stringify(ti), { keyId: "k", patient: 1 },
+  // Key stores (callbacks) that answer, lack keys, answer garbage or throw.
+  { masterKey: () => new Uint8Array(32).fill(9), recipientKey: () => new Uint8Array(32).fill(9) }, { masterKey: () => null },
+  { masterKey: () => "0x00", recipientKey: () => 5 }, { masterKey: () => { throw Symbol("x"); }, recipientKey: () => { throw null; } },
+  [proof.toBytes(), "EHRP:", 7],
 ];
 
 let seed = 0x2545f491;
@@ -63,6 +67,19 @@ const TARGETS = {
   envelopeInfo: (a) => ehr.envelopeInfo(a),
   verifyProof: (a) => ehr.verifyProof(a),
   verifyProofAnchored: (a, b) => ehr.verifyProofAnchored(a, b),
+  verifyProofs: (a) => ehr.verifyProofs(a),
+  localSigner: (a) => ehr.localSigner(a).free(),
+  "signer.sign/signDigest": (a, b) => {
+    const signer = ehr.localSigner(`0x${"11".repeat(32)}`);
+    try {
+      signer.signDigest(a);
+      signer.sign(b);
+    } finally {
+      signer.free();
+    }
+  },
+  sealCapsule: (a, b, c, d) => ehr.sealCapsule(tc.envelope, a, b, c, d),
+  "KeyCapsule.open": (a, b) => ehr.KeyCapsule.parse(a).open(b, b),
   "InclusionProof.parse": (a) => ehr.InclusionProof.parse(a).free(),
   "InclusionProof.fromBytes": (a) => ehr.InclusionProof.fromBytes(a).free(),
   "InclusionProof.fromText": (a) => ehr.InclusionProof.fromText(a).free(),

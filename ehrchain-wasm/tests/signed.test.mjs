@@ -57,6 +57,29 @@ test("the doctor's wallet signs, the handshaker account relays, and the ACK name
   assert.equal(signature.data, Buffer.from(ack.authorship.signature.slice(2), "hex").toString("base64"));
 });
 
+test("a key held here (localSigner) signs, the handshaker account relays, and the ACK names its account", async () => {
+  // A service account's key the node knows nothing of: it needs the role, not ETH.
+  const key = ehr.localSigner(`0x${"5a".repeat(32)}`);
+  await ehr.grantRole(chain.provider, { chainId: 1337, registry: chain.registry, admin: chain.admin, role: "doctor", account: key.address });
+  const entry = reading();
+  const ack = await ehr.submitTi(hs, entry, transport, { signer: key });
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
+  assert.equal(ack.authorship.statement.author, key.address);
+  assert.equal(ack.authorship.statement.recordHash, ack.recordHash);
+  // The signature is the key's deterministic one over the statement's digest (RFC 6979, as Rust and C).
+  const tc = hs.generate(reading());
+  const request = tc.signingRequest(key.address);
+  assert.equal(key.sign(request), key.signDigest(request.digest));
+  assert.equal(request.attach(key.sign(request)).authorship.signature, key.sign(request));
+  // Under another author's name: refused before sending.
+  const before = await blockNumber();
+  const impostor = { address: roles.doctor, sign: (r) => key.sign(r) };
+  const refused = await ehr.submitTi(hs, reading(), transport, { signer: impostor });
+  assert.equal(refused.reason.code, "EHR_SIGNATURE_WRONG_SIGNER");
+  assert.equal(await blockNumber(), before);
+  key.free();
+});
+
 test("a signature by another account is refused before sending, as in Rust and C", async () => {
   const impostor = { address: roles.doctor, sign: (request) => walletSignature(roles.nurse, request) };
   const before = await blockNumber();

@@ -18,6 +18,9 @@ import {
   type AnchorEvidence, type DisclosureEntry, type Evidence, type GrantEntry, type MinedBlock, type Received, type Share, type SharingContext,
 } from "../pkg/index.js";
 import { patientRecords, type PatientRecord, type PatientRecords, type PatientRecordsQuery } from "../pkg/index.js";
+import {
+  localSigner, openEnvelope, sealEnvelope, verifyProofs, type ErrorCode, type KeyStore, type ProofInput, type RecipientKeyStore,
+} from "../pkg/index.js";
 
 declare const provider: { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
 /** What a host reads from its configuration, its wallet and its database: plain strings. */
@@ -187,4 +190,32 @@ export async function patientRecordsExample(consent: Hex, patient: Hex): Promise
   const found: PatientRecords = await patientRecords(provider, query, { fromBlock: 0 });
   const lines = found.records.map((r: PatientRecord) => `${r.templateId} ${new Date(r.timestamp).toISOString()} ${r.roleName ?? r.role}`);
   return [...found.pseudonyms, ...lines];
+}
+
+/** Keys behind the host's callbacks (an HSM, a KMS), a key held here signing, proofs checked in bulk. */
+export async function keyStoreExample(
+  templates: Templates, hsm: { fetch(id: string): Uint8Array | null }, proofs: ProofInput[], envelope: Uint8Array,
+): Promise<string> {
+  const store: KeyStore = {
+    masterKey: (keyId: string) => hsm.fetch(keyId),
+    recipientKey: (keyId: Hex, suite: CapsuleSuite) => hsm.fetch(`${suite}/${keyId}`),
+  };
+  const hs = new Handshaker({ chainId: 1337, registry: config.registry, sealingKeyId: "k", pseudonymKeyId: "p" }, store, templates);
+  const sealed: Uint8Array = sealEnvelope({ keyId: "k", patient: config.tiId, templateId: config.templateId, tiId: config.tiId }, store, new Uint8Array(3));
+  const opened: Uint8Array = openEnvelope(sealed, store);
+  const recipients: RecipientKeyStore = { recipientKey: (keyId) => hsm.fetch(keyId) };
+  const capsule = KeyCapsule.parse(envelope);
+  const recordKey: Uint8Array = capsule.open(capsule.binding, recipients);
+  const alsoKey: Uint8Array = capsule.open(capsule.binding, new Uint8Array(32));
+  const signer: Signer = localSigner(new Uint8Array(32).fill(0x11));
+  const author: string = signer.address;
+  const key = localSigner("0x1111111111111111111111111111111111111111111111111111111111111111");
+  const tc = hs.generate({ tiId: config.tiId, templateId: config.templateId, authorId: "dr", authorRole: "doctor", timestamp: 1, fields: {} });
+  const request: SigningRequest = tc.signingRequest(key.address);
+  const signature: Hex = key.sign(request);
+  const same: boolean = key.signDigest(request.digest) === signature;
+  key.free();
+  const codes: (ErrorCode | null)[] = verifyProofs(proofs);
+  const failed: ErrorCode[] = codes.filter((c): c is ErrorCode => c !== null);
+  return `${hs.pseudonym("x")} ${opened.length} ${recordKey.length} ${alsoKey.length} ${author} ${same} ${failed.join()}`;
 }

@@ -136,3 +136,100 @@ test("signed proof vectors: every signed record's proof proves its author, every
     (e) => e.code === "EHR_AUTHOR_ROLE_NOT_HELD",
   );
 });
+
+test("proof vectors in bulk: verifyProofs gives every proof its code, as verifyProof one by one", () => {
+  const { batches, invalid } = vectors("proofs.json");
+  const inputs = [];
+  const expected = [];
+  const add = (input, code) => {
+    inputs.push(input);
+    expected.push(code);
+  };
+  // Valid proofs in every form, interleaved with the invalid ones.
+  let at = 0;
+  for (const b of batches) {
+    for (const p of b.proofs) {
+      add([bytes(p.binary), p.text, p.fields, JSON.stringify(p.fields), ehr.InclusionProof.parse(bytes(p.binary))][at % 5], null);
+      const v = invalid[at % invalid.length];
+      at += 1;
+      if (at > invalid.length) continue;
+      const input = v.binary !== undefined ? bytes(v.binary) : v.text !== undefined ? v.text : v.json;
+      // Against its own root only: a vector whose batch disagrees with the anchor (`anchored`) verifies here.
+      add(input, v.error === "none" || v.anchored ? null : v.code);
+    }
+  }
+  // Every invalid vector is in.
+  assert.ok(at >= invalid.length, `${at} proofs for ${invalid.length} invalid vectors`);
+  const codes = ehr.verifyProofs(inputs);
+  assert.equal(codes.length, inputs.length);
+  assert.deepEqual(codes, expected);
+  assert.ok(codes.filter((c) => c !== null).length > 30, codes.join());
+  // Each entry is what verifyProof says of that proof alone.
+  inputs.forEach((input, i) => {
+    try {
+      ehr.verifyProof(input);
+      assert.equal(codes[i], null, `#${i}`);
+    } catch (e) {
+      assert.equal(codes[i], e.code, `#${i}: ${e.message}`);
+    }
+  });
+  // The anchored vectors fail only against their anchor.
+  for (const v of invalid.filter((v) => v.anchored && v.binary !== undefined)) {
+    assert.throws(() => ehr.verifyProofAnchored(bytes(v.binary), v.anchored), { code: v.code });
+  }
+});
+
+test("verifyProofs: a whole batch at once, one bad proof among them, and what is no proof", () => {
+  const big = vectors("proofs.json").batches.reduce((a, b) => (b.leafCount > a.leafCount ? b : a));
+  assert.ok(big.proofs.length >= 8);
+  const proofs = big.proofs.map((p) => p.fields);
+  assert.deepEqual(ehr.verifyProofs(proofs), proofs.map(() => null));
+  const tampered = proofs.map((p, i) => (i === 5 ? { ...p, root: big.proofs[0].fields.recordHash } : p));
+  assert.deepEqual(ehr.verifyProofs(tampered), proofs.map((_, i) => (i === 5 ? "EHR_PROOF_INVALID" : null)));
+  assert.deepEqual(ehr.verifyProofs([]), []);
+  assert.deepEqual(ehr.verifyProofs([42, "EHRP:", proofs[0]]), ["EHR_INVALID_ARGUMENT", "EHR_PROOF_MALFORMED", null]);
+  for (const notAList of ["EHRP:", proofs[0], undefined, null]) {
+    assert.throws(() => ehr.verifyProofs(notAList), { name: "EhrchainError", code: "EHR_INVALID_ARGUMENT" });
+  }
+});
+
+test("authorship vectors: localSigner signs every statement with the signature Rust and C make (RFC 6979)", () => {
+  const { valid } = vectors("authorship.json");
+  assert.ok(valid.length >= 2);
+  for (const v of valid) {
+    for (const secret of [v.privateKey, bytes(v.privateKey)]) {
+      const signer = ehr.localSigner(secret);
+      assert.equal(signer.address, v.signer, v.name);
+      assert.equal(signer.signDigest(v.signingHash), v.signature, v.name);
+      signer.free();
+    }
+  }
+  // A statement of a TC made here: sign(request) signs its digest, and the core takes it as the author's.
+  const templates = ehr.Templates.builtIn();
+  const hs = new ehr.Handshaker(
+    { chainId: 1337, registry: `0x${"42".repeat(20)}`, sealingKeyId: "k", pseudonymKeyId: "k" }, { k: new Uint8Array(32).fill(7) }, templates,
+  );
+  const tc = hs.generate({
+    tiId: `0x${"51".repeat(32)}`, templateId: templates.latest("blood-pressure").id, authorId: "dr-1", authorRole: "doctor",
+    patientId: "MRN-1", timestamp: 1764000017, fields: { systolic: 128, diastolic: 84 },
+  }, 1764000017000);
+  const doctor = ehr.localSigner(valid[0].privateKey);
+  const request = tc.signingRequest(doctor.address);
+  const signature = doctor.sign(request);
+  assert.match(signature, /^0x[0-9a-f]{130}$/);
+  assert.equal(signature, doctor.signDigest(request.digest));
+  assert.equal(doctor.sign(request), signature); // deterministic
+  assert.equal(request.attach(signature).authorship.signature, signature);
+  // Another key's signature is refused by the core.
+  const other = ehr.localSigner(valid[1].privateKey);
+  assert.throws(() => request.attach(other.sign(request)), { code: "EHR_SIGNATURE_WRONG_SIGNER" });
+  // What is no secret key.
+  for (const secret of [`0x${"00".repeat(32)}`, `0x${"ff".repeat(32)}`, new Uint8Array(31), new Uint8Array(33).fill(1)]) {
+    assert.throws(() => ehr.localSigner(secret), { name: "EhrchainError", code: "EHR_SIGNER_FAILED" });
+  }
+  for (const secret of [42, undefined, "0x11"]) {
+    assert.throws(() => ehr.localSigner(secret), { code: secret === "0x11" ? "EHR_SIGNER_FAILED" : "EHR_INVALID_ARGUMENT" });
+  }
+  assert.throws(() => doctor.signDigest("0x1234"), { code: "EHR_INVALID_ARGUMENT" });
+  for (const x of [doctor, other, hs]) x.free();
+});
