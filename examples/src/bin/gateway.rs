@@ -183,6 +183,11 @@ impl Run {
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let due = elapsed_ms.saturating_mul(self.rate) / 1_000;
             while made < due.min(total) || waiting.is_some() {
+                // A refused reading is offered again once an ACK made room,
+                // not at every turn of the loop.
+                if waiting.is_some() && pipeline.pending() >= self.max_pending {
+                    break;
+                }
                 let ti = match waiting.take() {
                     Some(ti) => ti,
                     None => {
