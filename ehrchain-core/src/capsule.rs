@@ -265,6 +265,18 @@ pub enum CapsuleError {
         /// The key id of the private key given.
         key: B256,
     },
+    /// The capsule names a recipient key that the key store asked does not
+    /// hold: it was sealed for a key held elsewhere (the C and JavaScript key
+    /// stores' answer for an unknown key id).
+    #[error(
+        "the key capsule was sealed for {suite} recipient key {key_id}, which this key store does not hold: open it where that key is"
+    )]
+    KeyNotHeld {
+        /// The capsule's suite.
+        suite: CapsuleSuite,
+        /// The key id the capsule names.
+        key_id: B256,
+    },
     /// The capsule is bound to another chain, registry, record, recipient or
     /// grant than the one expected.
     #[error(
@@ -306,7 +318,7 @@ impl CapsuleError {
             Self::MalformedAuthority(_) => "malformed_authority",
             Self::InvalidPublicKey { .. } => "invalid_public_key",
             Self::InvalidPrivateKey { .. } => "invalid_private_key",
-            Self::WrongKey { .. } => "wrong_key",
+            Self::WrongKey { .. } | Self::KeyNotHeld { .. } => "wrong_key",
             Self::WrongBinding(_) => "wrong_binding",
             Self::WrongRecord { .. } => "wrong_record",
             Self::Tampered => "tampered",

@@ -598,7 +598,7 @@ impl CapsuleError {
             Self::InvalidPublicKey { .. } | Self::InvalidPrivateKey { .. } => {
                 ErrorCode::RecipientKeyInvalid
             }
-            Self::WrongKey { .. } => ErrorCode::CapsuleWrongKey,
+            Self::WrongKey { .. } | Self::KeyNotHeld { .. } => ErrorCode::CapsuleWrongKey,
             Self::WrongBinding(_) | Self::WrongRecord { .. } => ErrorCode::CapsuleWrongBinding,
             Self::Tampered => ErrorCode::CapsuleTampered,
             Self::Envelope(e) => e.code(),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void};
 
-use ehrchain_core::capsule::{CapsuleSuite, RecipientPrivateKey};
+use ehrchain_core::capsule::{CapsuleError, CapsuleSuite, RecipientPrivateKey};
 use ehrchain_core::envelope::EnvelopeBinding;
 use ehrchain_core::envelope::NONCE_LEN;
 use ehrchain_core::keys::KeyStoreError;
@@ -89,15 +89,11 @@ impl FfiKeyStore {
         key_id: &B256,
         suite: CapsuleSuite,
     ) -> crate::result::Result<RecipientPrivateKey> {
-        // The capsule names a key the recipient does not hold: sealed for
-        // another key, as the core says of a wrong key given directly.
         let unknown = || {
-            Error::new(
-                ErrorCode::CapsuleWrongKey,
-                format!(
-                    "the key capsule was sealed for {suite} recipient key {key_id}, which this key store does not hold: open it where that key is"
-                ),
-            )
+            Error::from(CapsuleError::KeyNotHeld {
+                suite,
+                key_id: *key_id,
+            })
         };
         let cb = match self {
             Self::Memory(_, recipients) => {

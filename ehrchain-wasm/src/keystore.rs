@@ -4,7 +4,7 @@
 //! vault), as C's `ehr_key_store_new_callbacks`. Both are the core's
 //! `KeyStore`; a callback's failure is the core's `KeyStoreError`.
 
-use ehrchain_core::capsule::{CapsuleSuite, RecipientPrivateKey};
+use ehrchain_core::capsule::{CapsuleError, CapsuleSuite, RecipientPrivateKey};
 use ehrchain_core::keys::KeyStoreError;
 use ehrchain_core::{B256, ErrorCode, InMemoryKeyStore, KeyId, KeyStore, MasterKey};
 use js_sys::{Function, Uint8Array};
@@ -174,21 +174,19 @@ pub(crate) fn recipient_key(
             "privateKey must be a 32-byte Uint8Array or a key store with a recipientKey function",
         ));
     };
-    let key_id = hex(key_id.as_slice());
-    let what = format!("the key store's recipientKey callback for {suite} key {key_id}");
+    let key_hex = hex(key_id.as_slice());
+    let what = format!("the key store's recipientKey callback for {suite} key {key_hex}");
     match call(
         &f,
         value,
-        &JsValue::from_str(&key_id),
+        &JsValue::from_str(&key_hex),
         Some(&convert::to_js(&suite)?),
         &what,
     )? {
         Some(key) => Ok(RecipientPrivateKey::from_bytes(suite, key.as_slice())?),
-        None => Err(Failure::new(
-            ErrorCode::CapsuleWrongKey,
-            format!(
-                "the key capsule was sealed for {suite} recipient key {key_id}, which this key store does not hold: open it where that key is"
-            ),
-        )),
+        None => Err(Failure::from(CapsuleError::KeyNotHeld {
+            suite,
+            key_id: *key_id,
+        })),
     }
 }
