@@ -131,6 +131,8 @@ macro_rules! pin_consent {
 #[test]
 fn core_s_consent_interface_matches_the_compiled_contract() {
     pin_consent!(
+        bindPatientCall: SIGNATURE, SELECTOR;
+        publishRecipientKeyCall: SIGNATURE, SELECTOR;
         grantSignedCall: SIGNATURE, SELECTOR;
         revokeSignedCall: SIGNATURE, SELECTOR;
         recordDisclosureCall: SIGNATURE, SELECTOR;

@@ -29,11 +29,13 @@
 //! assert_eq!(typed["domain"]["name"], "ehrchain consent");
 //! ```
 
-use alloy_primitives::{Address, B256};
-use alloy_sol_types::{Eip712Domain, SolStruct, eip712_domain, sol};
+use alloy_primitives::{Address, B256, Bytes};
+use alloy_sol_types::{Eip712Domain, SolCall, SolStruct, eip712_domain, sol};
+use serde::de::Error as _;
 use serde_json::Value;
 
 use crate::authorship::typed_data_v4;
+use crate::capsule::RecipientPublicKey;
 
 /// The EIP-712 domain name of consent statements.
 pub const CONSENT_DOMAIN_NAME: &str = "ehrchain consent";
@@ -169,6 +171,12 @@ sol! {
             bytes32 previousKeyId
         );
 
+        /// Binds `account` (the patient's or a guardian's) to the pseudonym
+        /// `subject` (a custodian).
+        function bindPatient(bytes32 subject, address account) external;
+        /// Publishes (or rotates to) the sender's key: its key id, HPKE KEM
+        /// id and SHA-256 (a recipient).
+        function publishRecipientKey(bytes32 keyId, uint16 kem, bytes32 keyHash) external;
         /// Records a grant its patient signed (anyone relays).
         function grantSigned(ConsentGrant grant, bytes signature) external returns (bytes32 grantId);
         /// Revokes a grant by a signed statement (anyone relays).
@@ -247,6 +255,96 @@ impl ConsentRevocation {
     #[must_use]
     pub fn typed_data(&self, domain: &ConsentDomain) -> Value {
         typed_data_v4(&domain.eip712(), self)
+    }
+}
+
+impl IEhrConsent::publishRecipientKeyCall {
+    /// The call by which a recipient publishes `key`: its key id (the one
+    /// capsules name), its suite's HPKE KEM id and its SHA-256.
+    #[must_use]
+    pub fn of_key(key: &RecipientPublicKey) -> Self {
+        Self {
+            keyId: key.key_id(),
+            kem: key.suite().kem_id(),
+            keyHash: key.key_hash(),
+        }
+    }
+}
+
+/// A statement a bound account signs: a [`ConsentGrant`], or a
+/// [`ConsentRevocation`]. In JSON it is the statement's own object; one with
+/// a `grantId` is a revocation, any other a grant (the rule every binding
+/// reads statements by).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum ConsentStatement {
+    /// A grant.
+    Grant(ConsentGrant),
+    /// A revocation.
+    Revocation(ConsentRevocation),
+}
+
+impl<'de> serde::Deserialize<'de> for ConsentStatement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        if value.get("grantId").is_some() {
+            ConsentRevocation::deserialize(value)
+                .map(Self::Revocation)
+                .map_err(|e| D::Error::custom(format!("a revocation (it has a grantId): {e}")))
+        } else {
+            ConsentGrant::deserialize(value)
+                .map(Self::Grant)
+                .map_err(|e| D::Error::custom(format!("a grant (it has no grantId): {e}")))
+        }
+    }
+}
+
+impl ConsentStatement {
+    /// The bound account that signs it.
+    #[must_use]
+    pub fn patient(&self) -> Address {
+        match self {
+            Self::Grant(g) => g.patient,
+            Self::Revocation(r) => r.patient,
+        }
+    }
+
+    /// The EIP-712 digest the patient signs (for a grant, its grant id).
+    #[must_use]
+    pub fn signing_hash(&self, domain: &ConsentDomain) -> B256 {
+        match self {
+            Self::Grant(g) => g.grant_id(domain),
+            Self::Revocation(r) => r.signing_hash(domain),
+        }
+    }
+
+    /// The `eth_signTypedData_v4` document of the statement under `domain`.
+    #[must_use]
+    pub fn typed_data(&self, domain: &ConsentDomain) -> Value {
+        match self {
+            Self::Grant(g) => g.typed_data(domain),
+            Self::Revocation(r) => r.typed_data(domain),
+        }
+    }
+
+    /// The calldata relaying the statement with its patient's `signature`
+    /// (`grantSigned` for a grant, `revokeSigned` for a revocation): anyone
+    /// may send it; the contract checks the signature.
+    #[must_use]
+    pub fn relay_call(&self, signature: Bytes) -> Bytes {
+        match self {
+            Self::Grant(grant) => IEhrConsent::grantSignedCall {
+                grant: grant.clone(),
+                signature,
+            }
+            .abi_encode(),
+            Self::Revocation(revocation) => IEhrConsent::revokeSignedCall {
+                revocation: revocation.clone(),
+                signature,
+            }
+            .abi_encode(),
+        }
+        .into()
     }
 }
 

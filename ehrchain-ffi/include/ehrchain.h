@@ -191,13 +191,13 @@ enum ehr_result_code {
 #define EHR_PROOF_SUMMARY_INIT ([] { ehr_proof_summary s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_CAPSULE_BINDING_INIT ([] { ehr_capsule_binding s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_CAPSULE_SUMMARY_INIT ([] { ehr_capsule_summary s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_SHARING_CONTEXT_INIT ([] { ehr_sharing_context s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_ACK_SUMMARY_INIT ([] { ehr_ack_summary s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_KEY_STORE_CALLBACKS_INIT ([] { ehr_key_store_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_OUTBOX_CALLBACKS_INIT ([] { ehr_outbox_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_PIPELINE_TRANSMIT_INIT ([] { ehr_pipeline_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_TRANSMIT_INIT ([] { ehr_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_RECEIPT_INIT ([] { ehr_receipt s_{}; s_.struct_size = sizeof s_; return s_; }())
-#define EHR_SHARING_CONTEXT_INIT ([] { ehr_sharing_context s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_SIGNER_CALLBACKS_INIT ([] { ehr_signer_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_TRANSPORT_CALLBACKS_INIT ([] { ehr_transport_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_OUTAGE_INIT ([] { ehr_outage s_{}; s_.struct_size = sizeof s_; return s_; }())
@@ -205,13 +205,13 @@ enum ehr_result_code {
 #define EHR_PROOF_SUMMARY_INIT { .struct_size = sizeof(ehr_proof_summary) }
 #define EHR_CAPSULE_BINDING_INIT { .struct_size = sizeof(ehr_capsule_binding) }
 #define EHR_CAPSULE_SUMMARY_INIT { .struct_size = sizeof(ehr_capsule_summary) }
+#define EHR_SHARING_CONTEXT_INIT { .struct_size = sizeof(ehr_sharing_context) }
 #define EHR_ACK_SUMMARY_INIT { .struct_size = sizeof(ehr_ack_summary) }
 #define EHR_KEY_STORE_CALLBACKS_INIT { .struct_size = sizeof(ehr_key_store_callbacks) }
 #define EHR_OUTBOX_CALLBACKS_INIT { .struct_size = sizeof(ehr_outbox_callbacks) }
 #define EHR_PIPELINE_TRANSMIT_INIT { .struct_size = sizeof(ehr_pipeline_transmit) }
 #define EHR_TRANSMIT_INIT { .struct_size = sizeof(ehr_transmit) }
 #define EHR_RECEIPT_INIT { .struct_size = sizeof(ehr_receipt) }
-#define EHR_SHARING_CONTEXT_INIT { .struct_size = sizeof(ehr_sharing_context) }
 #define EHR_SIGNER_CALLBACKS_INIT { .struct_size = sizeof(ehr_signer_callbacks) }
 #define EHR_TRANSPORT_CALLBACKS_INIT { .struct_size = sizeof(ehr_transport_callbacks) }
 #define EHR_OUTAGE_INIT { .struct_size = sizeof(ehr_outage) }
@@ -833,6 +833,31 @@ typedef struct ehr_capsule_summary {
 } ehr_capsule_summary;
 
 /**
+ * Where consent lives: the chain, the registry that anchors records (and
+ * holds the roles), and the `EhrConsent` contract.
+ */
+typedef struct ehr_sharing_context {
+    /**
+     * `sizeof(ehr_sharing_context)` as the host's header declares it
+     * (`EHR_SHARING_CONTEXT_INIT` sets it): which of the fields below
+     * the host's struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
+     * The EIP-155 chain id.
+     */
+    uint64_t chain_id;
+    /**
+     * The `EhrRegistry` contract's 20-byte address.
+     */
+    uint8_t registry[20];
+    /**
+     * The `EhrConsent` contract's 20-byte address.
+     */
+    uint8_t consent[20];
+} ehr_sharing_context;
+
+/**
  * An ACK's main facts as a plain struct (`ehr_ack_to_summary`; `ehr_ack_to_json` has
  * all of them).
  */
@@ -1186,31 +1211,6 @@ typedef struct ehr_receipt {
      */
     uint8_t revert_data[EHR_MAX_REVERT_DATA];
 } ehr_receipt;
-
-/**
- * Where consent lives: the chain, the registry that anchors records (and
- * holds the roles), and the `EhrConsent` contract.
- */
-typedef struct ehr_sharing_context {
-    /**
-     * `sizeof(ehr_sharing_context)` as the host's header declares it
-     * (`EHR_SHARING_CONTEXT_INIT` sets it): which of the fields below
-     * the host's struct has (README, "Extensible structs").
-     */
-    size_t struct_size;
-    /**
-     * The EIP-155 chain id.
-     */
-    uint64_t chain_id;
-    /**
-     * The `EhrRegistry` contract's 20-byte address.
-     */
-    uint8_t registry[20];
-    /**
-     * The `EhrConsent` contract's 20-byte address.
-     */
-    uint8_t consent[20];
-} ehr_sharing_context;
 
 /**
  * An author's signer as C callbacks: the vendor's HSM or smart card.
@@ -1832,6 +1832,99 @@ void ehr_handshaker_config_builder_free(struct ehr_handshaker_config_builder *bu
  * Frees a handshaker configuration; NULL is ignored.
  */
 void ehr_handshaker_config_free(struct ehr_handshaker_config *config);
+
+/**
+ * Writes the `eth_signTypedData_v4` JSON of the consent statement in
+ * `statement_json` (`statement_json_len` bytes: a grant `{"subject",
+ * "patient", "recipient", "templateIds", "expiresAt", "nonce",
+ * "deadline"}`, or a revocation `{"grantId", "patient", "deadline"}`;
+ * hex for bytes and addresses, Unix seconds for times) under the chain and
+ * `EhrConsent` of `context` into `buf` (text-output rules:
+ * `ehr_result_message`): what the patient's wallet shows and signs.
+ * `EHR_INVALID_JSON` for a malformed statement.
+ */
+ehr_result ehr_consent_typed_data(const struct ehr_sharing_context *context,
+                                  const char *statement_json,
+                                  size_t statement_json_len,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *out_len);
+
+/**
+ * Writes the 32-byte EIP-712 digest of the consent statement in
+ * `statement_json` (as `ehr_consent_typed_data`) under `context` to
+ * `digest_out`: what the patient signs, and for a grant its grant id (the
+ * id `EhrConsent` stores it under, which `ehr_share_check_new` takes).
+ * `EHR_INVALID_JSON` for a malformed statement.
+ */
+ehr_result ehr_consent_signing_digest(const struct ehr_sharing_context *context,
+                                      const char *statement_json,
+                                      size_t statement_json_len,
+                                      uint8_t *digest_out);
+
+/**
+ * Signs the consent statement in `statement_json` (as
+ * `ehr_consent_typed_data`) under `context` with `signer` (the patient's
+ * or guardian's key: a local key, or the host's `sign` callback, which is
+ * handed the digest and the typed data) and writes the 65-byte signature
+ * (`r ‖ s ‖ v`) to `signature_out`, for `ehr_consent_relay_transaction`.
+ * The contract checks it when relayed: a signature not of the statement's
+ * `patient` is refused there. `EHR_SIGNER_FAILED` when the signer makes
+ * none; `EHR_INVALID_JSON` for a malformed statement.
+ */
+ehr_result ehr_signer_sign_consent(const struct ehr_signer *signer,
+                                   const struct ehr_sharing_context *context,
+                                   const char *statement_json,
+                                   size_t statement_json_len,
+                                   uint8_t *signature_out);
+
+/**
+ * Writes the transaction relaying the consent statement in
+ * `statement_json` (as `ehr_consent_typed_data`) with its patient's
+ * `signature` (`signature_len` bytes; 65 for a key, more for a smart
+ * account) as JSON `{"chainId", "to", "calldata"}` into `buf` (text-output
+ * rules: `ehr_result_message`): `grantSigned` for a grant, `revokeSigned`
+ * for a revocation. Anyone sends it (`ehr_transport_send_consent`): the
+ * patient needs no ether. `EHR_INVALID_JSON` for a malformed statement.
+ */
+ehr_result ehr_consent_relay_transaction(const struct ehr_sharing_context *context,
+                                         const char *statement_json,
+                                         size_t statement_json_len,
+                                         const uint8_t *signature,
+                                         size_t signature_len,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *out_len);
+
+/**
+ * Writes the transaction binding the 20-byte `account` (the patient's, or
+ * a guardian's) to the 32-byte pseudonym `subject` (`bindPatient`) as JSON
+ * `{"chainId", "to", "calldata"}` into `buf` (text-output rules:
+ * `ehr_result_message`), to send from a custodian's account (the
+ * registry's `CUSTODIAN_ROLE`).
+ */
+ehr_result ehr_consent_bind_patient_transaction(const struct ehr_sharing_context *context,
+                                                const uint8_t *subject,
+                                                const uint8_t *account,
+                                                char *buf,
+                                                size_t len,
+                                                size_t *out_len);
+
+/**
+ * Writes the transaction by which a recipient publishes (or rotates to)
+ * its `public_key` (`public_key_len` bytes, of `suite`, an
+ * `ehr_capsule_suite`): `publishRecipientKey(keyId, kem, keyHash)`, as JSON
+ * `{"chainId", "to", "calldata"}` into `buf` (text-output rules:
+ * `ehr_result_message`), to send from the recipient's account.
+ * `EHR_RECIPIENT_KEY_INVALID` for a key that is not one of `suite`.
+ */
+ehr_result ehr_consent_publish_key_transaction(const struct ehr_sharing_context *context,
+                                               uint32_t suite,
+                                               const uint8_t *public_key,
+                                               size_t public_key_len,
+                                               char *buf,
+                                               size_t len,
+                                               size_t *out_len);
 
 /**
  * Maps every entry of a FHIR Bundle (`bundle_json`, UTF-8 JSON text) with
@@ -3323,6 +3416,45 @@ ehr_result ehr_decode_revert(const uint8_t *data,
  * Frees a transport (a devnet and its chain with it); NULL is ignored.
  */
 void ehr_transport_free(struct ehr_transport *transport);
+
+/**
+ * Deploys `EhrConsent` over the transport's registry (whose roles it
+ * reads) with a transaction from the 20-byte account `from` (on a
+ * JSON-RPC node an account it unlocks, or whose key was added with
+ * `ehr_transport_rpc_add_local_key`; on the devnet any account, such as
+ * `ehr_devnet_account("admin")`), blocks until it is mined and writes the
+ * contract's 20-byte address to `consent_out` (`ehr_sharing_context.consent`).
+ * The registry's admin then grants `custodian` (and `emergency`) with
+ * `ehr_transport_rpc_grant_role` or `ehr_transport_devnet_grant_role`.
+ * `EHR_TRANSPORT_REVERTED` when the deployment reverts;
+ * `EHR_INVALID_ARGUMENT` for a callback transport.
+ */
+ehr_result ehr_transport_deploy_consent(struct ehr_transport *transport,
+                                        const uint8_t *from,
+                                        uint8_t *consent_out);
+
+/**
+ * Sends the consent transaction in `transaction_json`
+ * (`transaction_json_len` bytes: `{"chainId", "to", "calldata"}`, as
+ * `ehr_consent_bind_patient_transaction`,
+ * `ehr_consent_publish_key_transaction`, `ehr_consent_relay_transaction`
+ * and `ehr_disclosure_transaction` write it) from the 20-byte account
+ * `from` (a custodian, the recipient, or any relayer, as each says), blocks
+ * until it is mined and writes its 32-byte transaction hash to
+ * `tx_hash_out`. A refusal of `EhrConsent` is the core's error for it:
+ * `EHR_CONSENT_REVOKED`, `EHR_CONSENT_EXPIRED`, `EHR_CONSENT_NO_GRANT`, and
+ * `EHR_DISCLOSURE_REFUSED` for the rest (a signature not the patient's
+ * (`EhrConsentBadSignature`), a replayed grant, a sender without
+ * `CUSTODIAN_ROLE`, …; `ehr_last_error` names the contract's error); any
+ * other revert `EHR_TRANSPORT_REVERTED`. `EHR_TRANSPORT_WRONG_CHAIN` for a
+ * transaction of another chain; `EHR_INVALID_JSON` for malformed JSON;
+ * `EHR_INVALID_ARGUMENT` for a callback transport.
+ */
+ehr_result ehr_transport_send_consent(struct ehr_transport *transport,
+                                      const uint8_t *from,
+                                      const char *transaction_json,
+                                      size_t transaction_json_len,
+                                      uint8_t *tx_hash_out);
 
 /**
  * Makes an in-process Ethereum devnet (revm; no server) with the

@@ -49,7 +49,7 @@ pub struct ehr_sharing_context {
 }
 
 /// The core's context for the C `context`.
-fn context(context: *const ehr_sharing_context) -> Result<SharingContext> {
+pub(crate) fn sharing_context(context: *const ehr_sharing_context) -> Result<SharingContext> {
     let c = ptr::extensible(context, "context")?;
     Ok(SharingContext {
         chain_id: c.chain_id,
@@ -106,7 +106,7 @@ pub unsafe extern "C" fn ehr_share_check_new(
     check_out: *mut *mut ehr_share_check,
 ) -> ehr_result {
     guard(|| {
-        let context = self::context(context)?;
+        let context = sharing_context(context)?;
         let envelope = read_envelope(envelope, envelope_len)?;
         let recipient = Address::from(ptr::array::<20>(recipient, "recipient")?);
         let grant_id = ptr::array::<32>(grant_id, "grant_id")?;
@@ -233,7 +233,7 @@ pub unsafe extern "C" fn ehr_disclosure_transaction(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let context = self::context(context)?;
+        let context = sharing_context(context)?;
         let disclosures: Vec<_> = ptr::handles(shares, count, "shares")?
             .iter()
             .map(|s| s.share.disclosure.clone())
@@ -337,7 +337,7 @@ fn receive_check(
     with: impl FnOnce(ReceiveCheck) -> std::result::Result<ReceiveCheck, SharingError>,
     check_out: *mut *mut ehr_receive_check,
 ) -> Result<()> {
-    let context = self::context(context)?;
+    let context = sharing_context(context)?;
     let recipient = Address::from(ptr::array::<20>(recipient, "recipient")?);
     let capsule = ptr::handle(capsule, "capsule")?.capsule.clone();
     let envelope = read_envelope(envelope, envelope_len)?;

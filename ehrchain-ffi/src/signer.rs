@@ -83,11 +83,28 @@ impl Signer for FfiSigner {
     fn sign(&self, request: &SigningRequest) -> std::result::Result<Vec<u8>, AuthorshipError> {
         match self {
             Self::Local(key) => key.sign(request),
+            Self::Callbacks(..) => self
+                .sign_typed(&request.digest().0, &request.typed_data())
+                .map(|s| s.to_vec()),
+        }
+    }
+}
+
+impl FfiSigner {
+    /// The 65-byte signature of an EIP-712 statement: its `digest` signed by
+    /// a local key, or by the host's callback, which is shown `typed_data`
+    /// too (an author's record statement, a patient's consent statement).
+    pub(crate) fn sign_typed(
+        &self,
+        digest: &[u8; 32],
+        typed_data: &serde_json::Value,
+    ) -> std::result::Result<[u8; 65], AuthorshipError> {
+        match self {
+            Self::Local(key) => key.sign_digest(digest),
             Self::Callbacks(cb, _) => {
                 let mut signature = [0u8; 65];
-                let typed_data = request.typed_data().to_string();
-                match callbacks::sign(cb, &request.digest().0, &typed_data, &mut signature) {
-                    ehr_result::OK => Ok(signature.to_vec()),
+                match callbacks::sign(cb, digest, &typed_data.to_string(), &mut signature) {
+                    ehr_result::OK => Ok(signature),
                     code => Err(AuthorshipError::SignerFailed {
                         message: format!("the host's sign callback returned {}", code.name()),
                     }),

@@ -2,7 +2,11 @@
 //! registers a template and grants roles (`ehr_transport_rpc_deploy_registry`,
 //! `ehr_transport_rpc_register_template`, `ehr_transport_rpc_grant_role`), then
 //! a nurse's blood-pressure TI goes through `ehr_transport_new_rpc` to a valid
-//! ACK whose record hash the registry holds. Needs a node (Ganache 7.9.2,
+//! ACK whose record hash the registry holds. The consent contract's own
+//! part goes through the C ABI over the same kind of transport
+//! (`common/consent.rs`: `ehr_transport_deploy_consent`, the patient bound,
+//! the recipient's key published, a grant signed by the patient's key and
+//! relayed, one signed by another key refused). Needs a node (Ganache 7.9.2,
 //! chain 1337, ten unlocked accounts) in `EHRCHAIN_RPC_URL`;
 //! `scripts/ganache-e2e.sh` runs it after the contracts suite.
 #![cfg(feature = "rpc")]
@@ -15,8 +19,13 @@
 )]
 
 mod common;
+#[path = "common/consent.rs"]
+mod consent;
+#[path = "../../ehrchain-core/tests/common/test_keys.rs"]
+mod test_keys;
 
 use std::ptr::null_mut;
+use std::sync::{Mutex, PoisonError};
 
 use alloy_primitives::{Bytes, U256, keccak256};
 use common::{ok, text, ti_new};
@@ -24,9 +33,14 @@ use ehrchain_contracts::{EhrRegistry, PrivateKeySigner, RpcConfig, RpcTransport}
 use ehrchain_core::{Address, B256, ErrorCode};
 use ehrchain_ffi::*;
 
+/// The tests send from the same unlocked accounts: one at a time (two at
+/// once had a deployment revert on Ganache).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 #[test]
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
 fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let url = std::env::var("EHRCHAIN_RPC_URL").unwrap();
     let chain_id = std::env::var("EHRCHAIN_RPC_CHAIN_ID").map_or(1337, |id| id.parse().unwrap());
 
@@ -247,4 +261,91 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         })
         .unwrap();
     assert_eq!(stored, B256::from(summary.record_hash));
+}
+
+#[test]
+#[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
+fn the_consent_contract_s_own_part_through_the_c_abi_over_json_rpc() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    use ehrchain_core::{InitialTransaction, Role, TemplateRegistry, UnixMillis};
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    let url = std::env::var("EHRCHAIN_RPC_URL").unwrap();
+    let chain_id = std::env::var("EHRCHAIN_RPC_CHAIN_ID").map_or(1337, |id| id.parse().unwrap());
+    let accounts = RpcTransport::connect(&url, RpcConfig::new(chain_id))
+        .unwrap()
+        .accounts()
+        .unwrap();
+    assert!(accounts.len() >= 4, "the node needs 4 unlocked accounts");
+    let parties = consent::Parties {
+        admin: accounts[0],
+        custodian: accounts[1],
+        recipient: accounts[2],
+        relayer: accounts[3],
+    };
+    let (mut t, mut registry) = (null_mut(), [0u8; 20]);
+    // SAFETY: the URL is its length; the out pointers are writable; the
+    // transport is freed below.
+    unsafe {
+        let (u, ul) = text(&url);
+        ok(ehr_transport_new_rpc(
+            u,
+            ul,
+            chain_id,
+            [0u8; 20].as_ptr(),
+            30_000,
+            &raw mut t,
+        ));
+        ok(ehr_transport_rpc_deploy_registry(
+            t,
+            parties.admin.0.0.as_ptr(),
+            std::ptr::null(),
+            registry.as_mut_ptr(),
+        ));
+    }
+    let templates = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi())).unwrap();
+    let template_id = templates.latest("blood-pressure").unwrap().id();
+    let tg = test_keys::test_generator("records", chain_id, Address::from(registry));
+    let now = ehr_clock_now_ms() / 1000;
+    let ti = InitialTransaction {
+        ti_id: B256::repeat_byte(0x71),
+        template_id,
+        author_id: "doctor-1".into(),
+        author_role: Role::new(Role::DOCTOR).unwrap(),
+        patient_id: Some("MRN-000123".into()),
+        timestamp: now - 30,
+        fields: serde_json::from_value(
+            serde_json::json!({"systolic": 128, "diastolic": 84, "position": "sitting"}),
+        )
+        .unwrap(),
+    };
+    let tc = tg
+        .generate(
+            &templates,
+            &ti,
+            UnixMillis::from_secs(now),
+            &mut ChaCha20Rng::seed_from_u64(17),
+        )
+        .unwrap();
+    let admin = parties.admin;
+    let grant_role = |role: &str, account: Address| {
+        let (r, rl) = text(role);
+        // SAFETY: role is its length; the accounts 20 bytes.
+        ok(unsafe {
+            ehr_transport_rpc_grant_role(t, admin.0.0.as_ptr(), r, rl, account.0.0.as_ptr())
+        });
+    };
+    let consented = consent::consent_flow(
+        t,
+        &parties,
+        grant_role,
+        tc.envelope.as_bytes(),
+        tg.pseudonym("MRN-000123"),
+        template_id,
+        now,
+    );
+    assert_eq!(consented.context.registry, registry);
+    // SAFETY: freed once.
+    unsafe { ehr_transport_free(t) };
 }

@@ -5,10 +5,12 @@
 //! opens the record with its private key from a callback key store
 //! (`ehr_receive_check_*`); the patient reads the accounting
 //! (`ehr_accounting`), revokes, and no further capsule is made
-//! (`EHR_CONSENT_REVOKED`). Granting, revoking and publishing keys are
-//! transactions of the patient's and the recipient's wallets: this test
-//! sends them on the Rust devnet (the C ABI has no consent calls), and
-//! makes the reads the C functions name on the same devnet.
+//! (`EHR_CONSENT_REVOKED`). Those tests send the grants, revocations and
+//! keys on a Rust devnet and make the reads the C functions name there;
+//! the last one does the consent contract's own part through the C ABI on
+//! a C devnet transport (`common/consent.rs`: deploying `EhrConsent`,
+//! binding the patient, publishing the key, a grant signed by the patient's
+//! key and relayed, one signed by another key refused).
 #![cfg(feature = "devnet")]
 #![allow(
     missing_docs,
@@ -18,6 +20,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "common/consent.rs"]
+mod consent;
 #[path = "../../ehrchain-core/tests/common/test_keys.rs"]
 mod test_keys;
 
@@ -825,4 +829,80 @@ fn a_devnet_transport_answers_reads_at_its_newest_block_and_requests_pin_the_blo
     assert_eq!(rc, ErrorCode::InvalidJson);
     // SAFETY: freed once.
     unsafe { ehr_transport_free(transport) };
+}
+
+#[test]
+fn the_consent_contract_is_deployed_a_patient_bound_a_key_published_and_a_grant_relayed_through_c()
+{
+    let mut t = null_mut();
+    let (mut chain_id, mut registry) = (0u64, [0u8; 20]);
+    // SAFETY: the out pointers are writable; the transport is freed below.
+    unsafe {
+        ok(ehr_transport_new_devnet(null(), &raw mut t));
+        ok(ehr_transport_chain(
+            t,
+            &raw mut chain_id,
+            registry.as_mut_ptr(),
+        ));
+    }
+    let account = |name: &str| {
+        let mut address = [0u8; 20];
+        // SAFETY: name is its length; address 20 writable bytes.
+        ok(unsafe { ehr_devnet_account(name.as_ptr().cast(), name.len(), address.as_mut_ptr()) });
+        Address::from(address)
+    };
+    let parties = consent::Parties {
+        admin: account("admin"),
+        custodian: account("hospital"),
+        recipient: account("clinic-b"),
+        relayer: account("relayer"),
+    };
+    // A record of the patient's, sealed under the key `records` (0x11…).
+    let templates = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi())).unwrap();
+    let template_id = templates.latest("blood-pressure").unwrap().id();
+    let tg = test_keys::test_generator("records", chain_id, Address::from(registry));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let ti = InitialTransaction {
+        ti_id: B256::repeat_byte(0x71),
+        template_id,
+        author_id: "doctor-1".into(),
+        author_role: Role::new(Role::DOCTOR).unwrap(),
+        patient_id: Some("MRN-000123".into()),
+        timestamp: now - 30,
+        fields: serde_json::from_value(
+            json!({"systolic": 128, "diastolic": 84, "position": "sitting"}),
+        )
+        .unwrap(),
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(17);
+    let tc = tg
+        .generate(&templates, &ti, UnixMillis::from_secs(now), &mut rng)
+        .unwrap();
+    let grant_role = |role: &str, account: Address| {
+        // SAFETY: role is its length; account 20 bytes.
+        ok(unsafe {
+            ehr_transport_devnet_grant_role(
+                t,
+                role.as_ptr().cast(),
+                role.len(),
+                account.0.0.as_ptr(),
+            )
+        });
+    };
+    let consented = consent::consent_flow(
+        t,
+        &parties,
+        grant_role,
+        tc.envelope.as_bytes(),
+        tg.pseudonym("MRN-000123"),
+        template_id,
+        now,
+    );
+    assert_eq!(consented.context.chain_id, chain_id);
+    assert_ne!(consented.grant_id, B256::ZERO);
+    // SAFETY: freed once.
+    unsafe { ehr_transport_free(t) };
 }

@@ -115,3 +115,67 @@ fn the_typed_data_documents_are_what_a_wallet_signs() {
     assert_typed_data::<ConsentRevocation>(&document, consent_domain);
     assert_ne!(revocation.signing_hash(&domain()), revocation.grantId);
 }
+
+#[test]
+fn a_statement_with_a_grant_id_is_a_revocation_any_other_a_grant() {
+    use super::{ConsentStatement, IEhrConsent};
+    use alloy_sol_types::SolCall;
+
+    let g = grant();
+    let statement: ConsentStatement =
+        serde_json::from_value(serde_json::to_value(&g).unwrap()).unwrap();
+    assert_eq!(statement, ConsentStatement::Grant(g.clone()));
+    assert_eq!(statement.patient(), g.patient);
+    assert_eq!(statement.signing_hash(&domain()), g.grant_id(&domain()));
+    assert_eq!(statement.typed_data(&domain()), g.typed_data(&domain()));
+    let call = statement.relay_call(vec![0xaa; 65].into());
+    let decoded = IEhrConsent::grantSignedCall::abi_decode(&call).unwrap();
+    assert_eq!((decoded.grant, decoded.signature.len()), (g.clone(), 65));
+
+    let revocation = ConsentRevocation {
+        grantId: g.grant_id(&domain()),
+        patient: g.patient,
+        deadline: g.deadline,
+    };
+    let statement: ConsentStatement = serde_json::from_value(json!({
+        "grantId": revocation.grantId,
+        "patient": revocation.patient,
+        "deadline": revocation.deadline,
+    }))
+    .unwrap();
+    assert_eq!(statement, ConsentStatement::Revocation(revocation.clone()));
+    assert_eq!(
+        statement.signing_hash(&domain()),
+        revocation.signing_hash(&domain())
+    );
+    assert_eq!(
+        serde_json::to_value(&statement).unwrap(),
+        serde_json::to_value(&revocation).unwrap()
+    );
+    let call = statement.relay_call(vec![0xbb; 65].into());
+    let decoded = IEhrConsent::revokeSignedCall::abi_decode(&call).unwrap();
+    assert_eq!(decoded.revocation, revocation);
+
+    // A revocation with a grant's members, a grant missing one: named.
+    let mixed = json!({"grantId": B256::ZERO, "patient": g.patient, "deadline": 1, "nonce": 1});
+    let e = serde_json::from_value::<ConsentStatement>(mixed).unwrap_err();
+    assert!(
+        e.to_string().contains("a revocation (it has a grantId)"),
+        "{e}"
+    );
+    let e = serde_json::from_value::<ConsentStatement>(json!({"patient": g.patient})).unwrap_err();
+    assert!(e.to_string().contains("a grant (it has no grantId)"), "{e}");
+}
+
+#[test]
+fn a_recipient_publishes_its_key_id_kem_and_hash() {
+    use super::IEhrConsent;
+    use crate::capsule::{CapsuleSuite, RecipientPrivateKey};
+
+    let private = RecipientPrivateKey::from_bytes(CapsuleSuite::X25519, &[0x42; 32]).unwrap();
+    let key = private.public_key();
+    let call = IEhrConsent::publishRecipientKeyCall::of_key(key);
+    assert_eq!(call.keyId, key.key_id());
+    assert_eq!(call.kem, 0x0020);
+    assert_eq!(call.keyHash, key.key_hash());
+}

@@ -2,6 +2,7 @@
 //! devnet (`devnet`), a JSON-RPC node (`rpc`), or the host's own C callbacks
 //! (`host`). A handle holds one of them; the validator sees one `Transport`.
 
+mod consent;
 mod devnet;
 mod host;
 mod rpc;
@@ -19,6 +20,7 @@ use ehrchain_core::{
 };
 use std::ffi::c_char;
 
+pub use consent::*;
 pub use devnet::*;
 pub use host::*;
 pub use rpc::*;

@@ -58,6 +58,14 @@ ehr_result hsm_recipient_key(void *hsm, const uint8_t *key_id, uint32_t suite, u
 extern ehr_sharing_context sharing;
 extern uint8_t recipient[20], grant_id[32];
 extern char reads[4096], answers[4096];
+/* The consent contract's own part: the patient's signer (an HSM or a local
+ * key), the pseudonym and account it speaks for, a custodian's and a
+ * relayer's accounts, a grant statement as JSON and its signature. */
+extern ehr_signer *patient_signer;
+extern uint8_t subject[32], patient_account[20], custodian[20], relayer[20], consent[20];
+extern uint8_t signature[65];
+extern const char *grant_json;
+extern size_t grant_json_len;
 
 /* The node's URL, and one HTTP exchange with it. */
 extern const char *url;

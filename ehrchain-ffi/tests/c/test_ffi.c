@@ -3153,6 +3153,72 @@ static void test_patient_records_from_logs(void) {
               EHR_NULL_ARGUMENT);
 }
 
+/* The consent contract's own part on the devnet, from C: EhrConsent
+ * deployed, the patient bound by a custodian, a grant signed by another key
+ * refused by the contract, the patient's signed grant relayed. */
+static void test_consent_on_the_devnet(void) {
+    ehr_transport *t = NULL;
+    ehr_signer *patient = NULL, *other = NULL;
+    ehr_sharing_context ctx = EHR_SHARING_CONTEXT_INIT;
+    uint8_t admin_account[20], hospital[20], relayer_account[20], recipient_account[20];
+    uint8_t patient_account[20], pseudonym[32], secret[32], tx[32], grant_id_[32], sig[65];
+    char txbuf[8192], grant[1024], h1[70], h2[50], h3[50];
+    size_t len = 0;
+    memset(pseudonym, 0x07, sizeof pseudonym);
+    OK(ehr_transport_new_devnet(NULL, &t));
+    OK(ehr_transport_chain(t, &ctx.chain_id, ctx.registry));
+    OK(ehr_devnet_account(LIT("admin"), admin_account));
+    OK(ehr_devnet_account(LIT("hospital"), hospital));
+    OK(ehr_devnet_account(LIT("relayer"), relayer_account));
+    OK(ehr_devnet_account(LIT("clinic-b"), recipient_account));
+    OK(ehr_transport_deploy_consent(t, admin_account, ctx.consent));
+    OK(ehr_transport_devnet_grant_role(t, LIT("custodian"), hospital));
+    memset(secret, 0x5a, sizeof secret);
+    OK(ehr_signer_new_local(secret, &patient));
+    memset(secret, 0x6b, sizeof secret);
+    OK(ehr_signer_new_local(secret, &other));
+    OK(ehr_signer_address(patient, patient_account));
+
+    OK(ehr_consent_bind_patient_transaction(&ctx, pseudonym, patient_account, txbuf, sizeof txbuf,
+                                            &len));
+    EXPECT_RC(ehr_transport_send_consent(t, relayer_account, txbuf, len, tx),
+              EHR_DISCLOSURE_REFUSED);
+    EXPECT_LAST_ERROR("AccessControlUnauthorizedAccount");
+    OK(ehr_transport_send_consent(t, hospital, txbuf, len, tx));
+
+    unsigned long long now = (unsigned long long)(ehr_clock_now_ms() / 1000);
+    int grant_len = snprintf(grant, sizeof grant,
+                             "{\"subject\": \"%s\", \"patient\": \"%s\", \"recipient\": \"%s\", "
+                             "\"templateIds\": [], \"expiresAt\": %llu, \"nonce\": 1, "
+                             "\"deadline\": %llu}",
+                             to_hex(h1, pseudonym, 32), to_hex(h2, patient_account, 20),
+                             to_hex(h3, recipient_account, 20), now + 86400, now + 3600);
+    EXPECT(grant_len > 0 && (size_t)grant_len < sizeof grant);
+    OK(ehr_consent_typed_data(&ctx, grant, (size_t)grant_len, txbuf, sizeof txbuf, &len));
+    EXPECT(strstr(txbuf, "\"primaryType\":\"ConsentGrant\"") != NULL);
+    OK(ehr_consent_signing_digest(&ctx, grant, (size_t)grant_len, grant_id_));
+    EXPECT_RC(ehr_consent_signing_digest(&ctx, LIT("{\"grantId\": 1}"), grant_id_),
+              EHR_INVALID_JSON);
+    EXPECT_LAST_ERROR("a revocation (it has a grantId)");
+
+    /* Signed by another key: the contract refuses it. */
+    OK(ehr_signer_sign_consent(other, &ctx, grant, (size_t)grant_len, sig));
+    OK(ehr_consent_relay_transaction(&ctx, grant, (size_t)grant_len, sig, sizeof sig, txbuf,
+                                     sizeof txbuf, &len));
+    EXPECT_RC(ehr_transport_send_consent(t, relayer_account, txbuf, len, tx),
+              EHR_DISCLOSURE_REFUSED);
+    EXPECT_LAST_ERROR("EhrConsentBadSignature");
+    /* Signed by the patient: relayed. */
+    OK(ehr_signer_sign_consent(patient, &ctx, grant, (size_t)grant_len, sig));
+    OK(ehr_consent_relay_transaction(&ctx, grant, (size_t)grant_len, sig, sizeof sig, txbuf,
+                                     sizeof txbuf, &len));
+    OK(ehr_transport_send_consent(t, relayer_account, txbuf, len, tx));
+
+    ehr_signer_free(patient);
+    ehr_signer_free(other);
+    ehr_transport_free(t);
+}
+
 int main(void) {
     test_result_codes_are_stable();
     test_messages_and_buffers();
@@ -3176,6 +3242,7 @@ int main(void) {
     test_key_capsules();
     test_sharing_from_answers();
     test_patient_records_from_logs();
+    test_consent_on_the_devnet();
     if (failures > 0) {
         fprintf(stderr, "test_ffi: %d of %d checks failed\n", failures, checks);
         return 1;
