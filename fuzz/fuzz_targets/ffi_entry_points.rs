@@ -1,8 +1,10 @@
 //! The C entry points with arbitrary bytes, as a C host would pass them: the
 //! first byte picks the entry point and the output buffer size, the rest is
 //! the input (not necessarily UTF-8). Template JSON, TI JSON then generation,
-//! proof decoding (binary, QR text, JSON) then verification and re-encoding,
-//! envelope opening, ACK JSON, sharing's reads JSON (as `eth_call`
+//! proof decoding (binary, QR text, JSON) then verification (also against
+//! the input as an anchored batch's JSON) and re-encoding, envelope opening
+//! and reading its clear header, revert data decoding, a consent
+//! statement's digest, ACK JSON, sharing's reads JSON (as `eth_call`
 //! requests) and `eth_getLogs` results (as an accounting).
 //!
 //! No call may panic across the boundary (`EHR_PANIC`) or crash; a failing
@@ -180,6 +182,8 @@ fuzz_target!(|data: &[u8]| {
                     }
                     let single = ehr_proof_verify(proof);
                     no_panic(single);
+                    // The input again, as the batch a host read (JSON).
+                    no_panic(ehr_proof_verify_anchored(proof, text, input.len()));
                     let pair = [proof.cast_const(), proof.cast_const()];
                     let mut codes = [ehr_result::from(ErrorCode::Internal); 2];
                     let rc = ehr_proof_verify_many(pair.as_ptr(), 2, codes.as_mut_ptr());
@@ -237,6 +241,42 @@ fuzz_target!(|data: &[u8]| {
                                 input.len(),
                                 hash.as_mut_ptr(),
                             ));
+                            let mut info = vec![0xA5u8; buf.len()];
+                            let rc = ehr_envelope_info(
+                                input.as_ptr(),
+                                input.len(),
+                                info.as_mut_ptr().cast(),
+                                info.len(),
+                                &raw mut n,
+                            );
+                            check_text(rc, &info, n);
+                            let mut revert = vec![0xA5u8; buf.len()];
+                            let rc = ehr_decode_revert(
+                                input.as_ptr(),
+                                input.len(),
+                                revert.as_mut_ptr().cast(),
+                                revert.len(),
+                                &raw mut n,
+                            );
+                            check_text(rc, &revert, n);
+                            // The input as a patient's consent statement.
+                            let context = ehr_sharing_context {
+                                chain_id: 1337,
+                                registry: [0xEE; 20],
+                                consent: [0xC0; 20],
+                                ..ehr_sharing_context::default()
+                            };
+                            let mut digest = [0xA5u8; 32];
+                            let rc = ehr_consent_signing_digest(
+                                &raw const context,
+                                text,
+                                input.len(),
+                                digest.as_mut_ptr(),
+                            );
+                            no_panic(rc);
+                            if rc != ehr_result::OK {
+                                assert_eq!(digest, [0xA5; 32], "a failing call wrote its output");
+                            }
                             ehr_envelope_open(
                                 host.keys,
                                 input.as_ptr(),
