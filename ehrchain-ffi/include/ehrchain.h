@@ -3068,6 +3068,33 @@ ehr_result ehr_signed_proof_from_text(const char *text,
                                       struct ehr_signed_proof **proof_out);
 
 /**
+ * Reads a signed record's proof from its JSON form (`ehr_signed_proof_to_json`).
+ * Not verified yet. Free it with `ehr_signed_proof_free`.
+ */
+ehr_result ehr_signed_proof_from_json(const char *json,
+                                      size_t json_len,
+                                      struct ehr_signed_proof **proof_out);
+
+/**
+ * Writes the proof's compact binary form (`EHRP`, version 2) into `buf`
+ * (byte-output rules: `ehr_envelope_open`).
+ */
+ehr_result ehr_signed_proof_to_bytes(const struct ehr_signed_proof *proof,
+                                     uint8_t *buf,
+                                     size_t len,
+                                     size_t *out_len);
+
+/**
+ * Writes the proof's QR text form (`EHRP:` then base45) as NUL-terminated
+ * text into `buf` (text-output rules: `ehr_result_message`): small enough
+ * for a QR code on a printed report.
+ */
+ehr_result ehr_signed_proof_to_text(const struct ehr_signed_proof *proof,
+                                    char *buf,
+                                    size_t len,
+                                    size_t *out_len);
+
+/**
  * Writes the proof's JSON form (domain, statement with its author and
  * role, signature, batch, siblings) as NUL-terminated text into `buf`
  * (text-output rules: `ehr_result_message`).

@@ -9,7 +9,9 @@ use ehrchain_core::authorship::{RoleHistory, SignedBatchAnchor, SignedRecordProo
 
 use crate::ptr;
 use crate::result::ehr_result;
-use crate::shapes::{free, from_json, guard_on, parsed_bytes, parsed_text, text_of};
+use crate::shapes::{
+    bytes_of, free, from_json, guard_on, parsed, parsed_bytes, parsed_text, text_of,
+};
 
 /// The proof of one signed record: who wrote it, in which role, and that it
 /// is in a batch.
@@ -49,6 +51,48 @@ pub unsafe extern "C" fn ehr_signed_proof_from_text(
             proof: SignedRecordProof::from_text(text)?,
         })
     })
+}
+
+/// Reads a signed record's proof from its JSON form (`ehr_signed_proof_to_json`).
+/// Not verified yet. Free it with `ehr_signed_proof_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_signed_proof_from_json(
+    json: *const c_char,
+    json_len: usize,
+    proof_out: *mut *mut ehr_signed_proof,
+) -> ehr_result {
+    parsed(json, json_len, proof_out, "json", "proof_out", |json| {
+        Ok(ehr_signed_proof {
+            proof: SignedRecordProof::from_json(json)?,
+        })
+    })
+}
+
+/// Writes the proof's compact binary form (`EHRP`, version 2) into `buf`
+/// (byte-output rules: `ehr_envelope_open`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_signed_proof_to_bytes(
+    proof: *const ehr_signed_proof,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    bytes_of(proof, buf, len, out_len, "proof", |p| {
+        Ok(p.proof.to_bytes().into())
+    })
+}
+
+/// Writes the proof's QR text form (`EHRP:` then base45) as NUL-terminated
+/// text into `buf` (text-output rules: `ehr_result_message`): small enough
+/// for a QR code on a printed report.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_signed_proof_to_text(
+    proof: *const ehr_signed_proof,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    text_of(proof, buf, len, out_len, "proof", |p| Ok(p.proof.to_text()))
 }
 
 /// Writes the proof's JSON form (domain, statement with its author and

@@ -14,8 +14,12 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::ffi::c_char;
 use std::ptr::null_mut;
+
+use common::{ok, text_out};
 
 use ehrchain_core::Envelope;
 use ehrchain_ffi::*;
@@ -174,11 +178,40 @@ fn every_signed_proof_vector_gives_the_cores_result_in_c() {
         }
     };
     for v in file["valid"].as_array().unwrap() {
-        assert_eq!(
-            check(&unhex(v["binary"].as_str().unwrap()), None),
-            ehr_result::OK
-        );
+        let binary = unhex(v["binary"].as_str().unwrap());
+        assert_eq!(check(&binary, None), ehr_result::OK);
         assert_eq!(check(&[], v["text"].as_str()), ehr_result::OK);
+        // Its three forms through C: bytes → JSON → proof → bytes and text
+        // give the vector's own.
+        let (mut proof, mut again) = (null_mut(), null_mut());
+        // SAFETY: each input is our own buffer with its length; the proofs
+        // are live until freed once.
+        unsafe {
+            ok(ehr_signed_proof_from_bytes(
+                binary.as_ptr(),
+                binary.len(),
+                &raw mut proof,
+            ));
+            let json = text_out(|b, l, n| ehr_signed_proof_to_json(proof, b, l, n));
+            ok(ehr_signed_proof_from_json(
+                json.as_ptr().cast(),
+                json.len(),
+                &raw mut again,
+            ));
+            let mut bytes = vec![0u8; binary.len()];
+            let mut n = 0usize;
+            ok(ehr_signed_proof_to_bytes(
+                again,
+                bytes.as_mut_ptr(),
+                bytes.len(),
+                &raw mut n,
+            ));
+            assert_eq!(bytes.get(..n), Some(binary.as_slice()), "{}", v["name"]);
+            let text = text_out(|b, l, n| ehr_signed_proof_to_text(again, b, l, n));
+            assert_eq!(Some(text.as_str()), v["text"].as_str(), "{}", v["name"]);
+            ehr_signed_proof_free(again);
+            ehr_signed_proof_free(proof);
+        }
     }
     let invalid = file["invalid"].as_array().unwrap();
     for v in invalid {
