@@ -2745,6 +2745,18 @@ ehr_result ehr_rpc_exchange_new(const struct ehr_validator *validator,
                                 struct ehr_rpc_exchange **exchange_out);
 
 /**
+ * Makes the exchange for `transmit`, the read `watcher` handed out
+ * (`ehr_watcher_poll_transmit`), as `ehr_rpc_exchange_new` does for a
+ * validator's (a watcher sends nothing). Hand its result to the watcher
+ * with `ehr_rpc_exchange_finish_watcher`.
+ */
+ehr_result ehr_rpc_exchange_new_watcher(const struct ehr_watcher *watcher,
+                                        const struct ehr_transmit *transmit,
+                                        const uint8_t *registry,
+                                        bool mine_on_head,
+                                        struct ehr_rpc_exchange **exchange_out);
+
+/**
  * Writes the next JSON-RPC request body to POST (with request id `id`) as
  * NUL-terminated text into `buf`, following the text-output rules of
  * `ehr_result_message`. `EHR_NOT_PRESENT` once the exchange is done (then
@@ -2777,6 +2789,16 @@ ehr_result ehr_rpc_exchange_handle_answer(struct ehr_rpc_exchange *exchange,
 ehr_result ehr_rpc_exchange_finish(struct ehr_rpc_exchange *exchange,
                                    struct ehr_validator *validator,
                                    uint64_t now_ms);
+
+/**
+ * Hands the result of a done exchange to `watcher` at `now_ms` (the
+ * watcher that made it), as the matching `ehr_watcher_handle_*` would.
+ * `EHR_NOT_PRESENT` while requests remain; `EHR_VALIDATOR` when the
+ * watcher did not ask for this result.
+ */
+ehr_result ehr_rpc_exchange_finish_watcher(struct ehr_rpc_exchange *exchange,
+                                           struct ehr_watcher *watcher,
+                                           uint64_t now_ms);
 
 /**
  * Frees an exchange (NULL is ignored).

@@ -5,6 +5,7 @@
 //! watcher's and a pipeline flight's `_handle_*` functions (through the
 //! core's `TakesReads`).
 
+use ehrchain_core::rpc::Outcome;
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::{
     AnchoredBatch, B256, BlockRef, Submission, TakesReads, TransactionValidator, TransportError,
@@ -15,6 +16,7 @@ use crate::ptr;
 use crate::result::{Error, Result, ehr_result};
 use crate::shapes::guard_on_mut;
 use crate::transport::{ehr_poll_status, ehr_receipt, host_result, submission_status};
+use ehrchain_core::ErrorCode;
 
 /// The validator or the watcher: a state machine that takes the reads and
 /// whose refusals are C codes.
@@ -30,6 +32,19 @@ pub(crate) trait ReaderHandle {
     const NAME: &'static str;
     /// Its state machine, to hand a read's result to.
     fn machine(&mut self) -> &mut Self::Machine;
+    /// Its state machine, to read.
+    fn machine_ref(&self) -> &Self::Machine;
+    /// Hands `machine` the result of a JSON-RPC exchange it asked for. By
+    /// default a read's only: the validator takes a submission's too.
+    fn take(machine: &mut Self::Machine, outcome: Outcome, now: UnixMillis) -> Result<()> {
+        let taken = outcome.hand_read_to(machine, now).ok_or_else(|| {
+            Error::new(
+                ErrorCode::Validator,
+                format!("a {} sends nothing: this exchange is not its", Self::NAME),
+            )
+        })?;
+        taken.map_err(Into::into)
+    }
 }
 
 /// Where a result goes: the machine of a handle (`ehr_validator *`,

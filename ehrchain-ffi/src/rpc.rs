@@ -1,8 +1,9 @@
 //! `ehr_rpc_exchange`: the core's JSON-RPC policy for a C host with its own
-//! HTTP client. For each action of `ehr_validator_poll_transmit`, the host
-//! makes an exchange, POSTs each request body it hands out to the node,
-//! hands back the HTTP status and body, and when the exchange is done hands
-//! its result to the validator. Requests, the classification of answers
+//! HTTP client. For each action of `ehr_validator_poll_transmit` (or each
+//! read of `ehr_watcher_poll_transmit`), the host makes an exchange, POSTs
+//! each request body it hands out to the node, hands back the HTTP status
+//! and body, and when the exchange is done hands its result to the
+//! validator (or the watcher). Requests, the classification of answers
 //! (reverts, outages, rate limits, another chain) and their decoding are the
 //! core's (`ehrchain_core::rpc`), the same as the Rust `RpcTransport` and
 //! the JavaScript EIP-1193 transport use.
@@ -21,13 +22,18 @@
 use std::ffi::c_char;
 
 use ehrchain_core::rpc::{self, Exchange, ExchangeConfig, Outcome};
-use ehrchain_core::{Address, B256, ErrorCode, Transmit, TransportError, TxHash, UnixMillis};
+use ehrchain_core::{
+    Address, B256, ErrorCode, Submission, TakesReads as _, Transmit, TransportError, TxHash,
+    UnixMillis,
+};
 
 use crate::config::ehr_finality;
 use crate::ptr::{self, Out};
+use crate::reads::ReaderHandle;
 use crate::result::{Error, Result, ehr_result, guard};
 use crate::shapes::{free, guard_on, guard_on_mut};
-use crate::validator::{chain_of, ehr_transmit, ehr_transmit_kind, ehr_validator};
+use crate::validator::{ehr_transmit, ehr_transmit_kind, ehr_validator};
+use crate::watcher::ehr_watcher;
 
 /// One validator action carried out over JSON-RPC by the host's HTTP client.
 ///
@@ -36,13 +42,14 @@ pub struct ehr_rpc_exchange {
     exchange: Option<Exchange>,
 }
 
-/// The core's action for the C view `transmit` of `validator`'s next action.
-fn transmit_of(validator: &ehr_validator, transmit: &ehr_transmit) -> Result<Transmit> {
+/// The core's action for the C view `transmit` of a state machine's next
+/// action, whose transaction (to send or poll) is `submission`.
+fn transmit_of(submission: Option<&Submission>, transmit: &ehr_transmit) -> Result<Transmit> {
     let submission = || {
-        validator.v.submission().cloned().ok_or_else(|| {
+        submission.cloned().ok_or_else(|| {
             Error::new(
                 ErrorCode::Validator,
-                "the validator has no transaction to send or poll",
+                "there is no transaction to send or poll: this action was not handed out",
             )
         })
     };
@@ -101,19 +108,61 @@ pub unsafe extern "C" fn ehr_rpc_exchange_new(
     mine_on_head: bool,
     exchange_out: *mut *mut ehr_rpc_exchange,
 ) -> ehr_result {
-    guard_on(validator, "validator", |validator| {
+    exchange_new(
+        validator,
+        transmit,
+        registry,
+        from,
+        mine_on_head,
+        exchange_out,
+    )
+}
+
+/// Makes the exchange for `transmit`, the read `watcher` handed out
+/// (`ehr_watcher_poll_transmit`), as `ehr_rpc_exchange_new` does for a
+/// validator's (a watcher sends nothing). Hand its result to the watcher
+/// with `ehr_rpc_exchange_finish_watcher`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_rpc_exchange_new_watcher(
+    watcher: *const ehr_watcher,
+    transmit: *const ehr_transmit,
+    registry: *const u8,
+    mine_on_head: bool,
+    exchange_out: *mut *mut ehr_rpc_exchange,
+) -> ehr_result {
+    exchange_new(
+        watcher,
+        transmit,
+        registry,
+        std::ptr::null(),
+        mine_on_head,
+        exchange_out,
+    )
+}
+
+/// The exchange for the action `transmit` of the handle `h`'s machine.
+fn exchange_new<H: ReaderHandle>(
+    h: *const H,
+    transmit: *const ehr_transmit,
+    registry: *const u8,
+    from: *const u8,
+    mine_on_head: bool,
+    exchange_out: *mut *mut ehr_rpc_exchange,
+) -> ehr_result {
+    guard_on(h, H::NAME, |h| {
         let transmit = &ptr::extensible(transmit, "transmit")?;
         let registry = Address::from(ptr::array::<20>(registry, "registry")?);
         let from = (!from.is_null())
             .then(|| ptr::array::<20>(from, "from").map(Address::from))
             .transpose()?;
         let out = Out::new(exchange_out, "exchange_out")?;
+        let submission = h.machine_ref().read_submission();
         let config = ExchangeConfig {
             from,
             mine_on_head,
-            ..ExchangeConfig::new(chain_of(&validator.v), registry)
+            ..ExchangeConfig::new(submission.map_or(0, |s| s.chain_id), registry)
         };
-        let exchange = Exchange::new(&transmit_of(validator, transmit)?, config);
+        let exchange = Exchange::new(&transmit_of(submission, transmit)?, config);
         out.give(ehr_rpc_exchange {
             exchange: Some(exchange),
         });
@@ -201,8 +250,30 @@ pub unsafe extern "C" fn ehr_rpc_exchange_finish(
     validator: *mut ehr_validator,
     now_ms: u64,
 ) -> ehr_result {
+    exchange_finish(exchange, validator, now_ms)
+}
+
+/// Hands the result of a done exchange to `watcher` at `now_ms` (the
+/// watcher that made it), as the matching `ehr_watcher_handle_*` would.
+/// `EHR_NOT_PRESENT` while requests remain; `EHR_VALIDATOR` when the
+/// watcher did not ask for this result.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_rpc_exchange_finish_watcher(
+    exchange: *mut ehr_rpc_exchange,
+    watcher: *mut ehr_watcher,
+    now_ms: u64,
+) -> ehr_result {
+    exchange_finish(exchange, watcher, now_ms)
+}
+
+/// Hands the result of a done exchange to the machine of the handle `h`.
+fn exchange_finish<H: ReaderHandle>(
+    exchange: *mut ehr_rpc_exchange,
+    h: *mut H,
+    now_ms: u64,
+) -> ehr_result {
     guard_on_mut(exchange, "exchange", |handle| {
-        let validator = ptr::handle_mut(validator, "validator")?;
+        let h = ptr::handle_mut(h, H::NAME)?;
         let done = handle.exchange.as_ref().is_some_and(Exchange::is_done);
         if !done {
             return Err(Error::new(
@@ -211,10 +282,10 @@ pub unsafe extern "C" fn ehr_rpc_exchange_finish(
             ));
         }
         let outcome: Option<Outcome> = handle.exchange.take().and_then(Exchange::finish);
-        if let Some(outcome) = outcome {
-            outcome.hand_to(&mut validator.v, UnixMillis(now_ms))?;
+        match outcome {
+            Some(outcome) => H::take(h.machine(), outcome, UnixMillis(now_ms)),
+            None => Ok(()),
         }
-        Ok(())
     })
 }
 

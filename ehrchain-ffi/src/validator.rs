@@ -25,6 +25,7 @@ use crate::shapes::{free, guard_on, json_text, text_of, value_of};
 use crate::signer::ehr_signer;
 use crate::ti::ehr_ti;
 use crate::transport::{ehr_receipt, ehr_submission, ehr_transport};
+use ehrchain_core::rpc::Outcome;
 
 /// The Transaction Validator for one submission (a TC, or a batch
 /// transaction for many TCs): takes it from generated to a final verdict and
@@ -52,6 +53,12 @@ impl ReaderHandle for ehr_validator {
     const NAME: &'static str = "validator";
     fn machine(&mut self) -> &mut TransactionValidator {
         &mut self.v
+    }
+    fn machine_ref(&self) -> &TransactionValidator {
+        &self.v
+    }
+    fn take(machine: &mut TransactionValidator, outcome: Outcome, now: UnixMillis) -> Result<()> {
+        Ok(outcome.hand_to(machine, now)?)
     }
 }
 
@@ -362,11 +369,6 @@ pub unsafe extern "C" fn ehr_validator_handle_timeout(
             .handle_timeout(UnixMillis(now_ms));
         Ok(())
     })
-}
-
-/// The chain the validator's transaction is for (0 for a refused TI's).
-pub(crate) fn chain_of(v: &TransactionValidator) -> u64 {
-    v.submission().map_or(0, |s| s.chain_id)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_BLOCK` at `now_ms`: `result`

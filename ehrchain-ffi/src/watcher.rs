@@ -43,6 +43,9 @@ impl ReaderHandle for ehr_watcher {
     fn machine(&mut self) -> &mut AnchorWatcher {
         &mut self.w
     }
+    fn machine_ref(&self) -> &AnchorWatcher {
+        &self.w
+    }
 }
 
 /// Makes a watcher with `config_json` (`config_len` bytes of UTF-8; the

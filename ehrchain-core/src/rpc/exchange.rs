@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::{BlockTag, RpcRequest, TxFields};
 use crate::batch::AnchoredBatch;
+use crate::driver::TakesReads;
 use crate::finality::{BlockRef, FinalityTag};
 use crate::registry_abi::IEhrRegistry;
 use crate::time::UnixMillis;
@@ -94,15 +95,30 @@ impl Outcome {
     ) -> Result<(), ValidatorError> {
         match self {
             Self::Submitted(r) => validator.handle_submitted(now, r),
-            Self::Polled(r) => validator.handle_receipt(now, r),
-            Self::Head(r) => validator.handle_head(now, r),
-            Self::Record(r) => validator.handle_record(now, r),
-            Self::Batch(r) => validator.handle_batch(now, r),
-            Self::Block(r) => validator.handle_block(now, r),
             Self::Persist => Err(ValidatorError::Unexpected(
                 "a JSON-RPC result for a persist action (store the outbox entry, then call handle_persisted)",
             )),
+            read => read.hand_read_to(validator, now).unwrap_or(Ok(())),
         }
+    }
+
+    /// Hands a read's result to the state machine that asked for the read
+    /// (a validator, or an [`AnchorWatcher`](crate::AnchorWatcher)); `None`
+    /// for the outcome of a submission or a persist, which only the
+    /// validator that asked takes ([`hand_to`](Self::hand_to)).
+    pub fn hand_read_to<M: TakesReads>(
+        self,
+        machine: &mut M,
+        now: UnixMillis,
+    ) -> Option<Result<(), M::Error>> {
+        Some(match self {
+            Self::Polled(r) => machine.handle_receipt(now, r),
+            Self::Head(r) => machine.handle_head(now, r),
+            Self::Record(r) => machine.handle_record(now, r),
+            Self::Batch(r) => machine.handle_batch(now, r),
+            Self::Block(r) => machine.handle_block(now, r),
+            Self::Submitted(_) | Self::Persist => return None,
+        })
     }
 }
 

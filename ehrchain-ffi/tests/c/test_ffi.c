@@ -1856,7 +1856,23 @@ static void test_watcher_after_the_ack(void) {
     EXPECT_RC(ehr_watcher_handle_record(w, now_ms, EHR_OK, false, NULL), EHR_WATCHER);
     uint64_t head = 0;
     OK(fake_head(&fake, &head));
-    OK(ehr_watcher_handle_head(w, now_ms, EHR_OK, head));
+    {
+        /* The head read through the host's own HTTP client and the core's
+         * JSON-RPC policy, as for a validator's actions. */
+        ehr_rpc_exchange *x = NULL;
+        OK(ehr_rpc_exchange_new_watcher(w, &a, registry, false, &x));
+        char body[1024], answer[128];
+        size_t body_len = 0;
+        OK(ehr_rpc_exchange_request(x, 1, body, sizeof body, &body_len));
+        EXPECT(strstr(body, "\"method\":\"eth_blockNumber\"") != NULL);
+        int n = snprintf(answer, sizeof answer, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x%llx\"}",
+                         (unsigned long long)head);
+        OK(ehr_rpc_exchange_handle_answer(x, 200, (const uint8_t *)answer, (size_t)n));
+        OK(ehr_rpc_exchange_finish_watcher(x, w, now_ms));
+        ehr_rpc_exchange_free(x);
+        /* Taken: the head was not asked for again. */
+        EXPECT_RC(ehr_watcher_handle_head(w, now_ms, EHR_OK, head), EHR_WATCHER);
+    }
     OK(ehr_watcher_poll_transmit(w, now_ms, &a));
     EXPECT(a.kind == EHR_TRANSMIT_POLL && memcmp(a.tx_hash, first.tx_hash, 32) == 0);
     uint32_t status = 0;
