@@ -1414,6 +1414,20 @@ ehr_result ehr_batch_root(const struct ehr_batch *batch,
                           uint32_t *leaf_count_out);
 
 /**
+ * Writes the `anchorBatch(root, leafCount, batchId)` transaction of the
+ * batch for the 20-byte `registry` on `chain_id` (sent by an account
+ * holding `HANDSHAKER_ROLE`) as NUL-terminated JSON (a `Submission`, as
+ * JavaScript's `batch.anchorTransaction`) into `buf` (text-output rules:
+ * `ehr_result_message`): for a host that sends it itself.
+ */
+ehr_result ehr_batch_anchor_transaction(const struct ehr_batch *batch,
+                                        uint64_t chain_id,
+                                        const uint8_t *registry,
+                                        char *buf,
+                                        size_t len,
+                                        size_t *out_len);
+
+/**
  * Writes the inclusion proof of the record at leaf `index` to `proof_out`
  * (free it with `ehr_proof_free`); `EHR_INVALID_ARGUMENT` past the end.
  */
@@ -3997,6 +4011,17 @@ ehr_result ehr_watcher_poll_event(struct ehr_watcher *watcher,
                                   size_t len,
                                   size_t *out_len,
                                   bool *has_event_out);
+
+/**
+ * Writes the read the watcher is retrying because it failed, as
+ * NUL-terminated JSON (a `TransportError`: `{"kind": "unavailable", …}`,
+ * JavaScript's `watcher.lastError`), or `null` once a read succeeded, into
+ * `buf` (text-output rules: `ehr_result_message`).
+ */
+ehr_result ehr_watcher_last_error(const struct ehr_watcher *watcher,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *out_len);
 
 /**
  * Writes the watcher's whole state (format `ehrchain.watcher/1`, with the

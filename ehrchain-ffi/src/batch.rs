@@ -6,7 +6,8 @@ use std::ffi::c_char;
 
 use ehrchain_core::batch::ChainCheckError;
 use ehrchain_core::{
-    AnchoredBatch, B256, Batch, BatchBuilder, ErrorCode, InclusionProof, SystemClock, run_blocking,
+    Address, AnchoredBatch, B256, Batch, BatchBuilder, ErrorCode, InclusionProof, Submission,
+    SystemClock, run_blocking,
 };
 
 use crate::cancel::{blocking, ehr_cancel};
@@ -15,8 +16,8 @@ use crate::handshaker::{ehr_ack, ehr_tc};
 use crate::ptr::{self, Out, OutArray, OutExtensible, OutSlots};
 use crate::result::{Error, ehr_result, guard};
 use crate::shapes::{
-    bytes_of, free, from_json, guard_on, guard_on_mut, handle_of, made, parsed, parsed_bytes,
-    parsed_text, text_of,
+    bytes_of, free, from_json, guard_on, guard_on_mut, handle_of, json_text, made, parsed,
+    parsed_bytes, parsed_text, text_of,
 };
 use crate::transport::ehr_transport;
 use crate::validator::batch_validator;
@@ -100,6 +101,28 @@ pub unsafe extern "C" fn ehr_batch_root(
         root.set(&batch.batch.root().0);
         count.set(batch.batch.leaf_count());
         Ok(())
+    })
+}
+
+/// Writes the `anchorBatch(root, leafCount, batchId)` transaction of the
+/// batch for the 20-byte `registry` on `chain_id` (sent by an account
+/// holding `HANDSHAKER_ROLE`) as NUL-terminated JSON (a `Submission`, as
+/// JavaScript's `batch.anchorTransaction`) into `buf` (text-output rules:
+/// `ehr_result_message`): for a host that sends it itself.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_batch_anchor_transaction(
+    batch: *const ehr_batch,
+    chain_id: u64,
+    registry: *const u8,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard_on(batch, "batch", |batch| {
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let tx = batch.batch.anchor_transaction(registry, chain_id);
+        let json = json_text(&Submission::from(&tx))?;
+        ptr::write_text(buf, len, out_len, &json)
     })
 }
 

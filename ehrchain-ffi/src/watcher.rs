@@ -266,6 +266,22 @@ pub unsafe extern "C" fn ehr_watcher_poll_event(
     })
 }
 
+/// Writes the read the watcher is retrying because it failed, as
+/// NUL-terminated JSON (a `TransportError`: `{"kind": "unavailable", …}`,
+/// JavaScript's `watcher.lastError`), or `null` once a read succeeded, into
+/// `buf` (text-output rules: `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_last_error(
+    watcher: *const ehr_watcher,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    text_of(watcher, buf, len, out_len, "watcher", |w| {
+        json_text(&w.w.last_error())
+    })
+}
+
 /// Writes the watcher's whole state (format `ehrchain.watcher/1`, with the
 /// outbox entries of the anchors it watches) as NUL-terminated text into
 /// `buf` (text-output rules: `ehr_result_message`). Events not handed out

@@ -1165,3 +1165,46 @@ fn role_ids_and_reverts_are_the_cores() {
     });
     assert!(empty.contains("\"error\":null"), "{empty}");
 }
+
+#[test]
+fn a_batch_anchor_transaction_is_the_cores() {
+    let hashes: Vec<B256> = (1..=3u8).map(B256::repeat_byte).collect();
+    let registry = Address::repeat_byte(0xEE);
+    let (mut builder, mut batch) = (null_mut(), null_mut());
+    let mut index = 0u32;
+    // SAFETY: every pointer is valid for its stated length; the handles are
+    // freed once at the end.
+    let json = unsafe {
+        ok(ehr_batch_builder_new(&raw mut builder));
+        for hash in &hashes {
+            ok(ehr_batch_builder_push(
+                builder,
+                hash.as_ptr(),
+                &raw mut index,
+            ));
+        }
+        ok(ehr_batch_builder_build(
+            builder,
+            [9u8; 32].as_ptr(),
+            &raw mut batch,
+        ));
+        let json = text_out(|b, l, n| {
+            ehr_batch_anchor_transaction(batch, 1337, registry.0.0.as_ptr(), b, l, n)
+        });
+        ehr_batch_free(batch);
+        ehr_batch_builder_free(builder);
+        json
+    };
+    let mut core = ehrchain_core::BatchBuilder::new();
+    for hash in hashes {
+        core.push(hash).unwrap();
+    }
+    let tx = core
+        .build(B256::repeat_byte(9))
+        .unwrap()
+        .anchor_transaction(registry, 1337);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+        serde_json::to_value(ehrchain_core::Submission::from(&tx)).unwrap()
+    );
+}

@@ -1854,6 +1854,26 @@ static void test_watcher_after_the_ack(void) {
     OK(ehr_watcher_poll_transmit(w, now_ms, &a));
     EXPECT(a.kind == EHR_TRANSMIT_READ_HEAD);
     EXPECT_RC(ehr_watcher_handle_record(w, now_ms, EHR_OK, false, NULL), EHR_WATCHER);
+    {
+        /* The node does not answer: the watcher says why it retries. */
+        char last[512];
+        size_t last_len = 0;
+        OK(ehr_watcher_last_error(w, last, sizeof last, &last_len));
+        EXPECT(strcmp(last, "null") == 0);
+        OK(ehr_watcher_handle_head(w, now_ms, EHR_TRANSPORT_UNAVAILABLE, 0));
+        OK(ehr_watcher_last_error(w, last, sizeof last, &last_len));
+        EXPECT(strstr(last, "unavailable") != NULL);
+        /* Asked again once its backoff is over. */
+        a.kind = EHR_TRANSMIT_NONE;
+        for (int i = 0; i < 100 && a.kind != EHR_TRANSMIT_READ_HEAD; i++) {
+            bool has_deadline = false;
+            uint64_t deadline = 0;
+            OK(ehr_watcher_poll_timeout(w, &has_deadline, &deadline));
+            now_ms = has_deadline && deadline > now_ms ? deadline : now_ms + 1;
+            OK(ehr_watcher_poll_transmit(w, now_ms, &a));
+        }
+        EXPECT(a.kind == EHR_TRANSMIT_READ_HEAD);
+    }
     uint64_t head = 0;
     OK(fake_head(&fake, &head));
     {
@@ -1870,8 +1890,12 @@ static void test_watcher_after_the_ack(void) {
         OK(ehr_rpc_exchange_handle_answer(x, 200, (const uint8_t *)answer, (size_t)n));
         OK(ehr_rpc_exchange_finish_watcher(x, w, now_ms));
         ehr_rpc_exchange_free(x);
-        /* Taken: the head was not asked for again. */
+        /* Taken: the head was not asked for again, and the read passed. */
         EXPECT_RC(ehr_watcher_handle_head(w, now_ms, EHR_OK, head), EHR_WATCHER);
+        char last[64];
+        size_t last_len = 0;
+        OK(ehr_watcher_last_error(w, last, sizeof last, &last_len));
+        EXPECT(strcmp(last, "null") == 0);
     }
     OK(ehr_watcher_poll_transmit(w, now_ms, &a));
     EXPECT(a.kind == EHR_TRANSMIT_POLL && memcmp(a.tx_hash, first.tx_hash, 32) == 0);
