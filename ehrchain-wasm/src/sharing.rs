@@ -6,11 +6,10 @@
 //! results; `js/sharing.js` moves them over an EIP-1193 provider.
 
 use alloy_sol_types::SolCall;
-use ehrchain_contracts::EhrConsent;
 use ehrchain_core::UnixMillis;
 use ehrchain_core::capsule::{Authority, KeyCapsule};
 use ehrchain_core::consent_abi::{
-    ConsentDomain, ConsentGrant, ConsentRevocation, Disclosure, IEhrConsent,
+    ConsentDomain, ConsentGrant, ConsentStatement, Disclosure, IEhrConsent,
 };
 use ehrchain_core::rpc::{self, BlockTag, RpcRequest};
 use ehrchain_core::sharing::{
@@ -382,12 +381,8 @@ pub fn consent_typed_data(
     #[wasm_bindgen(unchecked_param_type = "ConsentGrant | ConsentRevocation")] statement: JsValue,
 ) -> Result<JsValue, JsValue> {
     let domain: ConsentDomain = convert::document(&domain, "domain")?;
-    let typed = if convert::get(&statement, "grantId").is_undefined() {
-        convert::document::<ConsentGrant>(&statement, "grant")?.typed_data(&domain)
-    } else {
-        convert::document::<ConsentRevocation>(&statement, "revocation")?.typed_data(&domain)
-    };
-    Ok(convert::to_js(&typed)?)
+    let statement: ConsentStatement = convert::document(&statement, "statement")?;
+    Ok(convert::to_js(&statement.typed_data(&domain))?)
 }
 
 /// The id of `grant` under `domain`: its EIP-712 digest, the id
@@ -418,20 +413,8 @@ pub fn consent_relay_call(
     #[wasm_bindgen(unchecked_param_type = "string")] signature: JsValue,
 ) -> Result<String, JsValue> {
     let signature = convert::bytes(&signature, "signature")?.into();
-    let calldata = if convert::get(&statement, "grantId").is_undefined() {
-        IEhrConsent::grantSignedCall {
-            grant: convert::document(&statement, "grant")?,
-            signature,
-        }
-        .abi_encode()
-    } else {
-        IEhrConsent::revokeSignedCall {
-            revocation: convert::document(&statement, "revocation")?,
-            signature,
-        }
-        .abi_encode()
-    };
-    Ok(hex(&calldata))
+    let statement: ConsentStatement = convert::document(&statement, "statement")?;
+    Ok(hex(&statement.relay_call(signature)))
 }
 
 /// The creation code of `EhrConsent` over `registry` (whose roles it reads),
@@ -457,7 +440,7 @@ pub fn bind_patient_call(
     #[wasm_bindgen(unchecked_param_type = "string")] subject: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] account: JsValue,
 ) -> Result<String, JsValue> {
-    let call = EhrConsent::bindPatientCall {
+    let call = IEhrConsent::bindPatientCall {
         subject: convert::b256(&subject, "subject")?,
         account: convert::address(&account, "account")?,
     };
@@ -475,10 +458,7 @@ pub fn publish_recipient_key_call(
     #[wasm_bindgen(js_name = publicKey, unchecked_param_type = "Uint8Array")] public_key: JsValue,
 ) -> Result<String, JsValue> {
     let key = self::public_key(self::suite(&suite)?, &public_key)?;
-    let call = EhrConsent::publishRecipientKeyCall {
-        keyId: key.key_id(),
-        kem: key.suite().kem_id(),
-        keyHash: key.key_hash(),
-    };
-    Ok(hex(&call.abi_encode()))
+    Ok(hex(
+        &IEhrConsent::publishRecipientKeyCall::of_key(&key).abi_encode()
+    ))
 }

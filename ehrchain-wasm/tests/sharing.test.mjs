@@ -10,6 +10,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as ehr from "../pkg/index.js";
+import * as wasm from "../pkg/ehrchain_wasm.js";
+import { keccak_256 } from "@noble/hashes/sha3.js";
 import { CHAIN_ID, FAST, setup, ti, walletOf } from "./chain.mjs";
 
 const chain = await setup();
@@ -63,6 +65,61 @@ test("the grant's typed data is what the wallet signs", () => {
   assert.deepEqual(typed.domain, { name: "ehrchain consent", version: "1", chainId: CHAIN_ID, verifyingContract: typed.domain.verifyingContract });
   assert.equal(lower(typed.domain.verifyingContract), lower(consent));
   assert.equal(lower(typed.message.recipient), lower(hospitalB));
+});
+
+test("a fixed statement's encodings are the core's (pinned by ehrchain-core's consent_abi tests)", async () => {
+  // The values of a_fixed_statement_s_encodings_as_the_bindings_pin_them
+  // (ehrchain-core/src/consent_abi/tests.rs): change both or neither.
+  const fixed = { chainId: 1337, consent: `0x${"43".repeat(20)}` };
+  const patient01 = `0x${"01".repeat(20)}`;
+  const grant = {
+    subject: `0x${"07".repeat(32)}`, patient: patient01, recipient: `0x${"02".repeat(20)}`,
+    templateIds: [`0x${"03".repeat(32)}`], expiresAt: 1767312000, nonce: 1, deadline: 1767229200,
+  };
+  const grantId = "0x2574be0bee562adcc401bed0c4568997655e9d71b98afcd71689dceeb61beb2e";
+  assert.equal(ehr.consentGrantId(fixed, grant), grantId);
+  const revocation = { grantId, patient: patient01, deadline: 1767229200 };
+  const typed = {
+    domain: { name: "ehrchain consent", version: "1", chainId: 1337, verifyingContract: fixed.consent },
+    message: { grantId, patient: patient01, deadline: 1767229200 },
+    primaryType: "ConsentRevocation",
+    types: {
+      ConsentRevocation: [
+        { name: "grantId", type: "bytes32" }, { name: "patient", type: "address" }, { name: "deadline", type: "uint64" },
+      ],
+      EIP712Domain: [
+        { name: "name", type: "string" }, { name: "version", type: "string" },
+        { name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" },
+      ],
+    },
+  };
+  assert.deepEqual(ehr.consentTypedData(fixed, revocation), typed);
+  // A statement given as JSON text is read by the same rule (a grantId: a revocation).
+  assert.deepEqual(ehr.consentTypedData(fixed, JSON.stringify(revocation)), typed);
+  // What signConsent hands the wallet is that document, for the patient.
+  const asked = [];
+  const recorder = { request: async (r) => (asked.push(r), "0xsigned") };
+  assert.equal(await ehr.signConsent(recorder, fixed, revocation), "0xsigned");
+  assert.deepEqual(asked.map((r) => [r.method, r.params[0], JSON.parse(r.params[1])]), [["eth_signTypedData_v4", patient01, typed]]);
+  // The relay, bindPatient and publishRecipientKey calldata.
+  const signature = `0x${"aa".repeat(65)}`;
+  const keccakHex = (hex) => `0x${Buffer.from(keccak_256(Buffer.from(hex.slice(2), "hex"))).toString("hex")}`;
+  assert.equal(keccakHex(wasm.consentRelayCall(grant, signature)), "0x14312a1f75a4ac5fe0429ed5316d4a99f9afff1af0b7d7235dee5c82340b5f48");
+  assert.equal(keccakHex(wasm.consentRelayCall(revocation, signature)), "0x4f7b65390116de37776d56ecbbdc59e9f13b2428969b9cbb164b851dc489a255");
+  assert.equal(
+    wasm.bindPatientCall(grant.subject, patient01),
+    `0xacf2097e${"07".repeat(32)}${"00".repeat(12)}${"01".repeat(20)}`,
+  );
+  const x25519 = ehr.recipientPublicKey("x25519", new Uint8Array(32).fill(0x42));
+  assert.equal(
+    wasm.publishRecipientKeyCall("x25519", x25519),
+    "0x932cd3dd987afb34ed1445c2b54cdee2636a2988ec170c3308fbd0ad92030ccd42ce1806"
+      + "0000000000000000000000000000000000000000000000000000000000000020"
+      + "82dab32a9aedffb4925a762f879f6fdd05b8ba0aa825a6986a85b751ff3b21e4",
+  );
+  // A revocation with a grant's members, a grant missing one: EHR_INVALID_JSON, named.
+  assert.throws(() => ehr.consentTypedData(fixed, { ...revocation, nonce: 1 }), { code: "EHR_INVALID_JSON", message: /a revocation \(it has a grantId\)/ });
+  assert.throws(() => wasm.consentRelayCall({ patient: patient01 }, signature), { code: "EHR_INVALID_JSON", message: /a grant \(it has no grantId\)/ });
 });
 
 test("signed, relayed, shared, recorded, received, accounted; revoked, refused", async () => {

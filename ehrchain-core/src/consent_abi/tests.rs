@@ -179,3 +179,97 @@ fn a_recipient_publishes_its_key_id_kem_and_hash() {
     assert_eq!(call.kem, 0x0020);
     assert_eq!(call.keyHash, key.key_hash());
 }
+
+/// A fixed statement's digest, typed data and calldata, pinned: the values
+/// `ehrchain-wasm/tests/sharing.test.mjs` ("a fixed statement's encodings
+/// are the core's") asserts JavaScript produces, so a binding that encoded
+/// consent itself, or a change of the core's encodings, fails both.
+#[test]
+fn a_fixed_statement_s_encodings_as_the_bindings_pin_them() {
+    use super::{ConsentStatement, IEhrConsent};
+    use crate::capsule::{CapsuleSuite, RecipientPrivateKey};
+    use alloy_primitives::{Bytes, hex};
+    use alloy_sol_types::SolCall;
+
+    let d = domain();
+    let grant: ConsentStatement = serde_json::from_value(json!({
+        "subject": B256::repeat_byte(7), "patient": Address::repeat_byte(1),
+        "recipient": Address::repeat_byte(2), "templateIds": [B256::repeat_byte(3)],
+        "expiresAt": 1_767_312_000, "nonce": 1, "deadline": 1_767_229_200,
+    }))
+    .unwrap();
+    let grant_id = grant.signing_hash(&d);
+    assert_eq!(
+        grant_id.to_string(),
+        "0x2574be0bee562adcc401bed0c4568997655e9d71b98afcd71689dceeb61beb2e"
+    );
+    let revocation: ConsentStatement = serde_json::from_value(json!({
+        "grantId": grant_id, "patient": Address::repeat_byte(1), "deadline": 1_767_229_200,
+    }))
+    .unwrap();
+    assert_eq!(
+        revocation.signing_hash(&d).to_string(),
+        "0x2bba36f9548e1896cd8067d005c0ce7ed22b947d5a5cfd5e82d38968453ed8a1"
+    );
+    let eip712_domain = json!([
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ]);
+    assert_eq!(
+        revocation.typed_data(&d),
+        json!({
+            "domain": {
+                "name": "ehrchain consent", "version": "1", "chainId": 1337,
+                "verifyingContract": "0x4343434343434343434343434343434343434343",
+            },
+            "message": {
+                "grantId": grant_id,
+                "patient": "0x0101010101010101010101010101010101010101",
+                "deadline": 1_767_229_200,
+            },
+            "primaryType": "ConsentRevocation",
+            "types": {
+                "ConsentRevocation": [
+                    {"name": "grantId", "type": "bytes32"},
+                    {"name": "patient", "type": "address"},
+                    {"name": "deadline", "type": "uint64"},
+                ],
+                "EIP712Domain": eip712_domain,
+            },
+        })
+    );
+    let signature = || Bytes::from(vec![0xaa; 65]);
+    assert_eq!(
+        keccak256(grant.relay_call(signature())).to_string(),
+        "0x14312a1f75a4ac5fe0429ed5316d4a99f9afff1af0b7d7235dee5c82340b5f48"
+    );
+    assert_eq!(
+        keccak256(revocation.relay_call(signature())).to_string(),
+        "0x4f7b65390116de37776d56ecbbdc59e9f13b2428969b9cbb164b851dc489a255"
+    );
+    let bind = IEhrConsent::bindPatientCall {
+        subject: B256::repeat_byte(7),
+        account: Address::repeat_byte(1),
+    };
+    assert_eq!(
+        hex::encode_prefixed(bind.abi_encode()),
+        concat!(
+            "0xacf2097e",
+            "0707070707070707070707070707070707070707070707070707070707070707",
+            "0000000000000000000000000101010101010101010101010101010101010101",
+        )
+    );
+    let key = RecipientPrivateKey::from_bytes(CapsuleSuite::X25519, &[0x42; 32]).unwrap();
+    let publish = IEhrConsent::publishRecipientKeyCall::of_key(key.public_key());
+    assert_eq!(
+        hex::encode_prefixed(publish.abi_encode()),
+        concat!(
+            "0x932cd3dd",
+            "987afb34ed1445c2b54cdee2636a2988ec170c3308fbd0ad92030ccd42ce1806",
+            "0000000000000000000000000000000000000000000000000000000000000020",
+            "82dab32a9aedffb4925a762f879f6fdd05b8ba0aa825a6986a85b751ff3b21e4",
+        )
+    );
+}
