@@ -3265,6 +3265,28 @@ ehr_result ehr_tc_attach_signature(const struct ehr_tc *tc,
                                    struct ehr_tc **tc_out);
 
 /**
+ * Step two for a host that drives validators itself: the validator of
+ * `tc` signed by the 20-byte `author` with `signature` (`signature_len`
+ * bytes), with `config` (NULL for the defaults); free it with
+ * `ehr_validator_free`. A signature that is not the author's, or none
+ * (`signature` NULL: the author's signer failed or the author declined),
+ * gives a finished validator whose one ACK is invalid, and nothing is
+ * sent (JavaScript's `validatorForSigned`). `smart_account`: the author is
+ * a smart account (ERC-1271: a hospital's multisig or passkey wallet),
+ * whose signature (any length) only the registry can check; a bad one is
+ * refused on chain (`EhrRegistryBadSignature`, an invalid ACK with the
+ * decoded revert). `EHR_STATEMENT_MISMATCH` for a TC that is not one
+ * `anchorRecord` call.
+ */
+ehr_result ehr_tc_validator_signed(const struct ehr_tc *tc,
+                                   const uint8_t *author,
+                                   bool smart_account,
+                                   const uint8_t *signature,
+                                   size_t signature_len,
+                                   const struct ehr_validator_config *config,
+                                   struct ehr_validator **validator_out);
+
+/**
  * Writes the author's signature (65 bytes when well formed) of a signed
  * TI's ACK into `buf` (byte-output rules: `ehr_envelope_open`);
  * `EHR_NOT_PRESENT` when the TI was not signed.

@@ -11,6 +11,7 @@ use ehrchain_core::{Address, ErrorCode};
 
 use crate::callbacks;
 use crate::cancel::ehr_cancel;
+use crate::config::{ehr_validator_config, validator_config};
 use crate::handshaker::{ack_part, ehr_ack, ehr_handshaker, ehr_tc};
 use crate::outbox::{Durable, ehr_outbox_callbacks};
 use crate::ptr::{self, Out, OutArray};
@@ -18,6 +19,7 @@ use crate::result::{Error, Result, ehr_result, guard};
 use crate::shapes::{guard_on, json_text};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
+use crate::validator::ehr_validator;
 
 /// An author's signer as C callbacks: the vendor's HSM or smart card.
 /// `userdata` is passed back unchanged as the first argument and must stay
@@ -285,8 +287,52 @@ pub unsafe extern "C" fn ehr_tc_attach_signature(
     guard_on(tc, "tc", |tc| {
         let signature = ptr::bytes(signature, signature_len, "signature")?;
         let out = Out::new(tc_out, "tc_out")?;
-        let signed = request(tc, author)?.attach(signature)?;
-        out.give(ehr_tc { tc: signed });
+        out.give(ehr_tc {
+            tc: request(tc, author)?.attach(signature)?,
+        });
+        Ok(())
+    })
+}
+
+/// Step two for a host that drives validators itself: the validator of
+/// `tc` signed by the 20-byte `author` with `signature` (`signature_len`
+/// bytes), with `config` (NULL for the defaults); free it with
+/// `ehr_validator_free`. A signature that is not the author's, or none
+/// (`signature` NULL: the author's signer failed or the author declined),
+/// gives a finished validator whose one ACK is invalid, and nothing is
+/// sent (JavaScript's `validatorForSigned`). `smart_account`: the author is
+/// a smart account (ERC-1271: a hospital's multisig or passkey wallet),
+/// whose signature (any length) only the registry can check; a bad one is
+/// refused on chain (`EhrRegistryBadSignature`, an invalid ACK with the
+/// decoded revert). `EHR_STATEMENT_MISMATCH` for a TC that is not one
+/// `anchorRecord` call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_tc_validator_signed(
+    tc: *const ehr_tc,
+    author: *const u8,
+    smart_account: bool,
+    signature: *const u8,
+    signature_len: usize,
+    config: *const ehr_validator_config,
+    validator_out: *mut *mut ehr_validator,
+) -> ehr_result {
+    guard_on(tc, "tc", |tc| {
+        let signature = (!signature.is_null())
+            .then(|| ptr::bytes(signature, signature_len, "signature").map(<[u8]>::to_vec))
+            .transpose()?
+            .ok_or_else(|| AuthorshipError::SignerFailed {
+                message: "none was handed in (NULL): the signer failed, or the author declined"
+                    .to_owned(),
+            });
+        let config = validator_config(config)?;
+        let out = Out::new(validator_out, "validator_out")?;
+        let request = request(tc, author)?;
+        let request = if smart_account {
+            request.for_smart_account()
+        } else {
+            request
+        };
+        out.give(ehr_validator::new(request.validator(signature, config)));
         Ok(())
     })
 }

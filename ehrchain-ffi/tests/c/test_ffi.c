@@ -1450,6 +1450,30 @@ static void test_signed_tis(void) {
               EHR_SIGNATURE_MALFORMED);
     EXPECT_LAST_ERROR("is 64 bytes");
     EXPECT(signed_tc == NULL);
+    /* Step two as a validator, for a host that drives validators: another
+     * key's signature, or none, is an invalid ACK and nothing is sent; a
+     * smart account's signature is the registry's to check, refused on
+     * chain when it is not the account's. */
+    for (int kind = 0; kind < 3; kind++) {
+        ehr_validator *v = NULL;
+        ehr_ack_summary vs = EHR_ACK_SUMMARY_INIT;
+        OK(ehr_tc_validator_signed(tc, author, kind == 2, kind == 1 ? NULL : signature, 65, NULL,
+                                   &v));
+        bool done = false;
+        OK(ehr_validator_is_finished(v, &done));
+        EXPECT(done == (kind < 2));
+        ehr_ack *refused = run_to_ack(v, f.chain, &vs);
+        OK(ehr_ack_to_json(refused, json, sizeof json, &n));
+        /* Signed (rightly or not), the ACK names the author; unsigned, not. */
+        EXPECT(!vs.valid && vs.has_author == (kind != 1));
+        EXPECT(kind == 1 || memcmp(vs.author, NURSE, 20) == 0);
+        EXPECT(strstr(json, kind == 0   ? "\"code\":\"EHR_SIGNATURE_WRONG_SIGNER\""
+                            : kind == 1 ? "\"code\":\"EHR_SIGNER_FAILED\""
+                                        : "\"error\":\"EhrRegistryBadSignature\"") != NULL);
+        EXPECT((strstr(json, "\"txHashes\":[]") != NULL) == (kind < 2));
+        ehr_ack_free(refused);
+        ehr_validator_free(v);
+    }
     OK(ehr_signer_sign_digest(nurse, digest, signature));
     OK(ehr_tc_attach_signature(tc, author, signature, 65, &signed_tc));
     OK(ehr_tc_to_json(signed_tc, json, sizeof json, &n));
