@@ -906,3 +906,46 @@ fn the_consent_contract_is_deployed_a_patient_bound_a_key_published_and_a_grant_
     // SAFETY: freed once.
     unsafe { ehr_transport_free(t) };
 }
+
+/// The consent statement the core pins (consent_abi's test
+/// `a_fixed_statement_s_encodings_as_the_bindings_pin_them`, which the npm
+/// tests check too): C gives the same grant id and revocation digest.
+#[test]
+fn a_fixed_consent_statement_has_the_cores_pinned_digests_in_c() {
+    let context = ehr_sharing_context {
+        chain_id: 1337,
+        registry: [0xEE; 20],
+        consent: [0x43; 20],
+        ..ehr_sharing_context::default()
+    };
+    let digest = |statement: &Value| {
+        let json = statement.to_string();
+        let mut out = [0u8; 32];
+        // SAFETY: the context, the JSON and `out` are ours, for their sizes.
+        ok(unsafe {
+            ehr_consent_signing_digest(
+                &raw const context,
+                json.as_ptr().cast(),
+                json.len(),
+                out.as_mut_ptr(),
+            )
+        });
+        B256::from(out)
+    };
+    let grant_id = digest(&json!({
+        "subject": B256::repeat_byte(7), "patient": Address::repeat_byte(1),
+        "recipient": Address::repeat_byte(2), "templateIds": [B256::repeat_byte(3)],
+        "expiresAt": 1_767_312_000, "nonce": 1, "deadline": 1_767_229_200,
+    }));
+    assert_eq!(
+        grant_id.to_string(),
+        "0x2574be0bee562adcc401bed0c4568997655e9d71b98afcd71689dceeb61beb2e"
+    );
+    let revocation = digest(&json!({
+        "grantId": grant_id, "patient": Address::repeat_byte(1), "deadline": 1_767_229_200,
+    }));
+    assert_eq!(
+        revocation.to_string(),
+        "0x2bba36f9548e1896cd8067d005c0ce7ed22b947d5a5cfd5e82d38968453ed8a1"
+    );
+}
