@@ -84,6 +84,16 @@ export interface Outbox {
   finish(key: Hex | undefined, acks: Ack[]): Promise<void> | void;
   /** Optional: stores a pipeline's round of verdicts (their ACKs, their entries removed) in one transaction (else `finish` is called for each). */
   finishAll?(verdicts: PipelineFinished[]): Promise<void> | void;
+  /** Optional (`resumeAll` needs it): the keys of the entries stored. */
+  keys?(): Iterable<string> | Promise<Iterable<string>>;
+  /** Optional (`resumeAll` needs it): the entry stored under `key` (as `save` got it, or its JSON text), or `undefined`/`null` for none. */
+  load?(key: string): ValidatorEntry | string | null | undefined | Promise<ValidatorEntry | string | null | undefined>;
+}
+
+/** An outbox `resumeAll` can read back: it lists its entries and loads them. */
+export interface ResumableOutbox extends Outbox {
+  keys(): Iterable<string> | Promise<Iterable<string>>;
+  load(key: string): ValidatorEntry | string | null | undefined | Promise<ValidatorEntry | string | null | undefined>;
 }
 
 export interface RunOptions {
@@ -141,6 +151,31 @@ export declare function runPipeline(
   transport: ValidatorTransport,
   options?: Pick<RunOptions, "outbox" | "now" | "sleep" | "deadline" | "signal">,
 ): Promise<PipelineReport>;
+
+/** What `resumeAll` did: the ACKs made (`outbox.finish` stored them), and why it stopped early, if it did. */
+export interface ResumeReport { acks: Ack[]; stopped: "deadline" | "cancelled" | undefined }
+
+/**
+ * How `resumeAll` failed: `EHR_OUTBOX_ENTRY_INVALID` for a damaged entry (it stays in the outbox),
+ * `EHR_OUTBOX_UNAVAILABLE` when the outbox could not list or load its entries, or a failure of the run.
+ */
+export interface ResumeError extends EhrchainError {
+  /** The key of the entry it stopped at (`undefined` when it failed before reaching one). */
+  key: string | undefined;
+  /** The ACKs made before it stopped (`outbox.finish` stored them). */
+  acks: Ack[];
+}
+
+/**
+ * Resumes every TI whose entry `outbox` holds (at start-up) and runs each to its ACK with the same
+ * sealed record (`Validator.fromJSON`, `runValidator`; `outbox.finish` stores the ACKs and removes
+ * the entries), as the Rust `Handshaker::resume` and the C `ehr_handshaker_resume`. `deadline` or
+ * `signal` stops it (`stopped`): the TI in progress is stored as it stands, the rest stay. Rejects
+ * with a `ResumeError`: `EHR_OUTBOX_ENTRY_INVALID` for a damaged entry, after those before it.
+ */
+export declare function resumeAll(
+  transport: ValidatorTransport, outbox: ResumableOutbox, options?: Omit<RunOptions, "outbox">,
+): Promise<ResumeReport>;
 
 export interface SubmitTiOptions extends RunOptions {
   /**

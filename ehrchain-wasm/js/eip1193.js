@@ -425,6 +425,80 @@ export async function runPipeline(pipeline, transport, options = {}) {
   }
 }
 
+/**
+ * Resumes every TI whose entry `outbox` holds (at start-up, after a crash or
+ * a reload) and runs each to its ACK with the same sealed record: the async
+ * twin of the Rust `Handshaker::resume` and the C `ehr_handshaker_resume`.
+ * The entries are those of `outbox.keys()`, in its order, each read with
+ * `outbox.load(key)` (one gone meanwhile is skipped), resumed with
+ * `Validator.fromJSON` and run by `runValidator` over `transport` with
+ * `options` (`deadline`, `signal`, `now`, `sleep`, `onAction`, `onState`):
+ * a submission that may have been sent is settled from the registry before
+ * anything is sent again (a record anchored before the crash comes back as a
+ * valid `recovered` ACK, never a second anchor), and `outbox.finish(key,
+ * acks)` stores each verdict and removes its entry. Resolves to `{acks,
+ * stopped}` as `runPipeline` does: the ACKs made, in the outbox's order, and
+ * `stopped` ("deadline" or "cancelled") when `deadline` or `signal` ended it
+ * first: the TI in progress is stored as it stands (`outbox.save`) and the
+ * entries not reached stay as they are, to be resumed later. A damaged entry
+ * rejects with `EHR_OUTBOX_ENTRY_INVALID` after the entries before it were
+ * resumed; it stays in the outbox for the host to restore or move aside, and
+ * the entries after it are not reached. A `keys` or `load` that fails (or
+ * is missing) rejects with `EHR_OUTBOX_UNAVAILABLE`, nothing more sent. Such
+ * an error carries `key` (the entry it stopped at, if any) and `acks` (the
+ * ACKs made before, stored already).
+ */
+export async function resumeAll(transport, outbox, options = {}) {
+  const { now = () => Date.now(), deadline, signal } = options;
+  const acks = [];
+  const reached = () => (signal?.aborted ? "cancelled" : deadline !== undefined && now() >= deadline ? "deadline" : undefined);
+  for (const name of ["keys", "load", "save", "finish"]) {
+    if (typeof outbox?.[name] !== "function") {
+      throw resumeFailure(ehrchainError("EHR_OUTBOX_UNAVAILABLE", `resumeAll needs an outbox with ${name}(); nothing was sent`), undefined, acks);
+    }
+  }
+  const keys = await readOutbox(async () => [...(await outbox.keys())], "list its entries", undefined, acks);
+  for (const key of keys) {
+    const stopped = reached();
+    if (stopped !== undefined) return { acks, stopped };
+    const entry = await readOutbox(() => outbox.load(key), `read the entry under ${key}`, key, acks);
+    if (entry === undefined || entry === null) continue;
+    let validator;
+    try {
+      validator = Validator.fromJSON(entry);
+    } catch (error) {
+      throw resumeFailure(error, key, acks);
+    }
+    try {
+      acks.push(...(await runValidator(validator, transport, { ...options, outbox })));
+    } catch (error) {
+      // Stopped by the deadline or the signal: stored as it stands.
+      if (error?.code === "EHR_STILL_PENDING") return { acks, stopped: signal?.aborted ? "cancelled" : "deadline" };
+      throw resumeFailure(error, key, acks);
+    } finally {
+      validator.free();
+    }
+  }
+  return { acks, stopped: undefined };
+}
+
+/** `read()`'s value, or the `EHR_OUTBOX_UNAVAILABLE` error of `resumeAll` when the outbox failed to `what`. */
+async function readOutbox(read, what, key, acks) {
+  try {
+    return await read();
+  } catch (e) {
+    const error = ehrchainError("EHR_OUTBOX_UNAVAILABLE", `the outbox could not ${what} (${e?.message ?? e}); nothing more was sent`);
+    error.cause = e;
+    throw resumeFailure(error, key, acks);
+  }
+}
+
+/** `error` (an EhrchainError) with where `resumeAll` stopped: the entry's `key` and the ACKs made before. */
+function resumeFailure(error, key, acks) {
+  if (error?.name === "EhrchainError") Object.assign(error, { key, acks: [...acks] });
+  return error;
+}
+
 /** Performs one pipeline action and hands its result back. */
 async function performForPipeline(pipeline, transport, outbox, t, now) {
   if (t.kind === "persist") {

@@ -14,7 +14,7 @@ const PUBLIC = [
   "PreparedTransaction", "SignedRecordProof", "SigningRequest", "Templates", "Validator", "decodeRevert", "deployRegistry",
   "eip1193Signer", "envelopeInfo", "localSigner",
   "fhirFromAck", "fhirMapBundle", "fhirMapResource", "generateRecipientKey", "grantRole", "KeyCapsule",
-  "openEnvelope", "Pipeline", "recipientKeyId", "recipientPublicKey", "registerTemplates", "roleId", "runPipeline", "runValidator", "runWatcher",
+  "openEnvelope", "Pipeline", "recipientKeyId", "recipientPublicKey", "registerTemplates", "resumeAll", "roleId", "runPipeline", "runValidator", "runWatcher",
   "sealCapsule", "sealEnvelope", "submitTi", "verifyProof",
   "verifyProofAnchored", "verifyProofs", "version", "Watcher",
   // Sharing with consent (docs/consent.md).

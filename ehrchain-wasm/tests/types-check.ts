@@ -18,6 +18,7 @@ import {
   type AnchorEvidence, type DisclosureEntry, type Evidence, type GrantEntry, type MinedBlock, type Received, type Share, type SharingContext,
 } from "../pkg/index.js";
 import { patientRecords, type PatientRecord, type PatientRecords, type PatientRecordsQuery } from "../pkg/index.js";
+import { resumeAll, type ResumableOutbox, type ResumeError, type ResumeReport, type ValidatorEntry } from "../pkg/index.js";
 import {
   localSigner, openEnvelope, sealEnvelope, verifyProofs, type ErrorCode, type KeyStore, type ProofInput, type RecipientKeyStore,
 } from "../pkg/index.js";
@@ -218,4 +219,30 @@ export async function keyStoreExample(
   const codes: (ErrorCode | null)[] = verifyProofs(proofs);
   const failed: ErrorCode[] = codes.filter((c): c is ErrorCode => c !== null);
   return `${hs.pseudonym("x")} ${opened.length} ${recordKey.length} ${alsoKey.length} ${author} ${same} ${failed.join()}`;
+}
+
+function isResumeError(e: unknown): e is ResumeError {
+  return isEhrchainError(e) && "acks" in e;
+}
+
+/** At start-up: every TI the host's outbox (a database table keyed by plain strings) still holds, run to its ACK. */
+export async function resumeExample(
+  transport: Eip1193Transport, table: Map<string, string>, stored: (acks: Ack[]) => Promise<void>,
+): Promise<string> {
+  const outbox: ResumableOutbox = {
+    keys: () => table.keys(),
+    load: (key: string) => table.get(key),
+    save: (key, entry: ValidatorEntry) => { table.set(key, JSON.stringify(entry)); },
+    finish: async (key, acks) => {
+      await stored(acks);
+      if (key !== undefined) table.delete(key);
+    },
+  };
+  try {
+    const report: ResumeReport = await resumeAll(transport, outbox, { deadline: Date.now() + 60_000, signal: AbortSignal.timeout(90_000) });
+    return `${report.acks.map((ack) => ack.status).join()} ${report.stopped ?? "done"}`;
+  } catch (e) {
+    if (isResumeError(e) && e.code === "EHR_OUTBOX_ENTRY_INVALID") return `${e.key} is damaged; ${e.acks.length} resumed before it`;
+    throw e;
+  }
 }
