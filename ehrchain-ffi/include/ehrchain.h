@@ -2542,8 +2542,9 @@ void ehr_pipeline_free(struct ehr_pipeline *pipeline);
  * Writes the next action for the host at `now_ms` (Unix milliseconds) to
  * `transmit_out`, and a flight's action to `action_out`
  * (`EHR_TRANSMIT_NONE` for the other kinds; its submission's calldata
- * stays valid until that flight's verdict is taken by
- * `ehr_pipeline_poll_finished`): the pipeline without a transport, for a
+ * stays valid until that flight's verdict is taken, by
+ * `ehr_pipeline_poll_finished`, `ehr_pipeline_step` or `ehr_pipeline_drain`,
+ * or the pipeline is freed): the pipeline without a transport, for a
  * host with its own I/O (`ehr_pipeline_step` performs the actions
  * itself). `EHR_PIPELINE_TRANSMIT_NONE` when nothing is due now. Flushes
  * the open batch when its wait is over.
@@ -2559,7 +2560,8 @@ ehr_result ehr_pipeline_poll_transmit(struct ehr_pipeline *pipeline,
  * storage thread (only `save` is called); report with
  * `ehr_pipeline_handle_persisted` once they are durable. Nothing for a
  * round already reported. `EHR_OUTBOX_UNAVAILABLE` when `save` failed
- * (then report the round failed).
+ * (then report the round failed). `save` must not call back into
+ * `pipeline`.
  */
 ehr_result ehr_pipeline_round_entries(const struct ehr_pipeline *pipeline,
                                       uint64_t round,
@@ -2668,11 +2670,12 @@ ehr_result ehr_pipeline_handle_timeout(struct ehr_pipeline *pipeline, uint64_t n
  * Hands every verdict reached to the host's outbox, which stores its ACKs
  * and removes its entry: all in one `outbox->finish_all` call when it is
  * set (one transaction), else an `outbox->finish` each. Writes how many
- * were stored to `verdicts_out`; their ACKs then wait for
- * `ehr_pipeline_poll_ack`. `EHR_OUTBOX_UNAVAILABLE` when a callback
- * failed: the verdicts not stored stay in the pipeline (its TIs still
- * pending) and are offered again first by the next call, or by
- * `ehr_pipeline_step` and `ehr_pipeline_drain`; none is stored twice.
+ * were stored to `verdicts_out`, also when a callback failed (the one
+ * output written on a failure besides `EHR_BUFFER_TOO_SMALL`'s); their
+ * ACKs then wait for `ehr_pipeline_poll_ack`. `EHR_OUTBOX_UNAVAILABLE`
+ * when a callback failed: the verdicts not stored stay in the pipeline
+ * (their TIs still pending) and are offered again first by the next call;
+ * none is stored twice. The callbacks must not call back into `pipeline`.
  */
 ehr_result ehr_pipeline_poll_finished(struct ehr_pipeline *pipeline,
                                       const struct ehr_outbox_callbacks *outbox,
@@ -2807,7 +2810,7 @@ ehr_result ehr_rpc_exchange_finish(struct ehr_rpc_exchange *exchange,
 /**
  * Hands the result of a done exchange to `watcher` at `now_ms` (the
  * watcher that made it), as the matching `ehr_watcher_handle_*` would.
- * `EHR_NOT_PRESENT` while requests remain; `EHR_VALIDATOR` when the
+ * `EHR_NOT_PRESENT` while requests remain; `EHR_WATCHER` when the
  * watcher did not ask for this result.
  */
 ehr_result ehr_rpc_exchange_finish_watcher(struct ehr_rpc_exchange *exchange,
@@ -3702,13 +3705,16 @@ ehr_result ehr_validator_new(const struct ehr_tc *tc,
 /**
  * Turns `ti` into its validator with `handshaker` at `now_ms` (Unix
  * milliseconds), for a host that drives validators itself (then
- * `ehr_validator_poll_transmit`): a TI its template refuses gives a
- * finished validator whose one ACK is invalid, with the violations, for
- * the host's audit (where `ehr_handshaker_generate` returns
- * `EHR_TI_REJECTED` and no ACK). With `signer` (NULL for none) the TC is
- * signed by its author and relayed (`anchorSignedRecord`); a signer that
- * makes no signature, or a wrong one, gives a finished validator with an
- * invalid ACK as well, and nothing is sent. Free it with
+ * `ehr_validator_poll_transmit`): a TI that cannot be turned into its
+ * TC gives a finished validator whose one ACK is invalid, for the host's
+ * audit: its template refuses it (with the violations, where
+ * `ehr_handshaker_generate` returns `EHR_TI_REJECTED` and no ACK), or its
+ * sealing failed, a key store that did not answer included (a host that
+ * would rather retry that calls `ehr_handshaker_generate` first, which
+ * returns `EHR_KEY_STORE_UNAVAILABLE`). With `signer` (NULL for none) the
+ * TC is signed by its author and relayed (`anchorSignedRecord`); a signer
+ * that makes no signature, or a wrong one, gives a finished validator with
+ * an invalid ACK as well, and nothing is sent. Free it with
  * `ehr_validator_free`.
  */
 ehr_result ehr_handshaker_validator_for(struct ehr_handshaker *handshaker,

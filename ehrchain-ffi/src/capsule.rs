@@ -9,7 +9,6 @@ use ehrchain_core::capsule::{
 };
 use ehrchain_core::{Address, B256, ErrorCode, KeyStore};
 use rand_core::OsRng;
-use zeroize::Zeroizing;
 
 use crate::keys::{ehr_key_store, read_envelope};
 use crate::ptr::{self, Out, OutArray, OutExtensible};
@@ -124,7 +123,7 @@ fn c_binding(binding: &CapsuleBinding) -> ehr_capsule_binding {
 
 /// The recipient private key of `suite` at `private_key` (32 bytes).
 fn private_key(suite: u32, private_key: *const u8) -> Result<RecipientPrivateKey> {
-    let bytes = Zeroizing::new(ptr::array::<32>(private_key, "private_key")?);
+    let bytes = ptr::secret32(private_key, "private_key")?;
     Ok(RecipientPrivateKey::from_bytes(
         capsule_suite(suite)?,
         bytes.as_slice(),

@@ -191,9 +191,7 @@ pub unsafe extern "C" fn ehr_key_store_insert(
 ) -> ehr_result {
     guard_on_mut(keys, "keys", |keys| {
         let id = ehrchain_core::KeyId::new(ptr::text(key_id, key_id_len, "key_id")?)?;
-        let mut bytes = ptr::array::<32>(key, "key")?;
-        let master = MasterKey::new(bytes);
-        bytes.zeroize();
+        let master = MasterKey::new(*ptr::secret32(key, "key")?);
         match &mut keys.keys {
             FfiKeyStore::Memory(store, _) => {
                 store.insert(id, master);
@@ -220,7 +218,7 @@ pub unsafe extern "C" fn ehr_key_store_insert_recipient_key(
     private_key: *const u8,
 ) -> ehr_result {
     guard_on_mut(keys, "keys", |keys| {
-        let private = Zeroizing::new(ptr::array::<32>(private_key, "private_key")?);
+        let private = ptr::secret32(private_key, "private_key")?;
         let key = RecipientPrivateKey::from_bytes(capsule_suite(suite)?, private.as_slice())?;
         match &mut keys.keys {
             FfiKeyStore::Memory(_, recipients) => {

@@ -12,6 +12,7 @@
 
 use ehrchain_core::ErrorCode;
 use std::ffi::c_char;
+use zeroize::Zeroizing;
 
 use crate::batch::ehr_proof_summary;
 use crate::capsule::{ehr_capsule_binding, ehr_capsule_summary};
@@ -100,6 +101,19 @@ pub(crate) fn array<const N: usize>(p: *const u8, name: &str) -> Result<[u8; N]>
     // SAFETY: `p` is non-NULL and, by the caller's contract, points to N
     // readable bytes; `out` is N bytes of our own.
     unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), N) };
+    Ok(out)
+}
+
+/// A 32-byte secret key at `p`, copied straight into memory that is
+/// zeroized when dropped (no plain copy is left behind).
+pub(crate) fn secret32(p: *const u8, name: &str) -> Result<Zeroizing<[u8; 32]>> {
+    if p.is_null() {
+        return Err(null(name));
+    }
+    let mut out = Zeroizing::new([0u8; 32]);
+    // SAFETY: `p` is non-NULL and, by the caller's contract, points to 32
+    // readable bytes; `out` is 32 bytes of our own.
+    unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), 32) };
     Ok(out)
 }
 

@@ -30,6 +30,9 @@ pub(crate) trait ReaderHandle {
     type Machine: Reader;
     /// The name of the handle's C parameter.
     const NAME: &'static str;
+    /// The code of a result it did not ask for (`EHR_VALIDATOR`,
+    /// `EHR_WATCHER`).
+    const UNEXPECTED: ErrorCode;
     /// Its state machine, to hand a read's result to.
     fn machine(&mut self) -> &mut Self::Machine;
     /// Its state machine, to read.
@@ -39,7 +42,7 @@ pub(crate) trait ReaderHandle {
     fn take(machine: &mut Self::Machine, outcome: Outcome, now: UnixMillis) -> Result<()> {
         let taken = outcome.hand_read_to(machine, now).ok_or_else(|| {
             Error::new(
-                ErrorCode::Validator,
+                Self::UNEXPECTED,
                 format!("a {} sends nothing: this exchange is not its", Self::NAME),
             )
         })?;

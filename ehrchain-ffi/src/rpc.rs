@@ -255,7 +255,7 @@ pub unsafe extern "C" fn ehr_rpc_exchange_finish(
 
 /// Hands the result of a done exchange to `watcher` at `now_ms` (the
 /// watcher that made it), as the matching `ehr_watcher_handle_*` would.
-/// `EHR_NOT_PRESENT` while requests remain; `EHR_VALIDATOR` when the
+/// `EHR_NOT_PRESENT` while requests remain; `EHR_WATCHER` when the
 /// watcher did not ask for this result.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_rpc_exchange_finish_watcher(

@@ -127,7 +127,7 @@ pub unsafe extern "C" fn ehr_signer_new_local(
     signer_out: *mut *mut ehr_signer,
 ) -> ehr_result {
     guard(|| {
-        let secret = ptr::array::<32>(secret, "secret")?;
+        let secret = ptr::secret32(secret, "secret")?;
         let out = Out::new(signer_out, "signer_out")?;
         out.give(ehr_signer {
             signer: FfiSigner::Local(LocalSigner::from_bytes(&secret)?),

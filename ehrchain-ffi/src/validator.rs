@@ -51,6 +51,7 @@ impl ehr_validator {
 impl ReaderHandle for ehr_validator {
     type Machine = TransactionValidator;
     const NAME: &'static str = "validator";
+    const UNEXPECTED: ErrorCode = ErrorCode::Validator;
     fn machine(&mut self) -> &mut TransactionValidator {
         &mut self.v
     }
@@ -83,13 +84,16 @@ pub unsafe extern "C" fn ehr_validator_new(
 
 /// Turns `ti` into its validator with `handshaker` at `now_ms` (Unix
 /// milliseconds), for a host that drives validators itself (then
-/// `ehr_validator_poll_transmit`): a TI its template refuses gives a
-/// finished validator whose one ACK is invalid, with the violations, for
-/// the host's audit (where `ehr_handshaker_generate` returns
-/// `EHR_TI_REJECTED` and no ACK). With `signer` (NULL for none) the TC is
-/// signed by its author and relayed (`anchorSignedRecord`); a signer that
-/// makes no signature, or a wrong one, gives a finished validator with an
-/// invalid ACK as well, and nothing is sent. Free it with
+/// `ehr_validator_poll_transmit`): a TI that cannot be turned into its
+/// TC gives a finished validator whose one ACK is invalid, for the host's
+/// audit: its template refuses it (with the violations, where
+/// `ehr_handshaker_generate` returns `EHR_TI_REJECTED` and no ACK), or its
+/// sealing failed, a key store that did not answer included (a host that
+/// would rather retry that calls `ehr_handshaker_generate` first, which
+/// returns `EHR_KEY_STORE_UNAVAILABLE`). With `signer` (NULL for none) the
+/// TC is signed by its author and relayed (`anchorSignedRecord`); a signer
+/// that makes no signature, or a wrong one, gives a finished validator with
+/// an invalid ACK as well, and nothing is sent. Free it with
 /// `ehr_validator_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_validator_for(

@@ -40,6 +40,7 @@ impl ehr_watcher {
 impl ReaderHandle for ehr_watcher {
     type Machine = AnchorWatcher;
     const NAME: &'static str = "watcher";
+    const UNEXPECTED: ErrorCode = ErrorCode::Watcher;
     fn machine(&mut self) -> &mut AnchorWatcher {
         &mut self.w
     }

@@ -191,7 +191,7 @@ pub struct LocalSigner {
 pub fn local_signer(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] secret: JsValue,
 ) -> Result<LocalSigner, JsValue> {
-    let bytes = Zeroizing::new(convert::bytes(&secret, "secret")?);
+    let bytes = convert::secret_bytes(&secret, "secret")?;
     let mut key = Zeroizing::new([0u8; 32]);
     if bytes.len() != key.len() {
         return Err(Failure::from(AuthorshipError::SignerFailed {

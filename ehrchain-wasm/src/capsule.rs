@@ -10,7 +10,6 @@ use ehrchain_core::capsule::{
 };
 use rand_core::OsRng;
 use wasm_bindgen::prelude::*;
-use zeroize::Zeroizing;
 
 use crate::convert::{self, hex};
 use crate::error::Failure;
@@ -30,7 +29,7 @@ pub(crate) fn private_key(
     value: &JsValue,
 ) -> Result<RecipientPrivateKey, Failure> {
     // The copy in WebAssembly memory is cleared once read.
-    let bytes = Zeroizing::new(convert::bytes(value, "privateKey")?);
+    let bytes = convert::secret_bytes(value, "privateKey")?;
     Ok(RecipientPrivateKey::from_bytes(suite, &bytes)?)
 }
 

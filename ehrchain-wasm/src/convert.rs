@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+use zeroize::Zeroizing;
 
 use crate::error::Failure;
 use ehrchain_core::{ErrorCode, UnixMillis};
@@ -260,6 +261,35 @@ pub(crate) fn bytes(value: &JsValue, what: &str) -> Result<Vec<u8>, Failure> {
             "a Uint8Array or a 0x hex string",
         )),
     }
+}
+
+/// Secret bytes (a key): as [`bytes`], but no message repeats the input
+/// and every copy made here is zeroized.
+pub(crate) fn secret_bytes(value: &JsValue, what: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    if let Some(array) = value.dyn_ref::<Uint8Array>() {
+        return Ok(Zeroizing::new(array.to_vec()));
+    }
+    let Some(text) = text(value).map(Zeroizing::new) else {
+        return Err(missing_or_wrong(
+            value,
+            what,
+            "a Uint8Array or a 0x hex string",
+        ));
+    };
+    let digits = text.strip_prefix("0x").ok_or_else(|| {
+        Failure::new(
+            ErrorCode::InvalidArgument,
+            format!("{what} must start with 0x (its value is a secret, not shown)"),
+        )
+    })?;
+    alloy_primitives::hex::decode(digits)
+        .map(Zeroizing::new)
+        .map_err(|e| {
+            Failure::new(
+                ErrorCode::InvalidArgument,
+                format!("{what} is not valid hex ({e}; its value is a secret, not shown)"),
+            )
+        })
 }
 
 /// `0x` and lower-case hex.

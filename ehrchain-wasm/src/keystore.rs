@@ -134,7 +134,7 @@ pub(crate) fn key_store(keys: &JsValue) -> Result<JsKeyStore, Failure> {
 /// A 32-byte master key argument (`Uint8Array` or hex).
 pub(crate) fn master_key(value: &JsValue, what: &str) -> Result<MasterKey, Failure> {
     // The copy of the key in WebAssembly memory is cleared once wrapped.
-    let bytes = Zeroizing::new(convert::bytes(value, what)?);
+    let bytes = convert::secret_bytes(value, what)?;
     let mut key = Zeroizing::new([0u8; 32]);
     if bytes.len() != 32 {
         return Err(Failure::new(

@@ -230,6 +230,11 @@ test("authorship vectors: localSigner signs every statement with the signature R
   for (const secret of [42, undefined, "0x11"]) {
     assert.throws(() => ehr.localSigner(secret), { code: secret === "0x11" ? "EHR_SIGNER_FAILED" : "EHR_INVALID_ARGUMENT" });
   }
+  // A key that is not hex is refused without being repeated in the message.
+  const leaked = "5a".repeat(31) + "zz";
+  for (const secret of [leaked, `0x${leaked}`]) {
+    assert.throws(() => ehr.localSigner(secret), (e) => e.code === "EHR_INVALID_ARGUMENT" && !e.message.includes("5a5a5a"));
+  }
   assert.throws(() => doctor.signDigest("0x1234"), { code: "EHR_INVALID_ARGUMENT" });
   for (const x of [doctor, other, hs]) x.free();
 });

@@ -309,7 +309,12 @@ impl InclusionProof {
         &self,
         anchored: Option<&AnchoredBatch>,
     ) -> Result<AnchoredBatch, ProofError> {
-        let anchored = anchored.ok_or(ProofError::NotAnchored(self.root))?;
+        let Some(anchored) = anchored else {
+            // The proof on its own first, as on chain: a tampered proof is
+            // invalid, whatever the chain holds.
+            self.verify()?;
+            return Err(ProofError::NotAnchored(self.root));
+        };
         self.verify_anchored(anchored)?;
         Ok(*anchored)
     }

@@ -517,4 +517,11 @@ fn a_read_that_found_no_batch_is_not_anchored_and_one_that_did_is_checked() {
         proof.verify_read(Some(&lie)),
         Err(ProofError::LeafCountMismatch { .. })
     ));
+    // A tampered proof is invalid whether or not a batch was found, as on
+    // chain (verify_on_chain checks it before reading).
+    let mut tampered = proof.clone();
+    tampered.record_hash = B256::repeat_byte(0xFF);
+    let invalid = tampered.verify().unwrap_err();
+    assert_eq!(tampered.verify_read(None), Err(invalid.clone()));
+    assert_eq!(tampered.verify_read(Some(&held)), Err(invalid));
 }

@@ -187,6 +187,9 @@ pub struct Pipeline {
     persisting: BTreeMap<u64, Vec<FlightId>>,
     reading_head: Vec<FlightId>,
     held: HashSet<B256>,
+    /// TI ids held again by [`restore_finished`](Self::restore_finished):
+    /// released when their verdict is taken again.
+    restored: HashSet<B256>,
     finished: VecDeque<Finished>,
 }
 
@@ -207,6 +210,7 @@ impl Pipeline {
             persisting: BTreeMap::new(),
             reading_head: Vec::new(),
             held: HashSet::new(),
+            restored: HashSet::new(),
             finished: VecDeque::new(),
         }
     }
@@ -481,9 +485,12 @@ impl Pipeline {
             self.sweep();
         }
         let verdict = self.finished.pop_front()?;
-        // A verdict given back (`restore_finished`) held its TIs again.
+        // A verdict given back (`restore_finished`) held its TIs again; a
+        // TI pushed anew meanwhile stays held by its new submission.
         for ack in &verdict.acks {
-            self.held.remove(&ack.ti_id);
+            if self.restored.remove(&ack.ti_id) {
+                self.held.remove(&ack.ti_id);
+            }
         }
         Some(verdict)
     }
@@ -495,7 +502,11 @@ impl Pipeline {
     pub fn restore_finished(&mut self, verdicts: impl IntoIterator<Item = Finished>) {
         let verdicts: Vec<Finished> = verdicts.into_iter().collect();
         for verdict in verdicts.into_iter().rev() {
-            self.held.extend(verdict.acks.iter().map(|ack| ack.ti_id));
+            for ack in &verdict.acks {
+                if self.held.insert(ack.ti_id) {
+                    self.restored.insert(ack.ti_id);
+                }
+            }
             self.finished.push_front(verdict);
         }
     }

@@ -602,4 +602,20 @@ fn a_verdict_the_host_could_not_store_is_given_back_and_offered_again_first() {
     assert_eq!(again, taken, "the same verdicts, in the same order");
     assert!(pipeline.is_idle(), "taken again: nothing held");
     assert_eq!(pipeline.pending(), 0);
+
+    // A TI pushed anew while its old verdict waits keeps its new hold when
+    // the old verdict is taken.
+    hs.push(&mut pipeline, &refused(1), Priority::Urgent, now, &mut rng)
+        .unwrap();
+    let old = pipeline.poll_finished().unwrap();
+    hs.push(&mut pipeline, &refused(1), Priority::Urgent, now, &mut rng)
+        .unwrap();
+    pipeline.restore_finished([old]);
+    assert_eq!(pipeline.pending(), 1, "held once, by the new push");
+    assert!(pipeline.poll_finished().is_some());
+    assert_eq!(pipeline.pending(), 1, "the new push is still held");
+    assert_eq!(
+        hs.push(&mut pipeline, &refused(1), Priority::Urgent, now, &mut rng),
+        Err(PipelineError::Duplicate(B256::repeat_byte(1)))
+    );
 }

@@ -90,8 +90,9 @@ fn transmit_of(
 /// Writes the next action for the host at `now_ms` (Unix milliseconds) to
 /// `transmit_out`, and a flight's action to `action_out`
 /// (`EHR_TRANSMIT_NONE` for the other kinds; its submission's calldata
-/// stays valid until that flight's verdict is taken by
-/// `ehr_pipeline_poll_finished`): the pipeline without a transport, for a
+/// stays valid until that flight's verdict is taken, by
+/// `ehr_pipeline_poll_finished`, `ehr_pipeline_step` or `ehr_pipeline_drain`,
+/// or the pipeline is freed): the pipeline without a transport, for a
 /// host with its own I/O (`ehr_pipeline_step` performs the actions
 /// itself). `EHR_PIPELINE_TRANSMIT_NONE` when nothing is due now. Flushes
 /// the open batch when its wait is over.
@@ -119,7 +120,8 @@ pub unsafe extern "C" fn ehr_pipeline_poll_transmit(
 /// storage thread (only `save` is called); report with
 /// `ehr_pipeline_handle_persisted` once they are durable. Nothing for a
 /// round already reported. `EHR_OUTBOX_UNAVAILABLE` when `save` failed
-/// (then report the round failed).
+/// (then report the round failed). `save` must not call back into
+/// `pipeline`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_pipeline_round_entries(
     pipeline: *const ehr_pipeline,
@@ -322,11 +324,12 @@ pub unsafe extern "C" fn ehr_pipeline_handle_timeout(
 /// Hands every verdict reached to the host's outbox, which stores its ACKs
 /// and removes its entry: all in one `outbox->finish_all` call when it is
 /// set (one transaction), else an `outbox->finish` each. Writes how many
-/// were stored to `verdicts_out`; their ACKs then wait for
-/// `ehr_pipeline_poll_ack`. `EHR_OUTBOX_UNAVAILABLE` when a callback
-/// failed: the verdicts not stored stay in the pipeline (its TIs still
-/// pending) and are offered again first by the next call, or by
-/// `ehr_pipeline_step` and `ehr_pipeline_drain`; none is stored twice.
+/// were stored to `verdicts_out`, also when a callback failed (the one
+/// output written on a failure besides `EHR_BUFFER_TOO_SMALL`'s); their
+/// ACKs then wait for `ehr_pipeline_poll_ack`. `EHR_OUTBOX_UNAVAILABLE`
+/// when a callback failed: the verdicts not stored stay in the pipeline
+/// (their TIs still pending) and are offered again first by the next call;
+/// none is stored twice. The callbacks must not call back into `pipeline`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_pipeline_poll_finished(
     pipeline: *mut ehr_pipeline,

@@ -12,7 +12,6 @@ use ehrchain_contracts::{RpcConfig, RpcTransport};
 use super::FfiTransport;
 use super::ehr_transport;
 use ehrchain_core::authorship::{LocalSigner, Signer as _};
-use zeroize::Zeroizing;
 
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{ehr_result, guard};
@@ -99,7 +98,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_add_local_key(
     account_out: *mut u8,
 ) -> ehr_result {
     guard_on_mut(transport, "transport", |t| {
-        let secret = Zeroizing::new(ptr::array::<32>(secret, "secret")?);
+        let secret = ptr::secret32(secret, "secret")?;
         let out = OutArray::<20>::new(account_out, "account_out")?;
         // The core's rule for what a secret key is, and its error.
         let account = LocalSigner::from_bytes(&secret)?.address();
