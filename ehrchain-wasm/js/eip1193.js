@@ -410,7 +410,15 @@ export async function runPipeline(pipeline, transport, options = {}) {
     }
     const verdicts = [];
     for (let done = pipeline.pollFinished(); done !== undefined; done = pipeline.pollFinished()) verdicts.push(done);
-    await finishRound(outbox, verdicts);
+    try {
+      await finishRound(outbox, verdicts);
+    } catch (error) {
+      // As the core's drivers: a stored submission's verdict comes back when
+      // its entry is resumed; a TI refused before anything was stored has
+      // no entry, so its verdict stays in the pipeline rather than lost.
+      pipeline.restoreFinished(verdicts.filter((v) => v.outboxKey === undefined));
+      throw error;
+    }
     for (const done of verdicts) acks.push(...done.acks);
     if (pipeline.isIdle) return { acks, stopped: undefined };
     const stopped = signal?.aborted ? "cancelled" : deadline !== undefined && now() >= deadline ? "deadline" : undefined;

@@ -3,7 +3,7 @@
 //! EIP-1193 provider; this module only converts.
 
 use ehrchain_core::pipeline::{
-    FlightId, Pipeline as CorePipeline, PipelineConfig, PipelineTransmit, Priority,
+    Finished, FlightId, Pipeline as CorePipeline, PipelineConfig, PipelineTransmit, Priority,
 };
 use ehrchain_core::{ErrorCode, TransactionValidator, UnixMillis};
 use rand_core::OsRng;
@@ -228,6 +228,36 @@ impl Pipeline {
         );
         set(&object, "acks", &convert::to_js(&finished.acks)?);
         Ok(object.into())
+    }
+
+    /// Gives back verdicts of `pollFinished` the host could not store
+    /// (`PipelineFinished[]`, as it handed them out): offered again first,
+    /// their TIs pending again meanwhile (the core's `restore_finished`).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for what is not such verdicts (nothing is
+    /// given back then).
+    #[wasm_bindgen(js_name = restoreFinished)]
+    pub fn restore_finished(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "PipelineFinished[]")] verdicts: JsValue,
+    ) -> Result<(), JsValue> {
+        let restored = js_sys::Array::from(&verdicts)
+            .iter()
+            .map(|verdict| {
+                let key = convert::get(&verdict, "outboxKey");
+                Ok(Finished {
+                    outbox_key: if key.is_undefined() || key.is_null() {
+                        None
+                    } else {
+                        Some(convert::b256(&key, "outboxKey")?)
+                    },
+                    acks: convert::value(&convert::get(&verdict, "acks"), "acks")?,
+                })
+            })
+            .collect::<Result<Vec<_>, Failure>>()?;
+        self.inner.restore_finished(restored);
+        Ok(())
     }
 
     /// Every submission's outbox entry as it stands, `[{key, entry}]` (the

@@ -127,3 +127,26 @@ test("a pipeline stopped at its deadline stores its entries; a new one resumes t
   assert.deepEqual(new Set(second.acks.map((a) => a.tiId)), new Set(tis.map((t) => t.tiId)));
   assert.equal(outbox.entries.size, 0);
 });
+
+test("a refused TI's verdict survives an outbox that fails to store it", async () => {
+  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
+  const refused = ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId: "MRN-2" });
+  hs.pushTo(pipeline, refused, "urgent", Date.now());
+  const outbox = roundOutbox();
+  outbox.finish = () => {
+    throw new Error("the disk is full");
+  };
+  await assert.rejects(ehr.runPipeline(pipeline, transport, { outbox }), /the disk is full/);
+  // Not lost: still pending, and stored once the disk is back.
+  assert.equal(pipeline.pending, 1);
+  assert.equal(pipeline.isIdle, false);
+  const stored = [];
+  outbox.finish = (key, acks) => stored.push(...acks);
+  const { acks } = await ehr.runPipeline(pipeline, transport, { outbox });
+  assert.equal(acks.length, 1);
+  assert.equal(acks[0].tiId, refused.tiId);
+  assert.equal(acks[0].status, "invalid");
+  assert.deepEqual(stored, acks);
+  assert.equal(pipeline.isIdle, true);
+  pipeline.free();
+});

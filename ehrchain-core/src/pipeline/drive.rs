@@ -94,7 +94,10 @@ where
 /// [`drain_durably`] is this in a loop.
 ///
 /// # Errors
-/// [`OutboxError`] when the outbox fails: nothing more is sent.
+/// [`OutboxError`] when the outbox fails: nothing more is sent; the
+/// verdicts of the step stay in their entries (resumed, they give the same
+/// ACKs), and those of TIs refused before anything was stored stay in the
+/// pipeline, for the next step.
 pub fn step_durably<O, T, C>(
     pipeline: &mut Pipeline,
     outbox: &mut O,
@@ -190,6 +193,12 @@ where
     for &round in rounds {
         pipeline.handle_persisted(round, now, stored.clone());
     }
-    stored?;
+    if let Err(e) = stored {
+        // A stored submission's verdict comes back when its entry is
+        // resumed; a TI refused before anything was stored has no entry, so
+        // its verdict is given back to the pipeline rather than lost.
+        pipeline.restore_finished(finished.into_iter().filter(|f| f.outbox_key.is_none()));
+        return Err(e);
+    }
     Ok(finished.into_iter().flat_map(|f| f.acks).collect())
 }

@@ -619,3 +619,69 @@ fn a_verdict_the_host_could_not_store_is_given_back_and_offered_again_first() {
         Err(PipelineError::Duplicate(B256::repeat_byte(1)))
     );
 }
+
+/// An outbox whose verdict writes fail while `down` (a full disk).
+#[derive(Default)]
+struct DownOutbox {
+    inner: MemoryOutbox,
+    down: bool,
+}
+
+impl Outbox for DownOutbox {
+    fn save(&mut self, key: &B256, entry: &str) -> Result<(), OutboxError> {
+        self.inner.save(key, entry)
+    }
+    fn load(&mut self, key: &B256) -> Result<Option<String>, OutboxError> {
+        self.inner.load(key)
+    }
+    fn keys(&mut self) -> Result<Vec<B256>, OutboxError> {
+        self.inner.keys()
+    }
+    fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<(), OutboxError> {
+        if self.down {
+            return Err(OutboxError("the disk is full".into()));
+        }
+        self.inner.finish(key, acks)
+    }
+}
+
+#[test]
+fn a_refused_ti_s_verdict_survives_a_failed_store() {
+    let mut chain = Chain::new();
+    let hs = handshaker();
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let ti = InitialTransaction {
+        ti_id: B256::repeat_byte(9),
+        template_id: hs.templates().latest("blood-pressure").unwrap().id(),
+        author_id: "path-1".into(),
+        author_role: Role::new(Role::PATHOLOGIST).unwrap(),
+        patient_id: Some("MRN-9".into()),
+        timestamp: START_MS / 1000,
+        fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    hs.push(
+        &mut pipeline,
+        &ti,
+        Priority::Bulk,
+        UnixMillis(START_MS),
+        &mut rng,
+    )
+    .unwrap();
+    let mut outbox = DownOutbox {
+        down: true,
+        ..DownOutbox::default()
+    };
+    let mut clock = chain.clock.clone();
+    assert!(step_durably(&mut pipeline, &mut outbox, &mut chain, &mut clock).is_err());
+    // Not lost: still pending, and stored once the disk is back.
+    assert_eq!(pipeline.pending(), 1);
+    outbox.down = false;
+    let acks = step_durably(&mut pipeline, &mut outbox, &mut chain, &mut clock).unwrap();
+    let [ack] = acks.as_slice() else {
+        panic!("{acks:?}");
+    };
+    assert_eq!(ack.ti_id, ti.ti_id);
+    assert!(!ack.is_valid());
+    assert!(pipeline.is_idle());
+}
