@@ -245,8 +245,10 @@ test("a batch of device readings under one root: proofs verify in WASM and in th
   assert.ok(tampered.error instanceof Error);
   assert.deepEqual([tampered.error.name, tampered.error.code, tampered.error.reason],
     ["EhrchainError", "EHR_PROOF_INVALID", "root_mismatch"]);
-  // A proof of a root the chain does not hold.
-  assert.throws(() => ehr.InclusionProof.parse(bytes).verifyAnchored(null), { code: "EHR_PROOF_NOT_ANCHORED", reason: "not_anchored" });
+  // A proof of a root the chain does not hold; a tampered one is invalid
+  // first, whatever the chain holds (as on chain: checked before the read).
+  assert.throws(() => batch.proof(1).verifyAnchored(null), { code: "EHR_PROOF_NOT_ANCHORED", reason: "not_anchored" });
+  assert.throws(() => ehr.InclusionProof.parse(bytes).verifyAnchored(null), { code: "EHR_PROOF_INVALID", reason: "root_mismatch" });
 });
 
 test("verifyOnChain on a batch not anchored: false with the decoded reason; transport failures throw", async () => {
