@@ -20,6 +20,7 @@
     clippy::indexing_slicing
 )]
 
+mod common;
 #[path = "common/consent.rs"]
 mod consent;
 #[path = "../../ehrchain-core/tests/common/test_keys.rs"]
@@ -29,6 +30,7 @@ use std::ffi::{c_char, c_void};
 use std::ptr::{null, null_mut};
 
 use alloy_sol_types::SolCall;
+use common::{last_error, ok, text_out};
 use ehrchain_contracts::EhrConsent::{self, ConsentGrant};
 use ehrchain_contracts::{Devnet, Receipt};
 use ehrchain_core::authorship::{
@@ -44,26 +46,6 @@ use ehrchain_ffi::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
-
-fn last_error() -> String {
-    let mut buf = vec![0u8; 4096];
-    let mut n = 0;
-    // SAFETY: buf holds 4096 writable bytes.
-    unsafe { ehr_last_error(buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
-    String::from_utf8_lossy(&buf[..n]).into_owned()
-}
-
-fn ok(rc: ehr_result) {
-    assert_eq!(rc, ehr_result::OK, "{}", last_error());
-}
-
-/// The text a text-output function writes (without its NUL).
-fn text_out(f: impl FnOnce(*mut c_char, usize, *mut usize) -> ehr_result) -> String {
-    let mut buf = vec![0u8; 1 << 16];
-    let mut n = 0;
-    ok(f(buf.as_mut_ptr().cast(), buf.len(), &raw mut n));
-    String::from_utf8(buf[..n].to_vec()).unwrap()
-}
 
 /// The bytes a byte-output function writes.
 fn bytes_out(f: impl FnOnce(*mut u8, usize, *mut usize) -> ehr_result) -> Vec<u8> {

@@ -527,20 +527,26 @@ fn a_host_that_stops_resumes_every_ti_from_its_outbox_without_anchoring_twice() 
     assert!(outbox.keys().unwrap().is_empty());
 }
 
+/// A blood pressure TI with id `n`, which its template refuses (a
+/// pathologist may not take blood pressure).
+fn refused_ti(hs: &Handshaker<InMemoryKeyStore>, n: u8) -> InitialTransaction {
+    InitialTransaction {
+        ti_id: B256::repeat_byte(n),
+        template_id: hs.templates().latest("blood-pressure").unwrap().id(),
+        author_id: "path-1".into(),
+        author_role: Role::new(Role::PATHOLOGIST).unwrap(),
+        patient_id: Some(format!("MRN-{n}")),
+        timestamp: START_MS / 1000,
+        fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
+    }
+}
+
 #[test]
 fn a_ti_its_template_refuses_gets_its_invalid_ack_from_the_pipeline() {
     let mut chain = Chain::new();
     let hs = handshaker();
     let mut pipeline = Pipeline::new(CHAIN, registry(), config());
-    let ti = InitialTransaction {
-        ti_id: B256::repeat_byte(9),
-        template_id: hs.templates().latest("blood-pressure").unwrap().id(),
-        author_id: "path-1".into(),
-        author_role: Role::new(Role::PATHOLOGIST).unwrap(),
-        patient_id: Some("MRN-9".into()),
-        timestamp: START_MS / 1000,
-        fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
-    };
+    let ti = refused_ti(&hs, 9);
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let now = UnixMillis(START_MS);
     hs.push(&mut pipeline, &ti, Priority::Bulk, now, &mut rng)
@@ -571,17 +577,9 @@ fn a_verdict_the_host_could_not_store_is_given_back_and_offered_again_first() {
     let mut pipeline = Pipeline::new(CHAIN, registry(), config());
     let mut rng = ChaCha20Rng::seed_from_u64(7);
     let now = UnixMillis(START_MS);
-    // Two TIs the template refuses (a pathologist may not take blood
-    // pressure): each is finished at once, with its invalid ACK.
-    let refused = |n: u8| InitialTransaction {
-        ti_id: B256::repeat_byte(n),
-        template_id: hs.templates().latest("blood-pressure").unwrap().id(),
-        author_id: "path-1".into(),
-        author_role: Role::new(Role::PATHOLOGIST).unwrap(),
-        patient_id: Some(format!("MRN-{n}")),
-        timestamp: START_MS / 1000,
-        fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
-    };
+    // Two TIs the template refuses: each is finished at once, with its
+    // invalid ACK.
+    let refused = |n: u8| refused_ti(&hs, n);
     for n in [1, 2] {
         hs.push(&mut pipeline, &refused(n), Priority::Urgent, now, &mut rng)
             .unwrap();
@@ -650,15 +648,7 @@ fn a_refused_ti_s_verdict_survives_a_failed_store() {
     let mut chain = Chain::new();
     let hs = handshaker();
     let mut pipeline = Pipeline::new(CHAIN, registry(), config());
-    let ti = InitialTransaction {
-        ti_id: B256::repeat_byte(9),
-        template_id: hs.templates().latest("blood-pressure").unwrap().id(),
-        author_id: "path-1".into(),
-        author_role: Role::new(Role::PATHOLOGIST).unwrap(),
-        patient_id: Some("MRN-9".into()),
-        timestamp: START_MS / 1000,
-        fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
-    };
+    let ti = refused_ti(&hs, 9);
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     hs.push(
         &mut pipeline,

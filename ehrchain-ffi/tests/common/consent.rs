@@ -8,32 +8,13 @@
 //! `tests/sharing.rs` (the devnet) and `tests/rpc_ganache.rs` (a node).
 #![allow(dead_code, unreachable_pub)]
 
-use std::ffi::c_char;
 use std::ptr::null_mut;
 
 use ehrchain_core::{Address, B256, ErrorCode};
 use ehrchain_ffi::*;
 use serde_json::{Value, json};
 
-fn last_error() -> String {
-    let mut buf = vec![0u8; 4096];
-    let mut n = 0;
-    // SAFETY: buf holds 4096 writable bytes.
-    unsafe { ehr_last_error(buf.as_mut_ptr().cast(), buf.len(), &raw mut n) };
-    String::from_utf8_lossy(&buf[..n]).into_owned()
-}
-
-fn ok(rc: ehr_result) {
-    assert_eq!(rc, ehr_result::OK, "{}", last_error());
-}
-
-/// The text a text-output function writes (without its NUL).
-fn text_out(f: impl FnOnce(*mut c_char, usize, *mut usize) -> ehr_result) -> String {
-    let mut buf = vec![0u8; 1 << 16];
-    let mut n = 0;
-    ok(f(buf.as_mut_ptr().cast(), buf.len(), &raw mut n));
-    String::from_utf8(buf[..n].to_vec()).unwrap()
-}
+use super::common::{last_error, ok, text_out};
 
 /// Who takes part: `admin` deploys `EhrConsent` (and grants the role,
 /// through the caller's `grant_role`); `custodian` binds; `relayer` relays.
