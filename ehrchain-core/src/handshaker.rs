@@ -216,7 +216,7 @@ impl<K: KeyStore> Handshaker<K> {
     ) -> Result<(), PipelineError> {
         match self.generate(ti, now, rng) {
             Ok(tc) => pipeline.push(tc, priority, now),
-            Err(e) => pipeline.admit(refused(ti, e)),
+            Err(e) => pipeline.admit(refused(ti, e)).map_err(|u| u.error),
         }
     }
 

@@ -172,6 +172,18 @@ pub enum PipelineError {
     },
 }
 
+/// A validator the pipeline refused ([`Pipeline::admit`]), given back with
+/// the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+#[non_exhaustive]
+pub struct Unadmitted {
+    /// Why: [`PipelineError::Busy`] or [`PipelineError::Duplicate`].
+    pub error: PipelineError,
+    /// The validator, as it was given.
+    pub validator: Box<TransactionValidator>,
+}
+
 /// The anchoring pipeline (see the [module docs](self)).
 #[derive(Debug)]
 pub struct Pipeline {
@@ -292,13 +304,27 @@ impl Pipeline {
     /// ACK then comes out of [`poll_finished`](Self::poll_finished) like any
     /// other, or a submission to send as it is (anchored alone).
     ///
+    /// Use it for what [`push`](Self::push) cannot build: a TI its author
+    /// signed ([`Handshaker::validator_signed_by`](crate::Handshaker::validator_signed_by),
+    /// or a signature made later, a smart account's included:
+    /// [`SigningRequest::validator`](crate::authorship::SigningRequest::validator)).
+    ///
     /// # Errors
-    /// As [`push`](Self::push), for any of its TI ids; nothing is kept.
-    pub fn admit(&mut self, validator: TransactionValidator) -> Result<(), PipelineError> {
+    /// [`Unadmitted`]: as [`push`](Self::push), for any of its TI ids;
+    /// nothing is kept and the validator comes back (admit it again later:
+    /// a signature is not asked for twice).
+    pub fn admit(&mut self, validator: TransactionValidator) -> Result<(), Unadmitted> {
         let ids: Vec<B256> = validator.ti_ids().collect();
-        self.make_room(&ids)?;
-        self.launch(validator);
-        Ok(())
+        match self.make_room(&ids) {
+            Ok(()) => {
+                self.launch(validator);
+                Ok(())
+            }
+            Err(error) => Err(Unadmitted {
+                error,
+                validator: Box::new(validator),
+            }),
+        }
     }
 
     /// Holds `ti_ids`, unless that would pass the limit or one is held

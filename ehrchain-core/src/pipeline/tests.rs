@@ -436,6 +436,53 @@ fn a_full_pipeline_says_busy_and_keeps_nothing() {
 }
 
 #[test]
+fn a_validator_the_pipeline_refuses_comes_back_and_is_admitted_later() {
+    let mut chain = Chain::new();
+    let all = tcs(3);
+    let mut pipeline = Pipeline::new(
+        CHAIN,
+        registry(),
+        PipelineConfig {
+            max_pending: 2,
+            ..config()
+        },
+    );
+    let now = UnixMillis(START_MS);
+    pipeline.push(all[0].clone(), Priority::Bulk, now).unwrap();
+    let held = TransactionValidator::new(&all[0], config().validator);
+    let duplicate = pipeline.admit(held).unwrap_err();
+    assert_eq!(duplicate.error, PipelineError::Duplicate(all[0].ti_id));
+    pipeline.push(all[1].clone(), Priority::Bulk, now).unwrap();
+    let given = TransactionValidator::new(&all[2], config().validator);
+    let busy = pipeline.admit(given).unwrap_err();
+    assert_eq!(
+        busy.error,
+        PipelineError::Busy {
+            pending: 2,
+            limit: 2
+        }
+    );
+    assert_eq!(
+        busy.validator.ti_ids().collect::<Vec<_>>(),
+        [all[2].ti_id],
+        "the same validator comes back"
+    );
+    let first = chain.drain(
+        &mut pipeline,
+        &mut MemoryOutbox::default(),
+        &Until::verdict(),
+    );
+    assert_one_valid_ack_each(&all[..2], &first.acks);
+    pipeline.admit(*busy.validator).unwrap();
+    let second = chain.drain(
+        &mut pipeline,
+        &mut MemoryOutbox::default(),
+        &Until::verdict(),
+    );
+    assert_one_valid_ack_each(&all[2..], &second.acks);
+}
+
+#[test]
 fn a_ti_already_held_is_refused() {
     let all = tcs(1);
     let mut pipeline = Pipeline::new(CHAIN, registry(), config());
