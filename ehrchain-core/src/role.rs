@@ -27,6 +27,19 @@ pub struct Role(String);
 )]
 pub struct InvalidRoleName(pub String);
 
+/// The naming rule of roles, templates and template fields: 1 to `max_len`
+/// bytes of lower-case ASCII letters, digits and `separator`, starting with
+/// a letter.
+pub(crate) fn is_lower_name(name: &str, max_len: usize, separator: u8) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= max_len
+        && bytes.first().is_some_and(u8::is_ascii_lowercase)
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == separator)
+}
+
 impl Role {
     /// A physician who records diagnoses and readings.
     pub const DOCTOR: &'static str = "doctor";
@@ -56,14 +69,7 @@ impl Role {
     /// [`InvalidRoleName`] if the name breaks the naming rule.
     pub fn new(name: impl Into<String>) -> Result<Self, InvalidRoleName> {
         let name = name.into();
-        let bytes = name.as_bytes();
-        let valid = !bytes.is_empty()
-            && bytes.len() <= MAX_ROLE_NAME_LEN
-            && bytes.first().is_some_and(u8::is_ascii_lowercase)
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
-        if valid {
+        if is_lower_name(&name, MAX_ROLE_NAME_LEN, b'_') {
             Ok(Self(name))
         } else {
             Err(InvalidRoleName(name))

@@ -171,13 +171,7 @@ pub struct Field {
 }
 
 fn check_field_name(name: &str) -> Result<(), TemplateError> {
-    let b = name.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= 64
-        && b.first().is_some_and(u8::is_ascii_lowercase)
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_');
-    if ok {
+    if crate::role::is_lower_name(name, 64, b'_') {
         Ok(())
     } else {
         Err(TemplateError::InvalidFieldName(name.to_owned()))

@@ -280,13 +280,7 @@ fn canonical_json(doc: &TemplateDoc) -> String {
 }
 
 fn check_name(name: &str) -> Result<(), TemplateError> {
-    let b = name.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= MAX_NAME_LEN
-        && b.first().is_some_and(u8::is_ascii_lowercase)
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
-    if ok {
+    if crate::role::is_lower_name(name, MAX_NAME_LEN, b'-') {
         Ok(())
     } else {
         Err(TemplateError::InvalidName(name.to_owned()))
