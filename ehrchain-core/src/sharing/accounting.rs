@@ -94,6 +94,33 @@ impl ChainLog {
             .collect())
     }
 
+    /// The `eth_getLogs` request of `contract`'s logs matching `topics`
+    /// from block `from` to `to`.
+    pub(super) fn request(
+        contract: Address,
+        from: BlockTag,
+        to: BlockTag,
+        topics: Value,
+    ) -> RpcRequest {
+        RpcRequest::other(
+            "eth_getLogs",
+            vec![json!({
+                "address": contract,
+                "fromBlock": from.to_json(),
+                "toBlock": to.to_json(),
+                "topics": topics,
+            })],
+        )
+    }
+
+    /// `contract`'s logs among `logs`, oldest first (by block, then by
+    /// index in the block).
+    pub(super) fn in_order(logs: &[Self], contract: Address) -> Vec<&Self> {
+        let mut logs: Vec<&Self> = logs.iter().filter(|l| l.address == contract).collect();
+        logs.sort_by_key(|l| (l.block_number, l.log_index));
+        logs
+    }
+
     /// The log's topics and data, as alloy decodes events from them.
     pub(super) fn log_data(&self) -> LogData {
         LogData::new_unchecked(self.topics.clone(), self.data.clone())
@@ -162,17 +189,7 @@ impl AccountingQuery {
     /// grants and revocations by pseudonym (topic 2).
     #[must_use]
     pub fn requests(&self, from: BlockTag, to: BlockTag) -> [RpcRequest; 2] {
-        let filter = |topics: Value| {
-            RpcRequest::other(
-                "eth_getLogs",
-                vec![json!({
-                    "address": self.consent,
-                    "fromBlock": from.to_json(),
-                    "toBlock": to.to_json(),
-                    "topics": topics,
-                })],
-            )
-        };
+        let filter = |topics| ChainLog::request(self.consent, from, to, topics);
         [
             filter(json!([Disclosed::SIGNATURE_HASH, self.subject])),
             filter(json!([
@@ -191,10 +208,8 @@ impl AccountingQuery {
     /// events are left out.
     #[must_use]
     pub fn accounting(&self, logs: &[ChainLog]) -> Accounting {
-        let mut logs: Vec<&ChainLog> = logs.iter().filter(|l| l.address == self.consent).collect();
-        logs.sort_by_key(|l| (l.block_number, l.log_index));
         let mut accounting = Accounting::default();
-        for log in logs {
+        for log in ChainLog::in_order(logs, self.consent) {
             self.add(&mut accounting, log);
         }
         accounting

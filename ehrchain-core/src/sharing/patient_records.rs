@@ -19,7 +19,7 @@
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::SolEvent;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::ChainLog;
 use crate::consent_abi::IEhrConsent::{PatientBound, PatientUnbound};
@@ -90,7 +90,7 @@ impl PatientRecordsQuery {
     /// (topic 2).
     #[must_use]
     pub fn pseudonyms_request(&self, from: BlockTag, to: BlockTag) -> RpcRequest {
-        get_logs(
+        ChainLog::request(
             self.consent,
             from,
             to,
@@ -110,7 +110,7 @@ impl PatientRecordsQuery {
     #[must_use]
     pub fn pseudonyms(&self, logs: &[ChainLog]) -> Vec<B256> {
         let mut pseudonyms: Vec<B256> = Vec::new();
-        for log in in_order(logs, self.consent) {
+        for log in ChainLog::in_order(logs, self.consent) {
             let data = log.log_data();
             if let Ok(e) = PatientBound::decode_log_data(&data) {
                 if e.account == self.patient && !pseudonyms.contains(&e.subject) {
@@ -139,7 +139,7 @@ impl PatientRecordsQuery {
     ) -> Option<RpcRequest> {
         let pseudonyms = self.pseudonyms(bound);
         (!pseudonyms.is_empty()).then(|| {
-            get_logs(
+            ChainLog::request(
                 self.registry,
                 from,
                 to,
@@ -156,7 +156,8 @@ impl PatientRecordsQuery {
     #[must_use]
     pub fn records(&self, bound: &[ChainLog], anchored: &[ChainLog]) -> PatientRecords {
         let pseudonyms = self.pseudonyms(bound);
-        let records = in_order(anchored, self.registry)
+        let records = ChainLog::in_order(anchored, self.registry)
+            .into_iter()
             .filter_map(|log| record(log, &pseudonyms))
             .collect();
         PatientRecords {
@@ -164,26 +165,6 @@ impl PatientRecordsQuery {
             records,
         }
     }
-}
-
-/// The `eth_getLogs` request of `contract`'s logs matching `topics`.
-fn get_logs(contract: Address, from: BlockTag, to: BlockTag, topics: Value) -> RpcRequest {
-    RpcRequest::other(
-        "eth_getLogs",
-        vec![json!({
-            "address": contract,
-            "fromBlock": from.to_json(),
-            "toBlock": to.to_json(),
-            "topics": topics,
-        })],
-    )
-}
-
-/// `contract`'s logs among `logs`, oldest first.
-fn in_order(logs: &[ChainLog], contract: Address) -> impl Iterator<Item = &ChainLog> {
-    let mut logs: Vec<&ChainLog> = logs.iter().filter(|l| l.address == contract).collect();
-    logs.sort_by_key(|l| (l.block_number, l.log_index));
-    logs.into_iter()
 }
 
 /// The record `log` anchors, if it is a `RecordAnchored` under one of
@@ -214,6 +195,7 @@ mod tests {
     use alloy_primitives::keccak256;
 
     use super::*;
+    use crate::sharing::tests::log_at;
 
     const REGISTRY: Address = Address::repeat_byte(0xe5);
     const CONSENT: Address = Address::repeat_byte(0xc0);
@@ -229,26 +211,13 @@ mod tests {
         }
     }
 
-    fn log<E: SolEvent>(address: Address, event: &E, block: u64, index: u64) -> ChainLog {
-        let data = event.encode_log_data();
-        ChainLog {
-            address,
-            topics: data.topics().to_vec(),
-            data: data.data,
-            block_number: block,
-            transaction_hash: Some(B256::repeat_byte(u8::try_from(block).unwrap())),
-            log_index: Some(index),
-            block_time: None,
-        }
-    }
-
     fn bound(subject: u8, account: Address, block: u64) -> ChainLog {
         let event = PatientBound {
             subject: B256::repeat_byte(subject),
             account,
             custodian: CUSTODIAN,
         };
-        log(CONSENT, &event, block, 0)
+        log_at(CONSENT, &event, block, 0)
     }
 
     fn unbound(subject: u8, block: u64) -> ChainLog {
@@ -257,7 +226,7 @@ mod tests {
             account: PATIENT,
             custodian: CUSTODIAN,
         };
-        log(CONSENT, &event, block, 0)
+        log_at(CONSENT, &event, block, 0)
     }
 
     fn anchored(subject: u8, role: &str, block: u64, index: u64) -> RecordAnchored {
@@ -297,12 +266,12 @@ mod tests {
     #[test]
     fn the_records_of_the_bound_pseudonyms_are_listed_oldest_first() {
         let bindings = [bound(1, PATIENT, 1), bound(3, PATIENT, 1)];
-        let mut elsewhere = log(CONSENT, &anchored(1, "DOCTOR_ROLE", 9, 0), 9, 0);
+        let mut elsewhere = log_at(CONSENT, &anchored(1, "DOCTOR_ROLE", 9, 0), 9, 0);
         elsewhere.address = CONSENT;
         let logs = [
-            log(REGISTRY, &anchored(3, "PHARMACIST_ROLE", 8, 1), 8, 1),
-            log(REGISTRY, &anchored(2, "DOCTOR_ROLE", 8, 0), 8, 0),
-            log(REGISTRY, &anchored(1, "DOCTOR_ROLE", 5, 3), 5, 3),
+            log_at(REGISTRY, &anchored(3, "PHARMACIST_ROLE", 8, 1), 8, 1),
+            log_at(REGISTRY, &anchored(2, "DOCTOR_ROLE", 8, 0), 8, 0),
+            log_at(REGISTRY, &anchored(1, "DOCTOR_ROLE", 5, 3), 5, 3),
             elsewhere,
             bound(1, PATIENT, 2),
         ];
@@ -334,8 +303,9 @@ mod tests {
 
     #[test]
     fn the_filters_name_the_account_then_its_pseudonyms() {
-        let body =
-            |request: &RpcRequest| -> Value { serde_json::from_str(&request.body(1)).unwrap() };
+        let body = |request: &RpcRequest| -> serde_json::Value {
+            serde_json::from_str(&request.body(1)).unwrap()
+        };
         let bindings = body(&query().pseudonyms_request(BlockTag::Number(3), BlockTag::Latest));
         assert_eq!(bindings["method"], "eth_getLogs");
         assert_eq!(

@@ -487,10 +487,12 @@ fn disclosures_go_out_as_one_call_or_one_batch_and_reverts_read_back() {
     assert_eq!(SharingError::from_revert(&[1, 2, 3, 4]), None);
 }
 
-fn log<E: SolEvent>(event: &E, block: u64, index: u64) -> ChainLog {
+/// `event` as `address` emitted it at `index` in `block` (its transaction
+/// hash is the block number's byte, repeated).
+pub(super) fn log_at<E: SolEvent>(address: Address, event: &E, block: u64, index: u64) -> ChainLog {
     let data = event.encode_log_data();
     ChainLog {
-        address: context().consent,
+        address,
         topics: data.topics().to_vec(),
         data: data.data,
         block_number: block,
@@ -498,6 +500,11 @@ fn log<E: SolEvent>(event: &E, block: u64, index: u64) -> ChainLog {
         log_index: Some(index),
         block_time: None,
     }
+}
+
+/// `event` as the sharing context's consent contract emitted it.
+fn log<E: SolEvent>(event: &E, block: u64, index: u64) -> ChainLog {
+    log_at(context().consent, event, block, index)
 }
 
 #[test]
