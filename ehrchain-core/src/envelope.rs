@@ -714,6 +714,21 @@ pub(crate) fn array_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
 }
 
 #[cfg(test)]
+impl EnvelopeBinding {
+    /// The binding the unit tests seal under: master key `key_id`, and the
+    /// pseudonym, template id and TI id `0x0101…`, `0x0202…` and `0x0303…`.
+    #[allow(clippy::unwrap_used, reason = "the tests' key ids are valid")]
+    pub(crate) fn for_tests(key_id: &str) -> Self {
+        Self {
+            key_id: KeyId::new(key_id).unwrap(),
+            patient: B256::repeat_byte(1),
+            template_id: B256::repeat_byte(2),
+            ti_id: B256::repeat_byte(3),
+        }
+    }
+}
+
+#[cfg(test)]
 mod cid_tests {
     #![allow(clippy::unwrap_used)]
 
@@ -742,13 +757,8 @@ mod cid_tests {
     #[test]
     fn info_is_the_clear_header_record_hash_and_cid_in_camel_case() {
         use super::{Envelope, EnvelopeBinding};
-        use crate::keys::{KeyId, MasterKey};
-        let binding = EnvelopeBinding {
-            key_id: KeyId::new("records").unwrap(),
-            patient: alloy_primitives::B256::repeat_byte(1),
-            template_id: alloy_primitives::B256::repeat_byte(2),
-            ti_id: alloy_primitives::B256::repeat_byte(3),
-        };
+        use crate::keys::MasterKey;
+        let binding = EnvelopeBinding::for_tests("records");
         let envelope = Envelope::seal(&binding, &MasterKey::new([7; 32]), [9; 12], b"{}").unwrap();
         let info = serde_json::to_value(envelope.info()).unwrap();
         assert_eq!(

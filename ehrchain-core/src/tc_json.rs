@@ -154,16 +154,11 @@ mod tests {
 
     use super::*;
     use crate::envelope::EnvelopeBinding;
-    use crate::keys::{KeyId, MasterKey};
+    use crate::keys::MasterKey;
     use crate::registry_abi::IEhrRegistry;
 
     fn tc() -> ChainTransaction {
-        let binding = EnvelopeBinding {
-            key_id: KeyId::new("k").unwrap(),
-            patient: B256::repeat_byte(1),
-            template_id: B256::repeat_byte(2),
-            ti_id: B256::repeat_byte(3),
-        };
+        let binding = EnvelopeBinding::for_tests("k");
         let envelope = Envelope::seal(&binding, &MasterKey::new([9; 32]), [7; 12], b"{}").unwrap();
         let record_hash = envelope.record_hash();
         let calldata = IEhrRegistry::anchorRecordCall {

@@ -24,12 +24,7 @@ struct Fixture {
 fn fixture(suite: CapsuleSuite) -> Fixture {
     let mut rng = ChaCha20Rng::seed_from_u64(17);
     let master = MasterKey::new([3; 32]);
-    let sealed_for = EnvelopeBinding {
-        key_id: KeyId::new("ward-7").unwrap(),
-        patient: B256::repeat_byte(1),
-        template_id: B256::repeat_byte(2),
-        ti_id: B256::repeat_byte(3),
-    };
+    let sealed_for = EnvelopeBinding::for_tests("ward-7");
     let envelope = Envelope::seal(&sealed_for, &master, [4; 12], b"potassium 4.1").unwrap();
     let record_key = *envelope.record_key(&master).unwrap();
     let binding = CapsuleBinding {
@@ -324,10 +319,8 @@ fn a_capsule_replayed_for_another_record_is_refused() {
     let f = fixture(CapsuleSuite::X25519);
     let master = MasterKey::new([3; 32]);
     let other_binding = EnvelopeBinding {
-        key_id: KeyId::new("ward-7").unwrap(),
-        patient: B256::repeat_byte(1),
-        template_id: B256::repeat_byte(2),
         ti_id: B256::repeat_byte(9),
+        ..EnvelopeBinding::for_tests("ward-7")
     };
     let other = Envelope::seal(&other_binding, &master, [4; 12], b"other").unwrap();
     let err = f

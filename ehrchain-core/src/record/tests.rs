@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::envelope::{EnvelopeBinding, UnsealedEnvelope};
-use crate::keys::{KeyId, MasterKey};
+use crate::keys::MasterKey;
 use crate::{B256, Role};
 
 /// The record as the generator serialised it with `serde_json` before the
@@ -66,12 +66,7 @@ fn reference_record(
 /// The length hint is 0, so the buffer grows while the plaintext is written.
 fn written(write: impl FnOnce(&mut PlaintextBuf<'_>)) -> Vec<u8> {
     let key = MasterKey::new([7; 32]);
-    let binding = EnvelopeBinding {
-        key_id: KeyId::new("k").unwrap(),
-        patient: B256::repeat_byte(1),
-        template_id: B256::repeat_byte(2),
-        ti_id: B256::repeat_byte(3),
-    };
+    let binding = EnvelopeBinding::for_tests("k");
     let envelope = UnsealedEnvelope::new(binding, &key, [9; 12], 0, write)
         .unwrap()
         .seal()
