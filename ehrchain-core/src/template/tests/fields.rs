@@ -413,8 +413,7 @@ fn rejects_optional_chain_field() {
 
 #[test]
 fn rejects_pseudonym_without_patient() {
-    let mut doc = base();
-    doc["subject"] = json!("none");
+    let doc = base_with("subject", json!("none"));
     assert_eq!(
         reject(&doc),
         TemplateError::PseudonymWithoutPatient("subject".into())

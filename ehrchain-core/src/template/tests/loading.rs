@@ -105,8 +105,7 @@ fn rejects_duplicate_json_key() {
 
 #[test]
 fn rejects_unsupported_format() {
-    let mut doc = base();
-    doc["format"] = json!("ehrchain.template/2");
+    let doc = base_with("format", json!("ehrchain.template/2"));
     assert_eq!(
         reject(&doc),
         TemplateError::UnsupportedFormat("ehrchain.template/2".into())
@@ -125,44 +124,38 @@ fn rejects_invalid_name() {
         "bp pressure",
         &long,
     ] {
-        let mut doc = base();
-        doc["name"] = json!(bad);
+        let doc = base_with("name", json!(bad));
         assert_eq!(reject(&doc), TemplateError::InvalidName(bad.into()));
     }
     for good in ["a", "bp-2", "x-", &"a".repeat(MAX_NAME_LEN)] {
-        let mut doc = base();
-        doc["name"] = json!(good);
+        let doc = base_with("name", json!(good));
         assert_eq!(ok(&doc).name(), good);
     }
 }
 
 #[test]
 fn rejects_zero_version() {
-    let mut doc = base();
-    doc["version"] = json!(0);
+    let doc = base_with("version", json!(0));
     assert_eq!(reject(&doc), TemplateError::ZeroVersion);
 }
 
 #[test]
 fn rejects_missing_title() {
     for title in ["", "  \t "] {
-        let mut doc = base();
-        doc["title"] = json!(title);
+        let doc = base_with("title", json!(title));
         assert_eq!(reject(&doc), TemplateError::MissingTitle);
     }
 }
 
 #[test]
 fn rejects_no_roles() {
-    let mut doc = base();
-    doc["roles"] = json!([]);
+    let doc = base_with("roles", json!([]));
     assert_eq!(reject(&doc), TemplateError::NoRoles);
 }
 
 #[test]
 fn rejects_invalid_role() {
-    let mut doc = base();
-    doc["roles"] = json!(["doctor", "Nurse"]);
+    let doc = base_with("roles", json!(["doctor", "Nurse"]));
     assert_eq!(
         reject(&doc),
         TemplateError::InvalidRole(crate::role::InvalidRoleName("Nurse".into()))
@@ -171,15 +164,13 @@ fn rejects_invalid_role() {
 
 #[test]
 fn rejects_duplicate_role() {
-    let mut doc = base();
-    doc["roles"] = json!(["nurse", "doctor", "nurse"]);
+    let doc = base_with("roles", json!(["nurse", "doctor", "nurse"]));
     assert_eq!(reject(&doc), TemplateError::DuplicateRole("nurse".into()));
 }
 
 #[test]
 fn rejects_unknown_subject() {
-    let mut doc = base();
-    doc["subject"] = json!("patients");
+    let doc = base_with("subject", json!("patients"));
     assert_eq!(
         reject(&doc),
         TemplateError::UnknownSubject("patients".into())
@@ -189,8 +180,7 @@ fn rejects_unknown_subject() {
 #[test]
 fn rejects_id_mismatch() {
     let t = ok(&base());
-    let mut doc = base();
-    doc["id"] = json!(B256::repeat_byte(0xab).to_string());
+    let mut doc = base_with("id", json!(B256::repeat_byte(0xab).to_string()));
     assert_eq!(
         reject(&doc),
         TemplateError::IdMismatch {
@@ -208,12 +198,9 @@ fn rejects_id_mismatch() {
         }
     );
     // The id of a previous edit: the title changed after the id was taken.
-    let mut doc = base();
-    doc["id"] = json!(t.id().to_string());
+    let mut doc = base_with("id", json!(t.id().to_string()));
     doc["title"] = json!("Edited");
-    let mut edited = base();
-    edited["title"] = json!("Edited");
-    let edited = ok(&edited).id();
+    let edited = ok(&base_with("title", json!("Edited"))).id();
     assert_ne!(edited, t.id());
     assert_eq!(
         reject(&doc),
@@ -227,8 +214,7 @@ fn rejects_id_mismatch() {
 #[test]
 fn declared_id_is_compared_as_a_value() {
     let t = ok(&base());
-    let mut doc = base();
-    doc["id"] = json!(t.id().to_string());
+    let mut doc = base_with("id", json!(t.id().to_string()));
     assert_eq!(ok(&doc), t);
     let upper = format!("0x{}", alloy_primitives::hex::encode_upper(t.id()));
     doc["id"] = json!(upper);

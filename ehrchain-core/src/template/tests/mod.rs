@@ -60,32 +60,31 @@ fn base() -> Value {
     })])
 }
 
-/// A template whose only field `x` is placed on chain and feeds `f(<abi_type> x)`.
-fn chain_doc(abi_type: &str, mut field: Value) -> Value {
-    field["name"] = json!("x");
-    field["placement"] = json!("chain");
+/// A template `name` (titled `title`, for `role`) whose only field is `x`
+/// (`field`), feeding `f(<abi_type> x)`.
+fn one_field_doc(name: &str, title: &str, role: &str, abi_type: &str, field: Value) -> Value {
     json!({
         "format": TEMPLATE_FORMAT,
-        "name": "chain-test",
+        "name": name,
         "version": 1,
-        "title": "Chain test",
-        "roles": ["doctor"],
+        "title": title,
+        "roles": [role],
         "call": {"function": format!("f({abi_type} x)"), "arguments": ["x"]},
         "fields": [field],
     })
 }
 
+/// A template whose only field `x` is placed on chain and feeds `f(<abi_type> x)`.
+fn chain_doc(abi_type: &str, mut field: Value) -> Value {
+    field["name"] = json!("x");
+    field["placement"] = json!("chain");
+    one_field_doc("chain-test", "Chain test", "doctor", abi_type, field)
+}
+
 /// A template whose only field `x` is a system field feeding `f(<abi_type> x)`.
 fn system_doc(abi_type: &str, source: &str) -> Value {
-    json!({
-        "format": TEMPLATE_FORMAT,
-        "name": "system-test",
-        "version": 1,
-        "title": "System test",
-        "roles": ["device"],
-        "call": {"function": format!("f({abi_type} x)"), "arguments": ["x"]},
-        "fields": [{"name": "x", "placement": "system", "source": source}],
-    })
+    let field = json!({"name": "x", "placement": "system", "source": source});
+    one_field_doc("system-test", "System test", "device", abi_type, field)
 }
 
 fn load(doc: &Value) -> Result<Template, TemplateError> {
@@ -116,6 +115,13 @@ fn json_error(json: &str, expected: &str) -> String {
         }
         other => panic!("{other:?} for {json}"),
     }
+}
+
+/// `base()` with its top-level `key` set to `value`.
+fn base_with(key: &str, value: Value) -> Value {
+    let mut doc = base();
+    doc[key] = value;
+    doc
 }
 
 /// `base()` with the first field (`systolic`) replaced by `field`.

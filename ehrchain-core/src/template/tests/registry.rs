@@ -4,8 +4,7 @@
 use super::*;
 
 fn versioned(version: u32, title: &str) -> Template {
-    let mut doc = base();
-    doc["version"] = json!(version);
+    let mut doc = base_with("version", json!(version));
     doc["title"] = json!(title);
     ok(&doc)
 }
