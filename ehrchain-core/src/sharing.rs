@@ -67,7 +67,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authorship::SignedProofError;
 use crate::batch::ProofError;
-use crate::capsule::CapsuleError;
+use crate::capsule::{Authority, CapsuleBinding, CapsuleError};
 use crate::consent_abi::IEhrConsent::{self, IEhrConsentErrors};
 use crate::rpc::{BlockTag, RpcRequest};
 use crate::time::UnixMillis;
@@ -90,6 +90,26 @@ pub struct SharingContext {
     pub registry: Address,
     /// The `EhrConsent` contract.
     pub consent: Address,
+}
+
+impl SharingContext {
+    /// What a capsule of the record `record_hash` for `recipient` under
+    /// `authority` is bound to in this context: the holder seals it so, the
+    /// recipient opens it so.
+    pub(crate) fn capsule_binding(
+        &self,
+        record_hash: B256,
+        recipient: Address,
+        authority: Authority,
+    ) -> CapsuleBinding {
+        CapsuleBinding {
+            chain_id: self.chain_id,
+            registry: self.registry,
+            record_hash,
+            recipient,
+            authority,
+        }
+    }
 }
 
 /// The mined block a set of reads was made at: its number and its time.

@@ -10,7 +10,7 @@ use super::consent_check::{CONSENT_READS, ConsentQuery};
 use super::{
     ChainRead, ConsentTransaction, MinedBlock, ReadAnswers, SharingContext, SharingError, decode,
 };
-use crate::capsule::{Authority, CapsuleBinding, CapsuleError, KeyCapsule, RecipientPublicKey};
+use crate::capsule::{Authority, CapsuleError, KeyCapsule, RecipientPublicKey};
 use crate::consent_abi::{Disclosure, IEhrConsent};
 use crate::envelope::Envelope;
 use crate::keys::KeyStore;
@@ -147,13 +147,9 @@ impl ShareCheck {
             .master_key(&self.envelope.binding().key_id)
             .map_err(|e| CapsuleError::Envelope(e.into()))?;
         let record_hash = self.envelope.record_hash();
-        let binding = CapsuleBinding {
-            chain_id: self.context.chain_id,
-            registry: self.context.registry,
-            record_hash,
-            recipient: self.query.recipient,
-            authority,
-        };
+        let binding = self
+            .context
+            .capsule_binding(record_hash, self.query.recipient, authority);
         let capsule =
             KeyCapsule::seal_envelope_key(&binding, recipient_key, &self.envelope, &master, rng)?;
         let disclosure = Disclosure {

@@ -19,7 +19,7 @@ use crate::authorship::{
     RoleHistory, RoleTerm, SignedBatchAnchor, SignedRecordProof, SigningDomain,
 };
 use crate::batch::{AnchoredBatch, InclusionProof, ProofError};
-use crate::capsule::{Authority, CapsuleBinding, KeyCapsule, RecipientPrivateKey};
+use crate::capsule::{Authority, KeyCapsule, RecipientPrivateKey};
 use crate::envelope::Envelope;
 use crate::registry_abi::IEhrRegistry;
 use crate::time::UnixMillis;
@@ -292,13 +292,11 @@ impl ReceiveCheck {
         key: &RecipientPrivateKey,
     ) -> Result<Received, SharingError> {
         let record_hash = self.envelope.record_hash();
-        let expected = CapsuleBinding {
-            chain_id: self.context.chain_id,
-            registry: self.context.registry,
+        let expected = self.context.capsule_binding(
             record_hash,
-            recipient: self.query.recipient,
-            authority: self.capsule.binding().authority,
-        };
+            self.query.recipient,
+            self.capsule.binding().authority,
+        );
         let record = self.capsule.open_envelope(&expected, key, &self.envelope)?;
         let anchor = self.check_anchor(answers.answers.get(CONSENT_READS..).unwrap_or_default())?;
         let authority = self.query.judge(&answers.block, &answers.answers)?;
