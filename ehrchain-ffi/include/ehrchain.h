@@ -2456,6 +2456,21 @@ ehr_result ehr_pipeline_push(struct ehr_pipeline *pipeline,
                              uint64_t now_ms);
 
 /**
+ * Hands the validator at `*validator` to `pipeline`, for what
+ * `ehr_pipeline_push` cannot build: a TI its author signed
+ * (`ehr_handshaker_validator_for` with a signer) or a signature made
+ * later (`ehr_tc_validator_signed`, smart accounts too); it is sent as it
+ * is, anchored alone, and its ACK comes out of the pipeline like every
+ * other. Never blocks. On `EHR_OK` the pipeline owns it: the handle is
+ * freed and `*validator` set to NULL. On `EHR_PIPELINE_BUSY` or
+ * `EHR_PIPELINE_DUPLICATE` nothing is kept and `*validator` is unchanged,
+ * still yours (admit it again later: no signature is asked for twice).
+ * `EHR_INVALID_ARGUMENT` for a validator holding ACKs `ehr_validator_run`
+ * took out: poll them first.
+ */
+ehr_result ehr_pipeline_admit(struct ehr_pipeline *pipeline, struct ehr_validator **validator);
+
+/**
  * Turns `ti` into its TC with `handshaker` and pushes it into `pipeline`,
  * as `ehr_pipeline_push`; a TI its template refuses is held too, and its
  * invalid ACK comes out of `ehr_pipeline_poll_ack` like every other.

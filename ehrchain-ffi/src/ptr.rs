@@ -318,6 +318,37 @@ pub(crate) fn take<T>(p: *mut T) -> Option<Box<T>> {
     Some(unsafe { Box::from_raw(p) })
 }
 
+/// Hands the value of the caller's handle at `*slot` (the parameter `name`)
+/// to `take`. When `take` keeps it, the handle is freed and `*slot` is
+/// NULL; when it gives the value back with an error, the value is written
+/// back into the same handle (same address, still the caller's). A panic in
+/// `take` leaves `*slot` NULL: the value is lost, never freed twice.
+pub(crate) fn hand_over<T>(
+    slot: *mut *mut T,
+    name: &str,
+    take: impl FnOnce(T) -> std::result::Result<(), (Box<T>, Error)>,
+) -> Result<()> {
+    let slot = handle_mut(slot, name)?;
+    let p = std::mem::replace(slot, std::ptr::null_mut());
+    if p.is_null() {
+        return Err(null(name));
+    }
+    // SAFETY: a non-NULL handle is a live `T` this library boxed (the
+    // caller's contract); viewed as `MaybeUninit<T>`, moving the value out
+    // leaves memory that is freed without dropping it again.
+    let mut cell = unsafe { Box::from_raw(p.cast::<std::mem::MaybeUninit<T>>()) };
+    // SAFETY: the value is initialised and read exactly once here.
+    let value = unsafe { cell.assume_init_read() };
+    match take(value) {
+        Ok(()) => Ok(()),
+        Err((value, error)) => {
+            cell.write(*value);
+            *slot = Box::into_raw(cell).cast();
+            Err(error)
+        }
+    }
+}
+
 /// An output slot, checked for NULL before any work is done and written only
 /// on success.
 pub(crate) struct Out<T>(*mut T);

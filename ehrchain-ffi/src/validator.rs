@@ -46,6 +46,11 @@ impl ehr_validator {
             acks: VecDeque::new(),
         }
     }
+
+    /// Whether `ehr_validator_run` took ACKs out that were not polled yet.
+    pub(crate) fn holds_acks(&self) -> bool {
+        !self.acks.is_empty()
+    }
 }
 
 impl ReaderHandle for ehr_validator {

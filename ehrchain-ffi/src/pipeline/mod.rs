@@ -22,6 +22,7 @@ use crate::result::{Error, Result, ehr_result, guard};
 use crate::shapes::{free, value_of};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
+use crate::validator::ehr_validator;
 
 mod event_loop;
 pub use event_loop::*;
@@ -118,6 +119,40 @@ pub unsafe extern "C" fn ehr_pipeline_push(
             .pipeline
             .push(tc.tc.clone(), priority, UnixMillis(now_ms))?;
         Ok(())
+    })
+}
+
+/// Hands the validator at `*validator` to `pipeline`, for what
+/// `ehr_pipeline_push` cannot build: a TI its author signed
+/// (`ehr_handshaker_validator_for` with a signer) or a signature made
+/// later (`ehr_tc_validator_signed`, smart accounts too); it is sent as it
+/// is, anchored alone, and its ACK comes out of the pipeline like every
+/// other. Never blocks. On `EHR_OK` the pipeline owns it: the handle is
+/// freed and `*validator` set to NULL. On `EHR_PIPELINE_BUSY` or
+/// `EHR_PIPELINE_DUPLICATE` nothing is kept and `*validator` is unchanged,
+/// still yours (admit it again later: no signature is asked for twice).
+/// `EHR_INVALID_ARGUMENT` for a validator holding ACKs `ehr_validator_run`
+/// took out: poll them first.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_pipeline_admit(
+    pipeline: *mut ehr_pipeline,
+    validator: *mut *mut ehr_validator,
+) -> ehr_result {
+    guard(|| {
+        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+        ptr::hand_over(validator, "validator", |v| {
+            if v.holds_acks() {
+                let error = Error::new(
+                    ErrorCode::InvalidArgument,
+                    "the validator holds ACKs ehr_validator_run took out: poll them with ehr_validator_poll_ack before admitting it",
+                );
+                return Err((Box::new(v), error));
+            }
+            pipeline
+                .pipeline
+                .admit(v.v)
+                .map_err(|u| (Box::new(ehr_validator::new(*u.validator)), u.error.into()))
+        })
     })
 }
 

@@ -1372,6 +1372,69 @@ static void submit_signed(struct fixture *f, ehr_signer *signer, const char *sys
     ehr_ti_free(ti);
 }
 
+/* Signed TIs through a pipeline (ehr_pipeline_admit): refused while it is
+ * full (the validator stays the caller's, at the same address, and the card
+ * is not asked again), admitted once there is room, valid, the ACK naming
+ * the author. */
+static void admit_signed_tis(struct fixture *f, ehr_signer *card, struct hsm *h) {
+    uint64_t chain_id = 0;
+    uint8_t registry[20], author[20];
+    OK(ehr_transport_chain(f->chain, &chain_id, registry));
+    OK(ehr_signer_address(card, author));
+    ehr_validator_config *quick = quick_validator(1);
+    ehr_pipeline *p = NULL;
+    OK(ehr_pipeline_new(chain_id, registry, 1, 8, 50, quick, &p));
+    uint64_t now = ehr_clock_now_ms();
+    ehr_ti *plain = bp_ti(f->t, "136");
+    ehr_ti *signed_ti = bp_ti(f->t, "137");
+    OK(ehr_handshaker_push(f->hs, p, plain, EHR_PRIORITY_URGENT, now));
+    ehr_validator *v = NULL;
+    h->calls = 0;
+    OK(ehr_handshaker_validator_for(f->hs, signed_ti, card, now, &v));
+    ehr_validator *const given = v;
+    EXPECT_RC(ehr_pipeline_admit(p, &v), EHR_PIPELINE_BUSY);
+    EXPECT(v == given && h->calls == 1);
+    EXPECT_RC(ehr_pipeline_admit(p, NULL), EHR_NULL_ARGUMENT);
+    ehr_validator *none = NULL;
+    EXPECT_RC(ehr_pipeline_admit(p, &none), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`validator` is NULL");
+    OK(ehr_pipeline_drain(p, f->chain, NULL, 0, NULL));
+    ehr_ack *ack = NULL;
+    OK(ehr_pipeline_poll_ack(p, &ack));
+    EXPECT(ack != NULL);
+    ehr_ack_free(ack);
+    OK(ehr_pipeline_admit(p, &v));
+    EXPECT(v == NULL);
+    OK(ehr_pipeline_drain(p, f->chain, NULL, 0, NULL));
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+    uint8_t ti_id[32];
+    OK(ehr_ti_id(signed_ti, ti_id));
+    OK(ehr_pipeline_poll_ack(p, &ack));
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(s.valid && s.has_author && memcmp(s.author, author, 20) == 0);
+    EXPECT(memcmp(s.ti_id, ti_id, 32) == 0 && h->calls == 1);
+    ehr_ack_free(ack);
+
+    /* A validator whose ACK ehr_validator_run took out: poll it first. */
+    ehr_ti *refused = NULL;
+    uint8_t template_id[32], id[32];
+    OK(ehr_templates_latest(f->t, LIT("blood-pressure"), template_id));
+    OK(ehr_random_id(id));
+    OK(ehr_ti_new(id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"), now / 1000,
+                  &refused));
+    OK(ehr_handshaker_validator_for(f->hs, refused, NULL, now, &v));
+    OK(ehr_validator_run(v, f->chain, 0, NULL));
+    EXPECT_RC(ehr_pipeline_admit(p, &v), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("ehr_validator_poll_ack");
+    EXPECT(v != NULL);
+    ehr_validator_free(v);
+    ehr_ti_free(refused);
+    ehr_ti_free(signed_ti);
+    ehr_ti_free(plain);
+    ehr_pipeline_free(p);
+    ehr_validator_config_free(quick);
+}
+
 static void test_signed_tis(void) {
     static const uint8_t NURSE_KEY[32] = {
         0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
@@ -1480,6 +1543,8 @@ static void test_signed_tis(void) {
     OK(ehr_tc_from_json(json, n, &back));
     EXPECT_RC(ehr_tc_signing_digest(back, author, digest), EHR_STATEMENT_MISMATCH);
     EXPECT_RC(ehr_signer_sign_digest(card, digest, signature), EHR_INVALID_ARGUMENT);
+    h.key = nurse;
+    admit_signed_tis(&f, card, &h);
     ehr_tc_free(back);
     ehr_tc_free(signed_tc);
     ehr_tc_free(tc);
