@@ -299,14 +299,7 @@ fn the_mapped_ti_passes_the_generator() {
     use rand_chacha::ChaCha20Rng;
     use rand_chacha::rand_core::SeedableRng;
     let registry = registry();
-    let mapped = map_bundle(
-        &registry,
-        &bp_bundle(quantity(json!(120), "mm[Hg]")),
-        &options(),
-    )
-    .unwrap()
-    .mapped
-    .remove(0);
+    let mapped = mapped_bp();
     let mut keys = InMemoryKeyStore::new();
     keys.insert(KeyId::new("records").unwrap(), MasterKey::new([1; 32]));
     keys.insert(KeyId::new("pseudonyms").unwrap(), MasterKey::new([2; 32]));
@@ -537,6 +530,7 @@ fn the_mapping_is_not_part_of_the_template_id() {
 
 // ---- back to FHIR ----
 
+/// The TI of a Bundle with one blood pressure (systolic 120 mm[Hg]).
 fn mapped_bp() -> MappedTi {
     map_bundle(
         &registry(),
