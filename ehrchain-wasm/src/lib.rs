@@ -118,6 +118,8 @@ export interface EhrchainError extends Error {
   violations?: Violation[];
   /** `EHR_TRANSPORT_…` errors of the EIP-1193 transport: the validator's view of the failure. */
   transportError?: TransportError;
+  /** `pipeline.admit` refused (`EHR_PIPELINE_BUSY`, `EHR_PIPELINE_DUPLICATE`): the validator, given back. */
+  validator?: Validator;
 }
 
 /** `runValidator` / `submitTi` stopped by their `deadline` or `signal`: no ACK, the TI pending (not a verdict). */

@@ -17,7 +17,7 @@ use crate::reads::{
     batch_result, block_result, head_result, receipt_result, record_result, submitted_result,
 };
 use crate::ti::initial_transaction;
-use crate::validator::{now, stored};
+use crate::validator::{Validator, now, stored};
 
 /// Many TIs in flight over one transport: urgent records anchored alone,
 /// bulk records gathered into Merkle batches (flushed when full or after
@@ -85,6 +85,27 @@ impl Pipeline {
             .inner
             .push(tc.inner.clone(), priority, now)
             .map_err(Failure::from)?)
+    }
+
+    /// Takes a validator the host built, for what `push` cannot build: a
+    /// TI its author signed (`handshaker.validatorForSigned`, a smart
+    /// account's included); it is sent as it is, anchored alone, and its ACK
+    /// comes out of `pollFinished` like every other. The `validator` object
+    /// is the pipeline's from then on.
+    ///
+    /// # Errors
+    /// `EHR_PIPELINE_BUSY` at the limit, `EHR_PIPELINE_DUPLICATE` for a TI
+    /// already held: nothing kept, and the error's `validator` is the
+    /// validator given back (admit it again later: no signature is asked
+    /// for twice).
+    pub fn admit(&mut self, validator: Validator) -> Result<(), JsValue> {
+        self.inner.admit(validator.inner).map_err(|refused| {
+            let error = JsValue::from(Failure::from(refused.error));
+            let given_back = JsValue::from(Validator::from(*refused.validator));
+            // Setting a property on a fresh Error object cannot fail.
+            let _ = js_sys::Reflect::set(&error, &"validator".into(), &given_back);
+            error
+        })
     }
 
     /// Sends the open batch now, whatever its size.

@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as ehr from "../pkg/index.js";
-import { setup, ti, walletOf } from "./chain.mjs";
+import { CHAIN_ID, FAST, setup, ti, walletOf } from "./chain.mjs";
 
 const chain = await setup();
 const { hs, templates, transport, roles } = chain;
@@ -77,6 +77,33 @@ test("a key held here (localSigner) signs, the handshaker account relays, and th
   const refused = await ehr.submitTi(hs, reading(), transport, { signer: impostor });
   assert.equal(refused.reason.code, "EHR_SIGNATURE_WRONG_SIGNER");
   assert.equal(await blockNumber(), before);
+  key.free();
+});
+
+test("a signed TI goes through a pipeline (admit): given back while it is full, then valid with its author", async () => {
+  const key = ehr.localSigner(`0x${"5b".repeat(32)}`);
+  await ehr.grantRole(chain.provider, { chainId: 1337, registry: chain.registry, admin: chain.admin, role: "doctor", account: key.address });
+  const pipeline = new ehr.Pipeline(CHAIN_ID, chain.registry, { maxPending: 1, validator: FAST });
+  hs.pushTo(pipeline, reading(), "urgent", Date.now());
+  const entry = reading();
+  const request = hs.generate(entry).signingRequest(key.address);
+  let back;
+  assert.throws(() => pipeline.admit(hs.validatorForSigned(request, { signature: key.sign(request) })), (error) => {
+    assert.equal(error.code, "EHR_PIPELINE_BUSY");
+    back = error.validator;
+    return true;
+  });
+  assert.ok(back instanceof ehr.Validator);
+  assert.equal(back.isFinished, false);
+  assert.equal((await ehr.runPipeline(pipeline, transport)).acks.length, 1);
+  pipeline.admit(back);
+  assert.throws(() => pipeline.admit(back), "the pipeline owns it now");
+  const { acks } = await ehr.runPipeline(pipeline, transport);
+  assert.equal(acks.length, 1);
+  assert.equal(acks[0].status, "valid", JSON.stringify(acks[0]));
+  assert.equal(acks[0].tiId, entry.tiId);
+  assert.equal(acks[0].authorship.statement.author, key.address);
+  assert.equal(await transport.recordHashOf(entry.tiId), acks[0].recordHash);
   key.free();
 });
 
