@@ -15,8 +15,8 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::callbacks;
 use crate::capsule::capsule_suite;
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{Error, ehr_result, guard, guard_void};
-use crate::shapes::{guard_on, guard_on_mut, json_text};
+use crate::result::{Error, ehr_result, guard};
+use crate::shapes::{free, guard_on, guard_on_mut, json_text};
 
 /// The host's key store as C callbacks. `userdata` is passed back unchanged
 /// as the first argument of every callback; it must stay valid as long as any
@@ -236,7 +236,7 @@ pub unsafe extern "C" fn ehr_key_store_insert_recipient_key(
 /// Frees a key store (zeroizing in-memory keys); NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_key_store_free(keys: *mut ehr_key_store) {
-    guard_void(|| drop(ptr::take(keys)));
+    free(keys);
 }
 
 /// Opens a sealed record envelope (`envelope`, `envelope_len` bytes) with the

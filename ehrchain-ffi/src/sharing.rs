@@ -26,8 +26,8 @@ use crate::batch::ehr_proof;
 use crate::capsule::{self, ehr_capsule};
 use crate::keys::{ehr_key_store, read_envelope};
 use crate::ptr::{self, Out};
-use crate::result::{Result, ehr_result, guard, guard_void};
-use crate::shapes::{bytes_of, from_json, guard_on, json_text, text_of};
+use crate::result::{Result, ehr_result, guard};
+use crate::shapes::{bytes_of, free, from_json, guard_on, json_text, text_of};
 use crate::signed_proof::ehr_signed_proof;
 use crate::transport::ehr_transport;
 
@@ -68,17 +68,6 @@ fn answers(answers_json: *const c_char, answers_json_len: usize) -> Result<ReadA
             )
         },
     )
-}
-
-/// Writes `reads` as JSON text into `buf` (text-output rules:
-/// `ehr_result_message`).
-fn write_reads(
-    reads: &[ChainRead],
-    buf: *mut c_char,
-    len: usize,
-    out_len: *mut usize,
-) -> Result<()> {
-    ptr::write_text(buf, len, out_len, &json_text(&reads)?)
 }
 
 /// The holder's check before sharing one record with one recipient
@@ -129,8 +118,8 @@ pub unsafe extern "C" fn ehr_share_check_reads(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(check, "check", |c| {
-        write_reads(&c.check.reads(), buf, len, out_len)
+    text_of(check, buf, len, out_len, "check", |c| {
+        json_text(&c.check.reads())
     })
 }
 
@@ -178,7 +167,7 @@ pub unsafe extern "C" fn ehr_share_check_seal(
 /// Frees a share check; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_share_check_free(check: *mut ehr_share_check) {
-    guard_void(|| drop(ptr::take(check)));
+    free(check);
 }
 
 /// Hands out the share's key capsule as a new `ehr_capsule` (its bytes:
@@ -214,7 +203,7 @@ pub unsafe extern "C" fn ehr_share_to_json(
 /// Frees a share; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_share_free(share: *mut ehr_share) {
-    guard_void(|| drop(ptr::take(share)));
+    free(share);
 }
 
 /// Writes the transaction that records the disclosures of the `count`
@@ -361,8 +350,8 @@ pub unsafe extern "C" fn ehr_receive_check_reads(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(check, "check", |c| {
-        write_reads(&c.check.reads(), buf, len, out_len)
+    text_of(check, buf, len, out_len, "check", |c| {
+        json_text(&c.check.reads())
     })
 }
 
@@ -407,7 +396,7 @@ pub unsafe extern "C" fn ehr_receive_check_open(
 /// Frees a receive check; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_receive_check_free(check: *mut ehr_receive_check) {
-    guard_void(|| drop(ptr::take(check)));
+    free(check);
 }
 
 /// Writes the record's plaintext into `buf` (byte-output rules:
@@ -446,7 +435,7 @@ pub unsafe extern "C" fn ehr_received_evidence(
 /// Frees a received record (its plaintext is zeroized); NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_received_free(received: *mut ehr_received) {
-    guard_void(|| drop(ptr::take(received)));
+    free(received);
 }
 
 /// The JSON-RPC 2.0 request objects of `requests`, with ids from `first_id`.

@@ -16,7 +16,7 @@ use crate::handshaker::{ack_part, ehr_ack, ehr_handshaker, ehr_tc};
 use crate::outbox::{Durable, ehr_outbox_callbacks};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, Result, ehr_result, guard};
-use crate::shapes::{guard_on, json_text};
+use crate::shapes::{free, guard_on, json_text};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
 use crate::validator::ehr_validator;
@@ -202,7 +202,7 @@ pub unsafe extern "C" fn ehr_signer_sign_digest(
 /// Frees a signer; NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_signer_free(signer: *mut ehr_signer) {
-    crate::result::guard_void(|| drop(ptr::take(signer)));
+    free(signer);
 }
 
 /// `ehr_handshaker_submit_durably` for a TI its author signs through
