@@ -1970,6 +1970,22 @@ ehr_result ehr_fhir_map_resource(const struct ehr_templates *templates,
                                  struct ehr_fhir_mapping **mapping_out);
 
 /**
+ * Maps one FHIR resource (`resource_json`) to the template with the 32-byte
+ * id `template_id`, as `ehr_fhir_map_resource` (for a template that is not
+ * the one its mapping would select, or to pick one version):
+ * `EHR_TEMPLATE_UNKNOWN` when no template has this id, `EHR_FHIR_UNMAPPED`
+ * when it has no FHIR mapping, `EHR_FHIR_REJECTED` for a resource of
+ * another type or one without its codes, with every problem.
+ */
+ehr_result ehr_fhir_map_resource_to(const struct ehr_templates *templates,
+                                    const uint8_t *template_id,
+                                    const char *resource_json,
+                                    size_t resource_json_len,
+                                    const char *options_json,
+                                    size_t options_json_len,
+                                    struct ehr_fhir_mapping **mapping_out);
+
+/**
  * Writes how many TIs the mapping made (`*mapped_out`) and how many entries
  * gave none (`*unmapped_out`); together, every entry of the Bundle.
  */

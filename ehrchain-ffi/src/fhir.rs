@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use ehrchain_core::fhir::{self, AnchorContext, BundleMapping, FhirOptions, MappedTi};
-use ehrchain_core::{Address, ErrorCode, UnixMillis};
+use ehrchain_core::{Address, B256, ErrorCode, UnixMillis};
 
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
@@ -74,14 +74,47 @@ pub unsafe extern "C" fn ehr_fhir_map_resource(
         let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
         let out = Out::new(mapping_out, "mapping_out")?;
         let mapped = fhir::map_resource(&templates.registry, resource, &options)?;
-        out.give(ehr_fhir_mapping {
-            mapping: BundleMapping {
-                mapped: vec![mapped],
-                unmapped: Vec::new(),
-            },
-        });
+        out.give(one_mapped(mapped));
         Ok(())
     })
+}
+
+/// Maps one FHIR resource (`resource_json`) to the template with the 32-byte
+/// id `template_id`, as `ehr_fhir_map_resource` (for a template that is not
+/// the one its mapping would select, or to pick one version):
+/// `EHR_TEMPLATE_UNKNOWN` when no template has this id, `EHR_FHIR_UNMAPPED`
+/// when it has no FHIR mapping, `EHR_FHIR_REJECTED` for a resource of
+/// another type or one without its codes, with every problem.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_fhir_map_resource_to(
+    templates: *const ehr_templates,
+    template_id: *const u8,
+    resource_json: *const c_char,
+    resource_json_len: usize,
+    options_json: *const c_char,
+    options_json_len: usize,
+    mapping_out: *mut *mut ehr_fhir_mapping,
+) -> ehr_result {
+    guard_on(templates, "templates", |templates| {
+        let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
+        let template = templates.registry.template(&id)?;
+        let resource = ptr::text(resource_json, resource_json_len, "resource_json")?;
+        let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
+        let out = Out::new(mapping_out, "mapping_out")?;
+        let mapped = fhir::map_resource_to(template, resource, &options)?;
+        out.give(one_mapped(mapped));
+        Ok(())
+    })
+}
+
+/// A mapping of one resource: its one TI.
+fn one_mapped(mapped: MappedTi) -> ehr_fhir_mapping {
+    ehr_fhir_mapping {
+        mapping: BundleMapping {
+            mapped: vec![mapped],
+            unmapped: Vec::new(),
+        },
+    }
 }
 
 /// Writes how many TIs the mapping made (`*mapped_out`) and how many entries

@@ -101,7 +101,7 @@ pub unsafe extern "C" fn ehr_templates_json(
 ) -> ehr_result {
     guard_on(templates, "templates", |templates| {
         let id = B256::from(ptr::array::<32>(id, "id")?);
-        let template = (templates.registry.get(&id)).ok_or(RegistryError::UnknownTemplate(id))?;
+        let template = templates.registry.template(&id)?;
         ptr::write_text(buf, len, out_len, &template.to_json())
     })
 }

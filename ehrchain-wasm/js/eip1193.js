@@ -787,15 +787,7 @@ export async function sendGrants(transport, admin, registry, calls) {
  */
 function registrationsOf(templates, ids) {
   if (typeof templates?.registerCalls !== "function") throw badInput("templates must be a Templates");
-  const calls = templates.registerCalls();
-  if (ids === undefined) return calls;
-  if (!Array.isArray(ids)) throw badInput("ids must be an array of template ids");
-  return ids.map((id) => {
-    // get() checks the id's form (EHR_INVALID_ARGUMENT) and whether it is there.
-    const found = templates.get(id) === undefined ? undefined : calls.find((c) => c.templateId === id.toLowerCase());
-    if (found === undefined) throw ehrchainError("EHR_TEMPLATE_UNKNOWN", `no template ${id} among the templates given`);
-    return found;
-  });
+  return templates.registerCalls(ids);
 }
 
 async function sendRegistrations(transport, admin, registry, registrations) {

@@ -32,20 +32,39 @@ pub fn fhir_map_bundle(
 }
 
 /// Maps one FHIR resource (an object or its JSON text) with the template
-/// whose mapping selects it: `{ti, source}`.
+/// whose mapping selects it, or with the template `templateId` when given
+/// (to pick one version, or a template its mapping would not select):
+/// `{ti, source}`.
 ///
 /// # Errors
-/// `EHR_FHIR_UNMAPPED` when no template (or several) maps it;
-/// `EHR_FHIR_REJECTED` with every problem and its path in the message.
+/// `EHR_FHIR_UNMAPPED` when no template (or several) maps it, or
+/// `templateId`'s has no FHIR mapping; `EHR_TEMPLATE_UNKNOWN` for a
+/// `templateId` no template has; `EHR_FHIR_REJECTED` with every problem and
+/// its path in the message.
 #[wasm_bindgen(js_name = fhirMapResource, unchecked_return_type = "FhirMappedTi")]
 pub fn fhir_map_resource(
     templates: &Templates,
     #[wasm_bindgen(unchecked_param_type = "FhirResource | string")] resource: JsValue,
     #[wasm_bindgen(unchecked_param_type = "FhirOptions")] options: JsValue,
+    #[wasm_bindgen(js_name = templateId, unchecked_optional_param_type = "Hex")]
+    template_id: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    mapped(&resource, "resource", &options, |json, options| {
-        fhir::map_resource(&templates.inner, json, options)
-    })
+    let template = match template_id.filter(|id| !id.is_undefined()) {
+        None => None,
+        Some(id) => {
+            let id = convert::b256(&id, "templateId")?;
+            Some(templates.inner.template(&id).map_err(Failure::from)?)
+        }
+    };
+    mapped(
+        &resource,
+        "resource",
+        &options,
+        |json, options| match template {
+            None => fhir::map_resource(&templates.inner, json, options),
+            Some(template) => fhir::map_resource_to(template, json, options),
+        },
+    )
 }
 
 /// What `map` makes of the FHIR JSON `input` (the argument `what`) with the

@@ -3,6 +3,8 @@
 
 use ehrchain_core::{B256, Role, Template, TemplateRegistry};
 use serde::Serialize;
+use std::sync::Arc;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{self, hex};
@@ -149,16 +151,34 @@ impl Templates {
     }
 
     /// The administrator's `registerTemplate(templateId, roleIds)` calldata
-    /// for every template, to register them on chain (the account sending
-    /// them must hold the registry's `ADMIN_ROLE`).
+    /// for every template, or for those `ids` names in its order, to
+    /// register them on chain (the account sending them must hold the
+    /// registry's `ADMIN_ROLE`).
     ///
     /// # Errors
-    /// `EHR_INTERNAL` only.
+    /// `EHR_INVALID_ARGUMENT` for `ids` that are not an array of template
+    /// ids; `EHR_TEMPLATE_UNKNOWN` for an id no template has.
     #[wasm_bindgen(js_name = registerCalls, unchecked_return_type = "RegisterTemplateCall[]")]
-    pub fn register_calls(&self) -> Result<JsValue, JsValue> {
-        let calls: Vec<_> = self
-            .inner
-            .iter()
+    pub fn register_calls(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "string[]")] ids: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let chosen: Vec<&Arc<Template>> = match ids.filter(|ids| !ids.is_undefined()) {
+            None => self.inner.iter().collect(),
+            Some(ids) => {
+                let ids = ids
+                    .dyn_into::<js_sys::Array>()
+                    .map_err(|_| Failure::bad_input("ids must be an array of template ids"))?;
+                ids.iter()
+                    .map(|id| {
+                        let id = convert::b256(&id, "template id")?;
+                        self.inner.template(&id).map_err(Failure::from)
+                    })
+                    .collect::<Result<_, Failure>>()?
+            }
+        };
+        let calls: Vec<_> = chosen
+            .into_iter()
             .map(|t| RegisterCall {
                 template_id: t.id(),
                 name: t.name(),

@@ -106,3 +106,16 @@ test("FHIR input is refused with the path of each problem", () => {
   assert.equal(refused(() => ehr.fhirMapResource(templates, { resourceType: "Procedure", id: "x" }, options)).code,
     "EHR_FHIR_UNMAPPED");
 });
+
+test("a FHIR resource maps to a template named by id, with the same checks (as C's ehr_fhir_map_resource_to)", () => {
+  const subject = { identifier: { system: MRN, value: "MRN-1" } };
+  const reading = { ...bloodPressure("bp3", ucum(120, "mm[Hg]"), subject), performer: [{ reference: "Practitioner/n1" }] };
+  const bp = templates.latest("blood-pressure").id;
+  const custody = templates.latest("drug-shipment-custody").id;
+  assert.equal(ehr.fhirMapResource(templates, reading, options, bp).ti.templateId, bp);
+  assert.throws(() => ehr.fhirMapResource(templates, reading, options, custody), { code: "EHR_FHIR_REJECTED" });
+  assert.throws(() => ehr.fhirMapResource(templates, reading, options, `0x${"07".repeat(32)}`), { code: "EHR_TEMPLATE_UNKNOWN" });
+  assert.throws(() => ehr.fhirMapResource(templates, reading, options, "blood-pressure"), { code: "EHR_INVALID_ARGUMENT" });
+  const kpa = { ...reading, component: [{ code: loinc("8480-6"), valueQuantity: ucum(16, "kPa") }, reading.component[1]] };
+  assert.throws(() => ehr.fhirMapResource(templates, kpa, options, bp), { code: "EHR_FHIR_REJECTED", message: /unit "kPa"/ });
+});

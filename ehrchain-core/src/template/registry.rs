@@ -248,6 +248,14 @@ impl TemplateRegistry {
         self.by_id.get(id).map(|e| &e.template)
     }
 
+    /// The template with this id, active or not, or why there is none.
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownTemplate`] when no template has this id.
+    pub fn template(&self, id: &B256) -> Result<&Arc<Template>, RegistryError> {
+        self.get(id).ok_or(RegistryError::UnknownTemplate(*id))
+    }
+
     /// Whether the template with this id is loaded and active.
     #[must_use]
     pub fn is_active(&self, id: &B256) -> bool {

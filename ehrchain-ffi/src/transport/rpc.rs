@@ -212,8 +212,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_register_template(
         let admin = Address::from(ptr::array::<20>(admin, "admin")?);
         let templates = ptr::handle(templates, "templates")?;
         let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
-        let template = (templates.registry.get(&id))
-            .ok_or(ehrchain_core::template::RegistryError::UnknownTemplate(id))?;
+        let template = templates.registry.template(&id)?;
         with_feature!("rpc", (t, admin, template), {
             ehrchain_contracts::register_template(rpc(t)?, admin, template)?;
             Ok(())

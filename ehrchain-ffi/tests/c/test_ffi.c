@@ -2115,6 +2115,8 @@ static void fhir_round_trip(const ehr_templates *t, ehr_handshaker *hs, ehr_tran
     ehr_fhir_mapping_free(mapping);
 }
 
+static char *to_hex(char *out, const uint8_t *bytes, size_t n);
+
 static void test_fhir_in_and_out(void) {
     struct fixture f = fixture_new(DEVNET, NULL);
 
@@ -2165,6 +2167,43 @@ static void test_fhir_in_and_out(void) {
     EXPECT_RC(ehr_fhir_map_resource(f.t, LIT(KPA), options, strlen(options), &mapping),
               EHR_FHIR_REJECTED);
     EXPECT_LAST_ERROR("(field \"systolic\"): unit \"kPa\" where \"mm[Hg]\" (UCUM) is expected");
+    EXPECT(mapping == NULL);
+
+    /* To a template named by id: the same checks; another template's
+     * resource type is refused, an id no template has is unknown. */
+    uint8_t bp[32], custody[32], unknown[32] = {7};
+    OK(ehr_templates_latest(f.t, LIT("blood-pressure"), bp));
+    OK(ehr_templates_latest(f.t, LIT("drug-shipment-custody"), custody));
+    EXPECT_RC(ehr_fhir_map_resource_to(f.t, bp, LIT(KPA), options, strlen(options), &mapping),
+              EHR_FHIR_REJECTED);
+    EXPECT_LAST_ERROR("(field \"systolic\"): unit \"kPa\" where \"mm[Hg]\" (UCUM) is expected");
+    static const char MMHG[] =
+        "{\"resourceType\":\"Observation\",\"id\":\"bp3\",\"status\":\"final\","
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"85354-9\"}]},"
+        "\"subject\":{\"identifier\":{\"system\":\"" MRN_SYSTEM "\",\"value\":\"MRN-1\"}},"
+        "\"performer\":[{\"reference\":\"Practitioner/n1\"}],"
+        "\"effectiveDateTime\":\"2025-11-30T09:28:00Z\",\"component\":["
+        "{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8480-6\"}]},"
+        "\"valueQuantity\":{\"value\":120,\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}},"
+        "{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8462-4\"}]},"
+        "\"valueQuantity\":{\"value\":80,\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}}]}";
+    const char *mmhg = MMHG;
+    OK(ehr_fhir_map_resource_to(f.t, bp, mmhg, strlen(mmhg), options, strlen(options), &mapping));
+    ehr_ti *mapped_ti = NULL;
+    char ti_json[4096], bp_hex[67], expected[96];
+    OK(ehr_fhir_mapping_ti(mapping, 0, &mapped_ti));
+    OK(ehr_ti_to_json(mapped_ti, ti_json, sizeof ti_json, &n));
+    snprintf(expected, sizeof expected, "\"templateId\":\"%s\"", to_hex(bp_hex, bp, 32));
+    EXPECT(strstr(ti_json, expected) != NULL);
+    ehr_ti_free(mapped_ti);
+    ehr_fhir_mapping_free(mapping);
+    mapping = NULL;
+    EXPECT_RC(ehr_fhir_map_resource_to(f.t, custody, mmhg, strlen(mmhg), options, strlen(options),
+                                       &mapping),
+              EHR_FHIR_REJECTED);
+    EXPECT_RC(ehr_fhir_map_resource_to(f.t, unknown, mmhg, strlen(mmhg), options, strlen(options),
+                                       &mapping),
+              EHR_TEMPLATE_UNKNOWN);
     EXPECT(mapping == NULL);
     EXPECT_RC(ehr_fhir_map_bundle(f.t, LIT("{\"resourceType\":\"Bundle\",\"type\":\"document\"}"),
                                   options, strlen(options), &mapping),

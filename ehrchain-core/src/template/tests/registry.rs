@@ -106,6 +106,11 @@ fn registry_deactivates_and_activates() {
     );
     assert!(!registry.is_active(&unknown));
     assert!(registry.get(&unknown).is_none());
+    assert_eq!(
+        registry.template(&unknown).map(|t| t.id()),
+        Err(RegistryError::UnknownTemplate(unknown))
+    );
+    assert_eq!(registry.template(&v1).map(|t| t.id()), Ok(v1));
     assert!(registry.latest("nothing").is_none());
 }
 
