@@ -3,19 +3,21 @@
 //! `_READ_BLOCK`) and of a submission (`EHR_TRANSMIT_SUBMIT`), as C hands
 //! them in: one function per result, the whole body of the validator's, the
 //! watcher's and a pipeline flight's `_handle_*` functions (through the
-//! core's `TakesReads`).
+//! core's `TakesReads`); and the action handed out, the body of the
+//! validator's and the watcher's `_poll_transmit`.
 
 use ehrchain_core::rpc::Outcome;
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::{
-    AnchoredBatch, B256, BlockRef, Submission, TakesReads, TransactionValidator, TransportError,
-    TxHash, UnixMillis,
+    AnchoredBatch, B256, BlockRef, Submission, TakesReads, TransactionValidator, Transmit,
+    TransportError, TxHash, UnixMillis,
 };
 
-use crate::ptr;
+use crate::ptr::{self, OutExtensible};
 use crate::result::{Error, Result, ehr_result};
 use crate::shapes::guard_on_mut;
 use crate::transport::{ehr_poll_status, ehr_receipt, host_result, submission_status};
+use crate::validator::ehr_transmit;
 use ehrchain_core::ErrorCode;
 
 /// The validator or the watcher: a state machine that takes the reads and
@@ -64,6 +66,24 @@ impl<H: ReaderHandle> Target for *mut H {
     fn on(self, hand: impl FnOnce(&mut H::Machine) -> Result<()>) -> ehr_result {
         guard_on_mut(self, H::NAME, |h| hand(h.machine()))
     }
+}
+
+/// Writes the next action of the handle `h`'s machine at `now_ms`, which
+/// `poll` asks it for, to `transmit_out` (see
+/// `ehr_validator_poll_transmit`, `ehr_watcher_poll_transmit`).
+pub(crate) fn transmit<H: ReaderHandle>(
+    h: *mut H,
+    now_ms: u64,
+    transmit_out: *mut ehr_transmit,
+    poll: impl FnOnce(&mut H::Machine, UnixMillis) -> Option<Transmit>,
+) -> ehr_result {
+    guard_on_mut(h, H::NAME, |h| {
+        let out = OutExtensible::new(transmit_out, "transmit_out")?;
+        let machine = h.machine();
+        let transmit = poll(machine, UnixMillis(now_ms));
+        out.set(ehr_transmit::of(transmit, machine.read_submission()));
+        Ok(())
+    })
 }
 
 /// The chain `machine`'s read in flight is about (0 for none).

@@ -322,13 +322,12 @@ pub unsafe extern "C" fn ehr_validator_poll_transmit(
     now_ms: u64,
     transmit_out: *mut ehr_transmit,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
-        let out = OutExtensible::new(transmit_out, "transmit_out")?;
-        let transmit = validator.v.poll_transmit(UnixMillis(now_ms));
-        out.set(ehr_transmit::of(transmit, validator.v.submission()));
-        Ok(())
-    })
+    reads::transmit(
+        validator,
+        now_ms,
+        transmit_out,
+        TransactionValidator::poll_transmit,
+    )
 }
 
 /// Writes when the validator next wants `ehr_validator_handle_timeout` and

@@ -12,11 +12,11 @@
 use std::ffi::c_char;
 
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
-use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, UnixMillis, watch_until};
+use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, watch_until};
 
 use crate::cancel::{blocking, ehr_cancel};
 use crate::handshaker::ehr_ack;
-use crate::ptr::{self, Out, OutExtensible};
+use crate::ptr::{self, Out};
 use crate::reads::{self, ReaderHandle};
 use crate::result::{Error, ehr_result, guard};
 use crate::shapes::{free, guard_on, json_text, parsed, text_of, value_of};
@@ -139,13 +139,7 @@ pub unsafe extern "C" fn ehr_watcher_poll_transmit(
     now_ms: u64,
     transmit_out: *mut ehr_transmit,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle_mut(watcher, "watcher")?;
-        let out = OutExtensible::new(transmit_out, "transmit_out")?;
-        let transmit = watcher.w.poll_transmit(UnixMillis(now_ms));
-        out.set(ehr_transmit::of(transmit, watcher.w.current_submission()));
-        Ok(())
-    })
+    reads::transmit(watcher, now_ms, transmit_out, AnchorWatcher::poll_transmit)
 }
 
 /// Writes when the watcher next wants `ehr_watcher_poll_transmit` called
