@@ -527,7 +527,7 @@ impl<C: Chain> Host<C> {
             Some("MRN-000789"),
             fields,
         )?;
-        let mut validator = self.hs.validator_for(&ti, now, &mut self.rng);
+        let mut validator = self.hs.validator_for(&ti, now, &mut self.rng)?;
         // The validator asks for its outbox entry first, then sends.
         while let Some(transmit) = validator.poll_transmit(self.clock.now()) {
             match transmit {

@@ -544,7 +544,7 @@ fn burst_from_a_local_key(fault: &str, seed: u64, registry: Address, senders: [A
                 ..ti(&hs, &mut rng, n)
             };
             (
-                hs.validator_for(&ti, SystemClock.now(), &mut rng),
+                hs.validator_for(&ti, SystemClock.now(), &mut rng).unwrap(),
                 MemoryOutbox::default(),
             )
         })

@@ -137,7 +137,8 @@ fn a_signer_for_another_author_is_refused_before_anything_is_sent() {
     let block = flow.transport.devnet().block_number();
     let mut validator = flow
         .hs
-        .validator_signed_by(&ti, &WrongSlot, flow.clock.0, &mut flow.rng);
+        .validator_signed_by(&ti, &WrongSlot, flow.clock.0, &mut flow.rng)
+        .unwrap();
     let ack = validator.poll_ack().unwrap();
     let Some(InvalidReason::Authorship { code, .. }) = ack.reason() else {
         panic!("{ack:?}")

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::generator::{ChainTransaction, GenerateError, TransactionGenerator};
 use crate::keys::KeyStore;
 use crate::outbox::Outbox;
-use crate::pipeline::{Pipeline, PipelineError, Priority};
+use crate::pipeline::{Pipeline, Priority};
 use crate::template::TemplateRegistry;
 use crate::ti::InitialTransaction;
 use crate::time::{Clock, UnixMillis};
@@ -144,15 +144,21 @@ impl<K: KeyStore> Handshaker<K> {
     }
 
     /// Turns a TI into a validator, for hosts that drive validators
-    /// themselves. A TI the generator refuses gives a finished validator whose
-    /// ACK is invalid. `now` is the host's clock, as for
+    /// themselves. A TI the generator refuses (it breaks its template, or
+    /// its record cannot be sealed) gives a finished validator whose ACK is
+    /// invalid. `now` is the host's clock, as for
     /// [`TransactionGenerator::generate`].
+    ///
+    /// # Errors
+    /// [`GenerateError::KeyStore`] when the key store cannot hand out a key
+    /// (an HSM offline, say): no verdict on the TI, nothing made; make its
+    /// validator again later.
     pub fn validator_for<R: CryptoRngCore + ?Sized>(
         &self,
         ti: &InitialTransaction,
         now: UnixMillis,
         rng: &mut R,
-    ) -> TransactionValidator {
+    ) -> Result<TransactionValidator, GenerateError> {
         self.validator_signed(ti, None, now, rng)
     }
 
@@ -161,13 +167,16 @@ impl<K: KeyStore> Handshaker<K> {
     /// transport's relayer account). A signer that makes no signature, or one
     /// that does not verify here, gives a finished validator whose ACK is
     /// invalid ([`InvalidReason::Authorship`]); nothing is sent.
+    ///
+    /// # Errors
+    /// As [`Handshaker::validator_for`].
     pub fn validator_signed_by<R: CryptoRngCore + ?Sized>(
         &self,
         ti: &InitialTransaction,
         signer: &dyn Signer,
         now: UnixMillis,
         rng: &mut R,
-    ) -> TransactionValidator {
+    ) -> Result<TransactionValidator, GenerateError> {
         self.validator_signed(ti, Some(signer), now, rng)
     }
 
@@ -178,8 +187,8 @@ impl<K: KeyStore> Handshaker<K> {
         signer: Option<&dyn Signer>,
         now: UnixMillis,
         rng: &mut R,
-    ) -> TransactionValidator {
-        match self.generate(ti, now, rng) {
+    ) -> Result<TransactionValidator, GenerateError> {
+        Ok(match self.generate(ti, now, rng) {
             Ok(tc) => match signer {
                 None => TransactionValidator::new(&tc, self.config),
                 Some(signer) => match SigningRequest::new(tc, signer.address()) {
@@ -195,8 +204,8 @@ impl<K: KeyStore> Handshaker<K> {
                     Err(e) => TransactionValidator::failed(ti, InvalidReason::of_authorship(&e)),
                 },
             },
-            Err(e) => refused(ti, e),
-        }
+            Err(e) => refused(ti, e)?,
+        })
     }
 
     /// Turns a TI into its TC and pushes it into `pipeline` with `priority`;
@@ -204,8 +213,10 @@ impl<K: KeyStore> Handshaker<K> {
     /// its invalid ACK comes out of the pipeline like every other ACK.
     ///
     /// # Errors
-    /// [`PipelineError`] when the pipeline is busy or already holds the TI;
-    /// nothing is kept (push it again later).
+    /// [`Error::Pipeline`] when the pipeline is busy or already holds the
+    /// TI; [`Error::Generate`] ([`GenerateError::KeyStore`]) when the key
+    /// store cannot hand out a key, which is no verdict on the TI. Nothing
+    /// is kept: push it again later.
     pub fn push<R: CryptoRngCore + ?Sized>(
         &self,
         pipeline: &mut Pipeline,
@@ -213,10 +224,10 @@ impl<K: KeyStore> Handshaker<K> {
         priority: Priority,
         now: UnixMillis,
         rng: &mut R,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<(), Error> {
         match self.generate(ti, now, rng) {
-            Ok(tc) => pipeline.push(tc, priority, now),
-            Err(e) => pipeline.admit(refused(ti, e)).map_err(|u| u.error),
+            Ok(tc) => Ok(pipeline.push(tc, priority, now)?),
+            Err(e) => Ok(pipeline.admit(refused(ti, e)?).map_err(|u| u.error)?),
         }
     }
 
@@ -237,7 +248,9 @@ impl<K: KeyStore> Handshaker<K> {
     /// [`Error::Outbox`] when the outbox fails (nothing more is sent; submit
     /// again or [`Handshaker::resume`] once it works);
     /// [`Error::Validator`] ([`ValidatorError::Snapshot`](crate::validator::ValidatorError::Snapshot)) when the stored
-    /// entry is damaged.
+    /// entry is damaged; [`Error::Generate`] when the key store cannot
+    /// answer ([`Handshaker::validator_for`]: nothing stored or sent, submit
+    /// again later).
     pub fn submit_durably<O, T, C, R>(
         &self,
         ti: &InitialTransaction,
@@ -350,7 +363,7 @@ impl<K: KeyStore> Handshaker<K> {
     {
         let mut validator = match outbox.load(&ti.ti_id)? {
             Some(entry) => TransactionValidator::from_json(&entry)?,
-            None => self.validator_signed(ti, signer, clock.now(), rng),
+            None => self.validator_signed(ti, signer, clock.now(), rng)?,
         };
         let run = run_durably(&mut validator, outbox, transport, clock, until)?;
         let run = run.map(|acks| single_ack(ti, &validator, acks));
@@ -400,11 +413,15 @@ impl<K: KeyStore> Handshaker<K> {
     /// Submits a TI and blocks until its ACK: valid (store the record) or
     /// invalid (keep it for audit), without an outbox ([`NoOutbox`](crate::outbox::NoOutbox): a crash
     /// loses the TI in flight; [`Handshaker::submit_durably`] does not).
-    /// Every failure is an invalid ACK; only `until` (a deadline or a cancel)
-    /// ends it without one, [`Run::Pending`]: without an outbox nothing can
-    /// resume that TI, whose transaction may still be mined, so a host that
-    /// sets a deadline should use [`Handshaker::submit_durably`] (with a
-    /// [`MemoryOutbox`](crate::outbox::MemoryOutbox) at least).
+    /// Every failure of the TI is an invalid ACK; only `until` (a deadline or
+    /// a cancel) ends it without one, [`Run::Pending`]: without an outbox
+    /// nothing can resume that TI, whose transaction may still be mined, so a
+    /// host that sets a deadline should use [`Handshaker::submit_durably`]
+    /// (with a [`MemoryOutbox`](crate::outbox::MemoryOutbox) at least).
+    ///
+    /// # Errors
+    /// As [`Handshaker::validator_for`]: a key store that cannot answer,
+    /// before anything is sent.
     pub fn submit<T, C, R>(
         &self,
         ti: &InitialTransaction,
@@ -412,15 +429,15 @@ impl<K: KeyStore> Handshaker<K> {
         clock: &mut C,
         rng: &mut R,
         until: &Until,
-    ) -> Run<Ack>
+    ) -> Result<Run<Ack>, GenerateError>
     where
         T: Transport + ?Sized,
         C: Clock + ?Sized,
         R: CryptoRngCore + ?Sized,
     {
-        let mut validator = self.validator_for(ti, clock.now(), rng);
-        run_blocking(&mut validator, transport, clock, until)
-            .map(|acks| single_ack(ti, &validator, acks))
+        let mut validator = self.validator_for(ti, clock.now(), rng)?;
+        Ok(run_blocking(&mut validator, transport, clock, until)
+            .map(|acks| single_ack(ti, &validator, acks)))
     }
 }
 
@@ -437,16 +454,22 @@ pub struct Resumed {
 }
 
 /// The finished validator of a TI the generator refused: its one ACK is
-/// invalid, with the template's violations or the generator's message.
-fn refused(ti: &InitialTransaction, error: GenerateError) -> TransactionValidator {
+/// invalid, with the template's violations or why its record could not be
+/// sealed. A key store that cannot answer says nothing about the TI (an
+/// outage is not a verdict): that error comes back instead, nothing made.
+fn refused(
+    ti: &InitialTransaction,
+    error: GenerateError,
+) -> Result<TransactionValidator, GenerateError> {
     match error {
-        GenerateError::Rejected(violations) => TransactionValidator::rejected(ti, &violations),
-        e => TransactionValidator::failed(
+        GenerateError::Rejected(violations) => Ok(TransactionValidator::rejected(ti, &violations)),
+        e @ GenerateError::Seal(_) => Ok(TransactionValidator::failed(
             ti,
             InvalidReason::Generation {
                 message: e.to_string(),
             },
-        ),
+        )),
+        e @ (GenerateError::KeyStore(_) | GenerateError::NoChainId) => Err(e),
     }
 }
 

@@ -204,13 +204,15 @@ fn a_deadline_already_passed_sends_nothing() {
     let hs = handshaker(config());
     let clock = VirtualClock::starting_at(UnixMillis(START_MS));
     let mut chain = Chain::down_until(&clock, 0);
-    let run = hs.submit(
-        &ti(&hs),
-        &mut chain,
-        &mut clock.clone(),
-        &mut ChaCha20Rng::seed_from_u64(1),
-        &Until::deadline(UnixMillis(START_MS)),
-    );
+    let run = hs
+        .submit(
+            &ti(&hs),
+            &mut chain,
+            &mut clock.clone(),
+            &mut ChaCha20Rng::seed_from_u64(1),
+            &Until::deadline(UnixMillis(START_MS)),
+        )
+        .unwrap();
     let Run::Pending(stopped) = run else {
         panic!("{run:?}");
     };
@@ -230,11 +232,12 @@ fn a_cancel_from_another_thread_ends_a_run_blocked_in_an_outage_promptly() {
     let mut chain = Chain::down_until(&VirtualClock::default(), u64::MAX);
     let cancel = ehrchain_core::CancelToken::new();
     let handle = cancel.clone();
+    // Taken before the canceller starts its 200 ms, so `took` cannot be less.
+    let started = Instant::now();
     let canceller = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(200));
         handle.cancel();
     });
-    let started = Instant::now();
     let run = hs.submit_durably(
         &ti(&hs),
         &mut MemoryOutbox::default(),

@@ -610,19 +610,22 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
         let role = if n % 2 == 0 { "doctor" } else { "nurse" };
         let ti = ti(hs, seed, n, role);
         validators.push((
-            hs.validator_for(&ti, UnixMillis(START_MS), &mut rng),
+            hs.validator_for(&ti, UnixMillis(START_MS), &mut rng)
+                .unwrap(),
             Expect::Anchored,
         ));
     }
     let refused = ti(hs, seed, 10, "nurse");
     world.borrow_mut().refused.insert(refused.ti_id);
     validators.push((
-        hs.validator_for(&refused, UnixMillis(START_MS), &mut rng),
+        hs.validator_for(&refused, UnixMillis(START_MS), &mut rng)
+            .unwrap(),
         Expect::Refused,
     ));
     let wrong_role = ti(hs, seed, 11, "pathologist");
     validators.push((
-        hs.validator_for(&wrong_role, UnixMillis(START_MS), &mut rng),
+        hs.validator_for(&wrong_role, UnixMillis(START_MS), &mut rng)
+            .unwrap(),
         Expect::TemplateViolation,
     ));
     // The same TC through two validators (a host that re-runs a TI after a

@@ -2098,7 +2098,9 @@ ehr_result ehr_handshaker_generate(struct ehr_handshaker *handshaker,
  * 0 for none) or until `cancel` (NULL for none) is signalled: then
  * `EHR_STILL_PENDING` and no ACK. Without an outbox nothing can resume that
  * TI (its transaction may still be mined): a host that sets a deadline
- * uses `ehr_handshaker_submit_durably`. Free the ACK with `ehr_ack_free`.
+ * uses `ehr_handshaker_submit_durably`. A key store that does not answer
+ * is no verdict on the TI: `EHR_KEY_STORE_UNAVAILABLE` (retryable) and no
+ * ACK, nothing sent. Free the ACK with `ehr_ack_free`.
  */
 ehr_result ehr_handshaker_submit(struct ehr_handshaker *handshaker,
                                  const struct ehr_ti *ti,
@@ -3740,9 +3742,9 @@ ehr_result ehr_validator_new(const struct ehr_tc *tc,
  * TC gives a finished validator whose one ACK is invalid, for the host's
  * audit: its template refuses it (with the violations, where
  * `ehr_handshaker_generate` returns `EHR_TI_REJECTED` and no ACK), or its
- * sealing failed, a key store that did not answer included (a host that
- * would rather retry that calls `ehr_handshaker_generate` first, which
- * returns `EHR_KEY_STORE_UNAVAILABLE`). With `signer` (NULL for none) the
+ * record could not be sealed. A key store that does not answer is no
+ * verdict on the TI: `EHR_KEY_STORE_UNAVAILABLE` (retryable), no
+ * validator, nothing made; call again later. With `signer` (NULL for none) the
  * TC is signed by its author and relayed (`anchorSignedRecord`); a signer
  * that makes no signature, or a wrong one, gives a finished validator with
  * an invalid ACK as well, and nothing is sent. Free it with

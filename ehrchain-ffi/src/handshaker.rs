@@ -158,7 +158,9 @@ pub unsafe extern "C" fn ehr_handshaker_generate(
 /// 0 for none) or until `cancel` (NULL for none) is signalled: then
 /// `EHR_STILL_PENDING` and no ACK. Without an outbox nothing can resume that
 /// TI (its transaction may still be mined): a host that sets a deadline
-/// uses `ehr_handshaker_submit_durably`. Free the ACK with `ehr_ack_free`.
+/// uses `ehr_handshaker_submit_durably`. A key store that does not answer
+/// is no verdict on the TI: `EHR_KEY_STORE_UNAVAILABLE` (retryable) and no
+/// ACK, nothing sent. Free the ACK with `ehr_ack_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_handshaker_submit(
     handshaker: *mut ehr_handshaker,
@@ -175,7 +177,7 @@ pub unsafe extern "C" fn ehr_handshaker_submit(
         let out = Out::new(ack_out, "ack_out")?;
         let ack = hs
             .hs
-            .submit(&ti.ti, transport, &mut SystemClock, &mut hs.rng, &until)
+            .submit(&ti.ti, transport, &mut SystemClock, &mut hs.rng, &until)?
             .acked()?;
         out.give(ehr_ack { ack });
         Ok(())

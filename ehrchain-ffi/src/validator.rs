@@ -93,9 +93,9 @@ pub unsafe extern "C" fn ehr_validator_new(
 /// TC gives a finished validator whose one ACK is invalid, for the host's
 /// audit: its template refuses it (with the violations, where
 /// `ehr_handshaker_generate` returns `EHR_TI_REJECTED` and no ACK), or its
-/// sealing failed, a key store that did not answer included (a host that
-/// would rather retry that calls `ehr_handshaker_generate` first, which
-/// returns `EHR_KEY_STORE_UNAVAILABLE`). With `signer` (NULL for none) the
+/// record could not be sealed. A key store that does not answer is no
+/// verdict on the TI: `EHR_KEY_STORE_UNAVAILABLE` (retryable), no
+/// validator, nothing made; call again later. With `signer` (NULL for none) the
 /// TC is signed by its author and relayed (`anchorSignedRecord`); a signer
 /// that makes no signature, or a wrong one, gives a finished validator with
 /// an invalid ACK as well, and nothing is sent. Free it with
@@ -121,7 +121,7 @@ pub unsafe extern "C" fn ehr_handshaker_validator_for(
             Some(s) => hs
                 .hs
                 .validator_signed_by(&ti.ti, &s.signer, now, &mut hs.rng),
-        };
+        }?;
         out.give(ehr_validator::new(validator));
         Ok(())
     })

@@ -139,7 +139,9 @@ impl Handshaker {
     ///
     /// # Errors
     /// `EHR_INVALID_ARGUMENT` / `EHR_TI_MALFORMED` for a value that is not a TI at
-    /// all (no TI id to acknowledge).
+    /// all (no TI id to acknowledge); `EHR_KEY_STORE_UNAVAILABLE`
+    /// (retryable) when the key store cannot answer, which is no verdict on
+    /// the TI: nothing made, call again later.
     #[wasm_bindgen(js_name = validatorFor)]
     pub fn validator_for(
         &self,
@@ -149,11 +151,11 @@ impl Handshaker {
         >,
     ) -> Result<Validator, JsValue> {
         let ti = initial_transaction(&ti)?;
-        Ok(Validator::from(self.inner.validator_for(
-            &ti,
-            now_or_date(now_ms)?,
-            &mut OsRng,
-        )))
+        let validator = self
+            .inner
+            .validator_for(&ti, now_or_date(now_ms)?, &mut OsRng)
+            .map_err(Failure::from)?;
+        Ok(Validator::from(validator))
     }
 
     /// A validator for a TC this handshaker made (with `generateAsync`),

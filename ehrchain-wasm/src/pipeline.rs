@@ -319,8 +319,9 @@ impl Handshaker {
     /// too, and its invalid ACK comes out like every other.
     ///
     /// # Errors
-    /// `EHR_PIPELINE_BUSY`, `EHR_PIPELINE_DUPLICATE` (nothing kept);
-    /// `EHR_TI_MALFORMED` for a value that is not a TI.
+    /// `EHR_PIPELINE_BUSY`, `EHR_PIPELINE_DUPLICATE`,
+    /// `EHR_KEY_STORE_UNAVAILABLE` (no verdict on the TI): nothing kept,
+    /// push it again later; `EHR_TI_MALFORMED` for a value that is not a TI.
     #[wasm_bindgen(js_name = pushTo)]
     pub fn push_to(
         &self,

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import {
-  Handshaker, KeyCapsule, generateRecipientKey, openEnvelope, recipientKeyId, recipientPublicKey, sealCapsule, sealEnvelope,
+  Handshaker, KeyCapsule, Pipeline, generateRecipientKey, openEnvelope, recipientKeyId, recipientPublicKey, sealCapsule, sealEnvelope,
 } from "../pkg/index.js";
 import { KEYS, OFFLINE, offlineHandshaker, ti } from "./chain.mjs";
 
@@ -119,10 +119,19 @@ test("a failing masterKey callback gives the core's key store codes, as C's call
   throwsCode(() => hs.generate(ti(templates, "blood-pressure", "doctor", { systolic: 120, diastolic: 80 }, { patientId: "MRN-1" })),
     "EHR_KEY_STORE_UNAVAILABLE");
   throwsCode(() => hs.open(tc.envelope), "EHR_KEY_STORE_UNAVAILABLE");
+  // It is no verdict on a TI (no invalid ACK): no validator, nothing held in a pipeline.
+  const reading = ti(templates, "blood-pressure", "doctor", { systolic: 121, diastolic: 80 }, { patientId: "MRN-1" });
+  throwsCode(() => hs.validatorFor(reading), "EHR_KEY_STORE_UNAVAILABLE");
+  const pipeline = new Pipeline(OFFLINE.chainId, OFFLINE.registry);
+  throwsCode(() => hs.pushTo(pipeline, reading, "urgent"), "EHR_KEY_STORE_UNAVAILABLE");
+  assert.equal(pipeline.pending, 0);
+  assert.equal(pipeline.pollFinished(), undefined);
   throwsCode(() => openEnvelope(tc.envelope, { masterKey: () => new Uint8Array(31) }), "EHR_KEY_STORE_UNAVAILABLE");
   throwsCode(() => openEnvelope(tc.envelope, { masterKey: () => null }), "EHR_KEY_UNKNOWN");
   down = false;
   assert.equal(hs.openRecord(tc.envelope).format, "ehrchain.record/1");
+  hs.pushTo(pipeline, reading, "urgent");
+  assert.equal(pipeline.pending, 1);
   hs.free();
 
   // The keys themselves still work as before, and a wrong key length is still EHR_KEY_INVALID.

@@ -107,6 +107,7 @@ impl<T: Chain> Flow<T> {
                 &mut self.rng,
                 &Until::verdict(),
             )
+            .unwrap()
             .acked()
             .unwrap()
     }
@@ -371,7 +372,10 @@ pub fn the_outbox_resumes_the_same_tc_after_a_crash<T: Chain>(flow: &mut Flow<T>
 
     // Stored, sent, crashed before the answer.
     let ti = flow.ti("blood-pressure", "doctor", bp());
-    let mut validator = flow.hs.validator_for(&ti, flow.clock.0, &mut flow.rng);
+    let mut validator = flow
+        .hs
+        .validator_for(&ti, flow.clock.0, &mut flow.rng)
+        .unwrap();
     assert_eq!(
         validator.poll_transmit(flow.clock.0),
         Some(Transmit::Persist)

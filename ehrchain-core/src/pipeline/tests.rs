@@ -9,7 +9,8 @@ use rand_core::SeedableRng;
 use super::*;
 use crate::batch::{AnchoredBatch, BatchReader};
 use crate::driver::{StopCause, Until};
-use crate::keys::{InMemoryKeyStore, KeyId, MasterKey};
+use crate::generator::GenerateError;
+use crate::keys::{InMemoryKeyStore, KeyId, KeyStore, KeyStoreError, MasterKey};
 use crate::outbox::{MemoryOutbox, Outbox};
 use crate::role::Role;
 use crate::template::TemplateRegistry;
@@ -197,6 +198,10 @@ fn handshaker() -> Handshaker<InMemoryKeyStore> {
         KeyId::new("pseudonyms").unwrap(),
         MasterKey::new([0x22; 32]),
     );
+    handshaker_with(keys)
+}
+
+fn handshaker_with<K: KeyStore>(keys: K) -> Handshaker<K> {
     let generator = GeneratorConfig {
         chain_id: CHAIN,
         registry: registry(),
@@ -598,10 +603,10 @@ fn a_ti_its_template_refuses_gets_its_invalid_ack_from_the_pipeline() {
     let now = UnixMillis(START_MS);
     hs.push(&mut pipeline, &ti, Priority::Bulk, now, &mut rng)
         .unwrap();
-    assert_eq!(
+    assert!(matches!(
         hs.push(&mut pipeline, &ti, Priority::Bulk, now, &mut rng),
-        Err(PipelineError::Duplicate(ti.ti_id))
-    );
+        Err(crate::Error::Pipeline(PipelineError::Duplicate(id))) if id == ti.ti_id
+    ));
     let drained = chain.drain(
         &mut pipeline,
         &mut MemoryOutbox::default(),
@@ -616,6 +621,70 @@ fn a_ti_its_template_refuses_gets_its_invalid_ack_from_the_pipeline() {
         Some(crate::validator::InvalidReason::TemplateViolations { .. })
     ));
     assert_eq!(chain.anchorings, 0, "nothing reached the chain");
+}
+
+/// A key store whose HSM goes offline after the handshaker was made.
+struct Hsm {
+    keys: InMemoryKeyStore,
+    offline: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl KeyStore for Hsm {
+    fn master_key(&self, id: &KeyId) -> Result<MasterKey, KeyStoreError> {
+        if self.offline.get() {
+            return Err(KeyStoreError::Unavailable("the HSM is offline".into()));
+        }
+        self.keys.master_key(id)
+    }
+}
+
+#[test]
+fn a_key_store_outage_is_no_verdict_the_ti_is_refused_with_a_retryable_error() {
+    let offline = std::rc::Rc::new(std::cell::Cell::new(false));
+    let hs = handshaker_with(Hsm {
+        keys: handshaker().generator().key_store().clone(),
+        offline: offline.clone(),
+    });
+    let ti = InitialTransaction {
+        author_id: "dr-1".into(),
+        author_role: Role::new(Role::DOCTOR).unwrap(),
+        ..refused_ti(&handshaker(), 5)
+    };
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let now = UnixMillis(START_MS);
+    offline.set(true);
+    let pushed = hs.push(&mut pipeline, &ti, Priority::Urgent, now, &mut rng);
+    let Err(error) = pushed else {
+        panic!("an outage made a verdict: {pushed:?}")
+    };
+    assert_eq!(error.code(), crate::ErrorCode::KeyStoreUnavailable);
+    assert!(error.code().is_retryable());
+    assert_eq!(pipeline.pending(), 0, "nothing held");
+    assert!(pipeline.poll_finished().is_none(), "no ACK");
+    let made = hs.validator_for(&ti, now, &mut rng);
+    assert!(
+        matches!(
+            made,
+            Err(GenerateError::KeyStore(KeyStoreError::Unavailable(_)))
+        ),
+        "{made:?}"
+    );
+
+    // Back online: the same TI goes in and ends valid.
+    offline.set(false);
+    hs.push(&mut pipeline, &ti, Priority::Urgent, now, &mut rng)
+        .unwrap();
+    let mut chain = Chain::new();
+    let drained = chain.drain(
+        &mut pipeline,
+        &mut MemoryOutbox::default(),
+        &Until::verdict(),
+    );
+    let [ack] = drained.acks.as_slice() else {
+        panic!("{:?}", drained.acks);
+    };
+    assert!(ack.is_valid() && ack.ti_id == ti.ti_id, "{ack:?}");
 }
 
 #[test]
@@ -639,10 +708,10 @@ fn a_verdict_the_host_could_not_store_is_given_back_and_offered_again_first() {
     pipeline.restore_finished(taken.clone());
     assert_eq!(pipeline.pending(), 2);
     assert!(!pipeline.is_idle());
-    assert_eq!(
+    assert!(matches!(
         hs.push(&mut pipeline, &refused(1), Priority::Urgent, now, &mut rng),
-        Err(PipelineError::Duplicate(B256::repeat_byte(1)))
-    );
+        Err(crate::Error::Pipeline(PipelineError::Duplicate(id))) if id == B256::repeat_byte(1)
+    ));
     let again: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
     assert_eq!(again, taken, "the same verdicts, in the same order");
     assert!(pipeline.is_idle(), "taken again: nothing held");
@@ -659,10 +728,10 @@ fn a_verdict_the_host_could_not_store_is_given_back_and_offered_again_first() {
     assert_eq!(pipeline.pending(), 1, "held once, by the new push");
     assert!(pipeline.poll_finished().is_some());
     assert_eq!(pipeline.pending(), 1, "the new push is still held");
-    assert_eq!(
+    assert!(matches!(
         hs.push(&mut pipeline, &refused(1), Priority::Urgent, now, &mut rng),
-        Err(PipelineError::Duplicate(B256::repeat_byte(1)))
-    );
+        Err(crate::Error::Pipeline(PipelineError::Duplicate(id))) if id == B256::repeat_byte(1)
+    ));
 }
 
 /// An outbox whose verdict writes fail while `down` (a full disk).

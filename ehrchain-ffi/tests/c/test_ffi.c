@@ -381,7 +381,25 @@ static void test_key_store_callbacks_and_envelopes(void) {
     host.fail = 1;
     EXPECT_RC(ehr_envelope_open(keys, envelope, len, (uint8_t *)record, sizeof record, &n),
               EHR_KEY_STORE_UNAVAILABLE);
+    /* An unavailable store is no verdict on a TI: no validator, no ACK,
+     * nothing held; once it answers, the same TI goes in. */
+    ehr_validator *v = NULL;
+    EXPECT_RC(ehr_handshaker_validator_for(hs, ti, NULL, ehr_clock_now_ms(), &v),
+              EHR_KEY_STORE_UNAVAILABLE);
+    EXPECT(v == NULL);
+    ehr_pipeline *p = NULL;
+    uint8_t no_registry[20] = {0};
+    OK(ehr_pipeline_new(1337, no_registry, 0, 0, 0, NULL, &p));
+    EXPECT_RC(ehr_handshaker_push(hs, p, ti, EHR_PRIORITY_URGENT, ehr_clock_now_ms()),
+              EHR_KEY_STORE_UNAVAILABLE);
+    size_t pending = 1;
+    OK(ehr_pipeline_pending(p, &pending));
+    EXPECT(pending == 0);
     host.fail = 0;
+    OK(ehr_handshaker_push(hs, p, ti, EHR_PRIORITY_URGENT, ehr_clock_now_ms()));
+    OK(ehr_pipeline_pending(p, &pending));
+    EXPECT(pending == 1);
+    ehr_pipeline_free(p);
     EXPECT_RC(ehr_envelope_open(mem, (const uint8_t *)"EHRX", 4, (uint8_t *)record,
                                 sizeof record, &n),
               EHR_ENVELOPE_MALFORMED);

@@ -142,7 +142,7 @@ fn through_the_pipeline(
             };
             match hs.push(&mut pipeline, ti, priority, clock.now(), &mut OsRng) {
                 Ok(()) => pushed += 1,
-                Err(PipelineError::Duplicate(_)) => {}
+                Err(ehrchain_core::Error::Pipeline(PipelineError::Duplicate(_))) => {}
                 Err(e) => return Err(e.into()),
             }
         }

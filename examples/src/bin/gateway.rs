@@ -200,7 +200,7 @@ impl Run {
                     Ok(()) => {
                         offered.insert(ti.ti_id, Instant::now());
                     }
-                    Err(PipelineError::Busy { .. }) => {
+                    Err(ehrchain_core::Error::Pipeline(PipelineError::Busy { .. })) => {
                         busy += 1;
                         waiting = Some(ti);
                         break;
