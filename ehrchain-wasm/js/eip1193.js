@@ -626,7 +626,8 @@ async function persist(validator, outbox) {
  * of a TI its template refuses, or seals in WebAssembly when WebCrypto was
  * what failed (then `options.onWebCryptoFallback` gets the EHR_EXTERNAL_CIPHER
  * error: large records are several times slower that way). Either way the
- * TI gets its ACK.
+ * TI gets its ACK; a key store that cannot answer is no verdict on the TI:
+ * it rejects with EHR_KEY_STORE_UNAVAILABLE (retryable), nothing sent.
  */
 export async function submitTi(handshaker, ti, transport, options = {}) {
   const validator = await validatorForTi(handshaker, ti, (options.now ?? Date.now)(), options);
