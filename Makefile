@@ -7,13 +7,13 @@ CC ?= cc
 CXX ?= c++
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: install publish-check test setup fmt-check clippy unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi fault-report
+.PHONY: install publish-check test setup fmt-check clippy doc unit fhir-validate wasm-core wasm web interop peers-check fuzz-smoke bench vectors contracts contracts-check gas ganache-e2e hardhat-e2e ffi fault-report
 
-## Every test: formatting, lints, unit/integration/doc tests, the C ABI's C
+## Every test: formatting, lints, API docs, unit/integration/doc tests, the C ABI's C
 ## tests (also under valgrind), the wasm build of the core, the npm package's
 ## Node tests and the web portal in headless Chromium, the interop tests and a
 ## short fuzz run of every target.
-test: setup fmt-check clippy contracts-check unit publish-check fhir-validate ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke fault-report
+test: setup fmt-check clippy doc contracts-check unit publish-check fhir-validate ffi ganache-e2e wasm-core wasm hardhat-e2e web interop peers-check fuzz-smoke fault-report
 	@echo "make test: all checks passed"
 
 ## Toolchain pieces the checks need; the fault table starts empty.
@@ -31,6 +31,10 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) clippy -p ehrchain-core --all-targets --locked --features simd-keccak -- -D warnings
+
+## The API docs build without a broken or private link (what docs.rs shows).
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --locked
 
 ## The workspace's tests, then the core's again with its opt-in batched
 ## Keccak (`simd-keccak`, p3-keccak), which also checks it against the

@@ -226,7 +226,7 @@ pub const FHIR_MRN_SYSTEM: &str = "urn:oid:1.2.36.146.595.217.0.1";
 /// Entries of the FHIR benchmarks' large Bundle.
 pub const FHIR_BUNDLE_ENTRIES: usize = 10_000;
 
-/// A blood pressure of the FHIR R4 vital-signs profile, 120/80 mm[Hg], by
+/// A blood pressure of the FHIR R4 vital-signs profile, 120/80 `mm[Hg]`, by
 /// `performer` for `subject` (about 900 bytes of JSON).
 #[must_use]
 pub fn fhir_blood_pressure(id: usize, subject: Value, performer: &str) -> Value {

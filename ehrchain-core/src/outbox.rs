@@ -5,8 +5,8 @@
 //!
 //! The validator asks for its entry to be stored before every submission
 //! ([`Transmit::Persist`](crate::Transmit::Persist)); the entry is its
-//! [`TransactionValidator::to_json`] under its
-//! [`TransactionValidator::outbox_key`]. When the verdict is reached, the
+//! [`TransactionValidator::to_json`](crate::TransactionValidator::to_json) under its
+//! [`TransactionValidator::outbox_key`](crate::TransactionValidator::outbox_key). When the verdict is reached, the
 //! host stores the ACKs and removes the entry in one step
 //! ([`Outbox::finish`]): between the two, a crash would lose the ACK or
 //! anchor the record a second time.
@@ -14,7 +14,7 @@
 //! [`Handshaker::submit_durably`](crate::Handshaker::submit_durably) and
 //! [`Handshaker::resume`](crate::Handshaker::resume) run TIs through an
 //! outbox; hosts that drive validators themselves store the entry when asked
-//! and call [`TransactionValidator::handle_persisted`].
+//! and call [`TransactionValidator::handle_persisted`](crate::TransactionValidator::handle_persisted).
 //!
 //! ```
 //! use ehrchain_core::outbox::{MemoryOutbox, Outbox};

@@ -124,7 +124,7 @@ impl SigningDomain {
 }
 
 /// Step one of relaying: what `author` is asked to sign for a sealed TC.
-/// See the [module docs](self).
+/// See the [module docs](crate::authorship).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SigningRequest {
     tc: ChainTransaction,

@@ -10,7 +10,7 @@ pub const UCUM_SYSTEM: &str = "http://unitsofmeasure.org";
 /// The exact conversions: `value_in_to = value_in_from × 10^exponent +
 /// offset`, the offset a decimal text. Powers of ten within the metric prefixes
 /// ehrchain's templates use, and kelvin ↔ degrees Celsius (an exact offset).
-/// Everything else (mm[Hg] ↔ kPa, [degF] ↔ Cel, mg/dL ↔ mmol/L) is refused:
+/// Everything else (`mm[Hg]` ↔ `kPa`, `[degF]` ↔ `Cel`, `mg/dL` ↔ `mmol/L`) is refused:
 /// those factors are not exact decimals or depend on the substance.
 pub const CONVERSIONS: &[(&str, &str, i32, &str)] = &[
     ("g", "mg", 3, "0"),

@@ -7,7 +7,7 @@
 //! sans-I/O: the host pushes TCs, takes actions out with
 //! [`Pipeline::poll_transmit`], performs them and feeds the results back, and
 //! takes every finished submission's ACKs with [`Pipeline::poll_finished`].
-//! [`drain_durably`] is the blocking driver over an [`Outbox`], a
+//! [`drain_durably`] is the blocking driver over an [`Outbox`](crate::outbox::Outbox), a
 //! [`Transport`](crate::Transport) and a [`Clock`](crate::Clock).
 //!
 //! - **Priorities.** [`Priority::Urgent`] records go out at once, one
@@ -105,7 +105,7 @@ pub struct FlightId(pub u64);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PipelineTransmit {
     /// Store every entry of this round ([`Pipeline::round_entries`]) in the
-    /// write-ahead outbox in one durable write ([`Outbox::save_all`]), then
+    /// write-ahead outbox in one durable write ([`Outbox::save_all`](crate::outbox::Outbox::save_all)), then
     /// report with [`Pipeline::handle_persisted`] and this `round`. The
     /// entries are made only when asked for, so a host without an outbox
     /// ([`NoOutbox`](crate::outbox::NoOutbox)) does not pay for serialising
@@ -130,7 +130,7 @@ pub enum PipelineTransmit {
 }
 
 /// A submission's verdict: store its ACKs and remove its outbox entry in one
-/// step ([`Outbox::finish`]; a round's verdicts together: [`Outbox::finish_all`]),
+/// step ([`Outbox::finish`](crate::outbox::Outbox::finish); a round's verdicts together: [`Outbox::finish_all`](crate::outbox::Outbox::finish_all)),
 /// then hand the ACKs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finished {

@@ -143,7 +143,7 @@ enum Stage {
     Done(Outcome),
 }
 
-/// One action carried out over JSON-RPC (see the [module docs](self)).
+/// One action carried out over JSON-RPC (see the [module docs](crate::rpc)).
 #[derive(Clone, Debug)]
 pub struct Exchange {
     config: ExchangeConfig,

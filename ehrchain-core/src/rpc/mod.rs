@@ -43,13 +43,13 @@
 //!   transaction as `data.txHash` (Hardhat), `data.hash` (Ganache) or the key
 //!   of `data[txHash]` (Ganache v6); Besu's `revertReason` in receipts.
 //! - **Retryable vs permanent vs another chain**: a node that cannot be
-//!   reached, times out or answers 5xx is [`TransportError::Unavailable`];
+//!   reached, times out or answers 5xx is [`TransportError::Unavailable`](crate::transport::TransportError::Unavailable);
 //!   HTTP 429, JSON-RPC -32005 and "rate limit" messages are
-//!   [`TransportError::RateLimited`] (both retryable); "invalid chain id"
-//!   refusals and EIP-1193's 4901/4902 are [`TransportError::WrongChain`];
-//!   a revert is [`TransportError::Reverted`]; other refusals are
-//!   [`TransportError::Rejected`] and unreadable answers
-//!   [`TransportError::Malformed`] (all permanent).
+//!   [`TransportError::RateLimited`](crate::transport::TransportError::RateLimited) (both retryable); "invalid chain id"
+//!   refusals and EIP-1193's 4901/4902 are [`TransportError::WrongChain`](crate::transport::TransportError::WrongChain);
+//!   a revert is [`TransportError::Reverted`](crate::transport::TransportError::Reverted); other refusals are
+//!   [`TransportError::Rejected`](crate::transport::TransportError::Rejected) and unreadable answers
+//!   [`TransportError::Malformed`](crate::transport::TransportError::Malformed) (all permanent).
 //!
 //! Test vectors with answers captured from Ganache 7.9.2 and Hardhat 2.29
 //! (EDR), and shapes documented for Geth, Anvil and Besu, are in

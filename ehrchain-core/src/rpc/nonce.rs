@@ -42,7 +42,7 @@ use alloy_primitives::Address;
 use crate::transport::{TransportError, TxHash};
 
 /// The next nonce of each locally signing account (see the [module
-/// docs](self)).
+/// docs](crate::rpc)).
 ///
 /// ```
 /// use ehrchain_core::rpc::Nonces;
