@@ -71,11 +71,10 @@ pub unsafe extern "C" fn ehr_fhir_map_resource(
 ) -> ehr_result {
     guard_on(templates, "templates", |templates| {
         let resource = ptr::text(resource_json, resource_json_len, "resource_json")?;
-        let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
-        let out = Out::new(mapping_out, "mapping_out")?;
-        let mapped = fhir::map_resource(&templates.registry, resource, &options)?;
-        out.give(one_mapped(mapped));
-        Ok(())
+        let options = ptr::text(options_json, options_json_len, "options_json")?;
+        map_one(resource, options, mapping_out, |resource, options| {
+            fhir::map_resource(&templates.registry, resource, options)
+        })
     })
 }
 
@@ -99,22 +98,30 @@ pub unsafe extern "C" fn ehr_fhir_map_resource_to(
         let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
         let template = templates.registry.template(&id)?;
         let resource = ptr::text(resource_json, resource_json_len, "resource_json")?;
-        let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
-        let out = Out::new(mapping_out, "mapping_out")?;
-        let mapped = fhir::map_resource_to(template, resource, &options)?;
-        out.give(one_mapped(mapped));
-        Ok(())
+        let options = ptr::text(options_json, options_json_len, "options_json")?;
+        map_one(resource, options, mapping_out, |resource, options| {
+            fhir::map_resource_to(template, resource, options)
+        })
     })
 }
 
-/// A mapping of one resource: its one TI.
-fn one_mapped(mapped: MappedTi) -> ehr_fhir_mapping {
-    ehr_fhir_mapping {
+/// Maps one resource with `map` under the `FhirOptions` of `options`; on
+/// success `mapping_out` gets a mapping that holds its one TI.
+fn map_one(
+    resource: &str,
+    options: &str,
+    mapping_out: *mut *mut ehr_fhir_mapping,
+    map: impl FnOnce(&str, &FhirOptions) -> std::result::Result<MappedTi, fhir::FhirError>,
+) -> Result<()> {
+    let options = self::options(options)?;
+    let out = Out::new(mapping_out, "mapping_out")?;
+    out.give(ehr_fhir_mapping {
         mapping: BundleMapping {
-            mapped: vec![mapped],
+            mapped: vec![map(resource, &options)?],
             unmapped: Vec::new(),
         },
-    }
+    });
+    Ok(())
 }
 
 /// Writes how many TIs the mapping made (`*mapped_out`) and how many entries

@@ -237,6 +237,18 @@ fn tcs(n: u64) -> Vec<ChainTransaction> {
         .collect()
 }
 
+/// A pipeline that holds at most `max_pending` TIs.
+fn holding_at_most(max_pending: usize) -> Pipeline {
+    Pipeline::new(
+        CHAIN,
+        registry(),
+        PipelineConfig {
+            max_pending,
+            ..config()
+        },
+    )
+}
+
 fn config() -> PipelineConfig {
     PipelineConfig {
         max_pending: 100_000,
@@ -396,14 +408,7 @@ fn head_reads_are_shared_by_every_submission_waiting() {
 fn a_full_pipeline_says_busy_and_keeps_nothing() {
     let mut chain = Chain::new();
     let all = tcs(4);
-    let mut pipeline = Pipeline::new(
-        CHAIN,
-        registry(),
-        PipelineConfig {
-            max_pending: 3,
-            ..config()
-        },
-    );
+    let mut pipeline = holding_at_most(3);
     let now = UnixMillis(START_MS);
     for tc in &all[..3] {
         pipeline.push(tc.clone(), Priority::Bulk, now).unwrap();
@@ -444,14 +449,7 @@ fn a_full_pipeline_says_busy_and_keeps_nothing() {
 fn a_validator_the_pipeline_refuses_comes_back_and_is_admitted_later() {
     let mut chain = Chain::new();
     let all = tcs(3);
-    let mut pipeline = Pipeline::new(
-        CHAIN,
-        registry(),
-        PipelineConfig {
-            max_pending: 2,
-            ..config()
-        },
-    );
+    let mut pipeline = holding_at_most(2);
     let now = UnixMillis(START_MS);
     pipeline.push(all[0].clone(), Priority::Bulk, now).unwrap();
     let held = TransactionValidator::new(&all[0], config().validator);
