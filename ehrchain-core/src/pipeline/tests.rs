@@ -62,6 +62,15 @@ impl Chain {
         drain_durably(pipeline, outbox, self, &mut clock, until).unwrap()
     }
 
+    /// Drains `pipeline` (no outbox) to its one ACK.
+    fn drain_to_one_ack(&mut self, pipeline: &mut Pipeline) -> Ack {
+        let drained = self.drain(pipeline, &mut MemoryOutbox::default(), &Until::verdict());
+        let [ack] = drained.acks.as_slice() else {
+            panic!("{:?}", drained.acks);
+        };
+        ack.clone()
+    }
+
     fn block(&self) -> u64 {
         self.clock.time().as_millis() / 1_000
     }
@@ -605,14 +614,7 @@ fn a_ti_its_template_refuses_gets_its_invalid_ack_from_the_pipeline() {
         hs.push(&mut pipeline, &ti, Priority::Bulk, now, &mut rng),
         Err(crate::Error::Pipeline(PipelineError::Duplicate(id))) if id == ti.ti_id
     ));
-    let drained = chain.drain(
-        &mut pipeline,
-        &mut MemoryOutbox::default(),
-        &Until::verdict(),
-    );
-    let [ack] = drained.acks.as_slice() else {
-        panic!("{:?}", drained.acks);
-    };
+    let ack = chain.drain_to_one_ack(&mut pipeline);
     assert_eq!(ack.ti_id, ti.ti_id);
     assert!(matches!(
         ack.reason(),
@@ -674,14 +676,7 @@ fn a_key_store_outage_is_no_verdict_the_ti_is_refused_with_a_retryable_error() {
     hs.push(&mut pipeline, &ti, Priority::Urgent, now, &mut rng)
         .unwrap();
     let mut chain = Chain::new();
-    let drained = chain.drain(
-        &mut pipeline,
-        &mut MemoryOutbox::default(),
-        &Until::verdict(),
-    );
-    let [ack] = drained.acks.as_slice() else {
-        panic!("{:?}", drained.acks);
-    };
+    let ack = chain.drain_to_one_ack(&mut pipeline);
     assert!(ack.is_valid() && ack.ti_id == ti.ti_id, "{ack:?}");
 }
 
