@@ -62,6 +62,7 @@ extern char reads[4096], answers[4096];
  * key), the pseudonym and account it speaks for, a custodian's and a
  * relayer's accounts, a grant statement as JSON and its signature. */
 extern ehr_signer *patient_signer;
+extern ehr_signer *author_card;
 extern uint8_t subject[32], patient_account[20], custodian[20], relayer[20], consent[20];
 extern uint8_t signature[65];
 extern const char *grant_json;
