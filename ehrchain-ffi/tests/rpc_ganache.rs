@@ -37,12 +37,44 @@ use ehrchain_ffi::*;
 /// once had a deployment revert on Ganache).
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// The node's URL (`EHRCHAIN_RPC_URL`) and chain id
+/// (`EHRCHAIN_RPC_CHAIN_ID`, 1337 when unset).
+fn node() -> (String, u64) {
+    let url = std::env::var("EHRCHAIN_RPC_URL").unwrap();
+    let chain_id = std::env::var("EHRCHAIN_RPC_CHAIN_ID").map_or(1337, |id| id.parse().unwrap());
+    (url, chain_id)
+}
+
+/// A C JSON-RPC transport to `url` with no registry yet (the caller frees
+/// it).
+fn rpc_transport(url: &str, chain_id: u64) -> *mut ehr_transport {
+    let mut t = null_mut();
+    let (u, ul) = text(url);
+    // SAFETY: the URL is its length; the registry 20 bytes; `t` writable.
+    ok(unsafe { ehr_transport_new_rpc(u, ul, chain_id, [0u8; 20].as_ptr(), 30_000, &raw mut t) });
+    t
+}
+
+/// `admin` deploys a registry over `t` through the C ABI; its address.
+fn deploy_registry(t: *mut ehr_transport, admin: Address) -> [u8; 20] {
+    let mut registry = [0u8; 20];
+    // SAFETY: `t` is live; admin holds 20 bytes, registry 20 writable ones.
+    ok(unsafe {
+        ehr_transport_rpc_deploy_registry(
+            t,
+            admin.0.0.as_ptr(),
+            std::ptr::null(),
+            registry.as_mut_ptr(),
+        )
+    });
+    registry
+}
+
 #[test]
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
 fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    let url = std::env::var("EHRCHAIN_RPC_URL").unwrap();
-    let chain_id = std::env::var("EHRCHAIN_RPC_CHAIN_ID").map_or(1337, |id| id.parse().unwrap());
+    let (url, chain_id) = node();
 
     // The node's unlocked accounts 0 and 5 as administrator and handshaker;
     // the nurse an account the node does not unlock, whose key the C
@@ -66,30 +98,16 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         )
         .unwrap();
     assert!(rpc.wait_for_receipt(&funding).unwrap().status);
-    let mut registry = [0u8; 20];
 
-    let (mut t, mut c_templates, mut keys, mut hs, mut ti, mut ack) = (
-        null_mut(),
-        null_mut(),
-        null_mut(),
-        null_mut(),
-        null_mut(),
-        null_mut(),
-    );
+    let registry;
+    let (mut c_templates, mut keys, mut hs, mut ti, mut ack) =
+        (null_mut(), null_mut(), null_mut(), null_mut(), null_mut());
     let mut summary = ehr_ack_summary::default();
     // SAFETY: every pointer is valid for its stated length; every handle is
     // freed once at the end.
     unsafe {
         // The administrator's part, through the C ABI: no registry yet.
-        let (u, ul) = text(&url);
-        ok(ehr_transport_new_rpc(
-            u,
-            ul,
-            chain_id,
-            [0u8; 20].as_ptr(),
-            30_000,
-            &raw mut t,
-        ));
+        let t = rpc_transport(&url, chain_id);
         let mut added = [0u8; 20];
         assert_eq!(
             ehr_transport_rpc_add_local_key(t, [0u8; 32].as_ptr(), added.as_mut_ptr()),
@@ -102,12 +120,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         ));
         assert_eq!(Address::from(added), nurse);
         ok(ehr_templates_new_builtin(&raw mut c_templates));
-        ok(ehr_transport_rpc_deploy_registry(
-            t,
-            admin.0.0.as_ptr(),
-            std::ptr::null(),
-            registry.as_mut_ptr(),
-        ));
+        registry = deploy_registry(t, admin);
         let mut bp = [0u8; 32];
         let (name, name_len) = text("blood-pressure");
         ok(ehr_templates_latest(
@@ -267,12 +280,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
 fn the_consent_contract_s_own_part_through_the_c_abi_over_json_rpc() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    use ehrchain_core::{InitialTransaction, Role, TemplateRegistry, UnixMillis};
-    use rand_chacha::ChaCha20Rng;
-    use rand_core::SeedableRng;
-
-    let url = std::env::var("EHRCHAIN_RPC_URL").unwrap();
-    let chain_id = std::env::var("EHRCHAIN_RPC_CHAIN_ID").map_or(1337, |id| id.parse().unwrap());
+    let (url, chain_id) = node();
     let accounts = RpcTransport::connect(&url, RpcConfig::new(chain_id))
         .unwrap()
         .accounts()
@@ -284,50 +292,9 @@ fn the_consent_contract_s_own_part_through_the_c_abi_over_json_rpc() {
         recipient: accounts[2],
         relayer: accounts[3],
     };
-    let (mut t, mut registry) = (null_mut(), [0u8; 20]);
-    // SAFETY: the URL is its length; the out pointers are writable; the
-    // transport is freed below.
-    unsafe {
-        let (u, ul) = text(&url);
-        ok(ehr_transport_new_rpc(
-            u,
-            ul,
-            chain_id,
-            [0u8; 20].as_ptr(),
-            30_000,
-            &raw mut t,
-        ));
-        ok(ehr_transport_rpc_deploy_registry(
-            t,
-            parties.admin.0.0.as_ptr(),
-            std::ptr::null(),
-            registry.as_mut_ptr(),
-        ));
-    }
-    let templates = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi())).unwrap();
-    let template_id = templates.latest("blood-pressure").unwrap().id();
-    let tg = test_keys::test_generator("records", chain_id, Address::from(registry));
+    let t = rpc_transport(&url, chain_id);
+    let registry = deploy_registry(t, parties.admin);
     let now = ehr_clock_now_ms() / 1000;
-    let ti = InitialTransaction {
-        ti_id: B256::repeat_byte(0x71),
-        template_id,
-        author_id: "doctor-1".into(),
-        author_role: Role::new(Role::DOCTOR).unwrap(),
-        patient_id: Some("MRN-000123".into()),
-        timestamp: now - 30,
-        fields: serde_json::from_value(
-            serde_json::json!({"systolic": 128, "diastolic": 84, "position": "sitting"}),
-        )
-        .unwrap(),
-    };
-    let tc = tg
-        .generate(
-            &templates,
-            &ti,
-            UnixMillis::from_secs(now),
-            &mut ChaCha20Rng::seed_from_u64(17),
-        )
-        .unwrap();
     let admin = parties.admin;
     let grant_role = |role: &str, account: Address| {
         let (r, rl) = text(role);
@@ -336,15 +303,7 @@ fn the_consent_contract_s_own_part_through_the_c_abi_over_json_rpc() {
             ehr_transport_rpc_grant_role(t, admin.0.0.as_ptr(), r, rl, account.0.0.as_ptr())
         });
     };
-    let consented = consent::consent_flow(
-        t,
-        &parties,
-        grant_role,
-        tc.envelope.as_bytes(),
-        tg.pseudonym("MRN-000123"),
-        template_id,
-        now,
-    );
+    let consented = consent::consent_flow_for_a_record(t, &parties, grant_role, now);
     assert_eq!(consented.context.registry, registry);
     // SAFETY: freed once.
     unsafe { ehr_transport_free(t) };

@@ -30,7 +30,7 @@ use std::ffi::{c_char, c_void};
 use std::ptr::{null, null_mut};
 
 use alloy_sol_types::SolCall;
-use common::{last_error, ok, text_out};
+use common::{assert_fails, ok, text_out};
 use ehrchain_contracts::EhrConsent::{self, ConsentGrant};
 use ehrchain_contracts::{Devnet, Receipt};
 use ehrchain_core::authorship::{
@@ -341,40 +341,16 @@ impl World {
         public_key: &[u8],
         keys: *const ehr_key_store,
     ) -> Result<*mut ehr_share, ehr_result> {
-        let mut check = null_mut();
-        let mut share = null_mut();
-        // SAFETY: every pointer is valid for its stated length; the check is
-        // freed here.
-        unsafe {
-            ok(ehr_share_check_new(
-                &raw const self.context,
-                envelope.as_ptr(),
-                envelope.len(),
-                self.recipient.0.0.as_ptr(),
-                ehr_capsule_authority::EHR_AUTHORITY_GRANT as u32,
-                grant_id.0.as_ptr(),
-                &raw mut check,
-            ));
-            let reads = text_out(|b, l, n| ehr_share_check_reads(check, b, l, n));
-            let answers = self.answers(&reads);
-            let rc = ehr_share_check_seal(
-                check,
-                answers.as_ptr().cast(),
-                answers.len(),
-                ehr_capsule_suite::EHR_CAPSULE_SUITE_X_WING as u32,
-                public_key.as_ptr(),
-                public_key.len(),
-                keys,
-                &raw mut share,
-            );
-            ehr_share_check_free(check);
-            if rc == ehr_result::OK {
-                Ok(share)
-            } else {
-                assert!(share.is_null());
-                Err(rc)
-            }
-        }
+        let (context, recipient) = (self.context, self.recipient);
+        consent::share_check(
+            &context,
+            envelope,
+            recipient,
+            grant_id,
+            public_key,
+            keys,
+            |reads| self.answers(reads),
+        )
     }
 
     /// The evidence JSON of what [`World::receive`] received.
@@ -499,8 +475,11 @@ fn a_patient_grants_b_opens_a_record_of_a_through_c_sees_it_revokes_and_no_capsu
 
     // No grant yet: no capsule.
     let refused = w.share(&envelope, B256::repeat_byte(1), b_public, a_keys);
-    assert_eq!(refused.unwrap_err(), ErrorCode::ConsentNoGrant);
-    assert!(last_error().contains("the patient must grant access first"));
+    assert_fails(
+        refused.unwrap_err(),
+        ErrorCode::ConsentNoGrant,
+        "the patient must grant access first",
+    );
 
     // The patient grants B the blood-pressure records for a day.
     let grant_id = w.grant();
@@ -628,8 +607,11 @@ fn a_patient_grants_b_opens_a_record_of_a_through_c_sees_it_revokes_and_no_capsu
         &EhrConsent::revokeConsentCall { grantId: grant_id },
     );
     let refused = w.share(&envelope, grant_id, b_public, a_keys);
-    assert_eq!(refused.unwrap_err(), ErrorCode::ConsentRevoked);
-    assert!(last_error().contains("was revoked by the patient"));
+    assert_fails(
+        refused.unwrap_err(),
+        ErrorCode::ConsentRevoked,
+        "was revoked by the patient",
+    );
     let refused = w.receive(&capsule_bytes, None, &envelope, b_keys);
     assert_eq!(refused.unwrap_err(), ErrorCode::ConsentRevoked);
 }
@@ -676,8 +658,11 @@ fn b_receives_a_record_of_a_batch_through_c_with_its_proof_and_the_evidence_name
     // Another record's proof; a batch never anchored.
     let other = batch.proof(0).unwrap().to_bytes();
     let refused = w.receive(&capsule, Some(Proof::Plain(&other)), &envelope, keys.b);
-    assert_eq!(refused.unwrap_err(), ErrorCode::ProofInvalid);
-    assert!(last_error().contains("ask the holder for this record's proof"));
+    assert_fails(
+        refused.unwrap_err(),
+        ErrorCode::ProofInvalid,
+        "ask the holder for this record's proof",
+    );
     let mut builder = BatchBuilder::new();
     builder.push(record.record_hash).unwrap();
     let alone = builder.build(B256::repeat_byte(0xbb)).unwrap();
@@ -839,30 +824,10 @@ fn the_consent_contract_is_deployed_a_patient_bound_a_key_published_and_a_grant_
         recipient: account("clinic-b"),
         relayer: account("relayer"),
     };
-    // A record of the patient's, sealed under the key `records` (0x11…).
-    let templates = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi())).unwrap();
-    let template_id = templates.latest("blood-pressure").unwrap().id();
-    let tg = test_keys::test_generator("records", chain_id, Address::from(registry));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let ti = InitialTransaction {
-        ti_id: B256::repeat_byte(0x71),
-        template_id,
-        author_id: "doctor-1".into(),
-        author_role: Role::new(Role::DOCTOR).unwrap(),
-        patient_id: Some("MRN-000123".into()),
-        timestamp: now - 30,
-        fields: serde_json::from_value(
-            json!({"systolic": 128, "diastolic": 84, "position": "sitting"}),
-        )
-        .unwrap(),
-    };
-    let mut rng = ChaCha20Rng::seed_from_u64(17);
-    let tc = tg
-        .generate(&templates, &ti, UnixMillis::from_secs(now), &mut rng)
-        .unwrap();
     let grant_role = |role: &str, account: Address| {
         // SAFETY: role is its length; account 20 bytes.
         ok(unsafe {
@@ -874,15 +839,8 @@ fn the_consent_contract_is_deployed_a_patient_bound_a_key_published_and_a_grant_
             )
         });
     };
-    let consented = consent::consent_flow(
-        t,
-        &parties,
-        grant_role,
-        tc.envelope.as_bytes(),
-        tg.pseudonym("MRN-000123"),
-        template_id,
-        now,
-    );
+    // A record of the patient's, sealed under the key `records` (0x11…).
+    let consented = consent::consent_flow_for_a_record(t, &parties, grant_role, now);
     assert_eq!(consented.context.chain_id, chain_id);
     assert_ne!(consented.grant_id, B256::ZERO);
     // SAFETY: freed once.

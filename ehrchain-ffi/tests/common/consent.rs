@@ -10,11 +10,16 @@
 
 use std::ptr::null_mut;
 
-use ehrchain_core::{Address, B256, ErrorCode};
+use ehrchain_core::{
+    Address, B256, ErrorCode, InitialTransaction, Role, TemplateRegistry, UnixMillis,
+};
 use ehrchain_ffi::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 use serde_json::{Value, json};
 
-use super::common::{last_error, ok, text_out};
+use super::common::{assert_fails, ok, text_out};
+use super::test_keys;
 
 /// Who takes part: `admin` deploys `EhrConsent` (and grants the role,
 /// through the caller's `grant_role`); `custodian` binds; `relayer` relays.
@@ -90,20 +95,21 @@ fn sign_and_relay(
     send(t, relayer, &tx)
 }
 
-/// The holder's share check of `envelope` for the recipient under
-/// `grant_id`, read over `t`; the seal's result.
-pub fn share(
-    t: *mut ehr_transport,
+/// The holder's share check of `envelope` for `recipient` under
+/// `grant_id`, its reads answered by `answer` (the reads JSON in, the
+/// answers JSON out); the share, or the seal's error (and no share).
+pub fn share_check(
     context: &ehr_sharing_context,
     envelope: &[u8],
     recipient: Address,
     grant_id: B256,
     public_key: &[u8],
     keys: *const ehr_key_store,
-) -> ehr_result {
+    answer: impl FnOnce(&str) -> String,
+) -> Result<*mut ehr_share, ehr_result> {
     let (mut check, mut share) = (null_mut(), null_mut());
-    // SAFETY: every pointer is valid for its stated length; the check and
-    // share are freed here.
+    // SAFETY: every pointer is valid for its stated length; the check is
+    // freed here.
     unsafe {
         ok(ehr_share_check_new(
             context,
@@ -115,8 +121,7 @@ pub fn share(
             &raw mut check,
         ));
         let reads = text_out(|b, l, n| ehr_share_check_reads(check, b, l, n));
-        let answers =
-            text_out(|b, l, n| ehr_transport_read(t, reads.as_ptr().cast(), reads.len(), b, l, n));
+        let answers = answer(&reads);
         let rc = ehr_share_check_seal(
             check,
             answers.as_ptr().cast(),
@@ -127,10 +132,57 @@ pub fn share(
             keys,
             &raw mut share,
         );
-        ehr_share_free(share);
         ehr_share_check_free(check);
-        rc
+        if rc == ehr_result::OK {
+            Ok(share)
+        } else {
+            assert!(share.is_null());
+            Err(rc)
+        }
     }
+}
+
+/// Runs [`consent_flow`] over `t` for a blood-pressure record of the
+/// patient `MRN-000123` (TI id `0x71…`, a doctor's), generated at `now`
+/// (Unix seconds) for the chain and registry of `t` and sealed under the
+/// key `records` = `0x11…`.
+pub fn consent_flow_for_a_record(
+    t: *mut ehr_transport,
+    parties: &Parties,
+    grant_role: impl Fn(&str, Address),
+    now: u64,
+) -> Consented {
+    let (mut chain_id, mut registry) = (0u64, [0u8; 20]);
+    // SAFETY: t is live; the out pointers are writable.
+    ok(unsafe { ehr_transport_chain(t, &raw mut chain_id, registry.as_mut_ptr()) });
+    let templates = TemplateRegistry::with_built_ins(Some(ehrchain_contracts::abi())).unwrap();
+    let template_id = templates.latest("blood-pressure").unwrap().id();
+    let tg = test_keys::test_generator("records", chain_id, Address::from(registry));
+    let ti = InitialTransaction {
+        ti_id: B256::repeat_byte(0x71),
+        template_id,
+        author_id: "doctor-1".into(),
+        author_role: Role::new(Role::DOCTOR).unwrap(),
+        patient_id: Some("MRN-000123".into()),
+        timestamp: now - 30,
+        fields: serde_json::from_value(
+            json!({"systolic": 128, "diastolic": 84, "position": "sitting"}),
+        )
+        .unwrap(),
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(17);
+    let tc = tg
+        .generate(&templates, &ti, UnixMillis::from_secs(now), &mut rng)
+        .unwrap();
+    consent_flow(
+        t,
+        parties,
+        grant_role,
+        tc.envelope.as_bytes(),
+        tg.pseudonym("MRN-000123"),
+        template_id,
+        now,
+    )
 }
 
 /// Runs the flow over `t`, for the record `envelope` of pseudonym `subject`
@@ -229,14 +281,10 @@ pub fn consent_flow(
         (&parsed["chainId"], &parsed["to"]),
         (&json!(chain_id), &json!(Address::from(consent)))
     );
-    assert_eq!(
+    assert_fails(
         send(t, parties.recipient, &bind).unwrap_err(),
-        ErrorCode::DisclosureRefused
-    );
-    assert!(
-        last_error().contains("AccessControlUnauthorizedAccount"),
-        "{}",
-        last_error()
+        ErrorCode::DisclosureRefused,
+        "AccessControlUnauthorizedAccount",
     );
     send(t, parties.custodian, &bind).unwrap();
 
@@ -309,67 +357,61 @@ pub fn consent_flow(
             digest.as_mut_ptr(),
         )
     };
-    assert_eq!(rc, ErrorCode::InvalidJson);
-    assert!(
-        last_error().contains("a grant (it has no grantId)"),
-        "{}",
-        last_error()
-    );
+    assert_fails(rc, ErrorCode::InvalidJson, "a grant (it has no grantId)");
 
+    // The holder's share check for the recipient under the grant, read
+    // over `t`; the seal's result.
+    let share_now = || {
+        let read = |reads: &str| {
+            text_out(|b, l, n| {
+                // SAFETY: t is live; reads is its length.
+                unsafe { ehr_transport_read(t, reads.as_ptr().cast(), reads.len(), b, l, n) }
+            })
+        };
+        let sealed = share_check(
+            &context,
+            envelope,
+            parties.recipient,
+            grant_id,
+            &public_key,
+            keys,
+            read,
+        );
+        sealed.map_or_else(
+            |rc| rc,
+            |share| {
+                // SAFETY: freed once.
+                unsafe { ehr_share_free(share) };
+                ehr_result::OK
+            },
+        )
+    };
     // No grant yet: no capsule.
-    let rc = share(
-        t,
-        &context,
-        envelope,
-        parties.recipient,
-        grant_id,
-        &public_key,
-        keys,
-    );
-    assert_eq!(rc, ErrorCode::ConsentNoGrant);
+    assert_eq!(share_now(), ErrorCode::ConsentNoGrant);
 
     // (e) A grant signed by another key is refused by the contract; the
     // patient's is relayed by anyone, and then the share check passes.
     let refused = sign_and_relay(t, &context, other_signer, &grant, parties.relayer);
-    assert_eq!(refused.unwrap_err(), ErrorCode::DisclosureRefused);
-    assert!(
-        last_error().contains("EhrConsentBadSignature"),
-        "{}",
-        last_error()
+    assert_fails(
+        refused.unwrap_err(),
+        ErrorCode::DisclosureRefused,
+        "EhrConsentBadSignature",
     );
     sign_and_relay(t, &context, patient_signer, &grant, parties.relayer).unwrap();
-    ok(share(
-        t,
-        &context,
-        envelope,
-        parties.recipient,
-        grant_id,
-        &public_key,
-        keys,
-    ));
+    ok(share_now());
     // A replay is refused.
     let replayed = sign_and_relay(t, &context, patient_signer, &grant, parties.relayer);
-    assert_eq!(replayed.unwrap_err(), ErrorCode::DisclosureRefused);
-    assert!(
-        last_error().contains("EhrConsentGrantExists"),
-        "{}",
-        last_error()
+    assert_fails(
+        replayed.unwrap_err(),
+        ErrorCode::DisclosureRefused,
+        "EhrConsentGrantExists",
     );
 
     // A signed revocation, relayed the same way: no capsule follows.
     let revocation =
         json!({"grantId": grant_id, "patient": patient, "deadline": now + 3_600}).to_string();
     sign_and_relay(t, &context, patient_signer, &revocation, parties.relayer).unwrap();
-    let rc = share(
-        t,
-        &context,
-        envelope,
-        parties.recipient,
-        grant_id,
-        &public_key,
-        keys,
-    );
-    assert_eq!(rc, ErrorCode::ConsentRevoked);
+    assert_eq!(share_now(), ErrorCode::ConsentRevoked);
 
     // A transaction of another chain is not sent.
     let mut other: Value = serde_json::from_str(&publish).unwrap();

@@ -3,6 +3,7 @@
 
 use std::ffi::c_char;
 
+use ehrchain_core::ErrorCode;
 use ehrchain_ffi::{ehr_last_error, ehr_result, ehr_ti, ehr_ti_new};
 
 /// A Rust string as the pointer and length the C ABI takes.
@@ -25,6 +26,15 @@ pub fn last_error() -> String {
 #[track_caller]
 pub fn ok(rc: ehr_result) {
     assert_eq!(rc, ehr_result::OK, "{}", last_error());
+}
+
+/// Asserts that a C call failed with `code` and that the thread's last
+/// error says `reason`.
+#[track_caller]
+pub fn assert_fails(rc: ehr_result, code: ErrorCode, reason: &str) {
+    assert_eq!(rc, code, "{}", last_error());
+    let last = last_error();
+    assert!(last.contains(reason), "{last}");
 }
 
 /// The text a successful call writes through its text-output arguments
