@@ -104,6 +104,27 @@ fn capsule_of(share: *mut ehr_share) -> Vec<u8> {
     bytes
 }
 
+/// The evidence's `anchor` of a record anchored in a batch of `kind`
+/// (`batch`, `signed_batch`) by `submitter` at `anchored_at` (Unix
+/// seconds), with its `proof`.
+fn batch_anchor(
+    kind: &str,
+    root: B256,
+    leaf_count: usize,
+    anchored_at: u64,
+    submitter: Address,
+    proof: &impl serde::Serialize,
+) -> Value {
+    json!({
+        "kind": kind,
+        "root": root,
+        "leafCount": leaf_count,
+        "anchoredAt": anchored_at * 1000,
+        "submitter": submitter,
+        "proof": serde_json::to_value(proof).unwrap(),
+    })
+}
+
 /// B's published key pair and the two hospitals' key stores (freed on
 /// drop).
 struct Keys {
@@ -306,6 +327,17 @@ impl World {
             a,
             b,
         }
+    }
+
+    /// B's keys, the patient's grant to B ([`World::grant`]) and the
+    /// capsule A seals of `envelope` for B under it.
+    fn granted_capsule(&mut self, envelope: &[u8]) -> (Keys, B256, Vec<u8>) {
+        let keys = self.keys();
+        let grant_id = self.grant();
+        let share = self
+            .share(envelope, grant_id, &keys.b_public, keys.a)
+            .unwrap();
+        (keys, grant_id, capsule_of(share))
     }
 
     /// The patient grants B the blood-pressure records for a day; the
@@ -620,14 +652,9 @@ fn a_patient_grants_b_opens_a_record_of_a_through_c_sees_it_revokes_and_no_capsu
 fn b_receives_a_record_of_a_batch_through_c_with_its_proof_and_the_evidence_names_the_batch() {
     let mut w = World::new();
     let (tcs, batch, anchored_at) = w.batched_records(3);
-    let keys = w.keys();
-    let grant_id = w.grant();
     let (record, proof) = (&tcs[1], batch.proof(1).unwrap());
     let envelope = record.envelope.as_bytes().to_vec();
-    let share = w
-        .share(&envelope, grant_id, &keys.b_public, keys.a)
-        .unwrap();
-    let capsule = capsule_of(share);
+    let (keys, grant_id, capsule) = w.granted_capsule(&envelope);
 
     // Anchored alone it is not: without its proof B's check refuses it.
     let refused = w.receive(&capsule, None, &envelope, keys.b);
@@ -643,14 +670,14 @@ fn b_receives_a_record_of_a_batch_through_c_with_its_proof_and_the_evidence_name
         .unwrap();
     assert_eq!(
         evidence["anchor"],
-        json!({
-            "kind": "batch",
-            "root": batch.root(),
-            "leafCount": 3,
-            "anchoredAt": anchored_at * 1000,
-            "submitter": Devnet::handshaker(),
-            "proof": serde_json::to_value(&proof).unwrap(),
-        })
+        batch_anchor(
+            "batch",
+            batch.root(),
+            3,
+            anchored_at,
+            Devnet::handshaker(),
+            &proof
+        )
     );
     assert_eq!(evidence["recordHash"], json!(record.record_hash));
     assert_eq!(evidence["authority"], json!({"grant": grant_id}));
@@ -710,13 +737,8 @@ fn b_receives_a_record_of_a_signed_batch_through_c_with_its_signed_proof() {
     assert!(anchored.status(), "{:?}", anchored.failure);
     w.net.mine();
 
-    let keys = w.keys();
-    let grant_id = w.grant();
     let envelope = tcs[1].envelope.as_bytes().to_vec();
-    let share = w
-        .share(&envelope, grant_id, &keys.b_public, keys.a)
-        .unwrap();
-    let capsule = capsule_of(share);
+    let (keys, _, capsule) = w.granted_capsule(&envelope);
     let proof = batch.proof(1).unwrap();
     let evidence = w
         .evidence(
@@ -728,14 +750,14 @@ fn b_receives_a_record_of_a_signed_batch_through_c_with_its_signed_proof() {
         .unwrap();
     assert_eq!(
         evidence["anchor"],
-        json!({
-            "kind": "signed_batch",
-            "root": batch.root(),
-            "leafCount": 2,
-            "anchoredAt": anchored.block_timestamp * 1000,
-            "submitter": gateway,
-            "proof": serde_json::to_value(&proof).unwrap(),
-        })
+        batch_anchor(
+            "signed_batch",
+            batch.root(),
+            2,
+            anchored.block_timestamp,
+            gateway,
+            &proof
+        )
     );
     // Another record's signed proof.
     let other = batch.proof(0).unwrap().to_bytes();
