@@ -14,7 +14,7 @@
 
 mod common;
 
-use alloy_primitives::B256;
+use alloy_primitives::{Address, B256, Bytes};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use common::consent::{Setup, setup};
@@ -148,7 +148,7 @@ impl Sharing {
     }
 
     /// The patient signs a grant of `template`'s records to B for a day and
-    /// a relayer sends it; returns its id.
+    /// a relayer sends it; once mined, returns its id.
     fn grant(&mut self, template: &str, nonce: u64) -> B256 {
         let grant = ConsentGrant {
             templateIds: vec![self.template(template)],
@@ -158,7 +158,17 @@ impl Sharing {
         let receipt = self.s.relay_grant(&grant, signature);
         assert!(receipt.status(), "{:?}", receipt.consent_error());
         self.keep(&receipt);
+        self.s.net.mine();
         receipt.events::<EhrConsent::ConsentGranted>()[0].grantId
+    }
+
+    /// `from` anchors a batch by the transaction to `to` with `calldata`,
+    /// mined.
+    fn anchor(&mut self, from: Address, to: Address, calldata: Bytes) -> Receipt {
+        let anchored = self.s.net.execute(from, to, calldata).unwrap();
+        assert!(anchored.status(), "{:?}", anchored.failure);
+        self.s.net.mine();
+        anchored
     }
 
     /// The patient signs the revocation of `grant_id` and a relayer sends it.
@@ -224,6 +234,17 @@ impl Sharing {
         self.receive_with(capsule, envelope, None)
     }
 
+    /// B receives `tc`'s record ([`Sharing::receive_with`]) and opens the
+    /// same record A sealed.
+    fn received(&mut self, capsule: &[u8], tc: &ChainTransaction, proof: Option<&str>) -> Received {
+        let received = self.receive_with(capsule, &tc.envelope, proof).unwrap();
+        assert_eq!(
+            received.record.as_slice(),
+            tc.envelope.open(self.tg.key_store()).unwrap().as_slice()
+        );
+        received
+    }
+
     /// As [`Sharing::receive`], with the record's inclusion proof (the
     /// text form a holder hands over) when it was anchored in a batch.
     fn receive_with(
@@ -267,7 +288,6 @@ fn a_patient_grants_one_template_b_opens_a_record_of_a_the_patient_sees_it_revok
 
     // The patient grants B the blood-pressure records (signed, relayed).
     let grant_id = x.grant("blood-pressure", 1);
-    x.s.net.mine();
     let share = x.share(&record, Authority::Grant(grant_id)).unwrap();
     let checked_at = share.checked_at;
     assert_eq!(checked_at.number, x.s.net.block_number());
@@ -286,13 +306,7 @@ fn a_patient_grants_one_template_b_opens_a_record_of_a_the_patient_sees_it_revok
     let disclosure_block = receipt.block_number;
 
     // B opens the record sealed by A and checks it against the chain.
-    let received = x
-        .receive(share.capsule.as_bytes(), &record.envelope)
-        .unwrap();
-    assert_eq!(
-        received.record.as_slice(),
-        record.envelope.open(x.tg.key_store()).unwrap().as_slice()
-    );
+    let received = x.received(share.capsule.as_bytes(), &record, None);
     let evidence = &received.evidence;
     assert_eq!(
         (
@@ -384,16 +398,10 @@ fn a_record_of_a_batch_is_shared_and_b_receives_it_with_its_proof_and_evidence_n
     }
     let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
     let tx = batch.anchor_transaction(x.s.net.registry(), x.s.net.chain_id());
-    let anchored =
-        x.s.net
-            .execute(Devnet::handshaker(), tx.to, tx.calldata)
-            .unwrap();
-    assert!(anchored.status(), "{:?}", anchored.failure);
-    x.s.net.mine();
+    let anchored = x.anchor(Devnet::handshaker(), tx.to, tx.calldata);
 
     // The patient grants B the blood-pressure records; A shares the third.
     let grant_id = x.grant("blood-pressure", 1);
-    x.s.net.mine();
     let record = &tcs[2];
     let share = x.share(record, Authority::Grant(grant_id)).unwrap();
     assert!(x.disclose(&[&share]).status());
@@ -410,13 +418,7 @@ fn a_record_of_a_batch_is_shared_and_b_receives_it_with_its_proof_and_evidence_n
     // With its proof (the QR text A hands over), B receives it, and the
     // evidence names the batch as the registry holds it.
     let proof = batch.proof(2).unwrap();
-    let received = x
-        .receive_with(capsule, &record.envelope, Some(&proof.to_text()))
-        .unwrap();
-    assert_eq!(
-        received.record.as_slice(),
-        record.envelope.open(x.tg.key_store()).unwrap().as_slice()
-    );
+    let received = x.received(capsule, record, Some(&proof.to_text()));
     let evidence = &received.evidence;
     assert_eq!(
         (
@@ -494,12 +496,9 @@ fn a_record_of_a_signed_batch_is_received_with_its_signed_proof_and_evidence_nam
     }
     let batch = builder.build(B256::repeat_byte(0xbd)).unwrap();
     let tx = batch.anchor_transaction();
-    let anchored = x.s.net.execute(gateway, tx.to, tx.calldata).unwrap();
-    assert!(anchored.status(), "{:?}", anchored.failure);
-    x.s.net.mine();
+    let anchored = x.anchor(gateway, tx.to, tx.calldata);
 
     let grant_id = x.grant("blood-pressure", 1);
-    x.s.net.mine();
     let record = &tcs[1];
     let share = x.share(record, Authority::Grant(grant_id)).unwrap();
     let capsule = KeyCapsule::from_bytes(share.capsule.as_bytes()).unwrap();
@@ -527,7 +526,6 @@ fn sharing_refuses_a_key_b_did_not_publish_and_b_refuses_an_unanchored_or_swappe
     let mut x = Sharing::new();
     let record = x.anchored("blood-pressure", Role::DOCTOR, bp());
     let grant_id = x.grant("blood-pressure", 1);
-    x.s.net.mine();
 
     // B rotates its key: the old public key is refused, the new one used.
     let old = x.b_key.clone();
