@@ -467,15 +467,7 @@ fn every_fault_keeps_one_ack_per_ti_and_nothing_lost() {
         ],
     };
     let signer = admin_transport.add_local_key(burst_key());
-    let funded = admin_transport
-        .send_from(
-            admin,
-            Some(signer),
-            alloy_primitives::Bytes::new(),
-            alloy_primitives::U256::from(10u64).pow(alloy_primitives::U256::from(19u64)),
-        )
-        .unwrap();
-    assert!(admin_transport.wait_for_receipt(&funded).unwrap().status);
+    common::funding::fund(&mut admin_transport, admin, signer);
     let mut deployment = deployment;
     deployment.grants.push((Role::NURSE.to_owned(), signer));
     let registry = deploy_registry(&mut admin_transport, &deployment, &built_ins()).unwrap();

@@ -23,10 +23,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_primitives::{Address, B256, keccak256};
 use alloy_signer::SignerSync;
-use common::built_ins;
 use common::suite::{self, Chain, Flow};
+use common::{built_ins, funding};
 use ehrchain_contracts::{
     Deployment, EhrConsent, EhrRegistry, FeeMode, PrivateKeySigner, RpcConfig, RpcTransport,
     deploy_consent, deploy_registry,
@@ -146,15 +146,7 @@ fn node(test: &str, fees: FeeMode) -> Flow<Node> {
     let nurse = rpc.add_local_key(local_key(test, "nurse"));
     let handshaker = rpc.add_local_key(local_key(test, "handshaker"));
     for account in [nurse, handshaker] {
-        let hash = rpc
-            .send_from(
-                admin,
-                Some(account),
-                Bytes::new(),
-                U256::from(10u64).pow(U256::from(19u64)),
-            )
-            .unwrap();
-        assert!(rpc.wait_for_receipt(&hash).unwrap().status);
+        funding::fund(&mut rpc, admin, account);
     }
     let accounts = HashMap::from([
         ("handshaker", handshaker),

@@ -21,13 +21,15 @@
 mod common;
 #[path = "common/consent.rs"]
 mod consent;
+#[path = "../../contracts/tests/common/funding.rs"]
+mod funding;
 #[path = "../../ehrchain-core/tests/common/test_keys.rs"]
 mod test_keys;
 
 use std::ptr::null_mut;
 use std::sync::{Mutex, PoisonError};
 
-use alloy_primitives::{Bytes, U256, keccak256};
+use alloy_primitives::keccak256;
 use common::{ok, text, ti_new};
 use ehrchain_contracts::{EhrRegistry, PrivateKeySigner, RpcConfig, RpcTransport};
 use ehrchain_core::{Address, B256, ErrorCode};
@@ -89,15 +91,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         .unwrap()
         .address();
     assert!(!accounts.contains(&nurse));
-    let funding = rpc
-        .send_from(
-            admin,
-            Some(nurse),
-            Bytes::new(),
-            U256::from(10u64).pow(U256::from(19u64)),
-        )
-        .unwrap();
-    assert!(rpc.wait_for_receipt(&funding).unwrap().status);
+    funding::fund(&mut rpc, admin, nurse);
 
     let registry;
     let (mut c_templates, mut keys, mut hs, mut ti, mut ack) =

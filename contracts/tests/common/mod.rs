@@ -10,6 +10,8 @@
 )]
 
 pub mod consent;
+#[cfg(feature = "rpc")]
+pub mod funding;
 pub mod suite;
 #[path = "../../../ehrchain-core/tests/common/test_keys.rs"]
 mod test_keys;
