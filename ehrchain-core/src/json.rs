@@ -10,7 +10,10 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, Error as _, MapAccess, SeqAccess,
+    VariantAccess, Visitor,
+};
 use serde_json::{Map, Number, Value};
 
 /// Reads `T` from JSON text by way of a [`Value`] (module docs).
@@ -20,6 +23,17 @@ use serde_json::{Map, Number, Value};
 /// `name` ``), or is not a `T`.
 pub fn from_text<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
     serde_json::from_str::<Strict>(text).and_then(|strict| serde_json::from_value(strict.0))
+}
+
+/// The JSON value `deserializer` holds, refused when an object in it has a
+/// key twice (``duplicate field `name` ``, as serde's derived readers refuse
+/// a duplicate field), for [`internally_tagged!`]'s readers.
+///
+/// # Errors
+/// `deserializer`'s error, or a duplicate key.
+#[doc(hidden)]
+pub fn value_of<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+    Strict::deserialize(deserializer).map(|strict| strict.0)
 }
 
 /// A JSON value without duplicate keys.
@@ -92,11 +106,379 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// An internally tagged enum's JSON (`{"kind": "submit", …}`) split into its
+/// tag and the rest, to be read as the enum's variant and that variant's data
+/// ([`internally_tagged!`]). Reads what serde's derived reader of an
+/// internally tagged enum reads: an object with the tag among its members, or
+/// an array whose first item is the tag.
+#[doc(hidden)]
+pub struct TaggedParts {
+    tag: Value,
+    rest: Value,
+}
+
+impl TaggedParts {
+    /// Takes the member `tag` out of `value`; `expecting` names the enum in
+    /// the error for a value that is neither an object nor an array.
+    ///
+    /// # Errors
+    /// ``missing field `tag` `` when there is no tag; an invalid type when
+    /// `value` is neither an object nor an array.
+    pub fn split(
+        value: Value,
+        tag: &'static str,
+        expecting: &'static str,
+    ) -> serde_json::Result<Self> {
+        match value {
+            Value::Object(mut members) => match members.remove(tag) {
+                Some(found) => Ok(Self {
+                    tag: found,
+                    rest: Value::Object(members),
+                }),
+                None => Err(serde_json::Error::missing_field(tag)),
+            },
+            Value::Array(items) => {
+                let mut items = items.into_iter();
+                match items.next() {
+                    Some(found) => Ok(Self {
+                        tag: found,
+                        rest: Value::Array(items.collect()),
+                    }),
+                    None => Err(serde_json::Error::missing_field(tag)),
+                }
+            }
+            other => Err(serde_json::Error::invalid_type(
+                unexpected(&other),
+                &expecting,
+            )),
+        }
+    }
+}
+
+/// `value` as serde's errors name it.
+fn unexpected(value: &Value) -> serde::de::Unexpected<'_> {
+    use serde::de::Unexpected;
+    match value {
+        Value::Null => Unexpected::Unit,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Number(n) => n.as_u64().map_or_else(
+            || {
+                n.as_i64().map_or_else(
+                    || Unexpected::Float(n.as_f64().unwrap_or(f64::NAN)),
+                    Unexpected::Signed,
+                )
+            },
+            Unexpected::Unsigned,
+        ),
+        Value::String(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
+    }
+}
+
+impl<'de> Deserializer<'de> for TaggedParts {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> serde_json::Result<V::Value> {
+        visitor.visit_enum(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> EnumAccess<'de> for TaggedParts {
+    type Error = serde_json::Error;
+    type Variant = VariantData;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> serde_json::Result<(V::Value, VariantData)> {
+        let variant = seed.deserialize(self.tag)?;
+        Ok((variant, VariantData(self.rest)))
+    }
+}
+
+/// The data beside an internally tagged enum's tag.
+#[doc(hidden)]
+pub struct VariantData(Value);
+
+impl<'de> VariantAccess<'de> for VariantData {
+    type Error = serde_json::Error;
+
+    /// The members beside a unit variant's tag are ignored, as serde's
+    /// derived reader ignores them; items after the tag are refused, as it
+    /// refuses them.
+    fn unit_variant(self) -> serde_json::Result<()> {
+        match self.0 {
+            Value::Array(items) if !items.is_empty() => Err(serde_json::Error::invalid_length(
+                items.len(),
+                &"0 elements in sequence",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> serde_json::Result<T::Value> {
+        seed.deserialize(self.0)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        self.0.deserialize_any(visitor)
+    }
+}
+
+/// Declares an internally tagged enum (`#[serde(tag = …)]`) whose
+/// `Deserialize` reads a [`Value`] once, takes the tag out and reads the rest
+/// as the variant's data, instead of serde's derived reader, which buffers
+/// serde's `Content` and instantiates every variant's reader for it (about
+/// 150 KB of the npm package's `.wasm` for a dozen enums). The JSON is the
+/// same both ways: `Serialize` is the derived one, and the reader accepts
+/// what the derived one accepts.
+///
+/// ```ignore
+/// internally_tagged! {
+///     tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase";
+///     /// Docs.
+///     #[derive(Clone, Debug, Serialize)]
+///     pub enum Action { Persist, Submit { tx_hash: TxHash }, Valid(Anchor) }
+/// }
+/// ```
+macro_rules! internally_tagged {
+    (
+        tag = $tag:literal $(, $key:ident = $val:literal)* ;
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident
+                $( ( $newty:ty ) )?
+                $( { $( $(#[$fmeta:meta])* $field:ident : $fty:ty ),* $(,)? } )?
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[serde(tag = $tag $(, $key = $val)*)]
+        $vis enum $name {
+            $(
+                $(#[$vmeta])*
+                $variant
+                $( ( $newty ) )?
+                $( { $( $(#[$fmeta])* $field : $fty ),* } )?
+            ),*
+        }
+
+        const _: () = {
+            /// The same variants, externally tagged: read from
+            /// [`TaggedParts`]($crate::json::TaggedParts).
+            #[derive(::serde::Deserialize)]
+            #[serde($($key = $val),*)]
+            enum Repr {
+                $(
+                    $(#[$vmeta])*
+                    $variant
+                    $( ( $newty ) )?
+                    $( { $( $(#[$fmeta])* $field : $fty ),* } )?
+                ),*
+            }
+
+            impl<'de> ::serde::Deserialize<'de> for $name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    use ::serde::de::Error as _;
+                    let value = $crate::json::value_of(deserializer)?;
+                    let parts = $crate::json::TaggedParts::split(
+                        value,
+                        $tag,
+                        concat!("internally tagged enum ", stringify!($name)),
+                    )
+                    .map_err(D::Error::custom)?;
+                    let repr = <Repr as ::serde::Deserialize>::deserialize(parts).map_err(D::Error::custom)?;
+                    Ok(match repr {
+                        $(
+                            $crate::json::internally_tagged!(@pat Repr $variant value $( ($newty) )? $( { $($field)* } )?)
+                                => $crate::json::internally_tagged!(@expr $name $variant value $( ($newty) )? $( { $($field)* } )?),
+                        )*
+                    })
+                }
+            }
+        };
+    };
+    (@pat $enum:ident $variant:ident $bind:ident ($newty:ty)) => { $enum::$variant($bind) };
+    (@pat $enum:ident $variant:ident $bind:ident { $($field:ident)* }) => { $enum::$variant { $($field),* } };
+    (@pat $enum:ident $variant:ident $bind:ident) => { $enum::$variant };
+    (@expr $enum:ident $variant:ident $bind:ident ($newty:ty)) => { $enum::$variant($bind) };
+    (@expr $enum:ident $variant:ident $bind:ident { $($field:ident)* }) => { $enum::$variant { $($field),* } };
+    (@expr $enum:ident $variant:ident $bind:ident) => { $enum::$variant };
+}
+pub(crate) use internally_tagged;
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
 
     use super::from_text;
+
+    mod by_value {
+        use serde::Serialize;
+
+        #[derive(Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+        pub(super) struct Inner {
+            pub(super) a: u32,
+            #[serde(default)]
+            pub(super) b: Option<String>,
+        }
+
+        super::super::internally_tagged! {
+            tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase";
+            #[derive(Debug, PartialEq, Eq, Serialize)]
+            pub(super) enum Sample {
+                Unit,
+                Wrapped(Inner),
+                Fields {
+                    tx_hash: String,
+                    #[serde(default, skip_serializing_if = "Option::is_none")]
+                    block_number: Option<u64>,
+                    nested: Option<Box<Sample>>,
+                },
+            }
+        }
+    }
+
+    mod derived {
+        use serde::{Deserialize, Serialize};
+
+        use super::by_value::Inner;
+
+        #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(
+            tag = "kind",
+            rename_all = "snake_case",
+            rename_all_fields = "camelCase"
+        )]
+        pub(super) enum Sample {
+            Unit,
+            Wrapped(Inner),
+            Fields {
+                tx_hash: String,
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                block_number: Option<u64>,
+                nested: Option<Box<Sample>>,
+            },
+        }
+    }
+
+    /// The same documents are read, or refused with the same message, by the
+    /// `Value`-based reader and by serde's derived one, through
+    /// [`from_text`] and through `serde_json::from_value`; what is read
+    /// serializes to the same JSON.
+    #[test]
+    fn internally_tagged_reads_what_the_derived_reader_reads() {
+        let docs = [
+            r#"{"kind": "unit"}"#,
+            r#"{"kind": "unit", "extra": [1, 2]}"#,
+            r#"{"extra": 1, "kind": "unit"}"#,
+            r#"["unit"]"#,
+            r#"["unit", 1, 2]"#,
+            r#"{"kind": "wrapped", "a": 7}"#,
+            r#"{"a": 7, "b": "x", "kind": "wrapped", "c": true}"#,
+            r#"{"kind": "wrapped", "a": "7"}"#,
+            r#"{"kind": "wrapped"}"#,
+            r#"["wrapped", 7, "x"]"#,
+            r#"{"kind": "fields", "txHash": "0x1", "nested": null}"#,
+            r#"{"kind": "fields", "txHash": "0x1", "blockNumber": 9, "nested": {"kind": "unit"}}"#,
+            r#"{"kind": "fields", "txHash": "0x1", "nested": {"kind": "fields", "txHash": "0x2", "nested": {"kind": "nope"}}}"#,
+            r#"{"kind": "fields", "txHash": "0x1", "nested": {"txHash": "0x2"}}"#,
+            r#"{"kind": "fields", "tx_hash": "0x1", "nested": null}"#,
+            r#"{"kind": "fields", "txHash": 1, "nested": null}"#,
+            r#"{"kind": "fields", "txHash": "0x1"}"#,
+            r#"["fields", "0x1", 3, null]"#,
+            r#"["fields"]"#,
+            r#"{"kind": "Unit"}"#,
+            r#"{"kind": "other"}"#,
+            r#"{"kind": 1}"#,
+            r#"{"kind": null}"#,
+            r#"{}"#,
+            r#"[]"#,
+            r#""unit""#,
+            r#"3"#,
+            r#"-3"#,
+            r#"2.5"#,
+            r#"null"#,
+            r#"true"#,
+            r#"{"kind": "unit", "kind": "unit"}"#,
+            r#"{"kind": "wrapped", "a": 1, "a": 2}"#,
+            r#"{"kind": "fields", "txHash": "0x1", "nested": {"kind": "unit", "x": 1, "x": 2}}"#,
+        ];
+        for doc in docs {
+            let ours = from_text::<by_value::Sample>(doc);
+            let theirs = from_text::<derived::Sample>(doc);
+            match (&ours, &theirs) {
+                (Ok(a), Ok(b)) => assert_eq!(
+                    serde_json::to_value(a).unwrap(),
+                    serde_json::to_value(b).unwrap(),
+                    "{doc}"
+                ),
+                // One difference: serde names a struct variant by the Rust
+                // type that derives the reader, here the private `Repr`,
+                // in the message for an array of the wrong length.
+                (Err(a), Err(b)) => assert_eq!(
+                    a.to_string().replace("Repr::", "Sample::"),
+                    b.to_string(),
+                    "{doc}"
+                ),
+                _ => panic!("{doc}: {ours:?} but derived {theirs:?}"),
+            }
+            // Straight from the text: the same, but for the position the
+            // derived reader gives errors in the tag or the document's type.
+            let strip = |e: serde_json::Error| {
+                let text = e.to_string().replace("Repr::", "Sample::");
+                text.split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            // And stricter: a key twice is refused even where the derived
+            // reader ignores it (an unknown member), as `from_text` refuses it.
+            let ours = serde_json::from_str::<by_value::Sample>(doc).map_err(strip);
+            let theirs = serde_json::from_str::<derived::Sample>(doc).map_err(strip);
+            if let (Err(a), Ok(_)) = (&ours, &theirs) {
+                assert_eq!(a, "duplicate field `x`", "{doc}");
+                continue;
+            }
+            assert_eq!(ours.is_ok(), theirs.is_ok(), "{doc}");
+            if let (Err(a), Err(b)) = (ours, theirs) {
+                assert_eq!(a, b, "{doc}");
+            }
+            let value: Value = serde_json::from_str(doc).unwrap();
+            let ours = serde_json::from_value::<by_value::Sample>(value.clone())
+                .map_err(|e| e.to_string());
+            let theirs =
+                serde_json::from_value::<derived::Sample>(value).map_err(|e| e.to_string());
+            assert_eq!(ours.is_ok(), theirs.is_ok(), "{doc}");
+            if let (Err(a), Err(b)) = (ours, theirs) {
+                assert_eq!(a.replace("Repr::", "Sample::"), b, "{doc}");
+            }
+        }
+    }
 
     #[test]
     fn reads_what_serde_json_reads() {

@@ -24,30 +24,28 @@ impl std::fmt::Display for TxHash {
     }
 }
 
-/// What a submission anchors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
-pub enum Anchoring {
-    /// One record (`anchorRecord`).
-    Record {
-        /// The TI id.
-        ti_id: B256,
-        /// The record hash.
-        record_hash: B256,
-    },
-    /// A batch root (`anchorBatch`).
-    Batch {
-        /// The batch id.
-        batch_id: B256,
-        /// The Merkle root.
-        root: B256,
-        /// The number of records under the root.
-        leaf_count: u32,
-    },
+crate::json::internally_tagged! {
+    tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase";
+    /// What a submission anchors.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+    pub enum Anchoring {
+        /// One record (`anchorRecord`).
+        Record {
+            /// The TI id.
+            ti_id: B256,
+            /// The record hash.
+            record_hash: B256,
+        },
+        /// A batch root (`anchorBatch`).
+        Batch {
+            /// The batch id.
+            batch_id: B256,
+            /// The Merkle root.
+            root: B256,
+            /// The number of records under the root.
+            leaf_count: u32,
+        },
+    }
 }
 
 /// A transaction for the transport to send: a TC or a batch transaction,

@@ -108,58 +108,56 @@ pub struct Evidence {
     pub checked_at: MinedBlock,
 }
 
-/// Where a received record is anchored, as far as the registry's views say
-/// at the block read. JSON: `{"kind": "record"}` for a record anchored
-/// alone under its TI id (`recordHashOf` names the record hash only), or
-/// `{"kind": "batch", "root", "leafCount", "anchoredAt", "submitter",
-/// "proof"}` for a leaf of a Merkle batch (`batchOf(root)`).
-///
-/// Not included: the anchoring transaction and block number, and the
-/// batch id the registry keeps only in its `BatchAnchored` event (the
-/// proof's batch id is the holder's claim, not checked). A host that needs
-/// them asks `eth_getLogs` for `RecordAnchored` by TI id or
-/// `BatchAnchored` by root up to `checked_at` (the filter the validator's
-/// ACK names).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
-pub enum AnchorEvidence {
-    /// Anchored alone: `recordHashOf(ti_id)` is the record hash.
-    Record,
-    /// A leaf of a batch the registry holds.
-    Batch {
-        /// The batch root anchored.
-        root: B256,
-        /// The leaf count anchored beside the root.
-        leaf_count: u32,
-        /// The time of the block that anchored the batch (`batchOf`'s
-        /// `anchoredAt`).
-        anchored_at: UnixMillis,
-        /// The account that sent the anchoring transaction.
-        submitter: Address,
-        /// The record's inclusion proof, checked against `root` and
-        /// `leaf_count`.
-        proof: InclusionProof,
-    },
-    /// A leaf of a signed batch the registry holds: the record's author
-    /// signed it, the template allows the author's role and the author
-    /// held it when the batch was anchored.
-    SignedBatch {
-        /// The batch root anchored.
-        root: B256,
-        /// The leaf count anchored beside the root.
-        leaf_count: u32,
-        /// The time of the block that anchored the batch.
-        anchored_at: UnixMillis,
-        /// The account that sent the anchoring transaction (the relayer).
-        submitter: Address,
-        /// The record's signed proof (statement, signature, inclusion),
-        /// checked against `root`, `leaf_count` and the registry's roles.
-        proof: Box<SignedRecordProof>,
-    },
+crate::json::internally_tagged! {
+    tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase";
+    /// Where a received record is anchored, as far as the registry's views say
+    /// at the block read. JSON: `{"kind": "record"}` for a record anchored
+    /// alone under its TI id (`recordHashOf` names the record hash only), or
+    /// `{"kind": "batch", "root", "leafCount", "anchoredAt", "submitter",
+    /// "proof"}` for a leaf of a Merkle batch (`batchOf(root)`).
+    ///
+    /// Not included: the anchoring transaction and block number, and the
+    /// batch id the registry keeps only in its `BatchAnchored` event (the
+    /// proof's batch id is the holder's claim, not checked). A host that needs
+    /// them asks `eth_getLogs` for `RecordAnchored` by TI id or
+    /// `BatchAnchored` by root up to `checked_at` (the filter the validator's
+    /// ACK names).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum AnchorEvidence {
+        /// Anchored alone: `recordHashOf(ti_id)` is the record hash.
+        Record,
+        /// A leaf of a batch the registry holds.
+        Batch {
+            /// The batch root anchored.
+            root: B256,
+            /// The leaf count anchored beside the root.
+            leaf_count: u32,
+            /// The time of the block that anchored the batch (`batchOf`'s
+            /// `anchoredAt`).
+            anchored_at: UnixMillis,
+            /// The account that sent the anchoring transaction.
+            submitter: Address,
+            /// The record's inclusion proof, checked against `root` and
+            /// `leaf_count`.
+            proof: InclusionProof,
+        },
+        /// A leaf of a signed batch the registry holds: the record's author
+        /// signed it, the template allows the author's role and the author
+        /// held it when the batch was anchored.
+        SignedBatch {
+            /// The batch root anchored.
+            root: B256,
+            /// The leaf count anchored beside the root.
+            leaf_count: u32,
+            /// The time of the block that anchored the batch.
+            anchored_at: UnixMillis,
+            /// The account that sent the anchoring transaction (the relayer).
+            submitter: Address,
+            /// The record's signed proof (statement, signature, inclusion),
+            /// checked against `root`, `leaf_count` and the registry's roles.
+            proof: Box<SignedRecordProof>,
+        },
+    }
 }
 
 impl ReceiveCheck {

@@ -20,109 +20,107 @@ pub struct ViolationNote {
     pub message: String,
 }
 
-/// Why a TI was not anchored.
-///
-/// JSON form: the variant under `kind`, its data beside it
-/// (`{"kind": "template_violations", "violations": […]}`), so an ACK reads
-/// `ack.reason.kind`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
-pub enum InvalidReason {
-    /// The Transaction Generator refused the TI: it breaks its template.
-    TemplateViolations {
-        /// Every violation.
-        violations: Vec<ViolationNote>,
-    },
-    /// The TC could not be made (key store or sealing failure).
-    Generation {
-        /// The generator's message.
-        message: String,
-    },
-    /// The registry refused the call with one of its custom errors.
-    ContractRevert {
-        /// The decoded error.
-        revert: DecodedRevert,
-    },
-    /// The TC is signed, but its statement or signature does not verify
-    /// here (another signer, a malformed signature, a statement of another
-    /// record) or the signer made none: nothing was sent.
-    Authorship {
-        /// The error code's name (`EHR_SIGNATURE_WRONG_SIGNER`, …).
-        code: String,
-        /// What is wrong, for people.
-        message: String,
-    },
-    /// The TI id (or root) is already anchored, with another record hash.
-    AnchoredWithOtherHash {
-        /// The record hash stored on chain.
-        stored_record_hash: B256,
-    },
-    /// The transaction failed (receipt status 0) without a registry error.
-    StatusZero {
-        /// The revert data, decoded as far as possible.
-        revert: DecodedRevert,
-    },
-    /// The transaction succeeded but did not emit the anchoring event (it
-    /// called something else than the registry's anchor function).
-    MissingAnchorEvent,
-    /// The transport failed with a permanent error.
-    TransportRejected {
-        /// The error.
-        error: TransportError,
-    },
-    /// The transaction kept being dropped or timing out.
-    Dropped {
-        /// Times it was sent again.
-        resubmissions: u32,
-    },
-    /// The transaction kept being reorged out of the chain.
-    ReorgedOut {
-        /// Times it was sent again or re-included.
-        resubmissions: u32,
-    },
-    /// The transaction is in a block, but the chain head stood still short
-    /// of the confirmations for [`ValidatorConfig::inclusion_timeout_ms`]: a
-    /// development node that mines only when a
-    /// transaction arrives, or a halted chain. The record is on chain unless
-    /// that block is replaced; running the same TC again once the chain moves
-    /// is idempotent (a valid replay).
+crate::json::internally_tagged! {
+    tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase";
+    /// Why a TI was not anchored.
     ///
-    /// [`ValidatorConfig::inclusion_timeout_ms`]: crate::ValidatorConfig::inclusion_timeout_ms
-    Unconfirmed {
-        /// The transaction.
-        tx_hash: TxHash,
-        /// Its block.
-        block_number: u64,
-        /// The chain head, which did not advance.
-        head: u64,
-        /// The confirmations asked for.
-        confirmations: u64,
-    },
-    /// The root is anchored, but with another leaf count or batch id than
-    /// this batch's (read while settling).
-    RootAnchoredWithOtherBatch {
-        /// The leaf count stored beside the root.
-        stored_leaf_count: u32,
-        /// The batch id of the anchoring event, when the transport reads it.
-        stored_batch_id: Option<B256>,
-    },
-    /// The validator gave up for `cause`, then read the chain: nothing was
-    /// anchored under the TI id (or root) at that moment. The record is not
-    /// anchored; a transaction sent earlier that some node still holds could
-    /// in principle land later, so the host may run the same TC again later:
-    /// that is idempotent (a record anchored meanwhile comes back as a valid
-    /// replay, never as a second anchoring). See
-    /// [`InvalidReason::may_rerun`].
-    NotAnchored {
-        /// Why the validator gave up.
-        cause: Box<InvalidReason>,
-        /// The chain head around the read that found nothing.
-        read_at_head: Option<u64>,
-    },
+    /// JSON form: the variant under `kind`, its data beside it
+    /// (`{"kind": "template_violations", "violations": […]}`), so an ACK reads
+    /// `ack.reason.kind`.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum InvalidReason {
+        /// The Transaction Generator refused the TI: it breaks its template.
+        TemplateViolations {
+            /// Every violation.
+            violations: Vec<ViolationNote>,
+        },
+        /// The TC could not be made (key store or sealing failure).
+        Generation {
+            /// The generator's message.
+            message: String,
+        },
+        /// The registry refused the call with one of its custom errors.
+        ContractRevert {
+            /// The decoded error.
+            revert: DecodedRevert,
+        },
+        /// The TC is signed, but its statement or signature does not verify
+        /// here (another signer, a malformed signature, a statement of another
+        /// record) or the signer made none: nothing was sent.
+        Authorship {
+            /// The error code's name (`EHR_SIGNATURE_WRONG_SIGNER`, …).
+            code: String,
+            /// What is wrong, for people.
+            message: String,
+        },
+        /// The TI id (or root) is already anchored, with another record hash.
+        AnchoredWithOtherHash {
+            /// The record hash stored on chain.
+            stored_record_hash: B256,
+        },
+        /// The transaction failed (receipt status 0) without a registry error.
+        StatusZero {
+            /// The revert data, decoded as far as possible.
+            revert: DecodedRevert,
+        },
+        /// The transaction succeeded but did not emit the anchoring event (it
+        /// called something else than the registry's anchor function).
+        MissingAnchorEvent,
+        /// The transport failed with a permanent error.
+        TransportRejected {
+            /// The error.
+            error: TransportError,
+        },
+        /// The transaction kept being dropped or timing out.
+        Dropped {
+            /// Times it was sent again.
+            resubmissions: u32,
+        },
+        /// The transaction kept being reorged out of the chain.
+        ReorgedOut {
+            /// Times it was sent again or re-included.
+            resubmissions: u32,
+        },
+        /// The transaction is in a block, but the chain head stood still short
+        /// of the confirmations for [`ValidatorConfig::inclusion_timeout_ms`]: a
+        /// development node that mines only when a
+        /// transaction arrives, or a halted chain. The record is on chain unless
+        /// that block is replaced; running the same TC again once the chain moves
+        /// is idempotent (a valid replay).
+        ///
+        /// [`ValidatorConfig::inclusion_timeout_ms`]: crate::ValidatorConfig::inclusion_timeout_ms
+        Unconfirmed {
+            /// The transaction.
+            tx_hash: TxHash,
+            /// Its block.
+            block_number: u64,
+            /// The chain head, which did not advance.
+            head: u64,
+            /// The confirmations asked for.
+            confirmations: u64,
+        },
+        /// The root is anchored, but with another leaf count or batch id than
+        /// this batch's (read while settling).
+        RootAnchoredWithOtherBatch {
+            /// The leaf count stored beside the root.
+            stored_leaf_count: u32,
+            /// The batch id of the anchoring event, when the transport reads it.
+            stored_batch_id: Option<B256>,
+        },
+        /// The validator gave up for `cause`, then read the chain: nothing was
+        /// anchored under the TI id (or root) at that moment. The record is not
+        /// anchored; a transaction sent earlier that some node still holds could
+        /// in principle land later, so the host may run the same TC again later:
+        /// that is idempotent (a record anchored meanwhile comes back as a valid
+        /// replay, never as a second anchoring). See
+        /// [`InvalidReason::may_rerun`].
+        NotAnchored {
+            /// Why the validator gave up.
+            cause: Box<InvalidReason>,
+            /// The chain head around the read that found nothing.
+            read_at_head: Option<u64>,
+        },
+    }
 }
 
 impl InvalidReason {
@@ -326,23 +324,21 @@ pub struct Recovered {
     pub note: String,
 }
 
-/// The verdict on one TI.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "status",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
-pub enum AckStatus {
-    /// Anchored and confirmed: store the record.
-    Valid(Anchor),
-    /// Not anchored: keep the record for audit.
-    Invalid {
-        /// Why.
-        reason: InvalidReason,
-        /// Every transaction sent for it, oldest first.
-        tx_hashes: Vec<TxHash>,
-    },
+crate::json::internally_tagged! {
+    tag = "status", rename_all = "snake_case", rename_all_fields = "camelCase";
+    /// The verdict on one TI.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum AckStatus {
+        /// Anchored and confirmed: store the record.
+        Valid(Anchor),
+        /// Not anchored: keep the record for audit.
+        Invalid {
+            /// Why.
+            reason: InvalidReason,
+            /// Every transaction sent for it, oldest first.
+            tx_hashes: Vec<TxHash>,
+        },
+    }
 }
 
 /// The acknowledgement of one TI: what the host's database stores.

@@ -162,119 +162,115 @@ pub use snapshot::SNAPSHOT_FORMAT;
 use audit::{included, reorged};
 use settle::{Fallback, Settle, SettleStage};
 
-/// The next thing the host must do for the validator.
-///
-/// JSON form (for hosts that hand actions to another process or language):
-/// the action under `kind`, its data beside it:
-/// `{"kind": "submit", "submission": {…}}`, `{"kind": "read_head"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
-pub enum Transmit {
-    /// Store this validator's snapshot ([`TransactionValidator::to_json`])
-    /// durably in the host's write-ahead outbox, under
-    /// [`TransactionValidator::outbox_key`], replacing the one stored before;
-    /// report with [`TransactionValidator::handle_persisted`]. Handed out
-    /// before every submission: nothing is sent that a restarted host would
-    /// not know about, and a restarted host resumes the same TC (the same
-    /// sealed record), never a new one.
-    Persist,
-    /// Send this transaction; report with
-    /// [`TransactionValidator::handle_submitted`].
-    Submit {
-        /// The transaction.
-        submission: Submission,
-    },
-    /// Ask where this transaction stands; report with
-    /// [`TransactionValidator::handle_receipt`].
-    Poll {
-        /// The transaction.
-        tx_hash: TxHash,
-        /// What it was (to find its anchoring event).
-        submission: Submission,
-    },
-    /// Read the chain head's block number; report with
-    /// [`TransactionValidator::handle_head`].
-    ReadHead,
-    /// Read the node's block under `tag` (`eth_getBlockByNumber`); report
-    /// with [`TransactionValidator::handle_block`]. Asked instead of the
-    /// head while confirming, with finality by tag
-    /// ([`ValidatorConfig::finality`]).
-    ReadBlock {
-        /// `safe` or `finalized`.
-        tag: FinalityTag,
-    },
-    /// Read the record hash the registry holds under this TI id
-    /// (`recordHashOf`, [`Transport::record_hash_of`](crate::Transport::record_hash_of));
-    /// report with [`TransactionValidator::handle_record`]. Asked while
-    /// settling a single-record submission whose fate is unknown.
-    ReadRecord {
-        /// The TI id.
-        ti_id: B256,
-    },
-    /// Read the batch the registry holds under this root
-    /// ([`BatchReader::anchored_batch`](crate::BatchReader::anchored_batch));
-    /// report with [`TransactionValidator::handle_batch`]. Asked while
-    /// settling a batch submission whose fate is unknown.
-    ReadBatch {
-        /// The Merkle root.
-        root: B256,
-    },
+crate::json::internally_tagged! {
+    tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase";
+    /// The next thing the host must do for the validator.
+    ///
+    /// JSON form (for hosts that hand actions to another process or language):
+    /// the action under `kind`, its data beside it:
+    /// `{"kind": "submit", "submission": {…}}`, `{"kind": "read_head"}`.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum Transmit {
+        /// Store this validator's snapshot ([`TransactionValidator::to_json`])
+        /// durably in the host's write-ahead outbox, under
+        /// [`TransactionValidator::outbox_key`], replacing the one stored before;
+        /// report with [`TransactionValidator::handle_persisted`]. Handed out
+        /// before every submission: nothing is sent that a restarted host would
+        /// not know about, and a restarted host resumes the same TC (the same
+        /// sealed record), never a new one.
+        Persist,
+        /// Send this transaction; report with
+        /// [`TransactionValidator::handle_submitted`].
+        Submit {
+            /// The transaction.
+            submission: Submission,
+        },
+        /// Ask where this transaction stands; report with
+        /// [`TransactionValidator::handle_receipt`].
+        Poll {
+            /// The transaction.
+            tx_hash: TxHash,
+            /// What it was (to find its anchoring event).
+            submission: Submission,
+        },
+        /// Read the chain head's block number; report with
+        /// [`TransactionValidator::handle_head`].
+        ReadHead,
+        /// Read the node's block under `tag` (`eth_getBlockByNumber`); report
+        /// with [`TransactionValidator::handle_block`]. Asked instead of the
+        /// head while confirming, with finality by tag
+        /// ([`ValidatorConfig::finality`]).
+        ReadBlock {
+            /// `safe` or `finalized`.
+            tag: FinalityTag,
+        },
+        /// Read the record hash the registry holds under this TI id
+        /// (`recordHashOf`, [`Transport::record_hash_of`](crate::Transport::record_hash_of));
+        /// report with [`TransactionValidator::handle_record`]. Asked while
+        /// settling a single-record submission whose fate is unknown.
+        ReadRecord {
+            /// The TI id.
+            ti_id: B256,
+        },
+        /// Read the batch the registry holds under this root
+        /// ([`BatchReader::anchored_batch`](crate::BatchReader::anchored_batch));
+        /// report with [`TransactionValidator::handle_batch`]. Asked while
+        /// settling a batch submission whose fate is unknown.
+        ReadBatch {
+            /// The Merkle root.
+            root: B256,
+        },
+    }
 }
 
-/// Where a validator stands, for hosts that show progress or persist it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "state",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
-pub enum ValidatorState {
-    /// The transaction is to be sent (first time, or again after a drop).
-    Generated,
-    /// Sent; not in a block yet.
-    Submitted {
-        /// The transaction.
-        tx_hash: TxHash,
-    },
-    /// In a block, waiting for confirmations.
-    Included {
-        /// The transaction.
-        tx_hash: TxHash,
-        /// Its block.
-        block_number: u64,
-    },
-    /// Enough confirmations; a last poll checks it is still in that block.
-    Confirmed {
-        /// The transaction.
-        tx_hash: TxHash,
-        /// Its block.
-        block_number: u64,
-    },
-    /// The fate of the submission is unknown (the validator is about to give
-    /// up or to send again): it reads what the registry holds under the TI id
-    /// (or root) and, when something is there, reads again once the head has
-    /// advanced by the confirmations.
-    Settling {
-        /// The head when something was first read under the TI id (root);
-        /// `None` while nothing has been read yet.
-        seen_at_head: Option<u64>,
-    },
-    /// The ACKs are out (or waiting in `poll_ack`).
-    Finished,
-    /// Pending because of an outage: the node failed the last attempts with
-    /// retryable errors, and the validator will ask again at
-    /// [`Outage::retry_at`]. Not a verdict: it waits for as long as the
-    /// outage lasts, unless the host stops waiting (the drivers' deadline).
-    Outage {
-        /// Since when, how many attempts, the last error.
-        outage: Outage,
-        /// Where the validator stands otherwise.
-        during: Box<ValidatorState>,
-    },
+crate::json::internally_tagged! {
+    tag = "state", rename_all = "snake_case", rename_all_fields = "camelCase";
+    /// Where a validator stands, for hosts that show progress or persist it.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum ValidatorState {
+        /// The transaction is to be sent (first time, or again after a drop).
+        Generated,
+        /// Sent; not in a block yet.
+        Submitted {
+            /// The transaction.
+            tx_hash: TxHash,
+        },
+        /// In a block, waiting for confirmations.
+        Included {
+            /// The transaction.
+            tx_hash: TxHash,
+            /// Its block.
+            block_number: u64,
+        },
+        /// Enough confirmations; a last poll checks it is still in that block.
+        Confirmed {
+            /// The transaction.
+            tx_hash: TxHash,
+            /// Its block.
+            block_number: u64,
+        },
+        /// The fate of the submission is unknown (the validator is about to give
+        /// up or to send again): it reads what the registry holds under the TI id
+        /// (or root) and, when something is there, reads again once the head has
+        /// advanced by the confirmations.
+        Settling {
+            /// The head when something was first read under the TI id (root);
+            /// `None` while nothing has been read yet.
+            seen_at_head: Option<u64>,
+        },
+        /// The ACKs are out (or waiting in `poll_ack`).
+        Finished,
+        /// Pending because of an outage: the node failed the last attempts with
+        /// retryable errors, and the validator will ask again at
+        /// [`Outage::retry_at`]. Not a verdict: it waits for as long as the
+        /// outage lasts, unless the host stops waiting (the drivers' deadline).
+        Outage {
+            /// Since when, how many attempts, the last error.
+            outage: Outage,
+            /// Where the validator stands otherwise.
+            during: Box<ValidatorState>,
+        },
+    }
 }
 
 /// Why the validator refused an input or could not be built.

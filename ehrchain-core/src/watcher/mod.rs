@@ -148,52 +148,50 @@ pub struct AnchorSeen {
     pub block_hash: B256,
 }
 
-/// What the watcher reports about an anchor.
-///
-/// JSON form: the event under `event`, its data beside it:
-/// `{"event": "final", "key": "0x…", "records": [{"tiId": …, "recordHash": …}], "anchor": {…}, "head": 41}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "event",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
-pub enum WatchEvent {
-    /// The anchor is [`WatcherConfig::depth`] blocks deep: the watcher stops
-    /// watching it.
-    Final {
-        /// The outbox key (the TI id of a single record, the batch root).
-        key: B256,
-        /// The records under it.
-        records: Vec<WatchedRecord>,
-        /// The anchoring transaction, when known (`None`: the registry's
-        /// reads vouch for it).
-        anchor: Option<AnchorSeen>,
-        /// The head at which it was final.
-        head: u64,
-        /// With finality by tag: the node's block (`safe`, `finalized`)
-        /// that was at or above the anchor.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        finalized: Option<FinalBlock>,
-    },
-    /// The registry no longer holds the record (batch): a reorg took the
-    /// anchor away. Store `entry` in the outbox under `key` (the TI is
-    /// pending again) and resume it: the same TC is sent again.
-    Vanished {
-        /// The outbox key (the TI id of a single record, the batch root).
-        key: B256,
-        /// The records under it.
-        records: Vec<WatchedRecord>,
-        /// Where the anchoring transaction was last seen, when known.
-        anchor: Option<AnchorSeen>,
-        /// What the registry held instead.
-        held: ChainHolds,
-        /// The head of the round that found it gone.
-        head: u64,
-        /// The outbox entry that resends the same TC
-        /// ([`TransactionValidator::from_json`]).
-        entry: String,
-    },
+crate::json::internally_tagged! {
+    tag = "event", rename_all = "snake_case", rename_all_fields = "camelCase";
+    /// What the watcher reports about an anchor.
+    ///
+    /// JSON form: the event under `event`, its data beside it:
+    /// `{"event": "final", "key": "0x…", "records": [{"tiId": …, "recordHash": …}], "anchor": {…}, "head": 41}`.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum WatchEvent {
+        /// The anchor is [`WatcherConfig::depth`] blocks deep: the watcher stops
+        /// watching it.
+        Final {
+            /// The outbox key (the TI id of a single record, the batch root).
+            key: B256,
+            /// The records under it.
+            records: Vec<WatchedRecord>,
+            /// The anchoring transaction, when known (`None`: the registry's
+            /// reads vouch for it).
+            anchor: Option<AnchorSeen>,
+            /// The head at which it was final.
+            head: u64,
+            /// With finality by tag: the node's block (`safe`, `finalized`)
+            /// that was at or above the anchor.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            finalized: Option<FinalBlock>,
+        },
+        /// The registry no longer holds the record (batch): a reorg took the
+        /// anchor away. Store `entry` in the outbox under `key` (the TI is
+        /// pending again) and resume it: the same TC is sent again.
+        Vanished {
+            /// The outbox key (the TI id of a single record, the batch root).
+            key: B256,
+            /// The records under it.
+            records: Vec<WatchedRecord>,
+            /// Where the anchoring transaction was last seen, when known.
+            anchor: Option<AnchorSeen>,
+            /// What the registry held instead.
+            held: ChainHolds,
+            /// The head of the round that found it gone.
+            head: u64,
+            /// The outbox entry that resends the same TC
+            /// ([`TransactionValidator::from_json`]).
+            entry: String,
+        },
+    }
 }
 
 impl WatchEvent {
