@@ -106,15 +106,17 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
-/// An internally tagged enum's JSON (`{"kind": "submit", …}`) split into its
-/// tag and the rest, to be read as the enum's variant and that variant's data
-/// ([`internally_tagged!`]). Reads what serde's derived reader of an
-/// internally tagged enum reads: an object with the tag among its members, or
-/// an array whose first item is the tag.
+/// A tagged enum's JSON (`{"kind": "submit", …}`, `{"error": "…", "detail":
+/// …}`) split into its tag and the rest, to be read as the enum's variant and
+/// that variant's data ([`internally_tagged!`]). Reads what serde's derived
+/// readers read: for an internally tagged enum an object with the tag among
+/// its members, or an array whose first item is the tag; for an adjacently
+/// tagged one an object with the tag and the content among its members (the
+/// content left out for a unit variant), or the array `[tag, content]`.
 #[doc(hidden)]
 pub struct TaggedParts {
     tag: Value,
-    rest: Value,
+    rest: VariantData,
 }
 
 impl TaggedParts {
@@ -127,27 +129,49 @@ impl TaggedParts {
     pub fn split(
         value: Value,
         tag: &'static str,
+        content: Option<&'static str>,
         expecting: &'static str,
     ) -> serde_json::Result<Self> {
-        match value {
-            Value::Object(mut members) => match members.remove(tag) {
+        match (value, content) {
+            (Value::Object(mut members), _) => match members.remove(tag) {
                 Some(found) => Ok(Self {
                     tag: found,
-                    rest: Value::Object(members),
+                    rest: match content {
+                        None => VariantData::Beside(Value::Object(members)),
+                        Some(content) => VariantData::Content(members.remove(content), content),
+                    },
                 }),
                 None => Err(serde_json::Error::missing_field(tag)),
             },
-            Value::Array(items) => {
+            (Value::Array(items), None) => {
                 let mut items = items.into_iter();
                 match items.next() {
                     Some(found) => Ok(Self {
                         tag: found,
-                        rest: Value::Array(items.collect()),
+                        rest: VariantData::Beside(Value::Array(items.collect())),
                     }),
                     None => Err(serde_json::Error::missing_field(tag)),
                 }
             }
-            other => Err(serde_json::Error::invalid_type(
+            (Value::Array(items), Some(content)) => {
+                let len = items.len();
+                let mut items = items.into_iter();
+                match (items.next(), items.next()) {
+                    (None, _) => Err(serde_json::Error::invalid_length(0, &expecting)),
+                    _ if len > 2 => Err(serde_json::Error::invalid_length(
+                        len,
+                        &"fewer elements in array",
+                    )),
+                    (Some(found), second) => Ok(Self {
+                        tag: found,
+                        rest: match second {
+                            Some(item) => VariantData::Content(Some(item), content),
+                            None => VariantData::Short(expecting),
+                        },
+                    }),
+                }
+            }
+            (other, _) => Err(serde_json::Error::invalid_type(
                 unexpected(&other),
                 &expecting,
             )),
@@ -198,28 +222,78 @@ impl<'de> EnumAccess<'de> for TaggedParts {
         self,
         seed: V,
     ) -> serde_json::Result<(V::Value, VariantData)> {
-        let variant = seed.deserialize(self.tag)?;
-        Ok((variant, VariantData(self.rest)))
+        if let VariantData::Beside(_) = self.rest {
+            let variant = seed.deserialize(self.tag)?;
+            return Ok((variant, self.rest));
+        }
+        // An adjacently tagged enum's tag is read as serde's derived reader
+        // reads it, as a unit enum: `"name"` or `{"name": null}`.
+        match self.tag {
+            Value::String(_) => Ok((seed.deserialize(self.tag)?, self.rest)),
+            Value::Object(members) if members.len() == 1 => {
+                let mut members = members.into_iter();
+                let Some((name, data)) = members.next() else {
+                    return Err(serde_json::Error::missing_field("variant"));
+                };
+                let variant = seed.deserialize(Value::String(name))?;
+                if !data.is_null() {
+                    return Err(serde_json::Error::invalid_type(unexpected(&data), &"unit"));
+                }
+                Ok((variant, self.rest))
+            }
+            Value::Object(_) => Err(serde_json::Error::invalid_value(
+                serde::de::Unexpected::Map,
+                &"map with a single key",
+            )),
+            other => Err(serde_json::Error::invalid_type(
+                unexpected(&other),
+                &"string or map",
+            )),
+        }
     }
 }
 
-/// The data beside an internally tagged enum's tag.
+/// The data of a tagged enum's variant.
 #[doc(hidden)]
-pub struct VariantData(Value);
+pub enum VariantData {
+    /// The members (or items) beside an internally tagged enum's tag.
+    Beside(Value),
+    /// An adjacently tagged enum's content, when given, and its key.
+    Content(Option<Value>, &'static str),
+    /// The array `[tag]` of an adjacently tagged enum (the enum's name for the
+    /// error).
+    Short(&'static str),
+}
+
+impl VariantData {
+    /// The variant's data, for a variant that has some.
+    fn data(self) -> serde_json::Result<Value> {
+        match self {
+            Self::Beside(value) | Self::Content(Some(value), _) => Ok(value),
+            Self::Content(None, content) => Err(serde_json::Error::missing_field(content)),
+            Self::Short(expecting) => Err(serde_json::Error::invalid_length(1, &expecting)),
+        }
+    }
+}
 
 impl<'de> VariantAccess<'de> for VariantData {
     type Error = serde_json::Error;
 
     /// The members beside a unit variant's tag are ignored, as serde's
     /// derived reader ignores them; items after the tag are refused, as it
-    /// refuses them.
+    /// refuses them. An adjacently tagged unit variant's content, when given,
+    /// is `null`.
     fn unit_variant(self) -> serde_json::Result<()> {
-        match self.0 {
-            Value::Array(items) if !items.is_empty() => Err(serde_json::Error::invalid_length(
-                items.len(),
-                &"0 elements in sequence",
+        match self {
+            Self::Beside(Value::Array(items)) if !items.is_empty() => Err(
+                serde_json::Error::invalid_length(items.len(), &"0 elements in sequence"),
+            ),
+            Self::Beside(_) | Self::Content(None | Some(Value::Null), _) => Ok(()),
+            Self::Content(Some(other), _) => Err(serde_json::Error::invalid_type(
+                unexpected(&other),
+                &"unit variant",
             )),
-            _ => Ok(()),
+            Self::Short(expecting) => Err(serde_json::Error::invalid_length(1, &expecting)),
         }
     }
 
@@ -227,7 +301,7 @@ impl<'de> VariantAccess<'de> for VariantData {
         self,
         seed: T,
     ) -> serde_json::Result<T::Value> {
-        seed.deserialize(self.0)
+        seed.deserialize(self.data()?)
     }
 
     fn tuple_variant<V: Visitor<'de>>(
@@ -235,21 +309,27 @@ impl<'de> VariantAccess<'de> for VariantData {
         _len: usize,
         visitor: V,
     ) -> serde_json::Result<V::Value> {
-        self.0.deserialize_any(visitor)
+        self.data()?.deserialize_any(visitor)
     }
 
+    /// An adjacently tagged struct variant's content is an object (serde's
+    /// derived reader refuses an array there).
     fn struct_variant<V: Visitor<'de>>(
         self,
         _fields: &'static [&'static str],
         visitor: V,
     ) -> serde_json::Result<V::Value> {
-        self.0.deserialize_any(visitor)
+        match self {
+            Self::Content(Some(value), _) => value.deserialize_map(visitor),
+            other => other.data()?.deserialize_any(visitor),
+        }
     }
 }
 
-/// Declares an internally tagged enum (`#[serde(tag = …)]`) whose
-/// `Deserialize` reads a [`Value`] once, takes the tag out and reads the rest
-/// as the variant's data, instead of serde's derived reader, which buffers
+/// Declares an internally tagged enum (`#[serde(tag = …)]`), or with
+/// `[content = "…"]` an adjacently tagged one (`#[serde(tag = …, content =
+/// …)]`), whose `Deserialize` reads a [`Value`] once, takes the tag out and
+/// reads the rest (the content) as the variant's data, instead of serde's derived reader, which buffers
 /// serde's `Content` and instantiates every variant's reader for it (about
 /// 150 KB of the npm package's `.wasm` for a dozen enums). The JSON is the
 /// same both ways: `Serialize` is the derived one, and the reader accepts
@@ -263,9 +343,15 @@ impl<'de> VariantAccess<'de> for VariantData {
 ///     pub enum Action { Persist, Submit { tx_hash: TxHash }, Valid(Anchor) }
 /// }
 /// ```
+///
+/// `[repr_derive(…)]` after the container's attributes adds derives to the
+/// private copy of the enum the variants are read as, for variant attributes
+/// that need them (thiserror's `#[error]`).
 macro_rules! internally_tagged {
     (
-        tag = $tag:literal $(, $key:ident = $val:literal)* ;
+        tag = $tag:literal $(, $key:ident = $val:literal)*
+        $([content = $content:literal])?
+        $([repr_derive($($rd:path),*)])? ;
         $(#[$meta:meta])*
         $vis:vis enum $name:ident {
             $(
@@ -277,7 +363,7 @@ macro_rules! internally_tagged {
         }
     ) => {
         $(#[$meta])*
-        #[serde(tag = $tag $(, $key = $val)*)]
+        #[serde(tag = $tag $(, content = $content)? $(, $key = $val)*)]
         $vis enum $name {
             $(
                 $(#[$vmeta])*
@@ -290,7 +376,7 @@ macro_rules! internally_tagged {
         const _: () = {
             /// The same variants, externally tagged: read from
             /// [`TaggedParts`]($crate::json::TaggedParts).
-            #[derive(::serde::Deserialize)]
+            #[derive(::serde::Deserialize $($(, $rd)*)?)]
             #[serde($($key = $val),*)]
             enum Repr {
                 $(
@@ -308,7 +394,8 @@ macro_rules! internally_tagged {
                     let parts = $crate::json::TaggedParts::split(
                         value,
                         $tag,
-                        concat!("internally tagged enum ", stringify!($name)),
+                        $crate::json::internally_tagged!(@content $($content)?),
+                        $crate::json::internally_tagged!(@expecting $name $($content)?),
                     )
                     .map_err(D::Error::custom)?;
                     let repr = <Repr as ::serde::Deserialize>::deserialize(parts).map_err(D::Error::custom)?;
@@ -322,6 +409,10 @@ macro_rules! internally_tagged {
             }
         };
     };
+    (@content $content:literal) => { Some($content) };
+    (@content) => { None };
+    (@expecting $name:ident $content:literal) => { concat!("adjacently tagged enum ", stringify!($name)) };
+    (@expecting $name:ident) => { concat!("internally tagged enum ", stringify!($name)) };
     (@pat $enum:ident $variant:ident $bind:ident ($newty:ty)) => { $enum::$variant($bind) };
     (@pat $enum:ident $variant:ident $bind:ident { $($field:ident)* }) => { $enum::$variant { $($field),* } };
     (@pat $enum:ident $variant:ident $bind:ident) => { $enum::$variant };
@@ -383,6 +474,112 @@ mod tests {
                 block_number: Option<u64>,
                 nested: Option<Box<Sample>>,
             },
+        }
+    }
+
+    mod adjacent_by_value {
+        use serde::Serialize;
+
+        use super::by_value::Inner;
+
+        super::super::internally_tagged! {
+            tag = "t", rename_all = "snake_case", rename_all_fields = "camelCase" [content = "c"];
+            #[derive(Debug, PartialEq, Eq, Serialize)]
+            pub(super) enum Adjacent {
+                Unit,
+                Text(String),
+                Wrapped(Inner),
+                Fields {
+                    tx_hash: String,
+                    #[serde(default, skip_serializing_if = "Option::is_none")]
+                    block_number: Option<u64>,
+                },
+            }
+        }
+    }
+
+    mod adjacent_derived {
+        use serde::{Deserialize, Serialize};
+
+        use super::by_value::Inner;
+
+        #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(
+            tag = "t",
+            content = "c",
+            rename_all = "snake_case",
+            rename_all_fields = "camelCase"
+        )]
+        pub(super) enum Adjacent {
+            Unit,
+            Text(String),
+            Wrapped(Inner),
+            Fields {
+                tx_hash: String,
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                block_number: Option<u64>,
+            },
+        }
+    }
+
+    /// The same for an adjacently tagged enum, but for the name of a unit
+    /// variant given content other than `null` (serde names the variant).
+    #[test]
+    fn adjacently_tagged_reads_what_the_derived_reader_reads() {
+        let docs = [
+            r#"{"t": "unit"}"#,
+            r#"{"t": "unit", "c": null}"#,
+            r#"{"c": null, "t": "unit", "x": 1}"#,
+            r#"{"t": "unit", "c": 1}"#,
+            r#"{"t": "text", "c": "hello"}"#,
+            r#"{"c": "hello", "t": "text"}"#,
+            r#"{"t": "text"}"#,
+            r#"{"t": "text", "c": 1}"#,
+            r#"{"t": "wrapped", "c": {"a": 1}}"#,
+            r#"{"t": "wrapped", "c": [1, "b"]}"#,
+            r#"{"t": "wrapped", "c": {"b": "x"}}"#,
+            r#"{"t": "fields", "c": {"txHash": "0x1", "blockNumber": 2}}"#,
+            r#"{"t": "fields", "c": {"txHash": "0x1", "other": 2}}"#,
+            r#"{"t": "fields", "c": ["0x1", 2]}"#,
+            r#"{"t": "fields", "c": "x"}"#,
+            r#"{"t": "fields"}"#,
+            r#"{"c": {"txHash": "0x1"}}"#,
+            r#"{"t": "nope", "c": 1}"#,
+            r#"{"t": 7, "c": 1}"#,
+            r#"{"t": 0, "c": 1}"#,
+            r#"{"t": {"text": null}, "c": "hello"}"#,
+            r#"{"t": {"text": 1}, "c": "hello"}"#,
+            r#"{"t": {"nope": 1}, "c": "hello"}"#,
+            r#"{"t": {}, "c": "hello"}"#,
+            r#"{"t": {"text": null, "unit": null}, "c": "hello"}"#,
+            r#"{"t": null, "c": "hello"}"#,
+            r#"{}"#,
+            r#"["text", "hello"]"#,
+            r#"["unit", null]"#,
+            r#"["unit"]"#,
+            r#"["text"]"#,
+            r#"["nope"]"#,
+            r#"[]"#,
+            r#"["text", "a", "b"]"#,
+            r#""text""#,
+            r#"null"#,
+            r#"12"#,
+        ];
+        for doc in docs {
+            let ours = from_text::<adjacent_by_value::Adjacent>(doc).map_err(|e| e.to_string());
+            let theirs = from_text::<adjacent_derived::Adjacent>(doc).map_err(|e| e.to_string());
+            match (&ours, &theirs) {
+                (Ok(a), Ok(b)) => assert_eq!(
+                    serde_json::to_value(a).unwrap(),
+                    serde_json::to_value(b).unwrap(),
+                    "{doc}"
+                ),
+                (Err(a), Err(b)) => {
+                    let b = b.replace("unit variant Adjacent::Unit", "unit variant");
+                    assert_eq!(a.replace("Repr::", "Adjacent::"), b, "{doc}");
+                }
+                _ => panic!("{doc}: {ours:?} but derived {theirs:?}"),
+            }
         }
     }
 

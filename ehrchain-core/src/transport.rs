@@ -138,76 +138,76 @@ pub struct TxReceipt {
     pub revert_data: Option<Bytes>,
 }
 
-/// Where a submitted transaction stands.
-///
-/// JSON form: `{"status": "pending"}`, `{"status": "dropped"}`, or
-/// `{"status": "included", "receipt": {…}}` (the receipt has a `status` of its
-/// own, so it cannot share the object).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", content = "receipt", rename_all = "snake_case")]
-pub enum SubmissionStatus {
-    /// Known to the node, not in a block yet.
-    Pending,
-    /// In a block of the canonical chain.
-    Included(TxReceipt),
-    /// The node no longer knows it (evicted, replaced, or reorged out and not
-    /// re-added): it will not be mined unless sent again.
-    Dropped,
+crate::json::internally_tagged! {
+    tag = "status", rename_all = "snake_case" [content = "receipt"];
+    /// Where a submitted transaction stands.
+    ///
+    /// JSON form: `{"status": "pending"}`, `{"status": "dropped"}`, or
+    /// `{"status": "included", "receipt": {…}}` (the receipt has a `status` of its
+    /// own, so it cannot share the object).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+    pub enum SubmissionStatus {
+        /// Known to the node, not in a block yet.
+        Pending,
+        /// In a block of the canonical chain.
+        Included(TxReceipt),
+        /// The node no longer knows it (evicted, replaced, or reorged out and not
+        /// re-added): it will not be mined unless sent again.
+        Dropped,
+    }
 }
 
-/// Why a transport call failed. [`TransportError::is_retryable`] tells the
-/// validator whether to try again (with backoff) or give up at once.
-///
-/// JSON form (in ACKs and audit entries): the kind under `error`, its data
-/// under `detail`: `{"error": "unavailable", "detail": "connection refused"}`,
-/// `{"error": "wrong_chain", "detail": {"expected": 1337, "actual": 1}}`,
-/// `{"error": "reverted", "detail": {"data": "0x…", "txHash": "0x…", "message": "…"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(
-    tag = "error",
-    content = "detail",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// The node could not be reached or did not answer in time. Retryable.
-    #[error(
-        "the Ethereum node is unreachable or timed out ({0}); check the node URL, that the node is running and the network between them"
-    )]
-    Unavailable(String),
-    /// The node asked the client to slow down. Retryable.
-    #[error(
-        "the Ethereum node is rate-limiting requests ({0}); lower the request rate or raise the node's limit"
-    )]
-    RateLimited(String),
-    /// The node refused the transaction for a reason that sending it again
-    /// will not fix (no funds for gas, a gas limit below the need, a locked
-    /// account, malformed data). Permanent.
-    #[error(
-        "the Ethereum node refused the transaction: {0}; fix the sending account or node configuration"
-    )]
-    Rejected(String),
-    /// The node is on another chain than the transaction. Permanent.
-    #[error(
-        "the transaction is for chain {expected} but the node is on {}; point the handshaker at the right node",
-        actual.map_or_else(|| "another chain".to_owned(), |a| format!("chain {a}"))
-    )]
-    WrongChain {
-        /// The chain id of the transaction.
-        expected: u64,
-        /// The node's chain id, when the transport read it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        actual: Option<u64>,
-    },
-    /// The node answered with something the transport could not read. Permanent.
-    #[error("the Ethereum node answered with data ehrchain cannot read: {0}")]
-    Malformed(String),
-    /// The call, its gas estimate or the mined transaction reverted; the
-    /// revert data is decoded against the registry's errors in the message.
-    /// Permanent: the same transaction reverts again.
-    #[error("{0}")]
-    Reverted(crate::rpc::Revert),
+crate::json::internally_tagged! {
+    tag = "error", rename_all = "snake_case", rename_all_fields = "camelCase" [content = "detail"]
+    [repr_derive(Debug, thiserror::Error)];
+    /// Why a transport call failed. [`TransportError::is_retryable`] tells the
+    /// validator whether to try again (with backoff) or give up at once.
+    ///
+    /// JSON form (in ACKs and audit entries): the kind under `error`, its data
+    /// under `detail`: `{"error": "unavailable", "detail": "connection refused"}`,
+    /// `{"error": "wrong_chain", "detail": {"expected": 1337, "actual": 1}}`,
+    /// `{"error": "reverted", "detail": {"data": "0x…", "txHash": "0x…", "message": "…"}}`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+    #[non_exhaustive]
+    pub enum TransportError {
+        /// The node could not be reached or did not answer in time. Retryable.
+        #[error(
+            "the Ethereum node is unreachable or timed out ({0}); check the node URL, that the node is running and the network between them"
+        )]
+        Unavailable(String),
+        /// The node asked the client to slow down. Retryable.
+        #[error(
+            "the Ethereum node is rate-limiting requests ({0}); lower the request rate or raise the node's limit"
+        )]
+        RateLimited(String),
+        /// The node refused the transaction for a reason that sending it again
+        /// will not fix (no funds for gas, a gas limit below the need, a locked
+        /// account, malformed data). Permanent.
+        #[error(
+            "the Ethereum node refused the transaction: {0}; fix the sending account or node configuration"
+        )]
+        Rejected(String),
+        /// The node is on another chain than the transaction. Permanent.
+        #[error(
+            "the transaction is for chain {expected} but the node is on {}; point the handshaker at the right node",
+            actual.map_or_else(|| "another chain".to_owned(), |a| format!("chain {a}"))
+        )]
+        WrongChain {
+            /// The chain id of the transaction.
+            expected: u64,
+            /// The node's chain id, when the transport read it.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            actual: Option<u64>,
+        },
+        /// The node answered with something the transport could not read. Permanent.
+        #[error("the Ethereum node answered with data ehrchain cannot read: {0}")]
+        Malformed(String),
+        /// The call, its gas estimate or the mined transaction reverted; the
+        /// revert data is decoded against the registry's errors in the message.
+        /// Permanent: the same transaction reverts again.
+        #[error("{0}")]
+        Reverted(crate::rpc::Revert),
+    }
 }
 
 impl TransportError {
