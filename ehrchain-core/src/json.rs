@@ -31,8 +31,7 @@ pub fn from_text<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
 ///
 /// # Errors
 /// `deserializer`'s error, or a duplicate key.
-#[doc(hidden)]
-pub fn value_of<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+pub(crate) fn value_of<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
     Strict::deserialize(deserializer).map(|strict| strict.0)
 }
 
@@ -113,8 +112,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
 /// its members, or an array whose first item is the tag; for an adjacently
 /// tagged one an object with the tag and the content among its members (the
 /// content left out for a unit variant), or the array `[tag, content]`.
-#[doc(hidden)]
-pub struct TaggedParts {
+pub(crate) struct TaggedParts {
     tag: Value,
     rest: VariantData,
 }
@@ -126,7 +124,7 @@ impl TaggedParts {
     /// # Errors
     /// ``missing field `tag` `` when there is no tag; an invalid type when
     /// `value` is neither an object nor an array.
-    pub fn split(
+    pub(crate) fn split(
         value: Value,
         tag: &'static str,
         content: Option<&'static str>,
@@ -254,8 +252,7 @@ impl<'de> EnumAccess<'de> for TaggedParts {
 }
 
 /// The data of a tagged enum's variant.
-#[doc(hidden)]
-pub enum VariantData {
+pub(crate) enum VariantData {
     /// The members (or items) beside an internally tagged enum's tag.
     Beside(Value),
     /// An adjacently tagged enum's content, when given, and its key.
