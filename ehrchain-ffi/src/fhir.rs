@@ -47,11 +47,9 @@ pub unsafe extern "C" fn ehr_fhir_map_bundle(
 ) -> ehr_result {
     guard_on(templates, "templates", |templates| {
         let bundle = ptr::text(bundle_json, bundle_json_len, "bundle_json")?;
-        let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
-        let out = Out::new(mapping_out, "mapping_out")?;
-        let mapping = fhir::map_bundle(&templates.registry, bundle, &options)?;
-        out.give(ehr_fhir_mapping { mapping });
-        Ok(())
+        mapped(options_json, options_json_len, mapping_out, |options| {
+            fhir::map_bundle(&templates.registry, bundle, options)
+        })
     })
 }
 
@@ -71,9 +69,8 @@ pub unsafe extern "C" fn ehr_fhir_map_resource(
 ) -> ehr_result {
     guard_on(templates, "templates", |templates| {
         let resource = ptr::text(resource_json, resource_json_len, "resource_json")?;
-        let options = ptr::text(options_json, options_json_len, "options_json")?;
-        map_one(resource, options, mapping_out, |resource, options| {
-            fhir::map_resource(&templates.registry, resource, options)
+        mapped(options_json, options_json_len, mapping_out, |options| {
+            fhir::map_resource(&templates.registry, resource, options).map(one)
         })
     })
 }
@@ -98,30 +95,36 @@ pub unsafe extern "C" fn ehr_fhir_map_resource_to(
         let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
         let template = templates.registry.template(&id)?;
         let resource = ptr::text(resource_json, resource_json_len, "resource_json")?;
-        let options = ptr::text(options_json, options_json_len, "options_json")?;
-        map_one(resource, options, mapping_out, |resource, options| {
-            fhir::map_resource_to(template, resource, options)
+        mapped(options_json, options_json_len, mapping_out, |options| {
+            fhir::map_resource_to(template, resource, options).map(one)
         })
     })
 }
 
-/// Maps one resource with `map` under the `FhirOptions` of `options`; on
-/// success `mapping_out` gets a mapping that holds its one TI.
-fn map_one(
-    resource: &str,
-    options: &str,
+/// The end of the `ehr_fhir_map_*` functions, once they read their FHIR
+/// JSON text: reads the `FhirOptions` of `options_json` (`options_json_len`
+/// bytes), checks `mapping_out`, then hands the mapping `map` makes under
+/// those options to the caller through it.
+fn mapped(
+    options_json: *const c_char,
+    options_json_len: usize,
     mapping_out: *mut *mut ehr_fhir_mapping,
-    map: impl FnOnce(&str, &FhirOptions) -> std::result::Result<MappedTi, fhir::FhirError>,
+    map: impl FnOnce(&FhirOptions) -> std::result::Result<BundleMapping, fhir::FhirError>,
 ) -> Result<()> {
-    let options = self::options(options)?;
+    let options = options(ptr::text(options_json, options_json_len, "options_json")?)?;
     let out = Out::new(mapping_out, "mapping_out")?;
     out.give(ehr_fhir_mapping {
-        mapping: BundleMapping {
-            mapped: vec![map(resource, &options)?],
-            unmapped: Vec::new(),
-        },
+        mapping: map(&options)?,
     });
     Ok(())
+}
+
+/// The mapping of one resource: its one TI, and no entry that gave none.
+fn one(ti: MappedTi) -> BundleMapping {
+    BundleMapping {
+        mapped: vec![ti],
+        unmapped: Vec::new(),
+    }
 }
 
 /// Writes how many TIs the mapping made (`*mapped_out`) and how many entries
