@@ -248,6 +248,8 @@ error_codes! {
     PipelineBusy = 620, "EHR_PIPELINE_BUSY", Chain, "the pipeline holds its limit of TIs; push the TI again once ACKs have come out";
     /// A TI with this id is already in the pipeline.
     PipelineDuplicate = 621, "EHR_PIPELINE_DUPLICATE", Chain, "a TI with this id is already in the pipeline";
+    /// The TC is for another chain or registry than the pipeline's.
+    PipelineWrongRegistry = 622, "EHR_PIPELINE_WRONG_REGISTRY", Chain, "the TC is for another chain or registry than the pipeline's";
     /// No grant lets the recipient receive the record (unknown, or of
     /// another patient or recipient).
     ConsentNoGrant = 630, "EHR_CONSENT_NO_GRANT", Chain, "no grant lets the recipient receive the record; the patient must grant access";
@@ -719,6 +721,7 @@ impl PipelineError {
         match self {
             Self::Busy { .. } => ErrorCode::PipelineBusy,
             Self::Duplicate(_) => ErrorCode::PipelineDuplicate,
+            Self::WrongRegistry { .. } => ErrorCode::PipelineWrongRegistry,
             Self::Stopped { .. } => ErrorCode::StillPending,
         }
     }
@@ -740,7 +743,7 @@ impl ValidatorError {
     #[must_use]
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::BatchMismatch { .. } => ErrorCode::BatchMismatch,
+            Self::BatchMismatch { .. } | Self::NotBatchable { .. } => ErrorCode::BatchMismatch,
             Self::Snapshot(_) => ErrorCode::OutboxEntryInvalid,
             Self::Finished | Self::Unexpected(_) | Self::WrongReceipt { .. } => {
                 ErrorCode::Validator

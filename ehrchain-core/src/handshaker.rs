@@ -213,8 +213,9 @@ impl<K: KeyStore> Handshaker<K> {
     /// its invalid ACK comes out of the pipeline like every other ACK.
     ///
     /// # Errors
-    /// [`Error::Pipeline`] when the pipeline is busy or already holds the
-    /// TI; [`Error::Generate`] ([`GenerateError::KeyStore`]) when the key
+    /// [`Error::Pipeline`] when the pipeline is busy, already holds the
+    /// TI or anchors into another chain or registry than this handshaker's;
+    /// [`Error::Generate`] ([`GenerateError::KeyStore`]) when the key
     /// store cannot hand out a key, which is no verdict on the TI. Nothing
     /// is kept: push it again later.
     pub fn push<R: CryptoRngCore + ?Sized>(

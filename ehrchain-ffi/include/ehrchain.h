@@ -134,6 +134,8 @@ enum ehr_result_code {
     EHR_PIPELINE_BUSY = 620,
     /** a TI with this id is already in the pipeline (chain). */
     EHR_PIPELINE_DUPLICATE = 621,
+    /** the TC is for another chain or registry than the pipeline's (chain). */
+    EHR_PIPELINE_WRONG_REGISTRY = 622,
     /** no grant lets the recipient receive the record; the patient must grant access (chain). */
     EHR_CONSENT_NO_GRANT = 630,
     /** the grant was revoked; no new capsule may be made under it (chain). */
@@ -2464,9 +2466,12 @@ ehr_result ehr_pipeline_new(uint64_t chain_id,
 
 /**
  * Pushes a copy of `tc` with `priority` (an `ehr_priority`) at `now_ms`
- * (Unix milliseconds). Never blocks. `EHR_PIPELINE_BUSY` when the pipeline
- * holds its limit, `EHR_PIPELINE_DUPLICATE` when it holds this TI: nothing
- * is kept then.
+ * (Unix milliseconds). Never blocks. A TC its author signed
+ * (`ehr_tc_attach_signature`) is anchored alone whatever its priority, so
+ * its signature reaches the chain. `EHR_PIPELINE_BUSY` when the pipeline
+ * holds its limit, `EHR_PIPELINE_DUPLICATE` when it holds this TI,
+ * `EHR_PIPELINE_WRONG_REGISTRY` for a TC of another chain or registry:
+ * nothing is kept then.
  */
 ehr_result ehr_pipeline_push(struct ehr_pipeline *pipeline,
                              const struct ehr_tc *tc,
@@ -2480,8 +2485,9 @@ ehr_result ehr_pipeline_push(struct ehr_pipeline *pipeline,
  * later (`ehr_tc_validator_signed`, smart accounts too); it is sent as it
  * is, anchored alone, and its ACK comes out of the pipeline like every
  * other. Never blocks. On `EHR_OK` the pipeline owns it: the handle is
- * freed and `*validator` set to NULL. On `EHR_PIPELINE_BUSY` or
- * `EHR_PIPELINE_DUPLICATE` nothing is kept and `*validator` is unchanged,
+ * freed and `*validator` set to NULL. On `EHR_PIPELINE_BUSY`,
+ * `EHR_PIPELINE_DUPLICATE` or `EHR_PIPELINE_WRONG_REGISTRY` nothing is kept
+ * and `*validator` is unchanged,
  * still yours (admit it again later: no signature is asked for twice).
  * `EHR_INVALID_ARGUMENT` for a validator holding ACKs `ehr_validator_run`
  * took out: poll them first.

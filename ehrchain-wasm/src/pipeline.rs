@@ -67,11 +67,14 @@ impl Pipeline {
         })
     }
 
-    /// Pushes a TC with `priority` (`"urgent"` or `"bulk"`) at `nowMs`.
+    /// Pushes a TC with `priority` (`"urgent"` or `"bulk"`) at `nowMs`. A
+    /// TC its author signed (`signingRequest(…).attach`) is anchored alone
+    /// whatever its priority, so its signature reaches the chain.
     ///
     /// # Errors
     /// `EHR_PIPELINE_BUSY` at the limit, `EHR_PIPELINE_DUPLICATE` for a TI
-    /// already held (nothing kept); `EHR_INVALID_ARGUMENT` for a bad
+    /// already held, `EHR_PIPELINE_WRONG_REGISTRY` for a TC of another chain
+    /// or registry (nothing kept); `EHR_INVALID_ARGUMENT` for a bad
     /// priority or time.
     pub fn push(
         &mut self,
@@ -95,7 +98,8 @@ impl Pipeline {
     ///
     /// # Errors
     /// `EHR_PIPELINE_BUSY` at the limit, `EHR_PIPELINE_DUPLICATE` for a TI
-    /// already held: nothing kept, and the error's `validator` is the
+    /// already held, `EHR_PIPELINE_WRONG_REGISTRY` for a validator of another
+    /// chain or registry: nothing kept, and the error's `validator` is the
     /// validator given back (admit it again later: no signature is asked
     /// for twice).
     pub fn admit(&mut self, validator: Validator) -> Result<(), JsValue> {
@@ -320,7 +324,9 @@ impl Handshaker {
     ///
     /// # Errors
     /// `EHR_PIPELINE_BUSY`, `EHR_PIPELINE_DUPLICATE`,
-    /// `EHR_KEY_STORE_UNAVAILABLE` (no verdict on the TI): nothing kept,
+    /// `EHR_PIPELINE_WRONG_REGISTRY` (the handshaker's chain or registry is
+    /// not the pipeline's), `EHR_KEY_STORE_UNAVAILABLE` (no verdict on the
+    /// TI): nothing kept,
     /// push it again later; `EHR_TI_MALFORMED` for a value that is not a TI.
     #[wasm_bindgen(js_name = pushTo)]
     pub fn push_to(

@@ -107,6 +107,30 @@ test("a signed TI goes through a pipeline (admit): given back while it is full, 
   key.free();
 });
 
+test("a signed TC pushed as bulk is anchored alone, so its signature reaches the chain; a TC of another registry is refused", async () => {
+  const key = ehr.localSigner(`0x${"5c".repeat(32)}`);
+  await ehr.grantRole(chain.provider, { chainId: 1337, registry: chain.registry, admin: chain.admin, role: "doctor", account: key.address });
+  const pipeline = new ehr.Pipeline(CHAIN_ID, chain.registry, { batchMaxRecords: 8, batchMaxWaitMs: 50, validator: FAST });
+  const request = hs.generate(reading()).signingRequest(key.address);
+  const signed = request.attach(key.sign(request));
+  const plain = [hs.generate(reading()), hs.generate(reading())];
+  const now = Date.now();
+  for (const tc of [signed, ...plain]) pipeline.push(tc, "bulk", now);
+  pipeline.flush();
+  const { acks } = await ehr.runPipeline(pipeline, transport);
+  assert.equal(acks.length, 3);
+  for (const ack of acks) assert.equal(ack.status, "valid", JSON.stringify(ack));
+  const own = acks.find((ack) => ack.tiId === signed.tiId);
+  assert.equal(own.authorship.statement.author, key.address);
+  assert.equal(own.batch, null, "anchored alone, with its author's anchorSignedRecord");
+  assert.equal(acks.filter((ack) => ack.batch !== null && ack.authorship === undefined).length, 2);
+  assert.equal(await transport.recordHashOf(signed.tiId), own.recordHash);
+  const elsewhere = ehr.ChainTransaction.fromJSON({ ...hs.generate(reading()).toJSON(), to: `0x${"ab".repeat(20)}` });
+  assert.throws(() => pipeline.push(elsewhere, "bulk", now), { code: "EHR_PIPELINE_WRONG_REGISTRY" });
+  assert.equal(pipeline.isIdle, true, "nothing kept");
+  key.free();
+});
+
 test("a signature by another account is refused before sending, as in Rust and C", async () => {
   const impostor = { address: roles.doctor, sign: (request) => walletSignature(roles.nurse, request) };
   const before = await blockNumber();

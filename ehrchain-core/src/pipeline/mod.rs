@@ -16,7 +16,9 @@
 //!   [`PipelineConfig::batch_max_records`] records or
 //!   [`PipelineConfig::batch_max_wait_ms`] after its first record, whichever
 //!   comes first (or when the host calls [`Pipeline::flush`]). Every valid
-//!   ACK of a batched record carries its inclusion proof.
+//!   ACK of a batched record carries its inclusion proof. A TC its author
+//!   signed is anchored alone (`anchorSignedRecord`) whatever its priority,
+//!   so its signature reaches the chain.
 //! - **Backpressure.** At most [`PipelineConfig::max_pending`] TIs are held
 //!   (pushed, not yet finished): beyond that [`Pipeline::push`] refuses with
 //!   [`PipelineError::Busy`] and keeps nothing, so the producer slows down or
@@ -93,7 +95,9 @@ pub enum Priority {
     /// the author's role and the template for this record).
     Urgent,
     /// In the open Merkle batch: one `anchorBatch` transaction for many
-    /// records, each with an inclusion proof.
+    /// records, each with an inclusion proof. A TC its author signed is
+    /// anchored alone all the same (a batch root would not carry the
+    /// signature).
     Bulk,
 }
 
@@ -159,6 +163,19 @@ pub enum PipelineError {
         "TI {0} is already in the pipeline; it gets its one ACK from the submission that holds it"
     )]
     Duplicate(B256),
+    /// The TC, or the validator's submission, is for another chain or
+    /// registry than the pipeline's; nothing was kept.
+    #[error(
+        "TI {ti_id} is for registry {registry} on chain {chain_id}, not this pipeline's; push it into the pipeline of its registry and chain, or generate it again for this one"
+    )]
+    WrongRegistry {
+        /// The (first) TI refused.
+        ti_id: B256,
+        /// The registry it is for.
+        registry: Address,
+        /// The chain it is for.
+        chain_id: u64,
+    },
     /// The blocking driver reached the host's deadline or cancel with TIs
     /// still held ([`Drained::finished`]). Not a verdict.
     #[error(
@@ -178,7 +195,8 @@ pub enum PipelineError {
 #[error("{error}")]
 #[non_exhaustive]
 pub struct Unadmitted {
-    /// Why: [`PipelineError::Busy`] or [`PipelineError::Duplicate`].
+    /// Why: [`PipelineError::Busy`], [`PipelineError::Duplicate`] or
+    /// [`PipelineError::WrongRegistry`].
     pub error: PipelineError,
     /// The validator, as it was given.
     pub validator: Box<TransactionValidator>,
@@ -274,19 +292,23 @@ impl Pipeline {
     /// stored, is where to check; the pipeline keeps only the TIs in flight,
     /// so that its memory stays bounded).
     ///
+    /// A TC its author signed is anchored alone whatever its priority
+    /// (`anchorSignedRecord`): a batch root would not carry the signature.
+    ///
     /// # Errors
     /// [`PipelineError::Busy`] at the limit, [`PipelineError::Duplicate`]
-    /// for a TI id already held; the TC is not kept.
+    /// for a TI id already held, [`PipelineError::WrongRegistry`] for a TC
+    /// of another chain or registry; the TC is not kept.
     pub fn push(
         &mut self,
         tc: ChainTransaction,
         priority: Priority,
         now: UnixMillis,
     ) -> Result<(), PipelineError> {
+        self.check_destination(tc.ti_id, tc.chain_id, tc.to)?;
         self.make_room(&[tc.ti_id])?;
         match priority {
-            Priority::Urgent => self.launch(TransactionValidator::new(&tc, self.config.validator)),
-            Priority::Bulk => {
+            Priority::Bulk if tc.signed_statement().is_none() => {
                 if self.open.is_empty() {
                     self.opened_at = now;
                 }
@@ -295,8 +317,29 @@ impl Pipeline {
                     self.flush();
                 }
             }
+            Priority::Urgent | Priority::Bulk => {
+                self.launch(TransactionValidator::new(&tc, self.config.validator));
+            }
         }
         Ok(())
+    }
+
+    /// Refuses a submission for another chain or registry than the
+    /// pipeline's (its first TI id is `ti_id`).
+    fn check_destination(
+        &self,
+        ti_id: B256,
+        chain_id: u64,
+        registry: Address,
+    ) -> Result<(), PipelineError> {
+        if chain_id == self.chain_id && registry == self.registry {
+            return Ok(());
+        }
+        Err(PipelineError::WrongRegistry {
+            ti_id,
+            registry,
+            chain_id,
+        })
     }
 
     /// Takes a validator the host built: a finished one for a TI its
@@ -310,12 +353,17 @@ impl Pipeline {
     /// [`SigningRequest::validator`](crate::authorship::SigningRequest::validator)).
     ///
     /// # Errors
-    /// [`Unadmitted`]: as [`push`](Self::push), for any of its TI ids;
+    /// [`Unadmitted`]: as [`push`](Self::push), for any of its TI ids or
+    /// its submission's chain and registry;
     /// nothing is kept and the validator comes back (admit it again later:
     /// a signature is not asked for twice).
     pub fn admit(&mut self, validator: TransactionValidator) -> Result<(), Unadmitted> {
         let ids: Vec<B256> = validator.ti_ids().collect();
-        match self.make_room(&ids) {
+        let destination = match (validator.submission(), ids.first()) {
+            (Some(s), Some(&ti_id)) => self.check_destination(ti_id, s.chain_id, s.to),
+            _ => Ok(()),
+        };
+        match destination.and_then(|()| self.make_room(&ids)) {
             Ok(()) => {
                 self.launch(validator);
                 Ok(())
@@ -352,9 +400,10 @@ impl Pipeline {
             [tc] => self.launch(TransactionValidator::new(tc, self.config.validator)),
             _ => match self.batch_validator(&tcs) {
                 Some(validator) => self.launch(validator),
-                // Not reachable with TCs (their record hashes are SHA-256
-                // digests, never zero); anchor them one by one rather than
-                // lose them.
+                // Not reachable with pushed TCs (their record hashes are
+                // SHA-256 digests, never zero; `push` keeps signed TCs and
+                // other registries' out); anchor them one by one rather
+                // than lose them.
                 None => {
                     for tc in &tcs {
                         self.launch(TransactionValidator::new(tc, self.config.validator));

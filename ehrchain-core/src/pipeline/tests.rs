@@ -784,3 +784,96 @@ fn a_refused_ti_s_verdict_survives_a_failed_store() {
     assert!(!ack.is_valid());
     assert!(pipeline.is_idle());
 }
+
+/// `tc` signed by its author, the doctor of the test key `0x11…`.
+fn signed(tc: &ChainTransaction) -> ChainTransaction {
+    use crate::authorship::{LocalSigner, Signer, SigningRequest};
+    let doctor = LocalSigner::from_bytes(&[0x11; 32]).unwrap();
+    let request = SigningRequest::new(tc.clone(), doctor.address()).unwrap();
+    let signature = doctor.sign(&request).unwrap();
+    request.attach(&signature).unwrap()
+}
+
+#[test]
+fn a_signed_tc_pushed_as_bulk_is_anchored_alone_so_its_authorship_stays_on_chain() {
+    let mut chain = Chain::new();
+    let all = tcs(3);
+    let signed = signed(&all[0]);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let now = UnixMillis(START_MS);
+    pipeline.push(signed.clone(), Priority::Bulk, now).unwrap();
+    for tc in &all[1..] {
+        pipeline.push(tc.clone(), Priority::Bulk, now).unwrap();
+    }
+    pipeline.flush();
+    let drained = chain.drain(
+        &mut pipeline,
+        &mut MemoryOutbox::default(),
+        &Until::verdict(),
+    );
+    assert_one_valid_ack_each(&all, &drained.acks);
+    let signed_ack = drained
+        .acks
+        .iter()
+        .find(|a| a.ti_id == signed.ti_id)
+        .unwrap();
+    assert_eq!(signed_ack.authorship, signed.signed_statement());
+    assert_eq!(signed_ack.anchor().unwrap().batch, None, "not in a batch");
+    let sent: Vec<&Submission> = chain.mined.values().map(|(s, _)| s).collect();
+    assert_eq!(
+        sent.len(),
+        2,
+        "the signed TC alone, the other two in one batch"
+    );
+    assert!(
+        sent.iter().any(|s| s.calldata == signed.calldata),
+        "the signed TC goes out as its author's anchorSignedRecord call"
+    );
+    assert!(
+        sent.iter()
+            .any(|s| matches!(s.anchoring, Anchoring::Batch { leaf_count: 2, .. }))
+    );
+}
+
+#[test]
+fn a_tc_or_validator_for_another_registry_or_chain_is_refused_and_nothing_kept() {
+    let all = tcs(3);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let now = UnixMillis(START_MS);
+    let elsewhere = ChainTransaction {
+        to: Address::repeat_byte(0xaa),
+        ..all[0].clone()
+    };
+    let other_chain = ChainTransaction {
+        chain_id: CHAIN + 1,
+        ..all[1].clone()
+    };
+    for (tc, priority) in [
+        (&elsewhere, Priority::Bulk),
+        (&other_chain, Priority::Urgent),
+    ] {
+        let refused = pipeline.push(tc.clone(), priority, now).unwrap_err();
+        assert_eq!(
+            refused,
+            PipelineError::WrongRegistry {
+                ti_id: tc.ti_id,
+                registry: tc.to,
+                chain_id: tc.chain_id
+            }
+        );
+        assert_eq!(refused.code(), crate::ErrorCode::PipelineWrongRegistry);
+    }
+    let given = TransactionValidator::new(&other_chain, config().validator);
+    let unadmitted = pipeline.admit(given).unwrap_err();
+    assert!(matches!(
+        unadmitted.error,
+        PipelineError::WrongRegistry { chain_id, .. } if chain_id == CHAIN + 1
+    ));
+    assert!(pipeline.is_idle(), "nothing kept");
+    pipeline.push(all[0].clone(), Priority::Bulk, now).unwrap();
+    assert_eq!(
+        pipeline.pending(),
+        1,
+        "the right TC with the same id goes in"
+    );
+}

@@ -307,6 +307,32 @@ pub enum ValidatorError {
         /// The first mismatching position.
         index: usize,
     },
+    /// A TC given for a batch cannot be anchored under its root: its author
+    /// signed it (an `anchorBatch` root would not carry the signature), or
+    /// it is for another registry or chain than the batch transaction.
+    #[error("TC {index} cannot be anchored in this batch: {why}; anchor it alone")]
+    NotBatchable {
+        /// Its position among the TCs given.
+        index: usize,
+        /// Why.
+        why: &'static str,
+    },
+}
+
+/// Why `tc` cannot go into a batch anchored by `registry` on `chain_id`,
+/// if it cannot.
+pub(crate) fn unbatchable(
+    tc: &ChainTransaction,
+    registry: Address,
+    chain_id: u64,
+) -> Option<&'static str> {
+    if tc.chain_id != chain_id || tc.to != registry {
+        Some("it is for another registry or chain")
+    } else if tc.signed_statement().is_some() {
+        Some("its author signed it, and a batch root does not carry the signature")
+    } else {
+        None
+    }
 }
 
 /// What an ACK says about one record.
@@ -451,7 +477,10 @@ impl TransactionValidator {
     /// same order. Each record's ACK carries the root and its inclusion proof.
     ///
     /// # Errors
-    /// [`ValidatorError::BatchMismatch`] when `tcs` are not the batch's records.
+    /// [`ValidatorError::BatchMismatch`] when `tcs` are not the batch's
+    /// records; [`ValidatorError::NotBatchable`] for a TC its author signed
+    /// (anchor it alone with [`Self::new`], so its signature reaches the
+    /// chain) or one for another `registry` or `chain_id`.
     pub fn for_batch(
         batch: &Batch,
         tcs: &[ChainTransaction],
@@ -471,6 +500,9 @@ impl TransactionValidator {
         for (index, (tc, hash)) in tcs.iter().zip(hashes).enumerate() {
             if tc.record_hash != *hash {
                 return Err(ValidatorError::BatchMismatch { index });
+            }
+            if let Some(why) = unbatchable(tc, registry, chain_id) {
+                return Err(ValidatorError::NotBatchable { index, why });
             }
             records.push(RecordInfo::of(tc));
         }

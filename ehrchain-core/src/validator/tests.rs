@@ -1045,6 +1045,50 @@ fn batch_validator() -> (TransactionValidator, crate::Batch, Vec<ChainTransactio
     (v, batch, tcs)
 }
 
+#[test]
+fn a_batch_takes_only_its_own_unsigned_tcs_in_order() {
+    use crate::authorship::{LocalSigner, Signer, SigningRequest};
+    let (_, batch, tcs) = batch_validator();
+    let for_batch = |tcs: &[ChainTransaction], registry: u8, chain_id: u64| {
+        TransactionValidator::for_batch(
+            &batch,
+            tcs,
+            Address::repeat_byte(registry),
+            chain_id,
+            config(),
+        )
+        .map(drop)
+    };
+    let swapped = [tcs[1].clone(), tcs[0].clone(), tcs[2].clone()];
+    assert_eq!(
+        for_batch(&swapped, 0xee, 1337),
+        Err(ValidatorError::BatchMismatch { index: 0 })
+    );
+    let elsewhere = for_batch(&tcs, 0xaa, 1337).unwrap_err();
+    assert!(
+        matches!(elsewhere, ValidatorError::NotBatchable { index: 0, .. }),
+        "{elsewhere}"
+    );
+    assert!(matches!(
+        for_batch(&tcs, 0xee, 1),
+        Err(ValidatorError::NotBatchable { index: 0, .. })
+    ));
+    // A signed TC with the same record hash: the root would anchor the
+    // record but not its author's signature.
+    let doctor = LocalSigner::from_bytes(&[0x11; 32]).unwrap();
+    let request = SigningRequest::new(tcs[2].clone(), doctor.address()).unwrap();
+    let signature = doctor.sign(&request).unwrap();
+    let signed = request.attach(&signature).unwrap();
+    let with_signed = [tcs[0].clone(), tcs[1].clone(), signed];
+    let refused = for_batch(&with_signed, 0xee, 1337).unwrap_err();
+    assert!(
+        matches!(refused, ValidatorError::NotBatchable { index: 2, .. }),
+        "{refused}"
+    );
+    assert_eq!(refused.code(), crate::ErrorCode::BatchMismatch);
+    assert!(refused.to_string().contains("signed"), "{refused}");
+}
+
 /// Hands `v` the batch read `ours` at 10 s, then heads 3 and 4 until it
 /// reads the root again at 11 s.
 fn read_batch_twice(v: &mut TransactionValidator, ours: AnchoredBatch) {

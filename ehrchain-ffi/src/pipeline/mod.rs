@@ -101,9 +101,12 @@ pub unsafe extern "C" fn ehr_pipeline_new(
 }
 
 /// Pushes a copy of `tc` with `priority` (an `ehr_priority`) at `now_ms`
-/// (Unix milliseconds). Never blocks. `EHR_PIPELINE_BUSY` when the pipeline
-/// holds its limit, `EHR_PIPELINE_DUPLICATE` when it holds this TI: nothing
-/// is kept then.
+/// (Unix milliseconds). Never blocks. A TC its author signed
+/// (`ehr_tc_attach_signature`) is anchored alone whatever its priority, so
+/// its signature reaches the chain. `EHR_PIPELINE_BUSY` when the pipeline
+/// holds its limit, `EHR_PIPELINE_DUPLICATE` when it holds this TI,
+/// `EHR_PIPELINE_WRONG_REGISTRY` for a TC of another chain or registry:
+/// nothing is kept then.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_pipeline_push(
     pipeline: *mut ehr_pipeline,
@@ -128,8 +131,9 @@ pub unsafe extern "C" fn ehr_pipeline_push(
 /// later (`ehr_tc_validator_signed`, smart accounts too); it is sent as it
 /// is, anchored alone, and its ACK comes out of the pipeline like every
 /// other. Never blocks. On `EHR_OK` the pipeline owns it: the handle is
-/// freed and `*validator` set to NULL. On `EHR_PIPELINE_BUSY` or
-/// `EHR_PIPELINE_DUPLICATE` nothing is kept and `*validator` is unchanged,
+/// freed and `*validator` set to NULL. On `EHR_PIPELINE_BUSY`,
+/// `EHR_PIPELINE_DUPLICATE` or `EHR_PIPELINE_WRONG_REGISTRY` nothing is kept
+/// and `*validator` is unchanged,
 /// still yours (admit it again later: no signature is asked for twice).
 /// `EHR_INVALID_ARGUMENT` for a validator holding ACKs `ehr_validator_run`
 /// took out: poll them first.

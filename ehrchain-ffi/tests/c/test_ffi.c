@@ -1453,6 +1453,69 @@ static void admit_signed_tis(struct fixture *f, ehr_signer *card, struct hsm *h)
     ehr_validator_config_free(quick);
 }
 
+/* A TC its author signed, pushed as bulk, is anchored alone, so its
+ * signature reaches the chain: the ACK names the author and carries no
+ * batch proof; the unsigned TCs beside it go out in one batch. A TC for
+ * another registry is refused, nothing kept. */
+static void push_signed_as_bulk(struct fixture *f, const ehr_tc *signed_tc,
+                                const uint8_t author[20]) {
+    uint64_t chain_id = 0;
+    uint8_t registry[20];
+    OK(ehr_transport_chain(f->chain, &chain_id, registry));
+    ehr_validator_config *quick = quick_validator(1);
+    ehr_pipeline *p = NULL;
+    OK(ehr_pipeline_new(chain_id, registry, 8, 8, 50, quick, &p));
+    uint64_t now = ehr_clock_now_ms();
+    ehr_tc *plain[2] = {NULL, NULL};
+    ehr_ti *tis[2] = {bp_tc(f, "138", &plain[0]), bp_tc(f, "139", &plain[1])};
+    OK(ehr_pipeline_push(p, signed_tc, EHR_PRIORITY_BULK, now));
+    for (int i = 0; i < 2; i++) {
+        OK(ehr_pipeline_push(p, plain[i], EHR_PRIORITY_BULK, now));
+    }
+    OK(ehr_pipeline_flush(p));
+    OK(ehr_pipeline_drain(p, f->chain, NULL, 0, NULL));
+    uint8_t signed_id[32];
+    OK(ehr_tc_ti_id(signed_tc, signed_id));
+    int acks = 0, authored = 0, proven = 0;
+    ehr_ack *ack = NULL;
+    while (ehr_pipeline_poll_ack(p, &ack) == EHR_OK && ack != NULL) {
+        ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+        OK(ehr_ack_to_summary(ack, &s));
+        bool is_signed = memcmp(s.ti_id, signed_id, 32) == 0;
+        EXPECT(s.valid && s.has_author == is_signed && s.has_proof == !is_signed);
+        authored += s.has_author && memcmp(s.author, author, 20) == 0;
+        proven += s.has_proof;
+        acks++;
+        ehr_ack_free(ack);
+    }
+    EXPECT(acks == 3 && authored == 1 && proven == 2);
+
+    /* The same TC as JSON with another registry: refused, nothing kept. */
+    char json[16384];
+    size_t n = 0;
+    OK(ehr_tc_to_json(plain[0], json, sizeof json, &n));
+    char *to = strstr(json, "\"to\":\"0x");
+    EXPECT(to != NULL);
+    if (to != NULL) {
+        to[8] = to[8] == 'a' ? 'b' : 'a';
+        ehr_tc *elsewhere = NULL;
+        OK(ehr_tc_from_json(json, n, &elsewhere));
+        EXPECT_RC(ehr_pipeline_push(p, elsewhere, EHR_PRIORITY_BULK, now),
+                  EHR_PIPELINE_WRONG_REGISTRY);
+        EXPECT_LAST_ERROR("not this pipeline's");
+        bool idle = false;
+        OK(ehr_pipeline_is_idle(p, &idle));
+        EXPECT(idle);
+        ehr_tc_free(elsewhere);
+    }
+    for (int i = 0; i < 2; i++) {
+        ehr_tc_free(plain[i]);
+        ehr_ti_free(tis[i]);
+    }
+    ehr_pipeline_free(p);
+    ehr_validator_config_free(quick);
+}
+
 static void test_signed_tis(void) {
     static const uint8_t NURSE_KEY[32] = {
         0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
@@ -1563,6 +1626,7 @@ static void test_signed_tis(void) {
     EXPECT_RC(ehr_signer_sign_digest(card, digest, signature), EHR_INVALID_ARGUMENT);
     h.key = nurse;
     admit_signed_tis(&f, card, &h);
+    push_signed_as_bulk(&f, signed_tc, author);
     ehr_tc_free(back);
     ehr_tc_free(signed_tc);
     ehr_tc_free(tc);
