@@ -20,7 +20,7 @@ use ehrchain_core::sharing::{
 };
 use ehrchain_core::{Address, B256};
 use rand_core::OsRng;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::batch::ehr_proof;
 use crate::capsule::{self, ehr_capsule};
@@ -438,15 +438,6 @@ pub unsafe extern "C" fn ehr_received_free(received: *mut ehr_received) {
     free(received);
 }
 
-/// The JSON-RPC 2.0 request objects of `requests`, with ids from `first_id`.
-fn request_objects(requests: impl IntoIterator<Item = RpcRequest>, first_id: u64) -> Value {
-    requests
-        .into_iter()
-        .zip(first_id..)
-        .map(|(r, id)| json!({"jsonrpc": "2.0", "id": id, "method": r.method, "params": r.params}))
-        .collect()
-}
-
 /// Writes the `eth_call` requests of the reads in `reads_json`
 /// (`reads_json_len` bytes: `ehr_share_check_reads` or
 /// `ehr_receive_check_reads`), pinned to the mined block `block_number`, as
@@ -470,7 +461,7 @@ pub unsafe extern "C" fn ehr_chain_reads_requests(
             buf,
             len,
             out_len,
-            &request_objects(requests, first_id).to_string(),
+            &RpcRequest::batch_body(requests, first_id),
         )
     })
 }
@@ -538,7 +529,7 @@ pub unsafe extern "C" fn ehr_accounting_requests(
             buf,
             len,
             out_len,
-            &request_objects(requests, first_id).to_string(),
+            &RpcRequest::batch_body(requests, first_id),
         )
     })
 }
@@ -576,23 +567,4 @@ pub unsafe extern "C" fn ehr_accounting(
         }
         ptr::write_text(buf, len, out_len, &json_text(&query.accounting(&logs))?)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn request_objects_number_their_ids_from_the_first() {
-        let requests = [RpcRequest::block_number(), RpcRequest::block_number()];
-        assert_eq!(
-            request_objects(requests, 7),
-            json!([
-                {"jsonrpc": "2.0", "id": 7, "method": "eth_blockNumber", "params": []},
-                {"jsonrpc": "2.0", "id": 8, "method": "eth_blockNumber", "params": []},
-            ])
-        );
-    }
 }

@@ -106,8 +106,25 @@ impl RpcRequest {
     /// The JSON-RPC 2.0 body to POST, with the caller's request id.
     #[must_use]
     pub fn body(&self, id: u64) -> String {
+        self.object(id).to_string()
+    }
+
+    /// The JSON-RPC 2.0 batch body to POST: an array of `requests`' request
+    /// objects, their ids counted up from `first_id` (the answers come back
+    /// by id, in any order).
+    #[must_use]
+    pub fn batch_body(requests: impl IntoIterator<Item = Self>, first_id: u64) -> String {
+        let objects: Vec<Value> = requests
+            .into_iter()
+            .zip(first_id..)
+            .map(|(request, id)| request.object(id))
+            .collect();
+        Value::Array(objects).to_string()
+    }
+
+    /// The JSON-RPC 2.0 request object with the caller's request id.
+    fn object(&self, id: u64) -> Value {
         json!({ "jsonrpc": "2.0", "id": id, "method": self.method, "params": self.params })
-            .to_string()
     }
 
     /// `eth_chainId`.
@@ -275,6 +292,19 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn a_batch_body_numbers_its_ids_from_the_first() {
+        let body = RpcRequest::batch_body([RpcRequest::block_number(), RpcRequest::mine()], 7);
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap(),
+            json!([
+                {"jsonrpc": "2.0", "id": 7, "method": "eth_blockNumber", "params": []},
+                {"jsonrpc": "2.0", "id": 8, "method": "evm_mine", "params": []},
+            ])
+        );
+        assert_eq!(RpcRequest::batch_body([], 1), "[]");
+    }
 
     #[test]
     fn params_are_arrays_and_reads_name_a_mined_block() {
