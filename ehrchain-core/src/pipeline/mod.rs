@@ -56,7 +56,9 @@ use crate::generator::ChainTransaction;
 use crate::outbox::OutboxError;
 use crate::time::UnixMillis;
 use crate::transport::TransportError;
-use crate::validator::{Ack, TransactionValidator, Transmit, ValidatorConfig, ValidatorError};
+use crate::validator::{
+    Ack, TransactionValidator, Transmit, ValidatorConfig, ValidatorError, unbatchable,
+};
 
 pub use drive::{Drained, drain_durably, perform_due, step_durably};
 
@@ -308,7 +310,7 @@ impl Pipeline {
         self.check_destination(tc.ti_id, tc.chain_id, tc.to)?;
         self.make_room(&[tc.ti_id])?;
         match priority {
-            Priority::Bulk if tc.signed_statement().is_none() => {
+            Priority::Bulk if unbatchable(&tc, self.registry, self.chain_id).is_none() => {
                 if self.open.is_empty() {
                     self.opened_at = now;
                 }
