@@ -103,7 +103,7 @@ for (const kib of RECORD_SIZES) {
 
 const WASM_VARIANTS = [
   ['ehrchain-wasm', 'WASM package in Node, generate'],
-  ['ehrchain-wasm+webcrypto', 'WASM package in Node, generateAsync: AES-GCM and SHA-256 by WebCrypto'],
+  ['ehrchain-wasm+webcrypto', 'WASM package in Node, generateAsync: AES-GCM by WebCrypto, the record hash in WebAssembly'],
 ];
 for (const [label, what] of WASM_VARIANTS) {
   for (const kib of RECORD_SIZES) {
