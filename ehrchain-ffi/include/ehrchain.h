@@ -3767,8 +3767,10 @@ ehr_result ehr_handshaker_validator_for(struct ehr_handshaker *handshaker,
  * `tcs_len` TCs whose record hashes were pushed, in the same order (the
  * registry and chain are those of the first); `config` may be NULL for the
  * defaults. Each valid ACK carries its record's inclusion proof.
- * `EHR_BATCH_MISMATCH` when the TCs are not the batch's records. Free it
- * with `ehr_validator_free`.
+ * `EHR_BATCH_MISMATCH` when the TCs are not the batch's records, or one of
+ * them is for another registry or chain than the first or was signed by
+ * its author (anchor a signed TC alone, so its signature reaches the
+ * chain). Free it with `ehr_validator_free`.
  */
 ehr_result ehr_validator_new_batch(const struct ehr_batch *batch,
                                    const struct ehr_tc *const *tcs,

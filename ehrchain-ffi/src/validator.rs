@@ -131,8 +131,10 @@ pub unsafe extern "C" fn ehr_handshaker_validator_for(
 /// `tcs_len` TCs whose record hashes were pushed, in the same order (the
 /// registry and chain are those of the first); `config` may be NULL for the
 /// defaults. Each valid ACK carries its record's inclusion proof.
-/// `EHR_BATCH_MISMATCH` when the TCs are not the batch's records. Free it
-/// with `ehr_validator_free`.
+/// `EHR_BATCH_MISMATCH` when the TCs are not the batch's records, or one of
+/// them is for another registry or chain than the first or was signed by
+/// its author (anchor a signed TC alone, so its signature reaches the
+/// chain). Free it with `ehr_validator_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_validator_new_batch(
     batch: *const ehr_batch,

@@ -154,8 +154,10 @@ impl Batch {
     /// (`BatchBuilder.add`).
     ///
     /// # Errors
-    /// `EHR_BATCH_MISMATCH` for a batch built from bare
-    /// hashes; `EHR_INVALID_ARGUMENT` for malformed arguments.
+    /// `EHR_BATCH_MISMATCH` for a batch built from bare hashes, or with a
+    /// TC of another registry or chain or one its author signed (anchor a
+    /// signed TC alone, so its signature reaches the chain);
+    /// `EHR_INVALID_ARGUMENT` for malformed arguments.
     pub fn validator(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] registry: JsValue,

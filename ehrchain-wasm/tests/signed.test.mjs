@@ -125,6 +125,16 @@ test("a signed TC pushed as bulk is anchored alone, so its signature reaches the
   assert.equal(own.batch, null, "anchored alone, with its author's anchorSignedRecord");
   assert.equal(acks.filter((ack) => ack.batch !== null && ack.authorship === undefined).length, 2);
   assert.equal(await transport.recordHashOf(signed.tiId), own.recordHash);
+  // A batch validator built by hand refuses it too.
+  const builder = new ehr.BatchBuilder();
+  builder.add(hs.generate(reading()));
+  builder.add(signed);
+  const mixed = builder.build(`0x${"5c".repeat(32)}`);
+  assert.throws(() => mixed.validator(chain.registry, CHAIN_ID, FAST), (error) => {
+    assert.equal(error.code, "EHR_BATCH_MISMATCH");
+    assert.match(error.message, /TC 1 cannot be anchored in this batch: its author signed it/);
+    return true;
+  });
   const elsewhere = ehr.ChainTransaction.fromJSON({ ...hs.generate(reading()).toJSON(), to: `0x${"ab".repeat(20)}` });
   assert.throws(() => pipeline.push(elsewhere, "bulk", now), { code: "EHR_PIPELINE_WRONG_REGISTRY" });
   assert.equal(pipeline.isIdle, true, "nothing kept");

@@ -1490,6 +1490,25 @@ static void push_signed_as_bulk(struct fixture *f, const ehr_tc *signed_tc,
     }
     EXPECT(acks == 3 && authored == 1 && proven == 2);
 
+    /* A batch validator built by hand refuses the signed TC too. */
+    ehr_batch_builder *builder = NULL;
+    OK(ehr_batch_builder_new(&builder));
+    const ehr_tc *mixed[2] = {plain[0], signed_tc};
+    for (int i = 0; i < 2; i++) {
+        uint8_t record_hash[32];
+        uint32_t index = 0;
+        OK(ehr_tc_record_hash(mixed[i], record_hash));
+        OK(ehr_batch_builder_push(builder, record_hash, &index));
+    }
+    ehr_batch *batch = NULL;
+    OK(ehr_batch_builder_build(builder, signed_id, &batch));
+    ehr_validator *by_hand = NULL;
+    EXPECT_RC(ehr_validator_new_batch(batch, mixed, 2, NULL, &by_hand), EHR_BATCH_MISMATCH);
+    EXPECT_LAST_ERROR("TC 1 cannot be anchored in this batch: its author signed it");
+    EXPECT(by_hand == NULL);
+    ehr_batch_free(batch);
+    ehr_batch_builder_free(builder);
+
     /* The same TC as JSON with another registry: refused, nothing kept. */
     char json[16384];
     size_t n = 0;
