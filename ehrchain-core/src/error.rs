@@ -198,8 +198,10 @@ error_codes! {
     BatchFull = 501, "EHR_BATCH_FULL", Batch, "the batch is full";
     /// A record hash is all zeros.
     BatchZeroRecordHash = 502, "EHR_BATCH_ZERO_RECORD_HASH", Batch, "a record hash is zero";
-    /// The TCs given do not match the batch's records.
-    BatchMismatch = 503, "EHR_BATCH_MISMATCH", Batch, "the TCs do not match the batch's records";
+    /// The TCs given do not match the batch's records, or one of them cannot
+    /// go under a batch root (signed by its author, another call, another
+    /// registry or chain).
+    BatchMismatch = 503, "EHR_BATCH_MISMATCH", Batch, "the TCs do not match the batch's records, or one cannot be anchored under a batch root";
     /// The bytes, text or JSON are not a well-formed inclusion proof.
     ProofMalformed = 504, "EHR_PROOF_MALFORMED", Batch, "not a well-formed ehrchain inclusion proof";
     /// The proof's format version is not supported.

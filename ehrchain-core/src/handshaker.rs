@@ -226,6 +226,8 @@ impl<K: KeyStore> Handshaker<K> {
         now: UnixMillis,
         rng: &mut R,
     ) -> Result<(), Error> {
+        let config = self.generator().config();
+        pipeline.check_destination(ti.ti_id, config.chain_id, config.registry)?;
         match self.generate(ti, now, rng) {
             Ok(tc) => Ok(pipeline.push(tc, priority, now)?),
             Err(e) => Ok(pipeline.admit(refused(ti, e)?).map_err(|u| u.error)?),

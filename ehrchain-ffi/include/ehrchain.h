@@ -92,7 +92,7 @@ enum ehr_result_code {
     EHR_BATCH_FULL = 501,
     /** a record hash is zero (batch). */
     EHR_BATCH_ZERO_RECORD_HASH = 502,
-    /** the TCs do not match the batch's records (batch). */
+    /** the TCs do not match the batch's records, or one cannot be anchored under a batch root (batch). */
     EHR_BATCH_MISMATCH = 503,
     /** not a well-formed ehrchain inclusion proof (batch). */
     EHR_PROOF_MALFORMED = 504,
@@ -1441,7 +1441,7 @@ ehr_result ehr_batch_proof(const struct ehr_batch *batch,
  * Anchors the batch with one transaction through `transport` and blocks
  * until the verdict. `tcs` are the `tcs_len` TCs whose record hashes were
  * pushed, in the same order (the registry and chain are those of the
- * first). Writes one new ACK per TC into `acks_out` (an array of `acks_len`
+ * first; `EHR_BATCH_MISMATCH` as for `ehr_validator_new_batch`). Writes one new ACK per TC into `acks_out` (an array of `acks_len`
  * = `tcs_len` slots; free each with `ehr_ack_free`); each valid ACK carries
  * its record's inclusion proof (`ehr_ack_proof`). `config` may be NULL for
  * the defaults. An outage is waited out, up to `deadline_ms` (Unix
@@ -2468,7 +2468,8 @@ ehr_result ehr_pipeline_new(uint64_t chain_id,
  * Pushes a copy of `tc` with `priority` (an `ehr_priority`) at `now_ms`
  * (Unix milliseconds). Never blocks. A TC its author signed
  * (`ehr_tc_attach_signature`) is anchored alone whatever its priority, so
- * its signature reaches the chain. `EHR_PIPELINE_BUSY` when the pipeline
+ * its signature reaches the chain (a smart account's signature is checked
+ * only on chain: admit its `ehr_tc_validator_signed` validator instead). `EHR_PIPELINE_BUSY` when the pipeline
  * holds its limit, `EHR_PIPELINE_DUPLICATE` when it holds this TI,
  * `EHR_PIPELINE_WRONG_REGISTRY` for a TC of another chain or registry:
  * nothing is kept then.

@@ -69,7 +69,9 @@ impl Pipeline {
 
     /// Pushes a TC with `priority` (`"urgent"` or `"bulk"`) at `nowMs`. A
     /// TC its author signed (`signingRequest(…).attach`) is anchored alone
-    /// whatever its priority, so its signature reaches the chain.
+    /// whatever its priority, so its signature reaches the chain (a smart
+    /// account's signature is checked only on chain: admit its
+    /// `handshaker.validatorForSigned` validator instead).
     ///
     /// # Errors
     /// `EHR_PIPELINE_BUSY` at the limit, `EHR_PIPELINE_DUPLICATE` for a TI

@@ -272,6 +272,12 @@ impl Pipeline {
         self.chain_id
     }
 
+    /// The registry the pipeline anchors into.
+    #[must_use]
+    pub fn registry(&self) -> Address {
+        self.registry
+    }
+
     /// How many TIs the pipeline holds (pushed or resumed, not yet
     /// finished).
     #[must_use]
@@ -296,6 +302,10 @@ impl Pipeline {
     ///
     /// A TC its author signed is anchored alone whatever its priority
     /// (`anchorSignedRecord`): a batch root would not carry the signature.
+    /// Its signature is checked here first, so a smart account's (ERC-1271,
+    /// which only the chain can check) gives an invalid ACK: admit such a
+    /// TC's validator instead ([`admit`](Self::admit),
+    /// [`SigningRequest::validator`](crate::authorship::SigningRequest::validator)).
     ///
     /// # Errors
     /// [`PipelineError::Busy`] at the limit, [`PipelineError::Duplicate`]
@@ -328,7 +338,7 @@ impl Pipeline {
 
     /// Refuses a submission for another chain or registry than the
     /// pipeline's (its first TI id is `ti_id`).
-    fn check_destination(
+    pub(crate) fn check_destination(
         &self,
         ti_id: B256,
         chain_id: u64,

@@ -869,7 +869,22 @@ fn a_tc_or_validator_for_another_registry_or_chain_is_refused_and_nothing_kept()
         unadmitted.error,
         PipelineError::WrongRegistry { chain_id, .. } if chain_id == CHAIN + 1
     ));
-    assert!(pipeline.is_idle(), "nothing kept");
+    // Through a handshaker of another registry, a TI its template refuses
+    // (whose finished validator sends nothing) is refused all the same.
+    let hs = handshaker();
+    let mut elsewhere = Pipeline::new(CHAIN, Address::repeat_byte(0xaa), config());
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let error = hs
+        .push(
+            &mut elsewhere,
+            &refused_ti(&hs, 9),
+            Priority::Bulk,
+            now,
+            &mut rng,
+        )
+        .unwrap_err();
+    assert_eq!(error.code(), crate::ErrorCode::PipelineWrongRegistry);
+    assert!(pipeline.is_idle() && elsewhere.is_idle(), "nothing kept");
     pipeline.push(all[0].clone(), Priority::Bulk, now).unwrap();
     assert_eq!(
         pipeline.pending(),

@@ -143,12 +143,14 @@ use crate::batch::{Batch, InclusionProof};
 use crate::finality::{BlockRef, FinalBlock, FinalityTag};
 use crate::generator::ChainTransaction;
 use crate::outbox::OutboxError;
+use crate::registry_abi::IEhrRegistry;
 use crate::ti::InitialTransaction;
 use crate::time::UnixMillis;
 use crate::transport::{
     Anchoring, Submission, SubmissionStatus, TransportError, TxHash, TxReceipt,
 };
 use crate::violation::Violations;
+use alloy_sol_types::SolCall;
 
 pub use crate::driver::step;
 pub use ack::{Ack, AckStatus, Anchor, InvalidReason, Recovered, ViolationNote};
@@ -321,17 +323,26 @@ pub enum ValidatorError {
 
 /// Why `tc` cannot go into a batch anchored by `registry` on `chain_id`,
 /// if it cannot.
+///
+/// Only a TC whose call is `anchorRecord` of its own TI id and record hash
+/// may: a batch root anchors the record hash alone, so any other call (an
+/// author's `anchorSignedRecord`, say) would be dropped.
 pub(crate) fn unbatchable(
     tc: &ChainTransaction,
     registry: Address,
     chain_id: u64,
 ) -> Option<&'static str> {
     if tc.chain_id != chain_id || tc.to != registry {
-        Some("it is for another registry or chain")
-    } else if tc.signed_statement().is_some() {
-        Some("its author signed it, and a batch root does not carry the signature")
-    } else {
-        None
+        return Some("it is for another registry or chain");
+    }
+    match IEhrRegistry::anchorRecordCall::abi_decode(&tc.calldata) {
+        Ok(call) if call.tiId == tc.ti_id && call.recordHash == tc.record_hash => None,
+        _ if tc.signed_statement().is_some() => {
+            Some("its author signed it, and a batch root does not carry the signature")
+        }
+        _ => Some(
+            "its call is not an anchorRecord of its own TI id and record hash, and a batch root would drop it",
+        ),
     }
 }
 

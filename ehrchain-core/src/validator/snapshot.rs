@@ -193,6 +193,11 @@ fn check_submission(submission: &Submission, records: &[RecordInfo]) -> Result<(
             if usize::try_from(leaf_count).ok() != Some(records.len()) {
                 return bad("the batch's leaf count differs from its records");
             }
+            if records.iter().any(|r| r.authorship.is_some()) {
+                return bad(
+                    "a batch record carries its author's signature, which the batch root does not anchor",
+                );
+            }
             // Format 2: no proofs (the batch is rebuilt and checked);
             // format 1: every record's proof is for this batch.
             let ours = |r: &RecordInfo| {

@@ -1087,6 +1087,28 @@ fn a_batch_takes_only_its_own_unsigned_tcs_in_order() {
     );
     assert_eq!(refused.code(), crate::ErrorCode::BatchMismatch);
     assert!(refused.to_string().contains("signed"), "{refused}");
+    // Any call but its own anchorRecord: a root would drop it.
+    let other_call = ChainTransaction {
+        calldata: alloy_primitives::Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef]),
+        ..tcs[1].clone()
+    };
+    let with_other = [tcs[0].clone(), other_call, tcs[2].clone()];
+    let refused = for_batch(&with_other, 0xee, 1337).unwrap_err();
+    assert!(
+        matches!(refused, ValidatorError::NotBatchable { index: 1, .. }),
+        "{refused}"
+    );
+    // A stored batch entry whose record claims an author's signature is
+    // not resumed: its root does not anchor the signature.
+    let (v, _, _) = batch_validator();
+    let mut entry: serde_json::Value = serde_json::from_str(&v.to_json()).unwrap();
+    let statement = serde_json::to_value(with_signed[2].signed_statement().unwrap()).unwrap();
+    entry["validator"]["records"][0]["authorship"] = statement;
+    let resumed = TransactionValidator::from_json(&entry.to_string()).unwrap_err();
+    assert!(
+        resumed.to_string().contains("author's signature"),
+        "{resumed}"
+    );
 }
 
 /// Hands `v` the batch read `ours` at 10 s, then heads 3 and 4 until it

@@ -103,7 +103,8 @@ pub unsafe extern "C" fn ehr_pipeline_new(
 /// Pushes a copy of `tc` with `priority` (an `ehr_priority`) at `now_ms`
 /// (Unix milliseconds). Never blocks. A TC its author signed
 /// (`ehr_tc_attach_signature`) is anchored alone whatever its priority, so
-/// its signature reaches the chain. `EHR_PIPELINE_BUSY` when the pipeline
+/// its signature reaches the chain (a smart account's signature is checked
+/// only on chain: admit its `ehr_tc_validator_signed` validator instead). `EHR_PIPELINE_BUSY` when the pipeline
 /// holds its limit, `EHR_PIPELINE_DUPLICATE` when it holds this TI,
 /// `EHR_PIPELINE_WRONG_REGISTRY` for a TC of another chain or registry:
 /// nothing is kept then.
