@@ -136,6 +136,7 @@ mod verdict;
 use std::collections::VecDeque;
 
 use alloy_primitives::{Address, B256, Bytes};
+use alloy_sol_types::SolCall;
 use serde::{Deserialize, Serialize};
 
 use crate::authorship::SignedStatement;
@@ -150,7 +151,6 @@ use crate::transport::{
     Anchoring, Submission, SubmissionStatus, TransportError, TxHash, TxReceipt,
 };
 use crate::violation::Violations;
-use alloy_sol_types::SolCall;
 
 pub use crate::driver::step;
 pub use ack::{Ack, AckStatus, Anchor, InvalidReason, Recovered, ViolationNote};
@@ -309,9 +309,10 @@ pub enum ValidatorError {
         /// The first mismatching position.
         index: usize,
     },
-    /// A TC given for a batch cannot be anchored under its root: its author
-    /// signed it (an `anchorBatch` root would not carry the signature), or
-    /// it is for another registry or chain than the batch transaction.
+    /// A TC given for a batch cannot be anchored under its root: its call is
+    /// not `anchorRecord` of its own TI id and record hash (its author's
+    /// `anchorSignedRecord`, say, whose signature a root would not carry),
+    /// or it is for another registry or chain than the batch transaction.
     #[error("TC {index} cannot be anchored in this batch: {why}; anchor it alone")]
     NotBatchable {
         /// Its position among the TCs given.
@@ -491,7 +492,8 @@ impl TransactionValidator {
     /// [`ValidatorError::BatchMismatch`] when `tcs` are not the batch's
     /// records; [`ValidatorError::NotBatchable`] for a TC its author signed
     /// (anchor it alone with [`Self::new`], so its signature reaches the
-    /// chain) or one for another `registry` or `chain_id`.
+    /// chain), one with another call, or one for another `registry` or
+    /// `chain_id`.
     pub fn for_batch(
         batch: &Batch,
         tcs: &[ChainTransaction],
