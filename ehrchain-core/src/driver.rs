@@ -182,7 +182,11 @@ pub fn run_blocking<T: Transport + ?Sized, C: Clock + ?Sized>(
 /// every submission, hands each action to `transport`, feeds the result
 /// back, waits on `clock` in between; at the verdict stores the ACKs and
 /// removes the entry ([`Outbox::finish`]) and returns the ACKs (one per TI).
-/// A validator that is already finished returns its remaining ACKs.
+/// A validator that is already finished returns its remaining ACKs; one
+/// whose last action was handed out and never answered (by the host's own
+/// event loop) has it asked again first
+/// ([`TransactionValidator::ask_again`]), so its entry is never finished
+/// without its ACKs.
 ///
 /// When `until` is reached first (checked before every action and wait; a
 /// cancel wakes a wait at once), it stores the validator's entry as it
@@ -206,6 +210,7 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
+    validator.ask_again();
     loop {
         let mut now = clock.now();
         validator.handle_timeout(now);

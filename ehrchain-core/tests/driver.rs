@@ -258,3 +258,55 @@ fn a_cancel_from_another_thread_ends_a_run_blocked_in_an_outage_promptly() {
         "took {took:?}"
     );
 }
+
+/// A host's event loop hands out an action, then gives the validator to the
+/// blocking driver without its answer (it lost it): the driver asks again,
+/// so the TI still ends with its one ACK and its entry is finished with it,
+/// never with none; a submission that may have gone out is settled first,
+/// so the TC is anchored once.
+#[test]
+fn a_validator_whose_action_was_never_answered_is_run_to_its_ack() {
+    let hs = handshaker(config());
+    for handed_out in ["persist", "submit"] {
+        let clock = VirtualClock::starting_at(UnixMillis(START_MS));
+        let mut chain = Chain::down_until(&clock, 0);
+        let mut outbox = MemoryOutbox::default();
+        let ti = ti(&hs);
+        let now = clock.time();
+        let mut v = hs
+            .validator_for(&ti, now, &mut ChaCha20Rng::seed_from_u64(1))
+            .unwrap();
+        assert!(matches!(
+            v.poll_transmit(now),
+            Some(ehrchain_core::Transmit::Persist)
+        ));
+        if handed_out == "submit" {
+            let (key, entry) = v.outbox_entry().unwrap();
+            outbox.save(&key, &entry).unwrap();
+            v.handle_persisted(now, Ok(())).unwrap();
+            let Some(ehrchain_core::Transmit::Submit { submission }) = v.poll_transmit(now) else {
+                panic!("no submission");
+            };
+            // Sent, but the answer (the transaction hash) never handed in.
+            chain.submit(&submission).unwrap();
+        }
+        let run = ehrchain_core::run_durably(
+            &mut v,
+            &mut outbox,
+            &mut chain,
+            &mut clock.clone(),
+            &Until::verdict(),
+        )
+        .unwrap();
+        let Run::Acked(acks) = run else {
+            panic!("{handed_out}: {run:?}");
+        };
+        let [ack] = acks.as_slice() else {
+            panic!("{handed_out}: {acks:?}");
+        };
+        assert!(ack.is_valid(), "{handed_out}: {ack:?}");
+        assert_eq!(outbox.acks, acks, "{handed_out}");
+        assert!(outbox.keys().unwrap().is_empty(), "{handed_out}");
+        assert_eq!(chain.sent, 1, "{handed_out}: anchored once");
+    }
+}

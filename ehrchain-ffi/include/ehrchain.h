@@ -2374,6 +2374,27 @@ ehr_result ehr_handshaker_submit_durably(struct ehr_handshaker *handshaker,
                                          struct ehr_ack **ack_out);
 
 /**
+ * Runs `validator` through `transport` like `ehr_validator_run`, through
+ * the host's write-ahead `outbox`: its entry is stored (`outbox->save`)
+ * before anything is sent, and at the verdict `outbox->finish` gets its
+ * ACKs and removes the entry in one step; the ACKs also wait in
+ * `ehr_validator_poll_ack`. For a validator the host made itself
+ * (`ehr_handshaker_validator_for`, `ehr_validator_new_batch`,
+ * `ehr_tc_validator_signed`, `ehr_validator_from_event`): then
+ * `ehr_watcher_watch` its valid ACK. `EHR_OUTBOX_UNAVAILABLE` when a
+ * callback failed (nothing more was sent; run it again once the storage
+ * works). An outage is waited out, up to `deadline_ms` (Unix milliseconds;
+ * 0 for none) or until `cancel` (NULL for none) is signalled: then
+ * `EHR_STILL_PENDING`, no ACK, and the entry stored as it stands: run the
+ * validator again, or `ehr_handshaker_resume` after a restart.
+ */
+ehr_result ehr_validator_run_durably(struct ehr_validator *validator,
+                                     struct ehr_transport *transport,
+                                     const struct ehr_outbox_callbacks *outbox,
+                                     uint64_t deadline_ms,
+                                     const struct ehr_cancel *cancel);
+
+/**
  * Resumes every TI whose entry the host's `outbox` holds (after a restart)
  * and runs each to its ACK, which `outbox->finish` stores; writes how many
  * ACKs were made to `acks_out`. `EHR_OUTBOX_UNAVAILABLE` when a callback
@@ -3784,8 +3805,9 @@ ehr_result ehr_validator_new_batch(const struct ehr_batch *batch,
  * Runs the validator through `transport` until its verdict, blocking:
  * reads the system clock and sleeps between polls (the validator
  * configuration sets how long). Then take the ACKs with
- * `ehr_validator_poll_ack`. `EHR_VALIDATOR` (and nothing done) while an
- * action handed out by `ehr_validator_poll_transmit` awaits its result.
+ * `ehr_validator_poll_ack`. An action `ehr_validator_poll_transmit` handed
+ * out whose result was never handed in is asked again (a submission that
+ * may have gone out is settled first, so nothing is anchored twice).
  * Running a new validator for the same TC again is idempotent: the record
  * is anchored once and the second ACK is a valid replay. An outage is
  * waited out, up to `deadline_ms` (Unix milliseconds; 0 for none) or until

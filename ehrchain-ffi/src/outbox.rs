@@ -1,17 +1,17 @@
 //! The write-ahead outbox (`ehrchain_core::outbox`): the validator's entry,
 //! stored when `EHR_TRANSMIT_PERSIST` asks and read back after a restart to
-//! resume the same TC; and the blocking handshaker over the host's outbox
-//! callbacks.
+//! resume the same TC; and the blocking handshaker and validator over the
+//! host's outbox callbacks.
 
 use std::ffi::{c_char, c_void};
 
 use ehrchain_core::authorship::Signer;
 use ehrchain_core::outbox::{Outbox, OutboxError};
 use ehrchain_core::pipeline::Finished;
-use ehrchain_core::{Ack, B256, SystemClock, TransactionValidator, UnixMillis, Until};
+use ehrchain_core::{Ack, B256, SystemClock, TransactionValidator, UnixMillis, Until, run_durably};
 
 use crate::callbacks;
-use crate::cancel::{ehr_cancel, until};
+use crate::cancel::{blocking, ehr_cancel, until};
 use crate::handshaker::{ehr_ack, ehr_handshaker};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{ehr_result, guard};
@@ -374,6 +374,43 @@ impl<'a> Durable<'a> {
         out.give(ehr_ack { ack: run?.acked()? });
         Ok(())
     }
+}
+
+/// Runs `validator` through `transport` like `ehr_validator_run`, through
+/// the host's write-ahead `outbox`: its entry is stored (`outbox->save`)
+/// before anything is sent, and at the verdict `outbox->finish` gets its
+/// ACKs and removes the entry in one step; the ACKs also wait in
+/// `ehr_validator_poll_ack`. For a validator the host made itself
+/// (`ehr_handshaker_validator_for`, `ehr_validator_new_batch`,
+/// `ehr_tc_validator_signed`, `ehr_validator_from_event`): then
+/// `ehr_watcher_watch` its valid ACK. `EHR_OUTBOX_UNAVAILABLE` when a
+/// callback failed (nothing more was sent; run it again once the storage
+/// works). An outage is waited out, up to `deadline_ms` (Unix milliseconds;
+/// 0 for none) or until `cancel` (NULL for none) is signalled: then
+/// `EHR_STILL_PENDING`, no ACK, and the entry stored as it stands: run the
+/// validator again, or `ehr_handshaker_resume` after a restart.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_validator_run_durably(
+    validator: *mut ehr_validator,
+    transport: *mut ehr_transport,
+    outbox: *const ehr_outbox_callbacks,
+    deadline_ms: u64,
+    cancel: *const ehr_cancel,
+) -> ehr_result {
+    guard(|| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let mut outbox = HostOutbox(ptr::extensible(outbox, "outbox")?);
+        let (transport, until) = blocking(transport, deadline_ms, cancel)?;
+        let run = run_durably(
+            &mut validator.v,
+            &mut outbox,
+            transport,
+            &mut SystemClock,
+            &until,
+        )?;
+        validator.take_acks(run.acked()?);
+        Ok(())
+    })
 }
 
 /// Resumes every TI whose entry the host's `outbox` holds (after a restart)

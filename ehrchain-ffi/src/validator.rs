@@ -47,6 +47,12 @@ impl ehr_validator {
         }
     }
 
+    /// Keeps the ACKs a blocking run took out of `v`, for
+    /// `ehr_validator_poll_ack`.
+    pub(crate) fn take_acks(&mut self, acks: Vec<Ack>) {
+        self.acks.extend(acks);
+    }
+
     /// Whether `ehr_validator_run` took ACKs out that were not polled yet.
     pub(crate) fn holds_acks(&self) -> bool {
         !self.acks.is_empty()
@@ -179,8 +185,9 @@ pub(crate) fn batch_validator(
 /// Runs the validator through `transport` until its verdict, blocking:
 /// reads the system clock and sleeps between polls (the validator
 /// configuration sets how long). Then take the ACKs with
-/// `ehr_validator_poll_ack`. `EHR_VALIDATOR` (and nothing done) while an
-/// action handed out by `ehr_validator_poll_transmit` awaits its result.
+/// `ehr_validator_poll_ack`. An action `ehr_validator_poll_transmit` handed
+/// out whose result was never handed in is asked again (a submission that
+/// may have gone out is settled first, so nothing is anchored twice).
 /// Running a new validator for the same TC again is idempotent: the record
 /// is anchored once and the second ACK is a valid replay. An outage is
 /// waited out, up to `deadline_ms` (Unix milliseconds; 0 for none) or until
@@ -198,13 +205,7 @@ pub unsafe extern "C" fn ehr_validator_run(
         let validator = ptr::handle_mut(validator, "validator")?;
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let run = run_blocking(&mut validator.v, transport, &mut SystemClock, &until);
-        validator.acks.extend(run.acked()?);
-        if !validator.v.is_finished() {
-            return Err(Error::new(
-                ErrorCode::Validator,
-                "the validator awaits the result of an action ehr_validator_poll_transmit handed out; hand it in with ehr_validator_handle_* first",
-            ));
-        }
+        validator.take_acks(run.acked()?);
         Ok(())
     })
 }

@@ -305,7 +305,8 @@ const HANDLERS = {
  * Runs a validator to its verdict over `transport` (an `Eip1193Transport`, or
  * any object with the same submit/poll/head/recordHashOf/anchoredBatch
  * methods); returns its ACKs (one per TI). `onAction(transmit, result)` and
- * `onState(state)` report progress.
+ * `onState(state)` report progress. An action `pollTransmit` handed out whose
+ * result was never handed in is asked again first (`validator.askAgain()`).
  *
  * An outage (the provider unreachable, timing out, rate-limiting) is waited
  * out, never turned into an invalid ACK. `deadline` (Unix milliseconds on
@@ -321,6 +322,8 @@ const HANDLERS = {
 export async function runValidator(validator, transport, options = {}) {
   const { now = () => Date.now(), sleep = abortableSleep, onAction, onState, outbox, deadline, signal } = options;
   const reached = () => (signal?.aborted ? "cancelled" : deadline !== undefined && now() >= deadline ? "deadline" : undefined);
+  // An action handed out (by the host's own loop) and never answered is asked again.
+  validator.askAgain();
   for (;;) {
     validator.handleTimeout(now());
     for (;;) {

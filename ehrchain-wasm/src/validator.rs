@@ -109,6 +109,16 @@ impl Validator {
         )
     }
 
+    /// Asks again for an action `pollTransmit` handed out whose result will
+    /// never be handed in (the host lost it): a submission that may have
+    /// gone out is settled first, so nothing is anchored twice and no TI
+    /// ends without its ACK. Nothing happens when no action awaits its
+    /// result. `runValidator` calls it first.
+    #[wasm_bindgen(js_name = askAgain)]
+    pub fn ask_again(&mut self) {
+        self.inner.ask_again();
+    }
+
     /// The next ACK, or `undefined`.
     ///
     /// # Errors

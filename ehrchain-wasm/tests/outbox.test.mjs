@@ -82,6 +82,28 @@ test("a stored entry resumes the same TC after a crash; a failing outbox sends n
   assert.throws(() => ehr.Validator.fromJSON("{}"), (e) => e.code === "EHR_OUTBOX_ENTRY_INVALID");
 });
 
+test("runValidator asks again for a submission the host's loop sent but never answered: one anchor, one ACK", async () => {
+  const outbox = memoryOutbox([]);
+  const entry = reading(124);
+  const v = hs.validatorFor(entry, Date.now());
+  const now = Date.now();
+  assert.deepEqual(v.pollTransmit(now), { kind: "persist" });
+  v.handlePersisted(now);
+  const send = v.pollTransmit(now);
+  assert.equal(send.kind, "submit");
+  await transport.submit(send.submission); // sent; its hash never handed in
+  const sent = [];
+  const acks = await ehr.runValidator(v, transport, { outbox, onAction: (t) => sent.push(t.kind) });
+  assert.equal(acks.length, 1, "one ACK, never none");
+  assert.equal(acks[0].status, "valid", JSON.stringify(acks[0]));
+  assert.equal(acks[0].recordHash, send.submission.anchoring.recordHash);
+  assert.ok(!sent.includes("submit"), `settled from the registry, not sent again: ${sent}`);
+  assert.deepEqual(outbox.acks, acks);
+  v.askAgain(); // finished: nothing to ask
+  assert.equal(v.pollTransmit(Date.now()), undefined);
+  v.free();
+});
+
 /** A provider that refuses connections while `down`, else is the chain's. */
 function flaky() {
   const provider = {

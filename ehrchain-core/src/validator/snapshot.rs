@@ -100,6 +100,20 @@ impl TransactionValidator {
         Ok(snapshot.validator)
     }
 
+    /// Takes over a validator whose last action was handed out but will
+    /// never be answered: the host's event loop handed it out, then gave the
+    /// validator to a blocking driver ([`run_durably`](crate::run_durably)
+    /// calls this first). The action is asked again, as after a restart: a
+    /// submission that may have been sent is settled first (the registry is
+    /// read before anything is sent again), so nothing is anchored twice and
+    /// no TI ends without its ACK. Does nothing when no action awaits its
+    /// result.
+    pub fn ask_again(&mut self) {
+        if self.parts.asked.is_some() {
+            self.resume();
+        }
+    }
+
     /// Drops the unanswered action; a submission whose fate the restart hid
     /// is settled before it is sent again.
     fn resume(&mut self) {

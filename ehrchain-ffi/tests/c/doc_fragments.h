@@ -88,6 +88,8 @@ ehr_result db_load(void *db, const uint8_t *key, bool *found_out, const char **e
 ehr_result db_keys(void *db, uint8_t *keys_out, size_t capacity, size_t *count_out);
 ehr_result db_finish(void *db, const uint8_t *key, const struct ehr_ack *const *acks,
                      size_t acks_len);
+/* Those callbacks, as the outbox block sets them up. */
+extern ehr_outbox_callbacks outbox;
 
 /* A pipeline in the host's loop (README, "The pipeline in the host's event
  * loop"): the host's storage queue (outbox callbacks over it), and its own

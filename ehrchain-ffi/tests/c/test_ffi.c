@@ -1350,6 +1350,69 @@ static void test_durable_submit_through_the_host_outbox(void) {
     fixture_free(&f);
 }
 
+/* A validator the host made itself, run through its outbox: stored before
+ * the send, finished with its ACK; then watched. One whose submission the
+ * host's event loop handed out (and sent) without handing in the answer is
+ * settled first when run: the same TC, anchored once, one ACK. */
+static void test_validator_run_durably(void) {
+    struct fake_chain fake;
+    struct fixture f = fixture_new(FAKE_CHAIN, &fake);
+    struct mem_outbox ob;
+    memset(&ob, 0, sizeof ob);
+    ehr_outbox_callbacks outbox = mem_outbox_callbacks(&ob);
+    ehr_watcher *w = NULL;
+    OK(ehr_watcher_new(NULL, 0, &w));
+
+    ehr_ti *ti = bp_ti(f.t, "128");
+    ehr_validator *v = NULL;
+    OK(ehr_handshaker_validator_for(f.hs, ti, NULL, ehr_clock_now_ms(), &v));
+    EXPECT_RC(ehr_validator_run_durably(v, f.chain, NULL, 0, NULL), EHR_NULL_ARGUMENT);
+    EXPECT_LAST_ERROR("`outbox`");
+    EXPECT(fake.submits == 0);
+    OK(ehr_validator_run_durably(v, f.chain, &outbox, 0, NULL));
+    EXPECT(ob.saves == 1 && ob.finishes == 1 && ob.acks == 1 && !ob.has && fake.submits == 1);
+    ehr_ack *ack = NULL;
+    OK(ehr_validator_poll_ack(v, &ack));
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(s.valid);
+    OK(ehr_watcher_watch(w, v, ack));
+    size_t watched = 0;
+    OK(ehr_watcher_len(w, &watched));
+    EXPECT(watched == 1);
+    ehr_ack_free(ack);
+    ehr_validator_free(v);
+    ehr_ti_free(ti);
+
+    /* The event loop sent the TC but lost the answer; the blocking run
+     * reads the registry before it sends anything again. */
+    ti = bp_ti(f.t, "129");
+    OK(ehr_handshaker_validator_for(f.hs, ti, NULL, ehr_clock_now_ms(), &v));
+    uint64_t now_ms = ehr_clock_now_ms();
+    ehr_transmit a = EHR_TRANSMIT_INIT;
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_PERSIST);
+    OK(ehr_validator_handle_persisted(v, now_ms, EHR_OK));
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_SUBMIT);
+    uint8_t tx_hash[32];
+    fake.submits = 0;
+    OK(fake_submit(&fake, &a.submission, tx_hash));
+    OK(ehr_validator_run_durably(v, f.chain, &outbox, 0, NULL));
+    EXPECT(fake.submits == 1 && ob.finishes == 2 && ob.acks == 2 && !ob.has);
+    OK(ehr_validator_poll_ack(v, &ack));
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(s.valid && memcmp(s.record_hash, fake.record_hash, 32) == 0);
+    ehr_ack_free(ack);
+    OK(ehr_validator_poll_ack(v, &ack));
+    EXPECT(ack == NULL);
+    ehr_validator_free(v);
+    ehr_ti_free(ti);
+
+    ehr_watcher_free(w);
+    fixture_free(&f);
+}
+
 /* --------------------------------------------- TIs their author signs */
 
 /* The vendor's HSM in the test: signs with the local key in `key` (as a
@@ -1839,9 +1902,9 @@ static void test_validator_in_an_event_loop(void) {
     OK(ehr_validator_poll_transmit(v, now_ms, &first));
     EXPECT(first.kind == EHR_TRANSMIT_SUBMIT);
     /* An answer for another action, or a success without its hash: refused,
-     * and the validator still waits for the submission's result. */
+     * and the validator still waits for the submission's result (a blocking
+     * run would ask again: test_validator_run_durably). */
     EXPECT_RC(ehr_validator_handle_head(v, now_ms, EHR_OK, 7), EHR_VALIDATOR);
-    EXPECT_RC(ehr_validator_run(v, f.chain, 0, NULL), EHR_VALIDATOR);
     EXPECT_RC(ehr_validator_handle_submitted(v, now_ms, EHR_OK, NULL), EHR_NULL_ARGUMENT);
     EXPECT_LAST_ERROR("`tx_hash` is NULL");
     ehr_transmit again = EHR_TRANSMIT_INIT;
@@ -3502,6 +3565,7 @@ int main(void) {
     test_validator_in_an_event_loop();
     test_validators_for_tis();
     test_durable_submit_through_the_host_outbox();
+    test_validator_run_durably();
     test_signed_tis();
     test_watcher_after_the_ack();
     test_fhir_in_and_out();
