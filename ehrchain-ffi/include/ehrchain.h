@@ -2051,6 +2051,22 @@ ehr_result ehr_fhir_ack_to_fhir(const struct ehr_ack *ack,
                                 size_t *out_len);
 
 /**
+ * Writes the FHIR R4 AuditEvent for `ack`, valid or invalid: the export of
+ * the record to the registry, `outcome` 0 when it succeeded (4 or 8 when
+ * not, as `ehr_fhir_ack_to_fhir` writes it), for an audit log that records
+ * every ACK. Arguments as `ehr_fhir_ack_to_fhir`.
+ */
+ehr_result ehr_fhir_ack_to_audit_event(const struct ehr_ack *ack,
+                                       const char *entry_json,
+                                       size_t entry_json_len,
+                                       uint64_t chain_id,
+                                       const uint8_t *registry,
+                                       uint64_t recorded_ms,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *out_len);
+
+/**
  * The system clock in Unix milliseconds, the unit of every `now_ms` this API
  * takes (a TI's own `timestamp` is in Unix seconds: divide by 1000). 0 if
  * the system clock is set before 1970.
@@ -3350,6 +3366,19 @@ ehr_result ehr_tc_validator_signed(const struct ehr_tc *tc,
                                    size_t signature_len,
                                    const struct ehr_validator_config *config,
                                    struct ehr_validator **validator_out);
+
+/**
+ * Writes what the author of a signed TC (`anchorSignedRecord`, as
+ * `ehr_tc_attach_signature` or a signed submit made it, or a relayer read
+ * it back with `ehr_tc_from_json`) signed, as NUL-terminated JSON into
+ * `buf` (text-output rules: `ehr_result_message`): `{"statement":
+ * {"tiId", "templateId", "recordHash", "subject", "role", "author",
+ * "timestamp"}, "signature"}`, JavaScript's `tc.authorship`.
+ * Read from the calldata, not checked: `ehr_tc_validator_signed` and the
+ * pipeline's admit check it. `EHR_NOT_PRESENT` for a TC its author did not
+ * sign.
+ */
+ehr_result ehr_tc_authorship(const struct ehr_tc *tc, char *buf, size_t len, size_t *out_len);
 
 /**
  * Writes the author's signature (65 bytes when well formed) of a signed

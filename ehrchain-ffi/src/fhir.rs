@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use ehrchain_core::fhir::{self, AnchorContext, BundleMapping, FhirOptions, MappedTi};
-use ehrchain_core::{Address, B256, ErrorCode, UnixMillis};
+use ehrchain_core::{Ack, Address, B256, ErrorCode, UnixMillis};
 
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
@@ -228,6 +228,41 @@ pub unsafe extern "C" fn ehr_fhir_ack_to_fhir(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
+    let anchor = (entry_json, entry_json_len, chain_id, registry, recorded_ms);
+    resource_of(ack, anchor, (buf, len, out_len), fhir::ack_to_fhir)
+}
+
+/// Writes the FHIR R4 AuditEvent for `ack`, valid or invalid: the export of
+/// the record to the registry, `outcome` 0 when it succeeded (4 or 8 when
+/// not, as `ehr_fhir_ack_to_fhir` writes it), for an audit log that records
+/// every ACK. Arguments as `ehr_fhir_ack_to_fhir`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_fhir_ack_to_audit_event(
+    ack: *const ehr_ack,
+    entry_json: *const c_char,
+    entry_json_len: usize,
+    chain_id: u64,
+    registry: *const u8,
+    recorded_ms: u64,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    let anchor = (entry_json, entry_json_len, chain_id, registry, recorded_ms);
+    resource_of(ack, anchor, (buf, len, out_len), fhir::audit_event)
+}
+
+/// The C arguments naming an ACK's TI and anchor: `entry_json` and its
+/// length, `chain_id`, `registry` (20 bytes), `recorded_ms`.
+type AnchorArgs = (*const c_char, usize, u64, *const u8, u64);
+
+/// Writes the resource `make` builds for `ack` from the C arguments.
+fn resource_of(
+    ack: *const ehr_ack,
+    (entry_json, entry_json_len, chain_id, registry, recorded_ms): AnchorArgs,
+    (buf, len, out_len): (*mut c_char, usize, *mut usize),
+    make: fn(&Ack, &MappedTi, &AnchorContext, UnixMillis) -> serde_json::Value,
+) -> ehr_result {
     guard_on(ack, "ack", |ack| {
         let entry: MappedTi =
             from_json(ptr::text(entry_json, entry_json_len, "entry_json")?, |e| {
@@ -237,7 +272,7 @@ pub unsafe extern "C" fn ehr_fhir_ack_to_fhir(
             chain_id,
             registry: Address::from(ptr::array::<20>(registry, "registry")?),
         };
-        let resource = fhir::ack_to_fhir(&ack.ack, &entry, &context, UnixMillis(recorded_ms));
+        let resource = make(&ack.ack, &entry, &context, UnixMillis(recorded_ms));
         ptr::write_text(buf, len, out_len, &resource.to_string())
     })
 }

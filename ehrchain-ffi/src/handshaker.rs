@@ -468,7 +468,7 @@ pub unsafe extern "C" fn ehr_ack_proof(
 }
 
 /// `EHR_NOT_PRESENT`: the ACK has no such part.
-fn not_present(message: &str) -> Error {
+pub(crate) fn not_present(message: &str) -> Error {
     Error::new(ErrorCode::NotPresent, message)
 }
 

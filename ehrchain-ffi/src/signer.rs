@@ -12,11 +12,11 @@ use ehrchain_core::{Address, ErrorCode};
 use crate::callbacks;
 use crate::cancel::ehr_cancel;
 use crate::config::{ehr_validator_config, validator_config};
-use crate::handshaker::{ack_part, ehr_ack, ehr_handshaker, ehr_tc};
+use crate::handshaker::{ack_part, ehr_ack, ehr_handshaker, ehr_tc, not_present};
 use crate::outbox::{Durable, ehr_outbox_callbacks};
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, Result, ehr_result, guard};
-use crate::shapes::{free, guard_on, json_text};
+use crate::shapes::{free, guard_on, json_text, text_of};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
 use crate::validator::ehr_validator;
@@ -334,6 +334,30 @@ pub unsafe extern "C" fn ehr_tc_validator_signed(
         };
         out.give(ehr_validator::new(request.validator(signature, config)));
         Ok(())
+    })
+}
+
+/// Writes what the author of a signed TC (`anchorSignedRecord`, as
+/// `ehr_tc_attach_signature` or a signed submit made it, or a relayer read
+/// it back with `ehr_tc_from_json`) signed, as NUL-terminated JSON into
+/// `buf` (text-output rules: `ehr_result_message`): `{"statement":
+/// {"tiId", "templateId", "recordHash", "subject", "role", "author",
+/// "timestamp"}, "signature"}`, JavaScript's `tc.authorship`.
+/// Read from the calldata, not checked: `ehr_tc_validator_signed` and the
+/// pipeline's admit check it. `EHR_NOT_PRESENT` for a TC its author did not
+/// sign.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_tc_authorship(
+    tc: *const ehr_tc,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    text_of(tc, buf, len, out_len, "tc", |tc| {
+        match tc.tc.signed_statement() {
+            Some(signed) => json_text(&signed),
+            None => Err(not_present("the TC is not signed by its author")),
+        }
     })
 }
 

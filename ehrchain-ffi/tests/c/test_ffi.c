@@ -1413,6 +1413,8 @@ static void test_validator_run_durably(void) {
     fixture_free(&f);
 }
 
+static char *to_hex(char *out, const uint8_t *bytes, size_t n);
+
 /* --------------------------------------------- TIs their author signs */
 
 /* The vendor's HSM in the test: signs with the local key in `key` (as a
@@ -1704,6 +1706,21 @@ static void test_signed_tis(void) {
     OK(ehr_tc_attach_signature(tc, author, signature, 65, &signed_tc));
     OK(ehr_tc_to_json(signed_tc, json, sizeof json, &n));
     OK(ehr_tc_from_json(json, n, &back));
+    /* What the author signed, read back from the stored TC: the statement
+     * of this TI by the nurse, and the signature attached. */
+    EXPECT_RC(ehr_tc_authorship(tc, json, sizeof json, &n), EHR_NOT_PRESENT);
+    EXPECT_LAST_ERROR("the TC is not signed by its author");
+    EXPECT_RC(ehr_tc_authorship(back, json, 16, &n), EHR_BUFFER_TOO_SMALL);
+    OK(ehr_tc_authorship(back, json, sizeof json, &n));
+    EXPECT(n == strlen(json) && strncmp(json, "{\"statement\":{", 14) == 0);
+    EXPECT(strstr(json, "\"author\":\"0x19e7e376e7c213b7e7e7e46cc70a5dd086daff2a\"") != NULL);
+    uint8_t signed_ti_id[32];
+    char hex[2 + 2 * 65 + 1], field[200];
+    OK(ehr_tc_ti_id(back, signed_ti_id));
+    snprintf(field, sizeof field, "\"tiId\":\"%s\"", to_hex(hex, signed_ti_id, 32));
+    EXPECT(strstr(json, field) != NULL);
+    snprintf(field, sizeof field, "\"signature\":\"%s\"", to_hex(hex, signature, 65));
+    EXPECT(strstr(json, field) != NULL);
     EXPECT_RC(ehr_tc_signing_digest(back, author, digest), EHR_STATEMENT_MISMATCH);
     EXPECT_RC(ehr_signer_sign_digest(card, digest, signature), EHR_INVALID_ARGUMENT);
     h.key = nurse;
@@ -2244,7 +2261,8 @@ static const char FHIR_BUNDLE[] =
 /* Maps FHIR_BUNDLE with `options`, submits its one TI on the devnet, and
  * writes the FHIR resource of the ACK into `out` (malloc'd). */
 static void fhir_round_trip(const ehr_templates *t, ehr_handshaker *hs, ehr_transport *chain,
-                            const char *options, bool *valid_out, char **out) {
+                            const char *options, bool *valid_out, char **out,
+                            char **audit_out) {
     ehr_fhir_mapping *mapping = NULL;
     OK(ehr_fhir_map_bundle(t, LIT(FHIR_BUNDLE), options, strlen(options), &mapping));
     size_t mapped = 0, unmapped = 0;
@@ -2274,36 +2292,45 @@ static void fhir_round_trip(const ehr_templates *t, ehr_handshaker *hs, ehr_tran
     *out = malloc(n);
     OK(ehr_fhir_ack_to_fhir(ack, entry, entry_len, chain_id, registry, 1764495000123u, *out, n,
                             &n));
+    *audit_out = malloc(8192);
+    OK(ehr_fhir_ack_to_audit_event(ack, entry, entry_len, chain_id, registry, 1764495000123u,
+                                   *audit_out, 8192, &n));
     ehr_ack_free(ack);
     ehr_ti_free(ti);
     ehr_fhir_mapping_free(mapping);
 }
-
-static char *to_hex(char *out, const uint8_t *bytes, size_t n);
 
 static void test_fhir_in_and_out(void) {
     struct fixture f = fixture_new(DEVNET, NULL);
 
     /* A valid ACK comes back as a Provenance of the Observation. */
     bool valid = false;
-    char *fhir = NULL;
+    char *fhir = NULL, *audit = NULL;
     fhir_round_trip(f.t, f.hs, f.chain, "{\"patientIdentifierSystem\":\"" MRN_SYSTEM "\"}", &valid,
-                    &fhir);
+                    &fhir, &audit);
     EXPECT(valid);
     EXPECT(strstr(fhir, "\"resourceType\":\"Provenance\"") != NULL);
     EXPECT(strstr(fhir, "\"target\":[{\"reference\":\"urn:uuid:bp1\"}]") != NULL);
     EXPECT(strstr(fhir, "\"recorded\":\"2025-11-30T09:30:00.123Z\"") != NULL);
+    /* For the audit log, an AuditEvent of the valid ACK too: it succeeded. */
+    EXPECT(strstr(audit, "\"resourceType\":\"AuditEvent\"") != NULL);
+    EXPECT(strstr(audit, "\"outcome\":\"0\"") != NULL);
+    EXPECT(strstr(audit, "\"recorded\":\"2025-11-30T09:30:00.123Z\"") != NULL);
+    EXPECT(strstr(audit, "outcomeDesc") == NULL);
     free(fhir);
+    free(audit);
 
     /* Acting as a pathologist the chain refuses it: an AuditEvent says why. */
     fhir_round_trip(f.t, f.hs, f.chain,
                     "{\"patientIdentifierSystem\":\"" MRN_SYSTEM "\",\"authorRole\":\"pathologist\"}",
-                    &valid, &fhir);
+                    &valid, &fhir, &audit);
     EXPECT(!valid);
     EXPECT(strstr(fhir, "\"resourceType\":\"AuditEvent\"") != NULL);
     EXPECT(strstr(fhir, "\"outcome\":\"8\"") != NULL);
     EXPECT(strstr(fhir, "role \\\"pathologist\\\" may not submit this template") != NULL);
+    EXPECT(strcmp(audit, fhir) == 0); /* invalid: the same AuditEvent */
     free(fhir);
+    free(audit);
 
     /* The whole mapping as JSON: every entry accounted for. */
     ehr_fhir_mapping *mapping = NULL;
