@@ -460,7 +460,10 @@ pub struct WatchReport {
 ///
 /// # Errors
 /// [`OutboxError`] when the outbox fails; the vanished TI's entry (if it was
-/// stored) is resumed later by [`Handshaker::resume`](crate::Handshaker::resume).
+/// stored) is resumed later by [`Handshaker::resume`](crate::Handshaker::resume),
+/// and its event stays in `watcher` ([`AnchorWatcher::poll_event`]) with
+/// those after it, so a later run resends it (the events acted on before
+/// are not reported again).
 pub fn watch_durably<O, T, C>(
     watcher: &mut AnchorWatcher,
     outbox: &mut O,
@@ -476,11 +479,14 @@ where
     let mut watched = WatchReport::default();
     loop {
         watch_round(watcher, transport, clock, until);
-        while let Some(event) = watcher.poll_event() {
+        // An event leaves the watcher once acted on: when the outbox fails,
+        // the vanished anchor is still there for the host or the next run.
+        while let Some(event) = watcher.peek_event().cloned() {
             if let WatchEvent::Vanished { key, entry, .. } = &event {
                 resend(watcher, outbox, transport, clock, (key, entry), until)
                     .map(|acks| watched.resent.extend(acks))?;
             }
+            watcher.poll_event();
             watched.events.push(event);
         }
         if watcher.is_empty() || until.reached(clock.now()).is_some() {

@@ -8,9 +8,10 @@ mod common;
 
 use alloy_primitives::{Address, B256};
 use common::test_keys::test_generator;
-use ehrchain_core::outbox::{MemoryOutbox, Outbox};
+use ehrchain_core::outbox::{MemoryOutbox, Outbox, OutboxError};
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::validator::{Outage, ValidatorState};
+use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{
     AnchoredBatch, BatchReader, Handshaker, InMemoryKeyStore, InitialTransaction, Role, Run,
     StopCause, Submission, SubmissionStatus, TemplateRegistry, TransactionValidator, Transport,
@@ -77,7 +78,10 @@ impl Transport for Chain {
     }
     fn poll(&mut self, tx: &TxHash, _: &Submission) -> Result<SubmissionStatus, TransportError> {
         self.reach()?;
-        let (_, block) = self.anchored.expect("polled before sent");
+        // Nothing anchored: the transaction was reorged away.
+        let Some((_, block)) = self.anchored else {
+            return Ok(SubmissionStatus::Dropped);
+        };
         Ok(SubmissionStatus::Included(TxReceipt {
             tx_hash: *tx,
             status: true,
@@ -309,4 +313,113 @@ fn a_validator_whose_action_was_never_answered_is_run_to_its_ack() {
         assert!(outbox.keys().unwrap().is_empty(), "{handed_out}");
         assert_eq!(chain.sent, 1, "{handed_out}: anchored once");
     }
+}
+
+/// An outbox that refuses to store while `full` (the disk is full).
+struct FullDisk {
+    inner: MemoryOutbox,
+    full: bool,
+}
+
+impl Outbox for FullDisk {
+    fn save(&mut self, key: &B256, entry: &str) -> Result<(), OutboxError> {
+        if self.full {
+            return Err(OutboxError("the disk is full".into()));
+        }
+        self.inner.save(key, entry)
+    }
+    fn load(&mut self, key: &B256) -> Result<Option<String>, OutboxError> {
+        self.inner.load(key)
+    }
+    fn keys(&mut self) -> Result<Vec<B256>, OutboxError> {
+        self.inner.keys()
+    }
+    fn finish(
+        &mut self,
+        key: Option<&B256>,
+        acks: &[ehrchain_core::Ack],
+    ) -> Result<(), OutboxError> {
+        self.inner.finish(key, acks)
+    }
+}
+
+/// A reorg takes a valid ACK's anchor away while the outbox cannot store:
+/// the run fails, and the vanished anchor stays in the watcher instead of
+/// being dropped with nothing stored; the next run resends the same TC.
+#[test]
+fn a_vanished_anchor_the_outbox_could_not_take_stays_in_the_watcher() {
+    let hs = handshaker(config());
+    let clock = VirtualClock::starting_at(UnixMillis(START_MS));
+    let mut chain = Chain::down_until(&clock, 0);
+    let mut outbox = FullDisk {
+        inner: MemoryOutbox::default(),
+        full: false,
+    };
+    let ti = ti(&hs);
+    let mut v = hs
+        .validator_for(&ti, clock.time(), &mut ChaCha20Rng::seed_from_u64(1))
+        .unwrap();
+    let run = ehrchain_core::run_durably(
+        &mut v,
+        &mut outbox,
+        &mut chain,
+        &mut clock.clone(),
+        &Until::verdict(),
+    );
+    let Ok(Run::Acked(acks)) = run else {
+        panic!("{run:?}");
+    };
+    let mut watcher = AnchorWatcher::new(WatcherConfig {
+        depth: 3,
+        ..WatcherConfig::default()
+    });
+    watcher.watch(&v, &acks[0]).unwrap();
+    chain.anchored = None; // the reorg
+    outbox.full = true;
+    let until = Until::deadline(UnixMillis(START_MS + 60_000));
+    let failed = ehrchain_core::watch_durably(
+        &mut watcher,
+        &mut outbox,
+        &mut chain,
+        &mut clock.clone(),
+        &until,
+    );
+    assert_eq!(failed, Err(OutboxError("the disk is full".into())));
+    assert!(
+        matches!(watcher.peek_event(), Some(WatchEvent::Vanished { key, .. }) if *key == ti.ti_id),
+        "the vanished anchor was dropped: {:?}",
+        watcher.peek_event()
+    );
+    assert_eq!(chain.sent, 1);
+
+    outbox.full = false;
+    let report = ehrchain_core::watch_durably(
+        &mut watcher,
+        &mut outbox,
+        &mut chain,
+        &mut clock.clone(),
+        &until,
+    )
+    .unwrap();
+    let kinds: Vec<&str> = report
+        .events
+        .iter()
+        .map(|e| match e {
+            WatchEvent::Vanished { .. } => "vanished",
+            WatchEvent::Final { .. } => "final",
+        })
+        .collect();
+    assert_eq!(kinds, ["vanished", "final"]);
+    // Given back to the watcher, the host polls them in the same order.
+    watcher.restore_events(report.events.clone());
+    assert_eq!(watcher.poll_event().as_ref(), report.events.first());
+    assert_eq!(watcher.poll_event().as_ref(), report.events.get(1));
+    assert_eq!(watcher.poll_event(), None);
+    let [resent] = report.resent.as_slice() else {
+        panic!("{:?}", report.resent);
+    };
+    assert!(resent.is_valid(), "{resent:?}");
+    assert_eq!(resent.record_hash, acks[0].record_hash, "the same TC");
+    assert_eq!(chain.sent, 2);
+    assert!(watcher.is_empty() && outbox.inner.keys().unwrap().is_empty());
 }

@@ -4030,13 +4030,34 @@ ehr_result ehr_watcher_len(const struct ehr_watcher *watcher, size_t *len_out);
  * once (as for `ehr_validator_run`); then take the events with
  * `ehr_watcher_poll_event`. A vanished
  * anchor is the host's to resend: store the event's `entry` in the outbox
- * and resume it (`ehr_validator_from_json`, `ehr_validator_run`), then
- * watch the new ACK.
+ * and resume it (`ehr_validator_from_event`, `ehr_validator_run_durably`),
+ * then watch the new ACK; or run `ehr_watcher_run_durably`, which does.
  */
 ehr_result ehr_watcher_run(struct ehr_watcher *watcher,
                            struct ehr_transport *transport,
                            uint64_t deadline_ms,
                            const struct ehr_cancel *cancel);
+
+/**
+ * Runs the watcher like `ehr_watcher_run`, and resends through the host's
+ * write-ahead `outbox`: when an anchor vanishes, its TI is moved back to
+ * pending (the event's entry stored with `outbox->save`), the same TC is
+ * sent again (`ehr_validator_run_durably`: the same record hash, a new
+ * transaction; `outbox->finish` gets its ACKs) and its valid ACK is
+ * watched, until every anchor is final, `deadline_ms` (Unix milliseconds;
+ * 0 for none) passes or `cancel` (NULL for none) is signalled. Writes how
+ * many ACKs the resends made to `resent_out`. The events (`final`,
+ * `vanished`) stay for `ehr_watcher_poll_event`. `EHR_OUTBOX_UNAVAILABLE`
+ * when a callback failed: the vanished anchor's event stays in the watcher
+ * (with those after it), so running again resends it; an entry stored
+ * before the failure is resumed by `ehr_handshaker_resume` too.
+ */
+ehr_result ehr_watcher_run_durably(struct ehr_watcher *watcher,
+                                   struct ehr_transport *transport,
+                                   const struct ehr_outbox_callbacks *outbox,
+                                   uint64_t deadline_ms,
+                                   const struct ehr_cancel *cancel,
+                                   size_t *resent_out);
 
 /**
  * Writes the next read for the host at `now_ms` to `transmit_out` (an

@@ -3,7 +3,8 @@
 //! reports an anchor a reorg took away (`vanished`) with the outbox entry
 //! that resends the same TC (`ehr_validator_from_json`). Driven by ehrchain
 //! through a transport (`ehr_watcher_run`, blocking, with a deadline and a
-//! cancel token) or by
+//! cancel token; `ehr_watcher_run_durably` resends a vanished anchor's TC
+//! through the host's outbox) or by
 //! the host's own event loop: reads out (`ehr_watcher_poll_transmit`, the
 //! validator's `ehr_transmit`), results in (`ehr_watcher_handle_*`), events
 //! out as JSON (`ehr_watcher_poll_event`). The state machine is the core's
@@ -12,10 +13,11 @@
 use std::ffi::c_char;
 
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
-use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, watch_until};
+use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, watch_durably, watch_until};
 
 use crate::cancel::{blocking, ehr_cancel};
 use crate::handshaker::ehr_ack;
+use crate::outbox::{HostOutbox, ehr_outbox_callbacks};
 use crate::ptr::{self, Out};
 use crate::reads::{self, ReaderHandle};
 use crate::result::{Error, ehr_result, guard};
@@ -109,8 +111,8 @@ pub unsafe extern "C" fn ehr_watcher_len(
 /// once (as for `ehr_validator_run`); then take the events with
 /// `ehr_watcher_poll_event`. A vanished
 /// anchor is the host's to resend: store the event's `entry` in the outbox
-/// and resume it (`ehr_validator_from_json`, `ehr_validator_run`), then
-/// watch the new ACK.
+/// and resume it (`ehr_validator_from_event`, `ehr_validator_run_durably`),
+/// then watch the new ACK; or run `ehr_watcher_run_durably`, which does.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_watcher_run(
     watcher: *mut ehr_watcher,
@@ -122,6 +124,45 @@ pub unsafe extern "C" fn ehr_watcher_run(
         let watcher = ptr::handle_mut(watcher, "watcher")?;
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         watch_until(&mut watcher.w, transport, &mut SystemClock, &until);
+        Ok(())
+    })
+}
+
+/// Runs the watcher like `ehr_watcher_run`, and resends through the host's
+/// write-ahead `outbox`: when an anchor vanishes, its TI is moved back to
+/// pending (the event's entry stored with `outbox->save`), the same TC is
+/// sent again (`ehr_validator_run_durably`: the same record hash, a new
+/// transaction; `outbox->finish` gets its ACKs) and its valid ACK is
+/// watched, until every anchor is final, `deadline_ms` (Unix milliseconds;
+/// 0 for none) passes or `cancel` (NULL for none) is signalled. Writes how
+/// many ACKs the resends made to `resent_out`. The events (`final`,
+/// `vanished`) stay for `ehr_watcher_poll_event`. `EHR_OUTBOX_UNAVAILABLE`
+/// when a callback failed: the vanished anchor's event stays in the watcher
+/// (with those after it), so running again resends it; an entry stored
+/// before the failure is resumed by `ehr_handshaker_resume` too.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_watcher_run_durably(
+    watcher: *mut ehr_watcher,
+    transport: *mut ehr_transport,
+    outbox: *const ehr_outbox_callbacks,
+    deadline_ms: u64,
+    cancel: *const ehr_cancel,
+    resent_out: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let watcher = ptr::handle_mut(watcher, "watcher")?;
+        let mut outbox = HostOutbox(ptr::extensible(outbox, "outbox")?);
+        let (transport, until) = blocking(transport, deadline_ms, cancel)?;
+        let resent = Out::new(resent_out, "resent_out")?;
+        let report = watch_durably(
+            &mut watcher.w,
+            &mut outbox,
+            transport,
+            &mut SystemClock,
+            &until,
+        )?;
+        watcher.w.restore_events(report.events);
+        resent.set(report.resent.len());
         Ok(())
     })
 }

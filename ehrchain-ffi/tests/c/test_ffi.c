@@ -1403,9 +1403,40 @@ static void test_validator_run_durably(void) {
     OK(ehr_validator_poll_ack(v, &ack));
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && memcmp(s.record_hash, fake.record_hash, 32) == 0);
+    ehr_ack *extra = NULL;
+    OK(ehr_validator_poll_ack(v, &extra));
+    EXPECT(extra == NULL);
+
+    /* Watched through the outbox: a reorg takes the anchor away while the
+     * disk is full; the run says so and keeps the vanished anchor, and the
+     * next run resends the same TC and watches it to final. */
+    ehr_watcher *durable = NULL;
+    OK(ehr_watcher_new(LIT("{\"depth\": 3, \"pollIntervalMs\": 1}"), &durable));
+    OK(ehr_watcher_watch(durable, v, ack));
+    fake.anchored = 0;
+    memset(fake.tx_hash, 0, 32);
+    ob.fail_save = 1;
+    size_t resent = 99;
+    uint64_t deadline = ehr_clock_now_ms() + 10000;
+    EXPECT_RC(ehr_watcher_run_durably(durable, f.chain, &outbox, deadline, NULL, &resent),
+              EHR_OUTBOX_UNAVAILABLE);
+    EXPECT(resent == 99 && fake.submits == 1);
+    ob.fail_save = 0;
+    OK(ehr_watcher_run_durably(durable, f.chain, &outbox, deadline, NULL, &resent));
+    EXPECT(resent == 1 && fake.submits == 2 && fake.anchored && ob.acks == 3 && !ob.has);
+    char event[32768];
+    size_t event_len = 0;
+    bool has_event = false;
+    OK(ehr_watcher_poll_event(durable, event, sizeof event, &event_len, &has_event));
+    EXPECT(has_event && strncmp(event, "{\"event\":\"vanished\"", 19) == 0);
+    OK(ehr_watcher_poll_event(durable, event, sizeof event, &event_len, &has_event));
+    EXPECT(has_event && strncmp(event, "{\"event\":\"final\"", 16) == 0);
+    OK(ehr_watcher_poll_event(durable, event, sizeof event, &event_len, &has_event));
+    EXPECT(!has_event);
+    OK(ehr_watcher_len(durable, &watched));
+    EXPECT(watched == 0);
+    ehr_watcher_free(durable);
     ehr_ack_free(ack);
-    OK(ehr_validator_poll_ack(v, &ack));
-    EXPECT(ack == NULL);
     ehr_validator_free(v);
     ehr_ti_free(ti);
 
