@@ -3663,6 +3663,21 @@ ehr_result ehr_transport_devnet_grant_role(struct ehr_transport *transport,
                                            const uint8_t *account);
 
 /**
+ * Registers the template of `templates` with the 32-byte id `template_id`
+ * (its id and the roles allowed to use it) on the devnet's registry, as the
+ * devnet's admin: a template added after the devnet was made
+ * (`ehr_templates_add_json`) loads on chain once registered, without
+ * making a new devnet (`ehr_transport_rpc_register_template` on a node).
+ * `EHR_TEMPLATE_UNKNOWN` when `templates` has no such template;
+ * `EHR_DEVNET` when the registration reverts (registered already: the
+ * message names `EhrRegistryTemplateExists`); `EHR_INVALID_ARGUMENT` for
+ * other transports.
+ */
+ehr_result ehr_transport_devnet_register_template(struct ehr_transport *transport,
+                                                  const struct ehr_templates *templates,
+                                                  const uint8_t *template_id);
+
+/**
  * Makes a transport over the host's callbacks (copied; `callbacks` itself
  * need not outlive the call) for chain `chain_id` and the `EhrRegistry` at
  * the 20-byte `registry`. `EHR_NULL_ARGUMENT` when a required callback is

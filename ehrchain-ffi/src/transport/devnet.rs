@@ -100,3 +100,29 @@ pub unsafe extern "C" fn ehr_transport_devnet_grant_role(
         })
     })
 }
+
+/// Registers the template of `templates` with the 32-byte id `template_id`
+/// (its id and the roles allowed to use it) on the devnet's registry, as the
+/// devnet's admin: a template added after the devnet was made
+/// (`ehr_templates_add_json`) loads on chain once registered, without
+/// making a new devnet (`ehr_transport_rpc_register_template` on a node).
+/// `EHR_TEMPLATE_UNKNOWN` when `templates` has no such template;
+/// `EHR_DEVNET` when the registration reverts (registered already: the
+/// message names `EhrRegistryTemplateExists`); `EHR_INVALID_ARGUMENT` for
+/// other transports.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_devnet_register_template(
+    transport: *mut ehr_transport,
+    templates: *const ehr_templates,
+    template_id: *const u8,
+) -> ehr_result {
+    guard_on_mut(transport, "transport", |t| {
+        let templates = ptr::handle(templates, "templates")?;
+        let id = ehrchain_core::B256::from(ptr::array::<32>(template_id, "template_id")?);
+        let template = templates.registry.template(&id)?;
+        with_feature!("devnet", (t, template), {
+            devnet(t)?.devnet_mut().register_template(template)?;
+            Ok(())
+        })
+    })
+}

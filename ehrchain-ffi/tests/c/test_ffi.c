@@ -840,6 +840,8 @@ static void test_devnet_flow_batches_and_proofs(void) {
 
 /* ------------------------------------------- devnet roles, TC accessors */
 
+static void register_on_the_devnet(struct fixture *f);
+
 static void test_devnet_roles_and_tc_accessors(void) {
     struct fixture f = fixture_new(DEVNET, NULL);
 
@@ -981,7 +983,61 @@ static void test_devnet_roles_and_tc_accessors(void) {
               EHR_INVALID_ARGUMENT);
 
     ehr_ti_free(ti);
+    register_on_the_devnet(&f);
     fixture_free(&f);
+}
+
+/* A template added after the devnet was made (version 2 of blood pressure)
+ * is refused on chain until registered on the same devnet, then anchors. */
+static void register_on_the_devnet(struct fixture *f) {
+    ehr_templates *t2 = NULL;
+    OK(ehr_templates_new_builtin(&t2));
+    uint8_t v1[32], v2[32];
+    OK(ehr_templates_latest(t2, LIT("blood-pressure"), v1));
+    char *json = malloc(64 * 1024);
+    size_t n = 0;
+    OK(ehr_templates_json(t2, v1, json, 64 * 1024, &n));
+    /* A new version: its id is taken from its content again. */
+    char *id_member = strstr(json, "\"id\":\"0x");
+    EXPECT(id_member != NULL && strstr(id_member, "\",") != NULL);
+    const char *after = strstr(id_member, "\",") + 2;
+    memmove(id_member, after, strlen(after) + 1);
+    n = strlen(json);
+    char *version = strstr(json, "\"version\":");
+    EXPECT(version != NULL);
+    version += strlen("\"version\":");
+    while (*version == ' ') {
+        version++;
+    }
+    EXPECT(*version == '1');
+    *version = '2';
+    OK(ehr_templates_add_json(t2, json, n, v2));
+    free(json);
+    ehr_handshaker *hs2 = handshaker(t2, f->keys, f->chain);
+    char reason[1024];
+    for (int registered = 0; registered < 2; registered++) {
+        if (registered) {
+            OK(ehr_transport_devnet_register_template(f->chain, t2, v2));
+        }
+        ehr_ti *ti = bp_ti(t2, "131");
+        ehr_ack *ack = NULL;
+        OK(ehr_handshaker_submit(hs2, ti, f->chain, 0, NULL, &ack));
+        ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+        OK(ehr_ack_to_summary(ack, &s));
+        EXPECT(s.valid == registered && memcmp(s.template_id, v2, 32) == 0);
+        if (!registered) {
+            OK(ehr_ack_reason(ack, reason, sizeof reason, &n));
+            EXPECT(strstr(reason, "EhrRegistryUnknownTemplate") != NULL);
+        }
+        ehr_ack_free(ack);
+        ehr_ti_free(ti);
+    }
+    EXPECT_RC(ehr_transport_devnet_register_template(f->chain, t2, v2), EHR_DEVNET);
+    EXPECT_LAST_ERROR("EhrRegistryTemplateExists");
+    uint8_t unknown[32] = {0};
+    EXPECT_RC(ehr_transport_devnet_register_template(f->chain, t2, unknown), EHR_TEMPLATE_UNKNOWN);
+    ehr_handshaker_free(hs2);
+    ehr_templates_free(t2);
 }
 
 /* --------------------------------------------- a transport in C callbacks */
