@@ -21,6 +21,7 @@ export {
   Validator,
   Watcher,
   consentGrantId,
+  consentSigningDigest,
   consentTypedData,
   decodeRevert,
   disclosureTransaction,

@@ -8,6 +8,7 @@
 use ehrchain_core::authorship::{
     AuthorshipError, LocalSigner as CoreLocalSigner, Signer as _, SigningRequest as CoreRequest,
 };
+use ehrchain_core::consent_abi::{ConsentDomain, ConsentStatement};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
@@ -171,7 +172,8 @@ impl Handshaker {
 /// An author's secp256k1 key held in WebAssembly memory, signing with the
 /// core's local signer: RFC 6979 deterministic nonces and a low `s`, so the
 /// same key and statement give the same signature as in Rust and C
-/// (`ehr_signer_new_local`). A `Signer` for `submitTi`'s `signer` option.
+/// (`ehr_signer_new_local`). A `Signer` for `submitTi`'s `signer` option;
+/// a patient's key signs consent statements too (`signConsent`).
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct LocalSigner {
@@ -235,6 +237,31 @@ impl LocalSigner {
         #[wasm_bindgen(unchecked_param_type = "string")] digest: JsValue,
     ) -> Result<String, JsValue> {
         let digest = convert::b256(&digest, "digest")?;
+        let signature = self.inner.sign_digest(&digest.0).map_err(Failure::from)?;
+        Ok(hex(&signature))
+    }
+
+    /// The 65-byte signature (hex) of a consent `statement` (a
+    /// `ConsentGrant`, or a `ConsentRevocation` when it has a `grantId`)
+    /// under `domain` (`{chainId, consent}`): its EIP-712 digest
+    /// (`consentSigningDigest`) signed with this key, for `relayConsent`, as
+    /// C's `ehr_signer_sign_consent`. The key is the patient's (or
+    /// guardian's) bound account; `EhrConsent` refuses a signature of
+    /// another account when relayed.
+    ///
+    /// # Errors
+    /// `EHR_INVALID_JSON` for a malformed domain or statement;
+    /// `EHR_SIGNER_FAILED` should the key refuse to sign.
+    #[wasm_bindgen(js_name = signConsent, unchecked_return_type = "Hex")]
+    pub fn sign_consent(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ConsentDomain")] domain: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ConsentGrant | ConsentRevocation")]
+        statement: JsValue,
+    ) -> Result<String, JsValue> {
+        let domain: ConsentDomain = convert::document(&domain, "domain")?;
+        let statement: ConsentStatement = convert::document(&statement, "statement")?;
+        let digest = statement.signing_hash(&domain);
         let signature = self.inner.sign_digest(&digest.0).map_err(Failure::from)?;
         Ok(hex(&signature))
     }

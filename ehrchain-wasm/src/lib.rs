@@ -42,8 +42,9 @@ pub use registry::{
 pub use rpc::{RpcExchange, rpc_check_chain_id, rpc_classify_error, rpc_view};
 pub use sharing::{
     ReceiveCheck, ShareCheck, accounting_of, accounting_requests, bind_patient_call,
-    consent_bytecode, consent_grant_id, consent_refusal, consent_relay_call, consent_typed_data,
-    disclosure_transaction, mined_block_of, mined_block_request, publish_recipient_key_call,
+    consent_bytecode, consent_grant_id, consent_refusal, consent_relay_call,
+    consent_signing_digest, consent_typed_data, disclosure_transaction, mined_block_of,
+    mined_block_request, publish_recipient_key_call,
 };
 pub use templates::Templates;
 pub use validator::Validator;

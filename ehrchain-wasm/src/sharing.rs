@@ -400,6 +400,25 @@ pub fn consent_grant_id(
     Ok(hex(grant.grant_id(&domain).as_slice()))
 }
 
+/// The EIP-712 digest of a consent `statement` (a `ConsentGrant`, or a
+/// `ConsentRevocation` when it has a `grantId`) under `domain` (`{chainId,
+/// consent}`): what the patient signs without a wallet (a key or an HSM
+/// signing a 32-byte hash; `localSigner`'s `signConsent` does both steps),
+/// the digest of `consentTypedData`'s document. For a grant, its grant id
+/// (`consentGrantId`). C's `ehr_consent_signing_digest`.
+///
+/// # Errors
+/// `EHR_INVALID_JSON` for a malformed domain or statement.
+#[wasm_bindgen(js_name = consentSigningDigest, unchecked_return_type = "Hex")]
+pub fn consent_signing_digest(
+    #[wasm_bindgen(unchecked_param_type = "ConsentDomain")] domain: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ConsentGrant | ConsentRevocation")] statement: JsValue,
+) -> Result<String, JsValue> {
+    let domain: ConsentDomain = convert::document(&domain, "domain")?;
+    let statement: ConsentStatement = convert::document(&statement, "statement")?;
+    Ok(hex(statement.signing_hash(&domain).as_slice()))
+}
+
 /// Calldata relaying a consent `statement` its patient signed (`grantSigned`
 /// for a `ConsentGrant`, `revokeSigned` for a `ConsentRevocation`): anyone
 /// may send it.

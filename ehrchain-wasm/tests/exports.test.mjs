@@ -18,7 +18,7 @@ const PUBLIC = [
   "sealCapsule", "sealEnvelope", "submitTi", "verifyProof",
   "verifyProofAnchored", "verifyProofs", "version", "Watcher",
   // Sharing with consent (docs/consent.md).
-  "accounting", "bindPatient", "consentGrantId", "consentTypedData", "deployConsent", "disclosureTransaction",
+  "accounting", "bindPatient", "consentGrantId", "consentSigningDigest", "consentTypedData", "deployConsent", "disclosureTransaction",
   "patientRecords", "publishRecipientKey", "receiveRecord", "recordDisclosures", "relayConsent", "shareRecord",
   "signConsent",
 ].sort();

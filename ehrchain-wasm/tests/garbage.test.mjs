@@ -78,6 +78,15 @@ const TARGETS = {
       signer.free();
     }
   },
+  "signer.signConsent": (a, b) => {
+    const signer = ehr.localSigner(`0x${"11".repeat(32)}`);
+    try {
+      signer.signConsent(a, b);
+    } finally {
+      signer.free();
+    }
+  },
+  consentSigningDigest: (a, b) => ehr.consentSigningDigest(a, b),
   sealCapsule: (a, b, c, d) => ehr.sealCapsule(tc.envelope, a, b, c, d),
   "KeyCapsule.open": (a, b) => ehr.KeyCapsule.parse(a).open(b, b),
   "InclusionProof.parse": (a) => ehr.InclusionProof.parse(a).free(),

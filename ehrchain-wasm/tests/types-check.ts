@@ -12,7 +12,7 @@ import {
   type FhirMapping, type FhirOptions, type FhirResource, type FhirUnmapped, type FhirAckResource,
   KeyCapsule, generateRecipientKey, recipientKeyId, recipientPublicKey, sealCapsule,
   type CapsuleBinding, type CapsuleSuite,
-  accounting, consentGrantId, consentTypedData, deployConsent, disclosureTransaction, receiveRecord, recordDisclosures,
+  accounting, consentGrantId, consentSigningDigest, consentTypedData, deployConsent, disclosureTransaction, receiveRecord, recordDisclosures,
   relayConsent, shareRecord, signConsent, bindPatient, publishRecipientKey,
   type Accounting, type ConsentDomain, type ConsentGrant, type ConsentRevocation, type ConsentTransaction, type ConsentTypedData,
   type AnchorEvidence, type DisclosureEntry, type Evidence, type GrantEntry, type MinedBlock, type Received, type Share, type SharingContext,
@@ -177,12 +177,17 @@ export async function sharingExample(hs: Handshaker, envelope: Uint8Array, publi
   const grants: GrantEntry[] = book.grants;
   const revocation: ConsentRevocation = { grantId, patient, deadline: 1_800_000_000 };
   await relayConsent(provider, { context, from: hospitalA, statement: revocation, signature: await signConsent(provider, domain, revocation) });
+  // Without a wallet: the digest for a key or an HSM, or a key held here.
+  const digest: Hex = consentSigningDigest(domain, revocation);
+  const patientKey = localSigner(new Uint8Array(32).fill(0x5d));
+  const signedHere: Hex = patientKey.signConsent(domain, revocation);
+  patientKey.free();
   try {
     await shareRecord(provider, { context, envelope, recipient: hospitalB, authority: "emergency", publicKey, handshaker: hs });
   } catch (e) {
     if (isEhrchainError(e) && e.code === "EHR_CONSENT_NO_EMERGENCY_ROLE") return "refused";
   }
-  return `${typed.primaryType} ${checkedAt.number} ${tx.calldata} ${receipt.blockNumber} ${received.record.length} ${evidence.tiId} ${first?.recipient} ${grants.length} ${grants[0]?.revokedIn}`;
+  return `${typed.primaryType} ${checkedAt.number} ${tx.calldata} ${receipt.blockNumber} ${received.record.length} ${evidence.tiId} ${first?.recipient} ${grants.length} ${grants[0]?.revokedIn} ${digest} ${signedHere}`;
 }
 
 /** The patient's records found from their account, typed: the pseudonyms, then each record's template, time and role. */
