@@ -2852,6 +2852,24 @@ ehr_result ehr_rpc_exchange_new_watcher(const struct ehr_watcher *watcher,
                                         struct ehr_rpc_exchange **exchange_out);
 
 /**
+ * Makes the exchange for what `ehr_pipeline_poll_transmit` handed out:
+ * `transmit`, `EHR_PIPELINE_TRANSMIT_READ_HEAD` or
+ * `EHR_PIPELINE_TRANSMIT_FLIGHT` with that flight's `action` (NULL for a
+ * head read), as `ehr_rpc_exchange_new` does for a validator's action
+ * (`registry`, `from` and `mine_on_head` the same). Hand its result to the
+ * pipeline with `ehr_rpc_exchange_finish_pipeline`. `EHR_INVALID_ARGUMENT`
+ * for `EHR_PIPELINE_TRANSMIT_PERSIST` (the host's storage, not JSON-RPC)
+ * or `_NONE`, and for a flight the pipeline no longer holds.
+ */
+ehr_result ehr_rpc_exchange_new_pipeline(struct ehr_pipeline *pipeline,
+                                         const struct ehr_pipeline_transmit *transmit,
+                                         const struct ehr_transmit *action,
+                                         const uint8_t *registry,
+                                         const uint8_t *from,
+                                         bool mine_on_head,
+                                         struct ehr_rpc_exchange **exchange_out);
+
+/**
  * Writes the next JSON-RPC request body to POST (with request id `id`) as
  * NUL-terminated text into `buf`, following the text-output rules of
  * `ehr_result_message`. `EHR_NOT_PRESENT` once the exchange is done (then
@@ -2894,6 +2912,18 @@ ehr_result ehr_rpc_exchange_finish(struct ehr_rpc_exchange *exchange,
 ehr_result ehr_rpc_exchange_finish_watcher(struct ehr_rpc_exchange *exchange,
                                            struct ehr_watcher *watcher,
                                            uint64_t now_ms);
+
+/**
+ * Hands the result of a done exchange to `pipeline` at `now_ms` (the
+ * pipeline whose action it carried out): the head to the pipeline, a
+ * flight's result to that flight, as the matching `ehr_pipeline_handle_*`
+ * would (a flight whose verdict was taken meanwhile takes nothing).
+ * `EHR_NOT_PRESENT` while requests remain; `EHR_INVALID_ARGUMENT` for an
+ * exchange made for a validator or a watcher.
+ */
+ehr_result ehr_rpc_exchange_finish_pipeline(struct ehr_rpc_exchange *exchange,
+                                            struct ehr_pipeline *pipeline,
+                                            uint64_t now_ms);
 
 /**
  * Frees an exchange (NULL is ignored).

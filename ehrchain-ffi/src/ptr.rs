@@ -262,7 +262,7 @@ extensible!(any_bits ehr_signer_callbacks);
 extensible!(any_bits ehr_sharing_context);
 extensible!(any_bits ehr_capsule_binding);
 extensible!(any_bits ehr_transmit);
-extensible!(ehr_pipeline_transmit);
+extensible!(any_bits ehr_pipeline_transmit);
 extensible!(ehr_receipt);
 extensible!(ehr_ack_summary);
 extensible!(ehr_proof_summary);

@@ -6,7 +6,8 @@
 //! validator (or the watcher). Requests, the classification of answers
 //! (reverts, outages, rate limits, another chain) and their decoding are the
 //! core's (`ehrchain_core::rpc`), the same as the Rust `RpcTransport` and
-//! the JavaScript EIP-1193 transport use.
+//! the JavaScript EIP-1193 transport use. A pipeline's actions go the same
+//! way (`ehr_rpc_exchange_new_pipeline`, `ehr_rpc_exchange_finish_pipeline`).
 //!
 //! ```c
 //! ehr_rpc_exchange *x;
@@ -21,6 +22,7 @@
 
 use std::ffi::c_char;
 
+use ehrchain_core::pipeline::FlightId;
 use ehrchain_core::rpc::{self, Exchange, ExchangeConfig, Outcome};
 use ehrchain_core::{
     Address, B256, ErrorCode, Submission, TakesReads as _, Transmit, TransportError, TxHash,
@@ -28,18 +30,31 @@ use ehrchain_core::{
 };
 
 use crate::config::ehr_finality;
+use crate::pipeline::ehr_pipeline;
 use crate::ptr::{self, Out};
 use crate::reads::ReaderHandle;
 use crate::result::{Error, Result, ehr_result, guard};
 use crate::shapes::{free, guard_on, guard_on_mut};
 use crate::validator::{ehr_transmit, ehr_transmit_kind, ehr_validator};
 use crate::watcher::ehr_watcher;
+use crate::{ehr_pipeline_transmit, ehr_pipeline_transmit_kind};
 
 /// One validator action carried out over JSON-RPC by the host's HTTP client.
 ///
 /// Thread safety: may be moved to another thread, not used from two at once.
 pub struct ehr_rpc_exchange {
     exchange: Option<Exchange>,
+    /// For a pipeline's action: whose result it is.
+    pipeline: Option<PipelineTarget>,
+}
+
+/// Who in a pipeline takes an exchange's result.
+#[derive(Clone, Copy, Debug)]
+enum PipelineTarget {
+    /// The pipeline's own head read.
+    Head,
+    /// A submission in flight.
+    Flight(FlightId),
 }
 
 /// The core's action for the C view `transmit` of a state machine's next
@@ -165,6 +180,77 @@ fn exchange_new<H: ReaderHandle>(
         let exchange = Exchange::new(&transmit_of(submission, transmit)?, config);
         out.give(ehr_rpc_exchange {
             exchange: Some(exchange),
+            pipeline: None,
+        });
+        Ok(())
+    })
+}
+
+/// Makes the exchange for what `ehr_pipeline_poll_transmit` handed out:
+/// `transmit`, `EHR_PIPELINE_TRANSMIT_READ_HEAD` or
+/// `EHR_PIPELINE_TRANSMIT_FLIGHT` with that flight's `action` (NULL for a
+/// head read), as `ehr_rpc_exchange_new` does for a validator's action
+/// (`registry`, `from` and `mine_on_head` the same). Hand its result to the
+/// pipeline with `ehr_rpc_exchange_finish_pipeline`. `EHR_INVALID_ARGUMENT`
+/// for `EHR_PIPELINE_TRANSMIT_PERSIST` (the host's storage, not JSON-RPC)
+/// or `_NONE`, and for a flight the pipeline no longer holds.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_rpc_exchange_new_pipeline(
+    pipeline: *mut ehr_pipeline,
+    transmit: *const ehr_pipeline_transmit,
+    action: *const ehr_transmit,
+    registry: *const u8,
+    from: *const u8,
+    mine_on_head: bool,
+    exchange_out: *mut *mut ehr_rpc_exchange,
+) -> ehr_result {
+    guard_on_mut(pipeline, "pipeline", |p| {
+        let transmit = &ptr::extensible(transmit, "transmit")?;
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let from = (!from.is_null())
+            .then(|| ptr::array::<20>(from, "from").map(Address::from))
+            .transpose()?;
+        let out = Out::new(exchange_out, "exchange_out")?;
+        let chain_id = p.pipeline.chain_id();
+        let (target, action) = match transmit.kind {
+            k if k == ehr_pipeline_transmit_kind::EHR_PIPELINE_TRANSMIT_READ_HEAD as u32 => {
+                (PipelineTarget::Head, Transmit::ReadHead)
+            }
+            k if k == ehr_pipeline_transmit_kind::EHR_PIPELINE_TRANSMIT_FLIGHT as u32 => {
+                let flight = FlightId(transmit.flight);
+                let action = &ptr::extensible(action, "action")?;
+                let validator = p.pipeline.flight_mut(flight).ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::InvalidArgument,
+                        format!(
+                            "the pipeline holds no flight {}: its verdict was taken",
+                            flight.0
+                        ),
+                    )
+                })?;
+                let submission = validator.read_submission();
+                (
+                    PipelineTarget::Flight(flight),
+                    transmit_of(submission, action)?,
+                )
+            }
+            other => {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    format!(
+                        "transmit->kind {other} is not a JSON-RPC action (EHR_PIPELINE_TRANSMIT_READ_HEAD or EHR_PIPELINE_TRANSMIT_FLIGHT)"
+                    ),
+                ));
+            }
+        };
+        let config = ExchangeConfig {
+            from,
+            mine_on_head,
+            ..ExchangeConfig::new(chain_id, registry)
+        };
+        out.give(ehr_rpc_exchange {
+            exchange: Some(Exchange::new(&action, config)),
+            pipeline: Some(target),
         });
         Ok(())
     })
@@ -266,6 +352,43 @@ pub unsafe extern "C" fn ehr_rpc_exchange_finish_watcher(
     exchange_finish(exchange, watcher, now_ms)
 }
 
+/// Hands the result of a done exchange to `pipeline` at `now_ms` (the
+/// pipeline whose action it carried out): the head to the pipeline, a
+/// flight's result to that flight, as the matching `ehr_pipeline_handle_*`
+/// would (a flight whose verdict was taken meanwhile takes nothing).
+/// `EHR_NOT_PRESENT` while requests remain; `EHR_INVALID_ARGUMENT` for an
+/// exchange made for a validator or a watcher.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_rpc_exchange_finish_pipeline(
+    exchange: *mut ehr_rpc_exchange,
+    pipeline: *mut ehr_pipeline,
+    now_ms: u64,
+) -> ehr_result {
+    guard_on_mut(exchange, "exchange", |handle| {
+        let p = ptr::handle_mut(pipeline, "pipeline")?;
+        let Some(target) = handle.pipeline else {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "the exchange is a validator's or a watcher's: finish it with ehr_rpc_exchange_finish or ehr_rpc_exchange_finish_watcher",
+            ));
+        };
+        let (Some(outcome), now) = (finished(handle)?, UnixMillis(now_ms)) else {
+            return Ok(());
+        };
+        match (target, outcome) {
+            (PipelineTarget::Head, Outcome::Head(head)) => {
+                p.pipeline.handle_head(now, head);
+                Ok(())
+            }
+            (PipelineTarget::Flight(flight), outcome) => p
+                .pipeline
+                .flight_mut(flight)
+                .map_or(Ok(()), |v| Ok(outcome.hand_to(v, now)?)),
+            (PipelineTarget::Head, _) => Ok(()),
+        }
+    })
+}
+
 /// Hands the result of a done exchange to the machine of the handle `h`.
 fn exchange_finish<H: ReaderHandle>(
     exchange: *mut ehr_rpc_exchange,
@@ -274,19 +397,29 @@ fn exchange_finish<H: ReaderHandle>(
 ) -> ehr_result {
     guard_on_mut(exchange, "exchange", |handle| {
         let h = ptr::handle_mut(h, H::NAME)?;
-        let done = handle.exchange.as_ref().is_some_and(Exchange::is_done);
-        if !done {
+        if handle.pipeline.is_some() {
             return Err(Error::new(
-                ErrorCode::NotPresent,
-                "the exchange is not done: post its next request first (ehr_rpc_exchange_request)",
+                ErrorCode::InvalidArgument,
+                "the exchange is a pipeline's: finish it with ehr_rpc_exchange_finish_pipeline",
             ));
         }
-        let outcome: Option<Outcome> = handle.exchange.take().and_then(Exchange::finish);
-        match outcome {
+        match finished(handle)? {
             Some(outcome) => H::take(h.machine(), outcome, UnixMillis(now_ms)),
             None => Ok(()),
         }
     })
+}
+
+/// The outcome of a done exchange (taken out: it finishes once).
+fn finished(handle: &mut ehr_rpc_exchange) -> Result<Option<Outcome>> {
+    let done = handle.exchange.as_ref().is_some_and(Exchange::is_done);
+    if !done {
+        return Err(Error::new(
+            ErrorCode::NotPresent,
+            "the exchange is not done: post its next request first (ehr_rpc_exchange_request)",
+        ));
+    }
+    Ok(handle.exchange.take().and_then(Exchange::finish))
 }
 
 /// Frees an exchange (NULL is ignored).

@@ -2520,6 +2520,93 @@ static int step_until_idle(ehr_pipeline *p, ehr_transport *chain) {
     return steps;
 }
 
+/* A pipeline whose host carries its actions out over its own HTTP client,
+ * through the core's JSON-RPC policy (ehr_rpc_exchange_*_pipeline): the
+ * node refuses the estimate (Hardhat's answer, docs/vectors/rpc.json), so
+ * nothing is sent and the TI's ACK is invalid with the decoded error. */
+static void test_pipeline_over_the_hosts_http(void) {
+    struct fixture f = fixture_new(NO_CHAIN, NULL);
+    struct mem_outbox ob;
+    memset(&ob, 0, sizeof ob);
+    ehr_outbox_callbacks outbox = mem_outbox_callbacks(&ob);
+    uint8_t registry[20] = {0}, from[20];
+    memset(from, 0x70, sizeof from);
+    ehr_validator_config *quick = quick_validator(1);
+    ehr_pipeline *p = NULL;
+    OK(ehr_pipeline_new(1337, registry, 0, 0, 0, quick, &p));
+    ehr_tc *tc = NULL;
+    ehr_ti *ti = bp_tc(&f, "133", &tc);
+    uint64_t now = ehr_clock_now_ms();
+    OK(ehr_pipeline_push(p, tc, EHR_PRIORITY_URGENT, now));
+    ehr_pipeline_transmit t = EHR_PIPELINE_TRANSMIT_INIT;
+    ehr_transmit a = EHR_TRANSMIT_INIT;
+    OK(ehr_pipeline_poll_transmit(p, now, &t, &a));
+    EXPECT(t.kind == EHR_PIPELINE_TRANSMIT_PERSIST);
+    ehr_rpc_exchange *x = NULL;
+    EXPECT_RC(ehr_rpc_exchange_new_pipeline(p, &t, &a, registry, from, false, &x),
+              EHR_INVALID_ARGUMENT); /* the host's storage, not JSON-RPC */
+    EXPECT(x == NULL);
+    OK(ehr_pipeline_handle_persisted(p, t.round, now, EHR_OK));
+    OK(ehr_pipeline_poll_transmit(p, now, &t, &a));
+    EXPECT(t.kind == EHR_PIPELINE_TRANSMIT_FLIGHT && a.kind == EHR_TRANSMIT_SUBMIT);
+    EXPECT_RC(ehr_rpc_exchange_new_pipeline(p, &t, NULL, registry, from, false, &x),
+              EHR_NULL_ARGUMENT);
+    OK(ehr_rpc_exchange_new_pipeline(p, &t, &a, registry, from, false, &x));
+    char body[4096];
+    size_t n = 0;
+    OK(ehr_rpc_exchange_request(x, 1, body, sizeof body, &n));
+    EXPECT(strstr(body, "\"method\":\"eth_estimateGas\"") != NULL);
+    EXPECT_RC(ehr_rpc_exchange_finish_pipeline(x, p, now), EHR_NOT_PRESENT);
+    const char *reverted =
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32603,\"message\":\"Error: VM Exception "
+        "while processing transaction: reverted with an unrecognized custom "
+        "error\",\"data\":{\"message\":\"reverted\",\"data\":"
+        "\"0xe2517d3f00000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8000000000000"
+        "0000000000000000000000000000000000000000000000000000\"}}}";
+    OK(ehr_rpc_exchange_handle_answer(x, 200, (const uint8_t *)reverted, strlen(reverted)));
+    ehr_validator *v = NULL;
+    OK(ehr_validator_new(tc, NULL, &v));
+    EXPECT_RC(ehr_rpc_exchange_finish(x, v, now), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("ehr_rpc_exchange_finish_pipeline");
+    ehr_validator_free(v);
+    OK(ehr_rpc_exchange_finish_pipeline(x, p, now));
+    ehr_rpc_exchange_free(x);
+    size_t verdicts = 0;
+    OK(ehr_pipeline_poll_finished(p, &outbox, &verdicts));
+    EXPECT(verdicts == 1 && ob.finishes == 1);
+    ehr_ack *ack = NULL;
+    OK(ehr_pipeline_poll_ack(p, &ack));
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(!s.valid && !s.may_rerun && !s.has_tx_hash);
+    char json[8192];
+    OK(ehr_ack_to_json(ack, json, sizeof json, &n));
+    EXPECT(strstr(json, "AccessControlUnauthorizedAccount") != NULL);
+    ehr_ack_free(ack);
+    /* Its verdict taken, the flight is no longer the pipeline's. */
+    EXPECT_RC(ehr_rpc_exchange_new_pipeline(p, &t, &a, registry, from, false, &x),
+              EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("holds no flight");
+
+    /* The pipeline's head read goes the same way. */
+    ehr_pipeline_transmit head = EHR_PIPELINE_TRANSMIT_INIT;
+    head.kind = EHR_PIPELINE_TRANSMIT_READ_HEAD;
+    OK(ehr_rpc_exchange_new_pipeline(p, &head, NULL, registry, NULL, false, &x));
+    OK(ehr_rpc_exchange_request(x, 2, body, sizeof body, &n));
+    EXPECT(strstr(body, "\"method\":\"eth_blockNumber\"") != NULL);
+    const char *block = "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"0x10\"}";
+    OK(ehr_rpc_exchange_handle_answer(x, 200, (const uint8_t *)block, strlen(block)));
+    OK(ehr_rpc_exchange_finish_pipeline(x, p, now));
+    EXPECT_RC(ehr_rpc_exchange_finish_pipeline(x, p, now), EHR_NOT_PRESENT); /* once */
+    ehr_rpc_exchange_free(x);
+
+    ehr_pipeline_free(p);
+    ehr_validator_config_free(quick);
+    ehr_tc_free(tc);
+    ehr_ti_free(ti);
+    fixture_free(&f);
+}
+
 static void test_pipeline_on_the_devnet(void) {
     struct fixture f = fixture_new(DEVNET, NULL);
     uint64_t chain_id = 0;
@@ -3684,6 +3771,7 @@ int main(void) {
     test_watcher_after_the_ack();
     test_fhir_in_and_out();
     test_pipeline_on_the_devnet();
+    test_pipeline_over_the_hosts_http();
     test_pipeline_in_an_event_loop();
     test_signed_record_proofs();
     test_key_capsules();
