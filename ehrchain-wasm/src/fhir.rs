@@ -97,11 +97,65 @@ pub fn fhir_from_ack(
     #[wasm_bindgen(unchecked_param_type = "FhirAnchorContext")] context: JsValue,
     #[wasm_bindgen(js_name = recordedMs, unchecked_param_type = "number")] recorded_ms: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let ack: Ack = convert::document(&ack, "ack")?;
-    let entry: MappedTi = convert::document(&entry, "entry")?;
-    let context: AnchorContext = convert::document(&context, "context")?;
-    let recorded = UnixMillis(convert::uint(&recorded_ms, "recordedMs")?);
+    let (ack, entry, context, recorded) = ack_parts(&ack, &entry, &context, &recorded_ms)?;
     Ok(convert::to_js(&fhir::ack_to_fhir(
         &ack, &entry, &context, recorded,
     ))?)
+}
+
+/// The FHIR R4 `AuditEvent` for any ACK, valid or invalid (for an audit log
+/// that records every export): `outcome` `"0"` for a valid ACK, `"4"` (may
+/// be run again) or `"8"` with `outcomeDesc` the reason for an invalid one.
+/// Arguments as `fhirFromAck`; the core's `fhir::audit_event`.
+///
+/// # Errors
+/// `EHR_INVALID_JSON` for an ACK, entry or context of the wrong shape;
+/// `EHR_INVALID_ARGUMENT` for a time that is not a whole number.
+#[wasm_bindgen(js_name = fhirAuditEvent, unchecked_return_type = "FhirAuditEvent")]
+pub fn fhir_audit_event(
+    #[wasm_bindgen(unchecked_param_type = "Ack")] ack: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "FhirMappedTi")] entry: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "FhirAnchorContext")] context: JsValue,
+    #[wasm_bindgen(js_name = recordedMs, unchecked_param_type = "number")] recorded_ms: JsValue,
+) -> Result<JsValue, JsValue> {
+    let (ack, entry, context, recorded) = ack_parts(&ack, &entry, &context, &recorded_ms)?;
+    Ok(convert::to_js(&fhir::audit_event(
+        &ack, &entry, &context, recorded,
+    ))?)
+}
+
+/// The FHIR R4 `Provenance` of a valid ACK, `undefined` for an invalid one
+/// (which has no anchor to prove). Arguments as `fhirFromAck`; the core's
+/// `fhir::provenance`.
+///
+/// # Errors
+/// `EHR_INVALID_JSON` for an ACK, entry or context of the wrong shape;
+/// `EHR_INVALID_ARGUMENT` for a time that is not a whole number.
+#[wasm_bindgen(js_name = fhirProvenance, unchecked_return_type = "FhirProvenance | undefined")]
+pub fn fhir_provenance(
+    #[wasm_bindgen(unchecked_param_type = "Ack")] ack: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "FhirMappedTi")] entry: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "FhirAnchorContext")] context: JsValue,
+    #[wasm_bindgen(js_name = recordedMs, unchecked_param_type = "number")] recorded_ms: JsValue,
+) -> Result<JsValue, JsValue> {
+    let (ack, entry, context, recorded) = ack_parts(&ack, &entry, &context, &recorded_ms)?;
+    Ok(convert::to_js_or_undefined(fhir::provenance(
+        &ack, &entry, &context, recorded,
+    ))?)
+}
+
+/// The ACK, its mapped entry, the anchor context and the time to record,
+/// read from the arguments of `fhirFromAck` and its two siblings.
+fn ack_parts(
+    ack: &JsValue,
+    entry: &JsValue,
+    context: &JsValue,
+    recorded_ms: &JsValue,
+) -> Result<(Ack, MappedTi, AnchorContext, UnixMillis), Failure> {
+    Ok((
+        convert::document(ack, "ack")?,
+        convert::document(entry, "entry")?,
+        convert::document(context, "context")?,
+        UnixMillis(convert::uint(recorded_ms, "recordedMs")?),
+    ))
 }

@@ -30,7 +30,9 @@ pub use capsule::{
     KeyCapsule, generate_recipient_key, recipient_key_id, recipient_public_key, seal_capsule,
 };
 pub use error::{ehrchain_error, transport_error_of};
-pub use fhir::{fhir_from_ack, fhir_map_bundle, fhir_map_resource};
+pub use fhir::{
+    fhir_audit_event, fhir_from_ack, fhir_map_bundle, fhir_map_resource, fhir_provenance,
+};
 pub use handshaker::{ChainTransaction, Handshaker, envelope_info, open_envelope, seal_envelope};
 pub use patient_records::{patient_bindings_request, patient_records_of, patient_records_request};
 pub use pipeline::Pipeline;
@@ -613,6 +615,12 @@ export type FhirBundle = fhir4.Bundle<fhir4.FhirResource>;
 
 /** What `fhirFromAck` writes: a `Provenance` for a valid ACK, an `AuditEvent` for an invalid one. */
 export type FhirAckResource = fhir4.Provenance | fhir4.AuditEvent;
+
+/** What `fhirAuditEvent` writes for any ACK (`outcome` "0" for a valid one). */
+export type FhirAuditEvent = fhir4.AuditEvent;
+
+/** What `fhirProvenance` writes for a valid ACK. */
+export type FhirProvenance = fhir4.Provenance;
 
 /** What the host tells the FHIR mapping (docs/fhir.md, "Author, role, patient, time"). */
 export interface FhirOptions {

@@ -13,7 +13,7 @@ const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
   "PreparedTransaction", "SignedRecordProof", "SigningRequest", "Templates", "Validator", "decodeRevert", "deployRegistry",
   "eip1193Signer", "envelopeInfo", "localSigner",
-  "fhirFromAck", "fhirMapBundle", "fhirMapResource", "generateRecipientKey", "grantRole", "KeyCapsule",
+  "fhirAuditEvent", "fhirFromAck", "fhirMapBundle", "fhirMapResource", "fhirProvenance", "generateRecipientKey", "grantRole", "KeyCapsule",
   "openEnvelope", "Pipeline", "recipientKeyId", "recipientPublicKey", "registerTemplates", "resumeAll", "roleId", "runPipeline", "runValidator", "runWatcher",
   "sealCapsule", "sealEnvelope", "submitTi", "verifyProof",
   "verifyProofAnchored", "verifyProofs", "version", "Watcher",

@@ -1,10 +1,12 @@
 // FHIR R4 in and out through the built package, on Ganache's in-process
 // provider: a Bundle becomes TIs (every entry mapped or reported), a valid ACK
-// comes back as a Provenance, an invalid one as an AuditEvent, and bad FHIR is
-// refused with the path of each problem. The rules are the core's
+// comes back as a Provenance, an invalid one as an AuditEvent, any ACK as an
+// AuditEvent for an audit log (fhirAuditEvent), and bad FHIR is refused with
+// the path of each problem. The rules are the core's
 // (docs/fhir.md); this checks that plain JavaScript objects cross both ways.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { getAddress } from "viem";
 import * as ehr from "../pkg/index.js";
 import { CHAIN_ID, setup } from "./chain.mjs";
 
@@ -68,6 +70,55 @@ test("a FHIR Bundle becomes one TI per mappable entry, and its valid ACK a Prove
   assert.equal(entity(provenance, "urn:ehrchain:transaction"), `eip155:${CHAIN_ID}:${ack.txHash}`);
 });
 
+test("every ACK, a valid one too, comes back as an AuditEvent for the audit log (fhirAuditEvent)", async () => {
+  const mapping = ehr.fhirMapBundle(templates, bundle, { ...options, tiIdSalt: `0x${"5b".repeat(32)}` });
+  const [entry] = mapping.mapped;
+  const ack = await ehr.submitTi(hs, entry.ti, transport);
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
+  const event = ehr.fhirAuditEvent(ack, entry, context, 1764495000123);
+  // The core's fhir::audit_event, field for field: an export that succeeded
+  // (outcome "0", no outcomeDesc), the author as requesting agent, the
+  // registry (EIP-55) as source, the Observation with the TI id, template and
+  // anchoring transaction.
+  assert.deepEqual(event, {
+    resourceType: "AuditEvent",
+    type: { system: "http://dicom.nema.org/resources/ontology/DCM", code: "110106", display: "Export" },
+    action: "C",
+    recorded: "2025-11-30T09:30:00.123Z",
+    outcome: "0",
+    agent: [{
+      type: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", code: "author", display: "Author" }] },
+      role: [{ coding: [{ system: "urn:ehrchain:role", code: "nurse" }] }],
+      who: { reference: "Practitioner/n1" },
+      requestor: true,
+    }],
+    source: {
+      observer: {
+        identifier: { system: "urn:ehrchain:registry", value: `eip155:${CHAIN_ID}:${getAddress(registry)}` },
+        display: "ehrchain handshaker",
+      },
+      type: [{ system: "http://terminology.hl7.org/CodeSystem/security-source-type", code: "4", display: "Application Server" }],
+    },
+    entity: [{
+      what: { reference: "urn:uuid:bp1" },
+      type: { system: "http://terminology.hl7.org/CodeSystem/audit-entity-type", code: "2", display: "System Object" },
+      detail: [
+        { type: "tiId", valueString: ack.tiId },
+        { type: "templateId", valueString: ack.templateId },
+        { type: "transaction", valueString: `eip155:${CHAIN_ID}:${ack.txHash}` },
+      ],
+    }],
+  });
+  // fhirProvenance is the Provenance fhirFromAck gives a valid ACK.
+  const provenance = ehr.fhirProvenance(ack, entry, context, 1764495000123);
+  assert.equal(provenance.resourceType, "Provenance");
+  assert.deepEqual(provenance, ehr.fhirFromAck(ack, entry, context, 1764495000123));
+  // Arguments are read as fhirFromAck reads them.
+  assert.throws(() => ehr.fhirAuditEvent({ ...ack, status: "lost" }, entry, context, 1), { code: "EHR_INVALID_JSON" });
+  assert.throws(() => ehr.fhirAuditEvent(ack, entry, context, 1.5), { code: "EHR_INVALID_ARGUMENT" });
+  assert.throws(() => ehr.fhirProvenance(ack, { source: entry.source }, context, 1), { code: "EHR_INVALID_JSON" });
+});
+
 test("an invalid ACK comes back as an AuditEvent with the reason", async () => {
   // Acting as a pathologist, whom the blood-pressure template does not allow.
   const mapping = ehr.fhirMapBundle(templates, bundle, { ...options, authorRole: "pathologist" });
@@ -80,6 +131,9 @@ test("an invalid ACK comes back as an AuditEvent with the reason", async () => {
   assert.match(event.outcomeDesc, /role "pathologist" may not submit this template/);
   assert.deepEqual(event.entity[0].what, { reference: "urn:uuid:bp1" });
   assert.equal(event.agent[0].requestor, true);
+  // fhirAuditEvent gives the same AuditEvent; an invalid ACK has no Provenance.
+  assert.deepEqual(ehr.fhirAuditEvent(ack, entry, context, 1764495000000), event);
+  assert.equal(ehr.fhirProvenance(ack, entry, context, 1764495000000), undefined);
 });
 
 test("FHIR input is refused with the path of each problem", () => {

@@ -87,6 +87,8 @@ const TARGETS = {
     }
   },
   consentSigningDigest: (a, b) => ehr.consentSigningDigest(a, b),
+  fhirAuditEvent: (a, b, c, d) => ehr.fhirAuditEvent(a, b, c, d),
+  fhirProvenance: (a, b, c, d) => ehr.fhirProvenance(a, b, c, d),
   sealCapsule: (a, b, c, d) => ehr.sealCapsule(tc.envelope, a, b, c, d),
   "KeyCapsule.open": (a, b) => ehr.KeyCapsule.parse(a).open(b, b),
   "InclusionProof.parse": (a) => ehr.InclusionProof.parse(a).free(),

@@ -5,11 +5,12 @@
 // from its database) go in as they are; ehrchain checks them at run time.
 import {
   Eip1193Transport, Handshaker, InclusionProof, Templates, deployRegistry, envelopeInfo, fhirFromAck, fhirMapBundle,
-  fhirMapResource, runValidator, submitTi, verifyProof, verifyProofAnchored, eip1193Signer, grantRole, registerTemplates,
+  fhirMapResource, fhirAuditEvent, fhirProvenance, runValidator, submitTi, verifyProof, verifyProofAnchored, eip1193Signer, grantRole, registerTemplates,
   type SigningRequest, type Signer, type SignedStatement, type TypedData,
   type Ack, type ChainTransaction, type EhrchainError, type EnvelopeInfo, type Form, type Hex, type InitialTransaction,
   type OnChainVerification, type ProofJson, type TemplateDoc, type Transmit, type TxReceipt, type FhirBundle, type FhirMappedTi,
   type FhirMapping, type FhirOptions, type FhirResource, type FhirUnmapped, type FhirAckResource,
+  type FhirAuditEvent, type FhirProvenance,
   KeyCapsule, generateRecipientKey, recipientKeyId, recipientPublicKey, sealCapsule,
   type CapsuleBinding, type CapsuleSuite,
   accounting, consentGrantId, consentSigningDigest, consentTypedData, deployConsent, disclosureTransaction, receiveRecord, recordDisclosures,
@@ -121,7 +122,11 @@ export async function fhirExample(templates: Templates, hs: Handshaker, registry
   const tc = hs.generate(ti);
   const resource: FhirAckResource = fhirFromAck(ack, entry, { chainId: 1337, registry }, Date.now());
   const when: string = resource.resourceType === "Provenance" ? resource.recorded : resource.recorded;
-  return `${reasons.join()} ${tc.tiId} ${resource.resourceType} ${when}`;
+  // An audit log records every ACK as an AuditEvent (outcome "0" for a valid one).
+  const audit: FhirAuditEvent = fhirAuditEvent(ack, entry, { chainId: 1337, registry }, Date.now());
+  const outcome: string | undefined = audit.outcome;
+  const provenance: FhirProvenance | undefined = fhirProvenance(ack, entry, { chainId: 1337, registry }, Date.now());
+  return `${reasons.join()} ${tc.tiId} ${resource.resourceType} ${when} ${outcome} ${provenance?.target.length}`;
 }
 
 /** Key capsules, typed: a holder wraps a record's key for a recipient, who opens it. */
