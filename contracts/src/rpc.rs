@@ -226,6 +226,14 @@ impl RpcTransport {
         address
     }
 
+    /// Prices locally signed transactions with `fees` and adds
+    /// `gas_margin_percent` to the node's gas estimates from now on (set at
+    /// construction by [`RpcConfig`]).
+    pub fn set_fees(&mut self, fees: FeeMode, gas_margin_percent: u64) {
+        self.config.fees = fees;
+        self.config.gas_margin_percent = gas_margin_percent;
+    }
+
     /// Whether reading the head first asks the node to mine a block
     /// (`evm_mine`, a development-node method of Ganache, Hardhat and Anvil).
     /// Default `false`. This *manufactures* confirmations on a node that

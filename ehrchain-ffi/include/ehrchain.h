@@ -439,6 +439,35 @@ typedef uint32_t ehr_priority;
 #endif // __cplusplus
 
 /**
+ * How a JSON-RPC transport prices the transactions it signs itself
+ * (`ehr_transport_rpc_set_fees`).
+ */
+enum ehr_fee_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Legacy (type 0) transactions at the node's `eth_gasPrice` (the
+     * default): accepted by every EVM chain.
+     */
+    EHR_FEES_LEGACY = 0,
+    /**
+     * EIP-1559 (type 2) transactions: the node's
+     * `eth_maxPriorityFeePerGas` tip, and a fee cap of twice the latest base
+     * fee plus the tip (London and later chains).
+     */
+    EHR_FEES_EIP1559 = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ehr_fee_mode ehr_fee_mode;
+#else
+typedef uint32_t ehr_fee_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The HPKE suites of key capsules, by their byte in the capsule header.
  */
 enum ehr_capsule_suite
@@ -3781,6 +3810,17 @@ ehr_result ehr_transport_rpc_add_local_key(struct ehr_transport *transport,
  * instamining node. JSON-RPC transports only.
  */
 ehr_result ehr_transport_rpc_set_mine_on_head(struct ehr_transport *transport, bool mine);
+
+/**
+ * Prices the transactions this JSON-RPC transport signs itself
+ * (`ehr_transport_rpc_add_local_key`) with `fees` (an `ehr_fee_mode`), and
+ * adds `gas_margin_percent` to the node's gas estimates of every
+ * transaction it sends (the default is 20). `EHR_INVALID_ARGUMENT` for
+ * another `fees` value or transport.
+ */
+ehr_result ehr_transport_rpc_set_fees(struct ehr_transport *transport,
+                                      uint32_t fees,
+                                      uint64_t gas_margin_percent);
 
 /**
  * Deploys a new `EhrRegistry` from the committed bytecode on the node of a

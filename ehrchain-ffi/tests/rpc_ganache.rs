@@ -2,7 +2,8 @@
 //! registers a template and grants roles (`ehr_transport_rpc_deploy_registry`,
 //! `ehr_transport_rpc_register_template`, `ehr_transport_rpc_grant_role`), then
 //! a nurse's blood-pressure TI goes through `ehr_transport_new_rpc` to a valid
-//! ACK whose record hash the registry holds. The consent contract's own
+//! ACK whose record hash the registry holds, signed here as an EIP-1559
+//! transaction (`ehr_transport_rpc_set_fees`). The consent contract's own
 //! part goes through the C ABI over the same kind of transport
 //! (`common/consent.rs`: `ehr_transport_deploy_consent`, the patient bound,
 //! the recipient's key published, a grant signed by the patient's key and
@@ -32,7 +33,8 @@ use std::sync::{Mutex, PoisonError};
 use alloy_primitives::keccak256;
 use common::{ok, text, ti_new};
 use ehrchain_contracts::{EhrRegistry, PrivateKeySigner, RpcConfig, RpcTransport};
-use ehrchain_core::{Address, B256, ErrorCode};
+use ehrchain_core::rpc::RpcRequest;
+use ehrchain_core::{Address, B256, ErrorCode, TxHash};
 use ehrchain_ffi::*;
 
 /// The tests send from the same unlocked accounts: one at a time (two at
@@ -172,6 +174,16 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
             handshaker.0.0.as_ptr(),
         ));
         ok(ehr_transport_rpc_set_mine_on_head(t, true));
+        // The nurse's transaction, signed here, as EIP-1559 (type 2).
+        assert_eq!(
+            ehr_transport_rpc_set_fees(t, 7, 30),
+            ErrorCode::InvalidArgument
+        );
+        ok(ehr_transport_rpc_set_fees(
+            t,
+            ehr_fee_mode::EHR_FEES_EIP1559 as u32,
+            30,
+        ));
 
         ok(ehr_key_store_new(&raw mut keys));
         for (id, byte) in [("records-2026", 0x11u8), ("pseudonyms", 0x22)] {
@@ -268,6 +280,16 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
         })
         .unwrap();
     assert_eq!(stored, B256::from(summary.record_hash));
+    let sent = rpc
+        .request(&RpcRequest::transaction(&TxHash(B256::from(
+            summary.tx_hash,
+        ))))
+        .unwrap();
+    assert_eq!(sent["type"], "0x2", "{sent}");
+    assert_eq!(
+        sent["from"].as_str().map(str::to_lowercase),
+        Some(format!("{nurse:#x}"))
+    );
 }
 
 #[test]

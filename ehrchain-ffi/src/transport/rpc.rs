@@ -131,6 +131,56 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_mine_on_head(
     })
 }
 
+/// How a JSON-RPC transport prices the transactions it signs itself
+/// (`ehr_transport_rpc_set_fees`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ehr_fee_mode {
+    /// Legacy (type 0) transactions at the node's `eth_gasPrice` (the
+    /// default): accepted by every EVM chain.
+    EHR_FEES_LEGACY = 0,
+    /// EIP-1559 (type 2) transactions: the node's
+    /// `eth_maxPriorityFeePerGas` tip, and a fee cap of twice the latest base
+    /// fee plus the tip (London and later chains).
+    EHR_FEES_EIP1559 = 1,
+}
+
+/// Prices the transactions this JSON-RPC transport signs itself
+/// (`ehr_transport_rpc_add_local_key`) with `fees` (an `ehr_fee_mode`), and
+/// adds `gas_margin_percent` to the node's gas estimates of every
+/// transaction it sends (the default is 20). `EHR_INVALID_ARGUMENT` for
+/// another `fees` value or transport.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_transport_rpc_set_fees(
+    transport: *mut ehr_transport,
+    fees: u32,
+    gas_margin_percent: u64,
+) -> ehr_result {
+    guard_on_mut(transport, "transport", |t| {
+        let eip1559 = match fees {
+            f if f == ehr_fee_mode::EHR_FEES_LEGACY as u32 => false,
+            f if f == ehr_fee_mode::EHR_FEES_EIP1559 as u32 => true,
+            other => {
+                return Err(crate::result::Error::new(
+                    ehrchain_core::ErrorCode::InvalidArgument,
+                    format!(
+                        "the argument `fees` is {other}; use EHR_FEES_LEGACY or EHR_FEES_EIP1559"
+                    ),
+                ));
+            }
+        };
+        with_feature!("rpc", (t, eip1559, gas_margin_percent), {
+            let fees = if eip1559 {
+                ehrchain_contracts::FeeMode::Eip1559
+            } else {
+                ehrchain_contracts::FeeMode::Legacy
+            };
+            rpc(t)?.set_fees(fees, gas_margin_percent);
+            Ok(())
+        })
+    })
+}
+
 /// Deploys a new `EhrRegistry` from the committed bytecode on the node of a
 /// JSON-RPC transport, sent from the 20-byte account `admin` (unlocked on the
 /// node), which then holds the registry's administrator roles; registers

@@ -851,6 +851,10 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_transport_devnet_grant_role(f.chain, LIT("distributor"), distributor));
     OK(ehr_transport_set_sender(f.chain, LIT("distributor"), distributor));
     EXPECT_RC(ehr_transport_rpc_set_mine_on_head(f.chain, true), EHR_INVALID_ARGUMENT);
+    EXPECT_RC(ehr_transport_rpc_set_fees(f.chain, EHR_FEES_EIP1559, 20), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("a JSON-RPC transport");
+    EXPECT_RC(ehr_transport_rpc_set_fees(f.chain, 9, 20), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("use EHR_FEES_LEGACY or EHR_FEES_EIP1559");
     {
         uint8_t secret[32] = {0}, account[20];
         EXPECT_RC(ehr_transport_rpc_add_local_key(f.chain, secret, account), EHR_SIGNER_FAILED);
