@@ -367,7 +367,9 @@ export async function runValidator(validator, transport, options = {}) {
  * same TC is run again (`runValidator`: the same record hash, a new
  * transaction); its valid ACK is watched in turn. Without one, resending is
  * the host's (`Validator.fromJSON(event.entry)`). Failed reads are retried,
- * never taken as a verdict.
+ * never taken as a verdict. When the outbox fails, the run rejects and the
+ * vanished anchor's event stays in the watcher (`pollEvent`), so the next run
+ * resends it.
  */
 export async function runWatcher(watcher, transport, options = {}) {
   const { now = () => Date.now(), sleep = abortableSleep, deadline, signal, onEvent, outbox } = options;
@@ -377,10 +379,13 @@ export async function runWatcher(watcher, transport, options = {}) {
     for (let transmit = watcher.pollTransmit(now()); transmit !== undefined; transmit = watcher.pollTransmit(now())) {
       watcher[HANDLERS[transmit.kind]](now(), await perform(transport, transmit));
     }
-    for (let event = watcher.pollEvent(); event !== undefined; event = watcher.pollEvent()) {
-      events.push(event);
+    // An event leaves the watcher once acted on: when the outbox fails, the
+    // vanished anchor stays there for the host or the next run.
+    for (let event = watcher.peekEvent(); event !== undefined; event = watcher.peekEvent()) {
       onEvent?.(event);
       if (event.event === "vanished" && outbox) resent.push(...(await resend(watcher, transport, event, options)));
+      watcher.pollEvent();
+      events.push(event);
     }
     const next = watcher.pollTimeout();
     if (next === undefined || signal?.aborted || (deadline !== undefined && now() >= deadline)) break;

@@ -89,6 +89,16 @@ impl Watcher {
         Ok(convert::to_js_or_undefined(self.inner.poll_event())?)
     }
 
+    /// The event `pollEvent` hands out next, left in place (`runWatcher`
+    /// takes a vanished one only once its resend is stored).
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(js_name = peekEvent, unchecked_return_type = "WatchEvent | undefined")]
+    pub fn peek_event(&self) -> Result<JsValue, JsValue> {
+        Ok(convert::to_js_or_undefined(self.inner.peek_event())?)
+    }
+
     /// The watcher's whole state (format `ehrchain.watcher/1`, with the
     /// outbox entries of what it watches and the events not handed out
     /// yet) as plain JSON data, for the host's storage.

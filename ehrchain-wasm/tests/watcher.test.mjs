@@ -59,6 +59,28 @@ test("a vanished anchor is resent as the same TC and watched until final", share
   watcher.free();
 });
 
+test("a vanished anchor the outbox could not take stays in the watcher; the next run resends it", shared, async () => {
+  const { snapshot, entry, v, ack, watcher } = await anchoredAndWatched(127);
+  await revert(snapshot);
+  const full = { save() { throw new Error("disk full"); }, finish() {} };
+  await assert.rejects(ehr.runWatcher(watcher, transport, { outbox: full, deadline: Date.now() + 60_000 }), /disk full/);
+  const kept = watcher.peekEvent();
+  assert.equal(kept?.event, "vanished", "the vanished anchor was dropped");
+  assert.deepEqual(kept.records, [{ tiId: entry.tiId, recordHash: ack.recordHash }]);
+  const saved = [];
+  const outbox = { save: (key) => saved.push(key), finish: () => {} };
+  const { events, resent } = await ehr.runWatcher(watcher, transport, { outbox, deadline: Date.now() + 60_000 });
+  assert.deepEqual(events.map((e) => e.event), ["vanished", "final"]);
+  assert.ok(saved.length > 0 && saved.every((key) => key === entry.tiId), `${saved}`);
+  assert.equal(resent.length, 1);
+  assert.equal(resent[0].status, "valid");
+  assert.equal(resent[0].recordHash, ack.recordHash);
+  assert.equal(await transport.recordHashOf(entry.tiId), ack.recordHash);
+  assert.equal(watcher.peekEvent(), undefined);
+  v.free();
+  watcher.free();
+});
+
 test("an anchor that vanishes twice is resent twice, the same TC each time, until final", shared, async () => {
   const { snapshot, entry, v, ack, watcher } = await anchoredAndWatched(124);
   await revert(snapshot);
