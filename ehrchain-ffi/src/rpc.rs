@@ -166,17 +166,10 @@ fn exchange_new<H: ReaderHandle>(
 ) -> ehr_result {
     guard_on(h, H::NAME, |h| {
         let transmit = &ptr::extensible(transmit, "transmit")?;
-        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
-        let from = (!from.is_null())
-            .then(|| ptr::array::<20>(from, "from").map(Address::from))
-            .transpose()?;
-        let out = Out::new(exchange_out, "exchange_out")?;
         let submission = h.machine_ref().read_submission();
-        let config = ExchangeConfig {
-            from,
-            mine_on_head,
-            ..ExchangeConfig::new(submission.map_or(0, |s| s.chain_id), registry)
-        };
+        let chain_id = submission.map_or(0, |s| s.chain_id);
+        let config = exchange_config(chain_id, registry, from, mine_on_head)?;
+        let out = Out::new(exchange_out, "exchange_out")?;
         let exchange = Exchange::new(&transmit_of(submission, transmit)?, config);
         out.give(ehr_rpc_exchange {
             exchange: Some(exchange),
@@ -206,12 +199,8 @@ pub unsafe extern "C" fn ehr_rpc_exchange_new_pipeline(
 ) -> ehr_result {
     guard_on_mut(pipeline, "pipeline", |p| {
         let transmit = &ptr::extensible(transmit, "transmit")?;
-        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
-        let from = (!from.is_null())
-            .then(|| ptr::array::<20>(from, "from").map(Address::from))
-            .transpose()?;
+        let config = exchange_config(p.pipeline.chain_id(), registry, from, mine_on_head)?;
         let out = Out::new(exchange_out, "exchange_out")?;
-        let chain_id = p.pipeline.chain_id();
         let (target, action) = match transmit.kind {
             k if k == ehr_pipeline_transmit_kind::EHR_PIPELINE_TRANSMIT_READ_HEAD as u32 => {
                 (PipelineTarget::Head, Transmit::ReadHead)
@@ -243,16 +232,30 @@ pub unsafe extern "C" fn ehr_rpc_exchange_new_pipeline(
                 ));
             }
         };
-        let config = ExchangeConfig {
-            from,
-            mine_on_head,
-            ..ExchangeConfig::new(chain_id, registry)
-        };
         out.give(ehr_rpc_exchange {
             exchange: Some(Exchange::new(&action, config)),
             pipeline: Some(target),
         });
         Ok(())
+    })
+}
+
+/// The exchange settings from the C arguments: the 20-byte `registry` on
+/// `chain_id`, the 20-byte sender `from` (NULL for none), `mine_on_head`.
+fn exchange_config(
+    chain_id: u64,
+    registry: *const u8,
+    from: *const u8,
+    mine_on_head: bool,
+) -> Result<ExchangeConfig> {
+    let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+    let from = (!from.is_null())
+        .then(|| ptr::array::<20>(from, "from").map(Address::from))
+        .transpose()?;
+    Ok(ExchangeConfig {
+        from,
+        mine_on_head,
+        ..ExchangeConfig::new(chain_id, registry)
     })
 }
 
