@@ -3510,6 +3510,22 @@ ehr_result ehr_templates_json(const struct ehr_templates *templates,
                               size_t *out_len);
 
 /**
+ * Writes the calldata of `registerTemplate(templateId, roleIds)` for the
+ * template with the 32-byte id `id` into `buf` (byte-output rules:
+ * `ehr_envelope_open`): what an administrator (the registry's
+ * `ADMIN_ROLE`) sends to the registry to register it, for a host that sends
+ * its own transactions (a callback transport).
+ * `ehr_transport_rpc_register_template` and
+ * `ehr_transport_devnet_register_template` send the same call.
+ * `EHR_TEMPLATE_UNKNOWN` when no template has that id.
+ */
+ehr_result ehr_templates_register_call(const struct ehr_templates *templates,
+                                       const uint8_t *id,
+                                       uint8_t *buf,
+                                       size_t len,
+                                       size_t *out_len);
+
+/**
  * Deactivates the template with the 32-byte id `id`: TIs naming it are
  * rejected from now on.
  */
@@ -3610,6 +3626,31 @@ void ehr_ti_free(struct ehr_ti *ti);
  * the role naming rule.
  */
 ehr_result ehr_role_id(const char *role, size_t role_len, uint8_t *id_out);
+
+/**
+ * Writes the calldata of `grantRole(roleId, account)`, granting the role
+ * named `role` to the 20-byte `account`, into `buf` (byte-output rules:
+ * `ehr_envelope_open`): what an administrator (the registry's
+ * `DEFAULT_ADMIN_ROLE`) sends to the registry, for a host that sends its
+ * own transactions. `ehr_transport_rpc_grant_role` and
+ * `ehr_transport_devnet_grant_role` send the same call. `EHR_ROLE_INVALID`
+ * for a name that breaks the role naming rule.
+ */
+ehr_result ehr_role_grant_call(const char *role,
+                               size_t role_len,
+                               const uint8_t *account,
+                               uint8_t *buf,
+                               size_t len,
+                               size_t *out_len);
+
+/**
+ * Writes the `EhrRegistry` creation bytecode (the committed build artifact)
+ * into `buf` (byte-output rules: `ehr_envelope_open`): deploy the registry
+ * with a transaction carrying it as data and no recipient; its sender
+ * holds the administrator roles. `ehr_transport_rpc_deploy_registry` sends
+ * the same.
+ */
+ehr_result ehr_registry_creation_code(uint8_t *buf, size_t len, size_t *out_len);
 
 /**
  * Writes 32 random bytes from the operating system's generator to `id_out`:

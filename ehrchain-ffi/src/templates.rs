@@ -2,6 +2,8 @@
 
 use std::ffi::c_char;
 
+use alloy_sol_types::SolCall;
+
 use ehrchain_core::template::RegistryError;
 use ehrchain_core::{B256, TemplateRegistry};
 
@@ -103,6 +105,30 @@ pub unsafe extern "C" fn ehr_templates_json(
         let id = B256::from(ptr::array::<32>(id, "id")?);
         let template = templates.registry.template(&id)?;
         ptr::write_text(buf, len, out_len, &template.to_json())
+    })
+}
+
+/// Writes the calldata of `registerTemplate(templateId, roleIds)` for the
+/// template with the 32-byte id `id` into `buf` (byte-output rules:
+/// `ehr_envelope_open`): what an administrator (the registry's
+/// `ADMIN_ROLE`) sends to the registry to register it, for a host that sends
+/// its own transactions (a callback transport).
+/// `ehr_transport_rpc_register_template` and
+/// `ehr_transport_devnet_register_template` send the same call.
+/// `EHR_TEMPLATE_UNKNOWN` when no template has that id.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_templates_register_call(
+    templates: *const ehr_templates,
+    id: *const u8,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard_on(templates, "templates", |templates| {
+        let id = B256::from(ptr::array::<32>(id, "id")?);
+        let template = templates.registry.template(&id)?;
+        let call = ehrchain_contracts::register_template_call(template);
+        ptr::write_bytes(buf, len, out_len, &call.abi_encode())
     })
 }
 

@@ -139,6 +139,58 @@ pub unsafe extern "C" fn ehr_role_id(
     })
 }
 
+/// Writes the calldata of `grantRole(roleId, account)`, granting the role
+/// named `role` to the 20-byte `account`, into `buf` (byte-output rules:
+/// `ehr_envelope_open`): what an administrator (the registry's
+/// `DEFAULT_ADMIN_ROLE`) sends to the registry, for a host that sends its
+/// own transactions. `ehr_transport_rpc_grant_role` and
+/// `ehr_transport_devnet_grant_role` send the same call. `EHR_ROLE_INVALID`
+/// for a name that breaks the role naming rule.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_role_grant_call(
+    role: *const c_char,
+    role_len: usize,
+    account: *const u8,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
+        let call = ehrchain_contracts::EhrRegistry::grantRoleCall {
+            role: role.id(),
+            account: ehrchain_core::Address::from(ptr::array::<20>(account, "account")?),
+        };
+        ptr::write_bytes(
+            buf,
+            len,
+            out_len,
+            &alloy_sol_types::SolCall::abi_encode(&call),
+        )
+    })
+}
+
+/// Writes the `EhrRegistry` creation bytecode (the committed build artifact)
+/// into `buf` (byte-output rules: `ehr_envelope_open`): deploy the registry
+/// with a transaction carrying it as data and no recipient; its sender
+/// holds the administrator roles. `ehr_transport_rpc_deploy_registry` sends
+/// the same.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_registry_creation_code(
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    guard(|| {
+        ptr::write_bytes(
+            buf,
+            len,
+            out_len,
+            &ehrchain_contracts::EhrRegistry::BYTECODE,
+        )
+    })
+}
+
 /// Writes 32 random bytes from the operating system's generator to `id_out`:
 /// a fresh TI id or batch id.
 #[unsafe(no_mangle)]

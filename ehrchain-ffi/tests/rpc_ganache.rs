@@ -30,7 +30,7 @@ mod test_keys;
 use std::ptr::null_mut;
 use std::sync::{Mutex, PoisonError};
 
-use alloy_primitives::keccak256;
+use alloy_primitives::{U256, keccak256};
 use common::{ok, text, ti_new};
 use ehrchain_contracts::{EhrRegistry, PrivateKeySigner, RpcConfig, RpcTransport};
 use ehrchain_core::rpc::RpcRequest;
@@ -323,4 +323,90 @@ fn the_consent_contract_s_own_part_through_the_c_abi_over_json_rpc() {
     assert_eq!(consented.context.registry, registry);
     // SAFETY: freed once.
     unsafe { ehr_transport_free(t) };
+}
+
+/// `len`-bounded bytes from a C byte-output function (asked once for the
+/// length, then written).
+fn c_bytes(f: impl Fn(*mut u8, usize, *mut usize) -> ehr_result) -> Vec<u8> {
+    let mut n = 0;
+    assert_eq!(
+        f(null_mut(), 0, &raw mut n),
+        ErrorCode::BufferTooSmall,
+        "an empty buffer"
+    );
+    let mut buf = vec![0u8; n];
+    ok(f(buf.as_mut_ptr(), buf.len(), &raw mut n));
+    buf.truncate(n);
+    buf
+}
+
+/// A host that sends its own transactions (its signer, its node client)
+/// sets a registry up with the calldata the C ABI builds: the creation
+/// code, a template's registration and a role's grant, each sent by the
+/// administrator here; the registry then holds the template for the role and
+/// the role for the account.
+#[test]
+#[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
+fn a_registry_set_up_with_the_calldata_the_c_abi_builds() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let (url, chain_id) = node();
+    let mut rpc = RpcTransport::connect(&url, RpcConfig::new(chain_id)).unwrap();
+    let accounts = rpc.accounts().unwrap();
+    let (admin, nurse) = (accounts[0], accounts[3]);
+    let mut templates = null_mut();
+    let mut bp = [0u8; 32];
+    // SAFETY: every pointer is valid for its stated length; the templates
+    // are freed once.
+    let (code, register, grant) = unsafe {
+        ok(ehr_templates_new_builtin(&raw mut templates));
+        let (name, name_len) = text("blood-pressure");
+        ok(ehr_templates_latest(
+            templates,
+            name,
+            name_len,
+            bp.as_mut_ptr(),
+        ));
+        let code = c_bytes(|b, l, n| ehr_registry_creation_code(b, l, n));
+        let register =
+            c_bytes(|b, l, n| ehr_templates_register_call(templates, bp.as_ptr(), b, l, n));
+        let (role, role_len) = text("nurse");
+        let grant =
+            c_bytes(|b, l, n| ehr_role_grant_call(role, role_len, nurse.0.0.as_ptr(), b, l, n));
+        let (bad, bad_len) = text("Nurse!");
+        let mut n = 0;
+        assert_eq!(
+            ehr_role_grant_call(bad, bad_len, nurse.0.0.as_ptr(), null_mut(), 0, &raw mut n),
+            ErrorCode::RoleInvalid
+        );
+        assert_eq!(
+            ehr_templates_register_call(templates, [0u8; 32].as_ptr(), null_mut(), 0, &raw mut n),
+            ErrorCode::TemplateUnknown
+        );
+        ehr_templates_free(templates);
+        (code, register, grant)
+    };
+    let deployed = rpc.send_from(admin, None, code.into(), U256::ZERO).unwrap();
+    rpc.wait_for_receipt(&deployed).unwrap();
+    let registry = rpc.contract_address(&deployed).unwrap();
+    for calldata in [register, grant] {
+        let sent = rpc
+            .send_from(admin, Some(registry), calldata.into(), U256::ZERO)
+            .unwrap();
+        assert!(rpc.wait_for_receipt(&sent).unwrap().status);
+    }
+    rpc.set_registry(registry);
+    let role = ehrchain_core::Role::new("nurse").unwrap().id();
+    let allowed = rpc
+        .view(&EhrRegistry::isRoleAllowedCall {
+            templateId: B256::from(bp),
+            role,
+        })
+        .unwrap();
+    let holds = rpc
+        .view(&EhrRegistry::hasRoleCall {
+            role,
+            account: nurse,
+        })
+        .unwrap();
+    assert!(allowed && holds);
 }

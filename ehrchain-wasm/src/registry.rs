@@ -45,16 +45,6 @@ pub fn grant_role_call(
     Ok(hex(&call.abi_encode()))
 }
 
-/// Calldata of `registerTemplate(templateId, roleIds)` (an administrator's
-/// call; `Templates.registerCalls` makes one per template).
-pub(crate) fn encode_register(template_id: B256, roles: Vec<B256>) -> String {
-    let call = EhrRegistry::registerTemplateCall {
-        templateId: template_id,
-        roles,
-    };
-    hex(&call.abi_encode())
-}
-
 /// The registry's creation bytecode (from the committed build artifact), to
 /// deploy it with `eth_sendTransaction({from, data})`.
 #[wasm_bindgen(js_name = registryBytecode, unchecked_return_type = "Hex")]

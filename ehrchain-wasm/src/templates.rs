@@ -1,6 +1,7 @@
 //! The Transaction Template Manager for JavaScript: templates, role-tailored
 //! forms, and the administrator's on-chain registration calls.
 
+use alloy_sol_types::SolCall;
 use ehrchain_core::{B256, Role, Template, TemplateRegistry};
 use serde::Serialize;
 use std::sync::Arc;
@@ -184,10 +185,7 @@ impl Templates {
                 name: t.name(),
                 version: t.version(),
                 roles: t.roles().iter().map(Role::name).collect(),
-                calldata: crate::registry::encode_register(
-                    t.id(),
-                    t.roles().iter().map(Role::id).collect(),
-                ),
+                calldata: hex(&ehrchain_contracts::register_template_call(t).abi_encode()),
             })
             .collect();
         Ok(convert::to_js(&calls)?)
