@@ -197,7 +197,8 @@ pub fn run_blocking<T: Transport + ?Sized, C: Clock + ?Sized>(
 /// # Errors
 /// [`OutboxError`] when the outbox fails: nothing more is sent; the
 /// validator (and its stored entry) can be run again once the host's
-/// storage works.
+/// storage works, and a verdict's ACKs stay in it until `finish` stored
+/// them.
 pub fn run_durably<O, T, C>(
     validator: &mut TransactionValidator,
     outbox: &mut O,
@@ -237,8 +238,14 @@ where
             None => break,
         }
     }
-    let acks: Vec<Ack> = std::iter::from_fn(|| validator.poll_ack()).collect();
-    outbox.finish(validator.outbox_key().as_ref(), &acks)?;
+    // Stored before they are taken out: an outbox that fails keeps them in
+    // the validator for the next run. None left (handed out before): the
+    // entry is never finished without its ACKs.
+    let acks: Vec<Ack> = validator.pending_acks().cloned().collect();
+    if !acks.is_empty() {
+        outbox.finish(validator.outbox_key().as_ref(), &acks)?;
+    }
+    while validator.poll_ack().is_some() {}
     Ok(Run::Acked(acks))
 }
 
@@ -451,6 +458,19 @@ pub struct WatchReport {
     pub resent: Vec<Ack>,
 }
 
+/// A durable watch stopped by its outbox ([`watch_durably`]): what the run
+/// saw and did before, and the outbox's error. The vanished anchor being
+/// acted on, and the events after it, are still in the watcher: run it
+/// again once the storage works.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct WatchStopped {
+    /// The events acted on and the ACKs made before the failure.
+    pub report: WatchReport,
+    /// Why the outbox failed.
+    pub error: OutboxError,
+}
+
 /// Runs `watcher` like [`watch_blocking`]; when an anchor vanishes, moves
 /// its TI back to pending (stores the event's entry in `outbox`), resends
 /// the same TC ([`run_durably`]: the same record hash, a new transaction;
@@ -459,18 +479,18 @@ pub struct WatchReport {
 /// deadline, or the cancel token).
 ///
 /// # Errors
-/// [`OutboxError`] when the outbox fails; the vanished TI's entry (if it was
-/// stored) is resumed later by [`Handshaker::resume`](crate::Handshaker::resume),
-/// and its event stays in `watcher` ([`AnchorWatcher::poll_event`]) with
-/// those after it, so a later run resends it (the events acted on before
-/// are not reported again).
+/// [`WatchStopped`] when the outbox fails, with what was done before: the
+/// vanished TI's entry (if it was stored) is resumed later by
+/// [`Handshaker::resume`](crate::Handshaker::resume), and its event stays in
+/// `watcher` ([`AnchorWatcher::poll_event`]) with those after it, so a later
+/// run resends it; the events acted on before are in the error's report.
 pub fn watch_durably<O, T, C>(
     watcher: &mut AnchorWatcher,
     outbox: &mut O,
     transport: &mut T,
     clock: &mut C,
     until: &Until,
-) -> Result<WatchReport, OutboxError>
+) -> Result<WatchReport, WatchStopped>
 where
     O: Outbox + ?Sized,
     T: Transport + ?Sized,
@@ -483,8 +503,15 @@ where
         // the vanished anchor is still there for the host or the next run.
         while let Some(event) = watcher.peek_event().cloned() {
             if let WatchEvent::Vanished { key, entry, .. } = &event {
-                resend(watcher, outbox, transport, clock, (key, entry), until)
-                    .map(|acks| watched.resent.extend(acks))?;
+                match resend(watcher, outbox, transport, clock, (key, entry), until) {
+                    Ok(acks) => watched.resent.extend(acks),
+                    Err(error) => {
+                        return Err(WatchStopped {
+                            report: watched,
+                            error,
+                        });
+                    }
+                }
             }
             watcher.poll_event();
             watched.events.push(event);

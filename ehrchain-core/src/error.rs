@@ -15,6 +15,7 @@ use crate::authorship::{AuthorshipError, SignedProofError};
 use crate::batch::{BatchError, ProofError};
 use crate::capsule::CapsuleError;
 use crate::driver::Stopped;
+use crate::driver::WatchStopped;
 use crate::envelope::EnvelopeError;
 use crate::fhir::FhirError;
 use crate::generator::GenerateError;
@@ -417,6 +418,14 @@ pub enum Error {
     /// A record was not shared, or a shared record not accepted.
     #[error(transparent)]
     Sharing(#[from] SharingError),
+}
+
+/// A durable watch stopped by its outbox is the outbox's error (its report
+/// is for the caller that matches on [`WatchStopped`]).
+impl From<WatchStopped> for Error {
+    fn from(stopped: WatchStopped) -> Self {
+        Self::Outbox(stopped.error)
+    }
 }
 
 impl Error {

@@ -2885,15 +2885,15 @@ ehr_result ehr_rpc_exchange_new_watcher(const struct ehr_watcher *watcher,
  * `transmit`, `EHR_PIPELINE_TRANSMIT_READ_HEAD` or
  * `EHR_PIPELINE_TRANSMIT_FLIGHT` with that flight's `action` (NULL for a
  * head read), as `ehr_rpc_exchange_new` does for a validator's action
- * (`registry`, `from` and `mine_on_head` the same). Hand its result to the
- * pipeline with `ehr_rpc_exchange_finish_pipeline`. `EHR_INVALID_ARGUMENT`
+ * (`from` and `mine_on_head` the same; the registry is the pipeline's).
+ * Hand its result to the same pipeline with
+ * `ehr_rpc_exchange_finish_pipeline`. `EHR_INVALID_ARGUMENT`
  * for `EHR_PIPELINE_TRANSMIT_PERSIST` (the host's storage, not JSON-RPC)
  * or `_NONE`, and for a flight the pipeline no longer holds.
  */
 ehr_result ehr_rpc_exchange_new_pipeline(struct ehr_pipeline *pipeline,
                                          const struct ehr_pipeline_transmit *transmit,
                                          const struct ehr_transmit *action,
-                                         const uint8_t *registry,
                                          const uint8_t *from,
                                          bool mine_on_head,
                                          struct ehr_rpc_exchange **exchange_out);
@@ -4172,11 +4172,14 @@ ehr_result ehr_watcher_run(struct ehr_watcher *watcher,
  * transaction; `outbox->finish` gets its ACKs) and its valid ACK is
  * watched, until every anchor is final, `deadline_ms` (Unix milliseconds;
  * 0 for none) passes or `cancel` (NULL for none) is signalled. Writes how
- * many ACKs the resends made to `resent_out`. The events (`final`,
- * `vanished`) stay for `ehr_watcher_poll_event`. `EHR_OUTBOX_UNAVAILABLE`
- * when a callback failed: the vanished anchor's event stays in the watcher
- * (with those after it), so running again resends it; an entry stored
- * before the failure is resumed by `ehr_handshaker_resume` too.
+ * many ACKs the resends made to `resent_out`. The events it acted on
+ * (`final`, `vanished`) wait for `ehr_watcher_poll_event`, and no later run
+ * acts on them again; they are not part of `ehr_watcher_to_json` (what they
+ * caused is in the outbox already). `EHR_OUTBOX_UNAVAILABLE` when a
+ * callback failed: the events acted on before wait as well, and the
+ * vanished anchor's event stays in the watcher (with those after it), so
+ * running again resends it; an entry stored before the failure is resumed
+ * by `ehr_handshaker_resume` too.
  */
 ehr_result ehr_watcher_run_durably(struct ehr_watcher *watcher,
                                    struct ehr_transport *transport,
@@ -4296,7 +4299,7 @@ ehr_result ehr_watcher_last_error(const struct ehr_watcher *watcher,
  * Writes the watcher's whole state (format `ehrchain.watcher/1`, with the
  * outbox entries of the anchors it watches) as NUL-terminated text into
  * `buf` (text-output rules: `ehr_result_message`). Events not handed out
- * yet are part of it.
+ * yet are part of it, except those `ehr_watcher_run_durably` acted on.
  */
 ehr_result ehr_watcher_to_json(const struct ehr_watcher *watcher,
                                char *buf,

@@ -48,13 +48,13 @@ pub struct ehr_rpc_exchange {
     pipeline: Option<PipelineTarget>,
 }
 
-/// Who in a pipeline takes an exchange's result.
+/// Who in which pipeline (its handle's address) takes an exchange's result.
 #[derive(Clone, Copy, Debug)]
 enum PipelineTarget {
     /// The pipeline's own head read.
-    Head,
+    Head(usize),
     /// A submission in flight.
-    Flight(FlightId),
+    Flight(usize, FlightId),
 }
 
 /// The core's action for the C view `transmit` of a state machine's next
@@ -168,6 +168,7 @@ fn exchange_new<H: ReaderHandle>(
         let transmit = &ptr::extensible(transmit, "transmit")?;
         let submission = h.machine_ref().read_submission();
         let chain_id = submission.map_or(0, |s| s.chain_id);
+        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
         let config = exchange_config(chain_id, registry, from, mine_on_head)?;
         let out = Out::new(exchange_out, "exchange_out")?;
         let exchange = Exchange::new(&transmit_of(submission, transmit)?, config);
@@ -183,8 +184,9 @@ fn exchange_new<H: ReaderHandle>(
 /// `transmit`, `EHR_PIPELINE_TRANSMIT_READ_HEAD` or
 /// `EHR_PIPELINE_TRANSMIT_FLIGHT` with that flight's `action` (NULL for a
 /// head read), as `ehr_rpc_exchange_new` does for a validator's action
-/// (`registry`, `from` and `mine_on_head` the same). Hand its result to the
-/// pipeline with `ehr_rpc_exchange_finish_pipeline`. `EHR_INVALID_ARGUMENT`
+/// (`from` and `mine_on_head` the same; the registry is the pipeline's).
+/// Hand its result to the same pipeline with
+/// `ehr_rpc_exchange_finish_pipeline`. `EHR_INVALID_ARGUMENT`
 /// for `EHR_PIPELINE_TRANSMIT_PERSIST` (the host's storage, not JSON-RPC)
 /// or `_NONE`, and for a flight the pipeline no longer holds.
 #[unsafe(no_mangle)]
@@ -192,18 +194,18 @@ pub unsafe extern "C" fn ehr_rpc_exchange_new_pipeline(
     pipeline: *mut ehr_pipeline,
     transmit: *const ehr_pipeline_transmit,
     action: *const ehr_transmit,
-    registry: *const u8,
     from: *const u8,
     mine_on_head: bool,
     exchange_out: *mut *mut ehr_rpc_exchange,
 ) -> ehr_result {
     guard_on_mut(pipeline, "pipeline", |p| {
         let transmit = &ptr::extensible(transmit, "transmit")?;
-        let config = exchange_config(p.pipeline.chain_id(), registry, from, mine_on_head)?;
+        let (chain_id, registry) = (p.pipeline.chain_id(), p.pipeline.registry());
+        let config = exchange_config(chain_id, registry, from, mine_on_head)?;
         let out = Out::new(exchange_out, "exchange_out")?;
         let (target, action) = match transmit.kind {
             k if k == ehr_pipeline_transmit_kind::EHR_PIPELINE_TRANSMIT_READ_HEAD as u32 => {
-                (PipelineTarget::Head, Transmit::ReadHead)
+                (PipelineTarget::Head(pipeline as usize), Transmit::ReadHead)
             }
             k if k == ehr_pipeline_transmit_kind::EHR_PIPELINE_TRANSMIT_FLIGHT as u32 => {
                 let flight = FlightId(transmit.flight);
@@ -219,7 +221,7 @@ pub unsafe extern "C" fn ehr_rpc_exchange_new_pipeline(
                 })?;
                 let submission = validator.read_submission();
                 (
-                    PipelineTarget::Flight(flight),
+                    PipelineTarget::Flight(pipeline as usize, flight),
                     transmit_of(submission, action)?,
                 )
             }
@@ -240,15 +242,14 @@ pub unsafe extern "C" fn ehr_rpc_exchange_new_pipeline(
     })
 }
 
-/// The exchange settings from the C arguments: the 20-byte `registry` on
-/// `chain_id`, the 20-byte sender `from` (NULL for none), `mine_on_head`.
+/// The exchange settings: `registry` on `chain_id`, the 20-byte sender
+/// `from` (NULL for none), `mine_on_head`.
 fn exchange_config(
     chain_id: u64,
-    registry: *const u8,
+    registry: Address,
     from: *const u8,
     mine_on_head: bool,
 ) -> Result<ExchangeConfig> {
-    let registry = Address::from(ptr::array::<20>(registry, "registry")?);
     let from = (!from.is_null())
         .then(|| ptr::array::<20>(from, "from").map(Address::from))
         .transpose()?;
@@ -375,19 +376,30 @@ pub unsafe extern "C" fn ehr_rpc_exchange_finish_pipeline(
                 "the exchange is a validator's or a watcher's: finish it with ehr_rpc_exchange_finish or ehr_rpc_exchange_finish_watcher",
             ));
         };
+        let (PipelineTarget::Head(made_by) | PipelineTarget::Flight(made_by, _)) = target;
+        if made_by != pipeline as usize {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "the exchange is another pipeline's: finish it with the pipeline that made it",
+            ));
+        }
         let (Some(outcome), now) = (finished(handle)?, UnixMillis(now_ms)) else {
             return Ok(());
         };
         match (target, outcome) {
-            (PipelineTarget::Head, Outcome::Head(head)) => {
+            (PipelineTarget::Head(_), Outcome::Head(head)) => {
                 p.pipeline.handle_head(now, head);
                 Ok(())
             }
-            (PipelineTarget::Flight(flight), outcome) => p
+            (PipelineTarget::Flight(_, flight), outcome) => p
                 .pipeline
                 .flight_mut(flight)
                 .map_or(Ok(()), |v| Ok(outcome.hand_to(v, now)?)),
-            (PipelineTarget::Head, _) => Ok(()),
+            // A head read's exchange ends with a head, always.
+            (PipelineTarget::Head(_), other) => Err(Error::new(
+                ErrorCode::Internal,
+                format!("a head read ended with {other:?}"),
+            )),
         }
     })
 }

@@ -10,10 +10,13 @@
 //! out as JSON (`ehr_watcher_poll_event`). The state machine is the core's
 //! `AnchorWatcher`; this module only converts.
 
+use std::collections::VecDeque;
 use std::ffi::c_char;
 
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
-use ehrchain_core::{ErrorCode, SystemClock, TransactionValidator, watch_durably, watch_until};
+use ehrchain_core::{
+    ErrorCode, SystemClock, TransactionValidator, WatchStopped, watch_durably, watch_until,
+};
 
 use crate::cancel::{blocking, ehr_cancel};
 use crate::handshaker::ehr_ack;
@@ -31,11 +34,30 @@ use crate::validator::{ehr_transmit, ehr_validator, write_deadline};
 /// two threads at once.
 pub struct ehr_watcher {
     w: AnchorWatcher,
+    /// Events `ehr_watcher_run_durably` acted on, for
+    /// `ehr_watcher_poll_event` before the watcher's own: kept apart, so
+    /// that no run acts on them again.
+    acted_on: VecDeque<WatchEvent>,
 }
 
 impl ehr_watcher {
     fn new(w: AnchorWatcher) -> Self {
-        Self { w }
+        Self {
+            w,
+            acted_on: VecDeque::new(),
+        }
+    }
+
+    /// The event `ehr_watcher_poll_event` hands out next.
+    fn next_event(&self) -> Option<&WatchEvent> {
+        self.acted_on.front().or_else(|| self.w.peek_event())
+    }
+
+    /// Takes out the event `next_event` named.
+    fn take_event(&mut self) {
+        if self.acted_on.pop_front().is_none() {
+            self.w.poll_event();
+        }
     }
 }
 
@@ -135,11 +157,14 @@ pub unsafe extern "C" fn ehr_watcher_run(
 /// transaction; `outbox->finish` gets its ACKs) and its valid ACK is
 /// watched, until every anchor is final, `deadline_ms` (Unix milliseconds;
 /// 0 for none) passes or `cancel` (NULL for none) is signalled. Writes how
-/// many ACKs the resends made to `resent_out`. The events (`final`,
-/// `vanished`) stay for `ehr_watcher_poll_event`. `EHR_OUTBOX_UNAVAILABLE`
-/// when a callback failed: the vanished anchor's event stays in the watcher
-/// (with those after it), so running again resends it; an entry stored
-/// before the failure is resumed by `ehr_handshaker_resume` too.
+/// many ACKs the resends made to `resent_out`. The events it acted on
+/// (`final`, `vanished`) wait for `ehr_watcher_poll_event`, and no later run
+/// acts on them again; they are not part of `ehr_watcher_to_json` (what they
+/// caused is in the outbox already). `EHR_OUTBOX_UNAVAILABLE` when a
+/// callback failed: the events acted on before wait as well, and the
+/// vanished anchor's event stays in the watcher (with those after it), so
+/// running again resends it; an entry stored before the failure is resumed
+/// by `ehr_handshaker_resume` too.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_watcher_run_durably(
     watcher: *mut ehr_watcher,
@@ -154,16 +179,25 @@ pub unsafe extern "C" fn ehr_watcher_run_durably(
         let mut outbox = HostOutbox(ptr::extensible(outbox, "outbox")?);
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let resent = Out::new(resent_out, "resent_out")?;
-        let report = watch_durably(
+        let run = watch_durably(
             &mut watcher.w,
             &mut outbox,
             transport,
             &mut SystemClock,
             &until,
-        )?;
-        watcher.w.restore_events(report.events);
-        resent.set(report.resent.len());
-        Ok(())
+        );
+        let (report, error) = match run {
+            Ok(report) => (report, None),
+            Err(WatchStopped { report, error }) => (report, Some(error)),
+        };
+        watcher.acted_on.extend(report.events);
+        match error {
+            Some(error) => Err(error.into()),
+            None => {
+                resent.set(report.resent.len());
+                Ok(())
+            }
+        }
     })
 }
 
@@ -291,12 +325,12 @@ pub unsafe extern "C" fn ehr_watcher_poll_event(
     guard(|| {
         let watcher = ptr::handle_mut(watcher, "watcher")?;
         let has_event = Out::new(has_event_out, "has_event_out")?;
-        let Some(event) = watcher.w.peek_event() else {
+        let Some(event) = watcher.next_event() else {
             has_event.set(false);
             return Ok(());
         };
         ptr::write_text(buf, len, out_len, &json_text(event)?)?;
-        watcher.w.poll_event();
+        watcher.take_event();
         has_event.set(true);
         Ok(())
     })
@@ -321,7 +355,7 @@ pub unsafe extern "C" fn ehr_watcher_last_error(
 /// Writes the watcher's whole state (format `ehrchain.watcher/1`, with the
 /// outbox entries of the anchors it watches) as NUL-terminated text into
 /// `buf` (text-output rules: `ehr_result_message`). Events not handed out
-/// yet are part of it.
+/// yet are part of it, except those `ehr_watcher_run_durably` acted on.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_watcher_to_json(
     watcher: *const ehr_watcher,

@@ -352,9 +352,11 @@ export async function runValidator(validator, transport, options = {}) {
     const wait = (deadline === undefined ? next : Math.min(next, deadline)) - now();
     if (wait > 0) await sleep(wait, signal);
   }
-  const acks = [];
-  for (let ack = validator.pollAck(); ack !== undefined; ack = validator.pollAck()) acks.push(ack);
-  await outbox?.finish(validator.outboxKey, acks);
+  // Stored before they are taken out: an outbox that fails keeps them in the
+  // validator for the next run; none left (handed out before) finishes nothing.
+  const acks = validator.pendingAcks;
+  if (acks.length > 0) await outbox?.finish(validator.outboxKey, acks);
+  while (validator.pollAck() !== undefined);
   return acks;
 }
 
@@ -367,9 +369,10 @@ export async function runValidator(validator, transport, options = {}) {
  * same TC is run again (`runValidator`: the same record hash, a new
  * transaction); its valid ACK is watched in turn. Without one, resending is
  * the host's (`Validator.fromJSON(event.entry)`). Failed reads are retried,
- * never taken as a verdict. When the outbox fails, the run rejects and the
+ * never taken as a verdict. `onEvent(event)` is called once for each event,
+ * once it was acted on. When the outbox fails, the run rejects and the
  * vanished anchor's event stays in the watcher (`pollEvent`), so the next run
- * resends it.
+ * resends it. Run one `runWatcher` at a time on a watcher.
  */
 export async function runWatcher(watcher, transport, options = {}) {
   const { now = () => Date.now(), sleep = abortableSleep, deadline, signal, onEvent, outbox } = options;
@@ -382,10 +385,10 @@ export async function runWatcher(watcher, transport, options = {}) {
     // An event leaves the watcher once acted on: when the outbox fails, the
     // vanished anchor stays there for the host or the next run.
     for (let event = watcher.peekEvent(); event !== undefined; event = watcher.peekEvent()) {
-      onEvent?.(event);
       if (event.event === "vanished" && outbox) resent.push(...(await resend(watcher, transport, event, options)));
       watcher.pollEvent();
       events.push(event);
+      onEvent?.(event);
     }
     const next = watcher.pollTimeout();
     if (next === undefined || signal?.aborted || (deadline !== undefined && now() >= deadline)) break;

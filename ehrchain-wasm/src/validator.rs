@@ -119,6 +119,18 @@ impl Validator {
         self.inner.ask_again();
     }
 
+    /// The ACKs `pollAck` has not handed out yet, left in place:
+    /// `runValidator` stores them (`outbox.finish`) before it takes them
+    /// out, so an outbox that fails loses none.
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(getter, js_name = pendingAcks, unchecked_return_type = "Ack[]")]
+    pub fn pending_acks(&self) -> Result<JsValue, JsValue> {
+        let acks: Vec<_> = self.inner.pending_acks().collect();
+        Ok(convert::to_js(&acks)?)
+    }
+
     /// The next ACK, or `undefined`.
     ///
     /// # Errors

@@ -99,8 +99,28 @@ test("runValidator asks again for a submission the host's loop sent but never an
   assert.equal(acks[0].recordHash, send.submission.anchoring.recordHash);
   assert.ok(!sent.includes("submit"), `settled from the registry, not sent again: ${sent}`);
   assert.deepEqual(outbox.acks, acks);
-  v.askAgain(); // finished: nothing to ask
-  assert.equal(v.pollTransmit(Date.now()), undefined);
+  v.free();
+});
+
+test("an ACK the outbox could not store stays in the validator; the next run stores it", async () => {
+  const outbox = memoryOutbox([]);
+  const finish = outbox.finish.bind(outbox);
+  outbox.finish = () => {
+    throw new Error("database is locked");
+  };
+  const entry = reading(125);
+  const v = hs.validatorFor(entry, Date.now());
+  await assert.rejects(ehr.runValidator(v, transport, { outbox }), /database is locked/);
+  assert.ok(outbox.entries.has(entry.tiId), "the entry stays");
+  assert.equal(v.pendingAcks.length, 1, "the ACK stays in the validator");
+  outbox.finish = finish;
+  const acks = await ehr.runValidator(v, transport, { outbox });
+  assert.equal(acks.length, 1);
+  assert.equal(acks[0].status, "valid", JSON.stringify(acks[0]));
+  assert.deepEqual(outbox.acks, acks);
+  assert.equal(outbox.entries.size, 0);
+  assert.deepEqual(await ehr.runValidator(v, transport, { outbox }), [], "handed out: none again");
+  assert.equal(outbox.acks.length, 1);
   v.free();
 });
 

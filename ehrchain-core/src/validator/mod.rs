@@ -1088,6 +1088,14 @@ impl TransactionValidator {
         self.parts.acks.pop_front()
     }
 
+    /// The ACKs [`TransactionValidator::poll_ack`] has not handed out yet,
+    /// oldest first, left in place: a driver stores them
+    /// ([`Outbox::finish`](crate::outbox::Outbox::finish)) before it takes
+    /// them out, so an outbox that fails loses none.
+    pub fn pending_acks(&self) -> impl ExactSizeIterator<Item = &Ack> {
+        self.parts.acks.iter()
+    }
+
     fn refusal(&self, what: &'static str) -> ValidatorError {
         if self.is_finished() {
             ValidatorError::Finished

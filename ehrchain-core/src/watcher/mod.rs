@@ -457,16 +457,6 @@ impl AnchorWatcher {
         self.events.pop_front()
     }
 
-    /// Puts `events`, taken with [`AnchorWatcher::poll_event`], back in
-    /// front of those not handed out yet, in their order: for a driver that
-    /// acted on them and leaves them to the host (the C binding's
-    /// `ehr_watcher_run_durably`, after [`watch_durably`](crate::watch_durably)).
-    pub fn restore_events(&mut self, events: Vec<WatchEvent>) {
-        for event in events.into_iter().rev() {
-            self.events.push_front(event);
-        }
-    }
-
     /// The event [`AnchorWatcher::poll_event`] hands out next, left in place.
     #[must_use]
     pub fn peek_event(&self) -> Option<&WatchEvent> {

@@ -1484,6 +1484,9 @@ static void test_validator_run_durably(void) {
     ob.fail_save = 0;
     OK(ehr_watcher_run_durably(durable, f.chain, &outbox, deadline, NULL, &resent));
     EXPECT(resent == 1 && fake.submits == 2 && fake.anchored && ob.acks == 3 && !ob.has);
+    /* Run again before the events are polled: nothing is acted on twice. */
+    OK(ehr_watcher_run_durably(durable, f.chain, &outbox, deadline, NULL, &resent));
+    EXPECT(resent == 0 && fake.submits == 2 && ob.acks == 3);
     char event[32768];
     size_t event_len = 0;
     bool has_event = false;
@@ -2547,15 +2550,14 @@ static void test_pipeline_over_the_hosts_http(void) {
     OK(ehr_pipeline_poll_transmit(p, now, &t, &a));
     EXPECT(t.kind == EHR_PIPELINE_TRANSMIT_PERSIST);
     ehr_rpc_exchange *x = NULL;
-    EXPECT_RC(ehr_rpc_exchange_new_pipeline(p, &t, &a, registry, from, false, &x),
+    EXPECT_RC(ehr_rpc_exchange_new_pipeline(p, &t, &a, from, false, &x),
               EHR_INVALID_ARGUMENT); /* the host's storage, not JSON-RPC */
-    EXPECT(x == NULL);
     OK(ehr_pipeline_handle_persisted(p, t.round, now, EHR_OK));
     OK(ehr_pipeline_poll_transmit(p, now, &t, &a));
     EXPECT(t.kind == EHR_PIPELINE_TRANSMIT_FLIGHT && a.kind == EHR_TRANSMIT_SUBMIT);
-    EXPECT_RC(ehr_rpc_exchange_new_pipeline(p, &t, NULL, registry, from, false, &x),
+    EXPECT_RC(ehr_rpc_exchange_new_pipeline(p, &t, NULL, from, false, &x),
               EHR_NULL_ARGUMENT);
-    OK(ehr_rpc_exchange_new_pipeline(p, &t, &a, registry, from, false, &x));
+    OK(ehr_rpc_exchange_new_pipeline(p, &t, &a, from, false, &x));
     char body[4096];
     size_t n = 0;
     OK(ehr_rpc_exchange_request(x, 1, body, sizeof body, &n));
@@ -2588,18 +2590,24 @@ static void test_pipeline_over_the_hosts_http(void) {
     EXPECT(strstr(json, "AccessControlUnauthorizedAccount") != NULL);
     ehr_ack_free(ack);
     /* Its verdict taken, the flight is no longer the pipeline's. */
-    EXPECT_RC(ehr_rpc_exchange_new_pipeline(p, &t, &a, registry, from, false, &x),
+    EXPECT_RC(ehr_rpc_exchange_new_pipeline(p, &t, &a, from, false, &x),
               EHR_INVALID_ARGUMENT);
     EXPECT_LAST_ERROR("holds no flight");
 
-    /* The pipeline's head read goes the same way. */
+    /* The pipeline's head read goes the same way (no submission waits for
+     * it here: the exchange's requests and routing are what is checked). */
     ehr_pipeline_transmit head = EHR_PIPELINE_TRANSMIT_INIT;
     head.kind = EHR_PIPELINE_TRANSMIT_READ_HEAD;
-    OK(ehr_rpc_exchange_new_pipeline(p, &head, NULL, registry, NULL, false, &x));
+    OK(ehr_rpc_exchange_new_pipeline(p, &head, NULL, NULL, false, &x));
     OK(ehr_rpc_exchange_request(x, 2, body, sizeof body, &n));
     EXPECT(strstr(body, "\"method\":\"eth_blockNumber\"") != NULL);
     const char *block = "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"0x10\"}";
     OK(ehr_rpc_exchange_handle_answer(x, 200, (const uint8_t *)block, strlen(block)));
+    ehr_pipeline *other = NULL;
+    OK(ehr_pipeline_new(1337, registry, 0, 0, 0, quick, &other));
+    EXPECT_RC(ehr_rpc_exchange_finish_pipeline(x, other, now), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("another pipeline's");
+    ehr_pipeline_free(other);
     OK(ehr_rpc_exchange_finish_pipeline(x, p, now));
     EXPECT_RC(ehr_rpc_exchange_finish_pipeline(x, p, now), EHR_NOT_PRESENT); /* once */
     ehr_rpc_exchange_free(x);
