@@ -113,7 +113,9 @@ impl Validator {
     /// never be handed in (the host lost it): a submission that may have
     /// gone out is settled first, so nothing is anchored twice and no TI
     /// ends without its ACK. Nothing happens when no action awaits its
-    /// result. `runValidator` calls it first.
+    /// result. Only for an answer that can no longer arrive (run one
+    /// `runValidator` at a time on a validator). `runValidator` calls it
+    /// first.
     #[wasm_bindgen(js_name = askAgain)]
     pub fn ask_again(&mut self) {
         self.inner.ask_again();

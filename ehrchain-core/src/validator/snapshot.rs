@@ -107,7 +107,9 @@ impl TransactionValidator {
     /// submission that may have been sent is settled first (the registry is
     /// read before anything is sent again), so nothing is anchored twice and
     /// no TI ends without its ACK. Does nothing when no action awaits its
-    /// result.
+    /// result. Only for an answer that can no longer arrive: a late one is
+    /// then refused, or taken as the answer to the action asked again
+    /// (nothing is anchored twice either way).
     pub fn ask_again(&mut self) {
         if self.parts.asked.is_some() {
             self.resume();
