@@ -315,13 +315,25 @@ fn a_validator_whose_action_was_never_answered_is_run_to_its_ack() {
     }
 }
 
-/// An outbox that refuses to store while `full` (the disk is full).
-struct FullDisk {
+/// An outbox over memory whose `save` fails while `full` (the disk is full)
+/// and whose `finish` fails while `locked` (the database is locked).
+struct Flaky {
     inner: MemoryOutbox,
     full: bool,
+    locked: bool,
 }
 
-impl Outbox for FullDisk {
+impl Flaky {
+    fn new() -> Self {
+        Self {
+            inner: MemoryOutbox::default(),
+            full: false,
+            locked: false,
+        }
+    }
+}
+
+impl Outbox for Flaky {
     fn save(&mut self, key: &B256, entry: &str) -> Result<(), OutboxError> {
         if self.full {
             return Err(OutboxError("the disk is full".into()));
@@ -339,6 +351,9 @@ impl Outbox for FullDisk {
         key: Option<&B256>,
         acks: &[ehrchain_core::Ack],
     ) -> Result<(), OutboxError> {
+        if self.locked {
+            return Err(OutboxError("the database is locked".into()));
+        }
         self.inner.finish(key, acks)
     }
 }
@@ -351,10 +366,7 @@ fn a_vanished_anchor_the_outbox_could_not_take_stays_in_the_watcher() {
     let hs = handshaker(config());
     let clock = VirtualClock::starting_at(UnixMillis(START_MS));
     let mut chain = Chain::down_until(&clock, 0);
-    let mut outbox = FullDisk {
-        inner: MemoryOutbox::default(),
-        full: false,
-    };
+    let mut outbox = Flaky::new();
     let ti = ti(&hs);
     let mut v = hs
         .validator_for(&ti, clock.time(), &mut ChaCha20Rng::seed_from_u64(1))
@@ -429,43 +441,16 @@ fn a_vanished_anchor_the_outbox_could_not_take_stays_in_the_watcher() {
 /// without it.
 #[test]
 fn an_ack_the_outbox_could_not_store_is_stored_by_the_next_run() {
-    struct FailingFinish {
-        inner: MemoryOutbox,
-        fail: bool,
-    }
-    impl Outbox for FailingFinish {
-        fn save(&mut self, key: &B256, entry: &str) -> Result<(), OutboxError> {
-            self.inner.save(key, entry)
-        }
-        fn load(&mut self, key: &B256) -> Result<Option<String>, OutboxError> {
-            self.inner.load(key)
-        }
-        fn keys(&mut self) -> Result<Vec<B256>, OutboxError> {
-            self.inner.keys()
-        }
-        fn finish(
-            &mut self,
-            key: Option<&B256>,
-            acks: &[ehrchain_core::Ack],
-        ) -> Result<(), OutboxError> {
-            if self.fail {
-                return Err(OutboxError("the database is locked".into()));
-            }
-            self.inner.finish(key, acks)
-        }
-    }
     let hs = handshaker(config());
     let clock = VirtualClock::starting_at(UnixMillis(START_MS));
     let mut chain = Chain::down_until(&clock, 0);
-    let mut outbox = FailingFinish {
-        inner: MemoryOutbox::default(),
-        fail: true,
-    };
+    let mut outbox = Flaky::new();
+    outbox.locked = true;
     let ti = ti(&hs);
     let mut v = hs
         .validator_for(&ti, clock.time(), &mut ChaCha20Rng::seed_from_u64(1))
         .unwrap();
-    let mut run = |outbox: &mut FailingFinish| {
+    let mut run = |outbox: &mut Flaky| {
         ehrchain_core::run_durably(
             &mut v,
             outbox,
@@ -480,7 +465,7 @@ fn an_ack_the_outbox_could_not_store_is_stored_by_the_next_run() {
         vec![ti.ti_id],
         "the entry stays"
     );
-    outbox.fail = false;
+    outbox.locked = false;
     let Ok(Run::Acked(acks)) = run(&mut outbox) else {
         panic!("no ACK the second time");
     };
