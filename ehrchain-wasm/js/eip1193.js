@@ -414,6 +414,8 @@ export async function runWatcher(watcher, transport, options = {}) {
 export async function runPipeline(pipeline, transport, options = {}) {
   const { now = () => Date.now(), sleep = abortableSleep, outbox, deadline, signal } = options;
   const acks = [];
+  // Actions handed out (by the host's own loop) and never answered are asked again.
+  pipeline.askAgain();
   for (;;) {
     pipeline.handleTimeout(now());
     for (let t = pipeline.pollTransmit(now()); t !== undefined; t = pipeline.pollTransmit(now())) {

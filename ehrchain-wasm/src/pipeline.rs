@@ -257,6 +257,15 @@ impl Pipeline {
         Ok(object.into())
     }
 
+    /// Asks again for every action `pollTransmit` handed out whose result
+    /// will never be handed in (the core's `Pipeline::ask_again`: a
+    /// submission that may have gone out is settled from the registry
+    /// first). `runPipeline` calls it first.
+    #[wasm_bindgen(js_name = askAgain)]
+    pub fn ask_again(&mut self) {
+        self.inner.ask_again();
+    }
+
     /// Gives back verdicts of `pollFinished` the host could not store
     /// (`PipelineFinished[]`, as it handed them out): offered again first,
     /// their TIs pending again meanwhile (the core's `restore_finished`).

@@ -30,6 +30,32 @@ function roundOutbox() {
   };
 }
 
+test("runPipeline takes over actions the host's own loop handed out and never answered", async () => {
+  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
+  const tis = [reading(131), reading(132)];
+  for (const entry of tis) hs.pushTo(pipeline, entry, "urgent", Date.now());
+  const round = pipeline.pollTransmit(Date.now());
+  assert.equal(round.kind, "persist");
+  const outbox = roundOutbox();
+  outbox.saveAll(round.entries);
+  pipeline.handlePersisted(round.round, Date.now());
+  const sent = pipeline.pollTransmit(Date.now());
+  assert.equal(sent.kind, "flight");
+  assert.equal(sent.transmit.kind, "submit");
+  await transport.submit(sent.transmit.submission); // sent; its hash never handed in
+  while (pipeline.pollTransmit(Date.now()) !== undefined);
+  const { acks, stopped } = await ehr.runPipeline(pipeline, transport, { outbox });
+  assert.equal(stopped, undefined);
+  assert.equal(acks.length, 2, "every TI one ACK");
+  for (const entry of tis) {
+    const ack = acks.find((a) => a.tiId === entry.tiId);
+    assert.equal(ack?.status, "valid", JSON.stringify(ack));
+    assert.equal(await transport.recordHashOf(entry.tiId), ack.recordHash);
+  }
+  assert.ok(pipeline.isIdle);
+  pipeline.free();
+});
+
 test("urgent readings go alone, bulk ones in batches, every TI one valid ACK", async () => {
   const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { batchMaxRecords: 8, batchMaxWaitMs: 50, validator: FAST });
   const tis = Array.from({ length: 12 }, (_, i) => reading(100 + i));

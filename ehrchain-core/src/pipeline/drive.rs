@@ -41,7 +41,9 @@ impl Drained {
 /// Runs `pipeline` until every TI it holds has its ACK (or `until`): steps
 /// it ([`step_durably`]: each step's rounds of outbox entries and verdicts
 /// stored with one [`Outbox::save_and_finish`], every action performed on
-/// `transport`) and waits on `clock` in between.
+/// `transport`) and waits on `clock` in between. Actions the host's own
+/// loop handed out and never answered are asked again first
+/// ([`Pipeline::ask_again`]).
 ///
 /// # Errors
 /// [`OutboxError`] when the outbox fails: nothing more is sent; what was
@@ -58,6 +60,7 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
+    pipeline.ask_again();
     let mut drained = Drained::default();
     loop {
         drained

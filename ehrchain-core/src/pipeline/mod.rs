@@ -536,6 +536,24 @@ impl Pipeline {
         }
     }
 
+    /// Takes over a pipeline whose handed-out actions will never be
+    /// answered: the host's own loop handed them out
+    /// ([`poll_transmit`](Self::poll_transmit)), then gave the pipeline to
+    /// a blocking driver ([`drain_durably`] calls this first). Every
+    /// submission's unanswered action is asked again
+    /// ([`TransactionValidator::ask_again`]: one that may have been sent is
+    /// settled from the registry first), a round not reported stored is
+    /// stored again before anything is sent, and the head is read again.
+    /// Only for answers that can no longer arrive.
+    pub fn ask_again(&mut self) {
+        self.ready.clear();
+        self.persisting.clear();
+        self.reading_head.clear();
+        for validator in self.flights.values_mut() {
+            validator.ask_again();
+        }
+    }
+
     /// The validator of a submission in flight, to hand it the result of its
     /// [`PipelineTransmit::Flight`] action.
     pub fn flight_mut(&mut self, flight: FlightId) -> Option<&mut TransactionValidator> {

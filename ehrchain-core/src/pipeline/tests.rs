@@ -413,6 +413,46 @@ fn head_reads_are_shared_by_every_submission_waiting() {
     assert_eq!(chain.head_reads, 2);
 }
 
+/// The host's loop took a round, a head read and a flight's action out and
+/// never answered them, then drains the pipeline: every TI still ends with
+/// its one ACK, each record anchored once.
+#[test]
+fn a_drain_takes_over_actions_the_host_handed_out_and_never_answered() {
+    let mut chain = Chain::new();
+    let all = tcs(3);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let now = UnixMillis(START_MS);
+    for tc in &all {
+        pipeline.push(tc.clone(), Priority::Urgent, now).unwrap();
+    }
+    let Some(PipelineTransmit::Persist { round }) = pipeline.poll_transmit(now) else {
+        panic!("no round to store");
+    };
+    let mut outbox = MemoryOutbox::default();
+    for (key, entry) in pipeline.round_entries(round) {
+        outbox.save(&key, &entry).unwrap();
+    }
+    pipeline.handle_persisted(round, now, Ok(()));
+    // The first submission is sent; its answer, and every other action,
+    // is lost.
+    let Some(PipelineTransmit::Flight {
+        flight,
+        transmit: Transmit::Submit { submission },
+    }) = pipeline.poll_transmit(now)
+    else {
+        panic!("no submission");
+    };
+    chain.submit(&submission).unwrap();
+    assert!(pipeline.flight_mut(flight).is_some());
+    while pipeline.poll_transmit(now).is_some() {}
+    let drained = chain.drain(&mut pipeline, &mut outbox, &Until::verdict());
+    assert_eq!(drained.stopped, None);
+    assert_one_valid_ack_each(&all, &drained.acks);
+    assert_eq!(chain.records.len(), 3);
+    assert_eq!(chain.anchorings, 3, "each record anchored once");
+    assert!(pipeline.is_idle());
+}
+
 #[test]
 fn a_full_pipeline_says_busy_and_keeps_nothing() {
     let mut chain = Chain::new();
