@@ -121,7 +121,8 @@ export interface RunOptions {
 /**
  * Runs a validator to its verdict; resolves to its ACKs (one per TI). An
  * action `pollTransmit` handed out whose result was never handed in is asked
- * again first (`validator.askAgain()`). Rejects with an `EHR_STILL_PENDING` error (a `StillPendingError`) when
+ * again first (`validator.askAgain()`). Rejects with an `EHR_STILL_PENDING`
+ * error (a `StillPendingError`) when
  * `deadline` passes or `signal` aborts first: no ACK, the TI pending.
  */
 export declare function runValidator(validator: Validator, transport: ValidatorTransport, options?: RunOptions): Promise<Ack[]>;

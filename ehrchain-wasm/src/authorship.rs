@@ -8,7 +8,6 @@
 use ehrchain_core::authorship::{
     AuthorshipError, LocalSigner as CoreLocalSigner, Signer as _, SigningRequest as CoreRequest,
 };
-use ehrchain_core::consent_abi::{ConsentDomain, ConsentStatement};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
@@ -259,9 +258,7 @@ impl LocalSigner {
         #[wasm_bindgen(unchecked_param_type = "ConsentGrant | ConsentRevocation")]
         statement: JsValue,
     ) -> Result<String, JsValue> {
-        let domain: ConsentDomain = convert::document(&domain, "domain")?;
-        let statement: ConsentStatement = convert::document(&statement, "statement")?;
-        let digest = statement.signing_hash(&domain);
+        let digest = crate::sharing::consent_digest(&domain, &statement)?;
         let signature = self.inner.sign_digest(&digest.0).map_err(Failure::from)?;
         Ok(hex(&signature))
     }

@@ -6,7 +6,6 @@
 //! results; `js/sharing.js` moves them over an EIP-1193 provider.
 
 use alloy_sol_types::SolCall;
-use ehrchain_core::UnixMillis;
 use ehrchain_core::capsule::{Authority, KeyCapsule};
 use ehrchain_core::consent_abi::{
     ConsentDomain, ConsentGrant, ConsentStatement, Disclosure, IEhrConsent,
@@ -16,6 +15,7 @@ use ehrchain_core::sharing::{
     AccountingQuery, ChainLog, ChainRead, MinedBlock, ReadAnswers, SharingContext, SharingError,
     disclosure_transaction as core_disclosure_transaction,
 };
+use ehrchain_core::{B256, UnixMillis};
 use rand_core::OsRng;
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
@@ -414,9 +414,15 @@ pub fn consent_signing_digest(
     #[wasm_bindgen(unchecked_param_type = "ConsentDomain")] domain: JsValue,
     #[wasm_bindgen(unchecked_param_type = "ConsentGrant | ConsentRevocation")] statement: JsValue,
 ) -> Result<String, JsValue> {
-    let domain: ConsentDomain = convert::document(&domain, "domain")?;
-    let statement: ConsentStatement = convert::document(&statement, "statement")?;
-    Ok(hex(statement.signing_hash(&domain).as_slice()))
+    Ok(hex(consent_digest(&domain, &statement)?.as_slice()))
+}
+
+/// The EIP-712 digest of the consent `statement` under `domain` (the core's
+/// `ConsentStatement::signing_hash`), from their JS documents.
+pub(crate) fn consent_digest(domain: &JsValue, statement: &JsValue) -> Result<B256, Failure> {
+    let domain: ConsentDomain = convert::document(domain, "domain")?;
+    let statement: ConsentStatement = convert::document(statement, "statement")?;
+    Ok(statement.signing_hash(&domain))
 }
 
 /// Calldata relaying a consent `statement` its patient signed (`grantSigned`

@@ -413,9 +413,10 @@ fn head_reads_are_shared_by_every_submission_waiting() {
     assert_eq!(chain.head_reads, 2);
 }
 
-/// The host's loop took a round, a head read and a flight's action out and
-/// never answered them, then drains the pipeline: every TI still ends with
-/// its one ACK, each record anchored once.
+/// The host's loop stored a round, sent one submission without handing in
+/// its answer and took the other actions out unanswered, then drains the
+/// pipeline: every TI still ends with its one ACK, each record anchored
+/// once.
 #[test]
 fn a_drain_takes_over_actions_the_host_handed_out_and_never_answered() {
     let mut chain = Chain::new();
