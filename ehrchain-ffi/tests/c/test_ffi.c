@@ -1158,6 +1158,16 @@ static ehr_transport *fake_transport(struct fake_chain *fake) {
     return chain;
 }
 
+/* The host's event loop sends `v`'s submission (the next thing it asks) to
+ * `fake` and never hands the answer in. */
+static void send_and_lose_the_answer(ehr_validator *v, struct fake_chain *fake, uint64_t now_ms) {
+    ehr_transmit a = EHR_TRANSMIT_INIT;
+    OK(ehr_validator_poll_transmit(v, now_ms, &a));
+    EXPECT(a.kind == EHR_TRANSMIT_SUBMIT);
+    uint8_t tx_hash[32];
+    OK(fake_submit(fake, &a.submission, tx_hash));
+}
+
 static void test_callback_transport(void) {
     ehr_templates *t = NULL;
     OK(ehr_templates_new_builtin(&t));
@@ -1395,11 +1405,8 @@ static void test_durable_submit_through_the_host_outbox(void) {
     OK(ehr_validator_to_json(v, entry, sizeof entry, &n));
     OK(ob_save(&ob, key, entry, n));
     OK(ehr_validator_handle_persisted(v, now_ms, EHR_OK));
-    OK(ehr_validator_poll_transmit(v, now_ms, &a));
-    EXPECT(a.kind == EHR_TRANSMIT_SUBMIT);
-    uint8_t tx_hash[32];
     fake.submits = 0;
-    OK(fake_submit(&fake, &a.submission, tx_hash));
+    send_and_lose_the_answer(v, &fake, now_ms);
     fake.anchored = 1;
     ehr_validator_free(v);
     OK(ehr_handshaker_resume(f.hs, f.chain, &outbox, 0, NULL, &resumed));
@@ -1408,6 +1415,20 @@ static void test_durable_submit_through_the_host_outbox(void) {
     ehr_ti_free(ti);
 
     fixture_free(&f);
+}
+
+/* The watcher's next event is `final`, then none: it watches nothing more. */
+static void expect_final_then_idle(ehr_watcher *w) {
+    char event[32768];
+    size_t event_len = 0;
+    bool has_event = false;
+    OK(ehr_watcher_poll_event(w, event, sizeof event, &event_len, &has_event));
+    EXPECT(has_event && strncmp(event, "{\"event\":\"final\"", 16) == 0);
+    OK(ehr_watcher_poll_event(w, event, sizeof event, &event_len, &has_event));
+    EXPECT(!has_event);
+    size_t watched = 99;
+    OK(ehr_watcher_len(w, &watched));
+    EXPECT(watched == 0);
 }
 
 /* A validator the host made itself, run through its outbox: stored before
@@ -1453,11 +1474,8 @@ static void test_validator_run_durably(void) {
     OK(ehr_validator_poll_transmit(v, now_ms, &a));
     EXPECT(a.kind == EHR_TRANSMIT_PERSIST);
     OK(ehr_validator_handle_persisted(v, now_ms, EHR_OK));
-    OK(ehr_validator_poll_transmit(v, now_ms, &a));
-    EXPECT(a.kind == EHR_TRANSMIT_SUBMIT);
-    uint8_t tx_hash[32];
     fake.submits = 0;
-    OK(fake_submit(&fake, &a.submission, tx_hash));
+    send_and_lose_the_answer(v, &fake, now_ms);
     OK(ehr_validator_run_durably(v, f.chain, &outbox, 0, NULL));
     EXPECT(fake.submits == 1 && ob.finishes == 2 && ob.acks == 2 && !ob.has);
     OK(ehr_validator_poll_ack(v, &ack));
@@ -1492,12 +1510,7 @@ static void test_validator_run_durably(void) {
     bool has_event = false;
     OK(ehr_watcher_poll_event(durable, event, sizeof event, &event_len, &has_event));
     EXPECT(has_event && strncmp(event, "{\"event\":\"vanished\"", 19) == 0);
-    OK(ehr_watcher_poll_event(durable, event, sizeof event, &event_len, &has_event));
-    EXPECT(has_event && strncmp(event, "{\"event\":\"final\"", 16) == 0);
-    OK(ehr_watcher_poll_event(durable, event, sizeof event, &event_len, &has_event));
-    EXPECT(!has_event);
-    OK(ehr_watcher_len(durable, &watched));
-    EXPECT(watched == 0);
+    expect_final_then_idle(durable);
     ehr_watcher_free(durable);
     ehr_ack_free(ack);
     ehr_validator_free(v);
@@ -2093,9 +2106,7 @@ static void test_validator_in_an_event_loop(void) {
     OK(ehr_validator_poll_transmit(v, now_ms, &a));
     EXPECT(a.kind == EHR_TRANSMIT_PERSIST);
     persist(v, now_ms);
-    OK(ehr_validator_poll_transmit(v, now_ms, &a));
-    EXPECT(a.kind == EHR_TRANSMIT_SUBMIT);
-    OK(fake_submit(&fake, &a.submission, tx_hash));
+    send_and_lose_the_answer(v, &fake, now_ms);
     fake.anchored = 1; /* mined while the host was down */
     ehr_validator_free(v);
     OK(ehr_validator_from_json(outbox_entry, strlen(outbox_entry), &v));
@@ -2309,12 +2320,7 @@ static void test_watcher_after_the_ack(void) {
     OK(ehr_watcher_len(w, &watched));
     EXPECT(watched == 1);
     OK(ehr_watcher_run(w, chain, ehr_clock_now_ms() + 10000, NULL));
-    OK(ehr_watcher_poll_event(w, event, sizeof event, &event_len, &has_event));
-    EXPECT(has_event && strncmp(event, "{\"event\":\"final\"", 16) == 0);
-    OK(ehr_watcher_poll_event(w, event, sizeof event, &event_len, &has_event));
-    EXPECT(!has_event);
-    OK(ehr_watcher_len(w, &watched));
-    EXPECT(watched == 0);
+    expect_final_then_idle(w);
 
     ehr_ack_free(resent);
     ehr_ack_free(ack);
@@ -3106,6 +3112,18 @@ static ehr_result host_recipient_key(void *userdata, const uint8_t *key_id, uint
     return EHR_OK;
 }
 
+/* An HSM-like key store over `host`: recipient keys through
+ * host_recipient_key, no master key. */
+static ehr_key_store *recipient_key_store(struct host_recipient *host) {
+    ehr_key_store_callbacks cb = {.struct_size = sizeof cb,
+                                  .userdata = host,
+                                  .master_key = host_no_master_key,
+                                  .recipient_key = host_recipient_key};
+    ehr_key_store *keys = NULL;
+    OK(ehr_key_store_new_callbacks(&cb, &keys));
+    return keys;
+}
+
 /* One suite: a holder seals a record's key for a recipient, who opens it
  * from an in-memory store and from an HSM-like callback store; every
  * refusal has its code. */
@@ -3171,12 +3189,7 @@ static void capsule_round_trip(uint32_t suite, size_t public_len, size_t capsule
     EXPECT(n == 12 && memcmp(record, "K 4.1 mmol/L", 12) == 0);
 
     /* Opened through the callbacks, asked for the capsule's key id. */
-    ehr_key_store_callbacks cb = {.struct_size = sizeof cb,
-                                  .userdata = &host,
-                                  .master_key = host_no_master_key,
-                                  .recipient_key = host_recipient_key};
-    ehr_key_store *hsm = NULL;
-    OK(ehr_key_store_new_callbacks(&cb, &hsm));
+    ehr_key_store *hsm = recipient_key_store(&host);
     EXPECT_RC(ehr_key_store_insert_recipient_key(hsm, suite, host.private_key),
               EHR_INVALID_ARGUMENT);
     memset(record, 0, sizeof record);
@@ -3402,12 +3415,7 @@ static void test_sharing_batched(const ehr_sharing_context *context,
     ehr_capsule *capsule = NULL;
     OK(ehr_share_capsule(share, &capsule));
     ehr_share_free(share);
-    ehr_key_store_callbacks cb = {.struct_size = sizeof cb,
-                                  .userdata = &host,
-                                  .master_key = host_no_master_key,
-                                  .recipient_key = host_recipient_key};
-    ehr_key_store *keys = NULL;
-    OK(ehr_key_store_new_callbacks(&cb, &keys));
+    ehr_key_store *keys = recipient_key_store(&host);
 
     /* Another record's proof is refused before any read. */
     ehr_receive_check *check = NULL;
@@ -3538,12 +3546,7 @@ static void test_sharing_from_answers(void) {
     ehr_share_free(share);
 
     /* The recipient opens it with its key from the HSM-like callbacks. */
-    ehr_key_store_callbacks cb = {.struct_size = sizeof cb,
-                                  .userdata = &host,
-                                  .master_key = host_no_master_key,
-                                  .recipient_key = host_recipient_key};
-    ehr_key_store *hsm = NULL;
-    OK(ehr_key_store_new_callbacks(&cb, &hsm));
+    ehr_key_store *hsm = recipient_key_store(&host);
     OK(ehr_capsule_from_bytes(capsule_bytes, 231, &capsule));
     ehr_receive_check *receive = NULL;
     OK(ehr_receive_check_new(&context, view.recipient, capsule, envelope, envelope_len, &receive));
