@@ -43,17 +43,17 @@ use std::time::Instant;
 use alloy_primitives::{Address, B256, Bytes, LogData, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use common::test_keys::test_generator;
-use ehrchain_core::outbox::MemoryOutbox;
+use ehrchain_core::outbox::{MemoryOutbox, Outbox};
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::transport::Anchoring;
-use ehrchain_core::validator::{AuditEvent, step};
+use ehrchain_core::validator::{AuditEvent, perform};
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{
     Ack, AckStatus, AnchoredBatch, BatchBuilder, BatchReader, CancelToken, ChainTransaction, Clock,
-    Envelope, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason, Role, Run,
+    Envelope, Handshaker, InMemoryKeyStore, InitialTransaction, InvalidReason, Role, Run, RunStep,
     Submission, SubmissionStatus, TemplateRegistry, TransactionValidator, Transport,
-    TransportError, TxHash, TxReceipt, UnixMillis, Until, ValidatorConfig, run_blocking,
-    watch_durably,
+    TransportError, TxHash, TxReceipt, UnixMillis, Until, ValidatorConfig, ValidatorRun,
+    run_blocking, watch_durably,
 };
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -667,21 +667,20 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
         }
     } else {
         let mut rounds = 0u32;
+        let mut runs = vec![ValidatorRun::new(None, true); validators.len()];
         loop {
             let now = UnixMillis(world.borrow().now);
-            for (i, ((v, _), outbox)) in validators.iter_mut().zip(&mut outboxes).enumerate() {
+            let each = validators.iter_mut().zip(&mut outboxes).zip(&mut runs);
+            for (i, (((v, _), outbox), run)) in each.enumerate() {
                 let stored = v.outbox_key().and_then(|k| outbox.entries.get(&k));
                 if let Some(entry) = stored.filter(|_| !v.is_finished() && rng.next_u32() % 64 == 0)
                 {
                     *v = TransactionValidator::from_json(entry).unwrap();
+                    *run = ValidatorRun::new(None, true);
                     totals.crashes += 1;
                 }
-                v.handle_timeout(now);
                 world.borrow_mut().sender = i;
-                while let Some(t) = v.poll_transmit(now) {
-                    step(v, outbox, &mut sim, now, t).unwrap();
-                }
-                acks[i].extend(std::iter::from_fn(|| v.poll_ack()));
+                acks[i].extend(run_until_wait(run, v, outbox, &mut sim, now));
             }
             if validators.iter().all(|(v, _)| v.is_finished()) {
                 break;
@@ -703,6 +702,33 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
     }
     watch_after_the_acks(&world, &validators, &acks, seed, totals);
     totals.reorgs += world.borrow().reorgs;
+}
+
+/// Steps `run` of `v` at `now` (the sans-I/O way: perform, store, hand
+/// in) until it waits or ends; the ACKs of its verdict, if it reached it.
+fn run_until_wait(
+    run: &mut ValidatorRun,
+    v: &mut TransactionValidator,
+    outbox: &mut MemoryOutbox,
+    sim: &mut Sim,
+    now: UnixMillis,
+) -> Vec<Ack> {
+    loop {
+        match run.poll(v, now, false) {
+            RunStep::Perform { transmit } => perform(v, sim, now, transmit),
+            RunStep::Save { key, entry } => {
+                let stored = outbox.save(&key, &entry);
+                run.handle_stored(v, now, stored).unwrap();
+            }
+            RunStep::Finish { key, acks } => {
+                let stored = outbox.finish(key.as_ref(), &acks);
+                run.handle_stored(v, now, stored).unwrap();
+            }
+            RunStep::Wait { .. } => return Vec::new(),
+            RunStep::Acked { acks } => return acks,
+            RunStep::Pending { stopped } => panic!("stopped without a limit: {stopped}"),
+        }
+    }
 }
 
 /// Every validator's ACKs, as the first phase left them.

@@ -1,7 +1,7 @@
 //! The blocking driver of a [`Pipeline`].
 
-use crate::driver::{StopCause, Until, step};
-use crate::outbox::{NoOutbox, Outbox, OutboxError, save_kept};
+use crate::driver::{StopCause, Until, perform};
+use crate::outbox::{Outbox, OutboxError, save_kept};
 use crate::time::Clock;
 use crate::transport::Transport;
 use crate::validator::{Ack, Transmit};
@@ -159,8 +159,7 @@ where
                     let refused = OutboxError("a persist outside a round of the pipeline".into());
                     let _ = validator.handle_persisted(now, Err(refused));
                 } else {
-                    // Reads and sends only: no outbox is asked.
-                    let _ = step(validator, &mut NoOutbox, transport, now, transmit);
+                    perform(validator, transport, now, transmit);
                 }
             }
         }

@@ -152,7 +152,7 @@ use crate::transport::{
 };
 use crate::violation::Violations;
 
-pub use crate::driver::step;
+pub use crate::driver::perform;
 pub use ack::{Ack, AckStatus, Anchor, InvalidReason, Recovered, ViolationNote};
 pub(crate) use audit::RegistryRead;
 pub use audit::{AuditEntry, AuditEvent, ChainHolds};

@@ -12,11 +12,15 @@
 //! TC. A node that does not answer costs the host at most its deadline (plus
 //! the one request in flight, which the transport's own timeout bounds).
 
+mod run;
+
+pub use run::{RunStep, ValidatorRun};
+
 use alloy_primitives::B256;
 
 use crate::batch::AnchoredBatch;
 use crate::finality::BlockRef;
-use crate::outbox::{NoOutbox, Outbox, OutboxError, save_kept};
+use crate::outbox::{NoOutbox, Outbox, OutboxError};
 use crate::time::{CancelToken, Clock, UnixMillis};
 use crate::transport::{Submission, SubmissionStatus, Transport, TransportError};
 use crate::validator::{Ack, TransactionValidator, Transmit, ValidatorError, ValidatorState};
@@ -71,13 +75,7 @@ impl Until {
     /// Why the driver must stop at `now`, if it must.
     #[must_use]
     pub fn reached(&self, now: UnixMillis) -> Option<StopCause> {
-        if self.cancel.is_cancelled() {
-            Some(StopCause::Cancelled)
-        } else if self.deadline.is_some_and(|d| now >= d) {
-            Some(StopCause::Deadline)
-        } else {
-            None
-        }
+        StopCause::at(now, self.deadline, self.cancel.is_cancelled())
     }
 }
 
@@ -89,6 +87,21 @@ pub enum StopCause {
     Deadline,
     /// The host cancelled.
     Cancelled,
+}
+
+impl StopCause {
+    /// Why a run must stop at `now`, if it must: the host cancelled, or its
+    /// `deadline` passed.
+    #[must_use]
+    pub fn at(now: UnixMillis, deadline: Option<UnixMillis>, cancelled: bool) -> Option<Self> {
+        if cancelled {
+            Some(Self::Cancelled)
+        } else if deadline.is_some_and(|d| now >= d) {
+            Some(Self::Deadline)
+        } else {
+            None
+        }
+    }
 }
 
 impl std::fmt::Display for StopCause {
@@ -211,85 +224,44 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
-    validator.ask_again();
+    let mut run = ValidatorRun::new(until.deadline, outbox.keeps_entries());
     loop {
-        let mut now = clock.now();
-        validator.handle_timeout(now);
-        loop {
-            if let Some(cause) = until.reached(now).filter(|_| !validator.is_finished()) {
-                return stop(validator, outbox, cause, now);
+        let now = clock.now();
+        match run.poll(validator, now, until.cancel.is_cancelled()) {
+            RunStep::Perform { transmit } => perform(validator, transport, now, transmit),
+            RunStep::Save { key, entry } => {
+                let stored = outbox.save(&key, &entry);
+                run.handle_stored(validator, now, stored)?;
             }
-            let Some(transmit) = validator.poll_transmit(now) else {
-                break;
-            };
-            step(validator, outbox, transport, now, transmit)?;
-            now = clock.now();
-        }
-        if validator.is_finished() {
-            break;
-        }
-        match validator.poll_timeout() {
-            Some(next) => {
-                let wake = until.deadline.map_or(next, |d| d.min(next));
-                clock.wait_until(wake, &until.cancel);
+            RunStep::Finish { key, acks } => {
+                let stored = outbox.finish(key.as_ref(), &acks);
+                run.handle_stored(validator, now, stored)?;
             }
-            // Not reachable: an unfinished validator always has a deadline
-            // once its action is answered. Stop rather than spin.
-            None => break,
+            RunStep::Wait { until: wake } => clock.wait_until(wake, &until.cancel),
+            RunStep::Acked { acks } => return Ok(Run::Acked(acks)),
+            RunStep::Pending { stopped } => return Ok(Run::Pending(stopped)),
         }
     }
-    // Stored before they are taken out: an outbox that fails keeps them in
-    // the validator for the next run. None left (handed out before): the
-    // entry is never finished without its ACKs.
-    let acks: Vec<Ack> = validator.pending_acks().cloned().collect();
-    if !acks.is_empty() {
-        outbox.finish(validator.outbox_key().as_ref(), &acks)?;
-    }
-    while validator.poll_ack().is_some() {}
-    Ok(Run::Acked(acks))
 }
 
-/// Stops before the verdict: the entry as it stands goes to the outbox.
-fn stop<O: Outbox + ?Sized>(
-    validator: &TransactionValidator,
-    outbox: &mut O,
-    cause: StopCause,
-    at: UnixMillis,
-) -> Result<Run<Vec<Ack>>, OutboxError> {
-    save_kept(outbox, || validator.outbox_entry().into_iter().collect())?;
-    Ok(Run::Pending(Stopped {
-        cause,
-        at,
-        state: Box::new(validator.state()),
-    }))
-}
-
-/// Performs one action and hands its result to the validator.
-///
-/// # Errors
-/// [`OutboxError`] when `outbox` could not store the validator's entry (the
-/// validator asks again later; nothing was sent).
-pub fn step<O: Outbox + ?Sized, T: Transport + ?Sized>(
+/// Performs a chain action of `validator` (its submission, or a read) on
+/// `transport` and hands the result back. [`Transmit::Persist`] is the
+/// host's outbox write, no chain action: nothing is done
+/// ([`ValidatorRun`] hands it out as [`RunStep::Save`]).
+pub fn perform<T: Transport + ?Sized>(
     validator: &mut TransactionValidator,
-    outbox: &mut O,
     transport: &mut T,
     now: UnixMillis,
     transmit: Transmit,
-) -> Result<(), OutboxError> {
+) {
     // Each result answers the action just handed out, so the validator
     // accepts it; an error here would be a bug in the validator.
     let _ = match transmit {
-        Transmit::Persist => {
-            let saved = save_kept(outbox, || validator.outbox_entry().into_iter().collect());
-            let _ = validator.handle_persisted(now, saved.clone());
-            return saved;
-        }
         Transmit::Submit { submission } => {
             validator.handle_submitted(now, transport.submit(&submission))
         }
         read => perform_read(validator, transport, now, read),
     };
-    Ok(())
 }
 
 /// A state machine that reads the chain through the validator's read
