@@ -139,11 +139,7 @@ pub unsafe extern "C" fn ehr_templates_deactivate(
     templates: *mut ehr_templates,
     id: *const u8,
 ) -> ehr_result {
-    guard_on_mut(templates, "templates", |templates| {
-        let id = B256::from(ptr::array::<32>(id, "id")?);
-        templates.registry.deactivate(&id)?;
-        Ok(())
-    })
+    set_active(templates, id, TemplateRegistry::deactivate)
 }
 
 /// Activates the deactivated template with the 32-byte id `id` again.
@@ -153,9 +149,19 @@ pub unsafe extern "C" fn ehr_templates_activate(
     templates: *mut ehr_templates,
     id: *const u8,
 ) -> ehr_result {
+    set_active(templates, id, TemplateRegistry::activate)
+}
+
+/// Applies `change` (activate or deactivate) to the template with the
+/// 32-byte id `id`.
+fn set_active(
+    templates: *mut ehr_templates,
+    id: *const u8,
+    change: fn(&mut TemplateRegistry, &B256) -> Result<(), RegistryError>,
+) -> ehr_result {
     guard_on_mut(templates, "templates", |templates| {
         let id = B256::from(ptr::array::<32>(id, "id")?);
-        templates.registry.activate(&id)?;
+        change(&mut templates.registry, &id)?;
         Ok(())
     })
 }
