@@ -425,44 +425,54 @@ mod tests {
 
     use super::from_text;
 
-    mod by_value {
-        use serde::Serialize;
-
-        #[derive(Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-        pub(super) struct Inner {
-            pub(super) a: u32,
-            #[serde(default)]
-            pub(super) b: Option<String>,
-        }
-
-        super::super::internally_tagged! {
-            tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase";
-            #[derive(Debug, PartialEq, Eq, Serialize)]
-            pub(super) enum Sample {
-                Unit,
-                Wrapped(Inner),
-                Fields {
-                    tx_hash: String,
-                    #[serde(default, skip_serializing_if = "Option::is_none")]
-                    block_number: Option<u64>,
-                    nested: Option<Box<Sample>>,
-                },
-            }
-        }
+    #[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    struct Inner {
+        a: u32,
+        #[serde(default)]
+        b: Option<String>,
     }
 
-    mod derived {
-        use serde::{Deserialize, Serialize};
+    /// Declares the enum `$name` once and makes it twice, with the same
+    /// variants and serde options: in `$ours` through `internally_tagged!`
+    /// (the reader under test) and in `$theirs` through serde's derive.
+    macro_rules! both_readers {
+        (
+            $ours:ident, $theirs:ident: tag = $tag:literal $(, content = $content:literal)?;
+            enum $name:ident $variants:tt
+        ) => {
+            mod $ours {
+                use serde::Serialize;
 
-        use super::by_value::Inner;
+                use super::Inner;
 
-        #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(
-            tag = "kind",
-            rename_all = "snake_case",
-            rename_all_fields = "camelCase"
-        )]
-        pub(super) enum Sample {
+                super::super::internally_tagged! {
+                    tag = $tag, rename_all = "snake_case", rename_all_fields = "camelCase"
+                    $([content = $content])?;
+                    #[derive(Debug, PartialEq, Eq, Serialize)]
+                    pub(super) enum $name $variants
+                }
+            }
+
+            mod $theirs {
+                use serde::{Deserialize, Serialize};
+
+                use super::Inner;
+
+                #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+                #[serde(
+                    tag = $tag,
+                    $(content = $content,)?
+                    rename_all = "snake_case",
+                    rename_all_fields = "camelCase"
+                )]
+                pub(super) enum $name $variants
+            }
+        };
+    }
+
+    both_readers! {
+        by_value, derived: tag = "kind";
+        enum Sample {
             Unit,
             Wrapped(Inner),
             Fields {
@@ -474,40 +484,9 @@ mod tests {
         }
     }
 
-    mod adjacent_by_value {
-        use serde::Serialize;
-
-        use super::by_value::Inner;
-
-        super::super::internally_tagged! {
-            tag = "t", rename_all = "snake_case", rename_all_fields = "camelCase" [content = "c"];
-            #[derive(Debug, PartialEq, Eq, Serialize)]
-            pub(super) enum Adjacent {
-                Unit,
-                Text(String),
-                Wrapped(Inner),
-                Fields {
-                    tx_hash: String,
-                    #[serde(default, skip_serializing_if = "Option::is_none")]
-                    block_number: Option<u64>,
-                },
-            }
-        }
-    }
-
-    mod adjacent_derived {
-        use serde::{Deserialize, Serialize};
-
-        use super::by_value::Inner;
-
-        #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(
-            tag = "t",
-            content = "c",
-            rename_all = "snake_case",
-            rename_all_fields = "camelCase"
-        )]
-        pub(super) enum Adjacent {
+    both_readers! {
+        adjacent_by_value, adjacent_derived: tag = "t", content = "c";
+        enum Adjacent {
             Unit,
             Text(String),
             Wrapped(Inner),
