@@ -17,6 +17,7 @@
 import {
   RpcExchange,
   Validator,
+  ValidatorRun,
   anchorRoleOf,
   grantRoleCall,
   registryBytecode,
@@ -292,8 +293,8 @@ async function perform(transport, transmit) {
   }
 }
 
+/** The watcher's handler of each read. */
 const HANDLERS = {
-  submit: "handleSubmitted",
   poll: "handleReceipt",
   read_head: "handleHead",
   read_record: "handleRecord",
@@ -305,8 +306,14 @@ const HANDLERS = {
  * Runs a validator to its verdict over `transport` (an `Eip1193Transport`, or
  * any object with the same submit/poll/head/recordHashOf/anchoredBatch
  * methods); returns its ACKs (one per TI). `onAction(transmit, result)` and
- * `onState(state)` report progress. An action `pollTransmit` handed out whose
- * result was never handed in is asked again first (`validator.askAgain()`).
+ * `onState(state)` report progress. Every step is the core's (the rules of
+ * the Rust `run_durably` and the C `ehr_validator_run_durably`); this only
+ * performs them. An action `pollTransmit` handed out whose result was never
+ * handed in is asked again first (as `validator.askAgain()`); the entry is
+ * stored (`outbox.save`) before anything is sent; the ACKs leave the
+ * validator only once `outbox.finish` stored them (a failing store rejects
+ * with EHR_OUTBOX_UNAVAILABLE, the storage's error as `cause`, and the next
+ * run stores them again).
  *
  * An outage (the provider unreachable, timing out, rate-limiting) is waited
  * out, never turned into an invalid ACK. `deadline` (Unix milliseconds on
@@ -321,43 +328,58 @@ const HANDLERS = {
  */
 export async function runValidator(validator, transport, options = {}) {
   const { now = () => Date.now(), sleep = abortableSleep, onAction, onState, outbox, deadline, signal } = options;
-  const reached = () => (signal?.aborted ? "cancelled" : deadline !== undefined && now() >= deadline ? "deadline" : undefined);
-  // An action handed out (by the host's own loop) and never answered is asked again.
-  validator.askAgain();
-  for (;;) {
-    validator.handleTimeout(now());
+  // The core's durable run (ehrchain_core::ValidatorRun) decides every step;
+  // this loop only performs them.
+  const run = new ValidatorRun(deadline, outbox !== undefined);
+  try {
     for (;;) {
-      const cause = validator.isFinished ? undefined : reached();
-      if (cause !== undefined) return stop(validator, outbox, now(), cause);
-      const transmit = validator.pollTransmit(now());
-      if (transmit === undefined) break;
-      if (transmit.kind === "persist") {
-        const error = await persist(validator, outbox);
-        validator.handlePersisted(now(), error);
-        // An outbox that cannot store is the host's to fix: nothing is sent.
-        if (error !== undefined) {
-          throw ehrchainError("EHR_OUTBOX_UNAVAILABLE", `the outbox could not store the entry (${error.message}); nothing was sent`);
+      const step = run.poll(validator, now(), signal?.aborted === true);
+      switch (step.kind) {
+        case "perform": {
+          const result = await untilAborted(perform(transport, step.transmit), signal);
+          // Aborted: the next poll stores the entry as it stands and stops.
+          if (result === ABORTED) break;
+          onAction?.(step.transmit, result);
+          run.handlePerformed(validator, step.transmit.kind, now(), result);
+          onState?.(validator.state);
+          break;
         }
-        continue;
+        case "save":
+          await store(run, validator, now, () => outbox.save(step.key, step.entry));
+          break;
+        case "finish":
+          await store(run, validator, now, () => outbox?.finish(step.key, step.acks));
+          break;
+        case "wait": {
+          const wait = step.until - now();
+          if (wait > 0) await sleep(wait, signal);
+          break;
+        }
+        case "acked":
+          return step.acks;
+        default:
+          throw step.error;
       }
-      const result = await untilAborted(perform(transport, transmit), signal);
-      if (result === ABORTED) return stop(validator, outbox, now(), "cancelled");
-      onAction?.(transmit, result);
-      validator[HANDLERS[transmit.kind]](now(), result);
-      onState?.(validator.state);
     }
-    if (validator.isFinished) break;
-    const next = validator.pollTimeout();
-    if (next === undefined) break;
-    const wait = (deadline === undefined ? next : Math.min(next, deadline)) - now();
-    if (wait > 0) await sleep(wait, signal);
+  } finally {
+    run.free();
   }
-  // Stored before they are taken out: an outbox that fails keeps them in the
-  // validator for the next run; none left (handed out before) finishes nothing.
-  const acks = validator.pendingAcks;
-  if (acks.length > 0) await outbox?.finish(validator.outboxKey, acks);
-  while (validator.pollAck() !== undefined);
-  return acks;
+}
+
+/** Performs a run's `save` or `finish` step with `write` and hands the outcome in; a failed write rejects with EHR_OUTBOX_UNAVAILABLE, the storage's error as `cause`. */
+async function store(run, validator, now, write) {
+  let failure;
+  try {
+    await write();
+  } catch (e) {
+    failure = e instanceof Error ? e : new Error(String(e));
+  }
+  try {
+    run.handleStored(validator, now(), failure);
+  } catch (error) {
+    error.cause = failure;
+    throw error;
+  }
 }
 
 /**
@@ -608,28 +630,6 @@ function untilAborted(promise, signal) {
     signal.addEventListener("abort", abort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
   });
-}
-
-/**
- * Stops a run before the verdict: stores the entry as it stands (an action
- * left unanswered is asked again, a submission settled, on resume) and
- * rejects with the core's `EHR_STILL_PENDING` error.
- */
-async function stop(validator, outbox, nowMs, cause) {
-  const error = validator.stillPending(nowMs, cause);
-  error.state = validator.state;
-  if (validator.outboxKey !== undefined) await outbox?.save(validator.outboxKey, validator.toJSON());
-  throw error;
-}
-
-/** Stores the validator's outbox entry; the storage's error, if any. */
-async function persist(validator, outbox) {
-  try {
-    await outbox?.save(validator.outboxKey, validator.toJSON());
-    return undefined;
-  } catch (e) {
-    return e instanceof Error ? e : new Error(String(e));
-  }
 }
 
 /**

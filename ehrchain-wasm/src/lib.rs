@@ -14,6 +14,7 @@ mod pipeline;
 mod reads;
 mod registry;
 mod rpc;
+mod run;
 mod sharing;
 mod signed_proof;
 mod templates;

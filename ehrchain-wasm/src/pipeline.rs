@@ -2,10 +2,10 @@
 //! with JSON in and out. The package's `runPipeline` drives it over an
 //! EIP-1193 provider; this module only converts.
 
+use ehrchain_core::ErrorCode;
 use ehrchain_core::pipeline::{
     Finished, FlightId, Pipeline as CorePipeline, PipelineConfig, PipelineTransmit, Priority,
 };
-use ehrchain_core::{ErrorCode, TransactionValidator, UnixMillis};
 use rand_core::OsRng;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -13,9 +13,7 @@ use wasm_bindgen::prelude::*;
 use crate::convert;
 use crate::error::Failure;
 use crate::handshaker::{ChainTransaction, Handshaker, now_or_date};
-use crate::reads::{
-    batch_result, block_result, head_result, receipt_result, record_result, submitted_result,
-};
+use crate::reads::{hand_result, head_result};
 use crate::ti::initial_transaction;
 use crate::validator::{Validator, now, stored};
 
@@ -209,7 +207,7 @@ impl Pipeline {
         let Some(validator) = self.inner.flight_mut(flight) else {
             return Ok(());
         };
-        Ok(hand_in(validator, &kind, now, &result)?)
+        Ok(hand_result(validator, &kind, now, &result)?)
     }
 
     /// When the pipeline next needs `handleTimeout` and `pollTransmit`
@@ -362,31 +360,6 @@ impl Handshaker {
             )
             .map_err(Failure::from)?)
     }
-}
-
-/// Hands a flight action's result to its validator, by the action's kind.
-fn hand_in(
-    validator: &mut TransactionValidator,
-    kind: &str,
-    now: UnixMillis,
-    result: &JsValue,
-) -> Result<(), Failure> {
-    let handled = match kind {
-        "submit" => validator.handle_submitted(now, submitted_result(result)?),
-        "poll" => validator.handle_receipt(now, receipt_result(result)?),
-        "read_record" => validator.handle_record(now, record_result(result)?),
-        "read_batch" => validator.handle_batch(now, batch_result(result)?),
-        "read_block" => validator.handle_block(now, block_result(result)?),
-        other => {
-            return Err(Failure::new(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "the argument `kind` is {other:?}; a flight's actions are submit, poll, read_record, read_batch and read_block"
-                ),
-            ));
-        }
-    };
-    handled.map_err(Failure::from)
 }
 
 /// A pipeline action as JavaScript data (`PipelineTransmit`).

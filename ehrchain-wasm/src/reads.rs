@@ -4,7 +4,8 @@
 //! the watcher share, written once for both classes (`reader_methods!`).
 
 use ehrchain_core::{
-    AnchoredBatch, B256, BlockRef, SubmissionStatus, TransportError, TxHash, UnixMillis,
+    AnchoredBatch, B256, BlockRef, ErrorCode, SubmissionStatus, TransactionValidator,
+    TransportError, TxHash, UnixMillis,
 };
 use wasm_bindgen::prelude::*;
 
@@ -78,6 +79,33 @@ pub(crate) fn block_result(
     result: &JsValue,
 ) -> Result<Result<Option<BlockRef>, TransportError>, Failure> {
     nullable_result(result, |r| convert::value(r, "block"))
+}
+
+/// Hands the result of a validator's chain action to it, by the action's
+/// `kind` (`Transmit["kind"]`, but `persist`, the host's outbox write).
+pub(crate) fn hand_result(
+    validator: &mut TransactionValidator,
+    kind: &str,
+    now: UnixMillis,
+    result: &JsValue,
+) -> Result<(), Failure> {
+    let handled = match kind {
+        "submit" => validator.handle_submitted(now, submitted_result(result)?),
+        "poll" => validator.handle_receipt(now, receipt_result(result)?),
+        "read_head" => validator.handle_head(now, head_result(result)?),
+        "read_record" => validator.handle_record(now, record_result(result)?),
+        "read_batch" => validator.handle_batch(now, batch_result(result)?),
+        "read_block" => validator.handle_block(now, block_result(result)?),
+        other => {
+            return Err(Failure::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "the argument `kind` is {other:?}; a validator's chain actions are submit, poll, read_head, read_record, read_batch and read_block"
+                ),
+            ));
+        }
+    };
+    handled.map_err(Failure::from)
 }
 
 /// One of the core's `handle_*` methods of a state machine `M`, taking a

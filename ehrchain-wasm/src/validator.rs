@@ -4,9 +4,7 @@
 
 use ehrchain_core::outbox::OutboxError;
 use ehrchain_core::{Ack, InvalidReason};
-use ehrchain_core::{
-    ErrorCode, StopCause, Stopped, TransactionValidator, UnixMillis, ValidatorConfig,
-};
+use ehrchain_core::{ErrorCode, TransactionValidator, UnixMillis, ValidatorConfig};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -156,30 +154,6 @@ impl Validator {
     #[wasm_bindgen(getter, unchecked_return_type = "ValidatorState")]
     pub fn state(&self) -> Result<JsValue, JsValue> {
         Ok(convert::to_js(&self.inner.state())?)
-    }
-
-    /// The error a run that stops before the verdict rejects with (the
-    /// host's deadline passed, or its `AbortSignal` fired, at `nowMs`):
-    /// `EHR_STILL_PENDING`, the core's message saying where the validator
-    /// stood (an outage, say). Not a verdict: the TI stays pending. Internal
-    /// to the package's `runValidator`.
-    ///
-    /// # Errors
-    /// `EHR_INVALID_ARGUMENT` for a `cause` other than `"deadline"` or
-    /// `"cancelled"`.
-    #[doc(hidden)]
-    #[wasm_bindgen(js_name = stillPending, unchecked_return_type = "EhrchainError")]
-    pub fn still_pending(
-        &self,
-        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "\"deadline\" | \"cancelled\"")] cause: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let stopped = Stopped {
-            cause: convert::value::<StopCause>(&cause, "cause")?,
-            at: now(&now_ms)?,
-            state: Box::new(self.inner.state()),
-        };
-        Ok(Failure::from(stopped).into())
     }
 
     /// What happened so far, for the host's audit log.

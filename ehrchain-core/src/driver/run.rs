@@ -77,7 +77,7 @@ enum Storing {
     Persist,
     /// The entry as it stands, before stopping.
     Stop(Stopped),
-    /// The verdict's ACKs (those of its [`RunStep::Finish`]).
+    /// The verdict's ACKs.
     Finish,
 }
 
@@ -108,7 +108,7 @@ pub struct ValidatorRun {
     deadline: Option<UnixMillis>,
     keeps_entries: bool,
     started: bool,
-    storing: Option<(Storing, RunStep)>,
+    storing: Option<Storing>,
     ended: Option<RunStep>,
 }
 
@@ -146,8 +146,12 @@ impl ValidatorRun {
         if let Some(end) = self.ended.take() {
             return end;
         }
-        if let Some((_, step)) = &self.storing {
-            return step.clone();
+        if let Some(storing) = &self.storing {
+            // Not stored yet: the same step again (nothing changed since).
+            match Self::storing_step(storing, validator, self.keeps_entries) {
+                Some(step) => return step,
+                None => self.storing = None,
+            }
         }
         validator.handle_timeout(now);
         loop {
@@ -157,8 +161,8 @@ impl ValidatorRun {
                 return self.stop(validator, cause, now);
             }
             match validator.poll_transmit(now) {
-                Some(Transmit::Persist) => match self.entry(validator) {
-                    Some(step) => return self.store(Storing::Persist, step),
+                Some(Transmit::Persist) => match self.store(Storing::Persist, validator) {
+                    Some(step) => return step,
                     // Nothing to store: stored.
                     None => {
                         let _ = validator.handle_persisted(now, Ok(()));
@@ -186,38 +190,55 @@ impl ValidatorRun {
         result: Result<(), OutboxError>,
     ) -> Result<(), OutboxError> {
         match self.storing.take() {
-            Some((Storing::Persist, _)) => {
+            Some(Storing::Persist) => {
                 // The validator asked for this write: accepted.
                 let _ = validator.handle_persisted(now, result.clone());
                 result
             }
-            Some((Storing::Stop(stopped), _)) => {
+            Some(Storing::Stop(stopped)) => {
                 result?;
                 self.ended = Some(RunStep::Pending { stopped });
                 Ok(())
             }
-            Some((Storing::Finish, RunStep::Finish { acks, .. })) => {
+            Some(Storing::Finish) => {
                 result?;
-                while validator.poll_ack().is_some() {}
+                let acks = std::iter::from_fn(|| validator.poll_ack()).collect();
                 self.ended = Some(RunStep::Acked { acks });
                 Ok(())
             }
-            Some((Storing::Finish, _)) | None => Ok(()),
+            None => Ok(()),
         }
     }
 
-    /// The entry to store, when the host keeps entries and the validator
-    /// has one.
-    fn entry(&self, validator: &TransactionValidator) -> Option<RunStep> {
-        self.keeps_entries
-            .then(|| validator.outbox_entry())
-            .flatten()
-            .map(|(key, entry)| RunStep::Save { key, entry })
+    /// The step that stores `storing`: the entry (when the host keeps
+    /// entries and the validator has one), or the verdict's ACKs (when
+    /// there are any).
+    fn storing_step(
+        storing: &Storing,
+        validator: &TransactionValidator,
+        keeps_entries: bool,
+    ) -> Option<RunStep> {
+        match storing {
+            Storing::Persist | Storing::Stop(_) => keeps_entries
+                .then(|| validator.outbox_entry())
+                .flatten()
+                .map(|(key, entry)| RunStep::Save { key, entry }),
+            Storing::Finish => {
+                let acks: Vec<Ack> = validator.pending_acks().cloned().collect();
+                (!acks.is_empty()).then(|| RunStep::Finish {
+                    key: validator.outbox_key(),
+                    acks,
+                })
+            }
+        }
     }
 
-    fn store(&mut self, storing: Storing, step: RunStep) -> RunStep {
-        self.storing = Some((storing, step.clone()));
-        step
+    /// Asks the host to store `storing`; `None` when there is nothing to
+    /// store (stored, then).
+    fn store(&mut self, storing: Storing, validator: &TransactionValidator) -> Option<RunStep> {
+        let step = Self::storing_step(&storing, validator, self.keeps_entries)?;
+        self.storing = Some(storing);
+        Some(step)
     }
 
     /// Stops before the verdict: the entry as it stands is stored first.
@@ -232,8 +253,12 @@ impl ValidatorRun {
             at,
             state: Box::new(validator.state()),
         };
-        match self.entry(validator) {
-            Some(step) => self.store(Storing::Stop(stopped), step),
+        // The same entry as a persist's.
+        match Self::storing_step(&Storing::Persist, validator, self.keeps_entries) {
+            Some(step) => {
+                self.storing = Some(Storing::Stop(stopped));
+                step
+            }
             None => RunStep::Pending { stopped },
         }
     }
@@ -250,15 +275,8 @@ impl ValidatorRun {
         }
         // Finished, or (not reachable) unfinished with nothing to wait for:
         // end rather than spin.
-        let acks: Vec<Ack> = validator.pending_acks().cloned().collect();
-        if acks.is_empty() {
-            return RunStep::Acked { acks };
-        }
-        let step = RunStep::Finish {
-            key: validator.outbox_key(),
-            acks,
-        };
-        self.store(Storing::Finish, step)
+        self.store(Storing::Finish, validator)
+            .unwrap_or(RunStep::Acked { acks: Vec::new() })
     }
 }
 
