@@ -67,12 +67,12 @@ use ehrchain_contracts::{Deployment, PrivateKeySigner, RpcConfig, RpcTransport, 
 use ehrchain_core::outbox::MemoryOutbox;
 use ehrchain_core::outbox::Outbox;
 use ehrchain_core::rpc::RpcRequest;
-use ehrchain_core::validator::{ValidatorState, step};
+use ehrchain_core::validator::{ValidatorState, perform};
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{
     Ack, CancelToken, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction,
-    Role, Run, SystemClock, TransactionValidator, Transport, TxHash, UnixMillis, Until,
-    ValidatorConfig, run_durably, watch_durably,
+    Role, Run, RunStep, SystemClock, TransactionValidator, Transport, TxHash, UnixMillis, Until,
+    ValidatorConfig, ValidatorRun, run_durably, watch_durably,
 };
 use proxy::Proxy;
 use rand_chacha::ChaCha20Rng;
@@ -249,6 +249,47 @@ fn report(scenario: &str, node: &str, row: &Row, at: Instant) {
 /// A scenario on the node itself (`node`: its `web3_clientVersion`): its row.
 type Scenario = fn(&Handshaker<InMemoryKeyStore>, &mut RpcTransport, &mut ChaCha20Rng, &str) -> Row;
 
+/// Performs the next step of `run` for `v` at `now` on `chain`, storing in
+/// `outbox` what it asks stored; the step when it is no action to perform
+/// (a wait, or the end of the run).
+fn one_step<T: Transport + ?Sized>(
+    run: &mut ValidatorRun,
+    v: &mut TransactionValidator,
+    outbox: &mut MemoryOutbox,
+    chain: &mut T,
+    now: UnixMillis,
+) -> Option<RunStep> {
+    match run.poll(v, now, false) {
+        RunStep::Perform { transmit } => perform(v, chain, now, transmit),
+        RunStep::Save { key, entry } => {
+            let stored = outbox.save(&key, &entry);
+            run.handle_stored(v, now, stored).unwrap();
+        }
+        RunStep::Finish { key, acks } => {
+            let stored = outbox.finish(key.as_ref(), &acks);
+            run.handle_stored(v, now, stored).unwrap();
+        }
+        other => return Some(other),
+    }
+    None
+}
+
+/// Runs `validator` durably on `chain` until its first submission is sent.
+fn up_to_the_first_submission<T: Transport + ?Sized>(
+    validator: &mut TransactionValidator,
+    outbox: &mut MemoryOutbox,
+    chain: &mut T,
+) {
+    let mut run = ValidatorRun::new(None, true);
+    while validator.tx_hashes().is_empty() {
+        match one_step(&mut run, validator, outbox, chain, SystemClock.now()) {
+            None => {}
+            Some(RunStep::Wait { until }) => SystemClock.wait_until(until, &CancelToken::new()),
+            Some(other) => panic!("ended before its first submission: {other:?}"),
+        }
+    }
+}
+
 /// A fresh TC of a doctor's reading.
 fn fresh_tc(
     hs: &Handshaker<InMemoryKeyStore>,
@@ -377,16 +418,8 @@ fn dropped_pending(
         let mut outbox = MemoryOutbox::default();
         direct.request(&stop).unwrap();
         // Up to the first submission: the TC is pending.
+        up_to_the_first_submission(&mut validator, &mut outbox, direct);
         let mut clock = SystemClock;
-        while validator.tx_hashes().is_empty() {
-            let now = clock.now();
-            match validator.poll_transmit(now) {
-                Some(t) => step(&mut validator, &mut outbox, direct, now, t).unwrap(),
-                None => {
-                    clock.wait_until(validator.poll_timeout().unwrap_or(now), &CancelToken::new())
-                }
-            }
-        }
         let pending = validator.tx_hashes()[0];
         let dropped = if hardhat {
             direct.request(&RpcRequest::drop_transaction(&pending))
@@ -543,14 +576,16 @@ fn burst_from_a_local_key(fault: &str, seed: u64, registry: Address, senders: [A
         .collect();
     let give_up = SystemClock.now().saturating_add_ms(PER_TI_MS);
     let mut acks: Vec<Vec<Ack>> = vec![Vec::new(); BURST];
+    let mut runs = vec![ValidatorRun::new(None, true); BURST];
     while SystemClock.now() < give_up && validators.iter().any(|(v, _)| !v.is_finished()) {
         let now = SystemClock.now();
-        for ((v, outbox), acks) in validators.iter_mut().zip(&mut acks) {
-            v.handle_timeout(now);
-            if let Some(transmit) = v.poll_transmit(now) {
-                step(v, outbox, &mut faulty, now, transmit).unwrap();
+        let each = validators.iter_mut().zip(&mut runs).zip(&mut acks);
+        for (((v, outbox), run), acks) in each {
+            match one_step(run, v, outbox, &mut faulty, now) {
+                Some(RunStep::Acked { acks: verdict }) => acks.extend(verdict),
+                Some(RunStep::Pending { stopped }) => panic!("stopped without a limit: {stopped}"),
+                _ => {}
             }
-            acks.extend(std::iter::from_fn(|| v.poll_ack()));
         }
         if let Some(next) = validators
             .iter()
@@ -784,16 +819,8 @@ fn a_node_restart_keeps_one_ack_per_ti_and_no_valid_ack_without_an_anchor() {
         let mut validator = TransactionValidator::new(&tc, *hs.validator_config());
         let mut outbox = MemoryOutbox::default();
         let mut chain = through(&url, registry, senders, Duration::from_secs(5));
+        up_to_the_first_submission(&mut validator, &mut outbox, &mut chain);
         let mut clock = SystemClock;
-        while validator.tx_hashes().is_empty() {
-            let now = clock.now();
-            match validator.poll_transmit(now) {
-                Some(t) => step(&mut validator, &mut outbox, &mut chain, now, t).unwrap(),
-                None => {
-                    clock.wait_until(validator.poll_timeout().unwrap_or(now), &CancelToken::new())
-                }
-            }
-        }
         // Killed and started again while the TC is in flight.
         drop(node);
         node = OwnNode::start(hardhat, port, &db);
