@@ -577,12 +577,17 @@ fn burst_from_a_local_key(fault: &str, seed: u64, registry: Address, senders: [A
     let give_up = SystemClock.now().saturating_add_ms(PER_TI_MS);
     let mut acks: Vec<Vec<Ack>> = vec![Vec::new(); BURST];
     let mut runs = vec![ValidatorRun::new(None, true); BURST];
-    while SystemClock.now() < give_up && validators.iter().any(|(v, _)| !v.is_finished()) {
+    // Until every run handed its verdict out (stored first).
+    let mut acked = [false; BURST];
+    while SystemClock.now() < give_up && acked.contains(&false) {
         let now = SystemClock.now();
         let each = validators.iter_mut().zip(&mut runs).zip(&mut acks);
-        for (((v, outbox), run), acks) in each {
+        for ((((v, outbox), run), acks), acked) in each.zip(&mut acked) {
             match one_step(run, v, outbox, &mut faulty, now) {
-                Some(RunStep::Acked { acks: verdict }) => acks.extend(verdict),
+                Some(RunStep::Acked { acks: verdict }) => {
+                    *acked = true;
+                    acks.extend(verdict);
+                }
                 Some(RunStep::Pending { stopped }) => panic!("stopped without a limit: {stopped}"),
                 _ => {}
             }

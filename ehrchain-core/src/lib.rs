@@ -38,8 +38,8 @@ pub mod watcher;
 // proofs, errors) are at the root; everything else is in its module.
 pub use batch::{AnchoredBatch, Batch, BatchBuilder, BatchReader, InclusionProof};
 pub use driver::{
-    Run, RunStep, StopCause, Stopped, TakesReads, Until, ValidatorRun, WatchReport, WatchStopped,
-    run_blocking, run_durably, watch_blocking, watch_durably, watch_until,
+    Run, RunStep, StopCause, Stopped, TakesReads, Until, ValidatorRun, WatchReport, WatchRun,
+    WatchStep, WatchStopped, run_blocking, run_durably, watch_blocking, watch_durably, watch_until,
 };
 pub use envelope::Envelope;
 pub use error::{Error, ErrorCode, ErrorKind};

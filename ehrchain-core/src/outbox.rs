@@ -149,21 +149,6 @@ pub trait Outbox {
     }
 }
 
-/// Stores the entries `make` gives with one [`Outbox::save_all`], making
-/// them only when `outbox` keeps entries ([`Outbox::keeps_entries`]): the
-/// drivers' one way to store (a batch's entry holds every sealed record of
-/// the batch, costly to serialise for an outbox that drops it).
-pub(crate) fn save_kept<O: Outbox + ?Sized>(
-    outbox: &mut O,
-    make: impl FnOnce() -> Vec<(B256, String)>,
-) -> Result<(), OutboxError> {
-    if outbox.keeps_entries() {
-        outbox.save_all(&make())
-    } else {
-        Ok(())
-    }
-}
-
 /// An outbox that keeps nothing: for hosts that accept losing the TIs in
 /// flight when they crash (tests, demonstrations against the devnet).
 /// [`Handshaker::submit`](crate::Handshaker::submit) and

@@ -13,8 +13,10 @@
 //! the one request in flight, which the transport's own timeout bounds).
 
 mod run;
+mod watch;
 
 pub use run::{RunStep, ValidatorRun};
+pub use watch::{WatchRun, WatchStep};
 
 use alloy_primitives::B256;
 
@@ -416,7 +418,19 @@ pub fn watch_until<T: Transport + ?Sized, C: Clock + ?Sized>(
     clock: &mut C,
     until: &Until,
 ) {
-    while watch_round(watcher, transport, clock, until) {}
+    let mut run = WatchRun::new(until.deadline, false);
+    loop {
+        let now = clock.now();
+        match run.poll(watcher, now, until.cancel.is_cancelled()) {
+            WatchStep::Perform { transmit } => {
+                // Each result answers the read just handed out: accepted.
+                let _ = perform_read(watcher, transport, now, transmit);
+            }
+            WatchStep::Wait { until: wake } => clock.wait_until(wake, &until.cancel),
+            // Without resending, the run neither stores nor hands out events.
+            _ => return,
+        }
+    }
 }
 
 /// What [`watch_durably`] saw: the watcher's events and the ACKs of the
@@ -468,97 +482,40 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
+    let mut run = WatchRun::new(until.deadline, true);
     let mut watched = WatchReport::default();
     loop {
-        watch_round(watcher, transport, clock, until);
-        // An event leaves the watcher once acted on: when the outbox fails,
-        // the vanished anchor is still there for the host or the next run.
-        while let Some(event) = watcher.peek_event().cloned() {
-            if let WatchEvent::Vanished { key, entry, .. } = &event {
-                match resend(watcher, outbox, transport, clock, (key, entry), until) {
-                    Ok(acks) => watched.resent.extend(acks),
-                    Err(error) => {
-                        return Err(WatchStopped {
-                            report: watched,
-                            error,
-                        });
-                    }
-                }
+        let now = clock.now();
+        let stored = match run.poll(watcher, now, until.cancel.is_cancelled()) {
+            WatchStep::Perform { transmit } => {
+                // Each result answers the read just handed out: accepted.
+                let _ = perform_read(watcher, transport, now, transmit);
+                Ok(())
             }
-            watcher.poll_event();
-            watched.events.push(event);
-        }
-        if watcher.is_empty() || until.reached(clock.now()).is_some() {
-            return Ok(watched);
-        }
-    }
-}
-
-/// Moves a vanished anchor's TI back to pending (its `entry` stored under
-/// `key`) and runs the same TC to its ACK; runs it again while the ACK is
-/// invalid but [`may_rerun`](crate::InvalidReason::may_rerun) (the chain
-/// dropped it again, say) and `until` is not reached; watches a valid ACK.
-/// Returns the ACKs.
-fn resend<O, T, C>(
-    watcher: &mut AnchorWatcher,
-    outbox: &mut O,
-    transport: &mut T,
-    clock: &mut C,
-    (key, entry): (&B256, &str),
-    until: &Until,
-) -> Result<Vec<Ack>, OutboxError>
-where
-    O: Outbox + ?Sized,
-    T: Transport + ?Sized,
-    C: Clock + ?Sized,
-{
-    let mut all = Vec::new();
-    loop {
-        outbox.save(key, entry)?;
-        let mut validator =
-            TransactionValidator::from_json(entry).map_err(|e| OutboxError(e.to_string()))?;
-        // Stopped by the deadline or a cancel: the entry stays in the
-        // outbox, pending, for the host to resume.
-        let Run::Acked(acks) = run_durably(&mut validator, outbox, transport, clock, until)? else {
-            return Ok(all);
+            WatchStep::Save { key, entry } => run.handle_stored(outbox.save(&key, &entry)),
+            WatchStep::Resend { entry } => TransactionValidator::from_json(&entry)
+                .map_err(|e| OutboxError(e.to_string()))
+                .and_then(|mut validator| {
+                    let ran = run_durably(&mut validator, outbox, transport, clock, until)?;
+                    run.handle_resent(watcher, &validator, ran.acked().ok());
+                    Ok(())
+                }),
+            WatchStep::Event { event, resent } => {
+                watched.events.push(event);
+                watched.resent.extend(resent);
+                Ok(())
+            }
+            WatchStep::Wait { until: wake } => {
+                clock.wait_until(wake, &until.cancel);
+                Ok(())
+            }
+            WatchStep::Done => return Ok(watched),
         };
-        let rerun = acks
-            .iter()
-            .all(|a| a.reason().is_some_and(crate::InvalidReason::may_rerun));
-        if let Some(ack) = acks.iter().find(|a| a.is_valid()) {
-            // A valid ACK of this validator: accepted.
-            let _ = watcher.watch(&validator, ack);
-        }
-        all.extend(acks);
-        if !rerun || until.reached(clock.now()).is_some() {
-            return Ok(all);
-        }
-    }
-}
-
-/// Performs the watcher's reads due now, then waits for the next ones;
-/// whether to go on (something is watched and `until` is not reached).
-fn watch_round<T: Transport + ?Sized, C: Clock + ?Sized>(
-    watcher: &mut AnchorWatcher,
-    transport: &mut T,
-    clock: &mut C,
-    until: &Until,
-) -> bool {
-    let now = clock.now();
-    if until.reached(now).is_some() {
-        return false;
-    }
-    while let Some(transmit) = watcher.poll_transmit(now) {
-        // Each result answers the read just handed out: accepted.
-        let _ = perform_read(watcher, transport, now, transmit);
-    }
-    match watcher.poll_timeout() {
-        None => false,
-        Some(next) => {
-            // A cancel ends the wait at once.
-            let next = until.deadline.map_or(next, |d| next.min(d));
-            clock.wait_until(next, &until.cancel);
-            true
+        if let Err(error) = stored {
+            return Err(WatchStopped {
+                report: watched,
+                error,
+            });
         }
     }
 }

@@ -1,12 +1,13 @@
 //! The blocking driver of a [`Pipeline`].
 
 use crate::driver::{StopCause, Until, perform};
-use crate::outbox::{Outbox, OutboxError, save_kept};
-use crate::time::Clock;
+use crate::outbox::{Outbox, OutboxError};
+use crate::time::{CancelToken, Clock, UnixMillis};
 use crate::transport::Transport;
 use crate::validator::{Ack, Transmit};
 
-use super::{Finished, Pipeline, PipelineError, PipelineTransmit};
+use super::run::{PipelineRun, PipelineStep, refuse_stray_persist};
+use super::{Pipeline, PipelineError, PipelineTransmit};
 
 /// What [`drain_durably`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -60,30 +61,27 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
-    pipeline.ask_again();
+    let mut run = PipelineRun::new(until.deadline, outbox.keeps_entries());
     let mut drained = Drained::default();
     loop {
-        drained
-            .acks
-            .extend(step_durably(pipeline, outbox, transport, clock)?);
-        let now = clock.now();
-        if pipeline.is_idle() {
-            return Ok(drained);
+        match until_wait(
+            &mut run,
+            pipeline,
+            outbox,
+            transport,
+            clock,
+            &until.cancel,
+            &mut drained.acks,
+        )? {
+            PipelineStep::Wait { until: wake } => clock.wait_until(wake, &until.cancel),
+            PipelineStep::Drained { stopped, pending } => {
+                drained.stopped = stopped;
+                drained.pending = pending;
+                return Ok(drained);
+            }
+            // until_wait returns nothing else.
+            _ => return Ok(drained),
         }
-        if let Some(cause) = until.reached(now) {
-            pipeline.flush();
-            save_kept(outbox, || pipeline.entries())?;
-            drained.stopped = Some(cause);
-            drained.pending = pipeline.pending();
-            return Ok(drained);
-        }
-        let Some(next) = pipeline.poll_timeout() else {
-            // Not reachable: a pipeline holding TIs always has a submission
-            // waiting for a time. Stop rather than spin.
-            return Ok(drained);
-        };
-        let wake = until.deadline.map_or(next, |d| d.min(next));
-        clock.wait_until(wake, &until.cancel);
     }
 }
 
@@ -112,16 +110,73 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
-    pipeline.handle_timeout(clock.now());
+    let mut run = PipelineRun::continuing(outbox.keeps_entries());
     let mut acks = Vec::new();
+    // Waiting or drained: the step is over either way.
+    let _ = until_wait(
+        &mut run,
+        pipeline,
+        outbox,
+        transport,
+        clock,
+        &CancelToken::new(),
+        &mut acks,
+    )?;
+    Ok(acks)
+}
+
+/// Steps `run` (performing on `transport`, storing in `outbox`, the stored
+/// verdicts' ACKs added to `acks`) until it waits or ends; that step.
+fn until_wait<O, T, C>(
+    run: &mut PipelineRun,
+    pipeline: &mut Pipeline,
+    outbox: &mut O,
+    transport: &mut T,
+    clock: &mut C,
+    cancel: &CancelToken,
+    acks: &mut Vec<Ack>,
+) -> Result<PipelineStep, OutboxError>
+where
+    O: Outbox + ?Sized,
+    T: Transport + ?Sized,
+    C: Clock + ?Sized,
+{
     loop {
-        let rounds = perform_due(pipeline, transport, clock);
-        let finished: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
-        if rounds.is_empty() && finished.is_empty() {
-            return Ok(acks);
+        let now = clock.now();
+        match run.poll(pipeline, now, cancel.is_cancelled()) {
+            PipelineStep::Perform { transmit } => {
+                perform_action(pipeline, transport, now, transmit)
+            }
+            PipelineStep::Store { entries, verdicts } => {
+                let stored = outbox.save_and_finish(&entries, &verdicts);
+                acks.extend(run.handle_stored(pipeline, clock.now(), stored)?);
+            }
+            step => return Ok(step),
         }
-        acks.extend(store(pipeline, outbox, &rounds, finished, clock)?);
-        // Next: the stored rounds' submissions.
+    }
+}
+
+/// Performs a chain action of `pipeline` on `transport` and hands the
+/// result back: the head for every submission waiting, or one submission's
+/// action. A persist is the host's outbox write, no chain action.
+pub fn perform_action<T: Transport + ?Sized>(
+    pipeline: &mut Pipeline,
+    transport: &mut T,
+    now: UnixMillis,
+    transmit: PipelineTransmit,
+) {
+    match transmit {
+        PipelineTransmit::ReadHead => pipeline.handle_head(now, transport.head()),
+        PipelineTransmit::Flight {
+            flight,
+            transmit: Transmit::Persist,
+        } => refuse_stray_persist(pipeline, flight, now),
+        PipelineTransmit::Flight { flight, transmit } => {
+            if let Some(validator) = pipeline.flight_mut(flight) {
+                perform(validator, transport, now, transmit);
+            }
+        }
+        PipelineTransmit::Persist { .. } => {}
     }
 }
 
@@ -147,60 +202,9 @@ where
     while let Some(transmit) = pipeline.poll_transmit(now) {
         match transmit {
             PipelineTransmit::Persist { round } => rounds.push(round),
-            PipelineTransmit::ReadHead => pipeline.handle_head(now, transport.head()),
-            PipelineTransmit::Flight { flight, transmit } => {
-                let Some(validator) = pipeline.flight_mut(flight) else {
-                    continue;
-                };
-                if transmit == Transmit::Persist {
-                    // Never handed out: the pipeline gathers every persist
-                    // into a round. Refused, not dropped, so that nothing
-                    // is sent before it is stored.
-                    let refused = OutboxError("a persist outside a round of the pipeline".into());
-                    let _ = validator.handle_persisted(now, Err(refused));
-                } else {
-                    perform(validator, transport, now, transmit);
-                }
-            }
+            action => perform_action(pipeline, transport, now, action),
         }
         now = clock.now();
     }
     rounds
-}
-
-/// Stores `rounds`' entries and the verdicts `finished` in one
-/// [`Outbox::save_and_finish`], hands the rounds the result, and returns
-/// the verdicts' ACKs.
-fn store<O, C>(
-    pipeline: &mut Pipeline,
-    outbox: &mut O,
-    rounds: &[u64],
-    finished: Vec<Finished>,
-    clock: &mut C,
-) -> Result<Vec<Ack>, OutboxError>
-where
-    O: Outbox + ?Sized,
-    C: Clock + ?Sized,
-{
-    let entries = if outbox.keeps_entries() {
-        rounds
-            .iter()
-            .flat_map(|&round| pipeline.round_entries(round))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let stored = outbox.save_and_finish(&entries, &finished);
-    let now = clock.now();
-    for &round in rounds {
-        pipeline.handle_persisted(round, now, stored.clone());
-    }
-    if let Err(e) = stored {
-        // A stored submission's verdict comes back when its entry is
-        // resumed; a TI refused before anything was stored has no entry, so
-        // its verdict is given back to the pipeline rather than lost.
-        pipeline.restore_finished(finished.into_iter().filter(|f| f.outbox_key.is_none()));
-        return Err(e);
-    }
-    Ok(finished.into_iter().flat_map(|f| f.acks).collect())
 }

@@ -42,6 +42,7 @@
 //! in the JSON-RPC transports).
 
 mod drive;
+mod run;
 #[cfg(test)]
 mod tests;
 
@@ -60,7 +61,8 @@ use crate::validator::{
     Ack, TransactionValidator, Transmit, ValidatorConfig, ValidatorError, unbatchable,
 };
 
-pub use drive::{Drained, drain_durably, perform_due, step_durably};
+pub use drive::{Drained, drain_durably, perform_action, perform_due, step_durably};
+pub use run::{PipelineRun, PipelineStep};
 
 /// How the pipeline batches and how much it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

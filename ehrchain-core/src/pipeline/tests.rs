@@ -933,3 +933,78 @@ fn a_tc_or_validator_for_another_registry_or_chain_is_refused_and_nothing_kept()
         "the right TC with the same id goes in"
     );
 }
+
+#[test]
+fn a_run_stores_a_round_before_its_submission_and_asks_until_it_is_stored() {
+    let tc = tcs(1).remove(0);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let now = UnixMillis(START_MS);
+    pipeline.push(tc.clone(), Priority::Urgent, now).unwrap();
+    let mut run = PipelineRun::new(None, true);
+    let store = run.poll(&mut pipeline, now, false);
+    let PipelineStep::Store { entries, verdicts } = &store else {
+        panic!("not stored first: {store:?}");
+    };
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].0, tc.ti_id);
+    assert!(verdicts.is_empty());
+    // Not stored yet: asked again, nothing sent.
+    assert_eq!(run.poll(&mut pipeline, now, false), store);
+    assert_eq!(
+        run.handle_stored(&mut pipeline, now, Ok(())),
+        Ok(Vec::new())
+    );
+    let step = run.poll(&mut pipeline, now, false);
+    assert!(
+        matches!(
+            &step,
+            PipelineStep::Perform {
+                transmit: PipelineTransmit::Flight {
+                    transmit: Transmit::Submit { .. },
+                    ..
+                }
+            }
+        ),
+        "{step:?}"
+    );
+}
+
+#[test]
+fn a_run_stopped_stores_every_entry_the_open_batch_too_then_drains() {
+    let all = tcs(3);
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let now = UnixMillis(START_MS);
+    for tc in &all {
+        pipeline.push(tc.clone(), Priority::Bulk, now).unwrap();
+    }
+    let deadline = now.saturating_add_ms(100);
+    let mut run = PipelineRun::new(Some(deadline), true);
+    // The open batch waits for more (500 ms); the deadline comes first.
+    assert_eq!(
+        run.poll(&mut pipeline, now, false),
+        PipelineStep::Wait { until: deadline }
+    );
+    let PipelineStep::Store { entries, verdicts } = run.poll(&mut pipeline, deadline, false) else {
+        panic!("the held TIs are not stored");
+    };
+    assert_eq!(entries.len(), 1, "the batch, flushed, in one entry");
+    assert!(verdicts.is_empty());
+    run.handle_stored(&mut pipeline, deadline, Ok(())).unwrap();
+    assert_eq!(
+        run.poll(&mut pipeline, deadline, false),
+        PipelineStep::Drained {
+            stopped: Some(StopCause::Deadline),
+            pending: 3
+        }
+    );
+    // A host without an outbox is given no entry to store.
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    pipeline.push(all[0].clone(), Priority::Bulk, now).unwrap();
+    assert_eq!(
+        PipelineRun::new(None, false).poll(&mut pipeline, now, true),
+        PipelineStep::Drained {
+            stopped: Some(StopCause::Cancelled),
+            pending: 1
+        }
+    );
+}

@@ -1,0 +1,260 @@
+//! A drain of a [`Pipeline`], step by step: [`drain_durably`]'s rules (ask
+//! again what was never answered; perform every action due; store each
+//! step's rounds of entries and its verdicts in one write, the rounds
+//! before their submissions are sent; give back the verdicts of TIs refused
+//! before anything was stored when that write fails; stop at the host's
+//! deadline or cancel with every entry stored) as a sans-I/O machine, for
+//! hosts that await their transport and storage (JavaScript, an event
+//! loop). [`drain_durably`] and [`step_durably`] are this machine over a
+//! blocking transport, outbox and clock.
+//!
+//! [`drain_durably`]: super::drain_durably
+//! [`step_durably`]: super::step_durably
+
+use alloy_primitives::B256;
+
+use crate::driver::StopCause;
+use crate::outbox::OutboxError;
+use crate::time::UnixMillis;
+use crate::validator::{Ack, Transmit};
+
+use super::{Finished, FlightId, Pipeline, PipelineTransmit};
+
+/// What a [`PipelineRun`] asks its host to do next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum PipelineStep {
+    /// Perform a chain action ([`PipelineTransmit::ReadHead`], or a
+    /// submission's [`PipelineTransmit::Flight`]) and hand its result to
+    /// the pipeline ([`Pipeline::handle_head`], or the flight's validator:
+    /// [`Pipeline::flight_mut`]), then poll again.
+    Perform {
+        /// The pipeline's action.
+        transmit: PipelineTransmit,
+    },
+    /// Store `entries` (the write-ahead entries of the submissions about to
+    /// be sent) and `verdicts` (their ACKs stored, their entries removed)
+    /// in one write ([`Outbox::save_and_finish`]), then hand the outcome to
+    /// [`PipelineRun::handle_stored`]. Nothing of `entries` is sent before.
+    ///
+    /// [`Outbox::save_and_finish`]: crate::outbox::Outbox::save_and_finish
+    Store {
+        /// The entries to store (none when the host keeps none).
+        entries: Vec<(B256, String)>,
+        /// The verdicts to store.
+        verdicts: Vec<Finished>,
+    },
+    /// Nothing to do before `until` (Unix milliseconds): wait, waking early
+    /// when a TI is pushed or the host cancels, then poll again.
+    Wait {
+        /// When to poll again.
+        until: UnixMillis,
+    },
+    /// The run is over: every TI held has its ACK (`stopped: None`), or the
+    /// host's deadline or cancel came first and every TI still held was
+    /// stored as it stands ([`Pipeline::resume`] takes them back).
+    Drained {
+        /// Why it stopped before every ACK, if it did.
+        stopped: Option<StopCause>,
+        /// How many TIs the pipeline still holds.
+        pending: usize,
+    },
+}
+
+/// A submission's persist outside a round: never handed out (the pipeline
+/// gathers every persist into a round), and refused, not dropped, so that
+/// nothing is sent before it is stored.
+pub(super) fn refuse_stray_persist(pipeline: &mut Pipeline, flight: FlightId, now: UnixMillis) {
+    if let Some(validator) = pipeline.flight_mut(flight) {
+        let refused = OutboxError("a persist outside a round of the pipeline".into());
+        let _ = validator.handle_persisted(now, Err(refused));
+    }
+}
+
+/// What the host is storing for the run.
+#[derive(Clone, Debug)]
+struct Storing {
+    /// The rounds whose entries are stored.
+    rounds: Vec<u64>,
+    /// The verdicts stored.
+    verdicts: Vec<Finished>,
+    /// Stopping: every entry is stored, then the run ends.
+    stop: Option<StopCause>,
+}
+
+/// One drain of a [`Pipeline`], driven by a host that performs each step
+/// itself and may await it: poll a [`PipelineStep`], do it, hand its outcome
+/// in, poll again, until [`PipelineStep::Drained`]. Pass the same pipeline
+/// on every call. TIs may be pushed between steps.
+#[derive(Clone, Debug)]
+pub struct PipelineRun {
+    deadline: Option<UnixMillis>,
+    keeps_entries: bool,
+    started: bool,
+    rounds: Vec<u64>,
+    storing: Option<Storing>,
+    ended: Option<PipelineStep>,
+}
+
+impl PipelineRun {
+    /// A drain that stops at `deadline` (Unix milliseconds on the host's
+    /// clock; `None`: only every ACK or a cancel end it), storing entries
+    /// only when the host's outbox keeps them (`keeps_entries`; verdicts
+    /// are stored either way). Its first poll asks again every action the
+    /// host's own loop handed out and never answered
+    /// ([`Pipeline::ask_again`]).
+    #[must_use]
+    pub fn new(deadline: Option<UnixMillis>, keeps_entries: bool) -> Self {
+        Self {
+            deadline,
+            keeps_entries,
+            started: false,
+            rounds: Vec::new(),
+            storing: None,
+            ended: None,
+        }
+    }
+
+    /// A run over a pipeline whose host steps it in its own loop
+    /// ([`step_durably`](super::step_durably)): nothing is asked again.
+    #[must_use]
+    pub(crate) fn continuing(keeps_entries: bool) -> Self {
+        Self {
+            started: true,
+            ..Self::new(None, keeps_entries)
+        }
+    }
+
+    /// The next step at `now`; `cancelled` says whether the host cancelled.
+    /// While a [`PipelineStep::Store`] awaits its outcome, it is asked again.
+    pub fn poll(
+        &mut self,
+        pipeline: &mut Pipeline,
+        now: UnixMillis,
+        cancelled: bool,
+    ) -> PipelineStep {
+        if !self.started {
+            self.started = true;
+            pipeline.ask_again();
+        }
+        if let Some(end) = self.ended.take() {
+            return end;
+        }
+        if let Some(storing) = &self.storing {
+            return self.store_step(pipeline, storing);
+        }
+        pipeline.handle_timeout(now);
+        while let Some(transmit) = pipeline.poll_transmit(now) {
+            match transmit {
+                PipelineTransmit::Persist { round } => self.rounds.push(round),
+                PipelineTransmit::Flight {
+                    flight,
+                    transmit: Transmit::Persist,
+                } => refuse_stray_persist(pipeline, flight, now),
+                transmit => return PipelineStep::Perform { transmit },
+            }
+        }
+        let verdicts: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
+        if !self.rounds.is_empty() || !verdicts.is_empty() {
+            let storing = Storing {
+                rounds: std::mem::take(&mut self.rounds),
+                verdicts,
+                stop: None,
+            };
+            return self.store(pipeline, storing);
+        }
+        if pipeline.is_idle() {
+            return self.drained(pipeline, None);
+        }
+        if let Some(cause) = StopCause::at(now, self.deadline, cancelled) {
+            let storing = Storing {
+                rounds: Vec::new(),
+                verdicts: Vec::new(),
+                stop: Some(cause),
+            };
+            // The open batch goes out with the rest: no TC is left out.
+            pipeline.flush();
+            return if self.keeps_entries {
+                self.store(pipeline, storing)
+            } else {
+                self.drained(pipeline, Some(cause))
+            };
+        }
+        match pipeline.poll_timeout() {
+            Some(next) => PipelineStep::Wait {
+                until: self.deadline.map_or(next, |d| d.min(next)),
+            },
+            // Not reachable: a pipeline holding TIs always has a submission
+            // waiting for a time. End rather than spin.
+            None => self.drained(pipeline, None),
+        }
+    }
+
+    /// The outcome of the [`PipelineStep::Store`] just performed (`Ok` once
+    /// stored durably); the stored verdicts' ACKs, the host's now, in the
+    /// order the verdicts came.
+    ///
+    /// # Errors
+    /// The outbox's error, handed back: the run ends there (nothing more is
+    /// sent). The rounds' submissions ask to be stored again after their
+    /// backoff; a stored submission's verdict comes back when its entry is
+    /// resumed; a TI refused before anything was stored has no entry, so its
+    /// verdict is given back to the pipeline ([`Pipeline::restore_finished`])
+    /// rather than lost.
+    pub fn handle_stored(
+        &mut self,
+        pipeline: &mut Pipeline,
+        now: UnixMillis,
+        result: Result<(), OutboxError>,
+    ) -> Result<Vec<Ack>, OutboxError> {
+        let Some(storing) = self.storing.take() else {
+            return Ok(Vec::new());
+        };
+        for &round in &storing.rounds {
+            pipeline.handle_persisted(round, now, result.clone());
+        }
+        if let Err(e) = result {
+            let unstored = storing
+                .verdicts
+                .into_iter()
+                .filter(|f| f.outbox_key.is_none());
+            pipeline.restore_finished(unstored);
+            return Err(e);
+        }
+        if storing.stop.is_some() {
+            self.ended = Some(self.drained(pipeline, storing.stop));
+        }
+        Ok(storing.verdicts.into_iter().flat_map(|f| f.acks).collect())
+    }
+
+    fn store(&mut self, pipeline: &mut Pipeline, storing: Storing) -> PipelineStep {
+        let step = self.store_step(pipeline, &storing);
+        self.storing = Some(storing);
+        step
+    }
+
+    /// The step that stores `storing`: its rounds' entries (every entry when
+    /// stopping), made only when the host keeps entries, and its verdicts.
+    fn store_step(&self, pipeline: &mut Pipeline, storing: &Storing) -> PipelineStep {
+        let entries = match (self.keeps_entries, storing.stop) {
+            (false, _) => Vec::new(),
+            (true, Some(_)) => pipeline.entries(),
+            (true, None) => storing
+                .rounds
+                .iter()
+                .flat_map(|&round| pipeline.round_entries(round))
+                .collect(),
+        };
+        PipelineStep::Store {
+            entries,
+            verdicts: storing.verdicts.clone(),
+        }
+    }
+
+    fn drained(&self, pipeline: &Pipeline, stopped: Option<StopCause>) -> PipelineStep {
+        PipelineStep::Drained {
+            stopped,
+            pending: pipeline.pending(),
+        }
+    }
+}
