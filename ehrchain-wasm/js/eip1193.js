@@ -1,8 +1,10 @@
 // The EIP-1193 transport and the validator loop of the ehrchain package.
 //
 // The core's Transaction Validator is sans-I/O: it hands out actions
-// (pollTransmit) and takes their results (handle*). `runValidator` is the one
-// loop that drives it, the async twin of the Rust `run_blocking`; the
+// (pollTransmit) and takes their results (handle*). `runValidator`,
+// `runWatcher` and `runPipeline` only perform the steps of the core's runs
+// (`ValidatorRun`, `WatchRun`, `PipelineRun`: the rules of the Rust
+// `run_durably`, `watch_durably` and `drain_durably`, written once); the
 // `Eip1193Transport` performs each action over any EIP-1193 provider
 // (`provider.request({method, params})`): MetaMask's `window.ethereum`,
 // Ganache's provider, or any wallet. The requests and the reading of every
@@ -17,7 +19,9 @@
 import {
   RpcExchange,
   Validator,
+  PipelineRun,
   ValidatorRun,
+  WatchRun,
   anchorRoleOf,
   grantRoleCall,
   registryBytecode,
@@ -366,16 +370,25 @@ export async function runValidator(validator, transport, options = {}) {
   }
 }
 
-/** Performs a run's `save` or `finish` step with `write` and hands the outcome in; a failed write rejects with EHR_OUTBOX_UNAVAILABLE, the storage's error as `cause`. */
+/** Performs a run's `save` or `finish` step with `write` and hands the outcome in. */
 async function store(run, validator, now, write) {
-  let failure;
+  handOutcome((failure) => run.handleStored(validator, now(), failure), await outboxWrite(write));
+}
+
+/** Runs an outbox write; the storage's error, or `undefined` once stored. */
+async function outboxWrite(write) {
   try {
     await write();
+    return undefined;
   } catch (e) {
-    failure = e instanceof Error ? e : new Error(String(e));
+    return e instanceof Error ? e : new Error(String(e));
   }
+}
+
+/** Hands a write's outcome to a run (`handle`); its EHR_OUTBOX_UNAVAILABLE error gets the storage's as `cause`. */
+function handOutcome(handle, failure) {
   try {
-    run.handleStored(validator, now(), failure);
+    handle(failure);
   } catch (error) {
     error.cause = failure;
     throw error;
@@ -400,24 +413,44 @@ export async function runWatcher(watcher, transport, options = {}) {
   const { now = () => Date.now(), sleep = abortableSleep, deadline, signal, onEvent, outbox } = options;
   const events = [];
   const resent = [];
-  for (;;) {
-    for (let transmit = watcher.pollTransmit(now()); transmit !== undefined; transmit = watcher.pollTransmit(now())) {
-      watcher[HANDLERS[transmit.kind]](now(), await perform(transport, transmit));
+  const handOut = (event) => {
+    events.push(event);
+    onEvent?.(event);
+  };
+  // The core's watch run (ehrchain_core::WatchRun) decides every step; this
+  // loop only performs them.
+  const run = new WatchRun(deadline, outbox !== undefined);
+  try {
+    for (;;) {
+      const step = run.poll(watcher, now(), signal?.aborted === true);
+      switch (step.kind) {
+        case "perform":
+          watcher[HANDLERS[step.transmit.kind]](now(), await perform(transport, step.transmit));
+          // Without an outbox the run acts on nothing: the events are the host's as they come.
+          if (outbox === undefined) for (let e = watcher.pollEvent(); e !== undefined; e = watcher.pollEvent()) handOut(e);
+          break;
+        case "save":
+          handOutcome((failure) => run.handleStored(failure), await outboxWrite(() => outbox.save(step.key, step.entry)));
+          break;
+        case "resend":
+          await resend(run, watcher, transport, step.entry, options);
+          break;
+        case "event":
+          resent.push(...step.resent);
+          handOut(step.event);
+          break;
+        case "wait": {
+          const wait = step.until - now();
+          if (wait > 0) await sleep(wait, signal);
+          break;
+        }
+        default:
+          return { events, resent };
+      }
     }
-    // An event leaves the watcher once acted on: when the outbox fails, the
-    // vanished anchor stays there for the host or the next run.
-    for (let event = watcher.peekEvent(); event !== undefined; event = watcher.peekEvent()) {
-      if (event.event === "vanished" && outbox) resent.push(...(await resend(watcher, transport, event, options)));
-      watcher.pollEvent();
-      events.push(event);
-      onEvent?.(event);
-    }
-    const next = watcher.pollTimeout();
-    if (next === undefined || signal?.aborted || (deadline !== undefined && now() >= deadline)) break;
-    const wait = Math.min(next, deadline ?? Infinity) - now();
-    if (wait > 0) await sleep(wait, signal);
+  } finally {
+    run.free();
   }
-  return { events, resent };
 }
 
 /**
@@ -436,35 +469,38 @@ export async function runWatcher(watcher, transport, options = {}) {
 export async function runPipeline(pipeline, transport, options = {}) {
   const { now = () => Date.now(), sleep = abortableSleep, outbox, deadline, signal } = options;
   const acks = [];
-  // Actions handed out (by the host's own loop) and never answered are asked again.
-  pipeline.askAgain();
-  for (;;) {
-    pipeline.handleTimeout(now());
-    for (let t = pipeline.pollTransmit(now()); t !== undefined; t = pipeline.pollTransmit(now())) {
-      await performForPipeline(pipeline, transport, outbox, t, now);
+  // The core's drain (ehrchain_core::pipeline::PipelineRun) decides every
+  // step; this loop only performs them.
+  const run = new PipelineRun(deadline, outbox !== undefined);
+  try {
+    for (;;) {
+      const step = run.poll(pipeline, now(), signal?.aborted === true);
+      switch (step.kind) {
+        case "perform": {
+          const t = step.transmit;
+          if (t.kind === "read_head") pipeline.handleHead(now(), await perform(transport, t));
+          else pipeline.handleFlight(t.flight, t.transmit.kind, now(), await perform(transport, t.transmit));
+          break;
+        }
+        case "store": {
+          const failure = await outboxWrite(async () => {
+            await saveRound(outbox, step.entries);
+            await finishRound(outbox, step.verdicts);
+          });
+          handOutcome((f) => acks.push(...run.handleStored(pipeline, now(), f)), failure);
+          break;
+        }
+        case "wait": {
+          const wait = step.until - now();
+          if (wait > 0) await sleep(wait, signal);
+          break;
+        }
+        default:
+          return { acks, stopped: step.stopped };
+      }
     }
-    const verdicts = [];
-    for (let done = pipeline.pollFinished(); done !== undefined; done = pipeline.pollFinished()) verdicts.push(done);
-    try {
-      await finishRound(outbox, verdicts);
-    } catch (error) {
-      // As the core's drivers: a stored submission's verdict comes back when
-      // its entry is resumed; a TI refused before anything was stored has
-      // no entry, so its verdict stays in the pipeline rather than lost.
-      pipeline.restoreFinished(verdicts.filter((v) => v.outboxKey === undefined));
-      throw error;
-    }
-    for (const done of verdicts) acks.push(...done.acks);
-    if (pipeline.isIdle) return { acks, stopped: undefined };
-    const stopped = signal?.aborted ? "cancelled" : deadline !== undefined && now() >= deadline ? "deadline" : undefined;
-    if (stopped !== undefined) {
-      await saveRound(outbox, pipeline.entries());
-      return { acks, stopped };
-    }
-    const next = pipeline.pollTimeout();
-    if (next === undefined) return { acks, stopped: undefined };
-    const wait = Math.min(next, deadline ?? Infinity) - now();
-    if (wait > 0) await sleep(wait, signal);
+  } finally {
+    run.free();
   }
 }
 
@@ -542,26 +578,6 @@ function resumeFailure(error, key, acks) {
   return error;
 }
 
-/** Performs one pipeline action and hands its result back. */
-async function performForPipeline(pipeline, transport, outbox, t, now) {
-  if (t.kind === "persist") {
-    let error;
-    try {
-      await saveRound(outbox, t.entries);
-    } catch (e) {
-      error = e instanceof Error ? e : new Error(String(e));
-    }
-    pipeline.handlePersisted(t.round, now(), error);
-    if (error !== undefined) {
-      throw ehrchainError("EHR_OUTBOX_UNAVAILABLE", `the outbox could not store ${t.entries.length} entries (${error.message}); nothing of them was sent`);
-    }
-  } else if (t.kind === "read_head") {
-    pipeline.handleHead(now(), await perform(transport, t));
-  } else {
-    pipeline.handleFlight(t.flight, t.transmit.kind, now(), await perform(transport, t.transmit));
-  }
-}
-
 /** Stores a round of outbox entries: one `saveAll`, or a `save` each. */
 async function saveRound(outbox, entries) {
   if (outbox === undefined || entries.length === 0) return;
@@ -577,32 +593,22 @@ async function finishRound(outbox, verdicts) {
 }
 
 /**
- * The same TC as a vanished anchor's, pending again in the outbox and run to
- * its ACKs; run again while its ACK is invalid but may be rerun (the chain
- * dropped it again, say: `Validator.mayRerun`), until the deadline or the
- * signal, as the Rust `watch_durably`; its valid ACK is watched. The ACKs,
- * oldest first.
+ * A watch run's `resend` step: the TC of the stored `entry` run to its ACKs
+ * (`runValidator`; stopped by the deadline or the signal, it stays pending
+ * in the outbox) and handed back to the run.
  */
-async function resend(watcher, transport, event, options) {
-  const { now = () => Date.now(), deadline, signal } = options;
-  const all = [];
-  for (;;) {
-    await options.outbox.save(event.key, JSON.parse(event.entry));
-    const validator = Validator.fromJSON(event.entry);
+async function resend(run, watcher, transport, entry, options) {
+  const validator = Validator.fromJSON(entry);
+  try {
+    let acks;
     try {
-      const acks = await runValidator(validator, transport, options);
-      const valid = acks.find((ack) => ack.status === "valid");
-      if (valid !== undefined) watcher.watch(validator, valid);
-      all.push(...acks);
-      const rerun = acks.every((ack) => Validator.mayRerun(ack));
-      if (!rerun || signal?.aborted || (deadline !== undefined && now() >= deadline)) return all;
+      acks = await runValidator(validator, transport, options);
     } catch (error) {
-      // Stopped by the deadline or the signal: pending in the outbox.
-      if (error.code === "EHR_STILL_PENDING") return all;
-      throw error;
-    } finally {
-      validator.free();
+      if (error?.code !== "EHR_STILL_PENDING") throw error;
     }
+    run.handleResent(watcher, validator, acks);
+  } finally {
+    validator.free();
   }
 }
 

@@ -2,10 +2,11 @@
 //! with JSON in and out. The package's `runPipeline` drives it over an
 //! EIP-1193 provider; this module only converts.
 
-use ehrchain_core::ErrorCode;
 use ehrchain_core::pipeline::{
-    Finished, FlightId, Pipeline as CorePipeline, PipelineConfig, PipelineTransmit, Priority,
+    Finished, FlightId, Pipeline as CorePipeline, PipelineConfig, PipelineRun as CorePipelineRun,
+    PipelineStep, PipelineTransmit, Priority,
 };
+use ehrchain_core::{ErrorCode, UnixMillis};
 use rand_core::OsRng;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -240,19 +241,10 @@ impl Pipeline {
     /// `EHR_INTERNAL` only.
     #[wasm_bindgen(js_name = pollFinished, unchecked_return_type = "PipelineFinished | undefined")]
     pub fn poll_finished(&mut self) -> Result<JsValue, JsValue> {
-        let Some(finished) = self.inner.poll_finished() else {
-            return Ok(JsValue::UNDEFINED);
-        };
-        let object = js_sys::Object::new();
-        set(
-            &object,
-            "outboxKey",
-            &finished
-                .outbox_key
-                .map_or(JsValue::UNDEFINED, |k| JsValue::from_str(&k.to_string())),
-        );
-        set(&object, "acks", &convert::to_js(&finished.acks)?);
-        Ok(object.into())
+        Ok(match self.inner.poll_finished() {
+            Some(finished) => finished_js(&finished)?,
+            None => JsValue::UNDEFINED,
+        })
     }
 
     /// Asks again for every action `pollTransmit` handed out whose result
@@ -325,6 +317,114 @@ impl Pipeline {
     }
 }
 
+/// One drain of a `Pipeline`, step by step, with the core's rules (those
+/// of the Rust `drain_durably`): actions never answered asked again first,
+/// every round of entries stored before its submissions are sent, with the
+/// verdicts reached in one write, the verdicts of TIs refused before
+/// anything was stored given back when that write fails, and every entry
+/// stored when the host's deadline or signal stops it. Internal to the
+/// package's `runPipeline`.
+#[doc(hidden)]
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct PipelineRun {
+    inner: CorePipelineRun,
+}
+
+#[wasm_bindgen]
+impl PipelineRun {
+    /// A drain that stops at `deadlineMs` (`undefined`: only every ACK or a
+    /// cancel end it), asked to store entries only when the host has an
+    /// outbox (`keepsEntries`).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad deadline.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(js_name = deadlineMs, unchecked_param_type = "number | undefined")]
+        deadline_ms: JsValue,
+        #[wasm_bindgen(js_name = keepsEntries)] keeps_entries: bool,
+    ) -> Result<PipelineRun, JsValue> {
+        let deadline = convert::opt_uint(&deadline_ms, "deadline")?.map(UnixMillis);
+        Ok(Self {
+            inner: CorePipelineRun::new(deadline, keeps_entries),
+        })
+    }
+
+    /// The next step at `nowMs` for `pipeline` (the same one every call).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad time.
+    #[wasm_bindgen(
+        unchecked_return_type = "{ kind: \"perform\"; transmit: PipelineTransmit } | { kind: \"store\"; entries: PipelineEntry[]; verdicts: PipelineFinished[] } | { kind: \"wait\"; until: number } | { kind: \"drained\"; stopped?: \"deadline\" | \"cancelled\"; pending: number }"
+    )]
+    pub fn poll(
+        &mut self,
+        pipeline: &mut Pipeline,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+        cancelled: bool,
+    ) -> Result<JsValue, JsValue> {
+        let step = self
+            .inner
+            .poll(&mut pipeline.inner, now(&now_ms)?, cancelled);
+        let object = js_sys::Object::new();
+        let kind = match step {
+            PipelineStep::Perform { transmit } => {
+                set(
+                    &object,
+                    "transmit",
+                    &transmit_js(&pipeline.inner, transmit)?,
+                );
+                "perform"
+            }
+            PipelineStep::Store { entries, verdicts } => {
+                set(&object, "entries", &entries_js(entries)?);
+                let array = js_sys::Array::new();
+                for verdict in &verdicts {
+                    array.push(&finished_js(verdict)?);
+                }
+                set(&object, "verdicts", &array);
+                "store"
+            }
+            PipelineStep::Wait { until } => {
+                set(&object, "until", &convert::number(until.as_millis()));
+                "wait"
+            }
+            PipelineStep::Drained { stopped, pending } => {
+                if let Some(cause) = stopped {
+                    set(&object, "stopped", &convert::to_js(&cause)?);
+                }
+                set(&object, "pending", &convert::number(pending as u64));
+                "drained"
+            }
+        };
+        set(&object, "kind", &kind.into());
+        Ok(object.into())
+    }
+
+    /// The outcome of a `store` step: `undefined` once stored durably, or
+    /// the storage's error; the stored verdicts' ACKs.
+    ///
+    /// # Errors
+    /// `EHR_OUTBOX_UNAVAILABLE` when the storage failed: the run ends there
+    /// (nothing more is sent; a refused TI's verdict is given back to the
+    /// pipeline); `EHR_INVALID_ARGUMENT` for a bad time.
+    #[wasm_bindgen(js_name = handleStored, unchecked_return_type = "Ack[]")]
+    pub fn handle_stored(
+        &mut self,
+        pipeline: &mut Pipeline,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "unknown")] error: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let now = now(&now_ms)?;
+        let acks = self
+            .inner
+            .handle_stored(&mut pipeline.inner, now, stored(error))
+            .map_err(Failure::from)?;
+        Ok(convert::to_js(&acks)?)
+    }
+}
+
 #[wasm_bindgen]
 impl Handshaker {
     /// Turns `ti` into its TC and pushes it into `pipeline` with `priority`
@@ -382,6 +482,21 @@ fn transmit_js(pipeline: &CorePipeline, transmit: PipelineTransmit) -> Result<Js
             set(&object, "transmit", &convert::to_js(&transmit)?);
         }
     }
+    Ok(object.into())
+}
+
+/// A verdict as JavaScript data (`PipelineFinished`): its outbox key (if
+/// any) and its ACKs.
+fn finished_js(finished: &Finished) -> Result<JsValue, Failure> {
+    let object = js_sys::Object::new();
+    set(
+        &object,
+        "outboxKey",
+        &finished
+            .outbox_key
+            .map_or(JsValue::UNDEFINED, |k| JsValue::from_str(&k.to_string())),
+    );
+    set(&object, "acks", &convert::to_js(&finished.acks)?);
     Ok(object.into())
 }
 

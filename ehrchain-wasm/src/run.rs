@@ -1,14 +1,17 @@
-//! A durable run of a validator for JavaScript: the core's `ValidatorRun`
-//! (run_durably's rules as steps), which the package's `runValidator`
-//! awaits. This module only converts.
+//! The core's runs for JavaScript: `ValidatorRun` (run_durably's rules as
+//! steps), which the package's `runValidator` awaits, and `WatchRun`
+//! (watch_durably's), which `runWatcher` awaits. This module only converts.
 
-use ehrchain_core::{B256, RunStep, UnixMillis, ValidatorRun as CoreRun};
+use ehrchain_core::{
+    Ack, B256, RunStep, UnixMillis, ValidatorRun as CoreRun, WatchRun as CoreWatchRun, WatchStep,
+};
 use wasm_bindgen::prelude::*;
 
 use crate::convert;
 use crate::error::Failure;
 use crate::reads::hand_result;
 use crate::validator::{Validator, now, stored};
+use crate::watcher::Watcher;
 
 /// One run of a `Validator` to its verdict, step by step, with the core's
 /// rules: an action never answered is asked again first, the entry is
@@ -109,6 +112,128 @@ impl ValidatorRun {
             .inner
             .handle_stored(&mut validator.inner, now, stored(error))
             .map_err(Failure::from)?)
+    }
+}
+
+/// One run of a `Watcher`, step by step, with the core's rules: its reads
+/// performed until nothing is watched or the host's limits; with `resend`,
+/// a vanished anchor's entry stored, then its TC run again (again while it
+/// may be rerun), and its event handed out only once acted on. Internal to
+/// the package's `runWatcher`.
+#[doc(hidden)]
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct WatchRun {
+    inner: CoreWatchRun,
+}
+
+#[wasm_bindgen]
+impl WatchRun {
+    /// A run that stops at `deadlineMs` (`undefined`: only an empty watcher
+    /// or a cancel end it), acting on vanished anchors when `resend`.
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad deadline.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(js_name = deadlineMs, unchecked_param_type = "number | undefined")]
+        deadline_ms: JsValue,
+        resend: bool,
+    ) -> Result<WatchRun, JsValue> {
+        let deadline = convert::opt_uint(&deadline_ms, "deadline")?.map(UnixMillis);
+        Ok(Self {
+            inner: CoreWatchRun::new(deadline, resend),
+        })
+    }
+
+    /// The next step at `nowMs` for `watcher` (the same one every call).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for a bad time.
+    #[wasm_bindgen(
+        unchecked_return_type = "{ kind: \"perform\"; transmit: Transmit } | { kind: \"save\"; key: Hex; entry: ValidatorEntry } | { kind: \"resend\"; entry: string } | { kind: \"event\"; event: WatchEvent; resent: Ack[] } | { kind: \"wait\"; until: number } | { kind: \"done\" }"
+    )]
+    pub fn poll(
+        &mut self,
+        watcher: &mut Watcher,
+        #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
+        cancelled: bool,
+    ) -> Result<JsValue, JsValue> {
+        let step = self
+            .inner
+            .poll(&mut watcher.inner, now(&now_ms)?, cancelled);
+        let object = js_sys::Object::new();
+        let set = |key: &str, value: &JsValue| {
+            // Setting a property on a fresh object cannot fail.
+            let _ = js_sys::Reflect::set(&object, &key.into(), value);
+        };
+        let kind = match step {
+            WatchStep::Perform { transmit } => {
+                set("transmit", &convert::to_js(&transmit)?);
+                "perform"
+            }
+            WatchStep::Save { key, entry } => {
+                set("key", &hex(key));
+                set("entry", &convert::parse(&entry)?);
+                "save"
+            }
+            WatchStep::Resend { entry } => {
+                set("entry", &entry.into());
+                "resend"
+            }
+            WatchStep::Event { event, resent } => {
+                set("event", &convert::to_js(&event)?);
+                set("resent", &convert::to_js(&resent)?);
+                "event"
+            }
+            WatchStep::Wait { until } => {
+                set("until", &convert::number(until.as_millis()));
+                "wait"
+            }
+            WatchStep::Done => "done",
+        };
+        set("kind", &kind.into());
+        Ok(object.into())
+    }
+
+    /// The outcome of a `save` step: `undefined` once stored durably, or
+    /// the storage's error.
+    ///
+    /// # Errors
+    /// `EHR_OUTBOX_UNAVAILABLE` when the storage failed: the run ends there,
+    /// and the event stays in the watcher for the next run.
+    #[wasm_bindgen(js_name = handleStored)]
+    pub fn handle_stored(
+        &mut self,
+        #[wasm_bindgen(unchecked_optional_param_type = "unknown")] error: Option<JsValue>,
+    ) -> Result<(), JsValue> {
+        Ok(self
+            .inner
+            .handle_stored(stored(error))
+            .map_err(Failure::from)?)
+    }
+
+    /// The outcome of a `resend` step: the validator that ran the entry's TC
+    /// and its ACKs, or `undefined` when its run stopped before the verdict
+    /// (pending in the outbox).
+    ///
+    /// # Errors
+    /// `EHR_INVALID_ARGUMENT` for malformed ACKs.
+    #[wasm_bindgen(js_name = handleResent)]
+    pub fn handle_resent(
+        &mut self,
+        watcher: &mut Watcher,
+        validator: &Validator,
+        #[wasm_bindgen(unchecked_param_type = "Ack[] | undefined")] acks: JsValue,
+    ) -> Result<(), JsValue> {
+        let acks: Option<Vec<Ack>> = if acks.is_undefined() {
+            None
+        } else {
+            Some(convert::value(&acks, "ACKs")?)
+        };
+        self.inner
+            .handle_resent(&mut watcher.inner, &validator.inner, acks);
+        Ok(())
     }
 }
 

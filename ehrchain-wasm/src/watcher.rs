@@ -20,7 +20,7 @@ use crate::validator::Validator;
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Watcher {
-    inner: AnchorWatcher,
+    pub(crate) inner: AnchorWatcher,
 }
 
 reader_methods!(Watcher, AnchorWatcher);
