@@ -698,7 +698,8 @@ typedef struct ehr_tc ehr_tc;
  * Thread safety: a handle may be used from any thread, but not from two
  * threads at once when one of them changes it (`ehr_templates_add_json`,
  * `ehr_templates_deactivate`). Handshakers and devnets copy the templates
- * they are given; later changes do not reach them.
+ * they are given; later changes do not reach them (give a handshaker the
+ * templates again with `ehr_handshaker_set_templates`).
  */
 typedef struct ehr_templates ehr_templates;
 
@@ -2114,6 +2115,15 @@ ehr_result ehr_handshaker_new(const struct ehr_templates *templates,
                               const struct ehr_key_store *keys,
                               const struct ehr_handshaker_config *config,
                               struct ehr_handshaker **handshaker_out);
+
+/**
+ * Replaces the handshaker's templates with a copy of `templates`: a
+ * template loaded, activated or deactivated since it was made
+ * (`ehr_templates_add_json`, `ehr_templates_deactivate`) takes effect for
+ * the TIs generated from now on, as Rust's `Handshaker::templates_mut`.
+ */
+ehr_result ehr_handshaker_set_templates(struct ehr_handshaker *handshaker,
+                                        const struct ehr_templates *templates);
 
 /**
  * Draws envelope nonces from a ChaCha20 generator seeded with the 32 bytes

@@ -106,6 +106,22 @@ pub unsafe extern "C" fn ehr_handshaker_new(
     })
 }
 
+/// Replaces the handshaker's templates with a copy of `templates`: a
+/// template loaded, activated or deactivated since it was made
+/// (`ehr_templates_add_json`, `ehr_templates_deactivate`) takes effect for
+/// the TIs generated from now on, as Rust's `Handshaker::templates_mut`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_handshaker_set_templates(
+    handshaker: *mut ehr_handshaker,
+    templates: *const ehr_templates,
+) -> ehr_result {
+    guard_on_mut(handshaker, "handshaker", |hs| {
+        let templates = ptr::handle(templates, "templates")?;
+        *hs.hs.templates_mut() = templates.registry.clone();
+        Ok(())
+    })
+}
+
 /// Draws envelope nonces from a ChaCha20 generator seeded with the 32 bytes
 /// at `seed` from now on: for reproducible tests and benchmarks only (a
 /// repeated nonce under the same key breaks AES-GCM).

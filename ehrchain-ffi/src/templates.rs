@@ -18,7 +18,8 @@ use crate::shapes::{free, guard_on, guard_on_mut, json_text};
 /// Thread safety: a handle may be used from any thread, but not from two
 /// threads at once when one of them changes it (`ehr_templates_add_json`,
 /// `ehr_templates_deactivate`). Handshakers and devnets copy the templates
-/// they are given; later changes do not reach them.
+/// they are given; later changes do not reach them (give a handshaker the
+/// templates again with `ehr_handshaker_set_templates`).
 pub struct ehr_templates {
     pub(crate) registry: TemplateRegistry,
 }

@@ -96,6 +96,15 @@ impl Handshaker {
         }
     }
 
+    /// Replaces the handshaker's templates with a copy of `templates`: a
+    /// template added, activated or deactivated since (`Templates.deactivate`)
+    /// takes effect for the TIs generated from now on, as Rust's
+    /// `Handshaker::templates_mut` and C's `ehr_handshaker_set_templates`.
+    #[wasm_bindgen(js_name = setTemplates)]
+    pub fn set_templates(&mut self, templates: &Templates) {
+        *self.inner.templates_mut() = templates.inner.clone();
+    }
+
     /// The forms a role may fill in (see `Templates.formsFor`).
     ///
     /// # Errors

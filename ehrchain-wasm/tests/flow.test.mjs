@@ -98,6 +98,23 @@ test("a TI that breaks its template: invalid ACK listing every violation", async
     && e.violations.length === 3 && e.violations.some((v) => v.violation === "out_of_range"));
 });
 
+test("a live handshaker takes changed templates with setTemplates; until then it keeps its copy", () => {
+  const entry = ti(templates, "blood-pressure", "nurse", { systolic: 120, diastolic: 80 }, { patientId: "MRN-1" });
+  const changed = hs.templates();
+  try {
+    changed.deactivate(entry.templateId);
+    hs.generate(entry).free();
+    hs.setTemplates(changed);
+    assert.throws(() => hs.generate(entry), (e) => e.code === "EHR_TI_REJECTED"
+      && e.violations.some((v) => v.violation === "template_inactive"));
+  } finally {
+    changed.activate(entry.templateId);
+    hs.setTemplates(changed);
+    changed.free();
+  }
+  hs.generate(entry).free();
+});
+
 test("a record of 300 kB goes through WebCrypto and is anchored; without WebCrypto too", async () => {
   // The blood-pressure template with room for a scanned report, registered on chain.
   const large = new ehr.Templates();

@@ -942,7 +942,8 @@ static void test_devnet_roles_and_tc_accessors(void) {
     free(json);
     ehr_tc_free(tc);
 
-    /* A deactivated template rejects TIs (in a handshaker made after). */
+    /* A deactivated template rejects TIs (in a handshaker made after, or
+     * one given the templates again); a handshaker keeps its copy until. */
     OK(ehr_templates_latest(f.t, LIT("blood-pressure"), template_id));
     OK(ehr_templates_deactivate(f.t, template_id));
     ehr_handshaker *later = handshaker(f.t, f.keys, f.chain);
@@ -952,6 +953,13 @@ static void test_devnet_roles_and_tc_accessors(void) {
     OK(ehr_last_violations(violations, sizeof violations, &n));
     EXPECT(strstr(violations, "template_inactive") != NULL);
     ehr_handshaker_free(later);
+    OK(ehr_handshaker_generate(f.hs, ti, ehr_clock_now_ms(), &tc));
+    ehr_tc_free(tc);
+    tc = NULL;
+    OK(ehr_handshaker_set_templates(f.hs, f.t));
+    EXPECT_RC(ehr_handshaker_generate(f.hs, ti, ehr_clock_now_ms(), &tc), EHR_TI_REJECTED);
+    EXPECT(tc == NULL);
+    EXPECT_RC(ehr_handshaker_set_templates(f.hs, NULL), EHR_NULL_ARGUMENT);
     /* The listing says so; activated again, it is used again. */
     char list[16384];
     OK(ehr_templates_list(f.t, list, sizeof list, &n));
@@ -965,6 +973,10 @@ static void test_devnet_roles_and_tc_accessors(void) {
     ehr_tc_free(tc);
     tc = NULL;
     ehr_handshaker_free(later);
+    OK(ehr_handshaker_set_templates(f.hs, f.t));
+    OK(ehr_handshaker_generate(f.hs, ti, ehr_clock_now_ms(), &tc));
+    ehr_tc_free(tc);
+    tc = NULL;
     uint8_t unknown_id[32] = {7};
     EXPECT_RC(ehr_templates_activate(f.t, unknown_id), EHR_TEMPLATE_UNKNOWN);
 
