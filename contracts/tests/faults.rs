@@ -67,7 +67,7 @@ use ehrchain_contracts::{Deployment, PrivateKeySigner, RpcConfig, RpcTransport, 
 use ehrchain_core::outbox::MemoryOutbox;
 use ehrchain_core::outbox::Outbox;
 use ehrchain_core::rpc::RpcRequest;
-use ehrchain_core::validator::{ValidatorState, perform};
+use ehrchain_core::validator::ValidatorState;
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{
     Ack, CancelToken, ChainTransaction, Clock, Handshaker, InMemoryKeyStore, InitialTransaction,
@@ -249,31 +249,6 @@ fn report(scenario: &str, node: &str, row: &Row, at: Instant) {
 /// A scenario on the node itself (`node`: its `web3_clientVersion`): its row.
 type Scenario = fn(&Handshaker<InMemoryKeyStore>, &mut RpcTransport, &mut ChaCha20Rng, &str) -> Row;
 
-/// Performs the next step of `run` for `v` at `now` on `chain`, storing in
-/// `outbox` what it asks stored; the step when it is no action to perform
-/// (a wait, or the end of the run).
-fn one_step<T: Transport + ?Sized>(
-    run: &mut ValidatorRun,
-    v: &mut TransactionValidator,
-    outbox: &mut MemoryOutbox,
-    chain: &mut T,
-    now: UnixMillis,
-) -> Option<RunStep> {
-    match run.poll(v, now, false) {
-        RunStep::Perform { transmit } => perform(v, chain, now, transmit),
-        RunStep::Save { key, entry } => {
-            let stored = outbox.save(&key, &entry);
-            run.handle_stored(v, now, stored).unwrap();
-        }
-        RunStep::Finish { key, acks } => {
-            let stored = outbox.finish(key.as_ref(), &acks);
-            run.handle_stored(v, now, stored).unwrap();
-        }
-        other => return Some(other),
-    }
-    None
-}
-
 /// Runs `validator` durably on `chain` until its first submission is sent.
 fn up_to_the_first_submission<T: Transport + ?Sized>(
     validator: &mut TransactionValidator,
@@ -282,10 +257,16 @@ fn up_to_the_first_submission<T: Transport + ?Sized>(
 ) {
     let mut run = ValidatorRun::new(None, true);
     while validator.tx_hashes().is_empty() {
-        match one_step(&mut run, validator, outbox, chain, SystemClock.now()) {
-            None => {}
-            Some(RunStep::Wait { until }) => SystemClock.wait_until(until, &CancelToken::new()),
-            Some(other) => panic!("ended before its first submission: {other:?}"),
+        let now = SystemClock.now();
+        match run
+            .perform_due(validator, outbox, chain, now, false)
+            .unwrap()
+        {
+            RunStep::Wait { until } if validator.tx_hashes().is_empty() => {
+                SystemClock.wait_until(until, &CancelToken::new());
+            }
+            RunStep::Wait { .. } => {}
+            other => panic!("ended before its first submission: {other:?}"),
         }
     }
 }
@@ -551,7 +532,7 @@ fn burst_key() -> PrivateKeySigner {
 const BURST: usize = 8;
 
 /// `BURST` nurse TIs (fresh TI ids from `seed`), all in flight at once
-/// (interleaved, one action at a time, each validator with its outbox),
+/// (interleaved: each validator's due actions in turn, each with its outbox),
 /// through a proxy that spoils a third of the requests with `fault`, from the locally signing
 /// [`burst_key`]: every TI valid within [`PER_TI_MS`], its record held.
 fn burst_from_a_local_key(fault: &str, seed: u64, registry: Address, senders: [Address; 3]) -> Row {
@@ -583,12 +564,12 @@ fn burst_from_a_local_key(fault: &str, seed: u64, registry: Address, senders: [A
         let now = SystemClock.now();
         let each = validators.iter_mut().zip(&mut runs).zip(&mut acks);
         for ((((v, outbox), run), acks), acked) in each.zip(&mut acked) {
-            match one_step(run, v, outbox, &mut faulty, now) {
-                Some(RunStep::Acked { acks: verdict }) => {
+            match run.perform_due(v, outbox, &mut faulty, now, false).unwrap() {
+                RunStep::Acked { acks: verdict } => {
                     *acked = true;
                     acks.extend(verdict);
                 }
-                Some(RunStep::Pending { stopped }) => panic!("stopped without a limit: {stopped}"),
+                RunStep::Pending { stopped } => panic!("stopped without a limit: {stopped}"),
                 _ => {}
             }
         }

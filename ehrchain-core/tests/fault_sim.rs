@@ -43,10 +43,10 @@ use std::time::Instant;
 use alloy_primitives::{Address, B256, Bytes, LogData, keccak256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use common::test_keys::test_generator;
-use ehrchain_core::outbox::{MemoryOutbox, Outbox};
+use ehrchain_core::outbox::MemoryOutbox;
 use ehrchain_core::registry_abi::IEhrRegistry;
 use ehrchain_core::transport::Anchoring;
-use ehrchain_core::validator::{AuditEvent, perform};
+use ehrchain_core::validator::AuditEvent;
 use ehrchain_core::watcher::{AnchorWatcher, WatchEvent, WatcherConfig};
 use ehrchain_core::{
     Ack, AckStatus, AnchoredBatch, BatchBuilder, BatchReader, CancelToken, ChainTransaction, Clock,
@@ -680,7 +680,11 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
                     totals.crashes += 1;
                 }
                 world.borrow_mut().sender = i;
-                acks[i].extend(run_until_wait(run, v, outbox, &mut sim, now));
+                match run.perform_due(v, outbox, &mut sim, now, false).unwrap() {
+                    RunStep::Acked { acks: verdict } => acks[i].extend(verdict),
+                    RunStep::Wait { .. } => {}
+                    other => panic!("seed {seed}: {other:?}"),
+                }
             }
             if validators.iter().all(|(v, _)| v.is_finished()) {
                 break;
@@ -702,33 +706,6 @@ fn run_seed(hs: &Handshaker<InMemoryKeyStore>, seed: u64, totals: &mut Totals) {
     }
     watch_after_the_acks(&world, &validators, &acks, seed, totals);
     totals.reorgs += world.borrow().reorgs;
-}
-
-/// Steps `run` of `v` at `now` (the sans-I/O way: perform, store, hand
-/// in) until it waits or ends; the ACKs of its verdict, if it reached it.
-fn run_until_wait(
-    run: &mut ValidatorRun,
-    v: &mut TransactionValidator,
-    outbox: &mut MemoryOutbox,
-    sim: &mut Sim,
-    now: UnixMillis,
-) -> Vec<Ack> {
-    loop {
-        match run.poll(v, now, false) {
-            RunStep::Perform { transmit } => perform(v, sim, now, transmit),
-            RunStep::Save { key, entry } => {
-                let stored = outbox.save(&key, &entry);
-                run.handle_stored(v, now, stored).unwrap();
-            }
-            RunStep::Finish { key, acks } => {
-                let stored = outbox.finish(key.as_ref(), &acks);
-                run.handle_stored(v, now, stored).unwrap();
-            }
-            RunStep::Wait { .. } => return Vec::new(),
-            RunStep::Acked { acks } => return acks,
-            RunStep::Pending { stopped } => panic!("stopped without a limit: {stopped}"),
-        }
-    }
 }
 
 /// Every validator's ACKs, as the first phase left them.

@@ -2,7 +2,10 @@
 //! blocking [`Transport`], keeping its entry in the host's [`Outbox`], for
 //! as long as the host lets it ([`Until`]: a deadline, a cancel token), and
 //! an [`AnchorWatcher`] over the valid ACKs until their anchors are final.
-//! Async hosts drive both themselves.
+//! Both are loops over the sans-I/O runs ([`ValidatorRun`], [`WatchRun`]),
+//! whose steps an async host performs itself (the npm package's
+//! `runValidator` and `runWatcher` do), so every host follows one set of
+//! rules.
 //!
 //! A driver that reaches the host's deadline, or is cancelled, returns
 //! [`Run::Pending`] without an ACK: the TI is pending, not invalid (a
@@ -228,20 +231,13 @@ where
 {
     let mut run = ValidatorRun::new(until.deadline, outbox.keeps_entries());
     loop {
-        let now = clock.now();
-        match run.poll(validator, now, until.cancel.is_cancelled()) {
-            RunStep::Perform { transmit } => perform(validator, transport, now, transmit),
-            RunStep::Save { key, entry } => {
-                let stored = outbox.save(&key, &entry);
-                run.handle_stored(validator, now, stored)?;
-            }
-            RunStep::Finish { key, acks } => {
-                let stored = outbox.finish(key.as_ref(), &acks);
-                run.handle_stored(validator, now, stored)?;
-            }
+        let (now, cancelled) = (clock.now(), until.cancel.is_cancelled());
+        match run.perform_due(validator, outbox, transport, now, cancelled)? {
             RunStep::Wait { until: wake } => clock.wait_until(wake, &until.cancel),
             RunStep::Acked { acks } => return Ok(Run::Acked(acks)),
             RunStep::Pending { stopped } => return Ok(Run::Pending(stopped)),
+            // Performed already: never handed back.
+            RunStep::Perform { .. } | RunStep::Save { .. } | RunStep::Finish { .. } => {}
         }
     }
 }

@@ -10,9 +10,10 @@
 
 use alloy_primitives::B256;
 
-use crate::driver::{StopCause, Stopped};
-use crate::outbox::OutboxError;
+use crate::driver::{StopCause, Stopped, perform};
+use crate::outbox::{Outbox, OutboxError};
 use crate::time::UnixMillis;
+use crate::transport::Transport;
 use crate::validator::{Ack, TransactionValidator, Transmit};
 
 /// What a [`ValidatorRun`] asks its host to do next.
@@ -132,7 +133,10 @@ impl ValidatorRun {
     /// (checked at every poll, as the deadline is). The first poll asks
     /// again an action that was handed out and never answered
     /// ([`TransactionValidator::ask_again`]). While a [`RunStep::Save`] or
-    /// [`RunStep::Finish`] awaits its outcome, it is asked again.
+    /// [`RunStep::Finish`] awaits its outcome, it is handed out again. Hand
+    /// a [`RunStep::Perform`]'s result in before polling again: one still
+    /// unanswered then is taken as lost and asked again (a submission that
+    /// may have gone out is settled first, so nothing is anchored twice).
     pub fn poll(
         &mut self,
         validator: &mut TransactionValidator,
@@ -154,6 +158,7 @@ impl ValidatorRun {
             }
         }
         validator.handle_timeout(now);
+        let mut asked_again = false;
         loop {
             if !validator.is_finished()
                 && let Some(cause) = StopCause::at(now, self.deadline, cancelled)
@@ -169,7 +174,45 @@ impl ValidatorRun {
                     }
                 },
                 Some(transmit) => return RunStep::Perform { transmit },
+                None if !asked_again && awaits_result(validator) => {
+                    // Polled before the action's result was handed in: it
+                    // is taken as lost, and asked again.
+                    asked_again = true;
+                    validator.ask_again();
+                }
                 None => return self.wait_or_finish(validator),
+            }
+        }
+    }
+
+    /// Performs every step due at `now` that is an action (a chain action
+    /// on `transport`, a store in `outbox`) and returns the first that is
+    /// not: a [`RunStep::Wait`], [`RunStep::Acked`] or [`RunStep::Pending`].
+    /// For a host with a blocking transport and outbox that waits its own
+    /// way ([`run_durably`](crate::run_durably) waits on a clock).
+    ///
+    /// # Errors
+    /// The outbox's error (see [`handle_stored`](Self::handle_stored)).
+    pub fn perform_due<O: Outbox + ?Sized, T: Transport + ?Sized>(
+        &mut self,
+        validator: &mut TransactionValidator,
+        outbox: &mut O,
+        transport: &mut T,
+        now: UnixMillis,
+        cancelled: bool,
+    ) -> Result<RunStep, OutboxError> {
+        loop {
+            match self.poll(validator, now, cancelled) {
+                RunStep::Perform { transmit } => perform(validator, transport, now, transmit),
+                RunStep::Save { key, entry } => {
+                    let stored = outbox.save(&key, &entry);
+                    self.handle_stored(validator, now, stored)?;
+                }
+                RunStep::Finish { key, acks } => {
+                    let stored = outbox.finish(key.as_ref(), &acks);
+                    self.handle_stored(validator, now, stored)?;
+                }
+                step => return Ok(step),
             }
         }
     }
@@ -179,8 +222,8 @@ impl ValidatorRun {
     /// leave the validator, and the next poll gives them.
     ///
     /// # Errors
-    /// The outbox's error, handed back: the run ends there (nothing more is
-    /// sent), and the validator keeps what was not stored (its entry is
+    /// The outbox's error, handed back: the host ends the run there
+    /// (nothing more is sent), and the validator keeps what was not stored (its entry is
     /// asked for again after the backoff; a verdict's ACKs stay in it), so
     /// it can be run again once the storage works.
     pub fn handle_stored(
@@ -278,6 +321,11 @@ impl ValidatorRun {
         self.store(Storing::Finish, validator)
             .unwrap_or(RunStep::Acked { acks: Vec::new() })
     }
+}
+
+/// Whether `validator` waits for the result of an action it handed out.
+fn awaits_result(validator: &TransactionValidator) -> bool {
+    !validator.is_finished() && validator.poll_timeout().is_none()
 }
 
 #[cfg(test)]
@@ -462,6 +510,29 @@ mod tests {
         ));
         let mut run = ValidatorRun::new(None, true);
         // It may have gone out: the registry is read before anything is sent.
+        assert_eq!(
+            run.poll(&mut v, UnixMillis(0), false),
+            RunStep::Perform {
+                transmit: Transmit::ReadRecord { ti_id: tc().ti_id }
+            }
+        );
+    }
+
+    #[test]
+    fn a_poll_before_the_result_is_handed_in_asks_again_and_never_ends_the_run() {
+        let mut v = TransactionValidator::new(&tc(), config());
+        let mut run = ValidatorRun::new(None, true);
+        assert!(matches!(
+            run.poll(&mut v, UnixMillis(0), false),
+            RunStep::Save { .. }
+        ));
+        run.handle_stored(&mut v, UnixMillis(0), Ok(())).unwrap();
+        let RunStep::Perform { transmit } = run.poll(&mut v, UnixMillis(0), false) else {
+            panic!("nothing sent");
+        };
+        assert!(matches!(transmit, Transmit::Submit { .. }));
+        // Polled again, its answer not handed in: it may have gone out, so
+        // the registry is read before anything is sent again.
         assert_eq!(
             run.poll(&mut v, UnixMillis(0), false),
             RunStep::Perform {

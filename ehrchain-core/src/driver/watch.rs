@@ -110,6 +110,8 @@ impl WatchRun {
     }
 
     /// The next step at `now`; `cancelled` says whether the host cancelled.
+    /// Hand a [`WatchStep::Perform`]'s result in before polling again: a
+    /// read still unanswered then is taken as lost and asked again.
     pub fn poll(
         &mut self,
         watcher: &mut AnchorWatcher,
@@ -132,6 +134,14 @@ impl WatchRun {
         }
         if let Some(transmit) = watcher.poll_transmit(now) {
             return WatchStep::Perform { transmit };
+        }
+        if !watcher.is_empty() && watcher.poll_timeout().is_none() {
+            // A read awaits its result: polled before it was handed in, it
+            // is taken as lost, and asked again.
+            watcher.ask_again();
+            if let Some(transmit) = watcher.poll_transmit(now) {
+                return WatchStep::Perform { transmit };
+            }
         }
         match watcher.poll_timeout() {
             Some(next) => WatchStep::Wait {
@@ -177,8 +187,9 @@ impl WatchRun {
     /// stored durably).
     ///
     /// # Errors
-    /// The outbox's error, handed back: the run ends there, and the event
-    /// stays in the watcher with those after it, so a later run acts on it.
+    /// The outbox's error, handed back: the host ends the run there, and
+    /// the event stays in the watcher with those after it, so a later run
+    /// acts on it.
     pub fn handle_stored(&mut self, result: Result<(), OutboxError>) -> Result<(), OutboxError> {
         match result {
             Ok(()) => {
@@ -208,9 +219,10 @@ impl WatchRun {
             self.acting = Some(Acting::Resent { rerun: false });
             return;
         };
-        let rerun = acks
-            .iter()
-            .all(|a| a.reason().is_some_and(InvalidReason::may_rerun));
+        let rerun = !acks.is_empty()
+            && acks
+                .iter()
+                .all(|a| a.reason().is_some_and(InvalidReason::may_rerun));
         if let Some(ack) = acks.iter().find(|a| a.is_valid()) {
             // A valid ACK of this validator: accepted.
             let _ = watcher.watch(validator, ack);
@@ -366,6 +378,35 @@ mod tests {
                 assert!(matches!(next, WatchStep::Event { .. }));
             }
         }
+    }
+
+    #[test]
+    fn a_poll_before_the_read_is_answered_asks_it_again_and_never_ends_the_run() {
+        let (mut w, _) = watching();
+        let mut run = WatchRun::new(None, true);
+        let read = run.poll(&mut w, UnixMillis(0), false);
+        assert!(matches!(read, WatchStep::Perform { .. }), "{read:?}");
+        assert_eq!(run.poll(&mut w, UnixMillis(0), false), read);
+    }
+
+    #[test]
+    fn a_resend_that_gave_no_ack_is_not_run_again() {
+        let (mut w, v) = watching();
+        let mut run = WatchRun::new(None, true);
+        assert!(matches!(
+            after_the_reorg(&mut run, &mut w),
+            WatchStep::Save { .. }
+        ));
+        run.handle_stored(Ok(())).unwrap();
+        assert!(matches!(
+            run.poll(&mut w, UnixMillis(0), false),
+            WatchStep::Resend { .. }
+        ));
+        run.handle_resent(&mut w, &v, Some(Vec::new()));
+        assert!(matches!(
+            run.poll(&mut w, UnixMillis(0), false),
+            WatchStep::Event { .. }
+        ));
     }
 
     #[test]

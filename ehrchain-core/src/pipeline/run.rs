@@ -126,12 +126,27 @@ impl PipelineRun {
     }
 
     /// The next step at `now`; `cancelled` says whether the host cancelled.
-    /// While a [`PipelineStep::Store`] awaits its outcome, it is asked again.
+    /// While a [`PipelineStep::Store`] awaits its outcome, it is handed out
+    /// again. Hand a [`PipelineStep::Perform`]'s result in before polling
+    /// again: once nothing else is left to do, actions still unanswered are
+    /// taken as lost and asked again ([`Pipeline::ask_again`]).
     pub fn poll(
         &mut self,
         pipeline: &mut Pipeline,
         now: UnixMillis,
         cancelled: bool,
+    ) -> PipelineStep {
+        self.step(pipeline, now, cancelled, true)
+    }
+
+    /// [`poll`](Self::poll), asking again unanswered actions when stuck
+    /// only if `may_ask_again` (once per poll).
+    fn step(
+        &mut self,
+        pipeline: &mut Pipeline,
+        now: UnixMillis,
+        cancelled: bool,
+        may_ask_again: bool,
     ) -> PipelineStep {
         if !self.started {
             self.started = true;
@@ -180,6 +195,12 @@ impl PipelineRun {
                 self.drained(pipeline, Some(cause))
             };
         }
+        if pipeline.poll_timeout().is_none() && may_ask_again {
+            // Actions await their results: polled before they were handed
+            // in, they are taken as lost, and asked again.
+            pipeline.ask_again();
+            return self.step(pipeline, now, cancelled, false);
+        }
         match pipeline.poll_timeout() {
             Some(next) => PipelineStep::Wait {
                 until: self.deadline.map_or(next, |d| d.min(next)),
@@ -195,8 +216,8 @@ impl PipelineRun {
     /// order the verdicts came.
     ///
     /// # Errors
-    /// The outbox's error, handed back: the run ends there (nothing more is
-    /// sent). The rounds' submissions ask to be stored again after their
+    /// The outbox's error, handed back: the host ends the run there
+    /// (nothing more is sent). The rounds' submissions ask to be stored again after their
     /// backoff; a stored submission's verdict comes back when its entry is
     /// resumed; a TI refused before anything was stored has no entry, so its
     /// verdict is given back to the pipeline ([`Pipeline::restore_finished`])

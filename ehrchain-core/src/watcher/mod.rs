@@ -452,6 +452,14 @@ impl AnchorWatcher {
         (self.asked.is_none() && !self.watched.is_empty()).then_some(self.next_at)
     }
 
+    /// Takes over a watcher whose last read was handed out but will never
+    /// be answered (the host lost it): the read is asked again (a read
+    /// changes nothing, so asking twice is harmless). Does nothing when no
+    /// read awaits its result.
+    pub fn ask_again(&mut self) {
+        self.asked = None;
+    }
+
     /// The next event, oldest first.
     pub fn poll_event(&mut self) -> Option<WatchEvent> {
         self.events.pop_front()
