@@ -147,6 +147,10 @@ export interface PipelineReport { acks: Ack[]; stopped: "deadline" | "cancelled"
 /**
  * Runs a pipeline until every TI it holds has its ACK, or `deadline` /
  * `signal` stops it (then every submission's entry is stored in `outbox`).
+ * A store that fails rejects with `EHR_OUTBOX_UNAVAILABLE`: the step's
+ * verdicts come back when their stored entries are resumed
+ * (`pipeline.resume`), and those of TIs refused before anything was stored
+ * stay in the pipeline.
  */
 export declare function runPipeline(
   pipeline: Pipeline,

@@ -354,11 +354,9 @@ export async function runValidator(validator, transport, options = {}) {
         case "finish":
           await store(run, validator, now, () => outbox?.finish(step.key, step.acks));
           break;
-        case "wait": {
-          const wait = step.until - now();
-          if (wait > 0) await sleep(wait, signal);
+        case "wait":
+          await sleepUntil(step.until, now, sleep, signal);
           break;
-        }
         case "acked":
           return step.acks;
         default:
@@ -422,12 +420,12 @@ export async function runWatcher(watcher, transport, options = {}) {
   const run = new WatchRun(deadline, outbox !== undefined);
   try {
     for (;;) {
+      // Without an outbox the run acts on nothing: the events are the host's as they come.
+      if (outbox === undefined) for (let e = watcher.pollEvent(); e !== undefined; e = watcher.pollEvent()) handOut(e);
       const step = run.poll(watcher, now(), signal?.aborted === true);
       switch (step.kind) {
         case "perform":
           watcher[HANDLERS[step.transmit.kind]](now(), await perform(transport, step.transmit));
-          // Without an outbox the run acts on nothing: the events are the host's as they come.
-          if (outbox === undefined) for (let e = watcher.pollEvent(); e !== undefined; e = watcher.pollEvent()) handOut(e);
           break;
         case "save":
           handOutcome((failure) => run.handleStored(failure), await outboxWrite(() => outbox.save(step.key, step.entry)));
@@ -439,11 +437,9 @@ export async function runWatcher(watcher, transport, options = {}) {
           resent.push(...step.resent);
           handOut(step.event);
           break;
-        case "wait": {
-          const wait = step.until - now();
-          if (wait > 0) await sleep(wait, signal);
+        case "wait":
+          await sleepUntil(step.until, now, sleep, signal);
           break;
-        }
         default:
           return { events, resent };
       }
@@ -490,11 +486,9 @@ export async function runPipeline(pipeline, transport, options = {}) {
           handOutcome((f) => acks.push(...run.handleStored(pipeline, now(), f)), failure);
           break;
         }
-        case "wait": {
-          const wait = step.until - now();
-          if (wait > 0) await sleep(wait, signal);
+        case "wait":
+          await sleepUntil(step.until, now, sleep, signal);
           break;
-        }
         default:
           return { acks, stopped: step.stopped };
       }
@@ -610,6 +604,12 @@ async function resend(run, watcher, transport, entry, options) {
   } finally {
     validator.free();
   }
+}
+
+/** A run's `wait` step: sleeps (`sleep`) until `until` on `now`'s clock, or until `signal` aborts. */
+async function sleepUntil(until, now, sleep, signal) {
+  const wait = until - now();
+  if (wait > 0) await sleep(wait, signal);
 }
 
 /** Waits `ms` milliseconds, or until `signal` aborts. */

@@ -196,6 +196,28 @@ pub(crate) fn opt_uint(value: &JsValue, what: &str) -> Result<Option<u64>, Failu
     }
 }
 
+/// A host's deadline (Unix milliseconds): `undefined`, `null` or
+/// `Infinity` for none; a fraction is rounded down, and a time before 1970
+/// (already past) is 0.
+pub(crate) fn deadline(value: &JsValue) -> Result<Option<UnixMillis>, Failure> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let number = value
+        .as_f64()
+        .ok_or_else(|| missing_or_wrong(value, "deadline", "a number"))?;
+    if number == f64::INFINITY {
+        return Ok(None);
+    }
+    to_u64(number.max(0.0).floor().min(MAX_SAFE_INTEGER))
+        .map(|ms| Some(UnixMillis(ms)))
+        .ok_or_else(|| {
+            Failure::bad_input(format!(
+                "deadline must be a number of Unix milliseconds, not {number}"
+            ))
+        })
+}
+
 /// A `0x`-prefixed hex string of exactly `N` bytes.
 pub(crate) fn hex_fixed<const N: usize>(text: &str, what: &str) -> Result<[u8; N], Failure> {
     let bytes = hex_bytes(text, what)?;

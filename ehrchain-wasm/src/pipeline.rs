@@ -2,11 +2,11 @@
 //! with JSON in and out. The package's `runPipeline` drives it over an
 //! EIP-1193 provider; this module only converts.
 
+use ehrchain_core::ErrorCode;
 use ehrchain_core::pipeline::{
     Finished, FlightId, Pipeline as CorePipeline, PipelineConfig, PipelineRun as CorePipelineRun,
     PipelineStep, PipelineTransmit, Priority,
 };
-use ehrchain_core::{ErrorCode, UnixMillis};
 use rand_core::OsRng;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -345,7 +345,7 @@ impl PipelineRun {
         deadline_ms: JsValue,
         #[wasm_bindgen(js_name = keepsEntries)] keeps_entries: bool,
     ) -> Result<PipelineRun, JsValue> {
-        let deadline = convert::opt_uint(&deadline_ms, "deadline")?.map(UnixMillis);
+        let deadline = convert::deadline(&deadline_ms)?;
         Ok(Self {
             inner: CorePipelineRun::new(deadline, keeps_entries),
         })
@@ -356,7 +356,7 @@ impl PipelineRun {
     /// # Errors
     /// `EHR_INVALID_ARGUMENT` for a bad time.
     #[wasm_bindgen(
-        unchecked_return_type = "{ kind: \"perform\"; transmit: PipelineTransmit } | { kind: \"store\"; entries: PipelineEntry[]; verdicts: PipelineFinished[] } | { kind: \"wait\"; until: number } | { kind: \"drained\"; stopped?: \"deadline\" | \"cancelled\"; pending: number }"
+        unchecked_return_type = "{ kind: \"perform\"; transmit: Exclude<PipelineTransmit, { kind: \"persist\" }> } | { kind: \"store\"; entries: PipelineEntry[]; verdicts: PipelineFinished[] } | { kind: \"wait\"; until: number } | { kind: \"drained\"; stopped?: \"deadline\" | \"cancelled\"; pending: number }"
     )]
     pub fn poll(
         &mut self,

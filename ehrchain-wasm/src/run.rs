@@ -3,7 +3,7 @@
 //! (watch_durably's), which `runWatcher` awaits. This module only converts.
 
 use ehrchain_core::{
-    Ack, B256, RunStep, UnixMillis, ValidatorRun as CoreRun, WatchRun as CoreWatchRun, WatchStep,
+    Ack, B256, RunStep, ValidatorRun as CoreRun, WatchRun as CoreWatchRun, WatchStep,
 };
 use wasm_bindgen::prelude::*;
 
@@ -40,7 +40,7 @@ impl ValidatorRun {
         deadline_ms: JsValue,
         #[wasm_bindgen(js_name = keepsEntries)] keeps_entries: bool,
     ) -> Result<ValidatorRun, JsValue> {
-        let deadline = convert::opt_uint(&deadline_ms, "deadline")?.map(UnixMillis);
+        let deadline = convert::deadline(&deadline_ms)?;
         Ok(Self {
             inner: CoreRun::new(deadline, keeps_entries),
         })
@@ -80,7 +80,8 @@ impl ValidatorRun {
     pub fn handle_performed(
         &mut self,
         validator: &mut Validator,
-        #[wasm_bindgen(unchecked_param_type = "Transmit[\"kind\"]")] kind: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Exclude<Transmit[\"kind\"], \"persist\">")]
+        kind: JsValue,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_param_type = "unknown")] result: JsValue,
     ) -> Result<(), JsValue> {
@@ -140,7 +141,7 @@ impl WatchRun {
         deadline_ms: JsValue,
         resend: bool,
     ) -> Result<WatchRun, JsValue> {
-        let deadline = convert::opt_uint(&deadline_ms, "deadline")?.map(UnixMillis);
+        let deadline = convert::deadline(&deadline_ms)?;
         Ok(Self {
             inner: CoreWatchRun::new(deadline, resend),
         })

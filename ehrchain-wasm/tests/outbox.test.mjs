@@ -194,3 +194,16 @@ test("an AbortSignal ends a run waiting on a provider that never answers, at onc
   w.free();
   resumed.free();
 });
+
+test("a deadline may be Infinity (none) or a fraction of a millisecond; a past one stops at once", async () => {
+  for (const deadline of [Infinity, Date.now() + 600_000.5]) {
+    const v = hs.validatorFor(reading(126), Date.now());
+    const [ack] = await ehr.runValidator(v, transport, { outbox: memoryOutbox([]), deadline });
+    assert.equal(ack.status, "valid", JSON.stringify(ack));
+    v.free();
+  }
+  const v = hs.validatorFor(reading(127), Date.now());
+  await assert.rejects(ehr.runValidator(v, transport, { outbox: memoryOutbox([]), deadline: -1 }),
+    (e) => e.code === "EHR_STILL_PENDING");
+  v.free();
+});
