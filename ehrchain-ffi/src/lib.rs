@@ -27,6 +27,7 @@ mod ptr;
 mod reads;
 mod result;
 mod rpc;
+mod run;
 mod shapes;
 mod sharing;
 mod signed_proof;
@@ -56,6 +57,7 @@ pub use result::{
     ehr_result_is_retryable, ehr_result_kind, ehr_result_message,
 };
 pub use rpc::*;
+pub use run::*;
 pub use sharing::*;
 pub use signed_proof::*;
 pub use signer::*;

@@ -1868,6 +1868,50 @@ static void persist(ehr_validator *v, uint64_t now_ms) {
     OK(ehr_validator_handle_persisted(v, now_ms, EHR_OK));
 }
 
+/* Performs the chain action `a` of `v` on the fake chain at `now_ms` and
+ * hands its result to `v`; false for an action that is no chain action. */
+static bool perform_on_fake(ehr_validator *v, struct fake_chain *fake, uint64_t now_ms,
+                            const ehr_transmit *a) {
+    switch (a->kind) {
+    case EHR_TRANSMIT_SUBMIT: {
+        EXPECT(a->submission.kind == EHR_ANCHOR_RECORD && a->submission.calldata_len > 4);
+        uint8_t tx_hash[32];
+        ehr_result rc = fake_submit(fake, &a->submission, tx_hash);
+        OK(ehr_validator_handle_submitted(v, now_ms, rc, rc == EHR_OK ? tx_hash : NULL));
+        return true;
+    }
+    case EHR_TRANSMIT_POLL: {
+        uint32_t status = 0;
+        ehr_receipt receipt = EHR_RECEIPT_INIT;
+        ehr_result rc = fake_poll(fake, a->tx_hash, &a->submission, &status, &receipt);
+        if (rc == EHR_OK && status == EHR_POLL_INCLUDED) {
+            receipt.struct_size = 0; /* a receipt not initialised: refused */
+            EXPECT_RC(ehr_validator_handle_receipt(v, now_ms, rc, status, &receipt),
+                      EHR_INVALID_ARGUMENT);
+            EXPECT_LAST_ERROR("`receipt->struct_size` is 0, but an ehr_receipt is at least");
+            receipt.struct_size = sizeof receipt;
+        }
+        OK(ehr_validator_handle_receipt(v, now_ms, rc, status, &receipt));
+        return true;
+    }
+    case EHR_TRANSMIT_READ_HEAD: {
+        uint64_t head = 0;
+        ehr_result rc = fake_head(fake, &head);
+        OK(ehr_validator_handle_head(v, now_ms, rc, head));
+        return true;
+    }
+    case EHR_TRANSMIT_READ_RECORD: {
+        bool found = false;
+        uint8_t record_hash[32];
+        ehr_result rc = fake_record_hash_of(fake, a->ti_id, &found, record_hash);
+        OK(ehr_validator_handle_record(v, now_ms, rc, found, record_hash));
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
 /* Drives `v` in the host's own event loop against the fake chain, on a
  * virtual clock: actions out, results in, time advanced to each deadline,
  * for at most `steps` steps. Returns the number of actions once `v` is
@@ -1885,61 +1929,116 @@ static int drive_steps(ehr_validator *v, struct fake_chain *fake, uint64_t *now_
         memset(&a, 0xCD, sizeof a); /* every field is written */
         a.struct_size = sizeof a;
         OK(ehr_validator_poll_transmit(v, *now_ms, &a));
-        if (a.kind != EHR_TRANSMIT_NONE) {
-            actions++;
-        }
-        switch (a.kind) {
-        case EHR_TRANSMIT_NONE: {
+        if (a.kind == EHR_TRANSMIT_NONE) {
             bool has_deadline = false;
             uint64_t deadline = 0;
             OK(ehr_validator_poll_timeout(v, &has_deadline, &deadline));
             EXPECT(has_deadline);
             *now_ms = deadline > *now_ms ? deadline : *now_ms + 1;
-            break;
+            continue;
         }
-        case EHR_TRANSMIT_PERSIST:
+        actions++;
+        if (a.kind == EHR_TRANSMIT_PERSIST) {
             persist(v, *now_ms);
-            break;
-        case EHR_TRANSMIT_SUBMIT: {
-            EXPECT(a.submission.kind == EHR_ANCHOR_RECORD && a.submission.calldata_len > 4);
-            uint8_t tx_hash[32];
-            ehr_result rc = fake_submit(fake, &a.submission, tx_hash);
-            OK(ehr_validator_handle_submitted(v, *now_ms, rc, rc == EHR_OK ? tx_hash : NULL));
-            break;
-        }
-        case EHR_TRANSMIT_POLL: {
-            uint32_t status = 0;
-            ehr_receipt receipt = EHR_RECEIPT_INIT;
-            ehr_result rc = fake_poll(fake, a.tx_hash, &a.submission, &status, &receipt);
-            if (rc == EHR_OK && status == EHR_POLL_INCLUDED) {
-                receipt.struct_size = 0; /* a receipt not initialised: refused */
-                EXPECT_RC(ehr_validator_handle_receipt(v, *now_ms, rc, status, &receipt),
-                          EHR_INVALID_ARGUMENT);
-                EXPECT_LAST_ERROR("`receipt->struct_size` is 0, but an ehr_receipt is at least");
-                receipt.struct_size = sizeof receipt;
-            }
-            OK(ehr_validator_handle_receipt(v, *now_ms, rc, status, &receipt));
-            break;
-        }
-        case EHR_TRANSMIT_READ_HEAD: {
-            uint64_t head = 0;
-            ehr_result rc = fake_head(fake, &head);
-            OK(ehr_validator_handle_head(v, *now_ms, rc, head));
-            break;
-        }
-        case EHR_TRANSMIT_READ_RECORD: {
-            bool found = false;
-            uint8_t record_hash[32];
-            ehr_result rc = fake_record_hash_of(fake, a.ti_id, &found, record_hash);
-            OK(ehr_validator_handle_record(v, *now_ms, rc, found, record_hash));
-            break;
-        }
-        default:
+        } else if (!perform_on_fake(v, fake, *now_ms, &a)) {
             EXPECT(a.kind == EHR_TRANSMIT_NONE);
             return -1;
         }
     }
     return -1;
+}
+
+/* Steps `run` of `v` on the fake chain on a virtual clock, storing every
+ * entry it asks for in `outbox_entry`, until it asks to finish or ends:
+ * that step. Counts the saves in `*saves`. */
+static ehr_run_step run_until_stored(ehr_run *run, ehr_validator *v,
+                                     struct fake_chain *fake, uint64_t *now_ms, int *saves) {
+    for (int i = 0; i < 10000; i++) {
+        ehr_run_step step;
+        memset(&step, 0xCD, sizeof step); /* every field is written */
+        step.struct_size = sizeof step;
+        OK(ehr_run_poll(run, v, *now_ms, false, &step));
+        if (step.kind == EHR_RUN_STEP_PERFORM) {
+            EXPECT(step.transmit.kind != EHR_TRANSMIT_PERSIST);
+            EXPECT(perform_on_fake(v, fake, *now_ms, &step.transmit));
+        } else if (step.kind == EHR_RUN_STEP_SAVE) {
+            size_t n = 0;
+            OK(ehr_run_entry(run, outbox_entry, sizeof outbox_entry, &n));
+            EXPECT(step.has_key && strstr(outbox_entry, "\"ehrchain.validator/2\"") != NULL);
+            /* Nothing was sent before the entry was stored. */
+            EXPECT(*saves > 0 || fake->submits == 0);
+            (*saves)++;
+            OK(ehr_run_handle_stored(run, v, *now_ms, EHR_OK));
+        } else if (step.kind == EHR_RUN_STEP_WAIT) {
+            *now_ms = step.until_ms > *now_ms ? step.until_ms : *now_ms + 1;
+        } else {
+            return step;
+        }
+    }
+    ehr_run_step none = EHR_RUN_STEP_INIT;
+    return none;
+}
+
+/* A host with its own event loop follows the core's durable run: the entry
+ * is stored before the submission, the ACK leaves the validator only once
+ * stored (a failed store keeps it for the next run), and a deadline stops
+ * the run with the entry stored. */
+static void test_validator_run_steps(void) {
+    struct fake_chain fake;
+    struct fixture f = fixture_new(FAKE_CHAIN, &fake);
+    uint64_t now_ms = ehr_clock_now_ms();
+    ehr_ti *ti = bp_ti(f.t, "126");
+    uint8_t ti_id[32];
+    OK(ehr_ti_id(ti, ti_id));
+    ehr_validator *v = NULL;
+    OK(ehr_handshaker_validator_for(f.hs, ti, NULL, now_ms, &v));
+    ehr_run *run = NULL;
+    OK(ehr_run_new(false, 0, true, &run));
+    int saves = 0;
+    ehr_run_step step = run_until_stored(run, v, &fake, &now_ms, &saves);
+    EXPECT(step.kind == EHR_RUN_STEP_FINISH && step.ack_count == 1 && saves == 1);
+    EXPECT(step.has_key && memcmp(step.key, ti_id, 32) == 0 && fake.submits == 1);
+    ehr_ack *ack = NULL;
+    EXPECT_RC(ehr_run_ack(run, 1, &ack), EHR_INVALID_ARGUMENT);
+    OK(ehr_run_ack(run, 0, &ack));
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+    OK(ehr_ack_to_summary(ack, &s));
+    EXPECT(s.valid && memcmp(s.ti_id, ti_id, 32) == 0);
+    ehr_ack_free(ack);
+    /* The store fails: the run ends, the ACK stays in the validator. */
+    EXPECT_RC(ehr_run_handle_stored(run, v, now_ms, EHR_OUTBOX_UNAVAILABLE),
+              EHR_OUTBOX_UNAVAILABLE);
+    ehr_run_free(run);
+    /* The next run stores it again, then hands it out, once. */
+    OK(ehr_run_new(false, 0, true, &run));
+    step = run_until_stored(run, v, &fake, &now_ms, &saves);
+    EXPECT(step.kind == EHR_RUN_STEP_FINISH && step.ack_count == 1 && fake.submits == 1);
+    OK(ehr_run_handle_stored(run, v, now_ms, EHR_OK));
+    step = run_until_stored(run, v, &fake, &now_ms, &saves);
+    EXPECT(step.kind == EHR_RUN_STEP_ACKED && step.ack_count == 1);
+    step = run_until_stored(run, v, &fake, &now_ms, &saves);
+    EXPECT(step.kind == EHR_RUN_STEP_ACKED && step.ack_count == 0);
+    ehr_run_free(run);
+    ehr_validator_free(v);
+    ehr_ti_free(ti);
+
+    /* A deadline already past: the entry is stored as it stands, then the
+     * run stops; nothing was sent. */
+    ti = bp_ti(f.t, "125");
+    OK(ehr_handshaker_validator_for(f.hs, ti, NULL, now_ms, &v));
+    OK(ehr_run_new(true, now_ms, true, &run));
+    step = (ehr_run_step)EHR_RUN_STEP_INIT;
+    OK(ehr_run_poll(run, v, now_ms, false, &step));
+    EXPECT(step.kind == EHR_RUN_STEP_SAVE);
+    OK(ehr_run_handle_stored(run, v, now_ms, EHR_OK));
+    OK(ehr_run_poll(run, v, now_ms, false, &step));
+    EXPECT(step.kind == EHR_RUN_STEP_PENDING && step.stop_cause == EHR_STOP_DEADLINE);
+    EXPECT(fake.submits == 1);
+    EXPECT_RC(ehr_run_poll(run, NULL, now_ms, false, &step), EHR_NULL_ARGUMENT);
+    ehr_run_free(run);
+    ehr_validator_free(v);
+    ehr_ti_free(ti);
+    fixture_free(&f);
 }
 
 /* Drives `v` to its verdict (see `drive_steps`). */
@@ -3792,6 +3891,7 @@ int main(void) {
     test_callback_transport();
     test_validator_in_an_event_loop();
     test_validators_for_tis();
+    test_validator_run_steps();
     test_durable_submit_through_the_host_outbox();
     test_validator_run_durably();
     test_signed_tis();

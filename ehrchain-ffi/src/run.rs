@@ -1,0 +1,247 @@
+//! `ehr_run`: a durable run of a validator, step by step, for a
+//! host with its own event loop that performs each step itself (its own
+//! HTTP client, its own asynchronous database): the core's `ValidatorRun`,
+//! the rules of `ehr_validator_run_durably` (an action never answered asked
+//! again, the entry stored before anything is sent, a deadline or cancel
+//! stopping the run only once the entry is stored, the ACKs leaving the
+//! validator only once stored).
+
+use std::ffi::c_char;
+
+use ehrchain_core::{Ack, RunStep, StopCause, UnixMillis, ValidatorRun};
+
+use crate::handshaker::ehr_ack;
+use crate::outbox::stored;
+use crate::ptr::{self, Out, OutExtensible};
+use crate::result::{Error, ehr_result, guard};
+use crate::shapes::{free, guard_on_mut, text_of};
+use crate::validator::{ehr_transmit, ehr_validator};
+use ehrchain_core::ErrorCode;
+
+/// One run of an `ehr_validator` to its verdict, step by step: poll a step
+/// (`ehr_run_poll`), do it, hand its outcome in, poll again, until
+/// `EHR_RUN_STEP_ACKED` or `EHR_RUN_STEP_PENDING`. Pass the same validator
+/// on every call. Free it with `ehr_run_free`.
+///
+/// Thread safety: a handle may be moved to another thread, but not used from
+/// two threads at once.
+pub struct ehr_run {
+    run: ValidatorRun,
+    /// The entry of the last `EHR_RUN_STEP_SAVE`.
+    entry: String,
+    /// The ACKs of the last `EHR_RUN_STEP_FINISH` or `EHR_RUN_STEP_ACKED`.
+    acks: Vec<Ack>,
+}
+
+/// What an `ehr_run_step` asks of the host.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug)]
+pub enum ehr_run_step_kind {
+    /// Perform `transmit` (a submission or a chain read) and hand its
+    /// result to the matching `ehr_validator_handle_*` function, then poll.
+    EHR_RUN_STEP_PERFORM = 1,
+    /// Store the entry (`ehr_run_entry`) under `key`, then hand
+    /// the outcome to `ehr_run_handle_stored`. Nothing is sent
+    /// before.
+    EHR_RUN_STEP_SAVE = 2,
+    /// Store the verdict's `ack_count` ACKs (`ehr_run_ack`) and
+    /// remove the entry under `key` (none when `has_key` is false), in one
+    /// transaction, then hand the outcome to `ehr_run_handle_stored`.
+    EHR_RUN_STEP_FINISH = 3,
+    /// Nothing to do before `until_ms`: wait (waking early to cancel), then
+    /// poll.
+    EHR_RUN_STEP_WAIT = 4,
+    /// The verdict: `ack_count` ACKs (`ehr_run_ack`), stored. The
+    /// run is over.
+    EHR_RUN_STEP_ACKED = 5,
+    /// Stopped by the host's deadline or cancel (`stop_cause`), the entry
+    /// stored as it stands: the TI is pending, not invalid. The run is over.
+    EHR_RUN_STEP_PENDING = 6,
+}
+
+/// Why a run stopped before the verdict (`EHR_RUN_STEP_PENDING`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug)]
+pub enum ehr_stop_cause {
+    /// The host's deadline passed.
+    EHR_STOP_DEADLINE = 1,
+    /// The host cancelled.
+    EHR_STOP_CANCELLED = 2,
+}
+
+/// The next step of an `ehr_run` (`ehr_run_poll`). Only
+/// the fields its `kind` names are set; the others are zero.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ehr_run_step {
+    /// `sizeof(ehr_run_step)` as the host's header declares it
+    /// (`EHR_RUN_STEP_INIT` sets it): which of the fields below the host's
+    /// struct has (README, "Extensible structs").
+    pub struct_size: usize,
+    /// What to do: an `ehr_run_step_kind`.
+    pub kind: u32,
+    /// `EHR_RUN_STEP_PERFORM`: the action (never `EHR_TRANSMIT_PERSIST`:
+    /// the run asks for that as `EHR_RUN_STEP_SAVE`).
+    pub transmit: ehr_transmit,
+    /// `EHR_RUN_STEP_SAVE` and `EHR_RUN_STEP_FINISH`: whether there is an
+    /// entry key.
+    pub has_key: bool,
+    /// `EHR_RUN_STEP_SAVE` and `EHR_RUN_STEP_FINISH`: the entry's key.
+    pub key: [u8; 32],
+    /// `EHR_RUN_STEP_WAIT`: when to poll again (Unix milliseconds).
+    pub until_ms: u64,
+    /// `EHR_RUN_STEP_FINISH` and `EHR_RUN_STEP_ACKED`: how many ACKs.
+    pub ack_count: usize,
+    /// `EHR_RUN_STEP_PENDING`: an `ehr_stop_cause`.
+    pub stop_cause: u32,
+}
+
+/// Makes a run that stops at `deadline_ms` (Unix milliseconds; only when
+/// `has_deadline`: otherwise only the verdict or a cancel end it), asking to
+/// store entries only when the host keeps them (`keeps_entries`; its
+/// verdicts are asked to be stored either way). Free it with
+/// `ehr_run_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_run_new(
+    has_deadline: bool,
+    deadline_ms: u64,
+    keeps_entries: bool,
+    run_out: *mut *mut ehr_run,
+) -> ehr_result {
+    guard(|| {
+        let out = Out::new(run_out, "run_out")?;
+        let deadline = has_deadline.then_some(UnixMillis(deadline_ms));
+        out.give(ehr_run {
+            run: ValidatorRun::new(deadline, keeps_entries),
+            entry: String::new(),
+            acks: Vec::new(),
+        });
+        Ok(())
+    })
+}
+
+/// Writes the next step of `run` for `validator` at `now_ms` to `step_out`;
+/// `cancelled`: the host cancelled. Hand a `EHR_RUN_STEP_PERFORM`'s result
+/// in before polling again: an action still unanswered then is taken as
+/// lost and asked again (a submission that may have gone out is settled
+/// first). While a `EHR_RUN_STEP_SAVE` or `_FINISH` awaits its outcome, it
+/// is handed out again.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_run_poll(
+    run: *mut ehr_run,
+    validator: *mut ehr_validator,
+    now_ms: u64,
+    cancelled: bool,
+    step_out: *mut ehr_run_step,
+) -> ehr_result {
+    guard_on_mut(run, "run", |run| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        let out = OutExtensible::new(step_out, "step_out")?;
+        let step = run
+            .run
+            .poll(&mut validator.v, UnixMillis(now_ms), cancelled);
+        let mut c = ehr_run_step::default();
+        let kind = match step {
+            RunStep::Perform { transmit } => {
+                c.transmit = ehr_transmit::of(Some(transmit), validator.v.submission());
+                ehr_run_step_kind::EHR_RUN_STEP_PERFORM
+            }
+            RunStep::Save { key, entry } => {
+                (c.has_key, c.key) = (true, key.0);
+                run.entry = entry;
+                ehr_run_step_kind::EHR_RUN_STEP_SAVE
+            }
+            RunStep::Finish { key, acks } => {
+                (c.has_key, c.key) = key.map_or((false, [0; 32]), |k| (true, k.0));
+                c.ack_count = acks.len();
+                run.acks = acks;
+                ehr_run_step_kind::EHR_RUN_STEP_FINISH
+            }
+            RunStep::Wait { until } => {
+                c.until_ms = until.as_millis();
+                ehr_run_step_kind::EHR_RUN_STEP_WAIT
+            }
+            RunStep::Acked { acks } => {
+                c.ack_count = acks.len();
+                run.acks = acks;
+                ehr_run_step_kind::EHR_RUN_STEP_ACKED
+            }
+            RunStep::Pending { stopped } => {
+                c.stop_cause = match stopped.cause {
+                    StopCause::Deadline => ehr_stop_cause::EHR_STOP_DEADLINE,
+                    StopCause::Cancelled => ehr_stop_cause::EHR_STOP_CANCELLED,
+                } as u32;
+                ehr_run_step_kind::EHR_RUN_STEP_PENDING
+            }
+        };
+        c.kind = kind as u32;
+        out.set(c);
+        Ok(())
+    })
+}
+
+/// Writes the entry of the last `EHR_RUN_STEP_SAVE` (the validator's outbox
+/// entry, format `ehrchain.validator/2`) as NUL-terminated text into `buf`
+/// (text-output rules: `ehr_result_message`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_run_entry(
+    run: *const ehr_run,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ehr_result {
+    text_of(run, buf, len, out_len, "run", |run| Ok(run.entry.clone()))
+}
+
+/// Writes a copy of ACK `index` of the last `EHR_RUN_STEP_FINISH` or
+/// `EHR_RUN_STEP_ACKED` to `ack_out` (free it with `ehr_ack_free`);
+/// `EHR_INVALID_ARGUMENT` for an index at or past its `ack_count`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_run_ack(
+    run: *const ehr_run,
+    index: usize,
+    ack_out: *mut *mut ehr_ack,
+) -> ehr_result {
+    guard(|| {
+        let run = ptr::handle(run, "run")?;
+        let out = Out::new(ack_out, "ack_out")?;
+        let ack = run.acks.get(index).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "the argument `index` is {index}; the step has {} ACKs",
+                    run.acks.len()
+                ),
+            )
+        })?;
+        out.give(ehr_ack { ack: ack.clone() });
+        Ok(())
+    })
+}
+
+/// Hands in the outcome of the last `EHR_RUN_STEP_SAVE` or
+/// `EHR_RUN_STEP_FINISH` at `now_ms`: `EHR_OK` once stored durably, or the
+/// host's failure code. Returns `EHR_OUTBOX_UNAVAILABLE` for a failure: the
+/// host ends the run there (nothing more is sent), and the validator keeps
+/// what was not stored (its entry is asked for again after the backoff; a
+/// verdict's ACKs stay in it), so a later run stores it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_run_handle_stored(
+    run: *mut ehr_run,
+    validator: *mut ehr_validator,
+    now_ms: u64,
+    result: ehr_result,
+) -> ehr_result {
+    guard_on_mut(run, "run", |run| {
+        let validator = ptr::handle_mut(validator, "validator")?;
+        run.run
+            .handle_stored(&mut validator.v, UnixMillis(now_ms), stored(result))?;
+        Ok(())
+    })
+}
+
+/// Frees a run; NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ehr_run_free(run: *mut ehr_run) {
+    free(run);
+}
