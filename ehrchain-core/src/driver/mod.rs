@@ -31,6 +31,40 @@ use crate::transport::{Submission, SubmissionStatus, Transport, TransportError};
 use crate::validator::{Ack, TransactionValidator, Transmit, ValidatorError, ValidatorState};
 use crate::watcher::{AnchorWatcher, WatchEvent, WatcherError};
 
+/// What every run's poll does first: asks again, once, what the host's own
+/// loop handed out and never answered (the first poll), then hands out,
+/// once, the step that ended the run.
+#[derive(Clone, Debug)]
+pub(crate) struct Opening<S> {
+    asked_again: bool,
+    ended: Option<S>,
+}
+
+impl<S> Opening<S> {
+    /// An opening that asks again at the first poll, unless `asked_again`.
+    pub(crate) fn new(asked_again: bool) -> Self {
+        Self {
+            asked_again,
+            ended: None,
+        }
+    }
+
+    /// Calls `ask_again` at the first poll; the step that ended the run, if
+    /// one is waiting to be handed out.
+    pub(crate) fn open(&mut self, ask_again: impl FnOnce()) -> Option<S> {
+        if !self.asked_again {
+            self.asked_again = true;
+            ask_again();
+        }
+        self.ended.take()
+    }
+
+    /// The run ended with `step`: the next poll hands it out.
+    pub(crate) fn end(&mut self, step: S) {
+        self.ended = Some(step);
+    }
+}
+
 /// How long a blocking driver may run: until the verdict, unless its
 /// deadline passes or its cancel token is cancelled first.
 ///

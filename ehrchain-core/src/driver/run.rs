@@ -10,7 +10,7 @@
 
 use alloy_primitives::B256;
 
-use crate::driver::{StopCause, Stopped, perform};
+use crate::driver::{Opening, StopCause, Stopped, perform};
 use crate::outbox::{Outbox, OutboxError};
 use crate::time::UnixMillis;
 use crate::transport::Transport;
@@ -108,9 +108,8 @@ enum Storing {
 pub struct ValidatorRun {
     deadline: Option<UnixMillis>,
     keeps_entries: bool,
-    started: bool,
     storing: Option<Storing>,
-    ended: Option<RunStep>,
+    opening: Opening<RunStep>,
 }
 
 impl ValidatorRun {
@@ -123,9 +122,8 @@ impl ValidatorRun {
         Self {
             deadline,
             keeps_entries,
-            started: false,
             storing: None,
-            ended: None,
+            opening: Opening::new(false),
         }
     }
 
@@ -143,11 +141,7 @@ impl ValidatorRun {
         now: UnixMillis,
         cancelled: bool,
     ) -> RunStep {
-        if !self.started {
-            self.started = true;
-            validator.ask_again();
-        }
-        if let Some(end) = self.ended.take() {
+        if let Some(end) = self.opening.open(|| validator.ask_again()) {
             return end;
         }
         if let Some(storing) = &self.storing {
@@ -240,13 +234,13 @@ impl ValidatorRun {
             }
             Some(Storing::Stop(stopped)) => {
                 result?;
-                self.ended = Some(RunStep::Pending { stopped });
+                self.opening.end(RunStep::Pending { stopped });
                 Ok(())
             }
             Some(Storing::Finish) => {
                 result?;
                 let acks = std::iter::from_fn(|| validator.poll_ack()).collect();
-                self.ended = Some(RunStep::Acked { acks });
+                self.opening.end(RunStep::Acked { acks });
                 Ok(())
             }
             None => Ok(()),
@@ -498,6 +492,18 @@ mod tests {
         }
     }
 
+    /// Asserts that `run`'s next step reads the registry: the submission
+    /// handed out may have gone out, so it is settled before anything is
+    /// sent again.
+    fn settles_first(run: &mut ValidatorRun, v: &mut TransactionValidator) {
+        assert_eq!(
+            run.poll(v, UnixMillis(0), false),
+            RunStep::Perform {
+                transmit: Transmit::ReadRecord { ti_id: tc().ti_id }
+            }
+        );
+    }
+
     #[test]
     fn an_action_handed_out_and_never_answered_is_asked_again_first() {
         let mut v = TransactionValidator::new(&tc(), config());
@@ -508,14 +514,7 @@ mod tests {
             v.poll_transmit(UnixMillis(0)),
             Some(Transmit::Submit { .. })
         ));
-        let mut run = ValidatorRun::new(None, true);
-        // It may have gone out: the registry is read before anything is sent.
-        assert_eq!(
-            run.poll(&mut v, UnixMillis(0), false),
-            RunStep::Perform {
-                transmit: Transmit::ReadRecord { ti_id: tc().ti_id }
-            }
-        );
+        settles_first(&mut ValidatorRun::new(None, true), &mut v);
     }
 
     #[test]
@@ -531,14 +530,8 @@ mod tests {
             panic!("nothing sent");
         };
         assert!(matches!(transmit, Transmit::Submit { .. }));
-        // Polled again, its answer not handed in: it may have gone out, so
-        // the registry is read before anything is sent again.
-        assert_eq!(
-            run.poll(&mut v, UnixMillis(0), false),
-            RunStep::Perform {
-                transmit: Transmit::ReadRecord { ti_id: tc().ti_id }
-            }
-        );
+        // Polled again, its answer not handed in.
+        settles_first(&mut run, &mut v);
     }
 
     #[test]

@@ -277,6 +277,22 @@ mod tests {
         }
     }
 
+    /// A run over `w` (watching) that found its anchor gone, stored its
+    /// entry and was asked to resend its TC.
+    fn resending(w: &mut AnchorWatcher) -> WatchRun {
+        let mut run = WatchRun::new(None, true);
+        assert!(matches!(
+            after_the_reorg(&mut run, w),
+            WatchStep::Save { .. }
+        ));
+        run.handle_stored(Ok(())).unwrap();
+        assert!(matches!(
+            run.poll(w, UnixMillis(0), false),
+            WatchStep::Resend { .. }
+        ));
+        run
+    }
+
     /// An invalid ACK that running the TC again may settle.
     fn not_anchored() -> Ack {
         Ack {
@@ -347,16 +363,7 @@ mod tests {
     fn a_resend_runs_again_while_it_may_be_rerun_and_the_host_allows() {
         for (deadline, reruns) in [(None, true), (Some(UnixMillis(0)), false)] {
             let (mut w, v) = watching();
-            let mut run = WatchRun::new(None, true);
-            assert!(matches!(
-                after_the_reorg(&mut run, &mut w),
-                WatchStep::Save { .. }
-            ));
-            run.handle_stored(Ok(())).unwrap();
-            assert!(matches!(
-                run.poll(&mut w, UnixMillis(0), false),
-                WatchStep::Resend { .. }
-            ));
+            let mut run = resending(&mut w);
             run.handle_resent(&mut w, &v, Some(vec![not_anchored()]));
             // The host's deadline passed (its limits as the run knows them).
             run.deadline = deadline;
@@ -392,16 +399,7 @@ mod tests {
     #[test]
     fn a_resend_that_gave_no_ack_is_not_run_again() {
         let (mut w, v) = watching();
-        let mut run = WatchRun::new(None, true);
-        assert!(matches!(
-            after_the_reorg(&mut run, &mut w),
-            WatchStep::Save { .. }
-        ));
-        run.handle_stored(Ok(())).unwrap();
-        assert!(matches!(
-            run.poll(&mut w, UnixMillis(0), false),
-            WatchStep::Resend { .. }
-        ));
+        let mut run = resending(&mut w);
         run.handle_resent(&mut w, &v, Some(Vec::new()));
         assert!(matches!(
             run.poll(&mut w, UnixMillis(0), false),

@@ -13,7 +13,7 @@
 
 use alloy_primitives::B256;
 
-use crate::driver::StopCause;
+use crate::driver::{Opening, StopCause};
 use crate::outbox::OutboxError;
 use crate::time::UnixMillis;
 use crate::validator::{Ack, Transmit};
@@ -90,10 +90,9 @@ struct Storing {
 pub struct PipelineRun {
     deadline: Option<UnixMillis>,
     keeps_entries: bool,
-    started: bool,
     rounds: Vec<u64>,
     storing: Option<Storing>,
-    ended: Option<PipelineStep>,
+    opening: Opening<PipelineStep>,
 }
 
 impl PipelineRun {
@@ -108,19 +107,19 @@ impl PipelineRun {
         Self {
             deadline,
             keeps_entries,
-            started: false,
             rounds: Vec::new(),
             storing: None,
-            ended: None,
+            opening: Opening::new(false),
         }
     }
 
     /// A run over a pipeline whose host steps it in its own loop
-    /// ([`step_durably`](super::step_durably)): nothing is asked again.
+    /// ([`step_durably`](super::step_durably)): nothing is asked again at
+    /// its first poll.
     #[must_use]
     pub(crate) fn continuing(keeps_entries: bool) -> Self {
         Self {
-            started: true,
+            opening: Opening::new(true),
             ..Self::new(None, keeps_entries)
         }
     }
@@ -148,11 +147,7 @@ impl PipelineRun {
         cancelled: bool,
         may_ask_again: bool,
     ) -> PipelineStep {
-        if !self.started {
-            self.started = true;
-            pipeline.ask_again();
-        }
-        if let Some(end) = self.ended.take() {
+        if let Some(end) = self.opening.open(|| pipeline.ask_again()) {
             return end;
         }
         if let Some(storing) = &self.storing {
@@ -243,7 +238,7 @@ impl PipelineRun {
             return Err(e);
         }
         if storing.stop.is_some() {
-            self.ended = Some(self.drained(pipeline, storing.stop));
+            self.opening.end(self.drained(pipeline, storing.stop));
         }
         Ok(storing.verdicts.into_iter().flat_map(|f| f.acks).collect())
     }
