@@ -200,7 +200,7 @@ enum ehr_result_code {
 #define EHR_PIPELINE_TRANSMIT_INIT ([] { ehr_pipeline_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_TRANSMIT_INIT ([] { ehr_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_RECEIPT_INIT ([] { ehr_receipt s_{}; s_.struct_size = sizeof s_; return s_; }())
-#define EHR_RUN_STEP_INIT ([] { ehr_run_step s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_DURABLE_STEP_INIT ([] { ehr_durable_step s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_SIGNER_CALLBACKS_INIT ([] { ehr_signer_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_TRANSPORT_CALLBACKS_INIT ([] { ehr_transport_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_OUTAGE_INIT ([] { ehr_outage s_{}; s_.struct_size = sizeof s_; return s_; }())
@@ -215,7 +215,7 @@ enum ehr_result_code {
 #define EHR_PIPELINE_TRANSMIT_INIT { .struct_size = sizeof(ehr_pipeline_transmit) }
 #define EHR_TRANSMIT_INIT { .struct_size = sizeof(ehr_transmit) }
 #define EHR_RECEIPT_INIT { .struct_size = sizeof(ehr_receipt) }
-#define EHR_RUN_STEP_INIT { .struct_size = sizeof(ehr_run_step) }
+#define EHR_DURABLE_STEP_INIT { .struct_size = sizeof(ehr_durable_step) }
 #define EHR_SIGNER_CALLBACKS_INIT { .struct_size = sizeof(ehr_signer_callbacks) }
 #define EHR_TRANSPORT_CALLBACKS_INIT { .struct_size = sizeof(ehr_transport_callbacks) }
 #define EHR_OUTAGE_INIT { .struct_size = sizeof(ehr_outage) }
@@ -258,56 +258,63 @@ typedef uint32_t ehr_poll_status;
 #endif // __cplusplus
 
 /**
- * What an `ehr_run_step` asks of the host.
+ * What an `ehr_durable_step` asks of the host.
  */
-enum ehr_run_step_kind
+enum ehr_durable_step_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
     /**
-     * Perform `transmit` (a submission or a chain read) and hand its
-     * result to the matching `ehr_validator_handle_*` function, then poll.
+     * Perform the action written to `transmit_out` (a submission or a
+     * chain read; never `EHR_TRANSMIT_PERSIST`, which the run asks for as
+     * `EHR_DURABLE_SAVE`) and hand its result to the matching
+     * `ehr_validator_handle_*` function, then poll.
      */
-    EHR_RUN_STEP_PERFORM = 1,
+    EHR_DURABLE_PERFORM = 1,
     /**
-     * Store the entry (`ehr_run_entry`) under `key`, then hand
-     * the outcome to `ehr_run_handle_stored`. Nothing is sent
+     * Store the entry (`ehr_durable_run_entry`) under `key`, then hand
+     * the outcome to `ehr_durable_run_handle_stored`. Nothing is sent
      * before.
      */
-    EHR_RUN_STEP_SAVE = 2,
+    EHR_DURABLE_SAVE = 2,
     /**
-     * Store the verdict's `ack_count` ACKs (`ehr_run_ack`) and
+     * Store the verdict's `ack_count` ACKs (`ehr_durable_run_ack`) and
      * remove the entry under `key` (none when `has_key` is false), in one
-     * transaction, then hand the outcome to `ehr_run_handle_stored`.
+     * transaction, then hand the outcome to `ehr_durable_run_handle_stored`.
      */
-    EHR_RUN_STEP_FINISH = 3,
+    EHR_DURABLE_FINISH = 3,
     /**
      * Nothing to do before `until_ms`: wait (waking early to cancel), then
      * poll.
      */
-    EHR_RUN_STEP_WAIT = 4,
+    EHR_DURABLE_WAIT = 4,
     /**
-     * The verdict: `ack_count` ACKs (`ehr_run_ack`), stored. The
+     * The result of the action performed is not handed in yet: nothing to
+     * do until it is (the host's loop woke up for something else).
+     */
+    EHR_DURABLE_AWAITING = 7,
+    /**
+     * The verdict: `ack_count` ACKs (`ehr_durable_run_ack`), stored. The
      * run is over.
      */
-    EHR_RUN_STEP_ACKED = 5,
+    EHR_DURABLE_ACKED = 5,
     /**
      * Stopped by the host's deadline or cancel (`stop_cause`), the entry
      * stored as it stands: the TI is pending, not invalid. The run is over.
      */
-    EHR_RUN_STEP_PENDING = 6,
+    EHR_DURABLE_PENDING = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
-typedef enum ehr_run_step_kind ehr_run_step_kind;
+typedef enum ehr_durable_step_kind ehr_durable_step_kind;
 #else
-typedef uint32_t ehr_run_step_kind;
+typedef uint32_t ehr_durable_step_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
 /**
- * Why a run stopped before the verdict (`EHR_RUN_STEP_PENDING`).
+ * Why a run stopped before the verdict (`EHR_DURABLE_PENDING`).
  */
 enum ehr_stop_cause
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -639,6 +646,17 @@ typedef struct ehr_cancel ehr_cancel;
 typedef struct ehr_capsule ehr_capsule;
 
 /**
+ * One run of an `ehr_validator` to its verdict, step by step: poll a step
+ * (`ehr_durable_run_poll`), do it, hand its outcome in, poll again, until
+ * `EHR_DURABLE_ACKED` or `EHR_DURABLE_PENDING`. Pass the same validator
+ * on every call. Free it with `ehr_durable_run_free`.
+ *
+ * Thread safety: a handle may be moved to another thread, but not used from
+ * two threads at once.
+ */
+typedef struct ehr_durable_run ehr_durable_run;
+
+/**
  * The TIs made from a FHIR resource or Bundle, and the entries that gave
  * none with the reason (`ehr_fhir_mapping_to_json`).
  *
@@ -723,17 +741,6 @@ typedef struct ehr_received ehr_received;
  * Thread safety: may be moved to another thread, not used from two at once.
  */
 typedef struct ehr_rpc_exchange ehr_rpc_exchange;
-
-/**
- * One run of an `ehr_validator` to its verdict, step by step: poll a step
- * (`ehr_run_poll`), do it, hand its outcome in, poll again, until
- * `EHR_RUN_STEP_ACKED` or `EHR_RUN_STEP_PENDING`. Pass the same validator
- * on every call. Free it with `ehr_run_free`.
- *
- * Thread safety: a handle may be moved to another thread, but not used from
- * two threads at once.
- */
-typedef struct ehr_run ehr_run;
 
 /**
  * A capsule made: the capsule, its disclosure and the block consent was
@@ -1332,47 +1339,42 @@ typedef struct ehr_receipt {
 } ehr_receipt;
 
 /**
- * The next step of an `ehr_run` (`ehr_run_poll`). Only
+ * The next step of an `ehr_durable_run` (`ehr_durable_run_poll`). Only
  * the fields its `kind` names are set; the others are zero.
  */
-typedef struct ehr_run_step {
+typedef struct ehr_durable_step {
     /**
-     * `sizeof(ehr_run_step)` as the host's header declares it
-     * (`EHR_RUN_STEP_INIT` sets it): which of the fields below the host's
+     * `sizeof(ehr_durable_step)` as the host's header declares it
+     * (`EHR_DURABLE_STEP_INIT` sets it): which of the fields below the host's
      * struct has (README, "Extensible structs").
      */
     size_t struct_size;
     /**
-     * What to do: an `ehr_run_step_kind`.
+     * What to do: an `ehr_durable_step_kind`.
      */
     uint32_t kind;
     /**
-     * `EHR_RUN_STEP_PERFORM`: the action (never `EHR_TRANSMIT_PERSIST`:
-     * the run asks for that as `EHR_RUN_STEP_SAVE`).
-     */
-    struct ehr_transmit transmit;
-    /**
-     * `EHR_RUN_STEP_SAVE` and `EHR_RUN_STEP_FINISH`: whether there is an
+     * `EHR_DURABLE_SAVE` and `EHR_DURABLE_FINISH`: whether there is an
      * entry key.
      */
     bool has_key;
     /**
-     * `EHR_RUN_STEP_SAVE` and `EHR_RUN_STEP_FINISH`: the entry's key.
+     * `EHR_DURABLE_SAVE` and `EHR_DURABLE_FINISH`: the entry's key.
      */
     uint8_t key[32];
     /**
-     * `EHR_RUN_STEP_WAIT`: when to poll again (Unix milliseconds).
+     * `EHR_DURABLE_WAIT`: when to poll again (Unix milliseconds).
      */
     uint64_t until_ms;
     /**
-     * `EHR_RUN_STEP_FINISH` and `EHR_RUN_STEP_ACKED`: how many ACKs.
+     * `EHR_DURABLE_FINISH` and `EHR_DURABLE_ACKED`: how many ACKs.
      */
     size_t ack_count;
     /**
-     * `EHR_RUN_STEP_PENDING`: an `ehr_stop_cause`.
+     * `EHR_DURABLE_PENDING`: an `ehr_stop_cause`.
      */
     uint32_t stop_cause;
-} ehr_run_step;
+} ehr_durable_step;
 
 /**
  * An author's signer as C callbacks: the vendor's HSM or smart card.
@@ -3102,62 +3104,66 @@ ehr_result ehr_rpc_exchange_finish_pipeline(struct ehr_rpc_exchange *exchange,
 void ehr_rpc_exchange_free(struct ehr_rpc_exchange *exchange);
 
 /**
- * Makes a run that stops at `deadline_ms` (Unix milliseconds; only when
- * `has_deadline`: otherwise only the verdict or a cancel end it), asking to
- * store entries only when the host keeps them (`keeps_entries`; its
- * verdicts are asked to be stored either way). Free it with
- * `ehr_run_free`.
+ * Makes a run that stops at `deadline_ms` (Unix milliseconds; 0 for none:
+ * only the verdict or a cancel end it), asking to store entries only when
+ * the host keeps them (`keeps_entries`; its verdicts are asked to be stored
+ * either way). Free it with `ehr_durable_run_free`.
  */
-ehr_result ehr_run_new(bool has_deadline,
-                       uint64_t deadline_ms,
-                       bool keeps_entries,
-                       struct ehr_run **run_out);
+ehr_result ehr_durable_run_new(uint64_t deadline_ms,
+                               bool keeps_entries,
+                               struct ehr_durable_run **run_out);
 
 /**
- * Writes the next step of `run` for `validator` at `now_ms` to `step_out`;
- * `cancelled`: the host cancelled. Hand a `EHR_RUN_STEP_PERFORM`'s result
- * in before polling again: an action still unanswered then is taken as
- * lost and asked again (a submission that may have gone out is settled
- * first). While a `EHR_RUN_STEP_SAVE` or `_FINISH` awaits its outcome, it
- * is handed out again.
+ * Writes the next step of `run` for `validator` at `now_ms` to `step_out`,
+ * and its action to `transmit_out` (`EHR_TRANSMIT_NONE` unless the step is
+ * `EHR_DURABLE_PERFORM`); `cancelled`: the host cancelled. While the
+ * result of the action performed is not handed in, the step is
+ * `EHR_DURABLE_AWAITING`; while a `EHR_DURABLE_SAVE` or `_FINISH` awaits its
+ * outcome, it is handed out again.
  */
-ehr_result ehr_run_poll(struct ehr_run *run,
-                        struct ehr_validator *validator,
-                        uint64_t now_ms,
-                        bool cancelled,
-                        struct ehr_run_step *step_out);
+ehr_result ehr_durable_run_poll(struct ehr_durable_run *run,
+                                struct ehr_validator *validator,
+                                uint64_t now_ms,
+                                bool cancelled,
+                                struct ehr_durable_step *step_out,
+                                struct ehr_transmit *transmit_out);
 
 /**
- * Writes the entry of the last `EHR_RUN_STEP_SAVE` (the validator's outbox
+ * Writes the entry of the last `EHR_DURABLE_SAVE` (the validator's outbox
  * entry, format `ehrchain.validator/2`) as NUL-terminated text into `buf`
  * (text-output rules: `ehr_result_message`).
  */
-ehr_result ehr_run_entry(const struct ehr_run *run, char *buf, size_t len, size_t *out_len);
+ehr_result ehr_durable_run_entry(const struct ehr_durable_run *run,
+                                 char *buf,
+                                 size_t len,
+                                 size_t *out_len);
 
 /**
- * Writes a copy of ACK `index` of the last `EHR_RUN_STEP_FINISH` or
- * `EHR_RUN_STEP_ACKED` to `ack_out` (free it with `ehr_ack_free`);
+ * Writes a copy of ACK `index` of the last `EHR_DURABLE_FINISH` or
+ * `EHR_DURABLE_ACKED` to `ack_out` (free it with `ehr_ack_free`);
  * `EHR_INVALID_ARGUMENT` for an index at or past its `ack_count`.
  */
-ehr_result ehr_run_ack(const struct ehr_run *run, size_t index, struct ehr_ack **ack_out);
+ehr_result ehr_durable_run_ack(const struct ehr_durable_run *run,
+                               size_t index,
+                               struct ehr_ack **ack_out);
 
 /**
- * Hands in the outcome of the last `EHR_RUN_STEP_SAVE` or
- * `EHR_RUN_STEP_FINISH` at `now_ms`: `EHR_OK` once stored durably, or the
+ * Hands in the outcome of the last `EHR_DURABLE_SAVE` or
+ * `EHR_DURABLE_FINISH` at `now_ms`: `EHR_OK` once stored durably, or the
  * host's failure code. Returns `EHR_OUTBOX_UNAVAILABLE` for a failure: the
  * host ends the run there (nothing more is sent), and the validator keeps
  * what was not stored (its entry is asked for again after the backoff; a
  * verdict's ACKs stay in it), so a later run stores it.
  */
-ehr_result ehr_run_handle_stored(struct ehr_run *run,
-                                 struct ehr_validator *validator,
-                                 uint64_t now_ms,
-                                 ehr_result result);
+ehr_result ehr_durable_run_handle_stored(struct ehr_durable_run *run,
+                                         struct ehr_validator *validator,
+                                         uint64_t now_ms,
+                                         ehr_result result);
 
 /**
  * Frees a run; NULL is ignored.
  */
-void ehr_run_free(struct ehr_run *run);
+void ehr_durable_run_free(struct ehr_durable_run *run);
 
 /**
  * Makes the holder's check of sharing `envelope` (`envelope_len` bytes;

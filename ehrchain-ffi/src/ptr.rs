@@ -21,7 +21,7 @@ use crate::keys::ehr_key_store_callbacks;
 use crate::outbox::ehr_outbox_callbacks;
 use crate::pipeline::ehr_pipeline_transmit;
 use crate::result::{Error, Result};
-use crate::run::ehr_run_step;
+use crate::run::ehr_durable_step;
 use crate::sharing::ehr_sharing_context;
 use crate::signer::ehr_signer_callbacks;
 use crate::transport::{ehr_receipt, ehr_transport_callbacks};
@@ -269,7 +269,7 @@ extensible!(ehr_ack_summary);
 extensible!(ehr_proof_summary);
 extensible!(ehr_capsule_summary);
 extensible!(ehr_outage);
-extensible!(ehr_run_step);
+extensible!(ehr_durable_step);
 
 /// The host's extensible struct at `p` (the parameter `name`), copied: the
 /// fields of the largest layout within its `struct_size`, the others zero.

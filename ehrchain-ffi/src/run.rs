@@ -1,4 +1,4 @@
-//! `ehr_run`: a durable run of a validator, step by step, for a
+//! `ehr_durable_run`: a durable run of a validator, step by step, for a
 //! host with its own event loop that performs each step itself (its own
 //! HTTP client, its own asynchronous database): the core's `ValidatorRun`,
 //! the rules of `ehr_validator_run_durably` (an action never answered asked
@@ -19,47 +19,52 @@ use crate::validator::{ehr_transmit, ehr_validator};
 use ehrchain_core::ErrorCode;
 
 /// One run of an `ehr_validator` to its verdict, step by step: poll a step
-/// (`ehr_run_poll`), do it, hand its outcome in, poll again, until
-/// `EHR_RUN_STEP_ACKED` or `EHR_RUN_STEP_PENDING`. Pass the same validator
-/// on every call. Free it with `ehr_run_free`.
+/// (`ehr_durable_run_poll`), do it, hand its outcome in, poll again, until
+/// `EHR_DURABLE_ACKED` or `EHR_DURABLE_PENDING`. Pass the same validator
+/// on every call. Free it with `ehr_durable_run_free`.
 ///
 /// Thread safety: a handle may be moved to another thread, but not used from
 /// two threads at once.
-pub struct ehr_run {
+pub struct ehr_durable_run {
     run: ValidatorRun,
-    /// The entry of the last `EHR_RUN_STEP_SAVE`.
+    /// The entry of the last `EHR_DURABLE_SAVE`.
     entry: String,
-    /// The ACKs of the last `EHR_RUN_STEP_FINISH` or `EHR_RUN_STEP_ACKED`.
+    /// The ACKs of the last `EHR_DURABLE_FINISH` or `EHR_DURABLE_ACKED`.
     acks: Vec<Ack>,
 }
 
-/// What an `ehr_run_step` asks of the host.
+/// What an `ehr_durable_step` asks of the host.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug)]
-pub enum ehr_run_step_kind {
-    /// Perform `transmit` (a submission or a chain read) and hand its
-    /// result to the matching `ehr_validator_handle_*` function, then poll.
-    EHR_RUN_STEP_PERFORM = 1,
-    /// Store the entry (`ehr_run_entry`) under `key`, then hand
-    /// the outcome to `ehr_run_handle_stored`. Nothing is sent
+pub enum ehr_durable_step_kind {
+    /// Perform the action written to `transmit_out` (a submission or a
+    /// chain read; never `EHR_TRANSMIT_PERSIST`, which the run asks for as
+    /// `EHR_DURABLE_SAVE`) and hand its result to the matching
+    /// `ehr_validator_handle_*` function, then poll.
+    EHR_DURABLE_PERFORM = 1,
+    /// Store the entry (`ehr_durable_run_entry`) under `key`, then hand
+    /// the outcome to `ehr_durable_run_handle_stored`. Nothing is sent
     /// before.
-    EHR_RUN_STEP_SAVE = 2,
-    /// Store the verdict's `ack_count` ACKs (`ehr_run_ack`) and
+    EHR_DURABLE_SAVE = 2,
+    /// Store the verdict's `ack_count` ACKs (`ehr_durable_run_ack`) and
     /// remove the entry under `key` (none when `has_key` is false), in one
-    /// transaction, then hand the outcome to `ehr_run_handle_stored`.
-    EHR_RUN_STEP_FINISH = 3,
+    /// transaction, then hand the outcome to `ehr_durable_run_handle_stored`.
+    EHR_DURABLE_FINISH = 3,
     /// Nothing to do before `until_ms`: wait (waking early to cancel), then
     /// poll.
-    EHR_RUN_STEP_WAIT = 4,
-    /// The verdict: `ack_count` ACKs (`ehr_run_ack`), stored. The
+    EHR_DURABLE_WAIT = 4,
+    /// The result of the action performed is not handed in yet: nothing to
+    /// do until it is (the host's loop woke up for something else).
+    EHR_DURABLE_AWAITING = 7,
+    /// The verdict: `ack_count` ACKs (`ehr_durable_run_ack`), stored. The
     /// run is over.
-    EHR_RUN_STEP_ACKED = 5,
+    EHR_DURABLE_ACKED = 5,
     /// Stopped by the host's deadline or cancel (`stop_cause`), the entry
     /// stored as it stands: the TI is pending, not invalid. The run is over.
-    EHR_RUN_STEP_PENDING = 6,
+    EHR_DURABLE_PENDING = 6,
 }
 
-/// Why a run stopped before the verdict (`EHR_RUN_STEP_PENDING`).
+/// Why a run stopped before the verdict (`EHR_DURABLE_PENDING`).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug)]
 pub enum ehr_stop_cause {
@@ -69,49 +74,44 @@ pub enum ehr_stop_cause {
     EHR_STOP_CANCELLED = 2,
 }
 
-/// The next step of an `ehr_run` (`ehr_run_poll`). Only
+/// The next step of an `ehr_durable_run` (`ehr_durable_run_poll`). Only
 /// the fields its `kind` names are set; the others are zero.
 #[repr(C)]
 #[derive(Debug)]
-pub struct ehr_run_step {
-    /// `sizeof(ehr_run_step)` as the host's header declares it
-    /// (`EHR_RUN_STEP_INIT` sets it): which of the fields below the host's
+pub struct ehr_durable_step {
+    /// `sizeof(ehr_durable_step)` as the host's header declares it
+    /// (`EHR_DURABLE_STEP_INIT` sets it): which of the fields below the host's
     /// struct has (README, "Extensible structs").
     pub struct_size: usize,
-    /// What to do: an `ehr_run_step_kind`.
+    /// What to do: an `ehr_durable_step_kind`.
     pub kind: u32,
-    /// `EHR_RUN_STEP_PERFORM`: the action (never `EHR_TRANSMIT_PERSIST`:
-    /// the run asks for that as `EHR_RUN_STEP_SAVE`).
-    pub transmit: ehr_transmit,
-    /// `EHR_RUN_STEP_SAVE` and `EHR_RUN_STEP_FINISH`: whether there is an
+    /// `EHR_DURABLE_SAVE` and `EHR_DURABLE_FINISH`: whether there is an
     /// entry key.
     pub has_key: bool,
-    /// `EHR_RUN_STEP_SAVE` and `EHR_RUN_STEP_FINISH`: the entry's key.
+    /// `EHR_DURABLE_SAVE` and `EHR_DURABLE_FINISH`: the entry's key.
     pub key: [u8; 32],
-    /// `EHR_RUN_STEP_WAIT`: when to poll again (Unix milliseconds).
+    /// `EHR_DURABLE_WAIT`: when to poll again (Unix milliseconds).
     pub until_ms: u64,
-    /// `EHR_RUN_STEP_FINISH` and `EHR_RUN_STEP_ACKED`: how many ACKs.
+    /// `EHR_DURABLE_FINISH` and `EHR_DURABLE_ACKED`: how many ACKs.
     pub ack_count: usize,
-    /// `EHR_RUN_STEP_PENDING`: an `ehr_stop_cause`.
+    /// `EHR_DURABLE_PENDING`: an `ehr_stop_cause`.
     pub stop_cause: u32,
 }
 
-/// Makes a run that stops at `deadline_ms` (Unix milliseconds; only when
-/// `has_deadline`: otherwise only the verdict or a cancel end it), asking to
-/// store entries only when the host keeps them (`keeps_entries`; its
-/// verdicts are asked to be stored either way). Free it with
-/// `ehr_run_free`.
+/// Makes a run that stops at `deadline_ms` (Unix milliseconds; 0 for none:
+/// only the verdict or a cancel end it), asking to store entries only when
+/// the host keeps them (`keeps_entries`; its verdicts are asked to be stored
+/// either way). Free it with `ehr_durable_run_free`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_run_new(
-    has_deadline: bool,
+pub unsafe extern "C" fn ehr_durable_run_new(
     deadline_ms: u64,
     keeps_entries: bool,
-    run_out: *mut *mut ehr_run,
+    run_out: *mut *mut ehr_durable_run,
 ) -> ehr_result {
     guard(|| {
         let out = Out::new(run_out, "run_out")?;
-        let deadline = has_deadline.then_some(UnixMillis(deadline_ms));
-        out.give(ehr_run {
+        let deadline = (deadline_ms != 0).then_some(UnixMillis(deadline_ms));
+        out.give(ehr_durable_run {
             run: ValidatorRun::new(deadline, keeps_entries),
             entry: String::new(),
             acks: Vec::new(),
@@ -120,72 +120,77 @@ pub unsafe extern "C" fn ehr_run_new(
     })
 }
 
-/// Writes the next step of `run` for `validator` at `now_ms` to `step_out`;
-/// `cancelled`: the host cancelled. Hand a `EHR_RUN_STEP_PERFORM`'s result
-/// in before polling again: an action still unanswered then is taken as
-/// lost and asked again (a submission that may have gone out is settled
-/// first). While a `EHR_RUN_STEP_SAVE` or `_FINISH` awaits its outcome, it
-/// is handed out again.
+/// Writes the next step of `run` for `validator` at `now_ms` to `step_out`,
+/// and its action to `transmit_out` (`EHR_TRANSMIT_NONE` unless the step is
+/// `EHR_DURABLE_PERFORM`); `cancelled`: the host cancelled. While the
+/// result of the action performed is not handed in, the step is
+/// `EHR_DURABLE_AWAITING`; while a `EHR_DURABLE_SAVE` or `_FINISH` awaits its
+/// outcome, it is handed out again.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_run_poll(
-    run: *mut ehr_run,
+pub unsafe extern "C" fn ehr_durable_run_poll(
+    run: *mut ehr_durable_run,
     validator: *mut ehr_validator,
     now_ms: u64,
     cancelled: bool,
-    step_out: *mut ehr_run_step,
+    step_out: *mut ehr_durable_step,
+    transmit_out: *mut ehr_transmit,
 ) -> ehr_result {
     guard_on_mut(run, "run", |run| {
         let validator = ptr::handle_mut(validator, "validator")?;
         let out = OutExtensible::new(step_out, "step_out")?;
+        let transmit_out = OutExtensible::new(transmit_out, "transmit_out")?;
         let step = run
             .run
             .poll(&mut validator.v, UnixMillis(now_ms), cancelled);
-        let mut c = ehr_run_step::default();
+        let mut c = ehr_durable_step::default();
+        let mut action = None;
         let kind = match step {
             RunStep::Perform { transmit } => {
-                c.transmit = ehr_transmit::of(Some(transmit), validator.v.submission());
-                ehr_run_step_kind::EHR_RUN_STEP_PERFORM
+                action = Some(transmit);
+                ehr_durable_step_kind::EHR_DURABLE_PERFORM
             }
             RunStep::Save { key, entry } => {
                 (c.has_key, c.key) = (true, key.0);
                 run.entry = entry;
-                ehr_run_step_kind::EHR_RUN_STEP_SAVE
+                ehr_durable_step_kind::EHR_DURABLE_SAVE
             }
             RunStep::Finish { key, acks } => {
                 (c.has_key, c.key) = key.map_or((false, [0; 32]), |k| (true, k.0));
                 c.ack_count = acks.len();
                 run.acks = acks;
-                ehr_run_step_kind::EHR_RUN_STEP_FINISH
+                ehr_durable_step_kind::EHR_DURABLE_FINISH
             }
             RunStep::Wait { until } => {
                 c.until_ms = until.as_millis();
-                ehr_run_step_kind::EHR_RUN_STEP_WAIT
+                ehr_durable_step_kind::EHR_DURABLE_WAIT
             }
+            RunStep::Awaiting => ehr_durable_step_kind::EHR_DURABLE_AWAITING,
             RunStep::Acked { acks } => {
                 c.ack_count = acks.len();
                 run.acks = acks;
-                ehr_run_step_kind::EHR_RUN_STEP_ACKED
+                ehr_durable_step_kind::EHR_DURABLE_ACKED
             }
             RunStep::Pending { stopped } => {
                 c.stop_cause = match stopped.cause {
                     StopCause::Deadline => ehr_stop_cause::EHR_STOP_DEADLINE,
                     StopCause::Cancelled => ehr_stop_cause::EHR_STOP_CANCELLED,
                 } as u32;
-                ehr_run_step_kind::EHR_RUN_STEP_PENDING
+                ehr_durable_step_kind::EHR_DURABLE_PENDING
             }
         };
         c.kind = kind as u32;
+        transmit_out.set(ehr_transmit::of(action, validator.v.submission()));
         out.set(c);
         Ok(())
     })
 }
 
-/// Writes the entry of the last `EHR_RUN_STEP_SAVE` (the validator's outbox
+/// Writes the entry of the last `EHR_DURABLE_SAVE` (the validator's outbox
 /// entry, format `ehrchain.validator/2`) as NUL-terminated text into `buf`
 /// (text-output rules: `ehr_result_message`).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_run_entry(
-    run: *const ehr_run,
+pub unsafe extern "C" fn ehr_durable_run_entry(
+    run: *const ehr_durable_run,
     buf: *mut c_char,
     len: usize,
     out_len: *mut usize,
@@ -193,12 +198,12 @@ pub unsafe extern "C" fn ehr_run_entry(
     text_of(run, buf, len, out_len, "run", |run| Ok(run.entry.clone()))
 }
 
-/// Writes a copy of ACK `index` of the last `EHR_RUN_STEP_FINISH` or
-/// `EHR_RUN_STEP_ACKED` to `ack_out` (free it with `ehr_ack_free`);
+/// Writes a copy of ACK `index` of the last `EHR_DURABLE_FINISH` or
+/// `EHR_DURABLE_ACKED` to `ack_out` (free it with `ehr_ack_free`);
 /// `EHR_INVALID_ARGUMENT` for an index at or past its `ack_count`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_run_ack(
-    run: *const ehr_run,
+pub unsafe extern "C" fn ehr_durable_run_ack(
+    run: *const ehr_durable_run,
     index: usize,
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
@@ -219,15 +224,15 @@ pub unsafe extern "C" fn ehr_run_ack(
     })
 }
 
-/// Hands in the outcome of the last `EHR_RUN_STEP_SAVE` or
-/// `EHR_RUN_STEP_FINISH` at `now_ms`: `EHR_OK` once stored durably, or the
+/// Hands in the outcome of the last `EHR_DURABLE_SAVE` or
+/// `EHR_DURABLE_FINISH` at `now_ms`: `EHR_OK` once stored durably, or the
 /// host's failure code. Returns `EHR_OUTBOX_UNAVAILABLE` for a failure: the
 /// host ends the run there (nothing more is sent), and the validator keeps
 /// what was not stored (its entry is asked for again after the backoff; a
 /// verdict's ACKs stay in it), so a later run stores it.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_run_handle_stored(
-    run: *mut ehr_run,
+pub unsafe extern "C" fn ehr_durable_run_handle_stored(
+    run: *mut ehr_durable_run,
     validator: *mut ehr_validator,
     now_ms: u64,
     result: ehr_result,
@@ -242,6 +247,6 @@ pub unsafe extern "C" fn ehr_run_handle_stored(
 
 /// Frees a run; NULL is ignored.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ehr_run_free(run: *mut ehr_run) {
+pub unsafe extern "C" fn ehr_durable_run_free(run: *mut ehr_durable_run) {
     free(run);
 }

@@ -232,7 +232,7 @@ fn every_struct_the_host_allocates_is_extensible_and_has_an_initialiser() {
             "ehr_pipeline_transmit",
             "ehr_transmit",
             "ehr_receipt",
-            "ehr_run_step",
+            "ehr_durable_step",
             "ehr_signer_callbacks",
             "ehr_transport_callbacks",
             "ehr_outage",

@@ -359,8 +359,10 @@ export async function runValidator(validator, transport, options = {}) {
           break;
         case "acked":
           return step.acks;
-        default:
+        case "pending":
           throw step.error;
+        default:
+          throw unexpected(step);
       }
     }
   } finally {
@@ -440,8 +442,10 @@ export async function runWatcher(watcher, transport, options = {}) {
         case "wait":
           await sleepUntil(step.until, now, sleep, signal);
           break;
-        default:
+        case "done":
           return { events, resent };
+        default:
+          throw unexpected(step);
       }
     }
   } finally {
@@ -489,8 +493,10 @@ export async function runPipeline(pipeline, transport, options = {}) {
         case "wait":
           await sleepUntil(step.until, now, sleep, signal);
           break;
-        default:
+        case "drained":
           return { acks, stopped: step.stopped };
+        default:
+          throw unexpected(step);
       }
     }
   } finally {
@@ -604,6 +610,14 @@ async function resend(run, watcher, transport, entry, options) {
   } finally {
     validator.free();
   }
+}
+
+/**
+ * The error for a step these loops never get (`awaiting`: they hand every
+ * result in before polling again).
+ */
+function unexpected(step) {
+  return ehrchainError("EHR_INTERNAL", `the run asked for an unexpected step: ${step.kind}`);
 }
 
 /** A run's `wait` step: sleeps (`sleep`) until `until` on `now`'s clock, or until `signal` aborts. */

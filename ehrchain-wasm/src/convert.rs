@@ -209,7 +209,9 @@ pub(crate) fn deadline(value: &JsValue) -> Result<Option<UnixMillis>, Failure> {
     if number == f64::INFINITY {
         return Ok(None);
     }
-    to_u64(number.max(0.0).floor().min(MAX_SAFE_INTEGER))
+    let whole = (number.is_finite()).then(|| number.max(0.0).floor().min(MAX_SAFE_INTEGER));
+    whole
+        .and_then(to_u64)
         .map(|ms| Some(UnixMillis(ms)))
         .ok_or_else(|| {
             Failure::bad_input(format!(

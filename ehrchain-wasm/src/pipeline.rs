@@ -356,7 +356,7 @@ impl PipelineRun {
     /// # Errors
     /// `EHR_INVALID_ARGUMENT` for a bad time.
     #[wasm_bindgen(
-        unchecked_return_type = "{ kind: \"perform\"; transmit: Exclude<PipelineTransmit, { kind: \"persist\" }> } | { kind: \"store\"; entries: PipelineEntry[]; verdicts: PipelineFinished[] } | { kind: \"wait\"; until: number } | { kind: \"drained\"; stopped?: \"deadline\" | \"cancelled\"; pending: number }"
+        unchecked_return_type = "{ kind: \"perform\"; transmit: Exclude<PipelineTransmit, { kind: \"persist\" }> } | { kind: \"store\"; entries: PipelineEntry[]; verdicts: PipelineFinished[] } | { kind: \"wait\"; until: number } | { kind: \"awaiting\" } | { kind: \"drained\"; stopped?: \"deadline\" | \"cancelled\"; pending: number }"
     )]
     pub fn poll(
         &mut self,
@@ -390,6 +390,7 @@ impl PipelineRun {
                 set(&object, "until", &convert::number(until.as_millis()));
                 "wait"
             }
+            PipelineStep::Awaiting => "awaiting",
             PipelineStep::Drained { stopped, pending } => {
                 if let Some(cause) = stopped {
                     set(&object, "stopped", &convert::to_js(&cause)?);

@@ -56,7 +56,7 @@ impl ValidatorRun {
     /// # Errors
     /// `EHR_INVALID_ARGUMENT` for a bad time.
     #[wasm_bindgen(
-        unchecked_return_type = "{ kind: \"perform\"; transmit: Transmit } | { kind: \"save\"; key: Hex; entry: ValidatorEntry } | { kind: \"finish\"; key?: Hex; acks: Ack[] } | { kind: \"wait\"; until: number } | { kind: \"acked\"; acks: Ack[] } | { kind: \"pending\"; error: EhrchainError }"
+        unchecked_return_type = "{ kind: \"perform\"; transmit: Transmit } | { kind: \"save\"; key: Hex; entry: ValidatorEntry } | { kind: \"finish\"; key?: Hex; acks: Ack[] } | { kind: \"wait\"; until: number } | { kind: \"awaiting\" } | { kind: \"acked\"; acks: Ack[] } | { kind: \"pending\"; error: EhrchainError }"
     )]
     pub fn poll(
         &mut self,
@@ -152,7 +152,7 @@ impl WatchRun {
     /// # Errors
     /// `EHR_INVALID_ARGUMENT` for a bad time.
     #[wasm_bindgen(
-        unchecked_return_type = "{ kind: \"perform\"; transmit: Transmit } | { kind: \"save\"; key: Hex; entry: ValidatorEntry } | { kind: \"resend\"; entry: string } | { kind: \"event\"; event: WatchEvent; resent: Ack[] } | { kind: \"wait\"; until: number } | { kind: \"done\" }"
+        unchecked_return_type = "{ kind: \"perform\"; transmit: Transmit } | { kind: \"save\"; key: Hex; entry: ValidatorEntry } | { kind: \"resend\"; entry: string } | { kind: \"event\"; event: WatchEvent; resent: Ack[] } | { kind: \"wait\"; until: number } | { kind: \"awaiting\" } | { kind: \"done\" }"
     )]
     pub fn poll(
         &mut self,
@@ -191,6 +191,7 @@ impl WatchRun {
                 set("until", &convert::number(until.as_millis()));
                 "wait"
             }
+            WatchStep::Awaiting => "awaiting",
             WatchStep::Done => "done",
         };
         set("kind", &kind.into());
@@ -265,6 +266,7 @@ fn step_js(step: RunStep) -> Result<js_sys::Object, Failure> {
             set("until", &convert::number(until.as_millis()));
             "wait"
         }
+        RunStep::Awaiting => "awaiting",
         RunStep::Acked { acks } => {
             set("acks", &convert::to_js(&acks)?);
             "acked"

@@ -270,8 +270,11 @@ where
             RunStep::Wait { until: wake } => clock.wait_until(wake, &until.cancel),
             RunStep::Acked { acks } => return Ok(Run::Acked(acks)),
             RunStep::Pending { stopped } => return Ok(Run::Pending(stopped)),
-            // Performed already: never handed back.
-            RunStep::Perform { .. } | RunStep::Save { .. } | RunStep::Finish { .. } => {}
+            // Performed already (and answered): never handed back.
+            RunStep::Perform { .. }
+            | RunStep::Save { .. }
+            | RunStep::Finish { .. }
+            | RunStep::Awaiting => {}
         }
     }
 }
@@ -539,7 +542,8 @@ where
                 clock.wait_until(wake, &until.cancel);
                 Ok(())
             }
-            WatchStep::Done => return Ok(watched),
+            // Awaiting is not reachable here: every read is answered at once.
+            WatchStep::Done | WatchStep::Awaiting => return Ok(watched),
         };
         if let Err(error) = stored {
             return Err(WatchStopped {

@@ -57,6 +57,10 @@ pub enum RunStep {
         /// When to poll again.
         until: UnixMillis,
     },
+    /// The result of the [`RunStep::Perform`] handed out is not handed in
+    /// yet: nothing to do until it is (a host's event loop woke up for
+    /// something else).
+    Awaiting,
     /// The run is over with the verdict: the ACKs, stored and taken out of
     /// the validator.
     Acked {
@@ -131,10 +135,9 @@ impl ValidatorRun {
     /// (checked at every poll, as the deadline is). The first poll asks
     /// again an action that was handed out and never answered
     /// ([`TransactionValidator::ask_again`]). While a [`RunStep::Save`] or
-    /// [`RunStep::Finish`] awaits its outcome, it is handed out again. Hand
-    /// a [`RunStep::Perform`]'s result in before polling again: one still
-    /// unanswered then is taken as lost and asked again (a submission that
-    /// may have gone out is settled first, so nothing is anchored twice).
+    /// [`RunStep::Finish`] awaits its outcome, it is handed out again; while
+    /// a [`RunStep::Perform`]'s result is not handed in, the step is
+    /// [`RunStep::Awaiting`].
     pub fn poll(
         &mut self,
         validator: &mut TransactionValidator,
@@ -152,7 +155,6 @@ impl ValidatorRun {
             }
         }
         validator.handle_timeout(now);
-        let mut asked_again = false;
         loop {
             if !validator.is_finished()
                 && let Some(cause) = StopCause::at(now, self.deadline, cancelled)
@@ -168,12 +170,7 @@ impl ValidatorRun {
                     }
                 },
                 Some(transmit) => return RunStep::Perform { transmit },
-                None if !asked_again && awaits_result(validator) => {
-                    // Polled before the action's result was handed in: it
-                    // is taken as lost, and asked again.
-                    asked_again = true;
-                    validator.ask_again();
-                }
+                None if awaits_result(validator) => return RunStep::Awaiting,
                 None => return self.wait_or_finish(validator),
             }
         }
@@ -492,18 +489,6 @@ mod tests {
         }
     }
 
-    /// Asserts that `run`'s next step reads the registry: the submission
-    /// handed out may have gone out, so it is settled before anything is
-    /// sent again.
-    fn settles_first(run: &mut ValidatorRun, v: &mut TransactionValidator) {
-        assert_eq!(
-            run.poll(v, UnixMillis(0), false),
-            RunStep::Perform {
-                transmit: Transmit::ReadRecord { ti_id: tc().ti_id }
-            }
-        );
-    }
-
     #[test]
     fn an_action_handed_out_and_never_answered_is_asked_again_first() {
         let mut v = TransactionValidator::new(&tc(), config());
@@ -514,11 +499,17 @@ mod tests {
             v.poll_transmit(UnixMillis(0)),
             Some(Transmit::Submit { .. })
         ));
-        settles_first(&mut ValidatorRun::new(None, true), &mut v);
+        // It may have gone out: the registry is read before anything is sent.
+        assert_eq!(
+            ValidatorRun::new(None, true).poll(&mut v, UnixMillis(0), false),
+            RunStep::Perform {
+                transmit: Transmit::ReadRecord { ti_id: tc().ti_id }
+            }
+        );
     }
 
     #[test]
-    fn a_poll_before_the_result_is_handed_in_asks_again_and_never_ends_the_run() {
+    fn a_poll_before_the_result_is_handed_in_awaits_it_and_never_ends_the_run() {
         let mut v = TransactionValidator::new(&tc(), config());
         let mut run = ValidatorRun::new(None, true);
         assert!(matches!(
@@ -529,9 +520,15 @@ mod tests {
         let RunStep::Perform { transmit } = run.poll(&mut v, UnixMillis(0), false) else {
             panic!("nothing sent");
         };
-        assert!(matches!(transmit, Transmit::Submit { .. }));
-        // Polled again, its answer not handed in.
-        settles_first(&mut run, &mut v);
+        // Polled again (an event loop woke up), its answer not handed in.
+        assert_eq!(run.poll(&mut v, UnixMillis(500), false), RunStep::Awaiting);
+        assert_eq!(run.poll(&mut v, UnixMillis(900), false), RunStep::Awaiting);
+        // The late answer is taken; the run goes on.
+        answer(&mut v, UnixMillis(1_000), transmit);
+        assert!(matches!(
+            run.poll(&mut v, UnixMillis(1_000), false),
+            RunStep::Wait { .. }
+        ));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use alloy_primitives::B256;
 
-use crate::driver::StopCause;
+use crate::driver::{Opening, StopCause};
 use crate::outbox::OutboxError;
 use crate::time::UnixMillis;
 use crate::validator::{Ack, InvalidReason, TransactionValidator, Transmit};
@@ -60,6 +60,9 @@ pub enum WatchStep {
         /// When to poll again.
         until: UnixMillis,
     },
+    /// The result of the [`WatchStep::Perform`] handed out is not handed in
+    /// yet: nothing to do until it is.
+    Awaiting,
     /// The run is over: nothing is left to watch, or the host's deadline
     /// passed, or it cancelled.
     Done,
@@ -93,6 +96,7 @@ pub struct WatchRun {
     resend: bool,
     acting: Option<Acting>,
     resent: Vec<Ack>,
+    opening: Opening<WatchStep>,
 }
 
 impl WatchRun {
@@ -106,18 +110,24 @@ impl WatchRun {
             resend,
             acting: None,
             resent: Vec::new(),
+            opening: Opening::new(false),
         }
     }
 
     /// The next step at `now`; `cancelled` says whether the host cancelled.
-    /// Hand a [`WatchStep::Perform`]'s result in before polling again: a
-    /// read still unanswered then is taken as lost and asked again.
+    /// While a [`WatchStep::Perform`]'s result is not handed in, the step is
+    /// [`WatchStep::Awaiting`].
     pub fn poll(
         &mut self,
         watcher: &mut AnchorWatcher,
         now: UnixMillis,
         cancelled: bool,
     ) -> WatchStep {
+        // A read the host's own loop handed out and never answered is asked
+        // again at the first poll.
+        if let Some(end) = self.opening.open(|| watcher.ask_again()) {
+            return end;
+        }
         let reached = StopCause::at(now, self.deadline, cancelled).is_some();
         if self.resend {
             match watcher.peek_event() {
@@ -136,12 +146,7 @@ impl WatchRun {
             return WatchStep::Perform { transmit };
         }
         if !watcher.is_empty() && watcher.poll_timeout().is_none() {
-            // A read awaits its result: polled before it was handed in, it
-            // is taken as lost, and asked again.
-            watcher.ask_again();
-            if let Some(transmit) = watcher.poll_transmit(now) {
-                return WatchStep::Perform { transmit };
-            }
+            return WatchStep::Awaiting;
         }
         match watcher.poll_timeout() {
             Some(next) => WatchStep::Wait {
@@ -388,12 +393,17 @@ mod tests {
     }
 
     #[test]
-    fn a_poll_before_the_read_is_answered_asks_it_again_and_never_ends_the_run() {
+    fn a_poll_before_the_read_is_answered_awaits_it_and_never_ends_the_run() {
         let (mut w, _) = watching();
         let mut run = WatchRun::new(None, true);
         let read = run.poll(&mut w, UnixMillis(0), false);
         assert!(matches!(read, WatchStep::Perform { .. }), "{read:?}");
-        assert_eq!(run.poll(&mut w, UnixMillis(0), false), read);
+        assert_eq!(run.poll(&mut w, UnixMillis(0), false), WatchStep::Awaiting);
+        // A new run asks it again.
+        assert_eq!(
+            WatchRun::new(None, true).poll(&mut w, UnixMillis(0), false),
+            read
+        );
     }
 
     #[test]

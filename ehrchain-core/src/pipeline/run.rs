@@ -50,6 +50,9 @@ pub enum PipelineStep {
         /// When to poll again.
         until: UnixMillis,
     },
+    /// The results of the [`PipelineStep::Perform`]s handed out are not
+    /// handed in yet: nothing to do until they are.
+    Awaiting,
     /// The run is over: every TI held has its ACK (`stopped: None`), or the
     /// host's deadline or cancel came first and every TI still held was
     /// stored as it stands ([`Pipeline::resume`] takes them back).
@@ -126,26 +129,13 @@ impl PipelineRun {
 
     /// The next step at `now`; `cancelled` says whether the host cancelled.
     /// While a [`PipelineStep::Store`] awaits its outcome, it is handed out
-    /// again. Hand a [`PipelineStep::Perform`]'s result in before polling
-    /// again: once nothing else is left to do, actions still unanswered are
-    /// taken as lost and asked again ([`Pipeline::ask_again`]).
+    /// again; while only [`PipelineStep::Perform`]s' results are left to
+    /// hand in, the step is [`PipelineStep::Awaiting`].
     pub fn poll(
         &mut self,
         pipeline: &mut Pipeline,
         now: UnixMillis,
         cancelled: bool,
-    ) -> PipelineStep {
-        self.step(pipeline, now, cancelled, true)
-    }
-
-    /// [`poll`](Self::poll), asking again unanswered actions when stuck
-    /// only if `may_ask_again` (once per poll).
-    fn step(
-        &mut self,
-        pipeline: &mut Pipeline,
-        now: UnixMillis,
-        cancelled: bool,
-        may_ask_again: bool,
     ) -> PipelineStep {
         if let Some(end) = self.opening.open(|| pipeline.ask_again()) {
             return end;
@@ -190,19 +180,13 @@ impl PipelineRun {
                 self.drained(pipeline, Some(cause))
             };
         }
-        if pipeline.poll_timeout().is_none() && may_ask_again {
-            // Actions await their results: polled before they were handed
-            // in, they are taken as lost, and asked again.
-            pipeline.ask_again();
-            return self.step(pipeline, now, cancelled, false);
-        }
         match pipeline.poll_timeout() {
             Some(next) => PipelineStep::Wait {
                 until: self.deadline.map_or(next, |d| d.min(next)),
             },
-            // Not reachable: a pipeline holding TIs always has a submission
-            // waiting for a time. End rather than spin.
-            None => self.drained(pipeline, None),
+            // A pipeline holding TIs with nothing to wait for: its actions
+            // handed out await their results.
+            None => PipelineStep::Awaiting,
         }
     }
 

@@ -1951,39 +1951,42 @@ static int drive_steps(ehr_validator *v, struct fake_chain *fake, uint64_t *now_
 /* Steps `run` of `v` on the fake chain on a virtual clock, storing every
  * entry it asks for in `outbox_entry`, until it asks to finish or ends:
  * that step. Counts the saves in `*saves`. */
-static ehr_run_step run_until_stored(ehr_run *run, ehr_validator *v,
-                                     struct fake_chain *fake, uint64_t *now_ms, int *saves) {
+static ehr_durable_step run_until_stored(ehr_durable_run *run, ehr_validator *v,
+                                         struct fake_chain *fake, uint64_t *now_ms, int *saves) {
     for (int i = 0; i < 10000; i++) {
-        ehr_run_step step;
+        ehr_durable_step step;
         memset(&step, 0xCD, sizeof step); /* every field is written */
         step.struct_size = sizeof step;
-        OK(ehr_run_poll(run, v, *now_ms, false, &step));
-        if (step.kind == EHR_RUN_STEP_PERFORM) {
-            EXPECT(step.transmit.kind != EHR_TRANSMIT_PERSIST);
-            EXPECT(perform_on_fake(v, fake, *now_ms, &step.transmit));
-        } else if (step.kind == EHR_RUN_STEP_SAVE) {
+        ehr_transmit a = EHR_TRANSMIT_INIT;
+        OK(ehr_durable_run_poll(run, v, *now_ms, false, &step, &a));
+        EXPECT(step.kind == EHR_DURABLE_PERFORM || a.kind == EHR_TRANSMIT_NONE);
+        if (step.kind == EHR_DURABLE_PERFORM) {
+            /* Nothing is sent before the entry is stored. */
+            EXPECT(a.kind != EHR_TRANSMIT_SUBMIT || *saves > 0);
+            EXPECT(step.until_ms == 0 && step.ack_count == 0 && !step.has_key);
+            EXPECT(perform_on_fake(v, fake, *now_ms, &a));
+        } else if (step.kind == EHR_DURABLE_SAVE) {
             size_t n = 0;
-            OK(ehr_run_entry(run, outbox_entry, sizeof outbox_entry, &n));
+            OK(ehr_durable_run_entry(run, outbox_entry, sizeof outbox_entry, &n));
             EXPECT(step.has_key && strstr(outbox_entry, "\"ehrchain.validator/2\"") != NULL);
-            /* Nothing was sent before the entry was stored. */
-            EXPECT(*saves > 0 || fake->submits == 0);
             (*saves)++;
-            OK(ehr_run_handle_stored(run, v, *now_ms, EHR_OK));
-        } else if (step.kind == EHR_RUN_STEP_WAIT) {
+            OK(ehr_durable_run_handle_stored(run, v, *now_ms, EHR_OK));
+        } else if (step.kind == EHR_DURABLE_WAIT) {
             *now_ms = step.until_ms > *now_ms ? step.until_ms : *now_ms + 1;
         } else {
             return step;
         }
     }
-    ehr_run_step none = EHR_RUN_STEP_INIT;
+    ehr_durable_step none = EHR_DURABLE_STEP_INIT;
     return none;
 }
 
 /* A host with its own event loop follows the core's durable run: the entry
- * is stored before the submission, the ACK leaves the validator only once
- * stored (a failed store keeps it for the next run), and a deadline stops
- * the run with the entry stored. */
-static void test_validator_run_steps(void) {
+ * is stored before the submission, a poll while an action is out awaits
+ * it, the ACK leaves the validator only once stored (a failed store keeps
+ * it for the next run), and a deadline stops the run with the entry
+ * stored. */
+static void test_durable_run_steps(void) {
     struct fake_chain fake;
     struct fixture f = fixture_new(FAKE_CHAIN, &fake);
     uint64_t now_ms = ehr_clock_now_ms();
@@ -1992,50 +1995,62 @@ static void test_validator_run_steps(void) {
     OK(ehr_ti_id(ti, ti_id));
     ehr_validator *v = NULL;
     OK(ehr_handshaker_validator_for(f.hs, ti, NULL, now_ms, &v));
-    ehr_run *run = NULL;
-    OK(ehr_run_new(false, 0, true, &run));
-    int saves = 0;
-    ehr_run_step step = run_until_stored(run, v, &fake, &now_ms, &saves);
-    EXPECT(step.kind == EHR_RUN_STEP_FINISH && step.ack_count == 1 && saves == 1);
+    ehr_durable_run *run = NULL;
+    OK(ehr_durable_run_new(0, true, &run));
+    ehr_durable_step step = EHR_DURABLE_STEP_INIT;
+    ehr_transmit a = EHR_TRANSMIT_INIT;
+    OK(ehr_durable_run_poll(run, v, now_ms, false, &step, &a));
+    EXPECT(step.kind == EHR_DURABLE_SAVE);
+    OK(ehr_durable_run_handle_stored(run, v, now_ms, EHR_OK));
+    OK(ehr_durable_run_poll(run, v, now_ms, false, &step, &a));
+    EXPECT(step.kind == EHR_DURABLE_PERFORM && a.kind == EHR_TRANSMIT_SUBMIT);
+    /* The loop wakes up before the submission's answer: nothing to do. */
+    ehr_transmit none = EHR_TRANSMIT_INIT;
+    OK(ehr_durable_run_poll(run, v, now_ms, false, &step, &none));
+    EXPECT(step.kind == EHR_DURABLE_AWAITING && none.kind == EHR_TRANSMIT_NONE);
+    EXPECT(perform_on_fake(v, &fake, now_ms, &a));
+    int saves = 1;
+    step = run_until_stored(run, v, &fake, &now_ms, &saves);
+    EXPECT(step.kind == EHR_DURABLE_FINISH && step.ack_count == 1 && saves == 1);
     EXPECT(step.has_key && memcmp(step.key, ti_id, 32) == 0 && fake.submits == 1);
     ehr_ack *ack = NULL;
-    EXPECT_RC(ehr_run_ack(run, 1, &ack), EHR_INVALID_ARGUMENT);
-    OK(ehr_run_ack(run, 0, &ack));
+    EXPECT_RC(ehr_durable_run_ack(run, 1, &ack), EHR_INVALID_ARGUMENT);
+    OK(ehr_durable_run_ack(run, 0, &ack));
     ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(s.valid && memcmp(s.ti_id, ti_id, 32) == 0);
     ehr_ack_free(ack);
     /* The store fails: the run ends, the ACK stays in the validator. */
-    EXPECT_RC(ehr_run_handle_stored(run, v, now_ms, EHR_OUTBOX_UNAVAILABLE),
+    EXPECT_RC(ehr_durable_run_handle_stored(run, v, now_ms, EHR_OUTBOX_UNAVAILABLE),
               EHR_OUTBOX_UNAVAILABLE);
-    ehr_run_free(run);
+    ehr_durable_run_free(run);
     /* The next run stores it again, then hands it out, once. */
-    OK(ehr_run_new(false, 0, true, &run));
+    OK(ehr_durable_run_new(0, true, &run));
     step = run_until_stored(run, v, &fake, &now_ms, &saves);
-    EXPECT(step.kind == EHR_RUN_STEP_FINISH && step.ack_count == 1 && fake.submits == 1);
-    OK(ehr_run_handle_stored(run, v, now_ms, EHR_OK));
+    EXPECT(step.kind == EHR_DURABLE_FINISH && step.ack_count == 1 && fake.submits == 1);
+    OK(ehr_durable_run_handle_stored(run, v, now_ms, EHR_OK));
     step = run_until_stored(run, v, &fake, &now_ms, &saves);
-    EXPECT(step.kind == EHR_RUN_STEP_ACKED && step.ack_count == 1);
+    EXPECT(step.kind == EHR_DURABLE_ACKED && step.ack_count == 1);
     step = run_until_stored(run, v, &fake, &now_ms, &saves);
-    EXPECT(step.kind == EHR_RUN_STEP_ACKED && step.ack_count == 0);
-    ehr_run_free(run);
+    EXPECT(step.kind == EHR_DURABLE_ACKED && step.ack_count == 0);
+    ehr_durable_run_free(run);
     ehr_validator_free(v);
     ehr_ti_free(ti);
 
     /* A deadline already past: the entry is stored as it stands, then the
-     * run stops; nothing was sent. */
+     * run stops (no persist's save: the next step is no submission);
+     * nothing was sent. */
     ti = bp_ti(f.t, "125");
     OK(ehr_handshaker_validator_for(f.hs, ti, NULL, now_ms, &v));
-    OK(ehr_run_new(true, now_ms, true, &run));
-    step = (ehr_run_step)EHR_RUN_STEP_INIT;
-    OK(ehr_run_poll(run, v, now_ms, false, &step));
-    EXPECT(step.kind == EHR_RUN_STEP_SAVE);
-    OK(ehr_run_handle_stored(run, v, now_ms, EHR_OK));
-    OK(ehr_run_poll(run, v, now_ms, false, &step));
-    EXPECT(step.kind == EHR_RUN_STEP_PENDING && step.stop_cause == EHR_STOP_DEADLINE);
+    OK(ehr_durable_run_new(now_ms, true, &run));
+    OK(ehr_durable_run_poll(run, v, now_ms, false, &step, &a));
+    EXPECT(step.kind == EHR_DURABLE_SAVE && step.has_key);
+    OK(ehr_durable_run_handle_stored(run, v, now_ms, EHR_OK));
+    OK(ehr_durable_run_poll(run, v, now_ms, false, &step, &a));
+    EXPECT(step.kind == EHR_DURABLE_PENDING && step.stop_cause == EHR_STOP_DEADLINE);
     EXPECT(fake.submits == 1);
-    EXPECT_RC(ehr_run_poll(run, NULL, now_ms, false, &step), EHR_NULL_ARGUMENT);
-    ehr_run_free(run);
+    EXPECT_RC(ehr_durable_run_poll(run, NULL, now_ms, false, &step, &a), EHR_NULL_ARGUMENT);
+    ehr_durable_run_free(run);
     ehr_validator_free(v);
     ehr_ti_free(ti);
     fixture_free(&f);
@@ -3891,7 +3906,7 @@ int main(void) {
     test_callback_transport();
     test_validator_in_an_event_loop();
     test_validators_for_tis();
-    test_validator_run_steps();
+    test_durable_run_steps();
     test_durable_submit_through_the_host_outbox();
     test_validator_run_durably();
     test_signed_tis();
