@@ -14,7 +14,7 @@ use crate::handshaker::ehr_ack;
 use crate::outbox::stored;
 use crate::ptr::{self, Out, OutExtensible};
 use crate::result::{Error, ehr_result, guard};
-use crate::shapes::{free, guard_on_mut, text_of};
+use crate::shapes::{free, guard_on, guard_on_mut};
 use crate::validator::{ehr_transmit, ehr_validator};
 use ehrchain_core::ErrorCode;
 
@@ -195,7 +195,9 @@ pub unsafe extern "C" fn ehr_durable_run_entry(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    text_of(run, buf, len, out_len, "run", |run| Ok(run.entry.clone()))
+    guard_on(run, "run", |run| {
+        ptr::write_text(buf, len, out_len, &run.entry)
+    })
 }
 
 /// Writes a copy of ACK `index` of the last `EHR_DURABLE_FINISH` or

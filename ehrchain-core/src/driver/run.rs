@@ -104,7 +104,7 @@ enum Storing {
 ///         let _ = run.handle_stored(validator, now, Ok(()));
 ///     }
 ///     RunStep::Acked { acks } => { /* the verdict */ }
-///     _ => { /* perform, finish, wait, pending */ }
+///     _ => { /* perform, finish, wait, awaiting, pending */ }
 /// }
 /// # }
 /// ```
@@ -214,9 +214,9 @@ impl ValidatorRun {
     ///
     /// # Errors
     /// The outbox's error, handed back: the host ends the run there
-    /// (nothing more is sent), and the validator keeps what was not stored (its entry is
-    /// asked for again after the backoff; a verdict's ACKs stay in it), so
-    /// it can be run again once the storage works.
+    /// (nothing more is sent), and the validator keeps what was not stored
+    /// (its entry is asked for again after the backoff; a verdict's ACKs
+    /// stay in it), so it can be run again once the storage works.
     pub fn handle_stored(
         &mut self,
         validator: &mut TransactionValidator,
@@ -356,6 +356,21 @@ mod tests {
         }
     }
 
+    /// Stores the entry `run` asks for at 0 and returns the submission it
+    /// hands out next.
+    fn stored_then_sent(run: &mut ValidatorRun, v: &mut TransactionValidator) -> Transmit {
+        assert!(matches!(
+            run.poll(v, UnixMillis(0), false),
+            RunStep::Save { .. }
+        ));
+        run.handle_stored(v, UnixMillis(0), Ok(())).unwrap();
+        let RunStep::Perform { transmit } = run.poll(v, UnixMillis(0), false) else {
+            panic!("nothing sent");
+        };
+        assert!(matches!(transmit, Transmit::Submit { .. }));
+        transmit
+    }
+
     fn refused() -> OutboxError {
         OutboxError("disk full".into())
     }
@@ -457,14 +472,7 @@ mod tests {
         ] {
             let mut v = TransactionValidator::new(&tc(), config());
             let mut run = ValidatorRun::new(deadline, true);
-            assert!(matches!(
-                run.poll(&mut v, UnixMillis(0), false),
-                RunStep::Save { .. }
-            ));
-            run.handle_stored(&mut v, UnixMillis(0), Ok(())).unwrap();
-            let RunStep::Perform { transmit } = run.poll(&mut v, UnixMillis(0), false) else {
-                panic!("nothing sent");
-            };
+            let transmit = stored_then_sent(&mut run, &mut v);
             answer(&mut v, UnixMillis(0), transmit);
             let at = UnixMillis(600);
             let save = run.poll(&mut v, at, cancelled);
@@ -512,14 +520,7 @@ mod tests {
     fn a_poll_before_the_result_is_handed_in_awaits_it_and_never_ends_the_run() {
         let mut v = TransactionValidator::new(&tc(), config());
         let mut run = ValidatorRun::new(None, true);
-        assert!(matches!(
-            run.poll(&mut v, UnixMillis(0), false),
-            RunStep::Save { .. }
-        ));
-        run.handle_stored(&mut v, UnixMillis(0), Ok(())).unwrap();
-        let RunStep::Perform { transmit } = run.poll(&mut v, UnixMillis(0), false) else {
-            panic!("nothing sent");
-        };
+        let transmit = stored_then_sent(&mut run, &mut v);
         // Polled again (an event loop woke up), its answer not handed in.
         assert_eq!(run.poll(&mut v, UnixMillis(500), false), RunStep::Awaiting);
         assert_eq!(run.poll(&mut v, UnixMillis(900), false), RunStep::Awaiting);

@@ -145,13 +145,12 @@ impl WatchRun {
         if let Some(transmit) = watcher.poll_transmit(now) {
             return WatchStep::Perform { transmit };
         }
-        if !watcher.is_empty() && watcher.poll_timeout().is_none() {
-            return WatchStep::Awaiting;
-        }
         match watcher.poll_timeout() {
             Some(next) => WatchStep::Wait {
                 until: self.deadline.map_or(next, |d| d.min(next)),
             },
+            // Something watched, nothing to wait for: a read is out.
+            None if !watcher.is_empty() => WatchStep::Awaiting,
             None => WatchStep::Done,
         }
     }

@@ -79,7 +79,8 @@ where
                 drained.pending = pending;
                 return Ok(drained);
             }
-            // until_wait returns nothing else.
+            // Not reachable: every action is answered at once (Awaiting),
+            // and until_wait performs the others.
             _ => return Ok(drained),
         }
     }

@@ -196,9 +196,9 @@ impl PipelineRun {
     ///
     /// # Errors
     /// The outbox's error, handed back: the host ends the run there
-    /// (nothing more is sent). The rounds' submissions ask to be stored again after their
-    /// backoff; a stored submission's verdict comes back when its entry is
-    /// resumed; a TI refused before anything was stored has no entry, so its
+    /// (nothing more is sent). The rounds' submissions ask to be stored
+    /// again after their backoff; a stored submission's verdict comes back
+    /// when its entry is resumed; a TI refused before anything was stored has no entry, so its
     /// verdict is given back to the pipeline ([`Pipeline::restore_finished`])
     /// rather than lost.
     pub fn handle_stored(
