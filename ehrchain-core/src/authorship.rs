@@ -218,6 +218,12 @@ pub enum AuthorshipError {
         /// The member of the statement that differs (`tiId`, `recordHash`, …).
         field: &'static str,
     },
+    /// The TC carries no author's signature (it calls `anchorRecord`), where
+    /// only an author-signed one is taken (a signed batch).
+    #[error(
+        "the transaction carries no author's signature (it calls anchorRecord), and a signed batch holds only author-signed records: have the author sign it (SigningRequest), or anchor it alone or in an ordinary batch"
+    )]
+    NotSigned,
     /// The signer (a key, an HSM, a smart card, a wallet) made no signature.
     #[error(
         "the author's signer made no signature: {message}; check the signer (key, HSM, card or wallet) and submit the TI again"

@@ -296,6 +296,9 @@ error_codes! {
     /// The author's signer (a key, an HSM, a smart card, a wallet) made no
     /// signature: it failed or the author declined.
     SignerFailed = 803, "EHR_SIGNER_FAILED", Authorship, "the author's signer (key, HSM, smart card, wallet) made no signature";
+    /// A TC without its author's signature was given where only a signed one
+    /// is taken (a signed batch).
+    TcNotSigned = 804, "EHR_TC_NOT_SIGNED", Authorship, "the TC carries no author's signature, and only an author-signed one is taken here";
     /// A signed record's template does not allow the role its statement names.
     AuthorRoleNotAllowed = 820, "EHR_AUTHOR_ROLE_NOT_ALLOWED", Authorship, "the record's template does not allow the role its author signed as";
     /// A signed record's author did not hold the role when its batch was anchored.
@@ -550,6 +553,7 @@ impl AuthorshipError {
             Self::WrongSigner { .. } => ErrorCode::SignatureWrongSigner,
             Self::StatementMismatch { .. } | Self::NotAnchorRecord => ErrorCode::StatementMismatch,
             Self::SignerFailed { .. } => ErrorCode::SignerFailed,
+            Self::NotSigned => ErrorCode::TcNotSigned,
         }
     }
 }

@@ -172,6 +172,8 @@ enum ehr_result_code {
     EHR_STATEMENT_MISMATCH = 802,
     /** the author's signer (key, HSM, smart card, wallet) made no signature (authorship). */
     EHR_SIGNER_FAILED = 803,
+    /** the TC carries no author's signature, and only an author-signed one is taken here (authorship). */
+    EHR_TC_NOT_SIGNED = 804,
     /** the record's template does not allow the role its author signed as (authorship). */
     EHR_AUTHOR_ROLE_NOT_ALLOWED = 820,
     /** the author did not hold the signed role when the batch was anchored (authorship). */
@@ -757,6 +759,21 @@ typedef struct ehr_share ehr_share;
  * Thread safety: immutable; may be used from several threads at once.
  */
 typedef struct ehr_share_check ehr_share_check;
+
+/**
+ * A built signed batch: its root, its anchoring transaction and each
+ * record's signed proof.
+ *
+ * Thread safety: immutable; may be used from several threads at once.
+ */
+typedef struct ehr_signed_batch ehr_signed_batch;
+
+/**
+ * Collects author-signed TCs for one signed batch of a registry.
+ *
+ * Thread safety: may be used from any thread, not from two at once.
+ */
+typedef struct ehr_signed_batch_builder ehr_signed_batch_builder;
 
 /**
  * The proof of one signed record: who wrote it, in which role, and that it
@@ -3431,6 +3448,86 @@ ehr_result ehr_accounting(const uint8_t *consent,
                           char *buf,
                           size_t len,
                           size_t *out_len);
+
+/**
+ * Makes an empty signed-batch builder for the 20-byte `registry` on
+ * `chain_id`: the domain its records' statements must be signed under.
+ * Free it with `ehr_signed_batch_builder_free`.
+ */
+ehr_result ehr_signed_batch_builder_new(uint64_t chain_id,
+                                        const uint8_t *registry,
+                                        struct ehr_signed_batch_builder **builder_out);
+
+/**
+ * Adds an author-signed TC (`ehr_tc_attach_signature`) and writes its leaf
+ * index to `index_out`. Its statement must be the record's own and signed
+ * by its author under the builder's registry and chain: else
+ * `EHR_TC_NOT_SIGNED` (no signature), `EHR_STATEMENT_MISMATCH`,
+ * `EHR_SIGNATURE_MALFORMED` or `EHR_SIGNATURE_WRONG_SIGNER` (another
+ * signer, another registry or chain, or a smart account, whose signature
+ * only the chain checks: anchor that TC alone), and nothing is added.
+ * `EHR_BATCH_FULL` for a full batch. The TC's sealed record stays with it.
+ */
+ehr_result ehr_signed_batch_builder_push(struct ehr_signed_batch_builder *builder,
+                                         const struct ehr_tc *tc,
+                                         uint32_t *index_out);
+
+/**
+ * Writes the number of records added so far to `len_out`.
+ */
+ehr_result ehr_signed_batch_builder_len(const struct ehr_signed_batch_builder *builder,
+                                        size_t *len_out);
+
+/**
+ * Builds the Merkle tree of the records added so far under the 32-byte
+ * `batch_id` (the host's idempotency key for the batch). The builder is
+ * unchanged and may be built again or freed. `EHR_BATCH_EMPTY` without
+ * records. Free the batch with `ehr_signed_batch_free`.
+ */
+ehr_result ehr_signed_batch_builder_build(const struct ehr_signed_batch_builder *builder,
+                                          const uint8_t *batch_id,
+                                          struct ehr_signed_batch **batch_out);
+
+/**
+ * Frees a signed-batch builder; NULL is ignored.
+ */
+void ehr_signed_batch_builder_free(struct ehr_signed_batch_builder *builder);
+
+/**
+ * Writes the batch's 32-byte Merkle root to `root_out` and its number of
+ * records to `leaf_count_out`.
+ */
+ehr_result ehr_signed_batch_root(const struct ehr_signed_batch *batch,
+                                 uint8_t *root_out,
+                                 uint32_t *leaf_count_out);
+
+/**
+ * Writes the batch's `anchorSignedBatch(root, leafCount, batchId)`
+ * transaction to the builder's registry on its chain, sent by an account
+ * holding the relayer role, as NUL-terminated JSON (`{"to", "chainId",
+ * "calldata", "batchId", "root", "leafCount"}`, as JavaScript's
+ * `signedBatch.anchorTransaction()`) into `buf` (text-output rules:
+ * `ehr_result_message`). No validator gives a signed batch's ACKs yet:
+ * the relayer sends it and checks its receipt itself.
+ */
+ehr_result ehr_signed_batch_anchor_transaction(const struct ehr_signed_batch *batch,
+                                               char *buf,
+                                               size_t len,
+                                               size_t *out_len);
+
+/**
+ * Writes the signed proof of the record at leaf `index` (its statement,
+ * its author's signature and its inclusion proof) to `proof_out`; free it
+ * with `ehr_signed_proof_free`. `EHR_BATCH_NO_SUCH_RECORD` past the end.
+ */
+ehr_result ehr_signed_batch_proof(const struct ehr_signed_batch *batch,
+                                  uint32_t index,
+                                  struct ehr_signed_proof **proof_out);
+
+/**
+ * Frees a signed batch; NULL is ignored.
+ */
+void ehr_signed_batch_free(struct ehr_signed_batch *batch);
 
 /**
  * Reads a signed record's proof from its compact binary form (`EHRP`,

@@ -30,6 +30,7 @@ mod rpc;
 mod run;
 mod shapes;
 mod sharing;
+mod signed_batch;
 mod signed_proof;
 mod signer;
 mod tc;
@@ -59,6 +60,7 @@ pub use result::{
 pub use rpc::*;
 pub use run::*;
 pub use sharing::*;
+pub use signed_batch::*;
 pub use signed_proof::*;
 pub use signer::*;
 pub use tc::*;

@@ -16,6 +16,7 @@ mod registry;
 mod rpc;
 mod run;
 mod sharing;
+mod signed_batch;
 mod signed_proof;
 mod templates;
 mod ti;
@@ -49,6 +50,7 @@ pub use sharing::{
     consent_signing_digest, consent_typed_data, disclosure_transaction, mined_block_of,
     mined_block_request, publish_recipient_key_call,
 };
+pub use signed_batch::{SignedBatch, SignedBatchBuilder};
 pub use templates::Templates;
 pub use validator::Validator;
 pub use watcher::Watcher;
@@ -100,7 +102,7 @@ export type ErrorCode =
   | "EHR_CONSENT_NO_EMERGENCY_ROLE" | "EHR_RECIPIENT_KEY_NOT_PUBLISHED" | "EHR_RECIPIENT_KEY_MISMATCH"
   | "EHR_RECORD_NOT_ANCHORED" | "EHR_RECORD_ANCHOR_MISMATCH" | "EHR_DISCLOSURE_REFUSED" | "EHR_FHIR_MALFORMED" | "EHR_FHIR_TOO_LARGE"
   | "EHR_FHIR_UNMAPPED" | "EHR_FHIR_REJECTED" | "EHR_SIGNATURE_MALFORMED" | "EHR_SIGNATURE_WRONG_SIGNER"
-  | "EHR_STATEMENT_MISMATCH" | "EHR_SIGNER_FAILED" | "EHR_AUTHOR_ROLE_NOT_ALLOWED" | "EHR_AUTHOR_ROLE_NOT_HELD"
+  | "EHR_STATEMENT_MISMATCH" | "EHR_SIGNER_FAILED" | "EHR_TC_NOT_SIGNED" | "EHR_AUTHOR_ROLE_NOT_ALLOWED" | "EHR_AUTHOR_ROLE_NOT_HELD"
   | "EHR_PANIC" | "EHR_INTERNAL";
 
 /** The area an error comes from (docs/errors.md). */
@@ -256,6 +258,9 @@ export type Anchoring =
 
 /** A transaction for the transport to send. */
 export interface Submission { to: Hex; chainId: number; calldata: Hex; anchoring: Anchoring }
+
+/** A signed batch's `anchorSignedBatch` transaction, for the relayer to send. */
+export interface BatchTransaction { to: Hex; chainId: number; calldata: Hex; batchId: Hex; root: Hex; leafCount: number }
 
 /** The validator's next action. */
 export type Transmit =

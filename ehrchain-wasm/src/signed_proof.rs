@@ -16,7 +16,7 @@ use crate::error::Failure;
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct SignedRecordProof {
-    inner: CoreSigned,
+    pub(crate) inner: CoreSigned,
 }
 
 /// Reads a signed record's proof in any of its forms (see

@@ -11,7 +11,7 @@ import * as sharing from "../pkg/sharing.js";
 
 const PUBLIC = [
   "Batch", "BatchBuilder", "ChainTransaction", "Eip1193Transport", "Handshaker", "InclusionProof",
-  "PreparedTransaction", "SignedRecordProof", "SigningRequest", "Templates", "Validator", "decodeRevert", "deployRegistry",
+  "PreparedTransaction", "SignedBatch", "SignedBatchBuilder", "SignedRecordProof", "SigningRequest", "Templates", "Validator", "decodeRevert", "deployRegistry",
   "eip1193Signer", "envelopeInfo", "localSigner",
   "fhirAuditEvent", "fhirFromAck", "fhirMapBundle", "fhirMapResource", "fhirProvenance", "generateRecipientKey", "grantRole", "KeyCapsule",
   "openEnvelope", "Pipeline", "recipientKeyId", "recipientPublicKey", "registerTemplates", "resumeAll", "roleId", "runPipeline", "runValidator", "runWatcher",

@@ -8,6 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { decodeFunctionData, parseAbi } from "viem";
 import * as ehr from "../pkg/index.js";
 import { CHAIN_ID, FAST, setup, ti, walletOf } from "./chain.mjs";
 
@@ -139,6 +140,70 @@ test("a signed TC pushed as bulk is anchored alone, so its signature reaches the
   assert.throws(() => pipeline.push(elsewhere, "bulk", now), { code: "EHR_PIPELINE_WRONG_REGISTRY" });
   assert.equal(pipeline.isIdle, true, "nothing kept");
   key.free();
+});
+
+test("many authors' signed TCs in one signed batch: the relayer anchors its root, and each record's proof names its author", async () => {
+  const keys = [ehr.localSigner(`0x${"5d".repeat(32)}`), ehr.localSigner(`0x${"5e".repeat(32)}`)];
+  for (const key of keys) {
+    await ehr.grantRole(chain.provider, { chainId: 1337, registry: chain.registry, admin: chain.admin, role: "doctor", account: key.address });
+  }
+  const signedBy = (key) => {
+    const request = hs.generate(reading()).signingRequest(key.address);
+    return request.attach(key.sign(request));
+  };
+  const tcs = [signedBy(keys[0]), signedBy(keys[1]), signedBy(keys[0])];
+  const builder = new ehr.SignedBatchBuilder(chain.registry, CHAIN_ID);
+  tcs.forEach((tc, i) => assert.equal(builder.push(tc), i));
+  // Refused, and nothing added: an unsigned TC, one signed for another registry.
+  assert.throws(() => builder.push(hs.generate(reading())), (error) => {
+    assert.equal(error.code, "EHR_TC_NOT_SIGNED");
+    assert.equal(error.kind, "authorship");
+    return true;
+  });
+  const elsewhere = new ehr.SignedBatchBuilder(`0x${"ab".repeat(20)}`, CHAIN_ID);
+  assert.throws(() => elsewhere.push(tcs[0]), { code: "EHR_SIGNATURE_WRONG_SIGNER" });
+  assert.equal(builder.length, 3);
+  assert.equal(elsewhere.length, 0);
+
+  const batch = builder.build(`0x${"5d".repeat(32)}`);
+  const tx = batch.anchorTransaction();
+  assert.deepEqual(
+    { to: tx.to.toLowerCase(), chainId: tx.chainId, root: tx.root, leafCount: tx.leafCount, batchId: tx.batchId },
+    { to: lower(chain.registry), chainId: CHAIN_ID, root: batch.root, leafCount: 3, batchId: batch.batchId },
+  );
+  // viem reads the call as the registry's anchorSignedBatch.
+  const call = decodeFunctionData({
+    abi: parseAbi(["function anchorSignedBatch(bytes32 root, uint32 leafCount, bytes32 batchId)"]),
+    data: tx.calldata,
+  });
+  assert.deepEqual(call.args, [batch.root, 3, batch.batchId]);
+  const hash = await transport.send({ from: roles.handshaker, to: tx.to, data: tx.calldata });
+  await transport.waitForReceipt(hash);
+  const anchored = await transport.anchoredBatch(batch.root);
+  assert.deepEqual([anchored.root, anchored.leafCount], [batch.root, 3]);
+  const receipt = await chain.provider.request({ method: "eth_getTransactionReceipt", params: [hash] });
+  assert.equal(receipt.status, "0x1");
+  const block = await chain.provider.request({ method: "eth_getBlockByNumber", params: [receipt.blockNumber, false] });
+
+  const anchor = {
+    domain: { chainId: CHAIN_ID, registry: chain.registry },
+    batch: { root: batch.root, leafCount: 3, batchId: batch.batchId },
+    anchoredAt: Number(block.timestamp) * 1000,
+  };
+  const doctor = ehr.roleId("doctor");
+  const roleHistory = {
+    allowed: [{ templateId: tcs[0].templateId, role: doctor }],
+    terms: keys.map((key) => ({ role: doctor, account: key.address, grantedAt: 0 })),
+  };
+  tcs.forEach((tc, i) => {
+    const proof = ehr.SignedRecordProof.parse(batch.proof(i).toText());
+    proof.verify();
+    proof.verifyAnchored(anchor, roleHistory);
+    assert.equal(proof.recordHash, tc.recordHash);
+    assert.equal(proof.author, keys[i === 1 ? 1 : 0].address);
+  });
+  assert.throws(() => batch.proof(3), { code: "EHR_BATCH_NO_SUCH_RECORD" });
+  for (const key of keys) key.free();
 });
 
 test("a signature by another account is refused before sending, as in Rust and C", async () => {

@@ -5,8 +5,13 @@
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::{SolCall, sol};
 
-use super::{DomainSeparator, RecordSignature, RecordStatement, SignedRecordProof, SigningDomain};
+use super::{
+    AuthorshipError, DomainSeparator, RecordSignature, RecordStatement, SignedRecordProof,
+    SigningDomain,
+};
+use crate::Error;
 use crate::batch::{Batch, BatchBuilder, BatchError, BatchTransaction};
+use crate::generator::ChainTransaction;
 
 sol! {
     /// `EhrRegistry.anchorSignedBatch` (pinned to the compiled ABI by the
@@ -68,6 +73,28 @@ impl SignedBatchBuilder {
             signature,
         });
         Ok(index)
+    }
+
+    /// Adds an author-signed TC (from [`SigningRequest`](super::SigningRequest)
+    /// and a [`Signer`](super::Signer)): its statement must be the record's
+    /// own, and its author must have signed it under this builder's domain
+    /// (the chain and registry the batch is anchored in). Returns the
+    /// record's index (leaf position). The TC's sealed record stays with the
+    /// host; the batch holds its statement and signature.
+    ///
+    /// A smart account's signature is checked only on chain (ERC-1271), so
+    /// a TC a smart account signed is refused here: anchor it alone.
+    ///
+    /// # Errors
+    /// [`AuthorshipError::NotSigned`] for an `anchorRecord` TC,
+    /// [`AuthorshipError::StatementMismatch`], the signature's
+    /// [`AuthorshipError`] (`WrongSigner` also when it was signed for another
+    /// chain or registry), [`BatchError::Full`].
+    pub fn push_tc(&mut self, tc: &ChainTransaction) -> Result<u32, Error> {
+        let signed = tc.check_statement()?.ok_or(AuthorshipError::NotSigned)?;
+        let signature = RecordSignature::from_slice(&signed.signature)?;
+        self.separator.verify(&signed.statement, &signature)?;
+        Ok(self.push(signed.statement, signature)?)
     }
 
     /// How many records the batch holds so far.
@@ -185,5 +212,98 @@ impl SignedBatch {
     #[must_use]
     pub const fn registry(&self) -> Address {
         self.domain.registry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::ErrorCode;
+    use crate::authorship::{LocalSigner, Signer, SigningRequest, anchorSignedRecordCall};
+    use crate::validator::tests::tc_for;
+
+    fn signer(n: u8) -> LocalSigner {
+        LocalSigner::from_bytes(&[n; 32]).unwrap()
+    }
+
+    /// TC `ti` with `author`'s statement, signed by `key` (`attach` would
+    /// refuse another key's signature, so the call is encoded here).
+    fn signed(ti: u8, author: &LocalSigner, key: &LocalSigner) -> ChainTransaction {
+        let tc = tc_for(ti);
+        let request = SigningRequest::new(tc.clone(), author.address()).unwrap();
+        let call = anchorSignedRecordCall {
+            statement: request.statement().clone(),
+            signature: key.sign(&request).unwrap().into(),
+        };
+        ChainTransaction {
+            calldata: call.abi_encode().into(),
+            ..tc
+        }
+    }
+
+    fn builder() -> SignedBatchBuilder {
+        SignedBatchBuilder::new(SigningDomain::of(&tc_for(1)))
+    }
+
+    fn refusal(tc: &ChainTransaction, builder: &mut SignedBatchBuilder) -> ErrorCode {
+        let code = builder.push_tc(tc).unwrap_err().code();
+        assert!(builder.is_empty(), "a refused TC adds no record");
+        code
+    }
+
+    #[test]
+    fn a_signed_tc_becomes_a_provable_record_of_the_batch() {
+        let doctor = signer(0x11);
+        let tcs = [signed(1, &doctor, &doctor), signed(2, &doctor, &doctor)];
+        let mut builder = builder();
+        for (i, tc) in tcs.iter().enumerate() {
+            assert_eq!(builder.push_tc(tc).unwrap() as usize, i);
+        }
+        let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
+        for (i, tc) in tcs.iter().enumerate() {
+            let proof = batch.proof(u32::try_from(i).unwrap()).unwrap();
+            proof.verify().unwrap();
+            assert_eq!(proof.statement, tc.signed_statement().unwrap().statement);
+            assert_eq!(proof.statement.recordHash, tc.record_hash);
+        }
+    }
+
+    #[test]
+    fn an_unsigned_tc_is_refused() {
+        assert_eq!(refusal(&tc_for(1), &mut builder()), ErrorCode::TcNotSigned);
+    }
+
+    #[test]
+    fn another_keys_signature_is_refused() {
+        let tc = signed(1, &signer(0x11), &signer(0x12));
+        assert_eq!(
+            refusal(&tc, &mut builder()),
+            ErrorCode::SignatureWrongSigner
+        );
+    }
+
+    #[test]
+    fn a_tc_signed_for_another_registry_is_refused() {
+        let doctor = signer(0x11);
+        let mut elsewhere = SignedBatchBuilder::new(SigningDomain {
+            registry: Address::repeat_byte(0x01),
+            ..SigningDomain::of(&tc_for(1))
+        });
+        assert_eq!(
+            refusal(&signed(1, &doctor, &doctor), &mut elsewhere),
+            ErrorCode::SignatureWrongSigner
+        );
+    }
+
+    #[test]
+    fn a_statement_of_another_record_is_refused() {
+        let doctor = signer(0x11);
+        let tc = ChainTransaction {
+            record_hash: B256::repeat_byte(0x99),
+            ..signed(1, &doctor, &doctor)
+        };
+        assert_eq!(refusal(&tc, &mut builder()), ErrorCode::StatementMismatch);
     }
 }

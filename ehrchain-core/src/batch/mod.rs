@@ -222,8 +222,12 @@ impl std::fmt::Debug for Batch {
 }
 
 /// The transaction that anchors a batch root (`anchorBatch(root, leafCount,
-/// batchId)`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// batchId)`, or `anchorSignedBatch` for a signed batch).
+///
+/// JSON form (camelCase): `{"to", "chainId", "calldata", "batchId", "root",
+/// "leafCount"}`, what a host that sends it itself reads.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchTransaction {
     /// The `EhrRegistry` contract called.
     pub to: Address,

@@ -7,6 +7,7 @@
  * beyond the CHECK macros below; run by `make ffi` and again under valgrind.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3203,6 +3204,129 @@ static void test_signed_record_proofs(void) {
     EXPECT(v1 == NULL && bad_v1 == NULL);
 }
 
+/* A blood-pressure TC whose statement `author` signed with `key`. */
+static ehr_ti *signed_bp_tc(struct fixture *f, const char *systolic, const ehr_signer *key,
+                            ehr_tc **signed_tc) {
+    ehr_tc *tc = NULL;
+    ehr_ti *ti = bp_tc(f, systolic, &tc);
+    uint8_t author[20], digest[32], signature[65];
+    OK(ehr_signer_address(key, author));
+    OK(ehr_tc_signing_digest(tc, author, digest));
+    OK(ehr_signer_sign_digest(key, digest, signature));
+    OK(ehr_tc_attach_signature(tc, author, signature, 65, signed_tc));
+    ehr_tc_free(tc);
+    return ti;
+}
+
+/* Many authors' signed TCs under one root: each record's signed proof
+ * names its author and verifies; an unsigned TC, or one signed for another
+ * registry, is refused and adds nothing; the anchoring call is
+ * anchorSignedBatch(root, leafCount, batchId) to the registry. */
+static void test_signed_batches(void) {
+    uint8_t secrets[2][32];
+    memset(secrets[0], 0x31, 32);
+    memset(secrets[1], 0x32, 32);
+    struct fixture f = fixture_new(DEVNET, NULL);
+    uint64_t chain_id = 0;
+    uint8_t registry[20], elsewhere[20];
+    OK(ehr_transport_chain(f.chain, &chain_id, registry));
+    memcpy(elsewhere, registry, 20);
+    elsewhere[19] ^= 1;
+    ehr_signer *keys[2] = {NULL, NULL};
+    ehr_tc *tcs[3] = {NULL, NULL, NULL}, *plain = NULL;
+    ehr_ti *tis[4];
+    for (int k = 0; k < 2; k++) {
+        OK(ehr_signer_new_local(secrets[k], &keys[k]));
+    }
+    tis[0] = signed_bp_tc(&f, "141", keys[0], &tcs[0]);
+    tis[1] = signed_bp_tc(&f, "142", keys[1], &tcs[1]);
+    tis[2] = signed_bp_tc(&f, "143", keys[0], &tcs[2]);
+    tis[3] = bp_tc(&f, "144", &plain);
+
+    ehr_signed_batch_builder *builder = NULL, *other = NULL;
+    OK(ehr_signed_batch_builder_new(chain_id, registry, &builder));
+    OK(ehr_signed_batch_builder_new(chain_id, elsewhere, &other));
+    for (uint32_t i = 0; i < 3; i++) {
+        uint32_t index = 99;
+        OK(ehr_signed_batch_builder_push(builder, tcs[i], &index));
+        EXPECT(index == i);
+    }
+    uint32_t index = 99;
+    EXPECT_RC(ehr_signed_batch_builder_push(builder, plain, &index), EHR_TC_NOT_SIGNED);
+    EXPECT_LAST_ERROR("carries no author's signature");
+    EXPECT_RC(ehr_signed_batch_builder_push(other, tcs[0], &index), EHR_SIGNATURE_WRONG_SIGNER);
+    EXPECT(index == 99);
+    size_t len = 0;
+    OK(ehr_signed_batch_builder_len(builder, &len));
+    EXPECT(len == 3);
+    OK(ehr_signed_batch_builder_len(other, &len));
+    EXPECT(len == 0);
+    uint8_t batch_id[32];
+    memset(batch_id, 0x5b, 32);
+    ehr_signed_batch *batch = NULL, *empty = NULL;
+    EXPECT_RC(ehr_signed_batch_builder_build(other, batch_id, &empty), EHR_BATCH_EMPTY);
+    OK(ehr_signed_batch_builder_build(builder, batch_id, &batch));
+
+    uint8_t root[32];
+    uint32_t leaf_count = 0;
+    OK(ehr_signed_batch_root(batch, root, &leaf_count));
+    EXPECT(leaf_count == 3);
+    char json[4096], hex[2 + 2 * 32 + 1], field[200];
+    size_t n = 0;
+    for (uint32_t i = 0; i < 3; i++) {
+        ehr_signed_proof *proof = NULL;
+        OK(ehr_signed_batch_proof(batch, i, &proof));
+        OK(ehr_signed_proof_verify(proof));
+        OK(ehr_signed_proof_to_json(proof, json, sizeof json, &n));
+        uint8_t ti_id[32], author[20];
+        OK(ehr_tc_ti_id(tcs[i], ti_id));
+        snprintf(field, sizeof field, "\"tiId\": \"%s\"", to_hex(hex, ti_id, 32));
+        EXPECT(strstr(json, field) != NULL);
+        OK(ehr_signer_address(keys[i == 1], author));
+        snprintf(field, sizeof field, "\"author\": \"%s\"", to_hex(hex, author, 20));
+        EXPECT(strstr(json, field) != NULL);
+        snprintf(field, sizeof field, "\"root\": \"%s\"", to_hex(hex, root, 32));
+        EXPECT(strstr(json, field) != NULL);
+        ehr_signed_proof_free(proof);
+    }
+    ehr_signed_proof *none = NULL;
+    EXPECT_RC(ehr_signed_batch_proof(batch, 3, &none), EHR_BATCH_NO_SUCH_RECORD);
+    EXPECT(none == NULL);
+
+    OK(ehr_signed_batch_anchor_transaction(batch, json, sizeof json, &n));
+    EXPECT(n == strlen(json));
+    EXPECT(strstr(json, "\"leafCount\":3") != NULL);
+    for (char *c = json; *c != '\0'; c++) {
+        *c = (char)tolower((unsigned char)*c); /* `to` is EIP-55 checksummed */
+    }
+    snprintf(field, sizeof field, "\"to\":\"%s\"", to_hex(hex, registry, 20));
+    EXPECT(strstr(json, field) != NULL);
+    /* The call's words: root, leaf count, batch id, after the selector. */
+    char words[2 + 8 + 3 * 64 + 1];
+    snprintf(words, sizeof words, "%.10s%s", strstr(json, "\"calldata\":\"") + 12,
+             to_hex(hex, root, 32) + 2);
+    EXPECT(strstr(json, words) != NULL);
+    EXPECT(strstr(json, "00000000000000000000000000000000000000000000000000000000000000035b5b") != NULL);
+    EXPECT_RC(ehr_signed_batch_anchor_transaction(batch, json, 8, &n), EHR_BUFFER_TOO_SMALL);
+
+    ehr_signed_batch_free(batch);
+    ehr_signed_batch_free(NULL);
+    ehr_signed_batch_builder_free(other);
+    ehr_signed_batch_builder_free(builder);
+    ehr_signed_batch_builder_free(NULL);
+    ehr_tc_free(plain);
+    for (int i = 0; i < 3; i++) {
+        ehr_tc_free(tcs[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        ehr_ti_free(tis[i]);
+    }
+    for (int k = 0; k < 2; k++) {
+        ehr_signer_free(keys[k]);
+    }
+    fixture_free(&f);
+}
+
 /* ------------------------------------------------------------ capsules */
 
 /* A recipient's key store behind callbacks (an HSM, say): it holds one
@@ -3916,6 +4040,7 @@ int main(void) {
     test_pipeline_over_the_hosts_http();
     test_pipeline_in_an_event_loop();
     test_signed_record_proofs();
+    test_signed_batches();
     test_key_capsules();
     test_sharing_from_answers();
     test_patient_records_from_logs();
