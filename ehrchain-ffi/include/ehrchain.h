@@ -203,6 +203,7 @@ enum ehr_result_code {
 #define EHR_TRANSMIT_INIT ([] { ehr_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_RECEIPT_INIT ([] { ehr_receipt s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_DURABLE_STEP_INIT ([] { ehr_durable_step s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_WATCH_STEP_INIT ([] { ehr_watch_step s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_SIGNER_CALLBACKS_INIT ([] { ehr_signer_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_TRANSPORT_CALLBACKS_INIT ([] { ehr_transport_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_OUTAGE_INIT ([] { ehr_outage s_{}; s_.struct_size = sizeof s_; return s_; }())
@@ -218,6 +219,7 @@ enum ehr_result_code {
 #define EHR_TRANSMIT_INIT { .struct_size = sizeof(ehr_transmit) }
 #define EHR_RECEIPT_INIT { .struct_size = sizeof(ehr_receipt) }
 #define EHR_DURABLE_STEP_INIT { .struct_size = sizeof(ehr_durable_step) }
+#define EHR_WATCH_STEP_INIT { .struct_size = sizeof(ehr_watch_step) }
 #define EHR_SIGNER_CALLBACKS_INIT { .struct_size = sizeof(ehr_signer_callbacks) }
 #define EHR_TRANSPORT_CALLBACKS_INIT { .struct_size = sizeof(ehr_transport_callbacks) }
 #define EHR_OUTAGE_INIT { .struct_size = sizeof(ehr_outage) }
@@ -312,6 +314,64 @@ enum ehr_durable_step_kind
 typedef enum ehr_durable_step_kind ehr_durable_step_kind;
 #else
 typedef uint32_t ehr_durable_step_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What an `ehr_watch_step` asks of the host.
+ */
+enum ehr_watch_step_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Perform the watcher's read written to `transmit_out`
+     * (`EHR_TRANSMIT_READ_HEAD`, `_READ_BLOCK`, `_POLL`, `_READ_RECORD` or
+     * `_READ_BATCH`) and hand its result to the matching
+     * `ehr_watcher_handle_*` function, then poll.
+     */
+    EHR_WATCH_PERFORM = 1,
+    /**
+     * A vanished anchor's TI is pending again: store its entry
+     * (`ehr_watch_run_entry`) under `key` in the outbox, then hand the
+     * outcome to `ehr_watch_run_handle_stored`. Its TC is not run before.
+     */
+    EHR_WATCH_SAVE = 2,
+    /**
+     * Run the TC of the stored entry (`ehr_watch_run_entry`) to its ACKs,
+     * durably (`ehr_validator_from_json`, then an `ehr_durable_run` or
+     * `ehr_validator_run_durably`), then hand the validator and its ACKs
+     * to `ehr_watch_run_handle_resent`.
+     */
+    EHR_WATCH_RESEND = 3,
+    /**
+     * An event the run acted on (`ehr_watch_run_event`: a final anchor,
+     * or a vanished one resent), which has left the watcher, with the
+     * `ack_count` ACKs of its resent TC (`ehr_watch_run_ack`).
+     */
+    EHR_WATCH_EVENT = 4,
+    /**
+     * Nothing to do before `until_ms`: wait (waking early to cancel), then
+     * poll.
+     */
+    EHR_WATCH_WAIT = 5,
+    /**
+     * The result of the read performed is not handed in yet: nothing to
+     * do until it is (the host's loop woke up for something else).
+     */
+    EHR_WATCH_AWAITING = 6,
+    /**
+     * The run is over: nothing is left to watch, or the host's deadline
+     * passed, or it cancelled.
+     */
+    EHR_WATCH_DONE = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ehr_watch_step_kind ehr_watch_step_kind;
+#else
+typedef uint32_t ehr_watch_step_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -859,6 +919,17 @@ typedef struct ehr_validator_config ehr_validator_config;
 typedef struct ehr_validator_config_builder ehr_validator_config_builder;
 
 /**
+ * One watch of an `ehr_watcher`, step by step: poll a step
+ * (`ehr_watch_run_poll`), do it, hand its outcome in, poll again, until
+ * `EHR_WATCH_DONE`. Pass the same watcher on every call. Free it with
+ * `ehr_watch_run_free`.
+ *
+ * Thread safety: a handle may be moved to another thread, but not used from
+ * two threads at once.
+ */
+typedef struct ehr_watch_run ehr_watch_run;
+
+/**
  * The anchor watcher over valid ACKs.
  *
  * Thread safety: a handle may be moved to another thread, but not used from
@@ -1392,6 +1463,35 @@ typedef struct ehr_durable_step {
      */
     uint32_t stop_cause;
 } ehr_durable_step;
+
+/**
+ * The next step of an `ehr_watch_run` (`ehr_watch_run_poll`). Only the
+ * fields its `kind` names are set; the others are zero.
+ */
+typedef struct ehr_watch_step {
+    /**
+     * `sizeof(ehr_watch_step)` as the host's header declares it
+     * (`EHR_WATCH_STEP_INIT` sets it): which of the fields below the host's
+     * struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
+     * What to do: an `ehr_watch_step_kind`.
+     */
+    uint32_t kind;
+    /**
+     * `EHR_WATCH_SAVE`: the entry's key (the TI id, or the batch's root).
+     */
+    uint8_t key[32];
+    /**
+     * `EHR_WATCH_WAIT`: when to poll again (Unix milliseconds).
+     */
+    uint64_t until_ms;
+    /**
+     * `EHR_WATCH_EVENT`: how many ACKs the event's resends made.
+     */
+    size_t ack_count;
+} ehr_watch_step;
 
 /**
  * An author's signer as C callbacks: the vendor's HSM or smart card.
@@ -3181,6 +3281,90 @@ ehr_result ehr_durable_run_handle_stored(struct ehr_durable_run *run,
  * Frees a run; NULL is ignored.
  */
 void ehr_durable_run_free(struct ehr_durable_run *run);
+
+/**
+ * Makes a watch that stops at `deadline_ms` (Unix milliseconds; 0 for
+ * none: only an empty watcher or a cancel end it), acting on vanished
+ * anchors when `resend` (without, their events stay in the watcher for
+ * `ehr_watcher_poll_event`). Free it with `ehr_watch_run_free`.
+ */
+ehr_result ehr_watch_run_new(uint64_t deadline_ms, bool resend, struct ehr_watch_run **run_out);
+
+/**
+ * Writes the next step of `run` for `watcher` at `now_ms` to `step_out`,
+ * and its read to `transmit_out` (`EHR_TRANSMIT_NONE` unless the step is
+ * `EHR_WATCH_PERFORM`); `cancelled`: the host cancelled. A read handed out
+ * before the run's first poll and never answered is asked again then;
+ * while the result of the read performed is not handed in, the step is
+ * `EHR_WATCH_AWAITING`; while a `EHR_WATCH_SAVE` or `EHR_WATCH_RESEND`
+ * awaits its outcome, it is handed out again.
+ */
+ehr_result ehr_watch_run_poll(struct ehr_watch_run *run,
+                              struct ehr_watcher *watcher,
+                              uint64_t now_ms,
+                              bool cancelled,
+                              struct ehr_watch_step *step_out,
+                              struct ehr_transmit *transmit_out);
+
+/**
+ * Writes the entry of the last `EHR_WATCH_SAVE` or `EHR_WATCH_RESEND` (the
+ * vanished anchor's outbox entry, format `ehrchain.validator/2`, which
+ * resends the same TC) as NUL-terminated text into `buf` (text-output
+ * rules: `ehr_result_message`).
+ */
+ehr_result ehr_watch_run_entry(const struct ehr_watch_run *run,
+                               char *buf,
+                               size_t len,
+                               size_t *out_len);
+
+/**
+ * Writes the event of the last `EHR_WATCH_EVENT` as NUL-terminated JSON
+ * into `buf` (text-output rules: `ehr_result_message`), in the form of
+ * `ehr_watcher_poll_event`. `EHR_NOT_PRESENT` before the first.
+ */
+ehr_result ehr_watch_run_event(const struct ehr_watch_run *run,
+                               char *buf,
+                               size_t len,
+                               size_t *out_len);
+
+/**
+ * Writes a copy of ACK `index` of the last `EHR_WATCH_EVENT` (the ACKs of
+ * its resent TC, oldest first) to `ack_out` (free it with
+ * `ehr_ack_free`); `EHR_INVALID_ARGUMENT` for an index at or past its
+ * `ack_count`.
+ */
+ehr_result ehr_watch_run_ack(const struct ehr_watch_run *run,
+                             size_t index,
+                             struct ehr_ack **ack_out);
+
+/**
+ * Hands in the outcome of the last `EHR_WATCH_SAVE`: `EHR_OK` once stored
+ * durably, or the host's failure code. Returns `EHR_OUTBOX_UNAVAILABLE`
+ * for a failure: the host ends the run there, and the event stays in the
+ * watcher with those after it, so a later run acts on it.
+ */
+ehr_result ehr_watch_run_handle_stored(struct ehr_watch_run *run, ehr_result result);
+
+/**
+ * Hands in the outcome of the last `EHR_WATCH_RESEND`: `validator`, which
+ * ran the entry's TC, and, when `acked`, its `acks_len` ACKs (`acks`; may
+ * be NULL when `acks_len` is 0). `acked` false: that run stopped before
+ * its verdict (`EHR_DURABLE_PENDING`, `EHR_STILL_PENDING`), its entry
+ * pending in the outbox for the host to resume; `acks` is not read. A
+ * valid ACK is watched; the TC is run again while every ACK is invalid
+ * but may be rerun and the host's limits allow. The ACKs are copied.
+ */
+ehr_result ehr_watch_run_handle_resent(struct ehr_watch_run *run,
+                                       struct ehr_watcher *watcher,
+                                       const struct ehr_validator *validator,
+                                       bool acked,
+                                       const struct ehr_ack *const *acks,
+                                       size_t acks_len);
+
+/**
+ * Frees a watch run; NULL is ignored.
+ */
+void ehr_watch_run_free(struct ehr_watch_run *run);
 
 /**
  * Makes the holder's check of sharing `envelope` (`envelope_len` bytes;

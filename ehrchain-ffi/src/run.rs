@@ -4,7 +4,9 @@
 //! the rules of `ehr_validator_run_durably` (an action never answered asked
 //! again, the entry stored before anything is sent, a deadline or cancel
 //! stopping the run only once the entry is stored, the ACKs leaving the
-//! validator only once stored).
+//! validator only once stored). Beside it, the same for a watch
+//! (`ehr_watch_run`, module `watch`); the runs share the helpers at the end
+//! of this module.
 
 use std::ffi::c_char;
 
@@ -13,10 +15,14 @@ use ehrchain_core::{Ack, RunStep, StopCause, UnixMillis, ValidatorRun};
 use crate::handshaker::ehr_ack;
 use crate::outbox::stored;
 use crate::ptr::{self, Out, OutExtensible};
-use crate::result::{Error, ehr_result, guard};
+use crate::result::{Error, Result, ehr_result, guard};
 use crate::shapes::{free, guard_on, guard_on_mut};
 use crate::validator::{ehr_transmit, ehr_validator};
 use ehrchain_core::ErrorCode;
+
+mod watch;
+
+pub use watch::*;
 
 /// One run of an `ehr_validator` to its verdict, step by step: poll a step
 /// (`ehr_durable_run_poll`), do it, hand its outcome in, poll again, until
@@ -110,9 +116,8 @@ pub unsafe extern "C" fn ehr_durable_run_new(
 ) -> ehr_result {
     guard(|| {
         let out = Out::new(run_out, "run_out")?;
-        let deadline = (deadline_ms != 0).then_some(UnixMillis(deadline_ms));
         out.give(ehr_durable_run {
-            run: ValidatorRun::new(deadline, keeps_entries),
+            run: ValidatorRun::new(deadline(deadline_ms), keeps_entries),
             entry: String::new(),
             acks: Vec::new(),
         });
@@ -171,10 +176,7 @@ pub unsafe extern "C" fn ehr_durable_run_poll(
                 ehr_durable_step_kind::EHR_DURABLE_ACKED
             }
             RunStep::Pending { stopped } => {
-                c.stop_cause = match stopped.cause {
-                    StopCause::Deadline => ehr_stop_cause::EHR_STOP_DEADLINE,
-                    StopCause::Cancelled => ehr_stop_cause::EHR_STOP_CANCELLED,
-                } as u32;
+                c.stop_cause = stop_cause(stopped.cause);
                 ehr_durable_step_kind::EHR_DURABLE_PENDING
             }
         };
@@ -209,21 +211,7 @@ pub unsafe extern "C" fn ehr_durable_run_ack(
     index: usize,
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
-    guard(|| {
-        let run = ptr::handle(run, "run")?;
-        let out = Out::new(ack_out, "ack_out")?;
-        let ack = run.acks.get(index).ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "the argument `index` is {index}; the step has {} ACKs",
-                    run.acks.len()
-                ),
-            )
-        })?;
-        out.give(ehr_ack { ack: ack.clone() });
-        Ok(())
-    })
+    guard_on(run, "run", |run| give_ack(&run.acks, index, ack_out))
 }
 
 /// Hands in the outcome of the last `EHR_DURABLE_SAVE` or
@@ -251,4 +239,41 @@ pub unsafe extern "C" fn ehr_durable_run_handle_stored(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_durable_run_free(run: *mut ehr_durable_run) {
     free(run);
+}
+
+/// A run's deadline: `deadline_ms` (Unix milliseconds), none for 0, as in
+/// the blocking drivers.
+fn deadline(deadline_ms: u64) -> Option<UnixMillis> {
+    (deadline_ms != 0).then_some(UnixMillis(deadline_ms))
+}
+
+/// Why a run stopped, as an `ehr_stop_cause`.
+fn stop_cause(cause: StopCause) -> u32 {
+    (match cause {
+        StopCause::Deadline => ehr_stop_cause::EHR_STOP_DEADLINE,
+        StopCause::Cancelled => ehr_stop_cause::EHR_STOP_CANCELLED,
+    }) as u32
+}
+
+/// Item `index` of a step's `items` (`what`: their name, plural);
+/// `EHR_INVALID_ARGUMENT` for an index at or past their count.
+fn item<'a, T>(items: &'a [T], index: usize, what: &str) -> Result<&'a T> {
+    items.get(index).ok_or_else(|| {
+        Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "the argument `index` is {index}; the step has {} {what}",
+                items.len()
+            ),
+        )
+    })
+}
+
+/// Hands a copy of ACK `index` of a step's `acks` to `ack_out`.
+fn give_ack(acks: &[Ack], index: usize, ack_out: *mut *mut ehr_ack) -> Result<()> {
+    let out = Out::new(ack_out, "ack_out")?;
+    out.give(ehr_ack {
+        ack: item(acks, index, "ACKs")?.clone(),
+    });
+    Ok(())
 }

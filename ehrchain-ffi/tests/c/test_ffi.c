@@ -2057,6 +2057,230 @@ static void test_durable_run_steps(void) {
     fixture_free(&f);
 }
 
+/* Performs the watcher's read `a` on the fake chain at `now_ms` and hands
+ * its result to `w`. */
+static void perform_watch_read(ehr_watcher *w, struct fake_chain *fake, uint64_t now_ms,
+                               const ehr_transmit *a) {
+    switch (a->kind) {
+    case EHR_TRANSMIT_READ_HEAD: {
+        uint64_t head = 0;
+        ehr_result rc = fake_head(fake, &head);
+        OK(ehr_watcher_handle_head(w, now_ms, rc, head));
+        break;
+    }
+    case EHR_TRANSMIT_POLL: {
+        uint32_t status = 0;
+        ehr_receipt receipt = EHR_RECEIPT_INIT;
+        ehr_result rc = fake_poll(fake, a->tx_hash, &a->submission, &status, &receipt);
+        OK(ehr_watcher_handle_receipt(w, now_ms, rc, status, &receipt));
+        break;
+    }
+    case EHR_TRANSMIT_READ_RECORD: {
+        bool found = false;
+        uint8_t record_hash[32];
+        ehr_result rc = fake_record_hash_of(fake, a->ti_id, &found, record_hash);
+        OK(ehr_watcher_handle_record(w, now_ms, rc, found, record_hash));
+        break;
+    }
+    default:
+        EXPECT(a->kind == EHR_TRANSMIT_READ_HEAD); /* no other read is asked here */
+    }
+}
+
+/* Steps the watch `run` of `w` on the fake chain on a virtual clock,
+ * performing its reads and waits, until it asks for something else: that
+ * step (its read checked to be none). */
+static ehr_watch_step watch_run_until(ehr_watch_run *run, ehr_watcher *w, struct fake_chain *fake,
+                                  uint64_t *now_ms) {
+    for (int i = 0; i < 10000; i++) {
+        ehr_watch_step step;
+        memset(&step, 0xCD, sizeof step); /* every field is written */
+        step.struct_size = sizeof step;
+        ehr_transmit a = EHR_TRANSMIT_INIT;
+        OK(ehr_watch_run_poll(run, w, *now_ms, false, &step, &a));
+        EXPECT(step.kind == EHR_WATCH_PERFORM || a.kind == EHR_TRANSMIT_NONE);
+        if (step.kind == EHR_WATCH_PERFORM) {
+            EXPECT(step.until_ms == 0 && step.ack_count == 0 && step.key[0] == 0);
+            perform_watch_read(w, fake, *now_ms, &a);
+        } else if (step.kind == EHR_WATCH_WAIT) {
+            EXPECT(step.ack_count == 0);
+            *now_ms = step.until_ms > *now_ms ? step.until_ms : *now_ms + 1;
+        } else {
+            return step;
+        }
+    }
+    ehr_watch_step none = EHR_WATCH_STEP_INIT;
+    return none;
+}
+
+/* Resends the entry of the watch `run`'s EHR_WATCH_RESEND as an event-loop
+ * host would: its validator from the entry, run with an ehr_durable_run on
+ * the fake chain (its verdict stored in `ob`), then handed back with its
+ * ACKs. */
+static void resend_with_a_durable_run(ehr_watch_run *run, ehr_watcher *w, struct fake_chain *fake,
+                                      struct mem_outbox *ob, uint64_t *now_ms) {
+    static char entry[16384];
+    size_t n = 0;
+    OK(ehr_watch_run_entry(run, entry, sizeof entry, &n));
+    ehr_validator *again = NULL;
+    OK(ehr_validator_from_json(entry, n, &again));
+    ehr_durable_run *durable = NULL;
+    OK(ehr_durable_run_new(0, true, &durable));
+    int saves = 1; /* the watch run's EHR_WATCH_SAVE stored the entry */
+    ehr_durable_step step = run_until_stored(durable, again, fake, now_ms, &saves);
+    EXPECT(step.kind == EHR_DURABLE_FINISH && step.ack_count == 1 && step.has_key);
+    ehr_ack *acks[1] = {NULL};
+    OK(ehr_durable_run_ack(durable, 0, &acks[0]));
+    OK(ob_finish(ob, step.key, (const ehr_ack *const *)acks, 1));
+    OK(ehr_durable_run_handle_stored(durable, again, *now_ms, EHR_OK));
+    step = run_until_stored(durable, again, fake, now_ms, &saves);
+    EXPECT(step.kind == EHR_DURABLE_ACKED && step.ack_count == 1);
+    OK(ehr_watch_run_handle_resent(run, w, again, true, (const ehr_ack *const *)acks, 1));
+    ehr_ack_free(acks[0]);
+    ehr_durable_run_free(durable);
+    ehr_validator_free(again);
+}
+
+/* A host with its own event loop follows the core's watch run: it performs
+ * the watcher's reads; a reorg takes the anchor away; the entry is stored
+ * before the same TC is sent again (a failed store ends the run and keeps
+ * the event for the next); the resend runs as a durable run, its valid ACK
+ * (the same record hash, a new transaction) is handed out with the
+ * vanished event and watched in turn, to final; then the run is done. A
+ * cancelled run is done at once; without resending, the events stay in the
+ * watcher. */
+static void test_watch_run_steps(void) {
+    struct fake_chain fake;
+    struct fixture f = fixture_new(FAKE_CHAIN, &fake);
+    struct mem_outbox ob;
+    memset(&ob, 0, sizeof ob);
+    ehr_outbox_callbacks outbox = mem_outbox_callbacks(&ob);
+    ehr_ti *ti = bp_ti(f.t, "134");
+    uint8_t ti_id[32];
+    OK(ehr_ti_id(ti, ti_id));
+    ehr_validator *v = NULL;
+    OK(ehr_handshaker_validator_for(f.hs, ti, NULL, ehr_clock_now_ms(), &v));
+    OK(ehr_validator_run_durably(v, f.chain, &outbox, 0, NULL));
+    ehr_ack_summary first = EHR_ACK_SUMMARY_INIT;
+    ehr_ack *ack = next_ack(v, &first);
+    EXPECT(first.valid && first.tx_hash[0] == 1 && fake.submits == 1);
+    ehr_watcher *w = NULL;
+    OK(ehr_watcher_new(LIT("{\"depth\": 3, \"pollIntervalMs\": 1}"), &w));
+    OK(ehr_watcher_watch(w, v, ack));
+    uint64_t now_ms = ehr_clock_now_ms();
+
+    ehr_watch_run *run = NULL;
+    EXPECT_RC(ehr_watch_run_new(0, true, NULL), EHR_NULL_ARGUMENT);
+    OK(ehr_watch_run_new(0, true, &run));
+    ehr_watch_step step = EHR_WATCH_STEP_INIT;
+    ehr_transmit a = EHR_TRANSMIT_INIT;
+    char text[32768];
+    size_t n = 0;
+    EXPECT_RC(ehr_watch_run_event(run, text, sizeof text, &n), EHR_NOT_PRESENT);
+    /* The first read; the loop wakes up before its answer: nothing to do. */
+    OK(ehr_watch_run_poll(run, w, now_ms, false, &step, &a));
+    EXPECT(step.kind == EHR_WATCH_PERFORM && a.kind == EHR_TRANSMIT_READ_HEAD);
+    ehr_transmit none = EHR_TRANSMIT_INIT;
+    OK(ehr_watch_run_poll(run, w, now_ms, false, &step, &none));
+    EXPECT(step.kind == EHR_WATCH_AWAITING && none.kind == EHR_TRANSMIT_NONE);
+    EXPECT_RC(ehr_watch_run_poll(run, NULL, now_ms, false, &step, &a), EHR_NULL_ARGUMENT);
+    step.struct_size = 0;
+    EXPECT_RC(ehr_watch_run_poll(run, w, now_ms, false, &step, &a), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("`step_out->struct_size` is 0");
+    step.struct_size = sizeof step;
+    perform_watch_read(w, &fake, now_ms, &a);
+
+    /* Reorged away: the transaction is gone, the registry holds nothing. */
+    fake.anchored = 0;
+    memset(fake.tx_hash, 0, 32);
+    step = watch_run_until(run, w, &fake, &now_ms);
+    EXPECT(step.kind == EHR_WATCH_SAVE && memcmp(step.key, ti_id, 32) == 0);
+    EXPECT(step.until_ms == 0 && step.ack_count == 0 && fake.submits == 1);
+    OK(ehr_watch_run_entry(run, text, sizeof text, &n));
+    EXPECT(n == strlen(text) && strstr(text, "\"ehrchain.validator/2\"") != NULL);
+    /* The disk is full: the run ends there, nothing is sent, and the
+     * vanished anchor stays in the watcher for the next run. */
+    EXPECT_RC(ehr_watch_run_handle_stored(run, EHR_OUTBOX_UNAVAILABLE), EHR_OUTBOX_UNAVAILABLE);
+    ehr_watch_run_free(run);
+    EXPECT(fake.submits == 1);
+    OK(ehr_watch_run_new(0, true, &run));
+    step = watch_run_until(run, w, &fake, &now_ms);
+    EXPECT(step.kind == EHR_WATCH_SAVE && memcmp(step.key, ti_id, 32) == 0);
+    /* Not stored yet: asked again. */
+    step = watch_run_until(run, w, &fake, &now_ms);
+    EXPECT(step.kind == EHR_WATCH_SAVE);
+    OK(ehr_watch_run_entry(run, text, sizeof text, &n));
+    OK(ob_save(&ob, step.key, text, n));
+    OK(ehr_watch_run_handle_stored(run, EHR_OK));
+    step = watch_run_until(run, w, &fake, &now_ms);
+    EXPECT(step.kind == EHR_WATCH_RESEND && ob.has && fake.submits == 1);
+    /* The event leaves the watcher only once acted on: still in its state. */
+    OK(ehr_watcher_to_json(w, text, sizeof text, &n));
+    EXPECT(strstr(text, "\"event\":\"vanished\"") != NULL);
+    bool has_event = true;
+    resend_with_a_durable_run(run, w, &fake, &ob, &now_ms);
+    EXPECT(fake.submits == 2 && !ob.has && ob.acks == 2);
+    step = watch_run_until(run, w, &fake, &now_ms);
+    EXPECT(step.kind == EHR_WATCH_EVENT && step.ack_count == 1);
+    OK(ehr_watch_run_event(run, text, sizeof text, &n));
+    EXPECT(n == strlen(text) && strncmp(text, "{\"event\":\"vanished\"", 19) == 0);
+    ehr_ack *resent = NULL;
+    EXPECT_RC(ehr_watch_run_ack(run, 1, &resent), EHR_INVALID_ARGUMENT);
+    EXPECT(resent == NULL);
+    OK(ehr_watch_run_ack(run, 0, &resent));
+    ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+    OK(ehr_ack_to_summary(resent, &s));
+    EXPECT(s.valid && memcmp(s.ti_id, ti_id, 32) == 0 && s.tx_hash[0] == 2);
+    EXPECT(memcmp(s.record_hash, first.record_hash, 32) == 0);
+    ehr_ack_free(resent);
+    size_t watched = 0;
+    OK(ehr_watcher_len(w, &watched));
+    EXPECT(watched == 1); /* the new anchor */
+
+    /* Watched to final: its event has no resent ACK; then nothing is left. */
+    step = watch_run_until(run, w, &fake, &now_ms);
+    EXPECT(step.kind == EHR_WATCH_EVENT && step.ack_count == 0);
+    OK(ehr_watch_run_event(run, text, sizeof text, &n));
+    EXPECT(strncmp(text, "{\"event\":\"final\"", 16) == 0);
+    EXPECT(strstr(text, "\"head\":") != NULL);
+    EXPECT_RC(ehr_watch_run_ack(run, 0, &resent), EHR_INVALID_ARGUMENT);
+    step = watch_run_until(run, w, &fake, &now_ms);
+    EXPECT(step.kind == EHR_WATCH_DONE && fake.submits == 2);
+    OK(ehr_watcher_to_json(w, text, sizeof text, &n));
+    EXPECT(strstr(text, "\"event\":\"vanished\"") == NULL);
+    OK(ehr_watcher_len(w, &watched));
+    OK(ehr_watcher_poll_event(w, text, sizeof text, &n, &has_event));
+    EXPECT(watched == 0 && !has_event);
+    ehr_watch_run_free(run);
+
+    /* Cancelled: done at once, nothing read. Without resending, a vanished
+     * anchor's event stays in the watcher and nothing is stored. */
+    OK(ehr_watcher_watch(w, v, ack));
+    fake.anchored = 0;
+    memset(fake.tx_hash, 0, 32);
+    int reads = fake.reads;
+    uint64_t head = fake.head;
+    OK(ehr_watch_run_new(0, false, &run));
+    OK(ehr_watch_run_poll(run, w, now_ms, true, &step, &a));
+    EXPECT(step.kind == EHR_WATCH_DONE && a.kind == EHR_TRANSMIT_NONE);
+    EXPECT(fake.reads == reads && fake.head == head);
+    ehr_watch_run_free(run);
+    OK(ehr_watch_run_new(0, false, &run));
+    int saves = ob.saves;
+    step = watch_run_until(run, w, &fake, &now_ms);
+    EXPECT(step.kind == EHR_WATCH_DONE && ob.saves == saves && fake.submits == 2);
+    OK(ehr_watcher_poll_event(w, text, sizeof text, &n, &has_event));
+    EXPECT(has_event && strncmp(text, "{\"event\":\"vanished\"", 19) == 0);
+    ehr_watch_run_free(run);
+    ehr_watch_run_free(NULL);
+
+    ehr_ack_free(ack);
+    ehr_watcher_free(w);
+    ehr_validator_free(v);
+    ehr_ti_free(ti);
+    fixture_free(&f);
+}
+
 /* Drives `v` to its verdict (see `drive_steps`). */
 static int drive(ehr_validator *v, struct fake_chain *fake, uint64_t *now_ms) {
     return drive_steps(v, fake, now_ms, 10000);
@@ -4035,6 +4259,7 @@ int main(void) {
     test_validator_run_durably();
     test_signed_tis();
     test_watcher_after_the_ack();
+    test_watch_run_steps();
     test_fhir_in_and_out();
     test_pipeline_on_the_devnet();
     test_pipeline_over_the_hosts_http();
