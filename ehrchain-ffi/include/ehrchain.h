@@ -203,6 +203,7 @@ enum ehr_result_code {
 #define EHR_TRANSMIT_INIT ([] { ehr_transmit s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_RECEIPT_INIT ([] { ehr_receipt s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_DURABLE_STEP_INIT ([] { ehr_durable_step s_{}; s_.struct_size = sizeof s_; return s_; }())
+#define EHR_DRAIN_STEP_INIT ([] { ehr_drain_step s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_WATCH_STEP_INIT ([] { ehr_watch_step s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_SIGNER_CALLBACKS_INIT ([] { ehr_signer_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
 #define EHR_TRANSPORT_CALLBACKS_INIT ([] { ehr_transport_callbacks s_{}; s_.struct_size = sizeof s_; return s_; }())
@@ -219,6 +220,7 @@ enum ehr_result_code {
 #define EHR_TRANSMIT_INIT { .struct_size = sizeof(ehr_transmit) }
 #define EHR_RECEIPT_INIT { .struct_size = sizeof(ehr_receipt) }
 #define EHR_DURABLE_STEP_INIT { .struct_size = sizeof(ehr_durable_step) }
+#define EHR_DRAIN_STEP_INIT { .struct_size = sizeof(ehr_drain_step) }
 #define EHR_WATCH_STEP_INIT { .struct_size = sizeof(ehr_watch_step) }
 #define EHR_SIGNER_CALLBACKS_INIT { .struct_size = sizeof(ehr_signer_callbacks) }
 #define EHR_TRANSPORT_CALLBACKS_INIT { .struct_size = sizeof(ehr_transport_callbacks) }
@@ -372,6 +374,58 @@ enum ehr_watch_step_kind
 typedef enum ehr_watch_step_kind ehr_watch_step_kind;
 #else
 typedef uint32_t ehr_watch_step_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What an `ehr_drain_step` asks of the host.
+ */
+enum ehr_drain_step_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Perform the action written to `transmit_out` and `action_out` (as
+     * `ehr_pipeline_poll_transmit` writes them: `EHR_PIPELINE_TRANSMIT_READ_HEAD`,
+     * or a flight's action; never `EHR_PIPELINE_TRANSMIT_PERSIST`, which
+     * the run asks for as `EHR_DRAIN_STORE`) and hand its result to
+     * `ehr_pipeline_handle_head` or the flight's `ehr_pipeline_handle_*`
+     * function, then poll.
+     */
+    EHR_DRAIN_PERFORM = 1,
+    /**
+     * Store the `entry_count` entries (`ehr_drain_run_entry`: the
+     * write-ahead entries of the submissions about to be sent) and the
+     * `verdict_count` verdicts (`ehr_drain_run_verdicts`: their ACKs
+     * stored, their entries removed) in one write, then hand the outcome
+     * to `ehr_drain_run_handle_stored`. Nothing of the entries is sent
+     * before.
+     */
+    EHR_DRAIN_STORE = 2,
+    /**
+     * Nothing to do before `until_ms`: wait (waking early when a TI is
+     * pushed or to cancel), then poll.
+     */
+    EHR_DRAIN_WAIT = 3,
+    /**
+     * The results of the actions performed are not handed in yet: nothing
+     * to do until they are (the host's loop woke up for something else).
+     */
+    EHR_DRAIN_AWAITING = 4,
+    /**
+     * The run is over: every TI held has its ACK (`stop_cause` 0), or the
+     * host's deadline or cancel came first (`stop_cause`) and every TI
+     * still held (`pending`) was stored as it stands (`ehr_pipeline_resume`
+     * takes them back).
+     */
+    EHR_DRAIN_DRAINED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ehr_drain_step_kind ehr_drain_step_kind;
+#else
+typedef uint32_t ehr_drain_step_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -706,6 +760,17 @@ typedef struct ehr_cancel ehr_cancel;
  * Thread safety: immutable; may be used from several threads at once.
  */
 typedef struct ehr_capsule ehr_capsule;
+
+/**
+ * One drain of an `ehr_pipeline`, step by step: poll a step
+ * (`ehr_drain_run_poll`), do it, hand its outcome in, poll again, until
+ * `EHR_DRAIN_DRAINED`. Pass the same pipeline on every call; TIs may be
+ * pushed between steps. Free it with `ehr_drain_run_free`.
+ *
+ * Thread safety: a handle may be moved to another thread, but not used from
+ * two threads at once.
+ */
+typedef struct ehr_drain_run ehr_drain_run;
 
 /**
  * One run of an `ehr_validator` to its verdict, step by step: poll a step
@@ -1463,6 +1528,45 @@ typedef struct ehr_durable_step {
      */
     uint32_t stop_cause;
 } ehr_durable_step;
+
+/**
+ * The next step of an `ehr_drain_run` (`ehr_drain_run_poll`). Only the
+ * fields its `kind` names are set; the others are zero.
+ */
+typedef struct ehr_drain_step {
+    /**
+     * `sizeof(ehr_drain_step)` as the host's header declares it
+     * (`EHR_DRAIN_STEP_INIT` sets it): which of the fields below the host's
+     * struct has (README, "Extensible structs").
+     */
+    size_t struct_size;
+    /**
+     * What to do: an `ehr_drain_step_kind`.
+     */
+    uint32_t kind;
+    /**
+     * `EHR_DRAIN_STORE`: how many entries to store (0 when the run keeps
+     * none).
+     */
+    size_t entry_count;
+    /**
+     * `EHR_DRAIN_STORE`: how many verdicts to store.
+     */
+    size_t verdict_count;
+    /**
+     * `EHR_DRAIN_WAIT`: when to poll again (Unix milliseconds).
+     */
+    uint64_t until_ms;
+    /**
+     * `EHR_DRAIN_DRAINED`: why it stopped before every ACK, an
+     * `ehr_stop_cause`, or 0 when it did not.
+     */
+    uint32_t stop_cause;
+    /**
+     * `EHR_DRAIN_DRAINED`: how many TIs the pipeline still holds.
+     */
+    size_t pending;
+} ehr_drain_step;
 
 /**
  * The next step of an `ehr_watch_run` (`ehr_watch_run_poll`). Only the
@@ -3281,6 +3385,84 @@ ehr_result ehr_durable_run_handle_stored(struct ehr_durable_run *run,
  * Frees a run; NULL is ignored.
  */
 void ehr_durable_run_free(struct ehr_durable_run *run);
+
+/**
+ * Makes a drain that stops at `deadline_ms` (Unix milliseconds; 0 for
+ * none: only every ACK or a cancel end it), asking to store entries only
+ * when the host keeps them (`keeps_entries`; its verdicts are asked to be
+ * stored either way). Its first poll asks again every action
+ * `ehr_pipeline_poll_transmit` handed out and never answered. Free it with
+ * `ehr_drain_run_free`.
+ */
+ehr_result ehr_drain_run_new(uint64_t deadline_ms,
+                             bool keeps_entries,
+                             struct ehr_drain_run **run_out);
+
+/**
+ * Writes the next step of `run` for `pipeline` at `now_ms` to `step_out`,
+ * and its action to `transmit_out` and `action_out` (both
+ * `_NONE` unless the step is `EHR_DRAIN_PERFORM`; a flight's calldata
+ * stays valid as for `ehr_pipeline_poll_transmit`); `cancelled`: the host
+ * cancelled. While a `EHR_DRAIN_STORE` awaits its outcome, it is handed
+ * out again; while only the results of actions performed are left to hand
+ * in, the step is `EHR_DRAIN_AWAITING`. Each poll replaces the entries and
+ * verdicts of the last `EHR_DRAIN_STORE`.
+ */
+ehr_result ehr_drain_run_poll(struct ehr_drain_run *run,
+                              struct ehr_pipeline *pipeline,
+                              uint64_t now_ms,
+                              bool cancelled,
+                              struct ehr_drain_step *step_out,
+                              struct ehr_pipeline_transmit *transmit_out,
+                              struct ehr_transmit *action_out);
+
+/**
+ * Writes entry `index` of the last `EHR_DRAIN_STORE` (a submission's
+ * outbox entry, format `ehrchain.validator/2`) as NUL-terminated text into
+ * `buf` (text-output rules: `ehr_result_message`), and its 32-byte key (the
+ * TI id, or the batch's root) to `key_out`; `EHR_INVALID_ARGUMENT` for an
+ * index at or past its `entry_count`.
+ */
+ehr_result ehr_drain_run_entry(const struct ehr_drain_run *run,
+                               size_t index,
+                               uint8_t *key_out,
+                               char *buf,
+                               size_t len,
+                               size_t *out_len);
+
+/**
+ * Writes a pointer to the `verdict_count` verdicts of the last
+ * `EHR_DRAIN_STORE` to `verdicts_out` (NULL when there are none), each as
+ * the outbox's `finish_all` gets it: the key of the entry to remove (NULL
+ * for a TI refused before anything was stored) and the ACKs to store
+ * (read them with `ehr_ack_to_json`; do not free them). They are the run's
+ * and stay valid until its next `ehr_drain_run_poll` or
+ * `ehr_drain_run_free`.
+ */
+ehr_result ehr_drain_run_verdicts(const struct ehr_drain_run *run,
+                                  const struct ehr_verdict **verdicts_out);
+
+/**
+ * Hands in the outcome of the last `EHR_DRAIN_STORE` at `now_ms`: `EHR_OK`
+ * once stored durably, or the host's failure code. Writes how many ACKs
+ * the stored verdicts hold to `acks_out`; they wait for
+ * `ehr_pipeline_poll_ack`, in the order the verdicts came. Returns
+ * `EHR_OUTBOX_UNAVAILABLE` for a failure: the host ends the run there
+ * (nothing more is sent); the rounds' submissions ask to be stored again
+ * after their backoff, a stored submission's verdict comes back when its
+ * entry is resumed, and the verdict of a TI refused before anything was
+ * stored is given back to the pipeline, so a later run stores it.
+ */
+ehr_result ehr_drain_run_handle_stored(struct ehr_drain_run *run,
+                                       struct ehr_pipeline *pipeline,
+                                       uint64_t now_ms,
+                                       ehr_result result,
+                                       size_t *acks_out);
+
+/**
+ * Frees a drain run; NULL is ignored. The pipeline keeps its TIs.
+ */
+void ehr_drain_run_free(struct ehr_drain_run *run);
 
 /**
  * Makes a watch that stops at `deadline_ms` (Unix milliseconds; 0 for

@@ -263,27 +263,64 @@ impl HostOutbox {
 
     /// The host's `finish_all` with every verdict of `finished`.
     fn finish_together(&mut self, finished: &[Finished]) -> Result<(), OutboxError> {
-        let handles: Vec<Vec<ehr_ack>> = finished.iter().map(|f| ack_handles(&f.acks)).collect();
+        let verdicts = Verdicts::new(finished.to_vec());
+        match callbacks::outbox_finish_all(&self.0, verdicts.as_slice()) {
+            ehr_result::OK => Ok(()),
+            code => Err(failed("finish_all", code)),
+        }
+    }
+}
+
+/// Verdicts as the host reads them: an array of `ehr_verdict` whose keys
+/// and ACK handles it owns (`finish_all`'s argument, a drain's
+/// `EHR_DRAIN_STORE`). The pointers stay valid while it lives: moving it
+/// moves none of the memory they point into.
+#[derive(Default)]
+pub(crate) struct Verdicts {
+    /// The entries' keys (`None`: a TI refused before anything was
+    /// stored), which `view` points to.
+    _keys: Vec<Option<[u8; 32]>>,
+    /// Each verdict's ACKs, as handles, which `_pointers` point to.
+    _handles: Vec<Vec<ehr_ack>>,
+    /// Each verdict's pointers to its handles, which `view` points to.
+    _pointers: Vec<Vec<*const ehr_ack>>,
+    /// The array the host reads.
+    view: Vec<ehr_verdict>,
+}
+
+impl Verdicts {
+    /// The C view of `finished`.
+    pub(crate) fn new(finished: Vec<Finished>) -> Self {
+        let keys: Vec<Option<[u8; 32]>> =
+            finished.iter().map(|f| f.outbox_key.map(|k| k.0)).collect();
+        let handles: Vec<Vec<ehr_ack>> = finished
+            .into_iter()
+            .map(|f| f.acks.into_iter().map(|ack| ehr_ack { ack }).collect())
+            .collect();
         let pointers: Vec<Vec<*const ehr_ack>> = handles
             .iter()
             .map(|h| h.iter().map(std::ptr::from_ref).collect())
             .collect();
-        let verdicts: Vec<ehr_verdict> = finished
+        let view = keys
             .iter()
             .zip(&pointers)
-            .map(|(f, acks)| ehr_verdict {
-                key: f
-                    .outbox_key
-                    .as_ref()
-                    .map_or(std::ptr::null(), |k| k.0.as_ptr()),
+            .map(|(key, acks)| ehr_verdict {
+                key: key.as_ref().map_or(std::ptr::null(), |k| k.as_ptr()),
                 acks: acks.as_ptr(),
                 acks_len: acks.len(),
             })
             .collect();
-        match callbacks::outbox_finish_all(&self.0, &verdicts) {
-            ehr_result::OK => Ok(()),
-            code => Err(failed("finish_all", code)),
+        Self {
+            _keys: keys,
+            _handles: handles,
+            _pointers: pointers,
+            view,
         }
+    }
+
+    /// The verdicts, for the host.
+    pub(crate) fn as_slice(&self) -> &[ehr_verdict] {
+        &self.view
     }
 }
 

@@ -21,7 +21,7 @@ use crate::keys::ehr_key_store_callbacks;
 use crate::outbox::ehr_outbox_callbacks;
 use crate::pipeline::ehr_pipeline_transmit;
 use crate::result::{Error, Result};
-use crate::run::{ehr_durable_step, ehr_watch_step};
+use crate::run::{ehr_drain_step, ehr_durable_step, ehr_watch_step};
 use crate::sharing::ehr_sharing_context;
 use crate::signer::ehr_signer_callbacks;
 use crate::transport::{ehr_receipt, ehr_transport_callbacks};
@@ -271,6 +271,7 @@ extensible!(ehr_capsule_summary);
 extensible!(ehr_outage);
 extensible!(ehr_durable_step);
 extensible!(ehr_watch_step);
+extensible!(ehr_drain_step);
 
 /// The host's extensible struct at `p` (the parameter `name`), copied: the
 /// fields of the largest layout within its `struct_size`, the others zero.

@@ -5,8 +5,8 @@
 //! again, the entry stored before anything is sent, a deadline or cancel
 //! stopping the run only once the entry is stored, the ACKs leaving the
 //! validator only once stored). Beside it, the same for a watch
-//! (`ehr_watch_run`, module `watch`); the runs share the helpers at the end
-//! of this module.
+//! (`ehr_watch_run`, module `watch`) and a drain (`ehr_drain_run`, module
+//! `drain`); the three share the helpers at the end of this module.
 
 use std::ffi::c_char;
 
@@ -20,8 +20,10 @@ use crate::shapes::{free, guard_on, guard_on_mut};
 use crate::validator::{ehr_transmit, ehr_validator};
 use ehrchain_core::ErrorCode;
 
+mod drain;
 mod watch;
 
+pub use drain::*;
 pub use watch::*;
 
 /// One run of an `ehr_validator` to its verdict, step by step: poll a step

@@ -233,6 +233,7 @@ fn every_struct_the_host_allocates_is_extensible_and_has_an_initialiser() {
             "ehr_transmit",
             "ehr_receipt",
             "ehr_durable_step",
+            "ehr_drain_step",
             "ehr_watch_step",
             "ehr_signer_callbacks",
             "ehr_transport_callbacks",

@@ -58,7 +58,7 @@ pub struct ehr_pipeline_transmit {
 /// The C view of `transmit`: the pipeline's part, and a flight's action
 /// (`EHR_TRANSMIT_NONE` for the others; its calldata points into the
 /// flight's submission, which lives until its verdict is taken).
-fn transmit_of(
+pub(crate) fn transmit_of(
     pipeline: &mut Pipeline,
     transmit: Option<PipelineTransmit>,
 ) -> (ehr_pipeline_transmit, ehr_transmit) {

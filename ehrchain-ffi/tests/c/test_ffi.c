@@ -3363,6 +3363,223 @@ static void test_pipeline_in_an_event_loop(void) {
     pipeline_in_an_event_loop(false);
 }
 
+/* What a host performing a drain's steps has seen: the keys of the entries
+ * it stored, the submissions sent, the ACKs handed on. */
+struct drained {
+    uint8_t stored_keys[16][32];
+    int stored, sent, stores, failed_stores, acks, verdicts;
+};
+
+/* Whether `d` stored an entry under `key`. */
+static bool drained_stored(const struct drained *d, const uint8_t *key) {
+    for (int i = 0; i < d->stored; i++) {
+        if (memcmp(d->stored_keys[i], key, 32) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Steps the drain `run` of `p` on the ledger `l` at `*now`, storing what it
+ * asks (the `fail_store`th store fails, 1-based; 0: none), until it asks
+ * for nothing but time or ends: that step. The ACKs go to `seen`. */
+static ehr_drain_step drain_run_until(ehr_drain_run *run, ehr_pipeline *p, struct ledger *l,
+                                      uint64_t *now, struct drained *d, int fail_store,
+                                      uint8_t ti_ids[8][32], int seen[8]) {
+    for (int i = 0; i < 10000; i++) {
+        ehr_drain_step step;
+        memset(&step, 0xCD, sizeof step); /* every field is written */
+        step.struct_size = sizeof step;
+        ehr_pipeline_transmit t = EHR_PIPELINE_TRANSMIT_INIT;
+        ehr_transmit a = EHR_TRANSMIT_INIT;
+        OK(ehr_drain_run_poll(run, p, *now, false, &step, &t, &a));
+        EXPECT((step.kind == EHR_DRAIN_PERFORM) == (t.kind != EHR_PIPELINE_TRANSMIT_NONE));
+        EXPECT(t.kind != EHR_PIPELINE_TRANSMIT_PERSIST);
+        if (step.kind == EHR_DRAIN_PERFORM) {
+            EXPECT(step.entry_count == 0 && step.verdict_count == 0 && step.pending == 0);
+            if (t.kind == EHR_PIPELINE_TRANSMIT_READ_HEAD) {
+                OK(ehr_pipeline_handle_head(p, *now, EHR_OK, ++l->head));
+                continue;
+            }
+            if (a.kind == EHR_TRANSMIT_SUBMIT) {
+                /* Nothing is sent before its entry is stored: a record's
+                 * under its TI id, a batch's under its root. */
+                const uint8_t *key = a.submission.kind == EHR_ANCHOR_RECORD ? a.submission.id
+                                                                              : a.submission.hash;
+                EXPECT(drained_stored(d, key));
+                d->sent++;
+            }
+            ledger_answer(l, p, t.flight, &a, *now);
+        } else if (step.kind == EHR_DRAIN_STORE) {
+            EXPECT(a.kind == EHR_TRANSMIT_NONE && step.until_ms == 0 && step.stop_cause == 0);
+            EXPECT(step.entry_count + step.verdict_count > 0);
+            const ehr_verdict *verdicts = NULL;
+            OK(ehr_drain_run_verdicts(run, &verdicts));
+            EXPECT((verdicts == NULL) == (step.verdict_count == 0));
+            size_t verdict_acks = 0;
+            for (size_t v = 0; v < step.verdict_count; v++) {
+                /* Each verdict finishes an entry stored before. */
+                EXPECT(verdicts[v].key != NULL && drained_stored(d, verdicts[v].key));
+                verdict_acks += verdicts[v].acks_len;
+                for (size_t k = 0; k < verdicts[v].acks_len; k++) {
+                    char json[8192];
+                    size_t n = 0;
+                    OK(ehr_ack_to_json(verdicts[v].acks[k], json, sizeof json, &n));
+                    EXPECT(strstr(json, "\"status\":\"valid\"") != NULL);
+                }
+            }
+            if (++d->stores == fail_store) {
+                d->failed_stores++;
+                size_t acks = 99;
+                EXPECT_RC(ehr_drain_run_handle_stored(run, p, *now, EHR_OUTBOX_UNAVAILABLE, &acks),
+                          EHR_OUTBOX_UNAVAILABLE);
+                EXPECT(acks == 99);
+                return step;
+            }
+            for (size_t e = 0; e < step.entry_count; e++) {
+                uint8_t key[32];
+                char entry[16384];
+                size_t n = 0;
+                OK(ehr_drain_run_entry(run, e, key, entry, sizeof entry, &n));
+                EXPECT(n == strlen(entry) && strstr(entry, "\"ehrchain.validator/2\"") != NULL);
+                if (!drained_stored(d, key) && d->stored < 16) {
+                    memcpy(d->stored_keys[d->stored++], key, 32);
+                }
+            }
+            size_t acks = 0;
+            OK(ehr_drain_run_handle_stored(run, p, *now, EHR_OK, &acks));
+            EXPECT(acks == verdict_acks);
+            d->verdicts += (int)step.verdict_count;
+            ehr_ack *ack = NULL;
+            while (ehr_pipeline_poll_ack(p, &ack) == EHR_OK && ack != NULL) {
+                d->acks++;
+                seen_ack(ack, ti_ids, seen);
+            }
+        } else if (step.kind == EHR_DRAIN_WAIT) {
+            EXPECT(step.entry_count == 0 && step.verdict_count == 0);
+            *now = step.until_ms > *now ? step.until_ms : *now + 1;
+        } else {
+            return step;
+        }
+    }
+    ehr_drain_step none = EHR_DRAIN_STEP_INIT;
+    return none;
+}
+
+/* A host with its own event loop follows the core's drain: five urgent
+ * records and a batch of three, each round of entries stored before its
+ * submissions are sent (the first store fails: the run ends, nothing of it
+ * is sent, and the next run stores it again), the verdicts stored with
+ * their ACKs, eight ACKs handed on, one per TI pushed. A poll while an
+ * action is out awaits it; a deadline or a cancel stops the run only once
+ * every entry is stored, with its cause. */
+static void test_drain_run_steps(void) {
+    struct fake_chain fake;
+    struct fixture f = fixture_new(FAKE_CHAIN, &fake);
+    ehr_validator_config *quick = quick_validator(1);
+    ehr_pipeline *p = NULL;
+    OK(ehr_pipeline_new(1337, FAKE_REGISTRY, 0, 3, 0, quick, &p));
+    uint64_t now = ehr_clock_now_ms();
+    ehr_ti *tis[8];
+    uint8_t ti_ids[8][32];
+    for (int i = 0; i < 8; i++) {
+        tis[i] = bp_ti(f.t, "122");
+        OK(ehr_ti_id(tis[i], ti_ids[i]));
+        OK(ehr_handshaker_push(f.hs, p, tis[i], i < 5 ? EHR_PRIORITY_URGENT : EHR_PRIORITY_BULK, now));
+    }
+    struct ledger l;
+    memset(&l, 0, sizeof l);
+    struct drained d;
+    memset(&d, 0, sizeof d);
+    int seen[8] = {0};
+
+    ehr_drain_run *run = NULL;
+    EXPECT_RC(ehr_drain_run_new(0, true, NULL), EHR_NULL_ARGUMENT);
+    OK(ehr_drain_run_new(0, true, &run));
+    const ehr_verdict *verdicts = (const ehr_verdict *)&d;
+    OK(ehr_drain_run_verdicts(run, &verdicts));
+    EXPECT(verdicts == NULL);
+    uint8_t key[32];
+    char entry[64];
+    size_t n = 0;
+    EXPECT_RC(ehr_drain_run_entry(run, 0, key, entry, sizeof entry, &n), EHR_INVALID_ARGUMENT);
+    EXPECT_LAST_ERROR("the step has 0 entries");
+    /* The first write fails: the run ends, nothing is sent. */
+    ehr_drain_step step = drain_run_until(run, p, &l, &now, &d, 1, ti_ids, seen);
+    EXPECT(step.kind == EHR_DRAIN_STORE && step.entry_count >= 5 && step.verdict_count == 0);
+    EXPECT(d.failed_stores == 1 && d.sent == 0 && l.n == 0);
+    ehr_drain_run_free(run);
+    OK(ehr_drain_run_new(0, true, &run));
+    step = drain_run_until(run, p, &l, &now, &d, 0, ti_ids, seen);
+    EXPECT(step.kind == EHR_DRAIN_DRAINED && step.stop_cause == 0 && step.pending == 0);
+    EXPECT(step.entry_count == 0 && step.verdict_count == 0 && step.until_ms == 0);
+    EXPECT(d.sent == 6 && l.n == 6 && d.stored == 6 && d.verdicts == 6 && d.acks == 8);
+    for (int i = 0; i < 8; i++) {
+        EXPECT(seen[i] == 1); /* one ACK each, for the TIs pushed */
+    }
+    size_t pending = 1;
+    OK(ehr_pipeline_pending(p, &pending));
+    EXPECT(pending == 0);
+    ehr_drain_run_free(run);
+
+    /* One more TI: stored, then sent; polled again before the answer, the
+     * run awaits it. */
+    ehr_ti *late = bp_ti(f.t, "123");
+    OK(ehr_handshaker_push(f.hs, p, late, EHR_PRIORITY_URGENT, now));
+    OK(ehr_drain_run_new(0, true, &run));
+    ehr_pipeline_transmit t = EHR_PIPELINE_TRANSMIT_INIT;
+    ehr_transmit a = EHR_TRANSMIT_INIT;
+    OK(ehr_drain_run_poll(run, p, now, false, &step, &t, &a));
+    EXPECT(step.kind == EHR_DRAIN_STORE && step.entry_count == 1 && step.verdict_count == 0);
+    OK(ehr_drain_run_entry(run, 0, key, outbox_entry, sizeof outbox_entry, &n));
+    uint8_t late_id[32];
+    OK(ehr_ti_id(late, late_id));
+    EXPECT(memcmp(key, late_id, 32) == 0);
+    EXPECT_RC(ehr_drain_run_entry(run, 0, key, entry, 8, &n), EHR_BUFFER_TOO_SMALL);
+    size_t acks = 99;
+    OK(ehr_drain_run_handle_stored(run, p, now, EHR_OK, &acks));
+    EXPECT(acks == 0);
+    OK(ehr_drain_run_poll(run, p, now, false, &step, &t, &a));
+    EXPECT(step.kind == EHR_DRAIN_PERFORM && t.kind == EHR_PIPELINE_TRANSMIT_FLIGHT);
+    EXPECT(a.kind == EHR_TRANSMIT_SUBMIT && memcmp(a.submission.id, late_id, 32) == 0);
+    ehr_pipeline_transmit t2 = EHR_PIPELINE_TRANSMIT_INIT;
+    ehr_transmit a2 = EHR_TRANSMIT_INIT;
+    OK(ehr_drain_run_poll(run, p, now, false, &step, &t2, &a2));
+    EXPECT(step.kind == EHR_DRAIN_AWAITING && t2.kind == EHR_PIPELINE_TRANSMIT_NONE);
+    EXPECT(a2.kind == EHR_TRANSMIT_NONE);
+    EXPECT_RC(ehr_drain_run_poll(run, NULL, now, false, &step, &t2, &a2), EHR_NULL_ARGUMENT);
+    ledger_answer(&l, p, t.flight, &a, now);
+    ehr_drain_run_free(run);
+
+    /* The deadline passed (then a cancel): every entry is stored as it
+     * stands, asked again until stored; only then does the run stop, with
+     * its cause, the TI still held. */
+    for (int cancel = 0; cancel < 2; cancel++) {
+        OK(ehr_drain_run_new(cancel ? 0 : now, true, &run));
+        OK(ehr_drain_run_poll(run, p, now, cancel, &step, &t, &a));
+        EXPECT(step.kind == EHR_DRAIN_STORE && step.entry_count == 1 && step.verdict_count == 0);
+        OK(ehr_drain_run_poll(run, p, now, cancel, &step, &t, &a));
+        EXPECT(step.kind == EHR_DRAIN_STORE && step.entry_count == 1 && step.stop_cause == 0);
+        OK(ehr_drain_run_entry(run, 0, key, outbox_entry, sizeof outbox_entry, &n));
+        EXPECT(memcmp(key, late_id, 32) == 0 && strstr(outbox_entry, "\"submitted\"") != NULL);
+        OK(ehr_drain_run_handle_stored(run, p, now, EHR_OK, &acks));
+        OK(ehr_drain_run_poll(run, p, now, cancel, &step, &t, &a));
+        EXPECT(step.kind == EHR_DRAIN_DRAINED && step.pending == 1);
+        EXPECT(step.stop_cause == (uint32_t)(cancel ? EHR_STOP_CANCELLED : EHR_STOP_DEADLINE));
+        EXPECT(t.kind == EHR_PIPELINE_TRANSMIT_NONE && a.kind == EHR_TRANSMIT_NONE);
+        ehr_drain_run_free(run);
+    }
+    ehr_drain_run_free(NULL);
+
+    ehr_ti_free(late);
+    for (int i = 0; i < 8; i++) {
+        ehr_ti_free(tis[i]);
+    }
+    ehr_pipeline_free(p);
+    ehr_validator_config_free(quick);
+    fixture_free(&f);
+}
+
 /* A signed record's proof (format version 2, docs/vectors/signed_proofs.json's
  * first valid vector): read from its QR text, checked on its own and against
  * the chain's anchor and role history (JSON, as a host reads them), and
@@ -4264,6 +4481,7 @@ int main(void) {
     test_pipeline_on_the_devnet();
     test_pipeline_over_the_hosts_http();
     test_pipeline_in_an_event_loop();
+    test_drain_run_steps();
     test_signed_record_proofs();
     test_signed_batches();
     test_key_capsules();
