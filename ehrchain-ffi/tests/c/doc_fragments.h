@@ -101,4 +101,10 @@ extern size_t verdicts;
 bool my_storage_thread_committed(uint64_t *round_out, ehr_result *stored_out);
 void my_start(uint64_t flight, const ehr_transmit *action);
 
+/* A watch in the host's loop (README, "A watch and a drain in the host's
+ * event loop"): the watcher, and the ACKs of a resend's durable run. */
+extern ehr_watcher *watcher;
+extern const ehr_ack *const *resent_acks;
+extern size_t resent_count;
+
 #endif
