@@ -1814,7 +1814,7 @@ ehr_result ehr_batch_anchor_transaction(const struct ehr_batch *batch,
 
 /**
  * Writes the inclusion proof of the record at leaf `index` to `proof_out`
- * (free it with `ehr_proof_free`); `EHR_INVALID_ARGUMENT` past the end.
+ * (free it with `ehr_proof_free`); `EHR_BATCH_NO_SUCH_RECORD` past the end.
  */
 ehr_result ehr_batch_proof(const struct ehr_batch *batch,
                            uint32_t index,

@@ -96,12 +96,22 @@ pub unsafe extern "C" fn ehr_batch_root(
     leaf_count_out: *mut u32,
 ) -> ehr_result {
     guard_on(batch, "batch", |batch| {
-        let root = OutArray::<32>::new(root_out, "root_out")?;
-        let count = Out::new(leaf_count_out, "leaf_count_out")?;
-        root.set(&batch.batch.root().0);
-        count.set(batch.batch.leaf_count());
-        Ok(())
+        write_root(&batch.batch, root_out, leaf_count_out)
     })
+}
+
+/// Writes `batch`'s 32-byte Merkle root to `root_out` and its number of
+/// records to `leaf_count_out`.
+pub(crate) fn write_root(
+    batch: &Batch,
+    root_out: *mut u8,
+    leaf_count_out: *mut u32,
+) -> Result<(), Error> {
+    let root = OutArray::<32>::new(root_out, "root_out")?;
+    let count = Out::new(leaf_count_out, "leaf_count_out")?;
+    root.set(&batch.root().0);
+    count.set(batch.leaf_count());
+    Ok(())
 }
 
 /// Writes the `anchorBatch(root, leafCount, batchId)` transaction of the
@@ -127,7 +137,7 @@ pub unsafe extern "C" fn ehr_batch_anchor_transaction(
 }
 
 /// Writes the inclusion proof of the record at leaf `index` to `proof_out`
-/// (free it with `ehr_proof_free`); `EHR_INVALID_ARGUMENT` past the end.
+/// (free it with `ehr_proof_free`); `EHR_BATCH_NO_SUCH_RECORD` past the end.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_batch_proof(
     batch: *const ehr_batch,

@@ -8,10 +8,11 @@ use std::ffi::c_char;
 use ehrchain_core::authorship::{SignedBatch, SignedBatchBuilder, SigningDomain};
 use ehrchain_core::{Address, B256};
 
+use crate::batch::write_root;
 use crate::handshaker::ehr_tc;
-use crate::ptr::{self, Out, OutArray};
+use crate::ptr::{self, Out};
 use crate::result::{ehr_result, guard};
-use crate::shapes::{free, guard_on, guard_on_mut, handle_of, json_text};
+use crate::shapes::{free, guard_on, guard_on_mut, handle_of, json_text, value_of};
 use crate::signed_proof::ehr_signed_proof;
 
 /// Collects author-signed TCs for one signed batch of a registry.
@@ -67,10 +68,7 @@ pub unsafe extern "C" fn ehr_signed_batch_builder_len(
     builder: *const ehr_signed_batch_builder,
     len_out: *mut usize,
 ) -> ehr_result {
-    guard_on(builder, "builder", |builder| {
-        Out::new(len_out, "len_out")?.set(builder.builder.len());
-        Ok(())
-    })
+    value_of(builder, len_out, "builder", "len_out", |b| b.builder.len())
 }
 
 /// Builds the Merkle tree of the records added so far under the 32-byte
@@ -115,11 +113,7 @@ pub unsafe extern "C" fn ehr_signed_batch_root(
     leaf_count_out: *mut u32,
 ) -> ehr_result {
     guard_on(batch, "batch", |batch| {
-        let root = OutArray::<32>::new(root_out, "root_out")?;
-        let count = Out::new(leaf_count_out, "leaf_count_out")?;
-        root.set(&batch.batch.root().0);
-        count.set(batch.batch.leaf_count());
-        Ok(())
+        write_root(batch.batch.batch(), root_out, leaf_count_out)
     })
 }
 

@@ -156,6 +156,13 @@ impl SignedBatch {
         self.batch.leaf_count()
     }
 
+    /// The Merkle tree over the statements' digests (its root, leaf count,
+    /// batch id and inclusion proofs).
+    #[must_use]
+    pub const fn batch(&self) -> &Batch {
+        &self.batch
+    }
+
     /// The signed records, in leaf order.
     #[must_use]
     pub fn records(&self) -> &[SignedRecord] {
