@@ -344,7 +344,10 @@ enum ehr_watch_step_kind
      * Run the TC of the stored entry (`ehr_watch_run_entry`) to its ACKs,
      * durably (`ehr_validator_from_json`, then an `ehr_durable_run` or
      * `ehr_validator_run_durably`), then hand the validator and its ACKs
-     * to `ehr_watch_run_handle_resent`.
+     * to `ehr_watch_run_handle_resent`. If that run fails (the outbox, or
+     * an entry that does not read back), hand nothing in and end the run:
+     * the event stays in the watcher for a later run, as in Rust and
+     * JavaScript.
      */
     EHR_WATCH_RESEND = 3,
     /**
@@ -416,8 +419,9 @@ enum ehr_drain_step_kind
     /**
      * The run is over: every TI held has its ACK (`stop_cause` 0), or the
      * host's deadline or cancel came first (`stop_cause`) and every TI
-     * still held (`pending`) was stored as it stands (`ehr_pipeline_resume`
-     * takes them back).
+     * still held (`pending`) was stored as it stands when the host keeps
+     * entries (`ehr_pipeline_resume` takes them back; a run that keeps none
+     * stops at once).
      */
     EHR_DRAIN_DRAINED = 5,
 };
@@ -3405,8 +3409,9 @@ ehr_result ehr_drain_run_new(uint64_t deadline_ms,
  * stays valid as for `ehr_pipeline_poll_transmit`); `cancelled`: the host
  * cancelled. While a `EHR_DRAIN_STORE` awaits its outcome, it is handed
  * out again; while only the results of actions performed are left to hand
- * in, the step is `EHR_DRAIN_AWAITING`. Each poll replaces the entries and
- * verdicts of the last `EHR_DRAIN_STORE`.
+ * in, the step is `EHR_DRAIN_AWAITING`. The entries and verdicts of an
+ * `EHR_DRAIN_STORE` stay as they are until its outcome is handed in
+ * (`ehr_drain_run_handle_stored`); the next poll after that replaces them.
  */
 ehr_result ehr_drain_run_poll(struct ehr_drain_run *run,
                               struct ehr_pipeline *pipeline,
@@ -3436,7 +3441,8 @@ ehr_result ehr_drain_run_entry(const struct ehr_drain_run *run,
  * the outbox's `finish_all` gets it: the key of the entry to remove (NULL
  * for a TI refused before anything was stored) and the ACKs to store
  * (read them with `ehr_ack_to_json`; do not free them). They are the run's
- * and stay valid until its next `ehr_drain_run_poll` or
+ * and stay valid, while the store is handed out again too, until the first
+ * `ehr_drain_run_poll` after `ehr_drain_run_handle_stored`, or
  * `ehr_drain_run_free`.
  */
 ehr_result ehr_drain_run_verdicts(const struct ehr_drain_run *run,
@@ -3523,7 +3529,8 @@ ehr_result ehr_watch_run_ack(const struct ehr_watch_run *run,
  * Hands in the outcome of the last `EHR_WATCH_SAVE`: `EHR_OK` once stored
  * durably, or the host's failure code. Returns `EHR_OUTBOX_UNAVAILABLE`
  * for a failure: the host ends the run there, and the event stays in the
- * watcher with those after it, so a later run acts on it.
+ * watcher with those after it, so a later run acts on it. With no
+ * `EHR_WATCH_SAVE` out, the outcome is ignored.
  */
 ehr_result ehr_watch_run_handle_stored(struct ehr_watch_run *run, ehr_result result);
 
@@ -3534,7 +3541,9 @@ ehr_result ehr_watch_run_handle_stored(struct ehr_watch_run *run, ehr_result res
  * its verdict (`EHR_DURABLE_PENDING`, `EHR_STILL_PENDING`), its entry
  * pending in the outbox for the host to resume; `acks` is not read. A
  * valid ACK is watched; the TC is run again while every ACK is invalid
- * but may be rerun and the host's limits allow. The ACKs are copied.
+ * but may be rerun and the host's limits allow. The ACKs are copied. With
+ * no `EHR_WATCH_RESEND` out, the outcome is ignored; a resend that failed
+ * is not handed in at all (`EHR_WATCH_RESEND`).
  */
 ehr_result ehr_watch_run_handle_resent(struct ehr_watch_run *run,
                                        struct ehr_watcher *watcher,

@@ -188,13 +188,17 @@ impl WatchRun {
     }
 
     /// The outcome of the [`WatchStep::Save`] just performed (`Ok` once
-    /// stored durably).
+    /// stored durably). With no save out, it is ignored (a report handed in
+    /// twice cannot let a resend go without its save).
     ///
     /// # Errors
     /// The outbox's error, handed back: the host ends the run there, and
     /// the event stays in the watcher with those after it, so a later run
     /// acts on it.
     pub fn handle_stored(&mut self, result: Result<(), OutboxError>) -> Result<(), OutboxError> {
+        if self.acting != Some(Acting::Saving) {
+            return Ok(());
+        }
         match result {
             Ok(()) => {
                 self.acting = Some(Acting::Resending);
@@ -212,13 +216,18 @@ impl WatchRun {
     /// stopped before its verdict (its entry stays pending in the outbox,
     /// for the host to resume). A valid ACK is watched; the TC is run again
     /// while every ACK is invalid but may be rerun
-    /// ([`InvalidReason::may_rerun`]) and the host's limits allow.
+    /// ([`InvalidReason::may_rerun`]) and the host's limits allow. With no
+    /// resend out, it is ignored (a stray report cannot hand the event out
+    /// unsaved or unsent).
     pub fn handle_resent(
         &mut self,
         watcher: &mut AnchorWatcher,
         validator: &TransactionValidator,
         acks: Option<Vec<Ack>>,
     ) {
+        if self.acting != Some(Acting::Resending) {
+            return;
+        }
         let Some(acks) = acks else {
             self.acting = Some(Acting::Resent { rerun: false });
             return;
@@ -315,6 +324,34 @@ mod tests {
                 tx_hashes: vec![tx(8)],
             },
         }
+    }
+
+    #[test]
+    fn reports_nothing_asked_for_are_ignored() {
+        let (mut w, v) = watching();
+        let mut run = WatchRun::new(None, true);
+        // Handed in before any save or resend was asked for.
+        run.handle_stored(Ok(())).unwrap();
+        run.handle_resent(&mut w, &v, None);
+        let WatchStep::Save { key, .. } = after_the_reorg(&mut run, &mut w) else {
+            panic!("the vanished TI is not stored first");
+        };
+        assert_eq!(key, tc().ti_id);
+        // Saving: a stray resend report neither skips the save nor hands
+        // the event out.
+        run.handle_resent(&mut w, &v, None);
+        assert!(matches!(
+            run.poll(&mut w, UnixMillis(0), false),
+            WatchStep::Save { .. }
+        ));
+        run.handle_stored(Ok(())).unwrap();
+        // Resending: a second store report changes nothing.
+        run.handle_stored(Err(OutboxError("late".into()))).unwrap();
+        assert!(matches!(
+            run.poll(&mut w, UnixMillis(0), false),
+            WatchStep::Resend { .. }
+        ));
+        assert!(w.peek_event().is_some());
     }
 
     #[test]

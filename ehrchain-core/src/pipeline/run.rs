@@ -55,7 +55,8 @@ pub enum PipelineStep {
     Awaiting,
     /// The run is over: every TI held has its ACK (`stopped: None`), or the
     /// host's deadline or cancel came first and every TI still held was
-    /// stored as it stands ([`Pipeline::resume`] takes them back).
+    /// stored as it stands when the host keeps entries ([`Pipeline::resume`]
+    /// takes them back; a run that keeps none stops at once).
     Drained {
         /// Why it stopped before every ACK, if it did.
         stopped: Option<StopCause>,

@@ -33,6 +33,10 @@ pub struct ehr_drain_run {
     entries: Vec<(B256, String)>,
     /// The verdicts of the last `EHR_DRAIN_STORE`.
     verdicts: Verdicts,
+    /// An `EHR_DRAIN_STORE` is out, its outcome not handed in: the core
+    /// hands the same store out again, and the host may still be reading
+    /// its verdicts, so they are kept as they are.
+    storing: bool,
 }
 
 /// What an `ehr_drain_step` asks of the host.
@@ -61,8 +65,9 @@ pub enum ehr_drain_step_kind {
     EHR_DRAIN_AWAITING = 4,
     /// The run is over: every TI held has its ACK (`stop_cause` 0), or the
     /// host's deadline or cancel came first (`stop_cause`) and every TI
-    /// still held (`pending`) was stored as it stands (`ehr_pipeline_resume`
-    /// takes them back).
+    /// still held (`pending`) was stored as it stands when the host keeps
+    /// entries (`ehr_pipeline_resume` takes them back; a run that keeps none
+    /// stops at once).
     EHR_DRAIN_DRAINED = 5,
 }
 
@@ -109,6 +114,7 @@ pub unsafe extern "C" fn ehr_drain_run_new(
             run: PipelineRun::new(deadline(deadline_ms), keeps_entries),
             entries: Vec::new(),
             verdicts: Verdicts::default(),
+            storing: false,
         });
         Ok(())
     })
@@ -120,8 +126,9 @@ pub unsafe extern "C" fn ehr_drain_run_new(
 /// stays valid as for `ehr_pipeline_poll_transmit`); `cancelled`: the host
 /// cancelled. While a `EHR_DRAIN_STORE` awaits its outcome, it is handed
 /// out again; while only the results of actions performed are left to hand
-/// in, the step is `EHR_DRAIN_AWAITING`. Each poll replaces the entries and
-/// verdicts of the last `EHR_DRAIN_STORE`.
+/// in, the step is `EHR_DRAIN_AWAITING`. The entries and verdicts of an
+/// `EHR_DRAIN_STORE` stay as they are until its outcome is handed in
+/// (`ehr_drain_run_handle_stored`); the next poll after that replaces them.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_drain_run_poll(
     run: *mut ehr_drain_run,
@@ -138,8 +145,10 @@ pub unsafe extern "C" fn ehr_drain_run_poll(
         let transmit_out = OutExtensible::new(transmit_out, "transmit_out")?;
         let action_out = OutExtensible::new(action_out, "action_out")?;
         let step = run.run.poll(pipeline, UnixMillis(now_ms), cancelled);
-        run.entries = Vec::new();
-        run.verdicts = Verdicts::default();
+        if !run.storing {
+            run.entries = Vec::new();
+            run.verdicts = Verdicts::default();
+        }
         let mut c = ehr_drain_step::default();
         let mut perform = None;
         let kind = match step {
@@ -149,8 +158,13 @@ pub unsafe extern "C" fn ehr_drain_run_poll(
             }
             PipelineStep::Store { entries, verdicts } => {
                 (c.entry_count, c.verdict_count) = (entries.len(), verdicts.len());
-                run.entries = entries;
-                run.verdicts = Verdicts::new(verdicts);
+                if !run.storing {
+                    // Handed out again while awaited, a store is the same:
+                    // what the host holds of it stays valid.
+                    run.entries = entries;
+                    run.verdicts = Verdicts::new(verdicts);
+                    run.storing = true;
+                }
                 ehr_drain_step_kind::EHR_DRAIN_STORE
             }
             PipelineStep::Wait { until } => {
@@ -201,7 +215,8 @@ pub unsafe extern "C" fn ehr_drain_run_entry(
 /// the outbox's `finish_all` gets it: the key of the entry to remove (NULL
 /// for a TI refused before anything was stored) and the ACKs to store
 /// (read them with `ehr_ack_to_json`; do not free them). They are the run's
-/// and stay valid until its next `ehr_drain_run_poll` or
+/// and stay valid, while the store is handed out again too, until the first
+/// `ehr_drain_run_poll` after `ehr_drain_run_handle_stored`, or
 /// `ehr_drain_run_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_drain_run_verdicts(
@@ -240,6 +255,7 @@ pub unsafe extern "C" fn ehr_drain_run_handle_stored(
     guard_on_mut(run, "run", |run| {
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
         let out = Out::new(acks_out, "acks_out")?;
+        run.storing = false;
         let acks =
             run.run
                 .handle_stored(&mut pipeline.pipeline, UnixMillis(now_ms), stored(result))?;

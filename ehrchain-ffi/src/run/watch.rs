@@ -55,7 +55,10 @@ pub enum ehr_watch_step_kind {
     /// Run the TC of the stored entry (`ehr_watch_run_entry`) to its ACKs,
     /// durably (`ehr_validator_from_json`, then an `ehr_durable_run` or
     /// `ehr_validator_run_durably`), then hand the validator and its ACKs
-    /// to `ehr_watch_run_handle_resent`.
+    /// to `ehr_watch_run_handle_resent`. If that run fails (the outbox, or
+    /// an entry that does not read back), hand nothing in and end the run:
+    /// the event stays in the watcher for a later run, as in Rust and
+    /// JavaScript.
     EHR_WATCH_RESEND = 3,
     /// An event the run acted on (`ehr_watch_run_event`: a final anchor,
     /// or a vanished one resent), which has left the watcher, with the
@@ -222,7 +225,8 @@ pub unsafe extern "C" fn ehr_watch_run_ack(
 /// Hands in the outcome of the last `EHR_WATCH_SAVE`: `EHR_OK` once stored
 /// durably, or the host's failure code. Returns `EHR_OUTBOX_UNAVAILABLE`
 /// for a failure: the host ends the run there, and the event stays in the
-/// watcher with those after it, so a later run acts on it.
+/// watcher with those after it, so a later run acts on it. With no
+/// `EHR_WATCH_SAVE` out, the outcome is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_watch_run_handle_stored(
     run: *mut ehr_watch_run,
@@ -240,7 +244,9 @@ pub unsafe extern "C" fn ehr_watch_run_handle_stored(
 /// its verdict (`EHR_DURABLE_PENDING`, `EHR_STILL_PENDING`), its entry
 /// pending in the outbox for the host to resume; `acks` is not read. A
 /// valid ACK is watched; the TC is run again while every ACK is invalid
-/// but may be rerun and the host's limits allow. The ACKs are copied.
+/// but may be rerun and the host's limits allow. The ACKs are copied. With
+/// no `EHR_WATCH_RESEND` out, the outcome is ignored; a resend that failed
+/// is not handed in at all (`EHR_WATCH_RESEND`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_watch_run_handle_resent(
     run: *mut ehr_watch_run,

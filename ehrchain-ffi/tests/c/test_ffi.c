@@ -3416,6 +3416,17 @@ static ehr_drain_step drain_run_until(ehr_drain_run *run, ehr_pipeline *p, struc
             const ehr_verdict *verdicts = NULL;
             OK(ehr_drain_run_verdicts(run, &verdicts));
             EXPECT((verdicts == NULL) == (step.verdict_count == 0));
+            /* The loop wakes up again before the write has read them: the
+             * same store, and what the host holds of it stays valid. */
+            ehr_drain_step again = EHR_DRAIN_STEP_INIT;
+            ehr_pipeline_transmit t2 = EHR_PIPELINE_TRANSMIT_INIT;
+            ehr_transmit a2 = EHR_TRANSMIT_INIT;
+            OK(ehr_drain_run_poll(run, p, *now, false, &again, &t2, &a2));
+            EXPECT(again.kind == EHR_DRAIN_STORE && again.entry_count == step.entry_count &&
+                   again.verdict_count == step.verdict_count);
+            const ehr_verdict *same = NULL;
+            OK(ehr_drain_run_verdicts(run, &same));
+            EXPECT(same == verdicts);
             size_t verdict_acks = 0;
             for (size_t v = 0; v < step.verdict_count; v++) {
                 /* Each verdict finishes an entry stored before. */
