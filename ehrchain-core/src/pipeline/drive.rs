@@ -48,7 +48,9 @@ impl Drained {
 ///
 /// # Errors
 /// [`OutboxError`] when the outbox fails: nothing more is sent; what was
-/// stored is resumed later.
+/// stored is resumed later. The ACKs of the steps before were stored with
+/// their verdicts ([`Outbox::save_and_finish`]): the outbox holds them, not
+/// the error.
 pub fn drain_durably<O, T, C>(
     pipeline: &mut Pipeline,
     outbox: &mut O,

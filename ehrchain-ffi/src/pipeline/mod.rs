@@ -230,7 +230,10 @@ pub unsafe extern "C" fn ehr_pipeline_is_idle(
 /// or when `cancel` (NULL for none) is signalled: `EHR_STILL_PENDING`, with
 /// every submission's entry stored as it stands; call it again, or resume
 /// the entries in a new pipeline (`ehr_pipeline_resume`). The ACKs made
-/// before are kept for `ehr_pipeline_poll_ack`. Actions
+/// before are kept for `ehr_pipeline_poll_ack`. When the outbox fails
+/// (`EHR_OUTBOX_UNAVAILABLE`), nothing more is sent, and the ACKs of the
+/// rounds stored before are in the outbox (`finish_all`), not in
+/// `ehr_pipeline_poll_ack`. Actions
 /// `ehr_pipeline_poll_transmit` handed out and never answered are asked
 /// again first (a submission that may have gone out is settled first).
 #[unsafe(no_mangle)]

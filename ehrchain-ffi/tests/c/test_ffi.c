@@ -3582,6 +3582,49 @@ static void test_drain_run_steps(void) {
     }
     ehr_drain_run_free(NULL);
 
+    /* A TI refused before anything was stored: its verdict (no key, one
+     * invalid ACK) is stored like the others; when that store fails it is
+     * given back to the pipeline, so the next run stores it, and only then
+     * does its ACK come out. */
+    ehr_pipeline *q = NULL;
+    OK(ehr_pipeline_new(1337, FAKE_REGISTRY, 0, 3, 0, quick, &q));
+    ehr_ti *refused = bp_ti(f.t, "420");
+    uint8_t refused_id[32];
+    OK(ehr_ti_id(refused, refused_id));
+    OK(ehr_handshaker_push(f.hs, q, refused, EHR_PRIORITY_URGENT, now));
+    for (int attempt = 0; attempt < 2; attempt++) {
+        OK(ehr_drain_run_new(0, true, &run));
+        OK(ehr_drain_run_poll(run, q, now, false, &step, &t, &a));
+        EXPECT(step.kind == EHR_DRAIN_STORE && step.entry_count == 0 && step.verdict_count == 1);
+        OK(ehr_drain_run_verdicts(run, &verdicts));
+        EXPECT(verdicts != NULL && verdicts[0].key == NULL && verdicts[0].acks_len == 1);
+        ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+        OK(ehr_ack_to_summary(verdicts[0].acks[0], &s));
+        EXPECT(!s.valid && memcmp(s.ti_id, refused_id, 32) == 0);
+        ehr_ack *out = NULL;
+        acks = 99;
+        if (attempt == 0) {
+            EXPECT_RC(ehr_drain_run_handle_stored(run, q, now, EHR_OUTBOX_UNAVAILABLE, &acks),
+                      EHR_OUTBOX_UNAVAILABLE);
+            EXPECT(acks == 99);
+            OK(ehr_pipeline_poll_ack(q, &out));
+            EXPECT(out == NULL);
+        } else {
+            OK(ehr_drain_run_handle_stored(run, q, now, EHR_OK, &acks));
+            EXPECT(acks == 1);
+            OK(ehr_drain_run_poll(run, q, now, false, &step, &t, &a));
+            EXPECT(step.kind == EHR_DRAIN_DRAINED && step.stop_cause == 0 && step.pending == 0);
+            OK(ehr_pipeline_poll_ack(q, &out));
+            EXPECT(out != NULL);
+            OK(ehr_ack_to_summary(out, &s));
+            EXPECT(!s.valid && memcmp(s.ti_id, refused_id, 32) == 0);
+            ehr_ack_free(out);
+        }
+        ehr_drain_run_free(run);
+    }
+    ehr_ti_free(refused);
+    ehr_pipeline_free(q);
+
     ehr_ti_free(late);
     for (int i = 0; i < 8; i++) {
         ehr_ti_free(tis[i]);
