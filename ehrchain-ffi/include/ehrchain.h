@@ -1550,7 +1550,7 @@ typedef struct ehr_drain_step {
     uint32_t kind;
     /**
      * `EHR_DRAIN_STORE`: how many entries to store (0 when the run keeps
-     * none).
+     * none: then a store is only asked for verdicts).
      */
     size_t entry_count;
     /**

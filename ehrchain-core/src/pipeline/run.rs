@@ -39,7 +39,9 @@ pub enum PipelineStep {
     ///
     /// [`Outbox::save_and_finish`]: crate::outbox::Outbox::save_and_finish
     Store {
-        /// The entries to store (none when the host keeps none).
+        /// The entries to store (none when the host keeps none: then a
+        /// store is only ever asked for verdicts, and rounds without them
+        /// are sent at once).
         entries: Vec<(B256, String)>,
         /// The verdicts to store.
         verdicts: Vec<Finished>,
@@ -145,17 +147,27 @@ impl PipelineRun {
             return self.store_step(pipeline, storing);
         }
         pipeline.handle_timeout(now);
-        while let Some(transmit) = pipeline.poll_transmit(now) {
-            match transmit {
-                PipelineTransmit::Persist { round } => self.rounds.push(round),
-                PipelineTransmit::Flight {
-                    flight,
-                    transmit: Transmit::Persist,
-                } => refuse_stray_persist(pipeline, flight, now),
-                transmit => return PipelineStep::Perform { transmit },
+        let verdicts = loop {
+            while let Some(transmit) = pipeline.poll_transmit(now) {
+                match transmit {
+                    PipelineTransmit::Persist { round } => self.rounds.push(round),
+                    PipelineTransmit::Flight {
+                        flight,
+                        transmit: Transmit::Persist,
+                    } => refuse_stray_persist(pipeline, flight, now),
+                    transmit => return PipelineStep::Perform { transmit },
+                }
             }
-        }
-        let verdicts: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
+            let verdicts: Vec<Finished> = std::iter::from_fn(|| pipeline.poll_finished()).collect();
+            if self.keeps_entries || !verdicts.is_empty() || self.rounds.is_empty() {
+                break verdicts;
+            }
+            // A host that keeps no entries has nothing of these rounds to
+            // store: they go out at once, without an empty store step.
+            for round in std::mem::take(&mut self.rounds) {
+                pipeline.handle_persisted(round, now, Ok(()));
+            }
+        };
         if !self.rounds.is_empty() || !verdicts.is_empty() {
             let storing = Storing {
                 rounds: std::mem::take(&mut self.rounds),

@@ -1010,4 +1010,21 @@ fn a_run_stopped_stores_every_entry_the_open_batch_too_then_drains() {
             pending: 1
         }
     );
+    // Nor an empty store before a submission: it goes out at once.
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    pipeline
+        .push(all[1].clone(), Priority::Urgent, now)
+        .unwrap();
+    let step = PipelineRun::new(None, false).poll(&mut pipeline, now, false);
+    let PipelineStep::Perform {
+        transmit:
+            PipelineTransmit::Flight {
+                transmit: Transmit::Submit { submission },
+                ..
+            },
+    } = step
+    else {
+        panic!("not sent at once: {step:?}");
+    };
+    assert_eq!(submission, Submission::from(&all[1]));
 }

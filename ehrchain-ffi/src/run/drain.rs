@@ -83,7 +83,7 @@ pub struct ehr_drain_step {
     /// What to do: an `ehr_drain_step_kind`.
     pub kind: u32,
     /// `EHR_DRAIN_STORE`: how many entries to store (0 when the run keeps
-    /// none).
+    /// none: then a store is only asked for verdicts).
     pub entry_count: usize,
     /// `EHR_DRAIN_STORE`: how many verdicts to store.
     pub verdict_count: usize,
