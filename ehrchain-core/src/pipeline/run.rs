@@ -203,6 +203,14 @@ impl PipelineRun {
         }
     }
 
+    /// Whether a [`PipelineStep::Store`] awaits its outcome: until it is
+    /// handed in ([`PipelineRun::handle_stored`]), polling hands the same
+    /// store out again.
+    #[must_use]
+    pub const fn is_storing(&self) -> bool {
+        self.storing.is_some()
+    }
+
     /// The outcome of the [`PipelineStep::Store`] just performed (`Ok` once
     /// stored durably); the stored verdicts' ACKs, the host's now, in the
     /// order the verdicts came.

@@ -33,10 +33,6 @@ pub struct ehr_drain_run {
     entries: Vec<(B256, String)>,
     /// The verdicts of the last `EHR_DRAIN_STORE`.
     verdicts: Verdicts,
-    /// An `EHR_DRAIN_STORE` is out, its outcome not handed in: the core
-    /// hands the same store out again, and the host may still be reading
-    /// its verdicts, so they are kept as they are.
-    storing: bool,
 }
 
 /// What an `ehr_drain_step` asks of the host.
@@ -114,7 +110,6 @@ pub unsafe extern "C" fn ehr_drain_run_new(
             run: PipelineRun::new(deadline(deadline_ms), keeps_entries),
             entries: Vec::new(),
             verdicts: Verdicts::default(),
-            storing: false,
         });
         Ok(())
     })
@@ -144,8 +139,12 @@ pub unsafe extern "C" fn ehr_drain_run_poll(
         let out = OutExtensible::new(step_out, "step_out")?;
         let transmit_out = OutExtensible::new(transmit_out, "transmit_out")?;
         let action_out = OutExtensible::new(action_out, "action_out")?;
+        // A store handed out again while awaited is the same: what the host
+        // holds of it (its verdicts' ACKs, maybe read by a write still
+        // running) stays valid.
+        let again = run.run.is_storing();
         let step = run.run.poll(pipeline, UnixMillis(now_ms), cancelled);
-        if !run.storing {
+        if !again {
             run.entries = Vec::new();
             run.verdicts = Verdicts::default();
         }
@@ -158,12 +157,9 @@ pub unsafe extern "C" fn ehr_drain_run_poll(
             }
             PipelineStep::Store { entries, verdicts } => {
                 (c.entry_count, c.verdict_count) = (entries.len(), verdicts.len());
-                if !run.storing {
-                    // Handed out again while awaited, a store is the same:
-                    // what the host holds of it stays valid.
+                if !again {
                     run.entries = entries;
                     run.verdicts = Verdicts::new(verdicts);
-                    run.storing = true;
                 }
                 ehr_drain_step_kind::EHR_DRAIN_STORE
             }
@@ -255,7 +251,6 @@ pub unsafe extern "C" fn ehr_drain_run_handle_stored(
     guard_on_mut(run, "run", |run| {
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
         let out = Out::new(acks_out, "acks_out")?;
-        run.storing = false;
         let acks =
             run.run
                 .handle_stored(&mut pipeline.pipeline, UnixMillis(now_ms), stored(result))?;
