@@ -617,15 +617,15 @@ The host crashes right after sending a TC; restarted, it resumes its outbox:"
                 .push(&mut pipeline, &ti, priority, now, &mut self.rng)?;
         }
         let (db, transport) = (&mut self.db, &mut self.transport);
-        let drained = drain_durably(
+        drain_durably(
             &mut pipeline,
             db,
             transport,
             &mut self.clock,
             &Until::verdict(),
-        )?;
-        drained.finished()?;
-        let acks = drained.acks;
+        )?
+        .finished()?;
+        let acks = pipeline.take_acks();
         let batched = acks
             .iter()
             .filter(|a| a.anchor().is_some_and(|x| x.batch.is_some()));

@@ -2968,9 +2968,8 @@ ehr_result ehr_pipeline_is_idle(const struct ehr_pipeline *pipeline, bool *idle_
  * every submission's entry stored as it stands; call it again, or resume
  * the entries in a new pipeline (`ehr_pipeline_resume`). The ACKs made
  * before are kept for `ehr_pipeline_poll_ack`. When the outbox fails
- * (`EHR_OUTBOX_UNAVAILABLE`), nothing more is sent, and the ACKs of the
- * rounds stored before are in the outbox (`finish_all`), not in
- * `ehr_pipeline_poll_ack`. Actions
+ * (`EHR_OUTBOX_UNAVAILABLE`), nothing more is sent; the ACKs of the
+ * rounds stored before wait for `ehr_pipeline_poll_ack` too. Actions
  * `ehr_pipeline_poll_transmit` handed out and never answered are asked
  * again first (a submission that may have gone out is settled first).
  */

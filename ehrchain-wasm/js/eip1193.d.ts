@@ -150,9 +150,8 @@ export interface PipelineReport { acks: Ack[]; stopped: "deadline" | "cancelled"
  * A store that fails rejects with `EHR_OUTBOX_UNAVAILABLE`: the step's
  * verdicts come back when their stored entries are resumed
  * (`pipeline.resume`), and those of TIs refused before anything was stored
- * stay in the pipeline. The ACKs of earlier steps were stored by the outbox
- * (`finishAll`, `finish`) before they were counted: the outbox holds them,
- * not the rejection.
+ * stay in the pipeline. The ACKs of earlier steps, stored by the outbox
+ * (`finishAll`, `finish`), wait in the pipeline: `pipeline.takeAcks()`.
  */
 export declare function runPipeline(
   pipeline: Pipeline,

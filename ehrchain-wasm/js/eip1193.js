@@ -458,17 +458,19 @@ export async function runWatcher(watcher, transport, options = {}) {
  * has its ACK, `deadline` (Unix milliseconds) passes or `signal` aborts;
  * resolves to `{acks, stopped}`: the ACKs, in the order their verdicts came
  * (`outbox.finishAll` stored each round's verdicts, or `outbox.finish` each
- * submission's when the outbox has no `finishAll`), and `stopped` ("deadline" or
+ * submission's when the outbox has no `finishAll`; `pipeline.takeAcks()`, so
+ * also those stored before by a run that failed), and `stopped` ("deadline" or
  * "cancelled") when it stopped first, after storing every submission's
  * entry as it stands (`pipeline.resume` takes them back after a restart).
  * Each round of entries is one `outbox.saveAll(entries)` when the outbox has
  * it (one transaction), else a `save` per entry; nothing of a round is sent
  * before it is stored. Many transactions are in flight at once; the actions
- * themselves are performed one after another.
+ * themselves are performed one after another. When the outbox fails, it
+ * rejects with `EHR_OUTBOX_UNAVAILABLE` and nothing more is sent; the ACKs
+ * of the rounds stored before wait in the pipeline (`pipeline.takeAcks()`).
  */
 export async function runPipeline(pipeline, transport, options = {}) {
   const { now = () => Date.now(), sleep = abortableSleep, outbox, deadline, signal } = options;
-  const acks = [];
   // The core's drain (ehrchain_core::pipeline::PipelineRun) decides every
   // step; this loop only performs them.
   const run = new PipelineRun(deadline, outbox !== undefined);
@@ -487,14 +489,14 @@ export async function runPipeline(pipeline, transport, options = {}) {
             await saveRound(outbox, step.entries);
             await finishRound(outbox, step.verdicts);
           });
-          handOutcome((f) => acks.push(...run.handleStored(pipeline, now(), f)), failure);
+          handOutcome((f) => run.handleStored(pipeline, now(), f), failure);
           break;
         }
         case "wait":
           await sleepUntil(step.until, now, sleep, signal);
           break;
         case "drained":
-          return { acks, stopped: step.stopped };
+          return { acks: pipeline.takeAcks(), stopped: step.stopped };
         default:
           throw unexpected(step);
       }

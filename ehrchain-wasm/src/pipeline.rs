@@ -247,6 +247,17 @@ impl Pipeline {
         })
     }
 
+    /// Every ACK whose verdict a run stored (`runPipeline`, a
+    /// `PipelineRun`'s `handleStored`), in the order the verdicts came; they
+    /// wait in the pipeline until taken, also when a later store failed.
+    ///
+    /// # Errors
+    /// `EHR_INTERNAL` only.
+    #[wasm_bindgen(js_name = takeAcks, unchecked_return_type = "Ack[]")]
+    pub fn take_acks(&mut self) -> Result<JsValue, JsValue> {
+        Ok(convert::to_js(&self.inner.take_acks())?)
+    }
+
     /// Asks again for every action `pollTransmit` handed out whose result
     /// will never be handed in (the core's `Pipeline::ask_again`: a
     /// submission that may have gone out is settled from the registry
@@ -404,25 +415,25 @@ impl PipelineRun {
     }
 
     /// The outcome of a `store` step: `undefined` once stored durably, or
-    /// the storage's error; the stored verdicts' ACKs.
+    /// the storage's error; how many ACKs the stored verdicts hold (they
+    /// wait for `pipeline.takeAcks()`).
     ///
     /// # Errors
     /// `EHR_OUTBOX_UNAVAILABLE` when the storage failed: the run ends there
     /// (nothing more is sent; a refused TI's verdict is given back to the
     /// pipeline); `EHR_INVALID_ARGUMENT` for a bad time.
-    #[wasm_bindgen(js_name = handleStored, unchecked_return_type = "Ack[]")]
+    #[wasm_bindgen(js_name = handleStored)]
     pub fn handle_stored(
         &mut self,
         pipeline: &mut Pipeline,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "unknown")] error: Option<JsValue>,
-    ) -> Result<JsValue, JsValue> {
+    ) -> Result<usize, JsValue> {
         let now = now(&now_ms)?;
-        let acks = self
+        Ok(self
             .inner
             .handle_stored(&mut pipeline.inner, now, stored(error))
-            .map_err(Failure::from)?;
-        Ok(convert::to_js(&acks)?)
+            .map_err(Failure::from)?)
     }
 }
 

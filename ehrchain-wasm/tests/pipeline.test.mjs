@@ -176,3 +176,27 @@ test("a refused TI's verdict survives an outbox that fails to store it", async (
   assert.equal(pipeline.isIdle, true);
   pipeline.free();
 });
+
+test("ACKs stored before a failed store wait in the pipeline", async () => {
+  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
+  const refused = ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId: "MRN-3" });
+  hs.pushTo(pipeline, refused, "urgent", Date.now());
+  hs.pushTo(pipeline, reading(121), "urgent", Date.now());
+  // The refused TI's verdict is stored in the first write; the anchored
+  // one's, later, is not: the disk is full by then.
+  const outbox = roundOutbox();
+  const stored = [];
+  outbox.finish = (key, acks) => {
+    if (stored.length > 0) throw new Error("the disk is full");
+    stored.push(...acks);
+  };
+  await assert.rejects(ehr.runPipeline(pipeline, transport, { outbox }), /the disk is full/);
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].tiId, refused.tiId);
+  // Not lost with the rejection: the stored ACK waits, once.
+  assert.deepEqual(pipeline.takeAcks(), stored);
+  assert.deepEqual(pipeline.takeAcks(), []);
+  // The anchored TI's verdict stays in its stored entry.
+  assert.equal(outbox.entries.size, 1);
+  pipeline.free();
+});

@@ -118,7 +118,8 @@ fn under(fault: &str, share: f64, seed: u64, sender: Address) -> Vec<String> {
             hs.push(&mut pipeline, ti, priority, clock.now(), &mut OsRng)
                 .unwrap();
         }
-        acks.extend(step_durably(&mut pipeline, &mut outbox, &mut transport, &mut clock).unwrap());
+        step_durably(&mut pipeline, &mut outbox, &mut transport, &mut clock).unwrap();
+        acks.extend(pipeline.take_acks());
     }
     let until = Until::deadline(clock.now().saturating_add_ms(DRAIN_MS));
     let drained = drain_durably(
@@ -129,7 +130,7 @@ fn under(fault: &str, share: f64, seed: u64, sender: Address) -> Vec<String> {
         &until,
     )
     .unwrap();
-    acks.extend(drained.acks);
+    acks.extend(pipeline.take_acks());
     drop(proxy);
     let ids: HashSet<_> = tis.iter().map(|ti| ti.ti_id).collect();
     let (mut violations, singles, batches) = audit::violations(&direct, registry, &ids, &acks);

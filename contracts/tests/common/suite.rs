@@ -302,10 +302,11 @@ pub fn a_pipeline_anchors_urgent_records_alone_and_bulk_ones_batched<T: Chain>(f
     )
     .unwrap();
     assert_eq!(drained.stopped, None);
-    assert_eq!(drained.acks.len(), 22);
+    let acks = pipeline.take_acks();
+    assert_eq!(acks.len(), 22);
     let mut roots = std::collections::BTreeSet::new();
     for tc in &tcs {
-        let ack = drained.acks.iter().find(|a| a.ti_id == tc.ti_id).unwrap();
+        let ack = acks.iter().find(|a| a.ti_id == tc.ti_id).unwrap();
         assert_eq!(ack.record_hash, Some(tc.record_hash));
         let anchor = ack.anchor().unwrap_or_else(|| panic!("{ack:?}"));
         match &anchor.batch {
@@ -321,8 +322,7 @@ pub fn a_pipeline_anchors_urgent_records_alone_and_bulk_ones_batched<T: Chain>(f
         }
     }
     assert_eq!(roots.len(), 2, "two batches");
-    let alone = drained
-        .acks
+    let alone = acks
         .iter()
         .filter(|a| a.anchor().is_some_and(|x| x.batch.is_none()));
     assert_eq!(alone.count(), 2);

@@ -4,17 +4,15 @@ use crate::driver::{StopCause, Until, perform};
 use crate::outbox::{Outbox, OutboxError};
 use crate::time::{CancelToken, Clock, UnixMillis};
 use crate::transport::Transport;
-use crate::validator::{Ack, Transmit};
+use crate::validator::Transmit;
 
 use super::run::{PipelineRun, PipelineStep, refuse_stray_persist};
 use super::{Pipeline, PipelineError, PipelineTransmit};
 
-/// What [`drain_durably`] did.
+/// What [`drain_durably`] did. The ACKs it stored wait in the pipeline
+/// ([`Pipeline::take_acks`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Drained {
-    /// The ACKs of every submission that reached its verdict (the outbox
-    /// stored them too), in the order their verdicts came.
-    pub acks: Vec<Ack>,
     /// Set when `until` was reached first: the TIs still held were stored in
     /// the outbox as they stand; [`Pipeline::resume`] takes them back.
     pub stopped: Option<StopCause>,
@@ -49,8 +47,8 @@ impl Drained {
 /// # Errors
 /// [`OutboxError`] when the outbox fails: nothing more is sent; what was
 /// stored is resumed later. The ACKs of the steps before were stored with
-/// their verdicts ([`Outbox::save_and_finish`]): the outbox holds them, not
-/// the error.
+/// their verdicts ([`Outbox::save_and_finish`]) and wait in the pipeline
+/// ([`Pipeline::take_acks`]), as on success.
 pub fn drain_durably<O, T, C>(
     pipeline: &mut Pipeline,
     outbox: &mut O,
@@ -64,35 +62,23 @@ where
     C: Clock + ?Sized,
 {
     let mut run = PipelineRun::new(until.deadline, outbox.keeps_entries());
-    let mut drained = Drained::default();
-    loop {
-        match until_wait(
-            &mut run,
-            pipeline,
-            outbox,
-            transport,
-            clock,
-            &until.cancel,
-            &mut drained.acks,
-        )? {
+    let (stopped, pending) = loop {
+        match until_wait(&mut run, pipeline, outbox, transport, clock, &until.cancel)? {
             PipelineStep::Wait { until: wake } => clock.wait_until(wake, &until.cancel),
-            PipelineStep::Drained { stopped, pending } => {
-                drained.stopped = stopped;
-                drained.pending = pending;
-                return Ok(drained);
-            }
+            PipelineStep::Drained { stopped, pending } => break (stopped, pending),
             // Not reachable: every action is answered at once (Awaiting),
             // and until_wait performs the others.
-            _ => return Ok(drained),
+            _ => break (None, pipeline.pending()),
         }
-    }
+    };
+    Ok(Drained { stopped, pending })
 }
 
 /// Performs every action `pipeline` has due now, and stores what the step
 /// needs stored in one [`Outbox::save_and_finish`]: the entries of the
 /// rounds it asks for (before their submissions are sent) and every
-/// verdict reached (ACKs stored, entries removed); returns those ACKs;
-/// never waits. The rounds' submissions are sent in the same step, once
+/// verdict reached (ACKs stored, entries removed; they then wait in the
+/// pipeline: [`Pipeline::take_acks`]); never waits. The rounds' submissions are sent in the same step, once
 /// stored. For a host that pushes TIs while the pipeline runs: push, step,
 /// wait until the next TI or [`Pipeline::poll_timeout`], step again.
 /// [`drain_durably`] is this in a loop.
@@ -101,20 +87,20 @@ where
 /// [`OutboxError`] when the outbox fails: nothing more is sent; the
 /// verdicts of the step stay in their entries (resumed, they give the same
 /// ACKs), and those of TIs refused before anything was stored stay in the
-/// pipeline, for the next step.
+/// pipeline, for the next step. ACKs stored before the failure wait in the
+/// pipeline, as on success.
 pub fn step_durably<O, T, C>(
     pipeline: &mut Pipeline,
     outbox: &mut O,
     transport: &mut T,
     clock: &mut C,
-) -> Result<Vec<Ack>, OutboxError>
+) -> Result<(), OutboxError>
 where
     O: Outbox + ?Sized,
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
     let mut run = PipelineRun::continuing(outbox.keeps_entries());
-    let mut acks = Vec::new();
     // Waiting or drained: the step is over either way.
     let _ = until_wait(
         &mut run,
@@ -123,13 +109,12 @@ where
         transport,
         clock,
         &CancelToken::new(),
-        &mut acks,
     )?;
-    Ok(acks)
+    Ok(())
 }
 
-/// Steps `run` (performing on `transport`, storing in `outbox`, the stored
-/// verdicts' ACKs added to `acks`) until it waits or ends; that step.
+/// Steps `run` (performing on `transport`, storing in `outbox`; the stored
+/// verdicts' ACKs wait in the pipeline) until it waits or ends; that step.
 fn until_wait<O, T, C>(
     run: &mut PipelineRun,
     pipeline: &mut Pipeline,
@@ -137,7 +122,6 @@ fn until_wait<O, T, C>(
     transport: &mut T,
     clock: &mut C,
     cancel: &CancelToken,
-    acks: &mut Vec<Ack>,
 ) -> Result<PipelineStep, OutboxError>
 where
     O: Outbox + ?Sized,
@@ -152,7 +136,7 @@ where
             }
             PipelineStep::Store { entries, verdicts } => {
                 let stored = outbox.save_and_finish(&entries, &verdicts);
-                acks.extend(run.handle_stored(pipeline, clock.now(), stored)?);
+                run.handle_stored(pipeline, clock.now(), stored)?;
             }
             step => return Ok(step),
         }

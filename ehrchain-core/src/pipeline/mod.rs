@@ -6,9 +6,13 @@
 //! Like the [`TransactionValidator`] it multiplexes, the pipeline is
 //! sans-I/O: the host pushes TCs, takes actions out with
 //! [`Pipeline::poll_transmit`], performs them and feeds the results back, and
-//! takes every finished submission's ACKs with [`Pipeline::poll_finished`].
+//! takes every finished submission's verdict with [`Pipeline::poll_finished`].
 //! [`drain_durably`] is the blocking driver over an [`Outbox`](crate::outbox::Outbox), a
 //! [`Transport`](crate::Transport) and a [`Clock`](crate::Clock).
+//! The drivers ([`drain_durably`], [`step_durably`], a [`PipelineRun`])
+//! store each verdict first; its ACKs then wait in the pipeline until the
+//! host takes them ([`Pipeline::poll_ack`], [`Pipeline::take_acks`]), so an
+//! ACK stored before a later store failed is still handed on.
 //!
 //! - **Priorities.** [`Priority::Urgent`] records go out at once, one
 //!   `anchorRecord` each. [`Priority::Bulk`] records wait in the open batch,
@@ -225,6 +229,8 @@ pub struct Pipeline {
     /// released when their verdict is taken again.
     restored: HashSet<B256>,
     finished: VecDeque<Finished>,
+    /// The ACKs of verdicts the host stored, waiting to be taken.
+    stored: VecDeque<Ack>,
 }
 
 impl Pipeline {
@@ -246,6 +252,7 @@ impl Pipeline {
             held: HashSet::new(),
             restored: HashSet::new(),
             finished: VecDeque::new(),
+            stored: VecDeque::new(),
         }
     }
 
@@ -287,7 +294,9 @@ impl Pipeline {
         self.held.len()
     }
 
-    /// Whether nothing is held and no verdict is waiting to be taken.
+    /// Whether nothing is held and no verdict is waiting to be taken
+    /// ([`poll_finished`](Self::poll_finished)). Stored ACKs waiting for
+    /// [`poll_ack`](Self::poll_ack) do not count: their verdicts are stored.
     #[must_use]
     pub fn is_idle(&self) -> bool {
         self.held.is_empty() && self.finished.is_empty()
@@ -616,6 +625,29 @@ impl Pipeline {
             }
             self.finished.push_front(verdict);
         }
+    }
+
+    /// Verdicts the host stored ([`Outbox::finish_all`]: their ACKs kept,
+    /// their entries removed), taken from [`poll_finished`](Self::poll_finished):
+    /// their ACKs wait for [`poll_ack`](Self::poll_ack), in order. The
+    /// drivers and [`PipelineRun::handle_stored`] hand theirs in here.
+    ///
+    /// [`Outbox::finish_all`]: crate::outbox::Outbox::finish_all
+    pub fn handle_stored_verdicts(&mut self, verdicts: impl IntoIterator<Item = Finished>) {
+        self.stored
+            .extend(verdicts.into_iter().flat_map(|verdict| verdict.acks));
+    }
+
+    /// The next ACK whose verdict was stored
+    /// ([`handle_stored_verdicts`](Self::handle_stored_verdicts)), in the
+    /// order the verdicts came; `None` when none waits.
+    pub fn poll_ack(&mut self) -> Option<Ack> {
+        self.stored.pop_front()
+    }
+
+    /// Every ACK waiting for [`poll_ack`](Self::poll_ack), in order.
+    pub fn take_acks(&mut self) -> Vec<Ack> {
+        self.stored.drain(..).collect()
     }
 
     /// Moves every finished submission's ACKs out.

@@ -16,7 +16,7 @@ use alloy_primitives::B256;
 use crate::driver::{Opening, StopCause};
 use crate::outbox::OutboxError;
 use crate::time::UnixMillis;
-use crate::validator::{Ack, Transmit};
+use crate::validator::Transmit;
 
 use super::{Finished, FlightId, Pipeline, PipelineTransmit};
 
@@ -212,8 +212,9 @@ impl PipelineRun {
     }
 
     /// The outcome of the [`PipelineStep::Store`] just performed (`Ok` once
-    /// stored durably); the stored verdicts' ACKs, the host's now, in the
-    /// order the verdicts came.
+    /// stored durably) at the host's `now`; how many ACKs the stored
+    /// verdicts hold. They wait in the pipeline for [`Pipeline::poll_ack`],
+    /// in the order the verdicts came.
     ///
     /// # Errors
     /// The outbox's error, handed back: the host ends the run there
@@ -227,9 +228,9 @@ impl PipelineRun {
         pipeline: &mut Pipeline,
         now: UnixMillis,
         result: Result<(), OutboxError>,
-    ) -> Result<Vec<Ack>, OutboxError> {
+    ) -> Result<usize, OutboxError> {
         let Some(storing) = self.storing.take() else {
-            return Ok(Vec::new());
+            return Ok(0);
         };
         for &round in &storing.rounds {
             pipeline.handle_persisted(round, now, result.clone());
@@ -245,7 +246,9 @@ impl PipelineRun {
         if storing.stop.is_some() {
             self.opening.end(self.drained(pipeline, storing.stop));
         }
-        Ok(storing.verdicts.into_iter().flat_map(|f| f.acks).collect())
+        let acks = storing.verdicts.iter().map(|f| f.acks.len()).sum();
+        pipeline.handle_stored_verdicts(storing.verdicts);
+        Ok(acks)
     }
 
     fn store(&mut self, pipeline: &mut Pipeline, storing: Storing) -> PipelineStep {

@@ -28,6 +28,12 @@ fn registry() -> Address {
 
 /// A chain with one block a second: a transaction is mined in the block
 /// after it was sent; the registry refuses a used TI id or root as the
+/// What a drain did, with the ACKs it left in the pipeline.
+struct DrainedAcks {
+    acks: Vec<Ack>,
+    stopped: Option<StopCause>,
+}
+
 /// contract does; it counts what was asked of it.
 struct Chain {
     clock: VirtualClock,
@@ -51,15 +57,20 @@ impl Chain {
         }
     }
 
-    /// Drains `pipeline` through this chain, on its clock.
+    /// Drains `pipeline` through this chain, on its clock, and takes the
+    /// ACKs it stored.
     fn drain(
         &mut self,
         pipeline: &mut Pipeline,
         outbox: &mut impl Outbox,
         until: &Until,
-    ) -> Drained {
+    ) -> DrainedAcks {
         let mut clock = self.clock.clone();
-        drain_durably(pipeline, outbox, self, &mut clock, until).unwrap()
+        let drained = drain_durably(pipeline, outbox, self, &mut clock, until).unwrap();
+        DrainedAcks {
+            acks: pipeline.take_acks(),
+            stopped: drained.stopped,
+        }
     }
 
     /// Drains `pipeline` (no outbox) to its one ACK.
@@ -351,7 +362,8 @@ fn a_step_stores_its_round_and_the_verdicts_it_reached_in_one_write() {
                     .push(tc.clone(), Priority::Bulk, clock.time())
                     .unwrap();
             }
-            step_durably(pipeline, outbox, &mut chain, &mut clock).unwrap()
+            step_durably(pipeline, outbox, &mut chain, &mut clock).unwrap();
+            pipeline.take_acks()
         };
     // The first batch (full: sent at once) is stored and sent.
     assert!(step(&mut pipeline, &mut outbox, &all[..1_000]).is_empty());
@@ -768,11 +780,13 @@ fn a_verdict_the_host_could_not_store_is_given_back_and_offered_again_first() {
     ));
 }
 
-/// An outbox whose verdict writes fail while `down` (a full disk).
+/// An outbox whose verdict writes fail while `down` (a full disk), or
+/// once `finishes_left` reaches zero (a disk that fills up).
 #[derive(Default)]
 struct DownOutbox {
     inner: MemoryOutbox,
     down: bool,
+    finishes_left: Option<usize>,
 }
 
 impl Outbox for DownOutbox {
@@ -786,11 +800,57 @@ impl Outbox for DownOutbox {
         self.inner.keys()
     }
     fn finish(&mut self, key: Option<&B256>, acks: &[Ack]) -> Result<(), OutboxError> {
+        if let Some(left) = &mut self.finishes_left {
+            self.down |= *left == 0;
+            *left = left.saturating_sub(1);
+        }
         if self.down {
             return Err(OutboxError("the disk is full".into()));
         }
         self.inner.finish(key, acks)
     }
+}
+
+#[test]
+fn acks_stored_before_a_failed_store_wait_in_the_pipeline() {
+    let mut chain = Chain::new();
+    let hs = handshaker();
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let now = UnixMillis(START_MS);
+    // A refused TI's verdict is stored in the drain's first write; the
+    // anchored TC's, later, is not: the disk is full by then.
+    let refused = refused_ti(&hs, 7);
+    hs.push(&mut pipeline, &refused, Priority::Urgent, now, &mut rng)
+        .unwrap();
+    let anchored = tcs(1).remove(0);
+    pipeline
+        .push(anchored.clone(), Priority::Urgent, now)
+        .unwrap();
+    let mut outbox = DownOutbox {
+        finishes_left: Some(1),
+        ..DownOutbox::default()
+    };
+    let mut clock = chain.clock.clone();
+    let failed = drain_durably(
+        &mut pipeline,
+        &mut outbox,
+        &mut chain,
+        &mut clock,
+        &Until::verdict(),
+    );
+    assert_eq!(failed, Err(OutboxError("the disk is full".into())));
+    // The stored ACK was not lost with the error: it waits, once.
+    let acks = pipeline.take_acks();
+    let [ack] = acks.as_slice() else {
+        panic!("{acks:?}");
+    };
+    assert_eq!(ack.ti_id, refused.ti_id);
+    assert!(!ack.is_valid());
+    assert_eq!(outbox.inner.acks, acks, "the outbox holds the same ACK");
+    assert!(pipeline.poll_ack().is_none());
+    // The anchored TC's verdict stays in its stored entry.
+    assert_eq!(outbox.inner.keys().unwrap(), [anchored.ti_id]);
 }
 
 #[test]
@@ -817,7 +877,8 @@ fn a_refused_ti_s_verdict_survives_a_failed_store() {
     // Not lost: still pending, and stored once the disk is back.
     assert_eq!(pipeline.pending(), 1);
     outbox.down = false;
-    let acks = step_durably(&mut pipeline, &mut outbox, &mut chain, &mut clock).unwrap();
+    step_durably(&mut pipeline, &mut outbox, &mut chain, &mut clock).unwrap();
+    let acks = pipeline.take_acks();
     let [ack] = acks.as_slice() else {
         panic!("{acks:?}");
     };
@@ -950,10 +1011,7 @@ fn a_run_stores_a_round_before_its_submission_and_asks_until_it_is_stored() {
     assert!(verdicts.is_empty());
     // Not stored yet: asked again, nothing sent.
     assert_eq!(run.poll(&mut pipeline, now, false), store);
-    assert_eq!(
-        run.handle_stored(&mut pipeline, now, Ok(())),
-        Ok(Vec::new())
-    );
+    assert_eq!(run.handle_stored(&mut pipeline, now, Ok(())), Ok(0));
     let step = run.poll(&mut pipeline, now, false);
     assert!(
         matches!(

@@ -346,9 +346,9 @@ pub unsafe extern "C" fn ehr_pipeline_poll_finished(
             outbox.finish_counted(&reached)
         };
         let mut reached = reached.into_iter();
-        for verdict in reached.by_ref().take(stored) {
-            pipeline.acks.extend(verdict.acks);
-        }
+        pipeline
+            .pipeline
+            .handle_stored_verdicts(reached.by_ref().take(stored));
         pipeline.pipeline.restore_finished(reached);
         out.set(stored);
         Ok(result?)

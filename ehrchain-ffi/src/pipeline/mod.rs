@@ -7,11 +7,9 @@
 //! between; `event_loop` hands the actions out for a host with its own I/O.
 //! This module only converts.
 
-use std::collections::VecDeque;
-
 use ehrchain_core::outbox::{NoOutbox, Outbox};
 use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably, step_durably};
-use ehrchain_core::{Ack, Address, ErrorCode, SystemClock, UnixMillis};
+use ehrchain_core::{Address, ErrorCode, SystemClock, UnixMillis};
 
 use crate::cancel::{blocking, ehr_cancel};
 use crate::config::{ehr_validator_config, validator_config};
@@ -58,8 +56,6 @@ fn priority(value: u32) -> Result<Priority> {
 /// two threads at once.
 pub struct ehr_pipeline {
     pub(crate) pipeline: Pipeline,
-    /// ACKs stored and taken out, for `ehr_pipeline_poll_ack`.
-    pub(crate) acks: VecDeque<Ack>,
 }
 
 /// Makes a pipeline anchoring into the 20-byte `registry` on `chain_id`:
@@ -94,7 +90,6 @@ pub unsafe extern "C" fn ehr_pipeline_new(
         let out = Out::new(pipeline_out, "pipeline_out")?;
         out.give(ehr_pipeline {
             pipeline: Pipeline::new(chain_id, registry, config),
-            acks: VecDeque::new(),
         });
         Ok(())
     })
@@ -231,9 +226,8 @@ pub unsafe extern "C" fn ehr_pipeline_is_idle(
 /// every submission's entry stored as it stands; call it again, or resume
 /// the entries in a new pipeline (`ehr_pipeline_resume`). The ACKs made
 /// before are kept for `ehr_pipeline_poll_ack`. When the outbox fails
-/// (`EHR_OUTBOX_UNAVAILABLE`), nothing more is sent, and the ACKs of the
-/// rounds stored before are in the outbox (`finish_all`), not in
-/// `ehr_pipeline_poll_ack`. Actions
+/// (`EHR_OUTBOX_UNAVAILABLE`), nothing more is sent; the ACKs of the
+/// rounds stored before wait for `ehr_pipeline_poll_ack` too. Actions
 /// `ehr_pipeline_poll_transmit` handed out and never answered are asked
 /// again first (a submission that may have gone out is settled first).
 #[unsafe(no_mangle)]
@@ -254,7 +248,6 @@ pub unsafe extern "C" fn ehr_pipeline_drain(
             &mut SystemClock,
             &until,
         )?;
-        pipeline.acks.extend(drained.acks.iter().cloned());
         Ok(drained.finished()?)
     })
 }
@@ -278,13 +271,12 @@ pub unsafe extern "C" fn ehr_pipeline_step(
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
         let transport = ptr::handle_mut(transport, "transport")?;
         let wake = Out::new(wake_ms_out, "wake_ms_out")?;
-        let acks = step_durably(
+        step_durably(
             &mut pipeline.pipeline,
             host_outbox(outbox)?.as_mut(),
             &mut transport.inner,
             &mut SystemClock,
         )?;
-        pipeline.acks.extend(acks);
         let next = pipeline.pipeline.poll_timeout();
         wake.set(next.map_or(0, UnixMillis::as_millis));
         Ok(())
@@ -343,7 +335,7 @@ pub unsafe extern "C" fn ehr_pipeline_poll_ack(
     guard(|| {
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
         let out = Out::new(ack_out, "ack_out")?;
-        out.give_or_null(pipeline.acks.pop_front().map(|ack| ehr_ack { ack }));
+        out.give_or_null(pipeline.pipeline.poll_ack().map(|ack| ehr_ack { ack }));
         Ok(())
     })
 }

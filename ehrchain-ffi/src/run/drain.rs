@@ -254,8 +254,7 @@ pub unsafe extern "C" fn ehr_drain_run_handle_stored(
         let acks =
             run.run
                 .handle_stored(&mut pipeline.pipeline, UnixMillis(now_ms), stored(result))?;
-        out.set(acks.len());
-        pipeline.acks.extend(acks);
+        out.set(acks);
         Ok(())
     })
 }

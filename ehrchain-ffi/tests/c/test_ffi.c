@@ -331,6 +331,21 @@ static ehr_ti *bp_ti(const ehr_templates *t, const char *systolic) {
     return ti;
 }
 
+/* A blood-pressure TI at `now_ms` by a pathologist, whom the template
+ * refuses. */
+static ehr_ti *refused_ti(const ehr_templates *t, uint64_t now_ms) {
+    uint8_t template_id[32];
+    uint8_t ti_id[32];
+    OK(ehr_templates_latest(t, LIT("blood-pressure"), template_id));
+    OK(ehr_random_id(ti_id));
+    ehr_ti *ti = NULL;
+    OK(ehr_ti_new(ti_id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"),
+                  now_ms / 1000, &ti));
+    OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
+    OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
+    return ti;
+}
+
 static void test_key_store_callbacks_and_envelopes(void) {
     ehr_templates *t = NULL;
     OK(ehr_templates_new_builtin(&t));
@@ -703,14 +718,7 @@ static void test_devnet_flow_batches_and_proofs(void) {
     ehr_ti_free(ti);
 
     /* A TI the chain refuses: a pathologist may not record blood pressure. */
-    uint8_t template_id[32];
-    uint8_t ti_id[32];
-    OK(ehr_templates_latest(f.t, LIT("blood-pressure"), template_id));
-    OK(ehr_random_id(ti_id));
-    OK(ehr_ti_new(ti_id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"),
-                  ehr_clock_now_ms() / 1000, &ti));
-    OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
-    OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
+    ti = refused_ti(f.t, ehr_clock_now_ms());
     OK(ehr_handshaker_submit(f.hs, ti, f.chain, 0, NULL, &ack));
     OK(ehr_ack_to_summary(ack, &s));
     EXPECT(!s.valid);
@@ -1619,12 +1627,7 @@ static void admit_signed_tis(struct fixture *f, ehr_signer *card, struct hsm *h)
     ehr_ack_free(ack);
 
     /* A validator whose ACK ehr_validator_run took out: poll it first. */
-    ehr_ti *refused = NULL;
-    uint8_t template_id[32], id[32];
-    OK(ehr_templates_latest(f->t, LIT("blood-pressure"), template_id));
-    OK(ehr_random_id(id));
-    OK(ehr_ti_new(id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"), now / 1000,
-                  &refused));
+    ehr_ti *refused = refused_ti(f->t, now);
     OK(ehr_handshaker_validator_for(f->hs, refused, NULL, now, &v));
     OK(ehr_validator_run(v, f->chain, 0, NULL));
     EXPECT_RC(ehr_pipeline_admit(p, &v), EHR_INVALID_ARGUMENT);
@@ -2308,13 +2311,8 @@ static void test_validators_for_tis(void) {
     ehr_ti_free(ti);
 
     /* A pathologist may not record blood pressure. */
-    uint8_t template_id[32];
-    OK(ehr_templates_latest(f.t, LIT("blood-pressure"), template_id));
-    OK(ehr_random_id(ti_id));
-    OK(ehr_ti_new(ti_id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"),
-                  now_ms / 1000, &ti));
-    OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
-    OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
+    ti = refused_ti(f.t, now_ms);
+    OK(ehr_ti_id(ti, ti_id));
     OK(ehr_handshaker_validator_for(f.hs, ti, NULL, now_ms, &v));
     bool finished = false;
     OK(ehr_validator_is_finished(v, &finished));
@@ -2994,14 +2992,7 @@ static void test_pipeline_on_the_devnet(void) {
         tis[i] = bp_ti(f.t, i < 10 ? "121" : "180");
         OK(ehr_handshaker_push(f.hs, p, tis[i], i < 10 ? EHR_PRIORITY_BULK : EHR_PRIORITY_URGENT, now));
     }
-    uint8_t template_id[32];
-    uint8_t ti_id[32];
-    OK(ehr_templates_latest(f.t, LIT("blood-pressure"), template_id));
-    OK(ehr_random_id(ti_id));
-    OK(ehr_ti_new(ti_id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"),
-                  now / 1000, &tis[12]));
-    OK(ehr_ti_set_field(tis[12], LIT("systolic"), LIT("120")));
-    OK(ehr_ti_set_field(tis[12], LIT("diastolic"), LIT("80")));
+    tis[12] = refused_ti(f.t, now);
     OK(ehr_handshaker_push(f.hs, p, tis[12], EHR_PRIORITY_BULK, now));
     size_t pending = 0;
     OK(ehr_pipeline_pending(p, &pending));
@@ -3159,7 +3150,7 @@ static void ledger_answer(struct ledger *l, ehr_pipeline *p, uint64_t flight, co
  * and stored when the loop says so; verdicts taken by `finish_all`, or by
  * `finish` one by one (each key must come once). */
 struct queued_store {
-    int queued, stored, fail_finish_at, finish_calls, verdicts, acks;
+    int queued, stored, fail_finish_at, finish_calls, verdicts, keyless, acks;
     uint8_t keys[16][32];
 };
 
@@ -3170,17 +3161,23 @@ static ehr_result qs_save(void *userdata, const uint8_t *key, const char *entry,
     return EHR_OK;
 }
 
-/* Stores one verdict, or fails the `fail_finish_at`th call (1-based). */
+/* Stores one verdict (one of a TI refused before anything was stored has
+ * no key). */
 static ehr_result qs_take(struct queued_store *q, const uint8_t *key, size_t acks_len) {
-    EXPECT(key != NULL && q->verdicts < 16);
+    q->acks += (int)acks_len;
+    if (key == NULL) {
+        q->keyless++;
+        return EHR_OK;
+    }
+    EXPECT(q->verdicts < 16);
     for (int i = 0; i < q->verdicts; i++) {
         EXPECT(memcmp(q->keys[i], key, 32) != 0); /* never stored twice */
     }
     memcpy(q->keys[q->verdicts++], key, 32);
-    q->acks += (int)acks_len;
     return EHR_OK;
 }
 
+/* Stores one verdict, or fails the `fail_finish_at`th call (1-based). */
 static ehr_result qs_finish(void *userdata, const uint8_t *key, const ehr_ack *const *acks,
                             size_t acks_len) {
     struct queued_store *q = userdata;
@@ -3201,6 +3198,49 @@ static ehr_result qs_finish_all(void *userdata, const ehr_verdict *verdicts, siz
         OK(qs_take(q, verdicts[i].key, verdicts[i].acks_len));
     }
     return EHR_OK;
+}
+
+/* ehr_pipeline_drain whose outbox fails a later store: the ACK it stored
+ * before (a refused TI's, in the first write) is not lost with the error;
+ * it waits for ehr_pipeline_poll_ack. */
+static void test_pipeline_drain_keeps_stored_acks(void) {
+    struct fixture f = fixture_new(DEVNET, NULL);
+    uint64_t chain_id = 0;
+    uint8_t registry[20];
+    OK(ehr_transport_chain(f.chain, &chain_id, registry));
+    ehr_validator_config *quick = quick_validator(1);
+    ehr_pipeline *p = NULL;
+    OK(ehr_pipeline_new(chain_id, registry, 0, 0, 0, quick, &p));
+    uint64_t now = ehr_clock_now_ms();
+    ehr_ti *refused = refused_ti(f.t, now);
+    ehr_ti *anchored = bp_ti(f.t, "121");
+    OK(ehr_handshaker_push(f.hs, p, refused, EHR_PRIORITY_URGENT, now));
+    OK(ehr_handshaker_push(f.hs, p, anchored, EHR_PRIORITY_URGENT, now));
+    struct queued_store q;
+    memset(&q, 0, sizeof q);
+    q.fail_finish_at = 2; /* the anchored TI's verdict: the disk is full */
+    ehr_outbox_callbacks store = {
+        .struct_size = sizeof store, .userdata = &q, .save = qs_save, .finish = qs_finish};
+    EXPECT_RC(ehr_pipeline_drain(p, f.chain, &store, 0, NULL), EHR_OUTBOX_UNAVAILABLE);
+    EXPECT(q.keyless == 1 && q.verdicts == 0 && q.acks == 1);
+    ehr_ack *ack = NULL;
+    OK(ehr_pipeline_poll_ack(p, &ack));
+    EXPECT(ack != NULL);
+    if (ack != NULL) {
+        ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+        OK(ehr_ack_to_summary(ack, &s));
+        uint8_t refused_id[32];
+        OK(ehr_ti_id(refused, refused_id));
+        EXPECT(!s.valid && memcmp(s.ti_id, refused_id, 32) == 0);
+        ehr_ack_free(ack);
+    }
+    OK(ehr_pipeline_poll_ack(p, &ack));
+    EXPECT(ack == NULL); /* once */
+    ehr_pipeline_free(p);
+    ehr_ti_free(anchored);
+    ehr_ti_free(refused);
+    ehr_validator_config_free(quick);
+    fixture_free(&f);
 }
 
 /* Counts a valid `ack` against the TI it is for (frees it). */
@@ -4533,6 +4573,7 @@ int main(void) {
     test_watch_run_steps();
     test_fhir_in_and_out();
     test_pipeline_on_the_devnet();
+    test_pipeline_drain_keeps_stored_acks();
     test_pipeline_over_the_hosts_http();
     test_pipeline_in_an_event_loop();
     test_drain_run_steps();

@@ -146,8 +146,8 @@ fn through_the_pipeline(
                 Err(e) => return Err(e.into()),
             }
         }
-        let acks = step_durably(&mut pipeline, db, transport, clock)?;
-        acked.extend(acks.iter().map(|ack| ack.ti_id));
+        step_durably(&mut pipeline, db, transport, clock)?;
+        acked.extend(pipeline.take_acks().iter().map(|ack| ack.ti_id));
     }
     // Until here a batch was open (a chunk is smaller than a batch).
     println!("pushed");

@@ -213,7 +213,10 @@ impl Run {
             }
             let acks = match &mut storage {
                 Some(storage) => storage.step(&mut pipeline, &mut transport, &mut clock)?,
-                None => step_durably(&mut pipeline, &mut NoOutbox, &mut transport, &mut clock)?,
+                None => {
+                    step_durably(&mut pipeline, &mut NoOutbox, &mut transport, &mut clock)?;
+                    pipeline.take_acks()
+                }
             };
             tally(acks, &mut offered);
             // The next reading (or the storage thread's next answer), or the
