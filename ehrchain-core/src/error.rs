@@ -214,6 +214,9 @@ error_codes! {
     ProofAnchorMismatch = 508, "EHR_PROOF_ANCHOR_MISMATCH", Batch, "the anchored batch differs from the proof's";
     /// The batch has no record at the index asked for.
     BatchNoSuchRecord = 509, "EHR_BATCH_NO_SUCH_RECORD", Batch, "the batch has no record at this index";
+    /// A TI is given for the batch a second time: each TI is anchored once,
+    /// with one ACK.
+    BatchDuplicateTi = 510, "EHR_BATCH_DUPLICATE_TI", Batch, "a TI is in the batch already";
     /// The Ethereum node is unreachable or timed out (retryable).
     TransportUnavailable = 600, "EHR_TRANSPORT_UNAVAILABLE", Chain, "the Ethereum node is unreachable or timed out";
     /// The Ethereum node is rate-limiting requests (retryable).
@@ -685,6 +688,7 @@ impl BatchError {
             Self::Full => ErrorCode::BatchFull,
             Self::ZeroRecordHash => ErrorCode::BatchZeroRecordHash,
             Self::NoSuchRecord { .. } => ErrorCode::BatchNoSuchRecord,
+            Self::DuplicateTi(_) => ErrorCode::BatchDuplicateTi,
         }
     }
 }
@@ -758,6 +762,7 @@ impl ValidatorError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::BatchMismatch { .. } | Self::NotBatchable { .. } => ErrorCode::BatchMismatch,
+            Self::DuplicateTi { .. } => ErrorCode::BatchDuplicateTi,
             Self::Snapshot(_) => ErrorCode::OutboxEntryInvalid,
             Self::Finished | Self::Unexpected(_) | Self::WrongReceipt { .. } => {
                 ErrorCode::Validator

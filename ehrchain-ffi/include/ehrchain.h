@@ -106,6 +106,8 @@ enum ehr_result_code {
     EHR_PROOF_ANCHOR_MISMATCH = 508,
     /** the batch has no record at this index (batch). */
     EHR_BATCH_NO_SUCH_RECORD = 509,
+    /** a TI is in the batch already (batch). */
+    EHR_BATCH_DUPLICATE_TI = 510,
     /** the Ethereum node is unreachable or timed out (chain). */
     EHR_TRANSPORT_UNAVAILABLE = 600,
     /** the Ethereum node is rate-limiting requests (chain). */
@@ -3843,7 +3845,8 @@ ehr_result ehr_signed_batch_builder_new(uint64_t chain_id,
  * `EHR_SIGNATURE_MALFORMED` or `EHR_SIGNATURE_WRONG_SIGNER` (another
  * signer, another registry or chain, or a smart account, whose signature
  * only the chain checks: anchor that TC alone), and nothing is added.
- * `EHR_BATCH_FULL` for a full batch. The TC's sealed record stays with it.
+ * `EHR_BATCH_DUPLICATE_TI` for a TI already in the batch, `EHR_BATCH_FULL`
+ * for a full batch. The TC's sealed record stays with it.
  */
 ehr_result ehr_signed_batch_builder_push(struct ehr_signed_batch_builder *builder,
                                          const struct ehr_tc *tc,
@@ -4628,7 +4631,8 @@ ehr_result ehr_handshaker_validator_for(struct ehr_handshaker *handshaker,
  * `EHR_BATCH_MISMATCH` when the TCs are not the batch's records, or one of
  * them is for another registry or chain than the first or was signed by
  * its author (anchor a signed TC alone, so its signature reaches the
- * chain). Free it with `ehr_validator_free`.
+ * chain); `EHR_BATCH_DUPLICATE_TI` when two TCs are for one TI (it would
+ * get two ACKs). Free it with `ehr_validator_free`.
  */
 ehr_result ehr_validator_new_batch(const struct ehr_batch *batch,
                                    const struct ehr_tc *const *tcs,

@@ -47,7 +47,8 @@ pub unsafe extern "C" fn ehr_signed_batch_builder_new(
 /// `EHR_SIGNATURE_MALFORMED` or `EHR_SIGNATURE_WRONG_SIGNER` (another
 /// signer, another registry or chain, or a smart account, whose signature
 /// only the chain checks: anchor that TC alone), and nothing is added.
-/// `EHR_BATCH_FULL` for a full batch. The TC's sealed record stays with it.
+/// `EHR_BATCH_DUPLICATE_TI` for a TI already in the batch, `EHR_BATCH_FULL`
+/// for a full batch. The TC's sealed record stays with it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_signed_batch_builder_push(
     builder: *mut ehr_signed_batch_builder,

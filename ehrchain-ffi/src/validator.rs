@@ -140,7 +140,8 @@ pub unsafe extern "C" fn ehr_handshaker_validator_for(
 /// `EHR_BATCH_MISMATCH` when the TCs are not the batch's records, or one of
 /// them is for another registry or chain than the first or was signed by
 /// its author (anchor a signed TC alone, so its signature reaches the
-/// chain). Free it with `ehr_validator_free`.
+/// chain); `EHR_BATCH_DUPLICATE_TI` when two TCs are for one TI (it would
+/// get two ACKs). Free it with `ehr_validator_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_validator_new_batch(
     batch: *const ehr_batch,

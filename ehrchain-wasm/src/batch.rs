@@ -157,7 +157,8 @@ impl Batch {
     /// `EHR_BATCH_MISMATCH` for a batch built from bare hashes, or with a
     /// TC of another registry or chain or one its author signed (anchor a
     /// signed TC alone, so its signature reaches the chain);
-    /// `EHR_INVALID_ARGUMENT` for malformed arguments.
+    /// `EHR_BATCH_DUPLICATE_TI` when two of its TCs are for one TI (it
+    /// would get two ACKs); `EHR_INVALID_ARGUMENT` for malformed arguments.
     pub fn validator(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] registry: JsValue,

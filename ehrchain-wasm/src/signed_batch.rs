@@ -48,7 +48,8 @@ impl SignedBatchBuilder {
     /// `EHR_STATEMENT_MISMATCH`, `EHR_SIGNATURE_MALFORMED`,
     /// `EHR_SIGNATURE_WRONG_SIGNER` (another signer, or signed for another
     /// registry or chain, or by a smart account: anchor that TC alone),
-    /// `EHR_BATCH_FULL`.
+    /// `EHR_BATCH_DUPLICATE_TI` for a TI already in the batch,
+    /// `EHR_BATCH_FULL`; nothing is added.
     pub fn push(&mut self, tc: &ChainTransaction) -> Result<u32, JsValue> {
         Ok(self.inner.push_tc(&tc.inner).map_err(Failure::from)?)
     }

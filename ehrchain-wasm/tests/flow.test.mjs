@@ -225,6 +225,13 @@ test("a batch of device readings under one root: proofs verify in WASM and in th
   }
   const batch = builder.build(`0x${"ba".repeat(32)}`);
   assert.equal(batch.leafCount, 5);
+  // A TI given twice would get two ACKs: its batch has no validator.
+  const twice = new ehr.BatchBuilder();
+  twice.add(tcs[0]);
+  twice.add(tcs[0]);
+  assert.throws(() => twice.build(`0x${"bb".repeat(32)}`).validator(registry, CHAIN_ID, FAST), {
+    code: "EHR_BATCH_DUPLICATE_TI",
+  });
   const acks = await ehr.runValidator(batch.validator(registry, CHAIN_ID, FAST), transport);
   assert.equal(acks.length, 5);
   const anchored = await transport.anchoredBatch(batch.root);

@@ -162,6 +162,8 @@ test("many authors' signed TCs in one signed batch: the relayer anchors its root
   });
   const elsewhere = new ehr.SignedBatchBuilder(`0x${"ab".repeat(20)}`, CHAIN_ID);
   assert.throws(() => elsewhere.push(tcs[0]), { code: "EHR_SIGNATURE_WRONG_SIGNER" });
+  // A TI already in the batch: anchored once, with one ACK.
+  assert.throws(() => builder.push(tcs[1]), { code: "EHR_BATCH_DUPLICATE_TI", kind: "batch" });
   assert.equal(builder.length, 3);
   assert.equal(elsewhere.length, 0);
 

@@ -2,6 +2,8 @@
 //! anchored by a relayer in one transaction, each record's authorship still
 //! provable ([`SignedRecordProof`]).
 
+use std::collections::HashSet;
+
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::{SolCall, sol};
 
@@ -45,6 +47,7 @@ pub struct SignedBatchBuilder {
     separator: DomainSeparator,
     digests: BatchBuilder,
     records: Vec<SignedRecord>,
+    ti_ids: HashSet<B256>,
 }
 
 impl SignedBatchBuilder {
@@ -55,19 +58,26 @@ impl SignedBatchBuilder {
             separator: DomainSeparator::new(domain),
             digests: BatchBuilder::new(),
             records: Vec::new(),
+            ti_ids: HashSet::new(),
         }
     }
 
     /// Adds a signed statement; returns its index (leaf position).
     ///
     /// # Errors
-    /// [`BatchError::Full`] beyond [`MAX_BATCH_LEN`](crate::batch::MAX_BATCH_LEN) records.
+    /// [`BatchError::DuplicateTi`] for a TI already in the batch,
+    /// [`BatchError::Full`] beyond [`MAX_BATCH_LEN`](crate::batch::MAX_BATCH_LEN)
+    /// records; nothing is added.
     pub fn push(
         &mut self,
         statement: RecordStatement,
         signature: RecordSignature,
     ) -> Result<u32, BatchError> {
+        if self.ti_ids.contains(&statement.tiId) {
+            return Err(BatchError::DuplicateTi(statement.tiId));
+        }
         let index = self.digests.push(self.separator.signing_hash(&statement))?;
+        self.ti_ids.insert(statement.tiId);
         self.records.push(SignedRecord {
             statement,
             signature,
@@ -89,7 +99,7 @@ impl SignedBatchBuilder {
     /// [`AuthorshipError::NotSigned`] for an `anchorRecord` TC,
     /// [`AuthorshipError::StatementMismatch`], the signature's
     /// [`AuthorshipError`] (`WrongSigner` also when it was signed for another
-    /// chain or registry), [`BatchError::Full`].
+    /// chain or registry), [`BatchError::DuplicateTi`], [`BatchError::Full`].
     pub fn push_tc(&mut self, tc: &ChainTransaction) -> Result<u32, Error> {
         let signed = tc.check_statement()?.ok_or(AuthorshipError::NotSigned)?;
         let signature = RecordSignature::from_slice(&signed.signature)?;
@@ -312,5 +322,20 @@ mod tests {
             ..signed(1, &doctor, &doctor)
         };
         assert_eq!(refusal(&tc, &mut builder()), ErrorCode::StatementMismatch);
+    }
+
+    #[test]
+    fn a_ti_already_in_the_batch_is_refused() {
+        let (doctor, nurse) = (signer(0x11), signer(0x12));
+        let mut builder = builder();
+        builder.push_tc(&signed(1, &doctor, &doctor)).unwrap();
+        // The same TC again, or the same TI signed by another author.
+        for again in [signed(1, &doctor, &doctor), signed(1, &nurse, &nurse)] {
+            let error = builder.push_tc(&again).unwrap_err();
+            assert_eq!(error.code(), ErrorCode::BatchDuplicateTi);
+            assert!(error.to_string().contains(&tc_for(1).ti_id.to_string()));
+            assert_eq!(builder.len(), 1, "nothing added");
+        }
+        assert_eq!(builder.push_tc(&signed(2, &nurse, &nurse)).unwrap(), 1);
     }
 }

@@ -23,6 +23,12 @@ pub enum BatchError {
         /// The number of records in the batch.
         len: usize,
     },
+    /// The TI's record is in the batch already: each TI is anchored once,
+    /// with one ACK.
+    #[error(
+        "TI {0} is in this batch already: a TI is anchored once and gets one ACK; leave the second out"
+    )]
+    DuplicateTi(B256),
 }
 
 /// Why an inclusion proof was refused. Every malformed encoding and every

@@ -133,7 +133,7 @@ mod settle;
 mod snapshot;
 mod verdict;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use alloy_primitives::{Address, B256, Bytes};
 use alloy_sol_types::SolCall;
@@ -320,6 +320,17 @@ pub enum ValidatorError {
         /// Why.
         why: &'static str,
     },
+    /// Two TCs given for a batch are for the same TI: anchored both, it
+    /// would have two records and two ACKs.
+    #[error(
+        "TC {index} is for TI {ti_id}, which an earlier TC of this batch is for: a TI is anchored once and gets one ACK; leave the second out of the batch"
+    )]
+    DuplicateTi {
+        /// The second TC's position among the TCs given.
+        index: usize,
+        /// The TI both are for.
+        ti_id: B256,
+    },
 }
 
 /// Why `tc` cannot go into a batch anchored by `registry` on `chain_id`,
@@ -493,7 +504,7 @@ impl TransactionValidator {
     /// records; [`ValidatorError::NotBatchable`] for a TC its author signed
     /// (anchor it alone with [`Self::new`], so its signature reaches the
     /// chain), one with another call, or one for another `registry` or
-    /// `chain_id`.
+    /// `chain_id`; [`ValidatorError::DuplicateTi`] for a second TC of a TI.
     pub fn for_batch(
         batch: &Batch,
         tcs: &[ChainTransaction],
@@ -510,12 +521,19 @@ impl TransactionValidator {
         // The proofs are made with the ACKs, from the record hashes
         // (`batch_proofs`): the outbox entry does not carry them.
         let mut records = Vec::with_capacity(tcs.len());
+        let mut ti_ids = HashSet::with_capacity(tcs.len());
         for (index, (tc, hash)) in tcs.iter().zip(hashes).enumerate() {
             if tc.record_hash != *hash {
                 return Err(ValidatorError::BatchMismatch { index });
             }
             if let Some(why) = unbatchable(tc, registry, chain_id) {
                 return Err(ValidatorError::NotBatchable { index, why });
+            }
+            if !ti_ids.insert(tc.ti_id) {
+                return Err(ValidatorError::DuplicateTi {
+                    index,
+                    ti_id: tc.ti_id,
+                });
             }
             records.push(RecordInfo::of(tc));
         }

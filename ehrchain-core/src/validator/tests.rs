@@ -1046,6 +1046,27 @@ fn batch_validator() -> (TransactionValidator, crate::Batch, Vec<ChainTransactio
 }
 
 #[test]
+fn a_batch_takes_each_ti_once() {
+    let tcs = [tc_for(1), tc_for(2), tc_for(1)];
+    let mut builder = crate::BatchBuilder::new();
+    for tc in &tcs {
+        builder.push(tc.record_hash).unwrap();
+    }
+    let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
+    let refused =
+        TransactionValidator::for_batch(&batch, &tcs, Address::repeat_byte(0xee), 1337, config())
+            .unwrap_err();
+    assert_eq!(
+        refused,
+        ValidatorError::DuplicateTi {
+            index: 2,
+            ti_id: tcs[0].ti_id
+        }
+    );
+    assert_eq!(refused.code(), crate::ErrorCode::BatchDuplicateTi);
+}
+
+#[test]
 fn a_batch_takes_only_its_own_unsigned_tcs_in_order() {
     use crate::authorship::{LocalSigner, Signer, SigningRequest};
     let (_, batch, tcs) = batch_validator();

@@ -94,6 +94,7 @@ static void test_result_codes_are_stable(void) {
     EXPECT(EHR_BATCH_EMPTY == 500);
     EXPECT(EHR_PROOF_MALFORMED == 504);
     EXPECT(EHR_BATCH_NO_SUCH_RECORD == 509);
+    EXPECT(EHR_BATCH_DUPLICATE_TI == 510);
     EXPECT(EHR_TRANSPORT_UNAVAILABLE == 600);
     EXPECT(EHR_TRANSPORT_REVERTED == 607);
     EXPECT(EHR_PANIC == 900);
@@ -1678,24 +1679,32 @@ static void push_signed_as_bulk(struct fixture *f, const ehr_tc *signed_tc,
     }
     EXPECT(acks == 3 && authored == 1 && proven == 2);
 
-    /* A batch validator built by hand refuses the signed TC too. */
-    ehr_batch_builder *builder = NULL;
-    OK(ehr_batch_builder_new(&builder));
+    /* A batch validator built by hand refuses the signed TC too, and a TI
+     * given twice (two records, two ACKs for one TI). */
     const ehr_tc *mixed[2] = {plain[0], signed_tc};
-    for (int i = 0; i < 2; i++) {
-        uint8_t record_hash[32];
-        uint32_t index = 0;
-        OK(ehr_tc_record_hash(mixed[i], record_hash));
-        OK(ehr_batch_builder_push(builder, record_hash, &index));
+    const ehr_tc *twice[2] = {plain[0], plain[0]};
+    const ehr_tc *const *refused[2] = {mixed, twice};
+    const ehr_result codes[2] = {EHR_BATCH_MISMATCH, EHR_BATCH_DUPLICATE_TI};
+    const char *messages[2] = {"TC 1 cannot be anchored in this batch: its author signed it",
+                               "which an earlier TC of this batch is for"};
+    for (int r = 0; r < 2; r++) {
+        ehr_batch_builder *builder = NULL;
+        OK(ehr_batch_builder_new(&builder));
+        for (int i = 0; i < 2; i++) {
+            uint8_t record_hash[32];
+            uint32_t index = 0;
+            OK(ehr_tc_record_hash(refused[r][i], record_hash));
+            OK(ehr_batch_builder_push(builder, record_hash, &index));
+        }
+        ehr_batch *batch = NULL;
+        OK(ehr_batch_builder_build(builder, signed_id, &batch));
+        ehr_validator *by_hand = NULL;
+        EXPECT_RC(ehr_validator_new_batch(batch, refused[r], 2, NULL, &by_hand), codes[r]);
+        EXPECT_LAST_ERROR(messages[r]);
+        EXPECT(by_hand == NULL);
+        ehr_batch_free(batch);
+        ehr_batch_builder_free(builder);
     }
-    ehr_batch *batch = NULL;
-    OK(ehr_batch_builder_build(builder, signed_id, &batch));
-    ehr_validator *by_hand = NULL;
-    EXPECT_RC(ehr_validator_new_batch(batch, mixed, 2, NULL, &by_hand), EHR_BATCH_MISMATCH);
-    EXPECT_LAST_ERROR("TC 1 cannot be anchored in this batch: its author signed it");
-    EXPECT(by_hand == NULL);
-    ehr_batch_free(batch);
-    ehr_batch_builder_free(builder);
 
     /* The same TC as JSON with another registry: refused, nothing kept. */
     char json[16384];
@@ -3790,6 +3799,8 @@ static void test_signed_batches(void) {
     EXPECT_RC(ehr_signed_batch_builder_push(builder, plain, &index), EHR_TC_NOT_SIGNED);
     EXPECT_LAST_ERROR("carries no author's signature");
     EXPECT_RC(ehr_signed_batch_builder_push(other, tcs[0], &index), EHR_SIGNATURE_WRONG_SIGNER);
+    EXPECT_RC(ehr_signed_batch_builder_push(builder, tcs[1], &index), EHR_BATCH_DUPLICATE_TI);
+    EXPECT_LAST_ERROR("is in this batch already");
     EXPECT(index == 99);
     size_t len = 0;
     OK(ehr_signed_batch_builder_len(builder, &len));
