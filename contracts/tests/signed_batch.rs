@@ -372,12 +372,15 @@ fn a_smart_account_author_in_a_batch_is_checked_with_erc1271() {
     let account = deploy_smart_account(&mut s.net, owner.address());
     s.net.grant_role("doctor", account).unwrap();
     let statement = s.statement(0, account);
+    // A second record of the account's, signed by a key that is not its
+    // owner's.
+    let forged = s.statement(1, account);
     let mut builder = SignedBatchBuilder::new(s.domain());
     builder
         .push(statement.clone(), s.sign(&owner, &statement))
         .unwrap();
     builder
-        .push(statement.clone(), s.sign(&s.authors[0], &statement))
+        .push(forged.clone(), s.sign(&s.authors[0], &forged))
         .unwrap();
     let batch = builder.build(h(84)).unwrap();
     s.anchor(s.relayer, &batch);
