@@ -319,32 +319,32 @@ static ehr_handshaker *handshaker(const ehr_templates *t, const ehr_key_store *k
     return hs;
 }
 
-static ehr_ti *bp_ti(const ehr_templates *t, const char *systolic) {
+/* A blood-pressure TI with a fresh id at `now_ms` by `author` acting as
+ * `role` for `patient`. */
+static ehr_ti *bp_ti_by(const ehr_templates *t, const char *author, const char *role,
+                        const char *patient, const char *systolic, const char *diastolic,
+                        uint64_t now_ms) {
     uint8_t template_id[32];
     uint8_t ti_id[32];
     OK(ehr_templates_latest(t, LIT("blood-pressure"), template_id));
     OK(ehr_random_id(ti_id));
     ehr_ti *ti = NULL;
-    OK(ehr_ti_new(ti_id, template_id, LIT("nurse-0815"), LIT("nurse"), LIT("MRN-000123"),
-                  ehr_clock_now_ms() / 1000, &ti));
-    OK(ehr_ti_set_field(ti, "systolic", 8, systolic, strlen(systolic)));
-    OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("84")));
+    OK(ehr_ti_new(ti_id, template_id, author, strlen(author), role, strlen(role), patient,
+                  strlen(patient), now_ms / 1000, &ti));
+    OK(ehr_ti_set_field(ti, LIT("systolic"), systolic, strlen(systolic)));
+    OK(ehr_ti_set_field(ti, LIT("diastolic"), diastolic, strlen(diastolic)));
     return ti;
+}
+
+/* A nurse's blood-pressure reading, now. */
+static ehr_ti *bp_ti(const ehr_templates *t, const char *systolic) {
+    return bp_ti_by(t, "nurse-0815", "nurse", "MRN-000123", systolic, "84", ehr_clock_now_ms());
 }
 
 /* A blood-pressure TI at `now_ms` by a pathologist, whom the template
  * refuses. */
 static ehr_ti *refused_ti(const ehr_templates *t, uint64_t now_ms) {
-    uint8_t template_id[32];
-    uint8_t ti_id[32];
-    OK(ehr_templates_latest(t, LIT("blood-pressure"), template_id));
-    OK(ehr_random_id(ti_id));
-    ehr_ti *ti = NULL;
-    OK(ehr_ti_new(ti_id, template_id, LIT("path-1"), LIT("pathologist"), LIT("MRN-1"),
-                  now_ms / 1000, &ti));
-    OK(ehr_ti_set_field(ti, LIT("systolic"), LIT("120")));
-    OK(ehr_ti_set_field(ti, LIT("diastolic"), LIT("80")));
-    return ti;
+    return bp_ti_by(t, "path-1", "pathologist", "MRN-1", "120", "80", now_ms);
 }
 
 static void test_key_store_callbacks_and_envelopes(void) {
@@ -2159,8 +2159,8 @@ static void resend_with_a_durable_run(ehr_watch_run *run, ehr_watcher *w, struct
  * the event for the next); the resend runs as a durable run, its valid ACK
  * (the same record hash, a new transaction) is handed out with the
  * vanished event and watched in turn, to final; then the run is done. A
- * cancelled run is done at once; without resending, the events stay in the
- * watcher. */
+ * cancelled run, or one past its deadline, is done at once; without
+ * resending, the events stay in the watcher. */
 static void test_watch_run_steps(void) {
     struct fake_chain fake;
     struct fixture f = fixture_new(FAKE_CHAIN, &fake);
@@ -2274,6 +2274,12 @@ static void test_watch_run_steps(void) {
     uint64_t head = fake.head;
     OK(ehr_watch_run_new(0, false, &run));
     OK(ehr_watch_run_poll(run, w, now_ms, true, &step, &a));
+    EXPECT(step.kind == EHR_WATCH_DONE && a.kind == EHR_TRANSMIT_NONE);
+    EXPECT(fake.reads == reads && fake.head == head);
+    ehr_watch_run_free(run);
+    /* Its deadline passed: done at once as well. */
+    OK(ehr_watch_run_new(now_ms, false, &run));
+    OK(ehr_watch_run_poll(run, w, now_ms, false, &step, &a));
     EXPECT(step.kind == EHR_WATCH_DONE && a.kind == EHR_TRANSMIT_NONE);
     EXPECT(fake.reads == reads && fake.head == head);
     ehr_watch_run_free(run);
@@ -2983,6 +2989,8 @@ static void test_pipeline_over_the_hosts_http(void) {
     fixture_free(&f);
 }
 
+static void pipeline_drain_keeps_stored_acks(struct fixture *f, ehr_pipeline *p);
+
 static void test_pipeline_on_the_devnet(void) {
     struct fixture f = fixture_new(DEVNET, NULL);
     uint64_t chain_id = 0;
@@ -3100,6 +3108,7 @@ static void test_pipeline_on_the_devnet(void) {
             ehr_ti_free(tis[i]);
         }
     }
+    pipeline_drain_keeps_stored_acks(&f, p);
     ehr_pipeline_free(p);
     ehr_validator_config_free(quick);
     fixture_free(&f);
@@ -3209,28 +3218,21 @@ static ehr_result qs_finish_all(void *userdata, const ehr_verdict *verdicts, siz
     return EHR_OK;
 }
 
-/* ehr_pipeline_drain whose outbox fails a later store: the ACK it stored
- * before (a refused TI's, in the first write) is not lost with the error;
- * it waits for ehr_pipeline_poll_ack. */
-static void test_pipeline_drain_keeps_stored_acks(void) {
-    struct fixture f = fixture_new(DEVNET, NULL);
-    uint64_t chain_id = 0;
-    uint8_t registry[20];
-    OK(ehr_transport_chain(f.chain, &chain_id, registry));
-    ehr_validator_config *quick = quick_validator(1);
-    ehr_pipeline *p = NULL;
-    OK(ehr_pipeline_new(chain_id, registry, 0, 0, 0, quick, &p));
+/* ehr_pipeline_drain of the idle `p` whose outbox fails a later store: the
+ * ACK it stored before (a refused TI's, in the first write) is not lost
+ * with the error; it waits for ehr_pipeline_poll_ack. */
+static void pipeline_drain_keeps_stored_acks(struct fixture *f, ehr_pipeline *p) {
     uint64_t now = ehr_clock_now_ms();
-    ehr_ti *refused = refused_ti(f.t, now);
-    ehr_ti *anchored = bp_ti(f.t, "121");
-    OK(ehr_handshaker_push(f.hs, p, refused, EHR_PRIORITY_URGENT, now));
-    OK(ehr_handshaker_push(f.hs, p, anchored, EHR_PRIORITY_URGENT, now));
+    ehr_ti *refused = refused_ti(f->t, now);
+    ehr_ti *anchored = bp_ti(f->t, "121");
+    OK(ehr_handshaker_push(f->hs, p, refused, EHR_PRIORITY_URGENT, now));
+    OK(ehr_handshaker_push(f->hs, p, anchored, EHR_PRIORITY_URGENT, now));
     struct queued_store q;
     memset(&q, 0, sizeof q);
     q.fail_finish_at = 2; /* the anchored TI's verdict: the disk is full */
     ehr_outbox_callbacks store = {
         .struct_size = sizeof store, .userdata = &q, .save = qs_save, .finish = qs_finish};
-    EXPECT_RC(ehr_pipeline_drain(p, f.chain, &store, 0, NULL), EHR_OUTBOX_UNAVAILABLE);
+    EXPECT_RC(ehr_pipeline_drain(p, f->chain, &store, 0, NULL), EHR_OUTBOX_UNAVAILABLE);
     EXPECT(q.keyless == 1 && q.verdicts == 0 && q.acks == 1);
     ehr_ack *ack = NULL;
     OK(ehr_pipeline_poll_ack(p, &ack));
@@ -3245,11 +3247,12 @@ static void test_pipeline_drain_keeps_stored_acks(void) {
     }
     OK(ehr_pipeline_poll_ack(p, &ack));
     EXPECT(ack == NULL); /* once */
-    ehr_pipeline_free(p);
+    /* The anchored TI's verdict waits in its stored entry, to be resumed. */
+    size_t pending = 1;
+    OK(ehr_pipeline_pending(p, &pending));
+    EXPECT(pending == 0 && q.queued >= 1);
     ehr_ti_free(anchored);
     ehr_ti_free(refused);
-    ehr_validator_config_free(quick);
-    fixture_free(&f);
 }
 
 /* Counts a valid `ack` against the TI it is for (frees it). */
@@ -3413,10 +3416,12 @@ static void test_pipeline_in_an_event_loop(void) {
 }
 
 /* What a host performing a drain's steps has seen: the keys of the entries
- * it stored, the submissions sent, the ACKs handed on. */
+ * it stored, the submissions sent, the ACKs handed on. A host that
+ * `keeps_nothing` is asked to store no entry. */
 struct drained {
     uint8_t stored_keys[16][32];
     int stored, sent, stores, failed_stores, acks, verdicts;
+    bool keeps_nothing;
 };
 
 /* Whether `d` stored an entry under `key`. */
@@ -3455,13 +3460,14 @@ static ehr_drain_step drain_run_until(ehr_drain_run *run, ehr_pipeline *p, struc
                  * under its TI id, a batch's under its root. */
                 const uint8_t *key = a.submission.kind == EHR_ANCHOR_RECORD ? a.submission.id
                                                                               : a.submission.hash;
-                EXPECT(drained_stored(d, key));
+                EXPECT(d->keeps_nothing || drained_stored(d, key));
                 d->sent++;
             }
             ledger_answer(l, p, t.flight, &a, *now);
         } else if (step.kind == EHR_DRAIN_STORE) {
             EXPECT(a.kind == EHR_TRANSMIT_NONE && step.until_ms == 0 && step.stop_cause == 0);
             EXPECT(step.entry_count + step.verdict_count > 0);
+            EXPECT(!d->keeps_nothing || step.entry_count == 0);
             const ehr_verdict *verdicts = NULL;
             OK(ehr_drain_run_verdicts(run, &verdicts));
             EXPECT((verdicts == NULL) == (step.verdict_count == 0));
@@ -3479,7 +3485,8 @@ static ehr_drain_step drain_run_until(ehr_drain_run *run, ehr_pipeline *p, struc
             size_t verdict_acks = 0;
             for (size_t v = 0; v < step.verdict_count; v++) {
                 /* Each verdict finishes an entry stored before. */
-                EXPECT(verdicts[v].key != NULL && drained_stored(d, verdicts[v].key));
+                EXPECT(verdicts[v].key != NULL &&
+                       (d->keeps_nothing || drained_stored(d, verdicts[v].key)));
                 verdict_acks += verdicts[v].acks_len;
                 for (size_t k = 0; k < verdicts[v].acks_len; k++) {
                     char json[8192];
@@ -3673,6 +3680,38 @@ static void test_drain_run_steps(void) {
     }
     ehr_ti_free(refused);
     ehr_pipeline_free(q);
+
+    /* A host that keeps no entries: the rounds go out at once, without a
+     * store step, and a store is asked only for verdicts; every ACK out. */
+    ehr_pipeline *r = NULL;
+    OK(ehr_pipeline_new(1337, FAKE_REGISTRY, 0, 3, 0, quick, &r));
+    ehr_ti *unkept[8];
+    uint8_t unkept_ids[8][32];
+    int unkept_seen[8] = {0};
+    for (int i = 0; i < 8; i++) {
+        unkept[i] = bp_ti(f.t, "125");
+        OK(ehr_ti_id(unkept[i], unkept_ids[i]));
+        OK(ehr_handshaker_push(f.hs, r, unkept[i], i < 5 ? EHR_PRIORITY_URGENT : EHR_PRIORITY_BULK,
+                               now));
+    }
+    struct drained nothing_kept;
+    memset(&nothing_kept, 0, sizeof nothing_kept);
+    nothing_kept.keeps_nothing = true;
+    OK(ehr_drain_run_new(0, false, &run));
+    OK(ehr_drain_run_poll(run, r, now, false, &step, &t, &a));
+    EXPECT(step.kind == EHR_DRAIN_PERFORM && a.kind == EHR_TRANSMIT_SUBMIT);
+    ledger_answer(&l, r, t.flight, &a, now);
+    nothing_kept.sent = 1;
+    step = drain_run_until(run, r, &l, &now, &nothing_kept, 0, unkept_ids, unkept_seen);
+    EXPECT(step.kind == EHR_DRAIN_DRAINED && step.stop_cause == 0 && step.pending == 0);
+    EXPECT(nothing_kept.sent == 6 && nothing_kept.stored == 0 && nothing_kept.acks == 8);
+    EXPECT(nothing_kept.stores >= 1 && nothing_kept.verdicts == 6);
+    for (int i = 0; i < 8; i++) {
+        EXPECT(unkept_seen[i] == 1);
+        ehr_ti_free(unkept[i]);
+    }
+    ehr_drain_run_free(run);
+    ehr_pipeline_free(r);
 
     ehr_ti_free(late);
     for (int i = 0; i < 8; i++) {
@@ -4584,7 +4623,6 @@ int main(void) {
     test_watch_run_steps();
     test_fhir_in_and_out();
     test_pipeline_on_the_devnet();
-    test_pipeline_drain_keeps_stored_acks();
     test_pipeline_over_the_hosts_http();
     test_pipeline_in_an_event_loop();
     test_drain_run_steps();
