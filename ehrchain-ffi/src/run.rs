@@ -15,8 +15,8 @@ use ehrchain_core::{Ack, RunStep, StopCause, UnixMillis, ValidatorRun};
 use crate::handshaker::ehr_ack;
 use crate::outbox::stored;
 use crate::ptr::{self, Out, OutExtensible};
-use crate::result::{Error, Result, ehr_result, guard};
-use crate::shapes::{free, guard_on, guard_on_mut};
+use crate::result::{Error, Result, ehr_result};
+use crate::shapes::{free, guard_on, guard_on_mut, made};
 use crate::validator::{ehr_transmit, ehr_validator};
 use ehrchain_core::ErrorCode;
 
@@ -116,14 +116,10 @@ pub unsafe extern "C" fn ehr_durable_run_new(
     keeps_entries: bool,
     run_out: *mut *mut ehr_durable_run,
 ) -> ehr_result {
-    guard(|| {
-        let out = Out::new(run_out, "run_out")?;
-        out.give(ehr_durable_run {
-            run: ValidatorRun::new(deadline(deadline_ms), keeps_entries),
-            entry: String::new(),
-            acks: Vec::new(),
-        });
-        Ok(())
+    made(run_out, "run_out", || ehr_durable_run {
+        run: ValidatorRun::new(deadline(deadline_ms), keeps_entries),
+        entry: String::new(),
+        acks: Vec::new(),
     })
 }
 

@@ -9,7 +9,7 @@ use ehrchain_core::{B256, TemplateRegistry};
 
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{ehr_result, guard};
-use crate::shapes::{free, guard_on, guard_on_mut, json_text};
+use crate::shapes::{free, guard_on, guard_on_mut, json_text, made};
 
 /// A set of templates (the Transaction Template Manager): built-in ones and
 /// those loaded from JSON, each checked against the `EhrRegistry` contract's
@@ -28,12 +28,8 @@ pub struct ehr_templates {
 /// `EhrRegistry` ABI. Free it with `ehr_templates_free`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_templates_new(templates_out: *mut *mut ehr_templates) -> ehr_result {
-    guard(|| {
-        let out = Out::new(templates_out, "templates_out")?;
-        out.give(ehr_templates {
-            registry: TemplateRegistry::with_contract_abi(ehrchain_contracts::abi()),
-        });
-        Ok(())
+    made(templates_out, "templates_out", || ehr_templates {
+        registry: TemplateRegistry::with_contract_abi(ehrchain_contracts::abi()),
     })
 }
 

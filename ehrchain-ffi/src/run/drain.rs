@@ -16,8 +16,8 @@ use super::{deadline, item, stop_cause};
 use crate::outbox::{Verdicts, ehr_verdict, stored};
 use crate::pipeline::{ehr_pipeline, ehr_pipeline_transmit, transmit_of};
 use crate::ptr::{self, Out, OutArray, OutExtensible};
-use crate::result::{ehr_result, guard};
-use crate::shapes::{free, guard_on, guard_on_mut};
+use crate::result::ehr_result;
+use crate::shapes::{free, guard_on, guard_on_mut, made};
 use crate::validator::ehr_transmit;
 
 /// One drain of an `ehr_pipeline`, step by step: poll a step
@@ -104,14 +104,10 @@ pub unsafe extern "C" fn ehr_drain_run_new(
     keeps_entries: bool,
     run_out: *mut *mut ehr_drain_run,
 ) -> ehr_result {
-    guard(|| {
-        let out = Out::new(run_out, "run_out")?;
-        out.give(ehr_drain_run {
-            run: PipelineRun::new(deadline(deadline_ms), keeps_entries),
-            entries: Vec::new(),
-            verdicts: Verdicts::default(),
-        });
-        Ok(())
+    made(run_out, "run_out", || ehr_drain_run {
+        run: PipelineRun::new(deadline(deadline_ms), keeps_entries),
+        entries: Vec::new(),
+        verdicts: Verdicts::default(),
     })
 }
 

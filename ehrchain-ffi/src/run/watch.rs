@@ -14,10 +14,10 @@ use ehrchain_core::{Ack, ErrorCode, TakesReads, WatchRun, WatchStep};
 use super::{deadline, give_ack};
 use crate::handshaker::ehr_ack;
 use crate::outbox::stored;
-use crate::ptr::{self, Out, OutExtensible};
+use crate::ptr::{self, OutExtensible};
 use crate::reads::ReaderHandle;
-use crate::result::{Error, ehr_result, guard};
-use crate::shapes::{free, guard_on, guard_on_mut, json_text};
+use crate::result::{Error, ehr_result};
+use crate::shapes::{free, guard_on, guard_on_mut, json_text, made};
 use crate::validator::{ehr_transmit, ehr_validator};
 use crate::watcher::ehr_watcher;
 use ehrchain_core::UnixMillis;
@@ -104,15 +104,11 @@ pub unsafe extern "C" fn ehr_watch_run_new(
     resend: bool,
     run_out: *mut *mut ehr_watch_run,
 ) -> ehr_result {
-    guard(|| {
-        let out = Out::new(run_out, "run_out")?;
-        out.give(ehr_watch_run {
-            run: WatchRun::new(deadline(deadline_ms), resend),
-            entry: String::new(),
-            event: None,
-            acks: Vec::new(),
-        });
-        Ok(())
+    made(run_out, "run_out", || ehr_watch_run {
+        run: WatchRun::new(deadline(deadline_ms), resend),
+        entry: String::new(),
+        event: None,
+        acks: Vec::new(),
     })
 }
 
