@@ -6,8 +6,8 @@ use std::ffi::c_char;
 
 use ehrchain_core::batch::ChainCheckError;
 use ehrchain_core::{
-    Address, AnchoredBatch, B256, Batch, BatchBuilder, ErrorCode, InclusionProof, Submission,
-    SystemClock, run_blocking,
+    AnchoredBatch, Batch, BatchBuilder, ErrorCode, InclusionProof, Submission, SystemClock,
+    run_blocking,
 };
 
 use crate::cancel::{blocking, ehr_cancel};
@@ -48,7 +48,7 @@ pub unsafe extern "C" fn ehr_batch_builder_push(
     index_out: *mut u32,
 ) -> ehr_result {
     guard_on_mut(builder, "builder", |builder| {
-        let hash = B256::from(ptr::array::<32>(record_hash, "record_hash")?);
+        let hash = ptr::b256(record_hash, "record_hash")?;
         let out = Out::new(index_out, "index_out")?;
         out.set(builder.builder.push(hash)?);
         Ok(())
@@ -66,7 +66,7 @@ pub unsafe extern "C" fn ehr_batch_builder_build(
     batch_out: *mut *mut ehr_batch,
 ) -> ehr_result {
     guard_on(builder, "builder", |builder| {
-        let batch_id = B256::from(ptr::array::<32>(batch_id, "batch_id")?);
+        let batch_id = ptr::b256(batch_id, "batch_id")?;
         let out = Out::new(batch_out, "batch_out")?;
         let batch = builder.builder.clone().build(batch_id)?;
         out.give(ehr_batch { batch });
@@ -129,7 +129,7 @@ pub unsafe extern "C" fn ehr_batch_anchor_transaction(
     out_len: *mut usize,
 ) -> ehr_result {
     guard_on(batch, "batch", |batch| {
-        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let registry = ptr::address(registry, "registry")?;
         let tx = batch.batch.anchor_transaction(registry, chain_id);
         let json = json_text(&Submission::from(&tx))?;
         ptr::write_text(buf, len, out_len, &json)

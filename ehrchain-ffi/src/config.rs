@@ -5,7 +5,7 @@
 
 use std::ffi::c_char;
 
-use ehrchain_core::{Address, ErrorCode, Finality, FinalityTag, GeneratorConfig, ValidatorConfig};
+use ehrchain_core::{ErrorCode, Finality, FinalityTag, GeneratorConfig, ValidatorConfig};
 
 use crate::ptr::{self, Out};
 use crate::result::{Error, Result, ehr_result, guard};
@@ -245,7 +245,7 @@ pub unsafe extern "C" fn ehr_handshaker_config_builder_new(
     builder_out: *mut *mut ehr_handshaker_config_builder,
 ) -> ehr_result {
     guard(|| {
-        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let registry = ptr::address(registry, "registry")?;
         let sealing_key = ehrchain_core::KeyId::new(ptr::text(
             sealing_key_id,
             sealing_key_id_len,

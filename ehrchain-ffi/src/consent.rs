@@ -13,7 +13,6 @@ use std::ffi::c_char;
 use alloy_sol_types::SolCall;
 use ehrchain_core::consent_abi::{ConsentDomain, ConsentStatement, IEhrConsent};
 use ehrchain_core::sharing::ConsentTransaction;
-use ehrchain_core::{Address, B256};
 
 use crate::capsule;
 use crate::ptr::{self, OutArray};
@@ -180,8 +179,8 @@ pub unsafe extern "C" fn ehr_consent_bind_patient_transaction(
 ) -> ehr_result {
     guard(|| {
         let call = IEhrConsent::bindPatientCall {
-            subject: B256::from(ptr::array::<32>(subject, "subject")?),
-            account: Address::from(ptr::array::<20>(account, "account")?),
+            subject: ptr::b256(subject, "subject")?,
+            account: ptr::address(account, "account")?,
         };
         write_transaction(context, call.abi_encode(), buf, len, out_len)
     })

@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use ehrchain_core::fhir::{self, AnchorContext, BundleMapping, FhirOptions, MappedTi};
-use ehrchain_core::{Ack, Address, B256, ErrorCode, UnixMillis};
+use ehrchain_core::{Ack, ErrorCode, UnixMillis};
 
 use crate::handshaker::ehr_ack;
 use crate::ptr::{self, Out};
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn ehr_fhir_map_resource_to(
     mapping_out: *mut *mut ehr_fhir_mapping,
 ) -> ehr_result {
     guard_on(templates, "templates", |templates| {
-        let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
+        let id = ptr::b256(template_id, "template_id")?;
         let template = templates.registry.template(&id)?;
         let resource = ptr::text(resource_json, resource_json_len, "resource_json")?;
         mapped(options_json, options_json_len, mapping_out, |options| {
@@ -270,7 +270,7 @@ fn resource_of(
             })?;
         let context = AnchorContext {
             chain_id,
-            registry: Address::from(ptr::array::<20>(registry, "registry")?),
+            registry: ptr::address(registry, "registry")?,
         };
         let resource = make(&ack.ack, &entry, &context, UnixMillis(recorded_ms));
         ptr::write_text(buf, len, out_len, &resource.to_string())

@@ -295,9 +295,9 @@ pub unsafe extern "C" fn ehr_envelope_seal(
         let key_id = ehrchain_core::KeyId::new(ptr::text(key_id, key_id_len, "key_id")?)?;
         let binding = EnvelopeBinding {
             key_id: key_id.clone(),
-            patient: B256::from(ptr::array::<32>(patient, "patient")?),
-            template_id: B256::from(ptr::array::<32>(template_id, "template_id")?),
-            ti_id: B256::from(ptr::array::<32>(ti_id, "ti_id")?),
+            patient: ptr::b256(patient, "patient")?,
+            template_id: ptr::b256(template_id, "template_id")?,
+            ti_id: ptr::b256(ti_id, "ti_id")?,
         };
         let plaintext = ptr::bytes_or_empty(plaintext, plaintext_len, "plaintext")?;
         let master = keys.keys.master_key(&key_id)?;

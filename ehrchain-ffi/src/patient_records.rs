@@ -13,11 +13,6 @@ use crate::ptr;
 use crate::result::{Result, ehr_result, guard};
 use crate::shapes::{from_json, json_text};
 
-/// The 20-byte address at `p`, named `name` in errors.
-fn address(p: *const u8, name: &str) -> Result<Address> {
-    Ok(Address::from(ptr::array::<20>(p, name)?))
-}
-
 /// The query of the 20-byte `registry`, `consent` and `patient` (the
 /// patient's account) addresses.
 fn query(
@@ -26,9 +21,9 @@ fn query(
     patient: *const u8,
 ) -> Result<PatientRecordsQuery> {
     Ok(PatientRecordsQuery {
-        registry: address(registry, "registry")?,
-        consent: address(consent, "consent")?,
-        patient: address(patient, "patient")?,
+        registry: ptr::address(registry, "registry")?,
+        consent: ptr::address(consent, "consent")?,
+        patient: ptr::address(patient, "patient")?,
     })
 }
 
@@ -60,8 +55,8 @@ pub unsafe extern "C" fn ehr_patient_bindings_request(
         // The bindings live on EhrConsent alone: no registry is read.
         let query = PatientRecordsQuery {
             registry: Address::ZERO,
-            consent: address(consent, "consent")?,
-            patient: address(patient, "patient")?,
+            consent: ptr::address(consent, "consent")?,
+            patient: ptr::address(patient, "patient")?,
         };
         let request = query.pseudonyms_request(BlockTag::Number(from_block), BlockTag::Latest);
         ptr::write_text(buf, len, out_len, &request.body(id))

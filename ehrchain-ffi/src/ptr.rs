@@ -10,7 +10,7 @@
 //! changed by another thread during the call.
 #![allow(unsafe_code)]
 
-use ehrchain_core::ErrorCode;
+use ehrchain_core::{Address, B256, ErrorCode};
 use std::ffi::c_char;
 use zeroize::Zeroizing;
 
@@ -103,6 +103,16 @@ pub(crate) fn array<const N: usize>(p: *const u8, name: &str) -> Result<[u8; N]>
     // readable bytes; `out` is N bytes of our own.
     unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), N) };
     Ok(out)
+}
+
+/// A 20-byte address input at `p`.
+pub(crate) fn address(p: *const u8, name: &str) -> Result<Address> {
+    array::<20>(p, name).map(Address::from)
+}
+
+/// A 32-byte input (a hash, an id) at `p`.
+pub(crate) fn b256(p: *const u8, name: &str) -> Result<B256> {
+    array::<32>(p, name).map(B256::from)
 }
 
 /// A 32-byte secret key at `p`, copied straight into memory that is

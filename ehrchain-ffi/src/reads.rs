@@ -159,9 +159,7 @@ pub(crate) fn record(
 ) -> ehr_result {
     h.on(|machine| {
         let result = reported(chain(machine), result, "record read", || {
-            record_hash
-                .map(|p| ptr::array::<32>(p, "record_hash").map(B256::from))
-                .transpose()
+            record_hash.map(|p| ptr::b256(p, "record_hash")).transpose()
         })?;
         machine
             .handle_record(UnixMillis(now_ms), result)
@@ -221,9 +219,7 @@ pub(crate) fn batch(
             if !found {
                 return Ok(None);
             }
-            let batch_id = batch_id
-                .map(|p| ptr::array::<32>(p, "batch_id").map(B256::from))
-                .transpose()?;
+            let batch_id = batch_id.map(|p| ptr::b256(p, "batch_id")).transpose()?;
             Ok(Some(AnchoredBatch {
                 root,
                 leaf_count,
@@ -246,7 +242,7 @@ pub(crate) fn submitted(
 ) -> ehr_result {
     v.on(|validator| {
         let result = reported(chain(validator), result, "submission", || {
-            Ok(TxHash(B256::from(ptr::array::<32>(tx_hash, "tx_hash")?)))
+            Ok(TxHash(ptr::b256(tx_hash, "tx_hash")?))
         })?;
         validator.handle_submitted(UnixMillis(now_ms), result)?;
         Ok(())

@@ -168,7 +168,7 @@ fn exchange_new<H: ReaderHandle>(
         let transmit = &ptr::extensible(transmit, "transmit")?;
         let submission = h.machine_ref().read_submission();
         let chain_id = submission.map_or(0, |s| s.chain_id);
-        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let registry = ptr::address(registry, "registry")?;
         let config = exchange_config(chain_id, registry, from, mine_on_head)?;
         let out = Out::new(exchange_out, "exchange_out")?;
         let exchange = Exchange::new(&transmit_of(submission, transmit)?, config);
@@ -251,7 +251,7 @@ fn exchange_config(
     mine_on_head: bool,
 ) -> Result<ExchangeConfig> {
     let from = (!from.is_null())
-        .then(|| ptr::array::<20>(from, "from").map(Address::from))
+        .then(|| ptr::address(from, "from"))
         .transpose()?;
     Ok(ExchangeConfig {
         from,

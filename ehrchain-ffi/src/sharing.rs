@@ -12,13 +12,13 @@
 
 use std::ffi::c_char;
 
+use ehrchain_core::Address;
 use ehrchain_core::rpc::BlockTag;
 use ehrchain_core::rpc::RpcRequest;
 use ehrchain_core::sharing::{
     AccountingQuery, ChainLog, ChainRead, ReadAnswers, ReceiveCheck, Received, Share, ShareCheck,
     SharingContext, SharingError, disclosure_transaction, read_blocking,
 };
-use ehrchain_core::{Address, B256};
 use rand_core::OsRng;
 use serde_json::Value;
 
@@ -97,7 +97,7 @@ pub unsafe extern "C" fn ehr_share_check_new(
     guard(|| {
         let context = sharing_context(context)?;
         let envelope = read_envelope(envelope, envelope_len)?;
-        let recipient = Address::from(ptr::array::<20>(recipient, "recipient")?);
+        let recipient = ptr::address(recipient, "recipient")?;
         let grant_id = ptr::array::<32>(grant_id, "grant_id")?;
         let authority = capsule::authority(authority, grant_id, "authority")?;
         let out = Out::new(check_out, "check_out")?;
@@ -327,7 +327,7 @@ fn receive_check(
     check_out: *mut *mut ehr_receive_check,
 ) -> Result<()> {
     let context = sharing_context(context)?;
-    let recipient = Address::from(ptr::array::<20>(recipient, "recipient")?);
+    let recipient = ptr::address(recipient, "recipient")?;
     let capsule = ptr::handle(capsule, "capsule")?.capsule.clone();
     let envelope = read_envelope(envelope, envelope_len)?;
     let out = Out::new(check_out, "check_out")?;
@@ -502,8 +502,8 @@ pub unsafe extern "C" fn ehr_transport_read(
 /// pseudonym `subject`.
 fn accounting_query(consent: *const u8, subject: *const u8) -> Result<AccountingQuery> {
     Ok(AccountingQuery {
-        consent: Address::from(ptr::array::<20>(consent, "consent")?),
-        subject: B256::from(ptr::array::<32>(subject, "subject")?),
+        consent: ptr::address(consent, "consent")?,
+        subject: ptr::b256(subject, "subject")?,
     })
 }
 

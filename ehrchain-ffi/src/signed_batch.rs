@@ -6,7 +6,6 @@
 use std::ffi::c_char;
 
 use ehrchain_core::authorship::{SignedBatch, SignedBatchBuilder, SigningDomain};
-use ehrchain_core::{Address, B256};
 
 use crate::batch::write_root;
 use crate::handshaker::ehr_tc;
@@ -32,7 +31,7 @@ pub unsafe extern "C" fn ehr_signed_batch_builder_new(
     builder_out: *mut *mut ehr_signed_batch_builder,
 ) -> ehr_result {
     guard(|| {
-        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let registry = ptr::address(registry, "registry")?;
         Out::new(builder_out, "builder_out")?.give(ehr_signed_batch_builder {
             builder: SignedBatchBuilder::new(SigningDomain { chain_id, registry }),
         });
@@ -83,7 +82,7 @@ pub unsafe extern "C" fn ehr_signed_batch_builder_build(
     batch_out: *mut *mut ehr_signed_batch,
 ) -> ehr_result {
     guard_on(builder, "builder", |builder| {
-        let batch_id = B256::from(ptr::array::<32>(batch_id, "batch_id")?);
+        let batch_id = ptr::b256(batch_id, "batch_id")?;
         let out = Out::new(batch_out, "batch_out")?;
         let batch = builder.builder.clone().build(batch_id)?;
         out.give(ehr_signed_batch { batch });

@@ -232,7 +232,7 @@ pub unsafe extern "C" fn ehr_handshaker_submit_signed(
 
 /// The signing request of `tc` for the 20-byte `author`.
 fn request(tc: &ehr_tc, author: *const u8) -> Result<SigningRequest> {
-    let author = Address::from(ptr::array::<20>(author, "author")?);
+    let author = ptr::address(author, "author")?;
     Ok(SigningRequest::new(tc.tc.clone(), author)?)
 }
 

@@ -99,7 +99,7 @@ pub unsafe extern "C" fn ehr_templates_json(
     out_len: *mut usize,
 ) -> ehr_result {
     guard_on(templates, "templates", |templates| {
-        let id = B256::from(ptr::array::<32>(id, "id")?);
+        let id = ptr::b256(id, "id")?;
         let template = templates.registry.template(&id)?;
         ptr::write_text(buf, len, out_len, &template.to_json())
     })
@@ -122,7 +122,7 @@ pub unsafe extern "C" fn ehr_templates_register_call(
     out_len: *mut usize,
 ) -> ehr_result {
     guard_on(templates, "templates", |templates| {
-        let id = B256::from(ptr::array::<32>(id, "id")?);
+        let id = ptr::b256(id, "id")?;
         let template = templates.registry.template(&id)?;
         let call = ehrchain_contracts::register_template_call(template);
         ptr::write_bytes(buf, len, out_len, &call.abi_encode())
@@ -157,7 +157,7 @@ fn set_active(
     change: fn(&mut TemplateRegistry, &B256) -> Result<(), RegistryError>,
 ) -> ehr_result {
     guard_on_mut(templates, "templates", |templates| {
-        let id = B256::from(ptr::array::<32>(id, "id")?);
+        let id = ptr::b256(id, "id")?;
         change(&mut templates.registry, &id)?;
         Ok(())
     })

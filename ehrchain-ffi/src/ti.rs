@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::ffi::c_char;
 
-use ehrchain_core::{B256, ErrorCode, InitialTransaction};
+use ehrchain_core::{ErrorCode, InitialTransaction};
 use rand_core::{OsRng, RngCore};
 
 use crate::ptr::{self, Out, OutArray};
@@ -54,8 +54,8 @@ pub unsafe extern "C" fn ehr_ti_new(
     ti_out: *mut *mut ehr_ti,
 ) -> ehr_result {
     guard(|| {
-        let ti_id = B256::from(ptr::array::<32>(ti_id, "ti_id")?);
-        let template_id = B256::from(ptr::array::<32>(template_id, "template_id")?);
+        let ti_id = ptr::b256(ti_id, "ti_id")?;
+        let template_id = ptr::b256(template_id, "template_id")?;
         let author_id = ptr::text(author_id, author_id_len, "author_id")?;
         let role =
             ehrchain_core::Role::new(ptr::text(author_role, author_role_len, "author_role")?)?;
@@ -159,7 +159,7 @@ pub unsafe extern "C" fn ehr_role_grant_call(
         let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
         let call = ehrchain_contracts::EhrRegistry::grantRoleCall {
             role: role.id(),
-            account: ehrchain_core::Address::from(ptr::array::<20>(account, "account")?),
+            account: ptr::address(account, "account")?,
         };
         ptr::write_bytes(
             buf,

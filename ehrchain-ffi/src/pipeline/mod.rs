@@ -9,7 +9,7 @@
 
 use ehrchain_core::outbox::{NoOutbox, Outbox};
 use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably, step_durably};
-use ehrchain_core::{Address, ErrorCode, SystemClock, UnixMillis};
+use ehrchain_core::{ErrorCode, SystemClock, UnixMillis};
 
 use crate::cancel::{blocking, ehr_cancel};
 use crate::config::{ehr_validator_config, validator_config};
@@ -74,7 +74,7 @@ pub unsafe extern "C" fn ehr_pipeline_new(
     pipeline_out: *mut *mut ehr_pipeline,
 ) -> ehr_result {
     guard(|| {
-        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let registry = ptr::address(registry, "registry")?;
         let defaults = PipelineConfig::default();
         let or = |value: usize, default: usize| if value == 0 { default } else { value };
         let config = PipelineConfig {

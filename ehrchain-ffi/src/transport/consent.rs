@@ -48,7 +48,7 @@ pub unsafe extern "C" fn ehr_transport_deploy_consent(
     consent_out: *mut u8,
 ) -> ehr_result {
     guard_on_mut(transport, "transport", |t| {
-        let from = Address::from(ptr::array::<20>(from, "from")?);
+        let from = ptr::address(from, "from")?;
         let out = OutArray::<20>::new(consent_out, "consent_out")?;
         let consent = deploy(&mut t.inner, from)?;
         out.set(&consent.0.0);
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn ehr_transport_send_consent(
     tx_hash_out: *mut u8,
 ) -> ehr_result {
     guard_on_mut(transport, "transport", |t| {
-        let from = Address::from(ptr::array::<20>(from, "from")?);
+        let from = ptr::address(from, "from")?;
         let text = ptr::text(transaction_json, transaction_json_len, "transaction_json")?;
         let tx: ConsentTransaction = from_json(text, |e| {
             format!("transaction_json is not {{\"chainId\", \"to\", \"calldata\"}}: {e}")

@@ -2,7 +2,6 @@
 
 use std::ffi::c_char;
 
-use alloy_primitives::Address;
 #[cfg(feature = "devnet")]
 use ehrchain_contracts::{Devnet, DevnetTransport};
 
@@ -93,7 +92,7 @@ pub unsafe extern "C" fn ehr_transport_devnet_grant_role(
 ) -> ehr_result {
     guard_on_mut(transport, "transport", |t| {
         let role = ptr::text(role, role_len, "role")?;
-        let account = Address::from(ptr::array::<20>(account, "account")?);
+        let account = ptr::address(account, "account")?;
         with_feature!("devnet", (t, role, account), {
             devnet(t)?.devnet_mut().grant_role(role, account)?;
             Ok(())
@@ -118,7 +117,7 @@ pub unsafe extern "C" fn ehr_transport_devnet_register_template(
 ) -> ehr_result {
     guard_on_mut(transport, "transport", |t| {
         let templates = ptr::handle(templates, "templates")?;
-        let id = ehrchain_core::B256::from(ptr::array::<32>(template_id, "template_id")?);
+        let id = ptr::b256(template_id, "template_id")?;
         let template = templates.registry.template(&id)?;
         with_feature!("devnet", (t, template), {
             devnet(t)?.devnet_mut().register_template(template)?;

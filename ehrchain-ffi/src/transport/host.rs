@@ -413,7 +413,7 @@ pub unsafe extern "C" fn ehr_transport_new_callbacks(
 ) -> ehr_result {
     guard(|| {
         let cb = ptr::extensible(callbacks, "callbacks")?;
-        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let registry = ptr::address(registry, "registry")?;
         let out = Out::new(transport_out, "transport_out")?;
         for (name, missing) in [
             ("submit", cb.submit.is_none()),
@@ -455,7 +455,7 @@ pub unsafe extern "C" fn ehr_submission_is_anchoring_event(
     is_anchoring_out: *mut bool,
 ) -> ehr_result {
     guard_on(submission, "submission", |s| {
-        let emitter = Address::from(ptr::array::<20>(emitter, "emitter")?);
+        let emitter = ptr::address(emitter, "emitter")?;
         let topics = ptr::bytes_or_empty(topics, topics_len, "topics")?;
         let data = ptr::bytes_or_empty(data, data_len, "data")?;
         let out = Out::new(is_anchoring_out, "is_anchoring_out")?;

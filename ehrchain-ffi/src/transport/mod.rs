@@ -146,7 +146,7 @@ pub unsafe extern "C" fn ehr_transport_set_sender(
 ) -> ehr_result {
     guard_on_mut(transport, "transport", |t| {
         let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
-        let account = Address::from(ptr::array::<20>(account, "account")?);
+        let account = ptr::address(account, "account")?;
         let _ = (&role, account);
         match &mut t.inner {
             #[cfg(feature = "devnet")]

@@ -4,7 +4,6 @@
 
 use std::ffi::c_char;
 
-use alloy_primitives::{Address, B256};
 #[cfg(feature = "rpc")]
 use ehrchain_contracts::{RpcConfig, RpcTransport};
 
@@ -41,7 +40,7 @@ pub unsafe extern "C" fn ehr_transport_new_rpc(
 ) -> ehr_result {
     guard(|| {
         let url = ptr::text(url, url_len, "url")?;
-        let registry = Address::from(ptr::array::<20>(registry, "registry")?);
+        let registry = ptr::address(registry, "registry")?;
         let out = Out::new(transport_out, "transport_out")?;
         with_feature!("rpc", (url, chain_id, registry, timeout_ms, out), {
             let mut config = RpcConfig::new(chain_id);
@@ -74,7 +73,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_set_default_sender(
     account: *const u8,
 ) -> ehr_result {
     guard_on_mut(transport, "transport", |t| {
-        let account = Address::from(ptr::array::<20>(account, "account")?);
+        let account = ptr::address(account, "account")?;
         with_feature!("rpc", (t, account), {
             rpc(t)?.set_default_sender(account);
             Ok(())
@@ -199,7 +198,7 @@ pub unsafe extern "C" fn ehr_transport_rpc_deploy_registry(
     registry_out: *mut u8,
 ) -> ehr_result {
     guard_on_mut(transport, "transport", |t| {
-        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let admin = ptr::address(admin, "admin")?;
         let templates = ptr::opt_handle(templates);
         let out = OutArray::<20>::new(registry_out, "registry_out")?;
         with_feature!("rpc", (t, admin, templates, out), {
@@ -233,9 +232,9 @@ pub unsafe extern "C" fn ehr_transport_rpc_grant_role(
     account: *const u8,
 ) -> ehr_result {
     guard_on_mut(transport, "transport", |t| {
-        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let admin = ptr::address(admin, "admin")?;
         let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
-        let account = Address::from(ptr::array::<20>(account, "account")?);
+        let account = ptr::address(account, "account")?;
         with_feature!("rpc", (t, admin, role, account), {
             ehrchain_contracts::grant_role(rpc(t)?, admin, &role, account)?;
             Ok(())
@@ -259,9 +258,9 @@ pub unsafe extern "C" fn ehr_transport_rpc_register_template(
     template_id: *const u8,
 ) -> ehr_result {
     guard_on_mut(transport, "transport", |t| {
-        let admin = Address::from(ptr::array::<20>(admin, "admin")?);
+        let admin = ptr::address(admin, "admin")?;
         let templates = ptr::handle(templates, "templates")?;
-        let id = B256::from(ptr::array::<32>(template_id, "template_id")?);
+        let id = ptr::b256(template_id, "template_id")?;
         let template = templates.registry.template(&id)?;
         with_feature!("rpc", (t, admin, template), {
             ehrchain_contracts::register_template(rpc(t)?, admin, template)?;
