@@ -13,15 +13,11 @@ use crate::ptr;
 use crate::result::{Result, ehr_result, guard};
 use crate::shapes::{from_json, json_text};
 
-/// The query of the 20-byte `registry`, `consent` and `patient` (the
+/// The query of `registry` and the 20-byte `consent` and `patient` (the
 /// patient's account) addresses.
-fn query(
-    registry: *const u8,
-    consent: *const u8,
-    patient: *const u8,
-) -> Result<PatientRecordsQuery> {
+fn query(registry: Address, consent: *const u8, patient: *const u8) -> Result<PatientRecordsQuery> {
     Ok(PatientRecordsQuery {
-        registry: ptr::address(registry, "registry")?,
+        registry,
         consent: ptr::address(consent, "consent")?,
         patient: ptr::address(patient, "patient")?,
     })
@@ -53,11 +49,7 @@ pub unsafe extern "C" fn ehr_patient_bindings_request(
 ) -> ehr_result {
     guard(|| {
         // The bindings live on EhrConsent alone: no registry is read.
-        let query = PatientRecordsQuery {
-            registry: Address::ZERO,
-            consent: ptr::address(consent, "consent")?,
-            patient: ptr::address(patient, "patient")?,
-        };
+        let query = query(Address::ZERO, consent, patient)?;
         let request = query.pseudonyms_request(BlockTag::Number(from_block), BlockTag::Latest);
         ptr::write_text(buf, len, out_len, &request.body(id))
     })
@@ -85,7 +77,7 @@ pub unsafe extern "C" fn ehr_patient_records_request(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let query = query(registry, consent, patient)?;
+        let query = query(ptr::address(registry, "registry")?, consent, patient)?;
         let bound = logs(bound_json, bound_json_len, "bound_json")?;
         let request = query.records_request(&bound, BlockTag::Number(from_block), BlockTag::Latest);
         let text = request.map_or_else(|| "null".to_owned(), |r| r.body(id));
@@ -117,7 +109,7 @@ pub unsafe extern "C" fn ehr_patient_records(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let query = query(registry, consent, patient)?;
+        let query = query(ptr::address(registry, "registry")?, consent, patient)?;
         let bound = logs(bound_json, bound_json_len, "bound_json")?;
         let anchored = logs(anchored_json, anchored_json_len, "anchored_json")?;
         ptr::write_text(
