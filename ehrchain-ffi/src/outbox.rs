@@ -199,7 +199,7 @@ pub struct ehr_verdict {
 }
 
 /// The core's `Outbox` over the host's callbacks.
-pub(crate) struct HostOutbox(pub(crate) ehr_outbox_callbacks);
+pub(crate) struct HostOutbox(ehr_outbox_callbacks);
 
 /// An error of the host's `operation` callback.
 fn failed(operation: &str, code: ehr_result) -> OutboxError {
@@ -240,6 +240,11 @@ impl Outbox for HostOutbox {
 }
 
 impl HostOutbox {
+    /// The host's callbacks, read from the C parameter `outbox`.
+    pub(crate) fn new(outbox: *const ehr_outbox_callbacks) -> crate::result::Result<Self> {
+        Ok(Self(ptr::extensible(outbox, "outbox")?))
+    }
+
     /// Hands `verdicts` to the host: all in one `finish_all` when it has
     /// one (all stored or none), else a `finish` each until one fails.
     /// Returns how many are stored, and the failure.
@@ -382,7 +387,7 @@ impl<'a> Durable<'a> {
             hs: ptr::handle_mut(handshaker, "handshaker")?,
             ti: ptr::handle(ti, "ti")?,
             transport: ptr::handle_mut(transport, "transport")?,
-            outbox: HostOutbox(ptr::extensible(outbox, "outbox")?),
+            outbox: HostOutbox::new(outbox)?,
             until: until(deadline_ms, cancel)?,
         })
     }
@@ -436,7 +441,7 @@ pub unsafe extern "C" fn ehr_validator_run_durably(
 ) -> ehr_result {
     guard(|| {
         let validator = ptr::handle_mut(validator, "validator")?;
-        let mut outbox = HostOutbox(ptr::extensible(outbox, "outbox")?);
+        let mut outbox = HostOutbox::new(outbox)?;
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let run = run_durably(
             &mut validator.v,
@@ -471,7 +476,7 @@ pub unsafe extern "C" fn ehr_handshaker_resume(
     guard(|| {
         let hs = ptr::handle_mut(handshaker, "handshaker")?;
         let transport = ptr::handle_mut(transport, "transport")?;
-        let mut outbox = HostOutbox(ptr::extensible(outbox, "outbox")?);
+        let mut outbox = HostOutbox::new(outbox)?;
         let until = until(deadline_ms, cancel)?;
         let out = Out::new(acks_out, "acks_out")?;
         let resumed = hs

@@ -176,7 +176,7 @@ pub unsafe extern "C" fn ehr_watcher_run_durably(
 ) -> ehr_result {
     guard(|| {
         let watcher = ptr::handle_mut(watcher, "watcher")?;
-        let mut outbox = HostOutbox(ptr::extensible(outbox, "outbox")?);
+        let mut outbox = HostOutbox::new(outbox)?;
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let resent = Out::new(resent_out, "resent_out")?;
         let run = watch_durably(

@@ -130,7 +130,7 @@ pub unsafe extern "C" fn ehr_pipeline_round_entries(
 ) -> ehr_result {
     guard(|| {
         let pipeline = ptr::handle(pipeline, "pipeline")?;
-        let mut outbox = HostOutbox(ptr::extensible(outbox, "outbox")?);
+        let mut outbox = HostOutbox::new(outbox)?;
         save_entries(&mut outbox, &pipeline.pipeline.round_entries(round))
     })
 }

@@ -288,7 +288,7 @@ fn host_outbox(outbox: *const ehr_outbox_callbacks) -> Result<Box<dyn Outbox>> {
     if outbox.is_null() {
         return Ok(Box::new(NoOutbox));
     }
-    Ok(Box::new(HostOutbox(ptr::extensible(outbox, "outbox")?)))
+    Ok(Box::new(HostOutbox::new(outbox)?))
 }
 
 /// Takes back every submission whose entry the host's `outbox` holds (after
@@ -318,10 +318,7 @@ pub(crate) fn with_outbox(
 ) -> ehr_result {
     guard(|| {
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
-        f(
-            pipeline,
-            &mut HostOutbox(ptr::extensible(outbox, "outbox")?),
-        )
+        f(pipeline, &mut HostOutbox::new(outbox)?)
     })
 }
 
