@@ -10,11 +10,11 @@
 
 use std::ffi::c_char;
 
-use ehrchain_core::{Ack, RunStep, StopCause, UnixMillis, ValidatorRun};
+use ehrchain_core::{Ack, RunStep, StopCause, TakesReads, Transmit, UnixMillis, ValidatorRun};
 
 use crate::handshaker::ehr_ack;
 use crate::outbox::stored;
-use crate::ptr::{self, Out, OutExtensible};
+use crate::ptr::{self, Extensible, Out, OutExtensible};
 use crate::result::{Error, Result, ehr_result};
 use crate::shapes::{free, guard_on, guard_on_mut, made};
 use crate::validator::{ehr_transmit, ehr_validator};
@@ -39,6 +39,48 @@ pub struct ehr_durable_run {
     entry: String,
     /// The ACKs of the last `EHR_DURABLE_FINISH` or `EHR_DURABLE_ACKED`.
     acks: Vec<Ack>,
+}
+
+impl ehr_durable_run {
+    /// The C view of `step` and the action to perform, if any; keeps what
+    /// the step hands out for the host to read.
+    fn hand_out(&mut self, step: RunStep) -> (ehr_durable_step, Option<Transmit>) {
+        let mut c = ehr_durable_step::default();
+        let mut action = None;
+        let kind = match step {
+            RunStep::Perform { transmit } => {
+                action = Some(transmit);
+                ehr_durable_step_kind::EHR_DURABLE_PERFORM
+            }
+            RunStep::Save { key, entry } => {
+                (c.has_key, c.key) = (true, key.0);
+                self.entry = entry;
+                ehr_durable_step_kind::EHR_DURABLE_SAVE
+            }
+            RunStep::Finish { key, acks } => {
+                (c.has_key, c.key) = key.map_or((false, [0; 32]), |k| (true, k.0));
+                c.ack_count = acks.len();
+                self.acks = acks;
+                ehr_durable_step_kind::EHR_DURABLE_FINISH
+            }
+            RunStep::Wait { until } => {
+                c.until_ms = until.as_millis();
+                ehr_durable_step_kind::EHR_DURABLE_WAIT
+            }
+            RunStep::Awaiting => ehr_durable_step_kind::EHR_DURABLE_AWAITING,
+            RunStep::Acked { acks } => {
+                c.ack_count = acks.len();
+                self.acks = acks;
+                ehr_durable_step_kind::EHR_DURABLE_ACKED
+            }
+            RunStep::Pending { stopped } => {
+                c.stop_cause = stop_cause(stopped.cause);
+                ehr_durable_step_kind::EHR_DURABLE_PENDING
+            }
+        };
+        c.kind = kind as u32;
+        (c, action)
+    }
 }
 
 /// What an `ehr_durable_step` asks of the host.
@@ -140,48 +182,10 @@ pub unsafe extern "C" fn ehr_durable_run_poll(
 ) -> ehr_result {
     guard_on_mut(run, "run", |run| {
         let validator = ptr::handle_mut(validator, "validator")?;
-        let out = OutExtensible::new(step_out, "step_out")?;
-        let transmit_out = OutExtensible::new(transmit_out, "transmit_out")?;
-        let step = run
-            .run
-            .poll(&mut validator.v, UnixMillis(now_ms), cancelled);
-        let mut c = ehr_durable_step::default();
-        let mut action = None;
-        let kind = match step {
-            RunStep::Perform { transmit } => {
-                action = Some(transmit);
-                ehr_durable_step_kind::EHR_DURABLE_PERFORM
-            }
-            RunStep::Save { key, entry } => {
-                (c.has_key, c.key) = (true, key.0);
-                run.entry = entry;
-                ehr_durable_step_kind::EHR_DURABLE_SAVE
-            }
-            RunStep::Finish { key, acks } => {
-                (c.has_key, c.key) = key.map_or((false, [0; 32]), |k| (true, k.0));
-                c.ack_count = acks.len();
-                run.acks = acks;
-                ehr_durable_step_kind::EHR_DURABLE_FINISH
-            }
-            RunStep::Wait { until } => {
-                c.until_ms = until.as_millis();
-                ehr_durable_step_kind::EHR_DURABLE_WAIT
-            }
-            RunStep::Awaiting => ehr_durable_step_kind::EHR_DURABLE_AWAITING,
-            RunStep::Acked { acks } => {
-                c.ack_count = acks.len();
-                run.acks = acks;
-                ehr_durable_step_kind::EHR_DURABLE_ACKED
-            }
-            RunStep::Pending { stopped } => {
-                c.stop_cause = stop_cause(stopped.cause);
-                ehr_durable_step_kind::EHR_DURABLE_PENDING
-            }
-        };
-        c.kind = kind as u32;
-        transmit_out.set(ehr_transmit::of(action, validator.v.submission()));
-        out.set(c);
-        Ok(())
+        write_step(&mut validator.v, step_out, transmit_out, |v| {
+            let step = run.run.poll(v, UnixMillis(now_ms), cancelled);
+            run.hand_out(step)
+        })
     })
 }
 
@@ -251,6 +255,24 @@ fn stop_cause(cause: StopCause) -> u32 {
         StopCause::Deadline => ehr_stop_cause::EHR_STOP_DEADLINE,
         StopCause::Cancelled => ehr_stop_cause::EHR_STOP_CANCELLED,
     }) as u32
+}
+
+/// Writes the step `poll` makes of `machine` (the C step and the action to
+/// perform, if any) to `step_out`, and that action to `transmit_out`, its
+/// submission the machine's own: the outputs of `ehr_durable_run_poll` and
+/// `ehr_watch_run_poll`.
+fn write_step<M: TakesReads, S: Extensible>(
+    machine: &mut M,
+    step_out: *mut S,
+    transmit_out: *mut ehr_transmit,
+    poll: impl FnOnce(&mut M) -> (S, Option<Transmit>),
+) -> Result<()> {
+    let out = OutExtensible::new(step_out, "step_out")?;
+    let transmit_out = OutExtensible::new(transmit_out, "transmit_out")?;
+    let (step, action) = poll(machine);
+    transmit_out.set(ehr_transmit::of(action, machine.read_submission()));
+    out.set(step);
+    Ok(())
 }
 
 /// Item `index` of a step's `items` (`what`: their name, plural);

@@ -9,12 +9,12 @@
 use std::ffi::c_char;
 
 use ehrchain_core::watcher::WatchEvent;
-use ehrchain_core::{Ack, ErrorCode, TakesReads, WatchRun, WatchStep};
+use ehrchain_core::{Ack, ErrorCode, Transmit, WatchRun, WatchStep};
 
-use super::{deadline, give_ack};
+use super::{deadline, give_ack, write_step};
 use crate::handshaker::ehr_ack;
 use crate::outbox::stored;
-use crate::ptr::{self, OutExtensible};
+use crate::ptr;
 use crate::reads::ReaderHandle;
 use crate::result::{Error, ehr_result};
 use crate::shapes::{free, guard_on, guard_on_mut, json_text, made};
@@ -37,6 +37,43 @@ pub struct ehr_watch_run {
     event: Option<WatchEvent>,
     /// The ACKs its resends made.
     acks: Vec<Ack>,
+}
+
+impl ehr_watch_run {
+    /// The C view of `step` and the action to perform, if any; keeps what
+    /// the step hands out for the host to read.
+    fn hand_out(&mut self, step: WatchStep) -> (ehr_watch_step, Option<Transmit>) {
+        let mut c = ehr_watch_step::default();
+        let mut read = None;
+        let kind = match step {
+            WatchStep::Perform { transmit } => {
+                read = Some(transmit);
+                ehr_watch_step_kind::EHR_WATCH_PERFORM
+            }
+            WatchStep::Save { key, entry } => {
+                c.key = key.0;
+                self.entry = entry;
+                ehr_watch_step_kind::EHR_WATCH_SAVE
+            }
+            WatchStep::Resend { entry } => {
+                self.entry = entry;
+                ehr_watch_step_kind::EHR_WATCH_RESEND
+            }
+            WatchStep::Event { event, resent } => {
+                c.ack_count = resent.len();
+                (self.event, self.acks) = (Some(event), resent);
+                ehr_watch_step_kind::EHR_WATCH_EVENT
+            }
+            WatchStep::Wait { until } => {
+                c.until_ms = until.as_millis();
+                ehr_watch_step_kind::EHR_WATCH_WAIT
+            }
+            WatchStep::Awaiting => ehr_watch_step_kind::EHR_WATCH_AWAITING,
+            WatchStep::Done => ehr_watch_step_kind::EHR_WATCH_DONE,
+        };
+        c.kind = kind as u32;
+        (c, read)
+    }
 }
 
 /// What an `ehr_watch_step` asks of the host.
@@ -130,41 +167,10 @@ pub unsafe extern "C" fn ehr_watch_run_poll(
 ) -> ehr_result {
     guard_on_mut(run, "run", |run| {
         let watcher = ptr::handle_mut(watcher, "watcher")?.machine();
-        let out = OutExtensible::new(step_out, "step_out")?;
-        let transmit_out = OutExtensible::new(transmit_out, "transmit_out")?;
-        let step = run.run.poll(watcher, UnixMillis(now_ms), cancelled);
-        let mut c = ehr_watch_step::default();
-        let mut read = None;
-        let kind = match step {
-            WatchStep::Perform { transmit } => {
-                read = Some(transmit);
-                ehr_watch_step_kind::EHR_WATCH_PERFORM
-            }
-            WatchStep::Save { key, entry } => {
-                c.key = key.0;
-                run.entry = entry;
-                ehr_watch_step_kind::EHR_WATCH_SAVE
-            }
-            WatchStep::Resend { entry } => {
-                run.entry = entry;
-                ehr_watch_step_kind::EHR_WATCH_RESEND
-            }
-            WatchStep::Event { event, resent } => {
-                c.ack_count = resent.len();
-                (run.event, run.acks) = (Some(event), resent);
-                ehr_watch_step_kind::EHR_WATCH_EVENT
-            }
-            WatchStep::Wait { until } => {
-                c.until_ms = until.as_millis();
-                ehr_watch_step_kind::EHR_WATCH_WAIT
-            }
-            WatchStep::Awaiting => ehr_watch_step_kind::EHR_WATCH_AWAITING,
-            WatchStep::Done => ehr_watch_step_kind::EHR_WATCH_DONE,
-        };
-        c.kind = kind as u32;
-        transmit_out.set(ehr_transmit::of(read, watcher.read_submission()));
-        out.set(c);
-        Ok(())
+        write_step(watcher, step_out, transmit_out, |w| {
+            let step = run.run.poll(w, UnixMillis(now_ms), cancelled);
+            run.hand_out(step)
+        })
     })
 }
 
