@@ -43,6 +43,26 @@ use crate::validator::Ack;
 )]
 pub struct OutboxError(pub String);
 
+/// A write of verdicts ([`Outbox::finish_all`], [`Outbox::save_and_finish`])
+/// that failed part-way: the first `stored` verdicts were stored (their ACKs
+/// kept, their entries removed) before `error`; the others were not. An
+/// outbox that stores them all in one transaction stores none on a failure
+/// (`stored` 0: what `From<OutboxError>` gives).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error} ({stored} verdicts were stored before it failed)")]
+pub struct PartlyStored {
+    /// How many verdicts, from the first, were stored.
+    pub stored: usize,
+    /// Why the write stopped.
+    pub error: OutboxError,
+}
+
+impl From<OutboxError> for PartlyStored {
+    fn from(error: OutboxError) -> Self {
+        Self { stored: 0, error }
+    }
+}
+
 /// Durable storage for validators in flight and their ACKs, implemented by
 /// the host over its database (one table of entries beside the records and
 /// audit tables, say).
@@ -115,12 +135,11 @@ pub trait Outbox {
     /// store them all in one transaction (one durable write).
     ///
     /// # Errors
-    /// [`OutboxError`] when they could not all be stored; the entries not
-    /// finished stay, and resuming them gives the same ACKs again.
-    fn finish_all(&mut self, finished: &[Finished]) -> Result<(), OutboxError> {
-        finished
-            .iter()
-            .try_for_each(|f| self.finish(f.outbox_key.as_ref(), &f.acks))
+    /// [`PartlyStored`] when they could not all be stored, with how many
+    /// were; the entries not finished stay, and resuming them gives the
+    /// same ACKs again.
+    fn finish_all(&mut self, finished: &[Finished]) -> Result<(), PartlyStored> {
+        finish_each(self, finished)
     }
 
     /// A [`Pipeline`](crate::pipeline::Pipeline) step's writes together:
@@ -131,14 +150,14 @@ pub trait Outbox {
     /// durable write per step, where there were two.
     ///
     /// # Errors
-    /// [`OutboxError`] when they could not all be stored; nothing of the
-    /// rounds is sent then, and the entries not finished stay (resuming
-    /// them gives the same ACKs again).
+    /// [`PartlyStored`] when they could not all be stored, with how many
+    /// verdicts were; nothing of the rounds is sent then, and the entries
+    /// not finished stay (resuming them gives the same ACKs again).
     fn save_and_finish(
         &mut self,
         entries: &[(B256, String)],
         finished: &[Finished],
-    ) -> Result<(), OutboxError> {
+    ) -> Result<(), PartlyStored> {
         if !entries.is_empty() {
             self.save_all(entries)?;
         }
@@ -147,6 +166,24 @@ pub trait Outbox {
         }
         Ok(())
     }
+}
+
+/// Stores `finished` one [`Outbox::finish`] after the other, until one
+/// fails: the default [`Outbox::finish_all`], for an outbox that overrides
+/// it only sometimes (the C host's callbacks without `finish_all`).
+///
+/// # Errors
+/// [`PartlyStored`]: how many were stored before the failing one.
+pub fn finish_each<O: Outbox + ?Sized>(
+    outbox: &mut O,
+    finished: &[Finished],
+) -> Result<(), PartlyStored> {
+    for (stored, f) in finished.iter().enumerate() {
+        outbox
+            .finish(f.outbox_key.as_ref(), &f.acks)
+            .map_err(|error| PartlyStored { stored, error })?;
+    }
+    Ok(())
 }
 
 /// An outbox that keeps nothing: for hosts that accept losing the TIs in

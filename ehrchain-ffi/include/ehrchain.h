@@ -1830,7 +1830,8 @@ ehr_result ehr_batch_proof(const struct ehr_batch *batch,
  * Anchors the batch with one transaction through `transport` and blocks
  * until the verdict. `tcs` are the `tcs_len` TCs whose record hashes were
  * pushed, in the same order (the registry and chain are those of the
- * first; `EHR_BATCH_MISMATCH` as for `ehr_validator_new_batch`). Writes
+ * first; `EHR_BATCH_MISMATCH` and `EHR_BATCH_DUPLICATE_TI` as for
+ * `ehr_validator_new_batch`). Writes
  * one new ACK per TC into `acks_out` (an array of `acks_len`
  * = `tcs_len` slots; free each with `ehr_ack_free`); each valid ACK carries
  * its record's inclusion proof (`ehr_ack_proof`). `config` may be NULL for
@@ -2955,7 +2956,9 @@ ehr_result ehr_pipeline_pending(const struct ehr_pipeline *pipeline, size_t *pen
 
 /**
  * Writes whether the pipeline holds nothing and no verdict waits to be
- * taken (`ehr_pipeline_poll_finished`, or a step's) to `idle_out`.
+ * taken (`ehr_pipeline_poll_finished`, or a step's) to `idle_out`. ACKs
+ * waiting for `ehr_pipeline_poll_ack` do not count: their verdicts are
+ * stored.
  */
 ehr_result ehr_pipeline_is_idle(const struct ehr_pipeline *pipeline, bool *idle_out);
 
@@ -3454,19 +3457,25 @@ ehr_result ehr_drain_run_verdicts(const struct ehr_drain_run *run,
 
 /**
  * Hands in the outcome of the last `EHR_DRAIN_STORE` at `now_ms`: `EHR_OK`
- * once stored durably, or the host's failure code. Writes how many ACKs
- * the stored verdicts hold to `acks_out`; they wait for
- * `ehr_pipeline_poll_ack`, in the order the verdicts came. Returns
- * `EHR_OUTBOX_UNAVAILABLE` for a failure: the host ends the run there
- * (nothing more is sent); the rounds' submissions ask to be stored again
- * after their backoff, a stored submission's verdict comes back when its
- * entry is resumed, and the verdict of a TI refused before anything was
- * stored is given back to the pipeline, so a later run stores it.
+ * once stored durably, or the host's failure code with `verdicts_stored`,
+ * how many of the step's verdicts (from the first) it stored before the
+ * failure (0 when it stores them in one transaction; ignored on
+ * `EHR_OK`). Writes how many ACKs the stored verdicts hold to `acks_out`;
+ * they wait for `ehr_pipeline_poll_ack`, in the order the verdicts came.
+ * Returns `EHR_OUTBOX_UNAVAILABLE` for a failure: the host ends the run
+ * there (nothing more is sent), and `acks_out` is not written, but the
+ * ACKs of the verdicts stored before it wait for `ehr_pipeline_poll_ack`
+ * too; the rounds' submissions ask to be stored again after their
+ * backoff, a submission's verdict not stored comes back when its entry is
+ * resumed, and the verdict of a TI refused before anything was stored, if
+ * not stored, is given back to the pipeline, so a later run stores it
+ * (once).
  */
 ehr_result ehr_drain_run_handle_stored(struct ehr_drain_run *run,
                                        struct ehr_pipeline *pipeline,
                                        uint64_t now_ms,
                                        ehr_result result,
+                                       size_t verdicts_stored,
                                        size_t *acks_out);
 
 /**

@@ -154,7 +154,8 @@ pub unsafe extern "C" fn ehr_batch_proof(
 /// Anchors the batch with one transaction through `transport` and blocks
 /// until the verdict. `tcs` are the `tcs_len` TCs whose record hashes were
 /// pushed, in the same order (the registry and chain are those of the
-/// first; `EHR_BATCH_MISMATCH` as for `ehr_validator_new_batch`). Writes
+/// first; `EHR_BATCH_MISMATCH` and `EHR_BATCH_DUPLICATE_TI` as for
+/// `ehr_validator_new_batch`). Writes
 /// one new ACK per TC into `acks_out` (an array of `acks_len`
 /// = `tcs_len` slots; free each with `ehr_ack_free`); each valid ACK carries
 /// its record's inclusion proof (`ehr_ack_proof`). `config` may be NULL for

@@ -6,7 +6,7 @@
 use std::ffi::{c_char, c_void};
 
 use ehrchain_core::authorship::Signer;
-use ehrchain_core::outbox::{Outbox, OutboxError};
+use ehrchain_core::outbox::{Outbox, OutboxError, PartlyStored, finish_each};
 use ehrchain_core::pipeline::Finished;
 use ehrchain_core::{Ack, B256, SystemClock, TransactionValidator, UnixMillis, Until, run_durably};
 
@@ -233,9 +233,17 @@ impl Outbox for HostOutbox {
         }
     }
 
-    /// One `finish_all` call when the host has it, else a `finish` each.
-    fn finish_all(&mut self, finished: &[Finished]) -> Result<(), OutboxError> {
-        self.finish_counted(finished).1
+    /// One `finish_all` call when the host has it (all stored or none),
+    /// else a `finish` each until one fails.
+    fn finish_all(&mut self, finished: &[Finished]) -> Result<(), PartlyStored> {
+        if self.0.finish_all.is_none() {
+            return finish_each(self, finished);
+        }
+        let verdicts = Verdicts::new(finished.to_vec());
+        match callbacks::outbox_finish_all(&self.0, verdicts.as_slice()) {
+            ehr_result::OK => Ok(()),
+            code => Err(failed("finish_all", code).into()),
+        }
     }
 }
 
@@ -243,36 +251,6 @@ impl HostOutbox {
     /// The host's callbacks, read from the C parameter `outbox`.
     pub(crate) fn new(outbox: *const ehr_outbox_callbacks) -> crate::result::Result<Self> {
         Ok(Self(ptr::extensible(outbox, "outbox")?))
-    }
-
-    /// Hands `verdicts` to the host: all in one `finish_all` when it has
-    /// one (all stored or none), else a `finish` each until one fails.
-    /// Returns how many are stored, and the failure.
-    pub(crate) fn finish_counted(
-        &mut self,
-        verdicts: &[Finished],
-    ) -> (usize, Result<(), OutboxError>) {
-        if self.0.finish_all.is_some() {
-            return match self.finish_together(verdicts) {
-                Ok(()) => (verdicts.len(), Ok(())),
-                Err(e) => (0, Err(e)),
-            };
-        }
-        for (stored, f) in verdicts.iter().enumerate() {
-            if let Err(e) = self.finish(f.outbox_key.as_ref(), &f.acks) {
-                return (stored, Err(e));
-            }
-        }
-        (verdicts.len(), Ok(()))
-    }
-
-    /// The host's `finish_all` with every verdict of `finished`.
-    fn finish_together(&mut self, finished: &[Finished]) -> Result<(), OutboxError> {
-        let verdicts = Verdicts::new(finished.to_vec());
-        match callbacks::outbox_finish_all(&self.0, verdicts.as_slice()) {
-            ehr_result::OK => Ok(()),
-            code => Err(failed("finish_all", code)),
-        }
     }
 }
 

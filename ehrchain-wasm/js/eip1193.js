@@ -485,11 +485,12 @@ export async function runPipeline(pipeline, transport, options = {}) {
           break;
         }
         case "store": {
+          const written = { verdicts: 0 };
           const failure = await outboxWrite(async () => {
             await saveRound(outbox, step.entries);
-            await finishRound(outbox, step.verdicts);
+            await finishRound(outbox, step.verdicts, written);
           });
-          handOutcome((f) => run.handleStored(pipeline, now(), f), failure);
+          handOutcome((f) => run.handleStored(pipeline, now(), f, written.verdicts), failure);
           break;
         }
         case "wait":
@@ -587,11 +588,18 @@ async function saveRound(outbox, entries) {
   for (const { key, entry } of entries) await outbox.save(key, entry);
 }
 
-/** Stores a round's verdicts: one `finishAll`, or a `finish` each. */
-async function finishRound(outbox, verdicts) {
+/**
+ * Stores a round's verdicts: one `finishAll` (all or none), or a `finish`
+ * each, counted in `written.verdicts` as it goes (so that a failure part-way
+ * says how many were stored).
+ */
+async function finishRound(outbox, verdicts, written) {
   if (outbox === undefined || verdicts.length === 0) return;
   if (outbox.finishAll !== undefined) return outbox.finishAll(verdicts);
-  for (const { outboxKey, acks } of verdicts) await outbox.finish(outboxKey, acks);
+  for (const { outboxKey, acks } of verdicts) {
+    await outbox.finish(outboxKey, acks);
+    written.verdicts += 1;
+  }
 }
 
 /**

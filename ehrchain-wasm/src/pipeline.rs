@@ -3,6 +3,7 @@
 //! EIP-1193 provider; this module only converts.
 
 use ehrchain_core::ErrorCode;
+use ehrchain_core::outbox::PartlyStored;
 use ehrchain_core::pipeline::{
     Finished, FlightId, Pipeline as CorePipeline, PipelineConfig, PipelineRun as CorePipelineRun,
     PipelineStep, PipelineTransmit, Priority,
@@ -125,7 +126,8 @@ impl Pipeline {
         self.inner.pending()
     }
 
-    /// Whether nothing is held and no verdict waits in `pollFinished`.
+    /// Whether nothing is held and no verdict waits in `pollFinished`. ACKs
+    /// waiting for `takeAcks()` do not count: their verdicts are stored.
     #[wasm_bindgen(getter, js_name = isIdle)]
     #[must_use]
     pub fn is_idle(&self) -> bool {
@@ -415,12 +417,15 @@ impl PipelineRun {
     }
 
     /// The outcome of a `store` step: `undefined` once stored durably, or
-    /// the storage's error; how many ACKs the stored verdicts hold (they
-    /// wait for `pipeline.takeAcks()`).
+    /// the storage's error with `verdictsStored`, how many of the step's
+    /// verdicts (from the first) were stored before it (default 0: they are
+    /// stored in one transaction); how many ACKs the stored verdicts hold
+    /// (they wait for `pipeline.takeAcks()`).
     ///
     /// # Errors
     /// `EHR_OUTBOX_UNAVAILABLE` when the storage failed: the run ends there
-    /// (nothing more is sent; a refused TI's verdict is given back to the
+    /// (nothing more is sent; the ACKs of the verdicts stored before wait
+    /// all the same; a refused TI's verdict not stored is given back to the
     /// pipeline); `EHR_INVALID_ARGUMENT` for a bad time.
     #[wasm_bindgen(js_name = handleStored)]
     pub fn handle_stored(
@@ -428,11 +433,17 @@ impl PipelineRun {
         pipeline: &mut Pipeline,
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "unknown")] error: Option<JsValue>,
+        #[wasm_bindgen(js_name = verdictsStored, unchecked_optional_param_type = "number")]
+        verdicts_stored: Option<usize>,
     ) -> Result<usize, JsValue> {
         let now = now(&now_ms)?;
+        let outcome = stored(error).map_err(|error| PartlyStored {
+            stored: verdicts_stored.unwrap_or(0),
+            error,
+        });
         Ok(self
             .inner
-            .handle_stored(&mut pipeline.inner, now, stored(error))
+            .handle_stored(&mut pipeline.inner, now, outcome)
             .map_err(Failure::from)?)
     }
 }

@@ -200,3 +200,28 @@ test("ACKs stored before a failed store wait in the pipeline", async () => {
   assert.equal(outbox.entries.size, 1);
   pipeline.free();
 });
+
+test("a store that fails part-way keeps what it stored and stores nothing twice", async () => {
+  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
+  const refused = [1, 2].map((n) =>
+    ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId: `MRN-4${n}` }));
+  for (const entry of refused) hs.pushTo(pipeline, entry, "urgent", Date.now());
+  // Both verdicts in one store, a `finish` each: the first is stored, then
+  // the disk is full.
+  const outbox = roundOutbox();
+  const stored = [];
+  let full = true;
+  outbox.finish = (key, acks) => {
+    if (full && stored.length > 0) throw new Error("the disk is full");
+    stored.push(...acks);
+  };
+  await assert.rejects(ehr.runPipeline(pipeline, transport, { outbox }), /the disk is full/);
+  assert.equal(stored.length, 1);
+  assert.deepEqual(pipeline.takeAcks(), stored, "the stored verdict's ACK is handed on");
+  assert.equal(pipeline.pending, 1, "only the other is given back");
+  full = false;
+  const { acks } = await ehr.runPipeline(pipeline, transport, { outbox });
+  assert.equal(acks.length, 1);
+  assert.deepEqual(stored.map((a) => a.tiId).sort(), refused.map((e) => e.tiId).sort(), "each stored once");
+  pipeline.free();
+});

@@ -13,7 +13,7 @@
 use std::error::Error;
 use std::path::Path;
 
-use ehrchain_core::outbox::{Outbox, OutboxError};
+use ehrchain_core::outbox::{Outbox, OutboxError, PartlyStored};
 use ehrchain_core::pipeline::Finished;
 use ehrchain_core::validator::Anchor;
 use ehrchain_core::{Ack, AckStatus, B256, Bytes, InclusionProof};
@@ -319,12 +319,14 @@ impl Outbox for Database {
             outbox_key: key.copied(),
             acks: acks.to_vec(),
         };
-        self.finish_all(std::slice::from_ref(&finished))
+        self.commit(&[], std::slice::from_ref(&finished))
+            .map_err(outbox_error)
     }
 
-    /// A pipeline's round of verdicts: one transaction, one durable write.
-    fn finish_all(&mut self, finished: &[Finished]) -> std::result::Result<(), OutboxError> {
-        self.commit(&[], finished).map_err(outbox_error)
+    /// A pipeline's round of verdicts: one transaction, one durable write
+    /// (on a failure none is stored).
+    fn finish_all(&mut self, finished: &[Finished]) -> std::result::Result<(), PartlyStored> {
+        Ok(self.commit(&[], finished).map_err(outbox_error)?)
     }
 
     /// A pipeline step's rounds of entries and verdicts: one transaction.
@@ -332,8 +334,8 @@ impl Outbox for Database {
         &mut self,
         entries: &[(B256, String)],
         finished: &[Finished],
-    ) -> std::result::Result<(), OutboxError> {
-        self.commit(entries, finished).map_err(outbox_error)
+    ) -> std::result::Result<(), PartlyStored> {
+        Ok(self.commit(entries, finished).map_err(outbox_error)?)
     }
 }
 

@@ -645,7 +645,11 @@ impl Pipeline {
         self.stored.pop_front()
     }
 
-    /// Every ACK waiting for [`poll_ack`](Self::poll_ack), in order.
+    /// Every ACK waiting for [`poll_ack`](Self::poll_ack), in order. A host
+    /// that drives the pipeline with [`drain_durably`], [`step_durably`] or
+    /// a [`PipelineRun`] takes them, or they accumulate here (a host that
+    /// reads its ACKs from its outbox instead still takes them, to drop
+    /// them).
     pub fn take_acks(&mut self) -> Vec<Ack> {
         self.stored.drain(..).collect()
     }

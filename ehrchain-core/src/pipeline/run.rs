@@ -14,7 +14,7 @@
 use alloy_primitives::B256;
 
 use crate::driver::{Opening, StopCause};
-use crate::outbox::OutboxError;
+use crate::outbox::{OutboxError, PartlyStored};
 use crate::time::UnixMillis;
 use crate::validator::Transmit;
 
@@ -212,36 +212,41 @@ impl PipelineRun {
     }
 
     /// The outcome of the [`PipelineStep::Store`] just performed (`Ok` once
-    /// stored durably) at the host's `now`; how many ACKs the stored
-    /// verdicts hold. They wait in the pipeline for [`Pipeline::poll_ack`],
-    /// in the order the verdicts came.
+    /// stored durably; a failure says how many of its verdicts, from the
+    /// first, were stored before it: [`PartlyStored`], 0 from an
+    /// [`OutboxError`] with `.into()`) at the host's `now`; how many ACKs
+    /// the stored verdicts hold. They wait in the pipeline for
+    /// [`Pipeline::poll_ack`], in the order the verdicts came.
     ///
     /// # Errors
     /// The outbox's error, handed back: the host ends the run there
-    /// (nothing more is sent). The rounds' submissions ask to be stored
-    /// again after their backoff; a stored submission's verdict comes back
-    /// when its entry is resumed; a TI refused before anything was stored has no entry, so its
-    /// verdict is given back to the pipeline ([`Pipeline::restore_finished`])
-    /// rather than lost.
+    /// (nothing more is sent). The ACKs of the verdicts stored before it
+    /// wait in the pipeline all the same. The rounds' submissions ask to be
+    /// stored again after their backoff; a submission's verdict not stored
+    /// comes back when its entry is resumed; a TI refused before anything
+    /// was stored has no entry, so its verdict, if not stored, is given
+    /// back to the pipeline ([`Pipeline::restore_finished`]) rather than
+    /// lost (and never stored twice).
     pub fn handle_stored(
         &mut self,
         pipeline: &mut Pipeline,
         now: UnixMillis,
-        result: Result<(), OutboxError>,
+        result: Result<(), PartlyStored>,
     ) -> Result<usize, OutboxError> {
-        let Some(storing) = self.storing.take() else {
+        let Some(mut storing) = self.storing.take() else {
             return Ok(0);
         };
         for &round in &storing.rounds {
-            pipeline.handle_persisted(round, now, result.clone());
+            let persisted = result.clone().map_err(|partly| partly.error);
+            pipeline.handle_persisted(round, now, persisted);
         }
-        if let Err(e) = result {
+        if let Err(partly) = result {
             let unstored = storing
                 .verdicts
-                .into_iter()
-                .filter(|f| f.outbox_key.is_none());
-            pipeline.restore_finished(unstored);
-            return Err(e);
+                .split_off(partly.stored.min(storing.verdicts.len()));
+            pipeline.handle_stored_verdicts(storing.verdicts);
+            pipeline.restore_finished(unstored.into_iter().filter(|f| f.outbox_key.is_none()));
+            return Err(partly.error);
         }
         if storing.stop.is_some() {
             self.opening.end(self.drained(pipeline, storing.stop));

@@ -11,7 +11,7 @@ use crate::batch::{AnchoredBatch, BatchReader};
 use crate::driver::{StopCause, Until};
 use crate::generator::GenerateError;
 use crate::keys::{InMemoryKeyStore, KeyId, KeyStore, KeyStoreError, MasterKey};
-use crate::outbox::{MemoryOutbox, Outbox};
+use crate::outbox::{MemoryOutbox, Outbox, PartlyStored};
 use crate::role::Role;
 use crate::template::TemplateRegistry;
 use crate::ti::InitialTransaction;
@@ -26,14 +26,14 @@ fn registry() -> Address {
     Address::repeat_byte(0xee)
 }
 
-/// A chain with one block a second: a transaction is mined in the block
-/// after it was sent; the registry refuses a used TI id or root as the
 /// What a drain did, with the ACKs it left in the pipeline.
 struct DrainedAcks {
     acks: Vec<Ack>,
     stopped: Option<StopCause>,
 }
 
+/// A chain with one block a second: a transaction is mined in the block
+/// after it was sent; the registry refuses a used TI id or root as the
 /// contract does; it counts what was asked of it.
 struct Chain {
     clock: VirtualClock,
@@ -188,18 +188,16 @@ impl Outbox for CountingOutbox {
         self.verdict_writes += 1;
         self.inner.finish(key, acks)
     }
-    fn finish_all(&mut self, finished: &[Finished]) -> Result<(), OutboxError> {
+    fn finish_all(&mut self, finished: &[Finished]) -> Result<(), PartlyStored> {
         self.verdict_writes += 1;
-        finished
-            .iter()
-            .try_for_each(|f| self.inner.finish(f.outbox_key.as_ref(), &f.acks))
+        self.inner.finish_all(finished)
     }
     /// Kept, then written as the default does (the counts above).
     fn save_and_finish(
         &mut self,
         entries: &[(B256, String)],
         finished: &[Finished],
-    ) -> Result<(), OutboxError> {
+    ) -> Result<(), PartlyStored> {
         self.steps.push((entries.len(), finished.len()));
         if !entries.is_empty() {
             self.save_all(entries)?;
@@ -809,6 +807,46 @@ impl Outbox for DownOutbox {
         }
         self.inner.finish(key, acks)
     }
+}
+
+#[test]
+fn a_store_that_fails_part_way_keeps_what_it_stored_and_stores_nothing_twice() {
+    let mut chain = Chain::new();
+    let hs = handshaker();
+    let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let now = UnixMillis(START_MS);
+    let refused = [refused_ti(&hs, 21), refused_ti(&hs, 22)];
+    for ti in &refused {
+        hs.push(&mut pipeline, ti, Priority::Urgent, now, &mut rng)
+            .unwrap();
+    }
+    // One store of both verdicts, one `finish` each: the first is stored,
+    // then the disk is full.
+    let mut outbox = DownOutbox {
+        finishes_left: Some(1),
+        ..DownOutbox::default()
+    };
+    let mut clock = chain.clock.clone();
+    assert!(step_durably(&mut pipeline, &mut outbox, &mut chain, &mut clock).is_err());
+    let first = pipeline.take_acks();
+    assert_eq!(first.len(), 1, "the stored verdict's ACK is handed on");
+    assert_eq!(outbox.inner.acks, first);
+    assert_eq!(pipeline.pending(), 1, "only the other is given back");
+    // The disk is back: the other is stored, the first not again.
+    outbox.down = false;
+    outbox.finishes_left = None;
+    step_durably(&mut pipeline, &mut outbox, &mut chain, &mut clock).unwrap();
+    let second = pipeline.take_acks();
+    assert_eq!(second.len(), 1);
+    let mut ids: Vec<B256> = outbox.inner.acks.iter().map(|ack| ack.ti_id).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [refused[0].ti_id, refused[1].ti_id],
+        "each stored once"
+    );
+    assert!(pipeline.is_idle());
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! a host with its own I/O or a storage thread of its own.
 
 use ehrchain_core::TransactionValidator;
+use ehrchain_core::outbox::Outbox;
 use ehrchain_core::pipeline::{Finished, FlightId, Pipeline, PipelineTransmit};
 use ehrchain_core::{B256, UnixMillis};
 
@@ -340,10 +341,14 @@ pub unsafe extern "C" fn ehr_pipeline_poll_finished(
         let out = Out::new(verdicts_out, "verdicts_out")?;
         let reached: Vec<Finished> =
             std::iter::from_fn(|| pipeline.pipeline.poll_finished()).collect();
-        let (stored, result) = if reached.is_empty() {
-            (0, Ok(()))
+        let written = if reached.is_empty() {
+            Ok(())
         } else {
-            outbox.finish_counted(&reached)
+            outbox.finish_all(&reached)
+        };
+        let (stored, result) = match written {
+            Ok(()) => (reached.len(), Ok(())),
+            Err(partly) => (partly.stored, Err(partly.error)),
         };
         let mut reached = reached.into_iter();
         pipeline

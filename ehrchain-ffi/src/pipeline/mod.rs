@@ -205,7 +205,9 @@ pub unsafe extern "C" fn ehr_pipeline_pending(
 }
 
 /// Writes whether the pipeline holds nothing and no verdict waits to be
-/// taken (`ehr_pipeline_poll_finished`, or a step's) to `idle_out`.
+/// taken (`ehr_pipeline_poll_finished`, or a step's) to `idle_out`. ACKs
+/// waiting for `ehr_pipeline_poll_ack` do not count: their verdicts are
+/// stored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_pipeline_is_idle(
     pipeline: *const ehr_pipeline,

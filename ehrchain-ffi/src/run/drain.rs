@@ -9,6 +9,7 @@
 
 use std::ffi::c_char;
 
+use ehrchain_core::outbox::PartlyStored;
 use ehrchain_core::pipeline::{PipelineRun, PipelineStep};
 use ehrchain_core::{B256, UnixMillis};
 
@@ -228,28 +229,38 @@ pub unsafe extern "C" fn ehr_drain_run_verdicts(
 }
 
 /// Hands in the outcome of the last `EHR_DRAIN_STORE` at `now_ms`: `EHR_OK`
-/// once stored durably, or the host's failure code. Writes how many ACKs
-/// the stored verdicts hold to `acks_out`; they wait for
-/// `ehr_pipeline_poll_ack`, in the order the verdicts came. Returns
-/// `EHR_OUTBOX_UNAVAILABLE` for a failure: the host ends the run there
-/// (nothing more is sent); the rounds' submissions ask to be stored again
-/// after their backoff, a stored submission's verdict comes back when its
-/// entry is resumed, and the verdict of a TI refused before anything was
-/// stored is given back to the pipeline, so a later run stores it.
+/// once stored durably, or the host's failure code with `verdicts_stored`,
+/// how many of the step's verdicts (from the first) it stored before the
+/// failure (0 when it stores them in one transaction; ignored on
+/// `EHR_OK`). Writes how many ACKs the stored verdicts hold to `acks_out`;
+/// they wait for `ehr_pipeline_poll_ack`, in the order the verdicts came.
+/// Returns `EHR_OUTBOX_UNAVAILABLE` for a failure: the host ends the run
+/// there (nothing more is sent), and `acks_out` is not written, but the
+/// ACKs of the verdicts stored before it wait for `ehr_pipeline_poll_ack`
+/// too; the rounds' submissions ask to be stored again after their
+/// backoff, a submission's verdict not stored comes back when its entry is
+/// resumed, and the verdict of a TI refused before anything was stored, if
+/// not stored, is given back to the pipeline, so a later run stores it
+/// (once).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ehr_drain_run_handle_stored(
     run: *mut ehr_drain_run,
     pipeline: *mut ehr_pipeline,
     now_ms: u64,
     result: ehr_result,
+    verdicts_stored: usize,
     acks_out: *mut usize,
 ) -> ehr_result {
     guard_on_mut(run, "run", |run| {
         let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
         let out = Out::new(acks_out, "acks_out")?;
-        let acks =
-            run.run
-                .handle_stored(&mut pipeline.pipeline, UnixMillis(now_ms), stored(result))?;
+        let outcome = stored(result).map_err(|error| PartlyStored {
+            stored: verdicts_stored,
+            error,
+        });
+        let acks = run
+            .run
+            .handle_stored(&mut pipeline.pipeline, UnixMillis(now_ms), outcome)?;
         out.set(acks);
         Ok(())
     })

@@ -40,6 +40,7 @@ extern uint64_t chain_id, now_ms, deadline_ms, head;
 extern uint32_t status, leaf_count;
 extern ehr_result result;
 extern bool stored_ok, found, has_batch_id;
+extern size_t verdicts_stored;
 
 /* A recipient's key capsule, the envelope it is for and the binding expected
  * (docs/capsule.md); the host's HSM and its key-store callbacks. */

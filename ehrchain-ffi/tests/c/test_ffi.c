@@ -3498,7 +3498,7 @@ static ehr_drain_step drain_run_until(ehr_drain_run *run, ehr_pipeline *p, struc
             if (++d->stores == fail_store) {
                 d->failed_stores++;
                 size_t acks = 99;
-                EXPECT_RC(ehr_drain_run_handle_stored(run, p, *now, EHR_OUTBOX_UNAVAILABLE, &acks),
+                EXPECT_RC(ehr_drain_run_handle_stored(run, p, *now, EHR_OUTBOX_UNAVAILABLE, 0, &acks),
                           EHR_OUTBOX_UNAVAILABLE);
                 EXPECT(acks == 99);
                 return step;
@@ -3514,7 +3514,7 @@ static ehr_drain_step drain_run_until(ehr_drain_run *run, ehr_pipeline *p, struc
                 }
             }
             size_t acks = 0;
-            OK(ehr_drain_run_handle_stored(run, p, *now, EHR_OK, &acks));
+            OK(ehr_drain_run_handle_stored(run, p, *now, EHR_OK, 0, &acks));
             EXPECT(acks == verdict_acks);
             d->verdicts += (int)step.verdict_count;
             ehr_ack *ack = NULL;
@@ -3604,7 +3604,7 @@ static void test_drain_run_steps(void) {
     EXPECT(memcmp(key, late_id, 32) == 0);
     EXPECT_RC(ehr_drain_run_entry(run, 0, key, entry, 8, &n), EHR_BUFFER_TOO_SMALL);
     size_t acks = 99;
-    OK(ehr_drain_run_handle_stored(run, p, now, EHR_OK, &acks));
+    OK(ehr_drain_run_handle_stored(run, p, now, EHR_OK, 0, &acks));
     EXPECT(acks == 0);
     OK(ehr_drain_run_poll(run, p, now, false, &step, &t, &a));
     EXPECT(step.kind == EHR_DRAIN_PERFORM && t.kind == EHR_PIPELINE_TRANSMIT_FLIGHT);
@@ -3629,7 +3629,7 @@ static void test_drain_run_steps(void) {
         EXPECT(step.kind == EHR_DRAIN_STORE && step.entry_count == 1 && step.stop_cause == 0);
         OK(ehr_drain_run_entry(run, 0, key, outbox_entry, sizeof outbox_entry, &n));
         EXPECT(memcmp(key, late_id, 32) == 0 && strstr(outbox_entry, "\"submitted\"") != NULL);
-        OK(ehr_drain_run_handle_stored(run, p, now, EHR_OK, &acks));
+        OK(ehr_drain_run_handle_stored(run, p, now, EHR_OK, 0, &acks));
         OK(ehr_drain_run_poll(run, p, now, cancel, &step, &t, &a));
         EXPECT(step.kind == EHR_DRAIN_DRAINED && step.pending == 1);
         EXPECT(step.stop_cause == (uint32_t)(cancel ? EHR_STOP_CANCELLED : EHR_STOP_DEADLINE));
@@ -3660,13 +3660,13 @@ static void test_drain_run_steps(void) {
         ehr_ack *out = NULL;
         acks = 99;
         if (attempt == 0) {
-            EXPECT_RC(ehr_drain_run_handle_stored(run, q, now, EHR_OUTBOX_UNAVAILABLE, &acks),
+            EXPECT_RC(ehr_drain_run_handle_stored(run, q, now, EHR_OUTBOX_UNAVAILABLE, 0, &acks),
                       EHR_OUTBOX_UNAVAILABLE);
             EXPECT(acks == 99);
             OK(ehr_pipeline_poll_ack(q, &out));
             EXPECT(out == NULL);
         } else {
-            OK(ehr_drain_run_handle_stored(run, q, now, EHR_OK, &acks));
+            OK(ehr_drain_run_handle_stored(run, q, now, EHR_OK, 0, &acks));
             EXPECT(acks == 1);
             OK(ehr_drain_run_poll(run, q, now, false, &step, &t, &a));
             EXPECT(step.kind == EHR_DRAIN_DRAINED && step.stop_cause == 0 && step.pending == 0);
@@ -3678,6 +3678,43 @@ static void test_drain_run_steps(void) {
         }
         ehr_drain_run_free(run);
     }
+    /* Two refused TIs' verdicts in one store, a finish each: the first is
+     * stored, then the disk is full. Its ACK waits for poll_ack; only the
+     * other is offered again, so none is stored twice. */
+    ehr_ti *pair[2] = {bp_ti(f.t, "421"), bp_ti(f.t, "422")};
+    for (int i = 0; i < 2; i++) {
+        OK(ehr_handshaker_push(f.hs, q, pair[i], EHR_PRIORITY_URGENT, now));
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        OK(ehr_drain_run_new(0, true, &run));
+        OK(ehr_drain_run_poll(run, q, now, false, &step, &t, &a));
+        EXPECT(step.kind == EHR_DRAIN_STORE && step.verdict_count == (size_t)(2 - attempt));
+        acks = 99;
+        if (attempt == 0) {
+            EXPECT_RC(ehr_drain_run_handle_stored(run, q, now, EHR_OUTBOX_UNAVAILABLE, 1, &acks),
+                      EHR_OUTBOX_UNAVAILABLE);
+            EXPECT(acks == 99);
+        } else {
+            OK(ehr_drain_run_handle_stored(run, q, now, EHR_OK, 0, &acks));
+            EXPECT(acks == 1);
+        }
+        ehr_ack *out = NULL;
+        OK(ehr_pipeline_poll_ack(q, &out));
+        EXPECT(out != NULL);
+        if (out != NULL) {
+            ehr_ack_summary s = EHR_ACK_SUMMARY_INIT;
+            OK(ehr_ack_to_summary(out, &s));
+            uint8_t id[32];
+            OK(ehr_ti_id(pair[attempt], id));
+            EXPECT(!s.valid && memcmp(s.ti_id, id, 32) == 0);
+            ehr_ack_free(out);
+        }
+        OK(ehr_pipeline_poll_ack(q, &out));
+        EXPECT(out == NULL);
+        ehr_drain_run_free(run);
+    }
+    ehr_ti_free(pair[0]);
+    ehr_ti_free(pair[1]);
     ehr_ti_free(refused);
     ehr_pipeline_free(q);
 

@@ -24,7 +24,7 @@ use std::error::Error;
 use std::path::Path;
 
 use ehrchain_contracts::{Deployment, RpcConfig, RpcTransport, abi, deploy_registry};
-use ehrchain_core::outbox::{Outbox, OutboxError};
+use ehrchain_core::outbox::{Outbox, OutboxError, PartlyStored};
 use ehrchain_core::pipeline::{
     Finished, Pipeline, PipelineConfig, PipelineError, Priority, drain_durably, step_durably,
 };
@@ -239,7 +239,7 @@ impl Outbox for Traced<Database> {
         self.step("finish", result)
     }
 
-    fn finish_all(&mut self, finished: &[Finished]) -> std::result::Result<(), OutboxError> {
+    fn finish_all(&mut self, finished: &[Finished]) -> std::result::Result<(), PartlyStored> {
         let result = self.0.finish_all(finished);
         self.step("finish", result)
     }
@@ -250,7 +250,7 @@ impl Outbox for Traced<Database> {
         &mut self,
         entries: &[(B256, String)],
         finished: &[Finished],
-    ) -> std::result::Result<(), OutboxError> {
+    ) -> std::result::Result<(), PartlyStored> {
         let result = self.0.save_and_finish(entries, finished);
         self.step(if entries.is_empty() { "finish" } else { "save" }, result)
     }
