@@ -148,10 +148,11 @@ export interface PipelineReport { acks: Ack[]; stopped: "deadline" | "cancelled"
  * Runs a pipeline until every TI it holds has its ACK, or `deadline` /
  * `signal` stops it (then every submission's entry is stored in `outbox`).
  * A store that fails rejects with `EHR_OUTBOX_UNAVAILABLE`: the step's
- * verdicts come back when their stored entries are resumed
+ * verdicts not stored come back when their stored entries are resumed
  * (`pipeline.resume`), and those of TIs refused before anything was stored
- * stay in the pipeline. The ACKs of earlier steps, stored by the outbox
- * (`finishAll`, `finish`), wait in the pipeline: `pipeline.takeAcks()`.
+ * stay in the pipeline. The ACKs of every verdict the outbox stored
+ * (`finishAll`, `finish`), the failing step's included, wait in the
+ * pipeline: `pipeline.takeAcks()`.
  */
 export declare function runPipeline(
   pipeline: Pipeline,

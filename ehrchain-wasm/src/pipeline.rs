@@ -426,7 +426,8 @@ impl PipelineRun {
     /// `EHR_OUTBOX_UNAVAILABLE` when the storage failed: the run ends there
     /// (nothing more is sent; the ACKs of the verdicts stored before wait
     /// all the same; a refused TI's verdict not stored is given back to the
-    /// pipeline); `EHR_INVALID_ARGUMENT` for a bad time.
+    /// pipeline); `EHR_INVALID_ARGUMENT` for a bad time. (Internal:
+    /// `runPipeline` counts the verdicts it stored.)
     #[wasm_bindgen(js_name = handleStored)]
     pub fn handle_stored(
         &mut self,

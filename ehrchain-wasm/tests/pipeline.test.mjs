@@ -225,3 +225,25 @@ test("a store that fails part-way keeps what it stored and stores nothing twice"
   assert.deepEqual(stored.map((a) => a.tiId).sort(), refused.map((e) => e.tiId).sort(), "each stored once");
   pipeline.free();
 });
+
+test("a round's finishAll that fails stores none, and every refused TI's verdict is stored later, once", async () => {
+  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
+  const refused = [1, 2].map((n) =>
+    ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId: `MRN-5${n}` }));
+  for (const entry of refused) hs.pushTo(pipeline, entry, "urgent", Date.now());
+  const outbox = roundOutbox();
+  const stored = [];
+  let full = true;
+  outbox.finishAll = (verdicts) => {
+    if (full) throw new Error("the disk is full");
+    for (const { acks } of verdicts) stored.push(...acks);
+  };
+  await assert.rejects(ehr.runPipeline(pipeline, transport, { outbox }), /the disk is full/);
+  assert.deepEqual(pipeline.takeAcks(), []);
+  assert.equal(pipeline.pending, 2, "both given back");
+  full = false;
+  const { acks } = await ehr.runPipeline(pipeline, transport, { outbox });
+  assert.deepEqual(acks, stored);
+  assert.deepEqual(stored.map((a) => a.tiId).sort(), refused.map((e) => e.tiId).sort(), "each stored once");
+  pipeline.free();
+});

@@ -85,10 +85,12 @@ where
 ///
 /// # Errors
 /// [`OutboxError`] when the outbox fails: nothing more is sent; the
-/// verdicts of the step stay in their entries (resumed, they give the same
-/// ACKs), and those of TIs refused before anything was stored stay in the
-/// pipeline, for the next step. ACKs stored before the failure wait in the
-/// pipeline, as on success.
+/// verdicts of the step not stored ([`PartlyStored`]) stay in their
+/// entries (resumed, they give the same ACKs), and those of TIs refused
+/// before anything was stored stay in the pipeline, for the next step.
+/// ACKs stored before the failure wait in the pipeline, as on success.
+///
+/// [`PartlyStored`]: crate::outbox::PartlyStored
 pub fn step_durably<O, T, C>(
     pipeline: &mut Pipeline,
     outbox: &mut O,

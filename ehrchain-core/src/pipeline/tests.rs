@@ -810,6 +810,62 @@ impl Outbox for DownOutbox {
 }
 
 #[test]
+fn a_failed_store_of_an_anchored_and_a_refused_verdict_keeps_each_where_it_belongs() {
+    // Fails at the first verdict (none stored), then at the second (the
+    // anchored TI's stored).
+    for fail_at in [0, 1] {
+        let mut chain = Chain::new();
+        let hs = handshaker();
+        let mut pipeline = Pipeline::new(CHAIN, registry(), config());
+        let mut rng = ChaCha20Rng::seed_from_u64(13);
+        let mut clock = chain.clock.clone();
+        let time = chain.clock.clone();
+        let mut outbox = DownOutbox::default();
+        let anchored = tcs(1).remove(0);
+        pipeline
+            .push(anchored.clone(), Priority::Urgent, time.time())
+            .unwrap();
+        step_durably(&mut pipeline, &mut outbox, &mut chain, &mut clock).unwrap();
+        // Confirmed by now; a TI its template refuses joins the same store.
+        time.advance_ms(10_000);
+        let refused = refused_ti(&hs, 31);
+        hs.push(
+            &mut pipeline,
+            &refused,
+            Priority::Urgent,
+            time.time(),
+            &mut rng,
+        )
+        .unwrap();
+        outbox.finishes_left = Some(fail_at);
+        assert!(step_durably(&mut pipeline, &mut outbox, &mut chain, &mut clock).is_err());
+        let acks = pipeline.take_acks();
+        let keys = outbox.inner.keys().unwrap();
+        if fail_at == 0 {
+            assert!(acks.is_empty(), "{acks:?}");
+            assert_eq!(keys, [anchored.ti_id], "its entry stays, to be resumed");
+        } else {
+            let [ack] = acks.as_slice() else {
+                panic!("{acks:?}");
+            };
+            assert!(ack.ti_id == anchored.ti_id && ack.is_valid());
+            assert!(keys.is_empty(), "its entry is finished");
+        }
+        assert_eq!(pipeline.pending(), 1, "only the refused TI is given back");
+        // The disk is back: the refused TI's verdict is stored once.
+        outbox.down = false;
+        outbox.finishes_left = None;
+        step_durably(&mut pipeline, &mut outbox, &mut chain, &mut clock).unwrap();
+        let acks = pipeline.take_acks();
+        let [ack] = acks.as_slice() else {
+            panic!("{acks:?}");
+        };
+        assert!(ack.ti_id == refused.ti_id && !ack.is_valid());
+        assert!(pipeline.is_idle());
+    }
+}
+
+#[test]
 fn a_store_that_fails_part_way_keeps_what_it_stored_and_stores_nothing_twice() {
     let mut chain = Chain::new();
     let hs = handshaker();

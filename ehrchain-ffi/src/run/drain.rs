@@ -3,7 +3,8 @@
 //! `PipelineRun`, the rules of `ehr_pipeline_drain` (actions never answered
 //! asked again; each round of entries stored, with the verdicts reached,
 //! in one write before its submissions are sent; the verdicts of TIs
-//! refused before anything was stored given back when that write fails;
+//! refused before anything was stored given back, if not stored, when that
+//! write fails;
 //! every entry stored when the host's deadline or cancel stops it). This
 //! module only converts.
 
@@ -231,8 +232,8 @@ pub unsafe extern "C" fn ehr_drain_run_verdicts(
 /// Hands in the outcome of the last `EHR_DRAIN_STORE` at `now_ms`: `EHR_OK`
 /// once stored durably, or the host's failure code with `verdicts_stored`,
 /// how many of the step's verdicts (from the first) it stored before the
-/// failure (0 when it stores them in one transaction; ignored on
-/// `EHR_OK`). Writes how many ACKs the stored verdicts hold to `acks_out`;
+/// failure (0 when it stores them in one transaction; at most the step's
+/// verdict count, a larger one counts as all; ignored on `EHR_OK`). Writes how many ACKs the stored verdicts hold to `acks_out`;
 /// they wait for `ehr_pipeline_poll_ack`, in the order the verdicts came.
 /// Returns `EHR_OUTBOX_UNAVAILABLE` for a failure: the host ends the run
 /// there (nothing more is sent), and `acks_out` is not written, but the
