@@ -3460,8 +3460,9 @@ ehr_result ehr_drain_run_verdicts(const struct ehr_drain_run *run,
  * once stored durably, or the host's failure code with `verdicts_stored`,
  * how many of the step's verdicts (from the first) it stored before the
  * failure (0 when it stores them in one transaction; at most the step's
- * verdict count, a larger one counts as all; ignored on `EHR_OK`). Writes how many ACKs the stored verdicts hold to `acks_out`;
- * they wait for `ehr_pipeline_poll_ack`, in the order the verdicts came.
+ * verdict count, a larger one counts as all; ignored on `EHR_OK`). Writes
+ * how many ACKs the stored verdicts hold to `acks_out`; they wait for
+ * `ehr_pipeline_poll_ack`, in the order the verdicts came.
  * Returns `EHR_OUTBOX_UNAVAILABLE` for a failure: the host ends the run
  * there (nothing more is sent), and `acks_out` is not written, but the
  * ACKs of the verdicts stored before it wait for `ehr_pipeline_poll_ack`

@@ -236,9 +236,9 @@ impl PipelineRun {
         let Some(mut storing) = self.storing.take() else {
             return Ok(0);
         };
+        let persisted = result.clone().map_err(|partly| partly.error);
         for &round in &storing.rounds {
-            let persisted = result.clone().map_err(|partly| partly.error);
-            pipeline.handle_persisted(round, now, persisted);
+            pipeline.handle_persisted(round, now, persisted.clone());
         }
         if let Err(partly) = result {
             let unstored = storing
