@@ -128,11 +128,10 @@ pub unsafe extern "C" fn ehr_batch_anchor_transaction(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(batch, "batch", |batch| {
+    text_of(batch, buf, len, out_len, "batch", |batch| {
         let registry = ptr::address(registry, "registry")?;
         let tx = batch.batch.anchor_transaction(registry, chain_id);
-        let json = json_text(&Submission::from(&tx))?;
-        ptr::write_text(buf, len, out_len, &json)
+        json_text(&Submission::from(&tx))
     })
 }
 
@@ -145,9 +144,7 @@ pub unsafe extern "C" fn ehr_batch_proof(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     handle_of(batch, proof_out, "batch", "proof_out", |batch| {
-        Ok(ehr_proof {
-            proof: batch.batch.proof(index)?,
-        })
+        Ok(ehr_proof::new(batch.batch.proof(index)?))
     })
 }
 
@@ -214,6 +211,13 @@ pub struct ehr_proof {
     pub(crate) proof: InclusionProof,
 }
 
+impl ehr_proof {
+    /// The handle of `proof`.
+    pub(crate) fn new(proof: InclusionProof) -> Self {
+        Self { proof }
+    }
+}
+
 /// What an inclusion proof claims, as a plain struct (`ehr_proof_to_summary`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -245,9 +249,7 @@ pub unsafe extern "C" fn ehr_proof_from_bytes(
 ) -> ehr_result {
     // Empty input is a truncated proof, as in every binding.
     parsed_bytes(bytes, bytes_len, proof_out, "proof_out", |bytes| {
-        Ok(ehr_proof {
-            proof: InclusionProof::from_bytes(bytes)?,
-        })
+        Ok(ehr_proof::new(InclusionProof::from_bytes(bytes)?))
     })
 }
 
@@ -260,9 +262,7 @@ pub unsafe extern "C" fn ehr_proof_from_text(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     parsed_text(text, text_len, proof_out, "proof_out", |text| {
-        Ok(ehr_proof {
-            proof: InclusionProof::from_text(text)?,
-        })
+        Ok(ehr_proof::new(InclusionProof::from_text(text)?))
     })
 }
 
@@ -275,9 +275,7 @@ pub unsafe extern "C" fn ehr_proof_from_json(
     proof_out: *mut *mut ehr_proof,
 ) -> ehr_result {
     parsed(json, json_len, proof_out, "json", "proof_out", |json| {
-        Ok(ehr_proof {
-            proof: InclusionProof::from_json(json)?,
-        })
+        Ok(ehr_proof::new(InclusionProof::from_json(json)?))
     })
 }
 

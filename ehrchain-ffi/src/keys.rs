@@ -16,7 +16,7 @@ use crate::callbacks;
 use crate::capsule::capsule_suite;
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{Error, ehr_result, guard};
-use crate::shapes::{free, guard_on, guard_on_mut, json_text};
+use crate::shapes::{free, guard_on, guard_on_mut, write_json};
 
 /// The host's key store as C callbacks. `userdata` is passed back unchanged
 /// as the first argument of every callback; it must stay valid as long as any
@@ -165,12 +165,7 @@ pub unsafe extern "C" fn ehr_key_store_new_callbacks(
 ) -> ehr_result {
     guard(|| {
         let cb = ptr::extensible(callbacks, "callbacks")?;
-        if cb.master_key.is_none() {
-            return Err(Error::new(
-                ErrorCode::NullArgument,
-                "the callback `callbacks->master_key` is NULL; it is required",
-            ));
-        }
+        ptr::required(cb.master_key, "callbacks->master_key")?;
         Out::new(keys_out, "keys_out")?.give(ehr_key_store {
             keys: FfiKeyStore::Callbacks(cb),
         });
@@ -301,16 +296,22 @@ pub unsafe extern "C" fn ehr_envelope_seal(
         };
         let plaintext = ptr::bytes_or_empty(plaintext, plaintext_len, "plaintext")?;
         let master = keys.keys.master_key(&key_id)?;
-        let mut nonce = [0u8; NONCE_LEN];
-        OsRng.try_fill_bytes(&mut nonce).map_err(|e| {
-            Error::new(
-                ErrorCode::Internal,
-                format!("the operating system's random generator failed: {e}"),
-            )
-        })?;
+        let nonce = os_random::<NONCE_LEN>()?;
         let envelope = Envelope::seal(&binding, &master, nonce, plaintext)?;
         ptr::write_bytes(buf, len, out_len, envelope.as_bytes())
     })
+}
+
+/// `N` bytes from the operating system's random generator.
+pub(crate) fn os_random<const N: usize>() -> crate::result::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    OsRng.try_fill_bytes(&mut bytes).map_err(|e| {
+        Error::new(
+            ErrorCode::Internal,
+            format!("the operating system's random generator failed: {e}"),
+        )
+    })?;
+    Ok(bytes)
 }
 
 /// Writes what an envelope (`envelope_len` bytes) says without being opened,
@@ -328,9 +329,8 @@ pub unsafe extern "C" fn ehr_envelope_info(
     out_len: *mut usize,
 ) -> ehr_result {
     guard(|| {
-        let bytes = ptr::bytes_or_empty(envelope, envelope_len, "envelope")?;
-        let info = Envelope::from_bytes(bytes.to_vec())?.info();
-        ptr::write_text(buf, len, out_len, &json_text(&info)?)
+        let info = read_envelope(envelope, envelope_len)?.info();
+        write_json(buf, len, out_len, &info)
     })
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::ptr;
 use crate::result::{Result, ehr_result, guard};
-use crate::shapes::{from_json, json_text};
+use crate::shapes::{from_json, write_json};
 
 /// The query of `registry` and the 20-byte `consent` and `patient` (the
 /// patient's account) addresses.
@@ -112,11 +112,6 @@ pub unsafe extern "C" fn ehr_patient_records(
         let query = query(ptr::address(registry, "registry")?, consent, patient)?;
         let bound = logs(bound_json, bound_json_len, "bound_json")?;
         let anchored = logs(anchored_json, anchored_json_len, "anchored_json")?;
-        ptr::write_text(
-            buf,
-            len,
-            out_len,
-            &json_text(&query.records(&bound, &anchored))?,
-        )
+        write_json(buf, len, out_len, &query.records(&bound, &anchored))
     })
 }

@@ -35,6 +35,18 @@ fn null(name: &str) -> Error {
     )
 }
 
+/// `EHR_NULL_ARGUMENT` unless the host's callback `name` (such as
+/// `callbacks->sign`), which ehrchain cannot do without, is set.
+pub(crate) fn required<F>(callback: Option<F>, name: &str) -> Result<()> {
+    match callback {
+        Some(_) => Ok(()),
+        None => Err(Error::new(
+            ErrorCode::NullArgument,
+            format!("the callback `{name}` is NULL; it is required"),
+        )),
+    }
+}
+
 /// `EHR_ZERO_LENGTH` for the parameter `name`.
 fn empty(name: &str) -> Error {
     Error::new(

@@ -179,6 +179,17 @@ pub(crate) fn json_text(value: &impl Serialize) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
 }
 
+/// Writes the JSON text of `value` as NUL-terminated text into `buf`
+/// (text-output rules: `ehr_result_message`).
+pub(crate) fn write_json(
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+    value: &impl Serialize,
+) -> Result<()> {
+    ptr::write_text(buf, len, out_len, &json_text(value)?)
+}
+
 /// The value the JSON `text` holds; `EHR_INVALID_JSON` with the message
 /// `explain` makes of the parser's error when it holds none.
 pub(crate) fn from_json<T: DeserializeOwned>(

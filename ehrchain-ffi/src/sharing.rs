@@ -27,7 +27,7 @@ use crate::capsule::{self, ehr_capsule};
 use crate::keys::{ehr_key_store, read_envelope};
 use crate::ptr::{self, Out};
 use crate::result::{Result, ehr_result, guard};
-use crate::shapes::{bytes_of, free, from_json, guard_on, json_text, text_of};
+use crate::shapes::{bytes_of, free, from_json, guard_on, json_text, text_of, write_json};
 use crate::signed_proof::ehr_signed_proof;
 use crate::transport::ehr_transport;
 
@@ -228,7 +228,7 @@ pub unsafe extern "C" fn ehr_disclosure_transaction(
             .map(|s| s.share.disclosure.clone())
             .collect();
         let tx = disclosure_transaction(&context, &disclosures)?;
-        ptr::write_text(buf, len, out_len, &json_text(&tx)?)
+        write_json(buf, len, out_len, &tx)
     })
 }
 
@@ -494,7 +494,7 @@ pub unsafe extern "C" fn ehr_transport_read(
         let reads = self::reads(reads_json, reads_json_len)?;
         let transport = ptr::handle_mut(transport, "transport")?;
         let answers = read_blocking(transport.inner.chain_reader()?, &reads)?;
-        ptr::write_text(buf, len, out_len, &json_text(&answers)?)
+        write_json(buf, len, out_len, &answers)
     })
 }
 
@@ -565,6 +565,6 @@ pub unsafe extern "C" fn ehr_accounting(
         for result in &results {
             logs.extend(ChainLog::from_rpc(result)?);
         }
-        ptr::write_text(buf, len, out_len, &json_text(&query.accounting(&logs))?)
+        write_json(buf, len, out_len, &query.accounting(&logs))
     })
 }

@@ -11,7 +11,7 @@ use crate::batch::write_root;
 use crate::handshaker::ehr_tc;
 use crate::ptr::{self, Out};
 use crate::result::{ehr_result, guard};
-use crate::shapes::{free, guard_on, guard_on_mut, handle_of, json_text, value_of};
+use crate::shapes::{free, guard_on, guard_on_mut, handle_of, json_text, text_of, value_of};
 use crate::signed_proof::ehr_signed_proof;
 
 /// Collects author-signed TCs for one signed batch of a registry.
@@ -131,9 +131,8 @@ pub unsafe extern "C" fn ehr_signed_batch_anchor_transaction(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(batch, "batch", |batch| {
-        let json = json_text(&batch.batch.anchor_transaction())?;
-        ptr::write_text(buf, len, out_len, &json)
+    text_of(batch, buf, len, out_len, "batch", |batch| {
+        json_text(&batch.batch.anchor_transaction())
     })
 }
 
@@ -147,9 +146,7 @@ pub unsafe extern "C" fn ehr_signed_batch_proof(
     proof_out: *mut *mut ehr_signed_proof,
 ) -> ehr_result {
     handle_of(batch, proof_out, "batch", "proof_out", |batch| {
-        Ok(ehr_signed_proof {
-            proof: batch.batch.proof(index)?,
-        })
+        Ok(ehr_signed_proof::new(batch.batch.proof(index)?))
     })
 }
 

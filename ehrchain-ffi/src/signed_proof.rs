@@ -21,6 +21,13 @@ pub struct ehr_signed_proof {
     pub(crate) proof: SignedRecordProof,
 }
 
+impl ehr_signed_proof {
+    /// The handle of `proof`.
+    pub(crate) fn new(proof: SignedRecordProof) -> Self {
+        Self { proof }
+    }
+}
+
 /// Reads a signed record's proof from its compact binary form (`EHRP`,
 /// version 2). Not verified yet: call `ehr_signed_proof_verify` or
 /// `ehr_signed_proof_verify_anchored`. Free it with `ehr_signed_proof_free`.
@@ -32,9 +39,7 @@ pub unsafe extern "C" fn ehr_signed_proof_from_bytes(
 ) -> ehr_result {
     // Empty input is a truncated proof, as in every binding.
     parsed_bytes(bytes, bytes_len, proof_out, "proof_out", |bytes| {
-        Ok(ehr_signed_proof {
-            proof: SignedRecordProof::from_bytes(bytes)?,
-        })
+        Ok(ehr_signed_proof::new(SignedRecordProof::from_bytes(bytes)?))
     })
 }
 
@@ -47,9 +52,7 @@ pub unsafe extern "C" fn ehr_signed_proof_from_text(
     proof_out: *mut *mut ehr_signed_proof,
 ) -> ehr_result {
     parsed_text(text, text_len, proof_out, "proof_out", |text| {
-        Ok(ehr_signed_proof {
-            proof: SignedRecordProof::from_text(text)?,
-        })
+        Ok(ehr_signed_proof::new(SignedRecordProof::from_text(text)?))
     })
 }
 
@@ -62,9 +65,7 @@ pub unsafe extern "C" fn ehr_signed_proof_from_json(
     proof_out: *mut *mut ehr_signed_proof,
 ) -> ehr_result {
     parsed(json, json_len, proof_out, "json", "proof_out", |json| {
-        Ok(ehr_signed_proof {
-            proof: SignedRecordProof::from_json(json)?,
-        })
+        Ok(ehr_signed_proof::new(SignedRecordProof::from_json(json)?))
     })
 }
 

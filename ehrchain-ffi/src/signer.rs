@@ -151,12 +151,7 @@ pub unsafe extern "C" fn ehr_signer_new_callbacks(
 ) -> ehr_result {
     guard(|| {
         let cb = ptr::extensible(callbacks, "callbacks")?;
-        if cb.sign.is_none() {
-            return Err(Error::new(
-                ErrorCode::NullArgument,
-                "the callback `callbacks->sign` is NULL; it is required",
-            ));
-        }
+        ptr::required(cb.sign, "callbacks->sign")?;
         Out::new(signer_out, "signer_out")?.give(ehr_signer {
             signer: FfiSigner::Callbacks(cb, smart_account),
         });
@@ -265,9 +260,8 @@ pub unsafe extern "C" fn ehr_tc_typed_data(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(tc, "tc", |tc| {
-        let text = json_text(&request(tc, author)?.typed_data())?;
-        ptr::write_text(buf, len, out_len, &text)
+    text_of(tc, buf, len, out_len, "tc", |tc| {
+        json_text(&request(tc, author)?.typed_data())
     })
 }
 

@@ -9,7 +9,7 @@ use ehrchain_core::{B256, TemplateRegistry};
 
 use crate::ptr::{self, Out, OutArray};
 use crate::result::{ehr_result, guard};
-use crate::shapes::{free, guard_on, guard_on_mut, json_text, made};
+use crate::shapes::{bytes_of, free, guard_on, guard_on_mut, json_text, made, text_of};
 
 /// A set of templates (the Transaction Template Manager): built-in ones and
 /// those loaded from JSON, each checked against the `EhrRegistry` contract's
@@ -98,10 +98,9 @@ pub unsafe extern "C" fn ehr_templates_json(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(templates, "templates", |templates| {
+    text_of(templates, buf, len, out_len, "templates", |templates| {
         let id = ptr::b256(id, "id")?;
-        let template = templates.registry.template(&id)?;
-        ptr::write_text(buf, len, out_len, &template.to_json())
+        Ok(templates.registry.template(&id)?.to_json())
     })
 }
 
@@ -121,11 +120,12 @@ pub unsafe extern "C" fn ehr_templates_register_call(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(templates, "templates", |templates| {
+    bytes_of(templates, buf, len, out_len, "templates", |templates| {
         let id = ptr::b256(id, "id")?;
         let template = templates.registry.template(&id)?;
-        let call = ehrchain_contracts::register_template_call(template);
-        ptr::write_bytes(buf, len, out_len, &call.abi_encode())
+        Ok(ehrchain_contracts::register_template_call(template)
+            .abi_encode()
+            .into())
     })
 }
 
@@ -174,9 +174,8 @@ pub unsafe extern "C" fn ehr_templates_list(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(templates, "templates", |templates| {
-        let json = json_text(&templates.registry.summaries())?;
-        ptr::write_text(buf, len, out_len, &json)
+    text_of(templates, buf, len, out_len, "templates", |templates| {
+        json_text(&templates.registry.summaries())
     })
 }
 
@@ -193,10 +192,9 @@ pub unsafe extern "C" fn ehr_templates_forms_for(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(templates, "templates", |templates| {
+    text_of(templates, buf, len, out_len, "templates", |templates| {
         let role = ehrchain_core::Role::new(ptr::text(role, role_len, "role")?)?;
-        let json = json_text(&templates.registry.forms_for(&role))?;
-        ptr::write_text(buf, len, out_len, &json)
+        json_text(&templates.registry.forms_for(&role))
     })
 }
 

@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::ffi::c_char;
 
-use ehrchain_core::{ErrorCode, InitialTransaction};
-use rand_core::{OsRng, RngCore};
+use ehrchain_core::InitialTransaction;
 
+use crate::keys::os_random;
 use crate::ptr::{self, Out, OutArray};
-use crate::result::{Error, ehr_result, guard};
+use crate::result::{ehr_result, guard};
 use crate::shapes::{free, from_json, guard_on_mut, parsed, text_of, word_of};
 
 /// An initial transaction (TI): a user's entry plus the system data around it.
@@ -197,14 +197,7 @@ pub unsafe extern "C" fn ehr_registry_creation_code(
 pub unsafe extern "C" fn ehr_random_id(id_out: *mut u8) -> ehr_result {
     guard(|| {
         let out = OutArray::<32>::new(id_out, "id_out")?;
-        let mut id = [0u8; 32];
-        OsRng.try_fill_bytes(&mut id).map_err(|e| {
-            Error::new(
-                ErrorCode::Internal,
-                format!("the operating system's random generator failed: {e}"),
-            )
-        })?;
-        out.set(&id);
+        out.set(&os_random()?);
         Ok(())
     })
 }
