@@ -260,16 +260,18 @@ fn exchange_config(
     })
 }
 
+/// The exchange of the handle `exchange`, not finished yet.
 fn live<'a>(exchange: *const ehr_rpc_exchange) -> Result<&'a Exchange> {
-    ptr::handle(exchange, "exchange")?
-        .exchange
-        .as_ref()
-        .ok_or_else(|| {
-            Error::new(
-                ErrorCode::Validator,
-                "the exchange was finished already; make a new one",
-            )
-        })
+    let exchange = ptr::handle(exchange, "exchange")?;
+    exchange.exchange.as_ref().ok_or_else(finished_already)
+}
+
+/// `EHR_VALIDATOR`: the exchange was finished (its result handed on).
+fn finished_already() -> Error {
+    Error::new(
+        ErrorCode::Validator,
+        "the exchange was finished already; make a new one",
+    )
 }
 
 /// Writes the next JSON-RPC request body to POST (with request id `id`) as
@@ -310,12 +312,7 @@ pub unsafe extern "C" fn ehr_rpc_exchange_handle_answer(
     guard(|| {
         let body = ptr::bytes_or_empty(body, body_len, "body")?;
         let handle = ptr::handle_mut(exchange, "exchange")?;
-        let exchange = handle.exchange.as_mut().ok_or_else(|| {
-            Error::new(
-                ErrorCode::Validator,
-                "the exchange was finished already; make a new one",
-            )
-        })?;
+        let exchange = handle.exchange.as_mut().ok_or_else(finished_already)?;
         let chain = exchange.config().chain_id;
         let answer = if http_status == 0 {
             Err(TransportError::Unavailable(format!(

@@ -457,12 +457,8 @@ pub unsafe extern "C" fn ehr_chain_reads_requests(
     guard(|| {
         let reads = self::reads(reads_json, reads_json_len)?;
         let requests = reads.iter().map(|r| r.request(block_number));
-        ptr::write_text(
-            buf,
-            len,
-            out_len,
-            &RpcRequest::batch_body(requests, first_id),
-        )
+        let body = RpcRequest::batch_body(requests, first_id);
+        ptr::write_text(buf, len, out_len, &body)
     })
 }
 
@@ -525,12 +521,8 @@ pub unsafe extern "C" fn ehr_accounting_requests(
     guard(|| {
         let query = accounting_query(consent, subject)?;
         let requests = query.requests(BlockTag::Number(from_block), BlockTag::Latest);
-        ptr::write_text(
-            buf,
-            len,
-            out_len,
-            &RpcRequest::batch_body(requests, first_id),
-        )
+        let body = RpcRequest::batch_body(requests, first_id);
+        ptr::write_text(buf, len, out_len, &body)
     })
 }
 
