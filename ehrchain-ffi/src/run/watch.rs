@@ -17,7 +17,7 @@ use crate::outbox::stored;
 use crate::ptr;
 use crate::reads::ReaderHandle;
 use crate::result::{Error, ehr_result};
-use crate::shapes::{free, guard_on, guard_on_mut, json_text, made};
+use crate::shapes::{free, guard_on, guard_on_mut, json_text, made, text_of};
 use crate::validator::{ehr_transmit, ehr_validator};
 use crate::watcher::ehr_watcher;
 use ehrchain_core::UnixMillis;
@@ -185,9 +185,7 @@ pub unsafe extern "C" fn ehr_watch_run_entry(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(run, "run", |run| {
-        ptr::write_text(buf, len, out_len, &run.entry)
-    })
+    text_of(run, buf, len, out_len, "run", |run| Ok(run.entry.clone()))
 }
 
 /// Writes the event of the last `EHR_WATCH_EVENT` as NUL-terminated JSON
@@ -200,14 +198,14 @@ pub unsafe extern "C" fn ehr_watch_run_event(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    guard_on(run, "run", |run| {
+    text_of(run, buf, len, out_len, "run", |run| {
         let event = run.event.as_ref().ok_or_else(|| {
             Error::new(
                 ErrorCode::NotPresent,
                 "the run has handed out no EHR_WATCH_EVENT step yet",
             )
         })?;
-        ptr::write_text(buf, len, out_len, &json_text(event)?)
+        json_text(event)
     })
 }
 
