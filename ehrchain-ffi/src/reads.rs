@@ -1,16 +1,17 @@
 //! The results of the chain reads that the validator and the watcher hand
 //! out (`EHR_TRANSMIT_POLL`, `_READ_HEAD`, `_READ_RECORD`, `_READ_BATCH`,
 //! `_READ_BLOCK`) and of a submission (`EHR_TRANSMIT_SUBMIT`), as C hands
-//! them in: one function per result, the whole body of the validator's, the
-//! watcher's and a pipeline flight's `_handle_*` functions (through the
-//! core's `TakesReads`); and the action handed out, the body of the
-//! validator's and the watcher's `_poll_transmit`.
+//! them in: one function for a read's result (`hand_in`, the read's
+//! arguments a [`Read`]) and one for a submission's, the whole body of the
+//! validator's, the watcher's and a pipeline flight's `_handle_*` functions
+//! (through the core's `TakesReads`); and the action handed out, the body
+//! of the validator's and the watcher's `_poll_transmit`.
 
 use ehrchain_core::rpc::Outcome;
 use ehrchain_core::transport::Anchoring;
 use ehrchain_core::{
-    AnchoredBatch, B256, BlockRef, Submission, TakesReads, TransactionValidator, Transmit,
-    TransportError, TxHash, UnixMillis,
+    AnchoredBatch, B256, BlockRef, Submission, SubmissionStatus, TakesReads, TransactionValidator,
+    Transmit, TransportError, TxHash, UnixMillis,
 };
 
 use crate::ptr::{self, OutExtensible};
@@ -105,92 +106,91 @@ pub(crate) fn reported<T>(
     }
 }
 
-/// Hands `h` the result of a head read (see
-/// `ehr_validator_handle_head`).
-pub(crate) fn head(
-    h: impl Target,
-    now_ms: u64,
-    result: ehr_result,
-    block_number: u64,
-) -> ehr_result {
+/// A read's result as C hands it in, besides the handle, `now_ms` and
+/// `result` (see the validator's `_handle_*` functions of a read).
+pub(crate) enum Read {
+    /// `EHR_TRANSMIT_READ_HEAD`: the head's block number.
+    Head(u64),
+    /// `EHR_TRANSMIT_POLL`: an `ehr_poll_status`, and the receipt's pointer
+    /// (read for `EHR_POLL_INCLUDED` only).
+    Receipt(u32, *const ehr_receipt),
+    /// `EHR_TRANSMIT_READ_RECORD`: the record hash's pointer when found.
+    Record(Option<*const u8>),
+    /// `EHR_TRANSMIT_READ_BLOCK`: the block's number, and its hash's
+    /// pointer when found.
+    Block(u64, Option<*const u8>),
+    /// `EHR_TRANSMIT_READ_BATCH`: whether found, the batch's leaf count,
+    /// and the batch id's pointer when the host read it.
+    Batch(bool, u32, Option<*const u8>),
+}
+
+/// Hands `h` the result of `read` (see `ehr_validator_handle_head`,
+/// `_receipt`, `_record`, `_block` and `_batch`): the host's `result` of
+/// that read as a transport result, or the value its arguments make.
+pub(crate) fn hand_in(h: impl Target, now_ms: u64, result: ehr_result, read: Read) -> ehr_result {
     h.on(|machine| {
-        let result = reported(chain(machine), result, "head read", || Ok(block_number))?;
-        machine
-            .handle_head(UnixMillis(now_ms), result)
-            .map_err(Into::into)
+        let (chain, now) = (chain(machine), UnixMillis(now_ms));
+        let taken = match read {
+            Read::Head(block_number) => {
+                let head = reported(chain, result, "head read", || Ok(block_number))?;
+                machine.handle_head(now, head)
+            }
+            Read::Receipt(status, receipt) => {
+                let polled = reported(chain, result, "poll", || poll_status(status, receipt))?;
+                machine.handle_receipt(now, polled.and_then(|status| status))
+            }
+            Read::Record(record_hash) => {
+                let record = reported(chain, result, "record read", || {
+                    record_hash.map(|p| ptr::b256(p, "record_hash")).transpose()
+                })?;
+                machine.handle_record(now, record)
+            }
+            Read::Block(block_number, block_hash) => {
+                let block = reported(chain, result, "block read", || {
+                    block_ref(block_number, block_hash)
+                })?;
+                machine.handle_block(now, block)
+            }
+            Read::Batch(found, leaf_count, batch_id) => {
+                let root = root_of(machine.read_submission());
+                let batch = reported(chain, result, "batch read", || {
+                    anchored_batch(root, found, leaf_count, batch_id)
+                })?;
+                machine.handle_batch(now, batch)
+            }
+        };
+        taken.map_err(Into::into)
     })
 }
 
-/// Hands `h` the result of a poll (see
-/// `ehr_validator_handle_receipt`).
-pub(crate) fn receipt(
-    h: impl Target,
-    now_ms: u64,
-    result: ehr_result,
+/// The poll's `status` (an `ehr_poll_status`) and, for
+/// `EHR_POLL_INCLUDED`, its `receipt`.
+fn poll_status(
     status: u32,
     receipt: *const ehr_receipt,
-) -> ehr_result {
-    h.on(|machine| {
-        let result = reported(chain(machine), result, "poll", || {
-            let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
-                Some(ptr::receipt(receipt, "receipt")?)
-            } else {
-                None
-            };
-            Ok(submission_status(
-                status,
-                receipt.as_ref(),
-                "the host's poll",
-            ))
-        })?;
-        machine
-            .handle_receipt(UnixMillis(now_ms), result.and_then(|status| status))
-            .map_err(Into::into)
-    })
+) -> Result<std::result::Result<SubmissionStatus, TransportError>> {
+    let receipt = if status == ehr_poll_status::EHR_POLL_INCLUDED as u32 {
+        Some(ptr::receipt(receipt, "receipt")?)
+    } else {
+        None
+    };
+    Ok(submission_status(
+        status,
+        receipt.as_ref(),
+        "the host's poll",
+    ))
 }
 
-/// Hands `h` the result of a record read (see
-/// `ehr_validator_handle_record`): the record hash's pointer when found.
-pub(crate) fn record(
-    h: impl Target,
-    now_ms: u64,
-    result: ehr_result,
-    record_hash: Option<*const u8>,
-) -> ehr_result {
-    h.on(|machine| {
-        let result = reported(chain(machine), result, "record read", || {
-            record_hash.map(|p| ptr::b256(p, "record_hash")).transpose()
-        })?;
-        machine
-            .handle_record(UnixMillis(now_ms), result)
-            .map_err(Into::into)
-    })
-}
-
-/// Hands `h` the result of a read by tag (see
-/// `ehr_validator_handle_block`): the block's hash pointer when found.
-pub(crate) fn block(
-    h: impl Target,
-    now_ms: u64,
-    result: ehr_result,
-    block_number: u64,
-    block_hash: Option<*const u8>,
-) -> ehr_result {
-    h.on(|machine| {
-        let result = reported(chain(machine), result, "block read", || {
-            block_hash
-                .map(|p| {
-                    ptr::array::<32>(p, "block_hash").map(|hash| BlockRef {
-                        number: block_number,
-                        hash: B256::from(hash),
-                    })
-                })
-                .transpose()
-        })?;
-        machine
-            .handle_block(UnixMillis(now_ms), result)
-            .map_err(Into::into)
-    })
+/// The block `block_number` with the hash at `block_hash`, when found.
+fn block_ref(block_number: u64, block_hash: Option<*const u8>) -> Result<Option<BlockRef>> {
+    block_hash
+        .map(|p| {
+            ptr::array::<32>(p, "block_hash").map(|hash| BlockRef {
+                number: block_number,
+                hash: B256::from(hash),
+            })
+        })
+        .transpose()
 }
 
 /// The root a batch read of `submission` is about (zero when it anchors no
@@ -202,34 +202,23 @@ fn root_of(submission: Option<&Submission>) -> B256 {
     }
 }
 
-/// Hands `h` the result of a batch read (see
-/// `ehr_validator_handle_batch`): the batch id's pointer when the host
-/// read it.
-pub(crate) fn batch(
-    h: impl Target,
-    now_ms: u64,
-    result: ehr_result,
+/// The batch under `root`, when `found`, with `leaf_count` leaves and the
+/// batch id at `batch_id` when the host read it.
+fn anchored_batch(
+    root: B256,
     found: bool,
     leaf_count: u32,
     batch_id: Option<*const u8>,
-) -> ehr_result {
-    h.on(|machine| {
-        let root = root_of(machine.read_submission());
-        let result = reported(chain(machine), result, "batch read", || {
-            if !found {
-                return Ok(None);
-            }
-            let batch_id = batch_id.map(|p| ptr::b256(p, "batch_id")).transpose()?;
-            Ok(Some(AnchoredBatch {
-                root,
-                leaf_count,
-                batch_id,
-            }))
-        })?;
-        machine
-            .handle_batch(UnixMillis(now_ms), result)
-            .map_err(Into::into)
-    })
+) -> Result<Option<AnchoredBatch>> {
+    if !found {
+        return Ok(None);
+    }
+    let batch_id = batch_id.map(|p| ptr::b256(p, "batch_id")).transpose()?;
+    Ok(Some(AnchoredBatch {
+        root,
+        leaf_count,
+        batch_id,
+    }))
 }
 
 /// Hands `v` the result of a submission (see

@@ -19,7 +19,7 @@ use crate::cancel::{blocking, ehr_cancel};
 use crate::config::{ehr_finality, ehr_validator_config, validator_config};
 use crate::handshaker::{ehr_ack, ehr_handshaker, ehr_tc};
 use crate::ptr::{self, Out, OutExtensible};
-use crate::reads::{self, ReaderHandle};
+use crate::reads::{self, Read, ReaderHandle};
 use crate::result::{Error, Result, ehr_result, guard};
 use crate::shapes::{free, guard_on, json_text, text_of, value_of};
 use crate::signer::ehr_signer;
@@ -398,7 +398,8 @@ pub unsafe extern "C" fn ehr_validator_handle_block(
     block_hash: *const u8,
 ) -> ehr_result {
     let block_hash = found.then_some(block_hash);
-    reads::block(validator, now_ms, result, block_number, block_hash)
+    let read = Read::Block(block_number, block_hash);
+    reads::hand_in(validator, now_ms, result, read)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_SUBMIT` at `now_ms`: `result`
@@ -429,7 +430,7 @@ pub unsafe extern "C" fn ehr_validator_handle_receipt(
     status: u32,
     receipt: *const ehr_receipt,
 ) -> ehr_result {
-    reads::receipt(validator, now_ms, result, status, receipt)
+    reads::hand_in(validator, now_ms, result, Read::Receipt(status, receipt))
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_HEAD` at `now_ms`: `result`
@@ -442,7 +443,7 @@ pub unsafe extern "C" fn ehr_validator_handle_head(
     result: ehr_result,
     block_number: u64,
 ) -> ehr_result {
-    reads::head(validator, now_ms, result, block_number)
+    reads::hand_in(validator, now_ms, result, Read::Head(block_number))
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_RECORD` at `now_ms`: `result`
@@ -458,7 +459,8 @@ pub unsafe extern "C" fn ehr_validator_handle_record(
     found: bool,
     record_hash: *const u8,
 ) -> ehr_result {
-    reads::record(validator, now_ms, result, found.then_some(record_hash))
+    let record_hash = found.then_some(record_hash);
+    reads::hand_in(validator, now_ms, result, Read::Record(record_hash))
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_BATCH` at `now_ms`: `result`
@@ -478,7 +480,8 @@ pub unsafe extern "C" fn ehr_validator_handle_batch(
     batch_id: *const u8,
 ) -> ehr_result {
     let batch_id = has_batch_id.then_some(batch_id);
-    reads::batch(validator, now_ms, result, found, leaf_count, batch_id)
+    let read = Read::Batch(found, leaf_count, batch_id);
+    reads::hand_in(validator, now_ms, result, read)
 }
 
 /// Writes the next ACK to `ack_out` (free it with `ehr_ack_free`), or NULL

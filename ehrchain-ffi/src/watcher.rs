@@ -22,7 +22,7 @@ use crate::cancel::{blocking, ehr_cancel};
 use crate::handshaker::ehr_ack;
 use crate::outbox::{HostOutbox, ehr_outbox_callbacks};
 use crate::ptr::{self, Out};
-use crate::reads::{self, ReaderHandle};
+use crate::reads::{self, Read, ReaderHandle};
 use crate::result::{Error, ehr_result, guard};
 use crate::shapes::{free, guard_on, json_text, parsed, text_of, value_of};
 use crate::transport::{ehr_receipt, ehr_transport};
@@ -242,7 +242,7 @@ pub unsafe extern "C" fn ehr_watcher_handle_head(
     result: ehr_result,
     block_number: u64,
 ) -> ehr_result {
-    reads::head(watcher, now_ms, result, block_number)
+    reads::hand_in(watcher, now_ms, result, Read::Head(block_number))
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_BLOCK` (finality by tag:
@@ -258,7 +258,8 @@ pub unsafe extern "C" fn ehr_watcher_handle_block(
     block_hash: *const u8,
 ) -> ehr_result {
     let block_hash = found.then_some(block_hash);
-    reads::block(watcher, now_ms, result, block_number, block_hash)
+    let read = Read::Block(block_number, block_hash);
+    reads::hand_in(watcher, now_ms, result, read)
 }
 
 /// Hands in the result of `EHR_TRANSMIT_POLL`, as
@@ -272,7 +273,7 @@ pub unsafe extern "C" fn ehr_watcher_handle_receipt(
     status: u32,
     receipt: *const ehr_receipt,
 ) -> ehr_result {
-    reads::receipt(watcher, now_ms, result, status, receipt)
+    reads::hand_in(watcher, now_ms, result, Read::Receipt(status, receipt))
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_RECORD`, as
@@ -286,7 +287,8 @@ pub unsafe extern "C" fn ehr_watcher_handle_record(
     found: bool,
     record_hash: *const u8,
 ) -> ehr_result {
-    reads::record(watcher, now_ms, result, found.then_some(record_hash))
+    let record_hash = found.then_some(record_hash);
+    reads::hand_in(watcher, now_ms, result, Read::Record(record_hash))
 }
 
 /// Hands in the result of `EHR_TRANSMIT_READ_BATCH`, as
@@ -303,7 +305,8 @@ pub unsafe extern "C" fn ehr_watcher_handle_batch(
     batch_id: *const u8,
 ) -> ehr_result {
     let batch_id = has_batch_id.then_some(batch_id);
-    reads::batch(watcher, now_ms, result, found, leaf_count, batch_id)
+    let read = Read::Batch(found, leaf_count, batch_id);
+    reads::hand_in(watcher, now_ms, result, read)
 }
 
 /// Writes the next event as NUL-terminated JSON into `buf` (text-output

@@ -11,7 +11,7 @@ use ehrchain_core::{B256, UnixMillis};
 use super::{ehr_pipeline, with_outbox};
 use crate::outbox::{HostOutbox, ehr_outbox_callbacks, stored};
 use crate::ptr::{self, Out, OutExtensible};
-use crate::reads::{self, Target};
+use crate::reads::{self, Read, Target};
 use crate::result::{Result, ehr_result, guard};
 use crate::transport::ehr_receipt;
 use crate::validator::{ehr_transmit, write_deadline};
@@ -236,7 +236,8 @@ pub unsafe extern "C" fn ehr_pipeline_handle_receipt(
     status: u32,
     receipt: *const ehr_receipt,
 ) -> ehr_result {
-    reads::receipt(Flight(pipeline, flight), now_ms, result, status, receipt)
+    let read = Read::Receipt(status, receipt);
+    reads::hand_in(Flight(pipeline, flight), now_ms, result, read)
 }
 
 /// Hands in the result of a flight's `EHR_TRANSMIT_READ_RECORD`, as
@@ -251,7 +252,8 @@ pub unsafe extern "C" fn ehr_pipeline_handle_record(
     record_hash: *const u8,
 ) -> ehr_result {
     let record_hash = found.then_some(record_hash);
-    reads::record(Flight(pipeline, flight), now_ms, result, record_hash)
+    let read = Read::Record(record_hash);
+    reads::hand_in(Flight(pipeline, flight), now_ms, result, read)
 }
 
 /// Hands in the result of a flight's `EHR_TRANSMIT_READ_BATCH`, as
@@ -268,8 +270,8 @@ pub unsafe extern "C" fn ehr_pipeline_handle_batch(
     batch_id: *const u8,
 ) -> ehr_result {
     let batch_id = has_batch_id.then_some(batch_id);
-    let target = Flight(pipeline, flight);
-    reads::batch(target, now_ms, result, found, leaf_count, batch_id)
+    let read = Read::Batch(found, leaf_count, batch_id);
+    reads::hand_in(Flight(pipeline, flight), now_ms, result, read)
 }
 
 /// Hands in the result of a flight's `EHR_TRANSMIT_READ_BLOCK`, as
@@ -285,8 +287,8 @@ pub unsafe extern "C" fn ehr_pipeline_handle_block(
     block_hash: *const u8,
 ) -> ehr_result {
     let block_hash = found.then_some(block_hash);
-    let target = Flight(pipeline, flight);
-    reads::block(target, now_ms, result, block_number, block_hash)
+    let read = Read::Block(block_number, block_hash);
+    reads::hand_in(Flight(pipeline, flight), now_ms, result, read)
 }
 
 /// Writes when the pipeline next wants `ehr_pipeline_handle_timeout` and
