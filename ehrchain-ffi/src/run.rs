@@ -16,7 +16,7 @@ use crate::handshaker::ehr_ack;
 use crate::outbox::stored;
 use crate::ptr::{self, Extensible, Out, OutExtensible};
 use crate::result::{Error, Result, ehr_result};
-use crate::shapes::{free, guard_on, guard_on_mut, made, text_of};
+use crate::shapes::{free, guard_on, guard_on_mut, made};
 use crate::validator::{ehr_transmit, ehr_validator};
 use ehrchain_core::ErrorCode;
 
@@ -199,7 +199,9 @@ pub unsafe extern "C" fn ehr_durable_run_entry(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    text_of(run, buf, len, out_len, "run", |run| Ok(run.entry.clone()))
+    guard_on(run, "run", |run| {
+        ptr::write_text(buf, len, out_len, &run.entry)
+    })
 }
 
 /// Writes a copy of ACK `index` of the last `EHR_DURABLE_FINISH` or
