@@ -417,8 +417,7 @@ pub unsafe extern "C" fn ehr_validator_run_durably(
     deadline_ms: u64,
     cancel: *const ehr_cancel,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
+    guard_on_mut(validator, "validator", |validator| {
         let mut outbox = HostOutbox::new(outbox)?;
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let run = run_durably(

@@ -21,7 +21,7 @@ use crate::handshaker::{ehr_ack, ehr_handshaker, ehr_tc};
 use crate::ptr::{self, Out, OutExtensible};
 use crate::reads::{self, Read, ReaderHandle};
 use crate::result::{Error, Result, ehr_result, guard};
-use crate::shapes::{free, guard_on, json_text, text_of, value_of};
+use crate::shapes::{free, guard_on, guard_on_mut, json_text, text_of, value_of};
 use crate::signer::ehr_signer;
 use crate::ti::ehr_ti;
 use crate::transport::{ehr_receipt, ehr_submission, ehr_transport};
@@ -82,8 +82,7 @@ pub unsafe extern "C" fn ehr_validator_new(
     config: *const ehr_validator_config,
     validator_out: *mut *mut ehr_validator,
 ) -> ehr_result {
-    guard(|| {
-        let tc = ptr::handle(tc, "tc")?;
+    guard_on(tc, "tc", |tc| {
         let config = validator_config(config)?;
         let out = Out::new(validator_out, "validator_out")?;
         out.give(ehr_validator::new(TransactionValidator::new(
@@ -150,8 +149,7 @@ pub unsafe extern "C" fn ehr_validator_new_batch(
     config: *const ehr_validator_config,
     validator_out: *mut *mut ehr_validator,
 ) -> ehr_result {
-    guard(|| {
-        let batch = ptr::handle(batch, "batch")?;
+    guard_on(batch, "batch", |batch| {
         let tcs = ptr::handles(tcs, tcs_len, "tcs")?;
         let config = validator_config(config)?;
         let out = Out::new(validator_out, "validator_out")?;
@@ -202,8 +200,7 @@ pub unsafe extern "C" fn ehr_validator_run(
     deadline_ms: u64,
     cancel: *const ehr_cancel,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
+    guard_on_mut(validator, "validator", |validator| {
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let run = run_blocking(&mut validator.v, transport, &mut SystemClock, &until);
         validator.take_acks(run.acked()?);
@@ -492,8 +489,7 @@ pub unsafe extern "C" fn ehr_validator_poll_ack(
     validator: *mut ehr_validator,
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle_mut(validator, "validator")?;
+    guard_on_mut(validator, "validator", |validator| {
         let out = Out::new(ack_out, "ack_out")?;
         let ack = validator
             .acks
@@ -549,8 +545,7 @@ pub unsafe extern "C" fn ehr_validator_outage(
     in_outage_out: *mut bool,
     outage_out: *mut ehr_outage,
 ) -> ehr_result {
-    guard(|| {
-        let validator = ptr::handle(validator, "validator")?;
+    guard_on(validator, "validator", |validator| {
         let in_outage = Out::new(in_outage_out, "in_outage_out")?;
         let out = OutExtensible::new(outage_out, "outage_out")?;
         let outage = validator.v.outage();

@@ -24,7 +24,7 @@ use crate::outbox::{HostOutbox, ehr_outbox_callbacks};
 use crate::ptr::{self, Out};
 use crate::reads::{self, Read, ReaderHandle};
 use crate::result::{Error, ehr_result, guard};
-use crate::shapes::{free, guard_on, json_text, parsed, text_of, value_of};
+use crate::shapes::{free, guard_on, guard_on_mut, json_text, parsed, text_of, value_of};
 use crate::transport::{ehr_receipt, ehr_transport};
 use crate::validator::{ehr_transmit, ehr_validator, write_deadline};
 
@@ -108,8 +108,7 @@ pub unsafe extern "C" fn ehr_watcher_watch(
     validator: *const ehr_validator,
     ack: *const ehr_ack,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle_mut(watcher, "watcher")?;
+    guard_on_mut(watcher, "watcher", |watcher| {
         let validator = ptr::handle(validator, "validator")?;
         let ack = ptr::handle(ack, "ack")?;
         watcher.w.watch(&validator.v, &ack.ack)?;
@@ -142,8 +141,7 @@ pub unsafe extern "C" fn ehr_watcher_run(
     deadline_ms: u64,
     cancel: *const ehr_cancel,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle_mut(watcher, "watcher")?;
+    guard_on_mut(watcher, "watcher", |watcher| {
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         watch_until(&mut watcher.w, transport, &mut SystemClock, &until);
         Ok(())
@@ -174,8 +172,7 @@ pub unsafe extern "C" fn ehr_watcher_run_durably(
     cancel: *const ehr_cancel,
     resent_out: *mut usize,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle_mut(watcher, "watcher")?;
+    guard_on_mut(watcher, "watcher", |watcher| {
         let mut outbox = HostOutbox::new(outbox)?;
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let resent = Out::new(resent_out, "resent_out")?;
@@ -325,8 +322,7 @@ pub unsafe extern "C" fn ehr_watcher_poll_event(
     out_len: *mut usize,
     has_event_out: *mut bool,
 ) -> ehr_result {
-    guard(|| {
-        let watcher = ptr::handle_mut(watcher, "watcher")?;
+    guard_on_mut(watcher, "watcher", |watcher| {
         let has_event = Out::new(has_event_out, "has_event_out")?;
         let Some(event) = watcher.next_event() else {
             has_event.set(false);

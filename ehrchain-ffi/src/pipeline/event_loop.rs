@@ -13,6 +13,7 @@ use crate::outbox::{HostOutbox, ehr_outbox_callbacks, stored};
 use crate::ptr::{self, Out, OutExtensible};
 use crate::reads::{self, Read, Target};
 use crate::result::{Result, ehr_result, guard};
+use crate::shapes::{guard_on, guard_on_mut};
 use crate::transport::ehr_receipt;
 use crate::validator::{ehr_transmit, write_deadline};
 
@@ -104,8 +105,7 @@ pub unsafe extern "C" fn ehr_pipeline_poll_transmit(
     transmit_out: *mut ehr_pipeline_transmit,
     action_out: *mut ehr_transmit,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         let out = OutExtensible::new(transmit_out, "transmit_out")?;
         let action_out = OutExtensible::new(action_out, "action_out")?;
         let transmit = pipeline.pipeline.poll_transmit(UnixMillis(now_ms));
@@ -129,8 +129,7 @@ pub unsafe extern "C" fn ehr_pipeline_round_entries(
     round: u64,
     outbox: *const ehr_outbox_callbacks,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle(pipeline, "pipeline")?;
+    guard_on(pipeline, "pipeline", |pipeline| {
         let mut outbox = HostOutbox::new(outbox)?;
         save_entries(&mut outbox, &pipeline.pipeline.round_entries(round))
     })
@@ -154,8 +153,7 @@ pub unsafe extern "C" fn ehr_pipeline_handle_persisted(
     now_ms: u64,
     result: ehr_result,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         let now = UnixMillis(now_ms);
         pipeline
             .pipeline
@@ -175,8 +173,7 @@ pub unsafe extern "C" fn ehr_pipeline_handle_head(
     result: ehr_result,
     block_number: u64,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         let chain_id = pipeline.pipeline.chain_id();
         let head = reads::reported(chain_id, result, "head read", || Ok(block_number))?;
         pipeline.pipeline.handle_head(UnixMillis(now_ms), head);
@@ -203,8 +200,7 @@ fn on_flight(
     flight: u64,
     hand: impl FnOnce(&mut TransactionValidator) -> Result<()>,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         pipeline
             .pipeline
             .flight_mut(FlightId(flight))
@@ -317,8 +313,7 @@ pub unsafe extern "C" fn ehr_pipeline_handle_timeout(
     pipeline: *mut ehr_pipeline,
     now_ms: u64,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         pipeline.pipeline.handle_timeout(UnixMillis(now_ms));
         Ok(())
     })

@@ -17,7 +17,7 @@ use crate::handshaker::{ehr_ack, ehr_handshaker, ehr_tc};
 use crate::outbox::{HostOutbox, ehr_outbox_callbacks};
 use crate::ptr::{self, Out};
 use crate::result::{Error, Result, ehr_result, guard};
-use crate::shapes::{free, value_of};
+use crate::shapes::{free, guard_on_mut, value_of};
 use crate::ti::ehr_ti;
 use crate::transport::ehr_transport;
 use crate::validator::ehr_validator;
@@ -110,8 +110,7 @@ pub unsafe extern "C" fn ehr_pipeline_push(
     priority: u32,
     now_ms: u64,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         let tc = ptr::handle(tc, "tc")?;
         let priority = self::priority(priority)?;
         pipeline
@@ -138,8 +137,7 @@ pub unsafe extern "C" fn ehr_pipeline_admit(
     pipeline: *mut ehr_pipeline,
     validator: *mut *mut ehr_validator,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         ptr::hand_over(validator, "validator", |v| {
             if v.holds_acks() {
                 let error = Error::new(
@@ -240,8 +238,7 @@ pub unsafe extern "C" fn ehr_pipeline_drain(
     deadline_ms: u64,
     cancel: *const ehr_cancel,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         let (transport, until) = blocking(transport, deadline_ms, cancel)?;
         let drained = drain_durably(
             &mut pipeline.pipeline,
@@ -269,8 +266,7 @@ pub unsafe extern "C" fn ehr_pipeline_step(
     outbox: *const ehr_outbox_callbacks,
     wake_ms_out: *mut u64,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         let transport = ptr::handle_mut(transport, "transport")?;
         let wake = Out::new(wake_ms_out, "wake_ms_out")?;
         step_durably(
@@ -318,8 +314,7 @@ pub(crate) fn with_outbox(
     outbox: *const ehr_outbox_callbacks,
     f: impl FnOnce(&mut ehr_pipeline, &mut HostOutbox) -> Result<()>,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         f(pipeline, &mut HostOutbox::new(outbox)?)
     })
 }
@@ -331,8 +326,7 @@ pub unsafe extern "C" fn ehr_pipeline_poll_ack(
     pipeline: *mut ehr_pipeline,
     ack_out: *mut *mut ehr_ack,
 ) -> ehr_result {
-    guard(|| {
-        let pipeline = ptr::handle_mut(pipeline, "pipeline")?;
+    guard_on_mut(pipeline, "pipeline", |pipeline| {
         let out = Out::new(ack_out, "ack_out")?;
         out.give_or_null(pipeline.pipeline.poll_ack().map(|ack| ehr_ack { ack }));
         Ok(())
