@@ -211,20 +211,9 @@ fn role_label(id: &B256) -> String {
 /// The Solidity name of a registry error.
 #[must_use]
 pub fn registry_error_name(error: &RegistryErrors) -> &'static str {
-    match error {
-        RegistryErrors::EhrRegistryUnknownTemplate(_) => "EhrRegistryUnknownTemplate",
-        RegistryErrors::EhrRegistryTemplateInactive(_) => "EhrRegistryTemplateInactive",
-        RegistryErrors::EhrRegistryRoleNotAllowed(_) => "EhrRegistryRoleNotAllowed",
-        RegistryErrors::EhrRegistryTiAlreadyUsed(_) => "EhrRegistryTiAlreadyUsed",
-        RegistryErrors::EhrRegistryZeroHash(_) => "EhrRegistryZeroHash",
-        RegistryErrors::EhrRegistryRootAlreadyAnchored(_) => "EhrRegistryRootAlreadyAnchored",
-        RegistryErrors::EhrRegistryZeroLeafCount(_) => "EhrRegistryZeroLeafCount",
-        RegistryErrors::EhrRegistryRootNotAnchored(_) => "EhrRegistryRootNotAnchored",
-        RegistryErrors::EhrRegistryBadSignature(_) => "EhrRegistryBadSignature",
-        RegistryErrors::EhrRegistryTemplateExists(_) => "EhrRegistryTemplateExists",
-        RegistryErrors::EhrRegistryNoRoles(_) => "EhrRegistryNoRoles",
-        RegistryErrors::AccessControlUnauthorizedAccount(_) => "AccessControlUnauthorizedAccount",
-    }
+    // `sol!` lists every variant's selector and signature, so this always
+    // finds the name (the signature up to its parenthesis).
+    RegistryErrors::name_by_selector(error.selector()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -272,6 +261,17 @@ mod tests {
                 Address::repeat_byte(0x22)
             )
         );
+    }
+
+    #[test]
+    fn every_registry_error_is_named_as_in_its_solidity_signature() {
+        for signature in RegistryErrors::SIGNATURES {
+            let selector = &alloy_primitives::keccak256(signature)[..4];
+            let error = RegistryErrors::abi_decode(&[selector, &[0; 64]].concat()).unwrap();
+            let name = signature.split_once('(').unwrap().0;
+            assert_eq!(registry_error_name(&error), name);
+            assert!(describe(&error).starts_with(&format!("{name}: ")));
+        }
     }
 
     #[test]
