@@ -100,6 +100,13 @@ impl Transport for Chain {
     }
 }
 
+/// A clock at `START_MS` and a chain that is up from then on.
+fn chain_up() -> (VirtualClock, Chain) {
+    let clock = VirtualClock::starting_at(UnixMillis(START_MS));
+    let chain = Chain::down_until(&clock, 0);
+    (clock, chain)
+}
+
 fn handshaker(config: ValidatorConfig) -> Handshaker<InMemoryKeyStore> {
     Handshaker::new(
         TemplateRegistry::with_built_ins(None).unwrap(),
@@ -118,6 +125,26 @@ fn ti(hs: &Handshaker<InMemoryKeyStore>) -> InitialTransaction {
         timestamp: START_MS / 1000 - 60,
         fields: serde_json::from_str(r#"{"systolic": 120, "diastolic": 80}"#).unwrap(),
     }
+}
+
+/// `ti`'s validator, made at `clock`'s time.
+fn validator(
+    hs: &Handshaker<InMemoryKeyStore>,
+    ti: &InitialTransaction,
+    clock: &VirtualClock,
+) -> TransactionValidator {
+    hs.validator_for(ti, clock.time(), &mut ChaCha20Rng::seed_from_u64(1))
+        .unwrap()
+}
+
+/// [`ehrchain_core::run_durably`] until the verdict, on `clock`.
+fn run_to_verdict<O: Outbox>(
+    v: &mut TransactionValidator,
+    outbox: &mut O,
+    chain: &mut Chain,
+    clock: &VirtualClock,
+) -> Result<Run<Vec<ehrchain_core::Ack>>, OutboxError> {
+    ehrchain_core::run_durably(v, outbox, chain, &mut clock.clone(), &Until::verdict())
 }
 
 fn config() -> ValidatorConfig {
@@ -206,8 +233,7 @@ fn a_deadline_leaves_the_ti_pending_and_resume_ends_it_valid_after_ten_minutes_d
 #[test]
 fn a_deadline_already_passed_sends_nothing() {
     let hs = handshaker(config());
-    let clock = VirtualClock::starting_at(UnixMillis(START_MS));
-    let mut chain = Chain::down_until(&clock, 0);
+    let (clock, mut chain) = chain_up();
     let run = hs
         .submit(
             &ti(&hs),
@@ -272,14 +298,11 @@ fn a_cancel_from_another_thread_ends_a_run_blocked_in_an_outage_promptly() {
 fn a_validator_whose_action_was_never_answered_is_run_to_its_ack() {
     let hs = handshaker(config());
     for handed_out in ["persist", "submit"] {
-        let clock = VirtualClock::starting_at(UnixMillis(START_MS));
-        let mut chain = Chain::down_until(&clock, 0);
+        let (clock, mut chain) = chain_up();
         let mut outbox = MemoryOutbox::default();
         let ti = ti(&hs);
         let now = clock.time();
-        let mut v = hs
-            .validator_for(&ti, now, &mut ChaCha20Rng::seed_from_u64(1))
-            .unwrap();
+        let mut v = validator(&hs, &ti, &clock);
         assert!(matches!(
             v.poll_transmit(now),
             Some(ehrchain_core::Transmit::Persist)
@@ -294,14 +317,7 @@ fn a_validator_whose_action_was_never_answered_is_run_to_its_ack() {
             // Sent, but the answer (the transaction hash) never handed in.
             chain.submit(&submission).unwrap();
         }
-        let run = ehrchain_core::run_durably(
-            &mut v,
-            &mut outbox,
-            &mut chain,
-            &mut clock.clone(),
-            &Until::verdict(),
-        )
-        .unwrap();
+        let run = run_to_verdict(&mut v, &mut outbox, &mut chain, &clock).unwrap();
         let Run::Acked(acks) = run else {
             panic!("{handed_out}: {run:?}");
         };
@@ -364,20 +380,11 @@ impl Outbox for Flaky {
 #[test]
 fn a_vanished_anchor_the_outbox_could_not_take_stays_in_the_watcher() {
     let hs = handshaker(config());
-    let clock = VirtualClock::starting_at(UnixMillis(START_MS));
-    let mut chain = Chain::down_until(&clock, 0);
+    let (clock, mut chain) = chain_up();
     let mut outbox = Flaky::new();
     let ti = ti(&hs);
-    let mut v = hs
-        .validator_for(&ti, clock.time(), &mut ChaCha20Rng::seed_from_u64(1))
-        .unwrap();
-    let run = ehrchain_core::run_durably(
-        &mut v,
-        &mut outbox,
-        &mut chain,
-        &mut clock.clone(),
-        &Until::verdict(),
-    );
+    let mut v = validator(&hs, &ti, &clock);
+    let run = run_to_verdict(&mut v, &mut outbox, &mut chain, &clock);
     let Ok(Run::Acked(acks)) = run else {
         panic!("{run:?}");
     };
@@ -389,13 +396,10 @@ fn a_vanished_anchor_the_outbox_could_not_take_stays_in_the_watcher() {
     chain.anchored = None; // the reorg
     outbox.full = true;
     let until = Until::deadline(UnixMillis(START_MS + 60_000));
-    let failed = ehrchain_core::watch_durably(
-        &mut watcher,
-        &mut outbox,
-        &mut chain,
-        &mut clock.clone(),
-        &until,
-    );
+    let watch = |watcher: &mut AnchorWatcher, outbox: &mut Flaky, chain: &mut Chain| {
+        ehrchain_core::watch_durably(watcher, outbox, chain, &mut clock.clone(), &until)
+    };
+    let failed = watch(&mut watcher, &mut outbox, &mut chain);
     let Err(stopped) = failed else {
         panic!("{failed:?}");
     };
@@ -409,14 +413,7 @@ fn a_vanished_anchor_the_outbox_could_not_take_stays_in_the_watcher() {
     assert_eq!(chain.sent, 1);
 
     outbox.full = false;
-    let report = ehrchain_core::watch_durably(
-        &mut watcher,
-        &mut outbox,
-        &mut chain,
-        &mut clock.clone(),
-        &until,
-    )
-    .unwrap();
+    let report = watch(&mut watcher, &mut outbox, &mut chain).unwrap();
     let kinds: Vec<&str> = report
         .events
         .iter()
@@ -442,23 +439,12 @@ fn a_vanished_anchor_the_outbox_could_not_take_stays_in_the_watcher() {
 #[test]
 fn an_ack_the_outbox_could_not_store_is_stored_by_the_next_run() {
     let hs = handshaker(config());
-    let clock = VirtualClock::starting_at(UnixMillis(START_MS));
-    let mut chain = Chain::down_until(&clock, 0);
+    let (clock, mut chain) = chain_up();
     let mut outbox = Flaky::new();
     outbox.locked = true;
     let ti = ti(&hs);
-    let mut v = hs
-        .validator_for(&ti, clock.time(), &mut ChaCha20Rng::seed_from_u64(1))
-        .unwrap();
-    let mut run = |outbox: &mut Flaky| {
-        ehrchain_core::run_durably(
-            &mut v,
-            outbox,
-            &mut chain,
-            &mut clock.clone(),
-            &Until::verdict(),
-        )
-    };
+    let mut v = validator(&hs, &ti, &clock);
+    let mut run = |outbox: &mut Flaky| run_to_verdict(&mut v, outbox, &mut chain, &clock);
     assert!(run(&mut outbox).is_err());
     assert_eq!(
         outbox.inner.keys().unwrap(),
