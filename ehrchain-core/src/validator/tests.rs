@@ -1032,30 +1032,31 @@ fn a_ti_the_template_refuses_is_invalid_at_once() {
     assert_eq!(serde_json::from_str::<Ack>(&json).unwrap(), ack);
 }
 
-fn batch_validator() -> (TransactionValidator, crate::Batch, Vec<ChainTransaction>) {
-    let tcs = vec![tc_for(1), tc_for(2), tc_for(3)];
+/// The batch of `tcs`' record hashes, in order, and its validator's
+/// making (registry 0xee…, chain 1337).
+fn batch_of(
+    tcs: &[ChainTransaction],
+) -> (crate::Batch, Result<TransactionValidator, ValidatorError>) {
     let mut builder = crate::BatchBuilder::new();
-    for tc in &tcs {
+    for tc in tcs {
         builder.push(tc.record_hash).unwrap();
     }
     let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
     let v =
-        TransactionValidator::for_batch(&batch, &tcs, Address::repeat_byte(0xee), 1337, config())
-            .unwrap();
-    (v, batch, tcs)
+        TransactionValidator::for_batch(&batch, tcs, Address::repeat_byte(0xee), 1337, config());
+    (batch, v)
+}
+
+fn batch_validator() -> (TransactionValidator, crate::Batch, Vec<ChainTransaction>) {
+    let tcs = vec![tc_for(1), tc_for(2), tc_for(3)];
+    let (batch, v) = batch_of(&tcs);
+    (v.unwrap(), batch, tcs)
 }
 
 #[test]
 fn a_batch_takes_each_ti_once() {
     let tcs = [tc_for(1), tc_for(2), tc_for(1)];
-    let mut builder = crate::BatchBuilder::new();
-    for tc in &tcs {
-        builder.push(tc.record_hash).unwrap();
-    }
-    let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
-    let refused =
-        TransactionValidator::for_batch(&batch, &tcs, Address::repeat_byte(0xee), 1337, config())
-            .unwrap_err();
+    let refused = batch_of(&tcs).1.unwrap_err();
     assert_eq!(
         refused,
         ValidatorError::DuplicateTi {
