@@ -163,14 +163,7 @@ fn run_losing_answers(
         flow.transport.record_hash_of(&ti.ti_id).unwrap(),
         send.then_some(tc.record_hash)
     );
-    let acks = run_blocking(
-        &mut v,
-        &mut flow.transport,
-        &mut flow.clock,
-        &Until::verdict(),
-    )
-    .acked()
-    .unwrap();
+    let acks = flow.run(&mut v);
     (ti, tc, acks)
 }
 

@@ -2,6 +2,8 @@
 //! chain: the devnet (`validator_end_to_end.rs`) and any JSON-RPC node
 //! (`rpc_end_to_end.rs`) run the same bodies.
 
+use std::ops::Range;
+
 use alloy_primitives::B256;
 use ehrchain_core::outbox::MemoryOutbox;
 use ehrchain_core::pipeline::{Pipeline, PipelineConfig, Priority, drain_durably};
@@ -136,9 +138,24 @@ impl<T: Chain> Flow<T> {
             .unwrap()
     }
 
-    pub fn run(&mut self, mut validator: TransactionValidator) -> Vec<Ack> {
+    /// Nurse blood-pressure readings, one a systolic value (diastolic 70),
+    /// each made into its TC, in order.
+    pub fn nurse_readings(&mut self, systolic: Range<u32>) -> Vec<ChainTransaction> {
+        systolic
+            .map(|systolic| {
+                let ti = self.ti(
+                    "blood-pressure",
+                    "nurse",
+                    json!({"systolic": systolic, "diastolic": 70}),
+                );
+                self.generate(&ti)
+            })
+            .collect()
+    }
+
+    pub fn run(&mut self, validator: &mut TransactionValidator) -> Vec<Ack> {
         run_blocking(
-            &mut validator,
+            validator,
             &mut self.transport,
             &mut self.clock,
             &Until::verdict(),
@@ -207,11 +224,11 @@ pub fn a_replayed_ti_is_a_valid_replay_anchored_once<T: Chain>(flow: &mut Flow<T
     let ti = flow.ti("blood-pressure", "doctor", bp());
     let tc = flow.generate(&ti);
     let config = *flow.hs.validator_config();
-    let first = flow.run(TransactionValidator::new(&tc, config));
+    let first = flow.run(&mut TransactionValidator::new(&tc, config));
     let anchor = first[0].anchor().unwrap_or_else(|| panic!("{first:?}"));
     assert!(!anchor.replay);
     // The host crashed before storing the ACK and runs the same TC again.
-    let again = flow.run(TransactionValidator::new(&tc, config));
+    let again = flow.run(&mut TransactionValidator::new(&tc, config));
     assert_eq!(again.len(), 1);
     let replay = again[0].anchor().unwrap_or_else(|| panic!("{again:?}"));
     assert!(replay.replay);
@@ -223,7 +240,7 @@ pub fn a_replayed_ti_is_a_valid_replay_anchored_once<T: Chain>(flow: &mut Flow<T
         Some(tc.record_hash)
     );
     let resealed = flow.generate(&ti);
-    let acks = flow.run(TransactionValidator::new(&resealed, config));
+    let acks = flow.run(&mut TransactionValidator::new(&resealed, config));
     assert_eq!(
         acks[0].reason(),
         Some(&InvalidReason::AnchoredWithOtherHash {
@@ -235,24 +252,17 @@ pub fn a_replayed_ti_is_a_valid_replay_anchored_once<T: Chain>(flow: &mut Flow<T
 /// A batch of five gets one valid ACK per record, each with a proof that
 /// verifies against the chain through the transport.
 pub fn a_batch_gets_one_ack_per_record_with_its_proof<T: Chain>(flow: &mut Flow<T>) {
-    let mut tcs = Vec::new();
+    let tcs = flow.nurse_readings(110..115);
     let mut builder = BatchBuilder::new();
-    for i in 0..5 {
-        let ti = flow.ti(
-            "blood-pressure",
-            "nurse",
-            json!({"systolic": 110 + i, "diastolic": 70}),
-        );
-        let tc = flow.generate(&ti);
+    for tc in &tcs {
         builder.push(tc.record_hash).unwrap();
-        tcs.push(tc);
     }
     let batch = builder.build(B256::repeat_byte(0xba)).unwrap();
     let (registry, chain_id) = (flow.transport.registry(), flow.transport.chain_id());
     let config = *flow.hs.validator_config();
-    let validator =
+    let mut validator =
         TransactionValidator::for_batch(&batch, &tcs, registry, chain_id, config).unwrap();
-    let acks = flow.run(validator);
+    let acks = flow.run(&mut validator);
     assert_eq!(acks.len(), 5);
     for (ack, tc) in acks.iter().zip(&tcs) {
         assert_eq!(ack.ti_id, tc.ti_id);
@@ -277,21 +287,14 @@ pub fn a_pipeline_anchors_urgent_records_alone_and_bulk_ones_batched<T: Chain>(f
         ..PipelineConfig::default()
     };
     let mut pipeline = Pipeline::new(chain_id, registry, config);
-    let mut tcs = Vec::new();
-    for i in 0..22 {
-        let ti = flow.ti(
-            "blood-pressure",
-            "nurse",
-            json!({"systolic": 100 + i, "diastolic": 70}),
-        );
-        let tc = flow.generate(&ti);
+    let tcs = flow.nurse_readings(100..122);
+    for (i, tc) in tcs.iter().enumerate() {
         let priority = if i < 2 {
             Priority::Urgent
         } else {
             Priority::Bulk
         };
         pipeline.push(tc.clone(), priority, flow.clock.0).unwrap();
-        tcs.push(tc);
     }
     let drained = drain_durably(
         &mut pipeline,
@@ -342,7 +345,10 @@ pub fn template_violations_and_wrong_chains_get_invalid_acks<T: Chain>(flow: &mu
     let ti = flow.ti("blood-pressure", "doctor", bp());
     let mut tc = flow.generate(&ti);
     tc.chain_id = 1;
-    let acks = flow.run(TransactionValidator::new(&tc, *flow.hs.validator_config()));
+    let acks = flow.run(&mut TransactionValidator::new(
+        &tc,
+        *flow.hs.validator_config(),
+    ));
     assert_eq!(
         acks[0].reason(),
         Some(&InvalidReason::TransportRejected {
@@ -449,14 +455,7 @@ pub fn a_record_final_by_tag_names_the_finalized_block<T: Chain>(flow: &mut Flow
         ..*flow.hs.validator_config()
     };
     let mut validator = TransactionValidator::new(&tc, config);
-    let acks = run_blocking(
-        &mut validator,
-        &mut flow.transport,
-        &mut flow.clock,
-        &Until::verdict(),
-    )
-    .acked()
-    .unwrap();
+    let acks = flow.run(&mut validator);
     let [ack] = acks.as_slice() else {
         panic!("one ACK expected: {acks:?}");
     };
