@@ -404,16 +404,14 @@ fn invalid_acks_become_audit_events_the_validator_can_read() {
     .unwrap();
     let mapping = map_bundle(&registry, &text, &FhirOptions::new(SYNTHEA_MRN)).unwrap();
     let mapped = &mapping.mapped[0];
+    // The TI's ids, no record hash, dropped.
     let ack = Ack {
-        ti_id: mapped.ti.ti_id,
-        template_id: mapped.ti.template_id,
         record_hash: None,
-        envelope: None,
-        authorship: None,
         status: AckStatus::Invalid {
             reason: InvalidReason::Dropped { resubmissions: 3 },
             tx_hashes: vec![TxHash(B256::repeat_byte(0x11))],
         },
+        ..valid_ack(mapped, B256::ZERO, 0)
     };
     let event = ack_to_fhir(&ack, mapped, &context(), NOW);
     assert_eq!(event["resourceType"], "AuditEvent");

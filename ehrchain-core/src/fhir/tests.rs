@@ -606,12 +606,9 @@ fn a_valid_ack_becomes_a_provenance() {
 #[test]
 fn an_invalid_ack_becomes_an_audit_event_with_the_reason() {
     let mapped = mapped_bp();
+    // The TI's ids, no record hash, refused.
     let ack = Ack {
-        ti_id: mapped.ti.ti_id,
-        template_id: mapped.ti.template_id,
         record_hash: None,
-        envelope: None,
-        authorship: None,
         status: AckStatus::Invalid {
             reason: InvalidReason::TemplateViolations {
                 violations: vec![ViolationNote {
@@ -621,6 +618,7 @@ fn an_invalid_ack_becomes_an_audit_event_with_the_reason() {
             },
             tx_hashes: vec![],
         },
+        ..valid_ack(&mapped, None)
     };
     let at = UnixMillis(1_764_495_000_000);
     assert_eq!(provenance(&ack, &mapped, &context(), at), None);
