@@ -11,19 +11,19 @@ mod common;
 
 use alloy_primitives::{Address, B256};
 use alloy_sol_types::SolCall;
-use common::{anchor, devnet_with_built_ins, h, layers, proof, role, root, template};
+use common::{
+    anchor, devnet_with_built_ins, h, layers, proof, registry_error, role, root, template,
+};
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors as E};
 use ehrchain_contracts::{Devnet, DevnetError, Failure, Receipt};
 
 fn error(receipt: &Receipt) -> &E {
-    assert!(!receipt.status(), "expected a revert, got success");
+    let error = registry_error(receipt);
     assert!(
         receipt.logs.is_empty(),
         "a reverted transaction has no logs"
     );
-    receipt
-        .registry_error()
-        .unwrap_or_else(|| panic!("not a registry error: {:?}", receipt.failure))
+    error
 }
 
 fn unauthorized(account: Address, needed_role: B256) -> E {

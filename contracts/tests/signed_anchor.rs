@@ -14,7 +14,9 @@ mod common;
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use common::{deploy_smart_account, devnet_with_built_ins, h, role, signed_anchor, template};
+use common::{
+    deploy_smart_account, devnet_with_built_ins, h, registry_error, role, signed_anchor, template,
+};
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors as E};
 use ehrchain_contracts::{Devnet, Receipt};
 use ehrchain_core::authorship::{RecordStatement, SigningDomain};
@@ -87,13 +89,6 @@ impl Setup {
     }
 }
 
-fn error(receipt: &Receipt) -> &E {
-    assert!(!receipt.status(), "expected a revert, got success");
-    receipt
-        .registry_error()
-        .unwrap_or_else(|| panic!("not a registry error: {:?}", receipt.failure))
-}
-
 fn bad_signature(author: Address) -> E {
     E::EhrRegistryBadSignature(EhrRegistry::EhrRegistryBadSignature { author })
 }
@@ -144,7 +139,7 @@ fn a_relayer_anchors_what_the_author_signed_and_the_event_names_the_author() {
     // The same statement again is a used TI id, whoever relays it.
     let receipt = s.relay(relayer, &statement, s.signed());
     assert_eq!(
-        error(&receipt),
+        registry_error(&receipt),
         &E::EhrRegistryTiAlreadyUsed(EhrRegistry::EhrRegistryTiAlreadyUsed {
             tiId: statement.tiId,
             storedRecordHash: statement.recordHash,
@@ -160,7 +155,7 @@ fn only_relayers_relay_and_only_authors_holding_the_role_are_anchored() {
     let author = s.author.address();
     let receipt = s.relay(Devnet::doctor(), &statement, signature.clone());
     assert_eq!(
-        error(&receipt),
+        registry_error(&receipt),
         &E::AccessControlUnauthorizedAccount(EhrRegistry::AccessControlUnauthorizedAccount {
             account: Devnet::doctor(),
             neededRole: role("relayer"),
@@ -175,7 +170,7 @@ fn only_relayers_relay_and_only_authors_holding_the_role_are_anchored() {
     let relayer = s.relayer;
     let receipt = s.relay(relayer, &statement, signature);
     assert_eq!(
-        error(&receipt),
+        registry_error(&receipt),
         &E::AccessControlUnauthorizedAccount(EhrRegistry::AccessControlUnauthorizedAccount {
             account: author,
             neededRole: role("doctor"),
@@ -219,7 +214,7 @@ fn signatures_of_another_key_chain_registry_or_form_are_refused() {
     let relayer = s.relayer;
     for (name, signature) in cases {
         let receipt = s.relay(relayer, &statement, signature);
-        assert_eq!(error(&receipt), &bad_signature(author), "{name}");
+        assert_eq!(registry_error(&receipt), &bad_signature(author), "{name}");
     }
     // A statement that differs from what was signed (another record hash).
     let altered = RecordStatement {
@@ -227,7 +222,7 @@ fn signatures_of_another_key_chain_registry_or_form_are_refused() {
         ..statement.clone()
     };
     let receipt = s.relay(relayer, &altered, good.clone());
-    assert_eq!(error(&receipt), &bad_signature(author));
+    assert_eq!(registry_error(&receipt), &bad_signature(author));
     // Nothing was stored by the refusals; the good one still anchors.
     let receipt = s.relay(relayer, &statement, good);
     assert!(receipt.status(), "{:?}", receipt.failure);
@@ -248,7 +243,7 @@ fn the_template_rules_hold_for_signed_records_too() {
     let signature = s.sign(&key, &statement, &s.domain());
     let receipt = s.relay(relayer, &statement, signature);
     assert_eq!(
-        error(&receipt),
+        registry_error(&receipt),
         &E::EhrRegistryRoleNotAllowed(EhrRegistry::EhrRegistryRoleNotAllowed {
             templateId: statement.templateId,
             role: role("pathologist"),
@@ -261,7 +256,7 @@ fn the_template_rules_hold_for_signed_records_too() {
     let signature = s.sign(&s.author, &zero, &s.domain());
     let receipt = s.relay(relayer, &zero, signature);
     assert_eq!(
-        error(&receipt),
+        registry_error(&receipt),
         &E::EhrRegistryZeroHash(EhrRegistry::EhrRegistryZeroHash {})
     );
 }
@@ -281,7 +276,7 @@ fn a_smart_account_author_is_checked_with_erc1271() {
     // A key that is not the account's owner: the account says no.
     let wrong = s.sign(&s.author, &statement, &s.domain());
     let receipt = s.relay(relayer, &statement, wrong);
-    assert_eq!(error(&receipt), &bad_signature(account));
+    assert_eq!(registry_error(&receipt), &bad_signature(account));
 
     let signature = s.sign(&owner, &statement, &s.domain());
     let receipt = s.relay(relayer, &statement, signature);

@@ -17,7 +17,10 @@ use alloy_primitives::{Address, B256, Bytes};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
-use common::{contract_statement, deploy_smart_account, devnet_with_built_ins, h, role, template};
+use common::{
+    contract_statement, deploy_smart_account, devnet_with_built_ins, h, registry_error, role,
+    template,
+};
 use ehrchain_contracts::EhrRegistry::{self, EhrRegistryErrors as E};
 use ehrchain_contracts::{Devnet, Receipt};
 use ehrchain_core::authorship::{
@@ -166,13 +169,6 @@ impl Setup {
     }
 }
 
-fn refused(receipt: &Receipt) -> &E {
-    assert!(!receipt.status(), "expected a revert, got success");
-    receipt
-        .registry_error()
-        .unwrap_or_else(|| panic!("not a registry error: {:?}", receipt.failure))
-}
-
 fn anchored_at(receipt: &Receipt) -> u64 {
     assert!(receipt.status(), "{:?}", receipt.failure);
     EhrRegistry::verifySignedRecordCall::abi_decode_returns(&receipt.output).unwrap()
@@ -230,7 +226,7 @@ fn only_a_relayer_anchors_a_signed_batch_at_the_cost_of_a_plain_one() {
     let batch = s.batch(3, h(78));
     let receipt = s.anchor(Devnet::handshaker(), &batch);
     assert!(matches!(
-        refused(&receipt),
+        registry_error(&receipt),
         E::AccessControlUnauthorizedAccount(_)
     ));
     let signed = s.anchor(s.relayer, &batch);
@@ -251,7 +247,7 @@ fn only_a_relayer_anchors_a_signed_batch_at_the_cost_of_a_plain_one() {
     assert!(signed.gas_used <= 50_000 && plain.gas_used <= 50_000);
     // The same root twice is refused, as for a plain batch.
     assert!(matches!(
-        refused(&s.anchor(s.relayer, &batch)),
+        registry_error(&s.anchor(s.relayer, &batch)),
         E::EhrRegistryRootAlreadyAnchored(_)
     ));
 }
@@ -269,7 +265,7 @@ fn forged_statements_other_signers_and_other_batches_are_refused() {
     forged.signature = s.sign(&s.authors[1], &forged.statement);
     let digest = forged.digest();
     assert_eq!(
-        refused(&s.verify(&forged)),
+        registry_error(&s.verify(&forged)),
         &E::EhrRegistryNotInBatch(EhrRegistry::EhrRegistryNotInBatch {
             root: a.root(),
             digest
@@ -280,7 +276,7 @@ fn forged_statements_other_signers_and_other_batches_are_refused() {
     let mut moved = b.proof(2).unwrap();
     moved.root = a.root();
     assert!(matches!(
-        refused(&s.verify(&moved)),
+        registry_error(&s.verify(&moved)),
         E::EhrRegistryNotInBatch(_)
     ));
 
@@ -288,7 +284,7 @@ fn forged_statements_other_signers_and_other_batches_are_refused() {
     let mut unanchored = a.proof(0).unwrap();
     unanchored.root = h(5);
     assert!(matches!(
-        refused(&s.verify(&unanchored)),
+        registry_error(&s.verify(&unanchored)),
         E::EhrRegistryRootNotAnchored(_)
     ));
 
@@ -296,7 +292,7 @@ fn forged_statements_other_signers_and_other_batches_are_refused() {
     let mut other = a.proof(0).unwrap();
     other.signature = s.sign(&s.authors[1], &other.statement);
     assert_eq!(
-        refused(&s.verify(&other)),
+        registry_error(&s.verify(&other)),
         &E::EhrRegistryBadSignature(EhrRegistry::EhrRegistryBadSignature {
             author: s.authors[0].address()
         })
@@ -334,7 +330,7 @@ fn an_author_without_the_role_when_anchored_is_refused() {
     for (index, author) in (0..).zip(&accounts) {
         let proof = batch.proof(index).unwrap();
         assert_eq!(
-            refused(&s.verify(&proof)),
+            registry_error(&s.verify(&proof)),
             &E::EhrRegistryRoleNotHeld(EhrRegistry::EhrRegistryRoleNotHeld {
                 author: *author,
                 role: role("doctor"),
@@ -353,7 +349,7 @@ fn an_author_without_the_role_when_anchored_is_refused() {
     }
     let proof = batch.proof(2).unwrap();
     assert_eq!(
-        refused(&s.verify(&proof)),
+        registry_error(&s.verify(&proof)),
         &E::EhrRegistryRoleNotAllowed(EhrRegistry::EhrRegistryRoleNotAllowed {
             templateId: template_id,
             role: role("device"),
@@ -389,7 +385,7 @@ fn a_smart_account_author_in_a_batch_is_checked_with_erc1271() {
         ANCHOR_TIME
     );
     assert!(matches!(
-        refused(&s.verify(&batch.proof(1).unwrap())),
+        registry_error(&s.verify(&batch.proof(1).unwrap())),
         E::EhrRegistryBadSignature(_)
     ));
     // Offline, only an externally owned author's signature can be checked.

@@ -17,8 +17,17 @@ pub mod suite;
 mod test_keys;
 
 use alloy_primitives::{Address, B256, keccak256};
-use ehrchain_contracts::{Devnet, EhrRegistry};
+use ehrchain_contracts::{Devnet, EhrRegistry, Receipt};
 use ehrchain_core::{InMemoryKeyStore, Role, Template, TemplateRegistry, TransactionGenerator};
+
+/// The registry's custom error a receipt reverted with; the test fails when
+/// the transaction succeeded or reverted with anything else.
+pub fn registry_error(receipt: &Receipt) -> &EhrRegistry::EhrRegistryErrors {
+    assert!(!receipt.status(), "expected a revert, got success");
+    receipt
+        .registry_error()
+        .unwrap_or_else(|| panic!("not a registry error: {:?}", receipt.failure))
+}
 
 /// The role id of a role name.
 pub fn role(name: &str) -> B256 {
