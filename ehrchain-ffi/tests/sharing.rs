@@ -87,6 +87,27 @@ enum Proof<'a> {
     Signed(&'a [u8]),
 }
 
+/// Reads a proof from its binary form with `read` (it must be well formed),
+/// passes it to `check` and frees it with `free`; returns what `check` did.
+///
+/// # Safety
+/// `read` and `free` are a C proof type's reader and its free.
+unsafe fn with_proof<P>(
+    bytes: &[u8],
+    read: unsafe extern "C" fn(*const u8, usize, *mut *mut P) -> ehr_result,
+    free: unsafe extern "C" fn(*mut P),
+    check: impl FnOnce(*mut P) -> ehr_result,
+) -> ehr_result {
+    let mut p = null_mut();
+    // SAFETY: bytes is valid for its length; p is freed once, below.
+    unsafe {
+        ok(read(bytes.as_ptr(), bytes.len(), &raw mut p));
+        let rc = check(p);
+        free(p);
+        rc
+    }
+}
+
 /// The capsule of `share` in its binary form; frees the share.
 fn capsule_of(share: *mut ehr_share) -> Vec<u8> {
     let mut capsule = null_mut();
@@ -403,6 +424,21 @@ impl World {
         Ok(serde_json::from_str(&evidence).unwrap())
     }
 
+    /// B's evidence for a record of a batch opened with its `proof`; its
+    /// `anchor` must be `anchor` (see `batch_anchor`).
+    fn batch_evidence(
+        &mut self,
+        capsule: &[u8],
+        proof: Proof<'_>,
+        envelope: &[u8],
+        keys: *const ehr_key_store,
+        anchor: &Value,
+    ) -> Value {
+        let evidence = self.evidence(capsule, Some(proof), envelope, keys).unwrap();
+        assert_eq!(evidence["anchor"], *anchor);
+        evidence
+    }
+
     /// B reads the capsule from its bytes and opens the record through C:
     /// a record anchored alone, or with its inclusion `proof` (binary form)
     /// one of a batch.
@@ -433,43 +469,34 @@ impl World {
                     &raw mut check,
                 ),
                 Some(Proof::Plain(bytes)) => {
-                    let mut p = null_mut();
-                    ok(ehr_proof_from_bytes(
-                        bytes.as_ptr(),
-                        bytes.len(),
-                        &raw mut p,
-                    ));
-                    let rc = ehr_receive_check_new_batched(
-                        context,
-                        recipient,
-                        c,
-                        p,
-                        envelope.as_ptr(),
-                        envelope.len(),
-                        &raw mut check,
-                    );
-                    ehr_proof_free(p);
-                    rc
+                    with_proof(bytes, ehr_proof_from_bytes, ehr_proof_free, |p| {
+                        ehr_receive_check_new_batched(
+                            context,
+                            recipient,
+                            c,
+                            p,
+                            envelope.as_ptr(),
+                            envelope.len(),
+                            &raw mut check,
+                        )
+                    })
                 }
-                Some(Proof::Signed(bytes)) => {
-                    let mut p = null_mut();
-                    ok(ehr_signed_proof_from_bytes(
-                        bytes.as_ptr(),
-                        bytes.len(),
-                        &raw mut p,
-                    ));
-                    let rc = ehr_receive_check_new_signed(
-                        context,
-                        recipient,
-                        c,
-                        p,
-                        envelope.as_ptr(),
-                        envelope.len(),
-                        &raw mut check,
-                    );
-                    ehr_signed_proof_free(p);
-                    rc
-                }
+                Some(Proof::Signed(bytes)) => with_proof(
+                    bytes,
+                    ehr_signed_proof_from_bytes,
+                    ehr_signed_proof_free,
+                    |p| {
+                        ehr_receive_check_new_signed(
+                            context,
+                            recipient,
+                            c,
+                            p,
+                            envelope.as_ptr(),
+                            envelope.len(),
+                            &raw mut check,
+                        )
+                    },
+                ),
             };
             if rc != ehr_result::OK {
                 assert!(check.is_null());
@@ -660,25 +687,16 @@ fn b_receives_a_record_of_a_batch_through_c_with_its_proof_and_the_evidence_name
     let refused = w.receive(&capsule, None, &envelope, keys.b);
     assert_eq!(refused.unwrap_err(), ErrorCode::RecordNotAnchored);
 
-    let evidence = w
-        .evidence(
-            &capsule,
-            Some(Proof::Plain(&proof.to_bytes())),
-            &envelope,
-            keys.b,
-        )
-        .unwrap();
-    assert_eq!(
-        evidence["anchor"],
-        batch_anchor(
-            "batch",
-            batch.root(),
-            3,
-            anchored_at,
-            Devnet::handshaker(),
-            &proof
-        )
+    let anchor = batch_anchor(
+        "batch",
+        batch.root(),
+        3,
+        anchored_at,
+        Devnet::handshaker(),
+        &proof,
     );
+    let bytes = proof.to_bytes();
+    let evidence = w.batch_evidence(&capsule, Proof::Plain(&bytes), &envelope, keys.b, &anchor);
     assert_eq!(evidence["recordHash"], json!(record.record_hash));
     assert_eq!(evidence["authority"], json!({"grant": grant_id}));
 
@@ -740,25 +758,10 @@ fn b_receives_a_record_of_a_signed_batch_through_c_with_its_signed_proof() {
     let envelope = tcs[1].envelope.as_bytes().to_vec();
     let (keys, _, capsule) = w.granted_capsule(&envelope);
     let proof = batch.proof(1).unwrap();
-    let evidence = w
-        .evidence(
-            &capsule,
-            Some(Proof::Signed(&proof.to_bytes())),
-            &envelope,
-            keys.b,
-        )
-        .unwrap();
-    assert_eq!(
-        evidence["anchor"],
-        batch_anchor(
-            "signed_batch",
-            batch.root(),
-            2,
-            anchored.block_timestamp,
-            gateway,
-            &proof
-        )
-    );
+    let at = anchored.block_timestamp;
+    let anchor = batch_anchor("signed_batch", batch.root(), 2, at, gateway, &proof);
+    let bytes = proof.to_bytes();
+    w.batch_evidence(&capsule, Proof::Signed(&bytes), &envelope, keys.b, &anchor);
     // Another record's signed proof.
     let other = batch.proof(0).unwrap().to_bytes();
     let refused = w.receive(&capsule, Some(Proof::Signed(&other)), &envelope, keys.b);
