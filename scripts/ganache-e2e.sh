@@ -19,22 +19,16 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-GANACHE_DIR="$ROOT/scripts/ganache"
-START_SECONDS=${GANACHE_START_SECONDS:-60}
-LOG=${GANACHE_LOG:-$(mktemp -t ganache-e2e.XXXXXX.log)}
 # shellcheck source=lib/rpc-suite.sh
 source "$ROOT/scripts/lib/rpc-suite.sh"
-
-# --ignore-scripts: Ganache's optional native add-ons are not needed (it falls
-# back to JavaScript), and nothing is compiled.
-npm ci --prefix "$GANACHE_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
+rpc_suite_node ganache "${GANACHE_START_SECONDS:-}" "${GANACHE_LOG:-}"
 
 rpc_suite_build
 
 URL="http://127.0.0.1:$(free_port)"
 PORT=${URL##*:}
 dev_node_start ganache-e2e "$LOG" "$URL" "$START_SECONDS" -- \
-  node "$GANACHE_DIR/node_modules/ganache/dist/node/cli.js" \
+  node "$NODE_DIR/node_modules/ganache/dist/node/cli.js" \
   --server.host 127.0.0.1 --server.port "$PORT" \
   --chain.chainId "$CHAIN_ID" --chain.hardfork shanghai \
   --wallet.deterministic \

@@ -25,13 +25,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-HARDHAT_DIR="$ROOT/scripts/hardhat"
-START_SECONDS=${HARDHAT_START_SECONDS:-60}
-LOG=${HARDHAT_LOG:-$(mktemp -t hardhat-e2e.XXXXXX.log)}
 # shellcheck source=lib/rpc-suite.sh
 source "$ROOT/scripts/lib/rpc-suite.sh"
-
-npm ci --prefix "$HARDHAT_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
+rpc_suite_node hardhat "${HARDHAT_START_SECONDS:-}" "${HARDHAT_LOG:-}"
 [ -f "$ROOT/ehrchain-wasm/pkg/index.js" ] || { echo "hardhat-e2e: build the npm package first (make wasm)" >&2; exit 1; }
 
 rpc_suite_build
@@ -42,7 +38,7 @@ rpc_suite_build
 start_hardhat() {
   URL="http://127.0.0.1:$(free_port)"
   export HARDHAT_INTERVAL_MS=$1
-  pushd "$HARDHAT_DIR" >/dev/null
+  pushd "$NODE_DIR" >/dev/null
   dev_node_start hardhat-e2e "$LOG" "$URL" "$START_SECONDS" -- \
     node node_modules/hardhat/internal/cli/cli.js node --hostname 127.0.0.1 --port "${URL##*:}"
   popd >/dev/null

@@ -5,6 +5,10 @@
 # quickstart-verdicts.sh beside it; sets CARGO (the cargo to run: $CARGO, or
 # cargo) and CHAIN_ID (1337, the chain id every node here runs).
 #
+#   rpc_suite_node NAME SECS LOG     install the node pinned in scripts/NAME
+#                                    (npm ci) and set NODE_DIR to that folder,
+#                                    START_SECONDS to SECS (default 60) and LOG
+#                                    to LOG (default: a temp file)
 #   rpc_suite_build                  compile every suite and the quickstart
 #   rpc_suite_transports URL         the suite, then the C ABI's transport
 #   rpc_suite_faults URL NODE        faults (NODE: the node the restart test
@@ -18,6 +22,15 @@ source "$RPC_SUITE_LIB/dev-node.sh"
 source "$RPC_SUITE_LIB/quickstart-verdicts.sh"
 CARGO=${CARGO:-cargo}
 CHAIN_ID=1337
+
+rpc_suite_node() {
+  NODE_DIR=$(cd "$RPC_SUITE_LIB/../$1" && pwd)
+  START_SECONDS=${2:-60}
+  LOG=${3:-$(mktemp -t "$1-e2e.XXXXXX.log")}
+  # --ignore-scripts: no install script is needed (Ganache's optional native
+  # add-ons fall back to JavaScript), and nothing is compiled.
+  npm ci --prefix "$NODE_DIR" --no-audit --no-fund --ignore-scripts >/dev/null
+}
 
 rpc_suite_build() {
   "$CARGO" test -p ehrchain-contracts --test rpc_end_to_end --locked --no-run
