@@ -28,7 +28,7 @@ mod funding;
 mod test_keys;
 
 use std::ptr::null_mut;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use alloy_primitives::{U256, keccak256};
 use common::{ok, text, ti_new};
@@ -41,12 +41,20 @@ use ehrchain_ffi::*;
 /// once had a deployment revert on Ganache).
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// The node's URL (`EHRCHAIN_RPC_URL`) and chain id
-/// (`EHRCHAIN_RPC_CHAIN_ID`, 1337 when unset).
-fn node() -> (String, u64) {
+/// A test's hold on the node (`ONE_AT_A_TIME`).
+type Turn = MutexGuard<'static, ()>;
+
+/// Waits for this test's turn on the node (one test at a time), then
+/// connects: the turn (held to the end of the test), the node's URL
+/// (`EHRCHAIN_RPC_URL`), its chain id (`EHRCHAIN_RPC_CHAIN_ID`, 1337 when
+/// unset), a Rust client and the node's unlocked accounts.
+fn node() -> (Turn, String, u64, RpcTransport, Vec<Address>) {
+    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let url = std::env::var("EHRCHAIN_RPC_URL").unwrap();
     let chain_id = std::env::var("EHRCHAIN_RPC_CHAIN_ID").map_or(1337, |id| id.parse().unwrap());
-    (url, chain_id)
+    let rpc = RpcTransport::connect(&url, RpcConfig::new(chain_id)).unwrap();
+    let accounts = rpc.accounts().unwrap();
+    (turn, url, chain_id, rpc, accounts)
 }
 
 /// A C JSON-RPC transport to `url` with no registry yet (the caller frees
@@ -77,15 +85,11 @@ fn deploy_registry(t: *mut ehr_transport, admin: Address) -> [u8; 20] {
 #[test]
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
 fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    let (url, chain_id) = node();
-
     // The node's unlocked accounts 0 and 5 as administrator and handshaker;
     // the nurse an account the node does not unlock, whose key the C
     // transport signs with (Rust reads the accounts, funds the nurse and
     // reads the registry at the end).
-    let mut rpc = RpcTransport::connect(&url, RpcConfig::new(chain_id)).unwrap();
-    let accounts = rpc.accounts().unwrap();
+    let (_turn, url, chain_id, mut rpc, accounts) = node();
     assert!(accounts.len() >= 6, "the node needs 6 unlocked accounts");
     let (admin, handshaker) = (accounts[0], accounts[5]);
     let nurse_secret = *keccak256(format!("ehrchain ffi rpc: nurse {}", std::process::id()));
@@ -295,12 +299,7 @@ fn a_nurse_reading_through_the_c_abi_over_json_rpc() {
 #[test]
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
 fn the_consent_contract_s_own_part_through_the_c_abi_over_json_rpc() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    let (url, chain_id) = node();
-    let accounts = RpcTransport::connect(&url, RpcConfig::new(chain_id))
-        .unwrap()
-        .accounts()
-        .unwrap();
+    let (_turn, url, chain_id, _, accounts) = node();
     assert!(accounts.len() >= 4, "the node needs 4 unlocked accounts");
     let parties = consent::Parties {
         admin: accounts[0],
@@ -348,10 +347,7 @@ fn c_bytes(f: impl Fn(*mut u8, usize, *mut usize) -> ehr_result) -> Vec<u8> {
 #[test]
 #[ignore = "needs a JSON-RPC node in EHRCHAIN_RPC_URL: scripts/ganache-e2e.sh"]
 fn a_registry_set_up_with_the_calldata_the_c_abi_builds() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-    let (url, chain_id) = node();
-    let mut rpc = RpcTransport::connect(&url, RpcConfig::new(chain_id)).unwrap();
-    let accounts = rpc.accounts().unwrap();
+    let (_turn, _, _, mut rpc, accounts) = node();
     let (admin, nurse) = (accounts[0], accounts[3]);
     let mut templates = null_mut();
     let mut bp = [0u8; 32];
