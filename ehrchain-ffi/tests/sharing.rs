@@ -884,18 +884,9 @@ fn a_fixed_consent_statement_has_the_cores_pinned_digests_in_c() {
         ..ehr_sharing_context::default()
     };
     let digest = |statement: &Value| {
-        let json = statement.to_string();
-        let mut out = [0u8; 32];
-        // SAFETY: the context, the JSON and `out` are ours, for their sizes.
-        ok(unsafe {
-            ehr_consent_signing_digest(
-                &raw const context,
-                json.as_ptr().cast(),
-                json.len(),
-                out.as_mut_ptr(),
-            )
-        });
-        B256::from(out)
+        let (rc, digest) = consent::signing_digest(&context, &statement.to_string());
+        ok(rc);
+        digest
     };
     let grant_id = digest(&json!({
         "subject": B256::repeat_byte(7), "patient": Address::repeat_byte(1),

@@ -335,28 +335,10 @@ pub fn consent_flow(
         typed["domain"]["verifyingContract"],
         json!(Address::from(consent))
     );
-    let mut grant_id = [0u8; 32];
-    // SAFETY: grant is its length; grant_id 32 writable bytes.
-    ok(unsafe {
-        ehr_consent_signing_digest(
-            &raw const context,
-            grant.as_ptr().cast(),
-            grant.len(),
-            grant_id.as_mut_ptr(),
-        )
-    });
-    let grant_id = B256::from(grant_id);
+    let (rc, grant_id) = signing_digest(&context, &grant);
+    ok(rc);
     // Not a statement: named.
-    let mut digest = [0u8; 32];
-    // SAFETY: the text is its length; digest 32 writable bytes.
-    let rc = unsafe {
-        ehr_consent_signing_digest(
-            &raw const context,
-            "{}".as_ptr().cast(),
-            2,
-            digest.as_mut_ptr(),
-        )
-    };
+    let (rc, _) = signing_digest(&context, "{}");
     assert_fails(rc, ErrorCode::InvalidJson, "a grant (it has no grantId)");
 
     // The holder's share check for the recipient under the grant, read
@@ -428,4 +410,21 @@ pub fn consent_flow(
         ehr_key_store_free(keys);
     }
     Consented { context, grant_id }
+}
+
+/// `ehr_consent_signing_digest` of a consent statement (`json`, its JSON
+/// text) for `context`: what it returned, and the digest it wrote.
+pub fn signing_digest(context: &ehr_sharing_context, json: &str) -> (ehr_result, B256) {
+    let mut digest = [0u8; 32];
+    // SAFETY: the context is live, the JSON its length, digest 32 writable
+    // bytes.
+    let rc = unsafe {
+        ehr_consent_signing_digest(
+            context,
+            json.as_ptr().cast(),
+            json.len(),
+            digest.as_mut_ptr(),
+        )
+    };
+    (rc, B256::from(digest))
 }
