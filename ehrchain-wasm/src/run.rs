@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use crate::convert;
 use crate::error::Failure;
 use crate::reads::hand_result;
-use crate::validator::{Validator, now, stored};
+use crate::validator::{Validator, hand_stored, now, stored};
 use crate::watcher::Watcher;
 
 /// One run of a `Validator` to its verdict, step by step, with the core's
@@ -108,11 +108,9 @@ impl ValidatorRun {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "unknown")] error: Option<JsValue>,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        Ok(self
-            .inner
-            .handle_stored(&mut validator.inner, now, stored(error))
-            .map_err(Failure::from)?)
+        hand_stored(&now_ms, error, |now, stored| {
+            self.inner.handle_stored(&mut validator.inner, now, stored)
+        })
     }
 }
 

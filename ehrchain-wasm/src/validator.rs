@@ -43,6 +43,20 @@ pub(crate) fn now(value: &JsValue) -> Result<UnixMillis, Failure> {
     convert::uint(value, "nowMs").map(UnixMillis)
 }
 
+/// Hands a store's outcome at `nowMs` (see `stored`) to one of the core's
+/// handlers; its refusal is the `Failure` it converts to.
+pub(crate) fn hand_stored<E>(
+    now_ms: &JsValue,
+    error: Option<JsValue>,
+    hand: impl FnOnce(UnixMillis, Result<(), OutboxError>) -> Result<(), E>,
+) -> Result<(), JsValue>
+where
+    Failure: From<E>,
+{
+    let now = now(now_ms)?;
+    Ok(hand(now, stored(error)).map_err(Failure::from)?)
+}
+
 /// The result of a `persist` action as a host passes it to
 /// `handlePersisted`: stored (`undefined` or `null`), or the storage's
 /// error.
@@ -235,11 +249,9 @@ impl Validator {
         #[wasm_bindgen(js_name = nowMs, unchecked_param_type = "number")] now_ms: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "unknown")] error: Option<JsValue>,
     ) -> Result<(), JsValue> {
-        let now = now(&now_ms)?;
-        Ok(self
-            .inner
-            .handle_persisted(now, stored(error))
-            .map_err(Failure::from)?)
+        hand_stored(&now_ms, error, |now, stored| {
+            self.inner.handle_persisted(now, stored)
+        })
     }
 
     /// The submission this validator anchors (`undefined` for a refused TI).
