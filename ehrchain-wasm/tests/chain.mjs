@@ -2,6 +2,7 @@
 // pinned in package.json) with the registry deployed from the package's
 // committed bytecode, roles granted and the built-in templates registered, as
 // the Rust suites set it up (contracts/src/rpc.rs `deploy_registry`).
+import assert from "node:assert/strict";
 import ganache from "ganache";
 import * as ehr from "../pkg/index.js";
 
@@ -150,6 +151,20 @@ export function ti(templates, name, role, fields, extra = {}) {
     fields,
     ...extra,
   };
+}
+
+/**
+ * A doctor's blood-pressure reading (`systolic`, `diastolic`, sitting) of
+ * the patient `patientId`, anchored through the chain's handshaker to a
+ * valid ACK: `{ reading (the TI), ack, envelope (its bytes), subject (the
+ * patient's pseudonym) }`.
+ */
+export async function anchorReading({ templates, transport, hs }, patientId, { systolic, diastolic }) {
+  const reading = ti(templates, "blood-pressure", "doctor", { systolic, diastolic, position: "sitting" }, { patientId });
+  const ack = await ehr.submitTi(hs, reading, transport);
+  assert.equal(ack.status, "valid", JSON.stringify(ack));
+  const envelope = Uint8Array.from(Buffer.from(ack.envelope.slice(2), "hex"));
+  return { reading, ack, envelope, subject: hs.pseudonym(patientId) };
 }
 
 /**

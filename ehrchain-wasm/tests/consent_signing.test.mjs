@@ -11,21 +11,11 @@ import assert from "node:assert/strict";
 import { hashTypedData, recoverTypedDataAddress } from "viem";
 import { privateKeyToAccount, sign, signTypedData } from "viem/accounts";
 import * as ehr from "../pkg/index.js";
-import { CHAIN_ID, setup, ti } from "./chain.mjs";
+import { CHAIN_ID, anchorReading, setup } from "./chain.mjs";
+import { fixed, fixedGrant, fixedGrantId, fixedRevocation, fixedRevocationDigest, patient01 } from "./consent_fixed.mjs";
 
 const lower = (hex) => hex.toLowerCase();
 
-// The statements of a_fixed_statement_s_encodings_as_the_bindings_pin_them
-// (ehrchain-core/src/consent_abi/tests.rs) and their digests pinned there.
-const fixed = { chainId: 1337, consent: `0x${"43".repeat(20)}` };
-const patient01 = `0x${"01".repeat(20)}`;
-const fixedGrant = {
-  subject: `0x${"07".repeat(32)}`, patient: patient01, recipient: `0x${"02".repeat(20)}`,
-  templateIds: [`0x${"03".repeat(32)}`], expiresAt: 1767312000, nonce: 1, deadline: 1767229200,
-};
-const fixedGrantId = "0x2574be0bee562adcc401bed0c4568997655e9d71b98afcd71689dceeb61beb2e";
-const fixedRevocation = { grantId: fixedGrantId, patient: patient01, deadline: 1767229200 };
-const fixedRevocationDigest = "0x2bba36f9548e1896cd8067d005c0ce7ed22b947d5a5cfd5e82d38968453ed8a1";
 
 /** viem's EIP-712 digest of the package's typed data for `statement`. */
 const viemDigest = (domain, statement) => hashTypedData(ehr.consentTypedData(domain, statement));
@@ -75,7 +65,7 @@ test("localSigner.signConsent signs a statement's digest: viem's signTypedData, 
 
 test("on chain: grants and revocations signed without a wallet are relayed and taken; sharing then refused", async () => {
   const chain = await setup();
-  const { provider, accounts, admin, registry, templates, transport, hs } = chain;
+  const { provider, accounts, admin, registry, hs } = chain;
   const hospitalA = chain.roles.handshaker;
   const hospitalB = accounts[8];
   const consent = await ehr.deployConsent(provider, { chainId: CHAIN_ID, admin, registry, custodians: [hospitalA] });
@@ -84,13 +74,7 @@ test("on chain: grants and revocations signed without a wallet are relayed and t
 
   // A anchors a record of the patient, B publishes its key, A binds the
   // patient's key (held by the portal, never funded) to the pseudonym.
-  const reading = ti(templates, "blood-pressure", "doctor", { systolic: 121, diastolic: 79, position: "sitting" }, {
-    patientId: "MRN-000777",
-  });
-  const ack = await ehr.submitTi(hs, reading, transport);
-  assert.equal(ack.status, "valid", JSON.stringify(ack));
-  const envelope = Uint8Array.from(Buffer.from(ack.envelope.slice(2), "hex"));
-  const subject = hs.pseudonym("MRN-000777");
+  const { reading, envelope, subject } = await anchorReading(chain, "MRN-000777", { systolic: 121, diastolic: 79 });
   const publicKey = ehr.recipientPublicKey("x_wing", ehr.generateRecipientKey());
   await ehr.publishRecipientKey(provider, { context, from: hospitalB, suite: "x_wing", publicKey });
   const secret = `0x${"5e".repeat(32)}`;

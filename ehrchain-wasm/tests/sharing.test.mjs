@@ -12,7 +12,8 @@ import { readFileSync } from "node:fs";
 import * as ehr from "../pkg/index.js";
 import * as wasm from "../pkg/ehrchain_wasm.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { CHAIN_ID, FAST, setup, ti, walletOf } from "./chain.mjs";
+import { CHAIN_ID, FAST, anchorReading, setup, ti, walletOf } from "./chain.mjs";
+import * as pinned from "./consent_fixed.mjs";
 
 const chain = await setup();
 const { provider, accounts, admin, registry, templates, transport, hs } = chain;
@@ -34,13 +35,7 @@ async function chainNow() {
 
 // A anchors two records of the patient, of two templates.
 const bp = templates.list().find((t) => t.name === "blood-pressure").id;
-const reading = ti(templates, "blood-pressure", "doctor", { systolic: 128, diastolic: 84, position: "sitting" }, {
-  patientId: "MRN-000123",
-});
-const ack = await ehr.submitTi(hs, reading, transport);
-assert.equal(ack.status, "valid", JSON.stringify(ack));
-const envelope = Uint8Array.from(Buffer.from(ack.envelope.slice(2), "hex"));
-const subject = hs.pseudonym("MRN-000123");
+const { reading, ack, envelope, subject } = await anchorReading(chain, "MRN-000123", { systolic: 128, diastolic: 84 });
 
 // B's key pair; B publishes its key; A binds the patient to the pseudonym.
 const privateKey = ehr.generateRecipientKey();
@@ -69,16 +64,9 @@ test("the grant's typed data is what the wallet signs", () => {
 
 test("a fixed statement's encodings are the core's (pinned by ehrchain-core's consent_abi tests)", async () => {
   // The values of a_fixed_statement_s_encodings_as_the_bindings_pin_them
-  // (ehrchain-core/src/consent_abi/tests.rs): change both or neither.
-  const fixed = { chainId: 1337, consent: `0x${"43".repeat(20)}` };
-  const patient01 = `0x${"01".repeat(20)}`;
-  const grant = {
-    subject: `0x${"07".repeat(32)}`, patient: patient01, recipient: `0x${"02".repeat(20)}`,
-    templateIds: [`0x${"03".repeat(32)}`], expiresAt: 1767312000, nonce: 1, deadline: 1767229200,
-  };
-  const grantId = "0x2574be0bee562adcc401bed0c4568997655e9d71b98afcd71689dceeb61beb2e";
+  // (ehrchain-core/src/consent_abi/tests.rs, in consent_fixed.mjs).
+  const { fixed, patient01, fixedGrant: grant, fixedGrantId: grantId, fixedRevocation: revocation } = pinned;
   assert.equal(ehr.consentGrantId(fixed, grant), grantId);
-  const revocation = { grantId, patient: patient01, deadline: 1767229200 };
   const typed = {
     domain: { name: "ehrchain consent", version: "1", chainId: 1337, verifyingContract: fixed.consent },
     message: { grantId, patient: patient01, deadline: 1767229200 },
