@@ -12,6 +12,21 @@ const { hs, templates, transport, registry } = chain;
 const reading = (systolic) =>
   ti(templates, "blood-pressure", "nurse", { systolic, diastolic: 80 }, { patientId: "MRN-000123" });
 
+/** A reading by a pathologist, whom the registry refuses: its ACK is invalid. */
+const refusedReading = (patientId) =>
+  ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId });
+
+/**
+ * A pipeline holding two urgent refused readings (of `${prefix}1` and
+ * `${prefix}2`) and a `roundOutbox` for it: `{ pipeline, refused, outbox }`.
+ */
+function twoRefused(prefix) {
+  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
+  const refused = [1, 2].map((n) => refusedReading(`${prefix}${n}`));
+  for (const entry of refused) hs.pushTo(pipeline, entry, "urgent", Date.now());
+  return { pipeline, refused, outbox: roundOutbox() };
+}
+
 /** An outbox over a Map that stores a round in one `saveAll`. */
 function roundOutbox() {
   return {
@@ -61,7 +76,7 @@ test("urgent readings go alone, bulk ones in batches, every TI one valid ACK", a
   const tis = Array.from({ length: 12 }, (_, i) => reading(100 + i));
   tis.forEach((entry, i) => hs.pushTo(pipeline, entry, i < 2 ? "urgent" : "bulk", Date.now()));
   // A TI its template refuses is held too; its invalid ACK comes out like the others.
-  const refused = ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId: "MRN-1" });
+  const refused = refusedReading("MRN-1");
   hs.pushTo(pipeline, refused, "bulk", Date.now());
   assert.equal(pipeline.pending, 13);
   assert.throws(() => hs.pushTo(pipeline, tis[3], "bulk", Date.now()), { code: "EHR_PIPELINE_DUPLICATE" });
@@ -156,7 +171,7 @@ test("a pipeline stopped at its deadline stores its entries; a new one resumes t
 
 test("a refused TI's verdict survives an outbox that fails to store it", async () => {
   const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
-  const refused = ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId: "MRN-2" });
+  const refused = refusedReading("MRN-2");
   hs.pushTo(pipeline, refused, "urgent", Date.now());
   const outbox = roundOutbox();
   outbox.finish = () => {
@@ -179,7 +194,7 @@ test("a refused TI's verdict survives an outbox that fails to store it", async (
 
 test("ACKs stored before a failed store wait in the pipeline", async () => {
   const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
-  const refused = ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId: "MRN-3" });
+  const refused = refusedReading("MRN-3");
   hs.pushTo(pipeline, refused, "urgent", Date.now());
   hs.pushTo(pipeline, reading(121), "urgent", Date.now());
   // The refused TI's verdict is stored in the first write; the anchored
@@ -202,13 +217,9 @@ test("ACKs stored before a failed store wait in the pipeline", async () => {
 });
 
 test("a store that fails part-way keeps what it stored and stores nothing twice", async () => {
-  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
-  const refused = [1, 2].map((n) =>
-    ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId: `MRN-4${n}` }));
-  for (const entry of refused) hs.pushTo(pipeline, entry, "urgent", Date.now());
+  const { pipeline, refused, outbox } = twoRefused("MRN-4");
   // Both verdicts in one store, a `finish` each: the first is stored, then
   // the disk is full.
-  const outbox = roundOutbox();
   const stored = [];
   let full = true;
   outbox.finish = (key, acks) => {
@@ -227,11 +238,7 @@ test("a store that fails part-way keeps what it stored and stores nothing twice"
 });
 
 test("a round's finishAll that fails stores none, and every refused TI's verdict is stored later, once", async () => {
-  const pipeline = new ehr.Pipeline(CHAIN_ID, registry, { validator: FAST });
-  const refused = [1, 2].map((n) =>
-    ti(templates, "blood-pressure", "pathologist", { systolic: 120, diastolic: 80 }, { patientId: `MRN-5${n}` }));
-  for (const entry of refused) hs.pushTo(pipeline, entry, "urgent", Date.now());
-  const outbox = roundOutbox();
+  const { pipeline, refused, outbox } = twoRefused("MRN-5");
   const stored = [];
   let full = true;
   outbox.finishAll = (verdicts) => {
