@@ -17,7 +17,7 @@ use ehrchain_core::sharing::ConsentTransaction;
 use crate::capsule;
 use crate::ptr::{self, OutArray};
 use crate::result::{Result, ehr_result, guard};
-use crate::shapes::{from_json, guard_on, json_text};
+use crate::shapes::{from_json, guard_on, json_text, write_json};
 use crate::sharing::{ehr_sharing_context, sharing_context};
 use crate::signer::ehr_signer;
 
@@ -55,7 +55,7 @@ fn write_transaction(
         to: c.consent,
         calldata: calldata.into(),
     };
-    ptr::write_text(buf, len, out_len, &json_text(&tx)?)
+    write_json(buf, len, out_len, &tx)
 }
 
 /// Writes the `eth_signTypedData_v4` JSON of the consent statement in

@@ -479,7 +479,7 @@ pub unsafe extern "C" fn ehr_ack_proof(
         let proof = (ack.ack.anchor().and_then(|a| a.batch.clone())).ok_or_else(|| {
             not_present("the ACK carries no inclusion proof (invalid, or anchored alone)")
         })?;
-        Ok(ehr_proof { proof })
+        Ok(ehr_proof::new(proof))
     })
 }
 

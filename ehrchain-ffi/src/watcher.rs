@@ -24,7 +24,9 @@ use crate::outbox::{HostOutbox, ehr_outbox_callbacks};
 use crate::ptr::{self, Out};
 use crate::reads::{self, Read, ReaderHandle};
 use crate::result::{Error, ehr_result, guard};
-use crate::shapes::{free, guard_on, guard_on_mut, json_text, parsed, text_of, value_of};
+use crate::shapes::{
+    free, guard_on, guard_on_mut, json_text, parsed, text_of, value_of, write_json,
+};
 use crate::transport::{ehr_receipt, ehr_transport};
 use crate::validator::{ehr_transmit, ehr_validator, write_deadline};
 
@@ -328,7 +330,7 @@ pub unsafe extern "C" fn ehr_watcher_poll_event(
             has_event.set(false);
             return Ok(());
         };
-        ptr::write_text(buf, len, out_len, &json_text(event)?)?;
+        write_json(buf, len, out_len, event)?;
         watcher.take_event();
         has_event.set(true);
         Ok(())

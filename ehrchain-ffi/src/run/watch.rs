@@ -185,7 +185,9 @@ pub unsafe extern "C" fn ehr_watch_run_entry(
     len: usize,
     out_len: *mut usize,
 ) -> ehr_result {
-    text_of(run, buf, len, out_len, "run", |run| Ok(run.entry.clone()))
+    guard_on(run, "run", |run| {
+        ptr::write_text(buf, len, out_len, &run.entry)
+    })
 }
 
 /// Writes the event of the last `EHR_WATCH_EVENT` as NUL-terminated JSON

@@ -415,19 +415,10 @@ pub unsafe extern "C" fn ehr_transport_new_callbacks(
         let cb = ptr::extensible(callbacks, "callbacks")?;
         let registry = ptr::address(registry, "registry")?;
         let out = Out::new(transport_out, "transport_out")?;
-        for (name, missing) in [
-            ("submit", cb.submit.is_none()),
-            ("poll", cb.poll.is_none()),
-            ("head", cb.head.is_none()),
-            ("record_hash_of", cb.record_hash_of.is_none()),
-        ] {
-            if missing {
-                return Err(Error::new(
-                    ErrorCode::NullArgument,
-                    format!("the callback `callbacks->{name}` is NULL; it is required"),
-                ));
-            }
-        }
+        ptr::required(cb.submit, "callbacks->submit")?;
+        ptr::required(cb.poll, "callbacks->poll")?;
+        ptr::required(cb.head, "callbacks->head")?;
+        ptr::required(cb.record_hash_of, "callbacks->record_hash_of")?;
         out.give(ehr_transport {
             inner: FfiTransport::Callbacks(CallbackTransport {
                 cb,

@@ -201,7 +201,7 @@ pub unsafe extern "C" fn ehr_decode_revert(
     crate::result::guard(|| {
         let data = ptr::bytes_or_empty(data, data_len, "data")?;
         let revert = DecodedRevert::from_data(&data.to_vec().into());
-        ptr::write_text(buf, len, out_len, &crate::shapes::json_text(&revert)?)
+        crate::shapes::write_json(buf, len, out_len, &revert)
     })
 }
 
