@@ -129,31 +129,31 @@ pub(crate) enum Read {
 /// that read as a transport result, or the value its arguments make.
 pub(crate) fn hand_in(h: impl Target, now_ms: u64, result: ehr_result, read: Read) -> ehr_result {
     h.on(|machine| {
-        let (chain, now) = (chain(machine), UnixMillis(now_ms));
+        let (chain_id, now) = (chain(machine), UnixMillis(now_ms));
         let taken = match read {
             Read::Head(block_number) => {
-                let head = reported(chain, result, "head read", || Ok(block_number))?;
+                let head = reported(chain_id, result, "head read", || Ok(block_number))?;
                 machine.handle_head(now, head)
             }
             Read::Receipt(status, receipt) => {
-                let polled = reported(chain, result, "poll", || poll_status(status, receipt))?;
+                let polled = reported(chain_id, result, "poll", || poll_status(status, receipt))?;
                 machine.handle_receipt(now, polled.and_then(|status| status))
             }
             Read::Record(record_hash) => {
-                let record = reported(chain, result, "record read", || {
+                let record = reported(chain_id, result, "record read", || {
                     record_hash.map(|p| ptr::b256(p, "record_hash")).transpose()
                 })?;
                 machine.handle_record(now, record)
             }
             Read::Block(block_number, block_hash) => {
-                let block = reported(chain, result, "block read", || {
+                let block = reported(chain_id, result, "block read", || {
                     block_ref(block_number, block_hash)
                 })?;
                 machine.handle_block(now, block)
             }
             Read::Batch(found, leaf_count, batch_id) => {
                 let root = root_of(machine.read_submission());
-                let batch = reported(chain, result, "batch read", || {
+                let batch = reported(chain_id, result, "batch read", || {
                     anchored_batch(root, found, leaf_count, batch_id)
                 })?;
                 machine.handle_batch(now, batch)

@@ -16,7 +16,6 @@ import { fixed, fixedGrant, fixedGrantId, fixedRevocation, fixedRevocationDigest
 
 const lower = (hex) => hex.toLowerCase();
 
-
 /** viem's EIP-712 digest of the package's typed data for `statement`. */
 const viemDigest = (domain, statement) => hashTypedData(ehr.consentTypedData(domain, statement));
 
